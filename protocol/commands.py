@@ -1,0 +1,808 @@
+"""HJ 212 command codes (CN), reply codes (QnRtn / ExeRtn) and their flows.
+
+Sources, all restated in ``/work/shared/hj212/PROTOCOL.md`` §4:
+
+* HJ 212-2017 table 9 (§6.6.5) and the examples of App. C — the CP keys of each command
+  are taken from the "使用字段" rows of App. C and from table 4;
+* HJ/T 212-2005 §6.5 "命令列表" and its App. C (the alarm commands 1001, 1021/1022,
+  1031/1032, 1041/1042, 2071, 2072 exist only there);
+* codes outside both texts: the vendor frames of a 2016 field capture (8013 ``HeartbeatTime``,
+  9015 ``CON-RT``, 2073 ``POW-RT``) and the HJ 212-2025 command list as published in
+  ``caoyiliang/HJ212:HJ212/Enum.cs`` (not checked against the 2025 text itself).
+
+Directions: "uplink" is field machine (现场机, data logger) → platform (上位机); "downlink" is
+platform → field machine.
+
+``CommandInfo.flow`` describes the message the *field* sends when the command can travel
+uplink (this is what an ingestion server receives); for downlink-only commands it describes
+the downlink message.  When ``direction`` is ``BOTH`` the platform→field use is the request of
+table 9 ("请求命令"): the field answers 9011 ``QnRtn``, sends the data with the same CN and
+closes with 9012 ``ExeRtn``.
+
+This module is pure data: no I/O, stdlib only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum, IntEnum, unique
+from types import MappingProxyType
+from typing import Final
+
+__all__ = [
+    "CN",
+    "COMMANDS",
+    "DATA_KIND",
+    "DATA_UPLOAD_CODES",
+    "EXE_RTN",
+    "EXE_RTN_2005",
+    "QN_RTN",
+    "QN_RTN_2005",
+    "RESERVED_RANGES_2005",
+    "RESERVED_RANGES_2017",
+    "UNNAMED_NONSTANDARD_CODES",
+    "CommandInfo",
+    "Direction",
+    "Flow",
+    "command_class",
+    "command_info",
+    "is_reserved",
+]
+
+
+@unique
+class CN(IntEnum):
+    """Every command code known to this package (standard and non-standard)."""
+
+    # --- 1000-1999: initialisation and parameter commands -----------------------------------
+    SET_TIMEOUT_RETRY = 1000
+    SET_ALARM_TIME = 1001  # 2005 only; HJ 212-2025 reuses 1001 (hardware serial upload)
+    SET_MN = 1002  # 2025
+    FIELD_TIME = 1011
+    SET_FIELD_TIME = 1012
+    TIME_CALIBRATION_REQUEST = 1013
+    KEY_EXCHANGE = 1014  # 2025
+    ALARM_LIMITS = 1021  # 2005 only
+    SET_ALARM_LIMITS = 1022  # 2005 only
+    PLATFORM_ADDRESS = 1031  # 2005 only
+    SET_PLATFORM_ADDRESS = 1032  # 2005 only
+    REPORT_TIME = 1041  # 2005 only
+    SET_REPORT_TIME = 1042  # 2005 only
+    RTD_INTERVAL = 1061
+    SET_RTD_INTERVAL = 1062
+    MIN_INTERVAL = 1063  # 2017
+    SET_MIN_INTERVAL = 1064  # 2017
+    SET_PASSWORD = 1072
+    # --- 2000-2999: data commands ------------------------------------------------------------
+    REALTIME_DATA = 2011
+    STOP_REALTIME_DATA = 2012
+    RAW_DATA = 2013  # 2025
+    EQUIPMENT_STATUS = 2021
+    STOP_EQUIPMENT_STATUS = 2022
+    DAY_DATA = 2031
+    EQUIPMENT_RUNTIME_DAY = 2041
+    MINUTE_DATA = 2051
+    NOISE_SINGLE_MEASUREMENT = 2052  # 2025
+    HOUR_DATA = 2061
+    STANDARD_CHECK_DATA = 2062  # 2025
+    ALARM_RECORDS = 2071  # 2005 only
+    ALARM_EVENT = 2072  # 2005 only
+    VENDOR_POW_RT = 2073  # vendor (field capture), CP ``POW-RT``
+    POWER_ON_TIME = 2081
+    FURNACE_TEMPERATURE_5MIN = 2111  # 2025
+    # --- 3000-3999: control commands ---------------------------------------------------------
+    ZERO_SPAN_CALIBRATION = 3011
+    IMMEDIATE_SAMPLING = 3012
+    CLEANING_BACKFLUSH = 3013  # 2005: "设备操作命令" (equipment operation)
+    COMPARISON_SAMPLING = 3014  # 2005: "设置设备采样时间周期" (set sampling times)
+    OVERLIMIT_SAMPLE_RETENTION = 3015
+    SET_SAMPLING_PERIOD = 3016
+    SAMPLING_PERIOD = 3017
+    SAMPLE_OUTPUT_TIME = 3018
+    INSTRUMENT_SN = 3019
+    FIELD_INFO = 3020
+    SET_FIELD_PARAMETER = 3021
+    IMMEDIATE_RETENTION_TASK = 3022  # 2025
+    START_STANDARD_CHECK = 3024  # 2025
+    # --- vendor ------------------------------------------------------------------------------
+    VENDOR_HEARTBEAT = 8013  # vendor (field capture), CP ``HeartbeatTime``
+    # --- 9000-9999: interaction (reply) commands ---------------------------------------------
+    REQUEST_ANSWER = 9011
+    EXECUTION_RESULT = 9012
+    NOTIFY_ANSWER = 9013
+    DATA_ACK = 9014
+    HEARTBEAT = 9015  # 2025 and a surface-water profile; CP ``CON-RT`` in the field capture
+
+
+class Direction(Enum):
+    """Which way a command travels."""
+
+    UPLINK = "uplink"  # field machine → platform
+    DOWNLINK = "downlink"  # platform → field machine
+    BOTH = "both"
+
+
+class Flow(Enum):
+    """Interaction pattern of a command (HJ 212-2017 §6.5)."""
+
+    REQUEST = "request"  # answered 9011 QnRtn, then data with the same CN, then 9012 ExeRtn
+    UPLOAD = "upload"  # the platform acks with 9014 only if the Flag A bit is set
+    NOTIFY = "notify"  # the receiver answers 9013
+    REPLY = "reply"  # 9011-9014 themselves
+    OTHER = "other"  # non-standard; no reply rule is defined
+
+
+@dataclass(frozen=True, slots=True)
+class CommandInfo:
+    """Static description of one command code.
+
+    ``cp_keys`` lists the CP keys the command carries in either direction, as the standard
+    texts show them.  ``xxxxxx`` stands for any factor code (the 2005 text writes ``xxx``),
+    ``SBxxx`` for a treatment-facility number.  ``other_names`` holds ``(edition, zh, en)``
+    for editions in which the same code has a *different* meaning.
+
+    ``editions`` holds "2005" and/or "2017" for codes of the standard texts; "2025" marks codes
+    that only the (unverified) HJ 212-2025 list adds, "vendor" codes seen in the field.  The
+    2025 list repeats every 2017 code; those are not tagged "2025".
+    """
+
+    code: int
+    name_zh: str
+    name_en: str
+    direction: Direction
+    flow: Flow
+    editions: frozenset[str]
+    cp_keys: tuple[str, ...]
+    is_data_upload: bool = False
+    other_names: tuple[tuple[str, str, str], ...] = ()
+
+    def name_for(self, edition: str) -> tuple[str, str]:
+        """(zh, en) name of the command in ``edition`` ("2005", "2017", "2025", ...)."""
+        for ed, zh, en in self.other_names:
+            if ed == edition:
+                return zh, en
+        return self.name_zh, self.name_en
+
+
+_E05: Final = frozenset({"2005"})
+_E17: Final = frozenset({"2017"})
+_E0517: Final = frozenset({"2005", "2017"})
+_E25: Final = frozenset({"2025"})
+_VENDOR: Final = frozenset({"vendor"})
+
+_UP = Direction.UPLINK
+_DOWN = Direction.DOWNLINK
+_BOTH = Direction.BOTH
+
+# CP keys of the factor-value uploads (table 4 and App. C.14-C.28).
+_RTD_KEYS: Final = (
+    "DataTime",
+    "xxxxxx-Rtd",
+    "xxxxxx-ZsRtd",
+    "xxxxxx-Flag",
+    "xxxxxx-EFlag",
+    "xxxxxx-SampleTime",
+)
+_PERIOD_KEYS: Final = (
+    "BeginTime",
+    "EndTime",
+    "DataTime",
+    "xxxxxx-Cou",
+    "xxxxxx-Min",
+    "xxxxxx-Avg",
+    "xxxxxx-Max",
+    "xxxxxx-ZsMin",
+    "xxxxxx-ZsAvg",
+    "xxxxxx-ZsMax",
+    "xxxxxx-Flag",
+    "xxxxxx-EFlag",
+    "xxxxxx-Data",
+)
+_DAY_KEYS: Final = (*_PERIOD_KEYS, "xxxxxx-DayData", "xxxxxx-NightData")
+
+
+def _c(
+    code: CN,
+    name_zh: str,
+    name_en: str,
+    direction: Direction,
+    flow: Flow,
+    *,
+    ed: frozenset[str],
+    cp: tuple[str, ...] = (),
+    data: bool = False,
+    other: tuple[tuple[str, str, str], ...] = (),
+) -> CommandInfo:
+    return CommandInfo(
+        code=int(code),
+        name_zh=name_zh,
+        name_en=name_en,
+        direction=direction,
+        flow=flow,
+        editions=ed,
+        cp_keys=cp,
+        is_data_upload=data,
+        other_names=other,
+    )
+
+
+_REQ = Flow.REQUEST
+_UPL = Flow.UPLOAD
+_NOT = Flow.NOTIFY
+_REP = Flow.REPLY
+_OTH = Flow.OTHER
+
+_COMMAND_LIST: Final[tuple[CommandInfo, ...]] = (
+    # ---- initialisation / parameters ----
+    _c(
+        CN.SET_TIMEOUT_RETRY,
+        "设置超时时间及重发次数",
+        "set timeout and retry count",
+        _DOWN,
+        _REQ,
+        ed=_E0517,
+        cp=("OverTime", "ReCount"),
+    ),
+    _c(
+        CN.SET_ALARM_TIME,
+        "设置超限报警时间",
+        "set over-limit alarm time",
+        _BOTH,
+        _UPL,
+        ed=frozenset({"2005", "2025"}),
+        # 2005: WarnTime (downlink request); 2025 (caoyiliang/HJ212): uplink upload of the
+        # data-logger hardware serials in i23005..i23008-Info.
+        cp=("WarnTime", "i23005-Info", "i23006-Info", "i23007-Info", "i23008-Info"),
+        other=(("2025", "上传数采仪硬件序号", "upload data-logger hardware serial numbers"),),
+    ),
+    _c(CN.SET_MN, "设置数采仪MN编码", "set data-logger MN", _DOWN, _REQ, ed=_E25),
+    _c(
+        CN.FIELD_TIME,
+        "提取/上传现场机时间",
+        "get / upload field-machine time",
+        _BOTH,
+        _UPL,
+        ed=_E0517,
+        cp=("PolId", "SystemTime"),
+    ),
+    _c(
+        CN.SET_FIELD_TIME,
+        "设置现场机时间",
+        "set field-machine time",
+        _DOWN,
+        _REQ,
+        ed=_E0517,
+        cp=("PolId", "SystemTime"),
+    ),
+    _c(
+        CN.TIME_CALIBRATION_REQUEST,
+        "现场机时间校准请求",
+        "field-machine time-calibration request",
+        _UP,
+        _NOT,
+        ed=_E17,
+        cp=("PolId",),
+    ),
+    _c(
+        CN.KEY_EXCHANGE,
+        "上位机下发新密钥/现场机获取新密钥",
+        "new secret key (platform sends / field requests)",
+        _BOTH,
+        _OTH,
+        # 1014 also occurs, undocumented, in a surface-water profile ("vendor").
+        ed=frozenset({"2025", "vendor"}),
+        cp=("NewSK", "SKCreateTime"),
+    ),
+    _c(
+        CN.ALARM_LIMITS,
+        "提取/上传污染物报警门限值",
+        "get / upload pollutant alarm limits",
+        _BOTH,
+        _UPL,
+        ed=_E05,
+        cp=("PolId", "xxxxxx-LowValue", "xxxxxx-UpValue"),
+    ),
+    _c(
+        CN.SET_ALARM_LIMITS,
+        "设置污染物报警门限值",
+        "set pollutant alarm limits",
+        _DOWN,
+        _REQ,
+        ed=_E05,
+        cp=("xxxxxx-LowValue", "xxxxxx-UpValue"),
+    ),
+    _c(
+        CN.PLATFORM_ADDRESS,
+        "提取/上传上位机地址",
+        "get / upload platform address",
+        _BOTH,
+        _UPL,
+        ed=_E05,
+        # The 2005 App. C examples use AlarmTarget; its field table names ReportTarget.
+        cp=("AlarmTarget", "ReportTarget"),
+    ),
+    _c(
+        CN.SET_PLATFORM_ADDRESS,
+        "设置上位机地址",
+        "set platform address",
+        _DOWN,
+        _REQ,
+        ed=_E05,
+        cp=("AlarmTarget", "ReportTarget"),
+    ),
+    _c(
+        CN.REPORT_TIME,
+        "提取/上传数据上报时间",
+        "get / upload data report time",
+        _BOTH,
+        _UPL,
+        ed=_E05,
+        cp=("ReportTime",),
+    ),
+    _c(
+        CN.SET_REPORT_TIME,
+        "设置数据上报时间",
+        "set data report time",
+        _DOWN,
+        _REQ,
+        ed=_E05,
+        cp=("ReportTime",),
+    ),
+    _c(
+        CN.RTD_INTERVAL,
+        "提取/上传实时数据间隔",
+        "get / upload real-time data interval",
+        _BOTH,
+        _UPL,
+        ed=_E0517,
+        cp=("RtdInterval",),
+    ),
+    _c(
+        CN.SET_RTD_INTERVAL,
+        "设置实时数据间隔",
+        "set real-time data interval",
+        _DOWN,
+        _REQ,
+        ed=_E0517,
+        cp=("RtdInterval",),
+    ),
+    _c(
+        CN.MIN_INTERVAL,
+        "提取/上传分钟数据间隔",
+        "get / upload minute data interval",
+        _BOTH,
+        _UPL,
+        ed=_E17,
+        cp=("MinInterval",),
+    ),
+    _c(
+        CN.SET_MIN_INTERVAL,
+        "设置分钟数据间隔",
+        "set minute data interval",
+        _DOWN,
+        _REQ,
+        ed=_E17,
+        cp=("MinInterval",),
+    ),
+    _c(
+        CN.SET_PASSWORD,
+        "设置现场机访问密码",
+        "set field-machine password",
+        _DOWN,
+        _REQ,
+        ed=_E0517,
+        cp=("NewPW", "PW"),  # 2017 NewPW; 2005 puts the new password in CP as PW
+    ),
+    # ---- data ----
+    _c(
+        CN.REALTIME_DATA,
+        "取/上传污染物实时数据",
+        "request / upload real-time data",
+        _BOTH,
+        _UPL,
+        ed=_E0517,
+        cp=_RTD_KEYS,
+        data=True,
+    ),
+    _c(
+        CN.STOP_REALTIME_DATA,
+        "停止察看污染物实时数据",
+        "stop real-time data",
+        _DOWN,
+        _NOT,
+        ed=_E0517,
+    ),
+    _c(
+        CN.RAW_DATA,
+        "取/上传原始监测数据",
+        "request / upload raw monitoring data",
+        _BOTH,
+        _UPL,
+        ed=_E25,
+    ),
+    _c(
+        CN.EQUIPMENT_STATUS,
+        "取/上传设备运行状态数据",
+        "request / upload treatment-facility running status",
+        _BOTH,
+        _UPL,
+        ed=_E0517,
+        cp=("DataTime", "SBxxx-RS"),
+    ),
+    _c(
+        CN.STOP_EQUIPMENT_STATUS,
+        "停止察看设备运行状态",
+        "stop treatment-facility running status",
+        _DOWN,
+        _NOT,
+        ed=_E0517,
+    ),
+    _c(
+        CN.DAY_DATA,
+        "取/上传污染物日历史数据",
+        "request / upload daily data",
+        _BOTH,
+        _UPL,
+        ed=_E0517,
+        cp=_DAY_KEYS,
+        data=True,
+    ),
+    _c(
+        CN.EQUIPMENT_RUNTIME_DAY,
+        "取/上传设备运行时间日历史数据",
+        "request / upload treatment-facility daily run time",
+        _BOTH,
+        _UPL,
+        ed=_E0517,
+        cp=("BeginTime", "EndTime", "DataTime", "SBxxx-RT"),
+    ),
+    _c(
+        CN.MINUTE_DATA,
+        "取/上传污染物分钟数据",
+        "request / upload minute data",
+        _BOTH,
+        _UPL,
+        ed=_E0517,
+        cp=_PERIOD_KEYS,
+        data=True,
+    ),
+    _c(
+        CN.NOISE_SINGLE_MEASUREMENT,
+        "取/上传噪声单次测量数据",
+        "request / upload single noise measurement",
+        _BOTH,
+        _UPL,
+        ed=_E25,
+    ),
+    _c(
+        CN.HOUR_DATA,
+        "取/上传污染物小时数据",
+        "request / upload hourly data",
+        _BOTH,
+        _UPL,
+        ed=_E0517,
+        cp=_PERIOD_KEYS,
+        data=True,
+    ),
+    _c(
+        CN.STANDARD_CHECK_DATA,
+        "取/上传自动标样核查校准数据",
+        "request / upload automatic standard-sample check data",
+        _BOTH,
+        _UPL,
+        # 2062 also occurs, undocumented, in a surface-water profile ("vendor").
+        ed=frozenset({"2025", "vendor"}),
+    ),
+    _c(
+        CN.ALARM_RECORDS,
+        "取/上传污染物报警记录",
+        "request / upload pollutant alarm records",
+        _BOTH,
+        _UPL,
+        ed=_E05,
+        cp=("BeginTime", "EndTime", "DataTime", "xxxxxx-Ala"),
+    ),
+    _c(
+        CN.ALARM_EVENT,
+        "上传报警事件",
+        "alarm event",
+        _UP,
+        _NOT,
+        ed=_E05,
+        cp=("AlarmTime", "xxxxxx-Ala", "AlarmType"),
+    ),
+    _c(
+        CN.VENDOR_POW_RT,
+        "厂商自定义（POW-RT）",
+        "vendor frame carrying POW-RT (meaning undocumented)",
+        _UP,
+        _OTH,
+        ed=_VENDOR,
+        cp=("POW-RT",),
+    ),
+    _c(
+        CN.POWER_ON_TIME,
+        "上传数采仪开机时间",
+        "data-logger power-on time",
+        _UP,
+        _UPL,
+        ed=_E17,
+        cp=("DataTime", "RestartTime"),
+    ),
+    _c(
+        CN.FURNACE_TEMPERATURE_5MIN,
+        "上传炉膛温度5min均值",
+        "upload 5-minute mean furnace temperature",
+        _UP,
+        _UPL,
+        ed=_E25,
+    ),
+    # ---- control ----
+    _c(
+        CN.ZERO_SPAN_CALIBRATION,
+        "零点校准量程校准",
+        "zero / span calibration",
+        _DOWN,
+        _REQ,
+        ed=_E0517,
+        cp=("PolId",),
+        other=(("2005", "校零校满", "zero / full-scale calibration"),),
+    ),
+    _c(
+        CN.IMMEDIATE_SAMPLING,
+        "即时采样",
+        "immediate sampling",
+        _DOWN,
+        _REQ,
+        ed=_E0517,
+        cp=("PolId",),
+    ),
+    _c(
+        CN.CLEANING_BACKFLUSH,
+        "启动清洗/反吹",
+        "start cleaning / back-flush",
+        _DOWN,
+        _REQ,
+        ed=_E0517,
+        cp=("PolId",),
+        other=(("2005", "设备操作命令", "equipment operation"),),
+    ),
+    _c(
+        CN.COMPARISON_SAMPLING,
+        "比对采样",
+        "comparison sampling",
+        _DOWN,
+        _REQ,
+        ed=_E0517,
+        cp=("PolId", "CTime"),  # CTime: 2005 meaning only
+        other=(("2005", "设置设备采样时间周期", "set equipment sampling times"),),
+    ),
+    _c(
+        CN.OVERLIMIT_SAMPLE_RETENTION,
+        "超标留样/上传超标留样信息",
+        "over-limit sample retention / upload retention info",
+        _BOTH,
+        _UPL,
+        ed=_E17,
+        cp=("DataTime", "VaseNo"),
+    ),
+    _c(
+        CN.SET_SAMPLING_PERIOD,
+        "设置采样时间周期",
+        "set sampling period",
+        _DOWN,
+        _REQ,
+        ed=_E17,
+        cp=("PolId", "CstartTime", "Ctime"),  # App. C.35 writes CTime
+    ),
+    _c(
+        CN.SAMPLING_PERIOD,
+        "提取/上传采样时间周期",
+        "get / upload sampling period",
+        _BOTH,
+        _UPL,
+        ed=_E17,
+        cp=("PolId", "CstartTime", "Ctime"),
+    ),
+    _c(
+        CN.SAMPLE_OUTPUT_TIME,
+        "提取/上传出样时间",
+        "get / upload sample output time",
+        _BOTH,
+        _UPL,
+        ed=_E17,
+        cp=("PolId", "Stime"),
+    ),
+    _c(
+        CN.INSTRUMENT_SN,
+        "提取/上传设备唯一标识",
+        "get / upload instrument unique id",
+        _BOTH,
+        _UPL,
+        ed=_E17,
+        cp=("DataTime", "PolId", "xxxxxx-SN"),
+    ),
+    _c(
+        CN.FIELD_INFO,
+        "提取/上传现场机信息",
+        "get / upload field-machine info",
+        _BOTH,
+        _UPL,
+        ed=_E17,
+        cp=("DataTime", "PolId", "InfoId", "BeginTime", "EndTime", "xxxxxx-Info"),
+    ),
+    _c(
+        CN.SET_FIELD_PARAMETER,
+        "设置现场机参数",
+        "set field-machine parameter",
+        _DOWN,
+        _REQ,
+        ed=_E17,
+        cp=("PolId", "InfoId", "xxxxxx-Info"),
+    ),
+    _c(
+        CN.IMMEDIATE_RETENTION_TASK,
+        "下发即时留样任务",
+        "send immediate sample-retention task",
+        _DOWN,
+        _REQ,
+        ed=_E25,
+    ),
+    _c(
+        CN.START_STANDARD_CHECK,
+        "启动标样核查",
+        "start standard-sample check",
+        _DOWN,
+        _REQ,
+        ed=_E25,
+    ),
+    # ---- vendor ----
+    _c(
+        CN.VENDOR_HEARTBEAT,
+        "厂商心跳",
+        "vendor heartbeat",
+        _UP,
+        _OTH,
+        ed=_VENDOR,
+        cp=("HeartbeatTime",),
+    ),
+    # ---- interaction ----
+    # 2005 replies carry the request QN (and for 9014 also CN, PNO, PNUM) inside CP.
+    _c(
+        CN.REQUEST_ANSWER,
+        "请求应答",
+        "request answer",
+        _UP,
+        _REP,
+        ed=_E0517,
+        cp=("QnRtn", "QN"),
+    ),
+    _c(
+        CN.EXECUTION_RESULT,
+        "执行结果",
+        "execution result",
+        _UP,
+        _REP,
+        ed=_E0517,
+        cp=("ExeRtn", "QN"),
+    ),
+    _c(
+        CN.NOTIFY_ANSWER,
+        "通知应答",
+        "notification answer",
+        _BOTH,
+        _REP,
+        ed=_E0517,
+        cp=("QN",),
+    ),
+    _c(
+        CN.DATA_ACK,
+        "数据应答",
+        "data answer",
+        _BOTH,
+        _REP,
+        ed=_E0517,
+        cp=("QN", "CN", "PNO", "PNUM"),
+    ),
+    _c(
+        CN.HEARTBEAT,
+        "心跳包",
+        "heartbeat",
+        _UP,
+        _OTH,
+        ed=frozenset({"2025", "vendor"}),
+        cp=("CON-RT",),
+    ),
+)
+
+COMMANDS: Final[Mapping[int, CommandInfo]] = MappingProxyType(
+    {info.code: info for info in _COMMAND_LIST}
+)
+"""code → CommandInfo for every member of :class:`CN`."""
+
+
+def command_info(code: int) -> CommandInfo | None:
+    """Description of ``code``, or None when the code is unknown."""
+    return COMMANDS.get(code)
+
+
+DATA_KIND: Final[Mapping[int, str]] = MappingProxyType(
+    {2011: "rtd", 2051: "minute", 2061: "hour", 2031: "day"}
+)
+"""Data-upload CN → label of the stored measurement series."""
+
+DATA_UPLOAD_CODES: Final[frozenset[int]] = frozenset(DATA_KIND)
+"""CNs whose CP holds factor values (``-Rtd``/``-Avg``/...): 2011, 2051, 2061, 2031."""
+
+# HJ 212-2017 table 7 (请求命令返回表).  HJ/T 212-2005 defines only 1, 2, 3 ("密码错误").
+QN_RTN: Final[Mapping[int, tuple[str, str]]] = MappingProxyType(
+    {
+        1: ("准备执行请求", "ready to execute the request"),
+        2: ("请求被拒绝", "request rejected"),
+        3: ("PW 错误", "PW (password) error"),
+        4: ("MN 错误", "MN error"),
+        5: ("ST 错误", "ST error"),
+        6: ("Flag 错误", "Flag error"),
+        7: ("QN 错误", "QN error"),
+        8: ("CN 错误", "CN error"),
+        9: ("CRC 校验错误", "CRC check error"),
+        100: ("未知错误", "unknown error"),
+    }
+)
+QN_RTN_2005: Final[frozenset[int]] = frozenset({1, 2, 3})
+
+# HJ 212-2017 table 6 (执行结果定义表).  HJ/T 212-2005 defines only 1, 2 and 100.
+EXE_RTN: Final[Mapping[int, tuple[str, str]]] = MappingProxyType(
+    {
+        1: ("执行成功", "executed successfully"),
+        2: ("执行失败，但不知道原因", "execution failed, reason unknown"),
+        3: ("命令请求条件错误", "request condition error"),
+        4: ("通讯超时", "communication timeout"),
+        5: ("系统繁忙不能执行", "system busy, cannot execute"),
+        6: ("系统故障", "system fault"),
+        100: ("没有数据", "no data"),
+    }
+)
+EXE_RTN_2005: Final[frozenset[int]] = frozenset({1, 2, 100})
+
+# Reserved ranges, inclusive ("预留命令范围").
+RESERVED_RANGES_2017: Final[tuple[tuple[int, int], ...]] = (
+    (1001, 1010),
+    (1073, 1999),
+    (2082, 2999),
+    (3022, 3999),
+    (9015, 9999),
+)
+RESERVED_RANGES_2005: Final[tuple[tuple[int, int], ...]] = ((1002, 1010), (3015, 3099))
+
+# Codes seen in a surface-water monitoring profile (PROTOCOL.md §4, "Outside both texts") for
+# which no meaning is documented; 1014, 2062 and 9015 of that profile are listed in CN.
+UNNAMED_NONSTANDARD_CODES: Final[frozenset[int]] = frozenset(
+    {1015, 2063, 2064, 2065, 2066, 3042, 3043, 3044, 3045, 3046, 3056}
+    | set(range(3080, 3087))
+    | {3100}
+)
+
+
+def is_reserved(code: int, edition: str = "2017") -> bool:
+    """True if ``code`` lies in a range the standard reserves (2017 table 9 by default)."""
+    ranges = RESERVED_RANGES_2005 if edition == "2005" else RESERVED_RANGES_2017
+    return any(lo <= code <= hi for lo, hi in ranges)
+
+
+def command_class(code: int) -> str | None:
+    """Command group of HJ 212-2017 §6.6.5.1 by code range.
+
+    Returns "parameter" (1000-1999, initialisation and parameter commands), "data"
+    (2000-2999), "control" (3000-3999), "interaction" (9000-9999) or None.
+    """
+    if 1000 <= code <= 1999:
+        return "parameter"
+    if 2000 <= code <= 2999:
+        return "data"
+    if 3000 <= code <= 3999:
+        return "control"
+    if 9000 <= code <= 9999:
+        return "interaction"
+    return None
