@@ -1,0 +1,92 @@
+"""``envgrid decode [FILE]``: an HJ 212 byte stream → one JSON object per frame or error.
+
+Input is raw frames back to back, or one frame per line with or without CRLF.
+Output (JSON lines, input order): ``{"ok": true, "edition", "qn", "st", "cn", "pw",
+"mn", "flag", "pnum", "pno", "data_time", "values", "fields", …}`` for a frame,
+``{"ok": false, "error", "detail", "offset"}`` for rejected bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import BinaryIO
+
+from .decoder import HARD_CAP, STANDARD_MAX_LENGTH, Decoder, Role
+
+_CHUNK = 1 << 16
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", nargs="?", help="input file (default: standard input)")
+    parser.add_argument(
+        "--max-length",
+        type=int,
+        default=STANDARD_MAX_LENGTH,
+        help=f"largest accepted data segment (default {STANDARD_MAX_LENGTH}; up to {HARD_CAP})",
+    )
+    parser.add_argument(
+        "--modbus",
+        action="store_true",
+        help="accept frames whose CRC is the byte-swapped CRC-16/MODBUS variant",
+    )
+    parser.add_argument(
+        "--role",
+        choices=[r.value for r in Role],
+        default=Role.PLATFORM.value,
+        help="read the stream as the platform (station uploads) or as a station (commands)",
+    )
+    parser.add_argument(
+        "--summary", action="store_true", help="print frame/error counts to stderr at the end"
+    )
+
+
+def decode_stream(stream: BinaryIO, decoder: Decoder, out: list[str] | None = None) -> int:
+    """Decode ``stream`` and write JSON lines to stdout; returns the number of errors."""
+    errors = 0
+    write = sys.stdout.write
+
+    def emit(events: list) -> None:  # type: ignore[type-arg]
+        nonlocal errors
+        for event in events:
+            obj = event.to_json()
+            if not obj["ok"]:
+                errors += 1
+            line = json.dumps(obj, ensure_ascii=False)
+            if out is not None:
+                out.append(line)
+            else:
+                write(line + "\n")
+
+    while True:
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            break
+        emit(decoder.feed(chunk))
+    emit(decoder.close())
+    return errors
+
+
+def run(args: argparse.Namespace) -> int:
+    decoder = Decoder(
+        role=Role(args.role),
+        max_length=args.max_length,
+        lenient_terminator=True,
+        modbus_tolerant=args.modbus,
+    )
+    if args.file and args.file != "-":
+        with open(args.file, "rb") as fh:
+            decode_stream(fh, decoder)
+    else:
+        decode_stream(sys.stdin.buffer, decoder)
+    sys.stdout.flush()
+    if args.summary:
+        s = decoder.stats
+        print(
+            f"frames={s.frames} errors={sum(s.errors.values())} {dict(s.errors)} "
+            f"bytes={s.bytes} oversize_accepted={s.oversize_accepted} "
+            f"modbus_accepted={s.modbus_accepted}",
+            file=sys.stderr,
+        )
+    return 0

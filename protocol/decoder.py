@@ -1,0 +1,564 @@
+"""Streaming HJ 212 decoder: bytes in, events out (sans-I/O).
+
+Theory of operation
+-------------------
+A frame is ``"##" LLLL <data segment> CCCC "\\r\\n"`` ([S17] table 2).  The
+decoder keeps at most one partial frame (bounded by ``hard_cap + 12`` bytes)
+and scans each chunk it is fed:
+
+1. find ``##``; bytes before it that are not whitespace are *garbage*;
+2. ``LLLL`` must be four digits, else ``bad_header`` and resync after the ``##``;
+3. fast path: the CRLF sits exactly where ``LLLL`` says → verify the CRC;
+4. otherwise locate the real end: the first CRLF after the header, unless a
+   new ``##`` starts first (then this frame is ``truncated``).  With the real
+   end known, a length that counts UTF-8 *characters* instead of bytes and a
+   CRC written without zero padding are tolerated (and noted); any other
+   disagreement is ``bad_length``;
+5. ``LLLL`` above ``max_length`` (1024 by the standard) is ``oversize``; frames
+   up to ``hard_cap`` (9999) are still consumed whole so the stream stays in
+   sync.  Raise ``max_length`` to accept them (counted as ``oversize_accepted``).
+6. a CRC mismatch is ``crc_mismatch``, unless the sender's MN is allowed the
+   byte-swapped CRC-16/MODBUS variant seen in the field (off by default,
+   counted as ``modbus_accepted``).
+
+Nothing here raises on peer input (see :mod:`protocol.errors`).  Use
+:meth:`Decoder.feed` (returns a list — the fast path used by the server) or the
+h11-style :meth:`Decoder.receive_data` / :meth:`Decoder.next_event` pair
+(``b""`` signals end of stream).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from collections.abc import Container
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from ._events import (
+    NEED_DATA,
+    Command,
+    DataUpload,
+    Event,
+    Frame,
+    FrameError,
+    Heartbeat,
+    InfoUpload,
+    NeedData,
+    Notification,
+    Reply,
+    StatusUpload,
+    UnknownFrame,
+    make_frame,
+)
+from ._segment import get_int, parse_head, split_segment
+from .commands import COMMANDS, Direction
+from .crc import crc16, crc16_modbus
+from .errors import ErrorCode
+
+__all__ = ["STANDARD_MAX_LENGTH", "Decoder", "DecoderStats", "Role"]
+
+#: [S17] table 2: the data segment is 0 ≤ n ≤ 1024 characters.
+STANDARD_MAX_LENGTH = 1024
+#: ``LLLL`` has four digits, so no frame can claim more.
+HARD_CAP = 9999
+_EXCERPT = 120
+_WHITESPACE = b" \t\r\n\x00"
+_MN_RE = re.compile(rb"MN=([^;&,]*)")
+
+
+class Role(StrEnum):
+    """Which side of the link the decoder sits on (decides how a CN is read)."""
+
+    PLATFORM = "platform"  # decodes what stations send
+    STATION = "station"  # decodes what the platform sends (simulators)
+
+
+_DATA_CN = frozenset({2011, 2051, 2061, 2031})
+_STATUS_CN = frozenset({2021, 2041})
+_REPLY_CN = frozenset({9011, 9012, 9013, 9014})
+_NOTIFY_CN = frozenset({1013, 2072})
+_HEARTBEAT_CN = frozenset({8013, 9015})
+
+
+_EDITIONS = {0: "2005", 1: "2017"}
+# The head in the standard's order ([S17] table 3) — nearly every 2017 frame.  Anything
+# else (2005 order, missing QN/Flag, stray spaces or commas) goes through parse_head.
+_STD_HEAD = re.compile(
+    r"QN=([0-9]{17});ST=([0-9A-Za-z]{2});CN=([0-9]{4});PW=([^;,= ]*);MN=([^;,= ]*);"
+    r"Flag=([0-9]{1,3});(?:PNUM=([0-9]{1,4});PNO=([0-9]{1,4});)?CP=&&"
+).match
+
+
+def _classify(cn: int, role: Role) -> type[Frame]:
+    """Event class of a CN as seen from ``role`` (unknown CNs: UnknownFrame)."""
+    if cn in _REPLY_CN:
+        return Reply
+    if cn in _HEARTBEAT_CN:
+        return Heartbeat
+    info = COMMANDS.get(cn)
+    if role is Role.STATION:
+        return Command if info is not None else UnknownFrame
+    if cn in _DATA_CN:
+        return DataUpload
+    if cn in _STATUS_CN:
+        return StatusUpload
+    if cn in _NOTIFY_CN:
+        return Notification
+    if info is None:
+        return UnknownFrame
+    return Command if info.direction is Direction.DOWNLINK else InfoUpload
+
+
+_CLASSES: dict[Role, dict[int, type[Frame]]] = {
+    role: {cn: _classify(cn, role) for cn in (*COMMANDS, *_REPLY_CN, *_HEARTBEAT_CN)}
+    for role in Role
+}
+
+
+@dataclass(slots=True)
+class DecoderStats:
+    """Counters of one decoder (one connection); the server sums them."""
+
+    bytes: int = 0
+    frames: int = 0
+    errors: dict[str, int] = field(default_factory=dict)
+    oversize_accepted: int = 0
+    modbus_accepted: int = 0
+    length_in_chars: int = 0
+    crc_unpadded: int = 0
+    non_utf8: int = 0
+
+
+class Decoder:
+    """One HJ 212 byte stream → frames and protocol errors.
+
+    ``max_length``: largest accepted data segment (default 1024, the standard);
+    up to 9999 may be allowed for non-compliant devices.
+    ``lenient_terminator``: accept a bare LF (and, at end of stream, no
+    terminator) — for reading files with one frame per line.
+    ``modbus_tolerant``: ``True`` for everyone, or a container of MNs allowed
+    the byte-swapped CRC-16/MODBUS variant.
+    """
+
+    __slots__ = (
+        "_classes",
+        "_events",
+        "_lenient",
+        "_modbus",
+        "_offset",
+        "_pending",
+        "_role",
+        "_skipping",
+        "max_length",
+        "stats",
+    )
+
+    def __init__(
+        self,
+        *,
+        role: Role = Role.PLATFORM,
+        max_length: int = STANDARD_MAX_LENGTH,
+        lenient_terminator: bool = False,
+        modbus_tolerant: bool | Container[str] = False,
+    ) -> None:
+        if not 0 < max_length <= HARD_CAP:
+            raise ValueError(f"max_length must be 1..{HARD_CAP}, got {max_length}")
+        self._role = role
+        self._classes = _CLASSES[role]
+        self.max_length = max_length
+        self._lenient = lenient_terminator
+        self._modbus = modbus_tolerant
+        self._pending = b""
+        self._offset = 0  # stream offset of _pending[0]
+        self._skipping = False  # inside the rest of a rejected frame: no garbage reports
+        self._events: deque[Event] = deque()
+        self.stats = DecoderStats()
+
+    # -- h11-style interface -------------------------------------------------
+    def receive_data(self, data: bytes) -> None:
+        """Add bytes; ``b""`` means the peer closed the stream."""
+        self._events.extend(self.feed(data) if data else self.close())
+
+    def next_event(self) -> Event | NeedData:
+        """The next event, or ``NEED_DATA``."""
+        if self._events:
+            return self._events.popleft()
+        return NEED_DATA
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held for an incomplete frame (bounded by ``HARD_CAP + 12``)."""
+        return len(self._pending)
+
+    # -- the scanner ---------------------------------------------------------
+    def feed(self, data: bytes) -> list[Event]:
+        """Consume ``data``; return every event it completes, in stream order."""
+        self.stats.bytes += len(data)
+        if self._pending:
+            buf = self._pending + data
+        else:
+            buf = data
+        base = self._offset
+        out: list[Event] = []
+        n = len(buf)
+        pos = 0
+        while pos < n:
+            i = buf.find(b"##", pos)
+            if i < 0:
+                keep = 1 if buf[n - 1] == 0x23 else 0  # a lone '#' may start "##"
+                self._garbage(out, buf, pos, n - keep, base)
+                pos = n - keep
+                break
+            if i > pos:
+                self._garbage(out, buf, pos, i, base)
+            if n - i < 6:
+                pos = i
+                break
+            self._skipping = False
+            head = buf[i + 2 : i + 6]
+            if not head.isdigit():
+                self._error(
+                    out,
+                    ErrorCode.BAD_HEADER,
+                    f"'##' not followed by 4 digits: {head!r}",
+                    base + i,
+                    buf[i : i + _EXCERPT],
+                )
+                self._skipping = True  # the rest of this frame is not new garbage
+                pos = i + 2
+                continue
+            length = int(head)
+            crc_at = i + 6 + length
+            end = crc_at + 6
+            if end <= n and buf[crc_at + 4 : end] == b"\r\n":
+                event = None
+                if length <= STANDARD_MAX_LENGTH:
+                    event = self._fast(buf, i, crc_at, end)
+                if event is None:  # anything unusual takes the careful path
+                    self._frame(out, buf, i, i + 6, crc_at, crc_at + 4, end, length, base, ())
+                else:
+                    self.stats.frames += 1
+                    out.append(event)
+                pos = end
+                continue
+            nxt = self._slow(out, buf, i, length, base)
+            if nxt is None:  # need more bytes
+                pos = i
+                break
+            pos = nxt
+        self._pending = buf[pos:] if pos < n else b""
+        self._offset = base + pos
+        return out
+
+    def close(self) -> list[Event]:
+        """End of stream: report whatever incomplete frame is left."""
+        out: list[Event] = []
+        buf = self._pending
+        if buf:
+            base = self._offset
+            if self._lenient and buf.startswith(b"##") and len(buf) >= 10:
+                # one frame per line, last line without its terminator
+                events = self.feed(b"\n")
+                if not self._pending:
+                    return events
+                out.extend(events)
+                buf, base = self._pending, self._offset
+            if buf.strip(_WHITESPACE):
+                code = ErrorCode.TRUNCATED if buf.startswith(b"##") else ErrorCode.GARBAGE
+                self._error(
+                    out,
+                    code,
+                    f"stream ended inside a frame ({len(buf)} bytes)",
+                    base,
+                    buf[:_EXCERPT],
+                )
+        self._pending = b""
+        return out
+
+    # -- helpers ---------------------------------------------------------------
+    def _slow(self, out: list[Event], buf: bytes, i: int, length: int, base: int) -> int | None:
+        """The frame at ``i`` does not end where LLLL says.  Returns the next scan
+        position, or None to wait for more bytes."""
+        n = len(buf)
+        limit = min(n, i + HARD_CAP + 12)
+        terminator = b"\n" if self._lenient else b"\r\n"
+        lf = buf.find(terminator, i + 6, limit)
+        nxt = buf.find(b"##", i + 2, limit)
+        if lf >= 0 and (nxt < 0 or lf < nxt):
+            crlf = lf - 1 if (self._lenient and buf[lf - 1] == 0x0D) else lf
+            after = lf + len(terminator)
+            if crlf - 4 < i + 6:
+                self._error(
+                    out,
+                    ErrorCode.BAD_LENGTH,
+                    f"LLLL says {length} but the frame ends after {crlf - i - 6} bytes",
+                    base + i,
+                    buf[i:after],
+                )
+                return after
+            seg_start = i + 6
+            # the CRC field: 4 hex digits before the terminator (3 if written unpadded)
+            crc_start = crlf - 4
+            notes: tuple[str, ...] = ()
+            real = crc_start - seg_start
+            if real != length:
+                if crlf - 3 - seg_start == length and _is_hex(buf[crlf - 3 : crlf]):
+                    crc_start = crlf - 3
+                    notes = ("crc_unpadded",)
+                elif _char_length(buf[seg_start:crc_start]) == length:
+                    notes = ("length_in_chars",)
+                elif length > self.max_length:
+                    self._oversize(out, buf, i, after, length, base)
+                    return after
+                else:
+                    self._error(
+                        out,
+                        ErrorCode.BAD_LENGTH,
+                        f"LLLL says {length} but the data segment has {real} bytes",
+                        base + i,
+                        buf[i:after],
+                        _mn_of(buf[seg_start:crc_start]),
+                    )
+                    return after
+            self._frame(out, buf, i, seg_start, crc_start, crlf, after, length, base, notes)
+            return after
+        if nxt >= 0:
+            self._error(
+                out,
+                ErrorCode.TRUNCATED,
+                "frame not terminated by CRLF before the next '##'",
+                base + i,
+                buf[i:nxt],
+                _mn_of(buf[i:nxt]),
+            )
+            return nxt
+        if n - i >= HARD_CAP + 12 or (length > self.max_length and n >= i + length + 12):
+            # no terminator where any frame could end: drop it, skip the rest quietly
+            if length > self.max_length:
+                self._error(
+                    out,
+                    ErrorCode.OVERSIZE,
+                    f"LLLL {length} exceeds the cap {self.max_length}",
+                    base + i,
+                    buf[i : i + _EXCERPT],
+                )
+            else:
+                self._error(
+                    out,
+                    ErrorCode.TRUNCATED,
+                    f"no CRLF within {n - i} bytes of the frame start",
+                    base + i,
+                    buf[i : i + _EXCERPT],
+                )
+            self._skipping = True
+            return n - 1 if buf[n - 1] == 0x23 else n
+        return None
+
+    def _fast(self, buf: bytes, start: int, crc_at: int, end: int) -> Frame | None:
+        """The common case — a clean frame — with no detours.  None sends the frame
+        through :meth:`_frame`, which handles and reports everything else."""
+        segment = buf[start + 6 : crc_at]
+        sent = buf[crc_at : crc_at + 4]
+        expected = b"%04X" % crc16(segment)
+        if sent != expected and sent.upper() != expected:
+            return None
+        try:
+            text = segment.decode()
+        except UnicodeDecodeError:
+            return None
+        m = _STD_HEAD(text)
+        if m is None:
+            return None
+        qn, st, cn_text, pw, mn, flag_text, pnum, pno = m.groups()
+        close = text.rfind("&&")
+        idx = m.end()
+        if close < idx:
+            return None
+        if pnum is None:
+            head = {"QN": qn, "ST": st, "CN": cn_text, "PW": pw, "MN": mn, "Flag": flag_text}
+        else:
+            head = {
+                "QN": qn,
+                "ST": st,
+                "CN": cn_text,
+                "PW": pw,
+                "MN": mn,
+                "Flag": flag_text,
+                "PNUM": pnum,
+                "PNO": pno,
+            }
+        cn = int(cn_text)
+        flag = int(flag_text)
+        edition = _EDITIONS.get(flag >> 2) or f"v{flag >> 2}"
+        return make_frame(
+            self._classes.get(cn, UnknownFrame),
+            edition,
+            cn,
+            flag,
+            head,
+            text[idx:close],
+            buf[start:end],
+        )
+
+    def _frame(
+        self,
+        out: list[Event],
+        buf: bytes,
+        start: int,
+        seg_start: int,
+        crc_start: int,
+        crlf: int,
+        after: int,
+        length: int,
+        base: int,
+        notes: tuple[str, ...],
+    ) -> None:
+        if length > self.max_length:
+            self._oversize(out, buf, start, after, length, base)
+            return
+        segment = buf[seg_start:crc_start]
+        crc_text = buf[crc_start:crlf]
+        if not _is_hex(crc_text):
+            self._error(
+                out,
+                ErrorCode.CRC_MISMATCH,
+                f"CRC field {crc_text!r} is not hexadecimal",
+                base + start,
+                buf[start:after],
+                _mn_of(segment),
+            )
+            return
+        sent = int(crc_text, 16)
+        if sent != crc16(segment):
+            variant = self._modbus_variant(segment, sent)
+            mn = _mn_of(segment)
+            if variant is None or not self._modbus_allowed(mn):
+                detail = f"CRC {crc_text.decode()} != {crc16(segment):04X}"
+                if variant is not None:
+                    detail += f" (matches {variant}; not enabled for this station)"
+                self._error(out, ErrorCode.CRC_MISMATCH, detail, base + start, buf[start:after], mn)
+                return
+            self.stats.modbus_accepted += 1
+            notes = (*notes, f"crc_{variant.replace('-', '_').replace('/', '_').lower()}")
+        if length > STANDARD_MAX_LENGTH:
+            self.stats.oversize_accepted += 1
+            notes = (*notes, "oversize_accepted")
+        try:
+            text = segment.decode("utf-8")
+        except UnicodeDecodeError:
+            text = segment.decode("gb18030", errors="replace")
+            self.stats.non_utf8 += 1
+            notes = (*notes, "not_utf8")
+        if notes:
+            if "length_in_chars" in notes:
+                self.stats.length_in_chars += 1
+            if "crc_unpadded" in notes:
+                self.stats.crc_unpadded += 1
+        event = self._make(text, buf[start:after], notes)
+        if isinstance(event, FrameError):
+            out.append(FrameError(event.code, event.detail, base + start, event.raw, event.mn))
+            self._count(event.code)
+            return
+        self.stats.frames += 1
+        out.append(event)
+
+    def _make(self, text: str, raw: bytes, notes: tuple[str, ...]) -> Event:
+        parts = split_segment(text)
+        if parts is None:
+            return FrameError(
+                ErrorCode.BAD_HEADER, "data segment has no 'CP=&&'", 0, raw, _mn_of(raw)
+            )
+        head_text, body = parts
+        head = parse_head(head_text)
+        cn = get_int(head, "CN")
+        if cn is None:
+            return FrameError(
+                ErrorCode.BAD_HEADER,
+                f"missing or non-numeric CN: {head.get('CN')!r}",
+                0,
+                raw,
+                head.get("MN"),
+            )
+        flag = get_int(head, "Flag")
+        if flag is None:
+            edition = "2005"
+        else:
+            edition = _EDITIONS.get(flag >> 2) or f"v{flag >> 2}"
+        return self._classes.get(cn, UnknownFrame)(edition, cn, flag, head, body, raw, notes)
+
+    def _oversize(
+        self, out: list[Event], buf: bytes, start: int, after: int, length: int, base: int
+    ) -> None:
+        self._error(
+            out,
+            ErrorCode.OVERSIZE,
+            f"LLLL {length} exceeds the cap {self.max_length}",
+            base + start,
+            buf[start : start + _EXCERPT],
+            _mn_of(buf[start:after]),
+        )
+
+    @staticmethod
+    def _modbus_variant(segment: bytes, sent: int) -> str | None:
+        modbus = crc16_modbus(segment)
+        if sent == ((modbus & 0xFF) << 8 | modbus >> 8):
+            return "MODBUS-swapped"
+        if sent == modbus:
+            return "MODBUS"
+        return None
+
+    def _modbus_allowed(self, mn: str | None) -> bool:
+        policy = self._modbus
+        if isinstance(policy, bool):
+            return policy
+        return mn is not None and mn in policy
+
+    def _garbage(self, out: list[Event], buf: bytes, start: int, stop: int, base: int) -> None:
+        if stop <= start:
+            return
+        chunk = buf[start:stop]
+        if self._skipping or not chunk.strip(_WHITESPACE):
+            return
+        self._error(
+            out,
+            ErrorCode.GARBAGE,
+            f"{len(chunk)} bytes outside any frame",
+            base + start,
+            chunk[:_EXCERPT],
+        )
+        self._skipping = True  # one report per run of garbage, however it is chunked
+
+    def _error(
+        self,
+        out: list[Event],
+        code: ErrorCode,
+        detail: str,
+        offset: int,
+        raw: bytes = b"",
+        mn: str | None = None,
+    ) -> None:
+        self._count(code)
+        out.append(FrameError(code, detail, offset, raw[: _EXCERPT * 4], mn))
+
+    def _count(self, code: ErrorCode) -> None:
+        errors = self.stats.errors
+        errors[code.value] = errors.get(code.value, 0) + 1
+
+
+def _is_hex(text: bytes) -> bool:
+    return bool(text) and not text.translate(None, b"0123456789abcdefABCDEF")
+
+
+def _char_length(segment: bytes) -> int:
+    try:
+        return len(segment.decode("utf-8"))
+    except UnicodeDecodeError:
+        return -1
+
+
+def _mn_of(segment: bytes) -> str | None:
+    match = _MN_RE.search(segment)
+    if match is None:
+        return None
+    return match.group(1).decode("ascii", errors="replace")

@@ -1,0 +1,269 @@
+"""Encoders: everything the platform sends, and what a data logger sends back.
+
+Pure functions returning complete frames (``##LLLL … CCCC\\r\\n``).  QN values
+and times are arguments — the codec has no clock (use
+:func:`protocol.timefmt.format_qn` with the caller's clock).
+
+Replies follow the edition the device speaks ([S17] App. C; [S05] App. C,
+PROTOCOL.md §4 "Reply formats"):
+
+* 2017: ``QN=<echoed QN>;ST=91;CN=90xx;PW=…;MN=…;Flag=4;CP=&&…&&``
+* 2005: QN goes inside CP: ``ST=91;CN=9011;PW=…;MN=…;Flag=0;CP=&&QN=…;QnRtn=1&&``;
+  the 2005 data answer is ``ST=91;CN=9014;CP=&&QN=…;CN=2051[;PNO=1;PNUM=1;]&&``
+  with no PW or MN.
+
+Requests from the platform carry the station's ST with ``Flag=5`` in 2017 and
+``Flag=3`` in 2005 (as in the standards' examples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from ._events import Frame
+from .crc import crc16
+from .errors import EncodeError
+
+__all__ = [
+    "encode_data_ack",
+    "encode_execution_result",
+    "encode_frame",
+    "encode_notify_ack",
+    "encode_reply",
+    "encode_request",
+    "encode_request_answer",
+    "encode_upload",
+    "format_cp",
+    "format_values",
+    "segment",
+]
+
+Scalar = str | int | float
+HeadItems = Sequence[tuple[str, Scalar | None]]
+CpItems = Mapping[str, Scalar] | Sequence[tuple[str, Scalar]]
+
+_FORBIDDEN = (";", ",", "=", "&&", "\r", "\n")
+
+
+def encode_frame(data_segment: str) -> bytes:
+    """Wrap a data segment: ``##`` + length (UTF-8 bytes) + segment + CRC + CRLF."""
+    data = data_segment.encode("utf-8")
+    if len(data) > 9999:
+        raise EncodeError(f"data segment of {len(data)} bytes does not fit LLLL (max 9999)")
+    return b"##%04d%b%04X\r\n" % (len(data), data, crc16(data))
+
+
+def _text(value: Scalar) -> str:
+    if isinstance(value, bool):
+        raise EncodeError("booleans have no HJ 212 representation; send 0/1")
+    if isinstance(value, float):
+        return repr(value) if value != int(value) or abs(value) >= 1e15 else f"{value:.1f}"
+    return str(value)
+
+
+def _check(key: str, value: str) -> None:
+    for bad in _FORBIDDEN:
+        if bad in key or (bad in value and not (value.startswith("//") and value.endswith("//"))):
+            raise EncodeError(f"{key}={value!r}: HJ 212 has no escaping for {bad!r}")
+
+
+def format_cp(items: CpItems) -> str:
+    """``{"RtdInterval": 30}`` → ``RtdInterval=30`` (items joined with ``;``)."""
+    pairs = items.items() if isinstance(items, Mapping) else items
+    out = []
+    for key, value in pairs:
+        text = _text(value)
+        _check(key, text)
+        out.append(f"{key}={text}")
+    return ";".join(out)
+
+
+def format_values(values: Mapping[str, Mapping[str, Scalar]]) -> str:
+    """``{"a21026": {"Rtd": 8.0, "Flag": "N"}}`` → ``a21026-Rtd=8.0,a21026-Flag=N``."""
+    items = []
+    for code, fields in values.items():
+        parts = []
+        for name, value in fields.items():
+            text = _text(value)
+            _check(f"{code}-{name}", text)
+            parts.append(f"{code}-{name}={text}")
+        items.append(",".join(parts))
+    return ";".join(items)
+
+
+def segment(head: HeadItems, cp: str) -> str:
+    """Join head fields (``None`` values are left out) and a CP body."""
+    parts = []
+    for key, value in head:
+        if value is None:
+            continue
+        text = _text(value)
+        _check(key, text)
+        parts.append(f"{key}={text}")
+    parts.append(f"CP=&&{cp}&&")
+    return ";".join(parts)
+
+
+def _reply_flag(edition: str) -> int:
+    """Flag of a reply: version bits of the device's edition, no A/D bits."""
+    if edition == "2005":
+        return 0
+    if edition.startswith("v") and edition[1:].isdigit():
+        return int(edition[1:]) << 2
+    return 4
+
+
+def encode_data_ack(frame: Frame) -> bytes:
+    """The 9014 data answer for an upload, in the device's edition ([S17] C.48/C.50:
+    one per split part, echoing that part's QN)."""
+    if frame.edition == "2005":
+        cp: list[tuple[str, Scalar]] = []
+        qn = frame.effective_qn
+        if qn is not None:
+            cp.append(("QN", qn))
+        cp.append(("CN", f"{frame.cn:04d}"))
+        body = format_cp(cp)
+        if frame.pno is not None and frame.pnum is not None:
+            body += f";PNO={frame.pno};PNUM={frame.pnum};"
+        return encode_frame(segment([("ST", "91"), ("CN", "9014")], body))
+    return encode_frame(
+        segment(
+            [
+                ("QN", frame.qn),
+                ("ST", "91"),
+                ("CN", "9014"),
+                ("PW", frame.pw),
+                ("MN", frame.mn),
+                ("Flag", _reply_flag(frame.edition)),
+            ],
+            "",
+        )
+    )
+
+
+def encode_reply(
+    cn: int, *, qn: str | None, mn: str | None, pw: str | None, edition: str, cp: CpItems
+) -> bytes:
+    """A 9011/9012/9013/9014 reply echoing ``qn`` in the given edition's layout."""
+    items = list(cp.items()) if isinstance(cp, Mapping) else list(cp)
+    if edition == "2005":
+        if qn is not None:
+            items.insert(0, ("QN", qn))
+        head: list[tuple[str, Scalar | None]] = [
+            ("ST", "91"),
+            ("CN", f"{cn:04d}"),
+            ("PW", pw),
+            ("MN", mn),
+            ("Flag", 0),
+        ]
+    else:
+        head = [
+            ("QN", qn),
+            ("ST", "91"),
+            ("CN", f"{cn:04d}"),
+            ("PW", pw),
+            ("MN", mn),
+            ("Flag", _reply_flag(edition)),
+        ]
+    return encode_frame(segment(head, format_cp(items)))
+
+
+def encode_notify_ack(frame: Frame) -> bytes:
+    """The 9013 answer to a notification (1013, 2072; or 2012/2022 at a station)."""
+    return encode_reply(
+        9013, qn=frame.effective_qn, mn=frame.mn, pw=frame.pw, edition=frame.edition, cp=()
+    )
+
+
+def encode_request_answer(
+    *, qn: str | None, mn: str | None, pw: str | None, edition: str, qn_rtn: int = 1
+) -> bytes:
+    """9011 ``QnRtn`` — a data logger answering a platform request."""
+    return encode_reply(9011, qn=qn, mn=mn, pw=pw, edition=edition, cp=[("QnRtn", qn_rtn)])
+
+
+def encode_execution_result(
+    *, qn: str | None, mn: str | None, pw: str | None, edition: str, exe_rtn: int = 1
+) -> bytes:
+    """9012 ``ExeRtn`` — a data logger reporting how a request ended."""
+    return encode_reply(9012, qn=qn, mn=mn, pw=pw, edition=edition, cp=[("ExeRtn", exe_rtn)])
+
+
+def encode_request(
+    cn: int,
+    *,
+    qn: str,
+    st: str,
+    mn: str,
+    pw: str,
+    edition: str = "2017",
+    cp: CpItems = (),
+    flag: int | None = None,
+) -> bytes:
+    """A platform → station request or notification (1000 … 3021).
+
+    ``flag`` defaults to the standards' examples: 5 (2017: version 1 + answer
+    wanted) or 3 (2005)."""
+    if flag is None:
+        flag = 3 if edition == "2005" else (_reply_flag(edition) | 1)
+    head: list[tuple[str, Scalar | None]] = [
+        ("QN", qn),
+        ("ST", st),
+        ("CN", f"{cn:04d}"),
+        ("PW", pw),
+        ("MN", mn),
+        ("Flag", flag),
+    ]
+    return encode_frame(segment(head, format_cp(cp)))
+
+
+def encode_upload(
+    cn: int,
+    *,
+    st: str,
+    mn: str,
+    pw: str,
+    edition: str = "2017",
+    qn: str | None = None,
+    data_time: str | None = None,
+    values: Mapping[str, Mapping[str, Scalar]] | None = None,
+    fields: CpItems = (),
+    ack: bool = True,
+    pnum: int | None = None,
+    pno: int | None = None,
+    flag: int | None = None,
+) -> bytes:
+    """A station → platform upload (2011/2051/2061/2031 data, 2021 status, 3020 …).
+
+    2017 sets the version bits, the A bit when ``ack`` and the D bit when the
+    frame is part of a split group; 2005 leaves out QN/Flag unless given."""
+    if flag is None:
+        if edition == "2005":
+            flag = (1 if ack else 0) | (2 if pnum is not None else 0)
+            flag = flag or None  # 2005 uploads usually carry no Flag
+        else:
+            flag = _reply_flag(edition) | (1 if ack else 0) | (2 if pnum is not None else 0)
+    head: list[tuple[str, Scalar | None]] = [
+        ("QN", qn),
+        ("ST", st),
+        ("CN", f"{cn:04d}"),
+        ("PW", pw),
+        ("MN", mn),
+        ("Flag", flag),
+    ]
+    if pnum is not None:
+        head += [("PNUM", pnum), ("PNO", pno)]
+    parts: list[str] = []
+    if data_time is not None:
+        parts.append(f"DataTime={data_time}")
+    extra = format_cp(fields)
+    if extra:
+        parts.append(extra)
+    if values:
+        parts.append(format_values(values))
+    return encode_frame(segment(head, ";".join(parts)))
+
+
+def join_frames(frames: Iterable[bytes]) -> bytes:
+    """Frames back to back, as on a TCP stream."""
+    return b"".join(frames)
