@@ -31,16 +31,27 @@ COMMANDS: dict[str, Command] = {
     "encode": Command("protocol.cli_encode", "build an HJ 212 reply or command frame from JSON"),
     "aqi": Command("aggregates.cli_aqi", "compute AQI (HJ 633) from JSON concentrations"),
     "aqci": Command("aggregates.cli_aqci", "compute the composite index (综合指数) from JSON"),
-    "report": Command("aggregates.cli_report", "write a station/region/grid report (XLSX/PDF/DOCX/CSV/PNG)"),
+    "report": Command(
+        "aggregates.cli_report", "write a station/region/grid report (XLSX/PDF/DOCX/CSV/PNG)"
+    ),
     "db": Command("store.cli_db", "database: migrate, status, start the embedded cluster"),
     "config": Command("store.cli_config", "show the effective configuration"),
     "user": Command("web.cli_user", "manage dashboard users"),
 }
 
 
+#: Top-level options that take a separate value (``--config FILE``).
+_VALUE_OPTIONS = frozenset({"--config"})
+
+
 def _chosen(argv: Sequence[str]) -> str | None:
+    skip = False
     for token in argv:
+        if skip:
+            skip = False
+            continue
         if token.startswith("-"):
+            skip = token in _VALUE_OPTIONS
             continue
         return token if token in COMMANDS else None
     return None
@@ -51,7 +62,11 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
         prog="envgrid",
         description="envgrid — HJ 212 telemetry platform (HJ 212-2017 and HJ/T 212-2005).",
     )
-    parser.add_argument("--config", metavar="FILE", help="TOML configuration file (default: envgrid.toml if present)")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML configuration file (default: envgrid.toml if present)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen(argv)
     for name, cmd in COMMANDS.items():

@@ -1,0 +1,56 @@
+"""Logging set-up for the entry point: plain text or one JSON object per line on stderr."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any, Final, TextIO
+
+import orjson
+
+__all__ = ["JsonFormatter", "configure_logging"]
+
+TEXT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s %(message)s"
+_HANDLER_NAME: Final = "envgrid"
+# Attributes every LogRecord has; anything else came in through ``extra=`` and is emitted.
+_RECORD_ATTRS: Final = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+)
+
+
+class JsonFormatter(logging.Formatter):
+    """``{"ts": ..., "level": ..., "logger": ..., "msg": ..., <extra fields>, "exc": ...}``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in vars(record).items():
+            if key not in _RECORD_ATTRS and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return orjson.dumps(entry, default=str).decode()
+
+
+def configure_logging(level: str, fmt: str, *, stream: TextIO | None = None) -> None:
+    """Send log records at ``level`` and above to ``stream`` (stderr) as ``fmt`` text|json.
+
+    Calling it again replaces the handler it installed before (no duplicate lines).
+    """
+    if fmt not in ("text", "json"):
+        raise ValueError(f"log format must be 'text' or 'json' (got {fmt!r})")
+    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level.upper())

@@ -1,0 +1,109 @@
+"""Engine detection: plain PostgreSQL here, TimescaleDB where installed; sticky once migrated."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+from store.db import connect
+from store.engine import Engine, EngineError, EngineInfo, detect_engine, recorded_engine
+from store.migrate import migrate
+
+
+async def _tsdb_available(conn: asyncpg.Connection) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT count(*) FROM pg_available_extensions WHERE name = 'timescaledb'"
+        )
+    )
+
+
+async def test_detects_engine(db_conn: asyncpg.Connection, engine_info: EngineInfo) -> None:
+    info = await detect_engine(db_conn)
+    assert info == engine_info
+    assert info.server_version_num >= 150000
+    assert info.server_version.startswith(str(info.server_version_num // 10000))
+    if await _tsdb_available(db_conn):
+        assert info.engine is Engine.TIMESCALEDB and info.timescaledb_version
+    else:
+        assert info.engine is Engine.POSTGRESQL and info.timescaledb_version is None
+        assert info.describe().startswith(f"PostgreSQL {info.server_version} (native partitions")
+    assert await recorded_engine(db_conn) is info.engine
+
+
+async def test_fresh_database_has_no_recorded_engine(empty_db_dsn: str) -> None:
+    conn = await connect(empty_db_dsn)
+    try:
+        assert await recorded_engine(conn) is None
+        info = await detect_engine(conn, try_create=False)
+        assert (
+            await conn.fetchval("SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'")
+            == 0
+        )
+        await migrate(conn, info.engine)
+        assert await recorded_engine(conn) is info.engine
+    finally:
+        await conn.close()
+
+
+async def test_database_set_up_for_timescaledb_needs_it(empty_db_dsn: str) -> None:
+    conn = await connect(empty_db_dsn)
+    try:
+        if await _tsdb_available(conn):
+            pytest.skip("TimescaleDB is installed on this server")
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text, engine text,"
+            " checksum text, applied_at timestamptz DEFAULT now());"
+            "INSERT INTO schema_migrations VALUES (1, 'meta', 'timescaledb', 'x')"
+        )
+        with pytest.raises(
+            EngineError,
+            match="set up for TimescaleDB, but the timescaledb extension is not installed",
+        ):
+            await detect_engine(conn)
+    finally:
+        await conn.close()
+
+
+class _OldServer:
+    """Just enough of a connection to look like PostgreSQL 14."""
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return {"SHOW server_version_num": "140011", "SHOW server_version": "14.11 (Debian)"}[sql]
+
+
+async def test_refuses_old_server() -> None:
+    with pytest.raises(
+        EngineError, match=r"PostgreSQL 14.11 is too old: envgrid needs PostgreSQL 15"
+    ):
+        await detect_engine(_OldServer())  # asyncpg is untyped: any object will do
+
+
+def test_engine_values() -> None:
+    assert [e.value for e in Engine] == ["timescaledb", "postgresql"]
+    assert Engine("postgresql") is Engine.POSTGRESQL
+    info = EngineInfo(Engine.TIMESCALEDB, "16.2", "2.14.2")
+    assert info.describe() == "PostgreSQL 16.2 + TimescaleDB 2.14.2"
+
+
+# TimescaleDB-only: both spellings skip with the same clear reason when it is absent.
+
+
+@pytest.mark.timescaledb
+async def test_hypertable_with_marker(db_conn: asyncpg.Connection) -> None:
+    await db_conn.execute("CREATE TABLE m (ts timestamptz NOT NULL, v double precision)")
+    await db_conn.execute("SELECT create_hypertable('m', 'ts')")
+    assert (
+        await db_conn.fetchval(
+            "SELECT count(*) FROM timescaledb_information.hypertables WHERE hypertable_name = 'm'"
+        )
+        == 1
+    )
+
+
+async def test_timescaledb_fixture(timescaledb: EngineInfo, db_conn: asyncpg.Connection) -> None:
+    assert timescaledb.timescaledb_version == await db_conn.fetchval(
+        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+    )
