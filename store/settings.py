@@ -219,12 +219,18 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# The other sections are declared by the packages that own them (pure data modules that
+# import only ``require``/``ConfigError`` from here, which are defined above this line).
+from ingest.settings import IngestSettings  # noqa: E402
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """The whole configuration.  One field per section — add new sections here."""
 
     core: CoreSettings = field(default_factory=CoreSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    ingest: IngestSettings = field(default_factory=IngestSettings)
 
 
 #: (name, section class) for every section, in declaration order.

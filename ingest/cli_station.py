@@ -1,0 +1,182 @@
+"""``envgrid station``: the registry and downlink commands from the command line.
+
+envgrid station list
+envgrid station add MN --password PW --name NAME --st 22 --lat 30.2 --lon 120.1
+envgrid station pending | approve MN | reject MN
+envgrid station command MN set-time [--wait 30]
+envgrid station command MN set-rtd-interval RtdInterval=60
+envgrid station command MN history-hour BeginTime=20240301000000 EndTime=20240301120000
+envgrid station command MN raw --cn 3020 PolId=w01018 InfoId=i12001
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from store.commands import COMMAND_VERBS, CommandError, queue_command, wait_command
+from store.db import connect
+from store.embedded import database_dsn
+from store.settings import ConfigError, Settings, load_settings
+from store.stations import (
+    StationError,
+    add_station,
+    approve_pending,
+    list_pending,
+    list_stations,
+    reject_pending,
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dsn", help="PostgreSQL DSN (default: configuration / embedded)")
+    sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    sub.add_parser("list", help="registered stations with their connection state")
+    add = sub.add_parser("add", help="register a station")
+    add.add_argument("mn")
+    add.add_argument("--password", default="")
+    add.add_argument("--name", default="")
+    add.add_argument("--st", help="system type, e.g. 22 ambient air, 31 flue gas, 32 wastewater")
+    add.add_argument("--lat", type=float)
+    add.add_argument("--lon", type=float)
+    add.add_argument("--region", default="")
+    sub.add_parser("pending", help="unknown MNs waiting for approval")
+    approve = sub.add_parser("approve", help="register a pending MN")
+    approve.add_argument("mn")
+    approve.add_argument("--password", help="password to register (default: the one it sent)")
+    approve.add_argument("--name")
+    reject = sub.add_parser("reject", help="reject a pending MN (its frames stay refused)")
+    reject.add_argument("mn")
+    cmd = sub.add_parser(
+        "command",
+        help="send a downlink command",
+        description="verbs: "
+        + "; ".join(f"{k} ({v[0]}): {v[2]}" for k, v in COMMAND_VERBS.items())
+        + "; raw --cn N: any CN",
+    )
+    cmd.add_argument("mn")
+    cmd.add_argument("verb", choices=[*COMMAND_VERBS, "raw"])
+    cmd.add_argument("params", nargs="*", metavar="KEY=VALUE", help="CP parameters")
+    cmd.add_argument("--cn", type=int, help="command code for 'raw'")
+    cmd.add_argument("--timeout", type=float, default=120.0, help="expire after (s)")
+    cmd.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="wait up to this many seconds for the outcome and print it",
+    )
+
+
+def _params(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CommandError(f"parameters are KEY=VALUE (got {item!r})")
+        out[key] = value
+    return out
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    async with database_dsn(settings.core, settings.database) as dsn:
+        conn = await connect(dsn)
+        try:
+            return await ACTIONS[args.action](conn, args, settings)
+        finally:
+            await conn.close()
+
+
+def _print(obj: Any) -> None:
+    print(json.dumps(obj, ensure_ascii=False, default=str))
+
+
+async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+    for row in await list_stations(conn):
+        _print(row)
+    return 0
+
+
+async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+    station_id = await add_station(
+        conn,
+        args.mn,
+        password=args.password,
+        name=args.name,
+        st=args.st,
+        lat=args.lat,
+        lon=args.lon,
+        region=args.region,
+    )
+    print(f"station {args.mn} registered (id {station_id})")
+    return 0
+
+
+async def _pending(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+    for row in await list_pending(conn):
+        _print(row)
+    return 0
+
+
+async def _approve(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+    station_id = await approve_pending(conn, args.mn, password=args.password, name=args.name)
+    print(f"station {args.mn} approved (id {station_id}); its data is stored from now on")
+    return 0
+
+
+async def _reject(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+    await reject_pending(conn, args.mn, by="cli")
+    print(f"{args.mn} rejected")
+    return 0
+
+
+async def _command(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+    if args.verb == "raw":
+        if args.cn is None:
+            raise CommandError("'raw' needs --cn")
+        cn = args.cn
+    else:
+        cn = COMMAND_VERBS[args.verb][0]
+    command_id = await queue_command(
+        conn,
+        mn=args.mn,
+        cn=cn,
+        params=_params(args.params),
+        created_by="cli",
+        timeout_s=args.timeout,
+        tz=s.core.timezone,
+    )
+    print(f"command {command_id} queued (CN {cn}) for {args.mn}", file=sys.stderr)
+    if args.wait > 0:
+        record = await wait_command(conn, command_id, args.wait)
+        _print(record.to_json())
+        return 0 if record.status == "succeeded" else 1
+    _print({"id": command_id, "cn": cn, "mn": args.mn, "status": "queued"})
+    return 0
+
+
+ACTIONS: dict[str, Callable[[asyncpg.Connection, argparse.Namespace, Settings], Awaitable[int]]] = {
+    "list": _list,
+    "add": _add,
+    "pending": _pending,
+    "approve": _approve,
+    "reject": _reject,
+    "command": _command,
+}
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings(
+            args.config, os.environ, {"database.dsn": args.dsn} if args.dsn else {}
+        )
+        return asyncio.run(_run(args, settings))
+    except (ConfigError, StationError, CommandError) as exc:
+        print(f"envgrid station: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,225 @@
+"""The worker side of downlink commands (see :mod:`store.commands` for the queue).
+
+A worker LISTENs on ``envgrid_commands``.  A notification names a command and
+an MN; if this worker holds that MN's socket it claims the row (``queued`` →
+``sent``, so exactly one worker sends it), encodes the request in the
+station's edition and writes it.  When a station comes online its queued
+commands are sent the same way.
+
+Replies are matched by the command's QN: 9011 ``QnRtn`` (accepted/rejected),
+9012 ``ExeRtn`` (succeeded/failed), 9013 for notification-type commands
+(2012/2022); frames with the command's CN that the station sends meanwhile
+(the history data of a 2061 request, the answer of a 1011 get-time …) are
+recorded as replies too — and stored as data as usual.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from protocol import Frame, Reply, encode_request
+from store.commands import CHANNEL
+
+from . import queries
+from .connection import StationConnection
+from .registry import Station
+
+__all__ = ["CommandTracker"]
+
+log = logging.getLogger(__name__)
+
+#: Commands the station answers with 9013 instead of 9011/9012 ([S17] table 9).
+_NOTIFY_CN = frozenset({2012, 2022})
+
+
+@dataclass(slots=True)
+class _Active:
+    id: int
+    station_id: int
+    mn: str
+    cn: int
+    qn: str
+    sent: float
+
+
+class CommandTracker:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        worker: int,
+        sessions: dict[str, StationConnection],
+        registry_get: Callable[[str], Station | None],
+        timeout_s: float,
+    ) -> None:
+        self.pool = pool
+        self.worker = worker
+        self.sessions = sessions
+        self.registry_get = registry_get
+        self.timeout_s = timeout_s
+        self._active: dict[tuple[str, str], _Active] = {}  # (mn, qn) → command
+        self._by_station: dict[int, list[_Active]] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._listener: asyncpg.Connection | None = None
+        self.sent = 0
+        self.replies = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def start(self, dsn: str) -> None:
+        from store.db import connect
+
+        self._listener = await connect(dsn, application_name=f"envgrid-commands-{self.worker}")
+        await self._listener.add_listener(CHANNEL, self._notified)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            listener, self._listener = self._listener, None
+            try:
+                await listener.close(timeout=5)
+            except Exception:
+                listener.terminate()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    @property
+    def listening(self) -> bool:
+        return self._listener is not None and not self._listener.is_closed()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("command handling failed: %r", task.exception())
+
+    # -- sending --------------------------------------------------------------------------
+    def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        command_id, _, mn = payload.partition(":")
+        if mn in self.sessions and command_id.isdigit():
+            self._spawn(self._claim_and_send(int(command_id)))
+
+    def station_online(self, station: Station) -> None:
+        self._spawn(self._send_queued(station))
+
+    async def _send_queued(self, station: Station) -> None:
+        async with self.pool.acquire() as conn:
+            ids = [r[0] for r in await conn.fetch(queries.QUEUED_COMMANDS_SQL, station.id)]
+        for command_id in ids:
+            await self._claim_and_send(command_id)
+
+    async def _claim_and_send(self, command_id: int) -> None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(queries.CLAIM_COMMAND_SQL, command_id, self.worker)
+        if row is None:
+            return  # another worker took it, or it expired
+        station_id, cn, params, qn, mn = (
+            row["station_id"],
+            row["cn"],
+            row["params"],
+            row["qn"],
+            row["mn"],
+        )
+        conn_ = self.sessions.get(mn)
+        station = self.registry_get(mn)
+        if conn_ is None or station is None:
+            await self._fail(command_id, "station disconnected before the command was sent")
+            return
+        frame = encode_request(
+            cn,
+            qn=qn,
+            st=conn_.st or "91",
+            mn=mn,
+            pw=station.password,
+            edition=conn_.edition or "2017",
+            cp=params,
+        )
+        if not conn_.send(frame):
+            await self._fail(command_id, "station connection closed while sending")
+            return
+        active = _Active(command_id, station_id, mn, cn, qn, time.monotonic())
+        self._active[(mn, qn)] = active
+        self._by_station.setdefault(station_id, []).append(active)
+        self.sent += 1
+        log.info("sent command %d (CN %d) to %s", command_id, cn, mn)
+
+    async def _fail(self, command_id: int, reason: str) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(queries.UNCLAIM_COMMAND_SQL, command_id, reason)
+
+    # -- replies ---------------------------------------------------------------------------
+    def on_reply(self, station: Station, reply: Reply) -> None:
+        qn = reply.request_qn
+        if qn is None:
+            return
+        active = self._active.get((station.mn, qn))
+        if active is None:
+            return
+        self.replies += 1
+        if reply.cn == 9011:
+            rtn = reply.qn_rtn if reply.qn_rtn is not None else 100
+            self._spawn(self._record(active, reply, queries.ANSWER_COMMAND_SQL, rtn))
+            if rtn != 1:
+                self._finish(active)
+        elif reply.cn == 9012:
+            rtn = reply.exe_rtn if reply.exe_rtn is not None else 100
+            self._spawn(self._record(active, reply, queries.FINISH_COMMAND_SQL, rtn))
+            self._finish(active)
+        elif reply.cn == 9013 and active.cn in _NOTIFY_CN:
+            self._spawn(self._record(active, reply, queries.COMPLETE_NOTIFY_COMMAND_SQL, None))
+            self._finish(active)
+
+    def on_upload(self, station: Station, frame: Frame, received: datetime) -> None:
+        """Data with the CN of an open command from this station is part of its answer."""
+        for active in self._by_station.get(station.id, ()):
+            if active.cn == frame.cn:
+                self.replies += 1
+                self._spawn(self._record(active, frame, None, None))
+                return
+
+    async def _record(
+        self, active: _Active, frame: Frame, sql: str | None, code: int | None
+    ) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if sql is not None:
+                if code is None:
+                    await conn.execute(sql, active.id)
+                else:
+                    await conn.execute(sql, active.id, code)
+            fields: dict[str, Any] = dict(frame.fields)
+            if frame.values:
+                fields["values"] = {k: dict(v) for k, v in frame.values.items()}
+            await conn.execute(
+                queries.INSERT_REPLY_SQL,
+                active.id,
+                datetime.now(UTC),
+                frame.cn,
+                fields,
+                frame.raw.decode("utf-8", errors="replace"),
+            )
+
+    def _finish(self, active: _Active) -> None:
+        self._active.pop((active.mn, active.qn), None)
+        listed = self._by_station.get(active.station_id)
+        if listed is not None:
+            listed[:] = [a for a in listed if a is not active]
+            if not listed:
+                del self._by_station[active.station_id]
+
+    def expire(self) -> None:
+        """Forget commands older than the timeout (the database marks them expired)."""
+        limit = time.monotonic() - self.timeout_s
+        for active in [a for a in self._active.values() if a.sent < limit]:
+            self._finish(active)

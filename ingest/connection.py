@@ -1,0 +1,106 @@
+"""One asyncio Protocol per station connection: feeds the decoder, nothing more.
+
+``data_received`` hands the bytes to the connection's :class:`protocol.Decoder`
+and every resulting event to the worker's :class:`~ingest.dispatch.Dispatcher`
+(uvicorn's h11_impl shape).  The protocol owns the transport, the MNs bound to
+it, a few counters and the read-side pause switch used by flow control.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from protocol import Decoder
+
+if TYPE_CHECKING:
+    from .dispatch import Dispatcher
+
+__all__ = ["StationConnection"]
+
+log = logging.getLogger(__name__)
+
+
+class StationConnection(asyncio.Protocol):
+    __slots__ = (
+        "connected_at",
+        "decoder",
+        "dispatcher",
+        "edition",
+        "error_streak",
+        "errors_logged",
+        "frames",
+        "last_rx",
+        "mns",
+        "paused",
+        "peer",
+        "st",
+        "transport",
+    )
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+        self.decoder = dispatcher.new_decoder()
+        self.transport: asyncio.Transport | None = None
+        self.peer = ""
+        self.mns: set[str] = set()
+        self.edition: str | None = None
+        self.st: str | None = None
+        self.connected_at = 0.0
+        self.last_rx = 0.0
+        self.frames = 0
+        self.error_streak = 0
+        self.errors_logged = 0
+        self.paused = False
+
+    # -- asyncio callbacks ------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        self.dispatcher.connection_opened(self)
+
+    def data_received(self, data: bytes) -> None:
+        dispatcher = self.dispatcher
+        dispatcher.bytes_in += len(data)
+        self.last_rx = dispatcher.clock
+        handle = dispatcher.handle
+        for event in self.decoder.feed(data):
+            handle(self, event)
+
+    def eof_received(self) -> bool | None:
+        for event in self.decoder.close():
+            self.dispatcher.handle(self, event)
+        return None  # close the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.dispatcher.connection_closed(self, exc)
+        self.transport = None
+
+    # -- used by the worker ----------------------------------------------------------
+    def send(self, data: bytes) -> bool:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return False
+        transport.write(data)
+        return True
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
+    def pause(self) -> None:
+        if not self.paused and self.transport is not None and not self.transport.is_closing():
+            self.paused = True
+            self.transport.pause_reading()
+
+    def resume(self) -> None:
+        if self.paused and self.transport is not None and not self.transport.is_closing():
+            self.paused = False
+            self.transport.resume_reading()
+
+    @staticmethod
+    def make_decoder(max_length: int, modbus: bool | set[str]) -> Decoder:
+        return Decoder(max_length=max_length, modbus_tolerant=modbus)

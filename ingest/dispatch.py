@@ -1,0 +1,369 @@
+"""What a worker does with each decoded event.
+
+One :class:`Dispatcher` per worker process.  For every frame it: checks the
+station (registry, unknown-MN policy, password), binds the MN to the
+connection (a reconnecting MN wins over its old connection), and routes by
+type — uploads to the pipeline, replies to the command tracker, notifications
+answered at once (9013, and 1012 time sync after a 1013).  Every rejection is
+counted by reason and logged (rate-limited per connection); nothing rejected
+is stored or acked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
+
+from protocol import (
+    Command,
+    DataUpload,
+    Decoder,
+    Frame,
+    FrameError,
+    Heartbeat,
+    Notification,
+    Reassembler,
+    Reply,
+    encode_data_ack,
+    encode_notify_ack,
+    encode_request,
+    format_qn,
+    format_time,
+)
+
+from .connection import StationConnection
+from .registry import Station, StationRegistry
+from .rows import TimeParser, in_window
+from .settings import IngestSettings
+from .writer import Inbound
+
+if TYPE_CHECKING:
+    from .commands import CommandTracker
+    from .pipeline import Pipeline
+    from .state import StateFlusher
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger(__name__)
+
+_LOG_FIRST_ERRORS = 5
+_MAX_ERROR_STREAK = 200
+
+
+class Dispatcher:
+    """The worker's per-event logic (connections only feed it)."""
+
+    def __init__(
+        self,
+        settings: IngestSettings,
+        *,
+        worker: int,
+        tz: tzinfo,
+        registry: StationRegistry,
+        lookup: Callable[[str], asyncio.Future[Station | None]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.worker = worker
+        self.tz = tz
+        self.registry = registry
+        self._lookup = lookup
+        self.pipeline: Pipeline | None = None
+        self.commands: CommandTracker | None = None
+        self.state: StateFlusher | None = None
+        self.parse_time = TimeParser(tz)
+        self.connections: set[StationConnection] = set()
+        self.sessions: dict[str, StationConnection] = {}
+        self.reassembler = Reassembler(
+            timeout=settings.split_timeout_s, max_open=settings.split_max_open
+        )
+        self.rejected: Counter[str] = Counter()
+        self.frames_by_cn: Counter[int] = Counter()
+        self.decoder_errors: Counter[str] = Counter()
+        self.opened = 0
+        self.closed = 0
+        self.replaced = 0
+        self.acks_sent = 0
+        self.bytes_in = 0
+        self.clock = time.monotonic()
+        self._modbus: bool | set[str] = settings.modbus_crc_all or registry.modbus_stations()
+        self._pending_lookups: dict[str, list[tuple[StationConnection, Frame]]] = {}
+        self._max_age = timedelta(days=settings.max_age_days)
+        self._max_future = timedelta(seconds=settings.max_future_s)
+        self._closing = False
+
+    # -- connections --------------------------------------------------------------------
+    def new_decoder(self) -> Decoder:
+        return StationConnection.make_decoder(self.settings.max_frame_length, self._modbus)
+
+    def refresh_modbus(self) -> None:
+        self._modbus = self.settings.modbus_crc_all or self.registry.modbus_stations()
+
+    def connection_opened(self, conn: StationConnection) -> None:
+        if self._closing:
+            conn.close()
+            return
+        conn.connected_at = conn.last_rx = self.clock
+        self.connections.add(conn)
+        self.opened += 1
+        if self.pipeline is not None and self.pipeline.paused:
+            conn.pause()
+
+    def connection_closed(self, conn: StationConnection, exc: Exception | None) -> None:
+        self.connections.discard(conn)
+        self.closed += 1
+        for mn in conn.mns:
+            if self.sessions.get(mn) is conn:
+                del self.sessions[mn]
+                station = self.registry.get(mn)
+                if station is not None and self.state is not None:
+                    self.state.disconnected(station.id, conn.peer)
+
+    def pause_all(self) -> None:
+        for conn in self.connections:
+            conn.pause()
+
+    def resume_all(self) -> None:
+        for conn in self.connections:
+            conn.resume()
+
+    def sweep_idle(self) -> int:
+        """Close connections silent for longer than ``idle_timeout_s``."""
+        limit = self.clock - self.settings.idle_timeout_s
+        idle = [c for c in self.connections if c.last_rx < limit]
+        for conn in idle:
+            log.info("closing idle connection %s (MN %s)", conn.peer, ",".join(conn.mns) or "-")
+            conn.close()
+        return len(idle)
+
+    def sweep_splits(self, now: float) -> None:
+        for group in self.reassembler.expire(now):
+            self.rejected["split_incomplete"] += 1
+            log.warning(
+                "split upload from %s (CN %s, DataTime %s) incomplete: parts %s missing",
+                group.key[0],
+                group.key[1],
+                group.key[2],
+                list(group.missing),
+            )
+
+    async def close_all(self) -> None:
+        self._closing = True
+        for conn in list(self.connections):
+            conn.close()
+
+    # -- events -------------------------------------------------------------------------
+    def handle(self, conn: StationConnection, event: Frame | FrameError) -> None:
+        if isinstance(event, FrameError):
+            self._bad_input(conn, event)
+            return
+        conn.error_streak = 0
+        conn.frames += 1
+        self.frames_by_cn[event.cn] += 1
+        mn = event.mn
+        if mn is None:
+            self._reject(conn, event, "no_mn", "frame without MN")
+            return
+        station = self.registry.get(mn)
+        if station is None:
+            self._unknown(conn, event, mn)
+            return
+        self._accept(conn, event, station)
+
+    def _accept(self, conn: StationConnection, frame: Frame, station: Station) -> None:
+        mn = station.mn
+        if not station.enabled:
+            self._reject(conn, frame, "disabled_station", f"station {mn} is disabled")
+            return
+        if frame.pw != station.password and frame.pw is not None:
+            self._reject(conn, frame, "bad_password", f"wrong PW for {mn}")
+            return
+        if frame.pw is None and station.password:
+            self._reject(conn, frame, "bad_password", f"no PW from {mn}")
+            return
+        if mn not in conn.mns:
+            self._bind(conn, mn, station, frame)
+        if self.state is not None:
+            self.state.seen(station.id)
+        if isinstance(frame, Reply):
+            if self.commands is not None:
+                self.commands.on_reply(station, frame)
+            return
+        if isinstance(frame, Heartbeat):
+            return
+        if isinstance(frame, Notification):
+            conn.send(encode_notify_ack(frame))
+            if frame.cn == 1013 and self.settings.time_sync:
+                self._sync_time(conn, frame)
+            # 2005 alarm events (2072) are archived like other uploads
+            if frame.cn == 1013:
+                return
+        if isinstance(frame, Command):
+            self._reject(
+                conn, frame, "unexpected_command", f"{mn} sent platform command CN {frame.cn}"
+            )
+            return
+        self._upload(conn, frame, station)
+
+    def _upload(self, conn: StationConnection, frame: Frame, station: Station) -> None:
+        received = datetime.now(UTC)
+        text = frame.data_time
+        ts = self.parse_time(text) if text is not None else None
+        if ts is None:
+            if isinstance(frame, DataUpload):
+                self._reject(
+                    conn,
+                    frame,
+                    "bad_datatime",
+                    f"{station.mn} CN {frame.cn}: DataTime {text!r} is missing or invalid",
+                )
+                return
+            ts = received
+        elif not in_window(ts, received, self._max_age, self._max_future):
+            self._reject(
+                conn,
+                frame,
+                "datatime_out_of_range",
+                f"{station.mn} CN {frame.cn}: DataTime {text} is outside the accepted"
+                f" window (ingest.max_age_days, ingest.max_future_s)",
+            )
+            return
+        if frame.is_split:
+            self.reassembler.add(frame, self.clock)
+        if self.commands is not None:
+            self.commands.on_upload(station, frame, received)
+        assert self.pipeline is not None
+        self.pipeline.submit(
+            Inbound(
+                frame,
+                station.id,
+                station.mn,
+                ts,
+                received,
+                self.clock,
+                weight=max(1, frame.cp.count(";")),
+            )
+        )
+
+    def ack(self, item: Inbound) -> None:
+        """Pipeline callback: ``item`` is durable — send its 9014 if it asked for one,
+        over whichever connection holds its MN now."""
+        if item.replay:
+            return
+        frame = item.frame
+        if self.state is not None and isinstance(frame, DataUpload):
+            self.state.data(item)
+        if not frame.ack_requested:
+            return
+        conn = self.sessions.get(item.mn)
+        if conn is not None and conn.send(encode_data_ack(frame)):
+            self.acks_sent += 1
+
+    # -- station identity ------------------------------------------------------------------
+    def _bind(self, conn: StationConnection, mn: str, station: Station, frame: Frame) -> None:
+        old = self.sessions.get(mn)
+        if old is not None and old is not conn:
+            self.replaced += 1
+            log.info(
+                "station %s reconnected from %s: closing its old connection %s",
+                mn,
+                conn.peer,
+                old.peer,
+            )
+            old.mns.discard(mn)
+            old.close()
+        self.sessions[mn] = conn
+        conn.mns.add(mn)
+        conn.edition = frame.edition
+        conn.st = frame.st
+        if self.state is not None:
+            self.state.connected(station.id, conn.peer, frame.edition, self.worker)
+        if self.commands is not None:
+            self.commands.station_online(station)
+
+    def _unknown(self, conn: StationConnection, frame: Frame, mn: str) -> None:
+        """An MN not in memory: ask the database once, then apply the policy."""
+        if self._lookup is not None and not self.registry.recently_missed(mn):
+            waiting = self._pending_lookups.get(mn)
+            if waiting is not None:
+                waiting.append((conn, frame))
+                return
+            self._pending_lookups[mn] = [(conn, frame)]
+            self._lookup(mn).add_done_callback(lambda fut: self._looked_up(mn, fut))
+            return
+        self._unknown_policy(conn, frame, mn)
+
+    def _looked_up(self, mn: str, fut: asyncio.Future[Station | None]) -> None:
+        waiting = self._pending_lookups.pop(mn, [])
+        station = None if fut.cancelled() or fut.exception() else fut.result()
+        for conn, frame in waiting:
+            if conn.transport is None:
+                continue
+            if station is not None:
+                self._accept(conn, frame, station)
+            else:
+                self._unknown_policy(conn, frame, mn)
+
+    def _unknown_policy(self, conn: StationConnection, frame: Frame, mn: str) -> None:
+        if self.settings.unknown_mn == "reject":
+            self._reject(conn, frame, "unknown_mn", f"unknown MN {mn} (policy: reject)")
+            conn.close()
+            return
+        self._reject(conn, frame, "unknown_mn", f"unknown MN {mn}: waiting for approval")
+        if self.state is not None:
+            self.state.pending(mn, frame, conn.peer)
+
+    # -- platform-initiated replies ---------------------------------------------------------
+    def _sync_time(self, conn: StationConnection, frame: Frame) -> None:
+        now = datetime.now(self.tz)
+        cp: dict[str, str | int] = {"SystemTime": format_time(now)}
+        pol = frame.fields.get("PolId")
+        if pol:
+            cp = {"PolId": pol, **cp}
+        conn.send(
+            encode_request(
+                1012,
+                qn=format_qn(now),
+                st=frame.st or "91",
+                mn=frame.mn or "",
+                pw=frame.pw or "",
+                edition=frame.edition,
+                cp=cp,
+            )
+        )
+
+    # -- rejections ------------------------------------------------------------------------
+    def _reject(self, conn: StationConnection, frame: Frame, reason: str, detail: str) -> None:
+        self.rejected[reason] += 1
+        conn.errors_logged += 1
+        if conn.errors_logged <= _LOG_FIRST_ERRORS or conn.errors_logged % 1000 == 0:
+            log.warning(
+                "rejected frame from %s (%s): %s [CN %s QN %s]",
+                conn.peer,
+                reason,
+                detail,
+                frame.cn,
+                frame.qn,
+            )
+
+    def _bad_input(self, conn: StationConnection, error: FrameError) -> None:
+        self.decoder_errors[error.code.value] += 1
+        conn.error_streak += 1
+        conn.errors_logged += 1
+        if conn.errors_logged <= _LOG_FIRST_ERRORS or conn.errors_logged % 1000 == 0:
+            log.warning(
+                "bad input from %s (MN %s): %s — %s at offset %d",
+                conn.peer,
+                error.mn or ",".join(conn.mns) or "-",
+                error.code.value,
+                error.detail,
+                error.offset,
+            )
+        if conn.error_streak >= _MAX_ERROR_STREAK:
+            log.warning("closing %s: %d protocol errors in a row", conn.peer, conn.error_streak)
+            self.rejected["error_streak_closed"] += 1
+            conn.close()

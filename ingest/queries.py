@@ -1,0 +1,148 @@
+"""Every SQL statement of the ingest workers (parameters only, never string-built)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# -- registry --------------------------------------------------------------------
+LOAD_STATIONS_SQL: Final = """
+SELECT id, mn, password, enabled, modbus_crc FROM stations
+"""
+LOAD_STATION_SQL: Final = """
+SELECT id, mn, password, enabled, modbus_crc FROM stations WHERE mn = $1
+"""
+LOAD_FACTORS_SQL: Final = "SELECT code, id FROM factors"
+REGISTER_FACTOR_SQL: Final = """
+INSERT INTO factors (code, name_zh, name_en, unit, grp) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
+RETURNING id
+"""
+UPSERT_PENDING_SQL: Final = """
+INSERT INTO pending_stations (mn, st, password, edition, peer, first_seen, last_seen, frames,
+                              last_raw)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                     $6::timestamptz[], $6::timestamptz[], $7::bigint[], $8::text[])
+ON CONFLICT (mn) DO UPDATE SET
+    st = EXCLUDED.st, password = EXCLUDED.password, edition = EXCLUDED.edition,
+    peer = EXCLUDED.peer, last_seen = EXCLUDED.last_seen,
+    frames = pending_stations.frames + EXCLUDED.frames, last_raw = EXCLUDED.last_raw
+"""
+
+# -- the batch transaction ----------------------------------------------------------
+#: New frames only: a retransmission hits the unique index and is skipped; the
+#: returned keys tell the writer which frames' rows to store.
+INSERT_LEDGER_SQL: Final = """
+INSERT INTO packet_ledger (station_id, data_time, cn, pno, digest, qn, flag, received_at,
+                           worker, raw)
+SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::smallint[], $4::smallint[],
+                     $5::bigint[], $6::text[], $7::smallint[], $8::timestamptz[],
+                     $9::smallint[], $10::text[])
+ON CONFLICT DO NOTHING
+RETURNING station_id, data_time, cn, pno, digest
+"""
+#: Station-reported hourly/daily values: a corrected upload replaces the earlier one.
+UPSERT_HOUR_SQL: Final = """
+INSERT INTO measurements_hour (station_id, factor_id, ts, value, vmin, vmax, cou, zs, flag)
+SELECT * FROM unnest($1::integer[], $2::smallint[], $3::timestamptz[], $4::float8[],
+                     $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::text[])
+ON CONFLICT (station_id, factor_id, ts) DO UPDATE SET
+    value = EXCLUDED.value, vmin = EXCLUDED.vmin, vmax = EXCLUDED.vmax, cou = EXCLUDED.cou,
+    zs = EXCLUDED.zs, flag = EXCLUDED.flag
+"""
+UPSERT_DAY_SQL: Final = """
+INSERT INTO measurements_day (station_id, factor_id, ts, value, vmin, vmax, cou, zs, flag)
+SELECT * FROM unnest($1::integer[], $2::smallint[], $3::timestamptz[], $4::float8[],
+                     $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::text[])
+ON CONFLICT (station_id, factor_id, ts) DO UPDATE SET
+    value = EXCLUDED.value, vmin = EXCLUDED.vmin, vmax = EXCLUDED.vmax, cou = EXCLUDED.cou,
+    zs = EXCLUDED.zs, flag = EXCLUDED.flag
+"""
+INSERT_INFO_SQL: Final = """
+INSERT INTO info_uploads (station_id, cn, data_time, received_at, fields, items)
+SELECT * FROM unnest($1::integer[], $2::smallint[], $3::timestamptz[], $4::timestamptz[],
+                     $5::jsonb[], $6::jsonb[])
+"""
+
+# -- station state (a separate, coalescing flusher) ------------------------------------
+UPSERT_DATA_STATE_SQL: Final = """
+INSERT INTO station_state AS s (station_id, last_frame_at, last_data_at, last_data_time,
+                                latest, edition)
+SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::timestamptz[],
+                     $4::timestamptz[], $5::jsonb[], $6::text[])
+ON CONFLICT (station_id) DO UPDATE SET
+    last_frame_at = GREATEST(s.last_frame_at, EXCLUDED.last_frame_at),
+    last_data_at = COALESCE(GREATEST(s.last_data_at, EXCLUDED.last_data_at), s.last_data_at),
+    last_data_time = CASE
+        WHEN EXCLUDED.last_data_time IS NOT NULL
+         AND (s.last_data_time IS NULL OR EXCLUDED.last_data_time >= s.last_data_time)
+        THEN EXCLUDED.last_data_time ELSE s.last_data_time END,
+    latest = CASE
+        WHEN EXCLUDED.last_data_time IS NOT NULL
+         AND (s.last_data_time IS NULL OR EXCLUDED.last_data_time >= s.last_data_time)
+        THEN s.latest || EXCLUDED.latest ELSE s.latest END,
+    edition = COALESCE(EXCLUDED.edition, s.edition)
+"""
+UPSERT_CONNECTION_STATE_SQL: Final = """
+INSERT INTO station_state AS s (station_id, connected, worker, peer, connected_at,
+                                disconnected_at)
+SELECT * FROM unnest($1::integer[], $2::boolean[], $3::integer[], $4::text[],
+                     $5::timestamptz[], $6::timestamptz[])
+ON CONFLICT (station_id) DO UPDATE SET
+    connected = EXCLUDED.connected,
+    worker = CASE WHEN EXCLUDED.connected THEN EXCLUDED.worker ELSE s.worker END,
+    peer = COALESCE(EXCLUDED.peer, s.peer),
+    connected_at = COALESCE(EXCLUDED.connected_at, s.connected_at),
+    disconnected_at = COALESCE(EXCLUDED.disconnected_at, s.disconnected_at)
+"""
+#: A worker starting (or restarting after a crash) holds no connections yet.
+RESET_WORKER_STATE_SQL: Final = """
+UPDATE station_state SET connected = false, disconnected_at = now()
+WHERE connected AND worker = $1
+"""
+UPDATE_EDITION_SQL: Final = """
+UPDATE stations SET edition = $2 WHERE id = $1 AND edition IS DISTINCT FROM $2
+"""
+
+# -- downlink commands ------------------------------------------------------------------
+CLAIM_COMMAND_SQL: Final = """
+UPDATE station_commands c SET status = 'sent', worker = $2, sent_at = now()
+FROM stations s
+WHERE c.id = $1 AND c.status = 'queued' AND c.expires_at > now() AND s.id = c.station_id
+RETURNING c.id, c.station_id, c.cn, c.params, c.qn, s.mn
+"""
+UNCLAIM_COMMAND_SQL: Final = """
+UPDATE station_commands SET status = 'queued', worker = NULL, sent_at = NULL, error = $2
+WHERE id = $1 AND status = 'sent'
+"""
+QUEUED_COMMANDS_SQL: Final = """
+SELECT id FROM station_commands
+WHERE station_id = $1 AND status = 'queued' AND expires_at > now()
+ORDER BY id
+"""
+ANSWER_COMMAND_SQL: Final = """
+UPDATE station_commands SET
+    status = CASE WHEN $2 = 1 THEN 'accepted' ELSE 'rejected' END,
+    qn_rtn = $2, answered_at = now(),
+    finished_at = CASE WHEN $2 = 1 THEN NULL ELSE now() END
+WHERE id = $1 AND status IN ('sent', 'queued')
+"""
+FINISH_COMMAND_SQL: Final = """
+UPDATE station_commands SET
+    status = CASE WHEN $2 = 1 THEN 'succeeded' ELSE 'failed' END,
+    exe_rtn = $2, finished_at = now(), answered_at = COALESCE(answered_at, now())
+WHERE id = $1 AND status IN ('sent', 'accepted', 'queued')
+"""
+COMPLETE_NOTIFY_COMMAND_SQL: Final = """
+UPDATE station_commands SET status = 'succeeded', answered_at = now(), finished_at = now()
+WHERE id = $1 AND status IN ('sent', 'accepted', 'queued')
+"""
+EXPIRE_COMMANDS_SQL: Final = """
+UPDATE station_commands SET status = 'expired', finished_at = now(),
+    error = COALESCE(error, 'no answer before expires_at')
+WHERE status IN ('queued', 'sent', 'accepted') AND expires_at <= now()
+RETURNING id
+"""
+INSERT_REPLY_SQL: Final = """
+INSERT INTO command_replies (command_id, received_at, cn, fields, raw)
+VALUES ($1, $2, $3, $4, $5)
+"""

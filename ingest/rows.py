@@ -1,0 +1,152 @@
+"""Accepted frames → database rows (pure: no I/O, no clock).
+
+One narrow measurement row per (station, factor, time, kind) —
+``(station_id, factor_id, ts, value, vmin, vmax, cou, zs, flag)`` — into the
+table of the frame's kind: 2011 → ``measurements_rtd`` (value = Rtd), 2051 →
+``measurements_minute``, 2061 → ``measurements_hour``, 2031 →
+``measurements_day`` (value = Avg, with Min/Max/Cou).  Values that are not
+numbers are counted and left out, never guessed.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Final
+
+from protocol import Frame, parse_time
+
+__all__ = [
+    "KIND_TABLES",
+    "MeasurementRow",
+    "TimeParser",
+    "cp_digest",
+    "latest_values",
+    "measurement_rows",
+    "status_rows",
+]
+
+#: CN → (table, field holding the value, field holding the converted value).
+KIND_TABLES: Final[Mapping[int, tuple[str, str, str]]] = {
+    2011: ("measurements_rtd", "Rtd", "ZsRtd"),
+    2051: ("measurements_minute", "Avg", "ZsAvg"),
+    2061: ("measurements_hour", "Avg", "ZsAvg"),
+    2031: ("measurements_day", "Avg", "ZsAvg"),
+}
+MeasurementRow = tuple[
+    int, int, datetime, float, float | None, float | None, float | None, float | None, str | None
+]
+MEASUREMENT_COLUMNS: Final = (
+    "station_id", "factor_id", "ts", "value", "vmin", "vmax", "cou", "zs", "flag",
+)  # fmt: skip
+STATUS_COLUMNS: Final = ("station_id", "ts", "cn", "device", "field", "value", "received_at")
+
+
+class TimeParser:
+    """HJ 212 times (station wall clock) → aware datetimes, cached: thousands of
+    stations share each DataTime, so nearly every call is a dict hit."""
+
+    __slots__ = ("_cache", "_limit", "_tz")
+
+    def __init__(self, tz: tzinfo, limit: int = 50_000) -> None:
+        self._tz = tz
+        self._cache: dict[str, datetime | None] = {}
+        self._limit = limit
+
+    def __call__(self, text: str | None) -> datetime | None:
+        if text is None:
+            return None
+        cache = self._cache
+        try:
+            return cache[text]
+        except KeyError:
+            pass
+        naive = parse_time(text)
+        value = naive.replace(tzinfo=self._tz) if naive is not None else None
+        if len(cache) >= self._limit:
+            cache.clear()
+        cache[text] = value
+        return value
+
+
+def cp_digest(frame: Frame) -> int:
+    """CRC-32 of the CP body: with MN, CN, DataTime and PNO it tells a retransmission
+    (identical body, whatever its QN) from a different frame."""
+    return zlib.crc32(frame.cp.encode("utf-8"))
+
+
+def _number(text: str | None) -> float | None:
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def measurement_rows(
+    frame: Frame,
+    station_id: int,
+    ts: datetime,
+    factor_id: Callable[[str], int],
+    out: list[MeasurementRow],
+) -> int:
+    """Append the rows of a data upload to ``out``; returns how many values were not
+    numbers (left out)."""
+    _, value_field, zs_field = KIND_TABLES[frame.cn]
+    bad = 0
+    period = frame.cn != 2011
+    for code, fields in frame.values.items():
+        text = fields.get(value_field)
+        if text is None:
+            text = fields.get("Data")  # noise day data: xxx-Data / -DayData / -NightData
+            if text is None:
+                continue
+        value = _number(text)
+        if value is None:
+            bad += 1
+            continue
+        zs = fields.get(zs_field)
+        if period:
+            out.append((
+                station_id, factor_id(code), ts, value,
+                _number(fields.get("Min")), _number(fields.get("Max")),
+                _number(fields.get("Cou")), _number(zs) if zs is not None else None,
+                fields.get("Flag"),
+            ))  # fmt: skip
+        else:
+            out.append((
+                station_id, factor_id(code), ts, value, None, None, None,
+                _number(zs) if zs is not None else None, fields.get("Flag"),
+            ))  # fmt: skip
+    return bad
+
+
+def status_rows(
+    frame: Frame, station_id: int, ts: datetime, received_at: datetime
+) -> list[tuple[Any, ...]]:
+    """2021 ``SBx-RS`` / 2041 ``SBx-RT`` → equipment_status rows."""
+    return [
+        (station_id, ts, frame.cn, device, field, value, received_at)
+        for device, fields in frame.values.items()
+        for field, value in fields.items()
+    ]
+
+
+def latest_values(frame: Frame) -> dict[str, dict[str, Any]]:
+    """The latest real-time values of a 2011 frame for ``station_state.latest``:
+    ``{"a21026": {"v": 8.0, "f": "N"}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for code, fields in frame.values.items():
+        value = _number(fields.get("Rtd"))
+        if value is not None:
+            out[code] = {"v": value, "f": fields.get("Flag") or "N"}
+    return out
+
+
+def in_window(ts: datetime, now: datetime, max_age: timedelta, max_future: timedelta) -> bool:
+    """Is a DataTime plausible (not older than the retention horizon, not far ahead)?"""
+    return now - max_age <= ts <= now + max_future

@@ -1,0 +1,325 @@
+"""One ingest worker process: listener, connections, pipeline, state, commands.
+
+:class:`IngestWorker` follows uvicorn's ``Server``: it owns the listening
+socket (SO_REUSEPORT, so several workers share one port and the kernel spreads
+connections over them), the background tasks and the graceful stop:
+
+1. stop accepting new connections;
+2. close the pipeline: every queued frame is written (or spooled) and acked;
+3. close the station connections, flush the station state, stop the command
+   listener, close the database connections.
+
+A worker never holds more sockets than the open-files limit allows; the
+supervisor (:mod:`ingest.supervisor`) runs several of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import resource
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from protocol import Decoder, Frame
+from store.db import create_pool
+from store.engine import Engine
+from store.partitions import PartitionCache
+from store.settings import Settings
+
+from . import queries
+from .commands import CommandTracker
+from .connection import StationConnection
+from .dispatch import Dispatcher
+from .metrics import WorkerMetrics
+from .pipeline import Pipeline
+from .registry import Station, StationRegistry
+from .spool import Spool, SpoolRecord
+from .state import StateFlusher
+from .writer import BatchWriter, Inbound
+
+__all__ = ["IngestWorker", "listening_socket", "raise_nofile_limit", "run_worker"]
+
+log = logging.getLogger(__name__)
+
+
+def raise_nofile_limit() -> int:
+    """Raise the soft open-files limit to the hard one; returns the limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
+    """A TCP listener that other workers can share (SO_REUSEPORT)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(backlog)
+        sock.setblocking(False)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+@dataclass(slots=True)
+class _Tasks:
+    items: list[asyncio.Task[Any]]
+
+    def cancel(self) -> None:
+        for task in self.items:
+            task.cancel()
+
+
+class IngestWorker:
+    def __init__(
+        self,
+        settings: Settings,
+        dsn: str,
+        engine: Engine,
+        *,
+        index: int = 0,
+        port: int | None = None,
+    ) -> None:
+        self.settings = settings
+        self.dsn = dsn
+        self.engine = engine
+        self.index = index
+        self.port = settings.ingest.port if port is None else port
+        self.tz = ZoneInfo(settings.core.timezone)
+        self.registry = StationRegistry()
+        self.dispatcher: Dispatcher | None = None
+        self.pipeline: Pipeline | None = None
+        self.metrics: WorkerMetrics | None = None
+        self.spool: Spool | None = None
+        self._pool: asyncpg.Pool | None = None
+        self._server: asyncio.Server | None = None
+        self._tasks = _Tasks([])
+        self._writer_task: asyncio.Task[None] | None = None
+        self._stopped = asyncio.Event()
+        self.bound_port = 0
+
+    async def start(self) -> None:
+        ing = self.settings.ingest
+        db = self.settings.database
+        self._pool = await create_pool(
+            self.dsn,
+            min_size=1,
+            max_size=max(2, min(db.pool_max, 6)),
+            application_name=f"envgrid-worker-{self.index}",
+        )
+        async with self._pool.acquire() as conn:
+            await self.registry.load(conn)
+            factor_ids = {r["code"]: r["id"] for r in await conn.fetch(queries.LOAD_FACTORS_SQL)}
+            await conn.execute(queries.RESET_WORKER_STATE_SQL, self.index)
+        dispatcher = Dispatcher(
+            ing, worker=self.index, tz=self.tz, registry=self.registry, lookup=self._lookup
+        )
+        self.dispatcher = dispatcher
+        writer = BatchWriter(
+            self.dsn,
+            self.engine,
+            worker=self.index,
+            factor_ids=factor_ids,
+            partitions=PartitionCache(self.engine),
+        )
+        spool_dir = ing.spool_path(self.settings.core.data_dir) / f"worker-{self.index}"
+        self.spool = Spool(
+            spool_dir, max_bytes=ing.spool_max_bytes, fsync=ing.spool_fsync == "batch"
+        )
+        if not self.spool.is_empty():
+            log.info(
+                "worker %d: %d bytes left in the spool from a previous run; replaying",
+                self.index,
+                self.spool.size,
+            )
+        self.pipeline = Pipeline(
+            writer,
+            self.spool,
+            batch_rows=ing.batch_rows,
+            batch_ms=ing.batch_ms,
+            queue_high=ing.queue_high,
+            queue_low=ing.queue_low,
+            ack=dispatcher.ack,
+            pause=dispatcher.pause_all,
+            resume=dispatcher.resume_all,
+            rebuild=self._rebuild,
+        )
+        dispatcher.pipeline = self.pipeline
+        dispatcher.state = StateFlusher(self._pool, worker=self.index)
+        dispatcher.commands = CommandTracker(
+            self._pool,
+            worker=self.index,
+            sessions=dispatcher.sessions,
+            registry_get=self.registry.get,
+            timeout_s=ing.command_timeout_s,
+        )
+        await dispatcher.commands.start(self.dsn)
+        self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool)
+        loop = asyncio.get_running_loop()
+        self._writer_task = loop.create_task(self.pipeline.run(), name="writer")
+        self._tasks = _Tasks(
+            [
+                loop.create_task(dispatcher.state.run(), name="state"),
+                loop.create_task(self._housekeeping(), name="housekeeping"),
+            ]
+        )
+        sock = listening_socket(ing.host, self.port, ing.backlog)
+        self.bound_port = sock.getsockname()[1]
+        self._server = await loop.create_server(
+            lambda: StationConnection(dispatcher), sock=sock, backlog=ing.backlog
+        )
+        log.info(
+            "worker %d listening on %s:%d (%d stations in the registry)",
+            self.index,
+            ing.host,
+            self.bound_port,
+            len(self.registry),
+        )
+
+    # -- helpers given to the dispatcher / pipeline ------------------------------------
+    def _lookup(self, mn: str) -> asyncio.Future[Station | None]:
+        async def lookup() -> Station | None:
+            assert self._pool is not None
+            try:
+                async with self._pool.acquire() as conn:
+                    station = await self.registry.lookup(conn, mn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("cannot look up MN %s (%s)", mn, exc)
+                return None
+            if station is not None and station.modbus_crc and self.dispatcher is not None:
+                self.dispatcher.refresh_modbus()
+            return station
+
+        return asyncio.ensure_future(lookup())
+
+    def _rebuild(self, record: SpoolRecord) -> Inbound | None:
+        """A spooled frame back into an Inbound (replay: nobody to ack)."""
+        events = Decoder(max_length=9999).feed(record.raw)
+        frame = events[0] if len(events) == 1 else None
+        if not isinstance(frame, Frame):
+            log.error("spool record does not decode (%r); skipped", record.raw[:120])
+            return None
+        assert self.dispatcher is not None
+        received = datetime.fromtimestamp(record.received_at, UTC)
+        ts = self.dispatcher.parse_time(frame.data_time) or received
+        return Inbound(
+            frame,
+            record.station_id,
+            frame.mn or "",
+            ts,
+            received,
+            time.monotonic(),
+            weight=max(1, frame.cp.count(";")),
+            replay=True,
+        )
+
+    async def _housekeeping(self) -> None:
+        assert self.dispatcher is not None and self.metrics is not None
+        d = self.dispatcher
+        tick = 0
+        stats_every = max(1, int(self.settings.ingest.stats_interval_s * 2))
+        while True:
+            await asyncio.sleep(0.5)
+            tick += 1
+            d.clock = time.monotonic()
+            if tick % 2 == 0:
+                self.metrics.update()
+            if tick % 20 == 0:
+                d.sweep_idle()
+                d.sweep_splits(d.clock)
+                if d.commands is not None:
+                    d.commands.expire()
+            if tick % stats_every == 0:
+                self.metrics.log_line()
+            if tick % 120 == 0:
+                await self._refresh_registry()
+
+    async def _refresh_registry(self) -> None:
+        assert self._pool is not None and self.dispatcher is not None
+        try:
+            async with self._pool.acquire() as conn:
+                await self.registry.load(conn)
+                await conn.execute(queries.EXPIRE_COMMANDS_SQL)
+            self.dispatcher.refresh_modbus()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("registry refresh failed (%s); keeping the cached one", exc)
+
+    # -- stopping -------------------------------------------------------------------------
+    async def stop(self) -> None:
+        """Graceful stop: stop accepting, flush and ack everything, close."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        log.info("worker %d stopping: no new connections, flushing", self.index)
+        if self._server is not None:
+            self._server.close()
+        if self.pipeline is not None:
+            await self.pipeline.close()
+            if self._writer_task is not None:
+                await self._writer_task
+        self._tasks.cancel()
+        await asyncio.gather(*self._tasks.items, return_exceptions=True)
+        d = self.dispatcher
+        if d is not None:
+            await d.close_all()
+            if d.state is not None:
+                await d.state.flush()
+            if d.commands is not None:
+                await d.commands.stop()
+        if self.metrics is not None:
+            self.metrics.update()
+        if self.pipeline is not None:
+            await self.pipeline.writer.close()
+        if self.spool is not None:
+            self.spool.close()
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+        if self._pool is not None:
+            await self._pool.close()
+        log.info("worker %d stopped", self.index)
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+
+def run_worker(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
+    """Process entry point used by the supervisor."""
+    from store.logs import configure_logging
+
+    configure_logging(settings.core.log_level, settings.core.log_format)
+    raise_nofile_limit()
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        runner = asyncio.run
+    else:
+        runner = uvloop.run
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        worker = IngestWorker(settings, dsn, engine, index=index)
+        await worker.serve(stop)
+
+    runner(main())

@@ -1,0 +1,116 @@
+"""Settings of the ingest server (section ``[ingest]`` of envgrid.toml)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from store.settings import require
+
+__all__ = ["IngestSettings"]
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """The HJ 212 listener, its worker processes, batching, spool and retention."""
+
+    #: Address and port stations connect to.
+    host: str = "0.0.0.0"
+    port: int = 8212
+    #: Worker processes sharing the port (SO_REUSEPORT); 0 = one per CPU core.  Each may
+    #: hold at most the open-files limit of sockets (20,000 here).
+    workers: int = 0
+    #: Listen backlog per worker.
+    backlog: int = 4096
+    #: Largest accepted data segment; 1024 by the standard, up to 9999 for odd devices.
+    max_frame_length: int = 1024
+    #: Close a connection that sent nothing for this long (the reference platform: 5 min).
+    #: Online/offline is a separate, data-driven fact (alerts.offline_after_s).
+    idle_timeout_s: float = 300.0
+    #: What to do with a frame from an MN that is not in the registry.
+    unknown_mn: Literal["pending", "reject"] = "pending"
+    #: Answer a station's 1013 time-calibration request with 1012 set-time.
+    time_sync: bool = True
+    #: Accept the byte-swapped CRC-16/MODBUS variant from every station (per-station
+    #: switch: stations.modbus_crc).
+    modbus_crc_all: bool = False
+    #: A batch is written when it holds this many measurement rows …
+    batch_rows: int = 5000
+    #: … or when its oldest frame has waited this long.
+    batch_ms: int = 200
+    #: Frames waiting for the writer above which every connection stops reading …
+    queue_high: int = 20_000
+    #: … and below which reading resumes.
+    queue_low: int = 10_000
+    #: Append-only spool used while the database is unreachable (default data_dir/spool).
+    spool_dir: Path | None = None
+    #: Spool size limit; when reached, frames are no longer acked (stations keep them).
+    spool_max_bytes: int = 2 * 1024**3
+    #: ``batch``: fsync every spooled batch before its acks go out; ``never``: leave it to
+    #: the OS (faster, loses the last seconds on a power cut).
+    spool_fsync: Literal["batch", "never"] = "batch"
+    #: Split-packet groups: give up after this many seconds, keep at most this many open.
+    split_timeout_s: float = 120.0
+    split_max_open: int = 64
+    #: Downlink commands expire if not answered within this time.
+    command_timeout_s: float = 120.0
+    #: Accept DataTimes at most this far in the future (clock skew) …
+    max_future_s: int = 86_400
+    #: … and at most this far in the past (history uploads after an outage).
+    max_age_days: int = 400
+    #: Retention per kind of data, in days (partitions / chunks are dropped after it).
+    retention_rtd_days: int = 30
+    retention_minute_days: int = 90
+    retention_hour_days: int = 3650
+    retention_day_days: int = 7300
+    retention_ledger_days: int = 90
+    retention_status_days: int = 30
+    #: Prometheus endpoint of the server (0 = off) and the interval of the stats log line.
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9212
+    stats_interval_s: float = 60.0
+    #: Per peer address: most concurrent connections and new connections per second
+    #: (0 = unlimited).  Protects the listener from floods.
+    max_connections_per_ip: int = 0
+    max_connects_per_ip_per_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        require(
+            0 <= self.port <= 65535,
+            f"ingest.port must be 1..65535, or 0 for any free port (got {self.port})",
+        )
+        require(
+            self.workers >= 0, f"ingest.workers must be ≥ 0, 0 = one per core (got {self.workers})"
+        )
+        require(
+            1 <= self.max_frame_length <= 9999,
+            f"ingest.max_frame_length must be 1..9999 (got {self.max_frame_length})",
+        )
+        require(self.idle_timeout_s > 0, "ingest.idle_timeout_s must be > 0")
+        require(self.batch_rows >= 1, f"ingest.batch_rows must be ≥ 1 (got {self.batch_rows})")
+        require(self.batch_ms >= 1, f"ingest.batch_ms must be ≥ 1 (got {self.batch_ms})")
+        require(
+            0 < self.queue_low < self.queue_high,
+            f"ingest.queue_low ({self.queue_low}) must be > 0 and below"
+            f" ingest.queue_high ({self.queue_high})",
+        )
+        require(self.spool_max_bytes > 0, "ingest.spool_max_bytes must be > 0")
+        for name in (
+            "retention_rtd_days",
+            "retention_minute_days",
+            "retention_hour_days",
+            "retention_day_days",
+            "retention_ledger_days",
+            "retention_status_days",
+        ):
+            require(getattr(self, name) >= 1, f"ingest.{name} must be ≥ 1 day")
+        require(0 <= self.metrics_port <= 65535, "ingest.metrics_port must be 0..65535")
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or (os.cpu_count() or 1)
+
+    def spool_path(self, data_dir: Path) -> Path:
+        return self.spool_dir if self.spool_dir is not None else data_dir / "spool"

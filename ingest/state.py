@@ -1,0 +1,184 @@
+"""Coalescing flusher of per-station facts: connection state, latest values, pending MNs.
+
+These are *state*, not data: the latest value wins, and losing the last two
+seconds of them in a crash costs nothing (the next frame restores them).  So
+they are collected in dicts keyed by station (bounded by the number of
+stations, however fast frames arrive) and written every ``interval`` seconds
+with a few set-based statements on the pool — never on the writer's
+connection, never in the ack path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from protocol import Frame
+
+from . import queries
+from .rows import latest_values
+from .writer import Inbound
+
+__all__ = ["StateFlusher"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class _Data:
+    last_frame_at: datetime
+    last_data_at: datetime | None = None
+    last_data_time: datetime | None = None
+    latest: dict[str, Any] = field(default_factory=dict)
+    edition: str | None = None
+
+
+@dataclass(slots=True)
+class _Pending:
+    st: str | None
+    password: str | None
+    edition: str
+    peer: str
+    first_seen: datetime
+    last_seen: datetime
+    frames: int
+    last_raw: str
+
+
+class StateFlusher:
+    def __init__(self, pool: asyncpg.Pool, *, worker: int, interval: float = 2.0) -> None:
+        self.pool = pool
+        self.worker = worker
+        self.interval = interval
+        self._data: dict[int, _Data] = {}
+        self._conn: dict[int, tuple[bool, str | None, datetime | None, datetime | None]] = {}
+        self._pending: dict[str, _Pending] = {}
+        self._editions: dict[int, str] = {}
+        self.flushes = 0
+        self.failures = 0
+
+    # -- producers (synchronous, cheap) -----------------------------------------------
+    def seen(self, station_id: int) -> None:
+        now = datetime.now(UTC)
+        entry = self._data.get(station_id)
+        if entry is None:
+            self._data[station_id] = _Data(now)
+        else:
+            entry.last_frame_at = now
+
+    def data(self, item: Inbound) -> None:
+        """A durable data upload: remember its reception and, for real-time data,
+        its values as the station's latest."""
+        entry = self._data.get(item.station_id)
+        if entry is None:
+            entry = self._data[item.station_id] = _Data(item.received_at)
+        entry.last_data_at = item.received_at
+        entry.edition = item.frame.edition
+        if item.frame.cn == 2011 and (
+            entry.last_data_time is None or item.ts >= entry.last_data_time
+        ):
+            entry.last_data_time = item.ts
+            stamp = item.ts.isoformat()
+            for code, value in latest_values(item.frame).items():
+                value["t"] = stamp
+                entry.latest[code] = value
+
+    def connected(self, station_id: int, peer: str, edition: str, worker: int) -> None:
+        self._conn[station_id] = (True, peer, datetime.now(UTC), None)
+        self._editions[station_id] = edition
+
+    def disconnected(self, station_id: int, peer: str) -> None:
+        previous = self._conn.get(station_id)
+        connected_at = previous[2] if previous is not None and previous[0] else None
+        self._conn[station_id] = (False, peer, connected_at, datetime.now(UTC))
+
+    def pending(self, mn: str, frame: Frame, peer: str) -> None:
+        now = datetime.now(UTC)
+        entry = self._pending.get(mn)
+        raw = frame.raw.decode("utf-8", errors="replace")
+        if entry is None:
+            self._pending[mn] = _Pending(frame.st, frame.pw, frame.edition, peer, now, now, 1, raw)
+        else:
+            entry.last_seen = now
+            entry.frames += 1
+            entry.last_raw = raw
+            entry.peer = peer
+
+    # -- flushing ---------------------------------------------------------------------
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.flush()
+
+    async def flush(self) -> None:
+        conn_events, self._conn = self._conn, {}
+        data, self._data = self._data, {}
+        pending, self._pending = self._pending, {}
+        editions, self._editions = self._editions, {}
+        if not (conn_events or data or pending or editions):
+            return
+        try:
+            async with self.pool.acquire() as conn:
+                if conn_events:
+                    ids = list(conn_events)
+                    vals = list(zip(*conn_events.values(), strict=True))
+                    await conn.execute(
+                        queries.UPSERT_CONNECTION_STATE_SQL,
+                        ids,
+                        list(vals[0]),
+                        [self.worker] * len(ids),
+                        list(vals[1]),
+                        list(vals[2]),
+                        list(vals[3]),
+                    )
+                if data:
+                    await conn.execute(
+                        queries.UPSERT_DATA_STATE_SQL,
+                        list(data),
+                        [d.last_frame_at for d in data.values()],
+                        [d.last_data_at for d in data.values()],
+                        [d.last_data_time for d in data.values()],
+                        [d.latest for d in data.values()],
+                        [d.edition for d in data.values()],
+                    )
+                if pending:
+                    p = list(pending.values())
+                    await conn.execute(
+                        queries.UPSERT_PENDING_SQL,
+                        list(pending),
+                        [x.st for x in p],
+                        [x.password for x in p],
+                        [x.edition for x in p],
+                        [x.peer for x in p],
+                        [x.last_seen for x in p],
+                        [x.frames for x in p],
+                        [x.last_raw for x in p],
+                    )
+                for station_id, edition in editions.items():
+                    await conn.execute(queries.UPDATE_EDITION_SQL, station_id, edition)
+            self.flushes += 1
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            self.failures += 1
+            log.warning("could not write station state (%s); keeping it for the next try", exc)
+            self._merge_back(conn_events, data, pending, editions)
+
+    def _merge_back(
+        self,
+        conn_events: dict[int, tuple[bool, str | None, datetime | None, datetime | None]],
+        data: dict[int, _Data],
+        pending: dict[str, _Pending],
+        editions: dict[int, str],
+    ) -> None:
+        for key, value in conn_events.items():
+            self._conn.setdefault(key, value)
+        for key, entry in data.items():
+            self._data.setdefault(key, entry)
+        for mn, pend in pending.items():
+            self._pending.setdefault(mn, pend)
+        for station_id, edition in editions.items():
+            self._editions.setdefault(station_id, edition)

@@ -1,0 +1,381 @@
+"""``envgrid serve``: the supervisor process.
+
+Theory of operation
+-------------------
+The supervisor owns everything that exists once per installation:
+
+1. the database — the embedded PostgreSQL cluster in ``core.data_dir/pg`` when
+   no DSN is configured (started here, stopped on exit) — made ready by
+   :func:`store.prepare.prepare_database` (engine, migrations, partitions);
+2. the child processes: ``ingest.workers`` ingest workers sharing the HJ 212
+   port through SO_REUSEPORT (one process holds at most the open-files limit
+   of sockets), plus the services named by the caller (web, alerts) as
+   ``"module:function"`` strings — started with *spawn*, restarted with backoff
+   when they die;
+3. the Prometheus endpoint (``/metrics``: prometheus_client in multiprocess
+   mode, summing what every child writes) and the periodic housekeeping
+   (partitions ahead, retention).
+
+Stopping (SIGTERM/SIGINT): children get SIGTERM and stop gracefully (a worker
+stops accepting, flushes, acks and closes), stragglers are killed after
+``stop_timeout``; then the embedded cluster stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import multiprocessing
+import multiprocessing.process
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from store.embedded import EmbeddedPostgres, embedded_from_settings
+from store.engine import Engine, EngineInfo
+from store.settings import Settings, mask_dsn
+
+__all__ = ["Service", "Supervisor"]
+
+log = logging.getLogger("envgrid.supervisor")
+
+_RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A child process: ``target`` is ``"module:function"`` called with
+    ``(settings, dsn, engine, index)``."""
+
+    name: str
+    target: str
+    index: int = 0
+
+
+@dataclass(slots=True)
+class _Child:
+    service: Service
+    process: multiprocessing.process.BaseProcess | None = None
+    started: float = 0.0
+    restarts: int = 0
+    next_start: float = 0.0
+
+
+def _call_target(
+    target: str, settings: Settings, dsn: str, engine: Engine, index: int, multiproc_dir: str
+) -> None:
+    """Entry point of every child (module level: spawn pickles it by name)."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc_dir
+    module, _, func = target.partition(":")
+    getattr(importlib.import_module(module), func)(settings, dsn, engine, index)
+
+
+@dataclass(slots=True)
+class Supervisor:
+    settings: Settings
+    services: Sequence[Service] = ()
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    stop_timeout: float = 30.0
+    on_ready: Callable[[Supervisor], None] | None = None
+    dsn: str = ""
+    engine: EngineInfo | None = None
+    retention: dict[str, int] = field(default_factory=dict)
+    _embedded: EmbeddedPostgres | None = None
+    _children: list[_Child] = field(default_factory=list)
+    _stop: asyncio.Event | None = None
+
+    # -- entry point -------------------------------------------------------------------
+    def run(self) -> int:
+        try:
+            import uvloop
+
+            return uvloop.run(self._main())
+        except KeyboardInterrupt:
+            return 130
+
+    async def _main(self) -> int:
+        self._stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        try:
+            await self._start_database()
+            self._check_port()
+            multiproc = self._metrics_dir()
+            self._spawn_all(multiproc)
+            metrics_runner = await self._start_metrics()
+            self._banner()
+            if self.on_ready is not None:
+                self.on_ready(self)
+            housekeeping = loop.create_task(self._housekeeping())
+            await self._monitor(multiproc)
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
+            if metrics_runner is not None:
+                await metrics_runner.cleanup()
+            return 0
+        except StartupError as exc:
+            log.error("%s", exc)
+            print(f"envgrid serve: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            await self._stop_children()
+            await self._stop_database()
+
+    # -- database ------------------------------------------------------------------------
+    async def _start_database(self) -> None:
+        from store.prepare import prepare_database
+
+        core, db = self.settings.core, self.settings.database
+        if db.dsn:
+            self.dsn = db.dsn
+            log.info("using the database at %s", mask_dsn(db.dsn))
+        else:
+            self._embedded = embedded_from_settings(core, db)
+            try:
+                self.dsn = await self._embedded.astart()
+            except Exception as exc:
+                raise StartupError(f"cannot start the embedded PostgreSQL: {exc}") from exc
+        ing = self.settings.ingest
+        retention = {
+            "measurements_rtd": ing.retention_rtd_days,
+            "measurements_minute": ing.retention_minute_days,
+            "measurements_hour": ing.retention_hour_days,
+            "measurements_day": ing.retention_day_days,
+            "packet_ledger": ing.retention_ledger_days,
+            "equipment_status": ing.retention_status_days,
+        }
+        try:
+            self.engine = await prepare_database(
+                self.dsn, retention_days=retention, migrate_schema=db.migrate_on_start
+            )
+        except Exception as exc:
+            raise StartupError(f"cannot prepare the database: {exc}") from exc
+        self.retention = retention
+
+    async def _stop_database(self) -> None:
+        if self._embedded is not None and self._embedded.started_here:
+            await self._embedded.astop()
+
+    # -- children ------------------------------------------------------------------------
+    def _check_port(self) -> None:
+        ing = self.settings.ingest
+        sock = socket.socket(socket.AF_INET6 if ":" in ing.host else socket.AF_INET)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+            sock.bind((ing.host, ing.port))
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {ing.host}:{ing.port} ({exc.strerror}); another program"
+                " holds the port — stop it or set ingest.port"
+            ) from None
+        finally:
+            sock.close()
+
+    def _metrics_dir(self) -> str:
+        path = self.settings.core.data_dir / "run" / "metrics"
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
+        return str(path)
+
+    def _spawn_all(self, multiproc: str) -> None:
+        workers = [
+            Service(f"ingest-{i}", "ingest.server:run_worker", i)
+            for i in range(self.settings.ingest.worker_count)
+        ]
+        self._children = [_Child(s) for s in (*workers, *self.services)]
+        for child in self._children:
+            self._spawn(child, multiproc)
+
+    def _spawn(self, child: _Child, multiproc: str) -> None:
+        assert self.engine is not None
+        ctx = multiprocessing.get_context("spawn")
+        process = ctx.Process(
+            target=_call_target,
+            args=(
+                child.service.target,
+                self.settings,
+                self.dsn,
+                self.engine.engine,
+                child.service.index,
+                multiproc,
+            ),
+            name=f"envgrid-{child.service.name}",
+            daemon=False,
+        )
+        process.start()
+        child.process = process
+        child.started = time.monotonic()
+        log.info("started %s (pid %s)", child.service.name, process.pid)
+
+    async def _monitor(self, multiproc: str) -> None:
+        assert self._stop is not None
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), 0.5)
+            now = time.monotonic()
+            for child in self._children:
+                proc = child.process
+                if proc is not None and proc.is_alive():
+                    if now - child.started > 60:
+                        child.restarts = 0
+                    continue
+                if proc is not None:
+                    code = proc.exitcode
+                    _mark_dead(multiproc, proc.pid)
+                    log.error(
+                        "%s (pid %s) exited with code %s; restarting",
+                        child.service.name,
+                        proc.pid,
+                        code,
+                    )
+                    child.process = None
+                    delay = _RESTART_BACKOFF[min(child.restarts, len(_RESTART_BACKOFF) - 1)]
+                    child.next_start = now + delay
+                    child.restarts += 1
+                if now >= child.next_start and not self._stop.is_set():
+                    self._spawn(child, multiproc)
+
+    async def _stop_children(self) -> None:
+        alive = [
+            c.process for c in self._children if c.process is not None and c.process.is_alive()
+        ]
+        for proc in alive:
+            proc.terminate()  # SIGTERM: the child stops gracefully
+        await asyncio.to_thread(_join_all, alive, self.stop_timeout)
+        for proc in alive:
+            if proc.is_alive():
+                log.error("%s did not stop in %.0f s; killing it", proc.name, self.stop_timeout)
+                proc.kill()
+            proc.join(5)
+
+    def child_pids(self) -> dict[str, int | None]:
+        return {c.service.name: (c.process.pid if c.process else None) for c in self._children}
+
+    # -- metrics and housekeeping ----------------------------------------------------------
+    async def _start_metrics(self) -> Any:
+        ing = self.settings.ingest
+        if not ing.metrics_port:
+            return None
+        from aiohttp import web
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+        from prometheus_client.multiprocess import MultiProcessCollector
+
+        async def metrics(_request: web.Request) -> web.Response:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            body = await asyncio.to_thread(generate_latest, registry)
+            return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+        app = web.Application()
+        app.router.add_get("/metrics", metrics)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, ing.metrics_host, ing.metrics_port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise StartupError(
+                f"cannot serve metrics on {ing.metrics_host}:{ing.metrics_port} ({exc.strerror});"
+                " set ingest.metrics_port (0 = off)"
+            ) from None
+        return runner
+
+    async def _housekeeping(self) -> None:
+        from store.db import connect
+        from store.partitions import apply_retention, ensure_ahead
+
+        assert self.engine is not None
+        last_retention = time.monotonic()
+        while True:
+            await asyncio.sleep(3600)
+            try:
+                conn = await connect(self.dsn, application_name="envgrid-housekeeping")
+                try:
+                    now = datetime.now(UTC)
+                    await ensure_ahead(conn, self.engine.engine, now)
+                    if time.monotonic() - last_retention > 6 * 3600:
+                        await apply_retention(conn, self.engine.engine, self.retention, now)
+                        last_retention = time.monotonic()
+                finally:
+                    await conn.close()
+            except Exception as exc:
+                log.warning("housekeeping failed (%s); retrying in an hour", exc)
+
+    def _banner(self) -> None:
+        ing = self.settings.ingest
+        assert self.engine is not None
+        host = ing.host if ing.host not in ("0.0.0.0", "::") else _local_address()
+        where = (
+            f"embedded PostgreSQL at {self.settings.core.pg_dir}"
+            if self._embedded is not None
+            else mask_dsn(self.dsn)
+        )
+        lines = [
+            "",
+            "envgrid is running",
+            f"  HJ 212 stations : tcp://{ing.host}:{ing.port}"
+            f"  ({ing.worker_count} worker processes sharing the port)",
+        ]
+        for service in self.services:
+            describe = getattr(
+                importlib.import_module(service.target.partition(":")[0]), "describe_endpoint", None
+            )
+            if describe is not None:
+                lines.append(f"  {service.name:<15} : {describe(self.settings)}")
+        if ing.metrics_port:
+            lines.append(
+                f"  metrics         : http://{ing.metrics_host}:{ing.metrics_port}/metrics"
+            )
+        lines += [
+            f"  database        : {where} — {self.engine.describe()}",
+            "",
+            f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2017 or HJ/T 212-2005).",
+            "Register it:  envgrid station add MN --password PW --name NAME --st 22",
+            "  unknown MNs wait for approval: envgrid station pending | approve MN",
+            f"Try it:       envgrid simulate --port {ing.port} --stations 100 --register",
+            "Stop with Ctrl-C.",
+            "",
+        ]
+        print("\n".join(lines), file=self.out, flush=True)
+
+
+class StartupError(RuntimeError):
+    """envgrid cannot start; the message says what to change."""
+
+
+def _join_all(processes: Sequence[multiprocessing.process.BaseProcess], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    for proc in processes:
+        proc.join(max(0.0, deadline - time.monotonic()))
+
+
+def _mark_dead(multiproc: str, pid: int | None) -> None:
+    if pid is None:
+        return
+    with contextlib.suppress(Exception):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, multiproc)  # type: ignore[no-untyped-call]
+
+
+def _local_address() -> str:
+    """The address other machines most likely reach this one at (no traffic is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("10.255.255.255", 1))
+            return str(sock.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"

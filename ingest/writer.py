@@ -1,0 +1,275 @@
+"""The batch writer: one database transaction per batch of accepted frames.
+
+Theory of operation
+-------------------
+For a batch of frames (each already validated: known station, plausible time):
+
+1. build the rows (CPU, no I/O): ledger columns, measurement rows per kind,
+   equipment status, info uploads; register factor codes never seen before;
+2. create any missing time partitions (plain PostgreSQL; autocommit, *before*
+   the transaction — see :mod:`store.partitions`);
+3. in one transaction: insert the ledger rows with ``ON CONFLICT DO NOTHING
+   RETURNING`` the keys of the frames that are new; binary-COPY the measurement
+   rows of those frames only (real-time and minute data), upsert hourly/daily
+   data, COPY equipment status, insert info uploads; COMMIT.
+
+Retransmissions (already in the ledger, or twice in this batch) store nothing
+and are reported as duplicates — the pipeline acks them all the same.  The
+rollups of the plain-PostgreSQL engine are maintained by statement triggers on
+the measurement tables, inside this same transaction.
+
+Errors: a lost connection raises :class:`DatabaseUnavailable` (the pipeline
+spools the batch); any other database error fails the batch as a whole and the
+pipeline isolates the bad frame by splitting (see ``Pipeline._write``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from protocol import Frame
+from protocol.factors import factor as factor_info
+from store.db import connect
+from store.engine import Engine
+from store.partitions import PartitionCache
+
+from . import queries
+from .rows import (
+    KIND_TABLES,
+    MEASUREMENT_COLUMNS,
+    STATUS_COLUMNS,
+    MeasurementRow,
+    cp_digest,
+    measurement_rows,
+    status_rows,
+)
+
+__all__ = ["BatchWriter", "DatabaseUnavailable", "Inbound", "WriteResult"]
+
+log = logging.getLogger(__name__)
+
+#: Errors that mean "the database is not there", as opposed to "this batch is bad".
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.ConnectionFailureError,
+    asyncio.TimeoutError,
+    ConnectionError,
+)
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached or went away mid-batch."""
+
+
+@dataclass(slots=True, eq=False)
+class Inbound:
+    """An accepted frame on its way to the database."""
+
+    frame: Frame
+    station_id: int
+    mn: str
+    ts: datetime  # DataTime (aware), or reception time for frames without one
+    received_at: datetime
+    mono: float  # event-loop time at reception, for batching and latency
+    weight: int = 1  # estimated rows
+    replay: bool = False  # from the spool: nobody to ack
+    rejected: bool = False  # the database refused it: not acked
+
+
+@dataclass(slots=True)
+class WriteResult:
+    new_frames: int = 0
+    duplicates: int = 0
+    rows: int = 0
+    bad_values: int = 0
+    by_table: dict[str, int] = field(default_factory=dict)
+
+
+class BatchWriter:
+    """Owns one dedicated connection (never the pool) and writes batches on it."""
+
+    def __init__(
+        self,
+        dsn: str,
+        engine: Engine,
+        *,
+        worker: int,
+        factor_ids: dict[str, int],
+        partitions: PartitionCache,
+    ) -> None:
+        self.dsn = dsn
+        self.engine = engine
+        self.worker = worker
+        self.factor_ids = factor_ids
+        self.partitions = partitions
+        self._conn: asyncpg.Connection | None = None
+
+    async def connect(self) -> None:
+        if self._conn is None or self._conn.is_closed():
+            try:
+                self._conn = await connect(
+                    self.dsn, application_name=f"envgrid-ingest-{self.worker}"
+                )
+            except CONNECTION_ERRORS as exc:
+                raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except Exception:
+                conn.terminate()
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    async def write(self, batch: Sequence[Inbound]) -> WriteResult:
+        """Store a batch durably (COMMIT) or raise; never partially."""
+        await self.connect()
+        assert self._conn is not None
+        conn = self._conn
+        try:
+            await self._register_factors(conn, batch)
+            needed = self._partitions_needed(batch)
+            await self.partitions.ensure(conn, needed)
+            return await self._transaction(conn, batch)
+        except CONNECTION_ERRORS as exc:
+            await self.close()
+            raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
+        except asyncpg.PostgresError:
+            if conn.is_closed():
+                await self.close()
+                raise DatabaseUnavailable("connection closed during the batch") from None
+            raise
+
+    # -- steps -------------------------------------------------------------------
+    async def _register_factors(self, conn: asyncpg.Connection, batch: Sequence[Inbound]) -> None:
+        ids = self.factor_ids
+        unknown: set[str] = set()
+        for item in batch:
+            if item.frame.cn in KIND_TABLES:
+                for code in item.frame.values:
+                    if code not in ids:
+                        unknown.add(code)
+        for code in sorted(unknown):
+            info = factor_info(code)
+            ids[code] = await conn.fetchval(
+                queries.REGISTER_FACTOR_SQL,
+                code,
+                info.name_zh if info else "",
+                info.name_en if info else "",
+                info.unit if info else "",
+                info.group if info else "",
+            )
+            log.info("registered factor code %s as id %d", code, ids[code])
+
+    def _partitions_needed(self, batch: Sequence[Inbound]) -> set[tuple[str, datetime]]:
+        needed: set[tuple[str, datetime]] = set()
+        for item in batch:
+            needed.add(("packet_ledger", item.ts))
+            cn = item.frame.cn
+            kind = KIND_TABLES.get(cn)
+            if kind is not None:
+                needed.add((kind[0], item.ts))
+            elif cn in (2021, 2041):
+                needed.add(("equipment_status", item.ts))
+        return needed
+
+    async def _transaction(self, conn: asyncpg.Connection, batch: Sequence[Inbound]) -> WriteResult:
+        result = WriteResult()
+        # the ledger decides which frames are new; duplicates inside the batch first
+        keyed: dict[tuple[int, datetime, int, int, int], Inbound] = {}
+        for item in batch:
+            key = _key(item)
+            if key in keyed:
+                result.duplicates += 1
+            else:
+                keyed[key] = item
+        cols: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])
+        for (sid, ts, cn, pno, digest), item in keyed.items():
+            f = item.frame
+            cols[0].append(sid)
+            cols[1].append(ts)
+            cols[2].append(cn)
+            cols[3].append(pno)
+            cols[4].append(digest)
+            cols[5].append(f.qn)
+            cols[6].append(f.flag)
+            cols[7].append(item.received_at)
+            cols[8].append(self.worker)
+            cols[9].append(f.raw.decode("utf-8", errors="replace"))
+        async with conn.transaction():
+            returned = await conn.fetch(queries.INSERT_LEDGER_SQL, *cols)
+            new = [keyed[(r[0], r[1], r[2], r[3], r[4])] for r in returned]
+            result.new_frames = len(new)
+            result.duplicates += len(keyed) - len(new)
+            await self._store_rows(conn, new, result)
+        return result
+
+    async def _store_rows(
+        self, conn: asyncpg.Connection, new: Sequence[Inbound], result: WriteResult
+    ) -> None:
+        per_table: dict[str, list[MeasurementRow]] = {}
+        status: list[tuple[Any, ...]] = []
+        info: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        ids = self.factor_ids.__getitem__
+        for item in new:
+            f = item.frame
+            kind = KIND_TABLES.get(f.cn)
+            if kind is not None:
+                rows = per_table.get(kind[0])
+                if rows is None:
+                    rows = per_table[kind[0]] = []
+                result.bad_values += measurement_rows(f, item.station_id, item.ts, ids, rows)
+            elif f.cn in (2021, 2041):
+                status += status_rows(f, item.station_id, item.ts, item.received_at)
+            else:
+                info[0].append(item.station_id)
+                info[1].append(f.cn)
+                info[2].append(item.ts)
+                info[3].append(item.received_at)
+                info[4].append(dict(f.fields))
+                info[5].append({k: dict(v) for k, v in f.values.items()})
+        for table, rows in per_table.items():
+            if not rows:
+                continue
+            if table in ("measurements_hour", "measurements_day"):
+                # station-reported period values: latest upload of a (station, factor, ts) wins
+                unique = list({(r[0], r[1], r[2]): r for r in rows}.values())
+                sql = (
+                    queries.UPSERT_HOUR_SQL
+                    if table == "measurements_hour"
+                    else (queries.UPSERT_DAY_SQL)
+                )
+                await conn.execute(sql, *(list(c) for c in zip(*unique, strict=True)))
+            else:
+                await conn.copy_records_to_table(table, records=rows, columns=MEASUREMENT_COLUMNS)
+            result.rows += len(rows)
+            result.by_table[table] = result.by_table.get(table, 0) + len(rows)
+        if status:
+            await conn.copy_records_to_table(
+                "equipment_status", records=status, columns=STATUS_COLUMNS
+            )
+            result.by_table["equipment_status"] = len(status)
+        if info[0]:
+            await conn.execute(queries.INSERT_INFO_SQL, *info)
+            result.by_table["info_uploads"] = len(info[0])
+
+
+def _key(item: Inbound) -> tuple[int, datetime, int, int, int]:
+    f = item.frame
+    return (item.station_id, item.ts, f.cn, f.pno or 0, cp_digest(f))

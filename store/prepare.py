@@ -1,0 +1,66 @@
+"""Get a database ready for envgrid: engine, migrations, reference data, partitions.
+
+Called once by ``envgrid serve`` (the supervisor) before any worker starts, and
+by ``envgrid db migrate``.  Idempotent: running it on a ready database changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Final
+
+import asyncpg
+
+from protocol.factors import FACTORS
+from store.db import connect
+from store.engine import EngineInfo, detect_engine
+from store.migrate import migrate
+from store.partitions import apply_retention, ensure_ahead
+
+__all__ = ["prepare_database", "seed_factors"]
+
+log = logging.getLogger(__name__)
+
+SEED_FACTORS_SQL: Final = """
+INSERT INTO factors (code, name_zh, name_en, unit, grp)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+ON CONFLICT (code) DO NOTHING
+"""
+
+
+async def seed_factors(conn: asyncpg.Connection) -> None:
+    """Every factor code of the HJ 212 tables, with names and default units."""
+    factors = list(FACTORS.values())
+    await conn.execute(
+        SEED_FACTORS_SQL,
+        [f.code for f in factors],
+        [f.name_zh for f in factors],
+        [f.name_en for f in factors],
+        [f.unit for f in factors],
+        [f.group for f in factors],
+    )
+
+
+async def prepare_database(
+    dsn: str, *, retention_days: Mapping[str, int] | None = None, migrate_schema: bool = True
+) -> EngineInfo:
+    """Detect the engine, apply migrations, seed factors, create partitions ahead and
+    apply retention; returns the engine in use."""
+    conn = await connect(dsn, application_name="envgrid-prepare")
+    try:
+        info = await detect_engine(conn)
+        if migrate_schema:
+            applied = await migrate(conn, info.engine)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(f"{a.version:04d}" for a in applied))
+        await seed_factors(conn)
+        now = datetime.now(UTC)
+        await ensure_ahead(conn, info.engine, now)
+        if retention_days:
+            await apply_retention(conn, info.engine, retention_days, now)
+        return info
+    finally:
+        await conn.close()

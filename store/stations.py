@@ -1,0 +1,213 @@
+"""The station registry: add, edit, list, approve pending MNs (shared by CLI and web)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import asyncpg
+
+__all__ = [
+    "STATION_FIELDS",
+    "StationError",
+    "add_station",
+    "approve_pending",
+    "list_pending",
+    "list_stations",
+    "reject_pending",
+    "update_station",
+]
+
+#: Columns an operator may set, with their Python types.
+STATION_FIELDS: Final[Mapping[str, type]] = {
+    "password": str,
+    "name": str,
+    "st": str,
+    "lat": float,
+    "lon": float,
+    "region": str,
+    "grid_id": int,
+    "expected_factors": list,
+    "rtd_interval": int,
+    "min_interval": int,
+    "enabled": bool,
+    "modbus_crc": bool,
+    "address": str,
+    "attrs": dict,
+}
+
+INSERT_STATION_SQL: Final = """
+INSERT INTO stations (mn, password, name, st, lat, lon, region, grid_id, expected_factors,
+                      rtd_interval, min_interval, enabled, modbus_crc, address, attrs,
+                      approved_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
+RETURNING id
+"""
+BULK_INSERT_STATIONS_SQL: Final = """
+INSERT INTO stations (mn, password, name, st, lat, lon, region, approved_at)
+SELECT m, p, n, s, la, lo, r, now()
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+            $7::text[]) AS t(m, p, n, s, la, lo, r)
+ON CONFLICT (mn) DO UPDATE SET password = EXCLUDED.password, name = EXCLUDED.name,
+    st = EXCLUDED.st, lat = EXCLUDED.lat, lon = EXCLUDED.lon, region = EXCLUDED.region,
+    updated_at = now()
+"""
+LIST_STATIONS_SQL: Final = """
+SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, s.enabled, s.edition,
+       st.connected, st.last_data_at
+FROM stations s LEFT JOIN station_state st ON st.station_id = s.id
+ORDER BY s.id
+LIMIT $1
+"""
+LIST_PENDING_SQL: Final = """
+SELECT mn, st, password, edition, peer, first_seen, last_seen, frames, decision
+FROM pending_stations WHERE decision = 'pending' OR $1 ORDER BY last_seen DESC
+"""
+APPROVE_SQL: Final = """
+WITH p AS (
+    DELETE FROM pending_stations WHERE mn = $1 RETURNING mn, st, password, edition
+)
+INSERT INTO stations (mn, password, name, st, edition, approved_at)
+SELECT mn, COALESCE($2, password, ''), COALESCE($3, mn), st, edition, now() FROM p
+ON CONFLICT (mn) DO NOTHING
+RETURNING id
+"""
+REJECT_SQL: Final = """
+UPDATE pending_stations SET decision = 'rejected', decided_by = $2, decided_at = now()
+WHERE mn = $1
+"""
+UPDATE_STATION_SQL: Final = """
+UPDATE stations SET
+    password = COALESCE($2, password), name = COALESCE($3, name), st = COALESCE($4, st),
+    lat = COALESCE($5, lat), lon = COALESCE($6, lon), region = COALESCE($7, region),
+    grid_id = COALESCE($8, grid_id), expected_factors = COALESCE($9, expected_factors),
+    rtd_interval = COALESCE($10, rtd_interval), min_interval = COALESCE($11, min_interval),
+    enabled = COALESCE($12, enabled), modbus_crc = COALESCE($13, modbus_crc),
+    address = COALESCE($14, address), attrs = COALESCE($15, attrs), updated_at = now()
+WHERE mn = $1
+RETURNING id
+"""
+
+
+class StationError(ValueError):
+    """The registry change is not possible (duplicate MN, unknown MN, bad value)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewStation:
+    mn: str
+    password: str = ""
+    name: str = ""
+    st: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    region: str = ""
+
+
+def _check(values: Mapping[str, Any]) -> None:
+    for key in values:
+        if key not in STATION_FIELDS:
+            raise StationError(f"unknown station field {key!r}; known: {', '.join(STATION_FIELDS)}")
+    lat, lon = values.get("lat"), values.get("lon")
+    if lat is not None and not -90 <= float(lat) <= 90:
+        raise StationError(f"lat must be within -90..90 (got {lat})")
+    if lon is not None and not -180 <= float(lon) <= 180:
+        raise StationError(f"lon must be within -180..180 (got {lon})")
+
+
+async def add_station(conn: asyncpg.Connection, mn: str, **values: Any) -> int:
+    """Register one station; returns its id."""
+    if not mn or any(c in mn for c in ";,=& \r\n"):
+        raise StationError(f"{mn!r} is not a usable MN")
+    _check(values)
+    try:
+        return int(
+            await conn.fetchval(
+                INSERT_STATION_SQL,
+                mn,
+                values.get("password", ""),
+                values.get("name", "") or mn,
+                values.get("st"),
+                values.get("lat"),
+                values.get("lon"),
+                values.get("region", ""),
+                values.get("grid_id"),
+                list(values.get("expected_factors", [])),
+                values.get("rtd_interval"),
+                values.get("min_interval"),
+                values.get("enabled", True),
+                values.get("modbus_crc", False),
+                values.get("address", ""),
+                values.get("attrs", {}),
+            )
+        )
+    except asyncpg.UniqueViolationError:
+        raise StationError(f"a station with MN {mn} is already registered") from None
+
+
+async def add_stations(conn: asyncpg.Connection, stations: Sequence[NewStation]) -> int:
+    """Register (or update) many stations in one statement — simulated fleets, imports."""
+    await conn.execute(
+        BULK_INSERT_STATIONS_SQL,
+        [s.mn for s in stations],
+        [s.password for s in stations],
+        [s.name or s.mn for s in stations],
+        [s.st for s in stations],
+        [s.lat for s in stations],
+        [s.lon for s in stations],
+        [s.region for s in stations],
+    )
+    return len(stations)
+
+
+async def update_station(conn: asyncpg.Connection, mn: str, **values: Any) -> int:
+    _check(values)
+    factors = values.get("expected_factors")
+    station_id = await conn.fetchval(
+        UPDATE_STATION_SQL,
+        mn,
+        values.get("password"),
+        values.get("name"),
+        values.get("st"),
+        values.get("lat"),
+        values.get("lon"),
+        values.get("region"),
+        values.get("grid_id"),
+        list(factors) if factors is not None else None,
+        values.get("rtd_interval"),
+        values.get("min_interval"),
+        values.get("enabled"),
+        values.get("modbus_crc"),
+        values.get("address"),
+        values.get("attrs"),
+    )
+    if station_id is None:
+        raise StationError(f"no station with MN {mn}")
+    return int(station_id)
+
+
+async def list_stations(conn: asyncpg.Connection, limit: int = 100_000) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(LIST_STATIONS_SQL, limit)]
+
+
+async def list_pending(
+    conn: asyncpg.Connection, *, include_rejected: bool = False
+) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(LIST_PENDING_SQL, include_rejected)]
+
+
+async def approve_pending(
+    conn: asyncpg.Connection, mn: str, *, password: str | None = None, name: str | None = None
+) -> int:
+    """Move a pending MN into the registry (with the password it sent, unless given)."""
+    station_id = await conn.fetchval(APPROVE_SQL, mn, password, name)
+    if station_id is None:
+        raise StationError(f"{mn} is not pending approval (or is already registered)")
+    return int(station_id)
+
+
+async def reject_pending(conn: asyncpg.Connection, mn: str, *, by: str = "") -> None:
+    result = await conn.execute(REJECT_SQL, mn, by)
+    if result.endswith(" 0"):
+        raise StationError(f"{mn} is not pending approval")
