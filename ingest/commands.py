@@ -16,6 +16,7 @@ recorded as replies too — and stored as data as usual.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ import asyncpg
 
 from protocol import Frame, Reply, encode_request
 from store.commands import CHANNEL
+from store.db import connect
 
 from . import queries
 from .connection import StationConnection
@@ -68,16 +70,36 @@ class CommandTracker:
         self._active: dict[tuple[str, str], _Active] = {}  # (mn, qn) → command
         self._by_station: dict[int, list[_Active]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._replies: asyncio.Queue[tuple[_Active, Frame, str | None, int | None, datetime]] = (
+            asyncio.Queue()
+        )
+        self._recorder_task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._dsn = ""
         self.sent = 0
         self.replies = 0
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, dsn: str) -> None:
-        from store.db import connect
-
+        self._dsn = dsn
         self._listener = await connect(dsn, application_name=f"envgrid-commands-{self.worker}")
         await self._listener.add_listener(CHANNEL, self._notified)
+
+    async def ensure_listening(self) -> None:
+        """Re-open the LISTEN connection after the database came back; then send what was
+        queued for the stations this worker holds meanwhile."""
+        if self.listening or not self._dsn:
+            return
+        try:
+            await self.start(self._dsn)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.debug("command listener still down: %s", exc)
+            return
+        log.info("command listener reconnected")
+        for mn in list(self.sessions):
+            station = self.registry_get(mn)
+            if station is not None:
+                self.station_online(station)
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -86,6 +108,9 @@ class CommandTracker:
                 await listener.close(timeout=5)
             except Exception:
                 listener.terminate()
+        if self._recorder_task is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._recorder_task, 5)
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -170,15 +195,15 @@ class CommandTracker:
         self.replies += 1
         if reply.cn == 9011:
             rtn = reply.qn_rtn if reply.qn_rtn is not None else 100
-            self._spawn(self._record(active, reply, queries.ANSWER_COMMAND_SQL, rtn))
+            self._enqueue(active, reply, queries.ANSWER_COMMAND_SQL, rtn)
             if rtn != 1:
                 self._finish(active)
         elif reply.cn == 9012:
             rtn = reply.exe_rtn if reply.exe_rtn is not None else 100
-            self._spawn(self._record(active, reply, queries.FINISH_COMMAND_SQL, rtn))
+            self._enqueue(active, reply, queries.FINISH_COMMAND_SQL, rtn)
             self._finish(active)
         elif reply.cn == 9013 and active.cn in _NOTIFY_CN:
-            self._spawn(self._record(active, reply, queries.COMPLETE_NOTIFY_COMMAND_SQL, None))
+            self._enqueue(active, reply, queries.COMPLETE_NOTIFY_COMMAND_SQL, None)
             self._finish(active)
 
     def on_upload(self, station: Station, frame: Frame, received: datetime) -> None:
@@ -186,11 +211,25 @@ class CommandTracker:
         for active in self._by_station.get(station.id, ()):
             if active.cn == frame.cn:
                 self.replies += 1
-                self._spawn(self._record(active, frame, None, None))
+                self._enqueue(active, frame, None, None)
                 return
 
+    def _enqueue(self, active: _Active, frame: Frame, sql: str | None, code: int | None) -> None:
+        """Replies are written in arrival order by one task (see :meth:`_recorder`)."""
+        self._replies.put_nowait((active, frame, sql, code, datetime.now(UTC)))
+        if self._recorder_task is None or self._recorder_task.done():
+            self._recorder_task = asyncio.get_running_loop().create_task(self._recorder())
+
+    async def _recorder(self) -> None:
+        while not self._replies.empty():
+            active, frame, sql, code, received = self._replies.get_nowait()
+            try:
+                await self._record(active, frame, sql, code, received)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.error("cannot record the reply to command %d: %s", active.id, exc)
+
     async def _record(
-        self, active: _Active, frame: Frame, sql: str | None, code: int | None
+        self, active: _Active, frame: Frame, sql: str | None, code: int | None, received: datetime
     ) -> None:
         async with self.pool.acquire() as conn, conn.transaction():
             if sql is not None:
@@ -204,7 +243,7 @@ class CommandTracker:
             await conn.execute(
                 queries.INSERT_REPLY_SQL,
                 active.id,
-                datetime.now(UTC),
+                received,
                 frame.cn,
                 fields,
                 frame.raw.decode("utf-8", errors="replace"),

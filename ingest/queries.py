@@ -29,6 +29,7 @@ ON CONFLICT (mn) DO UPDATE SET
 """
 
 # -- the batch transaction ----------------------------------------------------------
+DURABLE_COMMIT_SQL: Final = "SET synchronous_commit = on"
 #: New frames only: a retransmission hits the unique index and is skipped; the
 #: returned keys tell the writer which frames' rows to store.
 INSERT_LEDGER_SQL: Final = """

@@ -243,6 +243,7 @@ class IngestWorker:
                 d.sweep_splits(d.clock)
                 if d.commands is not None:
                     d.commands.expire()
+                    await d.commands.ensure_listening()
             if tick % stats_every == 0:
                 self.metrics.log_line()
             if tick % 120 == 0:

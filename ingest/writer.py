@@ -119,9 +119,10 @@ class BatchWriter:
     async def connect(self) -> None:
         if self._conn is None or self._conn.is_closed():
             try:
-                self._conn = await connect(
-                    self.dsn, application_name=f"envgrid-ingest-{self.worker}"
-                )
+                conn = await connect(self.dsn, application_name=f"envgrid-ingest-{self.worker}")
+                # acks promise durability: never let a server default weaken COMMIT
+                await conn.execute(queries.DURABLE_COMMIT_SQL)
+                self._conn = conn
             except CONNECTION_ERRORS as exc:
                 raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
 

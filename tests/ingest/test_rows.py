@@ -1,0 +1,174 @@
+"""Frames → rows: table-driven."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ingest.rows import TimeParser, cp_digest, latest_values, measurement_rows, status_rows
+from protocol import Decoder, Frame, encode_frame, encode_upload
+
+TZ = ZoneInfo("Asia/Shanghai")
+TS = datetime(2026, 11, 21, 12, tzinfo=TZ)
+IDS = {"a21026": 1, "a34004": 2, "w01018": 3, "w00000": 4, "LA": 5}
+
+
+def frame(raw: bytes) -> Frame:
+    [event] = Decoder().feed(raw)
+    assert isinstance(event, Frame)
+    return event
+
+
+CASES = [
+    (
+        "real-time with ZsRtd and flags",
+        encode_upload(
+            2011,
+            st="31",
+            mn="M",
+            pw="1",
+            qn="1",
+            data_time="20261121120000",
+            values={
+                "a21026": {"Rtd": "12.5", "ZsRtd": "16.2", "Flag": "N"},
+                "a34004": {"Rtd": "3", "Flag": "M"},
+            },
+        ),
+        [
+            (7, 1, TS, 12.5, None, None, None, 16.2, "N"),
+            (7, 2, TS, 3.0, None, None, None, None, "M"),
+        ],
+        0,
+    ),
+    (
+        "minute data uses Avg/Min/Max/Cou",
+        encode_upload(
+            2051,
+            st="32",
+            mn="M",
+            pw="1",
+            qn="1",
+            data_time="20261121120000",
+            values={
+                "w01018": {"Cou": "10.5", "Min": "40.1", "Avg": "40.2", "Max": "41", "Flag": "N"}
+            },
+        ),
+        [(7, 3, TS, 40.2, 40.1, 41.0, 10.5, None, "N")],
+        0,
+    ),
+    (
+        "not-a-number values are counted and left out",
+        encode_upload(
+            2011,
+            st="22",
+            mn="M",
+            pw="1",
+            qn="1",
+            data_time="20261121120000",
+            values={
+                "a21026": {"Rtd": "N/A"},
+                "a34004": {"Rtd": "nan"},
+                "w01018": {"Rtd": ""},
+                "LA": {"Rtd": "55.5"},
+            },
+        ),
+        [(7, 5, TS, 55.5, None, None, None, None, None)],
+        3,
+    ),
+    (
+        "2005 legacy codes map to 2017 ids",
+        encode_frame(
+            "ST=32;CN=2011;PW=1;MN=M;CP=&&DataTime=20261121120000;B01-Rtd=100;"
+            "011-Rtd=1.1,011-Flag=N&&"
+        ),
+        [
+            (7, 4, TS, 100.0, None, None, None, None, None),
+            (7, 3, TS, 1.1, None, None, None, None, "N"),
+        ],
+        0,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "raw", "rows", "bad"), CASES, ids=[c[0] for c in CASES])
+def test_measurement_rows(name: str, raw: bytes, rows: list[tuple[object, ...]], bad: int) -> None:
+    out: list[tuple[object, ...]] = []
+    assert measurement_rows(frame(raw), 7, TS, IDS.__getitem__, out) == bad  # type: ignore[arg-type]
+    assert out == rows
+
+
+def test_status_rows_and_latest() -> None:
+    f = frame(
+        encode_upload(
+            2021,
+            st="32",
+            mn="M",
+            pw="1",
+            qn="1",
+            data_time="20261121120000",
+            values={"SB1": {"RS": "1"}, "SB2": {"RS": "4"}},
+        )
+    )
+    assert status_rows(f, 7, TS, TS) == [
+        (7, TS, 2021, "SB1", "RS", "1", TS),
+        (7, TS, 2021, "SB2", "RS", "4", TS),
+    ]
+    g = frame(
+        encode_upload(
+            2011,
+            st="22",
+            mn="M",
+            pw="1",
+            qn="1",
+            data_time="20261121120000",
+            values={"a21026": {"Rtd": "8", "Flag": "D"}, "a34004": {"Rtd": "x"}},
+        )
+    )
+    assert latest_values(g) == {"a21026": {"v": 8.0, "f": "D"}}
+
+
+def test_time_parser_zones_and_caches() -> None:
+    parse = TimeParser(TZ, limit=2)
+    assert parse("20261121120000") == TS
+    assert parse("20261121120000123") == TS.replace(microsecond=123000)
+    assert parse("2026112112") is None and parse(None) is None
+    assert parse("20261121120000") == TS  # after the cache was cleared
+
+
+def test_digest_ignores_qn_but_not_values() -> None:
+    a = frame(
+        encode_upload(
+            2011,
+            st="22",
+            mn="M",
+            pw="1",
+            qn="1",
+            data_time="20261121120000",
+            values={"a21026": {"Rtd": "8"}},
+        )
+    )
+    b = frame(
+        encode_upload(
+            2011,
+            st="22",
+            mn="M",
+            pw="1",
+            qn="2",
+            data_time="20261121120000",
+            values={"a21026": {"Rtd": "8"}},
+        )
+    )
+    c = frame(
+        encode_upload(
+            2011,
+            st="22",
+            mn="M",
+            pw="1",
+            qn="1",
+            data_time="20261121120000",
+            values={"a21026": {"Rtd": "9"}},
+        )
+    )
+    assert cp_digest(a) == cp_digest(b) != cp_digest(c)
