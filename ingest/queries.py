@@ -58,6 +58,7 @@ ON CONFLICT (station_id, factor_id, ts) DO UPDATE SET
     value = EXCLUDED.value, vmin = EXCLUDED.vmin, vmax = EXCLUDED.vmax, cou = EXCLUDED.cou,
     zs = EXCLUDED.zs, flag = EXCLUDED.flag
 """
+NOTIFY_READINGS_SQL: Final = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload"
 INSERT_INFO_SQL: Final = """
 INSERT INTO info_uploads (station_id, cn, data_time, received_at, fields, items)
 SELECT * FROM unnest($1::integer[], $2::smallint[], $3::timestamptz[], $4::timestamptz[],

@@ -71,6 +71,9 @@ class IngestSettings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9212
     stats_interval_s: float = 60.0
+    #: Announce every committed value on ``NOTIFY envgrid_readings`` (the alert engine's
+    #: in-stream rules listen there).
+    publish_readings: bool = True
     #: Per peer address: most concurrent connections and new connections per second
     #: (0 = unlimited).  Protects the listener from floods.
     max_connections_per_ip: int = 0

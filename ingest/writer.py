@@ -16,7 +16,9 @@ For a batch of frames (each already validated: known station, plausible time):
 Retransmissions (already in the ledger, or twice in this batch) store nothing
 and are reported as duplicates — the pipeline acks them all the same.  The
 rollups of the plain-PostgreSQL engine are maintained by statement triggers on
-the measurement tables, inside this same transaction.
+the measurement tables, inside this same transaction, and the new values are
+announced to listeners (the alert engine) with ``NOTIFY envgrid_readings``
+(see :mod:`store.feed`) — delivered only if the batch commits.
 
 Errors: a lost connection raises :class:`DatabaseUnavailable` (the pipeline
 spools the batch); any other database error fails the batch as a whole and the
@@ -38,6 +40,7 @@ from protocol import Frame
 from protocol.factors import factor as factor_info
 from store.db import connect
 from store.engine import Engine
+from store.feed import KIND_CODES, READINGS_CHANNEL, encode_readings
 from store.partitions import PartitionCache
 
 from . import queries
@@ -108,12 +111,14 @@ class BatchWriter:
         worker: int,
         factor_ids: dict[str, int],
         partitions: PartitionCache,
+        publish: bool = True,
     ) -> None:
         self.dsn = dsn
         self.engine = engine
         self.worker = worker
         self.factor_ids = factor_ids
         self.partitions = partitions
+        self.publish = publish
         self._conn: asyncpg.Connection | None = None
 
     async def connect(self) -> None:
@@ -259,6 +264,9 @@ class BatchWriter:
                 await conn.execute(sql, *(list(c) for c in zip(*unique, strict=True)))
             else:
                 await conn.copy_records_to_table(table, records=rows, columns=MEASUREMENT_COLUMNS)
+            if self.publish:
+                payloads = list(encode_readings(KIND_CODES[table], rows))
+                await conn.execute(queries.NOTIFY_READINGS_SQL, READINGS_CHANNEL, payloads)
             result.rows += len(rows)
             result.by_table[table] = result.by_table.get(table, 0) + len(rows)
         if status:

@@ -221,7 +221,10 @@ def _is_loopback(host: str) -> bool:
 
 # The other sections are declared by the packages that own them (pure data modules that
 # import only ``require``/``ConfigError`` from here, which are defined above this line).
+from aggregates.settings import AggregatesSettings  # noqa: E402
+from alerts.settings import AlertSettings  # noqa: E402
 from ingest.settings import IngestSettings  # noqa: E402
+from web.settings import WebSettings  # noqa: E402
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +234,9 @@ class Settings:
     core: CoreSettings = field(default_factory=CoreSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     ingest: IngestSettings = field(default_factory=IngestSettings)
+    aggregates: AggregatesSettings = field(default_factory=AggregatesSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
 
 #: (name, section class) for every section, in declaration order.

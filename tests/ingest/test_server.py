@@ -430,3 +430,22 @@ async def test_reading_pauses_when_the_writer_falls_behind(
     assert worker.pipeline.depth == 0 and not worker.pipeline.paused
     assert await db_conn.fetchval("SELECT count(*) FROM packet_ledger") == 300
     await client.close()
+
+
+async def test_committed_values_are_announced_on_the_readings_feed(
+    start_worker: Callable[..., Any], register: Callable[..., Any], db_conn: asyncpg.Connection
+) -> None:
+    from store.feed import READINGS_CHANNEL, decode_readings
+
+    await register(AIR)
+    got: list[str] = []
+    await db_conn.add_listener(READINGS_CHANNEL, lambda *args: got.append(args[3]))
+    worker = await start_worker()
+    client = await StationClient.open(worker.bound_port)
+    await client.send(*[rtd(AIR.mn, i) for i in range(3)], rtd(AIR.mn, 0))  # one resend
+    await client.expect(4)
+    await asyncio.sleep(0.3)
+    readings = [r for payload in got for r in decode_readings(payload)]
+    assert len(readings) == 6 and {r.kind for r in readings} == {"r"}
+    assert sorted(r.value for r in readings) == [0.5, 1.5, 2.5, 35.0, 35.0, 35.0]
+    await client.close()
