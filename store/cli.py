@@ -37,6 +37,8 @@ COMMANDS: dict[str, Command] = {
     "db": Command("store.cli_db", "database: migrate, status, start the embedded cluster"),
     "config": Command("store.cli_config", "show the effective configuration"),
     "user": Command("web.cli_user", "manage dashboard users"),
+    "alerts": Command("alerts.cli", "alert rules, silences, notification tests"),
+    "grid": Command("web.cli_grid", "import/export grid areas (GeoJSON), grid people"),
 }
 
 
