@@ -113,6 +113,7 @@ class Supervisor:
             multiproc = self._metrics_dir()
             self._spawn_all(multiproc)
             metrics_runner = await self._start_metrics()
+            await self._wait_listening()
             self._banner()
             if self.on_ready is not None:
                 self.on_ready(self)
@@ -259,6 +260,27 @@ class Supervisor:
                 log.error("%s did not stop in %.0f s; killing it", proc.name, self.stop_timeout)
                 proc.kill()
             proc.join(5)
+
+    async def _wait_listening(self, limit_s: float = 60.0) -> None:
+        """Return once the HJ 212 port accepts connections (a worker is up)."""
+        ing = self.settings.ingest
+        host = "127.0.0.1" if ing.host in ("0.0.0.0", "") else ing.host
+        host = "::1" if host == "::" else host
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            try:
+                _, writer = await asyncio.open_connection(host, ing.port)
+            except OSError:
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            return
+        raise StartupError(
+            f"no ingest worker listened on port {ing.port} within {limit_s:.0f} s;"
+            " see the log above"
+        )
 
     def child_pids(self) -> dict[str, int | None]:
         return {c.service.name: (c.process.pid if c.process else None) for c in self._children}

@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -25,6 +26,8 @@ from store.embedded import EmbeddedError, database_dsn, embedded_from_settings
 from store.engine import EngineError, detect_engine
 from store.logs import configure_logging
 from store.migrate import MigrationError, migrate, status
+from store.partitions import ensure_ahead
+from store.prepare import seed_factors
 from store.settings import ConfigError, Settings, mask_dsn
 
 __all__ = ["configure", "run"]
@@ -115,6 +118,11 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
             print(f"applied {item.version:04d}_{item.name} in {item.execution_ms} ms")
         if not applied:
             print("schema is up to date")
+        if args.target is None:
+            await seed_factors(conn)  # reference data the ingest needs
+            created = await ensure_ahead(conn, info.engine, datetime.now(UTC))
+            if created:
+                print(f"created {created} time partitions ahead")
         return 0
 
     return _with_connection(settings, job)
