@@ -224,6 +224,7 @@ def _is_loopback(host: str) -> bool:
 from aggregates.settings import AggregatesSettings  # noqa: E402
 from alerts.settings import AlertSettings  # noqa: E402
 from ingest.settings import IngestSettings  # noqa: E402
+from web.cases.settings import CaseSettings  # noqa: E402
 from web.settings import WebSettings  # noqa: E402
 
 
@@ -237,6 +238,7 @@ class Settings:
     aggregates: AggregatesSettings = field(default_factory=AggregatesSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    cases: CaseSettings = field(default_factory=CaseSettings)
 
 
 #: (name, section class) for every section, in declaration order.

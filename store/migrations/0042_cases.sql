@@ -104,7 +104,10 @@ CREATE TABLE cases (
 );
 CREATE UNIQUE INDEX cases_open_alert_idx ON cases (station_id, alert_rule)
     WHERE source = 'alert' AND is_open;
+-- The case board sorts by the running deadline (ASC NULLS LAST, id): the open board
+-- walks the partial index, the all-states board the full one.
 CREATE INDEX cases_open_deadline_idx ON cases (deadline, id) WHERE is_open;
+CREATE INDEX cases_deadline_idx ON cases (deadline, id);
 CREATE INDEX cases_grid_deadline_idx ON cases (grid_id, deadline, id);
 CREATE INDEX cases_state_deadline_idx ON cases (state, deadline, id);
 CREATE INDEX cases_unit_deadline_idx ON cases (unit_id, deadline, id);

@@ -1,0 +1,237 @@
+"""SQL of the patrol module ($n parameters only)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+INSERT_PLAN_SQL: Final = """
+INSERT INTO patrol_plans (name, area_id, station_ids, point_ids, check_items, cycle, every_days,
+                          start_date, end_date, due_hours, assignee_person_id, assignee_duty,
+                          created_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING id
+"""
+
+SET_PLAN_ACTIVE_SQL: Final = "UPDATE patrol_plans SET active = $2, updated_at = now() WHERE id = $1"
+
+ACTIVE_PLANS_SQL: Final = """
+SELECT id, name, area_id, station_ids, point_ids, check_items, cycle, every_days, start_date,
+       end_date, due_hours, assignee_person_id, assignee_duty
+FROM patrol_plans
+WHERE active AND start_date <= $1 AND (end_date IS NULL OR end_date >= $1)
+ORDER BY id
+"""
+
+PLAN_STATIONS_SQL: Final = """
+SELECT id, coalesce(st, '*') AS st, grid_id FROM stations
+WHERE id = ANY($1::int[]) AND enabled ORDER BY id
+"""
+
+PLAN_POINTS_SQL: Final = """
+SELECT id, grid_id FROM patrol_points WHERE id = ANY($1::int[]) AND active ORDER BY id
+"""
+
+CHECK_ITEMS_SQL: Final = """
+SELECT DISTINCT ON (code) code, label, position
+FROM patrol_check_items
+WHERE active AND st IN ($1, '*')
+ORDER BY code, (st = '*'), position
+"""
+
+INSERT_CHECK_ITEM_SQL: Final = """
+INSERT INTO patrol_check_items (st, code, label, position) VALUES ($1, $2, $3, $4)
+ON CONFLICT (st, code) DO UPDATE SET label = EXCLUDED.label, position = EXCLUDED.position,
+    active = true
+"""
+
+INSERT_TASK_SQL: Final = """
+INSERT INTO patrol_tasks (plan_id, target, target_id, grid_id, period_start, period_end, due_at,
+                          assignee_person_id, assignee_duty, check_items, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (plan_id, target, target_id, period_start) DO NOTHING
+RETURNING id
+"""
+
+MARK_TASKS_OVERDUE_SQL: Final = """
+UPDATE patrol_tasks t SET state = 'overdue', overdue_at = $1
+FROM patrol_plans p
+WHERE p.id = t.plan_id AND t.state IN ('pending', 'in_progress') AND t.due_at <= $1
+RETURNING t.id, t.assignee_person_id, t.grid_id, t.due_at, t.target, t.target_id, p.name AS plan
+"""
+
+OVERDUE_HAZARDS_SQL: Final = """
+SELECT h.id, h.round, h.title, h.grid_id, h.rectifier_person_id, h.rectify_deadline
+FROM patrol_hazards h
+WHERE h.state = 'rectifying' AND h.rectify_deadline <= $1
+ORDER BY h.id
+"""
+
+LOCK_TASK_SQL: Final = """
+SELECT t.id, t.plan_id, t.target, t.target_id, t.grid_id, t.period_start, t.period_end,
+       t.due_at, t.assignee_person_id, t.assignee_duty, t.check_items, t.state, t.started_at,
+       t.done_at
+FROM patrol_tasks t WHERE t.id = $1 FOR UPDATE
+"""
+
+STATION_POSITION_SQL: Final = "SELECT lat, lon FROM stations WHERE id = $1"
+POINT_POSITION_SQL: Final = "SELECT lat, lon FROM patrol_points WHERE id = $1"
+AREA_BOUNDARY_SQL: Final = "SELECT boundary, centroid_lat, centroid_lon FROM areas WHERE id = $1"
+
+HAS_DUTY_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+)
+SELECT EXISTS (SELECT 1 FROM up JOIN area_people ap ON ap.area_id = up.id
+               WHERE ap.person_id = $2)
+"""
+
+INSERT_CHECKIN_SQL: Final = """
+INSERT INTO patrol_checkins (task_id, person_id, at, lat, lon, accuracy_m, distance_m,
+                             out_of_range, note)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id
+"""
+
+START_TASK_SQL: Final = """
+UPDATE patrol_tasks
+SET state = CASE WHEN state = 'pending' THEN 'in_progress' ELSE state END,
+    started_at = coalesce(started_at, $2)
+WHERE id = $1
+"""
+
+HAS_CHECKIN_SQL: Final = "SELECT EXISTS (SELECT 1 FROM patrol_checkins WHERE task_id = $1)"
+
+UPSERT_RESULT_SQL: Final = """
+INSERT INTO patrol_results (task_id, item_code, label, ok, value, note, checked_by, checked_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (task_id, item_code) DO UPDATE
+SET ok = EXCLUDED.ok, value = EXCLUDED.value, note = EXCLUDED.note,
+    checked_by = EXCLUDED.checked_by, checked_at = EXCLUDED.checked_at
+"""
+
+FINISH_TASK_SQL: Final = """
+UPDATE patrol_tasks SET state = 'done', done_at = $2, on_time = ($2 <= due_at) WHERE id = $1
+"""
+
+INSERT_HAZARD_SQL: Final = """
+INSERT INTO patrol_hazards (task_id, item_code, target, target_id, grid_id, title, description,
+                            reporter_person_id, rectifier_person_id, rectify_deadline, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+ON CONFLICT (task_id, item_code) DO NOTHING
+RETURNING id
+"""
+
+INSERT_ROUND_SQL: Final = """
+INSERT INTO hazard_rounds (hazard_id, round) VALUES ($1, $2) RETURNING id
+"""
+
+LOCK_HAZARD_SQL: Final = """
+SELECT id, task_id, item_code, target, target_id, grid_id, title, description, state, round,
+       reporter_person_id, rectifier_person_id, rectify_deadline, case_id, created_at, passed_at
+FROM patrol_hazards WHERE id = $1 FOR UPDATE
+"""
+
+RECTIFY_ROUND_SQL: Final = """
+UPDATE hazard_rounds SET rectified_by = $3, rectified_at = $4, rectify_note = $5
+WHERE hazard_id = $1 AND round = $2
+RETURNING id
+"""
+
+REVIEW_ROUND_SQL: Final = """
+UPDATE hazard_rounds SET reviewed_by = $3, reviewed_at = $4, result = $5, review_note = $6
+WHERE hazard_id = $1 AND round = $2
+RETURNING rectified_by
+"""
+
+SET_HAZARD_STATE_SQL: Final = """
+UPDATE patrol_hazards SET state = $2, round = $3, rectify_deadline = $4, passed_at = $5
+WHERE id = $1
+"""
+
+SET_HAZARD_CASE_SQL: Final = "UPDATE patrol_hazards SET case_id = $2 WHERE id = $1"
+
+HAZARD_ROUNDS_SQL: Final = """
+SELECT r.id, r.round, r.rectified_by, r.rectified_at, r.rectify_note, r.reviewed_by,
+       r.reviewed_at, r.result, r.review_note
+FROM hazard_rounds r WHERE r.hazard_id = $1 ORDER BY r.round
+"""
+
+INSERT_ATTACHMENTS_SQL: Final = """
+INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
+SELECT $1, $2, p.path, p.mime, p.size, p.sha256, p.original_name, $3
+FROM unnest($4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
+     AS p (path, mime, size, sha256, original_name)
+RETURNING id
+"""
+
+TASKS_FOR_PERSON_SQL: Final = """
+SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id, t.grid_id, t.period_start,
+       t.due_at, t.state, t.started_at, t.done_at
+FROM patrol_tasks t JOIN patrol_plans p ON p.id = t.plan_id
+WHERE (t.assignee_person_id = $1
+       OR (t.assignee_person_id IS NULL AND EXISTS (
+           SELECT 1 FROM area_people ap WHERE ap.person_id = $1 AND ap.area_id = t.grid_id)))
+  AND ($2::text[] IS NULL OR t.state = ANY($2::text[]))
+ORDER BY t.due_at, t.id
+LIMIT $3
+"""
+
+#: Patrol statistics per person ($1 start, $2 end, $3 now, $4 scope roots or NULL).
+STATS_BY_PERSON_SQL: Final = """
+WITH RECURSIVE scope AS (
+    SELECT id FROM areas WHERE id = ANY($4::int[])
+    UNION
+    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
+), tasks AS (
+    SELECT t.* FROM patrol_tasks t
+    WHERE t.period_start >= $1 AND t.period_start < $2
+      AND ($4::int[] IS NULL OR t.grid_id IN (SELECT id FROM scope))
+)
+SELECT t.assignee_person_id AS key, p.name AS name,
+       count(*) AS tasks,
+       count(*) FILTER (WHERE t.state = 'done') AS done,
+       count(*) FILTER (WHERE t.state = 'done' AND t.on_time) AS on_time,
+       count(*) FILTER (WHERE t.state = 'overdue'
+                           OR (t.state = 'done' AND NOT t.on_time)
+                           OR (t.state IN ('pending', 'in_progress') AND t.due_at <= $3))
+           AS overdue,
+       (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
+        WHERE t2.assignee_person_id IS NOT DISTINCT FROM t.assignee_person_id) AS hazards,
+       (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
+        WHERE t2.assignee_person_id IS NOT DISTINCT FROM t.assignee_person_id
+          AND h.state = 'passed') AS rectified
+FROM tasks t LEFT JOIN grid_people p ON p.id = t.assignee_person_id
+GROUP BY t.assignee_person_id, p.name
+ORDER BY t.assignee_person_id
+"""
+
+#: Patrol statistics per grid (same parameters).
+STATS_BY_GRID_SQL: Final = """
+WITH RECURSIVE scope AS (
+    SELECT id FROM areas WHERE id = ANY($4::int[])
+    UNION
+    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
+), tasks AS (
+    SELECT t.* FROM patrol_tasks t
+    WHERE t.period_start >= $1 AND t.period_start < $2
+      AND ($4::int[] IS NULL OR t.grid_id IN (SELECT id FROM scope))
+)
+SELECT t.grid_id AS key, g.name AS name,
+       count(*) AS tasks,
+       count(*) FILTER (WHERE t.state = 'done') AS done,
+       count(*) FILTER (WHERE t.state = 'done' AND t.on_time) AS on_time,
+       count(*) FILTER (WHERE t.state = 'overdue'
+                           OR (t.state = 'done' AND NOT t.on_time)
+                           OR (t.state IN ('pending', 'in_progress') AND t.due_at <= $3))
+           AS overdue,
+       (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
+        WHERE t2.grid_id IS NOT DISTINCT FROM t.grid_id) AS hazards,
+       (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
+        WHERE t2.grid_id IS NOT DISTINCT FROM t.grid_id AND h.state = 'passed') AS rectified
+FROM tasks t LEFT JOIN areas g ON g.id = t.grid_id
+GROUP BY t.grid_id, g.name
+ORDER BY t.grid_id
+"""
