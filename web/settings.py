@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import urlsplit
 
 from store.settings import require
 
 __all__ = ["WebSettings"]
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +19,124 @@ class WebSettings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    #: URL the users reach the dashboard at when it differs from http://host:port/
+    #: (behind a reverse proxy); an https URL makes the cookies Secure.
+    public_url: str = ""
+    #: Base map tiles, e.g. "https://tiles.example.cn/{z}/{x}/{y}.png"; empty: no tiles —
+    #: the map draws region/grid boundaries and stations as vector layers only (offline).
+    tile_url: str = ""
+    tile_attribution: str = ""
+    #: Map centre and zoom when no station is known yet.
+    map_center_lat: float = 30.27
+    map_center_lon: float = 120.15
+    map_zoom: int = 10
+    #: Session cookie lifetime (idle sessions end after session_idle_s).
+    session_lifetime_s: int = 12 * 3600
+    session_idle_s: int = 2 * 3600
+    #: Secure cookie flag: "auto" = Secure when served over https (public_url https, or the
+    #: request's scheme); plain http (loopback tests) works; "always" / "never" force it.
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    cookie_name: str = "envgrid_session"
+    #: Lock an account after this many failed log-ins in a row, for lockout_s seconds.
+    lockout_count: int = 5
+    lockout_s: int = 900
+    #: Password policy: minimum length, letters and digits required, expiry (0 = never).
+    password_min_length: int = 8
+    password_require_letters_digits: bool = True
+    password_expiry_days: int = 0
+    #: A station is online when its latest data arrived within this many seconds.
+    online_window_s: int = 900
+    #: Limit for list endpoints (?limit=).
+    page_size_max: int = 1000
+    #: Extra Content-Security-Policy sources for connect-src/img-src (besides the tile host).
+    csp_extra_sources: tuple[str, ...] = ()
+    #: Live updates: how often readings are pushed to browsers (batched), in seconds.
+    live_interval_s: float = 1.0
+    #: The map document is reused for this many seconds per (scope, filters): station
+    #: state is flushed by the ingest workers every ~2 s anyway; 0 = compute every time.
+    map_cache_s: float = 2.0
+    #: Open a pool of this size for the web process (database.pool_max is for ingest).
+    pool_max: int = 10
+    #: Where the front-end libraries are (copied by web/frontend/copy-vendor.mjs).
+    vendor_dir: str = ""
 
     def __post_init__(self) -> None:
         require(0 <= self.port <= 65535, f"web.port must be 1..65535 (got {self.port})")
+        for name, url in (("public_url", self.public_url), ("tile_url", self.tile_url)):
+            if url:
+                parts = urlsplit(url)
+                require(
+                    parts.scheme in ("http", "https") and bool(parts.netloc),
+                    f"web.{name} must be an http(s) URL (got {url!r})",
+                )
+        if self.tile_url:
+            require(
+                all(k in self.tile_url for k in ("{z}", "{x}", "{y}")),
+                f"web.tile_url must contain {{z}}, {{x}} and {{y}} (got {self.tile_url!r})",
+            )
+        require(
+            -90 <= self.map_center_lat <= 90 and -180 <= self.map_center_lon <= 180,
+            "web.map_center_lat/lon must be a latitude and longitude",
+        )
+        require(1 <= self.map_zoom <= 20, f"web.map_zoom must be 1..20 (got {self.map_zoom})")
+        require(
+            self.session_lifetime_s >= 60,
+            f"web.session_lifetime_s must be ≥ 60 (got {self.session_lifetime_s})",
+        )
+        require(
+            60 <= self.session_idle_s <= self.session_lifetime_s,
+            "web.session_idle_s must be ≥ 60 and ≤ web.session_lifetime_s"
+            f" (got {self.session_idle_s})",
+        )
+        require(
+            self.cookie_secure in ("auto", "always", "never"),
+            f"web.cookie_secure must be auto, always or never (got {self.cookie_secure!r})",
+        )
+        require(
+            bool(self.cookie_name) and self.cookie_name.replace("_", "").isalnum(),
+            f"web.cookie_name must be letters, digits and _ (got {self.cookie_name!r})",
+        )
+        require(self.lockout_count >= 1, f"web.lockout_count must be ≥ 1 ({self.lockout_count})")
+        require(self.lockout_s >= 1, f"web.lockout_s must be ≥ 1 (got {self.lockout_s})")
+        require(
+            6 <= self.password_min_length <= 128,
+            f"web.password_min_length must be 6..128 (got {self.password_min_length})",
+        )
+        require(
+            self.password_expiry_days >= 0,
+            f"web.password_expiry_days must be ≥ 0, 0 = never (got {self.password_expiry_days})",
+        )
+        require(self.online_window_s > 0, "web.online_window_s must be > 0")
+        require(self.page_size_max >= 10, "web.page_size_max must be ≥ 10")
+        require(self.live_interval_s > 0, "web.live_interval_s must be > 0")
+        require(self.map_cache_s >= 0, f"web.map_cache_s must be ≥ 0 (got {self.map_cache_s})")
+        require(self.pool_max >= 1, f"web.pool_max must be ≥ 1 (got {self.pool_max})")
+        for src in self.csp_extra_sources:
+            require(
+                " " not in src and ";" not in src,
+                f"web.csp_extra_sources: {src!r} is not a CSP source",
+            )
+
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else host
+        return f"http://{shown}:{self.port}/"
+
+    def secure_cookie(self, request_is_https: bool) -> bool:
+        """The Secure flag: "auto" sets it when the public URL is https or the request came
+        over https (a reverse proxy terminating TLS must say so, see public_url); plain http
+        — a loopback test server, a laptop — gets cookies without it."""
+        if self.cookie_secure != "auto":
+            return self.cookie_secure == "always"
+        if self.public_url and urlsplit(self.public_url).scheme == "https":
+            return True
+        return request_is_https
+
+    @property
+    def plain_http_exposed(self) -> bool:
+        """Listening beyond loopback without an https public URL (start-up warns)."""
+        https = bool(self.public_url) and urlsplit(self.public_url).scheme == "https"
+        return self.host not in _LOOPBACK and not https and self.cookie_secure != "always"

@@ -1,0 +1,274 @@
+"""Web benchmark: the map data endpoint for 36,000 stations and one station's 24 h chart
+data, through the real aiohttp app over loopback HTTP.
+
+``python -m bench.web [--stations 36000] [--repeat 15] [--dsn ADMIN_DSN] [--json FILE]``
+
+A private database (a throwaway embedded cluster, or a fresh database on ``--dsn``'s
+server) gets N air stations with coordinates and latest values (all online), and one
+station with 24 h of real-time data (11 factors every 30 s = 31,680 rows).  The app runs
+on a loopback port; requests carry an admin API token.  Times are client-side (request
+sent → body read and parsed), median and p95 of ``--repeat`` runs after one warm-up:
+
+* ``map`` — ``GET /api/v1/map/stations`` (target ≤ 150 ms); ``map_cold`` is the first
+  call, which computes every station's AQI (the AQI cache is empty);
+* ``station_24h`` — ``GET /api/v1/stations/{id}/series?view=day`` (target ≤ 50 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+import asyncpg
+import orjson
+from aiohttp import web
+
+from store.db import connect
+from store.embedded import EmbeddedPostgres
+from store.engine import detect_engine
+from store.migrate import migrate
+from store.partitions import ensure_ahead
+from store.prepare import seed_factors
+from store.settings import load_settings
+
+TARGETS: Final = {"map": 150.0, "station_24h": 50.0}
+TUNING: Final = {
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "shared_buffers": "256MB",
+}
+STATIONS_SQL: Final = """
+INSERT INTO stations (mn, password, name, st, lat, lon, region, expected_factors, approved_at)
+SELECT 'BENCH' || lpad(i::text, 8, '0'), 'pw', '站点' || i, '22',
+       30.0 + (i % 300) * 0.002, 120.0 + (i / 300) * 0.003, 'R' || lpad((i % 12 + 1)::text, 2, '0'),
+       '{a21026,a21004,a21005,a05024,a34002,a34004}', now()
+FROM generate_series(1, $1) AS i
+"""
+STATE_SQL: Final = """
+INSERT INTO station_state (station_id, connected, last_frame_at, last_data_at, last_data_time,
+                           latest)
+SELECT id, true, now(), now(), date_trunc('minute', now()),
+       jsonb_build_object(
+         'a21026', jsonb_build_object('v', 5 + id % 20, 'f', 'N'),
+         'a21004', jsonb_build_object('v', 20 + id % 60, 'f', 'N'),
+         'a21005', jsonb_build_object('v', round((0.4 + (id % 10) / 10.0)::numeric, 1), 'f', 'N'),
+         'a05024', jsonb_build_object('v', 40 + id % 120, 'f', 'N'),
+         'a34002', jsonb_build_object('v', 30 + id % 150, 'f', 'N'),
+         'a34004', jsonb_build_object('v', 10 + id % 200, 'f', CASE WHEN id % 50 = 0 THEN 'D'
+                                                                 ELSE 'N' END),
+         'a01001', jsonb_build_object('v', 18.5, 'f', 'N'))
+FROM stations
+"""
+SERIES_SQL: Final = """
+INSERT INTO measurements_rtd (station_id, factor_id, ts, value, flag)
+SELECT $1, f.id, t, 20 + 10 * sin(extract(epoch FROM t) / 3600.0 + f.id), 'N'
+FROM generate_series(now() - interval '24 hours', now(), interval '30 seconds') AS t,
+     (SELECT id FROM factors WHERE code = ANY($2::text[])) AS f
+"""
+TOKEN_SQL: Final = """
+WITH u AS (
+    INSERT INTO web_users (username, password_hash, role) VALUES ('bench', 'x', 'admin')
+    RETURNING id
+)
+INSERT INTO web_api_tokens (user_id, name, token_hash, prefix)
+SELECT id, 'bench', $1, $2 FROM u
+"""
+SERIES_FACTORS: Final = [
+    "a21026",
+    "a21004",
+    "a21005",
+    "a05024",
+    "a34002",
+    "a34004",
+    "a01001",
+    "a01002",
+    "a01006",
+    "a01007",
+    "a01008",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
+
+
+@contextlib.asynccontextmanager
+async def private_database(dsn: str | None) -> AsyncIterator[str]:
+    directory: Path | None = None
+    cluster: EmbeddedPostgres | None = None
+    if dsn is None:
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        directory = Path(tempfile.mkdtemp(prefix="envgrid-bench-web-", dir=base))
+        directory.chmod(0o755)
+        cluster = EmbeddedPostgres(directory, "127.0.0.1", _free_port(), tuning=TUNING)
+        dsn = cluster.start()
+    name = f"bench_web_{uuid.uuid4().hex[:10]}"
+    admin = await connect(dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield _with_database(dsn, name)
+    finally:
+        with contextlib.suppress(asyncpg.PostgresError):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+        if cluster is not None:
+            cluster.stop("immediate")
+        if directory is not None:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+async def load(dsn: str, stations: int) -> tuple[str, int]:
+    """Schema, stations with latest values, 24 h for station 1; returns (token, station)."""
+    from web.auth.service import TOKEN_PREFIX, digest, new_token
+
+    conn = await connect(dsn)
+    try:
+        info = await detect_engine(conn)
+        await migrate(conn, info.engine)
+        await seed_factors(conn)
+        await ensure_ahead(conn, info.engine, datetime.now(UTC), days_back=2)
+        await conn.execute(STATIONS_SQL, stations)
+        await conn.execute(STATE_SQL)
+        station = int(await conn.fetchval("SELECT min(id) FROM stations"))
+        await conn.execute(SERIES_SQL, station, SERIES_FACTORS)
+        await conn.execute("ANALYZE")
+        token = TOKEN_PREFIX + new_token()
+        await conn.execute(TOKEN_SQL, digest(token), token[:10])
+    finally:
+        await conn.close()
+    return token, station
+
+
+async def timed(session: aiohttp.ClientSession, url: str, headers: dict[str, str]) -> float:
+    start = time.perf_counter()
+    async with session.get(url, headers=headers) as resp:
+        body = await resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"{url}: {resp.status} {body[:200]!r}")
+        orjson.loads(body)
+    return (time.perf_counter() - start) * 1000
+
+
+def _summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "median_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "min_ms": round(ordered[0], 1),
+    }
+
+
+async def run(
+    stations: int, repeat: int, dsn: str | None, map_cache_s: float = 0.0
+) -> dict[str, Any]:
+    from web.app import create_app
+
+    async with private_database(dsn) as target:
+        t0 = time.perf_counter()
+        token, station = await load(target, stations)
+        load_s = time.perf_counter() - t0
+        port = _free_port()
+        settings = load_settings(
+            None,
+            {},
+            {"database.dsn": target, "web.port": port, "web.map_cache_s": map_cache_s},
+            discover=False,
+        )
+        app = create_app(settings, target, scheduler=False)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        headers = {"Authorization": f"Bearer {token}"}
+        base = f"http://127.0.0.1:{port}"
+        results: dict[str, Any] = {}
+        try:
+            async with aiohttp.ClientSession() as session:
+                map_url = f"{base}/api/v1/map/stations"
+                series_url = f"{base}/api/v1/stations/{station}/series?view=day"
+                results["map_cold_ms"] = round(await timed(session, map_url, headers), 1)
+                async with session.get(map_url, headers=headers) as resp:
+                    payload = await resp.json()
+                    size = len(await resp.read())
+                results["map_rows"] = len(payload["rows"])
+                results["map_bytes"] = size
+                results["map"] = _summary(
+                    [await timed(session, map_url, headers) for _ in range(repeat)]
+                )
+                await timed(session, series_url, headers)
+                async with session.get(series_url, headers=headers) as resp:
+                    series = await resp.json()
+                results["station_24h_points"] = sum(len(s["t"]) for s in series["series"].values())
+                results["station_24h"] = _summary(
+                    [await timed(session, series_url, headers) for _ in range(repeat)]
+                )
+        finally:
+            await runner.cleanup()
+    return {
+        "benchmark": "web",
+        "stations": stations,
+        "repeat": repeat,
+        "map_cache_s": map_cache_s,
+        "load_s": round(load_s, 1),
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()} {os.cpu_count()} cpu",
+        "targets_ms": TARGETS,
+        **results,
+        "pass": results["map"]["median_ms"] <= TARGETS["map"]
+        and results["station_24h"]["median_ms"] <= TARGETS["station_24h"],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__)
+    parser.add_argument("--stations", type=int, default=36_000)
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--dsn", help="admin DSN of a server to use (default: private cluster)")
+    parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument(
+        "--map-cache-s",
+        type=float,
+        default=0.0,
+        help="web.map_cache_s for the run (default 0: every map request is computed)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+
+        result = uvloop.run(run(args.stations, args.repeat, args.dsn, args.map_cache_s))
+    except ImportError:  # pragma: no cover
+        result = asyncio.run(run(args.stations, args.repeat, args.dsn, args.map_cache_s))
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n", encoding="utf-8")
+    return 0 if result["pass"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""Fixtures of the web tests: a seeded database, the app under pytest-aiohttp, users.
+
+Seed (``seeded``): a city with two districts (R01 东城区, R02 西城区), one grid cell in
+each, stations in both districts (air stations with latest values, one offline, one
+disabled), and users of every role — ``admin`` (unscoped), ``officer`` (scope R01),
+``maintainer`` (scope grid G02-1), ``viewer`` (unscoped, read only) and ``nobody``
+(officer with an empty-but-set scope is not possible; a grid member without stations).
+Passwords are hashed once per session (argon2 is deliberately slow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+
+from store.db import connect
+from store.engine import EngineInfo
+from store.partitions import ensure_ahead
+from store.prepare import seed_factors
+from store.settings import Settings, load_settings
+from web.app import create_app
+from web.auth.passwords import hash_password
+from web.auth.service import TOKEN_PREFIX, digest, new_token
+
+PASSWORD = "Secret123"
+_HASH: list[str] = []
+
+
+def password_hash() -> str:
+    if not _HASH:
+        _HASH.append(hash_password(PASSWORD))
+    return _HASH[0]
+
+
+def make_web_settings(dsn: str, data_dir: Path, **web: Any) -> Settings:
+    overrides: dict[str, Any] = {
+        "database.dsn": dsn,
+        "core.data_dir": str(data_dir),
+        "web.port": 0,
+        "web.live_interval_s": 0.2,
+        "web.lockout_count": 3,
+        "web.lockout_s": 60,
+        "web.map_cache_s": 0,
+    }
+    overrides.update({f"web.{k}": v for k, v in web.items()})
+    return load_settings(None, {}, overrides, discover=False)
+
+
+@pytest.fixture
+def web_settings(db_dsn: str, pg_reachable_tmp: Path) -> Settings:
+    return make_web_settings(db_dsn, pg_reachable_tmp)
+
+
+def square(lat: float, lon: float, d: float = 0.05) -> dict[str, Any]:
+    return {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon - d, lat - d],
+                [lon + d, lat - d],
+                [lon + d, lat + d],
+                [lon - d, lat + d],
+                [lon - d, lat - d],
+            ]
+        ],
+    }
+
+
+AIR_LATEST = {
+    "good": {"a34004": {"v": 20.0, "f": "N"}, "a21004": {"v": 30.0, "f": "N"}},
+    "moderate": {"a34004": {"v": 60.0, "f": "N"}, "a21026": {"v": 10.0, "f": "N"}},
+    "unhealthy": {"a34004": {"v": 160.0, "f": "N"}, "a21005": {"v": 1.2, "f": "N"}},
+    "flagged": {"a34004": {"v": 500.0, "f": "D"}, "a21004": {"v": 20.0, "f": "N"}},
+}
+
+
+@dataclass
+class Seed:
+    dsn: str
+    areas: dict[str, int] = field(default_factory=dict)
+    stations: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+INSERT_AREA = """
+INSERT INTO areas (parent_id, level, code, name, boundary, centroid_lat, centroid_lon)
+VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+"""
+INSERT_STATION = """
+INSERT INTO stations (mn, password, name, st, lat, lon, region, grid_id, enabled,
+                      expected_factors, approved_at)
+VALUES ($1, 'pw', $2, $3, $4, $5, $6, $7, $8, $9, now()) RETURNING id
+"""
+INSERT_STATE = """
+INSERT INTO station_state (station_id, connected, last_frame_at, last_data_at, last_data_time,
+                           latest)
+VALUES ($1, $2, $3, $3, $3, $4)
+"""
+INSERT_USER = """
+INSERT INTO web_users (username, display_name, password_hash, role) VALUES ($1, $2, $3, $4)
+RETURNING id
+"""
+
+
+async def seed_database(dsn: str, engine: EngineInfo) -> Seed:
+    seed = Seed(dsn)
+    conn = await connect(dsn)
+    try:
+        await seed_factors(conn)
+        await ensure_ahead(conn, engine.engine, datetime.now(UTC), days_back=2)
+        a = seed.areas
+        a["city"] = await conn.fetchval(
+            INSERT_AREA, None, 1, "C01", "杭州市", square(30.27, 120.15, 0.3), 30.27, 120.15
+        )
+        a["R01"] = await conn.fetchval(
+            INSERT_AREA, a["city"], 2, "R01", "东城区", square(30.30, 120.25, 0.1), 30.30, 120.25
+        )
+        a["R02"] = await conn.fetchval(
+            INSERT_AREA, a["city"], 2, "R02", "西城区", square(30.24, 120.05, 0.1), 30.24, 120.05
+        )
+        a["G01-1"] = await conn.fetchval(
+            INSERT_AREA,
+            a["R01"],
+            5,
+            "G01-1",
+            "东城1号网格",
+            square(30.30, 120.25, 0.03),
+            30.30,
+            120.25,
+        )
+        a["G02-1"] = await conn.fetchval(
+            INSERT_AREA,
+            a["R02"],
+            5,
+            "G02-1",
+            "西城1号网格",
+            square(30.24, 120.05, 0.03),
+            30.24,
+            120.05,
+        )
+        now = datetime.now(UTC)
+        s = seed.stations
+        air = ["a21026", "a21004", "a21005", "a05024", "a34002", "a34004"]
+        for key, name, region, grid, lat, lon, enabled in (
+            ("good", "东城一站", "R01", "G01-1", 30.30, 120.25, True),
+            ("moderate", "东城二站", "R01", None, 30.31, 120.26, True),
+            ("unhealthy", "西城一站", "R02", "G02-1", 30.24, 120.05, True),
+            ("flagged", "西城二站", "R02", None, 30.25, 120.06, True),
+            ("offline", "东城离线站", "R01", None, 30.29, 120.24, True),
+            ("disabled", "西城停用站", "R02", None, 30.23, 120.04, False),
+        ):
+            s[key] = await conn.fetchval(
+                INSERT_STATION,
+                f"MN{key.upper()}",
+                name,
+                "22",
+                lat,
+                lon,
+                region,
+                a[grid] if grid else None,
+                enabled,
+                air,
+            )
+            if key in AIR_LATEST:
+                await conn.execute(INSERT_STATE, s[key], True, now, AIR_LATEST[key])
+            elif key == "offline":
+                await conn.execute(
+                    INSERT_STATE, s[key], False, now - timedelta(hours=3), AIR_LATEST["good"]
+                )
+        for username, role, scope in (
+            ("admin", "admin", []),
+            ("officer", "officer", ["R01"]),
+            ("maintainer", "maintainer", ["G02-1"]),
+            ("viewer", "viewer", []),
+            ("grid", "grid_member", ["G01-1"]),
+        ):
+            uid = await conn.fetchval(
+                INSERT_USER, username, f"{username} 用户", password_hash(), role
+            )
+            seed.users[username] = uid
+            for ref in scope:
+                await conn.execute(
+                    "INSERT INTO web_user_scopes (user_id, area_id) VALUES ($1, $2)", uid, a[ref]
+                )
+            token = TOKEN_PREFIX + new_token()
+            await conn.execute(
+                "INSERT INTO web_api_tokens (user_id, name, token_hash, prefix)"
+                " VALUES ($1, 'test', $2, $3)",
+                uid,
+                digest(token),
+                token[:10],
+            )
+            seed.tokens[username] = token
+    finally:
+        await conn.close()
+    return seed
+
+
+@pytest.fixture
+async def seeded(db_dsn: str, engine_info: EngineInfo) -> Seed:
+    return await seed_database(db_dsn, engine_info)
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
+) -> TestClient:
+    app = create_app(web_settings, db_dsn, scheduler=False)
+    return await aiohttp_client(app)
+
+
+async def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Log in through the JSON API; returns the CSRF token (the cookie stays in the jar)."""
+    resp = await client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password}
+    )
+    assert resp.status == 200, await resp.text()
+    return str((await resp.json())["csrf_token"])
+
+
+async def insert_rtd(
+    dsn: str, station_id: int, code: str, points: list[tuple[datetime, float, str]]
+) -> None:
+    conn: asyncpg.Connection = await connect(dsn)
+    try:
+        factor = await conn.fetchval("SELECT id FROM factors WHERE code = $1", code)
+        await conn.copy_records_to_table(
+            "measurements_rtd",
+            records=[(station_id, factor, ts, v, None, None, None, None, f) for ts, v, f in points],
+            columns=["station_id", "factor_id", "ts", "value", "vmin", "vmax", "cou", "zs", "flag"],
+        )
+    finally:
+        await conn.close()

@@ -1,0 +1,239 @@
+"""Log-in, sessions, CSRF, lock-out, password policy, API tokens, security headers."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from store.db import connect
+
+from .conftest import PASSWORD, Seed, login
+
+
+async def test_unauthenticated_api_is_401_json(client: TestClient) -> None:
+    resp = await client.get("/api/v1/stations")
+    assert resp.status == 401
+    body = await resp.json()
+    assert body["error"]["code"] == "unauthorized"
+    assert body["error"]["message"]
+
+
+async def test_pages_redirect_to_login(client: TestClient) -> None:
+    resp = await client.get("/map", allow_redirects=False)
+    assert resp.status == 302
+    assert resp.headers["Location"].startswith("/login?next=/map")
+
+
+async def test_login_page_form_flow(client: TestClient) -> None:
+    resp = await client.get("/login")
+    assert resp.status == 200
+    html = await resp.text()
+    assert "环境监测平台" in html and 'name="_pre"' in html
+    pre = html.split('name="_pre" value="')[1].split('"')[0]
+    resp = await client.post(
+        "/login",
+        data={"_pre": pre, "username": "admin", "password": PASSWORD, "next": "/map"},
+        allow_redirects=False,
+    )
+    assert resp.status == 302, await resp.text()
+    assert resp.headers["Location"] == "/map"
+    cookie = resp.cookies["envgrid_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    assert not cookie["secure"]  # plain http on loopback (tests)
+    resp = await client.get("/map")
+    assert resp.status == 200
+    assert "监测地图" in await resp.text()
+
+
+async def test_login_form_without_pre_token_is_refused(client: TestClient) -> None:
+    resp = await client.post(
+        "/login", data={"username": "admin", "password": PASSWORD}, allow_redirects=False
+    )
+    assert resp.status == 401
+    assert "页面已过期" in await resp.text()
+
+
+async def test_open_redirect_is_refused(client: TestClient) -> None:
+    resp = await client.get("/login?next=//evil.example/x")
+    html = await resp.text()
+    assert 'name="next" value="/"' in html
+
+
+async def test_bad_password_and_lockout(client: TestClient, seeded: Seed) -> None:
+    for _ in range(3):  # web.lockout_count = 3 in the tests
+        resp = await client.post("/api/v1/auth/login", json={"username": "viewer", "password": "x"})
+        assert resp.status in (401, 423)
+    assert resp.status == 423
+    assert (await resp.json())["error"]["code"] == "locked"
+    # the right password does not help while locked
+    resp = await client.post(
+        "/api/v1/auth/login", json={"username": "viewer", "password": PASSWORD}
+    )
+    assert resp.status == 423
+    conn = await connect(seeded.dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT success, reason FROM web_login_log WHERE username = 'viewer' ORDER BY id"
+        )
+    finally:
+        await conn.close()
+    assert [r["reason"] for r in rows] == ["bad_credentials", "bad_credentials", "locked", "locked"]
+    # an admin unlocks the account
+    resp = await client.patch(
+        f"/api/v1/users/{seeded.users['viewer']}",
+        json={"unlock": True},
+        headers=seeded.auth("admin"),
+    )
+    assert resp.status == 200
+    assert await login(client, "viewer")
+
+
+async def test_unknown_user_is_bad_credentials(client: TestClient) -> None:
+    resp = await client.post("/api/v1/auth/login", json={"username": "ghost", "password": "x1"})
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "bad_credentials"
+
+
+async def test_disabled_user_cannot_log_in(client: TestClient, seeded: Seed) -> None:
+    resp = await client.patch(
+        f"/api/v1/users/{seeded.users['viewer']}",
+        json={"enabled": False},
+        headers=seeded.auth("admin"),
+    )
+    assert resp.status == 200
+    resp = await client.post(
+        "/api/v1/auth/login", json={"username": "viewer", "password": PASSWORD}
+    )
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "disabled"
+    # and their token no longer works
+    resp = await client.get("/api/v1/auth/me", headers=seeded.auth("viewer"))
+    assert resp.status == 401
+
+
+async def test_csrf_required_for_session_writes(client: TestClient) -> None:
+    csrf = await login(client, "admin")
+    body = {"name": "脚本"}
+    resp = await client.post("/api/v1/auth/tokens", json=body)
+    assert resp.status == 403
+    assert (await resp.json())["error"]["code"] == "csrf"
+    resp = await client.post("/api/v1/auth/tokens", json=body, headers={"X-CSRF-Token": "nope"})
+    assert resp.status == 403
+    resp = await client.post(
+        "/api/v1/auth/tokens",
+        json=body,
+        headers={"X-CSRF-Token": csrf, "Origin": "http://evil.example"},
+    )
+    assert resp.status == 403
+    resp = await client.post("/api/v1/auth/tokens", json=body, headers={"X-CSRF-Token": csrf})
+    assert resp.status == 201
+    token = (await resp.json())["token"]
+    assert token.startswith("eg_")
+    # the token works without cookies or CSRF (machine client)
+    client.session.cookie_jar.clear()
+    resp = await client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status == 200
+    assert (await resp.json())["via"] == "token"
+
+
+async def test_tokens_list_and_revoke(client: TestClient, seeded: Seed) -> None:
+    headers = seeded.auth("officer")
+    resp = await client.post("/api/v1/auth/tokens", json={"name": "采集"}, headers=headers)
+    created = await resp.json()
+    listed = await (await client.get("/api/v1/auth/tokens", headers=headers)).json()
+    assert created["id"] in [t["id"] for t in listed]
+    assert "token" not in listed[0] and "token_hash" not in listed[0]
+    resp = await client.delete(f"/api/v1/auth/tokens/{created['id']}", headers=headers)
+    assert resp.status == 200
+    resp = await client.get(
+        "/api/v1/auth/me", headers={"Authorization": f"Bearer {created['token']}"}
+    )
+    assert resp.status == 401
+    # someone else's token cannot be revoked
+    resp = await client.delete(f"/api/v1/auth/tokens/{created['id']}", headers=seeded.auth("admin"))
+    assert resp.status == 404
+
+
+async def test_bad_bearer_header(client: TestClient) -> None:
+    resp = await client.get("/api/v1/auth/me", headers={"Authorization": "Basic abc"})
+    assert resp.status == 401
+    resp = await client.get("/api/v1/auth/me", headers={"Authorization": "Bearer eg_wrong"})
+    assert resp.status == 401
+
+
+async def test_logout_ends_session(client: TestClient) -> None:
+    csrf = await login(client, "viewer")
+    assert (await client.get("/api/v1/auth/me")).status == 200
+    resp = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert resp.status == 200
+    assert (await client.get("/api/v1/auth/me")).status == 401
+
+
+async def test_password_change_policy(client: TestClient) -> None:
+    csrf = await login(client, "viewer")
+    h = {"X-CSRF-Token": csrf}
+    resp = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "wrong1", "new_password": "Abcdefg12"},
+        headers=h,
+    )
+    assert (await resp.json())["error"]["code"] == "bad_password"
+    for weak in ("short1", "onlyletters", "1234567890"):
+        resp = await client.post(
+            "/api/v1/auth/password",
+            json={"current_password": PASSWORD, "new_password": weak},
+            headers=h,
+        )
+        assert resp.status == 400
+        assert (await resp.json())["error"]["code"] == "weak_password", weak
+    resp = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "NewPass456"},
+        headers=h,
+    )
+    assert resp.status == 200
+    assert await login(client, "viewer", "NewPass456")
+
+
+async def test_must_change_password_blocks_other_calls(client: TestClient, seeded: Seed) -> None:
+    resp = await client.post(
+        f"/api/v1/users/{seeded.users['viewer']}/password",
+        json={"password": "Temp12345"},
+        headers=seeded.auth("admin"),
+    )
+    assert resp.status == 200
+    await login(client, "viewer", "Temp12345")
+    resp = await client.get("/api/v1/stations")
+    assert resp.status == 403
+    assert (await resp.json())["error"]["code"] == "password_change_required"
+    resp = await client.get("/map", allow_redirects=False)
+    assert resp.headers["Location"] == "/account/password"
+    assert (await client.get("/api/v1/auth/me")).status == 200
+
+
+async def test_security_headers(client: TestClient) -> None:
+    for path in ("/login", "/api/v1/health", "/static/css/app.css"):
+        resp = await client.get(path)
+        csp = resp.headers["Content-Security-Policy"]
+        assert (
+            "script-src 'self'" in csp
+            and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+        )
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["Referrer-Policy"] == "same-origin"
+
+
+async def test_error_shape_for_unknown_and_method(client: TestClient, seeded: Seed) -> None:
+    resp = await client.get("/api/v1/nope", headers=seeded.auth("admin"))
+    assert resp.status == 404
+    assert (await resp.json())["error"]["code"] == "not_found"
+    resp = await client.put("/api/v1/stations", headers=seeded.auth("admin"))
+    assert resp.status == 405
+    assert (await resp.json())["error"]["code"] == "method_not_allowed"
+    resp = await client.post(
+        "/api/v1/stations",
+        data=b"{bad",
+        headers={**seeded.auth("admin"), "Content-Type": "application/json"},
+    )
+    assert resp.status == 400
+    assert (await resp.json())["error"]["code"] == "bad_json"

@@ -1,0 +1,123 @@
+"""Pure parts: the map's current-AQI rule against aggregates.aqi, settings, CLI, banner."""
+
+from __future__ import annotations
+
+import argparse
+import random
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from aggregates.aqi import hourly_aqi
+from aggregates.standards import default_registry
+from store.settings import ConfigError, load_settings
+from web.map.aqi import AIR_FACTORS, current_aqi, evaluator
+from web.process import describe_endpoint
+from web.settings import WebSettings
+
+DAY = date(2025, 6, 1)
+
+
+def test_current_aqi_equals_hourly_aqi_exactly() -> None:
+    rng = random.Random(7)
+    table = default_registry().aqi_table(DAY)
+    ev = evaluator(DAY)
+    for _ in range(3000):
+        values = {}
+        for indicator in AIR_FACTORS.values():
+            if rng.random() < 0.85:
+                top = 12.0 if indicator.startswith("CO") else 900.0
+                v = round(rng.uniform(0, top), rng.choice([0, 1, 2, 3]))
+                if rng.random() < 0.05:
+                    v = rng.choice([2.15, 2.25, 0.05, 12.5, 34.5])  # ties
+                values[indicator] = v
+        mine = ev.of_values(values)
+        ref = hourly_aqi(values, table)
+        assert (mine.aqi, mine.color, mine.primary) == (ref.aqi, ref.color, ref.primary), values
+
+
+def test_current_aqi_rules() -> None:
+    assert current_aqi({}, DAY).aqi is None and current_aqi({}, DAY).color == "#999999"
+    assert current_aqi({"a34004": {"v": 500.0, "f": "M"}}, DAY).aqi is None  # maintenance
+    assert current_aqi({"a34004": {"v": 35.0, "f": "N"}}, DAY).aqi == 50
+    assert current_aqi({"a34004": {"v": 35.0}}, DAY).aqi == 50  # no flag = N
+    assert current_aqi({"a34004": {"v": -1.0, "f": "N"}}, DAY).aqi is None
+    r = current_aqi({"a34004": {"v": 80.0, "f": "N"}, "a21004": {"v": 30.0, "f": "N"}}, DAY)
+    assert (r.aqi, r.level, r.category, r.primary) == (
+        107,
+        3,
+        "轻度污染",
+        ("PM2.5",),
+    )  # 106.25 → ceil
+
+
+def test_settings_validation() -> None:
+    s = load_settings(
+        None, {}, {"web.tile_url": "https://t.example/{z}/{x}/{y}.png"}, discover=False
+    )
+    assert s.web.tile_url
+    for bad in (
+        {"web.tile_url": "https://t.example/tiles.png"},
+        {"web.lockout_count": 0},
+        {"web.password_min_length": 3},
+        {"web.cookie_secure": "sometimes"},
+        {"web.session_idle_s": 10},
+    ):
+        with pytest.raises(ConfigError):
+            load_settings(None, {}, bad, discover=False)
+    assert not WebSettings().secure_cookie(False)
+    assert WebSettings().secure_cookie(True)
+    assert WebSettings(public_url="https://env.example.cn").secure_cookie(False)
+    assert WebSettings(cookie_secure="always").secure_cookie(False)
+    assert WebSettings(host="0.0.0.0").plain_http_exposed
+
+
+def test_banner_line() -> None:
+    s = load_settings(None, {}, {"web.port": 8123}, discover=False)
+    line = describe_endpoint(s)
+    assert line.startswith("http://127.0.0.1:8123/") and "envgrid user add" in line
+
+
+def test_no_string_built_sql_in_web() -> None:
+    root = Path(__file__).resolve().parents[2] / "web"
+    for path in root.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        for marker in ('f"""\nSELECT', 'f"SELECT', 'f"INSERT', 'f"UPDATE', 'f"DELETE', ".format("):
+            if marker == ".format(" and "SQL" not in text:
+                continue
+            assert marker not in text, f"{path}: {marker}"
+
+
+async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import asyncio
+
+    from web import cli_user
+
+    def run(*argv: str) -> int:
+        parser = argparse.ArgumentParser()
+        parser.add_argument("--config")
+        cli_user.configure(parser)
+        args = parser.parse_args(["--dsn", db_dsn, *argv])
+        return cli_user.run(args)
+
+    assert (
+        await asyncio.to_thread(run, "add", "boss", "--role", "admin", "--password", "Admin1234")
+        == 0
+    )
+    assert "log in at http://127.0.0.1:8080/login" in capsys.readouterr().out
+    assert (
+        await asyncio.to_thread(run, "add", "boss", "--role", "admin", "--password", "Admin1234")
+        == 2
+    )
+    assert await asyncio.to_thread(run, "add", "weak", "--role", "viewer", "--password", "abc") == 2
+    assert (
+        await asyncio.to_thread(
+            run, "add", "x1", "--role", "viewer", "--password", "Abc12345", "--scope", "NOPE"
+        )
+        == 2
+    )
+    assert await asyncio.to_thread(run, "disable", "boss") == 0
+    assert await asyncio.to_thread(run, "list") == 0
+    out = capsys.readouterr().out
+    assert '"username": "boss"' in out and '"enabled": false' in out

@@ -1,0 +1,119 @@
+"""The aiohttp application factory.  No module-level app: ``create_app(settings, dsn)``.
+
+Cleanup contexts (one per resource; teardown in reverse order, only if startup ran):
+the asyncpg pool, the shared aiohttp ClientSession (webhooks, tile checks), the live
+hub (its own LISTEN connection) and the APScheduler ``AsyncIOScheduler`` (session
+purge; later the aggregates/alerts jobs the web process hosts).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from store.db import create_pool
+from store.settings import Settings
+from web.auth import queries as auth_queries
+from web.keys import CLIENT_KEY, DSN_KEY, LIVE_KEY, MAP_CACHE_KEY, POOL_KEY, SETTINGS_KEY
+from web.live import LiveHub
+from web.map.service import MapCache
+from web.middleware import auth_middleware, error_middleware, security_headers
+from web.routes import setup_routes
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("envgrid.web")
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+VENDOR_DIR = Path(__file__).parent / "static" / "vendor"
+
+
+async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    s = app[SETTINGS_KEY]
+    app[POOL_KEY] = await create_pool(
+        app[DSN_KEY],
+        min_size=1,
+        max_size=s.web.pool_max,
+        application_name="envgrid-web",
+        statement_timeout_ms=s.database.statement_timeout_ms or None,
+        connect_timeout_s=s.database.connect_timeout_s,
+    )
+    yield
+    await app[POOL_KEY].close()
+
+
+async def _client_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[CLIENT_KEY] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+    yield
+    await app[CLIENT_KEY].close()
+
+
+async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
+    hub = LiveHub(app[DSN_KEY], app[SETTINGS_KEY].web.live_interval_s)
+    app[LIVE_KEY] = hub
+    await hub.start()
+    yield
+    await hub.close()
+
+
+async def _purge_sessions(app: web.Application) -> None:
+    try:
+        async with app[POOL_KEY].acquire() as conn:
+            await auth_queries.purge_sessions(conn)
+    except Exception as exc:  # a failed purge is retried at the next run
+        log.warning("could not purge expired sessions: %s", exc)
+
+
+async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler(
+        timezone=app[SETTINGS_KEY].core.timezone,
+        job_defaults={"max_instances": 1, "coalesce": True},
+    )
+    scheduler.add_job(_purge_sessions, "interval", hours=1, args=[app], id="purge-sessions")
+    scheduler.start()
+    yield
+    scheduler.shutdown(wait=False)
+
+
+async def _end_streams(app: web.Application) -> None:
+    """On shutdown, end the live streams first so handlers return promptly."""
+    if LIVE_KEY in app:
+        await app[LIVE_KEY].close()
+
+
+def create_app(settings: Settings, dsn: str, *, scheduler: bool = True) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware], client_max_size=1024 * 1024
+    )
+    app[SETTINGS_KEY] = settings
+    app[DSN_KEY] = dsn
+    app[MAP_CACHE_KEY] = MapCache()
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+    )
+    setup_routes(app)
+    app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(_pool_ctx)
+    app.cleanup_ctx.append(_client_ctx)
+    app.cleanup_ctx.append(_live_ctx)
+    if scheduler:
+        app.cleanup_ctx.append(_scheduler_ctx)
+    app.on_shutdown.append(_end_streams)
+    if not VENDOR_DIR.is_dir():
+        log.warning(
+            "front-end libraries missing (%s): run "
+            "'cd web/frontend && npm ci --no-audit --no-fund && node copy-vendor.mjs'",
+            VENDOR_DIR,
+        )
+    return app

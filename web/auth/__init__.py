@@ -1,0 +1,1 @@
+"""Log-in, sessions, CSRF, API tokens, lock-out and the password policy."""

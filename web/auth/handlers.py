@@ -1,0 +1,248 @@
+"""Log-in/out (form and JSON), the caller's account, password change, API tokens."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from web import context
+from web.pages import render
+from web.params import body_int, body_str, json_body, path_int
+from web.responses import ApiError, json_response
+
+from . import queries
+from .passwords import check_policy, hash_password, verify_password
+from .service import TOKEN_PREFIX, digest, login, new_token
+
+PRE_COOKIE = "envgrid_pre"
+_REASONS = {
+    "bad_credentials": "用户名或密码错误",
+    "locked": "登录失败次数过多，账号已锁定，请稍后再试",
+    "disabled": "账号已停用，请联系管理员",
+}
+
+
+def _safe_next(raw: str | None) -> str:
+    if not raw or not raw.startswith("/") or raw.startswith("//") or "\\" in raw:
+        return "/"
+    parts = urlsplit(raw)
+    return "/" if parts.netloc or parts.scheme else raw
+
+
+def _set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    s = context.settings(request).web
+    response.set_cookie(
+        s.cookie_name,
+        token,
+        max_age=s.session_lifetime_s,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=s.secure_cookie(request.secure),
+    )
+
+
+def _locked_message(locked_until: datetime | None) -> str:
+    if locked_until is None:
+        return _REASONS["locked"]
+    minutes = max(1, int((locked_until - datetime.now(UTC)).total_seconds() // 60) + 1)
+    return f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试"
+
+
+async def _do_login(request: web.Request, username: str, password: str) -> Any:
+    s = context.settings(request).web
+    async with context.pool(request).acquire() as conn:
+        return await login(
+            conn,
+            s,
+            username,
+            password,
+            ip=request.remote,
+            user_agent=request.headers.get("User-Agent"),
+        )
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if context.maybe_caller(request) is not None:
+        raise web.HTTPFound(_safe_next(request.query.get("next")))
+    return _render_login(request, error="")
+
+
+def _render_login(request: web.Request, *, error: str, username: str = "") -> web.Response:
+    pre = new_token()
+    response = render(
+        request,
+        "login.html",
+        {
+            "pre_token": pre,
+            "error": error,
+            "username": username,
+            "next": _safe_next(request.query.get("next")),
+        },
+        status=401 if error else 200,
+    )
+    s = context.settings(request).web
+    response.set_cookie(
+        PRE_COOKIE,
+        pre,
+        path="/login",
+        httponly=True,
+        samesite="Strict",
+        secure=s.secure_cookie(request.secure),
+        max_age=1800,
+    )
+    return response
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    sent = str(form.get("_pre", ""))
+    cookie = request.cookies.get(PRE_COOKIE, "")
+    username = str(form.get("username", ""))[:64].strip()
+    password = str(form.get("password", ""))[:128]
+    if not sent or not secrets.compare_digest(sent, cookie):
+        return _render_login(request, error="页面已过期，请重新登录", username=username)
+    if not username or not password:
+        return _render_login(request, error="请输入用户名和密码", username=username)
+    result = await _do_login(request, username, password)
+    if not result.ok:
+        message = (
+            _locked_message(result.locked_until)
+            if result.reason == "locked"
+            else _REASONS[result.reason]
+        )
+        return _render_login(request, error=message, username=username)
+    response = web.HTTPFound(_safe_next(str(form.get("next", "")) or None))
+    _set_session_cookie(request, response, result.session_token)
+    response.del_cookie(PRE_COOKIE, path="/login")
+    raise response
+
+
+async def logout_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    user = context.maybe_caller(request)
+    s = context.settings(request).web
+    token = request.cookies.get(s.cookie_name)
+    if (
+        user is not None
+        and token
+        and secrets.compare_digest(str(form.get("_csrf", "")), user.csrf_token)
+    ):
+        async with context.pool(request).acquire() as conn:
+            await queries.delete_session(conn, digest(token))
+    response = web.HTTPFound("/login")
+    response.del_cookie(s.cookie_name, path="/")
+    raise response
+
+
+# -- JSON API ----------------------------------------------------------------------------
+
+
+async def api_login(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    username = body_str(body, "username", required=True, max_len=64)
+    password = body_str(body, "password", required=True, max_len=128)
+    assert username is not None and password is not None
+    result = await _do_login(request, username.strip(), password)
+    if not result.ok:
+        status = 423 if result.reason == "locked" else 401
+        message = (
+            _locked_message(result.locked_until)
+            if result.reason == "locked"
+            else _REASONS[result.reason]
+        )
+        raise ApiError(status, result.reason, message)
+    response = json_response({"ok": True, "csrf_token": result.csrf_token})
+    _set_session_cookie(request, response, result.session_token)
+    return response
+
+
+async def api_logout(request: web.Request) -> web.Response:
+    s = context.settings(request).web
+    token = request.cookies.get(s.cookie_name)
+    if token and context.caller(request).via == "session":
+        async with context.pool(request).acquire() as conn:
+            await queries.delete_session(conn, digest(token))
+    response = json_response({"ok": True})
+    response.del_cookie(s.cookie_name, path="/")
+    return response
+
+
+async def api_me(request: web.Request) -> web.Response:
+    user = context.caller(request)
+    return json_response({**user.to_json(), "via": user.via, "csrf_token": user.csrf_token})
+
+
+async def api_change_password(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    current = body_str(body, "current_password", required=True, max_len=128)
+    new = body_str(body, "new_password", required=True, max_len=128)
+    assert current is not None and new is not None
+    user = context.caller(request)
+    s = context.settings(request).web
+    problems = check_policy(new, s, username=user.username)
+    if new == current:
+        problems.append("新密码不能与当前密码相同")
+    async with context.pool(request).acquire() as conn:
+        stored = await queries.password_hash(conn, user.user_id)
+        if not verify_password(stored, current):
+            raise ApiError(400, "bad_password", "当前密码不正确")
+        if problems:
+            raise ApiError(400, "weak_password", "；".join(problems), problems=problems)
+        async with conn.transaction():
+            await queries.set_password(conn, user.user_id, hash_password(new), must_change=False)
+            await queries.delete_user_sessions(conn, user.user_id)
+            token = new_token()
+            csrf = new_token()
+            await queries.create_session(
+                conn,
+                token_hash=digest(token),
+                user_id=user.user_id,
+                csrf_token=csrf,
+                lifetime_s=s.session_lifetime_s,
+                ip=request.remote,
+                user_agent=request.headers.get("User-Agent"),
+            )
+    response = json_response({"ok": True, "csrf_token": csrf})
+    if user.via == "session":
+        _set_session_cookie(request, response, token)
+    return response
+
+
+async def list_tokens(request: web.Request) -> web.Response:
+    async with context.pool(request).acquire() as conn:
+        rows = await queries.list_tokens(conn, context.caller(request).user_id)
+    return json_response(rows)
+
+
+async def create_token(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    name = body_str(body, "name", required=True, max_len=64)
+    assert name is not None
+    days = body_int(body, "expires_days", minimum=1, maximum=3650)
+    token = TOKEN_PREFIX + new_token()
+    expires = None if days is None else datetime.now(UTC) + timedelta(days=days)
+    async with context.pool(request).acquire() as conn:
+        row = await queries.create_token(
+            conn,
+            user_id=context.caller(request).user_id,
+            name=name.strip(),
+            token_hash=digest(token),
+            prefix=token[:10],
+            expires_at=expires,
+        )
+    context.audit(request, token=row["prefix"], name=name)
+    return json_response({**row, "token": token}, status=201)
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    token_id = path_int(request)
+    async with context.pool(request).acquire() as conn:
+        ok = await queries.revoke_token(conn, token_id, context.caller(request).user_id)
+    if not ok:
+        raise ApiError(404, "not_found", "令牌不存在或已吊销")
+    return json_response({"id": token_id, "revoked": True})

@@ -1,0 +1,230 @@
+"""SQL of the auth module: accounts for log-in, sessions, API tokens, the two logs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import asyncpg
+
+USER_FOR_LOGIN_SQL: Final = """
+SELECT id, username, password_hash, enabled, locked_until, failed_logins
+FROM web_users WHERE lower(username) = lower($1)
+"""
+LOGIN_FAILED_SQL: Final = """
+UPDATE web_users SET
+    failed_logins = failed_logins + 1,
+    locked_until = CASE WHEN failed_logins + 1 >= $2 THEN now() + $3::interval
+                        ELSE locked_until END
+WHERE id = $1
+RETURNING failed_logins, locked_until
+"""
+LOGIN_OK_SQL: Final = """
+UPDATE web_users SET failed_logins = 0, locked_until = NULL, last_login_at = now(),
+                     last_login_ip = $2
+WHERE id = $1
+"""
+SET_PASSWORD_SQL: Final = """
+UPDATE web_users SET password_hash = $2, password_changed_at = now(),
+    must_change_password = $3, failed_logins = 0, locked_until = NULL, updated_at = now()
+WHERE id = $1
+"""
+INSERT_LOGIN_LOG_SQL: Final = """
+INSERT INTO web_login_log (username, user_id, ip, user_agent, success, reason)
+VALUES ($1, $2, $3, $4, $5, $6)
+"""
+INSERT_SESSION_SQL: Final = """
+INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at, ip, user_agent)
+VALUES ($1, $2, $3, now() + $4::interval, $5, $6)
+"""
+#: The principal behind a session cookie (valid, not idle, account enabled), touched.
+SESSION_PRINCIPAL_SQL: Final = """
+WITH s AS (
+    UPDATE web_sessions SET last_seen_at = now()
+    WHERE token_hash = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
+    RETURNING user_id, csrf_token
+)
+SELECT u.id, u.username, u.display_name, u.role, r.permissions, u.must_change_password,
+       u.password_changed_at, s.csrf_token,
+       (SELECT array_agg(us.area_id ORDER BY us.area_id) FROM web_user_scopes us
+         WHERE us.user_id = u.id) AS scope,
+       (SELECT array_agg(a.name ORDER BY a.id) FROM web_user_scopes us
+          JOIN areas a ON a.id = us.area_id WHERE us.user_id = u.id) AS scope_labels
+FROM s JOIN web_users u ON u.id = s.user_id JOIN web_roles r ON r.name = u.role
+WHERE u.enabled
+"""
+TOKEN_PRINCIPAL_SQL: Final = """
+WITH t AS (
+    UPDATE web_api_tokens SET last_used_at = now()
+    WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+    RETURNING user_id
+)
+SELECT u.id, u.username, u.display_name, u.role, r.permissions, u.must_change_password,
+       u.password_changed_at, '' AS csrf_token,
+       (SELECT array_agg(us.area_id ORDER BY us.area_id) FROM web_user_scopes us
+         WHERE us.user_id = u.id) AS scope,
+       (SELECT array_agg(a.name ORDER BY a.id) FROM web_user_scopes us
+          JOIN areas a ON a.id = us.area_id WHERE us.user_id = u.id) AS scope_labels
+FROM t JOIN web_users u ON u.id = t.user_id JOIN web_roles r ON r.name = u.role
+WHERE u.enabled
+"""
+DELETE_SESSION_SQL: Final = "DELETE FROM web_sessions WHERE token_hash = $1"
+DELETE_USER_SESSIONS_SQL: Final = "DELETE FROM web_sessions WHERE user_id = $1"
+PURGE_SESSIONS_SQL: Final = "DELETE FROM web_sessions WHERE expires_at < now()"
+PASSWORD_HASH_SQL: Final = "SELECT password_hash FROM web_users WHERE id = $1"
+
+INSERT_TOKEN_SQL: Final = """
+INSERT INTO web_api_tokens (user_id, name, token_hash, prefix, expires_at)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING id, name, prefix, created_at, expires_at, last_used_at, revoked_at
+"""
+LIST_TOKENS_SQL: Final = """
+SELECT id, name, prefix, created_at, expires_at, last_used_at, revoked_at
+FROM web_api_tokens WHERE user_id = $1 ORDER BY id
+"""
+REVOKE_TOKEN_SQL: Final = """
+UPDATE web_api_tokens SET revoked_at = now()
+WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
+RETURNING id
+"""
+INSERT_OPERATION_SQL: Final = """
+INSERT INTO web_operation_log (user_id, username, ip, method, path, action, target, status,
+                               detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+"""
+
+
+async def user_for_login(conn: asyncpg.Connection, username: str) -> asyncpg.Record | None:
+    return await conn.fetchrow(USER_FOR_LOGIN_SQL, username)
+
+
+async def login_failed(
+    conn: asyncpg.Connection, user_id: int, lockout_count: int, lockout_s: int
+) -> asyncpg.Record:
+    row = await conn.fetchrow(
+        LOGIN_FAILED_SQL, user_id, lockout_count, timedelta(seconds=lockout_s)
+    )
+    assert row is not None
+    return row
+
+
+async def login_ok(conn: asyncpg.Connection, user_id: int, ip: str | None) -> None:
+    await conn.execute(LOGIN_OK_SQL, user_id, ip)
+
+
+async def set_password(
+    conn: asyncpg.Connection, user_id: int, password_hash: str, *, must_change: bool
+) -> None:
+    await conn.execute(SET_PASSWORD_SQL, user_id, password_hash, must_change)
+
+
+async def password_hash(conn: asyncpg.Connection, user_id: int) -> str | None:
+    value = await conn.fetchval(PASSWORD_HASH_SQL, user_id)
+    return None if value is None else str(value)
+
+
+async def log_login(
+    conn: asyncpg.Connection,
+    *,
+    username: str,
+    user_id: int | None,
+    ip: str | None,
+    user_agent: str | None,
+    success: bool,
+    reason: str,
+) -> None:
+    await conn.execute(
+        INSERT_LOGIN_LOG_SQL, username[:64], user_id, ip, (user_agent or "")[:300], success, reason
+    )
+
+
+async def create_session(
+    conn: asyncpg.Connection,
+    *,
+    token_hash: bytes,
+    user_id: int,
+    csrf_token: str,
+    lifetime_s: int,
+    ip: str | None,
+    user_agent: str | None,
+) -> None:
+    await conn.execute(
+        INSERT_SESSION_SQL,
+        token_hash,
+        user_id,
+        csrf_token,
+        timedelta(seconds=lifetime_s),
+        ip,
+        (user_agent or "")[:300],
+    )
+
+
+async def session_principal(
+    conn: asyncpg.Connection, token_hash: bytes, idle_s: int
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(SESSION_PRINCIPAL_SQL, token_hash, timedelta(seconds=idle_s))
+
+
+async def token_principal(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
+    return await conn.fetchrow(TOKEN_PRINCIPAL_SQL, token_hash)
+
+
+async def delete_session(conn: asyncpg.Connection, token_hash: bytes) -> None:
+    await conn.execute(DELETE_SESSION_SQL, token_hash)
+
+
+async def delete_user_sessions(conn: asyncpg.Connection, user_id: int) -> None:
+    await conn.execute(DELETE_USER_SESSIONS_SQL, user_id)
+
+
+async def purge_sessions(conn: asyncpg.Connection) -> None:
+    await conn.execute(PURGE_SESSIONS_SQL)
+
+
+async def create_token(
+    conn: asyncpg.Connection,
+    *,
+    user_id: int,
+    name: str,
+    token_hash: bytes,
+    prefix: str,
+    expires_at: datetime | None,
+) -> dict[str, Any]:
+    row = await conn.fetchrow(INSERT_TOKEN_SQL, user_id, name, token_hash, prefix, expires_at)
+    assert row is not None
+    return dict(row)
+
+
+async def list_tokens(conn: asyncpg.Connection, user_id: int) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(LIST_TOKENS_SQL, user_id)]
+
+
+async def revoke_token(conn: asyncpg.Connection, token_id: int, user_id: int) -> bool:
+    return await conn.fetchval(REVOKE_TOKEN_SQL, token_id, user_id) is not None
+
+
+async def log_operation(
+    conn: asyncpg.Connection,
+    *,
+    user_id: int | None,
+    username: str,
+    ip: str | None,
+    method: str,
+    path: str,
+    action: str,
+    target: str,
+    status: int,
+    detail: dict[str, Any],
+) -> None:
+    await conn.execute(
+        INSERT_OPERATION_SQL,
+        user_id,
+        username,
+        ip,
+        method,
+        path[:300],
+        action,
+        target[:200],
+        status,
+        detail,
+    )

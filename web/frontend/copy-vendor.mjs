@@ -1,0 +1,36 @@
+// Copy the browser builds the dashboard needs from node_modules into web/static/vendor/
+// (ignored by git).  Run after `npm ci`:  cd web/frontend && npm ci && node copy-vendor.mjs
+import { cpSync, mkdirSync, rmSync, existsSync, writeFileSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const modules = join(here, "node_modules");
+const vendor = join(here, "..", "static", "vendor");
+
+const files = [
+  ["leaflet/dist/leaflet.js", "leaflet/leaflet.js"],
+  ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
+  ["leaflet/dist/images", "leaflet/images"],
+  ["leaflet/LICENSE", "leaflet/LICENSE"],
+  ["echarts/dist/echarts.min.js", "echarts/echarts.min.js"],
+  ["echarts/LICENSE", "echarts/LICENSE"],
+];
+
+if (!existsSync(modules)) {
+  console.error("node_modules missing: run `npm ci --no-audit --no-fund` in web/frontend first");
+  process.exit(1);
+}
+rmSync(vendor, { recursive: true, force: true });
+const versions = {};
+for (const [from, to] of files) {
+  const src = join(modules, from);
+  const dst = join(vendor, to);
+  mkdirSync(dirname(dst), { recursive: true });
+  cpSync(src, dst, { recursive: true });
+}
+for (const name of ["leaflet", "echarts"]) {
+  versions[name] = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version;
+}
+writeFileSync(join(vendor, "versions.json"), JSON.stringify(versions, null, 2) + "\n");
+console.log(`vendor files copied to ${vendor}:`, versions);

@@ -1,0 +1,45 @@
+"""AppKeys: the typed slots of the aiohttp application and request (one place)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from store.settings import Settings
+from web.map.service import MapCache
+
+if TYPE_CHECKING:
+    from web.live import LiveHub
+    from web.openapi import ApiRegistry
+    from web.permissions import Principal
+
+__all__ = [
+    "API_KEY",
+    "AUDIT",
+    "CLIENT_KEY",
+    "DSN_KEY",
+    "LIVE_KEY",
+    "MAP_CACHE_KEY",
+    "NAV_KEY",
+    "POOL_KEY",
+    "PRINCIPAL",
+    "SETTINGS_KEY",
+]
+
+SETTINGS_KEY = web.AppKey("settings", Settings)
+DSN_KEY = web.AppKey("dsn", str)
+POOL_KEY = web.AppKey("pool", asyncpg.Pool)
+CLIENT_KEY = web.AppKey("client", aiohttp.ClientSession)
+LIVE_KEY: web.AppKey[LiveHub] = web.AppKey("live")
+API_KEY: web.AppKey[ApiRegistry] = web.AppKey("api")
+MAP_CACHE_KEY = web.AppKey("map_cache", MapCache)
+#: The navigation entries (web.pages.NavItem) of this app, optional modules included.
+NAV_KEY: web.AppKey[tuple[Any, ...]] = web.AppKey("nav")
+
+#: Who is calling (set by the auth middleware; None = anonymous).
+PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
+#: Details for this request's operation-log entry (web.context.audit).
+AUDIT: web.RequestKey[dict[str, Any]] = web.RequestKey("audit_detail")

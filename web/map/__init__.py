@@ -1,0 +1,1 @@
+"""The map: station markers coloured by current AQI, area boundaries, filters."""

@@ -1,0 +1,231 @@
+"""Middlewares: JSON errors, authentication + permission + CSRF + operation log, and the
+security headers (a response-prepare signal, so static files and streams get them too).
+
+Order (outermost first): :func:`error_middleware` → :func:`auth_middleware` → handler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from urllib.parse import quote, urlsplit
+
+from aiohttp import web
+
+from web.auth import queries as auth_queries
+from web.auth.service import session_principal, token_principal
+from web.keys import API_KEY, AUDIT, POOL_KEY, PRINCIPAL, SETTINGS_KEY
+from web.openapi import Endpoint, Page
+from web.permissions import PERMISSIONS, Principal
+from web.responses import ApiError, error_body, json_response
+
+__all__ = ["auth_middleware", "error_middleware", "security_headers"]
+
+log = logging.getLogger("envgrid.web")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: Paths a user who must change the password may still use.
+_PASSWORD_CHANGE_ALLOWED = frozenset(
+    {
+        "/account/password",
+        "/logout",
+        "/api/v1/auth/me",
+        "/api/v1/auth/password",
+        "/api/v1/auth/logout",
+    }
+)
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        if not _is_api(request) and exc.status == 401:
+            raise web.HTTPFound(f"/login?next={quote(request.path_qs)}") from None
+        if not _is_api(request):
+            return _error_page(request, exc.status, exc.message)
+        return exc.response()
+    except web.HTTPException as exc:
+        if exc.status < 400 or not _is_api(request):
+            raise
+        code = _STATUS_CODES.get(exc.status, "error")
+        message = exc.reason if exc.status != 404 else "接口不存在"
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return json_response(error_body(code, message), status=exc.status, headers=headers)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if _is_api(request):
+            return json_response(error_body("internal", "服务器内部错误"), status=500)
+        return _error_page(request, 500, "服务器内部错误")
+
+
+def _error_page(request: web.Request, status: int, message: str) -> web.Response:
+    body = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f'<title>{status}</title><link rel="stylesheet" href="/static/css/app.css"></head>'
+        f'<body><main class="error-page"><h1>{status}</h1><p>{_escape(message)}</p>'
+        '<p><a href="/">返回首页</a></p></main></body></html>'
+    )
+    return web.Response(text=body, status=status, content_type="text/html")
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+async def _principal(request: web.Request) -> Principal | None:
+    settings = request.app[SETTINGS_KEY].web
+    pool = request.app[POOL_KEY]
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise ApiError(401, "bad_token", "Authorization 头应为 Bearer <令牌>")
+        async with pool.acquire() as conn:
+            principal = await token_principal(conn, settings, token.strip())
+        if principal is None:
+            raise ApiError(401, "bad_token", "API 令牌无效、已过期或已吊销")
+        return principal
+    cookie = request.cookies.get(settings.cookie_name)
+    if not cookie or len(cookie) > 100:
+        return None
+    async with pool.acquire() as conn:
+        return await session_principal(conn, settings, cookie)
+
+
+def _check_csrf(request: web.Request, principal: Principal) -> None:
+    if principal.via != "session" or request.method not in _UNSAFE:
+        return
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not sent or sent != principal.csrf_token:
+        raise ApiError(403, "csrf", "CSRF 校验失败，请刷新页面后重试")
+    origin = request.headers.get("Origin")
+    if origin and urlsplit(origin).netloc != request.host:
+        raise ApiError(403, "csrf", "跨站请求被拒绝")
+
+
+def _authorize(meta: Endpoint | Page, principal: Principal | None, request: web.Request) -> None:
+    if meta.auth == "public":
+        return
+    if principal is None:
+        raise ApiError(401, "unauthorized", "请先登录")
+    if principal.must_change_password and request.path not in _PASSWORD_CHANGE_ALLOWED:
+        if not _is_api(request):
+            raise web.HTTPFound("/account/password")
+        raise ApiError(403, "password_change_required", "密码已过期或需要修改，请先修改密码")
+    if meta.auth != "user" and not principal.can(meta.auth):
+        label = PERMISSIONS.get(meta.auth, meta.auth)
+        raise ApiError(403, "forbidden", f"没有权限：{label}", permission=meta.auth)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    route = request.match_info.route
+    meta = request.app[API_KEY].meta_of(route)
+    if meta is None:  # static files, 404s, 405s
+        return await handler(request)
+    principal = await _principal(request)
+    request[PRINCIPAL] = principal
+    _authorize(meta, principal, request)
+    if principal is not None and meta.auth != "public":
+        _check_csrf(request, principal)
+    if not isinstance(meta, Endpoint) or principal is None:
+        return await handler(request)
+    if request.method not in _UNSAFE and not meta.audit:
+        return await handler(request)
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except ApiError as exc:
+        status = exc.status
+        raise
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        await _log_operation(request, meta, principal, status)
+
+
+async def _log_operation(
+    request: web.Request, meta: Endpoint, principal: Principal, status: int
+) -> None:
+    target = ",".join(f"{k}={v}" for k, v in request.match_info.items())
+    try:
+        async with request.app[POOL_KEY].acquire() as conn:
+            await auth_queries.log_operation(
+                conn,
+                user_id=principal.user_id,
+                username=principal.username,
+                ip=request.remote,
+                method=request.method,
+                path=request.path,
+                action=meta.action or meta.summary,
+                target=target,
+                status=status,
+                detail=request.get(AUDIT, {}),
+            )
+    except Exception:  # the log must not turn a done change into an error
+        log.exception("could not write the operation log for %s %s", request.method, request.path)
+
+
+def csp_for(tile_url: str, extra: tuple[str, ...]) -> str:
+    img = ["'self'", "data:", "blob:"]
+    connect = ["'self'"]
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}", "a"))
+        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+        img.append(f"{parts.scheme}://{host}")
+    img += extra
+    connect += extra
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src {' '.join(img)}",
+            f"connect-src {' '.join(connect)}",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    settings = request.app[SETTINGS_KEY].web
+    headers = response.headers
+    headers.setdefault(
+        "Content-Security-Policy", csp_for(settings.tile_url, settings.csp_extra_sources)
+    )
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if settings.secure_cookie(request.secure):
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if _is_api(request) or request.path.startswith("/login"):
+        headers.setdefault("Cache-Control", "no-store")

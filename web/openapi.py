@@ -1,0 +1,205 @@
+"""The API description: every ``/api/v1`` endpoint is declared once, as an :class:`Endpoint`
+in the route table (``routes.py``), and both the router and the OpenAPI 3.1 document
+(``GET /api/v1/openapi.json``) are built from those declarations — so the document cannot
+drift from the routes; ``tests/web/test_openapi.py`` checks that every API route of the
+running app is documented with its parameters and its permission, and schemathesis
+(``tests/web/test_fuzz.py``) fuzzes the document against the real server.
+
+``auth`` of an endpoint: ``"public"`` (no log-in), ``"user"`` (any logged-in user) or a
+permission (``"stations:write"``, see ``web.permissions.PERMISSIONS``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aiohttp import web
+
+__all__ = [
+    "ERROR_SCHEMA",
+    "ApiRegistry",
+    "Endpoint",
+    "Page",
+    "Param",
+    "build_document",
+    "page_of",
+]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_PATH_PARAM: Final = re.compile(r"\{(\w+)(?::[^}]*)?\}")
+
+ERROR_SCHEMA: Final[Mapping[str, Any]] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+        }
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    name: str
+    schema: Mapping[str, Any] = field(default_factory=lambda: {"type": "string"})
+    where: str = "query"
+    required: bool = False
+    description: str = ""
+
+
+def page_of(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Schema of a paginated list of ``item``."""
+    return {
+        "type": "object",
+        "required": ["items", "total", "limit", "offset"],
+        "properties": {
+            "items": {"type": "array", "items": dict(item)},
+            "total": {"type": "integer"},
+            "limit": {"type": "integer"},
+            "offset": {"type": "integer"},
+        },
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One API operation (method + path under /api/v1)."""
+
+    method: str
+    path: str
+    handler: Handler
+    auth: str
+    summary: str
+    tag: str
+    params: tuple[Param, ...] = ()
+    body: Mapping[str, Any] | None = None
+    response: Mapping[str, Any] = field(default_factory=lambda: {"type": "object"})
+    status: int = 200
+    content_type: str = "application/json"
+    #: Written to the operation log (state-changing calls are logged regardless).
+    audit: bool = False
+    #: Operation-log action name (default: the summary).
+    action: str = ""
+
+    @property
+    def operation_id(self) -> str:
+        words = re.sub(r"[{}]", "", self.path.removeprefix("/api/v1/")).replace("-", "_")
+        return f"{self.method.lower()}_{words.replace('/', '_')}"
+
+    @property
+    def path_params(self) -> list[str]:
+        return _PATH_PARAM.findall(self.path)
+
+    @property
+    def openapi_path(self) -> str:
+        return _PATH_PARAM.sub(lambda m: "{" + m.group(1) + "}", self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One HTML page (server-rendered shell + a JS module)."""
+
+    method: str
+    path: str
+    handler: Handler
+    #: "public", "user" or a permission
+    auth: str
+    name: str = ""
+
+
+@dataclass(slots=True)
+class ApiRegistry:
+    """What the middleware needs to know about the matched route."""
+
+    endpoints: list[Endpoint] = field(default_factory=list)
+    pages: list[Page] = field(default_factory=list)
+    by_route: dict[int, Endpoint | Page] = field(default_factory=dict)
+
+    def register(self, route: web.AbstractRoute, meta: Endpoint | Page) -> None:
+        self.by_route[id(route)] = meta
+        if isinstance(meta, Endpoint):
+            self.endpoints.append(meta)
+        else:
+            self.pages.append(meta)
+
+    def meta_of(self, route: web.AbstractRoute) -> Endpoint | Page | None:
+        return self.by_route.get(id(route))
+
+
+def _operation(ep: Endpoint) -> dict[str, Any]:
+    params: list[dict[str, Any]] = []
+    declared = {p.name for p in ep.params}
+    for name in ep.path_params:
+        if name not in declared:
+            schema: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2147483647}
+            params.append({"name": name, "in": "path", "required": True, "schema": schema})
+    for p in ep.params:
+        entry: dict[str, Any] = {"name": p.name, "in": p.where, "schema": dict(p.schema)}
+        if p.required or p.where == "path":
+            entry["required"] = True
+        if p.description:
+            entry["description"] = p.description
+        params.append(entry)
+    error = {"application/json": {"schema": dict(ERROR_SCHEMA)}}
+    responses: dict[str, Any] = {
+        str(ep.status): {
+            "description": "成功",
+            "content": {ep.content_type: {"schema": dict(ep.response)}},
+        },
+        "400": {"description": "参数错误", "content": error},
+    }
+    if ep.auth != "public":
+        responses["401"] = {"description": "未登录或令牌无效", "content": error}
+        responses["403"] = {"description": "无权限（功能或数据范围）", "content": error}
+    if ep.path_params:
+        responses["404"] = {"description": "不存在或不在数据范围内", "content": error}
+    op: dict[str, Any] = {
+        "operationId": ep.operation_id,
+        "summary": ep.summary,
+        "tags": [ep.tag],
+        "parameters": params,
+        "responses": responses,
+        "x-permission": ep.auth,
+    }
+    if ep.auth == "public":
+        op["security"] = []
+    if ep.body is not None:
+        op["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": dict(ep.body)}},
+        }
+        responses.setdefault("409", {"description": "冲突", "content": error})
+    return op
+
+
+def build_document(endpoints: Iterable[Endpoint], *, version: str = "1") -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for ep in endpoints:
+        paths.setdefault(ep.openapi_path, {})[ep.method.lower()] = _operation(ep)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "envgrid API",
+            "version": version,
+            "description": "HJ 212 环境监测平台 JSON API。会话 Cookie（浏览器，需 X-CSRF-Token）"
+            "或 API 令牌（Authorization: Bearer eg_…）；错误统一为 "
+            '{"error": {"code", "message"}}；列表分页参数 limit/offset。',
+        },
+        "servers": [{"url": "/"}],
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "envgrid_session"},
+                "token": {"type": "http", "scheme": "bearer"},
+            },
+            "schemas": {"Error": dict(ERROR_SCHEMA)},
+        },
+        "security": [{"session": []}, {"token": []}],
+        "paths": paths,
+    }

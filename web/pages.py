@@ -1,0 +1,135 @@
+"""HTML pages: server-rendered shells (aiohttp-jinja2) whose JS modules call the API.
+
+Every page gets, through :func:`page_context`, the caller, the navigation they may see,
+the CSRF token (``<meta name="csrf-token">``, sent back as ``X-CSRF-Token``) and a
+JSON page configuration (``<script type="application/json" id="page-config">`` — data,
+not code, so the CSP needs no inline scripts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from web import context
+from web.keys import NAV_KEY
+from web.params import path_int
+from web.permissions import ROLES
+from web.responses import dumps
+
+__all__ = ["NAV", "NavItem", "page_context"]
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    path: str
+    label: str
+    permission: str
+    icon: str = ""
+
+
+#: Main navigation (optional modules append theirs, see routes.OPTIONAL_MODULES).
+NAV: tuple[NavItem, ...] = (
+    NavItem("/map", "地图", "map:read", "map"),
+    NavItem("/maintenance", "运维", "maintenance:read", "tool"),
+    NavItem("/admin/stations", "站点管理", "stations:write", "station"),
+    NavItem("/admin/users", "用户", "users:admin", "user"),
+    NavItem("/admin/logs", "日志", "logs:read", "log"),
+)
+
+
+def page_context(request: web.Request) -> dict[str, Any]:
+    """What every template gets (aiohttp-jinja2's context processors would store string
+    keys on the request, which aiohttp 3.14 warns about)."""
+    user = context.maybe_caller(request)
+    if user is None:
+        return {"user": None, "nav": [], "csrf_token": ""}
+    nav = [n for n in request.app[NAV_KEY] if user.can(n.permission)]
+    return {
+        "user": user,
+        "role_title": ROLES.get(user.role, user.role),
+        "nav": nav,
+        "csrf_token": user.csrf_token,
+        "current_path": request.path,
+    }
+
+
+def _config(request: web.Request, **extra: Any) -> str:
+    s = context.settings(request)
+    base = {
+        "tileUrl": s.web.tile_url,
+        "tileAttribution": s.web.tile_attribution,
+        "center": [s.web.map_center_lat, s.web.map_center_lon],
+        "zoom": s.web.map_zoom,
+        "onlineWindowS": s.web.online_window_s,
+        "timezone": s.core.timezone,
+    }
+    base.update(extra)
+    # "</" cannot end the JSON script element early: escape it.
+    return dumps(base).decode().replace("</", "<\\/")
+
+
+def render(
+    request: web.Request, template: str, variables: dict[str, Any], *, status: int = 200
+) -> web.Response:
+    return aiohttp_jinja2.render_template(
+        template, request, {**page_context(request), **variables}, status=status
+    )
+
+
+def _render(request: web.Request, template: str, title: str, **extra: Any) -> web.Response:
+    return render(request, template, {"title": title, "page_config": _config(request, **extra)})
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    user = context.caller(request)
+    for item in request.app[NAV_KEY]:
+        if user.can(item.permission):
+            raise web.HTTPFound(item.path)
+    raise web.HTTPFound("/account/password")
+
+
+async def map_page(request: web.Request) -> web.Response:
+    return _render(request, "map.html", "监测地图")
+
+
+async def station_page(request: web.Request) -> web.Response:
+    user = context.caller(request)
+    return _render(
+        request,
+        "station.html",
+        "站点详情",
+        stationId=path_int(request),
+        canCommand=user.can("commands:send"),
+        canEdit=user.can("stations:write"),
+    )
+
+
+async def maintenance_page(request: web.Request) -> web.Response:
+    return _render(request, "maintenance.html", "运维视图")
+
+
+async def admin_stations_page(request: web.Request) -> web.Response:
+    return _render(request, "admin_stations.html", "站点管理")
+
+
+async def admin_users_page(request: web.Request) -> web.Response:
+    return _render(request, "admin_users.html", "用户与角色")
+
+
+async def admin_logs_page(request: web.Request) -> web.Response:
+    return _render(request, "admin_logs.html", "操作日志与登录日志")
+
+
+async def password_page(request: web.Request) -> web.Response:
+    user = context.caller(request)
+    return _render(
+        request,
+        "password.html",
+        "修改密码",
+        mustChange=user.must_change_password,
+        minLength=context.settings(request).web.password_min_length,
+    )

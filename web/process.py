@@ -1,0 +1,68 @@
+"""The web process of ``envgrid serve``: ``run_web`` (spawned by the supervisor) and the
+start banner line ``describe_endpoint``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from store.engine import Engine
+from store.settings import Settings
+
+__all__ = ["describe_endpoint", "run_web", "serve"]
+
+log = logging.getLogger("envgrid.web")
+
+
+def describe_endpoint(settings: Settings) -> str:
+    return (
+        f"{settings.web.base_url}  (first log-in: envgrid user add NAME --role admin;"
+        " then open the URL and sign in)"
+    )
+
+
+async def serve(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
+    """Run the app until ``stop`` is set; then close listeners and end streams."""
+    from web.app import create_app
+
+    app = create_app(settings, dsn)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_address=True)
+    await site.start()
+    if settings.web.plain_http_exposed:
+        log.warning(
+            "web: listening on %s over plain http; set web.public_url to the https URL of"
+            " the reverse proxy so session cookies are Secure",
+            settings.web.host,
+        )
+    log.info("web dashboard on %s", settings.web.base_url)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def run_web(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
+    """Process entry point (blocking); SIGTERM/SIGINT stop it gracefully."""
+    from store.logs import configure_logging
+
+    configure_logging(settings.core.log_level, settings.core.log_format)
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency
+        runner = asyncio.run
+    else:
+        runner = uvloop.run
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(settings, dsn, stop)
+
+    runner(main())

@@ -1,0 +1,188 @@
+// Station page: real-time values, last hour and last 24 h charts with limits and data
+// flags, equipment status, raw frames (packet ledger), remote commands, live alerts.
+import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, STATUS_LABEL, ST_LABEL } from "./common.js";
+
+/* global echarts */
+const id = config.stationId;
+let station = null;
+let factors = [];
+let view = "rt";
+const charts = new Map();
+
+function renderHead(s) {
+  document.title = `${s.name} · 环境监测平台`;
+  document.getElementById("st-name").textContent = s.name;
+  document.getElementById("st-meta").replaceChildren(
+    el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] }), " ",
+    `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}${s.grid_name ? " · " + s.grid_name : ""} · 最近上传 ${fmtTime(s.last_data_at)}`);
+  const badge = document.getElementById("st-aqi");
+  badge.replaceChildren(s.aqi ? el("span", {}, "AQI ", aqiChip(s.aqi.aqi, s.aqi.color, s.aqi.category), " ", s.aqi.category || "",
+    s.aqi.primary.length ? ` 首要污染物 ${s.aqi.primary.join("、")}` : "") : el("span", { class: "muted", text: "AQI 无数据" }));
+}
+
+function renderLatest() {
+  const body = document.querySelector("#latest-table tbody");
+  body.replaceChildren(...station.latest.map((f) => el("tr", { dataset: { code: f.code } },
+    el("td", { text: `${f.name}（${f.code}）` }),
+    el("td", { class: f.over_limit ? "over value" : "value", text: fmtNumber(f.value) }),
+    el("td", { text: f.unit || "" }),
+    el("td", { class: "flag" }, f.flag ? el("span", { class: f.valid ? "" : "flag-bad", title: f.flag_label, text: f.flag_label }) : "—"),
+    el("td", { text: f.limit === null ? "—" : fmtNumber(f.limit) }))));
+  document.getElementById("latest-time").textContent = `数据时间：${fmtTime(station.last_data_time)}`;
+}
+
+async function loadStation() {
+  station = await api(`/api/v1/stations/${id}`);
+  factors = station.latest;
+  renderHead(station);
+  renderLatest();
+}
+
+function chartOption(f, s, bucketed) {
+  const shift = zoneOffsetMs();
+  const times = s.t.map((t) => Date.parse(t) + shift);
+  const points = times.map((t, i) => [t, s.v[i]]);
+  const flagged = [];
+  times.forEach((t, i) => {
+    const bad = bucketed ? s.flagged[i] > 0 : s.f[i] && !["N", "S", "3", "1", "n", "s"].includes(s.f[i]);
+    if (bad) flagged.push({ value: [t, s.v[i] ?? s.max?.[i] ?? 0], flag: s.f[i] || "" });
+  });
+  return {
+    animation: false,
+    useUTC: true,
+    title: { text: `${f.name}${f.unit ? "（" + f.unit + "）" : ""}`, left: 8, top: 4, textStyle: { fontSize: 13 } },
+    grid: { left: 48, right: 16, top: 34, bottom: 28 },
+    tooltip: { trigger: "axis", valueFormatter: (v) => fmtNumber(v) },
+    xAxis: { type: "time" },
+    yAxis: { type: "value", scale: true },
+    series: [
+      { name: f.name, type: "line", showSymbol: false, data: points, connectNulls: false,
+        markLine: f.limit === null ? undefined : { symbol: "none", lineStyle: { color: "#c62828", type: "dashed" },
+          label: { formatter: `限值 ${fmtNumber(f.limit)}` }, data: [{ yAxis: f.limit }] } },
+      { name: "异常标记", type: "scatter", symbolSize: 7, itemStyle: { color: "#ef6c00" }, data: flagged,
+        tooltip: { formatter: (p) => `标记 ${p.data.flag}` } },
+    ],
+  };
+}
+
+async function loadCharts(which) {
+  const data = await api(`/api/v1/stations/${id}/series`, { query: { view: which } });
+  const box = document.getElementById("charts");
+  for (const c of charts.values()) c.dispose();
+  charts.clear();
+  box.replaceChildren();
+  const bucketed = data.bucket_s > 0;
+  const known = new Map(factors.map((f) => [f.code, f]));
+  const codes = Object.keys(data.series);
+  document.body.dataset.charts = String(codes.length);
+  if (!codes.length) { box.append(el("p", { class: "muted", text: "该时段没有数据" })); return; }
+  for (const code of codes) {
+    const f = known.get(code) || { code, name: code, unit: "", limit: null };
+    const node = el("div", { class: "chart", dataset: { code } });
+    box.append(node);
+    const chart = echarts.init(node, null, { renderer: "canvas" });
+    chart.setOption(chartOption(f, data.series[code], bucketed));
+    charts.set(code, chart);
+  }
+}
+
+function setView(which) {
+  view = which;
+  for (const b of document.querySelectorAll(".tabs button")) b.classList.toggle("active", b.dataset.view === which);
+  document.getElementById("view-rt").hidden = which !== "rt";
+  document.getElementById("view-chart").hidden = which === "rt";
+  if (which !== "rt") {
+    loadCharts(which).catch((e) => { document.body.dataset.charts = "error"; toast(e.message, true); });
+  }
+}
+for (const b of document.querySelectorAll(".tabs button")) b.addEventListener("click", () => setView(b.dataset.view));
+window.addEventListener("resize", () => { for (const c of charts.values()) c.resize(); });
+
+async function loadEquipment() {
+  const data = await api(`/api/v1/stations/${id}/equipment`);
+  const body = document.querySelector("#equipment-table tbody");
+  body.replaceChildren(...(data.latest.length ? data.latest.map((r) => el("tr", {},
+    el("td", { text: r.device }), el("td", { text: r.field === "RS" ? "运行状态" : r.field === "RT" ? "运行时间" : r.field }),
+    el("td", { text: r.value ?? "—" }), el("td", { text: fmtTime(r.ts) }))) : [el("tr", {}, el("td", { colspan: 4, class: "muted", text: "近24小时无设备状态" }))]));
+}
+
+let packetOffset = 0;
+async function loadPackets(more = false) {
+  if (!more) packetOffset = 0;
+  const data = await api(`/api/v1/stations/${id}/packets`, { query: { limit: 20, offset: packetOffset } });
+  const body = document.querySelector("#packets-table tbody");
+  const rows = data.items.map((p) => el("tr", {}, el("td", { text: fmtTime(p.data_time) }), el("td", { text: p.cn }),
+    el("td", { text: fmtTime(p.received_at) }), el("td", { text: p.raw.trim() })));
+  if (more) body.append(...rows); else body.replaceChildren(...rows);
+  packetOffset += data.items.length;
+  document.getElementById("packets-more").hidden = packetOffset >= data.total;
+}
+document.getElementById("packets-more").addEventListener("click", () => loadPackets(true));
+
+const STATUS_ZH = { queued: "排队", sent: "已发送", accepted: "已受理", rejected: "被拒绝", succeeded: "成功", failed: "失败", expired: "超时", cancelled: "已取消" };
+async function loadCommands() {
+  const data = await api(`/api/v1/stations/${id}/commands`, { query: { limit: 10 } });
+  const body = document.querySelector("#commands-table tbody");
+  body.replaceChildren(...data.items.map((c) => el("tr", {},
+    el("td", { text: fmtTime(c.created_at) }),
+    el("td", { text: `${c.cn} ${Object.entries(c.params || {}).map(([k, v]) => `${k}=${v}`).join(" ")}` }),
+    el("td", { text: STATUS_ZH[c.status] || c.status }),
+    el("td", { text: (c.replies || []).map((r) => `${r.cn} ${JSON.stringify(r.fields)}`).join("；") || "—" }))));
+}
+
+async function setupCommands() {
+  if (!config.canCommand) return;
+  const verbs = await api("/api/v1/commands");
+  const sel = document.getElementById("cmd-verb");
+  const wanted = ["set-time", "get-time", "set-rtd-interval", "get-rtd-interval", "set-min-interval", "history-minute", "history-hour", "history-day", "start-rtd", "stop-rtd"];
+  const ZH = { "set-time": "校时", "get-time": "读取时间", "set-rtd-interval": "设置实时数据间隔", "get-rtd-interval": "读取实时数据间隔",
+    "set-min-interval": "设置分钟数据间隔", "history-minute": "补传分钟数据", "history-hour": "补传小时数据", "history-day": "补传日数据",
+    "start-rtd": "开始实时数据", "stop-rtd": "停止实时数据" };
+  for (const v of verbs.filter((v) => wanted.includes(v.verb))) {
+    sel.append(el("option", { value: v.verb, text: `${ZH[v.verb] || v.verb}（${v.cn}）`, title: v.params.join(", ") }));
+  }
+  const form = document.getElementById("command-form");
+  form.hidden = false;
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const params = {};
+    for (const part of document.getElementById("cmd-params").value.split(/[\s,;]+/).filter(Boolean)) {
+      const [k, ...rest] = part.split("=");
+      params[k] = rest.join("=");
+    }
+    try {
+      const c = await api(`/api/v1/stations/${id}/commands`, { method: "POST", body: { verb: sel.value, params } });
+      toast(`命令已排队（编号 ${c.id}）`);
+      loadCommands();
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => setTimeout(r, 1500));
+        const now = await api(`/api/v1/commands/${c.id}`);
+        if (["succeeded", "failed", "rejected", "expired", "cancelled"].includes(now.status)) { loadCommands(); break; }
+      }
+    } catch (e) { toast(e.message, true); }
+  });
+}
+
+function onReadings(msg) {
+  let changed = false;
+  for (const [sid, code, kind, , value, flag] of msg.items) {
+    if (sid !== id || kind !== "r") continue;
+    const f = station.latest.find((x) => x.code === code);
+    if (f) { f.value = value; f.flag = flag || "N"; f.flag_label = f.flag; f.valid = !"MCDFTBP02".includes(f.flag); f.over_limit = f.limit !== null && value > f.limit; changed = true; }
+    station.last_data_time = new Date(msg.t * 1000).toISOString();
+  }
+  if (changed && view === "rt") renderLatest();
+}
+
+function onAlert(a) {
+  const list = document.getElementById("alerts-list");
+  if (list.querySelector(".muted")) list.replaceChildren();
+  list.prepend(el("li", { text: `${fmtTime(Date.now() / 1000)} 告警 #${a.id}：${a.state}` }));
+}
+
+loadStation().then(() => { document.body.dataset.ready = "1"; }).catch((e) => toast(e.message, true));
+loadEquipment().catch(() => {});
+loadPackets().catch(() => {});
+loadCommands().catch(() => {});
+setupCommands().catch(() => {});
+liveStream({ station: id }, { readings: onReadings, alert: onAlert, resync: () => loadStation() });

@@ -1,0 +1,339 @@
+"""SQL of the stations module.  ``$n`` parameters only; scope is ``int[]`` (NULL = all)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import asyncpg
+
+IN_SCOPE_SQL: Final = """
+SELECT s.id, s.mn, s.st FROM stations s
+WHERE s.id = $1 AND ($2::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations($2::int[])))
+"""
+MN_IN_SCOPE_SQL: Final = """
+SELECT $1::int IN (SELECT envgrid_scope_stations($2::int[]))
+"""
+STATION_SQL: Final = """
+SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, g.name AS grid_name,
+       s.expected_factors, s.rtd_interval, s.min_interval, s.enabled, s.edition, s.modbus_crc,
+       s.address, s.attrs, s.created_at, s.updated_at, s.approved_at,
+       s.password <> '' AS has_password,
+       COALESCE(st.connected, false) AS connected, st.peer, st.connected_at,
+       st.disconnected_at, st.last_frame_at, st.last_data_at, st.last_data_time,
+       COALESCE(st.latest, '{}'::jsonb) AS latest,
+       (s.enabled AND st.last_data_at > now() - $3::interval) AS online
+FROM stations s
+LEFT JOIN station_state st ON st.station_id = s.id
+LEFT JOIN areas g ON g.id = s.grid_id
+WHERE s.id = $1 AND ($2::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations($2::int[])))
+"""
+LIST_SQL: Final = """
+SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, s.enabled, s.edition,
+       s.expected_factors, s.rtd_interval, s.min_interval, s.address,
+       COALESCE(st.connected, false) AS connected, st.last_data_at,
+       CASE WHEN NOT s.enabled THEN 'disabled'
+            WHEN st.last_data_at > now() - $2::interval THEN 'online'
+            ELSE 'offline' END AS status,
+       count(*) OVER () AS total
+FROM stations s LEFT JOIN station_state st ON st.station_id = s.id
+WHERE ($1::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations($1::int[])))
+  AND ($3::text IS NULL OR strpos(lower(s.mn), lower($3)) > 0
+                        OR strpos(lower(s.name), lower($3)) > 0)
+  AND ($4::text IS NULL OR s.st = $4)
+  AND ($5::text IS NULL OR s.region = $5)
+  AND ($6::int IS NULL OR s.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$6]::int[])))
+  AND ($7::text IS NULL OR $7 = CASE WHEN NOT s.enabled THEN 'disabled'
+            WHEN st.last_data_at > now() - $2::interval THEN 'online' ELSE 'offline' END)
+ORDER BY s.id
+LIMIT $8 OFFSET $9
+"""
+MAINTENANCE_SQL: Final = """
+SELECT s.id, s.mn, s.name, s.st, s.region, s.lat, s.lon, s.address,
+       COALESCE(st.connected, false) AS connected, st.last_data_at, st.last_frame_at,
+       COALESCE(st.last_data_at > now() - $2::interval, false) AS online,
+       floor(EXTRACT(EPOCH FROM now() - st.last_data_at))::bigint AS silent_s,
+       count(*) OVER () AS total
+FROM stations s LEFT JOIN station_state st ON st.station_id = s.id
+WHERE s.enabled
+  AND ($1::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations($1::int[])))
+  AND ($3::text IS NULL OR strpos(lower(s.mn), lower($3)) > 0
+                        OR strpos(lower(s.name), lower($3)) > 0)
+  AND ($4::text IS NULL OR s.region = $4)
+  AND ($5::text IS NULL
+       OR ($5 = 'online') = COALESCE(st.last_data_at > now() - $2::interval, false))
+ORDER BY COALESCE(st.last_data_at > now() - $2::interval, false), st.last_data_at NULLS FIRST,
+         s.id
+LIMIT $6 OFFSET $7
+"""
+FACTORS_SQL: Final = "SELECT id, code, name_zh, name_en, unit, grp FROM factors ORDER BY code"
+
+#: Raw values of one station: one constant statement per measurement table.
+RAW_RTD_SQL: Final = """
+SELECT f.code, m.ts, m.value, m.flag
+FROM measurements_rtd m JOIN factors f ON f.id = m.factor_id
+WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
+  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
+ORDER BY f.code, m.ts
+LIMIT $5
+"""
+RAW_MINUTE_SQL: Final = """
+SELECT f.code, m.ts, m.value, m.flag
+FROM measurements_minute m JOIN factors f ON f.id = m.factor_id
+WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
+  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
+ORDER BY f.code, m.ts
+LIMIT $5
+"""
+RAW_HOUR_SQL: Final = """
+SELECT f.code, m.ts, m.value, m.flag
+FROM measurements_hour m JOIN factors f ON f.id = m.factor_id
+WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
+  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
+ORDER BY f.code, m.ts
+LIMIT $5
+"""
+RAW_DAY_SQL: Final = """
+SELECT f.code, m.ts, m.value, m.flag
+FROM measurements_day m JOIN factors f ON f.id = m.factor_id
+WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
+  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
+ORDER BY f.code, m.ts
+LIMIT $5
+"""
+RAW_SERIES_SQL: Final = {
+    "rtd": RAW_RTD_SQL,
+    "minute": RAW_MINUTE_SQL,
+    "hour": RAW_HOUR_SQL,
+    "day": RAW_DAY_SQL,
+}
+#: Bucketed means of valid values ($5 bucket, $6 excluded flags), flagged counts.
+BUCKET_RTD_SQL: Final = """
+SELECT f.code, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
+       avg(m.value) FILTER (WHERE m.flag IS NULL OR NOT m.flag = ANY($6::text[])) AS value,
+       min(m.value) AS vmin, max(m.value) AS vmax, count(*) AS n,
+       count(*) FILTER (WHERE m.flag = ANY($6::text[])) AS flagged,
+       mode() WITHIN GROUP (ORDER BY m.flag)
+           FILTER (WHERE m.flag = ANY($6::text[])) AS flag
+FROM measurements_rtd m JOIN factors f ON f.id = m.factor_id
+WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
+  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+BUCKET_MINUTE_SQL: Final = """
+SELECT f.code, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
+       avg(m.value) FILTER (WHERE m.flag IS NULL OR NOT m.flag = ANY($6::text[])) AS value,
+       min(m.value) AS vmin, max(m.value) AS vmax, count(*) AS n,
+       count(*) FILTER (WHERE m.flag = ANY($6::text[])) AS flagged,
+       mode() WITHIN GROUP (ORDER BY m.flag)
+           FILTER (WHERE m.flag = ANY($6::text[])) AS flag
+FROM measurements_minute m JOIN factors f ON f.id = m.factor_id
+WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
+  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
+GROUP BY 1, 2
+ORDER BY 1, 2
+"""
+BUCKET_SERIES_SQL: Final = {
+    "rtd": BUCKET_RTD_SQL,
+    "minute": BUCKET_MINUTE_SQL,
+}
+PACKETS_SQL: Final = """
+SELECT data_time, cn, pno, qn, flag, received_at, worker, raw, count(*) OVER () AS total
+FROM packet_ledger
+WHERE station_id = $1 AND data_time >= $2 AND data_time < $3
+  AND ($4::int IS NULL OR cn = $4)
+ORDER BY data_time DESC, received_at DESC
+LIMIT $5 OFFSET $6
+"""
+EQUIPMENT_LATEST_SQL: Final = """
+SELECT DISTINCT ON (device, field) device, field, value, ts, cn, received_at
+FROM equipment_status
+WHERE station_id = $1 AND ts >= $2
+ORDER BY device, field, ts DESC
+"""
+EQUIPMENT_HISTORY_SQL: Final = """
+SELECT ts, cn, device, field, value, received_at
+FROM equipment_status WHERE station_id = $1 AND ts >= $2 AND ts < $3
+ORDER BY ts DESC LIMIT $4
+"""
+COMMANDS_SQL: Final = """
+SELECT c.id, c.cn, c.params, c.qn, c.status, c.qn_rtn, c.exe_rtn, c.created_by, c.created_at,
+       c.sent_at, c.answered_at, c.finished_at, c.expires_at, c.error,
+       (SELECT COALESCE(json_agg(json_build_object('received_at', r.received_at, 'cn', r.cn,
+                                                   'fields', r.fields, 'raw', r.raw)
+                                 ORDER BY r.id), '[]'::json)
+          FROM command_replies r WHERE r.command_id = c.id) AS replies,
+       count(*) OVER () AS total
+FROM station_commands c WHERE c.station_id = $1
+ORDER BY c.id DESC LIMIT $2 OFFSET $3
+"""
+COMMAND_IN_SCOPE_SQL: Final = """
+SELECT c.station_id FROM station_commands c
+WHERE c.id = $1
+  AND ($2::int[] IS NULL OR c.station_id IN (SELECT envgrid_scope_stations($2::int[])))
+"""
+UPDATE_GRID_SQL: Final = """
+UPDATE stations SET grid_id = $2, updated_at = now() WHERE id = $1
+"""
+AREA_EXISTS_SQL: Final = "SELECT EXISTS (SELECT 1 FROM areas WHERE id = $1)"
+
+
+async def in_scope(
+    conn: asyncpg.Connection, station_id: int, scope: list[int] | None
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(IN_SCOPE_SQL, station_id, scope)
+
+
+async def is_in_scope(conn: asyncpg.Connection, station_id: int, scope: list[int]) -> bool:
+    return bool(await conn.fetchval(MN_IN_SCOPE_SQL, station_id, scope))
+
+
+async def station(
+    conn: asyncpg.Connection, station_id: int, scope: list[int] | None, online_window_s: int
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(STATION_SQL, station_id, scope, timedelta(seconds=online_window_s))
+    return None if row is None else dict(row)
+
+
+async def list_stations(
+    conn: asyncpg.Connection,
+    scope: list[int] | None,
+    online_window_s: int,
+    *,
+    q: str | None,
+    st: str | None,
+    region: str | None,
+    area: int | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    rows = await conn.fetch(
+        LIST_SQL,
+        scope,
+        timedelta(seconds=online_window_s),
+        q,
+        st,
+        region,
+        area,
+        status,
+        limit,
+        offset,
+    )
+    return _strip_total(rows)
+
+
+async def maintenance(
+    conn: asyncpg.Connection,
+    scope: list[int] | None,
+    online_window_s: int,
+    *,
+    q: str | None,
+    region: str | None,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    rows = await conn.fetch(
+        MAINTENANCE_SQL,
+        scope,
+        timedelta(seconds=online_window_s),
+        q,
+        region,
+        status,
+        limit,
+        offset,
+    )
+    return _strip_total(rows)
+
+
+def _strip_total(rows: list[asyncpg.Record]) -> tuple[list[dict[str, Any]], int]:
+    items = []
+    total = 0
+    for r in rows:
+        item = dict(r)
+        total = item.pop("total")
+        items.append(item)
+    return items, int(total)
+
+
+async def factors(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    return [dict(r) for r in await conn.fetch(FACTORS_SQL)]
+
+
+async def raw_series(
+    conn: asyncpg.Connection,
+    kind: str,
+    station_id: int,
+    start: datetime,
+    end: datetime,
+    codes: list[str] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    return list(await conn.fetch(RAW_SERIES_SQL[kind], station_id, start, end, codes, limit))
+
+
+async def bucket_series(
+    conn: asyncpg.Connection,
+    kind: str,
+    station_id: int,
+    start: datetime,
+    end: datetime,
+    codes: list[str] | None,
+    bucket_s: int,
+    excluded_flags: list[str],
+) -> list[asyncpg.Record]:
+    return list(
+        await conn.fetch(
+            BUCKET_SERIES_SQL[kind],
+            station_id,
+            start,
+            end,
+            codes,
+            timedelta(seconds=bucket_s),
+            excluded_flags,
+        )
+    )
+
+
+async def packets(
+    conn: asyncpg.Connection,
+    station_id: int,
+    start: datetime,
+    end: datetime,
+    cn: int | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    rows = await conn.fetch(PACKETS_SQL, station_id, start, end, cn, limit, offset)
+    return _strip_total(rows)
+
+
+async def equipment(
+    conn: asyncpg.Connection, station_id: int, start: datetime, end: datetime, limit: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    latest = await conn.fetch(EQUIPMENT_LATEST_SQL, station_id, start)
+    history = await conn.fetch(EQUIPMENT_HISTORY_SQL, station_id, start, end, limit)
+    return [dict(r) for r in latest], [dict(r) for r in history]
+
+
+async def commands(
+    conn: asyncpg.Connection, station_id: int, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    return _strip_total(await conn.fetch(COMMANDS_SQL, station_id, limit, offset))
+
+
+async def command_station(
+    conn: asyncpg.Connection, command_id: int, scope: list[int] | None
+) -> int | None:
+    value = await conn.fetchval(COMMAND_IN_SCOPE_SQL, command_id, scope)
+    return None if value is None else int(value)
+
+
+async def set_grid(conn: asyncpg.Connection, station_id: int, grid_id: int | None) -> None:
+    await conn.execute(UPDATE_GRID_SQL, station_id, grid_id)
+
+
+async def area_exists(conn: asyncpg.Connection, area_id: int) -> bool:
+    return bool(await conn.fetchval(AREA_EXISTS_SQL, area_id))

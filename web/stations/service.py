@@ -1,0 +1,134 @@
+"""Station data shaped for the pages: factor names/units/limits, flags in Chinese, series."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any, Final
+
+from aggregates.standards import default_registry
+from protocol.factors import FACTORS
+from protocol.flags import EXCLUDED_FROM_MEANS, describe, is_valid
+
+__all__ = [
+    "EXCLUDED_FLAGS",
+    "factor_info",
+    "flag_label",
+    "latest_view",
+    "series_payload",
+]
+
+#: Flags whose values are left out of means (both cases), for the bucketed series.
+EXCLUDED_FLAGS: Final[list[str]] = sorted(
+    EXCLUDED_FROM_MEANS | {c.lower() for c in EXCLUDED_FROM_MEANS}
+)
+
+#: Ambient-air (ST 22) display units of the platform (µg/m³, CO mg/m³), see web.map.aqi.
+AIR_UNITS: Final[Mapping[str, str]] = {
+    "a21026": "µg/m³",
+    "a21004": "µg/m³",
+    "a21005": "mg/m³",
+    "a05024": "µg/m³",
+    "a34002": "µg/m³",
+    "a34004": "µg/m³",
+}
+#: GB 3095 limits drawn on air charts: factor → (pollutant, averaging) of the limits table.
+AIR_LIMITS: Final[Mapping[str, tuple[str, str]]] = {
+    "a21026": ("SO2", "1h"),
+    "a21004": ("NO2", "1h"),
+    "a21005": ("CO", "1h"),
+    "a05024": ("O3", "1h"),
+    "a34002": ("PM10", "24h"),
+    "a34004": ("PM2.5", "24h"),
+}
+
+
+def flag_label(flag: str | None, edition: str | None) -> str:
+    if not flag:
+        return "正常"
+    info = describe(flag, edition or "2017")
+    return f"{flag} {info.name_zh}" if info else flag
+
+
+def _default_limit(code: str, st: str | None, today: date) -> float | None:
+    if st != "22" or code not in AIR_LIMITS:
+        return None
+    pollutant, averaging = AIR_LIMITS[code]
+    try:
+        return float(default_registry().limits(today).limit(pollutant, averaging))
+    except KeyError:
+        return None
+
+
+def factor_info(
+    codes: Iterable[str],
+    station: Mapping[str, Any],
+    db_factors: Mapping[str, Mapping[str, Any]],
+    today: date,
+) -> list[dict[str, Any]]:
+    """Name, unit and limit (station override in attrs.limits, else GB 3095 for air)."""
+    st = station.get("st")
+    attrs = station.get("attrs") or {}
+    overrides = attrs.get("limits") if isinstance(attrs, Mapping) else None
+    out = []
+    for code in codes:
+        known = FACTORS.get(code)
+        row = db_factors.get(code, {})
+        unit = AIR_UNITS.get(code) if st == "22" else None
+        limit = None
+        if isinstance(overrides, Mapping) and isinstance(overrides.get(code), int | float):
+            limit = float(overrides[code])
+        else:
+            limit = _default_limit(code, st, today)
+        out.append(
+            {
+                "code": code,
+                "name": (known.name_zh if known else row.get("name_zh")) or code,
+                "unit": unit or row.get("unit") or (known.unit if known else ""),
+                "limit": limit,
+            }
+        )
+    return out
+
+
+def latest_view(station: Mapping[str, Any], factors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    latest = station.get("latest") or {}
+    out = []
+    for f in factors:
+        entry = latest.get(f["code"]) if isinstance(latest, Mapping) else None
+        value = entry.get("v") if isinstance(entry, Mapping) else None
+        flag = entry.get("f") if isinstance(entry, Mapping) else None
+        limit = f["limit"]
+        out.append(
+            {
+                **f,
+                "value": value,
+                "flag": flag,
+                "flag_label": flag_label(flag, station.get("edition")) if entry else None,
+                "valid": is_valid(flag) if entry else None,
+                "over_limit": bool(
+                    isinstance(value, int | float) and limit is not None and value > limit
+                ),
+            }
+        )
+    return out
+
+
+def series_payload(rows: Iterable[Mapping[str, Any]], *, bucketed: bool) -> dict[str, Any]:
+    """Columnar series per factor: ``{code: {"t": [...], "v": [...], "f": [...]}}``."""
+    out: dict[str, dict[str, list[Any]]] = {}
+    for r in rows:
+        s = out.get(r["code"])
+        if s is None:
+            s = out[r["code"]] = {"t": [], "v": [], "f": []}
+            if bucketed:
+                s["min"], s["max"], s["n"], s["flagged"] = [], [], [], []
+        s["t"].append(r["ts"])
+        s["v"].append(r["value"])
+        s["f"].append(r["flag"])
+        if bucketed:
+            s["min"].append(r["vmin"])
+            s["max"].append(r["vmax"])
+            s["n"].append(r["n"])
+            s["flagged"].append(r["flagged"])
+    return out

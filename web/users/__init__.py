@@ -1,0 +1,1 @@
+"""Users, roles, data scopes, and the login/operation logs (admins)."""
