@@ -1,35 +1,75 @@
 # envgrid — set-up and the two everyday commands.
 #   make serve   create .venv, install, start envgrid on its embedded PostgreSQL
-#   make test    same set-up, then ruff, mypy and the whole test suite
+#   make test    the same set-up, then ruff, mypy and the whole test suite
+#
+# The set-up is idempotent and does only what is missing: the Python virtualenv
+# (.venv, exact versions from constraints.txt), the front-end libraries (npm ci
+# into web/frontend/node_modules, copied to web/static/vendor/), and the Debian
+# packages the exports and the browser tests need (a CJK font, poppler-utils,
+# chromium).  PostgreSQL server binaries are expected on the machine.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+VENDOR_STAMP := web/static/vendor/.installed
+# Debian packages: a CJK font for Chinese PDF/PNG exports (serve and test); pdftoppm for
+# the export tests and chromium for the browser tests (test only).
+APT_SERVE := fonts-noto-cjk fonts-wqy-zenhei
+APT_TEST := poppler-utils chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# apt-get install of whatever in $(1) is missing (dpkg -s tells), quietly
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
 
-.PHONY: serve test setup lint typecheck pytest bench clean
+.PHONY: serve test setup setup-python setup-frontend setup-system setup-test-system lint \
+        typecheck pytest bench clean
+
+serve: setup
+	$(BIN)/envgrid serve
+
+test: setup setup-test-system lint typecheck pytest
+
+setup: setup-python setup-frontend setup-system
+
+setup-python: $(STAMP)
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP)
+setup-frontend: $(VENDOR_STAMP)
 
-serve: setup
-	$(BIN)/envgrid serve
+$(VENDOR_STAMP): web/frontend/package.json web/frontend/package-lock.json web/frontend/copy-vendor.mjs
+	cd web/frontend && npm ci --no-audit --no-fund --loglevel=error && node copy-vendor.mjs
+	@touch $(VENDOR_STAMP)
 
-lint: setup
+setup-system:
+	$(call apt_install,$(APT_SERVE))
+
+setup-test-system:
+	$(call apt_install,$(APT_TEST))
+
+lint: setup-python
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check protocol
 
-typecheck: setup
+typecheck: setup-python
 	$(BIN)/mypy protocol store ingest aggregates alerts web bench simulators
 
-pytest: setup
+pytest: setup setup-test-system
 	$(BIN)/pytest
 
-test: lint typecheck pytest
+bench: setup
+	$(BIN)/envgrid bench all
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis web/static/vendor \
+	       web/frontend/node_modules
