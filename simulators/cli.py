@@ -17,11 +17,11 @@ import signal
 import sys
 from typing import Any
 
+from . import multi
 from .clock import parse_start_time, zone
 from .config import DEFAULT_DURATION, DEFAULT_PORT, ConfigError, FleetConfig
 from .faults import FAULT_GRAMMAR, parse_faults
 from .identities import Area
-from .multi import _loop_factory, run
 from .progress import ProgressPrinter, human_summary, write_json
 from .replay import ReplayConfig, run_replay
 from .result import FleetResult
@@ -144,7 +144,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     clock = parser.add_argument_group("clock")
     clock.add_argument(
-        "--time-scale", type=float, default=1.0, metavar="X", help="simulated seconds per real second"
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per real second",
     )
     clock.add_argument(
         "--start-time",
@@ -213,6 +217,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     conns.add_argument("--per-process", type=int, default=15_000, help=argparse.SUPPRESS)
     conns.add_argument("--per-address", type=int, default=25_000, help=argparse.SUPPRESS)
     conns.add_argument("--no-uvloop", action="store_true", help="use the stock asyncio loop")
+    conns.add_argument(
+        "--graceful-close",
+        action="store_true",
+        help="end connections with FIN (default RST: no client port left in TIME_WAIT)",
+    )
 
     faults = parser.add_argument_group("faults and commands")
     faults.add_argument("--faults", default=None, metavar="SPEC", help="see the grammar below")
@@ -310,6 +319,7 @@ def build_config(args: argparse.Namespace) -> FleetConfig:
         reconnect_min=args.reconnect_min,
         reconnect_max=args.reconnect_max,
         source_addresses=_source_addresses(args.source_addresses),
+        graceful_close=args.graceful_close,
         processes=args.processes,
         per_process=args.per_process,
         per_address=args.per_address,
@@ -360,12 +370,12 @@ def _replay_blocking(config: ReplayConfig, printer: ProgressPrinter | None) -> F
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
 
-    factory = _loop_factory(FleetConfig(uvloop=config.uvloop, duration=1.0))
+    factory = multi.loop_factory(config.uvloop)
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main())
 
 
-def run(args: argparse.Namespace) -> int:  # noqa: F811 - the dispatcher's entry point
+def run(args: argparse.Namespace) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -379,7 +389,7 @@ def run(args: argparse.Namespace) -> int:  # noqa: F811 - the dispatcher's entry
         if args.replay:
             result = _replay_blocking(build_replay_config(args), printer)
         else:
-            result = _run_fleet(build_config(args), printer)
+            result = multi.run(build_config(args), printer, handle_signals=True)
     except ConfigError as exc:
         sys.stderr.write(f"envgrid simulate: error: {exc}\n")
         return 2
@@ -390,10 +400,3 @@ def run(args: argparse.Namespace) -> int:  # noqa: F811 - the dispatcher's entry
     if args.json:
         write_json(result, args.json)
     return 1 if result.errors else 0
-
-
-def _run_fleet(config: FleetConfig, printer: ProgressPrinter | None) -> FleetResult:
-    return run_fleet_processes(config, printer)
-
-
-run_fleet_processes = run

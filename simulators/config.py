@@ -82,6 +82,8 @@ class FleetConfig:
     clock_anchor: ClockAnchor | None = None
     # -- bounds (real time) ------------------------------------------------------------
     duration: float | None = None
+    #: uploads to generate in all (2011/2021/2051/2061/2031/2041/2081; a split upload
+    #: counts once; answers to platform requests do not count)
     max_frames: int | None = None
     #: after the stop, wait this long (real s) for outstanding acks before closing
     drain: float = 10.0
@@ -100,6 +102,8 @@ class FleetConfig:
     reconnect_min: float = 1.0
     reconnect_max: float = 30.0
     source_addresses: tuple[str, ...] = ()
+    #: close with FIN at the end (default: RST, so no client port lingers in TIME_WAIT)
+    graceful_close: bool = False
     # -- scale ---------------------------------------------------------------------------
     processes: int | None = None
     per_process: int = 15_000

@@ -87,6 +87,11 @@ class RateLimiter:
         if self._waiters:
             self._handle = self._loop.call_later(0.01, self._serve)
 
+    def debit(self, tokens: float) -> None:
+        """Charge frames sent beyond the one a token was taken for (the bucket may go
+        negative: later takers wait longer)."""
+        self._tokens -= tokens
+
     def close(self) -> None:
         if self._handle is not None:
             self._handle.cancel()

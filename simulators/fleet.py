@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import resource
 import time
@@ -135,8 +136,13 @@ async def run_fleet(
     *,
     on_progress: ProgressCallback | None = None,
     stop: asyncio.Event | None = None,
+    freeze_gc: bool = False,
 ) -> FleetResult:
-    """Run ``config.stations`` stations on the running loop until a bound is reached."""
+    """Run ``config.stations`` stations on the running loop until a bound is reached.
+
+    ``freeze_gc`` (for a process of its own): move the stations, once built, out of the
+    cyclic garbage collector's way (``gc.freeze``) — with tens of thousands of
+    long-lived objects every full collection would otherwise stall the loop."""
     loop = asyncio.get_running_loop()
     check_capacity(config, raise_open_files_limit())
     tz = zone(config.timezone)
@@ -147,6 +153,10 @@ async def run_fleet(
     limiter = RateLimiter(config.rate, loop) if config.pace == "fast" and config.rate else None
     env = StationEnv(config, loop=loop, clock=clock, budget=budget, limiter=limiter)
     stations = [SimStation(identity, env) for identity in config.identities()]
+    if freeze_gc:
+        gc.collect()
+        gc.freeze()
+    env.started = loop.time()  # the run's real time starts now that the stations exist
     started_at = time.time()
     sim_start = clock.now()
     n = len(stations)
@@ -188,8 +198,11 @@ async def run_fleet(
     finally:
         if timer is not None:
             timer.cancel()
+        history = [task for station in stations for task in station.tasks]
         for station in stations:
             station.shutdown()
+        if history:
+            await asyncio.gather(*history, return_exceptions=True)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=_SHUTDOWN_GRACE)
             for task in pending:
@@ -200,6 +213,8 @@ async def run_fleet(
         await asyncio.gather(*helpers, return_exceptions=True)
         if limiter is not None:
             limiter.close()
+        if freeze_gc:
+            gc.unfreeze()
     if on_progress is not None:
         on_progress(_snapshot(env, n))
     duration = env.real_elapsed()

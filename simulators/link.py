@@ -2,15 +2,23 @@
 
 Theory of operation
 -------------------
-A :class:`Link` is the asyncio ``Protocol`` of one station and outlives its
-connections (it is its own protocol factory, one connection at a time).
+A :class:`Link` is one station's connection state and outlives its connections;
+each connection attempt gets a small ``_Connection`` protocol that forwards to
+the link while it is the current connection (one at a time).
 
-* **Connect.** A non-blocking socket, optionally bound to a loopback source
-  address (``127.0.0.k``) with ``IP_BIND_ADDRESS_NO_PORT`` so the kernel picks
-  the source port at ``connect()`` time (each source address has its own
-  ephemeral-port range: this is how 50,000 connections fit 28,232 ports).
-  Failures back off exponentially with ±50 % jitter; after a dropped
+* **Connect.** ``loop.create_connection`` (the event loop's own connect: under
+  uvloop about twice as fast as a Python-side ``sock_connect``), or — from a
+  loopback source address ``127.0.0.k`` — a socket bound with
+  ``IP_BIND_ADDRESS_NO_PORT`` and ``sock_connect``: each source address has its
+  own ephemeral-port range, which is how 50,000 connections fit 28,232 ports, and
+  deferring the port choice to ``connect()`` keeps binding fast when tens of
+  thousands of ports are taken.  A connect that completes after its timeout is
+  reset.  Failures back off exponentially with ±50 % jitter; after a dropped
   connection the first retry waits ``reconnect_min`` (jittered).
+* **Close.** At the end of a run the connection is reset (RST) unless
+  ``graceful_close``: a client that closes first keeps its port in TIME_WAIT
+  for 60 s, and tens of thousands of those would block the next run's ports.
+  A ``disconnect`` fault closes gracefully (FIN).
 * **Uploads** are :class:`Outgoing` records in an *outbox*.  :meth:`pump`
   sends from the outbox while fewer than ``window`` frames await their 9014
   (frames that ask for no ack do not count) and the transport is writable
@@ -39,11 +47,13 @@ import asyncio
 import contextlib
 import logging
 import socket
+import struct
 from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Protocol as TypingProtocol
+from typing import cast
 
-from protocol import Command, Decoder, FrameError, Reply, Role
+from protocol import Command, Decoder, Frame, FrameError, Reply, Role, UnknownFrame
 
 from .noise import CounterRandom
 from .stats import ACKED, DROPPED, FAILED, RETRANS, SENT, FleetCounters, StationStats
@@ -52,9 +62,10 @@ __all__ = ["Link", "LinkOwner", "LinkSettings", "Outgoing"]
 
 log = logging.getLogger("envgrid.simulators.link")
 
-#: Linux ``IP_BIND_ADDRESS_NO_PORT`` (not exported by the socket module on 3.11)
+_RECENT = 128
+#: Linux ``IP_BIND_ADDRESS_NO_PORT`` (the socket module of 3.11 does not export it)
 IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
-_RECENT = 128  # acked / failed QNs remembered for duplicate / late acks
+_LINGER_RESET = struct.pack("ii", 1, 0)  # acked / failed QNs remembered for duplicate / late acks
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +80,7 @@ class LinkSettings:
     connect_timeout: float = 10.0
     reconnect_min: float = 1.0
     reconnect_max: float = 30.0
+    graceful_close: bool = False
 
 
 class Outgoing:
@@ -131,19 +143,71 @@ class LinkOwner(TypingProtocol):
 
     def on_connected(self) -> None: ...
     def on_disconnected(self) -> None: ...
-    def on_command(self, frame: Command) -> None: ...
+    def on_command(self, frame: Frame) -> None: ...
     def on_sent(self, out: Outgoing) -> None: ...
     def on_room(self) -> None: ...
     def reconnect_delay(self) -> float: ...
 
 
-class Link(asyncio.Protocol):
+def _reset(transport: asyncio.BaseTransport) -> None:
+    """Close with RST (SO_LINGER 0): no TIME_WAIT left on our side."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
+    cast(asyncio.Transport, transport).abort()
+
+
+class _Connection(asyncio.Protocol):
+    """The protocol of one connection attempt.  It forwards to its link only while it is
+    the link's current connection: a connect that completes after the link gave up on it
+    (a timeout under load) is reset at once instead of becoming a second connection."""
+
+    __slots__ = ("link", "live")
+
+    def __init__(self, link: Link) -> None:
+        self.link = link
+        self.live = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        link = self.link
+        if link._attempt is not self or link.transport is not None or link.stopping:
+            _reset(transport)
+            return
+        self.live = True
+        link._current = self
+        link.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.live:
+            self.live = False
+            self.link.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self.live:
+            self.link.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too
+
+    def pause_writing(self) -> None:
+        if self.live:
+            self.link.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.live:
+            self.link.resume_writing()
+
+
+class Link:
     """The connection and upload window of one station."""
 
     __slots__ = (
         "_acked",
+        "_attempt",
         "_closed",
         "_closing",
+        "_current",
         "_decoder",
         "_drip",
         "_drip_at",
@@ -194,6 +258,8 @@ class Link(asyncio.Protocol):
         self._writable = True
         self._closed: asyncio.Future[None] | None = None
         self._closing = False
+        self._attempt: _Connection | None = None
+        self._current: _Connection | None = None
         self._wake: asyncio.Future[None] | None = None
         self._drip: bytes | None = None
         self._drip_at = 0
@@ -205,7 +271,9 @@ class Link(asyncio.Protocol):
     # -- state ---------------------------------------------------------------------------
     @property
     def connected(self) -> bool:
-        return self.transport is not None and not self._closing
+        """Connected and not closing (the peer may have closed before connection_lost)."""
+        t = self.transport
+        return t is not None and not self._closing and not t.is_closing()
 
     @property
     def in_flight(self) -> int:
@@ -254,28 +322,44 @@ class Link(asyncio.Protocol):
 
     async def _connect(self) -> bool:
         s = self.settings
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        local = (s.local_addr, 0) if s.local_addr else None
+        attempt = self._attempt = _Connection(self)
         try:
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if s.local_addr:
-                with contextlib.suppress(OSError):  # not Linux: bind picks the port now
-                    sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
-                sock.bind((s.local_addr, 0))
             async with asyncio.timeout(s.connect_timeout):
-                await self._loop.sock_connect(sock, (s.host, s.port))
-            await self._loop.create_connection(lambda: self, sock=sock)
+                if local is None:
+                    await self._loop.create_connection(lambda: attempt, s.host, s.port)
+                else:
+                    await self._connect_from(attempt, local)
         except (OSError, TimeoutError) as exc:
-            sock.close()
+            if attempt.live:  # it connected just as the timeout struck
+                return True
             self.last_error = f"{type(exc).__name__}: {exc}"
             self.stats.connect_failures += 1
             self.counters.connect_failures += 1
             log.debug("connect to %s:%s failed: %s", s.host, s.port, self.last_error)
             return False
+        finally:
+            self._attempt = None
+        return attempt.live  # False if a shutdown came first (the connection was reset)
+
+    async def _connect_from(self, attempt: _Connection, local: tuple[str, int]) -> None:
+        """Connect from a given source address.  ``IP_BIND_ADDRESS_NO_PORT`` defers the
+        choice of source port to ``connect()``: a plain ``bind(addr, 0)`` searches the
+        port table and grows slow (seconds of kernel time) once ten thousand ports of
+        that address are in use."""
+        s = self.settings
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):  # Linux ≥ 4.2; elsewhere bind picks the port
+                sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+            sock.bind(local)
+            await self._loop.sock_connect(sock, (s.host, s.port))
+            await self._loop.create_connection(lambda: attempt, sock=sock)
         except BaseException:
-            sock.close()
+            if not attempt.live:
+                sock.close()
             raise
-        return True
 
     async def _sleep(self, delay: float) -> None:
         """Sleep that :meth:`shutdown` interrupts."""
@@ -291,13 +375,16 @@ class Link(asyncio.Protocol):
             self._wake = None
 
     def shutdown(self) -> None:
-        """No more reconnects; close the connection (its data already written is flushed)."""
+        """No more reconnects; reset the connection (or close it, ``graceful_close``)."""
         self.stopping = True
         if self._wake is not None:
             _resolve(self._wake)
         if self.transport is not None:
             self._closing = True
-            self.transport.close()
+            if self.settings.graceful_close:
+                self.transport.close()
+            else:
+                _reset(self.transport)
 
     def disconnect(self) -> None:
         """Drop the connection now (fault injection); the run loop reconnects."""
@@ -305,10 +392,10 @@ class Link(asyncio.Protocol):
             self._closing = True
             self.transport.close()
 
-    # -- asyncio.Protocol ----------------------------------------------------------------
+    # -- the current connection's events (from its _Connection) ---------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's TCPTransport is not an asyncio.Transport subclass, but quacks like one
+        self.transport = cast(asyncio.Transport, transport)
         self._closing = False
         self._decoder = Decoder(role=Role.STATION)
         self._writable = True
@@ -320,6 +407,7 @@ class Link(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self._current = None
         self.counters.connections_up -= 1
         if not self.stopping:
             self.stats.lost += 1
@@ -347,9 +435,6 @@ class Link(asyncio.Protocol):
         self._writable = True
         self.pump()
 
-    def eof_received(self) -> bool | None:
-        return None  # close our side too
-
     def data_received(self, data: bytes) -> None:
         self.counters.bytes_received += len(data)
         for event in self._decoder.feed(data):
@@ -360,30 +445,44 @@ class Link(asyncio.Protocol):
             elif isinstance(event, Reply):
                 if event.cn == 9014:
                     self._on_ack(event)
-            elif isinstance(event, Command):
+            elif isinstance(event, Command | UnknownFrame):
+                # unknown CNs too: a logger answers them (QnRtn 8, "CN error")
                 self.counters.commands += 1
                 self.stats.commands[event.cn] = self.stats.commands.get(event.cn, 0) + 1
                 self.owner.on_command(event)
-            else:  # a well-formed frame a station has no use for (UnknownFrame, heartbeat)
+            else:  # a well-formed frame a station has no use for (heartbeat)
                 key = f"unexpected_{event.kind}"
                 self.stats.decode_errors[key] = self.stats.decode_errors.get(key, 0) + 1
 
     # -- sending -------------------------------------------------------------------------
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes) -> bool:
+        """Write (or hold behind a dribbled frame); False when there is no connection."""
         transport = self.transport
-        if transport is None or self._closing:
-            return
+        if transport is None or self._closing or transport.is_closing():
+            return False
         if self._drip is not None:
             self._drip_held.append(data)
-            return
-        transport.write(data)
+            return True
+        try:
+            transport.write(data)
+        except RuntimeError:  # uvloop: the handle is closed, connection_lost may never come
+            self._dead()
+            return False
         self.counters.bytes_sent += len(data)
+        return True
+
+    def _dead(self) -> None:
+        """The transport died under us: act as if connection_lost had come (and ignore it
+        if it still comes)."""
+        current = self._current
+        if current is not None:
+            current.live = False
+        self.connection_lost(ConnectionResetError("the transport closed underneath"))
 
     def send_now(self, data: bytes) -> bool:
         """Write a reply (9011/9012/9013, a parameter answer) at once; False if offline."""
-        if not self.connected:
+        if not self._write(data):
             return False
-        self._write(data)
         self.stats.replies_sent += 1
         self.counters.replies_sent += 1
         return True
@@ -399,10 +498,12 @@ class Link(asyncio.Protocol):
             row = self.stats.cn(victim.cn, victim.history)
             if victim.sends:
                 row[FAILED] += 1
-                self.counters.failed += 1
+                if not victim.history:
+                    self.counters.failed += 1
             else:
                 row[DROPPED] += 1
-                self.counters.dropped += 1
+                if not victim.history:
+                    self.counters.dropped += 1
             victim.settle(False)
         self.pump()
 
@@ -412,8 +513,7 @@ class Link(asyncio.Protocol):
         outbox = self._outbox
         while (
             outbox
-            and self.transport is not None
-            and not self._closing
+            and self.connected
             and self._writable
             and self._drip is None
             and len(self._inflight) < window
@@ -424,22 +524,25 @@ class Link(asyncio.Protocol):
 
     def _transmit(self, out: Outgoing) -> None:
         if out.bad:
-            self._write(out.data)
-            self.stats.bad_sent += 1
-            self.counters.bad_sent += 1
-            out.settle(False)
+            if self._write(out.data):
+                self.stats.bad_sent += 1
+                self.counters.bad_sent += 1
+                out.settle(False)
+            else:
+                self._outbox.appendleft(out)
             return
         first = out.sends == 0
         delay = 0.0
-        if first and out.prelude is not None:
-            self._write(out.prelude)
+        if first and out.prelude is not None and self._write(out.prelude):
             self.stats.bad_sent += 1
             self.counters.bad_sent += 1
+            out.prelude = None
         if first and out.slow:
             self._start_drip(out.data, out.slow)
             delay = out.slow
-        else:
-            self._write(out.data)
+        elif not self._write(out.data):
+            self._outbox.appendleft(out)  # the connection is gone: resend after reconnecting
+            return
         if first:
             self.stats.cn(out.cn, out.history)[SENT] += 1
             if out.codes and not out.history:
@@ -451,7 +554,8 @@ class Link(asyncio.Protocol):
             out.sent_at = self._loop.time()
         else:
             self.stats.cn(out.cn, out.history)[RETRANS] += 1
-            self.counters.retransmissions += 1
+            if not out.history:
+                self.counters.retransmissions += 1
         out.sends += 1
         if out.ack:
             assert out.key is not None
@@ -474,7 +578,8 @@ class Link(asyncio.Protocol):
             return
         del self._inflight[key]
         self.stats.cn(out.cn, out.history)[FAILED] += 1
-        self.counters.failed += 1
+        if not out.history:
+            self.counters.failed += 1
         self._failed[key] = out
         if len(self._failed) > _RECENT:
             self._failed.popitem(last=False)
@@ -489,7 +594,8 @@ class Link(asyncio.Protocol):
             if late is not None:
                 row = self.stats.cn(late.cn, late.history)
                 row[FAILED] -= 1
-                self.counters.failed -= 1
+                if not late.history:
+                    self.counters.failed -= 1
                 self.stats.late_acks += 1
                 self.counters.late_acks += 1
                 self._count_ack(late)
@@ -507,10 +613,11 @@ class Link(asyncio.Protocol):
 
     def _count_ack(self, out: Outgoing) -> None:
         self.stats.cn(out.cn, out.history)[ACKED] += 1
-        if out.codes and not out.history:
-            self.stats.value_row(out.cn, out.codes)[1] += 1
-        self.counters.acked += 1
-        self.counters.latency.add(self._loop.time() - out.sent_at)
+        if not out.history:  # history answers are counted apart (history_by_cn)
+            if out.codes:
+                self.stats.value_row(out.cn, out.codes)[1] += 1
+            self.counters.acked += 1
+            self.counters.latency.add(self._loop.time() - out.sent_at)
         if out.key is not None:
             self._acked[out.key] = None
             if len(self._acked) > _RECENT:
@@ -526,9 +633,13 @@ class Link(asyncio.Protocol):
     def _drip_step(self, interval: float) -> None:
         data = self._drip
         transport = self.transport
-        if data is None or transport is None or self._closing:
+        if data is None or transport is None or not self.connected:
             return
-        transport.write(data[self._drip_at : self._drip_at + 1])
+        try:
+            transport.write(data[self._drip_at : self._drip_at + 1])
+        except RuntimeError:
+            self._dead()
+            return
         self.counters.bytes_sent += 1
         self._drip_at += 1
         if self._drip_at < len(data):

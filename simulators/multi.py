@@ -44,12 +44,13 @@ from .config import ConfigError, FleetConfig
 from .fleet import ProgressCallback, ephemeral_ports, raise_open_files_limit, run_fleet
 from .result import FleetResult, merge_results
 
-__all__ = ["plan", "run", "run_blocking"]
+__all__ = ["loop_factory", "plan", "run", "run_blocking"]
 
 log = logging.getLogger("envgrid.simulators.multi")
 
 _RESERVED_FILES = 64
-_STARTUP_GRACE = 60.0  # seconds a child may take to start and connect before it counts as lost
+#: seconds beyond duration + drain a child may take (start-up, shutdown, its report)
+_GRACE = 180.0
 
 
 def _loopback(count: int) -> tuple[str, ...]:
@@ -135,8 +136,9 @@ def _file_limits() -> tuple[int, int]:
     return soft, hard
 
 
-def _loop_factory(config: FleetConfig) -> Callable[[], asyncio.AbstractEventLoop] | None:
-    if not config.uvloop:
+def loop_factory(use_uvloop: bool = True) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop factory when wanted and installed, else None (stock asyncio)."""
+    if not use_uvloop:
         return None
     try:
         import uvloop
@@ -166,7 +168,7 @@ async def _main(
                 loop.add_signal_handler(sig, first_signal, sig)
                 installed.append(sig)
     try:
-        return await run_fleet(config, on_progress=on_progress, stop=stop)
+        return await run_fleet(config, on_progress=on_progress, stop=stop, freeze_gc=True)
     finally:
         for sig in installed:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -181,7 +183,7 @@ def run_blocking(
 ) -> FleetResult:
     """Run one fleet in this process on a fresh event loop (uvloop when available)."""
     raise_open_files_limit()
-    with asyncio.Runner(loop_factory=_loop_factory(config)) as runner:
+    with asyncio.Runner(loop_factory=loop_factory(config.uvloop)) as runner:
         return runner.run(_main(config, on_progress, handle_signals))
 
 
@@ -196,6 +198,9 @@ def _child(config: FleetConfig, channel: Any, index: int) -> None:
     except BaseException as exc:  # report every failure to the parent, then exit
         channel.put(("error", index, f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}"))
         return
+    finally:  # from here on a SIGTERM from the parent must end the process
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     channel.put(("result", index, result))
 
 
@@ -229,7 +234,7 @@ def run(
     ctx = multiprocessing.get_context("spawn")
     channel = ctx.Queue()
     procs = [
-        ctx.Process(target=_child, args=(child, channel, i), name=f"envgrid-sim-{i}")
+        ctx.Process(target=_child, args=(child, channel, i), name=f"envgrid-sim-{i}", daemon=True)
         for i, child in enumerate(children)
     ]
     for proc in procs:
@@ -237,7 +242,7 @@ def run(
     results: dict[int, FleetResult] = {}
     errors: dict[int, str] = {}
     latest: dict[int, dict[str, Any]] = {}
-    bound = (config.duration or 0.0) + config.drain + _STARTUP_GRACE + 10.0
+    bound = (config.duration or 0.0) + config.drain + _GRACE
     deadline = time.monotonic() + (bound if config.duration is not None else math.inf)
     interrupted = False
     try:
@@ -278,8 +283,11 @@ def run(
             if proc.is_alive():
                 proc.terminate()
                 proc.join(timeout=5.0)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(timeout=5.0)
         channel.close()
-        channel.join_thread()
+        channel.cancel_join_thread()
     if not results:
         raise RuntimeError("no simulator process finished: " + "; ".join(errors.values()))
     merged = merge_results([results[i] for i in sorted(results)], config=whole.to_json())

@@ -22,6 +22,7 @@ same seed gives the same values in any process, in any order of evaluation:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Sequence
@@ -62,17 +63,15 @@ def hash_ints(*parts: int) -> int:
     return h
 
 
+@functools.lru_cache(maxsize=4096)
+def _string_seed(text: str) -> int:
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
+
+
 def seed_of(*parts: int | str) -> int:
     """A stable 64-bit seed from ints and strings (strings through BLAKE2b, so the
     result does not depend on ``PYTHONHASHSEED``)."""
-    ints = []
-    for part in parts:
-        if isinstance(part, str):
-            digest = hashlib.blake2b(part.encode(), digest_size=8).digest()
-            ints.append(int.from_bytes(digest, "little"))
-        else:
-            ints.append(part)
-    return hash_ints(*ints)
+    return hash_ints(*(_string_seed(p) if isinstance(p, str) else p for p in parts))
 
 
 def _unit(h: int) -> float:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -105,8 +104,7 @@ def build_upload(
     if forced:
         assert split is not None
         n = min(split, len(items))
-        size = math.ceil(len(items) / n)
-        groups = [items[i : i + size] for i in range(0, len(items), size)]
+        groups = [items[i * len(items) // n : (i + 1) * len(items) // n] for i in range(n)]
     else:
         groups = _greedy_groups(
             items, lambda g: segment_length(encode(g, "0" * 17, 9999, 9999)), max_segment

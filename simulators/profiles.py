@@ -96,7 +96,8 @@ class FlagRule(StrEnum):
     """How a period's flag follows from its samples ([S17] C.16–C.18 notes)."""
 
     ANY = "any"  # wastewater: one abnormal sample makes the period abnormal
-    SHARE_75 = "share75"  # flue gas and others: ≥ 75 % normal samples → N, else D
+    SHARE_75 = "share75"  # flue gas: ≥ 75 % normal samples → N, else D
+    MAJORITY = "majority"  # others: ≥ 75 % normal → N, else the commonest abnormal flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +137,7 @@ class StationProfile:
     st: str
     name: str
     factors: tuple[FactorProfile, ...]
-    flag_rule: FlagRule = FlagRule.SHARE_75
+    flag_rule: FlagRule = FlagRule.MAJORITY
     #: treatment facilities / analysers reported in 2021 (``SBx-RS``) and 2041 (``SBx-RT``)
     equipment: int = 1
     #: reference O2 (%) for the converted (折算) values ``-ZsRtd`` of flue gas
@@ -194,7 +195,7 @@ AMBIENT_AIR: Final = StationProfile(
         _F("a01002", "%", 72.0, 1, _S.HUMIDITY, noise=1.0, spread=3.0, low=8.0, high=100.0),
         _F("a01006", "kPa", 101.3, 2, _S.PRESSURE, noise=0.01, spread=0.15, low=85.0, high=108.0),
         _F("a01007", "m/s", 2.2, 1, _S.WIND_SPEED, noise=0.25, weather=0.35, spread=0.25),
-        _F("a01008", "°", 135.0, 0, _S.WIND_DIRECTION, noise=20.0, spread=10.0, high=359.0),
+        _F("a01008", "°", 135.0, 0, _S.WIND_DIRECTION, noise=20.0, spread=10.0, high=360.0),
     ),
     equipment=1,
 )
@@ -376,7 +377,6 @@ SURFACE_WATER: Final = StationProfile(
         _F("w21011", "mg/L", 0.11, 3, _S.RIVER, noise=0.05, weather=0.40, spread=0.3, limit=0.2),
         _F("w21001", "mg/L", 1.4, 2, _S.RIVER, noise=0.04, weather=0.30, spread=0.25, limit=1.0),
     ),
-    flag_rule=FlagRule.SHARE_75,
     equipment=1,
 )
 

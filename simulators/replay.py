@@ -34,7 +34,6 @@ from typing import Any
 
 from protocol import (
     HARD_CAP,
-    Command,
     DataUpload,
     Decoder,
     Frame,
@@ -335,7 +334,7 @@ class ReplayStream:
     def on_disconnected(self) -> None:
         return None
 
-    def on_command(self, frame: Command) -> None:
+    def on_command(self, frame: Frame) -> None:
         return None  # a recording does not answer
 
     def on_sent(self, out: Outgoing) -> None:

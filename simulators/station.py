@@ -45,7 +45,7 @@ from datetime import datetime
 from typing import Any
 
 from protocol import (
-    Command,
+    Frame,
     encode_execution_result,
     encode_reply,
     encode_request_answer,
@@ -103,6 +103,7 @@ class SimStation:
         "_granted",
         "_handle",
         "_last_qn",
+        "_made",
         "_offline",
         "_offline_sim",
         "_offline_until",
@@ -185,6 +186,7 @@ class SimStation:
                 connect_timeout=cfg.connect_timeout,
                 reconnect_min=cfg.reconnect_min,
                 reconnect_max=cfg.reconnect_max,
+                graceful_close=cfg.graceful_close,
             ),
             counters=env.counters,
             stats=self.stats,
@@ -198,6 +200,7 @@ class SimStation:
         self._acc: dict[Events, PeriodAccumulator | None] = {}
         self._ticks = 0
         self._last_qn = 0
+        self._made = 0  # upload frames built (rate accounting in fast pace)
         self._offline = False
         self._offline_until = 0.0
         self._offline_sim = 0.0
@@ -251,6 +254,11 @@ class SimStation:
             self._handle.cancel()
             self._handle = None
 
+    @property
+    def tasks(self) -> set[asyncio.Task[None]]:
+        """History answers in progress."""
+        return self._tasks
+
     def shutdown(self) -> None:
         self.stop_generating()
         for task in list(self._tasks):
@@ -289,7 +297,12 @@ class SimStation:
                 return
             self._granted = False
             self._fast_now = instant + self.phase
-        self._process(instant, events)
+            before = self._made
+            self._process(instant, events)
+            if limiter is not None:  # a token per frame: charge the extra frames of this instant
+                limiter.debit(max(0, self._made - before - 1))
+        else:
+            self._process(instant, events)
         if not self.generating or self._offline:
             return
         self._cursor = self.schedule.next_event(instant, self.env.tz)
@@ -387,7 +400,7 @@ class SimStation:
         flags = [NORMAL] * len(raw)
         if faults and self.faults.active:
             self.faults.on_sample(instant, raw, flags, self._fmt, self.env.real_elapsed())
-        texts = [format_value(v, d) for v, d in zip(raw, self._decimals, strict=True)]
+        texts = self.model.texts(raw)
         values = [float(t) for t in texts]
         return texts, values, flags, self._derive.zs(values), self._derive.cou(values, dt)
 
@@ -480,6 +493,7 @@ class SimStation:
             Outgoing(p.data, cn, p.qn, ack=ack, codes=p.codes if values else (), history=history)
             for p in parts
         ]
+        self._made += len(outs)
         if wire is not None:
             self._apply_wire(wire, outs, cn, data_time)
         loop = self.env.loop
@@ -517,7 +531,7 @@ class SimStation:
             outs[-1].after = (wire.after.value, wire.offline_for)
 
     # -- downlink ------------------------------------------------------------------------
-    def on_command(self, frame: Command) -> None:
+    def on_command(self, frame: Frame) -> None:
         if frame.mn is not None and frame.mn != self.mn:
             self._answer(frame, 2 if self.edition == "2005" else 4)
             return
@@ -537,14 +551,14 @@ class SimStation:
             self._answer(frame, 1)
             self._result(frame, 1)
 
-    def _answer(self, frame: Command, qn_rtn: int) -> None:
+    def _answer(self, frame: Frame, qn_rtn: int) -> None:
         self.link.send_now(
             encode_request_answer(
                 qn=frame.effective_qn, mn=self.mn, pw=self.pw, edition=self.edition, qn_rtn=qn_rtn
             )
         )
 
-    def _result(self, frame: Command, exe_rtn: int) -> None:
+    def _result(self, frame: Frame, exe_rtn: int) -> None:
         if self.edition == "2005" and exe_rtn not in (1, 2, 100):
             exe_rtn = 2  # 2005 defines only 1, 2 and 100
         self.link.send_now(
@@ -553,14 +567,14 @@ class SimStation:
             )
         )
 
-    def _notify_ack(self, frame: Command) -> None:
+    def _notify_ack(self, frame: Frame) -> None:
         self.link.send_now(
             encode_reply(
                 9013, qn=frame.effective_qn, mn=self.mn, pw=self.pw, edition=self.edition, cp=()
             )
         )
 
-    def _respond(self, frame: Command, fields: Sequence[tuple[str, str | int | float]]) -> None:
+    def _respond(self, frame: Frame, fields: Sequence[tuple[str, str | int | float]]) -> None:
         """A parameter answer with the request's CN and QN (2017: Flag=4; 2005: QN in CP)."""
         qn = frame.effective_qn
         if self.edition == "2005":
@@ -587,22 +601,22 @@ class SimStation:
             )
         self.link.send_now(data)
 
-    def _simple(self, frame: Command, action: Callable[[], int]) -> None:
+    def _simple(self, frame: Frame, action: Callable[[], int]) -> None:
         """9011, do it, 9012 with what ``action`` returns."""
         self._answer(frame, 1)
         self._result(frame, action())
 
-    def _get(self, frame: Command, fields: Sequence[tuple[str, str | int | float]]) -> None:
+    def _get(self, frame: Frame, fields: Sequence[tuple[str, str | int | float]]) -> None:
         self._answer(frame, 1)
         self._respond(frame, fields)
         self._result(frame, 1)
 
-    def _pol_id(self, frame: Command) -> list[tuple[str, str | int | float]]:
+    def _pol_id(self, frame: Frame) -> list[tuple[str, str | int | float]]:
         pol = frame.fields.get("PolId")
         return [("PolId", pol)] if pol else []
 
     # 1000 set timeout and retries
-    def _cmd_timeout_retry(self, frame: Command) -> None:
+    def _cmd_timeout_retry(self, frame: Frame) -> None:
         def apply() -> int:
             over = frame.fields.get("OverTime")
             count = frame.fields.get("ReCount")
@@ -620,10 +634,10 @@ class SimStation:
 
         self._simple(frame, apply)
 
-    def _cmd_get_time(self, frame: Command) -> None:
+    def _cmd_get_time(self, frame: Frame) -> None:
         self._get(frame, [*self._pol_id(frame), ("SystemTime", self._fmt(self.now()))])
 
-    def _cmd_set_time(self, frame: Command) -> None:
+    def _cmd_set_time(self, frame: Frame) -> None:
         def apply() -> int:
             moment = parse_time(frame.fields.get("SystemTime"))
             if moment is None:
@@ -647,10 +661,10 @@ class SimStation:
             self._cursor = self.schedule.next_event(self.now(), self.env.tz)
             self._arm()
 
-    def _cmd_get_rtd(self, frame: Command) -> None:
+    def _cmd_get_rtd(self, frame: Frame) -> None:
         self._get(frame, [("RtdInterval", self.schedule.rtd_interval)])
 
-    def _cmd_set_rtd(self, frame: Command) -> None:
+    def _cmd_set_rtd(self, frame: Frame) -> None:
         def apply() -> int:
             try:
                 value = int(frame.fields.get("RtdInterval", ""))
@@ -663,10 +677,10 @@ class SimStation:
 
         self._simple(frame, apply)
 
-    def _cmd_get_min(self, frame: Command) -> None:
+    def _cmd_get_min(self, frame: Frame) -> None:
         self._get(frame, [("MinInterval", self.schedule.min_interval or 10)])
 
-    def _cmd_set_min(self, frame: Command) -> None:
+    def _cmd_set_min(self, frame: Frame) -> None:
         def apply() -> int:
             try:
                 value = int(frame.fields.get("MinInterval", ""))
@@ -681,7 +695,7 @@ class SimStation:
 
         self._simple(frame, apply)
 
-    def _cmd_set_password(self, frame: Command) -> None:
+    def _cmd_set_password(self, frame: Frame) -> None:
         new = frame.fields.get("NewPW") or frame.fields.get("PW")
         if not new or any(c in new for c in ";,=&"):
             self._simple(frame, lambda: 3)
@@ -690,29 +704,29 @@ class SimStation:
         self._result(frame, 1)
         self.pw = new  # answers went out with the old password
 
-    def _cmd_realtime(self, frame: Command) -> None:
+    def _cmd_realtime(self, frame: Frame) -> None:
         def apply() -> int:
             self.realtime = True
             return 1
 
         self._simple(frame, apply)
 
-    def _cmd_stop_realtime(self, frame: Command) -> None:
+    def _cmd_stop_realtime(self, frame: Frame) -> None:
         self._notify_ack(frame)
         self.realtime = False
 
-    def _cmd_status(self, frame: Command) -> None:
+    def _cmd_status(self, frame: Frame) -> None:
         def apply() -> int:
             self.status = True
             return 1
 
         self._simple(frame, apply)
 
-    def _cmd_stop_status(self, frame: Command) -> None:
+    def _cmd_stop_status(self, frame: Frame) -> None:
         self._notify_ack(frame)
         self.status = False
 
-    def _cmd_calibrate(self, frame: Command) -> None:
+    def _cmd_calibrate(self, frame: Frame) -> None:
         def apply() -> int:
             self.faults.calibrate(
                 frame.fields.get("PolId"), self.now(), _CALIBRATION_S, self._fmt, self._real_s()
@@ -721,18 +735,18 @@ class SimStation:
 
         self._simple(frame, apply)
 
-    def _cmd_sampling_period(self, frame: Command) -> None:
+    def _cmd_sampling_period(self, frame: Frame) -> None:
         self._get(frame, [*self._pol_id(frame), ("CstartTime", "000000"), ("Ctime", 2)])
 
-    def _cmd_sample_time(self, frame: Command) -> None:
+    def _cmd_sample_time(self, frame: Frame) -> None:
         self._get(frame, [*self._pol_id(frame), ("Stime", 40)])
 
-    def _cmd_instrument_sn(self, frame: Command) -> None:
+    def _cmd_instrument_sn(self, frame: Frame) -> None:
         pol = frame.fields.get("PolId") or self.codes[0]
         serial = f"{seed_of(self.mn, pol) & ((1 << 96) - 1):024X}"
         self._get(frame, [("PolId", pol), (f"{pol}-SN", serial)])
 
-    def _cmd_field_info(self, frame: Command) -> None:
+    def _cmd_field_info(self, frame: Frame) -> None:
         info = frame.fields.get("InfoId") or "i12001"
         if info.startswith("i11"):
             value: str | int = "//仪器运行正常//"
@@ -743,7 +757,7 @@ class SimStation:
         fields: list[tuple[str, str | int | float]] = [("DataTime", self._fmt(self.now()))]
         self._get(frame, [*fields, *self._pol_id(frame), (f"{info}-Info", value)])
 
-    def _cmd_history(self, frame: Command) -> None:
+    def _cmd_history(self, frame: Frame) -> None:
         begin = parse_time(frame.fields.get("BeginTime"))
         end = parse_time(frame.fields.get("EndTime"))
         self._answer(frame, 1)
@@ -759,7 +773,7 @@ class SimStation:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _history(self, frame: Command, begin: float, end: float) -> None:
+    async def _history(self, frame: Frame, begin: float, end: float) -> None:
         cn = frame.cn
         length = (
             (self.schedule.min_interval or 10) * 60
@@ -810,7 +824,7 @@ class SimStation:
         return out
 
 
-_HANDLERS: dict[int, Callable[[SimStation, Command], None]] = {
+_HANDLERS: dict[int, Callable[[SimStation, Frame], None]] = {
     1000: SimStation._cmd_timeout_retry,
     1011: SimStation._cmd_get_time,
     1012: SimStation._cmd_set_time,

@@ -225,7 +225,7 @@ class StationStats:
             out["history"] = _cn_json(self.history.items())
         if self.commands:
             out["commands"] = {f"{cn:04d}": n for cn, n in sorted(self.commands.items())}
-        errors = {
+        errors: dict[str, Any] = {
             k: v
             for k, v in (
                 ("unmatched_acks", self.unmatched_acks),
@@ -235,7 +235,7 @@ class StationStats:
             if v
         }
         if self.decode_errors:
-            errors["decode"] = dict(self.decode_errors)  # type: ignore[assignment]
+            errors["decode"] = dict(self.decode_errors)
         if errors:
             out["errors"] = errors
         return out

@@ -297,6 +297,17 @@ class ValueModel:
             out.append(v)
         return out
 
+    def texts(self, values: Sequence[float]) -> list[str]:
+        """Values as sent: fixed-point at each factor's precision (a wind direction that
+        rounds to 360 is written 0)."""
+        out = []
+        for v, f in zip(values, self.profile.factors, strict=True):
+            text = format_value(v, f.decimals)
+            if f.shape is Shape.WIND_DIRECTION and float(text) >= 360.0:
+                text = format_value(0.0, f.decimals)
+            out.append(text)
+        return out
+
 
 class PeriodAccumulator:
     """Running statistics of one period (minute, hour or day) of one station.

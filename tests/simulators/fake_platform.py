@@ -70,6 +70,7 @@ class FakePlatform:
         self.drop = drop
         self.max_length = max_length
         self.frames: list[Frame] = []
+        self.times: list[float] = []  # loop time of each frame's arrival
         self.errors: list[FrameError] = []
         self.sessions: dict[str, Session] = {}
         self.open: set[Session] = set()
@@ -112,6 +113,7 @@ class FakePlatform:
             self.errors.append(event)
         else:
             self.frames.append(event)
+            self.times.append(asyncio.get_running_loop().time())
             if event.mn:
                 session.mn = event.mn
                 self.sessions[event.mn] = session
