@@ -1,0 +1,702 @@
+"""The engine's configuration snapshot: stations, factors, limits, rule parameters, routes,
+receivers, responsibilities, silences and windows — loaded together, then resolved per
+(station, factor) on demand.
+
+Resolution
+----------
+*Limits* (``alert_limits`` over :mod:`alerts.limits`): the most specific row wins —
+station > region > st (station type) > default — then the built-in limit of the station
+type.  A row with ``enabled = false`` removes the limit at its level and below.
+
+*Rule parameters* (``alert_rule_config`` over the ``alerts.*`` settings): merged from the
+least to the most specific row (default, st, region, station; at each level the
+all-factor row before the factor's own).  ``enabled`` and ``severity`` follow the same
+merge.  By default flatline and jump apply to the factors that have an exceedance limit
+(regulated pollutants; meteorological factors legitimately stay flat or swing) — a row
+with ``params.factors = "all"`` or a factor-specific row that enables them widens that.
+A disabled station (``stations.enabled = false``) raises nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from aggregates.standards import StandardRegistry, default_registry, load_standards
+from store.settings import Settings
+
+from . import queries
+from .limits import AIR_POLLUTANTS, LimitSpec, aqi_threshold, builtin_limits
+from .routing import (
+    ResponsibilityIndex,
+    Route,
+    RoutingError,
+    Silence,
+    Window,
+    parse_matchers,
+    parse_time_ranges,
+)
+from .rules import (
+    AQI_LEVEL,
+    EXCEEDANCE,
+    FLATLINE,
+    JUMP,
+    MAINTENANCE,
+    OFFLINE,
+    SEVERITIES,
+    FlatlineRule,
+    JumpRule,
+    MaintenanceRule,
+    OfflineRule,
+    RuleError,
+    Severity,
+    ThresholdRule,
+)
+
+__all__ = [
+    "LEVELS",
+    "RULE_PARAMS",
+    "AlertConfig",
+    "ConfigRow",
+    "FactorInfo",
+    "KeyRules",
+    "LimitRow",
+    "Receiver",
+    "StationInfo",
+    "coerce_params",
+    "load_config",
+]
+
+log = logging.getLogger(__name__)
+
+LEVELS: Final = ("default", "st", "region", "station")
+
+#: Parameters accepted in ``alert_rule_config.params``, per rule, with their types.
+RULE_PARAMS: Final[Mapping[str, Mapping[str, type]]] = {
+    EXCEEDANCE: {
+        "pending_count": int,
+        "pending_s": float,
+        "clear_count": int,
+        "hysteresis_ratio": float,
+        "kinds": str,
+    },
+    AQI_LEVEL: {
+        "pending_count": int,
+        "pending_s": float,
+        "clear_count": int,
+        "hysteresis_ratio": float,
+        "kinds": str,
+    },
+    FLATLINE: {
+        "count": int,
+        "duration_s": float,
+        "min_count": int,
+        "tolerance": float,
+        "min_value": float,
+        "kinds": str,
+        "factors": str,
+    },
+    JUMP: {
+        "rel": float,
+        "min_delta": float,
+        "abs": float,
+        "sigma": float,
+        "sigma_span": int,
+        "window_s": float,
+        "clear_count": int,
+        "kinds": str,
+        "factors": str,
+    },
+    MAINTENANCE: {"duration_s": float, "count": int, "fault_severity": str, "kinds": str},
+    OFFLINE: {"after_s": float, "disconnect_grace_s": float},
+}
+
+
+def coerce_params(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate and convert rule parameters (from JSON, the CLI or the web form)."""
+    allowed = RULE_PARAMS.get(rule)
+    if allowed is None:
+        raise RuleError(f"unknown rule {rule!r}; rules: {', '.join(RULE_PARAMS)}")
+    out: dict[str, Any] = {}
+    for name, raw in params.items():
+        kind = allowed.get(name)
+        if kind is None:
+            raise RuleError(f"{rule}: unknown parameter {name!r}; parameters: {', '.join(allowed)}")
+        try:
+            if kind is str:
+                value: Any = str(raw)
+            elif isinstance(raw, bool):
+                raise ValueError
+            else:
+                value = kind(raw)
+        except (TypeError, ValueError):
+            raise RuleError(f"{rule}.{name} must be {kind.__name__} (got {raw!r})") from None
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RuleError(f"{rule}.{name} must be a finite number (got {raw!r})")
+        if name == "factors" and value not in ("limited", "all"):
+            raise RuleError(f"{rule}.factors must be 'limited' or 'all' (got {raw!r})")
+        if name == "fault_severity" and value not in SEVERITIES:
+            raise RuleError(f"{rule}.fault_severity must be one of {', '.join(SEVERITIES)}")
+        out[name] = value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StationInfo:
+    id: int
+    mn: str
+    name: str
+    st: str
+    region: str
+    grid_id: int | None
+    enabled: bool = True
+    #: report interval in seconds (rtd_interval, else min_interval), 0 if unknown
+    expected_interval: float = 0.0
+    #: the grid and its ancestor areas (responsibilities by area)
+    areas: tuple[int, ...] = ()
+
+    @property
+    def display(self) -> str:
+        return self.name or self.mn
+
+
+@dataclass(frozen=True, slots=True)
+class FactorInfo:
+    id: int
+    code: str
+    name_zh: str
+    unit: str
+
+    @property
+    def display(self) -> str:
+        return self.name_zh or self.code
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRow:
+    rule: str
+    level: str
+    scope_key: str
+    factor_code: str
+    upper: float | None
+    lower: float | None
+    aqi_level: int | None
+    severity: str | None
+    enabled: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRow:
+    rule: str
+    level: str
+    scope_key: str
+    factor_code: str
+    enabled: bool | None
+    severity: str | None
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    id: int
+    name: str
+    kind: str
+    address: str
+    secret: str | None
+    settings: Mapping[str, Any]
+    enabled: bool
+
+
+@dataclass(slots=True)
+class KeyRules:
+    """The in-stream rules of one (station, factor); None = not applied."""
+
+    exceedance: ThresholdRule | None = None
+    aqi: ThresholdRule | None = None
+    flatline: FlatlineRule | None = None
+    jump: JumpRule | None = None
+    maintenance: MaintenanceRule | None = None
+
+    @property
+    def empty(self) -> bool:
+        return (
+            self.exceedance is None
+            and self.aqi is None
+            and self.flatline is None
+            and self.jump is None
+            and self.maintenance is None
+        )
+
+
+@dataclass(slots=True)
+class _Merged:
+    enabled: bool | None = None
+    severity: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    factor_specific: bool = False
+
+
+class AlertConfig:
+    """One consistent snapshot of everything configurable (see the module docstring)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        stations: Mapping[int, StationInfo] | None = None,
+        factors: Mapping[int, FactorInfo] | None = None,
+        limits: Iterable[LimitRow] = (),
+        rule_rows: Iterable[ConfigRow] = (),
+        routes: Iterable[Route] = (),
+        receivers: Mapping[int, Receiver] | None = None,
+        responsibilities: Iterable[tuple[int, str, str, str]] = (),
+        silences: Iterable[Silence] = (),
+        windows: Iterable[Window] = (),
+        on: date | None = None,
+        registry: StandardRegistry | None = None,
+        area_codes: Mapping[int, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.alerts = settings.alerts
+        self.tz = ZoneInfo(settings.core.timezone)
+        self.on = on or datetime.now(self.tz).date()
+        self.registry = registry or _registry(settings)
+        self.stations: dict[int, StationInfo] = dict(stations or {})
+        #: area id → area code (daily rankings key grids by code)
+        self.area_codes: dict[int, str] = dict(area_codes or {})
+        self.factors: dict[int, FactorInfo] = dict(factors or {})
+        self.factor_by_code: dict[str, FactorInfo] = {f.code: f for f in self.factors.values()}
+        self.limits: dict[tuple[str, str, str, str], LimitRow] = {
+            (r.rule, r.level, r.scope_key, r.factor_code): r for r in limits
+        }
+        self.rule_rows: dict[tuple[str, str, str, str], ConfigRow] = {
+            (r.rule, r.level, r.scope_key, r.factor_code): r for r in rule_rows
+        }
+        self.routes: tuple[Route, ...] = tuple(sorted(routes, key=lambda r: (r.position, r.id)))
+        self.receivers: dict[int, Receiver] = dict(receivers or {})
+        self.responsibility_rows = tuple(responsibilities)
+        self.responsibilities = ResponsibilityIndex(self.responsibility_rows)
+        self.silences: tuple[Silence, ...] = tuple(silences)
+        self.windows: dict[int, Window] = {w.id: w for w in windows}
+        self.builtin = builtin_limits(self.on, self.registry)
+        self._warned: set[str] = set()
+        #: stations with rows of their own; the others share rule objects per
+        #: (station type, region, factor) — 36,000 stations × 6 factors, a few hundred rules
+        self._specific = {key[2] for key in (*self.limits, *self.rule_rows) if key[1] == "station"}
+        self._rules: dict[tuple[Any, ...], KeyRules] = {}
+        self._offline: dict[tuple[Any, ...], OfflineRule | None] = {}
+
+    # -- limits ---------------------------------------------------------------------------
+    def _chain(self, station: StationInfo) -> tuple[tuple[str, str], ...]:
+        return (
+            ("default", ""),
+            ("st", station.st),
+            ("region", station.region),
+            ("station", str(station.id)),
+        )
+
+    def limit(self, rule: str, station: StationInfo, code: str) -> LimitRow | LimitSpec | None:
+        """The limit row (or built-in limit) of ``rule`` for a station's factor."""
+        for level, key in reversed(self._chain(station)):
+            row = self.limits.get((rule, level, key, code))
+            if row is not None:
+                return row if row.enabled else None
+        if rule == EXCEEDANCE:
+            return self.builtin.get(station.st, {}).get(code)
+        if (
+            rule == AQI_LEVEL
+            and self.alerts.aqi_level
+            and station.st == "22"
+            and code in AIR_POLLUTANTS
+        ):
+            return LimitRow(
+                AQI_LEVEL, "builtin", "", code, None, None, self.alerts.aqi_level, None, True, ""
+            )
+        return None
+
+    def unit_for(self, station: StationInfo, factor: FactorInfo) -> str:
+        """The unit values of this factor are reported in at this station type (the
+        built-in limit's unit), else the factor table's."""
+        spec = self.builtin.get(station.st, {}).get(factor.code)
+        return spec.unit if spec is not None and spec.unit else factor.unit
+
+    # -- rule parameters ----------------------------------------------------------------------
+    def merged(self, rule: str, station: StationInfo, code: str) -> _Merged:
+        out = _Merged()
+        for level, key in self._chain(station):
+            for factor in ("", code):
+                row = self.rule_rows.get((rule, level, key, factor))
+                if row is None:
+                    continue
+                if row.enabled is not None:
+                    out.enabled = row.enabled
+                if row.severity is not None:
+                    out.severity = row.severity
+                out.params.update(row.params)
+                if factor:
+                    out.factor_specific = True
+        return out
+
+    def _build(self, what: str, make: Callable[[], Any], fallback: Callable[[], Any]) -> Any:
+        try:
+            return make()
+        except (RuleError, TypeError, ValueError) as exc:
+            if what not in self._warned:
+                self._warned.add(what)
+                log.warning("%s: %s; using the defaults", what, exc)
+            return fallback()
+
+    def rules_for(self, station: StationInfo, factor: FactorInfo) -> KeyRules:
+        """The in-stream rules of one station's factor (shared between stations whose
+        configuration is the same; treat as read-only)."""
+        specific = str(station.id) in self._specific
+        key = (specific and station.id, station.st, station.region, factor.code, station.enabled)
+        found = self._rules.get(key)
+        if found is None:
+            found = self._rules[key] = self._resolve(station, factor)
+        return found
+
+    def _resolve(self, station: StationInfo, factor: FactorInfo) -> KeyRules:
+        out = KeyRules()
+        if not station.enabled:
+            return out
+        s, code = self.alerts, factor.code
+        where = f"station {station.id} factor {code}"
+
+        limit = self.limit(EXCEEDANCE, station, code)
+        upper = lower = None
+        if limit is not None and (limit.upper is not None or limit.lower is not None):
+            upper, lower = limit.upper, limit.lower
+            m = self.merged(EXCEEDANCE, station, code)
+            if m.enabled is not False:
+                severity = _severity(getattr(limit, "severity", None) or m.severity, "major")
+                exc_base: dict[str, Any] = {
+                    "pending_count": s.pending_count,
+                    "pending_s": s.pending_s,
+                    "clear_count": s.clear_count,
+                    "hysteresis_ratio": s.hysteresis_ratio,
+                }
+                source = limit.source or "用户设定"
+
+                def exceedance(params: Mapping[str, Any]) -> ThresholdRule:
+                    return ThresholdRule(
+                        upper, lower, severity=severity, source=source, **{**exc_base, **params}
+                    )
+
+                out.exceedance = self._build(
+                    f"exceedance {where}", lambda: exceedance(m.params), lambda: exceedance({})
+                )
+
+        aqi = self.limit(AQI_LEVEL, station, code)
+        if isinstance(aqi, LimitRow) and aqi.aqi_level:
+            found = aqi_threshold(code, aqi.aqi_level, self.on, self.registry)
+            m = self.merged(AQI_LEVEL, station, code)
+            if found is not None and m.enabled is not False:
+                threshold, text = found
+                severity = _severity(aqi.severity or m.severity, "major")
+                aqi_base: dict[str, Any] = {
+                    "pending_count": 1,
+                    "clear_count": 1,
+                    "hysteresis_ratio": 0.0,
+                }
+
+                def aqi_rule(params: Mapping[str, Any]) -> ThresholdRule:
+                    merged = {"kinds": "h", **aqi_base, **params}
+                    return ThresholdRule(
+                        threshold, None, severity=severity, name=AQI_LEVEL, source=text, **merged
+                    )
+
+                out.aqi = self._build(
+                    f"aqi_level {where}", lambda: aqi_rule(m.params), lambda: aqi_rule({})
+                )
+
+        limited = upper is not None or lower is not None
+        reference = upper if upper is not None else lower
+        m = self.merged(FLATLINE, station, code)
+        if self._applies(m, limited) and (s.flatline_count or s.flatline_s):
+            params = {k: v for k, v in m.params.items() if k != "factors"}
+            flat_base: dict[str, Any] = {
+                "count": s.flatline_count,
+                "duration_s": s.flatline_s,
+                "min_count": max(2, s.flatline_min_count),
+                "tolerance": s.flatline_tolerance,
+                "min_value": s.flatline_min_value_ratio * abs(reference) if reference else 0.0,
+            }
+            sev = _severity(m.severity, "warning")
+            out.flatline = self._build(
+                f"flatline {where}",
+                lambda: FlatlineRule(severity=sev, **{**flat_base, **params}),
+                lambda: FlatlineRule(severity=sev, **flat_base),
+            )
+
+        m = self.merged(JUMP, station, code)
+        if self._applies(m, limited) and (s.jump_rel or s.jump_abs or s.jump_sigma):
+            params = {k: v for k, v in m.params.items() if k != "factors"}
+            jump_base: dict[str, Any] = {
+                "rel": s.jump_rel,
+                "min_delta": s.jump_min_delta_ratio * abs(reference) if reference else 0.0,
+                "abs": s.jump_abs,
+                "sigma": s.jump_sigma,
+                "window_s": s.jump_window_s,
+                "clear_count": s.jump_clear_count,
+            }
+            sev = _severity(m.severity, "warning")
+            out.jump = self._build(
+                f"jump {where}",
+                lambda: JumpRule(severity=sev, **{**jump_base, **params}),
+                lambda: JumpRule(severity=sev, **jump_base),
+            )
+
+        m = self.merged(MAINTENANCE, station, code)
+        if m.enabled is not False and (s.maintenance_s or m.params):
+            sev = _severity(m.severity, "info")
+            maint_base: dict[str, Any] = {"duration_s": s.maintenance_s}
+            out.maintenance = self._build(
+                f"maintenance {where}",
+                lambda: MaintenanceRule(severity=sev, **{**maint_base, **m.params}),
+                lambda: MaintenanceRule(severity=sev, **maint_base) if s.maintenance_s else None,
+            )
+        return out
+
+    @staticmethod
+    def _applies(m: _Merged, limited: bool) -> bool:
+        if m.enabled is False:
+            return False
+        if m.params.get("factors") == "all":
+            return True
+        if m.factor_specific and m.enabled:
+            return True
+        return limited
+
+    def offline_rule(self, station: StationInfo) -> OfflineRule | None:
+        specific = str(station.id) in self._specific
+        key = (station.id if specific else None, station.st, station.region, station.enabled)
+        if key in self._offline:
+            return self._offline[key]
+        rule: OfflineRule | None = None
+        if station.enabled:
+            m = self.merged(OFFLINE, station, "")
+            if m.enabled is not False:
+                s = self.alerts
+                sev = _severity(m.severity, "major")
+                off_base: dict[str, Any] = {
+                    "after_s": float(s.offline_after_s),
+                    "disconnect_grace_s": float(s.offline_disconnect_grace_s),
+                }
+                rule = self._build(
+                    f"offline station {station.id}",
+                    lambda: OfflineRule(severity=sev, **{**off_base, **m.params}),
+                    lambda: OfflineRule(severity=sev, **off_base),
+                )
+        self._offline[key] = rule
+        return rule
+
+    # -- notification timers --------------------------------------------------------------------
+    def timers(self, route: Route, rule: str) -> tuple[float, float, float]:
+        """(group_wait, group_interval, repeat_interval) of a route for an alert of ``rule``
+        (the repeat of offline alerts defaults to ``alerts.offline_remind_s``)."""
+        s = self.alerts
+        repeat = route.repeat_interval_s
+        if repeat is None:
+            repeat = float(s.offline_remind_s) if rule.startswith(OFFLINE) else s.repeat_interval_s
+        return (
+            s.group_wait_s if route.group_wait_s is None else route.group_wait_s,
+            s.group_interval_s if route.group_interval_s is None else route.group_interval_s,
+            repeat,
+        )
+
+
+def _severity(value: str | None, default: Severity) -> Severity:
+    for s in SEVERITIES:
+        if value == s:
+            return s
+    return default
+
+
+def _registry(settings: Settings) -> StandardRegistry:
+    extra = settings.aggregates.standards_dir
+    return load_standards([extra]) if extra is not None else default_registry()
+
+
+# ------------------------------------------------------------------------------------------
+# loading
+
+
+def _ancestors(areas: Mapping[int, int | None], start: int | None) -> tuple[int, ...]:
+    out: list[int] = []
+    seen: set[int] = set()
+    node = start
+    while node is not None and node not in seen:
+        seen.add(node)
+        out.append(node)
+        node = areas.get(node)
+    return tuple(out)
+
+
+async def load_stations(
+    conn: asyncpg.Connection | asyncpg.Pool, area_codes: dict[int, str] | None = None
+) -> dict[int, StationInfo]:
+    """The stations with their areas; fills ``area_codes`` (area id → code) if given."""
+    rows = await conn.fetch(queries.LOAD_AREAS_SQL)
+    areas = {r["id"]: r["parent_id"] for r in rows}
+    if area_codes is not None:
+        area_codes.update((r["id"], r["code"]) for r in rows)
+    out: dict[int, StationInfo] = {}
+    for r in await conn.fetch(queries.LOAD_STATIONS_SQL):
+        out[r["id"]] = StationInfo(
+            r["id"],
+            r["mn"],
+            r["name"],
+            r["st"],
+            r["region"],
+            r["grid_id"],
+            r["enabled"],
+            float(r["expected_interval"]),
+            _ancestors(areas, r["grid_id"]),
+        )
+    return out
+
+
+async def load_config(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    settings: Settings,
+    *,
+    registry: StandardRegistry | None = None,
+) -> AlertConfig:
+    """Read everything configurable in one go (a few small queries)."""
+    tz = ZoneInfo(settings.core.timezone)
+    area_codes: dict[int, str] = {}
+    stations = await load_stations(conn, area_codes)
+    factors = {
+        r["id"]: FactorInfo(r["id"], r["code"], r["name_zh"], r["unit"])
+        for r in await conn.fetch(queries.LOAD_FACTORS_SQL)
+    }
+    limits = [
+        LimitRow(
+            r["rule"],
+            r["level"],
+            r["scope_key"],
+            r["factor_code"],
+            r["upper"],
+            r["lower"],
+            r["aqi_level"],
+            r["severity"],
+            r["enabled"],
+            r["source"],
+        )
+        for r in await conn.fetch(queries.LOAD_LIMITS_SQL)
+    ]
+    rule_rows: list[ConfigRow] = []
+    for r in await conn.fetch(queries.LOAD_RULE_CONFIG_SQL):
+        try:
+            params = coerce_params(r["rule"], r["params"] or {})
+        except RuleError as exc:
+            log.warning(
+                "alert_rule_config %s/%s/%s: %s", r["rule"], r["level"], r["scope_key"], exc
+            )
+            continue
+        rule_rows.append(
+            ConfigRow(
+                r["rule"],
+                r["level"],
+                r["scope_key"],
+                r["factor_code"],
+                r["enabled"],
+                r["severity"],
+                params,
+            )
+        )
+    routes: list[Route] = []
+    for r in await conn.fetch(queries.LOAD_ROUTES_SQL):
+        try:
+            route = Route(
+                r["id"],
+                r["name"],
+                r["position"],
+                parse_matchers(r["matchers"]),
+                tuple(r["receiver_ids"]),
+                tuple(r["to_roles"]),
+                tuple(r["group_by"]),
+                r["group_wait_s"],
+                r["group_interval_s"],
+                r["repeat_interval_s"],
+                r["send_resolved"],
+                tuple(r["mute_window_ids"]),
+                r["continue_matching"],
+                r["enabled"],
+            )
+            route.validate()
+        except RoutingError as exc:
+            log.warning("alert route %s skipped: %s", r["name"], exc)
+            continue
+        routes.append(route)
+    receivers = {
+        r["id"]: Receiver(
+            r["id"],
+            r["name"],
+            r["kind"],
+            r["address"],
+            r["secret"],
+            r["settings"] or {},
+            r["enabled"],
+        )
+        for r in await conn.fetch(queries.LOAD_RECEIVERS_SQL)
+    }
+    responsibilities = [
+        (r["receiver_id"], r["role"], r["scope"], r["scope_key"])
+        for r in await conn.fetch(queries.LOAD_RESPONSIBILITIES_SQL)
+    ]
+    silences: list[Silence] = []
+    for r in await conn.fetch(queries.LOAD_SILENCES_SQL):
+        try:
+            silences.append(
+                Silence(
+                    r["id"],
+                    parse_matchers(r["matchers"]),
+                    float(r["starts_at"]),
+                    float(r["ends_at"]),
+                )
+            )
+        except RoutingError as exc:
+            log.warning("silence %s skipped: %s", r["id"], exc)
+    windows: list[Window] = []
+    for r in await conn.fetch(queries.LOAD_WINDOWS_SQL):
+        try:
+            windows.append(
+                Window(
+                    r["id"],
+                    r["name"],
+                    parse_matchers(r["matchers"]),
+                    r["recurring"],
+                    ZoneInfo(r["timezone"]) if r["timezone"] else tz,
+                    None if r["starts_at"] is None else float(r["starts_at"]),
+                    None if r["ends_at"] is None else float(r["ends_at"]),
+                    frozenset(r["weekdays"]),
+                    parse_time_ranges(r["time_ranges"]),
+                    r["enabled"],
+                )
+            )
+        except (RoutingError, ValueError, KeyError) as exc:
+            log.warning("maintenance window %s skipped: %s", r["name"], exc)
+    return AlertConfig(
+        settings,
+        stations=stations,
+        factors=factors,
+        limits=limits,
+        rule_rows=rule_rows,
+        routes=routes,
+        receivers=receivers,
+        responsibilities=responsibilities,
+        silences=silences,
+        windows=windows,
+        registry=registry,
+        area_codes=area_codes,
+    )

@@ -1,0 +1,525 @@
+"""The alert engine as one long-running object: listener, evaluator, writer, sweeper,
+dispatcher, sender and the APScheduler jobs.
+
+Theory of operation
+-------------------
+Start (:meth:`AlertService.start`):
+
+1. a pool (``envgrid-alerts``) and the configuration snapshot (:func:`load_config`);
+2. the open alerts (:class:`~alerts.writer.AlertWriter`), the saved rule states
+   (``alert_rule_state``), reconciled with each other; the offline states from the open
+   offline alerts; the dispatcher's marks and groups;
+3. a dedicated LISTEN connection on ``envgrid_readings``, ``envgrid_alerts`` and
+   ``envgrid_alert_config``.  Readings that arrive while we catch up are buffered;
+4. the catch-up: the data of the last ``alerts.catchup_s`` before the state was saved
+   (or before now, on a first start) is re-evaluated from ``measurements_rtd``/``_minute``/
+   ``_hour``, then the buffered live readings — so a restart loses no alert;
+5. the tasks: the flush loop (transitions → database every ``alerts.flush_ms``), the
+   sender, the listener watchdog (reconnects and catches up again after the database
+   went away), and the scheduler (:meth:`AlertService.schedule`).
+
+Jobs (APScheduler 3 ``AsyncIOScheduler``, every job ``max_instances=1``,
+``coalesce=True``, each one call into alerts/ or aggregates/): ``offline-sweep``
+(``alerts.sweep_interval_s``), ``dispatch`` (``alerts.dispatch_interval_s``),
+``save-state`` (``alerts.state_save_s``), ``reload-config`` (``alerts.config_reload_s``,
+and at once on ``envgrid_alert_config``), ``daily-ranking`` (cron at
+``aggregates.daily_ranking_time``, core.timezone) and ``housekeeping`` (cron at
+``alerts.housekeeping_time``).
+
+Stop: scheduler off, the last transitions flushed, the rule state saved, the last
+messages sent (bounded wait), connections closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from store.db import connect, create_pool
+from store.feed import READINGS_CHANNEL
+from store.settings import Settings
+
+from . import queries
+from .config import AlertConfig, FactorInfo, load_config, load_stations
+from .dispatcher import Dispatcher, Sender
+from .engine import StreamEvaluator
+from .model import ALERTS_CHANNEL, CONFIG_CHANNEL
+from .notifiers import Channels
+from .ranking import compute_daily_ranking, push_daily_ranking, yesterday
+from .rules import IN_STREAM_RULES, OFFLINE
+from .sweeper import OfflineSweeper, SweepResult
+from .writer import AlertWriter, Transition
+
+__all__ = ["CONNECTION_ERRORS", "AlertService"]
+
+log = logging.getLogger(__name__)
+
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    TimeoutError,
+    ConnectionError,
+)
+_SAVED_AT_KEY = "state_saved_at"
+_MAX_CATCHUP_S = 3600.0
+#: Values of stations or factors registered since the last load make the registry reload
+#: at most this often (so a new station's first alerts are not a config reload late).
+_REGISTRY_RELOAD_S = 2.0
+
+
+class AlertService:
+    """See the module docstring.  ``async with AlertService(settings, dsn) as svc``."""
+
+    def __init__(self, settings: Settings, dsn: str, *, scheduler: bool = True) -> None:
+        self.settings = settings
+        self.dsn = dsn
+        self.use_scheduler = scheduler
+        self.pool: asyncpg.Pool | None = None
+        self.config: AlertConfig | None = None
+        self.writer = AlertWriter()
+        self.sweeper = OfflineSweeper()
+        self.evaluator: StreamEvaluator | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.sender: Sender | None = None
+        self.channels = Channels(settings.alerts)
+        self.scheduler: AsyncIOScheduler | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._buffer: list[str] | None = None
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._flush_now = asyncio.Event()
+        self._reload_wanted = False
+        self._last_reading = time.time()
+        self._registry_loaded = 0.0
+        self._saved_keys: set[tuple[int, int, str]] = set()
+        self.last_sweep: SweepResult | None = None
+        self.flushes = 0
+        self.flush_failures = 0
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    async def __aenter__(self) -> AlertService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def cfg(self) -> AlertConfig:
+        assert self.config is not None, "AlertService.start() first"
+        return self.config
+
+    async def start(self) -> None:
+        db = self.settings.database
+        self.pool = await create_pool(
+            self.dsn,
+            min_size=1,
+            max_size=max(4, min(db.pool_max, 8)),
+            application_name="envgrid-alerts",
+            statement_timeout_ms=db.statement_timeout_ms or None,
+            connect_timeout_s=db.connect_timeout_s,
+        )
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        assert self.pool is not None
+        pool = self.pool
+        self.config = await load_config(pool, self.settings)
+        open_rows = await self.writer.load(pool)
+        self.evaluator = StreamEvaluator(self.config)
+        saved = [
+            (r["station_id"], r["factor_id"], r["rule"], r["state"])
+            for r in await pool.fetch(queries.LOAD_RULE_STATE_SQL)
+            if r["rule"] in IN_STREAM_RULES
+        ]
+        open_map = {
+            (r["rule"], r["scope_key"], r["factor_id"]): (r["state"], float(r["first_seen"]))
+            for r in open_rows
+            if r["rule"] in IN_STREAM_RULES
+        }
+        restored = self.evaluator.restore(saved, open_map)
+        self._saved_keys = {(s, f, r) for s, f, r, _ in saved}
+        self.sweeper.restore(open_rows)
+        self.dispatcher = Dispatcher(self.cfg, on_queued=self._wake_sender)
+        await self.dispatcher.load(pool)
+        self.sender = Sender(pool, self.channels, self.cfg)
+        log.info(
+            "alert engine: %d stations, %d open alerts, %d rule states restored",
+            len(self.config.stations),
+            len(self.writer.open),
+            restored,
+        )
+        saved_at = await pool.fetchval(queries.GET_META_SQL, _SAVED_AT_KEY)
+        now = float(await pool.fetchval(queries.DB_NOW_SQL))
+        since = (float(saved_at) if saved_at is not None else now) - self.settings.alerts.catchup_s
+        await self._listen()
+        await self.catch_up(max(since, now - _MAX_CATCHUP_S))
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._flush_loop(), name="alerts-flush"),
+            loop.create_task(self.sender.run(self._stop), name="alerts-sender"),
+            loop.create_task(self._watch_listener(), name="alerts-listener"),
+        ]
+        if self.use_scheduler:
+            self.schedule()
+
+    async def stop(self) -> None:
+        """Scheduler off; the sender finishes the message in hand; then the last
+        transitions, the rule state and the last messages (bounded waits)."""
+        self._stop.set()
+        if self.scheduler is not None:
+            with contextlib.suppress(Exception):
+                self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        sender = [t for t in self._tasks if t.get_name() == "alerts-sender"]
+        others = [t for t in self._tasks if t not in sender]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        if sender:  # it leaves its loop once the current round is done
+            _, late = await asyncio.wait(sender, timeout=15)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*sender, return_exceptions=True)
+        self._tasks = []
+        if self.pool is not None and self.evaluator is not None:
+            try:
+                await self.flush()
+                await self.save_state()
+                if self.dispatcher is not None and self.sender is not None:
+                    await self.dispatch()
+                    await asyncio.wait_for(self.sender.send_due(), 10)
+            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
+                log.warning("alert engine stopped without its last writes: %s", exc)
+        await self._close_listener()
+        await self.channels.close()
+        if self.pool is not None:
+            pool, self.pool = self.pool, None
+            try:
+                await asyncio.wait_for(pool.close(), 10)
+            except TimeoutError:
+                pool.terminate()
+
+    # -- listening ---------------------------------------------------------------------------
+    async def _listen(self) -> None:
+        conn = await connect(self.dsn, application_name="envgrid-alerts-listen")
+        try:
+            await conn.add_listener(READINGS_CHANNEL, self._on_reading)
+            await conn.add_listener(ALERTS_CHANNEL, self._on_alert)
+            await conn.add_listener(CONFIG_CHANNEL, self._on_config)
+        except BaseException:
+            await conn.close()
+            raise
+        self._listener = conn
+
+    async def _close_listener(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except CONNECTION_ERRORS:
+                conn.terminate()
+
+    def _on_reading(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        self._last_reading = time.time()
+        if self._buffer is not None:
+            self._buffer.append(payload)
+            return
+        assert self.evaluator is not None
+        self.evaluator.feed_payload(payload)
+
+    def _on_alert(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        alert_id, _, state = payload.partition(":")
+        if not alert_id.isdigit():
+            return
+        if self.dispatcher is not None:
+            self.dispatcher.changed(int(alert_id))
+        if self.writer.own_notice(payload):
+            return  # our own transition: the rule state is already where it should be
+        key = self.writer.note_state(int(alert_id), state)
+        if key is not None:  # no longer open (resolved by a user)
+            if key[0] == OFFLINE and key[1].startswith("station:"):
+                self.sweeper.states.pop(int(key[1][8:]), None)
+            elif self.evaluator is not None:
+                self.evaluator.reset(key)
+
+    def _on_config(self, conn: object, pid: int, channel: str, payload: str) -> None:
+        self._reload_wanted = True
+        self._flush_now.set()
+
+    async def _watch_listener(self) -> None:
+        backoff = 1.0
+        while True:
+            await asyncio.sleep(1.0)
+            if self._listener is not None and not self._listener.is_closed():
+                backoff = 1.0
+                continue
+            await self._close_listener()
+            try:
+                await self._listen()
+            except CONNECTION_ERRORS as exc:
+                log.warning(
+                    "alert listener: database unavailable (%s); retry in %.0f s", exc, backoff
+                )
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            log.info("alert listener reconnected; re-evaluating the data since the outage")
+            try:
+                await self.catch_up(self._last_reading - 120.0)
+            except CONNECTION_ERRORS as exc:
+                log.warning("catch-up after reconnect failed (%s); will retry", exc)
+                await self._close_listener()
+
+    async def catch_up(self, since: float) -> int:
+        """Re-evaluate the stored data since ``since`` (POSIX s), then the readings that
+        arrived meanwhile."""
+        assert self.pool is not None and self.evaluator is not None
+        evaluator = self.evaluator
+        self._buffer = []
+        n = 0
+        try:
+            start = datetime.fromtimestamp(since, UTC)
+            until = datetime.fromtimestamp(
+                float(await self.pool.fetchval(queries.DB_NOW_SQL)) + 86400, UTC
+            )
+            for kind, sql in (
+                ("r", queries.CATCHUP_RTD_SQL),
+                ("m", queries.CATCHUP_MINUTE_SQL),
+                ("h", queries.CATCHUP_HOUR_SQL),
+            ):
+                async with self.pool.acquire() as conn, conn.transaction():
+                    async for r in conn.cursor(sql, start, until, prefetch=10_000):
+                        evaluator.feed(r[0], r[1], kind, r[2], r[3], r[4])
+                        n += 1
+        finally:
+            buffered, self._buffer = self._buffer, None
+            for payload in buffered:
+                evaluator.feed_payload(payload)
+        if n:
+            log.info("caught up: %d stored values re-evaluated", n)
+        return n
+
+    # -- writing -----------------------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        interval = self.settings.alerts.flush_ms / 1000
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), interval)
+            self._flush_now.clear()
+            if self._reload_wanted:
+                self._reload_wanted = False
+                await self._guard("reload-config", self.reload_config)
+            elif (
+                self.evaluator is not None
+                and self.evaluator.unknown
+                and time.monotonic() - self._registry_loaded >= _REGISTRY_RELOAD_S
+            ):
+                await self._guard("reload-registry", self.reload_registry)
+            await self._guard("flush", self.flush)
+
+    async def _guard(self, what: str, job: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await job()
+        except CONNECTION_ERRORS as exc:
+            log.warning("%s: database unavailable (%s); will retry", what, exc)
+        except asyncpg.PostgresError as exc:
+            log.error("%s failed: %s", what, exc)
+        except Exception:  # a bug must not stop the loop or the job behind it
+            log.exception("%s failed", what)
+
+    async def flush(self) -> int:
+        """Write the pending transitions (one transaction).  When the database is away the
+        batch waits for the next flush; when the database refuses it (a bug, a constraint)
+        the transitions are written one by one and only those refused are dropped, logged —
+        one bad transition must not block every alert behind it."""
+        assert self.pool is not None and self.evaluator is not None
+        batch = self.evaluator.take()
+        if not batch:
+            return 0
+        try:
+            async with self.pool.acquire() as conn:
+                outcome = await self.writer.apply(conn, batch)
+        except asyncpg.PostgresError as exc:
+            if isinstance(exc, CONNECTION_ERRORS):
+                self.evaluator.put_back(batch)
+                self.flush_failures += 1
+                raise
+            log.error("alert batch of %d refused (%s); writing one by one", len(batch), exc)
+            await self._flush_singly(batch)
+            return len(batch)
+        except BaseException:
+            self.evaluator.put_back(batch)
+            self.flush_failures += 1
+            raise
+        self.flushes += 1
+        for key in outcome.gone:
+            self.evaluator.reset(key)
+        return len(batch)
+
+    async def _flush_singly(self, batch: list[Transition]) -> None:
+        assert self.pool is not None and self.evaluator is not None
+        for i, transition in enumerate(batch):
+            try:
+                async with self.pool.acquire() as conn:
+                    outcome = await self.writer.apply(conn, [transition])
+            except asyncpg.PostgresError as exc:
+                if isinstance(exc, CONNECTION_ERRORS):
+                    self.evaluator.put_back(batch[i:])
+                    raise
+                change = transition.change
+                log.error("alert transition dropped: %s %s: %s", transition.key, change.action, exc)
+                continue
+            for key in outcome.gone:
+                self.evaluator.reset(key)
+
+    # -- jobs --------------------------------------------------------------------------------
+    async def sweep(self) -> SweepResult:
+        assert self.pool is not None
+        async with self.pool.acquire() as conn:
+            self.last_sweep = await self.sweeper.sweep(conn, self.writer, self.cfg())
+        return self.last_sweep
+
+    async def dispatch(self) -> int:
+        assert self.pool is not None and self.dispatcher is not None
+        queued = await self.dispatcher.tick(self.pool)
+        await self.dispatcher.forget_idle_groups(self.pool)
+        return queued
+
+    def _wake_sender(self) -> None:
+        if self.sender is not None:
+            self.sender.wake.set()
+
+    async def save_state(self) -> int:
+        assert self.pool is not None and self.evaluator is not None
+        rows = self.evaluator.dump_states()
+        keys = {(s, f, r) for s, f, r, _ in rows}
+        gone = self._saved_keys - keys
+        now = float(await self.pool.fetchval(queries.DB_NOW_SQL))
+        async with self.pool.acquire() as conn, conn.transaction():
+            if rows:
+                await conn.execute(
+                    queries.SAVE_RULE_STATE_SQL,
+                    [r[0] for r in rows],
+                    [r[1] for r in rows],
+                    [r[2] for r in rows],
+                    [orjson.dumps(r[3]).decode() for r in rows],
+                )
+            if gone:
+                await conn.execute(
+                    queries.DELETE_RULE_STATE_SQL,
+                    [g[0] for g in gone],
+                    [g[1] for g in gone],
+                    [g[2] for g in gone],
+                )
+            await conn.execute(queries.SET_META_SQL, _SAVED_AT_KEY, now)
+        self._saved_keys = keys
+        return len(rows)
+
+    async def reload_config(self) -> None:
+        assert self.pool is not None and self.evaluator is not None
+        self.config = await load_config(self.pool, self.settings)
+        self.evaluator.set_config(self.config)
+
+    async def reload_registry(self) -> None:
+        """Cheaper than a full reload: pick up stations and factors registered since (the
+        values waiting for them are evaluated then)."""
+        assert self.pool is not None and self.evaluator is not None and self.config is not None
+        self._registry_loaded = time.monotonic()
+        self.config.stations = await load_stations(self.pool, self.config.area_codes)
+        self.config.factors = {
+            r["id"]: FactorInfo(r["id"], r["code"], r["name_zh"], r["unit"])
+            for r in await self.pool.fetch(queries.LOAD_FACTORS_SQL)
+        }
+        self.config.factor_by_code = {f.code: f for f in self.config.factors.values()}
+        self.evaluator.set_config(self.config)
+
+    async def daily_ranking(self) -> int:
+        assert self.pool is not None
+        await compute_daily_ranking(self.pool, self.settings)
+        config = self.cfg()
+        queued = await push_daily_ranking(self.pool, config, yesterday(config))
+        if queued:
+            self._wake_sender()
+        return queued
+
+    async def housekeeping(self) -> None:
+        assert self.pool is not None
+        days = self.settings.alerts.history_days
+        async with self.pool.acquire() as conn:
+            for sql in (
+                queries.PURGE_NOTIFICATIONS_SQL,
+                queries.PURGE_ALERTS_SQL,
+                queries.PURGE_SILENCES_SQL,
+            ):
+                await conn.execute(sql, days)
+            await conn.execute(queries.PURGE_RULE_STATE_SQL)
+            await conn.execute(queries.PURGE_GROUPS_SQL)
+
+    def schedule(self) -> AsyncIOScheduler:
+        """Start the APScheduler jobs (see the module docstring)."""
+        s = self.settings.alerts
+        tz = self.cfg().tz
+        scheduler = AsyncIOScheduler(
+            timezone=tz,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+        )
+        now = datetime.now(tz)
+
+        def job(name: str, func: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                await self._guard(name, func)
+
+            run.__name__ = name
+            return run
+
+        def add(name: str, func: Callable[[], Awaitable[Any]], trigger: Any, **kw: Any) -> None:
+            scheduler.add_job(job(name, func), trigger, id=name, **kw)
+
+        add(
+            "offline-sweep",
+            self.sweep,
+            IntervalTrigger(seconds=s.sweep_interval_s),
+            next_run_time=now,
+        )
+        add(
+            "dispatch",
+            self.dispatch,
+            IntervalTrigger(seconds=s.dispatch_interval_s),
+            next_run_time=now,
+        )
+        add("save-state", self.save_state, IntervalTrigger(seconds=s.state_save_s))
+        add("reload-config", self.reload_config, IntervalTrigger(seconds=s.config_reload_s))
+        if s.daily_push:
+            hh, mm = self.settings.aggregates.daily_ranking_time.split(":")
+            add(
+                "daily-ranking",
+                self.daily_ranking,
+                CronTrigger(hour=int(hh), minute=int(mm), timezone=tz),
+            )
+        hh, mm = s.housekeeping_time.split(":")
+        add(
+            "housekeeping",
+            self.housekeeping,
+            CronTrigger(hour=int(hh), minute=int(mm), timezone=tz),
+        )
+        scheduler.start()
+        self.scheduler = scheduler
+        return scheduler

@@ -1,0 +1,342 @@
+"""Messages in Simplified Chinese: subject, plain text, HTML (email), Markdown (WeCom,
+DingTalk) and a JSON payload (generic webhooks, SMS gateways) — rendered once when a
+notification is queued and stored with it, so a retry after a restart sends the same
+message."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from .model import REASON_ZH, RULE_ZH, SEVERITY_ZH, STATE_ZH, AlertView, jsonable
+
+__all__ = [
+    "PREFIX",
+    "Message",
+    "RankingLine",
+    "describe",
+    "render_alerts",
+    "render_ranking",
+    "render_test",
+]
+
+PREFIX: Final = "环境监测"
+_LEVEL_ZH: Final = {1: "优", 2: "良", 3: "轻度污染", 4: "中度污染", 5: "重度污染", 6: "严重污染"}
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    subject: str
+    text: str
+    html: str
+    markdown: str
+    payload: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "text": self.text,
+            "html": self.html,
+            "markdown": self.markdown,
+            "payload": dict(self.payload),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> Message:
+        return cls(
+            str(obj.get("subject", "")),
+            str(obj.get("text", "")),
+            str(obj.get("html", "")),
+            str(obj.get("markdown", "")),
+            dict(obj.get("payload") or {}),
+        )
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return f"{value:.4g}" if abs(value) < 1e-3 else f"{value:.6g}"
+    return str(value)
+
+
+def _time(value: datetime | float | None, tz: ZoneInfo) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, int | float):
+        value = datetime.fromtimestamp(value, tz)
+    return value.astimezone(tz).strftime("%m-%d %H:%M")
+
+
+def _who(a: AlertView) -> str:
+    labels = a.labels
+    name = (
+        labels.get("station_name")
+        or labels.get("mn")
+        or (f"站点 {a.station_id}" if a.station_id is not None else "")
+    )
+    return f"{name}（{a.region}）" if a.region and name else str(name or a.region)
+
+
+def describe(a: AlertView, tz: ZoneInfo) -> str:
+    """One line saying what the alert is about."""
+    labels = a.labels
+    rule = RULE_ZH.get(a.rule, a.rule)
+    factor = labels.get("factor_name") or labels.get("factor_code") or ""
+    unit = labels.get("unit") or ""
+    who = _who(a)
+    if a.rule in ("exceedance", "aqi_level"):
+        bound = "下限" if a.reason == "below" else "上限"
+        source = labels.get("source") or ""
+        text = (
+            f"{who} {factor}{rule}：{_num(a.value)} {unit}，{bound} {_num(a.threshold)} {unit}"
+            f"{f'（{source}）' if source else ''}，超限数据 {a.count} 个"
+        )
+    elif a.rule == "flatline":
+        since = _time(a.first_seen, tz)
+        text = f"{who} {factor}{rule}：自 {since} 起数值保持 {_num(a.value)} {unit} 不变"
+    elif a.rule == "jump":
+        text = f"{who} {factor}{rule}：{_num(a.threshold)} → {_num(a.value)} {unit}"
+    elif a.rule == "maintenance":
+        text = f"{who} {factor}{rule}（数据标记 {a.reason or '—'}）"
+    elif a.rule == "offline":
+        last = labels.get("last_data")
+        text = f"{who} {rule}：最后数据 {_time(last, tz)}，{REASON_ZH.get(a.reason, a.reason)}"
+    elif a.rule == "offline_mass":
+        text = (
+            f"{labels.get('scope_name', a.scope_key)}：{labels.get('offline', _num(a.value))}"
+            f" 个站点同时断线（共 {labels.get('total', '—')} 个），各站点断线通知合并为本条"
+        )
+    else:
+        text = f"{who} {rule}"
+    return " ".join(text.split())
+
+
+def _group_title(alerts: Sequence[AlertView], group_labels: Mapping[str, str]) -> str:
+    rules = {a.rule for a in alerts}
+    parts = []
+    if len(rules) == 1:
+        parts.append(RULE_ZH.get(next(iter(rules)), next(iter(rules))))
+    else:
+        parts.append("多类告警")
+    region = group_labels.get("region") or ""
+    if region:
+        parts.append(region)
+    if group_labels.get("station") and alerts:
+        parts.append(_who(alerts[0]).split("（")[0])
+    return " · ".join(parts)
+
+
+def _line(a: AlertView, tz: ZoneInfo, resolved: bool) -> str:
+    when = (
+        f"恢复于 {_time(a.resolved_at, tz)}"
+        if resolved
+        else f"开始于 {_time(a.fired_at or a.first_seen, tz)}"
+    )
+    return f"[{SEVERITY_ZH.get(a.severity, a.severity)}] {describe(a, tz)}；{when}"
+
+
+def render_alerts(
+    kind: str,
+    new: Sequence[AlertView],
+    resolved: Sequence[AlertView],
+    firing: Sequence[AlertView],
+    *,
+    group_labels: Mapping[str, str],
+    receiver: str,
+    tz: ZoneInfo,
+    dashboard_url: str = "",
+    max_items: int = 30,
+) -> Message:
+    """The message of one group decision (see :mod:`alerts.grouping`)."""
+    everything = [*new, *resolved, *firing]
+    title = _group_title(everything, group_labels)
+    new_ids = {a.id for a in new}
+    still = [a for a in firing if a.id not in new_ids]
+    if kind == "reminder":
+        subject = f"【{PREFIX}告警·提醒】{title}：{len(firing)} 条告警仍未恢复"
+    elif new:
+        subject = f"【{PREFIX}告警】{title}：{len(new)} 条新告警"
+        if resolved:
+            subject += f"，{len(resolved)} 条已恢复"
+    else:
+        subject = f"【{PREFIX}告警·已恢复】{title}：{len(resolved)} 条告警已恢复"
+
+    sections: list[tuple[str, list[AlertView], bool]] = []
+    if kind == "reminder":
+        sections.append(("仍未恢复", list(firing), False))
+    else:
+        if new:
+            sections.append(("新告警", list(new), False))
+        if resolved:
+            sections.append(("已恢复", list(resolved), True))
+        if still:
+            sections.append(("仍在告警", still, False))
+
+    text_lines = [subject, ""]
+    md_lines = [f"### {html.escape(subject)}"]
+    html_parts = [
+        '<div style="font-family:sans-serif;font-size:14px">',
+        f"<h3>{html.escape(subject)}</h3>",
+    ]
+    for heading, items, is_resolved in sections:
+        shown, rest = items[:max_items], len(items) - max_items
+        text_lines.append(f"{heading}（{len(items)}）：")
+        md_lines.append(f"**{heading}（{len(items)}）**")
+        html_parts.append(f"<h4>{heading}（{len(items)}）</h4><ul>")
+        for a in shown:
+            line = _line(a, tz, is_resolved)
+            text_lines.append(f"- {line}")
+            md_lines.append(f"> {line}")
+            html_parts.append(f"<li>{html.escape(line)}</li>")
+        if rest > 0:
+            text_lines.append(f"- …另有 {rest} 条")
+            md_lines.append(f"> …另有 {rest} 条")
+            html_parts.append(f"<li>…另有 {rest} 条</li>")
+        text_lines.append("")
+        html_parts.append("</ul>")
+    footer = f"详情：{dashboard_url}" if dashboard_url else "详情请登录监测平台查看。"
+    text_lines.append(footer)
+    md_lines.append(footer)
+    html_parts.append(f"<p>{html.escape(footer)}</p></div>")
+
+    status = "resolved" if not firing and resolved else "firing"
+    payload = {
+        "version": "1",
+        "source": "envgrid",
+        "kind": kind,
+        "status": status,
+        "receiver": receiver,
+        "group_labels": dict(group_labels),
+        "title": subject,
+        "text": "\n".join(text_lines).strip(),
+        "new": sorted(new_ids),
+        "resolved": sorted(a.id for a in resolved),
+        "alerts": [_alert_json(a, tz) for a in everything[: max_items * 3]],
+    }
+    return Message(
+        subject,
+        "\n".join(text_lines).strip() + "\n",
+        "\n".join(html_parts),
+        "\n\n".join(md_lines),
+        payload,
+    )
+
+
+def _alert_json(a: AlertView, tz: ZoneInfo) -> dict[str, Any]:
+    labels = a.labels
+    return {
+        "id": a.id,
+        "rule": a.rule,
+        "rule_zh": RULE_ZH.get(a.rule, a.rule),
+        "state": a.state,
+        "state_zh": STATE_ZH.get(a.state, a.state),
+        "severity": a.severity,
+        "station_id": a.station_id,
+        "station_name": labels.get("station_name"),
+        "mn": labels.get("mn"),
+        "region": a.region,
+        "grid_id": a.grid_id,
+        "factor_code": labels.get("factor_code"),
+        "factor_name": labels.get("factor_name"),
+        "unit": labels.get("unit"),
+        "value": a.value,
+        "threshold": a.threshold,
+        "reason": a.reason,
+        "count": a.count,
+        "first_seen": jsonable(a.first_seen),
+        "fired_at": jsonable(a.fired_at),
+        "resolved_at": jsonable(a.resolved_at),
+        "summary": describe(a, tz),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RankingLine:
+    scope: str
+    name: str
+    rank: int | None
+    aqi: int | None
+    level: int | None
+    primary: Sequence[str]
+    valid: bool
+
+
+def render_ranking(
+    day: date, receiver: str, lines: Sequence[RankingLine], total: Mapping[str, int]
+) -> Message:
+    """The daily ranking push (08:30) for one receiver: the ranks of what they are
+    responsible for."""
+    scope_zh = {"station": "站点", "region": "区县", "grid": "网格"}
+    subject = f"【{PREFIX}日报】{day.month}月{day.day}日空气质量排名"
+    text = [subject, ""]
+    md = [f"### {subject}"]
+    rows = []
+    for ln in lines:
+        of = total.get(ln.scope)
+        rank = f"第 {ln.rank} 名" + (f"（共 {of}）" if of else "") if ln.rank else "未排名"
+        if not ln.valid or ln.aqi is None:
+            quality = "数据不足，未评价"
+        else:
+            level = _LEVEL_ZH.get(ln.level or 0, "—")
+            primary = "、".join(ln.primary) if ln.primary else "—"
+            quality = f"AQI {ln.aqi}（{level}），首要污染物 {primary}"
+        line = f"{scope_zh.get(ln.scope, ln.scope)} {ln.name}：{rank}，{quality}"
+        text.append(f"- {line}")
+        md.append(f"> {line}")
+        rows.append(f"<li>{html.escape(line)}</li>")
+    body_html = (
+        f'<div style="font-family:sans-serif;font-size:14px"><h3>{html.escape(subject)}</h3>'
+        f"<ul>{''.join(rows)}</ul></div>"
+    )
+    payload = {
+        "version": "1",
+        "source": "envgrid",
+        "kind": "ranking",
+        "receiver": receiver,
+        "day": day.isoformat(),
+        "title": subject,
+        "text": "\n".join(text),
+        "lines": [
+            {
+                "scope": ln.scope,
+                "name": ln.name,
+                "rank": ln.rank,
+                "aqi": ln.aqi,
+                "level": ln.level,
+                "primary_pollutants": list(ln.primary),
+                "valid": ln.valid,
+            }
+            for ln in lines
+        ],
+    }
+    return Message(subject, "\n".join(text) + "\n", body_html, "\n\n".join(md), payload)
+
+
+def render_test(receiver: str, when: datetime, tz: ZoneInfo) -> Message:
+    subject = f"【{PREFIX}告警】测试消息"
+    body = (
+        f"这是一条来自环境监测平台的测试消息，发送给接收方「{receiver}」，"
+        f"时间 {when.astimezone(tz).strftime('%Y-%m-%d %H:%M:%S')}。收到即表示通道配置正确。"
+    )
+    payload = {
+        "version": "1",
+        "source": "envgrid",
+        "kind": "test",
+        "receiver": receiver,
+        "title": subject,
+        "text": body,
+    }
+    return Message(
+        subject,
+        body + "\n",
+        f"<p>{html.escape(body)}</p>",
+        f"### {subject}\n\n{body}",
+        payload,
+    )
