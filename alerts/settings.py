@@ -132,7 +132,7 @@ class AlertSettings:
     def __post_init__(self) -> None:
         # imported here: store.settings imports this module while it is being loaded, so
         # ``import alerts.settings`` must work before store.settings is complete
-        from store.settings import require
+        from store.validation import require
 
         for name in (
             "offline_after_s",

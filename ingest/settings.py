@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from store.settings import require
+from store.validation import require
 
 __all__ = ["IngestSettings"]
 

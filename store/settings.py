@@ -76,18 +76,7 @@ _MASK: Final = "***"
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
-    """Invalid configuration; the message says what to change and where."""
-
-
-def require(condition: bool, message: str) -> None:
-    """Raise :class:`ConfigError` with ``message`` unless ``condition`` holds.
-
-    For section ``__post_init__`` checks, e.g.
-    ``require(self.workers >= 1, f"ingest.workers must be ≥ 1 (got {self.workers})")``.
-    """
-    if not condition:
-        raise ConfigError(message)
+from store.validation import ConfigError, require  # noqa: E402 - re-exported
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
@@ -220,7 +209,7 @@ def _is_loopback(host: str) -> bool:
 
 
 # The other sections are declared by the packages that own them (pure data modules that
-# import only ``require``/``ConfigError`` from here, which are defined above this line).
+# import only store.validation).
 from aggregates.settings import AggregatesSettings  # noqa: E402
 from alerts.settings import AlertSettings  # noqa: E402
 from ingest.settings import IngestSettings  # noqa: E402

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from store.settings import require
+from store.validation import require
 
 __all__ = ["WebSettings"]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
-from store.settings import require
+from store.validation import require
 
 __all__ = ["DEFAULT_LEVEL_NAMES", "DEFAULT_STAGE_MINUTES", "STAGES", "CaseSettings"]
 

@@ -1,0 +1,150 @@
+"""Process and machine facts for the benchmarks, read from /proc (Linux).
+
+A benchmark figure is only as good as its context: every result carries the
+machine (cores, memory, kernel), the versions and the engine, and the server's
+and the database's CPU and memory are measured from ``/proc`` while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ProcSample", "children", "machine_info", "sample", "tree_pids"]
+
+_TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcSample:
+    """CPU seconds (user + system) and resident memory of a set of processes."""
+
+    cpu_s: float
+    rss_bytes: int
+    processes: int
+
+
+def _stat(pid: int) -> tuple[float, int] | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # after the command: state(0) ppid(1) … utime(11) stime(12) … rss(21)
+    return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[21]) * _PAGE
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of ``pid``."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def tree_pids(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    out = [pid]
+    for child in children(pid):
+        out += tree_pids(child)
+    return out
+
+
+def sample(pids: Iterable[int]) -> ProcSample:
+    cpu = 0.0
+    rss = 0
+    n = 0
+    for pid in pids:
+        stat = _stat(pid)
+        if stat is None:
+            continue
+        cpu += stat[0]
+        rss += stat[1]
+        n += 1
+    return ProcSample(cpu, rss, n)
+
+
+def postgres_pids(data_dir: Path | None = None) -> list[int]:
+    """Every postgres process (of one cluster when its data directory is given)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmd = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if not cmd or not cmd[0].endswith(b"postgres"):
+            continue
+        out.append(int(entry.name))
+    if data_dir is None:
+        return out
+    # the postmaster's children inherit nothing useful to filter on; keep the tree of the
+    # postmaster whose -D argument matches
+    for pid in out:
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"-D" in cmd and str(data_dir) in cmd[cmd.index(b"-D") + 1].decode(errors="replace"):
+            return tree_pids(pid)
+    return out
+
+
+def machine_info() -> dict[str, Any]:
+    mem_kb = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    except OSError:
+        pass
+    cpu_model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions: dict[str, str | None] = {}
+    for dist in ("envgrid", "asyncpg", "uvloop", "aiohttp", "numpy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    pg = subprocess.run(
+        ["bash", "-c", "ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    pg_version = ""
+    if pg:
+        pg_version = subprocess.run(
+            [f"{pg}/postgres", "--version"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "cpu": cpu_model or platform.machine(),
+        "kernel": platform.release(),
+        "python": sys.version.split()[0],
+        "postgresql": pg_version,
+        "open_files_limit": _nofile(),
+        "versions": versions,
+    }
+
+
+def _nofile() -> int:
+    import resource
+
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[1]

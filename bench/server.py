@@ -1,0 +1,213 @@
+"""The server under test: ``envgrid serve`` in a subprocess, as a user runs it.
+
+It gets a private data directory (its own embedded PostgreSQL) unless a DSN is
+given, free ports, and whatever settings the scenario needs, through the same
+environment variables a user would set.  The harness reads counts from the
+database, process figures from /proc and the latency histogram from the
+Prometheus endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from .proc import ProcSample, postgres_pids, sample, tree_pids
+
+__all__ = ["ServerUnderTest", "free_port", "histogram_quantiles"]
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerUnderTest:
+    """Start with :meth:`start`, stop with :meth:`stop` (or use ``with``)."""
+
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    dsn: str | None = None
+    web: bool = False
+    alerts: bool = False
+    data_dir: Path | None = None
+    port: int = 0
+    metrics_port: int = 0
+    pg_port: int = 0
+    process: subprocess.Popen[str] | None = None
+    banner: str = ""
+    log_tail: list[str] = field(default_factory=list)
+    _tmp: Path | None = None
+
+    def start(self, timeout: float = 120.0) -> None:
+        if self.data_dir is None:
+            base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+            self._tmp = Path(tempfile.mkdtemp(prefix="envgrid-bench-", dir=base))
+            self._tmp.chmod(0o755)  # the postgres account must enter it when we are root
+            self.data_dir = self._tmp / "var"
+        self.port = self.port or free_port()
+        self.metrics_port = self.metrics_port or free_port()
+        self.pg_port = self.pg_port or free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ENVGRID_")}
+        env.update(
+            {
+                "ENVGRID_DATA_DIR": str(self.data_dir),
+                "ENVGRID_INGEST__PORT": str(self.port),
+                "ENVGRID_INGEST__METRICS_PORT": str(self.metrics_port),
+                "ENVGRID_DATABASE__EMBEDDED_PORT": str(self.pg_port),
+                "ENVGRID_WEB__PORT": str(free_port()),
+            }
+        )
+        if self.dsn:
+            env["ENVGRID_DSN"] = self.dsn
+        for key, value in self.settings.items():
+            section, _, name = key.partition(".")
+            env[f"ENVGRID_{section.upper()}__{name.upper()}"] = str(value)
+        args = [sys.executable, "-m", "store.cli", "serve"]
+        if not self.web:
+            args.append("--no-web")
+        if not self.alerts:
+            args.append("--no-alerts")
+        self.process = subprocess.Popen(
+            args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        assert self.process.stdout is not None
+        lines = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            line = self.process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Stop with Ctrl-C"):
+                break
+        self.banner = "".join(lines)
+        if not self.banner.rstrip().endswith("Stop with Ctrl-C."):
+            self.stop()
+            raise RuntimeError(f"envgrid serve did not start:\n{self.banner[-3000:]}")
+        # keep draining the log so the server never blocks on a full pipe
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log_tail.append(line)
+            if len(self.log_tail) > 400:
+                del self.log_tail[:200]
+
+    @property
+    def database_dsn(self) -> str:
+        if self.dsn:
+            return self.dsn
+        return f"postgresql://envgrid@127.0.0.1:{self.pg_port}/envgrid"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def server_pids(self) -> list[int]:
+        """The supervisor and its children (ingest workers, web, alerts)."""
+        pg = set(postgres_pids())
+        return [p for p in tree_pids(self.pid) if p not in pg]
+
+    def worker_pids(self) -> list[int]:
+        return [p for p in self.server_pids() if p != self.pid and _is_spawned(p)]
+
+    def server_sample(self) -> ProcSample:
+        return sample(self.server_pids())
+
+    def postgres_sample(self) -> ProcSample:
+        data = self.data_dir / "pg" / "data" if self.data_dir is not None and not self.dsn else None
+        return sample(postgres_pids(data))
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return str(response.read().decode())
+
+    async def count(self, sql: str, *args: Any) -> int:
+        conn = await asyncpg.connect(self.database_dsn)
+        try:
+            return int(await conn.fetchval(sql, *args))
+        finally:
+            await conn.close()
+
+    def stop(self, timeout: float = 60.0) -> int | None:
+        code = None
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                code = self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                code = self.process.wait(10)
+        elif self.process is not None:
+            code = self.process.returncode
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        return code
+
+    def __enter__(self) -> ServerUnderTest:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _is_spawned(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+_BUCKET = re.compile(r'^(\w+)_bucket\{le="([^"]+)"\} (\S+)$', re.M)
+
+
+def histogram_quantiles(
+    text: str, name: str, quantiles: tuple[float, ...] = (0.5, 0.99)
+) -> dict[str, float | None]:
+    """Quantiles of a Prometheus histogram (linear within a bucket, as histogram_quantile)."""
+    buckets = sorted(
+        (float("inf") if le == "+Inf" else float(le), float(count))
+        for metric, le, count in _BUCKET.findall(text)
+        if metric == name
+    )
+    out: dict[str, float | None] = {}
+    if not buckets or buckets[-1][1] == 0:
+        return {f"p{int(q * 100)}": None for q in quantiles}
+    total = buckets[-1][1]
+    for q in quantiles:
+        rank = q * total
+        lower_bound, lower_count = 0.0, 0.0
+        value: float | None = None
+        for bound, count in buckets:
+            if count >= rank:
+                if bound == float("inf"):
+                    value = lower_bound
+                else:
+                    span = count - lower_count
+                    frac = (rank - lower_count) / span if span else 0.0
+                    value = lower_bound + (bound - lower_bound) * frac
+                break
+            lower_bound, lower_count = bound, count
+        out[f"p{int(q * 100)}"] = value
+    return out
