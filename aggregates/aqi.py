@@ -120,6 +120,34 @@ def iaqi_exact(column: IaqiColumn, concentration: Fraction) -> Fraction | None:
     raise AssertionError("unreachable: concentration within the breakpoints")  # pragma: no cover
 
 
+#: Memo of :func:`_iaqi_ceil`: id(column) → (column, {(numerator, denominator): IAQI}).
+#: A pure cache (results depend only on the immutable column and the concentration);
+#: keyed by identity and integer pairs because hashing the Fraction breakpoints of a
+#: column dominated batch AQI (tens of thousands of stations).  Bounded.
+_IAQI_MEMO: dict[int, tuple[IaqiColumn, dict[tuple[int, int], int | None]]] = {}
+_IAQI_MEMO_COLUMNS = 64
+_IAQI_MEMO_VALUES = 1 << 16
+
+
+def _iaqi_ceil(column: IaqiColumn, concentration: Fraction) -> int | None:
+    """ceil(formula (1)), memoised: after GB/T 8170 rounding the concentrations of a
+    whole network repeat a lot (integers, CO tenths), so batch AQI mostly hits the memo."""
+    entry = _IAQI_MEMO.get(id(column))
+    if entry is None or entry[0] is not column:
+        if len(_IAQI_MEMO) >= _IAQI_MEMO_COLUMNS:
+            _IAQI_MEMO.clear()
+        entry = _IAQI_MEMO[id(column)] = (column, {})
+    memo = entry[1]
+    key = (concentration.numerator, concentration.denominator)
+    if key in memo:
+        return memo[key]
+    exact = iaqi_exact(column, concentration)
+    value = None if exact is None else math.ceil(exact)
+    if len(memo) < _IAQI_MEMO_VALUES:
+        memo[key] = value
+    return value
+
+
 def iaqi(pollutant_column: str, concentration: Number, table: AqiTable) -> int | None:
     """IAQI of one concentration: ceil of formula (1) (进位取整, AQI.md §1.2/§1.6).
 
@@ -231,8 +259,7 @@ def compute_aqi(
     order = [k for k in spec.indicators if k in values]
     indicator_iaqi: dict[str, int | None] = {}
     for key in order:
-        exact = iaqi_exact(table.columns[spec.indicators[key].column], values[key])
-        indicator_iaqi[key] = None if exact is None else math.ceil(exact)
+        indicator_iaqi[key] = _iaqi_ceil(table.columns[spec.indicators[key].column], values[key])
 
     participating = [
         k

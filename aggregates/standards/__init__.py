@@ -127,7 +127,8 @@ def to_fraction(value: object, what: str = "value") -> Fraction:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValueError(f"{what}: not a finite number: {value!r}")
-        return Fraction(Decimal(repr(value)))
+        # float(): numpy.float64 is a float subclass whose repr is "np.float64(…)"
+        return Fraction(Decimal(repr(float(value))))
     if isinstance(value, str):
         try:
             dec = Decimal(value.strip())

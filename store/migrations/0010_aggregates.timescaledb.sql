@@ -2,9 +2,11 @@
 -- and columns as the plain-PostgreSQL tables (0010_aggregates.postgresql.sql).
 --
 -- * hourly on the raw hypertables (agg_hourly_rtd, agg_hourly_minute), daily on the hourly
---   ones (hierarchical continuous aggregates, TimescaleDB ≥ 2.9), days bucketed in
---   Asia/Shanghai with time_bucket(…, timezone) — aggregates.jobs.sync_timezone refuses
---   to start when core.timezone differs (the definition would have to be rebuilt);
+--   ones (hierarchical continuous aggregates, TimescaleDB ≥ 2.9); both levels bucket in
+--   Asia/Shanghai with time_bucket(…, timezone) (whole-hour offset: the hours are the UTC
+--   hours of the plain-PostgreSQL rollups; one zone for parent and child keeps the
+--   hierarchy valid) — aggregates.jobs.sync_timezone refuses to start when core.timezone
+--   differs (the definitions would have to be rebuilt);
 -- * real-time aggregation switched on explicitly (timescaledb.materialized_only = false;
 --   the default is off since 2.13), so queries see rows newer than the last refresh;
 -- * refresh policies re-materialise the last 35 days: late data and corrections inside
@@ -19,7 +21,7 @@ CREATE MATERIALIZED VIEW agg_hourly_rtd
 WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 SELECT station_id,
        factor_id,
-       time_bucket(INTERVAL '1 hour', ts) AS bucket,
+       time_bucket(INTERVAL '1 hour', ts, 'Asia/Shanghai') AS bucket,
        count(value) AS n_total,
        count(value) FILTER (WHERE envgrid_flag_valid(flag)) AS n_valid,
        sum(value) FILTER (WHERE envgrid_flag_valid(flag)) AS sum_valid,
@@ -35,14 +37,14 @@ SELECT station_id,
        bit_or(envgrid_minute_bit(ts))
            FILTER (WHERE value IS NOT NULL AND envgrid_flag_valid(flag)) AS valid_minutes
 FROM measurements_rtd
-GROUP BY station_id, factor_id, time_bucket(INTERVAL '1 hour', ts)
+GROUP BY station_id, factor_id, time_bucket(INTERVAL '1 hour', ts, 'Asia/Shanghai')
 WITH NO DATA;
 
 CREATE MATERIALIZED VIEW agg_hourly_minute
 WITH (timescaledb.continuous, timescaledb.materialized_only = false) AS
 SELECT station_id,
        factor_id,
-       time_bucket(INTERVAL '1 hour', ts) AS bucket,
+       time_bucket(INTERVAL '1 hour', ts, 'Asia/Shanghai') AS bucket,
        count(value) AS n_total,
        count(value) FILTER (WHERE envgrid_flag_valid(flag)) AS n_valid,
        sum(value) FILTER (WHERE envgrid_flag_valid(flag)) AS sum_valid,
@@ -58,7 +60,7 @@ SELECT station_id,
        bit_or(envgrid_minute_bit(ts))
            FILTER (WHERE value IS NOT NULL AND envgrid_flag_valid(flag)) AS valid_minutes
 FROM measurements_minute
-GROUP BY station_id, factor_id, time_bucket(INTERVAL '1 hour', ts)
+GROUP BY station_id, factor_id, time_bucket(INTERVAL '1 hour', ts, 'Asia/Shanghai')
 WITH NO DATA;
 
 CREATE MATERIALIZED VIEW agg_daily_rtd
