@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ProcSample", "children", "machine_info", "sample", "tree_pids"]
+__all__ = ["ProcSample", "children", "machine_busy", "machine_info", "sample", "tree_pids"]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -39,6 +39,14 @@ def _stat(pid: int) -> tuple[float, int] | None:
         return None
     # after the command: state(0) ppid(1) … utime(11) stime(12) … rss(21)
     return (int(fields[11]) + int(fields[12])) / _TICK, int(fields[21]) * _PAGE
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy seconds, total seconds) of all CPUs since boot, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    total = sum(fields[:8])
+    return (total - idle) / _TICK, total / _TICK
 
 
 def children(pid: int) -> list[int]:

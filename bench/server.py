@@ -52,13 +52,15 @@ class ServerUnderTest:
     pg_port: int = 0
     process: subprocess.Popen[str] | None = None
     banner: str = ""
+    #: where the private data directory goes (None: the system temporary directory)
+    tmp_base: str | None = None
     log_tail: list[str] = field(default_factory=list)
     _tmp: Path | None = None
 
     def start(self, timeout: float = 120.0) -> None:
         if self.data_dir is None:
-            base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-            self._tmp = Path(tempfile.mkdtemp(prefix="envgrid-bench-", dir=base))
+            # on disk, not tmpfs: "durably committed" must include the real fsync cost
+            self._tmp = Path(tempfile.mkdtemp(prefix="envgrid-bench-", dir=self.tmp_base))
             self._tmp.chmod(0o755)  # the postgres account must enter it when we are root
             self.data_dir = self._tmp / "var"
         self.port = self.port or free_port()

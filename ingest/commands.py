@@ -29,6 +29,7 @@ import asyncpg
 from protocol import Frame, Reply, encode_request
 from store.commands import CHANNEL
 from store.db import connect
+from store.stations import STATIONS_CHANNEL
 
 from . import queries
 from .connection import StationConnection
@@ -61,6 +62,7 @@ class CommandTracker:
         sessions: dict[str, StationConnection],
         registry_get: Callable[[str], Station | None],
         timeout_s: float,
+        on_registry_change: Callable[[], None] | None = None,
     ) -> None:
         self.pool = pool
         self.worker = worker
@@ -76,6 +78,8 @@ class CommandTracker:
         self._recorder_task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
         self._dsn = ""
+        self._waiting: set[str] = set()
+        self.on_registry_change = on_registry_change
         self.sent = 0
         self.replies = 0
 
@@ -84,6 +88,14 @@ class CommandTracker:
         self._dsn = dsn
         self._listener = await connect(dsn, application_name=f"envgrid-commands-{self.worker}")
         await self._listener.add_listener(CHANNEL, self._notified)
+        if self.on_registry_change is not None:
+            await self._listener.add_listener(STATIONS_CHANNEL, self._registry_changed)
+        # stations with commands waiting for them: asked about when they come online
+        self._waiting = {r[0] for r in await self._listener.fetch(queries.WAITING_STATIONS_SQL)}
+
+    def _registry_changed(self, _conn: object, _pid: int, _channel: str, _payload: str) -> None:
+        if self.on_registry_change is not None:
+            self.on_registry_change()
 
     async def ensure_listening(self) -> None:
         """Re-open the LISTEN connection after the database came back; then send what was
@@ -100,6 +112,8 @@ class CommandTracker:
             station = self.registry_get(mn)
             if station is not None:
                 self.station_online(station)
+        if self.on_registry_change is not None:
+            self.on_registry_change()  # changes made while the database was away
 
     async def stop(self) -> None:
         if self._listener is not None:
@@ -135,9 +149,15 @@ class CommandTracker:
         command_id, _, mn = payload.partition(":")
         if mn in self.sessions and command_id.isdigit():
             self._spawn(self._claim_and_send(int(command_id)))
+        else:
+            self._waiting.add(mn)  # sent when the station connects (to whichever worker)
 
     def station_online(self, station: Station) -> None:
-        self._spawn(self._send_queued(station))
+        """A station bound to a connection: send what is queued for it (only stations known
+        to have something queued cost a query — a reconnect storm costs none)."""
+        if station.mn in self._waiting:
+            self._waiting.discard(station.mn)
+            self._spawn(self._send_queued(station))
 
     async def _send_queued(self, station: Station) -> None:
         async with self.pool.acquire() as conn:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -95,6 +95,8 @@ class Dispatcher:
         self._max_age = timedelta(days=settings.max_age_days)
         self._max_future = timedelta(seconds=settings.max_future_s)
         self._closing = False
+        self._overloaded = False
+        self._paused: set[StationConnection] = set()
 
     # -- connections --------------------------------------------------------------------
     def new_decoder(self) -> Decoder:
@@ -110,11 +112,13 @@ class Dispatcher:
         conn.connected_at = conn.last_rx = self.clock
         self.connections.add(conn)
         self.opened += 1
-        if self.pipeline is not None and self.pipeline.paused:
+        if self._overloaded:
             conn.pause()
+            self._paused.add(conn)
 
     def connection_closed(self, conn: StationConnection, exc: Exception | None) -> None:
         self.connections.discard(conn)
+        self._paused.discard(conn)
         self.closed += 1
         for mn in conn.mns:
             if self.sessions.get(mn) is conn:
@@ -124,11 +128,15 @@ class Dispatcher:
                     self.state.disconnected(station.id, conn.peer)
 
     def pause_all(self) -> None:
-        for conn in self.connections:
-            conn.pause()
+        """The writer is behind: from now on every connection that submits a frame stops
+        reading (idle connections are left alone — touching 20,000 sockets to pause
+        them costs more than the few frames they might send)."""
+        self._overloaded = True
 
     def resume_all(self) -> None:
-        for conn in self.connections:
+        self._overloaded = False
+        paused, self._paused = self._paused, set()
+        for conn in paused:
             conn.resume()
 
     def sweep_idle(self) -> int:
@@ -187,8 +195,9 @@ class Dispatcher:
             return
         if mn not in conn.mns:
             self._bind(conn, mn, station, frame)
+        received = datetime.now(UTC)
         if self.state is not None:
-            self.state.seen(station.id)
+            self.state.seen(station.id, received)
         if isinstance(frame, Reply):
             if self.commands is not None:
                 self.commands.on_reply(station, frame)
@@ -207,10 +216,11 @@ class Dispatcher:
                 conn, frame, "unexpected_command", f"{mn} sent platform command CN {frame.cn}"
             )
             return
-        self._upload(conn, frame, station)
+        self._upload(conn, frame, station, received)
 
-    def _upload(self, conn: StationConnection, frame: Frame, station: Station) -> None:
-        received = datetime.now(UTC)
+    def _upload(
+        self, conn: StationConnection, frame: Frame, station: Station, received: datetime
+    ) -> None:
         text = frame.data_time
         ts = self.parse_time(text) if text is not None else None
         if ts is None:
@@ -244,24 +254,37 @@ class Dispatcher:
                 station.mn,
                 ts,
                 received,
-                self.clock,
+                time.monotonic(),
                 weight=max(1, frame.cp.count(";")),
             )
         )
+        if self._overloaded and not conn.paused:
+            conn.pause()
+            self._paused.add(conn)
 
-    def ack(self, item: Inbound) -> None:
-        """Pipeline callback: ``item`` is durable — send its 9014 if it asked for one,
-        over whichever connection holds its MN now."""
-        if item.replay:
-            return
-        frame = item.frame
-        if self.state is not None and isinstance(frame, DataUpload):
-            self.state.data(item)
-        if not frame.ack_requested:
-            return
-        conn = self.sessions.get(item.mn)
-        if conn is not None and conn.send(encode_data_ack(frame)):
-            self.acks_sent += 1
+    def ack(self, items: Sequence[Inbound]) -> None:
+        """Pipeline callback: ``items`` are durable — send the 9014 of each that asked for
+        one, over whichever connection holds its MN now (one write per connection)."""
+        state = self.state
+        sessions = self.sessions
+        out: dict[StationConnection, list[bytes]] = {}
+        for item in items:
+            frame = item.frame
+            if state is not None and frame.cn == 2011:
+                state.data(item)
+            if not frame.ack_requested:
+                continue
+            conn = sessions.get(item.mn)
+            if conn is None:
+                continue
+            pending = out.get(conn)
+            if pending is None:
+                out[conn] = [encode_data_ack(frame)]
+            else:
+                pending.append(encode_data_ack(frame))
+        for conn, acks in out.items():
+            if conn.send(b"".join(acks)):
+                self.acks_sent += len(acks)
 
     # -- station identity ------------------------------------------------------------------
     def _bind(self, conn: StationConnection, mn: str, station: Station, frame: Frame) -> None:

@@ -77,7 +77,7 @@ class Pipeline:
         batch_ms: int,
         queue_high: int,
         queue_low: int,
-        ack: Callable[[Inbound], None],
+        ack: Callable[[Sequence[Inbound]], None],
         pause: Callable[[], None],
         resume: Callable[[], None],
         rebuild: Callable[[SpoolRecord], Inbound | None],
@@ -241,15 +241,13 @@ class Pipeline:
         self._acknowledge(batch)
 
     def _acknowledge(self, batch: Sequence[Inbound]) -> None:
-        now = time.time()
+        live = [item for item in batch if not (item.replay or item.rejected)]
+        now = time.monotonic()
         latencies = self.stats.latencies
-        for item in batch:
-            if item.replay or item.rejected:
-                continue
-            latencies.append(now - item.received_at.timestamp())
-            self._ack(item)
+        latencies.extend(now - item.mono for item in live)
         if len(latencies) > 100_000:
             del latencies[: len(latencies) - 50_000]
+        self._ack(live)
 
     async def _spool(self, batch: list[Inbound]) -> None:
         live = [item for item in batch if not item.replay]

@@ -101,8 +101,10 @@ RESET_WORKER_STATE_SQL: Final = """
 UPDATE station_state SET connected = false, disconnected_at = now()
 WHERE connected AND worker = $1
 """
-UPDATE_EDITION_SQL: Final = """
-UPDATE stations SET edition = $2 WHERE id = $1 AND edition IS DISTINCT FROM $2
+UPDATE_EDITIONS_SQL: Final = """
+UPDATE stations s SET edition = v.edition
+FROM unnest($1::integer[], $2::text[]) AS v(id, edition)
+WHERE s.id = v.id AND s.edition IS DISTINCT FROM v.edition
 """
 
 # -- downlink commands ------------------------------------------------------------------
@@ -115,6 +117,10 @@ RETURNING c.id, c.station_id, c.cn, c.params, c.qn, s.mn
 UNCLAIM_COMMAND_SQL: Final = """
 UPDATE station_commands SET status = 'queued', worker = NULL, sent_at = NULL, error = $2
 WHERE id = $1 AND status = 'sent'
+"""
+WAITING_STATIONS_SQL: Final = """
+SELECT DISTINCT s.mn FROM station_commands c JOIN stations s ON s.id = c.station_id
+WHERE c.status = 'queued' AND c.expires_at > now()
 """
 QUEUED_COMMANDS_SQL: Final = """
 SELECT id FROM station_commands

@@ -110,6 +110,8 @@ class IngestWorker:
         self._tasks = _Tasks([])
         self._writer_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
+        self._reload_pending = False
+        self._reload_task: asyncio.Task[None] | None = None
         self.bound_port = 0
 
     async def start(self) -> None:
@@ -166,6 +168,7 @@ class IngestWorker:
             sessions=dispatcher.sessions,
             registry_get=self.registry.get,
             timeout_s=ing.command_timeout_s,
+            on_registry_change=self._registry_changed,
         )
         await dispatcher.commands.start(self.dsn)
         self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool)
@@ -248,6 +251,19 @@ class IngestWorker:
                 self.metrics.log_line()
             if tick % 120 == 0:
                 await self._refresh_registry()
+
+    def _registry_changed(self) -> None:
+        """NOTIFY envgrid_stations: reload soon (changes come in bursts: debounce)."""
+        if self._reload_pending:
+            return
+        self._reload_pending = True
+
+        async def reload() -> None:
+            await asyncio.sleep(0.5)
+            self._reload_pending = False
+            await self._refresh_registry()
+
+        self._reload_task = asyncio.get_running_loop().create_task(reload())
 
     async def _refresh_registry(self) -> None:
         assert self._pool is not None and self.dispatcher is not None

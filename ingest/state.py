@@ -36,6 +36,19 @@ class _Data:
     last_data_time: datetime | None = None
     latest: dict[str, Any] = field(default_factory=dict)
     edition: str | None = None
+    newest: Inbound | None = None
+
+    def resolve(self) -> None:
+        """Turn the newest real-time frame into ``latest`` / ``last_data_time``."""
+        item = self.newest
+        if item is None:
+            return
+        self.newest = None
+        self.last_data_time = item.ts
+        stamp = item.ts.isoformat()
+        for code, value in latest_values(item.frame).items():
+            value["t"] = stamp
+            self.latest[code] = value
 
 
 @dataclass(slots=True)
@@ -63,8 +76,7 @@ class StateFlusher:
         self.failures = 0
 
     # -- producers (synchronous, cheap) -----------------------------------------------
-    def seen(self, station_id: int) -> None:
-        now = datetime.now(UTC)
+    def seen(self, station_id: int, now: datetime) -> None:
         entry = self._data.get(station_id)
         if entry is None:
             self._data[station_id] = _Data(now)
@@ -79,14 +91,8 @@ class StateFlusher:
             entry = self._data[item.station_id] = _Data(item.received_at)
         entry.last_data_at = item.received_at
         entry.edition = item.frame.edition
-        if item.frame.cn == 2011 and (
-            entry.last_data_time is None or item.ts >= entry.last_data_time
-        ):
-            entry.last_data_time = item.ts
-            stamp = item.ts.isoformat()
-            for code, value in latest_values(item.frame).items():
-                value["t"] = stamp
-                entry.latest[code] = value
+        if item.frame.cn == 2011 and (entry.newest is None or item.ts >= entry.newest.ts):
+            entry.newest = item  # its values become "latest" when the state is flushed
 
     def connected(self, station_id: int, peer: str, edition: str, worker: int) -> None:
         self._conn[station_id] = (True, peer, datetime.now(UTC), None)
@@ -122,6 +128,8 @@ class StateFlusher:
         editions, self._editions = self._editions, {}
         if not (conn_events or data or pending or editions):
             return
+        for entry in data.values():
+            entry.resolve()
         try:
             async with self.pool.acquire() as conn:
                 if conn_events:
@@ -159,8 +167,10 @@ class StateFlusher:
                         [x.frames for x in p],
                         [x.last_raw for x in p],
                     )
-                for station_id, edition in editions.items():
-                    await conn.execute(queries.UPDATE_EDITION_SQL, station_id, edition)
+                if editions:
+                    await conn.execute(
+                        queries.UPDATE_EDITIONS_SQL, list(editions), list(editions.values())
+                    )
             self.flushes += 1
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             self.failures += 1

@@ -15,6 +15,7 @@ import json
 import logging
 import signal
 import sys
+import time
 from typing import Any
 
 from . import multi
@@ -122,6 +123,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="send minute data (2051) every M minutes (1,2,3,4,5,6,10,12,15,20,30)",
     )
+    sched.add_argument(
+        "--factors",
+        default="",
+        metavar="CODES",
+        help="send only these factors, e.g. a21026,a21004,a21005,a05024,a34002,a34004",
+    )
     sched.add_argument("--hourly", action="store_true", help="send hourly data (2061)")
     sched.add_argument("--daily", action="store_true", help="send daily data (2031; 2041)")
     sched.add_argument(
@@ -191,6 +198,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     acks.add_argument(
         "--rate", type=float, default=None, metavar="R", help="fast pace, at most R frames/s in all"
+    )
+    acks.add_argument(
+        "--burst-at",
+        type=float,
+        default=None,
+        metavar="S",
+        help="fast pace: connect now, hold every upload until S seconds from now, then burst",
     )
 
     conns = parser.add_argument_group("connections and scale")
@@ -295,6 +309,7 @@ def build_config(args: argparse.Namespace) -> FleetConfig:
         seed=args.seed,
         area=area,
         rtd_interval=args.rtd_interval,
+        factors=tuple(c for c in args.factors.split(",") if c),
         min_interval=args.minute,
         hourly=args.hourly,
         daily=args.daily,
@@ -305,6 +320,7 @@ def build_config(args: argparse.Namespace) -> FleetConfig:
         start_time=start,
         timezone=args.timezone,
         duration=args.duration,
+        start_at=(time.time() + args.burst_at) if args.burst_at is not None else None,
         max_frames=args.max_frames,
         drain=args.drain,
         ack=not args.no_ack,

@@ -60,6 +60,9 @@ class FleetConfig:
     total_stations: int | None = None
     edition: str = "2017"  # "2017", "2005" or "mix"
     st: tuple[str, ...] = ("22",)
+    #: send only these factors (2017 codes; empty: every factor of the station type) —
+    #: e.g. the six AQI pollutants for a "6-factor" benchmark
+    factors: tuple[str, ...] = ()
     pw: str = "123456"
     seed: int = 1
     area: Area = field(default_factory=Area)
@@ -94,6 +97,9 @@ class FleetConfig:
     window: int = 16
     backlog: int = 1000
     pace: str = "clock"  # "clock": on schedule; "fast": as fast as the ack window allows
+    #: fast pace: stations connect at once but hold their uploads until this POSIX time
+    #: (a synchronised burst from an already connected fleet)
+    start_at: float | None = None
     #: frames per second for the whole run in fast pace (None: unlimited)
     rate: float | None = None
     # -- connections (real time) -------------------------------------------------------
@@ -134,9 +140,15 @@ class FleetConfig:
         _require(bool(self.st), "--st needs at least one station type, e.g. --st 22,31,32")
         for code in self.st:
             try:
-                profile_for(code)
+                known = {f.code for f in profile_for(code).factors}
             except ValueError as exc:
                 raise ConfigError(f"--st: {exc}") from None
+            unknown = [f for f in self.factors if f not in known]
+            _require(
+                not unknown,
+                f"--factors {','.join(unknown)}: not a factor of station type {code}"
+                f" (it has {','.join(sorted(known))})",
+            )
         _require(
             bool(self.pw) and not any(c in self.pw for c in ";,=&"),
             f"--pw {self.pw!r} must be non-empty without ; , = &",
@@ -194,6 +206,10 @@ class FleetConfig:
         _require(self.history_limit >= 0, "--history-limit must be ≥ 0")
         if self.duration is None and self.max_frames is None:
             object.__setattr__(self, "duration", DEFAULT_DURATION)
+        _require(
+            self.start_at is None or self.pace == "fast",
+            "start_at (--burst-at) needs --pace fast",
+        )
         if self.rate is not None and self.pace != "fast":
             object.__setattr__(self, "pace", "fast")
 

@@ -39,7 +39,9 @@ task a station owns, plus one task per history request being answered).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -141,7 +143,13 @@ class SimStation:
         self.pw = identity.pw
         self.st = identity.st
         self.edition = identity.edition
-        self.profile = profile = profile_for(identity.st)
+        profile = profile_for(identity.st)
+        if cfg.factors:
+            wanted = frozenset(cfg.factors)
+            profile = dataclasses.replace(
+                profile, factors=tuple(f for f in profile.factors if f.code in wanted)
+            )
+        self.profile = profile
         self.codes = wire_codes(profile, identity.edition)
         mapped = {
             w: f.code for w, f in zip(self.codes, profile.factors, strict=True) if w != f.code
@@ -273,7 +281,12 @@ class SimStation:
             return
         loop = self.env.loop
         if self._fast:
-            self._handle = loop.call_soon(self._on_tick)
+            gate = self.env.config.start_at
+            wait = 0.0 if gate is None else gate - time.time()
+            if wait > 0:
+                self._handle = loop.call_later(wait, self._on_tick)
+            else:
+                self._handle = loop.call_soon(self._on_tick)
             return
         when = self._cursor[0] + self.phase
         delay = (when - self.now()) / self.env.clock.scale

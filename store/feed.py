@@ -56,8 +56,14 @@ def encode_readings(
     head = f"{kind}|"
     parts: list[str] = []
     size = len(head)
+    last_ts: object = None
+    epoch = ""
     for row in rows:
-        item = f"{row[0]},{row[1]},{row[2].timestamp():.0f},{row[3]!r},{row[8] or ''}"
+        ts = row[2]
+        if ts is not last_ts:  # the rows of one frame share their datetime object
+            last_ts = ts
+            epoch = f"{ts.timestamp():.0f}"
+        item = f"{row[0]},{row[1]},{epoch},{row[3]!r},{row[8] or ''}"
         if size + len(item) + 1 > MAX_PAYLOAD and parts:
             yield head + ";".join(parts)
             parts = []

@@ -9,6 +9,7 @@ from typing import Any, Final
 import asyncpg
 
 __all__ = [
+    "STATIONS_CHANNEL",
     "STATION_FIELDS",
     "StationError",
     "add_station",
@@ -18,6 +19,10 @@ __all__ = [
     "reject_pending",
     "update_station",
 ]
+
+#: ``NOTIFY`` channel telling the ingest workers to reload their registry.
+STATIONS_CHANNEL: Final = "envgrid_stations"
+NOTIFY_CHANGED_SQL: Final = "SELECT pg_notify($1, $2)"
 
 #: Columns an operator may set, with their Python types.
 STATION_FIELDS: Final[Mapping[str, type]] = {
@@ -105,6 +110,11 @@ class NewStation:
     region: str = ""
 
 
+async def _changed(conn: asyncpg.Connection, mn: str) -> None:
+    """Tell the ingest workers (delivered at commit when inside a transaction)."""
+    await conn.execute(NOTIFY_CHANGED_SQL, STATIONS_CHANNEL, mn)
+
+
 def _check(values: Mapping[str, Any]) -> None:
     for key in values:
         if key not in STATION_FIELDS:
@@ -122,7 +132,7 @@ async def add_station(conn: asyncpg.Connection, mn: str, **values: Any) -> int:
         raise StationError(f"{mn!r} is not a usable MN")
     _check(values)
     try:
-        return int(
+        station_id = int(
             await conn.fetchval(
                 INSERT_STATION_SQL,
                 mn,
@@ -144,6 +154,8 @@ async def add_station(conn: asyncpg.Connection, mn: str, **values: Any) -> int:
         )
     except asyncpg.UniqueViolationError:
         raise StationError(f"a station with MN {mn} is already registered") from None
+    await _changed(conn, mn)
+    return station_id
 
 
 async def add_stations(conn: asyncpg.Connection, stations: Sequence[NewStation]) -> int:
@@ -158,6 +170,7 @@ async def add_stations(conn: asyncpg.Connection, stations: Sequence[NewStation])
         [s.lon for s in stations],
         [s.region for s in stations],
     )
+    await _changed(conn, "*")
     return len(stations)
 
 
@@ -184,6 +197,7 @@ async def update_station(conn: asyncpg.Connection, mn: str, **values: Any) -> in
     )
     if station_id is None:
         raise StationError(f"no station with MN {mn}")
+    await _changed(conn, mn)
     return int(station_id)
 
 
@@ -204,6 +218,7 @@ async def approve_pending(
     station_id = await conn.fetchval(APPROVE_SQL, mn, password, name)
     if station_id is None:
         raise StationError(f"{mn} is not pending approval (or is already registered)")
+    await _changed(conn, mn)
     return int(station_id)
 
 

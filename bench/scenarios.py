@@ -1,0 +1,453 @@
+"""Benchmark scenarios against a real server: connections, throughput, burst, latency.
+
+Each scenario starts ``envgrid serve`` (its own embedded PostgreSQL unless a
+DSN is given), registers the simulated stations, runs the simulators
+(:func:`simulators.run`: several processes and loopback source addresses when
+the fleet is large), measures, stops everything and returns a JSON-ready dict.
+Counts of *committed* data come from the database (the packet ledger and the
+measurement tables), never from what was sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from simulators import FleetConfig, FleetResult, run, station_identities
+from simulators.blast import BlastConfig, BlastResult, blast
+from store.db import connect
+from store.stations import NewStation, add_stations
+
+from .proc import ProcSample, machine_busy, sample
+from .server import ServerUnderTest, histogram_quantiles
+
+__all__ = ["SCENARIOS", "burst", "connections", "latency", "throughput"]
+
+AQI_FACTORS = ("a21026", "a21004", "a21005", "a05024", "a34002", "a34004")
+LATENCY = "envgrid_commit_latency_seconds"
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+async def _register(
+    server: ServerUnderTest,
+    stations: int,
+    *,
+    seed: int = 1,
+    st: tuple[str, ...] = ("22",),
+    edition: str = "2017",
+    pw: str = "123456",
+) -> None:
+    """Put the simulated stations in the server's registry (as an operator would)."""
+    ids = station_identities(stations, seed=seed, edition=edition, st=st, pw=pw)
+    conn = await connect(server.database_dsn)
+    try:
+        for start in range(0, len(ids), 10_000):
+            chunk = ids[start : start + 10_000]
+            await add_stations(
+                conn,
+                [NewStation(i.mn, i.pw, i.name, i.st, i.lat, i.lon, i.region_name) for i in chunk],
+            )
+    finally:
+        await conn.close()
+
+
+def _counts(server: ServerUnderTest) -> tuple[int, int]:
+    async def both() -> tuple[int, int]:
+        conn = await connect(server.database_dsn)
+        try:
+            frames = await conn.fetchval("SELECT count(*) FROM packet_ledger")
+            rows = await conn.fetchval("SELECT count(*) FROM measurements_rtd")
+            return int(frames), int(rows)
+        finally:
+            await conn.close()
+
+    return asyncio.run(both())
+
+
+class _Sampler:
+    """Samples server and database CPU/RSS once a second in a thread."""
+
+    def __init__(self, server: ServerUnderTest) -> None:
+        self.server = server
+        self.samples: list[tuple[float, ProcSample, ProcSample]] = []
+        self.machine: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> _Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.take()
+            self._stop.wait(1.0)
+
+    def take(self) -> tuple[float, ProcSample, ProcSample]:
+        item = (time.monotonic(), self.server.server_sample(), self.server.postgres_sample())
+        self.samples.append(item)
+        self.machine.append((item[0], machine_busy()[0]))
+        return item
+
+    def cpu_between(self, t0: float, t1: float) -> dict[str, float]:
+        inside = [s for s in self.samples if t0 <= s[0] <= t1]
+        if len(inside) < 2:
+            return {"server_cores": 0.0, "postgres_cores": 0.0}
+        (a, sa, pa), (b, sb, pb) = inside[0], inside[-1]
+        span = max(b - a, 1e-9)
+        busy = [m for m in self.machine if t0 <= m[0] <= t1]
+        machine = (busy[-1][1] - busy[0][1]) / span if len(busy) >= 2 else 0.0
+        return {
+            "server_cores": round((sb.cpu_s - sa.cpu_s) / span, 3),
+            "postgres_cores": round((pb.cpu_s - pa.cpu_s) / span, 3),
+            "machine_busy_cores": round(machine, 3),
+        }
+
+    def peak_rss(self) -> dict[str, int]:
+        return {
+            "server_bytes": max((s[1].rss_bytes for s in self.samples), default=0),
+            "postgres_bytes": max((s[2].rss_bytes for s in self.samples), default=0),
+        }
+
+
+def _run_fleet(config: FleetConfig) -> FleetResult:
+    return run(config)
+
+
+def _simulator_summary(result: FleetResult) -> dict[str, Any]:
+    data = result.to_json()
+    totals = data.get("totals", {})
+    return {
+        "connections": totals.get("connections"),
+        "frames": totals.get("frames"),
+        "ack_latency_ms": totals.get("ack_latency"),
+        "errors": totals.get("errors"),
+    }
+
+
+# -- connections ---------------------------------------------------------------------------
+def connections(
+    stations: int = 36_000,
+    *,
+    hold: float = 30.0,
+    workers: int = 0,
+    dsn: str | None = None,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Ramp to ``stations`` idle connections and hold them: connections held, connect rate,
+    server memory per connection, CPU while idle."""
+    settings = {"ingest.workers": workers} if workers else {}
+    with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
+        config = FleetConfig(
+            port=server.port,
+            stations=stations,
+            realtime=False,
+            status_every=0,
+            duration=None,
+            max_frames=None,
+            drain=2.0,
+            connect_rate=3000.0,
+            station_detail=False,
+        )
+        asyncio.run(
+            _register(
+                server,
+                config.stations,
+                seed=config.seed,
+                st=config.st,
+                edition=config.edition,
+                pw=config.pw,
+            )
+        )
+        time.sleep(2.0)
+        _, base_server, _ = sampler.take()
+        ramp = 60.0 + stations / 1000
+        config = replace(config, duration=ramp + hold)
+        progress(f"connections: ramping to {stations} stations, holding {hold:.0f} s")
+        result_box: list[FleetResult] = []
+        thread = threading.Thread(target=lambda: result_box.append(_run_fleet(config)))
+        thread.start()
+        # wait until every worker session is up, then hold
+        up_at = _wait_connected(server, stations, timeout=ramp, progress=progress)
+        t0, held_server, _ = sampler.take()
+        time.sleep(hold)
+        t1, _, _ = sampler.take()
+        metrics = server.metrics()
+        thread.join()
+        result = result_box[0]
+    held = _gauge(metrics, "envgrid_station_sessions")
+    per_conn = (held_server.rss_bytes - base_server.rss_bytes) / max(stations, 1)
+    cpu = sampler.cpu_between(t0, t1)
+    sim = _simulator_summary(result)
+    return {
+        "scenario": "connections",
+        "stations": stations,
+        "workers": workers or None,
+        "connections_held": int(held),
+        "all_connected_after_s": round(up_at, 1) if up_at is not None else None,
+        "connect_rate_per_s": round(stations / up_at, 0) if up_at else None,
+        "server_rss_before_bytes": base_server.rss_bytes,
+        "server_rss_held_bytes": held_server.rss_bytes,
+        "server_rss_per_connection_bytes": round(per_conn),
+        "idle_cpu": cpu,
+        "simulator": sim,
+        "floor": {"connections": 36_000, "rss_per_connection_bytes": 20 * 1024},
+        "goal": {"connections": 50_000, "rss_per_connection_bytes": 10 * 1024},
+    }
+
+
+def _gauge(metrics: str, name: str) -> float:
+    for line in metrics.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def _wait_connected(
+    server: ServerUnderTest, stations: int, *, timeout: float, progress: Progress
+) -> float | None:
+    start = time.monotonic()
+    last = -1.0
+    while time.monotonic() - start < timeout:
+        held = _gauge(server.metrics(), "envgrid_station_sessions")
+        if held != last:
+            progress(f"  {int(held)} stations connected")
+            last = held
+        if held >= stations:
+            return time.monotonic() - start
+        time.sleep(1.0)
+    return None
+
+
+# -- throughput ------------------------------------------------------------------------------
+def throughput(
+    stations: int = 1000,
+    *,
+    duration: float = 60.0,
+    warmup: float = 10.0,
+    window: int = 16,
+    workers: int = 0,
+    dsn: str | None = None,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """Stations sending 6-factor real-time frames as fast as acks allow (the lean blast
+    load generator); frames/s and values/s committed (counted in the database), latency
+    received → committed, CPU of the server, the database and the load generator."""
+    settings = {"ingest.workers": workers} if workers else {}
+    with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
+        config = BlastConfig(
+            port=server.port,
+            stations=stations,
+            factors=AQI_FACTORS,
+            window=window,
+            duration=warmup + duration + 3,
+            drain=15.0,
+        )
+        asyncio.run(_register(server, stations))
+        progress(f"throughput: {stations} stations, window {window}, {duration:.0f} s measured")
+        result_box: list[BlastResult] = []
+        me = sample([os.getpid()])
+        thread = threading.Thread(target=lambda: result_box.append(blast(config)))
+        thread.start()
+        time.sleep(warmup)
+        m0 = server.metrics()
+        t0 = sampler.take()[0]
+        g0 = sample([os.getpid()])
+        f0, r0 = _counts(server)
+        time.sleep(duration)
+        f1, r1 = _counts(server)
+        t1 = sampler.take()[0]
+        g1 = sample([os.getpid()])
+        m1 = server.metrics()
+        thread.join()
+        result = result_box[0]
+    span = t1 - t0
+    del me
+    return {
+        "scenario": "throughput",
+        "stations": stations,
+        "window": window,
+        "factors_per_frame": len(AQI_FACTORS),
+        "measured_s": round(span, 1),
+        "frames_committed_per_s": round((f1 - f0) / span),
+        "values_committed_per_s": round((r1 - r0) / span),
+        "latency_s": _latency_delta(m0, m1),
+        "cpu": {
+            **sampler.cpu_between(t0, t1),
+            "load_generator_cores": round((g1.cpu_s - g0.cpu_s) / span, 3),
+        },
+        "rss": sampler.peak_rss(),
+        "load_generator": result.to_json(),
+        "floor": {"frames_per_s": 10_000},
+        "goal": {"frames_per_s": 20_000},
+    }
+
+
+def _latency_delta(before: str, after: str) -> dict[str, float | None]:
+    """Quantiles of the latency histogram over the window between two scrapes."""
+    import re
+
+    pattern = re.compile(rf'^{LATENCY}_bucket\{{le="([^"]+)"\}} (\S+)$', re.M)
+    b = dict(pattern.findall(before))
+    lines = []
+    for le, count in pattern.findall(after):
+        lines.append(f'{LATENCY}_bucket{{le="{le}"}} {float(count) - float(b.get(le, 0))}')
+    return {
+        k: (round(v, 4) if v is not None else None)
+        for k, v in histogram_quantiles("\n".join(lines), LATENCY).items()
+    }
+
+
+# -- burst --------------------------------------------------------------------------------------
+def burst(
+    stations: int = 36_000,
+    messages: int = 100_000,
+    *,
+    workers: int = 0,
+    dsn: str | None = None,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """The reference platform's test: 100,000 messages from 36,000 connected stations —
+    the time from the burst until all of them are committed."""
+    settings = {"ingest.workers": workers} if workers else {}
+    with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
+        per = -(-messages // stations)
+        ramp = 20.0 + stations / 1000
+        gate = time.time() + ramp
+        config = BlastConfig(
+            port=server.port,
+            stations=stations,
+            factors=AQI_FACTORS,
+            window=per,
+            max_frames=messages,
+            duration=None,
+            start_at=gate,
+            drain=120.0,
+        )
+        asyncio.run(_register(server, stations))
+        progress(f"burst: {messages} messages from {stations} stations, at +{ramp:.0f} s")
+        result_box: list[BlastResult] = []
+        thread = threading.Thread(target=lambda: result_box.append(blast(config)))
+        thread.start()
+        held = 0.0
+        while time.time() < gate - 0.5:
+            held = _gauge(server.metrics(), "envgrid_connections")
+            time.sleep(0.5)
+        time.sleep(max(0.0, gate - time.time()))
+        t0 = time.monotonic()
+        done_at = None
+        last = -1
+        while time.monotonic() - t0 < 300:
+            committed = _count_cn(server, 2011)
+            if committed != last:
+                progress(f"  {committed} committed")
+                last = committed
+            if committed >= messages:
+                done_at = time.monotonic()
+                break
+            time.sleep(0.1)
+        t1 = sampler.take()[0]
+        thread.join()
+        result = result_box[0]
+    return {
+        "scenario": "burst",
+        "stations": stations,
+        "connections_before_burst": int(held),
+        "messages": messages,
+        "committed": last,
+        "committed_within_s": round(done_at - t0, 2) if done_at else None,
+        "cpu": sampler.cpu_between(t0, t1),
+        "rss": sampler.peak_rss(),
+        "load_generator": result.to_json(),
+        "floor": {"seconds": 10.0},
+        "goal": {"seconds": 5.0},
+    }
+
+
+def _count_cn(server: ServerUnderTest, cn: int) -> int:
+    return asyncio.run(server.count("SELECT count(*) FROM packet_ledger WHERE cn = $1", cn))
+
+
+# -- latency at the reference load ----------------------------------------------------------------
+def latency(
+    stations: int = 36_000,
+    *,
+    interval: int = 30,
+    hold: float = 90.0,
+    workers: int = 0,
+    dsn: str | None = None,
+    progress: Progress = _quiet,
+) -> dict[str, Any]:
+    """p50/p99 received → committed at 36,000 stations every 30 s (1,200 frames/s)."""
+    settings = {"ingest.workers": workers} if workers else {}
+    with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
+        ramp = 60.0 + stations / 1000
+        config = FleetConfig(
+            port=server.port,
+            stations=stations,
+            factors=AQI_FACTORS,
+            rtd_interval=interval,
+            status_every=0,
+            duration=ramp + hold,
+            drain=5.0,
+            station_detail=False,
+            connect_rate=3000.0,
+        )
+        asyncio.run(
+            _register(
+                server,
+                config.stations,
+                seed=config.seed,
+                st=config.st,
+                edition=config.edition,
+                pw=config.pw,
+            )
+        )
+        progress(f"latency: {stations} stations every {interval} s")
+        result_box: list[FleetResult] = []
+        thread = threading.Thread(target=lambda: result_box.append(_run_fleet(config)))
+        thread.start()
+        _wait_connected(server, stations, timeout=ramp, progress=progress)
+        time.sleep(min(interval, 30))
+        m0 = server.metrics()
+        t0 = sampler.take()[0]
+        f0, _ = _counts(server)
+        time.sleep(hold - min(interval, 30) - 5)
+        f1, _ = _counts(server)
+        t1 = sampler.take()[0]
+        m1 = server.metrics()
+        thread.join()
+        result = result_box[0]
+    span = t1 - t0
+    return {
+        "scenario": "latency",
+        "stations": stations,
+        "interval_s": interval,
+        "frames_committed_per_s": round((f1 - f0) / span),
+        "latency_s": _latency_delta(m0, m1),
+        "cpu": sampler.cpu_between(t0, t1),
+        "simulator": _simulator_summary(result),
+        "floor": {"p99_s": 1.0},
+        "goal": {"p99_s": 0.25},
+    }
+
+
+SCENARIOS: dict[str, Callable[..., dict[str, Any]]] = {
+    "connections": connections,
+    "throughput": throughput,
+    "burst": burst,
+    "latency": latency,
+}
