@@ -32,6 +32,10 @@ class AggregatesSettings:
     #: for every station on each run; older days are recomputed when late data marks them
     #: (plain PostgreSQL) — on TimescaleDB this window is all there is.  At least 2.
     refresh_window_days: int = 2
+    #: How often the official daily/monthly values are refreshed (minutes); the job is run
+    #: by the alert engine's scheduler.  One run over 36,000 stations costs about a minute
+    #: of database time, so keep it ≥ 15.
+    refresh_interval_min: int = 30
     #: TrueType CJK font embedded in PDF exports and used in chart images (unset: the
     #: first of aggregates.exports.CJK_FONT_CANDIDATES, e.g. Debian fonts-wqy-zenhei).
     cjk_font: Path | None = None
@@ -51,6 +55,10 @@ class AggregatesSettings:
                 math.isfinite(factor) and factor > 0,
                 f"aggregates.unit_factors.{code} must be a positive number (got {factor!r})",
             )
+        require(
+            self.refresh_interval_min >= 1,
+            f"aggregates.refresh_interval_min must be ≥ 1 (got {self.refresh_interval_min})",
+        )
         require(
             self.refresh_window_days >= 2,
             "aggregates.refresh_window_days must be ≥ 2 (today and yesterday; late data"

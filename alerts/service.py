@@ -141,6 +141,12 @@ class AlertService:
     async def _start(self) -> None:
         assert self.pool is not None
         pool = self.pool
+        from aggregates.jobs import sync_timezone
+        from store.engine import Engine, recorded_engine
+
+        async with pool.acquire() as conn:
+            engine = await recorded_engine(conn) or Engine.POSTGRESQL
+            await sync_timezone(conn, self.settings, engine)
         self.config = await load_config(pool, self.settings)
         open_rows = await self.writer.load(pool)
         self.evaluator = StreamEvaluator(self.config)
@@ -451,8 +457,16 @@ class AlertService:
         self.config.factor_by_code = {f.code: f for f in self.config.factors.values()}
         self.evaluator.set_config(self.config)
 
+    async def refresh_aggregates(self) -> int:
+        """The official daily/monthly values (aggregates.jobs.run_refresh)."""
+        assert self.pool is not None
+        from aggregates.jobs import run_refresh
+
+        return await run_refresh(self.pool, self.settings)
+
     async def daily_ranking(self) -> int:
         assert self.pool is not None
+        await self.refresh_aggregates()  # yesterday's official values first
         await compute_daily_ranking(self.pool, self.settings)
         config = self.cfg()
         queued = await push_daily_ranking(self.pool, config, yesterday(config))
@@ -506,6 +520,11 @@ class AlertService:
             next_run_time=now,
         )
         add("save-state", self.save_state, IntervalTrigger(seconds=s.state_save_s))
+        add(
+            "aggregates-refresh",
+            self.refresh_aggregates,
+            IntervalTrigger(minutes=self.settings.aggregates.refresh_interval_min),
+        )
         add("reload-config", self.reload_config, IntervalTrigger(seconds=s.config_reload_s))
         if s.daily_push:
             hh, mm = self.settings.aggregates.daily_ranking_time.split(":")
