@@ -20,7 +20,15 @@ from aiohttp import web
 from store.db import create_pool
 from store.settings import Settings
 from web.auth import queries as auth_queries
-from web.keys import CLIENT_KEY, DSN_KEY, LIVE_KEY, MAP_CACHE_KEY, POOL_KEY, SETTINGS_KEY
+from web.keys import (
+    CLIENT_KEY,
+    DSN_KEY,
+    LIVE_KEY,
+    MAP_CACHE_KEY,
+    PLUGIN_CONTEXTS_KEY,
+    POOL_KEY,
+    SETTINGS_KEY,
+)
 from web.live import LiveHub
 from web.map.service import MapCache
 from web.middleware import auth_middleware, error_middleware, security_headers
@@ -109,6 +117,8 @@ def create_app(settings: Settings, dsn: str, *, scheduler: bool = True) -> web.A
     app.cleanup_ctx.append(_live_ctx)
     if scheduler:
         app.cleanup_ctx.append(_scheduler_ctx)
+        # the modules' background work (listeners, jobs) runs only in a real server process
+        app.cleanup_ctx.extend(app[PLUGIN_CONTEXTS_KEY])
     app.on_shutdown.append(_end_streams)
     if not VENDOR_DIR.is_dir():
         log.warning(

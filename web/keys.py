@@ -38,6 +38,8 @@ API_KEY: web.AppKey[ApiRegistry] = web.AppKey("api")
 MAP_CACHE_KEY = web.AppKey("map_cache", MapCache)
 #: The navigation entries (web.pages.NavItem) of this app, optional modules included.
 NAV_KEY: web.AppKey[tuple[Any, ...]] = web.AppKey("nav")
+#: cleanup contexts the optional modules (grid, patrol, cases …) contribute
+PLUGIN_CONTEXTS_KEY: web.AppKey[tuple[Any, ...]] = web.AppKey("plugin_contexts")
 
 #: Who is calling (set by the auth middleware; None = anonymous).
 PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")

@@ -6,8 +6,11 @@ user) or a permission of ``web.permissions.PERMISSIONS``.
 
 Optional modules (the grid, patrol and case modules, owned elsewhere) plug in by
 providing ``web/<name>/routes.py`` with ``API: tuple[Endpoint, ...]``,
-``PAGES: tuple[Page, ...]`` and optionally ``NAV: tuple[web.pages.NavItem, ...]``;
-:func:`setup_routes` picks them up when present (see :data:`OPTIONAL_MODULES`).
+``PAGES: tuple[Page, ...]``, optionally ``NAV: tuple[web.pages.NavItem, ...]`` and
+``CONTEXTS`` (cleanup contexts for their background work: listeners, scheduled jobs —
+each ``async def ctx(app): start …; yield; stop …``, appended after the pool's, so
+``app[POOL_KEY]`` is ready); :func:`setup_routes` picks them up when present (see
+:data:`OPTIONAL_MODULES`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from aiohttp import web
 
 from web import live, pages
 from web.auth import handlers as auth
-from web.keys import API_KEY, NAV_KEY
+from web.keys import API_KEY, NAV_KEY, PLUGIN_CONTEXTS_KEY
 from web.map import handlers as map_handlers
 from web.openapi import ApiRegistry, Endpoint, Page, Param, build_document, page_of
 from web.responses import json_response
@@ -561,13 +564,16 @@ def setup_routes(app: web.Application) -> None:
     api: list[Endpoint] = list(API)
     page_list: list[Page] = list(PAGES)
     nav: list[pages.NavItem] = list(pages.NAV)
+    contexts: list[Any] = []
     for name in OPTIONAL_MODULES:
         module = _optional(name)
         if module is not None:
             api += list(getattr(module, "API", ()))
             page_list += list(getattr(module, "PAGES", ()))
             nav += list(getattr(module, "NAV", ()))
+            contexts += list(getattr(module, "CONTEXTS", ()))
     app[NAV_KEY] = tuple(nav)
+    app[PLUGIN_CONTEXTS_KEY] = tuple(contexts)
     metas: list[Endpoint | Page] = [*page_list, *api]
     for meta in metas:
         route = app.router.add_route(meta.method, meta.path, meta.handler)
