@@ -118,7 +118,8 @@ def create_app(settings: Settings, dsn: str, *, scheduler: bool = True) -> web.A
     if scheduler:
         app.cleanup_ctx.append(_scheduler_ctx)
         # the modules' background work (listeners, jobs) runs only in a real server process
-        app.cleanup_ctx.extend(app[PLUGIN_CONTEXTS_KEY])
+        for context in app[PLUGIN_CONTEXTS_KEY]:
+            app.cleanup_ctx.append(context)
     app.on_shutdown.append(_end_streams)
     if not VENDOR_DIR.is_dir():
         log.warning(
