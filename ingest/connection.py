@@ -31,8 +31,10 @@ class StationConnection(asyncio.Protocol):
         "error_streak",
         "errors_logged",
         "frames",
+        "ip",
         "last_rx",
         "mns",
+        "partial_since",
         "paused",
         "peer",
         "st",
@@ -44,6 +46,8 @@ class StationConnection(asyncio.Protocol):
         self.decoder = dispatcher.new_decoder()
         self.transport: asyncio.Transport | None = None
         self.peer = ""
+        self.ip = ""
+        self.partial_since: float | None = None
         self.mns: set[str] = set()
         self.edition: str | None = None
         self.st: str | None = None
@@ -59,7 +63,11 @@ class StationConnection(asyncio.Protocol):
         # uvloop's TCPTransport is not an asyncio.Transport subclass, but has its API
         self.transport = cast(asyncio.Transport, transport)
         peer = self.transport.get_extra_info("peername")
-        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        if isinstance(peer, tuple):
+            self.ip = str(peer[0])
+            self.peer = f"{peer[0]}:{peer[1]}"
+        else:
+            self.ip = self.peer = str(peer)
         self.dispatcher.connection_opened(self)
 
     def data_received(self, data: bytes) -> None:
@@ -67,8 +75,14 @@ class StationConnection(asyncio.Protocol):
         dispatcher.bytes_in += len(data)
         self.last_rx = dispatcher.clock
         handle = dispatcher.handle
-        for event in self.decoder.feed(data):
+        decoder = self.decoder
+        for event in decoder.feed(data):
             handle(self, event)
+        if decoder.buffered:  # an incomplete frame: how long has it been dribbling in?
+            if self.partial_since is None:
+                self.partial_since = dispatcher.clock
+        elif self.partial_since is not None:
+            self.partial_since = None
 
     def eof_received(self) -> bool | None:
         for event in self.decoder.close():

@@ -37,6 +37,7 @@ from protocol import (
 )
 
 from .connection import StationConnection
+from .guard import AddressGuard
 from .registry import Station, StationRegistry
 from .rows import TimeParser, in_window
 from .settings import IngestSettings
@@ -96,6 +97,11 @@ class Dispatcher:
         self._max_future = timedelta(seconds=settings.max_future_s)
         self._closing = False
         self._overloaded = False
+        self.guard = AddressGuard(
+            max_connections=settings.max_connections_per_ip,
+            connects_per_s=settings.max_connects_per_ip_per_s,
+        )
+        self._refusals = 0
         self._paused: set[StationConnection] = set()
 
     # -- connections --------------------------------------------------------------------
@@ -109,6 +115,20 @@ class Dispatcher:
         if self._closing:
             conn.close()
             return
+        refused = self.guard.admit(conn.ip, time.monotonic())
+        if refused is not None:
+            self.rejected[refused] += 1
+            self._refusals += 1
+            if self._refusals <= _LOG_FIRST_ERRORS or self._refusals % 1000 == 0:
+                log.warning(
+                    "refusing a connection from %s (%s; ingest.max_connections_per_ip"
+                    " / max_connects_per_ip_per_s)",
+                    conn.peer,
+                    refused,
+                )
+            conn.ip = ""  # nothing to release
+            conn.close()
+            return
         conn.connected_at = conn.last_rx = self.clock
         self.connections.add(conn)
         self.opened += 1
@@ -117,6 +137,8 @@ class Dispatcher:
             self._paused.add(conn)
 
     def connection_closed(self, conn: StationConnection, exc: Exception | None) -> None:
+        if conn.ip:
+            self.guard.release(conn.ip)
         self.connections.discard(conn)
         self._paused.discard(conn)
         self.closed += 1
@@ -140,13 +162,32 @@ class Dispatcher:
             conn.resume()
 
     def sweep_idle(self) -> int:
-        """Close connections silent for longer than ``idle_timeout_s``."""
-        limit = self.clock - self.settings.idle_timeout_s
-        idle = [c for c in self.connections if c.last_rx < limit]
-        for conn in idle:
-            log.info("closing idle connection %s (MN %s)", conn.peer, ",".join(conn.mns) or "-")
+        """Close connections that are silent (``idle_timeout_s``), dribble a frame forever
+        (``frame_timeout_s``: slow senders, slowloris) or never send a valid frame
+        (``first_frame_timeout_s``)."""
+        s = self.settings
+        now = self.clock
+        idle_limit = now - s.idle_timeout_s
+        frame_limit = now - s.frame_timeout_s
+        first_limit = now - s.first_frame_timeout_s
+        closed = 0
+        for conn in list(self.connections):
+            if conn.last_rx < idle_limit:
+                reason = "idle_timeout"
+            elif conn.partial_since is not None and conn.partial_since < frame_limit:
+                reason = "frame_timeout"
+            elif conn.frames == 0 and conn.connected_at < first_limit:
+                reason = "no_valid_frame"
+            else:
+                continue
+            self.rejected[reason] += 1
+            log.info(
+                "closing connection %s (MN %s): %s", conn.peer, ",".join(conn.mns) or "-", reason
+            )
             conn.close()
-        return len(idle)
+            closed += 1
+        self.guard.forget_idle(time.monotonic())
+        return closed
 
     def sweep_splits(self, now: float) -> None:
         for group in self.reassembler.expire(now):

@@ -241,8 +241,9 @@ class IngestWorker:
             d.clock = time.monotonic()
             if tick % 2 == 0:
                 self.metrics.update()
-            if tick % 20 == 0:
+            if tick % 4 == 0:
                 d.sweep_idle()
+            if tick % 20 == 0:
                 d.sweep_splits(d.clock)
                 if d.commands is not None:
                     d.commands.expire()

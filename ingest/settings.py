@@ -29,6 +29,11 @@ class IngestSettings:
     #: Close a connection that sent nothing for this long (the reference platform: 5 min).
     #: Online/offline is a separate, data-driven fact (alerts.offline_after_s).
     idle_timeout_s: float = 300.0
+    #: A frame still incomplete after this long is dropped and its connection closed
+    #: (a slow sender, or a slowloris that never sends the CRLF).
+    frame_timeout_s: float = 60.0
+    #: A connection that sent no valid frame this long after connecting is closed.
+    first_frame_timeout_s: float = 120.0
     #: What to do with a frame from an MN that is not in the registry.
     unknown_mn: Literal["pending", "reject"] = "pending"
     #: Answer a station's 1013 time-calibration request with 1012 set-time.
@@ -92,6 +97,10 @@ class IngestSettings:
             f"ingest.max_frame_length must be 1..9999 (got {self.max_frame_length})",
         )
         require(self.idle_timeout_s > 0, "ingest.idle_timeout_s must be > 0")
+        require(self.frame_timeout_s > 0, "ingest.frame_timeout_s must be > 0")
+        require(self.first_frame_timeout_s > 0, "ingest.first_frame_timeout_s must be > 0")
+        require(self.max_connections_per_ip >= 0, "ingest.max_connections_per_ip must be ≥ 0")
+        require(self.max_connects_per_ip_per_s >= 0, "ingest.max_connects_per_ip_per_s must be ≥ 0")
         require(self.batch_rows >= 1, f"ingest.batch_rows must be ≥ 1 (got {self.batch_rows})")
         require(self.batch_ms >= 1, f"ingest.batch_ms must be ≥ 1 (got {self.batch_ms})")
         require(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -83,11 +84,13 @@ class StationClient:
             return False
 
     async def close(self) -> None:
+        if self.writer.is_closing():
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+            return
         self.writer.close()
-        try:
+        with contextlib.suppress(OSError):
             await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
 
 @pytest.fixture
