@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from protocol import Decoder, Frame, Role, encode_upload
+from protocol import encode_upload
 from store.stations import NewStation
 
 from .conftest import StationClient
