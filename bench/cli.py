@@ -43,12 +43,41 @@ SCENARIOS: dict[str, tuple[str, str, str]] = {
         "latency",
         "36,000 stations every 30 s: p50/p99 received → committed",
     ),
+    "outage": (
+        "bench.faults",
+        "outage",
+        "PostgreSQL stopped for 60 s under 36,000 stations: lost, duplicated, replay",
+    ),
+    "kill-worker": (
+        "bench.faults",
+        "kill_worker",
+        "an ingest worker SIGKILLed under load: restart, retransmissions, lost",
+    ),
+    "restart": (
+        "bench.faults",
+        "restart",
+        "the whole server restarted under load: start-up time, lost, duplicated",
+    ),
+    "disk-full": (
+        "bench.faults",
+        "disk_full",
+        "the spool's file system full: acks stop, resume when space returns",
+    ),
+    "soak": ("bench.faults", "soak", "5 minutes at 36,000 stations: RSS, open files, latency"),
+    "hostile": (
+        "bench.faults",
+        "hostile",
+        "slowloris, floods, garbage, stolen MNs: legitimate stations' latency",
+    ),
     "aggregates": ("bench.aggregates", "run", "ranking, daily AQI, monthly XLSX report"),
     "alerts": ("bench.alerts", "run", "offline sweep over 36,000 stations, in-stream cost"),
     "web": ("bench.web", "run", "map endpoint (36,000 stations), 24 h chart"),
     "cases": ("bench.cases", "run", "case board over 100,000 cases, monthly assessment"),
 }
 SERVER_SCENARIOS = ("connections", "throughput", "burst", "latency")
+FAULT_SCENARIOS = ("outage", "kill-worker", "restart", "disk-full", "soak", "hostile")
+#: not part of "all": long or disruptive — run them by name
+ON_DEMAND = ("soak",)
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -56,7 +85,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "scenario",
         nargs="?",
         default="all",
-        choices=[*SCENARIOS, "all", "server"],
+        choices=[*SCENARIOS, "all", "server", "faults"],
         help="what to measure (default: all)",
     )
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON")
@@ -67,11 +96,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stations", type=int, help="stations (scenario default if unset)")
     parser.add_argument("--duration", type=float, help="measured seconds (throughput)")
     parser.add_argument("--workers", type=int, default=0, help="ingest workers (0: per core)")
+    parser.add_argument("--minutes", type=float, help="soak duration in minutes (default 5)")
 
 
 def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    if name in SERVER_SCENARIOS:
+    if name in SERVER_SCENARIOS or name in FAULT_SCENARIOS:
         out["workers"] = args.workers
         out["dsn"] = args.dsn
         out["progress"] = lambda msg: print(msg, file=sys.stderr, flush=True)
@@ -79,6 +109,8 @@ def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
             out["stations"] = args.stations
         if args.duration and name == "throughput":
             out["duration"] = args.duration
+        if args.minutes and name == "soak":
+            out["duration"] = args.minutes * 60
     return out
 
 
@@ -96,20 +128,23 @@ def run_scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     if args.scenario == "all":
-        names = list(SCENARIOS)
+        names = [n for n in SCENARIOS if n not in ON_DEMAND]
     elif args.scenario == "server":
         names = list(SERVER_SCENARIOS)
+    elif args.scenario == "faults":
+        names = [n for n in FAULT_SCENARIOS if n not in ON_DEMAND]
     else:
         names = [args.scenario]
-    results = {
+    scenarios: dict[str, Any] = {}
+    results: dict[str, Any] = {
         "machine": machine_info(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "scenarios": {},
+        "scenarios": scenarios,
     }
     for name in names:
         print(f"== {name}: {SCENARIOS[name][2]}", file=sys.stderr, flush=True)
-        results["scenarios"][name] = run_scenario(name, args)
-        print(json.dumps(results["scenarios"][name], ensure_ascii=False, default=str), flush=True)
+        scenarios[name] = run_scenario(name, args)
+        print(json.dumps(scenarios[name], ensure_ascii=False, default=str), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     if args.report:

@@ -27,6 +27,8 @@ from typing import Any
 
 import asyncpg
 
+from store.embedded import EmbeddedPostgres
+
 from .proc import ProcSample, postgres_pids, sample, tree_pids
 
 __all__ = ["ServerUnderTest", "free_port", "histogram_quantiles"]
@@ -151,7 +153,19 @@ class ServerUnderTest:
         finally:
             await conn.close()
 
-    def stop(self, timeout: float = 60.0) -> int | None:
+    # -- faults ------------------------------------------------------------------------------
+    def embedded(self) -> EmbeddedPostgres:
+        """The server's embedded cluster (to stop and start it under load)."""
+        assert self.data_dir is not None and not self.dsn
+        return EmbeddedPostgres(self.data_dir / "pg", "127.0.0.1", self.pg_port)
+
+    def kill_worker(self, index: int = 0) -> int:
+        """SIGKILL one ingest worker; returns its pid."""
+        pid = sorted(self.worker_pids())[index]
+        os.kill(pid, signal.SIGKILL)
+        return pid
+
+    def stop(self, timeout: float = 60.0, *, remove: bool = True) -> int | None:
         code = None
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -162,8 +176,9 @@ class ServerUnderTest:
                 code = self.process.wait(10)
         elif self.process is not None:
             code = self.process.returncode
-        if self._tmp is not None:
+        if remove and self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
         return code
 
     def __enter__(self) -> ServerUnderTest:

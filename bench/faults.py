@@ -1,0 +1,569 @@
+"""Fault scenarios: the server under load while things go wrong — nothing lost.
+
+Each scenario runs ``envgrid serve`` (its own embedded PostgreSQL, on disk) with
+simulated stations that retransmit unacknowledged frames (10 s × 3, as data
+loggers do), injects one fault, and then accounts from the database:
+
+* **sent / acked** — unique real-time frames (2011) the simulators sent and got a
+  9014 for (retransmissions are not extra frames);
+* **stored** — frames in the packet ledger;
+* **lost** — frames a station got an ack for that are not stored (per station,
+  ``max(0, acked − stored)``): must be 0;
+* **duplicated** — measurement rows stored twice (``count − count distinct``):
+  must be 0.
+
+Scenarios: ``outage`` (database stopped for 60 s under load), ``kill-worker``
+(SIGKILL), ``restart`` (the whole server, graceful), ``disk-full`` (the spool's
+file system fills up, then space returns), ``soak`` (memory, file descriptors
+and latency over time), ``hostile`` (legitimate stations' latency while attackers
+dribble, flood and send garbage).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from simulators import FleetConfig, FleetResult, run
+
+from .proc import sample
+from .scenarios import AQI_FACTORS, _gauge, _latency_delta, _register, _wait_connected
+from .server import ServerUnderTest
+
+__all__ = ["FAULTS", "disk_full", "hostile", "kill_worker", "outage", "restart", "soak"]
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def _fleet(
+    server: ServerUnderTest, stations: int, interval: int, duration: float, **kw: Any
+) -> FleetConfig:
+    return FleetConfig(
+        port=server.port,
+        stations=stations,
+        factors=AQI_FACTORS,
+        rtd_interval=interval,
+        status_every=0,
+        duration=duration,
+        drain=40.0,
+        connect_rate=3000.0,
+        station_detail=True,
+        **kw,
+    )
+
+
+def _start(config: FleetConfig) -> tuple[threading.Thread, list[FleetResult]]:
+    box: list[FleetResult] = []
+    thread = threading.Thread(target=lambda: box.append(run(config)), daemon=True)
+    thread.start()
+    return thread, box
+
+
+def _stored_per_station(server: ServerUnderTest) -> tuple[dict[str, int], int]:
+    async def query() -> tuple[dict[str, int], int]:
+        import asyncpg
+
+        conn = await asyncpg.connect(server.database_dsn)
+        try:
+            rows = await conn.fetch(
+                "SELECT s.mn, count(*) AS n FROM packet_ledger l JOIN stations s"
+                " ON s.id = l.station_id WHERE l.cn = 2011 GROUP BY 1"
+            )
+            dup = await conn.fetchval(
+                "SELECT count(*) - count(DISTINCT (station_id, factor_id, ts))"
+                " FROM measurements_rtd"
+            )
+            return {r["mn"]: int(r["n"]) for r in rows}, int(dup)
+        finally:
+            await conn.close()
+
+    return asyncio.run(query())
+
+
+def account(server: ServerUnderTest, result: FleetResult) -> dict[str, Any]:
+    """Frames sent / acked / stored, lost and duplicated (see the module docstring)."""
+    stored, duplicated = _stored_per_station(server)
+    sent = acked = lost = phantom = failed = retrans = 0
+    for mn, station in result.stations.items():
+        counts = station["cn"].get("2011", {})
+        s, a = counts.get("sent", 0), counts.get("acked", 0)
+        got = stored.get(mn, 0)
+        sent += s
+        acked += a
+        failed += counts.get("failed", 0)
+        retrans += counts.get("retransmissions", 0)
+        lost += max(0, a - got)
+        phantom += max(0, got - s)
+    return {
+        "sent": sent,
+        "acked": acked,
+        "stored": sum(stored.values()),
+        "lost": lost,
+        "duplicated": duplicated,
+        "not_sent_but_stored": phantom,
+        "retransmissions": retrans,
+        "failed_never_acked": failed,
+    }
+
+
+def _wait_spool_empty(server: ServerUnderTest, limit: float = 300.0) -> float | None:
+    start = time.monotonic()
+    while time.monotonic() - start < limit:
+        if _gauge(server.metrics(), "envgrid_spool_bytes") == 0:
+            return time.monotonic() - start
+        time.sleep(0.5)
+    return None
+
+
+# -- the database away ------------------------------------------------------------------------
+def outage(
+    stations: int = 36_000,
+    *,
+    interval: int = 30,
+    outage_s: float = 60.0,
+    warmup: float = 30.0,
+    after: float = 90.0,
+    workers: int = 0,
+    time_scale: float = 1.0,
+    progress: Progress = _quiet,
+    **_: Any,
+) -> dict[str, Any]:
+    settings = {"ingest.workers": workers} if workers else {}
+    with ServerUnderTest(settings=settings) as server:
+        asyncio.run(_register(server, stations))
+        ramp = 20 + stations / 1500
+        config = _fleet(
+            server, stations, interval, ramp + warmup + outage_s + after, time_scale=time_scale
+        )
+        thread, box = _start(config)
+        _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
+        time.sleep(warmup)
+        cluster = server.embedded()
+        progress(f"outage: stopping PostgreSQL for {outage_s:.0f} s")
+        cluster.stop("immediate")
+        peak = 0.0
+        t_end = time.monotonic() + outage_s
+        while time.monotonic() < t_end:
+            peak = max(peak, _gauge(server.metrics(), "envgrid_spool_bytes"))
+            time.sleep(1.0)
+        cluster.start()
+        progress("outage: PostgreSQL is back; replaying the spool")
+        replay_s = _wait_spool_empty(server)
+        thread.join()
+        result = box[0]
+        counts = account(server, result)
+    return {
+        "scenario": "outage",
+        "load": f"{stations} stations every {interval} s",
+        "fault": f"PostgreSQL stopped (immediate) for {outage_s:.0f} s",
+        **counts,
+        "spool_peak_bytes": int(peak),
+        "recovery_s": round(replay_s, 1) if replay_s is not None else None,
+        "replay_started_after_restart_s": round(time.monotonic() - back, 1),
+    }
+
+
+# -- a worker killed --------------------------------------------------------------------------
+def kill_worker(
+    stations: int = 36_000,
+    *,
+    interval: int = 30,
+    warmup: float = 30.0,
+    after: float = 90.0,
+    workers: int = 0,
+    time_scale: float = 1.0,
+    progress: Progress = _quiet,
+    **_: Any,
+) -> dict[str, Any]:
+    settings = {"ingest.workers": workers} if workers else {}
+    with ServerUnderTest(settings=settings) as server:
+        asyncio.run(_register(server, stations))
+        ramp = 20 + stations / 1500
+        config = _fleet(server, stations, interval, ramp + warmup + after, time_scale=time_scale)
+        thread, box = _start(config)
+        _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
+        time.sleep(warmup)
+        before = set(server.worker_pids())
+        victim = server.kill_worker(0)
+        killed = time.monotonic()
+        progress(f"kill-worker: SIGKILL {victim}")
+        restarted = None
+        while time.monotonic() - killed < 60:
+            now = set(server.worker_pids())
+            if victim not in now and len(now) == len(before):
+                restarted = time.monotonic() - killed
+                break
+            time.sleep(0.2)
+        reconnected = _wait_connected(server, stations, timeout=120, progress=progress)
+        thread.join()
+        result = box[0]
+        counts = account(server, result)
+    return {
+        "scenario": "kill-worker",
+        "load": f"{stations} stations every {interval} s",
+        "fault": "one ingest worker killed with SIGKILL",
+        **counts,
+        "worker_restarted_after_s": round(restarted, 1) if restarted else None,
+        "recovery_s": round(reconnected, 1) if reconnected else None,
+    }
+
+
+# -- the whole server restarted ------------------------------------------------------------------
+def restart(
+    stations: int = 36_000,
+    *,
+    interval: int = 30,
+    warmup: float = 30.0,
+    after: float = 90.0,
+    workers: int = 0,
+    time_scale: float = 1.0,
+    progress: Progress = _quiet,
+    **_: Any,
+) -> dict[str, Any]:
+    settings = {"ingest.workers": workers} if workers else {}
+    server = ServerUnderTest(settings=settings)
+    server.start()
+    try:
+        asyncio.run(_register(server, stations))
+        ramp = 20 + stations / 1500
+        config = _fleet(
+            server,
+            stations,
+            interval,
+            ramp + warmup + after,
+            reconnect_min=0.5,
+            reconnect_max=5.0,
+            time_scale=time_scale,
+        )
+        thread, box = _start(config)
+        _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
+        time.sleep(warmup)
+        progress("restart: stopping the server (SIGTERM, graceful)")
+        t0 = time.monotonic()
+        server.stop(remove=False)
+        stopped = time.monotonic() - t0
+        t1 = time.monotonic()
+        server.start()
+        startup = time.monotonic() - t1
+        reconnected = _wait_connected(server, stations, timeout=120, progress=progress)
+        thread.join()
+        result = box[0]
+        counts = account(server, result)
+    finally:
+        server.stop()
+    return {
+        "scenario": "restart",
+        "load": f"{stations} stations every {interval} s",
+        "fault": "whole server stopped (graceful) and started again",
+        **counts,
+        "graceful_stop_s": round(stopped, 1),
+        "startup_to_accepting_s": round(startup, 1),
+        "recovery_s": round(reconnected + startup, 1) if reconnected else None,
+        "floor": {"startup_to_accepting_s": 5.0},
+    }
+
+
+# -- the spool's disk fills up ---------------------------------------------------------------------
+def disk_full(
+    stations: int = 2000,
+    *,
+    interval: int = 10,
+    spool_mb: int = 8,
+    progress: Progress = _quiet,
+    **_: Any,
+) -> dict[str, Any]:
+    """The database is away, the spool's file system fills: acks stop (stations keep
+    their frames), then space returns and the spool takes frames again; then the
+    database returns and the spool drains."""
+    mount = Path(f"/tmp/envgrid-spool-{os.getpid()}")
+    mount.mkdir(exist_ok=True)
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={spool_mb}m", "tmpfs", str(mount)], check=True
+    )
+    try:
+        filler = mount / "filler"
+        settings = {"ingest.spool_dir": str(mount), "ingest.spool_fsync": "batch"}
+        with ServerUnderTest(settings=settings) as server:
+            asyncio.run(_register(server, stations))
+            config = _fleet(
+                server, stations, interval, 20 + 150.0, ack_timeout=10.0, time_scale=3.0
+            )
+            thread, box = _start(config)
+            _wait_connected(server, stations, timeout=60, progress=progress)
+            time.sleep(10)
+            free = shutil.disk_usage(mount).free
+            filler.write_bytes(b"\0" * max(0, free - 512 * 1024))  # leave 512 KiB
+            cluster = server.embedded()
+            cluster.stop("immediate")
+            progress("disk-full: database stopped, spool file system nearly full")
+            full_at = None
+            t0 = time.monotonic()
+            while time.monotonic() - t0 < 60:
+                if any(
+                    "spool" in line and ("cannot write" in line or "exceed" in line)
+                    for line in server.log_tail[-50:]
+                ):
+                    full_at = time.monotonic() - t0
+                    break
+                time.sleep(0.5)
+            acked_before = _gauge(server.metrics(), "envgrid_acks_total")
+            time.sleep(15)
+            acked_during = _gauge(server.metrics(), "envgrid_acks_total") - acked_before
+            filler.unlink()
+            progress("disk-full: space returned")
+            t1 = time.monotonic()
+            resumed = None
+            while time.monotonic() - t1 < 60:
+                if _gauge(server.metrics(), "envgrid_acks_total") > acked_before + acked_during:
+                    resumed = time.monotonic() - t1
+                    break
+                time.sleep(0.2)
+            time.sleep(10)
+            cluster.start()
+            replay = _wait_spool_empty(server)
+            thread.join()
+            result = box[0]
+            counts = account(server, result)
+            errors = [line.strip() for line in server.log_tail if "spool" in line][-3:]
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+        shutil.rmtree(mount, ignore_errors=True)
+    return {
+        "scenario": "disk-full",
+        "load": f"{stations} stations every {interval} s",
+        "fault": f"database away and the spool's {spool_mb} MB file system full",
+        **counts,
+        "spool_full_after_s": round(full_at, 1) if full_at else None,
+        "acks_while_full": int(acked_during),
+        "acks_resumed_after_space_returned_s": round(resumed, 1) if resumed else None,
+        "recovery_s": round(replay, 1) if replay is not None else None,
+        "log": errors,
+    }
+
+
+# -- soak --------------------------------------------------------------------------------------
+def soak(
+    stations: int = 36_000,
+    *,
+    interval: int = 30,
+    duration: float = 300.0,
+    warmup: float = 60.0,
+    workers: int = 0,
+    time_scale: float = 1.0,
+    progress: Progress = _quiet,
+    **_: Any,
+) -> dict[str, Any]:
+    """RSS of every process, open files and latency over time; growth after warm-up."""
+    settings = {"ingest.workers": workers} if workers else {}
+    with ServerUnderTest(settings=settings) as server:
+        asyncio.run(_register(server, stations))
+        ramp = 20 + stations / 1500
+        config = _fleet(server, stations, interval, ramp + warmup + duration, station_detail=False)
+        thread, box = _start(config)
+        _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
+        time.sleep(warmup)
+        series: list[dict[str, Any]] = []
+        t0 = time.monotonic()
+        last_metrics = server.metrics()
+        while time.monotonic() - t0 < duration:
+            time.sleep(min(30.0, duration / 10))
+            metrics = server.metrics()
+            pids = server.server_pids()
+            series.append(
+                {
+                    "t_s": round(time.monotonic() - t0),
+                    "rss_by_process": {p: sample([p]).rss_bytes for p in pids},
+                    "open_files": {p: _open_files(p) for p in pids},
+                    "postgres_rss": server.postgres_sample().rss_bytes,
+                    "latency_s": _latency_delta(last_metrics, metrics),
+                }
+            )
+            last_metrics = metrics
+        thread.join()
+        result = box[0]
+    first, last = series[0], series[-1]
+    growth = {}
+    for pid, rss in first["rss_by_process"].items():
+        end = last["rss_by_process"].get(pid)
+        if end is not None and rss:
+            growth[str(pid)] = round((end - rss) / rss * 100, 2)
+    fds = {str(p): [s["open_files"].get(p) for s in series] for p in first["open_files"]}
+    totals = result.totals["frames"]
+    return {
+        "scenario": "soak",
+        "load": f"{stations} stations every {interval} s",
+        "fault": f"none — {duration / 60:.0f} minutes",
+        "duration_s": duration,
+        "rss_growth_percent": growth,
+        "max_rss_growth_percent": max(growth.values(), default=0.0),
+        "open_files": fds,
+        "latency_per_sample": [s["latency_s"] for s in series],
+        "sent": totals["sent"],
+        "acked": totals["acked"],
+        "floor": {"rss_growth_percent": 5.0},
+    }
+
+
+def _open_files(pid: int) -> int | None:
+    try:
+        return len(os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return None
+
+
+# -- hostile input under load ----------------------------------------------------------------------
+def hostile(
+    stations: int = 3000,
+    *,
+    interval: int = 10,
+    attack_s: float = 40.0,
+    progress: Progress = _quiet,
+    **_: Any,
+) -> dict[str, Any]:
+    """Legitimate stations' ack latency while others dribble bytes (slowloris), flood
+    connections from one address, send binary garbage, giant lengths and frames
+    claiming other stations' MNs with wrong passwords."""
+    settings = {
+        "ingest.max_connections_per_ip": 200,
+        "ingest.frame_timeout_s": 20.0,
+        "ingest.first_frame_timeout_s": 30.0,
+    }
+    with ServerUnderTest(settings=settings) as server:
+        asyncio.run(_register(server, stations))
+        baseline = _fleet(
+            server, stations, interval, 20 + 30.0, station_detail=False, time_scale=3.0
+        )
+        base = run(baseline)
+        attacked = _fleet(server, stations, interval, 20 + attack_s, station_detail=False, seed=2)
+        asyncio.run(_register(server, stations, seed=2))
+        thread, box = _start(attacked)
+        time.sleep(10)
+        progress("hostile: attacking")
+        counts = asyncio.run(_attack(server.port, attack_s - 5, stations))
+        thread.join()
+        result = box[0]
+        rejected = {
+            line
+            for line in server.metrics().splitlines()
+            if line.startswith("envgrid_frame_errors_total{")
+        }
+    return {
+        "scenario": "hostile",
+        "load": f"{stations} stations every {interval} s",
+        "fault": "slowloris, connection flood, garbage, giant lengths, stolen MNs",
+        "attack": counts,
+        "ack_latency_ms_baseline": base.totals.get("ack_latency"),
+        "ack_latency_ms_under_attack": result.totals.get("ack_latency"),
+        "legit_frames": result.totals["frames"],
+        "server_counted": sorted(rejected),
+        "floor": {"p99_ms": 1000},
+    }
+
+
+async def _attack(port: int, seconds: float, stations: int) -> dict[str, int]:
+    from protocol import encode_upload
+    from simulators import station_identities
+
+    victims = station_identities(20, seed=2)
+    counts = {
+        "slowloris": 0,
+        "flood_connects": 0,
+        "garbage_bytes": 0,
+        "giant": 0,
+        "stolen_mn_frames": 0,
+    }
+    stop = time.monotonic() + seconds
+    loop = asyncio.get_running_loop()
+
+    async def slowloris() -> None:
+        writers = []
+        for _ in range(500):
+            try:
+                _, w = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                continue
+            writers.append(w)
+            counts["slowloris"] += 1
+        while time.monotonic() < stop:
+            for w in writers:
+                if not w.is_closing():
+                    w.write(b"#")
+            await asyncio.sleep(2.0)
+        for w in writers:
+            w.close()
+
+    async def flood() -> None:
+        socks = []
+        while time.monotonic() < stop:
+            for _ in range(50):
+                try:
+                    s = socket.socket()
+                    s.setblocking(False)
+                    s.bind(("127.0.0.77", 0))
+                    await loop.sock_connect(s, ("127.0.0.1", port))
+                    socks.append(s)
+                    counts["flood_connects"] += 1
+                except OSError:
+                    s.close()
+            await asyncio.sleep(0.5)
+            while len(socks) > 2000:
+                socks.pop(0).close()
+        for s in socks:
+            s.close()
+
+    async def garbage() -> None:
+        rng = random.Random(7)
+        while time.monotonic() < stop:
+            try:
+                _, w = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.5)
+                continue
+            blob = rng.randbytes(256 * 1024)
+            w.write(blob + b"##9999" + b"X" * 20_000)
+            counts["garbage_bytes"] += len(blob)
+            counts["giant"] += 1
+            for i, v in enumerate(victims):
+                w.write(
+                    encode_upload(
+                        2011,
+                        st="22",
+                        mn=v.mn,
+                        pw="000000",
+                        qn=f"20261121000000{i:03d}",
+                        data_time="20261121000000",
+                        values={"a21026": {"Rtd": "999"}},
+                    )
+                )
+                counts["stolen_mn_frames"] += 1
+            with contextlib.suppress(OSError):
+                await w.drain()
+            await asyncio.sleep(1.0)
+            w.close()
+
+    await asyncio.gather(slowloris(), flood(), garbage())
+    return counts
+
+
+FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
+    "outage": outage,
+    "kill-worker": kill_worker,
+    "restart": restart,
+    "disk-full": disk_full,
+    "soak": soak,
+    "hostile": hostile,
+}
