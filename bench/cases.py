@@ -14,7 +14,10 @@ Then it times, through the real service functions, with warm caches:
   the usual filters: everything open, a district's scope, one grid, a state + unit, overdue
   only, a deep page, a text search — target ≤ 100 ms;
 * a month's assessment (:func:`web.cases.assessment.assessment`) per unit, grid, person,
-  district and in total — target ≤ 1 s.
+  district and in total — target ≤ 1 s;
+* what the pages read (round 2): the board page (six columns of 20 + the counters, as
+  ``GET /api/v1/cases/board``), a unit's "my cases", a district's grid detail — ≤ 100 ms;
+  the grid map's layers (1,000 polygons + every open case) — ≤ 500 ms.
 
 Prints a table and writes JSON with ``--json FILE``.  Exit status 1 if a target is missed.
 """
@@ -45,11 +48,17 @@ from store.embedded import EmbeddedPostgres
 from store.engine import detect_engine
 from store.migrate import migrate
 from web.cases.assessment import assessment
+from web.cases.board import actionable_states, board_columns, board_counts
 from web.cases.service import BoardFilter, case_board
+from web.cases.settings import DEFAULT_LEVEL_NAMES
+from web.cases.workflow import Role, Switches
+from web.grid.views import area_detail, grid_map
 
 TZ = ZoneInfo("Asia/Shanghai")
 BOARD_TARGET_MS = 100.0
 ASSESS_TARGET_MS = 1000.0
+#: The grid map is one request per page view: every grid polygon and open case.
+MAP_TARGET_MS = 500.0
 OPEN_STATES = ["reported", "accepted", "filed", "dispatched", "handling", "feedback",
                "checking", "closing", "returned", "extension_requested"]  # fmt: skip
 TUNING = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
@@ -136,7 +145,10 @@ async def populate(
     records = []
     for i in range(1, n_cases + 1):
         reported = now - timedelta(seconds=rng.randrange(365 * 86400))
-        grid_id = rng.choice(levels[5])
+        grid_index = rng.randrange(len(levels[5]))
+        grid_id = levels[5][grid_index]
+        lon = 120.0 + (grid_index % 40) * 0.01 + rng.uniform(0.001, 0.009)
+        lat = 30.0 + (grid_index // 40) * 0.01 + rng.uniform(0.001, 0.009)
         unit_id = rng.choice(units)[0]
         category = rng.choice(categories)
         roll = rng.random()
@@ -177,14 +189,14 @@ async def populate(
             i, f"BJ{i:08d}", f"案件{i} {category}", category, category == "env.exceedance",
             sources.get(category, rng.choice(("complaint", "manual"))), state, grid_id,
             unit_id if dispatched_at else None, handler, stage, deadline, handle_deadline,
-            overdue, rework, reported, dispatched_at, hung, closed, ended, assess_at,
+            overdue, rework, reported, dispatched_at, hung, closed, ended, assess_at, lat, lon,
         ))  # fmt: skip
     await conn.copy_records_to_table(
         "cases", records=records,
         columns=["id", "code", "title", "category", "urgent", "source", "state", "grid_id",
                  "unit_id", "handler_person_id", "stage", "deadline", "handle_deadline",
                  "handle_overdue", "rework_count", "reported_at", "dispatched_at", "hung_at",
-                 "closed_at", "ended_at", "assess_at"],
+                 "closed_at", "ended_at", "assess_at", "lat", "lon"],
     )  # fmt: skip
     await conn.execute("SELECT setval(pg_get_serial_sequence('cases', 'id'), $1)", n_cases)
     await conn.execute("ANALYZE")
@@ -227,6 +239,31 @@ async def measure(
             await case_board(conn, f, now=now)
 
         results.append({"query": name, "target_ms": BOARD_TARGET_MS, **await _time(run, repeat)})
+    unit_states = actionable_states(Role.UNIT, Switches())
+
+    async def columns(scope: tuple[int, ...] | None) -> None:
+        f = BoardFilter(scope=scope)
+        counts = await board_counts(conn, f, now=now)
+        await board_columns(conn, f, now=now, per_column=20, counts=counts)
+
+    web_reads: dict[str, tuple[float, Callable[[], Awaitable[Any]]]] = {
+        "board page (6 columns × 20 + counts)": (BOARD_TARGET_MS, lambda: columns(None)),
+        "board page, district scope": (BOARD_TARGET_MS, lambda: columns((district,))),
+        "my cases: a unit (actionable states)": (
+            BOARD_TARGET_MS,
+            lambda: case_board(conn, BoardFilter(states=unit_states, unit_id=unit), now=now),
+        ),
+        "grid map layers (1,000 grids, open cases)": (
+            MAP_TARGET_MS,
+            lambda: grid_map(conn, None, area=None, min_level=1, now=now),
+        ),
+        "grid detail: a district": (
+            BOARD_TARGET_MS,
+            lambda: area_detail(conn, district, None, now=now, level_names=DEFAULT_LEVEL_NAMES),
+        ),
+    }
+    for name, (target, fn) in web_reads.items():
+        results.append({"query": name, "target_ms": target, **await _time(fn, repeat)})
     month_end = now.replace(day=1, hour=0, minute=0, second=0)
     month_start = (month_end - timedelta(days=1)).replace(day=1)
     for group in ("unit", "grid", "person", "area", "all"):

@@ -173,7 +173,6 @@ def outage(
         **counts,
         "spool_peak_bytes": int(peak),
         "recovery_s": round(replay_s, 1) if replay_s is not None else None,
-        "replay_started_after_restart_s": round(time.monotonic() - back, 1),
     }
 
 
@@ -281,7 +280,7 @@ def restart(
 def disk_full(
     stations: int = 2000,
     *,
-    interval: int = 10,
+    interval: int = 30,
     spool_mb: int = 8,
     progress: Progress = _quiet,
     **_: Any,
@@ -338,7 +337,11 @@ def disk_full(
             thread.join()
             result = box[0]
             counts = account(server, result)
-            errors = [line.strip() for line in server.log_tail if "spool" in line][-3:]
+            errors = [
+                line.strip()
+                for line in server.log_tail
+                if "cannot write spool" in line or "not acked" in line
+            ][-3:]
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
         shutil.rmtree(mount, ignore_errors=True)
@@ -372,7 +375,14 @@ def soak(
     with ServerUnderTest(settings=settings) as server:
         asyncio.run(_register(server, stations))
         ramp = 20 + stations / 1500
-        config = _fleet(server, stations, interval, ramp + warmup + duration, station_detail=False)
+        config = _fleet(
+            server,
+            stations,
+            interval,
+            ramp + warmup + duration,
+            station_detail=False,
+            time_scale=time_scale,
+        )
         thread, box = _start(config)
         _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
         time.sleep(warmup)
@@ -429,7 +439,7 @@ def _open_files(pid: int) -> int | None:
 def hostile(
     stations: int = 3000,
     *,
-    interval: int = 10,
+    interval: int = 30,
     attack_s: float = 40.0,
     progress: Progress = _quiet,
     **_: Any,
@@ -448,7 +458,15 @@ def hostile(
             server, stations, interval, 20 + 30.0, station_detail=False, time_scale=3.0
         )
         base = run(baseline)
-        attacked = _fleet(server, stations, interval, 20 + attack_s, station_detail=False, seed=2)
+        attacked = _fleet(
+            server,
+            stations,
+            interval,
+            20 + attack_s,
+            station_detail=False,
+            seed=2,
+            time_scale=3.0,
+        )
         asyncio.run(_register(server, stations, seed=2))
         thread, box = _start(attacked)
         time.sleep(10)

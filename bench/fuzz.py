@@ -823,23 +823,22 @@ def run_atheris(
         }
         (work / "config.json").write_text(json.dumps(config))
         started = time.perf_counter()
-        proc = subprocess.Popen(
+        with subprocess.Popen(
             [sys.executable, "-m", "bench.fuzz", "--worker", str(work / "config.json")],
             cwd=os.getcwd(),  # the same ``bench``/``protocol`` as this process
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-        )
-        assert proc.stderr is not None
-        try:
-            log = _read_log(proc.stderr, progress)
-        except BaseException:  # Ctrl-C: the worker goes too
-            proc.kill()
-            proc.wait()
-            raise
+        ) as proc:
+            assert proc.stderr is not None
+            try:
+                log = _read_log(proc.stderr, progress)
+            except BaseException:  # Ctrl-C: the worker goes too
+                proc.kill()
+                raise
+            returncode = proc.wait()
         last, final, tail = log.last, log.final, log.tail
-        returncode = proc.wait()
         elapsed = time.perf_counter() - started
         tally = Tally()
         stats_file = work / "stats.json"

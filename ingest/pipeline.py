@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from .spool import Spool, SpoolError, SpoolRecord
+from .spool import Spool, SpoolRecord
 from .writer import BatchWriter, DatabaseUnavailable, Inbound, WriteResult
 
 __all__ = ["Pipeline", "PipelineStats"]
@@ -153,7 +153,13 @@ class Pipeline:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full.wait(), wait)
             batch = self._take()
-            await self._write(batch)
+            try:
+                await self._write(batch)
+            except Exception:  # a bug must not stop every station of this worker
+                self.stats.unacked_frames += len(batch)
+                log.exception("writing a batch of %d frames failed; they are not acked"
+                              " (their stations retransmit)", len(batch))
+                await asyncio.sleep(1.0)
             if self._paused and len(self._queue) <= self.queue_low:
                 self._paused = False
                 log.info("writer caught up (%d frames queued): resuming reads", len(self._queue))
@@ -256,7 +262,7 @@ class Pipeline:
         records = [SpoolRecord(i.received_at.timestamp(), i.station_id, i.frame.raw) for i in live]
         try:
             await asyncio.to_thread(self.spool.append, records)
-        except SpoolError as exc:
+        except OSError as exc:  # SpoolError, and anything else the file system says
             self.stats.unacked_frames += len(live)
             log.error("%s — %d frames not acked (their stations keep them)", exc, len(live))
             return

@@ -111,6 +111,7 @@ class IngestWorker:
         self._writer_task: asyncio.Task[None] | None = None
         self._stopped = asyncio.Event()
         self._reload_pending = False
+        self._stop_request: asyncio.Event | None = None
         self._reload_task: asyncio.Task[None] | None = None
         self.bound_port = 0
 
@@ -174,6 +175,7 @@ class IngestWorker:
         self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool)
         loop = asyncio.get_running_loop()
         self._writer_task = loop.create_task(self.pipeline.run(), name="writer")
+        self._writer_task.add_done_callback(self._writer_done)
         self._tasks = _Tasks(
             [
                 loop.create_task(dispatcher.state.run(), name="state"),
@@ -311,7 +313,20 @@ class IngestWorker:
             await self._pool.close()
         log.info("worker %d stopped", self.index)
 
+    def _writer_done(self, task: asyncio.Task[None]) -> None:
+        """The writer only ends when the worker stops; if it ends otherwise, this worker
+        can no longer make anything durable: stop it, so the supervisor starts a new one
+        (its stations reconnect and retransmit whatever was not acked)."""
+        if self._stopped.is_set():
+            return
+        error = None if task.cancelled() else task.exception()
+        log.critical("worker %d: the writer ended unexpectedly (%r); stopping this worker",
+                     self.index, error)
+        if self._stop_request is not None:
+            self._stop_request.set()
+
     async def serve(self, stop: asyncio.Event) -> None:
+        self._stop_request = stop
         await self.start()
         try:
             await stop.wait()

@@ -27,6 +27,7 @@ data until space returns.  A full disk (``ENOSPC``) is reported the same way.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
@@ -109,14 +110,18 @@ class Spool:
                 f"spool {self.directory} would exceed ingest.spool_max_bytes="
                 f"{self.max_bytes} ({self._size} used); frames are not acked until it drains"
             )
+        path: Path | None = None
+        good = 0
         try:
             fh = self._open_segment(len(data))
+            path, good = self._current_path, self._current_size
             fh.write(data)
             fh.flush()
             if self.fsync:
                 os.fsync(fh.fileno())
         except OSError as exc:
             self._close_current()
+            self._discard_torn(path, good)
             raise SpoolError(f"cannot write spool {self.directory}: {exc}") from exc
         self._size += len(data)
         self._current_size += len(data)
@@ -136,11 +141,26 @@ class Spool:
     def _close_current(self) -> None:
         if self._current is not None:
             try:
-                self._current.close()
+                # a full disk fails the flush inside close(): what did not reach the file is a
+                # torn tail the reader skips — those frames were never acked
+                with contextlib.suppress(OSError):
+                    self._current.close()
             finally:
                 self._current = None
                 self._current_path = None
                 self._current_size = 0
+
+    @staticmethod
+    def _discard_torn(path: Path | None, good: int) -> None:
+        """After a failed write: cut the segment back to its last whole record (or remove
+        it if nothing was in it), so no empty or torn segment is left behind."""
+        if path is None:
+            return
+        with contextlib.suppress(OSError):
+            if good == 0:
+                path.unlink()
+            else:
+                os.truncate(path, good)
 
     def seal(self) -> None:
         """Close the segment being written so replay can take it."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.spool import Spool, SpoolFull, SpoolRecord, encode_record
+from ingest.spool import Spool, SpoolError, SpoolFull, SpoolRecord, encode_record
 
 RECORDS = [SpoolRecord(1_700_000_000.0 + i, i, b"##0010ABCDEFGHIJ1234\r\n") for i in range(100)]
 
@@ -57,3 +57,32 @@ def test_survives_a_restart(tmp_path: Path) -> None:
     again.append(RECORDS[5:7])  # a new segment, the old one stays replayable
     again.seal()
     assert [len(list(Spool.read(p))) for p in again.pending()] == [5, 2]
+
+
+def test_a_full_disk_leaves_no_torn_or_empty_segment(tmp_path: Path) -> None:
+    """ENOSPC on write (a tmpfs would do it; here the write is made to fail) must not
+    leave a torn tail or an empty segment behind, and the spool must keep working."""
+    spool = Spool(tmp_path, max_bytes=1 << 20)
+    spool.append(RECORDS[:3])
+    real_open = spool._open_segment
+
+    class Full:
+        def __init__(self, fh: object) -> None:
+            self.fh = fh
+
+        def write(self, data: bytes) -> int:
+            self.fh.write(data[: len(data) // 2])  # type: ignore[attr-defined]
+            raise OSError(28, "No space left on device")
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.fh, name)
+
+    spool._open_segment = lambda n: Full(real_open(n))  # type: ignore[assignment,method-assign]
+    with pytest.raises(SpoolError):
+        spool.append(RECORDS[3:6])
+    spool._open_segment = real_open  # type: ignore[method-assign]
+    spool.append(RECORDS[6:8])
+    spool.seal()
+    got = [r for p in spool.pending() for r in Spool.read(p)]
+    assert got == RECORDS[:3] + RECORDS[6:8]
+    assert all(p.stat().st_size > 0 for p in spool.pending())
