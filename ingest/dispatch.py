@@ -23,6 +23,7 @@ from protocol import (
     Command,
     DataUpload,
     Decoder,
+    EncodeError,
     Frame,
     FrameError,
     Heartbeat,
@@ -318,11 +319,17 @@ class Dispatcher:
             conn = sessions.get(item.mn)
             if conn is None:
                 continue
+            try:
+                ack = encode_data_ack(frame)
+            except EncodeError as exc:  # a head no answer can echo (e.g. '=' inside a PW)
+                self.rejected["unackable"] += 1
+                log.warning("cannot answer %s (QN %s): %s", item.mn, frame.qn, exc)
+                continue
             pending = out.get(conn)
             if pending is None:
-                out[conn] = [encode_data_ack(frame)]
+                out[conn] = [ack]
             else:
-                pending.append(encode_data_ack(frame))
+                pending.append(ack)
         for conn, acks in out.items():
             if conn.send(b"".join(acks)):
                 self.acks_sent += len(acks)
