@@ -52,17 +52,21 @@ def _quiet(_: str) -> None:
 def _fleet(
     server: ServerUnderTest, stations: int, interval: int, duration: float, **kw: Any
 ) -> FleetConfig:
+    """Stations sending the six AQI factors every ``interval`` (simulated) seconds."""
+    options: dict[str, Any] = {
+        "status_every": 0,
+        "drain": 40.0,
+        "connect_rate": 3000.0,
+        "station_detail": True,
+    }
+    options.update(kw)
     return FleetConfig(
         port=server.port,
         stations=stations,
         factors=AQI_FACTORS,
         rtd_interval=interval,
-        status_every=0,
         duration=duration,
-        drain=40.0,
-        connect_rate=3000.0,
-        station_detail=True,
-        **kw,
+        **options,
     )
 
 
@@ -454,19 +458,17 @@ def hostile(
     }
     with ServerUnderTest(settings=settings) as server:
         asyncio.run(_register(server, stations))
-        baseline = _fleet(
-            server, stations, interval, 20 + 30.0, station_detail=False, time_scale=3.0
-        )
+        # legitimate stations come from many addresses (each ≤ 100 stations), attackers
+        # from their own: the per-address limit must stop only the attackers
+        spread = {
+            "source_addresses": tuple(f"127.0.0.{10 + i}" for i in range(-(-stations // 100))),
+            "per_address": 100,
+            "station_detail": False,
+            "time_scale": 3.0,
+        }
+        baseline = _fleet(server, stations, interval, 20 + 30.0, **spread)
         base = run(baseline)
-        attacked = _fleet(
-            server,
-            stations,
-            interval,
-            20 + attack_s,
-            station_detail=False,
-            seed=2,
-            time_scale=3.0,
-        )
+        attacked = _fleet(server, stations, interval, 20 + attack_s, seed=2, **spread)
         asyncio.run(_register(server, stations, seed=2))
         thread, box = _start(attacked)
         time.sleep(10)
@@ -484,8 +486,8 @@ def hostile(
         "load": f"{stations} stations every {interval} s",
         "fault": "slowloris, connection flood, garbage, giant lengths, stolen MNs",
         "attack": counts,
-        "ack_latency_ms_baseline": base.totals.get("ack_latency"),
-        "ack_latency_ms_under_attack": result.totals.get("ack_latency"),
+        "ack_latency_ms_baseline": base.to_json()["totals"]["ack_latency"],
+        "ack_latency_ms_under_attack": result.to_json()["totals"]["ack_latency"],
         "legit_frames": result.totals["frames"],
         "server_counted": sorted(rejected),
         "floor": {"p99_ms": 1000},
@@ -511,7 +513,9 @@ async def _attack(port: int, seconds: float, stations: int) -> dict[str, int]:
         writers = []
         for _ in range(500):
             try:
-                _, w = await asyncio.open_connection("127.0.0.1", port)
+                _, w = await asyncio.open_connection(
+                    "127.0.0.1", port, local_addr=("127.0.0.66", 0)
+                )
             except OSError:
                 continue
             writers.append(w)
@@ -547,7 +551,9 @@ async def _attack(port: int, seconds: float, stations: int) -> dict[str, int]:
         rng = random.Random(7)
         while time.monotonic() < stop:
             try:
-                _, w = await asyncio.open_connection("127.0.0.1", port)
+                _, w = await asyncio.open_connection(
+                    "127.0.0.1", port, local_addr=("127.0.0.88", 0)
+                )
             except OSError:
                 await asyncio.sleep(0.5)
                 continue
