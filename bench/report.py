@@ -67,9 +67,8 @@ def _plots(results: dict[str, Any], out: Path) -> list[str]:
     if soak and soak.get("latency_per_sample"):
         p99 = [s.get("p99") for s in soak["latency_per_sample"]]
         fig, ax = plt.subplots(figsize=(7, 3.5))
-        ax.plot(
-            [i + 1 for i in range(len(p99))], [v * 1000 if v else None for v in p99], marker="o"
-        )
+        ms = [float("nan") if v is None else float(v) * 1000 for v in p99]
+        ax.plot(list(range(1, len(ms) + 1)), ms, marker="o")
         ax.set_xlabel("sample")
         ax.set_ylabel("p99 received → committed (ms)")
         ax.set_title("Soak: latency over time")
