@@ -140,7 +140,16 @@ def machine_info() -> dict[str, Any]:
         pg_version = subprocess.run(
             [f"{pg}/postgres", "--version"], capture_output=True, text=True, check=False
         ).stdout.strip()
+    engine = "PostgreSQL (native partitions and rollup tables)"
+    try:
+        from store.embedded import find_installation
+
+        if find_installation().has_extension("timescaledb"):
+            engine = "TimescaleDB"
+    except Exception as exc:  # noqa: BLE001 - reported, not fatal for a report header
+        engine = f"unknown ({exc})"
     return {
+        "engine": engine,
         "cores": os.cpu_count(),
         "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "cpu": cpu_model or platform.machine(),
