@@ -146,7 +146,7 @@ def machine_info() -> dict[str, Any]:
 
         if find_installation().has_extension("timescaledb"):
             engine = "TimescaleDB"
-    except Exception as exc:  # noqa: BLE001 - reported, not fatal for a report header
+    except Exception as exc:
         engine = f"unknown ({exc})"
     return {
         "engine": engine,

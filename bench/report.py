@@ -85,7 +85,8 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
     lines = [
         "# envgrid benchmark report",
         "",
-        f"Engine: {m.get('engine', '?')}. Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, kernel {m['kernel']}, "
+        f"Engine: {m.get('engine', '?')}.",
+        f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, kernel {m['kernel']}, "
         f"Python {m['python']}, {m['postgresql']}, open files {m['open_files_limit']}.",
         f"Versions: {_fmt(m['versions'])}. Started {results['started_at']}.",
         "",
