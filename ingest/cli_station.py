@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,8 +27,10 @@ from store.db import connect
 from store.embedded import database_dsn
 from store.settings import ConfigError, Settings, load_settings
 from store.stations import (
+    NewStation,
     StationError,
     add_station,
+    add_stations,
     approve_pending,
     list_pending,
     list_stations,
@@ -47,6 +50,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--lat", type=float)
     add.add_argument("--lon", type=float)
     add.add_argument("--region", default="")
+    imp = sub.add_parser(
+        "import",
+        help="register many stations from JSON (a list, or JSON lines): mn, pw, name, st, lat,"
+        " lon, region_name — e.g. the output of 'envgrid simulate --list-stations'",
+    )
+    imp.add_argument("file", help="JSON file, or - for standard input")
     sub.add_parser("pending", help="unknown MNs waiting for approval")
     approve = sub.add_parser("approve", help="register a pending MN")
     approve.add_argument("mn")
@@ -118,6 +127,39 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) 
     return 0
 
 
+async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+    source = sys.stdin.read if args.file == "-" else Path(args.file).read_text
+    text = await asyncio.to_thread(source)
+    text = text.strip()
+    try:
+        items = (
+            json.loads(text)
+            if text.startswith("[")
+            else [json.loads(line) for line in text.splitlines() if line.strip()]
+        )
+    except json.JSONDecodeError as exc:
+        raise StationError(f"{args.file}: not JSON ({exc})") from None
+    stations = []
+    for n, item in enumerate(items, 1):
+        if not isinstance(item, dict) or not item.get("mn"):
+            raise StationError(f"{args.file}: item {n} has no 'mn'")
+        stations.append(
+            NewStation(
+                str(item["mn"]),
+                str(item.get("pw", item.get("password", ""))),
+                str(item.get("name", "")),
+                item.get("st"),
+                item.get("lat"),
+                item.get("lon"),
+                str(item.get("region_name", item.get("region", ""))),
+            )
+        )
+    for start in range(0, len(stations), 10_000):
+        await add_stations(conn, stations[start : start + 10_000])
+    print(f"{len(stations)} stations registered (existing MNs updated)")
+    return 0
+
+
 async def _pending(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
     for row in await list_pending(conn):
         _print(row)
@@ -164,6 +206,7 @@ async def _command(conn: asyncpg.Connection, args: argparse.Namespace, s: Settin
 ACTIONS: dict[str, Callable[[asyncpg.Connection, argparse.Namespace, Settings], Awaitable[int]]] = {
     "list": _list,
     "add": _add,
+    "import": _import,
     "pending": _pending,
     "approve": _approve,
     "reject": _reject,

@@ -157,8 +157,11 @@ class Pipeline:
                 await self._write(batch)
             except Exception:  # a bug must not stop every station of this worker
                 self.stats.unacked_frames += len(batch)
-                log.exception("writing a batch of %d frames failed; they are not acked"
-                              " (their stations retransmit)", len(batch))
+                log.exception(
+                    "writing a batch of %d frames failed; they are not acked"
+                    " (their stations retransmit)",
+                    len(batch),
+                )
                 await asyncio.sleep(1.0)
             if self._paused and len(self._queue) <= self.queue_low:
                 self._paused = False

@@ -320,8 +320,9 @@ class IngestWorker:
         if self._stopped.is_set():
             return
         error = None if task.cancelled() else task.exception()
-        log.critical("worker %d: the writer ended unexpectedly (%r); stopping this worker",
-                     self.index, error)
+        log.critical(
+            "worker %d: the writer ended unexpectedly (%r); stopping this worker", self.index, error
+        )
         if self._stop_request is not None:
             self._stop_request.set()
 

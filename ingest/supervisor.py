@@ -367,7 +367,8 @@ class Supervisor:
             f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2017 or HJ/T 212-2005).",
             "Register it:  envgrid station add MN --password PW --name NAME --st 22",
             "  unknown MNs wait for approval: envgrid station pending | approve MN",
-            f"Try it:       envgrid simulate --port {ing.port} --stations 100 --register",
+            "Try it:       envgrid simulate --list-stations --stations 100 | envgrid station"
+            f" import - && envgrid simulate --port {ing.port} --stations 100",
             "Stop with Ctrl-C.",
             "",
         ]

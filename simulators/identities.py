@@ -110,6 +110,36 @@ class StationIdentity:
         }
 
 
+#: names for the simulated districts (the dashboard speaks Chinese); beyond the list, numbered
+_DISTRICTS = (
+    "东城区",
+    "西湖区",
+    "滨江区",
+    "拱墅区",
+    "上城区",
+    "萧山区",
+    "余杭区",
+    "临平区",
+    "钱塘区",
+    "富阳区",
+    "临安区",
+    "桐庐县",
+)
+_KIND_ZH = {
+    "21": "地表水站",
+    "22": "空气站",
+    "23": "噪声站",
+    "31": "废气监控点",
+    "32": "废水监控点",
+}
+
+
+def _district(region: int) -> str:
+    if region < len(_DISTRICTS):
+        return _DISTRICTS[region]
+    return f"第{region + 1}区"
+
+
 def _mn(seed: int, index: int, st: str, edition: str) -> str:
     if edition == "2005":
         return f"S{seed % 1_000_000:06d}{index % 10_000_000:07d}"
@@ -163,7 +193,7 @@ def station_identity(
         raise ValueError("at least one station type (ST) is needed")
     area = area or Area()
     code = st[index % len(st)]
-    profile = profile_for(code)
+    profile_for(code)  # validates the station type early
     ed = _edition(edition, seed, index)
     rng = CounterRandom(seed_of(seed, "station", index))
     region = int(rng.random() * area.regions)
@@ -192,9 +222,9 @@ def station_identity(
         pw=pw,
         st=code,
         edition=ed,
-        name=f"District {region + 1} {profile.name} #{index + 1}",
+        name=f"{_DISTRICTS[region % len(_DISTRICTS)]}{_KIND_ZH.get(code, '监测站')}{index + 1:05d}",
         region=region_code,
-        region_name=f"District {region + 1}",
+        region_name=_district(region),
         lat=round(lat, 6),
         lon=round(lon, 6),
         urban=round(urban, 4),

@@ -112,3 +112,17 @@ async def test_serve_embedded_database_workers_and_restart(pg_reachable_tmp: Pat
             out, _ = server.communicate()
     assert server.returncode == 0, out[-3000:]
     assert "embedded PostgreSQL stopped" in out
+
+
+def test_station_import_from_the_simulator(pg_reachable_tmp: Path, db_dsn: str) -> None:
+    """``envgrid simulate --list-stations | envgrid station import -`` registers a fleet."""
+    env = {**os.environ, "ENVGRID_DSN": db_dsn}
+    listing = envgrid("simulate", "--list-stations", "--stations", "5", "--st", "22,32", env=env)
+    assert listing.returncode == 0, listing.stderr
+    imported = subprocess.run([sys.executable, "-m", "store.cli", "station", "import", "-"],
+                              input=listing.stdout, env=env, text=True, capture_output=True,
+                              timeout=60, check=False)
+    assert imported.returncode == 0, imported.stderr
+    assert "5 stations registered" in imported.stdout
+    listed = envgrid("station", "list", env=env)
+    assert listed.stdout.count('"mn"') == 5
