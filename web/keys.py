@@ -9,23 +9,27 @@ import asyncpg
 from aiohttp import web
 
 from store.settings import Settings
-from web.map.service import MapCache
+from web.map.service import MapState
 
 if TYPE_CHECKING:
     from web.live import LiveHub
+    from web.map.heat import HeatCache
     from web.openapi import ApiRegistry
     from web.permissions import Principal
+    from web.reports.service import ReportJobs
 
 __all__ = [
     "API_KEY",
     "AUDIT",
     "CLIENT_KEY",
     "DSN_KEY",
+    "HEAT_CACHE_KEY",
     "LIVE_KEY",
     "MAP_CACHE_KEY",
     "NAV_KEY",
     "POOL_KEY",
     "PRINCIPAL",
+    "REPORT_JOBS_KEY",
     "SETTINGS_KEY",
 ]
 
@@ -35,7 +39,10 @@ POOL_KEY = web.AppKey("pool", asyncpg.Pool)
 CLIENT_KEY = web.AppKey("client", aiohttp.ClientSession)
 LIVE_KEY: web.AppKey[LiveHub] = web.AppKey("live")
 API_KEY: web.AppKey[ApiRegistry] = web.AppKey("api")
-MAP_CACHE_KEY = web.AppKey("map_cache", MapCache)
+MAP_CACHE_KEY = web.AppKey("map_cache", MapState)
+HEAT_CACHE_KEY: web.AppKey[HeatCache] = web.AppKey("heat_cache")
+#: Report jobs of this process (web.reports).
+REPORT_JOBS_KEY: web.AppKey[ReportJobs] = web.AppKey("report_jobs")
 #: The navigation entries (web.pages.NavItem) of this app, optional modules included.
 NAV_KEY: web.AppKey[tuple[Any, ...]] = web.AppKey("nav")
 #: cleanup contexts the optional modules (grid, patrol, cases …) contribute

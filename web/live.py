@@ -9,8 +9,12 @@ are buffered and flushed every ``web.live_interval_s`` as one ``readings`` event
 subscriber, holding only the stations in that subscriber's data scope (the set of
 station ids is computed by ``envgrid_scope_stations()`` when the stream opens) and, for
 the station page, only the station asked for.  Alert transitions become ``alert``
-events for subscribers allowed ``alerts:read`` whose scope holds the alert's station
-(looked up in the alert engine's table; until it exists only unscoped users get them).
+events for subscribers allowed ``alerts:read`` whose scope holds the alert — its station
+(``alerts.station_id``), or for the grouped alerts without a station (``offline_mass``)
+its region (``alerts.region``, matched against the codes and names of the scope's areas)
+or grid (``alerts.grid_id``); the event carries the alert's rule, severity and state.
+``envgrid_registry`` (migration 0031: stations or areas changed) calls the
+``on_registry`` callbacks (the map's station cache), as does every reconnect.
 
 Each subscriber has a bounded queue; a client too slow to keep up is disconnected
 (its browser's EventSource reconnects and the page re-reads the current state).  If the
@@ -24,7 +28,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,14 +39,18 @@ from store.db import connect
 from store.feed import READINGS_CHANNEL, decode_readings
 from web.responses import dumps
 
-__all__ = ["ALERTS_CHANNEL", "LiveHub", "Subscriber", "sse_event"]
+__all__ = ["ALERTS_CHANNEL", "REGISTRY_CHANNEL", "LiveHub", "Subscriber", "sse_event"]
 
 log = logging.getLogger("envgrid.web.live")
 
 ALERTS_CHANNEL: Final = "envgrid_alerts"
 FACTOR_CODES_SQL: Final = "SELECT id, code FROM factors"
 SCOPE_STATIONS_SQL: Final = "SELECT envgrid_scope_stations($1::int[]) AS id"
-ALERT_STATION_SQL: Final = "SELECT station_id FROM alerts WHERE id = $1"
+SCOPE_AREAS_SQL: Final = "SELECT id, code, name FROM envgrid_scope_areas($1::int[])"
+ALERT_SCOPE_SQL: Final = """
+SELECT station_id, region, grid_id, rule, severity, state FROM alerts WHERE id = $1
+"""
+REGISTRY_CHANNEL: Final = "envgrid_registry"
 _QUEUE_SIZE: Final = 256
 _CLOSE: Final = b""
 
@@ -56,6 +64,9 @@ class Subscriber:
     #: None: every station; else the station ids this stream may carry.
     stations: frozenset[int] | None
     alerts: bool
+    #: codes and names, and ids, of the scope's areas (grouped alerts without a station)
+    regions: frozenset[str] = frozenset()
+    areas: frozenset[int] = frozenset()
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(_QUEUE_SIZE))
     dropped: bool = False
 
@@ -84,6 +95,8 @@ class LiveHub:
     _closed: bool = False
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     sent_events: int = 0
+    #: called (with the table name) when stations or areas change, and on reconnects
+    on_registry: list[Callable[[str], None]] = field(default_factory=list)
 
     # -- lifecycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -123,9 +136,11 @@ class LiveHub:
                 self._codes = {r["id"]: r["code"] for r in await conn.fetch(FACTOR_CODES_SQL)}
                 await conn.add_listener(READINGS_CHANNEL, self._on_readings)
                 await conn.add_listener(ALERTS_CHANNEL, self._on_alert)
+                await conn.add_listener(REGISTRY_CHANNEL, self._on_registry)
                 self._conn = conn
                 self.connected.set()
                 if not first:
+                    self._registry_changed("reconnect")
                     self._broadcast(sse_event("resync", {}), alerts_only=False)
                 first, delay = False, 1.0
                 await lost.wait()
@@ -143,6 +158,16 @@ class LiveHub:
 
     def _on_alert(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         self._alerts.put_nowait(payload)
+
+    def _on_registry(self, conn: Any, pid: int, channel: str, payload: str) -> None:
+        self._registry_changed(payload)
+
+    def _registry_changed(self, what: str) -> None:
+        for callback in self.on_registry:
+            try:
+                callback(what)
+            except Exception:  # one consumer's bug must not stop the others
+                log.exception("registry-change callback failed")
 
     async def _flush_loop(self) -> None:
         while True:
@@ -171,22 +196,33 @@ class LiveHub:
         while True:
             payload = await self._alerts.get()
             alert_id, _, state = payload.partition(":")
-            station = await self._alert_station(alert_id)
-            message = sse_event("alert", {"id": alert_id, "state": state, "station_id": station})
+            row = await self._alert_scope(alert_id)
+            station = None if row is None else row["station_id"]
+            region = "" if row is None else row["region"]
+            grid = None if row is None else row["grid_id"]
+            message = sse_event(
+                "alert",
+                {
+                    "id": int(alert_id) if alert_id.isdigit() else alert_id,
+                    "state": state,
+                    "station_id": station,
+                    "region": region,
+                    "grid_id": grid,
+                    "rule": None if row is None else row["rule"],
+                    "severity": None if row is None else row["severity"],
+                },
+            )
             for sub in list(self.subscribers):
-                if not sub.alerts:
-                    continue
-                if sub.stations is None or (station is not None and station in sub.stations):
+                if sub.alerts and _alert_in_scope(sub, station, region, grid):
                     sub.offer(message)
 
-    async def _alert_station(self, alert_id: str) -> int | None:
+    async def _alert_scope(self, alert_id: str) -> asyncpg.Record | None:
         if self._conn is None or not alert_id.isdigit():
             return None
         try:
-            value = await self._conn.fetchval(ALERT_STATION_SQL, int(alert_id))
+            return await self._conn.fetchrow(ALERT_SCOPE_SQL, int(alert_id))
         except (asyncpg.PostgresError, OSError):
-            return None  # the alert engine's table is not there (yet)
-        return None if value is None else int(value)
+            return None
 
     def _broadcast(self, message: bytes, *, alerts_only: bool) -> None:
         for sub in list(self.subscribers):
@@ -196,9 +232,14 @@ class LiveHub:
     # -- subscribers -----------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def subscribe(
-        self, stations: frozenset[int] | None, *, alerts: bool
+        self,
+        stations: frozenset[int] | None,
+        *,
+        alerts: bool,
+        regions: frozenset[str] = frozenset(),
+        areas: frozenset[int] = frozenset(),
     ) -> AsyncIterator[Subscriber]:
-        sub = Subscriber(stations, alerts)
+        sub = Subscriber(stations, alerts, regions, areas)
         if self._closed:
             sub.offer(_CLOSE)
         self.subscribers.add(sub)
@@ -208,8 +249,26 @@ class LiveHub:
             self.subscribers.discard(sub)
 
 
+def _alert_in_scope(sub: Subscriber, station: int | None, region: str, grid: int | None) -> bool:
+    if sub.stations is None:
+        return True
+    if station is not None:
+        return station in sub.stations
+    return (bool(region) and region in sub.regions) or (grid is not None and grid in sub.areas)
+
+
 async def scope_stations(conn: asyncpg.Connection, scope: list[int]) -> frozenset[int]:
     return frozenset(r["id"] for r in await conn.fetch(SCOPE_STATIONS_SQL, scope))
+
+
+async def scope_areas(
+    conn: asyncpg.Connection, scope: list[int]
+) -> tuple[frozenset[str], frozenset[int]]:
+    rows = await conn.fetch(SCOPE_AREAS_SQL, scope)
+    return (
+        frozenset(r["code"] for r in rows) | frozenset(r["name"] for r in rows),
+        frozenset(r["id"] for r in rows),
+    )
 
 
 CLOSE_MESSAGE: Final = _CLOSE
@@ -227,8 +286,12 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
     user = context.caller(request)
     station = opt_int(request.query, "station", minimum=1)
+    regions: frozenset[str] = frozenset()
+    areas: frozenset[int] = frozenset()
     async with context.pool(request).acquire() as conn:
         allowed = None if user.scope is None else await scope_stations(conn, list(user.scope))
+        if user.scope is not None and station is None:
+            regions, areas = await scope_areas(conn, list(user.scope))
     if station is not None:
         if allowed is not None and station not in allowed:
             raise ApiError(404, "not_found", "站点不存在或不在您的数据范围内")
@@ -242,7 +305,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     hub = request.app[LIVE_KEY]
-    async with hub.subscribe(allowed, alerts=user.can("alerts:read")) as sub:
+    async with hub.subscribe(
+        allowed, alerts=user.can("alerts:read"), regions=regions, areas=areas
+    ) as sub:
         await response.write(b"retry: 3000\n" + sse_event("hello", {"user": user.username}))
         while True:
             try:

@@ -20,7 +20,7 @@ from web.params import path_int
 from web.permissions import ROLES
 from web.responses import dumps
 
-__all__ = ["NAV", "NavItem", "page_context"]
+__all__ = ["NAV", "NavItem", "page_context", "render_page"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +29,18 @@ class NavItem:
     label: str
     permission: str
     icon: str = ""
+    #: Position in the bar (ascending; equal orders keep the registration order).
+    order: int = 60
 
 
-#: Main navigation (optional modules append theirs, see routes.OPTIONAL_MODULES).
+#: Main navigation (optional modules append theirs, see routes.OPTIONAL_MODULES): the
+#: monitoring pages first (10–50), the modules (60 by default), administration (80+).
 NAV: tuple[NavItem, ...] = (
-    NavItem("/map", "地图", "map:read", "map"),
-    NavItem("/maintenance", "运维", "maintenance:read", "tool"),
-    NavItem("/admin/stations", "站点管理", "stations:write", "station"),
-    NavItem("/admin/users", "用户", "users:admin", "user"),
-    NavItem("/admin/logs", "日志", "logs:read", "log"),
+    NavItem("/map", "地图", "map:read", "map", 10),
+    NavItem("/maintenance", "运维", "maintenance:read", "tool", 20),
+    NavItem("/admin/stations", "站点管理", "stations:write", "station", 80),
+    NavItem("/admin/users", "用户", "users:admin", "user", 90),
+    NavItem("/admin/logs", "日志", "logs:read", "log", 95),
 )
 
 
@@ -84,6 +87,12 @@ def _render(request: web.Request, template: str, title: str, **extra: Any) -> we
     return render(request, template, {"title": title, "page_config": _config(request, **extra)})
 
 
+def render_page(request: web.Request, template: str, title: str, **config: Any) -> web.Response:
+    """A page shell: ``template`` with ``title`` and the JSON page configuration (the base
+    settings plus ``config``) — for the plug-in modules' page handlers."""
+    return _render(request, template, title, **config)
+
+
 async def index(request: web.Request) -> web.StreamResponse:
     user = context.caller(request)
     for item in request.app[NAV_KEY]:
@@ -105,6 +114,9 @@ async def station_page(request: web.Request) -> web.Response:
         stationId=path_int(request),
         canCommand=user.can("commands:send"),
         canEdit=user.can("stations:write"),
+        canAlerts=user.can("alerts:read"),
+        canAck=user.can("alerts:ack"),
+        canLimits=user.can("alerts:limits"),
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
 import orjson
@@ -19,6 +19,8 @@ from web.responses import ApiError
 __all__ = [
     "Paging",
     "json_body",
+    "opt_date",
+    "opt_float",
     "opt_int",
     "opt_str",
     "paging",
@@ -62,6 +64,35 @@ def opt_str(query: Mapping[str, str], name: str, *, max_len: int = 100) -> str |
     if len(raw) > max_len or "\x00" in raw:
         raise _bad(name, f"长度不能超过 {max_len}")
     return raw
+
+
+def opt_float(
+    query: Mapping[str, str], name: str, *, minimum: float, maximum: float
+) -> float | None:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _bad(name, "应为数字") from None
+    if not (minimum <= value <= maximum):  # also refuses NaN
+        raise _bad(name, f"应在 {minimum}..{maximum} 之间")
+    return value
+
+
+def opt_date(query: Mapping[str, str], name: str) -> date | None:
+    """A calendar day ``YYYY-MM-DD`` (local day of the platform)."""
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = date.fromisoformat(raw)
+    except ValueError:
+        raise _bad(name, "应为日期，如 2024-03-01") from None
+    if not 1970 <= value.year <= 9000:
+        raise _bad(name, "日期超出范围")
+    return value
 
 
 def opt_choice(query: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str | None:

@@ -1,7 +1,7 @@
 """Permissions ("module:action"), the built-in roles, and who is calling (:class:`Principal`).
 
-Roles live in ``web_roles`` (seeded by migration 0030) as lists of permissions; ``*``
-grants everything.  A handler states the permission it needs in the route table
+Roles live in ``web_roles`` (seeded by migration 0030, extended by 0031) as lists of
+permissions; ``*`` grants everything.  A handler states the permission it needs in the route table
 (``routes.py``); the auth middleware checks it before the handler runs.  Data scope is
 separate: :attr:`Principal.scope` is ``None`` (everything) or the area ids whose subtrees
 the user may see, and every scoped query passes it as ``$n::int[]`` to
@@ -26,7 +26,10 @@ PERMISSIONS: Final[Mapping[str, str]] = MappingProxyType(
         "commands:send": "下发远程命令",
         "maintenance:read": "运维视图",
         "alerts:read": "查看告警",
-        "alerts:ack": "确认告警",
+        "alerts:ack": "处理告警（确认、解除、指派、备注）",
+        "alerts:silence": "告警静默与维护窗口",
+        "alerts:limits": "设置站点告警限值",
+        "alerts:admin": "告警路由与接收人配置",
         "rankings:read": "查看排名",
         "reports:read": "查看报表",
         "reports:export": "导出报表",

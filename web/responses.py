@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
+from urllib.parse import quote
 
 import orjson
 from aiohttp import web
 
-__all__ = ["ApiError", "dumps", "error_body", "json_response"]
+__all__ = ["CONTENT_TYPES", "ApiError", "dumps", "error_body", "file_response", "json_response"]
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS
 
@@ -61,3 +62,36 @@ class ApiError(Exception):
 
 def iso(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+#: Content types of the export formats.
+CONTENT_TYPES: Final = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv; charset=utf-8",
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+}
+
+
+def content_disposition(filename: str) -> str:
+    """``attachment`` with an ASCII fallback name and the UTF-8 name (RFC 6266 / 5987)."""
+    stem, dot, ext = filename.rpartition(".")
+    ascii_stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in stem)
+    ascii_stem = "_".join(part for part in ascii_stem.split("_") if part)
+    fallback = f"{ascii_stem.strip('_') or 'export'}{dot}{ext}" if dot else "export"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def file_response(body: bytes, filename: str, fmt: str) -> web.Response:
+    """A download: the format's content type and a Content-Disposition with the
+    (Chinese) file name."""
+    content_type = CONTENT_TYPES[fmt]
+    media, _, params = content_type.partition(";")
+    response = web.Response(body=body, content_type=media.strip())
+    if "charset" in params:
+        response.charset = params.split("=", 1)[1].strip()
+    response.headers["Content-Disposition"] = content_disposition(filename)
+    response.headers["Cache-Control"] = "no-store"
+    return response

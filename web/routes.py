@@ -102,6 +102,7 @@ USER_ITEM: Final = {
         "enabled": {"type": "boolean"},
         "scope": {"type": "array", "items": _INT},
         "locked_until": _NTIME,
+        "receivers": {"type": "array", "items": _OBJ, "description": "关联的告警接收人"},
     },
 }
 USER_BODY: Final = {
@@ -114,6 +115,11 @@ USER_BODY: Final = {
         "unlock": {"type": "boolean"},
         "must_change_password": {"type": "boolean"},
         "scope": {"type": "array", "items": {"type": "integer", "minimum": 1}},
+        "receiver_ids": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1},
+            "description": "关联的告警接收人（通知发往这些接收人）",
+        },
     },
 }
 COMMAND_RECORD: Final = {
@@ -212,13 +218,46 @@ API: Final[tuple[Endpoint, ...]] = (
         params=(_ST, _REGION, _AREA, _STATUS),
         response={
             "type": "object",
-            "required": ["columns", "rows", "legend"],
+            "required": ["columns", "rows", "cell_columns", "cells", "cell", "legend"],
             "properties": {
                 "columns": {"type": "array", "items": _STR},
                 "rows": {"type": "array", "items": {"type": "array"}},
+                "cell_columns": {"type": "array", "items": _STR},
+                "cells": {"type": "array", "items": {"type": "array"}},
+                "cell": {"type": "array", "items": _INT},
+                "last_data_at": {"type": "array", "items": _INT},
                 "legend": {"type": "array"},
                 "counts": _OBJ,
+                "hour": _NTIME,
+                "unverified": {"type": "array"},
             },
+        },
+    ),
+    E(
+        "GET",
+        "/api/v1/map/heatmap",
+        map_handlers.heatmap,
+        "map:read",
+        "热力图（IDW 插值，GeoJSON 网格）",
+        "地图",
+        params=(
+            Param(
+                "what",
+                {"type": "string", "maxLength": 12},
+                description="aqi（默认）或因子编码，如 a34004",
+            ),
+            Param("hour", _TIME, description="小时（默认上一完整小时）"),
+            Param("day", {"type": "string", "format": "date"}, description="日期（日 AQI）"),
+            Param(
+                "cell",
+                {"type": "number", "minimum": 0.001, "maximum": 1},
+                description="网格边长（度）",
+            ),
+        ),
+        response={
+            "type": "object",
+            "required": ["type", "features"],
+            "properties": {"type": _STR, "features": {"type": "array"}, "properties": _OBJ},
         },
     ),
     E(
@@ -322,6 +361,42 @@ API: Final[tuple[Endpoint, ...]] = (
         "设备状态",
         "站点",
         params=(_FROM, _TO),
+    ),
+    E(
+        "GET",
+        "/api/v1/stations/{id}/limits",
+        stations.station_limits,
+        "stations:read",
+        "站点告警限值（生效规则、GB 3095、站点限值）",
+        "站点",
+    ),
+    E(
+        "POST",
+        "/api/v1/stations/{id}/limits",
+        stations.set_station_limit,
+        "alerts:limits",
+        "设置站点告警限值",
+        "站点",
+        body={
+            "type": "object",
+            "required": ["factor_code"],
+            "properties": {
+                "factor_code": {"type": "string", "maxLength": 12},
+                "upper": {"type": "number"},
+                "lower": {"type": "number"},
+                "severity": {"type": "string", "enum": ["critical", "major", "warning", "info"]},
+                "enabled": {"type": "boolean"},
+            },
+        },
+    ),
+    E(
+        "DELETE",
+        "/api/v1/stations/{id}/limits/{limit}",
+        stations.delete_station_limit,
+        "alerts:limits",
+        "删除站点告警限值",
+        "站点",
+        response=_OK,
     ),
     E(
         "GET",
@@ -572,7 +647,7 @@ def setup_routes(app: web.Application) -> None:
             page_list += list(getattr(module, "PAGES", ()))
             nav += list(getattr(module, "NAV", ()))
             contexts += list(getattr(module, "CONTEXTS", ()))
-    app[NAV_KEY] = tuple(nav)
+    app[NAV_KEY] = tuple(sorted(nav, key=lambda item: getattr(item, "order", 60)))
     app[PLUGIN_CONTEXTS_KEY] = tuple(contexts)
     metas: list[Endpoint | Page] = [*page_list, *api]
     for meta in metas:

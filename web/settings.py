@@ -55,6 +55,11 @@ class WebSettings:
     #: The map document is reused for this many seconds per (scope, filters): station
     #: state is flushed by the ingest workers every ~2 s anyway; 0 = compute every time.
     map_cache_s: float = 2.0
+    #: The map's hourly AQI (last complete hour) is re-read this often, in the background,
+    #: to take in late hourly data (seconds; 0 = on every map request).
+    hourly_aqi_refresh_s: float = 120.0
+    #: Report jobs (preview + exports) are kept this long after they finish (seconds).
+    report_ttl_s: int = 1800
     #: Open a pool of this size for the web process (database.pool_max is for ingest).
     pool_max: int = 10
     #: Where the front-end libraries are (copied by web/frontend/copy-vendor.mjs).
@@ -110,6 +115,11 @@ class WebSettings:
         require(self.page_size_max >= 10, "web.page_size_max must be ≥ 10")
         require(self.live_interval_s > 0, "web.live_interval_s must be > 0")
         require(self.map_cache_s >= 0, f"web.map_cache_s must be ≥ 0 (got {self.map_cache_s})")
+        require(
+            self.hourly_aqi_refresh_s >= 0,
+            f"web.hourly_aqi_refresh_s must be ≥ 0 (got {self.hourly_aqi_refresh_s})",
+        )
+        require(self.report_ttl_s >= 60, f"web.report_ttl_s must be ≥ 60 ({self.report_ttl_s})")
         require(self.pool_max >= 1, f"web.pool_max must be ≥ 1 (got {self.pool_max})")
         for src in self.csp_extra_sources:
             require(

@@ -25,7 +25,11 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
+from aiohttp.test_utils import TestClient
 
+from store.settings import Settings
+from tests.cases.web_fixture import WebSeed, case_settings, seed_logins
+from web.app import create_app
 from web.cases.config import CaseConfig
 from web.cases.service import Actor
 from web.cases.settings import CaseSettings
@@ -144,3 +148,21 @@ async def world(db_conn: asyncpg.Connection) -> World:
 @pytest.fixture
 def config(pg_reachable_tmp: Path) -> CaseConfig:
     return CaseConfig(CaseSettings(), "Asia/Shanghai", pg_reachable_tmp)
+
+
+@pytest.fixture
+async def web_seed(db_conn: asyncpg.Connection, world: World) -> WebSeed:
+    """Dashboard logins linked to the world's people (see ``web_fixture``)."""
+    return await seed_logins(db_conn, world)
+
+
+@pytest.fixture
+def case_web_settings(db_dsn: str, pg_reachable_tmp: Path) -> Settings:
+    return case_settings(db_dsn, pg_reachable_tmp, **{"cases.complaint_rate_limit": 3})
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Any, case_web_settings: Settings, db_dsn: str, web_seed: WebSeed
+) -> TestClient:
+    return await aiohttp_client(create_app(case_web_settings, db_dsn, scheduler=False))

@@ -1,113 +1,201 @@
-"""End to end: a station exceeds → the alert fires (NOTIFY, as the alert engine does) →
-the case opens in the right grid → auto-dispatched → handled with a photo → checked →
-closed; the month's assessment counts it on time."""
+"""End to end, every piece real: HJ 212 frames from a station over TCP → the ingest worker
+→ PostgreSQL → the alert engine (its own process object, as ``envgrid serve`` runs it)
+fires an exceedance → the web app's background work (the alert → case bridge and the
+case jobs, started by the app as in production) opens a case in the station's grid and
+dispatches it to the grid's unit, whose people are told through the alert notifiers →
+through the HTTP API the unit takes it and reports back with a photo, the monitor centre
+sends the check, the grid member passes it, the centre closes it → the month's
+assessment counts it closed on time.  The same background work generates the day's
+patrol task of a plan made before the app started.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from datetime import datetime, timedelta
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-import asyncpg
+from aiohttp.test_utils import TestClient, TestServer
 
-from tests.cases.alerts_fixture import ensure_alerts_table, factor_id, insert_alert, set_alert_state
-from tests.cases.conftest import JPEG, TZ, World
-from web.cases import service as cs
-from web.cases.assessment import assessment
-from web.cases.bridge import run_alert_listener
-from web.cases.config import CaseConfig
-from web.cases.deadlines import case_deadline_sweep
-from web.cases.uploads import save_photos
-from web.cases.workflow import State
+from alerts import api
+from alerts.service import AlertService
+from protocol import encode_upload
+from store.db import connect
+from store.engine import EngineInfo
+from store.prepare import seed_factors
+from store.stations import NewStation, add_stations
+from tests.alerts.conftest import Hooks, webhooks  # noqa: F401 - fixture
+from tests.alerts.test_integration import ingest
+from tests.cases.conftest import JPEG, build_world
+from tests.cases.web_fixture import WebSeed, call, case_settings, seed_logins, upload
+from tests.ingest.conftest import StationClient
+from web.app import create_app
+from web.patrol.service import PlanInput, create_plan
+
+SH = ZoneInfo("Asia/Shanghai")
+STATION = NewStation(
+    "AQ00000000000000000000E1", "123456", "一号桥站", "22", 30.052, 120.048, "区一"
+)
+PM25 = [40, 48, 92, 96, 101, 94, 88, 60, 45, 40, 38, 36]  # above the 75 limit, then back
 
 
-async def wait_for(conn: asyncpg.Connection, sql: str, timeout: float = 10.0) -> object:
-    for _ in range(int(timeout / 0.05)):
-        value = await conn.fetchval(sql)
+def frame(i: int, t0: datetime, pm25: float) -> bytes:
+    ts = t0 + timedelta(seconds=30 * i)
+    values = {
+        "a34004": {"Rtd": f"{pm25:.1f}", "Flag": "N"},
+        "a34002": {"Rtd": f"{70 + i % 3:.1f}", "Flag": "N"},
+        "a21004": {"Rtd": f"{30 + i % 4:.1f}", "Flag": "N"},
+    }
+    return encode_upload(
+        2011, st="22", mn=STATION.mn, pw=STATION.password, qn=ts.strftime("%Y%m%d%H%M%S000"),
+        data_time=ts.strftime("%Y%m%d%H%M%S"), values=values, ack=False,
+    )  # fmt: skip
+
+
+async def until(probe: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await probe()
         if value:
             return value
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out waiting for: {sql}")
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
 
 
-async def test_alert_to_closed_case_on_time(
-    db_pool: asyncpg.Pool, db_conn: asyncpg.Connection, world: World, config: CaseConfig
+async def test_station_exceeds_to_closed_case_counted_on_time(
+    db_dsn: str,
+    engine_info: EngineInfo,
+    pg_reachable_tmp: Path,
+    aiohttp_server: Callable[..., Any],
+    aiohttp_client: Callable[..., Any],
+    webhooks: Hooks,  # noqa: F811
 ) -> None:
-    await ensure_alerts_table(db_conn)
-    pm25 = await factor_id(db_conn, "a34004", "PM2.5")
-    listener = asyncio.create_task(run_alert_listener(db_pool, config, retry_s=0.1))
+    conn = await connect(db_dsn)
     try:
-        await asyncio.sleep(0.2)  # listening
-        fired = datetime.now(TZ)
-        alert = await insert_alert(
-            db_conn,
-            rule="exceedance",
-            station_id=world.station,
-            factor=pm25,
-            first_seen=fired,
-            value=160.0,
-            threshold=75.0,
-            notify=True,
+        await seed_factors(conn)
+        world = await build_world(conn)
+        seed: WebSeed = await seed_logins(conn, world)
+        await add_stations(conn, [STATION])
+        station_id = await conn.fetchval("SELECT id FROM stations WHERE mn = $1", STATION.mn)
+        await api.set_limit(
+            conn, factor_code="a34004", level="station", scope_key=station_id, upper=75.0,
+            source="站点限值", user="t",
+        )  # fmt: skip
+        # the unit's handler hears of dispatches through a webhook receiver
+        hook = await api.create_receiver(
+            conn, name="生态环境分局值班群", kind="webhook", address=webhooks.url + "/unit"
         )
-        case_id = await wait_for(db_conn, "SELECT case_id FROM case_alert_links")
-        case = await db_conn.fetchrow("SELECT * FROM cases WHERE id = $1", case_id)
-        assert case["grid_id"] == world.areas["G1"]  # the station's grid
-        assert case["state"] == "dispatched" and case["unit_id"] == world.units["U_ENV"]
-        handle_deadline = case["handle_deadline"]
-        # the data recover: the case gets a note but stays open
-        await set_alert_state(db_conn, alert, "resolved", notify=True)
-        await wait_for(db_conn, "SELECT count(*) = 2 FROM case_alert_links")
-        assert await db_conn.fetchval("SELECT state FROM cases") == "dispatched"
+        await conn.execute(
+            "UPDATE grid_people SET receiver_id = $2 WHERE id = $1", world.people["H"], hook
+        )
+        # a daily patrol of the grid: the web process's job generates today's task
+        await create_plan(
+            conn, PlanInput("网格一日巡", "daily", date.today(), area_id=world.areas["G1"],
+                            assignee_duty="member"),
+        )  # fmt: skip
     finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await listener
+        await conn.close()
 
-    now = datetime.now(TZ)
-    await cs.transition(db_conn, case_id, "take", world.handler, config, now=now)
-    photos = await save_photos(
-        config.uploads_dir, [("处置后.jpg", JPEG)], max_bytes=1 << 20, max_count=6, now=now
+    settings = case_settings(
+        db_dsn,
+        pg_reachable_tmp,
+        **{
+            "alerts.flush_ms": 50,
+            "alerts.dispatch_interval_s": 0.1,
+            "alerts.catchup_s": 0,
+            "alerts.offline_after_s": 3600,
+            "cases.notice_interval_s": 0.3,
+            "cases.sweep_interval_s": 1.0,
+        },
     )
-    await cs.transition(
-        db_conn,
-        case_id,
-        "feedback",
-        world.handler,
-        config,
-        now=now,
-        comment="已排查扬尘源并洒水降尘",
-        photos=photos,
-    )
-    await cs.transition(db_conn, case_id, "send_check", world.officer, config, now=now)
-    await cs.transition(
-        db_conn, case_id, "check_pass", world.member, config, now=now, comment="现场核查已整改"
-    )
-    result = await cs.transition(db_conn, case_id, "close", world.officer, config, now=now)
-    assert result.state is State.ARCHIVED
-    assert await case_deadline_sweep(db_pool, now + timedelta(days=30), config) == 0
+    server: TestServer = await aiohttp_server(create_app(settings, db_dsn))  # + background work
+    client: TestClient = await aiohttp_client(server)
+    # the new station is placed in its grid by point-in-polygon (as `envgrid grid assign`)
+    placed = await call(client, "POST", "/api/v1/grid/assign", seed, "admin", json={})
+    assert placed["station"]["assigned"] == 1
 
-    trail = await cs.case_trail(db_conn, case_id)
-    assert [e["action"] for e in trail] == [
-        "report",
-        "accept",
-        "file",
-        "dispatch",
-        "note",
-        "take",
-        "feedback",
-        "send_check",
-        "check_pass",
-        "close",
-        "archive",
-    ]
-    assert trail[6]["attachments"][0]["mime"] == "image/jpeg"
+    async def patrol() -> Any:
+        return (await call(client, "GET", "/api/v1/patrol/tasks?mine=true", seed, "member"))[
+            "items"
+        ]
 
-    start = now - timedelta(days=40)
-    end = max(now, handle_deadline) + timedelta(days=1)
-    for group in ("unit", "grid"):
-        rows = await assessment(db_conn, group, start, end, as_of=end, min_cases=1)
-        assert len(rows) == 1
-        ind = rows[0].indicators
-        assert (ind.due, ind.closed, ind.on_time, ind.overdue, ind.rework) == (1, 1, 1, 0, 0)
-        assert ind.on_time_rate == 1.0 and rows[0].card is None
-    assert rows[0].name == "网格一"
+    [task] = await until(patrol, what="the generated patrol task")
+    assert task["target"] == "area" and task["grid_name"] == "网格一"
+
+    t0 = datetime.now(SH).replace(microsecond=0) - timedelta(hours=1)
+    async with (
+        ingest(db_dsn, engine_info, pg_reachable_tmp / "ingest") as worker,
+        AlertService(settings, db_dsn),
+    ):
+        station = await StationClient.open(worker.bound_port)
+        try:
+            for i, value in enumerate(PM25):
+                await station.send(frame(i, t0, value))
+                await asyncio.sleep(0.2)
+
+            async def opened() -> Any:
+                found = await call(client, "GET", "/api/v1/cases?source=alert", seed, "officer")
+                return found["items"]
+
+            [case] = await until(opened, what="the alert's case")
+            # the case resolved its place: the station's grid, dispatched to the grid's unit
+            assert case["grid_id"] == world.areas["G1"] and case["state"] == "dispatched"
+            assert case["unit_name"] == "生态环境分局" and case["category"] == "env.exceedance"
+            assert "一号桥站" in case["title"]
+            # the unit's people were told through the alert notifiers (the webhook receiver)
+            await until(lambda: _bodies(webhooks, "/unit"), what="the dispatch notice")
+            [notice] = webhooks.bodies("/unit")
+            assert notice["kind"] == "case_dispatch" and notice["case_id"] == case["id"]
+            # the data recovered: the alert resolves, the case gets a note and stays open
+            await until(lambda: _note(client, seed, case["id"]), what="the recovery note")
+        finally:
+            await station.close()
+
+    cid = case["id"]
+    mine = await call(client, "GET", "/api/v1/cases/mine", seed, "handler")
+    assert [c["id"] for c in mine["items"]] == [cid]
+    for user, action, given in (
+        ("handler", "take", {}),
+        ("handler", "feedback", {"comment": "排查为道路扬尘，已洒水降尘并清扫"}),
+        ("officer", "send_check", {}),
+        ("member", "check_pass", {"comment": "现场复核，浓度已回落"}),
+        ("officer", "close", {}),
+    ):
+        extra: dict[str, object] = dict(given)
+        if action == "feedback":
+            extra = {**extra, "photos": await upload(client, seed, "handler", JPEG)}
+        await call(
+            client, "POST", f"/api/v1/cases/{cid}/actions", seed, user,
+            json={"action": action, **extra},
+        )  # fmt: skip
+    detail = await call(client, "GET", f"/api/v1/cases/{cid}", seed, "officer")
+    assert detail["state"] == "archived" and not detail["handle_overdue"]
+    steps = [e["action"] for e in detail["trail"] if e["action"] != "note"]
+    assert steps == [
+        "report", "accept", "file", "dispatch", "take", "feedback", "send_check", "check_pass",
+        "close", "archive",
+    ]  # fmt: skip
+    feedback = next(e for e in detail["trail"] if e["action"] == "feedback")
+    assert feedback["attachments"][0]["mime"] == "image/jpeg"
+
+    view = await call(client, "GET", "/api/v1/assessment?group=unit", seed, "officer")
+    [row] = view["rows"]
+    assert (row["name"], row["due"], row["closed"], row["on_time"], row["overdue"]) == (
+        "生态环境分局", 1, 1, 1, 0,
+    )  # fmt: skip
+    assert row["on_time_rate"] == 1.0
+    grid = await call(client, "GET", "/api/v1/assessment?group=grid", seed, "officer")
+    assert [(r["name"], r["on_time"]) for r in grid["rows"]] == [("网格一", 1)]
+
+
+async def _bodies(hooks: Hooks, path: str) -> list[Any]:
+    return hooks.bodies(path)
+
+
+async def _note(client: TestClient, seed: WebSeed, case_id: int) -> bool:
+    detail = await call(client, "GET", f"/api/v1/cases/{case_id}", seed, "officer")
+    return any("告警已恢复" in e["comment"] for e in detail["trail"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ def make_web_settings(dsn: str, data_dir: Path, **web: Any) -> Settings:
         "web.lockout_count": 3,
         "web.lockout_s": 60,
         "web.map_cache_s": 0,
+        "web.hourly_aqi_refresh_s": 0,
     }
     overrides.update({f"web.{k}": v for k, v in web.items()})
     return load_settings(None, {}, overrides, discover=False)
@@ -220,6 +221,19 @@ async def client(
     return await aiohttp_client(app)
 
 
+def map_stations(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The map document (columnar: facts + an index into the status/AQI cells) as one dict
+    per station."""
+    cols, cell_cols = payload["columns"], payload["cell_columns"]
+    out = []
+    for i, row in enumerate(payload["rows"]):
+        station = dict(zip(cols, row, strict=True))
+        station.update(zip(cell_cols, payload["cells"][payload["cell"][i]], strict=True))
+        station["last_data_at"] = payload["last_data_at"][i] or None
+        out.append(station)
+    return out
+
+
 async def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
     """Log in through the JSON API; returns the CSRF token (the cookie stays in the jar)."""
     resp = await client.post(
@@ -227,6 +241,127 @@ async def login(client: TestClient, username: str, password: str = PASSWORD) -> 
     )
     assert resp.status == 200, await resp.text()
     return str((await resp.json())["csrf_token"])
+
+
+INSERT_ALERT = """
+INSERT INTO alerts (rule, scope_key, station_id, factor_id, region, grid_id, state, severity,
+                    first_seen, last_seen, fired_at, value, threshold, reason, labels)
+VALUES ($1, $2, $3, $4, $5, $6, $7::text, $8, $9::timestamptz, $9::timestamptz,
+        CASE WHEN $7::text <> 'pending' THEN $9::timestamptz END, $10, $11, $12, $13)
+RETURNING id
+"""
+
+
+async def insert_alert(
+    dsn: str,
+    *,
+    rule: str = "exceedance",
+    station_id: int | None = None,
+    factor: str | None = "a34004",
+    region: str = "",
+    grid_id: int | None = None,
+    state: str = "firing",
+    severity: str = "major",
+    first_seen: datetime | None = None,
+    value: float | None = 120.0,
+    threshold: float | None = 75.0,
+) -> int:
+    """One alert row as the engine writes it (station alerts: scope ``station:<id>``)."""
+    conn = await connect(dsn)
+    try:
+        fid = 0
+        if factor is not None:
+            fid = await conn.fetchval("SELECT id FROM factors WHERE code = $1", factor)
+        if station_id is not None and not region:
+            row = await conn.fetchrow(
+                "SELECT region, grid_id FROM stations WHERE id = $1", station_id
+            )
+            region, grid_id = row["region"], row["grid_id"]
+        scope_key = f"station:{station_id}" if station_id is not None else f"region:{region}"
+        return int(
+            await conn.fetchval(
+                INSERT_ALERT,
+                rule,
+                scope_key,
+                station_id,
+                fid,
+                region,
+                grid_id,
+                state,
+                severity,
+                first_seen or datetime.now(UTC),
+                value,
+                threshold,
+                "above" if rule == "exceedance" else "no_data",
+                {"factor_code": factor or ""},
+            )
+        )
+    finally:
+        await conn.close()
+
+
+#: Constant concentrations per seeded station (SO2, NO2, CO, O3 1h, PM10, PM2.5) → daily
+#: AQI by hand: good 50 (PM2.5 35), moderate and unhealthy 100 (PM2.5 75, a tie),
+#: flagged 150 (PM10 250), offline 50 (a tie with good); disabled has no data.
+ANALYTICS_LEVELS: dict[str, tuple[float, float, float, float, float, float]] = {
+    "good": (10, 30, 0.8, 90, 50, 35),
+    "moderate": (10, 30, 0.8, 90, 70, 75),
+    "unhealthy": (10, 30, 0.8, 90, 70, 75),
+    "flagged": (10, 30, 0.8, 90, 250, 45),
+    "offline": (10, 30, 0.8, 90, 50, 35),
+}
+ANALYTICS_DAYS = 8
+AIR_CODES = ("a21026", "a21004", "a21005", "a05024", "a34002", "a34004")
+
+
+async def seed_analytics(seed: Seed, engine: EngineInfo, settings: Settings) -> date:
+    """Station-reported hourly values (2061) for the seeded stations over the last
+    ``ANALYTICS_DAYS`` local days up to yesterday, official daily/monthly values refreshed;
+    returns yesterday."""
+    from zoneinfo import ZoneInfo
+
+    from aggregates import jobs
+    from store.partitions import PartitionCache
+
+    tz = ZoneInfo(settings.core.timezone)
+    yesterday = datetime.now(tz).date() - timedelta(days=1)
+    days = [yesterday - timedelta(days=k) for k in range(ANALYTICS_DAYS)]
+    conn = await connect(seed.dsn)
+    try:
+        ids = {
+            r["code"]: r["id"]
+            for r in await conn.fetch(
+                "SELECT code, id FROM factors WHERE code = ANY($1::text[])", list(AIR_CODES)
+            )
+        }
+        rows = []
+        for key, levels in ANALYTICS_LEVELS.items():
+            sid = seed.stations[key]
+            for day in days:
+                for hour in range(24):
+                    ts = datetime(day.year, day.month, day.day, hour, tzinfo=tz).astimezone(UTC)
+                    for code, value in zip(AIR_CODES, levels, strict=True):
+                        rows.append((sid, ids[code], ts, float(value), "N"))
+        await PartitionCache(engine.engine).ensure(
+            conn, [("measurements_hour", r[2]) for r in rows]
+        )
+        await conn.execute(
+            "INSERT INTO measurements_hour (station_id, factor_id, ts, value, flag)"
+            " SELECT * FROM unnest($1::integer[], $2::smallint[], $3::timestamptz[],"
+            " $4::float8[], $5::text[])",
+            *(list(c) for c in zip(*rows, strict=True)),
+        )
+        pairs = [(seed.stations[k], d) for k in ANALYTICS_LEVELS for d in days]
+        async with conn.transaction():
+            await jobs.refresh_days(conn, settings, pairs)
+    finally:
+        await conn.close()
+    return yesterday
+
+
+@pytest.fixture
+async def analytics(seeded: Seed, engine_info: EngineInfo, web_settings: Settings) -> date:
+    return await seed_analytics(seeded, engine_info, web_settings)
 
 
 async def insert_rtd(

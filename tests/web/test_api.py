@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from store.db import connect
 
-from .conftest import Seed, insert_rtd
+from .conftest import Seed, insert_alert, insert_rtd, map_stations
 
 
 async def _json(client: TestClient, path: str, user: str, seed: Seed, status: int = 200) -> object:
@@ -20,9 +20,7 @@ async def _json(client: TestClient, path: str, user: str, seed: Seed, status: in
 
 
 def _by_name(payload: dict) -> dict[str, dict]:
-    cols = payload["columns"]
-    rows = [r + a for r, a in zip(payload["rows"], payload["aqi"], strict=True)]
-    return {r[cols.index("name")]: dict(zip(cols, r, strict=True)) for r in rows}
+    return {s["name"]: s for s in map_stations(payload)}
 
 
 async def test_map_colours_status_and_aqi(client: TestClient, seeded: Seed) -> None:
@@ -425,9 +423,28 @@ async def test_live_stream_scoped_readings_and_alerts(client: TestClient, seeded
         assert got["items"][0][1] == "a34004" and got["items"][0][4] == 12.5
         got = await _read_events(admin, "readings")
         assert {i[0] for i in got["items"]} == {own, other}
-        await conn.execute("SELECT pg_notify('envgrid_alerts', '42:firing')")
-        alert = await _read_events(admin, "alert")
-        assert alert == {"id": "42", "state": "firing", "station_id": None}
+        # alerts: the officer (scope R01) gets their station's and their region's grouped
+        # alert, not the other district's; the admin gets all
+        theirs = await insert_alert(seeded.dsn, station_id=other)
+        mine = await insert_alert(seeded.dsn, station_id=own)
+        mass = await insert_alert(
+            seeded.dsn, rule="offline_mass", factor=None, region="R01", severity="critical"
+        )
+        for alert_id in (theirs, mine, mass):
+            await conn.execute("SELECT pg_notify('envgrid_alerts', $1)", f"{alert_id}:firing")
+        seen = [await _read_events(admin, "alert") for _ in range(3)]
+        assert [a["id"] for a in seen] == [theirs, mine, mass]
+        assert seen[1] == {
+            "id": mine,
+            "state": "firing",
+            "station_id": own,
+            "region": "R01",
+            "grid_id": seeded.areas["G01-1"],
+            "rule": "exceedance",
+            "severity": "major",
+        }
+        got_officer = [await _read_events(officer, "alert") for _ in range(2)]
+        assert [a["id"] for a in got_officer] == [mine, mass]
     finally:
         await conn.close()
         officer.close()

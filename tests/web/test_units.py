@@ -38,18 +38,40 @@ def test_current_aqi_equals_hourly_aqi_exactly() -> None:
 
 
 def test_current_aqi_rules() -> None:
-    assert current_aqi({}, DAY).aqi is None and current_aqi({}, DAY).color == "#999999"
-    assert current_aqi({"a34004": {"v": 500.0, "f": "M"}}, DAY).aqi is None  # maintenance
-    assert current_aqi({"a34004": {"v": 35.0, "f": "N"}}, DAY).aqi == 50
-    assert current_aqi({"a34004": {"v": 35.0}}, DAY).aqi == 50  # no flag = N
-    assert current_aqi({"a34004": {"v": -1.0, "f": "N"}}, DAY).aqi is None
-    r = current_aqi({"a34004": {"v": 80.0, "f": "N"}, "a21004": {"v": 30.0, "f": "N"}}, DAY)
-    assert (r.aqi, r.level, r.category, r.primary) == (
+    def latest(values: dict[str, object]) -> object:
+        return current_aqi(None, values, DAY)
+
+    assert latest({}).aqi is None and latest({}).color == "#999999"
+    assert latest({"a34004": {"v": 500.0, "f": "M"}}).aqi is None  # maintenance
+    assert latest({"a34004": {"v": 35.0, "f": "N"}}).aqi == 50
+    assert latest({"a34004": {"v": 35.0}}).aqi == 50  # no flag = N
+    assert latest({"a34004": {"v": -1.0, "f": "N"}}).aqi is None
+    r = latest({"a34004": {"v": 80.0, "f": "N"}, "a21004": {"v": 30.0, "f": "N"}})
+    assert (r.aqi, r.level, r.category, r.primary, r.basis) == (
         107,
         3,
         "轻度污染",
         ("PM2.5",),
+        "latest",
     )  # 106.25 → ceil
+
+
+def test_current_aqi_prefers_the_last_complete_hour() -> None:
+    now = {"a34004": {"v": 160.0, "f": "N"}}
+    hour = {"a34004": 35.0, "a21004": 30.0}
+    # the hour's valid values win over the real-time values, fresh or not
+    r = current_aqi(hour, now, DAY, fresh=True)
+    assert (r.aqi, r.basis) == (50, "hour")
+    assert current_aqi(hour, now, DAY, fresh=False).aqi == 50
+    # no hourly values (or none that gives an IAQI): the fresh real-time values
+    assert (current_aqi({}, now, DAY).aqi, current_aqi({}, now, DAY).basis) == (210, "latest")
+    assert current_aqi({"a34004": -5.0}, now, DAY).aqi == 210
+    # stale real-time values and no hour: no AQI (grey)
+    gone = current_aqi(None, now, DAY, fresh=False)
+    assert gone.aqi is None and gone.basis is None and gone.color == "#999999"
+    # the aggregates' unit factors apply to both inputs (mg/m³ stations → µg/m³)
+    scaled = current_aqi({"a34004": 0.035}, None, DAY, unit_factors={"a34004": 1000.0})
+    assert scaled.aqi == 50
 
 
 def test_settings_validation() -> None:

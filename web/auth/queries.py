@@ -37,12 +37,16 @@ INSERT_SESSION_SQL: Final = """
 INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at, ip, user_agent)
 VALUES ($1, $2, $3, now() + $4::interval, $5, $6)
 """
-#: The principal behind a session cookie (valid, not idle, account enabled), touched.
+#: The principal behind a session cookie (valid, not idle, account enabled), touched at
+#: most every 30 s (most requests stay read-only: no write, no commit to wait for).
 SESSION_PRINCIPAL_SQL: Final = """
 WITH s AS (
-    UPDATE web_sessions SET last_seen_at = now()
+    SELECT token_hash, user_id, csrf_token, last_seen_at FROM web_sessions
     WHERE token_hash = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
-    RETURNING user_id, csrf_token
+), touch AS (
+    UPDATE web_sessions w SET last_seen_at = now()
+    FROM s WHERE w.token_hash = s.token_hash AND s.last_seen_at < now() - interval '30 seconds'
+    RETURNING w.token_hash
 )
 SELECT u.id, u.username, u.display_name, u.role, r.permissions, u.must_change_password,
        u.password_changed_at, s.csrf_token,
@@ -53,11 +57,17 @@ SELECT u.id, u.username, u.display_name, u.role, r.permissions, u.must_change_pa
 FROM s JOIN web_users u ON u.id = s.user_id JOIN web_roles r ON r.name = u.role
 WHERE u.enabled
 """
+#: The principal behind an API token (valid, account enabled); last_used_at is touched at
+#: most every 30 s.
 TOKEN_PRINCIPAL_SQL: Final = """
 WITH t AS (
-    UPDATE web_api_tokens SET last_used_at = now()
+    SELECT id, user_id, last_used_at FROM web_api_tokens
     WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-    RETURNING user_id
+), touch AS (
+    UPDATE web_api_tokens k SET last_used_at = now()
+    FROM t WHERE k.id = t.id
+      AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '30 seconds')
+    RETURNING k.id
 )
 SELECT u.id, u.username, u.display_name, u.role, r.permissions, u.must_change_password,
        u.password_changed_at, '' AS csrf_token,

@@ -1,7 +1,8 @@
 """Public complaints (群众投诉): validation, rate limit, photos, location → grid → case.
 
-The HTTP handler (later round) parses the multipart form and calls
-:func:`submit_complaint`; everything else is here:
+The HTTP handler (``POST /api/v1/public/complaints``, :mod:`web.cases.handlers`) counts
+the request against the rate limit first, parses the multipart form with limits and
+calls :func:`submit_complaint`; everything else is here:
 
 * **rate limit** per client address *before* any other work (invalid submissions count
   too): :class:`DbRateLimiter` (fixed window in ``rate_limit_hits``, shared by every web

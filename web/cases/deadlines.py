@@ -20,8 +20,9 @@ handler who took the case, else every person of the unit.
 
 Notices go to the ``case_notices`` outbox with a unique ``dedup_key`` (so a job that runs
 twice, or twice at once, queues nothing twice).  :func:`due_notices` /
-:func:`mark_notices_sent` / :func:`mark_notice_failed` are for the sender (the alert
-notifiers, wired by the lead).
+:func:`mark_notices_sent` / :func:`mark_notice_failed` are the simple outbox API; the
+web process sends the notices through the alert notifiers with
+:func:`web.cases.notify.send_case_notices` (claim with a lease, retries, delivery log).
 """
 
 from __future__ import annotations

@@ -136,22 +136,25 @@ SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.
        c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
        c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
        c.reported_at, c.updated_at
-FROM cases c
+FROM (
+    SELECT * FROM cases c
+    WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
+      AND ($2::text[] IS NULL OR c.state = ANY($2::text[]))
+      AND ($3::boolean IS NULL OR c.is_open = $3)
+      AND ($4::int IS NULL OR c.unit_id = $4)
+      AND ($5::text IS NULL OR c.category = $5)
+      AND ($6::text IS NULL OR c.source = $6)
+      AND (NOT $7::boolean OR c.supervised)
+      AND (NOT $8::boolean OR c.deadline < $9)
+      AND ($10::text IS NULL OR c.code = $10 OR strpos(c.title, $10) > 0)
+      AND ($11::int IS NULL OR c.grid_id = $11)
+    ORDER BY c.deadline ASC NULLS LAST, c.id
+    LIMIT $12 OFFSET $13
+) c
 LEFT JOIN areas g ON g.id = c.grid_id
 LEFT JOIN grid_units u ON u.id = c.unit_id
 LEFT JOIN case_categories cc ON cc.code = c.category
-WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
-  AND ($2::text[] IS NULL OR c.state = ANY($2::text[]))
-  AND ($3::boolean IS NULL OR c.is_open = $3)
-  AND ($4::int IS NULL OR c.unit_id = $4)
-  AND ($5::text IS NULL OR c.category = $5)
-  AND ($6::text IS NULL OR c.source = $6)
-  AND (NOT $7::boolean OR c.supervised)
-  AND (NOT $8::boolean OR c.deadline < $9)
-  AND ($10::text IS NULL OR c.code = $10 OR strpos(c.title, $10) > 0)
-  AND ($11::int IS NULL OR c.grid_id = $11)
 ORDER BY c.deadline ASC NULLS LAST, c.id
-LIMIT $12 OFFSET $13
 """
 
 #: The board with a search text ($10 not NULL): one scan finds the matches, which are then
@@ -224,13 +227,14 @@ SELECT n.id, n.kind, n.recipient_person_id, p.name AS recipient_name, p.phone AS
        p.user_name AS recipient_user, n.case_id, n.task_id, n.hazard_id, n.due_at, n.title,
        n.body, n.attempts
 FROM case_notices n LEFT JOIN grid_people p ON p.id = n.recipient_person_id
-WHERE n.sent_at IS NULL AND n.due_at <= $1
+WHERE n.sent_at IS NULL AND n.status = 'queued' AND n.due_at <= $1
 ORDER BY n.due_at, n.id
 LIMIT $2
 """
 
 MARK_NOTICES_SENT_SQL: Final = """
-UPDATE case_notices SET sent_at = $2, attempts = attempts + 1, last_error = NULL
+UPDATE case_notices SET sent_at = $2, attempts = attempts + 1, last_error = NULL,
+    status = 'sent'
 WHERE id = ANY($1::bigint[]) AND sent_at IS NULL
 """
 
@@ -271,7 +275,7 @@ RETURNING hits
 
 RATE_PURGE_SQL: Final = "DELETE FROM rate_limit_hits WHERE window_start < $1"
 
-# -- alert bridge ------------------------------------------------------------------------------
+# -- alert bridge --------------------------------------------------------------------------
 
 #: The alert row as JSON: the bridge reads the columns it needs by name, so it keeps
 #: working while the alerts schema grows (0020_alerts: id, rule, station_id, factor_id,
@@ -453,4 +457,123 @@ JOIN areas anc ON anc.id = up.anc_id
 WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
   AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM scope))
 GROUP BY up.anc_id, anc.name ORDER BY up.anc_id
+"""
+
+# -- web layer (round 2) ----------------------------------------------------------------
+
+PERSON_DUTY_AREAS_SQL: Final = "SELECT DISTINCT area_id FROM area_people WHERE person_id = $1"
+
+STAGE_UPLOAD_SQL: Final = """
+INSERT INTO upload_staging (token, user_id, path, mime, size, sha256, original_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+TAKE_UPLOADS_SQL: Final = """
+DELETE FROM upload_staging WHERE token = ANY($1::text[]) AND user_id = $2
+RETURNING token, path, mime, size, sha256, original_name
+"""
+
+PURGE_UPLOADS_SQL: Final = "DELETE FROM upload_staging WHERE created_at < $1"
+
+ATTACHMENT_SQL: Final = """
+SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,
+       CASE a.owner
+           WHEN 'case_event' THEN (SELECT e.case_id FROM case_events e WHERE e.id = a.owner_id)
+       END AS case_id,
+       CASE a.owner
+           WHEN 'task' THEN a.owner_id
+           WHEN 'checkin' THEN (SELECT c.task_id FROM patrol_checkins c WHERE c.id = a.owner_id)
+       END AS task_id,
+       CASE a.owner
+           WHEN 'hazard_round' THEN (SELECT r.hazard_id FROM hazard_rounds r
+                                     WHERE r.id = a.owner_id)
+       END AS hazard_id
+FROM attachments a WHERE a.id = $1
+"""
+
+CATEGORY_LIST_SQL: Final = """
+SELECT code, name, kind, urgent FROM case_categories WHERE active ORDER BY code
+"""
+
+UNITS_SQL: Final = "SELECT id, code, name, kind, phone FROM grid_units WHERE active ORDER BY code"
+
+#: Open cases per state in the scope ($1 grid ids, NULL = all) under the board filters
+#: ($2 unit, $3 category, $4 source, $5 grid, $6 now, $7 supervised only, $8 overdue
+#: only, $9 search text): the board's counters and column totals, in one scan.
+BOARD_COUNTS_SQL: Final = """
+SELECT c.state, count(*) AS total,
+       count(*) FILTER (WHERE c.deadline < $6) AS overdue,
+       count(*) FILTER (WHERE c.supervised) AS supervised
+FROM cases c
+WHERE c.is_open
+  AND ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
+  AND ($2::int IS NULL OR c.unit_id = $2)
+  AND ($3::text IS NULL OR c.category = $3)
+  AND ($4::text IS NULL OR c.source = $4)
+  AND ($5::int IS NULL OR c.grid_id = $5)
+  AND (NOT $7::boolean OR c.supervised)
+  AND (NOT $8::boolean OR c.deadline < $6)
+  AND ($9::text IS NULL OR c.code = $9 OR strpos(c.title, $9) > 0)
+GROUP BY c.state
+"""
+
+# -- the notice sender ---------------------------------------------------------------------
+
+#: Claim due notices ($1 now, $2 lease seconds, $3 batch): queued ones whose attempt is
+#: due, and 'sending' ones whose lease ran out (a sender died mid-send).  SKIP LOCKED: two
+#: web processes never claim the same notice.  The channel: the person's receiver
+#: (grid_people.receiver_id), else the first enabled receiver of the person's dashboard
+#: login (alert_receivers.user_id, migration 0031).
+CLAIM_NOTICES_SQL: Final = """
+WITH due AS (
+    SELECT id FROM case_notices
+    WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 AND due_at <= $1
+    ORDER BY due_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE case_notices n
+    SET status = 'sending', next_attempt_at = $1 + make_interval(secs => $2)
+    FROM due WHERE n.id = due.id
+    RETURNING n.id, n.kind, n.recipient_person_id, n.case_id, n.task_id, n.hazard_id,
+              n.due_at, n.title, n.body, n.attempts
+)
+SELECT c.id, c.kind, c.recipient_person_id, p.name AS recipient_name, c.case_id, c.task_id,
+       c.hazard_id, c.due_at, c.title, c.body, c.attempts,
+       r.id AS receiver_id, r.name AS receiver_name, r.kind AS receiver_kind,
+       r.address AS receiver_address, r.secret AS receiver_secret,
+       r.settings AS receiver_settings, r.enabled AS receiver_enabled
+FROM claimed c
+LEFT JOIN grid_people p ON p.id = c.recipient_person_id
+LEFT JOIN alert_receivers r ON r.id = coalesce(
+    p.receiver_id,
+    (SELECT ur.id FROM alert_receivers ur JOIN web_users u ON u.id = ur.user_id
+     WHERE u.username = p.user_name AND ur.enabled ORDER BY ur.id LIMIT 1))
+ORDER BY c.due_at, c.id
+"""
+
+NOTICE_SENT_SQL: Final = """
+UPDATE case_notices
+SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL,
+    receiver_id = $3, channel = $4
+WHERE id = $1
+"""
+
+#: $3 the status after the attempt ('queued' = retry at $4, 'failed', 'skipped').
+NOTICE_RETRY_SQL: Final = """
+UPDATE case_notices
+SET status = $3, next_attempt_at = $4, attempts = attempts + ($3 <> 'skipped')::int,
+    last_error = $2, receiver_id = $5, channel = $6
+WHERE id = $1
+"""
+
+LIST_NOTICES_SQL: Final = """
+SELECT n.id, n.kind, n.recipient_person_id, p.name AS recipient_name, n.case_id, n.task_id,
+       n.hazard_id, n.due_at, n.title, n.body, n.status, n.attempts, n.last_error, n.sent_at,
+       n.channel
+FROM case_notices n LEFT JOIN grid_people p ON p.id = n.recipient_person_id
+WHERE ($1::bigint IS NULL OR n.case_id = $1)
+  AND ($2::int IS NULL OR n.recipient_person_id = $2)
+ORDER BY n.id DESC
+LIMIT $3
 """

@@ -822,10 +822,23 @@ def _board_args(f: BoardFilter, now: datetime, grids: frozenset[int] | None) -> 
 
 
 async def case_board(
-    conn: asyncpg.Connection, f: BoardFilter, *, now: datetime, with_total: bool = True
+    conn: asyncpg.Connection,
+    f: BoardFilter,
+    *,
+    now: datetime,
+    with_total: bool = True,
+    scope_grids: frozenset[int] | None = None,
 ) -> BoardPage:
-    """One page of the board sorted by the running deadline (soonest first, none last)."""
-    grids = await grid.scope_area_ids(conn, f.scope) if f.scope is not None else None
+    """One page of the board sorted by the running deadline (soonest first, none last).
+
+    ``scope_grids``: ``f.scope`` already expanded to the subtrees (several pages of one
+    board share one expansion)."""
+    if f.scope is None:
+        grids = None
+    elif scope_grids is not None:
+        grids = scope_grids
+    else:
+        grids = await grid.scope_area_ids(conn, f.scope)
     args = _board_args(f, now, grids)
     searching = args[9] is not None
     sql = q.CASE_BOARD_SEARCH_SQL if searching else q.CASE_BOARD_SQL

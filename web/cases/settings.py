@@ -84,6 +84,15 @@ class CaseSettings:
     complaint_max_photos: int = 6
     #: Largest accepted photo (bytes), complaints and attachments alike.
     upload_max_bytes: int = 10 * 1024 * 1024
+    # -- background work of the web process (web/cases/background.py) -----------------
+    #: Deadline sweep (reminders, due notices, 督办) and overdue patrol tasks, seconds.
+    sweep_interval_s: float = 60.0
+    #: Sending the queued notices through the alert notifiers, seconds.
+    notice_interval_s: float = 15.0
+    #: Generating the patrol tasks of the current periods, seconds.
+    patrol_interval_s: float = 600.0
+    #: Re-checking firing alerts (offline past N hours, missed notifications), seconds.
+    alert_sweep_interval_s: float = 300.0
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.stage_minutes) - set(STAGES))
@@ -153,6 +162,13 @@ class CaseSettings:
             f"cases.upload_max_bytes must be between 1 KiB and 100 MiB"
             f" (got {self.upload_max_bytes})",
         )
+        for name in ("sweep_interval_s", "notice_interval_s", "patrol_interval_s",
+                     "alert_sweep_interval_s"):  # fmt: skip
+            value = getattr(self, name)
+            require(
+                isinstance(value, int | float) and 0 < value <= 86400,
+                f"cases.{name} must be between 0 and 86400 seconds (got {value!r})",
+            )
 
     def level_name(self, level: int) -> str:
         """Display name of area level 1..5."""

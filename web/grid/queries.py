@@ -210,3 +210,196 @@ INSERT_POINT_SQL: Final = """
 INSERT INTO patrol_points (code, name, kind, lat, lon, station_id) VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id
 """
+
+# -- web layer (round 2): reads in the caller's data scope ---------------------------------
+# $n::int[] scope = the area ids whose subtrees the caller sees (NULL = everything).
+
+AREA_IN_SCOPE_SQL: Final = """
+SELECT $2::int[] IS NULL OR $1 IN (SELECT id FROM envgrid_scope_areas($2::int[]))
+"""
+
+#: $1 scope, $2 level, $3 parent (NULL = any), $4 with boundaries.
+SCOPED_AREAS_SQL: Final = """
+SELECT a.id, a.parent_id, a.level, a.code, a.name, a.centroid_lat, a.centroid_lon,
+       CASE WHEN $4 THEN a.boundary END AS boundary,
+       (SELECT count(*) FROM areas c WHERE c.parent_id = a.id) AS children
+FROM areas a
+WHERE ($1::int[] IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
+  AND ($2::int IS NULL OR a.level = $2)
+  AND ($3::int IS NULL OR a.parent_id = $3)
+ORDER BY a.level, a.code
+"""
+
+#: Responsible units of the area and of its ancestors ($1 area): nearest first.
+AREA_UNITS_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, name, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, a.name, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+)
+SELECT au.category, cc.name AS category_name, au.unit_id, u.name AS unit_name,
+       u.phone AS unit_phone, up.id AS area_id, up.name AS area_name, up.depth
+FROM up
+JOIN area_units au ON au.area_id = up.id
+JOIN grid_units u ON u.id = au.unit_id
+LEFT JOIN case_categories cc ON cc.code = au.category
+ORDER BY up.depth, au.category
+"""
+
+#: Stations in the area's subtree ($1 area), at most $2.
+AREA_STATIONS_SQL: Final = """
+SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.grid_id, s.enabled,
+       st.last_data_at
+FROM stations s LEFT JOIN station_state st ON st.station_id = s.id
+WHERE s.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$1]::int[]))
+ORDER BY s.id
+LIMIT $2
+"""
+
+AREA_POINTS_SQL: Final = """
+SELECT p.id, p.code, p.name, p.kind, p.lat, p.lon, p.grid_id, p.station_id
+FROM patrol_points p
+WHERE p.active AND p.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$1]::int[]))
+ORDER BY p.code
+LIMIT $2
+"""
+
+#: Counters of the area's subtree ($1 area, $2 now).
+AREA_COUNTS_SQL: Final = """
+WITH sub AS (SELECT id FROM envgrid_scope_areas(ARRAY[$1]::int[]))
+SELECT
+    (SELECT count(*) FROM cases c WHERE c.is_open AND c.grid_id IN (SELECT id FROM sub))
+        AS open_cases,
+    (SELECT count(*) FROM cases c WHERE c.is_open AND c.deadline < $2
+       AND c.grid_id IN (SELECT id FROM sub)) AS overdue_cases,
+    (SELECT count(*) FROM patrol_tasks t WHERE t.state IN ('pending', 'in_progress', 'overdue')
+       AND t.grid_id IN (SELECT id FROM sub)) AS open_tasks,
+    (SELECT count(*) FROM patrol_hazards h WHERE h.state <> 'passed'
+       AND h.grid_id IN (SELECT id FROM sub)) AS open_hazards
+"""
+
+#: The grid map's point layers: $1 scope, $2 area (subtree, NULL = all), $3 now, $4 limit.
+MAP_STATIONS_SQL: Final = """
+SELECT coalesce(json_agg(json_build_array(s.id, s.name, s.lat, s.lon, s.grid_id, s.st,
+                                          s.enabled) ORDER BY s.id), '[]')::text
+FROM stations s
+WHERE s.lat IS NOT NULL AND s.lon IS NOT NULL
+  AND ($1::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations($1::int[])))
+  AND ($2::int IS NULL OR s.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
+"""
+
+MAP_POINTS_SQL: Final = """
+SELECT coalesce(json_agg(json_build_array(p.id, p.code, p.name, p.lat, p.lon, p.grid_id, p.kind)
+                         ORDER BY p.id), '[]')::text
+FROM patrol_points p
+WHERE p.active
+  AND ($1::int[] IS NULL OR p.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
+  AND ($2::int IS NULL OR p.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
+"""
+
+MAP_CASES_SQL: Final = """
+SELECT coalesce(json_agg(json_build_array(c.id, c.code, c.title, c.lat, c.lon, c.state,
+                                          c.urgent, c.deadline < $3, c.grid_id, c.supervised)
+                         ORDER BY c.deadline NULLS LAST, c.id), '[]')::text
+FROM (
+    SELECT c.* FROM cases c
+    WHERE c.is_open AND c.lat IS NOT NULL AND c.lon IS NOT NULL
+      AND ($1::int[] IS NULL OR c.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
+      AND ($2::int IS NULL OR c.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
+    ORDER BY c.deadline NULLS LAST, c.id
+    LIMIT $4
+) c
+"""
+
+#: The grid map's boundaries as one GeoJSON FeatureCollection text: $1 scope, $2 area
+#: (subtree), $3 minimum level.
+MAP_AREAS_SQL: Final = """
+SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
+           json_build_object('type', 'Feature', 'geometry', a.boundary,
+                             'properties', json_build_object('id', a.id, 'code', a.code,
+                                                             'name', a.name, 'level', a.level,
+                                                             'parent_id', a.parent_id))
+           ORDER BY a.level, a.code), '[]'))::text
+FROM areas a
+WHERE a.boundary IS NOT NULL AND a.level >= $3
+  AND ($1::int[] IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
+  AND ($2::int IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
+"""
+
+#: People: $1 role, $2 unit, $3 area (duty in the subtree), $4 text, $5 scope, $6 limit,
+#: $7 offset.  A scoped caller sees the people with a duty in the scope and the people of
+#: the units responsible there.
+PEOPLE_SQL: Final = """
+SELECT p.id, p.name, p.phone, p.role, p.unit_id, u.name AS unit_name, p.user_name,
+       p.receiver_id, r.name AS receiver_name, r.kind AS receiver_kind, p.active,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('area_id', ap.area_id, 'area_name', a.name,
+                                                     'duty', ap.duty) ORDER BY ap.area_id)
+                 FROM area_people ap JOIN areas a ON a.id = ap.area_id
+                 WHERE ap.person_id = p.id), '[]') AS duties,
+       count(*) OVER () AS total
+FROM grid_people p
+LEFT JOIN grid_units u ON u.id = p.unit_id
+LEFT JOIN alert_receivers r ON r.id = p.receiver_id
+WHERE ($1::text IS NULL OR p.role = $1)
+  AND ($2::int IS NULL OR p.unit_id = $2)
+  AND ($3::int IS NULL OR EXISTS (
+        SELECT 1 FROM area_people ap WHERE ap.person_id = p.id
+          AND ap.area_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$3]::int[]))))
+  AND ($4::text IS NULL OR strpos(p.name, $4) > 0 OR p.phone = $4 OR p.user_name = $4)
+  AND ($5::int[] IS NULL
+       OR EXISTS (SELECT 1 FROM area_people ap WHERE ap.person_id = p.id
+                    AND ap.area_id IN (SELECT id FROM envgrid_scope_areas($5::int[])))
+       OR EXISTS (SELECT 1 FROM area_units au WHERE au.unit_id = p.unit_id
+                    AND au.area_id IN (SELECT id FROM envgrid_scope_areas($5::int[]))))
+ORDER BY p.role, p.id
+LIMIT $6 OFFSET $7
+"""
+
+UPDATE_PERSON_SQL: Final = """
+UPDATE grid_people SET
+    name = coalesce($2, name), phone = coalesce($3, phone),
+    unit_id = CASE WHEN $4::boolean THEN $5 ELSE unit_id END,
+    user_name = CASE WHEN $6::boolean THEN $7 ELSE user_name END,
+    receiver_id = CASE WHEN $8::boolean THEN $9 ELSE receiver_id END,
+    active = coalesce($10, active), updated_at = now()
+WHERE id = $1
+RETURNING id
+"""
+
+SET_PERSON_RECEIVER_SQL: Final = "UPDATE grid_people SET receiver_id = $2 WHERE id = $1"
+
+UNITS_LIST_SQL: Final = """
+SELECT u.id, u.code, u.name, u.kind, u.phone, u.active,
+       (SELECT count(*) FROM grid_people p WHERE p.unit_id = u.id AND p.active) AS people
+FROM grid_units u ORDER BY u.code
+"""
+
+POINTS_SQL: Final = """
+SELECT p.id, p.code, p.name, p.kind, p.lat, p.lon, p.grid_id, a.name AS grid_name,
+       p.station_id, p.active
+FROM patrol_points p LEFT JOIN areas a ON a.id = p.grid_id
+WHERE ($1::int[] IS NULL OR p.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
+ORDER BY p.code
+LIMIT $2 OFFSET $3
+"""
+
+PERSON_DUTIES_SQL: Final = """
+SELECT ap.area_id, a.code AS area_code, a.name AS area_name, a.level, ap.duty
+FROM area_people ap JOIN areas a ON a.id = ap.area_id
+WHERE ap.person_id = $1 ORDER BY a.level, a.code
+"""
+
+PEOPLE_EXPORT_SQL: Final = """
+SELECT p.id, p.name, p.phone, p.role, u.code AS unit_code, u.name AS unit_name, p.user_name,
+       r.name AS receiver, p.active,
+       coalesce(string_agg(a.code || ':' || ap.duty, ',' ORDER BY a.code), '') AS duties
+FROM grid_people p
+LEFT JOIN grid_units u ON u.id = p.unit_id
+LEFT JOIN alert_receivers r ON r.id = p.receiver_id
+LEFT JOIN area_people ap ON ap.person_id = p.id
+LEFT JOIN areas a ON a.id = ap.area_id
+WHERE ($1::text IS NULL OR p.role = $1)
+GROUP BY p.id, u.code, u.name, r.name
+ORDER BY p.role, p.id
+"""

@@ -1,18 +1,26 @@
-"""The map's "current AQI" of a station — ONE function, :meth:`CurrentAqi.of_latest`.
+"""The "current AQI" of a station (map colours, popup, station page) — ONE function,
+:func:`current_aqi`.
 
-Round 1 (documented interim rule): until the aggregates module's hourly rollups are
-wired in, the current AQI is the HJ 633-2012 real-time report (实时报, hourly AQI)
-computed from ``station_state.latest`` — the station's latest real-time values —
-treated as 1-hour concentrations: SO2/NO2/CO/O3 on their 1h columns, PM10/PM2.5 on the
-24h column (the CNEMC hourly convention, ``aggregates.aqi.hourly_aqi``).  Only values
-whose flag counts as valid (``protocol.flags.is_valid``: N, S, 2005 air 3/1, unknown
-flags) take part; data older than ``web.online_window_s`` gives no AQI (grey).  The
-lead will switch the input to hourly averages; the function's contract stays the same.
+The rule (HJ 633-2012 实时报, hourly report):
 
-Units: the platform's ambient-air units (µg/m³, CO mg/m³ — what ambient-air data
-loggers and the simulators send), not the HJ 212 App. B defaults.
+1. **the last complete hour**: the station's official hourly values (``hourly_values``:
+   the station-reported 2061 hour preferred, computed hours fill the gaps) of the hour
+   before the current one, valid ones only, SO2/NO2/CO/O3 on their 1h columns and
+   PM10/PM2.5 on the 24h column (the CNEMC hourly convention,
+   ``aggregates.aqi.hourly_aqi``) — when at least one of them gives an IAQI;
+2. otherwise **the latest real-time values** (``station_state.latest``) treated as
+   1-hour concentrations, when they are fresh (the station is online: data within
+   ``web.online_window_s``); only values whose flag counts as valid
+   (``protocol.flags.is_valid``: N, S, 2005 air 3/1, unknown flags) take part;
+3. otherwise no AQI (grey, "无数据").
 
-Speed: 36,000 stations per map request.  The arithmetic is the exact one of
+A disabled station has no AQI.  ``basis`` of the result says which input was used
+(``"hour"`` or ``"latest"``).  Values are multiplied by ``aggregates.unit_factors``
+(stored units → AQI units, as the aggregates do); by default the platform's ambient-air
+units are µg/m³ and CO mg/m³ — what ambient-air data loggers and the simulators send.
+
+Speed: 36,000 stations per map request (``web.map.service`` calls this function only
+for stations whose inputs changed).  The arithmetic is the exact one of
 ``aggregates.aqi`` (fractions, ceil), applied to GB/T 8170-rounded concentrations;
 because rounded concentrations take few distinct values, each (indicator, rounded
 value) IAQI is computed once and memoised.  Rounding a float: integers by ``round()``
@@ -35,7 +43,7 @@ from aggregates.aqi import aqi_level, iaqi
 from aggregates.standards import AqiTable, default_registry
 from protocol.flags import is_valid
 
-__all__ = ["AIR_FACTORS", "CurrentAqi", "StationAqi", "current_aqi"]
+__all__ = ["AIR_FACTORS", "CurrentAqi", "StationAqi", "current_aqi", "evaluator"]
 
 #: HJ 212 factor code → hourly-report indicator of HJ 633 (ambient air, platform units).
 AIR_FACTORS: Final[Mapping[str, str]] = {
@@ -57,6 +65,8 @@ class StationAqi:
     color: str
     primary: tuple[str, ...]
     iaqi: Mapping[str, int | None]
+    #: "hour" (the last complete hour), "latest" (real-time values) or None (no AQI)
+    basis: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,7 +76,15 @@ class StationAqi:
             "color": self.color,
             "primary": list(self.primary),
             "iaqi": dict(self.iaqi),
+            "basis": self.basis,
         }
+
+    def based_on(self, basis: str) -> StationAqi:
+        if self.aqi is None:
+            return self
+        return StationAqi(
+            self.aqi, self.level, self.category, self.color, self.primary, self.iaqi, basis
+        )
 
 
 class CurrentAqi:
@@ -127,11 +145,14 @@ class CurrentAqi:
             primary = tuple(p for p in self.table.pollutant_order if by_pollutant.get(p) == aqi)
         return StationAqi(aqi, level.level, level.category, level.hex, primary, by_pollutant)
 
-    def of_latest(self, latest: Mapping[str, Any] | None) -> StationAqi:
-        """AQI from ``station_state.latest`` ({"a21026": {"v": 8.0, "f": "N"}, …})."""
-        if not latest:
-            return self._no_data
+    def indicators_of_latest(
+        self, latest: Mapping[str, Any] | None, unit_factors: Mapping[str, float]
+    ) -> dict[str, float]:
+        """Indicator → concentration from ``station_state.latest``
+        ({"a21026": {"v": 8.0, "f": "N"}, …}), valid flags only."""
         values: dict[str, float] = {}
+        if not latest:
+            return values
         for code, indicator in AIR_FACTORS.items():
             entry = latest.get(code)
             if not isinstance(entry, Mapping):
@@ -142,22 +163,69 @@ class CurrentAqi:
                 and not isinstance(value, bool)
                 and is_valid(entry.get("f") or "N")
             ):
-                values[indicator] = float(value)
-        return self.of_values(values)
+                values[indicator] = float(value) * unit_factors.get(code, 1.0)
+        return values
+
+    def of_latest(
+        self, latest: Mapping[str, Any] | None, unit_factors: Mapping[str, float] | None = None
+    ) -> StationAqi:
+        """AQI of the latest real-time values (no freshness check: see current_aqi)."""
+        return self.of_values(self.indicators_of_latest(latest, unit_factors or {}))
+
+    def of_hourly(
+        self, hourly: Mapping[str, float] | None, unit_factors: Mapping[str, float] | None = None
+    ) -> StationAqi:
+        """AQI of valid official hourly values (factor code → value)."""
+        if not hourly:
+            return self._no_data
+        factors = unit_factors or {}
+        return self.of_values(
+            {
+                AIR_FACTORS[code]: float(v) * factors.get(code, 1.0)
+                for code, v in hourly.items()
+                if code in AIR_FACTORS
+            }
+        )
 
 
 _EVALUATORS: dict[str, CurrentAqi] = {}
+_BY_DAY: dict[date, CurrentAqi] = {}
 
 
 def evaluator(on: date, registry: Any = None) -> CurrentAqi:
     """The evaluator for the HJ 633 table in force on ``on`` (memoised per table)."""
+    if registry is None and (hit := _BY_DAY.get(on)) is not None:
+        return hit
     table = (registry or default_registry()).aqi_table(on)
     found = _EVALUATORS.get(table.id)
     if found is None or found.table is not table:
         found = _EVALUATORS[table.id] = CurrentAqi(table)
+    if registry is None:
+        if len(_BY_DAY) > 64:
+            _BY_DAY.clear()
+        _BY_DAY[on] = found
     return found
 
 
-def current_aqi(latest: Mapping[str, Any] | None, on: date) -> StationAqi:
-    """THE map rule: the current AQI of a station from its latest values (see above)."""
-    return evaluator(on).of_latest(latest)
+def current_aqi(
+    hourly: Mapping[str, float] | None,
+    latest: Mapping[str, Any] | None,
+    on: date,
+    *,
+    fresh: bool = True,
+    unit_factors: Mapping[str, float] | None = None,
+) -> StationAqi:
+    """THE rule (module docstring): the hourly AQI of the last complete hour from
+    ``hourly`` (factor code → valid official hourly value), else — when ``fresh`` — the
+    AQI of the latest real-time values ``latest`` (``station_state.latest``), else no
+    AQI.  ``on``: the local day (which HJ 633 table applies).  When ``hourly`` gives an
+    AQI the result does not depend on ``latest`` or ``fresh`` (the map memoises on that).
+    """
+    ev = evaluator(on)
+    if hourly:
+        result = ev.of_hourly(hourly, unit_factors)
+        if result.aqi is not None:
+            return result.based_on("hour")
+    if fresh and latest:
+        return ev.of_latest(latest, unit_factors).based_on("latest")
+    return ev.no_data

@@ -2,40 +2,46 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from aiohttp import web
 
+from aggregates.query import QueryError, Selection
 from web import context
-from web.keys import MAP_CACHE_KEY
-from web.params import opt_bool, opt_choice, opt_int, opt_str
-from web.responses import json_response
+from web.keys import HEAT_CACHE_KEY, MAP_CACHE_KEY
+from web.params import opt_bool, opt_choice, opt_date, opt_float, opt_int, opt_str, opt_time
+from web.responses import ApiError, json_response
 
 from . import queries
-from .service import STATUSES, map_payload
+from .heat import HeatError, grid_for, heat_layer
+from .service import STATUSES, last_complete_hour, map_payload
 
 
 async def map_stations(request: web.Request) -> web.Response:
     q = request.query
-    s = context.settings(request).web
+    s = context.settings(request)
     scope = context.caller(request).scope_param
     st, region = opt_str(q, "st", max_len=4), opt_str(q, "region")
     area, status = opt_int(q, "area", minimum=1), opt_choice(q, "status", STATUSES)
-    cache = request.app[MAP_CACHE_KEY]
+    state = request.app[MAP_CACHE_KEY]
     key = (tuple(scope) if scope is not None else None, st, region, area, status)
-    payload = cache.recent(key, s.map_cache_s) if s.map_cache_s else None
+    payload = state.recent(key, s.web.map_cache_s) if s.web.map_cache_s else None
     if payload is None:
-        async with context.pool(request).acquire() as conn:
+        pool = context.pool(request)
+        async with pool.acquire() as conn:
             payload = await map_payload(
+                pool,
                 conn,
-                cache,
+                state,
+                s,
                 scope=scope,
-                online_window_s=s.online_window_s,
                 today=context.today(request),
                 st=st,
                 region=region,
                 area=area,
                 status=status,
+                cache_key=key,
             )
-        cache.remember(key, payload)
     return web.Response(body=payload, content_type="application/json")
 
 
@@ -55,3 +61,55 @@ async def list_regions(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         rows = await queries.regions(conn, context.caller(request).scope_param)
     return json_response(rows)
+
+
+async def heatmap(request: web.Request) -> web.Response:
+    """IDW surface of the hourly (default: the last complete hour) or daily AQI or of one
+    factor over the stations of the caller's scope."""
+    q = request.query
+    what = opt_str(q, "what", max_len=12) or "aqi"
+    if what != "aqi" and not what.isalnum():
+        raise ApiError(400, "bad_parameter", "参数 what 应为 aqi 或因子编码", parameter="what")
+    day = opt_date(q, "day")
+    hour = opt_time(q, "hour")
+    if day is not None and hour is not None:
+        raise ApiError(400, "bad_parameter", "hour 与 day 只能选一个", parameter="day")
+    at: date | datetime
+    if day is not None:
+        at = day
+    elif hour is not None:
+        at = hour.replace(minute=0, second=0, microsecond=0)
+    else:
+        at = last_complete_hour(datetime.now(UTC))
+    cell = opt_float(q, "cell", minimum=0.001, maximum=1.0)
+    scope = context.caller(request).scope_param
+    cache = request.app[HEAT_CACHE_KEY]
+    key = (tuple(scope) if scope is not None else None, what, at.isoformat(), cell)
+    found = cache.get(key)
+    if found is not None:
+        return json_response(found)
+    pool = context.pool(request)
+    async with pool.acquire() as conn:
+        ext = await queries.extent(conn, scope)
+        ids = None if scope is None else await queries.scope_station_ids(conn, scope)
+    if not ext["n"] or (ids is not None and not ids):
+        empty = {"type": "FeatureCollection", "features": [], "properties": {"stations": 0}}
+        return json_response(empty)
+    try:
+        bbox, size = grid_for(
+            (ext["min_lon"], ext["min_lat"], ext["max_lon"], ext["max_lat"]), cell
+        )
+        layer = await heat_layer(
+            pool,
+            context.settings(request),
+            what=what,
+            at=at,
+            selection=None if ids is None else Selection(station_ids=tuple(ids)),
+            n_stations=int(ext["n"]),
+            bbox=bbox,
+            cell=size,
+        )
+    except (HeatError, QueryError, ValueError) as exc:
+        raise ApiError(400, "bad_parameter", str(exc)) from None
+    cache.put(key, layer)
+    return json_response(layer)

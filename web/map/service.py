@@ -1,62 +1,158 @@
-"""The map data: stations with status and current AQI, columnar for 36,000 stations.
+"""The map data: stations with status and current AQI, for 36,000 stations per request.
 
 Theory of operation
 -------------------
-The map endpoint must answer for 36,000 stations in ≤ 150 ms.  It runs one query for
-the stations (coordinates, status, ``last_data_time`` — no jsonb), then fetches
-``station_state.latest`` only for online stations whose ``last_data_time`` differs
-from the one remembered in :class:`MapCache` (the current AQI of a station changes
-only when its latest values do), computes their AQI (``web.map.aqi``) and remembers it.
-The answer is columnar (``columns`` + ``rows`` of arrays): a third of the bytes of
-per-station objects.  Latest values for the popup come from the station endpoint.
+The map endpoint must answer for 36,000 stations in ≤ 150 ms without its short document
+cache (``web.map_cache_s``).  What a station looks like on the map has three parts that
+change at very different rates, and :class:`MapState` (one per web process) keeps each
+where it is cheapest:
+
+* **Station facts** (id, MN, name, type, coordinates, region, grid, enabled) change when
+  somebody edits the registry.  :class:`Registry` holds them as numpy arrays plus one
+  pre-serialised JSON array per station, and per filter/scope key the positions of the
+  selected stations (the selection is still computed by SQL — ``envgrid_scope_stations``
+  — once per registry version).  Migration 0031 makes every change of ``stations`` or
+  ``areas`` send ``NOTIFY envgrid_registry``; the live hub's LISTEN connection calls
+  :meth:`MapState.invalidate`, as do this process's own registry edits; a registry older
+  than :data:`REGISTRY_MAX_AGE_S` is rebuilt anyway.
+* **Live state** (last data received, online, the data time of the latest values) is read
+  on every request: one scan of ``station_state`` returning four binary arrays.
+* **Current AQI** (``web.map.aqi.current_aqi``: the last complete hour's official hourly
+  values, else fresh real-time values) is memoised per station under the key (latest-
+  values stamp, fresh); the hourly values of the last complete hour are one query per
+  refresh (:class:`HourlyAqi`, every ``web.hourly_aqi_refresh_s`` and when the hour
+  changes, in the background after the first) and a refresh invalidates only the
+  stations whose hourly values changed.  The latest values (jsonb) are fetched only for
+  stations whose stamp moved.
+
+The document is columnar: ``rows`` (the facts, in ``columns`` order), ``cell`` (per row an
+index into ``cells``, the distinct (status, AQI, level, colour, primary pollutants, basis)
+combinations) and ``last_data_at`` (epoch seconds, 0 = never), plus counts and legend.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Final
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
 
 import asyncpg
+import numpy as np
+import orjson
 
+from store.settings import Settings
 from web.responses import dumps
+from web.standards import unverified_notes
 
 from . import queries
-from .aqi import StationAqi, evaluator
+from .aqi import AIR_FACTORS, StationAqi, current_aqi, evaluator
 
-__all__ = ["COLUMNS", "MapCache", "map_payload"]
+__all__ = [
+    "CELL_COLUMNS",
+    "COLUMNS",
+    "STATUSES",
+    "HourlyAqi",
+    "MapState",
+    "last_complete_hour",
+    "map_payload",
+]
 
-#: Columns of ``rows`` (built by PostgreSQL) followed by those of ``aqi`` (Python).
-ROW_COLUMNS: Final = (
-    "id",
-    "mn",
-    "name",
-    "st",
-    "lat",
-    "lon",
-    "region",
-    "grid_id",
-    "status",
-    "last_data_at",
-)
-AQI_COLUMNS: Final = ("aqi", "level", "color", "primary")
-COLUMNS: Final = ROW_COLUMNS + AQI_COLUMNS
+log = logging.getLogger("envgrid.web.map")
+
+#: Columns of ``rows``.
+COLUMNS: Final = ("id", "mn", "name", "st", "lat", "lon", "region", "grid_id")
+#: Columns of ``cells``.
+CELL_COLUMNS: Final = ("status", "aqi", "level", "color", "primary", "basis")
 STATUSES: Final = ("online", "offline", "disabled")
+_DISABLED: Final = 2
+#: Rebuild the station facts at least this often even without a NOTIFY (seconds).
+REGISTRY_MAX_AGE_S: Final = 300.0
+#: Above this many selected stations the live state is read for every station.
+_SOME_STATIONS: Final = 2000
+_OPTIONS: Final = orjson.OPT_SERIALIZE_NUMPY
 
-AqiCells = tuple[int | None, int | None, str, tuple[str, ...]]
+AqiCells = tuple[int | None, int | None, str, tuple[str, ...], str | None]
+
+
+def last_complete_hour(now: datetime) -> datetime:
+    """Start of the hour before the current one (UTC; whole-hour zones agree)."""
+    return now.astimezone(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+
+
+def _cells(result: StationAqi) -> AqiCells:
+    return (result.aqi, result.level, result.color, result.primary, result.basis)
 
 
 @dataclass(slots=True)
-class MapCache:
-    """station id → (table id, data stamp, AQI cells) of the last computation."""
+class Registry:
+    version: int
+    built_at: float
+    ids: np.ndarray
+    enabled: np.ndarray
+    rows: list[bytes]
+    selections: dict[tuple[object, ...], np.ndarray] = field(default_factory=dict)
+    joined: dict[tuple[object, ...], bytes] = field(default_factory=dict)
 
-    entries: dict[int, tuple[str, int, AqiCells]] = field(default_factory=dict)
+    def lookup(self, station_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions of the known ids, which of ``station_ids`` are known)."""
+        if not self.ids.size or not station_ids.size:
+            return np.empty(0, dtype=np.int64), np.zeros(station_ids.size, dtype=np.bool_)
+        pos = np.minimum(np.searchsorted(self.ids, station_ids), self.ids.size - 1)
+        known: np.ndarray = self.ids[pos] == station_ids
+        return pos[known], known
+
+    def positions(self, station_ids: np.ndarray) -> np.ndarray:
+        """Positions of the given station ids (ids unknown to the registry dropped)."""
+        return self.lookup(station_ids)[0]
+
+
+@dataclass(slots=True)
+class HourlyAqi:
+    """The official hourly values of the last complete hour (station → code → value) and,
+    for the stations whose values give an AQI, that AQI's cell (``current_aqi`` returns it
+    whatever the real-time values are)."""
+
+    hour: datetime | None = None
+    values: dict[int, dict[str, float]] = field(default_factory=dict)
+    cells: dict[int, int] = field(default_factory=dict)
+    table_id: str = ""
+    version: int = 0
+    refreshed_at: float = 0.0
+    task: asyncio.Task[None] | None = None
+    factor_codes: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class MapState:
+    """Per-process memory of the map (see the module docstring)."""
+
+    registry: Registry | None = None
+    registry_version: int = 0
+    hourly: HourlyAqi = field(default_factory=HourlyAqi)
+    #: per registry position: the memo key (stamp, fresh) and the AQI cell index
+    memo_stamp: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    memo_fresh: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.bool_))
+    memo_cell: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    memo_table: str = ""
+    #: per registry position: the hourly AQI cell (-1: none), for (registry, version)
+    hour_cell: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    hour_cell_of: tuple[int, int] = (-1, -1)
+    #: station → (stamp, station_state.latest) of the last fetch
+    latest: dict[int, tuple[int, Mapping[str, Any]]] = field(default_factory=dict)
+    cells: list[AqiCells] = field(default_factory=list)
+    cell_index: dict[AqiCells, int] = field(default_factory=dict)
     hits: int = 0
     misses: int = 0
     #: (scope, filters) → (monotonic time, document) of recent answers (web.map_cache_s)
     documents: dict[tuple[object, ...], tuple[float, bytes]] = field(default_factory=dict)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
+    # -- the document cache -------------------------------------------------------------
     def recent(self, key: tuple[object, ...], max_age_s: float) -> bytes | None:
         hit = self.documents.get(key)
         if hit is None or time.monotonic() - hit[0] > max_age_s:
@@ -69,66 +165,351 @@ class MapCache:
             self.documents = {k: v for k, v in self.documents.items() if now - v[0] < 60}
         self.documents[key] = (now, document)
 
+    # -- station facts ------------------------------------------------------------------
+    def invalidate(self, *_: object) -> None:
+        """The registry changed (NOTIFY envgrid_registry, a registry edit, a reconnect)."""
+        self.registry_version += 1
+        self.documents.clear()
 
-def _cells(result: StationAqi) -> AqiCells:
-    return (result.aqi, result.level, result.color, result.primary)
+    async def ensure_registry(self, conn: asyncpg.Connection) -> Registry:
+        reg = self.registry
+        if (
+            reg is not None
+            and reg.version == self.registry_version
+            and time.monotonic() - reg.built_at < REGISTRY_MAX_AGE_S
+        ):
+            return reg
+        version = self.registry_version
+        rows = await queries.registry(conn)
+        ids = np.fromiter((r["id"] for r in rows), dtype=np.int64, count=len(rows))
+        enabled = np.fromiter((r["enabled"] for r in rows), dtype=np.bool_, count=len(rows))
+        facts = [
+            orjson.dumps(
+                [
+                    r["id"],
+                    r["mn"],
+                    r["name"],
+                    r["st"],
+                    round(r["lat"], 6),  # ≈ 0.1 m: shorter JSON than the full float
+                    round(r["lon"], 6),
+                    r["region"],
+                    r["grid_id"],
+                ]
+            )
+            for r in rows
+        ]
+        old = self.registry
+        reg = Registry(version, time.monotonic(), ids, enabled, facts)
+        self._carry_memo(old, reg)
+        self.registry = reg
+        return reg
+
+    def _carry_memo(self, old: Registry | None, new: Registry) -> None:
+        """Keep the AQI memo of stations that are still there."""
+        n = new.ids.size
+        stamp = np.full(n, -1, dtype=np.int64)
+        fresh = np.zeros(n, dtype=np.bool_)
+        cell = np.zeros(n, dtype=np.int64)
+        if old is not None and old.ids.size and self.memo_stamp.size == old.ids.size:
+            src = np.searchsorted(old.ids, new.ids)
+            src = np.minimum(src, old.ids.size - 1)
+            same = old.ids[src] == new.ids
+            stamp[same] = self.memo_stamp[src[same]]
+            fresh[same] = self.memo_fresh[src[same]]
+            cell[same] = self.memo_cell[src[same]]
+        self.memo_stamp, self.memo_fresh, self.memo_cell = stamp, fresh, cell
+
+    async def selection(
+        self,
+        conn: asyncpg.Connection,
+        reg: Registry,
+        scope: list[int] | None,
+        st: str | None,
+        region: str | None,
+        area: int | None,
+    ) -> tuple[tuple[object, ...], np.ndarray]:
+        key = (tuple(scope) if scope is not None else None, st, region, area)
+        found = reg.selections.get(key)
+        if found is None:
+            ids = await queries.selection(conn, scope, st=st, region=region, area=area)
+            found = reg.positions(ids)
+            if len(reg.selections) > 512:
+                reg.selections.clear()
+                reg.joined.clear()
+            reg.selections[key] = found
+        return key, found
+
+    # -- hourly values of the last complete hour ----------------------------------------
+    async def ensure_hourly(
+        self, pool: asyncpg.Pool, settings: Settings, now: datetime, today: date
+    ) -> None:
+        """Current hourly values: computed inline the first time (and always when
+        ``web.hourly_aqi_refresh_s`` is 0), else refreshed in the background when the
+        hour changed or they are older than that."""
+        hour = last_complete_hour(now)
+        refresh_s = settings.web.hourly_aqi_refresh_s
+        h = self.hourly
+        if h.hour is None or refresh_s <= 0 or h.table_id != evaluator(today).table.id:
+            await self._refresh_hourly(pool, settings, hour, today)
+            return
+        stale = h.hour != hour or time.monotonic() - h.refreshed_at > refresh_s
+        if stale and (h.task is None or h.task.done()):
+            h.task = asyncio.create_task(self._refresh_background(pool, settings, hour, today))
+
+    async def _refresh_background(
+        self, pool: asyncpg.Pool, settings: Settings, hour: datetime, today: date
+    ) -> None:
+        try:
+            await self._refresh_hourly(pool, settings, hour, today)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the old values stay; retried at the next request
+            log.warning("map: could not refresh the hourly values of %s: %s", hour, exc)
+            self.hourly.refreshed_at = time.monotonic()
+
+    async def _refresh_hourly(
+        self, db: asyncpg.Pool, settings: Settings, hour: datetime, today: date
+    ) -> None:
+        h = self.hourly
+        if not h.factor_codes:
+            h.factor_codes = await queries.air_factor_ids(db, list(AIR_FACTORS))
+        row = await queries.hourly(db, hour, list(h.factor_codes))
+        values: dict[int, dict[str, float]] = {}
+        codes = h.factor_codes
+        for sid, fid, value in zip(row["stations"], row["factors"], row["values"], strict=True):
+            values.setdefault(sid, {})[codes[fid]] = value
+        table_id = evaluator(today).table.id
+        old = h.values if h.table_id == table_id else {}
+        changed = [sid for sid in values.keys() | old.keys() if values.get(sid) != old.get(sid)]
+        cells = dict(h.cells) if h.table_id == table_id else {}
+        factors = settings.aggregates.unit_factors
+        for sid in changed:
+            result = current_aqi(values.get(sid), None, today, fresh=False, unit_factors=factors)
+            if result.aqi is None:
+                cells.pop(sid, None)
+            else:
+                cells[sid] = self._cell_id(_cells(result))
+        h.hour, h.values, h.cells, h.table_id = hour, values, cells, table_id
+        h.refreshed_at = time.monotonic()
+        if changed or not h.version:
+            h.version += 1
+        reg = self.registry
+        if changed and reg is not None and self.memo_stamp.size == reg.ids.size:
+            self.memo_stamp[reg.positions(np.asarray(sorted(changed), dtype=np.int64))] = -1
+
+    def hourly_of(self, station_id: int, hour: datetime) -> dict[str, float] | None:
+        """The cached hourly values of one station when they are those of ``hour``."""
+        h = self.hourly
+        if h.hour != hour:
+            return None
+        return h.values.get(station_id, {})
+
+    async def close(self) -> None:
+        task = self.hourly.task
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- AQI cells ----------------------------------------------------------------------
+    def _cell_id(self, cells: AqiCells) -> int:
+        found = self.cell_index.get(cells)
+        if found is None:
+            found = self.cell_index[cells] = len(self.cells)
+            self.cells.append(cells)
+        return found
+
+    def _hour_cells(self, reg: Registry) -> np.ndarray:
+        """The hourly AQI cell of every registry position (-1: none)."""
+        h = self.hourly
+        key = (id(reg), h.version)
+        if self.hour_cell_of != key or self.hour_cell.size != reg.ids.size:
+            cell = np.full(reg.ids.size, -1, dtype=np.int64)
+            if h.cells:
+                sids = np.fromiter(h.cells.keys(), dtype=np.int64, count=len(h.cells))
+                ids = np.fromiter(h.cells.values(), dtype=np.int64, count=len(h.cells))
+                at, known = reg.lookup(sids)
+                cell[at] = ids[known]
+            self.hour_cell, self.hour_cell_of = cell, key
+        return self.hour_cell
+
+    async def aqi_cells(
+        self,
+        conn: asyncpg.Connection,
+        reg: Registry,
+        positions: np.ndarray,
+        stamps: np.ndarray,
+        fresh: np.ndarray,
+        today: date,
+        unit_factors: Mapping[str, float],
+    ) -> np.ndarray:
+        """AQI cell index of each selected station (``stamps``/``fresh`` aligned with the
+        registry): the hourly AQI where the last complete hour gives one, else
+        ``current_aqi`` of the real-time values, recomputed only where they changed."""
+        ev = evaluator(today)
+        if self.memo_table != ev.table.id:
+            self.memo_stamp[:] = -1
+            self.memo_table = ev.table.id
+        no_data = self._cell_id(_cells(ev.no_data))
+        hour = self._hour_cells(reg)[positions]
+        active = reg.enabled[positions]
+        sel_stamp, sel_fresh = stamps[positions], fresh[positions]
+        stale_mask = (
+            active
+            & (hour < 0)
+            & (
+                (self.memo_stamp[positions] != sel_stamp)
+                | (self.memo_fresh[positions] != sel_fresh)
+            )
+        )
+        stale = positions[stale_mask]
+        self.misses += int(stale.size)
+        self.hits += int(positions.size - stale.size)
+        if stale.size:
+            await self._recompute(conn, reg, stale, stamps, fresh, today, unit_factors)
+        out: np.ndarray = np.where(
+            active, np.where(hour >= 0, hour, self.memo_cell[positions]), no_data
+        )
+        return out
+
+    async def _recompute(
+        self,
+        conn: asyncpg.Connection,
+        reg: Registry,
+        stale: np.ndarray,
+        stamps: np.ndarray,
+        fresh: np.ndarray,
+        today: date,
+        unit_factors: Mapping[str, float],
+    ) -> None:
+        hourly = self.hourly.values
+        need = []
+        for p in stale.tolist():
+            if not fresh[p]:
+                continue  # the rule ignores stale real-time values
+            sid = int(reg.ids[p])
+            hit = self.latest.get(sid)
+            if hit is None or hit[0] != stamps[p]:
+                need.append(sid)
+        if need:
+            for r in await queries.latest_of(conn, need):
+                self.latest[r["station_id"]] = (r["stamp"], r["latest"] or {})
+        for p in stale.tolist():
+            sid = int(reg.ids[p])
+            is_fresh = bool(fresh[p])
+            hit = self.latest.get(sid) if is_fresh else None
+            result = current_aqi(
+                hourly.get(sid),
+                hit[1] if hit is not None else None,
+                today,
+                fresh=is_fresh,
+                unit_factors=unit_factors,
+            )
+            self.memo_cell[p] = self._cell_id(_cells(result))
+            self.memo_stamp[p] = stamps[p]
+            self.memo_fresh[p] = is_fresh
 
 
 async def map_payload(
+    pool: asyncpg.Pool,
     conn: asyncpg.Connection,
-    cache: MapCache,
+    state: MapState,
+    settings: Settings,
     *,
     scope: list[int] | None,
-    online_window_s: int,
     today: date,
     st: str | None = None,
     region: str | None = None,
     area: int | None = None,
     status: str | None = None,
+    cache_key: tuple[object, ...] | None = None,
 ) -> bytes:
-    """The map document as JSON bytes: ``columns``, ``rows`` (station facts, one array
-    per station) and ``aqi`` (the AQI cells of each row, same order) + counts, legend."""
-    data = await queries.map_rows(
-        conn, scope, online_window_s, st=st, region=region, area=area, status=status
-    )
-    aqi = evaluator(today)
-    table_id = aqi.table.id
-    entries = cache.entries
-    ids: list[int] = data["ids"]
-    stamps: list[int | None] = data["stamps"]
-    stale = [
-        sid
-        for sid, stamp in zip(ids, stamps, strict=True)
-        if stamp is not None
-        and ((hit := entries.get(sid)) is None or hit[0] != table_id or hit[1] != stamp)
-    ]
-    if stale:
-        cache.misses += len(stale)
-        for lr in await queries.latest_of(conn, stale):
-            if lr["stamp"] is not None:
-                entries[lr["station_id"]] = (
-                    table_id,
-                    lr["stamp"],
-                    _cells(aqi.of_latest(lr["latest"])),
-                )
-    cache.hits += len(ids) - len(stale)
-    none = _cells(aqi.no_data)
-    cells = [
-        none if stamp is None or (hit := entries.get(sid)) is None else hit[2]
-        for sid, stamp in zip(ids, stamps, strict=True)
-    ]
+    """The map document as JSON bytes (see the module docstring).  With ``cache_key``, a
+    document computed while this call waited for the lock (``web.map_cache_s``) is reused
+    and the new one remembered."""
+    web = settings.web
+    async with state._lock:  # one computation at a time: they share the memo
+        if cache_key is not None and web.map_cache_s:
+            recent = state.recent(cache_key, web.map_cache_s)
+            if recent is not None:
+                return recent
+        now = datetime.now(UTC)
+        reg = await state.ensure_registry(conn)
+        key, positions = await state.selection(conn, reg, scope, st, region, area)
+        await state.ensure_hourly(pool, settings, now, today)
+        n = reg.ids.size
+        wanted = None if positions.size > _SOME_STATIONS else reg.ids[positions].tolist()
+        ids, seen, stamps, fresh = await queries.live_state(conn, web.online_window_s, wanted)
+        at, known = reg.lookup(ids)
+        full_seen = np.zeros(n, dtype=np.int64)
+        full_stamp = np.zeros(n, dtype=np.int64)
+        full_fresh = np.zeros(n, dtype=np.bool_)
+        if at.size:
+            full_seen[at] = seen[known]
+            full_stamp[at] = stamps[known]
+            full_fresh[at] = fresh[known]
+        status_code = np.where(reg.enabled, np.where(full_fresh, 0, 1), _DISABLED)
+        cell = await state.aqi_cells(
+            conn,
+            reg,
+            positions,
+            full_stamp,
+            full_fresh,
+            today,
+            settings.aggregates.unit_factors,
+        )
+        sel_status = status_code[positions]
+        counts = np.bincount(sel_status, minlength=3) if positions.size else np.zeros(3, int)
+        if status is not None:
+            keep = sel_status == STATUSES.index(status)
+            positions, cell, sel_status = positions[keep], cell[keep], sel_status[keep]
+            rows_json = b"[" + b",".join([reg.rows[p] for p in positions.tolist()]) + b"]"
+        else:
+            rows_json = reg.joined.get(key) or b""
+            if not rows_json:
+                rows_json = b"[" + b",".join([reg.rows[p] for p in positions.tolist()]) + b"]"
+                reg.joined[key] = rows_json
+        combined = sel_status * len(state.cells) + cell
+        uniq, inverse = (
+            np.unique(combined, return_inverse=True)
+            if combined.size
+            else (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        )
+        width = len(state.cells)
+        palette = [
+            [STATUSES[int(c) // width], *_cell_json(state.cells[int(c) % width])]
+            for c in uniq.tolist()
+        ]
+        hour = state.hourly.hour
+    ev = evaluator(today)
     head = {
         "columns": COLUMNS,
-        "counts": {
-            "online": data["online"],
-            "offline": data["offline"],
-            "disabled": data["disabled"],
-        },
-        "legend": aqi.legend,
-        "no_data": {"label": aqi.table.no_data.label, "color": aqi.table.no_data.hex},
-        "standard": aqi.table.code,
-        "aqi_rule": "实时报：最新实时数据按 1 小时浓度计算（HJ 633-2012）",
-        "generated_at": datetime.now(UTC),
+        "cell_columns": CELL_COLUMNS,
+        "counts": {"online": int(counts[0]), "offline": int(counts[1]), "disabled": int(counts[2])},
+        "legend": ev.legend,
+        "no_data": {"label": ev.table.no_data.label, "color": ev.table.no_data.hex},
+        "standard": ev.table.code,
+        "aqi_rule": "实时报（HJ 633）：上一完整小时的小时均值；该小时无有效数据时用最新实时数据",
+        "hour": hour,
+        "unverified": unverified_notes(today, ("aqi",), None),
+        "generated_at": now,
+        "cells": palette,
     }
-    rows_json: str = data["rows"]
-    return dumps(head)[:-1] + b',"rows":' + rows_json.encode() + b',"aqi":' + dumps(cells) + b"}"
+    document = (
+        dumps(head)[:-1]
+        + b',"rows":'
+        + rows_json
+        + b',"cell":'
+        + orjson.dumps(inverse.astype(np.int64).reshape(-1), option=_OPTIONS)
+        + b',"last_data_at":'
+        + orjson.dumps(full_seen[positions], option=_OPTIONS)
+        + b"}"
+    )
+    if cache_key is not None and web.map_cache_s:
+        state.remember(cache_key, document)
+    return document
+
+
+def _cell_json(cells: AqiCells) -> list[Any]:
+    aqi, level, color, primary, basis = cells
+    return [aqi, level, color, list(primary), basis]

@@ -235,3 +235,195 @@ FROM tasks t LEFT JOIN areas g ON g.id = t.grid_id
 GROUP BY t.grid_id, g.name
 ORDER BY t.grid_id
 """
+
+# -- web layer (round 2): lists and details in the caller's data scope ----------------------
+# $n::int[] scope = the area ids whose subtrees the caller sees (NULL = everything).
+
+TASK_IN_SCOPE_SQL: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM patrol_tasks t
+    WHERE t.id = $1
+      AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
+)
+"""
+
+HAZARD_IN_SCOPE_SQL: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM patrol_hazards h
+    WHERE h.id = $1
+      AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
+)
+"""
+
+PLANS_SQL: Final = """
+SELECT p.id, p.name, p.area_id, a.name AS area_name, p.station_ids, p.point_ids,
+       p.check_items, p.cycle, p.every_days, p.start_date, p.end_date, p.due_hours,
+       p.assignee_person_id, gp.name AS assignee_name, p.assignee_duty, p.active,
+       p.created_by, p.created_at,
+       (SELECT count(*) FROM patrol_tasks t WHERE t.plan_id = p.id) AS tasks,
+       (SELECT count(*) FROM patrol_tasks t WHERE t.plan_id = p.id AND t.state = 'done')
+           AS done
+FROM patrol_plans p
+LEFT JOIN areas a ON a.id = p.area_id
+LEFT JOIN grid_people gp ON gp.id = p.assignee_person_id
+WHERE ($1::int[] IS NULL
+       OR p.area_id IN (SELECT id FROM envgrid_scope_areas($1::int[]))
+       OR EXISTS (SELECT 1 FROM stations s WHERE s.id = ANY(p.station_ids)
+                  AND s.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
+       OR EXISTS (SELECT 1 FROM patrol_points pp WHERE pp.id = ANY(p.point_ids)
+                  AND pp.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[]))))
+  AND ($2::boolean IS NULL OR p.active = $2)
+ORDER BY p.active DESC, p.id DESC
+LIMIT $3 OFFSET $4
+"""
+
+PLAN_IN_SCOPE_SQL: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM patrol_plans p WHERE p.id = $1 AND (
+        $2::int[] IS NULL
+        OR p.area_id IN (SELECT id FROM envgrid_scope_areas($2::int[]))
+        OR EXISTS (SELECT 1 FROM stations s WHERE s.id = ANY(p.station_ids)
+                   AND s.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[]))))
+)
+"""
+
+#: The tasks list.  $1 scope, $2 states, $3 grid (subtree), $4 a person's tasks (assigned
+#: to them, or unassigned in a grid where they have a duty), $5 from, $6 to (period
+#: start), $7 limit, $8 offset; ``total`` before LIMIT.
+TASKS_SQL: Final = """
+SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id,
+       CASE t.target WHEN 'station' THEN s.name WHEN 'point' THEN pp.name ELSE ta.name END
+           AS target_name,
+       t.grid_id, g.name AS grid_name, t.period_start, t.period_end, t.due_at, t.state,
+       t.assignee_person_id, gp.name AS assignee_name, t.started_at, t.done_at, t.on_time,
+       count(*) OVER () AS total
+FROM patrol_tasks t
+JOIN patrol_plans p ON p.id = t.plan_id
+LEFT JOIN areas g ON g.id = t.grid_id
+LEFT JOIN grid_people gp ON gp.id = t.assignee_person_id
+LEFT JOIN stations s ON t.target = 'station' AND s.id = t.target_id
+LEFT JOIN patrol_points pp ON t.target = 'point' AND pp.id = t.target_id
+LEFT JOIN areas ta ON t.target = 'area' AND ta.id = t.target_id
+WHERE ($1::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
+  AND ($2::text[] IS NULL OR t.state = ANY($2::text[]))
+  AND ($3::int IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$3]::int[])))
+  AND ($4::int IS NULL OR t.assignee_person_id = $4
+       OR (t.assignee_person_id IS NULL AND EXISTS (
+           SELECT 1 FROM area_people ap WHERE ap.person_id = $4 AND ap.area_id = t.grid_id)))
+  AND ($5::timestamptz IS NULL OR t.period_start >= $5)
+  AND ($6::timestamptz IS NULL OR t.period_start < $6)
+ORDER BY (t.state IN ('done')), t.due_at, t.id
+LIMIT $7 OFFSET $8
+"""
+
+#: One task with what its page shows; $2 scope.
+TASK_SQL: Final = """
+SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id,
+       CASE t.target WHEN 'station' THEN s.name WHEN 'point' THEN pp.name ELSE ta.name END
+           AS target_name,
+       CASE t.target WHEN 'station' THEN s.mn WHEN 'point' THEN pp.code ELSE ta.code END
+           AS target_code,
+       CASE t.target WHEN 'station' THEN s.lat WHEN 'point' THEN pp.lat ELSE ta.centroid_lat END
+           AS target_lat,
+       CASE t.target WHEN 'station' THEN s.lon WHEN 'point' THEN pp.lon ELSE ta.centroid_lon END
+           AS target_lon,
+       t.grid_id, g.name AS grid_name, t.period_start, t.period_end, t.due_at, t.state,
+       t.assignee_person_id, gp.name AS assignee_name, t.assignee_duty, t.check_items,
+       t.started_at, t.done_at, t.on_time, t.overdue_at
+FROM patrol_tasks t
+JOIN patrol_plans p ON p.id = t.plan_id
+LEFT JOIN areas g ON g.id = t.grid_id
+LEFT JOIN grid_people gp ON gp.id = t.assignee_person_id
+LEFT JOIN stations s ON t.target = 'station' AND s.id = t.target_id
+LEFT JOIN patrol_points pp ON t.target = 'point' AND pp.id = t.target_id
+LEFT JOIN areas ta ON t.target = 'area' AND ta.id = t.target_id
+WHERE t.id = $1
+  AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
+"""
+
+TASK_CHECKINS_SQL: Final = """
+SELECT c.id, c.person_id, gp.name AS person_name, c.at, c.lat, c.lon, c.accuracy_m,
+       c.distance_m, c.out_of_range, c.note,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('id', a.id, 'mime', a.mime,
+                                                     'name', a.original_name) ORDER BY a.id)
+                 FROM attachments a WHERE a.owner = 'checkin' AND a.owner_id = c.id), '[]')
+           AS attachments
+FROM patrol_checkins c LEFT JOIN grid_people gp ON gp.id = c.person_id
+WHERE c.task_id = $1 ORDER BY c.at, c.id
+"""
+
+TASK_RESULTS_SQL: Final = """
+SELECT item_code, label, ok, value, note, checked_at FROM patrol_results
+WHERE task_id = $1 ORDER BY item_code
+"""
+
+TASK_ATTACHMENTS_SQL: Final = """
+SELECT id, mime, original_name AS name FROM attachments
+WHERE owner = 'task' AND owner_id = $1 ORDER BY id
+"""
+
+TASK_HAZARDS_SQL: Final = """
+SELECT id, item_code, title, state, round, rectify_deadline, case_id
+FROM patrol_hazards WHERE task_id = $1 ORDER BY id
+"""
+
+#: The hazard list.  $1 scope, $2 states, $3 grid (subtree), $4 limit, $5 offset.
+HAZARDS_SQL: Final = """
+SELECT h.id, h.task_id, h.item_code, h.target, h.target_id,
+       CASE h.target WHEN 'station' THEN s.name WHEN 'point' THEN pp.name ELSE ta.name END
+           AS target_name,
+       h.grid_id, g.name AS grid_name, h.title, h.description, h.state, h.round,
+       h.rectify_deadline, h.case_id, h.created_at, h.passed_at,
+       h.rectifier_person_id, r.name AS rectifier_name, count(*) OVER () AS total
+FROM patrol_hazards h
+LEFT JOIN areas g ON g.id = h.grid_id
+LEFT JOIN grid_people r ON r.id = h.rectifier_person_id
+LEFT JOIN stations s ON h.target = 'station' AND s.id = h.target_id
+LEFT JOIN patrol_points pp ON h.target = 'point' AND pp.id = h.target_id
+LEFT JOIN areas ta ON h.target = 'area' AND ta.id = h.target_id
+WHERE ($1::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
+  AND ($2::text[] IS NULL OR h.state = ANY($2::text[]))
+  AND ($3::int IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$3]::int[])))
+ORDER BY (h.state = 'passed'), h.rectify_deadline NULLS LAST, h.id DESC
+LIMIT $4 OFFSET $5
+"""
+
+HAZARD_SQL: Final = """
+SELECT h.id, h.task_id, h.item_code, h.target, h.target_id,
+       CASE h.target WHEN 'station' THEN s.name WHEN 'point' THEN pp.name ELSE ta.name END
+           AS target_name,
+       h.grid_id, g.name AS grid_name, h.title, h.description, h.state, h.round,
+       h.rectify_deadline, h.case_id, c.code AS case_code, h.created_at, h.passed_at,
+       h.reporter_person_id, rp.name AS reporter_name,
+       h.rectifier_person_id, r.name AS rectifier_name
+FROM patrol_hazards h
+LEFT JOIN areas g ON g.id = h.grid_id
+LEFT JOIN grid_people r ON r.id = h.rectifier_person_id
+LEFT JOIN grid_people rp ON rp.id = h.reporter_person_id
+LEFT JOIN cases c ON c.id = h.case_id
+LEFT JOIN stations s ON h.target = 'station' AND s.id = h.target_id
+LEFT JOIN patrol_points pp ON h.target = 'point' AND pp.id = h.target_id
+LEFT JOIN areas ta ON h.target = 'area' AND ta.id = h.target_id
+WHERE h.id = $1
+  AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
+"""
+
+HAZARD_ROUNDS_DETAIL_SQL: Final = """
+SELECT r.id, r.round, r.rectified_by, rb.name AS rectified_by_name, r.rectified_at,
+       r.rectify_note, r.reviewed_by, vb.name AS reviewed_by_name, r.reviewed_at, r.result,
+       r.review_note,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('id', a.id, 'mime', a.mime,
+                                                     'name', a.original_name) ORDER BY a.id)
+                 FROM attachments a WHERE a.owner = 'hazard_round' AND a.owner_id = r.id), '[]')
+           AS attachments
+FROM hazard_rounds r
+LEFT JOIN grid_people rb ON rb.id = r.rectified_by
+LEFT JOIN grid_people vb ON vb.id = r.reviewed_by
+WHERE r.hazard_id = $1 ORDER BY r.round
+"""
+
+CHECK_ITEM_LIST_SQL: Final = """
+SELECT st, code, label, position FROM patrol_check_items
+WHERE active AND ($1::text IS NULL OR st IN ($1, '*'))
+ORDER BY st, position, code
+"""

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
+from alerts import api as alerts_api
 from protocol.factors import FACTORS
 from store import commands as store_commands
 from store import stations as store_stations
 from web import context
-from web.map.aqi import current_aqi
+from web.keys import MAP_CACHE_KEY
+from web.map import queries as map_queries
+from web.map.aqi import AIR_FACTORS, current_aqi
+from web.map.service import last_complete_hour
 from web.params import (
     body_bool,
     body_float,
@@ -27,9 +31,10 @@ from web.params import (
     time_window,
 )
 from web.responses import ApiError, json_response
+from web.standards import unverified_notes
 
 from . import queries
-from .service import EXCLUDED_FLAGS, factor_info, latest_view, series_payload
+from .service import EXCLUDED_FLAGS, factor_info, gb3095_limit, latest_view, series_payload
 
 STATUSES = ("online", "offline", "disabled")
 SERIES_KINDS = ("rtd", "minute", "hour", "day")
@@ -69,9 +74,21 @@ async def list_stations(request: web.Request) -> web.Response:
     return json_response(page.wrap(items, total))
 
 
+async def own_limits(conn: asyncpg.Connection, station_id: int) -> dict[str, float]:
+    """The station's own exceedance upper limits (alert_limits, level station)."""
+    rows = await alerts_api.list_limits(conn, level="station", scope_key=str(station_id))
+    return {
+        r["factor_code"]: float(r["upper"])
+        for r in rows
+        if r["rule"] == "exceedance" and r["enabled"] and r["upper"] is not None
+    }
+
+
 async def get_station(request: web.Request) -> web.Response:
-    s = context.settings(request).web
+    settings = context.settings(request)
+    s = settings.web
     today = context.today(request)
+    hour = last_complete_hour(datetime.now(UTC))
     async with context.pool(request).acquire() as conn:
         station = await queries.station(
             conn, path_int(request), context.caller(request).scope_param, s.online_window_s
@@ -79,16 +96,129 @@ async def get_station(request: web.Request) -> web.Response:
         if station is None:
             raise _not_found()
         db_factors = {f["code"]: f for f in await queries.factors(conn)}
+        own = await own_limits(conn, station["id"])
+        hourly = request.app[MAP_CACHE_KEY].hourly_of(station["id"], hour)
+        if hourly is None:
+            hourly = await map_queries.station_hourly(conn, station["id"], hour, list(AIR_FACTORS))
     latest = station.pop("latest")
     codes = list(dict.fromkeys([*station["expected_factors"], *sorted(latest)]))
-    factors = factor_info(codes, station, db_factors, today)
+    factors = factor_info(codes, station, db_factors, today, own)
     station["latest"] = latest_view({**station, "latest": latest}, factors)
-    station["aqi"] = current_aqi(latest, today) if station["online"] else None
-    station["aqi"] = None if station["aqi"] is None else station["aqi"].to_json()
+    station["own_limits"] = own
+    aqi = (
+        current_aqi(
+            hourly,
+            latest,
+            today,
+            fresh=bool(station["online"]),
+            unit_factors=settings.aggregates.unit_factors,
+        )
+        if station["enabled"]
+        else None
+    )
+    station["aqi"] = None if aqi is None or aqi.aqi is None else aqi.to_json()
+    station["aqi_hour"] = hour
     station["status"] = (
         "disabled" if not station["enabled"] else "online" if station["online"] else "offline"
     )
+    if any(not f["limit_verified"] for f in factors):
+        station["unverified"] = unverified_notes(today, ("limits",))
+    else:
+        station["unverified"] = []
     return json_response(station)
+
+
+async def station_limits(request: web.Request) -> web.Response:
+    """What the alert engine checks for this station (alerts.api.effective_rules) per
+    measured factor, with GB 3095 for ambient air and the station's own limits."""
+    settings = context.settings(request)
+    today = context.today(request)
+    pool = context.pool(request)
+    async with pool.acquire() as conn:
+        row = await queries.station(
+            conn, path_int(request), context.caller(request).scope_param, 900
+        )
+        if row is None:
+            raise _not_found()
+        own = await alerts_api.list_limits(conn, level="station", scope_key=str(row["id"]))
+    try:
+        rules = await alerts_api.effective_rules(pool, settings, row["id"])
+    except alerts_api.NotFound:
+        raise _not_found() from None
+    codes = (
+        set(row["expected_factors"]) | set(row["latest"] or {}) | {r["factor_code"] for r in own}
+    )
+    factors = []
+    offline = None
+    for entry in rules:
+        if entry.get("offline") is not None:
+            offline = entry["offline"]
+            continue
+        code = entry["factor_code"]
+        if code not in codes:
+            continue
+        gb = gb3095_limit(code, row["st"], today)
+        factors.append(
+            {
+                **entry,
+                "gb3095": None
+                if gb is None
+                else {"limit": gb[0], "verified": gb[1], "standard": gb[2]},
+            }
+        )
+    return json_response(
+        {
+            "station_id": row["id"],
+            "factors": factors,
+            "offline": offline,
+            "own": own,
+            "unverified": unverified_notes(today, ("limits",)),
+        }
+    )
+
+
+async def set_station_limit(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    code = body_str(body, "factor_code", required=True, max_len=12)
+    assert code is not None
+    if code not in FACTORS:
+        raise ApiError(400, "bad_parameter", f"未知因子 {code}", parameter="factor_code")
+    upper = body_float(body, "upper", minimum=-1e12, maximum=1e12)
+    lower = body_float(body, "lower", minimum=-1e12, maximum=1e12)
+    severity = body_str(body, "severity", max_len=12)
+    enabled = body_bool(body, "enabled")
+    user = context.caller(request)
+    async with context.pool(request).acquire() as conn:
+        station = await _scoped_station(conn, request)
+        try:
+            limit_id = await alerts_api.set_limit(
+                conn,
+                factor_code=code,
+                level="station",
+                scope_key=station["id"],
+                upper=upper,
+                lower=lower,
+                severity=severity,
+                enabled=enabled is not False,
+                source="站点限值",
+                user=user.username,
+            )
+        except alerts_api.AlertApiError as exc:
+            raise ApiError(400, "bad_limit", str(exc)) from None
+    context.audit(request, station_id=station["id"], factor=code, upper=upper, lower=lower)
+    return json_response({"id": limit_id, "station_id": station["id"], "factor_code": code})
+
+
+async def delete_station_limit(request: web.Request) -> web.Response:
+    limit_id = path_int(request, "limit")
+    async with context.pool(request).acquire() as conn:
+        station = await _scoped_station(conn, request)
+        own = await alerts_api.list_limits(conn, level="station", scope_key=str(station["id"]))
+        if limit_id not in {r["id"] for r in own}:
+            raise ApiError(404, "not_found", "该站点没有这条限值")
+        await alerts_api.delete_limit(conn, limit_id)
+    context.audit(request, station_id=station["id"], limit_id=limit_id)
+    return json_response({"ok": True})
 
 
 async def station_series(request: web.Request) -> web.Response:
@@ -277,6 +407,32 @@ def _station_values(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
     return values
 
 
+async def _replace_limits(
+    conn: asyncpg.Connection, request: web.Request, station_id: int, limits: dict[str, float]
+) -> None:
+    """The station's own exceedance upper limits become ``limits`` (alert_limits at
+    station level, through the alerts API: the engine reloads at once)."""
+    user = context.caller(request)
+    if not user.can("alerts:limits"):
+        raise ApiError(403, "forbidden", "没有权限：设置站点告警限值", permission="alerts:limits")
+    for row in await alerts_api.list_limits(conn, level="station", scope_key=str(station_id)):
+        if row["rule"] == "exceedance" and row["factor_code"] not in limits:
+            await alerts_api.delete_limit(conn, row["id"])
+    for code, upper in limits.items():
+        try:
+            await alerts_api.set_limit(
+                conn,
+                factor_code=code,
+                level="station",
+                scope_key=station_id,
+                upper=upper,
+                source="站点限值",
+                user=user.username,
+            )
+        except alerts_api.AlertApiError as exc:
+            raise ApiError(400, "bad_limit", str(exc), parameter="limits") from None
+
+
 async def _check_grid(conn: asyncpg.Connection, values: dict[str, Any]) -> None:
     if "grid_id" in values and not await queries.area_exists(conn, values["grid_id"]):
         raise ApiError(400, "bad_parameter", "网格不存在", parameter="grid_id")
@@ -296,8 +452,6 @@ async def create_station(request: web.Request) -> web.Response:
     assert mn is not None
     values = _station_values(body, creating=True)
     limits = values.pop("limits", None)
-    if limits is not None:
-        values["attrs"] = {"limits": limits}
     async with context.pool(request).acquire() as conn, conn.transaction():
         await _check_grid(conn, values)
         try:
@@ -305,6 +459,9 @@ async def create_station(request: web.Request) -> web.Response:
         except store_stations.StationError as exc:
             raise ApiError(409, "station_exists", str(exc)) from None
         await _check_scope_after(conn, request, station_id)
+        if limits is not None:
+            await _replace_limits(conn, request, station_id, limits)
+    request.app[MAP_CACHE_KEY].invalidate()
     context.audit(request, mn=mn, station_id=station_id)
     return json_response({"id": station_id, "mn": mn}, status=201)
 
@@ -316,17 +473,16 @@ async def update_station(request: web.Request) -> web.Response:
         station = await _scoped_station(conn, request)
         await _check_grid(conn, values)
         limits = values.pop("limits", None)
-        if limits is not None:
-            current = await queries.station(conn, station["id"], None, 900)
-            attrs = dict((current or {}).get("attrs") or {})
-            attrs["limits"] = limits
-            values["attrs"] = attrs
         if values:
             try:
                 await store_stations.update_station(conn, station["mn"], **values)
             except store_stations.StationError as exc:
                 raise ApiError(400, "bad_station", str(exc)) from None
         await _check_scope_after(conn, request, station["id"])
+        if limits is not None:
+            await _replace_limits(conn, request, station["id"], limits)
+            values["limits"] = limits
+    request.app[MAP_CACHE_KEY].invalidate()
     context.audit(request, mn=station["mn"], changed=sorted(values))
     return json_response({"id": station["id"], "mn": station["mn"], "changed": sorted(values)})
 
@@ -362,6 +518,7 @@ async def approve_pending(request: web.Request) -> web.Response:
         if values:
             await store_stations.update_station(conn, mn, **values)
         await _check_scope_after(conn, request, station_id)
+    request.app[MAP_CACHE_KEY].invalidate()
     context.audit(request, mn=mn, station_id=station_id)
     return json_response({"id": station_id, "mn": mn}, status=201)
 

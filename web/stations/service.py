@@ -6,9 +6,9 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Final
 
-from aggregates.standards import default_registry
 from protocol.factors import FACTORS
 from protocol.flags import EXCLUDED_FROM_MEANS, describe, is_valid
+from web.standards import limit_info
 
 __all__ = [
     "EXCLUDED_FLAGS",
@@ -50,14 +50,12 @@ def flag_label(flag: str | None, edition: str | None) -> str:
     return f"{flag} {info.name_zh}" if info else flag
 
 
-def _default_limit(code: str, st: str | None, today: date) -> float | None:
+def gb3095_limit(code: str, st: str | None, today: date) -> tuple[float, bool, str] | None:
+    """(grade-II limit, verified, standard) of GB 3095 for an ambient-air factor."""
     if st != "22" or code not in AIR_LIMITS:
         return None
     pollutant, averaging = AIR_LIMITS[code]
-    try:
-        return float(default_registry().limits(today).limit(pollutant, averaging))
-    except KeyError:
-        return None
+    return limit_info(pollutant, averaging, today)
 
 
 def factor_info(
@@ -65,27 +63,33 @@ def factor_info(
     station: Mapping[str, Any],
     db_factors: Mapping[str, Mapping[str, Any]],
     today: date,
+    station_limits: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """Name, unit and limit (station override in attrs.limits, else GB 3095 for air)."""
+    """Name, unit and limit: the station's own alert limit (``alert_limits`` at station
+    level, set on the stations admin page), else GB 3095 grade II for ambient air (with
+    ``limit_verified`` false for values of the 2026 revision not yet verified).  The page
+    overlays the complete effective limits (``GET /stations/{id}/limits``)."""
     st = station.get("st")
-    attrs = station.get("attrs") or {}
-    overrides = attrs.get("limits") if isinstance(attrs, Mapping) else None
+    own = station_limits or {}
     out = []
     for code in codes:
         known = FACTORS.get(code)
         row = db_factors.get(code, {})
         unit = AIR_UNITS.get(code) if st == "22" else None
-        limit = None
-        if isinstance(overrides, Mapping) and isinstance(overrides.get(code), int | float):
-            limit = float(overrides[code])
-        else:
-            limit = _default_limit(code, st, today)
+        limit: float | None = None
+        verified, source = True, ""
+        if code in own:
+            limit, source = float(own[code]), "站点限值"
+        elif (gb := gb3095_limit(code, st, today)) is not None:
+            limit, verified, source = gb[0], gb[1], f"{gb[2]} 二级"
         out.append(
             {
                 "code": code,
                 "name": (known.name_zh if known else row.get("name_zh")) or code,
                 "unit": unit or row.get("unit") or (known.unit if known else ""),
                 "limit": limit,
+                "limit_source": source,
+                "limit_verified": verified,
             }
         )
     return out

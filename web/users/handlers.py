@@ -42,6 +42,19 @@ def _scope_ids(body: dict[str, Any]) -> list[int] | None:
     return scope
 
 
+def _receiver_ids(body: dict[str, Any]) -> list[int] | None:
+    raw = body.get("receiver_ids")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(
+        isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= 2_147_483_647 for r in raw
+    ):
+        raise ApiError(
+            400, "bad_parameter", "receiver_ids 应为接收人 id 列表", parameter="receiver_ids"
+        )
+    return sorted(set(raw))
+
+
 async def list_users(request: web.Request) -> web.Response:
     q = request.query
     page = paging(q, context.settings(request).web.page_size_max)
@@ -95,6 +108,7 @@ async def update_user(request: web.Request) -> web.Response:
     role = body_str(body, "role", max_len=40)
     enabled = body_bool(body, "enabled")
     scope = _scope_ids(body)
+    receivers = _receiver_ids(body)
     me = context.caller(request)
     async with context.pool(request).acquire() as conn, conn.transaction():
         if role is not None and not await queries.role_exists(conn, role):
@@ -118,6 +132,13 @@ async def update_user(request: web.Request) -> web.Response:
                 await set_user_scope(conn, user_id, scope)
             except UserError as exc:
                 raise _user_error(exc) from None
+        if receivers is not None:
+            missing = await queries.missing_receivers(conn, receivers)
+            if missing:
+                raise ApiError(
+                    400, "bad_parameter", f"接收人不存在：{missing}", parameter="receiver_ids"
+                )
+            await queries.set_receivers(conn, user_id, receivers)
         if enabled is False:
             await auth_queries.delete_user_sessions(conn, user_id)
     context.audit(request, user_id=user_id, changed=sorted(body))

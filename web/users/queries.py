@@ -13,6 +13,9 @@ SELECT u.id, u.username, u.display_name, u.phone, u.role, r.title_zh AS role_tit
        u.last_login_at, u.last_login_ip, u.created_at, u.updated_at,
        COALESCE((SELECT array_agg(us.area_id ORDER BY us.area_id) FROM web_user_scopes us
                   WHERE us.user_id = u.id), '{}') AS scope,
+       COALESCE((SELECT json_agg(json_build_object('id', r.id, 'name', r.name, 'kind', r.kind,
+                                                   'enabled', r.enabled) ORDER BY r.name)
+                   FROM alert_receivers r WHERE r.user_id = u.id), '[]') AS receivers,
        count(*) OVER () AS total
 FROM web_users u JOIN web_roles r ON r.name = u.role
 WHERE ($1::int IS NULL OR u.id = $1)
@@ -49,6 +52,18 @@ SELECT id, code, name FROM areas WHERE code = ANY($1::text[]) OR name = ANY($1::
 """
 MISSING_AREAS_SQL: Final = """
 SELECT x FROM unnest($1::int[]) AS x WHERE x NOT IN (SELECT id FROM areas)
+"""
+#: Link a user to alert receivers (migration 0031): exactly the receivers $2 are theirs.
+UNLINK_RECEIVERS_SQL: Final = """
+UPDATE alert_receivers SET user_id = NULL, updated_at = now()
+WHERE user_id = $1 AND NOT id = ANY($2::int[])
+"""
+LINK_RECEIVERS_SQL: Final = """
+UPDATE alert_receivers SET user_id = $1, updated_at = now()
+WHERE id = ANY($2::int[]) AND user_id IS DISTINCT FROM $1
+"""
+MISSING_RECEIVERS_SQL: Final = """
+SELECT x FROM unnest($1::int[]) AS x WHERE x NOT IN (SELECT id FROM alert_receivers)
 """
 ROLES_SQL: Final = "SELECT name, title_zh, permissions, builtin FROM web_roles ORDER BY name"
 ROLE_EXISTS_SQL: Final = "SELECT EXISTS (SELECT 1 FROM web_roles WHERE name = $1)"
@@ -156,6 +171,16 @@ async def areas_by_ref(conn: asyncpg.Connection, refs: list[str]) -> list[dict[s
 
 async def missing_areas(conn: asyncpg.Connection, area_ids: list[int]) -> list[int]:
     return [r["x"] for r in await conn.fetch(MISSING_AREAS_SQL, area_ids)]
+
+
+async def set_receivers(conn: asyncpg.Connection, user_id: int, receiver_ids: list[int]) -> None:
+    await conn.execute(UNLINK_RECEIVERS_SQL, user_id, receiver_ids)
+    if receiver_ids:
+        await conn.execute(LINK_RECEIVERS_SQL, user_id, receiver_ids)
+
+
+async def missing_receivers(conn: asyncpg.Connection, receiver_ids: list[int]) -> list[int]:
+    return [r["x"] for r in await conn.fetch(MISSING_RECEIVERS_SQL, receiver_ids)]
 
 
 async def roles(conn: asyncpg.Connection) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ coordMap.on("click", (ev) => {
 
 function resetForm() {
   $("station-form").reset();
+  $("s-limits").dataset.original = "";
   $("s-id").value = "";
   $("s-mn").disabled = false;
   $("form-title").textContent = "登记站点";
@@ -41,7 +42,8 @@ function formBody() {
     const [k, v] = part.split("=");
     if (k && v !== undefined) limits[k] = Number(v);
   }
-  if (Object.keys(limits).length) body.limits = limits;
+  // only when edited: the limits are alert configuration (permission alerts:limits)
+  if ($("s-limits").value !== ($("s-limits").dataset.original || "")) body.limits = limits;
   body.enabled = $("s-enabled").checked;
   return body;
 }
@@ -67,7 +69,7 @@ async function edit(id) {
   $("s-address").value = s.address || ""; $("s-lat").value = s.lat ?? ""; $("s-lon").value = s.lon ?? "";
   $("s-rtd").value = s.rtd_interval ?? ""; $("s-grid").value = s.grid_id ?? "";
   $("s-factors").value = (s.expected_factors || []).join(",");
-  $("s-limits").value = Object.entries((s.attrs || {}).limits || {}).map(([k, v]) => `${k}=${v}`).join(",");
+  $("s-limits").value = $("s-limits").dataset.original = Object.entries(s.own_limits || {}).map(([k, v]) => `${k}=${v}`).join(",");
   $("s-enabled").checked = s.enabled;
   $("form-title").textContent = `修改站点 ${s.mn}`;
   if (s.lat !== null && s.lon !== null) { setPin(s.lat, s.lon); coordMap.setView([s.lat, s.lon], 13); }

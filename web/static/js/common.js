@@ -123,3 +123,32 @@ export function zoneOffsetMs(instant = Date.now()) {
   const wall = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);
   return wall - Math.floor(instant / 1000) * 1000;
 }
+
+// A calendar day ("YYYY-MM-DD") plus n days.
+export function addDays(day, n) {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+// Download a file from a URL (GET) with the session cookie; the server's
+// Content-Disposition names it.  Resolves once the request has finished.
+export async function download(path, query) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(query || {})) if (v !== undefined && v !== null && v !== "") url.searchParams.set(k, v);
+  const res = await fetch(url, { credentials: "same-origin" });
+  if (!res.ok) {
+    const data = await res.json().catch(() => ({}));
+    throw new ApiError(res.status, data.error?.code || "error", data.error?.message || `下载失败（${res.status}）`);
+  }
+  const blob = await res.blob();
+  const header = res.headers.get("Content-Disposition") || "";
+  const star = /filename\*=UTF-8''([^;]+)/i.exec(header);
+  const plain = /filename="([^"]+)"/i.exec(header);
+  const name = star ? decodeURIComponent(star[1]) : plain ? plain[1] : "download";
+  const a = el("a", { href: URL.createObjectURL(blob), download: name });
+  document.body.append(a);
+  a.click();
+  setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  return name;
+}

@@ -1,5 +1,6 @@
 // The GIS map: stations coloured by current AQI (HJ 633 colours; grey = no data; dashed
-// dark ring = offline), region/grid boundaries as vector layers, optional base tiles.
+// dark ring = offline), region/grid boundaries as vector layers, the IDW heat-map layer,
+// optional base tiles.
 import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, STATUS_LABEL, ST_LABEL, toast } from "./common.js";
 
 /* global L */
@@ -19,14 +20,16 @@ const areaLayer = L.geoJSON(null, {
   onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name, { sticky: true }),
 }).addTo(map);
 const stationLayer = L.layerGroup().addTo(map);
+map.createPane("heat").style.zIndex = 350; // under the boundaries and the stations
+let heatLayer = null;
 const markers = new Map();
 let renderer = null;
 let fitted = false;
 const filters = { st: "", region: "", area: "", status: "" };
 
-function markerStyle(row, c) {
-  const offline = row[c.status] === "offline";
-  const disabled = row[c.status] === "disabled";
+function markerStyle(s) {
+  const offline = s.status === "offline";
+  const disabled = s.status === "disabled";
   return {
     renderer,
     pane: "stations",
@@ -34,16 +37,33 @@ function markerStyle(row, c) {
     color: offline ? "#212121" : "#37474f",
     weight: offline ? 2 : 1,
     dashArray: offline ? "2 2" : null,
-    fillColor: row[c.color],
+    fillColor: s.color,
     fillOpacity: disabled ? 0.35 : 0.9,
-    className: `station-marker status-${row[c.status]} level-${row[c.level] ?? "none"} sid-${row[c.id]}`,
+    className: `station-marker status-${s.status} level-${s.level ?? "none"} basis-${s.basis || "none"} sid-${s.id}`,
   };
+}
+
+// The columnar document → one object per station (facts + its status/AQI cell).
+export function stationsOf(data) {
+  const c = Object.fromEntries(data.columns.map((name, i) => [name, i]));
+  const k = Object.fromEntries(data.cell_columns.map((name, i) => [name, i]));
+  return data.rows.map((row, i) => {
+    const cell = data.cells[data.cell[i]];
+    return {
+      id: row[c.id], mn: row[c.mn], name: row[c.name], st: row[c.st], lat: row[c.lat], lon: row[c.lon],
+      region: row[c.region], grid_id: row[c.grid_id], last_data_at: data.last_data_at[i] || null,
+      status: cell[k.status], aqi: cell[k.aqi], level: cell[k.level], color: cell[k.color],
+      primary: cell[k.primary], basis: cell[k.basis],
+    };
+  });
 }
 
 function legend(data) {
   const box = document.getElementById("legend");
+  const star = data.unverified && data.unverified.length ? "*" : "";
+  const hour = data.hour ? `${fmtTime(data.hour).slice(5, 13)}时` : "";
   box.replaceChildren(
-    el("div", { class: "muted", text: "AQI（实时报）" }),
+    el("div", { class: "muted", text: `AQI（${data.standard}${star} 实时报${hour ? " · " + hour : ""}）` }),
     ...data.legend.map((lv) => {
       const dot = el("i");
       dot.style.background = lv.color;
@@ -51,6 +71,8 @@ function legend(data) {
     }),
     (() => { const dot = el("i"); dot.style.background = data.no_data.color; return el("div", {}, dot, data.no_data.label); })(),
     el("div", {}, el("i", { class: "offline" }), "离线"),
+    star ? el("div", { class: "unverified", title: data.unverified.map((u) => u.message).join("\n"),
+      text: "* 含未核实的 2026 标准数值" }) : null,
   );
 }
 
@@ -66,7 +88,9 @@ async function popupContent(id) {
     el("h3", {}, s.name, " ", el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] })),
     el("div", { class: "muted", text: `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}` }),
     aqi ? el("div", {}, "AQI ", aqiChip(aqi.aqi, aqi.color, aqi.category), " ", aqi.category || "",
-      aqi.primary.length ? ` · 首要污染物 ${aqi.primary.join("、")}` : "") : el("div", { class: "muted", text: "AQI：无数据" }),
+      aqi.primary.length ? ` · 首要污染物 ${aqi.primary.join("、")}` : "",
+      el("span", { class: "muted", text: aqi.basis === "hour" ? ` · ${fmtTime(s.aqi_hour).slice(11, 13)}时小时值` : " · 最新实时值" }))
+      : el("div", { class: "muted", text: "AQI：无数据" }),
     el("table", {}, rows),
     el("div", { class: "muted", text: `数据时间 ${fmtTime(s.last_data_time)}` }),
     el("a", { href: `/stations/${s.id}`, text: "查看站点 →" }));
@@ -74,55 +98,91 @@ async function popupContent(id) {
 
 async function loadStations() {
   const data = await api("/api/v1/map/stations", { query: filters });
-  // rows: station facts (built by the database); aqi: the AQI cells of each row
-  data.rows = data.rows.map((row, i) => row.concat(data.aqi[i]));
-  const c = Object.fromEntries(data.columns.map((name, i) => [name, i]));
+  const stations = stationsOf(data);
   if (!renderer) {
-    renderer = data.rows.length > 3000 ? L.canvas({ padding: 0.3, pane: "stations" }) : L.svg({ pane: "stations" });
+    renderer = stations.length > 3000 ? L.canvas({ padding: 0.3, pane: "stations" }) : L.svg({ pane: "stations" });
   }
   // Update markers in place (an open popup survives a live refresh).
   const seen = new Set();
-  for (const row of data.rows) {
-    const id = row[c.id];
-    seen.add(id);
-    const tip = `${row[c.name]}${row[c.aqi] !== null ? " · AQI " + row[c.aqi] : ""}`;
-    const existing = markers.get(id);
+  for (const s of stations) {
+    seen.add(s.id);
+    const tip = `${s.name}${s.aqi !== null ? " · AQI " + s.aqi : ""}`;
+    const existing = markers.get(s.id);
     if (existing) {
-      existing.setLatLng([row[c.lat], row[c.lon]]);
-      existing.setStyle(markerStyle(row, c));
+      existing.setLatLng([s.lat, s.lon]);
+      existing.setStyle(markerStyle(s));
       const path = existing.getElement && existing.getElement();
-      if (path) path.setAttribute("class", markerStyle(row, c).className + " leaflet-interactive");
+      if (path) path.setAttribute("class", markerStyle(s).className + " leaflet-interactive");
       existing.setTooltipContent(tip);
       continue;
     }
-    const m = L.circleMarker([row[c.lat], row[c.lon]], markerStyle(row, c));
+    const m = L.circleMarker([s.lat, s.lon], markerStyle(s));
     m.bindTooltip(tip);
     m.on("click", async () => {
       m.bindPopup("加载中…", { maxWidth: 300 }).openPopup();
-      try { m.setPopupContent(await popupContent(id)); } catch (e) { m.setPopupContent(e.message); }
+      try { m.setPopupContent(await popupContent(s.id)); } catch (e) { m.setPopupContent(e.message); }
     });
     stationLayer.addLayer(m);
-    markers.set(id, m);
+    markers.set(s.id, m);
   }
   for (const [id, m] of markers) {
     if (!seen.has(id)) { stationLayer.removeLayer(m); markers.delete(id); }
   }
   const n = data.counts;
   document.getElementById("map-counts").textContent =
-    `显示 ${data.rows.length} 站 · 在线 ${n.online} · 离线 ${n.offline} · 停用 ${n.disabled}`;
+    `显示 ${stations.length} 站 · 在线 ${n.online} · 离线 ${n.offline} · 停用 ${n.disabled}`;
   legend(data);
-  if (!fitted && data.rows.length) {
+  if (!fitted && stations.length) {
     fitted = true;
-    map.fitBounds(L.latLngBounds(data.rows.map((r) => [r[c.lat], r[c.lon]])), { padding: [20, 20], maxZoom: 14 });
+    map.fitBounds(L.latLngBounds(stations.map((s) => [s.lat, s.lon])), { padding: [20, 20], maxZoom: 14 });
   }
   const st = document.getElementById("f-st");
   if (st.options.length === 1) {
-    for (const code of [...new Set(data.rows.map((r) => r[c.st]).filter(Boolean))].sort()) {
+    for (const code of [...new Set(stations.map((s) => s.st).filter(Boolean))].sort()) {
       st.append(el("option", { value: code, text: `${ST_LABEL[code] || "类型"} (${code})` }));
     }
   }
-  document.body.dataset.stations = String(data.rows.length);
+  document.body.dataset.stations = String(stations.length);
 }
+
+// Heat map (IDW of the hourly AQI of the last complete hour, or of one factor).
+function heatColor(value, min, max) {
+  const t = max > min ? Math.min(1, Math.max(0, (value - min) / (max - min))) : 0.5;
+  const hue = 120 - 120 * t; // green → red
+  return `hsl(${hue}, 85%, 50%)`;
+}
+
+async function loadHeat() {
+  const what = document.getElementById("h-what").value;
+  const box = document.getElementById("heat-state");
+  box.textContent = "计算中…";
+  try {
+    const data = await api("/api/v1/map/heatmap", { query: { what } });
+    if (heatLayer) map.removeLayer(heatLayer);
+    const values = data.features.map((f) => f.properties.value);
+    const min = Math.min(...values), max = Math.max(...values);
+    heatLayer = L.geoJSON(data, {
+      pane: "heat",
+      renderer: L.canvas({ pane: "heat" }),
+      interactive: false,
+      style: (f) => ({ stroke: false, fillOpacity: 0.45, fillColor: f.properties.color || heatColor(f.properties.value, min, max) }),
+    }).addTo(map);
+    const p = data.properties || {};
+    box.textContent = data.features.length
+      ? `${p.stations} 站插值${p.at ? " · " + fmtTime(p.at).slice(0, 13) + (p.hourly ? "时" : "") : ""}`
+      : "无数据";
+    document.body.dataset.heat = String(data.features.length);
+  } catch (e) { box.textContent = ""; toast(e.message, true); document.body.dataset.heat = "error"; }
+}
+
+function toggleHeat() {
+  const on = document.getElementById("l-heat").checked;
+  document.getElementById("h-what").disabled = !on;
+  if (on) loadHeat();
+  else if (heatLayer) { map.removeLayer(heatLayer); heatLayer = null; document.getElementById("heat-state").textContent = ""; }
+}
+document.getElementById("l-heat").addEventListener("change", toggleHeat);
+document.getElementById("h-what").addEventListener("change", () => { if (document.getElementById("l-heat").checked) loadHeat(); });
 
 async function loadAreas() {
   const [areas, regions] = await Promise.all([

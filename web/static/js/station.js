@@ -1,6 +1,7 @@
 // Station page: real-time values, last hour and last 24 h charts with limits and data
 // flags, equipment status, raw frames (packet ledger), remote commands, live alerts.
 import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, STATUS_LABEL, ST_LABEL } from "./common.js";
+import { alertValue } from "./alert_format.js";
 
 /* global echarts */
 const id = config.stationId;
@@ -17,7 +18,87 @@ function renderHead(s) {
     `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}${s.grid_name ? " · " + s.grid_name : ""} · 最近上传 ${fmtTime(s.last_data_at)}`);
   const badge = document.getElementById("st-aqi");
   badge.replaceChildren(s.aqi ? el("span", {}, "AQI ", aqiChip(s.aqi.aqi, s.aqi.color, s.aqi.category), " ", s.aqi.category || "",
-    s.aqi.primary.length ? ` 首要污染物 ${s.aqi.primary.join("、")}` : "") : el("span", { class: "muted", text: "AQI 无数据" }));
+    s.aqi.primary.length ? ` 首要污染物 ${s.aqi.primary.join("、")}` : "",
+    el("span", { class: "muted", text: s.aqi.basis === "hour" ? `（${fmtTime(s.aqi_hour).slice(11, 13)}时小时值）` : "（最新实时值）" }))
+    : el("span", { class: "muted", text: "AQI 无数据" }));
+}
+
+function limitText(f) {
+  if (f.limit === null || f.limit === undefined) return f.lower !== undefined && f.lower !== null ? `≥ ${fmtNumber(f.lower)}` : "—";
+  const star = f.limit_verified === false ? "*" : "";
+  const low = f.lower !== undefined && f.lower !== null ? `${fmtNumber(f.lower)}–` : "";
+  return `${low}${fmtNumber(f.limit)}${star}`;
+}
+
+// Effective alert limits (the alert engine's view) override the displayed limits.
+let effective = new Map();
+function applyLimits() {
+  if (!station) return;
+  for (const f of station.latest) {
+    const e = effective.get(f.code);
+    if (!e || !e.exceedance) continue;
+    f.limit = e.exceedance.upper ?? null;
+    f.lower = e.exceedance.lower ?? null;
+    f.limit_source = e.exceedance.source || "告警限值";
+    f.limit_verified = e.gb3095 && f.limit === e.gb3095.limit ? e.gb3095.verified : true;
+    f.over_limit = f.value !== null && ((f.limit !== null && f.value > f.limit) || (f.lower !== null && f.value < f.lower));
+  }
+}
+
+async function loadLimits() {
+  const data = await api(`/api/v1/stations/${id}/limits`);
+  effective = new Map(data.factors.map((f) => [f.factor_code, f]));
+  applyLimits();
+  if (station) renderLatest();
+  const RULES = (f) => ["flatline", "jump", "aqi_level", "maintenance"].filter((k) => f[k]).map((k) => ({ flatline: "恒值", jump: "突变", aqi_level: "AQI 等级", maintenance: "维护/故障" })[k]).join("、");
+  document.querySelector("#limits-table tbody").replaceChildren(...data.factors.map((f) => el("tr", { dataset: { code: f.factor_code } },
+    el("td", { text: `${f.factor_name}（${f.factor_code}）` }),
+    el("td", { text: f.exceedance && f.exceedance.upper !== null ? fmtNumber(f.exceedance.upper) : "—" }),
+    el("td", { text: f.exceedance && f.exceedance.lower !== null && f.exceedance.lower !== undefined ? fmtNumber(f.exceedance.lower) : "—" }),
+    el("td", { text: f.exceedance ? f.exceedance.source || "—" : "—" }),
+    el("td", { text: f.gb3095 ? `${fmtNumber(f.gb3095.limit)}${f.gb3095.verified ? "" : "*"}（${f.gb3095.standard}）` : "—" }),
+    el("td", { text: RULES(f) || "—" }))));
+  const own = new Map(data.own.map((o) => [o.factor_code, o]));
+  if (config.canLimits) {
+    const form = document.getElementById("limit-form");
+    const sel = document.getElementById("limit-factor");
+    if (!sel.options.length) {
+      for (const f of station.latest) sel.append(el("option", { value: f.code, text: f.name }));
+      form.hidden = false;
+      form.addEventListener("submit", async (ev) => {
+        ev.preventDefault();
+        const body = { factor_code: sel.value };
+        const up = document.getElementById("limit-upper").value, low = document.getElementById("limit-lower").value;
+        if (up !== "") body.upper = Number(up);
+        if (low !== "") body.lower = Number(low);
+        try { await api(`/api/v1/stations/${id}/limits`, { method: "POST", body }); toast("已设置站点限值"); loadLimits(); }
+        catch (e) { toast(e.message, true); }
+      });
+    }
+    for (const row of document.querySelectorAll("#limits-table tbody tr")) {
+      const o = own.get(row.dataset.code);
+      if (o) row.cells[3].append(" ", el("button", { class: "link", type: "button", text: "删除站点限值", onclick: async () => {
+        try { await api(`/api/v1/stations/${id}/limits/${o.id}`, { method: "DELETE" }); toast("已删除"); loadLimits(); } catch (e) { toast(e.message, true); }
+      } }));
+    }
+  }
+}
+
+const ALERT_STATE = { pending: "待确认", firing: "告警中", acknowledged: "已确认", resolved: "已恢复" };
+async function loadAlerts() {
+  if (!config.canAlerts) return;
+  document.getElementById("alerts-panel").hidden = false;
+  document.getElementById("alerts-all").href = `/alerts?station=${id}`;
+  const data = await api("/api/v1/alerts", { query: { station: id, limit: 20 } });
+  document.querySelector("#alerts-table tbody").replaceChildren(...(data.items.length ? data.items.map((a) => el("tr", { dataset: { id: a.id, state: a.state } },
+    el("td", { text: a.severity_zh }),
+    el("td", {}, el("a", { href: `/alerts/${a.id}`, text: `${a.rule_zh}${a.factor_name ? " · " + a.factor_name : ""}` })),
+    el("td", { text: alertValue(a) }), el("td", { text: fmtTime(a.first_seen) }),
+    el("td", {}, el("span", { class: `badge state-${a.state}`, text: ALERT_STATE[a.state] || a.state })),
+    el("td", {}, config.canAck && a.state === "firing" ? el("button", { class: "secondary small", type: "button", text: "确认", onclick: async () => {
+      try { await api(`/api/v1/alerts/${a.id}/ack`, { method: "POST", body: {} }); toast("已确认"); loadAlerts(); } catch (e) { toast(e.message, true); }
+    } }) : null))) : [el("tr", {}, el("td", { colspan: 6, class: "muted", text: "没有告警" }))]));
+  document.body.dataset.alerts = String(data.total);
 }
 
 function renderLatest() {
@@ -27,15 +108,27 @@ function renderLatest() {
     el("td", { class: f.over_limit ? "over value" : "value", text: fmtNumber(f.value) }),
     el("td", { text: f.unit || "" }),
     el("td", { class: "flag" }, f.flag ? el("span", { class: f.valid ? "" : "flag-bad", title: f.flag_label, text: f.flag_label }) : "—"),
-    el("td", { text: f.limit === null ? "—" : fmtNumber(f.limit) }))));
+    el("td", { title: f.limit_source || "", text: limitText(f) }))));
   document.getElementById("latest-time").textContent = `数据时间：${fmtTime(station.last_data_time)}`;
+  const note = document.getElementById("limits-note");
+  const unverified = station.unverified || [];
+  note.hidden = !unverified.length;
+  note.textContent = unverified.map((u) => u.message).join(" ");
 }
 
 async function loadStation() {
   station = await api(`/api/v1/stations/${id}`);
+  applyLimits();
   factors = station.latest;
   renderHead(station);
   renderLatest();
+}
+
+function limitLines(f) {
+  const lines = [];
+  if (f.limit !== null && f.limit !== undefined) lines.push({ yAxis: f.limit, label: { formatter: `上限 ${fmtNumber(f.limit)}${f.limit_verified === false ? "*" : ""}` } });
+  if (f.lower !== null && f.lower !== undefined) lines.push({ yAxis: f.lower, label: { formatter: `下限 ${fmtNumber(f.lower)}` } });
+  return lines.length ? { symbol: "none", lineStyle: { color: "#c62828", type: "dashed" }, data: lines } : undefined;
 }
 
 function chartOption(f, s, bucketed) {
@@ -57,8 +150,7 @@ function chartOption(f, s, bucketed) {
     yAxis: { type: "value", scale: true },
     series: [
       { name: f.name, type: "line", showSymbol: false, data: points, connectNulls: false,
-        markLine: f.limit === null ? undefined : { symbol: "none", lineStyle: { color: "#c62828", type: "dashed" },
-          label: { formatter: `限值 ${fmtNumber(f.limit)}` }, data: [{ yAxis: f.limit }] } },
+        markLine: limitLines(f) },
       { name: "异常标记", type: "scatter", symbolSize: 7, itemStyle: { color: "#ef6c00" }, data: flagged,
         tooltip: { formatter: (p) => `标记 ${p.data.flag}` } },
     ],
@@ -164,23 +256,31 @@ async function setupCommands() {
 }
 
 function onReadings(msg) {
+  if (!station) return; // the page is still loading: the detail will be current
   let changed = false;
   for (const [sid, code, kind, , value, flag] of msg.items) {
     if (sid !== id || kind !== "r") continue;
     const f = station.latest.find((x) => x.code === code);
-    if (f) { f.value = value; f.flag = flag || "N"; f.flag_label = f.flag; f.valid = !"MCDFTBP02".includes(f.flag); f.over_limit = f.limit !== null && value > f.limit; changed = true; }
+    if (f) {
+      f.value = value; f.flag = flag || "N"; f.flag_label = f.flag; f.valid = !"MCDFTBP02".includes(f.flag);
+      f.over_limit = (f.limit !== null && f.limit !== undefined && value > f.limit) || (f.lower !== null && f.lower !== undefined && value < f.lower);
+      changed = true;
+    }
     station.last_data_time = new Date(msg.t * 1000).toISOString();
   }
   if (changed && view === "rt") renderLatest();
 }
 
-function onAlert(a) {
-  const list = document.getElementById("alerts-list");
-  if (list.querySelector(".muted")) list.replaceChildren();
-  list.prepend(el("li", { text: `${fmtTime(Date.now() / 1000)} 告警 #${a.id}：${a.state}` }));
+let alertTimer = null;
+function onAlert() {
+  if (!alertTimer) alertTimer = setTimeout(() => { alertTimer = null; loadAlerts().catch(() => {}); }, 500);
 }
 
-loadStation().then(() => { document.body.dataset.ready = "1"; }).catch((e) => toast(e.message, true));
+loadStation()
+  .then(() => { document.body.dataset.ready = "1"; return loadLimits(); })
+  .then(() => { document.body.dataset.limits = "1"; })
+  .catch((e) => toast(e.message, true));
+loadAlerts().catch(() => {});
 loadEquipment().catch(() => {});
 loadPackets().catch(() => {});
 loadCommands().catch(() => {});

@@ -1,0 +1,115 @@
+"""The case board (案件看板) by stage, the counts above it, and "my cases".
+
+Columns group the open states by the phase of the lifecycle (web.cases.workflow): 受理,
+立案派遣, 处置, 核查, 结案审核, 挂账; each column is one :func:`web.cases.service.case_board`
+page (sorted by the running deadline) with its total, all in the caller's data scope.
+
+"My cases" (待我处理) are derived from the transition table: the open states in which the
+caller's workflow role has a real action (anything but 备注/督办/作废), for a unit only its
+own cases — so the list always matches the buttons on the case page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Final
+
+import asyncpg
+
+from web.cases import queries as q
+from web.cases.service import BoardFilter, BoardPage, case_board
+from web.cases.workflow import OPEN_STATES, Action, Role, State, Switches, allowed_actions
+from web.grid import service as grid
+
+__all__ = ["COLUMNS", "Column", "actionable_states", "board_columns", "board_counts"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    key: str
+    label: str
+    states: tuple[State, ...]
+
+
+COLUMNS: Final = (
+    Column("accept", "受理", (State.REPORTED, State.VERIFYING, State.ACCEPTED)),
+    Column("dispatch", "立案派遣", (State.FILED, State.DISPATCHED, State.RETURNED)),
+    Column("handle", "处置", (State.HANDLING, State.EXTENSION_REQUESTED, State.HANG_REQUESTED)),
+    Column("check", "核查", (State.FEEDBACK, State.CHECKING, State.RETURN_VISIT)),
+    Column("close", "结案审核", (State.CLOSING,)),
+    Column("hung", "挂账", (State.HUNG,)),
+)
+_GENERIC: Final = frozenset({Action.NOTE, Action.SUPERVISE, Action.CANCEL})
+
+
+def actionable_states(role: Role, switches: Switches) -> tuple[str, ...]:
+    """Open states where ``role`` has a real action (sorted)."""
+    return tuple(
+        sorted(s.value for s in OPEN_STATES if set(allowed_actions(s, role, switches)) - _GENERIC)
+    )
+
+
+async def board_columns(
+    conn: asyncpg.Connection,
+    base: BoardFilter,
+    *,
+    now: datetime,
+    per_column: int,
+    counts: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """One page per column; ``base`` carries the filters and the scope.  ``counts``
+    (:func:`board_counts` under the same filter) gives the column totals without a
+    count query per column."""
+    wanted = set(base.states) if base.states is not None else None
+    by_state: dict[str, int] = counts["states"] if counts is not None else {}
+    grids = await grid.scope_area_ids(conn, base.scope) if base.scope is not None else None
+    out = []
+    for col in COLUMNS:
+        states = tuple(s.value for s in col.states if wanted is None or s.value in wanted)
+        page = BoardPage()
+        if states:
+            page = await case_board(
+                conn,
+                replace(base, states=states, open=True, limit=per_column, offset=0),
+                now=now,
+                with_total=counts is None,
+                scope_grids=grids,
+            )
+        total = sum(by_state.get(s, 0) for s in states) if counts is not None else page.total
+        out.append(
+            {
+                "key": col.key,
+                "label": col.label,
+                "states": [{"state": s.value, "label": s.label} for s in col.states],
+                "total": total,
+                "items": page.rows,
+            }
+        )
+    return out
+
+
+async def board_counts(
+    conn: asyncpg.Connection, f: BoardFilter, *, now: datetime
+) -> dict[str, Any]:
+    """Open cases per state, overdue and supervised, in scope and under the filters."""
+    grids = await grid.scope_area_ids(conn, f.scope) if f.scope is not None else None
+    rows = await conn.fetch(
+        q.BOARD_COUNTS_SQL,
+        sorted(grids) if grids is not None else None,
+        f.unit_id,
+        f.category,
+        f.source,
+        f.grid_id,
+        now,
+        f.supervised_only,
+        f.overdue_only,
+        (f.search or "").strip() or None,
+    )
+    by_state = {r["state"]: int(r["total"]) for r in rows}
+    return {
+        "states": by_state,
+        "open": sum(by_state.values()),
+        "overdue": sum(int(r["overdue"]) for r in rows),
+        "supervised": sum(int(r["supervised"]) for r in rows),
+    }

@@ -1,0 +1,142 @@
+"""Reads and edits of the grid pages and API, in the caller's data scope.
+
+Scope: every read passes the caller's scope (area ids, None = everything) to SQL; an area
+outside it is "not found".  Edits of an area need it inside the scope; edits of the
+whole hierarchy (GeoJSON import, point-in-polygon re-assignment, units) need an
+unrestricted caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from web.cases.workflow import WorkflowError
+from web.grid import queries as q
+from web.grid import service as grid
+from web.grid.service import GridError
+
+__all__ = [
+    "PersonPatch",
+    "area_detail",
+    "grid_map",
+    "require_area",
+    "require_unscoped",
+    "update_person",
+]
+
+
+async def require_area(conn: asyncpg.Connection, area_id: int, scope: Sequence[int] | None) -> None:
+    """The area exists and lies in the scope, else WorkflowError (not_found / scope)."""
+    if await conn.fetchrow(q.GET_AREA_SQL, area_id) is None:
+        raise WorkflowError(f"区域 {area_id} 不存在", "not_found")
+    if not await conn.fetchval(q.AREA_IN_SCOPE_SQL, area_id, scope):
+        raise WorkflowError(f"区域 {area_id} 不在您的管辖范围内", "scope")
+
+
+def require_unscoped(scope: Sequence[int] | None, what: str) -> None:
+    if scope is not None:
+        raise WorkflowError(f"{what}需要全域数据范围（当前账号限定了管辖区域）", "scope")
+
+
+async def area_detail(
+    conn: asyncpg.Connection,
+    area_id: int,
+    scope: Sequence[int] | None,
+    *,
+    now: datetime,
+    level_names: Sequence[str],
+    limit: int = 500,
+) -> dict[str, Any]:
+    """The area with its breadcrumb, children, people, units, stations, points, counters."""
+    await require_area(conn, area_id, scope)
+    area = dict(await conn.fetchrow(q.GET_AREA_SQL, area_id))
+    area["level_name"] = level_names[area["level"] - 1]
+    trail = [dict(r) for r in reversed(await grid.ancestors(conn, area_id))]
+    children = [dict(r) for r in await conn.fetch(q.SCOPED_AREAS_SQL, scope, None, area_id, False)]
+    people = [dict(r) for r in await grid.area_people(conn, area_id)]
+    units = [dict(r) for r in await conn.fetch(q.AREA_UNITS_SQL, area_id)]
+    effective: dict[str, dict[str, Any]] = {}
+    for u in units:  # nearest area wins per category
+        effective.setdefault(u["category"], u)
+    stations = [dict(r) for r in await conn.fetch(q.AREA_STATIONS_SQL, area_id, limit)]
+    points = [dict(r) for r in await conn.fetch(q.AREA_POINTS_SQL, area_id, limit)]
+    counts = dict(await conn.fetchrow(q.AREA_COUNTS_SQL, area_id, now))
+    return {
+        **area,
+        "ancestors": trail[:-1],
+        "children": children,
+        "people": people,
+        "units": list(effective.values()),
+        "stations": stations,
+        "points": points,
+        "counts": counts,
+    }
+
+
+async def grid_map(
+    conn: asyncpg.Connection,
+    scope: Sequence[int] | None,
+    *,
+    area: int | None,
+    min_level: int,
+    now: datetime,
+    max_cases: int = 2000,
+) -> bytes:
+    """The map layers as one JSON document, assembled from JSON texts built in SQL."""
+    if area is not None:
+        await require_area(conn, area, scope)
+    areas = str(await conn.fetchval(q.MAP_AREAS_SQL, scope, area, min_level))
+    stations = str(await conn.fetchval(q.MAP_STATIONS_SQL, scope, area))
+    points = str(await conn.fetchval(q.MAP_POINTS_SQL, scope, area))
+    cases = str(await conn.fetchval(q.MAP_CASES_SQL, scope, area, now, max_cases))
+    return (
+        '{"areas":'
+        + areas
+        + ',"stations":{"columns":["id","name","lat","lon","grid_id","st","enabled"],"rows":'
+        + stations
+        + '},"points":{"columns":["id","code","name","lat","lon","grid_id","kind"],"rows":'
+        + points
+        + '},"cases":{"columns":["id","code","title","lat","lon","state","urgent","overdue",'
+        '"grid_id","supervised"],"rows":' + cases + "}}"
+    ).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class PersonPatch:
+    name: str | None = None
+    phone: str | None = None
+    #: (set?, value) pairs: set=False leaves the column alone; value None clears it.
+    unit: tuple[bool, int | None] = (False, None)
+    user_name: tuple[bool, str | None] = (False, None)
+    receiver: tuple[bool, int | None] = (False, None)
+    active: bool | None = None
+
+
+async def update_person(conn: asyncpg.Connection, person_id: int, patch: PersonPatch) -> None:
+    try:
+        found = await conn.fetchval(
+            q.UPDATE_PERSON_SQL,
+            person_id,
+            patch.name,
+            patch.phone,
+            patch.unit[0],
+            patch.unit[1],
+            patch.user_name[0],
+            patch.user_name[1],
+            patch.receiver[0],
+            patch.receiver[1],
+            patch.active,
+        )
+    except asyncpg.ForeignKeyViolationError:
+        raise GridError("所填的单位、登录账号或通知渠道不存在") from None
+    except asyncpg.UniqueViolationError:
+        raise GridError("该登录账号已关联其他人员") from None
+    except asyncpg.CheckViolationError:
+        raise GridError("单位人员须指定所属单位") from None
+    if found is None:
+        raise WorkflowError(f"人员 {person_id} 不存在", "not_found")

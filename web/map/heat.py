@@ -1,0 +1,159 @@
+"""The map's heat-map layer: an IDW surface of the hourly or daily AQI (or one factor)
+from ``aggregates.query.idw_grid``, as GeoJSON cells (each with ``value`` and ``color``)
+plus the raster in the collection's properties.
+
+Size: IDW compares every cell with every station (cells × stations distances), so the
+surface is at most :data:`MAX_CELLS` cells and, above :data:`MAX_POINTS` stations, the
+stations' values are first averaged on a fine lattice (a quarter cell) and the IDW runs
+on those means with ``aggregates.spatial.idw_geojson`` — the same arithmetic as
+``idw_grid``.  Results are kept :data:`CACHE_S` seconds per (scope, what, when, cell).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from aggregates import query
+from aggregates.spatial import idw_geojson
+from store.settings import Settings
+
+__all__ = ["CACHE_S", "MAX_CELLS", "MAX_POINTS", "HeatCache", "heat_layer"]
+
+MAX_CELLS: Final = 4000
+MAX_POINTS: Final = 3000
+CACHE_S: Final = 60.0
+#: Default resolution: about this many cells along the longer side of the extent.
+DEFAULT_CELLS_ACROSS: Final = 40
+
+
+class HeatError(ValueError):
+    """The surface cannot be drawn as asked (message in Chinese)."""
+
+
+class HeatCache:
+    def __init__(self) -> None:
+        self.entries: dict[tuple[object, ...], tuple[float, dict[str, Any]]] = {}
+
+    def get(self, key: tuple[object, ...]) -> dict[str, Any] | None:
+        hit = self.entries.get(key)
+        if hit is None or time.monotonic() - hit[0] > CACHE_S:
+            return None
+        return hit[1]
+
+    def put(self, key: tuple[object, ...], value: dict[str, Any]) -> None:
+        if len(self.entries) > 64:
+            self.entries.clear()
+        self.entries[key] = (time.monotonic(), value)
+
+
+def grid_for(
+    extent: tuple[float, float, float, float], cell: float | None
+) -> tuple[tuple[float, float, float, float], float]:
+    """(bbox, cell) around the stations' extent: a margin of one cell on each side."""
+    min_lon, min_lat, max_lon, max_lat = extent
+    span = max(max_lon - min_lon, max_lat - min_lat, 0.01)
+    if cell is None:
+        cell = float(f"{span / DEFAULT_CELLS_ACROSS:.2g}")
+    bbox = (min_lon - cell, min_lat - cell, max_lon + cell, max_lat + cell)
+    nx = math.ceil((bbox[2] - bbox[0]) / cell - 1e-9)
+    ny = math.ceil((bbox[3] - bbox[1]) / cell - 1e-9)
+    if nx * ny > MAX_CELLS:
+        raise HeatError(f"网格过细：{nx}×{ny} 个单元超过 {MAX_CELLS}，请增大 cell")
+    return bbox, cell
+
+
+def _binned(
+    points: Sequence[tuple[float, float, float]], cell: float
+) -> list[tuple[float, float, float]]:
+    """Mean position and value of the points on a lattice of a quarter cell."""
+    step = cell / 4
+    bins: dict[tuple[int, int], list[tuple[float, float, float]]] = defaultdict(list)
+    for p in points:
+        bins[(math.floor(p[0] / step), math.floor(p[1] / step))].append(p)
+    out = []
+    for members in bins.values():
+        n = len(members)
+        out.append(
+            (
+                sum(m[0] for m in members) / n,
+                sum(m[1] for m in members) / n,
+                sum(m[2] for m in members) / n,
+            )
+        )
+    return out
+
+
+async def _points(
+    db: asyncpg.Pool,
+    settings: Settings,
+    what: str,
+    at: date | datetime,
+    selection: query.Selection | None,
+) -> list[tuple[float, float, float]]:
+    """(lon, lat, value) of every station with a value — what ``idw_grid`` interpolates."""
+    stations = [s for s in await query.select_stations(db, selection) if s.lat is not None]
+    by_id = {s.id: s for s in stations}
+    points: list[tuple[float, float, float]] = []
+
+    def add(station_id: int, value: float) -> None:
+        s = by_id.get(station_id)
+        if s is not None and s.lat is not None and s.lon is not None:
+            points.append((s.lon, s.lat, value))
+
+    if what == "aqi" and isinstance(at, datetime):
+        for s, res in await query.hourly_aqi_at(db, settings, at, selection):
+            if res.aqi is not None:
+                add(s.id, float(res.aqi))
+    elif what == "aqi":
+        by_mn = {s.mn: s.id for s in stations}
+        for a in await query.station_daily_aqi(db, settings, at, selection):
+            if a.result.aqi is not None and a.key in by_mn:
+                add(by_mn[a.key], float(a.result.aqi))
+    elif isinstance(at, datetime):
+        for hv in await query.hourly(db, stations, [what], at, at + timedelta(hours=1)):
+            if hv.valid and hv.value is not None:
+                add(hv.station_id, hv.value)
+    else:
+        for dv in await query.daily(db, stations, [what], at, at + timedelta(days=1)):
+            if dv.valid and dv.value is not None:
+                add(dv.station_id, dv.value)
+    return points
+
+
+async def heat_layer(
+    db: asyncpg.Pool,
+    settings: Settings,
+    *,
+    what: str,
+    at: date | datetime,
+    selection: query.Selection | None,
+    n_stations: int,
+    bbox: tuple[float, float, float, float],
+    cell: float,
+) -> dict[str, Any]:
+    """The heat-map GeoJSON (``aggregates.query.idw_grid`` up to MAX_POINTS stations)."""
+    if n_stations <= MAX_POINTS:
+        return await query.idw_grid(db, settings, what, bbox, cell, at, selection=selection)
+    points = _binned(await _points(db, settings, what, at, selection), cell)
+    levels = None
+    if what == "aqi":
+        tz = ZoneInfo(settings.core.timezone)
+        day = at.astimezone(tz).date() if isinstance(at, datetime) else at
+        levels = query.registry_for(settings).aqi_table(day).levels
+    return idw_geojson(
+        points,
+        bbox,
+        cell,
+        power=settings.aggregates.idw_power,
+        max_distance_km=settings.aggregates.idw_max_distance_km or None,
+        levels=levels,
+        properties={"what": what, "at": at.isoformat(), "hourly": isinstance(at, datetime)},
+    )

@@ -1,0 +1,119 @@
+// Routes (which alerts go to whom) and receivers (contact points, linked to users) — admins.
+import { api, config, el, toast } from "./common.js";
+
+const $ = (id) => document.getElementById(id);
+const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉" };
+const ROLE_ZH = { maintainer: "运维人员", officer: "监管人员" };
+const SCOPE_ZH = { station: "站点", region: "区县", area: "区域", all: "全部" };
+let receivers = [];
+
+function selected(id) { return [...$(id).selectedOptions].map((o) => o.value); }
+function setSelected(id, values) { for (const o of $(id).options) o.selected = values.includes(o.value); }
+function error(id, e) { $(id).textContent = e.message; $(id).hidden = false; }
+
+async function loadReceivers() {
+  receivers = await api("/api/v1/alert-receivers");
+  $("rc-table").tBodies[0].replaceChildren(...receivers.map((r) => el("tr", { dataset: { id: r.id } },
+    el("td", { text: r.name }), el("td", { text: KIND_ZH[r.kind] || r.kind }), el("td", { class: "wrap", text: r.address }),
+    el("td", { text: r.username ? `${r.user_display_name || r.username}（${r.username}）` : "—" }),
+    el("td", {}, ...r.responsibilities.map((p) => el("span", { class: "tag" },
+      `${ROLE_ZH[p.role]}·${SCOPE_ZH[p.scope]}${p.scope_key ? " " + p.scope_key : ""} `,
+      el("button", { class: "link", type: "button", text: "×", title: "删除职责", onclick: async () => {
+        await api(`/api/v1/alert-responsibilities/${p.id}`, { method: "DELETE" }).catch((e) => toast(e.message, true)); loadReceivers();
+      } })))),
+    el("td", { text: r.enabled ? "启用" : "停用" }),
+    el("td", {}, el("button", { class: "secondary small", type: "button", text: "编辑", onclick: () => editReceiver(r) }),
+      el("button", { class: "danger", type: "button", text: "删除", onclick: async () => {
+        if (!confirm(`删除接收人 ${r.name}？`)) return;
+        await api(`/api/v1/alert-receivers/${r.id}`, { method: "DELETE" }).catch((e) => toast(e.message, true)); loadReceivers();
+      } })))));
+  $("rs-receiver").replaceChildren(...receivers.map((r) => el("option", { value: r.id, text: r.name })));
+  $("rt-receivers").replaceChildren(...receivers.map((r) => el("option", { value: r.id, text: r.name })));
+}
+
+function editReceiver(r) {
+  $("rc-id").value = r.id; $("rc-name").value = r.name; $("rc-kind").value = r.kind; $("rc-address").value = r.address;
+  $("rc-secret").value = ""; $("rc-user").value = r.user_id ?? ""; $("rc-enabled").checked = r.enabled;
+  $("rc-form-title").textContent = `修改接收人 ${r.name}`;
+}
+
+$("rc-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("rc-error").hidden = true;
+  const body = { name: $("rc-name").value.trim(), kind: $("rc-kind").value, address: $("rc-address").value.trim(),
+    enabled: $("rc-enabled").checked, user_id: $("rc-user").value ? Number($("rc-user").value) : null };
+  if ($("rc-secret").value) body.secret = $("rc-secret").value;
+  try {
+    const id = $("rc-id").value;
+    if (id) await api(`/api/v1/alert-receivers/${id}`, { method: "PUT", body });
+    else await api("/api/v1/alert-receivers", { method: "POST", body });
+    toast("已保存"); $("rc-form").reset(); $("rc-id").value = ""; $("rc-form-title").textContent = "新建接收人"; loadReceivers();
+  } catch (e) { error("rc-error", e); }
+});
+$("rc-reset").addEventListener("click", () => { $("rc-form").reset(); $("rc-id").value = ""; $("rc-form-title").textContent = "新建接收人"; });
+
+$("rs-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  try {
+    await api(`/api/v1/alert-receivers/${$("rs-receiver").value}/responsibilities`, { method: "POST",
+      body: { role: $("rs-role").value, scope: $("rs-scope").value, scope_key: $("rs-key").value.trim() } });
+    toast("已添加职责"); loadReceivers();
+  } catch (e) { toast(e.message, true); }
+});
+
+async function loadRoutes() {
+  const routes = await api("/api/v1/alert-routes");
+  const names = new Map(receivers.map((r) => [r.id, r.name]));
+  $("rt-table").tBodies[0].replaceChildren(...routes.map((r) => el("tr", { dataset: { id: r.id } },
+    el("td", { text: r.position }), el("td", { text: r.name }),
+    el("td", { text: Object.entries(r.matchers).map(([k, v]) => `${k}=${v.map((x) => config.rules[x] || config.severities[x] || x).join("/")}`).join("；") || "全部告警" }),
+    el("td", { text: [...r.to_roles.map((x) => ROLE_ZH[x]), ...r.receiver_ids.map((x) => names.get(x) || `#${x}`)].join("、") }),
+    el("td", { text: `${r.enabled ? "启用" : "停用"}${r.continue_matching ? " · 继续匹配" : ""}` }),
+    el("td", {}, el("button", { class: "secondary small", type: "button", text: "编辑", onclick: () => editRoute(r) }),
+      el("button", { class: "danger", type: "button", text: "删除", onclick: async () => {
+        if (!confirm(`删除路由 ${r.name}？`)) return;
+        await api(`/api/v1/alert-routes/${r.id}`, { method: "DELETE" }).catch((e) => toast(e.message, true)); loadRoutes();
+      } })))));
+}
+
+function editRoute(r) {
+  $("rt-id").value = r.id; $("rt-name").value = r.name; $("rt-position").value = r.position;
+  setSelected("rt-rules", r.matchers.rule || []); setSelected("rt-severities", r.matchers.severity || []);
+  $("rt-regions").value = (r.matchers.region || []).join(",");
+  setSelected("rt-roles", r.to_roles); setSelected("rt-receivers", r.receiver_ids.map(String));
+  $("rt-repeat").value = r.repeat_interval_s ?? ""; $("rt-resolved").checked = r.send_resolved;
+  $("rt-continue").checked = r.continue_matching; $("rt-enabled").checked = r.enabled;
+  $("rt-form-title").textContent = `修改路由规则 ${r.name}`;
+}
+
+$("rt-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  $("rt-error").hidden = true;
+  const matchers = {};
+  if (selected("rt-rules").length) matchers.rule = selected("rt-rules");
+  if (selected("rt-severities").length) matchers.severity = selected("rt-severities");
+  const regions = $("rt-regions").value.split(/[\s,，]+/).filter(Boolean);
+  if (regions.length) matchers.region = regions;
+  const body = { name: $("rt-name").value.trim(), position: Number($("rt-position").value || 100), matchers,
+    to_roles: selected("rt-roles"), receiver_ids: selected("rt-receivers").map(Number),
+    send_resolved: $("rt-resolved").checked, continue_matching: $("rt-continue").checked, enabled: $("rt-enabled").checked };
+  if ($("rt-repeat").value) body.repeat_interval_s = Number($("rt-repeat").value);
+  try {
+    const id = $("rt-id").value;
+    if (id) await api(`/api/v1/alert-routes/${id}`, { method: "PUT", body });
+    else await api("/api/v1/alert-routes", { method: "POST", body });
+    toast("已保存"); $("rt-form").reset(); $("rt-id").value = ""; $("rt-form-title").textContent = "新建路由规则"; loadRoutes();
+  } catch (e) { error("rt-error", e); }
+});
+$("rt-reset").addEventListener("click", () => { $("rt-form").reset(); $("rt-id").value = ""; $("rt-form-title").textContent = "新建路由规则"; });
+
+async function init() {
+  for (const [k, v] of Object.entries(config.rules)) $("rt-rules").append(el("option", { value: k, text: v }));
+  for (const [k, v] of Object.entries(config.severities)) $("rt-severities").append(el("option", { value: k, text: v }));
+  const users = await api("/api/v1/users", { query: { limit: 1000 } }).catch(() => ({ items: [] }));
+  for (const u of users.items) $("rc-user").append(el("option", { value: u.id, text: `${u.display_name || u.username}（${u.username}）` }));
+  await loadReceivers();
+  await loadRoutes();
+  document.body.dataset.ready = "1";
+}
+init().catch((e) => toast(e.message, true));
