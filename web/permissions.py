@@ -49,6 +49,7 @@ ROLES: Final[Mapping[str, str]] = MappingProxyType(
     {
         "admin": "系统管理员",
         "officer": "环境监管人员",
+        "unit": "专业部门",
         "maintainer": "运维人员",
         "grid_member": "网格员",
         "viewer": "只读用户",
