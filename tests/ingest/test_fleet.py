@@ -3,6 +3,7 @@ what was sent — with split packets, retransmissions and both editions."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,15 +20,30 @@ async def test_simulated_fleet_arrives_exactly_once(
 ) -> None:
     # acks are slower than the stations' patience: retransmissions are certain
     worker = await start_worker(batch_ms=400)
+    # simulated time starts 10 minutes before an hour so the hourly data (2061) is certain
+    start = (time.time() // 3600 + 1) * 3600 - 600
     config = FleetConfig(
-        port=worker.bound_port, stations=24, edition="mix", st=("22", "32"), seed=7,
-        time_scale=120.0, rtd_interval=60, min_interval=1, hourly=True,
-        duration=12.0, drain=15.0, ack_timeout=0.25, retries=6, status_every=3,
+        start_time=start,
+        port=worker.bound_port,
+        stations=24,
+        edition="mix",
+        st=("22", "32"),
+        seed=7,
+        time_scale=120.0,
+        rtd_interval=60,
+        min_interval=1,
+        hourly=True,
+        duration=12.0,
+        drain=15.0,
+        ack_timeout=0.25,
+        retries=6,
+        status_every=3,
         faults=parse_faults("split:0.25"),
     )
     ids = station_identities(24, seed=7, edition="mix", st=("22", "32"))
-    await register(*[NewStation(i.mn, i.pw, i.name, i.st, i.lat, i.lon, i.region_name)
-                     for i in ids])
+    await register(
+        *[NewStation(i.mn, i.pw, i.name, i.st, i.lat, i.lon, i.region_name) for i in ids]
+    )
     result = (await run_fleet(config)).to_json()
     totals = result["totals"]
     assert totals["frames"]["retransmissions"] > 0
@@ -38,7 +54,8 @@ async def test_simulated_fleet_arrives_exactly_once(
     rows = await db_conn.fetch(
         "SELECT s.mn, f.code, m.kind, count(*) AS n FROM measurements m "
         "JOIN stations s ON s.id = m.station_id JOIN factors f ON f.id = m.factor_id "
-        "GROUP BY 1, 2, 3")
+        "GROUP BY 1, 2, 3"
+    )
     stored = {(r["mn"], r["code"], r["kind"]): r["n"] for r in rows}
     sent: dict[tuple[str, str, str], int] = {}
     for mn, station in result["stations"].items():
@@ -52,6 +69,7 @@ async def test_simulated_fleet_arrives_exactly_once(
     # the ledger holds each unique frame once, whatever the retransmissions
     dupes = await db_conn.fetchval(
         "SELECT count(*) FROM (SELECT station_id, data_time, cn, pno, digest FROM packet_ledger "
-        "GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1) d")
+        "GROUP BY 1, 2, 3, 4, 5 HAVING count(*) > 1) d"
+    )
     assert dupes == 0
     assert worker.pipeline.stats.duplicates > 0
