@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
+from store.db import CONNECTION_ERRORS
 from store.engine import Engine
+from store.service import run_until_signalled
 from store.settings import Settings
 
-from .service import CONNECTION_ERRORS, AlertService
+from .service import AlertService
 
 __all__ = ["describe_endpoint", "run_alerts"]
 
@@ -53,23 +54,5 @@ async def serve(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
 
 def run_alerts(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
     """Process entry point (blocking)."""
-    from store.logs import configure_logging
-
     del engine, index  # the engine's SQL is the same on both storage engines
-    configure_logging(settings.core.log_level, settings.core.log_format)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency
-        runner = asyncio.run
-    else:
-        runner = uvloop.run
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(settings, dsn, stop)
-
-    runner(main())
+    run_until_signalled(settings, lambda stop: serve(settings, dsn, stop), quiet=("apscheduler",))

@@ -46,7 +46,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from store.db import connect, create_pool
+from store.db import CONNECTION_ERRORS, connect, create_pool
 from store.feed import READINGS_CHANNEL
 from store.settings import Settings
 
@@ -65,15 +65,6 @@ __all__ = ["CONNECTION_ERRORS", "AlertService"]
 
 log = logging.getLogger(__name__)
 
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    TimeoutError,
-    ConnectionError,
-)
 _SAVED_AT_KEY = "state_saved_at"
 _MAX_CATCHUP_S = 3600.0
 #: Values of stations or factors registered since the last load make the registry reload
@@ -253,7 +244,7 @@ class AlertService:
 
     def _on_alert(self, conn: object, pid: int, channel: str, payload: str) -> None:
         alert_id, _, state = payload.partition(":")
-        if not alert_id.isdigit():
+        if not (alert_id.isascii() and alert_id.isdigit()):
             return
         if self.dispatcher is not None:
             self.dispatcher.changed(int(alert_id))

@@ -20,21 +20,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
-import os
 import random
 import shutil
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -45,12 +41,10 @@ from aggregates.exports import export
 from aggregates.jobs import refresh_days
 from aggregates.periods import day_bounds, period_of
 from aggregates.reports import ReportSpec, build_report
+from bench.db import private_database
 from store.db import connect, create_pool
-from store.embedded import EmbeddedPostgres
 from store.engine import Engine, detect_engine
-from store.migrate import migrate
 from store.partitions import PartitionCache
-from store.prepare import seed_factors
 from store.settings import Settings, load_settings
 
 __all__ = ["main", "run_benchmarks"]
@@ -93,53 +87,6 @@ TRIGGER_SQL: Final = {
     False: "ALTER TABLE measurements_rtd DISABLE TRIGGER agg_rollup",
 }
 TRUNCATE_RTD_SQL: Final = "TRUNCATE measurements_rtd, agg_hourly_rtd, agg_dirty_days"
-
-
-def _with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-@contextlib.asynccontextmanager
-async def private_database(dsn: str | None) -> AsyncIterator[str]:
-    """A fresh, migrated database: on ``dsn``'s server, or in a throwaway cluster."""
-    directory: Path | None = None
-    cluster: EmbeddedPostgres | None = None
-    if dsn is None:
-        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-        directory = Path(tempfile.mkdtemp(prefix="envgrid-bench-", dir=base))
-        directory.chmod(0o755)
-        cluster = EmbeddedPostgres(directory, "127.0.0.1", _free_port(), tuning=BENCH_TUNING)
-        dsn = cluster.start()
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = await connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        target = _with_database(dsn, name)
-        conn = await connect(target)
-        try:
-            info = await detect_engine(conn)
-            await migrate(conn, info.engine)
-            await seed_factors(conn)
-        finally:
-            await conn.close()
-        yield target
-    finally:
-        with contextlib.suppress(asyncpg.PostgresError):
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        if cluster is not None:
-            cluster.stop("immediate")
-        if directory is not None:
-            shutil.rmtree(directory, ignore_errors=True)
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def best_of(repeat: int, job: Callable[[], Awaitable[object]]) -> float:
@@ -255,7 +202,7 @@ async def run_benchmarks(
             "report_stations": report_stations,
         }
     }
-    async with private_database(dsn) as target:
+    async with private_database(dsn, label="aggregates", tuning=BENCH_TUNING) as target:
         settings = load_settings(None, {}, {"database.dsn": target}, discover=False)
         conn = await connect(target)
         pool = await create_pool(target, min_size=1, max_size=2)

@@ -24,39 +24,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
 import json
 import math
 import os
 import platform
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import time
 import tracemalloc
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
-
-import asyncpg
 
 from alerts.config import AlertConfig, FactorInfo, StationInfo, load_config
 from alerts.dispatcher import Dispatcher
 from alerts.engine import StreamEvaluator
 from alerts.sweeper import OfflineSweeper, SweepResult
 from alerts.writer import AlertWriter
+from bench.db import private_database
 from store.db import connect
-from store.embedded import EmbeddedPostgres
-from store.engine import detect_engine
 from store.feed import decode_readings, encode_readings
-from store.migrate import migrate
-from store.prepare import seed_factors
 from store.settings import Settings, load_settings
 
 __all__ = ["bench_evaluator", "bench_sweep", "main"]
@@ -210,52 +198,6 @@ def bench_evaluator(stations: int = 36_000, rounds: int = 6, memory: bool = True
 # the offline sweep (database)
 
 
-def _with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def private_database(dsn: str | None) -> AsyncIterator[str]:
-    """A fresh, migrated database: on ``dsn``'s server, or in a throwaway cluster."""
-    directory: Path | None = None
-    cluster: EmbeddedPostgres | None = None
-    if dsn is None:
-        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-        directory = Path(tempfile.mkdtemp(prefix="envgrid-bench-alerts-", dir=base))
-        directory.chmod(0o755)
-        cluster = EmbeddedPostgres(directory, "127.0.0.1", _free_port(), tuning=BENCH_TUNING)
-        dsn = cluster.start()
-    name = f"bench_alerts_{uuid.uuid4().hex[:10]}"
-    quoted = '"' + name + '"'
-    admin = await connect(dsn)
-    try:
-        await admin.execute("CREATE DATABASE " + quoted)
-        target = _with_database(dsn, name)
-        conn = await connect(target)
-        try:
-            info = await detect_engine(conn)
-            await migrate(conn, info.engine)
-            await seed_factors(conn)
-        finally:
-            await conn.close()
-        yield target
-    finally:
-        with contextlib.suppress(asyncpg.PostgresError):
-            await admin.execute("DROP DATABASE IF EXISTS " + quoted + " WITH (FORCE)")
-        await admin.close()
-        if cluster is not None:
-            cluster.stop("immediate")
-        if directory is not None:
-            shutil.rmtree(directory, ignore_errors=True)
-
-
 def _sweep_json(r: SweepResult) -> dict[str, Any]:
     return {
         "total_ms": round(1000 * r.total_s, 1),
@@ -403,7 +345,7 @@ async def run_benchmarks(
     }
     result["evaluator"] = bench_evaluator(stations, rounds, memory)
     if with_db:
-        async with private_database(dsn) as target:
+        async with private_database(dsn, label="alerts", tuning=BENCH_TUNING) as target:
             result["sweep"] = await bench_sweep(target, stations)
     return result
 

@@ -2,7 +2,7 @@
 
 ``python -m bench.cases`` (private embedded PostgreSQL in a temporary directory, removed
 afterwards) or ``python -m bench.cases --dsn postgresql://admin@host/postgres`` (a DSN
-allowed to CREATE DATABASE: a scratch database ``envgrid_bench_<random>`` is created,
+allowed to CREATE DATABASE: a scratch database ``bench_cases_<random>`` is created,
 migrated and dropped).  Generates the area hierarchy (1 city, 10 districts, 50 streets,
 200 communities, 1,000 grid cells with polygons), 30 units, ~1,100 people and 100,000
 cases spread over the last year in realistic states (~15 % open, 3 % 挂账, 2 % 作废, the
@@ -28,13 +28,9 @@ import argparse
 import asyncio
 import json
 import random
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -43,10 +39,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bench.db import private_database
 from store.db import connect
-from store.embedded import EmbeddedPostgres
-from store.engine import detect_engine
-from store.migrate import migrate
 from web.cases.assessment import assessment
 from web.cases.board import actionable_states, board_columns, board_counts
 from web.cases.service import BoardFilter, case_board
@@ -277,28 +271,20 @@ async def measure(
     return results
 
 
-async def run(args: argparse.Namespace, admin_dsn: str) -> tuple[float, list[dict[str, Any]]]:
-    """Create, fill and measure a scratch database on the server of ``admin_dsn``."""
-    name = f"envgrid_bench_{uuid.uuid4().hex[:8]}"
-    admin = await connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+async def run(args: argparse.Namespace) -> tuple[float, list[dict[str, Any]]]:
+    """Create, fill and measure a scratch database (on ``--dsn``'s server or embedded)."""
+    async with private_database(
+        args.dsn or None, label="cases", tuning=TUNING, port=args.port
+    ) as target:
+        conn = await connect(target)
         try:
-            conn = await connect(admin_dsn.rsplit("/", 1)[0] + f"/{name}")
-            try:
-                engine = await detect_engine(conn)
-                await migrate(conn, engine.engine)
-                t0 = time.perf_counter()
-                ids = await populate(conn, args.cases, args.grids, args.seed)
-                load_s = time.perf_counter() - t0
-                print(f"loaded {args.grids} grids and {args.cases} cases in {load_s:.1f} s")
-                results = await measure(conn, ids, args.repeat)
-            finally:
-                await conn.close()
+            t0 = time.perf_counter()
+            ids = await populate(conn, args.cases, args.grids, args.seed)
+            load_s = time.perf_counter() - t0
+            print(f"loaded {args.grids} grids and {args.cases} cases in {load_s:.1f} s")
+            results = await measure(conn, ids, args.repeat)
         finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+            await conn.close()
     return load_s, results
 
 
@@ -321,12 +307,6 @@ def report(args: argparse.Namespace, load_s: float, results: list[dict[str, Any]
     return 1 if failed else 0
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m bench.cases", description=__doc__.split("\n")[0]
@@ -339,19 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=212)
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
-    if args.dsn:
-        return report(args, *asyncio.run(run(args, args.dsn)))
-    shm = Path("/dev/shm")
-    tmp = Path(tempfile.mkdtemp(prefix="envgrid-bench-cases-", dir=shm if shm.is_dir() else None))
-    tmp.chmod(0o755)  # the postgres OS account must enter it when we are root
-    cluster = EmbeddedPostgres(tmp, "127.0.0.1", args.port or _free_port(), tuning=TUNING)
-    try:
-        cluster.start()
-        return report(args, *asyncio.run(run(args, cluster.dsn_for("postgres"))))
-    finally:
-        if cluster.is_running():
-            cluster.stop("immediate")
-        shutil.rmtree(tmp, ignore_errors=True)
+    return report(args, *asyncio.run(run(args)))
 
 
 if __name__ == "__main__":

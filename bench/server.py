@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,15 +28,10 @@ import asyncpg
 
 from store.embedded import EmbeddedPostgres
 
+from .db import free_port
 from .proc import ProcSample, postgres_pids, sample, tree_pids
 
 __all__ = ["ServerUnderTest", "free_port", "histogram_quantiles"]
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -25,30 +25,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
-import shutil
-import socket
 import statistics
 import sys
-import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import asyncpg
 import orjson
 from aiohttp import web
 
+from bench.db import free_port, private_database
 from store.db import connect
-from store.embedded import EmbeddedPostgres
 from store.engine import detect_engine
 from store.migrate import migrate
 from store.partitions import ensure_ahead
@@ -127,42 +120,6 @@ SERIES_FACTORS: Final = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
-
-
-@contextlib.asynccontextmanager
-async def private_database(dsn: str | None) -> AsyncIterator[str]:
-    directory: Path | None = None
-    cluster: EmbeddedPostgres | None = None
-    if dsn is None:
-        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-        directory = Path(tempfile.mkdtemp(prefix="envgrid-bench-web-", dir=base))
-        directory.chmod(0o755)
-        cluster = EmbeddedPostgres(directory, "127.0.0.1", _free_port(), tuning=TUNING)
-        dsn = cluster.start()
-    name = f"bench_web_{uuid.uuid4().hex[:10]}"
-    admin = await connect(dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _with_database(dsn, name)
-    finally:
-        with contextlib.suppress(asyncpg.PostgresError):
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        if cluster is not None:
-            cluster.stop("immediate")
-        if directory is not None:
-            shutil.rmtree(directory, ignore_errors=True)
-
-
 async def load(dsn: str, stations: int) -> tuple[str, int]:
     """Schema, stations with latest values, 24 h for station 1; returns (token, station)."""
     from web.auth.service import TOKEN_PREFIX, digest, new_token
@@ -210,7 +167,7 @@ def _summary(samples: list[float]) -> dict[str, float]:
 async def _serve(target: str, map_cache_s: float) -> tuple[web.AppRunner, str]:
     from web.app import create_app
 
-    port = _free_port()
+    port = free_port()
     settings = load_settings(
         None,
         {},
@@ -240,7 +197,7 @@ async def _map_runs(
 
 
 async def run(stations: int, repeat: int, dsn: str | None, churn: int = 2400) -> dict[str, Any]:
-    async with private_database(dsn) as target:
+    async with private_database(dsn, label="web", tuning=TUNING, migrated=False) as target:
         t0 = time.perf_counter()
         token, station = await load(target, stations)
         load_s = time.perf_counter() - t0

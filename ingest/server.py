@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import resource
-import signal
 import socket
 import time
 from dataclasses import dataclass
@@ -33,6 +31,7 @@ from protocol import Decoder, Frame
 from store.db import create_pool
 from store.engine import Engine
 from store.partitions import PartitionCache
+from store.service import raise_nofile_limit, run_until_signalled
 from store.settings import Settings
 
 from . import queries
@@ -49,14 +48,6 @@ from .writer import BatchWriter, Inbound
 __all__ = ["IngestWorker", "listening_socket", "raise_nofile_limit", "run_worker"]
 
 log = logging.getLogger(__name__)
-
-
-def raise_nofile_limit() -> int:
-    """Raise the soft open-files limit to the hard one; returns the limit in force."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return hard
 
 
 def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
@@ -337,23 +328,9 @@ class IngestWorker:
 
 def run_worker(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
     """Process entry point used by the supervisor."""
-    from store.logs import configure_logging
 
-    configure_logging(settings.core.log_level, settings.core.log_format)
-    raise_nofile_limit()
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency
-        runner = asyncio.run
-    else:
-        runner = uvloop.run
+    async def main(stop: asyncio.Event) -> None:
+        # made on the running loop, after the open-files limit is raised
+        await IngestWorker(settings, dsn, engine, index=index).serve(stop)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        worker = IngestWorker(settings, dsn, engine, index=index)
-        await worker.serve(stop)
-
-    runner(main())
+    run_until_signalled(settings, main, raise_nofile=True)

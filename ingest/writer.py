@@ -38,7 +38,7 @@ import asyncpg
 
 from protocol import Frame
 from protocol.factors import factor as factor_info
-from store.db import connect
+from store.db import CONNECTION_ERRORS, connect
 from store.engine import Engine
 from store.feed import KIND_CODES, READINGS_CHANNEL, encode_readings
 from store.partitions import PartitionCache
@@ -57,19 +57,6 @@ from .rows import (
 __all__ = ["BatchWriter", "DatabaseUnavailable", "Inbound", "WriteResult"]
 
 log = logging.getLogger(__name__)
-
-#: Errors that mean "the database is not there", as opposed to "this batch is bad".
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    asyncpg.ConnectionFailureError,
-    asyncio.TimeoutError,
-    ConnectionError,
-)
 
 
 class DatabaseUnavailable(Exception):

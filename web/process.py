@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 
 from aiohttp import web
 
 from store.engine import Engine
+from store.service import run_until_signalled
 from store.settings import Settings
 
 __all__ = ["describe_endpoint", "run_web", "serve"]
@@ -48,21 +48,4 @@ async def serve(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
 
 def run_web(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
     """Process entry point (blocking); SIGTERM/SIGINT stop it gracefully."""
-    from store.logs import configure_logging
-
-    configure_logging(settings.core.log_level, settings.core.log_format)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency
-        runner = asyncio.run
-    else:
-        runner = uvloop.run
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await serve(settings, dsn, stop)
-
-    runner(main())
+    run_until_signalled(settings, lambda stop: serve(settings, dsn, stop))

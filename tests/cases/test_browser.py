@@ -7,19 +7,18 @@ public complaint form.  Screenshots go to ``test-artifacts/cases/``.
 from __future__ import annotations
 
 import io
-import os
-import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 
 from store.settings import Settings
+from tests.browser import ARTIFACTS_ROOT, PHONE, chromium, collect_errors
 from tests.cases.conftest import JPEG
-from tests.cases.web_fixture import PASSWORD, WebSeed
+from tests.cases.web_fixture import WebSeed
+from tests.webapp import PASSWORD
 from web.app import create_app
 from web.cases import service as cs
 from web.cases.access import now
@@ -32,10 +31,7 @@ from web.patrol.service import PlanInput, create_plan, generate_patrol_tasks
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "cases"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+ARTIFACTS = ARTIFACTS_ROOT / "cases"
 #: The phone stands 15 m from the station (30.05, 120.05).
 PHONE_POSITION = {"latitude": 30.05012, "longitude": 120.05008, "accuracy": 8}
 
@@ -53,30 +49,10 @@ def photo(color: tuple[int, int, int]) -> bytes:
     return out.getvalue()
 
 
-def _skip_reason() -> str | None:
-    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install playwright)"
-    return None
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.async_api import async_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium(ARTIFACTS) as b:
+        yield b
 
 
 @pytest.fixture
@@ -185,8 +161,7 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     # -- desktop: the officer's board, a case page, an action, the grid map, the assessment
     desk = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     page = await desk.new_page()
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    collect_errors(page, errors)
     await _login(page, base, "officer", "/cases")
     columns = await page.eval_on_selector_all(
         ".board-col",
@@ -239,13 +214,10 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
 
     # -- phone: the grid member checks in at the station with the browser's position
     phone = await browser.new_context(
-        viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True,
-        has_touch=True, locale="zh-CN", geolocation=PHONE_POSITION,
-        permissions=["geolocation"],
-    )  # fmt: skip
+        **PHONE, geolocation=PHONE_POSITION, permissions=["geolocation"]
+    )
     mobile = await phone.new_page()
-    mobile.on("pageerror", lambda exc: errors.append(str(exc)))
-    mobile.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    collect_errors(mobile, errors)
     await _login(mobile, base, "member", "/patrol/tasks")
     assert await mobile.get_attribute("body", "data-tasks") == "1"
     assert await mobile.evaluate("document.documentElement.scrollWidth") <= 375

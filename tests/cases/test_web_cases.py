@@ -287,7 +287,7 @@ async def test_upload_refusals(client: TestClient, web_seed: WebSeed) -> None:
 async def test_pages_render_for_each_role(client: TestClient, web_seed: WebSeed) -> None:
     s = web_seed
     ref = await report(client, s)
-    from tests.cases.web_fixture import PASSWORD
+    from tests.webapp import PASSWORD
 
     for user, paths in (
         ("officer", ["/cases", "/cases/mine", "/cases/new", f"/cases/{ref['id']}", "/assessment",

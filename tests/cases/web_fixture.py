@@ -1,7 +1,7 @@
 """The web side of the case tests: the area world of ``conftest`` plus dashboard logins
 linked to its grid people, API tokens, and the app under pytest-aiohttp.
 
-Logins (password :data:`PASSWORD`)::
+Logins (password :data:`tests.webapp.PASSWORD`)::
 
     admin     admin        unscoped, not linked
     officer   officer      linked to O (值班员), unscoped
@@ -23,15 +23,11 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from store.settings import Settings, load_settings
-from web.auth.passwords import hash_password
-from web.auth.service import TOKEN_PREFIX, digest, new_token
+from store.settings import Settings
+from tests.webapp import add_login, app_settings
 
 if TYPE_CHECKING:
     from tests.cases.conftest import World
-
-PASSWORD = "Secret123"
-_HASH: list[str] = []
 
 LOGINS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("admin", "admin", None, ()),
@@ -45,22 +41,8 @@ LOGINS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
 )
 
 
-def password_hash() -> str:
-    if not _HASH:
-        _HASH.append(hash_password(PASSWORD))
-    return _HASH[0]
-
-
 def case_settings(dsn: str, data_dir: Path, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "database.dsn": dsn,
-        "core.data_dir": str(data_dir),
-        "web.port": 0,
-        "web.map_cache_s": 0,
-        "web.live_interval_s": 0.2,
-    }
-    values.update(overrides)
-    return load_settings(None, {}, values, discover=False)
+    return app_settings(dsn, data_dir, overrides)
 
 
 @dataclass
@@ -76,36 +58,16 @@ class WebSeed:
 async def seed_logins(conn: asyncpg.Connection, world: World) -> WebSeed:
     seed = WebSeed(world)
     for username, role, person, scope in LOGINS:
-        uid = await conn.fetchval(
-            "INSERT INTO web_users (username, display_name, password_hash, role)"
-            " VALUES ($1, $2, $3, $4) RETURNING id",
-            username,
-            f"{username} 用户",
-            password_hash(),
-            role,
-        )
+        areas = [world.areas[code] for code in scope]
+        uid, token = await add_login(conn, username, role, areas)
         seed.users[username] = uid
-        for code in scope:
-            await conn.execute(
-                "INSERT INTO web_user_scopes (user_id, area_id) VALUES ($1, $2)",
-                uid,
-                world.areas[code],
-            )
+        seed.tokens[username] = token
         if person is not None:
             await conn.execute(
                 "UPDATE grid_people SET user_name = $2 WHERE id = $1",
                 world.people[person],
                 username,
             )
-        token = TOKEN_PREFIX + new_token()
-        await conn.execute(
-            "INSERT INTO web_api_tokens (user_id, name, token_hash, prefix)"
-            " VALUES ($1, 'test', $2, $3)",
-            uid,
-            digest(token),
-            token[:10],
-        )
-        seed.tokens[username] = token
     return seed
 
 

@@ -24,34 +24,19 @@ from store.db import connect
 from store.engine import EngineInfo
 from store.partitions import ensure_ahead
 from store.prepare import seed_factors
-from store.settings import Settings, load_settings
+from store.settings import Settings
+from tests.webapp import PASSWORD, add_login, app_settings
 from web.app import create_app
-from web.auth.passwords import hash_password
-from web.auth.service import TOKEN_PREFIX, digest, new_token
-
-PASSWORD = "Secret123"
-_HASH: list[str] = []
-
-
-def password_hash() -> str:
-    if not _HASH:
-        _HASH.append(hash_password(PASSWORD))
-    return _HASH[0]
 
 
 def make_web_settings(dsn: str, data_dir: Path, **web: Any) -> Settings:
     overrides: dict[str, Any] = {
-        "database.dsn": dsn,
-        "core.data_dir": str(data_dir),
-        "web.port": 0,
-        "web.live_interval_s": 0.2,
         "web.lockout_count": 3,
         "web.lockout_s": 60,
-        "web.map_cache_s": 0,
         "web.hourly_aqi_refresh_s": 0,
     }
     overrides.update({f"web.{k}": v for k, v in web.items()})
-    return load_settings(None, {}, overrides, discover=False)
+    return app_settings(dsn, data_dir, overrides)
 
 
 @pytest.fixture
@@ -108,11 +93,6 @@ INSERT INTO station_state (station_id, connected, last_frame_at, last_data_at, l
                            latest)
 VALUES ($1, $2, $3, $3, $3, $4)
 """
-INSERT_USER = """
-INSERT INTO web_users (username, display_name, password_hash, role) VALUES ($1, $2, $3, $4)
-RETURNING id
-"""
-
 
 async def seed_database(dsn: str, engine: EngineInfo) -> Seed:
     seed = Seed(dsn)
@@ -186,23 +166,10 @@ async def seed_database(dsn: str, engine: EngineInfo) -> Seed:
             ("viewer", "viewer", []),
             ("grid", "grid_member", ["G01-1"]),
         ):
-            uid = await conn.fetchval(
-                INSERT_USER, username, f"{username} 用户", password_hash(), role
+            areas = [a[ref] for ref in scope]
+            seed.users[username], seed.tokens[username] = await add_login(
+                conn, username, role, areas
             )
-            seed.users[username] = uid
-            for ref in scope:
-                await conn.execute(
-                    "INSERT INTO web_user_scopes (user_id, area_id) VALUES ($1, $2)", uid, a[ref]
-                )
-            token = TOKEN_PREFIX + new_token()
-            await conn.execute(
-                "INSERT INTO web_api_tokens (user_id, name, token_hash, prefix)"
-                " VALUES ($1, 'test', $2, $3)",
-                uid,
-                digest(token),
-                token[:10],
-            )
-            seed.tokens[username] = token
     finally:
         await conn.close()
     return seed

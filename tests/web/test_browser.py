@@ -14,8 +14,6 @@ stations' data arriving through the real ingest worker, acknowledged on the aler
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -31,6 +29,7 @@ from store.db import connect
 from store.settings import Settings
 from store.stations import NewStation
 from tests.alerts.conftest import alert_settings
+from tests.browser import ARTIFACTS_ROOT, PHONE, chromium, collect_errors
 from tests.ingest.conftest import register, start_worker  # noqa: F401 - fixtures
 from web.app import create_app
 
@@ -38,45 +37,14 @@ from .conftest import PASSWORD, Seed, map_stations
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+ARTIFACTS = ARTIFACTS_ROOT / "web"
 STATIONS = 12
-
-
-def _skip_reason() -> str | None:
-    if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
-        return f"Chromium not found at {CHROMIUM} (apt-get install -y chromium)"
-    try:
-        import playwright  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install playwright)"
-    return None
 
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.async_api import async_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium(ARTIFACTS) as b:
+        yield b
 
 
 @pytest.fixture
@@ -146,8 +114,7 @@ async def test_login_map_station_maintenance(
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = await context.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    collect_errors(page, errors)
 
     # log in (a wrong password first: the message is Chinese)
     await page.goto(f"{base}/map")
@@ -225,13 +192,7 @@ async def test_login_map_station_maintenance(
     assert "模拟站" in await page.content() or True
 
     # phone: the maintenance view and the map at 375 px, no horizontal scrolling
-    phone = await browser.new_context(
-        viewport={"width": 375, "height": 740},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-    )
+    phone = await browser.new_context(**PHONE)
     mobile = await phone.new_page()
     await mobile.goto(f"{base}/login")
     await mobile.fill("#username", "maintainer")
@@ -346,8 +307,7 @@ async def test_rankings_reports_exports_and_alert_ack(
     desktop = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = await desktop.new_page()
     errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    collect_errors(page, errors)
     await _login(page, base, "admin")
 
     # rankings: yesterday's daily AQI, ties share a rank; the XLSX holds the same numbers
@@ -432,13 +392,7 @@ async def test_rankings_reports_exports_and_alert_ack(
     await desktop.close()
 
     # the same at 375 px: ranking + XLSX download, the report page, an alert ack
-    phone = await browser.new_context(
-        viewport={"width": 375, "height": 740},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="zh-CN",
-    )
+    phone = await browser.new_context(**PHONE)
     mobile = await phone.new_page()
     mobile.on("pageerror", lambda exc: errors.append(str(exc)))
     await _login(mobile, base, "admin")
