@@ -55,7 +55,13 @@ def _map_legacy(
         if code in FACTORS:
             continue
         mapped = legacy_to_2017(code, st)
-        if mapped is None and len(code) == 5 and code.isdigit() and f"w{code}" in FACTORS:
+        if (
+            mapped is None
+            and len(code) == 5
+            and code.isascii()
+            and code.isdigit()
+            and f"w{code}" in FACTORS
+        ):
             mapped = f"w{code}"  # "01018-Rtd" with the w missing ([S17] C.14)
         if mapped is not None and mapped not in values:
             legacy[mapped] = code
@@ -152,7 +158,9 @@ class Frame:
         cp = self.cp
         if cp.startswith("DataTime="):
             end = cp.find(";", 9)
-            return cp[9:end] if end > 0 else cp[9:]
+            value = cp[9:end] if end > 0 else cp[9:]
+            if value.isascii() and value.isdigit() and cp.find("DataTime=", 9) < 0:
+                return value  # else: what the field parser reads (the last DataTime)
         fields = self.fields
         return fields.get("DataTime") or fields.get("DataT")
 
@@ -305,7 +313,7 @@ def _int_or_none(text: str | None) -> int | None:
     if text is None:
         return None
     text = text.strip()
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 @dataclass(frozen=True, slots=True)

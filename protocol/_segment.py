@@ -124,6 +124,6 @@ def get_int(head: Mapping[str, str], key: str) -> int | None:
     if text is None:
         return None
     text = text.strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     return None

@@ -285,10 +285,16 @@ class Decoder:
         terminator = b"\n" if self._lenient else b"\r\n"
         lf = buf.find(terminator, i + 6, limit)
         nxt = buf.find(b"##", i + 2, limit)
+        # Before the end LLLL declares has arrived, a rejection waits for it (the same
+        # bytes must give the same events however TCP splits them: an inner CRLF or
+        # "##" may be data) — unless a whole, valid frame follows, which must not stall.
+        early = n < i + length + 12 and not (nxt >= 0 and self._whole_frame_at(buf, nxt))
         if lf >= 0 and (nxt < 0 or lf < nxt):
             crlf = lf - 1 if (self._lenient and buf[lf - 1] == 0x0D) else lf
             after = lf + len(terminator)
             if crlf - 4 < i + 6:
+                if early:
+                    return None
                 self._error(
                     out,
                     ErrorCode.BAD_LENGTH,
@@ -308,6 +314,8 @@ class Decoder:
                     notes = ("crc_unpadded",)
                 elif _char_length(buf[seg_start:crc_start]) == length:
                     notes = ("length_in_chars",)
+                elif early:
+                    return None
                 elif length > self.max_length:
                     self._oversize(out, buf, i, after, length, base)
                     return after
@@ -324,6 +332,8 @@ class Decoder:
             self._frame(out, buf, i, seg_start, crc_start, crlf, after, length, base, notes)
             return after
         if nxt >= 0:
+            if early:
+                return None
             self._error(
                 out,
                 ErrorCode.TRUNCATED,
@@ -354,6 +364,18 @@ class Decoder:
             self._skipping = True
             return n - 1 if buf[n - 1] == 0x23 else n
         return None
+
+    def _whole_frame_at(self, buf: bytes, j: int) -> bool:
+        """A complete frame with a good CRC starts at ``buf[j]`` (``##``)."""
+        head = buf[j + 2 : j + 6]
+        if len(head) < 4 or not head.isdigit():
+            return False
+        crc_at = j + 6 + int(head)
+        terminator = buf[crc_at + 4 : crc_at + 6]
+        if terminator != b"\r\n" and not (self._lenient and terminator[:1] == b"\n"):
+            return False
+        sent = buf[crc_at : crc_at + 4]
+        return _is_hex(sent) and int(sent, 16) == crc16(buf[j + 6 : crc_at])
 
     def _fast(self, buf: bytes, start: int, crc_at: int, end: int) -> Frame | None:
         """The common case — a clean frame — with no detours.  None sends the frame
@@ -481,6 +503,9 @@ class Decoder:
                 head.get("MN"),
             )
         flag = get_int(head, "Flag")
+        bad = _out_of_range(cn, flag, get_int(head, "PNUM"), get_int(head, "PNO"))
+        if bad:
+            return FrameError(ErrorCode.BAD_HEADER, bad, 0, raw, head.get("MN"))
         if flag is None:
             edition = "2005"
         else:
@@ -544,6 +569,18 @@ class Decoder:
     def _count(self, code: ErrorCode) -> None:
         errors = self.stats.errors
         errors[code.value] = errors.get(code.value, 0) + 1
+
+
+def _out_of_range(cn: int, flag: int | None, pnum: int | None, pno: int | None) -> str:
+    """Why head numbers exceed their fields' widths ([S17] table 3: CN N4, Flag N3 of 8
+    bits, PNUM/PNO N4), or ""."""
+    if cn > 9999:
+        return f"CN {cn} has more than 4 digits"
+    if flag is not None and flag > 255:
+        return f"Flag {flag} does not fit in 8 bits"
+    if (pnum or 0) > 9999 or (pno or 0) > 9999:
+        return f"PNUM/PNO {pnum}/{pno} have more than 4 digits"
+    return ""
 
 
 def _is_hex(text: bytes) -> bool:

@@ -110,7 +110,7 @@ def _reply_flag(edition: str) -> int:
     """Flag of a reply: version bits of the device's edition, no A/D bits."""
     if edition == "2005":
         return 0
-    if edition.startswith("v") and edition[1:].isdigit():
+    if edition.startswith("v") and edition[1:].isascii() and edition[1:].isdigit():
         return int(edition[1:]) << 2
     return 4
 

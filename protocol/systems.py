@@ -222,6 +222,6 @@ def st_category(st: str) -> str | None:
         if 91 <= n <= 99:
             return "interaction"
         return None
-    if "A" <= st[0] <= "Z" and st[1].isdigit():
+    if "A" <= st[0] <= "Z" and st[1].isascii() and st[1].isdigit():
         return "extension"
     return None

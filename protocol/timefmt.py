@@ -19,7 +19,7 @@ def parse_time(text: str | None) -> datetime | None:
         return None
     text = text.strip()
     n = len(text)
-    if not text.isdigit() or n not in (12, 14, 17):
+    if not (text.isascii() and text.isdigit()) or n not in (12, 14, 17):
         return None
     try:
         return datetime(
