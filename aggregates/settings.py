@@ -47,7 +47,12 @@ class AggregatesSettings:
     def __post_init__(self) -> None:
         hh, _, mm = self.daily_ranking_time.partition(":")
         require(
-            hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60,
+            hh.isascii()
+            and hh.isdigit()
+            and mm.isascii()
+            and mm.isdigit()
+            and int(hh) < 24
+            and int(mm) < 60,
             f"aggregates.daily_ranking_time must be HH:MM (got {self.daily_ranking_time!r})",
         )
         for code, factor in self.unit_factors.items():

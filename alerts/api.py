@@ -441,7 +441,8 @@ async def list_receivers(db: Db) -> list[Record]:
 
 async def get_receiver(db: Db, ident: int | str) -> Record | None:
     """A receiver by id or name, with its secret (for the notifiers and the CLI)."""
-    number = int(ident) if str(ident).isdigit() else -1
+    text = str(ident)
+    number = int(text) if text.isascii() and text.isdigit() else -1
     row = await db.fetchrow(queries.GET_RECEIVER_SQL, number, str(ident))
     return None if row is None else _record(row)
 
@@ -460,7 +461,7 @@ async def add_responsibility(
     key = "" if scope == "all" else str(scope_key).strip()
     if scope != "all" and not key:
         raise AlertApiError(f"scope {scope!r} needs a scope_key (station id, region or area id)")
-    if scope in ("station", "area") and not key.isdigit():
+    if scope in ("station", "area") and not (key.isascii() and key.isdigit()):
         raise AlertApiError(f"scope {scope!r} needs a numeric id (got {key!r})")
     async with _tx(db) as conn:
         try:

@@ -121,7 +121,7 @@ async def push_daily_ranking(
     wanted: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
     for receiver_id, _role, scope, key in config.responsibility_rows:
         out = wanted[receiver_id]
-        if scope == "station" and key.isdigit():
+        if scope == "station" and key.isascii() and key.isdigit():
             found = station_row(int(key))
             if found is not None:
                 out.append(found)
@@ -131,7 +131,7 @@ async def push_daily_ranking(
             out += _best_first(
                 [r for s in stations_of_region.get(key, []) if (r := station_row(s)) is not None]
             )
-        elif scope == "area" and key.isdigit():
+        elif scope == "area" and key.isascii() and key.isdigit():
             area = int(key)
             out += _best_first(
                 [

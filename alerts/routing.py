@@ -237,7 +237,7 @@ def parse_time_ranges(obj: object) -> tuple[tuple[int, int], ...]:
 def _minute(text: object) -> int:
     if isinstance(text, str):
         hh, sep, mm = text.partition(":")
-        if sep and hh.isdigit() and mm.isdigit():
+        if sep and hh.isascii() and hh.isdigit() and mm.isascii() and mm.isdigit():
             h, m = int(hh), int(mm)
             if (h < 24 and m < 60) or (h == 24 and m == 0):
                 return h * 60 + m

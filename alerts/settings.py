@@ -15,7 +15,15 @@ __all__ = ["AlertSettings"]
 
 def _hhmm(value: str) -> bool:
     hh, sep, mm = value.partition(":")
-    return bool(sep) and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60
+    return (
+        bool(sep)
+        and hh.isascii()
+        and hh.isdigit()
+        and mm.isascii()
+        and mm.isdigit()
+        and int(hh) < 24
+        and int(mm) < 60
+    )
 
 
 @dataclass(frozen=True, slots=True)

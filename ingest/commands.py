@@ -147,7 +147,7 @@ class CommandTracker:
     # -- sending --------------------------------------------------------------------------
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         command_id, _, mn = payload.partition(":")
-        if mn in self.sessions and command_id.isdigit():
+        if mn in self.sessions and command_id.isascii() and command_id.isdigit():
             self._spawn(self._claim_and_send(int(command_id)))
         else:
             self._waiting.add(mn)  # sent when the station connects (to whichever worker)

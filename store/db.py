@@ -13,9 +13,37 @@ from typing import Any, Final
 import asyncpg
 import orjson
 
-__all__ = ["connect", "create_pool", "register_codecs", "server_settings"]
+__all__ = [
+    "CONNECTION_ERRORS",
+    "connect",
+    "create_pool",
+    "quote_ident",
+    "register_codecs",
+    "server_settings",
+]
 
 _JSONB_VERSION: Final = b"\x01"
+
+#: Errors that mean "the database is not there", as opposed to "this statement is bad".
+CONNECTION_ERRORS: Final[tuple[type[BaseException], ...]] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.ConnectionFailureError,
+    TimeoutError,
+    ConnectionError,
+)
+
+def quote_ident(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier — for DDL, whose names cannot be bind
+    parameters (``CREATE DATABASE``); everything else goes through ``$n`` parameters."""
+    if not name or "\x00" in name:
+        raise ValueError(f"not a usable SQL identifier: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
 
 ConnectionInit = Callable[[asyncpg.Connection], Awaitable[None]]
 

@@ -36,6 +36,7 @@ from web.live import LiveHub
 from web.map.heat import HeatCache
 from web.map.service import MapState
 from web.middleware import auth_middleware, error_middleware, security_headers
+from web.ratelimit import RateLimit, setup_login_rate_limit
 from web.reports.service import ReportJobs
 from web.routes import setup_routes
 
@@ -146,6 +147,15 @@ def create_app(settings: Settings, dsn: str, *, scheduler: bool = True) -> web.A
         undefined=jinja2.StrictUndefined,
     )
     setup_routes(app)
+    web_settings = settings.web
+    setup_login_rate_limit(
+        app,
+        RateLimit(
+            attempts=web_settings.login_attempts,
+            per_s=web_settings.login_window_s,
+            trusted_proxies=web_settings.trusted_proxies,
+        ),
+    )
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_client_ctx)

@@ -203,7 +203,7 @@ class LiveHub:
             message = sse_event(
                 "alert",
                 {
-                    "id": int(alert_id) if alert_id.isdigit() else alert_id,
+                    "id": int(alert_id) if alert_id.isascii() and alert_id.isdigit() else alert_id,
                     "state": state,
                     "station_id": station,
                     "region": region,
@@ -217,7 +217,7 @@ class LiveHub:
                     sub.offer(message)
 
     async def _alert_scope(self, alert_id: str) -> asyncpg.Record | None:
-        if self._conn is None or not alert_id.isdigit():
+        if self._conn is None or not (alert_id.isascii() and alert_id.isdigit()):
             return None
         try:
             return await self._conn.fetchrow(ALERT_SCOPE_SQL, int(alert_id))

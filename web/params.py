@@ -37,7 +37,7 @@ def _bad(name: str, message: str) -> ApiError:
 
 def path_int(request: web.Request, name: str = "id") -> int:
     raw = request.match_info.get(name, "")
-    if not raw.isdigit() or not 1 <= int(raw) <= PG_INT_MAX:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= PG_INT_MAX:
         raise ApiError(404, "not_found", "对象不存在")
     return int(raw)
 

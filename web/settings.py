@@ -40,6 +40,12 @@ class WebSettings:
     #: Lock an account after this many failed log-ins in a row, for lockout_s seconds.
     lockout_count: int = 5
     lockout_s: int = 900
+    #: Log-in attempts per client address (password spraying, argon2 floods): a burst of
+    #: login_attempts, then the bucket refills over login_window_s; a success is free.
+    login_attempts: int = 20
+    login_window_s: float = 600.0
+    #: Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client.
+    trusted_proxies: tuple[str, ...] = ()
     #: Password policy: minimum length, letters and digits required, expiry (0 = never).
     password_min_length: int = 8
     password_require_letters_digits: bool = True
@@ -103,6 +109,12 @@ class WebSettings:
         )
         require(self.lockout_count >= 1, f"web.lockout_count must be ≥ 1 ({self.lockout_count})")
         require(self.lockout_s >= 1, f"web.lockout_s must be ≥ 1 (got {self.lockout_s})")
+        require(
+            self.login_attempts >= 1, f"web.login_attempts must be ≥ 1 (got {self.login_attempts})"
+        )
+        require(
+            self.login_window_s > 0, f"web.login_window_s must be > 0 (got {self.login_window_s})"
+        )
         require(
             6 <= self.password_min_length <= 128,
             f"web.password_min_length must be 6..128 (got {self.password_min_length})",

@@ -12,6 +12,7 @@ from aiohttp import web
 from web import context
 from web.pages import render
 from web.params import body_int, body_str, json_body, path_int
+from web.ratelimit import RateLimited, login_attempt
 from web.responses import ApiError, json_response
 
 from . import queries
@@ -54,9 +55,11 @@ def _locked_message(locked_until: datetime | None) -> str:
 
 
 async def _do_login(request: web.Request, username: str, password: str) -> Any:
+    """Check the password; :class:`RateLimited` (429) when the client tries too often."""
+    attempt = login_attempt(request)  # before argon2: a refused attempt costs nothing
     s = context.settings(request).web
     async with context.pool(request).acquire() as conn:
-        return await login(
+        result = await login(
             conn,
             s,
             username,
@@ -64,6 +67,9 @@ async def _do_login(request: web.Request, username: str, password: str) -> Any:
             ip=request.remote,
             user_agent=request.headers.get("User-Agent"),
         )
+    if result.ok:
+        attempt.succeeded()
+    return result
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -108,7 +114,13 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         return _render_login(request, error="页面已过期，请重新登录", username=username)
     if not username or not password:
         return _render_login(request, error="请输入用户名和密码", username=username)
-    result = await _do_login(request, username, password)
+    try:
+        result = await _do_login(request, username, password)
+    except RateLimited as exc:
+        response = _render_login(request, error=exc.message, username=username)
+        response.set_status(429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if not result.ok:
         message = (
             _locked_message(result.locked_until)

@@ -91,7 +91,11 @@ class BridgeOutcome:
 def parse_payload(payload: str) -> tuple[int, str] | None:
     """``"123:firing"`` → (123, "firing"); None if malformed."""
     alert, sep, state = payload.partition(":")
-    if not sep or not alert.strip().isdigit() or state.strip() not in _STATES:
+    if (
+        not sep
+        or not (alert.strip().isascii() and alert.strip().isdigit())
+        or state.strip() not in _STATES
+    ):
         return None
     return int(alert), state.strip()
 
