@@ -1,0 +1,114 @@
+"""A short slice of the codec fuzz of ``bench/fuzz.py`` (the 1,000,000-input run is the
+opt-in bench scenario ``python -m bench.fuzz``): 20,000 deterministic inputs, h11's
+invariant — events or FrameErrors, never an exception, never a buffer beyond
+``HARD_CAP + 12 + 1`` — and the harness itself (seeds, repair, chunking, detection)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+
+from bench import fuzz
+from protocol import HARD_CAP, Decoder, Frame, crc16
+
+
+def test_twenty_thousand_inputs_hold_the_invariants() -> None:
+    started = time.perf_counter()
+    result = fuzz.run_random(20_000, seed=0)
+    elapsed = time.perf_counter() - started
+    assert result["inputs"] == 20_000
+    assert not result["fatal"], result["fatal"]
+    assert not result["crashes"], json.dumps(result["crashes"], indent=1)
+    assert result["max_buffered"] <= HARD_CAP + 12 + 1
+    assert result["frames"] > 10_000  # the seeds and repairs reach the parser
+    assert len(result["frame_errors"]) >= 5  # … and every kind of rejection
+    assert result["peak_rss_mb"] < fuzz.DEFAULT_RSS_CAP_MB
+    assert elapsed < 20, f"{elapsed:.1f} s"
+
+
+def test_seed_corpus_holds_every_sample_and_corpus_frame() -> None:
+    seeds = fuzz.seed_corpus()
+    streams = {s[2:] for s in seeds}
+    for frame in fuzz.sample_frames():
+        assert frame in streams
+    lines = fuzz.corpus_lines()
+    assert len(lines) > 4000
+    for line in lines:
+        assert line + b"\r\n" in streams
+    assert any(len(s) > HARD_CAP + 12 for s in seeds)  # the buffer cap gets exercised
+
+
+def test_repair_fixes_length_and_crc() -> None:
+    frame = fuzz.sample_frames()[0]
+    broken = frame[:2] + b"0001" + frame[6:20] + b"X" + frame[20:-6] + b"0000\r\n"
+    fixed = fuzz.repair(b"junk" + broken + b"##ab", crc16)
+    assert fixed.startswith(b"junk##") and fixed.endswith(b"##ab")
+    [event] = Decoder().feed(fixed[4:-4])
+    assert isinstance(event, Frame)
+    assert b"X" in event.raw
+
+
+def test_cuts() -> None:
+    stream = b"a\nbb\nccc\n"
+    assert fuzz.cuts_for(stream, 0) == []
+    assert fuzz.cuts_for(stream, fuzz.BYTEWISE_PLAN) == list(range(1, len(stream)))
+    assert {2, 5} <= set(fuzz.cuts_for(stream, fuzz.LINEWISE | 1))
+    assert fuzz.cuts_for(stream, 7) == fuzz.cuts_for(stream, 7)  # reproducible
+
+
+def test_exceptions_are_recorded_with_a_signature(monkeypatch: pytest.MonkeyPatch) -> None:
+    tally = fuzz.Tally()
+    target = fuzz.FuzzTarget(tally)
+
+    def broken(event: Any) -> None:
+        raise RuntimeError("planted")
+
+    monkeypatch.setattr(target, "touch", broken)
+    frame = fuzz.sample_frames()[0]
+    target(b"\x00\x00" + frame)
+    target(b"\x00\x00" + frame + frame)
+    [(signature, entry)] = tally.crashes.items()
+    assert signature.startswith("RuntimeError@bench/fuzz.py:")
+    assert entry["count"] == 2
+    assert entry["input_hex"] == (b"\x00\x00" + frame).hex()  # the shorter reproducer
+
+
+def test_buffer_cap_violation_is_fatal() -> None:
+    target = fuzz.FuzzTarget(fuzz.Tally())
+    target.cap = 100
+    with pytest.raises(fuzz.InvariantViolation, match="buffers"):
+        target(b"\x00\x00##9999" + b"x" * 500)
+
+
+def test_memory_cap_violation_is_fatal() -> None:
+    target = fuzz.FuzzTarget(fuzz.Tally(), rss_cap_mb=1, rss_every=1)
+    with pytest.raises(fuzz.InvariantViolation, match="RSS"):
+        target(b"\x00\x00")
+
+
+def test_chunking_dependence_is_a_finding() -> None:
+    """The harness notices when TCP segmentation changes what is accepted (F2)."""
+    sample = fuzz.sample_frames()[0]
+    segment = sample[6:-6].replace(b"DataTime", b"i12001-Info=//a\r\nb//;DataTime", 1)
+    frame = b"##%04d%b%04X\r\n" % (len(segment), segment, crc16(segment))
+    cut = frame.index(b"\r\n") + 2
+    decoder = Decoder()
+    split = decoder.feed(frame[:cut]) + decoder.feed(frame[cut:])
+    depends = [e.raw for e in split if isinstance(e, Frame)] != [frame]  # F2 still there?
+    tally = fuzz.Tally()
+    fuzz.FuzzTarget(tally)(bytes((0, fuzz.LINEWISE | 1)) + frame)
+    assert ("frames_depend_on_chunking" in tally.findings) is depends
+    assert not tally.crashes
+
+
+@pytest.mark.slow
+def test_atheris_engine_runs_when_installed() -> None:
+    if not fuzz.atheris_available():
+        pytest.skip("atheris is not installed (pip install atheris; the bench scenario needs it)")
+    result = fuzz.run_atheris(6_000)
+    assert result["inputs"] >= 6_000
+    assert not result["fatal"], result["fatal"]
+    assert result["coverage"]["edges"] > 300
