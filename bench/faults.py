@@ -196,7 +196,15 @@ def kill_worker(
     with ServerUnderTest(settings=settings) as server:
         asyncio.run(_register(server, stations))
         ramp = 20 + stations / 1500
-        config = _fleet(server, stations, interval, ramp + warmup + after, time_scale=time_scale)
+        config = _fleet(
+            server,
+            stations,
+            interval,
+            ramp + warmup + after,
+            reconnect_min=0.5,  # as a data logger retries a lost link (restart: the same)
+            reconnect_max=5.0,
+            time_scale=time_scale,
+        )
         thread, box = _start(config)
         _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
         time.sleep(warmup)
@@ -468,14 +476,17 @@ def hostile(
         }
         baseline = _fleet(server, stations, interval, 20 + 30.0, **spread)
         base = run(baseline)
-        attacked = _fleet(server, stations, interval, 20 + attack_s, seed=2, **spread)
+        attacked = _fleet(
+            server, stations, interval, 20 + attack_s, seed=2, **{**spread, "station_detail": True}
+        )
         asyncio.run(_register(server, stations, seed=2))
         thread, box = _start(attacked)
         time.sleep(10)
         progress("hostile: attacking")
-        counts = asyncio.run(_attack(server.port, attack_s - 5, stations))
+        attack = asyncio.run(_attack(server.port, attack_s - 5, stations))
         thread.join()
         result = box[0]
+        counts = account(server, result)  # the attacked run's stations (seed 2) only
         rejected = {
             line
             for line in server.metrics().splitlines()
@@ -485,7 +496,8 @@ def hostile(
         "scenario": "hostile",
         "load": f"{stations} stations every {interval} s",
         "fault": "slowloris, connection flood, garbage, giant lengths, stolen MNs",
-        "attack": counts,
+        **counts,
+        "attack": attack,
         "ack_latency_ms_baseline": base.to_json()["totals"]["ack_latency"],
         "ack_latency_ms_under_attack": result.to_json()["totals"]["ack_latency"],
         "legit_frames": result.totals["frames"],
