@@ -115,7 +115,7 @@ def account(server: ServerUnderTest, result: FleetResult) -> dict[str, Any]:
     return {
         "sent": sent,
         "acked": acked,
-        "stored": sum(stored.values()),
+        "stored": sum(stored.get(mn, 0) for mn in result.stations),  # this fleet's
         "lost": lost,
         "duplicated": duplicated,
         "not_sent_but_stored": phantom,
@@ -434,6 +434,11 @@ def soak(
         "max_rss_growth_percent": max(growth.values(), default=0.0),
         "open_files": fds,
         "latency_per_sample": [s["latency_s"] for s in series],
+        "rss_mb_per_sample": {
+            str(p): [round((s["rss_by_process"].get(p) or 0) / 2**20, 1) for s in series]
+            for p in first["rss_by_process"]
+        },
+        "sample_times_s": [s["t_s"] for s in series],
         "sent": totals["sent"],
         "acked": totals["acked"],
         "floor": {"rss_growth_percent": 5.0},

@@ -104,6 +104,10 @@ class Dispatcher:
         )
         self._refusals = 0
         self._paused: set[StationConnection] = set()
+        #: Told the number of open connections whenever it changes (the worker's
+        #: listener back-pressure); ``listener_paused`` is the worker's answer.
+        self.on_connections: Callable[[int], None] | None = None
+        self.listener_paused = False
 
     # -- connections --------------------------------------------------------------------
     def new_decoder(self) -> Decoder:
@@ -133,6 +137,8 @@ class Dispatcher:
         conn.connected_at = conn.last_rx = self.clock
         self.connections.add(conn)
         self.opened += 1
+        if self.on_connections is not None:
+            self.on_connections(len(self.connections))
         if self._overloaded:
             conn.pause()
             self._paused.add(conn)
@@ -143,6 +149,8 @@ class Dispatcher:
         self.connections.discard(conn)
         self._paused.discard(conn)
         self.closed += 1
+        if self.on_connections is not None:
+            self.on_connections(len(self.connections))
         for mn in conn.mns:
             if self.sessions.get(mn) is conn:
                 del self.sessions[mn]

@@ -71,6 +71,12 @@ class WorkerMetrics:
             registry=reg,
             multiprocess_mode="livesum",
         )
+        self.listener_paused = Gauge(
+            "envgrid_workers_not_accepting",
+            "Workers at ingest.max_connections_per_worker (their listener closed)",
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
         self.db_up = Gauge(
             "envgrid_database_up",
             "1 when the writer reaches the database",
@@ -137,6 +143,7 @@ class WorkerMetrics:
         self.queue_depth.set(p.depth)
         self.spool_bytes.set(self.spool.size)
         self.db_up.set(1 if p.database_ok else 0)
+        self.listener_paused.set(1 if d.listener_paused else 0)
         for cn, n in self._deltas("cn", {str(k): v for k, v in d.frames_by_cn.items()}).items():
             self.frames.labels(cn).inc(n)
             self._window_frames += n

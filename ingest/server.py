@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import socket
 import time
 from dataclasses import dataclass
@@ -41,6 +42,7 @@ from .dispatch import Dispatcher
 from .metrics import WorkerMetrics
 from .pipeline import Pipeline
 from .registry import Station, StationRegistry
+from .settings import IngestSettings
 from .spool import Spool, SpoolRecord
 from .state import StateFlusher
 from .writer import BatchWriter, Inbound
@@ -104,6 +106,8 @@ class IngestWorker:
         self._reload_pending = False
         self._stop_request: asyncio.Event | None = None
         self._reload_task: asyncio.Task[None] | None = None
+        self._relisten: asyncio.Task[None] | None = None
+        self.capacity, self.capacity_low = connection_capacity(settings.ingest)
         self.bound_port = 0
 
     async def start(self) -> None:
@@ -173,11 +177,8 @@ class IngestWorker:
                 loop.create_task(self._housekeeping(), name="housekeeping"),
             ]
         )
-        sock = listening_socket(ing.host, self.port, ing.backlog)
-        self.bound_port = sock.getsockname()[1]
-        self._server = await loop.create_server(
-            lambda: StationConnection(dispatcher), sock=sock, backlog=ing.backlog
-        )
+        await self._listen(self.port)
+        dispatcher.on_connections = self._connections_changed
         log.info(
             "worker %d listening on %s:%d (%d stations in the registry)",
             self.index,
@@ -185,6 +186,54 @@ class IngestWorker:
             self.bound_port,
             len(self.registry),
         )
+
+    # -- the listener: accept only while there is room -------------------------------------
+    async def _listen(self, port: int) -> None:
+        ing = self.settings.ingest
+        dispatcher = self.dispatcher
+        assert dispatcher is not None
+        sock = listening_socket(ing.host, port, ing.backlog)
+        self.bound_port = sock.getsockname()[1]
+        self._server = await asyncio.get_running_loop().create_server(
+            lambda: StationConnection(dispatcher), sock=sock, backlog=ing.backlog
+        )
+        dispatcher.listener_paused = False
+
+    def _connections_changed(self, n: int) -> None:
+        """At ``capacity`` connections the listener closes: with SO_REUSEPORT the kernel
+        then hands new connections to the other workers instead of queueing them where
+        no descriptor is left to accept them.  Below ``capacity_low`` it opens again."""
+        if self._stopped.is_set() or self.dispatcher is None:
+            return
+        if n >= self.capacity and self._server is not None:
+            self._server.close()
+            self._server = None
+            self.dispatcher.listener_paused = True
+            log.warning(
+                "worker %d holds %d connections (ingest.max_connections_per_worker %d):"
+                " not accepting new ones until it holds %d",
+                self.index,
+                n,
+                self.capacity,
+                self.capacity_low,
+            )
+        elif n <= self.capacity_low and self._server is None and self._relisten is None:
+            self._relisten = asyncio.get_running_loop().create_task(self._listen_again())
+
+    async def _listen_again(self) -> None:
+        try:
+            await self._listen(self.bound_port)
+        except OSError as exc:
+            log.error(
+                "worker %d cannot listen again on port %d: %s", self.index, self.bound_port, exc
+            )
+        else:
+            if self._stopped.is_set() and self._server is not None:
+                self._server.close()  # stop() came while the listener was being made
+            else:
+                log.info("worker %d accepting connections again", self.index)
+        finally:
+            self._relisten = None
 
     # -- helpers given to the dispatcher / pipeline ------------------------------------
     def _lookup(self, mn: str) -> asyncio.Future[Station | None]:
@@ -324,6 +373,14 @@ class IngestWorker:
             await stop.wait()
         finally:
             await self.stop()
+
+
+def connection_capacity(settings: IngestSettings) -> tuple[int, int]:
+    """(stop accepting at, accept again at) connections for one worker."""
+    capacity = settings.max_connections_per_worker
+    if capacity <= 0:
+        capacity = max(100, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 500)
+    return capacity, max(1, capacity - max(100, capacity // 20))
 
 
 def run_worker(settings: Settings, dsn: str, engine: Engine, index: int) -> None:

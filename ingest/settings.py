@@ -83,6 +83,11 @@ class IngestSettings:
     #: (0 = unlimited).  Protects the listener from floods.
     max_connections_per_ip: int = 0
     max_connects_per_ip_per_s: float = 0.0
+    #: Connections one worker holds before it stops accepting (its listener leaves the
+    #: SO_REUSEPORT group, so the kernel sends new connections to the other workers) —
+    #: e.g. when a worker restarts and its stations come back to the survivors.  0: the
+    #: open-files limit minus 500 descriptors for the database, spool and logs.
+    max_connections_per_worker: int = 0
 
     def __post_init__(self) -> None:
         require(
@@ -100,6 +105,10 @@ class IngestSettings:
         require(self.frame_timeout_s > 0, "ingest.frame_timeout_s must be > 0")
         require(self.first_frame_timeout_s > 0, "ingest.first_frame_timeout_s must be > 0")
         require(self.max_connections_per_ip >= 0, "ingest.max_connections_per_ip must be ≥ 0")
+        require(
+            self.max_connections_per_worker >= 0,
+            "ingest.max_connections_per_worker must be ≥ 0 (0: from the open-files limit)",
+        )
         require(self.max_connects_per_ip_per_s >= 0, "ingest.max_connects_per_ip_per_s must be ≥ 0")
         require(self.batch_rows >= 1, f"ingest.batch_rows must be ≥ 1 (got {self.batch_rows})")
         require(self.batch_ms >= 1, f"ingest.batch_ms must be ≥ 1 (got {self.batch_ms})")

@@ -148,3 +148,31 @@ async def test_hostile_bytes_are_counted_and_contained(
     assert await bad.quiet(0.3) == []  # nothing hostile is acked
     for client in (good, bad):
         await client.close()
+
+
+async def test_a_full_worker_stops_accepting_and_starts_again(
+    start_worker: Callable[..., Any],
+) -> None:
+    """At ingest.max_connections_per_worker the listener closes (with SO_REUSEPORT the
+    kernel then sends new connections to the other workers); it opens again when the
+    worker is down to ``capacity_low`` connections."""
+    worker = await start_worker(max_connections_per_worker=4)
+    assert (worker.capacity, worker.capacity_low) == (4, 1)
+    port = worker.bound_port
+    held = [_connect_from("127.0.0.1", port) for _ in range(4)]
+    await asyncio.sleep(0.3)
+    assert len(worker.dispatcher.connections) == 4
+    assert worker.dispatcher.listener_paused
+    with socket.socket() as probe, pytest.raises(ConnectionRefusedError):
+        probe.connect(("127.0.0.1", port))  # the only worker: refused, the client retries
+    for sock in held[:3]:
+        sock.close()
+    await asyncio.sleep(0.3)
+    assert len(worker.dispatcher.connections) == 1
+    assert not worker.dispatcher.listener_paused
+    again = _connect_from("127.0.0.1", port)
+    await asyncio.sleep(0.2)
+    assert len(worker.dispatcher.connections) == 2
+    worker.metrics.update()
+    again.close()
+    held[3].close()
