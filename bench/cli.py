@@ -99,6 +99,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=float, help="measured seconds (throughput)")
     parser.add_argument("--workers", type=int, default=0, help="ingest workers (0: per core)")
     parser.add_argument("--minutes", type=float, help="soak duration in minutes (default 5)")
+    parser.add_argument(
+        "--alerts",
+        action="store_true",
+        help="throughput: with the alert engine evaluating every value in-stream",
+    )
 
 
 def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -111,6 +116,8 @@ def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
             out["stations"] = args.stations
         if args.duration and name == "throughput":
             out["duration"] = args.duration
+        if args.alerts and name == "throughput":
+            out["alerts"] = True
         if args.minutes and name == "soak":
             out["duration"] = args.minutes * 60
     return out

@@ -241,13 +241,19 @@ def throughput(
     window: int = 16,
     workers: int = 0,
     dsn: str | None = None,
+    alerts: bool = False,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """Stations sending 6-factor real-time frames as fast as acks allow (the lean blast
     load generator); frames/s and values/s committed (counted in the database), latency
-    received → committed, CPU of the server, the database and the load generator."""
+    received → committed, CPU of the server, the database and the load generator.
+    ``alerts``: with the alert engine evaluating every committed value in-stream (its
+    cost is the difference to a run without)."""
     settings = {"ingest.workers": workers} if workers else {}
-    with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
+    with (
+        ServerUnderTest(settings=settings, dsn=dsn, alerts=alerts) as server,
+        _Sampler(server) as sampler,
+    ):
         config = BlastConfig(
             port=server.port,
             stations=stations,
@@ -279,6 +285,7 @@ def throughput(
     return {
         "scenario": "throughput",
         "stations": stations,
+        "alert_engine": alerts,
         "window": window,
         "factors_per_frame": len(AQI_FACTORS),
         "measured_s": round(span, 1),
