@@ -362,7 +362,9 @@ class Decoder:
                     buf[i : i + _EXCERPT],
                 )
             self._skipping = True
-            return n - 1 if buf[n - 1] == 0x23 else n
+            # nothing in buf[i + 2 : limit] can start a frame; what follows may (frames
+            # sent behind a giant claim are still read, however the stream is split)
+            return limit - 1 if buf[limit - 1] == 0x23 else limit
         return None
 
     def _whole_frame_at(self, buf: bytes, j: int) -> bool:

@@ -132,3 +132,16 @@ def test_head_numbers_beyond_their_width_are_bad_headers(
     [event] = Decoder().feed(encode_frame(segment))
     assert isinstance(event, FrameError)
     assert event.code == "bad_header" and why in event.detail
+
+
+# -- F6: frames behind a giant claim are read, whatever arrives in the same read ---------
+
+
+@pytest.mark.parametrize("filler", [20_000, 10_011, 12_000])
+def test_frames_after_a_giant_claim_are_decoded_however_split(filler: int) -> None:
+    good = encode_frame(HEAD.format(cn="2011", flag="5") + ";CP=&&a21026-Rtd=8.0&&")
+    stream = b"##9999" + b"X" * filler + good
+    whole = Decoder().feed(stream)
+    assert accepted(whole) == [good]
+    for cut in (6, 5000, 10_017, len(stream) - 10):
+        assert accepted(feed_split(stream, cut)) == [good], cut
