@@ -176,3 +176,26 @@ async def test_a_full_worker_stops_accepting_and_starts_again(
     worker.metrics.update()
     again.close()
     held[3].close()
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [(4, (4, 1)), (1000, (1000, 900)), (19_500, (19_500, 18_525))],
+)
+def test_connection_capacity_of_a_worker(configured: int, expected: tuple[int, int]) -> None:
+    from ingest.server import connection_capacity
+    from ingest.settings import IngestSettings
+
+    assert connection_capacity(IngestSettings(max_connections_per_worker=configured)) == expected
+
+
+def test_default_capacity_leaves_descriptors_for_the_rest() -> None:
+    import resource
+
+    from ingest.server import connection_capacity
+    from ingest.settings import IngestSettings
+
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    capacity, low = connection_capacity(IngestSettings())
+    assert capacity == max(100, soft - 500)
+    assert low < capacity
