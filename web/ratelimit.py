@@ -57,6 +57,7 @@ __all__ = [
     "client_address",
     "describe",
     "login_attempt",
+    "request_client",
     "setup_login_rate_limit",
 ]
 
@@ -314,6 +315,12 @@ def login_attempt(request: web.Request) -> LoginAttempt:
     if not decision.allowed:
         raise RateLimited(decision.retry_after_s)
     return LoginAttempt(limiter, key)
+
+
+def request_client(request: web.Request) -> str:
+    """The calling client as every per-client limit sees it: the peer, or behind
+    ``web.trusted_proxies`` the address they forwarded; an IPv6 client is its /64."""
+    return request.app[LOGIN_LIMITER_KEY].key_of(request)
 
 
 def describe(limiter: LoginRateLimiter) -> dict[str, Any]:

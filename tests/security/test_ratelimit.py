@@ -248,3 +248,22 @@ async def test_login_is_rate_limited_per_client(
     )
     assert resp.status in (401, 429)
     assert "envgrid_session" not in resp.cookies
+
+
+@pytest.mark.parametrize(
+    ("remote", "xff", "client"),
+    [
+        ("192.0.2.7", "", "192.0.2.7"),
+        ("192.0.2.7", "203.0.113.9", "192.0.2.7"),  # not a trusted proxy: its header is ignored
+        ("10.0.0.5", "203.0.113.9", "203.0.113.9"),  # the trusted proxy forwards the client
+        ("10.0.0.5", "203.0.113.9, 10.0.0.6", "203.0.113.9"),
+        ("2001:db8:1:2:3:4:5:6", "", "2001:db8:1:2::/64"),
+    ],
+)
+def test_every_per_client_limit_sees_the_same_client(remote: str, xff: str, client: str) -> None:
+    """The public complaint limit keys on request_client(), like the log-in limit."""
+    from web.ratelimit import request_client
+
+    app = web.Application()
+    setup_login_rate_limit(app, RateLimit(trusted_proxies=("10.0.0.0/24",)))
+    assert request_client(mocked_login(app, remote, xff)) == client

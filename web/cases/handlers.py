@@ -46,6 +46,7 @@ from web.params import (
     paging,
     path_int,
 )
+from web.ratelimit import request_client
 from web.responses import ApiError, json_response
 
 _STATES: Final = tuple(s.value for s in State)
@@ -429,7 +430,7 @@ async def submit_public_complaint(request: web.Request) -> web.Response:
         context.pool(request), c.complaint_rate_limit, c.complaint_rate_window_s
     )
     ip = request.remote or "unknown"
-    if not await limiter.hit(f"complaint:{ip}", at):
+    if not await limiter.hit(f"complaint:{request_client(request)}", at):
         minutes = max(1, c.complaint_rate_window_s // 60)
         raise ApiError(429, "too_many_requests", f"提交过于频繁，请 {minutes} 分钟后再试")
     fields, files = await read_multipart(
