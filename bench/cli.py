@@ -100,6 +100,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=0, help="ingest workers (0: per core)")
     parser.add_argument("--minutes", type=float, help="soak duration in minutes (default 5)")
     parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="a setting of the server under test, e.g. --set ingest.batch_ms=100 (repeatable)",
+    )
+    parser.add_argument(
         "--alerts",
         action="store_true",
         help="throughput: with the alert engine evaluating every value in-stream",
@@ -118,8 +125,25 @@ def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
             out["duration"] = args.duration
         if args.alerts and name == "throughput":
             out["alerts"] = True
+        if args.set:
+            out["overrides"] = _overrides(args.set)
         if args.minutes and name == "soak":
             out["duration"] = args.minutes * 60
+    return out
+
+
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    """``["ingest.batch_ms=100"]`` → ``{"ingest.batch_ms": "100"}`` (the server reads them
+    as ENVGRID_SECTION__FIELD variables, with the usual validation)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        section, dot, name = key.strip().partition(".")
+        if not (sep and dot and section and name):
+            raise SystemExit(
+                f"--set {pair!r}: expected SECTION.FIELD=VALUE, e.g. ingest.batch_ms=100"
+            )
+        out[f"{section}.{name}"] = value.strip()
     return out
 
 

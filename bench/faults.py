@@ -30,7 +30,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +38,7 @@ from simulators import FleetConfig, FleetResult, run
 
 from .proc import sample
 from .scenarios import AQI_FACTORS, _gauge, _latency_delta, _register, _wait_connected
-from .server import ServerUnderTest
+from .server import ServerUnderTest, server_settings
 
 __all__ = ["FAULTS", "disk_full", "hostile", "kill_worker", "outage", "restart", "soak"]
 
@@ -143,10 +143,11 @@ def outage(
     after: float = 90.0,
     workers: int = 0,
     time_scale: float = 1.0,
+    overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
     **_: Any,
 ) -> dict[str, Any]:
-    settings = {"ingest.workers": workers} if workers else {}
+    settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
         asyncio.run(_register(server, stations))
         ramp = 20 + stations / 1500
@@ -189,10 +190,11 @@ def kill_worker(
     after: float = 90.0,
     workers: int = 0,
     time_scale: float = 1.0,
+    overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
     **_: Any,
 ) -> dict[str, Any]:
-    settings = {"ingest.workers": workers} if workers else {}
+    settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
         asyncio.run(_register(server, stations))
         ramp = 20 + stations / 1500
@@ -242,10 +244,11 @@ def restart(
     after: float = 90.0,
     workers: int = 0,
     time_scale: float = 1.0,
+    overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
     **_: Any,
 ) -> dict[str, Any]:
-    settings = {"ingest.workers": workers} if workers else {}
+    settings = server_settings(workers, overrides)
     server = ServerUnderTest(settings=settings)
     server.start()
     try:
@@ -379,11 +382,12 @@ def soak(
     warmup: float = 60.0,
     workers: int = 0,
     time_scale: float = 1.0,
+    overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
     **_: Any,
 ) -> dict[str, Any]:
     """RSS of every process, open files and latency over time; growth after warm-up."""
-    settings = {"ingest.workers": workers} if workers else {}
+    settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
         asyncio.run(_register(server, stations))
         ramp = 20 + stations / 1500

@@ -14,7 +14,7 @@ import asyncio
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -24,7 +24,7 @@ from store.db import connect
 from store.stations import NewStation, add_stations
 
 from .proc import ProcSample, machine_busy, sample
-from .server import ServerUnderTest, histogram_quantiles
+from .server import ServerUnderTest, histogram_quantiles, server_settings
 
 __all__ = ["SCENARIOS", "burst", "connections", "latency", "throughput"]
 
@@ -145,11 +145,12 @@ def connections(
     hold: float = 30.0,
     workers: int = 0,
     dsn: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """Ramp to ``stations`` idle connections and hold them: connections held, connect rate,
     server memory per connection, CPU while idle."""
-    settings = {"ingest.workers": workers} if workers else {}
+    settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
         config = FleetConfig(
             port=server.port,
@@ -242,6 +243,7 @@ def throughput(
     workers: int = 0,
     dsn: str | None = None,
     alerts: bool = False,
+    overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """Stations sending 6-factor real-time frames as fast as acks allow (the lean blast
@@ -249,7 +251,7 @@ def throughput(
     received → committed, CPU of the server, the database and the load generator.
     ``alerts``: with the alert engine evaluating every committed value in-stream (its
     cost is the difference to a run without)."""
-    settings = {"ingest.workers": workers} if workers else {}
+    settings = server_settings(workers, overrides)
     with (
         ServerUnderTest(settings=settings, dsn=dsn, alerts=alerts) as server,
         _Sampler(server) as sampler,
@@ -325,11 +327,12 @@ def burst(
     *,
     workers: int = 0,
     dsn: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """The reference platform's test: 100,000 messages from 36,000 connected stations —
     the time from the burst until all of them are committed."""
-    settings = {"ingest.workers": workers} if workers else {}
+    settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
         per = -(-messages // stations)
         ramp = 20.0 + stations / 1000
@@ -396,10 +399,11 @@ def latency(
     hold: float = 90.0,
     workers: int = 0,
     dsn: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
     """p50/p99 received → committed at 36,000 stations every 30 s (1,200 frames/s)."""
-    settings = {"ingest.workers": workers} if workers else {}
+    settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
         ramp = 60.0 + stations / 1000
         config = FleetConfig(

@@ -31,7 +31,15 @@ from store.embedded import EmbeddedPostgres
 from .db import free_port
 from .proc import ProcSample, postgres_pids, sample, tree_pids
 
-__all__ = ["ServerUnderTest", "free_port", "histogram_quantiles"]
+__all__ = ["ServerUnderTest", "free_port", "histogram_quantiles", "server_settings"]
+
+
+def server_settings(workers: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Settings of the server under test: ``workers`` ingest workers (0: one per core)
+    and ``overrides`` ("section.field" → value; ``envgrid bench --set``)."""
+    settings: dict[str, Any] = {"ingest.workers": workers} if workers else {}
+    settings.update(overrides or {})
+    return settings
 
 
 @dataclass
