@@ -379,7 +379,7 @@ def soak(
     *,
     interval: int = 30,
     duration: float = 300.0,
-    warmup: float = 60.0,
+    warmup: float = 180.0,  # a worker's RSS still rose in its first 2 minutes (60 min soak)
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
