@@ -35,7 +35,7 @@ DUTY_ZH = {"head": "网格长", "member": "网格员", "supervisor": "监督员"
 
 
 class GridCliError(Exception):
-    pass
+    """A grid command that cannot be carried out; the message says why (exit code 2)."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
