@@ -48,4 +48,4 @@ async def serve(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
 
 def run_web(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
     """Process entry point (blocking); SIGTERM/SIGINT stop it gracefully."""
-    run_until_signalled(settings, lambda stop: serve(settings, dsn, stop))
+    run_until_signalled(settings, lambda stop: serve(settings, dsn, stop), quiet=("apscheduler",))
