@@ -9,9 +9,9 @@ the scope check.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from aiohttp import web
 
@@ -39,6 +39,8 @@ from web.stations.service import AIR_UNITS
 
 from . import queries
 
+_T = TypeVar("_T")
+
 _OPEN: Final = ["pending", "firing", "acknowledged"]
 _NOTIFICATION_STATUS: Final = ("queued", "sending", "sent", "failed")
 _NOTIFICATION_KIND: Final = ("alert", "reminder", "ranking", "test")
@@ -47,6 +49,18 @@ _NOTIFICATION_KIND: Final = ("alert", "reminder", "ranking", "test")
 # -- helpers ----------------------------------------------------------------------------------
 def _not_found() -> ApiError:
     return ApiError(404, "not_found", "告警不存在或不在您的数据范围内")
+
+
+async def _call_api(
+    request: web.Request, fn: Callable[..., Awaitable[_T]], *args: Any, **kwargs: Any
+) -> _T:
+    """``fn(conn, *args, **kwargs)`` of alerts.api on a pooled connection; its refusals
+    become API errors (:func:`_translate`)."""
+    async with context.pool(request).acquire() as conn:
+        try:
+            return await fn(conn, *args, **kwargs)
+        except alerts_api.AlertApiError as exc:
+            raise _translate(exc) from None
 
 
 def _translate(exc: alerts_api.AlertApiError) -> ApiError:
@@ -324,18 +338,15 @@ async def create_silence(request: web.Request) -> web.Response:
             raise ApiError(400, "bad_parameter", "需要结束时间或时长", parameter="ends_at")
         ends = (starts or datetime.now(UTC)) + timedelta(minutes=minutes)
     user = context.caller(request)
-    async with context.pool(request).acquire() as conn:
-        try:
-            sid = await alerts_api.create_silence(
-                conn,
-                matchers=matchers,
-                ends_at=ends,
-                starts_at=starts,
-                created_by=user.username,
-                comment=body_str(body, "comment", max_len=500) or "",
-            )
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    sid = await _call_api(
+        request,
+        alerts_api.create_silence,
+        matchers=matchers,
+        ends_at=ends,
+        starts_at=starts,
+        created_by=user.username,
+        comment=body_str(body, "comment", max_len=500) or "",
+    )
     context.audit(request, silence_id=sid, matchers=matchers)
     return json_response({"id": sid}, status=201)
 
@@ -363,11 +374,7 @@ async def expire_silence(request: web.Request) -> web.Response:
 
 async def delete_silence(request: web.Request) -> web.Response:
     silence_id = await _scoped_silence(request)
-    async with context.pool(request).acquire() as conn:
-        try:
-            await alerts_api.delete_silence(conn, silence_id)
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    await _call_api(request, alerts_api.delete_silence, silence_id)
     context.audit(request, silence_id=silence_id)
     return json_response({"ok": True})
 
@@ -412,13 +419,9 @@ async def create_window(request: web.Request) -> web.Response:
     matchers = _matchers(body, required=context.caller(request).scope is not None)
     await _check_matchers(request, matchers)
     args = _window_args(body, matchers)
-    async with context.pool(request).acquire() as conn:
-        try:
-            wid = await alerts_api.create_window(
-                conn, **args, created_by=context.caller(request).username
-            )
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    wid = await _call_api(
+        request, alerts_api.create_window, **args, created_by=context.caller(request).username
+    )
     context.audit(request, window_id=wid, name=args["name"])
     return json_response({"id": wid}, status=201)
 
@@ -439,22 +442,14 @@ async def update_window(request: web.Request) -> web.Response:
     matchers = _matchers(body, required=context.caller(request).scope is not None)
     await _check_matchers(request, matchers)
     args = _window_args(body, matchers)
-    async with context.pool(request).acquire() as conn:
-        try:
-            await alerts_api.update_window(conn, window_id, **args)
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    await _call_api(request, alerts_api.update_window, window_id, **args)
     context.audit(request, window_id=window_id)
     return json_response({"id": window_id})
 
 
 async def delete_window(request: web.Request) -> web.Response:
     window_id = await _scoped_window(request)
-    async with context.pool(request).acquire() as conn:
-        try:
-            await alerts_api.delete_window(conn, window_id)
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    await _call_api(request, alerts_api.delete_window, window_id)
     context.audit(request, window_id=window_id)
     return json_response({"ok": True})
 
@@ -485,11 +480,7 @@ def _route_args(body: Mapping[str, Any]) -> dict[str, Any]:
 
 async def create_route(request: web.Request) -> web.Response:
     args = _route_args(await json_body(request))
-    async with context.pool(request).acquire() as conn:
-        try:
-            rid = await alerts_api.create_route(conn, **args)
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    rid = await _call_api(request, alerts_api.create_route, **args)
     context.audit(request, route_id=rid, name=args["name"])
     return json_response({"id": rid}, status=201)
 
@@ -497,22 +488,14 @@ async def create_route(request: web.Request) -> web.Response:
 async def update_route(request: web.Request) -> web.Response:
     route_id = path_int(request)
     args = _route_args(await json_body(request))
-    async with context.pool(request).acquire() as conn:
-        try:
-            await alerts_api.update_route(conn, route_id, **args)
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    await _call_api(request, alerts_api.update_route, route_id, **args)
     context.audit(request, route_id=route_id)
     return json_response({"id": route_id})
 
 
 async def delete_route(request: web.Request) -> web.Response:
     route_id = path_int(request)
-    async with context.pool(request).acquire() as conn:
-        try:
-            await alerts_api.delete_route(conn, route_id)
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    await _call_api(request, alerts_api.delete_route, route_id)
     context.audit(request, route_id=route_id)
     return json_response({"ok": True})
 
@@ -578,11 +561,7 @@ async def update_receiver(request: web.Request) -> web.Response:
 
 async def delete_receiver(request: web.Request) -> web.Response:
     receiver_id = path_int(request)
-    async with context.pool(request).acquire() as conn:
-        try:
-            await alerts_api.delete_receiver(conn, receiver_id)
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    await _call_api(request, alerts_api.delete_receiver, receiver_id)
     context.audit(request, receiver_id=receiver_id)
     return json_response({"ok": True})
 
@@ -595,24 +574,21 @@ async def add_responsibility(request: web.Request) -> web.Response:
     key = body.get("scope_key", "")
     if not isinstance(key, str | int) or isinstance(key, bool) or len(str(key)) > 64:
         raise ApiError(400, "bad_parameter", "scope_key 无效", parameter="scope_key")
-    async with context.pool(request).acquire() as conn:
-        try:
-            rid = await alerts_api.add_responsibility(
-                conn, receiver_id=receiver_id, role=str(role), scope=str(scope), scope_key=key
-            )
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    rid = await _call_api(
+        request,
+        alerts_api.add_responsibility,
+        receiver_id=receiver_id,
+        role=str(role),
+        scope=str(scope),
+        scope_key=key,
+    )
     context.audit(request, receiver_id=receiver_id, responsibility_id=rid)
     return json_response({"id": rid}, status=201)
 
 
 async def remove_responsibility(request: web.Request) -> web.Response:
     rid = path_int(request)
-    async with context.pool(request).acquire() as conn:
-        try:
-            await alerts_api.remove_responsibility(conn, rid)
-        except alerts_api.AlertApiError as exc:
-            raise _translate(exc) from None
+    await _call_api(request, alerts_api.remove_responsibility, rid)
     context.audit(request, responsibility_id=rid)
     return json_response({"ok": True})
 
