@@ -12,6 +12,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from aggregates.standards import NoStandardInForce
 from web.auth import queries as auth_queries
 from web.auth.service import session_principal, token_principal
 from web.keys import API_KEY, AUDIT, POOL_KEY, PRINCIPAL, SETTINGS_KEY
@@ -63,6 +64,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if not _is_api(request):
             return _error_page(request, exc.status, exc.message)
         return exc.response()
+    except NoStandardInForce as exc:  # a period before the first standard took effect
+        message = f"所选时段没有适用的评价标准（{exc}）"
+        if not _is_api(request):
+            return _error_page(request, 400, message)
+        return ApiError(400, "bad_parameter", message).response()
     except web.HTTPException as exc:
         if exc.status < 400 or not _is_api(request):
             raise

@@ -78,6 +78,7 @@ __all__ = [
     "LimitRow",
     "LimitsTable",
     "NoData",
+    "NoStandardInForce",
     "Number",
     "ReportSpec",
     "Standard",
@@ -161,6 +162,11 @@ def fraction_to_decimal(value: Fraction, decimals: int) -> Decimal:
 
 # --------------------------------------------------------------------------------------
 # errors and JSON reading helpers
+
+
+class NoStandardInForce(LookupError):
+    """No standard of the kind applies on the day asked for (e.g. before the first one
+    took effect); callers that take dates from users answer it as bad input."""
 
 
 class StandardFileError(ValueError):
@@ -1019,13 +1025,14 @@ class StandardRegistry:
 
     def in_force(self, kind: Kind, on: date) -> Standard:
         """The table of ``kind`` for data of day ``on``: among those in force, the one with
-        the latest ``effective_from``.  ``LookupError`` when none applies.  A ``datetime``
+        the latest ``effective_from``.  :class:`NoStandardInForce` (a ``LookupError``)
+        when none applies.  A ``datetime``
         is reduced to its own calendar date (pass local China time)."""
         if isinstance(on, datetime):
             on = on.date()
         candidates = [s for s in self.of_kind(kind) if s.applies_on(on)]
         if not candidates:
-            raise LookupError(f"no {kind} standard in force on {on.isoformat()}")
+            raise NoStandardInForce(f"no {kind} standard in force on {on.isoformat()}")
         return candidates[-1]
 
     def aqi_table(self, on: date) -> AqiTable:

@@ -328,3 +328,13 @@ async def test_heat_map_bins_many_stations(
     values = sorted(f["properties"]["value"] for f in binned["features"])
     reference = sorted(f["properties"]["value"] for f in direct["features"])
     assert abs(values[0] - reference[0]) < 15 and abs(values[-1] - reference[-1]) < 15
+
+
+@pytest.mark.parametrize("path", ["/api/v1/rankings", "/api/v1/rankings/export"])
+async def test_a_period_before_any_standard_is_bad_input(
+    client: TestClient, seeded: Seed, path: str
+) -> None:
+    """Found by schemathesis: day=1994-02-28 (no AQI table in force yet) gave a 500."""
+    body = await _get(client, f"{path}?by=aqi&period=day&day=1994-02-28", "admin", seeded, 400)
+    assert body["error"]["code"] == "bad_parameter"
+    assert "没有适用的评价标准" in body["error"]["message"]
