@@ -3,13 +3,15 @@
 Theory of operation
 -------------------
 Every committed value arrives once, in commit order, on ``NOTIFY envgrid_readings``
-(:mod:`store.feed`).  :meth:`StreamEvaluator.feed_payload` parses a payload without
-building intermediate objects and, per value, does one dict look-up of the
-(station, factor) *slot* and runs the rules that apply to it (exceedance, hourly-AQI
-level, flatline, jump, maintenance — :mod:`alerts.rules`), mutating their small states
-in place.  Rule changes become :class:`~alerts.writer.Transition` objects in
-:attr:`StreamEvaluator.pending`; the service flushes them to the database in batches
-(``alerts.flush_ms``), so the cost per value is the evaluation alone.
+(:mod:`store.feed`).  The service hands the payloads that arrived since its last flush
+to :meth:`StreamEvaluator.feed_payloads` in one batch: the columns are decoded and
+concatenated, each value is mapped to its (station, factor) *slot* with one dict
+look-up, and the rules run over the batch with their states in columns
+(:mod:`alerts.states`: numpy fast paths for the values that change nothing but the
+states, the rule functions of :mod:`alerts.rules` for the rest).  A slot seen twice in a
+batch is evaluated in rounds, in order.  Rule changes become
+:class:`~alerts.writer.Transition` objects in :attr:`StreamEvaluator.pending`; the
+service writes them in batches (``alerts.flush_ms``).
 
 A slot resolves its rules from the configuration lazily, and again after a
 configuration reload (generation counter) — the rule *states* survive reloads.  Values
@@ -29,8 +31,13 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
+
+import numpy as np
+import pandas as pd
+
+from store.feed import FeedFormatError, decode_arrays
 
 from .config import AlertConfig, FactorInfo, StationInfo
 from .rules import (
@@ -46,12 +53,12 @@ from .rules import (
     FlatlineState,
     JumpState,
     MaintenanceState,
+    ThresholdRule,
     ThresholdState,
-    evaluate_flatline,
-    evaluate_jump,
-    evaluate_maintenance,
+    declares_maintenance,
     evaluate_threshold,
 )
+from .states import KIND_CODES, KIND_NAMES, ROW_RULES, StateTable
 from .writer import AlertKey, Transition
 
 __all__ = ["Slot", "StreamEvaluator", "dump_state", "load_state"]
@@ -67,79 +74,51 @@ State = ThresholdState | FlatlineState | JumpState | MaintenanceState
 
 
 class Slot:
-    """Rules and rule states of one (station, factor)."""
+    """One (station, factor): its rules, its row in the state table, its hourly-AQI
+    state (the other rule states are columns of :class:`~alerts.states.StateTable`)."""
 
     __slots__ = (
         "aqi",
         "aqi_rule",
-        "exc",
         "exc_rule",
         "factor",
-        "flat",
         "flat_rule",
         "gen",
-        "jump",
+        "index",
         "jump_rule",
-        "maint",
         "maint_rule",
         "station",
     )
 
-    def __init__(self, station: StationInfo, factor: FactorInfo) -> None:
+    def __init__(self, station: StationInfo, factor: FactorInfo, index: int) -> None:
         self.station = station
         self.factor = factor
+        self.index = index
         self.gen = -1
         self.exc_rule: Any = None
-        self.aqi_rule: Any = None
+        self.aqi_rule: ThresholdRule | None = None
         self.flat_rule: Any = None
         self.jump_rule: Any = None
         self.maint_rule: Any = None
-        self.exc: ThresholdState | None = None
         self.aqi: ThresholdState | None = None
-        self.flat: FlatlineState | None = None
-        self.jump: JumpState | None = None
-        self.maint: MaintenanceState | None = None
 
-    def bind(self, config: AlertConfig, gen: int) -> None:
+    def bind(self, config: AlertConfig, gen: int, table: StateTable) -> None:
         rules = config.rules_for(self.station, self.factor)
         self.exc_rule = rules.exceedance
         self.aqi_rule = rules.aqi
         self.flat_rule = rules.flatline
         self.jump_rule = rules.jump
         self.maint_rule = rules.maintenance
-        if self.exc_rule is not None and self.exc is None:
-            self.exc = ThresholdState()
-        if self.flat_rule is not None and self.flat is None:
-            self.flat = FlatlineState()
-        if self.jump_rule is not None and self.jump is None:
-            self.jump = JumpState()
-        if self.maint_rule is not None and self.maint is None:
-            self.maint = MaintenanceState()
         self.gen = gen
-
-    def states(self) -> Iterable[tuple[str, State]]:
-        if self.exc is not None:
-            yield EXCEEDANCE, self.exc
-        if self.aqi is not None:
-            yield AQI_LEVEL, self.aqi
-        if self.flat is not None:
-            yield FLATLINE, self.flat
-        if self.jump is not None:
-            yield JUMP, self.jump
-        if self.maint is not None:
-            yield MAINTENANCE, self.maint
-
-    def set_state(self, rule: str, state: State) -> None:
-        if rule == EXCEEDANCE and isinstance(state, ThresholdState):
-            self.exc = state
-        elif rule == AQI_LEVEL and isinstance(state, ThresholdState):
-            self.aqi = state
-        elif rule == FLATLINE and isinstance(state, FlatlineState):
-            self.flat = state
-        elif rule == JUMP and isinstance(state, JumpState):
-            self.jump = state
-        elif rule == MAINTENANCE and isinstance(state, MaintenanceState):
-            self.maint = state
+        table.bind(
+            self.index,
+            gen,
+            rules.exceedance,
+            rules.flatline,
+            rules.jump,
+            rules.maintenance,
+            rules.aqi.kinds if rules.aqi is not None else "",
+        )
 
 
 # ------------------------------------------------------------------------------------------
@@ -211,9 +190,6 @@ def _worth_saving(rule: str, state: State) -> bool:
     return False
 
 
-# ------------------------------------------------------------------------------------------
-
-
 class StreamEvaluator:
     """In-stream rules over all (station, factor) slots (see the module docstring)."""
 
@@ -221,12 +197,17 @@ class StreamEvaluator:
         self.config = config
         self.gen = 0
         self.slots: dict[int, Slot] = {}
+        self.by_index: list[Slot] = []
+        self._keys: list[int] = []  # slot key by index
+        self._lookup: pd.Index | None = None
+        self.table = StateTable(self._emit_index)
         self.pending: list[Transition] = []
         self.unknown: list[tuple[int, int, str, float, float, str | None]] = []
         self.unknown_dropped = 0
-        #: values evaluated, and how many of them carried a maintenance flag
+        #: values evaluated, rule changes, payloads that could not be decoded (logged)
         self.values = 0
         self.changes = 0
+        self.malformed = 0
 
     def set_config(self, config: AlertConfig) -> None:
         """Adopt a new configuration; slots re-resolve their rules on their next value, and
@@ -238,59 +219,59 @@ class StreamEvaluator:
             self.feed(*item)
 
     # -- the hot path ----------------------------------------------------------------------
-    def feed_payload(self, payload: str) -> int:
-        """Evaluate one ``envgrid_readings`` payload (:mod:`store.feed` format).
-
-        The body of :meth:`feed`, inlined: at 60,000 values/s a function call per value
-        is a measurable share of the cost (bench/alerts.py)."""
-        kind, _, body = payload.partition("|")
-        n = 0
-        slots = self.slots
-        gen = self.gen
-        for item in body.split(";"):
-            parts = item.split(",")
-            if len(parts) != 5:
-                continue
+    def feed_payloads(self, payloads: Sequence[str]) -> int:
+        """Evaluate ``envgrid_readings`` payloads (:mod:`store.feed` format), in order, as
+        one batch; returns the number of values."""
+        parts = []
+        for payload in payloads:
             try:
-                station_id = int(parts[0])
-                factor_id = int(parts[1])
-                ts = float(parts[2])
-                value = float(parts[3])
-            except ValueError:
-                continue
-            n += 1
-            flag = parts[4] or None
-            slot = slots.get((station_id << 16) | factor_id)
-            if slot is None or slot.gen != gen:
-                slot = self._slot(station_id, factor_id, slot)
-                if slot is None:
-                    self._unknown(station_id, factor_id, kind, ts, value, flag)
-                    continue
-            rule: Any = slot.exc_rule
-            if rule is not None:
-                changes = evaluate_threshold(rule, ts, value, flag, kind, slot.exc)  # type: ignore[arg-type]
-                if changes:
-                    self._emit(slot, changes)
-            rule = slot.flat_rule
-            if rule is not None:
-                changes = evaluate_flatline(rule, ts, value, flag, kind, slot.flat)  # type: ignore[arg-type]
-                if changes:
-                    self._emit(slot, changes)
-            rule = slot.jump_rule
-            if rule is not None:
-                changes = evaluate_jump(rule, ts, value, flag, kind, slot.jump)  # type: ignore[arg-type]
-                if changes:
-                    self._emit(slot, changes)
-            rule = slot.maint_rule
-            if rule is not None:
-                changes = evaluate_maintenance(rule, ts, value, flag, kind, slot.maint)  # type: ignore[arg-type]
-                if changes:
-                    self._emit(slot, changes)
-            rule = slot.aqi_rule
-            if rule is not None and kind in rule.kinds:
-                self._aqi(slot, rule, ts, value, flag, kind)
-        self.values += n
-        return n
+                parts.append(decode_arrays(payload))
+            except FeedFormatError as exc:
+                self.malformed += 1
+                if self.malformed & (self.malformed - 1) == 0:  # 1st, 2nd, 4th, 8th … time
+                    log.warning("readings payload skipped (%d so far): %s", self.malformed, exc)
+        if not parts:
+            return 0
+        table: dict[str | None, int] = {}
+        codes = []
+        for part in parts:  # one flag table for the batch
+            remap = np.array([table.setdefault(f, len(table)) for f in part.flags], np.int64)
+            codes.append(remap[part.codes])
+        return self._evaluate(
+            np.concatenate([np.full(len(p.ts), KIND_CODES[p.kind]) for p in parts]),
+            np.concatenate([p.stations for p in parts]).astype(np.int64),
+            np.concatenate([p.factors for p in parts]).astype(np.int64),
+            np.concatenate([p.ts for p in parts]),
+            np.concatenate([p.values for p in parts]),
+            np.concatenate(codes),
+            list(table),
+        )
+
+    def feed_payload(self, payload: str) -> int:
+        """Evaluate one ``envgrid_readings`` payload."""
+        return self.feed_payloads((payload,))
+
+    def feed_rows(
+        self,
+        kind: str,
+        stations: Sequence[int],
+        factors: Sequence[int],
+        ts: Sequence[float],
+        values: Sequence[float],
+        flags: Sequence[str | None],
+    ) -> int:
+        """Evaluate stored values of one kind (the catch-up after a restart)."""
+        table: dict[str | None, int] = {}
+        codes = [table.setdefault(f or None, len(table)) for f in flags]
+        return self._evaluate(
+            np.full(len(stations), KIND_CODES[kind]),
+            np.array(stations, np.int64),
+            np.array(factors, np.int64),
+            np.array(ts, np.float64),
+            np.array(values, np.float64),
+            np.array(codes, np.int64),
+            list(table),
+        )
 
     def feed(
         self,
@@ -301,37 +282,90 @@ class StreamEvaluator:
         value: float,
         flag: str | None,
     ) -> None:
-        """Evaluate one value (catch-up, tests; the live path is :meth:`feed_payload`)."""
-        self.values += 1
-        slot = self.slots.get((station_id << 16) | factor_id)
-        if slot is None or slot.gen != self.gen:
-            slot = self._slot(station_id, factor_id, slot)
-            if slot is None:
-                self._unknown(station_id, factor_id, kind, ts, value, flag)
-                return
-        checks: tuple[tuple[Any, Any, Any], ...] = (
-            (slot.exc_rule, evaluate_threshold, slot.exc),
-            (slot.flat_rule, evaluate_flatline, slot.flat),
-            (slot.jump_rule, evaluate_jump, slot.jump),
-            (slot.maint_rule, evaluate_maintenance, slot.maint),
-        )
-        for rule, evaluate, state in checks:
-            if rule is not None:
-                changes = evaluate(rule, ts, value, flag, kind, state)
-                if changes:
-                    self._emit(slot, changes)
-        rule = slot.aqi_rule
-        if rule is not None and kind in rule.kinds:
-            self._aqi(slot, rule, ts, value, flag, kind)
+        """Evaluate one value (tests, tools)."""
+        self.feed_rows(kind, [station_id], [factor_id], [ts], [value], [flag])
 
-    def _aqi(
-        self, slot: Slot, rule: Any, ts: float, value: float, flag: str | None, kind: str
+    def _evaluate(
+        self,
+        kinds: np.ndarray,
+        stations: np.ndarray,
+        factors: np.ndarray,
+        ts: np.ndarray,
+        values: np.ndarray,
+        codes: np.ndarray,
+        flags: list[str | None],
+    ) -> int:
+        n = len(stations)
+        if not n:
+            return 0
+        self.values += n
+        index = self._indexes((stations << 16) | factors)
+        stale = np.flatnonzero((index < 0) | (self.table.col["gen"][index] != self.gen))
+        if stale.size:  # new slots, unknown stations, a new configuration
+            keep = np.ones(n, bool)
+            for j in stale.tolist():
+                s, f = int(stations[j]), int(factors[j])
+                slot = self._slot(s, f, self.slots.get((s << 16) | f))
+                if slot is not None:
+                    index[j] = slot.index
+                    continue
+                keep[j] = False
+                kind = KIND_NAMES[int(kinds[j])]
+                self._unknown(s, f, kind, float(ts[j]), float(values[j]), flags[int(codes[j])])
+            if not keep.all():
+                index, kinds, ts, values, codes = (
+                    a[keep] for a in (index, kinds, ts, values, codes)
+                )
+        maint = np.array([declares_maintenance(f) for f in flags], bool)[codes]
+        todo = np.arange(index.size)
+        while todo.size:  # a slot twice in the batch: its values in rounds, in order
+            _, first = np.unique(index[todo], return_index=True)
+            if first.size == todo.size:
+                now, todo = todo, todo[:0]
+            else:
+                first.sort()
+                now = todo[first]
+                later = np.ones(todo.size, bool)
+                later[first] = False
+                todo = todo[later]
+            self._round(index[now], kinds[now], ts[now], values[now], maint[now], codes[now], flags)
+        return n
+
+    def _indexes(self, keys: np.ndarray) -> np.ndarray:
+        """Slot index per key (-1: no slot yet); a hash look-up in C (pandas)."""
+        if self._lookup is None:
+            self._lookup = pd.Index(np.array(self._keys, np.int64))
+        found: np.ndarray = self._lookup.get_indexer(keys)
+        return found.astype(np.int64, copy=False)
+
+    def _round(
+        self,
+        index: np.ndarray,
+        kinds: np.ndarray,
+        ts: np.ndarray,
+        values: np.ndarray,
+        maint: np.ndarray,
+        codes: np.ndarray,
+        flags: list[str | None],
     ) -> None:
-        if slot.aqi is None:  # created on the first hourly value (most slots never get one)
-            slot.aqi = ThresholdState()
-        changes = evaluate_threshold(rule, ts, value, flag, kind, slot.aqi)
-        if changes:
-            self._emit(slot, changes)
+        table = self.table
+        table.evaluate(index, kinds, ts, values, maint, codes, flags)
+        aqi = np.flatnonzero((table.col["aqi_kinds"][index] >> kinds) & 1)
+        for j in aqi.tolist():  # hourly values of slots with an AQI-level rule
+            slot = self.by_index[int(index[j])]
+            assert slot.aqi_rule is not None
+            if slot.aqi is None:  # created on the first hourly value
+                slot.aqi = ThresholdState()
+            changes = evaluate_threshold(
+                slot.aqi_rule,
+                float(ts[j]),
+                float(values[j]),
+                flags[int(codes[j])],
+                KIND_NAMES[int(kinds[j])],
+                slot.aqi,
+            )
+            if changes:
+                self._emit(slot, changes)
 
     def _unknown(
         self, station_id: int, factor_id: int, kind: str, ts: float, value: float, flag: str | None
@@ -348,14 +382,20 @@ class StreamEvaluator:
             factor = config.factors.get(factor_id)
             if station is None or factor is None:
                 return None
-            slot = Slot(station, factor)
-            self.slots[(station_id << 16) | factor_id] = slot
+            slot = Slot(station, factor, self.table.add())
+            key = (station_id << 16) | factor_id
+            self.slots[key] = slot
+            self.by_index.append(slot)
+            self._keys.append(key)
+            self._lookup = None
         else:
-            station = config.stations.get(station_id, slot.station)
-            slot.station = station
+            slot.station = config.stations.get(station_id, slot.station)
             slot.factor = config.factors.get(factor_id, slot.factor)
-        slot.bind(config, self.gen)
+        slot.bind(config, self.gen, self.table)
         return slot
+
+    def _emit_index(self, index: int, changes: tuple[Change, ...]) -> None:
+        self._emit(self.by_index[index], changes)
 
     def _emit(self, slot: Slot, changes: tuple[Change, ...]) -> None:
         station = slot.station
@@ -394,7 +434,22 @@ class StreamEvaluator:
         """A batch that could not be written goes back to the front of the queue."""
         self.pending = transitions + self.pending
 
-    # -- restart and user actions --------------------------------------------------------------
+    # -- states as objects (restart, user actions) -------------------------------------------
+    def states(self, slot: Slot) -> Iterator[tuple[str, State]]:
+        """The slot's rule states (copies: :meth:`set_state` puts a changed one back)."""
+        for rule in ROW_RULES:
+            if self.table.exists(rule, slot.index):
+                yield rule, self.table.get(rule, slot.index)
+        if slot.aqi is not None:
+            yield AQI_LEVEL, slot.aqi
+
+    def set_state(self, slot: Slot, rule: str, state: State) -> None:
+        if rule == AQI_LEVEL:
+            if isinstance(state, ThresholdState):
+                slot.aqi = state
+        elif rule in ROW_RULES:
+            self.table.put(rule, slot.index, state)
+
     def reset(self, key: AlertKey) -> None:
         """A user resolved the alert of ``key``: its rule restarts from normal (a condition
         that persists raises a new alert after the pending period)."""
@@ -404,7 +459,7 @@ class StreamEvaluator:
         slot = self.slots.get((int(scope[8:]) << 16) | factor_id)
         if slot is None:
             return
-        for name, state in slot.states():
+        for name, state in self.states(slot):
             if name == rule:
                 state.phase = NORMAL
                 if isinstance(state, ThresholdState):
@@ -412,14 +467,21 @@ class StreamEvaluator:
                     state.samples = ()
                 elif isinstance(state, JumpState):
                     state.quiet = 0
+                self.set_state(slot, name, state)
 
     def dump_states(self) -> list[tuple[int, int, str, list[Any]]]:
         """(station, factor, rule, state) of the states worth saving."""
         out = []
-        for slot in self.slots.values():
-            for rule, state in slot.states():
-                if _worth_saving(rule, state):
-                    out.append((slot.station.id, slot.factor.id, rule, dump_state(state)))
+        table = self.table
+        for rule in ROW_RULES:
+            for index in table.worth_saving(rule, _SAVE_RUN).tolist():
+                slot = self.by_index[index]
+                out.append(
+                    (slot.station.id, slot.factor.id, rule, dump_state(table.get(rule, index)))
+                )
+        for slot in self.by_index:
+            if slot.aqi is not None and _worth_saving(AQI_LEVEL, slot.aqi):
+                out.append((slot.station.id, slot.factor.id, AQI_LEVEL, dump_state(slot.aqi)))
         return out
 
     def restore(
@@ -446,7 +508,7 @@ class StreamEvaluator:
                 state.phase = NORMAL  # resolved by a user while we were away
                 if isinstance(state, ThresholdState):
                     state.run, state.samples = 0, ()
-            slot.set_state(rule, state)
+            self.set_state(slot, rule, state)
             restored += 1
         for (rule, scope, factor_id), (alert_state, first_seen) in open_alerts.items():
             if not scope.startswith("station:"):
@@ -455,11 +517,12 @@ class StreamEvaluator:
             slot = self._slot(station_id, factor_id, self.slots.get((station_id << 16) | factor_id))
             if slot is None:
                 continue
-            for name, state in slot.states():
+            for name, state in self.states(slot):
                 if name != rule or state.phase != NORMAL:
                     continue
                 state.phase = PENDING if alert_state == "pending" else FIRING
                 if isinstance(state, ThresholdState | MaintenanceState):
                     state.since = first_seen
                     state.run = 1 if alert_state == "pending" else 0
+                self.set_state(slot, name, state)
         return restored

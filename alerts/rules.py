@@ -86,6 +86,7 @@ __all__ = [
     "StationFacts",
     "ThresholdRule",
     "ThresholdState",
+    "declares_maintenance",
     "evaluate",
     "evaluate_flatline",
     "evaluate_jump",
@@ -134,6 +135,11 @@ _MAINTENANCE: Final[frozenset[str | None]] = frozenset(
 #: Triggering values kept per alert.
 MAX_SAMPLES: Final = 10
 _EWMA_MIN_VALUES: Final = 10
+
+
+def declares_maintenance(flag: str | None) -> bool:
+    """Is ``flag`` a device-declared maintenance/fault flag (either case)?"""
+    return flag in _MAINTENANCE
 
 
 def severity_rank(severity: str) -> int:

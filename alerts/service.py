@@ -70,6 +70,22 @@ _MAX_CATCHUP_S = 3600.0
 #: Values of stations or factors registered since the last load make the registry reload
 #: at most this often (so a new station's first alerts are not a config reload late).
 _REGISTRY_RELOAD_S = 2.0
+#: stored values re-evaluated per batch in a catch-up
+_CATCHUP_BATCH = 10_000
+
+
+def _feed_records(evaluator: StreamEvaluator, kind: str, rows: list[asyncpg.Record]) -> int:
+    """Catch-up rows (station, factor, POSIX s, value, flag) → the evaluator."""
+    if not rows:
+        return 0
+    return evaluator.feed_rows(
+        kind,
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [r[4] for r in rows],
+    )
 
 
 class AlertService:
@@ -89,7 +105,8 @@ class AlertService:
         self.channels = Channels(settings.alerts)
         self.scheduler: AsyncIOScheduler | None = None
         self._listener: asyncpg.Connection | None = None
-        self._buffer: list[str] | None = None
+        self._incoming: list[str] = []
+        self._catching_up = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
         self._flush_now = asyncio.Event()
@@ -236,11 +253,15 @@ class AlertService:
 
     def _on_reading(self, conn: object, pid: int, channel: str, payload: str) -> None:
         self._last_reading = time.time()
-        if self._buffer is not None:
-            self._buffer.append(payload)
-            return
-        assert self.evaluator is not None
-        self.evaluator.feed_payload(payload)
+        self._incoming.append(payload)  # evaluated in one batch by the next flush
+
+    def evaluate_incoming(self) -> int:
+        """Evaluate the payloads received since the last call (not during a catch-up: its
+        stored data goes first)."""
+        if self._catching_up or not self._incoming or self.evaluator is None:
+            return 0
+        payloads, self._incoming = self._incoming, []
+        return self.evaluator.feed_payloads(payloads)
 
     def _on_alert(self, conn: object, pid: int, channel: str, payload: str) -> None:
         alert_id, _, state = payload.partition(":")
@@ -290,7 +311,7 @@ class AlertService:
         arrived meanwhile."""
         assert self.pool is not None and self.evaluator is not None
         evaluator = self.evaluator
-        self._buffer = []
+        self._catching_up = True
         n = 0
         try:
             start = datetime.fromtimestamp(since, UTC)
@@ -303,13 +324,16 @@ class AlertService:
                 ("h", queries.CATCHUP_HOUR_SQL),
             ):
                 async with self.pool.acquire() as conn, conn.transaction():
-                    async for r in conn.cursor(sql, start, until, prefetch=10_000):
-                        evaluator.feed(r[0], r[1], kind, r[2], r[3], r[4])
-                        n += 1
+                    rows: list[asyncpg.Record] = []
+                    async for r in conn.cursor(sql, start, until, prefetch=_CATCHUP_BATCH):
+                        rows.append(r)
+                        if len(rows) >= _CATCHUP_BATCH:
+                            n += _feed_records(evaluator, kind, rows)
+                            rows = []
+                    n += _feed_records(evaluator, kind, rows)
         finally:
-            buffered, self._buffer = self._buffer, None
-            for payload in buffered:
-                evaluator.feed_payload(payload)
+            self._catching_up = False
+            self.evaluate_incoming()
         if n:
             log.info("caught up: %d stored values re-evaluated", n)
         return n
@@ -348,6 +372,7 @@ class AlertService:
         the transitions are written one by one and only those refused are dropped, logged —
         one bad transition must not block every alert behind it."""
         assert self.pool is not None and self.evaluator is not None
+        self.evaluate_incoming()
         batch = self.evaluator.take()
         if not batch:
             return 0

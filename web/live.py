@@ -30,13 +30,14 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any, Final
 
 import asyncpg
 from aiohttp import web
 
 from store.db import connect
-from store.feed import READINGS_CHANNEL, decode_readings
+from store.feed import READINGS_CHANNEL, FeedFormatError, decode_columns
 from web.responses import dumps
 
 __all__ = ["ALERTS_CHANNEL", "REGISTRY_CHANNEL", "LiveHub", "Subscriber", "sse_event"]
@@ -153,8 +154,14 @@ class LiveHub:
             delay = min(delay * 2, 30.0)
 
     def _on_readings(self, conn: Any, pid: int, channel: str, payload: str) -> None:
-        for r in decode_readings(payload):
-            self._buffer.append((r.station_id, r.factor_id, r.kind, r.ts, r.value, r.flag))
+        try:
+            c = decode_columns(payload)
+        except FeedFormatError as exc:
+            log.warning("live updates: readings payload skipped: %s", exc)
+            return
+        self._buffer.extend(
+            zip(c.stations, c.factors, repeat(c.kind), c.ts, c.values, c.flags, strict=False)
+        )
 
     def _on_alert(self, conn: Any, pid: int, channel: str, payload: str) -> None:
         self._alerts.put_nowait(payload)

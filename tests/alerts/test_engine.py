@@ -13,7 +13,7 @@ import asyncpg
 from alerts import api
 from alerts.service import AlertService
 from store.db import connect
-from store.feed import READINGS_CHANNEL
+from store.feed import READINGS_CHANNEL, readings_payloads
 from store.stations import NewStation
 
 from .conftest import alert_settings, factor_id, register, store_rtd, wait_for
@@ -24,7 +24,8 @@ T0 = 1_795_000_000.0  # 2026-11-18
 
 
 def payload(items: list[tuple[int, int, float, float, str]], kind: str = "r") -> str:
-    return kind + "|" + ";".join(f"{s},{f},{ts:.0f},{v!r},{flag}" for s, f, ts, v, flag in items)
+    (one,) = readings_payloads(kind, items)
+    return one
 
 
 class Feed:

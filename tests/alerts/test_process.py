@@ -15,7 +15,7 @@ import asyncpg
 from alerts.service import AlertService
 from store.db import connect
 from store.engine import EngineInfo
-from store.feed import READINGS_CHANNEL
+from store.feed import READINGS_CHANNEL, readings_payloads
 from store.stations import NewStation
 from tests.conftest import PgAdmin
 
@@ -91,10 +91,14 @@ async def test_database_drops_connections_nothing_is_lost(
             assert [(r["rule"], r["state"]) for r in rows] == [("exceedance", "firing")]
             # and the live feed works again
             await conn.execute(
-                "SELECT pg_notify($1, $2)", READINGS_CHANNEL, f"r|{sid},{pm25},{now + 60:.0f},1.0,N"
+                "SELECT pg_notify($1, $2)",
+                READINGS_CHANNEL,
+                *readings_payloads("r", [(sid, pm25, now + 60, 1.0, "N")]),
             )
             await conn.execute(
-                "SELECT pg_notify($1, $2)", READINGS_CHANNEL, f"r|{sid},{pm25},{now + 90:.0f},1.0,N"
+                "SELECT pg_notify($1, $2)",
+                READINGS_CHANNEL,
+                *readings_payloads("r", [(sid, pm25, now + 90, 1.0, "N")]),
             )
             await wait_for(
                 lambda: conn.fetchval("SELECT count(*) = 1 FROM alerts WHERE state = 'resolved'"),

@@ -405,7 +405,7 @@ async def _read_events(resp: object, want: str, timeout: float = 5.0) -> dict:
 
 
 async def test_live_stream_scoped_readings_and_alerts(client: TestClient, seeded: Seed) -> None:
-    from store.feed import READINGS_CHANNEL
+    from store.feed import READINGS_CHANNEL, readings_payloads
 
     officer = await client.get("/api/v1/live", headers=seeded.auth("officer"))
     admin = await client.get("/api/v1/live", headers=seeded.auth("admin"))
@@ -416,7 +416,9 @@ async def test_live_stream_scoped_readings_and_alerts(client: TestClient, seeded
     try:
         fid = await conn.fetchval("SELECT id FROM factors WHERE code = 'a34004'")
         own, other = seeded.stations["good"], seeded.stations["unhealthy"]
-        payload = f"r|{other},{fid},1700000000,99.0,N;{own},{fid},1700000000,12.5,N"
+        (payload,) = readings_payloads(
+            "r", [(other, fid, 1700000000, 99.0, "N"), (own, fid, 1700000000, 12.5, "N")]
+        )
         await conn.execute("SELECT pg_notify($1, $2)", READINGS_CHANNEL, payload)
         got = await _read_events(officer, "readings")
         assert [i[0] for i in got["items"]] == [own]  # the other station is out of scope
