@@ -111,6 +111,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="throughput: with the alert engine evaluating every value in-stream",
     )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        metavar="FRAMES_PER_S",
+        help="throughput: offer this many frames/s instead of as many as acks allow "
+        "(e.g. the floor, 10000: then compare CPU, not frames/s)",
+    )
 
 
 def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -125,6 +132,8 @@ def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
             out["duration"] = args.duration
         if args.alerts and name == "throughput":
             out["alerts"] = True
+        if args.rate and name == "throughput":
+            out["rate"] = args.rate
         if args.set:
             out["overrides"] = _overrides(args.set)
         if args.minutes and name == "soak":

@@ -80,6 +80,7 @@ class _Sampler:
         self.server = server
         self.samples: list[tuple[float, ProcSample, ProcSample]] = []
         self.machine: list[tuple[float, float]] = []
+        self.alerts: list[tuple[float, float]] = []  # the alert engine's CPU seconds
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -100,6 +101,7 @@ class _Sampler:
         item = (time.monotonic(), self.server.server_sample(), self.server.postgres_sample())
         self.samples.append(item)
         self.machine.append((item[0], machine_busy()[0]))
+        self.alerts.append((item[0], self.server.alerts_sample().cpu_s))
         return item
 
     def cpu_between(self, t0: float, t1: float) -> dict[str, float]:
@@ -110,10 +112,12 @@ class _Sampler:
         span = max(b - a, 1e-9)
         busy = [m for m in self.machine if t0 <= m[0] <= t1]
         machine = (busy[-1][1] - busy[0][1]) / span if len(busy) >= 2 else 0.0
+        engine = [m for m in self.alerts if t0 <= m[0] <= t1]
         return {
             "server_cores": round((sb.cpu_s - sa.cpu_s) / span, 3),
             "postgres_cores": round((pb.cpu_s - pa.cpu_s) / span, 3),
             "machine_busy_cores": round(machine, 3),
+            "alert_engine_cores": round((engine[-1][1] - engine[0][1]) / span, 3),
         }
 
     def peak_rss(self) -> dict[str, int]:
@@ -243,6 +247,7 @@ def throughput(
     workers: int = 0,
     dsn: str | None = None,
     alerts: bool = False,
+    rate: float | None = None,
     overrides: Mapping[str, Any] | None = None,
     progress: Progress = _quiet,
 ) -> dict[str, Any]:
@@ -250,7 +255,8 @@ def throughput(
     load generator); frames/s and values/s committed (counted in the database), latency
     received → committed, CPU of the server, the database and the load generator.
     ``alerts``: with the alert engine evaluating every committed value in-stream (its
-    cost is the difference to a run without)."""
+    cost is the difference to a run without).  ``rate``: offer that many frames/s only
+    (below saturation: the cost of something shows in CPU, not in frames/s)."""
     settings = server_settings(workers, overrides)
     with (
         ServerUnderTest(settings=settings, dsn=dsn, alerts=alerts) as server,
@@ -263,6 +269,7 @@ def throughput(
             window=window,
             duration=warmup + duration + 3,
             drain=15.0,
+            rate=rate,
         )
         asyncio.run(_register(server, stations))
         progress(f"throughput: {stations} stations, window {window}, {duration:.0f} s measured")
@@ -288,6 +295,7 @@ def throughput(
         "scenario": "throughput",
         "stations": stations,
         "alert_engine": alerts,
+        "offered_frames_per_s": rate,
         "window": window,
         "factors_per_frame": len(AQI_FACTORS),
         "measured_s": round(span, 1),

@@ -29,7 +29,7 @@ import asyncpg
 from store.embedded import EmbeddedPostgres
 
 from .db import free_port
-from .proc import ProcSample, postgres_pids, sample, tree_pids
+from .proc import ProcSample, postgres_pids, process_name, sample, tree_pids
 
 __all__ = ["ServerUnderTest", "free_port", "histogram_quantiles", "server_settings"]
 
@@ -138,6 +138,10 @@ class ServerUnderTest:
 
     def server_sample(self) -> ProcSample:
         return sample(self.server_pids())
+
+    def alerts_sample(self) -> ProcSample:
+        """The alert engine's process alone (its kernel name, ingest.supervisor)."""
+        return sample(p for p in self.server_pids() if process_name(p) == "envgrid-alerts")
 
     def postgres_sample(self) -> ProcSample:
         data = self.data_dir / "pg" / "data" if self.data_dir is not None and not self.dsn else None

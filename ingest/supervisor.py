@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from store.embedded import EmbeddedPostgres, embedded_from_settings
@@ -70,11 +71,21 @@ class _Child:
     next_start: float = 0.0
 
 
+def process_title(name: str) -> str:
+    """A child's name as the kernel keeps it (15 bytes): ``envgrid-alerts``,
+    ``envgrid-web``; longer ones as ``eg-ingest-0``, ``eg-ingest-12``."""
+    if len(name) <= 15:
+        return name
+    return ("eg-" + name.removeprefix("envgrid-"))[:15]
+
+
 def _call_target(
     target: str, settings: Settings, dsn: str, engine: Engine, index: int, multiproc_dir: str
 ) -> None:
     """Entry point of every child (module level: spawn pickles it by name)."""
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc_dir
+    with contextlib.suppress(OSError):  # ps/top show envgrid-alerts, eg-ingest-0 …
+        Path("/proc/self/comm").write_text(process_title(multiprocessing.current_process().name))
     module, _, func = target.partition(":")
     getattr(importlib.import_module(module), func)(settings, dsn, engine, index)
 

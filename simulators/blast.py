@@ -5,8 +5,8 @@ model, schedules, faults, downlink answers, retransmissions — and spends
 about a quarter of a millisecond of CPU per frame doing so.  On a machine
 where the load generator, the server and the database share two cores, that
 would measure the simulator.  A blasting station keeps only what the server
-sees: its identity, realistic values (a few samples of the station type's
-typical levels, cycled), a unique QN and DataTime per frame, the CRC, and the
+sees: its identity, realistic values (a smooth loop of samples around the
+station type's typical levels, cycled), a unique QN and DataTime per frame, the CRC, and the
 ack window — the next frames go out as soon as 9014 answers free the window,
 written together.  About 10 µs of CPU per frame.
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import multiprocessing
 import random
 import resource
@@ -60,6 +61,8 @@ class BlastConfig:
     duration: float | None = 60.0
     #: frames this process may send (None: no limit)
     max_frames: int | None = None
+    #: frames per second for the whole fleet (None: as fast as acks allow)
+    rate: float | None = None
     #: connect now, hold uploads until this POSIX time (a synchronised burst)
     start_at: float | None = None
     #: after sending stops, wait this long for outstanding acks
@@ -113,6 +116,23 @@ class _Shared:
         self.budget = config.max_frames
         self.sending = True
         self.inflight = 0
+        #: with a rate: frames that may go out now, and the stations waiting for some
+        self.tokens = 0.0
+        self.starved: dict[_Station, None] = {}
+
+    def refill(self, seconds: float) -> None:
+        """Add ``rate × seconds`` frames (at most a tenth of a second's worth) and let the
+        waiting stations send."""
+        rate = self.config.rate
+        if rate is None:
+            return
+        self.tokens = min(self.tokens + rate * seconds, rate * 0.1)
+        waiting, self.starved = self.starved, {}
+        for station in waiting:  # in the order they started waiting
+            if self.tokens < 1:
+                self.starved[station] = None
+            else:
+                station.send_more()  # waits again if it could not send all it wanted
 
 
 class _Station(asyncio.Protocol):
@@ -149,6 +169,13 @@ class _Station(asyncio.Protocol):
             room = min(room, shared.budget)
         if room <= 0:
             return
+        if shared.config.rate is not None:
+            if shared.tokens < room:
+                shared.starved[self] = None  # the next refill sends
+                room = int(shared.tokens)
+                if room <= 0:
+                    return
+            shared.tokens -= room
         frames = []
         interval = shared.config.interval_s
         values = self._values
@@ -194,14 +221,20 @@ class _Station(asyncio.Protocol):
 def _values_for(
     st: str, factors: Sequence[str], rng: random.Random, samples: int = 16
 ) -> list[str]:
-    """A few value sets around the station type's typical levels (CP text, ready to send)."""
+    """A few value sets around the station type's typical levels (CP text, ready to send),
+    cycled: one smooth loop per factor (level × e^(0.25·sin), random phase), so that
+    consecutive frames differ as a real analyser's consecutive readings do — drawn
+    independently, the alert engine would see a jump every few frames."""
     profile = {f.code: f for f in profile_for(st).factors}
+    phase = {code: rng.uniform(0.0, 2 * math.pi) for code in factors}
+    spread = {code: f.level * rng.lognormvariate(0.0, 0.1) for code, f in profile.items()}
     out = []
-    for _ in range(samples):
+    for k in range(samples):
         parts = []
         for code in factors:
             f = profile[code]
-            value = max(f.low, f.level * rng.lognormvariate(0.0, 0.25))
+            wave = math.sin(phase[code] + 2 * math.pi * k / samples)
+            value = max(f.low, spread[code] * math.exp(0.25 * wave))
             parts.append(f"{code}-Rtd={value:.{f.decimals}f},{code}-Flag=N")
         out.append(";".join(parts))
     return out
@@ -259,11 +292,15 @@ async def run_blast(config: BlastConfig) -> BlastResult:
     if config.start_at is not None:
         await asyncio.sleep(max(0.0, config.start_at - time.time()))
         started = time.monotonic()
+    last = time.monotonic()
     while shared.sending:
-        if config.duration is not None and time.monotonic() - started >= config.duration:
+        now = time.monotonic()
+        if config.duration is not None and now - started >= config.duration:
             shared.sending = False
             break
-        await asyncio.sleep(0.05)
+        shared.refill(now - last)
+        last = now
+        await asyncio.sleep(0.01 if config.rate is not None else 0.05)
     deadline = time.monotonic() + config.drain
     while shared.inflight > 0 and time.monotonic() < deadline:  # noqa: ASYNC110 - polls counters
         await asyncio.sleep(0.05)
@@ -324,6 +361,7 @@ def blast(config: BlastConfig) -> BlastResult:
             stations=size,
             first_index=config.first_index + start,
             max_frames=share,
+            rate=None if config.rate is None else config.rate * size / config.stations,
             source_addresses=addresses,
         )
         proc = ctx.Process(target=_child, args=(child, queue), name=f"envgrid-blast-{n}")
