@@ -360,28 +360,33 @@ class AlertWriter:
             if new_ops:
                 rows = await conn.fetch(
                     queries.INSERT_ALERTS_SQL,
-                    [op.id for op in new_ops],
-                    [op.key[0] for op in new_ops],
-                    [op.key[1] for op in new_ops],
-                    [op.station_id for op in new_ops],
-                    [op.key[2] for op in new_ops],
-                    [op.region for op in new_ops],
-                    [op.grid_id for op in new_ops],
-                    [op.state for op in new_ops],
-                    [op.severity or "major" for op in new_ops],
-                    [_ts(op.first_seen) for op in new_ops],
-                    [_ts(op.last_seen) for op in new_ops],
-                    [_ts(op.fired_at) for op in new_ops],
-                    [_ts(op.resolved_at) for op in new_ops],
-                    ["system" if op.state == "resolved" else None for op in new_ops],
-                    [op.count for op in new_ops],
-                    [op.value for op in new_ops],
-                    [op.threshold for op in new_ops],
-                    [op.reason for op in new_ops],
-                    [op.data_kind for op in new_ops],
-                    [_json(op.trigger_values or []) for op in new_ops],
-                    [_json(op.labels or {}) for op in new_ops],
-                    [op.inhibited_by for op in new_ops],
+                    [
+                        {
+                            "i": op.id,
+                            "r": op.key[0],
+                            "sk": op.key[1],
+                            "st": op.station_id,
+                            "f": op.key[2],
+                            "rg": op.region,
+                            "g": op.grid_id,
+                            "s": op.state,
+                            "sv": op.severity or "major",
+                            "fs": _ts(op.first_seen),
+                            "ls": _ts(op.last_seen),
+                            "fa": _ts(op.fired_at),
+                            "ra": _ts(op.resolved_at),
+                            "rb": "system" if op.state == "resolved" else None,
+                            "c": op.count,
+                            "v": op.value,
+                            "th": op.threshold,
+                            "re": op.reason,
+                            "dk": op.data_kind,
+                            "tv": op.trigger_values or [],
+                            "lb": op.labels or {},
+                            "ib": op.inhibited_by,
+                        }
+                        for op in new_ops
+                    ],
                 )
                 inserted = {r[0] for r in rows}
                 if len(inserted) != len(new_ops):
@@ -429,13 +434,7 @@ class AlertWriter:
             if ev:
                 await conn.execute(
                     queries.INSERT_EVENTS_SQL,
-                    [e[0] for e in ev],
-                    [e[1] for e in ev],
-                    [e[2] for e in ev],
-                    [e[3] for e in ev],
-                    ["system"] * len(ev),
-                    [""] * len(ev),
-                    [_json(e[4]) for e in ev],
+                    [{"a": e[0], "k": e[1], "f": e[2], "t": e[3], "d": e[4]} for e in ev],
                 )
             payloads: list[str] = []
             for op in new_ops:
