@@ -57,16 +57,17 @@ RESERVE_ALERT_IDS_SQL: Final = """
 SELECT nextval(pg_get_serial_sequence('alerts', 'id')) FROM generate_series(1, $1)
 """
 #: New alerts, one JSON array of rows (orjson on the way out: at 20,000 rows — a mass
-#: outage — asyncpg's encoding of 22 array parameters cost 0.4 s, the JSON 10 ms).
+#: outage — asyncpg's encoding of 22 array parameters cost 0.4 s, the JSON 10 ms); times
+#: as POSIX seconds.
 INSERT_ALERTS_SQL: Final = """
 INSERT INTO alerts (id, rule, scope_key, station_id, factor_id, region, grid_id, state,
                     severity, first_seen, last_seen, fired_at, resolved_at, resolved_by, count,
                     value, threshold, reason, data_kind, trigger_values, labels, inhibited_by)
-SELECT i, r, sk, st, f, rg, g, s, sv, fs, ls, fa, ra, rb, c, v, th, re, dk,
-       COALESCE(tv, '[]'), COALESCE(lb, '{}'), ib
+SELECT i, r, sk, st, f, rg, g, s, sv, to_timestamp(fs), to_timestamp(ls), to_timestamp(fa),
+       to_timestamp(ra), rb, c, v, th, re, dk, COALESCE(tv, '[]'), COALESCE(lb, '{}'), ib
 FROM jsonb_to_recordset($1::jsonb)
      AS t(i bigint, r text, sk text, st integer, f smallint, rg text, g integer, s text,
-          sv text, fs timestamptz, ls timestamptz, fa timestamptz, ra timestamptz, rb text,
+          sv text, fs float8, ls float8, fa float8, ra float8, rb text,
           c integer, v float8, th float8, re text, dk text, tv jsonb, lb jsonb, ib bigint)
 ON CONFLICT (rule, scope_key, factor_id) WHERE state <> 'resolved' DO NOTHING
 RETURNING id

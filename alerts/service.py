@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -72,6 +73,14 @@ _MAX_CATCHUP_S = 3600.0
 _REGISTRY_RELOAD_S = 2.0
 #: stored values re-evaluated per batch in a catch-up
 _CATCHUP_BATCH = 10_000
+
+
+def _freeze_long_lived() -> None:
+    """Move what is alive now (configuration, slots, open alerts: hundreds of thousands of
+    objects at 36,000 stations) out of the cyclic collector's way: its full collections
+    otherwise walk them all, a mass-outage sweep 20 % slower (bench/alerts.py)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _feed_records(evaluator: StreamEvaluator, kind: str, rows: list[asyncpg.Record]) -> int:
@@ -185,6 +194,7 @@ class AlertService:
         since = (float(saved_at) if saved_at is not None else now) - self.settings.alerts.catchup_s
         await self._listen()
         await self.catch_up(max(since, now - _MAX_CATCHUP_S))
+        _freeze_long_lived()
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._flush_loop(), name="alerts-flush"),
@@ -224,6 +234,7 @@ class AlertService:
                 log.warning("alert engine stopped without its last writes: %s", exc)
         await self._close_listener()
         await self.channels.close()
+        gc.unfreeze()  # what was long-lived may now be garbage
         if self.pool is not None:
             pool, self.pool = self.pool, None
             try:
@@ -459,6 +470,7 @@ class AlertService:
         assert self.pool is not None and self.evaluator is not None
         self.config = await load_config(self.pool, self.settings)
         self.evaluator.set_config(self.config)
+        _freeze_long_lived()
 
     async def reload_registry(self) -> None:
         """Cheaper than a full reload: pick up stations and factors registered since (the

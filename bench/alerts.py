@@ -245,6 +245,8 @@ async def bench_sweep(dsn: str, stations: int = 36_000, repeat: int = 7) -> dict
         writer = AlertWriter()
         await writer.load(conn)
         sweeper = OfflineSweeper()
+        gc.collect()
+        gc.freeze()  # as the alert service does after its start (alerts.service)
         await sweeper.sweep(conn, writer, config)  # warm-up (plans, caches)
         steady = [await sweeper.sweep(conn, writer, config) for _ in range(repeat)]
         out: dict[str, Any] = {
