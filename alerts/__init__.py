@@ -7,7 +7,8 @@ Modules
 * :mod:`.limits` — built-in limits (GB 3095 by date, emission standards by station type,
   hourly-AQI level thresholds from HJ 633);
 * :mod:`.config` — the configuration snapshot and its resolution per station and factor;
-* :mod:`.engine` — the in-stream evaluator (readings → transitions);
+* :mod:`.engine` — the in-stream evaluator (readings → transitions), in batches over
+  :mod:`.states` — the rule states as numpy columns with the rules' fast paths;
 * :mod:`.sweeper` — the offline sweep (one query over ``station_state``) and the grouped
   offline alerts that inhibit per-station notices;
 * :mod:`.writer` — transitions → ``alerts``/``alert_events`` in batched transactions;

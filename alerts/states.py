@@ -113,7 +113,7 @@ class StateTable:
 
     # -- storage -----------------------------------------------------------------------
     def _columns(self) -> Iterator[tuple[str, Any, float | int]]:
-        for rule, (p, _cls, fields, _obj, _fn) in _LAYOUT.items():
+        for p, _cls, fields, _obj, _fn in _LAYOUT.values():
             yield f"{p}_has", bool, False  # rule bound now
             yield f"{p}_exists", bool, False  # state ever created (kept across reloads)
             yield f"{p}_kinds", np.int64, 0
@@ -125,7 +125,6 @@ class StateTable:
                 yield f"{p}_{name}", dtype, _DEFAULTS.get(name, 0)
             for name in _PARAMS[p]:
                 yield f"{p}_{name}", np.float64, 0.0
-            del rule
         yield "aqi_kinds", np.int64, 0
         yield "gen", np.int64, -1
 
