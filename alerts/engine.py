@@ -305,7 +305,9 @@ class StreamEvaluator:
             keep = np.ones(n, bool)
             for j in stale.tolist():
                 s, f = int(stations[j]), int(factors[j])
-                slot = self._slot(s, f, self.slots.get((s << 16) | f))
+                slot = self.slots.get((s << 16) | f)
+                if slot is None or slot.gen != self.gen:  # not bound yet by an earlier row
+                    slot = self._slot(s, f, slot)
                 if slot is not None:
                     index[j] = slot.index
                     continue
