@@ -274,6 +274,11 @@ class StateTable:
         switch = has & ~same & wanted & ((current < 0) | (kind < current))
         return go, switch
 
+    def _at(self, idx: np.ndarray, *names: str) -> list[np.ndarray]:
+        """The columns ``names`` at the slots ``idx`` (copies: write back through
+        :attr:`col`)."""
+        return [self.col[name][idx] for name in names]
+
     def _fast_e(
         self, go: np.ndarray, idx: np.ndarray, ts: np.ndarray, value: np.ndarray, maint: np.ndarray
     ) -> np.ndarray:
@@ -289,20 +294,19 @@ class StateTable:
         self, go: np.ndarray, idx: np.ndarray, ts: np.ndarray, value: np.ndarray, maint: np.ndarray
     ) -> np.ndarray:
         c = self.col
-        run = c["f_run"][idx]
-        ref = c["f_ref"][idx]
-        since = c["f_since"][idx]
-        same = (run > 0) & (np.abs(value - ref) <= c["f_tol"][idx])
+        run, ref, since, phase, tol, min_count, min_value, count, duration = self._at(
+            idx, "f_run", "f_ref", "f_since", "f_phase",
+            "f_tol", "f_min_count", "f_min_value", "f_count", "f_duration",
+        )  # fmt: skip
+        same = (run > 0) & (np.abs(value - ref) <= tol)
         new_run = run + 1
-        count = c["f_count"][idx]
-        duration = c["f_duration"][idx]
         fire = (
             same
-            & (new_run >= c["f_min_count"][idx])
-            & (np.abs(ref) > c["f_min_value"][idx])
+            & (new_run >= min_count)
+            & (np.abs(ref) > min_value)
             & (((count > 0) & (new_run >= count)) | ((duration > 0) & (ts - since >= duration)))
         )
-        fast: np.ndarray = go & (maint | ((c["f_phase"][idx] == NORMAL) & ~fire))
+        fast: np.ndarray = go & (maint | ((phase == NORMAL) & ~fire))
         c["f_last_ts"][idx[fast]] = ts[fast]
         moving = fast & ~maint
         grow = moving & same
@@ -318,23 +322,19 @@ class StateTable:
         self, go: np.ndarray, idx: np.ndarray, ts: np.ndarray, value: np.ndarray, maint: np.ndarray
     ) -> np.ndarray:
         c = self.col
-        prev = c["j_prev"][idx]
+        prev, mean, var, count, phase, bound_abs, rel, min_delta, sigma, window = self._at(
+            idx, "j_prev", "j_mean", "j_var", "j_n", "j_phase",
+            "j_abs", "j_rel", "j_min_delta", "j_sigma", "j_window",
+        )  # fmt: skip
         first = go & ~maint & np.isnan(prev)
         delta = np.abs(value - prev)
-        bound_abs = c["j_abs"][idx]
-        rel = c["j_rel"][idx]
+        smaller = np.minimum(np.abs(prev), np.abs(value))
         jumped = ((bound_abs > 0) & (delta > bound_abs)) | (
-            (rel > 0)
-            & (delta > c["j_min_delta"][idx])
-            & (delta > rel * np.minimum(np.abs(prev), np.abs(value)))
+            (rel > 0) & (delta > min_delta) & (delta > rel * smaller)
         )
-        sigma = c["j_sigma"][idx]
-        mean = c["j_mean"][idx]
-        var = c["j_var"][idx]
-        count = c["j_n"][idx]
         sd = np.sqrt(var)
         jumped |= (sigma > 0) & (count >= 10) & (sd > 0) & (np.abs(value - mean) > sigma * sd)
-        steady = (c["j_phase"][idx] == NORMAL) & ~jumped & (c["j_window"][idx] == 0)
+        steady = (phase == NORMAL) & ~jumped & (window == 0)
         fast: np.ndarray = go & (maint | first | steady)
         c["j_last_ts"][idx[fast]] = ts[fast]
         at = idx[first]
