@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+from store.settings import StoreConfig
 from store.validation import require
 
-__all__ = ["AggregatesSettings"]
+__all__ = ["AggregatesConfig", "AggregatesSettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +86,10 @@ class AggregatesSettings:
         """``daily_ranking_time`` as (hour, minute), for the scheduler."""
         hh, _, mm = self.daily_ranking_time.partition(":")
         return int(hh), int(mm)
+
+
+class AggregatesConfig(StoreConfig, Protocol):
+    """What the aggregates package reads of the root settings (``envgrid.settings.Settings``)."""
+
+    @property
+    def aggregates(self) -> AggregatesSettings: ...

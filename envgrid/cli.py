@@ -1,45 +1,111 @@
 """The ``envgrid`` command: one entry point, one subcommand per job.
 
-Each subcommand lives in the package that owns the job (``ingest.cli`` for
-``serve``, ``protocol.cli`` for ``decode`` ...).  A subcommand module exposes
-``configure(parser)`` to add its arguments and ``run(args) -> int``.  Modules
-are imported only when their subcommand is chosen, so ``envgrid --help`` and
-the light commands start fast.
+Each subcommand lives in the package that owns the job (``ingest.cli_station`` for
+``station``, ``protocol.cli_decode`` for ``decode`` ...) and exposes
+``configure(parser)`` to add its arguments and ``run(args)``; a subcommand that needs
+the configuration has ``run(args, load)``, where ``load(overrides)`` builds the root
+:class:`~envgrid.settings.Settings` from ``--config``, the environment and the
+command's own overrides (``--dsn`` …).  This module is the only place that knows every
+subcommand: :func:`command_module` imports each one explicitly, and only when it is
+chosen, so ``envgrid --help`` and the light commands start fast.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Final
 
+__all__ = ["COMMANDS", "build_parser", "command_module", "main"]
 
-@dataclass(frozen=True, slots=True)
-class Command:
-    module: str
-    help: str
-
-
-COMMANDS: dict[str, Command] = {
-    "serve": Command("ingest.cli_serve", "run the HJ 212 server, web dashboard and alert engine"),
-    "station": Command("ingest.cli_station", "list stations, approve pending ones, send commands"),
-    "simulate": Command("simulators.cli", "run simulated stations against a server"),
-    "bench": Command("bench.cli", "run a benchmark scenario and write its report"),
-    "decode": Command("protocol.cli_decode", "decode an HJ 212 byte stream to JSON lines"),
-    "encode": Command("protocol.cli_encode", "build an HJ 212 reply or command frame from JSON"),
-    "aqi": Command("aggregates.cli_aqi", "compute AQI (HJ 633) from JSON concentrations"),
-    "aqci": Command("aggregates.cli_aqci", "compute the composite index (综合指数) from JSON"),
-    "report": Command(
-        "aggregates.cli_report", "write a station/region/grid report (XLSX/PDF/DOCX/CSV/PNG)"
-    ),
-    "db": Command("store.cli_db", "database: migrate, status, start the embedded cluster"),
-    "config": Command("store.cli_config", "show the effective configuration"),
-    "user": Command("web.cli_user", "manage dashboard users"),
-    "alerts": Command("alerts.cli", "alert rules, silences, notification tests"),
-    "grid": Command("web.cli_grid", "import/export grid areas (GeoJSON), grid people"),
+#: Subcommand -> its one-line help, in the order ``envgrid --help`` lists them.
+COMMANDS: Final[Mapping[str, str]] = {
+    "serve": "run the HJ 212 server, web dashboard and alert engine",
+    "station": "list stations, approve pending ones, send commands",
+    "simulate": "run simulated stations against a server",
+    "bench": "run a benchmark scenario and write its report",
+    "decode": "decode an HJ 212 byte stream to JSON lines",
+    "encode": "build an HJ 212 reply or command frame from JSON",
+    "aqi": "compute AQI (HJ 633) from JSON concentrations",
+    "aqci": "compute the composite index (综合指数) from JSON",
+    "report": "write a station/region/grid report (XLSX/PDF/DOCX/CSV/PNG)",
+    "db": "database: migrate, status, start the embedded cluster",
+    "config": "show the effective configuration",
+    "user": "manage dashboard users",
+    "alerts": "alert rules, silences, notification tests",
+    "grid": "import/export grid areas (GeoJSON), grid people",
 }
+
+#: The subcommands whose ``run`` takes the settings loader as a second argument.
+WITH_SETTINGS: Final = frozenset(
+    {"serve", "station", "bench", "report", "db", "user", "alerts", "grid"}
+)
+
+
+def command_module(name: str) -> ModuleType:
+    """The module of subcommand ``name``, imported now."""
+    match name:
+        case "serve":
+            from envgrid import serve
+
+            return serve
+        case "station":
+            from ingest import cli_station
+
+            return cli_station
+        case "simulate":
+            from simulators import cli as simulate
+
+            return simulate
+        case "bench":
+            from bench import cli as bench
+
+            return bench
+        case "decode":
+            from protocol import cli_decode
+
+            return cli_decode
+        case "encode":
+            from protocol import cli_encode
+
+            return cli_encode
+        case "aqi":
+            from aggregates import cli_aqi
+
+            return cli_aqi
+        case "aqci":
+            from aggregates import cli_aqci
+
+            return cli_aqci
+        case "report":
+            from aggregates import cli_report
+
+            return cli_report
+        case "db":
+            from store import cli_db
+
+            return cli_db
+        case "config":
+            from envgrid import config
+
+            return config
+        case "user":
+            from web import cli_user
+
+            return cli_user
+        case "alerts":
+            from alerts import cli as alerts
+
+            return alerts
+        case "grid":
+            from web import cli_grid
+
+            return cli_grid
+    raise KeyError(name)
 
 
 #: Top-level options that take a separate value (``--config FILE``).
@@ -71,13 +137,26 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     chosen = _chosen(argv)
-    for name, cmd in COMMANDS.items():
-        p = sub.add_parser(name, help=cmd.help, description=cmd.help)
+    for name, text in COMMANDS.items():
+        p = sub.add_parser(name, help=text, description=text)
         if name == chosen:
-            module = importlib.import_module(cmd.module)
+            module = command_module(name)
             module.configure(p)
             p.set_defaults(_run=module.run)
     return parser
+
+
+def _loader(args: argparse.Namespace) -> Any:
+    """``load(overrides)``: the root settings from ``--config``, the environment and
+    ``overrides`` (raises ``ConfigError``, which each subcommand reports in its words)."""
+    from envgrid.settings import load_settings
+
+    config = Path(args.config) if args.config else None
+
+    def load(overrides: Mapping[str, Any] | None = None) -> Any:
+        return load_settings(config, os.environ, overrides or {})
+
+    return load
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     try:
+        if args.command in WITH_SETTINGS:
+            return int(args._run(args, _loader(args)) or 0)
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130

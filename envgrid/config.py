@@ -10,15 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from store.settings import (
-    ConfigError,
-    LoadedSettings,
-    load_settings_with_sources,
-    parse_assignments,
-    settings_as_dict,
-)
+from envgrid.settings import Settings, load_settings_with_sources
+from store.config import LoadedSettings, parse_assignments, settings_as_dict
+from store.validation import ConfigError
 
-__all__ = ["configure", "load_from_args", "render_toml", "run"]
+__all__ = ["configure", "render_toml", "run"]
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -46,17 +42,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def load_from_args(
-    args: argparse.Namespace, overrides: dict[str, Any] | None = None
-) -> LoadedSettings:
-    """Entry-point helper: ``--config`` + the process environment + ``overrides``."""
-    config = getattr(args, "config", None)
-    return load_settings_with_sources(Path(config) if config else None, os.environ, overrides or {})
-
-
 def run(args: argparse.Namespace) -> int:
+    config = Path(args.config) if args.config else None
     try:
-        loaded = load_from_args(args, dict(parse_assignments(args.assignments)))
+        overrides = parse_assignments(args.assignments)
+        loaded = load_settings_with_sources(config, os.environ, overrides)
     except ConfigError as exc:
         print(f"envgrid: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -108,7 +98,10 @@ def _toml_value(value: Any) -> str:
 
 
 def render_toml(
-    loaded: LoadedSettings, values: dict[str, dict[str, Any]], *, with_sources: bool = False
+    loaded: LoadedSettings[Settings],
+    values: dict[str, dict[str, Any]],
+    *,
+    with_sources: bool = False,
 ) -> str:
     """``values`` (from :func:`settings_as_dict`) as TOML; unset (None) values commented out."""
     origin = (

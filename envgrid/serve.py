@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from alerts import process as alerts_process
+from envgrid.settings import Settings
+from envgrid.supervisor import Service, Supervisor
 from store.logs import configure_logging
-from store.settings import ConfigError, load_settings
-
-from .supervisor import Service, Supervisor
-
-#: Services besides the ingest workers, started when their package provides them.
-OPTIONAL_SERVICES = (("web", "web.process:run_web"), ("alerts", "alerts.process:run_alerts"))
+from store.validation import ConfigError
+from web import process as web_process
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -43,18 +41,22 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def services(args: argparse.Namespace) -> list[Service]:
+    """The child processes besides the ingest workers."""
     out = []
-    for name, target in OPTIONAL_SERVICES:
-        if getattr(args, f"no_{name}", False):
-            continue
-        if importlib.util.find_spec(target.partition(":")[0]) is not None:
-            out.append(Service(name, target))
+    if not args.no_web:
+        out.append(Service("web", web_process.run_web, describe=web_process.describe_endpoint))
+    if not args.no_alerts:
+        out.append(
+            Service(
+                "alerts", alerts_process.run_alerts, describe=alerts_process.describe_endpoint
+            )
+        )
     return out
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, load: Callable[[Mapping[str, Any]], Settings]) -> int:
     try:
-        settings = load_settings(args.config, os.environ, overrides(args))
+        settings = load(overrides(args))
     except ConfigError as exc:
         print(f"envgrid serve: {exc}", file=sys.stderr)
         return 2

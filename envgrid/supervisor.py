@@ -9,9 +9,9 @@ The supervisor owns everything that exists once per installation:
    :func:`store.prepare.prepare_database` (engine, migrations, partitions);
 2. the child processes: ``ingest.workers`` ingest workers sharing the HJ 212
    port through SO_REUSEPORT (one process holds at most the open-files limit
-   of sockets), plus the services named by the caller (web, alerts) as
-   ``"module:function"`` strings — started with *spawn*, restarted with backoff
-   when they die;
+   of sockets), plus the services the caller passes (web, alerts and the one
+   scheduler) as :class:`Service` values naming their entry functions —
+   started with *spawn*, restarted with backoff when they die;
 3. the Prometheus endpoint (``/metrics``: prometheus_client in multiprocess
    mode, summing what every child writes) and the periodic housekeeping
    (partitions ahead, retention).
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import multiprocessing
 import multiprocessing.process
@@ -41,9 +40,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from envgrid.settings import Settings
+from ingest.server import run_worker
+from store.config import mask_dsn
 from store.embedded import EmbeddedPostgres, embedded_from_settings
 from store.engine import Engine, EngineInfo
-from store.settings import Settings, mask_dsn
 
 __all__ = ["Service", "Supervisor"]
 
@@ -52,14 +53,20 @@ log = logging.getLogger("envgrid.supervisor")
 _RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0, 30.0)
 
 
+#: A child's entry function, called in the child with ``(settings, dsn, engine, index)``;
+#: a module-level function, since *spawn* pickles it by its qualified name.
+Target = Callable[[Settings, str, Engine, int], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Service:
-    """A child process: ``target`` is ``"module:function"`` called with
-    ``(settings, dsn, engine, index)``."""
+    """A child process: ``target`` runs it; ``describe(settings)``, if given, is its line
+    in the start banner."""
 
     name: str
-    target: str
+    target: Target
     index: int = 0
+    describe: Callable[[Settings], str] | None = None
 
 
 @dataclass(slots=True)
@@ -80,14 +87,13 @@ def process_title(name: str) -> str:
 
 
 def _call_target(
-    target: str, settings: Settings, dsn: str, engine: Engine, index: int, multiproc_dir: str
+    target: Target, settings: Settings, dsn: str, engine: Engine, index: int, multiproc_dir: str
 ) -> None:
     """Entry point of every child (module level: spawn pickles it by name)."""
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = multiproc_dir
     with contextlib.suppress(OSError):  # ps/top show envgrid-alerts, eg-ingest-0 …
         Path("/proc/self/comm").write_text(process_title(multiprocessing.current_process().name))
-    module, _, func = target.partition(":")
-    getattr(importlib.import_module(module), func)(settings, dsn, engine, index)
+    target(settings, dsn, engine, index)
 
 
 @dataclass(slots=True)
@@ -203,7 +209,7 @@ class Supervisor:
 
     def _spawn_all(self, multiproc: str) -> None:
         workers = [
-            Service(f"ingest-{i}", "ingest.server:run_worker", i)
+            Service(f"ingest-{i}", run_worker, i)
             for i in range(self.settings.ingest.worker_count)
         ]
         self._children = [_Child(s) for s in (*workers, *self.services)]
@@ -363,11 +369,8 @@ class Supervisor:
             f"  ({ing.worker_count} worker processes sharing the port)",
         ]
         for service in self.services:
-            describe = getattr(
-                importlib.import_module(service.target.partition(":")[0]), "describe_endpoint", None
-            )
-            if describe is not None:
-                lines.append(f"  {service.name:<15} : {describe(self.settings)}")
+            if service.describe is not None:
+                lines.append(f"  {service.name:<15} : {service.describe(self.settings)}")
         if ing.metrics_port:
             lines.append(
                 f"  metrics         : http://{ing.metrics_host}:{ing.metrics_port}/metrics"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,10 +21,11 @@ from typing import Any
 
 import asyncpg
 
+from ingest.settings import IngestConfig
 from store.commands import COMMAND_VERBS, CommandError, queue_command, wait_command
+from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
-from store.settings import ConfigError, Settings, load_settings
 from store.stations import (
     NewStation,
     StationError,
@@ -36,6 +36,7 @@ from store.stations import (
     list_stations,
     reject_pending,
 )
+from store.validation import ConfigError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -93,7 +94,7 @@ def _params(items: list[str]) -> dict[str, str]:
     return out
 
 
-async def _run(args: argparse.Namespace, settings: Settings) -> int:
+async def _run(args: argparse.Namespace, settings: IngestConfig) -> int:
     async with database_dsn(settings.core, settings.database) as dsn:
         conn = await connect(dsn)
         try:
@@ -106,13 +107,13 @@ def _print(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, default=str))
 
 
-async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     for row in await list_stations(conn):
         _print(row)
     return 0
 
 
-async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     station_id = await add_station(
         conn,
         args.mn,
@@ -127,7 +128,7 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) 
     return 0
 
 
-async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     source = sys.stdin.read if args.file == "-" else Path(args.file).read_text
     text = await asyncio.to_thread(source)
     text = text.strip()
@@ -160,25 +161,25 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: Setting
     return 0
 
 
-async def _pending(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _pending(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     for row in await list_pending(conn):
         _print(row)
     return 0
 
 
-async def _approve(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _approve(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     station_id = await approve_pending(conn, args.mn, password=args.password, name=args.name)
     print(f"station {args.mn} approved (id {station_id}); its data is stored from now on")
     return 0
 
 
-async def _reject(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _reject(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     await reject_pending(conn, args.mn, by="cli")
     print(f"{args.mn} rejected")
     return 0
 
 
-async def _command(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _command(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     if args.verb == "raw":
         if args.cn is None:
             raise CommandError("'raw' needs --cn")
@@ -203,7 +204,9 @@ async def _command(conn: asyncpg.Connection, args: argparse.Namespace, s: Settin
     return 0
 
 
-ACTIONS: dict[str, Callable[[asyncpg.Connection, argparse.Namespace, Settings], Awaitable[int]]] = {
+ACTIONS: dict[
+    str, Callable[[asyncpg.Connection, argparse.Namespace, IngestConfig], Awaitable[int]]
+] = {
     "list": _list,
     "add": _add,
     "import": _import,
@@ -214,11 +217,9 @@ ACTIONS: dict[str, Callable[[asyncpg.Connection, argparse.Namespace, Settings], 
 }
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, load: SettingsLoader[IngestConfig]) -> int:
     try:
-        settings = load_settings(
-            args.config, os.environ, {"database.dsn": args.dsn} if args.dsn else {}
-        )
+        settings = load({"database.dsn": args.dsn} if args.dsn else {})
         return asyncio.run(_run(args, settings))
     except (ConfigError, StationError, CommandError) as exc:
         print(f"envgrid station: {exc}", file=sys.stderr)

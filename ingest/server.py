@@ -28,12 +28,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ingest.settings import IngestConfig
 from protocol import Decoder, Frame
 from store.db import create_pool
 from store.engine import Engine
 from store.partitions import PartitionCache
 from store.service import raise_nofile_limit, run_until_signalled
-from store.settings import Settings
 
 from . import queries
 from .commands import CommandTracker
@@ -80,7 +80,7 @@ class _Tasks:
 class IngestWorker:
     def __init__(
         self,
-        settings: Settings,
+        settings: IngestConfig,
         dsn: str,
         engine: Engine,
         *,
@@ -383,7 +383,7 @@ def connection_capacity(settings: IngestSettings) -> tuple[int, int]:
     return capacity, max(1, capacity - max(100, capacity // 20))
 
 
-def run_worker(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
+def run_worker(settings: IngestConfig, dsn: str, engine: Engine, index: int) -> None:
     """Process entry point used by the supervisor."""
 
     async def main(stop: asyncio.Event) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
+from store.settings import StoreConfig
 from store.validation import require
 
-__all__ = ["IngestSettings"]
+__all__ = ["IngestConfig", "IngestSettings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +136,10 @@ class IngestSettings:
 
     def spool_path(self, data_dir: Path) -> Path:
         return self.spool_dir if self.spool_dir is not None else data_dir / "spool"
+
+
+class IngestConfig(StoreConfig, Protocol):
+    """What the ingest package reads of the root settings (``envgrid.settings.Settings``)."""
+
+    @property
+    def ingest(self) -> IngestSettings: ...

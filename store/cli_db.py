@@ -20,7 +20,7 @@ from typing import Any
 
 import asyncpg
 
-from store.cli_config import load_from_args
+from store.config import SettingsLoader, mask_dsn
 from store.db import connect
 from store.embedded import EmbeddedError, database_dsn, embedded_from_settings
 from store.engine import EngineError, detect_engine
@@ -28,7 +28,8 @@ from store.logs import configure_logging
 from store.migrate import MigrationError, migrate, status
 from store.partitions import ensure_ahead
 from store.prepare import seed_factors
-from store.settings import ConfigError, Settings, mask_dsn
+from store.settings import StoreConfig
+from store.validation import ConfigError
 
 __all__ = ["configure", "run"]
 
@@ -66,17 +67,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(_db=_psql)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, load: SettingsLoader[StoreConfig]) -> int:
     overrides: dict[str, Any] = {}
     if getattr(args, "dsn", None):
         overrides["database.dsn"] = args.dsn
     try:
-        settings = load_from_args(args, overrides).settings
+        settings = load(overrides)
     except ConfigError as exc:
         print(f"envgrid: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.core.log_level, settings.core.log_format)
-    action: Callable[[Settings, argparse.Namespace], int] = args._db
+    action: Callable[[StoreConfig, argparse.Namespace], int] = args._db
     try:
         return action(settings, args)
     except (EmbeddedError, EngineError, MigrationError) as exc:
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _with_connection(
-    settings: Settings, job: Callable[[asyncpg.Connection, str], Awaitable[int]]
+    settings: StoreConfig, job: Callable[[asyncpg.Connection, str], Awaitable[int]]
 ) -> int:
     async def main() -> int:
         async with database_dsn(settings.core, settings.database) as dsn:
@@ -109,7 +110,7 @@ def _with_connection(
     return asyncio.run(main())
 
 
-def _migrate(settings: Settings, args: argparse.Namespace) -> int:
+def _migrate(settings: StoreConfig, args: argparse.Namespace) -> int:
     async def job(conn: asyncpg.Connection, dsn: str) -> int:
         info = await detect_engine(conn)
         print(f"database {mask_dsn(dsn)}: {info.describe()}")
@@ -128,7 +129,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
     return _with_connection(settings, job)
 
 
-def _status(settings: Settings, args: argparse.Namespace) -> int:
+def _status(settings: StoreConfig, args: argparse.Namespace) -> int:
     async def job(conn: asyncpg.Connection, dsn: str) -> int:
         info = await detect_engine(conn, try_create=False)
         rows = await status(conn)
@@ -167,7 +168,7 @@ def _status(settings: Settings, args: argparse.Namespace) -> int:
     return _with_connection(settings, job)
 
 
-def _start(settings: Settings, args: argparse.Namespace) -> int:
+def _start(settings: StoreConfig, args: argparse.Namespace) -> int:
     if settings.database.dsn is not None:
         print(
             "note: database.dsn is set, so envgrid does not use the embedded cluster",
@@ -179,7 +180,7 @@ def _start(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop(settings: Settings, args: argparse.Namespace) -> int:
+def _stop(settings: StoreConfig, args: argparse.Namespace) -> int:
     cluster = embedded_from_settings(settings.core, settings.database)
     if not cluster.is_running():
         print(f"the embedded cluster in {cluster.data_dir} is not running")
@@ -188,7 +189,7 @@ def _stop(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _psql(settings: Settings, args: argparse.Namespace) -> int:
+def _psql(settings: StoreConfig, args: argparse.Namespace) -> int:
     extra = list(args.psql_args or [])
     if extra[:1] == ["--"]:
         extra = extra[1:]

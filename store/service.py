@@ -14,7 +14,7 @@ import signal
 from collections.abc import Awaitable, Callable, Iterable
 
 from store.logs import configure_logging
-from store.settings import Settings
+from store.settings import StoreConfig
 
 __all__ = ["raise_nofile_limit", "run_until_signalled"]
 
@@ -28,7 +28,7 @@ def raise_nofile_limit() -> int:
 
 
 def run_until_signalled(
-    settings: Settings,
+    settings: StoreConfig,
     main: Callable[[asyncio.Event], Awaitable[None]],
     *,
     raise_nofile: bool = False,

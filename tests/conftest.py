@@ -49,11 +49,11 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from envgrid.settings import Settings, load_settings
 from store.db import connect, create_pool
 from store.embedded import EmbeddedPostgres, PortInUseError
 from store.engine import Engine, EngineInfo, detect_engine
 from store.migrate import migrate
-from store.settings import Settings, load_settings
 
 T = TypeVar("T")
 

@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from store.settings import Settings, load_settings
+from envgrid.settings import Settings, load_settings
 from web.auth.passwords import hash_password
 from web.auth.service import TOKEN_PREFIX, digest, new_token
 

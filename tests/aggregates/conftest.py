@@ -55,11 +55,11 @@ def aqci2018(registry: StandardRegistry) -> AqciTable:
 
 
 def run_cli(command: str, stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m store.cli <command> <args>`` with ``stdin``; text output."""
+    """Run ``python -m envgrid <command> <args>`` with ``stdin``; text output."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO_ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run(
-        [sys.executable, "-m", "store.cli", command, *args],
+        [sys.executable, "-m", "envgrid", command, *args],
         input=stdin,
         capture_output=True,
         text=True,

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from aggregates.analysis import AQI_FACTORS
+from envgrid.settings import Settings, load_settings
 from store.engine import Engine
 from store.partitions import PartitionCache
 from store.prepare import seed_factors
-from store.settings import Settings, load_settings
 
 TZ = ZoneInfo("Asia/Shanghai")
 COLUMNS = ("station_id", "factor_id", "ts", "value", "vmin", "vmax", "cou", "zs", "flag")

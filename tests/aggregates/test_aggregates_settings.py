@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from aggregates.cli_report import ProgressBar
-from store.settings import ConfigError, load_settings
+from envgrid.settings import load_settings
+from store.validation import ConfigError
 
 
 def test_defaults_and_overrides() -> None:

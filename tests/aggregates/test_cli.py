@@ -1,4 +1,4 @@
-"""``envgrid aqi`` / ``envgrid aqci`` through ``python -m store.cli`` (subprocess).
+"""``envgrid aqi`` / ``envgrid aqci`` through ``python -m envgrid`` (subprocess).
 
 Every vector goes through the commands; cases are batched (JSON list / JSON lines) so a
 handful of subprocesses cover them all.

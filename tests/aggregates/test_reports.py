@@ -184,7 +184,7 @@ async def test_report_command(network: asyncpg.Pool, db_dsn: str, tmp_path: Path
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "store.cli", "report", "--dsn", db_dsn, *args],
+            [sys.executable, "-m", "envgrid", "report", "--dsn", db_dsn, *args],
             capture_output=True,
             text=True,
             cwd=tmp_path,

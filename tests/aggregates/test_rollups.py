@@ -207,7 +207,7 @@ async def test_daily_rollup_uses_local_days(db_conn: asyncpg.Connection) -> None
 
 async def test_timezone_setting_moves_day_boundaries(db_conn: asyncpg.Connection) -> None:
     from aggregates.jobs import sync_timezone
-    from store.settings import load_settings
+    from envgrid.settings import load_settings
 
     rows = [(1, 1, datetime(2024, 3, 1, 20, tzinfo=UTC), 1.0, None, None, None, None, "N")]
     await copy_rows(db_conn, "measurements_rtd", rows)

@@ -19,9 +19,9 @@ from aiohttp import web
 from aiosmtpd.controller import Controller
 
 from alerts import api
+from envgrid.settings import Settings, load_settings
 from store.db import connect
 from store.prepare import seed_factors
-from store.settings import Settings, load_settings
 from store.stations import NewStation, add_stations
 from tests.conftest import free_port
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from store.cli import main
+from envgrid.cli import main
 from store.stations import NewStation
 
 from .conftest import SmtpServer, register

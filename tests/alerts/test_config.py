@@ -13,7 +13,7 @@ from alerts.limits import aqi_threshold, builtin_limits
 from alerts.model import AlertView
 from alerts.rules import RuleError
 from alerts.templates import describe, render_alerts
-from store.settings import load_settings
+from envgrid.settings import load_settings
 
 SETTINGS = load_settings(None, {}, {}, discover=False)
 ON = date(2026, 11, 21)

@@ -27,7 +27,7 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
-from store.settings import Settings
+from envgrid.settings import Settings
 from tests.cases.web_fixture import WebSeed, case_settings, seed_logins
 from web.app import create_app
 from web.cases.config import CaseConfig

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from store.settings import Settings
+from envgrid.settings import Settings
 from tests.browser import ARTIFACTS_ROOT, PHONE, chromium, collect_errors
 from tests.cases.conftest import JPEG
 from tests.cases.web_fixture import WebSeed

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store.cli import main
+from envgrid.cli import main
 from store.db import connect
 from tests.cases.conftest import build_world, square
 

@@ -11,7 +11,7 @@ import asyncpg
 
 from alerts import api
 from alerts.notifiers import Channels
-from store.settings import load_settings
+from envgrid.settings import load_settings
 from tests.alerts.conftest import Hooks, SmtpServer, smtp_server, webhooks  # noqa: F401 - fixtures
 from tests.cases.conftest import NOW, World
 from web.cases import service as cs

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from store.settings import ConfigError, build_section
+from store.config import build_section
+from store.validation import ConfigError
 from web.cases.settings import DEFAULT_STAGE_MINUTES, CaseSettings
 
 
@@ -54,7 +55,7 @@ def test_loads_from_toml_and_env() -> None:
 
 
 def test_case_config_from_root_settings() -> None:
-    from store.settings import load_settings
+    from envgrid.settings import load_settings
     from web.cases.config import CaseConfig
 
     root = load_settings(None, {}, {"core.data_dir": "/srv/envgrid"}, discover=False)

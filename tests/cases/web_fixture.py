@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from store.settings import Settings
+from envgrid.settings import Settings
 from tests.webapp import add_login, app_settings
 
 if TYPE_CHECKING:

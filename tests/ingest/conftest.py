@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from envgrid.settings import Settings, load_settings
 from ingest.server import IngestWorker
 from protocol import Decoder, Frame, Role
 from store.db import connect
 from store.engine import EngineInfo
 from store.prepare import seed_factors
-from store.settings import Settings, load_settings
 from store.stations import NewStation, add_stations
 
 

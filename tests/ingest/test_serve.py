@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def envgrid(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "store.cli", *args], env=env, text=True,
+    return subprocess.run([sys.executable, "-m", "envgrid", *args], env=env, text=True,
                           capture_output=True, timeout=timeout, check=False)
 
 
@@ -55,7 +55,7 @@ async def test_serve_embedded_database_workers_and_restart(pg_reachable_tmp: Pat
            "ENVGRID_DATABASE__EMBEDDED_PORT": str(pg_port), "ENVGRID_INGEST__WORKERS": "2",
            "ENVGRID_INGEST__BATCH_MS": "50"}
     env.pop("ENVGRID_DSN", None)
-    server = subprocess.Popen([sys.executable, "-m", "store.cli", "serve", "--no-web",
+    server = subprocess.Popen([sys.executable, "-m", "envgrid", "serve", "--no-web",
                                "--no-alerts"], env=env, stdout=subprocess.PIPE,
                               stderr=subprocess.STDOUT, text=True)
     try:
@@ -119,7 +119,7 @@ def test_station_import_from_the_simulator(pg_reachable_tmp: Path, db_dsn: str) 
     env = {**os.environ, "ENVGRID_DSN": db_dsn}
     listing = envgrid("simulate", "--list-stations", "--stations", "5", "--st", "22,32", env=env)
     assert listing.returncode == 0, listing.stderr
-    imported = subprocess.run([sys.executable, "-m", "store.cli", "station", "import", "-"],
+    imported = subprocess.run([sys.executable, "-m", "envgrid", "station", "import", "-"],
                               input=listing.stdout, env=env, text=True, capture_output=True,
                               timeout=60, check=False)
     assert imported.returncode == 0, imported.stderr

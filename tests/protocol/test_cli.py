@@ -14,7 +14,7 @@ from .vectors import CORPUS_FILE, VECTORS
 
 def envgrid(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "store.cli", *args],
+        [sys.executable, "-m", "envgrid", *args],
         input=stdin,
         capture_output=True,
         timeout=120,

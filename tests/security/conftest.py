@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from envgrid.settings import Settings
 from store.db import connect
 from store.engine import EngineInfo
-from store.settings import Settings
 from tests.web.conftest import Seed, make_web_settings, seed_database
 from tests.webapp import add_login
 from web.app import create_app

@@ -20,7 +20,7 @@ import pytest
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
-from store.settings import Settings
+from envgrid.settings import Settings
 from tests.web.conftest import PASSWORD, Seed, make_web_settings
 from web.app import create_app
 

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from store.settings import Settings
+from envgrid.settings import Settings
 from tests.web.conftest import PASSWORD, Seed
 from web.app import create_app
 from web.ratelimit import (

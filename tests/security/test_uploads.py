@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
-from store.settings import Settings
+from envgrid.settings import Settings
 from tests.web.conftest import Seed
 from web.cases.config import CaseConfig
 from web.cases.uploads import (

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from envgrid.cli import build_parser, main
 from simulators.cli import build_config
 from simulators.faults import FaultKind
-from store.cli import build_parser, main
 
 from .fake_platform import FakePlatform
 

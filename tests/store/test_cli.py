@@ -18,11 +18,11 @@ from tests.conftest import REPO_ROOT, TEST_TUNING, free_port
 def envgrid(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m store.cli ARGS`` with a clean ENVGRID_* environment."""
+    """Run ``python -m envgrid ARGS`` with a clean ENVGRID_* environment."""
     base = {k: v for k, v in os.environ.items() if not k.startswith("ENVGRID_")}
     base["PYTHONPATH"] = str(REPO_ROOT)
     return subprocess.run(
-        [sys.executable, "-m", "store.cli", *args],
+        [sys.executable, "-m", "envgrid", *args],
         capture_output=True,
         text=True,
         env={**base, **(env or {})},
@@ -35,7 +35,7 @@ def envgrid(
 def test_config_show_toml_roundtrips(tmp_path: Path) -> None:
     config = tmp_path / "site.toml"
     config.write_text("[database]\npool_max = 20\nembedded_tuning = { work_mem = '64MB' }\n")
-    # ``--config=FILE``: store.cli's _chosen() takes the first bare token for the command,
+    # ``--config=FILE``: envgrid.cli's _chosen() takes the first bare token for the command,
     # so ``--config FILE config show`` is not recognised (reported to the lead).
     done = envgrid(
         f"--config={config}",

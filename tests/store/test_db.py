@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from envgrid.settings import Settings
 from store.db import connect, create_pool
-from store.settings import Settings
 
 DOC = {"station": "粤A-001", "factors": [{"code": "a34004", "value": 35.5}], "ok": True, "n": None}
 

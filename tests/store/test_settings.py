@@ -9,21 +9,10 @@ from typing import Any, Literal
 
 import pytest
 
-from store.settings import (
-    SECTIONS,
-    ConfigError,
-    CoreSettings,
-    DatabaseSettings,
-    Settings,
-    build_section,
-    coerce,
-    load_settings,
-    load_settings_with_sources,
-    mask_dsn,
-    parse_assignments,
-    require,
-    settings_as_dict,
-)
+from envgrid.settings import SECTIONS, Settings, load_settings, load_settings_with_sources
+from store.config import build_section, coerce, mask_dsn, parse_assignments, settings_as_dict
+from store.settings import CoreSettings, DatabaseSettings
+from store.validation import ConfigError, require
 
 # --------------------------------------------------------------------------
 # coerce(): one table of good values, one of bad ones

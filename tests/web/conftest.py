@@ -20,11 +20,11 @@ import asyncpg
 import pytest
 from aiohttp.test_utils import TestClient
 
+from envgrid.settings import Settings
 from store.db import connect
 from store.engine import EngineInfo
 from store.partitions import ensure_ahead
 from store.prepare import seed_factors
-from store.settings import Settings
 from tests.webapp import PASSWORD, add_login, app_settings
 from web.app import create_app
 

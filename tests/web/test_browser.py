@@ -24,9 +24,9 @@ from aiohttp.test_utils import TestServer
 
 from alerts import api as alerts_api
 from alerts.service import AlertService
+from envgrid.settings import Settings
 from simulators import Area, FleetConfig, run_fleet, station_identities
 from store.db import connect
-from store.settings import Settings
 from store.stations import NewStation
 from tests.alerts.conftest import alert_settings
 from tests.browser import ARTIFACTS_ROOT, PHONE, chromium, collect_errors

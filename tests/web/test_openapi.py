@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from store.settings import Settings
+from envgrid.settings import Settings
 from web.app import create_app
 from web.keys import API_KEY
 from web.permissions import PERMISSIONS

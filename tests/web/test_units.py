@@ -11,7 +11,8 @@ import pytest
 
 from aggregates.aqi import hourly_aqi
 from aggregates.standards import default_registry
-from store.settings import ConfigError, load_settings
+from envgrid.settings import load_settings
+from store.validation import ConfigError
 from web.map.aqi import AIR_FACTORS, current_aqi, evaluator
 from web.process import describe_endpoint
 from web.settings import WebSettings
