@@ -15,7 +15,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PCounter
@@ -47,42 +47,19 @@ class WorkerMetrics:
         self.pipeline = pipeline
         self.spool = spool
         reg = registry if registry is not None else CollectorRegistry()
-        self.connections = Gauge(
-            "envgrid_connections",
-            "Open station connections",
-            registry=reg,
-            multiprocess_mode="livesum",
-        )
-        self.sessions = Gauge(
-            "envgrid_station_sessions",
-            "Stations with a bound connection",
-            registry=reg,
-            multiprocess_mode="livesum",
-        )
-        self.queue_depth = Gauge(
-            "envgrid_queue_depth",
-            "Frames waiting for the writer",
-            registry=reg,
-            multiprocess_mode="livesum",
-        )
-        self.spool_bytes = Gauge(
-            "envgrid_spool_bytes",
-            "Bytes in the disk spool",
-            registry=reg,
-            multiprocess_mode="livesum",
-        )
-        self.listener_paused = Gauge(
+        def gauge(name: str, text: str, mode: Literal["livesum", "min"] = "livesum") -> Gauge:
+            # summed (or the minimum) over the workers by the supervisor's /metrics
+            return Gauge(name, text, registry=reg, multiprocess_mode=mode)
+
+        self.connections = gauge("envgrid_connections", "Open station connections")
+        self.sessions = gauge("envgrid_station_sessions", "Stations with a bound connection")
+        self.queue_depth = gauge("envgrid_queue_depth", "Frames waiting for the writer")
+        self.spool_bytes = gauge("envgrid_spool_bytes", "Bytes in the disk spool")
+        self.listener_paused = gauge(
             "envgrid_workers_not_accepting",
             "Workers at ingest.max_connections_per_worker (their listener closed)",
-            registry=reg,
-            multiprocess_mode="livesum",
         )
-        self.db_up = Gauge(
-            "envgrid_database_up",
-            "1 when the writer reaches the database",
-            registry=reg,
-            multiprocess_mode="min",
-        )
+        self.db_up = gauge("envgrid_database_up", "1 when the writer reaches the database", "min")
         self.frames = PCounter(
             "envgrid_frames", "Frames accepted by the decoder, by CN", ["cn"], registry=reg
         )

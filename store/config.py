@@ -137,24 +137,8 @@ def coerce(value: Any, annotation: Any, *, name: str = "value") -> Any:
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
         raise ConfigError(f"{name} must be true or false (got {value!r})")
-    if annotation is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise ConfigError(f"{name} must be an integer (got {value!r})")
-    if annotation is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if isinstance(value, str):
-            try:
-                return float(value.strip())
-            except ValueError:
-                pass
-        raise ConfigError(f"{name} must be a number (got {value!r})")
+    if annotation is int or annotation is float:
+        return _number(value, annotation, name)
     if annotation is str:
         if isinstance(value, str):
             return value
@@ -185,6 +169,21 @@ def coerce(value: Any, annotation: Any, *, name: str = "value") -> Any:
             for k, v in table.items()
         }
     raise TypeError(f"{name}: unsupported annotation {annotation!r}")
+
+
+def _number(value: Any, kind: type[int] | type[float], name: str) -> int | float:
+    """An int (or float) from a number or its text; booleans are not numbers."""
+    if isinstance(value, bool):
+        pass
+    elif isinstance(value, int) or (kind is float and isinstance(value, float)):
+        return kind(value)
+    elif isinstance(value, str):
+        try:
+            return kind(value.strip())
+        except ValueError:
+            pass
+    what = "an integer" if kind is int else "a number"
+    raise ConfigError(f"{name} must be {what} (got {value!r})")
 
 
 def _parse_table(value: Any, name: str) -> Mapping[str, Any]:
