@@ -1,0 +1,77 @@
+"""The one scheduler: jobs as data in, a real APScheduler running them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+from envgrid.scheduler import start_scheduler
+from store.jobs import Job
+
+
+async def test_runs_jobs_at_start_and_logs_results_and_failures(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    seen: list[datetime] = []
+    done = asyncio.Event()
+
+    async def counting(now: datetime) -> int:
+        seen.append(now)
+        done.set()
+        return 3
+
+    async def failing(now: datetime) -> None:
+        raise RuntimeError("database away")
+
+    caplog.set_level(logging.INFO, logger="envgrid.scheduler")
+    scheduler = start_scheduler(
+        [
+            Job("count", counting, every_s=3600, run_at_start=True),
+            Job("fail", failing, every_s=3600, run_at_start=True),
+            Job("nightly", counting, at="03:15"),
+        ],
+        UTC,
+    )
+    try:
+        await asyncio.wait_for(done.wait(), 5)
+        await asyncio.sleep(0.05)
+        ids = {job.id for job in scheduler.get_jobs()}
+        assert ids == {"count", "fail", "nightly"}
+        nightly = scheduler.get_job("nightly")
+        assert (nightly.next_run_time.hour, nightly.next_run_time.minute) == (3, 15)
+        for job in scheduler.get_jobs():
+            assert job.max_instances == 1 and job.coalesce is True
+    finally:
+        scheduler.shutdown(wait=False)
+    assert len(seen) == 1 and seen[0].tzinfo is not None
+    assert "job count: 3" in caplog.text
+    assert "job fail failed" in caplog.text and "database away" in caplog.text
+
+
+async def test_two_jobs_of_one_name_are_refused() -> None:
+    async def noop(now: datetime) -> None:
+        return None
+
+    with pytest.raises(ValueError, match="named 'x'"):
+        start_scheduler([Job("x", noop, every_s=1), Job("x", noop, every_s=2)], UTC)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "exactly one"),
+        ({"every_s": 1, "at": "01:00"}, "exactly one"),
+        ({"every_s": 0}, "every_s must be > 0"),
+        ({"at": "25:00"}, "HH:MM"),
+        ({"at": "7"}, "HH:MM"),
+    ],
+)
+def test_a_job_says_when_it_runs(kwargs: dict[str, object], message: str) -> None:
+    async def noop(now: datetime) -> None:
+        return None
+
+    with pytest.raises(ValueError, match=message):
+        Job("j", noop, **kwargs)  # type: ignore[arg-type]
