@@ -299,9 +299,6 @@ class Supervisor:
             " see the log above"
         )
 
-    def child_pids(self) -> dict[str, int | None]:
-        return {c.service.name: (c.process.pid if c.process else None) for c in self._children}
-
     # -- metrics and housekeeping ----------------------------------------------------------
     async def _start_metrics(self) -> Any:
         ing = self.settings.ingest
