@@ -29,7 +29,9 @@ Storage (migrations 0010/0011, same relation names on both engines)::
 Modules: :mod:`~aggregates.aqi`, :mod:`~aggregates.aqci`, :mod:`~aggregates.validity`,
 :mod:`~aggregates.standards` (pure standards maths); :mod:`~aggregates.periods`,
 :mod:`~aggregates.analysis`, :mod:`~aggregates.spatial` (pure helpers);
-:mod:`~aggregates.queries` (all SQL); :mod:`~aggregates.query` (read API);
+:mod:`~aggregates.queries` (all SQL); the read API by noun: :mod:`~aggregates.selection`
+(which stations), :mod:`~aggregates.official` (official values), :mod:`~aggregates.aqi_series`
+(AQI of stations and areas), :mod:`~aggregates.rankings`, :mod:`~aggregates.heatmap`;
 :mod:`~aggregates.jobs` (scheduled jobs); :mod:`~aggregates.reports` and
 :mod:`~aggregates.exports` (reports); ``cli_aqi``/``cli_aqci``/``cli_report`` (commands).
 

@@ -12,7 +12,7 @@
 * PNG/JPG (matplotlib, Agg, no global pyplot state): the report's ``line``, ``bar`` or
   ``pie`` chart with Chinese labels.
 
-All renderers read the same :class:`~aggregates.reports.Report`, so every format shows the
+All renderers read the same :class:`~aggregates.report_model.Report`, so every format shows the
 same numbers.  ``export(report, fmt, path)`` is the one entry point.
 """
 
@@ -25,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Final, Literal
 
-from aggregates.reports import Cell, Chart, Column, Report, Table
+from aggregates.report_model import Cell, Chart, Column, Report, Table
 
 __all__ = [
     "CHART_KINDS",

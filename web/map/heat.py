@@ -1,5 +1,5 @@
 """The map's heat-map layer: an IDW surface of the hourly or daily AQI (or one factor)
-from ``aggregates.query.idw_grid``, as GeoJSON cells (each with ``value`` and ``color``)
+from ``aggregates.heatmap.idw_grid``, as GeoJSON cells (each with ``value`` and ``color``)
 plus the raster in the collection's properties.
 
 Size: IDW compares every cell with every station (cells × stations distances), so the
@@ -21,7 +21,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from aggregates import query
+from aggregates import heatmap, official
+from aggregates.aqi_series import hourly_aqi_at, station_daily_aqi
+from aggregates.selection import Selection, registry_for, select_stations
 from aggregates.spatial import idw_geojson
 from store.settings import Settings
 
@@ -96,10 +98,10 @@ async def _points(
     settings: Settings,
     what: str,
     at: date | datetime,
-    selection: query.Selection | None,
+    selection: Selection | None,
 ) -> list[tuple[float, float, float]]:
     """(lon, lat, value) of every station with a value — what ``idw_grid`` interpolates."""
-    stations = [s for s in await query.select_stations(db, selection) if s.lat is not None]
+    stations = [s for s in await select_stations(db, selection) if s.lat is not None]
     by_id = {s.id: s for s in stations}
     points: list[tuple[float, float, float]] = []
 
@@ -109,20 +111,20 @@ async def _points(
             points.append((s.lon, s.lat, value))
 
     if what == "aqi" and isinstance(at, datetime):
-        for s, res in await query.hourly_aqi_at(db, settings, at, selection):
+        for s, res in await hourly_aqi_at(db, settings, at, selection):
             if res.aqi is not None:
                 add(s.id, float(res.aqi))
     elif what == "aqi":
         by_mn = {s.mn: s.id for s in stations}
-        for a in await query.station_daily_aqi(db, settings, at, selection):
+        for a in await station_daily_aqi(db, settings, at, selection):
             if a.result.aqi is not None and a.key in by_mn:
                 add(by_mn[a.key], float(a.result.aqi))
     elif isinstance(at, datetime):
-        for hv in await query.hourly(db, stations, [what], at, at + timedelta(hours=1)):
+        for hv in await official.hourly(db, stations, [what], at, at + timedelta(hours=1)):
             if hv.valid and hv.value is not None:
                 add(hv.station_id, hv.value)
     else:
-        for dv in await query.daily(db, stations, [what], at, at + timedelta(days=1)):
+        for dv in await official.daily(db, stations, [what], at, at + timedelta(days=1)):
             if dv.valid and dv.value is not None:
                 add(dv.station_id, dv.value)
     return points
@@ -134,20 +136,20 @@ async def heat_layer(
     *,
     what: str,
     at: date | datetime,
-    selection: query.Selection | None,
+    selection: Selection | None,
     n_stations: int,
     bbox: tuple[float, float, float, float],
     cell: float,
 ) -> dict[str, Any]:
-    """The heat-map GeoJSON (``aggregates.query.idw_grid`` up to MAX_POINTS stations)."""
+    """The heat-map GeoJSON (``aggregates.heatmap.idw_grid`` up to MAX_POINTS stations)."""
     if n_stations <= MAX_POINTS:
-        return await query.idw_grid(db, settings, what, bbox, cell, at, selection=selection)
+        return await heatmap.idw_grid(db, settings, what, bbox, cell, at, selection=selection)
     points = _binned(await _points(db, settings, what, at, selection), cell)
     levels = None
     if what == "aqi":
         tz = ZoneInfo(settings.core.timezone)
         day = at.astimezone(tz).date() if isinstance(at, datetime) else at
-        levels = query.registry_for(settings).aqi_table(day).levels
+        levels = registry_for(settings).aqi_table(day).levels
     return idw_geojson(
         points,
         bbox,
