@@ -19,19 +19,19 @@ the downlink message.  When ``direction`` is ``BOTH`` the platform→field use i
 table 9 ("请求命令"): the field answers 9011 ``QnRtn``, sends the data with the same CN and
 closes with 9012 ``ExeRtn``.
 
-The table of commands is data: ``commands.json`` beside this module, one object per CN with
-the fields of :class:`CommandInfo`, read once at import (stdlib ``json``, no other I/O).
+The tables are data: ``commands.json`` beside this module, one object per CN with the
+fields of :class:`CommandInfo` and the QnRtn / ExeRtn codes, read once at import.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum, unique
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
+
+from ._tables import load_table
 
 __all__ = [
     "CN",
@@ -183,9 +183,7 @@ def _command(row: Mapping[str, Any]) -> CommandInfo:
     )
 
 
-_TABLE: Final[dict[str, Any]] = json.loads(
-    Path(__file__).with_name("commands.json").read_text(encoding="utf-8")
-)
+_TABLE: Final[dict[str, Any]] = load_table("commands.json")
 _COMMAND_LIST: Final[tuple[CommandInfo, ...]] = tuple(_command(row) for row in _TABLE["commands"])
 
 COMMANDS: Final[Mapping[int, CommandInfo]] = MappingProxyType(
@@ -207,35 +205,17 @@ DATA_KIND: Final[Mapping[int, str]] = MappingProxyType(
 DATA_UPLOAD_CODES: Final[frozenset[int]] = frozenset(DATA_KIND)
 """CNs whose CP holds factor values (``-Rtd``/``-Avg``/...): 2011, 2051, 2061, 2031."""
 
+
+def _reply_codes(key: str) -> Mapping[int, tuple[str, str]]:
+    return MappingProxyType({int(k): (zh, en) for k, (zh, en) in _TABLE[key].items()})
+
+
 # HJ 212-2017 table 7 (请求命令返回表).  HJ/T 212-2005 defines only 1, 2, 3 ("密码错误").
-QN_RTN: Final[Mapping[int, tuple[str, str]]] = MappingProxyType(
-    {
-        1: ("准备执行请求", "ready to execute the request"),
-        2: ("请求被拒绝", "request rejected"),
-        3: ("PW 错误", "PW (password) error"),
-        4: ("MN 错误", "MN error"),
-        5: ("ST 错误", "ST error"),
-        6: ("Flag 错误", "Flag error"),
-        7: ("QN 错误", "QN error"),
-        8: ("CN 错误", "CN error"),
-        9: ("CRC 校验错误", "CRC check error"),
-        100: ("未知错误", "unknown error"),
-    }
-)
+QN_RTN: Final[Mapping[int, tuple[str, str]]] = _reply_codes("qn_rtn")
 QN_RTN_2005: Final[frozenset[int]] = frozenset({1, 2, 3})
 
 # HJ 212-2017 table 6 (执行结果定义表).  HJ/T 212-2005 defines only 1, 2 and 100.
-EXE_RTN: Final[Mapping[int, tuple[str, str]]] = MappingProxyType(
-    {
-        1: ("执行成功", "executed successfully"),
-        2: ("执行失败，但不知道原因", "execution failed, reason unknown"),
-        3: ("命令请求条件错误", "request condition error"),
-        4: ("通讯超时", "communication timeout"),
-        5: ("系统繁忙不能执行", "system busy, cannot execute"),
-        6: ("系统故障", "system fault"),
-        100: ("没有数据", "no data"),
-    }
-)
+EXE_RTN: Final[Mapping[int, tuple[str, str]]] = _reply_codes("exe_rtn")
 EXE_RTN_2005: Final[frozenset[int]] = frozenset({1, 2, 100})
 
 # Reserved ranges, inclusive ("预留命令范围").

@@ -52,18 +52,17 @@ medium returns None rather than a wrong factor.  With no ST, ST 91 or an ST with
 medium (25, 35, 37, 38, 41, unknown codes) the union table is used.
 
 The tables themselves are data: ``factors.json`` beside this module, read once at import
-(stdlib ``json``, no other I/O) and turned into the read-only mappings below.
+and turned into the read-only mappings below.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
+from ._tables import load_table
 from .systems import medium as _st_medium
 
 __all__ = [
@@ -133,9 +132,7 @@ class LegacyCode:
 
 
 # The tables of factors.json; each key's columns are described under its "notes".
-_TABLES: Final[dict[str, Any]] = json.loads(
-    Path(__file__).with_name("factors.json").read_text(encoding="utf-8")
-)
+_TABLES: Final[dict[str, Any]] = load_table("factors.json")
 
 
 def _rows(key: str) -> list[tuple[str, ...]]:

@@ -629,8 +629,6 @@ def test_modules_are_stdlib_only() -> None:
             "collections.abc",
             "dataclasses",
             "enum",
-            "json",
-            "pathlib",
             "types",
             "typing",
         }, imports
