@@ -13,7 +13,6 @@ from types import MappingProxyType
 from typing import Literal, NamedTuple, cast
 
 from aggregates.standards.reader import (
-    META_KEYS,
     Reader,
     StandardFileError,
     collect_unverified,
@@ -141,12 +140,8 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: _Header) -> AqiTable
         raise ctx.err("/iaqi/levels", "must start at 0 and increase strictly")
 
     cols_ptr = "/iaqi/columns"
-    cols_obj = ctx.obj(cols_ptr, iaqi_obj["columns"], open_keys=True)
     columns: dict[str, IaqiColumn] = {}
-    for key, raw in cols_obj.items():
-        if key in META_KEYS:
-            continue
-        p = pointer_to(cols_ptr, key)
+    for key, p, raw in ctx.members(cols_ptr, iaqi_obj["columns"]):
         col = ctx.obj(
             p,
             raw,
@@ -196,12 +191,8 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: _Header) -> AqiTable
         rp = pointer_to("/reports", rname)
         robj = ctx.obj(rp, reports_obj[rname], required=("indicators",))
         iptr = pointer_to(rp, "indicators")
-        inds_obj = ctx.obj(iptr, robj["indicators"], open_keys=True)
         inds: dict[str, Indicator] = {}
-        for ikey, iraw in inds_obj.items():
-            if ikey in META_KEYS:
-                continue
-            ip = pointer_to(iptr, ikey)
+        for ikey, ip, iraw in ctx.members(iptr, robj["indicators"]):
             iobj = ctx.obj(ip, iraw, required=("column",), optional=("role", "substitute"))
             column = ctx.string(pointer_to(ip, "column"), iobj["column"])
             if column not in columns:
@@ -306,11 +297,9 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: _Header) -> AqiTable
         if c.pollutant not in order:
             raise ctx.err("/pollutant_order", f"pollutant {c.pollutant!r} is missing")
 
-    dec_obj = ctx.obj("/reporting_decimals", doc["reporting_decimals"], open_keys=True)
     decimals = {
-        k: ctx.integer(pointer_to("/reporting_decimals", k), v, minimum=0)
-        for k, v in dec_obj.items()
-        if k not in META_KEYS
+        k: ctx.integer(p, v, minimum=0)
+        for k, p, v in ctx.members("/reporting_decimals", doc["reporting_decimals"])
     }
     for pol in order:
         if pol not in decimals:

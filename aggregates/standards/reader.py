@@ -75,6 +75,12 @@ class Reader:
             if not isinstance(notes, list) or not all(isinstance(n, str) for n in notes):
                 raise self.err(pointer_to(pointer, "notes"), "must be a list of strings")
 
+    def members(self, pointer: str, value: object) -> list[tuple[str, str, object]]:
+        """(key, pointer, value) of each member of an object with free keys (a table keyed
+        by pollutant or indicator), its ``verified``/``note``/... keys left out."""
+        obj = self.obj(pointer, value, open_keys=True)
+        return [(k, pointer_to(pointer, k), v) for k, v in obj.items() if k not in META_KEYS]
+
     def lst(self, pointer: str, value: object, *, min_len: int = 0) -> list[object]:
         if not isinstance(value, list):
             raise self.err(pointer, f"expected a list, got {_type_name(value)}")
