@@ -32,8 +32,10 @@ Modules: :mod:`~aggregates.aqi`, :mod:`~aggregates.aqci`, :mod:`~aggregates.vali
 :mod:`~aggregates.queries` (all SQL); the read API by noun: :mod:`~aggregates.selection`
 (which stations), :mod:`~aggregates.official` (official values), :mod:`~aggregates.aqi_series`
 (AQI of stations and areas), :mod:`~aggregates.rankings`, :mod:`~aggregates.heatmap`;
-:mod:`~aggregates.jobs` (scheduled jobs); :mod:`~aggregates.reports` and
-:mod:`~aggregates.exports` (reports); ``cli_aqi``/``cli_aqci``/``cli_report`` (commands).
+:mod:`~aggregates.jobs` (scheduled jobs); reports: :mod:`~aggregates.report_model` (the
+document), :mod:`~aggregates.reports` (``build_report``, hour and day reports),
+:mod:`~aggregates.period_reports`, :mod:`~aggregates.report_cells` (shared cells and charts)
+and :mod:`~aggregates.exports` (files); ``cli_aqi``/``cli_aqci``/``cli_report`` (commands).
 
 The job entry points are re-exported lazily here (``aggregates.run_daily_ranking`` …):
 ``store.settings`` imports ``aggregates.settings`` while it loads, so this package must
