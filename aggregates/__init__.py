@@ -29,9 +29,13 @@ Storage (migrations 0010/0011, same relation names on both engines)::
 Modules: :mod:`~aggregates.aqi`, :mod:`~aggregates.aqci`, :mod:`~aggregates.validity`,
 :mod:`~aggregates.standards` (pure standards maths); :mod:`~aggregates.periods`,
 :mod:`~aggregates.analysis`, :mod:`~aggregates.spatial` (pure helpers);
-:mod:`~aggregates.queries` (all SQL); :mod:`~aggregates.query` (read API);
-:mod:`~aggregates.jobs` (scheduled jobs); :mod:`~aggregates.reports` and
-:mod:`~aggregates.exports` (reports); ``cli_aqi``/``cli_aqci``/``cli_report`` (commands).
+:mod:`~aggregates.queries` (all SQL); the read API by noun: :mod:`~aggregates.selection`
+(which stations), :mod:`~aggregates.official` (official values), :mod:`~aggregates.aqi_series`
+(AQI of stations and areas), :mod:`~aggregates.rankings`, :mod:`~aggregates.heatmap`;
+:mod:`~aggregates.jobs` (scheduled jobs); reports: :mod:`~aggregates.report_model` (the
+document), :mod:`~aggregates.reports` (``build_report``, hour and day reports),
+:mod:`~aggregates.period_reports`, :mod:`~aggregates.report_cells` (shared cells and charts)
+and :mod:`~aggregates.exports` (files); ``cli_aqi``/``cli_aqci``/``cli_report`` (commands).
 
 The job entry points are re-exported lazily here (``aggregates.run_daily_ranking`` …):
 ``store.settings`` imports ``aggregates.settings`` while it loads, so this package must

@@ -31,6 +31,7 @@ from typing import cast
 from aggregates.aqci import composite_index, period_stats
 from aggregates.cli_aqi import (
     InputError,
+    add_standards_dir,
     check_number,
     parse_day,
     process,
@@ -79,13 +80,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="sum over the pollutants present instead of failing on a missing one",
     )
-    parser.add_argument(
-        "--standards-dir",
-        metavar="DIR",
-        action="append",
-        default=[],
-        help="directory of operator standards files overriding the shipped ones (repeatable)",
-    )
+    add_standards_dir(parser)
 
 
 def _int(obj: Mapping[str, object], key: str, lo: int, hi: int) -> int | None:

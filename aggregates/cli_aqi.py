@@ -58,13 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="YYYY-MM-DD",
         help="date for objects without a 'date' key (default: today in Asia/Shanghai)",
     )
-    parser.add_argument(
-        "--standards-dir",
-        metavar="DIR",
-        action="append",
-        default=[],
-        help="directory of operator standards files overriding the shipped ones (repeatable)",
-    )
+    add_standards_dir(parser)
     parser.add_argument(
         "--include-moving-averages",
         action="store_true",
@@ -74,6 +68,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--no-round",
         action="store_true",
         help="index the concentrations as given (no GB/T 8170 rounding to reporting precision)",
+    )
+
+
+def add_standards_dir(parser: argparse.ArgumentParser) -> None:
+    """The ``--standards-dir`` option of the commands that read the standards tables."""
+    parser.add_argument(
+        "--standards-dir",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="directory of operator standards files overriding the shipped ones (repeatable)",
     )
 
 

@@ -32,8 +32,9 @@ import asyncpg
 from aggregates.exports import CHART_KINDS, FORMATS, ExportError, export
 from aggregates.jobs import refresh_days
 from aggregates.periods import PERIOD_KINDS, PeriodKind, period_of
-from aggregates.query import QueryError, Selection, select_stations
-from aggregates.reports import ReportSpec, build_report
+from aggregates.report_model import ReportSpec
+from aggregates.reports import build_report
+from aggregates.selection import QueryError, Selection, select_stations
 from store.cli_config import load_from_args
 from store.db import connect
 from store.embedded import EmbeddedError, database_dsn

@@ -12,7 +12,7 @@
 * PNG/JPG (matplotlib, Agg, no global pyplot state): the report's ``line``, ``bar`` or
   ``pie`` chart with Chinese labels.
 
-All renderers read the same :class:`~aggregates.reports.Report`, so every format shows the
+All renderers read the same :class:`~aggregates.report_model.Report`, so every format shows the
 same numbers.  ``export(report, fmt, path)`` is the one entry point.
 """
 
@@ -20,12 +20,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Final, Literal
 
-from aggregates.reports import Cell, Chart, Column, Report, Table
+from aggregates.report_model import Cell, Chart, Column, Report
 
 __all__ = [
     "CHART_KINDS",
@@ -391,8 +390,3 @@ def export(
         image_fmt: Literal["png", "jpg"] = "jpg" if fmt == "jpg" else "png"
         path.write_bytes(chart_image(report.charts[chart], image_fmt, font=font))
     return path
-
-
-def table_cells(table: Table) -> Sequence[Sequence[Cell]]:
-    """Rows then summary rows of a table (what the exports write)."""
-    return [*table.rows, *table.summary]

@@ -48,8 +48,9 @@ import asyncpg
 
 from aggregates import queries
 from aggregates.analysis import AQI_FACTORS, competition_ranks
+from aggregates.aqi_series import AreaAqi, daily_aqi_series
 from aggregates.periods import day_bounds
-from aggregates.query import AreaAqi, Scope, daily_aqi_series, factor_ids, select_stations
+from aggregates.selection import Scope, factor_ids, select_stations
 from aggregates.validity import (
     MIN_DAYS_FEBRUARY,
     MIN_DAYS_PER_MONTH,

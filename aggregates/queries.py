@@ -238,15 +238,6 @@ WHERE hv.station_id = ANY($1::integer[]) AND hv.factor_id = ANY($2::smallint[])
   AND hv.ts >= $3 AND hv.ts < $4
 ORDER BY hv.station_id, hv.factor_id, hv.ts
 """
-AGG_HOURLY_SQL: Final = """
-SELECT a.kind, a.station_id, a.factor_id, a.bucket, a.n_total, a.n_valid, a.sum_valid,
-       a.min_valid, a.max_valid, a.avg_valid, a.n_flag_m, a.n_flag_c, a.n_flag_d,
-       a.n_flag_f, a.n_flag_t, a.n_flag_b, a.n_flag_other, a.valid_minutes
-FROM agg_hourly a
-WHERE a.station_id = ANY($1::integer[]) AND a.factor_id = ANY($2::smallint[])
-  AND a.bucket >= $3 AND a.bucket < $4
-ORDER BY a.station_id, a.factor_id, a.bucket, a.kind
-"""
 DAILY_VALUES_SQL: Final = """
 SELECT d.station_id, d.factor_id, d.day, d.value, d.valid, d.source, d.n_hours,
        d.n_valid_hours, d.n_computed_hours, d.min_1h, d.max_1h, d.mda8, d.mda8_windows,
@@ -321,12 +312,6 @@ FROM daily_values d JOIN unnest($1::integer[]) AS s(id) ON s.id = d.station_id
 WHERE d.factor_id = ANY($2::smallint[]) AND d.day >= $3 AND d.day < $4
 GROUP BY d.station_id, d.day
 """
-MONTHLY_VALUES_SQL: Final = """
-SELECT m.station_id, m.factor_id, m.month, m.n_days, m.n_valid_days, m.mean, m.days,
-       m.daily, m.mda8_days, m.mda8, m.valid
-FROM monthly_values m JOIN unnest($1::integer[]) AS s(id) ON s.id = m.station_id
-WHERE m.factor_id = ANY($2::smallint[]) AND m.month >= $3 AND m.month < $4
-"""
 
 # -- the daily ranking -------------------------------------------------------------------------
 DELETE_RANKINGS_SQL: Final = "DELETE FROM daily_rankings WHERE day = $1"
@@ -342,10 +327,4 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::integer[], $6::integer[], $7
             $13::integer[], $14::text[])
      AS r(scope, scope_key, scope_name, rank, aqi, level, primary_pollutants, aqci, valid,
           category, color, n_stations, standard)
-"""
-DAILY_RANKINGS_SQL: Final = """
-SELECT day, scope, scope_key, scope_name, rank, aqi, level, primary_pollutants, aqci, valid,
-       computed_at, category, color, n_stations, standard
-FROM daily_rankings WHERE day = $1 AND scope = $2
-ORDER BY rank NULLS LAST, scope_key
 """

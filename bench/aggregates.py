@@ -35,12 +35,15 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from aggregates import query
+from aggregates import rankings
 from aggregates.analysis import AQI_FACTORS
+from aggregates.aqi_series import station_daily_aqi
 from aggregates.exports import export
 from aggregates.jobs import refresh_days
 from aggregates.periods import day_bounds, period_of
-from aggregates.reports import ReportSpec, build_report
+from aggregates.report_model import ReportSpec
+from aggregates.reports import build_report
+from aggregates.selection import Selection, factor_ids
 from bench.db import private_database
 from store.db import connect, create_pool
 from store.engine import Engine, detect_engine
@@ -109,7 +112,7 @@ async def _load_hourly(
     say: Callable[[str], None],
 ) -> float:
     tz = ZoneInfo(TZ)
-    fids = await query.factor_ids(conn, AQI_FACTORS.values())
+    fids = await factor_ids(conn, AQI_FACTORS.values())
     ids = [fids[AQI_FACTORS[p]] for p in BASE]
     bases = list(BASE.values())
     cache = PartitionCache(Engine.POSTGRESQL)
@@ -225,10 +228,12 @@ async def run_benchmarks(
                 conn, settings, 1, year_stations, year, year_days
             )
             end = year + timedelta(days=year_days)
-            selection = query.Selection(station_ids=tuple(range(1, year_stations + 1)))
+            selection = Selection(station_ids=tuple(range(1, year_stations + 1)))
 
             async def rank() -> object:
-                rows = await query.ranking(pool, settings, "aqci", year, end, selection=selection)
+                rows = await rankings.ranking(
+                    pool, settings, "aqci", year, end, selection=selection
+                )
                 assert rows and rows[0].rank == 1
                 return rows
 
@@ -248,7 +253,7 @@ async def run_benchmarks(
                 )
 
             async def daily_aqi() -> object:
-                rows = await query.station_daily_aqi(pool, settings, day)
+                rows = await station_daily_aqi(pool, settings, day)
                 assert len(rows) == day_stations, len(rows)
                 return rows
 

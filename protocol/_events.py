@@ -37,8 +37,6 @@ __all__ = [
     "UnknownFrame",
 ]
 
-_EMPTY: Mapping[str, str] = {}
-
 
 # (values, fields, legacy codes) — a plain tuple: built once per parsed frame
 _Parsed = tuple[dict[str, dict[str, str]], dict[str, str], dict[str, str]]

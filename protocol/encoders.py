@@ -19,7 +19,7 @@ Requests from the platform carry the station's ST with ``Flag=5`` in 2017 and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from ._events import Frame
 from .crc import crc16
@@ -115,6 +115,13 @@ def _reply_flag(edition: str) -> int:
     return 4
 
 
+def _head(
+    cn: int, *, qn: str | None, st: str, pw: str | None, mn: str | None, flag: int | None
+) -> list[tuple[str, Scalar | None]]:
+    """The head fields in their standard order; a None value is left out by :func:`segment`."""
+    return [("QN", qn), ("ST", st), ("CN", f"{cn:04d}"), ("PW", pw), ("MN", mn), ("Flag", flag)]
+
+
 def encode_data_ack(frame: Frame) -> bytes:
     """The 9014 data answer for an upload, in the device's edition ([S17] C.48/C.50:
     one per split part, echoing that part's QN)."""
@@ -132,19 +139,8 @@ def encode_data_ack(frame: Frame) -> bytes:
     if frame.edition == "2017" and qn and pw and mn and _SAFE_HEAD(qn + pw + mn):
         # the hot path of every server: the usual clean head, formatted directly
         return encode_frame(f"QN={qn};ST=91;CN=9014;PW={pw};MN={mn};Flag=4;CP=&&&&")
-    return encode_frame(
-        segment(
-            [
-                ("QN", qn),
-                ("ST", "91"),
-                ("CN", "9014"),
-                ("PW", pw),
-                ("MN", mn),
-                ("Flag", _reply_flag(frame.edition)),
-            ],
-            "",
-        )
-    )
+    head = _head(9014, qn=qn, st="91", pw=pw, mn=mn, flag=_reply_flag(frame.edition))
+    return encode_frame(segment(head, ""))
 
 
 def encode_reply(
@@ -155,22 +151,9 @@ def encode_reply(
     if edition == "2005":
         if qn is not None:
             items.insert(0, ("QN", qn))
-        head: list[tuple[str, Scalar | None]] = [
-            ("ST", "91"),
-            ("CN", f"{cn:04d}"),
-            ("PW", pw),
-            ("MN", mn),
-            ("Flag", 0),
-        ]
+        head = _head(cn, qn=None, st="91", pw=pw, mn=mn, flag=0)
     else:
-        head = [
-            ("QN", qn),
-            ("ST", "91"),
-            ("CN", f"{cn:04d}"),
-            ("PW", pw),
-            ("MN", mn),
-            ("Flag", _reply_flag(edition)),
-        ]
+        head = _head(cn, qn=qn, st="91", pw=pw, mn=mn, flag=_reply_flag(edition))
     return encode_frame(segment(head, format_cp(items)))
 
 
@@ -212,14 +195,7 @@ def encode_request(
     wanted) or 3 (2005)."""
     if flag is None:
         flag = 3 if edition == "2005" else (_reply_flag(edition) | 1)
-    head: list[tuple[str, Scalar | None]] = [
-        ("QN", qn),
-        ("ST", st),
-        ("CN", f"{cn:04d}"),
-        ("PW", pw),
-        ("MN", mn),
-        ("Flag", flag),
-    ]
+    head = _head(cn, qn=qn, st=st, pw=pw, mn=mn, flag=flag)
     return encode_frame(segment(head, format_cp(cp)))
 
 
@@ -249,14 +225,7 @@ def encode_upload(
             flag = flag or None  # 2005 uploads usually carry no Flag
         else:
             flag = _reply_flag(edition) | (1 if ack else 0) | (2 if pnum is not None else 0)
-    head: list[tuple[str, Scalar | None]] = [
-        ("QN", qn),
-        ("ST", st),
-        ("CN", f"{cn:04d}"),
-        ("PW", pw),
-        ("MN", mn),
-        ("Flag", flag),
-    ]
+    head = _head(cn, qn=qn, st=st, pw=pw, mn=mn, flag=flag)
     if pnum is not None:
         head += [("PNUM", pnum), ("PNO", pno)]
     parts: list[str] = []
@@ -268,8 +237,3 @@ def encode_upload(
     if values:
         parts.append(format_values(values))
     return encode_frame(segment(head, ";".join(parts)))
-
-
-def join_frames(frames: Iterable[bytes]) -> bytes:
-    """Frames back to back, as on a TCP stream."""
-    return b"".join(frames)

@@ -22,7 +22,7 @@ unknown vendor flags never drop data; lower-case spellings of the listed letters
 treated like the upper-case ones.  The 2005 air digits do not collide with any letter, so
 the predicates need no edition.
 
-This module is pure data: no I/O, stdlib only.
+The tables themselves are data: ``flags.json`` beside this module, read once at import.
 """
 
 from __future__ import annotations
@@ -30,7 +30,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
+
+from ._tables import load_table
 
 __all__ = [
     "EXCLUDED_FROM_MEANS",
@@ -57,60 +59,21 @@ class FlagInfo:
     maintenance: bool
 
 
-def _table(*rows: FlagInfo) -> Mapping[str, FlagInfo]:
-    return MappingProxyType({row.code: row for row in rows})
+def _table(key: str) -> Mapping[str, FlagInfo]:
+    return MappingProxyType({row[0]: FlagInfo(*row) for row in _FLAGS[key]})
 
 
-# HJ 212-2017 table 8.
-FLAGS_2017: Final[Mapping[str, FlagInfo]] = _table(
-    FlagInfo("N", "在线监控（监测）仪器仪表工作正常", "instrument working normally", True, False),
-    FlagInfo("F", "在线监控（监测）仪器仪表停运", "instrument stopped", False, True),
-    FlagInfo(
-        "M",
-        "在线监控（监测）仪器仪表处于维护期间产生的数据",
-        "data produced during instrument maintenance",
-        False,
-        True,
-    ),
-    FlagInfo("S", "手工输入的设定值", "manually entered set value", True, False),
-    FlagInfo("D", "在线监控（监测）仪器仪表故障", "instrument fault", False, True),
-    FlagInfo("C", "在线监控（监测）仪器仪表处于校准状态", "instrument calibrating", False, True),
-    FlagInfo(
-        "T",
-        "在线监控（监测）仪器仪表采样数值超过测量上限",
-        "sampled value above the instrument's measuring upper limit",
-        False,
-        False,
-    ),
-    FlagInfo(
-        "B",
-        "在线监控（监测）仪器仪表与数采仪通讯异常",
-        "communication failure between instrument and data logger",
-        False,
-        False,
-    ),
-)
+_FLAGS: Final[dict[str, Any]] = load_table("flags.json")
 
-# HJ/T 212-2005, xxx-Flag "对于污染源".  Note that F means the *emission source* stopped here,
-# while 2017 F means the instrument stopped.
-FLAGS_2005_SOURCE: Final[Mapping[str, FlagInfo]] = _table(
-    FlagInfo("P", "电源故障", "power failure", False, True),
-    FlagInfo("F", "排放源停运", "emission source stopped", False, True),
-    FlagInfo("C", "校验", "calibration", False, True),
-    FlagInfo("M", "维护", "maintenance", False, True),
-    FlagInfo("T", "超测上限", "above the measuring upper limit", False, False),
-    FlagInfo("D", "故障", "fault", False, True),
-    FlagInfo("S", "设定值", "set value", True, False),
-    FlagInfo("N", "正常", "normal", True, False),
-)
+FLAGS_2017: Final[Mapping[str, FlagInfo]] = _table("2017")
+"""HJ 212-2017 table 8."""
 
-# HJ/T 212-2005, xxx-Flag "对于空气检测站".
-FLAGS_2005_AIR: Final[Mapping[str, FlagInfo]] = _table(
-    FlagInfo("0", "校准数据", "calibration data", False, True),
-    FlagInfo("1", "气象参数", "meteorological parameter", True, False),
-    FlagInfo("2", "异常数据", "abnormal data", False, False),
-    FlagInfo("3", "正常数据", "normal data", True, False),
-)
+FLAGS_2005_SOURCE: Final[Mapping[str, FlagInfo]] = _table("2005_source")
+"""HJ/T 212-2005, xxx-Flag "对于污染源".  Note that F means the *emission source* stopped
+here, while 2017 F means the instrument stopped."""
+
+FLAGS_2005_AIR: Final[Mapping[str, FlagInfo]] = _table("2005_air")
+"""HJ/T 212-2005, xxx-Flag "对于空气检测站"."""
 
 _ALL_TABLES: Final = (FLAGS_2017, FLAGS_2005_SOURCE, FLAGS_2005_AIR)
 

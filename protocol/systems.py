@@ -8,7 +8,8 @@ Ranges (2017 §6.6.1.1): 10-29 environmental quality, 30-49 pollution sources, 5
 ("工况") monitoring, 91-99 system interaction, A0-Z9 extensions for unknown systems.
 
 ST codes arrive as text and unknown codes occur in the field, so every function takes a
-``str`` and returns None for codes it does not know.  This module is pure data: no I/O.
+``str`` and returns None for codes it does not know.  Table 5 itself is data:
+``systems.json`` beside this module, read once at import.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from enum import StrEnum, unique
 from types import MappingProxyType
 from typing import Final
+
+from ._tables import load_table
 
 __all__ = [
     "SYSTEMS",
@@ -74,111 +77,9 @@ class SystemInfo:
     name_zh_2005: str = ""
 
 
-_BOTH_ED: Final = frozenset({"2005", "2017"})
-_E17: Final = frozenset({"2017"})
-
-_SYSTEM_LIST: Final[tuple[SystemInfo, ...]] = (
-    SystemInfo(
-        "21",
-        "地表水质量监测",
-        "surface water quality monitoring",
-        "quality",
-        _BOTH_ED,
-        "water",
-        "地表水监测",
-    ),
-    SystemInfo("22", "空气质量监测", "ambient air quality monitoring", "quality", _BOTH_ED, "air"),
-    SystemInfo(
-        "23",
-        "声环境质量监测",
-        "acoustic environment quality monitoring",
-        "quality",
-        _BOTH_ED,
-        "noise",
-        "区域环境噪声监测",
-    ),
-    SystemInfo("24", "地下水质量监测", "groundwater quality monitoring", "quality", _E17, "water"),
-    SystemInfo("25", "土壤质量监测", "soil quality monitoring", "quality", _E17, ""),
-    SystemInfo("26", "海水质量监测", "seawater quality monitoring", "quality", _E17, "water"),
-    SystemInfo(
-        "27",
-        "挥发性有机物监测",
-        "volatile organic compounds (VOC) monitoring",
-        "quality",
-        _E17,
-        "air",
-    ),
-    SystemInfo(
-        "31",
-        "大气环境污染源",
-        "air pollution source (flue gas)",
-        "source",
-        _BOTH_ED,
-        "air",
-    ),
-    SystemInfo(
-        "32",
-        "地表水体环境污染源",
-        "surface water pollution source (wastewater)",
-        "source",
-        _BOTH_ED,
-        "water",
-    ),
-    SystemInfo(
-        "33",
-        "地下水体环境污染源",
-        "groundwater pollution source",
-        "source",
-        _BOTH_ED,
-        "water",
-    ),
-    SystemInfo(
-        "34",
-        "海洋环境污染源",
-        "marine pollution source",
-        "source",
-        _BOTH_ED,
-        "water",
-    ),
-    SystemInfo("35", "土壤环境污染源", "soil pollution source", "source", _BOTH_ED, ""),
-    SystemInfo("36", "声环境污染源", "noise pollution source", "source", _BOTH_ED, "noise"),
-    SystemInfo("37", "振动环境污染源", "vibration pollution source", "source", _BOTH_ED, ""),
-    SystemInfo("38", "放射性环境污染源", "radioactive pollution source", "source", _BOTH_ED, ""),
-    SystemInfo(
-        "39",
-        "工地扬尘污染源",
-        "construction-site dust pollution source",
-        "source",
-        _E17,
-        "air",
-    ),
-    SystemInfo(
-        "41",
-        "电磁环境污染源",
-        "electromagnetic pollution source",
-        "source",
-        _BOTH_ED,
-        "",
-    ),
-    SystemInfo(
-        "51", "烟气排放过程监控", "flue-gas emission process monitoring", "process", _E17, "air"
-    ),
-    SystemInfo(
-        "52",
-        "污水排放过程监控",
-        "wastewater discharge process monitoring",
-        "process",
-        _E17,
-        "water",
-    ),
-    SystemInfo(
-        "91",
-        "系统交互",
-        "system interaction (field machine ↔ platform)",
-        "interaction",
-        _BOTH_ED,
-        "",
-    ),
+_SYSTEM_LIST: Final[tuple[SystemInfo, ...]] = tuple(
+    SystemInfo(code, zh, en, category, frozenset(editions), med, zh_2005)
+    for code, zh, en, category, editions, med, zh_2005 in load_table("systems.json")["systems"]
 )
 
 SYSTEMS: Final[Mapping[str, SystemInfo]] = MappingProxyType(

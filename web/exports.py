@@ -1,4 +1,4 @@
-"""File exports of the pages: an ``aggregates.reports.Report`` rendered by
+"""File exports of the pages: an ``aggregates.report_model.Report`` rendered by
 ``aggregates.exports`` into bytes (in a temporary directory; blocking — call it in a
 worker thread).
 
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from aggregates.exports import export
-from aggregates.reports import Chart, Report
+from aggregates.report_model import Chart, Report
 
 __all__ = ["clean_text", "export_bytes"]
 

@@ -9,8 +9,18 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from aggregates import jobs, query
+from aggregates import jobs, rankings
 from aggregates.analysis import AQI_FACTORS
+from aggregates.aqi_series import (
+    area_daily_aqi,
+    good_days,
+    pollutant_share,
+    recent_daily,
+    station_daily_aqi,
+)
+from aggregates.heatmap import idw_grid
+from aggregates.rankings import recent_monthly
+from aggregates.selection import QueryError
 
 from .dbdata import DAYS, START, build_network, settings_for
 
@@ -22,7 +32,7 @@ async def network(db_pool: asyncpg.Pool, db_dsn: str) -> asyncpg.Pool:
 
 
 async def test_station_daily_aqi(network: asyncpg.Pool, db_dsn: str) -> None:
-    got = await query.station_daily_aqi(network, settings_for(db_dsn), START)
+    got = await station_daily_aqi(network, settings_for(db_dsn), START)
     assert [(a.key, a.result.aqi, a.result.primary, a.valid) for a in got] == [
         ("ST1", 50, (), True),
         ("ST2", 100, ("PM2.5",), True),
@@ -33,7 +43,7 @@ async def test_station_daily_aqi(network: asyncpg.Pool, db_dsn: str) -> None:
 
 
 async def test_rank_by_daily_aqi_with_ties(network: asyncpg.Pool, db_dsn: str) -> None:
-    rows = await query.ranking(
+    rows = await rankings.ranking(
         network, settings_for(db_dsn), "aqi", START, START + timedelta(days=1)
     )
     assert [(r.rank, r.key, r.value) for r in rows] == [
@@ -46,7 +56,7 @@ async def test_rank_by_daily_aqi_with_ties(network: asyncpg.Pool, db_dsn: str) -
 
 
 async def test_region_uses_city_averaging_not_max(network: asyncpg.Pool, db_dsn: str) -> None:
-    rows = await query.ranking(
+    rows = await rankings.ranking(
         network, settings_for(db_dsn), "aqi", START, START + timedelta(days=1), scope="region"
     )
     # 东区 = mean(ST1, ST2): PM10 60 → IAQI 55, PM2.5 55 → IAQI 75
@@ -55,14 +65,14 @@ async def test_region_uses_city_averaging_not_max(network: asyncpg.Pool, db_dsn:
         (1, "东区", 75, 2),
         (2, "西区", 105, 2),
     ]
-    grid = await query.area_daily_aqi(network, settings_for(db_dsn), START, "grid")
+    grid = await area_daily_aqi(network, settings_for(db_dsn), START, "grid")
     assert [(a.key, a.name, a.n_stations) for a in grid] == [("G01", "网格一", 2)]
 
 
 async def test_rank_by_composite_index_and_factor(network: asyncpg.Pool, db_dsn: str) -> None:
     settings = settings_for(db_dsn)
     end = START + timedelta(days=DAYS)
-    rows = await query.ranking(network, settings, "aqci", START, end)
+    rows = await rankings.ranking(network, settings, "aqci", START, end)
     # I = SO2/60 + NO2/40 + PM10/70 + PM2.5/35 + CO_P95/4 + O3_P90/160, each I_i rounded
     # to 2 decimals (AQI.md §2.4): ST1 .17 + .75 + .71 + 1.00 + .20 + .56 = 3.39
     assert [(r.rank, r.key, r.value, r.valid) for r in rows] == [
@@ -72,31 +82,31 @@ async def test_rank_by_composite_index_and_factor(network: asyncpg.Pool, db_dsn:
         (4, "ST4", Decimal("6.54"), True),  # PM10 3.57, PM2.5 1.29
     ]
     assert rows[0].detail["max_index"] == ["PM2.5"]
-    by_pm25 = await query.ranking(network, settings, AQI_FACTORS["PM2.5"], START, end)
+    by_pm25 = await rankings.ranking(network, settings, AQI_FACTORS["PM2.5"], START, end)
     assert [(r.rank, r.key, r.value) for r in by_pm25] == [
         (1, "ST1", 35),
         (2, "ST4", 45),
         (3, "ST2", 75),
         (3, "ST3", 75),
     ]
-    with pytest.raises(query.QueryError, match="cannot rank"):
-        await query.ranking(network, settings, "nope", START, end)
-    part = await query.ranking(network, settings, "aqci", START, START + timedelta(days=20))
+    with pytest.raises(QueryError, match="cannot rank"):
+        await rankings.ranking(network, settings, "nope", START, end)
+    part = await rankings.ranking(network, settings, "aqci", START, START + timedelta(days=20))
     assert all(r.valid for r in part)  # 20 of 20 days (proportional monthly rule)
 
 
 async def test_invalid_period_is_not_ranked_as_valid(network: asyncpg.Pool, db_dsn: str) -> None:
     # April has no data at all; March+April: April fails the monthly rule
-    rows = await query.ranking(network, settings_for(db_dsn), "aqci", START, date(2024, 5, 1))
+    rows = await rankings.ranking(network, settings_for(db_dsn), "aqci", START, date(2024, 5, 1))
     assert all(r.rank is None and not r.valid for r in rows)
 
 
 async def test_shares_and_good_days(network: asyncpg.Pool, db_dsn: str) -> None:
     settings = settings_for(db_dsn)
     end = START + timedelta(days=DAYS)
-    share = await query.pollutant_share(network, settings, START, end)
+    share = await pollutant_share(network, settings, START, end)
     assert share == {"PM10": pytest.approx(1 / 3), "PM2.5": pytest.approx(2 / 3)}
-    good = await query.good_days(network, settings, START, end)
+    good = await good_days(network, settings, START, end)
     assert good[("ST1", "站点1")].rate == 1.0
     assert good[("ST4", "站点4")].n_exceedance == DAYS
     assert good[("ST4", "站点4")].exceedance_by_pollutant == {"PM10": DAYS}
@@ -105,9 +115,9 @@ async def test_shares_and_good_days(network: asyncpg.Pool, db_dsn: str) -> None:
 
 async def test_recent_views(network: asyncpg.Pool, db_dsn: str) -> None:
     settings = settings_for(db_dsn)
-    last7 = await query.recent_daily(network, settings, date(2024, 3, 31))
+    last7 = await recent_daily(network, settings, date(2024, 3, 31))
     assert [len(v) for v in last7.values()] == [7, 7, 7, 7]
-    months = await query.recent_monthly(network, settings, date(2024, 3, 31))
+    months = await recent_monthly(network, settings, date(2024, 3, 31))
     assert list(months) == ["2024-01", "2024-02", "2024-03"]
     assert months["2024-03"][0].key == "ST1"
     assert all(r.value is None for r in months["2024-01"])
@@ -140,13 +150,13 @@ async def test_daily_ranking_job_writes_the_table(network: asyncpg.Pool, db_dsn:
 
 
 async def test_idw_grid_geojson(network: asyncpg.Pool, db_dsn: str) -> None:
-    fc = await query.idw_grid(
+    fc = await idw_grid(
         network, settings_for(db_dsn), "aqi", (120.0, 30.0, 120.05, 30.05), 0.01, START
     )
     values = [f["properties"]["value"] for f in fc["features"]]
     assert len(values) == 25
     assert min(values) >= 50 and max(values) <= 150
-    pm = await query.idw_grid(
+    pm = await idw_grid(
         network,
         settings_for(db_dsn),
         AQI_FACTORS["PM2.5"],
@@ -159,7 +169,7 @@ async def test_idw_grid_geojson(network: asyncpg.Pool, db_dsn: str) -> None:
 
 
 async def test_region_composite_index_uses_city_means(network: asyncpg.Pool, db_dsn: str) -> None:
-    rows = await query.ranking(
+    rows = await rankings.ranking(
         network, settings_for(db_dsn), "aqci", START, START + timedelta(days=DAYS), scope="region"
     )
     # 东区 = mean(ST1, ST2) per day: PM10 60 → .86, PM2.5 55 → 1.57; + .17 .75 .20 .56

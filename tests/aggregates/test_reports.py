@@ -21,7 +21,8 @@ from PIL import Image
 
 from aggregates.exports import ExportError, export, find_cjk_font
 from aggregates.periods import period_of
-from aggregates.reports import Report, ReportSpec, build_report
+from aggregates.report_model import Report, ReportSpec
+from aggregates.reports import build_report
 
 from .dbdata import START, build_network, settings_for
 
@@ -90,7 +91,7 @@ async def test_region_reports(network: asyncpg.Pool, db_dsn: str) -> None:
 
 
 async def test_unknown_keys_are_clear_errors(network: asyncpg.Pool, db_dsn: str) -> None:
-    from aggregates.query import QueryError
+    from aggregates.selection import QueryError
 
     with pytest.raises(QueryError, match="unknown station"):
         await _report(network, db_dsn, "station", "NOPE", "day", START)

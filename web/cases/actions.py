@@ -20,7 +20,7 @@ import asyncpg
 
 from aggregates.exports import export
 from aggregates.periods import Period
-from aggregates.reports import Column, Report, ReportSpec, Table
+from aggregates.report_model import Column, Report, ReportSpec, Table
 from web.cases import queries as q
 from web.cases.access import Caller
 from web.cases.assessment import AssessmentRow, Group, assessment

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 from aiohttp import web
 
-from aggregates.query import QueryError, Selection
+from aggregates.selection import QueryError, Selection
 from web import context
 from web.keys import HEAT_CACHE_KEY, MAP_CACHE_KEY
 from web.params import opt_bool, opt_choice, opt_date, opt_float, opt_int, opt_str, opt_time

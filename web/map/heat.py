@@ -1,5 +1,5 @@
 """The map's heat-map layer: an IDW surface of the hourly or daily AQI (or one factor)
-from ``aggregates.query.idw_grid``, as GeoJSON cells (each with ``value`` and ``color``)
+from ``aggregates.heatmap.idw_grid``, as GeoJSON cells (each with ``value`` and ``color``)
 plus the raster in the collection's properties.
 
 Size: IDW compares every cell with every station (cells × stations distances), so the
@@ -15,14 +15,13 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from aggregates import query
-from aggregates.spatial import idw_geojson
+from aggregates import heatmap
+from aggregates.selection import Selection
 from store.settings import Settings
 
 __all__ = ["CACHE_S", "MAX_CELLS", "MAX_POINTS", "HeatCache", "heat_layer"]
@@ -91,69 +90,19 @@ def _binned(
     return out
 
 
-async def _points(
-    db: asyncpg.Pool,
-    settings: Settings,
-    what: str,
-    at: date | datetime,
-    selection: query.Selection | None,
-) -> list[tuple[float, float, float]]:
-    """(lon, lat, value) of every station with a value — what ``idw_grid`` interpolates."""
-    stations = [s for s in await query.select_stations(db, selection) if s.lat is not None]
-    by_id = {s.id: s for s in stations}
-    points: list[tuple[float, float, float]] = []
-
-    def add(station_id: int, value: float) -> None:
-        s = by_id.get(station_id)
-        if s is not None and s.lat is not None and s.lon is not None:
-            points.append((s.lon, s.lat, value))
-
-    if what == "aqi" and isinstance(at, datetime):
-        for s, res in await query.hourly_aqi_at(db, settings, at, selection):
-            if res.aqi is not None:
-                add(s.id, float(res.aqi))
-    elif what == "aqi":
-        by_mn = {s.mn: s.id for s in stations}
-        for a in await query.station_daily_aqi(db, settings, at, selection):
-            if a.result.aqi is not None and a.key in by_mn:
-                add(by_mn[a.key], float(a.result.aqi))
-    elif isinstance(at, datetime):
-        for hv in await query.hourly(db, stations, [what], at, at + timedelta(hours=1)):
-            if hv.valid and hv.value is not None:
-                add(hv.station_id, hv.value)
-    else:
-        for dv in await query.daily(db, stations, [what], at, at + timedelta(days=1)):
-            if dv.valid and dv.value is not None:
-                add(dv.station_id, dv.value)
-    return points
-
-
 async def heat_layer(
     db: asyncpg.Pool,
     settings: Settings,
     *,
     what: str,
     at: date | datetime,
-    selection: query.Selection | None,
+    selection: Selection | None,
     n_stations: int,
     bbox: tuple[float, float, float, float],
     cell: float,
 ) -> dict[str, Any]:
-    """The heat-map GeoJSON (``aggregates.query.idw_grid`` up to MAX_POINTS stations)."""
+    """The heat-map GeoJSON (``aggregates.heatmap.idw_grid`` up to MAX_POINTS stations)."""
     if n_stations <= MAX_POINTS:
-        return await query.idw_grid(db, settings, what, bbox, cell, at, selection=selection)
-    points = _binned(await _points(db, settings, what, at, selection), cell)
-    levels = None
-    if what == "aqi":
-        tz = ZoneInfo(settings.core.timezone)
-        day = at.astimezone(tz).date() if isinstance(at, datetime) else at
-        levels = query.registry_for(settings).aqi_table(day).levels
-    return idw_geojson(
-        points,
-        bbox,
-        cell,
-        power=settings.aggregates.idw_power,
-        max_distance_km=settings.aggregates.idw_max_distance_km or None,
-        levels=levels,
-        properties={"what": what, "at": at.isoformat(), "hourly": isinstance(at, datetime)},
-    )
+        return await heatmap.idw_grid(db, settings, what, bbox, cell, at, selection=selection)
+    points = await heatmap.station_points(db, settings, what, at, selection)
+    return heatmap.surface(settings, _binned(points, cell), what, at, bbox, cell)

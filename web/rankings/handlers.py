@@ -8,7 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
-from aggregates.query import QueryError, Scope, Selection
+from aggregates.selection import QueryError, Scope, Selection
 from web import context, pages
 from web.exports import export_bytes
 from web.params import opt_choice, opt_date, opt_str

@@ -1,4 +1,4 @@
-"""Rankings for the page and the exports, on ``aggregates.query.ranking``.
+"""Rankings for the page and the exports, on ``aggregates.rankings.ranking``.
 
 Periods (local days, ``core.timezone``):
 
@@ -26,9 +26,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from aggregates import query
+from aggregates import rankings
+from aggregates.aqi_series import daily_aqi_series
 from aggregates.periods import Period
-from aggregates.reports import Chart, Column, Report, ReportSpec, Table
+from aggregates.rankings import RankingRow
+from aggregates.report_model import Chart, Column, Report, ReportSpec, Table
+from aggregates.selection import Scope, Selection, registry_for
 from store.settings import Settings
 from web.standards import unverified_notes
 
@@ -48,7 +51,7 @@ class RankingError(ValueError):
 @dataclass(frozen=True, slots=True)
 class RankingSpec:
     by: str
-    scope: query.Scope
+    scope: Scope
     period: str
     start: date
     end: date  # exclusive
@@ -112,7 +115,7 @@ def _value(v: int | Decimal | float | None) -> int | float | None:
 def _level_color(settings: Settings, on: date, aqi: float | None) -> str | None:
     if aqi is None:
         return None
-    table = query.registry_for(settings).aqi_table(on)
+    table = registry_for(settings).aqi_table(on)
     value = int(aqi)
     for level in table.levels:
         if value >= level.aqi_min and (level.aqi_max is None or value <= level.aqi_max):
@@ -124,7 +127,7 @@ async def _column_values(
     db: asyncpg.Pool,
     settings: Settings,
     spec: RankingSpec,
-    selection: query.Selection | None,
+    selection: Selection | None,
 ) -> dict[str, list[int | float | None]]:
     """Per entity key, the value of each column (day or month) in column order."""
     if not spec.columns:
@@ -132,7 +135,7 @@ async def _column_values(
     out: dict[str, list[int | float | None]] = {}
     n = len(spec.columns)
     if spec.by == "aqi" and spec.period == "7d":
-        series = await query.daily_aqi_series(
+        series = await daily_aqi_series(
             db, settings, spec.start, spec.end, scope=spec.scope, selection=selection
         )
         position = {c[2]: i for i, c in enumerate(spec.columns)}
@@ -144,7 +147,7 @@ async def _column_values(
             out[key] = values
         return out
     for i, (_key, _label, start, end) in enumerate(spec.columns):
-        rows = await query.ranking(
+        rows = await rankings.ranking(
             db, settings, spec.by, start, end, scope=spec.scope, selection=selection
         )
         for r in rows:
@@ -156,15 +159,15 @@ async def ranking_view(
     db: asyncpg.Pool,
     settings: Settings,
     spec: RankingSpec,
-    selection: query.Selection | None,
+    selection: Selection | None,
     *,
     empty: bool = False,
 ) -> dict[str, Any]:
     """The ranking as the page and the exports show it."""
-    rows: list[query.RankingRow] = []
+    rows: list[RankingRow] = []
     columns: dict[str, list[int | float | None]] = {}
     if not empty:
-        rows = await query.ranking(
+        rows = await rankings.ranking(
             db, settings, spec.by, spec.start, spec.end, scope=spec.scope, selection=selection
         )
         columns = await _column_values(db, settings, spec, selection)
@@ -187,7 +190,7 @@ async def ranking_view(
             }
         )
     kinds = {"aqi": ("aqi",), "aqci": ("aqci",)}.get(spec.by, ())
-    notes = unverified_notes(last, kinds, query.registry_for(settings)) if kinds else []
+    notes = unverified_notes(last, kinds, registry_for(settings)) if kinds else []
     return {
         "by": spec.by,
         "by_label": spec.by_label,
@@ -214,7 +217,7 @@ def _decimals(by: str) -> int | None:
 
 
 def ranking_report(view: dict[str, Any], settings: Settings, title: str) -> Report:
-    """The ranking as a :class:`~aggregates.reports.Report` (one table, one bar chart)."""
+    """The ranking as a :class:`~aggregates.report_model.Report` (one table, one bar chart)."""
     by_label, unit = view["by_label"], view["unit"]
     columns = [
         Column("rank", "排名", "", None, 6),

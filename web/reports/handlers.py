@@ -12,8 +12,8 @@ from aiohttp import web
 
 from aggregates.exports import CHART_KINDS, ExportError
 from aggregates.periods import PERIOD_KINDS, period_of
-from aggregates.query import Scope
-from aggregates.reports import ReportSpec
+from aggregates.report_model import ReportSpec
+from aggregates.selection import Scope
 from web import context, pages
 from web.exports import export_bytes
 from web.keys import REPORT_JOBS_KEY

@@ -30,8 +30,9 @@ from typing import Any, Final
 
 import asyncpg
 
-from aggregates import query
-from aggregates.reports import Report, ReportSpec, build_report
+from aggregates.report_model import Report, ReportSpec
+from aggregates.reports import build_report
+from aggregates.selection import QueryError, registry_for
 from store.settings import Settings
 from web.standards import unverified_notes
 
@@ -135,7 +136,7 @@ class ReportJobs:
         except asyncio.CancelledError:
             job.status, job.error = "failed", "已取消"
             raise
-        except query.QueryError as exc:
+        except QueryError as exc:
             job.status, job.error, job.message = "failed", str(exc), "失败"
         except Exception as exc:
             log.exception("report %s failed", job.id)
@@ -154,7 +155,7 @@ class ReportJobs:
 def _mark_unverified(report: Report, settings: Settings) -> None:
     """State in the report which values of the standards in force are unverified."""
     per = report.spec.period
-    notes = unverified_notes(per.last_day, ("aqi", "aqci", "limits"), query.registry_for(settings))
+    notes = unverified_notes(per.last_day, ("aqi", "aqci", "limits"), registry_for(settings))
     report.meta["unverified"] = notes
     report.notes += [f"* {n['message']}" for n in notes]
 
