@@ -40,8 +40,8 @@ from aggregates.selection import (
     registry_for,
     select_stations,
 )
+from aggregates.settings import AggregatesConfig
 from aggregates.standards import StandardRegistry
-from store.settings import Settings
 
 __all__ = [
     "AreaAqi",
@@ -152,7 +152,7 @@ def _day_aqci(
 
 async def daily_aqi_series(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     start: date,
     end: date,
     *,
@@ -190,7 +190,7 @@ async def daily_aqi_series(
 
 
 async def station_daily_aqi(
-    db: Db, settings: Settings, day: date, selection: Selection | None = None
+    db: Db, settings: AggregatesConfig, day: date, selection: Selection | None = None
 ) -> list[AreaAqi]:
     """Daily AQI of every selected station on local ``day`` (stations without data absent)."""
     series = await daily_aqi_series(db, settings, day, day + timedelta(days=1), selection=selection)
@@ -198,7 +198,7 @@ async def station_daily_aqi(
 
 
 async def area_daily_aqi(
-    db: Db, settings: Settings, day: date, scope: Scope, selection: Selection | None = None
+    db: Db, settings: AggregatesConfig, day: date, scope: Scope, selection: Selection | None = None
 ) -> list[AreaAqi]:
     """Daily AQI of every region (``scope="region"``) or grid on ``day``, city-averaged."""
     series = await daily_aqi_series(
@@ -208,7 +208,7 @@ async def area_daily_aqi(
 
 
 async def hourly_aqi_at(
-    db: Db, settings: Settings, hour: datetime, selection: Selection | None = None
+    db: Db, settings: AggregatesConfig, hour: datetime, selection: Selection | None = None
 ) -> list[tuple[StationInfo, AqiResult]]:
     """Real-time (实时报) AQI of the selected stations for the hour starting at ``hour``
     (valid official hourly values only)."""
@@ -232,7 +232,7 @@ async def hourly_aqi_at(
 
 async def pollutant_share(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     start: date,
     end: date,
     *,
@@ -254,7 +254,7 @@ async def pollutant_share(
 
 async def good_days(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     start: date,
     end: date,
     *,
@@ -287,7 +287,7 @@ async def good_days(
 
 async def recent_daily(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     end: date,
     *,
     days: int = 7,

@@ -35,10 +35,11 @@ from aggregates.periods import PERIOD_KINDS, PeriodKind, period_of
 from aggregates.report_model import ReportSpec
 from aggregates.reports import build_report
 from aggregates.selection import QueryError, Selection, select_stations
-from store.cli_config import load_from_args
+from aggregates.settings import AggregatesConfig
+from store.config import SettingsLoader, mask_dsn
 from store.db import connect
 from store.embedded import EmbeddedError, database_dsn
-from store.settings import ConfigError, Settings, mask_dsn
+from store.validation import ConfigError
 
 __all__ = ["ProgressBar", "configure", "run"]
 
@@ -109,7 +110,7 @@ def _day(text: str | None, what: str) -> date | None:
         raise ValueError(f"{what} must be YYYY-MM-DD (got {text!r})") from None
 
 
-def _spec(args: argparse.Namespace, settings: Settings) -> ReportSpec:
+def _spec(args: argparse.Namespace, settings: AggregatesConfig) -> ReportSpec:
     tz = ZoneInfo(settings.core.timezone)
     kind: PeriodKind = args.period
     if kind == "custom":
@@ -134,7 +135,7 @@ def _spec(args: argparse.Namespace, settings: Settings) -> ReportSpec:
     return ReportSpec(scope, key, per)  # type: ignore[arg-type]
 
 
-def _output(args: argparse.Namespace, settings: Settings, spec: ReportSpec) -> Path:
+def _output(args: argparse.Namespace, settings: AggregatesConfig, spec: ReportSpec) -> Path:
     if args.output:
         return Path(args.output)
     base = settings.aggregates.reports_dir or settings.core.data_dir / "reports"
@@ -144,7 +145,7 @@ def _output(args: argparse.Namespace, settings: Settings, spec: ReportSpec) -> P
     return base / f"{spec.scope}-{safe}-{spec.period.kind}-{spec.period.start}{suffix}.{ext}"
 
 
-async def _main(args: argparse.Namespace, settings: Settings, spec: ReportSpec) -> Path:
+async def _main(args: argparse.Namespace, settings: AggregatesConfig, spec: ReportSpec) -> Path:
     bar = ProgressBar(sys.stderr, enabled=not args.quiet)
     try:
         async with database_dsn(settings.core, settings.database) as dsn:
@@ -194,10 +195,10 @@ async def _main(args: argparse.Namespace, settings: Settings, spec: ReportSpec) 
         bar.close()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, load: SettingsLoader[AggregatesConfig]) -> int:
     overrides = {"database.dsn": args.dsn} if args.dsn else {}
     try:
-        settings = load_from_args(args, overrides).settings
+        settings = load(overrides)
         spec = _spec(args, settings)
     except (ConfigError, ValueError) as exc:
         print(f"envgrid report: {exc}", file=sys.stderr)

@@ -10,15 +10,15 @@ from typing import Any
 from aggregates.aqi_series import hourly_aqi_at, station_daily_aqi
 from aggregates.official import daily, hourly
 from aggregates.selection import Db, Selection, local_tz, registry_for, select_stations
+from aggregates.settings import AggregatesConfig
 from aggregates.spatial import idw_geojson
-from store.settings import Settings
 
 __all__ = ["idw_grid", "station_points", "surface"]
 
 
 async def station_points(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     what: str,
     at: date | datetime,
     selection: Selection | None = None,
@@ -56,7 +56,7 @@ async def station_points(
 
 
 def surface(
-    settings: Settings,
+    settings: AggregatesConfig,
     points: Sequence[tuple[float, float, float]],
     what: str,
     at: date | datetime,
@@ -82,7 +82,7 @@ def surface(
 
 async def idw_grid(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     what: str,
     bbox: tuple[float, float, float, float],
     cell: float,

@@ -19,8 +19,8 @@ from aggregates import queries
 from aggregates.analysis import percentile_linear, pollutant_of_code
 from aggregates.periods import Period, month_parts, required_valid_days
 from aggregates.selection import Db, Scope, StationInfo, factor_ids, group_stations
+from aggregates.settings import AggregatesConfig
 from aggregates.validity import MIN_DAYS_PER_YEAR
-from store.settings import Settings
 
 __all__ = ["DailyValue", "HourlyValue", "PeriodValue", "daily", "hourly", "period"]
 
@@ -246,7 +246,7 @@ class _Validity:
 
 async def period(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     stations: Sequence[StationInfo],
     factor_codes: Sequence[str],
     per: Period,

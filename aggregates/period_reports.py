@@ -28,7 +28,7 @@ from aggregates.report_cells import (
 )
 from aggregates.report_model import Cell, Chart, Column, Progress, Report, Table
 from aggregates.selection import Db, StationInfo
-from store.settings import Settings
+from aggregates.settings import AggregatesConfig
 
 __all__ = ["area_period_report", "station_period_report"]
 
@@ -37,7 +37,7 @@ _STAT_SUFFIX = {"CO": "(P95)", "O3": "(8h P90)"}
 
 async def station_period_report(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     report: Report,
     station: StationInfo,
     info: Mapping[str, Mapping[str, Any]],
@@ -125,7 +125,7 @@ async def station_period_report(
 
 async def area_period_report(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     report: Report,
     stations: Sequence[StationInfo],
     name: str,

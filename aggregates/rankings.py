@@ -43,9 +43,9 @@ from aggregates.selection import (
     registry_for,
     select_stations,
 )
+from aggregates.settings import AggregatesConfig
 from aggregates.standards import AqciTable
 from aggregates.validity import MIN_DAYS_PER_YEAR
-from store.settings import Settings
 
 __all__ = ["RankingRow", "ranking", "recent_monthly"]
 
@@ -62,7 +62,7 @@ class RankingRow:
 
 async def ranking(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     by: str,
     start: date,
     end: date,
@@ -98,7 +98,7 @@ async def ranking(
 
 async def _rank_aqi(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     stations: Sequence[StationInfo],
     start: date,
     end: date,
@@ -213,7 +213,7 @@ def _rows_valid(matrix: np.ndarray, start: date, end: date) -> np.ndarray:
 
 async def _rank_aqci(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     stations: Sequence[StationInfo],
     start: date,
     end: date,
@@ -294,7 +294,7 @@ def _fast_or_exact(
 
 async def _rank_factor(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     stations: Sequence[StationInfo],
     code: str,
     start: date,
@@ -331,7 +331,7 @@ async def _rank_factor(
 
 async def recent_monthly(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     month: date,
     *,
     months: int = 3,

@@ -17,7 +17,7 @@ from aggregates.aqi_series import AreaAqi
 from aggregates.official import PeriodValue
 from aggregates.report_model import Cell, Chart, Column
 from aggregates.selection import Db, factor_ids, registry_for
-from store.settings import Settings
+from aggregates.settings import AggregatesConfig
 
 __all__ = [
     "AQI_COLUMNS",
@@ -58,7 +58,7 @@ def factor_columns(
     return cols
 
 
-def shown(code: str, value: float | None, settings: Settings) -> Decimal | None:
+def shown(code: str, value: float | None, settings: AggregatesConfig) -> Decimal | None:
     """A value at its reporting precision in AQI units (other factors: 3 decimals)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -121,7 +121,7 @@ def pie(primary: Sequence[str]) -> Chart:
     return Chart("pie", "首要污染物占比", cats, {"天数": [float(counts[c]) for c in cats]})
 
 
-def period_aqci(days: Sequence[AreaAqi], settings: Settings, on: date) -> Decimal | None:
+def period_aqci(days: Sequence[AreaAqi], settings: AggregatesConfig, on: date) -> Decimal | None:
     """Composite index from the (rounded) daily indicators of the days given."""
     daily: dict[str, list[float]] = defaultdict(list)
     mda8: list[float] = []
@@ -137,7 +137,7 @@ def period_aqci(days: Sequence[AreaAqi], settings: Settings, on: date) -> Decima
     return res.aqci if res is not None else None
 
 
-def stat_cell(code: str, s: PeriodValue | None, settings: Settings) -> Cell:
+def stat_cell(code: str, s: PeriodValue | None, settings: AggregatesConfig) -> Cell:
     """Period statistic shown for a factor: CO P95, O3 P90 of MDA8 (HJ 663), else mean."""
     if s is None or not s.valid:
         return None

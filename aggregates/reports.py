@@ -57,7 +57,7 @@ from aggregates.selection import (
     registry_for,
     select_stations,
 )
-from store.settings import Settings
+from aggregates.settings import AggregatesConfig
 
 __all__ = ["build_report"]
 
@@ -92,7 +92,7 @@ async def _resolve(db: Db, spec: ReportSpec) -> tuple[list[StationInfo], str]:
 # -- the report builders -------------------------------------------------------------------------
 async def build_report(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     spec: ReportSpec,
     *,
     progress: Progress | None = None,
@@ -149,7 +149,7 @@ async def build_report(
 
 async def _hour_report(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     report: Report,
     stations: Sequence[StationInfo],
     info: Mapping[str, Mapping[str, Any]],
@@ -204,7 +204,7 @@ async def _hour_report(
 
 async def _station_day_report(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     report: Report,
     station: StationInfo,
     info: Mapping[str, Mapping[str, Any]],

@@ -27,8 +27,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from aggregates import queries
+from aggregates.settings import AggregatesConfig
 from aggregates.standards import StandardRegistry, default_registry, load_standards
-from store.settings import Settings
 
 __all__ = [
     "Db",
@@ -88,7 +88,7 @@ class StationInfo:
         return self.grid_code, self.grid_name or self.grid_code
 
 
-def registry_for(settings: Settings) -> StandardRegistry:
+def registry_for(settings: AggregatesConfig) -> StandardRegistry:
     """The standards tables: shipped ones plus ``aggregates.standards_dir`` overrides
     (read once per directory and process; restart to pick up edited override files)."""
     directory = settings.aggregates.standards_dir
@@ -100,7 +100,7 @@ def _registry(directory: Path) -> StandardRegistry:
     return load_standards([directory])
 
 
-def local_tz(settings: Settings) -> ZoneInfo:
+def local_tz(settings: AggregatesConfig) -> ZoneInfo:
     return ZoneInfo(settings.core.timezone)
 
 
