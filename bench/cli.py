@@ -169,9 +169,17 @@ def _measure(name: str, args: argparse.Namespace) -> Any:
 
         return scenarios.SCENARIOS[name](**_kwargs(name, args))
     if name in FAULT_SCENARIOS:
-        from bench import faults
+        from bench import attacks, faults
 
-        return faults.FAULTS[name](**_kwargs(name, args))
+        fault: Callable[..., dict[str, Any]] = {
+            "outage": faults.outage,
+            "kill-worker": faults.kill_worker,
+            "restart": faults.restart,
+            "disk-full": faults.disk_full,
+            "soak": faults.soak,
+            "hostile": attacks.hostile,
+        }[name]
+        return fault(**_kwargs(name, args))
     return _via_main(_main_of(name), args)
 
 
