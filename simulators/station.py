@@ -46,12 +46,14 @@ from protocol import (
     format_time,
 )
 
+from .config import LinkSettings
 from .downlink import Downlink
 from .env import StationEnv
 from .faults import FaultKind, StationFaults, WireFaults
 from .identities import StationIdentity
-from .link import Link, LinkSettings, Outgoing
+from .link import Link
 from .noise import CounterRandom, gauss_at, seed_of
+from .outgoing import Outgoing
 from .packets import build_upload, corrupt_crc, oversize, truncate
 from .profiles import profile_for, wire_codes
 from .schedule import (
