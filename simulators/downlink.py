@@ -27,8 +27,8 @@ from protocol import (
 from protocol.commands import COMMANDS, Flow
 
 from .noise import seed_of
+from .periods import PeriodAccumulator
 from .schedule import period_starts, validate_min_interval, validate_rtd_interval
-from .values import PeriodAccumulator
 
 if TYPE_CHECKING:
     from .station import SimStation

@@ -55,6 +55,7 @@ from .link import Link
 from .noise import CounterRandom, gauss_at, seed_of
 from .outgoing import Outgoing
 from .packets import build_upload, corrupt_crc, oversize, truncate
+from .periods import Derivations, PeriodAccumulator
 from .profiles import profile_for, wire_codes
 from .schedule import (
     Events,
@@ -62,7 +63,7 @@ from .schedule import (
     floor_to_grid,
 )
 from .stats import StationStats
-from .values import NORMAL, Derivations, PeriodAccumulator, ValueModel, format_value
+from .values import NORMAL, ValueModel, format_value
 
 __all__ = ["SimStation"]
 
