@@ -136,10 +136,6 @@ class Link:
         return t is not None and not self._closing and not t.is_closing()
 
     @property
-    def in_flight(self) -> int:
-        return len(self._inflight)
-
-    @property
     def queued(self) -> int:
         return len(self._outbox)
 
