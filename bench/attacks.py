@@ -13,8 +13,8 @@ from typing import Any
 
 from simulators import run
 
+from . import load
 from .faults import account, fleet_config
-from .load import Background, Progress, quiet, register
 from .server import ServerUnderTest
 
 __all__ = ["hostile"]
@@ -25,7 +25,7 @@ def hostile(
     *,
     interval: int = 30,
     attack_s: float = 40.0,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     """Legitimate stations' ack latency while others dribble bytes (slowloris), flood
@@ -37,7 +37,7 @@ def hostile(
         "ingest.first_frame_timeout_s": 30.0,
     }
     with ServerUnderTest(settings=settings) as server:
-        asyncio.run(register(server, stations))
+        asyncio.run(load.register(server, stations))
         # legitimate stations come from many addresses (each ≤ 100 stations), attackers
         # from their own: the per-address limit must stop only the attackers
         spread = {
@@ -51,12 +51,12 @@ def hostile(
         attacked = fleet_config(
             server, stations, interval, 20 + attack_s, seed=2, **{**spread, "station_detail": True}
         )
-        asyncio.run(register(server, stations, seed=2))
-        load = Background(lambda: run(attacked))
+        asyncio.run(load.register(server, stations, seed=2))
+        running = load.Background(lambda: run(attacked))
         time.sleep(10)
         progress("hostile: attacking")
         attack = asyncio.run(_attack(server.port, attack_s - 5, stations))
-        result = load.result()
+        result = running.result()
         counts = account(server, result)  # the attacked run's stations (seed 2) only
         rejected = {
             line

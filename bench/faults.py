@@ -32,17 +32,7 @@ from typing import Any
 
 from simulators import FleetConfig, FleetResult, run
 
-from .load import (
-    AQI_FACTORS,
-    Background,
-    Progress,
-    gauge,
-    latency_delta,
-    quiet,
-    register,
-    wait_connected,
-    wait_for,
-)
+from . import load
 from .proc import sample
 from .server import ServerUnderTest, server_settings
 
@@ -63,7 +53,7 @@ def fleet_config(
     return FleetConfig(
         port=server.port,
         stations=stations,
-        factors=AQI_FACTORS,
+        factors=load.AQI_FACTORS,
         rtd_interval=interval,
         duration=duration,
         **options,
@@ -77,17 +67,18 @@ def _load_up(
     span: float,
     *,
     warmup: float,
-    progress: Progress,
+    progress: load.Progress,
     **kw: Any,
-) -> Background[FleetResult]:
+) -> load.Background[FleetResult]:
     """Register ``stations``, run them for the ramp plus ``span`` seconds, wait until all
     are connected and ``warmup`` seconds more."""
-    asyncio.run(register(server, stations))
+    asyncio.run(load.register(server, stations))
     ramp = 20 + stations / 1500
-    load = Background(lambda: run(fleet_config(server, stations, interval, ramp + span, **kw)))
-    wait_connected(server, stations, timeout=ramp + 60, progress=progress)
+    config = fleet_config(server, stations, interval, ramp + span, **kw)
+    running = load.Background(lambda: run(config))
+    load.wait_connected(server, stations, timeout=ramp + 60, progress=progress)
     time.sleep(warmup)
-    return load
+    return running
 
 
 def _stored_per_station(server: ServerUnderTest) -> tuple[dict[str, int], int]:
@@ -138,7 +129,9 @@ def account(server: ServerUnderTest, result: FleetResult) -> dict[str, Any]:
 
 
 def _wait_spool_empty(server: ServerUnderTest, limit: float = 300.0) -> float | None:
-    return wait_for(lambda: gauge(server.metrics(), "envgrid_spool_bytes") == 0, limit, 0.5)
+    return load.wait_for(
+        lambda: load.gauge(server.metrics(), "envgrid_spool_bytes") == 0, limit, 0.5
+    )
 
 
 # -- the database away ------------------------------------------------------------------------
@@ -152,12 +145,12 @@ def outage(
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
-        load = _load_up(
+        running = _load_up(
             server,
             stations,
             interval,
@@ -172,12 +165,12 @@ def outage(
         peak = 0.0
         t_end = time.monotonic() + outage_s
         while time.monotonic() < t_end:
-            peak = max(peak, gauge(server.metrics(), "envgrid_spool_bytes"))
+            peak = max(peak, load.gauge(server.metrics(), "envgrid_spool_bytes"))
             time.sleep(1.0)
         cluster.start()
         progress("outage: PostgreSQL is back; replaying the spool")
         replay_s = _wait_spool_empty(server)
-        result = load.result()
+        result = running.result()
         counts = account(server, result)
     return {
         "scenario": "outage",
@@ -199,12 +192,12 @@ def kill_worker(
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
-        load = _load_up(
+        running = _load_up(
             server,
             stations,
             interval,
@@ -223,9 +216,9 @@ def kill_worker(
             now = set(server.worker_pids())
             return victim not in now and len(now) == len(before)
 
-        restarted = wait_for(replaced, 60, 0.2)
-        reconnected = wait_connected(server, stations, timeout=120, progress=progress)
-        result = load.result()
+        restarted = load.wait_for(replaced, 60, 0.2)
+        reconnected = load.wait_connected(server, stations, timeout=120, progress=progress)
+        result = running.result()
         counts = account(server, result)
     return {
         "scenario": "kill-worker",
@@ -247,14 +240,14 @@ def restart(
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     settings = server_settings(workers, overrides)
     server = ServerUnderTest(settings=settings)
     server.start()
     try:
-        load = _load_up(
+        running = _load_up(
             server,
             stations,
             interval,
@@ -272,8 +265,8 @@ def restart(
         t1 = time.monotonic()
         server.start()
         startup = time.monotonic() - t1
-        reconnected = wait_connected(server, stations, timeout=120, progress=progress)
-        result = load.result()
+        reconnected = load.wait_connected(server, stations, timeout=120, progress=progress)
+        result = running.result()
         counts = account(server, result)
     finally:
         server.stop()
@@ -295,7 +288,7 @@ def disk_full(
     *,
     interval: int = 30,
     spool_mb: int = 8,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     """The database is away, the spool's file system fills: acks stop (stations keep
@@ -310,19 +303,19 @@ def disk_full(
         filler = mount / "filler"
         settings = {"ingest.spool_dir": str(mount), "ingest.spool_fsync": "batch"}
         with ServerUnderTest(settings=settings) as server:
-            asyncio.run(register(server, stations))
+            asyncio.run(load.register(server, stations))
             config = fleet_config(
                 server, stations, interval, 20 + 150.0, ack_timeout=10.0, time_scale=3.0
             )
-            load = Background(lambda: run(config))
-            wait_connected(server, stations, timeout=60, progress=progress)
+            running = load.Background(lambda: run(config))
+            load.wait_connected(server, stations, timeout=60, progress=progress)
             time.sleep(10)
             free = shutil.disk_usage(mount).free
             filler.write_bytes(b"\0" * max(0, free - 512 * 1024))  # leave 512 KiB
             cluster = server.embedded()
             cluster.stop("immediate")
             progress("disk-full: database stopped, spool file system nearly full")
-            full_at = wait_for(
+            full_at = load.wait_for(
                 lambda: any(
                     "spool" in line and ("cannot write" in line or "exceed" in line)
                     for line in server.log_tail[-50:]
@@ -330,20 +323,22 @@ def disk_full(
                 60,
                 0.5,
             )
-            acked_before = gauge(server.metrics(), "envgrid_acks_total")
+            acked_before = load.gauge(server.metrics(), "envgrid_acks_total")
             time.sleep(15)
-            acked_during = gauge(server.metrics(), "envgrid_acks_total") - acked_before
+            acked_during = load.gauge(server.metrics(), "envgrid_acks_total") - acked_before
             filler.unlink()
             progress("disk-full: space returned")
-            resumed = wait_for(
-                lambda: gauge(server.metrics(), "envgrid_acks_total") > acked_before + acked_during,
+            resumed = load.wait_for(
+                lambda: (
+                    load.gauge(server.metrics(), "envgrid_acks_total") > acked_before + acked_during
+                ),
                 60,
                 0.2,
             )
             time.sleep(10)
             cluster.start()
             replay = _wait_spool_empty(server)
-            result = load.result()
+            result = running.result()
             counts = account(server, result)
             errors = [
                 line.strip()
@@ -376,13 +371,13 @@ def soak(
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     """RSS of every process, open files and latency over time; growth after warm-up."""
     settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
-        load = _load_up(
+        running = _load_up(
             server,
             stations,
             interval,
@@ -405,11 +400,11 @@ def soak(
                     "rss_by_process": {p: sample([p]).rss_bytes for p in pids},
                     "open_files": {p: _open_files(p) for p in pids},
                     "postgres_rss": server.postgres_sample().rss_bytes,
-                    "latency_s": latency_delta(last_metrics, metrics),
+                    "latency_s": load.latency_delta(last_metrics, metrics),
                 }
             )
             last_metrics = metrics
-        result = load.result()
+        result = running.result()
     first, last = series[0], series[-1]
     growth = {}
     for pid, rss in first["rss_by_process"].items():

@@ -22,17 +22,7 @@ from simulators import FleetConfig, FleetResult, run
 from simulators.blast import BlastConfig, blast
 from store.db import connect
 
-from .load import (
-    AQI_FACTORS,
-    Background,
-    Progress,
-    gauge,
-    latency_delta,
-    quiet,
-    register,
-    register_fleet,
-    wait_connected,
-)
+from . import load
 from .proc import ProcSample, machine_busy, sample
 from .server import ServerUnderTest, server_settings
 
@@ -125,7 +115,7 @@ def connections(
     workers: int = 0,
     dsn: str | None = None,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
 ) -> dict[str, Any]:
     """Ramp to ``stations`` idle connections and hold them: connections held, connect rate,
     server memory per connection, CPU while idle."""
@@ -142,21 +132,21 @@ def connections(
             connect_rate=3000.0,
             station_detail=False,
         )
-        register_fleet(server, config)
+        load.register_fleet(server, config)
         time.sleep(2.0)
         _, base_server, _ = sampler.take()
         ramp = 60.0 + stations / 1000
         config = replace(config, duration=ramp + hold)
         progress(f"connections: ramping to {stations} stations, holding {hold:.0f} s")
-        load = Background(lambda: run(config))
+        running = load.Background(lambda: run(config))
         # wait until every worker session is up, then hold
-        up_at = wait_connected(server, stations, timeout=ramp, progress=progress)
+        up_at = load.wait_connected(server, stations, timeout=ramp, progress=progress)
         t0, held_server, _ = sampler.take()
         time.sleep(hold)
         t1, _, _ = sampler.take()
         metrics = server.metrics()
-        result = load.result()
-    held = gauge(metrics, "envgrid_station_sessions")
+        result = running.result()
+    held = load.gauge(metrics, "envgrid_station_sessions")
     per_conn = (held_server.rss_bytes - base_server.rss_bytes) / max(stations, 1)
     cpu = sampler.cpu_between(t0, t1)
     sim = _simulator_summary(result)
@@ -189,7 +179,7 @@ def throughput(
     alerts: bool = False,
     rate: float | None = None,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
 ) -> dict[str, Any]:
     """Stations sending 6-factor real-time frames as fast as acks allow (the lean blast
     load generator); frames/s and values/s committed (counted in the database), latency
@@ -205,16 +195,16 @@ def throughput(
         config = BlastConfig(
             port=server.port,
             stations=stations,
-            factors=AQI_FACTORS,
+            factors=load.AQI_FACTORS,
             window=window,
             duration=warmup + duration + 3,
             drain=15.0,
             rate=rate,
         )
-        asyncio.run(register(server, stations))
+        asyncio.run(load.register(server, stations))
         progress(f"throughput: {stations} stations, window {window}, {duration:.0f} s measured")
         me = sample([os.getpid()])
-        load = Background(lambda: blast(config))
+        running = load.Background(lambda: blast(config))
         time.sleep(warmup)
         m0 = server.metrics()
         t0 = sampler.take()[0]
@@ -225,7 +215,7 @@ def throughput(
         t1 = sampler.take()[0]
         g1 = sample([os.getpid()])
         m1 = server.metrics()
-        result = load.result()
+        result = running.result()
     span = t1 - t0
     del me
     return {
@@ -234,11 +224,11 @@ def throughput(
         "alert_engine": alerts,
         "offered_frames_per_s": rate,
         "window": window,
-        "factors_per_frame": len(AQI_FACTORS),
+        "factors_per_frame": len(load.AQI_FACTORS),
         "measured_s": round(span, 1),
         "frames_committed_per_s": round((f1 - f0) / span),
         "values_committed_per_s": round((r1 - r0) / span),
-        "latency_s": latency_delta(m0, m1),
+        "latency_s": load.latency_delta(m0, m1),
         "cpu": {
             **sampler.cpu_between(t0, t1),
             "load_generator_cores": round((g1.cpu_s - g0.cpu_s) / span, 3),
@@ -258,7 +248,7 @@ def burst(
     workers: int = 0,
     dsn: str | None = None,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
 ) -> dict[str, Any]:
     """The reference platform's test: 100,000 messages from 36,000 connected stations —
     the time from the burst until all of them are committed."""
@@ -270,19 +260,19 @@ def burst(
         config = BlastConfig(
             port=server.port,
             stations=stations,
-            factors=AQI_FACTORS,
+            factors=load.AQI_FACTORS,
             window=per,
             max_frames=messages,
             duration=None,
             start_at=gate,
             drain=120.0,
         )
-        asyncio.run(register(server, stations))
+        asyncio.run(load.register(server, stations))
         progress(f"burst: {messages} messages from {stations} stations, at +{ramp:.0f} s")
-        load = Background(lambda: blast(config))
+        running = load.Background(lambda: blast(config))
         held = 0.0
         while time.time() < gate - 0.5:
-            held = gauge(server.metrics(), "envgrid_connections")
+            held = load.gauge(server.metrics(), "envgrid_connections")
             time.sleep(0.5)
         time.sleep(max(0.0, gate - time.time()))
         t0 = time.monotonic()
@@ -298,7 +288,7 @@ def burst(
                 break
             time.sleep(0.1)
         t1 = sampler.take()[0]
-        result = load.result()
+        result = running.result()
     return {
         "scenario": "burst",
         "stations": stations,
@@ -327,7 +317,7 @@ def latency(
     workers: int = 0,
     dsn: str | None = None,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = quiet,
+    progress: load.Progress = load.quiet,
 ) -> dict[str, Any]:
     """p50/p99 received → committed at 36,000 stations every 30 s (1,200 frames/s)."""
     settings = server_settings(workers, overrides)
@@ -336,7 +326,7 @@ def latency(
         config = FleetConfig(
             port=server.port,
             stations=stations,
-            factors=AQI_FACTORS,
+            factors=load.AQI_FACTORS,
             rtd_interval=interval,
             status_every=0,
             duration=ramp + hold,
@@ -344,10 +334,10 @@ def latency(
             station_detail=False,
             connect_rate=3000.0,
         )
-        register_fleet(server, config)
+        load.register_fleet(server, config)
         progress(f"latency: {stations} stations every {interval} s")
-        load = Background(lambda: run(config))
-        wait_connected(server, stations, timeout=ramp, progress=progress)
+        running = load.Background(lambda: run(config))
+        load.wait_connected(server, stations, timeout=ramp, progress=progress)
         time.sleep(min(interval, 30))
         m0 = server.metrics()
         t0 = sampler.take()[0]
@@ -356,14 +346,14 @@ def latency(
         f1, _ = _counts(server)
         t1 = sampler.take()[0]
         m1 = server.metrics()
-        result = load.result()
+        result = running.result()
     span = t1 - t0
     return {
         "scenario": "latency",
         "stations": stations,
         "interval_s": interval,
         "frames_committed_per_s": round((f1 - f0) / span),
-        "latency_s": latency_delta(m0, m1),
+        "latency_s": load.latency_delta(m0, m1),
         "cpu": sampler.cpu_between(t0, t1),
         "simulator": _simulator_summary(result),
         "floor": {"p99_s": 1.0},
