@@ -182,31 +182,37 @@ class Downlink:
         self._get(frame, [("RtdInterval", self.station.schedule.rtd_interval)])
 
     def _cmd_set_rtd(self, frame: Frame) -> None:
-        def apply() -> int:
-            try:
-                value = int(frame.fields.get("RtdInterval", ""))
-                validate_rtd_interval(value)
-            except ValueError:
-                return 3
-            self.station.set_rtd_interval(value)
-            return 1
-
-        self._simple(frame, apply)
+        self._set_interval(
+            frame, "RtdInterval", validate_rtd_interval, self.station.set_rtd_interval
+        )
 
     def _cmd_get_min(self, frame: Frame) -> None:
         self._get(frame, [("MinInterval", self.station.schedule.min_interval or 10)])
 
     def _cmd_set_min(self, frame: Frame) -> None:
-        def apply() -> int:
+        self._set_interval(
+            frame, "MinInterval", validate_min_interval, self.station.set_min_interval
+        )
+
+    def _set_interval(
+        self,
+        frame: Frame,
+        field: str,
+        validate: Callable[[int], object],
+        apply: Callable[[int], None],
+    ) -> None:
+        """1062/1064: ``field`` is a whole number ``validate`` accepts (ExeRtn 3 if not)."""
+
+        def set_it() -> int:
             try:
-                value = int(frame.fields.get("MinInterval", ""))
-                validate_min_interval(value)
+                value = int(frame.fields.get(field, ""))
+                validate(value)
             except ValueError:
                 return 3
-            self.station.set_min_interval(value)
+            apply(value)
             return 1
 
-        self._simple(frame, apply)
+        self._simple(frame, set_it)
 
     def _cmd_set_password(self, frame: Frame) -> None:
         new = frame.fields.get("NewPW") or frame.fields.get("PW")

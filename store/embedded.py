@@ -128,6 +128,11 @@ class EmbeddedPostgres:
         database: str = DATABASE,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
+        #: the layout of the module docstring
+        self.pgdata = self.data_dir / "data"
+        self.socket_dir = self.data_dir / "run"
+        self.log_dir = self.data_dir / "log"
+        self.startup_log = self.log_dir / "startup.log"
         self.host = host
         self.port = port
         self.database = database
@@ -141,22 +146,6 @@ class EmbeddedPostgres:
         self._started_here = False
 
     # -- paths and identity --------------------------------------------------
-
-    @property
-    def pgdata(self) -> Path:
-        return self.data_dir / "data"
-
-    @property
-    def socket_dir(self) -> Path:
-        return self.data_dir / "run"
-
-    @property
-    def log_dir(self) -> Path:
-        return self.data_dir / "log"
-
-    @property
-    def startup_log(self) -> Path:
-        return self.log_dir / "startup.log"
 
     @property
     def dsn(self) -> str:
