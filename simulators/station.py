@@ -46,15 +46,16 @@ from protocol import (
     format_time,
 )
 
+from . import equipment
 from .config import LinkSettings
 from .downlink import Downlink
 from .env import StationEnv
-from .faults import FaultKind, StationFaults, WireFaults
+from .faults import FaultKind, StationFaults
 from .identities import StationIdentity
 from .link import Link
-from .noise import CounterRandom, gauss_at, seed_of
+from .noise import CounterRandom, seed_of
 from .outgoing import Outgoing
-from .packets import build_upload, corrupt_crc, oversize, truncate
+from .packets import build_upload
 from .periods import Derivations, PeriodAccumulator
 from .profiles import profile_for, wire_codes
 from .schedule import (
@@ -75,7 +76,6 @@ _PERIODS: tuple[tuple[Events, int], ...] = (
 _SOURCE_TYPES = frozenset({"31", "32"})
 _CALIBRATION_S = 600.0  # a commanded zero/span calibration flags C for 10 simulated minutes
 _HISTORY_SAMPLES = 60  # samples per history period at most (stride beyond that)
-_EQUIPMENT_STATE = {"M": 3, "C": 2, "D": 4}  # SBx-RS during a maintenance flag ([S17] §6.3.3)
 
 
 def _no_qn() -> str | None:
@@ -443,28 +443,12 @@ class SimStation:
                 return
         every = self.env.config.status_every
         if self.status and every and self._ticks % every == 0:
-            self.upload(2021, instant, None, self._status_fields(flags))
-
-    def _status_fields(self, flags: Sequence[str]) -> list[tuple[str, str | int | float]]:
-        first = 1
-        for flag in flags:
-            if flag in _EQUIPMENT_STATE:
-                first = _EQUIPMENT_STATE[flag]
-                break
-        fields: list[tuple[str, str | int | float]] = [("SB1-RS", first)]
-        fields += [(f"SB{i}-RS", 1) for i in range(2, self.profile.equipment + 1)]
-        return fields
+            self.upload(2021, instant, None, equipment.status_fields(self.profile, flags))
 
     def runtime_fields(self, day_start: float) -> list[tuple[str, str | int | float]]:
-        """2041: daily run hours of each facility (a little downtime now and then)."""
-        day = int(day_start // 86400)
-        out: list[tuple[str, str | int | float]] = []
-        for i in range(1, self.profile.equipment + 1):
-            down = abs(
-                gauss_at(seed_of(self.env.config.seed, "runtime", self.identity.index, i), day)
-            )
-            out.append((f"SB{i}-RT", format_value(max(0.0, 24.0 - 0.4 * down), 1)))
-        return out
+        """2041: daily run hours of each facility."""
+        cfg = self.env.config
+        return equipment.runtime_fields(self.profile, cfg.seed, self.identity.index, day_start)
 
     # -- uploads ---------------------------------------------------------------------
     def upload(
@@ -503,40 +487,13 @@ class SimStation:
         ]
         self._made += len(outs)
         if wire is not None:
-            self._apply_wire(wire, outs, cn, data_time)
+            self.faults.apply_wire(wire, outs, cn, self.fmt(data_time), self.real_s())
         loop = self.env.loop
         for out in reversed(outs) if front else outs:
             if wait:
                 out.waiter = loop.create_future()
             self.link.submit(out, front=front)
         return outs
-
-    def _apply_wire(
-        self, wire: WireFaults, outs: list[Outgoing], cn: int, data_time: float
-    ) -> None:
-        log = self.env.fault_log
-        first = outs[0]
-        common = {
-            "cn": cn,
-            "qn": first.key,
-            "data_time": self.fmt(data_time),
-            "at_real_s": self.real_s(),
-        }
-        if wire.prelude is not None:
-            if wire.prelude is FaultKind.BADCRC:
-                first.prelude = corrupt_crc(first.data)
-            elif wire.prelude is FaultKind.TRUNCATE:
-                first.prelude = truncate(first.data, self.faults.uniform())
-            else:
-                first.prelude = oversize(first.data)
-            log.record(wire.prelude, self.mn, **common)
-        if wire.slow:
-            first.slow = wire.slow
-            log.record(FaultKind.SLOW, self.mn, seconds=wire.slow, **common)
-        if wire.split and len(outs) > 1:
-            log.record(FaultKind.SPLIT, self.mn, parts=len(outs), **common)
-        if wire.after is not None:
-            outs[-1].after = (wire.after.value, wire.offline_for)
 
     # -- settings the platform may change (simulators.downlink) ------------------------
     def set_clock(self, station_ts: float) -> None:
