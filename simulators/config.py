@@ -231,6 +231,22 @@ class FleetConfig:
             first=self.first_index,
         )
 
+    def link_settings(self, index: int) -> LinkSettings:
+        """What the link of station ``index`` is told."""
+        return LinkSettings(
+            host=self.host,
+            port=self.port,
+            local_addr=self.address_for(index),
+            window=self.window,
+            ack_timeout=self.ack_timeout,
+            retries=self.retries,
+            backlog=self.backlog,
+            connect_timeout=self.connect_timeout,
+            reconnect_min=self.reconnect_min,
+            reconnect_max=self.reconnect_max,
+            graceful_close=self.graceful_close,
+        )
+
     def address_for(self, index: int) -> str | None:
         """The source address of station ``index`` (None: the kernel chooses)."""
         addrs = self.source_addresses

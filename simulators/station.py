@@ -47,7 +47,6 @@ from protocol import (
 )
 
 from . import equipment
-from .config import LinkSettings
 from .downlink import Downlink
 from .env import StationEnv
 from .faults import FaultKind, StationFaults
@@ -174,19 +173,7 @@ class SimStation:
         self.phase = self.rng.random() * min(cfg.phase, float(cfg.rtd_interval))
         self.link = Link(
             self,
-            LinkSettings(
-                host=cfg.host,
-                port=cfg.port,
-                local_addr=cfg.address_for(identity.index),
-                window=cfg.window,
-                ack_timeout=cfg.ack_timeout,
-                retries=cfg.retries,
-                backlog=cfg.backlog,
-                connect_timeout=cfg.connect_timeout,
-                reconnect_min=cfg.reconnect_min,
-                reconnect_max=cfg.reconnect_max,
-                graceful_close=cfg.graceful_close,
-            ),
+            cfg.link_settings(identity.index),
             counters=env.counters,
             stats=self.stats,
             rng=self.rng,
