@@ -10,7 +10,6 @@ Every result carries the machine (cores, memory), the versions and the engine.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import tempfile
@@ -21,60 +20,25 @@ from typing import Any
 
 from .proc import machine_info
 
-#: scenario → (module, function, description); loaded on demand
-SCENARIOS: dict[str, tuple[str, str, str]] = {
-    "codec": ("bench.codec", "measure", "decode + CRC frames/s on one core, no I/O"),
-    "connections": (
-        "bench.scenarios",
-        "connections",
-        "ramp to N stations, hold: connect rate, memory per connection, idle CPU",
-    ),
-    "throughput": (
-        "bench.scenarios",
-        "throughput",
-        "6-factor frames as fast as acks allow: committed frames/s, latency",
-    ),
-    "burst": (
-        "bench.scenarios",
-        "burst",
-        "100,000 messages from 36,000 connected stations: time until committed",
-    ),
-    "latency": (
-        "bench.scenarios",
-        "latency",
-        "36,000 stations every 30 s: p50/p99 received → committed",
-    ),
-    "outage": (
-        "bench.faults",
-        "outage",
-        "PostgreSQL stopped for 60 s under 36,000 stations: lost, duplicated, replay",
-    ),
-    "kill-worker": (
-        "bench.faults",
-        "kill_worker",
-        "an ingest worker SIGKILLed under load: restart, retransmissions, lost",
-    ),
-    "restart": (
-        "bench.faults",
-        "restart",
-        "the whole server restarted under load: start-up time, lost, duplicated",
-    ),
-    "disk-full": (
-        "bench.faults",
-        "disk_full",
-        "the spool's file system full: acks stop, resume when space returns",
-    ),
-    "soak": ("bench.faults", "soak", "5 minutes at 36,000 stations: RSS, open files, latency"),
-    "hostile": (
-        "bench.faults",
-        "hostile",
-        "slowloris, floods, garbage, stolen MNs: legitimate stations' latency",
-    ),
-    "aggregates": ("bench.aggregates", "main", "ranking, daily AQI, monthly XLSX report"),
-    "alerts": ("bench.alerts", "main", "offline sweep over 36,000 stations, in-stream cost"),
-    "web": ("bench.web", "main", "map endpoint (36,000 stations), 24 h chart"),
-    "cases": ("bench.cases", "main", "case board over 100,000 cases, monthly assessment"),
-    "fuzz": ("bench.fuzz", "main", "1,000,000 mutated inputs through the decoder (on demand)"),
+#: scenario → what it measures; the module that runs it is imported when it runs
+#: (:func:`_measure`), so ``envgrid bench codec`` does not load the web stack
+SCENARIOS: dict[str, str] = {
+    "codec": "decode + CRC frames/s on one core, no I/O",
+    "connections": "ramp to N stations, hold: connect rate, memory per connection, idle CPU",
+    "throughput": "6-factor frames as fast as acks allow: committed frames/s, latency",
+    "burst": "100,000 messages from 36,000 connected stations: time until committed",
+    "latency": "36,000 stations every 30 s: p50/p99 received → committed",
+    "outage": "PostgreSQL stopped for 60 s under 36,000 stations: lost, duplicated, replay",
+    "kill-worker": "an ingest worker SIGKILLed under load: restart, retransmissions, lost",
+    "restart": "the whole server restarted under load: start-up time, lost, duplicated",
+    "disk-full": "the spool's file system full: acks stop, resume when space returns",
+    "soak": "5 minutes at 36,000 stations: RSS, open files, latency",
+    "hostile": "slowloris, floods, garbage, stolen MNs: legitimate stations' latency",
+    "aggregates": "ranking, daily AQI, monthly XLSX report",
+    "alerts": "offline sweep over 36,000 stations, in-stream cost",
+    "web": "map endpoint (36,000 stations), 24 h chart",
+    "cases": "case board over 100,000 cases, monthly assessment",
+    "fuzz": "1,000,000 mutated inputs through the decoder (on demand)",
 }
 SERVER_SCENARIOS = ("connections", "throughput", "burst", "latency")
 FAULT_SCENARIOS = ("outage", "kill-worker", "restart", "disk-full", "soak", "hostile")
@@ -170,11 +134,58 @@ def _via_main(fn: Callable[[list[str]], int], args: argparse.Namespace) -> dict[
         return result
 
 
+def _main_of(name: str) -> Callable[[list[str]], int]:
+    """The command of a subsystem benchmark (each builds its own data)."""
+    if name == "aggregates":
+        from bench import aggregates
+
+        return aggregates.main
+    if name == "alerts":
+        from bench import alerts
+
+        return alerts.main
+    if name == "web":
+        from bench import web
+
+        return web.main
+    if name == "cases":
+        from bench import cases
+
+        return cases.main
+    if name == "fuzz":
+        from bench import fuzz
+
+        return fuzz.main
+    raise ValueError(f"unknown scenario {name!r}")
+
+
+def _measure(name: str, args: argparse.Namespace) -> Any:
+    if name == "codec":
+        from bench import codec
+
+        return codec.measure()
+    if name in SERVER_SCENARIOS:
+        from bench import scenarios
+
+        return scenarios.SCENARIOS[name](**_kwargs(name, args))
+    if name in FAULT_SCENARIOS:
+        from bench import attacks, faults
+
+        fault: Callable[..., dict[str, Any]] = {
+            "outage": faults.outage,
+            "kill-worker": faults.kill_worker,
+            "restart": faults.restart,
+            "disk-full": faults.disk_full,
+            "soak": faults.soak,
+            "hostile": attacks.hostile,
+        }[name]
+        return fault(**_kwargs(name, args))
+    return _via_main(_main_of(name), args)
+
+
 def run_scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
-    module, func, _ = SCENARIOS[name]
-    fn: Callable[..., Any] = getattr(importlib.import_module(module), func)
     started = time.time()
-    result = _via_main(fn, args) if func == "main" else fn(**_kwargs(name, args))
+    result = _measure(name, args)
     if not isinstance(result, dict):
         result = {"result": result}
     result.setdefault("scenario", name)
@@ -198,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         "scenarios": scenarios,
     }
     for name in names:
-        print(f"== {name}: {SCENARIOS[name][2]}", file=sys.stderr, flush=True)
+        print(f"== {name}: {SCENARIOS[name]}", file=sys.stderr, flush=True)
         scenarios[name] = run_scenario(name, args)
         print(json.dumps(scenarios[name], ensure_ascii=False, default=str), flush=True)
     if args.json:

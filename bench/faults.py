@@ -15,41 +15,31 @@ loggers do), injects one fault, and then accounts from the database:
 Scenarios: ``outage`` (database stopped for 60 s under load), ``kill-worker``
 (SIGKILL), ``restart`` (the whole server, graceful), ``disk-full`` (the spool's
 file system fills up, then space returns), ``soak`` (memory, file descriptors
-and latency over time), ``hostile`` (legitimate stations' latency while attackers
-dribble, flood and send garbage).
+and latency over time); ``hostile`` (legitimate stations' latency while attackers
+dribble, flood and send garbage) is in :mod:`bench.attacks`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-import random
 import shutil
-import socket
 import subprocess
-import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from simulators import FleetConfig, FleetResult, run
 
+from . import load
 from .proc import sample
-from .scenarios import AQI_FACTORS, _gauge, _latency_delta, _register, _wait_connected
 from .server import ServerUnderTest, server_settings
 
-__all__ = ["FAULTS", "disk_full", "hostile", "kill_worker", "outage", "restart", "soak"]
-
-Progress = Callable[[str], None]
+__all__ = ["account", "disk_full", "fleet_config", "kill_worker", "outage", "restart", "soak"]
 
 
-def _quiet(_: str) -> None:
-    return None
-
-
-def _fleet(
+def fleet_config(
     server: ServerUnderTest, stations: int, interval: int, duration: float, **kw: Any
 ) -> FleetConfig:
     """Stations sending the six AQI factors every ``interval`` (simulated) seconds."""
@@ -63,18 +53,32 @@ def _fleet(
     return FleetConfig(
         port=server.port,
         stations=stations,
-        factors=AQI_FACTORS,
+        factors=load.AQI_FACTORS,
         rtd_interval=interval,
         duration=duration,
         **options,
     )
 
 
-def _start(config: FleetConfig) -> tuple[threading.Thread, list[FleetResult]]:
-    box: list[FleetResult] = []
-    thread = threading.Thread(target=lambda: box.append(run(config)), daemon=True)
-    thread.start()
-    return thread, box
+def _load_up(
+    server: ServerUnderTest,
+    stations: int,
+    interval: int,
+    span: float,
+    *,
+    warmup: float,
+    progress: load.Progress,
+    **kw: Any,
+) -> load.Background[FleetResult]:
+    """Register ``stations``, run them for the ramp plus ``span`` seconds, wait until all
+    are connected and ``warmup`` seconds more."""
+    asyncio.run(load.register(server, stations))
+    ramp = 20 + stations / 1500
+    config = fleet_config(server, stations, interval, ramp + span, **kw)
+    running = load.Background(lambda: run(config))
+    load.wait_connected(server, stations, timeout=ramp + 60, progress=progress)
+    time.sleep(warmup)
+    return running
 
 
 def _stored_per_station(server: ServerUnderTest) -> tuple[dict[str, int], int]:
@@ -125,12 +129,9 @@ def account(server: ServerUnderTest, result: FleetResult) -> dict[str, Any]:
 
 
 def _wait_spool_empty(server: ServerUnderTest, limit: float = 300.0) -> float | None:
-    start = time.monotonic()
-    while time.monotonic() - start < limit:
-        if _gauge(server.metrics(), "envgrid_spool_bytes") == 0:
-            return time.monotonic() - start
-        time.sleep(0.5)
-    return None
+    return load.wait_for(
+        lambda: load.gauge(server.metrics(), "envgrid_spool_bytes") == 0, limit, 0.5
+    )
 
 
 # -- the database away ------------------------------------------------------------------------
@@ -144,32 +145,32 @@ def outage(
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
-        asyncio.run(_register(server, stations))
-        ramp = 20 + stations / 1500
-        config = _fleet(
-            server, stations, interval, ramp + warmup + outage_s + after, time_scale=time_scale
+        running = _load_up(
+            server,
+            stations,
+            interval,
+            warmup + outage_s + after,
+            warmup=warmup,
+            progress=progress,
+            time_scale=time_scale,
         )
-        thread, box = _start(config)
-        _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
-        time.sleep(warmup)
         cluster = server.embedded()
         progress(f"outage: stopping PostgreSQL for {outage_s:.0f} s")
         cluster.stop("immediate")
         peak = 0.0
         t_end = time.monotonic() + outage_s
         while time.monotonic() < t_end:
-            peak = max(peak, _gauge(server.metrics(), "envgrid_spool_bytes"))
+            peak = max(peak, load.gauge(server.metrics(), "envgrid_spool_bytes"))
             time.sleep(1.0)
         cluster.start()
         progress("outage: PostgreSQL is back; replaying the spool")
         replay_s = _wait_spool_empty(server)
-        thread.join()
-        result = box[0]
+        result = running.result()
         counts = account(server, result)
     return {
         "scenario": "outage",
@@ -191,39 +192,33 @@ def kill_worker(
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
-        asyncio.run(_register(server, stations))
-        ramp = 20 + stations / 1500
-        config = _fleet(
+        running = _load_up(
             server,
             stations,
             interval,
-            ramp + warmup + after,
+            warmup + after,
+            warmup=warmup,
+            progress=progress,
             reconnect_min=0.5,  # as a data logger retries a lost link (restart: the same)
             reconnect_max=5.0,
             time_scale=time_scale,
         )
-        thread, box = _start(config)
-        _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
-        time.sleep(warmup)
         before = set(server.worker_pids())
         victim = server.kill_worker(0)
-        killed = time.monotonic()
         progress(f"kill-worker: SIGKILL {victim}")
-        restarted = None
-        while time.monotonic() - killed < 60:
+
+        def replaced() -> bool:
             now = set(server.worker_pids())
-            if victim not in now and len(now) == len(before):
-                restarted = time.monotonic() - killed
-                break
-            time.sleep(0.2)
-        reconnected = _wait_connected(server, stations, timeout=120, progress=progress)
-        thread.join()
-        result = box[0]
+            return victim not in now and len(now) == len(before)
+
+        restarted = load.wait_for(replaced, 60, 0.2)
+        reconnected = load.wait_connected(server, stations, timeout=120, progress=progress)
+        result = running.result()
         counts = account(server, result)
     return {
         "scenario": "kill-worker",
@@ -245,27 +240,24 @@ def restart(
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     settings = server_settings(workers, overrides)
     server = ServerUnderTest(settings=settings)
     server.start()
     try:
-        asyncio.run(_register(server, stations))
-        ramp = 20 + stations / 1500
-        config = _fleet(
+        running = _load_up(
             server,
             stations,
             interval,
-            ramp + warmup + after,
+            warmup + after,
+            warmup=warmup,
+            progress=progress,
             reconnect_min=0.5,
             reconnect_max=5.0,
             time_scale=time_scale,
         )
-        thread, box = _start(config)
-        _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
-        time.sleep(warmup)
         progress("restart: stopping the server (SIGTERM, graceful)")
         t0 = time.monotonic()
         server.stop(remove=False)
@@ -273,9 +265,8 @@ def restart(
         t1 = time.monotonic()
         server.start()
         startup = time.monotonic() - t1
-        reconnected = _wait_connected(server, stations, timeout=120, progress=progress)
-        thread.join()
-        result = box[0]
+        reconnected = load.wait_connected(server, stations, timeout=120, progress=progress)
+        result = running.result()
         counts = account(server, result)
     finally:
         server.stop()
@@ -297,7 +288,7 @@ def disk_full(
     *,
     interval: int = 30,
     spool_mb: int = 8,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     """The database is away, the spool's file system fills: acks stop (stations keep
@@ -312,45 +303,42 @@ def disk_full(
         filler = mount / "filler"
         settings = {"ingest.spool_dir": str(mount), "ingest.spool_fsync": "batch"}
         with ServerUnderTest(settings=settings) as server:
-            asyncio.run(_register(server, stations))
-            config = _fleet(
+            asyncio.run(load.register(server, stations))
+            config = fleet_config(
                 server, stations, interval, 20 + 150.0, ack_timeout=10.0, time_scale=3.0
             )
-            thread, box = _start(config)
-            _wait_connected(server, stations, timeout=60, progress=progress)
+            running = load.Background(lambda: run(config))
+            load.wait_connected(server, stations, timeout=60, progress=progress)
             time.sleep(10)
             free = shutil.disk_usage(mount).free
             filler.write_bytes(b"\0" * max(0, free - 512 * 1024))  # leave 512 KiB
             cluster = server.embedded()
             cluster.stop("immediate")
             progress("disk-full: database stopped, spool file system nearly full")
-            full_at = None
-            t0 = time.monotonic()
-            while time.monotonic() - t0 < 60:
-                if any(
+            full_at = load.wait_for(
+                lambda: any(
                     "spool" in line and ("cannot write" in line or "exceed" in line)
                     for line in server.log_tail[-50:]
-                ):
-                    full_at = time.monotonic() - t0
-                    break
-                time.sleep(0.5)
-            acked_before = _gauge(server.metrics(), "envgrid_acks_total")
+                ),
+                60,
+                0.5,
+            )
+            acked_before = load.gauge(server.metrics(), "envgrid_acks_total")
             time.sleep(15)
-            acked_during = _gauge(server.metrics(), "envgrid_acks_total") - acked_before
+            acked_during = load.gauge(server.metrics(), "envgrid_acks_total") - acked_before
             filler.unlink()
             progress("disk-full: space returned")
-            t1 = time.monotonic()
-            resumed = None
-            while time.monotonic() - t1 < 60:
-                if _gauge(server.metrics(), "envgrid_acks_total") > acked_before + acked_during:
-                    resumed = time.monotonic() - t1
-                    break
-                time.sleep(0.2)
+            resumed = load.wait_for(
+                lambda: (
+                    load.gauge(server.metrics(), "envgrid_acks_total") > acked_before + acked_during
+                ),
+                60,
+                0.2,
+            )
             time.sleep(10)
             cluster.start()
             replay = _wait_spool_empty(server)
-            thread.join()
-            result = box[0]
+            result = running.result()
             counts = account(server, result)
             errors = [
                 line.strip()
@@ -383,25 +371,22 @@ def soak(
     workers: int = 0,
     time_scale: float = 1.0,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
     **_: Any,
 ) -> dict[str, Any]:
     """RSS of every process, open files and latency over time; growth after warm-up."""
     settings = server_settings(workers, overrides)
     with ServerUnderTest(settings=settings) as server:
-        asyncio.run(_register(server, stations))
-        ramp = 20 + stations / 1500
-        config = _fleet(
+        running = _load_up(
             server,
             stations,
             interval,
-            ramp + warmup + duration,
+            warmup + duration,
+            warmup=warmup,
+            progress=progress,
             station_detail=False,
             time_scale=time_scale,
         )
-        thread, box = _start(config)
-        _wait_connected(server, stations, timeout=ramp + 60, progress=progress)
-        time.sleep(warmup)
         series: list[dict[str, Any]] = []
         t0 = time.monotonic()
         last_metrics = server.metrics()
@@ -415,12 +400,11 @@ def soak(
                     "rss_by_process": {p: sample([p]).rss_bytes for p in pids},
                     "open_files": {p: _open_files(p) for p in pids},
                     "postgres_rss": server.postgres_sample().rss_bytes,
-                    "latency_s": _latency_delta(last_metrics, metrics),
+                    "latency_s": load.latency_delta(last_metrics, metrics),
                 }
             )
             last_metrics = metrics
-        thread.join()
-        result = box[0]
+        result = running.result()
     first, last = series[0], series[-1]
     growth = {}
     for pid, rss in first["rss_by_process"].items():
@@ -454,161 +438,3 @@ def _open_files(pid: int) -> int | None:
         return len(os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return None
-
-
-# -- hostile input under load ----------------------------------------------------------------------
-def hostile(
-    stations: int = 3000,
-    *,
-    interval: int = 30,
-    attack_s: float = 40.0,
-    progress: Progress = _quiet,
-    **_: Any,
-) -> dict[str, Any]:
-    """Legitimate stations' ack latency while others dribble bytes (slowloris), flood
-    connections from one address, send binary garbage, giant lengths and frames
-    claiming other stations' MNs with wrong passwords."""
-    settings = {
-        "ingest.max_connections_per_ip": 200,
-        "ingest.frame_timeout_s": 20.0,
-        "ingest.first_frame_timeout_s": 30.0,
-    }
-    with ServerUnderTest(settings=settings) as server:
-        asyncio.run(_register(server, stations))
-        # legitimate stations come from many addresses (each ≤ 100 stations), attackers
-        # from their own: the per-address limit must stop only the attackers
-        spread = {
-            "source_addresses": tuple(f"127.0.0.{10 + i}" for i in range(-(-stations // 100))),
-            "per_address": 100,
-            "station_detail": False,
-            "time_scale": 3.0,
-        }
-        baseline = _fleet(server, stations, interval, 20 + 30.0, **spread)
-        base = run(baseline)
-        attacked = _fleet(
-            server, stations, interval, 20 + attack_s, seed=2, **{**spread, "station_detail": True}
-        )
-        asyncio.run(_register(server, stations, seed=2))
-        thread, box = _start(attacked)
-        time.sleep(10)
-        progress("hostile: attacking")
-        attack = asyncio.run(_attack(server.port, attack_s - 5, stations))
-        thread.join()
-        result = box[0]
-        counts = account(server, result)  # the attacked run's stations (seed 2) only
-        rejected = {
-            line
-            for line in server.metrics().splitlines()
-            if line.startswith("envgrid_frame_errors_total{")
-        }
-    return {
-        "scenario": "hostile",
-        "load": f"{stations} stations every {interval} s",
-        "fault": "slowloris, connection flood, garbage, giant lengths, stolen MNs",
-        **counts,
-        "attack": attack,
-        "ack_latency_ms_baseline": base.to_json()["totals"]["ack_latency"],
-        "ack_latency_ms_under_attack": result.to_json()["totals"]["ack_latency"],
-        "legit_frames": result.totals["frames"],
-        "server_counted": sorted(rejected),
-        "floor": {"p99_ms": 1000},
-    }
-
-
-async def _attack(port: int, seconds: float, stations: int) -> dict[str, int]:
-    from protocol import encode_upload
-    from simulators import station_identities
-
-    victims = station_identities(20, seed=2)
-    counts = {
-        "slowloris": 0,
-        "flood_connects": 0,
-        "garbage_bytes": 0,
-        "giant": 0,
-        "stolen_mn_frames": 0,
-    }
-    stop = time.monotonic() + seconds
-    loop = asyncio.get_running_loop()
-
-    async def slowloris() -> None:
-        writers = []
-        for _ in range(500):
-            try:
-                _, w = await asyncio.open_connection(
-                    "127.0.0.1", port, local_addr=("127.0.0.66", 0)
-                )
-            except OSError:
-                continue
-            writers.append(w)
-            counts["slowloris"] += 1
-        while time.monotonic() < stop:
-            for w in writers:
-                if not w.is_closing():
-                    w.write(b"#")
-            await asyncio.sleep(2.0)
-        for w in writers:
-            w.close()
-
-    async def flood() -> None:
-        socks = []
-        while time.monotonic() < stop:
-            for _ in range(50):
-                try:
-                    s = socket.socket()
-                    s.setblocking(False)
-                    s.bind(("127.0.0.77", 0))
-                    await loop.sock_connect(s, ("127.0.0.1", port))
-                    socks.append(s)
-                    counts["flood_connects"] += 1
-                except OSError:
-                    s.close()
-            await asyncio.sleep(0.5)
-            while len(socks) > 2000:
-                socks.pop(0).close()
-        for s in socks:
-            s.close()
-
-    async def garbage() -> None:
-        rng = random.Random(7)
-        while time.monotonic() < stop:
-            try:
-                _, w = await asyncio.open_connection(
-                    "127.0.0.1", port, local_addr=("127.0.0.88", 0)
-                )
-            except OSError:
-                await asyncio.sleep(0.5)
-                continue
-            blob = rng.randbytes(256 * 1024)
-            w.write(blob + b"##9999" + b"X" * 20_000)
-            counts["garbage_bytes"] += len(blob)
-            counts["giant"] += 1
-            for i, v in enumerate(victims):
-                w.write(
-                    encode_upload(
-                        2011,
-                        st="22",
-                        mn=v.mn,
-                        pw="000000",
-                        qn=f"20261121000000{i:03d}",
-                        data_time="20261121000000",
-                        values={"a21026": {"Rtd": "999"}},
-                    )
-                )
-                counts["stolen_mn_frames"] += 1
-            with contextlib.suppress(OSError):
-                await w.drain()
-            await asyncio.sleep(1.0)
-            w.close()
-
-    await asyncio.gather(slowloris(), flood(), garbage())
-    return counts
-
-
-FAULTS: dict[str, Callable[..., dict[str, Any]]] = {
-    "outage": outage,
-    "kill-worker": kill_worker,
-    "restart": restart,
-    "disk-full": disk_full,
-    "soak": soak,
-    "hostile": hostile,
-}

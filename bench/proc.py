@@ -151,7 +151,7 @@ def machine_info() -> dict[str, Any]:
         ).stdout.strip()
     engine = "PostgreSQL (native partitions and rollup tables)"
     try:
-        from store.embedded import find_installation
+        from store.pg_installation import find_installation
 
         if find_installation().has_extension("timescaledb"):
             engine = "TimescaleDB"

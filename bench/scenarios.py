@@ -18,46 +18,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from simulators import FleetConfig, FleetResult, run, station_identities
-from simulators.blast import BlastConfig, BlastResult, blast
+from simulators import FleetConfig, FleetResult, run
+from simulators.blast import BlastConfig, blast
 from store.db import connect
-from store.stations import NewStation, add_stations
 
+from . import load
 from .proc import ProcSample, machine_busy, sample
-from .server import ServerUnderTest, histogram_quantiles, server_settings
+from .server import ServerUnderTest, server_settings
 
 __all__ = ["SCENARIOS", "burst", "connections", "latency", "throughput"]
-
-AQI_FACTORS = ("a21026", "a21004", "a21005", "a05024", "a34002", "a34004")
-LATENCY = "envgrid_commit_latency_seconds"
-Progress = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    return None
-
-
-async def _register(
-    server: ServerUnderTest,
-    stations: int,
-    *,
-    seed: int = 1,
-    st: tuple[str, ...] = ("22",),
-    edition: str = "2017",
-    pw: str = "123456",
-) -> None:
-    """Put the simulated stations in the server's registry (as an operator would)."""
-    ids = station_identities(stations, seed=seed, edition=edition, st=st, pw=pw)
-    conn = await connect(server.database_dsn)
-    try:
-        for start in range(0, len(ids), 10_000):
-            chunk = ids[start : start + 10_000]
-            await add_stations(
-                conn,
-                [NewStation(i.mn, i.pw, i.name, i.st, i.lat, i.lon, i.region_name) for i in chunk],
-            )
-    finally:
-        await conn.close()
 
 
 def _counts(server: ServerUnderTest) -> tuple[int, int]:
@@ -127,10 +96,6 @@ class _Sampler:
         }
 
 
-def _run_fleet(config: FleetConfig) -> FleetResult:
-    return run(config)
-
-
 def _simulator_summary(result: FleetResult) -> dict[str, Any]:
     data = result.to_json()
     totals = data.get("totals", {})
@@ -150,7 +115,7 @@ def connections(
     workers: int = 0,
     dsn: str | None = None,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
 ) -> dict[str, Any]:
     """Ramp to ``stations`` idle connections and hold them: connections held, connect rate,
     server memory per connection, CPU while idle."""
@@ -167,33 +132,21 @@ def connections(
             connect_rate=3000.0,
             station_detail=False,
         )
-        asyncio.run(
-            _register(
-                server,
-                config.stations,
-                seed=config.seed,
-                st=config.st,
-                edition=config.edition,
-                pw=config.pw,
-            )
-        )
+        load.register_fleet(server, config)
         time.sleep(2.0)
         _, base_server, _ = sampler.take()
         ramp = 60.0 + stations / 1000
         config = replace(config, duration=ramp + hold)
         progress(f"connections: ramping to {stations} stations, holding {hold:.0f} s")
-        result_box: list[FleetResult] = []
-        thread = threading.Thread(target=lambda: result_box.append(_run_fleet(config)))
-        thread.start()
+        running = load.Background(lambda: run(config))
         # wait until every worker session is up, then hold
-        up_at = _wait_connected(server, stations, timeout=ramp, progress=progress)
+        up_at = load.wait_connected(server, stations, timeout=ramp, progress=progress)
         t0, held_server, _ = sampler.take()
         time.sleep(hold)
         t1, _, _ = sampler.take()
         metrics = server.metrics()
-        thread.join()
-        result = result_box[0]
-    held = _gauge(metrics, "envgrid_station_sessions")
+        result = running.result()
+    held = load.gauge(metrics, "envgrid_station_sessions")
     per_conn = (held_server.rss_bytes - base_server.rss_bytes) / max(stations, 1)
     cpu = sampler.cpu_between(t0, t1)
     sim = _simulator_summary(result)
@@ -214,29 +167,6 @@ def connections(
     }
 
 
-def _gauge(metrics: str, name: str) -> float:
-    for line in metrics.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
-
-
-def _wait_connected(
-    server: ServerUnderTest, stations: int, *, timeout: float, progress: Progress
-) -> float | None:
-    start = time.monotonic()
-    last = -1.0
-    while time.monotonic() - start < timeout:
-        held = _gauge(server.metrics(), "envgrid_station_sessions")
-        if held != last:
-            progress(f"  {int(held)} stations connected")
-            last = held
-        if held >= stations:
-            return time.monotonic() - start
-        time.sleep(1.0)
-    return None
-
-
 # -- throughput ------------------------------------------------------------------------------
 def throughput(
     stations: int = 1000,
@@ -249,7 +179,7 @@ def throughput(
     alerts: bool = False,
     rate: float | None = None,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
 ) -> dict[str, Any]:
     """Stations sending 6-factor real-time frames as fast as acks allow (the lean blast
     load generator); frames/s and values/s committed (counted in the database), latency
@@ -265,18 +195,16 @@ def throughput(
         config = BlastConfig(
             port=server.port,
             stations=stations,
-            factors=AQI_FACTORS,
+            factors=load.AQI_FACTORS,
             window=window,
             duration=warmup + duration + 3,
             drain=15.0,
             rate=rate,
         )
-        asyncio.run(_register(server, stations))
+        asyncio.run(load.register(server, stations))
         progress(f"throughput: {stations} stations, window {window}, {duration:.0f} s measured")
-        result_box: list[BlastResult] = []
         me = sample([os.getpid()])
-        thread = threading.Thread(target=lambda: result_box.append(blast(config)))
-        thread.start()
+        running = load.Background(lambda: blast(config))
         time.sleep(warmup)
         m0 = server.metrics()
         t0 = sampler.take()[0]
@@ -287,8 +215,7 @@ def throughput(
         t1 = sampler.take()[0]
         g1 = sample([os.getpid()])
         m1 = server.metrics()
-        thread.join()
-        result = result_box[0]
+        result = running.result()
     span = t1 - t0
     del me
     return {
@@ -297,11 +224,11 @@ def throughput(
         "alert_engine": alerts,
         "offered_frames_per_s": rate,
         "window": window,
-        "factors_per_frame": len(AQI_FACTORS),
+        "factors_per_frame": len(load.AQI_FACTORS),
         "measured_s": round(span, 1),
         "frames_committed_per_s": round((f1 - f0) / span),
         "values_committed_per_s": round((r1 - r0) / span),
-        "latency_s": _latency_delta(m0, m1),
+        "latency_s": load.latency_delta(m0, m1),
         "cpu": {
             **sampler.cpu_between(t0, t1),
             "load_generator_cores": round((g1.cpu_s - g0.cpu_s) / span, 3),
@@ -313,21 +240,6 @@ def throughput(
     }
 
 
-def _latency_delta(before: str, after: str) -> dict[str, float | None]:
-    """Quantiles of the latency histogram over the window between two scrapes."""
-    import re
-
-    pattern = re.compile(rf'^{LATENCY}_bucket\{{le="([^"]+)"\}} (\S+)$', re.M)
-    b = dict(pattern.findall(before))
-    lines = []
-    for le, count in pattern.findall(after):
-        lines.append(f'{LATENCY}_bucket{{le="{le}"}} {float(count) - float(b.get(le, 0))}')
-    return {
-        k: (round(v, 4) if v is not None else None)
-        for k, v in histogram_quantiles("\n".join(lines), LATENCY).items()
-    }
-
-
 # -- burst --------------------------------------------------------------------------------------
 def burst(
     stations: int = 36_000,
@@ -336,7 +248,7 @@ def burst(
     workers: int = 0,
     dsn: str | None = None,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
 ) -> dict[str, Any]:
     """The reference platform's test: 100,000 messages from 36,000 connected stations —
     the time from the burst until all of them are committed."""
@@ -348,21 +260,19 @@ def burst(
         config = BlastConfig(
             port=server.port,
             stations=stations,
-            factors=AQI_FACTORS,
+            factors=load.AQI_FACTORS,
             window=per,
             max_frames=messages,
             duration=None,
             start_at=gate,
             drain=120.0,
         )
-        asyncio.run(_register(server, stations))
+        asyncio.run(load.register(server, stations))
         progress(f"burst: {messages} messages from {stations} stations, at +{ramp:.0f} s")
-        result_box: list[BlastResult] = []
-        thread = threading.Thread(target=lambda: result_box.append(blast(config)))
-        thread.start()
+        running = load.Background(lambda: blast(config))
         held = 0.0
         while time.time() < gate - 0.5:
-            held = _gauge(server.metrics(), "envgrid_connections")
+            held = load.gauge(server.metrics(), "envgrid_connections")
             time.sleep(0.5)
         time.sleep(max(0.0, gate - time.time()))
         t0 = time.monotonic()
@@ -378,8 +288,7 @@ def burst(
                 break
             time.sleep(0.1)
         t1 = sampler.take()[0]
-        thread.join()
-        result = result_box[0]
+        result = running.result()
     return {
         "scenario": "burst",
         "stations": stations,
@@ -408,7 +317,7 @@ def latency(
     workers: int = 0,
     dsn: str | None = None,
     overrides: Mapping[str, Any] | None = None,
-    progress: Progress = _quiet,
+    progress: load.Progress = load.quiet,
 ) -> dict[str, Any]:
     """p50/p99 received → committed at 36,000 stations every 30 s (1,200 frames/s)."""
     settings = server_settings(workers, overrides)
@@ -417,7 +326,7 @@ def latency(
         config = FleetConfig(
             port=server.port,
             stations=stations,
-            factors=AQI_FACTORS,
+            factors=load.AQI_FACTORS,
             rtd_interval=interval,
             status_every=0,
             duration=ramp + hold,
@@ -425,21 +334,10 @@ def latency(
             station_detail=False,
             connect_rate=3000.0,
         )
-        asyncio.run(
-            _register(
-                server,
-                config.stations,
-                seed=config.seed,
-                st=config.st,
-                edition=config.edition,
-                pw=config.pw,
-            )
-        )
+        load.register_fleet(server, config)
         progress(f"latency: {stations} stations every {interval} s")
-        result_box: list[FleetResult] = []
-        thread = threading.Thread(target=lambda: result_box.append(_run_fleet(config)))
-        thread.start()
-        _wait_connected(server, stations, timeout=ramp, progress=progress)
+        running = load.Background(lambda: run(config))
+        load.wait_connected(server, stations, timeout=ramp, progress=progress)
         time.sleep(min(interval, 30))
         m0 = server.metrics()
         t0 = sampler.take()[0]
@@ -448,15 +346,14 @@ def latency(
         f1, _ = _counts(server)
         t1 = sampler.take()[0]
         m1 = server.metrics()
-        thread.join()
-        result = result_box[0]
+        result = running.result()
     span = t1 - t0
     return {
         "scenario": "latency",
         "stations": stations,
         "interval_s": interval,
         "frames_committed_per_s": round((f1 - f0) / span),
-        "latency_s": _latency_delta(m0, m1),
+        "latency_s": load.latency_delta(m0, m1),
         "cpu": sampler.cpu_between(t0, t1),
         "simulator": _simulator_summary(result),
         "floor": {"p99_s": 1.0},

@@ -18,12 +18,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from protocol.timefmt import parse_time
 
-__all__ = ["ClockAnchor", "VirtualClock", "local_datetime", "parse_start_time", "zone"]
+__all__ = ["ClockAnchor", "VirtualClock", "parse_start_time", "zone"]
 
 
 def zone(name: str) -> tzinfo:
@@ -34,11 +34,6 @@ def zone(name: str) -> tzinfo:
         raise ValueError(
             f"unknown time zone {name!r}; use an IANA name such as 'Asia/Shanghai' or 'UTC'"
         ) from None
-
-
-def local_datetime(ts: float, tz: tzinfo) -> datetime:
-    """Simulated POSIX time → aware local datetime."""
-    return datetime.fromtimestamp(ts, tz)
 
 
 def parse_start_time(text: str, tz: tzinfo) -> float:
@@ -113,10 +108,3 @@ class VirtualClock:
     def real_span(self, sim_seconds: float) -> float:
         """Real seconds that ``sim_seconds`` of simulated time take."""
         return sim_seconds / self.scale
-
-    def local(self, ts: float) -> datetime:
-        return datetime.fromtimestamp(ts, self.tz)
-
-    def utc_offset(self, ts: float) -> float:
-        offset = self.local(ts).utcoffset()
-        return (offset or timedelta(0)).total_seconds()

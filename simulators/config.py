@@ -19,7 +19,7 @@ from .identities import Area, StationIdentity, station_identities
 from .profiles import profile_for
 from .schedule import validate_min_interval, validate_rtd_interval
 
-__all__ = ["DEFAULT_DURATION", "DEFAULT_PORT", "ConfigError", "FleetConfig"]
+__all__ = ["DEFAULT_DURATION", "DEFAULT_PORT", "ConfigError", "FleetConfig", "LinkSettings"]
 
 #: seconds a run lasts when neither a duration nor a frame budget is given
 DEFAULT_DURATION = 60.0
@@ -231,6 +231,22 @@ class FleetConfig:
             first=self.first_index,
         )
 
+    def link_settings(self, index: int) -> LinkSettings:
+        """What the link of station ``index`` is told."""
+        return LinkSettings(
+            host=self.host,
+            port=self.port,
+            local_addr=self.address_for(index),
+            window=self.window,
+            ack_timeout=self.ack_timeout,
+            retries=self.retries,
+            backlog=self.backlog,
+            connect_timeout=self.connect_timeout,
+            reconnect_min=self.reconnect_min,
+            reconnect_max=self.reconnect_max,
+            graceful_close=self.graceful_close,
+        )
+
     def address_for(self, index: int) -> str | None:
         """The source address of station ``index`` (None: the kernel chooses)."""
         addrs = self.source_addresses
@@ -258,3 +274,21 @@ class FleetConfig:
                 value = list(value)
             out[f.name] = value
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class LinkSettings:
+    """What one station's :class:`~simulators.link.Link` is told (from a fleet or replay
+    configuration)."""
+
+    host: str
+    port: int
+    local_addr: str | None = None
+    window: int = 16
+    ack_timeout: float = 10.0
+    retries: int = 3
+    backlog: int = 1000
+    connect_timeout: float = 10.0
+    reconnect_min: float = 1.0
+    reconnect_max: float = 30.0
+    graceful_close: bool = False

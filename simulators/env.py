@@ -42,10 +42,6 @@ class FrameBudget:
             self._on_exhausted()
         return True
 
-    @property
-    def exhausted(self) -> bool:
-        return self.left is not None and self.left <= 0
-
 
 class RateLimiter:
     """A token bucket of ``rate`` tokens/s; waiters are called when a token is theirs."""

@@ -45,10 +45,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from .noise import CounterRandom
+from .packets import corrupt_crc, oversize, truncate
 from .profiles import StationProfile
+
+if TYPE_CHECKING:
+    from .outgoing import Outgoing
 
 __all__ = [
     "FAULT_GRAMMAR",
@@ -416,3 +420,25 @@ class StationFaults:
     def uniform(self) -> float:
         """A draw from the station's fault stream (for jitter the faults decide)."""
         return self._rng.random()
+
+    def apply_wire(
+        self, wire: WireFaults, outs: Sequence[Outgoing], cn: int, data_time: str, at_real_s: float
+    ) -> None:
+        """Put ``wire``'s faults on the frames of one upload, and log them."""
+        first = outs[0]
+        common = {"cn": cn, "qn": first.key, "data_time": data_time, "at_real_s": at_real_s}
+        if wire.prelude is not None:
+            if wire.prelude is FaultKind.BADCRC:
+                first.prelude = corrupt_crc(first.data)
+            elif wire.prelude is FaultKind.TRUNCATE:
+                first.prelude = truncate(first.data, self.uniform())
+            else:
+                first.prelude = oversize(first.data)
+            self.log.record(wire.prelude, self.mn, **common)
+        if wire.slow:
+            first.slow = wire.slow
+            self.log.record(FaultKind.SLOW, self.mn, seconds=wire.slow, **common)
+        if wire.split and len(outs) > 1:
+            self.log.record(FaultKind.SPLIT, self.mn, parts=len(outs), **common)
+        if wire.after is not None:
+            outs[-1].after = (wire.after.value, wire.offline_for)

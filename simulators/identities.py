@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from .noise import CounterRandom, seed_of, unit_at
 from .profiles import profile_for
@@ -96,18 +96,10 @@ class StationIdentity:
     urban: float
 
     def to_json(self) -> dict[str, object]:
-        return {
-            "index": self.index,
-            "mn": self.mn,
-            "pw": self.pw,
-            "st": self.st,
-            "edition": self.edition,
-            "name": self.name,
-            "region": self.region,
-            "region_name": self.region_name,
-            "lat": self.lat,
-            "lon": self.lon,
-        }
+        """Every field but ``urban`` (which only the value model reads)."""
+        out: dict[str, object] = asdict(self)
+        del out["urban"]
+        return out
 
 
 #: names for the simulated districts (the dashboard speaks Chinese); beyond the list, numbered

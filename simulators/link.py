@@ -3,22 +3,12 @@
 Theory of operation
 -------------------
 A :class:`Link` is one station's connection state and outlives its connections;
-each connection attempt gets a small ``_Connection`` protocol that forwards to
+each connection attempt gets a small ``Connection`` protocol that forwards to
 the link while it is the current connection (one at a time).
 
-* **Connect.** ``loop.create_connection`` (the event loop's own connect: under
-  uvloop about twice as fast as a Python-side ``sock_connect``), or — from a
-  loopback source address ``127.0.0.k`` — a socket bound with
-  ``IP_BIND_ADDRESS_NO_PORT`` and ``sock_connect``: each source address has its
-  own ephemeral-port range, which is how 50,000 connections fit 28,232 ports, and
-  deferring the port choice to ``connect()`` keeps binding fast when tens of
-  thousands of ports are taken.  A connect that completes after its timeout is
-  reset.  Failures back off exponentially with ±50 % jitter; after a dropped
+* **Connect / close** (:mod:`simulators.connection`): one connection attempt at a
+  time; failures back off exponentially with ±50 % jitter; after a dropped
   connection the first retry waits ``reconnect_min`` (jittered).
-* **Close.** At the end of a run the connection is reset (RST) unless
-  ``graceful_close``: a client that closes first keeps its port in TIME_WAIT
-  for 60 s, and tens of thousands of those would block the next run's ports.
-  A ``disconnect`` fault closes gracefully (FIN).
 * **Uploads** are :class:`Outgoing` records in an *outbox*.  :meth:`pump`
   sends from the outbox while fewer than ``window`` frames await their 9014
   (frames that ask for no ack do not count) and the transport is writable
@@ -44,98 +34,24 @@ the link while it is the current connection (one at a time).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
-import struct
 from collections import OrderedDict, deque
-from dataclasses import dataclass
 from typing import Protocol as TypingProtocol
 from typing import cast
 
 from protocol import Command, Decoder, Frame, FrameError, Reply, Role, UnknownFrame
 
+from .config import LinkSettings
+from .connection import Connection, Drip, connect_from, reset
 from .noise import CounterRandom
+from .outgoing import Outgoing
 from .stats import ACKED, DROPPED, FAILED, RETRANS, SENT, FleetCounters, StationStats
 
-__all__ = ["Link", "LinkOwner", "LinkSettings", "Outgoing"]
+__all__ = ["Link", "LinkOwner"]
 
 log = logging.getLogger("envgrid.simulators.link")
 
-_RECENT = 128
-#: Linux ``IP_BIND_ADDRESS_NO_PORT`` (the socket module of 3.11 does not export it)
-IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)
-_LINGER_RESET = struct.pack("ii", 1, 0)  # acked / failed QNs remembered for duplicate / late acks
-
-
-@dataclass(frozen=True, slots=True)
-class LinkSettings:
-    host: str
-    port: int
-    local_addr: str | None = None
-    window: int = 16
-    ack_timeout: float = 10.0
-    retries: int = 3
-    backlog: int = 1000
-    connect_timeout: float = 10.0
-    reconnect_min: float = 1.0
-    reconnect_max: float = 30.0
-    graceful_close: bool = False
-
-
-class Outgoing:
-    """One upload frame on its way: what to send, how often it was sent, its ack."""
-
-    __slots__ = (
-        "ack",
-        "after",
-        "bad",
-        "cn",
-        "codes",
-        "data",
-        "history",
-        "key",
-        "prelude",
-        "retries",
-        "sends",
-        "sent_at",
-        "slow",
-        "timer",
-        "waiter",
-    )
-
-    def __init__(
-        self,
-        data: bytes,
-        cn: int,
-        key: str | None,
-        *,
-        ack: bool,
-        codes: tuple[str, ...] = (),
-        history: bool = False,
-    ) -> None:
-        self.data = data
-        self.cn = cn
-        self.key = key
-        self.ack = ack and key is not None
-        self.codes = codes
-        self.history = history
-        self.prelude: bytes | None = None
-        #: a broken frame sent as is (replays): counted as bad, never as data
-        self.bad = False
-        self.slow: float | None = None
-        #: (fault kind, simulated seconds) to act on after the first transmission
-        self.after: tuple[str, float] | None = None
-        self.sends = 0
-        self.retries = 0
-        self.sent_at = 0.0
-        self.timer: asyncio.TimerHandle | None = None
-        self.waiter: asyncio.Future[bool] | None = None
-
-    def settle(self, ok: bool) -> None:
-        waiter = self.waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(ok)
+_RECENT = 128  # acked / failed QNs remembered for duplicate / late acks
 
 
 class LinkOwner(TypingProtocol):
@@ -149,56 +65,6 @@ class LinkOwner(TypingProtocol):
     def reconnect_delay(self) -> float: ...
 
 
-def _reset(transport: asyncio.BaseTransport) -> None:
-    """Close with RST (SO_LINGER 0): no TIME_WAIT left on our side."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_RESET)
-    cast(asyncio.Transport, transport).abort()
-
-
-class _Connection(asyncio.Protocol):
-    """The protocol of one connection attempt.  It forwards to its link only while it is
-    the link's current connection: a connect that completes after the link gave up on it
-    (a timeout under load) is reset at once instead of becoming a second connection."""
-
-    __slots__ = ("link", "live")
-
-    def __init__(self, link: Link) -> None:
-        self.link = link
-        self.live = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        link = self.link
-        if link._attempt is not self or link.transport is not None or link.stopping:
-            _reset(transport)
-            return
-        self.live = True
-        link._current = self
-        link.connection_made(transport)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.live:
-            self.live = False
-            self.link.connection_lost(exc)
-
-    def data_received(self, data: bytes) -> None:
-        if self.live:
-            self.link.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return None  # close our side too
-
-    def pause_writing(self) -> None:
-        if self.live:
-            self.link.pause_writing()
-
-    def resume_writing(self) -> None:
-        if self.live:
-            self.link.resume_writing()
-
-
 class Link:
     """The connection and upload window of one station."""
 
@@ -210,9 +76,6 @@ class Link:
         "_current",
         "_decoder",
         "_drip",
-        "_drip_at",
-        "_drip_handle",
-        "_drip_held",
         "_failed",
         "_inflight",
         "_loop",
@@ -258,13 +121,10 @@ class Link:
         self._writable = True
         self._closed: asyncio.Future[None] | None = None
         self._closing = False
-        self._attempt: _Connection | None = None
-        self._current: _Connection | None = None
+        self._attempt: Connection | None = None
+        self._current: Connection | None = None
         self._wake: asyncio.Future[None] | None = None
-        self._drip: bytes | None = None
-        self._drip_at = 0
-        self._drip_handle: asyncio.TimerHandle | None = None
-        self._drip_held: list[bytes] = []
+        self._drip: Drip | None = None
         self.stopping = False
         self.last_error: str | None = None
 
@@ -274,10 +134,6 @@ class Link:
         """Connected and not closing (the peer may have closed before connection_lost)."""
         t = self.transport
         return t is not None and not self._closing and not t.is_closing()
-
-    @property
-    def in_flight(self) -> int:
-        return len(self._inflight)
 
     @property
     def queued(self) -> int:
@@ -323,13 +179,13 @@ class Link:
     async def _connect(self) -> bool:
         s = self.settings
         local = (s.local_addr, 0) if s.local_addr else None
-        attempt = self._attempt = _Connection(self)
+        attempt = self._attempt = Connection(self)
         try:
             async with asyncio.timeout(s.connect_timeout):
                 if local is None:
                     await self._loop.create_connection(lambda: attempt, s.host, s.port)
                 else:
-                    await self._connect_from(attempt, local)
+                    await connect_from(self._loop, attempt, local, (s.host, s.port))
         except (OSError, TimeoutError) as exc:
             if attempt.live:  # it connected just as the timeout struck
                 return True
@@ -341,25 +197,6 @@ class Link:
         finally:
             self._attempt = None
         return attempt.live  # False if a shutdown came first (the connection was reset)
-
-    async def _connect_from(self, attempt: _Connection, local: tuple[str, int]) -> None:
-        """Connect from a given source address.  ``IP_BIND_ADDRESS_NO_PORT`` defers the
-        choice of source port to ``connect()``: a plain ``bind(addr, 0)`` searches the
-        port table and grows slow (seconds of kernel time) once ten thousand ports of
-        that address are in use."""
-        s = self.settings
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)
-            with contextlib.suppress(OSError):  # Linux ≥ 4.2; elsewhere bind picks the port
-                sock.setsockopt(socket.IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, 1)
-            sock.bind(local)
-            await self._loop.sock_connect(sock, (s.host, s.port))
-            await self._loop.create_connection(lambda: attempt, sock=sock)
-        except BaseException:
-            if not attempt.live:
-                sock.close()
-            raise
 
     async def _sleep(self, delay: float) -> None:
         """Sleep that :meth:`shutdown` interrupts."""
@@ -384,7 +221,7 @@ class Link:
             if self.settings.graceful_close:
                 self.transport.close()
             else:
-                _reset(self.transport)
+                reset(self.transport)
 
     def disconnect(self) -> None:
         """Drop the connection now (fault injection); the run loop reconnects."""
@@ -392,7 +229,17 @@ class Link:
             self._closing = True
             self.transport.close()
 
-    # -- the current connection's events (from its _Connection) ---------------------------
+    # -- the current connection's events (from its Connection) ---------------------------
+    def adopt(self, attempt: Connection, transport: asyncio.BaseTransport) -> bool:
+        """``attempt`` connected: it becomes the current connection unless the link gave
+        up on it (a timeout under load), already has one, or is stopping."""
+        if self._attempt is not attempt or self.transport is not None or self.stopping:
+            return False
+        attempt.live = True
+        self._current = attempt
+        self.connection_made(transport)
+        return True
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's TCPTransport is not an asyncio.Transport subclass, but quacks like one
         self.transport = cast(asyncio.Transport, transport)
@@ -412,11 +259,9 @@ class Link:
         if not self.stopping:
             self.stats.lost += 1
             self.counters.connections_lost += 1
-        if self._drip_handle is not None:
-            self._drip_handle.cancel()
-            self._drip_handle = None
-        self._drip = None
-        self._drip_held.clear()
+        if self._drip is not None:
+            self._drip.cancel()
+            self._drip = None
         # everything in flight goes back to the front of the outbox, in order
         for out in reversed(self._inflight.values()):
             if out.timer is not None:
@@ -461,7 +306,7 @@ class Link:
         if transport is None or self._closing or transport.is_closing():
             return False
         if self._drip is not None:
-            self._drip_held.append(data)
+            self._drip.held.append(data)
             return True
         try:
             transport.write(data)
@@ -538,7 +383,8 @@ class Link:
             self.counters.bad_sent += 1
             out.prelude = None
         if first and out.slow:
-            self._start_drip(out.data, out.slow)
+            self._drip = Drip(self._loop, out.data, out.slow, self._drip_byte, self._drip_done)
+            self._drip.start()
             delay = out.slow
         elif not self._write(out.data):
             self._outbox.appendleft(out)  # the connection is gone: resend after reconnecting
@@ -625,29 +471,20 @@ class Link:
         out.settle(True)
 
     # -- slow sender ---------------------------------------------------------------------
-    def _start_drip(self, data: bytes, seconds: float) -> None:
-        self._drip = data
-        self._drip_at = 0
-        self._drip_step(max(0.001, seconds / max(1, len(data))))
-
-    def _drip_step(self, interval: float) -> None:
-        data = self._drip
+    def _drip_byte(self, byte: bytes) -> bool:
         transport = self.transport
-        if data is None or transport is None or not self.connected:
-            return
+        if transport is None or not self.connected:
+            return False
         try:
-            transport.write(data[self._drip_at : self._drip_at + 1])
+            transport.write(byte)
         except RuntimeError:
             self._dead()
-            return
+            return False
         self.counters.bytes_sent += 1
-        self._drip_at += 1
-        if self._drip_at < len(data):
-            self._drip_handle = self._loop.call_later(interval, self._drip_step, interval)
-            return
+        return True
+
+    def _drip_done(self, held: list[bytes]) -> None:
         self._drip = None
-        self._drip_handle = None
-        held, self._drip_held = self._drip_held, []
         for chunk in held:
             self._write(chunk)
         self.pump()

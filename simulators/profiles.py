@@ -25,9 +25,11 @@ maps them back for the station's ST.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
@@ -154,258 +156,29 @@ class StationProfile:
         raise KeyError(code)
 
 
-_F = FactorProfile
-_S = Shape
+def _load_profiles() -> dict[str, StationProfile]:
+    """The station types of ``profiles.json`` (fields left out there take the defaults)."""
+    raw = json.loads(Path(__file__).with_name("profiles.json").read_text("utf-8"))
+    out: dict[str, StationProfile] = {}
+    for entry in raw:
+        factors = tuple(
+            FactorProfile(
+                **{
+                    **f,
+                    "shape": Shape(f["shape"]),
+                    "cou": CouKind(f["cou"]) if "cou" in f else None,
+                }
+            )
+            for f in entry.pop("factors")
+        )
+        if "flag_rule" in entry:
+            entry["flag_rule"] = FlagRule(entry["flag_rule"])
+        out[entry["st"]] = StationProfile(factors=factors, **entry)
+    return out
 
-AMBIENT_AIR: Final = StationProfile(
-    "22",
-    "ambient air quality",
-    (
-        _F("a21026", "µg/m³", 9.0, 0, _S.SO2, noise=0.10, weather=0.35, spread=0.35, limit=500.0),
-        _F(
-            "a21004",
-            "µg/m³",
-            32.0,
-            0,
-            _S.TRAFFIC,
-            noise=0.09,
-            weather=0.35,
-            spread=0.25,
-            limit=200.0,
-        ),
-        _F("a21005", "mg/m³", 0.7, 3, _S.TRAFFIC, noise=0.06, weather=0.30, spread=0.2, limit=10.0),
-        _F(
-            "a05024", "µg/m³", 70.0, 0, _S.OZONE, noise=0.08, weather=0.25, spread=0.15, limit=200.0
-        ),
-        _F(
-            "a34002",
-            "µg/m³",
-            62.0,
-            0,
-            _S.TRAFFIC,
-            noise=0.10,
-            weather=0.55,
-            spread=0.2,
-            limit=150.0,
-        ),
-        _F(
-            "a34004", "µg/m³", 36.0, 0, _S.TRAFFIC, noise=0.09, weather=0.60, spread=0.2, limit=75.0
-        ),
-        _F("a01001", "°C", 17.0, 1, _S.TEMPERATURE, noise=0.15, spread=0.4, low=-40.0, high=50.0),
-        _F("a01002", "%", 72.0, 1, _S.HUMIDITY, noise=1.0, spread=3.0, low=8.0, high=100.0),
-        _F("a01006", "kPa", 101.3, 2, _S.PRESSURE, noise=0.01, spread=0.15, low=85.0, high=108.0),
-        _F("a01007", "m/s", 2.2, 1, _S.WIND_SPEED, noise=0.25, weather=0.35, spread=0.25),
-        _F("a01008", "°", 135.0, 0, _S.WIND_DIRECTION, noise=20.0, spread=10.0, high=360.0),
-    ),
-    equipment=1,
-)
 
-FLUE_GAS: Final = StationProfile(
-    "31",
-    "flue gas (air pollution source)",
-    (
-        _F(
-            "a34013",
-            "mg/m³",
-            4.5,
-            2,
-            _S.EMISSION,
-            noise=0.10,
-            weather=0.20,
-            spread=0.3,
-            limit=10.0,
-            zs=True,
-            cou=CouKind.MASS,
-        ),
-        _F(
-            "a21026",
-            "mg/m³",
-            15.0,
-            2,
-            _S.EMISSION,
-            noise=0.08,
-            weather=0.18,
-            spread=0.2,
-            limit=35.0,
-            zs=True,
-            cou=CouKind.MASS,
-        ),
-        _F(
-            "a21002",
-            "mg/m³",
-            24.0,
-            2,
-            _S.EMISSION,
-            noise=0.07,
-            weather=0.15,
-            spread=0.2,
-            limit=50.0,
-            zs=True,
-            cou=CouKind.MASS,
-        ),
-        _F("a19001", "%", 9.0, 2, _S.OXYGEN, noise=0.15, spread=0.8, low=2.0, high=20.5),
-        _F(
-            "a01012",
-            "°C",
-            52.0,
-            1,
-            _S.FLUE_TEMPERATURE,
-            noise=0.4,
-            spread=5.0,
-            low=20.0,
-            high=200.0,
-        ),
-        _F("a01011", "m/s", 11.0, 2, _S.LOAD, noise=0.03, weather=0.5, spread=0.2),
-        _F(
-            "a00000",
-            "m³/s",
-            60.0,
-            2,
-            _S.LOAD,
-            noise=0.03,
-            weather=0.5,
-            spread=0.35,
-            cou=CouKind.VOLUME,
-        ),
-    ),
-    flag_rule=FlagRule.SHARE_75,
-    equipment=2,
-    o2_reference=6.0,
-    flow_code="a00000",
-)
-
-WASTEWATER: Final = StationProfile(
-    "32",
-    "wastewater (water pollution source)",
-    (
-        _F(
-            "w01018",
-            "mg/L",
-            22.0,
-            1,
-            _S.EFFLUENT,
-            noise=0.05,
-            weather=0.20,
-            spread=0.2,
-            limit=50.0,
-            cou=CouKind.MASS,
-        ),
-        _F(
-            "w21003",
-            "mg/L",
-            1.0,
-            3,
-            _S.EFFLUENT,
-            noise=0.06,
-            weather=0.30,
-            spread=0.3,
-            limit=5.0,
-            cou=CouKind.MASS,
-        ),
-        _F(
-            "w21011",
-            "mg/L",
-            0.2,
-            3,
-            _S.EFFLUENT,
-            noise=0.06,
-            weather=0.22,
-            spread=0.2,
-            limit=0.5,
-            cou=CouKind.MASS,
-        ),
-        _F(
-            "w21001",
-            "mg/L",
-            7.5,
-            2,
-            _S.EFFLUENT,
-            noise=0.05,
-            weather=0.18,
-            spread=0.2,
-            limit=15.0,
-            cou=CouKind.MASS,
-        ),
-        _F("w01001", "", 7.2, 2, _S.PH, noise=0.03, spread=0.25, limit=9.0, low=0.0, high=14.0),
-        _F(
-            "w00000",
-            "L/s",
-            45.0,
-            2,
-            _S.LOAD,
-            noise=0.04,
-            weather=0.7,
-            spread=0.5,
-            cou=CouKind.VOLUME,
-        ),
-    ),
-    flag_rule=FlagRule.ANY,
-    equipment=3,
-    flow_code="w00000",
-)
-
-SURFACE_WATER: Final = StationProfile(
-    "21",
-    "surface water quality",
-    (
-        _F(
-            "w01010",
-            "°C",
-            18.0,
-            1,
-            _S.WATER_TEMPERATURE,
-            noise=0.05,
-            spread=0.8,
-            low=0.0,
-            high=40.0,
-        ),
-        _F("w01001", "", 7.6, 2, _S.PH, noise=0.02, spread=0.2, limit=9.0, low=0.0, high=14.0),
-        _F(
-            "w01009",
-            "mg/L",
-            7.5,
-            2,
-            _S.DISSOLVED_OXYGEN,
-            noise=0.08,
-            spread=0.5,
-            low=0.2,
-            high=20.0,
-        ),
-        _F("w01014", "µS/cm", 360.0, 1, _S.RIVER, noise=0.02, weather=0.15, spread=0.25),
-        _F("w01019", "mg/L", 3.4, 2, _S.RIVER, noise=0.04, weather=0.30, spread=0.25, limit=6.0),
-        _F("w21003", "mg/L", 0.35, 3, _S.RIVER, noise=0.05, weather=0.45, spread=0.35, limit=1.0),
-        _F("w21011", "mg/L", 0.11, 3, _S.RIVER, noise=0.05, weather=0.40, spread=0.3, limit=0.2),
-        _F("w21001", "mg/L", 1.4, 2, _S.RIVER, noise=0.04, weather=0.30, spread=0.25, limit=1.0),
-    ),
-    equipment=1,
-)
-
-NOISE: Final = StationProfile(
-    "23",
-    "acoustic environment (noise)",
-    (
-        _F(
-            "LA",
-            "dB",
-            55.0,
-            1,
-            _S.SOUND,
-            noise=3.0,
-            weather=1.0,
-            spread=3.0,
-            limit=60.0,
-            low=25.0,
-            high=120.0,
-        ),
-    ),
-    equipment=1,
-    sound=True,
-)
-
-PROFILES: Final[Mapping[str, StationProfile]] = MappingProxyType(
-    {p.st: p for p in (SURFACE_WATER, AMBIENT_AIR, NOISE, FLUE_GAS, WASTEWATER)}
-)
-"""ST → station profile."""
+PROFILES: Final[Mapping[str, StationProfile]] = MappingProxyType(_load_profiles())
+"""ST → station profile (data: ``simulators/profiles.json``)."""
 
 
 def profile_for(st: str) -> StationProfile:

@@ -45,11 +45,12 @@ from protocol import (
 from protocol.commands import COMMANDS, Direction
 
 from .clock import zone
-from .config import DEFAULT_PORT, ConfigError, _is_loopback
+from .config import DEFAULT_PORT, ConfigError, LinkSettings, _is_loopback
 from .faults import FaultLog
 from .fleet import drain_links
-from .link import Link, LinkSettings, Outgoing
+from .link import Link
 from .noise import CounterRandom, seed_of
+from .outgoing import Outgoing
 from .result import FleetResult, build_result, iso
 from .stats import FleetCounters, StationStats
 

@@ -26,54 +26,44 @@ task a station owns, plus one task per history request being answered).
 * **After every connect** the logger sends 2081 with its boot time first
   ([S17] C.24); after a power-off (``offline`` fault) it has rebooted: new boot
   time, open periods lost, schedule restarted from the clock.
-* **Downlink** commands are answered as [S17] App. C / [S05] App. C describe
-  (table :data:`_HANDLERS`): 9011 ``QnRtn`` (3 for a wrong PW, 4 for a wrong MN,
-  8 for an unknown CN — 2005 knows only 1/2/3), the parameter or the history
-  data with the request's CN, then 9012 ``ExeRtn``; 2012/2022 are notifications
-  answered with 9013.  History data are computed from the value model for the
-  requested periods (complete periods only, at most ``history_limit``), sent
-  one at a time, each asking for its 9014 as in [S17] C.48 (``--no-history-ack``:
-  C.47), then 9012 (``ExeRtn=100`` when there is no data).
+* **Downlink** commands are answered by the station's
+  :class:`~simulators.downlink.Downlink` ([S17] App. C / [S05] App. C); those that
+  change the clock or the intervals call :meth:`SimStation.set_clock`,
+  :meth:`~SimStation.set_rtd_interval` and :meth:`~SimStation.set_min_interval`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from protocol import (
     Frame,
-    encode_execution_result,
-    encode_reply,
-    encode_request_answer,
-    encode_upload,
     format_time,
-    parse_time,
 )
-from protocol.commands import COMMANDS, Flow
 
+from . import equipment
+from .downlink import Downlink
 from .env import StationEnv
-from .faults import FaultKind, StationFaults, WireFaults
+from .faults import FaultKind, StationFaults
 from .identities import StationIdentity
-from .link import Link, LinkSettings, Outgoing
-from .noise import CounterRandom, gauss_at, seed_of
-from .packets import build_upload, corrupt_crc, oversize, truncate
+from .link import Link
+from .noise import CounterRandom, seed_of
+from .outgoing import Outgoing
+from .packets import build_upload
+from .periods import Derivations, PeriodAccumulator
 from .profiles import profile_for, wire_codes
 from .schedule import (
     Events,
     Schedule,
     floor_to_grid,
-    period_starts,
-    validate_min_interval,
-    validate_rtd_interval,
 )
 from .stats import StationStats
-from .values import NORMAL, Derivations, PeriodAccumulator, ValueModel, format_value
+from .values import NORMAL, ValueModel, format_value
 
 __all__ = ["SimStation"]
 
@@ -85,7 +75,6 @@ _PERIODS: tuple[tuple[Events, int], ...] = (
 _SOURCE_TYPES = frozenset({"31", "32"})
 _CALIBRATION_S = 600.0  # a commanded zero/span calibration flags C for 10 simulated minutes
 _HISTORY_SAMPLES = 60  # samples per history period at most (stride beyond that)
-_EQUIPMENT_STATE = {"M": 3, "C": 2, "D": 4}  # SBx-RS during a maintenance flag ([S17] §6.3.3)
 
 
 def _no_qn() -> str | None:
@@ -115,6 +104,7 @@ class SimStation:
         "boot",
         "code_map",
         "codes",
+        "downlink",
         "edition",
         "env",
         "faults",
@@ -183,19 +173,7 @@ class SimStation:
         self.phase = self.rng.random() * min(cfg.phase, float(cfg.rtd_interval))
         self.link = Link(
             self,
-            LinkSettings(
-                host=cfg.host,
-                port=cfg.port,
-                local_addr=cfg.address_for(identity.index),
-                window=cfg.window,
-                ack_timeout=cfg.ack_timeout,
-                retries=cfg.retries,
-                backlog=cfg.backlog,
-                connect_timeout=cfg.connect_timeout,
-                reconnect_min=cfg.reconnect_min,
-                reconnect_max=cfg.reconnect_max,
-                graceful_close=cfg.graceful_close,
-            ),
+            cfg.link_settings(identity.index),
             counters=env.counters,
             stats=self.stats,
             rng=self.rng,
@@ -217,6 +195,7 @@ class SimStation:
         self._tasks: set[asyncio.Task[None]] = set()
         self.boot = 0.0
         self.generating = False
+        self.downlink = Downlink(self)
 
     # -- clock -----------------------------------------------------------------------
     def now(self) -> float:
@@ -225,7 +204,7 @@ class SimStation:
             return self._fast_now
         return self.env.clock.now() + self.offset
 
-    def _fmt(self, ts: float) -> str:
+    def fmt(self, ts: float) -> str:
         return format_time(datetime.fromtimestamp(ts, self.env.tz))
 
     def _next_qn(self) -> str | None:
@@ -242,7 +221,7 @@ class SimStation:
         if self._fast:
             self._fast_now = self.env.clock.now()
         if self.env.config.faults:
-            self.offset += self.faults.skew(self.env.config.faults, lambda: self._fmt(self.now()))
+            self.offset += self.faults.skew(self.env.config.faults, lambda: self.fmt(self.now()))
             if self._fast:
                 self._fast_now += self.offset
         self._restart()
@@ -330,7 +309,10 @@ class SimStation:
             self._restart()
         if self.generating:
             now = self.now()
-            self._upload(2081, now, None, [("RestartTime", self._fmt(self.boot))], front=True)
+            self.upload(2081, now, None, [("RestartTime", self.fmt(self.boot))], front=True)
+
+    def on_command(self, frame: Frame) -> None:
+        self.downlink.on_command(frame)
 
     def on_disconnected(self) -> None:
         return None
@@ -357,8 +339,8 @@ class SimStation:
                 self.mn,
                 cn=out.cn,
                 qn=out.key,
-                time=self._fmt(self.now()),
-                at_real_s=self._real_s(),
+                time=self.fmt(self.now()),
+                at_real_s=self.real_s(),
             )
             self.link.disconnect()
         elif kind == FaultKind.OFFLINE:
@@ -369,10 +351,10 @@ class SimStation:
         self.env.fault_log.record(
             FaultKind.OFFLINE,
             self.mn,
-            start=self._fmt(now),
-            end=self._fmt(now + duration),
+            start=self.fmt(now),
+            end=self.fmt(now + duration),
             duration_s=duration,
-            at_real_s=self._real_s(),
+            at_real_s=self.real_s(),
         )
         self._offline = True
         self._offline_sim = duration
@@ -383,7 +365,7 @@ class SimStation:
         self._acc = {}
         self.link.disconnect()
 
-    def _real_s(self) -> float:
+    def real_s(self) -> float:
         return round(self.env.real_elapsed(), 3)
 
     # -- one instant ---------------------------------------------------------------------
@@ -397,29 +379,29 @@ class SimStation:
             if events & kind:
                 acc = self._acc.pop(kind, None)
                 if acc is not None and acc.count:
-                    self._upload(cn, acc.start, acc.values(self.codes))
+                    self.upload(cn, acc.start, acc.values(self.codes))
                     if kind is Events.DAY and self.st in _SOURCE_TYPES:
-                        self._upload(2041, acc.start, None, self._runtime_fields(acc.start))
+                        self.upload(2041, acc.start, None, self.runtime_fields(acc.start))
                 if not self.generating:
                     return
         if events & Events.SAMPLE:
             self._sample(instant)
 
-    def _measure(
+    def measure(
         self, instant: float, dt: float, faults: bool
     ) -> tuple[list[str], list[float], list[str], list[float | None], list[float]]:
         """One sample: texts, values as sent, flags, converted values, Cou shares."""
         raw = self.model.sample(instant - self.offset)
         flags = [NORMAL] * len(raw)
         if faults and self.faults.active:
-            self.faults.on_sample(instant, raw, flags, self._fmt, self.env.real_elapsed())
+            self.faults.on_sample(instant, raw, flags, self.fmt, self.env.real_elapsed())
         texts = self.model.texts(raw)
         values = [float(t) for t in texts]
         return texts, values, flags, self._derive.zs(values), self._derive.cou(values, dt)
 
     def _sample(self, instant: int) -> None:
         schedule = self.schedule
-        texts, values, flags, zs, cou = self._measure(instant, schedule.rtd_interval, True)
+        texts, values, flags, zs, cou = self.measure(instant, schedule.rtd_interval, True)
         enabled = (
             (Events.MINUTE, schedule.min_interval is not None),
             (Events.HOUR, schedule.hourly),
@@ -443,36 +425,20 @@ class SimStation:
                     fields["ZsRtd"] = format_value(z, self._decimals[i])
                 fields["Flag"] = flags[i]
                 rtd[code] = fields
-            self._upload(2011, instant, rtd)
+            self.upload(2011, instant, rtd)
             if not self.generating:
                 return
         every = self.env.config.status_every
         if self.status and every and self._ticks % every == 0:
-            self._upload(2021, instant, None, self._status_fields(flags))
+            self.upload(2021, instant, None, equipment.status_fields(self.profile, flags))
 
-    def _status_fields(self, flags: Sequence[str]) -> list[tuple[str, str | int | float]]:
-        first = 1
-        for flag in flags:
-            if flag in _EQUIPMENT_STATE:
-                first = _EQUIPMENT_STATE[flag]
-                break
-        fields: list[tuple[str, str | int | float]] = [("SB1-RS", first)]
-        fields += [(f"SB{i}-RS", 1) for i in range(2, self.profile.equipment + 1)]
-        return fields
-
-    def _runtime_fields(self, day_start: float) -> list[tuple[str, str | int | float]]:
-        """2041: daily run hours of each facility (a little downtime now and then)."""
-        day = int(day_start // 86400)
-        out: list[tuple[str, str | int | float]] = []
-        for i in range(1, self.profile.equipment + 1):
-            down = abs(
-                gauss_at(seed_of(self.env.config.seed, "runtime", self.identity.index, i), day)
-            )
-            out.append((f"SB{i}-RT", format_value(max(0.0, 24.0 - 0.4 * down), 1)))
-        return out
+    def runtime_fields(self, day_start: float) -> list[tuple[str, str | int | float]]:
+        """2041: daily run hours of each facility."""
+        cfg = self.env.config
+        return equipment.runtime_fields(self.profile, cfg.seed, self.identity.index, day_start)
 
     # -- uploads ---------------------------------------------------------------------
-    def _upload(
+    def upload(
         self,
         cn: int,
         data_time: float,
@@ -496,7 +462,7 @@ class SimStation:
             pw=self.pw,
             edition=self.edition,
             qn=self._next_qn if (ack or self.edition != "2005") else _no_qn,
-            data_time=self._fmt(data_time),
+            data_time=self.fmt(data_time),
             values=values or {},
             fields=fields,
             ack=ack,
@@ -508,7 +474,7 @@ class SimStation:
         ]
         self._made += len(outs)
         if wire is not None:
-            self._apply_wire(wire, outs, cn, data_time)
+            self.faults.apply_wire(wire, outs, cn, self.fmt(data_time), self.real_s())
         loop = self.env.loop
         for out in reversed(outs) if front else outs:
             if wait:
@@ -516,151 +482,9 @@ class SimStation:
             self.link.submit(out, front=front)
         return outs
 
-    def _apply_wire(
-        self, wire: WireFaults, outs: list[Outgoing], cn: int, data_time: float
-    ) -> None:
-        log = self.env.fault_log
-        first = outs[0]
-        common = {
-            "cn": cn,
-            "qn": first.key,
-            "data_time": self._fmt(data_time),
-            "at_real_s": self._real_s(),
-        }
-        if wire.prelude is not None:
-            if wire.prelude is FaultKind.BADCRC:
-                first.prelude = corrupt_crc(first.data)
-            elif wire.prelude is FaultKind.TRUNCATE:
-                first.prelude = truncate(first.data, self.faults.uniform())
-            else:
-                first.prelude = oversize(first.data)
-            log.record(wire.prelude, self.mn, **common)
-        if wire.slow:
-            first.slow = wire.slow
-            log.record(FaultKind.SLOW, self.mn, seconds=wire.slow, **common)
-        if wire.split and len(outs) > 1:
-            log.record(FaultKind.SPLIT, self.mn, parts=len(outs), **common)
-        if wire.after is not None:
-            outs[-1].after = (wire.after.value, wire.offline_for)
-
-    # -- downlink ------------------------------------------------------------------------
-    def on_command(self, frame: Frame) -> None:
-        if frame.mn is not None and frame.mn != self.mn:
-            self._answer(frame, 2 if self.edition == "2005" else 4)
-            return
-        if frame.pw is not None and frame.pw != self.pw:
-            self._answer(frame, 3)
-            return
-        handler = _HANDLERS.get(frame.cn)
-        if handler is not None:
-            handler(self, frame)
-            return
-        info = COMMANDS.get(frame.cn)
-        if info is None:
-            self._answer(frame, 2 if self.edition == "2005" else 8)
-        elif info.flow is Flow.NOTIFY:
-            self._notify_ack(frame)
-        else:  # a request the logger carries out without data to return
-            self._answer(frame, 1)
-            self._result(frame, 1)
-
-    def _answer(self, frame: Frame, qn_rtn: int) -> None:
-        self.link.send_now(
-            encode_request_answer(
-                qn=frame.effective_qn, mn=self.mn, pw=self.pw, edition=self.edition, qn_rtn=qn_rtn
-            )
-        )
-
-    def _result(self, frame: Frame, exe_rtn: int) -> None:
-        if self.edition == "2005" and exe_rtn not in (1, 2, 100):
-            exe_rtn = 2  # 2005 defines only 1, 2 and 100
-        self.link.send_now(
-            encode_execution_result(
-                qn=frame.effective_qn, mn=self.mn, pw=self.pw, edition=self.edition, exe_rtn=exe_rtn
-            )
-        )
-
-    def _notify_ack(self, frame: Frame) -> None:
-        self.link.send_now(
-            encode_reply(
-                9013, qn=frame.effective_qn, mn=self.mn, pw=self.pw, edition=self.edition, cp=()
-            )
-        )
-
-    def _respond(self, frame: Frame, fields: Sequence[tuple[str, str | int | float]]) -> None:
-        """A parameter answer with the request's CN and QN (2017: Flag=4; 2005: QN in CP)."""
-        qn = frame.effective_qn
-        if self.edition == "2005":
-            items = [("QN", qn), *fields] if qn else list(fields)
-            data = encode_upload(
-                frame.cn,
-                st=self.st,
-                mn=self.mn,
-                pw=self.pw,
-                edition="2005",
-                fields=items,
-                ack=False,
-            )
-        else:
-            data = encode_upload(
-                frame.cn,
-                st=self.st,
-                mn=self.mn,
-                pw=self.pw,
-                edition=self.edition,
-                qn=qn,
-                fields=fields,
-                ack=False,
-            )
-        self.link.send_now(data)
-
-    def _simple(self, frame: Frame, action: Callable[[], int]) -> None:
-        """9011, do it, 9012 with what ``action`` returns."""
-        self._answer(frame, 1)
-        self._result(frame, action())
-
-    def _get(self, frame: Frame, fields: Sequence[tuple[str, str | int | float]]) -> None:
-        self._answer(frame, 1)
-        self._respond(frame, fields)
-        self._result(frame, 1)
-
-    def _pol_id(self, frame: Frame) -> list[tuple[str, str | int | float]]:
-        pol = frame.fields.get("PolId")
-        return [("PolId", pol)] if pol else []
-
-    # 1000 set timeout and retries
-    def _cmd_timeout_retry(self, frame: Frame) -> None:
-        def apply() -> int:
-            over = frame.fields.get("OverTime")
-            count = frame.fields.get("ReCount")
-            try:
-                if over is not None:
-                    value = float(over)
-                    if value <= 0:
-                        return 3
-                    self.link.ack_timeout = value
-                if count is not None:
-                    self.link.retries = max(0, int(count))
-            except ValueError:
-                return 3
-            return 1
-
-        self._simple(frame, apply)
-
-    def _cmd_get_time(self, frame: Frame) -> None:
-        self._get(frame, [*self._pol_id(frame), ("SystemTime", self._fmt(self.now()))])
-
-    def _cmd_set_time(self, frame: Frame) -> None:
-        def apply() -> int:
-            moment = parse_time(frame.fields.get("SystemTime"))
-            if moment is None:
-                return 3
-            self._set_clock(moment.replace(tzinfo=self.env.tz).timestamp())
-            return 1
-
-        self._simple(frame, apply)
-
-    def _set_clock(self, station_ts: float) -> None:
+    # -- settings the platform may change (simulators.downlink) ------------------------
+    def set_clock(self, station_ts: float) -> None:
+        """1012: the station's clock is set to ``station_ts``; open periods are dropped."""
         delta = station_ts - self.now()
         if self._fast:
             self._fast_now += delta
@@ -669,162 +493,21 @@ class SimStation:
         self._acc = {}
         self._reschedule()
 
+    def set_rtd_interval(self, seconds: int) -> None:
+        self.schedule.rtd_interval = seconds
+        self._reschedule()
+
+    def set_min_interval(self, minutes: int) -> None:
+        """1064: a new minute period (when minute data are on); the open one is dropped."""
+        if self.schedule.min_interval is not None:
+            self._acc.pop(Events.MINUTE, None)
+            self.schedule.min_interval = minutes
+            self._reschedule()
+
     def _reschedule(self) -> None:
         if self.generating and not self._offline:
             self._cursor = self.schedule.next_event(self.now(), self.env.tz)
             self._arm()
-
-    def _cmd_get_rtd(self, frame: Frame) -> None:
-        self._get(frame, [("RtdInterval", self.schedule.rtd_interval)])
-
-    def _cmd_set_rtd(self, frame: Frame) -> None:
-        def apply() -> int:
-            try:
-                value = int(frame.fields.get("RtdInterval", ""))
-                validate_rtd_interval(value)
-            except ValueError:
-                return 3
-            self.schedule.rtd_interval = value
-            self._reschedule()
-            return 1
-
-        self._simple(frame, apply)
-
-    def _cmd_get_min(self, frame: Frame) -> None:
-        self._get(frame, [("MinInterval", self.schedule.min_interval or 10)])
-
-    def _cmd_set_min(self, frame: Frame) -> None:
-        def apply() -> int:
-            try:
-                value = int(frame.fields.get("MinInterval", ""))
-                validate_min_interval(value)
-            except ValueError:
-                return 3
-            if self.schedule.min_interval is not None:
-                self._acc.pop(Events.MINUTE, None)
-                self.schedule.min_interval = value
-                self._reschedule()
-            return 1
-
-        self._simple(frame, apply)
-
-    def _cmd_set_password(self, frame: Frame) -> None:
-        new = frame.fields.get("NewPW") or frame.fields.get("PW")
-        if not new or any(c in new for c in ";,=&"):
-            self._simple(frame, lambda: 3)
-            return
-        self._answer(frame, 1)
-        self._result(frame, 1)
-        self.pw = new  # answers went out with the old password
-
-    def _cmd_realtime(self, frame: Frame) -> None:
-        def apply() -> int:
-            self.realtime = True
-            return 1
-
-        self._simple(frame, apply)
-
-    def _cmd_stop_realtime(self, frame: Frame) -> None:
-        self._notify_ack(frame)
-        self.realtime = False
-
-    def _cmd_status(self, frame: Frame) -> None:
-        def apply() -> int:
-            self.status = True
-            return 1
-
-        self._simple(frame, apply)
-
-    def _cmd_stop_status(self, frame: Frame) -> None:
-        self._notify_ack(frame)
-        self.status = False
-
-    def _cmd_calibrate(self, frame: Frame) -> None:
-        def apply() -> int:
-            self.faults.calibrate(
-                frame.fields.get("PolId"), self.now(), _CALIBRATION_S, self._fmt, self._real_s()
-            )
-            return 1
-
-        self._simple(frame, apply)
-
-    def _cmd_sampling_period(self, frame: Frame) -> None:
-        self._get(frame, [*self._pol_id(frame), ("CstartTime", "000000"), ("Ctime", 2)])
-
-    def _cmd_sample_time(self, frame: Frame) -> None:
-        self._get(frame, [*self._pol_id(frame), ("Stime", 40)])
-
-    def _cmd_instrument_sn(self, frame: Frame) -> None:
-        pol = frame.fields.get("PolId") or self.codes[0]
-        serial = f"{seed_of(self.mn, pol) & ((1 << 96) - 1):024X}"
-        self._get(frame, [("PolId", pol), (f"{pol}-SN", serial)])
-
-    def _cmd_field_info(self, frame: Frame) -> None:
-        info = frame.fields.get("InfoId") or "i12001"
-        if info.startswith("i11"):
-            value: str | int = "//仪器运行正常//"
-        elif info.startswith("i13"):
-            value = 168
-        else:
-            value = 0
-        fields: list[tuple[str, str | int | float]] = [("DataTime", self._fmt(self.now()))]
-        self._get(frame, [*fields, *self._pol_id(frame), (f"{info}-Info", value)])
-
-    def _cmd_history(self, frame: Frame) -> None:
-        begin = parse_time(frame.fields.get("BeginTime"))
-        end = parse_time(frame.fields.get("EndTime"))
-        self._answer(frame, 1)
-        if begin is None or end is None or end < begin:
-            self._result(frame, 3)
-            return
-        tz = self.env.tz
-        task = self.env.loop.create_task(
-            self._history(
-                frame, begin.replace(tzinfo=tz).timestamp(), end.replace(tzinfo=tz).timestamp()
-            )
-        )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _history(self, frame: Frame, begin: float, end: float) -> None:
-        cn = frame.cn
-        length = (
-            (self.schedule.min_interval or 10) * 60
-            if cn == 2051
-            else (3600 if cn == 2061 else 86400)
-        )
-        now = self.now()
-        starts = [s for s in period_starts(begin, end, length, self.env.tz) if s + length <= now]
-        starts = starts[: self.env.config.history_limit]
-        if not starts:
-            self._result(frame, 100)
-            return
-        for start in starts:
-            if self.link.stopping:
-                return
-            if cn == 2041:
-                outs = self._upload(
-                    cn, start, None, self._runtime_fields(start), history=True, wait=True
-                )
-            else:
-                values = self._history_values(start, length)
-                outs = self._upload(cn, start, values, history=True, wait=True)
-            for out in outs:
-                if out.waiter is not None:
-                    await out.waiter
-        self._result(frame, 1)
-
-    def _history_values(self, start: int, length: int) -> dict[str, dict[str, str]]:
-        """A past period recomputed from the value model (no fault episodes)."""
-        step = self.schedule.rtd_interval
-        count = max(1, length // step)
-        if count > _HISTORY_SAMPLES:
-            step *= math.ceil(count / _HISTORY_SAMPLES)
-        acc = PeriodAccumulator(self.profile, start)
-        for t in range(start, start + length, step):
-            _, values, flags, zs, cou = self._measure(t, step, False)
-            acc.add(values, flags, zs, cou)
-        return acc.values(self.codes)
 
     # -- summary -----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
@@ -835,29 +518,3 @@ class SimStation:
         if self.offset:
             out["clock_offset_s"] = round(self.offset, 3)
         return out
-
-
-_HANDLERS: dict[int, Callable[[SimStation, Frame], None]] = {
-    1000: SimStation._cmd_timeout_retry,
-    1011: SimStation._cmd_get_time,
-    1012: SimStation._cmd_set_time,
-    1061: SimStation._cmd_get_rtd,
-    1062: SimStation._cmd_set_rtd,
-    1063: SimStation._cmd_get_min,
-    1064: SimStation._cmd_set_min,
-    1072: SimStation._cmd_set_password,
-    2011: SimStation._cmd_realtime,
-    2012: SimStation._cmd_stop_realtime,
-    2021: SimStation._cmd_status,
-    2022: SimStation._cmd_stop_status,
-    2031: SimStation._cmd_history,
-    2041: SimStation._cmd_history,
-    2051: SimStation._cmd_history,
-    2061: SimStation._cmd_history,
-    3011: SimStation._cmd_calibrate,
-    3017: SimStation._cmd_sampling_period,
-    3018: SimStation._cmd_sample_time,
-    3019: SimStation._cmd_instrument_sn,
-    3020: SimStation._cmd_field_info,
-}
-"""CN → handler (aiosmtpd-style table); other known CNs get the generic flow."""

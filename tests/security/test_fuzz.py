@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from bench import fuzz
+from bench import fuzz_corpus, fuzz_engines, fuzz_target
 from protocol import HARD_CAP, Decoder, Frame, crc16
 
 
 def test_twenty_thousand_inputs_hold_the_invariants() -> None:
     started = time.perf_counter()
-    result = fuzz.run_random(20_000, seed=0)
+    result = fuzz_engines.run_random(20_000, seed=0)
     elapsed = time.perf_counter() - started
     assert result["inputs"] == 20_000
     assert not result["fatal"], result["fatal"]
@@ -25,16 +25,16 @@ def test_twenty_thousand_inputs_hold_the_invariants() -> None:
     assert result["max_buffered"] <= HARD_CAP + 12 + 1
     assert result["frames"] > 10_000  # the seeds and repairs reach the parser
     assert len(result["frame_errors"]) >= 5  # … and every kind of rejection
-    assert result["peak_rss_mb"] < fuzz.DEFAULT_RSS_CAP_MB
+    assert result["peak_rss_mb"] < fuzz_target.DEFAULT_RSS_CAP_MB
     assert elapsed < 20, f"{elapsed:.1f} s"
 
 
 def test_seed_corpus_holds_every_sample_and_corpus_frame() -> None:
-    seeds = fuzz.seed_corpus()
+    seeds = fuzz_corpus.seed_corpus()
     streams = {s[2:] for s in seeds}
-    for frame in fuzz.sample_frames():
+    for frame in fuzz_corpus.sample_frames():
         assert frame in streams
-    lines = fuzz.corpus_lines()
+    lines = fuzz_corpus.corpus_lines()
     assert len(lines) > 4000
     for line in lines:
         assert line + b"\r\n" in streams
@@ -42,9 +42,9 @@ def test_seed_corpus_holds_every_sample_and_corpus_frame() -> None:
 
 
 def test_repair_fixes_length_and_crc() -> None:
-    frame = fuzz.sample_frames()[0]
+    frame = fuzz_corpus.sample_frames()[0]
     broken = frame[:2] + b"0001" + frame[6:20] + b"X" + frame[20:-6] + b"0000\r\n"
-    fixed = fuzz.repair(b"junk" + broken + b"##ab", crc16)
+    fixed = fuzz_target.repair(b"junk" + broken + b"##ab", crc16)
     assert fixed.startswith(b"junk##") and fixed.endswith(b"##ab")
     [event] = Decoder().feed(fixed[4:-4])
     assert isinstance(event, Frame)
@@ -53,62 +53,62 @@ def test_repair_fixes_length_and_crc() -> None:
 
 def test_cuts() -> None:
     stream = b"a\nbb\nccc\n"
-    assert fuzz.cuts_for(stream, 0) == []
-    assert fuzz.cuts_for(stream, fuzz.BYTEWISE_PLAN) == list(range(1, len(stream)))
-    assert {2, 5} <= set(fuzz.cuts_for(stream, fuzz.LINEWISE | 1))
-    assert fuzz.cuts_for(stream, 7) == fuzz.cuts_for(stream, 7)  # reproducible
+    assert fuzz_target.cuts_for(stream, 0) == []
+    assert fuzz_target.cuts_for(stream, fuzz_target.BYTEWISE_PLAN) == list(range(1, len(stream)))
+    assert {2, 5} <= set(fuzz_target.cuts_for(stream, fuzz_target.LINEWISE | 1))
+    assert fuzz_target.cuts_for(stream, 7) == fuzz_target.cuts_for(stream, 7)  # reproducible
 
 
 def test_exceptions_are_recorded_with_a_signature(monkeypatch: pytest.MonkeyPatch) -> None:
-    tally = fuzz.Tally()
-    target = fuzz.FuzzTarget(tally)
+    tally = fuzz_target.Tally()
+    target = fuzz_target.FuzzTarget(tally)
 
     def broken(event: Any) -> None:
         raise RuntimeError("planted")
 
     monkeypatch.setattr(target, "touch", broken)
-    frame = fuzz.sample_frames()[0]
+    frame = fuzz_corpus.sample_frames()[0]
     target(b"\x00\x00" + frame)
     target(b"\x00\x00" + frame + frame)
     [(signature, entry)] = tally.crashes.items()
-    assert signature.startswith("RuntimeError@bench/fuzz.py:")
+    assert signature.startswith("RuntimeError@bench/fuzz_target.py:")
     assert entry["count"] == 2
     assert entry["input_hex"] == (b"\x00\x00" + frame).hex()  # the shorter reproducer
 
 
 def test_buffer_cap_violation_is_fatal() -> None:
-    target = fuzz.FuzzTarget(fuzz.Tally())
+    target = fuzz_target.FuzzTarget(fuzz_target.Tally())
     target.cap = 100
-    with pytest.raises(fuzz.InvariantViolation, match="buffers"):
+    with pytest.raises(fuzz_target.InvariantViolation, match="buffers"):
         target(b"\x00\x00##9999" + b"x" * 500)
 
 
 def test_memory_cap_violation_is_fatal() -> None:
-    target = fuzz.FuzzTarget(fuzz.Tally(), rss_cap_mb=1, rss_every=1)
-    with pytest.raises(fuzz.InvariantViolation, match="RSS"):
+    target = fuzz_target.FuzzTarget(fuzz_target.Tally(), rss_cap_mb=1, rss_every=1)
+    with pytest.raises(fuzz_target.InvariantViolation, match="RSS"):
         target(b"\x00\x00")
 
 
 def test_chunking_dependence_is_a_finding() -> None:
     """The harness notices when TCP segmentation changes what is accepted (F2)."""
-    sample = fuzz.sample_frames()[0]
+    sample = fuzz_corpus.sample_frames()[0]
     segment = sample[6:-6].replace(b"DataTime", b"i12001-Info=//a\r\nb//;DataTime", 1)
     frame = b"##%04d%b%04X\r\n" % (len(segment), segment, crc16(segment))
     cut = frame.index(b"\r\n") + 2
     decoder = Decoder()
     split = decoder.feed(frame[:cut]) + decoder.feed(frame[cut:])
     depends = [e.raw for e in split if isinstance(e, Frame)] != [frame]  # F2 still there?
-    tally = fuzz.Tally()
-    fuzz.FuzzTarget(tally)(bytes((0, fuzz.LINEWISE | 1)) + frame)
+    tally = fuzz_target.Tally()
+    fuzz_target.FuzzTarget(tally)(bytes((0, fuzz_target.LINEWISE | 1)) + frame)
     assert ("frames_depend_on_chunking" in tally.findings) is depends
     assert not tally.crashes
 
 
 @pytest.mark.slow
 def test_atheris_engine_runs_when_installed() -> None:
-    if not fuzz.atheris_available():
+    if not fuzz_engines.atheris_available():
         pytest.skip("atheris is not installed (pip install atheris; the bench scenario needs it)")
-    result = fuzz.run_atheris(6_000)
+    result = fuzz_engines.run_atheris(6_000)
     assert result["inputs"] >= 6_000
     assert not result["fatal"], result["fatal"]
     assert result["coverage"]["edges"] > 300

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from simulators.periods import Derivations, PeriodAccumulator
 from simulators.profiles import PROFILES, Shape, profile_for, wire_codes
-from simulators.values import Derivations, PeriodAccumulator, ValueModel, Weather, format_value
+from simulators.values import ValueModel, Weather, format_value
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = 1714492800  # 2024-05-01 00:00 Asia/Shanghai

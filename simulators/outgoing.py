@@ -1,0 +1,62 @@
+"""One upload frame on its way through a :class:`~simulators.link.Link`."""
+
+from __future__ import annotations
+
+import asyncio
+
+__all__ = ["Outgoing"]
+
+
+class Outgoing:
+    """One upload frame on its way: what to send, how often it was sent, its ack."""
+
+    __slots__ = (
+        "ack",
+        "after",
+        "bad",
+        "cn",
+        "codes",
+        "data",
+        "history",
+        "key",
+        "prelude",
+        "retries",
+        "sends",
+        "sent_at",
+        "slow",
+        "timer",
+        "waiter",
+    )
+
+    def __init__(
+        self,
+        data: bytes,
+        cn: int,
+        key: str | None,
+        *,
+        ack: bool,
+        codes: tuple[str, ...] = (),
+        history: bool = False,
+    ) -> None:
+        self.data = data
+        self.cn = cn
+        self.key = key
+        self.ack = ack and key is not None
+        self.codes = codes
+        self.history = history
+        self.prelude: bytes | None = None
+        #: a broken frame sent as is (replays): counted as bad, never as data
+        self.bad = False
+        self.slow: float | None = None
+        #: (fault kind, simulated seconds) to act on after the first transmission
+        self.after: tuple[str, float] | None = None
+        self.sends = 0
+        self.retries = 0
+        self.sent_at = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+        self.waiter: asyncio.Future[bool] | None = None
+
+    def settle(self, ok: bool) -> None:
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(ok)
