@@ -19,11 +19,26 @@ from typing import Any, Final
 from aiohttp import web
 
 __all__ = [
+    "AREA",
     "ERROR_SCHEMA",
+    "FROM",
+    "INT",
+    "LIMIT",
+    "NTIME",
+    "OBJ",
+    "OFFSET",
+    "OK",
+    "REGION",
+    "ST",
+    "STATUS",
+    "STR",
+    "TIME",
+    "TO",
     "ApiRegistry",
     "Endpoint",
     "Page",
     "Param",
+    "Q",
     "build_document",
     "page_of",
 ]
@@ -66,6 +81,28 @@ def page_of(item: Mapping[str, Any]) -> dict[str, Any]:
             "offset": {"type": "integer"},
         },
     }
+
+
+# -- schema pieces the modules' route tables share ----------------------------------------
+INT: Final = {"type": "integer"}
+STR: Final = {"type": "string"}
+TIME: Final = {"type": "string", "format": "date-time"}
+NTIME: Final = {"type": ["string", "null"], "format": "date-time"}
+OBJ: Final = {"type": "object"}
+OK: Final = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+LIMIT: Final = Param(
+    "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, description="每页条数"
+)
+OFFSET: Final = Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000})
+FROM: Final = Param("from", TIME, description="开始时间（ISO 8601，带时区）")
+TO: Final = Param("to", TIME, description="结束时间（ISO 8601，带时区）")
+ST: Final = Param("st", {"type": "string", "maxLength": 4}, description="系统编码（类型），如 22")
+REGION: Final = Param("region", {"type": "string", "maxLength": 100}, description="区县")
+AREA: Final = Param(
+    "area", {"type": "integer", "minimum": 1, "maximum": 2147483647}, description="区域/网格 id"
+)
+Q: Final = Param("q", {"type": "string", "maxLength": 100}, description="MN 或名称关键字")
+STATUS: Final = Param("status", {"type": "string", "enum": ["online", "offline", "disabled"]})
 
 
 @dataclass(frozen=True, slots=True)
