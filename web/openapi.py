@@ -18,6 +18,9 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from web.errors import CORE_ERRORS, ErrorTable, translate
+from web.responses import ApiError
+
 __all__ = [
     "AREA",
     "ERROR_SCHEMA",
@@ -158,9 +161,16 @@ class ApiRegistry:
     endpoints: list[Endpoint] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
     by_route: dict[int, Endpoint | Page] = field(default_factory=dict)
+    #: the error table of each route's module (``web.errors``); others: ``default_errors``
+    errors_by_route: dict[int, ErrorTable] = field(default_factory=dict)
+    default_errors: ErrorTable = field(default_factory=lambda: CORE_ERRORS)
 
-    def register(self, route: web.AbstractRoute, meta: Endpoint | Page) -> None:
+    def register(
+        self, route: web.AbstractRoute, meta: Endpoint | Page, errors: ErrorTable | None = None
+    ) -> None:
         self.by_route[id(route)] = meta
+        if errors is not None:
+            self.errors_by_route[id(route)] = errors
         if isinstance(meta, Endpoint):
             self.endpoints.append(meta)
         else:
@@ -168,6 +178,10 @@ class ApiRegistry:
 
     def meta_of(self, route: web.AbstractRoute) -> Endpoint | Page | None:
         return self.by_route.get(id(route))
+
+    def api_error(self, route: web.AbstractRoute, exc: BaseException) -> ApiError | None:
+        """``exc`` as the answer of ``route`` (``web.errors.translate``); None: a bug."""
+        return translate(exc, self.errors_by_route.get(id(route), self.default_errors))
 
 
 def _operation(ep: Endpoint) -> dict[str, Any]:

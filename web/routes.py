@@ -4,7 +4,8 @@ assembled from the modules' route tables (``web/<module>/routes.py``).
 API endpoints are :class:`~web.openapi.Endpoint` declarations — the router and the
 OpenAPI document are both built from them.  ``auth``: "public", "user" (any logged-in
 user) or a permission of ``web.permissions.PERMISSIONS``.  Each module's routes module
-declares ``API: tuple[Endpoint, ...]`` and optionally ``PAGES: tuple[Page, ...]``.
+declares ``API: tuple[Endpoint, ...]`` and optionally ``PAGES: tuple[Page, ...]`` and
+``ERRORS`` (its domain exceptions → answers, see ``web.errors``).
 
 Optional modules (the grid, patrol and case modules, owned elsewhere) plug in by
 providing ``web/<name>/routes.py`` with ``API``, ``PAGES``, optionally
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +28,7 @@ from aiohttp import web
 
 from web import live, pages
 from web.auth import routes as auth_routes
+from web.errors import CORE_ERRORS, ErrorTable
 from web.keys import API_KEY, NAV_KEY, PLUGIN_CONTEXTS_KEY
 from web.map import routes as map_routes
 from web.openapi import OK, STR, ApiRegistry, Endpoint, Page, Param, build_document
@@ -98,6 +101,16 @@ def _optional(name: str) -> Any | None:
     return importlib.import_module(module)
 
 
+def _tables(
+    tables: dict[int, ErrorTable], metas: Iterable[Endpoint | Page], errors: ErrorTable
+) -> None:
+    """The module's error table (over the core's) for each of its routes."""
+    if errors:
+        merged = {**CORE_ERRORS, **errors}
+        for meta in metas:
+            tables[id(meta)] = merged
+
+
 def setup_routes(app: web.Application) -> None:
     registry = ApiRegistry()
     app[API_KEY] = registry
@@ -105,6 +118,8 @@ def setup_routes(app: web.Application) -> None:
     page_list: list[Page] = list(PAGES)
     nav: list[pages.NavItem] = list(pages.NAV)
     contexts: list[Any] = []
+    tables: dict[int, ErrorTable] = {}
+    _tables(tables, users_routes.API, users_routes.ERRORS)
     for name in OPTIONAL_MODULES:
         module = _optional(name)
         if module is not None:
@@ -112,10 +127,12 @@ def setup_routes(app: web.Application) -> None:
             page_list += list(getattr(module, "PAGES", ()))
             nav += list(getattr(module, "NAV", ()))
             contexts += list(getattr(module, "CONTEXTS", ()))
+            module_metas = [*getattr(module, "API", ()), *getattr(module, "PAGES", ())]
+            _tables(tables, module_metas, getattr(module, "ERRORS", {}))
     app[NAV_KEY] = tuple(sorted(nav, key=lambda item: getattr(item, "order", 60)))
     app[PLUGIN_CONTEXTS_KEY] = tuple(contexts)
     metas: list[Endpoint | Page] = [*page_list, *api]
     for meta in metas:
         route = app.router.add_route(meta.method, meta.path, meta.handler)
-        registry.register(route, meta)
+        registry.register(route, meta, tables.get(id(meta)))
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)

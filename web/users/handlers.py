@@ -23,12 +23,7 @@ from web.permissions import PERMISSIONS
 from web.responses import ApiError, json_response
 
 from . import queries
-from .service import UserError, create_user, reset_password, set_user_scope
-
-
-def _user_error(exc: UserError) -> ApiError:
-    status = 409 if exc.code == "user_exists" else 400
-    return ApiError(status, exc.code, str(exc))
+from .service import create_user, reset_password, set_user_scope
 
 
 def _scope_ids(body: dict[str, Any]) -> list[int] | None:
@@ -84,20 +79,17 @@ async def add_user(request: web.Request) -> web.Response:
     role = body_str(body, "role", required=True, max_len=40)
     assert username is not None and password is not None and role is not None
     async with context.pool(request).acquire() as conn:
-        try:
-            user_id = await create_user(
-                conn,
-                context.settings(request).web,
-                username=username.strip(),
-                password=password,
-                role=role,
-                display_name=body_str(body, "display_name", max_len=64) or "",
-                phone=body_str(body, "phone", max_len=32) or "",
-                scope=_scope_ids(body) or [],
-                must_change_password=body_bool(body, "must_change_password") is not False,
-            )
-        except UserError as exc:
-            raise _user_error(exc) from None
+        user_id = await create_user(
+            conn,
+            context.settings(request).web,
+            username=username.strip(),
+            password=password,
+            role=role,
+            display_name=body_str(body, "display_name", max_len=64) or "",
+            phone=body_str(body, "phone", max_len=32) or "",
+            scope=_scope_ids(body) or [],
+            must_change_password=body_bool(body, "must_change_password") is not False,
+        )
     context.audit(request, username=username, role=role, scope=body.get("scope"))
     return json_response({"id": user_id, "username": username}, status=201)
 
@@ -128,10 +120,7 @@ async def update_user(request: web.Request) -> web.Response:
         if not ok:
             raise ApiError(404, "not_found", "用户不存在")
         if scope is not None:
-            try:
-                await set_user_scope(conn, user_id, scope)
-            except UserError as exc:
-                raise _user_error(exc) from None
+            await set_user_scope(conn, user_id, scope)
         if receivers is not None:
             missing = await queries.missing_receivers(conn, receivers)
             if missing:
@@ -154,12 +143,9 @@ async def reset_user_password(request: web.Request) -> web.Response:
         items, _ = await queries.users(conn, user_id=user_id)
         if not items:
             raise ApiError(404, "not_found", "用户不存在")
-        try:
-            await reset_password(
-                conn, context.settings(request).web, user_id, items[0]["username"], password
-            )
-        except UserError as exc:
-            raise _user_error(exc) from None
+        await reset_password(
+            conn, context.settings(request).web, user_id, items[0]["username"], password
+        )
     context.audit(request, user_id=user_id)
     return json_response({"id": user_id, "must_change_password": True})
 

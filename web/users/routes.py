@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Final
 
+from web.errors import ErrorTable
 from web.openapi import FROM, INT, LIMIT, NTIME, OBJ, OFFSET, STR, TO, Endpoint, Param, Q, page_of
+from web.responses import ApiError
 
 from . import handlers
+from .service import UserError
 
 USER_ITEM: Final = {
     "type": "object",
@@ -39,6 +42,13 @@ USER_BODY: Final = {
         },
     },
 }
+
+
+def _user_error(exc: UserError) -> ApiError:
+    return ApiError(409 if exc.code == "user_exists" else 400, exc.code, str(exc))
+
+
+ERRORS: Final[ErrorTable] = {UserError: _user_error}
 
 E = Endpoint
 API: Final[tuple[Endpoint, ...]] = (
