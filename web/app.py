@@ -1,9 +1,10 @@
 """The aiohttp application factory.  No module-level app: ``create_app(settings, dsn)``.
 
 Cleanup contexts (one per resource; teardown in reverse order, only if startup ran):
-the asyncpg pool, the shared aiohttp ClientSession (webhooks, tile checks), the live
-hub (its own LISTEN connection) and the APScheduler ``AsyncIOScheduler`` (session
-purge; later the aggregates/alerts jobs the web process hosts).
+the asyncpg pool, the shared aiohttp ClientSession (webhooks, tile checks) and the live
+hub (its own LISTEN connection).  The app starts no scheduler: periodic work is offered
+as ``store.jobs.Job`` values (``web.auth.jobs.scheduled_jobs``) to the deployment's one
+scheduler.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from aiohttp import web
 
 from store.db import create_pool
 from store.settings import Settings
-from web.auth import queries as auth_queries
 from web.keys import (
     CLIENT_KEY,
     DSN_KEY,
@@ -99,27 +99,6 @@ async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[MAP_CACHE_KEY].close()
 
 
-async def _purge_sessions(app: web.Application) -> None:
-    try:
-        async with app[POOL_KEY].acquire() as conn:
-            await auth_queries.purge_sessions(conn)
-    except Exception as exc:  # a failed purge is retried at the next run
-        log.warning("could not purge expired sessions: %s", exc)
-
-
-async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    scheduler = AsyncIOScheduler(
-        timezone=app[SETTINGS_KEY].core.timezone,
-        job_defaults={"max_instances": 1, "coalesce": True},
-    )
-    scheduler.add_job(_purge_sessions, "interval", hours=1, args=[app], id="purge-sessions")
-    scheduler.start()
-    yield
-    scheduler.shutdown(wait=False)
-
-
 async def _end_streams(app: web.Application) -> None:
     """On shutdown, end the live streams first so handlers return promptly."""
     if LIVE_KEY in app:
@@ -131,7 +110,12 @@ async def _end_jobs(app: web.Application) -> None:
     await app[REPORT_JOBS_KEY].close()
 
 
-def create_app(settings: Settings, dsn: str, *, scheduler: bool = True) -> web.Application:
+def create_app(settings: Settings, dsn: str, *, background: bool = True) -> web.Application:
+    """The web app on ``dsn``.  ``background``: also start the optional modules'
+    background work (their ``CONTEXTS``: listeners, jobs) — a real server process does,
+    tests of the HTTP surface do not.  Scheduled jobs of the web core are not started
+    here: :func:`web.auth.jobs.scheduled_jobs` offers them to the deployment's one
+    scheduler."""
     app = web.Application(
         middlewares=[error_middleware, auth_middleware], client_max_size=1024 * 1024
     )
@@ -160,9 +144,7 @@ def create_app(settings: Settings, dsn: str, *, scheduler: bool = True) -> web.A
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_client_ctx)
     app.cleanup_ctx.append(_live_ctx)
-    if scheduler:
-        app.cleanup_ctx.append(_scheduler_ctx)
-        # the modules' background work (listeners, jobs) runs only in a real server process
+    if background:
         for context in app[PLUGIN_CONTEXTS_KEY]:
             app.cleanup_ctx.append(context)
     app.on_shutdown.append(_end_streams)

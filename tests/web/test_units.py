@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
-from datetime import date
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
+import asyncpg
 import pytest
 
 from aggregates.aqi import hourly_aqi
 from aggregates.standards import default_registry
 from store.settings import ConfigError, load_settings
+from web.auth import queries as auth_queries
+from web.auth.jobs import scheduled_jobs
 from web.map.aqi import AIR_FACTORS, current_aqi, evaluator
 from web.process import describe_endpoint
 from web.settings import WebSettings
@@ -143,3 +149,27 @@ async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixt
     assert await asyncio.to_thread(run, "list") == 0
     out = capsys.readouterr().out
     assert '"username": "boss"' in out and '"enabled": false' in out
+
+
+async def test_session_purge_is_a_job_for_the_one_scheduler() -> None:
+    """The web app starts no scheduler: the hourly purge is offered as a store.jobs.Job."""
+    executed: list[str] = []
+
+    class Conn:
+        async def execute(self, sql: str) -> None:
+            executed.append(sql)
+
+    class Pool:
+        @contextlib.asynccontextmanager
+        async def acquire(self) -> AsyncIterator[Conn]:
+            yield Conn()
+
+    [job] = scheduled_jobs(cast(asyncpg.Pool, Pool()))
+    assert (job.name, job.every_s, job.at, job.run_at_start) == (
+        "purge-sessions",
+        3600,
+        None,
+        False,
+    )
+    await job.run(datetime.now(UTC))
+    assert executed == [auth_queries.PURGE_SESSIONS_SQL]
