@@ -25,14 +25,13 @@ from web.keys import (
     CLIENT_KEY,
     DSN_KEY,
     HEAT_CACHE_KEY,
-    LIVE_KEY,
     MAP_CACHE_KEY,
     PLUGIN_CONTEXTS_KEY,
     POOL_KEY,
     REPORT_JOBS_KEY,
     SETTINGS_KEY,
 )
-from web.live import LiveHub
+from web.live.stream import end_streams, live_context
 from web.map.heat import HeatCache
 from web.map.service import MapState
 from web.middleware import auth_middleware, error_middleware, security_headers
@@ -88,23 +87,6 @@ async def _client_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[CLIENT_KEY].close()
 
 
-async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
-    hub = LiveHub(app[DSN_KEY], app[SETTINGS_KEY].web.live_interval_s)
-    # registry changes (NOTIFY envgrid_registry) and reconnects rebuild the map's facts
-    hub.on_registry.append(app[MAP_CACHE_KEY].invalidate)
-    app[LIVE_KEY] = hub
-    await hub.start()
-    yield
-    await hub.close()
-    await app[MAP_CACHE_KEY].close()
-
-
-async def _end_streams(app: web.Application) -> None:
-    """On shutdown, end the live streams first so handlers return promptly."""
-    if LIVE_KEY in app:
-        await app[LIVE_KEY].close()
-
-
 async def _end_jobs(app: web.Application) -> None:
     """Report jobs still running are cancelled (their pages will start new ones)."""
     await app[REPORT_JOBS_KEY].close()
@@ -143,11 +125,11 @@ def create_app(settings: Settings, dsn: str, *, background: bool = True) -> web.
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_client_ctx)
-    app.cleanup_ctx.append(_live_ctx)
+    app.cleanup_ctx.append(live_context)
     if background:
         for context in app[PLUGIN_CONTEXTS_KEY]:
             app.cleanup_ctx.append(context)
-    app.on_shutdown.append(_end_streams)
+    app.on_shutdown.append(end_streams)
     app.on_cleanup.append(_end_jobs)
     if not VENDOR_DIR.is_dir():
         log.warning(

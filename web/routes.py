@@ -26,10 +26,11 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from web import live, pages
+from web import pages
 from web.auth import routes as auth_routes
 from web.errors import CORE_ERRORS, ErrorTable
 from web.keys import API_KEY, NAV_KEY, PLUGIN_CONTEXTS_KEY
+from web.live.stream import stream as live_stream
 from web.map import routes as map_routes
 from web.openapi import OK, STR, ApiRegistry, Endpoint, Page, Param, build_document
 from web.responses import json_response
@@ -59,7 +60,7 @@ LIVE_API: Final[tuple[Endpoint, ...]] = (
     E(
         "GET",
         "/api/v1/live",
-        live.stream,
+        live_stream,
         "map:read",
         "实时推送（SSE：readings、alert）",
         "实时",

@@ -18,6 +18,7 @@ from aggregates.standards import default_registry
 from store.settings import ConfigError, load_settings
 from web.auth import queries as auth_queries
 from web.auth.jobs import scheduled_jobs
+from web.live.hub import LiveHub
 from web.map.aqi import AIR_FACTORS, current_aqi, evaluator
 from web.process import describe_endpoint
 from web.settings import WebSettings
@@ -173,3 +174,26 @@ async def test_session_purge_is_a_job_for_the_one_scheduler() -> None:
     )
     await job.run(datetime.now(UTC))
     assert executed == [auth_queries.PURGE_SESSIONS_SQL]
+
+
+async def test_live_hub_fans_out_by_scope_without_a_database() -> None:
+    hub = LiveHub()
+    async with (
+        hub.subscribe(None, alerts=True) as everyone,
+        hub.subscribe(frozenset({1}), alerts=False) as one,
+        hub.subscribe(frozenset({2}), alerts=True, regions=frozenset({"东区"})) as east,
+    ):
+        hub.publish_readings(
+            [(1, "a34004", "rtd", 1.0, 5.0, "N"), (2, "a34004", "rtd", 1.0, 6.0, "N")]
+        )
+        assert everyone.queue.qsize() == one.queue.qsize() == east.queue.qsize() == 1
+        assert b'[[1,"a34004"' in one.queue.get_nowait()
+        row = {"station_id": None, "region": "东区", "grid_id": None, "rule": "r", "severity": "s"}
+        hub.publish_alert("7", "firing", row)
+        assert (everyone.queue.qsize(), one.queue.qsize(), east.queue.qsize()) == (2, 0, 2)
+        for _ in range(300):  # a client too slow to keep up is ended
+            hub.resync()
+        assert one.dropped and one.queue.qsize() == 256
+        hub.close()
+        assert everyone.queue.qsize() == 256
+    assert not hub.subscribers
