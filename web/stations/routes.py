@@ -25,7 +25,7 @@ from web.openapi import (
     page_of,
 )
 
-from . import handlers
+from . import handlers, registry
 
 STATION_ITEM: Final = {
     "type": "object",
@@ -84,7 +84,7 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "POST",
         "/api/v1/stations",
-        handlers.create_station,
+        registry.create_station,
         "stations:write",
         "登记站点",
         "站点",
@@ -103,7 +103,7 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "PATCH",
         "/api/v1/stations/{id}",
-        handlers.update_station,
+        registry.update_station,
         "stations:write",
         "修改/停用站点",
         "站点",
@@ -245,7 +245,7 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "GET",
         "/api/v1/pending-stations",
-        handlers.list_pending,
+        registry.list_pending,
         "stations:write",
         "待审批的新站点",
         "站点",
@@ -254,7 +254,7 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "POST",
         "/api/v1/pending-stations/{mn}/approve",
-        handlers.approve_pending,
+        registry.approve_pending,
         "stations:write",
         "审批通过新站点",
         "站点",
@@ -265,7 +265,7 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "POST",
         "/api/v1/pending-stations/{mn}/reject",
-        handlers.reject_pending,
+        registry.reject_pending,
         "stations:write",
         "拒绝新站点",
         "站点",
