@@ -8,6 +8,7 @@ not code, so the CSP needs no inline scripts).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,9 @@ from web.params import path_int
 from web.permissions import ROLES
 from web.responses import dumps
 
-__all__ = ["NAV", "NavItem", "page_context", "render_page"]
+__all__ = ["NAV", "NavItem", "page_context", "render_page", "shell"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +86,19 @@ def render(
     )
 
 
-def _render(request: web.Request, template: str, title: str, **extra: Any) -> web.Response:
-    return render(request, template, {"title": title, "page_config": _config(request, **extra)})
-
-
 def render_page(request: web.Request, template: str, title: str, **config: Any) -> web.Response:
     """A page shell: ``template`` with ``title`` and the JSON page configuration (the base
-    settings plus ``config``) — for the plug-in modules' page handlers."""
-    return _render(request, template, title, **config)
+    settings plus ``config``)."""
+    return render(request, template, {"title": title, "page_config": _config(request, **config)})
+
+
+def shell(template: str, title: str) -> Handler:
+    """The handler of a page whose configuration is the base settings alone."""
+
+    async def page(request: web.Request) -> web.Response:
+        return render_page(request, template, title)
+
+    return page
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -101,13 +109,9 @@ async def index(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/account/password")
 
 
-async def map_page(request: web.Request) -> web.Response:
-    return _render(request, "map.html", "监测地图")
-
-
 async def station_page(request: web.Request) -> web.Response:
     user = context.caller(request)
-    return _render(
+    return render_page(
         request,
         "station.html",
         "站点详情",
@@ -120,28 +124,20 @@ async def station_page(request: web.Request) -> web.Response:
     )
 
 
-async def maintenance_page(request: web.Request) -> web.Response:
-    return _render(request, "maintenance.html", "运维视图")
-
-
-async def admin_stations_page(request: web.Request) -> web.Response:
-    return _render(request, "admin_stations.html", "站点管理")
-
-
-async def admin_users_page(request: web.Request) -> web.Response:
-    return _render(request, "admin_users.html", "用户与角色")
-
-
-async def admin_logs_page(request: web.Request) -> web.Response:
-    return _render(request, "admin_logs.html", "操作日志与登录日志")
-
-
 async def password_page(request: web.Request) -> web.Response:
     user = context.caller(request)
-    return _render(
+    return render_page(
         request,
         "password.html",
         "修改密码",
         mustChange=user.must_change_password,
         minLength=context.settings(request).web.password_min_length,
     )
+
+
+#: Pages whose configuration is the base settings alone.
+map_page = shell("map.html", "监测地图")
+maintenance_page = shell("maintenance.html", "运维视图")
+admin_stations_page = shell("admin_stations.html", "站点管理")
+admin_users_page = shell("admin_users.html", "用户与角色")
+admin_logs_page = shell("admin_logs.html", "操作日志与登录日志")
