@@ -31,19 +31,23 @@ __all__ = [
     "OBJ",
     "OFFSET",
     "OK",
+    "PAGING",
     "REGION",
     "ST",
     "STATUS",
     "STR",
     "TIME",
     "TO",
+    "WINDOW",
     "ApiRegistry",
     "Endpoint",
     "Page",
     "Param",
     "Q",
     "build_document",
+    "obj",
     "page_of",
+    "text",
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -106,6 +110,27 @@ AREA: Final = Param(
 )
 Q: Final = Param("q", {"type": "string", "maxLength": 100}, description="MN 或名称关键字")
 STATUS: Final = Param("status", {"type": "string", "enum": ["online", "offline", "disabled"]})
+#: The time window of a list (``web.params.time_window``) and its page (``paging``).
+WINDOW: Final = (FROM, TO)
+PAGING: Final = (LIMIT, OFFSET)
+
+
+def text(max_len: int, min_len: int = 0) -> dict[str, Any]:
+    """A string schema of at most ``max_len`` (and at least ``min_len``) characters."""
+    schema: dict[str, Any] = {"type": "string"}
+    if min_len:
+        schema["minLength"] = min_len
+    schema["maxLength"] = max_len
+    return schema
+
+
+def obj(properties: Mapping[str, Any], *required: str) -> dict[str, Any]:
+    """An object schema with ``properties``, of which ``required`` must be given."""
+    schema: dict[str, Any] = {"type": "object"}
+    if required:
+        schema["required"] = list(required)
+    schema["properties"] = dict(properties)
+    return schema
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from web.params import path_int
 from web.permissions import ROLES
 from web.responses import dumps
 
-__all__ = ["NAV", "NavItem", "page_context", "render_page", "shell"]
+__all__ = ["NAV", "NavItem", "export_page", "page_context", "render_page", "shell"]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -133,6 +133,22 @@ async def password_page(request: web.Request) -> web.Response:
         mustChange=user.must_change_password,
         minLength=context.settings(request).web.password_min_length,
     )
+
+
+def export_page(template: str, title: str) -> Handler:
+    """The handler of a page of figures the caller may export: the base settings plus
+    ``canExport`` and ``today``."""
+
+    async def page(request: web.Request) -> web.Response:
+        return render_page(
+            request,
+            template,
+            title,
+            canExport=context.caller(request).can("reports:export"),
+            today=context.today(request).isoformat(),
+        )
+
+    return page
 
 
 #: Pages whose configuration is the base settings alone.

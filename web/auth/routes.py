@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from web.openapi import OBJ, OK, STR, Endpoint, Page
+from web.openapi import OBJ, OK, STR, Endpoint, Page, obj, text
 
 from . import handlers
 
@@ -17,14 +17,7 @@ API: Final[tuple[Endpoint, ...]] = (
         "public",
         "登录（会话 Cookie）",
         "认证",
-        body={
-            "type": "object",
-            "required": ["username", "password"],
-            "properties": {
-                "username": {"type": "string", "maxLength": 64},
-                "password": {"type": "string", "maxLength": 128},
-            },
-        },
+        body=obj({"username": text(64), "password": text(128)}, "username", "password"),
         response={"type": "object", "properties": {"csrf_token": STR}},
     ),
     E("POST", "/api/v1/auth/logout", handlers.api_logout, "user", "退出登录", "认证", response=OK),
@@ -36,14 +29,11 @@ API: Final[tuple[Endpoint, ...]] = (
         "user",
         "修改本人密码",
         "认证",
-        body={
-            "type": "object",
-            "required": ["current_password", "new_password"],
-            "properties": {
-                "current_password": {"type": "string", "maxLength": 128},
-                "new_password": {"type": "string", "maxLength": 128},
-            },
-        },
+        body=obj(
+            {"current_password": text(128), "new_password": text(128)},
+            "current_password",
+            "new_password",
+        ),
         response=OK,
         audit=True,
     ),
@@ -67,7 +57,7 @@ API: Final[tuple[Endpoint, ...]] = (
             "type": "object",
             "required": ["name"],
             "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 64},
+                "name": text(64, 1),
                 "expires_days": {"type": "integer", "minimum": 1, "maximum": 3650},
             },
         },

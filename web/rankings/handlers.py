@@ -92,12 +92,4 @@ async def export_ranking_file(request: web.Request) -> web.Response:
     return file_response(body, f"{title}_{view['start']}_{view['last']}.{fmt}", fmt)
 
 
-async def rankings_page(request: web.Request) -> web.Response:
-    user = context.caller(request)
-    return pages.render_page(
-        request,
-        "rankings.html",
-        "排名",
-        canExport=user.can("reports:export"),
-        today=context.today(request).isoformat(),
-    )
+rankings_page = pages.export_page("rankings.html", "排名")

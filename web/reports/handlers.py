@@ -151,12 +151,4 @@ async def export_report(request: web.Request) -> web.Response:
     return file_response(body, f"{title}_{per.start.isoformat()}{suffix}.{fmt}", fmt)
 
 
-async def reports_page(request: web.Request) -> web.Response:
-    user = context.caller(request)
-    return pages.render_page(
-        request,
-        "reports.html",
-        "报表",
-        canExport=user.can("reports:export"),
-        today=context.today(request).isoformat(),
-    )
+reports_page = pages.export_page("reports.html", "报表")

@@ -26,28 +26,25 @@ from . import queries
 from .service import create_user, reset_password, set_user_scope
 
 
-def _scope_ids(body: dict[str, Any]) -> list[int] | None:
-    scope = body.get("scope")
-    if scope is None:
-        return None
-    if not isinstance(scope, list) or not all(
-        isinstance(a, int) and not isinstance(a, bool) and 1 <= a <= 2_147_483_647 for a in scope
-    ):
-        raise ApiError(400, "bad_parameter", "scope 应为区域 id 列表", parameter="scope")
-    return scope
-
-
-def _receiver_ids(body: dict[str, Any]) -> list[int] | None:
-    raw = body.get("receiver_ids")
+def _ids(body: dict[str, Any], name: str, problem: str) -> list[int] | None:
+    """The body's list of row ids ``name`` (None when absent)."""
+    raw = body.get(name)
     if raw is None:
         return None
     if not isinstance(raw, list) or not all(
-        isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= 2_147_483_647 for r in raw
+        isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= 2_147_483_647 for i in raw
     ):
-        raise ApiError(
-            400, "bad_parameter", "receiver_ids 应为接收人 id 列表", parameter="receiver_ids"
-        )
-    return sorted(set(raw))
+        raise ApiError(400, "bad_parameter", problem, parameter=name)
+    return raw
+
+
+def _scope_ids(body: dict[str, Any]) -> list[int] | None:
+    return _ids(body, "scope", "scope 应为区域 id 列表")
+
+
+def _receiver_ids(body: dict[str, Any]) -> list[int] | None:
+    raw = _ids(body, "receiver_ids", "receiver_ids 应为接收人 id 列表")
+    return None if raw is None else sorted(set(raw))
 
 
 async def list_users(request: web.Request) -> web.Response:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Final
 
 from web.errors import ErrorTable
-from web.openapi import FROM, INT, LIMIT, NTIME, OBJ, OFFSET, STR, TO, Endpoint, Param, Q, page_of
+from web.openapi import (
+    INT,
+    NTIME,
+    OBJ,
+    PAGING,
+    STR,
+    WINDOW,
+    Endpoint,
+    Param,
+    Q,
+    page_of,
+)
 from web.responses import ApiError
 
 from . import handlers
@@ -59,7 +70,7 @@ API: Final[tuple[Endpoint, ...]] = (
         "users:admin",
         "用户列表",
         "用户",
-        params=(Q, Param("role", {"type": "string", "maxLength": 40}), LIMIT, OFFSET),
+        params=(Q, Param("role", {"type": "string", "maxLength": 40}), *PAGING),
         response=page_of(USER_ITEM),
     ),
     E(
@@ -122,10 +133,8 @@ API: Final[tuple[Endpoint, ...]] = (
         params=(
             Param("username", {"type": "string", "maxLength": 64}),
             Param("success", {"type": "boolean"}),
-            FROM,
-            TO,
-            LIMIT,
-            OFFSET,
+            *WINDOW,
+            *PAGING,
         ),
         response=page_of(OBJ),
     ),
@@ -138,10 +147,8 @@ API: Final[tuple[Endpoint, ...]] = (
         "日志",
         params=(
             Param("username", {"type": "string", "maxLength": 64}),
-            FROM,
-            TO,
-            LIMIT,
-            OFFSET,
+            *WINDOW,
+            *PAGING,
         ),
         response=page_of(OBJ),
     ),
