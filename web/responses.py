@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import quote
@@ -69,10 +68,6 @@ class ApiError(Exception):
         """The JSON answer: ``{"error": {"code", "message", …extra}}``."""
         body = error_body(self.code, self.message, **self.extra)
         return json_response(body, status=self.status, headers=self.headers or None)
-
-
-def iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
 
 
 #: Content types of the export formats.

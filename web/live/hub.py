@@ -76,7 +76,6 @@ class Subscriber:
 @dataclass(slots=True)
 class LiveHub:
     subscribers: set[Subscriber] = field(default_factory=set)
-    sent_events: int = 0
     closed: bool = False
 
     def publish_readings(self, items: Sequence[Reading], now: float | None = None) -> None:
@@ -86,7 +85,6 @@ class LiveHub:
             chosen = items if sub.stations is None else [i for i in items if i[0] in sub.stations]
             if chosen:
                 sub.offer(sse_event("readings", {"t": t, "items": chosen}))
-                self.sent_events += 1
 
     def publish_alert(self, alert_id: str, state: str, row: Mapping[str, Any] | None) -> None:
         """An ``alert`` event (``row``: the alert's scope and rule, None when unknown) to

@@ -20,7 +20,7 @@ from . import queries
 from .handlers import scoped_station
 
 
-def _station_values(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+def _station_values(body: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, max_len in (("name", 100), ("password", 64), ("region", 64), ("address", 200)):
         value = body_str(body, name, max_len=max_len)
@@ -113,7 +113,7 @@ async def create_station(request: web.Request) -> web.Response:
     body = await json_body(request)
     mn = body_str(body, "mn", required=True, max_len=32)
     assert mn is not None
-    values = _station_values(body, creating=True)
+    values = _station_values(body)
     limits = values.pop("limits", None)
     async with context.pool(request).acquire() as conn, conn.transaction():
         await _check_grid(conn, values)
@@ -131,7 +131,7 @@ async def create_station(request: web.Request) -> web.Response:
 
 async def update_station(request: web.Request) -> web.Response:
     body = await json_body(request)
-    values = _station_values(body, creating=False)
+    values = _station_values(body)
     async with context.pool(request).acquire() as conn, conn.transaction():
         station = await scoped_station(conn, request)
         await _check_grid(conn, values)
@@ -168,7 +168,7 @@ def _mn(request: web.Request) -> str:
 async def approve_pending(request: web.Request) -> web.Response:
     mn = _mn(request)
     body = await json_body(request) if request.can_read_body else {}
-    values = _station_values(body, creating=False)
+    values = _station_values(body)
     async with context.pool(request).acquire() as conn, conn.transaction():
         await _check_grid(conn, values)
         try:
