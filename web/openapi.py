@@ -117,20 +117,14 @@ PAGING: Final = (LIMIT, OFFSET)
 
 def text(max_len: int, min_len: int = 0) -> dict[str, Any]:
     """A string schema of at most ``max_len`` (and at least ``min_len``) characters."""
-    schema: dict[str, Any] = {"type": "string"}
-    if min_len:
-        schema["minLength"] = min_len
-    schema["maxLength"] = max_len
-    return schema
+    least = {"minLength": min_len} if min_len else {}
+    return {"type": "string", **least, "maxLength": max_len}
 
 
 def obj(properties: Mapping[str, Any], *required: str) -> dict[str, Any]:
     """An object schema with ``properties``, of which ``required`` must be given."""
-    schema: dict[str, Any] = {"type": "object"}
-    if required:
-        schema["required"] = list(required)
-    schema["properties"] = dict(properties)
-    return schema
+    needed = {"required": list(required)} if required else {}
+    return {"type": "object", **needed, "properties": dict(properties)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,13 +180,19 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _given(body: Mapping[str, Any], name: str, required: bool) -> Any:
+    """The body's field ``name``: None when absent (a 400 when ``required``)."""
+    value = body.get(name)
+    if value is None and required:
+        raise _bad(name, "必填")
+    return value
+
+
 def body_str(
     body: Mapping[str, Any], name: str, *, required: bool = False, max_len: int = 200
 ) -> str | None:
-    value = body.get(name)
+    value = _given(body, name, required)
     if value is None:
-        if required:
-            raise _bad(name, "必填")
         return None
     if not isinstance(value, str) or len(value) > max_len or "\x00" in value:
         raise _bad(name, f"应为不超过 {max_len} 字的文本")
@@ -203,10 +209,8 @@ def body_int(
     minimum: int = 0,
     maximum: int = PG_INT_MAX,
 ) -> int | None:
-    value = body.get(name)
+    value = _given(body, name, required)
     if value is None:
-        if required:
-            raise _bad(name, "必填")
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise _bad(name, f"应为 {minimum}..{maximum} 之间的整数")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +10,7 @@ from aiohttp import web
 from web import context
 from web.auth import queries as auth_queries
 from web.params import (
+    Paging,
     body_bool,
     body_str,
     json_body,
@@ -153,29 +154,29 @@ async def list_roles(request: web.Request) -> web.Response:
     return json_response({"roles": rows, "permissions": dict(PERMISSIONS)})
 
 
-async def login_log(request: web.Request) -> web.Response:
+def _log_filter(request: web.Request) -> tuple[Paging, datetime, datetime, str | None]:
+    """What both log lists take: the page, the time window (default the last 7 days, at
+    most 366) and the user name."""
     q = request.query
     page = paging(q, context.settings(request).web.page_size_max)
     start, end = time_window(q, timedelta(days=7), timedelta(days=366))
+    return page, start, end, opt_str(q, "username", max_len=64)
+
+
+async def login_log(request: web.Request) -> web.Response:
+    page, start, end, username = _log_filter(request)
+    success = opt_bool(request.query, "success")
     async with context.pool(request).acquire() as conn:
         items, total = await queries.login_log(
-            conn,
-            start,
-            end,
-            opt_str(q, "username", max_len=64),
-            opt_bool(q, "success"),
-            page.limit,
-            page.offset,
+            conn, start, end, username, success, page.limit, page.offset
         )
     return json_response(page.wrap(items, total))
 
 
 async def operation_log(request: web.Request) -> web.Response:
-    q = request.query
-    page = paging(q, context.settings(request).web.page_size_max)
-    start, end = time_window(q, timedelta(days=7), timedelta(days=366))
+    page, start, end, username = _log_filter(request)
     async with context.pool(request).acquire() as conn:
         items, total = await queries.operation_log(
-            conn, start, end, opt_str(q, "username", max_len=64), page.limit, page.offset
+            conn, start, end, username, page.limit, page.offset
         )
     return json_response(page.wrap(items, total))

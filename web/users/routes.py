@@ -15,7 +15,9 @@ from web.openapi import (
     Endpoint,
     Param,
     Q,
+    obj,
     page_of,
+    text,
 )
 from web.responses import ApiError
 
@@ -60,6 +62,8 @@ def _user_error(exc: UserError) -> ApiError:
 
 
 ERRORS: Final[ErrorTable] = {UserError: _user_error}
+
+_USERNAME: Final = Param("username", text(64))
 
 E = Endpoint
 API: Final[tuple[Endpoint, ...]] = (
@@ -116,11 +120,7 @@ API: Final[tuple[Endpoint, ...]] = (
         "users:admin",
         "重置用户密码",
         "用户",
-        body={
-            "type": "object",
-            "required": ["password"],
-            "properties": {"password": {"type": "string", "maxLength": 128}},
-        },
+        body=obj({"password": text(128)}, "password"),
     ),
     E("GET", "/api/v1/roles", handlers.list_roles, "users:admin", "角色与权限", "用户"),
     E(
@@ -130,12 +130,7 @@ API: Final[tuple[Endpoint, ...]] = (
         "logs:read",
         "登录日志",
         "日志",
-        params=(
-            Param("username", {"type": "string", "maxLength": 64}),
-            Param("success", {"type": "boolean"}),
-            *WINDOW,
-            *PAGING,
-        ),
+        params=(_USERNAME, Param("success", {"type": "boolean"}), *WINDOW, *PAGING),
         response=page_of(OBJ),
     ),
     E(
@@ -145,11 +140,7 @@ API: Final[tuple[Endpoint, ...]] = (
         "logs:read",
         "操作日志",
         "日志",
-        params=(
-            Param("username", {"type": "string", "maxLength": 64}),
-            *WINDOW,
-            *PAGING,
-        ),
+        params=(_USERNAME, *WINDOW, *PAGING),
         response=page_of(OBJ),
     ),
 )
