@@ -18,9 +18,11 @@ from aggregates.standards import default_registry
 from store.settings import ConfigError, load_settings
 from web.auth import queries as auth_queries
 from web.auth.jobs import scheduled_jobs
+from web.errors import ErrorTable, answer, translate
 from web.live.hub import LiveHub
 from web.map.aqi import AIR_FACTORS, current_aqi, evaluator
 from web.process import describe_endpoint
+from web.responses import ApiError
 from web.settings import WebSettings
 
 DAY = date(2025, 6, 1)
@@ -197,3 +199,23 @@ async def test_live_hub_fans_out_by_scope_without_a_database() -> None:
         hub.close()
         assert everyone.queue.qsize() == 256
     assert not hub.subscribers
+
+
+def test_error_tables_translate_the_most_specific_class() -> None:
+    class Refused(ValueError):
+        pass
+
+    class Gone(Refused):
+        pass
+
+    table: ErrorTable = {
+        Refused: answer(400, "refused"),
+        Gone: lambda exc: ApiError(404, "gone", "没了"),
+    }
+    assert translate(Gone("x"), table).code == "gone"  # type: ignore[union-attr]
+    refused = translate(Refused("不行"), table)
+    assert refused is not None and (refused.status, refused.message) == (400, "不行")
+    assert translate(KeyError("k"), table) is None  # unknown: a logged 500
+    error = ApiError(429, "too_many_requests", "慢点", headers={"Retry-After": "3"})
+    assert translate(error, {}) is error
+    assert error.response().headers["Retry-After"] == "3"
