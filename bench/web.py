@@ -174,7 +174,7 @@ async def _serve(target: str, map_cache_s: float) -> tuple[web.AppRunner, str]:
         {"database.dsn": target, "web.port": port, "web.map_cache_s": map_cache_s},
         discover=False,
     )
-    runner = web.AppRunner(create_app(settings, target, scheduler=False), access_log=None)
+    runner = web.AppRunner(create_app(settings, target, background=False), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner, f"http://127.0.0.1:{port}"

@@ -1,9 +1,10 @@
 """The aiohttp application factory.  No module-level app: ``create_app(settings, dsn)``.
 
 Cleanup contexts (one per resource; teardown in reverse order, only if startup ran):
-the asyncpg pool, the shared aiohttp ClientSession (webhooks, tile checks), the live
-hub (its own LISTEN connection) and the APScheduler ``AsyncIOScheduler`` (session
-purge; later the aggregates/alerts jobs the web process hosts).
+the asyncpg pool, the shared aiohttp ClientSession (webhooks, tile checks) and the live
+hub (its own LISTEN connection).  The app starts no scheduler: periodic work is offered
+as ``store.jobs.Job`` values (``web.auth.jobs.scheduled_jobs``) to the deployment's one
+scheduler.
 """
 
 from __future__ import annotations
@@ -20,19 +21,17 @@ from aiohttp import web
 
 from store.db import create_pool
 from store.settings import Settings
-from web.auth import queries as auth_queries
 from web.keys import (
     CLIENT_KEY,
     DSN_KEY,
     HEAT_CACHE_KEY,
-    LIVE_KEY,
     MAP_CACHE_KEY,
     PLUGIN_CONTEXTS_KEY,
     POOL_KEY,
     REPORT_JOBS_KEY,
     SETTINGS_KEY,
 )
-from web.live import LiveHub
+from web.live.stream import end_streams, live_context
 from web.map.heat import HeatCache
 from web.map.service import MapState
 from web.middleware import auth_middleware, error_middleware, security_headers
@@ -88,50 +87,17 @@ async def _client_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[CLIENT_KEY].close()
 
 
-async def _live_ctx(app: web.Application) -> AsyncIterator[None]:
-    hub = LiveHub(app[DSN_KEY], app[SETTINGS_KEY].web.live_interval_s)
-    # registry changes (NOTIFY envgrid_registry) and reconnects rebuild the map's facts
-    hub.on_registry.append(app[MAP_CACHE_KEY].invalidate)
-    app[LIVE_KEY] = hub
-    await hub.start()
-    yield
-    await hub.close()
-    await app[MAP_CACHE_KEY].close()
-
-
-async def _purge_sessions(app: web.Application) -> None:
-    try:
-        async with app[POOL_KEY].acquire() as conn:
-            await auth_queries.purge_sessions(conn)
-    except Exception as exc:  # a failed purge is retried at the next run
-        log.warning("could not purge expired sessions: %s", exc)
-
-
-async def _scheduler_ctx(app: web.Application) -> AsyncIterator[None]:
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-    scheduler = AsyncIOScheduler(
-        timezone=app[SETTINGS_KEY].core.timezone,
-        job_defaults={"max_instances": 1, "coalesce": True},
-    )
-    scheduler.add_job(_purge_sessions, "interval", hours=1, args=[app], id="purge-sessions")
-    scheduler.start()
-    yield
-    scheduler.shutdown(wait=False)
-
-
-async def _end_streams(app: web.Application) -> None:
-    """On shutdown, end the live streams first so handlers return promptly."""
-    if LIVE_KEY in app:
-        await app[LIVE_KEY].close()
-
-
 async def _end_jobs(app: web.Application) -> None:
     """Report jobs still running are cancelled (their pages will start new ones)."""
     await app[REPORT_JOBS_KEY].close()
 
 
-def create_app(settings: Settings, dsn: str, *, scheduler: bool = True) -> web.Application:
+def create_app(settings: Settings, dsn: str, *, background: bool = True) -> web.Application:
+    """The web app on ``dsn``.  ``background``: also start the optional modules'
+    background work (their ``CONTEXTS``: listeners, jobs) — a real server process does,
+    tests of the HTTP surface do not.  Scheduled jobs of the web core are not started
+    here: :func:`web.auth.jobs.scheduled_jobs` offers them to the deployment's one
+    scheduler."""
     app = web.Application(
         middlewares=[error_middleware, auth_middleware], client_max_size=1024 * 1024
     )
@@ -159,13 +125,11 @@ def create_app(settings: Settings, dsn: str, *, scheduler: bool = True) -> web.A
     app.on_response_prepare.append(security_headers)
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_client_ctx)
-    app.cleanup_ctx.append(_live_ctx)
-    if scheduler:
-        app.cleanup_ctx.append(_scheduler_ctx)
-        # the modules' background work (listeners, jobs) runs only in a real server process
+    app.cleanup_ctx.append(live_context)
+    if background:
         for context in app[PLUGIN_CONTEXTS_KEY]:
             app.cleanup_ctx.append(context)
-    app.on_shutdown.append(_end_streams)
+    app.on_shutdown.append(end_streams)
     app.on_cleanup.append(_end_jobs)
     if not VENDOR_DIR.is_dir():
         log.warning(

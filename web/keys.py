@@ -12,7 +12,7 @@ from store.settings import Settings
 from web.map.service import MapState
 
 if TYPE_CHECKING:
-    from web.live import LiveHub
+    from web.live.hub import LiveHub
     from web.map.heat import HeatCache
     from web.openapi import ApiRegistry
     from web.permissions import Principal

@@ -1,5 +1,6 @@
-"""Middlewares: JSON errors, authentication + permission + CSRF + operation log, and the
-security headers (a response-prepare signal, so static files and streams get them too).
+"""Middlewares: errors (the one place an exception becomes an HTTP answer, see
+``web.errors``), authentication + permission + CSRF + operation log, and the security
+headers (a response-prepare signal, so static files and streams get them too).
 
 Order (outermost first): :func:`error_middleware` → :func:`auth_middleware` → handler.
 """
@@ -12,7 +13,6 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
-from aggregates.standards import NoStandardInForce
 from web.auth import queries as auth_queries
 from web.auth.service import session_principal, token_principal
 from web.keys import API_KEY, AUDIT, POOL_KEY, PRINCIPAL, SETTINGS_KEY
@@ -54,21 +54,19 @@ def _is_api(request: web.Request) -> bool:
     return request.path.startswith("/api/")
 
 
+def _api_error(request: web.Request, exc: Exception) -> ApiError | None:
+    """The answer ``exc`` stands for on this request's route (``web.errors``)."""
+    registry = request.app.get(API_KEY)
+    if registry is None:
+        return exc if isinstance(exc, ApiError) else None
+    return registry.api_error(request.match_info.route, exc)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The one place an exception becomes an HTTP answer (see ``web.errors``)."""
     try:
         return await handler(request)
-    except ApiError as exc:
-        if not _is_api(request) and exc.status == 401:
-            raise web.HTTPFound(f"/login?next={quote(request.path_qs)}") from None
-        if not _is_api(request):
-            return _error_page(request, exc.status, exc.message)
-        return exc.response()
-    except NoStandardInForce as exc:  # a period before the first standard took effect
-        message = f"所选时段没有适用的评价标准（{exc}）"
-        if not _is_api(request):
-            return _error_page(request, 400, message)
-        return ApiError(400, "bad_parameter", message).response()
     except web.HTTPException as exc:
         if exc.status < 400 or not _is_api(request):
             raise
@@ -76,11 +74,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         message = exc.reason if exc.status != 404 else "接口不存在"
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return json_response(error_body(code, message), status=exc.status, headers=headers)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+    except Exception as exc:
+        error = _api_error(request, exc)
+        if error is None:
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            error = ApiError(500, "internal", "服务器内部错误")
         if _is_api(request):
-            return json_response(error_body("internal", "服务器内部错误"), status=500)
-        return _error_page(request, 500, "服务器内部错误")
+            return error.response()
+        if error.status == 401:
+            raise web.HTTPFound(f"/login?next={quote(request.path_qs)}") from None
+        return _error_page(request, error.status, error.message)
 
 
 def _error_page(request: web.Request, status: int, message: str) -> web.Response:
@@ -163,11 +166,12 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         response = await handler(request)
         status = response.status
         return response
-    except ApiError as exc:
-        status = exc.status
-        raise
     except web.HTTPException as exc:
         status = exc.status
+        raise
+    except Exception as exc:
+        error = _api_error(request, exc)
+        status = 500 if error is None else error.status
         raise
     finally:
         await _log_operation(request, meta, principal, status)

@@ -18,14 +18,36 @@ from typing import Any, Final
 
 from aiohttp import web
 
+from web.errors import CORE_ERRORS, ErrorTable, translate
+from web.responses import ApiError
+
 __all__ = [
+    "AREA",
     "ERROR_SCHEMA",
+    "FROM",
+    "INT",
+    "LIMIT",
+    "NTIME",
+    "OBJ",
+    "OFFSET",
+    "OK",
+    "PAGING",
+    "REGION",
+    "ST",
+    "STATUS",
+    "STR",
+    "TIME",
+    "TO",
+    "WINDOW",
     "ApiRegistry",
     "Endpoint",
     "Page",
     "Param",
+    "Q",
     "build_document",
+    "obj",
     "page_of",
+    "text",
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -66,6 +88,43 @@ def page_of(item: Mapping[str, Any]) -> dict[str, Any]:
             "offset": {"type": "integer"},
         },
     }
+
+
+# -- schema pieces the modules' route tables share ----------------------------------------
+INT: Final = {"type": "integer"}
+STR: Final = {"type": "string"}
+TIME: Final = {"type": "string", "format": "date-time"}
+NTIME: Final = {"type": ["string", "null"], "format": "date-time"}
+OBJ: Final = {"type": "object"}
+OK: Final = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+LIMIT: Final = Param(
+    "limit", {"type": "integer", "minimum": 1, "maximum": 1000}, description="每页条数"
+)
+OFFSET: Final = Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000})
+FROM: Final = Param("from", TIME, description="开始时间（ISO 8601，带时区）")
+TO: Final = Param("to", TIME, description="结束时间（ISO 8601，带时区）")
+ST: Final = Param("st", {"type": "string", "maxLength": 4}, description="系统编码（类型），如 22")
+REGION: Final = Param("region", {"type": "string", "maxLength": 100}, description="区县")
+AREA: Final = Param(
+    "area", {"type": "integer", "minimum": 1, "maximum": 2147483647}, description="区域/网格 id"
+)
+Q: Final = Param("q", {"type": "string", "maxLength": 100}, description="MN 或名称关键字")
+STATUS: Final = Param("status", {"type": "string", "enum": ["online", "offline", "disabled"]})
+#: The time window of a list (``web.params.time_window``) and its page (``paging``).
+WINDOW: Final = (FROM, TO)
+PAGING: Final = (LIMIT, OFFSET)
+
+
+def text(max_len: int, min_len: int = 0) -> dict[str, Any]:
+    """A string schema of at most ``max_len`` (and at least ``min_len``) characters."""
+    least = {"minLength": min_len} if min_len else {}
+    return {"type": "string", **least, "maxLength": max_len}
+
+
+def obj(properties: Mapping[str, Any], *required: str) -> dict[str, Any]:
+    """An object schema with ``properties``, of which ``required`` must be given."""
+    needed = {"required": list(required)} if required else {}
+    return {"type": "object", **needed, "properties": dict(properties)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,9 +180,16 @@ class ApiRegistry:
     endpoints: list[Endpoint] = field(default_factory=list)
     pages: list[Page] = field(default_factory=list)
     by_route: dict[int, Endpoint | Page] = field(default_factory=dict)
+    #: the error table of each route's module (``web.errors``); others: ``default_errors``
+    errors_by_route: dict[int, ErrorTable] = field(default_factory=dict)
+    default_errors: ErrorTable = field(default_factory=lambda: CORE_ERRORS)
 
-    def register(self, route: web.AbstractRoute, meta: Endpoint | Page) -> None:
+    def register(
+        self, route: web.AbstractRoute, meta: Endpoint | Page, errors: ErrorTable | None = None
+    ) -> None:
         self.by_route[id(route)] = meta
+        if errors is not None:
+            self.errors_by_route[id(route)] = errors
         if isinstance(meta, Endpoint):
             self.endpoints.append(meta)
         else:
@@ -131,6 +197,10 @@ class ApiRegistry:
 
     def meta_of(self, route: web.AbstractRoute) -> Endpoint | Page | None:
         return self.by_route.get(id(route))
+
+    def api_error(self, route: web.AbstractRoute, exc: BaseException) -> ApiError | None:
+        """``exc`` as the answer of ``route`` (``web.errors.translate``); None: a bug."""
+        return translate(exc, self.errors_by_route.get(id(route), self.default_errors))
 
 
 def _operation(ep: Endpoint) -> dict[str, Any]:

@@ -8,6 +8,7 @@ not code, so the CSP needs no inline scripts).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,11 @@ from web.params import path_int
 from web.permissions import ROLES
 from web.responses import dumps
 
-__all__ = ["NAV", "NavItem", "page_context", "render_page"]
+__all__ = ["NAV", "NavItem", "export_page", "page_context", "render_page", "shell"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+#: The page-specific part of a page's configuration, for one request.
+PageConfig = Callable[[web.Request], Mapping[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +88,20 @@ def render(
     )
 
 
-def _render(request: web.Request, template: str, title: str, **extra: Any) -> web.Response:
-    return render(request, template, {"title": title, "page_config": _config(request, **extra)})
-
-
 def render_page(request: web.Request, template: str, title: str, **config: Any) -> web.Response:
     """A page shell: ``template`` with ``title`` and the JSON page configuration (the base
-    settings plus ``config``) — for the plug-in modules' page handlers."""
-    return _render(request, template, title, **config)
+    settings plus ``config``)."""
+    return render(request, template, {"title": title, "page_config": _config(request, **config)})
+
+
+def shell(template: str, title: str, config: PageConfig | None = None) -> Handler:
+    """The handler of a page: ``template`` with ``title``; its configuration is the base
+    settings plus what ``config`` gives for the request."""
+
+    async def page(request: web.Request) -> web.Response:
+        return render_page(request, template, title, **(config(request) if config else {}))
+
+    return page
 
 
 async def index(request: web.Request) -> web.StreamResponse:
@@ -101,47 +112,42 @@ async def index(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/account/password")
 
 
-async def map_page(request: web.Request) -> web.Response:
-    return _render(request, "map.html", "监测地图")
-
-
-async def station_page(request: web.Request) -> web.Response:
+def _station_config(request: web.Request) -> dict[str, Any]:
     user = context.caller(request)
-    return _render(
-        request,
-        "station.html",
-        "站点详情",
-        stationId=path_int(request),
-        canCommand=user.can("commands:send"),
-        canEdit=user.can("stations:write"),
-        canAlerts=user.can("alerts:read"),
-        canAck=user.can("alerts:ack"),
-        canLimits=user.can("alerts:limits"),
-    )
+    return {
+        "stationId": path_int(request),
+        "canCommand": user.can("commands:send"),
+        "canEdit": user.can("stations:write"),
+        "canAlerts": user.can("alerts:read"),
+        "canAck": user.can("alerts:ack"),
+        "canLimits": user.can("alerts:limits"),
+    }
 
 
-async def maintenance_page(request: web.Request) -> web.Response:
-    return _render(request, "maintenance.html", "运维视图")
+def _password_config(request: web.Request) -> dict[str, Any]:
+    return {
+        "mustChange": context.caller(request).must_change_password,
+        "minLength": context.settings(request).web.password_min_length,
+    }
 
 
-async def admin_stations_page(request: web.Request) -> web.Response:
-    return _render(request, "admin_stations.html", "站点管理")
+def _export_config(request: web.Request) -> dict[str, Any]:
+    return {
+        "canExport": context.caller(request).can("reports:export"),
+        "today": context.today(request).isoformat(),
+    }
 
 
-async def admin_users_page(request: web.Request) -> web.Response:
-    return _render(request, "admin_users.html", "用户与角色")
+def export_page(template: str, title: str) -> Handler:
+    """The handler of a page of figures the caller may export: the base settings plus
+    ``canExport`` and ``today``."""
+    return shell(template, title, _export_config)
 
 
-async def admin_logs_page(request: web.Request) -> web.Response:
-    return _render(request, "admin_logs.html", "操作日志与登录日志")
-
-
-async def password_page(request: web.Request) -> web.Response:
-    user = context.caller(request)
-    return _render(
-        request,
-        "password.html",
-        "修改密码",
-        mustChange=user.must_change_password,
-        minLength=context.settings(request).web.password_min_length,
-    )
+map_page = shell("map.html", "监测地图")
+station_page = shell("station.html", "站点详情", _station_config)
+maintenance_page = shell("maintenance.html", "运维视图")
+admin_stations_page = shell("admin_stations.html", "站点管理")
+admin_users_page = shell("admin_users.html", "用户与角色")
+admin_logs_page = shell("admin_logs.html", "操作日志与登录日志")
+password_page = shell("password.html", "修改密码", _password_config)

@@ -6,10 +6,10 @@ parameter, so handlers stay one line per parameter.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import orjson
 from aiohttp import web
@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 PG_INT_MAX: Final = 2_147_483_647
+_T = TypeVar("_T")
 
 
 def _bad(name: str, message: str) -> ApiError:
@@ -42,16 +43,26 @@ def path_int(request: web.Request, name: str = "id") -> int:
     return int(raw)
 
 
-def opt_int(
-    query: Mapping[str, str], name: str, *, minimum: int = 0, maximum: int = PG_INT_MAX
-) -> int | None:
+def _parsed(
+    query: Mapping[str, str], name: str, parse: Callable[[str], _T], problem: str
+) -> _T | None:
+    """``parse`` of the query parameter ``name`` (None when absent or empty); a value it
+    refuses (ValueError) is a 400 saying ``problem``."""
     raw = query.get(name)
     if raw is None or raw == "":
         return None
     try:
-        value = int(raw)
+        return parse(raw)
     except ValueError:
-        raise _bad(name, "应为整数") from None
+        raise _bad(name, problem) from None
+
+
+def opt_int(
+    query: Mapping[str, str], name: str, *, minimum: int = 0, maximum: int = PG_INT_MAX
+) -> int | None:
+    value = _parsed(query, name, int, "应为整数")
+    if value is None:
+        return None
     if not minimum <= value <= maximum:
         raise _bad(name, f"应在 {minimum}..{maximum} 之间")
     return value
@@ -69,13 +80,9 @@ def opt_str(query: Mapping[str, str], name: str, *, max_len: int = 100) -> str |
 def opt_float(
     query: Mapping[str, str], name: str, *, minimum: float, maximum: float
 ) -> float | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
+    value = _parsed(query, name, float, "应为数字")
+    if value is None:
         return None
-    try:
-        value = float(raw)
-    except ValueError:
-        raise _bad(name, "应为数字") from None
     if not (minimum <= value <= maximum):  # also refuses NaN
         raise _bad(name, f"应在 {minimum}..{maximum} 之间")
     return value
@@ -83,13 +90,9 @@ def opt_float(
 
 def opt_date(query: Mapping[str, str], name: str) -> date | None:
     """A calendar day ``YYYY-MM-DD`` (local day of the platform)."""
-    raw = query.get(name)
-    if raw is None or raw == "":
+    value = _parsed(query, name, date.fromisoformat, "应为日期，如 2024-03-01")
+    if value is None:
         return None
-    try:
-        value = date.fromisoformat(raw)
-    except ValueError:
-        raise _bad(name, "应为日期，如 2024-03-01") from None
     if not 1970 <= value.year <= 9000:
         raise _bad(name, "日期超出范围")
     return value
@@ -115,14 +118,14 @@ def opt_bool(query: Mapping[str, str], name: str) -> bool | None:
     raise _bad(name, "应为 true 或 false")
 
 
+def _iso_time(raw: str) -> datetime:
+    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+
 def opt_time(query: Mapping[str, str], name: str) -> datetime | None:
-    raw = query.get(name)
-    if raw is None or raw == "":
+    value = _parsed(query, name, _iso_time, "应为 ISO 8601 时间，如 2024-03-01T08:00:00+08:00")
+    if value is None:
         return None
-    try:
-        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise _bad(name, "应为 ISO 8601 时间，如 2024-03-01T08:00:00+08:00") from None
     if value.tzinfo is None:
         raise _bad(name, "需要带时区，如 +08:00")
     if not 1970 <= value.year <= 9000:
@@ -177,13 +180,19 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+def _given(body: Mapping[str, Any], name: str, required: bool) -> Any:
+    """The body's field ``name``: None when absent (a 400 when ``required``)."""
+    value = body.get(name)
+    if value is None and required:
+        raise _bad(name, "必填")
+    return value
+
+
 def body_str(
     body: Mapping[str, Any], name: str, *, required: bool = False, max_len: int = 200
 ) -> str | None:
-    value = body.get(name)
+    value = _given(body, name, required)
     if value is None:
-        if required:
-            raise _bad(name, "必填")
         return None
     if not isinstance(value, str) or len(value) > max_len or "\x00" in value:
         raise _bad(name, f"应为不超过 {max_len} 字的文本")
@@ -200,10 +209,8 @@ def body_int(
     minimum: int = 0,
     maximum: int = PG_INT_MAX,
 ) -> int | None:
-    value = body.get(name)
+    value = _given(body, name, required)
     if value is None:
-        if required:
-            raise _bad(name, "必填")
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not minimum <= value <= maximum:
         raise _bad(name, f"应为 {minimum}..{maximum} 之间的整数")

@@ -44,7 +44,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from web.responses import ApiError, error_body, json_response
+from web.responses import ApiError
 
 __all__ = [
     "LOGIN_LIMITER_KEY",
@@ -272,14 +272,8 @@ class RateLimited(ApiError):
             429,
             "too_many_requests",
             f"登录尝试过于频繁，请 {wait}后再试",
-            retry_after=self.retry_after,
-        )
-
-    def response(self) -> web.Response:
-        return json_response(
-            error_body(self.code, self.message, **self.extra),
-            status=self.status,
             headers={"Retry-After": str(self.retry_after)},
+            retry_after=self.retry_after,
         )
 
 

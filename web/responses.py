@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Final
 from urllib.parse import quote
@@ -43,25 +42,32 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 
 class ApiError(Exception):
-    """An API failure with a stable ``code`` and a message for people (Chinese).
+    """An API failure with a stable ``code`` and a message for people (Chinese); extra
+    keyword arguments become fields of the error body, ``headers`` headers of the answer.
 
-    Raised by handlers and helpers; the error middleware turns it (and every
-    HTTPException under /api/) into ``{"error": {"code", "message"}}``.
+    Raised by handlers and helpers; the error middleware answers it (see ``web.errors``).
     """
 
-    def __init__(self, status: int, code: str, message: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.extra = extra
+        self.headers = dict(headers or {})
 
     def response(self) -> web.Response:
-        return json_response(error_body(self.code, self.message, **self.extra), status=self.status)
-
-
-def iso(value: datetime | date | None) -> str | None:
-    return None if value is None else value.isoformat()
+        """The JSON answer: ``{"error": {"code", "message", …extra}}``."""
+        body = error_body(self.code, self.message, **self.extra)
+        return json_response(body, status=self.status, headers=self.headers or None)
 
 
 #: Content types of the export formats.

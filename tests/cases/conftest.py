@@ -165,4 +165,4 @@ def case_web_settings(db_dsn: str, pg_reachable_tmp: Path) -> Settings:
 async def client(
     aiohttp_client: Any, case_web_settings: Settings, db_dsn: str, web_seed: WebSeed
 ) -> TestClient:
-    return await aiohttp_client(create_app(case_web_settings, db_dsn, scheduler=False))
+    return await aiohttp_client(create_app(case_web_settings, db_dsn, background=False))

@@ -63,7 +63,7 @@ async def server(
     web_seed: WebSeed,
     config: CaseConfig,
 ) -> TestServer:
-    srv: TestServer = await aiohttp_server(create_app(case_web_settings, db_dsn, scheduler=False))
+    srv: TestServer = await aiohttp_server(create_app(case_web_settings, db_dsn, background=False))
     w = web_seed.world
     pool = srv.app[POOL_KEY]
     at = now()

@@ -74,11 +74,11 @@ def web_settings(db_dsn: str, pg_reachable_tmp: Path) -> Settings:
 async def client(
     aiohttp_client: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
 ) -> TestClient:
-    return await aiohttp_client(create_app(web_settings, db_dsn, scheduler=False))
+    return await aiohttp_client(create_app(web_settings, db_dsn, background=False))
 
 
 @pytest.fixture
 async def live_server(
     aiohttp_server: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
 ) -> TestServer:
-    return await aiohttp_server(create_app(web_settings, db_dsn, scheduler=False))
+    return await aiohttp_server(create_app(web_settings, db_dsn, background=False))

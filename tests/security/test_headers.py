@@ -164,5 +164,5 @@ async def test_cookies_are_secure_when_served_over_https(
     aiohttp_client: Any, db_dsn: str, seeded: Seed, pg_reachable_tmp: Any, web: dict[str, str]
 ) -> None:
     settings: Settings = make_web_settings(db_dsn, pg_reachable_tmp, **web)
-    client = await aiohttp_client(create_app(settings, db_dsn, scheduler=False))
+    client = await aiohttp_client(create_app(settings, db_dsn, background=False))
     await assert_cookie_flags(client, secure=True)

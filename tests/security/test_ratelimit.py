@@ -215,7 +215,7 @@ def test_missing_setup_fails_loudly() -> None:
 async def test_login_is_rate_limited_per_client(
     aiohttp_client: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
 ) -> None:
-    app = create_app(web_settings, db_dsn, scheduler=False)
+    app = create_app(web_settings, db_dsn, background=False)
     assert isinstance(app[LOGIN_LIMITER_KEY], LoginRateLimiter)  # create_app installs it
     app[LOGIN_LIMITER_KEY] = LoginRateLimiter(RateLimit(attempts=3, per_s=600))
     client = await aiohttp_client(app)

@@ -184,7 +184,7 @@ async def seeded(db_dsn: str, engine_info: EngineInfo) -> Seed:
 async def client(
     aiohttp_client: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
 ) -> TestClient:
-    app = create_app(web_settings, db_dsn, scheduler=False)
+    app = create_app(web_settings, db_dsn, background=False)
     return await aiohttp_client(app)
 
 

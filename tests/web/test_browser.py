@@ -90,7 +90,7 @@ async def simulated(
 async def server(
     aiohttp_server: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
 ) -> TestServer:
-    return await aiohttp_server(create_app(web_settings, db_dsn, scheduler=False))
+    return await aiohttp_server(create_app(web_settings, db_dsn, background=False))
 
 
 async def _map(page: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -72,7 +72,7 @@ SKIP_FUZZ = {
 async def live_server(
     aiohttp_server: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
 ) -> TestServer:
-    return await aiohttp_server(create_app(web_settings, db_dsn, scheduler=False))
+    return await aiohttp_server(create_app(web_settings, db_dsn, background=False))
 
 
 async def test_schemathesis_no_server_errors(live_server: TestServer, seeded: Seed) -> None:

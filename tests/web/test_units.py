@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
-from datetime import date
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import cast
 
+import asyncpg
 import pytest
 
 from aggregates.aqi import hourly_aqi
 from aggregates.standards import default_registry
 from envgrid.settings import load_settings
 from store.validation import ConfigError
+from web.auth import queries as auth_queries
+from web.auth.jobs import scheduled_jobs
+from web.errors import ErrorTable, answer, translate
+from web.live.hub import LiveHub
 from web.map.aqi import AIR_FACTORS, current_aqi, evaluator
 from web.process import describe_endpoint
+from web.responses import ApiError
 from web.settings import WebSettings
 
 DAY = date(2025, 6, 1)
@@ -144,3 +153,70 @@ async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixt
     assert await asyncio.to_thread(run, "list") == 0
     out = capsys.readouterr().out
     assert '"username": "boss"' in out and '"enabled": false' in out
+
+
+async def test_session_purge_is_a_job_for_the_one_scheduler() -> None:
+    """The web app starts no scheduler: the hourly purge is offered as a store.jobs.Job."""
+    executed: list[str] = []
+
+    class Conn:
+        async def execute(self, sql: str) -> None:
+            executed.append(sql)
+
+    class Pool:
+        @contextlib.asynccontextmanager
+        async def acquire(self) -> AsyncIterator[Conn]:
+            yield Conn()
+
+    [job] = scheduled_jobs(cast(asyncpg.Pool, Pool()))
+    assert (job.name, job.every_s, job.at, job.run_at_start) == (
+        "purge-sessions",
+        3600,
+        None,
+        False,
+    )
+    await job.run(datetime.now(UTC))
+    assert executed == [auth_queries.PURGE_SESSIONS_SQL]
+
+
+async def test_live_hub_fans_out_by_scope_without_a_database() -> None:
+    hub = LiveHub()
+    async with (
+        hub.subscribe(None, alerts=True) as everyone,
+        hub.subscribe(frozenset({1}), alerts=False) as one,
+        hub.subscribe(frozenset({2}), alerts=True, regions=frozenset({"东区"})) as east,
+    ):
+        hub.publish_readings(
+            [(1, "a34004", "rtd", 1.0, 5.0, "N"), (2, "a34004", "rtd", 1.0, 6.0, "N")]
+        )
+        assert everyone.queue.qsize() == one.queue.qsize() == east.queue.qsize() == 1
+        assert b'[[1,"a34004"' in one.queue.get_nowait()
+        row = {"station_id": None, "region": "东区", "grid_id": None, "rule": "r", "severity": "s"}
+        hub.publish_alert("7", "firing", row)
+        assert (everyone.queue.qsize(), one.queue.qsize(), east.queue.qsize()) == (2, 0, 2)
+        for _ in range(300):  # a client too slow to keep up is ended
+            hub.resync()
+        assert one.dropped and one.queue.qsize() == 256
+        hub.close()
+        assert everyone.queue.qsize() == 256
+    assert not hub.subscribers
+
+
+def test_error_tables_translate_the_most_specific_class() -> None:
+    class Refused(ValueError):
+        pass
+
+    class Gone(Refused):
+        pass
+
+    table: ErrorTable = {
+        Refused: answer(400, "refused"),
+        Gone: lambda exc: ApiError(404, "gone", "没了"),
+    }
+    assert translate(Gone("x"), table).code == "gone"  # type: ignore[union-attr]
+    refused = translate(Refused("不行"), table)
+    assert refused is not None and (refused.status, refused.message) == (400, "不行")
+    assert translate(KeyError("k"), table) is None  # unknown: a logged 500
+    error = ApiError(429, "too_many_requests", "慢点", headers={"Retry-After": "3"})
+    assert translate(error, {}) is error
+    assert error.response().headers["Retry-After"] == "3"

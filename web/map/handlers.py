@@ -13,8 +13,9 @@ from web.params import opt_bool, opt_choice, opt_date, opt_float, opt_int, opt_s
 from web.responses import ApiError, json_response
 
 from . import queries
+from .document import STATUSES, map_payload
 from .heat import HeatError, grid_for, heat_layer
-from .service import STATUSES, last_complete_hour, map_payload
+from .service import last_complete_hour
 
 
 async def map_stations(request: web.Request) -> web.Response:

@@ -8,7 +8,7 @@ from functools import partial
 
 from aiohttp import web
 
-from aggregates.selection import QueryError, Scope, Selection
+from aggregates.selection import Scope, Selection
 from web import context, pages
 from web.exports import export_bytes
 from web.params import opt_choice, opt_date, opt_str
@@ -19,7 +19,6 @@ from .service import (
     PERIODS,
     SCOPE_ZH,
     SCOPES,
-    RankingError,
     RankingSpec,
     ranking_report,
     ranking_view,
@@ -37,16 +36,9 @@ async def _spec(request: web.Request) -> RankingSpec:
         raise ApiError(400, "bad_parameter", "参数 by 应为 aqi、aqci 或因子编码", parameter="by")
     scope: Scope = opt_choice(q, "scope", SCOPES) or "station"  # type: ignore[assignment]
     period = opt_choice(q, "period", PERIODS) or "7d"
-    try:
-        start, end, columns = resolve_period(
-            period,
-            opt_date(q, "day"),
-            opt_date(q, "from"),
-            opt_date(q, "to"),
-            context.today(request),
-        )
-    except RankingError as exc:
-        raise ApiError(400, "bad_parameter", str(exc)) from None
+    start, end, columns = resolve_period(
+        period, opt_date(q, "day"), opt_date(q, "from"), opt_date(q, "to"), context.today(request)
+    )
     label, unit = BY_LABELS.get(by, ("", ""))
     if not label:
         async with context.pool(request).acquire() as conn:
@@ -74,12 +66,9 @@ async def _selection(request: web.Request) -> tuple[Selection | None, bool]:
 async def _view(request: web.Request) -> dict[str, object]:
     spec = await _spec(request)
     selection, empty = await _selection(request)
-    try:
-        return await ranking_view(
-            context.pool(request), context.settings(request), spec, selection, empty=empty
-        )
-    except QueryError as exc:
-        raise ApiError(400, "bad_parameter", str(exc)) from None
+    return await ranking_view(
+        context.pool(request), context.settings(request), spec, selection, empty=empty
+    )
 
 
 async def get_ranking(request: web.Request) -> web.Response:
@@ -103,12 +92,4 @@ async def export_ranking_file(request: web.Request) -> web.Response:
     return file_response(body, f"{title}_{view['start']}_{view['last']}.{fmt}", fmt)
 
 
-async def rankings_page(request: web.Request) -> web.Response:
-    user = context.caller(request)
-    return pages.render_page(
-        request,
-        "rankings.html",
-        "排名",
-        canExport=user.can("reports:export"),
-        today=context.today(request).isoformat(),
-    )
+rankings_page = pages.export_page("rankings.html", "排名")

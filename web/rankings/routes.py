@@ -1,13 +1,22 @@
-"""Routes of the rankings module (plugged in by ``web.routes``: API, PAGES, NAV)."""
+"""Routes of the rankings module (plugged in by ``web.routes``: API, PAGES, NAV, ERRORS)."""
 
 from __future__ import annotations
 
 from typing import Final
 
+from aggregates.selection import QueryError
+from web.errors import ErrorTable, answer
 from web.openapi import Endpoint, Page, Param
 from web.pages import NavItem
 
 from . import handlers
+from .service import RankingError
+
+#: refusals of the ranking's period and query: 400 with their message
+ERRORS: Final[ErrorTable] = {
+    RankingError: answer(400, "bad_parameter"),
+    QueryError: answer(400, "bad_parameter"),
+}
 
 _DATE = {"type": "string", "format": "date"}
 _PARAMS: Final = (

@@ -10,7 +10,7 @@ from typing import Any, cast
 
 from aiohttp import web
 
-from aggregates.exports import CHART_KINDS, ExportError
+from aggregates.exports import CHART_KINDS
 from aggregates.periods import PERIOD_KINDS, period_of
 from aggregates.report_model import ReportSpec
 from aggregates.selection import Scope
@@ -140,12 +140,9 @@ async def export_report(request: web.Request) -> web.Response:
     body = job.files.get(key)
     if body is None:
         font = context.settings(request).aggregates.cjk_font
-        try:
-            body = await asyncio.to_thread(
-                partial(export_bytes, job.report, fmt, chart=chart, font=font)
-            )
-        except ExportError as exc:
-            raise ApiError(409, "export_failed", str(exc)) from None
+        body = await asyncio.to_thread(
+            partial(export_bytes, job.report, fmt, chart=chart, font=font)
+        )
         job.files[key] = body
     context.audit(request, job=job.id, fmt=fmt, chart=key[1])
     title = job.report.title.replace("/", "-")
@@ -154,12 +151,4 @@ async def export_report(request: web.Request) -> web.Response:
     return file_response(body, f"{title}_{per.start.isoformat()}{suffix}.{fmt}", fmt)
 
 
-async def reports_page(request: web.Request) -> web.Response:
-    user = context.caller(request)
-    return pages.render_page(
-        request,
-        "reports.html",
-        "报表",
-        canExport=user.can("reports:export"),
-        today=context.today(request).isoformat(),
-    )
+reports_page = pages.export_page("reports.html", "报表")

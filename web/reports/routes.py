@@ -1,13 +1,18 @@
-"""Routes of the reports module (plugged in by ``web.routes``: API, PAGES, NAV)."""
+"""Routes of the reports module (plugged in by ``web.routes``: API, PAGES, NAV, ERRORS)."""
 
 from __future__ import annotations
 
 from typing import Final
 
+from aggregates.exports import ExportError
+from web.errors import ErrorTable, answer
 from web.openapi import Endpoint, Page, Param
 from web.pages import NavItem
 
 from . import handlers
+
+#: a file that cannot be produced (missing font, chart of no data …)
+ERRORS: Final[ErrorTable] = {ExportError: answer(409, "export_failed")}
 
 _JOB = Param("job", {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "path", description="任务")
 _JOB_STATE = {

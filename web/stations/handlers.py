@@ -11,7 +11,6 @@ from aiohttp import web
 from alerts import api as alerts_api
 from protocol.factors import FACTORS
 from store import commands as store_commands
-from store import stations as store_stations
 from web import context
 from web.keys import MAP_CACHE_KEY
 from web.map import queries as map_queries
@@ -47,7 +46,8 @@ def _not_found() -> ApiError:
     return ApiError(404, "not_found", "站点不存在或不在您的数据范围内")
 
 
-async def _scoped_station(conn: asyncpg.Connection, request: web.Request) -> asyncpg.Record:
+async def scoped_station(conn: asyncpg.Connection, request: web.Request) -> asyncpg.Record:
+    """The station of the path's ``{id}`` if it is in the caller's scope, else 404."""
     row = await queries.in_scope(conn, path_int(request), context.caller(request).scope_param)
     if row is None:
         raise _not_found()
@@ -189,7 +189,7 @@ async def set_station_limit(request: web.Request) -> web.Response:
     enabled = body_bool(body, "enabled")
     user = context.caller(request)
     async with context.pool(request).acquire() as conn:
-        station = await _scoped_station(conn, request)
+        station = await scoped_station(conn, request)
         try:
             limit_id = await alerts_api.set_limit(
                 conn,
@@ -212,7 +212,7 @@ async def set_station_limit(request: web.Request) -> web.Response:
 async def delete_station_limit(request: web.Request) -> web.Response:
     limit_id = path_int(request, "limit")
     async with context.pool(request).acquire() as conn:
-        station = await _scoped_station(conn, request)
+        station = await scoped_station(conn, request)
         own = await alerts_api.list_limits(conn, level="station", scope_key=str(station["id"]))
         if limit_id not in {r["id"] for r in own}:
             raise ApiError(404, "not_found", "该站点没有这条限值")
@@ -234,7 +234,7 @@ async def station_series(request: web.Request) -> web.Response:
     factor = opt_str(q, "factor", max_len=200)
     codes = [c for c in factor.split(",") if c] if factor else None
     async with context.pool(request).acquire() as conn:
-        station = await _scoped_station(conn, request)
+        station = await scoped_station(conn, request)
         if bucket:
             rows = await queries.bucket_series(
                 conn, kind, station["id"], start, end, codes, bucket, EXCLUDED_FLAGS
@@ -263,7 +263,7 @@ async def station_packets(request: web.Request) -> web.Response:
     start, end = time_window(q, timedelta(hours=24), timedelta(days=7))
     cn = opt_int(q, "cn", minimum=0, maximum=9999)
     async with context.pool(request).acquire() as conn:
-        station = await _scoped_station(conn, request)
+        station = await scoped_station(conn, request)
         items, total = await queries.packets(
             conn, station["id"], start, end, cn, page.limit, page.offset
         )
@@ -273,7 +273,7 @@ async def station_packets(request: web.Request) -> web.Response:
 async def station_equipment(request: web.Request) -> web.Response:
     start, end = time_window(request.query, timedelta(hours=24), timedelta(days=7))
     async with context.pool(request).acquire() as conn:
-        station = await _scoped_station(conn, request)
+        station = await scoped_station(conn, request)
         latest, history = await queries.equipment(conn, station["id"], start, end, 500)
     return json_response({"latest": latest, "history": history})
 
@@ -281,7 +281,7 @@ async def station_equipment(request: web.Request) -> web.Response:
 async def station_commands(request: web.Request) -> web.Response:
     page = paging(request.query, context.settings(request).web.page_size_max, default=20)
     async with context.pool(request).acquire() as conn:
-        station = await _scoped_station(conn, request)
+        station = await scoped_station(conn, request)
         items, total = await queries.commands(conn, station["id"], page.limit, page.offset)
     return json_response(page.wrap(items, total))
 
@@ -317,7 +317,7 @@ async def send_command(request: web.Request) -> web.Response:
     timeout_s = body_int(body, "timeout_s", minimum=5, maximum=86_400) or 120
     user = context.caller(request)
     async with context.pool(request).acquire() as conn:
-        station = await _scoped_station(conn, request)
+        station = await scoped_station(conn, request)
         try:
             command_id = await store_commands.queue_command(
                 conn,
@@ -352,186 +352,6 @@ async def list_factors(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         rows = await queries.factors(conn)
     return json_response(rows)
-
-
-# -- registry administration ---------------------------------------------------------------
-
-
-def _station_values(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, max_len in (("name", 100), ("password", 64), ("region", 64), ("address", 200)):
-        value = body_str(body, name, max_len=max_len)
-        if value is not None:
-            values[name] = value
-    st = body_str(body, "st", max_len=2)
-    if st is not None:
-        if not (len(st) == 2 and st.isdigit()):
-            raise ApiError(400, "bad_parameter", "st 应为两位数字系统编码", parameter="st")
-        values["st"] = st
-    for name, lo, hi in (("lat", -90.0, 90.0), ("lon", -180.0, 180.0)):
-        number = body_float(body, name, minimum=lo, maximum=hi)
-        if number is not None:
-            values[name] = number
-    for name, lo, hi in (("rtd_interval", 1, 86_400), ("min_interval", 1, 1440)):
-        integer = body_int(body, name, minimum=lo, maximum=hi)
-        if integer is not None:
-            values[name] = integer
-    grid = body_int(body, "grid_id", minimum=1)
-    if grid is not None:
-        values["grid_id"] = grid
-    for name in ("enabled", "modbus_crc"):
-        flag = body_bool(body, name)
-        if flag is not None:
-            values[name] = flag
-    factors = body.get("expected_factors")
-    if factors is not None:
-        if not isinstance(factors, list) or not all(
-            isinstance(c, str) and 1 <= len(c) <= 12 and c.isalnum() for c in factors
-        ):
-            raise ApiError(
-                400, "bad_parameter", "应测因子应为因子编码列表", parameter="expected_factors"
-            )
-        values["expected_factors"] = list(dict.fromkeys(factors))
-    limits = body.get("limits")
-    if limits is not None:
-        if not isinstance(limits, dict) or not all(
-            isinstance(k, str)
-            and k in FACTORS
-            and isinstance(v, int | float)
-            and not isinstance(v, bool)
-            and v >= 0
-            for k, v in limits.items()
-        ):
-            raise ApiError(400, "bad_parameter", "limits 应为 {因子编码: 限值}", parameter="limits")
-        values["limits"] = {k: float(v) for k, v in limits.items()}
-    return values
-
-
-async def _replace_limits(
-    conn: asyncpg.Connection, request: web.Request, station_id: int, limits: dict[str, float]
-) -> None:
-    """The station's own exceedance upper limits become ``limits`` (alert_limits at
-    station level, through the alerts API: the engine reloads at once)."""
-    user = context.caller(request)
-    if not user.can("alerts:limits"):
-        raise ApiError(403, "forbidden", "没有权限：设置站点告警限值", permission="alerts:limits")
-    for row in await alerts_api.list_limits(conn, level="station", scope_key=str(station_id)):
-        if row["rule"] == "exceedance" and row["factor_code"] not in limits:
-            await alerts_api.delete_limit(conn, row["id"])
-    for code, upper in limits.items():
-        try:
-            await alerts_api.set_limit(
-                conn,
-                factor_code=code,
-                level="station",
-                scope_key=station_id,
-                upper=upper,
-                source="站点限值",
-                user=user.username,
-            )
-        except alerts_api.AlertApiError as exc:
-            raise ApiError(400, "bad_limit", str(exc), parameter="limits") from None
-
-
-async def _check_grid(conn: asyncpg.Connection, values: dict[str, Any]) -> None:
-    if "grid_id" in values and not await queries.area_exists(conn, values["grid_id"]):
-        raise ApiError(400, "bad_parameter", "网格不存在", parameter="grid_id")
-
-
-async def _check_scope_after(
-    conn: asyncpg.Connection, request: web.Request, station_id: int
-) -> None:
-    scope = context.caller(request).scope_param
-    if scope is not None and not await queries.is_in_scope(conn, station_id, scope):
-        raise ApiError(403, "out_of_scope", "站点的区域或网格不在您的数据范围内")
-
-
-async def create_station(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    mn = body_str(body, "mn", required=True, max_len=32)
-    assert mn is not None
-    values = _station_values(body, creating=True)
-    limits = values.pop("limits", None)
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        await _check_grid(conn, values)
-        try:
-            station_id = await store_stations.add_station(conn, mn.strip(), **values)
-        except store_stations.StationError as exc:
-            raise ApiError(409, "station_exists", str(exc)) from None
-        await _check_scope_after(conn, request, station_id)
-        if limits is not None:
-            await _replace_limits(conn, request, station_id, limits)
-    request.app[MAP_CACHE_KEY].invalidate()
-    context.audit(request, mn=mn, station_id=station_id)
-    return json_response({"id": station_id, "mn": mn}, status=201)
-
-
-async def update_station(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    values = _station_values(body, creating=False)
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        station = await _scoped_station(conn, request)
-        await _check_grid(conn, values)
-        limits = values.pop("limits", None)
-        if values:
-            try:
-                await store_stations.update_station(conn, station["mn"], **values)
-            except store_stations.StationError as exc:
-                raise ApiError(400, "bad_station", str(exc)) from None
-        await _check_scope_after(conn, request, station["id"])
-        if limits is not None:
-            await _replace_limits(conn, request, station["id"], limits)
-            values["limits"] = limits
-    request.app[MAP_CACHE_KEY].invalidate()
-    context.audit(request, mn=station["mn"], changed=sorted(values))
-    return json_response({"id": station["id"], "mn": station["mn"], "changed": sorted(values)})
-
-
-async def list_pending(request: web.Request) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        rows = await store_stations.list_pending(conn)
-    for r in rows:
-        r.pop("password", None)
-    return json_response(rows)
-
-
-def _mn(request: web.Request) -> str:
-    mn = request.match_info["mn"]
-    if not 1 <= len(mn) <= 32 or not mn.isalnum():
-        raise ApiError(404, "not_found", "待审批站点不存在")
-    return mn
-
-
-async def approve_pending(request: web.Request) -> web.Response:
-    mn = _mn(request)
-    body = await json_body(request) if request.can_read_body else {}
-    values = _station_values(body, creating=False)
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        await _check_grid(conn, values)
-        try:
-            station_id = await store_stations.approve_pending(
-                conn, mn, password=values.pop("password", None), name=values.pop("name", None)
-            )
-        except store_stations.StationError as exc:
-            raise ApiError(404, "not_found", str(exc)) from None
-        values.pop("limits", None)
-        if values:
-            await store_stations.update_station(conn, mn, **values)
-        await _check_scope_after(conn, request, station_id)
-    request.app[MAP_CACHE_KEY].invalidate()
-    context.audit(request, mn=mn, station_id=station_id)
-    return json_response({"id": station_id, "mn": mn}, status=201)
-
-
-async def reject_pending(request: web.Request) -> web.Response:
-    mn = _mn(request)
-    async with context.pool(request).acquire() as conn:
-        try:
-            await store_stations.reject_pending(conn, mn, by=context.caller(request).username)
-        except store_stations.StationError as exc:
-            raise ApiError(404, "not_found", str(exc)) from None
-    context.audit(request, mn=mn)
-    return json_response({"mn": mn, "decision": "rejected"})
 
 
 # -- maintenance view ------------------------------------------------------------------------

@@ -199,9 +199,6 @@ SELECT c.station_id FROM station_commands c
 WHERE c.id = $1
   AND ($2::int[] IS NULL OR c.station_id IN (SELECT envgrid_scope_stations($2::int[])))
 """
-UPDATE_GRID_SQL: Final = """
-UPDATE stations SET grid_id = $2, updated_at = now() WHERE id = $1
-"""
 AREA_EXISTS_SQL: Final = "SELECT EXISTS (SELECT 1 FROM areas WHERE id = $1)"
 
 
@@ -355,10 +352,6 @@ async def command_station(
 ) -> int | None:
     value = await conn.fetchval(COMMAND_IN_SCOPE_SQL, command_id, scope)
     return None if value is None else int(value)
-
-
-async def set_grid(conn: asyncpg.Connection, station_id: int, grid_id: int | None) -> None:
-    await conn.execute(UPDATE_GRID_SQL, station_id, grid_id)
 
 
 async def area_exists(conn: asyncpg.Connection, area_id: int) -> bool:

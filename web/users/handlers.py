@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +10,7 @@ from aiohttp import web
 from web import context
 from web.auth import queries as auth_queries
 from web.params import (
+    Paging,
     body_bool,
     body_str,
     json_body,
@@ -23,36 +24,28 @@ from web.permissions import PERMISSIONS
 from web.responses import ApiError, json_response
 
 from . import queries
-from .service import UserError, create_user, reset_password, set_user_scope
+from .service import create_user, reset_password, set_user_scope
 
 
-def _user_error(exc: UserError) -> ApiError:
-    status = 409 if exc.code == "user_exists" else 400
-    return ApiError(status, exc.code, str(exc))
-
-
-def _scope_ids(body: dict[str, Any]) -> list[int] | None:
-    scope = body.get("scope")
-    if scope is None:
-        return None
-    if not isinstance(scope, list) or not all(
-        isinstance(a, int) and not isinstance(a, bool) and 1 <= a <= 2_147_483_647 for a in scope
-    ):
-        raise ApiError(400, "bad_parameter", "scope 应为区域 id 列表", parameter="scope")
-    return scope
-
-
-def _receiver_ids(body: dict[str, Any]) -> list[int] | None:
-    raw = body.get("receiver_ids")
+def _ids(body: dict[str, Any], name: str, problem: str) -> list[int] | None:
+    """The body's list of row ids ``name`` (None when absent)."""
+    raw = body.get(name)
     if raw is None:
         return None
     if not isinstance(raw, list) or not all(
-        isinstance(r, int) and not isinstance(r, bool) and 1 <= r <= 2_147_483_647 for r in raw
+        isinstance(i, int) and not isinstance(i, bool) and 1 <= i <= 2_147_483_647 for i in raw
     ):
-        raise ApiError(
-            400, "bad_parameter", "receiver_ids 应为接收人 id 列表", parameter="receiver_ids"
-        )
-    return sorted(set(raw))
+        raise ApiError(400, "bad_parameter", problem, parameter=name)
+    return raw
+
+
+def _scope_ids(body: dict[str, Any]) -> list[int] | None:
+    return _ids(body, "scope", "scope 应为区域 id 列表")
+
+
+def _receiver_ids(body: dict[str, Any]) -> list[int] | None:
+    raw = _ids(body, "receiver_ids", "receiver_ids 应为接收人 id 列表")
+    return None if raw is None else sorted(set(raw))
 
 
 async def list_users(request: web.Request) -> web.Response:
@@ -84,20 +77,17 @@ async def add_user(request: web.Request) -> web.Response:
     role = body_str(body, "role", required=True, max_len=40)
     assert username is not None and password is not None and role is not None
     async with context.pool(request).acquire() as conn:
-        try:
-            user_id = await create_user(
-                conn,
-                context.settings(request).web,
-                username=username.strip(),
-                password=password,
-                role=role,
-                display_name=body_str(body, "display_name", max_len=64) or "",
-                phone=body_str(body, "phone", max_len=32) or "",
-                scope=_scope_ids(body) or [],
-                must_change_password=body_bool(body, "must_change_password") is not False,
-            )
-        except UserError as exc:
-            raise _user_error(exc) from None
+        user_id = await create_user(
+            conn,
+            context.settings(request).web,
+            username=username.strip(),
+            password=password,
+            role=role,
+            display_name=body_str(body, "display_name", max_len=64) or "",
+            phone=body_str(body, "phone", max_len=32) or "",
+            scope=_scope_ids(body) or [],
+            must_change_password=body_bool(body, "must_change_password") is not False,
+        )
     context.audit(request, username=username, role=role, scope=body.get("scope"))
     return json_response({"id": user_id, "username": username}, status=201)
 
@@ -128,10 +118,7 @@ async def update_user(request: web.Request) -> web.Response:
         if not ok:
             raise ApiError(404, "not_found", "用户不存在")
         if scope is not None:
-            try:
-                await set_user_scope(conn, user_id, scope)
-            except UserError as exc:
-                raise _user_error(exc) from None
+            await set_user_scope(conn, user_id, scope)
         if receivers is not None:
             missing = await queries.missing_receivers(conn, receivers)
             if missing:
@@ -154,12 +141,9 @@ async def reset_user_password(request: web.Request) -> web.Response:
         items, _ = await queries.users(conn, user_id=user_id)
         if not items:
             raise ApiError(404, "not_found", "用户不存在")
-        try:
-            await reset_password(
-                conn, context.settings(request).web, user_id, items[0]["username"], password
-            )
-        except UserError as exc:
-            raise _user_error(exc) from None
+        await reset_password(
+            conn, context.settings(request).web, user_id, items[0]["username"], password
+        )
     context.audit(request, user_id=user_id)
     return json_response({"id": user_id, "must_change_password": True})
 
@@ -170,29 +154,29 @@ async def list_roles(request: web.Request) -> web.Response:
     return json_response({"roles": rows, "permissions": dict(PERMISSIONS)})
 
 
-async def login_log(request: web.Request) -> web.Response:
+def _log_filter(request: web.Request) -> tuple[Paging, datetime, datetime, str | None]:
+    """What both log lists take: the page, the time window (default the last 7 days, at
+    most 366) and the user name."""
     q = request.query
     page = paging(q, context.settings(request).web.page_size_max)
     start, end = time_window(q, timedelta(days=7), timedelta(days=366))
+    return page, start, end, opt_str(q, "username", max_len=64)
+
+
+async def login_log(request: web.Request) -> web.Response:
+    page, start, end, username = _log_filter(request)
+    success = opt_bool(request.query, "success")
     async with context.pool(request).acquire() as conn:
         items, total = await queries.login_log(
-            conn,
-            start,
-            end,
-            opt_str(q, "username", max_len=64),
-            opt_bool(q, "success"),
-            page.limit,
-            page.offset,
+            conn, start, end, username, success, page.limit, page.offset
         )
     return json_response(page.wrap(items, total))
 
 
 async def operation_log(request: web.Request) -> web.Response:
-    q = request.query
-    page = paging(q, context.settings(request).web.page_size_max)
-    start, end = time_window(q, timedelta(days=7), timedelta(days=366))
+    page, start, end, username = _log_filter(request)
     async with context.pool(request).acquire() as conn:
         items, total = await queries.operation_log(
-            conn, start, end, opt_str(q, "username", max_len=64), page.limit, page.offset
+            conn, start, end, username, page.limit, page.offset
         )
     return json_response(page.wrap(items, total))

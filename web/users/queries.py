@@ -67,9 +67,6 @@ SELECT x FROM unnest($1::int[]) AS x WHERE x NOT IN (SELECT id FROM alert_receiv
 """
 ROLES_SQL: Final = "SELECT name, title_zh, permissions, builtin FROM web_roles ORDER BY name"
 ROLE_EXISTS_SQL: Final = "SELECT EXISTS (SELECT 1 FROM web_roles WHERE name = $1)"
-COUNT_ADMINS_SQL: Final = """
-SELECT count(*) FROM web_users WHERE role = 'admin' AND enabled AND id <> $1
-"""
 LOGIN_LOG_SQL: Final = """
 SELECT id, ts, username, user_id, ip, user_agent, success, reason, count(*) OVER () AS total
 FROM web_login_log
@@ -189,10 +186,6 @@ async def roles(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 async def role_exists(conn: asyncpg.Connection, role: str) -> bool:
     return bool(await conn.fetchval(ROLE_EXISTS_SQL, role))
-
-
-async def other_admins(conn: asyncpg.Connection, user_id: int) -> int:
-    return int(await conn.fetchval(COUNT_ADMINS_SQL, user_id))
 
 
 async def login_log(

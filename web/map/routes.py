@@ -1,0 +1,87 @@
+"""Routes of the map module: stations on the map, the heat map, areas and regions."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from web.openapi import AREA, INT, NTIME, OBJ, REGION, ST, STATUS, STR, TIME, Endpoint, Param
+
+from . import handlers
+
+E = Endpoint
+API: Final[tuple[Endpoint, ...]] = (
+    E(
+        "GET",
+        "/api/v1/map/stations",
+        handlers.map_stations,
+        "map:read",
+        "地图站点（状态与当前 AQI，列式）",
+        "地图",
+        params=(ST, REGION, AREA, STATUS),
+        response={
+            "type": "object",
+            "required": ["columns", "rows", "cell_columns", "cells", "cell", "legend"],
+            "properties": {
+                "columns": {"type": "array", "items": STR},
+                "rows": {"type": "array", "items": {"type": "array"}},
+                "cell_columns": {"type": "array", "items": STR},
+                "cells": {"type": "array", "items": {"type": "array"}},
+                "cell": {"type": "array", "items": INT},
+                "last_data_at": {"type": "array", "items": INT},
+                "legend": {"type": "array"},
+                "counts": OBJ,
+                "hour": NTIME,
+                "unverified": {"type": "array"},
+            },
+        },
+    ),
+    E(
+        "GET",
+        "/api/v1/map/heatmap",
+        handlers.heatmap,
+        "map:read",
+        "热力图（IDW 插值，GeoJSON 网格）",
+        "地图",
+        params=(
+            Param(
+                "what",
+                {"type": "string", "maxLength": 12},
+                description="aqi（默认）或因子编码，如 a34004",
+            ),
+            Param("hour", TIME, description="小时（默认上一完整小时）"),
+            Param("day", {"type": "string", "format": "date"}, description="日期（日 AQI）"),
+            Param(
+                "cell",
+                {"type": "number", "minimum": 0.001, "maximum": 1},
+                description="网格边长（度）",
+            ),
+        ),
+        response={
+            "type": "object",
+            "required": ["type", "features"],
+            "properties": {"type": STR, "features": {"type": "array"}, "properties": OBJ},
+        },
+    ),
+    E(
+        "GET",
+        "/api/v1/areas",
+        handlers.list_areas,
+        "map:read",
+        "区域与网格",
+        "地图",
+        params=(
+            Param("boundary", {"type": "boolean"}, description="包含 GeoJSON 边界"),
+            Param("level", {"type": "integer", "minimum": 1, "maximum": 5}),
+        ),
+        response={"type": "array", "items": OBJ},
+    ),
+    E(
+        "GET",
+        "/api/v1/regions",
+        handlers.list_regions,
+        "map:read",
+        "区县列表",
+        "地图",
+        response={"type": "array", "items": STR},
+    ),
+)
