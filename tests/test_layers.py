@@ -154,10 +154,10 @@ def test_no_import_circles() -> None:
     on_stack: set[str] = set()
     circles: list[list[str]] = []
     counter = 0
-    for start in graph:
+    for start, successors_of_start in graph.items():
         if start in index:
             continue
-        work: list[tuple[str, Iterator[str]]] = [(start, iter(sorted(graph[start])))]
+        work: list[tuple[str, Iterator[str]]] = [(start, iter(sorted(successors_of_start)))]
         index[start] = low[start] = counter
         counter += 1
         stack.append(start)
@@ -196,7 +196,7 @@ _STRING_LOADERS = {"import_module", "__import__", "find_spec", "spec_from_file_l
 
 def test_no_module_is_loaded_by_string() -> None:
     found = []
-    for module, path in MODULES.items():
+    for path in MODULES.values():
         for node in _nodes(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
