@@ -1,4 +1,4 @@
-"""Benchmarks of the analytics: ``python -m bench.aggregates [--dsn DSN] [--json FILE]``.
+"""Benchmarks of the analytics: ``envgrid bench aggregates [--dsn DSN] [--json FILE]``.
 
 Figures (the issue's targets in brackets):
 
@@ -44,11 +44,12 @@ from aggregates.periods import day_bounds, period_of
 from aggregates.report_model import ReportSpec
 from aggregates.reports import build_report
 from aggregates.selection import Selection, factor_ids
+from aggregates.settings import AggregatesConfig
 from bench.db import private_database
+from store.config import SettingsLoader
 from store.db import connect, create_pool
 from store.engine import Engine, detect_engine
 from store.partitions import PartitionCache
-from store.settings import Settings, load_settings
 
 __all__ = ["main", "run_benchmarks"]
 
@@ -132,7 +133,12 @@ async def _load_hourly(
 
 
 async def _refresh(
-    conn: asyncpg.Connection, settings: Settings, first: int, last: int, start: date, days: int
+    conn: asyncpg.Connection,
+    settings: AggregatesConfig,
+    first: int,
+    last: int,
+    start: date,
+    days: int,
 ) -> float:
     t0 = time.perf_counter()
     pairs = [
@@ -187,6 +193,7 @@ async def _trigger_overhead(conn: asyncpg.Connection, batches: int) -> dict[str,
 
 async def run_benchmarks(
     dsn: str | None,
+    settings_for: SettingsLoader[AggregatesConfig],
     *,
     year_stations: int = 1000,
     year_days: int = 365,
@@ -206,7 +213,7 @@ async def run_benchmarks(
         }
     }
     async with private_database(dsn, label="aggregates", tuning=BENCH_TUNING) as target:
-        settings = load_settings(None, {}, {"database.dsn": target}, discover=False)
+        settings = settings_for({"database.dsn": target})
         conn = await connect(target)
         pool = await create_pool(target, min_size=1, max_size=2)
         try:
@@ -280,8 +287,10 @@ async def run_benchmarks(
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.aggregates", description=__doc__)
+def main(argv: list[str], settings_for: SettingsLoader[AggregatesConfig]) -> int:
+    """``envgrid bench aggregates``; ``settings_for(overrides)`` gives the settings of the
+    code under test (defaults and ``overrides`` only: no file, no environment)."""
+    parser = argparse.ArgumentParser(prog="envgrid bench aggregates", description=__doc__)
     parser.add_argument(
         "--dsn", help="server to create the private database on (default: embedded)"
     )
@@ -299,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     results = asyncio.run(
         run_benchmarks(
             args.dsn,
+            settings_for,
             year_stations=args.year_stations,
             year_days=args.year_days,
             day_stations=args.day_stations,
@@ -314,6 +324,3 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.json).write_text(text + "\n", encoding="utf-8")
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""Benchmarks of the alert engine: ``python -m bench.alerts [--dsn DSN] [--json FILE]``.
+"""Benchmarks of the alert engine: ``envgrid bench alerts [--dsn DSN] [--json FILE]``.
 
 Figures (the issue's targets in brackets):
 
@@ -40,13 +40,13 @@ from typing import Any, Final
 from alerts.config import AlertConfig, FactorInfo, StationInfo, load_config
 from alerts.dispatcher import Dispatcher
 from alerts.engine import StreamEvaluator
-from alerts.settings import AlertSettings
+from alerts.settings import AlertsConfig, AlertSettings
 from alerts.sweeper import OfflineSweeper, SweepResult
 from alerts.writer import AlertWriter
 from bench.db import private_database
+from store.config import SettingsLoader
 from store.db import connect
 from store.feed import decode_readings, encode_readings
-from store.settings import Settings, load_settings
 
 __all__ = ["bench_evaluator", "bench_sweep", "main"]
 
@@ -105,8 +105,7 @@ UPDATE station_state SET last_data_at = now(), connected = true, disconnected_at
 # the in-stream evaluator (no database)
 
 
-def _config(stations: int) -> AlertConfig:
-    settings = load_settings(None, {}, {}, discover=False)
+def _config(stations: int, settings: AlertsConfig) -> AlertConfig:
     infos = {
         i: StationInfo(i, f"BENCH{i:09d}", f"站点{i}", "22", f"区{i % REGIONS}", None)
         for i in range(1, stations + 1)
@@ -165,9 +164,11 @@ def _time_encoding(stations: int, start: float) -> float:
     return 1e6 * (time.process_time() - t0) / (3 * len(rows))
 
 
-def bench_evaluator(stations: int = 36_000, rounds: int = 6, memory: bool = True) -> dict[str, Any]:
+def bench_evaluator(
+    settings: AlertsConfig, stations: int = 36_000, rounds: int = 6, memory: bool = True
+) -> dict[str, Any]:
     start = 1_790_000_000.0
-    config = _config(stations)
+    config = _config(stations, settings)
     out: dict[str, Any] = {"stations": stations, "factors": len(AIR), "rounds": rounds}
 
     # warm-up round: slots are created and bound to their rules
@@ -234,8 +235,9 @@ def _sweep_json(r: SweepResult) -> dict[str, Any]:
     }
 
 
-async def bench_sweep(dsn: str, stations: int = 36_000, repeat: int = 7) -> dict[str, Any]:
-    settings: Settings = load_settings(None, {}, {"database.dsn": dsn}, discover=False)
+async def bench_sweep(
+    dsn: str, settings: AlertsConfig, stations: int = 36_000, repeat: int = 7
+) -> dict[str, Any]:
     conn = await connect(dsn)
     try:
         await conn.execute(INSERT_STATIONS_SQL, stations, REGIONS)
@@ -359,7 +361,7 @@ def report(result: dict[str, Any]) -> str:
 
 
 async def run_benchmarks(
-    dsn: str | None, stations: int, rounds: int, with_db: bool, memory: bool
+    settings: AlertsConfig, dsn: str | None, stations: int, rounds: int, with_db: bool, memory: bool
 ) -> dict[str, Any]:
     result: dict[str, Any] = {
         "scenario": "alerts",
@@ -369,15 +371,17 @@ async def run_benchmarks(
             "cores": os.cpu_count(),
         },
     }
-    result["evaluator"] = bench_evaluator(stations, rounds, memory)
+    result["evaluator"] = bench_evaluator(settings, stations, rounds, memory)
     if with_db:
         async with private_database(dsn, label="alerts", tuning=BENCH_TUNING) as target:
-            result["sweep"] = await bench_sweep(target, stations)
+            result["sweep"] = await bench_sweep(target, settings, stations)
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.alerts", description=__doc__)
+def main(argv: list[str], settings_for: SettingsLoader[AlertsConfig]) -> int:
+    """``envgrid bench alerts``; ``settings_for(overrides)`` gives the settings of the engine
+    under test (defaults and ``overrides`` only: no file, no environment)."""
+    parser = argparse.ArgumentParser(prog="envgrid bench alerts", description=__doc__)
     parser.add_argument("--dsn", help="PostgreSQL server to create the benchmark database on")
     parser.add_argument("--stations", type=int, default=36_000)
     parser.add_argument("--rounds", type=int, default=6, help="evaluator rounds (samples)")
@@ -386,7 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="OUT", help="also write the result as JSON")
     args = parser.parse_args(argv)
     result = asyncio.run(
-        run_benchmarks(args.dsn, args.stations, args.rounds, not args.no_db, not args.no_memory)
+        run_benchmarks(
+            settings_for({}),
+            args.dsn,
+            args.stations,
+            args.rounds,
+            not args.no_db,
+            not args.no_memory,
+        )
     )
     print(report(result))
     if args.json:
@@ -394,6 +405,3 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(result, fh, indent=2, ensure_ascii=False)
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,8 +15,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from store.config import SettingsLoader
+from web.settings import WebConfig
 
 from .proc import machine_info
 
@@ -121,7 +125,7 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
 
 
 def _via_main(fn: Callable[[list[str]], int], args: argparse.Namespace) -> dict[str, Any]:
-    """The subsystem benchmarks are commands of their own (``python -m bench.web``):
+    """The subsystem benchmarks are commands of their own (``main(argv, ...)``):
     run one and read back the JSON it writes."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
@@ -134,20 +138,20 @@ def _via_main(fn: Callable[[list[str]], int], args: argparse.Namespace) -> dict[
         return result
 
 
-def _main_of(name: str) -> Callable[[list[str]], int]:
+def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[list[str]], int]:
     """The command of a subsystem benchmark (each builds its own data)."""
     if name == "aggregates":
         from bench import aggregates
 
-        return aggregates.main
+        return partial(aggregates.main, settings_for=settings_for)
     if name == "alerts":
         from bench import alerts
 
-        return alerts.main
+        return partial(alerts.main, settings_for=settings_for)
     if name == "web":
         from bench import web
 
-        return web.main
+        return partial(web.main, settings_for=settings_for)
     if name == "cases":
         from bench import cases
 
@@ -159,7 +163,7 @@ def _main_of(name: str) -> Callable[[list[str]], int]:
     raise ValueError(f"unknown scenario {name!r}")
 
 
-def _measure(name: str, args: argparse.Namespace) -> Any:
+def _measure(name: str, args: argparse.Namespace, settings_for: SettingsLoader[WebConfig]) -> Any:
     if name == "codec":
         from bench import codec
 
@@ -180,12 +184,14 @@ def _measure(name: str, args: argparse.Namespace) -> Any:
             "hostile": attacks.hostile,
         }[name]
         return fault(**_kwargs(name, args))
-    return _via_main(_main_of(name), args)
+    return _via_main(_main_of(name, settings_for), args)
 
 
-def run_scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_scenario(
+    name: str, args: argparse.Namespace, settings_for: SettingsLoader[WebConfig]
+) -> dict[str, Any]:
     started = time.time()
-    result = _measure(name, args)
+    result = _measure(name, args, settings_for)
     if not isinstance(result, dict):
         result = {"result": result}
     result.setdefault("scenario", name)
@@ -193,7 +199,9 @@ def run_scenario(name: str, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, settings_for: SettingsLoader[WebConfig]) -> int:
+    """``settings_for(overrides)``: the settings of what a subsystem benchmark runs in-process
+    (defaults and ``overrides`` only, so a local envgrid.toml does not skew the figures)."""
     if args.scenario == "all":
         names = [n for n in SCENARIOS if n not in ON_DEMAND]
     elif args.scenario == "server":
@@ -210,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
     }
     for name in names:
         print(f"== {name}: {SCENARIOS[name]}", file=sys.stderr, flush=True)
-        scenarios[name] = run_scenario(name, args)
+        scenarios[name] = run_scenario(name, args, settings_for)
         print(json.dumps(scenarios[name], ensure_ascii=False, default=str), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))

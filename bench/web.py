@@ -1,7 +1,7 @@
 """Web benchmark: the map data endpoint for 36,000 stations and one station's 24 h chart
 data, through the real aiohttp app over loopback HTTP.
 
-``python -m bench.web [--stations 36000] [--repeat 15] [--dsn ADMIN_DSN] [--json FILE]``
+``envgrid bench web [--stations 36000] [--repeat 15] [--dsn ADMIN_DSN] [--json FILE]``
 
 A private database (a throwaway embedded cluster, or a fresh database on ``--dsn``'s
 server) gets N air stations with coordinates and latest values (all online), official
@@ -29,7 +29,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,12 +40,13 @@ import orjson
 from aiohttp import web
 
 from bench.db import free_port, private_database
+from store.config import SettingsLoader
 from store.db import connect
 from store.engine import detect_engine
 from store.migrate import migrate
 from store.partitions import ensure_ahead
 from store.prepare import seed_factors
-from store.settings import load_settings
+from web.settings import WebConfig
 
 TARGETS: Final = {"map": 150.0, "station_24h": 50.0}
 TUNING: Final = {
@@ -164,15 +164,14 @@ def _summary(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def _serve(target: str, map_cache_s: float) -> tuple[web.AppRunner, str]:
+async def _serve(
+    target: str, map_cache_s: float, settings_for: SettingsLoader[WebConfig]
+) -> tuple[web.AppRunner, str]:
     from web.app import create_app
 
     port = free_port()
-    settings = load_settings(
-        None,
-        {},
-        {"database.dsn": target, "web.port": port, "web.map_cache_s": map_cache_s},
-        discover=False,
+    settings = settings_for(
+        {"database.dsn": target, "web.port": port, "web.map_cache_s": map_cache_s}
     )
     runner = web.AppRunner(create_app(settings, target, background=False), access_log=None)
     await runner.setup()
@@ -196,7 +195,13 @@ async def _map_runs(
     return out
 
 
-async def run(stations: int, repeat: int, dsn: str | None, churn: int = 2400) -> dict[str, Any]:
+async def run(
+    settings_for: SettingsLoader[WebConfig],
+    stations: int,
+    repeat: int,
+    dsn: str | None,
+    churn: int = 2400,
+) -> dict[str, Any]:
     async with private_database(dsn, label="web", tuning=TUNING, migrated=False) as target:
         t0 = time.perf_counter()
         token, station = await load(target, stations)
@@ -205,7 +210,7 @@ async def run(stations: int, repeat: int, dsn: str | None, churn: int = 2400) ->
         results: dict[str, Any] = {}
         db = await connect(target)
         try:
-            runner, base = await _serve(target, 0.0)
+            runner, base = await _serve(target, 0.0, settings_for)
             try:
                 async with aiohttp.ClientSession() as session:
                     map_url = f"{base}/api/v1/map/stations"
@@ -235,7 +240,7 @@ async def run(stations: int, repeat: int, dsn: str | None, churn: int = 2400) ->
                     )
             finally:
                 await runner.cleanup()
-            runner, base = await _serve(target, 2.0)
+            runner, base = await _serve(target, 2.0, settings_for)
             try:
                 async with aiohttp.ClientSession() as session:
                     map_url = f"{base}/api/v1/map/stations"
@@ -262,8 +267,10 @@ async def run(stations: int, repeat: int, dsn: str | None, churn: int = 2400) ->
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.web", description=__doc__)
+def main(argv: list[str], settings_for: SettingsLoader[WebConfig]) -> int:
+    """``envgrid bench web``; ``settings_for(overrides)`` gives the dashboard's settings
+    (defaults and ``overrides`` only: no file, no environment)."""
+    parser = argparse.ArgumentParser(prog="envgrid bench web", description=__doc__)
     parser.add_argument("--stations", type=int, default=36_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--dsn", help="admin DSN of a server to use (default: private cluster)")
@@ -278,15 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         import uvloop
 
-        result = uvloop.run(run(args.stations, args.repeat, args.dsn, args.churn))
+        result = uvloop.run(run(settings_for, args.stations, args.repeat, args.dsn, args.churn))
     except ImportError:  # pragma: no cover
-        result = asyncio.run(run(args.stations, args.repeat, args.dsn, args.churn))
+        result = asyncio.run(run(settings_for, args.stations, args.repeat, args.dsn, args.churn))
     text = json.dumps(result, ensure_ascii=False, indent=2)
     print(text)
     if args.json:
         args.json.write_text(text + "\n", encoding="utf-8")
     return 0 if result["pass"] else 1
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -148,12 +148,17 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def _loader(args: argparse.Namespace) -> Any:
     """``load(overrides)``: the root settings from ``--config``, the environment and
-    ``overrides`` (raises ``ConfigError``, which each subcommand reports in its words)."""
+    ``overrides`` (raises ``ConfigError``, which each subcommand reports in its words).
+    ``envgrid bench`` gets defaults and overrides only: what it runs in-process must not
+    depend on a local envgrid.toml or ENVGRID_* variables."""
     from envgrid.settings import load_settings
 
     config = Path(args.config) if args.config else None
+    bench = args.command == "bench"
 
     def load(overrides: Mapping[str, Any] | None = None) -> Any:
+        if bench:
+            return load_settings(None, {}, overrides or {}, discover=False)
         return load_settings(config, os.environ, overrides or {})
 
     return load
