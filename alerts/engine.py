@@ -35,11 +35,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
-import pandas as pd
 
 from store.feed import FeedFormatError, decode_arrays
 
 from .config import AlertConfig, FactorInfo, StationInfo
+from .keyindex import KeyIndex
 from .rules import (
     AQI_LEVEL,
     EXCEEDANCE,
@@ -198,8 +198,8 @@ class StreamEvaluator:
         self.gen = 0
         self.slots: dict[int, Slot] = {}
         self.by_index: list[Slot] = []
-        self._keys: list[int] = []  # slot key by index
-        self._lookup: pd.Index | None = None
+        self._lookup = KeyIndex()  # slot key → slot index
+        self._new_keys: list[int] = []  # slot keys not in the look-up yet
         self.table = StateTable(self._emit_index)
         self.pending: list[Transition] = []
         self.unknown: list[tuple[int, int, str, float, float, str | None]] = []
@@ -334,11 +334,11 @@ class StreamEvaluator:
         return n
 
     def _indexes(self, keys: np.ndarray) -> np.ndarray:
-        """Slot index per key (-1: no slot yet); a hash look-up in C (pandas)."""
-        if self._lookup is None:
-            self._lookup = pd.Index(np.array(self._keys, np.int64))
-        found: np.ndarray = self._lookup.get_indexer(keys)
-        return found.astype(np.int64, copy=False)
+        """Slot index per key (-1: no slot yet); a vectorised hash look-up."""
+        if self._new_keys:
+            self._lookup.extend(np.array(self._new_keys, np.int64))
+            self._new_keys = []
+        return self._lookup.get(keys)
 
     def _round(
         self,
@@ -388,8 +388,7 @@ class StreamEvaluator:
             key = (station_id << 16) | factor_id
             self.slots[key] = slot
             self.by_index.append(slot)
-            self._keys.append(key)
-            self._lookup = None
+            self._new_keys.append(key)
         else:
             slot.station = config.stations.get(station_id, slot.station)
             slot.factor = config.factors.get(factor_id, slot.factor)
