@@ -24,12 +24,12 @@ import asyncpg
 
 from store.settings import Settings
 
-from . import queries
-from .config import LEVELS, RULE_PARAMS, coerce_params, load_config
-from .limits import LimitSpec
-from .model import ALERTS_CHANNEL, CONFIG_CHANNEL, STATES, AlertView, jsonable
-from .notifiers import NOTIFIERS
-from .routing import (
+from .. import queries
+from ..config import LEVELS, RULE_PARAMS, coerce_params, load_config
+from ..limits import LimitSpec
+from ..model import ALERTS_CHANNEL, CONFIG_CHANNEL, STATES, AlertView, jsonable
+from ..notifiers import NOTIFIERS
+from ..routing import (
     MATCHER_LABELS,
     ROLES,
     SCOPES,
@@ -38,7 +38,7 @@ from .routing import (
     parse_matchers,
     parse_time_ranges,
 )
-from .rules import RULES, SEVERITIES, RuleError
+from ..rules import RULES, SEVERITIES, RuleError
 
 __all__ = [
     "AlertApiError",
