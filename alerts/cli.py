@@ -36,9 +36,9 @@ from store.settings import ConfigError, Settings, load_settings
 
 from . import api
 from .config import Receiver
-from .dispatcher import idempotency_key, send_now
 from .model import RULE_ZH, SEVERITY_ZH, STATE_ZH
 from .notifiers import Channels
+from .outbox import idempotency_key, send_now
 from .routing import RoutingError
 from .rules import RuleError
 from .templates import describe, render_test

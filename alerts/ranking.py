@@ -32,7 +32,7 @@ from store.settings import Settings
 
 from . import queries
 from .config import AlertConfig
-from .dispatcher import idempotency_key, queue_message
+from .outbox import idempotency_key, queue_message
 from .templates import RankingLine, render_ranking
 
 __all__ = ["push_daily_ranking", "rank_and_push", "yesterday"]

@@ -48,11 +48,13 @@ from store.feed import READINGS_CHANNEL
 from store.settings import Settings
 
 from . import queries
-from .config import AlertConfig, FactorInfo, load_config, load_stations
-from .dispatcher import Dispatcher, Sender
+from .config import AlertConfig, FactorInfo
+from .dispatcher import Dispatcher
 from .engine import StreamEvaluator
+from .loader import load_config, load_stations
 from .model import ALERTS_CHANNEL, CONFIG_CHANNEL
 from .notifiers import Channels
+from .outbox import Sender
 from .ranking import rank_and_push
 from .rules import IN_STREAM_RULES, OFFLINE
 from .sweeper import OfflineSweeper, SweepResult

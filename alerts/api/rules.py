@@ -8,9 +8,10 @@ from typing import Any
 from store.settings import Settings
 
 from .. import queries
-from ..config import LEVELS, RULE_PARAMS, coerce_params, load_config
 from ..limits import LimitSpec
+from ..loader import load_config
 from ..model import jsonable
+from ..params import LEVELS, RULE_PARAMS, coerce_params
 from ..rules import SEVERITIES, RuleError
 from .common import (
     AlertApiError,
