@@ -194,7 +194,6 @@ class AlertConfig:
         #: area id → area code (daily rankings key grids by code)
         self.area_codes: dict[int, str] = dict(area_codes or {})
         self.factors: dict[int, FactorInfo] = dict(factors or {})
-        self.factor_by_code: dict[str, FactorInfo] = {f.code: f for f in self.factors.values()}
         self.limits: dict[tuple[str, str, str, str], LimitRow] = {
             (r.rule, r.level, r.scope_key, r.factor_code): r for r in limits
         }

@@ -82,11 +82,8 @@ class Slot:
         "aqi_rule",
         "exc_rule",
         "factor",
-        "flat_rule",
         "gen",
         "index",
-        "jump_rule",
-        "maint_rule",
         "station",
     )
 
@@ -97,18 +94,12 @@ class Slot:
         self.gen = -1
         self.exc_rule: Any = None
         self.aqi_rule: ThresholdRule | None = None
-        self.flat_rule: Any = None
-        self.jump_rule: Any = None
-        self.maint_rule: Any = None
         self.aqi: ThresholdState | None = None
 
     def bind(self, config: AlertConfig, gen: int, table: StateTable) -> None:
         rules = config.rules_for(self.station, self.factor)
         self.exc_rule = rules.exceedance
         self.aqi_rule = rules.aqi
-        self.flat_rule = rules.flatline
-        self.jump_rule = rules.jump
-        self.maint_rule = rules.maintenance
         self.gen = gen
         table.bind(
             self.index,
@@ -203,7 +194,6 @@ class StreamEvaluator:
         self.table = StateTable(self._emit_index)
         self.pending: list[Transition] = []
         self.unknown: list[tuple[int, int, str, float, float, str | None]] = []
-        self.unknown_dropped = 0
         #: values evaluated, rule changes, payloads that could not be decoded (logged)
         self.values = 0
         self.changes = 0
@@ -374,8 +364,6 @@ class StreamEvaluator:
     ) -> None:
         if len(self.unknown) < MAX_UNKNOWN:
             self.unknown.append((station_id, factor_id, kind, ts, value, flag))
-        else:
-            self.unknown_dropped += 1
 
     def _slot(self, station_id: int, factor_id: int, slot: Slot | None) -> Slot | None:
         config = self.config

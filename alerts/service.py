@@ -119,9 +119,7 @@ class AlertService:
         self._last_reading = time.time()
         self._registry_loaded = 0.0
         self._saved_keys: set[tuple[int, int, str]] = set()
-        self.last_sweep: SweepResult | None = None
         self.flushes = 0
-        self.flush_failures = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> AlertService:
@@ -380,14 +378,12 @@ class AlertService:
         except asyncpg.PostgresError as exc:
             if isinstance(exc, CONNECTION_ERRORS):
                 self.evaluator.put_back(batch)
-                self.flush_failures += 1
                 raise
             log.error("alert batch of %d refused (%s); writing one by one", len(batch), exc)
             await self._flush_singly(batch)
             return len(batch)
         except BaseException:
             self.evaluator.put_back(batch)
-            self.flush_failures += 1
             raise
         self.flushes += 1
         for key in outcome.gone:
@@ -414,8 +410,7 @@ class AlertService:
     async def sweep(self) -> SweepResult:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
-            self.last_sweep = await self.sweeper.sweep(conn, self.writer, self.cfg())
-        return self.last_sweep
+            return await self.sweeper.sweep(conn, self.writer, self.cfg())
 
     async def dispatch(self) -> int:
         assert self.pool is not None and self.dispatcher is not None
@@ -469,7 +464,6 @@ class AlertService:
             r["id"]: FactorInfo(r["id"], r["code"], r["name_zh"], r["unit"])
             for r in await self.pool.fetch(queries.LOAD_FACTORS_SQL)
         }
-        self.config.factor_by_code = {f.code: f for f in self.config.factors.values()}
         self.evaluator.set_config(self.config)
 
     async def daily_ranking(self) -> int:

@@ -11,10 +11,7 @@ import asyncpg
 
 from .. import queries
 from ..notifiers import NOTIFIERS
-from ..routing import (
-    ROLES,
-    SCOPES,
-)
+from ..routing import ROLES, SCOPES
 from .common import (
     AlertApiError,
     Db,

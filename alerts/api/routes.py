@@ -8,11 +8,7 @@ from typing import Any, TypedDict, Unpack
 import asyncpg
 
 from .. import queries
-from ..routing import (
-    Route,
-    RoutingError,
-    parse_matchers,
-)
+from ..routing import Route, RoutingError, parse_matchers
 from .common import (
     AlertApiError,
     Db,

@@ -10,12 +10,7 @@ from typing import Any, TypedDict, Unpack
 import asyncpg
 
 from .. import queries
-from ..routing import (
-    MATCHER_LABELS,
-    RoutingError,
-    parse_matchers,
-    parse_time_ranges,
-)
+from ..routing import MATCHER_LABELS, RoutingError, parse_matchers, parse_time_ranges
 from .common import (
     AlertApiError,
     Db,
