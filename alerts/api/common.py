@@ -23,6 +23,7 @@ __all__ = [
     "page_bounds",
     "record",
     "transaction",
+    "update_row",
 ]
 
 
@@ -74,6 +75,17 @@ def choices(values: Sequence[str] | None, allowed: Sequence[str], what: str) -> 
 
 async def notify_config(conn: asyncpg.Connection, table: str) -> None:
     await conn.execute(queries.NOTIFY_ONE_SQL, CONFIG_CHANNEL, table)
+
+
+async def update_row(
+    db: Db, sql: str, ident: int, args: Sequence[Any], table: str, what: str
+) -> None:
+    """``sql`` (``$1`` the id, then ``args``) changes one row of a configuration table, or
+    raises :class:`NotFound`; the engine is told."""
+    async with transaction(db) as conn:
+        if await conn.fetchval(sql, ident, *args) is None:
+            raise NotFound(f"{what} {ident} does not exist")
+        await notify_config(conn, table)
 
 
 async def delete_row(db: Db, sql: str, ident: int, table: str, what: str) -> None:

@@ -12,12 +12,12 @@ from ..routing import Route, RoutingError, parse_matchers
 from .common import (
     AlertApiError,
     Db,
-    NotFound,
     Record,
     delete_row,
     notify_config,
     record,
     transaction,
+    update_row,
 )
 
 __all__ = ["create_route", "delete_route", "list_routes", "update_route"]
@@ -111,10 +111,7 @@ async def create_route(db: Db, *, name: str, **fields: Unpack[RouteFields]) -> i
 async def update_route(db: Db, route_id: int, *, name: str, **fields: Unpack[RouteFields]) -> None:
     """Replace a route's fields."""
     args = _route_args(name, **fields)
-    async with transaction(db) as conn:
-        if await conn.fetchval(queries.UPDATE_ROUTE_SQL, route_id, *args) is None:
-            raise NotFound(f"route {route_id} does not exist")
-        await notify_config(conn, "alert_routes")
+    await update_row(db, queries.UPDATE_ROUTE_SQL, route_id, args, "alert_routes", "route")
 
 
 async def list_routes(db: Db) -> list[Record]:

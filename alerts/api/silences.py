@@ -20,6 +20,7 @@ from .common import (
     notify_config,
     record,
     transaction,
+    update_row,
 )
 
 __all__ = [
@@ -176,10 +177,8 @@ async def update_window(
     db: Db, window_id: int, *, name: str, **fields: Unpack[WindowFields]
 ) -> None:
     args = _window_args(name, **fields)
-    async with transaction(db) as conn:
-        if await conn.fetchval(queries.UPDATE_WINDOW_SQL, window_id, *args) is None:
-            raise NotFound(f"maintenance window {window_id} does not exist")
-        await notify_config(conn, "alert_maintenance_windows")
+    table = "alert_maintenance_windows"
+    await update_row(db, queries.UPDATE_WINDOW_SQL, window_id, args, table, "maintenance window")
 
 
 async def list_windows(db: Db) -> list[Record]:

@@ -33,24 +33,6 @@ from web.responses import ApiError, json_response
 from . import queries
 from .common import alert_view, list_param, not_found, translate
 
-__all__ = [
-    "acknowledge",
-    "alert_page",
-    "alert_summary",
-    "alerts_page",
-    "assign",
-    "assignees",
-    "comment",
-    "get_alert",
-    "get_notification",
-    "list_alerts",
-    "list_notifications",
-    "notifications_page",
-    "resolve",
-    "routing_page",
-    "silences_page",
-]
-
 _OPEN: Final = ["pending", "firing", "acknowledged"]
 _NOTIFICATION_STATUS: Final = ("queued", "sending", "sent", "failed")
 _NOTIFICATION_KIND: Final = ("alert", "reminder", "ranking", "test")

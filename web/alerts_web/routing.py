@@ -16,19 +16,6 @@ from web.responses import ApiError, json_response
 from . import queries
 from .common import body_matchers, call_api, int_list, seconds, str_list, translate
 
-__all__ = [
-    "add_responsibility",
-    "create_receiver",
-    "create_route",
-    "delete_receiver",
-    "delete_route",
-    "list_receivers",
-    "list_routes",
-    "remove_responsibility",
-    "update_receiver",
-    "update_route",
-]
-
 
 async def list_routes(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:

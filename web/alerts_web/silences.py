@@ -17,17 +17,6 @@ from web.responses import ApiError, json_response
 from . import queries
 from .common import body_matchers, body_time, call_api, check_matchers, int_list
 
-__all__ = [
-    "create_silence",
-    "create_window",
-    "delete_silence",
-    "delete_window",
-    "expire_silence",
-    "list_silences",
-    "list_windows",
-    "update_window",
-]
-
 
 async def list_silences(request: web.Request) -> web.Response:
     active = bool(opt_bool(request.query, "active"))
@@ -104,7 +93,10 @@ async def list_windows(request: web.Request) -> web.Response:
     return json_response(rows)
 
 
-def _window_args(body: Mapping[str, Any], matchers: dict[str, list[str]]) -> dict[str, Any]:
+async def _window_args(request: web.Request, body: Mapping[str, Any]) -> dict[str, Any]:
+    """The window's fields from the body, its matchers checked against the caller's scope."""
+    matchers = body_matchers(body, required=context.caller(request).scope is not None)
+    await check_matchers(request, matchers)
     name = body_str(body, "name", required=True, max_len=100)
     weekdays = int_list(body, "weekdays")
     ranges = body.get("time_ranges") or []
@@ -133,10 +125,7 @@ def _window_args(body: Mapping[str, Any], matchers: dict[str, list[str]]) -> dic
 
 
 async def create_window(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    matchers = body_matchers(body, required=context.caller(request).scope is not None)
-    await check_matchers(request, matchers)
-    args = _window_args(body, matchers)
+    args = await _window_args(request, await json_body(request))
     wid = await call_api(
         request, alerts_api.create_window, **args, created_by=context.caller(request).username
     )
@@ -150,10 +139,7 @@ async def _scoped_window(request: web.Request) -> int:
 
 async def update_window(request: web.Request) -> web.Response:
     window_id = await _scoped_window(request)
-    body = await json_body(request)
-    matchers = body_matchers(body, required=context.caller(request).scope is not None)
-    await check_matchers(request, matchers)
-    args = _window_args(body, matchers)
+    args = await _window_args(request, await json_body(request))
     await call_api(request, alerts_api.update_window, window_id, **args)
     context.audit(request, window_id=window_id)
     return json_response({"id": window_id})
