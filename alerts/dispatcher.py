@@ -37,7 +37,7 @@ import orjson
 from . import queries
 from .config import AlertConfig, Receiver
 from .grouping import Decision, GroupState, Member, Timers, decide, idle
-from .model import AlertView
+from .model import AlertView, columns
 from .outbox import idempotency_key, queue_message
 from .routing import Route, group_key, muted_by, select_routes, window_active
 from .templates import render_alerts
@@ -283,18 +283,9 @@ class Dispatcher:
                     group=item.key[2],
                 )
             if mark_rows:
-                await conn.execute(
-                    queries.MARK_DELIVERIES_SQL, *map(list, zip(*mark_rows, strict=True))
-                )
-            await conn.execute(
-                queries.UPSERT_GROUPS_SQL,
-                [g[0] for g in group_rows],
-                [g[1] for g in group_rows],
-                [g[2] for g in group_rows],
-                [orjson.dumps(g[3]).decode() for g in group_rows],
-                [g[4] for g in group_rows],
-                [g[5] for g in group_rows],
-            )
+                await conn.execute(queries.MARK_DELIVERIES_SQL, *columns(mark_rows, 6))
+            groups = [(*g[:3], orjson.dumps(g[3]).decode(), *g[4:]) for g in group_rows]
+            await conn.execute(queries.UPSERT_GROUPS_SQL, *columns(groups, 6))
         # committed
         for alert_id, route_id, receiver_id, gk, told_firing, told_resolved in mark_rows:
             mark = self.marks.setdefault(alert_id, {}).setdefault(

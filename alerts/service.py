@@ -52,7 +52,7 @@ from .config import AlertConfig, FactorInfo
 from .dispatcher import Dispatcher
 from .engine import StreamEvaluator
 from .loader import load_config, load_stations
-from .model import ALERTS_CHANNEL, CONFIG_CHANNEL
+from .model import ALERTS_CHANNEL, CONFIG_CHANNEL, columns
 from .notifiers import Channels
 from .outbox import Sender
 from .ranking import rank_and_push
@@ -85,14 +85,7 @@ def _feed_records(evaluator: StreamEvaluator, kind: str, rows: list[asyncpg.Reco
     """Catch-up rows (station, factor, POSIX s, value, flag) → the evaluator."""
     if not rows:
         return 0
-    return evaluator.feed_rows(
-        kind,
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [r[3] for r in rows],
-        [r[4] for r in rows],
-    )
+    return evaluator.feed_rows(kind, *columns(rows, 5))
 
 
 class AlertService:
@@ -430,20 +423,10 @@ class AlertService:
         now = float(await self.pool.fetchval(queries.DB_NOW_SQL))
         async with self.pool.acquire() as conn, conn.transaction():
             if rows:
-                await conn.execute(
-                    queries.SAVE_RULE_STATE_SQL,
-                    [r[0] for r in rows],
-                    [r[1] for r in rows],
-                    [r[2] for r in rows],
-                    [orjson.dumps(r[3]).decode() for r in rows],
-                )
+                states = [(s, f, r, orjson.dumps(st).decode()) for s, f, r, st in rows]
+                await conn.execute(queries.SAVE_RULE_STATE_SQL, *columns(states, 4))
             if gone:
-                await conn.execute(
-                    queries.DELETE_RULE_STATE_SQL,
-                    [g[0] for g in gone],
-                    [g[1] for g in gone],
-                    [g[2] for g in gone],
-                )
+                await conn.execute(queries.DELETE_RULE_STATE_SQL, *columns(gone, 3))
             await conn.execute(queries.SET_META_SQL, _SAVED_AT_KEY, now)
         self._saved_keys = keys
         return len(rows)
