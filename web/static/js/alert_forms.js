@@ -1,5 +1,5 @@
 // The create/edit forms of the alert pages: "<p>-form" with a hidden "<p>-id" (empty: a new
-// one), "<p>-form-title", and the "<p>-reset" / "<p>-error" of _alert_macros.html edit_actions.
+// one), "<p>-form-title", and the "<p>-reset" / "<p>-error" of _macros.html form_actions.
 import { api, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
