@@ -22,17 +22,13 @@ If a refresh fails the dirty pairs are put back.  :func:`run_daily_ranking` (08:
 default, ``aggregates.daily_ranking_time``) refreshes the day it ranks first, so late data
 that arrived before it runs is included.
 
-For the alert engine's scheduler (APScheduler, ``max_instances=1, coalesce=True``)::
-
-    scheduler.add_job(run_refresh, "interval", minutes=15, args=(pool, settings))
-    hh, mm = settings.aggregates.ranking_hour_minute
-    scheduler.add_job(run_daily_ranking, "cron", hour=hh, minute=mm,
-                      timezone=settings.core.timezone, args=(pool, settings))
-
-and once at start-up: ``await sync_timezone(pool, settings, engine)``.  Cost: a run
+The scheduler of the deployment takes the refresh from :func:`scheduled_jobs` (a
+:class:`store.jobs.Job`, every ``aggregates.refresh_interval_min``); the daily ranking is
+computed by the alert engine's ``daily-ranking`` job right before it pushes it (the push
+needs the day's rows), ``sync_timezone`` runs once at start-up.  Cost: a refresh
 recomputes ``refresh_window_days`` × stations days from their hourly values — about a
-second per 1,000 stations and day on 2 cores (36,000 stations: ~70 s of database time), so
-every 15–60 minutes is the sensible cadence (official values are hourly anyway).
+second per 1,000 stations and day on 2 cores (36,000 stations: ~70 s of database time),
+so every 15–60 minutes is the sensible cadence (official values are hourly anyway).
 """
 
 from __future__ import annotations
@@ -59,6 +55,7 @@ from aggregates.validity import (
     MIN_MDA8_WINDOWS,
 )
 from store.engine import Engine
+from store.jobs import Job
 from store.settings import Settings
 
 __all__ = [
@@ -67,6 +64,7 @@ __all__ = [
     "refresh_days",
     "run_daily_ranking",
     "run_refresh",
+    "scheduled_jobs",
     "sync_timezone",
 ]
 
@@ -249,6 +247,17 @@ async def run_refresh(
         len(dirty),
     )
     return written
+
+
+def scheduled_jobs(pool: asyncpg.Pool, settings: Settings) -> list[Job]:
+    """The analytics' periodic work: ``aggregates-refresh`` (:func:`run_refresh`) every
+    ``aggregates.refresh_interval_min``.  The run returns nothing (the refresh logs)."""
+
+    async def refresh(now: datetime) -> None:
+        await run_refresh(pool, settings)
+
+    every_s = settings.aggregates.refresh_interval_min * 60.0
+    return [Job("aggregates-refresh", refresh, every_s=every_s, misfire_grace_s=300.0)]
 
 
 def _ranking_rows(scope: Scope, items: Sequence[AreaAqi]) -> list[tuple[object, ...]]:

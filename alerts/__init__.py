@@ -7,19 +7,24 @@ Modules
 * :mod:`.limits` — built-in limits (GB 3095 by date, emission standards by station type,
   hourly-AQI level thresholds from HJ 633);
 * :mod:`.config` — the configuration snapshot and its resolution per station and factor;
+  :mod:`.params` — the rule parameters users may set; :mod:`.loader` — reading it all;
 * :mod:`.engine` — the in-stream evaluator (readings → transitions), in batches over
-  :mod:`.states` — the rule states as numpy columns with the rules' fast paths;
+  :mod:`.states` — the rule states as numpy columns with the rules' fast paths, slots
+  found through :mod:`.keyindex`;
 * :mod:`.sweeper` — the offline sweep (one query over ``station_state``) and the grouped
   offline alerts that inhibit per-station notices;
 * :mod:`.writer` — transitions → ``alerts``/``alert_events`` in batched transactions;
 * :mod:`.routing`, :mod:`.grouping` — routes, responsibilities, silences, maintenance
   windows; Alertmanager's group_wait/group_interval/repeat_interval (pure);
-* :mod:`.dispatcher` — decisions → the delivery log; the sender with retries and rate
-  limits; :mod:`.notifiers` — email (aiosmtplib), webhooks, WeCom, DingTalk (aiohttp);
+* :mod:`.dispatcher` — decisions → the delivery log; :mod:`.outbox` — the delivery log
+  and the sender with retries and rate limits; :mod:`.notifiers` — email (aiosmtplib),
+  webhooks, WeCom, DingTalk (aiohttp);
 * :mod:`.templates` — messages in Simplified Chinese; :mod:`.ranking` — the daily push;
-* :mod:`.service` — everything together with the APScheduler jobs;
-  :mod:`.process` — ``run_alerts`` for ``envgrid serve``; :mod:`.cli` — ``envgrid alerts``;
-* :mod:`.api` — the Python API for the web process (alerts must not import web).
+* :mod:`.service` — everything together; :mod:`.jobs` — its scheduled jobs as data
+  (:class:`store.jobs.Job`); :mod:`.process` — ``run_alerts`` for ``envgrid serve`` with
+  the process's one scheduler; :mod:`.cli` — ``envgrid alerts``;
+* :mod:`.api` — the Python API for the web process and the CLI, one module per resource
+  (alerts must not import web).
 
 Contracts
 ---------

@@ -24,7 +24,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -36,9 +36,9 @@ from store.settings import ConfigError, Settings, load_settings
 
 from . import api
 from .config import Receiver
-from .dispatcher import idempotency_key, send_now
 from .model import RULE_ZH, SEVERITY_ZH, STATE_ZH
 from .notifiers import Channels
+from .outbox import idempotency_key, send_now
 from .routing import RoutingError
 from .rules import RuleError
 from .templates import describe, render_test
@@ -163,6 +163,14 @@ def _out(args: argparse.Namespace, obj: Any, text: str) -> None:
     print(json.dumps(obj, ensure_ascii=False, default=str) if args.json else text)
 
 
+def _out_rows(
+    args: argparse.Namespace, rows: Iterable[Mapping[str, Any]], line: Callable[[Any], str]
+) -> None:
+    """Each row as JSON (``--json``) or as its ``line``."""
+    for row in rows:
+        _out(args, row, line(row))
+
+
 async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
     page = await api.list_alerts(
         conn,
@@ -236,12 +244,14 @@ async def _silence(conn: asyncpg.Connection, args: argparse.Namespace, s: Settin
             args, {"id": sid, "ends_at": end.isoformat()}, f"silence {sid} until {end.isoformat()}"
         )
     elif action == "list":
-        for row in await api.list_silences(conn, active_only=not args.all):
-            text = (
+        _out_rows(
+            args,
+            await api.list_silences(conn, active_only=not args.all),
+            lambda row: (
                 f"{row['id']:>5}  {'active' if row['active'] else '      '}"
                 f"  {row['starts_at']} → {row['ends_at']}  {row['matchers']}  {row['comment']}"
-            )
-            _out(args, row, text)
+            ),
+        )
     else:
         await api.expire_silence(conn, args.id, user="cli")
         _out(args, {"id": args.id, "expired": True}, f"silence {args.id} ended")
@@ -261,9 +271,14 @@ async def _receiver(conn: asyncpg.Connection, args: argparse.Namespace, s: Setti
         )
         _out(args, {"id": rid}, f"receiver {args.name} added (id {rid})")
     elif action == "list":
-        for row in await api.list_receivers(conn):
-            text = f"{row['id']:>5}  {row['kind']:<8} {row['name']}  {row['address']}"
-            _out(args, row, text + ("" if row["enabled"] else "  (disabled)"))
+        _out_rows(
+            args,
+            await api.list_receivers(conn),
+            lambda row: (
+                f"{row['id']:>5}  {row['kind']:<8} {row['name']}  {row['address']}"
+                + ("" if row["enabled"] else "  (disabled)")
+            ),
+        )
     else:
         await api.delete_receiver(conn, args.id)
         _out(args, {"id": args.id, "deleted": True}, f"receiver {args.id} deleted")
@@ -296,13 +311,15 @@ async def _responsible(conn: asyncpg.Connection, args: argparse.Namespace, s: Se
 
 async def _limit(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
     if args.limit_action == "list":
-        for row in await api.list_limits(conn):
-            text = (
+        _out_rows(
+            args,
+            await api.list_limits(conn),
+            lambda row: (
                 f"{row['id']:>5}  {row['factor_code']:<8} {row['rule']:<10} {row['level']:<8}"
                 f" {row['scope_key'] or '-':<12} upper={row['upper']} lower={row['lower']}"
                 f" aqi_level={row['aqi_level']} {'' if row['enabled'] else '(disabled)'}"
-            )
-            _out(args, row, text)
+            ),
+        )
         return 0
     if args.station:
         level, key = "station", args.station
@@ -337,23 +354,27 @@ async def _limits(conn: asyncpg.Connection, args: argparse.Namespace, s: Setting
 
 
 async def _routes(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
-    for row in await api.list_routes(conn):
-        text = (
+    _out_rows(
+        args,
+        await api.list_routes(conn),
+        lambda row: (
             f"{row['id']:>4} {row['position']:>4}  {row['name']}  matchers={row['matchers']}"
             f" roles={row['to_roles']} receivers={row['receiver_ids']} group_by={row['group_by']}"
-        )
-        _out(args, row, text)
+        ),
+    )
     return 0
 
 
 async def _notifications(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
     page = await api.list_notifications(conn, status=args.status, limit=args.limit)
-    for row in page.items:
-        text = (
+    _out_rows(
+        args,
+        page.items,
+        lambda row: (
             f"{row['id']:>7}  {row['status']:<7} {row['kind']:<8} {row['receiver_name']}"
             f"  {row['subject']}  {row['last_error'] or ''}"
-        )
-        _out(args, row, text)
+        ),
+    )
     return 0
 
 

@@ -15,33 +15,29 @@ merge.  By default flatline and jump apply to the factors that have an exceedanc
 (regulated pollutants; meteorological factors legitimately stay flat or swing) — a row
 with ``params.factors = "all"`` or a factor-specific row that enables them widens that.
 A disabled station (``stations.enabled = false``) raises nothing.
+
+The rule parameters' names and types: :mod:`alerts.params`; reading the snapshot from the
+database: :mod:`alerts.loader`.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any
 from zoneinfo import ZoneInfo
-
-import asyncpg
 
 from aggregates.standards import StandardRegistry, default_registry, load_standards
 from store.settings import Settings
 
-from . import queries
 from .limits import AIR_POLLUTANTS, LimitSpec, aqi_threshold, builtin_limits
 from .routing import (
     ResponsibilityIndex,
     Route,
-    RoutingError,
     Silence,
     Window,
-    parse_matchers,
-    parse_time_ranges,
 )
 from .rules import (
     AQI_LEVEL,
@@ -61,8 +57,6 @@ from .rules import (
 )
 
 __all__ = [
-    "LEVELS",
-    "RULE_PARAMS",
     "AlertConfig",
     "ConfigRow",
     "FactorInfo",
@@ -70,82 +64,9 @@ __all__ = [
     "LimitRow",
     "Receiver",
     "StationInfo",
-    "coerce_params",
-    "load_config",
 ]
 
 log = logging.getLogger(__name__)
-
-LEVELS: Final = ("default", "st", "region", "station")
-
-#: Parameters accepted in ``alert_rule_config.params``, per rule, with their types.
-RULE_PARAMS: Final[Mapping[str, Mapping[str, type]]] = {
-    EXCEEDANCE: {
-        "pending_count": int,
-        "pending_s": float,
-        "clear_count": int,
-        "hysteresis_ratio": float,
-        "kinds": str,
-    },
-    AQI_LEVEL: {
-        "pending_count": int,
-        "pending_s": float,
-        "clear_count": int,
-        "hysteresis_ratio": float,
-        "kinds": str,
-    },
-    FLATLINE: {
-        "count": int,
-        "duration_s": float,
-        "min_count": int,
-        "tolerance": float,
-        "min_value": float,
-        "kinds": str,
-        "factors": str,
-    },
-    JUMP: {
-        "rel": float,
-        "min_delta": float,
-        "abs": float,
-        "sigma": float,
-        "sigma_span": int,
-        "window_s": float,
-        "clear_count": int,
-        "kinds": str,
-        "factors": str,
-    },
-    MAINTENANCE: {"duration_s": float, "count": int, "fault_severity": str, "kinds": str},
-    OFFLINE: {"after_s": float, "disconnect_grace_s": float},
-}
-
-
-def coerce_params(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate and convert rule parameters (from JSON, the CLI or the web form)."""
-    allowed = RULE_PARAMS.get(rule)
-    if allowed is None:
-        raise RuleError(f"unknown rule {rule!r}; rules: {', '.join(RULE_PARAMS)}")
-    out: dict[str, Any] = {}
-    for name, raw in params.items():
-        kind = allowed.get(name)
-        if kind is None:
-            raise RuleError(f"{rule}: unknown parameter {name!r}; parameters: {', '.join(allowed)}")
-        try:
-            if kind is str:
-                value: Any = str(raw)
-            elif isinstance(raw, bool):
-                raise ValueError
-            else:
-                value = kind(raw)
-        except (TypeError, ValueError):
-            raise RuleError(f"{rule}.{name} must be {kind.__name__} (got {raw!r})") from None
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RuleError(f"{rule}.{name} must be a finite number (got {raw!r})")
-        if name == "factors" and value not in ("limited", "all"):
-            raise RuleError(f"{rule}.factors must be 'limited' or 'all' (got {raw!r})")
-        if name == "fault_severity" and value not in SEVERITIES:
-            raise RuleError(f"{rule}.fault_severity must be one of {', '.join(SEVERITIES)}")
-        out[name] = value
-    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,7 +194,6 @@ class AlertConfig:
         #: area id → area code (daily rankings key grids by code)
         self.area_codes: dict[int, str] = dict(area_codes or {})
         self.factors: dict[int, FactorInfo] = dict(factors or {})
-        self.factor_by_code: dict[str, FactorInfo] = {f.code: f for f in self.factors.values()}
         self.limits: dict[tuple[str, str, str, str], LimitRow] = {
             (r.rule, r.level, r.scope_key, r.factor_code): r for r in limits
         }
@@ -524,179 +444,3 @@ def _severity(value: str | None, default: Severity) -> Severity:
 def _registry(settings: Settings) -> StandardRegistry:
     extra = settings.aggregates.standards_dir
     return load_standards([extra]) if extra is not None else default_registry()
-
-
-# ------------------------------------------------------------------------------------------
-# loading
-
-
-def _ancestors(areas: Mapping[int, int | None], start: int | None) -> tuple[int, ...]:
-    out: list[int] = []
-    seen: set[int] = set()
-    node = start
-    while node is not None and node not in seen:
-        seen.add(node)
-        out.append(node)
-        node = areas.get(node)
-    return tuple(out)
-
-
-async def load_stations(
-    conn: asyncpg.Connection | asyncpg.Pool, area_codes: dict[int, str] | None = None
-) -> dict[int, StationInfo]:
-    """The stations with their areas; fills ``area_codes`` (area id → code) if given."""
-    rows = await conn.fetch(queries.LOAD_AREAS_SQL)
-    areas = {r["id"]: r["parent_id"] for r in rows}
-    if area_codes is not None:
-        area_codes.update((r["id"], r["code"]) for r in rows)
-    out: dict[int, StationInfo] = {}
-    for r in await conn.fetch(queries.LOAD_STATIONS_SQL):
-        out[r["id"]] = StationInfo(
-            r["id"],
-            r["mn"],
-            r["name"],
-            r["st"],
-            r["region"],
-            r["grid_id"],
-            r["enabled"],
-            float(r["expected_interval"]),
-            _ancestors(areas, r["grid_id"]),
-        )
-    return out
-
-
-async def load_config(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    settings: Settings,
-    *,
-    registry: StandardRegistry | None = None,
-) -> AlertConfig:
-    """Read everything configurable in one go (a few small queries)."""
-    tz = ZoneInfo(settings.core.timezone)
-    area_codes: dict[int, str] = {}
-    stations = await load_stations(conn, area_codes)
-    factors = {
-        r["id"]: FactorInfo(r["id"], r["code"], r["name_zh"], r["unit"])
-        for r in await conn.fetch(queries.LOAD_FACTORS_SQL)
-    }
-    limits = [
-        LimitRow(
-            r["rule"],
-            r["level"],
-            r["scope_key"],
-            r["factor_code"],
-            r["upper"],
-            r["lower"],
-            r["aqi_level"],
-            r["severity"],
-            r["enabled"],
-            r["source"],
-        )
-        for r in await conn.fetch(queries.LOAD_LIMITS_SQL)
-    ]
-    rule_rows: list[ConfigRow] = []
-    for r in await conn.fetch(queries.LOAD_RULE_CONFIG_SQL):
-        try:
-            params = coerce_params(r["rule"], r["params"] or {})
-        except RuleError as exc:
-            log.warning(
-                "alert_rule_config %s/%s/%s: %s", r["rule"], r["level"], r["scope_key"], exc
-            )
-            continue
-        rule_rows.append(
-            ConfigRow(
-                r["rule"],
-                r["level"],
-                r["scope_key"],
-                r["factor_code"],
-                r["enabled"],
-                r["severity"],
-                params,
-            )
-        )
-    routes: list[Route] = []
-    for r in await conn.fetch(queries.LOAD_ROUTES_SQL):
-        try:
-            route = Route(
-                r["id"],
-                r["name"],
-                r["position"],
-                parse_matchers(r["matchers"]),
-                tuple(r["receiver_ids"]),
-                tuple(r["to_roles"]),
-                tuple(r["group_by"]),
-                r["group_wait_s"],
-                r["group_interval_s"],
-                r["repeat_interval_s"],
-                r["send_resolved"],
-                tuple(r["mute_window_ids"]),
-                r["continue_matching"],
-                r["enabled"],
-            )
-            route.validate()
-        except RoutingError as exc:
-            log.warning("alert route %s skipped: %s", r["name"], exc)
-            continue
-        routes.append(route)
-    receivers = {
-        r["id"]: Receiver(
-            r["id"],
-            r["name"],
-            r["kind"],
-            r["address"],
-            r["secret"],
-            r["settings"] or {},
-            r["enabled"],
-        )
-        for r in await conn.fetch(queries.LOAD_RECEIVERS_SQL)
-    }
-    responsibilities = [
-        (r["receiver_id"], r["role"], r["scope"], r["scope_key"])
-        for r in await conn.fetch(queries.LOAD_RESPONSIBILITIES_SQL)
-    ]
-    silences: list[Silence] = []
-    for r in await conn.fetch(queries.LOAD_SILENCES_SQL):
-        try:
-            silences.append(
-                Silence(
-                    r["id"],
-                    parse_matchers(r["matchers"]),
-                    float(r["starts_at"]),
-                    float(r["ends_at"]),
-                )
-            )
-        except RoutingError as exc:
-            log.warning("silence %s skipped: %s", r["id"], exc)
-    windows: list[Window] = []
-    for r in await conn.fetch(queries.LOAD_WINDOWS_SQL):
-        try:
-            windows.append(
-                Window(
-                    r["id"],
-                    r["name"],
-                    parse_matchers(r["matchers"]),
-                    r["recurring"],
-                    ZoneInfo(r["timezone"]) if r["timezone"] else tz,
-                    None if r["starts_at"] is None else float(r["starts_at"]),
-                    None if r["ends_at"] is None else float(r["ends_at"]),
-                    frozenset(r["weekdays"]),
-                    parse_time_ranges(r["time_ranges"]),
-                    r["enabled"],
-                )
-            )
-        except (RoutingError, ValueError, KeyError) as exc:
-            log.warning("maintenance window %s skipped: %s", r["name"], exc)
-    return AlertConfig(
-        settings,
-        stations=stations,
-        factors=factors,
-        limits=limits,
-        rule_rows=rule_rows,
-        routes=routes,
-        receivers=receivers,
-        responsibilities=responsibilities,
-        silences=silences,
-        windows=windows,
-        registry=registry,
-        area_codes=area_codes,
-    )

@@ -1,4 +1,4 @@
-"""Notifications: routing, grouping, muting, the delivery log, retries and rate limits.
+"""Notifications decided: routing, grouping, muting, recorded in the delivery log.
 
 Theory of operation
 -------------------
@@ -19,26 +19,17 @@ from the time of the previous message), the per-alert marks in ``alert_deliverie
 a restart the marks and groups are read back, so nothing is decided twice; the unique
 key makes a second insert of the same message a no-op.
 
-*Sending* (:class:`Sender`).  Due rows are claimed (status ``sending`` with a lease in
-``next_attempt_at``), sent through the receiver's channel (:mod:`alerts.notifiers`) and
-marked ``sent``, or retried with exponential back-off up to ``alerts.send_attempts``,
-or marked ``failed`` for permanent errors.  One receiver's messages go out in order, at
-most ``alerts.max_messages_per_receiver`` per ``alerts.rate_window_s`` (the rest wait).
-A crash between a successful send and its ``sent`` mark re-sends once the lease expires:
-delivery is at least once, never silently lost (ALERTS_AND_DASHBOARDS.md §1.2 "Dedup").
+*Sending* is :mod:`alerts.outbox`'s (the delivery log's) business.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import time
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Any
 
 import asyncpg
 import orjson
@@ -46,22 +37,16 @@ import orjson
 from . import queries
 from .config import AlertConfig, Receiver
 from .grouping import Decision, GroupState, Member, Timers, decide, idle
-from .model import AlertView
-from .notifiers import Channels, NotifyError
+from .model import AlertView, columns
+from .outbox import idempotency_key, queue_message
 from .routing import Route, group_key, muted_by, select_routes, window_active
-from .templates import Message, render_alerts
+from .templates import render_alerts
 
-__all__ = ["Dispatcher", "Sender", "idempotency_key", "queue_message", "send_now"]
+__all__ = ["Dispatcher"]
 
 log = logging.getLogger(__name__)
 
 GroupKey = tuple[int, int, str]  # route, receiver, group key
-_DUE_BATCH: Final = 200
-
-
-def idempotency_key(*parts: object) -> str:
-    text = "|".join(str(p) for p in parts)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
 
 
 @dataclass(slots=True)
@@ -79,33 +64,6 @@ class _Queued:
     route: Route
     receiver: Receiver
     labels: dict[str, str]
-
-
-async def queue_message(
-    conn: asyncpg.Connection | asyncpg.Pool,
-    *,
-    key: str,
-    receiver: Receiver,
-    kind: str,
-    message: Message,
-    alert_ids: Sequence[int] = (),
-    route_id: int | None = None,
-    group: str = "",
-) -> int | None:
-    """Insert a message into the delivery log; None if that key was queued before."""
-    return await conn.fetchval(  # type: ignore[no-any-return]
-        queries.QUEUE_NOTIFICATION_SQL,
-        key,
-        receiver.id,
-        receiver.name,
-        receiver.kind,
-        route_id,
-        group,
-        kind,
-        list(alert_ids),
-        message.subject,
-        message.to_json(),
-    )
 
 
 class Dispatcher:
@@ -325,18 +283,9 @@ class Dispatcher:
                     group=item.key[2],
                 )
             if mark_rows:
-                await conn.execute(
-                    queries.MARK_DELIVERIES_SQL, *map(list, zip(*mark_rows, strict=True))
-                )
-            await conn.execute(
-                queries.UPSERT_GROUPS_SQL,
-                [g[0] for g in group_rows],
-                [g[1] for g in group_rows],
-                [g[2] for g in group_rows],
-                [orjson.dumps(g[3]).decode() for g in group_rows],
-                [g[4] for g in group_rows],
-                [g[5] for g in group_rows],
-            )
+                await conn.execute(queries.MARK_DELIVERIES_SQL, *columns(mark_rows, 6))
+            groups = [(*g[:3], orjson.dumps(g[3]).decode(), *g[4:]) for g in group_rows]
+            await conn.execute(queries.UPSERT_GROUPS_SQL, *columns(groups, 6))
         # committed
         for alert_id, route_id, receiver_id, gk, told_firing, told_resolved in mark_rows:
             mark = self.marks.setdefault(alert_id, {}).setdefault(
@@ -405,155 +354,3 @@ class _Same:
 
     async def __aexit__(self, *exc: object) -> None:
         return None
-
-
-# ------------------------------------------------------------------------------------------
-
-
-class Sender:
-    """Delivers due rows of ``alert_notifications`` (see the module docstring)."""
-
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        channels: Channels,
-        get_config: Callable[[], AlertConfig],
-        *,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.pool = pool
-        self.channels = channels
-        self.get_config = get_config
-        self.clock = clock
-        self.wake = asyncio.Event()
-        self._recent: dict[int, deque[float]] = defaultdict(deque)
-        self.sent = 0
-        self.failed = 0
-
-    async def run(self, stop: asyncio.Event) -> None:
-        """Send until ``stop`` is set (woken by :attr:`wake`, else every second)."""
-        while not stop.is_set():
-            try:
-                await self.send_due()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("notification sender: database unavailable (%s); retrying", exc)
-            except Exception:  # a bug must not stop the deliveries
-                log.exception("notification sender failed; retrying")
-            self.wake.clear()
-            waiter = asyncio.ensure_future(self.wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            try:
-                await asyncio.wait(
-                    {waiter, stopper}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                for task in (waiter, stopper):
-                    task.cancel()
-                await asyncio.gather(waiter, stopper, return_exceptions=True)
-
-    async def send_due(self) -> int:
-        rows = await self.pool.fetch(queries.DUE_NOTIFICATIONS_SQL, _DUE_BATCH)
-        if not rows:
-            return 0
-        by_receiver: dict[int | None, list[asyncpg.Record]] = defaultdict(list)
-        for row in rows:
-            by_receiver[row["receiver_id"]].append(row)
-        results = await asyncio.gather(
-            *(self._send_receiver(rid, items) for rid, items in by_receiver.items())
-        )
-        return sum(results)
-
-    def _lease(self, config: AlertConfig) -> float:
-        s = config.alerts
-        return max(s.smtp_timeout_s, s.webhook_timeout_s) * 2 + 30
-
-    async def _send_receiver(self, receiver_id: int | None, rows: Iterable[asyncpg.Record]) -> int:
-        config = self.get_config()
-        s = config.alerts
-        receiver = config.receivers.get(receiver_id) if receiver_id is not None else None
-        recent = self._recent[receiver_id or 0]
-        sent = 0
-        for row in rows:
-            now = self.clock()
-            while recent and now - recent[0] >= s.rate_window_s:
-                recent.popleft()
-            if receiver is not None and len(recent) >= s.max_messages_per_receiver:
-                wait = s.rate_window_s - (now - recent[0]) + 0.05
-                await self.pool.execute(queries.DEFER_NOTIFICATION_SQL, row["id"], wait)
-                continue
-            if receiver is None or not receiver.enabled:
-                why = "receiver deleted" if receiver is None else "receiver disabled"
-                await self.pool.execute(queries.MARK_RETRY_SQL, row["id"], why, 0.0, "failed")
-                self.failed += 1
-                continue
-            await self.pool.execute(queries.MARK_SENDING_SQL, row["id"], self._lease(config))
-            message = Message.from_json(row["message"])
-            try:
-                try:
-                    await self.channels.send(receiver, message, f"envgrid-{row['id']}")
-                except NotifyError:
-                    raise
-                except Exception as exc:  # a channel bug: record it, do not loop on it
-                    log.exception(
-                        "notification %s to %s: unexpected error", row["id"], receiver.name
-                    )
-                    raise NotifyError(f"{type(exc).__name__}: {exc}", retry=False) from exc
-            except NotifyError as exc:
-                attempts = row["attempts"] + 1
-                final = not exc.retry or attempts >= s.send_attempts
-                delay = min(s.retry_backoff_max_s, s.retry_backoff_s * 2 ** (attempts - 1))
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
-                await self.pool.execute(
-                    queries.MARK_RETRY_SQL,
-                    row["id"],
-                    str(exc)[:1000],
-                    delay,
-                    "failed" if final else "queued",
-                )
-                log.warning(
-                    "notification %s to %s %s (attempt %d): %s",
-                    row["id"],
-                    receiver.name,
-                    "failed" if final else "will be retried",
-                    attempts,
-                    exc,
-                )
-                if final:
-                    self.failed += 1
-                continue
-            recent.append(self.clock())
-            await self.pool.execute(queries.MARK_SENT_SQL, row["id"])
-            sent += 1
-            self.sent += 1
-        return sent
-
-
-async def send_now(
-    conn: asyncpg.Connection,
-    channels: Channels,
-    receiver: Receiver,
-    message: Message,
-    *,
-    key: str,
-    kind: str = "test",
-) -> tuple[int, str | None]:
-    """Queue and deliver one message right away (CLI ``test-notify``): the row is claimed
-    before sending so a running sender does not send it too.  Returns (id, error)."""
-    notification_id = await queue_message(
-        conn, key=key, receiver=receiver, kind=kind, message=message
-    )
-    if notification_id is None:
-        raise ValueError(f"a notification with key {key} exists already")
-    await conn.execute(queries.MARK_SENDING_SQL, notification_id, 600.0)
-    try:
-        await channels.send(receiver, message, f"envgrid-{notification_id}")
-    except NotifyError as exc:
-        await conn.execute(queries.MARK_RETRY_SQL, notification_id, str(exc), 0.0, "failed")
-        return notification_id, str(exc)
-    await conn.execute(queries.MARK_SENT_SQL, notification_id)
-    return notification_id, None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -35,11 +35,11 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
-import pandas as pd
 
 from store.feed import FeedFormatError, decode_arrays
 
 from .config import AlertConfig, FactorInfo, StationInfo
+from .keyindex import KeyIndex
 from .rules import (
     AQI_LEVEL,
     EXCEEDANCE,
@@ -82,11 +82,8 @@ class Slot:
         "aqi_rule",
         "exc_rule",
         "factor",
-        "flat_rule",
         "gen",
         "index",
-        "jump_rule",
-        "maint_rule",
         "station",
     )
 
@@ -97,18 +94,12 @@ class Slot:
         self.gen = -1
         self.exc_rule: Any = None
         self.aqi_rule: ThresholdRule | None = None
-        self.flat_rule: Any = None
-        self.jump_rule: Any = None
-        self.maint_rule: Any = None
         self.aqi: ThresholdState | None = None
 
     def bind(self, config: AlertConfig, gen: int, table: StateTable) -> None:
         rules = config.rules_for(self.station, self.factor)
         self.exc_rule = rules.exceedance
         self.aqi_rule = rules.aqi
-        self.flat_rule = rules.flatline
-        self.jump_rule = rules.jump
-        self.maint_rule = rules.maintenance
         self.gen = gen
         table.bind(
             self.index,
@@ -198,12 +189,11 @@ class StreamEvaluator:
         self.gen = 0
         self.slots: dict[int, Slot] = {}
         self.by_index: list[Slot] = []
-        self._keys: list[int] = []  # slot key by index
-        self._lookup: pd.Index | None = None
+        self._lookup = KeyIndex()  # slot key → slot index
+        self._new_keys: list[int] = []  # slot keys not in the look-up yet
         self.table = StateTable(self._emit_index)
         self.pending: list[Transition] = []
         self.unknown: list[tuple[int, int, str, float, float, str | None]] = []
-        self.unknown_dropped = 0
         #: values evaluated, rule changes, payloads that could not be decoded (logged)
         self.values = 0
         self.changes = 0
@@ -334,11 +324,11 @@ class StreamEvaluator:
         return n
 
     def _indexes(self, keys: np.ndarray) -> np.ndarray:
-        """Slot index per key (-1: no slot yet); a hash look-up in C (pandas)."""
-        if self._lookup is None:
-            self._lookup = pd.Index(np.array(self._keys, np.int64))
-        found: np.ndarray = self._lookup.get_indexer(keys)
-        return found.astype(np.int64, copy=False)
+        """Slot index per key (-1: no slot yet); a vectorised hash look-up."""
+        if self._new_keys:
+            self._lookup.extend(np.array(self._new_keys, np.int64))
+            self._new_keys = []
+        return self._lookup.get(keys)
 
     def _round(
         self,
@@ -374,8 +364,6 @@ class StreamEvaluator:
     ) -> None:
         if len(self.unknown) < MAX_UNKNOWN:
             self.unknown.append((station_id, factor_id, kind, ts, value, flag))
-        else:
-            self.unknown_dropped += 1
 
     def _slot(self, station_id: int, factor_id: int, slot: Slot | None) -> Slot | None:
         config = self.config
@@ -388,8 +376,7 @@ class StreamEvaluator:
             key = (station_id << 16) | factor_id
             self.slots[key] = slot
             self.by_index.append(slot)
-            self._keys.append(key)
-            self._lookup = None
+            self._new_keys.append(key)
         else:
             slot.station = config.stations.get(station_id, slot.station)
             slot.factor = config.factors.get(factor_id, slot.factor)

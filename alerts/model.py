@@ -3,7 +3,7 @@ shown to users (Simplified Chinese)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -18,6 +18,7 @@ __all__ = [
     "STATES",
     "STATE_ZH",
     "AlertView",
+    "columns",
     "jsonable",
 ]
 
@@ -152,6 +153,15 @@ class AlertView:
 
     def to_json(self) -> dict[str, Any]:
         return {name: jsonable(getattr(self, name)) for name in self.__slots__}
+
+
+def columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows of ``width`` values as ``width`` columns (the arrays of an ``unnest`` query)."""
+    out: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(out, row, strict=True):
+            column.append(value)
+    return out
 
 
 def jsonable(value: Any) -> Any:

@@ -1,10 +1,10 @@
 """The daily ranking push (08:30 Asia/Shanghai by default): each responsible person gets
 the ranks of what they are responsible for.
 
-The ranking itself belongs to the aggregates module: the scheduled job calls
-``aggregates.run_daily_ranking(pool, settings, day=None)`` when that function exists,
-then reads ``daily_rankings`` for yesterday (local day) and queues one message per
-receiver with responsibilities:
+The ranking itself belongs to the aggregates module: the scheduled job
+(:func:`rank_and_push`) refreshes the official values (``aggregates.jobs.run_refresh``),
+has ``aggregates.jobs.run_daily_ranking`` rank yesterday, then reads ``daily_rankings``
+for yesterday (local day) and queues one message per receiver with responsibilities:
 
 * ``station`` scope: that station's line (``daily_rankings.scope_key`` is the MN; a
   station id is accepted too);
@@ -19,8 +19,6 @@ receiver), so a restart or a second run never sends the day's ranking twice.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
@@ -29,14 +27,15 @@ from typing import Any
 
 import asyncpg
 
+from aggregates.jobs import run_daily_ranking, run_refresh
 from store.settings import Settings
 
 from . import queries
 from .config import AlertConfig
-from .dispatcher import idempotency_key, queue_message
+from .outbox import idempotency_key, queue_message
 from .templates import RankingLine, render_ranking
 
-__all__ = ["compute_daily_ranking", "push_daily_ranking", "yesterday"]
+__all__ = ["push_daily_ranking", "rank_and_push", "yesterday"]
 
 log = logging.getLogger(__name__)
 
@@ -46,20 +45,12 @@ def yesterday(config: AlertConfig, now: datetime | None = None) -> date:
     return local.date() - timedelta(days=1)
 
 
-async def compute_daily_ranking(pool: asyncpg.Pool, settings: Settings) -> bool:
-    """Call ``aggregates.run_daily_ranking`` if the aggregates module provides it."""
-    try:
-        module = importlib.import_module("aggregates")
-    except ImportError:  # pragma: no cover - aggregates is part of the project
-        return False
-    func = getattr(module, "run_daily_ranking", None)
-    if func is None:
-        log.info("aggregates.run_daily_ranking is not available; pushing stored rankings")
-        return False
-    result = func(pool, settings, day=None)
-    if inspect.isawaitable(result):
-        await result
-    return True
+async def rank_and_push(pool: asyncpg.Pool, settings: Settings, config: AlertConfig) -> int:
+    """The ``daily-ranking`` job: the official values refreshed, yesterday ranked
+    (aggregates), the ranking pushed; returns the messages queued."""
+    await run_refresh(pool, settings)
+    await run_daily_ranking(pool, settings)
+    return await push_daily_ranking(pool, config, yesterday(config))
 
 
 def _line(row: Mapping[str, Any]) -> RankingLine:

@@ -95,7 +95,6 @@ __all__ = [
     "evaluate_threshold",
     "mass_offline",
     "new_state",
-    "severity_rank",
 ]
 
 # -- names ---------------------------------------------------------------------------------
@@ -112,9 +111,6 @@ RULES: Final = (*IN_STREAM_RULES, OFFLINE, OFFLINE_MASS)
 
 Severity: TypeAlias = Literal["critical", "major", "warning", "info"]
 SEVERITIES: Final[tuple[Severity, ...]] = ("critical", "major", "warning", "info")
-_SEVERITY_RANK: Final[Mapping[str, int]] = {
-    s: len(SEVERITIES) - i for i, s in enumerate(SEVERITIES)
-}
 
 Action: TypeAlias = Literal["pending", "firing", "touch", "cancelled", "resolved"]
 
@@ -140,11 +136,6 @@ _EWMA_MIN_VALUES: Final = 10
 def declares_maintenance(flag: str | None) -> bool:
     """Is ``flag`` a device-declared maintenance/fault flag (either case)?"""
     return flag in _MAINTENANCE
-
-
-def severity_rank(severity: str) -> int:
-    """critical 4 > major 3 > warning 2 > info 1 (unknown 0)."""
-    return _SEVERITY_RANK.get(severity, 0)
 
 
 class RuleError(ValueError):
@@ -187,6 +178,15 @@ class Change:
 
 
 _NONE: Final[tuple[Change, ...]] = ()
+
+
+def _admit(kinds: str, ts: float, kind: str, state: _Streamed) -> bool:
+    """Whether a value of ``kind`` at ``ts`` enters the stream (its kind followed, newer
+    than the last one); records its time."""
+    if (kind != state.kind and not _take(kinds, kind, state)) or ts <= state.last_ts:
+        return False
+    state.last_ts = ts
+    return True
 
 
 def _take(kinds: str, kind: str, state: _Streamed) -> bool:
@@ -285,10 +285,7 @@ def evaluate_threshold(
     state: ThresholdState,
 ) -> tuple[Change, ...]:
     """One value through an exceedance rule (see :class:`ThresholdRule`)."""
-    if (kind != state.kind and not _take(rule.kinds, kind, state)) or ts <= state.last_ts:
-        return _NONE
-    state.last_ts = ts
-    if flag in _MAINTENANCE:
+    if not _admit(rule.kinds, ts, kind, state) or flag in _MAINTENANCE:
         return _NONE  # device-declared maintenance: no data alerts (ISSUE "Rules")
     upper, lower = rule.upper, rule.lower
     if upper is not None and value > upper:
@@ -415,10 +412,7 @@ def evaluate_flatline(
     state: FlatlineState,
 ) -> tuple[Change, ...]:
     """One value through a flatline rule (see :class:`FlatlineRule`)."""
-    if (kind != state.kind and not _take(rule.kinds, kind, state)) or ts <= state.last_ts:
-        return _NONE
-    state.last_ts = ts
-    if flag in _MAINTENANCE:
+    if not _admit(rule.kinds, ts, kind, state) or flag in _MAINTENANCE:
         return _NONE
     if state.run and abs(value - state.ref) <= rule.tolerance:
         state.run += 1
@@ -529,10 +523,7 @@ def evaluate_jump(
     state: JumpState,
 ) -> tuple[Change, ...]:
     """One value through a jump rule (see :class:`JumpRule`)."""
-    if (kind != state.kind and not _take(rule.kinds, kind, state)) or ts <= state.last_ts:
-        return _NONE
-    state.last_ts = ts
-    if flag in _MAINTENANCE:
+    if not _admit(rule.kinds, ts, kind, state) or flag in _MAINTENANCE:
         return _NONE
     prev = state.prev
     if math.isnan(prev):  # first value of the stream
@@ -621,9 +612,8 @@ def evaluate_maintenance(
     state: MaintenanceState,
 ) -> tuple[Change, ...]:
     """One value through the maintenance rule (see :class:`MaintenanceRule`)."""
-    if (kind != state.kind and not _take(rule.kinds, kind, state)) or ts <= state.last_ts:
+    if not _admit(rule.kinds, ts, kind, state):
         return _NONE
-    state.last_ts = ts
     if flag is not None and flag in _MAINTENANCE:
         if state.run == 0:
             state.since = ts

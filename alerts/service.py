@@ -1,5 +1,5 @@
 """The alert engine as one long-running object: listener, evaluator, writer, sweeper,
-dispatcher, sender and the APScheduler jobs.
+dispatcher and sender; what its scheduled jobs call (:mod:`alerts.jobs`).
 
 Theory of operation
 -------------------
@@ -15,19 +15,16 @@ Start (:meth:`AlertService.start`):
    (or before now, on a first start) is re-evaluated from ``measurements_rtd``/``_minute``/
    ``_hour``, then the buffered live readings — so a restart loses no alert;
 5. the tasks: the flush loop (transitions → database every ``alerts.flush_ms``), the
-   sender, the listener watchdog (reconnects and catches up again after the database
-   went away), and the scheduler (:meth:`AlertService.schedule`).
+   sender and the listener watchdog (reconnects and catches up again after the database
+   went away).
 
-Jobs (APScheduler 3 ``AsyncIOScheduler``, every job ``max_instances=1``,
-``coalesce=True``, each one call into alerts/ or aggregates/): ``offline-sweep``
-(``alerts.sweep_interval_s``), ``dispatch`` (``alerts.dispatch_interval_s``),
-``save-state`` (``alerts.state_save_s``), ``reload-config`` (``alerts.config_reload_s``,
-and at once on ``envgrid_alert_config``), ``daily-ranking`` (cron at
-``aggregates.daily_ranking_time``, core.timezone) and ``housekeeping`` (cron at
-``alerts.housekeeping_time``).
+The periodic work (sweeps, dispatch ticks, state saves, reloads, the daily ranking,
+housekeeping) is offered as :class:`store.jobs.Job` values by
+:func:`alerts.jobs.scheduled_jobs`; the process's one scheduler runs them (the service
+creates none).
 
-Stop: scheduler off, the last transitions flushed, the rule state saved, the last
-messages sent (bounded wait), connections closed.
+Stop (after the scheduler is off): the last transitions flushed, the rule state saved,
+the last messages sent (bounded wait), connections closed.
 """
 
 from __future__ import annotations
@@ -43,21 +40,22 @@ from typing import Any
 
 import asyncpg
 import orjson
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
+from aggregates.jobs import sync_timezone
 from store.db import CONNECTION_ERRORS, connect, create_pool
+from store.engine import Engine, recorded_engine
 from store.feed import READINGS_CHANNEL
 from store.settings import Settings
 
 from . import queries
-from .config import AlertConfig, FactorInfo, load_config, load_stations
-from .dispatcher import Dispatcher, Sender
+from .config import AlertConfig, FactorInfo
+from .dispatcher import Dispatcher
 from .engine import StreamEvaluator
-from .model import ALERTS_CHANNEL, CONFIG_CHANNEL
+from .loader import load_config, load_stations
+from .model import ALERTS_CHANNEL, CONFIG_CHANNEL, columns
 from .notifiers import Channels
-from .ranking import compute_daily_ranking, push_daily_ranking, yesterday
+from .outbox import Sender
+from .ranking import rank_and_push
 from .rules import IN_STREAM_RULES, OFFLINE
 from .sweeper import OfflineSweeper, SweepResult
 from .writer import AlertWriter, Transition
@@ -87,23 +85,15 @@ def _feed_records(evaluator: StreamEvaluator, kind: str, rows: list[asyncpg.Reco
     """Catch-up rows (station, factor, POSIX s, value, flag) → the evaluator."""
     if not rows:
         return 0
-    return evaluator.feed_rows(
-        kind,
-        [r[0] for r in rows],
-        [r[1] for r in rows],
-        [r[2] for r in rows],
-        [r[3] for r in rows],
-        [r[4] for r in rows],
-    )
+    return evaluator.feed_rows(kind, *columns(rows, 5))
 
 
 class AlertService:
     """See the module docstring.  ``async with AlertService(settings, dsn) as svc``."""
 
-    def __init__(self, settings: Settings, dsn: str, *, scheduler: bool = True) -> None:
+    def __init__(self, settings: Settings, dsn: str) -> None:
         self.settings = settings
         self.dsn = dsn
-        self.use_scheduler = scheduler
         self.pool: asyncpg.Pool | None = None
         self.config: AlertConfig | None = None
         self.writer = AlertWriter()
@@ -112,7 +102,6 @@ class AlertService:
         self.dispatcher: Dispatcher | None = None
         self.sender: Sender | None = None
         self.channels = Channels(settings.alerts)
-        self.scheduler: AsyncIOScheduler | None = None
         self._listener: asyncpg.Connection | None = None
         self._incoming: list[str] = []
         self._catching_up = False
@@ -123,9 +112,7 @@ class AlertService:
         self._last_reading = time.time()
         self._registry_loaded = 0.0
         self._saved_keys: set[tuple[int, int, str]] = set()
-        self.last_sweep: SweepResult | None = None
         self.flushes = 0
-        self.flush_failures = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def __aenter__(self) -> AlertService:
@@ -158,9 +145,6 @@ class AlertService:
     async def _start(self) -> None:
         assert self.pool is not None
         pool = self.pool
-        from aggregates.jobs import sync_timezone
-        from store.engine import Engine, recorded_engine
-
         async with pool.acquire() as conn:
             engine = await recorded_engine(conn) or Engine.POSTGRESQL
             await sync_timezone(conn, self.settings, engine)
@@ -201,17 +185,11 @@ class AlertService:
             loop.create_task(self.sender.run(self._stop), name="alerts-sender"),
             loop.create_task(self._watch_listener(), name="alerts-listener"),
         ]
-        if self.use_scheduler:
-            self.schedule()
 
     async def stop(self) -> None:
-        """Scheduler off; the sender finishes the message in hand; then the last
-        transitions, the rule state and the last messages (bounded waits)."""
+        """The sender finishes the message in hand; then the last transitions, the rule
+        state and the last messages (bounded waits)."""
         self._stop.set()
-        if self.scheduler is not None:
-            with contextlib.suppress(Exception):
-                self.scheduler.shutdown(wait=False)
-            self.scheduler = None
         sender = [t for t in self._tasks if t.get_name() == "alerts-sender"]
         others = [t for t in self._tasks if t not in sender]
         for task in others:
@@ -393,14 +371,12 @@ class AlertService:
         except asyncpg.PostgresError as exc:
             if isinstance(exc, CONNECTION_ERRORS):
                 self.evaluator.put_back(batch)
-                self.flush_failures += 1
                 raise
             log.error("alert batch of %d refused (%s); writing one by one", len(batch), exc)
             await self._flush_singly(batch)
             return len(batch)
         except BaseException:
             self.evaluator.put_back(batch)
-            self.flush_failures += 1
             raise
         self.flushes += 1
         for key in outcome.gone:
@@ -427,8 +403,7 @@ class AlertService:
     async def sweep(self) -> SweepResult:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
-            self.last_sweep = await self.sweeper.sweep(conn, self.writer, self.cfg())
-        return self.last_sweep
+            return await self.sweeper.sweep(conn, self.writer, self.cfg())
 
     async def dispatch(self) -> int:
         assert self.pool is not None and self.dispatcher is not None
@@ -448,20 +423,10 @@ class AlertService:
         now = float(await self.pool.fetchval(queries.DB_NOW_SQL))
         async with self.pool.acquire() as conn, conn.transaction():
             if rows:
-                await conn.execute(
-                    queries.SAVE_RULE_STATE_SQL,
-                    [r[0] for r in rows],
-                    [r[1] for r in rows],
-                    [r[2] for r in rows],
-                    [orjson.dumps(r[3]).decode() for r in rows],
-                )
+                states = [(s, f, r, orjson.dumps(st).decode()) for s, f, r, st in rows]
+                await conn.execute(queries.SAVE_RULE_STATE_SQL, *columns(states, 4))
             if gone:
-                await conn.execute(
-                    queries.DELETE_RULE_STATE_SQL,
-                    [g[0] for g in gone],
-                    [g[1] for g in gone],
-                    [g[2] for g in gone],
-                )
+                await conn.execute(queries.DELETE_RULE_STATE_SQL, *columns(gone, 3))
             await conn.execute(queries.SET_META_SQL, _SAVED_AT_KEY, now)
         self._saved_keys = keys
         return len(rows)
@@ -482,22 +447,12 @@ class AlertService:
             r["id"]: FactorInfo(r["id"], r["code"], r["name_zh"], r["unit"])
             for r in await self.pool.fetch(queries.LOAD_FACTORS_SQL)
         }
-        self.config.factor_by_code = {f.code: f for f in self.config.factors.values()}
         self.evaluator.set_config(self.config)
 
-    async def refresh_aggregates(self) -> int:
-        """The official daily/monthly values (aggregates.jobs.run_refresh)."""
-        assert self.pool is not None
-        from aggregates.jobs import run_refresh
-
-        return await run_refresh(self.pool, self.settings)
-
     async def daily_ranking(self) -> int:
+        """Yesterday's ranking computed and pushed (:func:`alerts.ranking.rank_and_push`)."""
         assert self.pool is not None
-        await self.refresh_aggregates()  # yesterday's official values first
-        await compute_daily_ranking(self.pool, self.settings)
-        config = self.cfg()
-        queued = await push_daily_ranking(self.pool, config, yesterday(config))
+        queued = await rank_and_push(self.pool, self.settings, self.cfg())
         if queued:
             self._wake_sender()
         return queued
@@ -514,59 +469,3 @@ class AlertService:
                 await conn.execute(sql, days)
             await conn.execute(queries.PURGE_RULE_STATE_SQL)
             await conn.execute(queries.PURGE_GROUPS_SQL)
-
-    def schedule(self) -> AsyncIOScheduler:
-        """Start the APScheduler jobs (see the module docstring)."""
-        s = self.settings.alerts
-        tz = self.cfg().tz
-        scheduler = AsyncIOScheduler(
-            timezone=tz,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
-        )
-        now = datetime.now(tz)
-
-        def job(name: str, func: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[None]]:
-            async def run() -> None:
-                await self._guard(name, func)
-
-            run.__name__ = name
-            return run
-
-        def add(name: str, func: Callable[[], Awaitable[Any]], trigger: Any, **kw: Any) -> None:
-            scheduler.add_job(job(name, func), trigger, id=name, **kw)
-
-        add(
-            "offline-sweep",
-            self.sweep,
-            IntervalTrigger(seconds=s.sweep_interval_s),
-            next_run_time=now,
-        )
-        add(
-            "dispatch",
-            self.dispatch,
-            IntervalTrigger(seconds=s.dispatch_interval_s),
-            next_run_time=now,
-        )
-        add("save-state", self.save_state, IntervalTrigger(seconds=s.state_save_s))
-        add(
-            "aggregates-refresh",
-            self.refresh_aggregates,
-            IntervalTrigger(minutes=self.settings.aggregates.refresh_interval_min),
-        )
-        add("reload-config", self.reload_config, IntervalTrigger(seconds=s.config_reload_s))
-        if s.daily_push:
-            hh, mm = self.settings.aggregates.daily_ranking_time.split(":")
-            add(
-                "daily-ranking",
-                self.daily_ranking,
-                CronTrigger(hour=int(hh), minute=int(mm), timezone=tz),
-            )
-        hh, mm = s.housekeeping_time.split(":")
-        add(
-            "housekeeping",
-            self.housekeeping,
-            CronTrigger(hour=int(hh), minute=int(mm), timezone=tz),
-        )
-        scheduler.start()
-        self.scheduler = scheduler
-        return scheduler

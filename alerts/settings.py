@@ -9,6 +9,7 @@ the scheduled jobs.  Times are seconds unless the name says otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 __all__ = ["AlertSettings"]
 
@@ -24,6 +25,53 @@ def _hhmm(value: str) -> bool:
         and int(hh) < 24
         and int(mm) < 60
     )
+
+
+#: Settings checked by AlertSettings: > 0, ≥ 0 (0 = off), ≥ 1.
+_POSITIVE: Final = (
+    "offline_after_s",
+    "offline_remind_s",
+    "sweep_interval_s",
+    "flush_ms",
+    "state_save_s",
+    "config_reload_s",
+    "dispatch_interval_s",
+    "rate_window_s",
+    "retry_backoff_s",
+    "retry_backoff_max_s",
+    "smtp_timeout_s",
+    "webhook_timeout_s",
+)
+_NON_NEGATIVE: Final = (
+    "offline_disconnect_grace_s",
+    "pending_s",
+    "hysteresis_ratio",
+    "flatline_count",
+    "flatline_s",
+    "flatline_tolerance",
+    "flatline_min_value_ratio",
+    "jump_rel",
+    "jump_min_delta_ratio",
+    "jump_abs",
+    "jump_sigma",
+    "jump_window_s",
+    "maintenance_s",
+    "catchup_s",
+    "group_wait_s",
+    "group_interval_s",
+    "repeat_interval_s",
+)
+_AT_LEAST_ONE: Final = (
+    "pending_count",
+    "clear_count",
+    "flatline_min_count",
+    "jump_clear_count",
+    "inhibit_min_stations",
+    "max_messages_per_receiver",
+    "send_attempts",
+    "message_max_items",
+    "history_days",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,56 +190,15 @@ class AlertSettings:
         # ``import alerts.settings`` must work before store.settings is complete
         from store.validation import require
 
-        for name in (
-            "offline_after_s",
-            "offline_remind_s",
-            "sweep_interval_s",
-            "flush_ms",
-            "state_save_s",
-            "config_reload_s",
-            "dispatch_interval_s",
-            "rate_window_s",
-            "retry_backoff_s",
-            "retry_backoff_max_s",
-            "smtp_timeout_s",
-            "webhook_timeout_s",
+        for names, low, strict, rule in (
+            (_POSITIVE, 0, True, "> 0"),
+            (_NON_NEGATIVE, 0, False, "≥ 0, 0 = off"),
+            (_AT_LEAST_ONE, 1, False, "≥ 1"),
         ):
-            value = getattr(self, name)
-            require(value > 0, f"alerts.{name} must be > 0 (got {value})")
-        for name in (
-            "offline_disconnect_grace_s",
-            "pending_s",
-            "hysteresis_ratio",
-            "flatline_count",
-            "flatline_s",
-            "flatline_tolerance",
-            "flatline_min_value_ratio",
-            "jump_rel",
-            "jump_min_delta_ratio",
-            "jump_abs",
-            "jump_sigma",
-            "jump_window_s",
-            "maintenance_s",
-            "catchup_s",
-            "group_wait_s",
-            "group_interval_s",
-            "repeat_interval_s",
-        ):
-            value = getattr(self, name)
-            require(value >= 0, f"alerts.{name} must be ≥ 0, 0 = off (got {value})")
-        for name in (
-            "pending_count",
-            "clear_count",
-            "flatline_min_count",
-            "jump_clear_count",
-            "inhibit_min_stations",
-            "max_messages_per_receiver",
-            "send_attempts",
-            "message_max_items",
-            "history_days",
-        ):
-            value = getattr(self, name)
-            require(value >= 1, f"alerts.{name} must be ≥ 1 (got {value})")
+            for name in names:
+                value = getattr(self, name)
+                ok = value > low if strict else value >= low
+                require(ok, f"alerts.{name} must be {rule} (got {value})")
         require(
             0 < self.inhibit_ratio <= 1,
             f"alerts.inhibit_ratio must be in (0, 1] (got {self.inhibit_ratio})",

@@ -100,7 +100,6 @@ class WriteOutcome:
     created: int = 0
     updated: int = 0
     events: int = 0
-    notified: list[str] = field(default_factory=list)
     #: keys whose alert a user resolved meanwhile (the caller resets their rule state)
     gone: list[AlertKey] = field(default_factory=list)
 
@@ -469,7 +468,6 @@ class AlertWriter:
         out.created = len(inserted)
         out.updated = len(updated)
         out.events = len(ev)
-        out.notified = payloads
         out.gone = gone
         if len(inserted) != len(new_ops):
             await self.load(conn)

@@ -37,9 +37,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from alerts.config import AlertConfig, FactorInfo, StationInfo, load_config
+from alerts.config import AlertConfig, FactorInfo, StationInfo
 from alerts.dispatcher import Dispatcher
 from alerts.engine import StreamEvaluator
+from alerts.loader import load_config
 from alerts.settings import AlertsConfig, AlertSettings
 from alerts.sweeper import OfflineSweeper, SweepResult
 from alerts.writer import AlertWriter

@@ -14,10 +14,8 @@ back-off, rate limits and the delivery log are the sender's business
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Final
-
-from .base import Channels, Notifier, NotifyError
+from .base import Notifier, NotifyError
+from .channels import NOTIFIERS, Channels
 from .email import EmailNotifier
 from .webhook import DingTalkNotifier, WebhookNotifier, WeComNotifier
 
@@ -31,11 +29,3 @@ __all__ = [
     "WeComNotifier",
     "WebhookNotifier",
 ]
-
-#: receiver kind → notifier factory (given the shared channel resources)
-NOTIFIERS: Final[dict[str, Callable[[Channels], Notifier]]] = {
-    "email": EmailNotifier,
-    "webhook": WebhookNotifier,
-    "wecom": WeComNotifier,
-    "dingtalk": DingTalkNotifier,
-}

@@ -5,13 +5,17 @@ from __future__ import annotations
 import re
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 import aiosmtplib
 
 from alerts.config import Receiver
 from alerts.templates import Message
 
-from .base import Channels, NotifyError
+from .base import NotifyError
+
+if TYPE_CHECKING:
+    from .channels import Channels
 
 __all__ = ["EmailNotifier", "addresses"]
 

@@ -27,7 +27,7 @@ import hmac
 import time
 import urllib.parse
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import aiohttp
 import orjson
@@ -35,7 +35,10 @@ import orjson
 from alerts.config import Receiver
 from alerts.templates import Message
 
-from .base import Channels, NotifyError
+from .base import NotifyError
+
+if TYPE_CHECKING:
+    from .channels import Channels
 
 __all__ = [
     "DingTalkNotifier",

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from alerts.config import AlertConfig, ConfigRow, FactorInfo, LimitRow, StationInfo, coerce_params
+from alerts.config import AlertConfig, ConfigRow, FactorInfo, LimitRow, StationInfo
 from alerts.limits import aqi_threshold, builtin_limits
 from alerts.model import AlertView
+from alerts.params import coerce_params
 from alerts.rules import RuleError
 from alerts.templates import describe, render_alerts
 from envgrid.settings import load_settings

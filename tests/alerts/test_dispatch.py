@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-import aggregates
-from alerts import api
+from alerts import api, ranking
 from alerts.service import AlertService
 from store.db import connect
 from store.stations import NewStation
@@ -88,7 +87,7 @@ async def test_offline_notice_hourly_reminder_recovery_no_duplicates_after_resta
         officer = await api.create_receiver(conn, name="监管乙", kind="email", address="o@x.cn")
         await api.add_responsibility(conn, receiver_id=officer, role="officer", scope="all")
         await set_state(conn, sid, 30)
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             await pump(svc, 0.5)
             assert mail.messages == []  # not yet offline
             await set_state(conn, sid, 120)
@@ -99,7 +98,7 @@ async def test_offline_notice_hourly_reminder_recovery_no_duplicates_after_resta
             assert mail.envelopes[0][1] == ["m@x.cn"]  # maintainers only, not the officer
             assert "站点1（西湖区） 断线" in mail.text(first)
         # restart within the reminder interval: nothing is sent again
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             await pump(svc, 1.0)
             assert len(mail.messages) == 1
             await wait_for(lambda: _pumped(svc, mail.messages, 2), timeout=6)
@@ -160,7 +159,7 @@ async def test_mass_offline_is_one_grouped_notice(
         worker = {s.mn: i % 4 for i, s in enumerate([*east, *west])}  # spread like SO_REUSEPORT
         for s in [*east, *west]:
             await set_state(conn, ids[s.mn], 30, worker=worker[s.mn])
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             await pump(svc, 0.3)
             for s in east[:12]:  # 12 of 20 in 东区 at once: mass
                 await set_state(conn, ids[s.mn], 600, worker=worker[s.mn])
@@ -222,7 +221,7 @@ async def test_silence_mutes_then_notifies_if_still_firing(
             comment="现场维护",
         )
         await set_state(conn, sid, 600)
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             await wait_for(lambda: _is_set(svc))
             await pump(svc, 0.8)
             assert webhooks.requests == []
@@ -247,7 +246,7 @@ async def _pumped_hooks(svc: AlertService, hooks: Hooks, n: int) -> bool:
 async def test_daily_ranking_push(
     db_dsn: str, webhooks: Hooks, pg_reachable_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The 08:30 job calls aggregates.run_daily_ranking, then pushes yesterday's rows to
+    """The 08:30 job calls aggregates.jobs.run_daily_ranking, then pushes yesterday's rows to
     each station's responsible people — once per day and receiver."""
     ids = await register(db_dsn, station(1, "西湖区"), station(2, "西湖区"), station(3, "滨江区"))
     s1 = ids[station(1, "").mn]
@@ -256,7 +255,7 @@ async def test_daily_ranking_push(
     calls: list[object] = []
 
     async def fake_ranking(pool: object, settings: object, day: object = None) -> int:
-        """Stands in for aggregates.run_daily_ranking: writes the day's rows."""
+        """Stands in for aggregates.jobs.run_daily_ranking: writes the day's rows."""
         calls.append(day)
         rows = [
             ("station", station(1, "").mn, "站点1", 2, 80, 2, ["PM2.5"], True),
@@ -275,7 +274,7 @@ async def test_daily_ranking_push(
         return len(rows)
 
     yesterday = day
-    monkeypatch.setattr(aggregates, "run_daily_ranking", fake_ranking, raising=False)
+    monkeypatch.setattr(ranking, "run_daily_ranking", fake_ranking)
     conn = await connect(db_dsn)
     try:
         a = await api.create_receiver(
@@ -290,7 +289,7 @@ async def test_daily_ranking_push(
         await api.add_responsibility(
             conn, receiver_id=b, role="officer", scope="region", scope_key="西湖区"
         )
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             assert await svc.daily_ranking() == 2
             assert await svc.daily_ranking() == 0  # never twice for one day
             assert calls == [None, None]  # day=None: the aggregates job's own default

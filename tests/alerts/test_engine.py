@@ -57,7 +57,7 @@ async def test_exceedance_lifecycle_history_and_notify(db_dsn: str, pg_reachable
     try:
         pm25 = await factor_id(conn, "a34004")
         feed = Feed(conn)
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             limit = svc.cfg().builtin["22"]["a34004"].upper
             assert limit is not None
             await feed.send((sid, pm25, T0, limit + 10, "N"))
@@ -107,7 +107,7 @@ async def test_restart_keeps_rule_state_and_catches_up(db_dsn: str, pg_reachable
         feed = Feed(conn)
         now = float(await conn.fetchval("SELECT extract(epoch FROM now())"))
         start = now - 300
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             for i in range(6):
                 await feed.send((sid, so2, start + 30 * i, 30.0, "N"), store=True)
             await wait_for(lambda: _true(svc.evaluator is not None and svc.evaluator.values >= 6))
@@ -117,7 +117,7 @@ async def test_restart_keeps_rule_state_and_catches_up(db_dsn: str, pg_reachable
         for i in range(6, 10):
             await feed.send((sid, so2, start + 30 * i, 30.0, "N"), store=True)
         assert await alerts_of(conn) == []
-        async with AlertService(settings, db_dsn, scheduler=False):
+        async with AlertService(settings, db_dsn):
             rows = await wait_for(lambda: alerts_of(conn))
             assert [(r["rule"], r["state"]) for r in rows] == [("flatline", "firing")]
             # live data continues the same run: no second alert, then a change resolves it
@@ -137,7 +137,7 @@ async def test_manual_resolve_and_ack(db_dsn: str, pg_reachable_tmp: Path) -> No
     try:
         pm25 = await factor_id(conn, "a34004")
         feed = Feed(conn)
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             limit = svc.cfg().builtin["22"]["a34004"].upper
             assert limit is not None
             await feed.send((sid, pm25, T0, limit * 2, "N"), (sid, pm25, T0 + 30, limit * 2, "N"))
@@ -189,7 +189,7 @@ async def test_config_change_applies_at_once(db_dsn: str, pg_reachable_tmp: Path
     try:
         no2 = await factor_id(conn, "a21004")
         feed = Feed(conn)
-        async with AlertService(settings, db_dsn, scheduler=False) as svc:
+        async with AlertService(settings, db_dsn) as svc:
             await api.set_limit(
                 conn,
                 factor_code="a21004",
@@ -226,7 +226,7 @@ async def test_station_registered_after_start_is_evaluated_promptly(
     settings = alert_settings(db_dsn, pg_reachable_tmp, flush_ms=20, catchup_s=0, pending_count=1)
     conn = await connect(db_dsn)
     try:
-        async with AlertService(settings, db_dsn, scheduler=False):
+        async with AlertService(settings, db_dsn):
             ids = await register(db_dsn, AIR2)  # after the engine loaded its configuration
             co = await factor_id(conn, "a21005")
             await Feed(conn).send((ids[AIR2.mn], co, T0, 50.0, "N"))

@@ -1,5 +1,5 @@
 """End to end: HJ 212 frames → the real ingest worker → PostgreSQL → NOTIFY →
-the alert engine (with its scheduler) → a real SMTP server and a local webhook receiver.
+the alert engine (with its scheduled jobs) → a real SMTP server and a local webhook receiver.
 
 Four stations of one district run with faults on a compressed clock (one sample per
 0.25 s real; DataTime advances 30 s per sample; 1 s real ≈ 5 min of the 15-minute
@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alerts import api
-from alerts.service import AlertService
+from alerts.process import running_engine
 from ingest.server import IngestWorker
 from protocol import encode_upload
 from store.db import connect
@@ -166,7 +166,7 @@ async def test_faults_through_server_and_database_give_exactly_the_expected_mess
 
     async with (
         ingest(db_dsn, engine_info, pg_reachable_tmp / "ingest") as worker,
-        AlertService(settings, db_dsn) as svc,
+        running_engine(settings, db_dsn) as svc,
     ):
         clients = {n: await StationClient.open(worker.bound_port) for n in "ABCD"}
         tasks = [

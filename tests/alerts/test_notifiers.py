@@ -15,10 +15,11 @@ import orjson
 import pytest
 
 from alerts import api
-from alerts.config import Receiver, load_config
-from alerts.dispatcher import Sender, idempotency_key, queue_message, send_now
+from alerts.config import Receiver
+from alerts.loader import load_config
 from alerts.notifiers import Channels, NotifyError
 from alerts.notifiers.webhook import dingtalk_sign, truncate_utf8
+from alerts.outbox import Sender, idempotency_key, queue_message, send_now
 from alerts.templates import Message, render_test
 from store.db import connect
 

@@ -71,7 +71,7 @@ async def test_database_drops_connections_nothing_is_lost(
     sid = ids[AIR.mn]
     settings = alert_settings(db_dsn, pg_reachable_tmp, flush_ms=20, catchup_s=0, pending_count=2)
     database = db_dsn.rsplit("/", 1)[1]
-    async with AlertService(settings, db_dsn, scheduler=False) as svc:
+    async with AlertService(settings, db_dsn) as svc:
         conn = await connect(db_dsn)
         try:
             pm25 = await factor_id(conn, "a34004")

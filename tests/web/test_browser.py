@@ -301,7 +301,7 @@ async def test_rankings_reports_exports_and_alert_ack(
     settings = alert_settings(
         db_dsn, pg_reachable_tmp / "alerts", flush_ms=50, catchup_s=0, pending_count=2
     )
-    async with AlertService(settings, db_dsn, scheduler=False):
+    async with AlertService(settings, db_dsn):
         alert_ids = await _engine_alerts(db_dsn, targets)
 
     desktop = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")

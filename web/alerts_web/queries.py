@@ -192,7 +192,6 @@ SET_RECEIVER_USER_SQL: Final = """
 UPDATE alert_receivers SET user_id = $2, updated_at = now() WHERE id = $1 RETURNING id
 """
 USER_EXISTS_SQL: Final = "SELECT EXISTS (SELECT 1 FROM web_users WHERE id = $1)"
-RESPONSIBILITY_SQL: Final = "SELECT receiver_id FROM alert_responsibilities WHERE id = $1"
 #: People an alert can be assigned to: enabled users allowed to handle alerts.
 ASSIGNEES_SQL: Final = """
 SELECT u.username, u.display_name
@@ -327,11 +326,6 @@ async def set_receiver_user(
 
 async def user_exists(conn: asyncpg.Connection, user_id: int) -> bool:
     return bool(await conn.fetchval(USER_EXISTS_SQL, user_id))
-
-
-async def responsibility_receiver(conn: asyncpg.Connection, rid: int) -> int | None:
-    value = await conn.fetchval(RESPONSIBILITY_SQL, rid)
-    return None if value is None else int(value)
 
 
 async def assignees(conn: asyncpg.Connection) -> list[dict[str, Any]]:

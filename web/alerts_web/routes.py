@@ -8,6 +8,7 @@ from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
 
 from . import handlers as h
+from . import routing, silences
 
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
@@ -221,7 +222,7 @@ API: Final = (
     E(
         "GET",
         "/api/v1/alert-silences",
-        h.list_silences,
+        silences.list_silences,
         "alerts:read",
         "静默列表",
         "静默与维护",
@@ -231,7 +232,7 @@ API: Final = (
     E(
         "POST",
         "/api/v1/alert-silences",
-        h.create_silence,
+        silences.create_silence,
         "alerts:silence",
         "新建静默",
         "静默与维护",
@@ -252,7 +253,7 @@ API: Final = (
     E(
         "POST",
         "/api/v1/alert-silences/{id}/expire",
-        h.expire_silence,
+        silences.expire_silence,
         "alerts:silence",
         "结束静默",
         "静默与维护",
@@ -261,7 +262,7 @@ API: Final = (
     E(
         "DELETE",
         "/api/v1/alert-silences/{id}",
-        h.delete_silence,
+        silences.delete_silence,
         "alerts:silence",
         "删除静默",
         "静默与维护",
@@ -270,7 +271,7 @@ API: Final = (
     E(
         "GET",
         "/api/v1/alert-windows",
-        h.list_windows,
+        silences.list_windows,
         "alerts:read",
         "维护窗口列表",
         "静默与维护",
@@ -279,7 +280,7 @@ API: Final = (
     E(
         "POST",
         "/api/v1/alert-windows",
-        h.create_window,
+        silences.create_window,
         "alerts:silence",
         "新建维护窗口",
         "静默与维护",
@@ -290,7 +291,7 @@ API: Final = (
     E(
         "PUT",
         "/api/v1/alert-windows/{id}",
-        h.update_window,
+        silences.update_window,
         "alerts:silence",
         "修改维护窗口",
         "静默与维护",
@@ -300,7 +301,7 @@ API: Final = (
     E(
         "DELETE",
         "/api/v1/alert-windows/{id}",
-        h.delete_window,
+        silences.delete_window,
         "alerts:silence",
         "删除维护窗口",
         "静默与维护",
@@ -309,7 +310,7 @@ API: Final = (
     E(
         "GET",
         "/api/v1/alert-routes",
-        h.list_routes,
+        routing.list_routes,
         "alerts:admin",
         "路由规则",
         "路由与接收人",
@@ -318,7 +319,7 @@ API: Final = (
     E(
         "POST",
         "/api/v1/alert-routes",
-        h.create_route,
+        routing.create_route,
         "alerts:admin",
         "新建路由规则",
         "路由与接收人",
@@ -329,7 +330,7 @@ API: Final = (
     E(
         "PUT",
         "/api/v1/alert-routes/{id}",
-        h.update_route,
+        routing.update_route,
         "alerts:admin",
         "修改路由规则",
         "路由与接收人",
@@ -339,7 +340,7 @@ API: Final = (
     E(
         "DELETE",
         "/api/v1/alert-routes/{id}",
-        h.delete_route,
+        routing.delete_route,
         "alerts:admin",
         "删除路由规则",
         "路由与接收人",
@@ -348,7 +349,7 @@ API: Final = (
     E(
         "GET",
         "/api/v1/alert-receivers",
-        h.list_receivers,
+        routing.list_receivers,
         "alerts:admin",
         "接收人（含关联用户与职责）",
         "路由与接收人",
@@ -357,7 +358,7 @@ API: Final = (
     E(
         "POST",
         "/api/v1/alert-receivers",
-        h.create_receiver,
+        routing.create_receiver,
         "alerts:admin",
         "新建接收人",
         "路由与接收人",
@@ -368,7 +369,7 @@ API: Final = (
     E(
         "PUT",
         "/api/v1/alert-receivers/{id}",
-        h.update_receiver,
+        routing.update_receiver,
         "alerts:admin",
         "修改接收人",
         "路由与接收人",
@@ -378,7 +379,7 @@ API: Final = (
     E(
         "DELETE",
         "/api/v1/alert-receivers/{id}",
-        h.delete_receiver,
+        routing.delete_receiver,
         "alerts:admin",
         "删除接收人",
         "路由与接收人",
@@ -387,7 +388,7 @@ API: Final = (
     E(
         "POST",
         "/api/v1/alert-receivers/{id}/responsibilities",
-        h.add_responsibility,
+        routing.add_responsibility,
         "alerts:admin",
         "添加接收人职责（运维/监管 × 站点/区县/区域/全部）",
         "路由与接收人",
@@ -406,7 +407,7 @@ API: Final = (
     E(
         "DELETE",
         "/api/v1/alert-responsibilities/{id}",
-        h.remove_responsibility,
+        routing.remove_responsibility,
         "alerts:admin",
         "删除接收人职责",
         "路由与接收人",

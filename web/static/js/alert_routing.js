@@ -1,4 +1,5 @@
 // Routes (which alerts go to whom) and receivers (contact points, linked to users) — admins.
+import { editForm } from "./alert_forms.js";
 import { api, config, el, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -9,7 +10,6 @@ let receivers = [];
 
 function selected(id) { return [...$(id).selectedOptions].map((o) => o.value); }
 function setSelected(id, values) { for (const o of $(id).options) o.selected = values.includes(o.value); }
-function error(id, e) { $(id).textContent = e.message; $(id).hidden = false; }
 
 async function loadReceivers() {
   receivers = await api("/api/v1/alert-receivers");
@@ -37,20 +37,12 @@ function editReceiver(r) {
   $("rc-form-title").textContent = `修改接收人 ${r.name}`;
 }
 
-$("rc-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  $("rc-error").hidden = true;
+editForm("rc", { url: "/api/v1/alert-receivers", newTitle: "新建接收人", saved: () => loadReceivers(), body: () => {
   const body = { name: $("rc-name").value.trim(), kind: $("rc-kind").value, address: $("rc-address").value.trim(),
     enabled: $("rc-enabled").checked, user_id: $("rc-user").value ? Number($("rc-user").value) : null };
   if ($("rc-secret").value) body.secret = $("rc-secret").value;
-  try {
-    const id = $("rc-id").value;
-    if (id) await api(`/api/v1/alert-receivers/${id}`, { method: "PUT", body });
-    else await api("/api/v1/alert-receivers", { method: "POST", body });
-    toast("已保存"); $("rc-form").reset(); $("rc-id").value = ""; $("rc-form-title").textContent = "新建接收人"; loadReceivers();
-  } catch (e) { error("rc-error", e); }
-});
-$("rc-reset").addEventListener("click", () => { $("rc-form").reset(); $("rc-id").value = ""; $("rc-form-title").textContent = "新建接收人"; });
+  return body;
+} });
 
 $("rs-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -86,9 +78,7 @@ function editRoute(r) {
   $("rt-form-title").textContent = `修改路由规则 ${r.name}`;
 }
 
-$("rt-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  $("rt-error").hidden = true;
+editForm("rt", { url: "/api/v1/alert-routes", newTitle: "新建路由规则", saved: () => loadRoutes(), body: () => {
   const matchers = {};
   if (selected("rt-rules").length) matchers.rule = selected("rt-rules");
   if (selected("rt-severities").length) matchers.severity = selected("rt-severities");
@@ -98,14 +88,8 @@ $("rt-form").addEventListener("submit", async (ev) => {
     to_roles: selected("rt-roles"), receiver_ids: selected("rt-receivers").map(Number),
     send_resolved: $("rt-resolved").checked, continue_matching: $("rt-continue").checked, enabled: $("rt-enabled").checked };
   if ($("rt-repeat").value) body.repeat_interval_s = Number($("rt-repeat").value);
-  try {
-    const id = $("rt-id").value;
-    if (id) await api(`/api/v1/alert-routes/${id}`, { method: "PUT", body });
-    else await api("/api/v1/alert-routes", { method: "POST", body });
-    toast("已保存"); $("rt-form").reset(); $("rt-id").value = ""; $("rt-form-title").textContent = "新建路由规则"; loadRoutes();
-  } catch (e) { error("rt-error", e); }
-});
-$("rt-reset").addEventListener("click", () => { $("rt-form").reset(); $("rt-id").value = ""; $("rt-form-title").textContent = "新建路由规则"; });
+  return body;
+} });
 
 async function init() {
   for (const [k, v] of Object.entries(config.rules)) $("rt-rules").append(el("option", { value: k, text: v }));

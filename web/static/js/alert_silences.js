@@ -1,4 +1,5 @@
 // Silences (mute notifications for a while) and maintenance windows (one-off or weekly).
+import { editForm, showError } from "./alert_forms.js";
 import { api, config, el, fmtTime, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
@@ -62,10 +63,6 @@ function edit(w) {
   $("wi-form-title").textContent = `修改维护窗口 ${w.name}`;
 }
 
-function resetWindow() {
-  $("wi-form").reset(); $("wi-id").value = ""; $("wi-form-title").textContent = "新建维护窗口";
-}
-
 $("si-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   $("si-error").hidden = true;
@@ -74,28 +71,19 @@ $("si-form").addEventListener("submit", async (ev) => {
       matchers: matchersOf($("si-station").value, $("si-region").value, $("si-rule").value),
       duration_min: Number($("si-minutes").value), comment: $("si-comment").value } });
     toast("已静默"); $("si-form").reset(); loadSilences();
-  } catch (e) { $("si-error").textContent = e.message; $("si-error").hidden = false; }
+  } catch (e) { showError("si-error", e); }
 });
 
-$("wi-form").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  $("wi-error").hidden = true;
+editForm("wi", { url: "/api/v1/alert-windows", newTitle: "新建维护窗口", saved: () => loadWindows(), body: () => {
   const recurring = $("wi-recurring").checked;
-  const body = {
+  return {
     name: $("wi-name").value.trim(), matchers: matchersOf($("wi-station").value, $("wi-region").value, ""),
     recurring, starts_at: isoOf($("wi-start").value), ends_at: isoOf($("wi-end").value),
     weekdays: [...$("wi-days").querySelectorAll("input:checked")].map((b) => Number(b.value)),
     time_ranges: $("wi-ranges").value.split(/[\s,，]+/).filter(Boolean).map((r) => r.split("-")),
     timezone: config.timezone, comment: $("wi-comment").value,
   };
-  try {
-    const id = $("wi-id").value;
-    if (id) await api(`/api/v1/alert-windows/${id}`, { method: "PUT", body });
-    else await api("/api/v1/alert-windows", { method: "POST", body });
-    toast("已保存"); resetWindow(); loadWindows();
-  } catch (e) { $("wi-error").textContent = e.message; $("wi-error").hidden = false; }
-});
-$("wi-reset").addEventListener("click", resetWindow);
+} });
 $("si-active").addEventListener("change", loadSilences);
 
 async function init() {

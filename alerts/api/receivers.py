@@ -1,0 +1,178 @@
+"""Receivers (contact points) and their responsibilities (who answers for what)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from .. import queries
+from ..notifiers import NOTIFIERS
+from ..routing import ROLES, SCOPES
+from .common import (
+    AlertApiError,
+    Db,
+    NotFound,
+    Record,
+    choices,
+    delete_row,
+    notify_config,
+    record,
+    transaction,
+)
+
+__all__ = [
+    "add_responsibility",
+    "create_receiver",
+    "delete_receiver",
+    "get_receiver",
+    "list_receivers",
+    "list_responsibilities",
+    "remove_responsibility",
+    "update_receiver",
+]
+
+
+_EMAIL: Final = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+def _check_receiver(kind: str, address: str, settings: Mapping[str, Any] | None) -> None:
+    if kind not in NOTIFIERS:
+        raise AlertApiError(f"unknown receiver kind {kind!r}; kinds: {', '.join(NOTIFIERS)}")
+    if kind == "email":
+        parts = [a for a in re.split(r"[,;\s]+", address.strip()) if a]
+        bad = [a for a in parts if not _EMAIL.match(a)]
+        if not parts or bad:
+            raise AlertApiError(
+                "email receiver needs email addresses separated by commas"
+                f" (bad: {bad or address!r})"
+            )
+    else:
+        url = urlsplit(address)
+        if url.scheme not in ("http", "https") or not url.netloc:
+            raise AlertApiError(f"{kind} receiver needs an http(s) URL (got {address!r})")
+    if settings is not None and not isinstance(settings, Mapping):
+        raise AlertApiError("receiver settings must be an object")
+
+
+async def create_receiver(
+    db: Db,
+    *,
+    name: str,
+    kind: str,
+    address: str,
+    secret: str | None = None,
+    settings: Mapping[str, Any] | None = None,
+    enabled: bool = True,
+) -> int:
+    """A contact point: ``email`` (addresses), ``webhook``/``wecom``/``dingtalk`` (URL;
+    secret = DingTalk signing secret or the webhook HMAC key)."""
+    if not name.strip():
+        raise AlertApiError("receiver name must not be empty")
+    _check_receiver(kind, address, settings)
+    async with transaction(db) as conn:
+        try:
+            rid = await conn.fetchval(
+                queries.INSERT_RECEIVER_SQL,
+                name.strip(),
+                kind,
+                address.strip(),
+                secret or None,
+                dict(settings or {}),
+                enabled,
+            )
+        except asyncpg.UniqueViolationError:
+            raise AlertApiError(f"a receiver named {name!r} exists already") from None
+        await notify_config(conn, "alert_receivers")
+    return int(rid)
+
+
+async def update_receiver(
+    db: Db,
+    receiver_id: int,
+    *,
+    name: str,
+    kind: str,
+    address: str,
+    settings: Mapping[str, Any] | None = None,
+    enabled: bool = True,
+    secret: str | None = None,
+    keep_secret: bool = True,
+) -> None:
+    """Replace a receiver's fields; the secret stays unless ``keep_secret=False``."""
+    _check_receiver(kind, address, settings)
+    async with transaction(db) as conn:
+        try:
+            found = await conn.fetchval(
+                queries.UPDATE_RECEIVER_SQL,
+                receiver_id,
+                name.strip(),
+                kind,
+                address.strip(),
+                not keep_secret,
+                secret or None,
+                dict(settings or {}),
+                enabled,
+            )
+        except asyncpg.UniqueViolationError:
+            raise AlertApiError(f"a receiver named {name!r} exists already") from None
+        if found is None:
+            raise NotFound(f"receiver {receiver_id} does not exist")
+        await notify_config(conn, "alert_receivers")
+
+
+async def list_receivers(db: Db) -> list[Record]:
+    """Receivers; secrets are not returned (``has_secret``)."""
+    return [record(r) for r in await db.fetch(queries.LIST_RECEIVERS_SQL)]
+
+
+async def get_receiver(db: Db, ident: int | str) -> Record | None:
+    """A receiver by id or name, with its secret (for the notifiers and the CLI)."""
+    text = str(ident)
+    number = int(text) if text.isascii() and text.isdigit() else -1
+    row = await db.fetchrow(queries.GET_RECEIVER_SQL, number, str(ident))
+    return None if row is None else record(row)
+
+
+async def delete_receiver(db: Db, receiver_id: int) -> None:
+    await delete_row(db, queries.DELETE_RECEIVER_SQL, receiver_id, "alert_receivers", "receiver")
+
+
+async def add_responsibility(
+    db: Db, *, receiver_id: int, role: str, scope: str, scope_key: str | int = ""
+) -> int:
+    """``receiver_id`` is ``role`` (maintainer/officer) for a station (id), a region
+    (name), an area (id: the area and every grid below it) or ``all``."""
+    choices([role], ROLES, "role")
+    choices([scope], SCOPES, "scope")
+    key = "" if scope == "all" else str(scope_key).strip()
+    if scope != "all" and not key:
+        raise AlertApiError(f"scope {scope!r} needs a scope_key (station id, region or area id)")
+    if scope in ("station", "area") and not (key.isascii() and key.isdigit()):
+        raise AlertApiError(f"scope {scope!r} needs a numeric id (got {key!r})")
+    async with transaction(db) as conn:
+        try:
+            rid = await conn.fetchval(
+                queries.INSERT_RESPONSIBILITY_SQL, receiver_id, role, scope, key
+            )
+        except asyncpg.ForeignKeyViolationError:
+            raise NotFound(f"receiver {receiver_id} does not exist") from None
+        await notify_config(conn, "alert_responsibilities")
+    return int(rid)
+
+
+async def list_responsibilities(db: Db, *, receiver_id: int | None = None) -> list[Record]:
+    return [record(r) for r in await db.fetch(queries.LIST_RESPONSIBILITIES_SQL, receiver_id)]
+
+
+async def remove_responsibility(db: Db, responsibility_id: int) -> None:
+    await delete_row(
+        db,
+        queries.DELETE_RESPONSIBILITY_SQL,
+        responsibility_id,
+        "alert_responsibilities",
+        "responsibility",
+    )

@@ -1,0 +1,191 @@
+"""Silences and maintenance windows: when matching alerts notify nobody."""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypedDict, Unpack
+
+import asyncpg
+
+from .. import queries
+from ..routing import MATCHER_LABELS, RoutingError, parse_matchers, parse_time_ranges
+from .common import (
+    AlertApiError,
+    Db,
+    NotFound,
+    Record,
+    delete_row,
+    notify_config,
+    record,
+    transaction,
+    update_row,
+)
+
+__all__ = [
+    "WindowFields",
+    "create_silence",
+    "create_window",
+    "delete_silence",
+    "delete_window",
+    "expire_silence",
+    "list_silences",
+    "list_windows",
+    "update_window",
+]
+
+
+def _matchers(matchers: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    try:
+        return {k: sorted(v) for k, v in parse_matchers(matchers or {}).items()}
+    except RoutingError as exc:
+        raise AlertApiError(str(exc)) from None
+
+
+def _aware(value: datetime | None, what: str) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise AlertApiError(f"{what} must carry a time zone (e.g. +08:00)")
+    return value
+
+
+async def create_silence(
+    db: Db,
+    *,
+    matchers: Mapping[str, Any],
+    ends_at: datetime,
+    created_by: str,
+    starts_at: datetime | None = None,
+    comment: str = "",
+) -> int:
+    """Mute the notifications of matching alerts from ``starts_at`` (default now) to
+    ``ends_at``; the alerts stay visible.  Matchers by label: station, region, rule, …"""
+    parsed = _matchers(matchers)
+    if not parsed:
+        raise AlertApiError(
+            "a silence needs at least one matcher (station, region, rule …);"
+            f" labels: {', '.join(MATCHER_LABELS)}"
+        )
+    if not created_by:
+        raise AlertApiError("created_by must name who creates the silence")
+    start = _aware(starts_at, "starts_at")
+    end = _aware(ends_at, "ends_at")
+    async with transaction(db) as conn:
+        if start is None:
+            start = await conn.fetchval(queries.DB_NOW_TS_SQL)
+        assert end is not None and start is not None
+        if end <= start:
+            raise AlertApiError("ends_at must be after starts_at")
+        sid = await conn.fetchval(
+            queries.INSERT_SILENCE_SQL, parsed, start, end, created_by, comment
+        )
+        await notify_config(conn, "alert_silences")
+    return int(sid)
+
+
+async def list_silences(db: Db, *, active_only: bool = False) -> list[Record]:
+    return [record(r) for r in await db.fetch(queries.LIST_SILENCES_SQL, active_only)]
+
+
+async def expire_silence(db: Db, silence_id: int, *, user: str = "") -> None:
+    """End a silence now (kept in the list for the record)."""
+    async with transaction(db) as conn:
+        if await conn.fetchval(queries.EXPIRE_SILENCE_SQL, silence_id, user) is None:
+            raise NotFound(f"silence {silence_id} does not exist or has ended")
+        await notify_config(conn, "alert_silences")
+
+
+async def delete_silence(db: Db, silence_id: int) -> None:
+    await delete_row(db, queries.DELETE_SILENCE_SQL, silence_id, "alert_silences", "silence")
+
+
+class WindowFields(TypedDict, total=False):
+    """A maintenance window's fields besides its name (the defaults: :func:`_window_args`)."""
+
+    matchers: Mapping[str, Any] | None
+    recurring: bool
+    starts_at: datetime | None
+    ends_at: datetime | None
+    weekdays: Sequence[int]
+    time_ranges: Sequence[Sequence[str]]
+    timezone: str | None
+    enabled: bool
+    comment: str
+
+
+def _window_args(
+    name: str,
+    matchers: Mapping[str, Any] | None = None,
+    recurring: bool = False,
+    starts_at: datetime | None = None,
+    ends_at: datetime | None = None,
+    weekdays: Sequence[int] = (),
+    time_ranges: Sequence[Sequence[str]] = (),
+    timezone: str | None = None,
+    enabled: bool = True,
+    comment: str = "",
+) -> tuple[Any, ...]:
+    if not name.strip():
+        raise AlertApiError("window name must not be empty")
+    start, end = _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at")
+    if not recurring and (start is None or end is None):
+        raise AlertApiError("a one-off window needs starts_at and ends_at")
+    if start is not None and end is not None and end <= start:
+        raise AlertApiError("ends_at must be after starts_at")
+    days = sorted({int(d) for d in weekdays})
+    if any(not 1 <= d <= 7 for d in days):
+        raise AlertApiError(f"weekdays are ISO numbers 1 (Monday) .. 7 (Sunday), got {days}")
+    try:
+        ranges = parse_time_ranges([list(r) for r in time_ranges])
+    except RoutingError as exc:
+        raise AlertApiError(str(exc)) from None
+    if timezone:
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise AlertApiError(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)") from None
+    return (
+        name.strip(),
+        _matchers(matchers),
+        recurring,
+        start,
+        end,
+        days,
+        [[f"{a // 60:02d}:{a % 60:02d}", f"{b // 60:02d}:{b % 60:02d}"] for a, b in ranges],
+        timezone or None,
+        enabled,
+        comment,
+    )
+
+
+async def create_window(
+    db: Db, *, name: str, created_by: str = "", **fields: Unpack[WindowFields]
+) -> int:
+    """A maintenance window: one-off (starts_at..ends_at) or recurring (ISO weekdays and
+    ``[["HH:MM", "HH:MM"], …]`` in ``timezone``, default core.timezone)."""
+    args = _window_args(name, **fields)
+    async with transaction(db) as conn:
+        try:
+            wid = await conn.fetchval(queries.INSERT_WINDOW_SQL, *args[:9], created_by, args[9])
+        except asyncpg.UniqueViolationError:
+            raise AlertApiError(f"a window named {name!r} exists already") from None
+        await notify_config(conn, "alert_maintenance_windows")
+    return int(wid)
+
+
+async def update_window(
+    db: Db, window_id: int, *, name: str, **fields: Unpack[WindowFields]
+) -> None:
+    args = _window_args(name, **fields)
+    table = "alert_maintenance_windows"
+    await update_row(db, queries.UPDATE_WINDOW_SQL, window_id, args, table, "maintenance window")
+
+
+async def list_windows(db: Db) -> list[Record]:
+    return [record(r) for r in await db.fetch(queries.LIST_WINDOWS_SQL)]
+
+
+async def delete_window(db: Db, window_id: int) -> None:
+    await delete_row(
+        db, queries.DELETE_WINDOW_SQL, window_id, "alert_maintenance_windows", "window"
+    )
