@@ -47,6 +47,7 @@ from aggregates.analysis import AQI_FACTORS, competition_ranks
 from aggregates.aqi_series import AreaAqi, daily_aqi_series
 from aggregates.periods import day_bounds
 from aggregates.selection import Scope, factor_ids, select_stations
+from aggregates.settings import AggregatesConfig
 from aggregates.validity import (
     MIN_DAYS_FEBRUARY,
     MIN_DAYS_PER_MONTH,
@@ -56,7 +57,6 @@ from aggregates.validity import (
 )
 from store.engine import Engine
 from store.jobs import Job
-from store.settings import Settings
 
 __all__ = [
     "AggregatesError",
@@ -86,7 +86,7 @@ class AggregatesError(RuntimeError):
     """The analytics cannot run as configured; the message says what to change."""
 
 
-async def sync_timezone(db: Db, settings: Settings, engine: Engine) -> bool:
+async def sync_timezone(db: Db, settings: AggregatesConfig, engine: Engine) -> bool:
     """Align the rollups' day boundaries with ``core.timezone`` (call at start-up).
 
     Plain PostgreSQL: records the zone for the triggers and the ``agg_daily_*`` views and,
@@ -138,7 +138,7 @@ def _group_days(pairs: Iterable[tuple[int, date]]) -> list[tuple[date, date, lis
 
 async def refresh_days(
     db: Db,
-    settings: Settings,
+    settings: AggregatesConfig,
     pairs: Iterable[tuple[int, date]],
     *,
     progress: Progress | None = None,
@@ -208,13 +208,13 @@ async def _refresh_yearly(db: Db, pairs: Sequence[tuple[int, date]]) -> None:
             await db.execute(queries.SET_YEARLY_DAY_SQL, ids, day, doy, year)
 
 
-def _today(settings: Settings, now: datetime | None) -> date:
+def _today(settings: AggregatesConfig, now: datetime | None) -> date:
     return (now or datetime.now(UTC)).astimezone(ZoneInfo(settings.core.timezone)).date()
 
 
 async def run_refresh(
     pool: asyncpg.Pool,
-    settings: Settings,
+    settings: AggregatesConfig,
     *,
     now: datetime | None = None,
     progress: Progress | None = None,
@@ -249,7 +249,7 @@ async def run_refresh(
     return written
 
 
-def scheduled_jobs(pool: asyncpg.Pool, settings: Settings) -> list[Job]:
+def scheduled_jobs(pool: asyncpg.Pool, settings: AggregatesConfig) -> list[Job]:
     """The analytics' periodic work: ``aggregates-refresh`` (:func:`run_refresh`) every
     ``aggregates.refresh_interval_min``.  The run returns nothing (the refresh logs)."""
 
@@ -287,7 +287,9 @@ def _ranking_rows(scope: Scope, items: Sequence[AreaAqi]) -> list[tuple[object, 
     return rows
 
 
-async def run_daily_ranking(pool: asyncpg.Pool, settings: Settings, day: date | None = None) -> int:
+async def run_daily_ranking(
+    pool: asyncpg.Pool, settings: AggregatesConfig, day: date | None = None
+) -> int:
     """Compute the daily AQI ranking of ``day`` (default: yesterday, local) for every
     station, region and grid and store it in ``daily_rankings`` (replacing that day's
     rows); returns the number of rows written.

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import sys
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -30,9 +29,11 @@ from typing import Any
 
 import asyncpg
 
+from alerts.settings import AlertsConfig
+from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
-from store.settings import ConfigError, Settings, load_settings
+from store.validation import ConfigError
 
 from . import api
 from .config import Receiver
@@ -171,7 +172,7 @@ def _out_rows(
         _out(args, row, line(row))
 
 
-async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     page = await api.list_alerts(
         conn,
         states=args.state,
@@ -196,7 +197,7 @@ async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings)
     return 0
 
 
-async def _show(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _show(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     detail = await api.get_alert(conn, args.id)
     if detail is None:
         raise api.NotFound(f"alert {args.id} does not exist")
@@ -208,13 +209,13 @@ async def _show(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings)
     return 0
 
 
-async def _ack(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _ack(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     a = await api.acknowledge_alert(conn, args.id, user=args.user, comment=args.comment)
     _out(args, a.to_json(), f"alert {a.id} acknowledged by {args.user}")
     return 0
 
 
-async def _resolve(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _resolve(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     a = await api.resolve_alert(conn, args.id, user=args.user, comment=args.comment)
     _out(args, a.to_json(), f"alert {a.id} resolved by {args.user}")
     return 0
@@ -233,7 +234,7 @@ def _matchers(args: argparse.Namespace) -> dict[str, list[str]]:
     return out
 
 
-async def _silence(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _silence(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     action = args.silence_action
     if action == "add":
         end = args.until or datetime.now(UTC) + args.duration
@@ -258,7 +259,7 @@ async def _silence(conn: asyncpg.Connection, args: argparse.Namespace, s: Settin
     return 0
 
 
-async def _receiver(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _receiver(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     action = args.receiver_action
     if action == "add":
         rid = await api.create_receiver(
@@ -292,7 +293,7 @@ async def _receiver_id(conn: asyncpg.Connection, ident: str) -> dict[str, Any]:
     return row
 
 
-async def _responsible(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _responsible(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     row = await _receiver_id(conn, args.receiver)
     if args.all:
         scope, key = "all", ""
@@ -309,7 +310,7 @@ async def _responsible(conn: asyncpg.Connection, args: argparse.Namespace, s: Se
     return 0
 
 
-async def _limit(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _limit(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     if args.limit_action == "list":
         _out_rows(
             args,
@@ -347,13 +348,13 @@ async def _limit(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings
     return 0
 
 
-async def _limits(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _limits(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     for entry in await api.effective_rules(conn, s, args.station):
         print(json.dumps(entry, ensure_ascii=False, default=str))
     return 0
 
 
-async def _routes(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _routes(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     _out_rows(
         args,
         await api.list_routes(conn),
@@ -365,7 +366,9 @@ async def _routes(conn: asyncpg.Connection, args: argparse.Namespace, s: Setting
     return 0
 
 
-async def _notifications(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _notifications(
+    conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig
+) -> int:
     page = await api.list_notifications(conn, status=args.status, limit=args.limit)
     _out_rows(
         args,
@@ -378,7 +381,7 @@ async def _notifications(conn: asyncpg.Connection, args: argparse.Namespace, s: 
     return 0
 
 
-async def _test_notify(conn: asyncpg.Connection, args: argparse.Namespace, s: Settings) -> int:
+async def _test_notify(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     from zoneinfo import ZoneInfo
 
     row = await _receiver_id(conn, args.receiver)
@@ -404,7 +407,8 @@ async def _test_notify(conn: asyncpg.Connection, args: argparse.Namespace, s: Se
     return 0
 
 
-ACTIONS: dict[str, Callable[[asyncpg.Connection, argparse.Namespace, Settings], Awaitable[int]]] = {
+Action = Callable[[asyncpg.Connection, argparse.Namespace, AlertsConfig], Awaitable[int]]
+ACTIONS: dict[str, Action] = {
     "list": _list,
     "show": _show,
     "ack": _ack,
@@ -420,7 +424,7 @@ ACTIONS: dict[str, Callable[[asyncpg.Connection, argparse.Namespace, Settings], 
 }
 
 
-async def _run(args: argparse.Namespace, settings: Settings) -> int:
+async def _run(args: argparse.Namespace, settings: AlertsConfig) -> int:
     async with database_dsn(settings.core, settings.database) as dsn:
         conn = await connect(dsn, application_name="envgrid-alerts-cli")
         try:
@@ -429,11 +433,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             await conn.close()
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, load: SettingsLoader[AlertsConfig]) -> int:
     try:
-        settings = load_settings(
-            args.config, os.environ, {"database.dsn": args.dsn} if args.dsn else {}
-        )
+        settings = load({"database.dsn": args.dsn} if args.dsn else {})
         return asyncio.run(_run(args, settings))
     except (ConfigError, api.AlertApiError, RuleError, RoutingError) as exc:
         print(f"envgrid alerts: {exc}", file=sys.stderr)

@@ -30,7 +30,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregates.standards import StandardRegistry, default_registry, load_standards
-from store.settings import Settings
+from alerts.settings import AlertsConfig
 
 from .limits import AIR_POLLUTANTS, LimitSpec, aqi_threshold, builtin_limits
 from .routing import (
@@ -170,7 +170,7 @@ class AlertConfig:
 
     def __init__(
         self,
-        settings: Settings,
+        settings: AlertsConfig,
         *,
         stations: Mapping[int, StationInfo] | None = None,
         factors: Mapping[int, FactorInfo] | None = None,
@@ -441,6 +441,6 @@ def _severity(value: str | None, default: Severity) -> Severity:
     return default
 
 
-def _registry(settings: Settings) -> StandardRegistry:
+def _registry(settings: AlertsConfig) -> StandardRegistry:
     extra = settings.aggregates.standards_dir
     return load_standards([extra]) if extra is not None else default_registry()

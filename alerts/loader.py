@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from aggregates.standards import StandardRegistry
-from store.settings import Settings
+from alerts.settings import AlertsConfig
 
 from . import queries
 from .config import AlertConfig, ConfigRow, FactorInfo, LimitRow, Receiver, StationInfo
@@ -60,7 +60,7 @@ async def load_stations(
 
 async def load_config(
     conn: asyncpg.Connection | asyncpg.Pool,
-    settings: Settings,
+    settings: AlertsConfig,
     *,
     registry: StandardRegistry | None = None,
 ) -> AlertConfig:

@@ -24,11 +24,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregates import jobs as aggregates_jobs
+from alerts.settings import AlertsConfig
 from store.db import CONNECTION_ERRORS
 from store.engine import Engine
 from store.jobs import Job
 from store.service import run_until_signalled
-from store.settings import Settings
 
 from . import jobs as alerts_jobs
 from .service import AlertService
@@ -40,7 +40,7 @@ log = logging.getLogger("envgrid.alerts")
 _START_RETRY_S = 5.0
 
 
-def describe_endpoint(settings: Settings) -> str:
+def describe_endpoint(settings: AlertsConfig) -> str:
     """One line for the supervisor's banner."""
     s = settings.alerts
     channels = f"SMTP {s.smtp_host}:{s.smtp_port}" if s.smtp_host else "SMTP not configured"
@@ -99,7 +99,7 @@ def start_scheduler(jobs: Sequence[Job], tz: tzinfo) -> AsyncIOScheduler:
 
 
 @asynccontextmanager
-async def running_engine(settings: Settings, dsn: str) -> AsyncIterator[AlertService]:
+async def running_engine(settings: AlertsConfig, dsn: str) -> AsyncIterator[AlertService]:
     """A started engine and a scheduler with its jobs and the aggregates' refresh; on exit
     the scheduler first, then the engine's graceful stop."""
     service = AlertService(settings, dsn)
@@ -117,7 +117,7 @@ async def running_engine(settings: Settings, dsn: str) -> AsyncIterator[AlertSer
         await service.stop()
 
 
-async def serve(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
+async def serve(settings: AlertsConfig, dsn: str, stop: asyncio.Event) -> None:
     """Run the engine until ``stop`` is set; retry the start while the database is away."""
     while not stop.is_set():
         try:
@@ -134,7 +134,7 @@ async def serve(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
         return
 
 
-def run_alerts(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
+def run_alerts(settings: AlertsConfig, dsn: str, engine: Engine, index: int) -> None:
     """Process entry point (blocking)."""
     del engine, index  # the engine's SQL is the same on both storage engines
     run_until_signalled(settings, lambda stop: serve(settings, dsn, stop), quiet=("apscheduler",))

@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg
 
 from aggregates.jobs import run_daily_ranking, run_refresh
-from store.settings import Settings
+from alerts.settings import AlertsConfig
 
 from . import queries
 from .config import AlertConfig
@@ -45,7 +45,7 @@ def yesterday(config: AlertConfig, now: datetime | None = None) -> date:
     return local.date() - timedelta(days=1)
 
 
-async def rank_and_push(pool: asyncpg.Pool, settings: Settings, config: AlertConfig) -> int:
+async def rank_and_push(pool: asyncpg.Pool, settings: AlertsConfig, config: AlertConfig) -> int:
     """The ``daily-ranking`` job: the official values refreshed, yesterday ranked
     (aggregates), the ranking pushed; returns the messages queued."""
     await run_refresh(pool, settings)

@@ -42,10 +42,10 @@ import asyncpg
 import orjson
 
 from aggregates.jobs import sync_timezone
+from alerts.settings import AlertsConfig
 from store.db import CONNECTION_ERRORS, connect, create_pool
 from store.engine import Engine, recorded_engine
 from store.feed import READINGS_CHANNEL
-from store.settings import Settings
 
 from . import queries
 from .config import AlertConfig, FactorInfo
@@ -91,7 +91,7 @@ def _feed_records(evaluator: StreamEvaluator, kind: str, rows: list[asyncpg.Reco
 class AlertService:
     """See the module docstring.  ``async with AlertService(settings, dsn) as svc``."""
 
-    def __init__(self, settings: Settings, dsn: str) -> None:
+    def __init__(self, settings: AlertsConfig, dsn: str) -> None:
         self.settings = settings
         self.dsn = dsn
         self.pool: asyncpg.Pool | None = None

@@ -9,9 +9,11 @@ the scheduled jobs.  Times are seconds unless the name says otherwise.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Protocol
 
-__all__ = ["AlertSettings"]
+from aggregates.settings import AggregatesConfig
+
+__all__ = ["AlertSettings", "AlertsConfig"]
 
 
 def _hhmm(value: str) -> bool:
@@ -232,3 +234,10 @@ class AlertSettings:
             _hhmm(self.housekeeping_time),
             f"alerts.housekeeping_time must be HH:MM (got {self.housekeeping_time!r})",
         )
+
+
+class AlertsConfig(AggregatesConfig, Protocol):
+    """What the alerts package reads of the root settings (``envgrid.settings.Settings``)."""
+
+    @property
+    def alerts(self) -> AlertSettings: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from store.settings import Settings
+from alerts.settings import AlertsConfig
 
 from .. import queries
 from ..limits import LimitSpec
@@ -164,7 +164,7 @@ async def delete_rule_config(db: Db, config_id: int) -> None:
     )
 
 
-async def effective_rules(db: Db, settings: Settings, station: int | str) -> list[Record]:
+async def effective_rules(db: Db, settings: AlertsConfig, station: int | str) -> list[Record]:
     """What the engine applies to one station (id or MN): per factor the exceedance limit
     (with its source), the hourly-AQI threshold and the flatline/jump/maintenance
     parameters — built-in defaults and every override resolved."""
