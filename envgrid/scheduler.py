@@ -5,8 +5,9 @@ engine's sweeps, the aggregates' refresh, the case deadlines, the session purge 
 :func:`start_scheduler` puts them all on ONE APScheduler ``AsyncIOScheduler``, owned by
 the process that runs scheduled jobs (see :mod:`envgrid.leader`).  Every job runs with
 ``max_instances=1, coalesce=True``: a run still busy is not started again, missed runs
-collapse into one.  A failing run is logged with its traceback and the next run tries
-again; a run that returns something truthy (a count, a short text) is logged at INFO.
+collapse into one.  A failing run is logged and the next run tries again — a database
+outage as a one-line warning, any other error with its traceback; a run that returns
+something truthy (a count, a short text) is logged at INFO.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from store.db import CONNECTION_ERRORS
 from store.jobs import Job
 
 __all__ = ["start_scheduler"]
@@ -34,7 +36,10 @@ def _guarded(job: Job, tz: tzinfo) -> Callable[[], Awaitable[None]]:
             result = await job.run(datetime.now(tz))
         except asyncio.CancelledError:
             raise
-        except Exception:  # the next run tries again
+        except CONNECTION_ERRORS as exc:
+            log.warning("job %s: database unavailable (%s); the next run retries", job.name, exc)
+            return
+        except Exception:  # a bug must not stop the scheduler or the job's next run
             log.exception("job %s failed", job.name)
             return
         if result:

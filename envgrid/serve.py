@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from alerts import process as alerts_process
+from envgrid import leader
 from envgrid.settings import Settings
 from envgrid.supervisor import Service, Supervisor
 from store.logs import configure_logging
@@ -41,16 +41,15 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def services(args: argparse.Namespace) -> list[Service]:
-    """The child processes besides the ingest workers."""
+    """The child processes besides the ingest workers: the web dashboard, and the alert
+    engine with the one scheduler (only the scheduler with ``--no-alerts``)."""
     out = []
     if not args.no_web:
         out.append(Service("web", web_process.run_web, describe=web_process.describe_endpoint))
-    if not args.no_alerts:
-        out.append(
-            Service(
-                "alerts", alerts_process.run_alerts, describe=alerts_process.describe_endpoint
-            )
-        )
+    if args.no_alerts:
+        out.append(Service("jobs", leader.run_jobs))
+    else:
+        out.append(Service("alerts", leader.run_alerts, describe=leader.describe_endpoint))
     return out
 
 

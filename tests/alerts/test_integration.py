@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alerts import api
-from alerts.process import running_engine
+from envgrid.leader import running_leader
 from ingest.server import IngestWorker
 from protocol import encode_upload
 from store.db import connect
@@ -166,7 +166,7 @@ async def test_faults_through_server_and_database_give_exactly_the_expected_mess
 
     async with (
         ingest(db_dsn, engine_info, pg_reachable_tmp / "ingest") as worker,
-        running_engine(settings, db_dsn) as svc,
+        running_leader(settings, db_dsn) as svc,
     ):
         clients = {n: await StationClient.open(worker.bound_port) for n in "ABCD"}
         tasks = [

@@ -1,4 +1,4 @@
-"""The engine as a process (``alerts.process:run_alerts``, as the supervisor spawns it) and
+"""The engine as a process (``envgrid.leader.run_alerts``, as the supervisor spawns it) and
 its behaviour when the database drops every connection."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ async def _app_connected(conn: asyncpg.Connection, name: str) -> bool:
 async def test_run_alerts_process_starts_and_stops_on_sigterm(
     db_dsn: str, engine_info: EngineInfo, pg_reachable_tmp: Path
 ) -> None:
-    from alerts.process import run_alerts
+    from envgrid.leader import run_alerts
 
     settings = alert_settings(db_dsn, pg_reachable_tmp, catchup_s=0)
     ctx = multiprocessing.get_context("spawn")

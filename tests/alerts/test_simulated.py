@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from alerts import api
-from alerts.process import running_engine
+from envgrid.leader import running_leader
 from simulators import FleetConfig, parse_faults, run_fleet
 from store.db import connect
 from store.engine import EngineInfo
@@ -115,7 +115,7 @@ async def test_simulated_faults_match_the_alerts(
     )
     async with (
         ingest(db_dsn, engine_info, pg_reachable_tmp / "ingest") as worker,
-        running_engine(settings, db_dsn),
+        running_leader(settings, db_dsn),
     ):
         results = await asyncio.gather(
             *(run_fleet(fleet(worker.bound_port, f, s, i)) for f, s, i in FLEETS)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerts import api
-from alerts.process import running_engine
+from envgrid.leader import running_leader
 from protocol import encode_upload
 from store.db import connect
 from store.engine import EngineInfo
@@ -129,7 +129,7 @@ async def test_station_exceeds_to_closed_case_counted_on_time(
     t0 = datetime.now(SH).replace(microsecond=0) - timedelta(hours=1)
     async with (
         ingest(db_dsn, engine_info, pg_reachable_tmp / "ingest") as worker,
-        running_engine(settings, db_dsn),
+        running_leader(settings, db_dsn),
     ):
         station = await StationClient.open(worker.bound_port)
         try:

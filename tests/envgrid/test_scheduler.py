@@ -24,13 +24,17 @@ async def test_runs_jobs_at_start_and_logs_results_and_failures(
         return 3
 
     async def failing(now: datetime) -> None:
-        raise RuntimeError("database away")
+        raise RuntimeError("a bug")
+
+    async def offline(now: datetime) -> None:
+        raise ConnectionRefusedError("connection refused")
 
     caplog.set_level(logging.INFO, logger="envgrid.scheduler")
     scheduler = start_scheduler(
         [
             Job("count", counting, every_s=3600, run_at_start=True),
             Job("fail", failing, every_s=3600, run_at_start=True),
+            Job("offline", offline, every_s=3600, run_at_start=True),
             Job("nightly", counting, at="03:15"),
         ],
         UTC,
@@ -39,7 +43,7 @@ async def test_runs_jobs_at_start_and_logs_results_and_failures(
         await asyncio.wait_for(done.wait(), 5)
         await asyncio.sleep(0.05)
         ids = {job.id for job in scheduler.get_jobs()}
-        assert ids == {"count", "fail", "nightly"}
+        assert ids == {"count", "fail", "offline", "nightly"}
         nightly = scheduler.get_job("nightly")
         assert (nightly.next_run_time.hour, nightly.next_run_time.minute) == (3, 15)
         for job in scheduler.get_jobs():
@@ -48,7 +52,11 @@ async def test_runs_jobs_at_start_and_logs_results_and_failures(
         scheduler.shutdown(wait=False)
     assert len(seen) == 1 and seen[0].tzinfo is not None
     assert "job count: 3" in caplog.text
-    assert "job fail failed" in caplog.text and "database away" in caplog.text
+    failed = next(r for r in caplog.records if r.getMessage() == "job fail failed")
+    assert failed.levelno == logging.ERROR and failed.exc_info is not None  # the traceback
+    away = next(r for r in caplog.records if r.getMessage().startswith("job offline"))
+    assert away.levelno == logging.WARNING and away.exc_info is None
+    assert "database unavailable" in away.getMessage()
 
 
 async def test_two_jobs_of_one_name_are_refused() -> None:
