@@ -20,7 +20,6 @@ import jinja2
 from aiohttp import web
 
 from store.db import create_pool
-from store.settings import Settings
 from web.keys import (
     CLIENT_KEY,
     DSN_KEY,
@@ -38,6 +37,7 @@ from web.middleware import auth_middleware, error_middleware, security_headers
 from web.ratelimit import RateLimit, setup_login_rate_limit
 from web.reports.service import ReportJobs
 from web.routes import setup_routes
+from web.settings import WebConfig
 
 __all__ = ["create_app"]
 
@@ -92,7 +92,7 @@ async def _end_jobs(app: web.Application) -> None:
     await app[REPORT_JOBS_KEY].close()
 
 
-def create_app(settings: Settings, dsn: str, *, background: bool = True) -> web.Application:
+def create_app(settings: WebConfig, dsn: str, *, background: bool = True) -> web.Application:
     """The web app on ``dsn``.  ``background``: also start the optional modules'
     background work (their ``CONTEXTS``: listeners, jobs) — a real server process does,
     tests of the HTTP surface do not.  Scheduled jobs of the web core are not started

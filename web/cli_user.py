@@ -12,15 +12,16 @@ import argparse
 import asyncio
 import getpass
 import json
-import os
 import sys
 
 import asyncpg
 
+from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
-from store.settings import ConfigError, Settings, load_settings
+from store.validation import ConfigError
 from web.permissions import ROLES
+from web.settings import WebConfig
 from web.users import queries
 from web.users.service import UserError, create_user, reset_password, resolve_scope
 
@@ -77,7 +78,7 @@ async def _user_id(conn: asyncpg.Connection, username: str) -> int:
     return user_id
 
 
-async def _run(args: argparse.Namespace, settings: Settings) -> int:
+async def _run(args: argparse.Namespace, settings: WebConfig) -> int:
     from store.prepare import prepare_database
 
     async with database_dsn(settings.core, settings.database) as dsn:
@@ -90,7 +91,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             await conn.close()
 
 
-async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: Settings) -> int:
+async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: WebConfig) -> int:
     web = settings.web
     if args.action == "add":
         scope = await resolve_scope(conn, args.scope)
@@ -137,10 +138,10 @@ async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: 
     return 0
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, load: SettingsLoader[WebConfig]) -> int:
     overrides = {"database.dsn": args.dsn} if args.dsn else {}
     try:
-        settings = load_settings(args.config, os.environ, overrides)
+        settings = load(overrides)
         return asyncio.run(_run(args, settings))
     except (ConfigError, UserError) as exc:
         print(f"envgrid user: {exc}", file=sys.stderr)

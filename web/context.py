@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from aiohttp import web
 
-from store.settings import Settings
 from web.keys import AUDIT, POOL_KEY, PRINCIPAL, SETTINGS_KEY
 from web.permissions import Principal
 from web.responses import ApiError
+from web.settings import WebConfig
 
 __all__ = ["audit", "caller", "pool", "settings", "today"]
 
@@ -34,7 +34,7 @@ def pool(request: web.Request) -> asyncpg.Pool:
     return request.app[POOL_KEY]
 
 
-def settings(request: web.Request) -> Settings:
+def settings(request: web.Request) -> WebConfig:
     return request.app[SETTINGS_KEY]
 
 

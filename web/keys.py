@@ -8,8 +8,8 @@ import aiohttp
 import asyncpg
 from aiohttp import web
 
-from store.settings import Settings
 from web.map.service import MapState
+from web.settings import WebConfig
 
 if TYPE_CHECKING:
     from web.live.hub import LiveHub
@@ -33,7 +33,7 @@ __all__ = [
     "SETTINGS_KEY",
 ]
 
-SETTINGS_KEY = web.AppKey("settings", Settings)
+SETTINGS_KEY = web.AppKey("settings", WebConfig)
 DSN_KEY = web.AppKey("dsn", str)
 POOL_KEY = web.AppKey("pool", asyncpg.Pool)
 CLIENT_KEY = web.AppKey("client", aiohttp.ClientSession)

@@ -10,21 +10,21 @@ from aiohttp import web
 
 from store.engine import Engine
 from store.service import run_until_signalled
-from store.settings import Settings
+from web.settings import WebConfig
 
 __all__ = ["describe_endpoint", "run_web", "serve"]
 
 log = logging.getLogger("envgrid.web")
 
 
-def describe_endpoint(settings: Settings) -> str:
+def describe_endpoint(settings: WebConfig) -> str:
     return (
         f"{settings.web.base_url}  (first log-in: envgrid user add NAME --role admin;"
         " then open the URL and sign in)"
     )
 
 
-async def serve(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
+async def serve(settings: WebConfig, dsn: str, stop: asyncio.Event) -> None:
     """Run the app until ``stop`` is set; then close listeners and end streams."""
     from web.app import create_app
 
@@ -46,6 +46,6 @@ async def serve(settings: Settings, dsn: str, stop: asyncio.Event) -> None:
         await runner.cleanup()
 
 
-def run_web(settings: Settings, dsn: str, engine: Engine, index: int) -> None:
+def run_web(settings: WebConfig, dsn: str, engine: Engine, index: int) -> None:
     """Process entry point (blocking); SIGTERM/SIGINT stop it gracefully."""
     run_until_signalled(settings, lambda stop: serve(settings, dsn, stop), quiet=("apscheduler",))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
+from alerts.settings import AlertsConfig
 from store.validation import require
+from web.casework.kernel.settings import CaseSettings
 
-__all__ = ["WebSettings"]
+__all__ = ["WebConfig", "WebSettings"]
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
@@ -162,3 +164,14 @@ class WebSettings:
         """Listening beyond loopback without an https public URL (start-up warns)."""
         https = bool(self.public_url) and urlsplit(self.public_url).scheme == "https"
         return self.host not in _LOOPBACK and not https and self.cookie_secure != "always"
+
+
+class WebConfig(AlertsConfig, Protocol):
+    """What the web package reads of the root settings (``envgrid.settings.Settings``):
+    every section but ``ingest``."""
+
+    @property
+    def web(self) -> WebSettings: ...
+
+    @property
+    def cases(self) -> CaseSettings: ...

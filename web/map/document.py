@@ -15,8 +15,8 @@ import asyncpg
 import numpy as np
 import orjson
 
-from store.settings import Settings
 from web.responses import dumps
+from web.settings import WebConfig
 from web.standards import unverified_notes
 
 from . import queries
@@ -40,7 +40,7 @@ async def map_payload(
     pool: asyncpg.Pool,
     conn: asyncpg.Connection,
     state: MapState,
-    settings: Settings,
+    settings: WebConfig,
     *,
     scope: list[int] | None,
     today: date,

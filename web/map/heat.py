@@ -22,7 +22,7 @@ import asyncpg
 
 from aggregates import heatmap
 from aggregates.selection import Selection
-from store.settings import Settings
+from web.settings import WebConfig
 
 __all__ = ["CACHE_S", "MAX_CELLS", "MAX_POINTS", "HeatCache", "heat_layer"]
 
@@ -92,7 +92,7 @@ def _binned(
 
 async def heat_layer(
     db: asyncpg.Pool,
-    settings: Settings,
+    settings: WebConfig,
     *,
     what: str,
     at: date | datetime,

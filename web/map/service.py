@@ -43,7 +43,7 @@ import asyncpg
 import numpy as np
 import orjson
 
-from store.settings import Settings
+from web.settings import WebConfig
 
 from . import queries
 from .aqi import AIR_FACTORS, StationAqi, current_aqi, evaluator
@@ -221,7 +221,7 @@ class MapState:
 
     # -- hourly values of the last complete hour ----------------------------------------
     async def ensure_hourly(
-        self, pool: asyncpg.Pool, settings: Settings, now: datetime, today: date
+        self, pool: asyncpg.Pool, settings: WebConfig, now: datetime, today: date
     ) -> None:
         """Current hourly values: computed inline the first time (and always when
         ``web.hourly_aqi_refresh_s`` is 0), else refreshed in the background when the
@@ -237,7 +237,7 @@ class MapState:
             h.task = asyncio.create_task(self._refresh_background(pool, settings, hour, today))
 
     async def _refresh_background(
-        self, pool: asyncpg.Pool, settings: Settings, hour: datetime, today: date
+        self, pool: asyncpg.Pool, settings: WebConfig, hour: datetime, today: date
     ) -> None:
         try:
             await self._refresh_hourly(pool, settings, hour, today)
@@ -248,7 +248,7 @@ class MapState:
             self.hourly.refreshed_at = time.monotonic()
 
     async def _refresh_hourly(
-        self, db: asyncpg.Pool, settings: Settings, hour: datetime, today: date
+        self, db: asyncpg.Pool, settings: WebConfig, hour: datetime, today: date
     ) -> None:
         h = self.hourly
         if not h.factor_codes:

@@ -32,7 +32,7 @@ from aggregates.periods import Period
 from aggregates.rankings import RankingRow
 from aggregates.report_model import Chart, Column, Report, ReportSpec, Table
 from aggregates.selection import Scope, Selection, registry_for
-from store.settings import Settings
+from web.settings import WebConfig
 from web.standards import unverified_notes
 
 __all__ = ["PERIODS", "SCOPES", "RankingSpec", "ranking_report", "ranking_view", "resolve_period"]
@@ -112,7 +112,7 @@ def _value(v: int | Decimal | float | None) -> int | float | None:
     return int(v) if isinstance(v, int) else float(v)
 
 
-def _level_color(settings: Settings, on: date, aqi: float | None) -> str | None:
+def _level_color(settings: WebConfig, on: date, aqi: float | None) -> str | None:
     if aqi is None:
         return None
     table = registry_for(settings).aqi_table(on)
@@ -125,7 +125,7 @@ def _level_color(settings: Settings, on: date, aqi: float | None) -> str | None:
 
 async def _column_values(
     db: asyncpg.Pool,
-    settings: Settings,
+    settings: WebConfig,
     spec: RankingSpec,
     selection: Selection | None,
 ) -> dict[str, list[int | float | None]]:
@@ -157,7 +157,7 @@ async def _column_values(
 
 async def ranking_view(
     db: asyncpg.Pool,
-    settings: Settings,
+    settings: WebConfig,
     spec: RankingSpec,
     selection: Selection | None,
     *,
@@ -216,7 +216,7 @@ def _decimals(by: str) -> int | None:
     return 1 if by == "a21005" else None
 
 
-def ranking_report(view: dict[str, Any], settings: Settings, title: str) -> Report:
+def ranking_report(view: dict[str, Any], settings: WebConfig, title: str) -> Report:
     """The ranking as a :class:`~aggregates.report_model.Report` (one table, one bar chart)."""
     by_label, unit = view["by_label"], view["unit"]
     columns = [

@@ -33,7 +33,7 @@ import asyncpg
 from aggregates.report_model import Report, ReportSpec
 from aggregates.reports import build_report
 from aggregates.selection import QueryError, registry_for
-from store.settings import Settings
+from web.settings import WebConfig
 from web.standards import unverified_notes
 
 __all__ = ["MAX_RUNNING_PER_USER", "ReportJob", "ReportJobs", "preview"]
@@ -114,7 +114,7 @@ class ReportJobs:
     def start(
         self,
         pool: asyncpg.Pool,
-        settings: Settings,
+        settings: WebConfig,
         spec: ReportSpec,
         user_id: int,
         request: dict[str, Any],
@@ -125,7 +125,7 @@ class ReportJobs:
         job.task = asyncio.create_task(self._run(job, pool, settings), name=f"report-{job.id}")
         return job
 
-    async def _run(self, job: ReportJob, pool: asyncpg.Pool, settings: Settings) -> None:
+    async def _run(self, job: ReportJob, pool: asyncpg.Pool, settings: WebConfig) -> None:
         def progress(fraction: float, message: str) -> None:
             job.progress, job.message = max(job.progress, min(fraction, 1.0)), _step(message)
 
@@ -152,7 +152,7 @@ class ReportJobs:
                     await job.task
 
 
-def _mark_unverified(report: Report, settings: Settings) -> None:
+def _mark_unverified(report: Report, settings: WebConfig) -> None:
     """State in the report which values of the standards in force are unverified."""
     per = report.spec.period
     notes = unverified_notes(per.last_day, ("aqi", "aqci", "limits"), registry_for(settings))
