@@ -38,7 +38,7 @@ COMMANDS: dict[str, Command] = {
     "config": Command("store.cli_config", "show the effective configuration"),
     "user": Command("web.cli_user", "manage dashboard users"),
     "alerts": Command("alerts.cli", "alert rules, silences, notification tests"),
-    "grid": Command("web.cli_grid", "import/export grid areas (GeoJSON), grid people"),
+    "grid": Command("web.casework.grid.cli", "import/export grid areas (GeoJSON), grid people"),
 }
 
 

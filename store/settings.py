@@ -213,7 +213,7 @@ def _is_loopback(host: str) -> bool:
 from aggregates.settings import AggregatesSettings  # noqa: E402
 from alerts.settings import AlertSettings  # noqa: E402
 from ingest.settings import IngestSettings  # noqa: E402
-from web.cases.settings import CaseSettings  # noqa: E402
+from web.casework.kernel.settings import CaseSettings  # noqa: E402
 from web.settings import WebSettings  # noqa: E402
 
 

@@ -34,7 +34,14 @@ from web.users import handlers as users
 __all__ = ["API", "OPTIONAL_MODULES", "PAGES", "setup_routes"]
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
-OPTIONAL_MODULES: Final = ("grid", "patrol", "cases", "rankings", "reports", "alerts_web")
+OPTIONAL_MODULES: Final = (
+    "casework.grid",
+    "casework.patrol",
+    "casework.cases",
+    "rankings",
+    "reports",
+    "alerts_web",
+)
 
 # -- schemas ---------------------------------------------------------------------------------
 _INT: Final = {"type": "integer"}

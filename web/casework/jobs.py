@@ -1,9 +1,9 @@
 """Background work of the grid, patrol and case modules in the web process.
 
-One cleanup context (:func:`case_background`, listed in ``web.cases.routes.CONTEXTS``;
+One cleanup context (:func:`case_background`, listed in ``web.casework.cases.routes.CONTEXTS``;
 the app starts it only in a real server process, after the pool):
 
-* the alert → case bridge (:func:`web.cases.bridge.run_alert_listener`, LISTEN
+* the alert → case bridge (:func:`web.casework.cases.bridge.run_alert_listener`, LISTEN
   ``envgrid_alerts``), a task that reconnects by itself;
 * one APScheduler ``AsyncIOScheduler`` of its own (``max_instances=1, coalesce=True``),
   every job one call into the domain layer, each run once at start-up:
@@ -36,13 +36,13 @@ from typing import Any
 from aiohttp import web
 
 from alerts.notifiers import Channels
-from web.cases import queries as q
-from web.cases.bridge import alert_case_sweep, run_alert_listener
-from web.cases.config import CaseConfig
-from web.cases.deadlines import case_deadline_sweep
-from web.cases.notify import send_case_notices
+from web.casework.cases import queries as q
+from web.casework.cases.bridge import alert_case_sweep, run_alert_listener
+from web.casework.cases.deadlines import case_deadline_sweep
+from web.casework.cases.notify import send_case_notices
+from web.casework.kernel.config import CaseConfig
+from web.casework.patrol.service import generate_patrol_tasks, mark_overdue
 from web.keys import POOL_KEY, SETTINGS_KEY
-from web.patrol.service import generate_patrol_tasks, mark_overdue
 
 __all__ = ["case_background", "schedule_jobs"]
 

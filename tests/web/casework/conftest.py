@@ -28,13 +28,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from store.settings import Settings
-from tests.cases.web_fixture import WebSeed, case_settings, seed_logins
+from tests.web.casework.web_fixture import WebSeed, case_settings, seed_logins
 from web.app import create_app
-from web.cases.config import CaseConfig
-from web.cases.service import Actor
-from web.cases.settings import CaseSettings
-from web.cases.workflow import Role
-from web.grid import service as grid
+from web.casework.cases.service import Actor
+from web.casework.cases.workflow import Role
+from web.casework.grid import service as grid
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.settings import CaseSettings
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 3, 4, 9, 0, tzinfo=TZ)

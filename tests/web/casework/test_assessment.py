@@ -7,8 +7,8 @@ from datetime import datetime
 import asyncpg
 import pytest
 
-from tests.cases.conftest import TZ, World
-from web.cases.assessment import (
+from tests.web.casework.conftest import TZ, World
+from web.casework.cases.assessment import (
     CaseFacts,
     Indicators,
     assess,

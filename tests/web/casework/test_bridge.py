@@ -11,17 +11,22 @@ from datetime import datetime, timedelta
 import asyncpg
 import pytest
 
-from tests.cases.alerts_fixture import ensure_alerts_table, factor_id, insert_alert, set_alert_state
-from tests.cases.conftest import NOW, TZ, World
-from web.cases import service as cs
-from web.cases.bridge import (
+from tests.web.casework.alerts_fixture import (
+    ensure_alerts_table,
+    factor_id,
+    insert_alert,
+    set_alert_state,
+)
+from tests.web.casework.conftest import NOW, TZ, World
+from web.casework.cases import service as cs
+from web.casework.cases.bridge import (
     alert_case_sweep,
     on_alert_event,
     parse_payload,
     run_alert_listener,
     set_alert_rule,
 )
-from web.cases.config import CaseConfig
+from web.casework.kernel.config import CaseConfig
 
 
 @pytest.fixture

@@ -16,18 +16,18 @@ from aiohttp.test_utils import TestServer
 
 from store.settings import Settings
 from tests.browser import ARTIFACTS_ROOT, PHONE, chromium, collect_errors
-from tests.cases.conftest import JPEG
-from tests.cases.web_fixture import WebSeed
+from tests.web.casework.conftest import JPEG
+from tests.web.casework.web_fixture import WebSeed
 from tests.webapp import PASSWORD
 from web.app import create_app
-from web.cases import service as cs
-from web.cases.access import now
-from web.cases.config import CaseConfig
-from web.cases.uploads import save_photos
-from web.cases.workflow import Role
-from web.grid.service import set_area_unit
+from web.casework.cases import service as cs
+from web.casework.cases.workflow import Role
+from web.casework.grid.service import set_area_unit
+from web.casework.kernel.access import now
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import save_photos
+from web.casework.patrol.service import PlanInput, create_plan, generate_patrol_tasks
 from web.keys import POOL_KEY
-from web.patrol.service import PlanInput, create_plan, generate_patrol_tasks
 
 pytestmark = pytest.mark.browser
 
@@ -140,7 +140,7 @@ async def _closed_cases(conn: Any, seed: WebSeed, config: CaseConfig, at: dateti
 
 
 async def _index(conn: Any) -> Any:
-    from web.grid.service import load_grid_index
+    from web.casework.grid.service import load_grid_index
 
     return await load_grid_index(conn)
 

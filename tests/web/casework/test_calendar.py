@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.cases.conftest import TZ
-from web.cases.calendar import CalendarError, WorkCalendar
+from tests.web.casework.conftest import TZ
+from web.casework.kernel.calendar import CalendarError, WorkCalendar
 
 # 2024 清明 (4/4–4/6, make-up Sunday 4/7) and 劳动节 (5/1–5/5, make-up 4/28 Sun and 5/11 Sat)
 HOLIDAYS = {date(2024, 4, d) for d in (4, 5, 6)} | {date(2024, 5, d) for d in range(1, 6)}

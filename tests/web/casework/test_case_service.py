@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 import asyncpg
 import pytest
 
-from tests.cases.conftest import JPEG, NOW, TZ, World
-from web.cases import service as cs
-from web.cases.config import CaseConfig
-from web.cases.deadlines import case_deadline_sweep, due_notices, mark_notices_sent
-from web.cases.service import Actor, BoardFilter, NewCase
-from web.cases.uploads import StoredFile, store_upload
-from web.cases.workflow import Role, State, WorkflowError
+from tests.web.casework.conftest import JPEG, NOW, TZ, World
+from web.casework.cases import service as cs
+from web.casework.cases.deadlines import case_deadline_sweep, due_notices, mark_notices_sent
+from web.casework.cases.service import Actor, BoardFilter, NewCase
+from web.casework.cases.workflow import Role, State, WorkflowError
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import StoredFile, store_upload
 
 
 def t(m: int, d: int, h: int, mi: int = 0) -> datetime:

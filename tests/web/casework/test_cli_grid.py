@@ -10,7 +10,7 @@ import pytest
 
 from store.cli import main
 from store.db import connect
-from tests.cases.conftest import build_world, square
+from tests.web.casework.conftest import build_world, square
 
 
 def _world(dsn: str) -> None:

@@ -8,18 +8,18 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.cases.conftest import JPEG, NOW, PNG, WEBP, World
-from web.cases import service as cs
-from web.cases.complaints import (
+from tests.web.casework.conftest import JPEG, NOW, PNG, WEBP, World
+from web.casework.cases import service as cs
+from web.casework.cases.complaints import (
     ComplaintInput,
     DbRateLimiter,
     MemoryRateLimiter,
     submit_complaint,
 )
-from web.cases.config import CaseConfig
-from web.cases.uploads import UploadError, resolve_upload, sniff_image
-from web.cases.workflow import WorkflowError
-from web.grid.service import GridIndexCache
+from web.casework.cases.workflow import WorkflowError
+from web.casework.grid.service import GridIndexCache
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import UploadError, resolve_upload, sniff_image
 
 
 def test_sniff() -> None:

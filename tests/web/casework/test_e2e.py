@@ -30,11 +30,11 @@ from store.prepare import seed_factors
 from store.stations import NewStation, add_stations
 from tests.alerts.conftest import Hooks, webhooks  # noqa: F401 - fixture
 from tests.alerts.test_integration import ingest
-from tests.cases.conftest import JPEG, build_world
-from tests.cases.web_fixture import WebSeed, call, case_settings, seed_logins, upload
 from tests.ingest.conftest import StationClient
+from tests.web.casework.conftest import JPEG, build_world
+from tests.web.casework.web_fixture import WebSeed, call, case_settings, seed_logins, upload
 from web.app import create_app
-from web.patrol.service import PlanInput, create_plan
+from web.casework.patrol.service import PlanInput, create_plan
 
 SH = ZoneInfo("Asia/Shanghai")
 STATION = NewStation(

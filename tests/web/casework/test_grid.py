@@ -7,10 +7,10 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from tests.cases.conftest import NOW, World, square
-from web.grid import service as grid
-from web.grid.geo import GridIndex, distance_to_geometry_m, haversine_m, parse_polygon
-from web.grid.geojson import GeoJSONImportError, export_areas, import_areas, plan_import
+from tests.web.casework.conftest import NOW, World, square
+from web.casework.grid import service as grid
+from web.casework.grid.geo import GridIndex, distance_to_geometry_m, haversine_m, parse_polygon
+from web.casework.grid.geojson import GeoJSONImportError, export_areas, import_areas, plan_import
 
 
 def feature(

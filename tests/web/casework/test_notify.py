@@ -13,10 +13,10 @@ from alerts import api
 from alerts.notifiers import Channels
 from store.settings import load_settings
 from tests.alerts.conftest import Hooks, SmtpServer, smtp_server, webhooks  # noqa: F401 - fixtures
-from tests.cases.conftest import NOW, World
-from web.cases import service as cs
-from web.cases.config import CaseConfig
-from web.cases.notify import send_case_notices
+from tests.web.casework.conftest import NOW, World
+from web.casework.cases import service as cs
+from web.casework.cases.notify import send_case_notices
+from web.casework.kernel.config import CaseConfig
 
 
 def alert_settings(tmp: Path, smtp: SmtpServer | None = None, **extra: object):  # type: ignore[no-untyped-def]

@@ -8,12 +8,12 @@ from datetime import date, datetime, timedelta
 import asyncpg
 import pytest
 
-from tests.cases.conftest import NOW, TZ, World
-from web.cases.config import CaseConfig
-from web.cases.workflow import Role
-from web.patrol import hazards
-from web.patrol.cycle import Period, period_at
-from web.patrol.service import (
+from tests.web.casework.conftest import NOW, TZ, World
+from web.casework.cases.workflow import Role
+from web.casework.kernel.config import CaseConfig
+from web.casework.patrol import hazards
+from web.casework.patrol.cycle import Period, period_at
+from web.casework.patrol.service import (
     CheckResult,
     PatrolError,
     PlanInput,
@@ -24,7 +24,7 @@ from web.patrol.service import (
     submit_checklist,
     tasks_for_person,
 )
-from web.patrol.stats import patrol_stats
+from web.casework.patrol.stats import patrol_stats
 
 MON = date(2024, 3, 4)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from store.settings import ConfigError, build_section
-from web.cases.settings import DEFAULT_STAGE_MINUTES, CaseSettings
+from web.casework.kernel.settings import DEFAULT_STAGE_MINUTES, CaseSettings
 
 
 def test_defaults() -> None:
@@ -55,7 +55,7 @@ def test_loads_from_toml_and_env() -> None:
 
 def test_case_config_from_root_settings() -> None:
     from store.settings import load_settings
-    from web.cases.config import CaseConfig
+    from web.casework.kernel.config import CaseConfig
 
     root = load_settings(None, {}, {"core.data_dir": "/srv/envgrid"}, discover=False)
     config = CaseConfig.from_settings(root)

@@ -11,8 +11,8 @@ import openpyxl
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from tests.cases.conftest import JPEG, PNG
-from tests.cases.web_fixture import WebSeed, call, upload
+from tests.web.casework.conftest import JPEG, PNG
+from tests.web.casework.web_fixture import WebSeed, call, upload
 from web.keys import API_KEY
 from web.permissions import PERMISSIONS
 

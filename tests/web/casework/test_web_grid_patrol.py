@@ -9,11 +9,11 @@ from datetime import date
 import asyncpg
 from aiohttp.test_utils import TestClient
 
-from tests.cases.conftest import JPEG, square
-from tests.cases.web_fixture import WebSeed, call, upload
-from web.cases.config import CaseConfig
+from tests.web.casework.conftest import JPEG, square
+from tests.web.casework.web_fixture import WebSeed, call, upload
+from web.casework.kernel.config import CaseConfig
+from web.casework.patrol.service import generate_patrol_tasks
 from web.keys import POOL_KEY
-from web.patrol.service import generate_patrol_tasks
 
 
 async def test_grid_map_and_detail_in_scope(client: TestClient, web_seed: WebSeed) -> None:
@@ -173,7 +173,7 @@ async def test_patrol_plan_tasks_check_in_and_hazard_rounds(
     plans = await call(client, "GET", "/api/v1/patrol/plans", s, "member")
     assert [p["id"] for p in plans] == [created["id"]]
     assert await call(client, "GET", "/api/v1/patrol/plans", s, "d2") == []
-    from web.cases.access import now
+    from web.casework.kernel.access import now
 
     assert await generate_patrol_tasks(_pool(client), now(), config) == 1
 

@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from web.cases.workflow import (
+from web.casework.cases.workflow import (
     CLOSED_STATES,
     OPEN_STATES,
     TERMINAL_STATES,

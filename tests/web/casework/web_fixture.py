@@ -27,7 +27,7 @@ from store.settings import Settings
 from tests.webapp import add_login, app_settings
 
 if TYPE_CHECKING:
-    from tests.cases.conftest import World
+    from tests.web.casework.conftest import World
 
 LOGINS: tuple[tuple[str, str, str | None, tuple[str, ...]], ...] = (
     ("admin", "admin", None, ()),

@@ -1,6 +1,6 @@
 """Case (案件) module: the lifecycle (:mod:`.workflow`), working-time limits
 (:mod:`.calendar`), services, assessment, the alert → case bridge and public complaints.
-SQL lives in :mod:`web.cases.queries`.
+SQL lives in :mod:`web.casework.cases.queries`.
 
 Web layer (round 2): :mod:`.routes` (API, pages, navigation, background contexts),
 :mod:`.handlers` / :mod:`.pages` (thin), :mod:`.access` (the caller as a workflow actor,

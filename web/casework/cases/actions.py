@@ -2,7 +2,7 @@
 (detail, trail with photo links, notices), manual reports inside the caller's scope,
 attachment access checks, and the assessment for a period (with its export).
 
-Every function takes the :class:`~web.cases.access.Caller`; scope and role checks happen
+Every function takes the :class:`~web.casework.kernel.access.Caller`; scope and role checks happen
 here or in the services, never only in the UI.
 """
 
@@ -21,16 +21,16 @@ import asyncpg
 from aggregates.exports import export
 from aggregates.periods import Period
 from aggregates.reports import Column, Report, ReportSpec, Table
-from web.cases import queries as q
-from web.cases.access import Caller
-from web.cases.assessment import AssessmentRow, Group, assessment
-from web.cases.config import CaseConfig
-from web.cases.service import CaseRef, NewCase, case_trail, create_case, get_case
-from web.cases.uploads import StoredFile
-from web.cases.workflow import Role, WorkflowError
-from web.grid import service as grid
-from web.grid.service import load_grid_index
-from web.patrol import queries as pq
+from web.casework.cases import queries as q
+from web.casework.cases.assessment import AssessmentRow, Group, assessment
+from web.casework.cases.service import CaseRef, NewCase, case_trail, create_case, get_case
+from web.casework.cases.workflow import Role, WorkflowError
+from web.casework.grid import service as grid
+from web.casework.grid.service import load_grid_index
+from web.casework.kernel.access import Caller
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import StoredFile
+from web.casework.patrol import queries as pq
 
 __all__ = [
     "AssessmentPeriod",

@@ -44,7 +44,7 @@ from typing import Any, Final, Literal
 
 import asyncpg
 
-from web.cases import queries as q
+from web.casework.cases import queries as q
 
 __all__ = [
     "GROUPS",

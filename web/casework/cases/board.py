@@ -1,7 +1,7 @@
 """The case board (案件看板) by stage, the counts above it, and "my cases".
 
-Columns group the open states by the phase of the lifecycle (web.cases.workflow): 受理,
-立案派遣, 处置, 核查, 结案审核, 挂账; each column is one :func:`web.cases.service.case_board`
+Columns group the open states by the phase of the lifecycle (:mod:`.workflow`): 受理,
+立案派遣, 处置, 核查, 结案审核, 挂账; each column is one :func:`.service.case_board`
 page (sorted by the running deadline) with its total, all in the caller's data scope.
 
 "My cases" (待我处理) are derived from the transition table: the open states in which the
@@ -17,10 +17,10 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.cases import queries as q
-from web.cases.service import BoardFilter, BoardPage, case_board
-from web.cases.workflow import OPEN_STATES, Action, Role, State, Switches, allowed_actions
-from web.grid import service as grid
+from web.casework.cases import queries as q
+from web.casework.cases.service import BoardFilter, BoardPage, case_board
+from web.casework.cases.workflow import OPEN_STATES, Action, Role, State, Switches, allowed_actions
+from web.casework.grid import service as grid
 
 __all__ = ["COLUMNS", "Column", "actionable_states", "board_columns", "board_counts"]
 

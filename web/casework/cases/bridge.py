@@ -47,10 +47,10 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.cases import queries as q
-from web.cases.config import CaseConfig
-from web.cases.service import Actor, NewCase, add_note, create_case
-from web.cases.workflow import WorkflowError
+from web.casework.cases import queries as q
+from web.casework.cases.service import Actor, NewCase, add_note, create_case
+from web.casework.cases.workflow import WorkflowError
+from web.casework.kernel.config import CaseConfig
 
 __all__ = [
     "ALERTS_CHANNEL",

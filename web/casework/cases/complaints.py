@@ -1,6 +1,6 @@
 """Public complaints (群众投诉): validation, rate limit, photos, location → grid → case.
 
-The HTTP handler (``POST /api/v1/public/complaints``, :mod:`web.cases.handlers`) counts
+The HTTP handler (``POST /api/v1/public/complaints``, :mod:`web.casework.cases.handlers`) counts
 the request against the rate limit first, parses the multipart form with limits and
 calls :func:`submit_complaint`; everything else is here:
 
@@ -10,7 +10,7 @@ calls :func:`submit_complaint`; everything else is here:
   :class:`RateLimiter`;
 * **validation** with Chinese messages (description, category, position, phone, photos);
 * **photos** checked by magic bytes (JPEG/PNG/WebP) and size, then stored under
-  ``core.data_dir/uploads`` (:mod:`web.cases.uploads`);
+  ``core.data_dir/uploads`` (:mod:`web.casework.kernel.uploads`);
 * **location → grid** with the STRtree index (a position outside every grid is refused:
   nobody could handle it);
 * a case with source ``complaint`` in state 已上报, reported by the system on behalf of
@@ -27,12 +27,12 @@ from typing import Final, Protocol
 
 import asyncpg
 
-from web.cases import queries as q
-from web.cases.config import CaseConfig
-from web.cases.service import Actor, NewCase, create_case
-from web.cases.uploads import UploadError, check_photo, save_photos
-from web.cases.workflow import WorkflowError
-from web.grid.service import GridIndexCache
+from web.casework.cases import queries as q
+from web.casework.cases.service import Actor, NewCase, create_case
+from web.casework.cases.workflow import WorkflowError
+from web.casework.grid.service import GridIndexCache
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import UploadError, check_photo, save_photos
 
 __all__ = [
     "PUBLIC_CATEGORIES",

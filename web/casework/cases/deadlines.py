@@ -22,7 +22,7 @@ Notices go to the ``case_notices`` outbox with a unique ``dedup_key`` (so a job 
 twice, or twice at once, queues nothing twice).  :func:`due_notices` /
 :func:`mark_notices_sent` / :func:`mark_notice_failed` are the simple outbox API; the
 web process sends the notices through the alert notifiers with
-:func:`web.cases.notify.send_case_notices` (claim with a lease, retries, delivery log).
+:func:`web.casework.cases.notify.send_case_notices` (claim with a lease, retries, delivery log).
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from typing import Final
 
 import asyncpg
 
-from web.cases import queries as q
-from web.cases.config import CaseConfig
-from web.cases.service import Actor, CaseRow, _lock, _run, load_calendar, queue_notices
-from web.cases.workflow import Action, State
-from web.grid import service as grid
+from web.casework.cases import queries as q
+from web.casework.cases.service import Actor, CaseRow, _lock, _run, load_calendar, queue_notices
+from web.casework.cases.workflow import Action, State
+from web.casework.grid import service as grid
+from web.casework.kernel.config import CaseConfig
 
 __all__ = [
     "Notice",

@@ -1,7 +1,7 @@
 """API handlers of the case module (thin: validate, one service call, serialise).
 
-Every handler runs under :func:`web.cases.access.guarded` (domain refusals → API errors)
-and acts as the caller's workflow actor (:func:`web.cases.access.caller_of`).
+Every handler runs under :func:`web.casework.kernel.access.guarded` (domain refusals → API errors)
+and acts as the caller's workflow actor (:func:`web.casework.kernel.access.caller_of`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,26 @@ from urllib.parse import quote
 from aiohttp import web
 
 from web import context
-from web.cases import actions, board
-from web.cases import queries as q
-from web.cases.access import (
+from web.casework.cases import actions, board
+from web.casework.cases import queries as q
+from web.casework.cases.assessment import GROUPS, Group
+from web.casework.cases.complaints import (
+    PUBLIC_CATEGORIES,
+    ComplaintInput,
+    DbRateLimiter,
+    submit_complaint,
+)
+from web.casework.cases.service import (
+    SOURCES,
+    BoardFilter,
+    NewCase,
+    case_board,
+    reassign_grid,
+    transition,
+)
+from web.casework.cases.workflow import Action, Role, State
+from web.casework.grid.service import GridIndexCache
+from web.casework.kernel.access import (
     caller_of,
     case_config,
     guarded,
@@ -27,12 +44,7 @@ from web.cases.access import (
     stage_uploads,
     take_uploads,
 )
-from web.cases.assessment import GROUPS, Group
-from web.cases.complaints import PUBLIC_CATEGORIES, ComplaintInput, DbRateLimiter, submit_complaint
-from web.cases.service import SOURCES, BoardFilter, NewCase, case_board, reassign_grid, transition
-from web.cases.uploads import resolve_upload, save_photos
-from web.cases.workflow import Action, Role, State
-from web.grid.service import GridIndexCache
+from web.casework.kernel.uploads import resolve_upload, save_photos
 from web.params import (
     body_bool,
     body_float,

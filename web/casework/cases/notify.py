@@ -40,7 +40,7 @@ from alerts.config import Receiver
 from alerts.notifiers import Channels, NotifyError
 from alerts.settings import AlertSettings
 from alerts.templates import Message
-from web.cases import queries as q
+from web.casework.cases import queries as q
 
 __all__ = ["NOTICE_KINDS", "SendReport", "notice_message", "send_case_notices"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from web import context
-from web.cases.access import caller_of, case_config, render_page
-from web.cases.complaints import PUBLIC_CATEGORIES
+from web.casework.cases.complaints import PUBLIC_CATEGORIES
+from web.casework.kernel.access import caller_of, case_config, render_page
 from web.params import path_int
 
 

@@ -51,7 +51,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, 'reported', $8, $9, $10, $11, $12, $13, $14,
         $17, $18, $19, 1, $20, $21, $20, $20, $20)
 """
 
-#: The columns of :class:`web.cases.service.CaseRow`, locked for a transition.
+#: The columns of :class:`web.casework.cases.service.CaseRow`, locked for a transition.
 LOCK_CASE_SQL: Final = """
 SELECT id, code, title, category, urgent, source, state, grid_id, station_id, alert_rule,
        unit_id, handler_person_id, stage, stage_seq, stage_started_at, deadline,
@@ -332,7 +332,7 @@ FROM stations s WHERE s.id = $1
 
 FACTOR_SQL: Final = "SELECT code, name_zh, unit FROM factors WHERE id = $1"
 
-# -- assessment (definitions in web.cases.assessment) ------------------------------------
+# -- assessment (definitions in web.casework.cases.assessment) ------------------------------------
 
 #: Assessment per unit: $1 start, $2 end, $3 as_of, $4 scope roots (NULL = all).
 ASSESS_BY_UNIT_SQL: Final = """

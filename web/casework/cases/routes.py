@@ -1,5 +1,5 @@
 """Routes of the case module (plugged into ``web.routes``): API, pages, navigation and the
-background work (see :mod:`web.cases.background`).
+background work (see :mod:`web.casework.jobs`).
 
 Permissions: ``cases:read`` (board, case pages, assessment), ``cases:write`` (report,
 act on cases — what exactly is decided by the workflow table from the caller's grid
@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from web.cases import handlers as h
-from web.cases import pages
-from web.cases.background import case_background
-from web.cases.service import SOURCES
-from web.cases.workflow import Action, State
+from web.casework.cases import handlers as h
+from web.casework.cases import pages
+from web.casework.cases.service import SOURCES
+from web.casework.cases.workflow import Action, State
+from web.casework.jobs import case_background
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
 

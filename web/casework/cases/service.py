@@ -5,16 +5,16 @@ Theory of operation
 Every change of a case happens in :func:`transition` (or :func:`create_case`), inside one
 transaction on a ``SELECT … FOR UPDATE``-locked row:
 
-1. :func:`web.cases.workflow.apply` decides whether the actor's role may take the action
+1. :func:`web.casework.cases.workflow.apply` decides whether the actor's role may take the action
    in the current state under the switches (or raises :class:`WorkflowError`);
 2. data-level checks: a unit acts only on cases dispatched to it; a scoped actor only on
    cases in its area subtrees; required reasons, photos and extension minutes;
-3. the clock effect is applied with the work calendar (:mod:`web.cases.calendar`): a
+3. the clock effect is applied with the work calendar (:mod:`web.casework.kernel.calendar`): a
    started stage gets ``deadline = add(now, limit)`` where the limit is the category's
    (``case_time_limits``) or ``cases.stage_minutes``; 挂账 pauses and keeps the remaining
    working minutes; 延期 moves the deadline by the approved minutes;
 4. milestones and counters (dispatched_at, feedback_at, rework_count, …) and
-   ``assess_at`` (see :mod:`web.cases.assessment`) are updated, ``version`` incremented;
+   ``assess_at`` (see :mod:`web.casework.cases.assessment`) are updated, ``version`` incremented;
 5. one row is appended to ``case_events`` (append-only: a trigger refuses UPDATE/DELETE)
    and the photos are linked to it;
 6. automatic follow-ups run as the ``system`` role in the same transaction: a case that
@@ -36,11 +36,8 @@ from typing import Any, Final, Literal
 
 import asyncpg
 
-from web.cases import queries as q
-from web.cases.calendar import WorkCalendar
-from web.cases.config import CaseConfig
-from web.cases.uploads import StoredFile
-from web.cases.workflow import (
+from web.casework.cases import queries as q
+from web.casework.cases.workflow import (
     Action,
     Clock,
     Role,
@@ -50,8 +47,11 @@ from web.cases.workflow import (
     allowed_actions,
     apply,
 )
-from web.grid import service as grid
-from web.grid.geo import GridIndex
+from web.casework.grid import service as grid
+from web.casework.grid.geo import GridIndex
+from web.casework.kernel.calendar import WorkCalendar
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import StoredFile
 
 __all__ = [
     "SOURCES",
@@ -420,7 +420,7 @@ async def queue_notices(
 
 
 def assess_instant(c: CaseRow) -> datetime | None:
-    """When the case counts in the assessment (definition in :mod:`web.cases.assessment`)."""
+    """When the case counts in the assessment (see :mod:`.assessment`)."""
     if c.dispatched_at is None or c.state in (State.CANCELLED, State.REJECTED):
         return None
     if c.state == State.HUNG:
@@ -634,7 +634,7 @@ async def transition(
     ``unit_id``: the unit for 派遣 (default: the grid's responsible unit for the category)
     or a different unit for 返工.  ``extension_minutes``: working minutes for 申请延期 /
     批准延期 (approval defaults to the requested amount).  ``photos``: already stored by
-    :func:`web.cases.uploads.save_photos`.  ``expected_version``: the version the user saw
+    :func:`web.casework.kernel.uploads.save_photos`.  ``expected_version``: the version the user saw
     (refused with code ``conflict`` if the case changed since).
     Raises :class:`WorkflowError` (``code`` says which kind of refusal).
     """

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 This module is pure: no I/O, no clock, no database.  It is the single authority on which
-transitions exist; the services (``web.cases.service``) lock the case row, call
+transitions exist; the services (``web.casework.cases.service``) lock the case row, call
 :func:`apply` and then carry out what the returned :class:`Transition` says (new state,
 clock effect, trail entry).
 

@@ -23,10 +23,10 @@ import asyncpg
 from store.db import connect
 from store.embedded import database_dsn
 from store.settings import ConfigError, Settings, load_settings
-from web.cases.config import CaseConfig
-from web.grid import geojson
-from web.grid import queries as q
-from web.grid import service as grid
+from web.casework.grid import geojson
+from web.casework.grid import queries as q
+from web.casework.grid import service as grid
+from web.casework.kernel.config import CaseConfig
 
 __all__ = ["configure", "run"]
 

@@ -27,8 +27,8 @@ import asyncpg
 from shapely.geometry import mapping
 from shapely.geometry.base import BaseGeometry
 
-from web.grid import queries as q
-from web.grid.geo import GeoError, parse_polygon
+from web.casework.grid import queries as q
+from web.casework.grid.geo import GeoError, parse_polygon
 
 __all__ = [
     "CONTAINMENT_TOLERANCE",

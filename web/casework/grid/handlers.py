@@ -9,10 +9,10 @@ import orjson
 from aiohttp import web
 
 from web import context
-from web.cases.access import caller_of, case_config, guarded, now, render_page
-from web.grid import geojson, views
-from web.grid import queries as q
-from web.grid import service as grid
+from web.casework.grid import geojson, views
+from web.casework.grid import queries as q
+from web.casework.grid import service as grid
+from web.casework.kernel.access import caller_of, case_config, guarded, now, render_page
 from web.params import (
     body_bool,
     body_float,

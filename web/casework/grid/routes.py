@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from web.grid import handlers as h
+from web.casework.grid import handlers as h
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
 

@@ -16,8 +16,8 @@ from typing import Any, Final, Literal
 
 import asyncpg
 
-from web.grid import queries as q
-from web.grid.geo import GeoError, GridIndex, parse_polygon
+from web.casework.grid import queries as q
+from web.casework.grid.geo import GeoError, GridIndex, parse_polygon
 
 __all__ = [
     "ENTITIES",

@@ -15,10 +15,10 @@ from typing import Any
 
 import asyncpg
 
-from web.cases.workflow import WorkflowError
-from web.grid import queries as q
-from web.grid import service as grid
-from web.grid.service import GridError
+from web.casework.cases.workflow import WorkflowError
+from web.casework.grid import queries as q
+from web.casework.grid import service as grid
+from web.casework.grid.service import GridError
 
 __all__ = [
     "PersonPatch",

@@ -1,5 +1,5 @@
 """The web side shared by the grid, patrol and case modules: the caller as a workflow
-:class:`~web.cases.service.Actor`, refusals as HTTP errors, photo uploads, page shells.
+:class:`~web.casework.cases.service.Actor`, refusals as HTTP errors, photo uploads, page shells.
 
 Who acts
 --------
@@ -37,14 +37,14 @@ import asyncpg
 from aiohttp import BodyPartReader, web
 
 from web import context
-from web.cases import queries as q
-from web.cases.config import CaseConfig
-from web.cases.service import Actor
-from web.cases.uploads import StoredFile, UploadError
-from web.cases.workflow import Role, WorkflowError
-from web.grid import service as grid
-from web.grid.geojson import GeoJSONImportError
-from web.grid.service import GridError, Person
+from web.casework.cases import queries as q
+from web.casework.cases.service import Actor
+from web.casework.cases.workflow import Role, WorkflowError
+from web.casework.grid import service as grid
+from web.casework.grid.geojson import GeoJSONImportError
+from web.casework.grid.service import GridError, Person
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import StoredFile, UploadError
 from web.pages import render
 from web.permissions import Principal
 from web.responses import ApiError, dumps

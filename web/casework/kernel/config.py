@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from web.cases.settings import CaseSettings
-from web.cases.workflow import Switches
+from web.casework.cases.workflow import Switches
+from web.casework.kernel.settings import CaseSettings
 
 __all__ = ["CaseConfig"]
 

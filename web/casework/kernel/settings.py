@@ -17,7 +17,7 @@ from store.validation import require
 
 __all__ = ["DEFAULT_LEVEL_NAMES", "DEFAULT_STAGE_MINUTES", "STAGES", "CaseSettings"]
 
-#: Stages that have a clock, in lifecycle order (see web.cases.workflow).
+#: Stages that have a clock, in lifecycle order (see web.casework.cases.workflow).
 STAGES: Final = ("accept", "verify", "file", "dispatch", "handle", "check", "visit", "close")
 
 #: 450 working minutes = one day of 08:30–12:00 + 13:30–17:30.
@@ -84,7 +84,7 @@ class CaseSettings:
     complaint_max_photos: int = 6
     #: Largest accepted photo (bytes), complaints and attachments alike.
     upload_max_bytes: int = 10 * 1024 * 1024
-    # -- background work of the web process (web/cases/background.py) -----------------
+    # -- background work of the web process (web/casework/cases/background.py) -----------------
     #: Deadline sweep (reminders, due notices, 督办) and overdue patrol tasks, seconds.
     sweep_interval_s: float = 60.0
     #: Sending the queued notices through the alert notifiers, seconds.

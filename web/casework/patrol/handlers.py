@@ -9,7 +9,7 @@ from typing import Any, Final, cast
 from aiohttp import web
 
 from web import context
-from web.cases.access import (
+from web.casework.kernel.access import (
     caller_of,
     case_config,
     guarded,
@@ -18,6 +18,12 @@ from web.cases.access import (
     render_page,
     take_uploads,
 )
+from web.casework.patrol import hazards as hz
+from web.casework.patrol import queries as q
+from web.casework.patrol import service as ps
+from web.casework.patrol import views
+from web.casework.patrol.cycle import CYCLES
+from web.casework.patrol.stats import patrol_stats
 from web.params import (
     body_bool,
     body_float,
@@ -32,12 +38,6 @@ from web.params import (
     paging,
     path_int,
 )
-from web.patrol import hazards as hz
-from web.patrol import queries as q
-from web.patrol import service as ps
-from web.patrol import views
-from web.patrol.cycle import CYCLES
-from web.patrol.stats import patrol_stats
 from web.responses import ApiError, json_response
 
 __all__ = [

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 A failed check item opens a hazard in state ``rectifying``, round 1
-(:func:`web.patrol.service.submit_checklist`).  The responsible person reports the
+(:func:`web.casework.patrol.service.submit_checklist`).  The responsible person reports the
 rectification (:func:`rectify`, with photos) → ``reviewing``.  A reviewer (grid member,
 officer or admin — not the person who rectified) passes it (``passed``, kept as the
 archive) or fails it: back to ``rectifying``, a new round with a new rectification
@@ -21,12 +21,12 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.cases.config import CaseConfig
-from web.cases.service import Actor, CaseRef, NewCase, create_case, load_calendar
-from web.cases.uploads import StoredFile
-from web.cases.workflow import Role
-from web.patrol import queries as q
-from web.patrol.service import PatrolError, _attach
+from web.casework.cases.service import Actor, CaseRef, NewCase, create_case, load_calendar
+from web.casework.cases.workflow import Role
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import StoredFile
+from web.casework.patrol import queries as q
+from web.casework.patrol.service import PatrolError, _attach
 
 __all__ = ["HAZARD_FLOW", "HazardState", "escalate_hazard", "hazard_rounds", "rectify", "review"]
 

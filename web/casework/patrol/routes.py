@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Final
 
+from web.casework.patrol import handlers as h
+from web.casework.patrol.cycle import CYCLES
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
-from web.patrol import handlers as h
-from web.patrol.cycle import CYCLES
 
 __all__ = ["API", "NAV", "PAGES"]
 

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 A **plan** names its targets — a station list, patrol points, or an area — the check
 items (empty = the checklist of each station's system type plus the common items), a
-cycle (:mod:`web.patrol.cycle`), a deadline (``due_hours`` after the period start) and an
+cycle (:mod:`web.casework.patrol.cycle`), a deadline (``due_hours`` after the period start) and an
 assignee: a person, or a grid duty (``member`` / ``head``) resolved per target's grid at
 generation (the lowest-id person with that duty in the nearest area up that has one).
 
@@ -19,7 +19,7 @@ A grid member **checks in** on site: the position is recorded with its distance 
 station / point (haversine) or to the area polygon (0 inside); beyond
 ``cases.checkin_max_distance_m`` the check-in is *flagged* (``out_of_range``), not refused.
 Then the **checklist** is submitted: every item of the task's snapshot needs a result; a
-failed item opens a hazard (:mod:`web.patrol.hazards`) with round 1; the task is done
+failed item opens a hazard (:mod:`web.casework.patrol.hazards`) with round 1; the task is done
 (``on_time`` when before its deadline — an overdue task can still be done, late).
 """
 
@@ -32,14 +32,14 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.cases.config import CaseConfig
-from web.cases.service import Actor, load_calendar, queue_notices
-from web.cases.uploads import StoredFile
-from web.cases.workflow import Role, WorkflowError
-from web.grid import service as grid
-from web.grid.geo import GeoError, distance_to_geometry_m, haversine_m, parse_polygon
-from web.patrol import queries as q
-from web.patrol.cycle import CYCLES, period_at
+from web.casework.cases.service import Actor, load_calendar, queue_notices
+from web.casework.cases.workflow import Role, WorkflowError
+from web.casework.grid import service as grid
+from web.casework.grid.geo import GeoError, distance_to_geometry_m, haversine_m, parse_polygon
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import StoredFile
+from web.casework.patrol import queries as q
+from web.casework.patrol.cycle import CYCLES, period_at
 
 __all__ = [
     "CheckIn",

@@ -15,7 +15,7 @@ from typing import Literal
 
 import asyncpg
 
-from web.patrol import queries as q
+from web.casework.patrol import queries as q
 
 __all__ = ["PatrolStats", "patrol_stats"]
 

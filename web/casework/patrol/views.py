@@ -9,10 +9,10 @@ from typing import Any
 
 import asyncpg
 
-from web.cases.access import Caller
-from web.cases.workflow import Role, WorkflowError
-from web.patrol import queries as q
-from web.patrol.hazards import HAZARD_FLOW
+from web.casework.cases.workflow import Role, WorkflowError
+from web.casework.kernel.access import Caller
+from web.casework.patrol import queries as q
+from web.casework.patrol.hazards import HAZARD_FLOW
 
 __all__ = [
     "HAZARD_LABELS",
