@@ -1,19 +1,20 @@
 """End to end, every piece real: HJ 212 frames from a station over TCP → the ingest worker
 → PostgreSQL → the alert engine (its own process object, as ``envgrid serve`` runs it)
-fires an exceedance → the web app's background work (the alert → case bridge and the
-case jobs, started by the app as in production) opens a case in the station's grid and
+fires an exceedance → the web app's alert → case bridge (started by the app as in
+production) and the case jobs (run here as the deployment's scheduler runs them) open a case in the station's grid and
 dispatches it to the grid's unit, whose people are told through the alert notifiers →
 through the HTTP API the unit takes it and reports back with a photo, the monitor centre
 sends the check, the grid member passes it, the centre closes it → the month's
-assessment counts it closed on time.  The same background work generates the day's
-patrol task of a plan made before the app started.
+assessment counts it closed on time.  The same jobs generate the day's patrol task of a
+plan made before the app started.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,13 @@ from zoneinfo import ZoneInfo
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerts import api
+from alerts.notifiers import Channels
 from alerts.service import AlertService
 from protocol import encode_upload
 from store.db import connect
 from store.engine import EngineInfo
 from store.prepare import seed_factors
+from store.settings import Settings
 from store.stations import NewStation, add_stations
 from tests.alerts.conftest import Hooks, webhooks  # noqa: F401 - fixture
 from tests.alerts.test_integration import ingest
@@ -34,7 +37,9 @@ from tests.ingest.conftest import StationClient
 from tests.web.casework.conftest import JPEG, build_world
 from tests.web.casework.web_fixture import WebSeed, call, case_settings, seed_logins, upload
 from web.app import create_app
+from web.casework.jobs import scheduled_jobs
 from web.casework.patrol.service import PlanInput, create_plan
+from web.keys import POOL_KEY
 
 SH = ZoneInfo("Asia/Shanghai")
 STATION = NewStation(
@@ -54,6 +59,27 @@ def frame(i: int, t0: datetime, pm25: float) -> bytes:
         2011, st="22", mn=STATION.mn, pw=STATION.password, qn=ts.strftime("%Y%m%d%H%M%S000"),
         data_time=ts.strftime("%Y%m%d%H%M%S"), values=values, ack=False,
     )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def jobs_running(server: TestServer, settings: Settings) -> AsyncIterator[None]:
+    """The casework jobs on their intervals, as the deployment's one scheduler runs them."""
+    channels = Channels(settings.alerts)
+    jobs = scheduled_jobs(server.app[POOL_KEY], settings, channels)
+
+    async def every(job: Any) -> None:
+        while True:
+            await job.run(datetime.now().astimezone())
+            await asyncio.sleep(job.every_s)
+
+    tasks = [asyncio.create_task(every(job), name=job.name) for job in jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await channels.close()
 
 
 async def until(probe: Callable[[], Any], timeout: float = 20.0, what: str = "") -> Any:
@@ -112,8 +138,22 @@ async def test_station_exceeds_to_closed_case_counted_on_time(
             "cases.sweep_interval_s": 1.0,
         },
     )
-    server: TestServer = await aiohttp_server(create_app(settings, db_dsn))  # + background work
+    server: TestServer = await aiohttp_server(create_app(settings, db_dsn))  # + the bridge
     client: TestClient = await aiohttp_client(server)
+    async with jobs_running(server, settings):
+        await _story(client, seed, world, db_dsn, engine_info, pg_reachable_tmp, settings, webhooks)
+
+
+async def _story(
+    client: TestClient,
+    seed: WebSeed,
+    world: Any,
+    db_dsn: str,
+    engine_info: EngineInfo,
+    pg_reachable_tmp: Path,
+    settings: Settings,
+    webhooks: Hooks,  # noqa: F811
+) -> None:
     # the new station is placed in its grid by point-in-polygon (as `envgrid grid assign`)
     placed = await call(client, "POST", "/api/v1/grid/assign", seed, "admin", json={})
     assert placed["station"]["assigned"] == 1

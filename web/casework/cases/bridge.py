@@ -40,23 +40,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Final
 
 import asyncpg
+from aiohttp import web
 
 from web.casework.cases import queries as q
 from web.casework.cases.service import Actor, NewCase, add_note, create_case
 from web.casework.cases.workflow import WorkflowError
 from web.casework.kernel.config import CaseConfig
+from web.keys import POOL_KEY, SETTINGS_KEY
 
 __all__ = [
     "ALERTS_CHANNEL",
     "BridgeOutcome",
     "alert_case_sweep",
     "alert_kind",
+    "alert_listener_context",
     "alert_rule_key",
     "on_alert_event",
     "parse_payload",
@@ -342,3 +345,19 @@ async def run_alert_listener(
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("alert → case listener lost its connection (%s); retrying", exc)
         await asyncio.sleep(retry_s)
+
+
+async def alert_listener_context(app: web.Application) -> AsyncIterator[None]:
+    """Cleanup context of the web app: :func:`run_alert_listener` as a task, cancelled at
+    shutdown (listed in :data:`web.casework.cases.routes.CONTEXTS`)."""
+    config = CaseConfig.from_settings(app[SETTINGS_KEY])
+    listener = asyncio.create_task(
+        run_alert_listener(app[POOL_KEY], config), name="envgrid-alert-case-bridge"
+    )
+    log.info("cases: alert → case bridge started")
+    try:
+        yield
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener

@@ -473,8 +473,6 @@ DELETE FROM upload_staging WHERE token = ANY($1::text[]) AND user_id = $2
 RETURNING token, path, mime, size, sha256, original_name
 """
 
-PURGE_UPLOADS_SQL: Final = "DELETE FROM upload_staging WHERE created_at < $1"
-
 ATTACHMENT_SQL: Final = """
 SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,
        CASE a.owner

@@ -1,5 +1,5 @@
-"""Routes of the case module (plugged into ``web.routes``): API, pages, navigation and the
-background work (see :mod:`web.casework.jobs`).
+"""Routes of the case module (plugged into ``web.routes``): API, pages, navigation and
+the alert → case bridge listener (the scheduled jobs are in :mod:`web.casework.jobs`).
 
 Permissions: ``cases:read`` (board, case pages, assessment), ``cases:write`` (report,
 act on cases — what exactly is decided by the workflow table from the caller's grid
@@ -14,9 +14,9 @@ from typing import Any, Final
 
 from web.casework.cases import handlers as h
 from web.casework.cases import pages
+from web.casework.cases.bridge import alert_listener_context
 from web.casework.cases.service import SOURCES
 from web.casework.cases.workflow import Action, State
-from web.casework.jobs import case_background
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
 
@@ -260,4 +260,4 @@ NAV: Final[tuple[NavItem, ...]] = (
     NavItem("/assessment", "考核", "cases:read", "chart"),
 )
 
-CONTEXTS: Final[tuple[Any, ...]] = (case_background,)
+CONTEXTS: Final[tuple[Any, ...]] = (alert_listener_context,)
