@@ -44,8 +44,9 @@ from store.db import connect
 from web.casework.cases.assessment import assessment
 from web.casework.cases.board import actionable_states, board_columns, board_counts
 from web.casework.cases.service import BoardFilter, case_board
-from web.casework.cases.workflow import Role, Switches
+from web.casework.cases.workflow import Switches
 from web.casework.grid.views import area_detail, grid_map
+from web.casework.kernel.people import Role
 from web.casework.kernel.settings import DEFAULT_LEVEL_NAMES
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -30,10 +30,10 @@ from aiohttp.test_utils import TestClient
 from store.settings import Settings
 from tests.web.casework.web_fixture import WebSeed, case_settings, seed_logins
 from web.app import create_app
-from web.casework.cases.service import Actor
-from web.casework.cases.workflow import Role
 from web.casework.grid import service as grid
+from web.casework.kernel import people as kpeople
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.people import Actor, Role
 from web.casework.kernel.settings import CaseSettings
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -113,25 +113,25 @@ async def build_world(conn: asyncpg.Connection) -> World:
             boundary=square(*box),
         )
     units = {
-        "U_ENV": await grid.create_unit(conn, "U_ENV", "生态环境分局"),
-        "U_WATER": await grid.create_unit(conn, "U_WATER", "水务局"),
+        "U_ENV": await kpeople.create_unit(conn, "U_ENV", "生态环境分局"),
+        "U_WATER": await kpeople.create_unit(conn, "U_WATER", "水务局"),
     }
-    await grid.set_area_unit(conn, areas["D1"], units["U_ENV"])
-    await grid.set_area_unit(conn, areas["D2"], units["U_ENV"])
-    await grid.set_area_unit(conn, areas["C"], units["U_WATER"], "complaint.water")
+    await kpeople.set_area_unit(conn, areas["D1"], units["U_ENV"])
+    await kpeople.set_area_unit(conn, areas["D2"], units["U_ENV"])
+    await kpeople.set_area_unit(conn, areas["C"], units["U_WATER"], "complaint.water")
     people = {
-        "O": await grid.create_person(conn, "值班员", "officer", phone="13800000001"),
-        "H": await grid.create_person(conn, "处置员", "unit", unit_id=units["U_ENV"]),
-        "H2": await grid.create_person(conn, "水务员", "unit", unit_id=units["U_WATER"]),
-        "GM": await grid.create_person(conn, "网格员甲", "grid_member"),
-        "GM2": await grid.create_person(conn, "网格员乙", "grid_member"),
-        "GH": await grid.create_person(conn, "网格长", "grid_member"),
-        "V": await grid.create_person(conn, "查看员", "viewer"),
-        "A": await grid.create_person(conn, "管理员", "admin"),
+        "O": await kpeople.create_person(conn, "值班员", "officer", phone="13800000001"),
+        "H": await kpeople.create_person(conn, "处置员", "unit", unit_id=units["U_ENV"]),
+        "H2": await kpeople.create_person(conn, "水务员", "unit", unit_id=units["U_WATER"]),
+        "GM": await kpeople.create_person(conn, "网格员甲", "grid_member"),
+        "GM2": await kpeople.create_person(conn, "网格员乙", "grid_member"),
+        "GH": await kpeople.create_person(conn, "网格长", "grid_member"),
+        "V": await kpeople.create_person(conn, "查看员", "viewer"),
+        "A": await kpeople.create_person(conn, "管理员", "admin"),
     }
-    await grid.set_duty(conn, areas["G1"], people["GM"], "member")
-    await grid.set_duty(conn, areas["G1"], people["GH"], "head")
-    await grid.set_duty(conn, areas["G3"], people["GM2"], "member")
+    await kpeople.set_duty(conn, areas["G1"], people["GM"], "member")
+    await kpeople.set_duty(conn, areas["G1"], people["GH"], "head")
+    await kpeople.set_duty(conn, areas["G3"], people["GM2"], "member")
     station = await conn.fetchval(
         "INSERT INTO stations (mn, name, st, lat, lon, grid_id) VALUES"
         " ('88888880000001', '一号站', '22', 30.05, 120.05, $1) RETURNING id",

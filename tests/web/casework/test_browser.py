@@ -21,10 +21,9 @@ from tests.web.casework.web_fixture import WebSeed
 from tests.webapp import PASSWORD
 from web.app import create_app
 from web.casework.cases import service as cs
-from web.casework.cases.workflow import Role
-from web.casework.grid.service import set_area_unit
 from web.casework.kernel.access import now
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.people import Role, set_area_unit
 from web.casework.kernel.uploads import save_photos
 from web.casework.patrol.service import PlanInput, create_plan, generate_patrol_tasks
 from web.keys import POOL_KEY

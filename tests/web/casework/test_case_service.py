@@ -11,9 +11,12 @@ import pytest
 from tests.web.casework.conftest import JPEG, NOW, TZ, World
 from web.casework.cases import service as cs
 from web.casework.cases.deadlines import case_deadline_sweep, due_notices, mark_notices_sent
-from web.casework.cases.service import Actor, BoardFilter, NewCase
-from web.casework.cases.workflow import Role, State, WorkflowError
+from web.casework.cases.service import BoardFilter, NewCase
+from web.casework.cases.workflow import State
+from web.casework.kernel import people
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.people import Actor, Role
 from web.casework.kernel.uploads import StoredFile, store_upload
 
 
@@ -349,8 +352,8 @@ async def test_deadline_sweep_is_idempotent(
 
 
 async def test_system_actor_and_person_lookup(db_conn: asyncpg.Connection, world: World) -> None:
-    actor = await cs.actor_for_person(db_conn, world.people["H"], scope=None)
+    actor = await people.actor_for_person(db_conn, world.people["H"], scope=None)
     assert actor.role is Role.UNIT and actor.unit_id == world.units["U_ENV"]
     assert Actor.system().role is Role.SYSTEM
     with pytest.raises(WorkflowError, match="不存在或已停用"):
-        await cs.actor_for_person(db_conn, 999999)
+        await people.actor_for_person(db_conn, 999999)

@@ -16,9 +16,9 @@ from web.casework.cases.complaints import (
     MemoryRateLimiter,
     submit_complaint,
 )
-from web.casework.cases.workflow import WorkflowError
 from web.casework.grid.service import GridIndexCache
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.errors import WorkflowError
 from web.casework.kernel.uploads import UploadError, resolve_upload, sniff_image
 
 

@@ -10,7 +10,9 @@ import pytest
 from tests.web.casework.conftest import NOW, World, square
 from web.casework.grid import service as grid
 from web.casework.grid.geo import GridIndex, distance_to_geometry_m, haversine_m, parse_polygon
-from web.casework.grid.geojson import GeoJSONImportError, export_areas, import_areas, plan_import
+from web.casework.grid.geojson import export_areas, import_areas, plan_import
+from web.casework.kernel import errors, people, tree
+from web.casework.kernel.errors import GeoJSONImportError
 
 
 def feature(
@@ -35,35 +37,35 @@ def collection(*features: dict[str, object]) -> dict[str, object]:
 
 async def test_scope_is_the_subtree(db_conn: asyncpg.Connection, world: World) -> None:
     a = world.areas
-    district = await grid.scope_area_ids(db_conn, [a["D1"]])
+    district = await tree.scope_area_ids(db_conn, [a["D1"]])
     assert district == {a["D1"], a["S1"], a["M1"], a["G1"], a["G2"]}
-    assert await grid.scope_area_ids(db_conn, [a["G3"], a["M1"]]) == {
+    assert await tree.scope_area_ids(db_conn, [a["G3"], a["M1"]]) == {
         a["G3"],
         a["M1"],
         a["G1"],
         a["G2"],
     }
-    assert await grid.scope_area_ids(db_conn, []) == frozenset()
-    chain = [r["code"] for r in await grid.ancestors(db_conn, a["G1"])]
+    assert await tree.scope_area_ids(db_conn, []) == frozenset()
+    chain = [r["code"] for r in await tree.ancestors(db_conn, a["G1"])]
     assert chain == ["G1", "M1", "S1", "D1", "C"]
 
 
 async def test_create_area_checks_levels(db_conn: asyncpg.Connection, world: World) -> None:
-    with pytest.raises(grid.GridError, match="下级须为 5"):
+    with pytest.raises(errors.GridError, match="下级须为 5"):
         await grid.create_area(db_conn, code="X", name="x", level=3, parent_id=world.areas["M1"])
-    with pytest.raises(grid.GridError, match="只有第 1 级"):
+    with pytest.raises(errors.GridError, match="只有第 1 级"):
         await grid.create_area(db_conn, code="Y", name="y", level=2)
 
 
 async def test_responsible_unit_walks_up(db_conn: asyncpg.Connection, world: World) -> None:
     a, u = world.areas, world.units
-    assert await grid.responsible_unit(db_conn, a["G1"], "env.exceedance") == u["U_ENV"]
+    assert await people.responsible_unit(db_conn, a["G1"], "env.exceedance") == u["U_ENV"]
     # an exact category mapping higher up beats '*' nearer
-    assert await grid.responsible_unit(db_conn, a["G1"], "complaint.water") == u["U_WATER"]
-    await grid.set_area_unit(db_conn, a["G1"], u["U_WATER"])
-    assert await grid.responsible_unit(db_conn, a["G1"], "env.exceedance") == u["U_WATER"]
-    assert await grid.duty_people(db_conn, a["G2"], "member") == []
-    assert await grid.duty_people(db_conn, a["G1"], "head") == [world.people["GH"]]
+    assert await people.responsible_unit(db_conn, a["G1"], "complaint.water") == u["U_WATER"]
+    await people.set_area_unit(db_conn, a["G1"], u["U_WATER"])
+    assert await people.responsible_unit(db_conn, a["G1"], "env.exceedance") == u["U_WATER"]
+    assert await people.duty_people(db_conn, a["G2"], "member") == []
+    assert await people.duty_people(db_conn, a["G1"], "head") == [world.people["GH"]]
 
 
 def test_geometry_helpers() -> None:
@@ -136,7 +138,7 @@ async def test_geojson_round_trip(db_conn: asyncpg.Connection, world: World) -> 
     row = await db_conn.fetchrow("SELECT level, attrs, parent_id FROM areas WHERE code = 'G4'")
     assert row["attrs"] == {"owner": "街道办"} and row["parent_id"] == world.areas["M1"]
     # a subtree export (a user's scope)
-    scope = await grid.scope_area_ids(db_conn, [world.areas["D2"]])
+    scope = await tree.scope_area_ids(db_conn, [world.areas["D2"]])
     sub = await export_areas(db_conn, scope)
     assert {f["properties"]["code"] for f in sub["features"]} == {"D2", "S2", "M2", "G3"}
 
@@ -210,7 +212,7 @@ async def test_assignment_by_location_keeps_history(
     assert not await grid.assign(db_conn, "station", s2, a["G1"], method="manual", now=later)
     history = await grid.assignment_history(db_conn, "station", s2)
     assert history[-1].reason == "站点实际归属网格一" and len(history) == 3
-    with pytest.raises(grid.GridError, match="站点 999999 不存在"):
+    with pytest.raises(errors.GridError, match="站点 999999 不存在"):
         await grid.assign(db_conn, "station", 999999, a["G1"], method="manual", now=later)
 
 

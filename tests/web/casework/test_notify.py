@@ -16,6 +16,7 @@ from tests.alerts.conftest import Hooks, SmtpServer, smtp_server, webhooks  # no
 from tests.web.casework.conftest import NOW, World
 from web.casework.cases import service as cs
 from web.casework.cases.notify import send_case_notices
+from web.casework.kernel import notices
 from web.casework.kernel.config import CaseConfig
 
 
@@ -64,11 +65,11 @@ async def test_sent_once_through_the_receivers_channel(
     case_id = await dispatched_case(db_conn, world, config)
     # a notice for the head (email), one for a member with no receiver, one for nobody
     for person in (world.people["GH"], world.people["GM"]):
-        await cs.queue_notices(
+        await notices.queue_notices(
             db_conn, "escalation", [person], due_at=NOW, title="督办：案件超期", body="请尽快处置",
             dedup=f"t:{person}", case_id=case_id,
         )  # fmt: skip
-    await cs.queue_notices(
+    await notices.queue_notices(
         db_conn, "task_overdue", [], due_at=NOW, title="巡查任务超期", body="无人", dedup="t:none"
     )
     settings = alert_settings(pg_reachable_tmp, smtp_server)
@@ -174,7 +175,7 @@ async def test_falls_back_to_the_receiver_of_the_persons_login(
         db_conn, name="网格员甲钉钉", kind="webhook", address=webhooks.url + "/gm"
     )
     await db_conn.execute("UPDATE alert_receivers SET user_id = $2 WHERE id = $1", hook, user)
-    await cs.queue_notices(
+    await notices.queue_notices(
         db_conn, "task_overdue", [world.people["GM"]], due_at=NOW, title="巡查任务超期：一号站",
         body="任务 #1", dedup="task:1:overdue",
     )  # fmt: skip

@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 
 from tests.web.casework.conftest import NOW, TZ, World
-from web.casework.cases.workflow import Role
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.people import Role
 from web.casework.patrol import hazards
 from web.casework.patrol.cycle import Period, period_at
 from web.casework.patrol.service import (

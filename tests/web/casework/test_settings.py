@@ -55,10 +55,11 @@ def test_loads_from_toml_and_env() -> None:
 
 def test_case_config_from_root_settings() -> None:
     from store.settings import load_settings
+    from web.casework.cases.workflow import Switches
     from web.casework.kernel.config import CaseConfig
 
     root = load_settings(None, {}, {"core.data_dir": "/srv/envgrid"}, discover=False)
     config = CaseConfig.from_settings(root)
     assert config.timezone == "Asia/Shanghai"
     assert str(config.uploads_dir) == "/srv/envgrid/uploads"
-    assert config.switches.auto_dispatch is True
+    assert Switches.of(config.cases).auto_dispatch is True

@@ -13,14 +13,14 @@ from web.casework.cases.workflow import (
     TRANSITIONS,
     Action,
     Clock,
-    Role,
     State,
     Switches,
-    WorkflowError,
     allowed_actions,
     apply,
     find_rule,
 )
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.people import Role
 
 ALL_SWITCHES = [
     Switches(verify_step=v, return_visit_step=r, auto_archive=a, auto_dispatch=d)

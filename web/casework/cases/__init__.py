@@ -1,10 +1,9 @@
-"""Case (案件) module: the lifecycle (:mod:`.workflow`), working-time limits
-(:mod:`.calendar`), services, assessment, the alert → case bridge and public complaints.
-SQL lives in :mod:`web.casework.cases.queries`.
+"""Case (案件) module: the lifecycle (:mod:`.workflow`), services, assessment, the
+alert → case bridge and public complaints.  SQL lives in :mod:`web.casework.cases.queries`.
 
-Web layer (round 2): :mod:`.routes` (API, pages, navigation, background contexts),
-:mod:`.handlers` / :mod:`.pages` (thin), :mod:`.access` (the caller as a workflow actor,
-refusals → HTTP errors, photo uploads — shared with the grid and patrol modules),
-:mod:`.actions` (case page data, manual reports, assessment views and exports),
-:mod:`.board` (the board by phase, "my cases"), :mod:`.notify` (notices through the alert
-notifiers) and :mod:`.background` (bridge listener + scheduled jobs)."""
+Web layer: :mod:`.routes` (API, pages, navigation, the bridge listener context),
+:mod:`.handlers` / :mod:`.pages` (thin), :mod:`.actions` (case page data, manual reports,
+assessment views and exports), :mod:`.board` (the board by phase, "my cases") and
+:mod:`.notify` (notices through the alert notifiers).  The caller, refusals and uploads
+are the kernel's (:mod:`web.casework.kernel.access`); the scheduled jobs are in
+:mod:`web.casework.jobs`."""

@@ -24,13 +24,14 @@ from aggregates.reports import Column, Report, ReportSpec, Table
 from web.casework.cases import queries as q
 from web.casework.cases.assessment import AssessmentRow, Group, assessment
 from web.casework.cases.service import CaseRef, NewCase, case_trail, create_case, get_case
-from web.casework.cases.workflow import Role, WorkflowError
-from web.casework.grid import service as grid
 from web.casework.grid.service import load_grid_index
+from web.casework.kernel import queries as kq
+from web.casework.kernel import tree
 from web.casework.kernel.access import Caller
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.people import Role
 from web.casework.kernel.uploads import StoredFile
-from web.casework.patrol import queries as pq
 
 __all__ = [
     "AssessmentPeriod",
@@ -101,7 +102,7 @@ async def report_case(
             conn, new, caller.actor, config, now=now, photos=photos, index=index
         )
         if caller.actor.scope is not None:
-            allowed = await grid.scope_area_ids(conn, caller.actor.scope)
+            allowed = await tree.scope_area_ids(conn, caller.actor.scope)
             if ref.grid_id not in allowed:
                 raise WorkflowError("案件所在网格不在您的管辖范围内", "scope")
     return ref
@@ -118,7 +119,7 @@ async def attachment_for(
     conn: asyncpg.Connection, attachment_id: int, caller: Caller, config: CaseConfig
 ) -> AttachmentRef:
     """The attachment if the caller may see what it belongs to (else WorkflowError)."""
-    row = await conn.fetchrow(q.ATTACHMENT_SQL, attachment_id)
+    row = await conn.fetchrow(kq.ATTACHMENT_SQL, attachment_id)
     if row is None:
         raise WorkflowError("附件不存在", "not_found")
     p = caller.principal
@@ -130,9 +131,9 @@ async def attachment_for(
         if not p.can("patrol:read"):
             raise WorkflowError("没有查看巡查的权限", "role")
         if row["task_id"] is not None:
-            visible = await conn.fetchval(pq.TASK_IN_SCOPE_SQL, row["task_id"], caller.scope)
+            visible = await conn.fetchval(kq.TASK_IN_SCOPE_SQL, row["task_id"], caller.scope)
         else:
-            visible = await conn.fetchval(pq.HAZARD_IN_SCOPE_SQL, row["hazard_id"], caller.scope)
+            visible = await conn.fetchval(kq.HAZARD_IN_SCOPE_SQL, row["hazard_id"], caller.scope)
         if not visible:
             raise WorkflowError("附件不在您的数据范围内", "scope")
     else:

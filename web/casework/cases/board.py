@@ -19,8 +19,9 @@ import asyncpg
 
 from web.casework.cases import queries as q
 from web.casework.cases.service import BoardFilter, BoardPage, case_board
-from web.casework.cases.workflow import OPEN_STATES, Action, Role, State, Switches, allowed_actions
-from web.casework.grid import service as grid
+from web.casework.cases.workflow import OPEN_STATES, Action, State, Switches, allowed_actions
+from web.casework.kernel import tree
+from web.casework.kernel.people import Role
 
 __all__ = ["COLUMNS", "Column", "actionable_states", "board_columns", "board_counts"]
 
@@ -63,7 +64,7 @@ async def board_columns(
     count query per column."""
     wanted = set(base.states) if base.states is not None else None
     by_state: dict[str, int] = counts["states"] if counts is not None else {}
-    grids = await grid.scope_area_ids(conn, base.scope) if base.scope is not None else None
+    grids = await tree.scope_area_ids(conn, base.scope) if base.scope is not None else None
     out = []
     for col in COLUMNS:
         states = tuple(s.value for s in col.states if wanted is None or s.value in wanted)
@@ -93,7 +94,7 @@ async def board_counts(
     conn: asyncpg.Connection, f: BoardFilter, *, now: datetime
 ) -> dict[str, Any]:
     """Open cases per state, overdue and supervised, in scope and under the filters."""
-    grids = await grid.scope_area_ids(conn, f.scope) if f.scope is not None else None
+    grids = await tree.scope_area_ids(conn, f.scope) if f.scope is not None else None
     rows = await conn.fetch(
         q.BOARD_COUNTS_SQL,
         sorted(grids) if grids is not None else None,

@@ -49,9 +49,10 @@ import asyncpg
 from aiohttp import web
 
 from web.casework.cases import queries as q
-from web.casework.cases.service import Actor, NewCase, add_note, create_case
-from web.casework.cases.workflow import WorkflowError
+from web.casework.cases.service import NewCase, add_note, create_case
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.people import Actor
 from web.keys import POOL_KEY, SETTINGS_KEY
 
 __all__ = [

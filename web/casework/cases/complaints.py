@@ -28,10 +28,11 @@ from typing import Final, Protocol
 import asyncpg
 
 from web.casework.cases import queries as q
-from web.casework.cases.service import Actor, NewCase, create_case
-from web.casework.cases.workflow import WorkflowError
+from web.casework.cases.service import NewCase, create_case
 from web.casework.grid.service import GridIndexCache
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.people import Actor
 from web.casework.kernel.uploads import UploadError, check_photo, save_photos
 
 __all__ = [

@@ -34,10 +34,13 @@ from typing import Final
 import asyncpg
 
 from web.casework.cases import queries as q
-from web.casework.cases.service import Actor, CaseRow, _lock, _run, load_calendar, queue_notices
+from web.casework.cases.service import CaseRow, _lock, _run
 from web.casework.cases.workflow import Action, State
-from web.casework.grid import service as grid
+from web.casework.kernel import people
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.notices import queue_notices
+from web.casework.kernel.people import Actor
+from web.casework.kernel.worktime import load_calendar
 
 __all__ = [
     "Notice",
@@ -64,12 +67,12 @@ _BATCH: Final = 500
 async def stage_recipients(conn: asyncpg.Connection, c: CaseRow) -> list[int]:
     """Person ids who must act in the case's running stage."""
     if c.stage in ("verify", "check"):
-        return await grid.duty_people(conn, c.grid_id, "member") if c.grid_id else []
+        return await people.duty_people(conn, c.grid_id, "member") if c.grid_id else []
     if c.stage == "handle":
         if c.handler_person_id is not None:
             return [c.handler_person_id]
-        return await grid.unit_people(conn, c.unit_id) if c.unit_id else []
-    return await grid.role_people(conn, "officer")
+        return await people.unit_people(conn, c.unit_id) if c.unit_id else []
+    return await people.role_people(conn, "officer")
 
 
 async def _sweep_one(
@@ -108,8 +111,8 @@ async def _sweep_one(
                 data={"stage": c.stage, "deadline": c.deadline.isoformat()},
             )  # fmt: skip
             await conn.execute(q.MARK_ESCALATED_SQL, c.id, seq)
-            heads = await grid.duty_people(conn, c.grid_id, "head") if c.grid_id else []
-            officers = await grid.role_people(conn, "officer")
+            heads = await people.duty_people(conn, c.grid_id, "head") if c.grid_id else []
+            officers = await people.role_people(conn, "officer")
             done += 1 + await queue_notices(
                 conn, "escalation", sorted(set(heads) | set(officers)), due_at=now,
                 title=f"督办：案件 {c.code} {stage}超期", body=f"{c.title}；{stage}时限 {when}",

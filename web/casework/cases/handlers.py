@@ -32,7 +32,7 @@ from web.casework.cases.service import (
     reassign_grid,
     transition,
 )
-from web.casework.cases.workflow import Action, Role, State
+from web.casework.cases.workflow import Action, State, Switches
 from web.casework.grid.service import GridIndexCache
 from web.casework.kernel.access import (
     caller_of,
@@ -44,6 +44,7 @@ from web.casework.kernel.access import (
     stage_uploads,
     take_uploads,
 )
+from web.casework.kernel.people import Role
 from web.casework.kernel.uploads import resolve_upload, save_photos
 from web.params import (
     body_bool,
@@ -145,7 +146,7 @@ async def my_cases(request: web.Request) -> web.Response:
     config = case_config(request)
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
-        states = board.actionable_states(caller.role, config.switches)
+        states = board.actionable_states(caller.role, Switches.of(config.cases))
         items: list[dict[str, Any]] = []
         total = 0
         page = paging(request.query, 200, 50)

@@ -6,17 +6,6 @@ from typing import Final
 
 # -- configuration tables ------------------------------------------------------------
 
-CALENDAR_DAYS_SQL: Final = """
-SELECT day, kind FROM work_calendar_days WHERE day BETWEEN $1 AND $2
-"""
-
-UPSERT_CALENDAR_DAY_SQL: Final = """
-INSERT INTO work_calendar_days (day, kind, name) VALUES ($1, $2, $3)
-ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name
-"""
-
-DELETE_CALENDAR_DAY_SQL: Final = "DELETE FROM work_calendar_days WHERE day = $1"
-
 LIST_CALENDAR_SQL: Final = """
 SELECT day, kind, name FROM work_calendar_days WHERE day BETWEEN $1 AND $2 ORDER BY day
 """
@@ -85,14 +74,6 @@ RETURNING id, seq
 
 LAST_EVENT_DATA_SQL: Final = """
 SELECT data FROM case_events WHERE case_id = $1 AND action = $2 ORDER BY seq DESC LIMIT 1
-"""
-
-INSERT_ATTACHMENTS_SQL: Final = """
-INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
-SELECT $1, $2, p.path, p.mime, p.size, p.sha256, p.original_name, $3
-FROM unnest($4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
-     AS p (path, mime, size, sha256, original_name)
-RETURNING id
 """
 
 GET_CASE_SQL: Final = """
@@ -211,16 +192,6 @@ SELECT EXISTS (SELECT 1 FROM scope WHERE id = $2)
 """
 
 # -- notices ----------------------------------------------------------------------------
-
-#: One notice per recipient ($9; a NULL element = nobody configured); dedup per key.
-INSERT_NOTICES_SQL: Final = """
-INSERT INTO case_notices (kind, recipient_person_id, case_id, task_id, hazard_id, due_at,
-                          title, body, dedup_key)
-SELECT $1, r, $2, $3, $4, $5, $6, $7, $8 || ':' || coalesce(r::text, '-')
-FROM unnest($9::int[]) AS r
-ON CONFLICT (dedup_key) DO NOTHING
-RETURNING id
-"""
 
 DUE_NOTICES_SQL: Final = """
 SELECT n.id, n.kind, n.recipient_person_id, p.name AS recipient_name, p.phone AS recipient_phone,
@@ -460,34 +431,6 @@ GROUP BY up.anc_id, anc.name ORDER BY up.anc_id
 """
 
 # -- web layer (round 2) ----------------------------------------------------------------
-
-PERSON_DUTY_AREAS_SQL: Final = "SELECT DISTINCT area_id FROM area_people WHERE person_id = $1"
-
-STAGE_UPLOAD_SQL: Final = """
-INSERT INTO upload_staging (token, user_id, path, mime, size, sha256, original_name)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-"""
-
-TAKE_UPLOADS_SQL: Final = """
-DELETE FROM upload_staging WHERE token = ANY($1::text[]) AND user_id = $2
-RETURNING token, path, mime, size, sha256, original_name
-"""
-
-ATTACHMENT_SQL: Final = """
-SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,
-       CASE a.owner
-           WHEN 'case_event' THEN (SELECT e.case_id FROM case_events e WHERE e.id = a.owner_id)
-       END AS case_id,
-       CASE a.owner
-           WHEN 'task' THEN a.owner_id
-           WHEN 'checkin' THEN (SELECT c.task_id FROM patrol_checkins c WHERE c.id = a.owner_id)
-       END AS task_id,
-       CASE a.owner
-           WHEN 'hazard_round' THEN (SELECT r.hazard_id FROM hazard_rounds r
-                                     WHERE r.id = a.owner_id)
-       END AS hazard_id
-FROM attachments a WHERE a.id = $1
-"""
 
 CATEGORY_LIST_SQL: Final = """
 SELECT code, name, kind, urgent FROM case_categories WHERE active ORDER BY code

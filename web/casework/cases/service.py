@@ -31,7 +31,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any, Final, Literal
 
 import asyncpg
@@ -40,38 +40,36 @@ from web.casework.cases import queries as q
 from web.casework.cases.workflow import (
     Action,
     Clock,
-    Role,
     State,
+    Switches,
     Transition,
-    WorkflowError,
     allowed_actions,
     apply,
 )
 from web.casework.grid import service as grid
 from web.casework.grid.geo import GridIndex
-from web.casework.kernel.calendar import WorkCalendar
+from web.casework.kernel import people, tree
 from web.casework.kernel.config import CaseConfig
-from web.casework.kernel.uploads import StoredFile
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.notices import queue_notices
+from web.casework.kernel.people import Actor, Role
+from web.casework.kernel.uploads import StoredFile, attach
+from web.casework.kernel.worktime import load_calendar
 
 __all__ = [
     "SOURCES",
-    "Actor",
     "BoardFilter",
     "BoardPage",
     "CaseRef",
     "CaseRow",
     "NewCase",
     "TransitionResult",
-    "actor_for_person",
     "add_note",
     "case_board",
     "case_trail",
     "create_case",
     "get_case",
-    "load_calendar",
-    "queue_notices",
     "reassign_grid",
-    "set_calendar_day",
     "set_time_limit",
     "transition",
 ]
@@ -94,69 +92,9 @@ _NEEDS_REASON: Final = frozenset(
     }
 )
 _MAX_EXTENSION_MINUTES: Final = 450 * 60  # 60 working days
-#: Holidays are loaded for [now - before, now + after] for each operation.
-_CAL_BEFORE: Final = timedelta(days=60)
-_CAL_AFTER: Final = timedelta(days=800)
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who acts: the workflow role and, for people, their grid person id / unit / scope."""
-
-    role: Role
-    person_id: int | None = None
-    name: str = ""
-    unit_id: int | None = None
-    #: Root area ids of the data scope (None = everything), as web Principal.scope.
-    scope: tuple[int, ...] | None = None
-
-    @classmethod
-    def system(cls, name: str = "系统") -> Actor:
-        return cls(Role.SYSTEM, None, name)
-
-
-async def actor_for_person(
-    conn: asyncpg.Connection, person_id: int, scope: Sequence[int] | None = None
-) -> Actor:
-    """The :class:`Actor` of a grid person (role and unit from ``grid_people``)."""
-    person = await grid.get_person(conn, person_id)
-    if person is None or not person.active:
-        raise WorkflowError(f"人员 {person_id} 不存在或已停用", "not_found")
-    return Actor(
-        Role(person.role),
-        person.id,
-        person.name,
-        person.unit_id,
-        None if scope is None else tuple(scope),
-    )
 
 
 # -- calendar and limits -----------------------------------------------------------------
-
-
-async def load_calendar(
-    conn: asyncpg.Connection, config: CaseConfig, around: datetime
-) -> WorkCalendar:
-    """The work calendar with the holidays / 调休 days near ``around``."""
-    local = around.astimezone(config.tz).date()
-    holidays: set[date] = set()
-    workdays: set[date] = set()
-    for r in await conn.fetch(q.CALENDAR_DAYS_SQL, local - _CAL_BEFORE, local + _CAL_AFTER):
-        (holidays if r["kind"] == "holiday" else workdays).add(r["day"])
-    c = config.cases
-    return WorkCalendar.build(c.work_hours, config.tz, c.weekend, holidays, workdays)
-
-
-async def set_calendar_day(
-    conn: asyncpg.Connection, day: date, kind: str | None, name: str = ""
-) -> None:
-    """Mark ``day`` as 'holiday' or 'workday' (调休); ``kind=None`` removes the mark."""
-    if kind is None:
-        await conn.execute(q.DELETE_CALENDAR_DAY_SQL, day)
-        return
-    if kind not in ("holiday", "workday"):
-        raise WorkflowError("日期类型须为 holiday（节假日）或 workday（调休上班）", "input")
-    await conn.execute(q.UPSERT_CALENDAR_DAY_SQL, day, kind, name)
 
 
 async def set_time_limit(conn: asyncpg.Connection, category: str, stage: str, minutes: int) -> None:
@@ -277,7 +215,7 @@ async def create_case(
             conn, case_id, now, "report", None, State.REPORTED, actor, new.description.strip(),
             None, {"source": new.source},
         )  # fmt: skip
-        await _attach(conn, event_id, photos, actor)
+        await attach(conn, "case_event", event_id, photos, actor.name)
         if grid_id is not None:
             await grid.assign(
                 conn, "case", case_id, grid_id, method=method, now=now, by=actor.name or "系统"
@@ -380,45 +318,6 @@ async def _append_event(
     return int(r["id"]), int(r["seq"])
 
 
-async def _attach(
-    conn: asyncpg.Connection, event_id: int, photos: Sequence[StoredFile], actor: Actor
-) -> None:
-    if not photos:
-        return
-    await conn.fetch(
-        q.INSERT_ATTACHMENTS_SQL,
-        "case_event",
-        event_id,
-        actor.name,
-        [p.path for p in photos],
-        [p.mime for p in photos],
-        [p.size for p in photos],
-        [p.sha256 for p in photos],
-        [p.original_name for p in photos],
-    )
-
-
-async def queue_notices(
-    conn: asyncpg.Connection,
-    kind: str,
-    recipients: Sequence[int | None],
-    *,
-    due_at: datetime,
-    title: str,
-    body: str,
-    dedup: str,
-    case_id: int | None = None,
-    task_id: int | None = None,
-    hazard_id: int | None = None,
-) -> int:
-    """Queue one notice per recipient in the outbox (nobody configured: one, recipient NULL)."""
-    rows = await conn.fetch(
-        q.INSERT_NOTICES_SQL, kind, case_id, task_id, hazard_id, due_at, title, body, dedup,
-        list(recipients) or [None],
-    )  # fmt: skip
-    return len(rows)
-
-
 def assess_instant(c: CaseRow) -> datetime | None:
     """When the case counts in the assessment (see :mod:`.assessment`)."""
     if c.dispatched_at is None or c.state in (State.CANCELLED, State.REJECTED):
@@ -484,7 +383,7 @@ async def _run(
         raise WorkflowError(
             f"案件 {c.code} 已被他人更新（版本 {c.version}），请刷新后重试", "conflict"
         )
-    t = apply(c.state, action, actor.role, config.switches)
+    t = apply(c.state, action, actor.role, Switches.of(config.cases))
     await _check_actor(conn, c, actor)
     comment = comment.strip()
     if t.action in _NEEDS_REASON and not comment:
@@ -500,7 +399,8 @@ async def _run(
     if t.action is Action.DISPATCH:
         target = unit_id
         if target is None:
-            target = await grid.responsible_unit(conn, c.grid_id, c.category) if c.grid_id else None
+            grid_id = c.grid_id
+            target = await people.responsible_unit(conn, grid_id, c.category) if grid_id else None
         if target is None:
             raise WorkflowError(
                 f"案件 {c.code} 所在网格未配置“{c.category}”类的责任单位，请指定派遣单位",
@@ -603,12 +503,12 @@ async def _run(
         conn, c.id, now, t.action.value, t.from_state, t.to_state, actor, comment, event_unit,
         event_data,
     )  # fmt: skip
-    await _attach(conn, event_id, photos, actor)
+    await attach(conn, "case_event", event_id, photos, actor.name)
 
     if t.to_state is State.DISPATCHED and t.from_state is not t.to_state and c.unit_id:
         limit = f"{c.deadline.astimezone(config.tz):%Y-%m-%d %H:%M}" if c.deadline else "-"
         await queue_notices(
-            conn, "dispatch", await grid.unit_people(conn, c.unit_id), due_at=now,
+            conn, "dispatch", await people.unit_people(conn, c.unit_id), due_at=now,
             title=f"新派遣案件 {c.code}：{c.title}", body=f"处置时限：{limit}",
             dedup=f"case:{c.id}:dispatch:{c.stage_seq}", case_id=c.id,
         )  # fmt: skip
@@ -660,7 +560,7 @@ async def _follow_ups(
     done: list[Transition] = []
     state = State(c.state)
     if state is State.FILED and config.cases.auto_dispatch:
-        unit = await grid.responsible_unit(conn, c.grid_id, c.category) if c.grid_id else None
+        unit = await people.responsible_unit(conn, c.grid_id, c.category) if c.grid_id else None
         if unit is None:
             await _run(
                 conn, c.id, Action.NOTE, system, config, now,
@@ -747,7 +647,7 @@ async def get_case(
     out["state_label"] = state.label
     out["actions"] = [
         {"action": a.value, "label": a.label}
-        for a in allowed_actions(state, actor.role, config.switches)
+        for a in allowed_actions(state, actor.role, Switches.of(config.cases))
     ]
     return out
 
@@ -838,7 +738,7 @@ async def case_board(
     elif scope_grids is not None:
         grids = scope_grids
     else:
-        grids = await grid.scope_area_ids(conn, f.scope)
+        grids = await tree.scope_area_ids(conn, f.scope)
     args = _board_args(f, now, grids)
     searching = args[9] is not None
     sql = q.CASE_BOARD_SEARCH_SQL if searching else q.CASE_BOARD_SQL

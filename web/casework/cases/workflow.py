@@ -55,6 +55,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final, TypeVar
 
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.people import Role
+from web.casework.kernel.settings import CaseSettings
+
 __all__ = [
     "CLOSED_STATES",
     "OPEN_STATES",
@@ -63,13 +67,11 @@ __all__ = [
     "Action",
     "Clock",
     "ClockEffect",
-    "Role",
     "Rule",
     "State",
     "Switches",
     "Transition",
     "When",
-    "WorkflowError",
     "allowed_actions",
     "apply",
     "find_rule",
@@ -77,29 +79,6 @@ __all__ = [
 
 
 _E = TypeVar("_E", bound=StrEnum)
-
-
-class Role(StrEnum):
-    ADMIN = "admin"
-    OFFICER = "officer"
-    UNIT = "unit"
-    GRID_MEMBER = "grid_member"
-    VIEWER = "viewer"
-    SYSTEM = "system"
-
-    @property
-    def label(self) -> str:
-        return _ROLE_LABELS[self]
-
-
-_ROLE_LABELS: Final = {
-    Role.ADMIN: "管理员",
-    Role.OFFICER: "监督/指挥中心人员",
-    Role.UNIT: "单位",
-    Role.GRID_MEMBER: "网格员",
-    Role.VIEWER: "查看人员",
-    Role.SYSTEM: "系统",
-}
 
 
 class State(StrEnum):
@@ -259,6 +238,15 @@ class Switches:
     return_visit_step: bool = False
     auto_archive: bool = True
     auto_dispatch: bool = True
+
+    @classmethod
+    def of(cls, settings: CaseSettings) -> Switches:
+        return cls(
+            verify_step=settings.verify_step,
+            return_visit_step=settings.return_visit_step,
+            auto_archive=settings.auto_archive,
+            auto_dispatch=settings.auto_dispatch,
+        )
 
     def holds(self, when: When) -> bool:
         return {
@@ -439,19 +427,6 @@ class Transition:
     to_state: State
     action: Action
     clock: ClockEffect
-
-
-class WorkflowError(Exception):
-    """A refused transition; ``str()`` is a Chinese message for the user.
-
-    ``code``: ``unknown`` (no such state/action/role), ``role`` (the role may not),
-    ``state`` (not possible in this state), ``switch`` (a switch rules it out), or, from the
-    services, ``scope`` / ``input`` / ``conflict`` / ``not_found``.
-    """
-
-    def __init__(self, message: str, code: str = "state") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _parse(kind: type[_E], value: _E | str, what: str) -> _E:

@@ -26,6 +26,7 @@ from store.settings import ConfigError, Settings, load_settings
 from web.casework.grid import geojson
 from web.casework.grid import queries as q
 from web.casework.grid import service as grid
+from web.casework.kernel import errors, tree
 from web.casework.kernel.config import CaseConfig
 
 __all__ = ["configure", "run"]
@@ -79,7 +80,7 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, config: Ca
         for warning in plan.warnings:
             print(f"警告：{warning}", file=sys.stderr)
         if plan.errors:
-            raise geojson.GeoJSONImportError(plan.errors)
+            raise errors.GeoJSONImportError(plan.errors)
         print(f"{args.file}: {len(plan.features)} areas valid (dry run, nothing written)")
         return 0
     report = await geojson.import_areas(conn, document, names)
@@ -95,7 +96,7 @@ async def _export(conn: asyncpg.Connection, args: argparse.Namespace, config: Ca
         row = await conn.fetchrow(q.AREA_BY_CODE_SQL, args.area)
         if row is None:
             raise GridCliError(f"no area with code {args.area!r}")
-        ids = await grid.scope_area_ids(conn, [row["id"]])
+        ids = await tree.scope_area_ids(conn, [row["id"]])
     document = await geojson.export_areas(conn, ids, config.cases.level_names)
     text = json.dumps(document, ensure_ascii=False, indent=1)
     if args.out:
@@ -181,10 +182,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         settings = load_settings(args.config, os.environ, overrides)
         return asyncio.run(_run(args, settings))
-    except (ConfigError, GridCliError, grid.GridError) as exc:
+    except (ConfigError, GridCliError, errors.GridError) as exc:
         print(f"envgrid grid: {exc}", file=sys.stderr)
         return 2
-    except geojson.GeoJSONImportError as exc:
+    except errors.GeoJSONImportError as exc:
         print("envgrid grid: 导入被拒绝（未写入任何数据）：", file=sys.stderr)
         for error in exc.errors:
             print(f"  - {error}", file=sys.stderr)

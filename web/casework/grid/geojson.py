@@ -29,12 +29,12 @@ from shapely.geometry.base import BaseGeometry
 
 from web.casework.grid import queries as q
 from web.casework.grid.geo import GeoError, parse_polygon
+from web.casework.kernel.errors import GeoJSONImportError
 
 __all__ = [
     "CONTAINMENT_TOLERANCE",
     "AreaFeature",
     "ExistingArea",
-    "GeoJSONImportError",
     "ImportPlan",
     "ImportReport",
     "export_areas",
@@ -46,15 +46,6 @@ __all__ = [
 CONTAINMENT_TOLERANCE: Final = 0.01
 _RESERVED: Final = frozenset({"code", "name", "level", "parent_code", "level_name"})
 MAX_FEATURES: Final = 100_000
-
-
-class GeoJSONImportError(ValueError):
-    """The file was refused; ``errors`` lists every problem (Chinese)."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        more = f" 等 {len(errors)} 处错误" if len(errors) > 5 else ""
-        super().__init__("；".join(errors[:5]) + more)
-        self.errors = tuple(errors)
 
 
 @dataclass(frozen=True, slots=True)

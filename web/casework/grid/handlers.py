@@ -12,6 +12,7 @@ from web import context
 from web.casework.grid import geojson, views
 from web.casework.grid import queries as q
 from web.casework.grid import service as grid
+from web.casework.kernel import people, tree
 from web.casework.kernel.access import caller_of, case_config, guarded, now, render_page
 from web.params import (
     body_bool,
@@ -146,7 +147,7 @@ async def add_person(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn, conn.transaction():
         caller = await caller_of(conn, request)
         views.require_unscoped(caller.scope, "新增人员")
-        person_id = await grid.create_person(
+        person_id = await people.create_person(
             conn,
             body_str(body, "name", required=True, max_len=64) or "",
             role,
@@ -190,7 +191,7 @@ async def add_duty(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
         await views.require_area(conn, area_id, caller.scope)
-        await grid.set_duty(conn, area_id, person, cast(grid.Duty, duty))
+        await people.set_duty(conn, area_id, person, cast(people.Duty, duty))
     return json_response({"ok": True})
 
 
@@ -204,7 +205,7 @@ async def remove_duty(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
         await views.require_area(conn, area_id, caller.scope)
-        removed = await grid.remove_duty(conn, area_id, person, cast(grid.Duty, duty))
+        removed = await people.remove_duty(conn, area_id, person, cast(people.Duty, duty))
     return json_response({"ok": True, "removed": removed})
 
 
@@ -224,7 +225,7 @@ async def add_unit(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
         views.require_unscoped(caller.scope, "新增单位")
-        unit_id = await grid.create_unit(
+        unit_id = await people.create_unit(
             conn,
             body_str(body, "code", required=True, max_len=40) or "",
             body_str(body, "name", required=True, max_len=100) or "",
@@ -243,7 +244,7 @@ async def set_unit(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
         await views.require_area(conn, area_id, caller.scope)
-        await grid.set_area_unit(conn, area_id, unit, category)
+        await people.set_area_unit(conn, area_id, unit, category)
     return json_response({"ok": True})
 
 
@@ -325,7 +326,7 @@ async def export_geojson(request: web.Request) -> web.Response:
     config = case_config(request)
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
-        ids = await grid.scope_area_ids(conn, caller.scope) if caller.scope is not None else None
+        ids = await tree.scope_area_ids(conn, caller.scope) if caller.scope is not None else None
         document = await geojson.export_areas(conn, ids, config.cases.level_names)
     return web.Response(
         body=orjson.dumps(document),

@@ -6,26 +6,6 @@ from typing import Final
 
 # -- hierarchy ---------------------------------------------------------------------
 
-DESCENDANT_IDS_SQL: Final = """
-WITH RECURSIVE t AS (
-    SELECT id FROM areas WHERE id = ANY($1::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN t ON a.parent_id = t.id
-)
-SELECT id FROM t
-"""
-
-ANCESTORS_SQL: Final = """
-WITH RECURSIVE t AS (
-    SELECT id, parent_id, level, code, name, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, a.level, a.code, a.name, t.depth + 1
-    FROM areas a JOIN t ON a.id = t.parent_id
-    WHERE t.depth < 10
-)
-SELECT id, parent_id, level, code, name FROM t ORDER BY depth
-"""
-
 GET_AREA_SQL: Final = """
 SELECT a.id, a.parent_id, a.level, a.code, a.name, a.boundary, a.centroid_lat, a.centroid_lon,
        a.attrs, p.code AS parent_code
@@ -81,85 +61,8 @@ SELECT count(*), max(updated_at) FROM areas WHERE boundary IS NOT NULL
 
 # -- units and people ----------------------------------------------------------------
 
-INSERT_UNIT_SQL: Final = """
-INSERT INTO grid_units (code, name, kind, phone) VALUES ($1, $2, $3, $4) RETURNING id
-"""
-
-INSERT_PERSON_SQL: Final = """
-INSERT INTO grid_people (name, phone, role, unit_id, user_name)
-VALUES ($1, $2, $3, $4, $5) RETURNING id
-"""
-
-GET_PERSON_SQL: Final = """
-SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE id = $1
-"""
-
-PERSON_BY_USER_SQL: Final = """
-SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE user_name = $1
-"""
-
 PERSON_AREAS_SQL: Final = """
 SELECT area_id, duty FROM area_people WHERE person_id = $1 ORDER BY area_id, duty
-"""
-
-SET_DUTY_SQL: Final = """
-INSERT INTO area_people (area_id, person_id, duty) VALUES ($1, $2, $3)
-ON CONFLICT DO NOTHING
-"""
-
-REMOVE_DUTY_SQL: Final = """
-DELETE FROM area_people WHERE area_id = $1 AND person_id = $2 AND duty = $3
-"""
-
-AREA_PEOPLE_SQL: Final = """
-SELECT p.id, p.name, p.phone, p.role, ap.duty
-FROM area_people ap JOIN grid_people p ON p.id = ap.person_id
-WHERE ap.area_id = $1 AND ($2::text IS NULL OR ap.duty = $2) AND p.active
-ORDER BY ap.duty, p.id
-"""
-
-#: People with ``duty`` in the area or, if none there, in the nearest ancestor that has some.
-NEAREST_DUTY_PEOPLE_SQL: Final = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-), found AS (
-    SELECT p.id, up.depth
-    FROM up JOIN area_people ap ON ap.area_id = up.id AND ap.duty = $2
-    JOIN grid_people p ON p.id = ap.person_id AND p.active
-)
-SELECT id FROM found WHERE depth = (SELECT min(depth) FROM found) ORDER BY id
-"""
-
-SET_AREA_UNIT_SQL: Final = """
-INSERT INTO area_units (area_id, category, unit_id) VALUES ($1, $2, $3)
-ON CONFLICT (area_id, category) DO UPDATE SET unit_id = EXCLUDED.unit_id
-"""
-
-#: An exact category match anywhere up the hierarchy beats '*'; nearer areas win ties.
-RESPONSIBLE_UNIT_SQL: Final = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-)
-SELECT au.unit_id
-FROM up
-JOIN area_units au ON au.area_id = up.id AND au.category IN ($2, '*')
-JOIN grid_units u ON u.id = au.unit_id AND u.active
-ORDER BY (au.category = '*'), up.depth
-LIMIT 1
-"""
-
-UNIT_PEOPLE_SQL: Final = """
-SELECT id FROM grid_people WHERE unit_id = $1 AND active ORDER BY id
-"""
-
-ROLE_PEOPLE_SQL: Final = """
-SELECT id FROM grid_people WHERE role = $1 AND active ORDER BY id
 """
 
 # -- assignments ---------------------------------------------------------------------

@@ -9,7 +9,7 @@ and all its descendants — :func:`scope_area_ids` is the one call the web layer
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Literal
@@ -18,70 +18,34 @@ import asyncpg
 
 from web.casework.grid import queries as q
 from web.casework.grid.geo import GeoError, GridIndex, parse_polygon
+from web.casework.kernel.errors import GridError
 
 __all__ = [
     "ENTITIES",
     "AssignReport",
     "Assignment",
-    "GridError",
     "GridIndexCache",
-    "Person",
-    "ancestors",
-    "area_people",
     "assign",
     "assign_by_location",
     "assignment_history",
     "create_area",
-    "create_person",
     "create_point",
-    "create_unit",
-    "duty_people",
-    "get_person",
     "load_grid_index",
-    "person_by_user",
-    "remove_duty",
-    "responsible_unit",
-    "role_people",
-    "scope_area_ids",
-    "set_area_unit",
-    "set_duty",
-    "unit_people",
 ]
 
 log = logging.getLogger(__name__)
 
 Entity = Literal["station", "patrol_point", "case"]
 Method = Literal["location", "manual", "import"]
-Duty = Literal["head", "member", "supervisor"]
 ENTITIES: Final = ("station", "patrol_point", "case")
 _ENTITY_SQL: Final = {
     "station": (q.STATION_GRID_SQL, q.SET_STATION_GRID_SQL, "站点"),
     "patrol_point": (q.POINT_GRID_SQL, q.SET_POINT_GRID_SQL, "巡查点"),
     "case": (q.CASE_GRID_SQL, q.SET_CASE_GRID_SQL, "案件"),
 }
-_ROLES: Final = ("admin", "officer", "unit", "grid_member", "viewer")
-_DUTIES: Final = ("head", "member", "supervisor")
-
-
-class GridError(ValueError):
-    """Refused grid operation; the message (Chinese) says why."""
 
 
 # -- hierarchy --------------------------------------------------------------------------
-
-
-async def scope_area_ids(conn: asyncpg.Connection, roots: Iterable[int]) -> frozenset[int]:
-    """The roots and all their descendants (a district → its streets, communities, grids)."""
-    ids = sorted(set(roots))
-    if not ids:
-        return frozenset()
-    rows = await conn.fetch(q.DESCENDANT_IDS_SQL, ids)
-    return frozenset(r["id"] for r in rows)
-
-
-async def ancestors(conn: asyncpg.Connection, area_id: int) -> list[asyncpg.Record]:
-    """The area itself, then its parent … up to the city (id, parent_id, level, code, name)."""
-    return list(await conn.fetch(q.ANCESTORS_SQL, area_id))
 
 
 async def create_area(
@@ -121,110 +85,6 @@ async def create_area(
 
 
 # -- units and people ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Person:
-    id: int
-    name: str
-    phone: str
-    role: str
-    unit_id: int | None
-    user_name: str | None
-    active: bool
-
-    @classmethod
-    def from_record(cls, r: asyncpg.Record) -> Person:
-        return cls(
-            r["id"], r["name"], r["phone"], r["role"], r["unit_id"], r["user_name"], r["active"]
-        )
-
-
-async def create_unit(
-    conn: asyncpg.Connection, code: str, name: str, *, kind: str = "department", phone: str = ""
-) -> int:
-    try:
-        return int(await conn.fetchval(q.INSERT_UNIT_SQL, code, name, kind, phone))
-    except asyncpg.UniqueViolationError:
-        raise GridError(f"单位编码 {code} 已存在") from None
-
-
-async def create_person(
-    conn: asyncpg.Connection,
-    name: str,
-    role: str,
-    *,
-    phone: str = "",
-    unit_id: int | None = None,
-    user_name: str | None = None,
-) -> int:
-    """A grid person; ``role`` is the workflow role (admin/officer/unit/grid_member/viewer)."""
-    if role not in _ROLES:
-        raise GridError(f"角色须为 {'/'.join(_ROLES)} 之一（收到 {role!r}）")
-    if role == "unit" and unit_id is None:
-        raise GridError("单位人员须指定所属单位")
-    try:
-        return int(await conn.fetchval(q.INSERT_PERSON_SQL, name, phone, role, unit_id, user_name))
-    except asyncpg.UniqueViolationError:
-        raise GridError(f"登录名 {user_name} 已关联其他人员") from None
-
-
-async def get_person(conn: asyncpg.Connection, person_id: int) -> Person | None:
-    row = await conn.fetchrow(q.GET_PERSON_SQL, person_id)
-    return Person.from_record(row) if row else None
-
-
-async def person_by_user(conn: asyncpg.Connection, user_name: str) -> Person | None:
-    """The grid person linked to a dashboard login (the web layer's entry point)."""
-    row = await conn.fetchrow(q.PERSON_BY_USER_SQL, user_name)
-    return Person.from_record(row) if row else None
-
-
-async def set_duty(conn: asyncpg.Connection, area_id: int, person_id: int, duty: Duty) -> None:
-    """Make the person grid head / member / supervisor of the area."""
-    if duty not in _DUTIES:
-        raise GridError(f"职责须为 head/member/supervisor 之一（收到 {duty!r}）")
-    await conn.execute(q.SET_DUTY_SQL, area_id, person_id, duty)
-
-
-async def remove_duty(conn: asyncpg.Connection, area_id: int, person_id: int, duty: Duty) -> bool:
-    return str(await conn.execute(q.REMOVE_DUTY_SQL, area_id, person_id, duty)) != "DELETE 0"
-
-
-async def area_people(
-    conn: asyncpg.Connection, area_id: int, duty: Duty | None = None
-) -> list[asyncpg.Record]:
-    """(id, name, phone, role, duty) of the people with a duty in the area."""
-    return list(await conn.fetch(q.AREA_PEOPLE_SQL, area_id, duty))
-
-
-async def duty_people(conn: asyncpg.Connection, area_id: int, duty: Duty) -> list[int]:
-    """Ids of people with ``duty`` in the area, else in its nearest ancestor that has some."""
-    return [r["id"] for r in await conn.fetch(q.NEAREST_DUTY_PEOPLE_SQL, area_id, duty)]
-
-
-async def unit_people(conn: asyncpg.Connection, unit_id: int) -> list[int]:
-    return [r["id"] for r in await conn.fetch(q.UNIT_PEOPLE_SQL, unit_id)]
-
-
-async def role_people(conn: asyncpg.Connection, role: str) -> list[int]:
-    return [r["id"] for r in await conn.fetch(q.ROLE_PEOPLE_SQL, role)]
-
-
-async def set_area_unit(
-    conn: asyncpg.Connection, area_id: int, unit_id: int, category: str = "*"
-) -> None:
-    """The unit responsible for ``category`` cases in the area ('*' = every category)."""
-    await conn.execute(q.SET_AREA_UNIT_SQL, area_id, category, unit_id)
-
-
-async def responsible_unit(conn: asyncpg.Connection, area_id: int, category: str) -> int | None:
-    """The unit cases of ``category`` in the area go to, walking up the hierarchy.
-
-    An exact category mapping anywhere above beats a '*' mapping; nearer areas win ties.
-    """
-    value = await conn.fetchval(q.RESPONSIBLE_UNIT_SQL, area_id, category)
-    return int(value) if value is not None else None
 
 
 async def create_point(

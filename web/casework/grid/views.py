@@ -15,10 +15,9 @@ from typing import Any
 
 import asyncpg
 
-from web.casework.cases.workflow import WorkflowError
 from web.casework.grid import queries as q
-from web.casework.grid import service as grid
-from web.casework.grid.service import GridError
+from web.casework.kernel import people, tree
+from web.casework.kernel.errors import GridError, WorkflowError
 
 __all__ = [
     "PersonPatch",
@@ -56,9 +55,9 @@ async def area_detail(
     await require_area(conn, area_id, scope)
     area = dict(await conn.fetchrow(q.GET_AREA_SQL, area_id))
     area["level_name"] = level_names[area["level"] - 1]
-    trail = [dict(r) for r in reversed(await grid.ancestors(conn, area_id))]
+    trail = [dict(r) for r in reversed(await tree.ancestors(conn, area_id))]
     children = [dict(r) for r in await conn.fetch(q.SCOPED_AREAS_SQL, scope, None, area_id, False)]
-    people = [dict(r) for r in await grid.area_people(conn, area_id)]
+    staff = [dict(r) for r in await people.area_people(conn, area_id)]
     units = [dict(r) for r in await conn.fetch(q.AREA_UNITS_SQL, area_id)]
     effective: dict[str, dict[str, Any]] = {}
     for u in units:  # nearest area wins per category
@@ -70,7 +69,7 @@ async def area_detail(
         **area,
         "ancestors": trail[:-1],
         "children": children,
-        "people": people,
+        "people": staff,
         "units": list(effective.values()),
         "stations": stations,
         "points": points,

@@ -1,5 +1,5 @@
 """The web side shared by the grid, patrol and case modules: the caller as a workflow
-:class:`~web.casework.cases.service.Actor`, refusals as HTTP errors, photo uploads, page shells.
+:class:`~web.casework.kernel.people.Actor`, refusals as HTTP errors, photo uploads, page shells.
 
 Who acts
 --------
@@ -37,13 +37,11 @@ import asyncpg
 from aiohttp import BodyPartReader, web
 
 from web import context
-from web.casework.cases import queries as q
-from web.casework.cases.service import Actor
-from web.casework.cases.workflow import Role, WorkflowError
-from web.casework.grid import service as grid
-from web.casework.grid.geojson import GeoJSONImportError
-from web.casework.grid.service import GridError, Person
+from web.casework.kernel import people
+from web.casework.kernel import queries as q
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.errors import GeoJSONImportError, GridError, WorkflowError
+from web.casework.kernel.people import Actor, Person, Role
 from web.casework.kernel.uploads import StoredFile, UploadError
 from web.pages import render
 from web.permissions import Principal
@@ -122,7 +120,7 @@ class Caller:
 
 
 async def resolve_caller(conn: asyncpg.Connection, principal: Principal) -> Caller:
-    person = await grid.person_by_user(conn, principal.username)
+    person = await people.person_by_user(conn, principal.username)
     if person is not None and not person.active:
         person = None
     scope = principal.scope
@@ -232,20 +230,6 @@ async def read_multipart(
     return fields, files
 
 
-async def stage_uploads(
-    conn: asyncpg.Connection, user_id: int, stored: Sequence[StoredFile]
-) -> list[dict[str, Any]]:
-    """Remember stored photos for the uploader; returns {token, name, mime, size} each."""
-    out = []
-    for f in stored:
-        token = secrets.token_urlsafe(24)
-        await conn.execute(
-            q.STAGE_UPLOAD_SQL, token, user_id, f.path, f.mime, f.size, f.sha256, f.original_name
-        )
-        out.append({"token": token, "name": f.original_name, "mime": f.mime, "size": f.size})
-    return out
-
-
 def photo_tokens(body: Mapping[str, Any], name: str = "photos", limit: int = 20) -> list[str]:
     value = body.get(name)
     if value is None:
@@ -259,6 +243,20 @@ def photo_tokens(body: Mapping[str, Any], name: str = "photos", limit: int = 20)
             400, "bad_parameter", f"参数 {name} 应为上传照片得到的令牌列表（至多 {limit} 个）"
         )
     return list(dict.fromkeys(value))
+
+
+async def stage_uploads(
+    conn: asyncpg.Connection, user_id: int, stored: Sequence[StoredFile]
+) -> list[dict[str, Any]]:
+    """Remember stored photos for the uploader; returns {token, name, mime, size} each."""
+    out = []
+    for f in stored:
+        token = secrets.token_urlsafe(24)
+        await conn.execute(
+            q.STAGE_UPLOAD_SQL, token, user_id, f.path, f.mime, f.size, f.sha256, f.original_name
+        )
+        out.append({"token": token, "name": f.original_name, "mime": f.mime, "size": f.size})
+    return out
 
 
 async def take_uploads(

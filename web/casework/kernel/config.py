@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from web.casework.cases.workflow import Switches
 from web.casework.kernel.settings import CaseSettings
 
 __all__ = ["CaseConfig"]
@@ -43,13 +42,3 @@ class CaseConfig:
     def uploads_dir(self) -> Path:
         """Photos and files; outside any web root (served only through checked handlers)."""
         return self.data_dir / "uploads"
-
-    @property
-    def switches(self) -> Switches:
-        c = self.cases
-        return Switches(
-            verify_step=c.verify_step,
-            return_visit_step=c.return_visit_step,
-            auto_archive=c.auto_archive,
-            auto_dispatch=c.auto_dispatch,
-        )

@@ -19,3 +19,198 @@ def _count(status: str) -> int:
 async def purge_staged_uploads(pool: asyncpg.Pool, before: datetime) -> int:
     """Forget staged uploads older than ``before``; returns how many."""
     return _count(await pool.execute(PURGE_UPLOADS_SQL, before))
+
+
+DESCENDANT_IDS_SQL: Final = """
+WITH RECURSIVE t AS (
+    SELECT id FROM areas WHERE id = ANY($1::int[])
+    UNION
+    SELECT a.id FROM areas a JOIN t ON a.parent_id = t.id
+)
+SELECT id FROM t
+"""
+
+
+ANCESTORS_SQL: Final = """
+WITH RECURSIVE t AS (
+    SELECT id, parent_id, level, code, name, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, a.level, a.code, a.name, t.depth + 1
+    FROM areas a JOIN t ON a.id = t.parent_id
+    WHERE t.depth < 10
+)
+SELECT id, parent_id, level, code, name FROM t ORDER BY depth
+"""
+
+
+INSERT_UNIT_SQL: Final = """
+INSERT INTO grid_units (code, name, kind, phone) VALUES ($1, $2, $3, $4) RETURNING id
+"""
+
+
+INSERT_PERSON_SQL: Final = """
+INSERT INTO grid_people (name, phone, role, unit_id, user_name)
+VALUES ($1, $2, $3, $4, $5) RETURNING id
+"""
+
+
+GET_PERSON_SQL: Final = """
+SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE id = $1
+"""
+
+
+PERSON_BY_USER_SQL: Final = """
+SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE user_name = $1
+"""
+
+
+SET_DUTY_SQL: Final = """
+INSERT INTO area_people (area_id, person_id, duty) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING
+"""
+
+
+REMOVE_DUTY_SQL: Final = """
+DELETE FROM area_people WHERE area_id = $1 AND person_id = $2 AND duty = $3
+"""
+
+
+AREA_PEOPLE_SQL: Final = """
+SELECT p.id, p.name, p.phone, p.role, ap.duty
+FROM area_people ap JOIN grid_people p ON p.id = ap.person_id
+WHERE ap.area_id = $1 AND ($2::text IS NULL OR ap.duty = $2) AND p.active
+ORDER BY ap.duty, p.id
+"""
+
+
+#: People with ``duty`` in the area or, if none there, in the nearest ancestor that has some.
+NEAREST_DUTY_PEOPLE_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+), found AS (
+    SELECT p.id, up.depth
+    FROM up JOIN area_people ap ON ap.area_id = up.id AND ap.duty = $2
+    JOIN grid_people p ON p.id = ap.person_id AND p.active
+)
+SELECT id FROM found WHERE depth = (SELECT min(depth) FROM found) ORDER BY id
+"""
+
+
+SET_AREA_UNIT_SQL: Final = """
+INSERT INTO area_units (area_id, category, unit_id) VALUES ($1, $2, $3)
+ON CONFLICT (area_id, category) DO UPDATE SET unit_id = EXCLUDED.unit_id
+"""
+
+
+#: An exact category match anywhere up the hierarchy beats '*'; nearer areas win ties.
+RESPONSIBLE_UNIT_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+)
+SELECT au.unit_id
+FROM up
+JOIN area_units au ON au.area_id = up.id AND au.category IN ($2, '*')
+JOIN grid_units u ON u.id = au.unit_id AND u.active
+ORDER BY (au.category = '*'), up.depth
+LIMIT 1
+"""
+
+
+UNIT_PEOPLE_SQL: Final = """
+SELECT id FROM grid_people WHERE unit_id = $1 AND active ORDER BY id
+"""
+
+
+ROLE_PEOPLE_SQL: Final = """
+SELECT id FROM grid_people WHERE role = $1 AND active ORDER BY id
+"""
+
+
+CALENDAR_DAYS_SQL: Final = """
+SELECT day, kind FROM work_calendar_days WHERE day BETWEEN $1 AND $2
+"""
+
+
+UPSERT_CALENDAR_DAY_SQL: Final = """
+INSERT INTO work_calendar_days (day, kind, name) VALUES ($1, $2, $3)
+ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name
+"""
+
+
+DELETE_CALENDAR_DAY_SQL: Final = "DELETE FROM work_calendar_days WHERE day = $1"
+
+
+INSERT_ATTACHMENTS_SQL: Final = """
+INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
+SELECT $1, $2, p.path, p.mime, p.size, p.sha256, p.original_name, $3
+FROM unnest($4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
+     AS p (path, mime, size, sha256, original_name)
+RETURNING id
+"""
+
+
+#: One notice per recipient ($9; a NULL element = nobody configured); dedup per key.
+INSERT_NOTICES_SQL: Final = """
+INSERT INTO case_notices (kind, recipient_person_id, case_id, task_id, hazard_id, due_at,
+                          title, body, dedup_key)
+SELECT $1, r, $2, $3, $4, $5, $6, $7, $8 || ':' || coalesce(r::text, '-')
+FROM unnest($9::int[]) AS r
+ON CONFLICT (dedup_key) DO NOTHING
+RETURNING id
+"""
+
+
+PERSON_DUTY_AREAS_SQL: Final = "SELECT DISTINCT area_id FROM area_people WHERE person_id = $1"
+
+
+STAGE_UPLOAD_SQL: Final = """
+INSERT INTO upload_staging (token, user_id, path, mime, size, sha256, original_name)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+"""
+
+
+TAKE_UPLOADS_SQL: Final = """
+DELETE FROM upload_staging WHERE token = ANY($1::text[]) AND user_id = $2
+RETURNING token, path, mime, size, sha256, original_name
+"""
+
+
+TASK_IN_SCOPE_SQL: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM patrol_tasks t
+    WHERE t.id = $1
+      AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
+)
+"""
+
+
+HAZARD_IN_SCOPE_SQL: Final = """
+SELECT EXISTS (
+    SELECT 1 FROM patrol_hazards h
+    WHERE h.id = $1
+      AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
+)
+"""
+
+
+ATTACHMENT_SQL: Final = """
+SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,
+       CASE a.owner
+           WHEN 'case_event' THEN (SELECT e.case_id FROM case_events e WHERE e.id = a.owner_id)
+       END AS case_id,
+       CASE a.owner
+           WHEN 'task' THEN a.owner_id
+           WHEN 'checkin' THEN (SELECT c.task_id FROM patrol_checkins c WHERE c.id = a.owner_id)
+       END AS task_id,
+       CASE a.owner
+           WHEN 'hazard_round' THEN (SELECT r.hazard_id FROM hazard_rounds r
+                                     WHERE r.id = a.owner_id)
+       END AS hazard_id
+FROM attachments a WHERE a.id = $1
+"""

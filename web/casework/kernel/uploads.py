@@ -19,6 +19,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+import asyncpg
+
+from web.casework.kernel import queries as q
+
 __all__ = [
     "IMAGE_TYPES",
     "StoredFile",
@@ -135,3 +139,14 @@ def resolve_upload(uploads_dir: Path, rel: str) -> Path:
     if not path.is_relative_to(root) or path == root:
         raise UploadError("非法的附件路径")
     return path
+
+
+async def attach(
+    conn: asyncpg.Connection, owner: str, owner_id: int, photos: Sequence[StoredFile], by: str
+) -> None:
+    if photos:
+        await conn.fetch(
+            q.INSERT_ATTACHMENTS_SQL, owner, owner_id, by, [p.path for p in photos],
+            [p.mime for p in photos], [p.size for p in photos], [p.sha256 for p in photos],
+            [p.original_name for p in photos],
+        )  # fmt: skip

@@ -21,12 +21,13 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.casework.cases.service import Actor, CaseRef, NewCase, create_case, load_calendar
-from web.casework.cases.workflow import Role
+from web.casework.cases.service import CaseRef, NewCase, create_case
 from web.casework.kernel.config import CaseConfig
-from web.casework.kernel.uploads import StoredFile
+from web.casework.kernel.people import Actor, Role
+from web.casework.kernel.uploads import StoredFile, attach
+from web.casework.kernel.worktime import load_calendar
 from web.casework.patrol import queries as q
-from web.casework.patrol.service import PatrolError, _attach
+from web.casework.patrol.service import PatrolError
 
 __all__ = ["HAZARD_FLOW", "HazardState", "escalate_hazard", "hazard_rounds", "rectify", "review"]
 
@@ -92,7 +93,7 @@ async def rectify(
         round_id = await conn.fetchval(
             q.RECTIFY_ROUND_SQL, hazard_id, h["round"], actor.person_id, now, note.strip()
         )
-        await _attach(conn, "hazard_round", int(round_id), photos, actor.name)
+        await attach(conn, "hazard_round", int(round_id), photos, actor.name)
         await conn.execute(
             q.SET_HAZARD_STATE_SQL, hazard_id, nxt, h["round"], h["rectify_deadline"], None
         )

@@ -159,14 +159,6 @@ SELECT r.id, r.round, r.rectified_by, r.rectified_at, r.rectify_note, r.reviewed
 FROM hazard_rounds r WHERE r.hazard_id = $1 ORDER BY r.round
 """
 
-INSERT_ATTACHMENTS_SQL: Final = """
-INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
-SELECT $1, $2, p.path, p.mime, p.size, p.sha256, p.original_name, $3
-FROM unnest($4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
-     AS p (path, mime, size, sha256, original_name)
-RETURNING id
-"""
-
 TASKS_FOR_PERSON_SQL: Final = """
 SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id, t.grid_id, t.period_start,
        t.due_at, t.state, t.started_at, t.done_at
@@ -238,22 +230,6 @@ ORDER BY t.grid_id
 
 # -- web layer (round 2): lists and details in the caller's data scope ----------------------
 # $n::int[] scope = the area ids whose subtrees the caller sees (NULL = everything).
-
-TASK_IN_SCOPE_SQL: Final = """
-SELECT EXISTS (
-    SELECT 1 FROM patrol_tasks t
-    WHERE t.id = $1
-      AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
-)
-"""
-
-HAZARD_IN_SCOPE_SQL: Final = """
-SELECT EXISTS (
-    SELECT 1 FROM patrol_hazards h
-    WHERE h.id = $1
-      AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
-)
-"""
 
 PLANS_SQL: Final = """
 SELECT p.id, p.name, p.area_id, a.name AS area_name, p.station_ids, p.point_ids,

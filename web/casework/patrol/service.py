@@ -32,12 +32,14 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.casework.cases.service import Actor, load_calendar, queue_notices
-from web.casework.cases.workflow import Role, WorkflowError
-from web.casework.grid import service as grid
 from web.casework.grid.geo import GeoError, distance_to_geometry_m, haversine_m, parse_polygon
+from web.casework.kernel import people
 from web.casework.kernel.config import CaseConfig
-from web.casework.kernel.uploads import StoredFile
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.notices import queue_notices
+from web.casework.kernel.people import Actor, Role
+from web.casework.kernel.uploads import StoredFile, attach
+from web.casework.kernel.worktime import load_calendar
 from web.casework.patrol import queries as q
 from web.casework.patrol.cycle import CYCLES, period_at
 
@@ -129,8 +131,8 @@ async def _assignee(
         return int(plan["assignee_person_id"])
     if grid_id is None:
         return None
-    people = await grid.duty_people(conn, grid_id, plan["assignee_duty"])
-    return people[0] if people else None
+    found = await people.duty_people(conn, grid_id, plan["assignee_duty"])
+    return found[0] if found else None
 
 
 async def generate_patrol_tasks(
@@ -179,7 +181,7 @@ async def mark_overdue(pool: asyncpg.Pool, now: datetime, config: CaseConfig | N
     count = 0
     async with pool.acquire() as conn, conn.transaction():
         for t in await conn.fetch(q.MARK_TASKS_OVERDUE_SQL, now):
-            heads = await grid.duty_people(conn, t["grid_id"], "head") if t["grid_id"] else []
+            heads = await people.duty_people(conn, t["grid_id"], "head") if t["grid_id"] else []
             recipients = sorted({t["assignee_person_id"], *heads} - {None})
             due = t["due_at"].astimezone(config.tz)
             await queue_notices(
@@ -190,7 +192,7 @@ async def mark_overdue(pool: asyncpg.Pool, now: datetime, config: CaseConfig | N
             )  # fmt: skip
             count += 1
         for h in await conn.fetch(q.OVERDUE_HAZARDS_SQL, now):
-            heads = await grid.duty_people(conn, h["grid_id"], "head") if h["grid_id"] else []
+            heads = await people.duty_people(conn, h["grid_id"], "head") if h["grid_id"] else []
             recipients = sorted({h["rectifier_person_id"], *heads} - {None})
             made = await queue_notices(
                 conn, "hazard_due", recipients, due_at=now,
@@ -210,17 +212,6 @@ class CheckIn:
     #: None when the target has no position.
     distance_m: float | None
     out_of_range: bool
-
-
-async def _attach(
-    conn: asyncpg.Connection, owner: str, owner_id: int, photos: Sequence[StoredFile], by: str
-) -> None:
-    if photos:
-        await conn.fetch(
-            q.INSERT_ATTACHMENTS_SQL, owner, owner_id, by, [p.path for p in photos],
-            [p.mime for p in photos], [p.size for p in photos], [p.sha256 for p in photos],
-            [p.original_name for p in photos],
-        )  # fmt: skip
 
 
 async def _lock_task(conn: asyncpg.Connection, task_id: int) -> asyncpg.Record:
@@ -296,7 +287,7 @@ async def check_in(
                 distance, flagged, note.strip(),
             )
         )  # fmt: skip
-        await _attach(conn, "checkin", checkin_id, photos, actor.name)
+        await attach(conn, "checkin", checkin_id, photos, actor.name)
         await conn.execute(q.START_TASK_SQL, task_id, now)
     return CheckIn(checkin_id, distance, flagged)
 
@@ -366,7 +357,7 @@ async def submit_checklist(
             if hazard_id is not None:
                 await conn.execute(q.INSERT_ROUND_SQL, hazard_id, 1)
                 hazards.append(int(hazard_id))
-        await _attach(conn, "task", task_id, photos, actor.name)
+        await attach(conn, "task", task_id, photos, actor.name)
         await conn.execute(q.FINISH_TASK_SQL, task_id, now)
     return SubmitReport(task_id, now <= task["due_at"], tuple(hazards))
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import asyncpg
 
-from web.casework.cases.workflow import Role, WorkflowError
+from web.casework.kernel import queries as kq
 from web.casework.kernel.access import Caller
+from web.casework.kernel.errors import WorkflowError
+from web.casework.kernel.people import Role
 from web.casework.patrol import queries as q
 from web.casework.patrol.hazards import HAZARD_FLOW
 
@@ -46,12 +48,12 @@ async def require_plan(conn: asyncpg.Connection, plan_id: int, caller: Caller) -
 
 
 async def require_task(conn: asyncpg.Connection, task_id: int, caller: Caller) -> None:
-    if not await conn.fetchval(q.TASK_IN_SCOPE_SQL, task_id, caller.scope):
+    if not await conn.fetchval(kq.TASK_IN_SCOPE_SQL, task_id, caller.scope):
         raise WorkflowError(f"巡查任务 {task_id} 不存在或不在您的管辖范围内", "not_found")
 
 
 async def require_hazard(conn: asyncpg.Connection, hazard_id: int, caller: Caller) -> None:
-    if not await conn.fetchval(q.HAZARD_IN_SCOPE_SQL, hazard_id, caller.scope):
+    if not await conn.fetchval(kq.HAZARD_IN_SCOPE_SQL, hazard_id, caller.scope):
         raise WorkflowError(f"隐患 {hazard_id} 不存在或不在您的管辖范围内", "not_found")
 
 
