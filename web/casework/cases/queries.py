@@ -183,12 +183,8 @@ WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
 """
 
 IN_SCOPE_SQL: Final = """
-WITH RECURSIVE scope AS (
-    SELECT id FROM areas WHERE id = ANY($1::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
-)
-SELECT EXISTS (SELECT 1 FROM scope WHERE id = $2)
+
+SELECT EXISTS (SELECT 1 FROM envgrid_scope_areas($1::int[]) WHERE id = $2)
 """
 
 # -- notices ----------------------------------------------------------------------------
@@ -305,14 +301,8 @@ FACTOR_SQL: Final = "SELECT code, name_zh, unit FROM factors WHERE id = $1"
 
 # -- assessment (definitions in web.casework.cases.assessment) ------------------------------------
 
-#: Assessment per unit: $1 start, $2 end, $3 as_of, $4 scope roots (NULL = all).
-ASSESS_BY_UNIT_SQL: Final = """
-WITH RECURSIVE scope AS (
-    SELECT id FROM areas WHERE id = ANY($4::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
-)
-SELECT c.unit_id AS key, u.name AS name,
+#: The assessment's counters of a group of cases ``c`` (definitions there).
+_ASSESS_COUNTS: Final = """
        count(*) AS due,
        count(*) FILTER (WHERE c.state = 'hung') AS hung,
        count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
@@ -322,113 +312,44 @@ SELECT c.unit_id AS key, u.name AS name,
                            OR (c.state NOT IN ('closed', 'archived', 'hung')
                                AND c.handle_deadline < $3)) AS overdue,
        count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework
-FROM cases c LEFT JOIN grid_units u ON u.id = c.unit_id
-WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
-  AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM scope))
-GROUP BY c.unit_id, u.name ORDER BY c.unit_id
-"""
+           AS rework"""
 
-#: Assessment per grid (same parameters).
-ASSESS_BY_GRID_SQL: Final = """
-WITH RECURSIVE scope AS (
-    SELECT id FROM areas WHERE id = ANY($4::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
-)
-SELECT c.grid_id AS key, g.name AS name,
-       count(*) AS due,
-       count(*) FILTER (WHERE c.state = 'hung') AS hung,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND NOT c.handle_overdue)
-           AS on_time,
-       count(*) FILTER (WHERE c.handle_overdue
-                           OR (c.state NOT IN ('closed', 'archived', 'hung')
-                               AND c.handle_deadline < $3)) AS overdue,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework
-FROM cases c LEFT JOIN areas g ON g.id = c.grid_id
-WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
-  AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM scope))
-GROUP BY c.grid_id, g.name ORDER BY c.grid_id
-"""
 
-#: Assessment per handler (same parameters).
-ASSESS_BY_PERSON_SQL: Final = """
-WITH RECURSIVE scope AS (
-    SELECT id FROM areas WHERE id = ANY($4::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
-)
-SELECT c.handler_person_id AS key, p.name AS name,
-       count(*) AS due,
-       count(*) FILTER (WHERE c.state = 'hung') AS hung,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND NOT c.handle_overdue)
-           AS on_time,
-       count(*) FILTER (WHERE c.handle_overdue
-                           OR (c.state NOT IN ('closed', 'archived', 'hung')
-                               AND c.handle_deadline < $3)) AS overdue,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework
-FROM cases c LEFT JOIN grid_people p ON p.id = c.handler_person_id
+def _assessment(key: str, name: str, joins: str, group: str = "", cte: str = "") -> str:
+    """One assessment query: $1 start, $2 end, $3 as_of, $4 scope roots (NULL = all)."""
+    return f"""{cte}
+SELECT {key} AS key, {name} AS name,{_ASSESS_COUNTS}
+FROM cases c {joins}
 WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
-  AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM scope))
-GROUP BY c.handler_person_id, p.name ORDER BY c.handler_person_id
-"""
+  AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM envgrid_scope_areas($4::int[])))
+{group}
+"""  # noqa: S608 - constant fragments only
 
-#: Assessment totals (same parameters).
-ASSESS_ALL_SQL: Final = """
-WITH RECURSIVE scope AS (
-    SELECT id FROM areas WHERE id = ANY($4::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
-)
-SELECT NULL::int AS key, '合计' AS name,
-       count(*) AS due,
-       count(*) FILTER (WHERE c.state = 'hung') AS hung,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND NOT c.handle_overdue)
-           AS on_time,
-       count(*) FILTER (WHERE c.handle_overdue
-                           OR (c.state NOT IN ('closed', 'archived', 'hung')
-                               AND c.handle_deadline < $3)) AS overdue,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework
-FROM cases c
-WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
-  AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM scope))
-"""
 
-#: Assessment rolled up to the ancestor areas at level $5 (e.g. 2 = per district).
-ASSESS_BY_AREA_SQL: Final = """
-WITH RECURSIVE scope AS (
-    SELECT id FROM areas WHERE id = ANY($4::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
-), up AS (
+ASSESS_BY_UNIT_SQL: Final = _assessment(
+    "c.unit_id", "u.name", "LEFT JOIN grid_units u ON u.id = c.unit_id",
+    "GROUP BY c.unit_id, u.name ORDER BY c.unit_id",
+)  # fmt: skip
+ASSESS_BY_GRID_SQL: Final = _assessment(
+    "c.grid_id", "g.name", "LEFT JOIN areas g ON g.id = c.grid_id",
+    "GROUP BY c.grid_id, g.name ORDER BY c.grid_id",
+)  # fmt: skip
+ASSESS_BY_PERSON_SQL: Final = _assessment(
+    "c.handler_person_id", "p.name", "LEFT JOIN grid_people p ON p.id = c.handler_person_id",
+    "GROUP BY c.handler_person_id, p.name ORDER BY c.handler_person_id",
+)  # fmt: skip
+ASSESS_ALL_SQL: Final = _assessment("NULL::int", "'合计'", "")
+#: Rolled up to the ancestor areas at level $5 (e.g. 2 = per district).
+ASSESS_BY_AREA_SQL: Final = _assessment(
+    "up.anc_id", "anc.name",
+    "JOIN up ON up.area_id = c.grid_id AND up.anc_level = $5 JOIN areas anc ON anc.id = up.anc_id",
+    "GROUP BY up.anc_id, anc.name ORDER BY up.anc_id",
+    cte="""WITH RECURSIVE up AS (
     SELECT id AS area_id, id AS anc_id, level AS anc_level, parent_id FROM areas
     UNION ALL
     SELECT up.area_id, a.id, a.level, a.parent_id FROM up JOIN areas a ON a.id = up.parent_id
-)
-SELECT up.anc_id AS key, anc.name AS name,
-       count(*) AS due,
-       count(*) FILTER (WHERE c.state = 'hung') AS hung,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND NOT c.handle_overdue)
-           AS on_time,
-       count(*) FILTER (WHERE c.handle_overdue
-                           OR (c.state NOT IN ('closed', 'archived', 'hung')
-                               AND c.handle_deadline < $3)) AS overdue,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework
-FROM cases c
-JOIN up ON up.area_id = c.grid_id AND up.anc_level = $5
-JOIN areas anc ON anc.id = up.anc_id
-WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
-  AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM scope))
-GROUP BY up.anc_id, anc.name ORDER BY up.anc_id
-"""
+)""",
+)  # fmt: skip
 
 # -- web layer (round 2) ----------------------------------------------------------------
 

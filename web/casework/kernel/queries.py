@@ -1,5 +1,14 @@
 """SQL of the casework kernel: the area tree and its data scope, units and people,
-the work calendar, staged uploads and attachments.  ``$n`` parameters only."""
+the work calendar, the notice outbox, staged uploads and attachments.
+
+The data scope is written once, in the database: ``envgrid_scope_areas(int[])``
+(migration 0030) gives the areas of the subtrees under the scope's roots, and every
+query of the grid, patrol and case modules filters through it — the condition reads
+``($n::int[] IS NULL OR <area id> IN (SELECT id FROM envgrid_scope_areas($n::int[])))``
+(NULL = everything); :data:`DESCENDANT_IDS_SQL` is the same set for Python.  The walk up
+the tree (an area and its ancestors) is :func:`ancestry`.  ``$n`` parameters only: the
+one fragment is joined into constant SQL text at import time, never a value.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,20 @@ from datetime import datetime
 from typing import Final
 
 import asyncpg
+
+
+def ancestry(area: str, *columns: str) -> str:
+    """CTE ``up``: the area ``area`` (an ``int`` parameter such as ``"$1"``), then its
+    parent … up to the city: ``id, parent_id, <columns>, depth`` (0 = the area itself)."""
+    own = "".join(f", {c}" for c in columns)
+    theirs = "".join(f", a.{c}" for c in columns)
+    return f"""up AS (
+    SELECT id, parent_id{own}, 0 AS depth FROM areas WHERE id = {area}
+    UNION ALL
+    SELECT a.id, a.parent_id{theirs}, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+)"""  # noqa: S608 - names of columns, never values
+
 
 PURGE_UPLOADS_SQL: Final = "DELETE FROM upload_staging WHERE created_at < $1"
 
@@ -21,59 +44,39 @@ async def purge_staged_uploads(pool: asyncpg.Pool, before: datetime) -> int:
     return _count(await pool.execute(PURGE_UPLOADS_SQL, before))
 
 
-DESCENDANT_IDS_SQL: Final = """
-WITH RECURSIVE t AS (
-    SELECT id FROM areas WHERE id = ANY($1::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN t ON a.parent_id = t.id
-)
-SELECT id FROM t
-"""
+#: The roots ($1 int[]) and all their descendants.
+DESCENDANT_IDS_SQL: Final = "SELECT id FROM envgrid_scope_areas($1::int[])"
 
-
-ANCESTORS_SQL: Final = """
-WITH RECURSIVE t AS (
-    SELECT id, parent_id, level, code, name, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, a.level, a.code, a.name, t.depth + 1
-    FROM areas a JOIN t ON a.id = t.parent_id
-    WHERE t.depth < 10
-)
-SELECT id, parent_id, level, code, name FROM t ORDER BY depth
-"""
-
+ANCESTORS_SQL: Final = f"""
+WITH RECURSIVE {ancestry("$1", "level", "code", "name")}
+SELECT id, parent_id, level, code, name FROM up ORDER BY depth
+"""  # noqa: S608 - constant fragment
 
 INSERT_UNIT_SQL: Final = """
 INSERT INTO grid_units (code, name, kind, phone) VALUES ($1, $2, $3, $4) RETURNING id
 """
-
 
 INSERT_PERSON_SQL: Final = """
 INSERT INTO grid_people (name, phone, role, unit_id, user_name)
 VALUES ($1, $2, $3, $4, $5) RETURNING id
 """
 
-
 GET_PERSON_SQL: Final = """
 SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE id = $1
 """
 
-
 PERSON_BY_USER_SQL: Final = """
 SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE user_name = $1
 """
-
 
 SET_DUTY_SQL: Final = """
 INSERT INTO area_people (area_id, person_id, duty) VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING
 """
 
-
 REMOVE_DUTY_SQL: Final = """
 DELETE FROM area_people WHERE area_id = $1 AND person_id = $2 AND duty = $3
 """
-
 
 AREA_PEOPLE_SQL: Final = """
 SELECT p.id, p.name, p.phone, p.role, ap.duty
@@ -82,69 +85,50 @@ WHERE ap.area_id = $1 AND ($2::text IS NULL OR ap.duty = $2) AND p.active
 ORDER BY ap.duty, p.id
 """
 
-
 #: People with ``duty`` in the area or, if none there, in the nearest ancestor that has some.
-NEAREST_DUTY_PEOPLE_SQL: Final = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-), found AS (
+NEAREST_DUTY_PEOPLE_SQL: Final = f"""
+WITH RECURSIVE {ancestry("$1")}, found AS (
     SELECT p.id, up.depth
     FROM up JOIN area_people ap ON ap.area_id = up.id AND ap.duty = $2
     JOIN grid_people p ON p.id = ap.person_id AND p.active
 )
 SELECT id FROM found WHERE depth = (SELECT min(depth) FROM found) ORDER BY id
-"""
-
+"""  # noqa: S608 - constant fragment
 
 SET_AREA_UNIT_SQL: Final = """
 INSERT INTO area_units (area_id, category, unit_id) VALUES ($1, $2, $3)
 ON CONFLICT (area_id, category) DO UPDATE SET unit_id = EXCLUDED.unit_id
 """
 
-
 #: An exact category match anywhere up the hierarchy beats '*'; nearer areas win ties.
-RESPONSIBLE_UNIT_SQL: Final = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-)
+RESPONSIBLE_UNIT_SQL: Final = f"""
+WITH RECURSIVE {ancestry("$1")}
 SELECT au.unit_id
 FROM up
 JOIN area_units au ON au.area_id = up.id AND au.category IN ($2, '*')
 JOIN grid_units u ON u.id = au.unit_id AND u.active
 ORDER BY (au.category = '*'), up.depth
 LIMIT 1
-"""
-
+"""  # noqa: S608 - constant fragment
 
 UNIT_PEOPLE_SQL: Final = """
 SELECT id FROM grid_people WHERE unit_id = $1 AND active ORDER BY id
 """
 
-
 ROLE_PEOPLE_SQL: Final = """
 SELECT id FROM grid_people WHERE role = $1 AND active ORDER BY id
 """
 
-
 CALENDAR_DAYS_SQL: Final = """
 SELECT day, kind FROM work_calendar_days WHERE day BETWEEN $1 AND $2
 """
-
 
 UPSERT_CALENDAR_DAY_SQL: Final = """
 INSERT INTO work_calendar_days (day, kind, name) VALUES ($1, $2, $3)
 ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name
 """
 
-
 DELETE_CALENDAR_DAY_SQL: Final = "DELETE FROM work_calendar_days WHERE day = $1"
-
 
 INSERT_ATTACHMENTS_SQL: Final = """
 INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
@@ -153,7 +137,6 @@ FROM unnest($4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
      AS p (path, mime, size, sha256, original_name)
 RETURNING id
 """
-
 
 #: One notice per recipient ($9; a NULL element = nobody configured); dedup per key.
 INSERT_NOTICES_SQL: Final = """
@@ -165,21 +148,17 @@ ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
 
-
 PERSON_DUTY_AREAS_SQL: Final = "SELECT DISTINCT area_id FROM area_people WHERE person_id = $1"
-
 
 STAGE_UPLOAD_SQL: Final = """
 INSERT INTO upload_staging (token, user_id, path, mime, size, sha256, original_name)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 
-
 TAKE_UPLOADS_SQL: Final = """
 DELETE FROM upload_staging WHERE token = ANY($1::text[]) AND user_id = $2
 RETURNING token, path, mime, size, sha256, original_name
 """
-
 
 TASK_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
@@ -189,7 +168,6 @@ SELECT EXISTS (
 )
 """
 
-
 HAZARD_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
     SELECT 1 FROM patrol_hazards h
@@ -197,7 +175,6 @@ SELECT EXISTS (
       AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 )
 """
-
 
 ATTACHMENT_SQL: Final = """
 SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,

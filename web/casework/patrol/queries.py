@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from web.casework.kernel.queries import ancestry
+
 INSERT_PLAN_SQL: Final = """
 INSERT INTO patrol_plans (name, area_id, station_ids, point_ids, check_items, cycle, every_days,
                           start_date, end_date, due_hours, assignee_person_id, assignee_duty,
@@ -77,16 +79,11 @@ STATION_POSITION_SQL: Final = "SELECT lat, lon FROM stations WHERE id = $1"
 POINT_POSITION_SQL: Final = "SELECT lat, lon FROM patrol_points WHERE id = $1"
 AREA_BOUNDARY_SQL: Final = "SELECT boundary, centroid_lat, centroid_lon FROM areas WHERE id = $1"
 
-HAS_DUTY_SQL: Final = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-)
+HAS_DUTY_SQL: Final = f"""
+WITH RECURSIVE {ancestry("$1")}
 SELECT EXISTS (SELECT 1 FROM up JOIN area_people ap ON ap.area_id = up.id
                WHERE ap.person_id = $2)
-"""
+"""  # noqa: S608 - constant fragment
 
 INSERT_CHECKIN_SQL: Final = """
 INSERT INTO patrol_checkins (task_id, person_id, at, lat, lon, accuracy_m, distance_m,
@@ -171,47 +168,16 @@ ORDER BY t.due_at, t.id
 LIMIT $3
 """
 
-#: Patrol statistics per person ($1 start, $2 end, $3 now, $4 scope roots or NULL).
-STATS_BY_PERSON_SQL: Final = """
-WITH RECURSIVE scope AS (
-    SELECT id FROM areas WHERE id = ANY($4::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
-), tasks AS (
-    SELECT t.* FROM patrol_tasks t
-    WHERE t.period_start >= $1 AND t.period_start < $2
-      AND ($4::int[] IS NULL OR t.grid_id IN (SELECT id FROM scope))
-)
-SELECT t.assignee_person_id AS key, p.name AS name,
-       count(*) AS tasks,
-       count(*) FILTER (WHERE t.state = 'done') AS done,
-       count(*) FILTER (WHERE t.state = 'done' AND t.on_time) AS on_time,
-       count(*) FILTER (WHERE t.state = 'overdue'
-                           OR (t.state = 'done' AND NOT t.on_time)
-                           OR (t.state IN ('pending', 'in_progress') AND t.due_at <= $3))
-           AS overdue,
-       (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
-        WHERE t2.assignee_person_id IS NOT DISTINCT FROM t.assignee_person_id) AS hazards,
-       (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
-        WHERE t2.assignee_person_id IS NOT DISTINCT FROM t.assignee_person_id
-          AND h.state = 'passed') AS rectified
-FROM tasks t LEFT JOIN grid_people p ON p.id = t.assignee_person_id
-GROUP BY t.assignee_person_id, p.name
-ORDER BY t.assignee_person_id
-"""
 
-#: Patrol statistics per grid (same parameters).
-STATS_BY_GRID_SQL: Final = """
-WITH RECURSIVE scope AS (
-    SELECT id FROM areas WHERE id = ANY($4::int[])
-    UNION
-    SELECT a.id FROM areas a JOIN scope s ON a.parent_id = s.id
-), tasks AS (
+def _stats(key: str, name: str, join: str) -> str:
+    """Patrol statistics per ``key``: $1 start, $2 end, $3 now, $4 scope roots or NULL."""
+    return f"""
+WITH tasks AS (
     SELECT t.* FROM patrol_tasks t
     WHERE t.period_start >= $1 AND t.period_start < $2
-      AND ($4::int[] IS NULL OR t.grid_id IN (SELECT id FROM scope))
+      AND ($4::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($4::int[])))
 )
-SELECT t.grid_id AS key, g.name AS name,
+SELECT t.{key} AS key, {name} AS name,
        count(*) AS tasks,
        count(*) FILTER (WHERE t.state = 'done') AS done,
        count(*) FILTER (WHERE t.state = 'done' AND t.on_time) AS on_time,
@@ -220,13 +186,19 @@ SELECT t.grid_id AS key, g.name AS name,
                            OR (t.state IN ('pending', 'in_progress') AND t.due_at <= $3))
            AS overdue,
        (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
-        WHERE t2.grid_id IS NOT DISTINCT FROM t.grid_id) AS hazards,
+        WHERE t2.{key} IS NOT DISTINCT FROM t.{key}) AS hazards,
        (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
-        WHERE t2.grid_id IS NOT DISTINCT FROM t.grid_id AND h.state = 'passed') AS rectified
-FROM tasks t LEFT JOIN areas g ON g.id = t.grid_id
-GROUP BY t.grid_id, g.name
-ORDER BY t.grid_id
-"""
+        WHERE t2.{key} IS NOT DISTINCT FROM t.{key} AND h.state = 'passed') AS rectified
+FROM tasks t {join}
+GROUP BY t.{key}, {name}
+ORDER BY t.{key}
+"""  # noqa: S608 - constant fragments only
+
+
+STATS_BY_PERSON_SQL: Final = _stats(
+    "assignee_person_id", "p.name", "LEFT JOIN grid_people p ON p.id = t.assignee_person_id"
+)
+STATS_BY_GRID_SQL: Final = _stats("grid_id", "g.name", "LEFT JOIN areas g ON g.id = t.grid_id")
 
 # -- web layer (round 2): lists and details in the caller's data scope ----------------------
 # $n::int[] scope = the area ids whose subtrees the caller sees (NULL = everything).
