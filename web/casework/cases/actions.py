@@ -76,7 +76,7 @@ async def case_detail(
     for entry in trail:
         entry["attachments"] = _attachment_links(entry.get("attachments") or [])
     case["trail"] = trail
-    case["notices"] = [dict(r) for r in await conn.fetch(q.LIST_NOTICES_SQL, case_id, None, 50)]
+    case["notices"] = [dict(r) for r in await q.list_notices(conn, case_id, None, 50)]
     return case
 
 
@@ -119,7 +119,7 @@ async def attachment_for(
     conn: asyncpg.Connection, attachment_id: int, caller: Caller, config: CaseConfig
 ) -> AttachmentRef:
     """The attachment if the caller may see what it belongs to (else WorkflowError)."""
-    row = await conn.fetchrow(kq.ATTACHMENT_SQL, attachment_id)
+    row = await kq.attachment(conn, attachment_id)
     if row is None:
         raise WorkflowError("附件不存在", "not_found")
     p = caller.principal
@@ -131,9 +131,9 @@ async def attachment_for(
         if not p.can("patrol:read"):
             raise WorkflowError("没有查看巡查的权限", "role")
         if row["task_id"] is not None:
-            visible = await conn.fetchval(kq.TASK_IN_SCOPE_SQL, row["task_id"], caller.scope)
+            visible = await kq.task_in_scope(conn, row["task_id"], caller.scope)
         else:
-            visible = await conn.fetchval(kq.HAZARD_IN_SCOPE_SQL, row["hazard_id"], caller.scope)
+            visible = await kq.hazard_in_scope(conn, row["hazard_id"], caller.scope)
         if not visible:
             raise WorkflowError("附件不在您的数据范围内", "scope")
     else:

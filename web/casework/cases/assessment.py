@@ -163,16 +163,6 @@ def card(
     return None
 
 
-# -- SQL ---------------------------------------------------------------------------------
-
-_SQL: Final = {
-    "unit": q.ASSESS_BY_UNIT_SQL,
-    "grid": q.ASSESS_BY_GRID_SQL,
-    "person": q.ASSESS_BY_PERSON_SQL,
-    "all": q.ASSESS_ALL_SQL,
-}
-
-
 @dataclass(frozen=True, slots=True)
 class AssessmentRow:
     key: int | None
@@ -201,10 +191,7 @@ async def assessment(
         raise ValueError("考核期的结束时间须晚于开始时间")
     as_of = min(as_of, end)
     scope_arg = list(scope) if scope is not None else None
-    if group == "area":
-        rows = await conn.fetch(q.ASSESS_BY_AREA_SQL, start, end, as_of, scope_arg, level)
-    else:
-        rows = await conn.fetch(_SQL[group], start, end, as_of, scope_arg)
+    rows = await q.assessment_rows(conn, group, start, end, as_of, scope_arg, level)
     out = []
     for r in rows:
         ind = Indicators(r["due"], r["hung"], r["closed"], r["on_time"], r["overdue"], r["rework"])

@@ -95,8 +95,8 @@ async def board_counts(
 ) -> dict[str, Any]:
     """Open cases per state, overdue and supervised, in scope and under the filters."""
     grids = await tree.scope_area_ids(conn, f.scope) if f.scope is not None else None
-    rows = await conn.fetch(
-        q.BOARD_COUNTS_SQL,
+    rows = await q.board_counts(
+        conn,
         sorted(grids) if grids is not None else None,
         f.unit_id,
         f.category,

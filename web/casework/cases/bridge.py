@@ -121,7 +121,7 @@ async def _factor(conn: asyncpg.Connection, alert: Mapping[str, Any]) -> tuple[s
     factor_id = alert.get("factor_id")
     if not factor_id:
         return "", ""
-    row = await conn.fetchrow(q.FACTOR_SQL, int(factor_id))
+    row = await q.factor(conn, int(factor_id))
     if row is None:
         return str(factor_id), str(factor_id)
     return row["code"], row["name_zh"] or row["code"]
@@ -150,9 +150,7 @@ async def set_alert_rule(
     if kind not in ("exceedance", "offline", "flatline", "jump"):
         raise WorkflowError("告警类型须为 exceedance/offline/flatline/jump 之一", "input")
     try:
-        await conn.execute(
-            q.UPSERT_ALERT_RULE_SQL, kind, rule, open_case, category, urgent, offline_hours
-        )
+        await q.upsert_alert_rule(conn, kind, rule, open_case, category, urgent, offline_hours)
     except asyncpg.ForeignKeyViolationError:
         raise WorkflowError(f"未知的案件类别 {category!r}", "input") from None
 
@@ -187,7 +185,7 @@ async def _firing(
         return BridgeOutcome("skipped", reason=f"告警规则 {alert.get('rule')!r} 不转案件")
     factor_code, factor_name = await _factor(conn, alert)
     rule = alert_rule_key(alert, factor_code)
-    cfg = await conn.fetchrow(q.ALERT_RULE_CONFIG_SQL, kind, rule, str(alert.get("rule") or kind))
+    cfg = await q.alert_rule_config(conn, kind, rule, str(alert.get("rule") or kind))
     if cfg is None or not cfg["open_case"]:
         return BridgeOutcome("skipped", reason="该告警规则未配置转案件")
     if kind == "offline" and cfg["offline_hours"]:
@@ -195,11 +193,11 @@ async def _firing(
         if now - since < timedelta(hours=float(cfg["offline_hours"])):
             return BridgeOutcome("waiting", reason=f"离线未满 {cfg['offline_hours']} 小时")
     station_id = alert.get("station_id")
-    station = await conn.fetchrow(q.STATION_SQL, station_id) if station_id is not None else None
+    station = await q.station(conn, station_id) if station_id is not None else None
     if station is None:
         return BridgeOutcome("skipped", reason="告警没有对应的站点")
     system = Actor.system("告警转案件")
-    existing = await conn.fetchval(q.OPEN_ALERT_CASE_SQL, station["id"], rule)
+    existing = await q.open_alert_case(conn, station["id"], rule)
     if existing is None:
         name = station["name"] or station["mn"]
         if kind == "offline":
@@ -224,7 +222,7 @@ async def _firing(
                 ref = await create_case(conn, new, system, config, now=now)
             return BridgeOutcome("opened", ref.id)
         except asyncpg.UniqueViolationError:
-            existing = await conn.fetchval(q.OPEN_ALERT_CASE_SQL, station["id"], rule)
+            existing = await q.open_alert_case(conn, station["id"], rule)
             if existing is None:
                 raise
     await add_note(
@@ -238,11 +236,11 @@ async def _resolved(
     conn: asyncpg.Connection, alert: Mapping[str, Any], config: CaseConfig, now: datetime
 ) -> BridgeOutcome:
     alert_id = int(alert["id"])
-    case_id = await conn.fetchval(q.ALERT_CASE_SQL, alert_id)
+    case_id = await q.alert_case(conn, alert_id)
     if case_id is None and alert.get("station_id") is not None:
         factor_code, _ = await _factor(conn, alert)
-        case_id = await conn.fetchval(
-            q.OPEN_ALERT_CASE_SQL, alert["station_id"], alert_rule_key(alert, factor_code)
+        case_id = await q.open_alert_case(
+            conn, alert["station_id"], alert_rule_key(alert, factor_code)
         )
     if case_id is None:
         return BridgeOutcome("skipped", reason="该告警没有关联案件")
@@ -269,10 +267,10 @@ async def on_alert_event(
         return BridgeOutcome("ignored")
     now = now or datetime.now().astimezone()
     async with pool.acquire() as conn, conn.transaction():
-        done = await conn.fetchrow(q.LINK_DONE_SQL, alert_id, state)
+        done = await q.link_done(conn, alert_id, state)
         if done is not None:
             return BridgeOutcome("duplicate", done["case_id"], done["outcome"])
-        alert = await conn.fetchval(q.ALERT_ROW_SQL, alert_id)
+        alert = await q.alert_row(conn, alert_id)
         if alert is None:
             log.warning("alert %s (%s) not found; nothing to do", alert_id, state)
             return BridgeOutcome("missing")
@@ -281,9 +279,7 @@ async def on_alert_event(
         else:
             result = await _resolved(conn, alert, settings, now)
         if result.outcome != "waiting":
-            await conn.execute(
-                q.INSERT_LINK_SQL, alert_id, state, result.case_id, result.outcome, now
-            )
+            await q.insert_link(conn, alert_id, state, result.case_id, result.outcome, now)
     log.info("alert %s %s → %s %s", alert_id, state, result.outcome, result.case_id or "")
     return result
 
@@ -296,9 +292,9 @@ async def alert_case_sweep(
     attached."""
     config = config or CaseConfig()
     async with pool.acquire() as conn:
-        if await conn.fetchval(q.ALERTS_TABLE_MISSING_SQL):
+        if await q.alerts_table_missing(conn):
             return 0
-        alerts = [r[0] for r in await conn.fetch(q.FIRING_ALERTS_SQL)]
+        alerts = [r[0] for r in await q.firing_alerts(conn)]
     count = 0
     for alert in alerts:
         result = await on_alert_event(pool, int(alert["id"]), "firing", config, now=now)

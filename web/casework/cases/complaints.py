@@ -91,9 +91,9 @@ class DbRateLimiter:
         epoch = int(now.timestamp())
         start = now - timedelta(seconds=epoch % self.window_s, microseconds=now.microsecond)
         async with self.pool.acquire() as conn:
-            hits = await conn.fetchval(q.RATE_HIT_SQL, key, start)
+            hits = await q.rate_hit(conn, key, start)
             if hits == 1:  # first hit of a window: drop the old windows
-                await conn.execute(q.RATE_PURGE_SQL, start - timedelta(seconds=self.window_s))
+                await q.rate_purge(conn, start - timedelta(seconds=self.window_s))
         return int(hits) <= self.limit
 
 
@@ -187,5 +187,5 @@ async def submit_complaint(
             reporter_ip=ip,
         )
         ref = await create_case(conn, new, Actor.system("公众投诉"), config, now=now, photos=photos)
-        grid_name = await conn.fetchval(q.AREA_NAME_SQL, grid_id)
+        grid_name = await q.area_name(conn, grid_id)
     return ComplaintReceipt(ref.id, ref.code, grid_id, str(grid_name))

@@ -95,7 +95,7 @@ async def _sweep_one(
                 title=f"案件 {c.code} {stage}即将到期", body=f"{c.title}；{stage}时限 {when}",
                 dedup=f"{key}:reminder", case_id=c.id,
             )  # fmt: skip
-            await conn.execute(q.MARK_REMINDED_SQL, c.id, seq)
+            await q.mark_reminded(conn, c.id, seq)
             return done
         if c.deadline <= now and c.overdue_seq != seq:
             done += await queue_notices(
@@ -103,14 +103,14 @@ async def _sweep_one(
                 title=f"案件 {c.code} {stage}已到期", body=f"{c.title}；{stage}时限 {when}",
                 dedup=f"{key}:due", case_id=c.id,
             )  # fmt: skip
-            await conn.execute(q.MARK_OVERDUE_SQL, c.id, seq, c.stage == "handle")
+            await q.mark_overdue(conn, c.id, seq, c.stage == "handle")
         if c.deadline <= escalate_bound and c.escalated_seq != seq:
             await _run(
                 conn, c.id, Action.SUPERVISE, Actor.system("系统督办"), config, now,
                 comment=f"{stage}超期，系统自动督办（时限 {when}）",
                 data={"stage": c.stage, "deadline": c.deadline.isoformat()},
             )  # fmt: skip
-            await conn.execute(q.MARK_ESCALATED_SQL, c.id, seq)
+            await q.mark_escalated(conn, c.id, seq)
             heads = await people.duty_people(conn, c.grid_id, "head") if c.grid_id else []
             officers = await people.role_people(conn, "officer")
             done += 1 + await queue_notices(
@@ -142,9 +142,7 @@ async def case_deadline_sweep(
         while True:
             ids = [
                 r["id"]
-                for r in await conn.fetch(
-                    q.SWEEP_CANDIDATES_SQL, remind_bound, now, escalate_bound, _BATCH
-                )
+                for r in await q.sweep_candidates(conn, remind_bound, now, escalate_bound, _BATCH)
             ]
             for case_id in ids:
                 total += await _sweep_one(conn, case_id, config, now, remind_bound, escalate_bound)
@@ -173,16 +171,16 @@ class Notice:
 async def due_notices(pool: asyncpg.Pool, now: datetime, limit: int = 500) -> list[Notice]:
     """Unsent notices due by ``now``, oldest first (for the notifiers)."""
     async with pool.acquire() as conn:
-        rows = await conn.fetch(q.DUE_NOTICES_SQL, now, limit)
+        rows = await q.due_notices(conn, now, limit)
     return [Notice(**dict(r)) for r in rows]
 
 
 async def mark_notices_sent(pool: asyncpg.Pool, ids: list[int], now: datetime) -> int:
     async with pool.acquire() as conn:
-        status = await conn.execute(q.MARK_NOTICES_SENT_SQL, ids, now)
+        status = await q.mark_notices_sent(conn, ids, now)
     return int(status.split()[-1])
 
 
 async def mark_notice_failed(pool: asyncpg.Pool, notice_id: int, error: str) -> None:
     async with pool.acquire() as conn:
-        await conn.execute(q.MARK_NOTICE_FAILED_SQL, notice_id, error[:1000])
+        await q.mark_notice_failed(conn, notice_id, error[:1000])

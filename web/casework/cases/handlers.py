@@ -174,7 +174,7 @@ async def my_cases(request: web.Request) -> web.Response:
 @guarded
 async def list_categories(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
-        rows = [dict(r) for r in await conn.fetch(q.CATEGORY_LIST_SQL)]
+        rows = [dict(r) for r in await q.category_list(conn)]
     return json_response(rows)
 
 
@@ -296,7 +296,7 @@ async def case_notices(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
         await actions.case_detail(conn, case_id, caller, case_config(request))
-        rows = [dict(r) for r in await conn.fetch(q.LIST_NOTICES_SQL, case_id, None, 200)]
+        rows = [dict(r) for r in await q.list_notices(conn, case_id, None, 200)]
     return json_response(rows)
 
 
@@ -481,7 +481,7 @@ async def submit_public_complaint(request: web.Request) -> web.Response:
 
 async def complaint_categories(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
-        rows = {r["code"]: r["name"] for r in await conn.fetch(q.CATEGORY_LIST_SQL)}
+        rows = {r["code"]: r["name"] for r in await q.category_list(conn)}
     return json_response([{"code": c, "name": rows.get(c, c)} for c in PUBLIC_CATEGORIES])
 
 

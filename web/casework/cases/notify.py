@@ -133,7 +133,7 @@ async def send_case_notices(
     while True:
         at = now or datetime.now().astimezone()
         async with pool.acquire() as conn:
-            rows = await conn.fetch(q.CLAIM_NOTICES_SQL, at, float(lease), _BATCH)
+            rows = await q.claim_notices(conn, at, float(lease), _BATCH)
         for row in rows:
             receiver = _receiver(row)
             why = ""
@@ -144,9 +144,7 @@ async def send_case_notices(
             elif not receiver.enabled:
                 why = f"通知渠道 {receiver.name} 已停用"
             if why:
-                await pool.execute(
-                    q.NOTICE_RETRY_SQL, row["id"], why, "skipped", at, row["receiver_id"], None
-                )
+                await q.notice_retry(pool, row["id"], why, "skipped", at, row["receiver_id"], None)
                 skipped += 1
                 continue
             assert receiver is not None
@@ -169,8 +167,8 @@ async def send_case_notices(
                 )
                 if exc.retry_after is not None:
                     delay = max(delay, exc.retry_after)
-                await pool.execute(
-                    q.NOTICE_RETRY_SQL,
+                await q.notice_retry(
+                    pool,
                     row["id"],
                     str(exc)[:1000],
                     "failed" if final else "queued",
@@ -191,7 +189,7 @@ async def send_case_notices(
                 else:
                     retried += 1
                 continue
-            await pool.execute(q.NOTICE_SENT_SQL, row["id"], at, receiver.id, receiver.kind)
+            await q.notice_sent(pool, row["id"], at, receiver.id, receiver.kind)
             sent += 1
         if len(rows) < _BATCH:
             break

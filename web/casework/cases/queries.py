@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Final
+from datetime import datetime
+from typing import Any, Final
+
+import asyncpg
 
 # -- configuration tables ------------------------------------------------------------
 
@@ -439,3 +442,274 @@ WHERE ($1::bigint IS NULL OR n.case_id = $1)
 ORDER BY n.id DESC
 LIMIT $3
 """
+
+
+# -- query functions ------------------------------------------------------------
+
+
+async def due_notices(conn: asyncpg.Connection, now: Any, limit: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(DUE_NOTICES_SQL, now, limit)
+    return result
+
+
+async def mark_notices_sent(conn: asyncpg.Connection, ids: Any, now: Any) -> str:
+    result: str = await conn.execute(MARK_NOTICES_SENT_SQL, ids, now)
+    return result
+
+
+async def mark_notice_failed(conn: asyncpg.Connection, notice_id: Any, error: Any) -> str:
+    result: str = await conn.execute(MARK_NOTICE_FAILED_SQL, notice_id, error)
+    return result
+
+
+async def mark_reminded(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
+    result: str = await conn.execute(MARK_REMINDED_SQL, id_, seq)
+    return result
+
+
+async def mark_overdue(
+    conn: asyncpg.Connection, case_id: Any, seq: Any, handle_overdue: Any
+) -> str:
+    result: str = await conn.execute(MARK_OVERDUE_SQL, case_id, seq, handle_overdue)
+    return result
+
+
+async def mark_escalated(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
+    result: str = await conn.execute(MARK_ESCALATED_SQL, id_, seq)
+    return result
+
+
+async def sweep_candidates(
+    conn: asyncpg.Connection, remind_bound: Any, now: Any, escalate_bound: Any, batch: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(
+        SWEEP_CANDIDATES_SQL, remind_bound, now, escalate_bound, batch
+    )
+    return result
+
+
+async def time_limits(conn: asyncpg.Connection, category: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TIME_LIMITS_SQL, category)
+    return result
+
+
+async def lock_case(conn: asyncpg.Connection, case_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(LOCK_CASE_SQL, case_id)
+    return result
+
+
+async def update_case(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(UPDATE_CASE_SQL, *args)
+
+
+async def insert_event(conn: asyncpg.Connection, *args: Any) -> asyncpg.Record:
+    result: asyncpg.Record = await conn.fetchrow(INSERT_EVENT_SQL, *args)
+    return result
+
+
+async def get_case(conn: asyncpg.Connection, case_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(GET_CASE_SQL, case_id)
+    return result
+
+
+async def case_trail(conn: asyncpg.Connection, case_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CASE_TRAIL_SQL, case_id)
+    return result
+
+
+async def upsert_time_limit(
+    conn: asyncpg.Connection, category: Any, stage: Any, minutes: Any
+) -> str:
+    result: str = await conn.execute(UPSERT_TIME_LIMIT_SQL, category, stage, minutes)
+    return result
+
+
+async def category(conn: asyncpg.Connection, category: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(CATEGORY_SQL, category)
+    return result
+
+
+async def insert_case(conn: asyncpg.Connection, *args: Any) -> str:
+    result: str = await conn.execute(INSERT_CASE_SQL, *args)
+    return result
+
+
+async def in_scope(conn: asyncpg.Connection, scope: Any, grid_id: Any) -> Any:
+    return await conn.fetchval(IN_SCOPE_SQL, scope, grid_id)
+
+
+async def unit(conn: asyncpg.Connection, target: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(UNIT_SQL, target)
+    return result
+
+
+async def next_case_id(conn: asyncpg.Connection) -> Any:
+    return await conn.fetchval(NEXT_CASE_ID_SQL)
+
+
+async def case_board_count(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(CASE_BOARD_COUNT_SQL, *args)
+
+
+async def last_event_data(conn: asyncpg.Connection, id_: Any, value: Any) -> Any:
+    return await conn.fetchval(LAST_EVENT_DATA_SQL, id_, value)
+
+
+async def area_name(conn: asyncpg.Connection, grid_id: Any) -> Any:
+    return await conn.fetchval(AREA_NAME_SQL, grid_id)
+
+
+async def rate_hit(conn: asyncpg.Connection, key: Any, start: Any) -> Any:
+    return await conn.fetchval(RATE_HIT_SQL, key, start)
+
+
+async def rate_purge(conn: asyncpg.Connection, before: Any) -> str:
+    result: str = await conn.execute(RATE_PURGE_SQL, before)
+    return result
+
+
+async def board_counts(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(BOARD_COUNTS_SQL, *args)
+    return result
+
+
+async def list_notices(
+    conn: asyncpg.Connection, case_id: Any, person_id: Any, limit: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(LIST_NOTICES_SQL, case_id, person_id, limit)
+    return result
+
+
+async def category_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CATEGORY_LIST_SQL)
+    return result
+
+
+async def factor(conn: asyncpg.Connection, factor_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(FACTOR_SQL, factor_id)
+    return result
+
+
+async def alert_rule_config(
+    conn: asyncpg.Connection, kind: Any, rule: Any, bare_rule: Any
+) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(
+        ALERT_RULE_CONFIG_SQL, kind, rule, bare_rule
+    )
+    return result
+
+
+async def open_alert_case(conn: asyncpg.Connection, id_: Any, rule: Any) -> Any:
+    return await conn.fetchval(OPEN_ALERT_CASE_SQL, id_, rule)
+
+
+async def alert_case(conn: asyncpg.Connection, alert_id: Any) -> Any:
+    return await conn.fetchval(ALERT_CASE_SQL, alert_id)
+
+
+async def upsert_alert_rule(
+    conn: asyncpg.Connection,
+    kind: Any,
+    rule: Any,
+    open_case: Any,
+    category: Any,
+    urgent: Any,
+    offline_hours: Any,
+) -> str:
+    result: str = await conn.execute(
+        UPSERT_ALERT_RULE_SQL, kind, rule, open_case, category, urgent, offline_hours
+    )
+    return result
+
+
+async def station(conn: asyncpg.Connection, station_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(STATION_SQL, station_id)
+    return result
+
+
+async def link_done(conn: asyncpg.Connection, alert_id: Any, state: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(LINK_DONE_SQL, alert_id, state)
+    return result
+
+
+async def alert_row(conn: asyncpg.Connection, alert_id: Any) -> Any:
+    return await conn.fetchval(ALERT_ROW_SQL, alert_id)
+
+
+async def alerts_table_missing(conn: asyncpg.Connection) -> Any:
+    return await conn.fetchval(ALERTS_TABLE_MISSING_SQL)
+
+
+async def insert_link(
+    conn: asyncpg.Connection, alert_id: Any, state: Any, case_id: Any, outcome: Any, now: Any
+) -> str:
+    result: str = await conn.execute(INSERT_LINK_SQL, alert_id, state, case_id, outcome, now)
+    return result
+
+
+async def firing_alerts(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(FIRING_ALERTS_SQL)
+    return result
+
+
+async def claim_notices(
+    conn: asyncpg.Connection, at: Any, lease: Any, batch: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CLAIM_NOTICES_SQL, at, lease, batch)
+    return result
+
+
+async def notice_sent(
+    pool: asyncpg.Pool, notice_id: Any, at: Any, receiver_id: Any, channel: Any
+) -> str:
+    result: str = await pool.execute(NOTICE_SENT_SQL, notice_id, at, receiver_id, channel)
+    return result
+
+
+async def notice_retry(
+    pool: asyncpg.Pool,
+    notice_id: Any,
+    why: Any,
+    status: Any,
+    retry_at: Any,
+    receiver_id: Any,
+    channel: Any,
+) -> str:
+    result: str = await pool.execute(
+        NOTICE_RETRY_SQL, notice_id, why, status, retry_at, receiver_id, channel
+    )
+    return result
+
+
+async def case_board(conn: asyncpg.Connection, searching: bool, *args: Any) -> list[asyncpg.Record]:
+    """One page of the board (parameters: see :data:`CASE_BOARD_SQL`)."""
+    sql = CASE_BOARD_SEARCH_SQL if searching else CASE_BOARD_SQL
+    result: list[asyncpg.Record] = await conn.fetch(sql, *args)
+    return result
+
+
+_ASSESS_SQL: Final = {
+    "unit": ASSESS_BY_UNIT_SQL,
+    "grid": ASSESS_BY_GRID_SQL,
+    "person": ASSESS_BY_PERSON_SQL,
+    "all": ASSESS_ALL_SQL,
+}
+
+
+async def assessment_rows(
+    conn: asyncpg.Connection,
+    group: str,
+    start: datetime,
+    end: datetime,
+    as_of: datetime,
+    scope: list[int] | None,
+    level: int,
+) -> list[asyncpg.Record]:
+    """The assessment counters per ``group`` (``area``: per ancestor at ``level``)."""
+    if group == "area":
+        result: list[asyncpg.Record] = await conn.fetch(
+            ASSESS_BY_AREA_SQL, start, end, as_of, scope, level
+        )
+    else:
+        result = await conn.fetch(_ASSESS_SQL[group], start, end, as_of, scope)
+    return result

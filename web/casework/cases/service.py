@@ -102,14 +102,14 @@ async def set_time_limit(conn: asyncpg.Connection, category: str, stage: str, mi
     if minutes <= 0:
         raise WorkflowError("时限须为正的工作分钟数", "input")
     try:
-        await conn.execute(q.UPSERT_TIME_LIMIT_SQL, category, stage, minutes)
+        await q.upsert_time_limit(conn, category, stage, minutes)
     except (asyncpg.ForeignKeyViolationError, asyncpg.CheckViolationError):
         raise WorkflowError(f"未知的案件类别 {category!r} 或环节 {stage!r}", "input") from None
 
 
 async def _limits(conn: asyncpg.Connection, config: CaseConfig, category: str) -> dict[str, int]:
     limits = dict(config.cases.stage_minutes)
-    for r in await conn.fetch(q.TIME_LIMITS_SQL, category):
+    for r in await q.time_limits(conn, category):
         limits[r["stage"]] = r["minutes"]
     return limits
 
@@ -190,7 +190,7 @@ async def create_case(
             f"{actor.role.label}不能登记来源为“{_SOURCE_LABELS[new.source]}”的案件", "role"
         )
     async with conn.transaction():
-        category = await conn.fetchrow(q.CATEGORY_SQL, new.category)
+        category = await q.category(conn, new.category)
         if category is None or not category["active"]:
             raise WorkflowError(f"未知或已停用的案件类别 {new.category!r}", "input")
         grid_id = new.grid_id
@@ -200,17 +200,34 @@ async def create_case(
             method = "location"
         cal = await load_calendar(conn, config, now)
         limits = await _limits(conn, config, new.category)
-        case_id = int(await conn.fetchval(q.NEXT_CASE_ID_SQL))
+        case_id = int(await q.next_case_id(conn))
         local = now.astimezone(config.tz)
         code = f"AJ{local:%Y%m%d}{case_id:06d}"
         urgent = category["urgent"] if new.urgent is None else new.urgent
-        await conn.execute(
-            q.INSERT_CASE_SQL, case_id, code, new.title.strip(), new.description.strip(),
-            new.category, urgent, new.source, grid_id, new.lat, new.lon, new.address,
-            new.station_id, new.alert_rule, new.hazard_id, actor.person_id,
-            new.reporter_name, new.reporter_phone, new.reporter_ip, "accept", now,
+        await q.insert_case(
+            conn,
+            case_id,
+            code,
+            new.title.strip(),
+            new.description.strip(),
+            new.category,
+            urgent,
+            new.source,
+            grid_id,
+            new.lat,
+            new.lon,
+            new.address,
+            new.station_id,
+            new.alert_rule,
+            new.hazard_id,
+            actor.person_id,
+            new.reporter_name,
+            new.reporter_phone,
+            new.reporter_ip,
+            "accept",
+            now,
             cal.add(now, limits["accept"]),
-        )  # fmt: skip
+        )
         event_id, _ = await _append_event(
             conn, case_id, now, "report", None, State.REPORTED, actor, new.description.strip(),
             None, {"source": new.source},
@@ -282,21 +299,45 @@ class CaseRow:
 
 
 async def _lock(conn: asyncpg.Connection, case_id: int) -> CaseRow:
-    r = await conn.fetchrow(q.LOCK_CASE_SQL, case_id)
+    r = await q.lock_case(conn, case_id)
     if r is None:
         raise WorkflowError(f"案件 {case_id} 不存在", "not_found")
     return CaseRow.from_record(r)
 
 
 async def _save(conn: asyncpg.Connection, c: CaseRow, now: datetime) -> None:
-    c.version = await conn.fetchval(
-        q.UPDATE_CASE_SQL, c.id, c.state, c.unit_id, c.handler_person_id, c.stage, c.stage_seq,
-        c.stage_started_at, c.deadline, c.paused_remaining, c.handle_deadline, c.handle_overdue,
-        c.supervised, c.supervised_at, c.reminded_seq, c.escalated_seq, c.overdue_seq,
-        c.rework_count, c.return_count, c.extension_minutes, c.accepted_at, c.filed_at,
-        c.dispatched_at, c.feedback_at, c.hung_at, c.closed_at, c.archived_at, c.ended_at,
-        c.assess_at, now,
-    )  # fmt: skip
+    c.version = await q.update_case(
+        conn,
+        c.id,
+        c.state,
+        c.unit_id,
+        c.handler_person_id,
+        c.stage,
+        c.stage_seq,
+        c.stage_started_at,
+        c.deadline,
+        c.paused_remaining,
+        c.handle_deadline,
+        c.handle_overdue,
+        c.supervised,
+        c.supervised_at,
+        c.reminded_seq,
+        c.escalated_seq,
+        c.overdue_seq,
+        c.rework_count,
+        c.return_count,
+        c.extension_minutes,
+        c.accepted_at,
+        c.filed_at,
+        c.dispatched_at,
+        c.feedback_at,
+        c.hung_at,
+        c.closed_at,
+        c.archived_at,
+        c.ended_at,
+        c.assess_at,
+        now,
+    )
 
 
 async def _append_event(
@@ -311,10 +352,20 @@ async def _append_event(
     unit_id: int | None,
     data: Mapping[str, Any],
 ) -> tuple[int, int]:
-    r = await conn.fetchrow(
-        q.INSERT_EVENT_SQL, case_id, now, action, from_state, to_state, actor.role.value,
-        actor.person_id, actor.name, comment, unit_id, dict(data),
-    )  # fmt: skip
+    r = await q.insert_event(
+        conn,
+        case_id,
+        now,
+        action,
+        from_state,
+        to_state,
+        actor.role.value,
+        actor.person_id,
+        actor.name,
+        comment,
+        unit_id,
+        dict(data),
+    )
     return int(r["id"]), int(r["seq"])
 
 
@@ -346,7 +397,7 @@ async def _in_scope(conn: asyncpg.Connection, actor: Actor, grid_id: int | None)
         return True
     if grid_id is None:
         return False
-    return bool(await conn.fetchval(q.IN_SCOPE_SQL, list(actor.scope), grid_id))
+    return bool(await q.in_scope(conn, list(actor.scope), grid_id))
 
 
 async def _check_actor(conn: asyncpg.Connection, c: CaseRow, actor: Actor) -> None:
@@ -354,7 +405,7 @@ async def _check_actor(conn: asyncpg.Connection, c: CaseRow, actor: Actor) -> No
         return
     if actor.role is Role.UNIT:
         if actor.unit_id is None or actor.unit_id != c.unit_id:
-            unit = await conn.fetchrow(q.UNIT_SQL, c.unit_id) if c.unit_id else None
+            unit = await q.unit(conn, c.unit_id) if c.unit_id else None
             where = f"派遣给了“{unit['name']}”" if unit else "尚未派遣给任何单位"
             raise WorkflowError(f"案件 {c.code} {where}，不是您的单位，不能处理", "scope")
         return
@@ -406,7 +457,7 @@ async def _run(
                 f"案件 {c.code} 所在网格未配置“{c.category}”类的责任单位，请指定派遣单位",
                 "input",
             )
-        unit = await conn.fetchrow(q.UNIT_SQL, target)
+        unit = await q.unit(conn, target)
         if unit is None or not unit["active"]:
             raise WorkflowError(f"责任单位 {target} 不存在或已停用", "input")
         c.unit_id = target
@@ -415,7 +466,7 @@ async def _run(
         c.dispatched_at = c.dispatched_at or now
     elif t.action is Action.CHECK_FAIL:  # 返工: back to the same unit unless told otherwise
         if unit_id is not None:
-            unit = await conn.fetchrow(q.UNIT_SQL, unit_id)
+            unit = await q.unit(conn, unit_id)
             if unit is None or not unit["active"]:
                 raise WorkflowError(f"责任单位 {unit_id} 不存在或已停用", "input")
             c.unit_id = unit_id
@@ -435,7 +486,7 @@ async def _run(
         event_data["extension_minutes"] = extension_minutes
     elif t.action is Action.APPROVE_EXTENSION:
         if extension_minutes is None:
-            last = await conn.fetchval(q.LAST_EVENT_DATA_SQL, c.id, Action.REQUEST_EXTENSION.value)
+            last = await q.last_event_data(conn, c.id, Action.REQUEST_EXTENSION.value)
             extension_minutes = int((last or {}).get("extension_minutes") or 0)
         if not 0 < extension_minutes <= _MAX_EXTENSION_MINUTES:
             raise WorkflowError("批准延期须给出延长的工作分钟数", "input")
@@ -633,7 +684,7 @@ async def get_case(
     conn: asyncpg.Connection, case_id: int, actor: Actor, config: CaseConfig
 ) -> dict[str, Any]:
     """The case as a dict, with ``actions``: what this actor may do now (for the buttons)."""
-    r = await conn.fetchrow(q.GET_CASE_SQL, case_id)
+    r = await q.get_case(conn, case_id)
     if r is None:
         raise WorkflowError(f"案件 {case_id} 不存在", "not_found")
     if actor.role is Role.UNIT:
@@ -655,7 +706,7 @@ async def get_case(
 async def case_trail(conn: asyncpg.Connection, case_id: int) -> list[dict[str, Any]]:
     """The append-only trail with attachments, oldest first (labels resolved)."""
     out = []
-    for r in await conn.fetch(q.CASE_TRAIL_SQL, case_id):
+    for r in await q.case_trail(conn, case_id):
         row = dict(r)
         try:
             row["action_label"] = Action(r["action"]).label
@@ -741,8 +792,7 @@ async def case_board(
         grids = await tree.scope_area_ids(conn, f.scope)
     args = _board_args(f, now, grids)
     searching = args[9] is not None
-    sql = q.CASE_BOARD_SEARCH_SQL if searching else q.CASE_BOARD_SQL
-    rows = await conn.fetch(sql, *args, f.limit, f.offset)
+    rows = await q.case_board(conn, searching, *args, f.limit, f.offset)
     out = []
     total: int | None = None
     for r in rows:
@@ -753,7 +803,7 @@ async def case_board(
         out.append(row)
     if total is None:
         if with_total and (not searching or f.offset > 0):
-            total = int(await conn.fetchval(q.CASE_BOARD_COUNT_SQL, *args))
+            total = int(await q.case_board_count(conn, *args))
         else:
             total = len(out)
     return BoardPage(out, int(total))

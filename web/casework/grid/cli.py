@@ -74,7 +74,7 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, config: Ca
         ]
         existing = {
             r["code"]: geojson.ExistingArea(r["level"], None)
-            for r in await conn.fetch(q.EXISTING_AREAS_SQL, sorted(set(codes) - {""}))
+            for r in await q.existing_areas(conn, sorted(set(codes) - {""}))
         }
         plan = geojson.plan_import(document, existing, names)
         for warning in plan.warnings:
@@ -93,7 +93,7 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, config: Ca
 async def _export(conn: asyncpg.Connection, args: argparse.Namespace, config: CaseConfig) -> int:
     ids = None
     if args.area:
-        row = await conn.fetchrow(q.AREA_BY_CODE_SQL, args.area)
+        row = await q.area_by_code(conn, args.area)
         if row is None:
             raise GridCliError(f"no area with code {args.area!r}")
         ids = await tree.scope_area_ids(conn, [row["id"]])
@@ -116,7 +116,7 @@ def _duties(text: str) -> str:
 
 
 async def _people(conn: asyncpg.Connection, args: argparse.Namespace) -> int:
-    rows = await conn.fetch(q.PEOPLE_EXPORT_SQL, args.role)
+    rows = await q.people_export(conn, args.role)
     for r in rows:
         if args.json:
             print(json.dumps(dict(r), ensure_ascii=False))

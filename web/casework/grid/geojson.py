@@ -216,7 +216,7 @@ async def import_areas(
     )
     existing: dict[str, ExistingArea] = {}
     ids: dict[str, int] = {}
-    for r in await conn.fetch(q.EXISTING_AREAS_SQL, codes):
+    for r in await q.existing_areas(conn, codes):
         geom = None
         if r["boundary"] is not None:
             try:
@@ -233,10 +233,9 @@ async def import_areas(
         for f in plan.features:
             parent_id = ids[f.parent_code] if f.parent_code else None
             lat, lon = f.centroid if f.centroid else (None, None)
-            row = await conn.fetchrow(
-                q.UPSERT_AREA_SQL, f.code, f.name, f.level, parent_id, f.geometry, lat, lon,
-                f.attrs,
-            )  # fmt: skip
+            row = await q.upsert_area(
+                conn, f.code, f.name, f.level, parent_id, f.geometry, lat, lon, f.attrs
+            )
             ids[f.code] = row["id"]
             if row["inserted"]:
                 created += 1
@@ -253,7 +252,7 @@ async def export_areas(
     """The areas (all, or ``area_ids`` — e.g. a scope) as a FeatureCollection."""
     ids = sorted(set(area_ids)) if area_ids is not None else None
     features = []
-    for r in await conn.fetch(q.EXPORT_AREAS_SQL, ids):
+    for r in await q.export_areas(conn, ids):
         props: dict[str, Any] = dict(r["attrs"] or {})
         props.update(
             code=r["code"],

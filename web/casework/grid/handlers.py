@@ -64,7 +64,7 @@ async def me(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
         duties = (
-            [dict(r) for r in await conn.fetch(q.PERSON_DUTIES_SQL, caller.person.id)]
+            [dict(r) for r in await q.person_duties(conn, caller.person.id)]
             if caller.person
             else []
         )
@@ -79,7 +79,7 @@ async def list_areas(request: web.Request) -> web.Response:
     boundary = bool(opt_bool(qy, "boundary"))
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
-        rows = await conn.fetch(q.SCOPED_AREAS_SQL, caller.scope, level, parent, boundary)
+        rows = await q.scoped_areas(conn, caller.scope, level, parent, boundary)
     return json_response([dict(r) for r in rows])
 
 
@@ -117,8 +117,8 @@ async def list_people(request: web.Request) -> web.Response:
         caller = await caller_of(conn, request)
         rows = [
             dict(r)
-            for r in await conn.fetch(
-                q.PEOPLE_SQL,
+            for r in await q.people(
+                conn,
                 opt_choice(qy, "role", ROLES),
                 opt_int(qy, "unit", minimum=1),
                 opt_int(qy, "area", minimum=1),
@@ -157,7 +157,7 @@ async def add_person(request: web.Request) -> web.Response:
         )
         receiver = body_int(body, "receiver_id", minimum=1)
         if receiver is not None:
-            await conn.execute(q.SET_PERSON_RECEIVER_SQL, person_id, receiver)
+            await q.set_person_receiver(conn, person_id, receiver)
     return json_response({"id": person_id}, status=201)
 
 
@@ -212,7 +212,7 @@ async def remove_duty(request: web.Request) -> web.Response:
 @guarded
 async def list_units(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
-        rows = [dict(r) for r in await conn.fetch(q.UNITS_LIST_SQL)]
+        rows = [dict(r) for r in await q.units_list(conn)]
     return json_response(rows)
 
 
@@ -253,7 +253,7 @@ async def list_points(request: web.Request) -> web.Response:
     page = paging(request.query, 1000, 200)
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
-        rows = await conn.fetch(q.POINTS_SQL, caller.scope, page.limit, page.offset)
+        rows = await q.points(conn, caller.scope, page.limit, page.offset)
     return json_response([dict(r) for r in rows])
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
+
+import asyncpg
 
 from web.casework.kernel.queries import ancestry
 
@@ -303,3 +305,192 @@ WHERE ($1::text IS NULL OR p.role = $1)
 GROUP BY p.id, u.code, u.name, r.name
 ORDER BY p.role, p.id
 """
+
+
+# -- query functions ------------------------------------------------------------
+
+
+async def people_export(conn: asyncpg.Connection, role: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PEOPLE_EXPORT_SQL, role)
+    return result
+
+
+async def area_by_code(conn: asyncpg.Connection, area: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(AREA_BY_CODE_SQL, area)
+    return result
+
+
+async def existing_areas(conn: asyncpg.Connection, codes: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(EXISTING_AREAS_SQL, codes)
+    return result
+
+
+async def assignment_history(
+    conn: asyncpg.Connection, entity: Any, entity_id: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(ASSIGNMENT_HISTORY_SQL, entity, entity_id)
+    return result
+
+
+async def index_areas(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(INDEX_AREAS_SQL)
+    return result
+
+
+async def get_area(conn: asyncpg.Connection, area_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(GET_AREA_SQL, area_id)
+    return result
+
+
+async def insert_area(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_AREA_SQL, *args)
+
+
+async def current_assignment(
+    conn: asyncpg.Connection, entity: Any, entity_id: Any
+) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(CURRENT_ASSIGNMENT_SQL, entity, entity_id)
+    return result
+
+
+async def close_assignment(conn: asyncpg.Connection, entity: Any, entity_id: Any, now: Any) -> str:
+    result: str = await conn.execute(CLOSE_ASSIGNMENT_SQL, entity, entity_id, now)
+    return result
+
+
+async def insert_assignment(conn: asyncpg.Connection, *args: Any) -> str:
+    result: str = await conn.execute(INSERT_ASSIGNMENT_SQL, *args)
+    return result
+
+
+async def index_signature(conn: asyncpg.Connection) -> asyncpg.Record:
+    result: asyncpg.Record = await conn.fetchrow(INDEX_SIGNATURE_SQL)
+    return result
+
+
+async def insert_point(
+    conn: asyncpg.Connection, code: Any, name: Any, kind: Any, lat: Any, lon: Any, station_id: Any
+) -> Any:
+    return await conn.fetchval(INSERT_POINT_SQL, code, name, kind, lat, lon, station_id)
+
+
+async def scoped_areas(
+    conn: asyncpg.Connection, scope: Any, level: Any, parent: Any, boundary: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(
+        SCOPED_AREAS_SQL, scope, level, parent, boundary
+    )
+    return result
+
+
+async def points(
+    conn: asyncpg.Connection, scope: Any, limit: Any, offset: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(POINTS_SQL, scope, limit, offset)
+    return result
+
+
+async def set_person_receiver(conn: asyncpg.Connection, person_id: Any, receiver: Any) -> str:
+    result: str = await conn.execute(SET_PERSON_RECEIVER_SQL, person_id, receiver)
+    return result
+
+
+async def people(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PEOPLE_SQL, *args)
+    return result
+
+
+async def units_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(UNITS_LIST_SQL)
+    return result
+
+
+async def person_duties(conn: asyncpg.Connection, id_: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PERSON_DUTIES_SQL, id_)
+    return result
+
+
+async def export_areas(conn: asyncpg.Connection, ids: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(EXPORT_AREAS_SQL, ids)
+    return result
+
+
+async def upsert_area(conn: asyncpg.Connection, *args: Any) -> asyncpg.Record:
+    result: asyncpg.Record = await conn.fetchrow(UPSERT_AREA_SQL, *args)
+    return result
+
+
+async def area_in_scope(conn: asyncpg.Connection, area_id: Any, scope: Any) -> Any:
+    return await conn.fetchval(AREA_IN_SCOPE_SQL, area_id, scope)
+
+
+async def area_counts(conn: asyncpg.Connection, area_id: Any, now: Any) -> asyncpg.Record:
+    result: asyncpg.Record = await conn.fetchrow(AREA_COUNTS_SQL, area_id, now)
+    return result
+
+
+async def map_areas(conn: asyncpg.Connection, scope: Any, area: Any, min_level: Any) -> Any:
+    return await conn.fetchval(MAP_AREAS_SQL, scope, area, min_level)
+
+
+async def map_stations(conn: asyncpg.Connection, scope: Any, area: Any) -> Any:
+    return await conn.fetchval(MAP_STATIONS_SQL, scope, area)
+
+
+async def map_points(conn: asyncpg.Connection, scope: Any, area: Any) -> Any:
+    return await conn.fetchval(MAP_POINTS_SQL, scope, area)
+
+
+async def map_cases(
+    conn: asyncpg.Connection, scope: Any, area: Any, now: Any, max_cases: Any
+) -> Any:
+    return await conn.fetchval(MAP_CASES_SQL, scope, area, now, max_cases)
+
+
+async def update_person(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(UPDATE_PERSON_SQL, *args)
+
+
+async def area_units(conn: asyncpg.Connection, area_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(AREA_UNITS_SQL, area_id)
+    return result
+
+
+async def area_stations(conn: asyncpg.Connection, area_id: Any, limit: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(AREA_STATIONS_SQL, area_id, limit)
+    return result
+
+
+async def area_points(conn: asyncpg.Connection, area_id: Any, limit: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(AREA_POINTS_SQL, area_id, limit)
+    return result
+
+
+_ENTITY_GRID_SQL: Final = {
+    "station": (STATION_GRID_SQL, SET_STATION_GRID_SQL),
+    "patrol_point": (POINT_GRID_SQL, SET_POINT_GRID_SQL),
+    "case": (CASE_GRID_SQL, SET_CASE_GRID_SQL),
+}
+
+
+async def lock_entity_grid(
+    conn: asyncpg.Connection, entity: str, entity_id: int
+) -> asyncpg.Record | None:
+    """The grid of a station / patrol point / case, its row locked (None: no such)."""
+    result: asyncpg.Record | None = await conn.fetchrow(_ENTITY_GRID_SQL[entity][0], entity_id)
+    return result
+
+
+async def set_entity_grid(
+    conn: asyncpg.Connection, entity: str, entity_id: int, area_id: int | None
+) -> None:
+    await conn.execute(_ENTITY_GRID_SQL[entity][1], entity_id, area_id)
+
+
+async def entity_positions(
+    conn: asyncpg.Connection, entity: str, reassign: bool
+) -> list[asyncpg.Record]:
+    """Stations or patrol points with a position (all, or those without a grid)."""
+    sql = STATION_POSITIONS_SQL if entity == "station" else POINT_POSITIONS_SQL
+    result: list[asyncpg.Record] = await conn.fetch(sql, reassign)
+    return result

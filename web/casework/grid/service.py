@@ -38,11 +38,7 @@ log = logging.getLogger(__name__)
 Entity = Literal["station", "patrol_point", "case"]
 Method = Literal["location", "manual", "import"]
 ENTITIES: Final = ("station", "patrol_point", "case")
-_ENTITY_SQL: Final = {
-    "station": (q.STATION_GRID_SQL, q.SET_STATION_GRID_SQL, "站点"),
-    "patrol_point": (q.POINT_GRID_SQL, q.SET_POINT_GRID_SQL, "巡查点"),
-    "case": (q.CASE_GRID_SQL, q.SET_CASE_GRID_SQL, "案件"),
-}
+_LABELS: Final = {"station": "站点", "patrol_point": "巡查点", "case": "案件"}
 
 
 # -- hierarchy --------------------------------------------------------------------------
@@ -62,7 +58,7 @@ async def create_area(
     if not 1 <= level <= 5:
         raise GridError(f"层级须为 1–5（收到 {level}）")
     if parent_id is not None:
-        parent = await conn.fetchrow(q.GET_AREA_SQL, parent_id)
+        parent = await q.get_area(conn, parent_id)
         if parent is None:
             raise GridError(f"上级区域 {parent_id} 不存在")
         if parent["level"] != level - 1:
@@ -78,9 +74,7 @@ async def create_area(
         centre = geom.representative_point()
         lat, lon = centre.y, centre.x
     return int(
-        await conn.fetchval(
-            q.INSERT_AREA_SQL, parent_id, level, code, name, boundary, lat, lon, attrs or {}
-        )
+        await q.insert_area(conn, parent_id, level, code, name, boundary, lat, lon, attrs or {})
     )
 
 
@@ -98,7 +92,7 @@ async def create_point(
     station_id: int | None = None,
 ) -> int:
     try:
-        return int(await conn.fetchval(q.INSERT_POINT_SQL, code, name, kind, lat, lon, station_id))
+        return int(await q.insert_point(conn, code, name, kind, lat, lon, station_id))
     except asyncpg.UniqueViolationError:
         raise GridError(f"巡查点编码 {code} 已存在") from None
 
@@ -134,32 +128,28 @@ async def assign(
     Runs in its own transaction (nested in the caller's if any).  Returns False when the
     entity already was in that grid (nothing recorded).
     """
-    try:
-        select_sql, update_sql, label = _ENTITY_SQL[entity]
-    except KeyError:
-        raise GridError(f"未知的对象类型 {entity!r}") from None
+    if entity not in _LABELS:
+        raise GridError(f"未知的对象类型 {entity!r}")
     async with conn.transaction():
-        row = await conn.fetchrow(select_sql, entity_id)
+        row = await q.lock_entity_grid(conn, entity, entity_id)
         if row is None:
-            raise GridError(f"{label} {entity_id} 不存在")
-        current = await conn.fetchrow(q.CURRENT_ASSIGNMENT_SQL, entity, entity_id)
+            raise GridError(f"{_LABELS[entity]} {entity_id} 不存在")
+        current = await q.current_assignment(conn, entity, entity_id)
         if current is not None and current["area_id"] == area_id == row["grid_id"]:
             return False
         if current is None and row["grid_id"] == area_id and area_id is None:
             return False
-        await conn.execute(q.CLOSE_ASSIGNMENT_SQL, entity, entity_id, now)
-        await conn.execute(
-            q.INSERT_ASSIGNMENT_SQL, entity, entity_id, area_id, method, by, reason, now
-        )
+        await q.close_assignment(conn, entity, entity_id, now)
+        await q.insert_assignment(conn, entity, entity_id, area_id, method, by, reason, now)
         if row["grid_id"] != area_id:
-            await conn.execute(update_sql, entity_id, area_id)
+            await q.set_entity_grid(conn, entity, entity_id, area_id)
     return True
 
 
 async def assignment_history(
     conn: asyncpg.Connection, entity: Entity, entity_id: int
 ) -> list[Assignment]:
-    rows = await conn.fetch(q.ASSIGNMENT_HISTORY_SQL, entity, entity_id)
+    rows = await q.assignment_history(conn, entity, entity_id)
     return [
         Assignment(
             r["area_id"],
@@ -181,7 +171,7 @@ async def assignment_history(
 async def load_grid_index(conn: asyncpg.Connection) -> GridIndex:
     """A :class:`GridIndex` over every area with a boundary (bad boundaries are logged)."""
     entries = []
-    for r in await conn.fetch(q.INDEX_AREAS_SQL):
+    for r in await q.index_areas(conn):
         try:
             entries.append((r["id"], r["level"], parse_polygon(r["boundary"])))
         except GeoError as exc:
@@ -203,7 +193,7 @@ class GridIndexCache:
         self._signature: tuple[Any, ...] | None = None
 
     async def get(self, conn: asyncpg.Connection) -> GridIndex:
-        row = await conn.fetchrow(q.INDEX_SIGNATURE_SQL)
+        row = await q.index_signature(conn)
         signature = (row[0], row[1])
         if self._index is None or signature != self._signature:
             self._index = await load_grid_index(conn)
@@ -234,10 +224,9 @@ async def assign_by_location(
     (moved boundaries) — a changed grid closes the old history row.
     """
     index = index or await load_grid_index(conn)
-    sql = q.STATION_POSITIONS_SQL if entity == "station" else q.POINT_POSITIONS_SQL
     assigned = unchanged = 0
     outside: list[int] = []
-    for r in await conn.fetch(sql, reassign):
+    for r in await q.entity_positions(conn, entity, reassign):
         area_id = index.locate(r["lon"], r["lat"])
         if area_id is None:
             outside.append(r["id"])

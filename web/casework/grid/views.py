@@ -31,9 +31,9 @@ __all__ = [
 
 async def require_area(conn: asyncpg.Connection, area_id: int, scope: Sequence[int] | None) -> None:
     """The area exists and lies in the scope, else WorkflowError (not_found / scope)."""
-    if await conn.fetchrow(q.GET_AREA_SQL, area_id) is None:
+    if await q.get_area(conn, area_id) is None:
         raise WorkflowError(f"区域 {area_id} 不存在", "not_found")
-    if not await conn.fetchval(q.AREA_IN_SCOPE_SQL, area_id, scope):
+    if not await q.area_in_scope(conn, area_id, scope):
         raise WorkflowError(f"区域 {area_id} 不在您的管辖范围内", "scope")
 
 
@@ -53,18 +53,21 @@ async def area_detail(
 ) -> dict[str, Any]:
     """The area with its breadcrumb, children, people, units, stations, points, counters."""
     await require_area(conn, area_id, scope)
-    area = dict(await conn.fetchrow(q.GET_AREA_SQL, area_id))
+    row = await q.get_area(conn, area_id)
+    if row is None:
+        raise WorkflowError(f"区域 {area_id} 不存在", "not_found")
+    area = dict(row)
     area["level_name"] = level_names[area["level"] - 1]
     trail = [dict(r) for r in reversed(await tree.ancestors(conn, area_id))]
-    children = [dict(r) for r in await conn.fetch(q.SCOPED_AREAS_SQL, scope, None, area_id, False)]
+    children = [dict(r) for r in await q.scoped_areas(conn, scope, None, area_id, False)]
     staff = [dict(r) for r in await people.area_people(conn, area_id)]
-    units = [dict(r) for r in await conn.fetch(q.AREA_UNITS_SQL, area_id)]
+    units = [dict(r) for r in await q.area_units(conn, area_id)]
     effective: dict[str, dict[str, Any]] = {}
     for u in units:  # nearest area wins per category
         effective.setdefault(u["category"], u)
-    stations = [dict(r) for r in await conn.fetch(q.AREA_STATIONS_SQL, area_id, limit)]
-    points = [dict(r) for r in await conn.fetch(q.AREA_POINTS_SQL, area_id, limit)]
-    counts = dict(await conn.fetchrow(q.AREA_COUNTS_SQL, area_id, now))
+    stations = [dict(r) for r in await q.area_stations(conn, area_id, limit)]
+    points = [dict(r) for r in await q.area_points(conn, area_id, limit)]
+    counts = dict(await q.area_counts(conn, area_id, now))
     return {
         **area,
         "ancestors": trail[:-1],
@@ -89,10 +92,10 @@ async def grid_map(
     """The map layers as one JSON document, assembled from JSON texts built in SQL."""
     if area is not None:
         await require_area(conn, area, scope)
-    areas = str(await conn.fetchval(q.MAP_AREAS_SQL, scope, area, min_level))
-    stations = str(await conn.fetchval(q.MAP_STATIONS_SQL, scope, area))
-    points = str(await conn.fetchval(q.MAP_POINTS_SQL, scope, area))
-    cases = str(await conn.fetchval(q.MAP_CASES_SQL, scope, area, now, max_cases))
+    areas = str(await q.map_areas(conn, scope, area, min_level))
+    stations = str(await q.map_stations(conn, scope, area))
+    points = str(await q.map_points(conn, scope, area))
+    cases = str(await q.map_cases(conn, scope, area, now, max_cases))
     return (
         '{"areas":'
         + areas
@@ -118,8 +121,8 @@ class PersonPatch:
 
 async def update_person(conn: asyncpg.Connection, person_id: int, patch: PersonPatch) -> None:
     try:
-        found = await conn.fetchval(
-            q.UPDATE_PERSON_SQL,
+        found = await q.update_person(
+            conn,
             person_id,
             patch.name,
             patch.phone,

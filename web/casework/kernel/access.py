@@ -131,7 +131,7 @@ async def resolve_caller(conn: asyncpg.Connection, principal: Principal) -> Call
         return Caller(principal, actor, None)
     role = Role(person.role)
     if scope is None and role is Role.GRID_MEMBER:
-        duties = [r["area_id"] for r in await conn.fetch(q.PERSON_DUTY_AREAS_SQL, person.id)]
+        duties = [r["area_id"] for r in await q.person_duty_areas(conn, person.id)]
         scope = tuple(sorted(set(duties))) if duties else None
     actor = Actor(role, person.id, person.name, person.unit_id, scope)
     return Caller(principal, actor, person)
@@ -252,8 +252,8 @@ async def stage_uploads(
     out = []
     for f in stored:
         token = secrets.token_urlsafe(24)
-        await conn.execute(
-            q.STAGE_UPLOAD_SQL, token, user_id, f.path, f.mime, f.size, f.sha256, f.original_name
+        await q.stage_upload(
+            conn, token, user_id, f.path, f.mime, f.size, f.sha256, f.original_name
         )
         out.append({"token": token, "name": f.original_name, "mime": f.mime, "size": f.size})
     return out
@@ -265,7 +265,7 @@ async def take_uploads(
     """The staged photos of ``tokens`` (the caller's own), consumed."""
     if not tokens:
         return []
-    rows = {r["token"]: r for r in await conn.fetch(q.TAKE_UPLOADS_SQL, list(tokens), user_id)}
+    rows = {r["token"]: r for r in await q.take_uploads(conn, list(tokens), user_id)}
     if len(rows) != len(tokens):
         raise ApiError(400, "bad_upload", "照片已失效或不属于您，请重新上传")
     return [

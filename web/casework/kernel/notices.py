@@ -27,8 +27,16 @@ async def queue_notices(
     hazard_id: int | None = None,
 ) -> int:
     """Queue one notice per recipient in the outbox (nobody configured: one, recipient NULL)."""
-    rows = await conn.fetch(
-        q.INSERT_NOTICES_SQL, kind, case_id, task_id, hazard_id, due_at, title, body, dedup,
+    rows = await q.insert_notices(
+        conn,
+        kind,
+        case_id,
+        task_id,
+        hazard_id,
+        due_at,
+        title,
+        body,
+        dedup,
         list(recipients) or [None],
-    )  # fmt: skip
+    )
     return len(rows)

@@ -86,7 +86,7 @@ async def create_unit(
     conn: asyncpg.Connection, code: str, name: str, *, kind: str = "department", phone: str = ""
 ) -> int:
     try:
-        return int(await conn.fetchval(q.INSERT_UNIT_SQL, code, name, kind, phone))
+        return int(await q.insert_unit(conn, code, name, kind, phone))
     except asyncpg.UniqueViolationError:
         raise GridError(f"单位编码 {code} 已存在") from None
 
@@ -106,19 +106,19 @@ async def create_person(
     if role == "unit" and unit_id is None:
         raise GridError("单位人员须指定所属单位")
     try:
-        return int(await conn.fetchval(q.INSERT_PERSON_SQL, name, phone, role, unit_id, user_name))
+        return int(await q.insert_person(conn, name, phone, role, unit_id, user_name))
     except asyncpg.UniqueViolationError:
         raise GridError(f"登录名 {user_name} 已关联其他人员") from None
 
 
 async def get_person(conn: asyncpg.Connection, person_id: int) -> Person | None:
-    row = await conn.fetchrow(q.GET_PERSON_SQL, person_id)
+    row = await q.get_person(conn, person_id)
     return Person.from_record(row) if row else None
 
 
 async def person_by_user(conn: asyncpg.Connection, user_name: str) -> Person | None:
     """The grid person linked to a dashboard login (the web layer's entry point)."""
-    row = await conn.fetchrow(q.PERSON_BY_USER_SQL, user_name)
+    row = await q.person_by_user(conn, user_name)
     return Person.from_record(row) if row else None
 
 
@@ -126,38 +126,38 @@ async def set_duty(conn: asyncpg.Connection, area_id: int, person_id: int, duty:
     """Make the person grid head / member / supervisor of the area."""
     if duty not in _DUTIES:
         raise GridError(f"职责须为 head/member/supervisor 之一（收到 {duty!r}）")
-    await conn.execute(q.SET_DUTY_SQL, area_id, person_id, duty)
+    await q.set_duty(conn, area_id, person_id, duty)
 
 
 async def remove_duty(conn: asyncpg.Connection, area_id: int, person_id: int, duty: Duty) -> bool:
-    return str(await conn.execute(q.REMOVE_DUTY_SQL, area_id, person_id, duty)) != "DELETE 0"
+    return str(await q.remove_duty(conn, area_id, person_id, duty)) != "DELETE 0"
 
 
 async def area_people(
     conn: asyncpg.Connection, area_id: int, duty: Duty | None = None
 ) -> list[asyncpg.Record]:
     """(id, name, phone, role, duty) of the people with a duty in the area."""
-    return list(await conn.fetch(q.AREA_PEOPLE_SQL, area_id, duty))
+    return list(await q.area_people(conn, area_id, duty))
 
 
 async def duty_people(conn: asyncpg.Connection, area_id: int, duty: Duty) -> list[int]:
     """Ids of people with ``duty`` in the area, else in its nearest ancestor that has some."""
-    return [r["id"] for r in await conn.fetch(q.NEAREST_DUTY_PEOPLE_SQL, area_id, duty)]
+    return [r["id"] for r in await q.nearest_duty_people(conn, area_id, duty)]
 
 
 async def unit_people(conn: asyncpg.Connection, unit_id: int) -> list[int]:
-    return [r["id"] for r in await conn.fetch(q.UNIT_PEOPLE_SQL, unit_id)]
+    return [r["id"] for r in await q.unit_people(conn, unit_id)]
 
 
 async def role_people(conn: asyncpg.Connection, role: str) -> list[int]:
-    return [r["id"] for r in await conn.fetch(q.ROLE_PEOPLE_SQL, role)]
+    return [r["id"] for r in await q.role_people(conn, role)]
 
 
 async def set_area_unit(
     conn: asyncpg.Connection, area_id: int, unit_id: int, category: str = "*"
 ) -> None:
     """The unit responsible for ``category`` cases in the area ('*' = every category)."""
-    await conn.execute(q.SET_AREA_UNIT_SQL, area_id, category, unit_id)
+    await q.set_area_unit(conn, area_id, category, unit_id)
 
 
 async def responsible_unit(conn: asyncpg.Connection, area_id: int, category: str) -> int | None:
@@ -165,7 +165,7 @@ async def responsible_unit(conn: asyncpg.Connection, area_id: int, category: str
 
     An exact category mapping anywhere above beats a '*' mapping; nearer areas win ties.
     """
-    value = await conn.fetchval(q.RESPONSIBLE_UNIT_SQL, area_id, category)
+    value = await q.responsible_unit(conn, area_id, category)
     return int(value) if value is not None else None
 
 

@@ -13,7 +13,7 @@ one fragment is joined into constant SQL text at import time, never a value.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Final
+from typing import Any, Final
 
 import asyncpg
 
@@ -191,3 +191,130 @@ SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,
        END AS hazard_id
 FROM attachments a WHERE a.id = $1
 """
+
+
+# -- query functions ------------------------------------------------------------
+
+
+async def attachment(conn: asyncpg.Connection, attachment_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(ATTACHMENT_SQL, attachment_id)
+    return result
+
+
+async def task_in_scope(conn: asyncpg.Connection, task_id: Any, scope: Any) -> Any:
+    return await conn.fetchval(TASK_IN_SCOPE_SQL, task_id, scope)
+
+
+async def hazard_in_scope(conn: asyncpg.Connection, hazard_id: Any, scope: Any) -> Any:
+    return await conn.fetchval(HAZARD_IN_SCOPE_SQL, hazard_id, scope)
+
+
+async def calendar_days(conn: asyncpg.Connection, first: Any, last: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CALENDAR_DAYS_SQL, first, last)
+    return result
+
+
+async def upsert_calendar_day(conn: asyncpg.Connection, day: Any, kind: Any, name: Any) -> str:
+    result: str = await conn.execute(UPSERT_CALENDAR_DAY_SQL, day, kind, name)
+    return result
+
+
+async def delete_calendar_day(conn: asyncpg.Connection, day: Any) -> str:
+    result: str = await conn.execute(DELETE_CALENDAR_DAY_SQL, day)
+    return result
+
+
+async def insert_notices(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(INSERT_NOTICES_SQL, *args)
+    return result
+
+
+async def stage_upload(conn: asyncpg.Connection, *args: Any) -> str:
+    result: str = await conn.execute(STAGE_UPLOAD_SQL, *args)
+    return result
+
+
+async def take_uploads(conn: asyncpg.Connection, tokens: Any, user_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TAKE_UPLOADS_SQL, tokens, user_id)
+    return result
+
+
+async def person_duty_areas(conn: asyncpg.Connection, id_: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PERSON_DUTY_AREAS_SQL, id_)
+    return result
+
+
+async def descendant_ids(conn: asyncpg.Connection, ids: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(DESCENDANT_IDS_SQL, ids)
+    return result
+
+
+async def ancestors(conn: asyncpg.Connection, area_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(ANCESTORS_SQL, area_id)
+    return result
+
+
+async def insert_attachments(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(INSERT_ATTACHMENTS_SQL, *args)
+    return result
+
+
+async def get_person(conn: asyncpg.Connection, person_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(GET_PERSON_SQL, person_id)
+    return result
+
+
+async def person_by_user(conn: asyncpg.Connection, user_name: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(PERSON_BY_USER_SQL, user_name)
+    return result
+
+
+async def set_duty(conn: asyncpg.Connection, area_id: Any, person_id: Any, duty: Any) -> str:
+    result: str = await conn.execute(SET_DUTY_SQL, area_id, person_id, duty)
+    return result
+
+
+async def set_area_unit(conn: asyncpg.Connection, area_id: Any, category: Any, unit_id: Any) -> str:
+    result: str = await conn.execute(SET_AREA_UNIT_SQL, area_id, category, unit_id)
+    return result
+
+
+async def responsible_unit(conn: asyncpg.Connection, area_id: Any, category: Any) -> Any:
+    return await conn.fetchval(RESPONSIBLE_UNIT_SQL, area_id, category)
+
+
+async def area_people(conn: asyncpg.Connection, area_id: Any, duty: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(AREA_PEOPLE_SQL, area_id, duty)
+    return result
+
+
+async def insert_unit(conn: asyncpg.Connection, code: Any, name: Any, kind: Any, phone: Any) -> Any:
+    return await conn.fetchval(INSERT_UNIT_SQL, code, name, kind, phone)
+
+
+async def insert_person(
+    conn: asyncpg.Connection, name: Any, phone: Any, role: Any, unit_id: Any, user_name: Any
+) -> Any:
+    return await conn.fetchval(INSERT_PERSON_SQL, name, phone, role, unit_id, user_name)
+
+
+async def remove_duty(conn: asyncpg.Connection, area_id: Any, person_id: Any, duty: Any) -> str:
+    result: str = await conn.execute(REMOVE_DUTY_SQL, area_id, person_id, duty)
+    return result
+
+
+async def nearest_duty_people(
+    conn: asyncpg.Connection, area_id: Any, duty: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(NEAREST_DUTY_PEOPLE_SQL, area_id, duty)
+    return result
+
+
+async def unit_people(conn: asyncpg.Connection, unit_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(UNIT_PEOPLE_SQL, unit_id)
+    return result
+
+
+async def role_people(conn: asyncpg.Connection, role: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(ROLE_PEOPLE_SQL, role)
+    return result

@@ -19,10 +19,10 @@ async def scope_area_ids(conn: asyncpg.Connection, roots: Iterable[int]) -> froz
     ids = sorted(set(roots))
     if not ids:
         return frozenset()
-    rows = await conn.fetch(q.DESCENDANT_IDS_SQL, ids)
+    rows = await q.descendant_ids(conn, ids)
     return frozenset(r["id"] for r in rows)
 
 
 async def ancestors(conn: asyncpg.Connection, area_id: int) -> list[asyncpg.Record]:
     """The area itself, then its parent … up to the city (id, parent_id, level, code, name)."""
-    return list(await conn.fetch(q.ANCESTORS_SQL, area_id))
+    return list(await q.ancestors(conn, area_id))

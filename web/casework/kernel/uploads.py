@@ -145,8 +145,14 @@ async def attach(
     conn: asyncpg.Connection, owner: str, owner_id: int, photos: Sequence[StoredFile], by: str
 ) -> None:
     if photos:
-        await conn.fetch(
-            q.INSERT_ATTACHMENTS_SQL, owner, owner_id, by, [p.path for p in photos],
-            [p.mime for p in photos], [p.size for p in photos], [p.sha256 for p in photos],
+        await q.insert_attachments(
+            conn,
+            owner,
+            owner_id,
+            by,
+            [p.path for p in photos],
+            [p.mime for p in photos],
+            [p.size for p in photos],
+            [p.sha256 for p in photos],
             [p.original_name for p in photos],
-        )  # fmt: skip
+        )

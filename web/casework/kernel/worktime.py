@@ -31,7 +31,7 @@ async def load_calendar(
     local = around.astimezone(config.tz).date()
     holidays: set[date] = set()
     workdays: set[date] = set()
-    for r in await conn.fetch(q.CALENDAR_DAYS_SQL, local - _CAL_BEFORE, local + _CAL_AFTER):
+    for r in await q.calendar_days(conn, local - _CAL_BEFORE, local + _CAL_AFTER):
         (holidays if r["kind"] == "holiday" else workdays).add(r["day"])
     c = config.cases
     return WorkCalendar.build(c.work_hours, config.tz, c.weekend, holidays, workdays)
@@ -42,8 +42,8 @@ async def set_calendar_day(
 ) -> None:
     """Mark ``day`` as 'holiday' or 'workday' (调休); ``kind=None`` removes the mark."""
     if kind is None:
-        await conn.execute(q.DELETE_CALENDAR_DAY_SQL, day)
+        await q.delete_calendar_day(conn, day)
         return
     if kind not in ("holiday", "workday"):
         raise WorkflowError("日期类型须为 holiday（节假日）或 workday（调休上班）", "input")
-    await conn.execute(q.UPSERT_CALENDAR_DAY_SQL, day, kind, name)
+    await q.upsert_calendar_day(conn, day, kind, name)

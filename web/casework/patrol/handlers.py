@@ -126,7 +126,7 @@ async def list_plans(request: web.Request) -> web.Response:
     active = opt_bool(request.query, "active")
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
-        rows = await conn.fetch(q.PLANS_SQL, caller.scope, active, page.limit, page.offset)
+        rows = await q.plans(conn, caller.scope, active, page.limit, page.offset)
     return json_response([dict(r) for r in rows])
 
 
@@ -181,7 +181,7 @@ async def patch_plan(request: web.Request) -> web.Response:
 async def check_items(request: web.Request) -> web.Response:
     st = opt_str(request.query, "st", max_len=4)
     async with context.pool(request).acquire() as conn:
-        rows = await conn.fetch(q.CHECK_ITEM_LIST_SQL, st)
+        rows = await q.check_item_list(conn, st)
     return json_response([dict(r) for r in rows])
 
 
@@ -202,8 +202,8 @@ async def list_tasks(request: web.Request) -> web.Response:
             return json_response({**page.wrap([], 0), "linked": False})
         rows = [
             dict(r)
-            for r in await conn.fetch(
-                q.TASKS_SQL,
+            for r in await q.tasks(
+                conn,
                 caller.scope,
                 states,
                 opt_int(qy, "grid", minimum=1),
@@ -329,13 +329,8 @@ async def list_hazards(request: web.Request) -> web.Response:
         caller = await caller_of(conn, request)
         rows = [
             dict(r)
-            for r in await conn.fetch(
-                q.HAZARDS_SQL,
-                caller.scope,
-                states,
-                opt_int(qy, "grid", minimum=1),
-                page.limit,
-                page.offset,
+            for r in await q.hazards(
+                conn, caller.scope, states, opt_int(qy, "grid", minimum=1), page.limit, page.offset
             )
         ]
     total = int(rows[0]["total"]) if rows else 0

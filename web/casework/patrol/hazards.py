@@ -69,7 +69,7 @@ def _step(state: str, action: str, role: Role) -> str:
 
 
 async def _lock(conn: asyncpg.Connection, hazard_id: int) -> asyncpg.Record:
-    h = await conn.fetchrow(q.LOCK_HAZARD_SQL, hazard_id)
+    h = await q.lock_hazard(conn, hazard_id)
     if h is None:
         raise PatrolError(f"隐患 {hazard_id} 不存在", "not_found")
     return h
@@ -90,13 +90,11 @@ async def rectify(
     async with conn.transaction():
         h = await _lock(conn, hazard_id)
         nxt = _step(h["state"], "rectify", actor.role)
-        round_id = await conn.fetchval(
-            q.RECTIFY_ROUND_SQL, hazard_id, h["round"], actor.person_id, now, note.strip()
+        round_id = await q.rectify_round(
+            conn, hazard_id, h["round"], actor.person_id, now, note.strip()
         )
         await attach(conn, "hazard_round", int(round_id), photos, actor.name)
-        await conn.execute(
-            q.SET_HAZARD_STATE_SQL, hazard_id, nxt, h["round"], h["rectify_deadline"], None
-        )
+        await q.set_hazard_state(conn, hazard_id, nxt, h["round"], h["rectify_deadline"], None)
     return HazardState(hazard_id, nxt, h["round"], h["rectify_deadline"])
 
 
@@ -116,27 +114,30 @@ async def review(
     async with conn.transaction():
         h = await _lock(conn, hazard_id)
         nxt = _step(h["state"], "pass" if passed else "fail", actor.role)
-        rectified_by = await conn.fetchval(
-            q.REVIEW_ROUND_SQL, hazard_id, h["round"], actor.person_id, now,
-            "pass" if passed else "fail", note.strip(),
-        )  # fmt: skip
+        rectified_by = await q.review_round(
+            conn,
+            hazard_id,
+            h["round"],
+            actor.person_id,
+            now,
+            "pass" if passed else "fail",
+            note.strip(),
+        )
         if actor.person_id is not None and rectified_by == actor.person_id:
             raise PatrolError("复查人不能是整改人本人", "role")
         if passed:
-            await conn.execute(
-                q.SET_HAZARD_STATE_SQL, hazard_id, nxt, h["round"], h["rectify_deadline"], now
-            )
+            await q.set_hazard_state(conn, hazard_id, nxt, h["round"], h["rectify_deadline"], now)
             return HazardState(hazard_id, nxt, h["round"], h["rectify_deadline"])
         cal = await load_calendar(conn, config, now)
         deadline = cal.add(now, config.cases.hazard_rectify_minutes)
         new_round = h["round"] + 1
-        await conn.execute(q.INSERT_ROUND_SQL, hazard_id, new_round)
-        await conn.execute(q.SET_HAZARD_STATE_SQL, hazard_id, nxt, new_round, deadline, None)
+        await q.insert_round(conn, hazard_id, new_round)
+        await q.set_hazard_state(conn, hazard_id, nxt, new_round, deadline, None)
     return HazardState(hazard_id, nxt, new_round, deadline)
 
 
 async def hazard_rounds(conn: asyncpg.Connection, hazard_id: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in await conn.fetch(q.HAZARD_ROUNDS_SQL, hazard_id)]
+    return [dict(r) for r in await q.hazard_rounds(conn, hazard_id)]
 
 
 async def escalate_hazard(
@@ -157,8 +158,7 @@ async def escalate_hazard(
             raise PatrolError("隐患已复查通过，无需转案件", "state")
         lat = lon = None
         if h["target"] in ("station", "point"):
-            sql = q.STATION_POSITION_SQL if h["target"] == "station" else q.POINT_POSITION_SQL
-            pos = await conn.fetchrow(sql, h["target_id"])
+            pos = await q.target_position(conn, h["target"], h["target_id"])
             if pos is not None:
                 lat, lon = pos["lat"], pos["lon"]
         ref = await create_case(
@@ -178,5 +178,5 @@ async def escalate_hazard(
             config,
             now=now,
         )
-        await conn.execute(q.SET_HAZARD_CASE_SQL, hazard_id, ref.id)
+        await q.set_hazard_case(conn, hazard_id, ref.id)
     return ref

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import asyncpg
 
 from web.casework.kernel.queries import ancestry
 
@@ -375,3 +379,238 @@ SELECT st, code, label, position FROM patrol_check_items
 WHERE active AND ($1::text IS NULL OR st IN ($1, '*'))
 ORDER BY st, position, code
 """
+
+
+# -- query functions ------------------------------------------------------------
+
+
+async def set_plan_active(conn: asyncpg.Connection, plan_id: Any, active: Any) -> str:
+    result: str = await conn.execute(SET_PLAN_ACTIVE_SQL, plan_id, active)
+    return result
+
+
+async def lock_task(conn: asyncpg.Connection, task_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(LOCK_TASK_SQL, task_id)
+    return result
+
+
+async def tasks_for_person(
+    conn: asyncpg.Connection, person_id: Any, states: Any, limit: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASKS_FOR_PERSON_SQL, person_id, states, limit)
+    return result
+
+
+async def insert_plan(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_PLAN_SQL, *args)
+
+
+async def check_items(conn: asyncpg.Connection, st: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CHECK_ITEMS_SQL, st)
+    return result
+
+
+async def active_plans(conn: asyncpg.Connection, today: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(ACTIVE_PLANS_SQL, today)
+    return result
+
+
+async def mark_tasks_overdue(conn: asyncpg.Connection, now: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(MARK_TASKS_OVERDUE_SQL, now)
+    return result
+
+
+async def overdue_hazards(conn: asyncpg.Connection, now: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(OVERDUE_HAZARDS_SQL, now)
+    return result
+
+
+async def area_boundary(conn: asyncpg.Connection, target_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(AREA_BOUNDARY_SQL, target_id)
+    return result
+
+
+async def start_task(conn: asyncpg.Connection, task_id: Any, now: Any) -> str:
+    result: str = await conn.execute(START_TASK_SQL, task_id, now)
+    return result
+
+
+async def finish_task(conn: asyncpg.Connection, task_id: Any, now: Any) -> str:
+    result: str = await conn.execute(FINISH_TASK_SQL, task_id, now)
+    return result
+
+
+async def plan_stations(conn: asyncpg.Connection, station_ids: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PLAN_STATIONS_SQL, station_ids)
+    return result
+
+
+async def plan_points(conn: asyncpg.Connection, point_ids: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PLAN_POINTS_SQL, point_ids)
+    return result
+
+
+async def has_duty(conn: asyncpg.Connection, grid_id: Any, person_id: Any) -> Any:
+    return await conn.fetchval(HAS_DUTY_SQL, grid_id, person_id)
+
+
+async def insert_checkin(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_CHECKIN_SQL, *args)
+
+
+async def has_checkin(conn: asyncpg.Connection, task_id: Any) -> Any:
+    return await conn.fetchval(HAS_CHECKIN_SQL, task_id)
+
+
+async def upsert_result(conn: asyncpg.Connection, *args: Any) -> str:
+    result: str = await conn.execute(UPSERT_RESULT_SQL, *args)
+    return result
+
+
+async def insert_hazard(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_HAZARD_SQL, *args)
+
+
+async def insert_round(conn: asyncpg.Connection, hazard_id: Any, round_: Any) -> str:
+    result: str = await conn.execute(INSERT_ROUND_SQL, hazard_id, round_)
+    return result
+
+
+async def insert_task(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_TASK_SQL, *args)
+
+
+async def plans(
+    conn: asyncpg.Connection, scope: Any, active: Any, limit: Any, offset: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PLANS_SQL, scope, active, limit, offset)
+    return result
+
+
+async def check_item_list(conn: asyncpg.Connection, st: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CHECK_ITEM_LIST_SQL, st)
+    return result
+
+
+async def tasks(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASKS_SQL, *args)
+    return result
+
+
+async def hazards(
+    conn: asyncpg.Connection, scope: Any, states: Any, grid_id: Any, limit: Any, offset: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(
+        HAZARDS_SQL, scope, states, grid_id, limit, offset
+    )
+    return result
+
+
+async def lock_hazard(conn: asyncpg.Connection, hazard_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(LOCK_HAZARD_SQL, hazard_id)
+    return result
+
+
+async def rectify_round(
+    conn: asyncpg.Connection, hazard_id: Any, round_: Any, person_id: Any, now: Any, note: Any
+) -> Any:
+    return await conn.fetchval(RECTIFY_ROUND_SQL, hazard_id, round_, person_id, now, note)
+
+
+async def set_hazard_state(
+    conn: asyncpg.Connection,
+    hazard_id: Any,
+    state: Any,
+    round_: Any,
+    rectify_deadline: Any,
+    passed_at: Any,
+) -> str:
+    result: str = await conn.execute(
+        SET_HAZARD_STATE_SQL, hazard_id, state, round_, rectify_deadline, passed_at
+    )
+    return result
+
+
+async def review_round(
+    conn: asyncpg.Connection,
+    hazard_id: Any,
+    round_: Any,
+    person_id: Any,
+    now: Any,
+    verdict: Any,
+    note: Any,
+) -> Any:
+    return await conn.fetchval(REVIEW_ROUND_SQL, hazard_id, round_, person_id, now, verdict, note)
+
+
+async def set_hazard_case(conn: asyncpg.Connection, hazard_id: Any, id_: Any) -> str:
+    result: str = await conn.execute(SET_HAZARD_CASE_SQL, hazard_id, id_)
+    return result
+
+
+async def hazard_rounds(conn: asyncpg.Connection, hazard_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(HAZARD_ROUNDS_SQL, hazard_id)
+    return result
+
+
+async def task(conn: asyncpg.Connection, task_id: Any, scope: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(TASK_SQL, task_id, scope)
+    return result
+
+
+async def hazard(conn: asyncpg.Connection, hazard_id: Any, scope: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(HAZARD_SQL, hazard_id, scope)
+    return result
+
+
+async def plan_in_scope(conn: asyncpg.Connection, plan_id: Any, scope: Any) -> Any:
+    return await conn.fetchval(PLAN_IN_SCOPE_SQL, plan_id, scope)
+
+
+async def task_checkins(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASK_CHECKINS_SQL, task_id)
+    return result
+
+
+async def task_results(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASK_RESULTS_SQL, task_id)
+    return result
+
+
+async def task_hazards(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASK_HAZARDS_SQL, task_id)
+    return result
+
+
+async def hazard_rounds_detail(conn: asyncpg.Connection, hazard_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(HAZARD_ROUNDS_DETAIL_SQL, hazard_id)
+    return result
+
+
+async def task_attachments(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASK_ATTACHMENTS_SQL, task_id)
+    return result
+
+
+async def target_position(
+    conn: asyncpg.Connection, target: str, target_id: int
+) -> asyncpg.Record | None:
+    """(lat, lon) of a station or patrol point target."""
+    sql = STATION_POSITION_SQL if target == "station" else POINT_POSITION_SQL
+    result: asyncpg.Record | None = await conn.fetchrow(sql, target_id)
+    return result
+
+
+async def patrol_stats(
+    conn: asyncpg.Connection,
+    group: str,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    scope: Sequence[int] | None,
+) -> list[asyncpg.Record]:
+    """Statistics rows per ``group`` (person / grid) in the scope (None = everything)."""
+    sql = STATS_BY_PERSON_SQL if group == "person" else STATS_BY_GRID_SQL
+    roots = list(scope) if scope is not None else None
+    result: list[asyncpg.Record] = await conn.fetch(sql, start, end, now, roots)
+    return result

@@ -102,21 +102,31 @@ async def create_plan(conn: asyncpg.Connection, plan: PlanInput, *, created_by: 
     if plan.due_hours is not None and plan.due_hours < 1:
         raise PatrolError("完成时限（小时）须 ≥ 1", "input")
     return int(
-        await conn.fetchval(
-            q.INSERT_PLAN_SQL, plan.name.strip(), plan.area_id, list(plan.station_ids),
-            list(plan.point_ids), list(plan.check_items), plan.cycle, plan.every_days,
-            plan.start_date, plan.end_date, plan.due_hours, plan.assignee_person_id,
-            plan.assignee_duty, created_by,
+        await q.insert_plan(
+            conn,
+            plan.name.strip(),
+            plan.area_id,
+            list(plan.station_ids),
+            list(plan.point_ids),
+            list(plan.check_items),
+            plan.cycle,
+            plan.every_days,
+            plan.start_date,
+            plan.end_date,
+            plan.due_hours,
+            plan.assignee_person_id,
+            plan.assignee_duty,
+            created_by,
         )
-    )  # fmt: skip
+    )
 
 
 async def set_plan_active(conn: asyncpg.Connection, plan_id: int, active: bool) -> None:
-    await conn.execute(q.SET_PLAN_ACTIVE_SQL, plan_id, active)
+    await q.set_plan_active(conn, plan_id, active)
 
 
 async def _items(conn: asyncpg.Connection, st: str, chosen: Sequence[str]) -> list[dict[str, str]]:
-    rows = sorted(await conn.fetch(q.CHECK_ITEMS_SQL, st), key=lambda r: (r["position"], r["code"]))
+    rows = sorted(await q.check_items(conn, st), key=lambda r: (r["position"], r["code"]))
     items = [{"code": r["code"], "label": r["label"]} for r in rows]
     if chosen:
         wanted = set(chosen)
@@ -144,7 +154,7 @@ async def generate_patrol_tasks(
     today = now.astimezone(tz).date()
     created = 0
     async with pool.acquire() as conn:
-        for plan in await conn.fetch(q.ACTIVE_PLANS_SQL, today):
+        for plan in await q.active_plans(conn, today):
             period = period_at(
                 plan["cycle"], today, start_date=plan["start_date"], end_date=plan["end_date"],
                 every_days=plan["every_days"],
@@ -154,9 +164,9 @@ async def generate_patrol_tasks(
             start, end = period.bounds(tz)
             due = period.due(tz, plan["due_hours"])
             targets: list[tuple[str, int, int | None, str]] = []
-            for s in await conn.fetch(q.PLAN_STATIONS_SQL, plan["station_ids"]):
+            for s in await q.plan_stations(conn, plan["station_ids"]):
                 targets.append(("station", s["id"], s["grid_id"], s["st"]))
-            for p in await conn.fetch(q.PLAN_POINTS_SQL, plan["point_ids"]):
+            for p in await q.plan_points(conn, plan["point_ids"]):
                 targets.append(("point", p["id"], p["grid_id"], "*"))
             if plan["area_id"] is not None and not targets:
                 targets.append(("area", plan["area_id"], plan["area_id"], "*"))
@@ -164,10 +174,20 @@ async def generate_patrol_tasks(
                 for target, target_id, grid_id, st in targets:
                     items = await _items(conn, st, plan["check_items"])
                     assignee = await _assignee(conn, plan, grid_id)
-                    row = await conn.fetchval(
-                        q.INSERT_TASK_SQL, plan["id"], target, target_id, grid_id, start, end,
-                        due, assignee, plan["assignee_duty"], items, now,
-                    )  # fmt: skip
+                    row = await q.insert_task(
+                        conn,
+                        plan["id"],
+                        target,
+                        target_id,
+                        grid_id,
+                        start,
+                        end,
+                        due,
+                        assignee,
+                        plan["assignee_duty"],
+                        items,
+                        now,
+                    )
                     created += row is not None
     return created
 
@@ -180,7 +200,7 @@ async def mark_overdue(pool: asyncpg.Pool, now: datetime, config: CaseConfig | N
     config = config or CaseConfig()
     count = 0
     async with pool.acquire() as conn, conn.transaction():
-        for t in await conn.fetch(q.MARK_TASKS_OVERDUE_SQL, now):
+        for t in await q.mark_tasks_overdue(conn, now):
             heads = await people.duty_people(conn, t["grid_id"], "head") if t["grid_id"] else []
             recipients = sorted({t["assignee_person_id"], *heads} - {None})
             due = t["due_at"].astimezone(config.tz)
@@ -191,7 +211,7 @@ async def mark_overdue(pool: asyncpg.Pool, now: datetime, config: CaseConfig | N
                 dedup=f"task:{t['id']}:overdue", task_id=t["id"],
             )  # fmt: skip
             count += 1
-        for h in await conn.fetch(q.OVERDUE_HAZARDS_SQL, now):
+        for h in await q.overdue_hazards(conn, now):
             heads = await people.duty_people(conn, h["grid_id"], "head") if h["grid_id"] else []
             recipients = sorted({h["rectifier_person_id"], *heads} - {None})
             made = await queue_notices(
@@ -215,7 +235,7 @@ class CheckIn:
 
 
 async def _lock_task(conn: asyncpg.Connection, task_id: int) -> asyncpg.Record:
-    task = await conn.fetchrow(q.LOCK_TASK_SQL, task_id)
+    task = await q.lock_task(conn, task_id)
     if task is None:
         raise PatrolError(f"巡查任务 {task_id} 不存在", "not_found")
     return task
@@ -230,9 +250,7 @@ async def _check_worker(conn: asyncpg.Connection, task: asyncpg.Record, actor: A
         if task["assignee_person_id"] != actor.person_id:
             raise PatrolError("该巡查任务已指派给其他人员", "scope")
         return
-    if task["grid_id"] is None or not await conn.fetchval(
-        q.HAS_DUTY_SQL, task["grid_id"], actor.person_id
-    ):
+    if task["grid_id"] is None or not await q.has_duty(conn, task["grid_id"], actor.person_id):
         raise PatrolError("该巡查任务不在您负责的网格内", "scope")
 
 
@@ -240,7 +258,7 @@ async def _distance(
     conn: asyncpg.Connection, task: asyncpg.Record, lat: float, lon: float
 ) -> float | None:
     if task["target"] == "area":
-        row = await conn.fetchrow(q.AREA_BOUNDARY_SQL, task["target_id"])
+        row = await q.area_boundary(conn, task["target_id"])
         if row is None:
             return None
         if row["boundary"] is not None:
@@ -251,8 +269,7 @@ async def _distance(
         if row["centroid_lat"] is None:
             return None
         return haversine_m(lat, lon, row["centroid_lat"], row["centroid_lon"])
-    sql = q.STATION_POSITION_SQL if task["target"] == "station" else q.POINT_POSITION_SQL
-    pos = await conn.fetchrow(sql, task["target_id"])
+    pos = await q.target_position(conn, task["target"], task["target_id"])
     if pos is None or pos["lat"] is None or pos["lon"] is None:
         return None
     return haversine_m(lat, lon, pos["lat"], pos["lon"])
@@ -282,13 +299,21 @@ async def check_in(
         distance = await _distance(conn, task, lat, lon)
         flagged = distance is not None and distance > config.cases.checkin_max_distance_m
         checkin_id = int(
-            await conn.fetchval(
-                q.INSERT_CHECKIN_SQL, task_id, actor.person_id, now, lat, lon, accuracy_m,
-                distance, flagged, note.strip(),
+            await q.insert_checkin(
+                conn,
+                task_id,
+                actor.person_id,
+                now,
+                lat,
+                lon,
+                accuracy_m,
+                distance,
+                flagged,
+                note.strip(),
             )
-        )  # fmt: skip
+        )
         await attach(conn, "checkin", checkin_id, photos, actor.name)
-        await conn.execute(q.START_TASK_SQL, task_id, now)
+        await q.start_task(conn, task_id, now)
     return CheckIn(checkin_id, distance, flagged)
 
 
@@ -325,7 +350,7 @@ async def submit_checklist(
         if task["state"] == "done":
             raise PatrolError("该巡查任务已完成", "state")
         await _check_worker(conn, task, actor)
-        if not await conn.fetchval(q.HAS_CHECKIN_SQL, task_id):
+        if not await q.has_checkin(conn, task_id):
             raise PatrolError("请先到现场签到，再填写检查结果", "state")
         items: list[dict[str, Any]] = list(task["check_items"] or [])
         labels = {i["code"]: i["label"] for i in items}
@@ -343,22 +368,30 @@ async def submit_checklist(
         deadline = cal.add(now, config.cases.hazard_rectify_minutes)
         hazards: list[int] = []
         for r in results:
-            await conn.execute(
-                q.UPSERT_RESULT_SQL, task_id, r.code, labels[r.code], r.ok, r.value, r.note,
-                actor.person_id, now,
-            )  # fmt: skip
+            await q.upsert_result(
+                conn, task_id, r.code, labels[r.code], r.ok, r.value, r.note, actor.person_id, now
+            )
             if r.ok:
                 continue
-            hazard_id = await conn.fetchval(
-                q.INSERT_HAZARD_SQL, task_id, r.code, task["target"], task["target_id"],
-                task["grid_id"], labels[r.code], r.note.strip(), actor.person_id,
-                r.rectifier_person_id, deadline, now,
-            )  # fmt: skip
+            hazard_id = await q.insert_hazard(
+                conn,
+                task_id,
+                r.code,
+                task["target"],
+                task["target_id"],
+                task["grid_id"],
+                labels[r.code],
+                r.note.strip(),
+                actor.person_id,
+                r.rectifier_person_id,
+                deadline,
+                now,
+            )
             if hazard_id is not None:
-                await conn.execute(q.INSERT_ROUND_SQL, hazard_id, 1)
+                await q.insert_round(conn, hazard_id, 1)
                 hazards.append(int(hazard_id))
         await attach(conn, "task", task_id, photos, actor.name)
-        await conn.execute(q.FINISH_TASK_SQL, task_id, now)
+        await q.finish_task(conn, task_id, now)
     return SubmitReport(task_id, now <= task["due_at"], tuple(hazards))
 
 
@@ -366,7 +399,5 @@ async def tasks_for_person(
     conn: asyncpg.Connection, person_id: int, states: Sequence[str] | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
     """A grid member's tasks (assigned to them, or unassigned in their grids), by deadline."""
-    rows = await conn.fetch(
-        q.TASKS_FOR_PERSON_SQL, person_id, list(states) if states else None, limit
-    )
+    rows = await q.tasks_for_person(conn, person_id, list(states) if states else None, limit)
     return [dict(r) for r in rows]

@@ -51,8 +51,7 @@ async def patrol_stats(
 ) -> list[PatrolStats]:
     if group not in ("person", "grid"):
         raise ValueError("分组须为 person 或 grid")
-    sql = q.STATS_BY_PERSON_SQL if group == "person" else q.STATS_BY_GRID_SQL
-    rows = await conn.fetch(sql, start, end, now, list(scope) if scope is not None else None)
+    rows = await q.patrol_stats(conn, group, start, end, now, scope)
     return [
         PatrolStats(
             r["key"],

@@ -43,17 +43,17 @@ def require_planner(caller: Caller) -> None:
 
 
 async def require_plan(conn: asyncpg.Connection, plan_id: int, caller: Caller) -> None:
-    if not await conn.fetchval(q.PLAN_IN_SCOPE_SQL, plan_id, caller.scope):
+    if not await q.plan_in_scope(conn, plan_id, caller.scope):
         raise WorkflowError(f"巡查计划 {plan_id} 不存在或不在您的管辖范围内", "not_found")
 
 
 async def require_task(conn: asyncpg.Connection, task_id: int, caller: Caller) -> None:
-    if not await conn.fetchval(kq.TASK_IN_SCOPE_SQL, task_id, caller.scope):
+    if not await kq.task_in_scope(conn, task_id, caller.scope):
         raise WorkflowError(f"巡查任务 {task_id} 不存在或不在您的管辖范围内", "not_found")
 
 
 async def require_hazard(conn: asyncpg.Connection, hazard_id: int, caller: Caller) -> None:
-    if not await conn.fetchval(kq.HAZARD_IN_SCOPE_SQL, hazard_id, caller.scope):
+    if not await kq.hazard_in_scope(conn, hazard_id, caller.scope):
         raise WorkflowError(f"隐患 {hazard_id} 不存在或不在您的管辖范围内", "not_found")
 
 
@@ -69,20 +69,18 @@ def _may_work(task: dict[str, Any], caller: Caller) -> bool:
 
 
 async def task_detail(conn: asyncpg.Connection, task_id: int, caller: Caller) -> dict[str, Any]:
-    row = await conn.fetchrow(q.TASK_SQL, task_id, caller.scope)
+    row = await q.task(conn, task_id, caller.scope)
     if row is None:
         raise WorkflowError(f"巡查任务 {task_id} 不存在或不在您的管辖范围内", "not_found")
     task = dict(row)
     task["state_label"] = TASK_LABELS.get(task["state"], task["state"])
-    checkins = [dict(r) for r in await conn.fetch(q.TASK_CHECKINS_SQL, task_id)]
+    checkins = [dict(r) for r in await q.task_checkins(conn, task_id)]
     for c in checkins:
         c["attachments"] = _links(c["attachments"])
     task["checkins"] = checkins
-    task["results"] = [dict(r) for r in await conn.fetch(q.TASK_RESULTS_SQL, task_id)]
-    task["attachments"] = _links(
-        [dict(r) for r in await conn.fetch(q.TASK_ATTACHMENTS_SQL, task_id)]
-    )
-    hazards = [dict(r) for r in await conn.fetch(q.TASK_HAZARDS_SQL, task_id)]
+    task["results"] = [dict(r) for r in await q.task_results(conn, task_id)]
+    task["attachments"] = _links([dict(r) for r in await q.task_attachments(conn, task_id)])
+    hazards = [dict(r) for r in await q.task_hazards(conn, task_id)]
     for h in hazards:
         h["state_label"] = HAZARD_LABELS.get(h["state"], h["state"])
     task["hazards"] = hazards
@@ -113,12 +111,12 @@ def _hazard_actions(hazard: dict[str, Any], caller: Caller) -> list[str]:
 
 
 async def hazard_detail(conn: asyncpg.Connection, hazard_id: int, caller: Caller) -> dict[str, Any]:
-    row = await conn.fetchrow(q.HAZARD_SQL, hazard_id, caller.scope)
+    row = await q.hazard(conn, hazard_id, caller.scope)
     if row is None:
         raise WorkflowError(f"隐患 {hazard_id} 不存在或不在您的管辖范围内", "not_found")
     hazard = dict(row)
     hazard["state_label"] = HAZARD_LABELS.get(hazard["state"], hazard["state"])
-    rounds = [dict(r) for r in await conn.fetch(q.HAZARD_ROUNDS_DETAIL_SQL, hazard_id)]
+    rounds = [dict(r) for r in await q.hazard_rounds_detail(conn, hazard_id)]
     for r in rounds:
         r["attachments"] = _links(r["attachments"])
     hazard["rounds"] = rounds
