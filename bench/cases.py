@@ -42,8 +42,13 @@ import asyncpg
 from bench.db import private_database
 from store.db import connect
 from web.casework.cases.assessment import assessment
-from web.casework.cases.board import actionable_states, board_columns, board_counts
-from web.casework.cases.service import BoardFilter, case_board
+from web.casework.cases.board import (
+    BoardFilter,
+    actionable_states,
+    board_columns,
+    board_counts,
+    case_board,
+)
 from web.casework.cases.workflow import Switches
 from web.casework.grid.views import area_detail, grid_map
 from web.casework.kernel.people import Role

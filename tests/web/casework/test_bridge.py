@@ -18,7 +18,7 @@ from tests.web.casework.alerts_fixture import (
     set_alert_state,
 )
 from tests.web.casework.conftest import NOW, TZ, World
-from web.casework.cases import service as cs
+from web.casework.cases import record
 from web.casework.cases.bridge import (
     alert_case_sweep,
     on_alert_event,
@@ -93,7 +93,7 @@ async def test_exceedance_opens_one_case_per_station_rule(
     attached = await on_alert_event(db_pool, a2, "firing", config, now=NOW + timedelta(hours=2))
     assert attached.outcome == "attached" and attached.case_id == result.case_id
     assert await db_conn.fetchval("SELECT count(*) FROM cases") == 1
-    trail = await cs.case_trail(db_conn, result.case_id)
+    trail = await record.case_trail(db_conn, result.case_id)
     notes = [e["comment"] for e in trail if e["action"] == "note"]
     assert notes == [
         f"告警已恢复（告警编号 {a1}）；案件仍需按流程核查结案",

@@ -20,6 +20,7 @@ from tests.web.casework.conftest import JPEG
 from tests.web.casework.web_fixture import WebSeed
 from tests.webapp import PASSWORD
 from web.app import create_app
+from web.casework.cases import intake
 from web.casework.cases import service as cs
 from web.casework.kernel.access import now
 from web.casework.kernel.config import CaseConfig
@@ -71,9 +72,9 @@ async def server(
         titles = ["河道漂浮垃圾", "工地扬尘", "餐饮油烟扰民", "夜间施工噪声", "排口异味"]
         ids = []
         for n, title in enumerate(titles):
-            ref = await cs.create_case(
+            ref = await intake.create_case(
                 conn,
-                cs.NewCase(title, "complaint.air" if n % 2 else "other", "manual",
+                intake.NewCase(title, "complaint.air" if n % 2 else "other", "manual",
                            description=f"{title}，请尽快处理", lat=30.05 + n * 0.005,
                            lon=120.05 + n * 0.004),
                 w.officer, config, now=at, index=await _index(conn),
@@ -115,9 +116,9 @@ async def _closed_cases(conn: Any, seed: WebSeed, config: CaseConfig, at: dateti
     start = at - timedelta(days=8)
     for n in range(8):
         in_g3 = n % 2 == 1
-        ref = await cs.create_case(
+        ref = await intake.create_case(
             conn,
-            cs.NewCase(f"历史案件{n + 1}", "other", "manual",
+            intake.NewCase(f"历史案件{n + 1}", "other", "manual",
                        grid_id=w.areas["G3" if in_g3 else "G1"]),
             w.officer, config, now=start,
         )  # fmt: skip

@@ -9,9 +9,11 @@ import asyncpg
 import pytest
 
 from tests.web.casework.conftest import JPEG, NOW, TZ, World
+from web.casework.cases import board, intake, record
 from web.casework.cases import service as cs
+from web.casework.cases.board import BoardFilter
 from web.casework.cases.deadlines import case_deadline_sweep, due_notices, mark_notices_sent
-from web.casework.cases.service import BoardFilter, NewCase
+from web.casework.cases.intake import NewCase
 from web.casework.cases.workflow import State
 from web.casework.kernel import people
 from web.casework.kernel.config import CaseConfig
@@ -40,7 +42,7 @@ async def new_case(conn: asyncpg.Connection, world: World, config: CaseConfig, *
         "lon": 120.05,
         **kw,
     }
-    ref = await cs.create_case(conn, NewCase(**fields), world.officer, config, now=NOW)  # type: ignore[arg-type]
+    ref = await intake.create_case(conn, NewCase(**fields), world.officer, config, now=NOW)  # type: ignore[arg-type]
     return ref.id
 
 
@@ -116,7 +118,7 @@ async def test_full_lifecycle_with_rework(
     assert row["assess_at"] == later  # closed before its deadline
     assert row["deadline"] is None and row["stage"] is None
 
-    trail = await cs.case_trail(db_conn, case_id)
+    trail = await record.case_trail(db_conn, case_id)
     assert [e["action"] for e in trail] == [
         "report",
         "accept",
@@ -162,8 +164,8 @@ async def test_roles_scope_and_versions(
     with pytest.raises(WorkflowError, match="不在您的管辖网格范围内"):
         await cs.transition(db_conn, case_id, "accept", scoped, config, now=NOW)
     with pytest.raises(WorkflowError, match="不在您的管辖范围内"):
-        await cs.get_case(db_conn, case_id, scoped, config)
-    view = await cs.get_case(db_conn, case_id, world.officer, config)
+        await record.get_case(db_conn, case_id, scoped, config)
+    view = await record.get_case(db_conn, case_id, world.officer, config)
     assert view["state_label"] == "已上报" and view["grid_name"] == "网格一"
     assert [a["action"] for a in view["actions"]] == ["accept", "reject", "supervise", "note"]
     # stale form
@@ -183,11 +185,11 @@ async def test_roles_scope_and_versions(
     )
     # units cannot register cases; the public source is the system's
     with pytest.raises(WorkflowError, match="不能登记来源"):
-        await cs.create_case(
+        await intake.create_case(
             db_conn, NewCase("x", "other", "manual"), world.handler, config, now=NOW
         )
     with pytest.raises(WorkflowError, match="未知或已停用的案件类别"):
-        await cs.create_case(
+        await intake.create_case(
             db_conn, NewCase("x", "nope", "manual"), world.officer, config, now=NOW
         )
 
@@ -273,7 +275,7 @@ async def test_auto_dispatch_off_and_no_unit(
     await cs.transition(db_conn, orphan, "accept", world.officer, config, now=NOW)
     result = await cs.transition(db_conn, orphan, "file", world.officer, config, now=NOW)
     assert result.state is State.FILED
-    trail = await cs.case_trail(db_conn, orphan)
+    trail = await record.case_trail(db_conn, orphan)
     assert "请人工派遣" in trail[-1]["comment"]
     with pytest.raises(WorkflowError, match="请指定派遣单位"):
         await cs.transition(db_conn, orphan, "dispatch", world.officer, config, now=NOW)
@@ -289,17 +291,19 @@ async def test_board_filters_and_scope(
 ) -> None:
     ids = [await dispatched_case(db_conn, world, config) for _ in range(3)]
     other = await new_case(db_conn, world, config, grid_id=world.areas["G3"], title="噪声扰民")
-    page = await cs.case_board(db_conn, BoardFilter(), now=NOW)
+    page = await board.case_board(db_conn, BoardFilter(), now=NOW)
     assert page.total == 4
     assert [r["id"] for r in page.rows][:1] == [other]  # 受理时限 10:00 comes first
-    d2 = await cs.case_board(db_conn, BoardFilter(scope=(world.areas["D2"],)), now=NOW)
+    d2 = await board.case_board(db_conn, BoardFilter(scope=(world.areas["D2"],)), now=NOW)
     assert [r["id"] for r in d2.rows] == [other]
-    handling = await cs.case_board(db_conn, BoardFilter(states=("dispatched",), limit=2), now=NOW)
+    handling = await board.case_board(
+        db_conn, BoardFilter(states=("dispatched",), limit=2), now=NOW
+    )
     assert handling.total == 3 and len(handling.rows) == 2
     assert handling.rows[0]["unit_name"] == "生态环境分局"
-    found = await cs.case_board(db_conn, BoardFilter(search="噪声"), now=NOW)
+    found = await board.case_board(db_conn, BoardFilter(search="噪声"), now=NOW)
     assert [r["id"] for r in found.rows] == [other]
-    late = await cs.case_board(db_conn, BoardFilter(overdue_only=True), now=t(3, 8, 9))
+    late = await board.case_board(db_conn, BoardFilter(overdue_only=True), now=t(3, 8, 9))
     assert {r["id"] for r in late.rows} == {*ids, other}
     assert late.rows[0]["overdue"] is True
     with pytest.raises(WorkflowError, match="未知的案件状态"):
@@ -323,7 +327,7 @@ async def test_deadline_sweep_is_idempotent(
         "SELECT supervised, handle_overdue FROM cases WHERE id = $1", case_id
     )
     assert row["supervised"] and row["handle_overdue"]
-    trail = await cs.case_trail(db_conn, case_id)
+    trail = await record.case_trail(db_conn, case_id)
     assert trail[-1]["action"] == "supervise" and trail[-1]["actor_name"] == "系统督办"
     notices = await due_notices(db_pool, t(3, 7, 10))
     kinds = sorted((n.kind, n.recipient_person_id) for n in notices)

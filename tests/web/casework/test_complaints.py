@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from tests.web.casework.conftest import JPEG, NOW, PNG, WEBP, World
-from web.casework.cases import service as cs
+from web.casework.cases import record
 from web.casework.cases.complaints import (
     ComplaintInput,
     DbRateLimiter,
@@ -67,7 +67,7 @@ async def test_submit_complaint(
     assert case["source"] == "complaint" and case["state"] == "reported"
     assert case["reporter_phone"] == "13912345678" and str(case["reporter_ip"]) == "203.0.113.9"
     assert case["title"] == "河边有人倾倒建筑垃圾，气味很大"
-    trail = await cs.case_trail(db_conn, receipt.case_id)
+    trail = await record.case_trail(db_conn, receipt.case_id)
     assert trail[0]["actor_name"] == "公众投诉"
     paths = [a["path"] for a in trail[0]["attachments"]]
     assert len(paths) == 2

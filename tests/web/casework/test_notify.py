@@ -14,6 +14,7 @@ from alerts.notifiers import Channels
 from store.settings import load_settings
 from tests.alerts.conftest import Hooks, SmtpServer, smtp_server, webhooks  # noqa: F401 - fixtures
 from tests.web.casework.conftest import NOW, World
+from web.casework.cases import intake
 from web.casework.cases import service as cs
 from web.casework.cases.notify import send_case_notices
 from web.casework.kernel import notices
@@ -30,9 +31,9 @@ def alert_settings(tmp: Path, smtp: SmtpServer | None = None, **extra: object): 
 
 
 async def dispatched_case(conn: asyncpg.Connection, world: World, config: CaseConfig) -> int:
-    ref = await cs.create_case(
+    ref = await intake.create_case(
         conn,
-        cs.NewCase("一号站 PM2.5 超标", "env.exceedance", "manual", grid_id=world.areas["G1"]),
+        intake.NewCase("一号站 PM2.5 超标", "env.exceedance", "manual", grid_id=world.areas["G1"]),
         world.officer,
         config,
         now=NOW,

@@ -23,7 +23,8 @@ from aggregates.periods import Period
 from aggregates.reports import Column, Report, ReportSpec, Table
 from web.casework.cases import queries as q
 from web.casework.cases.assessment import AssessmentRow, Group, assessment
-from web.casework.cases.service import CaseRef, NewCase, case_trail, create_case, get_case
+from web.casework.cases.intake import CaseRef, NewCase, create_case
+from web.casework.cases.record import case_trail, get_case
 from web.casework.grid.service import load_grid_index
 from web.casework.kernel import queries as kq
 from web.casework.kernel import tree

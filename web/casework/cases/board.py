@@ -11,16 +11,16 @@ own cases — so the list always matches the buttons on the case page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
 
 from web.casework.cases import queries as q
-from web.casework.cases.service import BoardFilter, BoardPage, case_board
 from web.casework.cases.workflow import OPEN_STATES, Action, State, Switches, allowed_actions
 from web.casework.kernel import tree
+from web.casework.kernel.errors import WorkflowError
 from web.casework.kernel.people import Role
 
 __all__ = ["COLUMNS", "Column", "actionable_states", "board_columns", "board_counts"]
@@ -114,3 +114,93 @@ async def board_counts(
         "overdue": sum(int(r["overdue"]) for r in rows),
         "supervised": sum(int(r["supervised"]) for r in rows),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class BoardFilter:
+    """Filters of the case board (案件看板).  ``scope``: root area ids, None = all."""
+
+    scope: tuple[int, ...] | None = None
+    states: tuple[str, ...] | None = None
+    #: True = open cases only, False = closed/terminal only, None = both.
+    open: bool | None = True
+    unit_id: int | None = None
+    category: str | None = None
+    source: str | None = None
+    grid_id: int | None = None
+    supervised_only: bool = False
+    overdue_only: bool = False
+    search: str | None = None
+    limit: int = 50
+    offset: int = 0
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= 500:
+            raise WorkflowError("每页条数须为 1–500", "input")
+        if self.offset < 0:
+            raise WorkflowError("偏移量不能为负", "input")
+        if self.states is not None:
+            for s in self.states:
+                try:
+                    State(s)
+                except ValueError:
+                    raise WorkflowError(f"未知的案件状态 {s!r}", "input") from None
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPage:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    total: int = 0
+
+
+def _board_args(f: BoardFilter, now: datetime, grids: frozenset[int] | None) -> list[Any]:
+    return [
+        sorted(grids) if grids is not None else None,
+        list(f.states) if f.states is not None else None,
+        f.open,
+        f.unit_id,
+        f.category,
+        f.source,
+        f.supervised_only,
+        f.overdue_only,
+        now,
+        (f.search or "").strip() or None,
+        f.grid_id,
+    ]
+
+
+async def case_board(
+    conn: asyncpg.Connection,
+    f: BoardFilter,
+    *,
+    now: datetime,
+    with_total: bool = True,
+    scope_grids: frozenset[int] | None = None,
+) -> BoardPage:
+    """One page of the board sorted by the running deadline (soonest first, none last).
+
+    ``scope_grids``: ``f.scope`` already expanded to the subtrees (several pages of one
+    board share one expansion)."""
+    if f.scope is None:
+        grids = None
+    elif scope_grids is not None:
+        grids = scope_grids
+    else:
+        grids = await tree.scope_area_ids(conn, f.scope)
+    args = _board_args(f, now, grids)
+    searching = args[9] is not None
+    rows = await q.case_board(conn, searching, *args, f.limit, f.offset)
+    out = []
+    total: int | None = None
+    for r in rows:
+        row = dict(r)
+        total = row.pop("total", None)
+        row["state_label"] = State(r["state"]).label
+        row["overdue"] = bool(r["deadline"] is not None and r["deadline"] < now)
+        out.append(row)
+    if total is None:
+        if with_total and (not searching or f.offset > 0):
+            total = int(await q.case_board_count(conn, *args))
+        else:
+            total = len(out)
+    return BoardPage(out, int(total))

@@ -49,7 +49,8 @@ import asyncpg
 from aiohttp import web
 
 from web.casework.cases import queries as q
-from web.casework.cases.service import NewCase, add_note, create_case
+from web.casework.cases.intake import NewCase, create_case
+from web.casework.cases.service import add_note
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import WorkflowError
 from web.casework.kernel.people import Actor

@@ -28,7 +28,7 @@ from typing import Final, Protocol
 import asyncpg
 
 from web.casework.cases import queries as q
-from web.casework.cases.service import NewCase, create_case
+from web.casework.cases.intake import NewCase, create_case
 from web.casework.grid.service import GridIndexCache
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import WorkflowError

@@ -34,7 +34,8 @@ from typing import Final
 import asyncpg
 
 from web.casework.cases import queries as q
-from web.casework.cases.service import CaseRow, _lock, _run
+from web.casework.cases.record import CaseRow, lock_case
+from web.casework.cases.service import run_action
 from web.casework.cases.workflow import Action, State
 from web.casework.kernel import people
 from web.casework.kernel.config import CaseConfig
@@ -81,7 +82,7 @@ async def _sweep_one(
 ) -> int:  # fmt: skip
     done = 0
     async with conn.transaction():
-        c = await _lock(conn, case_id)
+        c = await lock_case(conn, case_id)
         if c.deadline is None or State(c.state) not in _SWEPT:
             return 0
         stage = _STAGE_LABELS.get(c.stage or "", c.stage or "")
@@ -105,7 +106,7 @@ async def _sweep_one(
             )  # fmt: skip
             await q.mark_overdue(conn, c.id, seq, c.stage == "handle")
         if c.deadline <= escalate_bound and c.escalated_seq != seq:
-            await _run(
+            await run_action(
                 conn, c.id, Action.SUPERVISE, Actor.system("系统督办"), config, now,
                 comment=f"{stage}超期，系统自动督办（时限 {when}）",
                 data={"stage": c.stage, "deadline": c.deadline.isoformat()},

@@ -18,20 +18,15 @@ from web import context
 from web.casework.cases import actions, board
 from web.casework.cases import queries as q
 from web.casework.cases.assessment import GROUPS, Group
+from web.casework.cases.board import BoardFilter, case_board
 from web.casework.cases.complaints import (
     PUBLIC_CATEGORIES,
     ComplaintInput,
     DbRateLimiter,
     submit_complaint,
 )
-from web.casework.cases.service import (
-    SOURCES,
-    BoardFilter,
-    NewCase,
-    case_board,
-    reassign_grid,
-    transition,
-)
+from web.casework.cases.intake import SOURCES, NewCase
+from web.casework.cases.service import reassign_grid, transition
 from web.casework.cases.workflow import Action, State, Switches
 from web.casework.grid.service import GridIndexCache
 from web.casework.kernel.access import (

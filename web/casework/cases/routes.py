@@ -15,7 +15,7 @@ from typing import Any, Final
 from web.casework.cases import handlers as h
 from web.casework.cases import pages
 from web.casework.cases.bridge import alert_listener_context
-from web.casework.cases.service import SOURCES
+from web.casework.cases.intake import SOURCES
 from web.casework.cases.workflow import Action, State
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem

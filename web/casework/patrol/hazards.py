@@ -21,7 +21,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.casework.cases.service import CaseRef, NewCase, create_case
+from web.casework.cases.intake import CaseRef, NewCase, create_case
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.people import Actor, Role
 from web.casework.kernel.uploads import StoredFile, attach
