@@ -12,7 +12,7 @@ from tests.web.casework.conftest import JPEG, NOW, TZ, World
 from web.casework.cases import board, intake, record
 from web.casework.cases import service as cs
 from web.casework.cases.board import BoardFilter
-from web.casework.cases.deadlines import case_deadline_sweep, due_notices, mark_notices_sent
+from web.casework.cases.deadlines import case_deadline_sweep
 from web.casework.cases.intake import NewCase
 from web.casework.cases.workflow import State
 from web.casework.kernel import people
@@ -310,6 +310,15 @@ async def test_board_filters_and_scope(
         BoardFilter(states=("done",))
 
 
+async def _due_notices(conn: asyncpg.Connection, now: datetime) -> list[asyncpg.Record]:
+    """The outbox's unsent notices due by ``now`` (what the sender would claim)."""
+    return await conn.fetch(
+        "SELECT id, kind, recipient_person_id, title FROM case_notices"
+        " WHERE sent_at IS NULL AND status = 'queued' AND due_at <= $1 ORDER BY due_at, id",
+        now,
+    )
+
+
 async def test_deadline_sweep_is_idempotent(
     db_pool: asyncpg.Pool, db_conn: asyncpg.Connection, world: World, config: CaseConfig
 ) -> None:
@@ -329,15 +338,19 @@ async def test_deadline_sweep_is_idempotent(
     assert row["supervised"] and row["handle_overdue"]
     trail = await record.case_trail(db_conn, case_id)
     assert trail[-1]["action"] == "supervise" and trail[-1]["actor_name"] == "系统督办"
-    notices = await due_notices(db_pool, t(3, 7, 10))
-    kinds = sorted((n.kind, n.recipient_person_id) for n in notices)
+    notices = await _due_notices(db_conn, t(3, 7, 10))
+    kinds = sorted((n["kind"], n["recipient_person_id"]) for n in notices)
     p = world.people
     assert kinds == sorted(
         [("reminder", p["H"]), ("due", p["H"]), ("escalation", p["GH"]), ("escalation", p["O"])]
     )
-    assert all(n.title.startswith(("案件", "督办")) for n in notices)
-    assert await mark_notices_sent(db_pool, [n.id for n in notices], t(3, 7, 10)) == 4
-    assert await due_notices(db_pool, t(3, 7, 10)) == []
+    assert all(n["title"].startswith(("案件", "督办")) for n in notices)
+    await db_conn.execute(
+        "UPDATE case_notices SET sent_at = $2, status = 'sent' WHERE id = ANY($1::bigint[])",
+        [n["id"] for n in notices],
+        t(3, 7, 10),
+    )
+    assert await _due_notices(db_conn, t(3, 7, 10)) == []
     # an extension starts a new stage clock: reminders again before the new deadline
     await cs.transition(db_conn, case_id, "take", world.handler, config, now=t(3, 7, 10))
     await cs.transition(

@@ -21,7 +21,6 @@ import asyncpg
 from aggregates.exports import export
 from aggregates.periods import Period
 from aggregates.reports import Column, Report, ReportSpec, Table
-from web.casework.cases import queries as q
 from web.casework.cases.assessment import AssessmentRow, Group, assessment
 from web.casework.cases.intake import CaseRef, NewCase, create_case
 from web.casework.cases.record import case_trail, get_case
@@ -77,7 +76,7 @@ async def case_detail(
     for entry in trail:
         entry["attachments"] = _attachment_links(entry.get("attachments") or [])
     case["trail"] = trail
-    case["notices"] = [dict(r) for r in await q.list_notices(conn, case_id, None, 50)]
+    case["notices"] = [dict(r) for r in await kq.list_notices(conn, case_id, None, 50)]
     return case
 
 

@@ -19,15 +19,13 @@ Who must act, by stage: 受理/立案/派遣/回访/结案 — the officers (监
 handler who took the case, else every person of the unit.
 
 Notices go to the ``case_notices`` outbox with a unique ``dedup_key`` (so a job that runs
-twice, or twice at once, queues nothing twice).  :func:`due_notices` /
-:func:`mark_notices_sent` / :func:`mark_notice_failed` are the simple outbox API; the
-web process sends the notices through the alert notifiers with
+twice, or twice at once, queues nothing twice); they are sent through the alert notifiers
+by
 :func:`web.casework.cases.notify.send_case_notices` (claim with a lease, retries, delivery log).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
@@ -44,11 +42,7 @@ from web.casework.kernel.people import Actor
 from web.casework.kernel.worktime import load_calendar
 
 __all__ = [
-    "Notice",
     "case_deadline_sweep",
-    "due_notices",
-    "mark_notice_failed",
-    "mark_notices_sent",
     "stage_recipients",
 ]
 
@@ -150,38 +144,3 @@ async def case_deadline_sweep(
             if len(ids) < _BATCH:
                 break
     return total
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    id: int
-    kind: str
-    recipient_person_id: int | None
-    recipient_name: str | None
-    recipient_phone: str | None
-    recipient_user: str | None
-    case_id: int | None
-    task_id: int | None
-    hazard_id: int | None
-    due_at: datetime
-    title: str
-    body: str
-    attempts: int
-
-
-async def due_notices(pool: asyncpg.Pool, now: datetime, limit: int = 500) -> list[Notice]:
-    """Unsent notices due by ``now``, oldest first (for the notifiers)."""
-    async with pool.acquire() as conn:
-        rows = await q.due_notices(conn, now, limit)
-    return [Notice(**dict(r)) for r in rows]
-
-
-async def mark_notices_sent(pool: asyncpg.Pool, ids: list[int], now: datetime) -> int:
-    async with pool.acquire() as conn:
-        status = await q.mark_notices_sent(conn, ids, now)
-    return int(status.split()[-1])
-
-
-async def mark_notice_failed(pool: asyncpg.Pool, notice_id: int, error: str) -> None:
-    async with pool.acquire() as conn:
-        await q.mark_notice_failed(conn, notice_id, error[:1000])

@@ -29,6 +29,7 @@ from web.casework.cases.intake import SOURCES, NewCase
 from web.casework.cases.service import reassign_grid, transition
 from web.casework.cases.workflow import Action, State, Switches
 from web.casework.grid.service import GridIndexCache
+from web.casework.kernel import queries as kq
 from web.casework.kernel.access import (
     caller_of,
     case_config,
@@ -291,7 +292,7 @@ async def case_notices(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         caller = await caller_of(conn, request)
         await actions.case_detail(conn, case_id, caller, case_config(request))
-        rows = [dict(r) for r in await q.list_notices(conn, case_id, None, 200)]
+        rows = [dict(r) for r in await kq.list_notices(conn, case_id, None, 200)]
     return json_response(rows)
 
 

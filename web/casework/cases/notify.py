@@ -40,7 +40,7 @@ from alerts.config import Receiver
 from alerts.notifiers import Channels, NotifyError
 from alerts.settings import AlertSettings
 from alerts.templates import Message
-from web.casework.cases import queries as q
+from web.casework.kernel import queries as kq
 
 __all__ = ["NOTICE_KINDS", "SendReport", "notice_message", "send_case_notices"]
 
@@ -133,7 +133,7 @@ async def send_case_notices(
     while True:
         at = now or datetime.now().astimezone()
         async with pool.acquire() as conn:
-            rows = await q.claim_notices(conn, at, float(lease), _BATCH)
+            rows = await kq.claim_notices(conn, at, float(lease), _BATCH)
         for row in rows:
             receiver = _receiver(row)
             why = ""
@@ -144,7 +144,7 @@ async def send_case_notices(
             elif not receiver.enabled:
                 why = f"通知渠道 {receiver.name} 已停用"
             if why:
-                await q.notice_retry(pool, row["id"], why, "skipped", at, row["receiver_id"], None)
+                await kq.notice_retry(pool, row["id"], why, "skipped", at, row["receiver_id"], None)
                 skipped += 1
                 continue
             assert receiver is not None
@@ -167,7 +167,7 @@ async def send_case_notices(
                 )
                 if exc.retry_after is not None:
                     delay = max(delay, exc.retry_after)
-                await q.notice_retry(
+                await kq.notice_retry(
                     pool,
                     row["id"],
                     str(exc)[:1000],
@@ -189,7 +189,7 @@ async def send_case_notices(
                 else:
                     retried += 1
                 continue
-            await q.notice_sent(pool, row["id"], at, receiver.id, receiver.kind)
+            await kq.notice_sent(pool, row["id"], at, receiver.id, receiver.kind)
             sent += 1
         if len(rows) < _BATCH:
             break

@@ -190,27 +190,6 @@ IN_SCOPE_SQL: Final = """
 SELECT EXISTS (SELECT 1 FROM envgrid_scope_areas($1::int[]) WHERE id = $2)
 """
 
-# -- notices ----------------------------------------------------------------------------
-
-DUE_NOTICES_SQL: Final = """
-SELECT n.id, n.kind, n.recipient_person_id, p.name AS recipient_name, p.phone AS recipient_phone,
-       p.user_name AS recipient_user, n.case_id, n.task_id, n.hazard_id, n.due_at, n.title,
-       n.body, n.attempts
-FROM case_notices n LEFT JOIN grid_people p ON p.id = n.recipient_person_id
-WHERE n.sent_at IS NULL AND n.status = 'queued' AND n.due_at <= $1
-ORDER BY n.due_at, n.id
-LIMIT $2
-"""
-
-MARK_NOTICES_SENT_SQL: Final = """
-UPDATE case_notices SET sent_at = $2, attempts = attempts + 1, last_error = NULL,
-    status = 'sent'
-WHERE id = ANY($1::bigint[]) AND sent_at IS NULL
-"""
-
-MARK_NOTICE_FAILED_SQL: Final = """
-UPDATE case_notices SET attempts = attempts + 1, last_error = $2 WHERE id = $1
-"""
 
 # -- deadline sweep ------------------------------------------------------------------------
 
@@ -245,62 +224,6 @@ RETURNING hits
 
 RATE_PURGE_SQL: Final = "DELETE FROM rate_limit_hits WHERE window_start < $1"
 
-# -- alert bridge --------------------------------------------------------------------------
-
-#: The alert row as JSON: the bridge reads the columns it needs by name, so it keeps
-#: working while the alerts schema grows (0020_alerts: id, rule, station_id, factor_id,
-#: grid_id, severity, state, value, threshold, first_seen, last_seen).
-ALERTS_TABLE_MISSING_SQL: Final = "SELECT to_regclass('alerts') IS NULL"
-
-ALERT_ROW_SQL: Final = "SELECT to_jsonb(a) FROM alerts a WHERE a.id = $1"
-
-FIRING_ALERTS_SQL: Final = """
-SELECT to_jsonb(a) FROM alerts a
-WHERE a.state = 'firing'
-  AND NOT EXISTS (SELECT 1 FROM case_alert_links l WHERE l.alert_id = a.id AND l.state = 'firing')
-"""
-
-ALERT_RULE_CONFIG_SQL: Final = """
-SELECT kind, rule, open_case, category, urgent, offline_hours
-FROM case_alert_rules WHERE kind = $1 AND rule IN ($2, $3, '*')
-ORDER BY (rule = '*'), (rule = $3)
-LIMIT 1
-"""
-
-UPSERT_ALERT_RULE_SQL: Final = """
-INSERT INTO case_alert_rules (kind, rule, open_case, category, urgent, offline_hours)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (kind, rule) DO UPDATE SET open_case = EXCLUDED.open_case,
-    category = EXCLUDED.category, urgent = EXCLUDED.urgent,
-    offline_hours = EXCLUDED.offline_hours
-"""
-
-LINK_DONE_SQL: Final = """
-SELECT case_id, outcome FROM case_alert_links WHERE alert_id = $1 AND state = $2
-"""
-
-INSERT_LINK_SQL: Final = """
-INSERT INTO case_alert_links (alert_id, state, case_id, outcome, at) VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (alert_id, state) DO NOTHING
-RETURNING alert_id
-"""
-
-ALERT_CASE_SQL: Final = """
-SELECT case_id FROM case_alert_links
-WHERE alert_id = $1 AND case_id IS NOT NULL
-ORDER BY at DESC LIMIT 1
-"""
-
-OPEN_ALERT_CASE_SQL: Final = """
-SELECT id FROM cases WHERE source = 'alert' AND is_open AND station_id = $1 AND alert_rule = $2
-"""
-
-STATION_SQL: Final = """
-SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.grid_id, s.address
-FROM stations s WHERE s.id = $1
-"""
-
-FACTOR_SQL: Final = "SELECT code, name_zh, unit FROM factors WHERE id = $1"
 
 # -- assessment (definitions in web.casework.cases.assessment) ------------------------------------
 
@@ -382,84 +305,8 @@ WHERE c.is_open
 GROUP BY c.state
 """
 
-# -- the notice sender ---------------------------------------------------------------------
-
-#: Claim due notices ($1 now, $2 lease seconds, $3 batch): queued ones whose attempt is
-#: due, and 'sending' ones whose lease ran out (a sender died mid-send).  SKIP LOCKED: two
-#: web processes never claim the same notice.  The channel: the person's receiver
-#: (grid_people.receiver_id), else the first enabled receiver of the person's dashboard
-#: login (alert_receivers.user_id, migration 0031).
-CLAIM_NOTICES_SQL: Final = """
-WITH due AS (
-    SELECT id FROM case_notices
-    WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 AND due_at <= $1
-    ORDER BY due_at, id
-    LIMIT $3
-    FOR UPDATE SKIP LOCKED
-), claimed AS (
-    UPDATE case_notices n
-    SET status = 'sending', next_attempt_at = $1 + make_interval(secs => $2)
-    FROM due WHERE n.id = due.id
-    RETURNING n.id, n.kind, n.recipient_person_id, n.case_id, n.task_id, n.hazard_id,
-              n.due_at, n.title, n.body, n.attempts
-)
-SELECT c.id, c.kind, c.recipient_person_id, p.name AS recipient_name, c.case_id, c.task_id,
-       c.hazard_id, c.due_at, c.title, c.body, c.attempts,
-       r.id AS receiver_id, r.name AS receiver_name, r.kind AS receiver_kind,
-       r.address AS receiver_address, r.secret AS receiver_secret,
-       r.settings AS receiver_settings, r.enabled AS receiver_enabled
-FROM claimed c
-LEFT JOIN grid_people p ON p.id = c.recipient_person_id
-LEFT JOIN alert_receivers r ON r.id = coalesce(
-    p.receiver_id,
-    (SELECT ur.id FROM alert_receivers ur JOIN web_users u ON u.id = ur.user_id
-     WHERE u.username = p.user_name AND ur.enabled ORDER BY ur.id LIMIT 1))
-ORDER BY c.due_at, c.id
-"""
-
-NOTICE_SENT_SQL: Final = """
-UPDATE case_notices
-SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL,
-    receiver_id = $3, channel = $4
-WHERE id = $1
-"""
-
-#: $3 the status after the attempt ('queued' = retry at $4, 'failed', 'skipped').
-NOTICE_RETRY_SQL: Final = """
-UPDATE case_notices
-SET status = $3, next_attempt_at = $4, attempts = attempts + ($3 <> 'skipped')::int,
-    last_error = $2, receiver_id = $5, channel = $6
-WHERE id = $1
-"""
-
-LIST_NOTICES_SQL: Final = """
-SELECT n.id, n.kind, n.recipient_person_id, p.name AS recipient_name, n.case_id, n.task_id,
-       n.hazard_id, n.due_at, n.title, n.body, n.status, n.attempts, n.last_error, n.sent_at,
-       n.channel
-FROM case_notices n LEFT JOIN grid_people p ON p.id = n.recipient_person_id
-WHERE ($1::bigint IS NULL OR n.case_id = $1)
-  AND ($2::int IS NULL OR n.recipient_person_id = $2)
-ORDER BY n.id DESC
-LIMIT $3
-"""
-
 
 # -- query functions ------------------------------------------------------------
-
-
-async def due_notices(conn: asyncpg.Connection, now: Any, limit: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(DUE_NOTICES_SQL, now, limit)
-    return result
-
-
-async def mark_notices_sent(conn: asyncpg.Connection, ids: Any, now: Any) -> str:
-    result: str = await conn.execute(MARK_NOTICES_SENT_SQL, ids, now)
-    return result
-
-
-async def mark_notice_failed(conn: asyncpg.Connection, notice_id: Any, error: Any) -> str:
-    result: str = await conn.execute(MARK_NOTICE_FAILED_SQL, notice_id, error)
-    return result
 
 
 async def mark_reminded(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
@@ -573,111 +420,8 @@ async def board_counts(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Rec
     return result
 
 
-async def list_notices(
-    conn: asyncpg.Connection, case_id: Any, person_id: Any, limit: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(LIST_NOTICES_SQL, case_id, person_id, limit)
-    return result
-
-
 async def category_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     result: list[asyncpg.Record] = await conn.fetch(CATEGORY_LIST_SQL)
-    return result
-
-
-async def factor(conn: asyncpg.Connection, factor_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(FACTOR_SQL, factor_id)
-    return result
-
-
-async def alert_rule_config(
-    conn: asyncpg.Connection, kind: Any, rule: Any, bare_rule: Any
-) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(
-        ALERT_RULE_CONFIG_SQL, kind, rule, bare_rule
-    )
-    return result
-
-
-async def open_alert_case(conn: asyncpg.Connection, id_: Any, rule: Any) -> Any:
-    return await conn.fetchval(OPEN_ALERT_CASE_SQL, id_, rule)
-
-
-async def alert_case(conn: asyncpg.Connection, alert_id: Any) -> Any:
-    return await conn.fetchval(ALERT_CASE_SQL, alert_id)
-
-
-async def upsert_alert_rule(
-    conn: asyncpg.Connection,
-    kind: Any,
-    rule: Any,
-    open_case: Any,
-    category: Any,
-    urgent: Any,
-    offline_hours: Any,
-) -> str:
-    result: str = await conn.execute(
-        UPSERT_ALERT_RULE_SQL, kind, rule, open_case, category, urgent, offline_hours
-    )
-    return result
-
-
-async def station(conn: asyncpg.Connection, station_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(STATION_SQL, station_id)
-    return result
-
-
-async def link_done(conn: asyncpg.Connection, alert_id: Any, state: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(LINK_DONE_SQL, alert_id, state)
-    return result
-
-
-async def alert_row(conn: asyncpg.Connection, alert_id: Any) -> Any:
-    return await conn.fetchval(ALERT_ROW_SQL, alert_id)
-
-
-async def alerts_table_missing(conn: asyncpg.Connection) -> Any:
-    return await conn.fetchval(ALERTS_TABLE_MISSING_SQL)
-
-
-async def insert_link(
-    conn: asyncpg.Connection, alert_id: Any, state: Any, case_id: Any, outcome: Any, now: Any
-) -> str:
-    result: str = await conn.execute(INSERT_LINK_SQL, alert_id, state, case_id, outcome, now)
-    return result
-
-
-async def firing_alerts(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(FIRING_ALERTS_SQL)
-    return result
-
-
-async def claim_notices(
-    conn: asyncpg.Connection, at: Any, lease: Any, batch: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CLAIM_NOTICES_SQL, at, lease, batch)
-    return result
-
-
-async def notice_sent(
-    pool: asyncpg.Pool, notice_id: Any, at: Any, receiver_id: Any, channel: Any
-) -> str:
-    result: str = await pool.execute(NOTICE_SENT_SQL, notice_id, at, receiver_id, channel)
-    return result
-
-
-async def notice_retry(
-    pool: asyncpg.Pool,
-    notice_id: Any,
-    why: Any,
-    status: Any,
-    retry_at: Any,
-    receiver_id: Any,
-    channel: Any,
-) -> str:
-    result: str = await pool.execute(
-        NOTICE_RETRY_SQL, notice_id, why, status, retry_at, receiver_id, channel
-    )
     return result
 
 

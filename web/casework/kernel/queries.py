@@ -318,3 +318,102 @@ async def unit_people(conn: asyncpg.Connection, unit_id: Any) -> list[asyncpg.Re
 async def role_people(conn: asyncpg.Connection, role: Any) -> list[asyncpg.Record]:
     result: list[asyncpg.Record] = await conn.fetch(ROLE_PEOPLE_SQL, role)
     return result
+
+
+#: Claim due notices ($1 now, $2 lease seconds, $3 batch): queued ones whose attempt is
+#: due, and 'sending' ones whose lease ran out (a sender died mid-send).  SKIP LOCKED: two
+#: web processes never claim the same notice.  The channel: the person's receiver
+#: (grid_people.receiver_id), else the first enabled receiver of the person's dashboard
+#: login (alert_receivers.user_id, migration 0031).
+CLAIM_NOTICES_SQL: Final = """
+WITH due AS (
+    SELECT id FROM case_notices
+    WHERE status IN ('queued', 'sending') AND next_attempt_at <= $1 AND due_at <= $1
+    ORDER BY due_at, id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE case_notices n
+    SET status = 'sending', next_attempt_at = $1 + make_interval(secs => $2)
+    FROM due WHERE n.id = due.id
+    RETURNING n.id, n.kind, n.recipient_person_id, n.case_id, n.task_id, n.hazard_id,
+              n.due_at, n.title, n.body, n.attempts
+)
+SELECT c.id, c.kind, c.recipient_person_id, p.name AS recipient_name, c.case_id, c.task_id,
+       c.hazard_id, c.due_at, c.title, c.body, c.attempts,
+       r.id AS receiver_id, r.name AS receiver_name, r.kind AS receiver_kind,
+       r.address AS receiver_address, r.secret AS receiver_secret,
+       r.settings AS receiver_settings, r.enabled AS receiver_enabled
+FROM claimed c
+LEFT JOIN grid_people p ON p.id = c.recipient_person_id
+LEFT JOIN alert_receivers r ON r.id = coalesce(
+    p.receiver_id,
+    (SELECT ur.id FROM alert_receivers ur JOIN web_users u ON u.id = ur.user_id
+     WHERE u.username = p.user_name AND ur.enabled ORDER BY ur.id LIMIT 1))
+ORDER BY c.due_at, c.id
+"""
+
+
+NOTICE_SENT_SQL: Final = """
+UPDATE case_notices
+SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL,
+    receiver_id = $3, channel = $4
+WHERE id = $1
+"""
+
+
+#: $3 the status after the attempt ('queued' = retry at $4, 'failed', 'skipped').
+NOTICE_RETRY_SQL: Final = """
+UPDATE case_notices
+SET status = $3, next_attempt_at = $4, attempts = attempts + ($3 <> 'skipped')::int,
+    last_error = $2, receiver_id = $5, channel = $6
+WHERE id = $1
+"""
+
+
+LIST_NOTICES_SQL: Final = """
+SELECT n.id, n.kind, n.recipient_person_id, p.name AS recipient_name, n.case_id, n.task_id,
+       n.hazard_id, n.due_at, n.title, n.body, n.status, n.attempts, n.last_error, n.sent_at,
+       n.channel
+FROM case_notices n LEFT JOIN grid_people p ON p.id = n.recipient_person_id
+WHERE ($1::bigint IS NULL OR n.case_id = $1)
+  AND ($2::int IS NULL OR n.recipient_person_id = $2)
+ORDER BY n.id DESC
+LIMIT $3
+"""
+
+
+async def list_notices(
+    conn: asyncpg.Connection, case_id: Any, person_id: Any, limit: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(LIST_NOTICES_SQL, case_id, person_id, limit)
+    return result
+
+
+async def claim_notices(
+    conn: asyncpg.Connection, at: Any, lease: Any, batch: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CLAIM_NOTICES_SQL, at, lease, batch)
+    return result
+
+
+async def notice_sent(
+    pool: asyncpg.Pool, notice_id: Any, at: Any, receiver_id: Any, channel: Any
+) -> str:
+    result: str = await pool.execute(NOTICE_SENT_SQL, notice_id, at, receiver_id, channel)
+    return result
+
+
+async def notice_retry(
+    pool: asyncpg.Pool,
+    notice_id: Any,
+    why: Any,
+    status: Any,
+    retry_at: Any,
+    receiver_id: Any,
+    channel: Any,
+) -> str:
+    result: str = await pool.execute(
+        NOTICE_RETRY_SQL, notice_id, why, status, retry_at, receiver_id, channel
+    )
+    return result

@@ -18,6 +18,7 @@ from web.casework.kernel.access import (
     render_page,
     take_uploads,
 )
+from web.casework.patrol import hazard_queries as hq
 from web.casework.patrol import hazards as hz
 from web.casework.patrol import queries as q
 from web.casework.patrol import service as ps
@@ -329,7 +330,7 @@ async def list_hazards(request: web.Request) -> web.Response:
         caller = await caller_of(conn, request)
         rows = [
             dict(r)
-            for r in await q.hazards(
+            for r in await hq.hazards(
                 conn, caller.scope, states, opt_int(qy, "grid", minimum=1), page.limit, page.offset
             )
         ]
