@@ -15,24 +15,60 @@ SELECT day, kind, name FROM work_calendar_days WHERE day BETWEEN $1 AND $2 ORDER
 
 CATEGORY_SQL: Final = "SELECT code, name, kind, urgent, active FROM case_categories WHERE code = $1"
 
+
+async def category(conn: asyncpg.Connection, category: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(CATEGORY_SQL, category)
+    return result
+
+
 CATEGORIES_SQL: Final = """
 SELECT code, name, kind, urgent, active FROM case_categories ORDER BY code
 """
 
 TIME_LIMITS_SQL: Final = "SELECT stage, minutes FROM case_time_limits WHERE category = $1"
 
+
+async def time_limits(conn: asyncpg.Connection, category: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TIME_LIMITS_SQL, category)
+    return result
+
+
 UPSERT_TIME_LIMIT_SQL: Final = """
 INSERT INTO case_time_limits (category, stage, minutes) VALUES ($1, $2, $3)
 ON CONFLICT (category, stage) DO UPDATE SET minutes = EXCLUDED.minutes
 """
 
+
+async def upsert_time_limit(
+    conn: asyncpg.Connection, category: Any, stage: Any, minutes: Any
+) -> str:
+    result: str = await conn.execute(UPSERT_TIME_LIMIT_SQL, category, stage, minutes)
+    return result
+
+
 AREA_NAME_SQL: Final = "SELECT name FROM areas WHERE id = $1"
 
+
+async def area_name(conn: asyncpg.Connection, grid_id: Any) -> Any:
+    return await conn.fetchval(AREA_NAME_SQL, grid_id)
+
+
 UNIT_SQL: Final = "SELECT id, name, active FROM grid_units WHERE id = $1"
+
+
+async def unit(conn: asyncpg.Connection, target: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(UNIT_SQL, target)
+    return result
+
 
 # -- cases --------------------------------------------------------------------------
 
 NEXT_CASE_ID_SQL: Final = "SELECT nextval(pg_get_serial_sequence('cases', 'id'))"
+
+
+async def next_case_id(conn: asyncpg.Connection) -> Any:
+    return await conn.fetchval(NEXT_CASE_ID_SQL)
+
 
 INSERT_CASE_SQL: Final = """
 INSERT INTO cases (id, code, title, description, category, urgent, source, state, grid_id,
@@ -42,6 +78,12 @@ INSERT INTO cases (id, code, title, description, category, urgent, source, state
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'reported', $8, $9, $10, $11, $12, $13, $14, $15, $16,
         $17, $18, $19, 1, $20, $21, $20, $20, $20)
 """
+
+
+async def insert_case(conn: asyncpg.Connection, *args: Any) -> str:
+    result: str = await conn.execute(INSERT_CASE_SQL, *args)
+    return result
+
 
 #: The columns of :class:`web.casework.cases.service.CaseRow`, locked for a transition.
 LOCK_CASE_SQL: Final = """
@@ -53,6 +95,12 @@ SELECT id, code, title, category, urgent, source, state, grid_id, station_id, al
        hung_at, closed_at, archived_at, ended_at, assess_at, version
 FROM cases WHERE id = $1 FOR UPDATE
 """
+
+
+async def lock_case(conn: asyncpg.Connection, case_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(LOCK_CASE_SQL, case_id)
+    return result
+
 
 UPDATE_CASE_SQL: Final = """
 UPDATE cases SET
@@ -67,6 +115,11 @@ WHERE id = $1
 RETURNING version
 """
 
+
+async def update_case(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(UPDATE_CASE_SQL, *args)
+
+
 INSERT_EVENT_SQL: Final = """
 INSERT INTO case_events (case_id, seq, at, action, from_state, to_state, role,
                          actor_person_id, actor_name, comment, unit_id, data)
@@ -75,9 +128,20 @@ FROM case_events WHERE case_id = $1
 RETURNING id, seq
 """
 
+
+async def insert_event(conn: asyncpg.Connection, *args: Any) -> asyncpg.Record:
+    result: asyncpg.Record = await conn.fetchrow(INSERT_EVENT_SQL, *args)
+    return result
+
+
 LAST_EVENT_DATA_SQL: Final = """
 SELECT data FROM case_events WHERE case_id = $1 AND action = $2 ORDER BY seq DESC LIMIT 1
 """
+
+
+async def last_event_data(conn: asyncpg.Connection, id_: Any, value: Any) -> Any:
+    return await conn.fetchval(LAST_EVENT_DATA_SQL, id_, value)
+
 
 GET_CASE_SQL: Final = """
 SELECT c.id, c.code, c.title, c.description, c.category, cc.name AS category_name, c.urgent,
@@ -98,6 +162,12 @@ LEFT JOIN stations s ON s.id = c.station_id
 WHERE c.id = $1
 """
 
+
+async def get_case(conn: asyncpg.Connection, case_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(GET_CASE_SQL, case_id)
+    return result
+
+
 CASE_TRAIL_SQL: Final = """
 SELECT e.id, e.seq, e.at, e.action, e.from_state, e.to_state, e.role, e.actor_person_id,
        e.actor_name, e.comment, e.unit_id, u.name AS unit_name, e.data,
@@ -110,6 +180,12 @@ FROM case_events e LEFT JOIN grid_units u ON u.id = e.unit_id
 WHERE e.case_id = $1
 ORDER BY e.seq
 """
+
+
+async def case_trail(conn: asyncpg.Connection, case_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CASE_TRAIL_SQL, case_id)
+    return result
+
 
 #: The case board: filters, data scope, sorted by the running deadline.
 #: $1 grid ids of the scope, already expanded to the subtrees (NULL = everything), $2 states,
@@ -185,10 +261,19 @@ WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
   AND ($11::int IS NULL OR c.grid_id = $11)
 """
 
+
+async def case_board_count(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(CASE_BOARD_COUNT_SQL, *args)
+
+
 IN_SCOPE_SQL: Final = """
 
 SELECT EXISTS (SELECT 1 FROM envgrid_scope_areas($1::int[]) WHERE id = $2)
 """
+
+
+async def in_scope(conn: asyncpg.Connection, scope: Any, grid_id: Any) -> Any:
+    return await conn.fetchval(IN_SCOPE_SQL, scope, grid_id)
 
 
 # -- deadline sweep ------------------------------------------------------------------------
@@ -205,14 +290,44 @@ ORDER BY deadline
 LIMIT $4
 """
 
+
+async def sweep_candidates(
+    conn: asyncpg.Connection, remind_bound: Any, now: Any, escalate_bound: Any, batch: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(
+        SWEEP_CANDIDATES_SQL, remind_bound, now, escalate_bound, batch
+    )
+    return result
+
+
 MARK_REMINDED_SQL: Final = "UPDATE cases SET reminded_seq = $2 WHERE id = $1"
+
+
+async def mark_reminded(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
+    result: str = await conn.execute(MARK_REMINDED_SQL, id_, seq)
+    return result
+
 
 MARK_OVERDUE_SQL: Final = """
 UPDATE cases SET overdue_seq = $2, reminded_seq = $2, handle_overdue = handle_overdue OR $3
 WHERE id = $1
 """
 
+
+async def mark_overdue(
+    conn: asyncpg.Connection, case_id: Any, seq: Any, handle_overdue: Any
+) -> str:
+    result: str = await conn.execute(MARK_OVERDUE_SQL, case_id, seq, handle_overdue)
+    return result
+
+
 MARK_ESCALATED_SQL: Final = "UPDATE cases SET escalated_seq = $2 WHERE id = $1"
+
+
+async def mark_escalated(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
+    result: str = await conn.execute(MARK_ESCALATED_SQL, id_, seq)
+    return result
+
 
 # -- rate limit ---------------------------------------------------------------------------
 
@@ -222,7 +337,17 @@ ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
 RETURNING hits
 """
 
+
+async def rate_hit(conn: asyncpg.Connection, key: Any, start: Any) -> Any:
+    return await conn.fetchval(RATE_HIT_SQL, key, start)
+
+
 RATE_PURGE_SQL: Final = "DELETE FROM rate_limit_hits WHERE window_start < $1"
+
+
+async def rate_purge(conn: asyncpg.Connection, before: Any) -> str:
+    result: str = await conn.execute(RATE_PURGE_SQL, before)
+    return result
 
 
 # -- assessment (definitions in web.casework.cases.assessment) ------------------------------------
@@ -283,6 +408,12 @@ CATEGORY_LIST_SQL: Final = """
 SELECT code, name, kind, urgent FROM case_categories WHERE active ORDER BY code
 """
 
+
+async def category_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CATEGORY_LIST_SQL)
+    return result
+
+
 UNITS_SQL: Final = "SELECT id, code, name, kind, phone FROM grid_units WHERE active ORDER BY code"
 
 #: Open cases per state in the scope ($1 grid ids, NULL = all) under the board filters
@@ -306,122 +437,8 @@ GROUP BY c.state
 """
 
 
-# -- query functions ------------------------------------------------------------
-
-
-async def mark_reminded(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
-    result: str = await conn.execute(MARK_REMINDED_SQL, id_, seq)
-    return result
-
-
-async def mark_overdue(
-    conn: asyncpg.Connection, case_id: Any, seq: Any, handle_overdue: Any
-) -> str:
-    result: str = await conn.execute(MARK_OVERDUE_SQL, case_id, seq, handle_overdue)
-    return result
-
-
-async def mark_escalated(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
-    result: str = await conn.execute(MARK_ESCALATED_SQL, id_, seq)
-    return result
-
-
-async def sweep_candidates(
-    conn: asyncpg.Connection, remind_bound: Any, now: Any, escalate_bound: Any, batch: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(
-        SWEEP_CANDIDATES_SQL, remind_bound, now, escalate_bound, batch
-    )
-    return result
-
-
-async def time_limits(conn: asyncpg.Connection, category: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TIME_LIMITS_SQL, category)
-    return result
-
-
-async def lock_case(conn: asyncpg.Connection, case_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(LOCK_CASE_SQL, case_id)
-    return result
-
-
-async def update_case(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(UPDATE_CASE_SQL, *args)
-
-
-async def insert_event(conn: asyncpg.Connection, *args: Any) -> asyncpg.Record:
-    result: asyncpg.Record = await conn.fetchrow(INSERT_EVENT_SQL, *args)
-    return result
-
-
-async def get_case(conn: asyncpg.Connection, case_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(GET_CASE_SQL, case_id)
-    return result
-
-
-async def case_trail(conn: asyncpg.Connection, case_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CASE_TRAIL_SQL, case_id)
-    return result
-
-
-async def upsert_time_limit(
-    conn: asyncpg.Connection, category: Any, stage: Any, minutes: Any
-) -> str:
-    result: str = await conn.execute(UPSERT_TIME_LIMIT_SQL, category, stage, minutes)
-    return result
-
-
-async def category(conn: asyncpg.Connection, category: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(CATEGORY_SQL, category)
-    return result
-
-
-async def insert_case(conn: asyncpg.Connection, *args: Any) -> str:
-    result: str = await conn.execute(INSERT_CASE_SQL, *args)
-    return result
-
-
-async def in_scope(conn: asyncpg.Connection, scope: Any, grid_id: Any) -> Any:
-    return await conn.fetchval(IN_SCOPE_SQL, scope, grid_id)
-
-
-async def unit(conn: asyncpg.Connection, target: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(UNIT_SQL, target)
-    return result
-
-
-async def next_case_id(conn: asyncpg.Connection) -> Any:
-    return await conn.fetchval(NEXT_CASE_ID_SQL)
-
-
-async def case_board_count(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(CASE_BOARD_COUNT_SQL, *args)
-
-
-async def last_event_data(conn: asyncpg.Connection, id_: Any, value: Any) -> Any:
-    return await conn.fetchval(LAST_EVENT_DATA_SQL, id_, value)
-
-
-async def area_name(conn: asyncpg.Connection, grid_id: Any) -> Any:
-    return await conn.fetchval(AREA_NAME_SQL, grid_id)
-
-
-async def rate_hit(conn: asyncpg.Connection, key: Any, start: Any) -> Any:
-    return await conn.fetchval(RATE_HIT_SQL, key, start)
-
-
-async def rate_purge(conn: asyncpg.Connection, before: Any) -> str:
-    result: str = await conn.execute(RATE_PURGE_SQL, before)
-    return result
-
-
 async def board_counts(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
     result: list[asyncpg.Record] = await conn.fetch(BOARD_COUNTS_SQL, *args)
-    return result
-
-
-async def category_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CATEGORY_LIST_SQL)
     return result
 
 

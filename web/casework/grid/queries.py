@@ -17,7 +17,19 @@ FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
 WHERE a.id = $1
 """
 
+
+async def get_area(conn: asyncpg.Connection, area_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(GET_AREA_SQL, area_id)
+    return result
+
+
 AREA_BY_CODE_SQL: Final = "SELECT id, level, code, name FROM areas WHERE code = $1"
+
+
+async def area_by_code(conn: asyncpg.Connection, area: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(AREA_BY_CODE_SQL, area)
+    return result
+
 
 CHILDREN_SQL: Final = """
 SELECT a.id, a.level, a.code, a.name,
@@ -33,9 +45,20 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id
 """
 
+
+async def insert_area(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_AREA_SQL, *args)
+
+
 EXISTING_AREAS_SQL: Final = """
 SELECT id, code, level, boundary FROM areas WHERE code = ANY($1::text[])
 """
+
+
+async def existing_areas(conn: asyncpg.Connection, codes: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(EXISTING_AREAS_SQL, codes)
+    return result
+
 
 UPSERT_AREA_SQL: Final = """
 INSERT INTO areas AS a (code, name, level, parent_id, boundary, centroid_lat, centroid_lon, attrs)
@@ -47,6 +70,12 @@ SET name = EXCLUDED.name, level = EXCLUDED.level, parent_id = EXCLUDED.parent_id
 RETURNING id, (xmax = 0) AS inserted
 """
 
+
+async def upsert_area(conn: asyncpg.Connection, *args: Any) -> asyncpg.Record:
+    result: asyncpg.Record = await conn.fetchrow(UPSERT_AREA_SQL, *args)
+    return result
+
+
 EXPORT_AREAS_SQL: Final = """
 SELECT a.id, a.code, a.name, a.level, p.code AS parent_code, a.boundary,
        a.centroid_lat, a.centroid_lon, a.attrs
@@ -55,13 +84,31 @@ WHERE $1::int[] IS NULL OR a.id = ANY($1::int[])
 ORDER BY a.level, a.code
 """
 
+
+async def export_areas(conn: asyncpg.Connection, ids: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(EXPORT_AREAS_SQL, ids)
+    return result
+
+
 INDEX_AREAS_SQL: Final = """
 SELECT id, level, boundary FROM areas WHERE boundary IS NOT NULL
 """
 
+
+async def index_areas(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(INDEX_AREAS_SQL)
+    return result
+
+
 INDEX_SIGNATURE_SQL: Final = """
 SELECT count(*), max(updated_at) FROM areas WHERE boundary IS NOT NULL
 """
+
+
+async def index_signature(conn: asyncpg.Connection) -> asyncpg.Record:
+    result: asyncpg.Record = await conn.fetchrow(INDEX_SIGNATURE_SQL)
+    return result
+
 
 # -- units and people ----------------------------------------------------------------
 
@@ -75,15 +122,35 @@ CURRENT_ASSIGNMENT_SQL: Final = """
 SELECT area_id FROM area_assignments WHERE entity = $1 AND entity_id = $2 AND valid_to IS NULL
 """
 
+
+async def current_assignment(
+    conn: asyncpg.Connection, entity: Any, entity_id: Any
+) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(CURRENT_ASSIGNMENT_SQL, entity, entity_id)
+    return result
+
+
 CLOSE_ASSIGNMENT_SQL: Final = """
 UPDATE area_assignments SET valid_to = $3
 WHERE entity = $1 AND entity_id = $2 AND valid_to IS NULL
 """
 
+
+async def close_assignment(conn: asyncpg.Connection, entity: Any, entity_id: Any, now: Any) -> str:
+    result: str = await conn.execute(CLOSE_ASSIGNMENT_SQL, entity, entity_id, now)
+    return result
+
+
 INSERT_ASSIGNMENT_SQL: Final = """
 INSERT INTO area_assignments (entity, entity_id, area_id, method, assigned_by, reason, valid_from)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
+
+
+async def insert_assignment(conn: asyncpg.Connection, *args: Any) -> str:
+    result: str = await conn.execute(INSERT_ASSIGNMENT_SQL, *args)
+    return result
+
 
 ASSIGNMENT_HISTORY_SQL: Final = """
 SELECT h.area_id, a.code AS area_code, a.name AS area_name, h.method, h.assigned_by, h.reason,
@@ -92,6 +159,14 @@ FROM area_assignments h LEFT JOIN areas a ON a.id = h.area_id
 WHERE h.entity = $1 AND h.entity_id = $2
 ORDER BY h.valid_from, h.id
 """
+
+
+async def assignment_history(
+    conn: asyncpg.Connection, entity: Any, entity_id: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(ASSIGNMENT_HISTORY_SQL, entity, entity_id)
+    return result
+
 
 STATION_GRID_SQL: Final = "SELECT grid_id FROM stations WHERE id = $1 FOR UPDATE"
 POINT_GRID_SQL: Final = "SELECT grid_id FROM patrol_points WHERE id = $1 FOR UPDATE"
@@ -118,12 +193,24 @@ INSERT INTO patrol_points (code, name, kind, lat, lon, station_id) VALUES ($1, $
 RETURNING id
 """
 
+
+async def insert_point(
+    conn: asyncpg.Connection, code: Any, name: Any, kind: Any, lat: Any, lon: Any, station_id: Any
+) -> Any:
+    return await conn.fetchval(INSERT_POINT_SQL, code, name, kind, lat, lon, station_id)
+
+
 # -- web layer (round 2): reads in the caller's data scope ---------------------------------
 # $n::int[] scope = the area ids whose subtrees the caller sees (NULL = everything).
 
 AREA_IN_SCOPE_SQL: Final = """
 SELECT $2::int[] IS NULL OR $1 IN (SELECT id FROM envgrid_scope_areas($2::int[]))
 """
+
+
+async def area_in_scope(conn: asyncpg.Connection, area_id: Any, scope: Any) -> Any:
+    return await conn.fetchval(AREA_IN_SCOPE_SQL, area_id, scope)
+
 
 #: $1 scope, $2 level, $3 parent (NULL = any), $4 with boundaries.
 SCOPED_AREAS_SQL: Final = """
@@ -137,6 +224,16 @@ WHERE ($1::int[] IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas($1::int[
 ORDER BY a.level, a.code
 """
 
+
+async def scoped_areas(
+    conn: asyncpg.Connection, scope: Any, level: Any, parent: Any, boundary: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(
+        SCOPED_AREAS_SQL, scope, level, parent, boundary
+    )
+    return result
+
+
 #: Responsible units of the area and of its ancestors ($1 area): nearest first.
 AREA_UNITS_SQL: Final = f"""
 WITH RECURSIVE {ancestry("$1", "name")}
@@ -149,6 +246,12 @@ LEFT JOIN case_categories cc ON cc.code = au.category
 ORDER BY up.depth, au.category
 """  # noqa: S608 - constant fragment
 
+
+async def area_units(conn: asyncpg.Connection, area_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(AREA_UNITS_SQL, area_id)
+    return result
+
+
 #: Stations in the area's subtree ($1 area), at most $2.
 AREA_STATIONS_SQL: Final = """
 SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.grid_id, s.enabled,
@@ -159,6 +262,12 @@ ORDER BY s.id
 LIMIT $2
 """
 
+
+async def area_stations(conn: asyncpg.Connection, area_id: Any, limit: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(AREA_STATIONS_SQL, area_id, limit)
+    return result
+
+
 AREA_POINTS_SQL: Final = """
 SELECT p.id, p.code, p.name, p.kind, p.lat, p.lon, p.grid_id, p.station_id
 FROM patrol_points p
@@ -166,6 +275,12 @@ WHERE p.active AND p.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$1]::i
 ORDER BY p.code
 LIMIT $2
 """
+
+
+async def area_points(conn: asyncpg.Connection, area_id: Any, limit: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(AREA_POINTS_SQL, area_id, limit)
+    return result
+
 
 #: Counters of the area's subtree ($1 area, $2 now).
 AREA_COUNTS_SQL: Final = """
@@ -181,6 +296,12 @@ SELECT
        AND h.grid_id IN (SELECT id FROM sub)) AS open_hazards
 """
 
+
+async def area_counts(conn: asyncpg.Connection, area_id: Any, now: Any) -> asyncpg.Record:
+    result: asyncpg.Record = await conn.fetchrow(AREA_COUNTS_SQL, area_id, now)
+    return result
+
+
 #: The grid map's point layers: $1 scope, $2 area (subtree, NULL = all), $3 now, $4 limit.
 MAP_STATIONS_SQL: Final = """
 SELECT coalesce(json_agg(json_build_array(s.id, s.name, s.lat, s.lon, s.grid_id, s.st,
@@ -191,6 +312,11 @@ WHERE s.lat IS NOT NULL AND s.lon IS NOT NULL
   AND ($2::int IS NULL OR s.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
 """
 
+
+async def map_stations(conn: asyncpg.Connection, scope: Any, area: Any) -> Any:
+    return await conn.fetchval(MAP_STATIONS_SQL, scope, area)
+
+
 MAP_POINTS_SQL: Final = """
 SELECT coalesce(json_agg(json_build_array(p.id, p.code, p.name, p.lat, p.lon, p.grid_id, p.kind)
                          ORDER BY p.id), '[]')::text
@@ -199,6 +325,11 @@ WHERE p.active
   AND ($1::int[] IS NULL OR p.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
   AND ($2::int IS NULL OR p.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
 """
+
+
+async def map_points(conn: asyncpg.Connection, scope: Any, area: Any) -> Any:
+    return await conn.fetchval(MAP_POINTS_SQL, scope, area)
+
 
 MAP_CASES_SQL: Final = """
 SELECT coalesce(json_agg(json_build_array(c.id, c.code, c.title, c.lat, c.lon, c.state,
@@ -214,6 +345,13 @@ FROM (
 ) c
 """
 
+
+async def map_cases(
+    conn: asyncpg.Connection, scope: Any, area: Any, now: Any, max_cases: Any
+) -> Any:
+    return await conn.fetchval(MAP_CASES_SQL, scope, area, now, max_cases)
+
+
 #: The grid map's boundaries as one GeoJSON FeatureCollection text: $1 scope, $2 area
 #: (subtree), $3 minimum level.
 MAP_AREAS_SQL: Final = """
@@ -228,6 +366,11 @@ WHERE a.boundary IS NOT NULL AND a.level >= $3
   AND ($1::int[] IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
   AND ($2::int IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
 """
+
+
+async def map_areas(conn: asyncpg.Connection, scope: Any, area: Any, min_level: Any) -> Any:
+    return await conn.fetchval(MAP_AREAS_SQL, scope, area, min_level)
+
 
 #: People: $1 role, $2 unit, $3 area (duty in the subtree), $4 text, $5 scope, $6 limit,
 #: $7 offset.  A scoped caller sees the people with a duty in the scope and the people of
@@ -258,6 +401,12 @@ ORDER BY p.role, p.id
 LIMIT $6 OFFSET $7
 """
 
+
+async def people(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PEOPLE_SQL, *args)
+    return result
+
+
 UPDATE_PERSON_SQL: Final = """
 UPDATE grid_people SET
     name = coalesce($2, name), phone = coalesce($3, phone),
@@ -269,13 +418,30 @@ WHERE id = $1
 RETURNING id
 """
 
+
+async def update_person(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(UPDATE_PERSON_SQL, *args)
+
+
 SET_PERSON_RECEIVER_SQL: Final = "UPDATE grid_people SET receiver_id = $2 WHERE id = $1"
+
+
+async def set_person_receiver(conn: asyncpg.Connection, person_id: Any, receiver: Any) -> str:
+    result: str = await conn.execute(SET_PERSON_RECEIVER_SQL, person_id, receiver)
+    return result
+
 
 UNITS_LIST_SQL: Final = """
 SELECT u.id, u.code, u.name, u.kind, u.phone, u.active,
        (SELECT count(*) FROM grid_people p WHERE p.unit_id = u.id AND p.active) AS people
 FROM grid_units u ORDER BY u.code
 """
+
+
+async def units_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(UNITS_LIST_SQL)
+    return result
+
 
 POINTS_SQL: Final = """
 SELECT p.id, p.code, p.name, p.kind, p.lat, p.lon, p.grid_id, a.name AS grid_name,
@@ -286,11 +452,25 @@ ORDER BY p.code
 LIMIT $2 OFFSET $3
 """
 
+
+async def points(
+    conn: asyncpg.Connection, scope: Any, limit: Any, offset: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(POINTS_SQL, scope, limit, offset)
+    return result
+
+
 PERSON_DUTIES_SQL: Final = """
 SELECT ap.area_id, a.code AS area_code, a.name AS area_name, a.level, ap.duty
 FROM area_people ap JOIN areas a ON a.id = ap.area_id
 WHERE ap.person_id = $1 ORDER BY a.level, a.code
 """
+
+
+async def person_duties(conn: asyncpg.Connection, id_: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PERSON_DUTIES_SQL, id_)
+    return result
+
 
 PEOPLE_EXPORT_SQL: Final = """
 SELECT p.id, p.name, p.phone, p.role, u.code AS unit_code, u.name AS unit_name, p.user_name,
@@ -307,162 +487,8 @@ ORDER BY p.role, p.id
 """
 
 
-# -- query functions ------------------------------------------------------------
-
-
 async def people_export(conn: asyncpg.Connection, role: Any) -> list[asyncpg.Record]:
     result: list[asyncpg.Record] = await conn.fetch(PEOPLE_EXPORT_SQL, role)
-    return result
-
-
-async def area_by_code(conn: asyncpg.Connection, area: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(AREA_BY_CODE_SQL, area)
-    return result
-
-
-async def existing_areas(conn: asyncpg.Connection, codes: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(EXISTING_AREAS_SQL, codes)
-    return result
-
-
-async def assignment_history(
-    conn: asyncpg.Connection, entity: Any, entity_id: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(ASSIGNMENT_HISTORY_SQL, entity, entity_id)
-    return result
-
-
-async def index_areas(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(INDEX_AREAS_SQL)
-    return result
-
-
-async def get_area(conn: asyncpg.Connection, area_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(GET_AREA_SQL, area_id)
-    return result
-
-
-async def insert_area(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_AREA_SQL, *args)
-
-
-async def current_assignment(
-    conn: asyncpg.Connection, entity: Any, entity_id: Any
-) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(CURRENT_ASSIGNMENT_SQL, entity, entity_id)
-    return result
-
-
-async def close_assignment(conn: asyncpg.Connection, entity: Any, entity_id: Any, now: Any) -> str:
-    result: str = await conn.execute(CLOSE_ASSIGNMENT_SQL, entity, entity_id, now)
-    return result
-
-
-async def insert_assignment(conn: asyncpg.Connection, *args: Any) -> str:
-    result: str = await conn.execute(INSERT_ASSIGNMENT_SQL, *args)
-    return result
-
-
-async def index_signature(conn: asyncpg.Connection) -> asyncpg.Record:
-    result: asyncpg.Record = await conn.fetchrow(INDEX_SIGNATURE_SQL)
-    return result
-
-
-async def insert_point(
-    conn: asyncpg.Connection, code: Any, name: Any, kind: Any, lat: Any, lon: Any, station_id: Any
-) -> Any:
-    return await conn.fetchval(INSERT_POINT_SQL, code, name, kind, lat, lon, station_id)
-
-
-async def scoped_areas(
-    conn: asyncpg.Connection, scope: Any, level: Any, parent: Any, boundary: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(
-        SCOPED_AREAS_SQL, scope, level, parent, boundary
-    )
-    return result
-
-
-async def points(
-    conn: asyncpg.Connection, scope: Any, limit: Any, offset: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(POINTS_SQL, scope, limit, offset)
-    return result
-
-
-async def set_person_receiver(conn: asyncpg.Connection, person_id: Any, receiver: Any) -> str:
-    result: str = await conn.execute(SET_PERSON_RECEIVER_SQL, person_id, receiver)
-    return result
-
-
-async def people(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PEOPLE_SQL, *args)
-    return result
-
-
-async def units_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(UNITS_LIST_SQL)
-    return result
-
-
-async def person_duties(conn: asyncpg.Connection, id_: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PERSON_DUTIES_SQL, id_)
-    return result
-
-
-async def export_areas(conn: asyncpg.Connection, ids: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(EXPORT_AREAS_SQL, ids)
-    return result
-
-
-async def upsert_area(conn: asyncpg.Connection, *args: Any) -> asyncpg.Record:
-    result: asyncpg.Record = await conn.fetchrow(UPSERT_AREA_SQL, *args)
-    return result
-
-
-async def area_in_scope(conn: asyncpg.Connection, area_id: Any, scope: Any) -> Any:
-    return await conn.fetchval(AREA_IN_SCOPE_SQL, area_id, scope)
-
-
-async def area_counts(conn: asyncpg.Connection, area_id: Any, now: Any) -> asyncpg.Record:
-    result: asyncpg.Record = await conn.fetchrow(AREA_COUNTS_SQL, area_id, now)
-    return result
-
-
-async def map_areas(conn: asyncpg.Connection, scope: Any, area: Any, min_level: Any) -> Any:
-    return await conn.fetchval(MAP_AREAS_SQL, scope, area, min_level)
-
-
-async def map_stations(conn: asyncpg.Connection, scope: Any, area: Any) -> Any:
-    return await conn.fetchval(MAP_STATIONS_SQL, scope, area)
-
-
-async def map_points(conn: asyncpg.Connection, scope: Any, area: Any) -> Any:
-    return await conn.fetchval(MAP_POINTS_SQL, scope, area)
-
-
-async def map_cases(
-    conn: asyncpg.Connection, scope: Any, area: Any, now: Any, max_cases: Any
-) -> Any:
-    return await conn.fetchval(MAP_CASES_SQL, scope, area, now, max_cases)
-
-
-async def update_person(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(UPDATE_PERSON_SQL, *args)
-
-
-async def area_units(conn: asyncpg.Connection, area_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(AREA_UNITS_SQL, area_id)
-    return result
-
-
-async def area_stations(conn: asyncpg.Connection, area_id: Any, limit: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(AREA_STATIONS_SQL, area_id, limit)
-    return result
-
-
-async def area_points(conn: asyncpg.Connection, area_id: Any, limit: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(AREA_POINTS_SQL, area_id, limit)
     return result
 
 

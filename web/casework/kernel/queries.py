@@ -34,49 +34,97 @@ def ancestry(area: str, *columns: str) -> str:
 PURGE_UPLOADS_SQL: Final = "DELETE FROM upload_staging WHERE created_at < $1"
 
 
-def _count(status: str) -> int:
-    """Rows affected, from a command status such as ``DELETE 3``."""
-    return int(status.rsplit(maxsplit=1)[-1])
-
-
 async def purge_staged_uploads(pool: asyncpg.Pool, before: datetime) -> int:
     """Forget staged uploads older than ``before``; returns how many."""
     return _count(await pool.execute(PURGE_UPLOADS_SQL, before))
 
 
+def _count(status: str) -> int:
+    """Rows affected, from a command status such as ``DELETE 3``."""
+    return int(status.rsplit(maxsplit=1)[-1])
+
+
 #: The roots ($1 int[]) and all their descendants.
 DESCENDANT_IDS_SQL: Final = "SELECT id FROM envgrid_scope_areas($1::int[])"
+
+
+async def descendant_ids(conn: asyncpg.Connection, ids: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(DESCENDANT_IDS_SQL, ids)
+    return result
+
 
 ANCESTORS_SQL: Final = f"""
 WITH RECURSIVE {ancestry("$1", "level", "code", "name")}
 SELECT id, parent_id, level, code, name FROM up ORDER BY depth
 """  # noqa: S608 - constant fragment
 
+
+async def ancestors(conn: asyncpg.Connection, area_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(ANCESTORS_SQL, area_id)
+    return result
+
+
 INSERT_UNIT_SQL: Final = """
 INSERT INTO grid_units (code, name, kind, phone) VALUES ($1, $2, $3, $4) RETURNING id
 """
+
+
+async def insert_unit(conn: asyncpg.Connection, code: Any, name: Any, kind: Any, phone: Any) -> Any:
+    return await conn.fetchval(INSERT_UNIT_SQL, code, name, kind, phone)
+
 
 INSERT_PERSON_SQL: Final = """
 INSERT INTO grid_people (name, phone, role, unit_id, user_name)
 VALUES ($1, $2, $3, $4, $5) RETURNING id
 """
 
+
+async def insert_person(
+    conn: asyncpg.Connection, name: Any, phone: Any, role: Any, unit_id: Any, user_name: Any
+) -> Any:
+    return await conn.fetchval(INSERT_PERSON_SQL, name, phone, role, unit_id, user_name)
+
+
 GET_PERSON_SQL: Final = """
 SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE id = $1
 """
 
+
+async def get_person(conn: asyncpg.Connection, person_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(GET_PERSON_SQL, person_id)
+    return result
+
+
 PERSON_BY_USER_SQL: Final = """
 SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE user_name = $1
 """
+
+
+async def person_by_user(conn: asyncpg.Connection, user_name: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(PERSON_BY_USER_SQL, user_name)
+    return result
+
 
 SET_DUTY_SQL: Final = """
 INSERT INTO area_people (area_id, person_id, duty) VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING
 """
 
+
+async def set_duty(conn: asyncpg.Connection, area_id: Any, person_id: Any, duty: Any) -> str:
+    result: str = await conn.execute(SET_DUTY_SQL, area_id, person_id, duty)
+    return result
+
+
 REMOVE_DUTY_SQL: Final = """
 DELETE FROM area_people WHERE area_id = $1 AND person_id = $2 AND duty = $3
 """
+
+
+async def remove_duty(conn: asyncpg.Connection, area_id: Any, person_id: Any, duty: Any) -> str:
+    result: str = await conn.execute(REMOVE_DUTY_SQL, area_id, person_id, duty)
+    return result
+
 
 AREA_PEOPLE_SQL: Final = """
 SELECT p.id, p.name, p.phone, p.role, ap.duty
@@ -84,6 +132,12 @@ FROM area_people ap JOIN grid_people p ON p.id = ap.person_id
 WHERE ap.area_id = $1 AND ($2::text IS NULL OR ap.duty = $2) AND p.active
 ORDER BY ap.duty, p.id
 """
+
+
+async def area_people(conn: asyncpg.Connection, area_id: Any, duty: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(AREA_PEOPLE_SQL, area_id, duty)
+    return result
+
 
 #: People with ``duty`` in the area or, if none there, in the nearest ancestor that has some.
 NEAREST_DUTY_PEOPLE_SQL: Final = f"""
@@ -95,10 +149,24 @@ WITH RECURSIVE {ancestry("$1")}, found AS (
 SELECT id FROM found WHERE depth = (SELECT min(depth) FROM found) ORDER BY id
 """  # noqa: S608 - constant fragment
 
+
+async def nearest_duty_people(
+    conn: asyncpg.Connection, area_id: Any, duty: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(NEAREST_DUTY_PEOPLE_SQL, area_id, duty)
+    return result
+
+
 SET_AREA_UNIT_SQL: Final = """
 INSERT INTO area_units (area_id, category, unit_id) VALUES ($1, $2, $3)
 ON CONFLICT (area_id, category) DO UPDATE SET unit_id = EXCLUDED.unit_id
 """
+
+
+async def set_area_unit(conn: asyncpg.Connection, area_id: Any, category: Any, unit_id: Any) -> str:
+    result: str = await conn.execute(SET_AREA_UNIT_SQL, area_id, category, unit_id)
+    return result
+
 
 #: An exact category match anywhere up the hierarchy beats '*'; nearer areas win ties.
 RESPONSIBLE_UNIT_SQL: Final = f"""
@@ -111,24 +179,59 @@ ORDER BY (au.category = '*'), up.depth
 LIMIT 1
 """  # noqa: S608 - constant fragment
 
+
+async def responsible_unit(conn: asyncpg.Connection, area_id: Any, category: Any) -> Any:
+    return await conn.fetchval(RESPONSIBLE_UNIT_SQL, area_id, category)
+
+
 UNIT_PEOPLE_SQL: Final = """
 SELECT id FROM grid_people WHERE unit_id = $1 AND active ORDER BY id
 """
+
+
+async def unit_people(conn: asyncpg.Connection, unit_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(UNIT_PEOPLE_SQL, unit_id)
+    return result
+
 
 ROLE_PEOPLE_SQL: Final = """
 SELECT id FROM grid_people WHERE role = $1 AND active ORDER BY id
 """
 
+
+async def role_people(conn: asyncpg.Connection, role: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(ROLE_PEOPLE_SQL, role)
+    return result
+
+
 CALENDAR_DAYS_SQL: Final = """
 SELECT day, kind FROM work_calendar_days WHERE day BETWEEN $1 AND $2
 """
+
+
+async def calendar_days(conn: asyncpg.Connection, first: Any, last: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CALENDAR_DAYS_SQL, first, last)
+    return result
+
 
 UPSERT_CALENDAR_DAY_SQL: Final = """
 INSERT INTO work_calendar_days (day, kind, name) VALUES ($1, $2, $3)
 ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name
 """
 
+
+async def upsert_calendar_day(conn: asyncpg.Connection, day: Any, kind: Any, name: Any) -> str:
+    result: str = await conn.execute(UPSERT_CALENDAR_DAY_SQL, day, kind, name)
+    return result
+
+
 DELETE_CALENDAR_DAY_SQL: Final = "DELETE FROM work_calendar_days WHERE day = $1"
+
+
+async def delete_calendar_day(conn: asyncpg.Connection, day: Any) -> str:
+    result: str = await conn.execute(DELETE_CALENDAR_DAY_SQL, day)
+    return result
+
 
 INSERT_ATTACHMENTS_SQL: Final = """
 INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
@@ -137,6 +240,12 @@ FROM unnest($4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
      AS p (path, mime, size, sha256, original_name)
 RETURNING id
 """
+
+
+async def insert_attachments(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(INSERT_ATTACHMENTS_SQL, *args)
+    return result
+
 
 #: One notice per recipient ($9; a NULL element = nobody configured); dedup per key.
 INSERT_NOTICES_SQL: Final = """
@@ -148,17 +257,41 @@ ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
 
+
+async def insert_notices(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(INSERT_NOTICES_SQL, *args)
+    return result
+
+
 PERSON_DUTY_AREAS_SQL: Final = "SELECT DISTINCT area_id FROM area_people WHERE person_id = $1"
+
+
+async def person_duty_areas(conn: asyncpg.Connection, id_: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PERSON_DUTY_AREAS_SQL, id_)
+    return result
+
 
 STAGE_UPLOAD_SQL: Final = """
 INSERT INTO upload_staging (token, user_id, path, mime, size, sha256, original_name)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
 
+
+async def stage_upload(conn: asyncpg.Connection, *args: Any) -> str:
+    result: str = await conn.execute(STAGE_UPLOAD_SQL, *args)
+    return result
+
+
 TAKE_UPLOADS_SQL: Final = """
 DELETE FROM upload_staging WHERE token = ANY($1::text[]) AND user_id = $2
 RETURNING token, path, mime, size, sha256, original_name
 """
+
+
+async def take_uploads(conn: asyncpg.Connection, tokens: Any, user_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TAKE_UPLOADS_SQL, tokens, user_id)
+    return result
+
 
 TASK_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
@@ -168,6 +301,11 @@ SELECT EXISTS (
 )
 """
 
+
+async def task_in_scope(conn: asyncpg.Connection, task_id: Any, scope: Any) -> Any:
+    return await conn.fetchval(TASK_IN_SCOPE_SQL, task_id, scope)
+
+
 HAZARD_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
     SELECT 1 FROM patrol_hazards h
@@ -175,6 +313,11 @@ SELECT EXISTS (
       AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 )
 """
+
+
+async def hazard_in_scope(conn: asyncpg.Connection, hazard_id: Any, scope: Any) -> Any:
+    return await conn.fetchval(HAZARD_IN_SCOPE_SQL, hazard_id, scope)
+
 
 ATTACHMENT_SQL: Final = """
 SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,
@@ -193,130 +336,8 @@ FROM attachments a WHERE a.id = $1
 """
 
 
-# -- query functions ------------------------------------------------------------
-
-
 async def attachment(conn: asyncpg.Connection, attachment_id: Any) -> asyncpg.Record | None:
     result: asyncpg.Record | None = await conn.fetchrow(ATTACHMENT_SQL, attachment_id)
-    return result
-
-
-async def task_in_scope(conn: asyncpg.Connection, task_id: Any, scope: Any) -> Any:
-    return await conn.fetchval(TASK_IN_SCOPE_SQL, task_id, scope)
-
-
-async def hazard_in_scope(conn: asyncpg.Connection, hazard_id: Any, scope: Any) -> Any:
-    return await conn.fetchval(HAZARD_IN_SCOPE_SQL, hazard_id, scope)
-
-
-async def calendar_days(conn: asyncpg.Connection, first: Any, last: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CALENDAR_DAYS_SQL, first, last)
-    return result
-
-
-async def upsert_calendar_day(conn: asyncpg.Connection, day: Any, kind: Any, name: Any) -> str:
-    result: str = await conn.execute(UPSERT_CALENDAR_DAY_SQL, day, kind, name)
-    return result
-
-
-async def delete_calendar_day(conn: asyncpg.Connection, day: Any) -> str:
-    result: str = await conn.execute(DELETE_CALENDAR_DAY_SQL, day)
-    return result
-
-
-async def insert_notices(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(INSERT_NOTICES_SQL, *args)
-    return result
-
-
-async def stage_upload(conn: asyncpg.Connection, *args: Any) -> str:
-    result: str = await conn.execute(STAGE_UPLOAD_SQL, *args)
-    return result
-
-
-async def take_uploads(conn: asyncpg.Connection, tokens: Any, user_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TAKE_UPLOADS_SQL, tokens, user_id)
-    return result
-
-
-async def person_duty_areas(conn: asyncpg.Connection, id_: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PERSON_DUTY_AREAS_SQL, id_)
-    return result
-
-
-async def descendant_ids(conn: asyncpg.Connection, ids: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(DESCENDANT_IDS_SQL, ids)
-    return result
-
-
-async def ancestors(conn: asyncpg.Connection, area_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(ANCESTORS_SQL, area_id)
-    return result
-
-
-async def insert_attachments(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(INSERT_ATTACHMENTS_SQL, *args)
-    return result
-
-
-async def get_person(conn: asyncpg.Connection, person_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(GET_PERSON_SQL, person_id)
-    return result
-
-
-async def person_by_user(conn: asyncpg.Connection, user_name: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(PERSON_BY_USER_SQL, user_name)
-    return result
-
-
-async def set_duty(conn: asyncpg.Connection, area_id: Any, person_id: Any, duty: Any) -> str:
-    result: str = await conn.execute(SET_DUTY_SQL, area_id, person_id, duty)
-    return result
-
-
-async def set_area_unit(conn: asyncpg.Connection, area_id: Any, category: Any, unit_id: Any) -> str:
-    result: str = await conn.execute(SET_AREA_UNIT_SQL, area_id, category, unit_id)
-    return result
-
-
-async def responsible_unit(conn: asyncpg.Connection, area_id: Any, category: Any) -> Any:
-    return await conn.fetchval(RESPONSIBLE_UNIT_SQL, area_id, category)
-
-
-async def area_people(conn: asyncpg.Connection, area_id: Any, duty: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(AREA_PEOPLE_SQL, area_id, duty)
-    return result
-
-
-async def insert_unit(conn: asyncpg.Connection, code: Any, name: Any, kind: Any, phone: Any) -> Any:
-    return await conn.fetchval(INSERT_UNIT_SQL, code, name, kind, phone)
-
-
-async def insert_person(
-    conn: asyncpg.Connection, name: Any, phone: Any, role: Any, unit_id: Any, user_name: Any
-) -> Any:
-    return await conn.fetchval(INSERT_PERSON_SQL, name, phone, role, unit_id, user_name)
-
-
-async def remove_duty(conn: asyncpg.Connection, area_id: Any, person_id: Any, duty: Any) -> str:
-    result: str = await conn.execute(REMOVE_DUTY_SQL, area_id, person_id, duty)
-    return result
-
-
-async def nearest_duty_people(
-    conn: asyncpg.Connection, area_id: Any, duty: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(NEAREST_DUTY_PEOPLE_SQL, area_id, duty)
-    return result
-
-
-async def unit_people(conn: asyncpg.Connection, unit_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(UNIT_PEOPLE_SQL, unit_id)
-    return result
-
-
-async def role_people(conn: asyncpg.Connection, role: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(ROLE_PEOPLE_SQL, role)
     return result
 
 
@@ -354,12 +375,26 @@ ORDER BY c.due_at, c.id
 """
 
 
+async def claim_notices(
+    conn: asyncpg.Connection, at: Any, lease: Any, batch: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CLAIM_NOTICES_SQL, at, lease, batch)
+    return result
+
+
 NOTICE_SENT_SQL: Final = """
 UPDATE case_notices
 SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL,
     receiver_id = $3, channel = $4
 WHERE id = $1
 """
+
+
+async def notice_sent(
+    pool: asyncpg.Pool, notice_id: Any, at: Any, receiver_id: Any, channel: Any
+) -> str:
+    result: str = await pool.execute(NOTICE_SENT_SQL, notice_id, at, receiver_id, channel)
+    return result
 
 
 #: $3 the status after the attempt ('queued' = retry at $4, 'failed', 'skipped').
@@ -369,6 +404,21 @@ SET status = $3, next_attempt_at = $4, attempts = attempts + ($3 <> 'skipped')::
     last_error = $2, receiver_id = $5, channel = $6
 WHERE id = $1
 """
+
+
+async def notice_retry(
+    pool: asyncpg.Pool,
+    notice_id: Any,
+    why: Any,
+    status: Any,
+    retry_at: Any,
+    receiver_id: Any,
+    channel: Any,
+) -> str:
+    result: str = await pool.execute(
+        NOTICE_RETRY_SQL, notice_id, why, status, retry_at, receiver_id, channel
+    )
+    return result
 
 
 LIST_NOTICES_SQL: Final = """
@@ -387,33 +437,4 @@ async def list_notices(
     conn: asyncpg.Connection, case_id: Any, person_id: Any, limit: Any
 ) -> list[asyncpg.Record]:
     result: list[asyncpg.Record] = await conn.fetch(LIST_NOTICES_SQL, case_id, person_id, limit)
-    return result
-
-
-async def claim_notices(
-    conn: asyncpg.Connection, at: Any, lease: Any, batch: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CLAIM_NOTICES_SQL, at, lease, batch)
-    return result
-
-
-async def notice_sent(
-    pool: asyncpg.Pool, notice_id: Any, at: Any, receiver_id: Any, channel: Any
-) -> str:
-    result: str = await pool.execute(NOTICE_SENT_SQL, notice_id, at, receiver_id, channel)
-    return result
-
-
-async def notice_retry(
-    pool: asyncpg.Pool,
-    notice_id: Any,
-    why: Any,
-    status: Any,
-    retry_at: Any,
-    receiver_id: Any,
-    channel: Any,
-) -> str:
-    result: str = await pool.execute(
-        NOTICE_RETRY_SQL, notice_id, why, status, retry_at, receiver_id, channel
-    )
     return result

@@ -14,6 +14,11 @@ ORDER BY h.id
 """
 
 
+async def overdue_hazards(conn: asyncpg.Connection, now: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(OVERDUE_HAZARDS_SQL, now)
+    return result
+
+
 INSERT_HAZARD_SQL: Final = """
 INSERT INTO patrol_hazards (task_id, item_code, target, target_id, grid_id, title, description,
                             reporter_person_id, rectifier_person_id, rectify_deadline, created_at)
@@ -23,9 +28,18 @@ RETURNING id
 """
 
 
+async def insert_hazard(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_HAZARD_SQL, *args)
+
+
 INSERT_ROUND_SQL: Final = """
 INSERT INTO hazard_rounds (hazard_id, round) VALUES ($1, $2) RETURNING id
 """
+
+
+async def insert_round(conn: asyncpg.Connection, hazard_id: Any, round_: Any) -> str:
+    result: str = await conn.execute(INSERT_ROUND_SQL, hazard_id, round_)
+    return result
 
 
 LOCK_HAZARD_SQL: Final = """
@@ -35,11 +49,22 @@ FROM patrol_hazards WHERE id = $1 FOR UPDATE
 """
 
 
+async def lock_hazard(conn: asyncpg.Connection, hazard_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(LOCK_HAZARD_SQL, hazard_id)
+    return result
+
+
 RECTIFY_ROUND_SQL: Final = """
 UPDATE hazard_rounds SET rectified_by = $3, rectified_at = $4, rectify_note = $5
 WHERE hazard_id = $1 AND round = $2
 RETURNING id
 """
+
+
+async def rectify_round(
+    conn: asyncpg.Connection, hazard_id: Any, round_: Any, person_id: Any, now: Any, note: Any
+) -> Any:
+    return await conn.fetchval(RECTIFY_ROUND_SQL, hazard_id, round_, person_id, now, note)
 
 
 REVIEW_ROUND_SQL: Final = """
@@ -49,13 +74,44 @@ RETURNING rectified_by
 """
 
 
+async def review_round(
+    conn: asyncpg.Connection,
+    hazard_id: Any,
+    round_: Any,
+    person_id: Any,
+    now: Any,
+    verdict: Any,
+    note: Any,
+) -> Any:
+    return await conn.fetchval(REVIEW_ROUND_SQL, hazard_id, round_, person_id, now, verdict, note)
+
+
 SET_HAZARD_STATE_SQL: Final = """
 UPDATE patrol_hazards SET state = $2, round = $3, rectify_deadline = $4, passed_at = $5
 WHERE id = $1
 """
 
 
+async def set_hazard_state(
+    conn: asyncpg.Connection,
+    hazard_id: Any,
+    state: Any,
+    round_: Any,
+    rectify_deadline: Any,
+    passed_at: Any,
+) -> str:
+    result: str = await conn.execute(
+        SET_HAZARD_STATE_SQL, hazard_id, state, round_, rectify_deadline, passed_at
+    )
+    return result
+
+
 SET_HAZARD_CASE_SQL: Final = "UPDATE patrol_hazards SET case_id = $2 WHERE id = $1"
+
+
+async def set_hazard_case(conn: asyncpg.Connection, hazard_id: Any, id_: Any) -> str:
+    result: str = await conn.execute(SET_HAZARD_CASE_SQL, hazard_id, id_)
+    return result
 
 
 HAZARD_ROUNDS_SQL: Final = """
@@ -63,6 +119,11 @@ SELECT r.id, r.round, r.rectified_by, r.rectified_at, r.rectify_note, r.reviewed
        r.reviewed_at, r.result, r.review_note
 FROM hazard_rounds r WHERE r.hazard_id = $1 ORDER BY r.round
 """
+
+
+async def hazard_rounds(conn: asyncpg.Connection, hazard_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(HAZARD_ROUNDS_SQL, hazard_id)
+    return result
 
 
 #: The hazard list.  $1 scope, $2 states, $3 grid (subtree), $4 limit, $5 offset.
@@ -87,6 +148,15 @@ LIMIT $4 OFFSET $5
 """
 
 
+async def hazards(
+    conn: asyncpg.Connection, scope: Any, states: Any, grid_id: Any, limit: Any, offset: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(
+        HAZARDS_SQL, scope, states, grid_id, limit, offset
+    )
+    return result
+
+
 HAZARD_SQL: Final = """
 SELECT h.id, h.task_id, h.item_code, h.target, h.target_id,
        CASE h.target WHEN 'station' THEN s.name WHEN 'point' THEN pp.name ELSE ta.name END
@@ -108,6 +178,11 @@ WHERE h.id = $1
 """
 
 
+async def hazard(conn: asyncpg.Connection, hazard_id: Any, scope: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(HAZARD_SQL, hazard_id, scope)
+    return result
+
+
 HAZARD_ROUNDS_DETAIL_SQL: Final = """
 SELECT r.id, r.round, r.rectified_by, rb.name AS rectified_by_name, r.rectified_at,
        r.rectify_note, r.reviewed_by, vb.name AS reviewed_by_name, r.reviewed_at, r.result,
@@ -121,81 +196,6 @@ LEFT JOIN grid_people rb ON rb.id = r.rectified_by
 LEFT JOIN grid_people vb ON vb.id = r.reviewed_by
 WHERE r.hazard_id = $1 ORDER BY r.round
 """
-
-
-async def overdue_hazards(conn: asyncpg.Connection, now: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(OVERDUE_HAZARDS_SQL, now)
-    return result
-
-
-async def insert_hazard(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_HAZARD_SQL, *args)
-
-
-async def insert_round(conn: asyncpg.Connection, hazard_id: Any, round_: Any) -> str:
-    result: str = await conn.execute(INSERT_ROUND_SQL, hazard_id, round_)
-    return result
-
-
-async def hazards(
-    conn: asyncpg.Connection, scope: Any, states: Any, grid_id: Any, limit: Any, offset: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(
-        HAZARDS_SQL, scope, states, grid_id, limit, offset
-    )
-    return result
-
-
-async def lock_hazard(conn: asyncpg.Connection, hazard_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(LOCK_HAZARD_SQL, hazard_id)
-    return result
-
-
-async def rectify_round(
-    conn: asyncpg.Connection, hazard_id: Any, round_: Any, person_id: Any, now: Any, note: Any
-) -> Any:
-    return await conn.fetchval(RECTIFY_ROUND_SQL, hazard_id, round_, person_id, now, note)
-
-
-async def set_hazard_state(
-    conn: asyncpg.Connection,
-    hazard_id: Any,
-    state: Any,
-    round_: Any,
-    rectify_deadline: Any,
-    passed_at: Any,
-) -> str:
-    result: str = await conn.execute(
-        SET_HAZARD_STATE_SQL, hazard_id, state, round_, rectify_deadline, passed_at
-    )
-    return result
-
-
-async def review_round(
-    conn: asyncpg.Connection,
-    hazard_id: Any,
-    round_: Any,
-    person_id: Any,
-    now: Any,
-    verdict: Any,
-    note: Any,
-) -> Any:
-    return await conn.fetchval(REVIEW_ROUND_SQL, hazard_id, round_, person_id, now, verdict, note)
-
-
-async def set_hazard_case(conn: asyncpg.Connection, hazard_id: Any, id_: Any) -> str:
-    result: str = await conn.execute(SET_HAZARD_CASE_SQL, hazard_id, id_)
-    return result
-
-
-async def hazard_rounds(conn: asyncpg.Connection, hazard_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(HAZARD_ROUNDS_SQL, hazard_id)
-    return result
-
-
-async def hazard(conn: asyncpg.Connection, hazard_id: Any, scope: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(HAZARD_SQL, hazard_id, scope)
-    return result
 
 
 async def hazard_rounds_detail(conn: asyncpg.Connection, hazard_id: Any) -> list[asyncpg.Record]:

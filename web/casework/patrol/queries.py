@@ -18,7 +18,18 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING id
 """
 
+
+async def insert_plan(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_PLAN_SQL, *args)
+
+
 SET_PLAN_ACTIVE_SQL: Final = "UPDATE patrol_plans SET active = $2, updated_at = now() WHERE id = $1"
+
+
+async def set_plan_active(conn: asyncpg.Connection, plan_id: Any, active: Any) -> str:
+    result: str = await conn.execute(SET_PLAN_ACTIVE_SQL, plan_id, active)
+    return result
+
 
 ACTIVE_PLANS_SQL: Final = """
 SELECT id, name, area_id, station_ids, point_ids, check_items, cycle, every_days, start_date,
@@ -28,14 +39,32 @@ WHERE active AND start_date <= $1 AND (end_date IS NULL OR end_date >= $1)
 ORDER BY id
 """
 
+
+async def active_plans(conn: asyncpg.Connection, today: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(ACTIVE_PLANS_SQL, today)
+    return result
+
+
 PLAN_STATIONS_SQL: Final = """
 SELECT id, coalesce(st, '*') AS st, grid_id FROM stations
 WHERE id = ANY($1::int[]) AND enabled ORDER BY id
 """
 
+
+async def plan_stations(conn: asyncpg.Connection, station_ids: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PLAN_STATIONS_SQL, station_ids)
+    return result
+
+
 PLAN_POINTS_SQL: Final = """
 SELECT id, grid_id FROM patrol_points WHERE id = ANY($1::int[]) AND active ORDER BY id
 """
+
+
+async def plan_points(conn: asyncpg.Connection, point_ids: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PLAN_POINTS_SQL, point_ids)
+    return result
+
 
 CHECK_ITEMS_SQL: Final = """
 SELECT DISTINCT ON (code) code, label, position
@@ -43,6 +72,12 @@ FROM patrol_check_items
 WHERE active AND st IN ($1, '*')
 ORDER BY code, (st = '*'), position
 """
+
+
+async def check_items(conn: asyncpg.Connection, st: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(CHECK_ITEMS_SQL, st)
+    return result
+
 
 INSERT_CHECK_ITEM_SQL: Final = """
 INSERT INTO patrol_check_items (st, code, label, position) VALUES ($1, $2, $3, $4)
@@ -58,12 +93,23 @@ ON CONFLICT (plan_id, target, target_id, period_start) DO NOTHING
 RETURNING id
 """
 
+
+async def insert_task(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_TASK_SQL, *args)
+
+
 MARK_TASKS_OVERDUE_SQL: Final = """
 UPDATE patrol_tasks t SET state = 'overdue', overdue_at = $1
 FROM patrol_plans p
 WHERE p.id = t.plan_id AND t.state IN ('pending', 'in_progress') AND t.due_at <= $1
 RETURNING t.id, t.assignee_person_id, t.grid_id, t.due_at, t.target, t.target_id, p.name AS plan
 """
+
+
+async def mark_tasks_overdue(conn: asyncpg.Connection, now: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(MARK_TASKS_OVERDUE_SQL, now)
+    return result
+
 
 LOCK_TASK_SQL: Final = """
 SELECT t.id, t.plan_id, t.target, t.target_id, t.grid_id, t.period_start, t.period_end,
@@ -72,15 +118,32 @@ SELECT t.id, t.plan_id, t.target, t.target_id, t.grid_id, t.period_start, t.peri
 FROM patrol_tasks t WHERE t.id = $1 FOR UPDATE
 """
 
+
+async def lock_task(conn: asyncpg.Connection, task_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(LOCK_TASK_SQL, task_id)
+    return result
+
+
 STATION_POSITION_SQL: Final = "SELECT lat, lon FROM stations WHERE id = $1"
 POINT_POSITION_SQL: Final = "SELECT lat, lon FROM patrol_points WHERE id = $1"
 AREA_BOUNDARY_SQL: Final = "SELECT boundary, centroid_lat, centroid_lon FROM areas WHERE id = $1"
+
+
+async def area_boundary(conn: asyncpg.Connection, target_id: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(AREA_BOUNDARY_SQL, target_id)
+    return result
+
 
 HAS_DUTY_SQL: Final = f"""
 WITH RECURSIVE {ancestry("$1")}
 SELECT EXISTS (SELECT 1 FROM up JOIN area_people ap ON ap.area_id = up.id
                WHERE ap.person_id = $2)
 """  # noqa: S608 - constant fragment
+
+
+async def has_duty(conn: asyncpg.Connection, grid_id: Any, person_id: Any) -> Any:
+    return await conn.fetchval(HAS_DUTY_SQL, grid_id, person_id)
+
 
 INSERT_CHECKIN_SQL: Final = """
 INSERT INTO patrol_checkins (task_id, person_id, at, lat, lon, accuracy_m, distance_m,
@@ -89,6 +152,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING id
 """
 
+
+async def insert_checkin(conn: asyncpg.Connection, *args: Any) -> Any:
+    return await conn.fetchval(INSERT_CHECKIN_SQL, *args)
+
+
 START_TASK_SQL: Final = """
 UPDATE patrol_tasks
 SET state = CASE WHEN state = 'pending' THEN 'in_progress' ELSE state END,
@@ -96,7 +164,18 @@ SET state = CASE WHEN state = 'pending' THEN 'in_progress' ELSE state END,
 WHERE id = $1
 """
 
+
+async def start_task(conn: asyncpg.Connection, task_id: Any, now: Any) -> str:
+    result: str = await conn.execute(START_TASK_SQL, task_id, now)
+    return result
+
+
 HAS_CHECKIN_SQL: Final = "SELECT EXISTS (SELECT 1 FROM patrol_checkins WHERE task_id = $1)"
+
+
+async def has_checkin(conn: asyncpg.Connection, task_id: Any) -> Any:
+    return await conn.fetchval(HAS_CHECKIN_SQL, task_id)
+
 
 UPSERT_RESULT_SQL: Final = """
 INSERT INTO patrol_results (task_id, item_code, label, ok, value, note, checked_by, checked_at)
@@ -106,9 +185,21 @@ SET ok = EXCLUDED.ok, value = EXCLUDED.value, note = EXCLUDED.note,
     checked_by = EXCLUDED.checked_by, checked_at = EXCLUDED.checked_at
 """
 
+
+async def upsert_result(conn: asyncpg.Connection, *args: Any) -> str:
+    result: str = await conn.execute(UPSERT_RESULT_SQL, *args)
+    return result
+
+
 FINISH_TASK_SQL: Final = """
 UPDATE patrol_tasks SET state = 'done', done_at = $2, on_time = ($2 <= due_at) WHERE id = $1
 """
+
+
+async def finish_task(conn: asyncpg.Connection, task_id: Any, now: Any) -> str:
+    result: str = await conn.execute(FINISH_TASK_SQL, task_id, now)
+    return result
+
 
 TASKS_FOR_PERSON_SQL: Final = """
 SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id, t.grid_id, t.period_start,
@@ -121,6 +212,13 @@ WHERE (t.assignee_person_id = $1
 ORDER BY t.due_at, t.id
 LIMIT $3
 """
+
+
+async def tasks_for_person(
+    conn: asyncpg.Connection, person_id: Any, states: Any, limit: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASKS_FOR_PERSON_SQL, person_id, states, limit)
+    return result
 
 
 def _stats(key: str, name: str, join: str) -> str:
@@ -179,6 +277,14 @@ ORDER BY p.active DESC, p.id DESC
 LIMIT $3 OFFSET $4
 """
 
+
+async def plans(
+    conn: asyncpg.Connection, scope: Any, active: Any, limit: Any, offset: Any
+) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(PLANS_SQL, scope, active, limit, offset)
+    return result
+
+
 PLAN_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
     SELECT 1 FROM patrol_plans p WHERE p.id = $1 AND (
@@ -188,6 +294,11 @@ SELECT EXISTS (
                    AND s.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[]))))
 )
 """
+
+
+async def plan_in_scope(conn: asyncpg.Connection, plan_id: Any, scope: Any) -> Any:
+    return await conn.fetchval(PLAN_IN_SCOPE_SQL, plan_id, scope)
+
 
 #: The tasks list.  $1 scope, $2 states, $3 grid (subtree), $4 a person's tasks (assigned
 #: to them, or unassigned in a grid where they have a duty), $5 from, $6 to (period
@@ -218,6 +329,12 @@ ORDER BY (t.state IN ('done')), t.due_at, t.id
 LIMIT $7 OFFSET $8
 """
 
+
+async def tasks(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASKS_SQL, *args)
+    return result
+
+
 #: One task with what its page shows; $2 scope.
 TASK_SQL: Final = """
 SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id,
@@ -243,6 +360,12 @@ WHERE t.id = $1
   AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 """
 
+
+async def task(conn: asyncpg.Connection, task_id: Any, scope: Any) -> asyncpg.Record | None:
+    result: asyncpg.Record | None = await conn.fetchrow(TASK_SQL, task_id, scope)
+    return result
+
+
 TASK_CHECKINS_SQL: Final = """
 SELECT c.id, c.person_id, gp.name AS person_name, c.at, c.lat, c.lon, c.accuracy_m,
        c.distance_m, c.out_of_range, c.note,
@@ -254,20 +377,44 @@ FROM patrol_checkins c LEFT JOIN grid_people gp ON gp.id = c.person_id
 WHERE c.task_id = $1 ORDER BY c.at, c.id
 """
 
+
+async def task_checkins(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASK_CHECKINS_SQL, task_id)
+    return result
+
+
 TASK_RESULTS_SQL: Final = """
 SELECT item_code, label, ok, value, note, checked_at FROM patrol_results
 WHERE task_id = $1 ORDER BY item_code
 """
+
+
+async def task_results(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASK_RESULTS_SQL, task_id)
+    return result
+
 
 TASK_ATTACHMENTS_SQL: Final = """
 SELECT id, mime, original_name AS name FROM attachments
 WHERE owner = 'task' AND owner_id = $1 ORDER BY id
 """
 
+
+async def task_attachments(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASK_ATTACHMENTS_SQL, task_id)
+    return result
+
+
 TASK_HAZARDS_SQL: Final = """
 SELECT id, item_code, title, state, round, rectify_deadline, case_id
 FROM patrol_hazards WHERE task_id = $1 ORDER BY id
 """
+
+
+async def task_hazards(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
+    result: list[asyncpg.Record] = await conn.fetch(TASK_HAZARDS_SQL, task_id)
+    return result
+
 
 CHECK_ITEM_LIST_SQL: Final = """
 SELECT st, code, label, position FROM patrol_check_items
@@ -276,134 +423,8 @@ ORDER BY st, position, code
 """
 
 
-# -- query functions ------------------------------------------------------------
-
-
-async def set_plan_active(conn: asyncpg.Connection, plan_id: Any, active: Any) -> str:
-    result: str = await conn.execute(SET_PLAN_ACTIVE_SQL, plan_id, active)
-    return result
-
-
-async def lock_task(conn: asyncpg.Connection, task_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(LOCK_TASK_SQL, task_id)
-    return result
-
-
-async def tasks_for_person(
-    conn: asyncpg.Connection, person_id: Any, states: Any, limit: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASKS_FOR_PERSON_SQL, person_id, states, limit)
-    return result
-
-
-async def insert_plan(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_PLAN_SQL, *args)
-
-
-async def check_items(conn: asyncpg.Connection, st: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CHECK_ITEMS_SQL, st)
-    return result
-
-
-async def active_plans(conn: asyncpg.Connection, today: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(ACTIVE_PLANS_SQL, today)
-    return result
-
-
-async def mark_tasks_overdue(conn: asyncpg.Connection, now: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(MARK_TASKS_OVERDUE_SQL, now)
-    return result
-
-
-async def area_boundary(conn: asyncpg.Connection, target_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(AREA_BOUNDARY_SQL, target_id)
-    return result
-
-
-async def start_task(conn: asyncpg.Connection, task_id: Any, now: Any) -> str:
-    result: str = await conn.execute(START_TASK_SQL, task_id, now)
-    return result
-
-
-async def finish_task(conn: asyncpg.Connection, task_id: Any, now: Any) -> str:
-    result: str = await conn.execute(FINISH_TASK_SQL, task_id, now)
-    return result
-
-
-async def plan_stations(conn: asyncpg.Connection, station_ids: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PLAN_STATIONS_SQL, station_ids)
-    return result
-
-
-async def plan_points(conn: asyncpg.Connection, point_ids: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PLAN_POINTS_SQL, point_ids)
-    return result
-
-
-async def has_duty(conn: asyncpg.Connection, grid_id: Any, person_id: Any) -> Any:
-    return await conn.fetchval(HAS_DUTY_SQL, grid_id, person_id)
-
-
-async def insert_checkin(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_CHECKIN_SQL, *args)
-
-
-async def has_checkin(conn: asyncpg.Connection, task_id: Any) -> Any:
-    return await conn.fetchval(HAS_CHECKIN_SQL, task_id)
-
-
-async def upsert_result(conn: asyncpg.Connection, *args: Any) -> str:
-    result: str = await conn.execute(UPSERT_RESULT_SQL, *args)
-    return result
-
-
-async def insert_task(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_TASK_SQL, *args)
-
-
-async def plans(
-    conn: asyncpg.Connection, scope: Any, active: Any, limit: Any, offset: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PLANS_SQL, scope, active, limit, offset)
-    return result
-
-
 async def check_item_list(conn: asyncpg.Connection, st: Any) -> list[asyncpg.Record]:
     result: list[asyncpg.Record] = await conn.fetch(CHECK_ITEM_LIST_SQL, st)
-    return result
-
-
-async def tasks(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASKS_SQL, *args)
-    return result
-
-
-async def task(conn: asyncpg.Connection, task_id: Any, scope: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(TASK_SQL, task_id, scope)
-    return result
-
-
-async def plan_in_scope(conn: asyncpg.Connection, plan_id: Any, scope: Any) -> Any:
-    return await conn.fetchval(PLAN_IN_SCOPE_SQL, plan_id, scope)
-
-
-async def task_checkins(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASK_CHECKINS_SQL, task_id)
-    return result
-
-
-async def task_results(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASK_RESULTS_SQL, task_id)
-    return result
-
-
-async def task_hazards(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASK_HAZARDS_SQL, task_id)
-    return result
-
-
-async def task_attachments(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASK_ATTACHMENTS_SQL, task_id)
     return result
 
 
