@@ -7,6 +7,8 @@ from typing import Any, Final
 
 import asyncpg
 
+from web.casework.kernel.queries import Command, Row, Rows, Value
+
 # -- configuration tables ------------------------------------------------------------
 
 LIST_CALENDAR_SQL: Final = """
@@ -14,61 +16,31 @@ SELECT day, kind, name FROM work_calendar_days WHERE day BETWEEN $1 AND $2 ORDER
 """
 
 CATEGORY_SQL: Final = "SELECT code, name, kind, urgent, active FROM case_categories WHERE code = $1"
-
-
-async def category(conn: asyncpg.Connection, category: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(CATEGORY_SQL, category)
-    return result
-
+category: Final = Row(CATEGORY_SQL)
 
 CATEGORIES_SQL: Final = """
 SELECT code, name, kind, urgent, active FROM case_categories ORDER BY code
 """
 
 TIME_LIMITS_SQL: Final = "SELECT stage, minutes FROM case_time_limits WHERE category = $1"
-
-
-async def time_limits(conn: asyncpg.Connection, category: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TIME_LIMITS_SQL, category)
-    return result
-
+time_limits: Final = Rows(TIME_LIMITS_SQL)
 
 UPSERT_TIME_LIMIT_SQL: Final = """
 INSERT INTO case_time_limits (category, stage, minutes) VALUES ($1, $2, $3)
 ON CONFLICT (category, stage) DO UPDATE SET minutes = EXCLUDED.minutes
 """
-
-
-async def upsert_time_limit(
-    conn: asyncpg.Connection, category: Any, stage: Any, minutes: Any
-) -> str:
-    result: str = await conn.execute(UPSERT_TIME_LIMIT_SQL, category, stage, minutes)
-    return result
-
+upsert_time_limit: Final = Command(UPSERT_TIME_LIMIT_SQL)
 
 AREA_NAME_SQL: Final = "SELECT name FROM areas WHERE id = $1"
-
-
-async def area_name(conn: asyncpg.Connection, grid_id: Any) -> Any:
-    return await conn.fetchval(AREA_NAME_SQL, grid_id)
-
+area_name: Final = Value(AREA_NAME_SQL)
 
 UNIT_SQL: Final = "SELECT id, name, active FROM grid_units WHERE id = $1"
-
-
-async def unit(conn: asyncpg.Connection, target: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(UNIT_SQL, target)
-    return result
-
+unit: Final = Row(UNIT_SQL)
 
 # -- cases --------------------------------------------------------------------------
 
 NEXT_CASE_ID_SQL: Final = "SELECT nextval(pg_get_serial_sequence('cases', 'id'))"
-
-
-async def next_case_id(conn: asyncpg.Connection) -> Any:
-    return await conn.fetchval(NEXT_CASE_ID_SQL)
-
+next_case_id: Final = Value(NEXT_CASE_ID_SQL)
 
 INSERT_CASE_SQL: Final = """
 INSERT INTO cases (id, code, title, description, category, urgent, source, state, grid_id,
@@ -78,12 +50,7 @@ INSERT INTO cases (id, code, title, description, category, urgent, source, state
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'reported', $8, $9, $10, $11, $12, $13, $14, $15, $16,
         $17, $18, $19, 1, $20, $21, $20, $20, $20)
 """
-
-
-async def insert_case(conn: asyncpg.Connection, *args: Any) -> str:
-    result: str = await conn.execute(INSERT_CASE_SQL, *args)
-    return result
-
+insert_case: Final = Command(INSERT_CASE_SQL)
 
 #: The columns of :class:`web.casework.cases.service.CaseRow`, locked for a transition.
 LOCK_CASE_SQL: Final = """
@@ -95,12 +62,7 @@ SELECT id, code, title, category, urgent, source, state, grid_id, station_id, al
        hung_at, closed_at, archived_at, ended_at, assess_at, version
 FROM cases WHERE id = $1 FOR UPDATE
 """
-
-
-async def lock_case(conn: asyncpg.Connection, case_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(LOCK_CASE_SQL, case_id)
-    return result
-
+lock_case: Final = Row(LOCK_CASE_SQL)
 
 UPDATE_CASE_SQL: Final = """
 UPDATE cases SET
@@ -114,11 +76,7 @@ UPDATE cases SET
 WHERE id = $1
 RETURNING version
 """
-
-
-async def update_case(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(UPDATE_CASE_SQL, *args)
-
+update_case: Final = Value(UPDATE_CASE_SQL)
 
 INSERT_EVENT_SQL: Final = """
 INSERT INTO case_events (case_id, seq, at, action, from_state, to_state, role,
@@ -137,11 +95,7 @@ async def insert_event(conn: asyncpg.Connection, *args: Any) -> asyncpg.Record:
 LAST_EVENT_DATA_SQL: Final = """
 SELECT data FROM case_events WHERE case_id = $1 AND action = $2 ORDER BY seq DESC LIMIT 1
 """
-
-
-async def last_event_data(conn: asyncpg.Connection, id_: Any, value: Any) -> Any:
-    return await conn.fetchval(LAST_EVENT_DATA_SQL, id_, value)
-
+last_event_data: Final = Value(LAST_EVENT_DATA_SQL)
 
 GET_CASE_SQL: Final = """
 SELECT c.id, c.code, c.title, c.description, c.category, cc.name AS category_name, c.urgent,
@@ -161,12 +115,7 @@ LEFT JOIN grid_people hp ON hp.id = c.handler_person_id
 LEFT JOIN stations s ON s.id = c.station_id
 WHERE c.id = $1
 """
-
-
-async def get_case(conn: asyncpg.Connection, case_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(GET_CASE_SQL, case_id)
-    return result
-
+get_case: Final = Row(GET_CASE_SQL)
 
 CASE_TRAIL_SQL: Final = """
 SELECT e.id, e.seq, e.at, e.action, e.from_state, e.to_state, e.role, e.actor_person_id,
@@ -180,12 +129,7 @@ FROM case_events e LEFT JOIN grid_units u ON u.id = e.unit_id
 WHERE e.case_id = $1
 ORDER BY e.seq
 """
-
-
-async def case_trail(conn: asyncpg.Connection, case_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CASE_TRAIL_SQL, case_id)
-    return result
-
+case_trail: Final = Rows(CASE_TRAIL_SQL)
 
 #: The case board: filters, data scope, sorted by the running deadline.
 #: $1 grid ids of the scope, already expanded to the subtrees (NULL = everything), $2 states,
@@ -260,21 +204,13 @@ WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
   AND ($10::text IS NULL OR c.code = $10 OR strpos(c.title, $10) > 0)
   AND ($11::int IS NULL OR c.grid_id = $11)
 """
-
-
-async def case_board_count(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(CASE_BOARD_COUNT_SQL, *args)
-
+case_board_count: Final = Value(CASE_BOARD_COUNT_SQL)
 
 IN_SCOPE_SQL: Final = """
 
 SELECT EXISTS (SELECT 1 FROM envgrid_scope_areas($1::int[]) WHERE id = $2)
 """
-
-
-async def in_scope(conn: asyncpg.Connection, scope: Any, grid_id: Any) -> Any:
-    return await conn.fetchval(IN_SCOPE_SQL, scope, grid_id)
-
+in_scope: Final = Value(IN_SCOPE_SQL)
 
 # -- deadline sweep ------------------------------------------------------------------------
 
@@ -289,45 +225,19 @@ WHERE is_open AND deadline IS NOT NULL AND deadline <= $1
 ORDER BY deadline
 LIMIT $4
 """
-
-
-async def sweep_candidates(
-    conn: asyncpg.Connection, remind_bound: Any, now: Any, escalate_bound: Any, batch: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(
-        SWEEP_CANDIDATES_SQL, remind_bound, now, escalate_bound, batch
-    )
-    return result
-
+sweep_candidates: Final = Rows(SWEEP_CANDIDATES_SQL)
 
 MARK_REMINDED_SQL: Final = "UPDATE cases SET reminded_seq = $2 WHERE id = $1"
-
-
-async def mark_reminded(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
-    result: str = await conn.execute(MARK_REMINDED_SQL, id_, seq)
-    return result
-
+mark_reminded: Final = Command(MARK_REMINDED_SQL)
 
 MARK_OVERDUE_SQL: Final = """
 UPDATE cases SET overdue_seq = $2, reminded_seq = $2, handle_overdue = handle_overdue OR $3
 WHERE id = $1
 """
-
-
-async def mark_overdue(
-    conn: asyncpg.Connection, case_id: Any, seq: Any, handle_overdue: Any
-) -> str:
-    result: str = await conn.execute(MARK_OVERDUE_SQL, case_id, seq, handle_overdue)
-    return result
-
+mark_overdue: Final = Command(MARK_OVERDUE_SQL)
 
 MARK_ESCALATED_SQL: Final = "UPDATE cases SET escalated_seq = $2 WHERE id = $1"
-
-
-async def mark_escalated(conn: asyncpg.Connection, id_: Any, seq: Any) -> str:
-    result: str = await conn.execute(MARK_ESCALATED_SQL, id_, seq)
-    return result
-
+mark_escalated: Final = Command(MARK_ESCALATED_SQL)
 
 # -- rate limit ---------------------------------------------------------------------------
 
@@ -336,19 +246,10 @@ INSERT INTO rate_limit_hits (key, window_start, hits) VALUES ($1, $2, 1)
 ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limit_hits.hits + 1
 RETURNING hits
 """
-
-
-async def rate_hit(conn: asyncpg.Connection, key: Any, start: Any) -> Any:
-    return await conn.fetchval(RATE_HIT_SQL, key, start)
-
+rate_hit: Final = Value(RATE_HIT_SQL)
 
 RATE_PURGE_SQL: Final = "DELETE FROM rate_limit_hits WHERE window_start < $1"
-
-
-async def rate_purge(conn: asyncpg.Connection, before: Any) -> str:
-    result: str = await conn.execute(RATE_PURGE_SQL, before)
-    return result
-
+rate_purge: Final = Command(RATE_PURGE_SQL)
 
 # -- assessment (definitions in web.casework.cases.assessment) ------------------------------------
 
@@ -407,12 +308,7 @@ ASSESS_BY_AREA_SQL: Final = _assessment(
 CATEGORY_LIST_SQL: Final = """
 SELECT code, name, kind, urgent FROM case_categories WHERE active ORDER BY code
 """
-
-
-async def category_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CATEGORY_LIST_SQL)
-    return result
-
+category_list: Final = Rows(CATEGORY_LIST_SQL)
 
 UNITS_SQL: Final = "SELECT id, code, name, kind, phone FROM grid_units WHERE active ORDER BY code"
 
@@ -435,11 +331,7 @@ WHERE c.is_open
   AND ($9::text IS NULL OR c.code = $9 OR strpos(c.title, $9) > 0)
 GROUP BY c.state
 """
-
-
-async def board_counts(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(BOARD_COUNTS_SQL, *args)
-    return result
+board_counts: Final = Rows(BOARD_COUNTS_SQL)
 
 
 async def case_board(conn: asyncpg.Connection, searching: bool, *args: Any) -> list[asyncpg.Record]:

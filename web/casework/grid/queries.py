@@ -6,7 +6,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.casework.kernel.queries import ancestry
+from web.casework.kernel.queries import Command, Row, Rows, Value, ancestry
 
 # -- hierarchy ---------------------------------------------------------------------
 
@@ -16,20 +16,10 @@ SELECT a.id, a.parent_id, a.level, a.code, a.name, a.boundary, a.centroid_lat, a
 FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
 WHERE a.id = $1
 """
-
-
-async def get_area(conn: asyncpg.Connection, area_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(GET_AREA_SQL, area_id)
-    return result
-
+get_area: Final = Row(GET_AREA_SQL)
 
 AREA_BY_CODE_SQL: Final = "SELECT id, level, code, name FROM areas WHERE code = $1"
-
-
-async def area_by_code(conn: asyncpg.Connection, area: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(AREA_BY_CODE_SQL, area)
-    return result
-
+area_by_code: Final = Row(AREA_BY_CODE_SQL)
 
 CHILDREN_SQL: Final = """
 SELECT a.id, a.level, a.code, a.name,
@@ -44,21 +34,12 @@ INSERT INTO areas (parent_id, level, code, name, boundary, centroid_lat, centroi
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING id
 """
-
-
-async def insert_area(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_AREA_SQL, *args)
-
+insert_area: Final = Value(INSERT_AREA_SQL)
 
 EXISTING_AREAS_SQL: Final = """
 SELECT id, code, level, boundary FROM areas WHERE code = ANY($1::text[])
 """
-
-
-async def existing_areas(conn: asyncpg.Connection, codes: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(EXISTING_AREAS_SQL, codes)
-    return result
-
+existing_areas: Final = Rows(EXISTING_AREAS_SQL)
 
 UPSERT_AREA_SQL: Final = """
 INSERT INTO areas AS a (code, name, level, parent_id, boundary, centroid_lat, centroid_lon, attrs)
@@ -83,22 +64,12 @@ FROM areas a LEFT JOIN areas p ON p.id = a.parent_id
 WHERE $1::int[] IS NULL OR a.id = ANY($1::int[])
 ORDER BY a.level, a.code
 """
-
-
-async def export_areas(conn: asyncpg.Connection, ids: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(EXPORT_AREAS_SQL, ids)
-    return result
-
+export_areas: Final = Rows(EXPORT_AREAS_SQL)
 
 INDEX_AREAS_SQL: Final = """
 SELECT id, level, boundary FROM areas WHERE boundary IS NOT NULL
 """
-
-
-async def index_areas(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(INDEX_AREAS_SQL)
-    return result
-
+index_areas: Final = Rows(INDEX_AREAS_SQL)
 
 INDEX_SIGNATURE_SQL: Final = """
 SELECT count(*), max(updated_at) FROM areas WHERE boundary IS NOT NULL
@@ -121,36 +92,19 @@ SELECT area_id, duty FROM area_people WHERE person_id = $1 ORDER BY area_id, dut
 CURRENT_ASSIGNMENT_SQL: Final = """
 SELECT area_id FROM area_assignments WHERE entity = $1 AND entity_id = $2 AND valid_to IS NULL
 """
-
-
-async def current_assignment(
-    conn: asyncpg.Connection, entity: Any, entity_id: Any
-) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(CURRENT_ASSIGNMENT_SQL, entity, entity_id)
-    return result
-
+current_assignment: Final = Row(CURRENT_ASSIGNMENT_SQL)
 
 CLOSE_ASSIGNMENT_SQL: Final = """
 UPDATE area_assignments SET valid_to = $3
 WHERE entity = $1 AND entity_id = $2 AND valid_to IS NULL
 """
-
-
-async def close_assignment(conn: asyncpg.Connection, entity: Any, entity_id: Any, now: Any) -> str:
-    result: str = await conn.execute(CLOSE_ASSIGNMENT_SQL, entity, entity_id, now)
-    return result
-
+close_assignment: Final = Command(CLOSE_ASSIGNMENT_SQL)
 
 INSERT_ASSIGNMENT_SQL: Final = """
 INSERT INTO area_assignments (entity, entity_id, area_id, method, assigned_by, reason, valid_from)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
-
-
-async def insert_assignment(conn: asyncpg.Connection, *args: Any) -> str:
-    result: str = await conn.execute(INSERT_ASSIGNMENT_SQL, *args)
-    return result
-
+insert_assignment: Final = Command(INSERT_ASSIGNMENT_SQL)
 
 ASSIGNMENT_HISTORY_SQL: Final = """
 SELECT h.area_id, a.code AS area_code, a.name AS area_name, h.method, h.assigned_by, h.reason,
@@ -159,14 +113,7 @@ FROM area_assignments h LEFT JOIN areas a ON a.id = h.area_id
 WHERE h.entity = $1 AND h.entity_id = $2
 ORDER BY h.valid_from, h.id
 """
-
-
-async def assignment_history(
-    conn: asyncpg.Connection, entity: Any, entity_id: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(ASSIGNMENT_HISTORY_SQL, entity, entity_id)
-    return result
-
+assignment_history: Final = Rows(ASSIGNMENT_HISTORY_SQL)
 
 STATION_GRID_SQL: Final = "SELECT grid_id FROM stations WHERE id = $1 FOR UPDATE"
 POINT_GRID_SQL: Final = "SELECT grid_id FROM patrol_points WHERE id = $1 FOR UPDATE"
@@ -192,13 +139,7 @@ INSERT_POINT_SQL: Final = """
 INSERT INTO patrol_points (code, name, kind, lat, lon, station_id) VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id
 """
-
-
-async def insert_point(
-    conn: asyncpg.Connection, code: Any, name: Any, kind: Any, lat: Any, lon: Any, station_id: Any
-) -> Any:
-    return await conn.fetchval(INSERT_POINT_SQL, code, name, kind, lat, lon, station_id)
-
+insert_point: Final = Value(INSERT_POINT_SQL)
 
 # -- web layer (round 2): reads in the caller's data scope ---------------------------------
 # $n::int[] scope = the area ids whose subtrees the caller sees (NULL = everything).
@@ -206,11 +147,7 @@ async def insert_point(
 AREA_IN_SCOPE_SQL: Final = """
 SELECT $2::int[] IS NULL OR $1 IN (SELECT id FROM envgrid_scope_areas($2::int[]))
 """
-
-
-async def area_in_scope(conn: asyncpg.Connection, area_id: Any, scope: Any) -> Any:
-    return await conn.fetchval(AREA_IN_SCOPE_SQL, area_id, scope)
-
+area_in_scope: Final = Value(AREA_IN_SCOPE_SQL)
 
 #: $1 scope, $2 level, $3 parent (NULL = any), $4 with boundaries.
 SCOPED_AREAS_SQL: Final = """
@@ -223,16 +160,7 @@ WHERE ($1::int[] IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas($1::int[
   AND ($3::int IS NULL OR a.parent_id = $3)
 ORDER BY a.level, a.code
 """
-
-
-async def scoped_areas(
-    conn: asyncpg.Connection, scope: Any, level: Any, parent: Any, boundary: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(
-        SCOPED_AREAS_SQL, scope, level, parent, boundary
-    )
-    return result
-
+scoped_areas: Final = Rows(SCOPED_AREAS_SQL)
 
 #: Responsible units of the area and of its ancestors ($1 area): nearest first.
 AREA_UNITS_SQL: Final = f"""
@@ -245,12 +173,7 @@ JOIN grid_units u ON u.id = au.unit_id
 LEFT JOIN case_categories cc ON cc.code = au.category
 ORDER BY up.depth, au.category
 """  # noqa: S608 - constant fragment
-
-
-async def area_units(conn: asyncpg.Connection, area_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(AREA_UNITS_SQL, area_id)
-    return result
-
+area_units: Final = Rows(AREA_UNITS_SQL)
 
 #: Stations in the area's subtree ($1 area), at most $2.
 AREA_STATIONS_SQL: Final = """
@@ -261,12 +184,7 @@ WHERE s.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$1]::int[]))
 ORDER BY s.id
 LIMIT $2
 """
-
-
-async def area_stations(conn: asyncpg.Connection, area_id: Any, limit: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(AREA_STATIONS_SQL, area_id, limit)
-    return result
-
+area_stations: Final = Rows(AREA_STATIONS_SQL)
 
 AREA_POINTS_SQL: Final = """
 SELECT p.id, p.code, p.name, p.kind, p.lat, p.lon, p.grid_id, p.station_id
@@ -275,12 +193,7 @@ WHERE p.active AND p.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$1]::i
 ORDER BY p.code
 LIMIT $2
 """
-
-
-async def area_points(conn: asyncpg.Connection, area_id: Any, limit: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(AREA_POINTS_SQL, area_id, limit)
-    return result
-
+area_points: Final = Rows(AREA_POINTS_SQL)
 
 #: Counters of the area's subtree ($1 area, $2 now).
 AREA_COUNTS_SQL: Final = """
@@ -311,11 +224,7 @@ WHERE s.lat IS NOT NULL AND s.lon IS NOT NULL
   AND ($1::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations($1::int[])))
   AND ($2::int IS NULL OR s.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
 """
-
-
-async def map_stations(conn: asyncpg.Connection, scope: Any, area: Any) -> Any:
-    return await conn.fetchval(MAP_STATIONS_SQL, scope, area)
-
+map_stations: Final = Value(MAP_STATIONS_SQL)
 
 MAP_POINTS_SQL: Final = """
 SELECT coalesce(json_agg(json_build_array(p.id, p.code, p.name, p.lat, p.lon, p.grid_id, p.kind)
@@ -325,11 +234,7 @@ WHERE p.active
   AND ($1::int[] IS NULL OR p.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
   AND ($2::int IS NULL OR p.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
 """
-
-
-async def map_points(conn: asyncpg.Connection, scope: Any, area: Any) -> Any:
-    return await conn.fetchval(MAP_POINTS_SQL, scope, area)
-
+map_points: Final = Value(MAP_POINTS_SQL)
 
 MAP_CASES_SQL: Final = """
 SELECT coalesce(json_agg(json_build_array(c.id, c.code, c.title, c.lat, c.lon, c.state,
@@ -344,13 +249,7 @@ FROM (
     LIMIT $4
 ) c
 """
-
-
-async def map_cases(
-    conn: asyncpg.Connection, scope: Any, area: Any, now: Any, max_cases: Any
-) -> Any:
-    return await conn.fetchval(MAP_CASES_SQL, scope, area, now, max_cases)
-
+map_cases: Final = Value(MAP_CASES_SQL)
 
 #: The grid map's boundaries as one GeoJSON FeatureCollection text: $1 scope, $2 area
 #: (subtree), $3 minimum level.
@@ -366,11 +265,7 @@ WHERE a.boundary IS NOT NULL AND a.level >= $3
   AND ($1::int[] IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
   AND ($2::int IS NULL OR a.id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$2]::int[])))
 """
-
-
-async def map_areas(conn: asyncpg.Connection, scope: Any, area: Any, min_level: Any) -> Any:
-    return await conn.fetchval(MAP_AREAS_SQL, scope, area, min_level)
-
+map_areas: Final = Value(MAP_AREAS_SQL)
 
 #: People: $1 role, $2 unit, $3 area (duty in the subtree), $4 text, $5 scope, $6 limit,
 #: $7 offset.  A scoped caller sees the people with a duty in the scope and the people of
@@ -400,12 +295,7 @@ WHERE ($1::text IS NULL OR p.role = $1)
 ORDER BY p.role, p.id
 LIMIT $6 OFFSET $7
 """
-
-
-async def people(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PEOPLE_SQL, *args)
-    return result
-
+people: Final = Rows(PEOPLE_SQL)
 
 UPDATE_PERSON_SQL: Final = """
 UPDATE grid_people SET
@@ -417,31 +307,17 @@ UPDATE grid_people SET
 WHERE id = $1
 RETURNING id
 """
-
-
-async def update_person(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(UPDATE_PERSON_SQL, *args)
-
+update_person: Final = Value(UPDATE_PERSON_SQL)
 
 SET_PERSON_RECEIVER_SQL: Final = "UPDATE grid_people SET receiver_id = $2 WHERE id = $1"
-
-
-async def set_person_receiver(conn: asyncpg.Connection, person_id: Any, receiver: Any) -> str:
-    result: str = await conn.execute(SET_PERSON_RECEIVER_SQL, person_id, receiver)
-    return result
-
+set_person_receiver: Final = Command(SET_PERSON_RECEIVER_SQL)
 
 UNITS_LIST_SQL: Final = """
 SELECT u.id, u.code, u.name, u.kind, u.phone, u.active,
        (SELECT count(*) FROM grid_people p WHERE p.unit_id = u.id AND p.active) AS people
 FROM grid_units u ORDER BY u.code
 """
-
-
-async def units_list(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(UNITS_LIST_SQL)
-    return result
-
+units_list: Final = Rows(UNITS_LIST_SQL)
 
 POINTS_SQL: Final = """
 SELECT p.id, p.code, p.name, p.kind, p.lat, p.lon, p.grid_id, a.name AS grid_name,
@@ -451,26 +327,14 @@ WHERE ($1::int[] IS NULL OR p.grid_id IN (SELECT id FROM envgrid_scope_areas($1:
 ORDER BY p.code
 LIMIT $2 OFFSET $3
 """
-
-
-async def points(
-    conn: asyncpg.Connection, scope: Any, limit: Any, offset: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(POINTS_SQL, scope, limit, offset)
-    return result
-
+points: Final = Rows(POINTS_SQL)
 
 PERSON_DUTIES_SQL: Final = """
 SELECT ap.area_id, a.code AS area_code, a.name AS area_name, a.level, ap.duty
 FROM area_people ap JOIN areas a ON a.id = ap.area_id
 WHERE ap.person_id = $1 ORDER BY a.level, a.code
 """
-
-
-async def person_duties(conn: asyncpg.Connection, id_: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PERSON_DUTIES_SQL, id_)
-    return result
-
+person_duties: Final = Rows(PERSON_DUTIES_SQL)
 
 PEOPLE_EXPORT_SQL: Final = """
 SELECT p.id, p.name, p.phone, p.role, u.code AS unit_code, u.name AS unit_name, p.user_name,
@@ -485,12 +349,7 @@ WHERE ($1::text IS NULL OR p.role = $1)
 GROUP BY p.id, u.code, u.name, r.name
 ORDER BY p.role, p.id
 """
-
-
-async def people_export(conn: asyncpg.Connection, role: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PEOPLE_EXPORT_SQL, role)
-    return result
-
+people_export: Final = Rows(PEOPLE_EXPORT_SQL)
 
 _ENTITY_GRID_SQL: Final = {
     "station": (STATION_GRID_SQL, SET_STATION_GRID_SQL),

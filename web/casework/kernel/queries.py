@@ -13,9 +13,52 @@ one fragment is joined into constant SQL text at import time, never a value.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 import asyncpg
+
+#: Where a query runs: a connection (in the caller's transaction) or the pool.
+Db: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+
+class Query:
+    """One SQL statement and how its result is read; called as ``await query(db, *args)``."""
+
+    __slots__ = ("sql",)
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+
+class Rows(Query):
+    """A statement whose rows are read (``fetch``)."""
+
+    async def __call__(self, db: Db, *args: Any) -> list[asyncpg.Record]:
+        rows: list[asyncpg.Record] = await db.fetch(self.sql, *args)
+        return rows
+
+
+class Row(Query):
+    """A statement read as its first row, or None (``fetchrow``)."""
+
+    async def __call__(self, db: Db, *args: Any) -> asyncpg.Record | None:
+        row: asyncpg.Record | None = await db.fetchrow(self.sql, *args)
+        return row
+
+
+class Value(Query):
+    """A statement read as the first column of its first row (``fetchval``)."""
+
+    async def __call__(self, db: Db, *args: Any) -> Any:
+        return await db.fetchval(self.sql, *args)
+
+
+class Command(Query):
+    """A statement run for its effect; returns the command status (``execute``)."""
+
+    async def __call__(self, db: Db, *args: Any) -> str:
+        status: str = await db.execute(self.sql, *args)
+        return status
 
 
 def ancestry(area: str, *columns: str) -> str:
@@ -46,85 +89,45 @@ def _count(status: str) -> int:
 
 #: The roots ($1 int[]) and all their descendants.
 DESCENDANT_IDS_SQL: Final = "SELECT id FROM envgrid_scope_areas($1::int[])"
-
-
-async def descendant_ids(conn: asyncpg.Connection, ids: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(DESCENDANT_IDS_SQL, ids)
-    return result
-
+descendant_ids: Final = Rows(DESCENDANT_IDS_SQL)
 
 ANCESTORS_SQL: Final = f"""
 WITH RECURSIVE {ancestry("$1", "level", "code", "name")}
 SELECT id, parent_id, level, code, name FROM up ORDER BY depth
 """  # noqa: S608 - constant fragment
-
-
-async def ancestors(conn: asyncpg.Connection, area_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(ANCESTORS_SQL, area_id)
-    return result
-
+ancestors: Final = Rows(ANCESTORS_SQL)
 
 INSERT_UNIT_SQL: Final = """
 INSERT INTO grid_units (code, name, kind, phone) VALUES ($1, $2, $3, $4) RETURNING id
 """
-
-
-async def insert_unit(conn: asyncpg.Connection, code: Any, name: Any, kind: Any, phone: Any) -> Any:
-    return await conn.fetchval(INSERT_UNIT_SQL, code, name, kind, phone)
-
+insert_unit: Final = Value(INSERT_UNIT_SQL)
 
 INSERT_PERSON_SQL: Final = """
 INSERT INTO grid_people (name, phone, role, unit_id, user_name)
 VALUES ($1, $2, $3, $4, $5) RETURNING id
 """
-
-
-async def insert_person(
-    conn: asyncpg.Connection, name: Any, phone: Any, role: Any, unit_id: Any, user_name: Any
-) -> Any:
-    return await conn.fetchval(INSERT_PERSON_SQL, name, phone, role, unit_id, user_name)
-
+insert_person: Final = Value(INSERT_PERSON_SQL)
 
 GET_PERSON_SQL: Final = """
 SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE id = $1
 """
-
-
-async def get_person(conn: asyncpg.Connection, person_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(GET_PERSON_SQL, person_id)
-    return result
-
+get_person: Final = Row(GET_PERSON_SQL)
 
 PERSON_BY_USER_SQL: Final = """
 SELECT id, name, phone, role, unit_id, user_name, active FROM grid_people WHERE user_name = $1
 """
-
-
-async def person_by_user(conn: asyncpg.Connection, user_name: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(PERSON_BY_USER_SQL, user_name)
-    return result
-
+person_by_user: Final = Row(PERSON_BY_USER_SQL)
 
 SET_DUTY_SQL: Final = """
 INSERT INTO area_people (area_id, person_id, duty) VALUES ($1, $2, $3)
 ON CONFLICT DO NOTHING
 """
-
-
-async def set_duty(conn: asyncpg.Connection, area_id: Any, person_id: Any, duty: Any) -> str:
-    result: str = await conn.execute(SET_DUTY_SQL, area_id, person_id, duty)
-    return result
-
+set_duty: Final = Command(SET_DUTY_SQL)
 
 REMOVE_DUTY_SQL: Final = """
 DELETE FROM area_people WHERE area_id = $1 AND person_id = $2 AND duty = $3
 """
-
-
-async def remove_duty(conn: asyncpg.Connection, area_id: Any, person_id: Any, duty: Any) -> str:
-    result: str = await conn.execute(REMOVE_DUTY_SQL, area_id, person_id, duty)
-    return result
-
+remove_duty: Final = Command(REMOVE_DUTY_SQL)
 
 AREA_PEOPLE_SQL: Final = """
 SELECT p.id, p.name, p.phone, p.role, ap.duty
@@ -132,12 +135,7 @@ FROM area_people ap JOIN grid_people p ON p.id = ap.person_id
 WHERE ap.area_id = $1 AND ($2::text IS NULL OR ap.duty = $2) AND p.active
 ORDER BY ap.duty, p.id
 """
-
-
-async def area_people(conn: asyncpg.Connection, area_id: Any, duty: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(AREA_PEOPLE_SQL, area_id, duty)
-    return result
-
+area_people: Final = Rows(AREA_PEOPLE_SQL)
 
 #: People with ``duty`` in the area or, if none there, in the nearest ancestor that has some.
 NEAREST_DUTY_PEOPLE_SQL: Final = f"""
@@ -148,25 +146,13 @@ WITH RECURSIVE {ancestry("$1")}, found AS (
 )
 SELECT id FROM found WHERE depth = (SELECT min(depth) FROM found) ORDER BY id
 """  # noqa: S608 - constant fragment
-
-
-async def nearest_duty_people(
-    conn: asyncpg.Connection, area_id: Any, duty: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(NEAREST_DUTY_PEOPLE_SQL, area_id, duty)
-    return result
-
+nearest_duty_people: Final = Rows(NEAREST_DUTY_PEOPLE_SQL)
 
 SET_AREA_UNIT_SQL: Final = """
 INSERT INTO area_units (area_id, category, unit_id) VALUES ($1, $2, $3)
 ON CONFLICT (area_id, category) DO UPDATE SET unit_id = EXCLUDED.unit_id
 """
-
-
-async def set_area_unit(conn: asyncpg.Connection, area_id: Any, category: Any, unit_id: Any) -> str:
-    result: str = await conn.execute(SET_AREA_UNIT_SQL, area_id, category, unit_id)
-    return result
-
+set_area_unit: Final = Command(SET_AREA_UNIT_SQL)
 
 #: An exact category match anywhere up the hierarchy beats '*'; nearer areas win ties.
 RESPONSIBLE_UNIT_SQL: Final = f"""
@@ -178,60 +164,31 @@ JOIN grid_units u ON u.id = au.unit_id AND u.active
 ORDER BY (au.category = '*'), up.depth
 LIMIT 1
 """  # noqa: S608 - constant fragment
-
-
-async def responsible_unit(conn: asyncpg.Connection, area_id: Any, category: Any) -> Any:
-    return await conn.fetchval(RESPONSIBLE_UNIT_SQL, area_id, category)
-
+responsible_unit: Final = Value(RESPONSIBLE_UNIT_SQL)
 
 UNIT_PEOPLE_SQL: Final = """
 SELECT id FROM grid_people WHERE unit_id = $1 AND active ORDER BY id
 """
-
-
-async def unit_people(conn: asyncpg.Connection, unit_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(UNIT_PEOPLE_SQL, unit_id)
-    return result
-
+unit_people: Final = Rows(UNIT_PEOPLE_SQL)
 
 ROLE_PEOPLE_SQL: Final = """
 SELECT id FROM grid_people WHERE role = $1 AND active ORDER BY id
 """
-
-
-async def role_people(conn: asyncpg.Connection, role: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(ROLE_PEOPLE_SQL, role)
-    return result
-
+role_people: Final = Rows(ROLE_PEOPLE_SQL)
 
 CALENDAR_DAYS_SQL: Final = """
 SELECT day, kind FROM work_calendar_days WHERE day BETWEEN $1 AND $2
 """
-
-
-async def calendar_days(conn: asyncpg.Connection, first: Any, last: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CALENDAR_DAYS_SQL, first, last)
-    return result
-
+calendar_days: Final = Rows(CALENDAR_DAYS_SQL)
 
 UPSERT_CALENDAR_DAY_SQL: Final = """
 INSERT INTO work_calendar_days (day, kind, name) VALUES ($1, $2, $3)
 ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name
 """
-
-
-async def upsert_calendar_day(conn: asyncpg.Connection, day: Any, kind: Any, name: Any) -> str:
-    result: str = await conn.execute(UPSERT_CALENDAR_DAY_SQL, day, kind, name)
-    return result
-
+upsert_calendar_day: Final = Command(UPSERT_CALENDAR_DAY_SQL)
 
 DELETE_CALENDAR_DAY_SQL: Final = "DELETE FROM work_calendar_days WHERE day = $1"
-
-
-async def delete_calendar_day(conn: asyncpg.Connection, day: Any) -> str:
-    result: str = await conn.execute(DELETE_CALENDAR_DAY_SQL, day)
-    return result
-
+delete_calendar_day: Final = Command(DELETE_CALENDAR_DAY_SQL)
 
 INSERT_ATTACHMENTS_SQL: Final = """
 INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
@@ -240,12 +197,7 @@ FROM unnest($4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
      AS p (path, mime, size, sha256, original_name)
 RETURNING id
 """
-
-
-async def insert_attachments(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(INSERT_ATTACHMENTS_SQL, *args)
-    return result
-
+insert_attachments: Final = Rows(INSERT_ATTACHMENTS_SQL)
 
 #: One notice per recipient ($9; a NULL element = nobody configured); dedup per key.
 INSERT_NOTICES_SQL: Final = """
@@ -256,42 +208,22 @@ FROM unnest($9::int[]) AS r
 ON CONFLICT (dedup_key) DO NOTHING
 RETURNING id
 """
-
-
-async def insert_notices(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(INSERT_NOTICES_SQL, *args)
-    return result
-
+insert_notices: Final = Rows(INSERT_NOTICES_SQL)
 
 PERSON_DUTY_AREAS_SQL: Final = "SELECT DISTINCT area_id FROM area_people WHERE person_id = $1"
-
-
-async def person_duty_areas(conn: asyncpg.Connection, id_: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PERSON_DUTY_AREAS_SQL, id_)
-    return result
-
+person_duty_areas: Final = Rows(PERSON_DUTY_AREAS_SQL)
 
 STAGE_UPLOAD_SQL: Final = """
 INSERT INTO upload_staging (token, user_id, path, mime, size, sha256, original_name)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 """
-
-
-async def stage_upload(conn: asyncpg.Connection, *args: Any) -> str:
-    result: str = await conn.execute(STAGE_UPLOAD_SQL, *args)
-    return result
-
+stage_upload: Final = Command(STAGE_UPLOAD_SQL)
 
 TAKE_UPLOADS_SQL: Final = """
 DELETE FROM upload_staging WHERE token = ANY($1::text[]) AND user_id = $2
 RETURNING token, path, mime, size, sha256, original_name
 """
-
-
-async def take_uploads(conn: asyncpg.Connection, tokens: Any, user_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TAKE_UPLOADS_SQL, tokens, user_id)
-    return result
-
+take_uploads: Final = Rows(TAKE_UPLOADS_SQL)
 
 TASK_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
@@ -300,11 +232,7 @@ SELECT EXISTS (
       AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 )
 """
-
-
-async def task_in_scope(conn: asyncpg.Connection, task_id: Any, scope: Any) -> Any:
-    return await conn.fetchval(TASK_IN_SCOPE_SQL, task_id, scope)
-
+task_in_scope: Final = Value(TASK_IN_SCOPE_SQL)
 
 HAZARD_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
@@ -313,11 +241,7 @@ SELECT EXISTS (
       AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 )
 """
-
-
-async def hazard_in_scope(conn: asyncpg.Connection, hazard_id: Any, scope: Any) -> Any:
-    return await conn.fetchval(HAZARD_IN_SCOPE_SQL, hazard_id, scope)
-
+hazard_in_scope: Final = Value(HAZARD_IN_SCOPE_SQL)
 
 ATTACHMENT_SQL: Final = """
 SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,
@@ -334,12 +258,7 @@ SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,
        END AS hazard_id
 FROM attachments a WHERE a.id = $1
 """
-
-
-async def attachment(conn: asyncpg.Connection, attachment_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(ATTACHMENT_SQL, attachment_id)
-    return result
-
+attachment: Final = Row(ATTACHMENT_SQL)
 
 #: Claim due notices ($1 now, $2 lease seconds, $3 batch): queued ones whose attempt is
 #: due, and 'sending' ones whose lease ran out (a sender died mid-send).  SKIP LOCKED: two
@@ -373,14 +292,7 @@ LEFT JOIN alert_receivers r ON r.id = coalesce(
      WHERE u.username = p.user_name AND ur.enabled ORDER BY ur.id LIMIT 1))
 ORDER BY c.due_at, c.id
 """
-
-
-async def claim_notices(
-    conn: asyncpg.Connection, at: Any, lease: Any, batch: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CLAIM_NOTICES_SQL, at, lease, batch)
-    return result
-
+claim_notices: Final = Rows(CLAIM_NOTICES_SQL)
 
 NOTICE_SENT_SQL: Final = """
 UPDATE case_notices
@@ -388,14 +300,7 @@ SET status = 'sent', sent_at = $2, attempts = attempts + 1, last_error = NULL,
     receiver_id = $3, channel = $4
 WHERE id = $1
 """
-
-
-async def notice_sent(
-    pool: asyncpg.Pool, notice_id: Any, at: Any, receiver_id: Any, channel: Any
-) -> str:
-    result: str = await pool.execute(NOTICE_SENT_SQL, notice_id, at, receiver_id, channel)
-    return result
-
+notice_sent: Final = Command(NOTICE_SENT_SQL)
 
 #: $3 the status after the attempt ('queued' = retry at $4, 'failed', 'skipped').
 NOTICE_RETRY_SQL: Final = """
@@ -404,22 +309,7 @@ SET status = $3, next_attempt_at = $4, attempts = attempts + ($3 <> 'skipped')::
     last_error = $2, receiver_id = $5, channel = $6
 WHERE id = $1
 """
-
-
-async def notice_retry(
-    pool: asyncpg.Pool,
-    notice_id: Any,
-    why: Any,
-    status: Any,
-    retry_at: Any,
-    receiver_id: Any,
-    channel: Any,
-) -> str:
-    result: str = await pool.execute(
-        NOTICE_RETRY_SQL, notice_id, why, status, retry_at, receiver_id, channel
-    )
-    return result
-
+notice_retry: Final = Command(NOTICE_RETRY_SQL)
 
 LIST_NOTICES_SQL: Final = """
 SELECT n.id, n.kind, n.recipient_person_id, p.name AS recipient_name, n.case_id, n.task_id,
@@ -433,8 +323,4 @@ LIMIT $3
 """
 
 
-async def list_notices(
-    conn: asyncpg.Connection, case_id: Any, person_id: Any, limit: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(LIST_NOTICES_SQL, case_id, person_id, limit)
-    return result
+list_notices: Final = Rows(LIST_NOTICES_SQL)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Final
 
-import asyncpg
+from web.casework.kernel.queries import Command, Row, Rows, Value
 
 OVERDUE_HAZARDS_SQL: Final = """
 SELECT h.id, h.round, h.title, h.grid_id, h.rectifier_person_id, h.rectify_deadline
@@ -12,12 +12,7 @@ FROM patrol_hazards h
 WHERE h.state = 'rectifying' AND h.rectify_deadline <= $1
 ORDER BY h.id
 """
-
-
-async def overdue_hazards(conn: asyncpg.Connection, now: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(OVERDUE_HAZARDS_SQL, now)
-    return result
-
+overdue_hazards: Final = Rows(OVERDUE_HAZARDS_SQL)
 
 INSERT_HAZARD_SQL: Final = """
 INSERT INTO patrol_hazards (task_id, item_code, target, target_id, grid_id, title, description,
@@ -26,105 +21,49 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (task_id, item_code) DO NOTHING
 RETURNING id
 """
-
-
-async def insert_hazard(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_HAZARD_SQL, *args)
-
+insert_hazard: Final = Value(INSERT_HAZARD_SQL)
 
 INSERT_ROUND_SQL: Final = """
 INSERT INTO hazard_rounds (hazard_id, round) VALUES ($1, $2) RETURNING id
 """
-
-
-async def insert_round(conn: asyncpg.Connection, hazard_id: Any, round_: Any) -> str:
-    result: str = await conn.execute(INSERT_ROUND_SQL, hazard_id, round_)
-    return result
-
+insert_round: Final = Command(INSERT_ROUND_SQL)
 
 LOCK_HAZARD_SQL: Final = """
 SELECT id, task_id, item_code, target, target_id, grid_id, title, description, state, round,
        reporter_person_id, rectifier_person_id, rectify_deadline, case_id, created_at, passed_at
 FROM patrol_hazards WHERE id = $1 FOR UPDATE
 """
-
-
-async def lock_hazard(conn: asyncpg.Connection, hazard_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(LOCK_HAZARD_SQL, hazard_id)
-    return result
-
+lock_hazard: Final = Row(LOCK_HAZARD_SQL)
 
 RECTIFY_ROUND_SQL: Final = """
 UPDATE hazard_rounds SET rectified_by = $3, rectified_at = $4, rectify_note = $5
 WHERE hazard_id = $1 AND round = $2
 RETURNING id
 """
-
-
-async def rectify_round(
-    conn: asyncpg.Connection, hazard_id: Any, round_: Any, person_id: Any, now: Any, note: Any
-) -> Any:
-    return await conn.fetchval(RECTIFY_ROUND_SQL, hazard_id, round_, person_id, now, note)
-
+rectify_round: Final = Value(RECTIFY_ROUND_SQL)
 
 REVIEW_ROUND_SQL: Final = """
 UPDATE hazard_rounds SET reviewed_by = $3, reviewed_at = $4, result = $5, review_note = $6
 WHERE hazard_id = $1 AND round = $2
 RETURNING rectified_by
 """
-
-
-async def review_round(
-    conn: asyncpg.Connection,
-    hazard_id: Any,
-    round_: Any,
-    person_id: Any,
-    now: Any,
-    verdict: Any,
-    note: Any,
-) -> Any:
-    return await conn.fetchval(REVIEW_ROUND_SQL, hazard_id, round_, person_id, now, verdict, note)
-
+review_round: Final = Value(REVIEW_ROUND_SQL)
 
 SET_HAZARD_STATE_SQL: Final = """
 UPDATE patrol_hazards SET state = $2, round = $3, rectify_deadline = $4, passed_at = $5
 WHERE id = $1
 """
-
-
-async def set_hazard_state(
-    conn: asyncpg.Connection,
-    hazard_id: Any,
-    state: Any,
-    round_: Any,
-    rectify_deadline: Any,
-    passed_at: Any,
-) -> str:
-    result: str = await conn.execute(
-        SET_HAZARD_STATE_SQL, hazard_id, state, round_, rectify_deadline, passed_at
-    )
-    return result
-
+set_hazard_state: Final = Command(SET_HAZARD_STATE_SQL)
 
 SET_HAZARD_CASE_SQL: Final = "UPDATE patrol_hazards SET case_id = $2 WHERE id = $1"
-
-
-async def set_hazard_case(conn: asyncpg.Connection, hazard_id: Any, id_: Any) -> str:
-    result: str = await conn.execute(SET_HAZARD_CASE_SQL, hazard_id, id_)
-    return result
-
+set_hazard_case: Final = Command(SET_HAZARD_CASE_SQL)
 
 HAZARD_ROUNDS_SQL: Final = """
 SELECT r.id, r.round, r.rectified_by, r.rectified_at, r.rectify_note, r.reviewed_by,
        r.reviewed_at, r.result, r.review_note
 FROM hazard_rounds r WHERE r.hazard_id = $1 ORDER BY r.round
 """
-
-
-async def hazard_rounds(conn: asyncpg.Connection, hazard_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(HAZARD_ROUNDS_SQL, hazard_id)
-    return result
-
+hazard_rounds: Final = Rows(HAZARD_ROUNDS_SQL)
 
 #: The hazard list.  $1 scope, $2 states, $3 grid (subtree), $4 limit, $5 offset.
 HAZARDS_SQL: Final = """
@@ -146,16 +85,7 @@ WHERE ($1::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($1:
 ORDER BY (h.state = 'passed'), h.rectify_deadline NULLS LAST, h.id DESC
 LIMIT $4 OFFSET $5
 """
-
-
-async def hazards(
-    conn: asyncpg.Connection, scope: Any, states: Any, grid_id: Any, limit: Any, offset: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(
-        HAZARDS_SQL, scope, states, grid_id, limit, offset
-    )
-    return result
-
+hazards: Final = Rows(HAZARDS_SQL)
 
 HAZARD_SQL: Final = """
 SELECT h.id, h.task_id, h.item_code, h.target, h.target_id,
@@ -176,12 +106,7 @@ LEFT JOIN areas ta ON h.target = 'area' AND ta.id = h.target_id
 WHERE h.id = $1
   AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 """
-
-
-async def hazard(conn: asyncpg.Connection, hazard_id: Any, scope: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(HAZARD_SQL, hazard_id, scope)
-    return result
-
+hazard: Final = Row(HAZARD_SQL)
 
 HAZARD_ROUNDS_DETAIL_SQL: Final = """
 SELECT r.id, r.round, r.rectified_by, rb.name AS rectified_by_name, r.rectified_at,
@@ -198,6 +123,4 @@ WHERE r.hazard_id = $1 ORDER BY r.round
 """
 
 
-async def hazard_rounds_detail(conn: asyncpg.Connection, hazard_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(HAZARD_ROUNDS_DETAIL_SQL, hazard_id)
-    return result
+hazard_rounds_detail: Final = Rows(HAZARD_ROUNDS_DETAIL_SQL)

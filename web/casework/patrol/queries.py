@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Final
 
 import asyncpg
 
-from web.casework.kernel.queries import ancestry
+from web.casework.kernel.queries import Command, Row, Rows, Value, ancestry
 
 INSERT_PLAN_SQL: Final = """
 INSERT INTO patrol_plans (name, area_id, station_ids, point_ids, check_items, cycle, every_days,
@@ -17,19 +17,10 @@ INSERT INTO patrol_plans (name, area_id, station_ids, point_ids, check_items, cy
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING id
 """
-
-
-async def insert_plan(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_PLAN_SQL, *args)
-
+insert_plan: Final = Value(INSERT_PLAN_SQL)
 
 SET_PLAN_ACTIVE_SQL: Final = "UPDATE patrol_plans SET active = $2, updated_at = now() WHERE id = $1"
-
-
-async def set_plan_active(conn: asyncpg.Connection, plan_id: Any, active: Any) -> str:
-    result: str = await conn.execute(SET_PLAN_ACTIVE_SQL, plan_id, active)
-    return result
-
+set_plan_active: Final = Command(SET_PLAN_ACTIVE_SQL)
 
 ACTIVE_PLANS_SQL: Final = """
 SELECT id, name, area_id, station_ids, point_ids, check_items, cycle, every_days, start_date,
@@ -38,33 +29,18 @@ FROM patrol_plans
 WHERE active AND start_date <= $1 AND (end_date IS NULL OR end_date >= $1)
 ORDER BY id
 """
-
-
-async def active_plans(conn: asyncpg.Connection, today: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(ACTIVE_PLANS_SQL, today)
-    return result
-
+active_plans: Final = Rows(ACTIVE_PLANS_SQL)
 
 PLAN_STATIONS_SQL: Final = """
 SELECT id, coalesce(st, '*') AS st, grid_id FROM stations
 WHERE id = ANY($1::int[]) AND enabled ORDER BY id
 """
-
-
-async def plan_stations(conn: asyncpg.Connection, station_ids: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PLAN_STATIONS_SQL, station_ids)
-    return result
-
+plan_stations: Final = Rows(PLAN_STATIONS_SQL)
 
 PLAN_POINTS_SQL: Final = """
 SELECT id, grid_id FROM patrol_points WHERE id = ANY($1::int[]) AND active ORDER BY id
 """
-
-
-async def plan_points(conn: asyncpg.Connection, point_ids: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PLAN_POINTS_SQL, point_ids)
-    return result
-
+plan_points: Final = Rows(PLAN_POINTS_SQL)
 
 CHECK_ITEMS_SQL: Final = """
 SELECT DISTINCT ON (code) code, label, position
@@ -72,12 +48,7 @@ FROM patrol_check_items
 WHERE active AND st IN ($1, '*')
 ORDER BY code, (st = '*'), position
 """
-
-
-async def check_items(conn: asyncpg.Connection, st: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CHECK_ITEMS_SQL, st)
-    return result
-
+check_items: Final = Rows(CHECK_ITEMS_SQL)
 
 INSERT_CHECK_ITEM_SQL: Final = """
 INSERT INTO patrol_check_items (st, code, label, position) VALUES ($1, $2, $3, $4)
@@ -92,11 +63,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 ON CONFLICT (plan_id, target, target_id, period_start) DO NOTHING
 RETURNING id
 """
-
-
-async def insert_task(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_TASK_SQL, *args)
-
+insert_task: Final = Value(INSERT_TASK_SQL)
 
 MARK_TASKS_OVERDUE_SQL: Final = """
 UPDATE patrol_tasks t SET state = 'overdue', overdue_at = $1
@@ -104,12 +71,7 @@ FROM patrol_plans p
 WHERE p.id = t.plan_id AND t.state IN ('pending', 'in_progress') AND t.due_at <= $1
 RETURNING t.id, t.assignee_person_id, t.grid_id, t.due_at, t.target, t.target_id, p.name AS plan
 """
-
-
-async def mark_tasks_overdue(conn: asyncpg.Connection, now: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(MARK_TASKS_OVERDUE_SQL, now)
-    return result
-
+mark_tasks_overdue: Final = Rows(MARK_TASKS_OVERDUE_SQL)
 
 LOCK_TASK_SQL: Final = """
 SELECT t.id, t.plan_id, t.target, t.target_id, t.grid_id, t.period_start, t.period_end,
@@ -117,33 +79,19 @@ SELECT t.id, t.plan_id, t.target, t.target_id, t.grid_id, t.period_start, t.peri
        t.done_at
 FROM patrol_tasks t WHERE t.id = $1 FOR UPDATE
 """
-
-
-async def lock_task(conn: asyncpg.Connection, task_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(LOCK_TASK_SQL, task_id)
-    return result
-
+lock_task: Final = Row(LOCK_TASK_SQL)
 
 STATION_POSITION_SQL: Final = "SELECT lat, lon FROM stations WHERE id = $1"
 POINT_POSITION_SQL: Final = "SELECT lat, lon FROM patrol_points WHERE id = $1"
 AREA_BOUNDARY_SQL: Final = "SELECT boundary, centroid_lat, centroid_lon FROM areas WHERE id = $1"
-
-
-async def area_boundary(conn: asyncpg.Connection, target_id: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(AREA_BOUNDARY_SQL, target_id)
-    return result
-
+area_boundary: Final = Row(AREA_BOUNDARY_SQL)
 
 HAS_DUTY_SQL: Final = f"""
 WITH RECURSIVE {ancestry("$1")}
 SELECT EXISTS (SELECT 1 FROM up JOIN area_people ap ON ap.area_id = up.id
                WHERE ap.person_id = $2)
 """  # noqa: S608 - constant fragment
-
-
-async def has_duty(conn: asyncpg.Connection, grid_id: Any, person_id: Any) -> Any:
-    return await conn.fetchval(HAS_DUTY_SQL, grid_id, person_id)
-
+has_duty: Final = Value(HAS_DUTY_SQL)
 
 INSERT_CHECKIN_SQL: Final = """
 INSERT INTO patrol_checkins (task_id, person_id, at, lat, lon, accuracy_m, distance_m,
@@ -151,11 +99,7 @@ INSERT INTO patrol_checkins (task_id, person_id, at, lat, lon, accuracy_m, dista
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 RETURNING id
 """
-
-
-async def insert_checkin(conn: asyncpg.Connection, *args: Any) -> Any:
-    return await conn.fetchval(INSERT_CHECKIN_SQL, *args)
-
+insert_checkin: Final = Value(INSERT_CHECKIN_SQL)
 
 START_TASK_SQL: Final = """
 UPDATE patrol_tasks
@@ -163,19 +107,10 @@ SET state = CASE WHEN state = 'pending' THEN 'in_progress' ELSE state END,
     started_at = coalesce(started_at, $2)
 WHERE id = $1
 """
-
-
-async def start_task(conn: asyncpg.Connection, task_id: Any, now: Any) -> str:
-    result: str = await conn.execute(START_TASK_SQL, task_id, now)
-    return result
-
+start_task: Final = Command(START_TASK_SQL)
 
 HAS_CHECKIN_SQL: Final = "SELECT EXISTS (SELECT 1 FROM patrol_checkins WHERE task_id = $1)"
-
-
-async def has_checkin(conn: asyncpg.Connection, task_id: Any) -> Any:
-    return await conn.fetchval(HAS_CHECKIN_SQL, task_id)
-
+has_checkin: Final = Value(HAS_CHECKIN_SQL)
 
 UPSERT_RESULT_SQL: Final = """
 INSERT INTO patrol_results (task_id, item_code, label, ok, value, note, checked_by, checked_at)
@@ -184,22 +119,12 @@ ON CONFLICT (task_id, item_code) DO UPDATE
 SET ok = EXCLUDED.ok, value = EXCLUDED.value, note = EXCLUDED.note,
     checked_by = EXCLUDED.checked_by, checked_at = EXCLUDED.checked_at
 """
-
-
-async def upsert_result(conn: asyncpg.Connection, *args: Any) -> str:
-    result: str = await conn.execute(UPSERT_RESULT_SQL, *args)
-    return result
-
+upsert_result: Final = Command(UPSERT_RESULT_SQL)
 
 FINISH_TASK_SQL: Final = """
 UPDATE patrol_tasks SET state = 'done', done_at = $2, on_time = ($2 <= due_at) WHERE id = $1
 """
-
-
-async def finish_task(conn: asyncpg.Connection, task_id: Any, now: Any) -> str:
-    result: str = await conn.execute(FINISH_TASK_SQL, task_id, now)
-    return result
-
+finish_task: Final = Command(FINISH_TASK_SQL)
 
 TASKS_FOR_PERSON_SQL: Final = """
 SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id, t.grid_id, t.period_start,
@@ -212,13 +137,7 @@ WHERE (t.assignee_person_id = $1
 ORDER BY t.due_at, t.id
 LIMIT $3
 """
-
-
-async def tasks_for_person(
-    conn: asyncpg.Connection, person_id: Any, states: Any, limit: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASKS_FOR_PERSON_SQL, person_id, states, limit)
-    return result
+tasks_for_person: Final = Rows(TASKS_FOR_PERSON_SQL)
 
 
 def _stats(key: str, name: str, join: str) -> str:
@@ -276,14 +195,7 @@ WHERE ($1::int[] IS NULL
 ORDER BY p.active DESC, p.id DESC
 LIMIT $3 OFFSET $4
 """
-
-
-async def plans(
-    conn: asyncpg.Connection, scope: Any, active: Any, limit: Any, offset: Any
-) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(PLANS_SQL, scope, active, limit, offset)
-    return result
-
+plans: Final = Rows(PLANS_SQL)
 
 PLAN_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
@@ -294,11 +206,7 @@ SELECT EXISTS (
                    AND s.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[]))))
 )
 """
-
-
-async def plan_in_scope(conn: asyncpg.Connection, plan_id: Any, scope: Any) -> Any:
-    return await conn.fetchval(PLAN_IN_SCOPE_SQL, plan_id, scope)
-
+plan_in_scope: Final = Value(PLAN_IN_SCOPE_SQL)
 
 #: The tasks list.  $1 scope, $2 states, $3 grid (subtree), $4 a person's tasks (assigned
 #: to them, or unassigned in a grid where they have a duty), $5 from, $6 to (period
@@ -328,12 +236,7 @@ WHERE ($1::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($1:
 ORDER BY (t.state IN ('done')), t.due_at, t.id
 LIMIT $7 OFFSET $8
 """
-
-
-async def tasks(conn: asyncpg.Connection, *args: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASKS_SQL, *args)
-    return result
-
+tasks: Final = Rows(TASKS_SQL)
 
 #: One task with what its page shows; $2 scope.
 TASK_SQL: Final = """
@@ -359,12 +262,7 @@ LEFT JOIN areas ta ON t.target = 'area' AND ta.id = t.target_id
 WHERE t.id = $1
   AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 """
-
-
-async def task(conn: asyncpg.Connection, task_id: Any, scope: Any) -> asyncpg.Record | None:
-    result: asyncpg.Record | None = await conn.fetchrow(TASK_SQL, task_id, scope)
-    return result
-
+task: Final = Row(TASK_SQL)
 
 TASK_CHECKINS_SQL: Final = """
 SELECT c.id, c.person_id, gp.name AS person_name, c.at, c.lat, c.lon, c.accuracy_m,
@@ -376,56 +274,32 @@ SELECT c.id, c.person_id, gp.name AS person_name, c.at, c.lat, c.lon, c.accuracy
 FROM patrol_checkins c LEFT JOIN grid_people gp ON gp.id = c.person_id
 WHERE c.task_id = $1 ORDER BY c.at, c.id
 """
-
-
-async def task_checkins(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASK_CHECKINS_SQL, task_id)
-    return result
-
+task_checkins: Final = Rows(TASK_CHECKINS_SQL)
 
 TASK_RESULTS_SQL: Final = """
 SELECT item_code, label, ok, value, note, checked_at FROM patrol_results
 WHERE task_id = $1 ORDER BY item_code
 """
-
-
-async def task_results(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASK_RESULTS_SQL, task_id)
-    return result
-
+task_results: Final = Rows(TASK_RESULTS_SQL)
 
 TASK_ATTACHMENTS_SQL: Final = """
 SELECT id, mime, original_name AS name FROM attachments
 WHERE owner = 'task' AND owner_id = $1 ORDER BY id
 """
-
-
-async def task_attachments(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASK_ATTACHMENTS_SQL, task_id)
-    return result
-
+task_attachments: Final = Rows(TASK_ATTACHMENTS_SQL)
 
 TASK_HAZARDS_SQL: Final = """
 SELECT id, item_code, title, state, round, rectify_deadline, case_id
 FROM patrol_hazards WHERE task_id = $1 ORDER BY id
 """
-
-
-async def task_hazards(conn: asyncpg.Connection, task_id: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(TASK_HAZARDS_SQL, task_id)
-    return result
-
+task_hazards: Final = Rows(TASK_HAZARDS_SQL)
 
 CHECK_ITEM_LIST_SQL: Final = """
 SELECT st, code, label, position FROM patrol_check_items
 WHERE active AND ($1::text IS NULL OR st IN ($1, '*'))
 ORDER BY st, position, code
 """
-
-
-async def check_item_list(conn: asyncpg.Connection, st: Any) -> list[asyncpg.Record]:
-    result: list[asyncpg.Record] = await conn.fetch(CHECK_ITEM_LIST_SQL, st)
-    return result
+check_item_list: Final = Rows(CHECK_ITEM_LIST_SQL)
 
 
 async def target_position(
