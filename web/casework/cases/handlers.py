@@ -31,7 +31,7 @@ from web.casework.cases.workflow import Action, State, Switches
 from web.casework.grid.service import GridIndexCache
 from web.casework.kernel import queries as kq
 from web.casework.kernel.access import (
-    caller_of,
+    acting,
     case_config,
     guarded,
     now,
@@ -116,8 +116,7 @@ def _unit_filter(role: Role, unit_id: int | None) -> dict[str, Any]:
 
 @guarded
 async def list_cases(request: web.Request) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         f = _filter(request, caller.actor.scope, **_unit_filter(caller.role, caller.actor.unit_id))
         page = await case_board(conn, f, now=now())
     return json_response(
@@ -129,8 +128,7 @@ async def list_cases(request: web.Request) -> web.Response:
 async def case_board_columns(request: web.Request) -> web.Response:
     per_column = opt_int(request.query, "per_column", minimum=1, maximum=100) or 20
     at = now()
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         f = _filter(request, caller.actor.scope, **_unit_filter(caller.role, caller.actor.unit_id))
         counts = await board.board_counts(conn, f, now=at)
         columns = await board.board_columns(conn, f, now=at, per_column=per_column, counts=counts)
@@ -140,8 +138,7 @@ async def case_board_columns(request: web.Request) -> web.Response:
 @guarded
 async def my_cases(request: web.Request) -> web.Response:
     config = case_config(request)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         states = board.actionable_states(caller.role, Switches.of(config.cases))
         items: list[dict[str, Any]] = []
         total = 0
@@ -179,8 +176,7 @@ async def list_categories(request: web.Request) -> web.Response:
 
 @guarded
 async def get_case(request: web.Request) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         case = await actions.case_detail(conn, path_int(request), caller, case_config(request))
     case["actor"] = caller.to_json()
     return json_response(case)
@@ -212,8 +208,7 @@ async def create_case(request: web.Request) -> web.Response:
     tokens = photo_tokens(body)
     config = case_config(request)
     at = now()
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        caller = await caller_of(conn, request)
+    async with acting(request, transaction=True) as (conn, caller):
         photos = await take_uploads(conn, caller.principal.user_id, tokens)
         ref = await actions.report_case(conn, new, caller, config, now=at, photos=photos)
     context.audit(request, case=ref.code)
@@ -239,8 +234,7 @@ async def case_action(request: web.Request) -> web.Response:
     version = body_int(body, "version", minimum=0)
     tokens = photo_tokens(body)
     config = case_config(request)
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        caller = await caller_of(conn, request)
+    async with acting(request, transaction=True) as (conn, caller):
         photos = await take_uploads(conn, caller.principal.user_id, tokens)
         result = await transition(
             conn,
@@ -278,8 +272,7 @@ async def case_grid(request: web.Request) -> web.Response:
     body = await json_body(request)
     grid_id = body_int(body, "grid_id", required=True, minimum=1) or 0
     reason = body_str(body, "reason", required=True, max_len=500) or ""
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         changed = await reassign_grid(
             conn, case_id, grid_id, caller.actor, case_config(request), now=now(), reason=reason
         )
@@ -289,8 +282,7 @@ async def case_grid(request: web.Request) -> web.Response:
 @guarded
 async def case_notices(request: web.Request) -> web.Response:
     case_id = path_int(request)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         await actions.case_detail(conn, case_id, caller, case_config(request))
         rows = [dict(r) for r in await kq.list_notices(conn, case_id, None, 200)]
     return json_response(rows)
@@ -336,8 +328,7 @@ async def _assessment(request: web.Request) -> tuple[dict[str, Any], str]:
     group = opt_choice(qy, "group", GROUPS) or "unit"
     level = opt_int(qy, "level", minimum=1, maximum=5) or 2
     period = _period(qy, context.today(request))
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         view = await actions.assessment_view(
             conn, cast(Group, group), period, caller, case_config(request), now=now(), level=level
         )
@@ -393,8 +384,7 @@ async def upload_photos(request: web.Request) -> web.Response:
 @guarded
 async def get_attachment(request: web.Request) -> web.StreamResponse:
     config = case_config(request)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         ref = await actions.attachment_for(conn, path_int(request), caller, config)
     path = resolve_upload(config.uploads_dir, ref.path)
     if not path.is_file():

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import context
 from web.casework.cases.complaints import PUBLIC_CATEGORIES
-from web.casework.kernel.access import caller_of, case_config, render_page
+from web.casework.kernel.access import case_config, render_page, request_caller
 from web.params import path_int
 
 
 async def _actor(request: web.Request) -> dict[str, object]:
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    caller = await request_caller(request)
     p = caller.principal
     return {
         **caller.to_json(),

@@ -13,7 +13,7 @@ from web.casework.grid import geojson, views
 from web.casework.grid import queries as q
 from web.casework.grid import service as grid
 from web.casework.kernel import people, tree
-from web.casework.kernel.access import caller_of, case_config, guarded, now, render_page
+from web.casework.kernel.access import acting, case_config, guarded, now, render_page
 from web.params import (
     body_bool,
     body_float,
@@ -61,8 +61,7 @@ def _bad(name: str, message: str) -> ApiError:
 
 @guarded
 async def me(request: web.Request) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         duties = (
             [dict(r) for r in await q.person_duties(conn, caller.person.id)]
             if caller.person
@@ -77,8 +76,7 @@ async def list_areas(request: web.Request) -> web.Response:
     level = opt_int(qy, "level", minimum=1, maximum=5)
     parent = opt_int(qy, "parent", minimum=1)
     boundary = bool(opt_bool(qy, "boundary"))
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         rows = await q.scoped_areas(conn, caller.scope, level, parent, boundary)
     return json_response([dict(r) for r in rows])
 
@@ -86,8 +84,7 @@ async def list_areas(request: web.Request) -> web.Response:
 @guarded
 async def area_detail(request: web.Request) -> web.Response:
     config = case_config(request)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         detail = await views.area_detail(
             conn,
             path_int(request),
@@ -103,8 +100,7 @@ async def grid_map(request: web.Request) -> web.Response:
     qy = request.query
     area = opt_int(qy, "area", minimum=1)
     min_level = opt_int(qy, "min_level", minimum=1, maximum=5) or 1
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         body = await views.grid_map(conn, caller.scope, area=area, min_level=min_level, now=now())
     return web.Response(body=body, content_type="application/json")
 
@@ -113,8 +109,7 @@ async def grid_map(request: web.Request) -> web.Response:
 async def list_people(request: web.Request) -> web.Response:
     qy = request.query
     page = paging(qy, 500, 100)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         rows = [
             dict(r)
             for r in await q.people(
@@ -144,8 +139,7 @@ async def add_person(request: web.Request) -> web.Response:
     role = body_str(body, "role", required=True, max_len=20) or ""
     if role not in ROLES:
         raise _bad("role", f"应为 {'/'.join(ROLES)} 之一")
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        caller = await caller_of(conn, request)
+    async with acting(request, transaction=True) as (conn, caller):
         views.require_unscoped(caller.scope, "新增人员")
         person_id = await people.create_person(
             conn,
@@ -173,8 +167,7 @@ async def patch_person(request: web.Request) -> web.Response:
         receiver=(_opt_set(body, "receiver_id"), body_int(body, "receiver_id", minimum=1)),
         active=body_bool(body, "active"),
     )
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         views.require_unscoped(caller.scope, "修改人员")
         await views.update_person(conn, person_id, patch)
     return json_response({"ok": True})
@@ -188,8 +181,7 @@ async def add_duty(request: web.Request) -> web.Response:
     duty = body_str(body, "duty", required=True, max_len=20) or ""
     if duty not in DUTIES:
         raise _bad("duty", f"应为 {'/'.join(DUTIES)} 之一")
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         await views.require_area(conn, area_id, caller.scope)
         await people.set_duty(conn, area_id, person, cast(people.Duty, duty))
     return json_response({"ok": True})
@@ -202,8 +194,7 @@ async def remove_duty(request: web.Request) -> web.Response:
     duty = opt_choice(request.query, "duty", DUTIES)
     if duty is None:
         raise _bad("duty", "必填")
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         await views.require_area(conn, area_id, caller.scope)
         removed = await people.remove_duty(conn, area_id, person, cast(people.Duty, duty))
     return json_response({"ok": True, "removed": removed})
@@ -222,8 +213,7 @@ async def add_unit(request: web.Request) -> web.Response:
     kind = body_str(body, "kind", max_len=20) or "department"
     if kind not in UNIT_KINDS:
         raise _bad("kind", f"应为 {'/'.join(UNIT_KINDS)} 之一")
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         views.require_unscoped(caller.scope, "新增单位")
         unit_id = await people.create_unit(
             conn,
@@ -241,8 +231,7 @@ async def set_unit(request: web.Request) -> web.Response:
     body = await json_body(request)
     unit = body_int(body, "unit_id", required=True, minimum=1) or 0
     category = body_str(body, "category", max_len=40) or "*"
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         await views.require_area(conn, area_id, caller.scope)
         await people.set_area_unit(conn, area_id, unit, category)
     return json_response({"ok": True})
@@ -251,8 +240,7 @@ async def set_unit(request: web.Request) -> web.Response:
 @guarded
 async def list_points(request: web.Request) -> web.Response:
     page = paging(request.query, 1000, 200)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         rows = await q.points(conn, caller.scope, page.limit, page.offset)
     return json_response([dict(r) for r in rows])
 
@@ -265,8 +253,7 @@ async def add_point(request: web.Request) -> web.Response:
     if lat is None or lon is None:
         raise _bad("lat", "须给出经纬度")
     at = now()
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        caller = await caller_of(conn, request)
+    async with acting(request, transaction=True) as (conn, caller):
         point_id = await grid.create_point(
             conn,
             body_str(body, "code", required=True, max_len=40) or "",
@@ -311,8 +298,7 @@ async def import_geojson(request: web.Request) -> web.Response:
     if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
         raise ApiError(400, "bad_geojson", "应为 GeoJSON FeatureCollection")
     config = case_config(request)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         views.require_unscoped(caller.scope, "导入网格")
         report = await geojson.import_areas(conn, document, config.cases.level_names)
     context.audit(request, created=report.created, updated=report.updated)
@@ -324,8 +310,7 @@ async def import_geojson(request: web.Request) -> web.Response:
 @guarded
 async def export_geojson(request: web.Request) -> web.Response:
     config = case_config(request)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         ids = await tree.scope_area_ids(conn, caller.scope) if caller.scope is not None else None
         document = await geojson.export_areas(conn, ids, config.cases.level_names)
     return web.Response(
@@ -340,8 +325,7 @@ async def assign_locations(request: web.Request) -> web.Response:
     body = await json_body(request)
     reassign = bool(body_bool(body, "reassign"))
     at = now()
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         views.require_unscoped(caller.scope, "按位置归属网格")
         index = await grid.load_grid_index(conn)
         out: dict[str, Any] = {}

@@ -26,9 +26,10 @@ each once.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import secrets
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -49,11 +50,13 @@ from web.responses import ApiError, dumps
 
 __all__ = [
     "Caller",
+    "acting",
     "case_config",
     "guarded",
     "now",
     "read_multipart",
     "render_page",
+    "request_caller",
     "resolve_caller",
     "stage_uploads",
     "take_uploads",
@@ -139,6 +142,25 @@ async def resolve_caller(conn: asyncpg.Connection, principal: Principal) -> Call
 
 async def caller_of(conn: asyncpg.Connection, request: web.Request) -> Caller:
     return await resolve_caller(conn, context.caller(request))
+
+
+async def request_caller(request: web.Request) -> Caller:
+    """The request's caller (for pages: one short use of a pool connection)."""
+    async with context.pool(request).acquire() as conn:
+        return await caller_of(conn, request)
+
+
+@contextlib.asynccontextmanager
+async def acting(
+    request: web.Request, *, transaction: bool = False
+) -> AsyncIterator[tuple[asyncpg.Connection, Caller]]:
+    """A pool connection (in a transaction if asked) and the request's caller on it."""
+    async with context.pool(request).acquire() as conn:
+        if not transaction:
+            yield conn, await caller_of(conn, request)
+            return
+        async with conn.transaction():
+            yield conn, await caller_of(conn, request)
 
 
 # -- refusals ------------------------------------------------------------------------------

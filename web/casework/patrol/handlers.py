@@ -10,12 +10,13 @@ from aiohttp import web
 
 from web import context
 from web.casework.kernel.access import (
-    caller_of,
+    acting,
     case_config,
     guarded,
     now,
     photo_tokens,
     render_page,
+    request_caller,
     take_uploads,
 )
 from web.casework.patrol import hazard_queries as hq
@@ -125,8 +126,7 @@ def _date(body: Mapping[str, Any], name: str, required: bool = False) -> date | 
 async def list_plans(request: web.Request) -> web.Response:
     page = paging(request.query, 500, 100)
     active = opt_bool(request.query, "active")
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         rows = await q.plans(conn, caller.scope, active, page.limit, page.offset)
     return json_response([dict(r) for r in rows])
 
@@ -154,8 +154,7 @@ async def add_plan(request: web.Request) -> web.Response:
         assignee_person_id=body_int(body, "assignee_person_id", minimum=1),
         assignee_duty=duty,
     )
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        caller = await caller_of(conn, request)
+    async with acting(request, transaction=True) as (conn, caller):
         views.require_planner(caller)
         plan_id = await ps.create_plan(conn, plan, created_by=caller.actor.name)
         await views.require_plan(conn, plan_id, caller)
@@ -170,8 +169,7 @@ async def patch_plan(request: web.Request) -> web.Response:
     active = body_bool(body, "active")
     if active is None:
         raise _bad("active", "必填")
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         views.require_planner(caller)
         await views.require_plan(conn, plan_id, caller)
         await ps.set_plan_active(conn, plan_id, active)
@@ -196,8 +194,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     states = _csv(qy, "state", TASK_STATES)
     start, end = opt_time(qy, "from"), opt_time(qy, "to")
     mine = bool(opt_bool(qy, "mine"))
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         person = caller.person.id if caller.person else None
         if mine and person is None:
             return json_response({**page.wrap([], 0), "linked": False})
@@ -224,8 +221,7 @@ async def list_tasks(request: web.Request) -> web.Response:
 
 @guarded
 async def get_task(request: web.Request) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         task = await views.task_detail(conn, path_int(request), caller)
     return json_response(task)
 
@@ -242,8 +238,7 @@ async def check_in(request: web.Request) -> web.Response:
     note = body_str(body, "note", max_len=500) or ""
     tokens = photo_tokens(body)
     config = case_config(request)
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        caller = await caller_of(conn, request)
+    async with acting(request, transaction=True) as (conn, caller):
         await views.require_task(conn, task_id, caller)
         photos = await take_uploads(conn, caller.principal.user_id, tokens)
         result = await ps.check_in(
@@ -300,8 +295,7 @@ async def submit_checklist(request: web.Request) -> web.Response:
     body = await json_body(request)
     results = _results(body)
     tokens = photo_tokens(body)
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        caller = await caller_of(conn, request)
+    async with acting(request, transaction=True) as (conn, caller):
         await views.require_task(conn, task_id, caller)
         photos = await take_uploads(conn, caller.principal.user_id, tokens)
         report = await ps.submit_checklist(
@@ -326,8 +320,7 @@ async def list_hazards(request: web.Request) -> web.Response:
     qy = request.query
     page = paging(qy, 500, 100)
     states = _csv(qy, "state", HAZARD_STATES)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         rows = [
             dict(r)
             for r in await hq.hazards(
@@ -343,8 +336,7 @@ async def list_hazards(request: web.Request) -> web.Response:
 
 @guarded
 async def get_hazard(request: web.Request) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         hazard = await views.hazard_detail(conn, path_int(request), caller)
     return json_response(hazard)
 
@@ -365,8 +357,7 @@ async def rectify_hazard(request: web.Request) -> web.Response:
     body = await json_body(request)
     note = body_str(body, "note", required=True, max_len=1000) or ""
     tokens = photo_tokens(body)
-    async with context.pool(request).acquire() as conn, conn.transaction():
-        caller = await caller_of(conn, request)
+    async with acting(request, transaction=True) as (conn, caller):
         await views.require_hazard(conn, hazard_id, caller)
         photos = await take_uploads(conn, caller.principal.user_id, tokens)
         state = await hz.rectify(conn, hazard_id, caller.actor, note=note, now=now(), photos=photos)
@@ -381,8 +372,7 @@ async def review_hazard(request: web.Request) -> web.Response:
     if passed is None:
         raise _bad("passed", "必填（true 通过 / false 不通过）")
     note = body_str(body, "note", max_len=1000) or ""
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         await views.require_hazard(conn, hazard_id, caller)
         state = await hz.review(
             conn,
@@ -399,8 +389,7 @@ async def review_hazard(request: web.Request) -> web.Response:
 @guarded
 async def escalate_hazard(request: web.Request) -> web.Response:
     hazard_id = path_int(request)
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         await views.require_hazard(conn, hazard_id, caller)
         ref = await hz.escalate_hazard(
             conn, hazard_id, caller.actor, case_config(request), now=now()
@@ -421,8 +410,7 @@ async def stats(request: web.Request) -> web.Response:
     start = opt_time(qy, "from") or end - timedelta(days=30)
     if start >= end or end - start > timedelta(days=3 * 366):
         raise _bad("from", "应早于 to，且时间范围不超过 3 年")
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    async with acting(request) as (conn, caller):
         rows = await patrol_stats(conn, cast(Any, group), start, end, now=now(), scope=caller.scope)
     return json_response(
         {
@@ -452,8 +440,7 @@ async def stats(request: web.Request) -> web.Response:
 
 
 async def _page(request: web.Request, template: str, title: str, **extra: Any) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        caller = await caller_of(conn, request)
+    caller = await request_caller(request)
     p = caller.principal
     actor = {
         **caller.to_json(),
