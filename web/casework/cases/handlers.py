@@ -37,6 +37,7 @@ from web.casework.kernel.access import (
     now,
     photo_tokens,
     read_multipart,
+    rows_response,
     stage_uploads,
     take_uploads,
 )
@@ -166,9 +167,7 @@ async def my_cases(request: web.Request) -> web.Response:
 
 @guarded
 async def list_categories(request: web.Request) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        rows = [dict(r) for r in await q.category_list(conn)]
-    return json_response(rows)
+    return await rows_response(request, q.category_list)
 
 
 # -- one case ------------------------------------------------------------------------------

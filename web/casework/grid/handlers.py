@@ -13,7 +13,7 @@ from web.casework.grid import geojson, views
 from web.casework.grid import queries as q
 from web.casework.grid import service as grid
 from web.casework.kernel import people, tree
-from web.casework.kernel.access import acting, case_config, guarded, now, render_page
+from web.casework.kernel.access import acting, case_config, guarded, now, render_page, rows_response
 from web.params import (
     body_bool,
     body_float,
@@ -202,9 +202,7 @@ async def remove_duty(request: web.Request) -> web.Response:
 
 @guarded
 async def list_units(request: web.Request) -> web.Response:
-    async with context.pool(request).acquire() as conn:
-        rows = [dict(r) for r in await q.units_list(conn)]
-    return json_response(rows)
+    return await rows_response(request, q.units_list)
 
 
 @guarded

@@ -43,10 +43,11 @@ from web.casework.kernel import queries as q
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import GeoJSONImportError, GridError, WorkflowError
 from web.casework.kernel.people import Actor, Person, Role
+from web.casework.kernel.queries import Rows
 from web.casework.kernel.uploads import StoredFile, UploadError
 from web.pages import render
 from web.permissions import Principal
-from web.responses import ApiError, dumps
+from web.responses import ApiError, dumps, json_response
 
 __all__ = [
     "Caller",
@@ -58,6 +59,7 @@ __all__ = [
     "render_page",
     "request_caller",
     "resolve_caller",
+    "rows_response",
     "stage_uploads",
     "take_uploads",
 ]
@@ -148,6 +150,13 @@ async def request_caller(request: web.Request) -> Caller:
     """The request's caller (for pages: one short use of a pool connection)."""
     async with context.pool(request).acquire() as conn:
         return await caller_of(conn, request)
+
+
+async def rows_response(request: web.Request, query: Rows, *args: Any) -> web.Response:
+    """The rows of one query (not scoped: reference lists) as a JSON array."""
+    async with context.pool(request).acquire() as conn:
+        rows = await query(conn, *args)
+    return json_response([dict(r) for r in rows])
 
 
 @contextlib.asynccontextmanager

@@ -17,6 +17,7 @@ from web.casework.kernel.access import (
     photo_tokens,
     render_page,
     request_caller,
+    rows_response,
     take_uploads,
 )
 from web.casework.patrol import hazard_queries as hq
@@ -179,9 +180,7 @@ async def patch_plan(request: web.Request) -> web.Response:
 @guarded
 async def check_items(request: web.Request) -> web.Response:
     st = opt_str(request.query, "st", max_len=4)
-    async with context.pool(request).acquire() as conn:
-        rows = await q.check_item_list(conn, st)
-    return json_response([dict(r) for r in rows])
+    return await rows_response(request, q.check_item_list, st)
 
 
 # -- tasks ---------------------------------------------------------------------------------
