@@ -305,6 +305,7 @@ async def test_pages_render_for_each_role(client: TestClient, web_seed: WebSeed)
             text = await page.text()
             assert page.status == 200, (user, path, text[:300])
             assert 'lang="zh-CN"' in text and "cases.css" in text
+            assert '<script type="module" src="/static/js/cases_' in text, (user, path)
         nav = await (await client.get("/cases")).text()
         assert 'href="/cases"' in nav and 'href="/grid"' in nav
     # a unit may not report cases (page needs cases:write, the form hides for its role)
