@@ -40,7 +40,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import asyncpg
 
@@ -53,7 +53,6 @@ __all__ = [
     "Indicators",
     "assess",
     "assessment",
-    "assessment_table",
     "card",
 ]
 
@@ -201,35 +200,3 @@ async def assessment(
         flag = card(ind, yellow_below=yellow_below, red_below=red_below, min_cases=min_cases)
         out.append(AssessmentRow(r["key"], name, ind, flag))
     return out
-
-
-_HEADERS: Final = (
-    "名称", "应结案数", "缓办数", "结案数", "按期结案数", "超期数", "返工数",
-    "按期结案率", "结案率", "返工率", "红黄牌",
-)  # fmt: skip
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def assessment_table(rows: Sequence[AssessmentRow]) -> tuple[list[str], list[list[Any]]]:
-    """Headers and rows (Chinese) for the report exporters (CSV / XLSX / PDF)."""
-    cards = {"red": "红牌", "yellow": "黄牌", None: ""}
-    body = [
-        [
-            r.name,
-            r.indicators.due,
-            r.indicators.hung,
-            r.indicators.closed,
-            r.indicators.on_time,
-            r.indicators.overdue,
-            r.indicators.rework,
-            _pct(r.indicators.on_time_rate),
-            _pct(r.indicators.closure_rate),
-            _pct(r.indicators.rework_rate),
-            cards[r.card],
-        ]
-        for r in rows
-    ]
-    return list(_HEADERS), body

@@ -11,25 +11,11 @@ from web.casework.kernel.queries import Command, Row, Rows, Value
 
 # -- configuration tables ------------------------------------------------------------
 
-LIST_CALENDAR_SQL: Final = """
-SELECT day, kind, name FROM work_calendar_days WHERE day BETWEEN $1 AND $2 ORDER BY day
-"""
-
 CATEGORY_SQL: Final = "SELECT code, name, kind, urgent, active FROM case_categories WHERE code = $1"
 category: Final = Row(CATEGORY_SQL)
 
-CATEGORIES_SQL: Final = """
-SELECT code, name, kind, urgent, active FROM case_categories ORDER BY code
-"""
-
 TIME_LIMITS_SQL: Final = "SELECT stage, minutes FROM case_time_limits WHERE category = $1"
 time_limits: Final = Rows(TIME_LIMITS_SQL)
-
-UPSERT_TIME_LIMIT_SQL: Final = """
-INSERT INTO case_time_limits (category, stage, minutes) VALUES ($1, $2, $3)
-ON CONFLICT (category, stage) DO UPDATE SET minutes = EXCLUDED.minutes
-"""
-upsert_time_limit: Final = Command(UPSERT_TIME_LIMIT_SQL)
 
 AREA_NAME_SQL: Final = "SELECT name FROM areas WHERE id = $1"
 area_name: Final = Value(AREA_NAME_SQL)
@@ -297,8 +283,6 @@ CATEGORY_LIST_SQL: Final = """
 SELECT code, name, kind, urgent FROM case_categories WHERE active ORDER BY code
 """
 category_list: Final = Rows(CATEGORY_LIST_SQL)
-
-UNITS_SQL: Final = "SELECT id, code, name, kind, phone FROM grid_units WHERE active ORDER BY code"
 
 #: Open cases per state in the scope ($1 grid ids, NULL = all) under the board filters
 #: ($2 unit, $3 category, $4 source, $5 grid, $6 now, $7 supervised only, $8 overdue

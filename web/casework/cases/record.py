@@ -27,19 +27,8 @@ __all__ = [
     "in_actor_scope",
     "lock_case",
     "save_case",
-    "set_time_limit",
     "stage_limits",
 ]
-
-
-async def set_time_limit(conn: asyncpg.Connection, category: str, stage: str, minutes: int) -> None:
-    """Per-category stage limit in working minutes."""
-    if minutes <= 0:
-        raise WorkflowError("时限须为正的工作分钟数", "input")
-    try:
-        await q.upsert_time_limit(conn, category, stage, minutes)
-    except (asyncpg.ForeignKeyViolationError, asyncpg.CheckViolationError):
-        raise WorkflowError(f"未知的案件类别 {category!r} 或环节 {stage!r}", "input") from None
 
 
 async def stage_limits(

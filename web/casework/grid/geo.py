@@ -115,7 +115,3 @@ class GridIndex:
             ):
                 best = entry
         return best.area_id if best is not None else None
-
-    def locate_many(self, points: Iterable[tuple[float, float]]) -> list[int | None]:
-        """:meth:`locate` for each (lon, lat)."""
-        return [self.locate(lon, lat) for lon, lat in points]

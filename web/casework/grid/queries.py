@@ -21,14 +21,6 @@ get_area: Final = Row(GET_AREA_SQL)
 AREA_BY_CODE_SQL: Final = "SELECT id, level, code, name FROM areas WHERE code = $1"
 area_by_code: Final = Row(AREA_BY_CODE_SQL)
 
-CHILDREN_SQL: Final = """
-SELECT a.id, a.level, a.code, a.name,
-       (SELECT count(*) FROM areas c WHERE c.parent_id = a.id) AS children
-FROM areas a
-WHERE a.parent_id IS NOT DISTINCT FROM $1
-ORDER BY a.code
-"""
-
 INSERT_AREA_SQL: Final = """
 INSERT INTO areas (parent_id, level, code, name, boundary, centroid_lat, centroid_lon, attrs)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -82,10 +74,6 @@ async def index_signature(conn: asyncpg.Connection) -> asyncpg.Record:
 
 
 # -- units and people ----------------------------------------------------------------
-
-PERSON_AREAS_SQL: Final = """
-SELECT area_id, duty FROM area_people WHERE person_id = $1 ORDER BY area_id, duty
-"""
 
 # -- assignments ---------------------------------------------------------------------
 

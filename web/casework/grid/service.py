@@ -21,7 +21,6 @@ from web.casework.grid.geo import GeoError, GridIndex, parse_polygon
 from web.casework.kernel.errors import GridError
 
 __all__ = [
-    "ENTITIES",
     "AssignReport",
     "Assignment",
     "GridIndexCache",
@@ -37,7 +36,8 @@ log = logging.getLogger(__name__)
 
 Entity = Literal["station", "patrol_point", "case"]
 Method = Literal["location", "manual", "import"]
-ENTITIES: Final = ("station", "patrol_point", "case")
+
+
 _LABELS: Final = {"station": "站点", "patrol_point": "巡查点", "case": "案件"}
 
 

@@ -181,15 +181,6 @@ SELECT day, kind FROM work_calendar_days WHERE day BETWEEN $1 AND $2
 """
 calendar_days: Final = Rows(CALENDAR_DAYS_SQL)
 
-UPSERT_CALENDAR_DAY_SQL: Final = """
-INSERT INTO work_calendar_days (day, kind, name) VALUES ($1, $2, $3)
-ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name
-"""
-upsert_calendar_day: Final = Command(UPSERT_CALENDAR_DAY_SQL)
-
-DELETE_CALENDAR_DAY_SQL: Final = "DELETE FROM work_calendar_days WHERE day = $1"
-delete_calendar_day: Final = Command(DELETE_CALENDAR_DAY_SQL)
-
 INSERT_ATTACHMENTS_SQL: Final = """
 INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
 SELECT $1, $2, p.path, p.mime, p.size, p.sha256, p.original_name, $3

@@ -12,9 +12,8 @@ import asyncpg
 from web.casework.kernel import queries as q
 from web.casework.kernel.calendar import WorkCalendar
 from web.casework.kernel.config import CaseConfig
-from web.casework.kernel.errors import WorkflowError
 
-__all__ = ["load_calendar", "set_calendar_day"]
+__all__ = ["load_calendar"]
 
 
 #: Holidays are loaded for [now - before, now + after] for each operation.
@@ -35,15 +34,3 @@ async def load_calendar(
         (holidays if r["kind"] == "holiday" else workdays).add(r["day"])
     c = config.cases
     return WorkCalendar.build(c.work_hours, config.tz, c.weekend, holidays, workdays)
-
-
-async def set_calendar_day(
-    conn: asyncpg.Connection, day: date, kind: str | None, name: str = ""
-) -> None:
-    """Mark ``day`` as 'holiday' or 'workday' (调休); ``kind=None`` removes the mark."""
-    if kind is None:
-        await q.delete_calendar_day(conn, day)
-        return
-    if kind not in ("holiday", "workday"):
-        raise WorkflowError("日期类型须为 holiday（节假日）或 workday（调休上班）", "input")
-    await q.upsert_calendar_day(conn, day, kind, name)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Final, Literal
+from typing import Final
 from zoneinfo import ZoneInfo
 
 __all__ = ["CYCLES", "Period", "period_at"]
 
-Cycle = Literal["daily", "weekly", "monthly", "custom"]
 CYCLES: Final = ("daily", "weekly", "monthly", "custom")
 
 

@@ -50,12 +50,6 @@ ORDER BY code, (st = '*'), position
 """
 check_items: Final = Rows(CHECK_ITEMS_SQL)
 
-INSERT_CHECK_ITEM_SQL: Final = """
-INSERT INTO patrol_check_items (st, code, label, position) VALUES ($1, $2, $3, $4)
-ON CONFLICT (st, code) DO UPDATE SET label = EXCLUDED.label, position = EXCLUDED.position,
-    active = true
-"""
-
 INSERT_TASK_SQL: Final = """
 INSERT INTO patrol_tasks (plan_id, target, target_id, grid_id, period_start, period_end, due_at,
                           assignee_person_id, assignee_duty, check_items, created_at)
