@@ -1,6 +1,5 @@
 """Case (案件) module: the lifecycle (:mod:`.workflow`), services, assessment, the
-alert → case bridge and public complaints.  SQL lives in :mod:`.queries` (the bridge's in
-:mod:`.alert_queries`).
+alert → case bridge and public complaints.  SQL lives in :mod:`.queries`.
 
 Web layer: :mod:`.routes` (API, pages, navigation, the bridge listener context),
 :mod:`.handlers` / :mod:`.pages` (thin), :mod:`.actions` (case page data, manual reports,

@@ -48,7 +48,7 @@ from typing import Any, Final
 import asyncpg
 from aiohttp import web
 
-from web.casework.cases import alert_queries as q
+from web.casework.cases import queries as q
 from web.casework.cases.intake import NewCase, create_case
 from web.casework.cases.service import add_note
 from web.casework.kernel.config import CaseConfig

@@ -20,7 +20,6 @@ from web.casework.kernel.access import (
     rows_response,
     take_uploads,
 )
-from web.casework.patrol import hazard_queries as hq
 from web.casework.patrol import hazards as hz
 from web.casework.patrol import queries as q
 from web.casework.patrol import service as ps
@@ -322,7 +321,7 @@ async def list_hazards(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         rows = [
             dict(r)
-            for r in await hq.hazards(
+            for r in await q.hazards(
                 conn, caller.scope, states, opt_int(qy, "grid", minimum=1), page.limit, page.offset
             )
         ]

@@ -26,7 +26,6 @@ from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.people import Actor, Role
 from web.casework.kernel.uploads import StoredFile, attach
 from web.casework.kernel.worktime import load_calendar
-from web.casework.patrol import hazard_queries as hq
 from web.casework.patrol import queries as q
 from web.casework.patrol.service import PatrolError
 
@@ -70,7 +69,7 @@ def _step(state: str, action: str, role: Role) -> str:
 
 
 async def _lock(conn: asyncpg.Connection, hazard_id: int) -> asyncpg.Record:
-    h = await hq.lock_hazard(conn, hazard_id)
+    h = await q.lock_hazard(conn, hazard_id)
     if h is None:
         raise PatrolError(f"隐患 {hazard_id} 不存在", "not_found")
     return h
@@ -91,11 +90,11 @@ async def rectify(
     async with conn.transaction():
         h = await _lock(conn, hazard_id)
         nxt = _step(h["state"], "rectify", actor.role)
-        round_id = await hq.rectify_round(
+        round_id = await q.rectify_round(
             conn, hazard_id, h["round"], actor.person_id, now, note.strip()
         )
         await attach(conn, "hazard_round", int(round_id), photos, actor.name)
-        await hq.set_hazard_state(conn, hazard_id, nxt, h["round"], h["rectify_deadline"], None)
+        await q.set_hazard_state(conn, hazard_id, nxt, h["round"], h["rectify_deadline"], None)
     return HazardState(hazard_id, nxt, h["round"], h["rectify_deadline"])
 
 
@@ -115,7 +114,7 @@ async def review(
     async with conn.transaction():
         h = await _lock(conn, hazard_id)
         nxt = _step(h["state"], "pass" if passed else "fail", actor.role)
-        rectified_by = await hq.review_round(
+        rectified_by = await q.review_round(
             conn,
             hazard_id,
             h["round"],
@@ -127,18 +126,18 @@ async def review(
         if actor.person_id is not None and rectified_by == actor.person_id:
             raise PatrolError("复查人不能是整改人本人", "role")
         if passed:
-            await hq.set_hazard_state(conn, hazard_id, nxt, h["round"], h["rectify_deadline"], now)
+            await q.set_hazard_state(conn, hazard_id, nxt, h["round"], h["rectify_deadline"], now)
             return HazardState(hazard_id, nxt, h["round"], h["rectify_deadline"])
         cal = await load_calendar(conn, config, now)
         deadline = cal.add(now, config.cases.hazard_rectify_minutes)
         new_round = h["round"] + 1
-        await hq.insert_round(conn, hazard_id, new_round)
-        await hq.set_hazard_state(conn, hazard_id, nxt, new_round, deadline, None)
+        await q.insert_round(conn, hazard_id, new_round)
+        await q.set_hazard_state(conn, hazard_id, nxt, new_round, deadline, None)
     return HazardState(hazard_id, nxt, new_round, deadline)
 
 
 async def hazard_rounds(conn: asyncpg.Connection, hazard_id: int) -> list[dict[str, Any]]:
-    return [dict(r) for r in await hq.hazard_rounds(conn, hazard_id)]
+    return [dict(r) for r in await q.hazard_rounds(conn, hazard_id)]
 
 
 async def escalate_hazard(
@@ -179,5 +178,5 @@ async def escalate_hazard(
             config,
             now=now,
         )
-        await hq.set_hazard_case(conn, hazard_id, ref.id)
+        await q.set_hazard_case(conn, hazard_id, ref.id)
     return ref

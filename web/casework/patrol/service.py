@@ -40,7 +40,6 @@ from web.casework.kernel.notices import queue_notices
 from web.casework.kernel.people import Actor, Role
 from web.casework.kernel.uploads import StoredFile, attach
 from web.casework.kernel.worktime import load_calendar
-from web.casework.patrol import hazard_queries as hq
 from web.casework.patrol import queries as q
 from web.casework.patrol.cycle import CYCLES, period_at
 
@@ -212,7 +211,7 @@ async def mark_overdue(pool: asyncpg.Pool, now: datetime, config: CaseConfig | N
                 dedup=f"task:{t['id']}:overdue", task_id=t["id"],
             )  # fmt: skip
             count += 1
-        for h in await hq.overdue_hazards(conn, now):
+        for h in await q.overdue_hazards(conn, now):
             heads = await people.duty_people(conn, h["grid_id"], "head") if h["grid_id"] else []
             recipients = sorted({h["rectifier_person_id"], *heads} - {None})
             made = await queue_notices(
@@ -374,7 +373,7 @@ async def submit_checklist(
             )
             if r.ok:
                 continue
-            hazard_id = await hq.insert_hazard(
+            hazard_id = await q.insert_hazard(
                 conn,
                 task_id,
                 r.code,
@@ -389,7 +388,7 @@ async def submit_checklist(
                 now,
             )
             if hazard_id is not None:
-                await hq.insert_round(conn, hazard_id, 1)
+                await q.insert_round(conn, hazard_id, 1)
                 hazards.append(int(hazard_id))
         await attach(conn, "task", task_id, photos, actor.name)
         await q.finish_task(conn, task_id, now)

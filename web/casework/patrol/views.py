@@ -13,7 +13,6 @@ from web.casework.kernel import queries as kq
 from web.casework.kernel.access import Caller
 from web.casework.kernel.errors import WorkflowError
 from web.casework.kernel.people import Role
-from web.casework.patrol import hazard_queries as hq
 from web.casework.patrol import queries as q
 from web.casework.patrol.hazards import HAZARD_FLOW
 
@@ -112,12 +111,12 @@ def _hazard_actions(hazard: dict[str, Any], caller: Caller) -> list[str]:
 
 
 async def hazard_detail(conn: asyncpg.Connection, hazard_id: int, caller: Caller) -> dict[str, Any]:
-    row = await hq.hazard(conn, hazard_id, caller.scope)
+    row = await q.hazard(conn, hazard_id, caller.scope)
     if row is None:
         raise WorkflowError(f"隐患 {hazard_id} 不存在或不在您的管辖范围内", "not_found")
     hazard = dict(row)
     hazard["state_label"] = HAZARD_LABELS.get(hazard["state"], hazard["state"])
-    rounds = [dict(r) for r in await hq.hazard_rounds_detail(conn, hazard_id)]
+    rounds = [dict(r) for r in await q.hazard_rounds_detail(conn, hazard_id)]
     for r in rounds:
         r["attachments"] = _links(r["attachments"])
     hazard["rounds"] = rounds
