@@ -117,9 +117,18 @@ ORDER BY e.seq
 """
 case_trail: Final = Rows(CASE_TRAIL_SQL)
 
-#: The board's filters on cases ``c`` (parameters as in :data:`CASE_BOARD_SQL`; the
-#: scope $1 and the search text $10 are applied by each query where it is cheapest).
-_BOARD_FILTERS: Final = """
+#: The case board: filters, data scope, sorted by the running deadline.
+#: $1 grid ids of the scope, already expanded to the subtrees (NULL = everything), $2 states,
+#: $3 open only, $4 unit, $5 category, $6 source, $7 supervised only, $8 overdue only,
+#: $9 now, $10 search text, $11 grid, $12 limit, $13 offset.
+CASE_BOARD_SQL: Final = """
+SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.state,
+       c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
+       c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
+       c.reported_at, c.updated_at
+FROM (
+    SELECT * FROM cases c
+    WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
       AND ($2::text[] IS NULL OR c.state = ANY($2::text[]))
       AND ($3::boolean IS NULL OR c.is_open = $3)
       AND ($4::int IS NULL OR c.unit_id = $4)
@@ -127,57 +136,60 @@ _BOARD_FILTERS: Final = """
       AND ($6::text IS NULL OR c.source = $6)
       AND (NOT $7::boolean OR c.supervised)
       AND (NOT $8::boolean OR c.deadline < $9)
-      AND ($11::int IS NULL OR c.grid_id = $11)"""
-_IN_BOARD_SCOPE: Final = "($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))"
-_BOARD_SEARCH: Final = "($10::text IS NULL OR c.code = $10 OR strpos(c.title, $10) > 0)"
-_BOARD_COLUMNS: Final = """c.id, c.code, c.title, c.category, cc.name AS category_name, c.source,
-       c.state, c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
-       c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
-       c.reported_at, c.updated_at"""
-_BOARD_JOINS: Final = """LEFT JOIN areas g ON g.id = c.grid_id
-LEFT JOIN grid_units u ON u.id = c.unit_id
-LEFT JOIN case_categories cc ON cc.code = c.category"""
-
-#: The case board: filters, data scope, sorted by the running deadline.
-#: $1 grid ids of the scope, already expanded to the subtrees (NULL = everything), $2 states,
-#: $3 open only, $4 unit, $5 category, $6 source, $7 supervised only, $8 overdue only,
-#: $9 now, $10 search text, $11 grid, $12 limit, $13 offset.
-CASE_BOARD_SQL: Final = f"""
-SELECT {_BOARD_COLUMNS}
-FROM (
-    SELECT * FROM cases c
-    WHERE {_IN_BOARD_SCOPE}
-      AND {_BOARD_SEARCH}{_BOARD_FILTERS}
+      AND ($10::text IS NULL OR c.code = $10 OR strpos(c.title, $10) > 0)
+      AND ($11::int IS NULL OR c.grid_id = $11)
     ORDER BY c.deadline ASC NULLS LAST, c.id
     LIMIT $12 OFFSET $13
 ) c
-{_BOARD_JOINS}
+LEFT JOIN areas g ON g.id = c.grid_id
+LEFT JOIN grid_units u ON u.id = c.unit_id
+LEFT JOIN case_categories cc ON cc.code = c.category
 ORDER BY c.deadline ASC NULLS LAST, c.id
-"""  # noqa: S608 - constant fragments only
+"""
 
 #: The board with a search text ($10 not NULL): one scan finds the matches, which are then
 #: filtered and sorted — never a walk of the deadline index looking for rare matches.
 #: Same parameters as CASE_BOARD_SQL; ``total`` is the number of rows before LIMIT.
-CASE_BOARD_SEARCH_SQL: Final = f"""
+CASE_BOARD_SEARCH_SQL: Final = """
 WITH hits AS MATERIALIZED (
     SELECT * FROM cases c
     WHERE (c.code = $10 OR strpos(c.title, $10) > 0)
-      AND {_IN_BOARD_SCOPE}
+      AND ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
 )
-SELECT {_BOARD_COLUMNS}, count(*) OVER () AS total
+SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.state,
+       c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
+       c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
+       c.reported_at, c.updated_at, count(*) OVER () AS total
 FROM hits c
-{_BOARD_JOINS}
-WHERE TRUE{_BOARD_FILTERS}
+LEFT JOIN areas g ON g.id = c.grid_id
+LEFT JOIN grid_units u ON u.id = c.unit_id
+LEFT JOIN case_categories cc ON cc.code = c.category
+WHERE ($2::text[] IS NULL OR c.state = ANY($2::text[]))
+  AND ($3::boolean IS NULL OR c.is_open = $3)
+  AND ($4::int IS NULL OR c.unit_id = $4)
+  AND ($5::text IS NULL OR c.category = $5)
+  AND ($6::text IS NULL OR c.source = $6)
+  AND (NOT $7::boolean OR c.supervised)
+  AND (NOT $8::boolean OR c.deadline < $9)
+  AND ($11::int IS NULL OR c.grid_id = $11)
 ORDER BY c.deadline ASC NULLS LAST, c.id
 LIMIT $12 OFFSET $13
-"""  # noqa: S608 - constant fragments only
+"""
 
-CASE_BOARD_COUNT_SQL: Final = f"""
+CASE_BOARD_COUNT_SQL: Final = """
 SELECT count(*)
 FROM cases c
-WHERE {_IN_BOARD_SCOPE}
-  AND {_BOARD_SEARCH}{_BOARD_FILTERS}
-"""  # noqa: S608 - constant fragments only
+WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
+  AND ($2::text[] IS NULL OR c.state = ANY($2::text[]))
+  AND ($3::boolean IS NULL OR c.is_open = $3)
+  AND ($4::int IS NULL OR c.unit_id = $4)
+  AND ($5::text IS NULL OR c.category = $5)
+  AND ($6::text IS NULL OR c.source = $6)
+  AND (NOT $7::boolean OR c.supervised)
+  AND (NOT $8::boolean OR c.deadline < $9)
+  AND ($10::text IS NULL OR c.code = $10 OR strpos(c.title, $10) > 0)
+  AND ($11::int IS NULL OR c.grid_id = $11)
+"""
 case_board_count: Final = Value(CASE_BOARD_COUNT_SQL)
 
 IN_SCOPE_SQL: Final = """
