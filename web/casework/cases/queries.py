@@ -239,8 +239,14 @@ rate_purge: Final = Command(RATE_PURGE_SQL)
 
 # -- assessment (definitions in web.casework.cases.assessment) ------------------------------------
 
-#: The assessment's counters of a group of cases ``c`` (definitions there).
-_ASSESS_COUNTS: Final = """
+#: The assessment (definitions in web.casework.cases.assessment): $1 start, $2 end, $3 as_of,
+#: $4 scope roots (NULL = all), $5 group: 'unit', 'grid', 'person' or 'all' (one row, when
+#: there are cases).
+ASSESSMENT_SQL: Final = """
+SELECT CASE $5::text WHEN 'unit' THEN c.unit_id WHEN 'grid' THEN c.grid_id
+                     WHEN 'person' THEN c.handler_person_id END AS key,
+       CASE $5::text WHEN 'unit' THEN u.name WHEN 'grid' THEN g.name WHEN 'person' THEN p.name
+                     ELSE '合计' END AS name,
        count(*) AS due,
        count(*) FILTER (WHERE c.state = 'hung') AS hung,
        count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
@@ -250,44 +256,43 @@ _ASSESS_COUNTS: Final = """
                            OR (c.state NOT IN ('closed', 'archived', 'hung')
                                AND c.handle_deadline < $3)) AS overdue,
        count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework"""
-
-
-def _assessment(key: str, name: str, joins: str, group: str = "", cte: str = "") -> str:
-    """One assessment query: $1 start, $2 end, $3 as_of, $4 scope roots (NULL = all)."""
-    return f"""{cte}
-SELECT {key} AS key, {name} AS name,{_ASSESS_COUNTS}
-FROM cases c {joins}
+           AS rework
+FROM cases c
+LEFT JOIN grid_units u ON $5::text = 'unit' AND u.id = c.unit_id
+LEFT JOIN areas g ON $5::text = 'grid' AND g.id = c.grid_id
+LEFT JOIN grid_people p ON $5::text = 'person' AND p.id = c.handler_person_id
 WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
   AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM envgrid_scope_areas($4::int[])))
-{group}
-"""  # noqa: S608 - constant fragments only
+GROUP BY 1, 2
+ORDER BY 1
+"""
 
-
-ASSESS_BY_UNIT_SQL: Final = _assessment(
-    "c.unit_id", "u.name", "LEFT JOIN grid_units u ON u.id = c.unit_id",
-    "GROUP BY c.unit_id, u.name ORDER BY c.unit_id",
-)  # fmt: skip
-ASSESS_BY_GRID_SQL: Final = _assessment(
-    "c.grid_id", "g.name", "LEFT JOIN areas g ON g.id = c.grid_id",
-    "GROUP BY c.grid_id, g.name ORDER BY c.grid_id",
-)  # fmt: skip
-ASSESS_BY_PERSON_SQL: Final = _assessment(
-    "c.handler_person_id", "p.name", "LEFT JOIN grid_people p ON p.id = c.handler_person_id",
-    "GROUP BY c.handler_person_id, p.name ORDER BY c.handler_person_id",
-)  # fmt: skip
-ASSESS_ALL_SQL: Final = _assessment("NULL::int", "'合计'", "")
-#: Rolled up to the ancestor areas at level $5 (e.g. 2 = per district).
-ASSESS_BY_AREA_SQL: Final = _assessment(
-    "up.anc_id", "anc.name",
-    "JOIN up ON up.area_id = c.grid_id AND up.anc_level = $5 JOIN areas anc ON anc.id = up.anc_id",
-    "GROUP BY up.anc_id, anc.name ORDER BY up.anc_id",
-    cte="""WITH RECURSIVE up AS (
+#: The assessment rolled up to the ancestor areas at level $5 (e.g. 2 = per district);
+#: $1–$4 as in :data:`ASSESSMENT_SQL`.
+ASSESS_BY_AREA_SQL: Final = """
+WITH RECURSIVE up AS (
     SELECT id AS area_id, id AS anc_id, level AS anc_level, parent_id FROM areas
     UNION ALL
     SELECT up.area_id, a.id, a.level, a.parent_id FROM up JOIN areas a ON a.id = up.parent_id
-)""",
-)  # fmt: skip
+)
+SELECT up.anc_id AS key, anc.name AS name,
+       count(*) AS due,
+       count(*) FILTER (WHERE c.state = 'hung') AS hung,
+       count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
+       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND NOT c.handle_overdue)
+           AS on_time,
+       count(*) FILTER (WHERE c.handle_overdue
+                           OR (c.state NOT IN ('closed', 'archived', 'hung')
+                               AND c.handle_deadline < $3)) AS overdue,
+       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
+           AS rework
+FROM cases c
+JOIN up ON up.area_id = c.grid_id AND up.anc_level = $5
+JOIN areas anc ON anc.id = up.anc_id
+WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
+  AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM envgrid_scope_areas($4::int[])))
+GROUP BY up.anc_id, anc.name ORDER BY up.anc_id
+"""
 
 # -- web layer (round 2) ----------------------------------------------------------------
 
@@ -325,14 +330,6 @@ async def case_board(conn: asyncpg.Connection, searching: bool, *args: Any) -> l
     return result
 
 
-_ASSESS_SQL: Final = {
-    "unit": ASSESS_BY_UNIT_SQL,
-    "grid": ASSESS_BY_GRID_SQL,
-    "person": ASSESS_BY_PERSON_SQL,
-    "all": ASSESS_ALL_SQL,
-}
-
-
 async def assessment_rows(
     conn: asyncpg.Connection,
     group: str,
@@ -343,12 +340,8 @@ async def assessment_rows(
     level: int,
 ) -> list[asyncpg.Record]:
     """The assessment counters per ``group`` (``area``: per ancestor at ``level``)."""
-    if group == "area":
-        result: list[asyncpg.Record] = await conn.fetch(
-            ASSESS_BY_AREA_SQL, start, end, as_of, scope, level
-        )
-    else:
-        result = await conn.fetch(_ASSESS_SQL[group], start, end, as_of, scope)
+    sql, last = (ASSESS_BY_AREA_SQL, level) if group == "area" else (ASSESSMENT_SQL, group)
+    result: list[asyncpg.Record] = await conn.fetch(sql, start, end, as_of, scope, last)
     return result
 
 

@@ -6,7 +6,7 @@ from typing import Any, Final
 
 import asyncpg
 
-from web.casework.kernel.queries import Command, Row, Rows, Value, ancestry
+from web.casework.kernel.queries import Command, Row, Rows, Value
 
 # -- hierarchy ---------------------------------------------------------------------
 
@@ -151,8 +151,13 @@ ORDER BY a.level, a.code
 scoped_areas: Final = Rows(SCOPED_AREAS_SQL)
 
 #: Responsible units of the area and of its ancestors ($1 area): nearest first.
-AREA_UNITS_SQL: Final = f"""
-WITH RECURSIVE {ancestry("$1", "name")}
+AREA_UNITS_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, name, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, a.name, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+)
 SELECT au.category, cc.name AS category_name, au.unit_id, u.name AS unit_name,
        u.phone AS unit_phone, up.id AS area_id, up.name AS area_name, up.depth
 FROM up
@@ -160,7 +165,7 @@ JOIN area_units au ON au.area_id = up.id
 JOIN grid_units u ON u.id = au.unit_id
 LEFT JOIN case_categories cc ON cc.code = au.category
 ORDER BY up.depth, au.category
-"""  # noqa: S608 - constant fragment
+"""
 area_units: Final = Rows(AREA_UNITS_SQL)
 
 #: Stations in the area's subtree ($1 area), at most $2.

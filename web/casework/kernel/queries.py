@@ -5,9 +5,8 @@ The data scope is written once, in the database: ``envgrid_scope_areas(int[])``
 (migration 0030) gives the areas of the subtrees under the scope's roots, and every
 query of the grid, patrol and case modules filters through it — the condition reads
 ``($n::int[] IS NULL OR <area id> IN (SELECT id FROM envgrid_scope_areas($n::int[])))``
-(NULL = everything); :data:`DESCENDANT_IDS_SQL` is the same set for Python.  The walk up
-the tree (an area and its ancestors) is :func:`ancestry`.  ``$n`` parameters only: the
-one fragment is joined into constant SQL text at import time, never a value.
+(NULL = everything); :data:`DESCENDANT_IDS_SQL` is the same set for Python.  No SQL is
+built from strings (tests/web/test_units); ``$n`` parameters only.
 """
 
 from __future__ import annotations
@@ -61,19 +60,6 @@ class Command(Query):
         return status
 
 
-def ancestry(area: str, *columns: str) -> str:
-    """CTE ``up``: the area ``area`` (an ``int`` parameter such as ``"$1"``), then its
-    parent … up to the city: ``id, parent_id, <columns>, depth`` (0 = the area itself)."""
-    own = "".join(f", {c}" for c in columns)
-    theirs = "".join(f", a.{c}" for c in columns)
-    return f"""up AS (
-    SELECT id, parent_id{own}, 0 AS depth FROM areas WHERE id = {area}
-    UNION ALL
-    SELECT a.id, a.parent_id{theirs}, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-)"""  # noqa: S608 - names of columns, never values
-
-
 PURGE_UPLOADS_SQL: Final = "DELETE FROM upload_staging WHERE created_at < $1"
 
 
@@ -91,10 +77,16 @@ def _count(status: str) -> int:
 DESCENDANT_IDS_SQL: Final = "SELECT id FROM envgrid_scope_areas($1::int[])"
 descendant_ids: Final = Rows(DESCENDANT_IDS_SQL)
 
-ANCESTORS_SQL: Final = f"""
-WITH RECURSIVE {ancestry("$1", "level", "code", "name")}
+ANCESTORS_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, level, code, name, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, a.level, a.code, a.name, up.depth + 1
+    FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+)
 SELECT id, parent_id, level, code, name FROM up ORDER BY depth
-"""  # noqa: S608 - constant fragment
+"""
 ancestors: Final = Rows(ANCESTORS_SQL)
 
 INSERT_UNIT_SQL: Final = """
@@ -138,14 +130,19 @@ ORDER BY ap.duty, p.id
 area_people: Final = Rows(AREA_PEOPLE_SQL)
 
 #: People with ``duty`` in the area or, if none there, in the nearest ancestor that has some.
-NEAREST_DUTY_PEOPLE_SQL: Final = f"""
-WITH RECURSIVE {ancestry("$1")}, found AS (
+NEAREST_DUTY_PEOPLE_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+), found AS (
     SELECT p.id, up.depth
     FROM up JOIN area_people ap ON ap.area_id = up.id AND ap.duty = $2
     JOIN grid_people p ON p.id = ap.person_id AND p.active
 )
 SELECT id FROM found WHERE depth = (SELECT min(depth) FROM found) ORDER BY id
-"""  # noqa: S608 - constant fragment
+"""
 nearest_duty_people: Final = Rows(NEAREST_DUTY_PEOPLE_SQL)
 
 SET_AREA_UNIT_SQL: Final = """
@@ -155,15 +152,20 @@ ON CONFLICT (area_id, category) DO UPDATE SET unit_id = EXCLUDED.unit_id
 set_area_unit: Final = Command(SET_AREA_UNIT_SQL)
 
 #: An exact category match anywhere up the hierarchy beats '*'; nearer areas win ties.
-RESPONSIBLE_UNIT_SQL: Final = f"""
-WITH RECURSIVE {ancestry("$1")}
+RESPONSIBLE_UNIT_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+)
 SELECT au.unit_id
 FROM up
 JOIN area_units au ON au.area_id = up.id AND au.category IN ($2, '*')
 JOIN grid_units u ON u.id = au.unit_id AND u.active
 ORDER BY (au.category = '*'), up.depth
 LIMIT 1
-"""  # noqa: S608 - constant fragment
+"""
 responsible_unit: Final = Value(RESPONSIBLE_UNIT_SQL)
 
 UNIT_PEOPLE_SQL: Final = """

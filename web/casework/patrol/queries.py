@@ -8,7 +8,7 @@ from typing import Final
 
 import asyncpg
 
-from web.casework.kernel.queries import Command, Row, Rows, Value, ancestry
+from web.casework.kernel.queries import Command, Row, Rows, Value
 
 INSERT_PLAN_SQL: Final = """
 INSERT INTO patrol_plans (name, area_id, station_ids, point_ids, check_items, cycle, every_days,
@@ -80,11 +80,16 @@ POINT_POSITION_SQL: Final = "SELECT lat, lon FROM patrol_points WHERE id = $1"
 AREA_BOUNDARY_SQL: Final = "SELECT boundary, centroid_lat, centroid_lon FROM areas WHERE id = $1"
 area_boundary: Final = Row(AREA_BOUNDARY_SQL)
 
-HAS_DUTY_SQL: Final = f"""
-WITH RECURSIVE {ancestry("$1")}
+HAS_DUTY_SQL: Final = """
+WITH RECURSIVE up AS (
+    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
+    UNION ALL
+    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+    WHERE up.depth < 10
+)
 SELECT EXISTS (SELECT 1 FROM up JOIN area_people ap ON ap.area_id = up.id
                WHERE ap.person_id = $2)
-"""  # noqa: S608 - constant fragment
+"""
 has_duty: Final = Value(HAS_DUTY_SQL)
 
 INSERT_CHECKIN_SQL: Final = """
@@ -134,15 +139,17 @@ LIMIT $3
 tasks_for_person: Final = Rows(TASKS_FOR_PERSON_SQL)
 
 
-def _stats(key: str, name: str, join: str) -> str:
-    """Patrol statistics per ``key``: $1 start, $2 end, $3 now, $4 scope roots or NULL."""
-    return f"""
+#: Patrol statistics per person or grid: $1 start, $2 end, $3 now, $4 scope roots or NULL,
+#: $5 group ('person' = the assignee, else the grid).
+STATS_SQL: Final = """
 WITH tasks AS (
-    SELECT t.* FROM patrol_tasks t
+    SELECT t.*,
+           CASE $5::text WHEN 'person' THEN t.assignee_person_id ELSE t.grid_id END AS key
+    FROM patrol_tasks t
     WHERE t.period_start >= $1 AND t.period_start < $2
       AND ($4::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($4::int[])))
 )
-SELECT t.{key} AS key, {name} AS name,
+SELECT t.key, CASE $5::text WHEN 'person' THEN p.name ELSE g.name END AS name,
        count(*) AS tasks,
        count(*) FILTER (WHERE t.state = 'done') AS done,
        count(*) FILTER (WHERE t.state = 'done' AND t.on_time) AS on_time,
@@ -151,19 +158,15 @@ SELECT t.{key} AS key, {name} AS name,
                            OR (t.state IN ('pending', 'in_progress') AND t.due_at <= $3))
            AS overdue,
        (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
-        WHERE t2.{key} IS NOT DISTINCT FROM t.{key}) AS hazards,
+        WHERE t2.key IS NOT DISTINCT FROM t.key) AS hazards,
        (SELECT count(*) FROM patrol_hazards h JOIN tasks t2 ON t2.id = h.task_id
-        WHERE t2.{key} IS NOT DISTINCT FROM t.{key} AND h.state = 'passed') AS rectified
-FROM tasks t {join}
-GROUP BY t.{key}, {name}
-ORDER BY t.{key}
-"""  # noqa: S608 - constant fragments only
-
-
-STATS_BY_PERSON_SQL: Final = _stats(
-    "assignee_person_id", "p.name", "LEFT JOIN grid_people p ON p.id = t.assignee_person_id"
-)
-STATS_BY_GRID_SQL: Final = _stats("grid_id", "g.name", "LEFT JOIN areas g ON g.id = t.grid_id")
+        WHERE t2.key IS NOT DISTINCT FROM t.key AND h.state = 'passed') AS rectified
+FROM tasks t
+LEFT JOIN grid_people p ON $5::text = 'person' AND p.id = t.key
+LEFT JOIN areas g ON $5::text <> 'person' AND g.id = t.key
+GROUP BY t.key, 2
+ORDER BY t.key
+"""
 
 # -- web layer (round 2): lists and details in the caller's data scope ----------------------
 # $n::int[] scope = the area ids whose subtrees the caller sees (NULL = everything).
@@ -314,9 +317,8 @@ async def patrol_stats(
     scope: Sequence[int] | None,
 ) -> list[asyncpg.Record]:
     """Statistics rows per ``group`` (person / grid) in the scope (None = everything)."""
-    sql = STATS_BY_PERSON_SQL if group == "person" else STATS_BY_GRID_SQL
     roots = list(scope) if scope is not None else None
-    result: list[asyncpg.Record] = await conn.fetch(sql, start, end, now, roots)
+    result: list[asyncpg.Record] = await conn.fetch(STATS_SQL, start, end, now, roots, group)
     return result
 
 
