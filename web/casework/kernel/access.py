@@ -52,6 +52,7 @@ from web.responses import ApiError, dumps, json_response
 __all__ = [
     "Caller",
     "acting",
+    "body_list",
     "case_config",
     "guarded",
     "now",
@@ -261,19 +262,26 @@ async def read_multipart(
     return fields, files
 
 
-def photo_tokens(body: Mapping[str, Any], name: str = "photos", limit: int = 20) -> list[str]:
+def body_list(
+    body: Mapping[str, Any], name: str, limit: int, valid: Callable[[Any], bool], error: ApiError
+) -> list[Any]:
+    """The list ``body[name]`` without repeats ([] when absent); ``error`` unless it is a
+    list of at most ``limit`` items that are all ``valid``."""
     value = body.get(name)
     if value is None:
         return []
-    if (
-        not isinstance(value, list)
-        or len(value) > limit
-        or not all(isinstance(t, str) and 0 < len(t) <= 64 and t.isascii() for t in value)
-    ):
-        raise ApiError(
-            400, "bad_parameter", f"参数 {name} 应为上传照片得到的令牌列表（至多 {limit} 个）"
-        )
+    if not isinstance(value, list) or len(value) > limit or not all(valid(v) for v in value):
+        raise error
     return list(dict.fromkeys(value))
+
+
+def _token(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isascii()
+
+
+def photo_tokens(body: Mapping[str, Any], name: str = "photos", limit: int = 20) -> list[str]:
+    message = f"参数 {name} 应为上传照片得到的令牌列表（至多 {limit} 个）"
+    return body_list(body, name, limit, _token, ApiError(400, "bad_parameter", message))
 
 
 async def stage_uploads(

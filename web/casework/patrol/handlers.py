@@ -11,6 +11,7 @@ from aiohttp import web
 from web import context
 from web.casework.kernel.access import (
     acting,
+    body_list,
     case_config,
     guarded,
     now,
@@ -78,32 +79,20 @@ def _csv(query: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> list[
     return values
 
 
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 2147483647
+
+
+def _code(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 40 and "\x00" not in value
+
+
 def _int_list(body: Mapping[str, Any], name: str, limit: int = 2000) -> list[int]:
-    value = body.get(name)
-    if value is None:
-        return []
-    if (
-        not isinstance(value, list)
-        or len(value) > limit
-        or not all(
-            isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 2147483647 for v in value
-        )
-    ):
-        raise _bad(name, "应为正整数列表")
-    return list(dict.fromkeys(value))
+    return body_list(body, name, limit, _positive_int, _bad(name, "应为正整数列表"))
 
 
 def _str_list(body: Mapping[str, Any], name: str, limit: int = 100) -> list[str]:
-    value = body.get(name)
-    if value is None:
-        return []
-    if (
-        not isinstance(value, list)
-        or len(value) > limit
-        or not all(isinstance(v, str) and 0 < len(v) <= 40 and "\x00" not in v for v in value)
-    ):
-        raise _bad(name, "应为编码列表")
-    return list(dict.fromkeys(value))
+    return body_list(body, name, limit, _code, _bad(name, "应为编码列表"))
 
 
 def _date(body: Mapping[str, Any], name: str, required: bool = False) -> date | None:
