@@ -130,10 +130,7 @@ async def attachment_for(
     elif row["task_id"] is not None or row["hazard_id"] is not None:
         if not p.can("patrol:read"):
             raise WorkflowError("没有查看巡查的权限", "role")
-        if row["task_id"] is not None:
-            visible = await kq.task_in_scope(conn, row["task_id"], caller.scope)
-        else:
-            visible = await kq.hazard_in_scope(conn, row["hazard_id"], caller.scope)
+        visible = await kq.patrol_in_scope(conn, row["task_id"], row["hazard_id"], caller.scope)
         if not visible:
             raise WorkflowError("附件不在您的数据范围内", "scope")
     else:

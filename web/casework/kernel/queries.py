@@ -218,23 +218,17 @@ RETURNING token, path, mime, size, sha256, original_name
 """
 take_uploads: Final = Rows(TAKE_UPLOADS_SQL)
 
-TASK_IN_SCOPE_SQL: Final = """
+#: Whether the patrol task $1 or the hazard $2 (the other NULL) exists and lies in the
+#: data scope $3 (NULL = everything).
+PATROL_IN_SCOPE_SQL: Final = """
 SELECT EXISTS (
-    SELECT 1 FROM patrol_tasks t
-    WHERE t.id = $1
-      AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
+    SELECT 1 FROM (SELECT grid_id FROM patrol_tasks WHERE id = $1
+                   UNION ALL
+                   SELECT grid_id FROM patrol_hazards WHERE id = $2) x
+    WHERE $3::int[] IS NULL OR x.grid_id IN (SELECT id FROM envgrid_scope_areas($3::int[]))
 )
 """
-task_in_scope: Final = Value(TASK_IN_SCOPE_SQL)
-
-HAZARD_IN_SCOPE_SQL: Final = """
-SELECT EXISTS (
-    SELECT 1 FROM patrol_hazards h
-    WHERE h.id = $1
-      AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
-)
-"""
-hazard_in_scope: Final = Value(HAZARD_IN_SCOPE_SQL)
+patrol_in_scope: Final = Value(PATROL_IN_SCOPE_SQL)
 
 ATTACHMENT_SQL: Final = """
 SELECT a.id, a.owner, a.owner_id, a.path, a.mime, a.original_name,

@@ -48,12 +48,12 @@ async def require_plan(conn: asyncpg.Connection, plan_id: int, caller: Caller) -
 
 
 async def require_task(conn: asyncpg.Connection, task_id: int, caller: Caller) -> None:
-    if not await kq.task_in_scope(conn, task_id, caller.scope):
+    if not await kq.patrol_in_scope(conn, task_id, None, caller.scope):
         raise WorkflowError(f"巡查任务 {task_id} 不存在或不在您的管辖范围内", "not_found")
 
 
 async def require_hazard(conn: asyncpg.Connection, hazard_id: int, caller: Caller) -> None:
-    if not await kq.hazard_in_scope(conn, hazard_id, caller.scope):
+    if not await kq.patrol_in_scope(conn, None, hazard_id, caller.scope):
         raise WorkflowError(f"隐患 {hazard_id} 不存在或不在您的管辖范围内", "not_found")
 
 
