@@ -283,3 +283,17 @@ async def test_area_check_in_and_hazard_to_case(
     assert await db_conn.fetchval("SELECT case_id FROM patrol_hazards") == ref.id
     with pytest.raises(PatrolError, match="已转为案件"):
         await hazards.escalate_hazard(db_conn, report.hazard_ids[0], world.officer, config, now=NOW)
+
+
+async def test_a_duty_in_the_area_or_above_it_counts(
+    db_conn: asyncpg.Connection, world: World
+) -> None:
+    from web.casework.kernel.people import set_duty
+    from web.casework.patrol import queries as pq
+
+    a, p = world.areas, world.people
+    assert await pq.has_duty(db_conn, a["G1"], p["GM"]) is True
+    assert await pq.has_duty(db_conn, a["G3"], p["GM"]) is False
+    assert await pq.has_duty(db_conn, a["G1"], p["GM2"]) is False
+    await set_duty(db_conn, a["D1"], p["GM2"], "supervisor")
+    assert await pq.has_duty(db_conn, a["G1"], p["GM2"]) is True

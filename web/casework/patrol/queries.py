@@ -80,15 +80,11 @@ POINT_POSITION_SQL: Final = "SELECT lat, lon FROM patrol_points WHERE id = $1"
 AREA_BOUNDARY_SQL: Final = "SELECT boundary, centroid_lat, centroid_lon FROM areas WHERE id = $1"
 area_boundary: Final = Row(AREA_BOUNDARY_SQL)
 
+#: Whether person $2 has a duty in area $1 or in one of its ancestors (= $1 lies in the
+#: subtree of one of the person's duty areas).
 HAS_DUTY_SQL: Final = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-)
-SELECT EXISTS (SELECT 1 FROM up JOIN area_people ap ON ap.area_id = up.id
-               WHERE ap.person_id = $2)
+SELECT $1 IN (SELECT id FROM envgrid_scope_areas(
+    ARRAY(SELECT area_id FROM area_people WHERE person_id = $2)))
 """
 has_duty: Final = Value(HAS_DUTY_SQL)
 
