@@ -1,8 +1,8 @@
 """The alert engine's scheduled jobs as plain data (:class:`store.jobs.Job`).
 
-The engine does not create a scheduler: the process that runs scheduled jobs adds these
-to its one scheduler (``alerts.process.start_scheduler`` until the composition root owns
-it).  Each job is one call into the running :class:`~alerts.service.AlertService`:
+The engine does not create a scheduler: the process that runs scheduled jobs
+(``envgrid.leader``) adds these to the deployment's one scheduler.  Each job is one call
+into the running :class:`~alerts.service.AlertService`:
 
 * ``offline-sweep`` — :meth:`~AlertService.sweep`, every ``alerts.sweep_interval_s``,
   first at start;

@@ -10,10 +10,10 @@ rest closed/archived; ~10 % overdue, ~5 % reworked), loaded with binary COPY.
 
 Then it times, through the real service functions, with warm caches:
 
-* the case board (:func:`web.cases.service.case_board`, page of 50 + total count) for
+* the case board (:func:`web.casework.cases.service.case_board`, page of 50 + total count) for
   the usual filters: everything open, a district's scope, one grid, a state + unit, overdue
   only, a deep page, a text search — target ≤ 100 ms;
-* a month's assessment (:func:`web.cases.assessment.assessment`) per unit, grid, person,
+* a month's assessment (:func:`web.casework.cases.assessment.assessment`) per unit, grid, person,
   district and in total — target ≤ 1 s;
 * what the pages read (round 2): the board page (six columns of 20 + the counters, as
   ``GET /api/v1/cases/board``), a unit's "my cases", a district's grid detail — ≤ 100 ms;
@@ -41,12 +41,18 @@ import asyncpg
 
 from bench.db import private_database
 from store.db import connect
-from web.cases.assessment import assessment
-from web.cases.board import actionable_states, board_columns, board_counts
-from web.cases.service import BoardFilter, case_board
-from web.cases.settings import DEFAULT_LEVEL_NAMES
-from web.cases.workflow import Role, Switches
-from web.grid.views import area_detail, grid_map
+from web.casework.cases.assessment import assessment
+from web.casework.cases.board import (
+    BoardFilter,
+    actionable_states,
+    board_columns,
+    board_counts,
+    case_board,
+)
+from web.casework.cases.workflow import Switches
+from web.casework.grid.views import area_detail, grid_map
+from web.casework.kernel.people import Role
+from web.casework.kernel.settings import DEFAULT_LEVEL_NAMES
 
 TZ = ZoneInfo("Asia/Shanghai")
 BOARD_TARGET_MS = 100.0

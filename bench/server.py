@@ -85,7 +85,7 @@ class ServerUnderTest:
         for key, value in self.settings.items():
             section, _, name = key.partition(".")
             env[f"ENVGRID_{section.upper()}__{name.upper()}"] = str(value)
-        args = [sys.executable, "-m", "store.cli", "serve"]
+        args = [sys.executable, "-m", "envgrid", "serve"]
         if not self.web:
             args.append("--no-web")
         if not self.alerts:

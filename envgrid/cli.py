@@ -102,7 +102,7 @@ def command_module(name: str) -> ModuleType:
 
             return alerts
         case "grid":
-            from web import cli_grid
+            from web.casework.grid import cli as cli_grid
 
             return cli_grid
     raise KeyError(name)

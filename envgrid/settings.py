@@ -20,7 +20,7 @@ from alerts.settings import AlertSettings
 from ingest.settings import IngestSettings
 from store.config import LoadedSettings, load_with_sources, sections_of
 from store.settings import CoreSettings, DatabaseSettings
-from web.cases.settings import CaseSettings
+from web.casework.kernel.settings import CaseSettings
 from web.settings import WebSettings
 
 __all__ = ["SECTIONS", "Settings", "load_settings", "load_settings_with_sources"]

@@ -1,4 +1,4 @@
-"""Headless Chromium for the browser tests (tests/web, tests/cases): Debian's
+"""Headless Chromium for the browser tests (tests/web, tests/web/casework): Debian's
 ``/usr/bin/chromium`` (or ``$CHROMIUM``) driven by Playwright through ``executable_path``.
 
 A test module's ``browser`` fixture is ``async with chromium(ARTIFACTS) as b: yield b``;

@@ -1,4 +1,4 @@
-"""What the web tests (tests/web) and the case tests' web side (tests/cases) share: the
+"""What the web tests (tests/web) and the case tests' web side (tests/web/casework) share: the
 log-in password, the app's test settings, and dashboard users with their API tokens."""
 
 from __future__ import annotations

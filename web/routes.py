@@ -40,7 +40,14 @@ from web.users import routes as users_routes
 __all__ = ["API", "OPTIONAL_MODULES", "PAGES", "setup_routes"]
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
-OPTIONAL_MODULES: Final = ("grid", "patrol", "cases", "rankings", "reports", "alerts_web")
+OPTIONAL_MODULES: Final = (
+    "casework.grid",
+    "casework.patrol",
+    "casework.cases",
+    "rankings",
+    "reports",
+    "alerts_web",
+)
 
 
 async def openapi_document(request: web.Request) -> web.Response:

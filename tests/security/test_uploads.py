@@ -2,7 +2,7 @@
 count cap, stored under ``core.data_dir/uploads`` — outside the web root — under a
 content-derived name, and served back only through the checked attachment handler.
 
-Through the service (web/cases/uploads.py) and through the endpoints
+Through the service (web/casework/kernel/uploads.py) and through the endpoints
 (``POST /api/v1/uploads``, ``GET /api/v1/attachments/{id}``).
 """
 
@@ -21,8 +21,8 @@ from aiohttp.test_utils import TestClient
 
 from envgrid.settings import Settings
 from tests.web.conftest import Seed
-from web.cases.config import CaseConfig
-from web.cases.uploads import (
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import (
     IMAGE_TYPES,
     UploadError,
     check_photo,

@@ -1,0 +1,371 @@
+"""API handlers and pages of the grid module (thin: validate, one call, serialise)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, cast
+
+import orjson
+from aiohttp import web
+
+from web import context
+from web.casework.grid import geojson, views
+from web.casework.grid import queries as q
+from web.casework.grid import service as grid
+from web.casework.kernel import people, tree
+from web.casework.kernel.access import acting, case_config, guarded, now, render_page, rows_response
+from web.params import (
+    body_bool,
+    body_float,
+    body_int,
+    body_str,
+    json_body,
+    opt_bool,
+    opt_choice,
+    opt_int,
+    opt_str,
+    paging,
+    path_int,
+)
+from web.responses import ApiError, json_response
+
+__all__ = [
+    "add_duty",
+    "add_person",
+    "add_point",
+    "add_unit",
+    "area_detail",
+    "assign_locations",
+    "export_geojson",
+    "grid_map",
+    "import_geojson",
+    "list_areas",
+    "list_people",
+    "list_points",
+    "list_units",
+    "me",
+    "patch_person",
+    "remove_duty",
+    "set_unit",
+]
+
+ROLES: Final = ("admin", "officer", "unit", "grid_member", "viewer")
+DUTIES: Final = ("head", "member", "supervisor")
+UNIT_KINDS: Final = ("department", "street", "company", "other")
+MAX_GEOJSON_BYTES: Final = 50 * 1024 * 1024
+
+
+def _bad(name: str, message: str) -> ApiError:
+    return ApiError(400, "bad_parameter", f"参数 {name} 无效：{message}", parameter=name)
+
+
+@guarded
+async def me(request: web.Request) -> web.Response:
+    async with acting(request) as (conn, caller):
+        duties = (
+            [dict(r) for r in await q.person_duties(conn, caller.person.id)]
+            if caller.person
+            else []
+        )
+    return json_response({**caller.to_json(), "duties": duties})
+
+
+@guarded
+async def list_areas(request: web.Request) -> web.Response:
+    qy = request.query
+    level = opt_int(qy, "level", minimum=1, maximum=5)
+    parent = opt_int(qy, "parent", minimum=1)
+    boundary = bool(opt_bool(qy, "boundary"))
+    async with acting(request) as (conn, caller):
+        rows = await q.scoped_areas(conn, caller.scope, level, parent, boundary)
+    return json_response([dict(r) for r in rows])
+
+
+@guarded
+async def area_detail(request: web.Request) -> web.Response:
+    config = case_config(request)
+    async with acting(request) as (conn, caller):
+        detail = await views.area_detail(
+            conn,
+            path_int(request),
+            caller.scope,
+            now=now(),
+            level_names=config.cases.level_names,
+        )
+    return json_response(detail)
+
+
+@guarded
+async def grid_map(request: web.Request) -> web.Response:
+    qy = request.query
+    area = opt_int(qy, "area", minimum=1)
+    min_level = opt_int(qy, "min_level", minimum=1, maximum=5) or 1
+    async with acting(request) as (conn, caller):
+        body = await views.grid_map(conn, caller.scope, area=area, min_level=min_level, now=now())
+    return web.Response(body=body, content_type="application/json")
+
+
+@guarded
+async def list_people(request: web.Request) -> web.Response:
+    qy = request.query
+    page = paging(qy, 500, 100)
+    async with acting(request) as (conn, caller):
+        rows = [
+            dict(r)
+            for r in await q.people(
+                conn,
+                opt_choice(qy, "role", ROLES),
+                opt_int(qy, "unit", minimum=1),
+                opt_int(qy, "area", minimum=1),
+                opt_str(qy, "q", max_len=64),
+                caller.scope,
+                page.limit,
+                page.offset,
+            )
+        ]
+    total = int(rows[0].pop("total")) if rows else 0
+    for r in rows[1:]:
+        r.pop("total")
+    return json_response(page.wrap(rows, total))
+
+
+def _opt_set(body: Mapping[str, Any], name: str) -> bool:
+    return name in body
+
+
+@guarded
+async def add_person(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    role = body_str(body, "role", required=True, max_len=20) or ""
+    if role not in ROLES:
+        raise _bad("role", f"应为 {'/'.join(ROLES)} 之一")
+    async with acting(request, transaction=True) as (conn, caller):
+        views.require_unscoped(caller.scope, "新增人员")
+        person_id = await people.create_person(
+            conn,
+            body_str(body, "name", required=True, max_len=64) or "",
+            role,
+            phone=body_str(body, "phone", max_len=32) or "",
+            unit_id=body_int(body, "unit_id", minimum=1),
+            user_name=body_str(body, "user_name", max_len=64),
+        )
+        receiver = body_int(body, "receiver_id", minimum=1)
+        if receiver is not None:
+            await q.set_person_receiver(conn, person_id, receiver)
+    return json_response({"id": person_id}, status=201)
+
+
+@guarded
+async def patch_person(request: web.Request) -> web.Response:
+    person_id = path_int(request)
+    body = await json_body(request)
+    patch = views.PersonPatch(
+        name=body_str(body, "name", max_len=64),
+        phone=body_str(body, "phone", max_len=32),
+        unit=(_opt_set(body, "unit_id"), body_int(body, "unit_id", minimum=1)),
+        user_name=(_opt_set(body, "user_name"), body_str(body, "user_name", max_len=64) or None),
+        receiver=(_opt_set(body, "receiver_id"), body_int(body, "receiver_id", minimum=1)),
+        active=body_bool(body, "active"),
+    )
+    async with acting(request) as (conn, caller):
+        views.require_unscoped(caller.scope, "修改人员")
+        await views.update_person(conn, person_id, patch)
+    return json_response({"ok": True})
+
+
+@guarded
+async def add_duty(request: web.Request) -> web.Response:
+    area_id = path_int(request)
+    body = await json_body(request)
+    person = body_int(body, "person_id", required=True, minimum=1) or 0
+    duty = body_str(body, "duty", required=True, max_len=20) or ""
+    if duty not in DUTIES:
+        raise _bad("duty", f"应为 {'/'.join(DUTIES)} 之一")
+    async with acting(request) as (conn, caller):
+        await views.require_area(conn, area_id, caller.scope)
+        await people.set_duty(conn, area_id, person, cast(people.Duty, duty))
+    return json_response({"ok": True})
+
+
+@guarded
+async def remove_duty(request: web.Request) -> web.Response:
+    area_id = path_int(request)
+    person = path_int(request, "person")
+    duty = opt_choice(request.query, "duty", DUTIES)
+    if duty is None:
+        raise _bad("duty", "必填")
+    async with acting(request) as (conn, caller):
+        await views.require_area(conn, area_id, caller.scope)
+        removed = await people.remove_duty(conn, area_id, person, cast(people.Duty, duty))
+    return json_response({"ok": True, "removed": removed})
+
+
+@guarded
+async def list_units(request: web.Request) -> web.Response:
+    return await rows_response(request, q.units_list)
+
+
+@guarded
+async def add_unit(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    kind = body_str(body, "kind", max_len=20) or "department"
+    if kind not in UNIT_KINDS:
+        raise _bad("kind", f"应为 {'/'.join(UNIT_KINDS)} 之一")
+    async with acting(request) as (conn, caller):
+        views.require_unscoped(caller.scope, "新增单位")
+        unit_id = await people.create_unit(
+            conn,
+            body_str(body, "code", required=True, max_len=40) or "",
+            body_str(body, "name", required=True, max_len=100) or "",
+            kind=kind,
+            phone=body_str(body, "phone", max_len=32) or "",
+        )
+    return json_response({"id": unit_id}, status=201)
+
+
+@guarded
+async def set_unit(request: web.Request) -> web.Response:
+    area_id = path_int(request)
+    body = await json_body(request)
+    unit = body_int(body, "unit_id", required=True, minimum=1) or 0
+    category = body_str(body, "category", max_len=40) or "*"
+    async with acting(request) as (conn, caller):
+        await views.require_area(conn, area_id, caller.scope)
+        await people.set_area_unit(conn, area_id, unit, category)
+    return json_response({"ok": True})
+
+
+@guarded
+async def list_points(request: web.Request) -> web.Response:
+    page = paging(request.query, 1000, 200)
+    async with acting(request) as (conn, caller):
+        rows = await q.points(conn, caller.scope, page.limit, page.offset)
+    return json_response([dict(r) for r in rows])
+
+
+@guarded
+async def add_point(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    lat = body_float(body, "lat", minimum=-90, maximum=90)
+    lon = body_float(body, "lon", minimum=-180, maximum=180)
+    if lat is None or lon is None:
+        raise _bad("lat", "须给出经纬度")
+    at = now()
+    async with acting(request, transaction=True) as (conn, caller):
+        point_id = await grid.create_point(
+            conn,
+            body_str(body, "code", required=True, max_len=40) or "",
+            body_str(body, "name", required=True, max_len=100) or "",
+            lat,
+            lon,
+            kind=body_str(body, "kind", max_len=40) or "",
+            station_id=body_int(body, "station_id", minimum=1),
+        )
+        index = await grid.load_grid_index(conn)
+        area = index.locate(lon, lat)
+        if area is not None:
+            if caller.scope is not None:
+                await views.require_area(conn, area, caller.scope)
+            await grid.assign(
+                conn,
+                "patrol_point",
+                point_id,
+                area,
+                method="location",
+                now=at,
+                by=caller.actor.name,
+            )
+        elif caller.scope is not None:
+            raise ApiError(403, "out_of_scope", "巡查点不在您的管辖网格内")
+    return json_response({"id": point_id, "grid_id": area}, status=201)
+
+
+@guarded
+async def import_geojson(request: web.Request) -> web.Response:
+    if request.content_type not in ("application/json", "application/geo+json"):
+        raise ApiError(415, "unsupported_media_type", "请求体应为 GeoJSON（application/json）")
+    raw = bytearray()
+    while chunk := await request.content.read(1 << 20):
+        raw += chunk
+        if len(raw) > MAX_GEOJSON_BYTES:
+            raise ApiError(413, "too_large", "GeoJSON 文件过大（上限 50 MB）")
+    try:
+        document = orjson.loads(bytes(raw))
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "bad_json", "请求体不是有效的 JSON") from None
+    if not isinstance(document, dict) or document.get("type") != "FeatureCollection":
+        raise ApiError(400, "bad_geojson", "应为 GeoJSON FeatureCollection")
+    config = case_config(request)
+    async with acting(request) as (conn, caller):
+        views.require_unscoped(caller.scope, "导入网格")
+        report = await geojson.import_areas(conn, document, config.cases.level_names)
+    context.audit(request, created=report.created, updated=report.updated)
+    return json_response(
+        {"created": report.created, "updated": report.updated, "warnings": list(report.warnings)}
+    )
+
+
+@guarded
+async def export_geojson(request: web.Request) -> web.Response:
+    config = case_config(request)
+    async with acting(request) as (conn, caller):
+        ids = await tree.scope_area_ids(conn, caller.scope) if caller.scope is not None else None
+        document = await geojson.export_areas(conn, ids, config.cases.level_names)
+    return web.Response(
+        body=orjson.dumps(document),
+        content_type="application/geo+json",
+        headers={"Content-Disposition": 'attachment; filename="grid.geojson"'},
+    )
+
+
+@guarded
+async def assign_locations(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    reassign = bool(body_bool(body, "reassign"))
+    at = now()
+    async with acting(request) as (conn, caller):
+        views.require_unscoped(caller.scope, "按位置归属网格")
+        index = await grid.load_grid_index(conn)
+        out: dict[str, Any] = {}
+        for entity in ("station", "patrol_point"):
+            report = await grid.assign_by_location(
+                conn,
+                entity,
+                now=at,
+                index=index,
+                reassign=reassign,
+                by=caller.actor.name,
+            )
+            out[entity] = {
+                "assigned": report.assigned,
+                "unchanged": report.unchanged,
+                "outside": list(report.outside),
+            }
+    context.audit(request, reassign=reassign)
+    return json_response(out)
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+async def map_page(request: web.Request) -> web.Response:
+    principal = context.caller(request)
+    return render_page(
+        request,
+        "grid/map.html",
+        "网格地图",
+        canCases=principal.can("cases:read"),
+        canPatrol=principal.can("patrol:read"),
+    )
+
+
+async def detail_page(request: web.Request) -> web.Response:
+    principal = context.caller(request)
+    return render_page(
+        request,
+        "grid/detail.html",
+        "网格详情",
+        areaId=path_int(request),
+        canWrite=principal.can("grid:write"),
+        canCases=principal.can("cases:read"),
+    )

@@ -1,0 +1,331 @@
+"""The web side shared by the grid, patrol and case modules: the caller as a workflow
+:class:`~web.casework.kernel.people.Actor`, refusals as HTTP errors, photo uploads, page shells.
+
+Who acts
+--------
+A dashboard login (``web_users``) is linked to a grid person by name
+(``grid_people.user_name = web_users.username``).  Linked: the person's workflow role,
+unit and id are used (the trail names the person).  Not linked: the web role maps to the
+workflow role — ``admin`` → admin, ``officer`` → officer, ``grid_member`` → grid member,
+``unit`` → unit (with no unit it can act on nothing), every other role → viewer.
+
+Data scope: the login's scope (``web_user_scopes``, the area subtrees it may see) — for a
+grid member without one, the areas where the linked person has a duty.  Route
+permissions (``grid:*``, ``patrol:*``, ``cases:*``) are checked by the middleware before a
+handler runs; the workflow table decides the rest.
+
+Refusals: every domain error (:class:`WorkflowError` and subclasses, ``GridError``,
+``UploadError``, GeoJSON import errors) and the database's integrity errors become the
+API's ``{"error": {"code", "message"}}`` with a fitting status — never a 500.
+
+Photos: ``POST /api/v1/uploads`` (multipart) checks and stores photos and answers one
+token each (``upload_staging``); the JSON actions name the tokens in ``photos`` and
+:func:`take_uploads` turns them back into stored files — only the uploader's own tokens,
+each once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+import asyncpg
+from aiohttp import BodyPartReader, web
+
+from web import context
+from web.casework.kernel import people
+from web.casework.kernel import queries as q
+from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.errors import GeoJSONImportError, GridError, WorkflowError
+from web.casework.kernel.people import Actor, Person, Role
+from web.casework.kernel.queries import Rows
+from web.casework.kernel.uploads import StoredFile, UploadError
+from web.pages import render
+from web.permissions import Principal
+from web.responses import ApiError, dumps, json_response
+
+__all__ = [
+    "Caller",
+    "acting",
+    "body_list",
+    "case_config",
+    "guarded",
+    "now",
+    "read_multipart",
+    "render_page",
+    "request_caller",
+    "resolve_caller",
+    "rows_response",
+    "stage_uploads",
+    "take_uploads",
+]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_WEB_ROLES: Final = {
+    "admin": Role.ADMIN,
+    "officer": Role.OFFICER,
+    "grid_member": Role.GRID_MEMBER,
+    "unit": Role.UNIT,
+}
+_STATUS: Final = {
+    "not_found": (404, "not_found"),
+    "scope": (403, "out_of_scope"),
+    "role": (403, "forbidden"),
+    "state": (409, "invalid_state"),
+    "switch": (409, "invalid_state"),
+    "conflict": (409, "conflict"),
+    "rate_limited": (429, "too_many_requests"),
+}
+MAX_FIELD_CHARS: Final = 5000
+
+
+def case_config(request: web.Request) -> CaseConfig:
+    return CaseConfig.from_settings(context.settings(request))
+
+
+def now() -> datetime:
+    return datetime.now().astimezone()
+
+
+# -- the caller ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    principal: Principal
+    actor: Actor
+    #: The linked grid person, if any.
+    person: Person | None
+
+    @property
+    def scope(self) -> list[int] | None:
+        """The ``$n::int[]`` data-scope argument (None = everything)."""
+        return None if self.actor.scope is None else list(self.actor.scope)
+
+    @property
+    def role(self) -> Role:
+        return self.actor.role
+
+    def to_json(self) -> dict[str, Any]:
+        a = self.actor
+        return {
+            "role": a.role.value,
+            "role_label": a.role.label,
+            "person_id": a.person_id,
+            "name": a.name,
+            "unit_id": a.unit_id,
+            "scope": self.scope,
+            "linked": self.person is not None,
+        }
+
+
+async def resolve_caller(conn: asyncpg.Connection, principal: Principal) -> Caller:
+    person = await people.person_by_user(conn, principal.username)
+    if person is not None and not person.active:
+        person = None
+    scope = principal.scope
+    if person is None:
+        role = _WEB_ROLES.get(principal.role, Role.VIEWER)
+        name = principal.display_name or principal.username
+        actor = Actor(role, None, name, None, scope)
+        return Caller(principal, actor, None)
+    role = Role(person.role)
+    if scope is None and role is Role.GRID_MEMBER:
+        duties = [r["area_id"] for r in await q.person_duty_areas(conn, person.id)]
+        scope = tuple(sorted(set(duties))) if duties else None
+    actor = Actor(role, person.id, person.name, person.unit_id, scope)
+    return Caller(principal, actor, person)
+
+
+async def caller_of(conn: asyncpg.Connection, request: web.Request) -> Caller:
+    return await resolve_caller(conn, context.caller(request))
+
+
+async def request_caller(request: web.Request) -> Caller:
+    """The request's caller (for pages: one short use of a pool connection)."""
+    async with context.pool(request).acquire() as conn:
+        return await caller_of(conn, request)
+
+
+async def rows_response(request: web.Request, query: Rows, *args: Any) -> web.Response:
+    """The rows of one query (not scoped: reference lists) as a JSON array."""
+    async with context.pool(request).acquire() as conn:
+        rows = await query(conn, *args)
+    return json_response([dict(r) for r in rows])
+
+
+@contextlib.asynccontextmanager
+async def acting(
+    request: web.Request, *, transaction: bool = False
+) -> AsyncIterator[tuple[asyncpg.Connection, Caller]]:
+    """A pool connection (in a transaction if asked) and the request's caller on it."""
+    async with context.pool(request).acquire() as conn:
+        if not transaction:
+            yield conn, await caller_of(conn, request)
+            return
+        async with conn.transaction():
+            yield conn, await caller_of(conn, request)
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+
+def api_error(exc: Exception) -> ApiError:
+    """The HTTP error for a domain refusal."""
+    if isinstance(exc, WorkflowError):
+        status, code = _STATUS.get(exc.code, (400, "bad_request"))
+        return ApiError(status, code, str(exc))
+    if isinstance(exc, GeoJSONImportError):
+        return ApiError(400, "bad_geojson", str(exc), errors=list(exc.errors))
+    if isinstance(exc, GridError | UploadError):
+        return ApiError(400, "bad_request", str(exc))
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return ApiError(400, "bad_reference", "引用的对象（区域、人员、单位、站点等）不存在")
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return ApiError(409, "conflict", "已存在相同的记录")
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
+        return ApiError(400, "bad_request", "参数不符合要求")
+    raise exc
+
+
+_REFUSALS: Final = (
+    WorkflowError,
+    GeoJSONImportError,
+    GridError,
+    UploadError,
+    asyncpg.IntegrityConstraintViolationError,
+    asyncpg.DataError,
+)
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn domain refusals of ``handler`` into API errors (see the module docstring)."""
+
+    @functools.wraps(handler)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except _REFUSALS as exc:
+            raise api_error(exc) from None
+
+    return wrapper
+
+
+# -- uploads -------------------------------------------------------------------------------
+
+
+async def read_multipart(
+    request: web.Request, *, max_file_bytes: int, max_files: int
+) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
+    """Text fields and (file name, content) of a multipart/form-data body, with limits."""
+    if request.content_type != "multipart/form-data":
+        raise ApiError(415, "unsupported_media_type", "请求体应为 multipart/form-data")
+    fields: dict[str, str] = {}
+    files: list[tuple[str, bytes]] = []
+    reader = await request.multipart()
+    while True:
+        part = await reader.next()
+        if part is None:
+            break
+        if not isinstance(part, BodyPartReader):
+            raise ApiError(400, "bad_request", "不支持嵌套的 multipart 内容")
+        if part.filename is not None:
+            if len(files) >= max_files:
+                raise ApiError(400, "bad_request", f"最多上传 {max_files} 张照片")
+            data = bytearray()
+            while chunk := await part.read_chunk(65536):
+                data += chunk
+                if len(data) > max_file_bytes:
+                    limit = max_file_bytes / 1048576
+                    raise ApiError(413, "too_large", f"照片过大，单张不超过 {limit:.1f} MB")
+            if data:
+                files.append((part.filename, bytes(data)))
+            continue
+        raw = bytearray()
+        while chunk := await part.read_chunk(8192):
+            raw += chunk
+            if len(raw) > MAX_FIELD_CHARS * 4:
+                raise ApiError(413, "too_large", f"字段 {part.name} 过长")
+        try:
+            text = raw.decode(part.get_charset("utf-8"))
+        except (UnicodeDecodeError, LookupError):
+            raise ApiError(400, "bad_request", f"字段 {part.name} 不是有效的文本") from None
+        if "\x00" in text or len(text) > MAX_FIELD_CHARS:
+            raise ApiError(400, "bad_request", f"字段 {part.name} 无效或过长")
+        fields[part.name or ""] = text
+    return fields, files
+
+
+def body_list(
+    body: Mapping[str, Any], name: str, limit: int, valid: Callable[[Any], bool], error: ApiError
+) -> list[Any]:
+    """The list ``body[name]`` without repeats ([] when absent); ``error`` unless it is a
+    list of at most ``limit`` items that are all ``valid``."""
+    value = body.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > limit or not all(valid(v) for v in value):
+        raise error
+    return list(dict.fromkeys(value))
+
+
+def _token(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 64 and value.isascii()
+
+
+def photo_tokens(body: Mapping[str, Any], name: str = "photos", limit: int = 20) -> list[str]:
+    message = f"参数 {name} 应为上传照片得到的令牌列表（至多 {limit} 个）"
+    return body_list(body, name, limit, _token, ApiError(400, "bad_parameter", message))
+
+
+async def stage_uploads(
+    conn: asyncpg.Connection, user_id: int, stored: Sequence[StoredFile]
+) -> list[dict[str, Any]]:
+    """Remember stored photos for the uploader; returns {token, name, mime, size} each."""
+    out = []
+    for f in stored:
+        token = secrets.token_urlsafe(24)
+        await q.stage_upload(
+            conn, token, user_id, f.path, f.mime, f.size, f.sha256, f.original_name
+        )
+        out.append({"token": token, "name": f.original_name, "mime": f.mime, "size": f.size})
+    return out
+
+
+async def take_uploads(
+    conn: asyncpg.Connection, user_id: int, tokens: Sequence[str]
+) -> list[StoredFile]:
+    """The staged photos of ``tokens`` (the caller's own), consumed."""
+    if not tokens:
+        return []
+    rows = {r["token"]: r for r in await q.take_uploads(conn, list(tokens), user_id)}
+    if len(rows) != len(tokens):
+        raise ApiError(400, "bad_upload", "照片已失效或不属于您，请重新上传")
+    return [
+        StoredFile(r["path"], r["mime"], r["size"], r["sha256"], r["original_name"])
+        for r in (rows[t] for t in tokens)
+    ]
+
+
+# -- pages ---------------------------------------------------------------------------------
+
+
+def render_page(request: web.Request, template: str, title: str, **extra: Any) -> web.Response:
+    """A page shell with its JSON configuration (as the core pages build it)."""
+    s = context.settings(request)
+    config = {
+        "tileUrl": s.web.tile_url,
+        "tileAttribution": s.web.tile_attribution,
+        "center": [s.web.map_center_lat, s.web.map_center_lon],
+        "zoom": s.web.map_zoom,
+        "timezone": s.core.timezone,
+        **extra,
+    }
+    page_config = dumps(config).decode().replace("</", "<\\/")
+    return render(request, template, {"title": title, "page_config": page_config})
