@@ -38,7 +38,7 @@ class NavItem:
     order: int = 60
 
 
-#: Main navigation (optional modules append theirs, see routes.OPTIONAL_MODULES): the
+#: Main navigation (the modules append theirs, see routes.MODULES): the
 #: monitoring pages first (10–50), the modules (60 by default), administration (80+).
 NAV: tuple[NavItem, ...] = (
     NavItem("/map", "地图", "map:read", "map", 10),

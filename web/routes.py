@@ -7,46 +7,52 @@ user) or a permission of ``web.permissions.PERMISSIONS``.  Each module's routes 
 declares ``API: tuple[Endpoint, ...]`` and optionally ``PAGES: tuple[Page, ...]`` and
 ``ERRORS`` (its domain exceptions → answers, see ``web.errors``).
 
-Optional modules (the grid, patrol and case modules, owned elsewhere) plug in by
-providing ``web/<name>/routes.py`` with ``API``, ``PAGES``, optionally
-``NAV: tuple[web.pages.NavItem, ...]`` and
-``CONTEXTS`` (cleanup contexts for their background work: listeners, scheduled jobs —
+The modules with pages of their own in the navigation (:data:`MODULES`: the grid,
+patrol and case modules, rankings, reports, alerts) declare in their routes module
+``API``, ``PAGES``, optionally ``NAV: tuple[web.pages.NavItem, ...]``, ``ERRORS`` and
+``CONTEXTS`` (cleanup contexts for their background work, e.g. a LISTEN connection —
 each ``async def ctx(app): start …; yield; stop …``, appended after the pool's, so
-``app[POOL_KEY]`` is ready); :func:`setup_routes` picks them up when present (see
-:data:`OPTIONAL_MODULES`).
+``app[POOL_KEY]`` is ready).  Scheduled work is not a context: it is a list of
+``store.jobs.Job`` that the one scheduler runs (``envgrid.leader``).
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Final
 
 from aiohttp import web
 
 from web import pages
+from web.alerts_web import routes as alerts_routes
 from web.auth import routes as auth_routes
+from web.casework.cases import routes as cases_routes
+from web.casework.grid import routes as grid_routes
+from web.casework.patrol import routes as patrol_routes
 from web.errors import CORE_ERRORS, ErrorTable
 from web.keys import API_KEY, NAV_KEY, PLUGIN_CONTEXTS_KEY
 from web.live.stream import stream as live_stream
 from web.map import routes as map_routes
 from web.openapi import OK, STR, ApiRegistry, Endpoint, Page, Param, build_document
+from web.rankings import routes as rankings_routes
+from web.reports import routes as reports_routes
 from web.responses import json_response
 from web.stations import routes as stations_routes
 from web.users import routes as users_routes
 
-__all__ = ["API", "OPTIONAL_MODULES", "PAGES", "setup_routes"]
+__all__ = ["API", "MODULES", "PAGES", "setup_routes"]
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
-OPTIONAL_MODULES: Final = (
-    "casework.grid",
-    "casework.patrol",
-    "casework.cases",
-    "rankings",
-    "reports",
-    "alerts_web",
+#: The route modules of the modules with their own navigation entries.
+MODULES: Final[tuple[ModuleType, ...]] = (
+    grid_routes,
+    patrol_routes,
+    cases_routes,
+    rankings_routes,
+    reports_routes,
+    alerts_routes,
 )
 
 
@@ -99,16 +105,6 @@ PAGES: Final[tuple[Page, ...]] = (
 )
 
 
-def _optional(name: str) -> Any | None:
-    module = f"web.{name}.routes"
-    try:
-        if importlib.util.find_spec(module) is None:
-            return None
-    except ModuleNotFoundError:
-        return None
-    return importlib.import_module(module)
-
-
 def _tables(
     tables: dict[int, ErrorTable], metas: Iterable[Endpoint | Page], errors: ErrorTable
 ) -> None:
@@ -128,15 +124,14 @@ def setup_routes(app: web.Application) -> None:
     contexts: list[Any] = []
     tables: dict[int, ErrorTable] = {}
     _tables(tables, users_routes.API, users_routes.ERRORS)
-    for name in OPTIONAL_MODULES:
-        module = _optional(name)
-        if module is not None:
-            api += list(getattr(module, "API", ()))
-            page_list += list(getattr(module, "PAGES", ()))
-            nav += list(getattr(module, "NAV", ()))
-            contexts += list(getattr(module, "CONTEXTS", ()))
-            module_metas = [*getattr(module, "API", ()), *getattr(module, "PAGES", ())]
-            _tables(tables, module_metas, getattr(module, "ERRORS", {}))
+    for module in MODULES:
+        api += module.API
+        page_list += getattr(module, "PAGES", ())
+        nav += getattr(module, "NAV", ())
+        contexts += getattr(module, "CONTEXTS", ())
+        _tables(
+            tables, [*module.API, *getattr(module, "PAGES", ())], getattr(module, "ERRORS", {})
+        )
     app[NAV_KEY] = tuple(sorted(nav, key=lambda item: getattr(item, "order", 60)))
     app[PLUGIN_CONTEXTS_KEY] = tuple(contexts)
     metas: list[Endpoint | Page] = [*page_list, *api]
