@@ -1,5 +1,6 @@
-"""What the alert handlers share: calls into ``alerts.api`` with its refusals turned into
-API errors (:func:`call_api`), and the checks of query and body parameters."""
+"""What the alert handlers share: calls into ``alerts.api`` on a pooled connection
+(:func:`call_api`), the translation of its refusals into API errors (:func:`translate`,
+the module's ``ERRORS`` table), and the checks of query and body parameters."""
 
 from __future__ import annotations
 
@@ -45,13 +46,10 @@ def not_found() -> ApiError:
 async def call_api(
     request: web.Request, fn: Callable[..., Awaitable[_T]], *args: Any, **kwargs: Any
 ) -> _T:
-    """``fn(conn, *args, **kwargs)`` of alerts.api on a pooled connection; its refusals
-    become API errors (:func:`translate`)."""
+    """``fn(conn, *args, **kwargs)`` of alerts.api on a pooled connection (its refusals
+    reach the error middleware, which answers them through :func:`translate`)."""
     async with context.pool(request).acquire() as conn:
-        try:
-            return await fn(conn, *args, **kwargs)
-        except alerts_api.AlertApiError as exc:
-            raise translate(exc) from None
+        return await fn(conn, *args, **kwargs)
 
 
 def translate(exc: alerts_api.AlertApiError) -> ApiError:

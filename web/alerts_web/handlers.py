@@ -31,7 +31,7 @@ from web.params import (
 from web.responses import ApiError, json_response
 
 from . import queries
-from .common import alert_view, list_param, not_found, translate
+from .common import alert_view, list_param, not_found
 
 _OPEN: Final = ["pending", "firing", "acknowledged"]
 _NOTIFICATION_STATUS: Final = ("queued", "sending", "sent", "failed")
@@ -99,24 +99,19 @@ async def _change(request: web.Request, action: str) -> web.Response:
     async with context.pool(request).acquire() as conn:
         if await queries.alert(conn, user.scope_param, alert_id) is None:
             raise not_found()
-        try:
-            if action == "ack":
-                await alerts_api.acknowledge_alert(
-                    conn, alert_id, user=user.username, comment=comment
-                )
-            elif action == "resolve":
-                await alerts_api.resolve_alert(conn, alert_id, user=user.username, comment=comment)
-            elif action == "assign":
-                assignee = body_str(body, "assignee", max_len=64)
-                await alerts_api.assign_alert(
-                    conn, alert_id, assignee=assignee, user=user.username, comment=comment
-                )
-            else:
-                if not comment.strip():
-                    raise ApiError(400, "bad_parameter", "备注不能为空", parameter="comment")
-                await alerts_api.comment_alert(conn, alert_id, user=user.username, comment=comment)
-        except alerts_api.AlertApiError as exc:
-            raise translate(exc) from None
+        if action == "ack":
+            await alerts_api.acknowledge_alert(conn, alert_id, user=user.username, comment=comment)
+        elif action == "resolve":
+            await alerts_api.resolve_alert(conn, alert_id, user=user.username, comment=comment)
+        elif action == "assign":
+            assignee = body_str(body, "assignee", max_len=64)
+            await alerts_api.assign_alert(
+                conn, alert_id, assignee=assignee, user=user.username, comment=comment
+            )
+        else:
+            if not comment.strip():
+                raise ApiError(400, "bad_parameter", "备注不能为空", parameter="comment")
+            await alerts_api.comment_alert(conn, alert_id, user=user.username, comment=comment)
         row = await queries.alert(conn, user.scope_param, alert_id)
     assert row is not None
     context.audit(request, alert_id=alert_id, action=action, comment=comment)

@@ -1,14 +1,17 @@
-"""Routes of the alert pages (plugged in by ``web.routes``: API, PAGES, NAV)."""
+"""Routes of the alert pages (listed in ``web.routes.MODULES``: API, PAGES, NAV, ERRORS)."""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from alerts import api as alerts_api
+from web.errors import ErrorTable
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
 
 from . import handlers as h
 from . import routing, silences
+from .common import translate
 
 _INT = {"type": "integer"}
 _STR = {"type": "string"}
@@ -99,6 +102,9 @@ _RECEIVER = {
 }
 
 E = Endpoint
+#: The alert API's refusals (English, for the CLI) → answers in Chinese (see web.errors).
+ERRORS: Final[ErrorTable] = {alerts_api.AlertApiError: translate}
+
 API: Final = (
     E(
         "GET",

@@ -14,7 +14,7 @@ from web.params import body_bool, body_int, body_str, json_body, path_int
 from web.responses import ApiError, json_response
 
 from . import queries
-from .common import body_matchers, call_api, int_list, seconds, str_list, translate
+from .common import body_matchers, call_api, int_list, seconds, str_list
 
 
 async def list_routes(request: web.Request) -> web.Response:
@@ -94,10 +94,7 @@ async def create_receiver(request: web.Request) -> web.Response:
     body = await json_body(request)
     args = _receiver_args(body)
     async with context.pool(request).acquire() as conn, conn.transaction():
-        try:
-            rid = await alerts_api.create_receiver(conn, **args)
-        except alerts_api.AlertApiError as exc:
-            raise translate(exc) from None
+        rid = await alerts_api.create_receiver(conn, **args)
         await _link_user(conn, rid, body)
     context.audit(request, receiver_id=rid, name=args["name"])
     return json_response({"id": rid}, status=201)
@@ -109,12 +106,9 @@ async def update_receiver(request: web.Request) -> web.Response:
     args = _receiver_args(body)
     secret = args.pop("secret")
     async with context.pool(request).acquire() as conn, conn.transaction():
-        try:
-            await alerts_api.update_receiver(
-                conn, receiver_id, **args, secret=secret, keep_secret=secret is None
-            )
-        except alerts_api.AlertApiError as exc:
-            raise translate(exc) from None
+        await alerts_api.update_receiver(
+            conn, receiver_id, **args, secret=secret, keep_secret=secret is None
+        )
         await _link_user(conn, receiver_id, body)
     context.audit(request, receiver_id=receiver_id)
     return json_response({"id": receiver_id})

@@ -1,7 +1,8 @@
 """API handlers of the case module (thin: validate, one service call, serialise).
 
-Every handler runs under :func:`web.casework.kernel.access.guarded` (domain refusals → API errors)
-and acts as the caller's workflow actor (:func:`web.casework.kernel.access.caller_of`).
+Domain refusals become HTTP answers in the error middleware (the casework ``ERRORS``
+table, :data:`web.casework.kernel.access.ERRORS`); every handler acts as the caller's
+workflow actor (:func:`web.casework.kernel.access.caller_of`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from web.casework.kernel import queries as kq
 from web.casework.kernel.access import (
     acting,
     case_config,
-    guarded,
     now,
     photo_tokens,
     read_multipart,
@@ -115,7 +115,6 @@ def _unit_filter(role: Role, unit_id: int | None) -> dict[str, Any]:
 # -- lists ---------------------------------------------------------------------------------
 
 
-@guarded
 async def list_cases(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         f = _filter(request, caller.actor.scope, **_unit_filter(caller.role, caller.actor.unit_id))
@@ -125,7 +124,6 @@ async def list_cases(request: web.Request) -> web.Response:
     )
 
 
-@guarded
 async def case_board_columns(request: web.Request) -> web.Response:
     per_column = opt_int(request.query, "per_column", minimum=1, maximum=100) or 20
     at = now()
@@ -136,7 +134,6 @@ async def case_board_columns(request: web.Request) -> web.Response:
     return json_response({"columns": columns, "counts": counts, "now": at})
 
 
-@guarded
 async def my_cases(request: web.Request) -> web.Response:
     config = case_config(request)
     async with acting(request) as (conn, caller):
@@ -165,7 +162,6 @@ async def my_cases(request: web.Request) -> web.Response:
     )
 
 
-@guarded
 async def list_categories(request: web.Request) -> web.Response:
     return await rows_response(request, q.category_list)
 
@@ -173,7 +169,6 @@ async def list_categories(request: web.Request) -> web.Response:
 # -- one case ------------------------------------------------------------------------------
 
 
-@guarded
 async def get_case(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         case = await actions.case_detail(conn, path_int(request), caller, case_config(request))
@@ -189,7 +184,6 @@ def _location(body: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return lat, lon
 
 
-@guarded
 async def create_case(request: web.Request) -> web.Response:
     body = await json_body(request)
     lat, lon = _location(body)
@@ -220,7 +214,6 @@ async def create_case(request: web.Request) -> web.Response:
 _ACTIONS: Final = tuple(a.value for a in Action)
 
 
-@guarded
 async def case_action(request: web.Request) -> web.Response:
     case_id = path_int(request)
     body = await json_body(request)
@@ -265,7 +258,6 @@ async def case_action(request: web.Request) -> web.Response:
     )
 
 
-@guarded
 async def case_grid(request: web.Request) -> web.Response:
     case_id = path_int(request)
     body = await json_body(request)
@@ -278,7 +270,6 @@ async def case_grid(request: web.Request) -> web.Response:
     return json_response({"ok": True, "changed": changed})
 
 
-@guarded
 async def case_notices(request: web.Request) -> web.Response:
     case_id = path_int(request)
     async with acting(request) as (conn, caller):
@@ -335,14 +326,12 @@ async def _assessment(request: web.Request) -> tuple[dict[str, Any], str]:
     return view, "、".join(labels) if labels else "全部区域"
 
 
-@guarded
 async def get_assessment(request: web.Request) -> web.Response:
     view, scope_label = await _assessment(request)
     view["scope_label"] = scope_label
     return json_response(view)
 
 
-@guarded
 async def export_assessment(request: web.Request) -> web.Response:
     fmt = opt_choice(request.query, "format", tuple(EXPORT_TYPES)) or "xlsx"
     view, scope_label = await _assessment(request)
@@ -361,7 +350,6 @@ async def export_assessment(request: web.Request) -> web.Response:
 # -- photos --------------------------------------------------------------------------------
 
 
-@guarded
 async def upload_photos(request: web.Request) -> web.Response:
     principal = context.caller(request)
     if not (principal.can("cases:write") or principal.can("patrol:write")):
@@ -380,7 +368,6 @@ async def upload_photos(request: web.Request) -> web.Response:
     return json_response({"items": staged}, status=201)
 
 
-@guarded
 async def get_attachment(request: web.Request) -> web.StreamResponse:
     config = case_config(request)
     async with acting(request) as (conn, caller):
@@ -419,7 +406,6 @@ def _coordinate(fields: Mapping[str, str], name: str, bound: float) -> float:
     return value
 
 
-@guarded
 async def submit_public_complaint(request: web.Request) -> web.Response:
     config = case_config(request)
     c = config.cases

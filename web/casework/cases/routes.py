@@ -17,10 +17,11 @@ from web.casework.cases import pages
 from web.casework.cases.bridge import alert_listener_context
 from web.casework.cases.intake import SOURCES
 from web.casework.cases.workflow import Action, State
+from web.casework.kernel.access import ERRORS as CASEWORK_ERRORS
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
 
-__all__ = ["API", "CONTEXTS", "NAV", "PAGES"]
+__all__ = ["API", "CONTEXTS", "ERRORS", "NAV", "PAGES"]
 
 _INT: Final = {"type": "integer"}
 _STR: Final = {"type": "string"}
@@ -101,6 +102,9 @@ ASSESS_ROW: Final = {
 }
 
 E = Endpoint
+#: The casework refusals → HTTP answers (see web.errors).
+ERRORS: Final = CASEWORK_ERRORS
+
 API: Final[tuple[Endpoint, ...]] = (
     E(
         "GET", "/api/v1/cases", h.list_cases, "cases:read", "案件列表（按时限排序，数据范围内）",

@@ -13,7 +13,7 @@ from web.casework.grid import geojson, views
 from web.casework.grid import queries as q
 from web.casework.grid import service as grid
 from web.casework.kernel import people, tree
-from web.casework.kernel.access import acting, case_config, guarded, now, render_page, rows_response
+from web.casework.kernel.access import acting, case_config, now, render_page, rows_response
 from web.params import (
     body_bool,
     body_float,
@@ -59,7 +59,6 @@ def _bad(name: str, message: str) -> ApiError:
     return ApiError(400, "bad_parameter", f"参数 {name} 无效：{message}", parameter=name)
 
 
-@guarded
 async def me(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         duties = (
@@ -70,7 +69,6 @@ async def me(request: web.Request) -> web.Response:
     return json_response({**caller.to_json(), "duties": duties})
 
 
-@guarded
 async def list_areas(request: web.Request) -> web.Response:
     qy = request.query
     level = opt_int(qy, "level", minimum=1, maximum=5)
@@ -81,7 +79,6 @@ async def list_areas(request: web.Request) -> web.Response:
     return json_response([dict(r) for r in rows])
 
 
-@guarded
 async def area_detail(request: web.Request) -> web.Response:
     config = case_config(request)
     async with acting(request) as (conn, caller):
@@ -95,7 +92,6 @@ async def area_detail(request: web.Request) -> web.Response:
     return json_response(detail)
 
 
-@guarded
 async def grid_map(request: web.Request) -> web.Response:
     qy = request.query
     area = opt_int(qy, "area", minimum=1)
@@ -105,7 +101,6 @@ async def grid_map(request: web.Request) -> web.Response:
     return web.Response(body=body, content_type="application/json")
 
 
-@guarded
 async def list_people(request: web.Request) -> web.Response:
     qy = request.query
     page = paging(qy, 500, 100)
@@ -133,7 +128,6 @@ def _opt_set(body: Mapping[str, Any], name: str) -> bool:
     return name in body
 
 
-@guarded
 async def add_person(request: web.Request) -> web.Response:
     body = await json_body(request)
     role = body_str(body, "role", required=True, max_len=20) or ""
@@ -155,7 +149,6 @@ async def add_person(request: web.Request) -> web.Response:
     return json_response({"id": person_id}, status=201)
 
 
-@guarded
 async def patch_person(request: web.Request) -> web.Response:
     person_id = path_int(request)
     body = await json_body(request)
@@ -173,7 +166,6 @@ async def patch_person(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
-@guarded
 async def add_duty(request: web.Request) -> web.Response:
     area_id = path_int(request)
     body = await json_body(request)
@@ -187,7 +179,6 @@ async def add_duty(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
-@guarded
 async def remove_duty(request: web.Request) -> web.Response:
     area_id = path_int(request)
     person = path_int(request, "person")
@@ -200,12 +191,10 @@ async def remove_duty(request: web.Request) -> web.Response:
     return json_response({"ok": True, "removed": removed})
 
 
-@guarded
 async def list_units(request: web.Request) -> web.Response:
     return await rows_response(request, q.units_list)
 
 
-@guarded
 async def add_unit(request: web.Request) -> web.Response:
     body = await json_body(request)
     kind = body_str(body, "kind", max_len=20) or "department"
@@ -223,7 +212,6 @@ async def add_unit(request: web.Request) -> web.Response:
     return json_response({"id": unit_id}, status=201)
 
 
-@guarded
 async def set_unit(request: web.Request) -> web.Response:
     area_id = path_int(request)
     body = await json_body(request)
@@ -235,7 +223,6 @@ async def set_unit(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
-@guarded
 async def list_points(request: web.Request) -> web.Response:
     page = paging(request.query, 1000, 200)
     async with acting(request) as (conn, caller):
@@ -243,7 +230,6 @@ async def list_points(request: web.Request) -> web.Response:
     return json_response([dict(r) for r in rows])
 
 
-@guarded
 async def add_point(request: web.Request) -> web.Response:
     body = await json_body(request)
     lat = body_float(body, "lat", minimum=-90, maximum=90)
@@ -280,7 +266,6 @@ async def add_point(request: web.Request) -> web.Response:
     return json_response({"id": point_id, "grid_id": area}, status=201)
 
 
-@guarded
 async def import_geojson(request: web.Request) -> web.Response:
     if request.content_type not in ("application/json", "application/geo+json"):
         raise ApiError(415, "unsupported_media_type", "请求体应为 GeoJSON（application/json）")
@@ -305,7 +290,6 @@ async def import_geojson(request: web.Request) -> web.Response:
     )
 
 
-@guarded
 async def export_geojson(request: web.Request) -> web.Response:
     config = case_config(request)
     async with acting(request) as (conn, caller):
@@ -318,7 +302,6 @@ async def export_geojson(request: web.Request) -> web.Response:
     )
 
 
-@guarded
 async def assign_locations(request: web.Request) -> web.Response:
     body = await json_body(request)
     reassign = bool(body_bool(body, "reassign"))

@@ -10,10 +10,11 @@ from __future__ import annotations
 from typing import Final
 
 from web.casework.grid import handlers as h
+from web.casework.kernel.access import ERRORS as CASEWORK_ERRORS
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
 
-__all__ = ["API", "NAV", "PAGES"]
+__all__ = ["API", "ERRORS", "NAV", "PAGES"]
 
 _INT: Final = {"type": "integer"}
 _STR: Final = {"type": "string"}
@@ -35,6 +36,9 @@ PERSON_BODY: Final = {
 }
 
 E = Endpoint
+#: The casework refusals → HTTP answers (see web.errors).
+ERRORS: Final = CASEWORK_ERRORS
+
 API: Final[tuple[Endpoint, ...]] = (
     E("GET", "/api/v1/grid/me", h.me, "user", "当前账号对应的网格人员、角色与职责", "网格"),
     E(

@@ -16,7 +16,9 @@ handler runs; the workflow table decides the rest.
 
 Refusals: every domain error (:class:`WorkflowError` and subclasses, ``GridError``,
 ``UploadError``, GeoJSON import errors) and the database's integrity errors become the
-API's ``{"error": {"code", "message"}}`` with a fitting status — never a 500.
+API's ``{"error": {"code", "message"}}`` with a fitting status — never a 500: the
+handlers raise, :data:`ERRORS` (each casework routes module's ``ERRORS``) says the
+answer, and the error middleware gives it.
 
 Photos: ``POST /api/v1/uploads`` (multipart) checks and stores photos and answers one
 token each (``upload_staging``); the JSON actions name the tokens in ``photos`` and
@@ -27,7 +29,6 @@ each once.
 from __future__ import annotations
 
 import contextlib
-import functools
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,16 +46,17 @@ from web.casework.kernel.errors import GeoJSONImportError, GridError, WorkflowEr
 from web.casework.kernel.people import Actor, Person, Role
 from web.casework.kernel.queries import Rows
 from web.casework.kernel.uploads import StoredFile, UploadError
+from web.errors import ErrorTable, answer
 from web.pages import render
 from web.permissions import Principal
 from web.responses import ApiError, dumps, json_response
 
 __all__ = [
+    "ERRORS",
     "Caller",
     "acting",
     "body_list",
     "case_config",
-    "guarded",
     "now",
     "read_multipart",
     "render_page",
@@ -176,45 +178,31 @@ async def acting(
 # -- refusals ------------------------------------------------------------------------------
 
 
-def api_error(exc: Exception) -> ApiError:
-    """The HTTP error for a domain refusal."""
-    if isinstance(exc, WorkflowError):
-        status, code = _STATUS.get(exc.code, (400, "bad_request"))
-        return ApiError(status, code, str(exc))
-    if isinstance(exc, GeoJSONImportError):
-        return ApiError(400, "bad_geojson", str(exc), errors=list(exc.errors))
-    if isinstance(exc, GridError | UploadError):
-        return ApiError(400, "bad_request", str(exc))
-    if isinstance(exc, asyncpg.ForeignKeyViolationError):
-        return ApiError(400, "bad_reference", "引用的对象（区域、人员、单位、站点等）不存在")
-    if isinstance(exc, asyncpg.UniqueViolationError):
-        return ApiError(409, "conflict", "已存在相同的记录")
-    if isinstance(exc, asyncpg.IntegrityConstraintViolationError | asyncpg.DataError):
-        return ApiError(400, "bad_request", "参数不符合要求")
-    raise exc
+def _workflow(exc: WorkflowError) -> ApiError:
+    status, code = _STATUS.get(exc.code, (400, "bad_request"))
+    return ApiError(status, code, str(exc))
 
 
-_REFUSALS: Final = (
-    WorkflowError,
-    GeoJSONImportError,
-    GridError,
-    UploadError,
-    asyncpg.IntegrityConstraintViolationError,
-    asyncpg.DataError,
-)
+def _geojson(exc: GeoJSONImportError) -> ApiError:
+    return ApiError(400, "bad_geojson", str(exc), errors=list(exc.errors))
 
 
-def guarded(handler: Handler) -> Handler:
-    """Turn domain refusals of ``handler`` into API errors (see the module docstring)."""
-
-    @functools.wraps(handler)
-    async def wrapper(request: web.Request) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except _REFUSALS as exc:
-            raise api_error(exc) from None
-
-    return wrapper
+#: The casework modules' refusals → HTTP answers (``ERRORS`` of their routes modules,
+#: answered by the error middleware; the most specific class wins).
+ERRORS: Final[ErrorTable] = {
+    WorkflowError: _workflow,
+    GeoJSONImportError: _geojson,
+    GridError: answer(400, "bad_request"),
+    UploadError: answer(400, "bad_request"),
+    asyncpg.ForeignKeyViolationError: lambda exc: ApiError(
+        400, "bad_reference", "引用的对象（区域、人员、单位、站点等）不存在"
+    ),
+    asyncpg.UniqueViolationError: lambda exc: ApiError(409, "conflict", "已存在相同的记录"),
+    asyncpg.IntegrityConstraintViolationError: lambda exc: ApiError(
+        400, "bad_request", "参数不符合要求"
+    ),
+    asyncpg.DataError: lambda exc: ApiError(400, "bad_request", "参数不符合要求"),
+}
 
 
 # -- uploads -------------------------------------------------------------------------------

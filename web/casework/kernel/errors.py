@@ -1,5 +1,5 @@
-"""The refusals of the grid, patrol and case modules (each becomes an HTTP error in
-:func:`web.casework.kernel.access.guarded`)."""
+"""The refusals of the grid, patrol and case modules (each becomes an HTTP error through
+:data:`web.casework.kernel.access.ERRORS`, the modules' error table)."""
 
 from __future__ import annotations
 

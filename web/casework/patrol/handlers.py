@@ -13,7 +13,6 @@ from web.casework.kernel.access import (
     acting,
     body_list,
     case_config,
-    guarded,
     now,
     photo_tokens,
     render_page,
@@ -111,7 +110,6 @@ def _date(body: Mapping[str, Any], name: str, required: bool = False) -> date | 
 # -- plans ---------------------------------------------------------------------------------
 
 
-@guarded
 async def list_plans(request: web.Request) -> web.Response:
     page = paging(request.query, 500, 100)
     active = opt_bool(request.query, "active")
@@ -120,7 +118,6 @@ async def list_plans(request: web.Request) -> web.Response:
     return json_response([dict(r) for r in rows])
 
 
-@guarded
 async def add_plan(request: web.Request) -> web.Response:
     body = await json_body(request)
     cycle = body_str(body, "cycle", required=True, max_len=10) or ""
@@ -151,7 +148,6 @@ async def add_plan(request: web.Request) -> web.Response:
     return json_response({"id": plan_id}, status=201)
 
 
-@guarded
 async def patch_plan(request: web.Request) -> web.Response:
     plan_id = path_int(request)
     body = await json_body(request)
@@ -165,7 +161,6 @@ async def patch_plan(request: web.Request) -> web.Response:
     return json_response({"ok": True})
 
 
-@guarded
 async def check_items(request: web.Request) -> web.Response:
     st = opt_str(request.query, "st", max_len=4)
     return await rows_response(request, q.check_item_list, st)
@@ -174,7 +169,6 @@ async def check_items(request: web.Request) -> web.Response:
 # -- tasks ---------------------------------------------------------------------------------
 
 
-@guarded
 async def list_tasks(request: web.Request) -> web.Response:
     qy = request.query
     page = paging(qy, 500, 100)
@@ -206,14 +200,12 @@ async def list_tasks(request: web.Request) -> web.Response:
     return json_response({**page.wrap(rows, total), "linked": person is not None})
 
 
-@guarded
 async def get_task(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         task = await views.task_detail(conn, path_int(request), caller)
     return json_response(task)
 
 
-@guarded
 async def check_in(request: web.Request) -> web.Response:
     task_id = path_int(request)
     body = await json_body(request)
@@ -276,7 +268,6 @@ def _results(body: Mapping[str, Any]) -> list[ps.CheckResult]:
     return out
 
 
-@guarded
 async def submit_checklist(request: web.Request) -> web.Response:
     task_id = path_int(request)
     body = await json_body(request)
@@ -302,7 +293,6 @@ async def submit_checklist(request: web.Request) -> web.Response:
 # -- hazards -------------------------------------------------------------------------------
 
 
-@guarded
 async def list_hazards(request: web.Request) -> web.Response:
     qy = request.query
     page = paging(qy, 500, 100)
@@ -321,7 +311,6 @@ async def list_hazards(request: web.Request) -> web.Response:
     return json_response(page.wrap(rows, total))
 
 
-@guarded
 async def get_hazard(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         hazard = await views.hazard_detail(conn, path_int(request), caller)
@@ -338,7 +327,6 @@ def _hazard_json(state: hz.HazardState) -> dict[str, Any]:
     }
 
 
-@guarded
 async def rectify_hazard(request: web.Request) -> web.Response:
     hazard_id = path_int(request)
     body = await json_body(request)
@@ -351,7 +339,6 @@ async def rectify_hazard(request: web.Request) -> web.Response:
     return json_response(_hazard_json(state))
 
 
-@guarded
 async def review_hazard(request: web.Request) -> web.Response:
     hazard_id = path_int(request)
     body = await json_body(request)
@@ -373,7 +360,6 @@ async def review_hazard(request: web.Request) -> web.Response:
     return json_response(_hazard_json(state))
 
 
-@guarded
 async def escalate_hazard(request: web.Request) -> web.Response:
     hazard_id = path_int(request)
     async with acting(request) as (conn, caller):
@@ -389,7 +375,6 @@ async def escalate_hazard(request: web.Request) -> web.Response:
 # -- statistics ----------------------------------------------------------------------------
 
 
-@guarded
 async def stats(request: web.Request) -> web.Response:
     qy = request.query
     group = opt_choice(qy, "group", ("person", "grid")) or "grid"

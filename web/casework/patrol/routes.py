@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from web.casework.kernel.access import ERRORS as CASEWORK_ERRORS
 from web.casework.patrol import handlers as h
 from web.casework.patrol.cycle import CYCLES
 from web.openapi import Endpoint, Page, Param, page_of
 from web.pages import NavItem
 
-__all__ = ["API", "NAV", "PAGES"]
+__all__ = ["API", "ERRORS", "NAV", "PAGES"]
 
 _INT: Final = {"type": "integer"}
 _ID: Final = {"type": "integer", "minimum": 1, "maximum": 2147483647}
@@ -38,6 +39,9 @@ HAZARD_STATE: Final = {
 }
 
 E = Endpoint
+#: The casework refusals → HTTP answers (see web.errors).
+ERRORS: Final = CASEWORK_ERRORS
+
 API: Final[tuple[Endpoint, ...]] = (
     E(
         "GET", "/api/v1/patrol/plans", h.list_plans, "patrol:read", "巡查计划", "巡查",
