@@ -3,8 +3,8 @@
 (:mod:`envgrid.scheduler`) with every package's jobs — the alert engine's sweeps and
 pushes, the aggregates' refresh, the case deadlines, notices and patrol tasks, the
 session purge.  Spawned by the supervisor as ``envgrid-alerts`` (:func:`run_alerts`),
-or, under ``envgrid serve --no-alerts``, as ``envgrid-jobs`` (:func:`run_jobs`: the
-same scheduler without the engine and its jobs).
+or, under ``envgrid serve --no-alerts`` with the dashboard on, as ``envgrid-jobs``
+(:func:`run_jobs`: the same scheduler without the engine and its jobs).
 
 Until SIGTERM/SIGINT; then a graceful stop: scheduler off, the last transitions written,
 the rule state saved, queued messages sent.  While the database is away the start is

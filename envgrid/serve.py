@@ -42,14 +42,16 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def services(args: argparse.Namespace) -> list[Service]:
     """The child processes besides the ingest workers: the web dashboard, and the alert
-    engine with the one scheduler (only the scheduler with ``--no-alerts``)."""
+    engine with the one scheduler.  With ``--no-alerts`` the dashboard's scheduled work
+    (session purge, case deadlines and notices, patrol tasks …) still runs, in a process
+    of its own; with neither, only the ingest workers run."""
     out = []
     if not args.no_web:
         out.append(Service("web", web_process.run_web, describe=web_process.describe_endpoint))
-    if args.no_alerts:
-        out.append(Service("jobs", leader.run_jobs))
-    else:
+    if not args.no_alerts:
         out.append(Service("alerts", leader.run_alerts, describe=leader.describe_endpoint))
+    elif not args.no_web:
+        out.append(Service("jobs", leader.run_jobs))
     return out
 
 

@@ -131,7 +131,7 @@ async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixt
         parser.add_argument("--config")
         cli_user.configure(parser)
         args = parser.parse_args(["--dsn", db_dsn, *argv])
-        return cli_user.run(args)
+        return cli_user.run(args, lambda o: load_settings(None, {}, o, discover=False))
 
     assert (
         await asyncio.to_thread(run, "add", "boss", "--role", "admin", "--password", "Admin1234")
