@@ -172,15 +172,24 @@ def _out_rows(
         _out(args, row, line(row))
 
 
+def _options(args: argparse.Namespace, *same: str, **renamed: str) -> dict[str, Any]:
+    """Keyword arguments of an api call from the options: ``same`` named alike, ``renamed``
+    as keyword=option."""
+    return {k: getattr(args, k) for k in same} | {k: getattr(args, o) for k, o in renamed.items()}
+
+
 async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     page = await api.list_alerts(
         conn,
-        states=args.state,
-        station_id=args.station,
-        region=args.region,
-        grid_id=args.grid,
-        rules=args.rule,
-        limit=args.limit,
+        **_options(
+            args,
+            "region",
+            "limit",
+            states="state",
+            station_id="station",
+            grid_id="grid",
+            rules="rule",
+        ),
     )
     config_tz = s.core.timezone
     from zoneinfo import ZoneInfo
@@ -263,12 +272,7 @@ async def _receiver(conn: asyncpg.Connection, args: argparse.Namespace, s: Alert
     action = args.receiver_action
     if action == "add":
         rid = await api.create_receiver(
-            conn,
-            name=args.name,
-            kind=args.kind,
-            address=args.address,
-            secret=args.secret,
-            settings=args.settings,
+            conn, **_options(args, "name", "kind", "address", "secret", "settings")
         )
         _out(args, {"id": rid}, f"receiver {args.name} added (id {rid})")
     elif action == "list":
@@ -336,13 +340,8 @@ async def _limit(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsCo
         level=level,
         scope_key=key,
         rule="aqi_level" if args.aqi_level else "exceedance",
-        upper=args.upper,
-        lower=args.lower,
-        aqi_level=args.aqi_level,
-        severity=args.severity,
         enabled=not args.disable,
-        source=args.source,
-        user=args.user,
+        **_options(args, "upper", "lower", "aqi_level", "severity", "source", "user"),
     )
     _out(args, {"id": lid}, f"limit {lid} set ({args.factor} at {level} {key})".rstrip())
     return 0

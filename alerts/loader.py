@@ -4,7 +4,8 @@ small queries), and the station registry alone (:func:`load_stations`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -21,6 +22,8 @@ from .rules import RuleError
 __all__ = ["load_config", "load_stations"]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 
 def _ancestors(areas: Mapping[int, int | None], start: int | None) -> tuple[int, ...]:
@@ -56,6 +59,66 @@ async def load_stations(
             _ancestors(areas, r["grid_id"]),
         )
     return out
+
+
+def _each(
+    rows: Iterable[asyncpg.Record],
+    build: Callable[[asyncpg.Record], _T],
+    what: str,
+    label: str,
+    errors: type[Exception] | tuple[type[Exception], ...] = RoutingError,
+) -> list[_T]:
+    """``build(row)`` of every row; a row it refuses is logged (``what`` and the row's
+    ``label`` column) and left out."""
+    out: list[_T] = []
+    for r in rows:
+        try:
+            out.append(build(r))
+        except errors as exc:
+            log.warning("%s %s skipped: %s", what, r[label], exc)
+    return out
+
+
+def _route(r: asyncpg.Record) -> Route:
+    route = Route(
+        r["id"],
+        r["name"],
+        r["position"],
+        parse_matchers(r["matchers"]),
+        tuple(r["receiver_ids"]),
+        tuple(r["to_roles"]),
+        tuple(r["group_by"]),
+        r["group_wait_s"],
+        r["group_interval_s"],
+        r["repeat_interval_s"],
+        r["send_resolved"],
+        tuple(r["mute_window_ids"]),
+        r["continue_matching"],
+        r["enabled"],
+    )
+    route.validate()
+    return route
+
+
+def _silence(r: asyncpg.Record) -> Silence:
+    return Silence(
+        r["id"], parse_matchers(r["matchers"]), float(r["starts_at"]), float(r["ends_at"])
+    )
+
+
+def _window(r: asyncpg.Record, tz: ZoneInfo) -> Window:
+    return Window(
+        r["id"],
+        r["name"],
+        parse_matchers(r["matchers"]),
+        r["recurring"],
+        ZoneInfo(r["timezone"]) if r["timezone"] else tz,
+        None if r["starts_at"] is None else float(r["starts_at"]),
+        None if r["ends_at"] is None else float(r["ends_at"]),
+        frozenset(r["weekdays"]),
+        parse_time_ranges(r["time_ranges"]),
+        r["enabled"],
+    )
 
 
 async def load_config(
@@ -107,30 +170,7 @@ async def load_config(
                 params,
             )
         )
-    routes: list[Route] = []
-    for r in await conn.fetch(queries.LOAD_ROUTES_SQL):
-        try:
-            route = Route(
-                r["id"],
-                r["name"],
-                r["position"],
-                parse_matchers(r["matchers"]),
-                tuple(r["receiver_ids"]),
-                tuple(r["to_roles"]),
-                tuple(r["group_by"]),
-                r["group_wait_s"],
-                r["group_interval_s"],
-                r["repeat_interval_s"],
-                r["send_resolved"],
-                tuple(r["mute_window_ids"]),
-                r["continue_matching"],
-                r["enabled"],
-            )
-            route.validate()
-        except RoutingError as exc:
-            log.warning("alert route %s skipped: %s", r["name"], exc)
-            continue
-        routes.append(route)
+    routes = _each(await conn.fetch(queries.LOAD_ROUTES_SQL), _route, "alert route", "name")
     receivers = {
         r["id"]: Receiver(
             r["id"],
@@ -147,38 +187,14 @@ async def load_config(
         (r["receiver_id"], r["role"], r["scope"], r["scope_key"])
         for r in await conn.fetch(queries.LOAD_RESPONSIBILITIES_SQL)
     ]
-    silences: list[Silence] = []
-    for r in await conn.fetch(queries.LOAD_SILENCES_SQL):
-        try:
-            silences.append(
-                Silence(
-                    r["id"],
-                    parse_matchers(r["matchers"]),
-                    float(r["starts_at"]),
-                    float(r["ends_at"]),
-                )
-            )
-        except RoutingError as exc:
-            log.warning("silence %s skipped: %s", r["id"], exc)
-    windows: list[Window] = []
-    for r in await conn.fetch(queries.LOAD_WINDOWS_SQL):
-        try:
-            windows.append(
-                Window(
-                    r["id"],
-                    r["name"],
-                    parse_matchers(r["matchers"]),
-                    r["recurring"],
-                    ZoneInfo(r["timezone"]) if r["timezone"] else tz,
-                    None if r["starts_at"] is None else float(r["starts_at"]),
-                    None if r["ends_at"] is None else float(r["ends_at"]),
-                    frozenset(r["weekdays"]),
-                    parse_time_ranges(r["time_ranges"]),
-                    r["enabled"],
-                )
-            )
-        except (RoutingError, ValueError, KeyError) as exc:
-            log.warning("maintenance window %s skipped: %s", r["name"], exc)
+    silences = _each(await conn.fetch(queries.LOAD_SILENCES_SQL), _silence, "silence", "id")
+    windows = _each(
+        await conn.fetch(queries.LOAD_WINDOWS_SQL),
+        lambda r: _window(r, tz),
+        "maintenance window",
+        "name",
+        (RoutingError, ValueError, KeyError),
+    )
     return AlertConfig(
         settings,
         stations=stations,

@@ -267,52 +267,32 @@ DELETE FROM alert_groups g WHERE NOT EXISTS (
 """
 
 # -- the API (alerts.api): alerts ----------------------------------------------------------
+#: One page of alerts (newest first) with the number of all that match: always one row at
+#: least, the page's columns NULL when the page is empty.
 LIST_ALERTS_SQL: Final = """
-SELECT a.id, a.rule, a.scope_key, a.station_id, a.factor_id, a.region, a.grid_id, a.state,
-       a.severity, a.first_seen, a.last_seen, a.fired_at, a.acknowledged_at, a.acknowledged_by,
-       a.resolved_at, a.resolved_by, a.count, a.assignee, a.value, a.threshold, a.reason,
-       a.data_kind, a.trigger_values, a.labels, a.inhibited_by, a.updated_at
-FROM alerts a
-WHERE ($1::text[] IS NULL OR a.state = ANY($1))
-  AND ($2::integer IS NULL OR a.station_id = $2)
-  AND ($3::text IS NULL OR a.region = $3)
-  AND ($4::integer IS NULL OR a.grid_id IN (
-        WITH RECURSIVE sub AS (
-            SELECT id FROM areas WHERE id = $4
-            UNION ALL SELECT c.id FROM areas c JOIN sub ON c.parent_id = sub.id)
-        SELECT id FROM sub))
-  AND ($5::text[] IS NULL OR a.rule = ANY($5))
-  AND ($6::text[] IS NULL OR a.severity = ANY($6))
-  AND ($7::timestamptz IS NULL OR a.first_seen >= $7)
-  AND ($8::timestamptz IS NULL OR a.first_seen < $8)
-  AND ($9::boolean OR a.fired_at IS NOT NULL)
-ORDER BY a.first_seen DESC, a.id DESC
-LIMIT $10 OFFSET $11
+WITH m AS NOT MATERIALIZED (
+    SELECT a.*
+    FROM alerts a
+    WHERE ($1::text[] IS NULL OR a.state = ANY($1))
+      AND ($2::integer IS NULL OR a.station_id = $2)
+      AND ($3::text IS NULL OR a.region = $3)
+      AND ($4::integer IS NULL OR a.grid_id IN (
+            WITH RECURSIVE sub AS (
+                SELECT id FROM areas WHERE id = $4
+                UNION ALL SELECT c.id FROM areas c JOIN sub ON c.parent_id = sub.id)
+            SELECT id FROM sub))
+      AND ($5::text[] IS NULL OR a.rule = ANY($5))
+      AND ($6::text[] IS NULL OR a.severity = ANY($6))
+      AND ($7::timestamptz IS NULL OR a.first_seen >= $7)
+      AND ($8::timestamptz IS NULL OR a.first_seen < $8)
+      AND ($9::boolean OR a.fired_at IS NOT NULL))
+SELECT p.*, t.total
+FROM (SELECT count(*) AS total FROM m) t
+LEFT JOIN LATERAL (
+    SELECT * FROM m ORDER BY first_seen DESC, id DESC LIMIT $10 OFFSET $11) p ON true
+ORDER BY p.first_seen DESC, p.id DESC
 """
-COUNT_ALERTS_SQL: Final = """
-SELECT count(*)
-FROM alerts a
-WHERE ($1::text[] IS NULL OR a.state = ANY($1))
-  AND ($2::integer IS NULL OR a.station_id = $2)
-  AND ($3::text IS NULL OR a.region = $3)
-  AND ($4::integer IS NULL OR a.grid_id IN (
-        WITH RECURSIVE sub AS (
-            SELECT id FROM areas WHERE id = $4
-            UNION ALL SELECT c.id FROM areas c JOIN sub ON c.parent_id = sub.id)
-        SELECT id FROM sub))
-  AND ($5::text[] IS NULL OR a.rule = ANY($5))
-  AND ($6::text[] IS NULL OR a.severity = ANY($6))
-  AND ($7::timestamptz IS NULL OR a.first_seen >= $7)
-  AND ($8::timestamptz IS NULL OR a.first_seen < $8)
-  AND ($9::boolean OR a.fired_at IS NOT NULL)
-"""
-GET_ALERT_SQL: Final = """
-SELECT a.id, a.rule, a.scope_key, a.station_id, a.factor_id, a.region, a.grid_id, a.state,
-       a.severity, a.first_seen, a.last_seen, a.fired_at, a.acknowledged_at, a.acknowledged_by,
-       a.resolved_at, a.resolved_by, a.count, a.assignee, a.value, a.threshold, a.reason,
-       a.data_kind, a.trigger_values, a.labels, a.inhibited_by, a.updated_at
-FROM alerts a WHERE a.id = $1
-"""
+GET_ALERT_SQL: Final = "SELECT a.* FROM alerts a WHERE a.id = $1"
 ALERT_EVENTS_SQL: Final = """
 SELECT id, alert_id, at, kind, from_state, to_state, actor, comment, data
 FROM alert_events WHERE alert_id = $1 ORDER BY id

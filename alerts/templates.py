@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -37,13 +37,8 @@ class Message:
     payload: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "subject": self.subject,
-            "text": self.text,
-            "html": self.html,
-            "markdown": self.markdown,
-            "payload": dict(self.payload),
-        }
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        return out | {"payload": dict(self.payload)}
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Message:

@@ -82,8 +82,8 @@ async def list_alerts(
         include_unfired or (state_list is not None and "pending" in state_list),
     )
     rows = await db.fetch(queries.LIST_ALERTS_SQL, *args, limit, offset)
-    total = await db.fetchval(queries.COUNT_ALERTS_SQL, *args)
-    return AlertPage([AlertView.from_record(r) for r in rows], int(total))
+    items = [AlertView.from_record(r) for r in rows if r["id"] is not None]
+    return AlertPage(items, int(rows[0]["total"]))
 
 
 async def get_alert(db: Db, alert_id: int) -> AlertDetail | None:

@@ -63,6 +63,8 @@ async def test_alert_queries_and_user_actions(db_conn: asyncpg.Connection, db_ds
     assert (await api.list_alerts(db_conn, since=T0 + timedelta(minutes=1))).total == 0
     page = await api.list_alerts(db_conn, limit=1, offset=1)
     assert page.total == 2 and len(page.items) == 1
+    past_end = await api.list_alerts(db_conn, limit=1, offset=5)
+    assert past_end.total == 2 and past_end.items == []
     with pytest.raises(api.AlertApiError, match="unknown state"):
         await api.list_alerts(db_conn, states=["open"])
 

@@ -1,6 +1,7 @@
 """What the alert handlers share: calls into ``alerts.api`` on a pooled connection
-(:func:`call_api`), the translation of its refusals into API errors (:func:`translate`,
-the module's ``ERRORS`` table), and the checks of query and body parameters."""
+(:func:`call_api`, :func:`delete`), the translation of its refusals into API errors
+(:func:`translate`, the module's ``ERRORS`` table), and the checks of query and body
+parameters."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from alerts.model import REASON_ZH
 from alerts.routing import MATCHER_LABELS
 from web import context
 from web.params import body_str, opt_time
-from web.responses import ApiError
+from web.responses import ApiError, json_response
 from web.stations.service import AIR_UNITS
 
 from . import queries
@@ -28,6 +29,7 @@ __all__ = [
     "body_time",
     "call_api",
     "check_matchers",
+    "delete",
     "int_list",
     "list_param",
     "not_found",
@@ -50,6 +52,16 @@ async def call_api(
     reach the error middleware, which answers them through :func:`translate`)."""
     async with context.pool(request).acquire() as conn:
         return await fn(conn, *args, **kwargs)
+
+
+async def delete(
+    request: web.Request, fn: Callable[[Any, int], Awaitable[None]], ident: int, audit_key: str
+) -> web.Response:
+    """A deletion ``fn(conn, ident)`` of alerts.api, written to the operation log as
+    ``audit_key=ident``."""
+    await call_api(request, fn, ident)
+    context.audit(request, **{audit_key: ident})
+    return json_response({"ok": True})
 
 
 def translate(exc: alerts_api.AlertApiError) -> ApiError:

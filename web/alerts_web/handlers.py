@@ -16,18 +16,7 @@ from aiohttp import web
 from alerts import RULE_ZH, SEVERITY_ZH, STATE_ZH, STATES
 from alerts import api as alerts_api
 from alerts.rules import RULES, SEVERITIES
-from web import context, pages
-from web.params import (
-    body_str,
-    json_body,
-    opt_bool,
-    opt_choice,
-    opt_int,
-    opt_str,
-    opt_time,
-    paging,
-    path_int,
-)
+from web import context, pages, params
 from web.responses import ApiError, json_response
 
 from . import queries
@@ -40,24 +29,26 @@ _NOTIFICATION_KIND: Final = ("alert", "reminder", "ranking", "test")
 
 async def list_alerts(request: web.Request) -> web.Response:
     q = request.query
-    page = paging(q, context.settings(request).web.page_size_max, default=50)
-    state = opt_str(q, "state", max_len=60)
+    page = params.paging(q, context.settings(request).web.page_size_max, default=50)
+    state = params.opt_str(q, "state", max_len=60)
     states = _OPEN if state == "open" else list_param(state, STATES, "state") or None
-    rules = list_param(opt_str(q, "rule", max_len=200), RULES, "rule") or None
-    severities = list_param(opt_str(q, "severity", max_len=60), SEVERITIES, "severity") or None
+    rules = list_param(params.opt_str(q, "rule", max_len=200), RULES, "rule") or None
+    severities = (
+        list_param(params.opt_str(q, "severity", max_len=60), SEVERITIES, "severity") or None
+    )
     async with context.pool(request).acquire() as conn:
         items, total = await queries.list_alerts(
             conn,
             context.caller(request).scope_param,
             states=states,
-            station=opt_int(q, "station", minimum=1),
-            region=opt_str(q, "region"),
-            area=opt_int(q, "area", minimum=1),
+            station=params.opt_int(q, "station", minimum=1),
+            region=params.opt_str(q, "region"),
+            area=params.opt_int(q, "area", minimum=1),
             rules=rules,
             severities=severities,
-            since=opt_time(q, "from"),
-            until=opt_time(q, "to"),
-            include_unfired=bool(opt_bool(q, "unfired")),
+            since=params.opt_time(q, "from"),
+            until=params.opt_time(q, "to"),
+            include_unfired=bool(params.opt_bool(q, "unfired")),
             limit=page.limit,
             offset=page.offset,
         )
@@ -78,7 +69,7 @@ async def alert_summary(request: web.Request) -> web.Response:
 
 
 async def get_alert(request: web.Request) -> web.Response:
-    alert_id = path_int(request)
+    alert_id = params.path_int(request)
     async with context.pool(request).acquire() as conn:
         row = await queries.alert(conn, context.caller(request).scope_param, alert_id)
         if row is None:
@@ -92,9 +83,9 @@ async def get_alert(request: web.Request) -> web.Response:
 
 
 async def _change(request: web.Request, action: str) -> web.Response:
-    alert_id = path_int(request)
-    body = await json_body(request) if request.can_read_body else {}
-    comment = body_str(body, "comment", max_len=500) or ""
+    alert_id = params.path_int(request)
+    body = await params.json_body(request) if request.can_read_body else {}
+    comment = params.body_str(body, "comment", max_len=500) or ""
     user = context.caller(request)
     async with context.pool(request).acquire() as conn:
         if await queries.alert(conn, user.scope_param, alert_id) is None:
@@ -104,7 +95,7 @@ async def _change(request: web.Request, action: str) -> web.Response:
         elif action == "resolve":
             await alerts_api.resolve_alert(conn, alert_id, user=user.username, comment=comment)
         elif action == "assign":
-            assignee = body_str(body, "assignee", max_len=64)
+            assignee = params.body_str(body, "assignee", max_len=64)
             await alerts_api.assign_alert(
                 conn, alert_id, assignee=assignee, user=user.username, comment=comment
             )
@@ -141,16 +132,16 @@ async def assignees(request: web.Request) -> web.Response:
 
 async def list_notifications(request: web.Request) -> web.Response:
     q = request.query
-    page = paging(q, context.settings(request).web.page_size_max, default=50)
+    page = params.paging(q, context.settings(request).web.page_size_max, default=50)
     async with context.pool(request).acquire() as conn:
         items, total = await queries.notifications(
             conn,
             context.caller(request).scope_param,
-            status=opt_choice(q, "status", _NOTIFICATION_STATUS),
-            kind=opt_choice(q, "kind", _NOTIFICATION_KIND),
-            alert_id=opt_int(q, "alert", minimum=1, maximum=2**62),
-            receiver_id=opt_int(q, "receiver", minimum=1),
-            since=opt_time(q, "from"),
+            status=params.opt_choice(q, "status", _NOTIFICATION_STATUS),
+            kind=params.opt_choice(q, "kind", _NOTIFICATION_KIND),
+            alert_id=params.opt_int(q, "alert", minimum=1, maximum=2**62),
+            receiver_id=params.opt_int(q, "receiver", minimum=1),
+            since=params.opt_time(q, "from"),
             limit=page.limit,
             offset=page.offset,
         )
@@ -160,7 +151,7 @@ async def list_notifications(request: web.Request) -> web.Response:
 async def get_notification(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
         row = await queries.notification(
-            conn, context.caller(request).scope_param, path_int(request)
+            conn, context.caller(request).scope_param, params.path_int(request)
         )
     if row is None:
         raise ApiError(404, "not_found", "通知不存在或不在您的数据范围内")
@@ -186,7 +177,7 @@ async def alerts_page(request: web.Request) -> web.Response:
 
 async def alert_page(request: web.Request) -> web.Response:
     return pages.render_page(
-        request, "alert.html", "告警详情", alertId=path_int(request), **_page_config(request)
+        request, "alert.html", "告警详情", alertId=params.path_int(request), **_page_config(request)
     )
 
 

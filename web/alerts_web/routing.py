@@ -14,7 +14,7 @@ from web.params import body_bool, body_int, body_str, json_body, path_int
 from web.responses import ApiError, json_response
 
 from . import queries
-from .common import body_matchers, call_api, int_list, seconds, str_list
+from .common import body_matchers, call_api, delete, int_list, seconds, str_list
 
 
 async def list_routes(request: web.Request) -> web.Response:
@@ -56,10 +56,7 @@ async def update_route(request: web.Request) -> web.Response:
 
 
 async def delete_route(request: web.Request) -> web.Response:
-    route_id = path_int(request)
-    await call_api(request, alerts_api.delete_route, route_id)
-    context.audit(request, route_id=route_id)
-    return json_response({"ok": True})
+    return await delete(request, alerts_api.delete_route, path_int(request), "route_id")
 
 
 async def list_receivers(request: web.Request) -> web.Response:
@@ -115,10 +112,7 @@ async def update_receiver(request: web.Request) -> web.Response:
 
 
 async def delete_receiver(request: web.Request) -> web.Response:
-    receiver_id = path_int(request)
-    await call_api(request, alerts_api.delete_receiver, receiver_id)
-    context.audit(request, receiver_id=receiver_id)
-    return json_response({"ok": True})
+    return await delete(request, alerts_api.delete_receiver, path_int(request), "receiver_id")
 
 
 async def add_responsibility(request: web.Request) -> web.Response:
@@ -142,7 +136,6 @@ async def add_responsibility(request: web.Request) -> web.Response:
 
 
 async def remove_responsibility(request: web.Request) -> web.Response:
-    rid = path_int(request)
-    await call_api(request, alerts_api.remove_responsibility, rid)
-    context.audit(request, responsibility_id=rid)
-    return json_response({"ok": True})
+    return await delete(
+        request, alerts_api.remove_responsibility, path_int(request), "responsibility_id"
+    )

@@ -15,7 +15,7 @@ from web.params import body_bool, body_int, body_str, json_body, opt_bool, path_
 from web.responses import ApiError, json_response
 
 from . import queries
-from .common import body_matchers, body_time, call_api, check_matchers, int_list
+from .common import body_matchers, body_time, call_api, check_matchers, delete, int_list
 
 
 async def list_silences(request: web.Request) -> web.Response:
@@ -81,10 +81,9 @@ async def expire_silence(request: web.Request) -> web.Response:
 
 
 async def delete_silence(request: web.Request) -> web.Response:
-    silence_id = await _scoped_silence(request)
-    await call_api(request, alerts_api.delete_silence, silence_id)
-    context.audit(request, silence_id=silence_id)
-    return json_response({"ok": True})
+    return await delete(
+        request, alerts_api.delete_silence, await _scoped_silence(request), "silence_id"
+    )
 
 
 async def list_windows(request: web.Request) -> web.Response:
@@ -146,7 +145,6 @@ async def update_window(request: web.Request) -> web.Response:
 
 
 async def delete_window(request: web.Request) -> web.Response:
-    window_id = await _scoped_window(request)
-    await call_api(request, alerts_api.delete_window, window_id)
-    context.audit(request, window_id=window_id)
-    return json_response({"ok": True})
+    return await delete(
+        request, alerts_api.delete_window, await _scoped_window(request), "window_id"
+    )
