@@ -29,7 +29,7 @@ from aggregates.analysis import (
     to_aqi_units,
 )
 from aggregates.aqci import composite_index
-from aggregates.aqi_series import daily_aqi_series
+from aggregates.aqi_series import AreaAqi, daily_aqi_series
 from aggregates.official import period
 from aggregates.periods import Period, month_parts, required_valid_days
 from aggregates.selection import (
@@ -82,7 +82,8 @@ async def ranking(
         raise QueryError(f"empty ranking period {start} .. {end} (end is exclusive)")
     stations = await select_stations(db, selection)
     if by == "aqi":
-        rows = await _rank_aqi(db, settings, stations, start, end, scope)
+        series = await daily_aqi_series(db, settings, start, end, scope=scope, stations=stations)
+        rows = _aqi_rows(series, single=(end - start).days == 1)
     elif by == "aqci":
         rows = await _rank_aqci(db, settings, stations, start, end, scope)
     else:
@@ -96,17 +97,11 @@ async def ranking(
     return ranked
 
 
-async def _rank_aqi(
-    db: Db,
-    settings: AggregatesConfig,
-    stations: Sequence[StationInfo],
-    start: date,
-    end: date,
-    scope: Scope,
+def _aqi_rows(
+    series: Mapping[tuple[str, str], Sequence[AreaAqi]], *, single: bool
 ) -> list[RankingRow]:
-    series = await daily_aqi_series(db, settings, start, end, scope=scope, stations=stations)
+    """AQI of the day (``single``) or mean of the daily AQIs, per station/region/grid."""
     out = []
-    single = (end - start).days == 1
     for (key, name), days in series.items():
         aqis = [d.result.aqi for d in days if d.result.aqi is not None]
         if single:
