@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from aggregates.aqi_series import AreaAqi, daily_aqi_series
 from aggregates.official import period
 from aggregates.periods import Period, month_parts, required_valid_days
 from aggregates.selection import (
+    AreaFilter,
     Db,
     QueryError,
     Scope,
@@ -325,13 +326,7 @@ async def _rank_factor(
 
 
 async def recent_monthly(
-    db: Db,
-    settings: AggregatesConfig,
-    month: date,
-    *,
-    months: int = 3,
-    scope: Scope = "station",
-    selection: Selection | None = None,
+    db: Db, settings: AggregatesConfig, month: date, *, months: int = 3, **area: Unpack[AreaFilter]
 ) -> dict[str, list[RankingRow]]:
     """The "last 3 months" view: the composite-index ranking of each of the ``months``
     calendar months ending with the month of ``month`` (key ``YYYY-MM``)."""
@@ -339,7 +334,7 @@ async def recent_monthly(
     m = month.replace(day=1)
     for _ in range(months):
         out[f"{m.year}-{m.month:02d}"] = await ranking(
-            db, settings, "aqci", m, _month_end(m), scope=scope, selection=selection
+            db, settings, "aqci", m, _month_end(m), **area
         )
         m = (m - timedelta(days=1)).replace(day=1)
     return dict(sorted(out.items()))
