@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
@@ -204,22 +204,17 @@ class AqiResult:
     report: ReportKind
 
     def to_json(self) -> dict[str, object]:
-        """A JSON-ready dict (the ``envgrid aqi`` output)."""
-        return {
-            "aqi": self.aqi,
-            "level": self.level,
-            "level_cn": self.level_cn,
-            "category": self.category,
-            "color": self.color,
-            "color_name": self.color_name,
-            "primary": list(self.primary),
-            "primary_indicators": list(self.primary_indicators),
-            "exceedance": list(self.exceedance),
-            "iaqi": dict(self.iaqi),
-            "indicator_iaqi": dict(self.indicator_iaqi),
-            "standard": self.standard,
-            "report": self.report,
-        }
+        """A JSON-ready dict (the ``envgrid aqi`` output): every field, tuples as lists and
+        mappings as dicts."""
+        return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    return value
 
 
 def compute_aqi(

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Unpack
 
 from aggregates import queries
 from aggregates.analysis import (
@@ -30,6 +31,7 @@ from aggregates.aqci import AqciResult
 from aggregates.aqi import AqiResult, daily_aqi, hourly_aqi
 from aggregates.official import hourly
 from aggregates.selection import (
+    AreaFilter,
     Db,
     Scope,
     Selection,
@@ -231,18 +233,12 @@ async def hourly_aqi_at(
 
 
 async def pollutant_share(
-    db: Db,
-    settings: AggregatesConfig,
-    start: date,
-    end: date,
-    *,
-    scope: Scope = "station",
-    selection: Selection | None = None,
+    db: Db, settings: AggregatesConfig, start: date, end: date, **area: Unpack[AreaFilter]
 ) -> dict[str, float]:
     """Share of days on which each pollutant was primary (首要污染物, AQI > 50) over
     [start, end), for the source-analysis pie; tied primary pollutants each count.  With
     a region/grid ``scope`` the area's own daily AQI is used (all areas pooled)."""
-    series = await daily_aqi_series(db, settings, start, end, scope=scope, selection=selection)
+    series = await daily_aqi_series(db, settings, start, end, **area)
     counts: dict[str, int] = defaultdict(int)
     for days in series.values():
         for d in days:
@@ -253,16 +249,10 @@ async def pollutant_share(
 
 
 async def good_days(
-    db: Db,
-    settings: AggregatesConfig,
-    start: date,
-    end: date,
-    *,
-    scope: Scope = "station",
-    selection: Selection | None = None,
+    db: Db, settings: AggregatesConfig, start: date, end: date, **area: Unpack[AreaFilter]
 ) -> dict[tuple[str, str], GoodDays]:
     """优良天数比例 and exceedance-day counts per station/region/grid over [start, end)."""
-    series = await daily_aqi_series(db, settings, start, end, scope=scope, selection=selection)
+    series = await daily_aqi_series(db, settings, start, end, **area)
     out = {}
     for key, days in series.items():
         valid = [d for d in days if d.result.aqi is not None]
@@ -286,17 +276,9 @@ async def good_days(
 
 
 async def recent_daily(
-    db: Db,
-    settings: AggregatesConfig,
-    end: date,
-    *,
-    days: int = 7,
-    scope: Scope = "station",
-    selection: Selection | None = None,
+    db: Db, settings: AggregatesConfig, end: date, *, days: int = 7, **area: Unpack[AreaFilter]
 ) -> dict[tuple[str, str], list[AreaAqi]]:
     """The reference platform's "last 7 days" view: daily AQI of the ``days`` local days
     ending with ``end`` (inclusive) per station/region/grid."""
     first = end - timedelta(days=days - 1)
-    return await daily_aqi_series(
-        db, settings, first, end + timedelta(days=1), scope=scope, selection=selection
-    )
+    return await daily_aqi_series(db, settings, first, end + timedelta(days=1), **area)

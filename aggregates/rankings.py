@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
@@ -29,10 +29,11 @@ from aggregates.analysis import (
     to_aqi_units,
 )
 from aggregates.aqci import composite_index
-from aggregates.aqi_series import daily_aqi_series
+from aggregates.aqi_series import AreaAqi, daily_aqi_series
 from aggregates.official import period
 from aggregates.periods import Period, month_parts, required_valid_days
 from aggregates.selection import (
+    AreaFilter,
     Db,
     QueryError,
     Scope,
@@ -82,7 +83,8 @@ async def ranking(
         raise QueryError(f"empty ranking period {start} .. {end} (end is exclusive)")
     stations = await select_stations(db, selection)
     if by == "aqi":
-        rows = await _rank_aqi(db, settings, stations, start, end, scope)
+        series = await daily_aqi_series(db, settings, start, end, scope=scope, stations=stations)
+        rows = _aqi_rows(series, single=(end - start).days == 1)
     elif by == "aqci":
         rows = await _rank_aqci(db, settings, stations, start, end, scope)
     else:
@@ -96,17 +98,11 @@ async def ranking(
     return ranked
 
 
-async def _rank_aqi(
-    db: Db,
-    settings: AggregatesConfig,
-    stations: Sequence[StationInfo],
-    start: date,
-    end: date,
-    scope: Scope,
+def _aqi_rows(
+    series: Mapping[tuple[str, str], Sequence[AreaAqi]], *, single: bool
 ) -> list[RankingRow]:
-    series = await daily_aqi_series(db, settings, start, end, scope=scope, stations=stations)
+    """AQI of the day (``single``) or mean of the daily AQIs, per station/region/grid."""
     out = []
-    single = (end - start).days == 1
     for (key, name), days in series.items():
         aqis = [d.result.aqi for d in days if d.result.aqi is not None]
         if single:
@@ -330,13 +326,7 @@ async def _rank_factor(
 
 
 async def recent_monthly(
-    db: Db,
-    settings: AggregatesConfig,
-    month: date,
-    *,
-    months: int = 3,
-    scope: Scope = "station",
-    selection: Selection | None = None,
+    db: Db, settings: AggregatesConfig, month: date, *, months: int = 3, **area: Unpack[AreaFilter]
 ) -> dict[str, list[RankingRow]]:
     """The "last 3 months" view: the composite-index ranking of each of the ``months``
     calendar months ending with the month of ``month`` (key ``YYYY-MM``)."""
@@ -344,7 +334,7 @@ async def recent_monthly(
     m = month.replace(day=1)
     for _ in range(months):
         out[f"{m.year}-{m.month:02d}"] = await ranking(
-            db, settings, "aqci", m, _month_end(m), scope=scope, selection=selection
+            db, settings, "aqci", m, _month_end(m), **area
         )
         m = (m - timedelta(days=1)).replace(day=1)
     return dict(sorted(out.items()))

@@ -21,7 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Literal, TypeAlias, TypedDict
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -31,6 +31,7 @@ from aggregates.settings import AggregatesConfig
 from aggregates.standards import StandardRegistry, default_registry, load_standards
 
 __all__ = [
+    "AreaFilter",
     "Db",
     "QueryError",
     "Scope",
@@ -59,6 +60,15 @@ class Selection:
     mns: tuple[str, ...] = ()
     region: str | None = None
     grid: str | None = None  # an area code: stations whose grid cell lies below it
+
+
+class AreaFilter(TypedDict, total=False):
+    """The keywords a read passes on to :func:`aggregates.aqi_series.daily_aqi_series` or
+    :func:`aggregates.rankings.ranking`: ``scope`` (default ``"station"``) and
+    ``selection`` (default every enabled station)."""
+
+    scope: Scope
+    selection: Selection | None
 
 
 @dataclass(frozen=True, slots=True)

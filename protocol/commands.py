@@ -243,18 +243,16 @@ def is_reserved(code: int, edition: str = "2017") -> bool:
     return any(lo <= code <= hi for lo, hi in ranges)
 
 
+# Command group by the thousands digit of the code (§6.6.5.1).
+_COMMAND_CLASSES: Final[Mapping[int, str]] = MappingProxyType(
+    {1: "parameter", 2: "data", 3: "control", 9: "interaction"}
+)
+
+
 def command_class(code: int) -> str | None:
     """Command group of HJ 212-2017 §6.6.5.1 by code range.
 
     Returns "parameter" (1000-1999, initialisation and parameter commands), "data"
     (2000-2999), "control" (3000-3999), "interaction" (9000-9999) or None.
     """
-    if 1000 <= code <= 1999:
-        return "parameter"
-    if 2000 <= code <= 2999:
-        return "data"
-    if 3000 <= code <= 3999:
-        return "control"
-    if 9000 <= code <= 9999:
-        return "interaction"
-    return None
+    return _COMMAND_CLASSES.get(code // 1000)

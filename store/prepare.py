@@ -33,15 +33,8 @@ ON CONFLICT (code) DO NOTHING
 
 async def seed_factors(conn: asyncpg.Connection) -> None:
     """Every factor code of the HJ 212 tables, with names and default units."""
-    factors = list(FACTORS.values())
-    await conn.execute(
-        SEED_FACTORS_SQL,
-        [f.code for f in factors],
-        [f.name_zh for f in factors],
-        [f.name_en for f in factors],
-        [f.unit for f in factors],
-        [f.group for f in factors],
-    )
+    rows = [(f.code, f.name_zh, f.name_en, f.unit, f.group) for f in FACTORS.values()]
+    await conn.execute(SEED_FACTORS_SQL, *(list(column) for column in zip(*rows, strict=True)))
 
 
 async def prepare_database(

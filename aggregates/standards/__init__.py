@@ -53,6 +53,7 @@ model), :mod:`~.reader` (the validating JSON reader), :mod:`~.parsing` (one docu
 :mod:`~.registry` (loading and choosing by date); this package re-exports their public names.
 """
 
+from aggregates.standards import tables
 from aggregates.standards.numbers import (
     Number,
     fraction_to_decimal,
@@ -67,44 +68,13 @@ from aggregates.standards.registry import (
     default_registry,
     load_standards,
 )
-from aggregates.standards.tables import (
-    AQCI_ROUNDINGS,
-    AboveTop,
-    AqciEntry,
-    AqciRounding,
-    AqciTable,
-    AqiTable,
-    IaqiColumn,
-    Indicator,
-    Level,
-    LimitRow,
-    LimitsTable,
-    NoData,
-    ReportSpec,
-    Standard,
-    UnverifiedValue,
-)
+from aggregates.standards.tables import *  # noqa: F403
 
 __all__ = [
-    "AQCI_ROUNDINGS",
-    "AboveTop",
-    "AqciEntry",
-    "AqciRounding",
-    "AqciTable",
-    "AqiTable",
-    "IaqiColumn",
-    "Indicator",
-    "Level",
-    "LimitRow",
-    "LimitsTable",
-    "NoData",
     "NoStandardInForce",
     "Number",
-    "ReportSpec",
-    "Standard",
     "StandardFileError",
     "StandardRegistry",
-    "UnverifiedValue",
     "default_registry",
     "fraction_to_decimal",
     "load_standards",
@@ -112,3 +82,4 @@ __all__ = [
     "round_half_even",
     "to_fraction",
 ]
+__all__ += tables.__all__

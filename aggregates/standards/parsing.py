@@ -6,11 +6,11 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
-from datetime import date
+from dataclasses import fields
 from decimal import Decimal
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Literal, NamedTuple, cast
+from typing import Any, Literal, cast
 
 from aggregates.standards.reader import (
     Reader,
@@ -45,21 +45,12 @@ __all__ = ["FORMAT_VERSION", "parse_standard"]
 FORMAT_VERSION = 1
 
 
-class _Header(NamedTuple):
-    """The fields of :class:`Standard`, in order."""
-
-    id: str
-    kind: Kind
-    code: str
-    name: str
-    effective_from: date
-    effective_to: date | None
-    source_file: str
-    notes: tuple[str, ...]
-    unverified_values: tuple[UnverifiedValue, ...]
+def _header_fields(header: Standard) -> dict[str, Any]:
+    """The common header's fields, to build the table of its kind with."""
+    return {f.name: getattr(header, f.name) for f in fields(Standard)}
 
 
-def _parse_header(ctx: Reader, doc: dict[str, object]) -> _Header:
+def _parse_header(ctx: Reader, doc: dict[str, object]) -> Standard:
     fmt = ctx.integer("/format", doc["format"])
     if fmt != FORMAT_VERSION:
         raise ctx.err("/format", f"unsupported format {fmt} (this version reads {FORMAT_VERSION})")
@@ -74,7 +65,7 @@ def _parse_header(ctx: Reader, doc: dict[str, object]) -> _Header:
     unverified: list[UnverifiedValue] = []
     collect_unverified(doc, "", unverified)
     notes = doc.get("notes", [])
-    return _Header(
+    return Standard(
         id=ctx.string("/id", doc["id"]),
         kind=cast(Kind, kind),
         code=ctx.string("/code", doc["code"]),
@@ -129,7 +120,7 @@ def _parse_above_top(ctx: Reader, pointer: str, value: object, *, nested: bool =
     return this
 
 
-def _parse_aqi(ctx: Reader, doc: dict[str, object], header: _Header) -> AqiTable:
+def _parse_aqi(ctx: Reader, doc: dict[str, object], header: Standard) -> AqiTable:
     unverified = header.unverified_values
     iaqi_obj = ctx.obj("/iaqi", doc["iaqi"], required=("levels", "columns"))
     lv_items = ctx.lst("/iaqi/levels", iaqi_obj["levels"], min_len=2)
@@ -313,7 +304,7 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: _Header) -> AqiTable
     exc_above = ctx.integer("/exceedance_pollutant/iaqi_above", exc["iaqi_above"], minimum=0)
 
     return AqiTable(
-        *header,
+        **_header_fields(header),
         iaqi_levels=iaqi_levels,
         columns=MappingProxyType(columns),
         reports=MappingProxyType(reports),
@@ -326,7 +317,7 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: _Header) -> AqiTable
     )
 
 
-def _parse_limits(ctx: Reader, doc: dict[str, object], header: _Header) -> LimitsTable:
+def _parse_limits(ctx: Reader, doc: dict[str, object], header: Standard) -> LimitsTable:
     unverified = header.unverified_values
     items = ctx.lst("/limits", doc["limits"], min_len=1)
     rows: list[LimitRow] = []
@@ -355,10 +346,10 @@ def _parse_limits(ctx: Reader, doc: dict[str, object], header: _Header) -> Limit
                 verified=_verified_at(p, unverified),
             )
         )
-    return LimitsTable(*header, rows=tuple(rows))
+    return LimitsTable(**_header_fields(header), rows=tuple(rows))
 
 
-def _parse_aqci(ctx: Reader, doc: dict[str, object], header: _Header) -> AqciTable:
+def _parse_aqci(ctx: Reader, doc: dict[str, object], header: Standard) -> AqciTable:
     unverified = header.unverified_values
     items = ctx.lst("/indices", doc["indices"], min_len=1)
     entries: list[AqciEntry] = []
@@ -419,7 +410,7 @@ def _parse_aqci(ctx: Reader, doc: dict[str, object], header: _Header) -> AqciTab
     if rounding not in AQCI_ROUNDINGS:
         raise ctx.err("/rounding", f"must be one of {', '.join(AQCI_ROUNDINGS)}")
     return AqciTable(
-        *header,
+        **_header_fields(header),
         entries=tuple(entries),
         decimals=ctx.integer("/decimals", doc["decimals"], minimum=0),
         rounding=rounding,
