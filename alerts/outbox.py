@@ -28,11 +28,37 @@ import asyncpg
 from . import queries
 from .config import AlertConfig, Receiver
 from .notifiers import Channels, NotifyError
+from .settings import AlertSettings
 from .templates import Message
 
-__all__ = ["Sender", "idempotency_key", "queue_message", "send_now"]
+__all__ = ["Sender", "deliver", "idempotency_key", "next_attempt", "queue_message", "send_now"]
 
 log = logging.getLogger(__name__)
+
+
+async def deliver(
+    channels: Channels, receiver: Receiver, message: Message, key: str, what: str
+) -> None:
+    """Send ``message``; a channel's unexpected exception (a bug) is logged with its
+    traceback and becomes a :class:`NotifyError` that is not retried, so no queue loops
+    on it.  ``what`` names the message in the log."""
+    try:
+        await channels.send(receiver, message, key)
+    except NotifyError:
+        raise
+    except Exception as exc:  # a channel bug: record it, do not loop on it
+        log.exception("%s: unexpected error", what)
+        raise NotifyError(f"{type(exc).__name__}: {exc}", retry=False) from exc
+
+
+def next_attempt(exc: NotifyError, attempts: int, s: AlertSettings) -> tuple[bool, float]:
+    """After the ``attempts``-th failure: (final, seconds until the next try) — exponential
+    backoff up to ``retry_backoff_max_s``, at least what the receiver asked (Retry-After)."""
+    final = not exc.retry or attempts >= s.send_attempts
+    delay = min(s.retry_backoff_max_s, s.retry_backoff_s * 2 ** (attempts - 1))
+    if exc.retry_after is not None:
+        delay = max(delay, exc.retry_after)
+    return final, delay
 
 _DUE_BATCH: Final = 200
 
@@ -147,22 +173,12 @@ class Sender:
                 continue
             await self.pool.execute(queries.MARK_SENDING_SQL, row["id"], self._lease(config))
             message = Message.from_json(row["message"])
+            what = f"notification {row['id']} to {receiver.name}"
             try:
-                try:
-                    await self.channels.send(receiver, message, f"envgrid-{row['id']}")
-                except NotifyError:
-                    raise
-                except Exception as exc:  # a channel bug: record it, do not loop on it
-                    log.exception(
-                        "notification %s to %s: unexpected error", row["id"], receiver.name
-                    )
-                    raise NotifyError(f"{type(exc).__name__}: {exc}", retry=False) from exc
+                await deliver(self.channels, receiver, message, f"envgrid-{row['id']}", what)
             except NotifyError as exc:
                 attempts = row["attempts"] + 1
-                final = not exc.retry or attempts >= s.send_attempts
-                delay = min(s.retry_backoff_max_s, s.retry_backoff_s * 2 ** (attempts - 1))
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
+                final, delay = next_attempt(exc, attempts, s)
                 await self.pool.execute(
                     queries.MARK_RETRY_SQL,
                     row["id"],
