@@ -124,6 +124,7 @@ def test_no_string_built_sql_in_web() -> None:
 async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
     import asyncio
 
+    from envgrid.settings import load_settings
     from web import cli_user
 
     def run(*argv: str) -> int:
@@ -131,7 +132,9 @@ async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixt
         parser.add_argument("--config")
         cli_user.configure(parser)
         args = parser.parse_args(["--dsn", db_dsn, *argv])
-        return cli_user.run(args)
+        return cli_user.run(
+            args, lambda overrides: load_settings(None, {}, overrides, discover=False)
+        )
 
     assert (
         await asyncio.to_thread(run, "add", "boss", "--role", "admin", "--password", "Admin1234")
