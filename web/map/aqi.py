@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -69,15 +69,8 @@ class StationAqi:
     basis: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "aqi": self.aqi,
-            "level": self.level,
-            "category": self.category,
-            "color": self.color,
-            "primary": list(self.primary),
-            "iaqi": dict(self.iaqi),
-            "basis": self.basis,
-        }
+        as_is = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**as_is, "primary": list(self.primary), "iaqi": dict(self.iaqi)}
 
     def based_on(self, basis: str) -> StationAqi:
         if self.aqi is None:
