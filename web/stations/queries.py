@@ -68,55 +68,41 @@ LIMIT $6 OFFSET $7
 """
 FACTORS_SQL: Final = "SELECT id, code, name_zh, name_en, unit, grp FROM factors ORDER BY code"
 
-#: Raw values of one station: one constant statement per measurement table.
-RAW_RTD_SQL: Final = """
+#: Raw values of one station from the measurement table of ``$6`` (rtd, minute, hour or
+#: day): one statement, each branch of the UNION ALL guarded by a constant condition on
+#: ``$6`` that PostgreSQL checks once (a one-time filter), so only one table is read; the
+#: station and time conditions are pushed down into that branch.
+RAW_SERIES_SQL: Final = """
 SELECT f.code, m.ts, m.value, m.flag
-FROM measurements_rtd m JOIN factors f ON f.id = m.factor_id
+FROM (
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_rtd WHERE $6::text = 'rtd'
+    UNION ALL
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_minute WHERE $6 = 'minute'
+    UNION ALL
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_hour WHERE $6 = 'hour'
+    UNION ALL
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_day WHERE $6 = 'day'
+) m JOIN factors f ON f.id = m.factor_id
 WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
   AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
 ORDER BY f.code COLLATE "C", m.ts
 LIMIT $5
 """
-RAW_MINUTE_SQL: Final = """
-SELECT f.code, m.ts, m.value, m.flag
-FROM measurements_minute m JOIN factors f ON f.id = m.factor_id
-WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
-  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
-ORDER BY f.code COLLATE "C", m.ts
-LIMIT $5
-"""
-RAW_HOUR_SQL: Final = """
-SELECT f.code, m.ts, m.value, m.flag
-FROM measurements_hour m JOIN factors f ON f.id = m.factor_id
-WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
-  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
-ORDER BY f.code COLLATE "C", m.ts
-LIMIT $5
-"""
-RAW_DAY_SQL: Final = """
-SELECT f.code, m.ts, m.value, m.flag
-FROM measurements_day m JOIN factors f ON f.id = m.factor_id
-WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
-  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
-ORDER BY f.code COLLATE "C", m.ts
-LIMIT $5
-"""
-RAW_SERIES_SQL: Final = {
-    "rtd": RAW_RTD_SQL,
-    "minute": RAW_MINUTE_SQL,
-    "hour": RAW_HOUR_SQL,
-    "day": RAW_DAY_SQL,
-}
-#: Bucketed means of valid values ($5 bucket, $6 excluded flags), flagged counts and the
-#: most frequent excluded flag.  Grouped by factor id with hashing (no text sort of the
-#: 30,000 raw rows of a day); the flag's mode is computed on the flagged rows only.
-BUCKET_RTD_SQL: Final = """
-WITH b AS (
+#: Bucketed means of valid values ($5 bucket, $6 excluded flags) of the rtd or minute table
+#: ($7, chosen as in RAW_SERIES_SQL), flagged counts and the most frequent excluded flag.
+#: Grouped by factor id with hashing (no text sort of the 30,000 raw rows of a day); the
+#: flag's mode is computed on the flagged rows only.
+BUCKET_SERIES_SQL: Final = """
+WITH m AS NOT MATERIALIZED (
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_rtd WHERE $7::text = 'rtd'
+    UNION ALL
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_minute WHERE $7 = 'minute'
+), b AS (
     SELECT m.factor_id, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
            avg(m.value) FILTER (WHERE m.flag IS NULL OR NOT m.flag = ANY($6::text[])) AS value,
            min(m.value) AS vmin, max(m.value) AS vmax, count(*) AS n,
            count(*) FILTER (WHERE m.flag = ANY($6::text[])) AS flagged
-    FROM measurements_rtd m
+    FROM m
     WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
       AND ($4::text[] IS NULL
            OR m.factor_id IN (SELECT id FROM factors WHERE code = ANY($4::text[])))
@@ -124,7 +110,7 @@ WITH b AS (
 ), fl AS (
     SELECT m.factor_id, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
            mode() WITHIN GROUP (ORDER BY m.flag) AS flag
-    FROM measurements_rtd m
+    FROM m
     WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3 AND m.flag = ANY($6::text[])
       AND ($4::text[] IS NULL
            OR m.factor_id IN (SELECT id FROM factors WHERE code = ANY($4::text[])))
@@ -135,35 +121,6 @@ FROM b JOIN factors f ON f.id = b.factor_id
 LEFT JOIN fl ON fl.factor_id = b.factor_id AND fl.ts = b.ts
 ORDER BY f.code COLLATE "C", b.ts
 """
-BUCKET_MINUTE_SQL: Final = """
-WITH b AS (
-    SELECT m.factor_id, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
-           avg(m.value) FILTER (WHERE m.flag IS NULL OR NOT m.flag = ANY($6::text[])) AS value,
-           min(m.value) AS vmin, max(m.value) AS vmax, count(*) AS n,
-           count(*) FILTER (WHERE m.flag = ANY($6::text[])) AS flagged
-    FROM measurements_minute m
-    WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
-      AND ($4::text[] IS NULL
-           OR m.factor_id IN (SELECT id FROM factors WHERE code = ANY($4::text[])))
-    GROUP BY 1, 2
-), fl AS (
-    SELECT m.factor_id, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
-           mode() WITHIN GROUP (ORDER BY m.flag) AS flag
-    FROM measurements_minute m
-    WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3 AND m.flag = ANY($6::text[])
-      AND ($4::text[] IS NULL
-           OR m.factor_id IN (SELECT id FROM factors WHERE code = ANY($4::text[])))
-    GROUP BY 1, 2
-)
-SELECT f.code, b.ts, b.value, b.vmin, b.vmax, b.n, b.flagged, fl.flag
-FROM b JOIN factors f ON f.id = b.factor_id
-LEFT JOIN fl ON fl.factor_id = b.factor_id AND fl.ts = b.ts
-ORDER BY f.code COLLATE "C", b.ts
-"""
-BUCKET_SERIES_SQL: Final = {
-    "rtd": BUCKET_RTD_SQL,
-    "minute": BUCKET_MINUTE_SQL,
-}
 PACKETS_SQL: Final = """
 SELECT data_time, cn, pno, qn, flag, received_at, worker, raw, count(*) OVER () AS total
 FROM packet_ledger
@@ -294,7 +251,7 @@ async def raw_series(
     codes: list[str] | None,
     limit: int,
 ) -> list[asyncpg.Record]:
-    return list(await conn.fetch(RAW_SERIES_SQL[kind], station_id, start, end, codes, limit))
+    return list(await conn.fetch(RAW_SERIES_SQL, station_id, start, end, codes, limit, kind))
 
 
 async def bucket_series(
@@ -309,13 +266,14 @@ async def bucket_series(
 ) -> list[asyncpg.Record]:
     return list(
         await conn.fetch(
-            BUCKET_SERIES_SQL[kind],
+            BUCKET_SERIES_SQL,
             station_id,
             start,
             end,
             codes,
             timedelta(seconds=bucket_s),
             excluded_flags,
+            kind,
         )
     )
 
