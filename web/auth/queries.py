@@ -125,8 +125,8 @@ async def set_password(
 
 
 async def password_hash(conn: asyncpg.Connection, user_id: int) -> str | None:
-    value = await conn.fetchval(PASSWORD_HASH_SQL, user_id)
-    return None if value is None else str(value)
+    hashed: str | None = await conn.fetchval(PASSWORD_HASH_SQL, user_id)  # a text column
+    return hashed
 
 
 async def log_login(
