@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -176,56 +177,28 @@ async def station(
     return None if row is None else dict(row)
 
 
-async def list_stations(
+#: The station listings: each one's statement and its filters, in the order of the
+#: statement's parameters (after the scope and the online window, before limit and offset).
+LISTINGS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
+    "stations": (LIST_SQL, ("q", "st", "region", "area", "status")),
+    "maintenance": (MAINTENANCE_SQL, ("q", "region", "status")),
+}
+
+
+async def station_listing(
     conn: asyncpg.Connection,
+    listing: str,
     scope: list[int] | None,
     online_window_s: int,
-    *,
-    q: str | None,
-    st: str | None,
-    region: str | None,
-    area: int | None,
-    status: str | None,
+    filters: Mapping[str, str | int | None],
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    rows = await conn.fetch(
-        LIST_SQL,
-        scope,
-        timedelta(seconds=online_window_s),
-        q,
-        st,
-        region,
-        area,
-        status,
-        limit,
-        offset,
-    )
-    return _strip_total(rows)
-
-
-async def maintenance(
-    conn: asyncpg.Connection,
-    scope: list[int] | None,
-    online_window_s: int,
-    *,
-    q: str | None,
-    region: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[dict[str, Any]], int]:
-    rows = await conn.fetch(
-        MAINTENANCE_SQL,
-        scope,
-        timedelta(seconds=online_window_s),
-        q,
-        region,
-        status,
-        limit,
-        offset,
-    )
-    return _strip_total(rows)
+    """One page of a listing of :data:`LISTINGS` (a missing filter is no filter)."""
+    sql, names = LISTINGS[listing]
+    window = timedelta(seconds=online_window_s)
+    args = [filters.get(name) for name in names]
+    return _strip_total(await conn.fetch(sql, scope, window, *args, limit, offset))
 
 
 def _strip_total(rows: list[asyncpg.Record]) -> tuple[list[dict[str, Any]], int]:
