@@ -247,14 +247,17 @@ async def station_series(request: web.Request) -> web.Response:
     codes = [c for c in factor.split(",") if c] if factor else None
     async with context.pool(request).acquire() as conn:
         station = await scoped_station(conn, request)
-        if bucket:
-            rows = await queries.bucket_series(
-                conn, kind, station["id"], start, end, codes, bucket, EXCLUDED_FLAGS
-            )
-        else:
-            rows = await queries.raw_series(
-                conn, kind, station["id"], start, end, codes, MAX_POINTS + 1
-            )
+        rows = await queries.series(
+            conn,
+            kind,
+            station["id"],
+            start,
+            end,
+            codes,
+            bucket_s=bucket,
+            limit=MAX_POINTS + 1,
+            excluded_flags=EXCLUDED_FLAGS,
+        )
     truncated = len(rows) > MAX_POINTS
     return json_response(
         {

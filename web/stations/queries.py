@@ -215,40 +215,25 @@ async def factors(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(FACTORS_SQL)]
 
 
-async def raw_series(
+async def series(
     conn: asyncpg.Connection,
     kind: str,
     station_id: int,
     start: datetime,
     end: datetime,
     codes: list[str] | None,
-    limit: int,
-) -> list[asyncpg.Record]:
-    return list(await conn.fetch(RAW_SERIES_SQL, station_id, start, end, codes, limit, kind))
-
-
-async def bucket_series(
-    conn: asyncpg.Connection,
-    kind: str,
-    station_id: int,
-    start: datetime,
-    end: datetime,
-    codes: list[str] | None,
+    *,
     bucket_s: int,
+    limit: int,
     excluded_flags: list[str],
 ) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            BUCKET_SERIES_SQL,
-            station_id,
-            start,
-            end,
-            codes,
-            timedelta(seconds=bucket_s),
-            excluded_flags,
-            kind,
-        )
-    )
+    """The values of ``kind``'s table: raw (``bucket_s`` 0, at most ``limit`` rows) or in
+    buckets of ``bucket_s`` seconds (``excluded_flags`` left out of the means)."""
+    if not bucket_s:
+        return list(await conn.fetch(RAW_SERIES_SQL, station_id, start, end, codes, limit, kind))
+    bucket = timedelta(seconds=bucket_s)
+    args = (station_id, start, end, codes, bucket, excluded_flags, kind)
+    return list(await conn.fetch(BUCKET_SERIES_SQL, *args))
 
 
 async def packets(
