@@ -17,9 +17,8 @@ import sys
 import asyncpg
 
 from store.config import SettingsLoader
-from store.db import connect
-from store.embedded import database_dsn
 from store.validation import ConfigError
+from web.cli_connection import cli_connection
 from web.permissions import ROLES
 from web.settings import WebConfig
 from web.users import queries
@@ -79,16 +78,8 @@ async def _user_id(conn: asyncpg.Connection, username: str) -> int:
 
 
 async def _run(args: argparse.Namespace, settings: WebConfig) -> int:
-    from store.prepare import prepare_database
-
-    async with database_dsn(settings.core, settings.database) as dsn:
-        if settings.database.migrate_on_start:
-            await prepare_database(dsn)
-        conn = await connect(dsn, application_name="envgrid-user")
-        try:
-            return await _action(conn, args, settings)
-        finally:
-            await conn.close()
+    async with cli_connection(settings, "envgrid-user") as conn:
+        return await _action(conn, args, settings)
 
 
 async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: WebConfig) -> int:

@@ -85,9 +85,7 @@ class Principal:
     def to_json(self) -> dict[str, object]:
         return {
             "id": self.user_id,
-            "username": self.username,
-            "display_name": self.display_name,
-            "role": self.role,
+            **{name: getattr(self, name) for name in ("username", "display_name", "role")},
             "role_title": ROLES.get(self.role, self.role),
             "permissions": sorted(self.permissions),
             "scope": None if self.scope is None else list(self.scope),

@@ -124,6 +124,7 @@ def test_no_string_built_sql_in_web() -> None:
 async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
     import asyncio
 
+    from envgrid.settings import load_settings
     from web import cli_user
 
     def run(*argv: str) -> int:

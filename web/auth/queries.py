@@ -37,45 +37,41 @@ INSERT_SESSION_SQL: Final = """
 INSERT INTO web_sessions (token_hash, user_id, csrf_token, expires_at, ip, user_agent)
 VALUES ($1, $2, $3, now() + $4::interval, $5, $6)
 """
-#: The principal behind a session cookie (valid, not idle, account enabled), touched at
-#: most every 30 s (most requests stay read-only: no write, no commit to wait for).
-SESSION_PRINCIPAL_SQL: Final = """
+#: The principal behind a session cookie ($3 = 'session': valid, not idle for $2) or an API
+#: token ($3 = 'token': valid, not revoked), the account enabled.  The row found is touched
+#: (last_seen_at / last_used_at) at most every 30 s, so most requests stay read-only: no
+#: write, no commit to wait for.  The branch of the other kind is cut by its constant
+#: condition on $3.
+PRINCIPAL_SQL: Final = """
 WITH s AS (
     SELECT token_hash, user_id, csrf_token, last_seen_at FROM web_sessions
-    WHERE token_hash = $1 AND expires_at > now() AND last_seen_at > now() - $2::interval
-), touch AS (
+    WHERE $3::text = 'session' AND token_hash = $1 AND expires_at > now()
+      AND last_seen_at > now() - $2::interval
+), t AS (
+    SELECT id, user_id, last_used_at FROM web_api_tokens
+    WHERE $3::text = 'token' AND token_hash = $1 AND revoked_at IS NULL
+      AND (expires_at IS NULL OR expires_at > now())
+), touch_session AS (
     UPDATE web_sessions w SET last_seen_at = now()
     FROM s WHERE w.token_hash = s.token_hash AND s.last_seen_at < now() - interval '30 seconds'
     RETURNING w.token_hash
-)
-SELECT u.id, u.username, u.display_name, u.role, r.permissions, u.must_change_password,
-       u.password_changed_at, s.csrf_token,
-       (SELECT array_agg(us.area_id ORDER BY us.area_id) FROM web_user_scopes us
-         WHERE us.user_id = u.id) AS scope,
-       (SELECT array_agg(a.name ORDER BY a.id) FROM web_user_scopes us
-          JOIN areas a ON a.id = us.area_id WHERE us.user_id = u.id) AS scope_labels
-FROM s JOIN web_users u ON u.id = s.user_id JOIN web_roles r ON r.name = u.role
-WHERE u.enabled
-"""
-#: The principal behind an API token (valid, account enabled); last_used_at is touched at
-#: most every 30 s.
-TOKEN_PRINCIPAL_SQL: Final = """
-WITH t AS (
-    SELECT id, user_id, last_used_at FROM web_api_tokens
-    WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-), touch AS (
+), touch_token AS (
     UPDATE web_api_tokens k SET last_used_at = now()
     FROM t WHERE k.id = t.id
       AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '30 seconds')
     RETURNING k.id
+), who AS (
+    SELECT user_id, csrf_token FROM s
+    UNION ALL
+    SELECT user_id, '' FROM t
 )
 SELECT u.id, u.username, u.display_name, u.role, r.permissions, u.must_change_password,
-       u.password_changed_at, '' AS csrf_token,
+       u.password_changed_at, who.csrf_token,
        (SELECT array_agg(us.area_id ORDER BY us.area_id) FROM web_user_scopes us
          WHERE us.user_id = u.id) AS scope,
        (SELECT array_agg(a.name ORDER BY a.id) FROM web_user_scopes us
           JOIN areas a ON a.id = us.area_id WHERE us.user_id = u.id) AS scope_labels
-FROM t JOIN web_users u ON u.id = t.user_id JOIN web_roles r ON r.name = u.role
+FROM who JOIN web_users u ON u.id = who.user_id JOIN web_roles r ON r.name = u.role
 WHERE u.enabled
 """
 DELETE_SESSION_SQL: Final = "DELETE FROM web_sessions WHERE token_hash = $1"
@@ -129,8 +125,8 @@ async def set_password(
 
 
 async def password_hash(conn: asyncpg.Connection, user_id: int) -> str | None:
-    value = await conn.fetchval(PASSWORD_HASH_SQL, user_id)
-    return None if value is None else str(value)
+    hashed: str | None = await conn.fetchval(PASSWORD_HASH_SQL, user_id)  # a text column
+    return hashed
 
 
 async def log_login(
@@ -172,11 +168,11 @@ async def create_session(
 async def session_principal(
     conn: asyncpg.Connection, token_hash: bytes, idle_s: int
 ) -> asyncpg.Record | None:
-    return await conn.fetchrow(SESSION_PRINCIPAL_SQL, token_hash, timedelta(seconds=idle_s))
+    return await conn.fetchrow(PRINCIPAL_SQL, token_hash, timedelta(seconds=idle_s), "session")
 
 
 async def token_principal(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
-    return await conn.fetchrow(TOKEN_PRINCIPAL_SQL, token_hash)
+    return await conn.fetchrow(PRINCIPAL_SQL, token_hash, None, "token")
 
 
 async def delete_session(conn: asyncpg.Connection, token_hash: bytes) -> None:

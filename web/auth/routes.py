@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from web.openapi import OBJ, OK, STR, Endpoint, Page, obj, text
+from web.openapi import OBJ, OK, STR, Page, obj, text
+from web.openapi import Endpoint as E
 
 from . import handlers
 
-E = Endpoint
-API: Final[tuple[Endpoint, ...]] = (
+API: Final[tuple[E, ...]] = (
     E(
         "POST",
         "/api/v1/auth/login",

@@ -33,12 +33,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from typing import Any, Final
 
+from aggregates.analysis import AQI_FACTORS
 from aggregates.aqi import aqi_level, iaqi
 from aggregates.standards import AqiTable, default_registry
 from protocol.flags import is_valid
@@ -47,12 +48,7 @@ __all__ = ["AIR_FACTORS", "CurrentAqi", "StationAqi", "current_aqi", "evaluator"
 
 #: HJ 212 factor code → hourly-report indicator of HJ 633 (ambient air, platform units).
 AIR_FACTORS: Final[Mapping[str, str]] = {
-    "a21026": "SO2_1h",
-    "a21004": "NO2_1h",
-    "a21005": "CO_1h",
-    "a05024": "O3_1h",
-    "a34002": "PM10_1h",
-    "a34004": "PM2.5_1h",
+    code: f"{pollutant}_1h" for pollutant, code in AQI_FACTORS.items()
 }
 _POLLUTANT: Final = {ind: ind.split("_", 1)[0] for ind in AIR_FACTORS.values()}
 
@@ -69,15 +65,8 @@ class StationAqi:
     basis: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "aqi": self.aqi,
-            "level": self.level,
-            "category": self.category,
-            "color": self.color,
-            "primary": list(self.primary),
-            "iaqi": dict(self.iaqi),
-            "basis": self.basis,
-        }
+        as_is = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {**as_is, "primary": list(self.primary), "iaqi": dict(self.iaqi)}
 
     def based_on(self, basis: str) -> StationAqi:
         if self.aqi is None:

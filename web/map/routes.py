@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Final
 
-from web.openapi import AREA, INT, NTIME, OBJ, REGION, ST, STATUS, STR, TIME, Endpoint, Param
+from web.openapi import AREA, INT, NTIME, OBJ, REGION, ST, STATUS, STR, TIME, Param
+from web.openapi import Endpoint as E
 
 from . import handlers
 
-E = Endpoint
-API: Final[tuple[Endpoint, ...]] = (
+API: Final[tuple[E, ...]] = (
     E(
         "GET",
         "/api/v1/map/stations",

@@ -54,24 +54,36 @@ async def scoped_station(conn: asyncpg.Connection, request: web.Request) -> asyn
     return row
 
 
-async def list_stations(request: web.Request) -> web.Response:
-    q = request.query
+async def _station_listing(
+    request: web.Request, listing: str, filters: dict[str, str | int | None], default_limit: int
+) -> dict[str, Any]:
+    """One page of ``listing`` (see ``queries.LISTINGS``) in the caller's scope: items,
+    total, limit and offset."""
     s = context.settings(request).web
-    page = paging(q, s.page_size_max)
+    page = paging(request.query, s.page_size_max, default=default_limit)
     async with context.pool(request).acquire() as conn:
-        items, total = await queries.list_stations(
+        items, total = await queries.station_listing(
             conn,
+            listing,
             context.caller(request).scope_param,
             s.online_window_s,
-            q=opt_str(q, "q"),
-            st=opt_str(q, "st", max_len=4),
-            region=opt_str(q, "region"),
-            area=opt_int(q, "area", minimum=1),
-            status=opt_choice(q, "status", STATUSES),
-            limit=page.limit,
-            offset=page.offset,
+            filters,
+            page.limit,
+            page.offset,
         )
-    return json_response(page.wrap(items, total))
+    return page.wrap(items, total)
+
+
+async def list_stations(request: web.Request) -> web.Response:
+    q = request.query
+    filters: dict[str, str | int | None] = {
+        "q": opt_str(q, "q"),
+        "st": opt_str(q, "st", max_len=4),
+        "region": opt_str(q, "region"),
+        "area": opt_int(q, "area", minimum=1),
+        "status": opt_choice(q, "status", STATUSES),
+    }
+    return json_response(await _station_listing(request, "stations", filters, 100))
 
 
 async def own_limits(conn: asyncpg.Connection, station_id: int) -> dict[str, float]:
@@ -235,14 +247,17 @@ async def station_series(request: web.Request) -> web.Response:
     codes = [c for c in factor.split(",") if c] if factor else None
     async with context.pool(request).acquire() as conn:
         station = await scoped_station(conn, request)
-        if bucket:
-            rows = await queries.bucket_series(
-                conn, kind, station["id"], start, end, codes, bucket, EXCLUDED_FLAGS
-            )
-        else:
-            rows = await queries.raw_series(
-                conn, kind, station["id"], start, end, codes, MAX_POINTS + 1
-            )
+        rows = await queries.series(
+            conn,
+            kind,
+            station["id"],
+            start,
+            end,
+            codes,
+            bucket_s=bucket,
+            limit=MAX_POINTS + 1,
+            excluded_flags=EXCLUDED_FLAGS,
+        )
     truncated = len(rows) > MAX_POINTS
     return json_response(
         {
@@ -359,24 +374,16 @@ async def list_factors(request: web.Request) -> web.Response:
 
 async def maintenance_stations(request: web.Request) -> web.Response:
     q = request.query
-    s = context.settings(request).web
-    page = paging(q, s.page_size_max, default=200)
-    async with context.pool(request).acquire() as conn:
-        items, total = await queries.maintenance(
-            conn,
-            context.caller(request).scope_param,
-            s.online_window_s,
-            q=opt_str(q, "q"),
-            region=opt_str(q, "region"),
-            status=opt_choice(q, "status", ("online", "offline")),
-            limit=page.limit,
-            offset=page.offset,
-        )
-    for item in items:
+    filters: dict[str, str | int | None] = {
+        "q": opt_str(q, "q"),
+        "region": opt_str(q, "region"),
+        "status": opt_choice(q, "status", ("online", "offline")),
+    }
+    body = await _station_listing(request, "maintenance", filters, 200)
+    for item in body["items"]:
         lat, lon = item["lat"], item["lon"]
         item["nav_url"] = (
             f"geo:{lat},{lon}?q={lat},{lon}" if lat is not None and lon is not None else None
         )
-    body = page.wrap(items, total)
-    body["online_window_s"] = s.online_window_s
+    body["online_window_s"] = context.settings(request).web.online_window_s
     return json_response(body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -68,55 +69,41 @@ LIMIT $6 OFFSET $7
 """
 FACTORS_SQL: Final = "SELECT id, code, name_zh, name_en, unit, grp FROM factors ORDER BY code"
 
-#: Raw values of one station: one constant statement per measurement table.
-RAW_RTD_SQL: Final = """
+#: Raw values of one station from the measurement table of ``$6`` (rtd, minute, hour or
+#: day): one statement, each branch of the UNION ALL guarded by a constant condition on
+#: ``$6`` that PostgreSQL checks once (a one-time filter), so only one table is read; the
+#: station and time conditions are pushed down into that branch.
+RAW_SERIES_SQL: Final = """
 SELECT f.code, m.ts, m.value, m.flag
-FROM measurements_rtd m JOIN factors f ON f.id = m.factor_id
+FROM (
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_rtd WHERE $6::text = 'rtd'
+    UNION ALL
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_minute WHERE $6 = 'minute'
+    UNION ALL
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_hour WHERE $6 = 'hour'
+    UNION ALL
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_day WHERE $6 = 'day'
+) m JOIN factors f ON f.id = m.factor_id
 WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
   AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
 ORDER BY f.code COLLATE "C", m.ts
 LIMIT $5
 """
-RAW_MINUTE_SQL: Final = """
-SELECT f.code, m.ts, m.value, m.flag
-FROM measurements_minute m JOIN factors f ON f.id = m.factor_id
-WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
-  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
-ORDER BY f.code COLLATE "C", m.ts
-LIMIT $5
-"""
-RAW_HOUR_SQL: Final = """
-SELECT f.code, m.ts, m.value, m.flag
-FROM measurements_hour m JOIN factors f ON f.id = m.factor_id
-WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
-  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
-ORDER BY f.code COLLATE "C", m.ts
-LIMIT $5
-"""
-RAW_DAY_SQL: Final = """
-SELECT f.code, m.ts, m.value, m.flag
-FROM measurements_day m JOIN factors f ON f.id = m.factor_id
-WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
-  AND ($4::text[] IS NULL OR f.code = ANY($4::text[]))
-ORDER BY f.code COLLATE "C", m.ts
-LIMIT $5
-"""
-RAW_SERIES_SQL: Final = {
-    "rtd": RAW_RTD_SQL,
-    "minute": RAW_MINUTE_SQL,
-    "hour": RAW_HOUR_SQL,
-    "day": RAW_DAY_SQL,
-}
-#: Bucketed means of valid values ($5 bucket, $6 excluded flags), flagged counts and the
-#: most frequent excluded flag.  Grouped by factor id with hashing (no text sort of the
-#: 30,000 raw rows of a day); the flag's mode is computed on the flagged rows only.
-BUCKET_RTD_SQL: Final = """
-WITH b AS (
+#: Bucketed means of valid values ($5 bucket, $6 excluded flags) of the rtd or minute table
+#: ($7, chosen as in RAW_SERIES_SQL), flagged counts and the most frequent excluded flag.
+#: Grouped by factor id with hashing (no text sort of the 30,000 raw rows of a day); the
+#: flag's mode is computed on the flagged rows only.
+BUCKET_SERIES_SQL: Final = """
+WITH m AS NOT MATERIALIZED (
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_rtd WHERE $7::text = 'rtd'
+    UNION ALL
+    SELECT station_id, factor_id, ts, value, flag FROM measurements_minute WHERE $7 = 'minute'
+), b AS (
     SELECT m.factor_id, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
            avg(m.value) FILTER (WHERE m.flag IS NULL OR NOT m.flag = ANY($6::text[])) AS value,
            min(m.value) AS vmin, max(m.value) AS vmax, count(*) AS n,
            count(*) FILTER (WHERE m.flag = ANY($6::text[])) AS flagged
-    FROM measurements_rtd m
+    FROM m
     WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
       AND ($4::text[] IS NULL
            OR m.factor_id IN (SELECT id FROM factors WHERE code = ANY($4::text[])))
@@ -124,7 +111,7 @@ WITH b AS (
 ), fl AS (
     SELECT m.factor_id, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
            mode() WITHIN GROUP (ORDER BY m.flag) AS flag
-    FROM measurements_rtd m
+    FROM m
     WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3 AND m.flag = ANY($6::text[])
       AND ($4::text[] IS NULL
            OR m.factor_id IN (SELECT id FROM factors WHERE code = ANY($4::text[])))
@@ -135,35 +122,6 @@ FROM b JOIN factors f ON f.id = b.factor_id
 LEFT JOIN fl ON fl.factor_id = b.factor_id AND fl.ts = b.ts
 ORDER BY f.code COLLATE "C", b.ts
 """
-BUCKET_MINUTE_SQL: Final = """
-WITH b AS (
-    SELECT m.factor_id, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
-           avg(m.value) FILTER (WHERE m.flag IS NULL OR NOT m.flag = ANY($6::text[])) AS value,
-           min(m.value) AS vmin, max(m.value) AS vmax, count(*) AS n,
-           count(*) FILTER (WHERE m.flag = ANY($6::text[])) AS flagged
-    FROM measurements_minute m
-    WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3
-      AND ($4::text[] IS NULL
-           OR m.factor_id IN (SELECT id FROM factors WHERE code = ANY($4::text[])))
-    GROUP BY 1, 2
-), fl AS (
-    SELECT m.factor_id, date_bin($5::interval, m.ts, TIMESTAMPTZ '2000-01-01 00:00:00+00') AS ts,
-           mode() WITHIN GROUP (ORDER BY m.flag) AS flag
-    FROM measurements_minute m
-    WHERE m.station_id = $1 AND m.ts >= $2 AND m.ts < $3 AND m.flag = ANY($6::text[])
-      AND ($4::text[] IS NULL
-           OR m.factor_id IN (SELECT id FROM factors WHERE code = ANY($4::text[])))
-    GROUP BY 1, 2
-)
-SELECT f.code, b.ts, b.value, b.vmin, b.vmax, b.n, b.flagged, fl.flag
-FROM b JOIN factors f ON f.id = b.factor_id
-LEFT JOIN fl ON fl.factor_id = b.factor_id AND fl.ts = b.ts
-ORDER BY f.code COLLATE "C", b.ts
-"""
-BUCKET_SERIES_SQL: Final = {
-    "rtd": BUCKET_RTD_SQL,
-    "minute": BUCKET_MINUTE_SQL,
-}
 PACKETS_SQL: Final = """
 SELECT data_time, cn, pno, qn, flag, received_at, worker, raw, count(*) OVER () AS total
 FROM packet_ledger
@@ -219,56 +177,28 @@ async def station(
     return None if row is None else dict(row)
 
 
-async def list_stations(
+#: The station listings: each one's statement and its filters, in the order of the
+#: statement's parameters (after the scope and the online window, before limit and offset).
+LISTINGS: Final[Mapping[str, tuple[str, tuple[str, ...]]]] = {
+    "stations": (LIST_SQL, ("q", "st", "region", "area", "status")),
+    "maintenance": (MAINTENANCE_SQL, ("q", "region", "status")),
+}
+
+
+async def station_listing(
     conn: asyncpg.Connection,
+    listing: str,
     scope: list[int] | None,
     online_window_s: int,
-    *,
-    q: str | None,
-    st: str | None,
-    region: str | None,
-    area: int | None,
-    status: str | None,
+    filters: Mapping[str, str | int | None],
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    rows = await conn.fetch(
-        LIST_SQL,
-        scope,
-        timedelta(seconds=online_window_s),
-        q,
-        st,
-        region,
-        area,
-        status,
-        limit,
-        offset,
-    )
-    return _strip_total(rows)
-
-
-async def maintenance(
-    conn: asyncpg.Connection,
-    scope: list[int] | None,
-    online_window_s: int,
-    *,
-    q: str | None,
-    region: str | None,
-    status: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[dict[str, Any]], int]:
-    rows = await conn.fetch(
-        MAINTENANCE_SQL,
-        scope,
-        timedelta(seconds=online_window_s),
-        q,
-        region,
-        status,
-        limit,
-        offset,
-    )
-    return _strip_total(rows)
+    """One page of a listing of :data:`LISTINGS` (a missing filter is no filter)."""
+    sql, names = LISTINGS[listing]
+    window = timedelta(seconds=online_window_s)
+    args = [filters.get(name) for name in names]
+    return _strip_total(await conn.fetch(sql, scope, window, *args, limit, offset))
 
 
 def _strip_total(rows: list[asyncpg.Record]) -> tuple[list[dict[str, Any]], int]:
@@ -285,39 +215,25 @@ async def factors(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     return [dict(r) for r in await conn.fetch(FACTORS_SQL)]
 
 
-async def raw_series(
+async def series(
     conn: asyncpg.Connection,
     kind: str,
     station_id: int,
     start: datetime,
     end: datetime,
     codes: list[str] | None,
-    limit: int,
-) -> list[asyncpg.Record]:
-    return list(await conn.fetch(RAW_SERIES_SQL[kind], station_id, start, end, codes, limit))
-
-
-async def bucket_series(
-    conn: asyncpg.Connection,
-    kind: str,
-    station_id: int,
-    start: datetime,
-    end: datetime,
-    codes: list[str] | None,
+    *,
     bucket_s: int,
+    limit: int,
     excluded_flags: list[str],
 ) -> list[asyncpg.Record]:
-    return list(
-        await conn.fetch(
-            BUCKET_SERIES_SQL[kind],
-            station_id,
-            start,
-            end,
-            codes,
-            timedelta(seconds=bucket_s),
-            excluded_flags,
-        )
-    )
+    """The values of ``kind``'s table: raw (``bucket_s`` 0, at most ``limit`` rows) or in
+    buckets of ``bucket_s`` seconds (``excluded_flags`` left out of the means)."""
+    if not bucket_s:
+        return list(await conn.fetch(RAW_SERIES_SQL, station_id, start, end, codes, limit, kind))
+    bucket = timedelta(seconds=bucket_s)
+    args = (station_id, start, end, codes, bucket, excluded_flags, kind)
+    return list(await conn.fetch(BUCKET_SERIES_SQL, *args))
 
 
 async def packets(

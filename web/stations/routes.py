@@ -17,10 +17,12 @@ from web.openapi import (
     STATUS,
     STR,
     WINDOW,
-    Endpoint,
     Param,
     Q,
     page_of,
+)
+from web.openapi import (
+    Endpoint as E,
 )
 
 from . import handlers, registry
@@ -67,8 +69,7 @@ COMMAND_RECORD: Final = {
     "properties": {"id": INT, "cn": INT, "status": STR, "replies": {"type": "array"}},
 }
 
-E = Endpoint
-API: Final[tuple[Endpoint, ...]] = (
+API: Final[tuple[E, ...]] = (
     E(
         "GET",
         "/api/v1/stations",

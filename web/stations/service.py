@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Final
 
+from aggregates.analysis import AQI_FACTORS
 from protocol.factors import FACTORS
 from protocol.flags import EXCLUDED_FROM_MEANS, describe, is_valid
 from web.standards import limit_info
@@ -25,21 +26,13 @@ EXCLUDED_FLAGS: Final[list[str]] = sorted(
 
 #: Ambient-air (ST 22) display units of the platform (µg/m³, CO mg/m³), see web.map.aqi.
 AIR_UNITS: Final[Mapping[str, str]] = {
-    "a21026": "µg/m³",
-    "a21004": "µg/m³",
-    "a21005": "mg/m³",
-    "a05024": "µg/m³",
-    "a34002": "µg/m³",
-    "a34004": "µg/m³",
+    code: "mg/m³" if pollutant == "CO" else "µg/m³" for pollutant, code in AQI_FACTORS.items()
 }
-#: GB 3095 limits drawn on air charts: factor → (pollutant, averaging) of the limits table.
+#: GB 3095 limits drawn on air charts: factor → (pollutant, averaging) of the limits table
+#: (the particles' 24-hour limits, the gases' 1-hour ones).
 AIR_LIMITS: Final[Mapping[str, tuple[str, str]]] = {
-    "a21026": ("SO2", "1h"),
-    "a21004": ("NO2", "1h"),
-    "a21005": ("CO", "1h"),
-    "a05024": ("O3", "1h"),
-    "a34002": ("PM10", "24h"),
-    "a34004": ("PM2.5", "24h"),
+    code: (pollutant, "24h" if pollutant.startswith("PM") else "1h")
+    for pollutant, code in AQI_FACTORS.items()
 }
 
 

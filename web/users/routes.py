@@ -12,12 +12,14 @@ from web.openapi import (
     PAGING,
     STR,
     WINDOW,
-    Endpoint,
     Param,
     Q,
     obj,
     page_of,
     text,
+)
+from web.openapi import (
+    Endpoint as E,
 )
 from web.responses import ApiError
 
@@ -65,8 +67,7 @@ ERRORS: Final[ErrorTable] = {UserError: _user_error}
 
 _USERNAME: Final = Param("username", text(64))
 
-E = Endpoint
-API: Final[tuple[Endpoint, ...]] = (
+API: Final[tuple[E, ...]] = (
     E(
         "GET",
         "/api/v1/users",
