@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import date, timedelta
 from typing import Any, Final, cast
 
+import asyncpg
 from aiohttp import web
 
 from web import context
 from web.casework.kernel.access import (
+    Caller,
     acting,
     body_list,
     case_config,
@@ -20,6 +23,7 @@ from web.casework.kernel.access import (
     rows_response,
     take_uploads,
 )
+from web.casework.kernel.uploads import StoredFile
 from web.casework.patrol import hazards as hz
 from web.casework.patrol import queries as q
 from web.casework.patrol import service as ps
@@ -27,6 +31,7 @@ from web.casework.patrol import views
 from web.casework.patrol.cycle import CYCLES
 from web.casework.patrol.stats import patrol_stats
 from web.params import (
+    Paging,
     body_bool,
     body_float,
     body_int,
@@ -78,6 +83,14 @@ def _csv(query: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> list[
     return values
 
 
+def _flag(body: Mapping[str, Any], name: str, message: str) -> bool:
+    """The required boolean ``body[name]``."""
+    value = body_bool(body, name)
+    if value is None:
+        raise _bad(name, message)
+    return value
+
+
 def _positive_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 2147483647
 
@@ -105,6 +118,32 @@ def _date(body: Mapping[str, Any], name: str, required: bool = False) -> date | 
     if not 2000 <= value.year <= 2100:
         raise _bad(name, "日期超出范围")
     return value
+
+
+@contextlib.asynccontextmanager
+async def _working_on(
+    request: web.Request,
+    require: Callable[[asyncpg.Connection, int, Caller], Awaitable[None]],
+    item_id: int,
+    body: Mapping[str, Any],
+) -> AsyncIterator[tuple[asyncpg.Connection, Caller, list[StoredFile]]]:
+    """In one transaction: the caller, the ``require`` check of the task or hazard, then
+    the photos of ``body`` (consumed)."""
+    tokens = photo_tokens(body)
+    async with acting(request, transaction=True) as (conn, caller):
+        await require(conn, item_id, caller)
+        yield conn, caller, await take_uploads(conn, caller.principal.user_id, tokens)
+
+
+def _labelled(
+    page: Paging, rows: list[dict[str, Any]], labels: Mapping[str, str]
+) -> dict[str, Any]:
+    """One page of rows that carry the ``total`` before the page, with state labels."""
+    total = int(rows[0]["total"]) if rows else 0
+    for r in rows:
+        r.pop("total")
+        r["state_label"] = labels.get(r["state"], r["state"])
+    return page.wrap(rows, total)
 
 
 # -- plans ---------------------------------------------------------------------------------
@@ -151,9 +190,7 @@ async def add_plan(request: web.Request) -> web.Response:
 async def patch_plan(request: web.Request) -> web.Response:
     plan_id = path_int(request)
     body = await json_body(request)
-    active = body_bool(body, "active")
-    if active is None:
-        raise _bad("active", "必填")
+    active = _flag(body, "active", "必填")
     async with acting(request) as (conn, caller):
         views.require_planner(caller)
         await views.require_plan(conn, plan_id, caller)
@@ -193,11 +230,7 @@ async def list_tasks(request: web.Request) -> web.Response:
                 page.offset,
             )
         ]
-    total = int(rows[0]["total"]) if rows else 0
-    for r in rows:
-        r.pop("total")
-        r["state_label"] = views.TASK_LABELS.get(r["state"], r["state"])
-    return json_response({**page.wrap(rows, total), "linked": person is not None})
+    return json_response({**_labelled(page, rows, views.TASK_LABELS), "linked": person is not None})
 
 
 async def get_task(request: web.Request) -> web.Response:
@@ -215,11 +248,8 @@ async def check_in(request: web.Request) -> web.Response:
         raise _bad("lat", "须给出签到位置（纬度 lat、经度 lon）")
     accuracy = body_float(body, "accuracy_m", minimum=0, maximum=1e6)
     note = body_str(body, "note", max_len=500) or ""
-    tokens = photo_tokens(body)
     config = case_config(request)
-    async with acting(request, transaction=True) as (conn, caller):
-        await views.require_task(conn, task_id, caller)
-        photos = await take_uploads(conn, caller.principal.user_id, tokens)
+    async with _working_on(request, views.require_task, task_id, body) as (conn, caller, photos):
         result = await ps.check_in(
             conn,
             task_id,
@@ -272,10 +302,7 @@ async def submit_checklist(request: web.Request) -> web.Response:
     task_id = path_int(request)
     body = await json_body(request)
     results = _results(body)
-    tokens = photo_tokens(body)
-    async with acting(request, transaction=True) as (conn, caller):
-        await views.require_task(conn, task_id, caller)
-        photos = await take_uploads(conn, caller.principal.user_id, tokens)
+    async with _working_on(request, views.require_task, task_id, body) as (conn, caller, photos):
         report = await ps.submit_checklist(
             conn,
             task_id,
@@ -304,11 +331,7 @@ async def list_hazards(request: web.Request) -> web.Response:
                 conn, caller.scope, states, opt_int(qy, "grid", minimum=1), page.limit, page.offset
             )
         ]
-    total = int(rows[0]["total"]) if rows else 0
-    for r in rows:
-        r.pop("total")
-        r["state_label"] = views.HAZARD_LABELS.get(r["state"], r["state"])
-    return json_response(page.wrap(rows, total))
+    return json_response(_labelled(page, rows, views.HAZARD_LABELS))
 
 
 async def get_hazard(request: web.Request) -> web.Response:
@@ -331,10 +354,8 @@ async def rectify_hazard(request: web.Request) -> web.Response:
     hazard_id = path_int(request)
     body = await json_body(request)
     note = body_str(body, "note", required=True, max_len=1000) or ""
-    tokens = photo_tokens(body)
-    async with acting(request, transaction=True) as (conn, caller):
-        await views.require_hazard(conn, hazard_id, caller)
-        photos = await take_uploads(conn, caller.principal.user_id, tokens)
+    hazard = views.require_hazard
+    async with _working_on(request, hazard, hazard_id, body) as (conn, caller, photos):
         state = await hz.rectify(conn, hazard_id, caller.actor, note=note, now=now(), photos=photos)
     return json_response(_hazard_json(state))
 
@@ -342,9 +363,7 @@ async def rectify_hazard(request: web.Request) -> web.Response:
 async def review_hazard(request: web.Request) -> web.Response:
     hazard_id = path_int(request)
     body = await json_body(request)
-    passed = body_bool(body, "passed")
-    if passed is None:
-        raise _bad("passed", "必填（true 通过 / false 不通过）")
+    passed = _flag(body, "passed", "必填（true 通过 / false 不通过）")
     note = body_str(body, "note", max_len=1000) or ""
     async with acting(request) as (conn, caller):
         await views.require_hazard(conn, hazard_id, caller)

@@ -35,6 +35,20 @@ def _links(items: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**a, "url": f"/api/v1/attachments/{a['id']}"} for a in items]
 
 
+def _with_links(rows: Sequence[asyncpg.Record]) -> list[dict[str, Any]]:
+    """The rows as dicts, their ``attachments`` with download links."""
+    return [{**r, "attachments": _links(r["attachments"])} for r in rows]
+
+
+def _found(row: asyncpg.Record | None, what: str, labels: dict[str, str]) -> dict[str, Any]:
+    """The row of ``what`` with its ``state_label``; refused when not found or not in scope."""
+    if row is None:
+        raise WorkflowError(f"{what} 不存在或不在您的管辖范围内", "not_found")
+    item = dict(row)
+    item["state_label"] = labels.get(item["state"], item["state"])
+    return item
+
+
 def require_planner(caller: Caller) -> None:
     if caller.role not in (Role.ADMIN, Role.OFFICER):
         raise WorkflowError(
@@ -69,15 +83,8 @@ def _may_work(task: dict[str, Any], caller: Caller) -> bool:
 
 
 async def task_detail(conn: asyncpg.Connection, task_id: int, caller: Caller) -> dict[str, Any]:
-    row = await q.task(conn, task_id, caller.scope)
-    if row is None:
-        raise WorkflowError(f"巡查任务 {task_id} 不存在或不在您的管辖范围内", "not_found")
-    task = dict(row)
-    task["state_label"] = TASK_LABELS.get(task["state"], task["state"])
-    checkins = [dict(r) for r in await q.task_checkins(conn, task_id)]
-    for c in checkins:
-        c["attachments"] = _links(c["attachments"])
-    task["checkins"] = checkins
+    task = _found(await q.task(conn, task_id, caller.scope), f"巡查任务 {task_id}", TASK_LABELS)
+    task["checkins"] = _with_links(await q.task_checkins(conn, task_id))
     task["results"] = [dict(r) for r in await q.task_results(conn, task_id)]
     task["attachments"] = _links([dict(r) for r in await q.task_attachments(conn, task_id)])
     hazards = [dict(r) for r in await q.task_hazards(conn, task_id)]
@@ -112,13 +119,7 @@ def _hazard_actions(hazard: dict[str, Any], caller: Caller) -> list[str]:
 
 async def hazard_detail(conn: asyncpg.Connection, hazard_id: int, caller: Caller) -> dict[str, Any]:
     row = await q.hazard(conn, hazard_id, caller.scope)
-    if row is None:
-        raise WorkflowError(f"隐患 {hazard_id} 不存在或不在您的管辖范围内", "not_found")
-    hazard = dict(row)
-    hazard["state_label"] = HAZARD_LABELS.get(hazard["state"], hazard["state"])
-    rounds = [dict(r) for r in await q.hazard_rounds_detail(conn, hazard_id)]
-    for r in rounds:
-        r["attachments"] = _links(r["attachments"])
-    hazard["rounds"] = rounds
+    hazard = _found(row, f"隐患 {hazard_id}", HAZARD_LABELS)
+    hazard["rounds"] = _with_links(await q.hazard_rounds_detail(conn, hazard_id))
     hazard["actions"] = _hazard_actions(hazard, caller)
     return hazard
