@@ -18,7 +18,7 @@ from web.casework.cases.bridge import alert_listener_context
 from web.casework.cases.intake import SOURCES
 from web.casework.cases.workflow import Action, State
 from web.casework.kernel.access import ERRORS as CASEWORK_ERRORS
-from web.openapi import Endpoint, Page, Param, page_of
+from web.openapi import Endpoint, Page, Param, obj, page_of, text
 from web.pages import NavItem
 
 __all__ = ["API", "CONTEXTS", "ERRORS", "NAV", "PAGES"]
@@ -31,14 +31,12 @@ _TIME: Final = {"type": ["string", "null"], "format": "date-time"}
 _PHOTOS: Final = {
     "type": "array",
     "maxItems": 20,
-    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+    "items": text(64, 1),
     "description": "POST /api/v1/uploads 返回的照片令牌",
 }
 
-CASE_ITEM: Final = {
-    "type": "object",
-    "required": ["id", "code", "title", "state", "state_label"],
-    "properties": {
+CASE_ITEM: Final = obj(
+    {
         "id": _INT,
         "code": _STR,
         "title": _STR,
@@ -60,17 +58,22 @@ CASE_ITEM: Final = {
         "rework_count": _INT,
         "reported_at": {"type": "string", "format": "date-time"},
     },
-}
+    "id",
+    "code",
+    "title",
+    "state",
+    "state_label",
+)
 _BOARD_PARAMS: Final = (
-    Param("state", {"type": "string", "maxLength": 400}, description="状态，逗号分隔"),
+    Param("state", text(400), description="状态，逗号分隔"),
     Param("open", {"type": "boolean"}, description="true 未结案（默认）/ false 已结束"),
     Param("unit", _ID, description="责任单位 id"),
-    Param("category", {"type": "string", "maxLength": 40}, description="案件类别编码"),
+    Param("category", text(40), description="案件类别编码"),
     Param("source", {"type": "string", "enum": list(SOURCES)}, description="来源"),
     Param("grid", _ID, description="网格 id"),
     Param("supervised", {"type": "boolean"}, description="仅督办"),
     Param("overdue", {"type": "boolean"}, description="仅超期"),
-    Param("q", {"type": "string", "maxLength": 100}, description="编号或标题关键字"),
+    Param("q", text(100), description="编号或标题关键字"),
 )
 _PAGING: Final = (
     Param("limit", {"type": "integer", "minimum": 1, "maximum": 200}, description="每页条数"),
@@ -83,9 +86,8 @@ _PERIOD: Final = (
     Param("to", {"type": "string", "format": "date"}, description="结束日期（含）"),
     Param("level", {"type": "integer", "minimum": 1, "maximum": 5}, description="按区域汇总的层级"),
 )
-ASSESS_ROW: Final = {
-    "type": "object",
-    "properties": {
+ASSESS_ROW: Final = obj(
+    {
         "key": {"type": ["integer", "null"]},
         "name": _STR,
         "due": _INT,
@@ -98,8 +100,8 @@ ASSESS_ROW: Final = {
         "closure_rate": {"type": ["number", "null"]},
         "rework_rate": {"type": ["number", "null"]},
         "card": {"type": ["string", "null"], "enum": ["red", "yellow", None]},
-    },
-}
+    }
+)
 
 E = Endpoint
 #: The casework refusals → HTTP answers (see web.errors).
@@ -117,14 +119,10 @@ API: Final[tuple[Endpoint, ...]] = (
             *_BOARD_PARAMS,
             Param("per_column", {"type": "integer", "minimum": 1, "maximum": 100}),
         ),
-        response={
-            "type": "object",
-            "required": ["columns", "counts"],
-            "properties": {
-                "columns": {"type": "array", "items": {"type": "object"}},
-                "counts": {"type": "object"},
-            },
-        },
+        response=obj({
+            "columns": {"type": "array", "items": {"type": "object"}},
+            "counts": {"type": "object"},
+        }, "columns", "counts"),
     ),
     E(
         "GET", "/api/v1/cases/mine", h.my_cases, "cases:read",
@@ -137,23 +135,19 @@ API: Final[tuple[Endpoint, ...]] = (
     ),
     E(
         "POST", "/api/v1/cases", h.create_case, "cases:write", "上报案件（人工录入）", "案件",
-        body={
-            "type": "object",
-            "required": ["title", "category"],
-            "properties": {
-                "title": {"type": "string", "minLength": 1, "maxLength": 200},
-                "category": {"type": "string", "maxLength": 40},
-                "description": {"type": "string", "maxLength": 5000},
-                "lat": {"type": "number", "minimum": -90, "maximum": 90},
-                "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                "address": {"type": "string", "maxLength": 200},
-                "grid_id": _ID,
-                "urgent": {"type": "boolean"},
-                "photos": _PHOTOS,
-            },
-        },
+        body=obj({
+            "title": text(200, 1),
+            "category": text(40),
+            "description": text(5000),
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "address": text(200),
+            "grid_id": _ID,
+            "urgent": {"type": "boolean"},
+            "photos": _PHOTOS,
+        }, "title", "category"),
         status=201,
-        response={"type": "object", "properties": {"id": _INT, "code": _STR, "state": _STR}},
+        response=obj({"id": _INT, "code": _STR, "state": _STR}),
     ),
     E(
         "GET", "/api/v1/cases/{id}", h.get_case, "cases:read",
@@ -163,36 +157,25 @@ API: Final[tuple[Endpoint, ...]] = (
         "POST", "/api/v1/cases/{id}/actions", h.case_action, "cases:write",
         "案件操作（受理、立案、派遣、签收、回退、反馈、延期、挂账、核查、结案、督办、备注…）",
         "案件",
-        body={
-            "type": "object",
-            "required": ["action"],
-            "properties": {
-                "action": {"type": "string", "enum": [a.value for a in Action]},
-                "comment": {"type": "string", "maxLength": 2000},
-                "unit_id": _ID,
-                "extension_minutes": {"type": "integer", "minimum": 1, "maximum": 27000},
-                "photos": _PHOTOS,
-                "version": {"type": "integer", "minimum": 0, "maximum": 2147483647},
-            },
-        },
-        response={
-            "type": "object",
-            "properties": {
-                "state": {"type": "string", "enum": [s.value for s in State]},
-                "applied": {"type": "array"},
-                "version": _INT,
-            },
-        },
+        body=obj({
+            "action": {"type": "string", "enum": [a.value for a in Action]},
+            "comment": text(2000),
+            "unit_id": _ID,
+            "extension_minutes": {"type": "integer", "minimum": 1, "maximum": 27000},
+            "photos": _PHOTOS,
+            "version": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+        }, "action"),
+        response=obj({
+            "state": {"type": "string", "enum": [s.value for s in State]},
+            "applied": {"type": "array"},
+            "version": _INT,
+        }),
         audit=True,
     ),
     E(
         "POST", "/api/v1/cases/{id}/grid", h.case_grid, "cases:write",
         "调整案件所属网格", "案件",
-        body={
-            "type": "object",
-            "required": ["grid_id", "reason"],
-            "properties": {"grid_id": _ID, "reason": {"type": "string", "maxLength": 500}},
-        },
+        body=obj({"grid_id": _ID, "reason": text(500)}, "grid_id", "reason"),
     ),
     E(
         "GET", "/api/v1/cases/{id}/notices", h.case_notices, "cases:read",
@@ -203,15 +186,11 @@ API: Final[tuple[Endpoint, ...]] = (
         "GET", "/api/v1/assessment", h.get_assessment, "cases:read",
         "案件考核：按期结案率、结案率、返工率、超期数（按单位/网格/人员/区域）", "考核",
         params=_PERIOD,
-        response={
-            "type": "object",
-            "required": ["rows", "period"],
-            "properties": {
-                "rows": {"type": "array", "items": ASSESS_ROW},
-                "total": {"oneOf": [ASSESS_ROW, {"type": "null"}]},
-                "period": {"type": "object"},
-            },
-        },
+        response=obj({
+            "rows": {"type": "array", "items": ASSESS_ROW},
+            "total": {"oneOf": [ASSESS_ROW, {"type": "null"}]},
+            "period": {"type": "object"},
+        }, "rows", "period"),
     ),
     E(
         "GET", "/api/v1/assessment/export", h.export_assessment, "reports:export",
@@ -229,7 +208,7 @@ API: Final[tuple[Endpoint, ...]] = (
         "上传照片（multipart/form-data，字段 photo，可多张；需处理案件或巡查上报权限；"
         "返回令牌供操作引用）", "附件",
         status=201,
-        response={"type": "object", "properties": {"items": {"type": "array"}}},
+        response=obj({"items": {"type": "array"}}),
     ),
     E(
         "GET", "/api/v1/attachments/{id}", h.get_attachment, "user",
@@ -241,7 +220,7 @@ API: Final[tuple[Endpoint, ...]] = (
         "群众投诉（无需登录，multipart/form-data：description、category、lat、lon、title、"
         "address、contact_name、contact_phone、photo；按来源地址限流）", "投诉",
         status=201,
-        response={"type": "object", "properties": {"code": _STR, "grid_name": _STR}},
+        response=obj({"code": _STR, "grid_name": _STR}),
     ),
     E(
         "GET", "/api/v1/public/complaint-categories", h.complaint_categories, "public",

@@ -11,7 +11,7 @@ from typing import Final
 
 from web.casework.grid import handlers as h
 from web.casework.kernel.access import ERRORS as CASEWORK_ERRORS
-from web.openapi import Endpoint, Page, Param, page_of
+from web.openapi import Endpoint, Page, Param, obj, page_of, text
 from web.pages import NavItem
 
 __all__ = ["API", "ERRORS", "NAV", "PAGES"]
@@ -19,21 +19,20 @@ __all__ = ["API", "ERRORS", "NAV", "PAGES"]
 _INT: Final = {"type": "integer"}
 _STR: Final = {"type": "string"}
 _ID: Final = {"type": "integer", "minimum": 1, "maximum": 2147483647}
-_OK: Final = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+_OK: Final = obj({"ok": {"type": "boolean"}})
 _LIST: Final = {"type": "array", "items": {"type": "object"}}
 _ROLE: Final = {"type": "string", "enum": list(h.ROLES)}
-PERSON_BODY: Final = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string", "minLength": 1, "maxLength": 64},
-        "phone": {"type": "string", "maxLength": 32},
+PERSON_BODY: Final = obj(
+    {
+        "name": text(64, 1),
+        "phone": text(32),
         "role": _ROLE,
         "unit_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
         "user_name": {"type": ["string", "null"], "maxLength": 64},
         "receiver_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
         "active": {"type": "boolean"},
-    },
-}
+    }
+)
 
 E = Endpoint
 #: The casework refusals → HTTP answers (see web.errors).
@@ -62,38 +61,26 @@ API: Final[tuple[Endpoint, ...]] = (
             Param("min_level", {"type": "integer", "minimum": 1, "maximum": 5},
                   description="边界的最低层级"),
         ),
-        response={
-            "type": "object",
-            "required": ["areas", "stations", "points", "cases"],
-            "properties": {
-                "areas": {"type": "object"},
-                "stations": {"type": "object"},
-                "points": {"type": "object"},
-                "cases": {"type": "object"},
-            },
-        },
+        response=obj({
+            "areas": {"type": "object"},
+            "stations": {"type": "object"},
+            "points": {"type": "object"},
+            "cases": {"type": "object"},
+        }, "areas", "stations", "points", "cases"),
     ),
     E(
         "PUT", "/api/v1/grid/areas/{id}/units", h.set_unit, "grid:write",
         "设置区域的责任单位（按案件类别，* 为全部类别）", "网格",
-        body={
-            "type": "object",
-            "required": ["unit_id"],
-            "properties": {"unit_id": _ID, "category": {"type": "string", "maxLength": 40}},
-        },
+        body=obj({"unit_id": _ID, "category": text(40)}, "unit_id"),
         response=_OK,
     ),
     E(
         "POST", "/api/v1/grid/areas/{id}/duties", h.add_duty, "grid:write",
         "指定网格长/网格员/监督员", "网格",
-        body={
-            "type": "object",
-            "required": ["person_id", "duty"],
-            "properties": {
-                "person_id": _ID,
-                "duty": {"type": "string", "enum": list(h.DUTIES)},
-            },
-        },
+        body=obj({
+            "person_id": _ID,
+            "duty": {"type": "string", "enum": list(h.DUTIES)},
+        }, "person_id", "duty"),
         response=_OK,
     ),
     E(
@@ -108,7 +95,7 @@ API: Final[tuple[Endpoint, ...]] = (
             Param("role", _ROLE),
             Param("unit", _ID),
             Param("area", _ID, description="在该区域及下级有职责"),
-            Param("q", {"type": "string", "maxLength": 64}, description="姓名、电话或登录名"),
+            Param("q", text(64), description="姓名、电话或登录名"),
             Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
             Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}),
         ),
@@ -118,7 +105,7 @@ API: Final[tuple[Endpoint, ...]] = (
         "POST", "/api/v1/grid/people", h.add_person, "grid:write",
         "新增网格人员（可关联登录账号与通知渠道）", "网格",
         body={**PERSON_BODY, "required": ["name", "role"]},
-        status=201, response={"type": "object", "properties": {"id": _INT}},
+        status=201, response=obj({"id": _INT}),
     ),
     E(
         "PATCH", "/api/v1/grid/people/{id}", h.patch_person, "grid:write",
@@ -128,17 +115,13 @@ API: Final[tuple[Endpoint, ...]] = (
       response=_LIST),
     E(
         "POST", "/api/v1/grid/units", h.add_unit, "grid:write", "新增责任单位", "网格",
-        body={
-            "type": "object",
-            "required": ["code", "name"],
-            "properties": {
-                "code": {"type": "string", "minLength": 1, "maxLength": 40},
-                "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                "kind": {"type": "string", "enum": list(h.UNIT_KINDS)},
-                "phone": {"type": "string", "maxLength": 32},
-            },
-        },
-        status=201, response={"type": "object", "properties": {"id": _INT}},
+        body=obj({
+            "code": text(40, 1),
+            "name": text(100, 1),
+            "kind": {"type": "string", "enum": list(h.UNIT_KINDS)},
+            "phone": text(32),
+        }, "code", "name"),
+        status=201, response=obj({"id": _INT}),
     ),
     E(
         "GET", "/api/v1/grid/points", h.list_points, "grid:read", "巡查点", "网格",
@@ -151,35 +134,24 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "POST", "/api/v1/grid/points", h.add_point, "grid:write",
         "新增巡查点（按位置归入网格）", "网格",
-        body={
-            "type": "object",
-            "required": ["code", "name", "lat", "lon"],
-            "properties": {
-                "code": {"type": "string", "minLength": 1, "maxLength": 40},
-                "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                "kind": {"type": "string", "maxLength": 40},
-                "lat": {"type": "number", "minimum": -90, "maximum": 90},
-                "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                "station_id": _ID,
-            },
-        },
-        status=201, response={"type": "object", "properties": {"id": _INT}},
+        body=obj({
+            "code": text(40, 1),
+            "name": text(100, 1),
+            "kind": text(40),
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "station_id": _ID,
+        }, "code", "name", "lat", "lon"),
+        status=201, response=obj({"id": _INT}),
     ),
     E(
         "POST", "/api/v1/grid/import", h.import_geojson, "grid:write",
         "导入网格边界（GeoJSON FeatureCollection，按 code 新增或更新）", "网格",
-        body={
-            "type": "object",
-            "required": ["type", "features"],
-            "properties": {
-                "type": {"type": "string", "enum": ["FeatureCollection"]},
-                "features": {"type": "array", "items": {"type": "object"}},
-            },
-        },
-        response={
-            "type": "object",
-            "properties": {"created": _INT, "updated": _INT, "warnings": {"type": "array"}},
-        },
+        body=obj({
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": {"type": "object"}},
+        }, "type", "features"),
+        response=obj({"created": _INT, "updated": _INT, "warnings": {"type": "array"}}),
         audit=True,
     ),
     E(
@@ -190,7 +162,7 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "POST", "/api/v1/grid/assign", h.assign_locations, "grid:write",
         "按位置将站点和巡查点归入网格（点在多边形内）", "网格",
-        body={"type": "object", "properties": {"reassign": {"type": "boolean"}}},
+        body=obj({"reassign": {"type": "boolean"}}),
         response={"type": "object"},
         audit=True,
     ),

@@ -12,7 +12,7 @@ from typing import Final
 from web.casework.kernel.access import ERRORS as CASEWORK_ERRORS
 from web.casework.patrol import handlers as h
 from web.casework.patrol.cycle import CYCLES
-from web.openapi import Endpoint, Page, Param, page_of
+from web.openapi import Endpoint, Page, Param, obj, page_of, text
 from web.pages import NavItem
 
 __all__ = ["API", "ERRORS", "NAV", "PAGES"]
@@ -22,21 +22,18 @@ _ID: Final = {"type": "integer", "minimum": 1, "maximum": 2147483647}
 _IDS: Final = {"type": "array", "maxItems": 2000, "items": _ID}
 _DATE: Final = {"type": "string", "format": "date"}
 _LIST: Final = {"type": "array", "items": {"type": "object"}}
-_OK: Final = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+_OK: Final = obj({"ok": {"type": "boolean"}})
 _PHOTOS: Final = {
     "type": "array",
     "maxItems": 20,
-    "items": {"type": "string", "minLength": 1, "maxLength": 64},
+    "items": text(64, 1),
     "description": "POST /api/v1/uploads 返回的照片令牌",
 }
 _PAGING: Final = (
     Param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, description="每页条数"),
     Param("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000}),
 )
-HAZARD_STATE: Final = {
-    "type": "object",
-    "properties": {"id": _INT, "state": {"type": "string"}, "round": _INT},
-}
+HAZARD_STATE: Final = obj({"id": _INT, "state": {"type": "string"}, "round": _INT})
 
 E = Endpoint
 #: The casework refusals → HTTP answers (see web.errors).
@@ -50,45 +47,40 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "POST", "/api/v1/patrol/plans", h.add_plan, "patrol:write",
         "制定巡查计划（站点/巡查点/区域，周期，执行人或网格职责）", "巡查",
-        body={
-            "type": "object",
-            "required": ["name", "cycle", "start_date"],
-            "properties": {
-                "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                "cycle": {"type": "string", "enum": list(CYCLES)},
-                "start_date": _DATE,
-                "end_date": _DATE,
-                "every_days": {"type": "integer", "minimum": 1, "maximum": 366},
-                "due_hours": {"type": "integer", "minimum": 1, "maximum": 8784},
-                "area_id": _ID,
-                "station_ids": _IDS,
-                "point_ids": _IDS,
-                "check_items": {"type": "array", "maxItems": 100,
-                                "items": {"type": "string", "minLength": 1, "maxLength": 40}},
-                "assignee_person_id": _ID,
-                "assignee_duty": {"type": "string", "enum": list(h.DUTIES)},
-            },
-        },
-        status=201, response={"type": "object", "properties": {"id": _INT}}, audit=True,
+        body=obj({
+            "name": text(100, 1),
+            "cycle": {"type": "string", "enum": list(CYCLES)},
+            "start_date": _DATE,
+            "end_date": _DATE,
+            "every_days": {"type": "integer", "minimum": 1, "maximum": 366},
+            "due_hours": {"type": "integer", "minimum": 1, "maximum": 8784},
+            "area_id": _ID,
+            "station_ids": _IDS,
+            "point_ids": _IDS,
+            "check_items": {"type": "array", "maxItems": 100,
+                            "items": text(40, 1)},
+            "assignee_person_id": _ID,
+            "assignee_duty": {"type": "string", "enum": list(h.DUTIES)},
+        }, "name", "cycle", "start_date"),
+        status=201, response=obj({"id": _INT}), audit=True,
     ),
     E(
         "PATCH", "/api/v1/patrol/plans/{id}", h.patch_plan, "patrol:write", "启用/停用巡查计划",
         "巡查",
-        body={"type": "object", "required": ["active"],
-              "properties": {"active": {"type": "boolean"}}},
+        body=obj({"active": {"type": "boolean"}}, "active"),
         response=_OK,
     ),
     E(
         "GET", "/api/v1/patrol/check-items", h.check_items, "patrol:read",
         "检查项（按站点类型）", "巡查",
-        params=(Param("st", {"type": "string", "maxLength": 4}, description="系统编码"),),
+        params=(Param("st", text(4), description="系统编码"),),
         response=_LIST,
     ),
     E(
         "GET", "/api/v1/patrol/tasks", h.list_tasks, "patrol:read",
         "巡查任务（mine=true：我的任务）", "巡查",
         params=(
-            Param("state", {"type": "string", "maxLength": 200},
+            Param("state", text(200),
                   description="pending/in_progress/done/overdue，逗号分隔"),
             Param("grid", _ID),
             Param("mine", {"type": "boolean"}),
@@ -105,54 +97,39 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "POST", "/api/v1/patrol/tasks/{id}/checkin", h.check_in, "patrol:write",
         "现场签到（浏览器定位的经纬度；超出距离会被标记）", "巡查",
-        body={
-            "type": "object",
-            "required": ["lat", "lon"],
-            "properties": {
-                "lat": {"type": "number", "minimum": -90, "maximum": 90},
-                "lon": {"type": "number", "minimum": -180, "maximum": 180},
-                "accuracy_m": {"type": "number", "minimum": 0, "maximum": 1000000},
-                "note": {"type": "string", "maxLength": 500},
-                "photos": _PHOTOS,
-            },
-        },
+        body=obj({
+            "lat": {"type": "number", "minimum": -90, "maximum": 90},
+            "lon": {"type": "number", "minimum": -180, "maximum": 180},
+            "accuracy_m": {"type": "number", "minimum": 0, "maximum": 1000000},
+            "note": text(500),
+            "photos": _PHOTOS,
+        }, "lat", "lon"),
         status=201,
-        response={
-            "type": "object",
-            "properties": {"id": _INT, "out_of_range": {"type": "boolean"}},
-        },
+        response=obj({"id": _INT, "out_of_range": {"type": "boolean"}}),
     ),
     E(
         "POST", "/api/v1/patrol/tasks/{id}/checklist", h.submit_checklist, "patrol:write",
         "提交检查结果（不合格项生成隐患）并完成任务", "巡查",
-        body={
-            "type": "object",
-            "required": ["results"],
-            "properties": {
-                "results": {
-                    "type": "array",
-                    "minItems": 1,
-                    "maxItems": 200,
-                    "items": {
-                        "type": "object",
-                        "required": ["code", "ok"],
-                        "properties": {
-                            "code": {"type": "string", "maxLength": 40},
-                            "ok": {"type": "boolean"},
-                            "value": {"type": "string", "maxLength": 200},
-                            "note": {"type": "string", "maxLength": 1000},
-                            "rectifier_person_id": _ID,
-                        },
-                    },
-                },
-                "photos": _PHOTOS,
+        body=obj({
+            "results": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 200,
+                "items": obj({
+                        "code": text(40),
+                        "ok": {"type": "boolean"},
+                        "value": text(200),
+                        "note": text(1000),
+                        "rectifier_person_id": _ID,
+                    }, "code", "ok"),
             },
-        },
+            "photos": _PHOTOS,
+        }, "results"),
     ),
     E(
         "GET", "/api/v1/patrol/hazards", h.list_hazards, "patrol:read", "隐患台账", "巡查",
         params=(
-            Param("state", {"type": "string", "maxLength": 100},
+            Param("state", text(100),
                   description="rectifying/reviewing/passed，逗号分隔"),
             Param("grid", _ID),
             *_PAGING,
@@ -166,28 +143,20 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "POST", "/api/v1/patrol/hazards/{id}/rectify", h.rectify_hazard, "patrol:write",
         "提交整改（说明与照片）", "巡查",
-        body={
-            "type": "object",
-            "required": ["note"],
-            "properties": {"note": {"type": "string", "maxLength": 1000}, "photos": _PHOTOS},
-        },
+        body=obj({"note": text(1000), "photos": _PHOTOS}, "note"),
         response=HAZARD_STATE,
     ),
     E(
         "POST", "/api/v1/patrol/hazards/{id}/review", h.review_hazard, "patrol:write",
         "复查整改（通过归档 / 不通过进入下一轮）", "巡查",
-        body={
-            "type": "object",
-            "required": ["passed"],
-            "properties": {"passed": {"type": "boolean"},
-                           "note": {"type": "string", "maxLength": 1000}},
-        },
+        body=obj({"passed": {"type": "boolean"},
+                           "note": text(1000)}, "passed"),
         response=HAZARD_STATE,
     ),
     E(
         "POST", "/api/v1/patrol/hazards/{id}/escalate", h.escalate_hazard, "cases:write",
         "隐患转案件", "巡查", status=201,
-        response={"type": "object", "properties": {"case_id": _INT, "code": {"type": "string"}}},
+        response=obj({"case_id": _INT, "code": {"type": "string"}}),
     ),
     E(
         "GET", "/api/v1/patrol/stats", h.stats, "patrol:read",
