@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 
@@ -190,31 +191,6 @@ def _row_json(r: AssessmentRow) -> dict[str, Any]:
     }
 
 
-async def _assess(
-    conn: asyncpg.Connection,
-    group: Group,
-    period: AssessmentPeriod,
-    caller: Caller,
-    config: CaseConfig,
-    now: datetime,
-    level: int,
-) -> list[AssessmentRow]:
-    start, end = period.bounds(config)
-    c = config.cases
-    return await assessment(
-        conn,
-        group,
-        start,
-        end,
-        as_of=now,
-        scope=caller.scope,
-        level=level,
-        yellow_below=c.card_yellow_below,
-        red_below=c.card_red_below,
-        min_cases=c.card_min_cases,
-    )
-
-
 async def assessment_view(
     conn: asyncpg.Connection,
     group: Group,
@@ -226,9 +202,22 @@ async def assessment_view(
     level: int = 2,
 ) -> dict[str, Any]:
     """Rows per group and the total for the period, in the caller's scope."""
-    rows = await _assess(conn, group, period, caller, config, now, level)
-    total = await _assess(conn, "all", period, caller, config, now, level)
     start, end = period.bounds(config)
+    c = config.cases
+    assess = partial(
+        assessment,
+        conn,
+        start=start,
+        end=end,
+        as_of=now,
+        scope=caller.scope,
+        level=level,
+        yellow_below=c.card_yellow_below,
+        red_below=c.card_red_below,
+        min_cases=c.card_min_cases,
+    )
+    rows = await assess(group)
+    total = await assess("all")
     return {
         "group": group,
         "group_label": _GROUP_LABELS[group],
@@ -241,9 +230,9 @@ async def assessment_view(
         "rows": [_row_json(r) for r in rows],
         "total": _row_json(total[0]) if total else None,
         "thresholds": {
-            "yellow_below": config.cases.card_yellow_below,
-            "red_below": config.cases.card_red_below,
-            "min_cases": config.cases.card_min_cases,
+            "yellow_below": c.card_yellow_below,
+            "red_below": c.card_red_below,
+            "min_cases": c.card_min_cases,
         },
     }
 
