@@ -2,54 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from aiohttp import web
 
 from web.casework.cases.complaints import PUBLIC_CATEGORIES
-from web.casework.kernel.access import case_config, render_page, request_caller
+from web.casework.kernel.access import (
+    Caller,
+    caller_page,
+    caller_shell,
+    case_config,
+    render_page,
+)
 from web.params import path_int
 
 
-async def _actor(request: web.Request) -> dict[str, object]:
-    caller = await request_caller(request)
+def _abilities(caller: Caller) -> dict[str, bool]:
     p = caller.principal
     return {
-        **caller.to_json(),
         "canWrite": p.can("cases:write"),
         "canExport": p.can("reports:export"),
         "canGrid": p.can("grid:read"),
     }
 
 
-async def board_page(request: web.Request) -> web.Response:
-    return render_page(request, "cases/board.html", "案件看板", actor=await _actor(request))
-
-
-async def mine_page(request: web.Request) -> web.Response:
-    return render_page(request, "cases/mine.html", "我的案件", actor=await _actor(request))
-
-
-async def new_page(request: web.Request) -> web.Response:
-    return render_page(request, "cases/new.html", "上报案件", actor=await _actor(request))
+board_page: Final = caller_shell("cases/board.html", "案件看板", _abilities)
+mine_page: Final = caller_shell("cases/mine.html", "我的案件", _abilities)
+new_page: Final = caller_shell("cases/new.html", "上报案件", _abilities)
 
 
 async def detail_page(request: web.Request) -> web.Response:
-    return render_page(
-        request,
-        "cases/detail.html",
-        "案件详情",
-        caseId=path_int(request),
-        actor=await _actor(request),
-    )
+    case_id = path_int(request)
+    return await caller_page(request, "cases/detail.html", "案件详情", _abilities, caseId=case_id)
 
 
 async def assessment_page(request: web.Request) -> web.Response:
-    config = case_config(request).cases
-    return render_page(
-        request,
-        "cases/assessment.html",
-        "案件考核",
-        actor=await _actor(request),
-        levelNames=list(config.level_names),
+    levels = list(case_config(request).cases.level_names)
+    return await caller_page(
+        request, "cases/assessment.html", "案件考核", _abilities, levelNames=levels
     )
 
 

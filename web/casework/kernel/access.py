@@ -56,6 +56,8 @@ __all__ = [
     "Caller",
     "acting",
     "body_list",
+    "caller_page",
+    "caller_shell",
     "case_config",
     "now",
     "read_multipart",
@@ -317,3 +319,28 @@ def render_page(request: web.Request, template: str, title: str, **extra: Any) -
     }
     page_config = dumps(config).decode().replace("</", "<\\/")
     return render(request, template, {"title": title, "page_config": page_config})
+
+
+async def caller_page(
+    request: web.Request,
+    template: str,
+    title: str,
+    abilities: Callable[[Caller], Mapping[str, bool]],
+    **extra: Any,
+) -> web.Response:
+    """A page shell whose configuration names the caller: ``actor`` is who acts and, by
+    ``abilities``, what they may do."""
+    caller = await request_caller(request)
+    actor = {**caller.to_json(), **abilities(caller)}
+    return render_page(request, template, title, actor=actor, **extra)
+
+
+def caller_shell(
+    template: str, title: str, abilities: Callable[[Caller], Mapping[str, bool]]
+) -> Handler:
+    """The handler of a :func:`caller_page` with nothing else in its configuration."""
+
+    async def page(request: web.Request) -> web.Response:
+        return await caller_page(request, template, title, abilities)
+
+    return page

@@ -15,11 +15,11 @@ from web.casework.kernel.access import (
     Caller,
     acting,
     body_list,
+    caller_page,
+    caller_shell,
     case_config,
     now,
     photo_tokens,
-    render_page,
-    request_caller,
     rows_response,
     take_uploads,
 )
@@ -430,41 +430,35 @@ async def stats(request: web.Request) -> web.Response:
 # -- pages ---------------------------------------------------------------------------------
 
 
-async def _page(request: web.Request, template: str, title: str, **extra: Any) -> web.Response:
-    caller = await request_caller(request)
+def _abilities(caller: Caller) -> dict[str, bool]:
     p = caller.principal
-    actor = {
-        **caller.to_json(),
+    return {
         "canWrite": p.can("patrol:write"),
         "canCases": p.can("cases:write"),
         "planner": caller.role.value in ("admin", "officer") and p.can("patrol:write"),
     }
-    return render_page(request, template, title, actor=actor, **extra)
 
 
-async def plans_page(request: web.Request) -> web.Response:
-    return await _page(request, "patrol/plans.html", "巡查计划")
-
-
-async def tasks_page(request: web.Request) -> web.Response:
-    return await _page(request, "patrol/tasks.html", "巡查任务")
+plans_page: Final = caller_shell("patrol/plans.html", "巡查计划", _abilities)
+tasks_page: Final = caller_shell("patrol/tasks.html", "巡查任务", _abilities)
+hazards_page: Final = caller_shell("patrol/hazards.html", "隐患台账", _abilities)
 
 
 async def task_page(request: web.Request) -> web.Response:
     config = case_config(request).cases
-    return await _page(
+    return await caller_page(
         request,
         "patrol/task.html",
         "巡查任务",
+        _abilities,
         taskId=path_int(request),
         maxDistance=config.checkin_max_distance_m,
         maxBytes=config.upload_max_bytes,
     )
 
 
-async def hazards_page(request: web.Request) -> web.Response:
-    return await _page(request, "patrol/hazards.html", "隐患台账")
-
-
 async def hazard_page(request: web.Request) -> web.Response:
-    return await _page(request, "patrol/hazard.html", "隐患详情", hazardId=path_int(request))
+    hazard_id = path_int(request)
+    return await caller_page(
+        request, "patrol/hazard.html", "隐患详情", _abilities, hazardId=hazard_id
+    )
