@@ -190,7 +190,7 @@ async def assessment(
         raise ValueError("考核期的结束时间须晚于开始时间")
     as_of = min(as_of, end)
     scope_arg = list(scope) if scope is not None else None
-    rows = await q.assessment_rows(conn, group, start, end, as_of, scope_arg, level)
+    rows = await q.assessment_rows(conn, start, end, as_of, scope_arg, group, level)
     out = []
     for r in rows:
         ind = Indicators(r["due"], r["hung"], r["closed"], r["on_time"], r["overdue"], r["rework"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
@@ -240,42 +239,20 @@ rate_purge: Final = Command(RATE_PURGE_SQL)
 # -- assessment (definitions in web.casework.cases.assessment) ------------------------------------
 
 #: The assessment (definitions in web.casework.cases.assessment): $1 start, $2 end, $3 as_of,
-#: $4 scope roots (NULL = all), $5 group: 'unit', 'grid', 'person' or 'all' (one row, when
-#: there are cases).
+#: $4 scope roots (NULL = all), $5 group: 'unit', 'grid', 'person', 'area' (rolled up to
+#: the ancestor areas at level $6, e.g. 2 = per district) or 'all' (one row, when there
+#: are cases).  ``up`` (each area with its ancestors) is walked only for 'area'.
 ASSESSMENT_SQL: Final = """
-SELECT CASE $5::text WHEN 'unit' THEN c.unit_id WHEN 'grid' THEN c.grid_id
-                     WHEN 'person' THEN c.handler_person_id END AS key,
-       CASE $5::text WHEN 'unit' THEN u.name WHEN 'grid' THEN g.name WHEN 'person' THEN p.name
-                     ELSE '合计' END AS name,
-       count(*) AS due,
-       count(*) FILTER (WHERE c.state = 'hung') AS hung,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND NOT c.handle_overdue)
-           AS on_time,
-       count(*) FILTER (WHERE c.handle_overdue
-                           OR (c.state NOT IN ('closed', 'archived', 'hung')
-                               AND c.handle_deadline < $3)) AS overdue,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework
-FROM cases c
-LEFT JOIN grid_units u ON $5::text = 'unit' AND u.id = c.unit_id
-LEFT JOIN areas g ON $5::text = 'grid' AND g.id = c.grid_id
-LEFT JOIN grid_people p ON $5::text = 'person' AND p.id = c.handler_person_id
-WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
-  AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM envgrid_scope_areas($4::int[])))
-GROUP BY 1, 2
-ORDER BY 1
-"""
-
-#: The assessment rolled up to the ancestor areas at level $5 (e.g. 2 = per district);
-#: $1–$4 as in :data:`ASSESSMENT_SQL`.
-ASSESS_BY_AREA_SQL: Final = """
 WITH RECURSIVE up AS (
     SELECT id AS area_id, id AS anc_id, level AS anc_level, parent_id FROM areas
+    WHERE $5::text = 'area'
     UNION ALL
     SELECT up.area_id, a.id, a.level, a.parent_id FROM up JOIN areas a ON a.id = up.parent_id
 )
-SELECT up.anc_id AS key, anc.name AS name,
+SELECT CASE $5::text WHEN 'unit' THEN c.unit_id WHEN 'grid' THEN c.grid_id
+                     WHEN 'person' THEN c.handler_person_id WHEN 'area' THEN up.anc_id END AS key,
+       CASE $5::text WHEN 'unit' THEN u.name WHEN 'grid' THEN g.name WHEN 'area' THEN g.name
+                     WHEN 'person' THEN p.name ELSE '合计' END AS name,
        count(*) AS due,
        count(*) FILTER (WHERE c.state = 'hung') AS hung,
        count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
@@ -287,12 +264,17 @@ SELECT up.anc_id AS key, anc.name AS name,
        count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
            AS rework
 FROM cases c
-JOIN up ON up.area_id = c.grid_id AND up.anc_level = $5
-JOIN areas anc ON anc.id = up.anc_id
+LEFT JOIN up ON up.area_id = c.grid_id AND up.anc_level = $6::int
+LEFT JOIN grid_units u ON $5::text = 'unit' AND u.id = c.unit_id
+LEFT JOIN areas g ON g.id = CASE $5::text WHEN 'grid' THEN c.grid_id WHEN 'area' THEN up.anc_id END
+LEFT JOIN grid_people p ON $5::text = 'person' AND p.id = c.handler_person_id
 WHERE c.assess_at >= $1 AND c.assess_at < $2 AND c.assess_at <= $3
   AND ($4::int[] IS NULL OR c.grid_id IN (SELECT id FROM envgrid_scope_areas($4::int[])))
-GROUP BY up.anc_id, anc.name ORDER BY up.anc_id
+  AND ($5::text <> 'area' OR up.anc_id IS NOT NULL)
+GROUP BY 1, 2
+ORDER BY 1
 """
+assessment_rows: Final = Rows(ASSESSMENT_SQL)
 
 # -- web layer (round 2) ----------------------------------------------------------------
 
@@ -327,21 +309,6 @@ async def case_board(conn: asyncpg.Connection, searching: bool, *args: Any) -> l
     """One page of the board (parameters: see :data:`CASE_BOARD_SQL`)."""
     sql = CASE_BOARD_SEARCH_SQL if searching else CASE_BOARD_SQL
     result: list[asyncpg.Record] = await conn.fetch(sql, *args)
-    return result
-
-
-async def assessment_rows(
-    conn: asyncpg.Connection,
-    group: str,
-    start: datetime,
-    end: datetime,
-    as_of: datetime,
-    scope: list[int] | None,
-    level: int,
-) -> list[asyncpg.Record]:
-    """The assessment counters per ``group`` (``area``: per ancestor at ``level``)."""
-    sql, last = (ASSESS_BY_AREA_SQL, level) if group == "area" else (ASSESSMENT_SQL, group)
-    result: list[asyncpg.Record] = await conn.fetch(sql, start, end, as_of, scope, last)
     return result
 
 
