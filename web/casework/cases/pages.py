@@ -12,8 +12,8 @@ from web.casework.kernel.access import (
     caller_page,
     caller_shell,
     case_config,
-    render_page,
 )
+from web.pages import render_page
 from web.params import path_int
 
 

@@ -13,7 +13,8 @@ from web.casework.grid import geojson, views
 from web.casework.grid import queries as q
 from web.casework.grid import service as grid
 from web.casework.kernel import people, tree
-from web.casework.kernel.access import acting, case_config, now, render_page, rows_response
+from web.casework.kernel.access import acting, case_config, now, rows_response
+from web.pages import render_page
 from web.params import (
     body_bool,
     body_float,

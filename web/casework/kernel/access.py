@@ -1,5 +1,6 @@
 """The web side shared by the grid, patrol and case modules: the caller as a workflow
-:class:`~web.casework.kernel.people.Actor`, refusals as HTTP errors, photo uploads, page shells.
+:class:`~web.casework.kernel.people.Actor`, refusals as HTTP errors, photo uploads, page
+shells that name the caller (on :func:`web.pages.render_page`).
 
 Who acts
 --------
@@ -47,9 +48,9 @@ from web.casework.kernel.people import Actor, Person, Role
 from web.casework.kernel.queries import Rows
 from web.casework.kernel.uploads import StoredFile, UploadError
 from web.errors import ErrorTable, answer
-from web.pages import render
+from web.pages import render_page
 from web.permissions import Principal
-from web.responses import ApiError, dumps, json_response
+from web.responses import ApiError, json_response
 
 __all__ = [
     "ERRORS",
@@ -61,7 +62,6 @@ __all__ = [
     "case_config",
     "now",
     "read_multipart",
-    "render_page",
     "request_caller",
     "resolve_caller",
     "rows_response",
@@ -304,21 +304,6 @@ async def take_uploads(
 
 
 # -- pages ---------------------------------------------------------------------------------
-
-
-def render_page(request: web.Request, template: str, title: str, **extra: Any) -> web.Response:
-    """A page shell with its JSON configuration (as the core pages build it)."""
-    s = context.settings(request)
-    config = {
-        "tileUrl": s.web.tile_url,
-        "tileAttribution": s.web.tile_attribution,
-        "center": [s.web.map_center_lat, s.web.map_center_lon],
-        "zoom": s.web.map_zoom,
-        "timezone": s.core.timezone,
-        **extra,
-    }
-    page_config = dumps(config).decode().replace("</", "<\\/")
-    return render(request, template, {"title": title, "page_config": page_config})
 
 
 async def caller_page(
