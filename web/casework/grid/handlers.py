@@ -14,7 +14,7 @@ from web.casework.grid import queries as q
 from web.casework.grid import service as grid
 from web.casework.kernel import people, tree
 from web.casework.kernel.access import acting, case_config, now, rows_response
-from web.pages import render_page
+from web.pages import shell
 from web.params import (
     body_bool,
     body_float,
@@ -332,24 +332,16 @@ async def assign_locations(request: web.Request) -> web.Response:
 # -- pages ---------------------------------------------------------------------------------
 
 
-async def map_page(request: web.Request) -> web.Response:
-    principal = context.caller(request)
-    return render_page(
-        request,
-        "grid/map.html",
-        "网格地图",
-        canCases=principal.can("cases:read"),
-        canPatrol=principal.can("patrol:read"),
-    )
+def _map_config(request: web.Request) -> dict[str, Any]:
+    can = context.caller(request).can
+    return {"canCases": can("cases:read"), "canPatrol": can("patrol:read")}
 
 
-async def detail_page(request: web.Request) -> web.Response:
-    principal = context.caller(request)
-    return render_page(
-        request,
-        "grid/detail.html",
-        "网格详情",
-        areaId=path_int(request),
-        canWrite=principal.can("grid:write"),
-        canCases=principal.can("cases:read"),
-    )
+def _detail_config(request: web.Request) -> dict[str, Any]:
+    can = context.caller(request).can
+    area = path_int(request)
+    return {"areaId": area, "canWrite": can("grid:write"), "canCases": can("cases:read")}
+
+
+map_page: Final = shell("grid/map.html", "网格地图", _map_config)
+detail_page: Final = shell("grid/detail.html", "网格详情", _detail_config)
