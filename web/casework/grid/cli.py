@@ -20,14 +20,13 @@ from typing import Any, Literal
 import asyncpg
 
 from store.config import SettingsLoader
-from store.db import connect
-from store.embedded import database_dsn
 from store.validation import ConfigError
 from web.casework.grid import geojson
 from web.casework.grid import queries as q
 from web.casework.grid import service as grid
 from web.casework.kernel import errors, tree
 from web.casework.kernel.config import CaseConfig
+from web.cli_connection import cli_connection
 from web.settings import WebConfig
 
 __all__ = ["configure", "run"]
@@ -166,16 +165,8 @@ async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: 
 
 
 async def _run(args: argparse.Namespace, settings: WebConfig) -> int:
-    from store.prepare import prepare_database
-
-    async with database_dsn(settings.core, settings.database) as dsn:
-        if settings.database.migrate_on_start:
-            await prepare_database(dsn)
-        conn = await connect(dsn, application_name="envgrid-grid")
-        try:
-            return await _action(conn, args, settings)
-        finally:
-            await conn.close()
+    async with cli_connection(settings, "envgrid-grid") as conn:
+        return await _action(conn, args, settings)
 
 
 def run(args: argparse.Namespace, load: SettingsLoader[WebConfig]) -> int:
