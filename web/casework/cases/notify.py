@@ -38,6 +38,7 @@ import asyncpg
 
 from alerts.config import Receiver
 from alerts.notifiers import Channels, NotifyError
+from alerts.outbox import deliver, next_attempt
 from alerts.settings import AlertSettings
 from alerts.templates import Message
 from web.casework.kernel import queries as kq
@@ -148,25 +149,13 @@ async def send_case_notices(
                 skipped += 1
                 continue
             assert receiver is not None
+            message = notice_message(row, base_url)
             try:
-                try:
-                    await channels.send(
-                        receiver, notice_message(row, base_url), f"envgrid-case-{row['id']}"
-                    )
-                except NotifyError:
-                    raise
-                except Exception as exc:  # a channel bug: record it, do not loop on it
-                    log.exception("case notice %s: unexpected error", row["id"])
-                    raise NotifyError(f"{type(exc).__name__}: {exc}", retry=False) from exc
+                what = f"case notice {row['id']}"
+                await deliver(channels, receiver, message, f"envgrid-case-{row['id']}", what)
             except NotifyError as exc:
                 attempts = row["attempts"] + 1
-                final = not exc.retry or attempts >= settings.send_attempts
-                delay = min(
-                    settings.retry_backoff_max_s,
-                    settings.retry_backoff_s * 2 ** (attempts - 1),
-                )
-                if exc.retry_after is not None:
-                    delay = max(delay, exc.retry_after)
+                final, delay = next_attempt(exc, attempts, settings)
                 await kq.notice_retry(
                     pool,
                     row["id"],
