@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -305,22 +306,11 @@ def main(argv: list[str], settings_for: SettingsLoader[AggregatesConfig]) -> int
     if args.report_stations > args.year_stations:
         parser.error("--report-stations cannot exceed --year-stations")
     logging.basicConfig(level=logging.WARNING)
-    results = asyncio.run(
-        run_benchmarks(
-            args.dsn,
-            settings_for,
-            year_stations=args.year_stations,
-            year_days=args.year_days,
-            day_stations=args.day_stations,
-            report_stations=args.report_stations,
-            repeat=args.repeat,
-            trigger_batches=args.trigger_batches,
-            say=lambda m: print(m, file=sys.stderr, flush=True),
-        )
-    )
+    sizes = {k: v for k, v in vars(args).items() if k not in ("dsn", "json")}
+    say = partial(print, file=sys.stderr, flush=True)
+    results = asyncio.run(run_benchmarks(args.dsn, settings_for, **sizes, say=say))
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     if args.json:
         Path(args.json).write_text(text + "\n", encoding="utf-8")
     return 0
-

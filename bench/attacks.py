@@ -14,23 +14,18 @@ from typing import Any
 from simulators import run
 
 from . import load
-from .faults import account, fleet_config
+from .faults import Load, account, fleet_config
 from .server import ServerUnderTest
 
 __all__ = ["hostile"]
 
 
-def hostile(
-    stations: int = 3000,
-    *,
-    interval: int = 30,
-    attack_s: float = 40.0,
-    progress: load.Progress = load.quiet,
-    **_: Any,
-) -> dict[str, Any]:
+def hostile(*, attack_s: float = 40.0, **options: Any) -> dict[str, Any]:
     """Legitimate stations' ack latency while others dribble bytes (slowloris), flood
     connections from one address, send binary garbage, giant lengths and frames
     claiming other stations' MNs with wrong passwords."""
+    plan = Load.of(options, stations=3000)
+    stations, interval = plan.stations, plan.interval
     settings = {
         "ingest.max_connections_per_ip": 200,
         "ingest.frame_timeout_s": 20.0,
@@ -54,7 +49,7 @@ def hostile(
         asyncio.run(load.register(server, stations, seed=2))
         running = load.Background(lambda: run(attacked))
         time.sleep(10)
-        progress("hostile: attacking")
+        plan.progress("hostile: attacking")
         attack = asyncio.run(_attack(server.port, attack_s - 5, stations))
         result = running.result()
         counts = account(server, result)  # the attacked run's stations (seed 2) only
@@ -63,18 +58,17 @@ def hostile(
             for line in server.metrics().splitlines()
             if line.startswith("envgrid_frame_errors_total{")
         }
-    return {
-        "scenario": "hostile",
-        "load": f"{stations} stations every {interval} s",
-        "fault": "slowloris, connection flood, garbage, giant lengths, stolen MNs",
-        **counts,
-        "attack": attack,
-        "ack_latency_ms_baseline": base.to_json()["totals"]["ack_latency"],
-        "ack_latency_ms_under_attack": result.to_json()["totals"]["ack_latency"],
-        "legit_frames": result.totals["frames"],
-        "server_counted": sorted(rejected),
-        "floor": {"p99_ms": 1000},
-    }
+    return plan.result(
+        "hostile",
+        "slowloris, connection flood, garbage, giant lengths, stolen MNs",
+        counts,
+        attack=attack,
+        ack_latency_ms_baseline=base.to_json()["totals"]["ack_latency"],
+        ack_latency_ms_under_attack=result.to_json()["totals"]["ack_latency"],
+        legit_frames=result.totals["frames"],
+        server_counted=sorted(rejected),
+        floor={"p99_ms": 1000},
+    )
 
 
 async def _attack(port: int, seconds: float, stations: int) -> dict[str, int]:

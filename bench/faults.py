@@ -22,11 +22,13 @@ dribble, flood and send garbage) is in :mod:`bench.attacks`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +38,16 @@ from . import load
 from .proc import sample
 from .server import ServerUnderTest, server_settings
 
-__all__ = ["account", "disk_full", "fleet_config", "kill_worker", "outage", "restart", "soak"]
+__all__ = [
+    "Load",
+    "account",
+    "disk_full",
+    "fleet_config",
+    "kill_worker",
+    "outage",
+    "restart",
+    "soak",
+]
 
 
 def fleet_config(
@@ -60,25 +71,64 @@ def fleet_config(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Load:
+    """The fleet a fault scenario runs: ``stations`` registered and sending every
+    ``interval`` simulated seconds, the fault ``warmup`` s after all are connected, the
+    stations stopping ``after`` s later; ``workers`` and ``overrides`` set up the server."""
+
+    stations: int = 36_000
+    interval: int = 30
+    warmup: float = 30.0
+    after: float = 90.0
+    workers: int = 0
+    time_scale: float = 1.0
+    overrides: Mapping[str, Any] | None = None
+    progress: load.Progress = load.quiet
+
+    @classmethod
+    def of(cls, options: Mapping[str, Any], **defaults: Any) -> Load:
+        """From the CLI's keywords (those only other scenarios read, e.g. ``dsn``, are
+        ignored), over a scenario's own ``defaults``."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{**defaults, **{k: v for k, v in options.items() if k in names}})
+
+    def result(
+        self, scenario: str, fault: str, counts: Mapping[str, Any], **extra: Any
+    ) -> dict[str, Any]:
+        """A scenario's JSON: what ran, the fault, the frame accounting, its own figures."""
+        return {
+            "scenario": scenario,
+            "load": f"{self.stations} stations every {self.interval} s",
+            "fault": fault,
+            **counts,
+            **extra,
+        }
+
+
 def _load_up(
-    server: ServerUnderTest,
-    stations: int,
-    interval: int,
-    span: float,
-    *,
-    warmup: float,
-    progress: load.Progress,
-    **kw: Any,
+    server: ServerUnderTest, plan: Load, span: float, **kw: Any
 ) -> load.Background[FleetResult]:
-    """Register ``stations``, run them for the ramp plus ``span`` seconds, wait until all
-    are connected and ``warmup`` seconds more."""
-    asyncio.run(load.register(server, stations))
-    ramp = 20 + stations / 1500
-    config = fleet_config(server, stations, interval, ramp + span, **kw)
+    """Register the stations, run them for the ramp plus ``span`` seconds, wait until all
+    are connected and ``plan.warmup`` seconds more."""
+    asyncio.run(load.register(server, plan.stations))
+    ramp = 20 + plan.stations / 1500
+    config = fleet_config(
+        server, plan.stations, plan.interval, ramp + span, time_scale=plan.time_scale, **kw
+    )
     running = load.Background(lambda: run(config))
-    load.wait_connected(server, stations, timeout=ramp + 60, progress=progress)
-    time.sleep(warmup)
+    load.wait_connected(server, plan.stations, timeout=ramp + 60, progress=plan.progress)
+    time.sleep(plan.warmup)
     return running
+
+
+@contextlib.contextmanager
+def _under_load(
+    plan: Load, span: float, **kw: Any
+) -> Iterator[tuple[ServerUnderTest, load.Background[FleetResult]]]:
+    """A server for ``plan`` with its fleet loaded up (:func:`_load_up`); stopped after."""
+    with ServerUnderTest(settings=server_settings(plan.workers, plan.overrides)) as server:
+        yield server, _load_up(server, plan, span, **kw)
 
 
 def _stored_per_station(server: ServerUnderTest) -> tuple[dict[str, int], int]:
@@ -135,32 +185,11 @@ def _wait_spool_empty(server: ServerUnderTest, limit: float = 300.0) -> float | 
 
 
 # -- the database away ------------------------------------------------------------------------
-def outage(
-    stations: int = 36_000,
-    *,
-    interval: int = 30,
-    outage_s: float = 60.0,
-    warmup: float = 30.0,
-    after: float = 90.0,
-    workers: int = 0,
-    time_scale: float = 1.0,
-    overrides: Mapping[str, Any] | None = None,
-    progress: load.Progress = load.quiet,
-    **_: Any,
-) -> dict[str, Any]:
-    settings = server_settings(workers, overrides)
-    with ServerUnderTest(settings=settings) as server:
-        running = _load_up(
-            server,
-            stations,
-            interval,
-            warmup + outage_s + after,
-            warmup=warmup,
-            progress=progress,
-            time_scale=time_scale,
-        )
+def outage(*, outage_s: float = 60.0, **options: Any) -> dict[str, Any]:
+    plan = Load.of(options)
+    with _under_load(plan, plan.warmup + outage_s + plan.after) as (server, running):
         cluster = server.embedded()
-        progress(f"outage: stopping PostgreSQL for {outage_s:.0f} s")
+        plan.progress(f"outage: stopping PostgreSQL for {outage_s:.0f} s")
         cluster.stop("immediate")
         peak = 0.0
         t_end = time.monotonic() + outage_s
@@ -168,132 +197,81 @@ def outage(
             peak = max(peak, load.gauge(server.metrics(), "envgrid_spool_bytes"))
             time.sleep(1.0)
         cluster.start()
-        progress("outage: PostgreSQL is back; replaying the spool")
+        plan.progress("outage: PostgreSQL is back; replaying the spool")
         replay_s = _wait_spool_empty(server)
-        result = running.result()
-        counts = account(server, result)
-    return {
-        "scenario": "outage",
-        "load": f"{stations} stations every {interval} s",
-        "fault": f"PostgreSQL stopped (immediate) for {outage_s:.0f} s",
-        **counts,
-        "spool_peak_bytes": int(peak),
-        "recovery_s": round(replay_s, 1) if replay_s is not None else None,
-    }
+        counts = account(server, running.result())
+    return plan.result(
+        "outage",
+        f"PostgreSQL stopped (immediate) for {outage_s:.0f} s",
+        counts,
+        spool_peak_bytes=int(peak),
+        recovery_s=round(replay_s, 1) if replay_s is not None else None,
+    )
+
+
+#: as a data logger retries a lost link (a worker killed, the server restarted)
+_RECONNECT = {"reconnect_min": 0.5, "reconnect_max": 5.0}
 
 
 # -- a worker killed --------------------------------------------------------------------------
-def kill_worker(
-    stations: int = 36_000,
-    *,
-    interval: int = 30,
-    warmup: float = 30.0,
-    after: float = 90.0,
-    workers: int = 0,
-    time_scale: float = 1.0,
-    overrides: Mapping[str, Any] | None = None,
-    progress: load.Progress = load.quiet,
-    **_: Any,
-) -> dict[str, Any]:
-    settings = server_settings(workers, overrides)
-    with ServerUnderTest(settings=settings) as server:
-        running = _load_up(
-            server,
-            stations,
-            interval,
-            warmup + after,
-            warmup=warmup,
-            progress=progress,
-            reconnect_min=0.5,  # as a data logger retries a lost link (restart: the same)
-            reconnect_max=5.0,
-            time_scale=time_scale,
-        )
+def kill_worker(**options: Any) -> dict[str, Any]:
+    plan = Load.of(options)
+    with _under_load(plan, plan.warmup + plan.after, **_RECONNECT) as (server, running):
         before = set(server.worker_pids())
         victim = server.kill_worker(0)
-        progress(f"kill-worker: SIGKILL {victim}")
+        plan.progress(f"kill-worker: SIGKILL {victim}")
 
         def replaced() -> bool:
             now = set(server.worker_pids())
             return victim not in now and len(now) == len(before)
 
         restarted = load.wait_for(replaced, 60, 0.2)
-        reconnected = load.wait_connected(server, stations, timeout=120, progress=progress)
-        result = running.result()
-        counts = account(server, result)
-    return {
-        "scenario": "kill-worker",
-        "load": f"{stations} stations every {interval} s",
-        "fault": "one ingest worker killed with SIGKILL",
-        **counts,
-        "worker_restarted_after_s": round(restarted, 1) if restarted else None,
-        "recovery_s": round(reconnected, 1) if reconnected else None,
-    }
+        reconnected = load.wait_connected(
+            server, plan.stations, timeout=120, progress=plan.progress
+        )
+        counts = account(server, running.result())
+    return plan.result(
+        "kill-worker",
+        "one ingest worker killed with SIGKILL",
+        counts,
+        worker_restarted_after_s=round(restarted, 1) if restarted else None,
+        recovery_s=round(reconnected, 1) if reconnected else None,
+    )
 
 
 # -- the whole server restarted ------------------------------------------------------------------
-def restart(
-    stations: int = 36_000,
-    *,
-    interval: int = 30,
-    warmup: float = 30.0,
-    after: float = 90.0,
-    workers: int = 0,
-    time_scale: float = 1.0,
-    overrides: Mapping[str, Any] | None = None,
-    progress: load.Progress = load.quiet,
-    **_: Any,
-) -> dict[str, Any]:
-    settings = server_settings(workers, overrides)
-    server = ServerUnderTest(settings=settings)
-    server.start()
-    try:
-        running = _load_up(
-            server,
-            stations,
-            interval,
-            warmup + after,
-            warmup=warmup,
-            progress=progress,
-            reconnect_min=0.5,
-            reconnect_max=5.0,
-            time_scale=time_scale,
-        )
-        progress("restart: stopping the server (SIGTERM, graceful)")
+def restart(**options: Any) -> dict[str, Any]:
+    plan = Load.of(options)
+    with _under_load(plan, plan.warmup + plan.after, **_RECONNECT) as (server, running):
+        plan.progress("restart: stopping the server (SIGTERM, graceful)")
         t0 = time.monotonic()
         server.stop(remove=False)
         stopped = time.monotonic() - t0
         t1 = time.monotonic()
         server.start()
         startup = time.monotonic() - t1
-        reconnected = load.wait_connected(server, stations, timeout=120, progress=progress)
-        result = running.result()
-        counts = account(server, result)
-    finally:
-        server.stop()
-    return {
-        "scenario": "restart",
-        "load": f"{stations} stations every {interval} s",
-        "fault": "whole server stopped (graceful) and started again",
-        **counts,
-        "graceful_stop_s": round(stopped, 1),
-        "startup_to_accepting_s": round(startup, 1),
-        "recovery_s": round(reconnected + startup, 1) if reconnected else None,
-        "floor": {"startup_to_accepting_s": 5.0},
-    }
+        reconnected = load.wait_connected(
+            server, plan.stations, timeout=120, progress=plan.progress
+        )
+        counts = account(server, running.result())
+    return plan.result(
+        "restart",
+        "whole server stopped (graceful) and started again",
+        counts,
+        graceful_stop_s=round(stopped, 1),
+        startup_to_accepting_s=round(startup, 1),
+        recovery_s=round(reconnected + startup, 1) if reconnected else None,
+        floor={"startup_to_accepting_s": 5.0},
+    )
 
 
 # -- the spool's disk fills up ---------------------------------------------------------------------
-def disk_full(
-    stations: int = 2000,
-    *,
-    interval: int = 30,
-    spool_mb: int = 8,
-    progress: load.Progress = load.quiet,
-    **_: Any,
-) -> dict[str, Any]:
+def disk_full(*, spool_mb: int = 8, **options: Any) -> dict[str, Any]:
     """The database is away, the spool's file system fills: acks stop (stations keep
     their frames), then space returns and the spool takes frames again; then the
     database returns and the spool drains."""
+    plan = Load.of(options, stations=2000)
+    stations, progress = plan.stations, plan.progress
     mount = Path(f"/tmp/envgrid-spool-{os.getpid()}")
     mount.mkdir(exist_ok=True)
     subprocess.run(
@@ -305,7 +283,7 @@ def disk_full(
         with ServerUnderTest(settings=settings) as server:
             asyncio.run(load.register(server, stations))
             config = fleet_config(
-                server, stations, interval, 20 + 150.0, ack_timeout=10.0, time_scale=3.0
+                server, stations, plan.interval, 20 + 150.0, ack_timeout=10.0, time_scale=3.0
             )
             running = load.Background(lambda: run(config))
             load.wait_connected(server, stations, timeout=60, progress=progress)
@@ -338,8 +316,7 @@ def disk_full(
             time.sleep(10)
             cluster.start()
             replay = _wait_spool_empty(server)
-            result = running.result()
-            counts = account(server, result)
+            counts = account(server, running.result())
             errors = [
                 line.strip()
                 for line in server.log_tail
@@ -348,45 +325,24 @@ def disk_full(
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False)
         shutil.rmtree(mount, ignore_errors=True)
-    return {
-        "scenario": "disk-full",
-        "load": f"{stations} stations every {interval} s",
-        "fault": f"database away and the spool's {spool_mb} MB file system full",
-        **counts,
-        "spool_full_after_s": round(full_at, 1) if full_at else None,
-        "acks_while_full": int(acked_during),
-        "acks_resumed_after_space_returned_s": round(resumed, 1) if resumed else None,
-        "recovery_s": round(replay, 1) if replay is not None else None,
-        "log": errors,
-    }
+    return plan.result(
+        "disk-full",
+        f"database away and the spool's {spool_mb} MB file system full",
+        counts,
+        spool_full_after_s=round(full_at, 1) if full_at else None,
+        acks_while_full=int(acked_during),
+        acks_resumed_after_space_returned_s=round(resumed, 1) if resumed else None,
+        recovery_s=round(replay, 1) if replay is not None else None,
+        log=errors,
+    )
 
 
 # -- soak --------------------------------------------------------------------------------------
-def soak(
-    stations: int = 36_000,
-    *,
-    interval: int = 30,
-    duration: float = 300.0,
-    warmup: float = 180.0,  # a worker's RSS still rose in its first 2 minutes (60 min soak)
-    workers: int = 0,
-    time_scale: float = 1.0,
-    overrides: Mapping[str, Any] | None = None,
-    progress: load.Progress = load.quiet,
-    **_: Any,
-) -> dict[str, Any]:
+def soak(*, duration: float = 300.0, **options: Any) -> dict[str, Any]:
     """RSS of every process, open files and latency over time; growth after warm-up."""
-    settings = server_settings(workers, overrides)
-    with ServerUnderTest(settings=settings) as server:
-        running = _load_up(
-            server,
-            stations,
-            interval,
-            warmup + duration,
-            warmup=warmup,
-            progress=progress,
-            station_detail=False,
-            time_scale=time_scale,
-        )
+    # warm-up: a worker's RSS still rose in its first 2 minutes (60 min soak)
+    plan = Load.of(options, warmup=180.0)
+    with _under_load(plan, plan.warmup + duration, station_detail=False) as (server, running):
         series: list[dict[str, Any]] = []
         t0 = time.monotonic()
         last_metrics = server.metrics()
@@ -413,24 +369,24 @@ def soak(
             growth[str(pid)] = round((end - rss) / rss * 100, 2)
     fds = {str(p): [s["open_files"].get(p) for s in series] for p in first["open_files"]}
     totals = result.totals["frames"]
-    return {
-        "scenario": "soak",
-        "load": f"{stations} stations every {interval} s",
-        "fault": f"none — {duration / 60:.0f} minutes",
-        "duration_s": duration,
-        "rss_growth_percent": growth,
-        "max_rss_growth_percent": max(growth.values(), default=0.0),
-        "open_files": fds,
-        "latency_per_sample": [s["latency_s"] for s in series],
-        "rss_mb_per_sample": {
+    return plan.result(
+        "soak",
+        f"none — {duration / 60:.0f} minutes",
+        {},
+        duration_s=duration,
+        rss_growth_percent=growth,
+        max_rss_growth_percent=max(growth.values(), default=0.0),
+        open_files=fds,
+        latency_per_sample=[s["latency_s"] for s in series],
+        rss_mb_per_sample={
             str(p): [round((s["rss_by_process"].get(p) or 0) / 2**20, 1) for s in series]
             for p in first["rss_by_process"]
         },
-        "sample_times_s": [s["t_s"] for s in series],
-        "sent": totals["sent"],
-        "acked": totals["acked"],
-        "floor": {"rss_growth_percent": 5.0},
-    }
+        sample_times_s=[s["t_s"] for s in series],
+        sent=totals["sent"],
+        acked=totals["acked"],
+        floor={"rss_growth_percent": 5.0},
+    )
 
 
 def _open_files(pid: int) -> int | None:

@@ -12,9 +12,9 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from simulators import FleetConfig, station_identities
+from simulators import FleetConfig, StationIdentity, station_identities
 from store.db import connect
 from store.stations import NewStation, add_stations
 
@@ -44,17 +44,18 @@ def quiet(_: str) -> None:
     return None
 
 
-async def register(
-    server: ServerUnderTest,
-    stations: int,
-    *,
-    seed: int = 1,
-    st: tuple[str, ...] = ("22",),
-    edition: str = "2017",
-    pw: str = "123456",
-) -> None:
-    """Put the simulated stations in the server's registry (as an operator would)."""
-    ids = station_identities(stations, seed=seed, edition=edition, st=st, pw=pw)
+async def register(server: ServerUnderTest, stations: int, **fleet: Any) -> None:
+    """Put the simulated stations in the server's registry (as an operator would);
+    ``fleet``: the keywords of :func:`simulators.station_identities` (``seed``, ``st`` …)."""
+    await _add(server, station_identities(stations, **fleet))
+
+
+def register_fleet(server: ServerUnderTest, config: FleetConfig) -> None:
+    """Register the stations ``config`` will simulate."""
+    asyncio.run(_add(server, config.identities()))
+
+
+async def _add(server: ServerUnderTest, ids: list[StationIdentity]) -> None:
     conn = await connect(server.database_dsn)
     try:
         for start in range(0, len(ids), 10_000):
@@ -65,20 +66,6 @@ async def register(
             )
     finally:
         await conn.close()
-
-
-def register_fleet(server: ServerUnderTest, config: FleetConfig) -> None:
-    """Register the stations ``config`` will simulate."""
-    asyncio.run(
-        register(
-            server,
-            config.stations,
-            seed=config.seed,
-            st=config.st,
-            edition=config.edition,
-            pw=config.pw,
-        )
-    )
 
 
 class Background(Generic[T]):

@@ -11,10 +11,11 @@ measurement tables), never from what was sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -96,6 +97,24 @@ class _Sampler:
         }
 
 
+@contextlib.contextmanager
+def _measured(
+    *,
+    workers: int = 0,
+    dsn: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    alerts: bool = False,
+) -> Iterator[tuple[ServerUnderTest, _Sampler]]:
+    """The server under test (its ``workers``, settings ``overrides``, ``dsn``, the alert
+    engine or not), sampled every second while it runs — the options every scenario takes."""
+    settings = server_settings(workers, overrides)
+    with (
+        ServerUnderTest(settings=settings, dsn=dsn, alerts=alerts) as server,
+        _Sampler(server) as sampler,
+    ):
+        yield server, sampler
+
+
 def _simulator_summary(result: FleetResult) -> dict[str, Any]:
     data = result.to_json()
     totals = data.get("totals", {})
@@ -112,15 +131,12 @@ def connections(
     stations: int = 36_000,
     *,
     hold: float = 30.0,
-    workers: int = 0,
-    dsn: str | None = None,
-    overrides: Mapping[str, Any] | None = None,
     progress: load.Progress = load.quiet,
+    **options: Any,
 ) -> dict[str, Any]:
     """Ramp to ``stations`` idle connections and hold them: connections held, connect rate,
     server memory per connection, CPU while idle."""
-    settings = server_settings(workers, overrides)
-    with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
+    with _measured(**options) as (server, sampler):
         config = FleetConfig(
             port=server.port,
             stations=stations,
@@ -153,7 +169,7 @@ def connections(
     return {
         "scenario": "connections",
         "stations": stations,
-        "workers": workers or None,
+        "workers": options.get("workers") or None,
         "connections_held": int(held),
         "all_connected_after_s": round(up_at, 1) if up_at is not None else None,
         "connect_rate_per_s": round(stations / up_at, 0) if up_at else None,
@@ -174,12 +190,10 @@ def throughput(
     duration: float = 60.0,
     warmup: float = 10.0,
     window: int = 16,
-    workers: int = 0,
-    dsn: str | None = None,
     alerts: bool = False,
     rate: float | None = None,
-    overrides: Mapping[str, Any] | None = None,
     progress: load.Progress = load.quiet,
+    **options: Any,
 ) -> dict[str, Any]:
     """Stations sending 6-factor real-time frames as fast as acks allow (the lean blast
     load generator); frames/s and values/s committed (counted in the database), latency
@@ -187,11 +201,7 @@ def throughput(
     ``alerts``: with the alert engine evaluating every committed value in-stream (its
     cost is the difference to a run without).  ``rate``: offer that many frames/s only
     (below saturation: the cost of something shows in CPU, not in frames/s)."""
-    settings = server_settings(workers, overrides)
-    with (
-        ServerUnderTest(settings=settings, dsn=dsn, alerts=alerts) as server,
-        _Sampler(server) as sampler,
-    ):
+    with _measured(alerts=alerts, **options) as (server, sampler):
         config = BlastConfig(
             port=server.port,
             stations=stations,
@@ -245,15 +255,12 @@ def burst(
     stations: int = 36_000,
     messages: int = 100_000,
     *,
-    workers: int = 0,
-    dsn: str | None = None,
-    overrides: Mapping[str, Any] | None = None,
     progress: load.Progress = load.quiet,
+    **options: Any,
 ) -> dict[str, Any]:
     """The reference platform's test: 100,000 messages from 36,000 connected stations —
     the time from the burst until all of them are committed."""
-    settings = server_settings(workers, overrides)
-    with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
+    with _measured(**options) as (server, sampler):
         per = -(-messages // stations)
         ramp = 20.0 + stations / 1000
         gate = time.time() + ramp
@@ -314,14 +321,11 @@ def latency(
     *,
     interval: int = 30,
     hold: float = 90.0,
-    workers: int = 0,
-    dsn: str | None = None,
-    overrides: Mapping[str, Any] | None = None,
     progress: load.Progress = load.quiet,
+    **options: Any,
 ) -> dict[str, Any]:
     """p50/p99 received → committed at 36,000 stations every 30 s (1,200 frames/s)."""
-    settings = server_settings(workers, overrides)
-    with ServerUnderTest(settings=settings, dsn=dsn) as server, _Sampler(server) as sampler:
+    with _measured(**options) as (server, sampler):
         ramp = 60.0 + stations / 1000
         config = FleetConfig(
             port=server.port,

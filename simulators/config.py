@@ -233,19 +233,7 @@ class FleetConfig:
 
     def link_settings(self, index: int) -> LinkSettings:
         """What the link of station ``index`` is told."""
-        return LinkSettings(
-            host=self.host,
-            port=self.port,
-            local_addr=self.address_for(index),
-            window=self.window,
-            ack_timeout=self.ack_timeout,
-            retries=self.retries,
-            backlog=self.backlog,
-            connect_timeout=self.connect_timeout,
-            reconnect_min=self.reconnect_min,
-            reconnect_max=self.reconnect_max,
-            graceful_close=self.graceful_close,
-        )
+        return LinkSettings.of(self, self.address_for(index))
 
     def address_for(self, index: int) -> str | None:
         """The source address of station ``index`` (None: the kernel chooses)."""
@@ -292,3 +280,12 @@ class LinkSettings:
     reconnect_min: float = 1.0
     reconnect_max: float = 30.0
     graceful_close: bool = False
+
+    @classmethod
+    def of(cls, config: object, local_addr: str | None) -> LinkSettings:
+        """The fields of ``config`` (a fleet or replay configuration) named like ours."""
+        given = {n: getattr(config, n) for n in _LINK_FIELDS if hasattr(config, n)}
+        return cls(local_addr=local_addr, **given)
+
+
+_LINK_FIELDS = tuple(f.name for f in dataclasses.fields(LinkSettings) if f.name != "local_addr")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Literal
 
 from protocol import (
     Frame,
@@ -68,40 +68,20 @@ class Downlink:
             self._result(frame, 1)
 
     def _answer(self, frame: Frame, qn_rtn: int) -> None:
-        self.station.link.send_now(
-            encode_request_answer(
-                qn=frame.effective_qn,
-                mn=self.station.mn,
-                pw=self.station.pw,
-                edition=self.station.edition,
-                qn_rtn=qn_rtn,
-            )
-        )
+        self.station.link.send_now(encode_request_answer(**self._to(frame), qn_rtn=qn_rtn))
 
     def _result(self, frame: Frame, exe_rtn: int) -> None:
         if self.station.edition == "2005" and exe_rtn not in (1, 2, 100):
             exe_rtn = 2  # 2005 defines only 1, 2 and 100
-        self.station.link.send_now(
-            encode_execution_result(
-                qn=frame.effective_qn,
-                mn=self.station.mn,
-                pw=self.station.pw,
-                edition=self.station.edition,
-                exe_rtn=exe_rtn,
-            )
-        )
+        self.station.link.send_now(encode_execution_result(**self._to(frame), exe_rtn=exe_rtn))
 
     def _notify_ack(self, frame: Frame) -> None:
-        self.station.link.send_now(
-            encode_reply(
-                9013,
-                qn=frame.effective_qn,
-                mn=self.station.mn,
-                pw=self.station.pw,
-                edition=self.station.edition,
-                cp=(),
-            )
-        )
+        self.station.link.send_now(encode_reply(9013, **self._to(frame), cp=()))
+
+    def _to(self, frame: Frame) -> dict[str, Any]:
+        """What every answer to ``frame`` carries: its QN, the station's MN, PW, edition."""
+        s = self.station
+        return {"qn": frame.effective_qn, "mn": s.mn, "pw": s.pw, "edition": s.edition}
 
     def _respond(self, frame: Frame, fields: Sequence[tuple[str, str | int | float]]) -> None:
         """A parameter answer with the request's CN and QN (2017: Flag=4; 2005: QN in CP)."""
@@ -223,27 +203,18 @@ class Downlink:
         self._result(frame, 1)
         self.station.pw = new  # answers went out with the old password
 
-    def _cmd_realtime(self, frame: Frame) -> None:
+    def _switch(self, frame: Frame, upload: Literal["realtime", "status"], on: bool) -> None:
+        """2011/2021 start an upload (9011, then 9012); 2012/2022 stop it (9013)."""
+        if not on:
+            self._notify_ack(frame)
+            setattr(self.station, upload, False)
+            return
+
         def apply() -> int:
-            self.station.realtime = True
+            setattr(self.station, upload, True)
             return 1
 
         self._simple(frame, apply)
-
-    def _cmd_stop_realtime(self, frame: Frame) -> None:
-        self._notify_ack(frame)
-        self.station.realtime = False
-
-    def _cmd_status(self, frame: Frame) -> None:
-        def apply() -> int:
-            self.station.status = True
-            return 1
-
-        self._simple(frame, apply)
-
-    def _cmd_stop_status(self, frame: Frame) -> None:
-        self._notify_ack(frame)
-        self.station.status = False
 
     def _cmd_calibrate(self, frame: Frame) -> None:
         def apply() -> int:
@@ -350,10 +321,10 @@ _HANDLERS: dict[int, Callable[[Downlink, Frame], None]] = {
     1063: Downlink._cmd_get_min,
     1064: Downlink._cmd_set_min,
     1072: Downlink._cmd_set_password,
-    2011: Downlink._cmd_realtime,
-    2012: Downlink._cmd_stop_realtime,
-    2021: Downlink._cmd_status,
-    2022: Downlink._cmd_stop_status,
+    2011: lambda downlink, frame: downlink._switch(frame, "realtime", on=True),
+    2012: lambda downlink, frame: downlink._switch(frame, "realtime", on=False),
+    2021: lambda downlink, frame: downlink._switch(frame, "status", on=True),
+    2022: lambda downlink, frame: downlink._switch(frame, "status", on=False),
     2031: Downlink._cmd_history,
     2041: Downlink._cmd_history,
     2051: Downlink._cmd_history,

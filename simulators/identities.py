@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from .noise import CounterRandom, seed_of, unit_at
 from .profiles import profile_for
@@ -223,24 +224,13 @@ def station_identity(
     )
 
 
-def station_identities(
-    n: int,
-    *,
-    seed: int = 1,
-    edition: str = "2017",
-    st: Sequence[str] = ("22",),
-    area: Area | None = None,
-    pw: str = "123456",
-    first: int = 0,
-) -> list[StationIdentity]:
-    """Identities of stations ``first .. first+n-1``.
+def station_identities(n: int, *, first: int = 0, **fleet: Any) -> list[StationIdentity]:
+    """Identities of stations ``first .. first+n-1``; ``fleet``: the keywords of
+    :func:`station_identity` (``seed``, ``edition``, ``st``, ``area``, ``pw``).
 
     ``st`` is cycled over the indices (index 0 gets ``st[0]``, index 1 ``st[1]`` …);
     ``edition`` is "2017", "2005" or "mix" (each station draws one, seeded).
     """
     if n < 0:
         raise ValueError(f"station count must be ≥ 0 (got {n})")
-    return [
-        station_identity(i, seed=seed, edition=edition, st=st, area=area, pw=pw)
-        for i in range(first, first + n)
-    ]
+    return [station_identity(i, **fleet) for i in range(first, first + n)]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from protocol import encode_frame, encode_upload
 from protocol.crc import crc16
@@ -73,25 +74,16 @@ def build_upload(
     parts; otherwise parts are made only when the frame would exceed ``max_segment``).
     ``qn()`` is called once per frame built."""
 
+    upload = partial(encode_upload, cn, st=st, mn=mn, pw=pw, edition=edition, ack=ack)
+
     def encode(
         items: Sequence[tuple[str, Mapping[str, str]]],
         q: str | None,
         pnum: int | None,
         pno: int | None,
     ) -> bytes:
-        return encode_upload(
-            cn,
-            st=st,
-            mn=mn,
-            pw=pw,
-            edition=edition,
-            qn=q,
-            data_time=data_time,
-            values=dict(items),
-            fields=fields,
-            ack=ack,
-            pnum=pnum,
-            pno=pno,
+        return upload(
+            qn=q, data_time=data_time, values=dict(items), fields=fields, pnum=pnum, pno=pno
         )
 
     items = list(values.items())

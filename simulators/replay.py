@@ -268,18 +268,7 @@ class ReplayStream:
         self.stats = StationStats()
         self.link = Link(
             self,
-            LinkSettings(
-                host=config.host,
-                port=config.port,
-                local_addr=config.source_address,
-                window=config.window,
-                ack_timeout=config.ack_timeout,
-                retries=config.retries,
-                backlog=config.backlog,
-                connect_timeout=config.connect_timeout,
-                reconnect_min=config.reconnect_min,
-                reconnect_max=config.reconnect_max,
-            ),
+            LinkSettings.of(config, config.source_address),
             counters=counters,
             stats=self.stats,
             rng=CounterRandom(seed_of("replay", mn)),

@@ -137,21 +137,31 @@ class FleetCounters:
         self.peak_up = max(self.peak_up, self.connections_up)
 
     def snapshot(self) -> dict[str, int]:
-        return {
-            "up": self.connections_up,
-            "opened": self.connections_opened,
-            "lost": self.connections_lost,
-            "connect_failures": self.connect_failures,
-            "sent": self.sent,
-            "acked": self.acked,
-            "retransmissions": self.retransmissions,
-            "failed": self.failed,
-            "dropped": self.dropped,
-            "bad_sent": self.bad_sent,
-            "commands": self.commands,
-            "errors": self.decode_errors + self.unmatched_acks + self.connect_failures,
-            "bytes_sent": self.bytes_sent,
-        }
+        out = {key: getattr(self, name) for key, name in _SNAPSHOT.items()}
+        out["errors"] = self.decode_errors + self.unmatched_acks + self.connect_failures
+        out["bytes_sent"] = self.bytes_sent
+        return out
+
+
+#: what :meth:`FleetCounters.snapshot` reports (key → counter), in this order
+_SNAPSHOT = {
+    "up": "connections_up",
+    "opened": "connections_opened",
+    "lost": "connections_lost",
+    **{
+        name: name
+        for name in (
+            "connect_failures",
+            "sent",
+            "acked",
+            "retransmissions",
+            "failed",
+            "dropped",
+            "bad_sent",
+            "commands",
+        )
+    },
+}
 
 
 class StationStats:
