@@ -25,6 +25,7 @@ passes ``os.environ`` in.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
@@ -173,15 +174,12 @@ def coerce(value: Any, annotation: Any, *, name: str = "value") -> Any:
 
 def _number(value: Any, kind: type[int] | type[float], name: str) -> int | float:
     """An int (or float) from a number or its text; booleans are not numbers."""
-    if isinstance(value, bool):
-        pass
-    elif isinstance(value, int) or (kind is float and isinstance(value, float)):
-        return kind(value)
-    elif isinstance(value, str):
-        try:
-            return kind(value.strip())
-        except ValueError:
-            pass
+    if not isinstance(value, bool):
+        if isinstance(value, int) or (kind is float and isinstance(value, float)):
+            return kind(value)
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                return kind(value.strip())
     what = "an integer" if kind is int else "a number"
     raise ConfigError(f"{name} must be {what} (got {value!r})")
 
