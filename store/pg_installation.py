@@ -34,7 +34,7 @@ class EmbeddedError(RuntimeError):
 
 
 class BinariesNotFoundError(EmbeddedError):
-    pass
+    """No PostgreSQL server binaries (initdb, pg_ctl, postgres) were found."""
 
 
 @dataclass(frozen=True, slots=True)
