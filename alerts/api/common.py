@@ -1,5 +1,5 @@
 """What the API modules share: the error types, the transaction helper, paging and
-choice checks, the configuration NOTIFY."""
+choice checks, the configuration NOTIFY and the writes that send it."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ __all__ = [
     "record",
     "transaction",
     "update_row",
+    "write_row",
 ]
 
 
@@ -77,19 +78,44 @@ async def notify_config(conn: asyncpg.Connection, table: str) -> None:
     await conn.execute(queries.NOTIFY_ONE_SQL, CONFIG_CHANNEL, table)
 
 
+async def write_row(
+    db: Db,
+    sql: str,
+    args: Sequence[Any],
+    table: str,
+    *,
+    duplicate: str | None = None,
+    dangling: str | None = None,
+    missing: str | None = None,
+) -> Any:
+    """``sql`` (``args``) changes a configuration table in one transaction, then the engine
+    is told; returns what ``sql`` returns (the id).  The messages: ``duplicate`` when a
+    unique key is taken, ``dangling`` when a reference points nowhere, ``missing`` when
+    ``sql`` returns no row."""
+    async with transaction(db) as conn:
+        try:
+            value = await conn.fetchval(sql, *args)
+        except asyncpg.UniqueViolationError:
+            if duplicate is None:
+                raise
+            raise AlertApiError(duplicate) from None
+        except asyncpg.ForeignKeyViolationError:
+            if dangling is None:
+                raise
+            raise NotFound(dangling) from None
+        if value is None and missing is not None:
+            raise NotFound(missing)
+        await notify_config(conn, table)
+    return value
+
+
 async def update_row(
     db: Db, sql: str, ident: int, args: Sequence[Any], table: str, what: str
 ) -> None:
     """``sql`` (``$1`` the id, then ``args``) changes one row of a configuration table, or
     raises :class:`NotFound`; the engine is told."""
-    async with transaction(db) as conn:
-        if await conn.fetchval(sql, ident, *args) is None:
-            raise NotFound(f"{what} {ident} does not exist")
-        await notify_config(conn, table)
+    await write_row(db, sql, (ident, *args), table, missing=f"{what} {ident} does not exist")
 
 
 async def delete_row(db: Db, sql: str, ident: int, table: str, what: str) -> None:
-    async with transaction(db) as conn:
-        if await conn.fetchval(sql, ident) is None:
-            raise NotFound(f"{what} {ident} does not exist")
-        await notify_config(conn, table)
+    await write_row(db, sql, (ident,), table, missing=f"{what} {ident} does not exist")

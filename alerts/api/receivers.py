@@ -7,22 +7,10 @@ from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
-import asyncpg
-
 from .. import queries
 from ..notifiers import NOTIFIERS
 from ..routing import ROLES, SCOPES
-from .common import (
-    AlertApiError,
-    Db,
-    NotFound,
-    Record,
-    choices,
-    delete_row,
-    notify_config,
-    record,
-    transaction,
-)
+from .common import AlertApiError, Db, Record, choices, delete_row, record, write_row
 
 __all__ = [
     "add_responsibility",
@@ -37,6 +25,10 @@ __all__ = [
 
 
 _EMAIL: Final = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+def _taken(name: str) -> str:
+    return f"a receiver named {name!r} exists already"
 
 
 def _check_receiver(kind: str, address: str, settings: Mapping[str, Any] | None) -> None:
@@ -73,20 +65,10 @@ async def create_receiver(
     if not name.strip():
         raise AlertApiError("receiver name must not be empty")
     _check_receiver(kind, address, settings)
-    async with transaction(db) as conn:
-        try:
-            rid = await conn.fetchval(
-                queries.INSERT_RECEIVER_SQL,
-                name.strip(),
-                kind,
-                address.strip(),
-                secret or None,
-                dict(settings or {}),
-                enabled,
-            )
-        except asyncpg.UniqueViolationError:
-            raise AlertApiError(f"a receiver named {name!r} exists already") from None
-        await notify_config(conn, "alert_receivers")
+    args = (name.strip(), kind, address.strip(), secret or None, dict(settings or {}), enabled)
+    rid = await write_row(
+        db, queries.INSERT_RECEIVER_SQL, args, "alert_receivers", duplicate=_taken(name)
+    )
     return int(rid)
 
 
@@ -104,24 +86,23 @@ async def update_receiver(
 ) -> None:
     """Replace a receiver's fields; the secret stays unless ``keep_secret=False``."""
     _check_receiver(kind, address, settings)
-    async with transaction(db) as conn:
-        try:
-            found = await conn.fetchval(
-                queries.UPDATE_RECEIVER_SQL,
-                receiver_id,
-                name.strip(),
-                kind,
-                address.strip(),
-                not keep_secret,
-                secret or None,
-                dict(settings or {}),
-                enabled,
-            )
-        except asyncpg.UniqueViolationError:
-            raise AlertApiError(f"a receiver named {name!r} exists already") from None
-        if found is None:
-            raise NotFound(f"receiver {receiver_id} does not exist")
-        await notify_config(conn, "alert_receivers")
+    await write_row(
+        db,
+        queries.UPDATE_RECEIVER_SQL,
+        (
+            receiver_id,
+            name.strip(),
+            kind,
+            address.strip(),
+            not keep_secret,
+            secret or None,
+            dict(settings or {}),
+            enabled,
+        ),
+        "alert_receivers",
+        duplicate=_taken(name),
+        missing=f"receiver {receiver_id} does not exist",
+    )
 
 
 async def list_receivers(db: Db) -> list[Record]:
@@ -153,14 +134,13 @@ async def add_responsibility(
         raise AlertApiError(f"scope {scope!r} needs a scope_key (station id, region or area id)")
     if scope in ("station", "area") and not (key.isascii() and key.isdigit()):
         raise AlertApiError(f"scope {scope!r} needs a numeric id (got {key!r})")
-    async with transaction(db) as conn:
-        try:
-            rid = await conn.fetchval(
-                queries.INSERT_RESPONSIBILITY_SQL, receiver_id, role, scope, key
-            )
-        except asyncpg.ForeignKeyViolationError:
-            raise NotFound(f"receiver {receiver_id} does not exist") from None
-        await notify_config(conn, "alert_responsibilities")
+    rid = await write_row(
+        db,
+        queries.INSERT_RESPONSIBILITY_SQL,
+        (receiver_id, role, scope, key),
+        "alert_responsibilities",
+        dangling=f"receiver {receiver_id} does not exist",
+    )
     return int(rid)
 
 

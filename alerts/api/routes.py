@@ -5,20 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict, Unpack
 
-import asyncpg
-
 from .. import queries
 from ..routing import Route, RoutingError, parse_matchers
-from .common import (
-    AlertApiError,
-    Db,
-    Record,
-    delete_row,
-    notify_config,
-    record,
-    transaction,
-    update_row,
-)
+from .common import AlertApiError, Db, Record, delete_row, record, update_row, write_row
 
 __all__ = ["create_route", "delete_route", "list_routes", "update_route"]
 
@@ -99,13 +88,8 @@ def _route_args(
 async def create_route(db: Db, *, name: str, **fields: Unpack[RouteFields]) -> int:
     """A routing rule (see :mod:`alerts.routing`); timers None = the alerts.* settings."""
     args = _route_args(name, **fields)
-    async with transaction(db) as conn:
-        try:
-            rid = await conn.fetchval(queries.INSERT_ROUTE_SQL, *args)
-        except asyncpg.UniqueViolationError:
-            raise AlertApiError(f"a route named {name!r} exists already") from None
-        await notify_config(conn, "alert_routes")
-    return int(rid)
+    taken = f"a route named {name!r} exists already"
+    return int(await write_row(db, queries.INSERT_ROUTE_SQL, args, "alert_routes", duplicate=taken))
 
 
 async def update_route(db: Db, route_id: int, *, name: str, **fields: Unpack[RouteFields]) -> None:

@@ -13,17 +13,7 @@ from ..loader import load_config
 from ..model import jsonable
 from ..params import LEVELS, RULE_PARAMS, coerce_params
 from ..rules import SEVERITIES, RuleError
-from .common import (
-    AlertApiError,
-    Db,
-    NotFound,
-    Record,
-    choices,
-    delete_row,
-    notify_config,
-    record,
-    transaction,
-)
+from .common import AlertApiError, Db, NotFound, Record, choices, delete_row, record, write_row
 
 __all__ = [
     "delete_limit",
@@ -80,23 +70,8 @@ async def set_limit(
                     raise AlertApiError("lower must be below upper")
             except TypeError as exc:
                 raise AlertApiError(str(exc)) from None
-    async with transaction(db) as conn:
-        lid = await conn.fetchval(
-            queries.UPSERT_LIMIT_SQL,
-            rule,
-            level,
-            key,
-            factor_code,
-            upper,
-            lower,
-            aqi_level,
-            severity,
-            enabled,
-            source,
-            user,
-        )
-        await notify_config(conn, "alert_limits")
-    return int(lid)
+    args = (rule, level, key, factor_code, upper, lower, aqi_level, severity, enabled, source, user)
+    return int(await write_row(db, queries.UPSERT_LIMIT_SQL, args, "alert_limits"))
 
 
 async def list_limits(
@@ -138,20 +113,8 @@ async def set_rule_config(
         checked = coerce_params(rule, params or {})
     except RuleError as exc:
         raise AlertApiError(str(exc)) from None
-    async with transaction(db) as conn:
-        cid = await conn.fetchval(
-            queries.UPSERT_RULE_CONFIG_SQL,
-            rule,
-            level,
-            key,
-            factor_code,
-            enabled,
-            severity,
-            checked,
-            user,
-        )
-        await notify_config(conn, "alert_rule_config")
-    return int(cid)
+    args = (rule, level, key, factor_code, enabled, severity, checked, user)
+    return int(await write_row(db, queries.UPSERT_RULE_CONFIG_SQL, args, "alert_rule_config"))
 
 
 async def list_rule_configs(db: Db, *, rule: str | None = None) -> list[Record]:

@@ -7,20 +7,18 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypedDict, Unpack
 
-import asyncpg
-
 from .. import queries
 from ..routing import MATCHER_LABELS, RoutingError, parse_matchers, parse_time_ranges
 from .common import (
     AlertApiError,
     Db,
-    NotFound,
     Record,
     delete_row,
     notify_config,
     record,
     transaction,
     update_row,
+    write_row,
 )
 
 __all__ = [
@@ -89,10 +87,10 @@ async def list_silences(db: Db, *, active_only: bool = False) -> list[Record]:
 
 async def expire_silence(db: Db, silence_id: int, *, user: str = "") -> None:
     """End a silence now (kept in the list for the record)."""
-    async with transaction(db) as conn:
-        if await conn.fetchval(queries.EXPIRE_SILENCE_SQL, silence_id, user) is None:
-            raise NotFound(f"silence {silence_id} does not exist or has ended")
-        await notify_config(conn, "alert_silences")
+    missing = f"silence {silence_id} does not exist or has ended"
+    await write_row(
+        db, queries.EXPIRE_SILENCE_SQL, (silence_id, user), "alert_silences", missing=missing
+    )
 
 
 async def delete_silence(db: Db, silence_id: int) -> None:
@@ -164,12 +162,13 @@ async def create_window(
     """A maintenance window: one-off (starts_at..ends_at) or recurring (ISO weekdays and
     ``[["HH:MM", "HH:MM"], …]`` in ``timezone``, default core.timezone)."""
     args = _window_args(name, **fields)
-    async with transaction(db) as conn:
-        try:
-            wid = await conn.fetchval(queries.INSERT_WINDOW_SQL, *args[:9], created_by, args[9])
-        except asyncpg.UniqueViolationError:
-            raise AlertApiError(f"a window named {name!r} exists already") from None
-        await notify_config(conn, "alert_maintenance_windows")
+    wid = await write_row(
+        db,
+        queries.INSERT_WINDOW_SQL,
+        (*args[:9], created_by, args[9]),
+        "alert_maintenance_windows",
+        duplicate=f"a window named {name!r} exists already",
+    )
     return int(wid)
 
 
