@@ -31,7 +31,15 @@ from .notifiers import Channels, NotifyError
 from .settings import AlertSettings
 from .templates import Message
 
-__all__ = ["Sender", "deliver", "idempotency_key", "next_attempt", "queue_message", "send_now"]
+__all__ = [
+    "Sender",
+    "deliver",
+    "idempotency_key",
+    "log_attempt",
+    "next_attempt",
+    "queue_message",
+    "send_now",
+]
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +67,15 @@ def next_attempt(exc: NotifyError, attempts: int, s: AlertSettings) -> tuple[boo
     if exc.retry_after is not None:
         delay = max(delay, exc.retry_after)
     return final, delay
+
+
+def log_attempt(
+    logger: logging.Logger, what: str, exc: NotifyError, attempts: int, final: bool
+) -> None:
+    """The warning for a failed delivery (``what``: e.g. "notification 7 to 值班组")."""
+    retry = "failed" if final else "will be retried"
+    logger.warning("%s %s (attempt %d): %s", what, retry, attempts, exc)
+
 
 _DUE_BATCH: Final = 200
 
@@ -186,14 +203,7 @@ class Sender:
                     delay,
                     "failed" if final else "queued",
                 )
-                log.warning(
-                    "notification %s to %s %s (attempt %d): %s",
-                    row["id"],
-                    receiver.name,
-                    "failed" if final else "will be retried",
-                    attempts,
-                    exc,
-                )
+                log_attempt(log, what, exc, attempts, final)
                 if final:
                     self.failed += 1
                 continue
