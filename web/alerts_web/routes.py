@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from alerts import api as alerts_api
 from web.errors import ErrorTable
-from web.openapi import Endpoint, Page, Param, page_of
+from web.openapi import Endpoint, Page, Param, obj, page_of, text
 from web.pages import NavItem
 
 from . import handlers as h
@@ -46,6 +46,16 @@ _COMMENT = {
     "type": "object",
     "properties": {"comment": {"type": "string", "maxLength": 500}},
 }
+_SILENCE = obj(
+    {
+        "matchers": _MATCHERS,
+        "starts_at": _TIME,
+        "ends_at": _TIME,
+        "duration_min": {"type": "integer", "minimum": 1, "maximum": 43200},
+        "comment": text(500),
+    },
+    "matchers",
+)
 _WINDOW = {
     "type": "object",
     "required": ["name"],
@@ -100,6 +110,15 @@ _RECEIVER = {
         "user_id": {"type": ["integer", "null"], "minimum": 1, "description": "关联的平台用户"},
     },
 }
+_RESPONSIBILITY = obj(
+    {
+        "role": {"type": "string", "enum": ["maintainer", "officer"]},
+        "scope": {"type": "string", "enum": ["station", "region", "area", "all"]},
+        "scope_key": text(64),
+    },
+    "role",
+    "scope",
+)
 
 E = Endpoint
 #: The alert API's refusals (English, for the CLI) → answers in Chinese (see web.errors).
@@ -242,17 +261,7 @@ API: Final = (
         "alerts:silence",
         "新建静默",
         "静默与维护",
-        body={
-            "type": "object",
-            "required": ["matchers"],
-            "properties": {
-                "matchers": _MATCHERS,
-                "starts_at": _TIME,
-                "ends_at": _TIME,
-                "duration_min": {"type": "integer", "minimum": 1, "maximum": 43200},
-                "comment": {"type": "string", "maxLength": 500},
-            },
-        },
+        body=_SILENCE,
         status=201,
         response=_ID,
     ),
@@ -398,15 +407,7 @@ API: Final = (
         "alerts:admin",
         "添加接收人职责（运维/监管 × 站点/区县/区域/全部）",
         "路由与接收人",
-        body={
-            "type": "object",
-            "required": ["role", "scope"],
-            "properties": {
-                "role": {"type": "string", "enum": ["maintainer", "officer"]},
-                "scope": {"type": "string", "enum": ["station", "region", "area", "all"]},
-                "scope_key": {"type": "string", "maxLength": 64},
-            },
-        },
+        body=_RESPONSIBILITY,
         status=201,
         response=_ID,
     ),
