@@ -7,16 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any, Final
 
-from .rules import (
-    AQI_LEVEL,
-    EXCEEDANCE,
-    FLATLINE,
-    JUMP,
-    MAINTENANCE,
-    OFFLINE,
-    SEVERITIES,
-    RuleError,
-)
+from . import rules
+from .rules import SEVERITIES, RuleError
 
 __all__ = ["LEVELS", "RULE_PARAMS", "coerce_params"]
 
@@ -24,21 +16,21 @@ LEVELS: Final = ("default", "st", "region", "station")
 
 #: Parameters accepted in ``alert_rule_config.params``, per rule, with their types.
 RULE_PARAMS: Final[Mapping[str, Mapping[str, type]]] = {
-    EXCEEDANCE: {
+    rules.EXCEEDANCE: {
         "pending_count": int,
         "pending_s": float,
         "clear_count": int,
         "hysteresis_ratio": float,
         "kinds": str,
     },
-    AQI_LEVEL: {
+    rules.AQI_LEVEL: {
         "pending_count": int,
         "pending_s": float,
         "clear_count": int,
         "hysteresis_ratio": float,
         "kinds": str,
     },
-    FLATLINE: {
+    rules.FLATLINE: {
         "count": int,
         "duration_s": float,
         "min_count": int,
@@ -47,7 +39,7 @@ RULE_PARAMS: Final[Mapping[str, Mapping[str, type]]] = {
         "kinds": str,
         "factors": str,
     },
-    JUMP: {
+    rules.JUMP: {
         "rel": float,
         "min_delta": float,
         "abs": float,
@@ -58,8 +50,8 @@ RULE_PARAMS: Final[Mapping[str, Mapping[str, type]]] = {
         "kinds": str,
         "factors": str,
     },
-    MAINTENANCE: {"duration_s": float, "count": int, "fault_severity": str, "kinds": str},
-    OFFLINE: {"after_s": float, "disconnect_grace_s": float},
+    rules.MAINTENANCE: {"duration_s": float, "count": int, "fault_severity": str, "kinds": str},
+    rules.OFFLINE: {"after_s": float, "disconnect_grace_s": float},
 }
 
 
