@@ -88,6 +88,18 @@ def _feed_records(evaluator: StreamEvaluator, kind: str, rows: list[asyncpg.Reco
     return evaluator.feed_rows(kind, *columns(rows, 5))
 
 
+async def _close_or_terminate(
+    target: asyncpg.Pool | asyncpg.Connection,
+    wait_s: float,
+    errors: tuple[type[BaseException], ...],
+) -> None:
+    """Close ``target`` gracefully within ``wait_s`` seconds; on ``errors``, cut it off."""
+    try:
+        await asyncio.wait_for(target.close(), wait_s)
+    except errors:
+        target.terminate()
+
+
 class AlertService:
     """See the module docstring.  ``async with AlertService(settings, dsn) as svc``."""
 
@@ -215,10 +227,7 @@ class AlertService:
         gc.unfreeze()  # what was long-lived may now be garbage
         if self.pool is not None:
             pool, self.pool = self.pool, None
-            try:
-                await asyncio.wait_for(pool.close(), 10)
-            except TimeoutError:
-                pool.terminate()
+            await _close_or_terminate(pool, 10, (TimeoutError,))
 
     # -- listening ---------------------------------------------------------------------------
     async def _listen(self) -> None:
@@ -235,10 +244,7 @@ class AlertService:
     async def _close_listener(self) -> None:
         conn, self._listener = self._listener, None
         if conn is not None and not conn.is_closed():
-            try:
-                await asyncio.wait_for(conn.close(), 5)
-            except CONNECTION_ERRORS:
-                conn.terminate()
+            await _close_or_terminate(conn, 5, CONNECTION_ERRORS)
 
     def _on_reading(self, conn: object, pid: int, channel: str, payload: str) -> None:
         self._last_reading = time.time()
