@@ -5,10 +5,9 @@ averaging) for a region or grid.  Layout: :mod:`aggregates.reports`."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
 
 from aggregates.analysis import competition_ranks, pollutant_of_code
 from aggregates.aqi_series import AreaAqi, daily_aqi_series
@@ -26,32 +25,24 @@ from aggregates.report_cells import (
     shown,
     stat_cell,
 )
-from aggregates.report_model import Cell, Chart, Column, Progress, Report, Table
-from aggregates.selection import Db, StationInfo
-from aggregates.settings import AggregatesConfig
+from aggregates.report_model import Cell, Chart, Column, ReportJob, Table
+from aggregates.selection import StationInfo
 
 __all__ = ["area_period_report", "station_period_report"]
 
 _STAT_SUFFIX = {"CO": "(P95)", "O3": "(8h P90)"}
 
 
-async def station_period_report(
-    db: Db,
-    settings: AggregatesConfig,
-    report: Report,
-    station: StationInfo,
-    info: Mapping[str, Mapping[str, Any]],
-    step: Progress,
-) -> None:
-    spec, per = report.spec, report.spec.period
-    values = await daily(db, [station], spec.factors, per.start, per.end)
-    series = await daily_aqi_series(db, settings, per.start, per.end, stations=[station])
-    step(0.5, "table")
+async def station_period_report(job: ReportJob, station: StationInfo) -> None:
+    spec, per = job.report.spec, job.report.spec.period
+    values = await daily(job.db, [station], spec.factors, per.start, per.end)
+    series = await daily_aqi_series(job.db, job.settings, per.start, per.end, stations=[station])
+    job.step(0.5, "table")
     days_aqi = {a.day: a for rows in series.values() for a in rows}
     by_day: dict[date, dict[str, DailyValue]] = defaultdict(dict)
     for v in values:
         by_day[v.day][v.factor] = v
-    cols = factor_columns(spec.factors, info)
+    cols = factor_columns(spec.factors, job.info)
     yearly = per.kind == "year"
     table = Table(
         "月数据" if yearly else "日数据",
@@ -71,7 +62,7 @@ async def station_period_report(
             row: list[Cell] = [day.isoformat()]
             for col in cols:
                 dv = by_day.get(day, {}).get(col.key)
-                row.append(shown(col.key, dv.value, settings) if dv and dv.valid else None)
+                row.append(shown(col.key, dv.value, job.settings) if dv and dv.valid else None)
             row += aqi_cells(a.result if a else None)
             table.rows.append(row)
             labels.append(f"{day.month}/{day.day}")
@@ -81,61 +72,53 @@ async def station_period_report(
             first = date(per.start.year, m, 1)
             nxt = date(first.year + (m == 12), m % 12 + 1, 1)
             mper = Period("month", first, nxt)
-            stats = await period(db, settings, [station], spec.factors, mper)
+            stats = await period(job.db, job.settings, [station], spec.factors, mper)
             by_code = {s.factor: s for s in stats}
             row = [f"{first.year}-{m:02d}"]
             for col in cols:
                 s = by_code.get(col.key)
-                row.append(shown(col.key, s.mean, settings) if s and s.valid else None)
+                row.append(shown(col.key, s.mean, job.settings) if s and s.valid else None)
             month_aqi = [a for d, a in days_aqi.items() if first <= d < nxt]
-            res = period_aqci(month_aqi, settings, first)
+            res = period_aqci(month_aqi, job.settings, first)
             row += [res, *good_days(month_aqi)]
             table.rows.append(row)
             labels.append(f"{m}月")
             aqis.append(float(res) if res is not None else None)
-            step(0.5 + 0.4 * m / 12, f"month {m}")
-    stats = await period(db, settings, [station], spec.factors, per)
+            job.step(0.5 + 0.4 * m / 12, f"month {m}")
+    stats = await period(job.db, job.settings, [station], spec.factors, per)
     by_code = {s.factor: s for s in stats}
     mean_row: list[Cell] = ["时段均值"]
     valid_row: list[Cell] = ["有效天数"]
     for col in cols:
         s = by_code.get(col.key)
-        mean_row.append(shown(col.key, s.mean, settings) if s and s.valid else None)
+        mean_row.append(shown(col.key, s.mean, job.settings) if s and s.valid else None)
         valid_row.append(s.n_valid_days if s else 0)
-    aqci = period_aqci(list(days_aqi.values()), settings, per.start)
+    aqci = period_aqci(list(days_aqi.values()), job.settings, per.start)
     good, n_valid = good_days(days_aqi.values())
     mean_row += [aqci, None, None] if yearly else [None, "综合指数", aqci]
     valid_row += (
         [None, good, n_valid] if yearly else [None, "优良天数比例", good_rate(good, n_valid)]
     )
     table.summary += [mean_row, valid_row]
-    report.tables.append(table)
-    report.meta.update({"aqci": aqci, "good_days": good, "valid_days": n_valid})
+    job.report.tables.append(table)
+    job.report.meta.update({"aqci": aqci, "good_days": good, "valid_days": n_valid})
     title = "月综合指数" if yearly else "日 AQI"
-    report.charts["line"] = Chart("line", title, labels, {title: aqis})
-    report.charts["bar"] = Chart(
+    job.report.charts["line"] = Chart("line", title, labels, {title: aqis})
+    job.report.charts["bar"] = Chart(
         "bar",
         title,
         labels,
         {title: aqis},
         None if yearly else level_colors([int(a) if a is not None else None for a in aqis]),
     )
-    report.charts["pie"] = pie([p for a in days_aqi.values() for p in a.result.primary])
+    job.report.charts["pie"] = pie([p for a in days_aqi.values() for p in a.result.primary])
 
 
-async def area_period_report(
-    db: Db,
-    settings: AggregatesConfig,
-    report: Report,
-    stations: Sequence[StationInfo],
-    name: str,
-    info: Mapping[str, Mapping[str, Any]],
-    step: Progress,
-) -> None:
-    spec, per = report.spec, report.spec.period
+async def area_period_report(job: ReportJob, stations: Sequence[StationInfo], name: str) -> None:
+    spec, per = job.report.spec, job.report.spec.period
     scope = spec.scope
     single_day = per.kind == "day"
-    cols = factor_columns(spec.factors, info)
+    cols = factor_columns(spec.factors, job.info)
     if not single_day:  # HJ 663 period statistics of CO and O3 are percentiles
         cols = [
             Column(c.key, f"{c.title}{_STAT_SUFFIX[p]}", c.unit, c.decimals, c.width)
@@ -143,17 +126,21 @@ async def area_period_report(
             else c
             for c in cols
         ]
-    stats = [] if single_day else await period(db, settings, stations, spec.factors, per)
-    step(0.3, "daily AQI")
-    series = await daily_aqi_series(db, settings, per.start, per.end, stations=stations)
+    stats = [] if single_day else await period(job.db, job.settings, stations, spec.factors, per)
+    job.step(0.3, "daily AQI")
+    series = await daily_aqi_series(job.db, job.settings, per.start, per.end, stations=stations)
     area_series = await daily_aqi_series(
-        db, settings, per.start, per.end, scope=scope, stations=stations
+        job.db, job.settings, per.start, per.end, scope=scope, stations=stations
     )
     area_stats = (
-        [] if single_day else await period(db, settings, stations, spec.factors, per, scope=scope)
+        []
+        if single_day
+        else await period(job.db, job.settings, stations, spec.factors, per, scope=scope)
     )
-    daily_values = await daily(db, stations, spec.factors, per.start, per.end) if single_day else []
-    step(0.6, "table")
+    daily_values = (
+        await daily(job.db, stations, spec.factors, per.start, per.end) if single_day else []
+    )
+    job.step(0.6, "table")
     by_station: dict[str, dict[str, PeriodValue]] = defaultdict(dict)
     for s in stats:
         by_station[s.key][s.factor] = s
@@ -188,14 +175,14 @@ async def area_period_report(
         for col in cols:
             if single_day:
                 dv = day_values.get(st.id, {}).get(col.key)
-                row.append(shown(col.key, dv.value, settings) if dv and dv.valid else None)
+                row.append(shown(col.key, dv.value, job.settings) if dv and dv.valid else None)
             else:
                 pv = by_station.get(st.mn, {}).get(col.key)
-                row.append(stat_cell(col.key, pv, settings))
+                row.append(stat_cell(col.key, pv, job.settings))
         if single_day:
             row += aqi_cells(days[0].result if days else None)
         else:
-            aqci = period_aqci(days, settings, per.start)
+            aqci = period_aqci(days, job.settings, per.start)
             aqcis.append(aqci)
             row += [aqci, None, *_good_day_cells(days)]
         table.rows.append(row)
@@ -215,13 +202,17 @@ async def area_period_report(
             key = "O3_8h_max" if pol == "O3" else f"{pol}_24h"
             area_row.append(ind.get(key) if pol else None)
         else:
-            area_row.append(stat_cell(col.key, area_by_code.get(col.key), settings))
+            area_row.append(stat_cell(col.key, area_by_code.get(col.key), job.settings))
     if single_day:
         area_row += aqi_cells(area_days[0].result if area_days else None)
     else:
-        area_row += [period_aqci(area_days, settings, per.start), None, *_good_day_cells(area_days)]
+        area_row += [
+            period_aqci(area_days, job.settings, per.start),
+            None,
+            *_good_day_cells(area_days),
+        ]
     table.summary.append(area_row)
-    report.tables.append(table)
+    job.report.tables.append(table)
     if not single_day:
         detail = Table(
             "日AQI",
@@ -232,8 +223,8 @@ async def area_period_report(
         for st in stations:
             got = {a.day: a.result.aqi for a in aqi_by_station.get(st.mn, [])}
             detail.rows.append([st.label, *[got.get(d) for d in per.iter_days()]])
-        report.tables.append(detail)
-    step(0.9, "charts")
+        job.report.tables.append(detail)
+    job.step(0.9, "charts")
     labels = [st.label for st in stations]
     if single_day:
         values = [
@@ -248,15 +239,15 @@ async def area_period_report(
         values = [float(v) if v is not None else None for v in aqcis]
         title = "站点综合指数"
         colors = None
-    report.charts["bar"] = Chart("bar", title, labels, {title: values}, colors)
+    job.report.charts["bar"] = Chart("bar", title, labels, {title: values}, colors)
     line_labels = [f"{a.day.month}/{a.day.day}" for a in area_days]
-    report.charts["line"] = Chart(
+    job.report.charts["line"] = Chart(
         "line",
         f"{name} 日 AQI",
         line_labels,
         {"AQI": [float(a.result.aqi) if a.result.aqi is not None else None for a in area_days]},
     )
-    report.charts["pie"] = pie([p for a in area_days for p in a.result.primary])
+    job.report.charts["pie"] = pie([p for a in area_days for p in a.result.primary])
 
 
 def _good_day_cells(days: Sequence[AreaAqi]) -> list[Cell]:

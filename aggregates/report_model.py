@@ -4,7 +4,7 @@ so that every export format (XLSX, CSV, PDF, DOCX, PNG/JPG) shows the same numbe
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -12,7 +12,8 @@ from typing import Any, Literal, TypeAlias
 
 from aggregates.analysis import AQI_FACTORS
 from aggregates.periods import Period
-from aggregates.selection import Scope
+from aggregates.selection import Db, Scope
+from aggregates.settings import AggregatesConfig
 
 __all__ = ["Cell", "Chart", "Column", "Progress", "Report", "ReportSpec", "Table"]
 
@@ -75,3 +76,15 @@ class Report:
     @property
     def main(self) -> Table:
         return self.tables[0]
+
+
+@dataclass(frozen=True, slots=True)
+class ReportJob:
+    """What every report builder works with: the database, the settings, the report it fills,
+    the factors' names and units (``factor_info``) and the progress callback."""
+
+    db: Db
+    settings: AggregatesConfig
+    report: Report
+    info: Mapping[str, Mapping[str, Any]]
+    step: Progress

@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aggregates import queries
@@ -48,7 +47,16 @@ from aggregates.report_cells import (
     pie,
     shown,
 )
-from aggregates.report_model import Cell, Chart, Column, Progress, Report, ReportSpec, Table
+from aggregates.report_model import (
+    Cell,
+    Chart,
+    Column,
+    Progress,
+    Report,
+    ReportJob,
+    ReportSpec,
+    Table,
+)
 from aggregates.selection import (
     Db,
     QueryError,
@@ -128,14 +136,15 @@ async def build_report(
         {},
     )
     step(0.1, "data")
+    job = ReportJob(db, settings, report, info, step)
     if per.kind == "hour":
-        await _hour_report(db, settings, report, stations, info, step)
+        await _hour_report(job, stations)
     elif per.kind == "day" and spec.scope == "station":
-        await _station_day_report(db, settings, report, stations[0], info, step)
+        await _station_day_report(job, stations[0])
     elif spec.scope == "station":
-        await station_period_report(db, settings, report, stations[0], info, step)
+        await station_period_report(job, stations[0])
     else:
-        await area_period_report(db, settings, report, stations, name, info, step)
+        await area_period_report(job, stations, name)
     report.notes += [
         "“—”表示无数据或数据不满足有效性要求（GB 3095-2012 表4、HJ 663-2013：日均值至少20个有效"
         "小时值，O3日最大8小时平均至少14个有效8小时值，月均值至少27个有效日均值、2月至少25个），"
@@ -147,25 +156,18 @@ async def build_report(
     return report
 
 
-async def _hour_report(
-    db: Db,
-    settings: AggregatesConfig,
-    report: Report,
-    stations: Sequence[StationInfo],
-    info: Mapping[str, Mapping[str, Any]],
-    step: Progress,
-) -> None:
-    spec, tz = report.spec, ZoneInfo(settings.core.timezone)
+async def _hour_report(job: ReportJob, stations: Sequence[StationInfo]) -> None:
+    spec, tz = job.report.spec, ZoneInfo(job.settings.core.timezone)
     lo, hi = day_bounds(spec.period.start, tz)
-    values = await hourly(db, stations, spec.factors, lo, hi)
-    step(0.5, "hourly AQI")
+    values = await hourly(job.db, stations, spec.factors, lo, hi)
+    job.step(0.5, "hourly AQI")
     per_hour: dict[tuple[datetime, str], list[float]] = defaultdict(list)
     for v in values:
         if v.valid and v.value is not None:
             per_hour[(v.ts, v.factor)].append(v.value)
     table = Table("小时数据", [Column("time", "时间", "", None, 8)])
-    table.columns += factor_columns(spec.factors, info) + AQI_COLUMNS
-    registry = registry_for(settings)
+    table.columns += factor_columns(spec.factors, job.info) + AQI_COLUMNS
+    registry = registry_for(job.settings)
     aqi_table = registry.aqi_table(spec.period.start)
     aqis: list[int | None] = []
     labels: list[str] = []
@@ -176,7 +178,7 @@ async def _hour_report(
         for code in spec.factors:
             vals = per_hour.get((ts, code))
             mean = math.fsum(vals) / len(vals) if vals else None
-            value = shown(code, mean, settings)
+            value = shown(code, mean, job.settings)
             row.append(value)
             pol = pollutant_of_code(code)
             if pol is not None and value is not None:
@@ -186,35 +188,28 @@ async def _hour_report(
         aqis.append(res.aqi if res else None)
         labels.append(str(row[0]))
         table.rows.append(row)
-    report.tables.append(table)
-    report.charts["line"] = Chart(
+    job.report.tables.append(table)
+    job.report.charts["line"] = Chart(
         "line", "小时 AQI", labels, {"AQI": [float(a) if a is not None else None for a in aqis]}
     )
-    report.charts["bar"] = Chart(
+    job.report.charts["bar"] = Chart(
         "bar",
         "小时 AQI",
         labels,
         {"AQI": [float(a) if a is not None else None for a in aqis]},
         level_colors(aqis),
     )
-    report.charts["pie"] = pie(
+    job.report.charts["pie"] = pie(
         [p for r in table.rows if isinstance(r[-1], str) for p in str(r[-1]).split("、")]
     )
 
 
-async def _station_day_report(
-    db: Db,
-    settings: AggregatesConfig,
-    report: Report,
-    station: StationInfo,
-    info: Mapping[str, Mapping[str, Any]],
-    step: Progress,
-) -> None:
-    spec = report.spec
+async def _station_day_report(job: ReportJob, station: StationInfo) -> None:
+    spec = job.report.spec
     day = spec.period.start
-    values = await daily(db, [station], spec.factors, day, day + timedelta(days=1))
-    aqi = await station_daily_aqi(db, settings, day, Selection(mns=(station.mn,)))
-    step(0.6, "table")
+    values = await daily(job.db, [station], spec.factors, day, day + timedelta(days=1))
+    aqi = await station_daily_aqi(job.db, job.settings, day, Selection(mns=(station.mn,)))
+    job.step(0.6, "table")
     a = aqi[0] if aqi else None
     table = Table(
         "日数据",
@@ -231,7 +226,7 @@ async def _station_day_report(
         ],
     )
     by_code = {v.factor: v for v in values}
-    cols = factor_columns(spec.factors, info)
+    cols = factor_columns(spec.factors, job.info)
     for col in cols:
         v = by_code.get(col.key)
         pol = pollutant_of_code(col.key)
@@ -240,11 +235,11 @@ async def _station_day_report(
             [
                 col.title,
                 col.unit,
-                shown(col.key, v.value, settings) if v and v.valid else None,
+                shown(col.key, v.value, job.settings) if v and v.valid else None,
                 v.n_valid_hours if v else 0,
-                shown(col.key, v.min_1h, settings) if v else None,
-                shown(col.key, v.max_1h, settings) if v else None,
-                shown(col.key, v.mda8, settings) if v and v.mda8_valid else None,
+                shown(col.key, v.min_1h, job.settings) if v else None,
+                shown(col.key, v.max_1h, job.settings) if v else None,
+                shown(col.key, v.mda8, job.settings) if v and v.mda8_valid else None,
                 iaqi,
                 ("站点上报" if v.source == "reported" else "计算") if v else None,
             ]
@@ -252,19 +247,19 @@ async def _station_day_report(
     table.summary.append(
         ["AQI", "", *aqi_cells(a.result if a else None), None, None, None, None, None, None][:9]
     )
-    report.tables.append(table)
-    report.meta["aqi"] = a.result.to_json() if a else None
+    job.report.tables.append(table)
+    job.report.meta["aqi"] = a.result.to_json() if a else None
     sub: dict[str, int | None] = dict(a.result.iaqi) if a else {}
     cats = [p for p in sub if sub[p] is not None]
-    report.charts["bar"] = Chart(
+    job.report.charts["bar"] = Chart(
         "bar",
         "污染物分指数",
         [POLLUTANT_NAMES.get(p, p) for p in cats],
         {"IAQI": [float(sub[p] or 0) for p in cats]},
         level_colors([sub[p] for p in cats]),
     )
-    report.charts["line"] = report.charts["bar"]
-    report.charts["pie"] = Chart(
+    job.report.charts["line"] = job.report.charts["bar"]
+    job.report.charts["pie"] = Chart(
         "pie",
         "污染物分指数构成",
         [POLLUTANT_NAMES.get(p, p) for p in cats],

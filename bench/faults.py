@@ -213,6 +213,15 @@ def outage(*, outage_s: float = 60.0, **options: Any) -> dict[str, Any]:
 _RECONNECT = {"reconnect_min": 0.5, "reconnect_max": 5.0}
 
 
+def _reconnected(
+    plan: Load, server: ServerUnderTest, running: load.Background[FleetResult]
+) -> tuple[float | None, dict[str, Any]]:
+    """After a fault that drops every connection: seconds until the fleet is back (None
+    after 120 s), then the frame accounting of the run."""
+    reconnected = load.wait_connected(server, plan.stations, timeout=120, progress=plan.progress)
+    return reconnected, account(server, running.result())
+
+
 # -- a worker killed --------------------------------------------------------------------------
 def kill_worker(**options: Any) -> dict[str, Any]:
     plan = Load.of(options)
@@ -226,10 +235,7 @@ def kill_worker(**options: Any) -> dict[str, Any]:
             return victim not in now and len(now) == len(before)
 
         restarted = load.wait_for(replaced, 60, 0.2)
-        reconnected = load.wait_connected(
-            server, plan.stations, timeout=120, progress=plan.progress
-        )
-        counts = account(server, running.result())
+        reconnected, counts = _reconnected(plan, server, running)
     return plan.result(
         "kill-worker",
         "one ingest worker killed with SIGKILL",
@@ -250,10 +256,7 @@ def restart(**options: Any) -> dict[str, Any]:
         t1 = time.monotonic()
         server.start()
         startup = time.monotonic() - t1
-        reconnected = load.wait_connected(
-            server, plan.stations, timeout=120, progress=plan.progress
-        )
-        counts = account(server, running.result())
+        reconnected, counts = _reconnected(plan, server, running)
     return plan.result(
         "restart",
         "whole server stopped (graceful) and started again",

@@ -20,7 +20,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,35 +53,27 @@ class _Active:
     sent: float
 
 
+@dataclass(eq=False, repr=False)
 class CommandTracker:
-    def __init__(
-        self,
-        pool: asyncpg.Pool,
-        *,
-        worker: int,
-        sessions: dict[str, StationConnection],
-        registry_get: Callable[[str], Station | None],
-        timeout_s: float,
-        on_registry_change: Callable[[], None] | None = None,
-    ) -> None:
-        self.pool = pool
-        self.worker = worker
-        self.sessions = sessions
-        self.registry_get = registry_get
-        self.timeout_s = timeout_s
-        self._active: dict[tuple[str, str], _Active] = {}  # (mn, qn) → command
-        self._by_station: dict[int, list[_Active]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._replies: asyncio.Queue[tuple[_Active, Frame, str | None, int | None, datetime]] = (
-            asyncio.Queue()
-        )
-        self._recorder_task: asyncio.Task[None] | None = None
-        self._listener: asyncpg.Connection | None = None
-        self._dsn = ""
-        self._waiting: set[str] = set()
-        self.on_registry_change = on_registry_change
-        self.sent = 0
-        self.replies = 0
+    pool: asyncpg.Pool
+    _: KW_ONLY
+    worker: int
+    sessions: dict[str, StationConnection]
+    registry_get: Callable[[str], Station | None]
+    timeout_s: float
+    on_registry_change: Callable[[], None] | None = None
+    _active: dict[tuple[str, str], _Active] = field(default_factory=dict, init=False)  # (mn, qn)
+    _by_station: dict[int, list[_Active]] = field(default_factory=dict, init=False)
+    _tasks: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
+    _replies: asyncio.Queue[tuple[_Active, Frame, str | None, int | None, datetime]] = field(
+        default_factory=asyncio.Queue, init=False
+    )
+    _recorder_task: asyncio.Task[None] | None = field(default=None, init=False)
+    _listener: asyncpg.Connection | None = field(default=None, init=False)
+    _dsn: str = field(default="", init=False)
+    _waiting: set[str] = field(default_factory=set, init=False)
+    sent: int = field(default=0, init=False)
+    replies: int = field(default=0, init=False)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def start(self, dsn: str) -> None:

@@ -15,6 +15,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import InitVar, dataclass
 from typing import TYPE_CHECKING, Literal
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
@@ -33,19 +34,15 @@ _LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 
 _BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
 
 
+@dataclass(eq=False, repr=False)
 class WorkerMetrics:
-    def __init__(
-        self,
-        worker: int,
-        dispatcher: Dispatcher,
-        pipeline: Pipeline,
-        spool: Spool,
-        registry: CollectorRegistry | None = None,
-    ) -> None:
-        self.worker = worker
-        self.dispatcher = dispatcher
-        self.pipeline = pipeline
-        self.spool = spool
+    worker: int
+    dispatcher: Dispatcher
+    pipeline: Pipeline
+    spool: Spool
+    registry: InitVar[CollectorRegistry | None] = None
+
+    def __post_init__(self, registry: CollectorRegistry | None) -> None:
         reg = registry if registry is not None else CollectorRegistry()
         def gauge(name: str, text: str, mode: Literal["livesum", "min"] = "livesum") -> Gauge:
             # summed (or the minimum) over the workers by the supervisor's /metrics

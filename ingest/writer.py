@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -87,26 +87,18 @@ class WriteResult:
     by_table: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass(eq=False, repr=False)
 class BatchWriter:
     """Owns one dedicated connection (never the pool) and writes batches on it."""
 
-    def __init__(
-        self,
-        dsn: str,
-        engine: Engine,
-        *,
-        worker: int,
-        factor_ids: dict[str, int],
-        partitions: PartitionCache,
-        publish: bool = True,
-    ) -> None:
-        self.dsn = dsn
-        self.engine = engine
-        self.worker = worker
-        self.factor_ids = factor_ids
-        self.partitions = partitions
-        self.publish = publish
-        self._conn: asyncpg.Connection | None = None
+    dsn: str
+    engine: Engine
+    _: KW_ONLY
+    worker: int
+    factor_ids: dict[str, int]
+    partitions: PartitionCache
+    publish: bool = True
+    _conn: asyncpg.Connection | None = field(default=None, init=False)
 
     async def connect(self) -> None:
         if self._conn is None or self._conn.is_closed():

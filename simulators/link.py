@@ -36,6 +36,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, deque
+from dataclasses import KW_ONLY, InitVar, dataclass, field
+from functools import partial
 from typing import Protocol as TypingProtocol
 from typing import cast
 
@@ -65,68 +67,40 @@ class LinkOwner(TypingProtocol):
     def reconnect_delay(self) -> float: ...
 
 
+@dataclass(slots=True, eq=False, repr=False)
 class Link:
     """The connection and upload window of one station."""
 
-    __slots__ = (
-        "_acked",
-        "_attempt",
-        "_closed",
-        "_closing",
-        "_current",
-        "_decoder",
-        "_drip",
-        "_failed",
-        "_inflight",
-        "_loop",
-        "_outbox",
-        "_wake",
-        "_writable",
-        "ack_timeout",
-        "counters",
-        "last_error",
-        "owner",
-        "retries",
-        "rng",
-        "settings",
-        "stats",
-        "stopping",
-        "transport",
-    )
+    owner: LinkOwner
+    settings: LinkSettings
+    _: KW_ONLY
+    counters: FleetCounters
+    stats: StationStats
+    rng: CounterRandom
+    loop: InitVar[asyncio.AbstractEventLoop]
+    _loop: asyncio.AbstractEventLoop = field(init=False)
+    ack_timeout: float = field(init=False)
+    retries: int = field(init=False)
+    transport: asyncio.Transport | None = field(default=None, init=False)
+    _decoder: Decoder = field(default_factory=partial(Decoder, role=Role.STATION), init=False)
+    _outbox: deque[Outgoing] = field(default_factory=deque, init=False)
+    _inflight: dict[str, Outgoing] = field(default_factory=dict, init=False)
+    _failed: OrderedDict[str, Outgoing] = field(default_factory=OrderedDict, init=False)
+    _acked: OrderedDict[str, None] = field(default_factory=OrderedDict, init=False)
+    _writable: bool = field(default=True, init=False)
+    _closed: asyncio.Future[None] | None = field(default=None, init=False)
+    _closing: bool = field(default=False, init=False)
+    _attempt: Connection | None = field(default=None, init=False)
+    _current: Connection | None = field(default=None, init=False)
+    _wake: asyncio.Future[None] | None = field(default=None, init=False)
+    _drip: Drip | None = field(default=None, init=False)
+    stopping: bool = field(default=False, init=False)
+    last_error: str | None = field(default=None, init=False)
 
-    def __init__(
-        self,
-        owner: LinkOwner,
-        settings: LinkSettings,
-        *,
-        counters: FleetCounters,
-        stats: StationStats,
-        rng: CounterRandom,
-        loop: asyncio.AbstractEventLoop,
-    ) -> None:
-        self.owner = owner
-        self.settings = settings
-        self.counters = counters
-        self.stats = stats
-        self.rng = rng
+    def __post_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
-        self.ack_timeout = settings.ack_timeout
-        self.retries = settings.retries
-        self.transport: asyncio.Transport | None = None
-        self._decoder = Decoder(role=Role.STATION)
-        self._outbox: deque[Outgoing] = deque()
-        self._inflight: dict[str, Outgoing] = {}
-        self._failed: OrderedDict[str, Outgoing] = OrderedDict()
-        self._acked: OrderedDict[str, None] = OrderedDict()
-        self._writable = True
-        self._closed: asyncio.Future[None] | None = None
-        self._closing = False
-        self._attempt: Connection | None = None
-        self._current: Connection | None = None
-        self._wake: asyncio.Future[None] | None = None
-        self._drip: Drip | None = None
-        self.stopping = False
-        self.last_error: str | None = None
+        self.ack_timeout = self.settings.ack_timeout
+        self.retries = self.settings.retries
 
     # -- state ---------------------------------------------------------------------------
     @property

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -52,6 +54,15 @@ async def scoped_station(conn: asyncpg.Connection, request: web.Request) -> asyn
     if row is None:
         raise _not_found()
     return row
+
+
+@asynccontextmanager
+async def _station_conn(
+    request: web.Request,
+) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Record]]:
+    """A pooled connection and the path's station (404 outside the caller's scope)."""
+    async with context.pool(request).acquire() as conn:
+        yield conn, await scoped_station(conn, request)
 
 
 async def _station_listing(
@@ -200,8 +211,7 @@ async def set_station_limit(request: web.Request) -> web.Response:
     severity = body_str(body, "severity", max_len=12)
     enabled = body_bool(body, "enabled")
     user = context.caller(request)
-    async with context.pool(request).acquire() as conn:
-        station = await scoped_station(conn, request)
+    async with _station_conn(request) as (conn, station):
         try:
             limit_id = await alerts_api.set_limit(
                 conn,
@@ -223,8 +233,7 @@ async def set_station_limit(request: web.Request) -> web.Response:
 
 async def delete_station_limit(request: web.Request) -> web.Response:
     limit_id = path_int(request, "limit")
-    async with context.pool(request).acquire() as conn:
-        station = await scoped_station(conn, request)
+    async with _station_conn(request) as (conn, station):
         own = await alerts_api.list_limits(conn, level="station", scope_key=str(station["id"]))
         if limit_id not in {r["id"] for r in own}:
             raise ApiError(404, "not_found", "该站点没有这条限值")
@@ -245,8 +254,7 @@ async def station_series(request: web.Request) -> web.Response:
     start, end = time_window(q, default, timedelta(days=31))
     factor = opt_str(q, "factor", max_len=200)
     codes = [c for c in factor.split(",") if c] if factor else None
-    async with context.pool(request).acquire() as conn:
-        station = await scoped_station(conn, request)
+    async with _station_conn(request) as (conn, station):
         rows = await queries.series(
             conn,
             kind,
@@ -277,8 +285,7 @@ async def station_packets(request: web.Request) -> web.Response:
     page = paging(q, context.settings(request).web.page_size_max, default=50)
     start, end = time_window(q, timedelta(hours=24), timedelta(days=7))
     cn = opt_int(q, "cn", minimum=0, maximum=9999)
-    async with context.pool(request).acquire() as conn:
-        station = await scoped_station(conn, request)
+    async with _station_conn(request) as (conn, station):
         items, total = await queries.packets(
             conn, station["id"], start, end, cn, page.limit, page.offset
         )
@@ -287,16 +294,14 @@ async def station_packets(request: web.Request) -> web.Response:
 
 async def station_equipment(request: web.Request) -> web.Response:
     start, end = time_window(request.query, timedelta(hours=24), timedelta(days=7))
-    async with context.pool(request).acquire() as conn:
-        station = await scoped_station(conn, request)
+    async with _station_conn(request) as (conn, station):
         latest, history = await queries.equipment(conn, station["id"], start, end, 500)
     return json_response({"latest": latest, "history": history})
 
 
 async def station_commands(request: web.Request) -> web.Response:
     page = paging(request.query, context.settings(request).web.page_size_max, default=20)
-    async with context.pool(request).acquire() as conn:
-        station = await scoped_station(conn, request)
+    async with _station_conn(request) as (conn, station):
         items, total = await queries.commands(conn, station["id"], page.limit, page.offset)
     return json_response(page.wrap(items, total))
 
@@ -331,8 +336,7 @@ async def send_command(request: web.Request) -> web.Response:
         )
     timeout_s = body_int(body, "timeout_s", minimum=5, maximum=86_400) or 120
     user = context.caller(request)
-    async with context.pool(request).acquire() as conn:
-        station = await scoped_station(conn, request)
+    async with _station_conn(request) as (conn, station):
         try:
             command_id = await store_commands.queue_command(
                 conn,
