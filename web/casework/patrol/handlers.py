@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import date, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import asyncpg
 from aiohttp import web
@@ -48,6 +48,8 @@ __all__ = [
     "stats",
     "submit_checklist",
 ]
+
+_T = TypeVar("_T")
 
 TASK_STATES: Final = ("pending", "in_progress", "done", "overdue")
 HAZARD_STATES: Final = ("rectifying", "reviewing", "passed")
@@ -118,6 +120,20 @@ async def _working_on(
     async with acting(request, transaction=True) as (conn, caller):
         await require(conn, item_id, caller)
         yield conn, caller, await take_uploads(conn, caller.principal.user_id, tokens)
+
+
+async def _on_task(
+    request: web.Request,
+    task_id: int,
+    body: Mapping[str, Any],
+    step: Callable[..., Awaitable[_T]],
+    **options: Any,
+) -> _T:
+    """``step(conn, task_id, actor, config, now=..., photos=..., **options)`` of the patrol
+    service on one task of the caller's, in :func:`_working_on`'s transaction."""
+    async with _working_on(request, views.require_task, task_id, body) as (conn, caller, photos):
+        config = case_config(request)
+        return await step(conn, task_id, caller.actor, config, now=now(), photos=photos, **options)
 
 
 def _labelled(
@@ -233,21 +249,10 @@ async def check_in(request: web.Request) -> web.Response:
         raise _bad("lat", "须给出签到位置（纬度 lat、经度 lon）")
     accuracy = params.body_float(body, "accuracy_m", minimum=0, maximum=1e6)
     note = params.body_str(body, "note", max_len=500) or ""
-    config = case_config(request)
-    async with _working_on(request, views.require_task, task_id, body) as (conn, caller, photos):
-        result = await ps.check_in(
-            conn,
-            task_id,
-            caller.actor,
-            config,
-            lat=lat,
-            lon=lon,
-            now=now(),
-            accuracy_m=accuracy,
-            note=note,
-            photos=photos,
-        )
-    limit = config.cases.checkin_max_distance_m
+    result = await _on_task(
+        request, task_id, body, ps.check_in, lat=lat, lon=lon, accuracy_m=accuracy, note=note
+    )
+    limit = case_config(request).cases.checkin_max_distance_m
     return json_response(
         {
             "id": result.id,
@@ -287,16 +292,7 @@ async def submit_checklist(request: web.Request) -> web.Response:
     task_id = params.path_int(request)
     body = await params.json_body(request)
     results = _results(body)
-    async with _working_on(request, views.require_task, task_id, body) as (conn, caller, photos):
-        report = await ps.submit_checklist(
-            conn,
-            task_id,
-            caller.actor,
-            case_config(request),
-            results,
-            now=now(),
-            photos=photos,
-        )
+    report = await _on_task(request, task_id, body, ps.submit_checklist, results=results)
     return json_response(
         {"task_id": report.task_id, "on_time": report.on_time, "hazards": list(report.hazard_ids)}
     )
