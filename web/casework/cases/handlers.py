@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from web import context
+from web import context, params
 from web.casework.cases import actions, board
 from web.casework.cases import queries as q
 from web.casework.cases.assessment import GROUPS, Group
@@ -43,19 +43,6 @@ from web.casework.kernel.access import (
 )
 from web.casework.kernel.people import Role
 from web.casework.kernel.uploads import resolve_upload, save_photos
-from web.params import (
-    body_bool,
-    body_float,
-    body_int,
-    body_str,
-    json_body,
-    opt_bool,
-    opt_choice,
-    opt_int,
-    opt_str,
-    paging,
-    path_int,
-)
 from web.ratelimit import request_client
 from web.responses import ApiError, json_response
 
@@ -74,7 +61,7 @@ def _bad(name: str, message: str) -> ApiError:
 
 
 def _states(query: Mapping[str, str]) -> tuple[str, ...] | None:
-    raw = opt_str(query, "state", max_len=400)
+    raw = params.opt_str(query, "state", max_len=400)
     if raw is None:
         return None
     states = tuple(dict.fromkeys(s.strip() for s in raw.split(",") if s.strip()))
@@ -86,18 +73,18 @@ def _states(query: Mapping[str, str]) -> tuple[str, ...] | None:
 
 def _filter(request: web.Request, scope: tuple[int, ...] | None, **over: Any) -> BoardFilter:
     qy = request.query
-    page = paging(qy, 200, 50)
+    page = params.paging(qy, 200, 50)
     fields: dict[str, Any] = {
         "scope": scope,
         "states": _states(qy),
-        "open": opt_bool(qy, "open"),
-        "unit_id": opt_int(qy, "unit", minimum=1),
-        "category": opt_str(qy, "category", max_len=40),
-        "source": opt_choice(qy, "source", SOURCES),
-        "grid_id": opt_int(qy, "grid", minimum=1),
-        "supervised_only": bool(opt_bool(qy, "supervised")),
-        "overdue_only": bool(opt_bool(qy, "overdue")),
-        "search": opt_str(qy, "q", max_len=100),
+        "open": params.opt_bool(qy, "open"),
+        "unit_id": params.opt_int(qy, "unit", minimum=1),
+        "category": params.opt_str(qy, "category", max_len=40),
+        "source": params.opt_choice(qy, "source", SOURCES),
+        "grid_id": params.opt_int(qy, "grid", minimum=1),
+        "supervised_only": bool(params.opt_bool(qy, "supervised")),
+        "overdue_only": bool(params.opt_bool(qy, "overdue")),
+        "search": params.opt_str(qy, "q", max_len=100),
         "limit": page.limit,
         "offset": page.offset,
     }
@@ -125,7 +112,7 @@ async def list_cases(request: web.Request) -> web.Response:
 
 
 async def case_board_columns(request: web.Request) -> web.Response:
-    per_column = opt_int(request.query, "per_column", minimum=1, maximum=100) or 20
+    per_column = params.opt_int(request.query, "per_column", minimum=1, maximum=100) or 20
     at = now()
     async with acting(request) as (conn, caller):
         f = _filter(request, caller.actor.scope, **_unit_filter(caller.role, caller.actor.unit_id))
@@ -140,7 +127,7 @@ async def my_cases(request: web.Request) -> web.Response:
         states = board.actionable_states(caller.role, Switches.of(config.cases))
         items: list[dict[str, Any]] = []
         total = 0
-        page = paging(request.query, 200, 50)
+        page = params.paging(request.query, 200, 50)
         if states:
             f = _filter(
                 request,
@@ -171,32 +158,34 @@ async def list_categories(request: web.Request) -> web.Response:
 
 async def get_case(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
-        case = await actions.case_detail(conn, path_int(request), caller, case_config(request))
+        case = await actions.case_detail(
+            conn, params.path_int(request), caller, case_config(request)
+        )
     case["actor"] = caller.to_json()
     return json_response(case)
 
 
 def _location(body: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    lat = body_float(body, "lat", minimum=-90, maximum=90)
-    lon = body_float(body, "lon", minimum=-180, maximum=180)
+    lat = params.body_float(body, "lat", minimum=-90, maximum=90)
+    lon = params.body_float(body, "lon", minimum=-180, maximum=180)
     if (lat is None) != (lon is None):
         raise _bad("lat", "经度和纬度须同时给出")
     return lat, lon
 
 
 async def create_case(request: web.Request) -> web.Response:
-    body = await json_body(request)
+    body = await params.json_body(request)
     lat, lon = _location(body)
     new = NewCase(
-        title=body_str(body, "title", required=True, max_len=200) or "",
-        category=body_str(body, "category", required=True, max_len=40) or "",
+        title=params.body_str(body, "title", required=True, max_len=200) or "",
+        category=params.body_str(body, "category", required=True, max_len=40) or "",
         source="manual",
-        description=body_str(body, "description", max_len=5000) or "",
+        description=params.body_str(body, "description", max_len=5000) or "",
         lat=lat,
         lon=lon,
-        address=body_str(body, "address", max_len=200) or "",
-        grid_id=body_int(body, "grid_id", minimum=1),
-        urgent=body_bool(body, "urgent"),
+        address=params.body_str(body, "address", max_len=200) or "",
+        grid_id=params.body_int(body, "grid_id", minimum=1),
+        urgent=params.body_bool(body, "urgent"),
     )
     tokens = photo_tokens(body)
     config = case_config(request)
@@ -215,15 +204,15 @@ _ACTIONS: Final = tuple(a.value for a in Action)
 
 
 async def case_action(request: web.Request) -> web.Response:
-    case_id = path_int(request)
-    body = await json_body(request)
-    action = body_str(body, "action", required=True, max_len=40) or ""
+    case_id = params.path_int(request)
+    body = await params.json_body(request)
+    action = params.body_str(body, "action", required=True, max_len=40) or ""
     if action not in _ACTIONS:
         raise _bad("action", f"未知的操作 {action!r}")
-    comment = body_str(body, "comment", max_len=2000) or ""
-    unit_id = body_int(body, "unit_id", minimum=1)
-    minutes = body_int(body, "extension_minutes", minimum=1, maximum=450 * 60)
-    version = body_int(body, "version", minimum=0)
+    comment = params.body_str(body, "comment", max_len=2000) or ""
+    unit_id = params.body_int(body, "unit_id", minimum=1)
+    minutes = params.body_int(body, "extension_minutes", minimum=1, maximum=450 * 60)
+    version = params.body_int(body, "version", minimum=0)
     tokens = photo_tokens(body)
     config = case_config(request)
     async with acting(request, transaction=True) as (conn, caller):
@@ -259,10 +248,10 @@ async def case_action(request: web.Request) -> web.Response:
 
 
 async def case_grid(request: web.Request) -> web.Response:
-    case_id = path_int(request)
-    body = await json_body(request)
-    grid_id = body_int(body, "grid_id", required=True, minimum=1) or 0
-    reason = body_str(body, "reason", required=True, max_len=500) or ""
+    case_id = params.path_int(request)
+    body = await params.json_body(request)
+    grid_id = params.body_int(body, "grid_id", required=True, minimum=1) or 0
+    reason = params.body_str(body, "reason", required=True, max_len=500) or ""
     async with acting(request) as (conn, caller):
         changed = await reassign_grid(
             conn, case_id, grid_id, caller.actor, case_config(request), now=now(), reason=reason
@@ -271,7 +260,7 @@ async def case_grid(request: web.Request) -> web.Response:
 
 
 async def case_notices(request: web.Request) -> web.Response:
-    case_id = path_int(request)
+    case_id = params.path_int(request)
     async with acting(request) as (conn, caller):
         await actions.case_detail(conn, case_id, caller, case_config(request))
         rows = [dict(r) for r in await kq.list_notices(conn, case_id, None, 200)]
@@ -282,7 +271,7 @@ async def case_notices(request: web.Request) -> web.Response:
 
 
 def _day(query: Mapping[str, str], name: str) -> date | None:
-    raw = opt_str(query, name, max_len=10)
+    raw = params.opt_str(query, name, max_len=10)
     if raw is None:
         return None
     try:
@@ -292,7 +281,7 @@ def _day(query: Mapping[str, str], name: str) -> date | None:
 
 
 def _period(query: Mapping[str, str], today: date) -> actions.AssessmentPeriod:
-    month = opt_str(query, "month", max_len=7)
+    month = params.opt_str(query, "month", max_len=7)
     first, last = _day(query, "from"), _day(query, "to")
     if month is not None:
         m = _MONTH_RE.match(month)
@@ -315,8 +304,8 @@ def _period(query: Mapping[str, str], today: date) -> actions.AssessmentPeriod:
 
 async def _assessment(request: web.Request) -> tuple[dict[str, Any], str]:
     qy = request.query
-    group = opt_choice(qy, "group", GROUPS) or "unit"
-    level = opt_int(qy, "level", minimum=1, maximum=5) or 2
+    group = params.opt_choice(qy, "group", GROUPS) or "unit"
+    level = params.opt_int(qy, "level", minimum=1, maximum=5) or 2
     period = _period(qy, context.today(request))
     async with acting(request) as (conn, caller):
         view = await actions.assessment_view(
@@ -333,7 +322,7 @@ async def get_assessment(request: web.Request) -> web.Response:
 
 
 async def export_assessment(request: web.Request) -> web.Response:
-    fmt = opt_choice(request.query, "format", tuple(EXPORT_TYPES)) or "xlsx"
+    fmt = params.opt_choice(request.query, "format", tuple(EXPORT_TYPES)) or "xlsx"
     view, scope_label = await _assessment(request)
     report = actions.assessment_report(view, scope_label, now())
     data = await actions.assessment_export(report, fmt)
@@ -371,7 +360,7 @@ async def upload_photos(request: web.Request) -> web.Response:
 async def get_attachment(request: web.Request) -> web.StreamResponse:
     config = case_config(request)
     async with acting(request) as (conn, caller):
-        ref = await actions.attachment_for(conn, path_int(request), caller, config)
+        ref = await actions.attachment_for(conn, params.path_int(request), caller, config)
     path = resolve_upload(config.uploads_dir, ref.path)
     if not path.is_file():
         raise ApiError(404, "not_found", "附件文件已丢失")

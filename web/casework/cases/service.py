@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, TypedDict, Unpack
 
 import asyncpg
 
@@ -115,6 +115,16 @@ async def _check_actor(conn: asyncpg.Connection, c: CaseRow, actor: Actor) -> No
         return
     if not await in_actor_scope(conn, actor, c.grid_id):
         raise WorkflowError(f"案件 {c.code} 不在您的管辖网格范围内", "scope")
+
+
+class ActionOptions(TypedDict, total=False):
+    """The optional keywords of :func:`transition` (passed on to :func:`run_action`)."""
+
+    comment: str
+    unit_id: int | None
+    extension_minutes: int | None
+    photos: Sequence[StoredFile]
+    expected_version: int | None
 
 
 async def run_action(
@@ -271,19 +281,9 @@ async def run_action(
 
 
 async def transition(
-    conn: asyncpg.Connection,
-    case_id: int,
-    action: Action | str,
-    actor: Actor,
-    config: CaseConfig,
-    *,
-    now: datetime,
-    comment: str = "",
-    unit_id: int | None = None,
-    extension_minutes: int | None = None,
-    photos: Sequence[StoredFile] = (),
-    expected_version: int | None = None,
-) -> TransitionResult:
+    conn: asyncpg.Connection, case_id: int, action: Action | str, actor: Actor,
+    config: CaseConfig, *, now: datetime, **options: Unpack[ActionOptions],
+) -> TransitionResult:  # fmt: skip
     """Take ``action`` on the case as ``actor``, then the automatic follow-ups.
 
     ``unit_id``: the unit for 派遣 (default: the grid's responsible unit for the category)
@@ -294,11 +294,7 @@ async def transition(
     Raises :class:`WorkflowError` (``code`` says which kind of refusal).
     """
     async with conn.transaction():
-        first, c = await run_action(
-            conn, case_id, action, actor, config, now, comment=comment, unit_id=unit_id,
-            extension_minutes=extension_minutes, photos=photos,
-            expected_version=expected_version,
-        )  # fmt: skip
+        first, c = await run_action(conn, case_id, action, actor, config, now, **options)
         applied = [first]
         applied += await follow_ups(conn, c, config, now)
         final = await lock_case(conn, case_id)

@@ -8,26 +8,13 @@ from typing import Any, Final, cast
 import orjson
 from aiohttp import web
 
-from web import context
+from web import context, params
 from web.casework.grid import geojson, views
 from web.casework.grid import queries as q
 from web.casework.grid import service as grid
 from web.casework.kernel import people, tree
 from web.casework.kernel.access import acting, case_config, now, rows_response
 from web.pages import shell
-from web.params import (
-    body_bool,
-    body_float,
-    body_int,
-    body_str,
-    json_body,
-    opt_bool,
-    opt_choice,
-    opt_int,
-    opt_str,
-    paging,
-    path_int,
-)
 from web.responses import ApiError, json_response
 
 __all__ = [
@@ -72,9 +59,9 @@ async def me(request: web.Request) -> web.Response:
 
 async def list_areas(request: web.Request) -> web.Response:
     qy = request.query
-    level = opt_int(qy, "level", minimum=1, maximum=5)
-    parent = opt_int(qy, "parent", minimum=1)
-    boundary = bool(opt_bool(qy, "boundary"))
+    level = params.opt_int(qy, "level", minimum=1, maximum=5)
+    parent = params.opt_int(qy, "parent", minimum=1)
+    boundary = bool(params.opt_bool(qy, "boundary"))
     async with acting(request) as (conn, caller):
         rows = await q.scoped_areas(conn, caller.scope, level, parent, boundary)
     return json_response([dict(r) for r in rows])
@@ -85,7 +72,7 @@ async def area_detail(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         detail = await views.area_detail(
             conn,
-            path_int(request),
+            params.path_int(request),
             caller.scope,
             now=now(),
             level_names=config.cases.level_names,
@@ -95,8 +82,8 @@ async def area_detail(request: web.Request) -> web.Response:
 
 async def grid_map(request: web.Request) -> web.Response:
     qy = request.query
-    area = opt_int(qy, "area", minimum=1)
-    min_level = opt_int(qy, "min_level", minimum=1, maximum=5) or 1
+    area = params.opt_int(qy, "area", minimum=1)
+    min_level = params.opt_int(qy, "min_level", minimum=1, maximum=5) or 1
     async with acting(request) as (conn, caller):
         body = await views.grid_map(conn, caller.scope, area=area, min_level=min_level, now=now())
     return web.Response(body=body, content_type="application/json")
@@ -104,16 +91,16 @@ async def grid_map(request: web.Request) -> web.Response:
 
 async def list_people(request: web.Request) -> web.Response:
     qy = request.query
-    page = paging(qy, 500, 100)
+    page = params.paging(qy, 500, 100)
     async with acting(request) as (conn, caller):
         rows = [
             dict(r)
             for r in await q.people(
                 conn,
-                opt_choice(qy, "role", ROLES),
-                opt_int(qy, "unit", minimum=1),
-                opt_int(qy, "area", minimum=1),
-                opt_str(qy, "q", max_len=64),
+                params.opt_choice(qy, "role", ROLES),
+                params.opt_int(qy, "unit", minimum=1),
+                params.opt_int(qy, "area", minimum=1),
+                params.opt_str(qy, "q", max_len=64),
                 caller.scope,
                 page.limit,
                 page.offset,
@@ -130,36 +117,39 @@ def _opt_set(body: Mapping[str, Any], name: str) -> bool:
 
 
 async def add_person(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    role = body_str(body, "role", required=True, max_len=20) or ""
+    body = await params.json_body(request)
+    role = params.body_str(body, "role", required=True, max_len=20) or ""
     if role not in ROLES:
         raise _bad("role", f"应为 {'/'.join(ROLES)} 之一")
     async with acting(request, transaction=True) as (conn, caller):
         views.require_unscoped(caller.scope, "新增人员")
         person_id = await people.create_person(
             conn,
-            body_str(body, "name", required=True, max_len=64) or "",
+            params.body_str(body, "name", required=True, max_len=64) or "",
             role,
-            phone=body_str(body, "phone", max_len=32) or "",
-            unit_id=body_int(body, "unit_id", minimum=1),
-            user_name=body_str(body, "user_name", max_len=64),
+            phone=params.body_str(body, "phone", max_len=32) or "",
+            unit_id=params.body_int(body, "unit_id", minimum=1),
+            user_name=params.body_str(body, "user_name", max_len=64),
         )
-        receiver = body_int(body, "receiver_id", minimum=1)
+        receiver = params.body_int(body, "receiver_id", minimum=1)
         if receiver is not None:
             await q.set_person_receiver(conn, person_id, receiver)
     return json_response({"id": person_id}, status=201)
 
 
 async def patch_person(request: web.Request) -> web.Response:
-    person_id = path_int(request)
-    body = await json_body(request)
+    person_id = params.path_int(request)
+    body = await params.json_body(request)
     patch = views.PersonPatch(
-        name=body_str(body, "name", max_len=64),
-        phone=body_str(body, "phone", max_len=32),
-        unit=(_opt_set(body, "unit_id"), body_int(body, "unit_id", minimum=1)),
-        user_name=(_opt_set(body, "user_name"), body_str(body, "user_name", max_len=64) or None),
-        receiver=(_opt_set(body, "receiver_id"), body_int(body, "receiver_id", minimum=1)),
-        active=body_bool(body, "active"),
+        name=params.body_str(body, "name", max_len=64),
+        phone=params.body_str(body, "phone", max_len=32),
+        unit=(_opt_set(body, "unit_id"), params.body_int(body, "unit_id", minimum=1)),
+        user_name=(
+            _opt_set(body, "user_name"),
+            params.body_str(body, "user_name", max_len=64) or None,
+        ),
+        receiver=(_opt_set(body, "receiver_id"), params.body_int(body, "receiver_id", minimum=1)),
+        active=params.body_bool(body, "active"),
     )
     async with acting(request) as (conn, caller):
         views.require_unscoped(caller.scope, "修改人员")
@@ -168,10 +158,10 @@ async def patch_person(request: web.Request) -> web.Response:
 
 
 async def add_duty(request: web.Request) -> web.Response:
-    area_id = path_int(request)
-    body = await json_body(request)
-    person = body_int(body, "person_id", required=True, minimum=1) or 0
-    duty = body_str(body, "duty", required=True, max_len=20) or ""
+    area_id = params.path_int(request)
+    body = await params.json_body(request)
+    person = params.body_int(body, "person_id", required=True, minimum=1) or 0
+    duty = params.body_str(body, "duty", required=True, max_len=20) or ""
     if duty not in DUTIES:
         raise _bad("duty", f"应为 {'/'.join(DUTIES)} 之一")
     async with acting(request) as (conn, caller):
@@ -181,9 +171,9 @@ async def add_duty(request: web.Request) -> web.Response:
 
 
 async def remove_duty(request: web.Request) -> web.Response:
-    area_id = path_int(request)
-    person = path_int(request, "person")
-    duty = opt_choice(request.query, "duty", DUTIES)
+    area_id = params.path_int(request)
+    person = params.path_int(request, "person")
+    duty = params.opt_choice(request.query, "duty", DUTIES)
     if duty is None:
         raise _bad("duty", "必填")
     async with acting(request) as (conn, caller):
@@ -197,27 +187,27 @@ async def list_units(request: web.Request) -> web.Response:
 
 
 async def add_unit(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    kind = body_str(body, "kind", max_len=20) or "department"
+    body = await params.json_body(request)
+    kind = params.body_str(body, "kind", max_len=20) or "department"
     if kind not in UNIT_KINDS:
         raise _bad("kind", f"应为 {'/'.join(UNIT_KINDS)} 之一")
     async with acting(request) as (conn, caller):
         views.require_unscoped(caller.scope, "新增单位")
         unit_id = await people.create_unit(
             conn,
-            body_str(body, "code", required=True, max_len=40) or "",
-            body_str(body, "name", required=True, max_len=100) or "",
+            params.body_str(body, "code", required=True, max_len=40) or "",
+            params.body_str(body, "name", required=True, max_len=100) or "",
             kind=kind,
-            phone=body_str(body, "phone", max_len=32) or "",
+            phone=params.body_str(body, "phone", max_len=32) or "",
         )
     return json_response({"id": unit_id}, status=201)
 
 
 async def set_unit(request: web.Request) -> web.Response:
-    area_id = path_int(request)
-    body = await json_body(request)
-    unit = body_int(body, "unit_id", required=True, minimum=1) or 0
-    category = body_str(body, "category", max_len=40) or "*"
+    area_id = params.path_int(request)
+    body = await params.json_body(request)
+    unit = params.body_int(body, "unit_id", required=True, minimum=1) or 0
+    category = params.body_str(body, "category", max_len=40) or "*"
     async with acting(request) as (conn, caller):
         await views.require_area(conn, area_id, caller.scope)
         await people.set_area_unit(conn, area_id, unit, category)
@@ -225,28 +215,28 @@ async def set_unit(request: web.Request) -> web.Response:
 
 
 async def list_points(request: web.Request) -> web.Response:
-    page = paging(request.query, 1000, 200)
+    page = params.paging(request.query, 1000, 200)
     async with acting(request) as (conn, caller):
         rows = await q.points(conn, caller.scope, page.limit, page.offset)
     return json_response([dict(r) for r in rows])
 
 
 async def add_point(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    lat = body_float(body, "lat", minimum=-90, maximum=90)
-    lon = body_float(body, "lon", minimum=-180, maximum=180)
+    body = await params.json_body(request)
+    lat = params.body_float(body, "lat", minimum=-90, maximum=90)
+    lon = params.body_float(body, "lon", minimum=-180, maximum=180)
     if lat is None or lon is None:
         raise _bad("lat", "须给出经纬度")
     at = now()
     async with acting(request, transaction=True) as (conn, caller):
         point_id = await grid.create_point(
             conn,
-            body_str(body, "code", required=True, max_len=40) or "",
-            body_str(body, "name", required=True, max_len=100) or "",
+            params.body_str(body, "code", required=True, max_len=40) or "",
+            params.body_str(body, "name", required=True, max_len=100) or "",
             lat,
             lon,
-            kind=body_str(body, "kind", max_len=40) or "",
-            station_id=body_int(body, "station_id", minimum=1),
+            kind=params.body_str(body, "kind", max_len=40) or "",
+            station_id=params.body_int(body, "station_id", minimum=1),
         )
         index = await grid.load_grid_index(conn)
         area = index.locate(lon, lat)
@@ -304,8 +294,8 @@ async def export_geojson(request: web.Request) -> web.Response:
 
 
 async def assign_locations(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    reassign = bool(body_bool(body, "reassign"))
+    body = await params.json_body(request)
+    reassign = bool(params.body_bool(body, "reassign"))
     at = now()
     async with acting(request) as (conn, caller):
         views.require_unscoped(caller.scope, "按位置归属网格")
@@ -339,7 +329,7 @@ def _map_config(request: web.Request) -> dict[str, Any]:
 
 def _detail_config(request: web.Request) -> dict[str, Any]:
     can = context.caller(request).can
-    area = path_int(request)
+    area = params.path_int(request)
     return {"areaId": area, "canWrite": can("grid:write"), "canCases": can("cases:read")}
 
 

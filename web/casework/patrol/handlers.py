@@ -5,12 +5,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import date, timedelta
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import asyncpg
 from aiohttp import web
 
-from web import context
+from web import context, params
 from web.casework.kernel.access import (
     Caller,
     acting,
@@ -30,21 +30,6 @@ from web.casework.patrol import service as ps
 from web.casework.patrol import views
 from web.casework.patrol.cycle import CYCLES
 from web.casework.patrol.stats import patrol_stats
-from web.params import (
-    Paging,
-    body_bool,
-    body_float,
-    body_int,
-    body_str,
-    json_body,
-    opt_bool,
-    opt_choice,
-    opt_int,
-    opt_str,
-    opt_time,
-    paging,
-    path_int,
-)
 from web.responses import ApiError, json_response
 
 __all__ = [
@@ -64,6 +49,8 @@ __all__ = [
     "submit_checklist",
 ]
 
+_T = TypeVar("_T")
+
 TASK_STATES: Final = ("pending", "in_progress", "done", "overdue")
 HAZARD_STATES: Final = ("rectifying", "reviewing", "passed")
 DUTIES: Final = ("head", "member", "supervisor")
@@ -74,7 +61,7 @@ def _bad(name: str, message: str) -> ApiError:
 
 
 def _csv(query: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> list[str] | None:
-    raw = opt_str(query, name, max_len=200)
+    raw = params.opt_str(query, name, max_len=200)
     if raw is None:
         return None
     values = [v.strip() for v in raw.split(",") if v.strip()]
@@ -85,7 +72,7 @@ def _csv(query: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> list[
 
 def _flag(body: Mapping[str, Any], name: str, message: str) -> bool:
     """The required boolean ``body[name]``."""
-    value = body_bool(body, name)
+    value = params.body_bool(body, name)
     if value is None:
         raise _bad(name, message)
     return value
@@ -108,7 +95,7 @@ def _str_list(body: Mapping[str, Any], name: str, limit: int = 100) -> list[str]
 
 
 def _date(body: Mapping[str, Any], name: str, required: bool = False) -> date | None:
-    raw = body_str(body, name, required=required, max_len=10)
+    raw = params.body_str(body, name, required=required, max_len=10)
     if raw is None:
         return None
     try:
@@ -135,8 +122,22 @@ async def _working_on(
         yield conn, caller, await take_uploads(conn, caller.principal.user_id, tokens)
 
 
+async def _on_task(
+    request: web.Request,
+    task_id: int,
+    body: Mapping[str, Any],
+    step: Callable[..., Awaitable[_T]],
+    **options: Any,
+) -> _T:
+    """``step(conn, task_id, actor, config, now=..., photos=..., **options)`` of the patrol
+    service on one task of the caller's, in :func:`_working_on`'s transaction."""
+    async with _working_on(request, views.require_task, task_id, body) as (conn, caller, photos):
+        config = case_config(request)
+        return await step(conn, task_id, caller.actor, config, now=now(), photos=photos, **options)
+
+
 def _labelled(
-    page: Paging, rows: list[dict[str, Any]], labels: Mapping[str, str]
+    page: params.Paging, rows: list[dict[str, Any]], labels: Mapping[str, str]
 ) -> dict[str, Any]:
     """One page of rows that carry the ``total`` before the page, with state labels."""
     total = int(rows[0]["total"]) if rows else 0
@@ -150,33 +151,33 @@ def _labelled(
 
 
 async def list_plans(request: web.Request) -> web.Response:
-    page = paging(request.query, 500, 100)
-    active = opt_bool(request.query, "active")
+    page = params.paging(request.query, 500, 100)
+    active = params.opt_bool(request.query, "active")
     async with acting(request) as (conn, caller):
         rows = await q.plans(conn, caller.scope, active, page.limit, page.offset)
     return json_response([dict(r) for r in rows])
 
 
 async def add_plan(request: web.Request) -> web.Response:
-    body = await json_body(request)
-    cycle = body_str(body, "cycle", required=True, max_len=10) or ""
+    body = await params.json_body(request)
+    cycle = params.body_str(body, "cycle", required=True, max_len=10) or ""
     if cycle not in CYCLES:
         raise _bad("cycle", f"应为 {'/'.join(CYCLES)} 之一")
-    duty = body_str(body, "assignee_duty", max_len=20)
+    duty = params.body_str(body, "assignee_duty", max_len=20)
     if duty is not None and duty not in DUTIES:
         raise _bad("assignee_duty", f"应为 {'/'.join(DUTIES)} 之一")
     plan = ps.PlanInput(
-        name=body_str(body, "name", required=True, max_len=100) or "",
+        name=params.body_str(body, "name", required=True, max_len=100) or "",
         cycle=cycle,
         start_date=_date(body, "start_date", required=True) or date.today(),
-        area_id=body_int(body, "area_id", minimum=1),
+        area_id=params.body_int(body, "area_id", minimum=1),
         station_ids=_int_list(body, "station_ids"),
         point_ids=_int_list(body, "point_ids"),
         check_items=_str_list(body, "check_items"),
-        every_days=body_int(body, "every_days", minimum=1, maximum=366),
+        every_days=params.body_int(body, "every_days", minimum=1, maximum=366),
         end_date=_date(body, "end_date"),
-        due_hours=body_int(body, "due_hours", minimum=1, maximum=24 * 366),
-        assignee_person_id=body_int(body, "assignee_person_id", minimum=1),
+        due_hours=params.body_int(body, "due_hours", minimum=1, maximum=24 * 366),
+        assignee_person_id=params.body_int(body, "assignee_person_id", minimum=1),
         assignee_duty=duty,
     )
     async with acting(request, transaction=True) as (conn, caller):
@@ -188,8 +189,8 @@ async def add_plan(request: web.Request) -> web.Response:
 
 
 async def patch_plan(request: web.Request) -> web.Response:
-    plan_id = path_int(request)
-    body = await json_body(request)
+    plan_id = params.path_int(request)
+    body = await params.json_body(request)
     active = _flag(body, "active", "必填")
     async with acting(request) as (conn, caller):
         views.require_planner(caller)
@@ -199,7 +200,7 @@ async def patch_plan(request: web.Request) -> web.Response:
 
 
 async def check_items(request: web.Request) -> web.Response:
-    st = opt_str(request.query, "st", max_len=4)
+    st = params.opt_str(request.query, "st", max_len=4)
     return await rows_response(request, q.check_item_list, st)
 
 
@@ -208,10 +209,10 @@ async def check_items(request: web.Request) -> web.Response:
 
 async def list_tasks(request: web.Request) -> web.Response:
     qy = request.query
-    page = paging(qy, 500, 100)
+    page = params.paging(qy, 500, 100)
     states = _csv(qy, "state", TASK_STATES)
-    start, end = opt_time(qy, "from"), opt_time(qy, "to")
-    mine = bool(opt_bool(qy, "mine"))
+    start, end = params.opt_time(qy, "from"), params.opt_time(qy, "to")
+    mine = bool(params.opt_bool(qy, "mine"))
     async with acting(request) as (conn, caller):
         person = caller.person.id if caller.person else None
         if mine and person is None:
@@ -222,7 +223,7 @@ async def list_tasks(request: web.Request) -> web.Response:
                 conn,
                 caller.scope,
                 states,
-                opt_int(qy, "grid", minimum=1),
+                params.opt_int(qy, "grid", minimum=1),
                 person if mine else None,
                 start,
                 end,
@@ -235,34 +236,23 @@ async def list_tasks(request: web.Request) -> web.Response:
 
 async def get_task(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
-        task = await views.task_detail(conn, path_int(request), caller)
+        task = await views.task_detail(conn, params.path_int(request), caller)
     return json_response(task)
 
 
 async def check_in(request: web.Request) -> web.Response:
-    task_id = path_int(request)
-    body = await json_body(request)
-    lat = body_float(body, "lat", minimum=-90, maximum=90)
-    lon = body_float(body, "lon", minimum=-180, maximum=180)
+    task_id = params.path_int(request)
+    body = await params.json_body(request)
+    lat = params.body_float(body, "lat", minimum=-90, maximum=90)
+    lon = params.body_float(body, "lon", minimum=-180, maximum=180)
     if lat is None or lon is None:
         raise _bad("lat", "须给出签到位置（纬度 lat、经度 lon）")
-    accuracy = body_float(body, "accuracy_m", minimum=0, maximum=1e6)
-    note = body_str(body, "note", max_len=500) or ""
-    config = case_config(request)
-    async with _working_on(request, views.require_task, task_id, body) as (conn, caller, photos):
-        result = await ps.check_in(
-            conn,
-            task_id,
-            caller.actor,
-            config,
-            lat=lat,
-            lon=lon,
-            now=now(),
-            accuracy_m=accuracy,
-            note=note,
-            photos=photos,
-        )
-    limit = config.cases.checkin_max_distance_m
+    accuracy = params.body_float(body, "accuracy_m", minimum=0, maximum=1e6)
+    note = params.body_str(body, "note", max_len=500) or ""
+    result = await _on_task(
+        request, task_id, body, ps.check_in, lat=lat, lon=lon, accuracy_m=accuracy, note=note
+    )
+    limit = case_config(request).cases.checkin_max_distance_m
     return json_response(
         {
             "id": result.id,
@@ -282,36 +272,27 @@ def _results(body: Mapping[str, Any]) -> list[ps.CheckResult]:
     for item in raw:
         if not isinstance(item, dict):
             raise _bad("results", "每项应为对象 {code, ok, note}")
-        code = body_str(item, "code", required=True, max_len=40) or ""
-        ok = body_bool(item, "ok")
+        code = params.body_str(item, "code", required=True, max_len=40) or ""
+        ok = params.body_bool(item, "ok")
         if ok is None:
             raise _bad("results", f"检查项 {code} 缺少结果 ok")
         out.append(
             ps.CheckResult(
                 code,
                 ok,
-                body_str(item, "value", max_len=200) or "",
-                body_str(item, "note", max_len=1000) or "",
-                body_int(item, "rectifier_person_id", minimum=1),
+                params.body_str(item, "value", max_len=200) or "",
+                params.body_str(item, "note", max_len=1000) or "",
+                params.body_int(item, "rectifier_person_id", minimum=1),
             )
         )
     return out
 
 
 async def submit_checklist(request: web.Request) -> web.Response:
-    task_id = path_int(request)
-    body = await json_body(request)
+    task_id = params.path_int(request)
+    body = await params.json_body(request)
     results = _results(body)
-    async with _working_on(request, views.require_task, task_id, body) as (conn, caller, photos):
-        report = await ps.submit_checklist(
-            conn,
-            task_id,
-            caller.actor,
-            case_config(request),
-            results,
-            now=now(),
-            photos=photos,
-        )
+    report = await _on_task(request, task_id, body, ps.submit_checklist, results=results)
     return json_response(
         {"task_id": report.task_id, "on_time": report.on_time, "hazards": list(report.hazard_ids)}
     )
@@ -322,21 +303,18 @@ async def submit_checklist(request: web.Request) -> web.Response:
 
 async def list_hazards(request: web.Request) -> web.Response:
     qy = request.query
-    page = paging(qy, 500, 100)
+    page = params.paging(qy, 500, 100)
     states = _csv(qy, "state", HAZARD_STATES)
+    grid = params.opt_int(qy, "grid", minimum=1)
     async with acting(request) as (conn, caller):
-        rows = [
-            dict(r)
-            for r in await q.hazards(
-                conn, caller.scope, states, opt_int(qy, "grid", minimum=1), page.limit, page.offset
-            )
-        ]
+        found = await q.hazards(conn, caller.scope, states, grid, page.limit, page.offset)
+    rows = [dict(r) for r in found]
     return json_response(_labelled(page, rows, views.HAZARD_LABELS))
 
 
 async def get_hazard(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
-        hazard = await views.hazard_detail(conn, path_int(request), caller)
+        hazard = await views.hazard_detail(conn, params.path_int(request), caller)
     return json_response(hazard)
 
 
@@ -351,9 +329,9 @@ def _hazard_json(state: hz.HazardState) -> dict[str, Any]:
 
 
 async def rectify_hazard(request: web.Request) -> web.Response:
-    hazard_id = path_int(request)
-    body = await json_body(request)
-    note = body_str(body, "note", required=True, max_len=1000) or ""
+    hazard_id = params.path_int(request)
+    body = await params.json_body(request)
+    note = params.body_str(body, "note", required=True, max_len=1000) or ""
     hazard = views.require_hazard
     async with _working_on(request, hazard, hazard_id, body) as (conn, caller, photos):
         state = await hz.rectify(conn, hazard_id, caller.actor, note=note, now=now(), photos=photos)
@@ -361,10 +339,10 @@ async def rectify_hazard(request: web.Request) -> web.Response:
 
 
 async def review_hazard(request: web.Request) -> web.Response:
-    hazard_id = path_int(request)
-    body = await json_body(request)
+    hazard_id = params.path_int(request)
+    body = await params.json_body(request)
     passed = _flag(body, "passed", "必填（true 通过 / false 不通过）")
-    note = body_str(body, "note", max_len=1000) or ""
+    note = params.body_str(body, "note", max_len=1000) or ""
     async with acting(request) as (conn, caller):
         await views.require_hazard(conn, hazard_id, caller)
         state = await hz.review(
@@ -380,7 +358,7 @@ async def review_hazard(request: web.Request) -> web.Response:
 
 
 async def escalate_hazard(request: web.Request) -> web.Response:
-    hazard_id = path_int(request)
+    hazard_id = params.path_int(request)
     async with acting(request) as (conn, caller):
         await views.require_hazard(conn, hazard_id, caller)
         ref = await hz.escalate_hazard(
@@ -396,9 +374,9 @@ async def escalate_hazard(request: web.Request) -> web.Response:
 
 async def stats(request: web.Request) -> web.Response:
     qy = request.query
-    group = opt_choice(qy, "group", ("person", "grid")) or "grid"
-    end = opt_time(qy, "to") or now()
-    start = opt_time(qy, "from") or end - timedelta(days=30)
+    group = params.opt_choice(qy, "group", ("person", "grid")) or "grid"
+    end = params.opt_time(qy, "to") or now()
+    start = params.opt_time(qy, "from") or end - timedelta(days=30)
     if start >= end or end - start > timedelta(days=3 * 366):
         raise _bad("from", "应早于 to，且时间范围不超过 3 年")
     async with acting(request) as (conn, caller):
@@ -451,14 +429,14 @@ async def task_page(request: web.Request) -> web.Response:
         "patrol/task.html",
         "巡查任务",
         _abilities,
-        taskId=path_int(request),
+        taskId=params.path_int(request),
         maxDistance=config.checkin_max_distance_m,
         maxBytes=config.upload_max_bytes,
     )
 
 
 async def hazard_page(request: web.Request) -> web.Response:
-    hazard_id = path_int(request)
+    hazard_id = params.path_int(request)
     return await caller_page(
         request, "patrol/hazard.html", "隐患详情", _abilities, hazardId=hazard_id
     )
