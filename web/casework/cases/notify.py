@@ -38,7 +38,7 @@ import asyncpg
 
 from alerts.config import Receiver
 from alerts.notifiers import Channels, NotifyError
-from alerts.outbox import deliver, next_attempt
+from alerts.outbox import deliver, log_attempt, next_attempt
 from alerts.settings import AlertSettings
 from alerts.templates import Message
 from web.casework.kernel import queries as kq
@@ -165,14 +165,8 @@ async def send_case_notices(
                     receiver.id,
                     receiver.kind,
                 )
-                log.warning(
-                    "case notice %s to %s %s (attempt %d): %s",
-                    row["id"],
-                    receiver.name,
-                    "failed" if final else "will be retried",
-                    attempts,
-                    exc,
-                )
+                what = f"case notice {row['id']} to {receiver.name}"
+                log_attempt(log, what, exc, attempts, final)
                 if final:
                     failed += 1
                 else:
