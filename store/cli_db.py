@@ -112,7 +112,7 @@ def _with_connection(
 
 def _migrate(settings: StoreConfig, args: argparse.Namespace) -> int:
     async def job(conn: asyncpg.Connection, dsn: str) -> int:
-        info = await detect_engine(conn)
+        info = await detect_engine(conn, choice=settings.database.engine)
         print(f"database {mask_dsn(dsn)}: {info.describe()}")
         applied = await migrate(conn, info.engine, target=args.target)
         for item in applied:
@@ -131,7 +131,7 @@ def _migrate(settings: StoreConfig, args: argparse.Namespace) -> int:
 
 def _status(settings: StoreConfig, args: argparse.Namespace) -> int:
     async def job(conn: asyncpg.Connection, dsn: str) -> int:
-        info = await detect_engine(conn, try_create=False)
+        info = await detect_engine(conn, choice=settings.database.engine, try_create=False)
         rows = await status(conn)
         if args.format == "json":
             document = {
@@ -140,6 +140,7 @@ def _status(settings: StoreConfig, args: argparse.Namespace) -> int:
                 "engine": info.engine.value,
                 "server_version": info.server_version,
                 "timescaledb_version": info.timescaledb_version,
+                "timescaledb_license": info.license or None,
                 "note": info.note,
                 "migrations": [
                     {

@@ -16,7 +16,7 @@ import asyncpg
 
 from protocol.factors import FACTORS
 from store.db import connect
-from store.engine import EngineInfo, detect_engine
+from store.engine import EngineChoice, EngineInfo, detect_engine
 from store.migrate import migrate
 from store.partitions import apply_retention, ensure_ahead
 
@@ -38,13 +38,17 @@ async def seed_factors(conn: asyncpg.Connection) -> None:
 
 
 async def prepare_database(
-    dsn: str, *, retention_days: Mapping[str, int] | None = None, migrate_schema: bool = True
+    dsn: str,
+    *,
+    engine: EngineChoice = "auto",
+    retention_days: Mapping[str, int] | None = None,
+    migrate_schema: bool = True,
 ) -> EngineInfo:
-    """Detect the engine, apply migrations, seed factors, create partitions ahead and
-    apply retention; returns the engine in use."""
+    """Detect the engine (``database.engine``), apply migrations, seed factors, create
+    partitions ahead and apply retention; returns the engine in use."""
     conn = await connect(dsn, application_name="envgrid-prepare")
     try:
-        info = await detect_engine(conn)
+        info = await detect_engine(conn, choice=engine)
         if migrate_schema:
             applied = await migrate(conn, info.engine)
             if applied:

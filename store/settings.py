@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Final, Literal, Protocol
 
 from store.config import mask_dsn, suggest
+from store.engine import ENGINE_CHOICES, EngineChoice
 from store.validation import ConfigError, require
 
 __all__ = ["CoreSettings", "DatabaseSettings", "StoreConfig"]
@@ -69,6 +70,11 @@ class DatabaseSettings:
 
     #: ``postgresql://user:password@host:port/db``; unset → private cluster in core.data_dir/pg.
     dsn: str | None = None
+    #: Storage engine: "auto" = TimescaleDB when the server has the extension, else plain
+    #: PostgreSQL; "timescaledb" insists (start-up fails, naming what to install, without
+    #: it); "postgres" never uses TimescaleDB.  A database keeps the engine it was set up
+    #: with (``envgrid db status``).
+    engine: EngineChoice = "auto"
     embedded_host: str = "127.0.0.1"
     embedded_port: int = 55432
     #: Directory with ``initdb``/``postgres``/``pg_ctl``; unset → ``pg_config --bindir``, then
@@ -88,6 +94,11 @@ class DatabaseSettings:
     migrate_on_start: bool = True
 
     def __post_init__(self) -> None:
+        require(
+            self.engine in ENGINE_CHOICES,
+            f"database.engine must be one of {', '.join(ENGINE_CHOICES)} (got {self.engine!r})"
+            f"{suggest(str(self.engine), ENGINE_CHOICES)}",
+        )
         if self.dsn is not None:
             scheme = self.dsn.partition("://")[0]
             require(
