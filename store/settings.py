@@ -92,6 +92,12 @@ class DatabaseSettings:
     application_name: str = "envgrid"
     #: Apply pending migrations when a server process starts.
     migrate_on_start: bool = True
+    #: TimescaleDB: compress raw chunks (segment-by station and factor) after this age.
+    compress_after_days: int = 7
+    #: TimescaleDB: the continuous-aggregate refresh jobs re-materialise this many recent
+    #: days (late data of any age is refreshed by envgrid itself); the raw retention of
+    #: real-time and minute data must be longer (checked at start-up).
+    rollup_refresh_days: int = 3
 
     def __post_init__(self) -> None:
         require(
@@ -131,6 +137,14 @@ class DatabaseSettings:
         require(
             self.connect_timeout_s > 0,
             f"database.connect_timeout_s must be > 0 (got {self.connect_timeout_s})",
+        )
+        require(
+            self.compress_after_days >= 1,
+            f"database.compress_after_days must be ≥ 1 (got {self.compress_after_days})",
+        )
+        require(
+            self.rollup_refresh_days >= 1,
+            f"database.rollup_refresh_days must be ≥ 1 (got {self.rollup_refresh_days})",
         )
         require(
             bool(self.embedded_os_user),
