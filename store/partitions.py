@@ -48,6 +48,12 @@ PARTITIONED: Final[Mapping[str, Granularity]] = {
 
 ENSURE_PARTITION_SQL: Final = "SELECT envgrid_ensure_partition($1::regclass, $2, $3)"
 DROP_PARTITIONS_SQL: Final = "SELECT envgrid_drop_partitions($1::regclass, $2)"
+#: Raw data of ``$1`` is complete from ``$2`` on (read by the rollup refresh).
+RECORD_KEPT_FROM_SQL: Final = """
+INSERT INTO app_meta (key, value) VALUES ('raw_kept_from.' || $1, $2::timestamptz::text)
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+WHERE app_meta.value::timestamptz < EXCLUDED.value::timestamptz
+"""
 DROP_CHUNKS_SQL: Final = "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)::text"
 
 
@@ -132,7 +138,9 @@ async def apply_retention(
         if table not in PARTITIONED:
             raise ValueError(f"{table} is not a time-partitioned table")
         sql = DROP_CHUNKS_SQL if engine is Engine.TIMESCALEDB else DROP_PARTITIONS_SQL
-        rows = await conn.fetch(sql, table, now - timedelta(days=days))
+        cutoff = now - timedelta(days=days)
+        await conn.execute(RECORD_KEPT_FROM_SQL, table, cutoff)
+        rows = await conn.fetch(sql, table, cutoff)
         dropped += [r[0] for r in rows]
     if dropped:
         log.info("retention dropped %d partitions: %s", len(dropped), ", ".join(dropped))

@@ -58,6 +58,17 @@ async def add_stations(
         )
 
 
+async def marked_days(conn: asyncpg.Connection) -> set[tuple[int, date]]:
+    """(station, local day) pairs late writes marked for the refresh: days directly (plain
+    PostgreSQL's triggers, reported values) or through their hours (TimescaleDB)."""
+    rows = await conn.fetch(
+        "SELECT station_id, day FROM agg_dirty_days"
+        " UNION SELECT station_id, (hour AT TIME ZONE (SELECT timezone FROM agg_config))::date"
+        " FROM agg_dirty_hours"
+    )
+    return {(r["station_id"], r["day"]) for r in rows}
+
+
 async def _partitions(conn: asyncpg.Connection) -> PartitionCache:
     """The partition helper of the database's own engine (TimescaleDB makes its chunks)."""
     return PartitionCache(await recorded_engine(conn) or Engine.POSTGRESQL)
