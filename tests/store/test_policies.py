@@ -122,3 +122,18 @@ async def test_duplicate_and_retention_jobs_of_older_versions_are_removed(db_dsn
 async def test_start_up_refuses_retention_that_loses_rollups(db_dsn: str) -> None:
     with pytest.raises(EngineError, match="retention_rtd_days = 3 would lose"):
         await prepare_database(db_dsn, engine="timescaledb", retention_days={"measurements_rtd": 3})
+
+
+@pytest.mark.timescaledb
+async def test_chunk_intervals_are_sized_for_50000_stations(db_conn: asyncpg.Connection) -> None:
+    rows = await db_conn.fetch(
+        "SELECT hypertable_name, time_interval FROM timescaledb_information.dimensions"
+        " WHERE hypertable_name LIKE 'measurements_%' OR hypertable_name = 'packet_ledger'"
+    )
+    assert {r["hypertable_name"]: r["time_interval"] for r in rows} == {
+        "measurements_rtd": timedelta(hours=1),
+        "measurements_minute": timedelta(hours=2),
+        "packet_ledger": timedelta(hours=4),
+        "measurements_hour": timedelta(days=7),
+        "measurements_day": timedelta(days=90),
+    }
