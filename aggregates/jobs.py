@@ -45,6 +45,7 @@ import asyncpg
 from aggregates import queries
 from aggregates.analysis import AQI_FACTORS, competition_ranks
 from aggregates.aqi_series import AreaAqi, daily_aqi_series
+from aggregates.continuous import refresh_continuous
 from aggregates.periods import day_bounds
 from aggregates.selection import Scope, factor_ids, select_stations
 from aggregates.settings import AggregatesConfig
@@ -55,7 +56,7 @@ from aggregates.validity import (
     MIN_HOURS_PER_DAY,
     MIN_MDA8_WINDOWS,
 )
-from store.engine import Engine
+from store.engine import Engine, recorded_engine
 from store.jobs import Job
 
 __all__ = [
@@ -224,11 +225,17 @@ async def run_refresh(
     today = _today(settings, now)
     window = [today - timedelta(days=k) for k in range(settings.aggregates.refresh_window_days)]
     async with pool.acquire() as conn:
+        engine = await recorded_engine(conn)
+    late: set[tuple[int, date]] = set()
+    if engine is Engine.TIMESCALEDB:
+        late = await refresh_continuous(pool, settings, now or datetime.now(UTC))
+    async with pool.acquire() as conn:
         station_ids = [r["id"] for r in await conn.fetch(queries.ALL_STATION_IDS_SQL)]
         async with conn.transaction():
             dirty = [(r["station_id"], r["day"]) for r in await conn.fetch(queries.TAKE_DIRTY_SQL)]
     pairs = {(sid, d) for sid in station_ids for d in window}
     pairs.update(dirty)
+    pairs.update(late)
     try:
         async with pool.acquire() as conn, conn.transaction():
             written = await refresh_days(conn, settings, sorted(pairs), progress=progress)

@@ -53,6 +53,21 @@ ON CONFLICT DO NOTHING
 """
 ALL_STATION_IDS_SQL: Final = "SELECT id FROM stations ORDER BY id"
 
+# -- TimescaleDB: envgrid's own refresh of the continuous aggregates (aggregates.continuous)
+TAKE_DIRTY_HOURS_SQL: Final = "DELETE FROM agg_dirty_hours RETURNING station_id, hour"
+RESTORE_DIRTY_HOURS_SQL: Final = """
+INSERT INTO agg_dirty_hours (station_id, hour)
+SELECT * FROM unnest($1::integer[], $2::timestamptz[])
+ON CONFLICT DO NOTHING
+"""
+REFRESH_CONTINUOUS_SQL: Final = (
+    "CALL refresh_continuous_aggregate($1::regclass, $2::timestamptz, $3::timestamptz)"
+)
+#: From when the raw table ``$1`` is complete (the last retention cutoff), or NULL.
+RAW_KEPT_FROM_SQL: Final = (
+    "SELECT value::timestamptz FROM app_meta WHERE key = 'raw_kept_from.' || $1"
+)
+
 #: Official daily values of the stations ``$1`` for the local days in [``$2``, ``$3``)
 #: (UTC instants of local midnights), time zone ``$4``.  ``$5``: factor ids that get an
 #: MDA8 (O3); ``$6`` valid hours for a daily mean (20); ``$7`` valid hours in an 8h window

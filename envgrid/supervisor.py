@@ -175,7 +175,12 @@ class Supervisor:
         }
         try:
             self.engine = await prepare_database(
-                self.dsn, retention_days=retention, migrate_schema=db.migrate_on_start
+                self.dsn,
+                engine=db.engine,
+                retention_days=retention,
+                migrate_schema=db.migrate_on_start,
+                compress_after_days=db.compress_after_days,
+                rollup_refresh_days=db.rollup_refresh_days,
             )
         except Exception as exc:
             raise StartupError(f"cannot prepare the database: {exc}") from exc

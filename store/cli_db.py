@@ -23,10 +23,11 @@ import asyncpg
 from store.config import SettingsLoader, mask_dsn
 from store.db import connect
 from store.embedded import EmbeddedError, database_dsn, embedded_from_settings
-from store.engine import EngineError, detect_engine
+from store.engine import Engine, EngineError, detect_engine
 from store.logs import configure_logging
 from store.migrate import MigrationError, migrate, status
 from store.partitions import ensure_ahead
+from store.policies import ensure_policies, list_jobs, policies_for
 from store.prepare import seed_factors
 from store.settings import StoreConfig
 from store.validation import ConfigError
@@ -112,7 +113,7 @@ def _with_connection(
 
 def _migrate(settings: StoreConfig, args: argparse.Namespace) -> int:
     async def job(conn: asyncpg.Connection, dsn: str) -> int:
-        info = await detect_engine(conn)
+        info = await detect_engine(conn, choice=settings.database.engine)
         print(f"database {mask_dsn(dsn)}: {info.describe()}")
         applied = await migrate(conn, info.engine, target=args.target)
         for item in applied:
@@ -124,6 +125,11 @@ def _migrate(settings: StoreConfig, args: argparse.Namespace) -> int:
             created = await ensure_ahead(conn, info.engine, datetime.now(UTC))
             if created:
                 print(f"created {created} time partitions ahead")
+            if info.engine is Engine.TIMESCALEDB:
+                db = settings.database
+                wanted = policies_for(db.compress_after_days, db.rollup_refresh_days)
+                for line in await ensure_policies(conn, wanted):
+                    print(f"timescaledb jobs: {line}")
         return 0
 
     return _with_connection(settings, job)
@@ -131,8 +137,9 @@ def _migrate(settings: StoreConfig, args: argparse.Namespace) -> int:
 
 def _status(settings: StoreConfig, args: argparse.Namespace) -> int:
     async def job(conn: asyncpg.Connection, dsn: str) -> int:
-        info = await detect_engine(conn, try_create=False)
+        info = await detect_engine(conn, choice=settings.database.engine, try_create=False)
         rows = await status(conn)
+        jobs = await list_jobs(conn) if info.engine is Engine.TIMESCALEDB else []
         if args.format == "json":
             document = {
                 "dsn": mask_dsn(dsn),
@@ -140,6 +147,7 @@ def _status(settings: StoreConfig, args: argparse.Namespace) -> int:
                 "engine": info.engine.value,
                 "server_version": info.server_version,
                 "timescaledb_version": info.timescaledb_version,
+                "timescaledb_license": info.license or None,
                 "note": info.note,
                 "migrations": [
                     {
@@ -150,6 +158,10 @@ def _status(settings: StoreConfig, args: argparse.Namespace) -> int:
                         "applied_at": r.applied_at.isoformat() if r.applied_at else None,
                     }
                     for r in rows
+                ],
+                "timescaledb_jobs": [
+                    {"job_id": j, "proc": proc, "relation": rel, "config": json.loads(config)}
+                    for j, proc, rel, config in jobs
                 ],
             }
             print(json.dumps(document, indent=2))
@@ -163,6 +175,10 @@ def _status(settings: StoreConfig, args: argparse.Namespace) -> int:
             print(f"  {r.version:04d}  {r.name:<32} {r.state:<8} {applied}")
         pending = sum(r.state == "pending" for r in rows)
         print(f"{pending} pending" if pending else "up to date")
+        if jobs:
+            print("timescaledb jobs (compression and rollup refresh; retention is envgrid's)")
+            for job_id, proc, relation, config in jobs:
+                print(f"  {job_id:>5}  {proc.removeprefix('policy_'):<28} {relation:<20} {config}")
         return 0
 
     return _with_connection(settings, job)

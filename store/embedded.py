@@ -58,6 +58,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, Self
 
+from store.engine import EngineChoice
 from store.pg_installation import (
     BinariesNotFoundError,
     EmbeddedError,
@@ -125,6 +126,7 @@ class EmbeddedPostgres:
         bindir: Path | None = None,
         os_user: str = "postgres",
         database: str = DATABASE,
+        engine: EngineChoice = "auto",
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
         #: the layout of the module docstring
@@ -141,6 +143,7 @@ class EmbeddedPostgres:
                 raise EmbeddedError(f"{key!r} is not a valid postgresql.conf setting name")
         self._bindir = bindir
         self._os_user = os_user
+        self._engine = engine
         self._installation: PgInstallation | None = None
         self._started_here = False
 
@@ -230,7 +233,7 @@ class EmbeddedPostgres:
 
     def _write_conf(self, account: ServerAccount | None) -> dict[str, str]:
         inst = self.installation
-        settings = default_tuning(inst)
+        settings = default_tuning(inst, engine=self._engine)
         socket_dir = str(self.socket_dir)
         socket_path_len = len(socket_dir) + len(f"/.s.PGSQL.{self.port}")
         if socket_path_len > _UNIX_PATH_MAX:
@@ -457,6 +460,7 @@ def embedded_from_settings(core: CoreSettings, database: DatabaseSettings) -> Em
         tuning=database.embedded_tuning,
         bindir=database.embedded_bindir,
         os_user=database.embedded_os_user,
+        engine=database.engine,
     )
 
 

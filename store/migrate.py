@@ -42,7 +42,7 @@ from typing import Final, Literal
 
 import asyncpg
 
-from store.engine import Engine
+from store.engine import NOT_PRELOADED, Engine, timescaledb_preloaded
 
 __all__ = [
     "LOCK_KEY",
@@ -51,6 +51,7 @@ __all__ = [
     "Migration",
     "MigrationError",
     "MigrationStatus",
+    "ensure_timescaledb",
     "load_migrations",
     "migrate",
     "status",
@@ -66,6 +67,7 @@ _FILE_RE: Final = re.compile(
 )
 _LOOKS_LIKE_MIGRATION: Final = re.compile(r"^\d+.*\.sql$")
 
+CREATE_TIMESCALEDB_SQL: Final = "CREATE EXTENSION IF NOT EXISTS timescaledb"
 CREATE_TABLE_SQL: Final = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version      integer PRIMARY KEY,
@@ -215,6 +217,25 @@ def _report_drift(rows: Iterable[asyncpg.Record], known: Mapping[int, Migration]
             )
 
 
+async def ensure_timescaledb(conn: asyncpg.Connection) -> None:
+    """``CREATE EXTENSION IF NOT EXISTS timescaledb``, with an error that says what to do."""
+    if not await timescaledb_preloaded(conn):
+        raise MigrationError(f"the TimescaleDB engine needs the extension, but {NOT_PRELOADED}")
+    try:
+        await conn.execute(CREATE_TIMESCALEDB_SQL)
+    except asyncpg.PostgresError as exc:
+        hint = (
+            "add timescaledb to shared_preload_libraries and restart the server"
+            if "preload" in str(exc)
+            else "install the TimescaleDB community build for this server, or set"
+            " database.engine = 'postgres' on a new database"
+        )
+        raise MigrationError(
+            f"the TimescaleDB engine needs the timescaledb extension in this database,"
+            f" and creating it failed ({type(exc).__name__}: {exc}); {hint}"
+        ) from exc
+
+
 async def migrate(
     conn: asyncpg.Connection,
     engine: Engine,
@@ -225,6 +246,8 @@ async def migrate(
     """Apply pending migrations (up to ``target``) for ``engine``; return what was applied.
 
     Safe to run concurrently from several processes and to re-run (a no-op when current).
+    For TimescaleDB the extension is created first if the database lacks it (an external
+    server where it is not preloaded is a :class:`MigrationError` saying so).
     """
     if conn.is_in_transaction():
         raise MigrationError("migrate() needs a connection that is not inside a transaction")
@@ -241,6 +264,8 @@ async def migrate(
             f" {engine} migrations to it"
         )
     _report_drift(rows, known)
+    if engine is Engine.TIMESCALEDB:
+        await ensure_timescaledb(conn)
     done = {row["version"] for row in rows}
     newest = max(done, default=0)
     applied: list[AppliedMigration] = []

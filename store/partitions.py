@@ -8,8 +8,9 @@ transaction: ``CREATE TABLE … PARTITION OF`` locks the parent, and doing it
 inside a transaction that already wrote to the parent could deadlock with
 another writer).  Retention drops whole partitions.
 
-TimescaleDB: hypertables create their chunks; retention is a policy per
-hypertable, (re)applied from the configuration at start-up.
+TimescaleDB: hypertables create their chunks; retention drops chunks
+(``drop_chunks``) — done by envgrid's housekeeping on both engines, never by a
+TimescaleDB job (see :mod:`store.policies`).
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ PARTITIONED: Final[Mapping[str, Granularity]] = {
 
 ENSURE_PARTITION_SQL: Final = "SELECT envgrid_ensure_partition($1::regclass, $2, $3)"
 DROP_PARTITIONS_SQL: Final = "SELECT envgrid_drop_partitions($1::regclass, $2)"
-REMOVE_RETENTION_SQL: Final = "SELECT remove_retention_policy($1::regclass, if_exists => true)"
-ADD_RETENTION_SQL: Final = "SELECT add_retention_policy($1::regclass, drop_after => $2::interval)"
+#: Raw data of ``$1`` is complete from ``$2`` on (read by the rollup refresh).
+RECORD_KEPT_FROM_SQL: Final = """
+INSERT INTO app_meta (key, value) VALUES ('raw_kept_from.' || $1, $2::timestamptz::text)
+ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+WHERE app_meta.value::timestamptz < EXCLUDED.value::timestamptz
+"""
+DROP_CHUNKS_SQL: Final = "SELECT drop_chunks($1::regclass, older_than => $2::timestamptz)::text"
 
 
 def partition_bounds(table: str, ts: datetime) -> tuple[datetime, datetime]:
@@ -123,18 +129,18 @@ async def ensure_ahead(
 async def apply_retention(
     conn: asyncpg.Connection, engine: Engine, retention_days: Mapping[str, int], now: datetime
 ) -> list[str]:
-    """Drop data older than each table's retention.  Plain PostgreSQL: drops the
-    partitions that end before the cutoff now and returns their names.  TimescaleDB:
-    (re)sets a retention policy per hypertable and returns nothing."""
+    """Drop data older than each table's retention now and return the names of what was
+    dropped: partitions (plain PostgreSQL) or chunks (TimescaleDB, ``drop_chunks``).
+    envgrid does this itself on both engines (no TimescaleDB retention job), so that raw
+    data is never dropped while a rollup refresh could still need it."""
     dropped: list[str] = []
     for table, days in retention_days.items():
         if table not in PARTITIONED:
             raise ValueError(f"{table} is not a time-partitioned table")
-        if engine is Engine.TIMESCALEDB:
-            await conn.execute(REMOVE_RETENTION_SQL, table)
-            await conn.execute(ADD_RETENTION_SQL, table, timedelta(days=days))
-            continue
-        rows = await conn.fetch(DROP_PARTITIONS_SQL, table, now - timedelta(days=days))
+        sql = DROP_CHUNKS_SQL if engine is Engine.TIMESCALEDB else DROP_PARTITIONS_SQL
+        cutoff = now - timedelta(days=days)
+        await conn.execute(RECORD_KEPT_FROM_SQL, table, cutoff)
+        rows = await conn.fetch(sql, table, cutoff)
         dropped += [r[0] for r in rows]
     if dropped:
         log.info("retention dropped %d partitions: %s", len(dropped), ", ".join(dropped))

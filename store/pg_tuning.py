@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
+from store.engine import INSTALL_HINT, EngineChoice
 from store.pg_installation import EmbeddedError, PgInstallation
 
 __all__ = ["conf_text", "default_tuning", "is_guc_name"]
@@ -29,15 +30,35 @@ def _total_ram() -> int:
         return 4 << 30
 
 
+def preload_libraries(installation: PgInstallation, engine: EngineChoice) -> list[str]:
+    """``shared_preload_libraries``: pg_stat_statements when installed, and timescaledb
+    when the engine may use it (``auto``: when installed; ``timescaledb``: required)."""
+    preload = [lib for lib in ("pg_stat_statements",) if installation.has_library(lib)]
+    has_timescaledb = installation.has_library("timescaledb") and installation.has_extension(
+        "timescaledb"
+    )
+    if engine == "timescaledb" and not has_timescaledb:
+        raise EmbeddedError(
+            "database.engine is 'timescaledb' but TimescaleDB is not installed for PostgreSQL"
+            f" {installation.version} (no timescaledb.so in {installation.pkglibdir} or no"
+            f" timescaledb.control in {installation.sharedir}/extension): {INSTALL_HINT}"
+        )
+    if engine != "postgres" and has_timescaledb:
+        preload.append("timescaledb")
+    return preload
+
+
 def default_tuning(
-    installation: PgInstallation, *, ram_bytes: int | None = None, cpus: int | None = None
+    installation: PgInstallation,
+    *,
+    engine: EngineChoice = "auto",
+    ram_bytes: int | None = None,
+    cpus: int | None = None,
 ) -> dict[str, str]:
     """``postgresql.conf`` settings for a write-heavy telemetry store on one machine."""
     ram_mb = (ram_bytes or _total_ram()) >> 20
     ncpu = cpus or os.cpu_count() or 2
-    preload = [
-        lib for lib in ("pg_stat_statements", "timescaledb") if installation.has_library(lib)
-    ]
+    preload = preload_libraries(installation, engine)
     tuning = {
         "max_connections": "200",
         "shared_buffers": f"{min(1024, ram_mb // 4)}MB",

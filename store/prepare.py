@@ -16,11 +16,12 @@ import asyncpg
 
 from protocol.factors import FACTORS
 from store.db import connect
-from store.engine import EngineInfo, detect_engine
+from store.engine import Engine, EngineChoice, EngineError, EngineInfo, detect_engine
 from store.migrate import migrate
 from store.partitions import apply_retention, ensure_ahead
+from store.policies import ensure_policies, policies_for
 
-__all__ = ["prepare_database", "seed_factors"]
+__all__ = ["check_retention", "prepare_database", "seed_factors"]
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,42 @@ async def seed_factors(conn: asyncpg.Connection) -> None:
     await conn.execute(SEED_FACTORS_SQL, *(list(column) for column in zip(*rows, strict=True)))
 
 
+#: Raw tables the continuous aggregates are computed from.
+ROLLUP_SOURCES: Final = ("measurements_rtd", "measurements_minute")
+
+
+def check_retention(retention_days: Mapping[str, int], refresh_days: int) -> None:
+    """Refuse retention that would cost history on TimescaleDB: a refresh over a range
+    whose raw chunks are gone recomputes its rollups from nothing, so the raw data the
+    rollups come from must outlive the refresh window by at least a day."""
+    for table in ROLLUP_SOURCES:
+        days = retention_days.get(table)
+        if days is not None and days <= refresh_days + 1:
+            setting = "ingest.retention_" + table.removeprefix("measurements_") + "_days"
+            raise EngineError(
+                f"{setting} = {days} would lose hourly and daily rollups on TimescaleDB: the"
+                f" continuous aggregates re-materialise the last database.rollup_refresh_days"
+                f" = {refresh_days} days from the raw data, so raw data must be kept at least"
+                f" {refresh_days + 2} days; raise {setting} or lower"
+                " database.rollup_refresh_days"
+            )
+
+
 async def prepare_database(
-    dsn: str, *, retention_days: Mapping[str, int] | None = None, migrate_schema: bool = True
+    dsn: str,
+    *,
+    engine: EngineChoice = "auto",
+    retention_days: Mapping[str, int] | None = None,
+    migrate_schema: bool = True,
+    compress_after_days: int = 7,
+    rollup_refresh_days: int = 3,
 ) -> EngineInfo:
-    """Detect the engine, apply migrations, seed factors, create partitions ahead and
-    apply retention; returns the engine in use."""
+    """Detect the engine (``database.engine``), apply migrations, seed factors, create
+    partitions ahead, set TimescaleDB's jobs (:mod:`store.policies`) and apply
+    retention; returns the engine in use."""
     conn = await connect(dsn, application_name="envgrid-prepare")
     try:
-        info = await detect_engine(conn)
+        info = await detect_engine(conn, choice=engine)
         if migrate_schema:
             applied = await migrate(conn, info.engine)
             if applied:
@@ -52,6 +81,9 @@ async def prepare_database(
         await seed_factors(conn)
         now = datetime.now(UTC)
         await ensure_ahead(conn, info.engine, now)
+        if info.engine is Engine.TIMESCALEDB:
+            check_retention(retention_days or {}, rollup_refresh_days)
+            await ensure_policies(conn, policies_for(compress_after_days, rollup_refresh_days))
         if retention_days:
             await apply_retention(conn, info.engine, retention_days, now)
         return info

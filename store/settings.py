@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Final, Literal, Protocol
 
 from store.config import mask_dsn, suggest
+from store.engine import ENGINE_CHOICES, EngineChoice
 from store.validation import ConfigError, require
 
 __all__ = ["CoreSettings", "DatabaseSettings", "StoreConfig"]
@@ -69,6 +70,11 @@ class DatabaseSettings:
 
     #: ``postgresql://user:password@host:port/db``; unset → private cluster in core.data_dir/pg.
     dsn: str | None = None
+    #: Storage engine: "auto" = TimescaleDB when the server has the extension, else plain
+    #: PostgreSQL; "timescaledb" insists (start-up fails, naming what to install, without
+    #: it); "postgres" never uses TimescaleDB.  A database keeps the engine it was set up
+    #: with (``envgrid db status``).
+    engine: EngineChoice = "auto"
     embedded_host: str = "127.0.0.1"
     embedded_port: int = 55432
     #: Directory with ``initdb``/``postgres``/``pg_ctl``; unset → ``pg_config --bindir``, then
@@ -86,8 +92,19 @@ class DatabaseSettings:
     application_name: str = "envgrid"
     #: Apply pending migrations when a server process starts.
     migrate_on_start: bool = True
+    #: TimescaleDB: compress raw chunks (segment-by station and factor) after this age.
+    compress_after_days: int = 7
+    #: TimescaleDB: the continuous-aggregate refresh jobs re-materialise this many recent
+    #: days (late data of any age is refreshed by envgrid itself); the raw retention of
+    #: real-time and minute data must be longer (checked at start-up).
+    rollup_refresh_days: int = 3
 
     def __post_init__(self) -> None:
+        require(
+            self.engine in ENGINE_CHOICES,
+            f"database.engine must be one of {', '.join(ENGINE_CHOICES)} (got {self.engine!r})"
+            f"{suggest(str(self.engine), ENGINE_CHOICES)}",
+        )
         if self.dsn is not None:
             scheme = self.dsn.partition("://")[0]
             require(
@@ -120,6 +137,14 @@ class DatabaseSettings:
         require(
             self.connect_timeout_s > 0,
             f"database.connect_timeout_s must be > 0 (got {self.connect_timeout_s})",
+        )
+        require(
+            self.compress_after_days >= 1,
+            f"database.compress_after_days must be ≥ 1 (got {self.compress_after_days})",
+        )
+        require(
+            self.rollup_refresh_days >= 1,
+            f"database.rollup_refresh_days must be ≥ 1 (got {self.rollup_refresh_days})",
         )
         require(
             bool(self.embedded_os_user),

@@ -15,7 +15,12 @@ One PostgreSQL server per test session, one fresh database per test:
   on it (project codecs).  ``empty_db_dsn``: an unmigrated database (from template0).
 * ``engine_info`` (session): the :class:`~store.engine.EngineInfo` of the template.
   ``timescaledb``: skips the test unless the engine is TimescaleDB; the marker
-  ``@pytest.mark.timescaledb`` does the same.
+  ``@pytest.mark.timescaledb`` does the same.  The engine is chosen as envgrid chooses it:
+  ``ENVGRID_DATABASE__ENGINE`` (auto, postgres, timescaledb; ``timescaledb`` on a machine
+  without it is an error, not a skip) and ``ENVGRID_DATABASE__EMBEDDED_BINDIR`` (the server
+  binaries, e.g. a copy of PostgreSQL with TimescaleDB); the test clusters never run
+  TimescaleDB's background scheduler (``timescaledb.max_background_workers = 0``), so no
+  worker holds a session on the template while it is cloned.
 * ``pg_admin`` (session): synchronous admin helper (create/drop databases, run SQL as
   the admin), usable from sync and async tests alike — it runs its own event loop in a
   thread, so it never touches the test's loop.
@@ -61,9 +66,20 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_DSN_ENV = "TEST_DSN"
 TEMPLATE_DB = "envgrid_tpl"
 TIMESCALEDB_SKIP_REASON = (
-    "TimescaleDB extension not installed on this PostgreSQL server"
-    " (pg_available_extensions has no 'timescaledb')"
+    "the suite runs on plain PostgreSQL: TimescaleDB is not installed on this server, or"
+    " ENVGRID_DATABASE__ENGINE=postgres (run ENVGRID_DATABASE__ENGINE=timescaledb make test"
+    " on a machine with TimescaleDB)"
 )
+#: What the suite reads of the environment, as envgrid does: the engine and the binaries.
+TEST_DATABASE = load_settings(
+    None,
+    {
+        key: value
+        for key, value in os.environ.items()
+        if key in ("ENVGRID_DATABASE__ENGINE", "ENVGRID_DATABASE__EMBEDDED_BINDIR")
+    },
+    discover=False,
+).database
 #: Throwaway clusters: durability off (nothing to protect), small memory footprint.
 TEST_TUNING = {
     "fsync": "off",
@@ -75,6 +91,9 @@ TEST_TUNING = {
     "checkpoint_timeout": "30min",
     "log_min_duration_statement": "-1",
     "log_checkpoints": "off",
+    # no TimescaleDB scheduler sessions (a placeholder setting where it is not loaded);
+    # correctness never depends on its jobs, and clones need an idle template
+    "timescaledb.max_background_workers": "0",
 }
 
 log = logging.getLogger("tests.db")
@@ -93,6 +112,15 @@ def _cluster_tmp_base() -> str | None:
     if chosen:
         return chosen
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+def _test_cluster() -> dict[str, Any]:
+    """Keyword arguments of every test cluster: the tuning, the binaries and the engine."""
+    return {
+        "tuning": TEST_TUNING,
+        "bindir": TEST_DATABASE.embedded_bindir,
+        "engine": TEST_DATABASE.engine,
+    }
 
 
 def _reachable_tmpdir(prefix: str) -> Path:
@@ -190,7 +218,7 @@ def pg_server() -> Iterator[PgServer]:
     try:
         with _sigterm_as_interrupt():
             cluster = _start_on_free_port(
-                lambda port: EmbeddedPostgres(directory, "127.0.0.1", port, tuning=TEST_TUNING)
+                lambda port: EmbeddedPostgres(directory, "127.0.0.1", port, **_test_cluster())
             )
             holder.append(cluster)
             yield PgServer(cluster.dsn_for("postgres"), cluster, clone_strategy="FILE_COPY")
@@ -287,7 +315,7 @@ def envgrid_template(pg_server: PgServer, pg_admin: PgAdmin) -> Iterator[Templat
     async def prepare() -> tuple[EngineInfo, list[str]]:
         conn = await connect(dsn)
         try:
-            info = await detect_engine(conn)
+            info = await detect_engine(conn, choice=TEST_DATABASE.engine)
             applied = await migrate(conn, info.engine)
         finally:
             await conn.close()
@@ -379,7 +407,11 @@ def db_settings(db_dsn: str, pg_reachable_tmp: Path) -> Settings:
     return load_settings(
         None,
         {},
-        {"database.dsn": db_dsn, "core.data_dir": str(pg_reachable_tmp)},
+        {
+            "database.dsn": db_dsn,
+            "database.engine": TEST_DATABASE.engine,
+            "core.data_dir": str(pg_reachable_tmp),
+        },
         discover=False,
     )
 
@@ -404,7 +436,7 @@ def _pristine_pgdata() -> Iterator[Path]:
     directory = _reachable_tmpdir("envgrid-test-pristine-")
     try:
         cluster = _start_on_free_port(
-            lambda port: EmbeddedPostgres(directory, "127.0.0.1", port, tuning=TEST_TUNING)
+            lambda port: EmbeddedPostgres(directory, "127.0.0.1", port, **_test_cluster())
         )
         cluster.stop()
         yield cluster.pgdata
@@ -428,9 +460,10 @@ def make_embedded_pg(request: pytest.FixtureRequest) -> Iterator[Callable[..., E
         if not fresh:
             pristine: Path = request.getfixturevalue("_pristine_pgdata")
             subprocess.run(["cp", "-a", str(pristine), str(directory / "data")], check=True)
-        tuning = {**TEST_TUNING, **kwargs.pop("tuning", {})}
-        port = kwargs.pop("port", None) or free_port()
-        cluster = EmbeddedPostgres(directory, "127.0.0.1", port, tuning=tuning, **kwargs)
+        options = _test_cluster() | kwargs
+        options["tuning"] = {**TEST_TUNING, **kwargs.get("tuning", {})}
+        port = options.pop("port", None) or free_port()
+        cluster = EmbeddedPostgres(directory, "127.0.0.1", port, **options)
         made.append((cluster, directory))
         return cluster
 

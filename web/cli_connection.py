@@ -24,7 +24,12 @@ async def cli_connection(
 
     async with database_dsn(settings.core, settings.database) as dsn:
         if settings.database.migrate_on_start:
-            await prepare_database(dsn)
+            await prepare_database(
+                dsn,
+                engine=settings.database.engine,
+                compress_after_days=settings.database.compress_after_days,
+                rollup_refresh_days=settings.database.rollup_refresh_days,
+            )
         conn = await connect(dsn, application_name=application_name)
         try:
             yield conn

@@ -11,7 +11,7 @@ import asyncpg
 
 from aggregates.analysis import AQI_FACTORS
 from envgrid.settings import Settings, load_settings
-from store.engine import Engine
+from store.engine import Engine, recorded_engine
 from store.partitions import PartitionCache
 from store.prepare import seed_factors
 
@@ -58,16 +58,32 @@ async def add_stations(
         )
 
 
+async def marked_days(conn: asyncpg.Connection) -> set[tuple[int, date]]:
+    """(station, local day) pairs late writes marked for the refresh: days directly (plain
+    PostgreSQL's triggers, reported values) or through their hours (TimescaleDB)."""
+    rows = await conn.fetch(
+        "SELECT station_id, day FROM agg_dirty_days"
+        " UNION SELECT station_id, (hour AT TIME ZONE (SELECT timezone FROM agg_config))::date"
+        " FROM agg_dirty_hours"
+    )
+    return {(r["station_id"], r["day"]) for r in rows}
+
+
+async def _partitions(conn: asyncpg.Connection) -> PartitionCache:
+    """The partition helper of the database's own engine (TimescaleDB makes its chunks)."""
+    return PartitionCache(await recorded_engine(conn) or Engine.POSTGRESQL)
+
+
 async def copy_rows(conn: asyncpg.Connection, table: str, rows: Sequence[Row]) -> None:
     """COPY rows into a measurement table (partitions created first, outside any
     transaction, as the ingest writer does)."""
-    await PartitionCache(Engine.POSTGRESQL).ensure(conn, [(table, r[2]) for r in rows])
+    await (await _partitions(conn)).ensure(conn, [(table, r[2]) for r in rows])
     await conn.copy_records_to_table(table, records=list(rows), columns=COLUMNS)
 
 
 async def upsert_hour(conn: asyncpg.Connection, rows: Sequence[Row]) -> None:
     """Station-reported hourly rows the way the ingest writer stores them (upsert)."""
-    await PartitionCache(Engine.POSTGRESQL).ensure(
+    await (await _partitions(conn)).ensure(
         conn, [("measurements_hour", r[2]) for r in rows]
     )
     await conn.execute(

@@ -16,6 +16,7 @@ from .dbdata import (
     copy_rows,
     hourly_day,
     local,
+    marked_days,
     prepare,
     settings_for,
     upsert_hour,
@@ -210,7 +211,7 @@ async def test_corrections_and_late_data_reach_the_official_values(
             for m in range(60)
         ]
         await copy_rows(conn, "measurements_rtd", late)
-        assert await conn.fetchval("SELECT count(*) FROM agg_dirty_days") == 1
+        assert await marked_days(conn) == {(1, date(2024, 3, 6))}
     await jobs.run_refresh(db_pool, settings, now=now)
     async with db_pool.acquire() as conn:
         d = await _daily(conn, 1, fid, date(2024, 3, 6))

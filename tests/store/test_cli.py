@@ -131,6 +131,14 @@ def test_db_status_and_migrate_with_dsn(empty_db_dsn: str, tmp_path: Path) -> No
     assert document["engine"] in ("postgresql", "timescaledb")
     assert document["server_version"].split(".")[0] >= "15"
     assert [m["state"] for m in document["migrations"]] == ["applied"] * len(document["migrations"])
+    if document["engine"] == "timescaledb":
+        assert document["timescaledb_license"] == "timescale"
+        compression = [j for j in document["timescaledb_jobs"] if j["proc"] == "policy_compression"]
+        assert compression and {j["config"]["compress_after"] for j in compression} == {"7 days"}
+        text = envgrid("db", "status", "--dsn", empty_db_dsn, cwd=tmp_path).stdout
+        assert "(licence timescale)" in text and "timescaledb jobs" in text
+    else:
+        assert document["timescaledb_jobs"] == []
 
 
 def test_db_status_unreachable_server_exits_1(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from store.embedded import (
     find_installation,
     timescaledb_available,
 )
+from store.engine import EngineChoice
 from tests.conftest import PgServer, free_port
 
 MakePg = Callable[..., EmbeddedPostgres]
@@ -195,9 +196,59 @@ def test_default_tuning() -> None:
     assert big["max_wal_size"] == "4GB" and big["checkpoint_timeout"] == "15min"
     assert big["synchronous_commit"] == "on" and big["wal_compression"] == "on"
     assert big["max_connections"] == "200" and big["timezone"] == "UTC"
-    assert big["shared_preload_libraries"] == "pg_stat_statements"
+    # pg_stat_statements first; timescaledb follows where this machine has it (engine auto)
+    assert big["shared_preload_libraries"].split(",")[0] == "pg_stat_statements"
+    assert ("timescaledb" in big["shared_preload_libraries"]) == timescaledb_available(inst.bindir)
     fake = PgInstallation(inst.bindir, Path("/nonexistent"), Path("/nonexistent"), "15.0")
     assert default_tuning(fake)["shared_preload_libraries"] == ""
+
+
+def _installation(root: Path, *files: str) -> PgInstallation:
+    """A fake installation under ``root`` holding ``files`` (lib/x.so, share/extension/x)."""
+    for name in files:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).touch()
+    return PgInstallation(root / "bin", root / "lib", root / "share", "15.20")
+
+
+@pytest.mark.parametrize(
+    ("files", "engine", "expected"),
+    [
+        ((), "auto", ""),
+        ((), "postgres", ""),
+        (("lib/pg_stat_statements.so",), "auto", "pg_stat_statements"),
+        (("lib/timescaledb.so", "share/extension/timescaledb.control"), "auto", "timescaledb"),
+        (("lib/timescaledb.so", "share/extension/timescaledb.control"), "postgres", ""),
+        (
+            (
+                "lib/pg_stat_statements.so",
+                "lib/timescaledb.so",
+                "share/extension/timescaledb.control",
+            ),
+            "timescaledb",
+            "pg_stat_statements,timescaledb",
+        ),
+        # a library without its control file is not an installed extension
+        (("lib/timescaledb.so",), "auto", ""),
+    ],
+)
+def test_preload_follows_the_engine_setting(
+    tmp_path: Path, files: tuple[str, ...], engine: EngineChoice, expected: str
+) -> None:
+    inst = _installation(tmp_path, *files)
+    assert default_tuning(inst, engine=engine)["shared_preload_libraries"] == expected
+    assert ("timescaledb.max_background_workers" in default_tuning(inst, engine=engine)) == (
+        "timescaledb" in expected
+    )
+
+
+@pytest.mark.parametrize("files", [(), ("lib/timescaledb.so",)])
+def test_engine_timescaledb_without_it_names_what_to_install(
+    tmp_path: Path, files: tuple[str, ...]
+) -> None:
+    inst = _installation(tmp_path, *files)
+    with pytest.raises(EmbeddedError, match=r"database\.engine is 'timescaledb'.*shared_preload"):
+        default_tuning(inst, engine="timescaledb")
 
 
 def test_timescaledb_available_matches_server(engine_info: object) -> None:

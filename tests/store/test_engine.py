@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncpg
 import pytest
 
 from store.db import connect
-from store.engine import Engine, EngineError, EngineInfo, detect_engine, recorded_engine
+from store.engine import (
+    Engine,
+    EngineChoice,
+    EngineError,
+    EngineInfo,
+    detect_engine,
+    recorded_engine,
+)
 from store.migrate import migrate
 
 
@@ -25,10 +32,11 @@ async def test_detects_engine(db_conn: asyncpg.Connection, engine_info: EngineIn
     assert info == engine_info
     assert info.server_version_num >= 150000
     assert info.server_version.startswith(str(info.server_version_num // 10000))
-    if await _tsdb_available(db_conn):
-        assert info.engine is Engine.TIMESCALEDB and info.timescaledb_version
+    if info.engine is Engine.TIMESCALEDB:
+        assert await _tsdb_available(db_conn) and info.timescaledb_version
+        assert info.license == "timescale" and "(licence timescale)" in info.describe()
     else:
-        assert info.engine is Engine.POSTGRESQL and info.timescaledb_version is None
+        assert info.timescaledb_version is None and info.license == ""
         assert info.describe().startswith(f"PostgreSQL {info.server_version} (native partitions")
     assert await recorded_engine(db_conn) is info.engine
 
@@ -84,8 +92,103 @@ async def test_refuses_old_server() -> None:
 def test_engine_values() -> None:
     assert [e.value for e in Engine] == ["timescaledb", "postgresql"]
     assert Engine("postgresql") is Engine.POSTGRESQL
-    info = EngineInfo(Engine.TIMESCALEDB, "16.2", "2.14.2")
-    assert info.describe() == "PostgreSQL 16.2 + TimescaleDB 2.14.2"
+    info = EngineInfo(Engine.TIMESCALEDB, "16.2", "2.14.2", license="timescale")
+    assert info.describe() == "PostgreSQL 16.2 + TimescaleDB 2.14.2 (licence timescale)"
+
+
+_RECORDED_SQL = (
+    "CREATE TABLE schema_migrations (version int PRIMARY KEY, name text, engine text,"
+    " checksum text, applied_at timestamptz DEFAULT now());"
+    "INSERT INTO schema_migrations VALUES (1, 'meta', $$%s$$, 'x')"
+)
+
+
+async def test_engine_postgres_never_enables_timescaledb(empty_db_dsn: str) -> None:
+    conn = await connect(empty_db_dsn)
+    try:
+        info = await detect_engine(conn, choice="postgres")
+        assert info.engine is Engine.POSTGRESQL
+        assert not await conn.fetchval(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"
+        )
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    ("recorded", "choice", "message"),
+    [
+        ("postgresql", "timescaledb", "set up for plain PostgreSQL"),
+        ("timescaledb", "postgres", "database.engine is 'postgres' but this database was set up"),
+    ],
+)
+async def test_engine_choice_must_match_the_database(
+    empty_db_dsn: str, recorded: str, choice: EngineChoice, message: str
+) -> None:
+    conn = await connect(empty_db_dsn)
+    try:
+        await conn.execute(_RECORDED_SQL % recorded)
+        with pytest.raises(EngineError, match=message):
+            await detect_engine(conn, choice=choice)
+    finally:
+        await conn.close()
+
+
+async def test_engine_timescaledb_without_it_is_a_clear_error(empty_db_dsn: str) -> None:
+    conn = await connect(empty_db_dsn)
+    try:
+        if await _tsdb_available(conn):
+            pytest.skip("TimescaleDB is installed on this server")
+        with pytest.raises(
+            EngineError,
+            match=r"database.engine is 'timescaledb', but the timescaledb extension is not"
+            r" installed on this server .*install the TimescaleDB community build",
+        ):
+            await detect_engine(conn, choice="timescaledb")
+    finally:
+        await conn.close()
+
+
+class _ApacheServer:
+    """A server whose TimescaleDB is the Apache-2 build (no continuous aggregates)."""
+
+    answers: ClassVar[dict[str, Any]] = {
+        "SHOW server_version_num": "150020",
+        "SHOW server_version": "15.20 (Debian)",
+        "SELECT to_regclass('schema_migrations')": None,
+        "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'": "2.28.3",
+        "SELECT default_version FROM pg_available_extensions WHERE name = 'timescaledb'": (
+            "2.28.3"
+        ),
+        "SELECT current_setting('timescaledb.license', true)": "apache",
+    }
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return self.answers[sql]
+
+
+@pytest.mark.parametrize("choice", ["auto", "timescaledb"])
+async def test_apache_build_falls_back_to_own_rollups(
+    choice: EngineChoice, caplog: pytest.LogCaptureFixture
+) -> None:
+    info = await detect_engine(_ApacheServer(), choice=choice)
+    assert info.engine is Engine.POSTGRESQL
+    assert "Apache-2 build" in info.note and "envgrid keeps its own rollups" in info.note
+    assert any("Apache-2 build" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.timescaledb
+async def test_engine_timescaledb_enables_the_extension(empty_db_dsn: str) -> None:
+    conn = await connect(empty_db_dsn)
+    try:
+        info = await detect_engine(conn, choice="timescaledb")
+        assert info.engine is Engine.TIMESCALEDB and info.license == "timescale"
+        assert (
+            await conn.fetchval("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'")
+            == info.timescaledb_version
+        )
+    finally:
+        await conn.close()
 
 
 # TimescaleDB-only: both spellings skip with the same clear reason when it is absent.

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from store.db import connect
+from store.embedded import EmbeddedPostgres
 from store.engine import Engine, EngineInfo
 from store.migrate import (
     Migration,
@@ -219,5 +220,42 @@ async def empty_db_conn(empty_db_dsn: str) -> AsyncIterator[asyncpg.Connection]:
     conn = await connect(empty_db_dsn)
     try:
         yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.mark.timescaledb
+async def test_timescaledb_migrations_need_the_preloaded_extension(
+    make_embedded_pg: Callable[..., EmbeddedPostgres],
+) -> None:
+    """An external server with TimescaleDB installed but not preloaded: migrating for
+    TimescaleDB says what to change instead of failing inside create_hypertable()."""
+    cluster = make_embedded_pg(engine="postgres")  # the same binaries, nothing preloaded
+    await cluster.astart()
+    conn = await connect(cluster.dsn)
+    try:
+        with pytest.raises(MigrationError, match="timescaledb is not in the server's shared_preload_libraries"):
+            await migrate(conn, Engine.TIMESCALEDB)
+        assert await conn.fetchval("SELECT to_regclass('stations')") is None
+    finally:
+        await conn.close()
+
+
+@pytest.mark.timescaledb
+async def test_timescaledb_migrations_create_the_extension(empty_db_dsn: str) -> None:
+    """``envgrid db migrate`` against a database without the extension creates it first."""
+    conn = await connect(empty_db_dsn)
+    try:
+        assert not await conn.fetchval(
+            "SELECT count(*) FROM pg_extension WHERE extname = 'timescaledb'"
+        )
+        await migrate(conn, Engine.TIMESCALEDB)
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM timescaledb_information.hypertables"
+                " WHERE hypertable_name = 'measurements_rtd'"
+            )
+            == 1
+        )
     finally:
         await conn.close()
