@@ -153,7 +153,8 @@ def _stored_per_station(server: ServerUnderTest) -> tuple[dict[str, int], int]:
 
 
 def account(server: ServerUnderTest, result: FleetResult) -> dict[str, Any]:
-    """Frames sent / acked / stored, lost and duplicated (see the module docstring)."""
+    """Frames sent / acked / stored, lost and duplicated (see the module docstring), and
+    the engine of the database they were counted in."""
     stored, duplicated = _stored_per_station(server)
     sent = acked = lost = phantom = failed = retrans = 0
     for mn, station in result.stations.items():
@@ -167,6 +168,7 @@ def account(server: ServerUnderTest, result: FleetResult) -> dict[str, Any]:
         lost += max(0, a - got)
         phantom += max(0, got - s)
     return {
+        "engine": server.engine,
         "sent": sent,
         "acked": acked,
         "stored": sum(stored.get(mn, 0) for mn in result.stations),  # this fleet's
@@ -375,7 +377,7 @@ def soak(*, duration: float = 300.0, **options: Any) -> dict[str, Any]:
     return plan.result(
         "soak",
         f"none — {duration / 60:.0f} minutes",
-        {},
+        {"engine": server.engine},
         duration_s=duration,
         rss_growth_percent=growth,
         max_rss_growth_percent=max(growth.values(), default=0.0),

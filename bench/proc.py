@@ -1,8 +1,10 @@
 """Process and machine facts for the benchmarks, read from /proc (Linux).
 
 A benchmark figure is only as good as its context: every result carries the
-machine (cores, memory, kernel), the versions and the engine, and the server's
-and the database's CPU and memory are measured from ``/proc`` while it runs.
+machine (cores, memory, kernel) and the versions, and the server's and the
+database's CPU and memory are measured from ``/proc`` while it runs.  The storage
+engine is not a machine fact: each scenario reads it from the database it measured
+(:mod:`bench.engines`).
 """
 
 from __future__ import annotations
@@ -149,22 +151,15 @@ def machine_info() -> dict[str, Any]:
         pg_version = subprocess.run(
             [f"{pg}/postgres", "--version"], capture_output=True, text=True, check=False
         ).stdout.strip()
-    engine = "PostgreSQL (native partitions and rollup tables)"
-    try:
-        from store.pg_installation import find_installation
-
-        if find_installation().has_extension("timescaledb"):
-            engine = "TimescaleDB"
-    except Exception as exc:
-        engine = f"unknown ({exc})"
     return {
-        "engine": engine,
         "cores": os.cpu_count(),
         "memory_gib": round(mem_kb / 1024 / 1024, 1),
         "cpu": cpu_model or platform.machine(),
         "kernel": platform.release(),
         "python": sys.version.split()[0],
-        "postgresql": pg_version,
+        # what is installed, not what was measured: each scenario carries the engine
+        # of the live database it ran on ("engine", bench.engines)
+        "postgresql_installed": pg_version,
         "open_files_limit": _nofile(),
         "versions": versions,
     }

@@ -168,6 +168,7 @@ def connections(
     sim = _simulator_summary(result)
     return {
         "scenario": "connections",
+        "engine": server.engine,
         "stations": stations,
         "workers": options.get("workers") or None,
         "connections_held": int(held),
@@ -230,6 +231,7 @@ def throughput(
     del me
     return {
         "scenario": "throughput",
+        "engine": server.engine,
         "stations": stations,
         "alert_engine": alerts,
         "offered_frames_per_s": rate,
@@ -298,6 +300,7 @@ def burst(
         result = running.result()
     return {
         "scenario": "burst",
+        "engine": server.engine,
         "stations": stations,
         "connections_before_burst": int(held),
         "messages": messages,
@@ -354,6 +357,7 @@ def latency(
     span = t1 - t0
     return {
         "scenario": "latency",
+        "engine": server.engine,
         "stations": stations,
         "interval_s": interval,
         "frames_committed_per_s": round((f1 - f0) / span),

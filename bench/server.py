@@ -4,11 +4,17 @@ It gets a private data directory (its own embedded PostgreSQL) unless a DSN is
 given, free ports, and whatever settings the scenario needs, through the same
 environment variables a user would set.  The harness reads counts from the
 database, process figures from /proc and the latency histogram from the
-Prometheus endpoint.
+Prometheus endpoint.  Once it accepts stations, :attr:`ServerUnderTest.engine` is read
+from its database (:func:`bench.engines.describe_engine`), so every figure is labelled with
+the engine it was measured on.  Of the environment only the engine and the server binaries
+(``ENVGRID_DATABASE__ENGINE``, ``ENVGRID_DATABASE__EMBEDDED_BINDIR``: how TimescaleDB is
+chosen on a machine where it is staged in a copy of the server) reach the server; settings
+(``envgrid bench --set``, ``--engines``) win over them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -29,9 +35,19 @@ import asyncpg
 from store.embedded import EmbeddedPostgres
 
 from .db import free_port
+from .engines import describe_engine
 from .proc import ProcSample, postgres_pids, process_name, sample, tree_pids
 
-__all__ = ["ServerUnderTest", "free_port", "histogram_quantiles", "server_settings"]
+__all__ = [
+    "PASSED_THROUGH",
+    "ServerUnderTest",
+    "free_port",
+    "histogram_quantiles",
+    "server_settings",
+]
+
+#: The only ENVGRID_* variables of the harness's environment the server under test sees.
+PASSED_THROUGH = ("ENVGRID_DATABASE__ENGINE", "ENVGRID_DATABASE__EMBEDDED_BINDIR")
 
 
 def server_settings(workers: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -59,6 +75,8 @@ class ServerUnderTest:
     #: where the private data directory goes (None: the system temporary directory)
     tmp_base: str | None = None
     log_tail: list[str] = field(default_factory=list)
+    #: the engine of its database, read from it once started (bench.engines)
+    engine: str = ""
     _tmp: Path | None = None
 
     def start(self, timeout: float = 120.0) -> None:
@@ -70,7 +88,11 @@ class ServerUnderTest:
         self.port = self.port or free_port()
         self.metrics_port = self.metrics_port or free_port()
         self.pg_port = self.pg_port or free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ENVGRID_")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("ENVGRID_") or k in PASSED_THROUGH
+        }
         env.update(
             {
                 "ENVGRID_DATA_DIR": str(self.data_dir),
@@ -109,6 +131,7 @@ class ServerUnderTest:
             raise RuntimeError(f"envgrid serve did not start:\n{self.banner[-3000:]}")
         # keep draining the log so the server never blocks on a full pipe
         threading.Thread(target=self._pump, daemon=True).start()
+        self.engine = asyncio.run(describe_engine(self.database_dsn))
 
     def _pump(self) -> None:
         assert self.process is not None and self.process.stdout is not None
