@@ -10,10 +10,30 @@ Figures (the issue's targets in brackets):
   frames) into ``measurements_rtd`` with and without the plain-PostgreSQL rollup trigger.
 
 Also reported (not targets): how long the data took to load and the refresh job took to
-derive the official daily/monthly values from it.  The data is generated server-side in a
-private database: a new database on ``--dsn`` (dropped afterwards; needs CREATE DATABASE),
-or a throwaway embedded cluster in a temporary directory.  Each timed figure is the best of
-``--repeat`` runs (default 3) after one warm-up.
+derive the official daily/monthly values from it.
+
+``refresh`` (issue 17; ``--parts refresh``): the cost of the analytics' refresh job
+(:func:`aggregates.jobs.run_refresh`, which on TimescaleDB also refreshes the continuous
+aggregates through :mod:`aggregates.continuous`) on the engine of the private database:
+
+* ``load_hour_s`` / ``refresh_hour_s``: the last hour (59 minutes up to now, so no row
+  counts as late) of real-time frames (six factors every ``--interval-s``, default 30 s)
+  of ``--stations`` stations (default 36,000) written with one server-side INSERT, then
+  one refresh; ``refresh_idle_s``: the next refresh, with nothing new;
+* ``load_backfill_s`` / ``refresh_backfill_s``: a 30-day backfill (``--backfill-days``)
+  — frames every ``--backfill-interval-s`` (default 3,600 s) from 30 days ago up to a day
+  ago for ``--backfill-stations`` (default a tenth) of them, the late writes marking what
+  they touched (``agg_dirty_hours`` on TimescaleDB, ``agg_dirty_days`` on plain
+  PostgreSQL; ``marked`` counts them) — then one refresh.
+
+Every figure carries ``engine``: the description of the live database it was measured on
+(``--engine`` chooses it as ``database.engine`` does; ``--bindir`` the server binaries of
+the embedded cluster, e.g. a copy of PostgreSQL with TimescaleDB).
+
+The data is generated server-side in a private database: a new database on ``--dsn``
+(dropped afterwards; needs CREATE DATABASE), or a throwaway embedded cluster in a temporary
+directory.  Each timed analytics figure is the best of ``--repeat`` runs (default 3) after
+one warm-up; the refresh figures are single runs, in order.
 """
 
 from __future__ import annotations
@@ -40,17 +60,18 @@ from aggregates import rankings
 from aggregates.analysis import AQI_FACTORS
 from aggregates.aqi_series import station_daily_aqi
 from aggregates.exports import export
-from aggregates.jobs import refresh_days
+from aggregates.jobs import refresh_days, run_refresh
 from aggregates.periods import day_bounds, period_of
 from aggregates.report_model import ReportSpec
 from aggregates.reports import build_report
 from aggregates.selection import Selection, factor_ids
 from aggregates.settings import AggregatesConfig
 from bench.db import private_database
+from bench.engines import database_engine
 from store.config import SettingsLoader
 from store.db import connect, create_pool
-from store.engine import Engine, detect_engine
-from store.partitions import PartitionCache
+from store.engine import ENGINE_CHOICES, Engine, EngineChoice, detect_engine
+from store.partitions import PartitionCache, ensure_ahead
 
 __all__ = ["main", "run_benchmarks"]
 
@@ -86,6 +107,20 @@ FROM generate_series($1::integer, $2::integer) AS s,
      unnest($3::smallint[], $4::float8[]) AS f(id, base),
      generate_series($5::timestamptz, $6::timestamptz - interval '1 hour', interval '1 hour') AS t
 """
+#: Real-time frames of stations $1..$2 (factors $3 around $4) every $7 s in [$5, $6).
+INSERT_RTD_SQL: Final = """
+INSERT INTO measurements_rtd (station_id, factor_id, ts, value, flag)
+SELECT s, f.id, t, f.base * (0.55 + 0.9 * random()), 'N'
+FROM generate_series($1::integer, $2::integer) AS s,
+     unnest($3::smallint[], $4::float8[]) AS f(id, base),
+     generate_series($5::timestamptz, $6::timestamptz - make_interval(secs => $7::float8),
+                     make_interval(secs => $7::float8)) AS t
+"""
+#: What late writes marked for the refresh: (station, hour) pairs and (station, day) pairs.
+MARKED_SQL: Final = """
+SELECT (SELECT count(*) FROM agg_dirty_hours) AS hours,
+       (SELECT count(*) FROM agg_dirty_days) AS days
+"""
 RTD_COLUMNS: Final = ("station_id", "factor_id", "ts", "value", "vmin", "vmax", "cou", "zs", "flag")
 TRIGGER_SQL: Final = {
     True: "ALTER TABLE measurements_rtd ENABLE TRIGGER agg_rollup",
@@ -107,6 +142,7 @@ async def best_of(repeat: int, job: Callable[[], Awaitable[object]]) -> float:
 
 async def _load_hourly(
     conn: asyncpg.Connection,
+    engine: Engine,
     first: int,
     last: int,
     start: date,
@@ -117,7 +153,7 @@ async def _load_hourly(
     fids = await factor_ids(conn, AQI_FACTORS.values())
     ids = [fids[AQI_FACTORS[p]] for p in BASE]
     bases = list(BASE.values())
-    cache = PartitionCache(Engine.POSTGRESQL)
+    cache = PartitionCache(engine)
     t0 = time.perf_counter()
     d = start
     end = start + timedelta(days=days)
@@ -202,6 +238,8 @@ async def run_benchmarks(
     report_stations: int = 100,
     repeat: int = 3,
     trigger_batches: int = 200,
+    engine: EngineChoice = "auto",
+    bindir: Path | None = None,
     say: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Run the benchmarks on a private database; returns the figures."""
@@ -213,14 +251,16 @@ async def run_benchmarks(
             "report_stations": report_stations,
         }
     }
-    async with private_database(dsn, label="aggregates", tuning=BENCH_TUNING) as target:
+    async with private_database(
+        dsn, label="aggregates", tuning=BENCH_TUNING, engine=engine, bindir=bindir
+    ) as target:
         settings = settings_for({"database.dsn": target})
         conn = await connect(target)
         pool = await create_pool(target, min_size=1, max_size=2)
         try:
-            engine = (await detect_engine(conn, try_create=False)).engine
-            results["engine"] = str(engine)
-            if engine is Engine.POSTGRESQL:
+            kind = (await detect_engine(conn, try_create=False)).engine
+            results["engine"] = await database_engine(conn)
+            if kind is Engine.POSTGRESQL:
                 say("trigger overhead (ingest-style COPY into measurements_rtd) …")
                 results["trigger"] = await _trigger_overhead(conn, trigger_batches)
                 say(f"  {results['trigger']}")
@@ -229,7 +269,7 @@ async def run_benchmarks(
             year = date(2024, 1, 1)
             say(f"{year_stations} stations × {year_days} days of hourly data …")
             results["load_year_s"] = await _load_hourly(
-                conn, 1, year_stations, year, year_days, say
+                conn, kind, 1, year_stations, year, year_days, say
             )
             say("refresh job: official daily and monthly values …")
             results["refresh_year_s"] = await _refresh(
@@ -254,7 +294,7 @@ async def run_benchmarks(
             extra_first = year_stations + 1
             if day_stations > year_stations:
                 results["load_day_s"] = await _load_hourly(
-                    conn, extra_first, day_stations, day, 1, say
+                    conn, kind, extra_first, day_stations, day, 1, say
                 )
                 results["refresh_day_s"] = await _refresh(
                     conn, settings, extra_first, day_stations, day, 1
@@ -288,6 +328,111 @@ async def run_benchmarks(
     return results
 
 
+async def _insert_rtd(
+    conn: asyncpg.Connection,
+    stations: int,
+    lo: datetime,
+    hi: datetime,
+    interval_s: float,
+) -> tuple[float, int]:
+    """Frames of stations 1..``stations`` every ``interval_s`` in [lo, hi): (seconds, rows)."""
+    fids = await factor_ids(conn, AQI_FACTORS.values())
+    ids = [fids[AQI_FACTORS[p]] for p in BASE]
+    t0 = time.perf_counter()
+    status = await conn.execute(
+        INSERT_RTD_SQL, 1, stations, ids, list(BASE.values()), lo, hi, interval_s
+    )
+    return time.perf_counter() - t0, int(status.split()[-1])
+
+
+async def _timed_refresh(
+    pool: asyncpg.Pool, settings: AggregatesConfig, now: datetime
+) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    written = await run_refresh(pool, settings, now=now)
+    return time.perf_counter() - t0, written
+
+
+async def _marked(conn: asyncpg.Connection) -> dict[str, int]:
+    row = await conn.fetchrow(MARKED_SQL)
+    return {"hours": int(row["hours"]), "days": int(row["days"])}
+
+
+async def run_refresh_cost(
+    dsn: str | None,
+    settings_for: SettingsLoader[AggregatesConfig],
+    *,
+    stations: int = 36_000,
+    interval_s: float = 30.0,
+    backfill_stations: int | None = None,
+    backfill_days: int = 30,
+    backfill_interval_s: float = 3600.0,
+    engine: EngineChoice = "auto",
+    bindir: Path | None = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The refresh job's cost after an hour of ``stations`` and after a backfill (module
+    docstring, ``refresh``), on a private database of its own; returns the figures."""
+    backfill = stations // 10 if backfill_stations is None else backfill_stations
+    backfill = max(1, min(backfill, stations))
+    out: dict[str, Any] = {
+        "sizes": {
+            "stations": stations,
+            "interval_s": interval_s,
+            "backfill_stations": backfill,
+            "backfill_days": backfill_days,
+            "backfill_interval_s": backfill_interval_s,
+        }
+    }
+    async with private_database(
+        dsn, label="refresh", tuning=BENCH_TUNING, engine=engine, bindir=bindir
+    ) as target:
+        settings = settings_for({"database.dsn": target})
+        conn = await connect(target)
+        pool = await create_pool(target, min_size=1, max_size=2)
+        try:
+            kind = (await detect_engine(conn, try_create=False)).engine
+            out["engine"] = await database_engine(conn)
+            now = datetime.now(UTC)
+            await ensure_ahead(conn, kind, now, days_ahead=1, days_back=backfill_days + 1)
+            await conn.execute(INSERT_STATIONS_SQL, 1, stations, 0)
+            # 59 minutes up to now: no row is older than an hour, none counts as late
+            say(f"refresh: {stations} stations × one hour of frames every {interval_s:g} s …")
+            out["load_hour_s"], out["hour_rows"] = await _insert_rtd(
+                conn, stations, now - timedelta(minutes=59), now, interval_s
+            )
+            out["hour_marked"] = await _marked(conn)
+            now = datetime.now(UTC)
+            out["refresh_hour_s"], out["hour_daily_rows"] = await _timed_refresh(
+                pool, settings, now
+            )
+            say(f"  loaded in {out['load_hour_s']:.1f} s, refresh {out['refresh_hour_s']:.1f} s")
+            out["refresh_idle_s"], _ = await _timed_refresh(pool, settings, datetime.now(UTC))
+            say(
+                f"refresh: backfill of {backfill} stations × {backfill_days} days,"
+                f" every {backfill_interval_s:g} s …"
+            )
+            end = (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+            out["load_backfill_s"], out["backfill_rows"] = await _insert_rtd(
+                conn, backfill, end - timedelta(days=backfill_days - 1), end, backfill_interval_s
+            )
+            out["backfill_marked"] = await _marked(conn)
+            out["refresh_backfill_s"], out["backfill_daily_rows"] = await _timed_refresh(
+                pool, settings, datetime.now(UTC)
+            )
+            say(
+                f"  loaded in {out['load_backfill_s']:.1f} s (marked {out['backfill_marked']}),"
+                f" refreshed in {out['refresh_backfill_s']:.1f} s"
+            )
+        finally:
+            await pool.close()
+            await conn.close()
+    return out
+
+
+PARTS: Final = ("analytics", "refresh")
+
+
 def main(argv: list[str], settings_for: SettingsLoader[AggregatesConfig]) -> int:
     """``envgrid bench aggregates``; ``settings_for(overrides)`` gives the settings of the
     code under test (defaults and ``overrides`` only: no file, no environment)."""
@@ -295,20 +440,65 @@ def main(argv: list[str], settings_for: SettingsLoader[AggregatesConfig]) -> int
     parser.add_argument(
         "--dsn", help="server to create the private database on (default: embedded)"
     )
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="what to measure, comma-separated: analytics (ranking, daily AQI, XLSX, trigger)"
+        " and refresh (the refresh job after an hour and after a backfill); default both",
+    )
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto")
+    parser.add_argument(
+        "--bindir", type=Path, help="server binaries of the embedded cluster (default: found)"
+    )
     parser.add_argument("--year-stations", type=int, default=1000)
     parser.add_argument("--year-days", type=int, default=365)
     parser.add_argument("--day-stations", type=int, default=36_000)
     parser.add_argument("--report-stations", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--trigger-batches", type=int, default=200)
+    parser.add_argument("--stations", type=int, default=36_000, help="refresh: stations")
+    parser.add_argument("--interval-s", type=float, default=30.0, help="refresh: frame interval")
+    parser.add_argument(
+        "--backfill-stations", type=int, help="refresh: stations backfilled (default: a tenth)"
+    )
+    parser.add_argument("--backfill-days", type=int, default=30)
+    parser.add_argument("--backfill-interval-s", type=float, default=3600.0)
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.parts.split(",") if p.strip()]
+    if not parts or any(p not in PARTS for p in parts):
+        parser.error(f"--parts: choose from {', '.join(PARTS)} (got {args.parts!r})")
     if args.report_stations > args.year_stations:
         parser.error("--report-stations cannot exceed --year-stations")
     logging.basicConfig(level=logging.WARNING)
-    sizes = {k: v for k, v in vars(args).items() if k not in ("dsn", "json")}
     say = partial(print, file=sys.stderr, flush=True)
-    results = asyncio.run(run_benchmarks(args.dsn, settings_for, **sizes, say=say))
+    common = {"engine": args.engine, "bindir": args.bindir, "say": say}
+    results: dict[str, Any] = {}
+    if "analytics" in parts:
+        sizes = {
+            "year_stations": args.year_stations,
+            "year_days": args.year_days,
+            "day_stations": args.day_stations,
+            "report_stations": args.report_stations,
+            "repeat": args.repeat,
+            "trigger_batches": args.trigger_batches,
+        }
+        results = asyncio.run(run_benchmarks(args.dsn, settings_for, **sizes, **common))
+    if "refresh" in parts:
+        refresh = asyncio.run(
+            run_refresh_cost(
+                args.dsn,
+                settings_for,
+                stations=args.stations,
+                interval_s=args.interval_s,
+                backfill_stations=args.backfill_stations,
+                backfill_days=args.backfill_days,
+                backfill_interval_s=args.backfill_interval_s,
+                **common,
+            )
+        )
+        results.setdefault("engine", refresh["engine"])
+        results["refresh"] = refresh
     text = json.dumps(results, indent=2, ensure_ascii=False)
     print(text)
     if args.json:

@@ -22,7 +22,7 @@ import asyncpg
 
 from store.db import connect, quote_ident
 from store.embedded import EmbeddedPostgres
-from store.engine import detect_engine
+from store.engine import EngineChoice, detect_engine
 from store.migrate import migrate
 from store.prepare import seed_factors
 
@@ -43,7 +43,14 @@ def with_database(dsn: str, database: str) -> str:
 
 
 @contextlib.contextmanager
-def _server(dsn: str | None, label: str, tuning: Mapping[str, str], port: int) -> Iterator[str]:
+def _server(
+    dsn: str | None,
+    label: str,
+    tuning: Mapping[str, str],
+    port: int,
+    engine: EngineChoice = "auto",
+    bindir: Path | None = None,
+) -> Iterator[str]:
     """``dsn`` itself, or (None) the DSN of a throwaway embedded cluster."""
     if dsn is not None:
         yield dsn
@@ -52,7 +59,14 @@ def _server(dsn: str | None, label: str, tuning: Mapping[str, str], port: int) -
     directory = Path(tempfile.mkdtemp(prefix=f"envgrid-bench-{label}-", dir=base))
     try:
         directory.chmod(0o755)  # the postgres OS account must enter it when we are root
-        cluster = EmbeddedPostgres(directory, "127.0.0.1", port or free_port(), tuning=tuning)
+        cluster = EmbeddedPostgres(
+            directory,
+            "127.0.0.1",
+            port or free_port(),
+            tuning=tuning,
+            bindir=bindir,
+            engine=engine,
+        )
         try:
             yield cluster.start()
         finally:
@@ -69,14 +83,18 @@ async def private_database(
     tuning: Mapping[str, str],
     migrated: bool = True,
     port: int = 0,
+    engine: EngineChoice = "auto",
+    bindir: Path | None = None,
 ) -> AsyncIterator[str]:
     """Yield the DSN of a fresh database, dropped (with its cluster) on the way out.
 
     ``dsn``: the server to create it on (None: a throwaway embedded cluster on ``port``,
     any free one for 0, tuned with ``tuning``).  ``label`` names the temporary directory
-    and the database.  ``migrated``: the schema applied and the factors seeded first.
+    and the database.  ``migrated``: the schema applied and the factors seeded first, for
+    ``engine`` (``database.engine``; an embedded cluster runs the server in ``bindir``,
+    ``database.embedded_bindir``).
     """
-    with _server(dsn, label, tuning, port) as server:
+    with _server(dsn, label, tuning, port, engine, bindir) as server:
         name = f"bench_{label}_{uuid.uuid4().hex[:10]}"
         admin = await connect(server)
         try:
@@ -85,7 +103,7 @@ async def private_database(
             if migrated:
                 conn = await connect(target)
                 try:
-                    info = await detect_engine(conn)
+                    info = await detect_engine(conn, choice=engine)
                     await migrate(conn, info.engine)
                     await seed_factors(conn)
                 finally:
