@@ -4,17 +4,27 @@ Scenarios against a real server (``envgrid serve`` with its own embedded Postgre
 unless ``--dsn``; simulated stations on loopback): ``connections``, ``throughput``,
 ``burst``, ``latency``.  Without I/O: ``codec``.  Subsystems: ``aggregates``,
 ``alerts``, ``web``, ``cases`` (each builds its own data).  ``all`` runs them in turn.
-Every result carries the machine (cores, memory), the versions and the engine.
+Every result carries the machine (cores, memory) and the versions; each scenario carries
+the engine of the live database it measured (``engine``, read from that database).
+
+Engines: the servers and private clusters run on what ``database.engine`` and
+``database.embedded_bindir`` say — ``--set``, else ``ENVGRID_DATABASE__ENGINE`` and
+``ENVGRID_DATABASE__EMBEDDED_BINDIR`` (the only variables read; the rest of the settings
+are defaults and ``--set``).  ``--engines postgres,timescaledb`` runs each scenario that
+uses a database (the server and fault scenarios, ``aggregates``) once per engine, back to
+back, each leg reported as ``SCENARIO@ENGINE``; a leg whose engine is not installed here
+is reported as skipped with the reason, one that fails as its error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -22,6 +32,7 @@ from typing import Any
 from store.config import SettingsLoader
 from web.settings import WebConfig
 
+from .engines import BINDIR, ENGINE, Leg, legs, parse_engines, unavailable
 from .proc import machine_info
 
 #: scenario → what it measures; the module that runs it is imported when it runs
@@ -48,6 +59,10 @@ SERVER_SCENARIOS = ("connections", "throughput", "burst", "latency")
 FAULT_SCENARIOS = ("outage", "kill-worker", "restart", "disk-full", "soak", "hostile")
 #: not part of "all": long or disruptive — run them by name
 ON_DEMAND = ("soak", "fuzz")
+#: the scenarios ``--engines`` runs once per engine (the others choose no engine)
+ENGINE_SCENARIOS = (*SERVER_SCENARIOS, *FAULT_SCENARIOS, "aggregates")
+#: what the bench reads of the environment: the engine and the server binaries
+ENVIRONMENT = {"ENVGRID_DATABASE__ENGINE": ENGINE, "ENVGRID_DATABASE__EMBEDDED_BINDIR": BINDIR}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +90,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="a setting of the server under test, e.g. --set ingest.batch_ms=100 (repeatable)",
     )
     parser.add_argument(
+        "--engines",
+        metavar="LIST",
+        help="run each scenario once per engine, back to back, e.g. postgres,timescaledb"
+        " (TimescaleDB from ENVGRID_DATABASE__EMBEDDED_BINDIR or --set"
+        " database.embedded_bindir=DIR when it is not installed system-wide)",
+    )
+    parser.add_argument(
+        "--parts",
+        metavar="LIST",
+        help="aggregates: analytics and/or refresh (default both)",
+    )
+    parser.add_argument(
         "--alerts",
         action="store_true",
         help="throughput: with the alert engine evaluating every value in-stream",
@@ -88,7 +115,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
+def _kwargs(name: str, args: argparse.Namespace, leg: Leg) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if name in SERVER_SCENARIOS or name in FAULT_SCENARIOS:
         out["workers"] = args.workers
@@ -102,8 +129,8 @@ def _kwargs(name: str, args: argparse.Namespace) -> dict[str, Any]:
             out["alerts"] = True
         if args.rate and name == "throughput":
             out["rate"] = args.rate
-        if args.set:
-            out["overrides"] = _overrides(args.set)
+        if leg.overrides:
+            out["overrides"] = dict(leg.overrides)
         if args.minutes and name == "soak":
             out["duration"] = args.minutes * 60
     return out
@@ -124,12 +151,24 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _via_main(fn: Callable[[list[str]], int], args: argparse.Namespace) -> dict[str, Any]:
+def with_environment(overrides: Mapping[str, str], environ: Mapping[str, str]) -> dict[str, str]:
+    """``overrides`` (``--set``) completed with the engine and the server binaries of the
+    environment (:data:`ENVIRONMENT`) where ``--set`` does not give them."""
+    out = dict(overrides)
+    for variable, key in ENVIRONMENT.items():
+        if environ.get(variable) and key not in out:
+            out[key] = environ[variable]
+    return out
+
+
+def _via_main(
+    fn: Callable[[list[str]], int], args: argparse.Namespace, argv: list[str]
+) -> dict[str, Any]:
     """The subsystem benchmarks are commands of their own (``main(argv, ...)``):
     run one and read back the JSON it writes."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        argv = ["--json", str(out)]
+        argv = ["--json", str(out), *argv]
         if args.dsn:
             argv += ["--dsn", args.dsn]
         code = fn(argv)
@@ -163,7 +202,25 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
     raise ValueError(f"unknown scenario {name!r}")
 
 
-def _measure(name: str, args: argparse.Namespace, settings_for: SettingsLoader[WebConfig]) -> Any:
+def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
+    """The options of a subsystem benchmark's own command (aggregates: engine, sizes)."""
+    if name != "aggregates":
+        return []
+    argv = []
+    if ENGINE in leg.overrides:
+        argv += ["--engine", leg.overrides[ENGINE]]
+    if leg.bindir is not None:
+        argv += ["--bindir", str(leg.bindir)]
+    if args.stations:
+        argv += ["--stations", str(args.stations)]
+    if args.parts:
+        argv += ["--parts", args.parts]
+    return argv
+
+
+def _measure(
+    name: str, args: argparse.Namespace, settings_for: SettingsLoader[WebConfig], leg: Leg
+) -> Any:
     if name == "codec":
         from bench import codec
 
@@ -171,7 +228,7 @@ def _measure(name: str, args: argparse.Namespace, settings_for: SettingsLoader[W
     if name in SERVER_SCENARIOS:
         from bench import scenarios
 
-        return scenarios.SCENARIOS[name](**_kwargs(name, args))
+        return scenarios.SCENARIOS[name](**_kwargs(name, args, leg))
     if name in FAULT_SCENARIOS:
         from bench import attacks, faults
 
@@ -183,15 +240,18 @@ def _measure(name: str, args: argparse.Namespace, settings_for: SettingsLoader[W
             "soak": faults.soak,
             "hostile": attacks.hostile,
         }[name]
-        return fault(**_kwargs(name, args))
-    return _via_main(_main_of(name, settings_for), args)
+        return fault(**_kwargs(name, args, leg))
+    return _via_main(_main_of(name, settings_for), args, _subsystem_argv(name, args, leg))
 
 
 def run_scenario(
-    name: str, args: argparse.Namespace, settings_for: SettingsLoader[WebConfig]
+    name: str,
+    args: argparse.Namespace,
+    settings_for: SettingsLoader[WebConfig],
+    leg: Leg | None = None,
 ) -> dict[str, Any]:
     started = time.time()
-    result = _measure(name, args, settings_for)
+    result = _measure(name, args, settings_for, leg or Leg("auto"))
     if not isinstance(result, dict):
         result = {"result": result}
     result.setdefault("scenario", name)
@@ -199,9 +259,54 @@ def run_scenario(
     return result
 
 
-def run(args: argparse.Namespace, settings_for: SettingsLoader[WebConfig]) -> int:
+def _legs(args: argparse.Namespace, environ: Mapping[str, str]) -> list[Leg] | None:
+    """The legs of ``--engines`` (None without it: one run, on the configured engine)."""
+    overrides = with_environment(_overrides(args.set), environ)
+    if not args.engines:
+        return None
+    if ENGINE in _overrides(args.set):
+        raise SystemExit("--engines and --set database.engine: give one of them")
+    try:
+        engines = parse_engines(args.engines)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+    # the legs choose the engine; the environment's engine does not apply to them
+    overrides.pop(ENGINE, None)
+    return legs(engines, overrides, embedded=args.dsn is None)
+
+
+def _run_legs(
+    name: str,
+    args: argparse.Namespace,
+    settings_for: SettingsLoader[WebConfig],
+    engine_legs: list[Leg],
+) -> dict[str, dict[str, Any]]:
+    """``name`` once per leg, back to back: ``{"name@engine": result}``; a leg that cannot
+    run here is reported as skipped, one that fails with its error."""
+    out: dict[str, dict[str, Any]] = {}
+    for leg in engine_legs:
+        key = f"{name}@{leg.engine}"
+        base = {"scenario": name, "engine_choice": leg.engine}
+        if leg.skipped:
+            print(f"== {key}: skipped: {leg.skipped}", file=sys.stderr, flush=True)
+            out[key] = {**base, "skipped": leg.skipped}
+            continue
+        print(f"== {key}: {SCENARIOS[name]}", file=sys.stderr, flush=True)
+        try:
+            out[key] = {**base, **run_scenario(name, args, settings_for, leg)}
+        except Exception as exc:  # one engine failing must not lose the other's figures
+            out[key] = {**base, "error": f"{type(exc).__name__}: {exc}"[-3000:]}
+    return out
+
+
+def run(
+    args: argparse.Namespace,
+    settings_for: SettingsLoader[WebConfig],
+    environ: Mapping[str, str] = os.environ,
+) -> int:
     """``settings_for(overrides)``: the settings of what a subsystem benchmark runs in-process
-    (defaults and ``overrides`` only, so a local envgrid.toml does not skew the figures)."""
+    (defaults and ``overrides`` only, so a local envgrid.toml does not skew the figures);
+    ``environ``: where the engine and the server binaries are read from (:data:`ENVIRONMENT`)."""
     if args.scenario == "all":
         names = [n for n in SCENARIOS if n not in ON_DEMAND]
     elif args.scenario == "server":
@@ -210,16 +315,32 @@ def run(args: argparse.Namespace, settings_for: SettingsLoader[WebConfig]) -> in
         names = [n for n in FAULT_SCENARIOS if n not in ON_DEMAND]
     else:
         names = [args.scenario]
+    engine_legs = _legs(args, environ)
+    single = Leg("auto", with_environment(_overrides(args.set), environ))
+    chosen = single.overrides.get(ENGINE, "auto")
+    if engine_legs is None and args.dsn is None and any(n in ENGINE_SCENARIOS for n in names):
+        reason = unavailable("timescaledb", single.bindir) if chosen == "timescaledb" else ""
+        if reason:
+            raise SystemExit(f"database.engine = 'timescaledb': {reason}")
     scenarios: dict[str, Any] = {}
     results: dict[str, Any] = {
         "machine": machine_info(),
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "scenarios": scenarios,
     }
+    if engine_legs is not None:
+        results["engines"] = [leg.engine for leg in engine_legs]
+    failed = False
     for name in names:
-        print(f"== {name}: {SCENARIOS[name]}", file=sys.stderr, flush=True)
-        scenarios[name] = run_scenario(name, args, settings_for)
-        print(json.dumps(scenarios[name], ensure_ascii=False, default=str), flush=True)
+        if engine_legs is not None and name in ENGINE_SCENARIOS:
+            done = _run_legs(name, args, settings_for, engine_legs)
+        else:
+            print(f"== {name}: {SCENARIOS[name]}", file=sys.stderr, flush=True)
+            done = {name: run_scenario(name, args, settings_for, single)}
+        for key, result in done.items():
+            scenarios[key] = result
+            failed = failed or "error" in result
+            print(json.dumps(result, ensure_ascii=False, default=str), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     if args.report:
@@ -227,4 +348,4 @@ def run(args: argparse.Namespace, settings_for: SettingsLoader[WebConfig]) -> in
 
         path = write_report(results, Path(args.report))
         print(f"report: {path}", file=sys.stderr)
-    return 0
+    return 1 if failed else 0

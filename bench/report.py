@@ -1,7 +1,9 @@
 """The benchmark report: Markdown with the figures and PNG plots (matplotlib).
 
 Written by ``envgrid bench … --report DIR``: ``DIR/report.md`` plus one plot per
-scenario that has a series (latency over a soak, CPU split, throughput).
+scenario that has a series (latency over a soak, CPU split, throughput).  Each scenario is
+shown with the engine of the database it measured; a run with ``--engines`` gets a table
+of the engines side by side (throughput, CPU, latency; the aggregates' refresh cost).
 """
 
 from __future__ import annotations
@@ -38,6 +40,57 @@ def _fault_rows(scenarios: dict[str, Any]) -> list[str]:
             f"{'' if recovery is None else f'{recovery} s'} |"
         )
     return rows if len(rows) > 2 else []
+
+
+def _cell(value: Any, unit: str = "") -> str:
+    return "" if value is None else f"{_fmt(value)}{unit}"
+
+
+def _engine_rows(scenarios: dict[str, Any]) -> list[str]:
+    """The engines side by side: one row per scenario result that carries an engine."""
+    rows = [
+        "| scenario | engine | frames/s committed | values/s | envgrid cores | PostgreSQL cores"
+        " | p50 | p99 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    refresh = [
+        "| engine | stations | hour: load | hour: refresh | idle refresh | backfill rows"
+        " | backfill: load | backfill: refresh |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, r in scenarios.items():
+        label = r.get("engine") or ""
+        if r.get("skipped") or r.get("error"):
+            why = r.get("skipped") or r.get("error")
+            what = "skipped" if r.get("skipped") else "failed"
+            rows.append(f"| {name} | {r.get('engine_choice', '')}: {what} — {why} |||||||")
+            continue
+        if "frames_committed_per_s" in r:
+            cpu, latency = r.get("cpu") or {}, r.get("latency_s") or {}
+            rows.append(
+                f"| {name} | {label} | {_cell(r['frames_committed_per_s'])} |"
+                f" {_cell(r.get('values_committed_per_s'))} | {_cell(cpu.get('server_cores'))} |"
+                f" {_cell(cpu.get('postgres_cores'))} | {_cell(latency.get('p50'), ' s')} |"
+                f" {_cell(latency.get('p99'), ' s')} |"
+            )
+        cost = r.get("refresh")
+        if isinstance(cost, dict) and "refresh_hour_s" in cost:
+            sizes = cost.get("sizes", {})
+            refresh.append(
+                f"| {cost.get('engine', label)} | {_cell(sizes.get('stations'))} |"
+                f" {_cell(cost.get('load_hour_s'), ' s')} |"
+                f" {_cell(cost.get('refresh_hour_s'), ' s')} |"
+                f" {_cell(cost.get('refresh_idle_s'), ' s')} |"
+                f" {_cell(cost.get('backfill_rows'))} |"
+                f" {_cell(cost.get('load_backfill_s'), ' s')} |"
+                f" {_cell(cost.get('refresh_backfill_s'), ' s')} |"
+            )
+    out: list[str] = []
+    if len(rows) > 2:
+        out += [*rows, ""]
+    if len(refresh) > 2:
+        out += ["Aggregate refresh (aggregates.jobs.run_refresh):", "", *refresh, ""]
+    return out
 
 
 def _plots(results: dict[str, Any], out: Path) -> list[str]:
@@ -82,21 +135,28 @@ def _plots(results: dict[str, Any], out: Path) -> list[str]:
 def write_report(results: dict[str, Any], out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     m = results["machine"]
+    scenarios = results["scenarios"]
+    engines = sorted({r["engine"] for r in scenarios.values() if r.get("engine")})
+    installed = m.get("postgresql_installed", m.get("postgresql", "?"))
     lines = [
         "# envgrid benchmark report",
         "",
-        f"Engine: {m.get('engine', '?')}.",
+        f"Engines measured (read from each database): {'; '.join(engines) or 'none'}.",
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, kernel {m['kernel']}, "
-        f"Python {m['python']}, {m['postgresql']}, open files {m['open_files_limit']}.",
+        f"Python {m['python']}, installed {installed}, open files {m['open_files_limit']}.",
         f"Versions: {_fmt(m['versions'])}. Started {results['started_at']}.",
         "",
     ]
+    side_by_side = _engine_rows(scenarios)
+    if side_by_side:
+        lines += ["## Engines", "", *side_by_side]
     faults = _fault_rows(results["scenarios"])
     if faults:
         lines += ["## Faults: nothing lost, nothing duplicated", "", *faults, ""]
     lines += ["## Figures", ""]
-    for name, r in results["scenarios"].items():
-        lines.append(f"### {name}")
+    for name, r in scenarios.items():
+        engine = r.get("engine") or (r.get("skipped") and "skipped") or ""
+        lines.append(f"### {name} — {engine}" if engine else f"### {name}")
         lines.append("")
         lines.append("```json")
         lines.append(json.dumps(r, indent=1, ensure_ascii=False, default=str)[:4000])
