@@ -43,11 +43,18 @@ __all__ = [
     "ServerUnderTest",
     "free_port",
     "histogram_quantiles",
+    "inherited_environment",
     "server_settings",
 ]
 
 #: The only ENVGRID_* variables of the harness's environment the server under test sees.
 PASSED_THROUGH = ("ENVGRID_DATABASE__ENGINE", "ENVGRID_DATABASE__EMBEDDED_BINDIR")
+
+
+def inherited_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What the server under test inherits of ``environ``: no ENVGRID_* variable but the
+    engine and the server binaries (:data:`PASSED_THROUGH`); its settings come after."""
+    return {k: v for k, v in environ.items() if not k.startswith("ENVGRID_") or k in PASSED_THROUGH}
 
 
 def server_settings(workers: int, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -88,11 +95,7 @@ class ServerUnderTest:
         self.port = self.port or free_port()
         self.metrics_port = self.metrics_port or free_port()
         self.pg_port = self.pg_port or free_port()
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith("ENVGRID_") or k in PASSED_THROUGH
-        }
+        env = inherited_environment(os.environ)
         env.update(
             {
                 "ENVGRID_DATA_DIR": str(self.data_dir),
