@@ -195,6 +195,8 @@ async def test_refresh_cost_on_the_suites_engine(
     marked = out["backfill_marked"]
     if engine_info.engine is Engine.TIMESCALEDB:
         assert marked == {"hours": 2 * 48, "days": 0}
+        assert out["continuous_idle_s"] > 0
     else:
         assert marked["hours"] == 0 and marked["days"] >= 2 * 2
+        assert "continuous_idle_s" not in out
     assert out["hour_daily_rows"] > 0 and out["backfill_daily_rows"] > 0
