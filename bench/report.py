@@ -141,7 +141,7 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
     lines = [
         "# envgrid benchmark report",
         "",
-        f"Engines measured (read from each database): {'; '.join(engines) or 'none'}.",
+        f"Engines measured (read from each database): {' · '.join(engines) or 'none'}.",
         f"Machine: {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}, kernel {m['kernel']}, "
         f"Python {m['python']}, installed {installed}, open files {m['open_files_limit']}.",
         f"Versions: {_fmt(m['versions'])}. Started {results['started_at']}.",
