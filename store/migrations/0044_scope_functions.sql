@@ -1,0 +1,31 @@
+-- 0044 scope functions: filters the web queries share, written once.
+-- Plain SQL functions (PostgreSQL and TimescaleDB alike).  The set-returning ones are
+-- STABLE, not STRICT, single SELECTs: the planner inlines them into the calling query
+-- (as if their body were written there), so plans stay those of the written-out filter.
+
+-- The alerts visible in a data scope (NULL = all): a station alert when its station is in
+-- the scope; an alert without a station when its region is the code or name of an area
+-- of the scope, or its grid is one of those areas.
+CREATE FUNCTION envgrid_scope_alerts(scope integer[])
+RETURNS SETOF alerts LANGUAGE sql STABLE AS $$
+    SELECT a.* FROM alerts a
+    WHERE scope IS NULL
+       OR a.station_id IN (SELECT envgrid_scope_stations(scope))
+       OR (a.station_id IS NULL
+           AND (a.region IN (SELECT code FROM envgrid_scope_areas(scope))
+                OR a.region IN (SELECT name FROM envgrid_scope_areas(scope))
+                OR a.grid_id IN (SELECT id FROM envgrid_scope_areas(scope))))
+$$;
+
+-- The values of the station / region / grid labels of silence or maintenance-window
+-- matchers ({label: [values]}) that lie outside the data scope.
+CREATE FUNCTION envgrid_matchers_outside_scope(scope integer[], matchers jsonb)
+RETURNS TABLE (label text, value text) LANGUAGE sql STABLE AS $$
+    SELECT k, v
+    FROM unnest('{station,region,grid}'::text[]) k,
+         jsonb_array_elements_text(COALESCE(matchers -> k, '[]')) v
+    WHERE (k, v) NOT IN (SELECT 'station', s::text FROM envgrid_scope_stations(scope) s
+                         UNION ALL SELECT 'region', code FROM envgrid_scope_areas(scope)
+                         UNION ALL SELECT 'region', name FROM envgrid_scope_areas(scope)
+                         UNION ALL SELECT 'grid', id::text FROM envgrid_scope_areas(scope))
+$$;
