@@ -29,3 +29,15 @@ RETURNS TABLE (label text, value text) LANGUAGE sql STABLE AS $$
                          UNION ALL SELECT 'region', name FROM envgrid_scope_areas(scope)
                          UNION ALL SELECT 'grid', id::text FROM envgrid_scope_areas(scope))
 $$;
+
+-- An area and its ancestors (depth 0 = the area itself), at most 10 levels up.
+CREATE FUNCTION envgrid_area_ancestors(area integer)
+RETURNS TABLE (id integer, depth integer) LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE up AS (
+        SELECT a.id, a.parent_id, 0 AS depth FROM areas a WHERE a.id = area
+        UNION ALL
+        SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
+        WHERE up.depth < 10
+    )
+    SELECT up.id, up.depth FROM up
+$$;
