@@ -41,3 +41,25 @@ RETURNS TABLE (id integer, depth integer) LANGUAGE sql STABLE AS $$
     )
     SELECT up.id, up.depth FROM up
 $$;
+
+-- The cases of the case board under its filters (each NULL / false = no filter): data
+-- scope (grid ids, already expanded to the subtrees), states, open or not, unit, category,
+-- source, supervised only, overdue only (deadline before as_of), search text (the code,
+-- or a part of the title), grid.
+CREATE FUNCTION envgrid_case_board(
+    in_scope integer[], in_states text[], in_open boolean, in_unit integer, in_category text,
+    in_source text, supervised_only boolean, overdue_only boolean, as_of timestamptz,
+    search text, in_grid integer)
+RETURNS SETOF cases LANGUAGE sql STABLE AS $$
+    SELECT c.* FROM cases c
+    WHERE (in_scope IS NULL OR c.grid_id = ANY(in_scope))
+      AND (in_states IS NULL OR c.state = ANY(in_states))
+      AND (in_open IS NULL OR c.is_open = in_open)
+      AND (in_unit IS NULL OR c.unit_id = in_unit)
+      AND (in_category IS NULL OR c.category = in_category)
+      AND (in_source IS NULL OR c.source = in_source)
+      AND (NOT supervised_only OR c.supervised)
+      AND (NOT overdue_only OR c.deadline < as_of)
+      AND (search IS NULL OR c.code = search OR strpos(c.title, search) > 0)
+      AND (in_grid IS NULL OR c.grid_id = in_grid)
+$$;
