@@ -63,3 +63,19 @@ RETURNS SETOF cases LANGUAGE sql STABLE AS $$
       AND (search IS NULL OR c.code = search OR strpos(c.title, search) > 0)
       AND (in_grid IS NULL OR c.grid_id = in_grid)
 $$;
+
+-- What a patrol task or hazard targets (a station, a patrol point or an area): its name,
+-- code and position; no row for another target kind.  (For one task or hazard: a list
+-- joins the three tables, which plans better over many rows.)
+CREATE FUNCTION envgrid_patrol_target(target text, target_id integer)
+RETURNS TABLE (name text, code text, lat double precision, lon double precision)
+LANGUAGE sql STABLE AS $$
+    SELECT s.name, s.mn, s.lat, s.lon FROM stations s
+    WHERE target = 'station' AND s.id = target_id
+    UNION ALL
+    SELECT p.name, p.code, p.lat, p.lon FROM patrol_points p
+    WHERE target = 'point' AND p.id = target_id
+    UNION ALL
+    SELECT a.name, a.code, a.centroid_lat, a.centroid_lon FROM areas a
+    WHERE target = 'area' AND a.id = target_id
+$$;
