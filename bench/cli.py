@@ -42,6 +42,7 @@ SCENARIOS: dict[str, str] = {
     "alerts": "offline sweep over 36,000 stations, in-stream cost",
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
+    "disk": "disk per station-day and station-year on each engine (one day of N stations)",
     "fuzz": "1,000,000 mutated inputs through the decoder (on demand)",
 }
 SERVER_SCENARIOS = ("connections", "throughput", "burst", "latency")
@@ -156,6 +157,10 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
         from bench import cases
 
         return cases.main
+    if name == "disk":
+        from bench import disk
+
+        return partial(disk.main, settings_for=settings_for)
     if name == "fuzz":
         from bench import fuzz
 
