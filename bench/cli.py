@@ -125,12 +125,14 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _via_main(fn: Callable[[list[str]], int], args: argparse.Namespace) -> dict[str, Any]:
+def _via_main(
+    fn: Callable[[list[str]], int], args: argparse.Namespace, extra: list[str] | None = None
+) -> dict[str, Any]:
     """The subsystem benchmarks are commands of their own (``main(argv, ...)``):
     run one and read back the JSON it writes."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        argv = ["--json", str(out)]
+        argv = ["--json", str(out), *(extra or [])]
         if args.dsn:
             argv += ["--dsn", args.dsn]
         code = fn(argv)
@@ -189,7 +191,9 @@ def _measure(name: str, args: argparse.Namespace, settings_for: SettingsLoader[W
             "hostile": attacks.hostile,
         }[name]
         return fault(**_kwargs(name, args))
-    return _via_main(_main_of(name, settings_for), args)
+    sized = name == "disk" and args.stations  # the subsystem benchmark sized by --stations
+    extra = ["--stations", str(args.stations)] if sized else []
+    return _via_main(_main_of(name, settings_for), args, extra)
 
 
 def run_scenario(

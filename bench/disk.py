@@ -78,7 +78,16 @@ from store.prepare import seed_factors
 from store.settings import DatabaseSettings
 from store.validation import ConfigError
 
-__all__ = ["TableCost", "costs_from_sizes", "main", "resident_bytes", "station_year"]
+__all__ = [
+    "TableCost",
+    "costs_from_sizes",
+    "load_database_settings",
+    "main",
+    "measure_engine",
+    "resident_bytes",
+    "station_year",
+    "timescaledb_binaries",
+]
 
 log = logging.getLogger("bench.disk")
 
@@ -527,7 +536,7 @@ async def measure_engine(
 # -- the run --------------------------------------------------------------------------------
 
 
-def _timescaledb_bindir(
+def timescaledb_binaries(
     explicit: str | None, environ: Mapping[str, str]
 ) -> tuple[Path | None, str]:
     """The binaries to run TimescaleDB with, or None and why it is skipped."""
@@ -635,7 +644,7 @@ def main(
         parser.error("--stations must be ≥ 1")
     logging.basicConfig(level=logging.WARNING)
     say = partial(print, file=sys.stderr, flush=True)
-    timescaledb = _timescaledb_bindir(
+    timescaledb = timescaledb_binaries(
         args.timescaledb_bindir, os.environ if environ is None else environ
     )
     results = asyncio.run(

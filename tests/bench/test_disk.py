@@ -3,6 +3,7 @@ scenario on the suite's engine."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from bench.disk import (
     measure_engine,
     resident_bytes,
     station_year,
+    timescaledb_binaries,
 )
 from envgrid.settings import load_settings
 from ingest.settings import IngestSettings
@@ -134,3 +136,10 @@ async def test_small_day_on_the_suite_engine(pg_server: PgServer) -> None:
     year = result["station_year_bytes"]
     assert year["total"] == pytest.approx(sum(v for k, v in year.items() if k != "total"), abs=20)
     assert year["measurements_rtd"] <= 30 * per_day["measurements_rtd"]["bytes"] + 30
+
+
+def test_timescaledb_skipped_with_the_reason(tmp_path: Path) -> None:
+    bindir, why = timescaledb_binaries(None, {"ENVGRID_DATABASE__ENGINE": "postgres"})
+    assert bindir is None and "ENVGRID_DATABASE__ENGINE=postgres" in why
+    bindir, why = timescaledb_binaries(str(tmp_path), {})
+    assert bindir is None and why
