@@ -30,8 +30,9 @@ For each engine available — plain PostgreSQL always; TimescaleDB when the bina
    after a year of operation under the default retention (:func:`resident_bytes`).
 
 Bounded: one day of N stations (200: about 0.87 million frames, 5.2 million values) per
-engine, a few minutes each on two cores.  Not written: equipment status (2021), info
-uploads, alerts and cases — their volume depends on the site, not on the engine.
+engine: about five minutes each on this two-core machine.  Not written: equipment status
+(2021), info uploads, alerts and cases — their volume depends on the site, not on the
+engine.
 """
 
 from __future__ import annotations
