@@ -42,6 +42,7 @@ SCENARIOS: dict[str, str] = {
     "alerts": "offline sweep over 36,000 stations, in-stream cost",
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
+    "disk": "disk per station-day and station-year on each engine (one day of N stations)",
     "fuzz": "1,000,000 mutated inputs through the decoder (on demand)",
 }
 SERVER_SCENARIOS = ("connections", "throughput", "burst", "latency")
@@ -124,12 +125,14 @@ def _overrides(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def _via_main(fn: Callable[[list[str]], int], args: argparse.Namespace) -> dict[str, Any]:
+def _via_main(
+    fn: Callable[[list[str]], int], args: argparse.Namespace, extra: list[str] | None = None
+) -> dict[str, Any]:
     """The subsystem benchmarks are commands of their own (``main(argv, ...)``):
     run one and read back the JSON it writes."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
-        argv = ["--json", str(out)]
+        argv = ["--json", str(out), *(extra or [])]
         if args.dsn:
             argv += ["--dsn", args.dsn]
         code = fn(argv)
@@ -156,6 +159,10 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
         from bench import cases
 
         return cases.main
+    if name == "disk":
+        from bench import disk
+
+        return partial(disk.main, settings_for=settings_for)
     if name == "fuzz":
         from bench import fuzz
 
@@ -184,7 +191,9 @@ def _measure(name: str, args: argparse.Namespace, settings_for: SettingsLoader[W
             "hostile": attacks.hostile,
         }[name]
         return fault(**_kwargs(name, args))
-    return _via_main(_main_of(name, settings_for), args)
+    sized = name == "disk" and args.stations  # the subsystem benchmark sized by --stations
+    extra = ["--stations", str(args.stations)] if sized else []
+    return _via_main(_main_of(name, settings_for), args, extra)
 
 
 def run_scenario(
