@@ -16,13 +16,22 @@ from envgrid.settings import Settings
 from store.engine import EngineInfo
 from store.partitions import apply_retention
 
-from .dbdata import add_stations, copy_rows, local, marked_days, prepare, settings_for, upsert_hour
+from .dbdata import (
+    Row,
+    add_stations,
+    copy_rows,
+    local,
+    marked_days,
+    prepare,
+    settings_for,
+    upsert_hour,
+)
 
 PM25 = AQI_FACTORS["PM2.5"]
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-def _minutes(sid: int, fid: int, day: date, value: float, hours: range = range(24)) -> list[tuple[object, ...]]:
+def _minutes(sid: int, fid: int, day: date, value: float, hours: range = range(24)) -> list[Row]:
     return [
         (sid, fid, local(day, h, m), value, None, None, None, None, "N")
         for h in hours
