@@ -19,7 +19,9 @@ Storage (migrations 0010/0011, same relation names on both engines)::
     daily_values               ──▶ daily_rankings (table)     the scheduled ranking
 
 * TimescaleDB: the rollups are continuous aggregates (hourly on the hypertables, daily on
-  the hourly ones) with refresh policies and real-time aggregation switched on.
+  the hourly ones) with real-time aggregation switched on, refreshed by envgrid itself
+  over the recent window and every range late data marked (:mod:`~aggregates.continuous`;
+  TimescaleDB's own refresh jobs may run too, nothing depends on them).
 * Plain PostgreSQL: statement-level triggers with transition tables fold every COPY/INSERT
   into the hourly rollup inside the ingest transaction; the daily rollups are views.
 * ``daily_values``/``monthly_values``/``yearly_values`` need whole days (window functions

@@ -10,10 +10,12 @@ and ``monthly_values`` — need the whole hourly series of a day (window functio
 are derived by :func:`run_refresh`, which the scheduler calls every few minutes:
 
 1. the days to recompute: every station's last ``aggregates.refresh_window_days`` local
-   days (today included), plus on plain PostgreSQL the (station, day) pairs the triggers
-   marked dirty (late data older than a day, reported hourly/daily values and their
-   corrections) — taken from ``agg_dirty_days`` in a short transaction of its own so that
-   the ingest never waits for the refresh;
+   days (today included), plus the (station, day) pairs the triggers marked dirty (late
+   data, reported hourly/daily values and their corrections) — taken from
+   ``agg_dirty_days`` in a short transaction of its own so that the ingest never waits for
+   the refresh; on TimescaleDB first :func:`aggregates.continuous.refresh_continuous`
+   brings the continuous aggregates up to date over the hours late data marked
+   (``agg_dirty_hours``) and adds their days;
 2. ``REFRESH_DAILY_SQL`` per group of days (set-based: all the group's stations at once);
 3. ``yearly_values`` for the days touched (patched in place, or rebuilt when a year has
    many refreshed days) and ``REFRESH_MONTHLY_SQL`` for the months touched.

@@ -31,8 +31,8 @@ class AggregatesSettings:
     #: Factors not listed are taken as they are.
     unit_factors: dict[str, float] = field(default_factory=dict)
     #: Local days (today included) whose official daily values the refresh job recomputes
-    #: for every station on each run; older days are recomputed when late data marks them
-    #: (plain PostgreSQL) — on TimescaleDB this window is all there is.  At least 2.
+    #: for every station on each run; older days are recomputed when late data or a
+    #: correction marks them (both engines).  At least 2.
     refresh_window_days: int = 2
     #: How often the official daily/monthly values are refreshed (minutes); the job is run
     #: by the alert engine's scheduler.  One run over 36,000 stations costs about a minute

@@ -53,12 +53,13 @@ SCENARIOS: dict[str, str] = {
     "alerts": "offline sweep over 36,000 stations, in-stream cost",
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
+    "disk": "disk per station-day and station-year on each engine (on demand)",
     "fuzz": "1,000,000 mutated inputs through the decoder (on demand)",
 }
 SERVER_SCENARIOS = ("connections", "throughput", "burst", "latency")
 FAULT_SCENARIOS = ("outage", "kill-worker", "restart", "disk-full", "soak", "hostile")
 #: not part of "all": long or disruptive — run them by name
-ON_DEMAND = ("soak", "fuzz")
+ON_DEMAND = ("soak", "fuzz", "disk")
 #: the scenarios ``--engines`` runs once per engine (the others choose no engine)
 ENGINE_SCENARIOS = (*SERVER_SCENARIOS, *FAULT_SCENARIOS, "aggregates")
 #: what the bench reads of the environment: the engine and the server binaries
@@ -195,6 +196,10 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
         from bench import cases
 
         return cases.main
+    if name == "disk":
+        from bench import disk
+
+        return partial(disk.main, settings_for=settings_for)
     if name == "fuzz":
         from bench import fuzz
 
@@ -203,7 +208,10 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
 
 
 def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
-    """The options of a subsystem benchmark's own command (aggregates: engine, sizes)."""
+    """The options of a subsystem benchmark's own command (aggregates: engine, sizes;
+    disk, which measures every engine available itself: --stations)."""
+    if name == "disk":
+        return ["--stations", str(args.stations)] if args.stations else []
     if name != "aggregates":
         return []
     argv = []

@@ -66,7 +66,7 @@ from store.pg_installation import (
     find_installation,
     timescaledb_available,
 )
-from store.pg_tuning import conf_text, default_tuning, is_guc_name
+from store.pg_tuning import conf_text, default_tuning, is_guc_name, preload_libraries
 from store.postmaster import (
     ServerAccount,
     clear_stale_locks,
@@ -272,6 +272,7 @@ class EmbeddedPostgres:
                 f" binaries in {inst.bindir} are PostgreSQL {inst.major}; install"
                 f" postgresql-{major} (or set database.embedded_bindir), or pg_upgrade the cluster"
             )
+        preload_libraries(inst, self._engine)  # database.engine = timescaledb needs it here
         if not self.is_initialized():
             self._initdb()
         pid = running_pid(self.pgdata)

@@ -13,7 +13,7 @@ from typing import Final
 from store.engine import INSTALL_HINT, EngineChoice
 from store.pg_installation import EmbeddedError, PgInstallation
 
-__all__ = ["conf_text", "default_tuning", "is_guc_name"]
+__all__ = ["conf_text", "default_tuning", "is_guc_name", "preload_libraries"]
 
 _GUC_NAME: Final = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
 

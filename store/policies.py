@@ -103,6 +103,16 @@ def policies_for(compress_after_days: int, refresh_days: int) -> list[Policy]:
     return wanted
 
 
+def _interval(value: timedelta) -> str:
+    """``7 days``, ``1 hour``, as PostgreSQL would write the interval."""
+    if value.seconds == 0 and value.days:
+        return f"{value.days} day{'s' if value.days != 1 else ''}"
+    hours = value.days * 24 + value.seconds // 3600
+    if value.seconds % 3600 == 0:
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    return str(value)
+
+
 async def _add(conn: asyncpg.Connection, policy: Policy) -> int:
     values = dict(policy.config)
     if policy.proc == COMPRESSION:
@@ -141,9 +151,9 @@ async def ensure_policies(conn: asyncpg.Connection, wanted: Sequence[Policy]) ->
             changes.append(f"added {policy.proc} job {job_id} on {policy.relation}")
         elif not jobs[0]["same"]:
             await conn.execute(ALTER_JOB_SQL, jobs[0]["job_id"], keys, values)
+            settings = ", ".join(f"{k} = {_interval(v)}" for k, v in policy.config)
             changes.append(
-                f"altered {policy.proc} job {jobs[0]['job_id']} on {policy.relation}:"
-                + ", ".join(f" {k} = {v}" for k, v in policy.config)
+                f"altered {policy.proc} job {jobs[0]['job_id']} on {policy.relation}: {settings}"
             )
     for line in changes:
         log.info("timescaledb jobs: %s", line)

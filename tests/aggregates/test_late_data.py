@@ -12,16 +12,26 @@ import pytest
 
 from aggregates import jobs
 from aggregates.analysis import AQI_FACTORS
+from envgrid.settings import Settings
 from store.engine import EngineInfo
 from store.partitions import apply_retention
 
-from .dbdata import add_stations, copy_rows, local, marked_days, prepare, settings_for, upsert_hour
+from .dbdata import (
+    Row,
+    add_stations,
+    copy_rows,
+    local,
+    marked_days,
+    prepare,
+    settings_for,
+    upsert_hour,
+)
 
 PM25 = AQI_FACTORS["PM2.5"]
 TZ = ZoneInfo("Asia/Shanghai")
 
 
-def _minutes(sid: int, fid: int, day: date, value: float, hours: range = range(24)) -> list:
+def _minutes(sid: int, fid: int, day: date, value: float, hours: range = range(24)) -> list[Row]:
     return [
         (sid, fid, local(day, h, m), value, None, None, None, None, "N")
         for h in hours
@@ -57,18 +67,27 @@ async def _values(conn: asyncpg.Connection, fid: int, day: date) -> tuple[object
     return hourly, rollup, daily, monthly
 
 
-async def test_a_late_correction_60_days_old_changes_hourly_daily_monthly(
-    db_pool: asyncpg.Pool, db_dsn: str, engine_info: EngineInfo
-) -> None:
+async def _station_60_days_back(
+    db_pool: asyncpg.Pool, db_dsn: str, hours: range
+) -> tuple[Settings, datetime, date, int]:
+    """One station with minute data at 10 for ``hours`` of the local day 60 days ago,
+    refreshed; returns (settings, now, that day, the PM2.5 factor id)."""
     settings = settings_for(db_dsn)
     now = datetime.now(UTC)
     old = (now - timedelta(days=60)).astimezone(TZ).date()
     async with db_pool.acquire() as conn:
         fid = (await prepare(conn))[PM25]
         await add_stations(conn, [(1, "a")], min_interval=1)
-        # the second half of the day arrived in time (well, 60 days ago) …
-        await copy_rows(conn, "measurements_minute", _minutes(1, fid, old, 10.0, range(12, 24)))
+        await copy_rows(conn, "measurements_minute", _minutes(1, fid, old, 10.0, hours))
     await jobs.run_refresh(db_pool, settings, now=now)
+    return settings, now, old, fid
+
+
+async def test_a_late_correction_60_days_old_changes_hourly_daily_monthly(
+    db_pool: asyncpg.Pool, db_dsn: str
+) -> None:
+    # the second half of the day arrived in time (well, 60 days ago) …
+    settings, now, old, fid = await _station_60_days_back(db_pool, db_dsn, range(12, 24))
     async with db_pool.acquire() as conn:
         hourly, rollup, _, _ = await _values(conn, fid, old)
         assert (hourly, rollup) == (10.0, 10.0)
@@ -94,14 +113,7 @@ async def test_a_late_correction_60_days_old_changes_hourly_daily_monthly(
 async def test_rollups_outlive_the_raw_data(
     db_pool: asyncpg.Pool, db_dsn: str, engine_info: EngineInfo
 ) -> None:
-    settings = settings_for(db_dsn)
-    now = datetime.now(UTC)
-    old = (now - timedelta(days=60)).astimezone(TZ).date()
-    async with db_pool.acquire() as conn:
-        fid = (await prepare(conn))[PM25]
-        await add_stations(conn, [(1, "a")], min_interval=1)
-        await copy_rows(conn, "measurements_minute", _minutes(1, fid, old, 10.0))
-    await jobs.run_refresh(db_pool, settings, now=now)
+    settings, now, old, fid = await _station_60_days_back(db_pool, db_dsn, range(24))
     async with db_pool.acquire() as conn:
         before = await _values(conn, fid, old)
         assert before[1] == 10.0

@@ -261,3 +261,14 @@ def test_session_cluster(pg_server: PgServer) -> None:
         pytest.skip("TEST_DSN is set: the session uses an external server")
     assert pg_server.embedded.is_running()
     assert pg_server.admin_dsn.endswith("/postgres")
+
+
+def test_engine_timescaledb_on_binaries_without_it_fails_before_initdb(
+    make_embedded_pg: MakePg,
+) -> None:
+    pg = make_embedded_pg(fresh=True, engine="timescaledb")
+    if timescaledb_available(pg.installation.bindir):
+        pytest.skip("these server binaries have TimescaleDB")
+    with pytest.raises(EmbeddedError, match=r"database\.engine is 'timescaledb' but TimescaleDB"):
+        pg.start()
+    assert not pg.is_initialized() and not pg.is_running()

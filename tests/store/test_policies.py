@@ -12,6 +12,7 @@ from store.engine import Engine, EngineError, EngineInfo
 from store.partitions import PartitionCache, apply_retention
 from store.policies import list_jobs
 from store.prepare import check_retention, prepare_database
+from tests.conftest import PgAdmin, TemplateDatabase
 
 NOW = datetime.now(UTC)
 RETENTION = {"measurements_rtd": 30, "measurements_minute": 90, "measurements_hour": 3650}
@@ -137,3 +138,18 @@ async def test_chunk_intervals_are_sized_for_50000_stations(db_conn: asyncpg.Con
         "measurements_hour": timedelta(days=7),
         "measurements_day": timedelta(days=90),
     }
+
+
+@pytest.mark.timescaledb
+async def test_test_clusters_run_no_timescaledb_scheduler(
+    db_conn: asyncpg.Connection, pg_admin: PgAdmin, envgrid_template: TemplateDatabase
+) -> None:
+    """Issue 17 defect 1: a TimescaleDB scheduler session on the template made every
+    clone fail.  The test clusters start no background workers, and cloning works."""
+    assert await db_conn.fetchval("SHOW timescaledb.max_background_workers") == "0"
+    sessions = await db_conn.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'TimescaleDB%'"
+    )
+    assert sessions == 0
+    dsn = pg_admin.create_database(template=envgrid_template.name)
+    pg_admin.drop_database(dsn.rsplit("/", 1)[1])

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 import asyncpg
 
+#: The alert list, or one alert ($13 its id, then with any other filter NULL and $10 true).
 LIST_ALERTS_SQL: Final = """
 SELECT a.id, a.rule, a.scope_key, a.station_id, a.factor_id, a.region, a.grid_id, a.state,
        a.severity, a.first_seen, a.last_seen, a.fired_at, a.acknowledged_at,
@@ -27,17 +28,11 @@ SELECT a.id, a.rule, a.scope_key, a.station_id, a.factor_id, a.region, a.grid_id
        g.name AS grid_name,
        f.code AS factor_code, f.name_zh AS factor_name, f.unit AS factor_unit,
        count(*) OVER () AS total
-FROM alerts a
+FROM envgrid_scope_alerts($1::int[]) a
 LEFT JOIN stations s ON s.id = a.station_id
 LEFT JOIN areas g ON g.id = a.grid_id
 LEFT JOIN factors f ON f.id = a.factor_id AND a.factor_id <> 0
-WHERE ($1::int[] IS NULL
-       OR a.station_id IN (SELECT envgrid_scope_stations($1::int[]))
-       OR (a.station_id IS NULL
-           AND (a.region IN (SELECT code FROM envgrid_scope_areas($1::int[]))
-                OR a.region IN (SELECT name FROM envgrid_scope_areas($1::int[]))
-                OR a.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))))
-  AND ($2::text[] IS NULL OR a.state = ANY($2::text[]))
+WHERE ($2::text[] IS NULL OR a.state = ANY($2::text[]))
   AND ($3::int IS NULL OR a.station_id = $3)
   AND ($4::text IS NULL OR a.region = $4)
   AND ($5::int IS NULL OR a.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$5]::int[])))
@@ -46,41 +41,17 @@ WHERE ($1::int[] IS NULL
   AND ($8::timestamptz IS NULL OR a.first_seen >= $8)
   AND ($9::timestamptz IS NULL OR a.first_seen < $9)
   AND (a.fired_at IS NOT NULL OR $10::boolean)
+  AND ($13::bigint IS NULL OR a.id = $13)
 ORDER BY a.first_seen DESC, a.id DESC
 LIMIT $11 OFFSET $12
 """
 SUMMARY_SQL: Final = """
 SELECT a.state, a.severity, count(*) AS n
-FROM alerts a
+FROM envgrid_scope_alerts($1::int[]) a
 WHERE a.state <> 'resolved' AND a.fired_at IS NOT NULL
-  AND ($1::int[] IS NULL
-       OR a.station_id IN (SELECT envgrid_scope_stations($1::int[]))
-       OR (a.station_id IS NULL
-           AND (a.region IN (SELECT code FROM envgrid_scope_areas($1::int[]))
-                OR a.region IN (SELECT name FROM envgrid_scope_areas($1::int[]))
-                OR a.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))))
 GROUP BY a.state, a.severity
 """
-ALERT_SQL: Final = """
-SELECT a.id, a.rule, a.scope_key, a.station_id, a.factor_id, a.region, a.grid_id, a.state,
-       a.severity, a.first_seen, a.last_seen, a.fired_at, a.acknowledged_at,
-       a.acknowledged_by, a.resolved_at, a.resolved_by, a.count, a.assignee, a.value,
-       a.threshold, a.reason, a.data_kind, a.trigger_values, a.labels, a.inhibited_by,
-       a.updated_at, s.mn AS station_mn, s.name AS station_name, s.st AS station_st,
-       g.name AS grid_name,
-       f.code AS factor_code, f.name_zh AS factor_name, f.unit AS factor_unit
-FROM alerts a
-LEFT JOIN stations s ON s.id = a.station_id
-LEFT JOIN areas g ON g.id = a.grid_id
-LEFT JOIN factors f ON f.id = a.factor_id AND a.factor_id <> 0
-WHERE a.id = $2
-  AND ($1::int[] IS NULL
-       OR a.station_id IN (SELECT envgrid_scope_stations($1::int[]))
-       OR (a.station_id IS NULL
-           AND (a.region IN (SELECT code FROM envgrid_scope_areas($1::int[]))
-                OR a.region IN (SELECT name FROM envgrid_scope_areas($1::int[]))
-                OR a.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))))
-"""
+#: A scoped user sees a notification when every alert it mentions is in the scope.
 LIST_NOTIFICATIONS_SQL: Final = """
 SELECT n.id, n.receiver_id, n.receiver_name, n.channel, n.route_id, r.name AS route_name,
        n.group_key, n.kind, n.alert_ids, n.subject, n.status, n.attempts, n.last_error,
@@ -89,14 +60,8 @@ FROM alert_notifications n
 LEFT JOIN alert_routes r ON r.id = n.route_id
 WHERE ($1::int[] IS NULL
        OR (cardinality(n.alert_ids) > 0
-           AND (SELECT count(*) FROM alerts a
-                WHERE a.id = ANY(n.alert_ids)
-                  AND (a.station_id IN (SELECT envgrid_scope_stations($1::int[]))
-                       OR (a.station_id IS NULL
-                           AND (a.region IN (SELECT code FROM envgrid_scope_areas($1::int[]))
-                                OR a.region IN (SELECT name FROM envgrid_scope_areas($1::int[]))
-                                OR a.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[]))))))
-               = cardinality(n.alert_ids)))
+           AND (SELECT count(*) FROM envgrid_scope_alerts($1::int[]) a
+                WHERE a.id = ANY(n.alert_ids)) = cardinality(n.alert_ids)))
   AND ($2::text IS NULL OR n.status = $2)
   AND ($3::text IS NULL OR n.kind = $3)
   AND ($4::bigint IS NULL OR n.alert_ids @> ARRAY[$4::bigint])
@@ -113,47 +78,21 @@ FROM alert_notifications n
 WHERE n.id = $2
   AND ($1::int[] IS NULL
        OR (cardinality(n.alert_ids) > 0
-           AND (SELECT count(*) FROM alerts a
-                WHERE a.id = ANY(n.alert_ids)
-                  AND (a.station_id IN (SELECT envgrid_scope_stations($1::int[]))
-                       OR (a.station_id IS NULL
-                           AND (a.region IN (SELECT code FROM envgrid_scope_areas($1::int[]))
-                                OR a.region IN (SELECT name FROM envgrid_scope_areas($1::int[]))
-                                OR a.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[]))))))
-               = cardinality(n.alert_ids)))
+           AND (SELECT count(*) FROM envgrid_scope_alerts($1::int[]) a
+                WHERE a.id = ANY(n.alert_ids)) = cardinality(n.alert_ids)))
 """
 #: Whether matchers ($2, jsonb {label: [values]}) stay inside the data scope $1.
 MATCHERS_IN_SCOPE_SQL: Final = """
-SELECT $1::int[] IS NULL OR (
-    ($2::jsonb ? 'station' OR $2::jsonb ? 'region' OR $2::jsonb ? 'grid')
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE($2::jsonb -> 'station', '[]')) v
-        WHERE v NOT IN (SELECT s::text FROM envgrid_scope_stations($1::int[]) s))
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE($2::jsonb -> 'region', '[]')) v
-        WHERE v NOT IN (SELECT code FROM envgrid_scope_areas($1::int[]))
-          AND v NOT IN (SELECT name FROM envgrid_scope_areas($1::int[])))
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE($2::jsonb -> 'grid', '[]')) v
-        WHERE v NOT IN (SELECT id::text FROM envgrid_scope_areas($1::int[]))))
+SELECT $1::int[] IS NULL OR ($2::jsonb ?| '{station,region,grid}'
+    AND NOT EXISTS (SELECT FROM envgrid_matchers_outside_scope($1::int[], $2::jsonb)))
 """
 LIST_SILENCES_SQL: Final = """
 SELECT id, matchers, starts_at, ends_at, created_by, comment, created_at,
        (starts_at <= now() AND ends_at > now()) AS active
 FROM alert_silences m
 WHERE (NOT $2::boolean OR ends_at > now())
-  AND ($1::int[] IS NULL OR (
-    (m.matchers ? 'station' OR m.matchers ? 'region' OR m.matchers ? 'grid')
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE(m.matchers -> 'station', '[]')) v
-        WHERE v NOT IN (SELECT s::text FROM envgrid_scope_stations($1::int[]) s))
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE(m.matchers -> 'region', '[]')) v
-        WHERE v NOT IN (SELECT code FROM envgrid_scope_areas($1::int[]))
-          AND v NOT IN (SELECT name FROM envgrid_scope_areas($1::int[])))
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE(m.matchers -> 'grid', '[]')) v
-        WHERE v NOT IN (SELECT id::text FROM envgrid_scope_areas($1::int[])))))
+  AND ($1::int[] IS NULL OR (m.matchers ?| '{station,region,grid}'
+       AND NOT EXISTS (SELECT FROM envgrid_matchers_outside_scope($1::int[], m.matchers))))
 ORDER BY starts_at DESC, id DESC
 """
 SILENCE_MATCHERS_SQL: Final = "SELECT matchers FROM alert_silences WHERE id = $1"
@@ -162,18 +101,8 @@ SELECT id, name, matchers, recurring, starts_at, ends_at, weekdays, time_ranges,
        enabled, created_by, comment, created_at, updated_at,
        (NOT recurring AND starts_at <= now() AND ends_at > now()) AS active
 FROM alert_maintenance_windows m
-WHERE $1::int[] IS NULL OR (
-    (m.matchers ? 'station' OR m.matchers ? 'region' OR m.matchers ? 'grid')
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE(m.matchers -> 'station', '[]')) v
-        WHERE v NOT IN (SELECT s::text FROM envgrid_scope_stations($1::int[]) s))
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE(m.matchers -> 'region', '[]')) v
-        WHERE v NOT IN (SELECT code FROM envgrid_scope_areas($1::int[]))
-          AND v NOT IN (SELECT name FROM envgrid_scope_areas($1::int[])))
-    AND NOT EXISTS (
-        SELECT 1 FROM jsonb_array_elements_text(COALESCE(m.matchers -> 'grid', '[]')) v
-        WHERE v NOT IN (SELECT id::text FROM envgrid_scope_areas($1::int[]))))
+WHERE $1::int[] IS NULL OR (m.matchers ?| '{station,region,grid}'
+    AND NOT EXISTS (SELECT FROM envgrid_matchers_outside_scope($1::int[], m.matchers)))
 ORDER BY name
 """
 WINDOW_MATCHERS_SQL: Final = "SELECT matchers FROM alert_maintenance_windows WHERE id = $1"
@@ -226,21 +155,8 @@ async def list_alerts(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    rows = await conn.fetch(
-        LIST_ALERTS_SQL,
-        scope,
-        states,
-        station,
-        region,
-        area,
-        rules,
-        severities,
-        since,
-        until,
-        include_unfired,
-        limit,
-        offset,
-    )
+    filters = (states, station, region, area, rules, severities, since, until, include_unfired)
+    rows = await conn.fetch(LIST_ALERTS_SQL, scope, *filters, limit, offset, None)
     return _strip_total(rows)
 
 
@@ -251,8 +167,9 @@ async def summary(conn: asyncpg.Connection, scope: list[int] | None) -> list[dic
 async def alert(
     conn: asyncpg.Connection, scope: list[int] | None, alert_id: int
 ) -> dict[str, Any] | None:
-    row = await conn.fetchrow(ALERT_SQL, scope, alert_id)
-    return None if row is None else dict(row)
+    args = (None,) * 8
+    rows, _ = _strip_total(await conn.fetch(LIST_ALERTS_SQL, scope, *args, True, 1, 0, alert_id))
+    return rows[0] if rows else None
 
 
 async def notifications(
@@ -267,17 +184,8 @@ async def notifications(
     limit: int,
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
-    rows = await conn.fetch(
-        LIST_NOTIFICATIONS_SQL,
-        scope,
-        status,
-        kind,
-        alert_id,
-        receiver_id,
-        since,
-        limit,
-        offset,
-    )
+    filters = (status, kind, alert_id, receiver_id, since)
+    rows = await conn.fetch(LIST_NOTIFICATIONS_SQL, scope, *filters, limit, offset)
     return _strip_total(rows)
 
 

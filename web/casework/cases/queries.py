@@ -119,24 +119,15 @@ case_trail: Final = Rows(CASE_TRAIL_SQL)
 #: The case board: filters, data scope, sorted by the running deadline.
 #: $1 grid ids of the scope, already expanded to the subtrees (NULL = everything), $2 states,
 #: $3 open only, $4 unit, $5 category, $6 source, $7 supervised only, $8 overdue only,
-#: $9 now, $10 search text, $11 grid, $12 limit, $13 offset.
+#: $9 now, $10 search text, $11 grid (the arguments of ``envgrid_case_board``),
+#: $12 limit, $13 offset.
 CASE_BOARD_SQL: Final = """
 SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.state,
        c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
        c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
        c.reported_at, c.updated_at
 FROM (
-    SELECT * FROM cases c
-    WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
-      AND ($2::text[] IS NULL OR c.state = ANY($2::text[]))
-      AND ($3::boolean IS NULL OR c.is_open = $3)
-      AND ($4::int IS NULL OR c.unit_id = $4)
-      AND ($5::text IS NULL OR c.category = $5)
-      AND ($6::text IS NULL OR c.source = $6)
-      AND (NOT $7::boolean OR c.supervised)
-      AND (NOT $8::boolean OR c.deadline < $9)
-      AND ($10::text IS NULL OR c.code = $10 OR strpos(c.title, $10) > 0)
-      AND ($11::int IS NULL OR c.grid_id = $11)
+    SELECT * FROM envgrid_case_board($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) c
     ORDER BY c.deadline ASC NULLS LAST, c.id
     LIMIT $12 OFFSET $13
 ) c
@@ -146,14 +137,12 @@ LEFT JOIN case_categories cc ON cc.code = c.category
 ORDER BY c.deadline ASC NULLS LAST, c.id
 """
 
-#: The board with a search text ($10 not NULL): one scan finds the matches, which are then
-#: filtered and sorted — never a walk of the deadline index looking for rare matches.
-#: Same parameters as CASE_BOARD_SQL; ``total`` is the number of rows before LIMIT.
+#: The board with a search text ($10 not NULL): one scan finds the matches (no ORDER BY
+#: there), which are then sorted — never a walk of the deadline index looking for rare
+#: matches.  Same parameters as CASE_BOARD_SQL; ``total`` is the number of rows before LIMIT.
 CASE_BOARD_SEARCH_SQL: Final = """
 WITH hits AS MATERIALIZED (
-    SELECT * FROM cases c
-    WHERE (c.code = $10 OR strpos(c.title, $10) > 0)
-      AND ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
+    SELECT * FROM envgrid_case_board($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 )
 SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.state,
        c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
@@ -163,31 +152,12 @@ FROM hits c
 LEFT JOIN areas g ON g.id = c.grid_id
 LEFT JOIN grid_units u ON u.id = c.unit_id
 LEFT JOIN case_categories cc ON cc.code = c.category
-WHERE ($2::text[] IS NULL OR c.state = ANY($2::text[]))
-  AND ($3::boolean IS NULL OR c.is_open = $3)
-  AND ($4::int IS NULL OR c.unit_id = $4)
-  AND ($5::text IS NULL OR c.category = $5)
-  AND ($6::text IS NULL OR c.source = $6)
-  AND (NOT $7::boolean OR c.supervised)
-  AND (NOT $8::boolean OR c.deadline < $9)
-  AND ($11::int IS NULL OR c.grid_id = $11)
 ORDER BY c.deadline ASC NULLS LAST, c.id
 LIMIT $12 OFFSET $13
 """
 
 CASE_BOARD_COUNT_SQL: Final = """
-SELECT count(*)
-FROM cases c
-WHERE ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
-  AND ($2::text[] IS NULL OR c.state = ANY($2::text[]))
-  AND ($3::boolean IS NULL OR c.is_open = $3)
-  AND ($4::int IS NULL OR c.unit_id = $4)
-  AND ($5::text IS NULL OR c.category = $5)
-  AND ($6::text IS NULL OR c.source = $6)
-  AND (NOT $7::boolean OR c.supervised)
-  AND (NOT $8::boolean OR c.deadline < $9)
-  AND ($10::text IS NULL OR c.code = $10 OR strpos(c.title, $10) > 0)
-  AND ($11::int IS NULL OR c.grid_id = $11)
+SELECT count(*) FROM envgrid_case_board($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 """
 case_board_count: Final = Value(CASE_BOARD_COUNT_SQL)
 
@@ -290,16 +260,7 @@ BOARD_COUNTS_SQL: Final = """
 SELECT c.state, count(*) AS total,
        count(*) FILTER (WHERE c.deadline < $6) AS overdue,
        count(*) FILTER (WHERE c.supervised) AS supervised
-FROM cases c
-WHERE c.is_open
-  AND ($1::int[] IS NULL OR c.grid_id = ANY($1::int[]))
-  AND ($2::int IS NULL OR c.unit_id = $2)
-  AND ($3::text IS NULL OR c.category = $3)
-  AND ($4::text IS NULL OR c.source = $4)
-  AND ($5::int IS NULL OR c.grid_id = $5)
-  AND (NOT $7::boolean OR c.supervised)
-  AND (NOT $8::boolean OR c.deadline < $6)
-  AND ($9::text IS NULL OR c.code = $9 OR strpos(c.title, $9) > 0)
+FROM envgrid_case_board($1, NULL, true, $2, $3, $4, $7, $8, $6, $9, $5) c
 GROUP BY c.state
 """
 board_counts: Final = Rows(BOARD_COUNTS_SQL)

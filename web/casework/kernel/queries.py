@@ -131,14 +131,10 @@ area_people: Final = Rows(AREA_PEOPLE_SQL)
 
 #: People with ``duty`` in the area or, if none there, in the nearest ancestor that has some.
 NEAREST_DUTY_PEOPLE_SQL: Final = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-), found AS (
+WITH found AS (
     SELECT p.id, up.depth
-    FROM up JOIN area_people ap ON ap.area_id = up.id AND ap.duty = $2
+    FROM envgrid_area_ancestors($1) up
+    JOIN area_people ap ON ap.area_id = up.id AND ap.duty = $2
     JOIN grid_people p ON p.id = ap.person_id AND p.active
 )
 SELECT id FROM found WHERE depth = (SELECT min(depth) FROM found) ORDER BY id
@@ -153,14 +149,8 @@ set_area_unit: Final = Command(SET_AREA_UNIT_SQL)
 
 #: An exact category match anywhere up the hierarchy beats '*'; nearer areas win ties.
 RESPONSIBLE_UNIT_SQL: Final = """
-WITH RECURSIVE up AS (
-    SELECT id, parent_id, 0 AS depth FROM areas WHERE id = $1
-    UNION ALL
-    SELECT a.id, a.parent_id, up.depth + 1 FROM areas a JOIN up ON a.id = up.parent_id
-    WHERE up.depth < 10
-)
 SELECT au.unit_id
-FROM up
+FROM envgrid_area_ancestors($1) up
 JOIN area_units au ON au.area_id = up.id AND au.category IN ($2, '*')
 JOIN grid_units u ON u.id = au.unit_id AND u.active
 ORDER BY (au.category = '*'), up.depth

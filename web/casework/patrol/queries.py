@@ -233,15 +233,8 @@ tasks: Final = Rows(TASKS_SQL)
 
 #: One task with what its page shows; $2 scope.
 TASK_SQL: Final = """
-SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id,
-       CASE t.target WHEN 'station' THEN s.name WHEN 'point' THEN pp.name ELSE ta.name END
-           AS target_name,
-       CASE t.target WHEN 'station' THEN s.mn WHEN 'point' THEN pp.code ELSE ta.code END
-           AS target_code,
-       CASE t.target WHEN 'station' THEN s.lat WHEN 'point' THEN pp.lat ELSE ta.centroid_lat END
-           AS target_lat,
-       CASE t.target WHEN 'station' THEN s.lon WHEN 'point' THEN pp.lon ELSE ta.centroid_lon END
-           AS target_lon,
+SELECT t.id, t.plan_id, p.name AS plan, t.target, t.target_id, tg.name AS target_name,
+       tg.code AS target_code, tg.lat AS target_lat, tg.lon AS target_lon,
        t.grid_id, g.name AS grid_name, t.period_start, t.period_end, t.due_at, t.state,
        t.assignee_person_id, gp.name AS assignee_name, t.assignee_duty, t.check_items,
        t.started_at, t.done_at, t.on_time, t.overdue_at
@@ -249,9 +242,7 @@ FROM patrol_tasks t
 JOIN patrol_plans p ON p.id = t.plan_id
 LEFT JOIN areas g ON g.id = t.grid_id
 LEFT JOIN grid_people gp ON gp.id = t.assignee_person_id
-LEFT JOIN stations s ON t.target = 'station' AND s.id = t.target_id
-LEFT JOIN patrol_points pp ON t.target = 'point' AND pp.id = t.target_id
-LEFT JOIN areas ta ON t.target = 'area' AND ta.id = t.target_id
+LEFT JOIN LATERAL envgrid_patrol_target(t.target, t.target_id) tg ON true
 WHERE t.id = $1
   AND ($2::int[] IS NULL OR t.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 """
@@ -388,11 +379,11 @@ SELECT h.id, h.task_id, h.item_code, h.target, h.target_id,
        h.rectify_deadline, h.case_id, h.created_at, h.passed_at,
        h.rectifier_person_id, r.name AS rectifier_name, count(*) OVER () AS total
 FROM patrol_hazards h
-LEFT JOIN areas g ON g.id = h.grid_id
-LEFT JOIN grid_people r ON r.id = h.rectifier_person_id
 LEFT JOIN stations s ON h.target = 'station' AND s.id = h.target_id
 LEFT JOIN patrol_points pp ON h.target = 'point' AND pp.id = h.target_id
 LEFT JOIN areas ta ON h.target = 'area' AND ta.id = h.target_id
+LEFT JOIN areas g ON g.id = h.grid_id
+LEFT JOIN grid_people r ON r.id = h.rectifier_person_id
 WHERE ($1::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($1::int[])))
   AND ($2::text[] IS NULL OR h.state = ANY($2::text[]))
   AND ($3::int IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas(ARRAY[$3]::int[])))
@@ -402,21 +393,17 @@ LIMIT $4 OFFSET $5
 hazards: Final = Rows(HAZARDS_SQL)
 
 HAZARD_SQL: Final = """
-SELECT h.id, h.task_id, h.item_code, h.target, h.target_id,
-       CASE h.target WHEN 'station' THEN s.name WHEN 'point' THEN pp.name ELSE ta.name END
-           AS target_name,
+SELECT h.id, h.task_id, h.item_code, h.target, h.target_id, tg.name AS target_name,
        h.grid_id, g.name AS grid_name, h.title, h.description, h.state, h.round,
        h.rectify_deadline, h.case_id, c.code AS case_code, h.created_at, h.passed_at,
        h.reporter_person_id, rp.name AS reporter_name,
        h.rectifier_person_id, r.name AS rectifier_name
 FROM patrol_hazards h
+LEFT JOIN LATERAL envgrid_patrol_target(h.target, h.target_id) tg ON true
 LEFT JOIN areas g ON g.id = h.grid_id
 LEFT JOIN grid_people r ON r.id = h.rectifier_person_id
 LEFT JOIN grid_people rp ON rp.id = h.reporter_person_id
 LEFT JOIN cases c ON c.id = h.case_id
-LEFT JOIN stations s ON h.target = 'station' AND s.id = h.target_id
-LEFT JOIN patrol_points pp ON h.target = 'point' AND pp.id = h.target_id
-LEFT JOIN areas ta ON h.target = 'area' AND ta.id = h.target_id
 WHERE h.id = $1
   AND ($2::int[] IS NULL OR h.grid_id IN (SELECT id FROM envgrid_scope_areas($2::int[])))
 """
