@@ -49,7 +49,7 @@ SCENARIOS: dict[str, str] = {
     "disk-full": "the spool's file system full: acks stop, resume when space returns",
     "soak": "5 minutes at 36,000 stations: RSS, open files, latency",
     "hostile": "slowloris, floods, garbage, stolen MNs: legitimate stations' latency",
-    "aggregates": "ranking, daily AQI, monthly XLSX report",
+    "aggregates": "ranking, daily AQI, monthly XLSX report; refresh job after an hour, a backfill",
     "alerts": "offline sweep over 36,000 stations, in-stream cost",
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
