@@ -15,7 +15,7 @@ from simulators import run
 
 from . import load
 from .faults import Load, account, fleet_config
-from .server import ServerUnderTest
+from .server import ServerUnderTest, server_settings
 
 __all__ = ["hostile"]
 
@@ -27,6 +27,7 @@ def hostile(*, attack_s: float = 40.0, **options: Any) -> dict[str, Any]:
     plan = Load.of(options, stations=3000)
     stations, interval = plan.stations, plan.interval
     settings = {
+        **server_settings(plan.workers, plan.overrides),
         "ingest.max_connections_per_ip": 200,
         "ingest.frame_timeout_s": 20.0,
         "ingest.first_frame_timeout_s": 30.0,

@@ -284,7 +284,11 @@ def disk_full(*, spool_mb: int = 8, **options: Any) -> dict[str, Any]:
     )
     try:
         filler = mount / "filler"
-        settings = {"ingest.spool_dir": str(mount), "ingest.spool_fsync": "batch"}
+        settings = {
+            **server_settings(plan.workers, plan.overrides),
+            "ingest.spool_dir": str(mount),
+            "ingest.spool_fsync": "batch",
+        }
         with ServerUnderTest(settings=settings) as server:
             asyncio.run(load.register(server, stations))
             config = fleet_config(
