@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -48,7 +49,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -230,6 +232,46 @@ async def _trigger_overhead(conn: asyncpg.Connection, batches: int) -> dict[str,
     return out
 
 
+@dataclass
+class _Bench:
+    """A benchmark's private database: its settings, a connection, a small pool, the
+    engine kind and the engine as the database describes it."""
+
+    settings: AggregatesConfig
+    conn: asyncpg.Connection
+    pool: asyncpg.Pool
+    kind: Engine
+    engine: str
+
+
+@contextlib.asynccontextmanager
+async def _bench_database(
+    dsn: str | None,
+    settings_for: SettingsLoader[AggregatesConfig],
+    *,
+    label: str,
+    engine: EngineChoice,
+    bindir: Path | None,
+) -> AsyncIterator[_Bench]:
+    async with private_database(
+        dsn, label=label, tuning=BENCH_TUNING, engine=engine, bindir=bindir
+    ) as target:
+        conn = await connect(target)
+        pool = await create_pool(target, min_size=1, max_size=2)
+        try:
+            kind = (await detect_engine(conn, try_create=False)).engine
+            yield _Bench(
+                settings_for({"database.dsn": target}),
+                conn,
+                pool,
+                kind,
+                await database_engine(conn),
+            )
+        finally:
+            await pool.close()
+            await conn.close()
+
+
 async def run_benchmarks(
     dsn: str | None,
     settings_for: SettingsLoader[AggregatesConfig],
@@ -253,80 +295,71 @@ async def run_benchmarks(
             "report_stations": report_stations,
         }
     }
-    async with private_database(
-        dsn, label="aggregates", tuning=BENCH_TUNING, engine=engine, bindir=bindir
-    ) as target:
-        settings = settings_for({"database.dsn": target})
-        conn = await connect(target)
-        pool = await create_pool(target, min_size=1, max_size=2)
+    async with _bench_database(
+        dsn, settings_for, label="aggregates", engine=engine, bindir=bindir
+    ) as bench:
+        settings, conn, pool, kind = bench.settings, bench.conn, bench.pool, bench.kind
+        results["engine"] = bench.engine
+        if kind is Engine.POSTGRESQL:
+            say("trigger overhead (ingest-style COPY into measurements_rtd) …")
+            results["trigger"] = await _trigger_overhead(conn, trigger_batches)
+            say(f"  {results['trigger']}")
+        total = max(year_stations, day_stations)
+        await conn.execute(INSERT_STATIONS_SQL, 1, total, report_stations)
+        year = date(2024, 1, 1)
+        say(f"{year_stations} stations × {year_days} days of hourly data …")
+        results["load_year_s"] = await _load_hourly(
+            conn, kind, 1, year_stations, year, year_days, say
+        )
+        say("refresh job: official daily and monthly values …")
+        results["refresh_year_s"] = await _refresh(
+            conn, settings, 1, year_stations, year, year_days
+        )
+        end = year + timedelta(days=year_days)
+        selection = Selection(station_ids=tuple(range(1, year_stations + 1)))
+
+        async def rank() -> object:
+            rows = await rankings.ranking(pool, settings, "aqci", year, end, selection=selection)
+            assert rows and rows[0].rank == 1
+            return rows
+
+        results["ranking_aqci_ms"] = 1000 * await best_of(repeat, rank)
+        say(f"  ranking by composite index: {results['ranking_aqci_ms']:.0f} ms")
+
+        day = date(2024, 7, 1) if year_days < 182 else date(2024, 12, 31)
+        day = min(day, end - timedelta(days=1))
+        say(f"{day_stations} stations × 1 day of hourly data ({day}) …")
+        extra_first = year_stations + 1
+        if day_stations > year_stations:
+            results["load_day_s"] = await _load_hourly(
+                conn, kind, extra_first, day_stations, day, 1, say
+            )
+            results["refresh_day_s"] = await _refresh(
+                conn, settings, extra_first, day_stations, day, 1
+            )
+
+        async def daily_aqi() -> object:
+            rows = await station_daily_aqi(pool, settings, day)
+            assert len(rows) == day_stations, len(rows)
+            return rows
+
+        results["daily_aqi_s"] = await best_of(repeat, daily_aqi)
+        say(f"  daily AQI of {day_stations} stations: {results['daily_aqi_s']:.2f} s")
+
+        month = period_of("month", date(2024, 3, 1))
+        out_dir = Path(tempfile.mkdtemp(prefix="envgrid-bench-report-"))
+
+        async def xlsx() -> object:
+            spec = ReportSpec("region", "基准区", month)
+            report = await build_report(pool, settings, spec)
+            assert len(report.main.rows) == report_stations
+            return export(report, "xlsx", out_dir / "month.xlsx")
+
         try:
-            kind = (await detect_engine(conn, try_create=False)).engine
-            results["engine"] = await database_engine(conn)
-            if kind is Engine.POSTGRESQL:
-                say("trigger overhead (ingest-style COPY into measurements_rtd) …")
-                results["trigger"] = await _trigger_overhead(conn, trigger_batches)
-                say(f"  {results['trigger']}")
-            total = max(year_stations, day_stations)
-            await conn.execute(INSERT_STATIONS_SQL, 1, total, report_stations)
-            year = date(2024, 1, 1)
-            say(f"{year_stations} stations × {year_days} days of hourly data …")
-            results["load_year_s"] = await _load_hourly(
-                conn, kind, 1, year_stations, year, year_days, say
-            )
-            say("refresh job: official daily and monthly values …")
-            results["refresh_year_s"] = await _refresh(
-                conn, settings, 1, year_stations, year, year_days
-            )
-            end = year + timedelta(days=year_days)
-            selection = Selection(station_ids=tuple(range(1, year_stations + 1)))
-
-            async def rank() -> object:
-                rows = await rankings.ranking(
-                    pool, settings, "aqci", year, end, selection=selection
-                )
-                assert rows and rows[0].rank == 1
-                return rows
-
-            results["ranking_aqci_ms"] = 1000 * await best_of(repeat, rank)
-            say(f"  ranking by composite index: {results['ranking_aqci_ms']:.0f} ms")
-
-            day = date(2024, 7, 1) if year_days < 182 else date(2024, 12, 31)
-            day = min(day, end - timedelta(days=1))
-            say(f"{day_stations} stations × 1 day of hourly data ({day}) …")
-            extra_first = year_stations + 1
-            if day_stations > year_stations:
-                results["load_day_s"] = await _load_hourly(
-                    conn, kind, extra_first, day_stations, day, 1, say
-                )
-                results["refresh_day_s"] = await _refresh(
-                    conn, settings, extra_first, day_stations, day, 1
-                )
-
-            async def daily_aqi() -> object:
-                rows = await station_daily_aqi(pool, settings, day)
-                assert len(rows) == day_stations, len(rows)
-                return rows
-
-            results["daily_aqi_s"] = await best_of(repeat, daily_aqi)
-            say(f"  daily AQI of {day_stations} stations: {results['daily_aqi_s']:.2f} s")
-
-            month = period_of("month", date(2024, 3, 1))
-            out_dir = Path(tempfile.mkdtemp(prefix="envgrid-bench-report-"))
-
-            async def xlsx() -> object:
-                spec = ReportSpec("region", "基准区", month)
-                report = await build_report(pool, settings, spec)
-                assert len(report.main.rows) == report_stations
-                return export(report, "xlsx", out_dir / "month.xlsx")
-
-            try:
-                results["monthly_xlsx_s"] = await best_of(repeat, xlsx)
-            finally:
-                shutil.rmtree(out_dir, ignore_errors=True)
-            say(f"  monthly XLSX, {report_stations} stations: {results['monthly_xlsx_s']:.2f} s")
+            results["monthly_xlsx_s"] = await best_of(repeat, xlsx)
         finally:
-            await pool.close()
-            await conn.close()
+            shutil.rmtree(out_dir, ignore_errors=True)
+        say(f"  monthly XLSX, {report_stations} stations: {results['monthly_xlsx_s']:.2f} s")
     return results
 
 
@@ -386,54 +419,45 @@ async def run_refresh_cost(
             "backfill_interval_s": backfill_interval_s,
         }
     }
-    async with private_database(
-        dsn, label="refresh", tuning=BENCH_TUNING, engine=engine, bindir=bindir
-    ) as target:
-        settings = settings_for({"database.dsn": target})
-        conn = await connect(target)
-        pool = await create_pool(target, min_size=1, max_size=2)
-        try:
-            kind = (await detect_engine(conn, try_create=False)).engine
-            out["engine"] = await database_engine(conn)
-            now = datetime.now(UTC)
-            await ensure_ahead(conn, kind, now, days_ahead=1, days_back=backfill_days + 1)
-            await conn.execute(INSERT_STATIONS_SQL, 1, stations, 0)
-            # 59 minutes up to now: no row is older than an hour, none counts as late
-            say(f"refresh: {stations} stations × one hour of frames every {interval_s:g} s …")
-            out["load_hour_s"], out["hour_rows"] = await _insert_rtd(
-                conn, stations, now - timedelta(minutes=59), now, interval_s
-            )
-            out["hour_marked"] = await _marked(conn)
-            now = datetime.now(UTC)
-            out["refresh_hour_s"], out["hour_daily_rows"] = await _timed_refresh(
-                pool, settings, now
-            )
-            say(f"  loaded in {out['load_hour_s']:.1f} s, refresh {out['refresh_hour_s']:.1f} s")
-            out["refresh_idle_s"], _ = await _timed_refresh(pool, settings, datetime.now(UTC))
-            if kind is Engine.TIMESCALEDB:
-                # of which the continuous aggregates' part (nothing marked: nothing is lost)
-                t0 = time.perf_counter()
-                await refresh_continuous(pool, settings, datetime.now(UTC))
-                out["continuous_idle_s"] = time.perf_counter() - t0
-            say(
-                f"refresh: backfill of {backfill} stations × {backfill_days} days,"
-                f" every {backfill_interval_s:g} s …"
-            )
-            end = (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
-            out["load_backfill_s"], out["backfill_rows"] = await _insert_rtd(
-                conn, backfill, end - timedelta(days=backfill_days - 1), end, backfill_interval_s
-            )
-            out["backfill_marked"] = await _marked(conn)
-            out["refresh_backfill_s"], out["backfill_daily_rows"] = await _timed_refresh(
-                pool, settings, datetime.now(UTC)
-            )
-            say(
-                f"  loaded in {out['load_backfill_s']:.1f} s (marked {out['backfill_marked']}),"
-                f" refreshed in {out['refresh_backfill_s']:.1f} s"
-            )
-        finally:
-            await pool.close()
-            await conn.close()
+    async with _bench_database(
+        dsn, settings_for, label="refresh", engine=engine, bindir=bindir
+    ) as bench:
+        settings, conn, pool, kind = bench.settings, bench.conn, bench.pool, bench.kind
+        out["engine"] = bench.engine
+        now = datetime.now(UTC)
+        await ensure_ahead(conn, kind, now, days_ahead=1, days_back=backfill_days + 1)
+        await conn.execute(INSERT_STATIONS_SQL, 1, stations, 0)
+        # 59 minutes up to now: no row is older than an hour, none counts as late
+        say(f"refresh: {stations} stations × one hour of frames every {interval_s:g} s …")
+        out["load_hour_s"], out["hour_rows"] = await _insert_rtd(
+            conn, stations, now - timedelta(minutes=59), now, interval_s
+        )
+        out["hour_marked"] = await _marked(conn)
+        now = datetime.now(UTC)
+        out["refresh_hour_s"], out["hour_daily_rows"] = await _timed_refresh(pool, settings, now)
+        say(f"  loaded in {out['load_hour_s']:.1f} s, refresh {out['refresh_hour_s']:.1f} s")
+        out["refresh_idle_s"], _ = await _timed_refresh(pool, settings, datetime.now(UTC))
+        if kind is Engine.TIMESCALEDB:
+            # of which the continuous aggregates' part (nothing marked: nothing is lost)
+            t0 = time.perf_counter()
+            await refresh_continuous(pool, settings, datetime.now(UTC))
+            out["continuous_idle_s"] = time.perf_counter() - t0
+        say(
+            f"refresh: backfill of {backfill} stations × {backfill_days} days,"
+            f" every {backfill_interval_s:g} s …"
+        )
+        end = (now - timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+        out["load_backfill_s"], out["backfill_rows"] = await _insert_rtd(
+            conn, backfill, end - timedelta(days=backfill_days - 1), end, backfill_interval_s
+        )
+        out["backfill_marked"] = await _marked(conn)
+        out["refresh_backfill_s"], out["backfill_daily_rows"] = await _timed_refresh(
+            pool, settings, datetime.now(UTC)
+        )
+        say(
+            f"  loaded in {out['load_backfill_s']:.1f} s (marked {out['backfill_marked']}),"
+            f" refreshed in {out['refresh_backfill_s']:.1f} s"
+        )
     return out
 
 
