@@ -26,7 +26,7 @@ from store.engine import EngineChoice, detect_engine
 from store.migrate import migrate
 from store.prepare import seed_factors
 
-__all__ = ["free_port", "private_database", "with_database"]
+__all__ = ["free_port", "private_database", "throwaway_server", "with_database"]
 
 
 def free_port() -> int:
@@ -43,11 +43,11 @@ def with_database(dsn: str, database: str) -> str:
 
 
 @contextlib.contextmanager
-def _server(
+def throwaway_server(
     dsn: str | None,
     label: str,
     tuning: Mapping[str, str],
-    port: int,
+    port: int = 0,
     engine: EngineChoice = "auto",
     bindir: Path | None = None,
 ) -> Iterator[str]:
@@ -94,7 +94,7 @@ async def private_database(
     ``engine`` (``database.engine``; an embedded cluster runs the server in ``bindir``,
     ``database.embedded_bindir``).
     """
-    with _server(dsn, label, tuning, port, engine, bindir) as server:
+    with throwaway_server(dsn, label, tuning, port, engine, bindir) as server:
         name = f"bench_{label}_{uuid.uuid4().hex[:10]}"
         admin = await connect(server)
         try:

@@ -39,14 +39,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
 import json
 import logging
 import os
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -60,7 +57,7 @@ import asyncpg
 
 from aggregates.jobs import run_daily_ranking, run_refresh
 from aggregates.settings import AggregatesConfig
-from bench.db import free_port, private_database
+from bench.db import private_database, throwaway_server
 from ingest.settings import IngestSettings
 from ingest.writer import BatchWriter, Inbound
 from protocol import Decoder, Frame, encode_upload, format_qn, format_time
@@ -70,7 +67,6 @@ from simulators.profiles import profile_for
 from simulators.values import NORMAL, ValueModel, Weather
 from store.config import SettingsLoader
 from store.db import connect, create_pool
-from store.embedded import EmbeddedPostgres
 from store.engine import Engine, EngineChoice, detect_engine
 from store.migrate import migrate
 from store.partitions import PartitionCache
@@ -394,24 +390,6 @@ async def _write_day(
 # -- one engine -----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _cluster(bindir: Path | None, engine: EngineChoice) -> Iterator[str]:
-    """A throwaway embedded cluster of these binaries for this engine; yields its DSN."""
-    base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
-    directory = Path(tempfile.mkdtemp(prefix="envgrid-bench-disk-", dir=base))
-    try:
-        directory.chmod(0o755)  # the postgres OS account must enter it when we are root
-        cluster = EmbeddedPostgres(
-            directory, "127.0.0.1", free_port(), tuning=BENCH_TUNING, bindir=bindir, engine=engine
-        )
-        try:
-            yield cluster.start()
-        finally:
-            cluster.stop("immediate")
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
 async def _sizes(conn: asyncpg.Connection, engine: Engine) -> dict[str, int]:
     sql = TIMESCALE_SIZES_SQL if engine is Engine.TIMESCALEDB else PLAIN_SIZES_SQL
     return {r["name"]: int(r["bytes"]) for r in await conn.fetch(sql)}
@@ -600,14 +578,16 @@ async def run_benchmark(
         result = await measure(dsn, "auto")
         engines[result["engine"]] = result
         return results
-    with _cluster(None, "postgres") as server:
+    with throwaway_server(None, "disk", BENCH_TUNING, engine="postgres") as server:
         engines["postgresql"] = await measure(server, "postgres")
     bindir, why = timescaledb
     if bindir is None:
         engines["timescaledb"] = {"skipped": why}
         say(f"TimescaleDB skipped: {why}")
     else:
-        with _cluster(bindir, "timescaledb") as server:
+        with throwaway_server(
+            None, "disk", BENCH_TUNING, engine="timescaledb", bindir=bindir
+        ) as server:
             engines["timescaledb"] = await measure(server, "timescaledb")
     return results
 
