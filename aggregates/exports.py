@@ -5,6 +5,12 @@
   notes under the table.
 * CSV: the main table (header, rows, summary rows), UTF-8 with BOM so Excel opens the
   Chinese text correctly.
+
+Spreadsheets evaluate a cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR as a
+formula, and station names, complaint titles and notes are typed by users: in CSV such a
+text cell gets a leading ``'`` (OWASP, ASVS 1.2.10); in XLSX every text cell is stored as
+text (openpyxl would store ``=…`` as a formula), so it shows exactly what was typed.
+Numbers are numbers in both (a negative value is not text).
 * PDF (reportlab): a CJK TrueType font is embedded (subset) — WenQuanYi Zen Hei from the
   Debian package ``fonts-wqy-zenhei`` by default, or ``aggregates.cjk_font``; the tables
   (landscape when wide), the charts and the notes.
@@ -34,6 +40,7 @@ __all__ = [
     "chart_image",
     "export",
     "find_cjk_font",
+    "neutralise_formula",
 ]
 
 ExportFormat = Literal["xlsx", "csv", "pdf", "docx", "png", "jpg"]
@@ -78,6 +85,15 @@ def _text(value: Cell, column: Column | None = None) -> str:
     return str(value)
 
 
+#: What makes a spreadsheet read a text cell as a formula.
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` with a leading ``'`` when a spreadsheet would evaluate it as a formula."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def _number(value: Cell) -> Cell:
     return float(value) if isinstance(value, Decimal) else value
 
@@ -98,8 +114,9 @@ def _xlsx(report: Report, path: Path) -> None:
         assert ws is not None
         ws.title = table.name[:31]
         ncols = len(table.columns)
-        ws.cell(row=1, column=1, value=report.title).font = Font(bold=True, size=14)
-        ws.cell(row=2, column=1, value=report.subtitle)
+        title = ws.cell(row=1, column=1, value=report.title)
+        title.data_type, title.font = "s", Font(bold=True, size=14)
+        ws.cell(row=2, column=1, value=report.subtitle).data_type = "s"
         ws.cell(row=3, column=1, value=f"生成时间：{report.generated_at:%Y-%m-%d %H:%M}")
         if ncols > 1:
             for r in (1, 2, 3):
@@ -108,6 +125,7 @@ def _xlsx(report: Report, path: Path) -> None:
         for c, col in enumerate(table.columns, start=1):
             title = f"{col.title}\n({col.unit})" if col.unit else col.title
             cell = ws.cell(row=header_row, column=c, value=title)
+            cell.data_type = "s"
             cell.font, cell.fill, cell.border = header_font, fill, border
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             ws.column_dimensions[get_column_letter(c)].width = max(col.width, 6) + 2
@@ -124,6 +142,8 @@ def _xlsx(report: Report, path: Path) -> None:
                 r += 1
                 for c, value in enumerate(row, start=1):
                     cell = ws.cell(row=r, column=c, value=_number(value))
+                    if isinstance(value, str):
+                        cell.data_type = "s"  # text, never a formula
                     cell.border = border
                     fmt = formats[c - 1] if c <= len(formats) else None
                     if fmt is not None and isinstance(value, float | Decimal):
@@ -136,24 +156,26 @@ def _xlsx(report: Report, path: Path) -> None:
         ws.freeze_panes = ws.cell(row=header_row + 1, column=2 if ncols > 1 else 1)
         r += 2
         for note in report.notes:
-            ws.cell(row=r, column=1, value=note)
+            ws.cell(row=r, column=1, value=note).data_type = "s"
             r += 1
     wb.save(path)
 
 
 # -- CSV ---------------------------------------------------------------------------------------
+def _csv_cell(value: Cell, column: Column) -> str:
+    if value is None:
+        return ""
+    return neutralise_formula(value) if isinstance(value, str) else _text(value, column)
+
+
 def _csv(report: Report, path: Path) -> None:
     table = report.main
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow([f"{c.title} ({c.unit})" if c.unit else c.title for c in table.columns])
+        titles = [f"{c.title} ({c.unit})" if c.unit else c.title for c in table.columns]
+        writer.writerow([neutralise_formula(t) for t in titles])
         for row in [*table.rows, *table.summary]:
-            writer.writerow(
-                [
-                    "" if v is None else _text(v, col)
-                    for v, col in zip(row, table.columns, strict=False)
-                ]
-            )
+            writer.writerow([_csv_cell(v, col) for v, col in zip(row, table.columns, strict=False)])
 
 
 # -- charts ------------------------------------------------------------------------------------

