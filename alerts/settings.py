@@ -8,10 +8,12 @@ the scheduled jobs.  Times are seconds unless the name says otherwise.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Final, Protocol
 
 from aggregates.settings import AggregatesConfig
+from store.validation import require
 
 __all__ = ["AlertSettings", "AlertsConfig"]
 
@@ -179,6 +181,11 @@ class AlertSettings:
 
     # -- webhooks (aiohttp) --------------------------------------------------------------
     webhook_timeout_s: float = 10.0
+    #: Networks (CIDRs) webhooks may reach although they are loopback, link-local or
+    #: private, e.g. ``["10.20.0.0/16"]`` for an intranet relay; everything else that is
+    #: not a public address is refused (alerts.notifiers.targets).  Redirects are never
+    #: followed.
+    webhook_allowed_networks: tuple[str, ...] = ()
 
     # -- scheduled jobs (core.timezone wall clock) ---------------------------------------
     #: Push the daily ranking (at aggregates.daily_ranking_time) to responsible people.
@@ -188,10 +195,6 @@ class AlertSettings:
     history_days: int = 400
 
     def __post_init__(self) -> None:
-        # imported here: store.settings imports this module while it is being loaded, so
-        # ``import alerts.settings`` must work before store.settings is complete
-        from store.validation import require
-
         for names, low, strict, rule in (
             (_POSITIVE, 0, True, "> 0"),
             (_NON_NEGATIVE, 0, False, "≥ 0, 0 = off"),
@@ -213,6 +216,15 @@ class AlertSettings:
             0 <= self.aqi_level <= 6,
             f"alerts.aqi_level must be an HJ 633 level 1..6, or 0 = off (got {self.aqi_level})",
         )
+        for network in self.webhook_allowed_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                require(
+                    False,
+                    f"alerts.webhook_allowed_networks: {network!r} is not a network"
+                    " (CIDR such as 10.20.0.0/16, or an address)",
+                )
         require(
             1 <= self.smtp_port <= 65535,
             f"alerts.smtp_port must be 1..65535 (got {self.smtp_port})",

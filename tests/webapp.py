@@ -41,6 +41,8 @@ def app_settings(dsn: str, data_dir: Path, overrides: Mapping[str, Any]) -> Sett
         "web.port": 0,
         "web.map_cache_s": 0,
         "web.live_interval_s": 0.2,
+        # the test webhook receivers listen on loopback (alerts.notifiers.targets)
+        "alerts.webhook_allowed_networks": ["127.0.0.0/8"],
     }
     values.update(overrides)
     return load_settings(None, {}, values, discover=False)

@@ -14,6 +14,7 @@ from alerts.templates import Message
 
 from .base import Notifier, NotifyError
 from .email import EmailNotifier
+from .targets import GuardedResolver, TargetPolicy
 from .webhook import DingTalkNotifier, WebhookNotifier, WeComNotifier
 
 __all__ = ["NOTIFIERS", "Channels"]
@@ -24,12 +25,16 @@ class Channels:
 
     def __init__(self, settings: AlertSettings) -> None:
         self.settings = settings
+        #: where webhooks may go (.targets): public addresses and the allow-listed networks
+        self.policy = TargetPolicy(settings.webhook_allowed_networks)
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            resolver = GuardedResolver(self.policy)
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(resolver=resolver),
                 timeout=aiohttp.ClientTimeout(total=self.settings.webhook_timeout_s),
                 headers={"User-Agent": "envgrid-alerts"},
             )

@@ -36,6 +36,7 @@ from alerts.config import Receiver
 from alerts.templates import Message
 
 from .base import NotifyError
+from .targets import check_url
 
 if TYPE_CHECKING:
     from .channels import Channels
@@ -110,23 +111,29 @@ def _retry_after(resp: aiohttp.ClientResponse) -> float | None:
 
 
 async def _post(
-    session: aiohttp.ClientSession,
+    channels: Channels,
     url: str,
     body: bytes,
     headers: Mapping[str, str],
     what: str,
 ) -> Any:
-    """POST; returns the parsed JSON answer (or None); raises NotifyError."""
+    """POST (no redirects, only to addresses the policy allows: .targets); returns the
+    parsed JSON answer (or None); raises NotifyError.  A refusal keeps only the status and
+    its reason phrase: the other side's body never lands in the delivery log."""
+    check_url(url, channels.policy)
     try:
-        async with session.post(url, data=body, headers=dict(headers)) as resp:
-            text = await resp.text(errors="replace")
+        async with channels.session.post(
+            url, data=body, headers=dict(headers), allow_redirects=False
+        ) as resp:
             if not 200 <= resp.status < 300:
                 retry = resp.status >= 500 or resp.status in _RETRY_STATUS
+                moved = " (redirects are not followed)" if 300 <= resp.status < 400 else ""
                 raise NotifyError(
-                    f"{what}: HTTP {resp.status}: {text[:200]}",
+                    f"{what}: HTTP {resp.status} {resp.reason or ''}".rstrip() + moved,
                     retry=retry,
                     retry_after=_retry_after(resp),
                 )
+            text = await resp.text(errors="replace")
             try:
                 return orjson.loads(text) if text.strip() else None
             except orjson.JSONDecodeError:
@@ -155,7 +162,7 @@ class WebhookNotifier:
             mac = hmac.new(receiver.secret.encode(), ts.encode() + b"." + body, hashlib.sha256)
             headers["X-Envgrid-Timestamp"] = ts
             headers["X-Envgrid-Signature"] = "sha256=" + mac.hexdigest()
-        await _post(self.channels.session, receiver.address, body, headers, receiver.name)
+        await _post(self.channels, receiver.address, body, headers, receiver.name)
 
 
 def _errcode(answer: Any, what: str, retry_codes: frozenset[int]) -> None:
@@ -182,7 +189,7 @@ class WeComNotifier:
     async def send(self, receiver: Receiver, message: Message, ident: str) -> None:
         body = orjson.dumps(self.payload(message))
         headers = {"Content-Type": "application/json"}
-        answer = await _post(self.channels.session, receiver.address, body, headers, receiver.name)
+        answer = await _post(self.channels, receiver.address, body, headers, receiver.name)
         _errcode(answer, receiver.name, _WECOM_RETRY)
 
 
@@ -209,5 +216,5 @@ class DingTalkNotifier:
         body = orjson.dumps(self.payload(message, receiver.settings))
         url = dingtalk_url(receiver.address, receiver.secret)
         headers = {"Content-Type": "application/json"}
-        answer = await _post(self.channels.session, url, body, headers, receiver.name)
+        answer = await _post(self.channels, url, body, headers, receiver.name)
         _errcode(answer, receiver.name, _DINGTALK_RETRY)

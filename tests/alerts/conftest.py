@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import orjson
@@ -25,9 +25,17 @@ from store.prepare import seed_factors
 from store.stations import NewStation, add_stations
 from tests.conftest import free_port
 
+#: The test receivers (webhooks, SMTP) listen on loopback, which webhooks may reach only
+#: when the settings allow it (alerts.notifiers.targets).
+LOOPBACK_ALLOWED: Final = {"alerts.webhook_allowed_networks": ["127.0.0.0/8"]}
+
 
 def alert_settings(dsn: str, data_dir: Path, **alerts: Any) -> Settings:
-    overrides: dict[str, Any] = {"database.dsn": dsn, "core.data_dir": str(data_dir)}
+    overrides: dict[str, Any] = {
+        "database.dsn": dsn,
+        "core.data_dir": str(data_dir),
+        **LOOPBACK_ALLOWED,
+    }
     overrides.update({f"alerts.{k}": v for k, v in alerts.items()})
     return load_settings(None, {}, overrides, discover=False)
 

@@ -12,7 +12,13 @@ import asyncpg
 from alerts import api
 from alerts.notifiers import Channels
 from envgrid.settings import load_settings
-from tests.alerts.conftest import Hooks, SmtpServer, smtp_server, webhooks  # noqa: F401 - fixtures
+from tests.alerts.conftest import (  # noqa: F401 - fixtures
+    LOOPBACK_ALLOWED,
+    Hooks,
+    SmtpServer,
+    smtp_server,
+    webhooks,
+)
 from tests.web.casework.conftest import NOW, World
 from web.casework.cases import intake
 from web.casework.cases import service as cs
@@ -23,7 +29,7 @@ from web.casework.kernel.config import CaseConfig
 
 def alert_settings(tmp: Path, smtp: SmtpServer | None = None, **extra: object):  # type: ignore[no-untyped-def]
     values: dict[str, object] = {"core.data_dir": str(tmp), "alerts.send_attempts": 2,
-                                 "alerts.retry_backoff_s": 10.0}  # fmt: skip
+                                 "alerts.retry_backoff_s": 10.0, **LOOPBACK_ALLOWED}  # fmt: skip
     if smtp is not None:
         values.update({"alerts.smtp_host": smtp.host, "alerts.smtp_port": smtp.port})
     values.update(extra)
