@@ -87,6 +87,12 @@ _STATUS: Final = {
     "rate_limited": (429, "too_many_requests"),
 }
 MAX_FIELD_CHARS: Final = 5000
+#: Text fields one multipart form may hold (a complaint has nine): a body of thousands of
+#: tiny fields costs seconds of parsing on the event loop, so it is refused at the first
+#: field over the bound.
+MAX_FORM_FIELDS: Final = 20
+#: Multipart framing per part (boundary, headers) allowed for in the body bound.
+_PART_OVERHEAD: Final = 1024
 
 
 def case_config(request: web.Request) -> CaseConfig:
@@ -213,9 +219,17 @@ ERRORS: Final[ErrorTable] = {
 async def read_multipart(
     request: web.Request, *, max_file_bytes: int, max_files: int
 ) -> tuple[dict[str, str], list[tuple[str, bytes]]]:
-    """Text fields and (file name, content) of a multipart/form-data body, with limits."""
+    """Text fields and (file name, content) of a multipart/form-data body, read as a stream
+    with limits: at most :data:`MAX_FORM_FIELDS` text fields of :data:`MAX_FIELD_CHARS`,
+    ``max_files`` files of ``max_file_bytes``, and a declared ``Content-Length`` no larger
+    than all of that (413 before anything is read)."""
     if request.content_type != "multipart/form-data":
         raise ApiError(415, "unsupported_media_type", "请求体应为 multipart/form-data")
+    body_limit = max_files * (max_file_bytes + _PART_OVERHEAD) + MAX_FORM_FIELDS * (
+        MAX_FIELD_CHARS * 4 + _PART_OVERHEAD
+    )
+    if request.content_length is not None and request.content_length > body_limit:
+        raise ApiError(413, "too_large", f"请求体过大（不超过 {body_limit / 1048576:.1f} MB）")
     fields: dict[str, str] = {}
     files: list[tuple[str, bytes]] = []
     reader = await request.multipart()
@@ -225,6 +239,8 @@ async def read_multipart(
             break
         if not isinstance(part, BodyPartReader):
             raise ApiError(400, "bad_request", "不支持嵌套的 multipart 内容")
+        if part.filename is None and len(fields) >= MAX_FORM_FIELDS:
+            raise ApiError(400, "bad_request", f"表单字段过多（不超过 {MAX_FORM_FIELDS} 个）")
         if part.filename is not None:
             if len(files) >= max_files:
                 raise ApiError(400, "bad_request", f"最多上传 {max_files} 张照片")
