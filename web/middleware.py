@@ -18,6 +18,7 @@ from web.auth.service import session_principal, token_principal
 from web.keys import API_KEY, AUDIT, POOL_KEY, PRINCIPAL, SETTINGS_KEY
 from web.openapi import Endpoint, Page
 from web.permissions import PERMISSIONS, Principal
+from web.ratelimit import request_address
 from web.responses import ApiError, error_body, json_response
 
 __all__ = ["auth_middleware", "error_middleware", "security_headers"]
@@ -187,7 +188,7 @@ async def _log_operation(
                 conn,
                 user_id=principal.user_id,
                 username=principal.username,
-                ip=request.remote,
+                ip=request_address(request),
                 method=request.method,
                 path=request.path,
                 action=meta.action or meta.summary,

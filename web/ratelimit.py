@@ -57,6 +57,7 @@ __all__ = [
     "client_address",
     "describe",
     "login_attempt",
+    "request_address",
     "request_client",
     "setup_login_rate_limit",
 ]
@@ -245,8 +246,22 @@ class LoginRateLimiter:
         return str(address)
 
     def key_of(self, request: web.Request) -> str:
-        forwarded = request.headers.get("X-Forwarded-For") if self._trusted else None
-        return self.client_key(request.remote, forwarded)
+        return self.client_key(request.remote, self._forwarded_for(request))
+
+    def address_of(self, request: web.Request) -> str | None:
+        """The client's address (whole, for the audit log), proxies taken into account."""
+        address = client_address(request.remote, self._forwarded_for(request), self._trusted)
+        return str(address) if address is not None else None
+
+    def _forwarded_for(self, request: web.Request) -> str | None:
+        """The forwarded chain, ``X-Forwarded-For`` or else the ``for=`` elements of RFC 7239
+        ``Forwarded`` — read only when a trusted proxy could have set it."""
+        if not self._trusted:
+            return None
+        chain = request.headers.get("X-Forwarded-For")
+        if chain is None and request.headers.get("Forwarded") is not None:
+            chain = ",".join(f.get("for", "") for f in request.forwarded)
+        return chain
 
     def hit(self, key: str) -> Decision:
         return self.buckets.hit(key)
@@ -315,6 +330,12 @@ def request_client(request: web.Request) -> str:
     """The calling client as every per-client limit sees it: the peer, or behind
     ``web.trusted_proxies`` the address they forwarded; an IPv6 client is its /64."""
     return request.app[LOGIN_LIMITER_KEY].key_of(request)
+
+
+def request_address(request: web.Request) -> str | None:
+    """The calling client's address as the audit log records it: the peer, or behind
+    ``web.trusted_proxies`` the address they forwarded (X-Forwarded-For or Forwarded)."""
+    return request.app[LOGIN_LIMITER_KEY].address_of(request)
 
 
 def describe(limiter: LoginRateLimiter) -> dict[str, Any]:

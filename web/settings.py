@@ -46,7 +46,9 @@ class WebSettings:
     #: login_attempts, then the bucket refills over login_window_s; a success is free.
     login_attempts: int = 20
     login_window_s: float = 600.0
-    #: Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client.
+    #: Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For (or RFC 7239
+    #: Forwarded) names the client: rate limits and the log-in and operation logs then see
+    #: the client, not the proxy.  From any other peer these headers are ignored.
     trusted_proxies: tuple[str, ...] = ()
     #: Password policy: minimum length, letters and digits required, expiry (0 = never).
     password_min_length: int = 8

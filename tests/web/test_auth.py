@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
 from aiohttp.test_utils import TestClient
 
 from store.db import connect
+from web.app import create_app
 
-from .conftest import PASSWORD, Seed, login
+from .conftest import PASSWORD, Seed, login, make_web_settings
 
 
 async def test_unauthenticated_api_is_401_json(client: TestClient) -> None:
@@ -237,3 +243,48 @@ async def test_error_shape_for_unknown_and_method(client: TestClient, seeded: Se
     )
     assert resp.status == 400
     assert (await resp.json())["error"]["code"] == "bad_json"
+
+
+@pytest.mark.parametrize(
+    ("trusted", "headers", "logged"),
+    [
+        ((), {"X-Forwarded-For": "203.0.113.7"}, "127.0.0.1"),  # no trusted proxy: ignored
+        (("127.0.0.1/32",), {}, "127.0.0.1"),
+        (("127.0.0.1/32",), {"X-Forwarded-For": "203.0.113.7"}, "203.0.113.7"),
+        (("127.0.0.1/32",), {"X-Forwarded-For": "203.0.113.7, 127.0.0.1"}, "203.0.113.7"),
+        (("127.0.0.1/32",), {"Forwarded": 'for="[2001:db8::7]:4711"'}, "2001:db8::7"),
+        (("127.0.0.1/32",), {"Forwarded": "for=198.51.100.9;proto=https"}, "198.51.100.9"),
+    ],
+)
+async def test_audit_logs_record_the_client_behind_a_trusted_proxy(
+    aiohttp_client: Callable[..., Any],
+    db_dsn: str,
+    seeded: Seed,
+    pg_reachable_tmp: Path,
+    trusted: tuple[str, ...],
+    headers: dict[str, str],
+    logged: str,
+) -> None:
+    """Issue 16, finding 11: behind a reverse proxy the log-in and operation logs recorded
+    the proxy; with web.trusted_proxies they record the client it forwarded, and without it
+    a forwarded header is a client's claim and ignored."""
+    settings = make_web_settings(db_dsn, pg_reachable_tmp, trusted_proxies=list(trusted))
+    client = await aiohttp_client(create_app(settings, db_dsn, background=False))
+    resp = await client.post(
+        "/api/v1/auth/login", json={"username": "viewer", "password": PASSWORD}, headers=headers
+    )
+    assert resp.status == 200
+    resp = await client.post(
+        "/api/v1/stations", json={}, headers={**headers, **seeded.auth("admin")}
+    )
+    assert resp.status == 400  # refused, and logged
+    conn = await connect(seeded.dsn)
+    try:
+        login_ip = await conn.fetchval("SELECT ip FROM web_login_log ORDER BY id DESC LIMIT 1")
+        operation_ip = await conn.fetchval(
+            "SELECT ip FROM web_operation_log WHERE path = '/api/v1/stations'"
+            " ORDER BY id DESC LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    assert (login_ip, operation_ip) == (logged, logged)

@@ -12,7 +12,7 @@ from aiohttp import web
 from web import context
 from web.pages import render
 from web.params import body_int, body_str, json_body, path_int
-from web.ratelimit import RateLimited, login_attempt
+from web.ratelimit import RateLimited, login_attempt, request_address
 from web.responses import ApiError, json_response
 
 from . import queries
@@ -64,7 +64,7 @@ async def _do_login(request: web.Request, username: str, password: str) -> Any:
             s,
             username,
             password,
-            ip=request.remote,
+            ip=request_address(request),
             user_agent=request.headers.get("User-Agent"),
         )
     if result.ok:
@@ -216,7 +216,7 @@ async def api_change_password(request: web.Request) -> web.Response:
                 user_id=user.user_id,
                 csrf_token=csrf,
                 lifetime_s=s.session_lifetime_s,
-                ip=request.remote,
+                ip=request_address(request),
                 user_agent=request.headers.get("User-Agent"),
             )
     response = json_response({"ok": True, "csrf_token": csrf})

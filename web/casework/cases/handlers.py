@@ -43,7 +43,7 @@ from web.casework.kernel.access import (
 )
 from web.casework.kernel.people import Role
 from web.casework.kernel.uploads import resolve_upload, save_photos
-from web.ratelimit import request_client
+from web.ratelimit import request_address, request_client
 from web.responses import ApiError, json_response
 
 _STATES: Final = tuple(s.value for s in State)
@@ -402,7 +402,7 @@ async def submit_public_complaint(request: web.Request) -> web.Response:
     limiter = DbRateLimiter(
         context.pool(request), c.complaint_rate_limit, c.complaint_rate_window_s
     )
-    ip = request.remote or "unknown"
+    ip = request_address(request) or "unknown"
     if not await limiter.hit(f"complaint:{request_client(request)}", at):
         minutes = max(1, c.complaint_rate_window_s // 60)
         raise ApiError(429, "too_many_requests", f"提交过于频繁，请 {minutes} 分钟后再试")
