@@ -7,6 +7,7 @@ Order (outermost first): :func:`error_middleware` → :func:`auth_middleware` �
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote, urlsplit
@@ -125,8 +126,8 @@ async def _principal(request: web.Request) -> Principal | None:
 def _check_csrf(request: web.Request, principal: Principal) -> None:
     if principal.via != "session" or request.method not in _UNSAFE:
         return
-    sent = request.headers.get("X-CSRF-Token", "")
-    if not sent or sent != principal.csrf_token:
+    sent = request.headers.get("X-CSRF-Token", "").encode("utf-8", "replace")
+    if not sent or not hmac.compare_digest(sent, principal.csrf_token.encode()):
         raise ApiError(403, "csrf", "CSRF 校验失败，请刷新页面后重试")
     origin = request.headers.get("Origin")
     if origin and urlsplit(origin).netloc != request.host:

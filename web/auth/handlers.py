@@ -21,8 +21,7 @@ from .service import TOKEN_PREFIX, digest, login, new_token
 
 PRE_COOKIE = "envgrid_pre"
 _REASONS = {
-    "bad_credentials": "用户名或密码错误",
-    "locked": "登录失败次数过多，账号已锁定，请稍后再试",
+    "bad_credentials": "用户名或密码错误（连续输错多次后账号会暂时锁定，请稍后再试）",
     "disabled": "账号已停用，请联系管理员",
 }
 
@@ -47,11 +46,10 @@ def _set_session_cookie(request: web.Request, response: web.StreamResponse, toke
     )
 
 
-def _locked_message(locked_until: datetime | None) -> str:
-    if locked_until is None:
-        return _REASONS["locked"]
-    minutes = max(1, int((locked_until - datetime.now(UTC)).total_seconds() // 60) + 1)
-    return f"登录失败次数过多，账号已锁定，请 {minutes} 分钟后再试"
+def _refusal(reason: str) -> str:
+    """What a refused log-in is told: a locked account reads like a wrong password (the
+    log-in log keeps the real reason), so the answer does not reveal which names exist."""
+    return _REASONS["bad_credentials" if reason == "locked" else reason]
 
 
 async def _do_login(request: web.Request, username: str, password: str) -> Any:
@@ -122,12 +120,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if not result.ok:
-        message = (
-            _locked_message(result.locked_until)
-            if result.reason == "locked"
-            else _REASONS[result.reason]
-        )
-        return _render_login(request, error=message, username=username)
+        return _render_login(request, error=_refusal(result.reason), username=username)
     response = web.HTTPFound(_safe_next(str(form.get("next", "")) or None))
     _set_session_cookie(request, response, result.session_token)
     response.del_cookie(PRE_COOKIE, path="/login")
@@ -161,13 +154,8 @@ async def api_login(request: web.Request) -> web.Response:
     assert username is not None and password is not None
     result = await _do_login(request, username.strip(), password)
     if not result.ok:
-        status = 423 if result.reason == "locked" else 401
-        message = (
-            _locked_message(result.locked_until)
-            if result.reason == "locked"
-            else _REASONS[result.reason]
-        )
-        raise ApiError(status, result.reason, message)
+        reason = "bad_credentials" if result.reason == "locked" else result.reason
+        raise ApiError(401, reason, _refusal(result.reason))
     response = json_response({"ok": True, "csrf_token": result.csrf_token})
     _set_session_cookie(request, response, result.session_token)
     return response

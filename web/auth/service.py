@@ -3,12 +3,14 @@
 Theory of operation
 -------------------
 * Log-in: the account is looked up case-insensitively; a locked account
-  (``locked_until`` in the future) is refused *before* the password is checked, so a
-  locked account cannot be brute-forced; a wrong password increments
-  ``failed_logins`` and locks the account for ``web.lockout_s`` once it reaches
-  ``web.lockout_count`` (one UPDATE, so concurrent attempts count correctly); success
-  resets the counter.  Every attempt is written to ``web_login_log`` (who, when, from
-  where, why it failed).  Unknown names verify against a dummy hash (same timing).
+  (``locked_until`` in the future) is refused whatever the password, so a locked account
+  cannot be brute-forced; a wrong password increments ``failed_logins`` and locks the
+  account for ``web.lockout_s`` once it reaches ``web.lockout_count`` (one UPDATE, so
+  concurrent attempts count correctly); success resets the counter.  Every attempt is
+  written to ``web_login_log`` (who, when, from where, why it failed).  An unknown name,
+  a locked account and a wrong password get the same answer after the same work (argon2
+  against a dummy hash for unknown names, in a worker thread so a burst of log-ins does
+  not stall the event loop, and the failed-attempt UPDATE).
 * Sessions: the cookie carries 32 random bytes (urlsafe base64); the database keeps their
   SHA-256 only, with a per-session CSRF token, an absolute expiry
   (``web.session_lifetime_s``) and an idle limit (``web.session_idle_s``).  A password
@@ -20,6 +22,7 @@ Theory of operation
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -75,22 +78,29 @@ async def login(
 ) -> LoginResult:
     user = await queries.user_for_login(conn, username)
     now = datetime.now(UTC)
-    if user is None:
-        verify_password(None, password)
-        result = LoginResult(False, "bad_credentials")
-    elif user["locked_until"] is not None and user["locked_until"] > now:
-        result = LoginResult(False, "locked", user["id"], locked_until=user["locked_until"])
-    elif not verify_password(user["password_hash"], password):
+    locked = user is not None and user["locked_until"] is not None and user["locked_until"] > now
+    # The same work on every refusal — one argon2 verification, off the event loop, and one
+    # failed-attempt update (a no-op for an unknown name or a locked account) — so neither
+    # the answer nor its timing tells an unknown name, a locked account and a wrong
+    # password apart.
+    stored = user["password_hash"] if user is not None else None
+    verified = await asyncio.to_thread(verify_password, stored, password)
+    if user is None or locked or not verified:
+        counted = user["id"] if user is not None and not locked else 0
         row = await queries.login_failed(
-            conn, user["id"], settings.lockout_count, settings.lockout_s
+            conn, counted, settings.lockout_count, settings.lockout_s
         )
-        locked = row["locked_until"] is not None and row["locked_until"] > now
-        result = LoginResult(
-            False,
-            "locked" if locked else "bad_credentials",
-            user["id"],
-            locked_until=row["locked_until"] if locked else None,
-        )
+        if user is None:
+            result = LoginResult(False, "bad_credentials")
+        else:
+            until = row["locked_until"] if row is not None else user["locked_until"]
+            now_locked = until is not None and until > now
+            result = LoginResult(
+                False,
+                "locked" if now_locked else "bad_credentials",
+                user["id"],
+                locked_until=until if now_locked else None,
+            )
     elif not user["enabled"]:
         result = LoginResult(False, "disabled", user["id"])
     else:
@@ -98,9 +108,8 @@ async def login(
         async with conn.transaction():
             await queries.login_ok(conn, user["id"], ip)
             if needs_rehash(user["password_hash"]):
-                await queries.set_password(
-                    conn, user["id"], hash_password(password), must_change=False
-                )
+                rehashed = await asyncio.to_thread(hash_password, password)
+                await queries.set_password(conn, user["id"], rehashed, must_change=False)
             await queries.create_session(
                 conn,
                 token_hash=digest(token),
