@@ -121,9 +121,9 @@ async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: 
         must_change_password=None,
     )
     if args.action == "disable":
-        from web.auth.queries import delete_user_sessions
+        from web.auth.queries import end_user_access
 
-        await delete_user_sessions(conn, user_id)
+        await end_user_access(conn, user_id)
     done = {"disable": "disabled", "enable": "enabled", "unlock": "unlocked"}[args.action]
     print(f"user {args.username}: {done}")
     return 0

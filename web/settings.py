@@ -34,6 +34,9 @@ class WebSettings:
     map_zoom: int = 10
     #: Session cookie lifetime (idle sessions end after session_idle_s).
     session_lifetime_s: int = 12 * 3600
+    #: API tokens expire after this many days unless their creator asks for another
+    #: lifetime (``expires_days``, 1..3650); a password change or reset revokes them.
+    token_expiry_days: int = 90
     session_idle_s: int = 2 * 3600
     #: Secure cookie flag: "auto" = Secure when served over https (public_url https, or the
     #: request's scheme); plain http (loopback tests) works; "always" / "never" force it.
@@ -94,6 +97,10 @@ class WebSettings:
             "web.map_center_lat/lon must be a latitude and longitude",
         )
         require(1 <= self.map_zoom <= 20, f"web.map_zoom must be 1..20 (got {self.map_zoom})")
+        require(
+            1 <= self.token_expiry_days <= 3650,
+            f"web.token_expiry_days must be 1..3650 (got {self.token_expiry_days})",
+        )
         require(
             self.session_lifetime_s >= 60,
             f"web.session_lifetime_s must be ≥ 60 (got {self.session_lifetime_s})",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -162,6 +163,41 @@ async def test_tokens_list_and_revoke(client: TestClient, seeded: Seed) -> None:
     # someone else's token cannot be revoked
     resp = await client.delete(f"/api/v1/auth/tokens/{created['id']}", headers=seeded.auth("admin"))
     assert resp.status == 404
+
+
+async def test_tokens_expire_and_end_with_a_password_change(
+    client: TestClient, seeded: Seed
+) -> None:
+    """Issue 16, finding 10: a token without a lifetime lasted for ever and survived the
+    password change that should have ended the owner's access."""
+    csrf = await login(client, "viewer")
+    h = {"X-CSRF-Token": csrf}
+    resp = await client.post("/api/v1/auth/tokens", json={"name": "脚本"}, headers=h)
+    created = await resp.json()
+    assert resp.status == 201, created
+    expires = datetime.fromisoformat(created["expires_at"])
+    assert abs(expires - datetime.now(UTC) - timedelta(days=90)) < timedelta(minutes=5)
+    bearer = {"Authorization": f"Bearer {created['token']}"}
+    assert (await client.get("/api/v1/auth/me", headers=bearer)).status == 200
+    listed = await (await client.get("/api/v1/auth/tokens", headers=h)).json()
+    assert [t["last_used_at"] is not None for t in listed if t["id"] == created["id"]] == [True]
+    resp = await client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "NewPass456"},
+        headers=h,
+    )
+    assert resp.status == 200
+    assert (await client.get("/api/v1/auth/me", headers=bearer)).status == 401
+    # an administrator's reset ends the tokens too
+    admin_token = seeded.auth("officer")
+    assert (await client.get("/api/v1/auth/me", headers=admin_token)).status == 200
+    resp = await client.post(
+        f"/api/v1/users/{seeded.users['officer']}/password",
+        json={"password": "Reset7890x"},
+        headers=seeded.auth("admin"),
+    )
+    assert resp.status == 200, await resp.text()
+    assert (await client.get("/api/v1/auth/me", headers=admin_token)).status == 401
 
 
 async def test_bad_bearer_header(client: TestClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -189,13 +190,14 @@ async def api_change_password(request: web.Request) -> web.Response:
         problems.append("新密码不能与当前密码相同")
     async with context.pool(request).acquire() as conn:
         stored = await queries.password_hash(conn, user.user_id)
-        if not verify_password(stored, current):
+        if not await asyncio.to_thread(verify_password, stored, current):
             raise ApiError(400, "bad_password", "当前密码不正确")
         if problems:
             raise ApiError(400, "weak_password", "；".join(problems), problems=problems)
         async with conn.transaction():
-            await queries.set_password(conn, user.user_id, hash_password(new), must_change=False)
-            await queries.delete_user_sessions(conn, user.user_id)
+            hashed = await asyncio.to_thread(hash_password, new)
+            await queries.set_password(conn, user.user_id, hashed, must_change=False)
+            await queries.end_user_access(conn, user.user_id)
             token = new_token()
             csrf = new_token()
             await queries.create_session(
@@ -224,8 +226,10 @@ async def create_token(request: web.Request) -> web.Response:
     name = body_str(body, "name", required=True, max_len=64)
     assert name is not None
     days = body_int(body, "expires_days", minimum=1, maximum=3650)
+    if days is None:
+        days = context.settings(request).web.token_expiry_days
     token = TOKEN_PREFIX + new_token()
-    expires = None if days is None else datetime.now(UTC) + timedelta(days=days)
+    expires = datetime.now(UTC) + timedelta(days=days)
     async with context.pool(request).acquire() as conn:
         row = await queries.create_token(
             conn,

@@ -75,7 +75,12 @@ FROM who JOIN web_users u ON u.id = who.user_id JOIN web_roles r ON r.name = u.r
 WHERE u.enabled
 """
 DELETE_SESSION_SQL: Final = "DELETE FROM web_sessions WHERE token_hash = $1"
-DELETE_USER_SESSIONS_SQL: Final = "DELETE FROM web_sessions WHERE user_id = $1"
+#: The end of a user's access after a password change or reset, or when the account is
+#: disabled: every session goes, every API token is revoked.
+END_USER_ACCESS_SQL: Final = """
+WITH sessions AS (DELETE FROM web_sessions WHERE user_id = $1)
+UPDATE web_api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
+"""
 PURGE_SESSIONS_SQL: Final = "DELETE FROM web_sessions WHERE expires_at < now()"
 PASSWORD_HASH_SQL: Final = "SELECT password_hash FROM web_users WHERE id = $1"
 
@@ -179,8 +184,9 @@ async def delete_session(conn: asyncpg.Connection, token_hash: bytes) -> None:
     await conn.execute(DELETE_SESSION_SQL, token_hash)
 
 
-async def delete_user_sessions(conn: asyncpg.Connection, user_id: int) -> None:
-    await conn.execute(DELETE_USER_SESSIONS_SQL, user_id)
+async def end_user_access(conn: asyncpg.Connection, user_id: int) -> None:
+    """Delete the user's sessions and revoke their API tokens (:data:`END_USER_ACCESS_SQL`)."""
+    await conn.execute(END_USER_ACCESS_SQL, user_id)
 
 
 async def purge_sessions(conn: asyncpg.Connection) -> None:

@@ -58,7 +58,12 @@ API: Final[tuple[E, ...]] = (
             "required": ["name"],
             "properties": {
                 "name": text(64, 1),
-                "expires_days": {"type": "integer", "minimum": 1, "maximum": 3650},
+                "expires_days": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": 3650,
+                    "description": "有效天数，默认 web.token_expiry_days（90）",
+                },
             },
         },
         response={"type": "object", "properties": {"token": STR}},

@@ -127,7 +127,7 @@ async def update_user(request: web.Request) -> web.Response:
                 )
             await queries.set_receivers(conn, user_id, receivers)
         if enabled is False:
-            await auth_queries.delete_user_sessions(conn, user_id)
+            await auth_queries.end_user_access(conn, user_id)
     context.audit(request, user_id=user_id, changed=sorted(body))
     return json_response({"id": user_id, "changed": sorted(body)})
 

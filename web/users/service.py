@@ -96,4 +96,4 @@ async def reset_password(
         await auth_queries.set_password(
             conn, user_id, hash_password(password), must_change=must_change
         )
-        await auth_queries.delete_user_sessions(conn, user_id)
+        await auth_queries.end_user_access(conn, user_id)
