@@ -457,3 +457,23 @@ async def test_live_stream_scoped_readings_and_alerts(client: TestClient, seeded
         f"/api/v1/live?station={seeded.stations['unhealthy']}", headers=seeded.auth("officer")
     )
     assert resp.status == 404
+
+
+async def test_live_stream_ends_at_log_out(client: TestClient, seeded: Seed) -> None:
+    """Issue 16, finding 10: an event stream outlived the session that opened it."""
+    from .conftest import login
+
+    csrf = await login(client, "officer")
+    live = await client.get("/api/v1/live")  # the session cookie
+    assert live.status == 200
+    await _read_events(live, "hello")
+    other = await client.get("/api/v1/live", headers=seeded.auth("officer"))  # a token
+    await _read_events(other, "hello")
+    resp = await client.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+    assert resp.status == 200
+    async with asyncio.timeout(5):
+        rest = await live.content.read()  # returns at the end of the stream
+    assert b"event: readings" not in rest
+    assert not other.content.at_eof()  # another credential's stream goes on
+    other.close()
+    live.close()

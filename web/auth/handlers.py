@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from web import context
+from web.keys import LIVE_KEY
 from web.pages import render
 from web.params import body_int, body_str, json_body, path_int
 from web.ratelimit import RateLimited, login_attempt, request_address
@@ -128,6 +129,12 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     raise response
 
 
+def _end_streams(request: web.Request, token: str) -> None:
+    """A log-out ends the session's live streams at once (web.live.stream)."""
+    if LIVE_KEY in request.app:
+        request.app[LIVE_KEY].end(digest(token))
+
+
 async def logout_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     user = context.maybe_caller(request)
@@ -140,6 +147,7 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
     ):
         async with context.pool(request).acquire() as conn:
             await queries.delete_session(conn, digest(token))
+        _end_streams(request, token)
     response = web.HTTPFound("/login")
     response.del_cookie(s.cookie_name, path="/")
     raise response
@@ -168,6 +176,7 @@ async def api_logout(request: web.Request) -> web.Response:
     if token and context.caller(request).via == "session":
         async with context.pool(request).acquire() as conn:
             await queries.delete_session(conn, digest(token))
+        _end_streams(request, token)
     response = json_response({"ok": True})
     response.del_cookie(s.cookie_name, path="/")
     return response

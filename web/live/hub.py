@@ -51,6 +51,8 @@ class Subscriber:
     areas: frozenset[int] = frozenset()
     queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(_QUEUE_SIZE))
     dropped: bool = False
+    #: SHA-256 of the session or API token the stream was opened with (see :meth:`end`).
+    credential: bytes = b""
 
     def offer(self, message: bytes) -> None:
         if self.dropped:
@@ -114,6 +116,13 @@ class LiveHub:
         for sub in list(self.subscribers):
             sub.offer(message)
 
+    def end(self, credential: bytes) -> int:
+        """End the streams opened with ``credential`` (a log-out); returns how many."""
+        ended = [sub for sub in list(self.subscribers) if sub.credential == credential]
+        for sub in ended:
+            sub.offer(CLOSE_MESSAGE)
+        return len(ended)
+
     def close(self) -> None:
         """End every stream (and those opened later)."""
         self.closed = True
@@ -128,8 +137,9 @@ class LiveHub:
         alerts: bool,
         regions: frozenset[str] = frozenset(),
         areas: frozenset[int] = frozenset(),
+        credential: bytes = b"",
     ) -> AsyncIterator[Subscriber]:
-        sub = Subscriber(stations, alerts, regions, areas)
+        sub = Subscriber(stations, alerts, regions, areas, credential=credential)
         if self.closed:
             sub.offer(CLOSE_MESSAGE)
         self.subscribers.add(sub)

@@ -1,5 +1,10 @@
 """The aiohttp side of live updates: the cleanup context that runs the hub and its feed,
-and the event stream ``GET /api/v1/live[?station=ID]``."""
+and the event stream ``GET /api/v1/live[?station=ID]``.
+
+A stream lives no longer than the credential it was opened with: a log-out in this process
+ends the session's streams at once (:meth:`LiveHub.end`), and at every heartbeat the stream
+checks that its session or token still stands (log-out elsewhere, password change, revoked
+or expired token, disabled account)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import asyncpg
 from aiohttp import web
 
 from web import context
+from web.auth.service import digest, session_principal, token_principal
 from web.keys import DSN_KEY, LIVE_KEY, MAP_CACHE_KEY, SETTINGS_KEY
 from web.params import opt_int
 from web.responses import ApiError
@@ -59,6 +65,23 @@ async def scope_areas(
     )
 
 
+def _credential(request: web.Request) -> str:
+    """The session cookie or the bearer token the request was authenticated with."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return header.partition(" ")[2].strip()
+    return request.cookies.get(context.settings(request).web.cookie_name, "")
+
+
+async def _still_valid(request: web.Request, token: str, via: str) -> bool:
+    """Whether the stream's session or token still stands (checked at every heartbeat)."""
+    settings = context.settings(request).web
+    async with context.pool(request).acquire() as conn:
+        if via == "token":
+            return await token_principal(conn, settings, token) is not None
+        return await session_principal(conn, settings, token) is not None
+
+
 async def stream(request: web.Request) -> web.StreamResponse:
     """``GET /api/v1/live[?station=ID]``: the event stream of the caller's scope."""
     user = context.caller(request)
@@ -82,14 +105,21 @@ async def stream(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     hub = request.app[LIVE_KEY]
+    token = _credential(request)
     async with hub.subscribe(
-        allowed, alerts=user.can("alerts:read"), regions=regions, areas=areas
+        allowed,
+        alerts=user.can("alerts:read"),
+        regions=regions,
+        areas=areas,
+        credential=digest(token),
     ) as sub:
         await response.write(b"retry: 3000\n" + sse_event("hello", {"user": user.username}))
         while True:
             try:
                 message = await asyncio.wait_for(sub.queue.get(), _HEARTBEAT_S)
             except TimeoutError:
+                if not await _still_valid(request, token, user.via):
+                    break  # logged out elsewhere, password changed, token revoked, expired
                 message = b": ping\n\n"
             if message == CLOSE_MESSAGE:
                 break
