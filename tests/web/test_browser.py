@@ -430,3 +430,39 @@ async def test_rankings_reports_exports_and_alert_ack(
     await mobile.screenshot(path=str(ARTIFACTS / "21-phone-routing.png"), full_page=True)
     await phone.close()
     assert not errors, errors
+
+
+#: A station name that runs script wherever it is read as HTML.
+XSS_NAME = '<img src=x onerror="window.__xss=(window.__xss||0)+1">东城一站'
+
+
+async def test_station_names_are_text_in_map_tooltips(
+    browser: Any, server: TestServer, seeded: Seed
+) -> None:
+    """Issue 16, finding 4: a station name went into the Leaflet tooltip as HTML."""
+    conn = await connect(seeded.dsn)
+    try:
+        await conn.execute(
+            "UPDATE stations SET name = $1 WHERE id = $2", XSS_NAME, seeded.stations["good"]
+        )
+    finally:
+        await conn.close()
+    base = str(server.make_url("/")).rstrip("/")
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = await context.new_page()
+    await page.goto(f"{base}/login")
+    await page.fill("#username", "admin")
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_url(f"{base}/map")
+    await page.wait_for_selector("body[data-ready='1']", state="attached")
+    marker = f"path.sid-{seeded.stations['good']}"
+    await page.wait_for_selector(marker, state="attached")
+    await page.hover(marker, force=True)
+    tooltip = await page.wait_for_selector(".leaflet-tooltip")
+    assert tooltip is not None
+    assert XSS_NAME in await tooltip.inner_text()  # shown as typed …
+    assert await tooltip.query_selector("img") is None  # … never parsed
+    await page.screenshot(path=str(ARTIFACTS / "xss-tooltip.png"))
+    assert await page.evaluate("window.__xss") is None
+    await context.close()

@@ -1,5 +1,5 @@
 // Shared helpers of the grid, patrol and case pages.
-import { ApiError, config, el, fmtTime } from "./common.js";
+import { ApiError, config, el, fmtTime, textTip } from "./common.js";
 
 export const SOURCE_LABEL = { alert: "监测告警", hazard: "巡查隐患", complaint: "群众投诉", manual: "人工录入" };
 export const STAGE_LABEL = {
@@ -79,7 +79,7 @@ export function miniMap(container, points, { zoom = 15 } = {}) {
   const valid = points.filter((p) => p.lat !== null && p.lat !== undefined && p.lon !== null && p.lon !== undefined);
   for (const p of valid) {
     L.circleMarker([p.lat, p.lon], { radius: p.radius || 8, color: p.color || "#0b6e4f", fillColor: p.fill || p.color || "#0b6e4f", fillOpacity: 0.8, weight: 2 })
-      .addTo(map).bindTooltip(p.label || "");
+      .addTo(map).bindTooltip(textTip(p.label || ""));
   }
   if (valid.length) map.setView([valid[0].lat, valid[0].lon], zoom);
   else map.setView(config.center || [30.27, 120.15], config.zoom || 10);

@@ -1,5 +1,5 @@
 // 网格详情: breadcrumb, counters, people by duty, responsible units, stations, patrol points.
-import { api, config, el, toast, fmtTime } from "./common.js";
+import { api, config, el, toast, fmtTime, textTip } from "./common.js";
 import { DUTY_LABEL, ready } from "./cases_common.js";
 
 /* global L */
@@ -30,8 +30,8 @@ async function load() {
   const map = L.map("area-map", { attributionControl: !!config.tileUrl });
   if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 18 }).addTo(map);
   const shape = a.boundary ? L.geoJSON(a.boundary, { style: { color: "#1565c0", weight: 2, fillOpacity: 0.05 } }).addTo(map) : null;
-  for (const s of a.stations) if (s.lat !== null) L.circleMarker([s.lat, s.lon], { radius: 6, color: "#0d47a1", fillOpacity: 0.85 }).bindTooltip(s.name).addTo(map);
-  for (const p of a.points) L.circleMarker([p.lat, p.lon], { radius: 5, color: "#6a1b9a", fillOpacity: 0.85 }).bindTooltip(p.name).addTo(map);
+  for (const s of a.stations) if (s.lat !== null) L.circleMarker([s.lat, s.lon], { radius: 6, color: "#0d47a1", fillOpacity: 0.85 }).bindTooltip(textTip(s.name)).addTo(map);
+  for (const p of a.points) L.circleMarker([p.lat, p.lon], { radius: 5, color: "#6a1b9a", fillOpacity: 0.85 }).bindTooltip(textTip(p.name)).addTo(map);
   if (shape && shape.getBounds().isValid()) map.fitBounds(shape.getBounds(), { padding: [10, 10] });
   else map.setView(a.centroid_lat !== null ? [a.centroid_lat, a.centroid_lon] : (config.center || [30.27, 120.15]), 13);
 }

@@ -1,5 +1,5 @@
 // 网格地图: grid boundaries, stations, patrol points and open cases of the caller's scope.
-import { api, config, el, toast } from "./common.js";
+import { api, config, el, toast, textTip } from "./common.js";
 import { ready } from "./cases_common.js";
 
 /* global L */
@@ -13,7 +13,7 @@ const layers = {
       fillOpacity: f.properties.level >= 5 ? 0.05 : 0.01, dashArray: f.properties.level >= 5 ? "4 3" : null,
     }),
     onEachFeature: (f, layer) => {
-      layer.bindTooltip(f.properties.name, { sticky: true });
+      layer.bindTooltip(textTip(f.properties.name), { sticky: true });
       layer.bindPopup(() => el("div", { class: "popup" }, el("h3", { text: f.properties.name }),
         el("div", { class: "muted", text: f.properties.code }),
         el("a", { href: `/grid/${f.properties.id}`, text: "网格详情 →" })));
@@ -38,17 +38,17 @@ async function load() {
   const stations = rows(data.stations), points = rows(data.points), cases = rows(data.cases);
   for (const s of stations) {
     L.circleMarker([s.lat, s.lon], { pane: "marks", radius: 6, color: "#0d47a1", fillColor: "#1565c0", fillOpacity: s.enabled ? 0.85 : 0.3, weight: 1, className: `grid-station sid-${s.id}` })
-      .bindTooltip(s.name).bindPopup(el("div", { class: "popup" }, el("h3", { text: s.name }), el("a", { href: `/stations/${s.id}`, text: "站点详情 →" })))
+      .bindTooltip(textTip(s.name)).bindPopup(el("div", { class: "popup" }, el("h3", { text: s.name }), el("a", { href: `/stations/${s.id}`, text: "站点详情 →" })))
       .addTo(layers.stations);
   }
   for (const p of points) {
     const d = 0.0006;
     L.rectangle([[p.lat - d, p.lon - d], [p.lat + d, p.lon + d]], { pane: "marks", color: "#6a1b9a", fillColor: "#8e24aa", fillOpacity: 0.8, weight: 1 })
-      .bindTooltip(`${p.name}（${p.kind || "巡查点"}）`).addTo(layers.points);
+      .bindTooltip(textTip(`${p.name}（${p.kind || "巡查点"}）`)).addTo(layers.points);
   }
   for (const c of cases) {
     L.circleMarker([c.lat, c.lon], { pane: "marks", radius: c.urgent ? 9 : 7, color: c.overdue ? "#000" : "#b71c1c", fillColor: "#e53935", fillOpacity: 0.9, weight: c.overdue ? 2 : 1, className: `grid-case cid-${c.id}` })
-      .bindTooltip(`${c.code} ${c.title}`)
+      .bindTooltip(textTip(`${c.code} ${c.title}`))
       .bindPopup(el("div", { class: "popup" }, el("h3", { text: c.title }), el("div", { class: "muted", text: c.code }),
         el("a", { href: `/cases/${c.id}`, text: "案件详情 →" })))
       .addTo(layers.cases);

@@ -27,6 +27,18 @@ export async function api(path, { method = "GET", body, query } = {}) {
   return data;
 }
 
+/** Text for a Leaflet tooltip or popup: an element, so the text is never read as HTML
+ *  (a station named <img onerror=…> shows as typed). */
+export function textTip(text) {
+  return el("span", { text: String(text ?? "") });
+}
+
+/** Text made safe inside HTML (ECharts tooltip formatters return HTML). */
+export function escapeHtml(text) {
+  const map = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+  return String(text ?? "").replace(/[&<>"']/g, (c) => map[c]);
+}
+
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) {

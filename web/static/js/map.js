@@ -1,7 +1,7 @@
 // The GIS map: stations coloured by current AQI (HJ 633 colours; grey = no data; dashed
 // dark ring = offline), region/grid boundaries as vector layers, the IDW heat-map layer,
 // optional base tiles.
-import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, STATUS_LABEL, ST_LABEL, toast } from "./common.js";
+import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, STATUS_LABEL, ST_LABEL, textTip, toast } from "./common.js";
 
 /* global L */
 const map = L.map("map", { zoomControl: true, attributionControl: !!config.tileUrl })
@@ -17,7 +17,7 @@ const areaLayer = L.geoJSON(null, {
     fillOpacity: f.properties.level >= 5 ? 0.04 : 0.02,
     dashArray: f.properties.level >= 5 ? "4 3" : null,
   }),
-  onEachFeature: (f, layer) => layer.bindTooltip(f.properties.name, { sticky: true }),
+  onEachFeature: (f, layer) => layer.bindTooltip(textTip(f.properties.name), { sticky: true }),
 }).addTo(map);
 const stationLayer = L.layerGroup().addTo(map);
 map.createPane("heat").style.zIndex = 350; // under the boundaries and the stations
@@ -113,14 +113,14 @@ async function loadStations() {
       existing.setStyle(markerStyle(s));
       const path = existing.getElement && existing.getElement();
       if (path) path.setAttribute("class", markerStyle(s).className + " leaflet-interactive");
-      existing.setTooltipContent(tip);
+      existing.setTooltipContent(textTip(tip));
       continue;
     }
     const m = L.circleMarker([s.lat, s.lon], markerStyle(s));
-    m.bindTooltip(tip);
+    m.bindTooltip(textTip(tip));
     m.on("click", async () => {
       m.bindPopup("加载中…", { maxWidth: 300 }).openPopup();
-      try { m.setPopupContent(await popupContent(s.id)); } catch (e) { m.setPopupContent(e.message); }
+      try { m.setPopupContent(await popupContent(s.id)); } catch (e) { m.setPopupContent(textTip(e.message)); }
     });
     stationLayer.addLayer(m);
     markers.set(s.id, m);

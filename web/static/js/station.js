@@ -1,6 +1,6 @@
 // Station page: real-time values, last hour and last 24 h charts with limits and data
 // flags, equipment status, raw frames (packet ledger), remote commands, live alerts.
-import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, STATUS_LABEL, ST_LABEL } from "./common.js";
+import { api, config, el, escapeHtml, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, STATUS_LABEL, ST_LABEL } from "./common.js";
 import { alertValue } from "./alert_format.js";
 
 /* global echarts */
@@ -152,7 +152,7 @@ function chartOption(f, s, bucketed) {
       { name: f.name, type: "line", showSymbol: false, data: points, connectNulls: false,
         markLine: limitLines(f) },
       { name: "异常标记", type: "scatter", symbolSize: 7, itemStyle: { color: "#ef6c00" }, data: flagged,
-        tooltip: { formatter: (p) => `标记 ${p.data.flag}` } },
+        tooltip: { formatter: (p) => `标记 ${escapeHtml(p.data.flag)}` } },
     ],
   };
 }
