@@ -20,6 +20,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from envgrid.settings import Settings
+from tests.images import JPEG, PNG, WEBP
 from tests.web.conftest import Seed
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.uploads import (
@@ -36,9 +37,6 @@ from web.routes import STATIC_DIR
 from .conftest import scoped_user, unscoped_user
 
 NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 64
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
 NOT_IMAGES = {
     "gif": b"GIF89a" + b"\x00" * 32,
     "svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
@@ -175,6 +173,40 @@ async def test_upload_endpoint_checks_and_stores_outside_the_web_root(
     rel = path.relative_to(Path(web_settings.core.data_dir) / "uploads").as_posix()
     for url in (f"/static/{rel}", f"/static/../uploads/{rel}", f"/uploads/{rel}"):
         assert (await client.get(url, headers=officer)).status == 404, url
+
+
+async def test_uploaded_photos_lose_their_exif(
+    client: TestClient, seeded: Seed, web_settings: Settings
+) -> None:
+    """Issue 16, finding 6: a photo's EXIF (the GPS position of a complainant's home, the
+    phone) was stored and served back as uploaded.  Now it is gone, the photo upright."""
+    from PIL import Image
+
+    with Image.open(io.BytesIO(JPEG)) as sent:
+        assert sent.getexif().get_ifd(0x8825)  # the fixture does carry a GPS position
+    officer = seeded.auth(unscoped_user("officer"))
+    resp = await client.post(
+        "/api/v1/uploads", data=form(("home.jpg", JPEG, "image/jpeg")), headers=officer
+    )
+    assert resp.status == 201, await resp.text()
+    [path] = stored_files(web_settings)
+    stored = path.read_bytes()
+    assert b"Exif" not in stored and b"PhoneMaker" not in stored
+    with Image.open(io.BytesIO(stored)) as image:
+        assert dict(image.getexif()) == {}
+        assert image.size == (6, 8)  # the orientation was applied to the pixels
+
+
+async def test_a_photo_that_does_not_decode_is_refused(
+    client: TestClient, seeded: Seed, web_settings: Settings
+) -> None:
+    officer = seeded.auth(unscoped_user("officer"))
+    fake = JPEG[:20] + b"\x00" * 200  # JPEG magic, broken body
+    resp = await client.post(
+        "/api/v1/uploads", data=form(("x.jpg", fake, "image/jpeg")), headers=officer
+    )
+    assert resp.status == 400 and "无法解码" in (await resp.json())["error"]["message"]
+    assert stored_files(web_settings) == []
 
 
 @pytest.mark.parametrize(

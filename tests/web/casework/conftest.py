@@ -39,10 +39,8 @@ from web.casework.kernel.settings import CaseSettings
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2024, 3, 4, 9, 0, tzinfo=TZ)
 
-# smallest valid JPEG / PNG / WebP headers (content need not decode; only magic is checked)
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 64
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 " + b"\x00" * 64
+# small real images: uploads are decoded and re-encoded (metadata stripped)
+from tests.images import JPEG, PNG, WEBP  # noqa: E402,F401 - used by the test modules
 
 
 def square(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:

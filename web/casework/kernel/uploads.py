@@ -5,12 +5,19 @@ The stored path is relative (``2024/03/ab/<sha256>.jpg``); :func:`resolve_upload
 back into a file path and refuses anything that would leave the uploads directory.  The
 name the client sent is kept only as metadata; it never becomes part of a path.  Writes
 are atomic (temporary file + rename), so a crash never leaves half a photo.
+
+Every photo is re-encoded by Pillow before it is stored (:func:`strip_metadata`): EXIF
+(the GPS position of a complainant's home, the phone's serial), XMP and comments are
+dropped, the EXIF orientation is applied to the pixels first so the photo still shows
+upright, and a file that only looks like an image (right magic bytes, broken body) or
+decodes to an absurd size is refused.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import os
 import tempfile
 from collections.abc import Sequence
@@ -20,6 +27,7 @@ from pathlib import Path
 from typing import Final
 
 import asyncpg
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from web.casework.kernel import queries as q
 
@@ -32,6 +40,7 @@ __all__ = [
     "save_photos",
     "sniff_image",
     "store_upload",
+    "strip_metadata",
 ]
 
 #: mime → file extension of the accepted image types.
@@ -82,6 +91,27 @@ def check_photo(data: bytes, *, max_bytes: int, original_name: str = "") -> str:
     return mime
 
 
+#: Pillow's format names of the accepted types.
+_PIL_FORMATS: Final = {"image/jpeg": "JPEG", "image/png": "PNG", "image/webp": "WEBP"}
+
+
+def strip_metadata(data: bytes, mime: str) -> bytes:
+    """``data`` re-encoded without EXIF, XMP or comments (orientation applied first);
+    :class:`UploadError` when it does not decode as the image its magic bytes claim."""
+    try:
+        with Image.open(io.BytesIO(data), formats=[_PIL_FORMATS[mime]]) as image:
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            if mime == "image/jpeg" and upright.mode not in ("RGB", "L", "CMYK"):
+                upright = upright.convert("RGB")
+            out = io.BytesIO()
+            options: dict[str, object] = {"quality": 92} if mime != "image/png" else {}
+            upright.save(out, format=_PIL_FORMATS[mime], **options)
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise UploadError("照片不是有效的图片（无法解码）") from None
+    return out.getvalue()
+
+
 def store_upload(
     uploads_dir: Path,
     data: bytes,
@@ -90,8 +120,15 @@ def store_upload(
     now: datetime,
     original_name: str = "",
 ) -> StoredFile:
-    """Check and write one photo; the same content is stored once."""
+    """Check, strip (:func:`strip_metadata`) and write one photo; the same content is
+    stored once."""
     mime = check_photo(data, max_bytes=max_bytes, original_name=original_name)
+    return _write(uploads_dir, strip_metadata(data, mime), mime, now, original_name)
+
+
+def _write(
+    uploads_dir: Path, data: bytes, mime: str, now: datetime, original_name: str
+) -> StoredFile:
     digest = hashlib.sha256(data).hexdigest()
     rel = f"{now:%Y}/{now:%m}/{digest[:2]}/{digest}{IMAGE_TYPES[mime]}"
     target = uploads_dir / rel
@@ -119,16 +156,17 @@ async def save_photos(
     max_count: int,
     now: datetime,
 ) -> list[StoredFile]:
-    """Check all (name, content) pairs first, then store them (off the event loop)."""
+    """Check and strip all (name, content) pairs first, then store them (off the event
+    loop): nothing is written unless every photo is acceptable."""
     if len(files) > max_count:
         raise UploadError(f"最多上传 {max_count} 张照片（收到 {len(files)} 张）")
-    for name, data in files:  # nothing is written unless every photo is acceptable
-        check_photo(data, max_bytes=max_bytes, original_name=name)
+    cleaned = []
+    for name, data in files:
+        mime = check_photo(data, max_bytes=max_bytes, original_name=name)
+        cleaned.append((name, mime, await asyncio.to_thread(strip_metadata, data, mime)))
     return [
-        await asyncio.to_thread(
-            store_upload, uploads_dir, data, max_bytes=max_bytes, now=now, original_name=name
-        )
-        for name, data in files
+        await asyncio.to_thread(_write, uploads_dir, data, mime, now, name)
+        for name, mime, data in cleaned
     ]
 
 
