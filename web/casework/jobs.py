@@ -23,6 +23,7 @@ alert → case bridge listener is not a job: it is a cleanup context of the web 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ from web.casework.cases.deadlines import case_deadline_sweep
 from web.casework.cases.notify import SendReport, send_case_notices
 from web.casework.kernel import queries as kq
 from web.casework.kernel.config import CaseConfig
+from web.casework.kernel.uploads import remove_files
 from web.casework.patrol.service import generate_patrol_tasks, mark_overdue
 
 if TYPE_CHECKING:
@@ -68,7 +70,9 @@ def scheduled_jobs(pool: asyncpg.Pool, settings: WebConfig, channels: Channels) 
         return await alert_case_sweep(pool, now, config)
 
     async def purge_uploads(now: datetime) -> int:
-        return await kq.purge_staged_uploads(pool, now - UPLOAD_STAGING_TTL)
+        purged, orphans = await kq.purge_staged_uploads(pool, now - UPLOAD_STAGING_TTL)
+        await asyncio.to_thread(remove_files, config.uploads_dir, orphans)
+        return purged
 
     table = (
         ("case-deadlines", deadlines, c.sweep_interval_s),

@@ -11,6 +11,7 @@ from alerts.notifiers import Channels
 from tests.web.casework.conftest import NOW
 from tests.web.casework.web_fixture import WebSeed, case_settings
 from web.casework.jobs import scheduled_jobs
+from web.casework.kernel.config import CaseConfig
 
 
 async def test_six_jobs_by_name_interval_and_start(
@@ -32,17 +33,29 @@ async def test_six_jobs_by_name_interval_and_start(
             ("upload-purge", 3600.0),
         ]
         assert all(j.run_at_start and j.misfire_grace_s == 60 and j.at is None for j in jobs)
+        # staged files: 'x' abandoned, 'y' fresh, 'z' abandoned but also a case's photo
+        uploads = CaseConfig.from_settings(settings).uploads_dir
+        for name in ("x", "y", "z"):
+            (uploads / "2026").mkdir(parents=True, exist_ok=True)
+            (uploads / "2026" / name).write_bytes(b"photo")
         async with pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO upload_staging (token, user_id, path, mime, size, sha256, created_at)"
-                " VALUES ('old', $3, 'x', 'image/jpeg', 1, '', $1),"
-                " ('new', $3, 'y', 'image/jpeg', 1, '', $2)",
+                " VALUES ('old', $3, '2026/x', 'image/jpeg', 1, '', $1),"
+                " ('new', $3, '2026/y', 'image/jpeg', 1, '', $2),"
+                " ('kept', $3, '2026/z', 'image/jpeg', 1, '', $1)",
                 NOW - timedelta(days=2),
                 NOW,
                 web_seed.users["handler"],
             )
+            await conn.execute(
+                "INSERT INTO attachments (owner, owner_id, path, mime, size, sha256)"
+                " VALUES ('task', 1, '2026/z', 'image/jpeg', 5, '')"
+            )
         purge = next(j for j in jobs if j.name == "upload-purge")
-        assert await purge.run(NOW) == 1
+        assert await purge.run(NOW) == 2
+        # issue 16, finding 6: the abandoned upload's file goes with its record
+        assert sorted(p.name for p in (uploads / "2026").iterdir()) == ["y", "z"]
         for job in jobs:  # an empty world: every job runs and finds nothing (idempotent)
             await job.run(datetime.now().astimezone())
     finally:

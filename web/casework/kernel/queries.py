@@ -60,17 +60,24 @@ class Command(Query):
         return status
 
 
-PURGE_UPLOADS_SQL: Final = "DELETE FROM upload_staging WHERE created_at < $1"
+#: Forget staged uploads older than $1; the paths of their files that nothing refers to any
+#: more (no attachment, no younger staged upload of the same content) come back.
+PURGE_UPLOADS_SQL: Final = """
+WITH gone AS (DELETE FROM upload_staging WHERE created_at < $1 RETURNING path)
+SELECT count(*) AS purged,
+       coalesce(array_agg(DISTINCT g.path) FILTER (
+           WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.path = g.path)
+             AND NOT EXISTS (SELECT 1 FROM upload_staging s
+                             WHERE s.path = g.path AND s.created_at >= $1)), '{}') AS orphans
+FROM gone g
+"""
 
 
-async def purge_staged_uploads(pool: asyncpg.Pool, before: datetime) -> int:
-    """Forget staged uploads older than ``before``; returns how many."""
-    return _count(await pool.execute(PURGE_UPLOADS_SQL, before))
-
-
-def _count(status: str) -> int:
-    """Rows affected, from a command status such as ``DELETE 3``."""
-    return int(status.rsplit(maxsplit=1)[-1])
+async def purge_staged_uploads(pool: asyncpg.Pool, before: datetime) -> tuple[int, list[str]]:
+    """Forget staged uploads older than ``before``: (how many, the files now orphaned)."""
+    row = await pool.fetchrow(PURGE_UPLOADS_SQL, before)
+    assert row is not None
+    return int(row["purged"]), list(row["orphans"])
 
 
 #: The roots ($1 int[]) and all their descendants.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import io
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -36,12 +37,15 @@ __all__ = [
     "StoredFile",
     "UploadError",
     "check_photo",
+    "remove_files",
     "resolve_upload",
     "save_photos",
     "sniff_image",
     "store_upload",
     "strip_metadata",
 ]
+
+log = logging.getLogger(__name__)
 
 #: mime → file extension of the accepted image types.
 IMAGE_TYPES: Final = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
@@ -168,6 +172,22 @@ async def save_photos(
         await asyncio.to_thread(_write, uploads_dir, data, mime, now, name)
         for name, mime, data in cleaned
     ]
+
+
+def remove_files(uploads_dir: Path, rels: Sequence[str]) -> int:
+    """Delete the stored files ``rels`` (paths that resolve outside the uploads directory
+    are refused, missing files skipped); returns how many were deleted."""
+    removed = 0
+    for rel in rels:
+        try:
+            path = resolve_upload(uploads_dir, rel)
+        except UploadError:
+            log.warning("not deleting %r: it is not a path under %s", rel, uploads_dir)
+            continue
+        if path.is_file():
+            path.unlink()
+            removed += 1
+    return removed
 
 
 def resolve_upload(uploads_dir: Path, rel: str) -> Path:
