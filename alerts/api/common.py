@@ -91,7 +91,8 @@ async def write_row(
     """``sql`` (``args``) changes a configuration table in one transaction, then the engine
     is told; returns what ``sql`` returns (the id).  The messages: ``duplicate`` when a
     unique key is taken, ``dangling`` when a reference points nowhere, ``missing`` when
-    ``sql`` returns no row."""
+    ``sql`` returns no row; a value the database refuses (a NUL byte in a text, a number
+    out of range) is an :class:`AlertApiError`, not a server error."""
     async with transaction(db) as conn:
         try:
             value = await conn.fetchval(sql, *args)
@@ -103,6 +104,8 @@ async def write_row(
             if dangling is None:
                 raise
             raise NotFound(dangling) from None
+        except asyncpg.DataError as exc:  # e.g. a NUL byte in a text, a value out of range
+            raise AlertApiError(f"a value cannot be stored: {exc}") from None
         if value is None and missing is not None:
             raise NotFound(missing)
         await notify_config(conn, table)

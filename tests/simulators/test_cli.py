@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -152,5 +153,6 @@ async def test_a_run_writes_the_summary(tmp_path: Path, capsys: pytest.CaptureFi
     assert summary["totals"]["frames"]["sent"] == summary["totals"]["frames"]["acked"] > 3
     assert len(summary["stations"]) == 3
     err = capsys.readouterr().err
-    assert "up 3/3" in err  # the progress line
+    # the progress line (how many are up at its tick depends on the machine's load)
+    assert re.search(r"\] up [0-3]/3 ", err), err
     assert "frames: sent" in err  # the human summary

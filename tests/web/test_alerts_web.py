@@ -384,6 +384,16 @@ async def test_routes_receivers_and_users(client: TestClient, seeded: Seed) -> N
         {"role": "maintainer", "scope": "region", "scope_key": "R01"},
         201,
     )
+    # a NUL byte PostgreSQL cannot store is bad input, not a server error (schemathesis)
+    await _send(
+        client,
+        "POST",
+        f"/api/v1/alert-receivers/{rid}/responsibilities",
+        "admin",
+        seeded,
+        {"role": "maintainer", "scope": "region", "scope_key": "R0\u00001"},
+        400,
+    )
     listed = await _get(client, "/api/v1/alert-receivers", "admin", seeded)
     mine = next(r for r in listed if r["id"] == rid)
     assert mine["username"] == "maintainer" and mine["responsibilities"][0]["scope_key"] == "R01"
