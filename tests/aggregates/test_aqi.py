@@ -64,7 +64,7 @@ def test_aqi_vectors(case: dict[str, Any], t2012: AqiTable) -> None:
     assert result.color == case["expected_color_hex"]
     assert list(result.exceedance) == case["expected_exceedance"]
     assert dict(result.iaqi) == case["expected_iaqi"]
-    assert result.standard == "HJ 633-2012"
+    assert result.standard == "HJ 633—2012"
     assert result.report == case["report"]
     level = aqi_level(result.aqi, t2012)
     assert level is not None
@@ -324,7 +324,7 @@ def test_result_is_frozen_and_json(t2012: AqiTable) -> None:
         "exceedance": [],
         "iaqi": {"CO": 6, "PM2.5": 52},
         "indicator_iaqi": {"CO_1h": 6, "PM2.5_1h": 52},
-        "standard": "HJ 633-2012",
+        "standard": "HJ 633—2012",
         "report": "hourly",
     }
 
@@ -333,7 +333,7 @@ def test_result_is_frozen_and_json(t2012: AqiTable) -> None:
 
 
 def test_2026_pm_breakpoints(t2026: AqiTable, t2012: AqiTable) -> None:
-    assert t2026.code == "HJ 633-2026"
+    assert t2026.code == "HJ 633—2026"
     assert iaqi("PM2.5_24h", 60, t2026) == 100
     assert iaqi("PM2.5_24h", 60, t2012) == 82
     assert iaqi("PM2.5_24h", 61, t2026) == 101  # 100 + 50/55 -> ceil
@@ -349,5 +349,5 @@ def test_2026_pm_breakpoints(t2026: AqiTable, t2012: AqiTable) -> None:
     assert iaqi("SO2_1h", 900, t2026) is None
     assert iaqi("O3_8h", 900, t2026) is None
     r = daily_aqi({"PM2.5_24h": 61, "PM10_24h": 121}, t2026)
-    assert (r.aqi, r.exceedance, r.standard) == (101, ("PM10", "PM2.5"), "HJ 633-2026")
+    assert (r.aqi, r.exceedance, r.standard) == (101, ("PM10", "PM2.5"), "HJ 633—2026")
     assert r.primary == ("PM10", "PM2.5")

@@ -48,7 +48,7 @@ def test_aqi_command_all_iaqi_vectors() -> None:
     for n, (case, key, got) in enumerate(zip(VECTORS["iaqi_cases"], keys, out, strict=True)):
         assert got["id"] == n
         assert got["indicator_iaqi"][key] == case["expected_iaqi"], case
-        assert got["standard"] == "HJ 633-2012"
+        assert got["standard"] == "HJ 633—2012"
 
 
 def _check_aqi_output(got: dict[str, Any], case: dict[str, Any]) -> None:
@@ -61,7 +61,7 @@ def _check_aqi_output(got: dict[str, Any], case: dict[str, Any]) -> None:
     assert got["primary_indicators"] == case["expected_primary_indicators"]
     assert got["exceedance"] == case["expected_exceedance"]
     assert got["iaqi"] == case["expected_iaqi"]
-    assert got["standard"] == "HJ 633-2012"
+    assert got["standard"] == "HJ 633—2012"
 
 
 def test_aqi_command_all_aqi_vectors_as_list() -> None:
@@ -110,8 +110,8 @@ def test_aqi_command_date_picks_standard() -> None:
     proc = run_cli("aqi", json.dumps(records))
     assert proc.returncode == 0, proc.stderr
     before, after = _lines(proc.stdout)
-    assert (before["aqi"], before["standard"]) == (82, "HJ 633-2012")
-    assert (after["aqi"], after["standard"]) == (100, "HJ 633-2026")
+    assert (before["aqi"], before["standard"]) == (82, "HJ 633—2012")
+    assert (after["aqi"], after["standard"]) == (100, "HJ 633—2026")
 
 
 def test_aqi_command_options(tmp_path: Path) -> None:

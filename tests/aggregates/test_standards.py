@@ -76,8 +76,8 @@ def test_selection_accepts_datetime(registry: StandardRegistry) -> None:
 def test_2026_switch_changes_the_aqi(registry: StandardRegistry) -> None:
     before = daily_aqi({"PM2.5_24h": 60}, registry.aqi_table(date(2026, 2, 28)))
     after = daily_aqi({"PM2.5_24h": 60}, registry.aqi_table(date(2026, 3, 1)))
-    assert (before.aqi, before.standard) == (82, "HJ 633-2012")
-    assert (after.aqi, after.standard) == (100, "HJ 633-2026")
+    assert (before.aqi, before.standard) == (82, "HJ 633—2012")
+    assert (after.aqi, after.standard) == (100, "HJ 633—2026")
 
 
 def test_no_table_before_2012(registry: StandardRegistry) -> None:

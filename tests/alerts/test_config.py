@@ -65,7 +65,7 @@ def test_builtin_limits_follow_the_standard_in_force() -> None:
     old = builtin_limits(date(2025, 6, 1))["22"]["a34004"]
     new = builtin_limits(ON)["22"]["a34004"]
     assert (old.upper, new.upper) == (75.0, 60.0)  # GB 3095-2012 → 2026 transitional
-    assert old.source.startswith("GB 3095-2012 二级") and old.unit == "µg/m³"
+    assert old.source.startswith("GB 3095—2012 二级") and old.unit == "µg/m³"
     assert builtin_limits(ON)["22"]["a21005"].unit == "mg/m³"
     assert builtin_limits(ON)["32"]["w01001"] == builtin_limits(ON)["32"]["w01001"]
 
@@ -202,7 +202,7 @@ def view(id_: int, rule: str, **kw: object) -> AlertView:
         grid_id=None, state="firing", severity="major", first_seen=T, last_seen=T, fired_at=T,
         acknowledged_at=None, acknowledged_by=None, resolved_at=None, resolved_by=None, count=3,
         assignee=None, value=92.0, threshold=75.0, reason="above", data_kind="r",
-        labels={"station_name": "西湖站", "factor_name": "细颗粒物", "unit": "µg/m³", "source": "GB 3095-2012 二级"},
+        labels={"station_name": "西湖站", "factor_name": "细颗粒物", "unit": "µg/m³", "source": "GB 3095—2012 二级"},
     )  # fmt: skip
     base.update(kw)
     return AlertView(**base)  # type: ignore[arg-type]
@@ -213,7 +213,7 @@ def view(id_: int, rule: str, **kw: object) -> AlertView:
     [
         (
             view(1, "exceedance"),
-            "西湖站（西湖区） 细颗粒物超标：92 µg/m³，上限 75 µg/m³（GB 3095-2012 二级），超限数据 3 个",
+            "西湖站（西湖区） 细颗粒物超标：92 µg/m³，上限 75 µg/m³（GB 3095—2012 二级），超限数据 3 个",
         ),
         (
             view(2, "exceedance", reason="below", value=5.2, threshold=6.0),

@@ -8,7 +8,7 @@ import csv
 import io
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from aiohttp.test_utils import TestClient
@@ -67,7 +67,7 @@ async def test_daily_aqi_ranking_ties_and_scope(
     assert view["rows"][4]["detail"]["category"] == "轻度污染"
     assert view["rows"][4]["detail"]["primary"] == ["PM10"]
     assert view["start"] == day and view["columns"] == []
-    assert view["unverified"] and "HJ 633-2026" in view["unverified"][0]["message"]
+    assert view["unverified"] and "HJ 633—2026" in view["unverified"][0]["message"]
     # data scope: the officer (R01) ranks within R01 only, the grid member may not rank
     officer = await _get(client, f"/api/v1/rankings?period=day&day={day}", "officer", seeded)
     assert _ranks(officer) == [
@@ -307,9 +307,11 @@ async def test_heat_map_layer(client: TestClient, seeded: Seed, analytics: date)
     # the officer's surface is made of R01's stations only
     mine = await _get(client, f"/api/v1/map/heatmap?day={day}&cell=0.05", "officer", seeded)
     assert mine["properties"]["stations"] == 3
-    # no hourly data for the last complete hour: an empty surface, not an error
-    now = await _get(client, "/api/v1/map/heatmap", "viewer", seeded)
-    assert now["features"] == []
+    # no hourly data for the hour asked for: an empty surface, not an error (an hour
+    # before the seeded days: the last complete hour is seeded between 00:00 and 01:00)
+    empty_hour = quote(f"{(analytics - timedelta(days=30)).isoformat()}T10:00:00+08:00")
+    now = await _get(client, f"/api/v1/map/heatmap?hour={empty_hour}", "viewer", seeded)
+    assert now["features"] == [] and now["properties"]["hourly"] is True
     for bad in ("cell=0.0001", "cell=abc", f"day={day}&hour=2024-01-01T00:00:00%2B08:00"):
         await _get(client, f"/api/v1/map/heatmap?{bad}", "viewer", seeded, status=400)
 
