@@ -1,33 +1,36 @@
 """Air quality index per HJ 633 (环境空气质量指数技术规定), exact arithmetic.
 
 Pure functions over an :class:`~aggregates.standards.AqiTable` (the breakpoints, report
-definitions and levels are data, chosen by date through
-:meth:`~aggregates.standards.StandardRegistry.aqi_table`).  Clause references are to
-HJ 633-2012 and to ``/work/shared/standards/AQI.md`` ("AQI.md").
+definitions, levels and publication rules are data, chosen by the date of the data through
+:meth:`~aggregates.standards.StandardRegistry.aqi_table`: HJ 633—2012 up to 2026-02-28,
+HJ 633—2026 from 2026-03-01).  References: ``/work/shared/standards/AQI.md`` (2012) and
+``AQI-2026.md`` (2026), transcribed from the official texts.
 
-* IAQI: formula (1) of HJ 633-2012 §4.2 evaluated exactly with :class:`Fraction`, then
-  rounded **up** (进位取整, AQI.md §1.6).  A float implementation gets CO 24h 2.2 mg/m3
-  wrong (56 instead of 55); here 2.2 is 11/5.
-* Above the last breakpoint (AQI.md §1.6): full columns cap at IAQI 500; the truncated
-  columns SO2 1h and O3 8h give ``None`` ("not computed", Table 1 notes 2 and 3).
-* AQI = max of the pollutant IAQIs (formula (2), §4.3); 首要污染物 only when AQI > 50, ties
-  all listed; 超标污染物 every pollutant with IAQI > 100 (§3, AQI.md §1.3).
-* Reports (AQI.md §1.5): the 实时报 (hourly) uses the 1h columns — SO2 24h enters only in
-  place of SO2 1h > 800 (note 2) — and indexes the hourly PM value on the 24h column (the
-  CNEMC convention, encoded in the table's ``reports/hourly`` section).  The 日报 (daily)
-  uses the 24h columns and O3 as both its daily maximum 1h value and daily maximum 8h
-  moving average (O3 8h max > 800 leaves the 1h one, note 3).
+* IAQI: formula (1) evaluated exactly with :class:`Fraction`, then rounded **up**
+  (向上进位取整).  A float implementation gets CO 24h 2.2 mg/m3 wrong (56 instead of 55).
+* Above the last breakpoint: full columns cap at IAQI 500; the truncated columns follow the
+  table — HJ 633—2012 does not compute SO2 1h > 800 and O3 8h > 800 (``None``, the 24h /
+  1h value stands in), HJ 633—2026 counts them as 200 and 300 (Table 3 notes b, c).
+* AQI = max of the pollutant IAQIs (formula (2)); 首要污染物 only when AQI > 50, ties all
+  listed; 超标污染物 (IAQI > 100) only where the table has the concept (2012; removed 2026).
+* Reports: the 实时报 (hourly) and 日报 (daily) indicators are the table's; inputs that the
+  edition does not count (HJ 633—2026: O3 daily maximum 1h, the moving averages) are
+  accepted and ignored.
+* Missing data (HJ 633—2026 §5.3): with an indicator missing, the AQI of the others is
+  published only when it is above 100; otherwise the AQI and everything derived from it is
+  NA (``published`` False) and only the IAQIs are given.  Pollutants outside the station's
+  monitoring plan (§5.3.2) are passed as ``not_monitored`` and do not count as missing.
 * Reported concentrations are rounded by GB/T 8170 half-even (integers in ug/m3, CO to
-  0.1 mg/m3) before indexing (AQI.md §1.6; ``round_inputs``).
+  0.1 mg/m3) before indexing (``round_inputs``).
 
-Canonical keys are those of ``aqi_vectors_2012.json``: indicator keys such as ``SO2_1h``,
+Canonical keys are those of the vectors files: indicator keys such as ``SO2_1h``,
 ``PM2.5_24h``, ``O3_8h_max`` for inputs and ``SO2`` … ``PM2.5`` for pollutants.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal
 from fractions import Fraction
@@ -93,12 +96,12 @@ def _nonnegative(key: str, value: Number) -> Fraction:
 
 
 def iaqi_exact(column: IaqiColumn, concentration: Fraction) -> Fraction | None:
-    """Formula (1) of HJ 633-2012 §4.2 without rounding (AQI.md §1.2).
+    """Formula (1) of HJ 633 without rounding (AQI.md §1.2, AQI-2026.md §1.6).
 
     ``IAQI = (IAQI_Hi − IAQI_Lo) / (BP_Hi − BP_Lo) × (C − BP_Lo) + IAQI_Lo`` on the
     continuous segment containing ``C`` (a breakpoint value gives its own IAQI).  Above the
     last breakpoint the column's ``above_top`` rule applies: ``cap`` → the top IAQI (500),
-    ``not_computed`` → ``None`` (SO2 1h, O3 8h: Table 1 notes 2, 3), ``fixed`` → constant.
+    ``not_computed`` → ``None`` (2012: SO2 1h, O3 8h), ``fixed`` → constant (2026: 200, 300).
     """
     if concentration < 0:
         raise ValueError(f"{column.key}: negative concentration {concentration}")
@@ -162,9 +165,10 @@ def iaqi(pollutant_column: str, concentration: Number, table: AqiTable) -> int |
 
 
 def aqi_level(aqi: int | None, table: AqiTable) -> Level | None:
-    """The HJ 633 Table 2 level of an AQI (AQI.md §1.4): 0–50 一级 优 … > 300 六级 严重污染.
-
-    ``None`` (no data) gives ``None``; the caller shows ``table.no_data`` (grey).
+    """The level of an AQI (HJ 633—2012 Table 2 / HJ 633—2026 Table 1): 一级 优 … > 300
+    六级 严重污染.  ``None`` (no data, NA) gives ``None``; the caller shows
+    ``table.no_data`` (grey).  HJ 633—2026 starts the scale at 1: an AQI of 0 (every rounded
+    concentration 0, which the text does not cover) is shown as level 1.
     """
     if aqi is None:
         return None
@@ -172,6 +176,8 @@ def aqi_level(aqi: int | None, table: AqiTable) -> Level | None:
         raise TypeError(f"AQI must be an integer, not {aqi!r}")
     if aqi < 0:
         raise ValueError(f"negative AQI {aqi}")
+    if aqi < table.levels[0].aqi_min:
+        return table.levels[0]
     for level in table.levels:
         if aqi >= level.aqi_min and (level.aqi_max is None or aqi <= level.aqi_max):
             return level
@@ -180,28 +186,44 @@ def aqi_level(aqi: int | None, table: AqiTable) -> Level | None:
 
 @dataclass(frozen=True, slots=True)
 class AqiResult:
-    """One AQI (HJ 633-2012 §4.3, §5).
+    """One AQI report (HJ 633 §4–§5).
 
     ``iaqi`` maps pollutant → IAQI for the pollutants that took part (``None``: supplied but
     not computed and no substitute); ``indicator_iaqi`` maps every supplied indicator to its
-    own IAQI (also those that did not enter max(), e.g. SO2 24h in the hourly report);
-    ``primary``/``primary_indicators`` are empty when AQI ≤ 50; ``color``/``color_name`` are
-    the no-data grey when ``aqi`` is ``None``.
+    own IAQI (also those that did not enter max(), e.g. SO2 24h in the 2012 hourly report);
+    ``ignored`` lists inputs the edition does not count.  ``missing_indicators``: indicators
+    of the report that were not supplied (outside the monitoring plan excluded).
+    ``published`` is False when the AQI is NA (no value, or HJ 633—2026 §5.3.1: something
+    missing and the rest ≤ 100): then ``aqi``, the level fields, ``color`` and ``primary``
+    are ``None``/empty and only the IAQIs stand.  ``exceedance`` (超标污染物) is ``None`` for
+    tables without the concept (HJ 633—2026).  ``sensitive_groups``: pollutant → who should
+    take the advised measures (HJ 633—2026 Table 2) for each IAQI above 100.
+    ``standard`` is the code of the table used (``"HJ 633—2026"``).
     """
 
     aqi: int | None
+    published: bool
     level: int | None
     level_cn: str | None
     category: str | None
-    color: str
-    color_name: str
+    color: str | None
+    color_name: str | None
+    health_effect: str | None
+    advice: str | None
     primary: tuple[str, ...]
     primary_indicators: tuple[str, ...]
-    exceedance: tuple[str, ...]
+    exceedance: tuple[str, ...] | None
     iaqi: Mapping[str, int | None]
     indicator_iaqi: Mapping[str, int | None]
+    missing_indicators: tuple[str, ...]
+    ignored: tuple[str, ...]
+    sensitive_groups: Mapping[str, str]
     standard: str
     report: ReportKind
+
+    def display_color(self, table: AqiTable) -> str:
+        """The level colour, or the table's no-data grey when the AQI is NA."""
+        return self.color if self.color is not None else table.no_data.hex
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (the ``envgrid aqi`` output): every field, tuples as lists and
@@ -217,6 +239,16 @@ def _plain(value: object) -> object:
     return value
 
 
+def _indicator_error(key: str, report: str, known: Collection[str]) -> ValueError:
+    pollutants = {k.split("_", 1)[0] for k in known}
+    if key in pollutants:
+        same = ", ".join(k for k in known if k.split("_", 1)[0] == key)
+        return ValueError(
+            f"{key}: the averaging period is missing (a {report} input is one of: {same})"
+        )
+    return ValueError(f"unknown {report} indicator {key!r} (expected one of: {', '.join(known)})")
+
+
 def compute_aqi(
     report: ReportKind,
     concentrations: Mapping[str, Number | None],
@@ -224,28 +256,34 @@ def compute_aqi(
     *,
     include_moving_averages: bool = False,
     round_inputs: bool = True,
+    not_monitored: Collection[str] = (),
 ) -> AqiResult:
-    """AQI of one report period from indicator concentrations (HJ 633-2012 §4–§5).
+    """AQI of one report period from indicator concentrations (HJ 633 §4–§5).
 
-    Keys must be indicators of the table's ``report`` section (``ValueError`` naming the key
-    otherwise); ``None`` values and absent keys simply do not participate; negative or
+    Keys must be inputs of the table's ``report`` section (``ValueError`` naming the key
+    otherwise; a bare pollutant such as ``"PM2.5"`` is told its averaging period is missing);
+    ``None`` values and absent keys do not participate and count as missing; negative or
     non-numeric values raise ``ValueError``.  With ``round_inputs`` (default) each value is
-    first rounded to its GB/T 8170 reporting precision (AQI.md §1.6).
-    ``include_moving_averages`` (hourly only) lets the O3 8h and PM 24h moving averages
-    enter max() — the alternative reading of the nine real-time indicators (AQI.md §1.5);
-    the default follows the vectors and every whole-AQI implementation examined.
+    first rounded to its GB/T 8170 reporting precision.  ``include_moving_averages``
+    (hourly, HJ 633—2012 only) lets the O3 8h and PM 24h moving averages enter max() — the
+    alternative reading of the nine 2012 real-time indicators (AQI.md §1.5).
+    ``not_monitored``: pollutants outside the monitoring plan (HJ 633—2026 §5.3.2; the
+    caller vouches for the three-year condition): they are not counted as missing.
     """
     if report not in table.reports:
         raise ValueError(f"unknown report {report!r} (expected hourly or daily)")
     spec = table.reports[report]
     values: dict[str, Fraction] = {}
+    ignored: list[str] = []
     for key, raw in concentrations.items():
         if key not in spec.indicators:
-            known = ", ".join(spec.indicators)
-            raise ValueError(f"unknown {report} indicator {key!r} (expected one of: {known})")
+            raise _indicator_error(key, report, list(spec.indicators))
         if raw is None:
             continue
         c = _nonnegative(key, raw)
+        if spec.indicators[key].role == "ignored":
+            ignored.append(key)
+            continue
         if round_inputs:
             pol = spec.indicators[key].pollutant
             c = Fraction(round_concentration(pol, c, table.reporting_decimals[pol]))
@@ -262,8 +300,8 @@ def compute_aqi(
         if spec.indicators[k].role == "standard"
         or (spec.indicators[k].role == "moving_average" and include_moving_averages)
     ]
-    # Table 1 notes 2 and 3: an indicator whose IAQI is not computed is replaced by its
-    # substitute (SO2 1h > 800 → SO2 24h; O3 8h > 800 → O3 1h).
+    # HJ 633—2012 Table 1 notes 2 and 3: an indicator whose IAQI is not computed is replaced
+    # by its substitute (SO2 1h > 800 → SO2 24h; O3 8h > 800 → O3 1h).
     i = 0
     while i < len(participating):
         ind = spec.indicators[participating[i]]
@@ -291,8 +329,16 @@ def compute_aqi(
     pollutants = sorted(by_pollutant, key=lambda p: pol_rank.get(p, len(pol_rank)))
     iaqi_map = {p: by_pollutant[p] for p in pollutants}
 
+    missing = tuple(
+        k
+        for k, ind in spec.indicators.items()
+        if ind.role == "standard" and k not in values and ind.pollutant not in not_monitored
+    )
     computed = [v for v in iaqi_map.values() if v is not None]
     aqi = max(computed) if computed else None
+    floor = table.missing_publish_above
+    if aqi is not None and missing and floor is not None and aqi <= floor:
+        aqi = None  # HJ 633—2026 §5.3.1: NA
     primary: tuple[str, ...] = ()
     primary_indicators: tuple[str, ...] = ()
     if aqi is not None and aqi > table.primary_above:
@@ -300,28 +346,37 @@ def compute_aqi(
         primary_indicators = tuple(
             k for k in order if k in participating and indicator_iaqi[k] == aqi
         )
-    exceedance: tuple[str, ...] = ()
+    exceedance: tuple[str, ...] | None = None
     limit = table.exceedance_above
     if limit is not None:
         exceedance = tuple(p for p in pollutants if (v := iaqi_map[p]) is not None and v > limit)
+    sensitive = {
+        p: table.sensitive_groups[p]
+        for p in pollutants
+        if p in table.sensitive_groups
+        and (v := iaqi_map[p]) is not None
+        and v > table.sensitive_iaqi_above
+    }
 
     level = aqi_level(aqi, table)
-    if level is None:
-        color, color_name = table.no_data.hex, table.no_data.color_name
-    else:
-        color, color_name = level.hex, level.color_name
     return AqiResult(
         aqi=aqi,
+        published=aqi is not None,
         level=None if level is None else level.level,
         level_cn=None if level is None else level.level_cn,
         category=None if level is None else level.category,
-        color=color,
-        color_name=color_name,
+        color=None if level is None else level.hex,
+        color_name=None if level is None else level.color_name,
+        health_effect=None if level is None else level.health_effect,
+        advice=None if level is None else level.advice,
         primary=primary,
         primary_indicators=primary_indicators,
         exceedance=exceedance,
         iaqi=MappingProxyType(iaqi_map),
         indicator_iaqi=MappingProxyType(indicator_iaqi),
+        missing_indicators=missing,
+        ignored=tuple(ignored),
+        sensitive_groups=MappingProxyType(sensitive),
         standard=table.code,
         report=report,
     )
@@ -333,12 +388,14 @@ def hourly_aqi(
     *,
     include_moving_averages: bool = False,
     round_inputs: bool = True,
+    not_monitored: Collection[str] = (),
 ) -> AqiResult:
-    """Real-time (实时报) AQI, HJ 633-2012 §5 and Table 1 notes 1–3 (AQI.md §1.5).
+    """Real-time (实时报) AQI.
 
-    Inputs: ``SO2_1h NO2_1h CO_1h O3_1h PM10_1h PM2.5_1h`` (+ ``SO2_24h``, used only when
-    SO2 1h > 800; + ``O3_8h PM10_24h PM2.5_24h`` moving averages, used only with
-    ``include_moving_averages``).  See :func:`compute_aqi`.
+    Inputs: ``SO2_1h NO2_1h CO_1h O3_1h PM10_1h PM2.5_1h``.  HJ 633—2012 also takes
+    ``SO2_24h`` (only when SO2 1h > 800) and the ``O3_8h PM10_24h PM2.5_24h`` moving
+    averages (only with ``include_moving_averages``); HJ 633—2026 ignores them.  See
+    :func:`compute_aqi`.
     """
     return compute_aqi(
         "hourly",
@@ -346,6 +403,7 @@ def hourly_aqi(
         table,
         include_moving_averages=include_moving_averages,
         round_inputs=round_inputs,
+        not_monitored=not_monitored,
     )
 
 
@@ -354,11 +412,14 @@ def daily_aqi(
     table: AqiTable,
     *,
     round_inputs: bool = True,
+    not_monitored: Collection[str] = (),
 ) -> AqiResult:
-    """Daily (日报) AQI, HJ 633-2012 §5 (AQI.md §1.5).
+    """Daily (日报) AQI.
 
-    Inputs: ``SO2_24h NO2_24h CO_24h PM10_24h PM2.5_24h O3_1h_max O3_8h_max``; the O3 IAQI
-    is the larger of IAQI(O3 1h max) and IAQI(O3 8h max), the latter dropped above 800
-    (note 3).  See :func:`compute_aqi`.
+    Inputs: ``SO2_24h NO2_24h CO_24h PM10_24h PM2.5_24h O3_8h_max``, and under
+    HJ 633—2012 ``O3_1h_max`` (the O3 IAQI is then the larger of the two, the 8h one dropped
+    above 800); HJ 633—2026 ignores ``O3_1h_max``.  See :func:`compute_aqi`.
     """
-    return compute_aqi("daily", concentrations, table, round_inputs=round_inputs)
+    return compute_aqi(
+        "daily", concentrations, table, round_inputs=round_inputs, not_monitored=not_monitored
+    )

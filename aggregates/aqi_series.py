@@ -261,7 +261,7 @@ async def good_days(
         for d in valid:
             assert d.result.level is not None
             levels[d.result.level] += 1
-            for pol in d.result.exceedance:
+            for pol in d.result.exceedance or ():
                 exc[pol] += 1
         good = sum(1 for d in valid if d.result.aqi is not None and d.result.aqi <= 100)
         out[key] = GoodDays(

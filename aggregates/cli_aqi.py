@@ -5,14 +5,21 @@ Input: one JSON object, a JSON list of objects, or JSON lines (one object per li
     {"report": "hourly" | "daily",
      "date": "YYYY-MM-DD",          # optional: picks the standard (default: today, Asia/Shanghai)
      "concentrations": {"SO2_1h": 8, "CO_1h": "0.6", "PM2.5_1h": 36, ...},
+     "not_monitored": ["CO"],       # optional: outside the monitoring plan (HJ 633—2026 §5.3.2)
      "id": ...}                     # optional: echoed in the output
 
-Output: one JSON line per input object: ``{"aqi", "level", "level_cn", "category",
-"color", "color_name", "primary", "primary_indicators", "exceedance", "iaqi",
-"indicator_iaqi", "standard", "report", "date"}`` (plus ``"id"`` when given).
+The date picks the rules: HJ 633—2012 for data dated up to 2026-02-28, HJ 633—2026 from
+2026-03-01.  Output: one JSON line per input object: ``{"aqi", "published", "level",
+"level_cn", "category", "color", "color_name", "health_effect", "advice", "primary",
+"primary_indicators", "exceedance", "iaqi", "indicator_iaqi", "missing_indicators",
+"ignored", "sensitive_groups", "standard", "report", "date"}`` (plus ``"id"`` when given).
+An AQI that is not published (HJ 633—2026 §5.3.1, an indicator missing and the rest ≤ 100)
+has ``"aqi": null`` and ``"published": false``; ``"exceedance"`` is null under HJ 633—2026
+(the 超标污染物 concept was removed).
 
-Bad input (unknown key, non-numeric or negative value, bad date ...) → exit status 2 and
-one line on stderr naming the record and the problem; nothing is written to stdout.
+Bad input (unknown key, a pollutant without its averaging period, non-numeric or negative
+value, bad date, a date before the first HJ 633 ...) → exit status 2 and one line on stderr
+naming the record and the problem; nothing is written to stdout.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ __all__ = ["configure", "read_records", "run"]
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 EXIT_BAD_INPUT = 2
-_RECORD_KEYS = frozenset({"report", "date", "concentrations", "id", "description"})
+_RECORD_KEYS = frozenset({"report", "date", "concentrations", "id", "description", "not_monitored"})
 
 
 class InputError(ValueError):
@@ -170,6 +177,10 @@ def _one(record: object, args: argparse.Namespace, registry: StandardRegistry) -
     }
     day = parse_day(obj["date"]) if "date" in obj else args.default_day
     table = registry.aqi_table(day)
+    exempt = obj.get("not_monitored", [])
+    if not isinstance(exempt, list) or not all(p in table.pollutant_order for p in exempt):
+        known = ", ".join(table.pollutant_order)
+        raise InputError(f"not_monitored: expected a list of pollutants ({known}), got {exempt!r}")
     try:
         result = compute_aqi(
             report,
@@ -177,6 +188,7 @@ def _one(record: object, args: argparse.Namespace, registry: StandardRegistry) -
             table,
             include_moving_averages=args.include_moving_averages,
             round_inputs=not args.no_round,
+            not_monitored=cast(list[str], exempt),
         )
     except ValueError as exc:
         raise InputError(f"concentrations: {exc}") from None

@@ -15,6 +15,7 @@ from typing import Any, Literal, cast
 from aggregates.standards.reader import (
     Reader,
     StandardFileError,
+    collect_sources,
     collect_unverified,
     pointer_to,
 )
@@ -64,6 +65,8 @@ def _parse_header(ctx: Reader, doc: dict[str, object]) -> Standard:
         raise ctx.err("/effective_to", "is before effective_from")
     unverified: list[UnverifiedValue] = []
     collect_unverified(doc, "", unverified)
+    sources: list[tuple[str, str]] = []
+    collect_sources(doc, "", sources)
     notes = doc.get("notes", [])
     return Standard(
         id=ctx.string("/id", doc["id"]),
@@ -75,6 +78,7 @@ def _parse_header(ctx: Reader, doc: dict[str, object]) -> Standard:
         source_file=ctx.file,
         notes=tuple(cast(list[str], notes)),
         unverified_values=tuple(unverified),
+        sources=tuple(sources),
     )
 
 
@@ -189,9 +193,10 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: Standard) -> AqiTabl
             if column not in columns:
                 raise ctx.err(pointer_to(ip, "column"), f"no column {column!r} in /iaqi/columns")
             role = ctx.string(pointer_to(ip, "role"), iobj.get("role", "standard"))
-            if role not in ("standard", "substitute", "moving_average"):
+            if role not in ("standard", "substitute", "moving_average", "ignored"):
                 raise ctx.err(
-                    pointer_to(ip, "role"), "must be standard, substitute or moving_average"
+                    pointer_to(ip, "role"),
+                    "must be standard, substitute, moving_average or ignored",
                 )
             sub = ctx.opt_string(pointer_to(ip, "substitute"), iobj.get("substitute"))
             inds[ikey] = Indicator(
@@ -211,6 +216,10 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: Standard) -> AqiTabl
                     raise ctx.err(sp, "a substitute must measure the same pollutant")
         if not any(i.role == "standard" for i in inds.values()):
             raise ctx.err(iptr, "needs at least one indicator with role 'standard'")
+        covered = {i.pollutant for i in inds.values() if i.role == "standard"}
+        for pol in dict.fromkeys(c.pollutant for c in columns.values()):
+            if pol not in covered:
+                raise ctx.err(iptr, f"incomplete: no 'standard' indicator for {pol}")
         reports[rname] = ReportSpec(name=rname, indicators=MappingProxyType(inds))
 
     lv_ptr = "/levels"
@@ -242,7 +251,7 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: Standard) -> AqiTabl
             if lo["aqi_max"] is None
             else ctx.integer(pointer_to(p, "aqi_max"), lo["aqi_max"], minimum=aqi_min)
         )
-        expected_min = 0 if not levels else (levels[-1].aqi_max or 0) + 1
+        expected_min = (0 if aqi_min == 0 else 1) if not levels else (levels[-1].aqi_max or 0) + 1
         if levels and levels[-1].aqi_max is None:
             raise ctx.err(p, "a level follows the open-ended level")
         if aqi_min != expected_min:
@@ -302,6 +311,21 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: Standard) -> AqiTabl
     )
     exc_enabled = ctx.boolean("/exceedance_pollutant/enabled", exc["enabled"])
     exc_above = ctx.integer("/exceedance_pollutant/iaqi_above", exc["iaqi_above"], minimum=0)
+    missing_above: int | None = None
+    if "missing_data" in doc:
+        md = ctx.obj("/missing_data", doc["missing_data"], required=("publish_above",))
+        missing_above = ctx.integer("/missing_data/publish_above", md["publish_above"], minimum=0)
+    groups: dict[str, str] = {}
+    groups_above = 100
+    if "sensitive_groups" in doc:
+        sg = ctx.obj(
+            "/sensitive_groups", doc["sensitive_groups"], required=("iaqi_above", "groups")
+        )
+        groups_above = ctx.integer("/sensitive_groups/iaqi_above", sg["iaqi_above"], minimum=0)
+        for pol, gp, text in ctx.members("/sensitive_groups/groups", sg["groups"]):
+            if pol not in order:
+                raise ctx.err(gp, f"not a pollutant of /pollutant_order: {pol!r}")
+            groups[pol] = ctx.string(gp, text)
 
     return AqiTable(
         **_header_fields(header),
@@ -314,6 +338,9 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: Standard) -> AqiTabl
         reporting_decimals=MappingProxyType(decimals),
         primary_above=ctx.integer("/primary_pollutant/aqi_above", prim["aqi_above"], minimum=0),
         exceedance_above=exc_above if exc_enabled else None,
+        missing_publish_above=missing_above,
+        sensitive_groups=MappingProxyType(groups),
+        sensitive_iaqi_above=groups_above,
     )
 
 
@@ -429,7 +456,7 @@ _KIND_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "primary_pollutant",
             "exceedance_pollutant",
         ),
-        (),
+        ("missing_data", "sensitive_groups"),
     ),
     "limits": (("limits",), ()),
     "aqci": (("indices", "decimals", "rounding"), ()),

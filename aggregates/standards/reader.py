@@ -14,7 +14,14 @@ from typing import cast
 from aggregates.standards.numbers import to_fraction
 from aggregates.standards.tables import UnverifiedValue
 
-__all__ = ["META_KEYS", "Reader", "StandardFileError", "collect_unverified", "pointer_to"]
+__all__ = [
+    "META_KEYS",
+    "Reader",
+    "StandardFileError",
+    "collect_sources",
+    "collect_unverified",
+    "pointer_to",
+]
 
 META_KEYS = frozenset({"verified", "note", "notes", "source"})
 _CELL_KEYS = frozenset({"value", "verified", "note", "source"})
@@ -201,3 +208,18 @@ def collect_unverified(node: object, pointer: str, out: list[UnverifiedValue]) -
     elif isinstance(node, list):
         for i, child in enumerate(node):
             collect_unverified(child, pointer_to(pointer, i), out)
+
+
+def collect_sources(node: object, pointer: str, out: list[tuple[str, str]]) -> None:
+    """(pointer, text) of every ``"source"`` citation in a document, in document order."""
+    if isinstance(node, dict):
+        d = cast(dict[str, object], node)
+        source = d.get("source")
+        if isinstance(source, str):
+            out.append((pointer or "/", source))
+        for key, child in d.items():
+            if key not in META_KEYS:
+                collect_sources(child, pointer_to(pointer, key), out)
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            collect_sources(child, pointer_to(pointer, i), out)

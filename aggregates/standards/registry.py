@@ -63,9 +63,18 @@ class StandardRegistry:
         is reduced to its own calendar date (pass local China time)."""
         if isinstance(on, datetime):
             on = on.date()
-        candidates = [s for s in self.of_kind(kind) if s.applies_on(on)]
+        tables = self.of_kind(kind)
+        candidates = [s for s in tables if s.applies_on(on)]
         if not candidates:
-            raise NoStandardInForce(f"no {kind} standard in force on {on.isoformat()}")
+            spans = "; ".join(
+                f"{s.code} from {s.effective_from}"
+                + (f" to {s.effective_to}" if s.effective_to else "")
+                for s in tables
+            )
+            raise NoStandardInForce(
+                f"no {kind} standard in force on {on.isoformat()}: not computable"
+                f" (loaded: {spans or 'none'})"
+            )
         return candidates[-1]
 
     def aqi_table(self, on: date) -> AqiTable:

@@ -4,7 +4,7 @@ limits (GB 3095) and composite-index (AQCI) tables, each value marked verified o
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 from typing import Literal
@@ -65,6 +65,9 @@ class Standard:
     source_file: str
     notes: tuple[str, ...]
     unverified_values: tuple[UnverifiedValue, ...]
+    #: (JSON pointer, citation) of every ``"source"`` in the file: where in the official
+    #: text each table or value comes from (``"HJ 633—2026 表3, p. 3 (PDF p. 6)"``).
+    sources: tuple[tuple[str, str], ...]
 
     def applies_on(self, on: date) -> bool:
         """Whether the table is in force for data of day ``on``."""
@@ -108,7 +111,7 @@ class IaqiColumn:
     pointer: str
 
 
-IndicatorRole = Literal["standard", "substitute", "moving_average"]
+IndicatorRole = Literal["standard", "substitute", "moving_average", "ignored"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +120,10 @@ class Indicator:
 
     ``role``: ``standard`` enters max(); ``substitute`` enters only in place of an indicator
     whose IAQI is not computed (SO2 24h for SO2 1h > 800); ``moving_average`` enters only
-    when the caller opts in (the alternative reading of HJ 633 §5 real-time indicators).
+    when the caller opts in (the alternative reading of HJ 633 §5 real-time indicators);
+    ``ignored``: accepted as input but not an indicator of this edition (HJ 633—2026 dropped
+    the O3 daily maximum 1h from the daily report and the moving averages from the real-time
+    one), so it never enters the AQI.
     """
 
     key: str
@@ -175,6 +181,13 @@ class AqiTable(Standard):
     reporting_decimals: Mapping[str, int]
     primary_above: int
     exceedance_above: int | None
+    #: HJ 633—2026 §5.3.1: with an indicator missing, the AQI of the others is published
+    #: only when it is above this value (100); ``None``: no such rule (HJ 633—2012).
+    missing_publish_above: int | None = None
+    #: HJ 633—2026 Table 2: pollutant → the sensitive groups who should take the advised
+    #: measures when its IAQI is above ``sensitive_iaqi_above``; empty for HJ 633—2012.
+    sensitive_groups: Mapping[str, str] = field(default_factory=dict)
+    sensitive_iaqi_above: int = 100
 
     def column_for(self, key: str) -> IaqiColumn:
         """The column for a column key (``SO2_24h``) or a report indicator (``PM2.5_1h``,

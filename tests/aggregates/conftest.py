@@ -17,16 +17,18 @@ from aggregates.standards import AqciTable, AqiTable, StandardRegistry, load_sta
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 VECTORS_PATH = REPO_ROOT / "tests" / "data" / "standards" / "aqi_vectors_2012.json"
+VECTORS_2026_PATH = VECTORS_PATH.with_name("aqi_vectors_2026.json")
 
 
-def load_vectors() -> dict[str, Any]:
-    """The checked 2012 vectors; numbers parsed exactly (floats as Decimal)."""
-    with VECTORS_PATH.open(encoding="utf-8") as fh:
+def load_vectors(path: Path = VECTORS_PATH) -> dict[str, Any]:
+    """Checked vectors (the 2012 ones by default); numbers parsed exactly (floats as Decimal)."""
+    with path.open(encoding="utf-8") as fh:
         data: dict[str, Any] = json.load(fh, parse_float=Decimal)
     return data
 
 
 VECTORS = load_vectors()
+VECTORS_2026 = load_vectors(VECTORS_2026_PATH)
 
 
 @pytest.fixture(scope="session")

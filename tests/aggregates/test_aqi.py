@@ -253,7 +253,8 @@ def test_missing_pollutants_and_no_data(t2012: AqiTable) -> None:
     empty = hourly_aqi({}, t2012)
     assert empty.aqi is None and empty.level is None and empty.category is None
     assert empty.primary == () and empty.exceedance == () and dict(empty.iaqi) == {}
-    assert (empty.color, empty.color_name) == ("#999999", "灰色")
+    assert (empty.color, empty.color_name, empty.published) == (None, None, False)
+    assert empty.display_color(t2012) == "#999999"
     assert aqi_level(None, t2012) is None
     assert hourly_aqi({"SO2_1h": None}, t2012).aqi is None
 
@@ -314,16 +315,22 @@ def test_result_is_frozen_and_json(t2012: AqiTable) -> None:
     assert not hasattr(r, "__dict__")
     assert r.to_json() == {
         "aqi": 52,
+        "published": True,
         "level": 2,
         "level_cn": "二级",
         "category": "良",
         "color": "#FFFF00",
         "color_name": "黄色",
+        "health_effect": "空气质量可接受，但某些污染物可能对极少数异常敏感人群健康有较弱影响",
+        "advice": "极少数异常敏感人群应减少户外活动",
         "primary": ["PM2.5"],
         "primary_indicators": ["PM2.5_1h"],
         "exceedance": [],
         "iaqi": {"CO": 6, "PM2.5": 52},
         "indicator_iaqi": {"CO_1h": 6, "PM2.5_1h": 52},
+        "missing_indicators": ["SO2_1h", "NO2_1h", "O3_1h", "PM10_1h"],
+        "ignored": [],
+        "sensitive_groups": {},
         "standard": "HJ 633—2012",
         "report": "hourly",
     }
@@ -340,14 +347,11 @@ def test_2026_pm_breakpoints(t2026: AqiTable, t2012: AqiTable) -> None:
     assert iaqi("PM10_24h", 120, t2026) == 100
     assert iaqi("PM10_24h", 120, t2012) == 85
     assert iaqi("PM2.5_1h", 60, t2026) == 100
-    # everything else unchanged
+    # every other breakpoint is unchanged (AQI-2026.md §1.6)
     for key, col in t2012.columns.items():
         if key not in ("PM2.5_24h", "PM10_24h"):
             assert t2026.columns[key].breakpoints == col.breakpoints
-            assert t2026.columns[key].above_top == col.above_top
-    # the unverified aqi-hub ">800" alternatives are off
-    assert iaqi("SO2_1h", 900, t2026) is None
-    assert iaqi("O3_8h", 900, t2026) is None
-    r = daily_aqi({"PM2.5_24h": 61, "PM10_24h": 121}, t2026)
-    assert (r.aqi, r.exceedance, r.standard) == (101, ("PM10", "PM2.5"), "HJ 633—2026")
-    assert r.primary == ("PM10", "PM2.5")
+    # Table 3 notes b and c: flat IAQIs above 800 instead of "not computed"
+    assert (iaqi("SO2_1h", 900, t2012), iaqi("SO2_1h", 900, t2026)) == (None, 200)
+    assert (iaqi("O3_8h", 801, t2012), iaqi("O3_8h", 801, t2026)) == (None, 300)
+    assert iaqi("O3_8h", 800, t2026) == 300 and iaqi("SO2_1h", 800, t2026) == 200

@@ -103,8 +103,9 @@ def test_aqi_command_single_object_co_pitfall() -> None:
 
 
 def test_aqi_command_date_picks_standard() -> None:
+    full = {"SO2_24h": 5, "NO2_24h": 10, "CO_24h": 0.5, "PM10_24h": 20, "O3_8h_max": 50}
     records = [
-        {"report": "daily", "date": day, "concentrations": {"PM2.5_24h": 60}}
+        {"report": "daily", "date": day, "concentrations": {**full, "PM2.5_24h": 60}}
         for day in ("2026-02-28", "2026-03-01")
     ]
     proc = run_cli("aqi", json.dumps(records))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from aggregates.aqi import daily_aqi, hourly_aqi, iaqi
+from aggregates.aqi import daily_aqi, iaqi
 from aggregates.standards import (
     AqiTable,
     StandardFileError,
@@ -74,8 +74,9 @@ def test_selection_accepts_datetime(registry: StandardRegistry) -> None:
 
 
 def test_2026_switch_changes_the_aqi(registry: StandardRegistry) -> None:
-    before = daily_aqi({"PM2.5_24h": 60}, registry.aqi_table(date(2026, 2, 28)))
-    after = daily_aqi({"PM2.5_24h": 60}, registry.aqi_table(date(2026, 3, 1)))
+    full = {"SO2_24h": 5, "NO2_24h": 10, "CO_24h": 0.5, "PM10_24h": 20, "O3_8h_max": 50}
+    before = daily_aqi({**full, "PM2.5_24h": 60}, registry.aqi_table(date(2026, 2, 28)))
+    after = daily_aqi({**full, "PM2.5_24h": 60}, registry.aqi_table(date(2026, 3, 1)))
     assert (before.aqi, before.standard) == (82, "HJ 633—2012")
     assert (after.aqi, after.standard) == (100, "HJ 633—2026")
 
@@ -120,27 +121,24 @@ def test_gb3095_2026_values_are_unverified(registry: StandardRegistry) -> None:
     assert final.limit("PM2.5", "24h") == 50 and final.limit("PM2.5", "annual") == 25
 
 
-def test_unverified_values_of_2026_aqi_table(t2026: AqiTable, t2012: AqiTable) -> None:
-    assert t2012.unverified() == ()
-    assert all(level.verified for level in t2012.levels)
-    by_pointer = {u.pointer: u for u in t2026.unverified()}
-    pm25 = by_pointer["/iaqi/columns/PM2.5_24h/breakpoints/2"]
-    assert pm25.value == 60 and pm25.source and "75" in (pm25.note or "")
-    assert by_pointer["/iaqi/columns/PM10_24h/breakpoints/2"].value == 120
-    alt = by_pointer["/iaqi/columns/SO2_1h/above_top/alternative"]
-    assert alt.value == {"rule": "fixed", "iaqi": 200, "enabled": False}
-    assert "/iaqi/columns/O3_8h/above_top/alternative" in by_pointer
-    assert "/reports/hourly/indicators/PM2.5_1h" in by_pointer
-    assert "/levels/0/health_effect" in by_pointer and "/exceedance_pollutant" in by_pointer
-    # the UI asks per value
-    assert not t2026.is_verified("/iaqi/columns/PM2.5_24h/breakpoints/2")
-    assert t2026.is_verified("/iaqi/columns/PM2.5_24h/breakpoints/3")
-    assert t2026.is_verified("/levels/0/hex")
-    assert not t2026.is_verified("/levels/0")  # something inside the row is unverified
-    assert [u.pointer for u in t2026.unverified("/iaqi/columns/PM2.5_24h")] == [
-        "/iaqi/columns/PM2.5_24h/breakpoints/2"
-    ]
-    assert not any(level.verified for level in t2026.levels)
+def test_2026_aqi_table_is_verified_and_cited(t2026: AqiTable, t2012: AqiTable) -> None:
+    """Both HJ 633 tables come from the official texts: nothing unverified, and every
+    column, report, level and rule cites the page and table it was read from."""
+    for table, code in ((t2012, "HJ 633—2012"), (t2026, "HJ 633—2026")):
+        assert table.unverified() == ()
+        assert all(level.verified for level in table.levels)
+        cited = dict(table.sources)
+        for key in table.columns:
+            assert cited[f"/iaqi/columns/{key}"].startswith(code + " 表")
+        for name in ("hourly", "daily"):
+            assert cited[f"/reports/{name}"].startswith(code)
+        for n in range(len(table.levels)):
+            assert cited[f"/levels/{n}"].startswith(code + " 表")
+    cited = dict(t2026.sources)
+    assert cited["/iaqi/columns/PM2.5_24h"] == "HJ 633—2026 表3, p. 3 (PDF p. 6)"
+    assert cited["/sensitive_groups"] == "HJ 633—2026 表2, p. 2 (PDF p. 5)"
+    assert cited["/missing_data"].startswith("HJ 633—2026 §5.3.1")
+    assert cited["/iaqi/columns/SO2_1h/above_top"].startswith("HJ 633—2026 表3 注b")
 
 
 def test_override_replaces_shipped_table(tmp_path: Path) -> None:
@@ -157,15 +155,19 @@ def test_override_replaces_shipped_table(tmp_path: Path) -> None:
     assert iaqi("PM2.5_24h", 70, load_standards().aqi_table(date(2020, 1, 1))) == 94
 
 
-def test_override_enables_unverified_alternative(tmp_path: Path) -> None:
+def test_override_alternative_rule(tmp_path: Path) -> None:
+    """An operator file may hold a rule and an alternative that replaces it when enabled."""
     doc = shipped_json("hj633-2026.json")
+    doc["iaqi"]["columns"]["SO2_1h"]["above_top"] = {
+        "rule": "not_computed",
+        "alternative": {"rule": "fixed", "iaqi": 250, "enabled": False},
+    }
+    write(tmp_path, "hj633-2026.json", doc)
+    assert iaqi("SO2_1h", 900, load_standards([tmp_path]).aqi_table(date(2026, 6, 1))) is None
     doc["iaqi"]["columns"]["SO2_1h"]["above_top"]["alternative"]["enabled"] = True
-    doc["exceedance_pollutant"]["enabled"] = False
     write(tmp_path, "hj633-2026.json", doc)
     table = load_standards([tmp_path]).aqi_table(date(2026, 6, 1))
-    assert iaqi("SO2_1h", 900, table) == 200
-    r = hourly_aqi({"SO2_1h": 900, "PM2.5_1h": 80}, table)
-    assert r.iaqi["SO2"] == 200 and r.exceedance == ()
+    assert iaqi("SO2_1h", 900, table) == 250
 
 
 def test_later_override_directory_wins(tmp_path: Path) -> None:
@@ -290,3 +292,40 @@ def test_invalid_json_and_duplicate_ids(tmp_path: Path) -> None:
         load_standards([tmp_path])
     with pytest.raises(StandardFileError, match="not a directory"):
         load_standards([tmp_path / "missing"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d["reports"]["daily"]["indicators"].pop("PM2.5_24h"),
+            "/reports/daily/indicators: incomplete: no 'standard' indicator for PM2.5",
+        ),
+        (
+            lambda d: d["iaqi"]["columns"]["PM10_24h"]["breakpoints"].__setitem__(3, 100),
+            "/iaqi/columns/PM10_24h/breakpoints/3: breakpoints must increase strictly",
+        ),
+        (
+            lambda d: d["levels"][1].__setitem__("aqi_min", 52),
+            "/levels/1/aqi_min: must be 51 (levels must be contiguous)",
+        ),
+        (
+            lambda d: d["sensitive_groups"]["groups"].__setitem__("PM1", "x"),
+            "/sensitive_groups/groups/PM1: not a pollutant of /pollutant_order",
+        ),
+        (
+            lambda d: d["missing_data"].__setitem__("publish_above", "100"),
+            "/missing_data/publish_above",
+        ),
+        (lambda d: d["reports"].pop("hourly"), "/reports/hourly: required key is missing"),
+    ],
+)
+def test_operator_file_is_validated(tmp_path: Path, change: Any, message: str) -> None:
+    """A standards file added with --standards-dir is checked: monotonic breakpoints,
+    complete reports, contiguous levels; the error names the file and the key."""
+    doc = shipped_json("hj633-2026.json")
+    change(doc)
+    path = write(tmp_path, "local.json", doc)
+    with pytest.raises(StandardFileError) as err:
+        load_standards([tmp_path])
+    assert str(err.value).startswith(f"{path}: ") and message in str(err.value)

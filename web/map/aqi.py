@@ -1,7 +1,8 @@
 """The "current AQI" of a station (map colours, popup, station page) — ONE function,
 :func:`current_aqi`.
 
-The rule (HJ 633-2012 实时报, hourly report):
+The rule (HJ 633 实时报, hourly report; the edition in force on the local day: HJ 633—2012
+up to 2026-02-28, HJ 633—2026 from 2026-03-01):
 
 1. **the last complete hour**: the station's official hourly values (``hourly_values``:
    the station-reported 2061 hour preferred, computed hours fill the gaps) of the hour
@@ -13,6 +14,11 @@ The rule (HJ 633-2012 实时报, hourly report):
    ``web.online_window_s``); only values whose flag counts as valid
    (``protocol.flags.is_valid``: N, S, 2005 air 3/1, unknown flags) take part;
 3. otherwise no AQI (grey, "无数据").
+
+HJ 633—2026 §5.3.1: with one of the six pollutants missing (not measured, invalid), the AQI
+of the others is shown only when it is above 100; otherwise it is NA (grey) with the
+IAQIs and ``missing`` naming what is absent.  Pollutants outside the station's monitoring
+plan (§5.3.2, the station's ``aqi_not_monitored``) do not count as missing.
 
 A disabled station has no AQI.  ``basis`` of the result says which input was used
 (``"hour"`` or ``"latest"``).  Values are multiplied by ``aggregates.unit_factors``
@@ -32,8 +38,8 @@ compares this with ``aggregates.aqi.hourly_aqi`` on random inputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -63,17 +69,24 @@ class StationAqi:
     iaqi: Mapping[str, int | None]
     #: "hour" (the last complete hour), "latest" (real-time values) or None (no AQI)
     basis: str | None = None
+    #: pollutants missing from a partial report whose AQI is NA (HJ 633—2026 §5.3.1)
+    missing: tuple[str, ...] = ()
+    #: the code of the HJ 633 edition used ("HJ 633—2026")
+    standard: str = ""
 
     def to_json(self) -> dict[str, Any]:
         as_is = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {**as_is, "primary": list(self.primary), "iaqi": dict(self.iaqi)}
+        return {
+            **as_is,
+            "primary": list(self.primary),
+            "iaqi": dict(self.iaqi),
+            "missing": list(self.missing),
+        }
 
     def based_on(self, basis: str) -> StationAqi:
         if self.aqi is None:
             return self
-        return StationAqi(
-            self.aqi, self.level, self.category, self.color, self.primary, self.iaqi, basis
-        )
+        return replace(self, basis=basis)
 
 
 class CurrentAqi:
@@ -83,7 +96,7 @@ class CurrentAqi:
         self.table = table
         self._decimals = {p: table.reporting_decimals.get(p, 0) for p in _POLLUTANT.values()}
         self._iaqi: dict[tuple[str, int], int | None] = {}
-        self._no_data = StationAqi(None, None, None, table.no_data.hex, (), {})
+        self._no_data = StationAqi(None, None, None, table.no_data.hex, (), {}, standard=table.code)
         self.legend = [
             {
                 "level": lv.level,
@@ -116,8 +129,11 @@ class CurrentAqi:
             self._iaqi[key] = iaqi(indicator, Fraction(units, 10**decimals), self.table)
         return self._iaqi[key]
 
-    def of_values(self, values: Mapping[str, float]) -> StationAqi:
-        """AQI from indicator → concentration (already filtered for valid flags)."""
+    def of_values(
+        self, values: Mapping[str, float], not_monitored: Collection[str] = ()
+    ) -> StationAqi:
+        """AQI from indicator → concentration (already filtered for valid flags);
+        ``not_monitored``: pollutants outside the monitoring plan (HJ 633—2026 §5.3.2)."""
         by_pollutant: dict[str, int | None] = {}
         for indicator, value in values.items():
             if value < 0 or not math.isfinite(value):
@@ -127,12 +143,29 @@ class CurrentAqi:
         if not computed:
             return self._no_data
         aqi = max(computed)
+        floor = self.table.missing_publish_above
+        if floor is not None and aqi <= floor:
+            missing = tuple(
+                p
+                for p in self.table.pollutant_order
+                if p not in by_pollutant and p not in not_monitored
+            )
+            if missing:
+                return replace(self._no_data, iaqi=by_pollutant, missing=missing)
         level = aqi_level(aqi, self.table)
         assert level is not None
         primary: tuple[str, ...] = ()
         if aqi > self.table.primary_above:
             primary = tuple(p for p in self.table.pollutant_order if by_pollutant.get(p) == aqi)
-        return StationAqi(aqi, level.level, level.category, level.hex, primary, by_pollutant)
+        return StationAqi(
+            aqi,
+            level.level,
+            level.category,
+            level.hex,
+            primary,
+            by_pollutant,
+            standard=self.table.code,
+        )
 
     def indicators_of_latest(
         self, latest: Mapping[str, Any] | None, unit_factors: Mapping[str, float]
@@ -156,13 +189,19 @@ class CurrentAqi:
         return values
 
     def of_latest(
-        self, latest: Mapping[str, Any] | None, unit_factors: Mapping[str, float] | None = None
+        self,
+        latest: Mapping[str, Any] | None,
+        unit_factors: Mapping[str, float] | None = None,
+        not_monitored: Collection[str] = (),
     ) -> StationAqi:
         """AQI of the latest real-time values (no freshness check: see current_aqi)."""
-        return self.of_values(self.indicators_of_latest(latest, unit_factors or {}))
+        return self.of_values(self.indicators_of_latest(latest, unit_factors or {}), not_monitored)
 
     def of_hourly(
-        self, hourly: Mapping[str, float] | None, unit_factors: Mapping[str, float] | None = None
+        self,
+        hourly: Mapping[str, float] | None,
+        unit_factors: Mapping[str, float] | None = None,
+        not_monitored: Collection[str] = (),
     ) -> StationAqi:
         """AQI of valid official hourly values (factor code → value)."""
         if not hourly:
@@ -173,7 +212,8 @@ class CurrentAqi:
                 AIR_FACTORS[code]: float(v) * factors.get(code, 1.0)
                 for code, v in hourly.items()
                 if code in AIR_FACTORS
-            }
+            },
+            not_monitored,
         )
 
 
@@ -203,6 +243,7 @@ def current_aqi(
     *,
     fresh: bool = True,
     unit_factors: Mapping[str, float] | None = None,
+    not_monitored: Collection[str] = (),
 ) -> StationAqi:
     """THE rule (module docstring): the hourly AQI of the last complete hour from
     ``hourly`` (factor code → valid official hourly value), else — when ``fresh`` — the
@@ -212,9 +253,9 @@ def current_aqi(
     """
     ev = evaluator(on)
     if hourly:
-        result = ev.of_hourly(hourly, unit_factors)
+        result = ev.of_hourly(hourly, unit_factors, not_monitored)
         if result.aqi is not None:
             return result.based_on("hour")
     if fresh and latest:
-        return ev.of_latest(latest, unit_factors).based_on("latest")
+        return ev.of_latest(latest, unit_factors, not_monitored).based_on("latest")
     return ev.no_data
