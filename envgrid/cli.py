@@ -32,6 +32,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "encode": "build an HJ 212 reply or command frame from JSON",
     "aqi": "compute AQI (HJ 633) from JSON concentrations",
     "aqci": "compute the composite index (综合指数) from JSON",
+    "standards": "list and show the AQI/limits/composite-index tables in force",
     "report": "write a station/region/grid report (XLSX/PDF/DOCX/CSV/PNG)",
     "db": "database: migrate, status, start the embedded cluster",
     "config": "show the effective configuration",
@@ -81,6 +82,10 @@ def command_module(name: str) -> ModuleType:
             from aggregates import cli_aqci
 
             return cli_aqci
+        case "standards":
+            from aggregates import cli_standards
+
+            return cli_standards
         case "report":
             from aggregates import cli_report
 
