@@ -151,7 +151,9 @@ async def seed_database(dsn: str, engine: EngineInfo) -> Seed:
                 region,
                 a[grid] if grid else None,
                 enabled,
-                air,
+                # the monitoring plan (应测因子) is what each station reports: the AQI
+                # pollutants outside it do not count as missing (HJ 633—2026 §5.3.2)
+                list(AIR_LATEST.get(key, AIR_LATEST["good"])) if key != "disabled" else air,
             )
             if key in AIR_LATEST:
                 await conn.execute(INSERT_STATE, s[key], True, now, AIR_LATEST[key])

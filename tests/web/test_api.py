@@ -29,8 +29,9 @@ async def test_map_colours_status_and_aqi(client: TestClient, seeded: Seed) -> N
     assert rows["东城一站"]["color"] == "#00E400" and rows["东城一站"]["aqi"] == 29
     assert rows["东城二站"]["color"] == "#FFFF00" and rows["东城二站"]["level"] == 2
     assert rows["西城一站"]["color"] == "#99004C" and rows["西城一站"]["primary"] == ["PM2.5"]
-    # PM2.5 flagged D (instrument fault) does not count: NO2 20 alone → 优
-    assert rows["西城二站"]["aqi"] == 10
+    # PM2.5 flagged D (instrument fault) does not count, so PM2.5 is missing; NO2 20 alone
+    # gives 10 ≤ 100: the AQI is NA (HJ 633—2026 §5.3.1), grey
+    assert rows["西城二站"]["aqi"] is None and rows["西城二站"]["color"] == "#999999"
     assert rows["东城离线站"]["status"] == "offline" and rows["东城离线站"]["color"] == "#999999"
     assert rows["西城停用站"]["status"] == "disabled" and rows["西城停用站"]["aqi"] is None
     assert data["counts"] == {"online": 4, "offline": 1, "disabled": 1}

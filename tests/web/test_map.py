@@ -53,7 +53,7 @@ async def test_hourly_aqi_with_fallback_to_latest(
     before = _by_name(await _map(client, seeded))
     assert before["东城二站"]["basis"] == "latest" and before["东城二站"]["level"] == 2
     # the last complete hour of 东城二站: PM2.5 20 → AQI 29 (优), whatever its latest values
-    await _hourly(seeded, engine_info, seeded.stations["moderate"], {"a34004": 20.0})
+    await _hourly(seeded, engine_info, seeded.stations["moderate"], {"a34004": 20.0, "a21026": 10.0})
     # an offline station with hourly data is coloured by that hour (and still marked offline)
     await _hourly(seeded, engine_info, seeded.stations["offline"], {"a34004": 80.0})
     data = await _map(client, seeded)
@@ -76,7 +76,7 @@ async def test_hourly_aqi_with_fallback_to_latest(
     # the document is columnar: one cell index per row into a small palette
     assert len(data["cell"]) == len(data["rows"]) == 6
     assert len(data["cells"]) <= 6 and data["cell_columns"][0] == "status"
-    assert data["unverified"] and data["standard"].startswith("HJ 633")
+    assert data["unverified"] == [] and data["standard"].startswith("HJ 633—2026")
 
 
 async def test_registry_changes_reach_the_map(client: TestClient, seeded: Seed) -> None:
@@ -148,3 +148,35 @@ async def test_live_state_copy_and_array_forms_agree(seeded: Seed) -> None:
     assert {int(i): int(s) for i, s in zip(ids, stamps, strict=True)} == latest
     now = datetime.now(UTC).timestamp()
     assert all(abs(s - now) < 4 * 3600 for s in seen.tolist())
+
+
+async def test_missing_pollutant_and_monitoring_plan(
+    client: TestClient, seeded: Seed, engine_info: EngineInfo
+) -> None:
+    """HJ 633—2026 §5.3: a pollutant of the station's plan missing from the hour and the
+    rest ≤ 100 → NA (grey); outside the plan (应测因子, §5.3.2) it does not count."""
+    offline = seeded.stations["offline"]  # plan: PM2.5 and NO2; not fresh: no fallback
+    await _hourly(seeded, engine_info, offline, {"a34004": 20.0})
+    row = _by_name(await _map(client, seeded))["东城离线站"]
+    assert (row["aqi"], row["color"]) == (None, "#999999")
+    resp = await client.get(f"/api/v1/stations/{offline}", headers=seeded.auth("admin"))
+    page = (await resp.json())["aqi"]
+    assert page["aqi"] is None and page["missing"] == ["NO2"] and page["iaqi"] == {"PM2.5": 29}
+    state = client.app[MAP_CACHE_KEY]
+    version = state.registry_version
+    conn = await connect(seeded.dsn)
+    try:
+        await conn.execute(
+            "UPDATE stations SET expected_factors = '{a34004}' WHERE id = $1", offline
+        )
+    finally:
+        await conn.close()
+    for _ in range(50):
+        if state.registry_version != version:
+            break
+        await asyncio.sleep(0.05)
+    row = _by_name(await _map(client, seeded))["东城离线站"]
+    assert (row["aqi"], row["basis"], row["color"]) == (29, "hour", "#00E400")
+    resp = await client.get(f"/api/v1/stations/{offline}", headers=seeded.auth("admin"))
+    page = (await resp.json())["aqi"]
+    assert (page["aqi"], page["standard"], page["missing"]) == (29, "HJ 633—2026", [])

@@ -67,7 +67,8 @@ async def test_daily_aqi_ranking_ties_and_scope(
     assert view["rows"][4]["detail"]["category"] == "轻度污染"
     assert view["rows"][4]["detail"]["primary"] == ["PM10"]
     assert view["start"] == day and view["columns"] == []
-    assert view["unverified"] and "HJ 633—2026" in view["unverified"][0]["message"]
+    # HJ 633—2026 is read from the official text: no "unverified" notice for the AQI table
+    assert not any(n["kind"] == "aqi" for n in view["unverified"])
     # data scope: the officer (R01) ranks within R01 only, the grid member may not rank
     officer = await _get(client, f"/api/v1/rankings?period=day&day={day}", "officer", seeded)
     assert _ranks(officer) == [

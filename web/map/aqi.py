@@ -50,13 +50,29 @@ from aggregates.aqi import aqi_level, iaqi
 from aggregates.standards import AqiTable, default_registry
 from protocol.flags import is_valid
 
-__all__ = ["AIR_FACTORS", "CurrentAqi", "StationAqi", "current_aqi", "evaluator"]
+__all__ = [
+    "AIR_FACTORS",
+    "CurrentAqi",
+    "StationAqi",
+    "current_aqi",
+    "evaluator",
+    "outside_plan",
+]
 
 #: HJ 212 factor code → hourly-report indicator of HJ 633 (ambient air, platform units).
 AIR_FACTORS: Final[Mapping[str, str]] = {
     code: f"{pollutant}_1h" for pollutant, code in AQI_FACTORS.items()
 }
 _POLLUTANT: Final = {ind: ind.split("_", 1)[0] for ind in AIR_FACTORS.values()}
+
+
+def outside_plan(expected_factors: Collection[str] | None) -> frozenset[str]:
+    """The AQI pollutants outside a station's monitoring plan (HJ 633—2026 §5.3.2): those
+    whose factor code is not among its 应测因子 (``stations.expected_factors``).  A station
+    without a plan (no expected factors) is taken to measure all six."""
+    if not expected_factors:
+        return frozenset()
+    return frozenset(p for p, code in AQI_FACTORS.items() if code not in expected_factors)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,10 +268,14 @@ def current_aqi(
     AQI the result does not depend on ``latest`` or ``fresh`` (the map memoises on that).
     """
     ev = evaluator(on)
+    partial = ev.no_data
     if hourly:
         result = ev.of_hourly(hourly, unit_factors, not_monitored)
         if result.aqi is not None:
             return result.based_on("hour")
+        partial = result  # NA (§5.3.1) unless the real-time values give an AQI
     if fresh and latest:
-        return ev.of_latest(latest, unit_factors, not_monitored).based_on("latest")
-    return ev.no_data
+        current = ev.of_latest(latest, unit_factors, not_monitored)
+        if current.aqi is not None or not partial.missing:
+            return current.based_on("latest")
+    return partial

@@ -15,7 +15,8 @@ import numpy as np
 
 #: The station facts of the map (every station with coordinates), in id order.
 REGISTRY_SQL: Final = """
-SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, s.enabled
+SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, s.enabled,
+       s.expected_factors
 FROM stations s
 WHERE s.lat IS NOT NULL AND s.lon IS NOT NULL
 ORDER BY s.id

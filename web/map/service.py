@@ -46,7 +46,7 @@ import orjson
 from web.settings import WebConfig
 
 from . import queries
-from .aqi import AIR_FACTORS, StationAqi, current_aqi, evaluator
+from .aqi import AIR_FACTORS, StationAqi, current_aqi, evaluator, outside_plan
 
 __all__ = ["AqiCells", "HourlyAqi", "MapState", "Registry", "last_complete_hour"]
 
@@ -118,6 +118,8 @@ class MapState:
     memo_fresh: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.bool_))
     memo_cell: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     memo_table: str = ""
+    #: station → AQI pollutants outside its monitoring plan (HJ 633—2026 §5.3.2)
+    plans: dict[int, frozenset[str]] = field(default_factory=dict)
     #: per registry position: the hourly AQI cell (-1: none), for (registry, version)
     hour_cell: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     hour_cell_of: tuple[int, int] = (-1, -1)
@@ -178,9 +180,14 @@ class MapState:
             )
             for r in rows
         ]
+        plans = {r["id"]: p for r in rows if (p := outside_plan(r["expected_factors"]))}
         old = self.registry
         reg = Registry(version, time.monotonic(), ids, enabled, facts)
         self._carry_memo(old, reg)
+        if plans != self.plans:  # a changed plan changes AQIs whose values did not change
+            self.plans = plans
+            self.memo_stamp[:] = -1
+            self.hourly.table_id = ""  # recompute every hourly AQI, as for a new table
         self.registry = reg
         return reg
 
@@ -264,7 +271,14 @@ class MapState:
         cells = dict(h.cells) if h.table_id == table_id else {}
         factors = settings.aggregates.unit_factors
         for sid in changed:
-            result = current_aqi(values.get(sid), None, today, fresh=False, unit_factors=factors)
+            result = current_aqi(
+                values.get(sid),
+                None,
+                today,
+                fresh=False,
+                unit_factors=factors,
+                not_monitored=self.plans.get(sid, ()),
+            )
             if result.aqi is None:
                 cells.pop(sid, None)
             else:
@@ -384,6 +398,7 @@ class MapState:
                 today,
                 fresh=is_fresh,
                 unit_factors=unit_factors,
+                not_monitored=self.plans.get(sid, ()),
             )
             self.memo_cell[p] = self._cell_id(_cells(result))
             self.memo_stamp[p] = stamps[p]

@@ -16,7 +16,7 @@ from store import commands as store_commands
 from web import context
 from web.keys import MAP_CACHE_KEY
 from web.map import queries as map_queries
-from web.map.aqi import AIR_FACTORS, current_aqi
+from web.map.aqi import AIR_FACTORS, current_aqi, outside_plan
 from web.map.service import last_complete_hour
 from web.params import (
     body_bool,
@@ -135,11 +135,13 @@ async def get_station(request: web.Request) -> web.Response:
             today,
             fresh=bool(station["online"]),
             unit_factors=settings.aggregates.unit_factors,
+            not_monitored=outside_plan(station["expected_factors"]),
         )
         if station["enabled"]
         else None
     )
-    station["aqi"] = None if aqi is None or aqi.aqi is None else aqi.to_json()
+    # NA with IAQIs (HJ 633—2026 §5.3.1: a pollutant missing, the rest ≤ 100) is shown too
+    station["aqi"] = None if aqi is None or (aqi.aqi is None and not aqi.missing) else aqi.to_json()
     station["aqi_hour"] = hour
     station["status"] = (
         "disabled" if not station["enabled"] else "online" if station["online"] else "offline"

@@ -17,6 +17,11 @@ function renderHead(s) {
     el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] }), " ",
     `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}${s.grid_name ? " · " + s.grid_name : ""} · 最近上传 ${fmtTime(s.last_data_at)}`);
   const badge = document.getElementById("st-aqi");
+  if (s.aqi && s.aqi.aqi === null) {  // NA: a pollutant missing and the rest ≤ 100
+    badge.replaceChildren(el("span", {}, "AQI ", aqiChip(null, s.aqi.color, "NA"), " NA",
+      el("span", { class: "muted", text: `（缺 ${s.aqi.missing.join("、")}，其余指标 AQI ≤ 100，按 ${s.aqi.standard} 第5.3条不发布）` })));
+    return;
+  }
   badge.replaceChildren(s.aqi ? el("span", {}, "AQI ", aqiChip(s.aqi.aqi, s.aqi.color, s.aqi.category), " ", s.aqi.category || "",
     s.aqi.primary.length ? ` 首要污染物 ${s.aqi.primary.join("、")}` : "",
     el("span", { class: "muted", text: s.aqi.basis === "hour" ? `（${fmtTime(s.aqi_hour).slice(11, 13)}时小时值）` : "（最新实时值）" }))
