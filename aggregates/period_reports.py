@@ -13,6 +13,7 @@ from aggregates.analysis import competition_ranks, pollutant_of_code
 from aggregates.aqi_series import AreaAqi, daily_aqi_series
 from aggregates.attainment import (
     AnnualAttainment,
+    DailyAttainment,
     annual_attainment,
     area_grade,
     daily_attainment,
@@ -111,6 +112,7 @@ async def station_period_report(job: ReportJob, station: StationInfo) -> None:
     attainment = daily_attainment(
         ((a.day, a.indicators) for a in days_aqi.values()), grade, registry
     )
+    table.summary += _attainment_rows(cols, attainment)
     if yearly:
         annual = annual_attainment(
             stats, per.start.year, grade, registry, job.settings.aggregates.unit_factors
@@ -136,6 +138,24 @@ async def station_period_report(job: ReportJob, station: StationInfo) -> None:
         None if yearly else level_colors([int(a) if a is not None else None for a in aqis]),
     )
     job.report.charts["pie"] = pie([p for a in days_aqi.values() for p in a.result.primary])
+
+
+def _attainment_rows(cols: Sequence[Column], att: DailyAttainment) -> list[list[Cell]]:
+    """ "超标天数（GB 3095—2012 二级）" and "达标率" under the six basic pollutants: valid
+    days whose daily value exceeds the limit in force that day (:mod:`aggregates.attainment`)."""
+    if not att.valid_days:
+        return []
+    label = "、".join(att.standards)
+    rates = att.compliance_rate
+    days: list[Cell] = [f"超标天数（{label}）"]
+    share: list[Cell] = ["达标率"]
+    for col in cols:
+        pollutant = pollutant_of_code(col.key) or ""
+        n = att.valid_days.get(pollutant)
+        days.append(att.exceedance_days.get(pollutant) if n else None)
+        rate = rates.get(pollutant)
+        share.append(None if rate is None else f"{rate:.1%}")
+    return [[*days, None, None, None], [*share, None, None, None]]
 
 
 def _annual_row(

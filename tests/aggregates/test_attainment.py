@@ -176,6 +176,11 @@ async def test_reports_carry_attainment(network: asyncpg.Pool, db_dsn: str) -> N
     )
     assert month.meta["attainment"]["exceedance_days"]["PM2.5"] == DAYS
     assert month.meta["attainment"]["standards"] == ["GB 3095—2012 一级"]
+    days_row, rate_row = month.main.summary[-2:]
+    assert days_row[0] == "超标天数（GB 3095—2012 一级）" and rate_row[0] == "达标率"
+    # columns: SO2, NO2, CO, O3, PM10, PM2.5 (O3: the MDA8 against the 8h limit)
+    assert days_row[1:7] == [0, 0, 0, 0, DAYS, DAYS]
+    assert rate_row[1:7] == ["100.0%"] * 4 + ["0.0%"] * 2
     year = await build_report(
         network, settings, ReportSpec("station", "ST2", period_of("year", START))
     )
