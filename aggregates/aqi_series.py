@@ -1,5 +1,6 @@
 """Daily and real-time AQI (HJ 633) of stations, regions and grids, and what is read off it:
-good days (优良天数), primary-pollutant shares, the "last 7 days" view.
+good days (优良天数), exceedance days (超标天数) and compliance rates (达标率) against GB 3095
+(:mod:`aggregates.attainment`), primary-pollutant shares, the "last 7 days" view.
 
 Scopes ``region`` and ``grid`` use the HJ 663 city averaging: the area's daily
 concentration of a pollutant is the mean of its stations' valid daily values, and its
@@ -29,6 +30,7 @@ from aggregates.analysis import (
 )
 from aggregates.aqci import AqciResult
 from aggregates.aqi import AqiResult, daily_aqi, hourly_aqi
+from aggregates.attainment import DailyAttainment, area_grade, daily_attainment
 from aggregates.official import hourly
 from aggregates.selection import (
     AreaFilter,
@@ -71,18 +73,32 @@ class AreaAqi:
     valid: bool  # all six pollutants had valid daily values
     n_stations: int
     aqci: AqciResult | None = None
+    #: GB 3095 grade the key is judged by (:func:`aggregates.attainment.area_grade`)
+    grade: int = 2
 
 
 @dataclass(frozen=True, slots=True)
 class GoodDays:
-    """优良天数: days with AQI ≤ 100 among the days with a valid daily AQI."""
+    """优良天数: days with AQI ≤ 100 among the days with a valid daily AQI; and per
+    pollutant the days whose official daily value exceeds the GB 3095 limit in force
+    (超标天数) and the share that does not (达标率) — :mod:`aggregates.attainment`."""
 
     n_days: int
     n_good: int
     rate: float | None  # n_good / n_days
     n_exceedance: int  # AQI > 100
     by_level: Mapping[int, int]
-    exceedance_by_pollutant: Mapping[str, int]  # IAQI > 100 days per pollutant
+    #: 超标天数 per pollutant (only pollutants with at least one): daily value > GB 3095
+    #: limit of the key's grade in force that day — not HJ 633's IAQI > 100, which
+    #: HJ 633—2026 removed
+    exceedance_by_pollutant: Mapping[str, int]
+    attainment: DailyAttainment | None = None
+    grade: int = 2
+
+    @property
+    def compliance_rate(self) -> Mapping[str, float | None]:
+        """达标率 per pollutant with valid days."""
+        return self.attainment.compliance_rate if self.attainment is not None else {}
 
 
 async def _daily_rows(
@@ -171,6 +187,7 @@ async def daily_aqi_series(
     data = await _daily_rows(db, members, start, end)
     out: dict[tuple[str, str], list[AreaAqi]] = {}
     for (key, name), group in group_stations(members, scope).items():
+        grade = area_grade(s.area_class for s in group)
         days = sorted({d for s in group for d in data.get(s.id, {})})
         results: list[AreaAqi] = []
         for day in days:
@@ -185,7 +202,18 @@ async def daily_aqi_series(
             result = daily_aqi(ind, table, round_inputs=False)
             aqci = _day_aqci(per_station, registry, day, factors) if with_aqci else None
             results.append(
-                AreaAqi(scope, key, name, day, result, ind, _complete(ind), len(per_station), aqci)
+                AreaAqi(
+                    scope,
+                    key,
+                    name,
+                    day,
+                    result,
+                    ind,
+                    _complete(ind),
+                    len(per_station),
+                    aqci,
+                    grade,
+                )
             )
         out[(key, name)] = results
     return out
@@ -251,26 +279,30 @@ async def pollutant_share(
 async def good_days(
     db: Db, settings: AggregatesConfig, start: date, end: date, **area: Unpack[AreaFilter]
 ) -> dict[tuple[str, str], GoodDays]:
-    """优良天数比例 and exceedance-day counts per station/region/grid over [start, end)."""
+    """优良天数比例, and per pollutant 超标天数 and 达标率 against GB 3095 (the table in
+    force each day, at the grade of the station's class; areas: grade II unless every
+    station is class 1), per station/region/grid over [start, end)."""
     series = await daily_aqi_series(db, settings, start, end, **area)
+    registry = registry_for(settings)
     out = {}
     for key, days in series.items():
         valid = [d for d in days if d.result.aqi is not None]
         levels: dict[int, int] = defaultdict(int)
-        exc: dict[str, int] = defaultdict(int)
         for d in valid:
             assert d.result.level is not None
             levels[d.result.level] += 1
-            for pol in d.result.exceedance or ():
-                exc[pol] += 1
         good = sum(1 for d in valid if d.result.aqi is not None and d.result.aqi <= 100)
+        grade = days[0].grade if days else 2
+        att = daily_attainment(((d.day, d.indicators) for d in days), grade, registry)
         out[key] = GoodDays(
             len(valid),
             good,
             good / len(valid) if valid else None,
             len(valid) - good,
             dict(sorted(levels.items())),
-            dict(exc),
+            {p: n for p, n in att.exceedance_days.items() if n},
+            att,
+            grade,
         )
     return out
 

@@ -11,6 +11,13 @@ from decimal import Decimal
 
 from aggregates.analysis import competition_ranks, pollutant_of_code
 from aggregates.aqi_series import AreaAqi, daily_aqi_series
+from aggregates.attainment import (
+    AnnualAttainment,
+    DailyAttainment,
+    annual_attainment,
+    area_grade,
+    daily_attainment,
+)
 from aggregates.official import DailyValue, PeriodValue, daily, period
 from aggregates.periods import Period
 from aggregates.report_cells import (
@@ -26,7 +33,7 @@ from aggregates.report_cells import (
     stat_cell,
 )
 from aggregates.report_model import Cell, Chart, Column, ReportJob, Table
-from aggregates.selection import StationInfo
+from aggregates.selection import StationInfo, registry_for
 
 __all__ = ["area_period_report", "station_period_report"]
 
@@ -100,8 +107,27 @@ async def station_period_report(job: ReportJob, station: StationInfo) -> None:
         [None, good, n_valid] if yearly else [None, "优良天数比例", good_rate(good, n_valid)]
     )
     table.summary += [mean_row, valid_row]
+    registry = registry_for(job.settings)
+    grade = area_grade([station.area_class])
+    attainment = daily_attainment(
+        ((a.day, a.indicators) for a in days_aqi.values()), grade, registry
+    )
+    table.summary += _attainment_rows(cols, attainment)
+    if yearly:
+        annual = annual_attainment(
+            stats, per.start.year, grade, registry, job.settings.aggregates.unit_factors
+        )
+        table.summary.append(_annual_row(cols, annual, per.start.year, grade, job))
+        job.report.meta["annual_attainment"] = [a.to_json() for a in annual]
     job.report.tables.append(table)
-    job.report.meta.update({"aqci": aqci, "good_days": good, "valid_days": n_valid})
+    job.report.meta.update(
+        {
+            "aqci": aqci,
+            "good_days": good,
+            "valid_days": n_valid,
+            "attainment": attainment.to_json(),
+        }
+    )
     title = "月综合指数" if yearly else "日 AQI"
     job.report.charts["line"] = Chart("line", title, labels, {title: aqis})
     job.report.charts["bar"] = Chart(
@@ -112,6 +138,43 @@ async def station_period_report(job: ReportJob, station: StationInfo) -> None:
         None if yearly else level_colors([int(a) if a is not None else None for a in aqis]),
     )
     job.report.charts["pie"] = pie([p for a in days_aqi.values() for p in a.result.primary])
+
+
+def _attainment_rows(cols: Sequence[Column], att: DailyAttainment) -> list[list[Cell]]:
+    """ "超标天数（GB 3095—2012 二级）" and "达标率" under the six basic pollutants: valid
+    days whose daily value exceeds the limit in force that day (:mod:`aggregates.attainment`)."""
+    if not att.valid_days:
+        return []
+    label = "、".join(att.standards)
+    rates = att.compliance_rate
+    days: list[Cell] = [f"超标天数（{label}）"]
+    share: list[Cell] = ["达标率"]
+    for col in cols:
+        pollutant = pollutant_of_code(col.key) or ""
+        n = att.valid_days.get(pollutant)
+        days.append(att.exceedance_days.get(pollutant) if n else None)
+        rate = rates.get(pollutant)
+        share.append(None if rate is None else f"{rate:.1%}")
+    return [[*days, None, None, None], [*share, None, None, None]]
+
+
+def _annual_row(
+    cols: Sequence[Column],
+    annual: Sequence[AnnualAttainment],
+    year: int,
+    grade: int,
+    job: ReportJob,
+) -> list[Cell]:
+    """ "年评价（GB 3095—2026 过渡阶段 二级）": 达标 / 超标 under each basic pollutant
+    (annual mean; CO P95, O3 8h P90 — :mod:`aggregates.attainment`), blank when the
+    statistic is not valid; the label names the table in force on 31 December."""
+    label = registry_for(job.settings).limits(date(year, 12, 31)).label(grade)
+    by_pollutant = {a.pollutant: a for a in annual}
+    row: list[Cell] = [f"年评价（{label}）"]
+    for col in cols:
+        a = by_pollutant.get(pollutant_of_code(col.key) or "")
+        row.append(None if a is None or a.attains is None else "达标" if a.attains else "超标")
+    return [*row, None, None, None]
 
 
 async def area_period_report(job: ReportJob, stations: Sequence[StationInfo], name: str) -> None:

@@ -82,6 +82,8 @@ class StationInfo:
     lat: float | None
     lon: float | None
     st: str | None
+    #: GB 3095 功能区类别: 1 一类区 (grade I limits), 2 二类区 (grade II)
+    area_class: int = 2
 
     @property
     def label(self) -> str:
@@ -149,6 +151,7 @@ async def select_stations(db: Db, selection: Selection | None = None) -> list[St
                 r["lat"],
                 r["lon"],
                 r["st"],
+                r["area_class"],
             )
         )
     if sel.mns:

@@ -6,7 +6,8 @@ Resolution
 ----------
 *Limits* (``alert_limits`` over :mod:`alerts.limits`): the most specific row wins —
 station > region > st (station type) > default — then the built-in limit of the station
-type.  A row with ``enabled = false`` removes the limit at its level and below.
+type (ambient air: the GB 3095 grade of the station's 功能区类别, ``area_class``).
+A row with ``enabled = false`` removes the limit at its level and below.
 
 *Rule parameters* (``alert_rule_config`` over the ``alerts.*`` settings): merged from the
 least to the most specific row (default, st, region, station; at each level the
@@ -82,6 +83,8 @@ class StationInfo:
     expected_interval: float = 0.0
     #: the grid and its ancestor areas (responsibilities by area)
     areas: tuple[int, ...] = ()
+    #: GB 3095 功能区类别: 1 一类区 (grade I limits), 2 二类区 (grade II)
+    area_class: int = 2
 
     @property
     def display(self) -> str:
@@ -206,7 +209,12 @@ class AlertConfig:
         self.responsibilities = ResponsibilityIndex(self.responsibility_rows)
         self.silences: tuple[Silence, ...] = tuple(silences)
         self.windows: dict[int, Window] = {w.id: w for w in windows}
-        self.builtin = builtin_limits(self.on, self.registry)
+        #: built-in limits by GB 3095 grade (= the station's area class); ``builtin`` is
+        #: grade II, what a class-2 station (the default) gets
+        self.builtin_by_grade: dict[int, dict[str, dict[str, LimitSpec]]] = {
+            grade: builtin_limits(self.on, self.registry, grade) for grade in (1, 2)
+        }
+        self.builtin = self.builtin_by_grade[2]
         self._warned: set[str] = set()
         #: stations with rows of their own; the others share rule objects per
         #: (station type, region, factor) — 36,000 stations × 6 factors, a few hundred rules
@@ -230,7 +238,7 @@ class AlertConfig:
             if row is not None:
                 return row if row.enabled else None
         if rule == EXCEEDANCE:
-            return self.builtin.get(station.st, {}).get(code)
+            return self._builtin(station).get(station.st, {}).get(code)
         if (
             rule == AQI_LEVEL
             and self.alerts.aqi_level
@@ -242,10 +250,14 @@ class AlertConfig:
             )
         return None
 
+    def _builtin(self, station: StationInfo) -> dict[str, dict[str, LimitSpec]]:
+        """The built-in limits of the station's grade (class 1 → grade I, else II)."""
+        return self.builtin_by_grade[1 if station.area_class == 1 else 2]
+
     def unit_for(self, station: StationInfo, factor: FactorInfo) -> str:
         """The unit values of this factor are reported in at this station type (the
         built-in limit's unit), else the factor table's."""
-        spec = self.builtin.get(station.st, {}).get(factor.code)
+        spec = self._builtin(station).get(station.st, {}).get(factor.code)
         return spec.unit if spec is not None and spec.unit else factor.unit
 
     # -- rule parameters ----------------------------------------------------------------------
@@ -278,7 +290,14 @@ class AlertConfig:
         """The in-stream rules of one station's factor (shared between stations whose
         configuration is the same; treat as read-only)."""
         specific = str(station.id) in self._specific
-        key = (specific and station.id, station.st, station.region, factor.code, station.enabled)
+        key = (
+            specific and station.id,
+            station.st,
+            station.region,
+            factor.code,
+            station.enabled,
+            station.area_class,
+        )
         found = self._rules.get(key)
         if found is None:
             found = self._rules[key] = self._resolve(station, factor)

@@ -1,11 +1,13 @@
 """Built-in limits: what "超标" means before anybody configures anything.
 
-* Ambient air (ST 22): the GB 3095 grade II limit in force on the day (the versioned
-  tables of :mod:`aggregates.standards`, so the 2026 revision applies from 2026-03-01
-  without a code change): the 1-hour limit for SO2, NO2, CO and O3, and the 24-hour limit
-  for PM10 and PM2.5, which have no 1-hour limit — the CNEMC convention of indexing hourly
-  PM on the 24-hour column (hj633 ``reports/hourly``).  Real-time, minute and hourly
-  values are compared with it.
+* Ambient air (ST 22): the GB 3095 limit in force on the day (the versioned tables of
+  :mod:`aggregates.standards`: GB 3095—2012 to 2026-02-28, the GB 3095—2026 transitional
+  limits to 2030-12-31, its final limits from 2031-01-01) at the grade of the station's
+  功能区类别 (grade I for a class-1 station, grade II otherwise): the 1-hour limit for SO2,
+  NO2, CO and O3, and the 24-hour limit for PM10 and PM2.5, which have no 1-hour limit —
+  the CNEMC convention of indexing hourly PM on the 24-hour column (hj633
+  ``reports/hourly``).  Real-time, minute and hourly values are compared with it; the
+  source names the table, stage and grade ("GB 3095—2026 过渡阶段 一级 1小时平均").
 * Hourly-AQI level (ST 22, hourly data): a value whose IAQI (HJ 633, hourly report
   column) is above the top of level L−1, i.e. the concentration breakpoint at IAQI
   ``[0, 50, 100, 150, 200, 300, 400, 500][L − 1]`` of the factor's hourly column.
@@ -111,9 +113,10 @@ EMISSION_LIMITS: Final[Mapping[str, Mapping[str, LimitSpec]]] = MappingProxyType
 
 
 def builtin_limits(
-    on: date, registry: StandardRegistry | None = None
+    on: date, registry: StandardRegistry | None = None, grade: int = 2
 ) -> dict[str, dict[str, LimitSpec]]:
-    """Station type → factor code → the built-in limit for data of day ``on``."""
+    """Station type → factor code → the built-in limit for data of day ``on``, ambient air
+    at GB 3095 ``grade`` (1 for class-1 stations, 2 for class-2 ones)."""
     reg = registry or default_registry()
     out: dict[str, dict[str, LimitSpec]] = {st: dict(m) for st, m in EMISSION_LIMITS.items()}
     table = reg.limits(on)
@@ -126,9 +129,9 @@ def builtin_limits(
             continue
         note = "" if row.verified else "（限值未经官方文本核实）"
         air[code] = LimitSpec(
-            float(row.grade_2),
+            float(table.limit(pollutant, averaging, grade)),
             None,
-            f"{table.code} 二级 {_AVERAGING_ZH[averaging]}{note}",
+            f"{table.label(grade)} {_AVERAGING_ZH[averaging]}{note}",
             "µg/m³" if row.unit == "ug/m3" else row.unit.replace("m3", "m³"),
         )
     out["22"] = air

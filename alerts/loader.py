@@ -57,6 +57,7 @@ async def load_stations(
             r["enabled"],
             float(r["expected_interval"]),
             _ancestors(areas, r["grid_id"]),
+            int(r["area_class"]),
         )
     return out
 

@@ -12,7 +12,8 @@ NOTIFY_ONE_SQL: Final = "SELECT pg_notify($1, $2)"
 # -- configuration ---------------------------------------------------------------------------
 LOAD_STATIONS_SQL: Final = """
 SELECT id, mn, name, COALESCE(st, '') AS st, region, grid_id, enabled,
-       COALESCE(rtd_interval::float8, min_interval * 60.0, 0.0) AS expected_interval
+       COALESCE(rtd_interval::float8, min_interval * 60.0, 0.0) AS expected_interval,
+       area_class
 FROM stations
 """
 LOAD_AREAS_SQL: Final = "SELECT id, parent_id, code FROM areas"

@@ -1,7 +1,8 @@
 """``envgrid station``: the registry and downlink commands from the command line.
 
 envgrid station list
-envgrid station add MN --password PW --name NAME --st 22 --lat 30.2 --lon 120.1
+envgrid station add MN --password PW --name NAME --st 22 --lat 30.2 --lon 120.1 [--area-class 1]
+envgrid station set MN [--area-class 1|2] [--name NAME] [--region R] [--enable | --disable]
 envgrid station pending | approve MN | reject MN
 envgrid station command MN set-time [--wait 30]
 envgrid station command MN set-rtd-interval RtdInterval=60
@@ -27,6 +28,8 @@ from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
 from store.stations import (
+    AREA_CLASSES,
+    DEFAULT_AREA_CLASS,
     NewStation,
     StationError,
     add_station,
@@ -35,6 +38,7 @@ from store.stations import (
     list_pending,
     list_stations,
     reject_pending,
+    update_station,
 )
 from store.validation import ConfigError
 
@@ -51,6 +55,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--lat", type=float)
     add.add_argument("--lon", type=float)
     add.add_argument("--region", default="")
+    _area_class_option(add, default=DEFAULT_AREA_CLASS)
+    change = sub.add_parser("set", help="change a registered station")
+    change.add_argument("mn")
+    change.add_argument("--name")
+    change.add_argument("--region")
+    _area_class_option(change, default=None)
+    state = change.add_mutually_exclusive_group()
+    state.add_argument("--enable", dest="enabled", action="store_const", const=True)
+    state.add_argument("--disable", dest="enabled", action="store_const", const=False)
     imp = sub.add_parser(
         "import",
         help="register many stations from JSON (a list, or JSON lines): mn, pw, name, st, lat,"
@@ -81,6 +94,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=0.0,
         help="wait up to this many seconds for the outcome and print it",
+    )
+
+
+def _area_class_option(parser: argparse.ArgumentParser, *, default: int | None) -> None:
+    parser.add_argument(
+        "--area-class",
+        type=int,
+        choices=sorted(AREA_CLASSES),
+        default=default,
+        help="GB 3095 功能区类别: 1 一类区 (grade I limits), 2 二类区 (grade II, the default)",
     )
 
 
@@ -123,8 +146,27 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
         lat=args.lat,
         lon=args.lon,
         region=args.region,
+        area_class=args.area_class,
     )
     print(f"station {args.mn} registered (id {station_id})")
+    return 0
+
+
+async def _set(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
+    values = {
+        key: value
+        for key, value in (
+            ("name", args.name),
+            ("region", args.region),
+            ("area_class", args.area_class),
+            ("enabled", args.enabled),
+        )
+        if value is not None
+    }
+    if not values:
+        raise StationError("nothing to change (see envgrid station set --help)")
+    station_id = await update_station(conn, args.mn, **values)
+    print(f"station {args.mn} (id {station_id}) changed: {', '.join(sorted(values))}")
     return 0
 
 
@@ -209,6 +251,7 @@ ACTIONS: dict[
 ] = {
     "list": _list,
     "add": _add,
+    "set": _set,
     "import": _import,
     "pending": _pending,
     "approve": _approve,

@@ -9,6 +9,8 @@ from typing import Any, Final
 import asyncpg
 
 __all__ = [
+    "AREA_CLASSES",
+    "DEFAULT_AREA_CLASS",
     "STATIONS_CHANNEL",
     "STATION_FIELDS",
     "StationError",
@@ -40,13 +42,17 @@ STATION_FIELDS: Final[Mapping[str, type]] = {
     "modbus_crc": bool,
     "address": str,
     "attrs": dict,
+    "area_class": int,
 }
+#: GB 3095 功能区类别 (column ``area_class``): 1 一类区 (grade I limits), 2 二类区 (grade II).
+AREA_CLASSES: Final[Mapping[int, str]] = {1: "一类区", 2: "二类区"}
+DEFAULT_AREA_CLASS: Final = 2
 
 INSERT_STATION_SQL: Final = """
 INSERT INTO stations (mn, password, name, st, lat, lon, region, grid_id, expected_factors,
                       rtd_interval, min_interval, enabled, modbus_crc, address, attrs,
-                      approved_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, now())
+                      area_class, approved_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, now())
 RETURNING id
 """
 BULK_INSERT_STATIONS_SQL: Final = """
@@ -60,7 +66,7 @@ ON CONFLICT (mn) DO UPDATE SET password = EXCLUDED.password, name = EXCLUDED.nam
 """
 LIST_STATIONS_SQL: Final = """
 SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, s.enabled, s.edition,
-       st.connected, st.last_data_at
+       s.area_class, st.connected, st.last_data_at
 FROM stations s LEFT JOIN station_state st ON st.station_id = s.id
 ORDER BY s.id
 LIMIT $1
@@ -89,7 +95,8 @@ UPDATE stations SET
     grid_id = COALESCE($8, grid_id), expected_factors = COALESCE($9, expected_factors),
     rtd_interval = COALESCE($10, rtd_interval), min_interval = COALESCE($11, min_interval),
     enabled = COALESCE($12, enabled), modbus_crc = COALESCE($13, modbus_crc),
-    address = COALESCE($14, address), attrs = COALESCE($15, attrs), updated_at = now()
+    address = COALESCE($14, address), attrs = COALESCE($15, attrs),
+    area_class = COALESCE($16, area_class), updated_at = now()
 WHERE mn = $1
 RETURNING id
 """
@@ -124,6 +131,9 @@ def _check(values: Mapping[str, Any]) -> None:
         raise StationError(f"lat must be within -90..90 (got {lat})")
     if lon is not None and not -180 <= float(lon) <= 180:
         raise StationError(f"lon must be within -180..180 (got {lon})")
+    area_class = values.get("area_class")
+    if area_class is not None and (isinstance(area_class, bool) or area_class not in AREA_CLASSES):
+        raise StationError(f"area_class must be 1 or 2 (一类区/二类区), not {area_class!r}")
 
 
 async def add_station(conn: asyncpg.Connection, mn: str, **values: Any) -> int:
@@ -150,6 +160,7 @@ async def add_station(conn: asyncpg.Connection, mn: str, **values: Any) -> int:
                 values.get("modbus_crc", False),
                 values.get("address", ""),
                 values.get("attrs", {}),
+                values.get("area_class", DEFAULT_AREA_CLASS),
             )
         )
     except asyncpg.UniqueViolationError:
@@ -194,6 +205,7 @@ async def update_station(conn: asyncpg.Connection, mn: str, **values: Any) -> in
         values.get("modbus_crc"),
         values.get("address"),
         values.get("attrs"),
+        values.get("area_class"),
     )
     if station_id is None:
         raise StationError(f"no station with MN {mn}")

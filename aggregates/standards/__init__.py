@@ -1,7 +1,7 @@
 """Versioned air-quality standards as data: HJ 633 (AQI), GB 3095 (limits), AQCI (综合指数).
 
 The tables live in JSON files beside this module (``hj633-2012.json``, ``hj633-2026.json``,
-``gb3095-2012.json``, ``gb3095-2026.json``, ``gb3095-2031.json``, ``aqci-2018.json``,
+``gb3095-2012.json``, ``gb3095-2026.json``, ``gb3095-2026-2031.json``, ``aqci-2018.json``,
 ``aqci-2026.json``).  :func:`load_standards` reads them, then operator override files from
 extra directories: a file whose ``id`` equals a shipped one replaces it completely, which is
 how an operator corrects a table without a code change.  Every file is validated and every
@@ -36,7 +36,9 @@ File format (``"format": 1``).  Common header: ``kind`` (``aqi``/``limits``/``aq
   (GB/T 8170 places per pollutant); ``primary_pollutant.aqi_above``;
   ``exceedance_pollutant`` (``enabled``, ``iaqi_above``).
 * ``limits``: ``limits`` = list of ``{pollutant, averaging, unit, grade_1, grade_2,
-  description?}`` (averaging ``annual``, ``quarterly``, ``24h``, ``8h``, ``1h``).
+  description?}`` (averaging ``annual``, ``quarterly``, ``24h``, ``8h``, ``1h``); optional
+  ``stage`` (``过渡阶段`` / ``最终限值`` for GB 3095—2026), shown by
+  :meth:`LimitsTable.label` ("GB 3095—2026 过渡阶段 二级").
 * ``aqci``: ``indices`` = list of ``{pollutant, statistic: mean|percentile, percentile?,
   of: daily_mean|mda8, s, unit, weight?, statistic_decimals}``; ``decimals`` (of the
   index); ``rounding`` (default variant: ``per_index``, ``rounded_statistics``, ``exact``).

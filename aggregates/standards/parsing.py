@@ -373,7 +373,23 @@ def _parse_limits(ctx: Reader, doc: dict[str, object], header: Standard) -> Limi
                 verified=_verified_at(p, unverified),
             )
         )
-    return LimitsTable(**_header_fields(header), rows=tuple(rows))
+    return LimitsTable(**_header_fields(header), rows=tuple(rows), stage=_parse_stage(ctx, doc))
+
+
+_STAGE_MAX_LEN = 20
+
+
+def _parse_stage(ctx: Reader, doc: dict[str, object]) -> str | None:
+    """The optional ``stage`` of a limits table: a short single-line name such as
+    ``过渡阶段`` or ``最终限值``, shown with the code (:meth:`LimitsTable.heading`)."""
+    if "stage" not in doc:
+        return None
+    stage = ctx.string("/stage", doc["stage"])
+    if stage != stage.strip() or any(c.isspace() and c != " " for c in stage):
+        raise ctx.err("/stage", "must be a single line without leading or trailing spaces")
+    if len(stage) > _STAGE_MAX_LEN:
+        raise ctx.err("/stage", f"must be at most {_STAGE_MAX_LEN} characters")
+    return stage
 
 
 def _parse_aqci(ctx: Reader, doc: dict[str, object], header: Standard) -> AqciTable:
@@ -458,7 +474,7 @@ _KIND_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("missing_data", "sensitive_groups"),
     ),
-    "limits": (("limits",), ()),
+    "limits": (("limits",), ("stage",)),
     "aqci": (("indices", "decimals", "rounding"), ()),
 }
 

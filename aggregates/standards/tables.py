@@ -11,6 +11,7 @@ from typing import Literal
 
 __all__ = [
     "AQCI_ROUNDINGS",
+    "GRADE_ZH",
     "AboveTop",
     "AqciEntry",
     "AqciRounding",
@@ -215,9 +216,32 @@ class LimitRow:
     verified: bool
 
 
+#: GB 3095 grades as the standard names them (grade I for class-1 areas, II for class 2).
+GRADE_ZH: Mapping[int, str] = {1: "一级", 2: "二级"}
+
+
 @dataclass(frozen=True, slots=True)
 class LimitsTable(Standard):
+    """GB 3095 limits of one edition and stage.
+
+    ``stage``: the optional header field naming the set of values when an edition has
+    several (GB 3095—2026: ``过渡阶段`` to 2030-12-31, ``最终限值`` from 2031-01-01); None
+    for an edition with one set (GB 3095—2012).
+    """
+
     rows: tuple[LimitRow, ...]
+    stage: str | None = None
+
+    @property
+    def heading(self) -> str:
+        """The edition and stage, for display: "GB 3095—2026 过渡阶段", "GB 3095—2012"."""
+        return f"{self.code} {self.stage}" if self.stage else self.code
+
+    def label(self, grade: int = 2) -> str:
+        """What a page says a value was judged by: "GB 3095—2026 过渡阶段 一级"."""
+        if grade not in GRADE_ZH:
+            raise ValueError(f"grade must be 1 or 2, not {grade!r}")
+        return f"{self.heading} {GRADE_ZH[grade]}"
 
     def row(self, pollutant: str, averaging: str) -> LimitRow:
         for r in self.rows:

@@ -32,7 +32,7 @@ from web.params import (
     time_window,
 )
 from web.responses import ApiError, json_response
-from web.standards import unverified_notes
+from web.standards import limits_heading, unverified_notes
 
 from . import queries
 from .service import EXCLUDED_FLAGS, factor_info, gb3095_limit, latest_view, series_payload
@@ -146,6 +146,7 @@ async def get_station(request: web.Request) -> web.Response:
     station["status"] = (
         "disabled" if not station["enabled"] else "online" if station["online"] else "offline"
     )
+    station["gb3095"] = limits_heading(today, station["area_class"])
     if any(not f["limit_verified"] for f in factors):
         station["unverified"] = unverified_notes(today, ("limits",))
     else:
@@ -182,7 +183,7 @@ async def station_limits(request: web.Request) -> web.Response:
         code = entry["factor_code"]
         if code not in codes:
             continue
-        gb = gb3095_limit(code, row["st"], today)
+        gb = gb3095_limit(code, row["st"], today, row["area_class"])
         factors.append(
             {
                 **entry,
@@ -197,6 +198,7 @@ async def station_limits(request: web.Request) -> web.Response:
             "factors": factors,
             "offline": offline,
             "own": own,
+            "gb3095": limits_heading(today, row["area_class"]),
             "unverified": unverified_notes(today, ("limits",)),
         }
     )

@@ -18,7 +18,7 @@ SELECT $1::int IN (SELECT envgrid_scope_stations($2::int[]))
 STATION_SQL: Final = """
 SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, g.name AS grid_name,
        s.expected_factors, s.rtd_interval, s.min_interval, s.enabled, s.edition, s.modbus_crc,
-       s.address, s.attrs, s.created_at, s.updated_at, s.approved_at,
+       s.address, s.attrs, s.area_class, s.created_at, s.updated_at, s.approved_at,
        s.password <> '' AS has_password,
        COALESCE(st.connected, false) AS connected, st.peer, st.connected_at,
        st.disconnected_at, st.last_frame_at, st.last_data_at, st.last_data_time,
@@ -31,7 +31,7 @@ WHERE s.id = $1 AND ($2::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations
 """
 LIST_SQL: Final = """
 SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, s.enabled, s.edition,
-       s.expected_factors, s.rtd_interval, s.min_interval, s.address,
+       s.expected_factors, s.rtd_interval, s.min_interval, s.address, s.area_class,
        COALESCE(st.connected, false) AS connected, st.last_data_at,
        CASE WHEN NOT s.enabled THEN 'disabled'
             WHEN st.last_data_at > now() - $2::interval THEN 'online'

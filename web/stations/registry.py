@@ -39,6 +39,16 @@ def _station_values(body: dict[str, Any]) -> dict[str, Any]:
         integer = body_int(body, name, minimum=lo, maximum=hi)
         if integer is not None:
             values[name] = integer
+    area_class = body.get("area_class")
+    if area_class is not None:
+        if isinstance(area_class, bool) or area_class not in store_stations.AREA_CLASSES:
+            raise ApiError(
+                400,
+                "bad_parameter",
+                "功能区类别应为 1（一类区）或 2（二类区）",
+                parameter="area_class",
+            )
+        values["area_class"] = int(area_class)
     grid = body_int(body, "grid_id", minimum=1)
     if grid is not None:
         values["grid_id"] = grid

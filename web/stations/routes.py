@@ -38,6 +38,7 @@ STATION_ITEM: Final = {
         "lat": {"type": ["number", "null"]},
         "lon": {"type": ["number", "null"]},
         "region": STR,
+        "area_class": {"type": "integer", "enum": [1, 2]},
         "status": {"type": "string", "enum": ["online", "offline", "disabled"]},
         "last_data_at": NTIME,
     },
@@ -59,6 +60,11 @@ STATION_BODY: Final = {
         "min_interval": {"type": "integer", "minimum": 1, "maximum": 1440},
         "enabled": {"type": "boolean"},
         "modbus_crc": {"type": "boolean"},
+        "area_class": {
+            "type": "integer",
+            "enum": [1, 2],
+            "description": "功能区类别：1 一类区，2 二类区",
+        },
         "limits": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
     },
 }

@@ -43,12 +43,15 @@ def flag_label(flag: str | None, edition: str | None) -> str:
     return f"{flag} {info.name_zh}" if info else flag
 
 
-def gb3095_limit(code: str, st: str | None, today: date) -> tuple[float, bool, str] | None:
-    """(grade-II limit, verified, standard) of GB 3095 for an ambient-air factor."""
+def gb3095_limit(
+    code: str, st: str | None, today: date, area_class: int = 2
+) -> tuple[float, bool, str] | None:
+    """(limit, verified, label) of GB 3095 in force on ``today`` for an ambient-air factor,
+    at the grade of the station's 功能区类别 (grade I for class 1, II for class 2)."""
     if st != "22" or code not in AIR_LIMITS:
         return None
     pollutant, averaging = AIR_LIMITS[code]
-    return limit_info(pollutant, averaging, today)
+    return limit_info(pollutant, averaging, today, grade=area_class)
 
 
 def factor_info(
@@ -59,10 +62,12 @@ def factor_info(
     station_limits: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Name, unit and limit: the station's own alert limit (``alert_limits`` at station
-    level, set on the stations admin page), else GB 3095 grade II for ambient air (with
-    ``limit_verified`` false for values of the 2026 revision not yet verified).  The page
-    overlays the complete effective limits (``GET /stations/{id}/limits``)."""
+    level, set on the stations admin page), else for ambient air the GB 3095 limit in force
+    at the grade of the station's 功能区类别 (``area_class``; with ``limit_verified`` false
+    for values marked unverified).  The page overlays the complete effective limits
+    (``GET /stations/{id}/limits``)."""
     st = station.get("st")
+    area_class = int(station.get("area_class") or 2)
     own = station_limits or {}
     out = []
     for code in codes:
@@ -73,8 +78,8 @@ def factor_info(
         verified, source = True, ""
         if code in own:
             limit, source = float(own[code]), "站点限值"
-        elif (gb := gb3095_limit(code, st, today)) is not None:
-            limit, verified, source = gb[0], gb[1], f"{gb[2]} 二级"
+        elif (gb := gb3095_limit(code, st, today, area_class)) is not None:
+            limit, verified, source = gb
         out.append(
             {
                 "code": code,

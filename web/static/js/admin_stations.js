@@ -4,6 +4,7 @@ import { api, config, el, fmtTime, toast, STATUS_LABEL } from "./common.js";
 
 /* global L */
 const $ = (id) => document.getElementById(id);
+const AREA_CLASS_LABEL = { 1: "一类区", 2: "二类区" };
 const coordMap = L.map("coord-map").setView(config.center, config.zoom);
 if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 18 }).addTo(coordMap);
 const areaLayer = L.geoJSON(null, { style: { color: "#1565c0", weight: 1, fillOpacity: 0.03 } }).addTo(coordMap);
@@ -44,6 +45,7 @@ function formBody() {
   }
   // only when edited: the limits are alert configuration (permission alerts:limits)
   if ($("s-limits").value !== ($("s-limits").dataset.original || "")) body.limits = limits;
+  body.area_class = Number($("s-area-class").value);
   body.enabled = $("s-enabled").checked;
   return body;
 }
@@ -71,6 +73,7 @@ async function edit(id) {
   $("s-factors").value = (s.expected_factors || []).join(",");
   $("s-limits").value = $("s-limits").dataset.original = Object.entries(s.own_limits || {}).map(([k, v]) => `${k}=${v}`).join(",");
   $("s-enabled").checked = s.enabled;
+  $("s-area-class").value = String(s.area_class ?? 2);
   $("form-title").textContent = `修改站点 ${s.mn}`;
   if (s.lat !== null && s.lon !== null) { setPin(s.lat, s.lon); coordMap.setView([s.lat, s.lon], 13); }
   $("station-form").scrollIntoView({ behavior: "smooth" });
@@ -87,6 +90,7 @@ async function loadRegistry() {
   $("registry-table").tBodies[0].replaceChildren(...data.items.map((s) => el("tr", {},
     el("td", {}, el("a", { href: `/stations/${s.id}`, text: s.mn })), el("td", { text: s.name }),
     el("td", { text: s.st || "" }), el("td", { text: s.region || "" }),
+    el("td", { text: AREA_CLASS_LABEL[s.area_class] || "" }),
     el("td", {}, el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] })),
     el("td", {}, el("button", { class: "secondary", type: "button", onclick: () => edit(s.id), text: "编辑" }), " ",
       el("button", { class: "danger", type: "button", onclick: () => setEnabled(s.id, !s.enabled), text: s.enabled ? "停用" : "启用" })))));

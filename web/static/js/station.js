@@ -15,7 +15,8 @@ function renderHead(s) {
   document.getElementById("st-name").textContent = s.name;
   document.getElementById("st-meta").replaceChildren(
     el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] }), " ",
-    `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}${s.grid_name ? " · " + s.grid_name : ""} · 最近上传 ${fmtTime(s.last_data_at)}`);
+    `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}${s.grid_name ? " · " + s.grid_name : ""} · 最近上传 ${fmtTime(s.last_data_at)} · `,
+    el("span", { id: "st-area-class", title: s.gb3095 ? `按 ${s.gb3095.label} 限值评价` : "", text: `功能区类别：${s.gb3095 ? s.gb3095.area_class_zh : ""}` }));
   const badge = document.getElementById("st-aqi");
   if (s.aqi && s.aqi.aqi === null) {  // NA: a pollutant missing and the rest ≤ 100
     badge.replaceChildren(el("span", {}, "AQI ", aqiChip(null, s.aqi.color, "NA"), " NA",
@@ -53,6 +54,8 @@ function applyLimits() {
 async function loadLimits() {
   const data = await api(`/api/v1/stations/${id}/limits`);
   effective = new Map(data.factors.map((f) => [f.factor_code, f]));
+  // the table in force and the station's grade, named by the server (never a fixed string)
+  if (data.gb3095) document.getElementById("gb3095-head").textContent = data.gb3095.label;
   applyLimits();
   if (station) renderLatest();
   const RULES = (f) => ["flatline", "jump", "aqi_level", "maintenance"].filter((k) => f[k]).map((k) => ({ flatline: "恒值", jump: "突变", aqi_level: "AQI 等级", maintenance: "维护/故障" })[k]).join("、");
