@@ -323,11 +323,13 @@ async def test_heat_map_layer(client: TestClient, seeded: Seed, analytics: date)
     assert layer["type"] == "FeatureCollection" and layer["features"]
     props = layer["properties"]
     assert props["stations"] == 5 and props["what"] == "aqi" and props["hourly"] is False
+    assert props["standard"] == default_registry().aqi_table(analytics).code
     values = [f["properties"]["value"] for f in layer["features"]]
     assert min(values) >= 50 and max(values) <= 150
     assert all(f["properties"]["color"].startswith("#") for f in layer["features"])
     pm = await _get(client, f"/api/v1/map/heatmap?day={day}&what=a34004", "viewer", seeded)
     assert pm["properties"]["what"] == "a34004" and pm["features"]
+    assert "standard" not in pm["properties"]  # a concentration: no AQI table
     # the officer's surface is made of R01's stations only
     mine = await _get(client, f"/api/v1/map/heatmap?day={day}&cell=0.05", "officer", seeded)
     assert mine["properties"]["stations"] == 3
