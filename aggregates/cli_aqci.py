@@ -15,8 +15,11 @@ given, else ``--date`` or today in Asia/Shanghai), ``"rounding"`` (``per_index``
 ``rounded_statistics``, ``exact``), ``"daily_mda8"`` (O3 MDA8 series), ``"id"`` (echoed).
 
 Output: one JSON line per object: ``{"aqci", "aqci_unrounded", "indices", "max_index",
-"standard", "rounding", "statistics", "statistics_rounded", "weights", "missing", "date"}``
-plus, for daily input, ``"period"``, ``"counts"`` and ``"valid"`` (GB 3095 Table 4).
+"standard", "rounding", "statistics", "statistics_rounded", "weights", "missing", "date",
+"unverified"}`` plus, for daily input, ``"period"``, ``"counts"`` and ``"valid"`` (GB 3095
+Table 4).  ``"unverified"`` is null, or the "未核实" mark of a table with unverified values
+(``mark``, ``code``, ``reason``, ``count``, ``message``; today the HJ 663—2026 composite
+index) — :func:`aggregates.standards_used.unverified_mark`.
 Bad input → exit status 2 and one line on stderr.
 """
 
@@ -38,6 +41,7 @@ from aggregates.cli_aqi import (
     record_object,
 )
 from aggregates.standards import AQCI_ROUNDINGS, Number, StandardRegistry
+from aggregates.standards_used import unverified_mark
 
 __all__ = ["configure", "run"]
 
@@ -173,6 +177,8 @@ def _one(record: object, args: argparse.Namespace, registry: StandardRegistry) -
     out: dict[str, object] = {"id": obj["id"]} if "id" in obj else {}
     out.update(result.to_json())
     out["date"] = day.isoformat()
+    mark = unverified_mark(table)
+    out["unverified"] = None if mark is None else {k: v for k, v in mark.items() if k != "items"}
     out.update(extra)
     return out
 

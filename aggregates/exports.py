@@ -3,8 +3,9 @@
 * XLSX (openpyxl): one sheet per table, title and subtitle rows, bold filled header with
   frozen panes below it, number formats at reporting precision, summary rows in bold,
   notes under the table.
-* CSV: the main table (header, rows, summary rows), UTF-8 with BOM so Excel opens the
-  Chinese text correctly.
+* CSV: the main table (header, rows, summary rows), then a blank row and the notes one
+  per row (which standards the figures follow, "未核实" marks); UTF-8 with BOM so Excel
+  opens the Chinese text correctly.
 
 Spreadsheets evaluate a cell that starts with ``=``, ``+``, ``-``, ``@``, tab or CR as a
 formula, and station names, complaint titles and notes are typed by users: in CSV such a
@@ -176,6 +177,10 @@ def _csv(report: Report, path: Path) -> None:
         writer.writerow([neutralise_formula(t) for t in titles])
         for row in [*table.rows, *table.summary]:
             writer.writerow([_csv_cell(v, col) for v, col in zip(row, table.columns, strict=False)])
+        if report.notes:  # the footnotes (standards used, unverified marks), one per row
+            writer.writerow([])
+            for note in report.notes:
+                writer.writerow([neutralise_formula(note)])
 
 
 # -- charts ------------------------------------------------------------------------------------

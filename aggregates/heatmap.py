@@ -66,9 +66,15 @@ def surface(
     """The IDW surface of ``points`` with the settings' power and distance cut-off, coloured
     by the AQI levels of the day when ``what`` is ``"aqi"``."""
     levels = None
-    if what == "aqi":
+    properties: dict[str, Any] = {
+        "what": what,
+        "at": at.isoformat(),
+        "hourly": isinstance(at, datetime),
+    }
+    if what == "aqi":  # the HJ 633 table of the data's own local day, named in the layer
         day = at.astimezone(local_tz(settings)).date() if isinstance(at, datetime) else at
-        levels = registry_for(settings).aqi_table(day).levels
+        table = registry_for(settings).aqi_table(day)
+        levels, properties["standard"] = table.levels, table.code
     return idw_geojson(
         points,
         bbox,
@@ -76,7 +82,7 @@ def surface(
         power=settings.aggregates.idw_power,
         max_distance_km=settings.aggregates.idw_max_distance_km or None,
         levels=levels,
-        properties={"what": what, "at": at.isoformat(), "hourly": isinstance(at, datetime)},
+        properties=properties,
     )
 
 

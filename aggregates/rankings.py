@@ -116,6 +116,7 @@ def _aqi_rows(
                     "primary": list(d0.result.primary),
                     "n_stations": d0.n_stations,
                     "complete": d0.valid,
+                    "standard": d0.result.standard,
                 }
                 if d0
                 else {}

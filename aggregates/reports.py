@@ -57,6 +57,7 @@ from aggregates.report_model import (
     ReportSpec,
     Table,
 )
+from aggregates.report_standards import name_standards
 from aggregates.selection import (
     Db,
     QueryError,
@@ -145,13 +146,7 @@ async def build_report(
         await station_period_report(job, stations[0])
     else:
         await area_period_report(job, stations, name)
-    report.notes += [
-        "“—”表示无数据或数据不满足有效性要求（GB 3095-2012 表4、HJ 663-2013：日均值至少20个有效"
-        "小时值，O3日最大8小时平均至少14个有效8小时值，月均值至少27个有效日均值、2月至少25个），"
-        "不参与统计。",
-        "标记为 M、C、D、F、T、B 的数据不参与均值计算，单独计数。",
-        "AQI 按 HJ 633-2012 计算（浓度按 GB/T 8170 修约后计算分指数，分指数向上取整）。",
-    ]
+    name_standards(report, registry_for(settings))
     step(1.0, "done")
     return report
 

@@ -241,7 +241,7 @@ WHERE id = $1
 # -- the daily ranking push ------------------------------------------------------------------
 RANKINGS_TABLE_EXISTS_SQL: Final = "SELECT to_regclass('daily_rankings') IS NOT NULL"
 LOAD_RANKINGS_SQL: Final = """
-SELECT scope, scope_key, scope_name, rank, aqi, level, primary_pollutants, aqci, valid
+SELECT scope, scope_key, scope_name, rank, aqi, level, primary_pollutants, aqci, valid, standard
 FROM daily_rankings WHERE day = $1 ORDER BY scope, rank NULLS LAST, scope_key
 """
 

@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 
 from aggregates.jobs import run_daily_ranking, run_refresh
+from aggregates.standards_used import unverified_mark
 from alerts.settings import AlertsConfig
 
 from . import queries
@@ -53,7 +54,9 @@ async def rank_and_push(pool: asyncpg.Pool, settings: AlertsConfig, config: Aler
     return await push_daily_ranking(pool, config, yesterday(config))
 
 
-def _line(row: Mapping[str, Any]) -> RankingLine:
+def _line(row: Mapping[str, Any], standard: str) -> RankingLine:
+    """A stored ranking row as a message line; ``standard``: the code of the HJ 633 table
+    of the day, for rows stored without one."""
     return RankingLine(
         row["scope"],
         row["scope_name"] or row["scope_key"],
@@ -62,6 +65,7 @@ def _line(row: Mapping[str, Any]) -> RankingLine:
         row["level"],
         tuple(row["primary_pollutants"] or ()),
         bool(row["valid"]),
+        row["standard"] or standard,
     )
 
 
@@ -138,6 +142,9 @@ async def push_daily_ranking(
             out += _best_first([r for (sc, _), r in by_scope.items() if sc == "region"])
     queued = 0
     limit = config.alerts.message_max_items
+    standard = config.registry.aqi_table(day).code
+    mark = unverified_mark(config.registry.aqci(day))  # the ranking rules (HJ 663)
+    notes = [f"注：{mark['code']} {mark['mark']}：{mark['reason']}。"] if mark else []
     for receiver_id, items in sorted(wanted.items()):
         receiver = config.receivers.get(receiver_id)
         if receiver is None or not receiver.enabled or not items:
@@ -148,8 +155,8 @@ async def push_daily_ranking(
             ident = (r["scope"], r["scope_key"])
             if ident not in seen:
                 seen.add(ident)
-                lines.append(_line(r))
-        message = render_ranking(day, receiver.name, lines[:limit], totals)
+                lines.append(_line(r, standard))
+        message = render_ranking(day, receiver.name, lines[:limit], totals, notes=notes)
         key = idempotency_key("ranking", day.isoformat(), receiver_id)
         if await queue_message(conn, key=key, receiver=receiver, kind="ranking", message=message):
             queued += 1

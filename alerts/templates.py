@@ -261,17 +261,27 @@ class RankingLine:
     level: int | None
     primary: Sequence[str]
     valid: bool
+    #: code of the HJ 633 table of the day's AQI ("HJ 633—2026")
+    standard: str = ""
 
 
 def render_ranking(
-    day: date, receiver: str, lines: Sequence[RankingLine], total: Mapping[str, int]
+    day: date,
+    receiver: str,
+    lines: Sequence[RankingLine],
+    total: Mapping[str, int],
+    *,
+    notes: Sequence[str] = (),
 ) -> Message:
     """The daily ranking push (08:30) for one receiver: the ranks of what they are
-    responsible for."""
+    responsible for, the standard of the AQI (from the lines: the table each used) and
+    ``notes`` (the "未核实" marks of the ranking rules in force) at the end."""
     scope_zh = {"station": "站点", "region": "区县", "grid": "网格"}
     subject = f"【{PREFIX}日报】{day.month}月{day.day}日空气质量排名"
-    text = [subject, ""]
-    md = [f"### {subject}"]
+    standards = "、".join(dict.fromkeys(ln.standard for ln in lines if ln.standard))
+    basis = f"AQI 按 {standards} 日报计算" if standards else ""
+    text = [subject, *([basis] if basis else []), ""]
+    md = [f"### {subject}", *([basis] if basis else [])]
     rows = []
     for ln in lines:
         of = total.get(ln.scope)
@@ -286,9 +296,14 @@ def render_ranking(
         text.append(f"- {line}")
         md.append(f"> {line}")
         rows.append(f"<li>{html.escape(line)}</li>")
+    if notes:
+        text += ["", *notes]
+        md += [f"*{n}*" for n in notes]
+    extra = "".join(f"<p>{html.escape(p)}</p>" for p in ([basis] if basis else []))
+    tail = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in notes)
     body_html = (
         f'<div style="font-family:sans-serif;font-size:14px"><h3>{html.escape(subject)}</h3>'
-        f"<ul>{''.join(rows)}</ul></div>"
+        f"{extra}<ul>{''.join(rows)}</ul>{tail}</div>"
     )
     payload = {
         "version": "1",
@@ -297,6 +312,8 @@ def render_ranking(
         "receiver": receiver,
         "day": day.isoformat(),
         "title": subject,
+        "standard": standards,
+        "notes": list(notes),
         "text": "\n".join(text),
         "lines": [
             {
@@ -307,6 +324,7 @@ def render_ranking(
                 "level": ln.level,
                 "primary_pollutants": list(ln.primary),
                 "valid": ln.valid,
+                "standard": ln.standard,
             }
             for ln in lines
         ],

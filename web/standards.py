@@ -15,11 +15,10 @@ from datetime import date
 from typing import Any
 
 from aggregates.standards import StandardRegistry, default_registry
+from aggregates.standards_used import unverified_mark
 from store.stations import AREA_CLASSES
 
 __all__ = ["limit_info", "limits_heading", "unverified_notes"]
-
-_KIND_ZH = {"aqi": "AQI 分级与分指数", "limits": "浓度限值", "aqci": "综合指数"}
 
 
 def _table(registry: StandardRegistry, kind: str, on: date) -> Any:
@@ -34,26 +33,12 @@ def unverified_notes(
     on: date, kinds: Iterable[str] = ("aqi", "limits", "aqci"), registry: Any = None
 ) -> list[dict[str, Any]]:
     """One entry per table in force on ``on`` that has unverified values: the table's
-    code, how many values, their JSON pointers and notes, and a sentence for the page."""
+    code, how many values, their JSON pointers and notes, the "未核实" mark with its
+    one-line reason and a sentence for the page (:func:`aggregates.standards_used.
+    unverified_mark`)."""
     reg = registry or default_registry()
-    out = []
-    for kind in kinds:
-        table = _table(reg, kind, on)
-        marked = table.unverified()
-        if not marked:
-            continue
-        out.append(
-            {
-                "kind": kind,
-                "id": table.id,
-                "code": table.code,
-                "count": len(marked),
-                "items": [{"pointer": u.pointer, "note": u.note} for u in marked],
-                "message": f"{table.code}（{_KIND_ZH.get(kind, kind)}）中有 {len(marked)} 项数值"
-                "尚未核实（来源为二手资料），标 * 的数值仅供参考。",
-            }
-        )
-    return out
+    marks = (unverified_mark(_table(reg, kind, on)) for kind in kinds)
+    return [m for m in marks if m is not None]
 
 
 def limit_info(

@@ -249,6 +249,10 @@ def test_aqci_command_stats_aliases_and_periods() -> None:
     assert feb["date"] == "2023-02-28" and feb["missing"] == ["NO2", "PM10", "PM2.5", "CO"]
     assert march["valid"] == {"SO2": True, "O3": True}
     assert march["standard"] != feb["standard"]  # 2026 rules from 2026-03-01
+    # the HJ 663—2026 composite index is marked "未核实" with its reason; 2018 is not
+    assert feb["unverified"] is None
+    assert march["unverified"]["mark"] == "未核实"
+    assert march["unverified"]["reason"] == "HJ 663—2026 原文未获取，权重与规则取自二手资料"
     assert march["weights"]["O3"] == 2.0
 
 

@@ -232,3 +232,63 @@ async def test_report_command(network: asyncpg.Pool, db_dsn: str, tmp_path: Path
     assert bad.returncode == 2 and "unknown station MN(s): NOPE" in bad.stderr
     usage = run("--region", "东区", "--period", "custom", "--start", "2024-03-01")
     assert usage.returncode == 2 and "--start and --end" in usage.stderr
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) not installed"
+)
+# the test network holds 2024 data: these reports are empty, and matplotlib warns that it
+# cannot lay out the empty charts
+@pytest.mark.filterwarnings("ignore:Tight layout not applied:UserWarning")
+async def test_report_across_2026_03_01_names_each_rule(
+    network: asyncpg.Pool, db_dsn: str, tmp_path: Path
+) -> None:
+    """A report from 2026-02-20 to 2026-03-10 says which HJ 633 edition applies to which
+    days, in the PDF text and the XLSX notes; its composite index (by the rules of the
+    first day) names that table; a report after the change names HJ 633—2026 alone and
+    marks the HJ 663—2026 composite index "未核实" with its reason."""
+    from openpyxl import load_workbook
+
+    from aggregates.standards import default_registry
+
+    reg = default_registry()
+    old, new = reg.aqi_table(date(2026, 2, 28)).code, reg.aqi_table(date(2026, 3, 1)).code
+    assert (old, new) == ("HJ 633—2012", "HJ 633—2026")
+    spec = ReportSpec("station", "ST1", period_of("custom", date(2026, 2, 20), date(2026, 3, 10)))
+    report = await build_report(network, settings_for(db_dsn), spec)
+    sentence = f"2026-02-20 至 2026-02-28 按 {old}；2026-03-01 至 2026-03-10 按 {new}"
+    assert report.meta["standards"]["aqi_text"] == sentence
+    xlsx = load_workbook(export(report, "xlsx", tmp_path / "span.xlsx"))
+    texts = [str(c.value) for row in xlsx[report.main.name].iter_rows() for c in row if c.value]
+    assert any(sentence in t for t in texts)
+    assert any(t.startswith("站点：") and f"AQI：{old}、{new}" in t for t in texts)
+    pdf = export(report, "pdf", tmp_path / "span.pdf")
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = "".join(text.split())
+    assert "".join(sentence.split()) in flat
+    first = reg.aqci(date(2026, 2, 20)).code
+    assert f"综合指数按{first.replace(' ', '')}计算" in flat
+    # after the change: one edition, and the unverified composite index is marked
+    march = ReportSpec("station", "ST1", period_of("month", date(2026, 3, 1)))
+    report = await build_report(network, settings_for(db_dsn), march)
+    assert f"AQI 按 {new} 计算" in " ".join(report.notes)
+    aqci = reg.aqci(date(2026, 3, 1))
+    assert aqci.unverified(), "HJ 663—2026 is still unverified in the shipped file"
+    assert report.main.summary[0][-2] == "综合指数*"
+    book = load_workbook(export(report, "xlsx", tmp_path / "march.xlsx"))
+    texts = [str(c.value) for row in book[report.main.name].iter_rows() for c in row if c.value]
+    assert any(
+        t.startswith(f"* {aqci.code}（综合指数）未核实：HJ 663—2026 原文未获取") for t in texts
+    )
+    pdf = export(report, "pdf", tmp_path / "march.pdf")
+    text = subprocess.run(
+        ["pdftotext", "-raw", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = "".join(text.split())
+    assert (
+        f"AQI按{new.replace(' ', '')}计算" in flat
+        and "未核实" in flat
+        and "权重与规则取自二手资料" in flat
+    )

@@ -13,7 +13,7 @@ from alerts.limits import aqi_threshold, builtin_limits
 from alerts.model import AlertView
 from alerts.params import coerce_params
 from alerts.rules import RuleError
-from alerts.templates import describe, render_alerts
+from alerts.templates import RankingLine, describe, render_alerts, render_ranking
 from envgrid.settings import load_settings
 
 SETTINGS = load_settings(None, {}, {}, discover=False)
@@ -29,7 +29,7 @@ PH = FactorInfo(4, "w01001", "pH值", "")
 
 
 def config(
-    limits: list[LimitRow] = (), rows: list[ConfigRow] = (), **alerts: object
+    limits: list[LimitRow] = (), rows: list[ConfigRow] = (), on: date = ON, **alerts: object
 ) -> AlertConfig:  # type: ignore[assignment]
     settings = load_settings(
         None, {}, {f"alerts.{k}": v for k, v in alerts.items()}, discover=False
@@ -40,7 +40,7 @@ def config(
         factors={f.id: f for f in (PM25, TEMP, COD, PH)},
         limits=limits,
         rule_rows=rows,
-        on=ON,
+        on=on,
     )
 
 
@@ -288,3 +288,27 @@ def test_render_alerts_sections_and_payload() -> None:
         many.subject == "【环境监测告警·提醒】断线：40 条告警仍未恢复"
         and "…另有 10 条" in many.text
     )
+
+
+@pytest.mark.parametrize(("day", "code"), [(date(2026, 2, 28), "HJ 633—2012"), (ON, "HJ 633—2026")])
+def test_aqi_level_alert_message_names_the_standard(day: date, code: str) -> None:
+    """The hourly-AQI alert says which HJ 633 table its threshold came from (the one in
+    force on the day), in every rendering of the push."""
+    c = config(on=day)
+    rule = c.rules_for(S1, PM25).aqi
+    assert rule is not None and rule.source.startswith(f"{code} 小时 AQI")
+    alert = view(1, "aqi_level", labels={"station_name": "西湖站", "source": rule.source})
+    assert f"（{code} 小时 AQI" in describe(alert, SH)
+    m = render_alerts("alert", [alert], [], [], group_labels={}, receiver="值班", tz=SH)
+    for part in (m.text, m.html, m.markdown):
+        assert code in part
+
+
+def test_ranking_push_names_the_standard_and_the_unverified_rules() -> None:
+    lines = [RankingLine("station", "西湖站", 1, 45, 1, (), True, "HJ 633—2026")]
+    note = "注：HJ 663—2026 综合指数 未核实：HJ 663—2026 原文未获取，权重与规则取自二手资料。"
+    m = render_ranking(ON, "站长", lines, {"station": 3}, notes=[note])
+    assert "AQI 按 HJ 633—2026 日报计算" in m.text and note in m.text
+    assert "HJ 633—2026" in m.html and "未核实" in m.markdown
+    assert m.payload["standard"] == "HJ 633—2026" and m.payload["notes"] == [note]
+    assert m.payload["lines"][0]["standard"] == "HJ 633—2026"  # type: ignore[index]

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
+from aggregates.standards import default_registry
 from alerts import api, ranking
 from alerts.service import AlertService
 from store.db import connect
@@ -305,6 +306,12 @@ async def test_daily_ranking_push(
             ("station", "站点1", 2),
         ]
         assert "第 2 名（共 3）" in body_a["text"] and "AQI 80（良）" in body_a["text"]
+        # rows stored without a standard name the table in force that day; the ranking
+        # rules' "未核实" mark (HJ 663—2026) goes with the push while they are unverified
+        code = default_registry().aqi_table(day).code
+        assert body_a["standard"] == code and f"AQI 按 {code} 日报计算" in body_a["text"]
+        aqci = default_registry().aqci(day)
+        assert ("未核实" in body_a["text"]) == bool(aqci.unverified())
     finally:
         await conn.close()
 

@@ -259,3 +259,33 @@ async def test_timescaledb_migrations_create_the_extension(empty_db_dsn: str) ->
         )
     finally:
         await conn.close()
+
+
+async def test_0048_writes_standard_codes_with_the_em_dash(
+    empty_db_conn: asyncpg.Connection, engine_info: EngineInfo
+) -> None:
+    """Rankings stored before the codes changed ("HJ 633-2012") read "HJ 633—2012" after
+    0048; other values (NULL, already converted, an operator's own code) are kept."""
+    conn = empty_db_conn
+    await migrate(conn, engine_info.engine, target=47)
+    rows = [
+        ("a", "HJ 633-2012"),
+        ("b", "HJ 633-2026"),
+        ("c", "HJ 633—2026"),
+        ("d", None),
+        ("e", "本地规定-2020"),
+    ]
+    await conn.executemany(
+        "INSERT INTO daily_rankings (day, scope, scope_key, valid, standard)"
+        " VALUES ('2026-02-28', 'station', $1, true, $2)",
+        rows,
+    )
+    assert 48 in [a.version for a in await migrate(conn, engine_info.engine)]
+    got = dict(await conn.fetch("SELECT scope_key, standard FROM daily_rankings"))
+    assert got == {
+        "a": "HJ 633—2012",
+        "b": "HJ 633—2026",
+        "c": "HJ 633—2026",
+        "d": None,
+        "e": "本地规定-2020",
+    }

@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestServer
 
+from aggregates.standards import default_registry
 from alerts import api as alerts_api
 from alerts.service import AlertService
 from envgrid.settings import Settings
@@ -154,6 +157,12 @@ async def test_login_map_station_maintenance(
     assert all(s["aqi"] is not None for s in simulated_rows)
     legend = await page.inner_text("#legend")
     assert "优" in legend and "无数据" in legend and "离线" in legend
+    # the legend names the HJ 633 table of the data (today's: HJ 633—2026), from the API
+    assert (
+        fresh["standard"]
+        == default_registry().aqi_table(datetime.now(ZoneInfo("Asia/Shanghai")).date()).code
+    )
+    assert f"AQI（{fresh['standard']}" in legend and "实时报" in legend
     await page.screenshot(path=str(ARTIFACTS / "02-map.png"))
 
     # popup with latest values
@@ -169,6 +178,9 @@ async def test_login_map_station_maintenance(
     await page.wait_for_selector("body[data-ready='1']", state="attached")
     rows = await page.locator("#latest-table tbody tr").count()
     assert rows >= 6
+    # the station's AQI names the table that computed it, with that table's advice
+    badge = await page.inner_text("#st-aqi")
+    assert f"（{fresh['standard']} 实时报，" in badge and "健康影响：" in badge
     assert "PM2.5" in await page.inner_text("#latest-table") or "细颗粒物" in await page.inner_text(
         "#latest-table"
     )
@@ -329,6 +341,15 @@ async def test_rankings_reports_exports_and_alert_ack(
         tuple(x) for x in shown
     ]  # the simulated stations (two hours of data: no valid day) come last, unranked
     assert shown[0][0] == shown[1][0] == "1"  # a tie
+    # the heading names the standard; the HJ 663—2026 ranking rules carry "未核实"
+    heading = await page.inner_text("#rk-table thead")
+    assert f"AQI（{api_view['standard_label']}）" in heading
+    notice = page.locator("#rk-unverified")
+    if api_view["unverified"]:
+        text = await notice.inner_text()
+        assert "未核实" in text and "原文未获取，权重与规则取自二手资料" in text
+    else:
+        assert await notice.is_hidden()
     await page.screenshot(path=str(ARTIFACTS / "12-rankings.png"), full_page=True)
     saved = await _download(page, "#rk-export button[data-format='xlsx']", "ranking-desktop.xlsx")
     sheet = load_workbook(saved).active

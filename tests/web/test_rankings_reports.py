@@ -13,6 +13,8 @@ from urllib.parse import quote, unquote
 import pytest
 from aiohttp.test_utils import TestClient
 
+from aggregates.standards import default_registry
+
 from .conftest import Seed
 
 pytestmark = pytest.mark.usefixtures("analytics")
@@ -31,7 +33,6 @@ def _ranks(view: dict[str, Any]) -> list[tuple[int | None, str, Any]]:
 def _aqi(day: date, so2: float, no2: float, co: float, o3: float, pm10: float, pm25: float) -> int:
     """The daily AQI by the HJ 633 table in force on ``day`` (2012 or the 2026 revision)."""
     from aggregates.aqi import daily_aqi
-    from aggregates.standards import default_registry
 
     result = daily_aqi(
         {
@@ -69,6 +70,12 @@ async def test_daily_aqi_ranking_ties_and_scope(
     assert view["start"] == day and view["columns"] == []
     # HJ 633—2026 is read from the official text: no "unverified" notice for the AQI table
     assert not any(n["kind"] == "aqi" for n in view["unverified"])
+    # the standard is named from the table of the day; a ranking carries the "未核实" mark
+    # of the composite-index/ranking rules in force (HJ 663—2026) while they are unverified
+    assert view["standard_label"] == default_registry().aqi_table(analytics).code
+    assert view["rows"][0]["detail"]["standard"] == view["standard_label"]
+    aqci = default_registry().aqci(analytics)
+    assert [n["code"] for n in view["unverified"]] == ([aqci.code] if aqci.unverified() else [])
     # data scope: the officer (R01) ranks within R01 only, the grid member may not rank
     officer = await _get(client, f"/api/v1/rankings?period=day&day={day}", "officer", seeded)
     assert _ranks(officer) == [
@@ -167,6 +174,10 @@ async def test_ranking_export(client: TestClient, seeded: Seed, analytics: date)
     assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
     text = (await resp.read()).decode("utf-8-sig")
     assert text.splitlines()[0].startswith("排名,编码,名称,AQI") and "西城二站" in text
+    # the export names the standard and carries the "未核实" note of HJ 663—2026
+    assert f"AQI（{default_registry().aqi_table(analytics).code}）" in text.splitlines()[0]
+    aqci = default_registry().aqci(analytics)
+    assert (f"{aqci.code}（综合指数）未核实" in text) == bool(aqci.unverified())
     # the viewer may look but not export
     await _get(client, "/api/v1/rankings/export", "viewer", seeded, status=403)
 
@@ -212,7 +223,11 @@ async def test_report_job_preview_and_every_export(
     pm25 = next(r for r in table["rows"] if r[0] == "PM2.5")
     assert pm25[2] == 35 and pm25[3] == 24  # daily mean, valid hours
     assert table["summary"][0][:3] == ["AQI", "", 50]
-    assert preview["unverified"] and any("*" in n for n in preview["notes"])
+    # the day report shows no composite index: no "未核实" mark; the AQI names its table
+    assert preview["unverified"] == [] and not any("*" in n for n in preview["notes"])
+    code = default_registry().aqi_table(analytics).code
+    assert f"AQI 按 {code} 计算" in " ".join(preview["notes"])
+    assert preview["subtitle"].endswith(f"AQI：{code}")
     job = state["id"]
     for fmt, (magic, content_type) in MAGIC.items():
         resp = await client.get(
@@ -253,6 +268,14 @@ async def test_area_reports_progress_and_scope(
     assert [c["key"] for c in main["columns"]][:4] == ["mn", "name", "a34004", "a34002"]
     assert {r[1] for r in main["rows"]} == {"东城一站", "东城二站", "东城离线站"}
     assert state["preview"]["tables"][1]["wide"] is True  # the daily AQI matrix
+    # the composite index of an unverified table (HJ 663—2026) carries the mark
+    aqci = default_registry().aqci(analytics - timedelta(days=6))
+    marks = state["preview"]["unverified"]
+    assert [m["code"] for m in marks] == ([aqci.code] if aqci.unverified() else [])
+    if marks:
+        assert marks[0]["mark"] == "未核实" and "原文未获取" in marks[0]["reason"]
+        assert "综合指数*" in [c["title"] for c in main["columns"]]
+        assert any(n.startswith(f"* {aqci.code}") for n in state["preview"]["notes"])
     assert set(state["preview"]["charts"]) == {"line", "bar", "pie"}
     # the data scope: R02 is not the officer's (404); the city holds stations of both
     # districts (403); a station of R02 neither
@@ -300,11 +323,13 @@ async def test_heat_map_layer(client: TestClient, seeded: Seed, analytics: date)
     assert layer["type"] == "FeatureCollection" and layer["features"]
     props = layer["properties"]
     assert props["stations"] == 5 and props["what"] == "aqi" and props["hourly"] is False
+    assert props["standard"] == default_registry().aqi_table(analytics).code
     values = [f["properties"]["value"] for f in layer["features"]]
     assert min(values) >= 50 and max(values) <= 150
     assert all(f["properties"]["color"].startswith("#") for f in layer["features"])
     pm = await _get(client, f"/api/v1/map/heatmap?day={day}&what=a34004", "viewer", seeded)
     assert pm["properties"]["what"] == "a34004" and pm["features"]
+    assert "standard" not in pm["properties"]  # a concentration: no AQI table
     # the officer's surface is made of R01's stations only
     mine = await _get(client, f"/api/v1/map/heatmap?day={day}&cell=0.05", "officer", seeded)
     assert mine["properties"]["stations"] == 3

@@ -115,7 +115,8 @@ async def map_payload(
         "legend": ev.legend,
         "no_data": {"label": ev.table.no_data.label, "color": ev.table.no_data.hex},
         "standard": ev.table.code,
-        "aqi_rule": "实时报（HJ 633）：上一完整小时的小时均值；该小时无有效数据时用最新实时数据",
+        "aqi_rule": f"实时报（{ev.table.code}）：上一完整小时的小时均值；"
+        "该小时无有效数据时用最新实时数据",
         "hour": hour,
         "unverified": unverified_notes(today, ("aqi",), None),
         "generated_at": now,

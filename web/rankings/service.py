@@ -32,10 +32,19 @@ from aggregates.periods import Period
 from aggregates.rankings import RankingRow
 from aggregates.report_model import Chart, Column, Report, ReportSpec, Table
 from aggregates.selection import Scope, Selection, registry_for
+from aggregates.standards import Standard, StandardRegistry
+from aggregates.standards_used import codes, rule_sentence, rule_spans, unverified_mark
 from web.settings import WebConfig
-from web.standards import unverified_notes
 
-__all__ = ["PERIODS", "SCOPES", "RankingSpec", "ranking_report", "ranking_view", "resolve_period"]
+__all__ = [
+    "PERIODS",
+    "SCOPES",
+    "RankingSpec",
+    "ranking_report",
+    "ranking_standards",
+    "ranking_view",
+    "resolve_period",
+]
 
 PERIODS: Final = ("day", "7d", "3m", "custom")
 SCOPES: Final = ("station", "region", "grid")
@@ -189,8 +198,7 @@ async def ranking_view(
                 "series": columns.get(r.key, [None] * len(spec.columns)),
             }
         )
-    kinds = {"aqi": ("aqi",), "aqci": ("aqci",)}.get(spec.by, ())
-    notes = unverified_notes(last, kinds, registry_for(settings)) if kinds else []
+    standards = ranking_standards(spec, registry_for(settings))
     return {
         "by": spec.by,
         "by_label": spec.by_label,
@@ -204,8 +212,40 @@ async def ranking_view(
         "columns": [{"key": k, "label": label} for k, label, _, _ in spec.columns],
         "rows": items,
         "total": len(items),
-        "unverified": notes,
+        **standards,
     }
+
+
+def ranking_standards(spec: RankingSpec, registry: StandardRegistry) -> dict[str, Any]:
+    """What the ranking page and its exports say about the standards used: ``standards``
+    (the HJ 633 runs of the period for an AQI ranking — each day by its own date; the
+    composite-index table of the period's first day and of each column for an AQCI
+    ranking), ``standard_label`` (the codes, for the column heading) and ``unverified``:
+    the "未核实" marks of the tables used — for any AQI or AQCI ranking also the
+    composite-index/ranking rules in force over the period (HJ 663)."""
+    out: dict[str, Any] = {"standards": {}, "standard_label": "", "unverified": []}
+    if spec.by not in ("aqi", "aqci"):
+        return out
+    used: dict[str, Standard] = {}
+    if spec.by == "aqi":
+        spans = rule_spans(spec.start, spec.end, registry.aqi_table)
+        used.update({s.table_id: registry.aqi_table(s.first) for s in spans})
+        out["standards"] = {"aqi": [s.to_json() for s in spans], "text": rule_sentence(spans)}
+        out["standard_label"] = "、".join(codes(spans))
+        for s in rule_spans(spec.start, spec.end, registry.aqci):
+            used.setdefault(s.table_id, registry.aqci(s.first))
+    else:
+        days = [spec.start, *(c[2] for c in spec.columns)]
+        tables = {registry.aqci(d).id: registry.aqci(d) for d in days}
+        used.update(tables)
+        first = registry.aqci(spec.start).code
+        out["standards"] = {
+            "aqci": [{"from": d.isoformat(), "standard": registry.aqci(d).code} for d in days],
+            "text": f"按 {first}",
+        }
+        out["standard_label"] = "、".join(t.code for t in tables.values())
+    out["unverified"] = [m for t in used.values() if (m := unverified_mark(t)) is not None]
+    return out
 
 
 def _decimals(by: str) -> int | None:
@@ -219,6 +259,10 @@ def _decimals(by: str) -> int | None:
 def ranking_report(view: dict[str, Any], settings: WebConfig, title: str) -> Report:
     """The ranking as a :class:`~aggregates.report_model.Report` (one table, one bar chart)."""
     by_label, unit = view["by_label"], view["unit"]
+    if view["standard_label"]:
+        by_label = f"{by_label}（{view['standard_label']}）"
+    if view["unverified"]:
+        by_label += "*"
     columns = [
         Column("rank", "排名", "", None, 6),
         Column("key", "编码", "", None, 16),
@@ -242,7 +286,11 @@ def ranking_report(view: dict[str, Any], settings: WebConfig, title: str) -> Rep
         view["end"],
     )
     spec = ReportSpec(view["scope"], "ranking", period, title=title)
-    notes = [n["message"] for n in view["unverified"]]
+    notes = []
+    if view["standards"]:
+        what = "AQI" if view["by"] == "aqi" else "综合指数"
+        notes.append(f"{what} {view['standards']['text']} 计算。")
+    notes += [f"* {n['message']}" for n in view["unverified"]]
     notes.append("排名按数值从小到大（越小越好）；数值相同名次相同；无有效数据的不参与排名。")
     ranked = [r for r in view["rows"] if r["value"] is not None][:40]
     chart = Chart(

@@ -32,9 +32,8 @@ import asyncpg
 
 from aggregates.report_model import Report, ReportSpec
 from aggregates.reports import build_report
-from aggregates.selection import QueryError, registry_for
+from aggregates.selection import QueryError
 from web.settings import WebConfig
-from web.standards import unverified_notes
 
 __all__ = ["MAX_RUNNING_PER_USER", "ReportJob", "ReportJobs", "preview"]
 
@@ -131,7 +130,6 @@ class ReportJobs:
 
         try:
             report = await build_report(pool, settings, job.spec, progress=progress)
-            _mark_unverified(report, settings)
             job.report, job.status, job.progress, job.message = report, "done", 1.0, "完成"
         except asyncio.CancelledError:
             job.status, job.error = "failed", "已取消"
@@ -150,14 +148,6 @@ class ReportJobs:
                 job.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await job.task
-
-
-def _mark_unverified(report: Report, settings: WebConfig) -> None:
-    """State in the report which values of the standards in force are unverified."""
-    per = report.spec.period
-    notes = unverified_notes(per.last_day, ("aqi", "aqci", "limits"), registry_for(settings))
-    report.meta["unverified"] = notes
-    report.notes += [f"* {n['message']}" for n in notes]
 
 
 def _cell(value: object) -> object:

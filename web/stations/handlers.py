@@ -14,9 +14,10 @@ from alerts import api as alerts_api
 from protocol.factors import FACTORS
 from store import commands as store_commands
 from web import context
+from web.aqi_view import aqi_texts
 from web.keys import MAP_CACHE_KEY
 from web.map import queries as map_queries
-from web.map.aqi import AIR_FACTORS, current_aqi, outside_plan
+from web.map.aqi import AIR_FACTORS, current_aqi, evaluator, outside_plan
 from web.map.service import last_complete_hour
 from web.params import (
     body_bool,
@@ -141,7 +142,11 @@ async def get_station(request: web.Request) -> web.Response:
         else None
     )
     # NA with IAQIs (HJ 633—2026 §5.3.1: a pollutant missing, the rest ≤ 100) is shown too
-    station["aqi"] = None if aqi is None or (aqi.aqi is None and not aqi.missing) else aqi.to_json()
+    station["aqi"] = None
+    if aqi is not None and (aqi.aqi is not None or aqi.missing):
+        # the standard, the level's health text and the sensitive groups of that table
+        texts = aqi_texts(evaluator(today).table, aqi.level, aqi.iaqi)
+        station["aqi"] = {**aqi.to_json(), **texts}
     station["aqi_hour"] = hour
     station["status"] = (
         "disabled" if not station["enabled"] else "online" if station["online"] else "offline"

@@ -169,7 +169,7 @@ async function loadHeat() {
     }).addTo(map);
     const p = data.properties || {};
     box.textContent = data.features.length
-      ? `${p.stations} 站插值${p.at ? " · " + fmtTime(p.at).slice(0, 13) + (p.hourly ? "时" : "") : ""}`
+      ? `${p.stations} 站插值${p.at ? " · " + fmtTime(p.at).slice(0, 13) + (p.hourly ? "时" : "") : ""}${p.standard ? ` · AQI（${p.standard}）` : ""}`
       : "无数据";
     document.body.dataset.heat = String(data.features.length);
   } catch (e) { box.textContent = ""; toast(e.message, true); document.body.dataset.heat = "error"; }

@@ -26,14 +26,17 @@ function valueCell(view, row, value) {
 
 function render(view) {
   const star = view.unverified.length ? "*" : "";
-  $("rk-label").textContent = `${SCOPE_ZH[view.scope]}${view.by_label}${star}排名 · ${view.label} · 共 ${view.total} 个`;
+  const std = view.standard_label ? `（${view.standard_label}）` : "";
+  const rule = view.standards.text ? ` · ${view.by === "aqi" ? "AQI" : "综合指数"} ${view.standards.text}` : "";
+  $("rk-label").textContent = `${SCOPE_ZH[view.scope]}${view.by_label}${star}排名 · ${view.label} · 共 ${view.total} 个${rule}`;
   const notice = $("rk-unverified");
   notice.hidden = !view.unverified.length;
-  notice.textContent = view.unverified.map((u) => u.message).join(" ");
+  notice.replaceChildren(...view.unverified.map((u) => el("p", { dataset: { standard: u.code } },
+    el("strong", { class: "mark-unverified", text: `${u.mark}` }), ` ${u.code}：${u.reason}。标 * 的数值仅供参考。`)));
   const unit = view.unit ? `（${view.unit}）` : "";
   $("rk-table").tHead.replaceChildren(el("tr", {},
     el("th", { text: "排名" }), el("th", { text: "名称" }),
-    el("th", { text: `${view.by_label}${star}${unit}` }),
+    el("th", { text: `${view.by_label}${std}${star}${unit}` }),
     view.by === "aqi" ? el("th", { text: "首要污染物" }) : null,
     ...view.columns.map((c) => el("th", { text: c.label }))));
   const body = $("rk-table").tBodies[0];

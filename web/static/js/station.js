@@ -23,10 +23,15 @@ function renderHead(s) {
       el("span", { class: "muted", text: `（缺 ${s.aqi.missing.join("、")}，其余指标 AQI ≤ 100，按 ${s.aqi.standard} 第5.3条不发布）` })));
     return;
   }
-  badge.replaceChildren(s.aqi ? el("span", {}, "AQI ", aqiChip(s.aqi.aqi, s.aqi.color, s.aqi.category), " ", s.aqi.category || "",
+  if (!s.aqi) { badge.replaceChildren(el("span", { class: "muted", text: "AQI 无数据" })); return; }
+  const basis = s.aqi.basis === "hour" ? `${fmtTime(s.aqi_hour).slice(11, 13)}时小时值` : "最新实时值";
+  const groups = Object.entries(s.aqi.sensitive_groups || {});
+  badge.replaceChildren(el("span", {}, "AQI ", aqiChip(s.aqi.aqi, s.aqi.color, s.aqi.category), " ", s.aqi.category || "",
     s.aqi.primary.length ? ` 首要污染物 ${s.aqi.primary.join("、")}` : "",
-    el("span", { class: "muted", text: s.aqi.basis === "hour" ? `（${fmtTime(s.aqi_hour).slice(11, 13)}时小时值）` : "（最新实时值）" }))
-    : el("span", { class: "muted", text: "AQI 无数据" }));
+    el("span", { class: "muted", id: "st-aqi-standard", text: `（${s.aqi.standard} 实时报，${basis}）` })),
+    s.aqi.health_effect ? el("div", { class: "muted", id: "st-aqi-advice", text: `健康影响：${s.aqi.health_effect} 建议措施：${s.aqi.advice}` }) : "",
+    groups.length ? el("div", { class: "muted", id: "st-aqi-sensitive",
+      text: `敏感人群（${s.aqi.standard}）：${groups.map(([p, g]) => `${p}：${g}`).join("；")}` }) : "");
 }
 
 function limitText(f) {
