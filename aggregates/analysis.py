@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
@@ -40,6 +40,7 @@ __all__ = [
     "competition_ranks",
     "daily_indicators",
     "fast_composite_index",
+    "outside_plan",
     "percentile_linear",
     "pollutant_of_code",
     "round_reported",
@@ -58,6 +59,15 @@ AQI_FACTORS: Final[Mapping[str, str]] = MappingProxyType(
     }
 )
 AQI_POLLUTANTS: Final[tuple[str, ...]] = tuple(AQI_FACTORS)
+
+
+def outside_plan(expected_factors: Collection[str] | None) -> frozenset[str]:
+    """The AQI pollutants outside a station's monitoring plan (HJ 633—2026 §5.3.2): those
+    whose factor code is not among its 应测因子 (``stations.expected_factors``).  A station
+    without a plan (no expected factors) is taken to measure all six."""
+    if not expected_factors:
+        return frozenset()
+    return frozenset(p for p, code in AQI_FACTORS.items() if code not in expected_factors)
 _CODE_TO_POLLUTANT: Final = {code: pol for pol, code in AQI_FACTORS.items()}
 _QUANT: Final = {0: Decimal(1), 1: Decimal("0.1"), 2: Decimal("0.01")}
 

@@ -41,6 +41,7 @@ from aggregates.selection import (
     factor_ids,
     group_stations,
     local_tz,
+    outside_every_plan,
     registry_for,
     select_stations,
 )
@@ -191,7 +192,8 @@ async def daily_aqi_series(
         days = sorted({d for s in group for d in data.get(s.id, {})})
         results: list[AreaAqi] = []
         for day in days:
-            per_station = [data[s.id][day] for s in group if day in data.get(s.id, {})]
+            reporting = [s for s in group if day in data.get(s.id, {})]
+            per_station = [data[s.id][day] for s in reporting]
             table = registry.aqi_table(day)
             if scope == "station":
                 ind = daily_indicators(per_station[0], factors)
@@ -199,7 +201,9 @@ async def daily_aqi_series(
                 ind = _area_indicators(
                     [daily_indicators(r, factors, rounded=False) for r in per_station]
                 )
-            result = daily_aqi(ind, table, round_inputs=False)
+            result = daily_aqi(
+                ind, table, round_inputs=False, not_monitored=outside_every_plan(reporting)
+            )
             aqci = _day_aqci(per_station, registry, day, factors) if with_aqci else None
             results.append(
                 AreaAqi(
@@ -254,7 +258,7 @@ async def hourly_aqi_at(
         dec = to_aqi_units(v.value, v.factor, settings.aggregates.unit_factors)
         by_station[v.station_id][f"{pol}_1h"] = round_reported(pol, dec)
     return [
-        (s, hourly_aqi(by_station[s.id], table, round_inputs=False))
+        (s, hourly_aqi(by_station[s.id], table, round_inputs=False, not_monitored=s.not_monitored))
         for s in stations
         if s.id in by_station
     ]

@@ -198,18 +198,23 @@ def _one(record: object, args: argparse.Namespace, registry: StandardRegistry) -
     return out
 
 
+def standards_and_day(args: argparse.Namespace, label: str = "") -> tuple[StandardRegistry, date]:
+    """The tables of ``--standards-dir`` and the day of ``--date`` (today without it);
+    a bad file or date is an :class:`InputError` (the file's message after *label*)."""
+    try:
+        registry = load_standards([Path(d) for d in args.standards_dir])
+    except StandardFileError as exc:
+        raise InputError(f"{label}{exc}") from None
+    return registry, parse_day(args.date, "--date") if args.date else today()
+
+
 Handler = Callable[[object, argparse.Namespace, StandardRegistry], dict[str, object]]
 
 
 def process(args: argparse.Namespace, prog: str, handler: Handler) -> int:
     """Shared driver of ``envgrid aqi``/``aqci``: load standards, read, compute, print."""
     try:
-        registry = load_standards([Path(d) for d in args.standards_dir])
-    except StandardFileError as exc:
-        print(f"{prog}: standards: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        args.default_day = parse_day(args.date, "--date") if args.date else today()
+        registry, args.default_day = standards_and_day(args, "standards: ")
         records = read_records(read_input(args.input))
     except InputError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)

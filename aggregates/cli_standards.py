@@ -26,20 +26,17 @@ import sys
 from collections.abc import Iterable, Sequence
 from datetime import date
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import orjson
 
-from aggregates.cli_aqi import EXIT_BAD_INPUT, InputError, add_standards_dir, parse_day, today
+from aggregates.cli_aqi import EXIT_BAD_INPUT, InputError, add_standards_dir, standards_and_day
 from aggregates.standards import (
     AqciTable,
     AqiTable,
     LimitsTable,
     Standard,
-    StandardFileError,
     StandardRegistry,
-    load_standards,
 )
 
 __all__ = ["configure", "run"]
@@ -382,12 +379,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``envgrid standards``; 0, or 2 for a bad file, id or date."""
     prog = "envgrid standards"
     try:
-        registry = load_standards([Path(d) for d in args.standards_dir])
-    except StandardFileError as exc:
-        print(f"{prog}: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    try:
-        on = parse_day(args.date, "--date") if args.date else today()
+        registry, on = standards_and_day(args)
         if args.action == "list":
             lines = _list_lines(registry, on)
         else:

@@ -18,7 +18,7 @@ SELECT id, code, name_zh, name_en, unit FROM factors WHERE id = ANY($1::smallint
 #: Stations with ids ``$1`` or MNs ``$2``; both empty: every station.
 STATIONS_SQL: Final = """
 SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, s.enabled,
-       a.code AS grid_code, a.name AS grid_name, s.area_class
+       a.code AS grid_code, a.name AS grid_name, s.area_class, s.expected_factors
 FROM stations s LEFT JOIN areas a ON a.id = s.grid_id
 WHERE (cardinality($1::integer[]) = 0 AND cardinality($2::text[]) = 0)
    OR s.id = ANY($1::integer[]) OR s.mn = ANY($2::text[])

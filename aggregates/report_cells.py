@@ -74,7 +74,10 @@ async def factor_info(db: Db, codes: Sequence[str]) -> dict[str, dict[str, Any]]
 
 
 def aqi_cells(result: AqiResult | None) -> list[Cell]:
-    """AQI, category and primary pollutants (the cells under :data:`AQI_COLUMNS`)."""
+    """AQI, category and primary pollutants (the cells under :data:`AQI_COLUMNS`); an AQI
+    withheld for missing data (HJ 633—2026 §5.3.1) is "NA", without category or primary."""
+    if result is not None and result.aqi is None and result.missing_indicators:
+        return ["NA", None, None]
     if result is None or result.aqi is None:
         return [None, None, None]
     names = "、".join(POLLUTANT_NAMES.get(p, p) for p in result.primary)

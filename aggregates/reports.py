@@ -31,7 +31,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from aggregates import queries
-from aggregates.analysis import pollutant_of_code
+from aggregates.analysis import AQI_FACTORS, pollutant_of_code
 from aggregates.aqi import hourly_aqi
 from aggregates.aqi_series import station_daily_aqi
 from aggregates.official import daily, hourly
@@ -63,6 +63,7 @@ from aggregates.selection import (
     QueryError,
     Selection,
     StationInfo,
+    outside_every_plan,
     registry_for,
     select_stations,
 )
@@ -154,7 +155,9 @@ async def build_report(
 async def _hour_report(job: ReportJob, stations: Sequence[StationInfo]) -> None:
     spec, tz = job.report.spec, ZoneInfo(job.settings.core.timezone)
     lo, hi = day_bounds(spec.period.start, tz)
-    values = await hourly(job.db, stations, spec.factors, lo, hi)
+    # the AQI of an hour takes all six pollutants, whichever factors the report shows
+    codes = list(dict.fromkeys([*spec.factors, *AQI_FACTORS.values()]))
+    values = await hourly(job.db, stations, codes, lo, hi)
     job.step(0.5, "hourly AQI")
     per_hour: dict[tuple[datetime, str], list[float]] = defaultdict(list)
     for v in values:
@@ -164,21 +167,27 @@ async def _hour_report(job: ReportJob, stations: Sequence[StationInfo]) -> None:
     table.columns += factor_columns(spec.factors, job.info) + AQI_COLUMNS
     registry = registry_for(job.settings)
     aqi_table = registry.aqi_table(spec.period.start)
+    exempt = outside_every_plan(stations)
     aqis: list[int | None] = []
     labels: list[str] = []
     for h in range(24):
         ts = lo + timedelta(hours=h)
         row: list[Cell] = [ts.astimezone(tz).strftime("%H:00")]
         inputs: dict[str, Decimal | None] = {}
-        for code in spec.factors:
+        for code in codes:
             vals = per_hour.get((ts, code))
             mean = math.fsum(vals) / len(vals) if vals else None
             value = shown(code, mean, job.settings)
-            row.append(value)
+            if code in spec.factors:
+                row.append(value)
             pol = pollutant_of_code(code)
             if pol is not None and value is not None:
                 inputs[f"{pol}_1h"] = value
-        res = hourly_aqi(inputs, aqi_table, round_inputs=False) if inputs else None
+        res = (
+            hourly_aqi(inputs, aqi_table, round_inputs=False, not_monitored=exempt)
+            if inputs
+            else None
+        )
         row += aqi_cells(res)
         aqis.append(res.aqi if res else None)
         labels.append(str(row[0]))

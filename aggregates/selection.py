@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from aggregates import queries
+from aggregates.analysis import outside_plan
 from aggregates.settings import AggregatesConfig
 from aggregates.standards import StandardRegistry, default_registry, load_standards
 
@@ -84,6 +85,8 @@ class StationInfo:
     st: str | None
     #: GB 3095 功能区类别: 1 一类区 (grade I limits), 2 二类区 (grade II)
     area_class: int = 2
+    #: AQI pollutants outside the station's 应测因子 plan (HJ 633—2026 §5.3.2)
+    not_monitored: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -98,6 +101,13 @@ class StationInfo:
         if self.grid_code is None:
             return None
         return self.grid_code, self.grid_name or self.grid_code
+
+
+def outside_every_plan(stations: Iterable[StationInfo]) -> frozenset[str]:
+    """The AQI pollutants outside the monitoring plan of every one of ``stations`` (HJ
+    633—2026 §5.3.2): one that any of them is meant to measure counts as missing when absent."""
+    plans = [s.not_monitored for s in stations]
+    return frozenset.intersection(*plans) if plans else frozenset()
 
 
 def registry_for(settings: AggregatesConfig) -> StandardRegistry:
@@ -152,6 +162,7 @@ async def select_stations(db: Db, selection: Selection | None = None) -> list[St
                 r["lon"],
                 r["st"],
                 r["area_class"],
+                outside_plan(r["expected_factors"]),
             )
         )
     if sel.mns:

@@ -63,10 +63,8 @@ def _parse_header(ctx: Reader, doc: dict[str, object]) -> Standard:
     eff_to_d = None if eff_to is None else ctx.day("/effective_to", eff_to)
     if eff_to_d is not None and eff_to_d < eff_from:
         raise ctx.err("/effective_to", "is before effective_from")
-    unverified: list[UnverifiedValue] = []
-    collect_unverified(doc, "", unverified)
-    sources: list[tuple[str, str]] = []
-    collect_sources(doc, "", sources)
+    unverified = collect_unverified(doc)
+    sources = collect_sources(doc)
     notes = doc.get("notes", [])
     return Standard(
         id=ctx.string("/id", doc["id"]),

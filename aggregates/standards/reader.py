@@ -4,7 +4,7 @@ keys and names the file and the JSON pointer (RFC 6901) in every error, and the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -189,37 +189,37 @@ def _plain(value: object) -> object:
     return value
 
 
-def collect_unverified(node: object, pointer: str, out: list[UnverifiedValue]) -> None:
+def _objects(node: object, pointer: str = "") -> Iterator[tuple[str, dict[str, object]]]:
+    """Every JSON object of a document with its pointer, in document order, not entering
+    the metadata keys (``verified``, ``note``, ``notes``, ``source``)."""
     if isinstance(node, dict):
         d = cast(dict[str, object], node)
+        yield pointer or "/", d
+        for key, child in d.items():
+            if key not in META_KEYS:
+                yield from _objects(child, pointer_to(pointer, key))
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            yield from _objects(child, pointer_to(pointer, i))
+
+
+def collect_unverified(doc: object) -> list[UnverifiedValue]:
+    """The values a document marks ``"verified": false``, with their note and source."""
+    out: list[UnverifiedValue] = []
+    for pointer, d in _objects(doc):
         if d.get("verified") is False:
             note, source = d.get("note"), d.get("source")
             out.append(
                 UnverifiedValue(
-                    pointer=pointer or "/",
+                    pointer=pointer,
                     value=_plain(d),
                     note=note if isinstance(note, str) else None,
                     source=source if isinstance(source, str) else None,
                 )
             )
-        for key, child in d.items():
-            if key not in META_KEYS:
-                collect_unverified(child, pointer_to(pointer, key), out)
-    elif isinstance(node, list):
-        for i, child in enumerate(node):
-            collect_unverified(child, pointer_to(pointer, i), out)
+    return out
 
 
-def collect_sources(node: object, pointer: str, out: list[tuple[str, str]]) -> None:
+def collect_sources(doc: object) -> list[tuple[str, str]]:
     """(pointer, text) of every ``"source"`` citation in a document, in document order."""
-    if isinstance(node, dict):
-        d = cast(dict[str, object], node)
-        source = d.get("source")
-        if isinstance(source, str):
-            out.append((pointer or "/", source))
-        for key, child in d.items():
-            if key not in META_KEYS:
-                collect_sources(child, pointer_to(pointer, key), out)
-    elif isinstance(node, list):
-        for i, child in enumerate(node):
-            collect_sources(child, pointer_to(pointer, i), out)
+    return [(p, s) for p, d in _objects(doc) if isinstance(s := d.get("source"), str)]

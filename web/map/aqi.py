@@ -18,7 +18,8 @@ up to 2026-02-28, HJ 633—2026 from 2026-03-01):
 HJ 633—2026 §5.3.1: with one of the six pollutants missing (not measured, invalid), the AQI
 of the others is shown only when it is above 100; otherwise it is NA (grey) with the
 IAQIs and ``missing`` naming what is absent.  Pollutants outside the station's monitoring
-plan (§5.3.2, the station's ``aqi_not_monitored``) do not count as missing.
+plan (§5.3.2, the station's 应测因子, :func:`aggregates.analysis.outside_plan`) do not
+count as missing.
 
 A disabled station has no AQI.  ``basis`` of the result says which input was used
 (``"hour"`` or ``"latest"``).  Values are multiplied by ``aggregates.unit_factors``
@@ -56,7 +57,6 @@ __all__ = [
     "StationAqi",
     "current_aqi",
     "evaluator",
-    "outside_plan",
 ]
 
 #: HJ 212 factor code → hourly-report indicator of HJ 633 (ambient air, platform units).
@@ -64,15 +64,6 @@ AIR_FACTORS: Final[Mapping[str, str]] = {
     code: f"{pollutant}_1h" for pollutant, code in AQI_FACTORS.items()
 }
 _POLLUTANT: Final = {ind: ind.split("_", 1)[0] for ind in AIR_FACTORS.values()}
-
-
-def outside_plan(expected_factors: Collection[str] | None) -> frozenset[str]:
-    """The AQI pollutants outside a station's monitoring plan (HJ 633—2026 §5.3.2): those
-    whose factor code is not among its 应测因子 (``stations.expected_factors``).  A station
-    without a plan (no expected factors) is taken to measure all six."""
-    if not expected_factors:
-        return frozenset()
-    return frozenset(p for p, code in AQI_FACTORS.items() if code not in expected_factors)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,10 +43,11 @@ import asyncpg
 import numpy as np
 import orjson
 
+from aggregates.analysis import outside_plan
 from web.settings import WebConfig
 
 from . import queries
-from .aqi import AIR_FACTORS, StationAqi, current_aqi, evaluator, outside_plan
+from .aqi import AIR_FACTORS, StationAqi, current_aqi, evaluator
 
 __all__ = ["AqiCells", "HourlyAqi", "MapState", "Registry", "last_complete_hour"]
 

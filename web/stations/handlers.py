@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 from aiohttp import web
 
+from aggregates.analysis import outside_plan
 from alerts import api as alerts_api
 from protocol.factors import FACTORS
 from store import commands as store_commands
@@ -17,7 +18,7 @@ from web import context
 from web.aqi_view import aqi_texts
 from web.keys import MAP_CACHE_KEY
 from web.map import queries as map_queries
-from web.map.aqi import AIR_FACTORS, current_aqi, evaluator, outside_plan
+from web.map.aqi import AIR_FACTORS, current_aqi, evaluator
 from web.map.service import last_complete_hour
 from web.params import (
     body_bool,
