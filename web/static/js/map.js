@@ -87,7 +87,9 @@ async function popupContent(id) {
   return el("div", { class: "popup" },
     el("h3", {}, s.name, " ", el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] })),
     el("div", { class: "muted", text: `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}` }),
-    aqi ? el("div", {}, "AQI ", aqiChip(aqi.aqi, aqi.color, aqi.category), " ", aqi.category || "",
+    aqi && aqi.aqi === null ? el("div", {}, "AQI ", aqiChip(null, aqi.color, "NA"), " NA",  // HJ 633—2026 §5.3.1
+      el("span", { class: "muted", text: `（缺 ${aqi.missing.join("、")}，其余指标 AQI ≤ 100，按 ${aqi.standard} 不发布）` }))
+    : aqi ? el("div", {}, "AQI ", aqiChip(aqi.aqi, aqi.color, aqi.category), " ", aqi.category || "",
       aqi.primary.length ? ` · 首要污染物 ${aqi.primary.join("、")}` : "",
       el("span", { class: "muted", text: aqi.basis === "hour" ? ` · ${fmtTime(s.aqi_hour).slice(11, 13)}时小时值` : " · 最新实时值" }))
       : el("div", { class: "muted", text: "AQI：无数据" }),
