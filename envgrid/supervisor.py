@@ -153,6 +153,7 @@ class Supervisor:
     # -- database ------------------------------------------------------------------------
     async def _start_database(self) -> None:
         from store.prepare import prepare_database
+        from store.secretbox import box_for
 
         core, db = self.settings.core, self.settings.database
         if db.dsn:
@@ -181,6 +182,7 @@ class Supervisor:
                 migrate_schema=db.migrate_on_start,
                 compress_after_days=db.compress_after_days,
                 rollup_refresh_days=db.rollup_refresh_days,
+                box=box_for(core.secret_key_path),
             )
         except Exception as exc:
             raise StartupError(f"cannot prepare the database: {exc}") from exc

@@ -27,6 +27,7 @@ from store.commands import COMMAND_VERBS, CommandError, queue_command, wait_comm
 from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
+from store.secretbox import STATION_PASSWORD, box_for
 from store.stations import (
     AREA_CLASSES,
     DEFAULT_AREA_CLASS,
@@ -49,7 +50,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("list", help="registered stations with their connection state")
     add = sub.add_parser("add", help="register a station")
     add.add_argument("mn")
-    add.add_argument("--password", default="")
+    add.add_argument(
+        "--password", required=True, help="the station's access password (PW), not empty"
+    )
     add.add_argument("--name", default="")
     add.add_argument("--st", help="system type, e.g. 22 ambient air, 31 flue gas, 32 wastewater")
     add.add_argument("--lat", type=float)
@@ -58,6 +61,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     _area_class_option(add, default=DEFAULT_AREA_CLASS)
     change = sub.add_parser("set", help="change a registered station")
     change.add_argument("mn")
+    change.add_argument("--password", help="a new access password (PW) for the registry")
     change.add_argument("--name")
     change.add_argument("--region")
     _area_class_option(change, default=None)
@@ -130,6 +134,16 @@ def _print(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, default=str))
 
 
+def _seal(password: str | None, s: IngestConfig) -> str | None:
+    """A password as stored (sealed with the key file, ``store.secretbox``); an empty one is
+    refused: a station without a password would be a station anyone can be."""
+    if password is None:
+        return None
+    if not password.strip():
+        raise StationError("a station needs a non-empty password (--password)")
+    return box_for(s.core.secret_key_path).seal(password, STATION_PASSWORD)
+
+
 async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     for row in await list_stations(conn):
         _print(row)
@@ -140,7 +154,7 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
     station_id = await add_station(
         conn,
         args.mn,
-        password=args.password,
+        password=_seal(args.password, s),
         name=args.name,
         st=args.st,
         lat=args.lat,
@@ -156,6 +170,7 @@ async def _set(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
     values = {
         key: value
         for key, value in (
+            ("password", _seal(args.password, s)),
             ("name", args.name),
             ("region", args.region),
             ("area_class", args.area_class),
@@ -183,13 +198,17 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
     except json.JSONDecodeError as exc:
         raise StationError(f"{args.file}: not JSON ({exc})") from None
     stations = []
+    box = box_for(s.core.secret_key_path)
     for n, item in enumerate(items, 1):
         if not isinstance(item, dict) or not item.get("mn"):
             raise StationError(f"{args.file}: item {n} has no 'mn'")
+        password = str(item.get("pw", item.get("password", "")))
+        if not password.strip():
+            raise StationError(f"{args.file}: item {n} ({item['mn']}) has no 'pw'")
         stations.append(
             NewStation(
                 str(item["mn"]),
-                str(item.get("pw", item.get("password", ""))),
+                box.seal(password, STATION_PASSWORD),
                 str(item.get("name", "")),
                 item.get("st"),
                 item.get("lat"),
@@ -205,12 +224,15 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
 
 async def _pending(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     for row in await list_pending(conn):
+        row["has_password"] = bool(row.pop("password", None))
         _print(row)
     return 0
 
 
 async def _approve(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
-    station_id = await approve_pending(conn, args.mn, password=args.password, name=args.name)
+    station_id = await approve_pending(
+        conn, args.mn, password=_seal(args.password, s), name=args.name
+    )
     print(f"station {args.mn} approved (id {station_id}); its data is stored from now on")
     return 0
 
@@ -236,6 +258,7 @@ async def _command(conn: asyncpg.Connection, args: argparse.Namespace, s: Ingest
         created_by="cli",
         timeout_s=args.timeout,
         tz=s.core.timezone,
+        box=box_for(s.core.secret_key_path),
     )
     print(f"command {command_id} queued (CN {cn}) for {args.mn}", file=sys.stderr)
     if args.wait > 0:

@@ -27,9 +27,11 @@ from typing import Any
 import asyncpg
 
 from protocol import Frame, Reply, encode_request
+from protocol.redact import mask_fields, mask_frame
 from store.commands import CHANNEL
 from store.db import connect
-from store.stations import STATIONS_CHANNEL
+from store.secretbox import STATION_PASSWORD, SecretBox, SecretBoxError
+from store.stations import NOTIFY_CHANGED_SQL, STATIONS_CHANNEL
 
 from . import queries
 from .connection import StationConnection
@@ -41,6 +43,10 @@ log = logging.getLogger(__name__)
 
 #: Commands the station answers with 9013 instead of 9011/9012 ([S17] table 9).
 _NOTIFY_CN = frozenset({2012, 2022})
+
+
+#: HJ 212 "set access password" (NewPW in the CP)
+SET_PASSWORD_CN = 1072
 
 
 @dataclass(slots=True)
@@ -62,6 +68,8 @@ class CommandTracker:
     registry_get: Callable[[str], Station | None]
     timeout_s: float
     on_registry_change: Callable[[], None] | None = None
+    #: opens the ``NewPW`` of set-password commands (sealed in ``station_commands.params``)
+    box: SecretBox | None = None
     _active: dict[tuple[str, str], _Active] = field(default_factory=dict, init=False)  # (mn, qn)
     _by_station: dict[int, list[_Active]] = field(default_factory=dict, init=False)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
@@ -174,6 +182,15 @@ class CommandTracker:
         if conn_ is None or station is None:
             await self._fail(command_id, "station disconnected before the command was sent")
             return
+        if station.password is None:
+            await self._fail(command_id, "the station's stored password does not open on this host")
+            return
+        if self.box is not None and "NewPW" in params:
+            try:
+                params = {**params, "NewPW": self.box.open(params["NewPW"], STATION_PASSWORD)}
+            except SecretBoxError as exc:
+                await self._fail(command_id, str(exc))
+                return
         frame = encode_request(
             cn,
             qn=qn,
@@ -249,17 +266,31 @@ class CommandTracker:
                     await conn.execute(sql, active.id)
                 else:
                     await conn.execute(sql, active.id, code)
-            fields: dict[str, Any] = dict(frame.fields)
+            if active.cn == SET_PASSWORD_CN and sql == queries.FINISH_COMMAND_SQL and code == 1:
+                await self._password_changed(conn, active)
+            fields: dict[str, Any] = mask_fields(frame.fields)
             if frame.values:
-                fields["values"] = {k: dict(v) for k, v in frame.values.items()}
+                fields["values"] = {k: mask_fields(v) for k, v in frame.values.items()}
             await conn.execute(
                 queries.INSERT_REPLY_SQL,
                 active.id,
                 received,
                 frame.cn,
                 fields,
-                frame.raw.decode("utf-8", errors="replace"),
+                mask_frame(frame.raw).decode("utf-8", errors="replace"),
             )
+
+    async def _password_changed(self, conn: asyncpg.Connection, active: _Active) -> None:
+        """The station confirmed a set-password command (1072, ExeRtn 1): the registry takes
+        the new password (sealed), and the workers reload it."""
+        new = await conn.fetchval(queries.COMMAND_NEW_PASSWORD_SQL, active.id)
+        if not new:
+            return
+        if self.box is not None:
+            new = self.box.seal(self.box.open(new, STATION_PASSWORD), STATION_PASSWORD)
+        await conn.execute(queries.SET_STATION_PASSWORD_SQL, active.station_id, new)
+        await conn.execute(NOTIFY_CHANGED_SQL, STATIONS_CHANNEL, active.mn)
+        log.info("station %s confirmed its new password (command %d)", active.mn, active.id)
 
     def _finish(self, active: _Active) -> None:
         self._active.pop((active.mn, active.qn), None)

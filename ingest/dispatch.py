@@ -237,6 +237,12 @@ class Dispatcher:
         if not station.enabled:
             self._reject(conn, frame, "disabled_station", f"station {mn} is disabled")
             return
+        if station.password is None:
+            self._reject(conn, frame, "password_unreadable", f"stored PW of {mn} does not open")
+            return
+        if not station.password and not self.settings.allow_empty_passwords:
+            self._reject(conn, frame, "no_password", f"{mn} is registered without a password")
+            return
         if frame.pw != station.password and frame.pw is not None:
             self._reject(conn, frame, "bad_password", f"wrong PW for {mn}")
             return
@@ -392,9 +398,12 @@ class Dispatcher:
             self._reject(conn, frame, "unknown_mn", f"unknown MN {mn} (policy: reject)")
             conn.close()
             return
+        if self.state is not None and not self.state.pending(mn, frame, conn.peer, conn.ip):
+            self._reject(
+                conn, frame, "pending_limit", f"unknown MN {mn}: too many new MNs from {conn.ip}"
+            )
+            return
         self._reject(conn, frame, "unknown_mn", f"unknown MN {mn}: waiting for approval")
-        if self.state is not None:
-            self.state.pending(mn, frame, conn.peer)
 
     # -- platform-initiated replies ---------------------------------------------------------
     def _sync_time(self, conn: StationConnection, frame: Frame) -> None:

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
+from protocol.redact import mask_frame
+
 from .spool import Spool, SpoolRecord
 from .writer import BatchWriter, DatabaseUnavailable, Inbound, WriteResult
 
@@ -217,7 +219,7 @@ class Pipeline:
                     item.frame.cn,
                     item.frame.data_time,
                     exc,
-                    item.frame.raw[:200],
+                    mask_frame(item.frame.raw)[:200],
                 )
                 self.stats.dropped_frames += 1
                 item.rejected = True

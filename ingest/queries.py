@@ -17,15 +17,30 @@ INSERT INTO factors (code, name_zh, name_en, unit, grp) VALUES ($1, $2, $3, $4, 
 ON CONFLICT (code) DO UPDATE SET code = EXCLUDED.code
 RETURNING id
 """
+#: A pending MN keeps the first password it presented (later ones count as conflicts); new
+#: MNs are added only while fewer than ``$10`` rows wait (one client sending random MNs
+#: does not fill the table).
 UPSERT_PENDING_SQL: Final = """
+WITH u AS (
+    SELECT *, EXISTS (SELECT 1 FROM pending_stations p WHERE p.mn = u.mn) AS known
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                $6::timestamptz[], $6::timestamptz[], $7::bigint[], $8::text[], $9::bigint[])
+         AS u(mn, st, password, edition, peer, first_seen, last_seen, frames, last_raw, conflicts)
+)
 INSERT INTO pending_stations (mn, st, password, edition, peer, first_seen, last_seen, frames,
-                              last_raw)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                     $6::timestamptz[], $6::timestamptz[], $7::bigint[], $8::text[])
+                              last_raw, pw_conflicts)
+SELECT mn, st, password, edition, peer, first_seen, last_seen, frames, last_raw, conflicts
+FROM (
+    SELECT * FROM u WHERE known
+    UNION ALL
+    (SELECT * FROM u WHERE NOT known
+     LIMIT greatest(0, $10 - (SELECT count(*) FROM pending_stations)))
+) AS rows
 ON CONFLICT (mn) DO UPDATE SET
-    st = EXCLUDED.st, password = EXCLUDED.password, edition = EXCLUDED.edition,
+    st = EXCLUDED.st, edition = EXCLUDED.edition,
     peer = EXCLUDED.peer, last_seen = EXCLUDED.last_seen,
-    frames = pending_stations.frames + EXCLUDED.frames, last_raw = EXCLUDED.last_raw
+    frames = pending_stations.frames + EXCLUDED.frames, last_raw = EXCLUDED.last_raw,
+    pw_conflicts = pending_stations.pw_conflicts + EXCLUDED.pw_conflicts
 """
 
 # -- the batch transaction ----------------------------------------------------------
@@ -127,6 +142,10 @@ SELECT id FROM station_commands
 WHERE station_id = $1 AND status = 'queued' AND expires_at > now()
 ORDER BY id
 """
+COMMAND_NEW_PASSWORD_SQL: Final = "SELECT params->>'NewPW' FROM station_commands WHERE id = $1"
+SET_STATION_PASSWORD_SQL: Final = (
+    "UPDATE stations SET password = $2, updated_at = now() WHERE id = $1"
+)
 ANSWER_COMMAND_SQL: Final = """
 UPDATE station_commands SET
     status = CASE WHEN $2 = 1 THEN 'accepted' ELSE 'rejected' END,

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from store.secretbox import STATION_PASSWORD, SecretBox, SecretBoxError
+
 from . import queries
 
 __all__ = ["Station", "StationRegistry"]
@@ -26,13 +28,22 @@ log = logging.getLogger(__name__)
 class Station:
     id: int
     mn: str
-    password: str
+    #: the plain access password; None when its sealed value does not open with this
+    #: host's key (every frame is then refused: ``password_unreadable``)
+    password: str | None
     enabled: bool
     modbus_crc: bool
 
 
 class StationRegistry:
-    def __init__(self, *, negative_ttl: float = 30.0, negative_max: int = 100_000) -> None:
+    def __init__(
+        self,
+        *,
+        box: SecretBox | None = None,
+        negative_ttl: float = 30.0,
+        negative_max: int = 100_000,
+    ) -> None:
+        self._box = box
         self._by_mn: dict[str, Station] = {}
         self._negative: dict[str, float] = {}
         self._negative_ttl = negative_ttl
@@ -49,12 +60,22 @@ class StationRegistry:
 
     async def load(self, conn: asyncpg.Connection) -> int:
         rows = await conn.fetch(queries.LOAD_STATIONS_SQL)
-        self._by_mn = {
-            r["mn"]: Station(r["id"], r["mn"], r["password"], r["enabled"], r["modbus_crc"])
-            for r in rows
-        }
+        self._by_mn = {r["mn"]: self._station(r) for r in rows}
         self._negative.clear()
         return len(self._by_mn)
+
+    def _station(self, row: asyncpg.Record) -> Station:
+        return Station(row["id"], row["mn"], self._open(row), row["enabled"], row["modbus_crc"])
+
+    def _open(self, row: asyncpg.Record) -> str | None:
+        stored: str = row["password"]
+        if self._box is None:
+            return stored
+        try:
+            return self._box.open(stored, STATION_PASSWORD)
+        except SecretBoxError as exc:
+            log.error("station %s: %s; its frames are refused", row["mn"], exc)
+            return None
 
     def recently_missed(self, mn: str) -> bool:
         """True when ``mn`` was looked up and not found within the negative TTL."""
@@ -69,7 +90,7 @@ class StationRegistry:
                 self._negative.clear()
             self._negative[mn] = time.monotonic() + self._negative_ttl
             return None
-        station = Station(row["id"], row["mn"], row["password"], row["enabled"], row["modbus_crc"])
+        station = self._station(row)
         self._by_mn[mn] = station
         self._negative.pop(mn, None)
         return station

@@ -30,9 +30,11 @@ import asyncpg
 
 from ingest.settings import IngestConfig
 from protocol import Decoder, Frame
+from protocol.redact import mask_frame
 from store.db import create_pool
 from store.engine import Engine
 from store.partitions import PartitionCache
+from store.secretbox import box_for
 from store.service import raise_nofile_limit, run_until_signalled
 
 from . import queries
@@ -93,7 +95,8 @@ class IngestWorker:
         self.index = index
         self.port = settings.ingest.port if port is None else port
         self.tz = ZoneInfo(settings.core.timezone)
-        self.registry = StationRegistry()
+        self.box = box_for(settings.core.secret_key_path)
+        self.registry = StationRegistry(box=self.box)
         self.dispatcher: Dispatcher | None = None
         self.pipeline: Pipeline | None = None
         self.metrics: WorkerMetrics | None = None
@@ -157,7 +160,13 @@ class IngestWorker:
             rebuild=self._rebuild,
         )
         dispatcher.pipeline = self.pipeline
-        dispatcher.state = StateFlusher(self._pool, worker=self.index)
+        dispatcher.state = StateFlusher(
+            self._pool,
+            worker=self.index,
+            box=self.box,
+            pending_max_total=ing.pending_max_total,
+            pending_max_per_address=ing.pending_max_per_address,
+        )
         dispatcher.commands = CommandTracker(
             self._pool,
             worker=self.index,
@@ -165,6 +174,7 @@ class IngestWorker:
             registry_get=self.registry.get,
             timeout_s=ing.command_timeout_s,
             on_registry_change=self._registry_changed,
+            box=self.box,
         )
         await dispatcher.commands.start(self.dsn)
         self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool)
@@ -256,7 +266,7 @@ class IngestWorker:
         events = Decoder(max_length=9999).feed(record.raw)
         frame = events[0] if len(events) == 1 else None
         if not isinstance(frame, Frame):
-            log.error("spool record does not decode (%r); skipped", record.raw[:120])
+            log.error("spool record does not decode (%r); skipped", mask_frame(record.raw)[:120])
             return None
         assert self.dispatcher is not None
         received = datetime.fromtimestamp(record.received_at, UTC)

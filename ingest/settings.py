@@ -37,6 +37,15 @@ class IngestSettings:
     first_frame_timeout_s: float = 120.0
     #: What to do with a frame from an MN that is not in the registry.
     unknown_mn: Literal["pending", "reject"] = "pending"
+    #: A registered station without a password is refused (``no_password``): anyone who
+    #: knows its MN could send in its name.  True accepts such stations (insecure; for a
+    #: migration from a platform that did not check passwords).
+    allow_empty_passwords: bool = False
+    #: Unknown MNs recorded for approval: at most this many rows wait in total, and one
+    #: client address brings at most ``pending_max_per_address`` new MNs per hour per
+    #: worker (further frames: ``pending_limit``).
+    pending_max_total: int = 10_000
+    pending_max_per_address: int = 20
     #: Answer a station's 1013 time-calibration request with 1012 set-time.
     time_sync: bool = True
     #: Accept the byte-swapped CRC-16/MODBUS variant from every station (per-station
@@ -103,6 +112,10 @@ class IngestSettings:
             f"ingest.max_frame_length must be 1..9999 (got {self.max_frame_length})",
         )
         require(self.idle_timeout_s > 0, "ingest.idle_timeout_s must be > 0")
+        require(
+            self.pending_max_total >= 1 and self.pending_max_per_address >= 1,
+            "ingest.pending_max_total and ingest.pending_max_per_address must be ≥ 1",
+        )
         require(self.frame_timeout_s > 0, "ingest.frame_timeout_s must be > 0")
         require(self.first_frame_timeout_s > 0, "ingest.first_frame_timeout_s must be > 0")
         require(self.max_connections_per_ip >= 0, "ingest.max_connections_per_ip must be ≥ 0")

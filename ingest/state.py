@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 import asyncpg
 
 from protocol import Frame
+from protocol.redact import mask_frame
+from store.secretbox import STATION_PASSWORD, SecretBox
 
 from . import queries
 from .rows import latest_values
@@ -27,6 +30,9 @@ from .writer import Inbound
 __all__ = ["StateFlusher"]
 
 log = logging.getLogger(__name__)
+
+#: :meth:`StateFlusher.pending` bounds new pending MNs per client address per this window.
+_PENDING_WINDOW_S = 3600.0
 
 
 @dataclass(slots=True)
@@ -61,11 +67,29 @@ class _Pending:
     last_seen: datetime
     frames: int
     last_raw: str
+    conflicts: int = 0
 
 
 class StateFlusher:
-    def __init__(self, pool: asyncpg.Pool, *, worker: int, interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        worker: int,
+        interval: float = 2.0,
+        box: SecretBox | None = None,
+        pending_max_total: int = 10_000,
+        pending_max_per_address: int = 20,
+    ) -> None:
         self.pool = pool
+        self.box = box
+        self.pending_max_total = pending_max_total
+        self.pending_max_per_address = pending_max_per_address
+        #: first password of each pending MN seen by this worker, and the MNs of each client
+        #: address, in the current hour (:meth:`pending` bounds them)
+        self._first_pw: dict[str, str | None] = {}
+        self._address_mns: dict[str, set[str]] = {}
+        self._window_start = time.monotonic()
         self.worker = worker
         self.interval = interval
         self._data: dict[int, _Data] = {}
@@ -74,6 +98,11 @@ class StateFlusher:
         self._editions: dict[int, str] = {}
         self.flushes = 0
         self.failures = 0
+
+    def _sealed(self, password: str | None) -> str | None:
+        if password is None or self.box is None:
+            return password
+        return self.box.seal(password, STATION_PASSWORD)
 
     # -- producers (synchronous, cheap) -----------------------------------------------
     def seen(self, station_id: int, now: datetime) -> None:
@@ -103,17 +132,38 @@ class StateFlusher:
         connected_at = previous[2] if previous is not None and previous[0] else None
         self._conn[station_id] = (False, peer, connected_at, datetime.now(UTC))
 
-    def pending(self, mn: str, frame: Frame, peer: str) -> None:
+    def pending(self, mn: str, frame: Frame, peer: str, address: str) -> bool:
+        """Remember a frame of an unknown MN for the pending list; False when the MN is new
+        and its client address already brought ``pending_max_per_address`` new MNs this
+        hour (or this worker holds ``pending_max_total``): the frame is not recorded."""
+        if time.monotonic() - self._window_start > _PENDING_WINDOW_S:
+            self._first_pw.clear()
+            self._address_mns.clear()
+            self._window_start = time.monotonic()
+        mns = self._address_mns.setdefault(address, set())
+        if mn not in self._first_pw:
+            if (
+                len(mns) >= self.pending_max_per_address
+                or len(self._first_pw) >= self.pending_max_total
+            ):
+                return False
+            self._first_pw[mn] = frame.pw
+        mns.add(mn)
+        conflict = int(frame.pw != self._first_pw[mn])
         now = datetime.now(UTC)
         entry = self._pending.get(mn)
-        raw = frame.raw.decode("utf-8", errors="replace")
+        raw = mask_frame(frame.raw).decode("utf-8", errors="replace")
         if entry is None:
-            self._pending[mn] = _Pending(frame.st, frame.pw, frame.edition, peer, now, now, 1, raw)
+            first = self._first_pw[mn]
+            self._pending[mn] = _Pending(frame.st, first, frame.edition, peer, now, now, 1, raw)
+            self._pending[mn].conflicts = conflict
         else:
             entry.last_seen = now
             entry.frames += 1
             entry.last_raw = raw
             entry.peer = peer
+            entry.conflicts += conflict
+        return True
 
     # -- flushing ---------------------------------------------------------------------
     async def run(self) -> None:
@@ -160,12 +210,14 @@ class StateFlusher:
                         queries.UPSERT_PENDING_SQL,
                         list(pending),
                         [x.st for x in p],
-                        [x.password for x in p],
+                        [self._sealed(x.password) for x in p],
                         [x.edition for x in p],
                         [x.peer for x in p],
                         [x.last_seen for x in p],
                         [x.frames for x in p],
                         [x.last_raw for x in p],
+                        [x.conflicts for x in p],
+                        self.pending_max_total,
                     )
                 if editions:
                     await conn.execute(

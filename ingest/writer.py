@@ -38,6 +38,7 @@ import asyncpg
 
 from protocol import Frame
 from protocol.factors import factor as factor_info
+from protocol.redact import mask_frame
 from store.db import CONNECTION_ERRORS, connect
 from store.engine import Engine
 from store.feed import KIND_CODES, READINGS_CHANNEL, encode_readings
@@ -196,7 +197,7 @@ class BatchWriter:
             cols[6].append(f.flag)
             cols[7].append(item.received_at)
             cols[8].append(self.worker)
-            cols[9].append(f.raw.decode("utf-8", errors="replace"))
+            cols[9].append(mask_frame(f.raw).decode("utf-8", errors="replace"))
         async with conn.transaction():
             returned = await conn.fetch(queries.INSERT_LEDGER_SQL, *cols)
             new = [keyed[(r[0], r[1], r[2], r[3], r[4])] for r in returned]

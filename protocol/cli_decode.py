@@ -3,7 +3,8 @@
 Input is raw frames back to back, or one frame per line with or without CRLF.
 Output (JSON lines, input order): ``{"ok": true, "edition", "qn", "st", "cn", "pw",
 "mn", "flag", "pnum", "pno", "data_time", "values", "fields", …}`` for a frame,
-``{"ok": false, "error", "detail", "offset"}`` for rejected bytes.
+``{"ok": false, "error", "detail", "offset"}`` for rejected bytes.  Passwords (``PW``,
+``NewPW``) are printed as ``******`` unless ``--show-secrets`` is given.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from .decoder import HARD_CAP, STANDARD_MAX_LENGTH, Decoder, Role
+from .redact import MASK, mask_fields, mask_frame_text
 
 _CHUNK = 1 << 16
 
@@ -40,9 +42,30 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--summary", action="store_true", help="print frame/error counts to stderr at the end"
     )
+    parser.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="print passwords (PW, NewPW) as sent instead of ******",
+    )
 
 
-def decode_stream(stream: BinaryIO, decoder: Decoder, out: list[str] | None = None) -> int:
+def masked(obj: dict[str, Any]) -> dict[str, Any]:
+    """A decoded object with its passwords masked (``pw``, secret fields, error details)."""
+    out = mask_fields(obj)
+    if obj.get("pw"):
+        out["pw"] = MASK
+    if isinstance(obj.get("detail"), str):
+        out["detail"] = mask_frame_text(obj["detail"])
+    return out
+
+
+def decode_stream(
+    stream: BinaryIO,
+    decoder: Decoder,
+    out: list[str] | None = None,
+    *,
+    show_secrets: bool = False,
+) -> int:
     """Decode ``stream`` and write JSON lines to stdout; returns the number of errors."""
     errors = 0
     write = sys.stdout.write
@@ -51,6 +74,8 @@ def decode_stream(stream: BinaryIO, decoder: Decoder, out: list[str] | None = No
         nonlocal errors
         for event in events:
             obj = event.to_json()
+            if not show_secrets:
+                obj = masked(obj)
             if not obj["ok"]:
                 errors += 1
             line = json.dumps(obj, ensure_ascii=False)
@@ -77,9 +102,9 @@ def run(args: argparse.Namespace) -> int:
     )
     if args.file and args.file != "-":
         with open(args.file, "rb") as fh:
-            decode_stream(fh, decoder)
+            decode_stream(fh, decoder, show_secrets=args.show_secrets)
     else:
-        decode_stream(sys.stdin.buffer, decoder)
+        decode_stream(sys.stdin.buffer, decoder, show_secrets=args.show_secrets)
     sys.stdout.flush()
     if args.summary:
         s = decoder.stats

@@ -29,6 +29,7 @@ from store.migrate import MigrationError, migrate, status
 from store.partitions import ensure_ahead
 from store.policies import ensure_policies, list_jobs, policies_for
 from store.prepare import seed_factors
+from store.secretbox import box_for, seal_plain_passwords
 from store.settings import StoreConfig
 from store.validation import ConfigError
 
@@ -122,6 +123,9 @@ def _migrate(settings: StoreConfig, args: argparse.Namespace) -> int:
             print("schema is up to date")
         if args.target is None:
             await seed_factors(conn)  # reference data the ingest needs
+            sealed = await seal_plain_passwords(conn, box_for(settings.core.secret_key_path))
+            if sealed:
+                print(f"sealed {sealed} plain station passwords")
             created = await ensure_ahead(conn, info.engine, datetime.now(UTC))
             if created:
                 print(f"created {created} time partitions ahead")

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from protocol import format_qn, format_time
+from protocol.redact import mask_fields, mask_frame_text
+from store.secretbox import STATION_PASSWORD, SecretBox
 
 __all__ = [
     "CHANNEL",
@@ -28,6 +30,7 @@ __all__ = [
     "CommandError",
     "CommandRecord",
     "get_command",
+    "masked_reply",
     "queue_command",
     "wait_command",
 ]
@@ -106,15 +109,26 @@ class CommandRecord:
         return self.status in FINAL_STATES
 
     def to_json(self) -> dict[str, Any]:
+        """The record as shown (API, CLI): passwords masked in parameters and replies."""
         out: dict[str, Any] = {}
         for name in self.__slots__:
             value = getattr(self, name)
             out[name] = value.isoformat() if isinstance(value, datetime) else value
-        out["replies"] = [
-            {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
-            for r in self.replies
-        ]
+        out["params"] = mask_fields(self.params)
+        out["replies"] = [masked_reply(r) for r in self.replies]
         return out
+
+
+def masked_reply(reply: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored reply as shown: times in ISO form, passwords masked in fields and frame
+    (rows stored before masking existed hold them)."""
+    out = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in reply.items()}
+    fields, raw = out.get("fields"), out.get("raw")
+    if isinstance(fields, Mapping):
+        out["fields"] = mask_fields(fields)
+    if isinstance(raw, str):
+        out["raw"] = mask_frame_text(raw)
+    return out
 
 
 def command_params(cn: int, params: Mapping[str, Any], tz: ZoneInfo) -> dict[str, str]:
@@ -162,10 +176,14 @@ async def queue_command(
     created_by: str = "",
     timeout_s: float = 120.0,
     tz: str = "Asia/Shanghai",
+    box: SecretBox | None = None,
 ) -> int:
-    """Queue a command for station ``mn`` and wake the workers; returns its id."""
+    """Queue a command for station ``mn`` and wake the workers; returns its id.  A new
+    password (``NewPW``) is kept sealed with ``box`` until the worker sends it."""
     zone = ZoneInfo(tz)
     cp = command_params(cn, params or {}, zone)
+    if box is not None and cp.get("NewPW"):
+        cp["NewPW"] = box.seal(cp["NewPW"], STATION_PASSWORD)
     qn = format_qn(datetime.now(zone))
     row = await conn.fetchrow(
         INSERT_COMMAND_SQL, mn, cn, cp, qn, created_by, timedelta(seconds=timeout_s)

@@ -20,6 +20,7 @@ from store.engine import Engine, EngineChoice, EngineError, EngineInfo, detect_e
 from store.migrate import migrate
 from store.partitions import apply_retention, ensure_ahead
 from store.policies import ensure_policies, policies_for
+from store.secretbox import SecretBox, seal_plain_passwords
 
 __all__ = ["check_retention", "prepare_database", "seed_factors"]
 
@@ -67,10 +68,11 @@ async def prepare_database(
     migrate_schema: bool = True,
     compress_after_days: int = 7,
     rollup_refresh_days: int = 3,
+    box: SecretBox | None = None,
 ) -> EngineInfo:
     """Detect the engine (``database.engine``), apply migrations, seed factors, create
-    partitions ahead, set TimescaleDB's jobs (:mod:`store.policies`) and apply
-    retention; returns the engine in use."""
+    partitions ahead, set TimescaleDB's jobs (:mod:`store.policies`), apply retention and
+    seal plain station passwords with ``box``; returns the engine in use."""
     conn = await connect(dsn, application_name="envgrid-prepare")
     try:
         info = await detect_engine(conn, choice=engine)
@@ -86,6 +88,10 @@ async def prepare_database(
             await ensure_policies(conn, policies_for(compress_after_days, rollup_refresh_days))
         if retention_days:
             await apply_retention(conn, info.engine, retention_days, now)
+        if box is not None:
+            sealed = await seal_plain_passwords(conn, box)
+            if sealed:
+                log.info("sealed %d plain station passwords (store.secretbox)", sealed)
         return info
     finally:
         await conn.close()

@@ -37,6 +37,10 @@ class CoreSettings:
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
+    #: Key that seals station passwords at rest (AES-256-GCM, ``store.secretbox``); unset →
+    #: ``<data_dir>/secret.key``, created with mode 0600 on first use.  Every host sharing
+    #: the database needs the same file.
+    secret_key_file: Path | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -57,6 +61,10 @@ class CoreSettings:
             self.log_format in ("text", "json"),
             f"core.log_format must be 'text' or 'json' (got {self.log_format!r})",
         )
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.secret_key_file or self.data_dir / "secret.key"
 
     @property
     def pg_dir(self) -> Path:

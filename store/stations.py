@@ -72,9 +72,12 @@ ORDER BY s.id
 LIMIT $1
 """
 LIST_PENDING_SQL: Final = """
-SELECT mn, st, password, edition, peer, first_seen, last_seen, frames, decision
+SELECT mn, st, password, edition, peer, first_seen, last_seen, frames, pw_conflicts, decision
 FROM pending_stations WHERE decision = 'pending' OR $1 ORDER BY last_seen DESC
 """
+PENDING_PASSWORD_SQL: Final = (
+    "SELECT COALESCE(password, '') FROM pending_stations WHERE mn = $1 AND decision = 'pending'"
+)
 APPROVE_SQL: Final = """
 WITH p AS (
     DELETE FROM pending_stations WHERE mn = $1 RETURNING mn, st, password, edition
@@ -226,7 +229,10 @@ async def list_pending(
 async def approve_pending(
     conn: asyncpg.Connection, mn: str, *, password: str | None = None, name: str | None = None
 ) -> int:
-    """Move a pending MN into the registry (with the password it sent, unless given)."""
+    """Move a pending MN into the registry (with the password it sent, unless given); a
+    station that sent no password needs one given."""
+    if not password and await conn.fetchval(PENDING_PASSWORD_SQL, mn) == "":
+        raise StationError(f"{mn} sent no password: approve it with one (--password / 访问密码)")
     station_id = await conn.fetchval(APPROVE_SQL, mn, password, name)
     if station_id is None:
         raise StationError(f"{mn} is not pending approval (or is already registered)")

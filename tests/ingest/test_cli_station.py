@@ -4,12 +4,15 @@ from the command line, on a real database."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 
 from ingest import cli_station
 from store.db import connect
 from store.stations import StationError, add_station, update_station
+
+from .conftest import make_settings
 
 
 def _parse(*argv: str) -> argparse.Namespace:
@@ -26,15 +29,18 @@ async def _class_of(dsn: str, mn: str) -> int:
         await conn.close()
 
 
-async def test_add_and_set_area_class(db_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_add_and_set_area_class(
+    db_dsn: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path, db_dsn)
     conn = await connect(db_dsn)
     try:
         for argv in (
-            ("add", "CLI1", "--st", "22", "--area-class", "1"),
-            ("add", "CLI2", "--st", "22"),
+            ("add", "CLI1", "--password", "pw1", "--st", "22", "--area-class", "1"),
+            ("add", "CLI2", "--password", "pw2", "--st", "22"),
         ):
             args = _parse(*argv)
-            assert await cli_station.ACTIONS[args.action](conn, args, None) == 0  # type: ignore[arg-type]
+            assert await cli_station.ACTIONS[args.action](conn, args, settings) == 0
     finally:
         await conn.close()
     assert await _class_of(db_dsn, "CLI1") == 1
@@ -42,13 +48,13 @@ async def test_add_and_set_area_class(db_dsn: str, capsys: pytest.CaptureFixture
     conn = await connect(db_dsn)
     try:
         args = _parse("set", "CLI2", "--area-class", "1", "--name", "保护区站")
-        assert await cli_station.ACTIONS["set"](conn, args, None) == 0  # type: ignore[arg-type]
+        assert await cli_station.ACTIONS["set"](conn, args, settings) == 0
         assert "area_class, name" in capsys.readouterr().out
         with pytest.raises(StationError, match="nothing to change"):
-            await cli_station.ACTIONS["set"](conn, _parse("set", "CLI2"), None)  # type: ignore[arg-type]
+            await cli_station.ACTIONS["set"](conn, _parse("set", "CLI2"), settings)
         with pytest.raises(StationError, match="no station with MN NOPE"):
             args = _parse("set", "NOPE", "--area-class", "2")
-            await cli_station.ACTIONS["set"](conn, args, None)  # type: ignore[arg-type]
+            await cli_station.ACTIONS["set"](conn, args, settings)
     finally:
         await conn.close()
     assert await _class_of(db_dsn, "CLI2") == 1

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from protocol import crc16_modbus
+from protocol import crc16_modbus, encode_request
 
 from .vectors import CORPUS_FILE, VECTORS
 
@@ -28,13 +28,27 @@ def lines(out: bytes) -> list[dict[str, object]]:
 
 def test_decode_samples_from_stdin() -> None:
     stream = b"".join(raw for _, raw, _ in VECTORS)
-    result = envgrid("decode", stdin=stream)
+    result = envgrid("decode", "--show-secrets", stdin=stream)
     assert result.returncode == 0, result.stderr
     objs = lines(result.stdout)
     assert len(objs) == len(VECTORS)
     for obj, (_, _, expected) in zip(objs, VECTORS, strict=True):
         for key, value in expected.items():
             assert obj[key] == value, (key, obj)
+
+
+def test_decode_masks_passwords_unless_asked() -> None:
+    """Issue 16, finding 1: ``envgrid decode`` output is pasted into tickets and chats; the
+    station's PW (and a set-password command's NewPW) shows as ****** by default."""
+    frame = encode_request(
+        1072, qn="20261121100000001", st="32", mn="MN1", pw="old-pw", cp={"NewPW": "new-pw"}
+    )
+    masked = envgrid("decode", stdin=frame)
+    assert b"old-pw" not in masked.stdout and b"new-pw" not in masked.stdout
+    [obj] = lines(masked.stdout)
+    assert obj["pw"] == "******" and obj["fields"]["NewPW"] == "******"
+    [shown] = lines(envgrid("decode", "--show-secrets", stdin=frame).stdout)
+    assert shown["pw"] == "old-pw" and shown["fields"]["NewPW"] == "new-pw"
 
 
 def test_decode_corpus_file_one_frame_per_line(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ from aiohttp import web
 from aggregates.analysis import outside_plan
 from alerts import api as alerts_api
 from protocol.factors import FACTORS
+from protocol.redact import mask_fields
 from store import commands as store_commands
+from store.secretbox import box_for
 from web import context
 from web.aqi_view import aqi_texts
 from web.keys import MAP_CACHE_KEY
@@ -356,12 +358,13 @@ async def send_command(request: web.Request) -> web.Response:
                 created_by=user.username,
                 timeout_s=timeout_s,
                 tz=context.settings(request).core.timezone,
+                box=box_for(context.settings(request).core.secret_key_path),
             )
         except (store_commands.CommandError, ValueError) as exc:
             raise ApiError(400, "bad_command", str(exc)) from None
         record = await store_commands.get_command(conn, command_id)
     assert record is not None
-    context.audit(request, verb=verb, cn=cn, params=params, command_id=command_id)
+    context.audit(request, verb=verb, cn=cn, params=mask_fields(params), command_id=command_id)
     return json_response(record.to_json(), status=201)
 
 

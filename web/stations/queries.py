@@ -8,6 +8,9 @@ from typing import Any, Final
 
 import asyncpg
 
+from protocol.redact import mask_fields, mask_frame_text
+from store.commands import masked_reply
+
 IN_SCOPE_SQL: Final = """
 SELECT s.id, s.mn, s.st FROM stations s
 WHERE s.id = $1 AND ($2::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations($2::int[])))
@@ -246,7 +249,10 @@ async def packets(
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     rows = await conn.fetch(PACKETS_SQL, station_id, start, end, cn, limit, offset)
-    return _strip_total(rows)
+    packets, total = _strip_total(rows)
+    for p in packets:  # frames stored before masking existed still hold the password
+        p["raw"] = mask_frame_text(p["raw"])
+    return packets, total
 
 
 async def equipment(
@@ -260,7 +266,11 @@ async def equipment(
 async def commands(
     conn: asyncpg.Connection, station_id: int, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    return _strip_total(await conn.fetch(COMMANDS_SQL, station_id, limit, offset))
+    rows, total = _strip_total(await conn.fetch(COMMANDS_SQL, station_id, limit, offset))
+    for r in rows:
+        r["params"] = mask_fields(r["params"])
+        r["replies"] = [masked_reply(x) for x in r["replies"]]
+    return rows, total
 
 
 async def command_station(

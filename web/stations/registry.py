@@ -11,6 +11,7 @@ from aiohttp import web
 from alerts import api as alerts_api
 from protocol.factors import FACTORS
 from store import stations as store_stations
+from store.secretbox import STATION_PASSWORD, box_for
 from web import context
 from web.keys import MAP_CACHE_KEY
 from web.params import body_bool, body_float, body_int, body_str, json_body
@@ -119,11 +120,19 @@ async def _check_scope_after(
         raise ApiError(403, "out_of_scope", "站点的区域或网格不在您的数据范围内")
 
 
+def _sealed(request: web.Request, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the station password sealed for storage (``store.secretbox``)."""
+    if values.get("password"):
+        box = box_for(context.settings(request).core.secret_key_path)
+        values["password"] = box.seal(values["password"], STATION_PASSWORD)
+    return values
+
+
 async def create_station(request: web.Request) -> web.Response:
     body = await json_body(request)
     mn = body_str(body, "mn", required=True, max_len=32)
     assert mn is not None
-    values = _station_values(body)
+    values = _sealed(request, _station_values(body))
     limits = values.pop("limits", None)
     async with context.pool(request).acquire() as conn, conn.transaction():
         await _check_grid(conn, values)
@@ -141,7 +150,7 @@ async def create_station(request: web.Request) -> web.Response:
 
 async def update_station(request: web.Request) -> web.Response:
     body = await json_body(request)
-    values = _station_values(body)
+    values = _sealed(request, _station_values(body))
     async with context.pool(request).acquire() as conn, conn.transaction():
         station = await scoped_station(conn, request)
         await _check_grid(conn, values)
@@ -178,7 +187,7 @@ def _mn(request: web.Request) -> str:
 async def approve_pending(request: web.Request) -> web.Response:
     mn = _mn(request)
     body = await json_body(request) if request.can_read_body else {}
-    values = _station_values(body)
+    values = _sealed(request, _station_values(body))
     async with context.pool(request).acquire() as conn, conn.transaction():
         await _check_grid(conn, values)
         try:

@@ -102,7 +102,9 @@ async function loadPending() {
   if (!rows.length) { body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted", text: "没有待审批的站点" }))); return; }
   body.replaceChildren(...rows.map((p) => el("tr", {},
     el("td", { text: p.mn }), el("td", { text: p.st || "" }), el("td", { text: fmtTime(p.first_seen) }),
-    el("td", { text: fmtTime(p.last_seen) }), el("td", { text: p.frames }),
+    el("td", { text: fmtTime(p.last_seen) }),
+    el("td", {}, String(p.frames), p.pw_conflicts ? el("span", { class: "flag-bad", title: "同一 MN 的帧带来了与首次不同的密码：可能有两台数采仪或有人在猜测",
+      text: ` 密码不一致 ${p.pw_conflicts} 次` }) : ""),
     el("td", {},
       el("button", { class: "primary", type: "button", text: "通过", onclick: async () => {
         try { await api(`/api/v1/pending-stations/${p.mn}/approve`, { method: "POST", body: {} }); toast("已通过"); loadPending(); loadRegistry(); }

@@ -1,0 +1,68 @@
+"""Secrets out of frames: the access password (``PW=`` in the head, ``NewPW=`` in the CP of a
+set-password command, 1072) replaced by ``******`` before a frame is stored, logged or shown.
+
+A masked frame no longer matches its CRC; the password of the station at that time makes
+it whole again.  The mask has a fixed length so that it does not tell the password's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, Final
+
+__all__ = ["MASK", "SECRET_FIELDS", "mask_fields", "mask_frame", "mask_frame_text"]
+
+MASK: Final = "******"
+#: Field names whose values are secrets, wherever they stand.
+SECRET_FIELDS: Final = frozenset({"PW", "NewPW"})
+
+_VALUE: Final = re.compile(rb"PW=[^;,&\r\n]+")
+_MASK_BYTES: Final = MASK.encode("ascii")
+
+
+def _starts_field(raw: bytes, at: int) -> bool:
+    """Whether a ``PW=`` found at ``at`` is the field ``PW`` or ``NewPW`` (it follows ``;``
+    ``,`` ``&`` or the frame's ``##dddd``), not the tail of another name."""
+    if raw[at - 3 : at] == b"New":
+        at -= 3
+    if at <= 0:
+        return False
+    return raw[at - 1] in b";,&" or (at >= 6 and raw[at - 6 : at - 4] == b"##")
+
+
+def mask_frame(raw: bytes) -> bytes:
+    """``raw`` with every ``PW``/``NewPW`` value masked (an empty one stays empty)."""
+    m = _VALUE.search(raw)
+    if m is None:
+        return raw
+    parts: list[bytes] = []
+    pos = 0
+    while m is not None:
+        if _starts_field(raw, m.start()):
+            parts += (raw[pos : m.start() + 3], _MASK_BYTES)
+            pos = m.end()
+        m = _VALUE.search(raw, m.end())
+    parts.append(raw[pos:])
+    return b"".join(parts)
+
+
+def mask_frame_text(raw: str) -> str:
+    """The same for a frame held as text."""
+    return mask_frame(raw.encode("utf-8", errors="surrogateescape")).decode(
+        "utf-8", errors="surrogateescape"
+    )
+
+
+def mask_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``fields`` (head or CP fields, command parameters) with secret values
+    masked; nested mappings are masked too."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key in SECRET_FIELDS and value not in (None, ""):
+            out[key] = MASK
+        elif isinstance(value, Mapping):
+            out[key] = mask_fields(value)
+        else:
+            out[key] = value
+    return out
