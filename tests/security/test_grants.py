@@ -320,3 +320,23 @@ async def test_pending_stations_are_decided_within_the_scope(
     )
     assert status == 200, body
     assert await pending_decision(seeded, "MNPEND1") == "rejected"
+
+
+async def test_only_an_alert_administrator_links_alert_receivers(
+    client: TestClient, seeded: Seed, manager: str
+) -> None:
+    conn = await connect(seeded.dsn)
+    try:
+        receiver = await conn.fetchval(
+            "INSERT INTO alert_receivers (name, kind, address) VALUES ('值班邮箱', 'email',"
+            " 'duty@example.com') RETURNING id"
+        )
+    finally:
+        await conn.close()
+    path = f"/api/v1/users/{seeded.users['viewer.all']}"
+    status, body = await call(client, seeded, manager, "PATCH", path, {"receiver_ids": [receiver]})
+    assert status == 403 and body["error"]["permission"] == "alerts:admin", body
+    status, body = await call(
+        client, seeded, "admin.all", "PATCH", path, {"receiver_ids": [receiver]}
+    )
+    assert status == 200, body

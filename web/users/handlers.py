@@ -132,6 +132,13 @@ async def update_user(request: web.Request) -> web.Response:
         if scope is not None:
             await set_user_scope(conn, user_id, scope)
         if receivers is not None:
+            if not me.can("alerts:admin"):  # receivers are the alert administrators' to give
+                raise ApiError(
+                    403,
+                    "forbidden",
+                    "没有权限：告警路由与接收人配置（关联告警接收人）",
+                    permission="alerts:admin",
+                )
             missing = await queries.missing_receivers(conn, receivers)
             if missing:
                 raise ApiError(
