@@ -10,7 +10,7 @@ the user may see, and every scoped query passes it as ``$n::int[]`` to
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final
@@ -76,6 +76,12 @@ class Principal:
 
     def can(self, permission: str) -> bool:
         return "*" in self.permissions or permission in self.permissions
+
+    def can_grant(self, permissions: Iterable[str]) -> bool:
+        """Whether the caller holds every one of ``permissions`` (a role's list): one may
+        give only what one holds; ``*`` is held only by ``*``."""
+        wanted = frozenset(permissions)
+        return "*" in self.permissions or ("*" not in wanted and wanted <= self.permissions)
 
     @property
     def scope_param(self) -> list[int] | None:

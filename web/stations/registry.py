@@ -206,7 +206,18 @@ async def approve_pending(request: web.Request) -> web.Response:
 
 
 async def reject_pending(request: web.Request) -> web.Response:
+    """A pending MN has no region, grid or position yet, so it lies in no data scope: a
+    scoped user may approve it only into their own scope (checked after the approval,
+    which rolls back otherwise) and may not reject it — a refusal would silence a station
+    that may belong to another district."""
     mn = _mn(request)
+    if context.caller(request).scope is not None:
+        raise ApiError(
+            403,
+            "out_of_scope",
+            "待审批站点尚无区域或网格，不在您的数据范围内：只能将其审批到您的范围内，"
+            "拒绝须由不限数据范围的管理员操作",
+        )
     async with context.pool(request).acquire() as conn:
         try:
             await store_stations.reject_pending(conn, mn, by=context.caller(request).username)

@@ -23,7 +23,7 @@ from web.params import (
 from web.permissions import PERMISSIONS
 from web.responses import ApiError, json_response
 
-from . import queries
+from . import grants, queries
 from .service import create_user, reset_password, set_user_scope
 
 
@@ -58,13 +58,16 @@ async def list_users(request: web.Request) -> web.Response:
             role=opt_str(q, "role", max_len=40),
             limit=page.limit,
             offset=page.offset,
+            within=context.caller(request).scope_param,
         )
     return json_response(page.wrap(items, total))
 
 
 async def get_user(request: web.Request) -> web.Response:
     async with context.pool(request).acquire() as conn:
-        items, _ = await queries.users(conn, user_id=path_int(request))
+        items, _ = await queries.users(
+            conn, user_id=path_int(request), within=context.caller(request).scope_param
+        )
     if not items:
         raise ApiError(404, "not_found", "用户不存在")
     return json_response(items[0])
@@ -76,7 +79,11 @@ async def add_user(request: web.Request) -> web.Response:
     password = body_str(body, "password", required=True, max_len=128)
     role = body_str(body, "role", required=True, max_len=40)
     assert username is not None and password is not None and role is not None
+    scope = _scope_ids(body) or []
+    me = context.caller(request)
     async with context.pool(request).acquire() as conn:
+        await grants.check_role(conn, me, role)
+        await grants.check_scope(conn, me, scope)
         user_id = await create_user(
             conn,
             context.settings(request).web,
@@ -85,7 +92,7 @@ async def add_user(request: web.Request) -> web.Response:
             role=role,
             display_name=body_str(body, "display_name", max_len=64) or "",
             phone=body_str(body, "phone", max_len=32) or "",
-            scope=_scope_ids(body) or [],
+            scope=scope,
             must_change_password=body_bool(body, "must_change_password") is not False,
         )
     context.audit(request, username=username, role=role, scope=body.get("scope"))
@@ -105,6 +112,11 @@ async def update_user(request: web.Request) -> web.Response:
             raise ApiError(400, "unknown_role", f"角色不存在：{role}")
         if user_id == me.user_id and (enabled is False or (role and role != me.role)):
             raise ApiError(400, "self_lockout", "不能停用自己或修改自己的角色")
+        await grants.check_manage(conn, me, user_id)
+        if role is not None:
+            await grants.check_role(conn, me, role)
+        if scope is not None:
+            await grants.check_scope(conn, me, scope)
         ok = await queries.update_user(
             conn,
             user_id,
@@ -120,6 +132,13 @@ async def update_user(request: web.Request) -> web.Response:
         if scope is not None:
             await set_user_scope(conn, user_id, scope)
         if receivers is not None:
+            if not me.can("alerts:admin"):  # receivers are the alert administrators' to give
+                raise ApiError(
+                    403,
+                    "forbidden",
+                    "没有权限：告警路由与接收人配置（关联告警接收人）",
+                    permission="alerts:admin",
+                )
             missing = await queries.missing_receivers(conn, receivers)
             if missing:
                 raise ApiError(
@@ -141,6 +160,7 @@ async def reset_user_password(request: web.Request) -> web.Response:
         items, _ = await queries.users(conn, user_id=user_id)
         if not items:
             raise ApiError(404, "not_found", "用户不存在")
+        await grants.check_manage(conn, context.caller(request), user_id)
         await reset_password(
             conn, context.settings(request).web, user_id, items[0]["username"], password
         )

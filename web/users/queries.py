@@ -22,6 +22,10 @@ WHERE ($1::int IS NULL OR u.id = $1)
   AND ($2::text IS NULL OR strpos(lower(u.username), lower($2)) > 0
                         OR strpos(lower(u.display_name), lower($2)) > 0)
   AND ($3::text IS NULL OR u.role = $3)
+  AND ($6::int[] IS NULL
+       OR (EXISTS (SELECT 1 FROM web_user_scopes us WHERE us.user_id = u.id)
+           AND NOT EXISTS (SELECT 1 FROM web_user_scopes us WHERE us.user_id = u.id
+                             AND us.area_id NOT IN (SELECT id FROM envgrid_scope_areas($6)))))
 ORDER BY u.id
 LIMIT $4 OFFSET $5
 """
@@ -65,6 +69,21 @@ WHERE id = ANY($2::int[]) AND user_id IS DISTINCT FROM $1
 MISSING_RECEIVERS_SQL: Final = """
 SELECT x FROM unnest($1::int[]) AS x WHERE x NOT IN (SELECT id FROM alert_receivers)
 """
+ROLE_PERMISSIONS_SQL: Final = "SELECT permissions FROM web_roles WHERE name = $1"
+#: What an account holds: its role's permissions and its scope (empty: unrestricted).
+HOLDING_SQL: Final = """
+SELECT u.id, u.username, u.role, r.title_zh AS role_title, r.permissions,
+       COALESCE((SELECT array_agg(us.area_id ORDER BY us.area_id) FROM web_user_scopes us
+                  WHERE us.user_id = u.id), '{}') AS scope
+FROM web_users u JOIN web_roles r ON r.name = u.role
+WHERE u.id = $1 OR lower(u.username) = lower($2)
+"""
+#: The areas of $1 outside the subtrees of the scope $2.
+OUTSIDE_SCOPE_SQL: Final = """
+SELECT x FROM unnest($1::int[]) AS x
+WHERE x NOT IN (SELECT id FROM envgrid_scope_areas($2::int[]))
+ORDER BY x
+"""
 ROLES_SQL: Final = "SELECT name, title_zh, permissions, builtin FROM web_roles ORDER BY name"
 ROLE_EXISTS_SQL: Final = "SELECT EXISTS (SELECT 1 FROM web_roles WHERE name = $1)"
 LOGIN_LOG_SQL: Final = """
@@ -100,8 +119,10 @@ async def users(
     role: str | None = None,
     limit: int = 1000,
     offset: int = 0,
+    within: list[int] | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    return _strip_total(await conn.fetch(USER_COLUMNS_SQL, user_id, q, role, limit, offset))
+    """The accounts (``within``: only those scoped inside these areas' subtrees)."""
+    return _strip_total(await conn.fetch(USER_COLUMNS_SQL, user_id, q, role, limit, offset, within))
 
 
 async def user_id_by_name(conn: asyncpg.Connection, username: str) -> int | None:
@@ -186,6 +207,24 @@ async def roles(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 async def role_exists(conn: asyncpg.Connection, role: str) -> bool:
     return bool(await conn.fetchval(ROLE_EXISTS_SQL, role))
+
+
+async def role_permissions(conn: asyncpg.Connection, role: str) -> frozenset[str] | None:
+    value = await conn.fetchval(ROLE_PERMISSIONS_SQL, role)
+    return None if value is None else frozenset(value)
+
+
+async def holding(
+    conn: asyncpg.Connection, *, user_id: int | None = None, username: str | None = None
+) -> dict[str, Any] | None:
+    row = await conn.fetchrow(HOLDING_SQL, user_id, username)
+    return None if row is None else dict(row)
+
+
+async def outside_scope(
+    conn: asyncpg.Connection, area_ids: list[int], scope: list[int]
+) -> list[int]:
+    return [r["x"] for r in await conn.fetch(OUTSIDE_SCOPE_SQL, area_ids, scope)]
 
 
 async def login_log(

@@ -34,6 +34,10 @@ def test_partial_stage_minutes_are_merged() -> None:
         ({"checkin_max_distance_m": 0}, "checkin_max_distance_m"),
         ({"level_names": ("市", "区")}, "level_names"),
         ({"upload_max_bytes": 10}, "upload_max_bytes"),
+        ({"case_max_photos": 0}, "case_max_photos"),
+        ({"user_daily_photos": 0}, "user_daily_photos"),
+        ({"case_max_photo_bytes": 10}, "case_max_photo_bytes"),
+        ({"user_daily_photo_bytes": 10}, "user_daily_photo_bytes"),
     ],
 )
 def test_invalid(kwargs: dict[str, object], match: str) -> None:

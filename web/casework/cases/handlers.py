@@ -31,6 +31,7 @@ from web.casework.cases.service import reassign_grid, transition
 from web.casework.cases.workflow import Action, State, Switches
 from web.casework.grid.service import GridIndexCache
 from web.casework.kernel import queries as kq
+from web.casework.kernel import quotas
 from web.casework.kernel.access import (
     acting,
     case_config,
@@ -346,13 +347,17 @@ async def upload_photos(request: web.Request) -> web.Response:
     config = case_config(request)
     limit = config.cases.upload_max_bytes
     count = max(6, config.cases.complaint_max_photos)
+    local = now().astimezone(config.tz)
+    async with context.pool(request).acquire() as conn:
+        await quotas.check_daily_room(conn, principal.user_id, local, config.cases)
     _, files = await read_multipart(request, max_file_bytes=limit, max_files=count)
     if not files:
         raise ApiError(400, "bad_request", "请选择要上传的照片（字段 photo）")
-    stored = await save_photos(
-        config.uploads_dir, files, max_bytes=limit, max_count=count, now=now()
-    )
-    async with context.pool(request).acquire() as conn:
+    async with context.pool(request).acquire() as conn, conn.transaction():
+        await quotas.count_upload(conn, principal.user_id, local, files, config.cases)
+        stored = await save_photos(
+            config.uploads_dir, files, max_bytes=limit, max_count=count, now=local
+        )
         staged = await stage_uploads(conn, principal.user_id, stored)
     return json_response({"items": staged}, status=201)
 

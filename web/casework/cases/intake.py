@@ -26,6 +26,7 @@ from web.casework.grid.geo import GridIndex
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import WorkflowError
 from web.casework.kernel.people import Actor, Role
+from web.casework.kernel.quotas import check_case_room
 from web.casework.kernel.uploads import StoredFile, attach
 from web.casework.kernel.worktime import load_calendar
 
@@ -154,6 +155,7 @@ async def create_case(
             conn, case_id, now, "report", None, State.REPORTED, actor, new.description.strip(),
             None, {"source": new.source},
         )  # fmt: skip
+        await check_case_room(conn, case_id, photos, config.cases)
         await attach(conn, "case_event", event_id, photos, actor.name)
         if grid_id is not None:
             await grid.assign(

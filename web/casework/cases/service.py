@@ -60,6 +60,7 @@ from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import WorkflowError
 from web.casework.kernel.notices import queue_notices
 from web.casework.kernel.people import Actor, Role
+from web.casework.kernel.quotas import check_case_room
 from web.casework.kernel.uploads import StoredFile, attach
 from web.casework.kernel.worktime import load_calendar
 
@@ -263,6 +264,7 @@ async def run_action(
     elif t.to_state in (State.REJECTED, State.CANCELLED):
         c.ended_at = now
     c.assess_at = assess_instant(c)
+    await check_case_room(conn, c.id, photos, config.cases)
     await save_case(conn, c, now)
     event_id, _ = await append_event(
         conn, c.id, now, t.action.value, t.from_state, t.to_state, actor, comment, event_unit,

@@ -16,6 +16,7 @@ from web.casework.kernel import people, tree
 from web.casework.kernel.access import acting, case_config, now, rows_response
 from web.pages import shell
 from web.responses import ApiError, json_response
+from web.users import grants
 
 __all__ = [
     "add_duty",
@@ -121,15 +122,18 @@ async def add_person(request: web.Request) -> web.Response:
     role = params.body_str(body, "role", required=True, max_len=20) or ""
     if role not in ROLES:
         raise _bad("role", f"应为 {'/'.join(ROLES)} 之一")
+    user_name = params.body_str(body, "user_name", max_len=64)
     async with acting(request, transaction=True) as (conn, caller):
         views.require_unscoped(caller.scope, "新增人员")
+        if user_name:
+            await grants.check_link(conn, caller.principal, user_name, role)
         person_id = await people.create_person(
             conn,
             params.body_str(body, "name", required=True, max_len=64) or "",
             role,
             phone=params.body_str(body, "phone", max_len=32) or "",
             unit_id=params.body_int(body, "unit_id", minimum=1),
-            user_name=params.body_str(body, "user_name", max_len=64),
+            user_name=user_name,
         )
         receiver = params.body_int(body, "receiver_id", minimum=1)
         if receiver is not None:
@@ -151,8 +155,14 @@ async def patch_person(request: web.Request) -> web.Response:
         receiver=(_opt_set(body, "receiver_id"), params.body_int(body, "receiver_id", minimum=1)),
         active=params.body_bool(body, "active"),
     )
-    async with acting(request) as (conn, caller):
+    async with acting(request, transaction=True) as (conn, caller):
         views.require_unscoped(caller.scope, "修改人员")
+        person = await people.get_person(conn, person_id)
+        if person is not None and patch.user_name[0]:
+            # the account linked now and the one linked next: both within the caller's
+            for linked in (person.user_name, patch.user_name[1]):
+                if linked:
+                    await grants.check_link(conn, caller.principal, linked, person.role)
         await views.update_person(conn, person_id, patch)
     return json_response({"ok": True})
 

@@ -85,6 +85,7 @@ _STATUS: Final = {
     "switch": (409, "invalid_state"),
     "conflict": (409, "conflict"),
     "rate_limited": (429, "too_many_requests"),
+    "quota": (413, "case_quota"),
 }
 MAX_FIELD_CHARS: Final = 5000
 #: Text fields one multipart form may hold (a complaint has nine): a body of thousands of

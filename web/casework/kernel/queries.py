@@ -215,6 +215,35 @@ RETURNING token, path, mime, size, sha256, original_name
 """
 take_uploads: Final = Rows(TAKE_UPLOADS_SQL)
 
+#: The photos a case carries (attachments of all its events): count and total size.
+CASE_PHOTO_USAGE_SQL: Final = """
+SELECT count(*)::int AS files, COALESCE(sum(a.size), 0)::bigint AS bytes
+FROM attachments a JOIN case_events e ON a.owner = 'case_event' AND a.owner_id = e.id
+WHERE e.case_id = $1
+"""
+case_photo_usage: Final = Row(CASE_PHOTO_USAGE_SQL)
+
+#: What user $1 uploaded on day $2 (no row: nothing).
+UPLOAD_USAGE_SQL: Final = "SELECT files, bytes FROM upload_usage WHERE user_id = $1 AND day = $2"
+upload_usage: Final = Row(UPLOAD_USAGE_SQL)
+
+#: Count $3 photos of $4 bytes for user $1 on day $2 unless that passes $5 photos or $6
+#: bytes (no row returned: refused, nothing counted).  The row lock serialises one user's
+#: concurrent uploads, so two of them cannot both fit in the last room.
+COUNT_UPLOAD_SQL: Final = """
+INSERT INTO upload_usage AS u (user_id, day, files, bytes)
+SELECT $1::int, $2::date, $3::int, $4::bigint WHERE $3::int <= $5::int AND $4::bigint <= $6::bigint
+ON CONFLICT (user_id, day) DO UPDATE
+    SET files = u.files + EXCLUDED.files, bytes = u.bytes + EXCLUDED.bytes
+    WHERE u.files + EXCLUDED.files <= $5::int AND u.bytes + EXCLUDED.bytes <= $6::bigint
+RETURNING files, bytes
+"""
+count_upload: Final = Row(COUNT_UPLOAD_SQL)
+
+#: Forget user $1's days before $2 (one row per user and day; only today's is read).
+FORGET_UPLOAD_USAGE_SQL: Final = "DELETE FROM upload_usage WHERE user_id = $1 AND day < $2"
+forget_upload_usage: Final = Command(FORGET_UPLOAD_USAGE_SQL)
+
 #: Whether the patrol task $1 or the hazard $2 (the other NULL) exists and lies in the
 #: data scope $3 (NULL = everything).
 PATROL_IN_SCOPE_SQL: Final = """

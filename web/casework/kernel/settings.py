@@ -84,6 +84,15 @@ class CaseSettings:
     complaint_max_photos: int = 6
     #: Largest accepted photo (bytes), complaints and attachments alike.
     upload_max_bytes: int = 10 * 1024 * 1024
+    # -- upload quotas (web/casework/kernel/quotas.py) -------------------------------------
+    #: Photos one case may carry over its whole life (all its events), and their total size:
+    #: a case's record, its exports and the 案卷 stay readable.
+    case_max_photos: int = 30
+    case_max_photo_bytes: int = 100 * 1024 * 1024
+    #: Photos (and bytes, as sent) one dashboard user may upload per local day: ample for a
+    #: grid member's rounds (dozens of photos), a stop for a script filling the disk.
+    user_daily_photos: int = 200
+    user_daily_photo_bytes: int = 1024 * 1024 * 1024
     # -- background work of the web process (web/casework/cases/background.py) -----------------
     #: Deadline sweep (reminders, due notices, 督办) and overdue patrol tasks, seconds.
     sweep_interval_s: float = 60.0
@@ -162,6 +171,18 @@ class CaseSettings:
             f"cases.upload_max_bytes must be between 1 KiB and 100 MiB"
             f" (got {self.upload_max_bytes})",
         )
+        for name in ("case_max_photos", "user_daily_photos"):
+            value = getattr(self, name)
+            require(
+                isinstance(value, int) and 1 <= value <= 100_000,
+                f"cases.{name} must be between 1 and 100000 (got {value!r})",
+            )
+        for name in ("case_max_photo_bytes", "user_daily_photo_bytes"):
+            value = getattr(self, name)
+            require(
+                isinstance(value, int) and 1024 <= value <= 1024**4,
+                f"cases.{name} must be between 1 KiB and 1 TiB (got {value!r})",
+            )
         for name in ("sweep_interval_s", "notice_interval_s", "patrol_interval_s",
                      "alert_sweep_interval_s"):  # fmt: skip
             value = getattr(self, name)
