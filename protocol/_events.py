@@ -114,6 +114,16 @@ class Frame:
     def pno(self) -> int | None:
         return get_int(self.head, "PNO")
 
+    @property
+    def backfill(self) -> bool:
+        """HJ 212-2025 ``RF=1``: the frame re-sends data of the past (补传)."""
+        return self.head.get("RF") == "1"
+
+    @property
+    def encrypted(self) -> bool:
+        """The CP came SM4-encrypted (HJ 212-2025); ``raw`` holds the plaintext frame."""
+        return "sm4" in self.notes
+
     # -- flags -----------------------------------------------------------
     @property
     def ack_requested(self) -> bool:
@@ -184,6 +194,8 @@ class Frame:
             "flag": self.flag,
             "pnum": self.pnum,
             "pno": self.pno,
+            "backfill": self.backfill,
+            "encrypted": self.encrypted,
             "data_time": self.data_time,
             "values": {code: dict(v) for code, v in self.values.items()},
             "fields": fields,
@@ -198,7 +210,7 @@ class Frame:
         return out
 
 
-_HEAD_KEYS = frozenset({"QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO"})
+_HEAD_KEYS = frozenset({"QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO", "RF"})
 
 _SETTERS = tuple(
     Frame.__dict__[name].__set__ for name in ("edition", "cn", "flag", "head", "cp", "raw", "notes")

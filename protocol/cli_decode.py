@@ -16,6 +16,7 @@ from typing import Any, BinaryIO
 
 from .decoder import HARD_CAP, STANDARD_MAX_LENGTH, Decoder, Role
 from .redact import MASK, mask_fields, mask_frame_text
+from .sm4 import parse_key
 
 _CHUNK = 1 << 16
 
@@ -41,6 +42,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--summary", action="store_true", help="print frame/error counts to stderr at the end"
+    )
+    parser.add_argument(
+        "--sm4-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="HJ 212-2025: decrypt encrypted CPs with this SM4 key (16 characters or 32 hex"
+        " digits); repeat to try several",
     )
     parser.add_argument(
         "--show-secrets",
@@ -94,11 +103,17 @@ def decode_stream(
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        keys = [parse_key(k) for k in args.sm4_key]
+    except ValueError as exc:
+        print(f"envgrid decode: --sm4-key: {exc}", file=sys.stderr)
+        return 2
     decoder = Decoder(
         role=Role(args.role),
         max_length=args.max_length,
         lenient_terminator=True,
         modbus_tolerant=args.modbus,
+        sm4_keys=(lambda _mn: keys) if keys else None,
     )
     if args.file and args.file != "-":
         with open(args.file, "rb") as fh:

@@ -20,6 +20,12 @@ and scans each chunk it is fed:
 6. a CRC mismatch is ``crc_mismatch``, unless the sender's MN is allowed the
    byte-swapped CRC-16/MODBUS variant seen in the field (off by default,
    counted as ``modbus_accepted``).
+7. an HJ 212-2025 frame whose CP is SM4-encrypted (``CP=&&{0x..,…}``) is decrypted
+   with the keys ``sm4_keys(mn)`` gives (current first, then a previous one in its
+   grace period); the CRC is checked over the plaintext, ``LLLL`` may be the plaintext
+   or the wire length, and the event carries the *plaintext* frame as ``raw`` with the
+   note ``sm4`` (:mod:`protocol.sm4`).  No key: ``sm4_no_key``; unreadable bytes:
+   ``sm4_bad_ciphertext``; no key gives the CRC: ``crc_mismatch``.
 
 Nothing here raises on peer input (see :mod:`protocol.errors`).  Use
 :meth:`Decoder.feed` (returns a list — the fast path used by the server) or the
@@ -31,7 +37,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -55,6 +61,7 @@ from ._segment import get_int, parse_head, split_segment
 from .commands import COMMANDS, Direction
 from .crc import crc16, crc16_modbus
 from .errors import ErrorCode
+from .sm4 import Sm4FormatError, decrypt_segment, is_encrypted, sm4_for
 
 __all__ = ["STANDARD_MAX_LENGTH", "Decoder", "DecoderStats", "Role"]
 
@@ -81,7 +88,7 @@ _NOTIFY_CN = frozenset({1013, 2072})
 _HEARTBEAT_CN = frozenset({8013, 9015})
 
 
-_EDITIONS = {0: "2005", 1: "2017"}
+_EDITIONS = {0: "2005", 1: "2017", 2: "2025"}
 # The head in the standard's order ([S17] table 3) — nearly every 2017 frame.  Anything
 # else (2005 order, missing QN/Flag, stray spaces or commas) goes through parse_head.
 _STD_HEAD = re.compile(
@@ -128,6 +135,7 @@ class DecoderStats:
     length_in_chars: int = 0
     crc_unpadded: int = 0
     non_utf8: int = 0
+    decrypted: int = 0
 
 
 class Decoder:
@@ -139,6 +147,7 @@ class Decoder:
     terminator) — for reading files with one frame per line.
     ``modbus_tolerant``: ``True`` for everyone, or a container of MNs allowed
     the byte-swapped CRC-16/MODBUS variant.
+    ``sm4_keys``: MN → the SM4 keys to try on an encrypted CP (HJ 212-2025).
     """
 
     __slots__ = (
@@ -150,6 +159,7 @@ class Decoder:
         "_pending",
         "_role",
         "_skipping",
+        "_sm4_keys",
         "max_length",
         "stats",
     )
@@ -161,6 +171,7 @@ class Decoder:
         max_length: int = STANDARD_MAX_LENGTH,
         lenient_terminator: bool = False,
         modbus_tolerant: bool | Container[str] = False,
+        sm4_keys: Callable[[str], Sequence[bytes]] | None = None,
     ) -> None:
         if not 0 < max_length <= HARD_CAP:
             raise ValueError(f"max_length must be 1..{HARD_CAP}, got {max_length}")
@@ -169,6 +180,7 @@ class Decoder:
         self.max_length = max_length
         self._lenient = lenient_terminator
         self._modbus = modbus_tolerant
+        self._sm4_keys = sm4_keys
         self._pending = b""
         self._offset = 0  # stream offset of _pending[0]
         self._skipping = False  # inside the rest of a rejected frame: no garbage reports
@@ -304,6 +316,9 @@ class Decoder:
                 )
                 return after
             seg_start = i + 6
+            if is_encrypted(buf[seg_start : crlf - 4]):
+                self._encrypted(out, buf, i, seg_start, crlf - 4, crlf, after, length, base)
+                return after
             # the CRC field: 4 hex digits before the terminator (3 if written unpadded)
             crc_start = crlf - 4
             notes: tuple[str, ...] = ()
@@ -438,6 +453,9 @@ class Decoder:
         base: int,
         notes: tuple[str, ...],
     ) -> None:
+        if is_encrypted(buf[seg_start:crc_start]):
+            self._encrypted(out, buf, start, seg_start, crc_start, crlf, after, length, base)
+            return
         if length > self.max_length:
             self._oversize(out, buf, start, after, length, base)
             return
@@ -485,6 +503,76 @@ class Decoder:
             self._count(event.code)
             return
         self.stats.frames += 1
+        out.append(event)
+
+    def _encrypted(
+        self,
+        out: list[Event],
+        buf: bytes,
+        start: int,
+        seg_start: int,
+        crc_start: int,
+        crlf: int,
+        after: int,
+        length: int,
+        base: int,
+    ) -> None:
+        """An HJ 212-2025 frame with an SM4-encrypted CP (see the module docstring, 7)."""
+        wire = buf[seg_start:crc_start]
+        crc_text = buf[crc_start:crlf]
+        mn = _mn_of(wire)
+        keys = self._sm4_keys(mn) if self._sm4_keys is not None and mn else ()
+        if not keys:
+            detail = f"encrypted CP from MN {mn!r} and no SM4 key for it"
+            self._error(out, ErrorCode.SM4_NO_KEY, detail, base + start, buf[start:after], mn)
+            return
+        if not _is_hex(crc_text) or len(crc_text) != 4:
+            detail = f"CRC field {crc_text!r} is not 4 hex digits"
+            self._error(out, ErrorCode.CRC_MISMATCH, detail, base + start, buf[start:after], mn)
+            return
+        sent = int(crc_text, 16)
+        plain = b""
+        for n, key in enumerate(keys):
+            try:
+                plain = decrypt_segment(wire, sm4_for(key))
+            except (Sm4FormatError, ValueError) as exc:
+                code = ErrorCode.SM4_BAD_CIPHERTEXT
+                self._error(out, code, str(exc), base + start, buf[start:after], mn)
+                return
+            if crc16(plain) == sent:
+                notes: tuple[str, ...] = ("sm4",) if n == 0 else ("sm4", "sm4_previous_key")
+                break
+        else:
+            detail = (
+                f"encrypted CP does not decrypt with the SM4 key of {mn} (CRC {crc_text.decode()}"
+                " over the plaintext does not match)"
+            )
+            self._error(out, ErrorCode.CRC_MISMATCH, detail, base + start, buf[start:after], mn)
+            return
+        if length not in (len(plain), len(wire)):
+            detail = (
+                f"LLLL says {length}; the plaintext segment has {len(plain)} bytes and the wire"
+                f" segment {len(wire)}"
+            )
+            self._error(out, ErrorCode.BAD_LENGTH, detail, base + start, buf[start:after], mn)
+            return
+        if len(plain) > self.max_length:
+            self._oversize(out, buf, start, after, len(plain), base)
+            return
+        try:
+            text = plain.decode("utf-8")
+        except UnicodeDecodeError:
+            text = plain.decode("gb18030", errors="replace")
+            self.stats.non_utf8 += 1
+            notes = (*notes, "not_utf8")
+        raw = b"##%04d%b%b\r\n" % (len(plain), plain, crc_text)
+        event = self._make(text, raw, notes)
+        if isinstance(event, FrameError):
+            out.append(FrameError(event.code, event.detail, base + start, event.raw, event.mn))
+            self._count(event.code)
+            return
+        self.stats.frames += 1
+        self.stats.decrypted += 1
         out.append(event)
 
     def _make(self, text: str, raw: bytes, notes: tuple[str, ...]) -> Event:

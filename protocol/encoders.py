@@ -8,6 +8,7 @@ Replies follow the edition the device speaks ([S17] App. C; [S05] App. C,
 PROTOCOL.md §4 "Reply formats"):
 
 * 2017: ``QN=<echoed QN>;ST=91;CN=90xx;PW=…;MN=…;Flag=4;CP=&&…&&``
+* 2025: the same with ``Flag=8`` (version 2, HJ 212-2025 appendix C);
 * 2005: QN goes inside CP: ``ST=91;CN=9011;PW=…;MN=…;Flag=0;CP=&&QN=…;QnRtn=1&&``;
   the 2005 data answer is ``ST=91;CN=9014;CP=&&QN=…;CN=2051[;PNO=1;PNUM=1;]&&``
   with no PW or MN.
@@ -24,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from ._events import Frame
 from .crc import crc16
 from .errors import EncodeError
+from .sm4 import encrypt_frame
 
 __all__ = [
     "encode_data_ack",
@@ -106,10 +108,15 @@ def segment(head: HeadItems, cp: str) -> str:
     return ";".join(parts)
 
 
+#: Flag version bits (V5–V0) of each edition: 2005 → 0, 2017 → 1, 2025 → 2.
+_VERSIONS = {"2005": 0, "2017": 1, "2025": 2}
+
+
 def _reply_flag(edition: str) -> int:
-    """Flag of a reply: version bits of the device's edition, no A/D bits."""
-    if edition == "2005":
-        return 0
+    """Flag of a reply: version bits of the device's edition, no ack/split bits
+    (2017: 4, HJ 212-2025: 8)."""
+    if edition in _VERSIONS:
+        return _VERSIONS[edition] << 2
     if edition.startswith("v") and edition[1:].isascii() and edition[1:].isdigit():
         return int(edition[1:]) << 2
     return 4
@@ -188,15 +195,18 @@ def encode_request(
     edition: str = "2017",
     cp: CpItems = (),
     flag: int | None = None,
+    sm4_key: bytes | None = None,
 ) -> bytes:
     """A platform → station request or notification (1000 … 3021).
 
     ``flag`` defaults to the standards' examples: 5 (2017: version 1 + answer
-    wanted) or 3 (2005)."""
+    wanted), 9 (2025) or 3 (2005).  With ``sm4_key`` the CP is encrypted
+    (HJ 212-2025 §6.4, :func:`protocol.sm4.encrypt_frame`)."""
     if flag is None:
         flag = 3 if edition == "2005" else (_reply_flag(edition) | 1)
     head = _head(cn, qn=qn, st=st, pw=pw, mn=mn, flag=flag)
-    return encode_frame(segment(head, format_cp(cp)))
+    frame = encode_frame(segment(head, format_cp(cp)))
+    return frame if sm4_key is None else encrypt_frame(frame, sm4_key)
 
 
 def encode_upload(
@@ -214,11 +224,15 @@ def encode_upload(
     pnum: int | None = None,
     pno: int | None = None,
     flag: int | None = None,
+    backfill: bool = False,
+    sm4_key: bytes | None = None,
 ) -> bytes:
     """A station → platform upload (2011/2051/2061/2031 data, 2021 status, 3020 …).
 
-    2017 sets the version bits, the A bit when ``ack`` and the D bit when the
-    frame is part of a split group; 2005 leaves out QN/Flag unless given."""
+    2017/2025 set the version bits, the ack bit when ``ack`` and the split bit when
+    the frame is part of a split group; 2005 leaves out QN/Flag unless given.
+    HJ 212-2025: ``backfill`` writes ``RF=1`` (re-sent past data), ``sm4_key``
+    encrypts the CP."""
     if flag is None:
         if edition == "2005":
             flag = (1 if ack else 0) | (2 if pnum is not None else 0)
@@ -228,6 +242,8 @@ def encode_upload(
     head = _head(cn, qn=qn, st=st, pw=pw, mn=mn, flag=flag)
     if pnum is not None:
         head += [("PNUM", pnum), ("PNO", pno)]
+    if backfill:
+        head.append(("RF", 1))
     parts: list[str] = []
     if data_time is not None:
         parts.append(f"DataTime={data_time}")
@@ -236,4 +252,5 @@ def encode_upload(
         parts.append(extra)
     if values:
         parts.append(format_values(values))
-    return encode_frame(segment(head, ";".join(parts)))
+    frame = encode_frame(segment(head, ";".join(parts)))
+    return frame if sm4_key is None else encrypt_frame(frame, sm4_key)

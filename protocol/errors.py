@@ -29,6 +29,10 @@ class ErrorCode(StrEnum):
     TRUNCATED = "truncated"
     #: bytes between frames that are not part of any frame
     GARBAGE = "garbage"
+    #: an encrypted CP (HJ 212-2025, ``CP=&&{``) from an MN without an SM4 key
+    SM4_NO_KEY = "sm4_no_key"
+    #: an encrypted CP that cannot be read (malformed bytes, not whole 16-byte blocks)
+    SM4_BAD_CIPHERTEXT = "sm4_bad_ciphertext"
 
 
 class ProtocolError(Exception):

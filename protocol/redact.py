@@ -1,5 +1,6 @@
 """Secrets out of frames: the access password (``PW=`` in the head, ``NewPW=`` in the CP of a
-set-password command, 1072) replaced by ``******`` before a frame is stored, logged or shown.
+set-password command, 1072) and a new SM4 key (``NewSK=``, HJ 212-2025 CN 1014) replaced by
+``******`` before a frame is stored, logged or shown.
 
 A masked frame no longer matches its CRC; the password of the station at that time makes
 it whole again.  The mask has a fixed length so that it does not tell the password's.
@@ -15,36 +16,43 @@ __all__ = ["MASK", "SECRET_FIELDS", "mask_fields", "mask_frame", "mask_frame_tex
 
 MASK: Final = "******"
 #: Field names whose values are secrets, wherever they stand.
-SECRET_FIELDS: Final = frozenset({"PW", "NewPW"})
+SECRET_FIELDS: Final = frozenset({"PW", "NewPW", "NewSK"})
 
-_VALUE: Final = re.compile(rb"PW=[^;,&\r\n]+")
+_PW: Final = re.compile(rb"PW=[^;,&\r\n]+")
+_SK: Final = re.compile(rb"NewSK=[^;,&\r\n]+")
 _MASK_BYTES: Final = MASK.encode("ascii")
 
 
 def _starts_field(raw: bytes, at: int) -> bool:
-    """Whether a ``PW=`` found at ``at`` is the field ``PW`` or ``NewPW`` (it follows ``;``
-    ``,`` ``&`` or the frame's ``##dddd``), not the tail of another name."""
-    if raw[at - 3 : at] == b"New":
-        at -= 3
+    """Whether a field name found at ``at`` starts a field (it follows ``;`` ``,`` ``&`` or
+    the frame's ``##dddd``), not the tail of another name."""
     if at <= 0:
         return False
     return raw[at - 1] in b";,&" or (at >= 6 and raw[at - 6 : at - 4] == b"##")
 
 
-def mask_frame(raw: bytes) -> bytes:
-    """``raw`` with every ``PW``/``NewPW`` value masked (an empty one stays empty)."""
-    m = _VALUE.search(raw)
+def _mask(raw: bytes, pattern: re.Pattern[bytes]) -> bytes:
+    m = pattern.search(raw)
     if m is None:
         return raw
     parts: list[bytes] = []
     pos = 0
     while m is not None:
-        if _starts_field(raw, m.start()):
-            parts += (raw[pos : m.start() + 3], _MASK_BYTES)
+        at = m.start()
+        name = at - 3 if raw[at - 3 : at] == b"New" else at  # NewPW
+        if _starts_field(raw, name):
+            eq = raw.index(b"=", at)
+            parts += (raw[pos : eq + 1], _MASK_BYTES)
             pos = m.end()
-        m = _VALUE.search(raw, m.end())
+        m = pattern.search(raw, m.end())
     parts.append(raw[pos:])
     return b"".join(parts)
+
+
+def mask_frame(raw: bytes) -> bytes:
+    """``raw`` with every ``PW``/``NewPW``/``NewSK`` value masked (an empty one stays empty)."""
+    raw = _mask(raw, _PW)
+    return _mask(raw, _SK) if b"NewSK=" in raw else raw
 
 
 def mask_frame_text(raw: str) -> str:
