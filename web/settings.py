@@ -37,7 +37,8 @@ class WebSettings:
     #: API tokens expire after this many days unless their creator asks for another
     #: lifetime (``expires_days``, 1..3650); a password change or reset revokes them.
     token_expiry_days: int = 90
-    session_idle_s: int = 2 * 3600
+    #: A session unused for this long ends (等保 2.0 level 3: idle timeout, 30 minutes).
+    session_idle_s: int = 30 * 60
     #: Secure cookie flag: "auto" = Secure when served over https (public_url https, or the
     #: request's scheme); plain http (loopback tests) works; "always" / "never" force it.
     cookie_secure: Literal["auto", "always", "never"] = "auto"
