@@ -5,6 +5,8 @@ admin's reset, and API tokens left as they are."""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import re
 import time
 from collections.abc import Callable
@@ -15,7 +17,9 @@ import pyotp
 import pytest
 from aiohttp.test_utils import TestClient
 
+from envgrid.settings import load_settings
 from store.db import connect
+from web import cli_user
 from web.app import create_app
 
 from .conftest import PASSWORD, Seed, login, make_web_settings
@@ -282,3 +286,27 @@ async def test_api_tokens_are_not_asked_for_a_second_factor(
     client = await make_client()
     resp = await client.get("/api/v1/stations", headers=seeded.auth("admin"))
     assert resp.status == 200
+
+
+async def test_operator_resets_a_lost_authenticator_from_the_command_line(
+    make_client: Callable[..., Any], seeded: Seed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The only admin lost their phone: ``envgrid user reset-2fa`` on the server."""
+    admin = await make_client()
+    await enrol(admin, await login(admin, "admin"))
+
+    def run(*argv: str) -> int:
+        parser = argparse.ArgumentParser()
+        cli_user.configure(parser)
+        args = parser.parse_args(["--dsn", seeded.dsn, *argv])
+        return cli_user.run(args, lambda o: load_settings(None, {}, o, discover=False))
+
+    assert await asyncio.to_thread(run, "reset-2fa", "admin") == 0
+    assert "second factor of admin removed" in capsys.readouterr().out
+    assert (await admin.get("/api/v1/auth/me")).status == 401  # the session ended
+    assert await asyncio.to_thread(run, "reset-2fa", "admin") == 2
+    assert "has no authenticator" in capsys.readouterr().err
+    again = await make_client()
+    await login(again, "admin")  # the password alone, then enrolment is required again
+    resp = await again.get("/api/v1/stations")
+    assert (await resp.json())["error"]["code"] == "totp_enrolment_required"
