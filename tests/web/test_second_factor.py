@@ -19,7 +19,9 @@ from aiohttp.test_utils import TestClient
 
 from envgrid.settings import load_settings
 from store.db import connect
+from store.validation import ConfigError
 from web import cli_user
+from web.auth.sealing import load_box
 from web.app import create_app
 
 from .conftest import PASSWORD, Seed, login, make_web_settings
@@ -157,6 +159,38 @@ async def test_enrolment_flow_and_the_secret_never_shown_again(
         resp = await who.get(path)
         assert resp.status == 200, path
         assert secret not in await resp.text(), path
+
+
+async def test_secret_is_sealed_at_rest_with_a_key_outside_the_database(
+    make_client: Callable[..., Any],
+    seeded: Seed,
+    pg_reachable_tmp: Path,
+) -> None:
+    client = await make_client()
+    secret = await enrol(client, await login(client, "viewer"))
+    conn = await connect(seeded.dsn)
+    try:
+        stored = await conn.fetchval(
+            "SELECT secret_sealed FROM web_user_totp WHERE user_id = $1", seeded.users["viewer"]
+        )
+        dump = await conn.fetchval("SELECT string_agg(t::text, ' ') FROM web_user_totp t")
+    finally:
+        await conn.close()
+    assert secret not in stored and secret not in dump
+    key = pg_reachable_tmp / "totp.key"  # core.data_dir/totp.key, owner-only
+    assert key.stat().st_mode & 0o077 == 0
+    # another key (the file replaced): the code cannot be checked — refused, not counted
+    key.unlink()
+    fresh = await make_client()  # makes a new key file
+    creds = {"username": "viewer", "password": PASSWORD, "totp": next_code(secret)}
+    resp = await fresh.post("/api/v1/auth/login", json=creds)
+    assert resp.status == 401
+    assert (await resp.json())["error"]["code"] == "totp_unreadable"
+    assert (await user_row(seeded, "viewer"))["failed_logins"] == 0
+    # a key file others may read is refused (at start: the app's first cleanup context)
+    key.chmod(0o644)
+    with pytest.raises(ConfigError, match="chmod 600"):
+        load_box(key)
 
 
 async def test_login_asks_for_the_code_counts_failures_and_refuses_replays(

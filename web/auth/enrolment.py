@@ -14,11 +14,13 @@ from typing import Any
 from aiohttp import web
 
 from web import context
+from web.keys import TOTP_BOX_KEY
 from web.pages import shell
 from web.params import body_str, json_body
 from web.responses import ApiError, json_response
 
 from . import queries
+from .sealing import InvalidToken
 from .totp import matching_step, new_secret, provisioning_uri, qr_svg
 
 
@@ -46,8 +48,9 @@ async def status(request: web.Request) -> web.Response:
 async def enrol(request: web.Request) -> web.Response:
     user = context.caller(request)
     secret = new_secret()
+    sealed = request.app[TOTP_BOX_KEY].seal(secret)
     async with context.pool(request).acquire() as conn:
-        if not await queries.start_totp(conn, user.user_id, secret):
+        if not await queries.start_totp(conn, user.user_id, sealed):
             raise ApiError(409, "totp_enabled", "已启用双因素认证；如需更换，请联系管理员重置")
     uri = provisioning_uri(secret, user.username)
     return json_response({"secret": secret, "uri": uri, "qr_svg": qr_svg(uri)})
@@ -62,7 +65,12 @@ async def confirm(request: web.Request) -> web.Response:
         row = await queries.totp_state(conn, user.user_id)
         if row is None or row["confirmed_at"] is not None:
             raise ApiError(409, "no_enrolment", "没有待确认的绑定，请先开始绑定")
-        step = matching_step(row["secret"], code, datetime.now(UTC))
-        if step is None or not await queries.confirm_totp(conn, user.user_id, step, row["secret"]):
+        try:
+            secret = request.app[TOTP_BOX_KEY].open(row["secret_sealed"])
+        except InvalidToken:  # sealed with a key file since replaced
+            raise ApiError(409, "no_enrolment", "绑定已失效，请重新开始绑定") from None
+        step = matching_step(secret, code, datetime.now(UTC))
+        sealed = row["secret_sealed"]
+        if step is None or not await queries.confirm_totp(conn, user.user_id, step, sealed):
             raise ApiError(400, "bad_totp", "验证码不正确，请核对手机时间后重试")
     return json_response({"ok": True})

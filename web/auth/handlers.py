@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from web import context
-from web.keys import LIVE_KEY
+from web.keys import LIVE_KEY, TOTP_BOX_KEY
 from web.pages import render
 from web.params import body_int, body_str, json_body, path_int
 from web.ratelimit import RateLimited, login_attempt, request_address
@@ -39,6 +39,7 @@ _REASONS = {
     "bad_totp": "动态验证码错误或已使用（连续输错多次后账号会暂时锁定）",
     "replayed_totp": "动态验证码错误或已使用（连续输错多次后账号会暂时锁定）",
     "expired": "登录已过期，请重新输入用户名和密码",
+    "totp_unreadable": "无法校验动态验证码，请联系管理员重置您的双因素认证",
 }
 
 
@@ -182,6 +183,7 @@ async def _do_second_step(request: web.Request, challenge: str, code: str) -> Lo
             context.settings(request).web,
             challenge,
             code,
+            box=request.app[TOTP_BOX_KEY],
             ip=request_address(request),
             user_agent=request.headers.get("User-Agent"),
         )

@@ -99,7 +99,7 @@ VALUES ($1, $2, now() + $3::interval)
 #: The log-in awaiting its code behind a challenge token (unexpired), with the account and
 #: its confirmed authenticator.
 CHALLENGE_SQL: Final = """
-SELECT c.user_id, u.username, u.enabled, u.locked_until, t.secret
+SELECT c.user_id, u.username, u.enabled, u.locked_until, t.secret_sealed
 FROM web_login_challenges c
 JOIN web_users u ON u.id = c.user_id
 JOIN web_user_totp t ON t.user_id = c.user_id AND t.confirmed_at IS NOT NULL
@@ -107,18 +107,18 @@ WHERE c.token_hash = $1 AND c.expires_at > now()
 """
 DELETE_CHALLENGE_SQL: Final = "DELETE FROM web_login_challenges WHERE token_hash = $1"
 TOTP_STATE_SQL: Final = """
-SELECT secret, confirmed_at, last_step FROM web_user_totp WHERE user_id = $1
+SELECT secret_sealed, confirmed_at, last_step FROM web_user_totp WHERE user_id = $1
 """
 #: Start (or restart) an enrolment: a new secret, unconfirmed — not over a confirmed one.
 START_TOTP_SQL: Final = """
-INSERT INTO web_user_totp (user_id, secret) VALUES ($1, $2)
-ON CONFLICT (user_id) DO UPDATE SET secret = EXCLUDED.secret, created_at = now()
+INSERT INTO web_user_totp (user_id, secret_sealed) VALUES ($1, $2)
+ON CONFLICT (user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now()
 WHERE web_user_totp.confirmed_at IS NULL
 RETURNING user_id
 """
 CONFIRM_TOTP_SQL: Final = """
 UPDATE web_user_totp SET confirmed_at = now(), last_step = $2
-WHERE user_id = $1 AND confirmed_at IS NULL AND secret = $3
+WHERE user_id = $1 AND confirmed_at IS NULL AND secret_sealed = $3
 RETURNING user_id
 """
 #: Take a time step for a log-in: only a step later than the last one taken (one row
@@ -256,13 +256,14 @@ async def totp_state(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record |
     return await conn.fetchrow(TOTP_STATE_SQL, user_id)
 
 
-async def start_totp(conn: asyncpg.Connection, user_id: int, secret: str) -> bool:
+async def start_totp(conn: asyncpg.Connection, user_id: int, sealed: str) -> bool:
     """False when the user already has a confirmed authenticator."""
-    return await conn.fetchval(START_TOTP_SQL, user_id, secret) is not None
+    return await conn.fetchval(START_TOTP_SQL, user_id, sealed) is not None
 
 
-async def confirm_totp(conn: asyncpg.Connection, user_id: int, step: int, secret: str) -> bool:
-    return await conn.fetchval(CONFIRM_TOTP_SQL, user_id, step, secret) is not None
+async def confirm_totp(conn: asyncpg.Connection, user_id: int, step: int, sealed: str) -> bool:
+    """Confirm the enrolment of the secret ``sealed`` (not one a later enrolment replaced)."""
+    return await conn.fetchval(CONFIRM_TOTP_SQL, user_id, step, sealed) is not None
 
 
 async def use_totp_step(conn: asyncpg.Connection, user_id: int, step: int) -> bool:

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,6 +47,7 @@ from web.settings import WebSettings
 
 from . import queries
 from .passwords import hash_password, is_expired, needs_rehash, verify_password
+from .sealing import InvalidToken, SecretBox
 from .totp import matching_step
 
 __all__ = [
@@ -57,6 +59,8 @@ __all__ = [
     "new_token",
     "principal_from_record",
 ]
+
+log = logging.getLogger("envgrid.web")
 
 TOKEN_PREFIX = "eg_"
 #: How long a log-in waits for its TOTP code after the password.
@@ -76,7 +80,8 @@ class LoginResult:
     ok: bool
     #: machine-readable reason: ok, bad_credentials, locked, disabled; totp_required (the
     #: password was right, the code is awaited: ``challenge_token``); for the code:
-    #: bad_totp, replayed_totp, expired (no such log-in waiting)
+    #: bad_totp, replayed_totp, expired (no such log-in waiting), totp_unreadable (the
+    #: stored secret does not open with the key file: an operator must reset it)
     reason: str
     user_id: int | None = None
     session_token: str = ""
@@ -170,6 +175,7 @@ async def complete_login(
     challenge_token: str,
     code: str,
     *,
+    box: SecretBox,
     ip: str | None,
     user_agent: str | None,
 ) -> LoginResult:
@@ -181,8 +187,16 @@ async def complete_login(
     now = datetime.now(UTC)
     user_id = row["user_id"]
     locked = row["locked_until"] is not None and row["locked_until"] > now
-    step = None if locked else matching_step(row["secret"], code, now)
-    if not row["enabled"]:
+    try:
+        secret = box.open(row["secret_sealed"])
+    except InvalidToken:
+        log.error("the TOTP secret of %s does not open with web.totp_key_file", row["username"])
+        secret = None
+    step = None if locked or secret is None else matching_step(secret, code, now)
+    if secret is None:  # the key file was replaced: not the user's fault, not counted
+        await queries.delete_challenge(conn, key)
+        result = LoginResult(False, "totp_unreadable", user_id)
+    elif not row["enabled"]:
         await queries.delete_challenge(conn, key)
         result = LoginResult(False, "disabled", user_id)
     elif step is not None and await queries.use_totp_step(conn, user_id, step):
