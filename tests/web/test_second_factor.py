@@ -21,8 +21,9 @@ from envgrid.settings import load_settings
 from store.db import connect
 from store.validation import ConfigError
 from web import cli_user
-from web.auth.sealing import load_box
 from web.app import create_app
+from web.auth import queries as auth_queries
+from web.auth.sealing import load_box
 
 from .conftest import PASSWORD, Seed, login, make_web_settings
 
@@ -278,6 +279,27 @@ async def test_login_form_asks_for_the_code_after_the_password(
         "/login/totp", data={"code": pyotp.TOTP(secret).now()}, allow_redirects=False
     )
     assert resp.status == 401 and "登录已过期" in await resp.text()
+    # a log-in abandoned at the code: its challenge expires and the hourly purge drops it
+    page = await stranger.get("/login")
+    pre = re.search(r'name="_pre" value="([^"]+)"', await page.text())
+    assert pre is not None
+    await stranger.post(
+        "/login",
+        data={"_pre": pre.group(1), "username": "admin", "password": PASSWORD},
+        allow_redirects=False,
+    )
+    conn = await connect(seeded.dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM web_login_challenges") == 1
+        await conn.execute("UPDATE web_login_challenges SET expires_at = now() - interval '1s'")
+        resp = await stranger.post(
+            "/login/totp", data={"code": next_code(secret)}, allow_redirects=False
+        )
+        assert resp.status == 401 and "登录已过期" in await resp.text()
+        await auth_queries.purge_sessions(conn)
+        assert await conn.fetchval("SELECT count(*) FROM web_login_challenges") == 0
+    finally:
+        await conn.close()
 
 
 async def test_admin_resets_a_users_second_factor_and_others_cannot(
