@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from alerts.settings import AlertsConfig
 from store.validation import require
 from web.casework.kernel.settings import CaseSettings
+from web.permissions import ROLES
 
 __all__ = ["WebConfig", "WebSettings"]
 
@@ -37,7 +38,8 @@ class WebSettings:
     #: API tokens expire after this many days unless their creator asks for another
     #: lifetime (``expires_days``, 1..3650); a password change or reset revokes them.
     token_expiry_days: int = 90
-    session_idle_s: int = 2 * 3600
+    #: A session unused for this long ends (等保 2.0 level 3: idle timeout, 30 minutes).
+    session_idle_s: int = 30 * 60
     #: Secure cookie flag: "auto" = Secure when served over https (public_url https, or the
     #: request's scheme); plain http (loopback tests) works; "always" / "never" force it.
     cookie_secure: Literal["auto", "always", "never"] = "auto"
@@ -45,6 +47,14 @@ class WebSettings:
     #: Lock an account after this many failed log-ins in a row, for lockout_s seconds.
     lockout_count: int = 5
     lockout_s: int = 900
+    #: Roles (names of web.permissions.ROLES) whose users must log in with a second factor
+    #: (TOTP): the code is asked after the password, and a user of such a role who has not
+    #: enrolled yet must enrol before anything else.  Users of other roles may enrol too.
+    require_2fa_for: tuple[str, ...] = ()
+    #: The key the TOTP secrets are encrypted with in the database (made on first start,
+    #: mode 0600; lose it and every user's second factor must be reset); empty:
+    #: core.data_dir/totp.key.
+    totp_key_file: str = ""
     #: Log-in attempts per client address (password spraying, argon2 floods): a burst of
     #: login_attempts, then the bucket refills over login_window_s; a success is free.
     login_attempts: int = 20
@@ -119,6 +129,12 @@ class WebSettings:
             f"web.cookie_name must be letters, digits and _ (got {self.cookie_name!r})",
         )
         require(self.lockout_count >= 1, f"web.lockout_count must be ≥ 1 ({self.lockout_count})")
+        unknown = [r for r in self.require_2fa_for if r not in ROLES]
+        require(
+            not unknown,
+            f"web.require_2fa_for: unknown role {', '.join(map(repr, unknown))}"
+            f" (roles: {', '.join(ROLES)})",
+        )
         require(self.lockout_s >= 1, f"web.lockout_s must be ≥ 1 (got {self.lockout_s})")
         require(
             self.login_attempts >= 1, f"web.login_attempts must be ≥ 1 (got {self.login_attempts})"

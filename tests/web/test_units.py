@@ -95,6 +95,7 @@ def test_settings_validation() -> None:
         {"web.password_min_length": 3},
         {"web.cookie_secure": "sometimes"},
         {"web.session_idle_s": 10},
+        {"web.require_2fa_for": ["admn"]},  # a misspelt role would silently require nothing
     ):
         with pytest.raises(ConfigError):
             load_settings(None, {}, bad, discover=False)

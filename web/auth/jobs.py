@@ -1,5 +1,6 @@
 """Scheduled work of the auth module, as plain data for the one scheduler
-(``store.jobs``): the hourly purge of expired sessions."""
+(``store.jobs``): the hourly purge of expired sessions and of log-ins that waited for
+their TOTP code in vain."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ PURGE_SESSIONS_EVERY_S: Final = 3600.0
 
 
 def scheduled_jobs(pool: asyncpg.Pool) -> list[Job]:
-    """``purge-sessions``: expired log-in sessions are deleted every hour (a failed run
-    is retried at the next)."""
+    """``purge-sessions``: expired log-in sessions and log-in challenges are deleted every
+    hour (a failed run is retried at the next)."""
 
     async def purge_sessions(now: datetime) -> None:
         async with pool.acquire() as conn:
