@@ -30,7 +30,7 @@ UPDATE web_users SET password_hash = $2, password_changed_at = now(),
 WHERE id = $1
 """
 INSERT_LOGIN_LOG_SQL: Final = """
-INSERT INTO web_login_log (username, user_id, ip, user_agent, success, reason)
+INSERT INTO envgrid_audit.web_login_log (username, user_id, ip, user_agent, success, reason)
 VALUES ($1, $2, $3, $4, $5, $6)
 """
 INSERT_SESSION_SQL: Final = """
@@ -98,9 +98,14 @@ UPDATE web_api_tokens SET revoked_at = now()
 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
 RETURNING id
 """
+#: The only way audit rows leave (migration 0049): rows older than $1 days, $1 ≥ 180.
+PURGE_AUDIT_SQL: Final = """
+SELECT login_rows, operation_rows FROM envgrid_audit.purge_older_than($1)
+"""
+#: The audit logs live in the schema envgrid_audit, append-only (migration 0049).
 INSERT_OPERATION_SQL: Final = """
-INSERT INTO web_operation_log (user_id, username, ip, method, path, action, target, status,
-                               detail)
+INSERT INTO envgrid_audit.web_operation_log (user_id, username, ip, method, path, action,
+                                             target, status, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 
@@ -191,6 +196,14 @@ async def end_user_access(conn: asyncpg.Connection, user_id: int) -> None:
 
 async def purge_sessions(conn: asyncpg.Connection) -> None:
     await conn.execute(PURGE_SESSIONS_SQL)
+
+
+async def purge_audit(conn: asyncpg.Connection, keep_days: int) -> tuple[int, int]:
+    """Delete log-in and operation log rows older than ``keep_days`` days (the database
+    refuses fewer than 180): return how many of each went."""
+    row = await conn.fetchrow(PURGE_AUDIT_SQL, keep_days)
+    assert row is not None
+    return int(row["login_rows"]), int(row["operation_rows"])
 
 
 async def create_token(
