@@ -120,6 +120,8 @@ async def app_role(pg_server: PgServer, pg_admin: PgAdmin) -> AsyncIterator[AppR
     name = f"t_app_{uuid.uuid4().hex[:12]}"
     password = uuid.uuid4().hex
     pg_admin.execute(f"CREATE ROLE {name} LOGIN CREATEROLE PASSWORD '{password}'")
+    # envgrid reads shared_preload_libraries to choose the engine (store.engine)
+    pg_admin.execute(f"GRANT pg_read_all_settings TO {name}")
     database = pg_admin.create_database(name, template="template0")
     pg_admin.execute(f"ALTER DATABASE {name} OWNER TO {name}")
     admin = await connect(database)
