@@ -174,6 +174,8 @@ async def test_trust_cluster_is_converted(
     assert "scram-sha-256" in pg.hba_file.read_text()
     assert _mode(pg.password_file) == 0o600
     assert _mode(pg.hba_file) == 0o600
+    for server_log in pg.log_dir.iterdir():  # ALTER ROLE … PASSWORD is not logged
+        assert pg.password not in server_log.read_text(errors="replace")
     # and it keeps working across a restart, with the same password
     password = pg.password
     await pg.astop()
