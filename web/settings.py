@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 from urllib.parse import urlsplit
 
 from alerts.settings import AlertsConfig
@@ -11,9 +11,11 @@ from store.validation import require
 from web.casework.kernel.settings import CaseSettings
 from web.permissions import ROLES
 
-__all__ = ["WebConfig", "WebSettings"]
+__all__ = ["AUDIT_RETENTION_MIN_DAYS", "WebConfig", "WebSettings"]
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+#: The shortest retention of the audit logs; the same number is in migration 0049.
+AUDIT_RETENTION_MIN_DAYS: Final = 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +69,10 @@ class WebSettings:
     password_min_length: int = 8
     password_require_letters_digits: bool = True
     password_expiry_days: int = 0
+    #: Log-in and operation logs (等保 2.0 安全审计) are kept this many days, at least
+    #: :data:`AUDIT_RETENTION_MIN_DAYS` (the database refuses to delete younger rows:
+    #: migration 0049); the hourly ``web-purge`` job removes older rows.
+    audit_retention_days: int = 180
     #: A station is online when its latest data arrived within this many seconds.
     online_window_s: int = 900
     #: Limit for list endpoints (?limit=).
@@ -145,6 +151,12 @@ class WebSettings:
         require(
             6 <= self.password_min_length <= 128,
             f"web.password_min_length must be 6..128 (got {self.password_min_length})",
+        )
+        require(
+            self.audit_retention_days >= AUDIT_RETENTION_MIN_DAYS,
+            f"web.audit_retention_days must be ≥ {AUDIT_RETENTION_MIN_DAYS}: audit records"
+            f" (log-in and operation logs) are kept at least {AUDIT_RETENTION_MIN_DAYS} days"
+            f" (等保 2.0) (got {self.audit_retention_days})",
         )
         require(
             self.password_expiry_days >= 0,

@@ -84,7 +84,7 @@ async def test_bad_password_and_lockout(client: TestClient, seeded: Seed) -> Non
     conn = await connect(seeded.dsn)
     try:
         rows = await conn.fetch(
-            "SELECT success, reason FROM web_login_log WHERE username = 'viewer' ORDER BY id"
+            "SELECT success, reason FROM envgrid_audit.web_login_log WHERE username = 'viewer' ORDER BY id"
         )
     finally:
         await conn.close()
@@ -339,9 +339,11 @@ async def test_audit_logs_record_the_client_behind_a_trusted_proxy(
     assert resp.status == 400  # refused, and logged
     conn = await connect(seeded.dsn)
     try:
-        login_ip = await conn.fetchval("SELECT ip FROM web_login_log ORDER BY id DESC LIMIT 1")
+        login_ip = await conn.fetchval(
+            "SELECT ip FROM envgrid_audit.web_login_log ORDER BY id DESC LIMIT 1"
+        )
         operation_ip = await conn.fetchval(
-            "SELECT ip FROM web_operation_log WHERE path = '/api/v1/stations'"
+            "SELECT ip FROM envgrid_audit.web_operation_log WHERE path = '/api/v1/stations'"
             " ORDER BY id DESC LIMIT 1"
         )
     finally:

@@ -83,7 +83,7 @@ async def login_reasons(seed: Seed, username: str) -> list[str]:
     conn = await connect(seed.dsn)
     try:
         rows = await conn.fetch(
-            "SELECT reason FROM web_login_log WHERE username = $1 ORDER BY id", username
+            "SELECT reason FROM envgrid_audit.web_login_log WHERE username = $1 ORDER BY id", username
         )
     finally:
         await conn.close()
@@ -326,7 +326,7 @@ async def test_admin_resets_a_users_second_factor_and_others_cannot(
     conn = await connect(seeded.dsn)
     try:
         logged = await conn.fetch(
-            "SELECT username, status, detail FROM web_operation_log WHERE path = $1", path
+            "SELECT username, status, detail FROM envgrid_audit.web_operation_log WHERE path = $1", path
         )
     finally:
         await conn.close()

@@ -40,7 +40,7 @@ async def operations(seed: Seed, path: str) -> list[Any]:
     conn = await connect(seed.dsn)
     try:
         return await conn.fetch(
-            "SELECT username, action, target, status, detail FROM web_operation_log"
+            "SELECT username, action, target, status, detail FROM envgrid_audit.web_operation_log"
             " WHERE path = $1 ORDER BY id",
             path,
         )

@@ -33,7 +33,7 @@ UPDATE web_users SET password_hash = $2, password_changed_at = now(),
 WHERE id = $1
 """
 INSERT_LOGIN_LOG_SQL: Final = """
-INSERT INTO web_login_log (username, user_id, ip, user_agent, success, reason)
+INSERT INTO envgrid_audit.web_login_log (username, user_id, ip, user_agent, success, reason)
 VALUES ($1, $2, $3, $4, $5, $6)
 """
 INSERT_SESSION_SQL: Final = """
@@ -143,9 +143,14 @@ UPDATE web_api_tokens SET revoked_at = now()
 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
 RETURNING id
 """
+#: The only way audit rows leave (migration 0049): rows older than $1 days, $1 ≥ 180.
+PURGE_AUDIT_SQL: Final = """
+SELECT login_rows, operation_rows FROM envgrid_audit.purge_older_than($1)
+"""
+#: The audit logs live in the schema envgrid_audit, append-only (migration 0049).
 INSERT_OPERATION_SQL: Final = """
-INSERT INTO web_operation_log (user_id, username, ip, method, path, action, target, status,
-                               detail)
+INSERT INTO envgrid_audit.web_operation_log (user_id, username, ip, method, path, action,
+                                             target, status, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 
@@ -269,6 +274,14 @@ async def confirm_totp(conn: asyncpg.Connection, user_id: int, step: int, sealed
 async def use_totp_step(conn: asyncpg.Connection, user_id: int, step: int) -> bool:
     """False when ``step`` is not later than the last step taken (a replayed code)."""
     return await conn.fetchval(USE_TOTP_STEP_SQL, user_id, step) is not None
+
+
+async def purge_audit(conn: asyncpg.Connection, keep_days: int) -> tuple[int, int]:
+    """Delete log-in and operation log rows older than ``keep_days`` days (the database
+    refuses fewer than 180): return how many of each went."""
+    row = await conn.fetchrow(PURGE_AUDIT_SQL, keep_days)
+    assert row is not None
+    return int(row["login_rows"]), int(row["operation_rows"])
 
 
 async def create_token(

@@ -7,8 +7,9 @@ Theory of operation
   cannot be brute-forced; a wrong password increments ``failed_logins`` and locks the
   account for ``web.lockout_s`` once it reaches ``web.lockout_count`` (one UPDATE, so
   concurrent attempts count correctly); success resets the counter.  Every attempt is
-  written to ``web_login_log`` (who, when, from where, why it failed).  An unknown name,
-  a locked account and a wrong password get the same answer after the same work (argon2
+  written to ``envgrid_audit.web_login_log`` (who, when, from where, why it failed;
+  append-only, migration 0049).  An unknown name, a locked account and a wrong password
+  get the same answer after the same work (argon2
   against a dummy hash for unknown names, in a worker thread so a burst of log-ins does
   not stall the event loop, and the failed-attempt UPDATE).
 * Sessions: the cookie carries 32 random bytes (urlsafe base64); the database keeps their
