@@ -1,5 +1,5 @@
-"""Secrets at rest: station passwords (and the keys and codes of later editions) are kept in
-the database sealed with AES-256-GCM under a key that lives outside the database, in a file
+"""Secrets at rest: station passwords and SM4 keys, and the dashboard users' TOTP secrets, are
+kept in the database sealed with AES-256-GCM under a key that lives outside the database, in a file
 of the data directory (``core.secret_key_file``, default ``<data_dir>/secret.key``, mode
 0600).  A database dump or a read-only SQL user then sees ``enc:v1:…``, not the password.
 
@@ -13,7 +13,8 @@ value (written before this module, or by a test or a bulk import); :meth:`Secret
 returns it as it is and :func:`seal_plain_passwords` seals such values in place.
 
 Every host that shares the database needs the same key file; losing it loses the stored
-passwords (set them again with ``envgrid station set MN --password …``).
+secrets (set the passwords and keys again with ``envgrid station set MN …``; users enrol
+their authenticator again after ``envgrid user reset-2fa``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "PREFIX",
     "SM4_KEY",
     "STATION_PASSWORD",
+    "TOTP_SECRET",
     "SecretBox",
     "SecretBoxError",
     "box_for",
@@ -48,6 +50,8 @@ PREFIX: Final = "enc:v1:"
 STATION_PASSWORD: Final = "station.password"
 #: Purpose of a station's SM4 key (HJ 212-2025; ``stations.sm4_key``, ``sm4_prev_key``).
 SM4_KEY: Final = "station.sm4_key"
+#: Purpose of a dashboard user's TOTP secret (``web_user_totp.secret_sealed``).
+TOTP_SECRET: Final = "web.totp"
 _KEY_BYTES: Final = 32
 _NONCE_BYTES: Final = 12
 

@@ -21,7 +21,7 @@ import jinja2
 from aiohttp import web
 
 from store.db import create_pool
-from web.auth.sealing import load_box
+from store.secretbox import box_for
 from web.keys import (
     CLIENT_KEY,
     DSN_KEY,
@@ -70,8 +70,7 @@ async def _custom_plans(conn: asyncpg.Connection) -> None:
 
 async def _totp_box_ctx(app: web.Application) -> AsyncIterator[None]:
     s = app[SETTINGS_KEY]
-    path = Path(s.web.totp_key_file) if s.web.totp_key_file else s.core.data_dir / "totp.key"
-    app[TOTP_BOX_KEY] = await asyncio.to_thread(load_box, path)
+    app[TOTP_BOX_KEY] = await asyncio.to_thread(box_for, s.core.secret_key_path)
     yield
 
 

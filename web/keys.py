@@ -12,7 +12,7 @@ from web.map.service import MapState
 from web.settings import WebConfig
 
 if TYPE_CHECKING:
-    from web.auth.sealing import SecretBox
+    from store.secretbox import SecretBox
     from web.live.hub import LiveHub
     from web.map.heat import HeatCache
     from web.openapi import ApiRegistry
@@ -43,7 +43,7 @@ LIVE_KEY: web.AppKey[LiveHub] = web.AppKey("live")
 API_KEY: web.AppKey[ApiRegistry] = web.AppKey("api")
 MAP_CACHE_KEY = web.AppKey("map_cache", MapState)
 HEAT_CACHE_KEY: web.AppKey[HeatCache] = web.AppKey("heat_cache")
-#: The key of the TOTP secrets at rest (web.auth.sealing).
+#: The key of the TOTP secrets at rest (store.secretbox, core.secret_key_file).
 TOTP_BOX_KEY: web.AppKey[SecretBox] = web.AppKey("totp_box")
 #: Report jobs of this process (web.reports).
 REPORT_JOBS_KEY: web.AppKey[ReportJobs] = web.AppKey("report_jobs")

@@ -53,10 +53,6 @@ class WebSettings:
     #: (TOTP): the code is asked after the password, and a user of such a role who has not
     #: enrolled yet must enrol before anything else.  Users of other roles may enrol too.
     require_2fa_for: tuple[str, ...] = ()
-    #: The key the TOTP secrets are encrypted with in the database (made on first start,
-    #: mode 0600; lose it and every user's second factor must be reset); empty:
-    #: core.data_dir/totp.key.
-    totp_key_file: str = ""
     #: Log-in attempts per client address (password spraying, argon2 floods): a burst of
     #: login_attempts, then the bucket refills over login_window_s; a success is free.
     login_attempts: int = 20

@@ -19,11 +19,10 @@ from aiohttp.test_utils import TestClient
 
 from envgrid.settings import load_settings
 from store.db import connect
-from store.validation import ConfigError
+from store.secretbox import SecretBox, SecretBoxError, box_for
 from web import cli_user
 from web.app import create_app
 from web.auth import queries as auth_queries
-from web.auth.sealing import load_box
 
 from .conftest import PASSWORD, Seed, login, make_web_settings
 
@@ -178,10 +177,11 @@ async def test_secret_is_sealed_at_rest_with_a_key_outside_the_database(
     finally:
         await conn.close()
     assert secret not in stored and secret not in dump
-    key = pg_reachable_tmp / "totp.key"  # core.data_dir/totp.key, owner-only
+    key = pg_reachable_tmp / "secret.key"  # core.secret_key_file, owner-only
     assert key.stat().st_mode & 0o077 == 0
     # another key (the file replaced): the code cannot be checked — refused, not counted
     key.unlink()
+    box_for.cache_clear()  # a restarted server reads the key file again
     fresh = await make_client()  # makes a new key file
     creds = {"username": "viewer", "password": PASSWORD, "totp": next_code(secret)}
     resp = await fresh.post("/api/v1/auth/login", json=creds)
@@ -190,8 +190,8 @@ async def test_secret_is_sealed_at_rest_with_a_key_outside_the_database(
     assert (await user_row(seeded, "viewer"))["failed_logins"] == 0
     # a key file others may read is refused (at start: the app's first cleanup context)
     key.chmod(0o644)
-    with pytest.raises(ConfigError, match="chmod 600"):
-        load_box(key)
+    with pytest.raises(SecretBoxError, match="chmod 600"):
+        SecretBox.from_file(key)
 
 
 async def test_login_asks_for_the_code_counts_failures_and_refuses_replays(

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from store.secretbox import TOTP_SECRET, SecretBoxError
 from web import context
 from web.keys import TOTP_BOX_KEY
 from web.pages import shell
@@ -20,7 +21,6 @@ from web.params import body_str, json_body
 from web.responses import ApiError, json_response
 
 from . import queries
-from .sealing import InvalidToken
 from .totp import matching_step, new_secret, provisioning_uri, qr_svg
 
 
@@ -48,7 +48,7 @@ async def status(request: web.Request) -> web.Response:
 async def enrol(request: web.Request) -> web.Response:
     user = context.caller(request)
     secret = new_secret()
-    sealed = request.app[TOTP_BOX_KEY].seal(secret)
+    sealed = request.app[TOTP_BOX_KEY].seal(secret, TOTP_SECRET)
     async with context.pool(request).acquire() as conn:
         if not await queries.start_totp(conn, user.user_id, sealed):
             raise ApiError(409, "totp_enabled", "已启用双因素认证；如需更换，请联系管理员重置")
@@ -66,8 +66,8 @@ async def confirm(request: web.Request) -> web.Response:
         if row is None or row["confirmed_at"] is not None:
             raise ApiError(409, "no_enrolment", "没有待确认的绑定，请先开始绑定")
         try:
-            secret = request.app[TOTP_BOX_KEY].open(row["secret_sealed"])
-        except InvalidToken:  # sealed with a key file since replaced
+            secret = request.app[TOTP_BOX_KEY].open(row["secret_sealed"], TOTP_SECRET)
+        except SecretBoxError:  # sealed with a key file since replaced
             raise ApiError(409, "no_enrolment", "绑定已失效，请重新开始绑定") from None
         step = matching_step(secret, code, datetime.now(UTC))
         sealed = row["secret_sealed"]

@@ -43,12 +43,12 @@ from typing import Final
 
 import asyncpg
 
+from store.secretbox import TOTP_SECRET, SecretBox, SecretBoxError
 from web.permissions import Principal
 from web.settings import WebSettings
 
 from . import queries
 from .passwords import hash_password, is_expired, needs_rehash, verify_password
-from .sealing import InvalidToken, SecretBox
 from .totp import matching_step
 
 __all__ = [
@@ -189,9 +189,9 @@ async def complete_login(
     user_id = row["user_id"]
     locked = row["locked_until"] is not None and row["locked_until"] > now
     try:
-        secret = box.open(row["secret_sealed"])
-    except InvalidToken:
-        log.error("the TOTP secret of %s does not open with web.totp_key_file", row["username"])
+        secret = box.open(row["secret_sealed"], TOTP_SECRET)
+    except SecretBoxError:
+        log.error("the TOTP secret of %s does not open with core.secret_key_file", row["username"])
         secret = None
     step = None if locked or secret is None else matching_step(secret, code, now)
     if secret is None:  # the key file was replaced: not the user's fault, not counted
