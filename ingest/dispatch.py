@@ -299,6 +299,11 @@ class Dispatcher:
                 conn, frame, "unexpected_command", f"{mn} sent platform command CN {frame.cn}"
             )
             return
+        if frame.cn == 1014 and frame.edition == "2025":  # the logger asks for a new SM4 key
+            conn.send(encode_notify_ack(frame))
+            if self.commands is not None:
+                self.commands.key_requested(station)
+            return
         self._upload(conn, frame, station, received)
 
     def _upload(

@@ -7,12 +7,12 @@ from typing import Final
 # -- registry --------------------------------------------------------------------
 LOAD_STATIONS_SQL: Final = """
 SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
-       CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
+       sm4_key_created_at, CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
 FROM stations
 """
 LOAD_STATION_SQL: Final = """
 SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
-       CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
+       sm4_key_created_at, CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
 FROM stations WHERE mn = $1
 """
 LOAD_FACTORS_SQL: Final = "SELECT code, id FROM factors"
@@ -141,6 +141,12 @@ UNCLAIM_COMMAND_SQL: Final = """
 UPDATE station_commands SET status = 'queued', worker = NULL, sent_at = NULL, error = $2
 WHERE id = $1 AND status = 'sent'
 """
+#: An SM4 key exchange (1014) of the station still under way: no second one is queued.
+OPEN_KEY_EXCHANGE_SQL: Final = """
+SELECT EXISTS (SELECT 1 FROM station_commands
+               WHERE station_id = $1 AND cn = 1014 AND expires_at > now()
+                 AND status IN ('queued', 'sent', 'accepted'))
+"""
 WAITING_STATIONS_SQL: Final = """
 SELECT DISTINCT s.mn FROM station_commands c JOIN stations s ON s.id = c.station_id
 WHERE c.status = 'queued' AND c.expires_at > now()
@@ -151,6 +157,14 @@ WHERE station_id = $1 AND status = 'queued' AND expires_at > now()
 ORDER BY id
 """
 COMMAND_NEW_PASSWORD_SQL: Final = "SELECT params->>'NewPW' FROM station_commands WHERE id = $1"
+COMMAND_NEW_KEY_SQL: Final = "SELECT params->>'NewSK' FROM station_commands WHERE id = $1"
+ROTATE_SM4_KEY_SQL: Final = """
+UPDATE stations SET
+    sm4_prev_key = sm4_key,
+    sm4_prev_until = CASE WHEN sm4_key IS NOT NULL THEN now() + $3::interval END,
+    sm4_key = $2, sm4_key_created_at = now(), updated_at = now()
+WHERE id = $1
+"""
 SET_STATION_PASSWORD_SQL: Final = (
     "UPDATE stations SET password = $2, updated_at = now() WHERE id = $1"
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -40,6 +41,8 @@ class Station:
     #: SM4 keys to decrypt its frames with (HJ 212-2025): the current one, then the previous
     #: one while its grace period lasts; the first one encrypts what is sent to it
     sm4_keys: tuple[bytes, ...] = ()
+    #: when the current key was set (rotation is due ``ingest.sm4_rotate_days`` after)
+    sm4_key_created: datetime | None = None
 
 
 class StationRegistry:
@@ -81,6 +84,7 @@ class StationRegistry:
             row["registered_edition"],
             row["strict_edition"],
             self._keys(row),
+            row["sm4_key_created_at"],
         )
 
     def _open(self, row: asyncpg.Record, stored: str, purpose: str) -> str | None:
