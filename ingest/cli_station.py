@@ -21,7 +21,6 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -115,7 +114,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     rotate = sub.add_parser(
         "rotate-key",
         help="HJ 212-2025: send the station a new SM4 key (CN 1014); it is used once the station"
-        " confirms, the old one stays valid for ingest.sm4_key_grace_days",
+        " confirms, the old one stays valid for 7 days",
     )
     rotate.add_argument("mn")
     cmd = sub.add_parser(
@@ -257,8 +256,7 @@ async def _set(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
     async with conn.transaction():
         station_id = await update_station(conn, args.mn, **values) if values else None
         if key is not None:
-            grace = timedelta(days=s.ingest.sm4_key_grace_days)
-            station_id = await set_sm4_key(conn, args.mn, key, grace)
+            station_id = await set_sm4_key(conn, args.mn, key)
             values["sm4_key"] = "(new key; the old one stays valid for the grace period)"
     print(f"station {args.mn} (id {station_id}) changed: {', '.join(sorted(values))}")
     return 0

@@ -31,7 +31,7 @@ from protocol.redact import mask_fields, mask_frame
 from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
-from store.stations import NOTIFY_CHANGED_SQL, STATIONS_CHANNEL
+from store.stations import NOTIFY_CHANGED_SQL, SM4_KEY_GRACE, STATIONS_CHANNEL
 
 from . import queries
 from .connection import StationConnection
@@ -79,8 +79,8 @@ class CommandTracker:
     #: opens the ``NewPW`` of set-password and the ``NewSK`` of key-exchange commands
     #: (sealed in ``station_commands.params``)
     box: SecretBox | None = None
-    #: how long a replaced SM4 key stays valid (``ingest.sm4_key_grace_days``)
-    sm4_grace: timedelta = timedelta(days=7)
+    #: how long a replaced SM4 key stays valid
+    sm4_grace: timedelta = SM4_KEY_GRACE
     #: a key older than this is rotated when its station comes online (None: never)
     sm4_rotate: timedelta | None = None
     tz: str = "Asia/Shanghai"

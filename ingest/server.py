@@ -175,7 +175,6 @@ class IngestWorker:
             timeout_s=ing.command_timeout_s,
             on_registry_change=self._registry_changed,
             box=self.box,
-            sm4_grace=timedelta(days=ing.sm4_key_grace_days),
             sm4_rotate=timedelta(days=ing.sm4_rotate_days) if ing.sm4_rotate_days else None,
             tz=self.settings.core.timezone,
         )

@@ -221,7 +221,7 @@ async def queue_key_exchange(
 ) -> int:
     """Queue CN 1014 (HJ 212-2025: ``SKCreateTime=…,NewSK=…``) giving station ``mn`` a new
     SM4 key; the registry takes the key when the station confirms (9012 ExeRtn=1), and the
-    old one stays valid for ``ingest.sm4_key_grace_days``."""
+    old one stays valid for ``store.stations.SM4_KEY_GRACE``."""
     zone = ZoneInfo(tz)
     params = {"SKCreateTime": format_qn(datetime.now(zone)), "NewSK": new_sm4_key()}
     return await queue_command(

@@ -13,8 +13,10 @@ __all__ = [
     "AREA_CLASSES",
     "DEFAULT_AREA_CLASS",
     "EDITIONS",
+    "SM4_KEY_GRACE",
     "STATIONS_CHANNEL",
     "STATION_FIELDS",
+    "DuplicateStation",
     "StationError",
     "add_station",
     "approve_pending",
@@ -50,6 +52,9 @@ STATION_FIELDS: Final[Mapping[str, type]] = {
     "strict_edition": bool,
     "sm4_key": str,
 }
+#: A replaced SM4 key stays valid this long (frames the logger sent, or spooled, before it
+#: switched; rotation by CN 1014 and keys set by an operator alike).
+SM4_KEY_GRACE: Final = timedelta(days=7)
 #: HJ 212 editions a station may be registered with (``registered_edition``).
 EDITIONS: Final = ("2005", "2017", "2025")
 #: GB 3095 功能区类别 (column ``area_class``): 1 一类区 (grade I limits), 2 二类区 (grade II).
@@ -86,7 +91,8 @@ ORDER BY s.id
 LIMIT $1
 """
 LIST_PENDING_SQL: Final = """
-SELECT mn, st, password, edition, peer, first_seen, last_seen, frames, pw_conflicts, decision
+SELECT mn, st, password, edition, encrypted, peer, first_seen, last_seen, frames, pw_conflicts,
+       decision
 FROM pending_stations WHERE decision = 'pending' OR $1 ORDER BY last_seen DESC
 """
 PENDING_PASSWORD_SQL: Final = (
@@ -132,6 +138,10 @@ RETURNING id
 
 class StationError(ValueError):
     """The registry change is not possible (duplicate MN, unknown MN, bad value)."""
+
+
+class DuplicateStation(StationError):
+    """The MN is registered already."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +214,7 @@ async def add_station(conn: asyncpg.Connection, mn: str, **values: Any) -> int:
             )
         )
     except asyncpg.UniqueViolationError:
-        raise StationError(f"a station with MN {mn} is already registered") from None
+        raise DuplicateStation(f"a station with MN {mn} is already registered") from None
     await _changed(conn, mn)
     return station_id
 
@@ -260,7 +270,7 @@ async def update_station(conn: asyncpg.Connection, mn: str, **values: Any) -> in
 
 
 async def set_sm4_key(
-    conn: asyncpg.Connection, mn: str, sealed_key: str, grace: timedelta
+    conn: asyncpg.Connection, mn: str, sealed_key: str, grace: timedelta = SM4_KEY_GRACE
 ) -> int:
     """Give station ``mn`` a new SM4 key (sealed by the caller); the key it had stays valid
     for ``grace`` (frames the logger sent before it switched)."""
