@@ -31,7 +31,7 @@ from protocol.redact import mask_fields, mask_frame
 from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
-from store.stations import NOTIFY_CHANGED_SQL, SM4_KEY_GRACE, STATIONS_CHANNEL
+from store.stations import NOTIFY_CHANGED_SQL, SM4_KEY_GRACE, STATIONS_CHANNEL, set_sm4_key
 
 from . import queries
 from .connection import StationConnection
@@ -343,8 +343,7 @@ class CommandTracker:
             return
         if self.box is not None:
             new = self.box.seal(self.box.open(new, SM4_KEY), SM4_KEY)
-        await conn.execute(queries.ROTATE_SM4_KEY_SQL, active.station_id, new, self.sm4_grace)
-        await conn.execute(NOTIFY_CHANGED_SQL, STATIONS_CHANNEL, active.mn)
+        await set_sm4_key(conn, active.mn, new, self.sm4_grace)
         log.info("station %s confirmed its new SM4 key (command %d)", active.mn, active.id)
 
     async def _password_changed(self, conn: asyncpg.Connection, active: _Active) -> None:

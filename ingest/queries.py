@@ -158,13 +158,6 @@ ORDER BY id
 """
 COMMAND_NEW_PASSWORD_SQL: Final = "SELECT params->>'NewPW' FROM station_commands WHERE id = $1"
 COMMAND_NEW_KEY_SQL: Final = "SELECT params->>'NewSK' FROM station_commands WHERE id = $1"
-ROTATE_SM4_KEY_SQL: Final = """
-UPDATE stations SET
-    sm4_prev_key = sm4_key,
-    sm4_prev_until = CASE WHEN sm4_key IS NOT NULL THEN now() + $3::interval END,
-    sm4_key = $2, sm4_key_created_at = now(), updated_at = now()
-WHERE id = $1
-"""
 SET_STATION_PASSWORD_SQL: Final = (
     "UPDATE stations SET password = $2, updated_at = now() WHERE id = $1"
 )

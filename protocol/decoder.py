@@ -486,20 +486,26 @@ class Decoder:
         if length > STANDARD_MAX_LENGTH:
             self.stats.oversize_accepted += 1
             notes = (*notes, "oversize_accepted")
+        if notes:
+            if "length_in_chars" in notes:
+                self.stats.length_in_chars += 1
+            if "crc_unpadded" in notes:
+                self.stats.crc_unpadded += 1
+        self._emit(out, segment, buf[start:after], notes, base + start)
+
+    def _emit(
+        self, out: list[Event], segment: bytes, raw: bytes, notes: tuple[str, ...], offset: int
+    ) -> None:
+        """The event of a frame whose framing and CRC are good (``raw``: the whole frame)."""
         try:
             text = segment.decode("utf-8")
         except UnicodeDecodeError:
             text = segment.decode("gb18030", errors="replace")
             self.stats.non_utf8 += 1
             notes = (*notes, "not_utf8")
-        if notes:
-            if "length_in_chars" in notes:
-                self.stats.length_in_chars += 1
-            if "crc_unpadded" in notes:
-                self.stats.crc_unpadded += 1
-        event = self._make(text, buf[start:after], notes)
+        event = self._make(text, raw, notes)
         if isinstance(event, FrameError):
-            out.append(FrameError(event.code, event.detail, base + start, event.raw, event.mn))
+            out.append(FrameError(event.code, event.detail, offset, event.raw, event.mn))
             self._count(event.code)
             return
         self.stats.frames += 1
@@ -559,21 +565,9 @@ class Decoder:
         if len(plain) > self.max_length:
             self._oversize(out, buf, start, after, len(plain), base)
             return
-        try:
-            text = plain.decode("utf-8")
-        except UnicodeDecodeError:
-            text = plain.decode("gb18030", errors="replace")
-            self.stats.non_utf8 += 1
-            notes = (*notes, "not_utf8")
-        raw = b"##%04d%b%b\r\n" % (len(plain), plain, crc_text)
-        event = self._make(text, raw, notes)
-        if isinstance(event, FrameError):
-            out.append(FrameError(event.code, event.detail, base + start, event.raw, event.mn))
-            self._count(event.code)
-            return
-        self.stats.frames += 1
         self.stats.decrypted += 1
-        out.append(event)
+        raw = b"##%04d%b%b\r\n" % (len(plain), plain, crc_text)
+        self._emit(out, plain, raw, notes, base + start)
 
     def _make(self, text: str, raw: bytes, notes: tuple[str, ...]) -> Event:
         parts = split_segment(text)
