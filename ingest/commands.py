@@ -28,6 +28,7 @@ import asyncpg
 
 from protocol import Frame, Reply, encode_request
 from protocol.redact import mask_fields, mask_frame
+from protocol.sm4 import must_encrypt
 from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
@@ -51,10 +52,6 @@ SET_PASSWORD_CN = 1072
 KEY_EXCHANGE_CN = 1014
 
 
-def must_encrypt(cn: int, station: Station) -> bool:
-    """HJ 212-2025 §6.4.4: data commands (2000–2999), key exchange (1014) and field-device
-    information (3020) go encrypted to a station that has a key."""
-    return bool(station.sm4_keys) and (2000 <= cn <= 2999 or cn in (KEY_EXCHANGE_CN, 3020))
 
 
 @dataclass(slots=True)
@@ -230,7 +227,7 @@ class CommandTracker:
             await self._fail(command_id, str(exc))
             return
         edition = conn_.edition or station.edition or "2017"
-        encrypt = edition == "2025" and must_encrypt(cn, station)
+        encrypt = edition == "2025" and bool(station.sm4_keys) and must_encrypt(cn)
         frame = encode_request(
             cn,
             qn=qn,
