@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Final
 
 # -- registry --------------------------------------------------------------------
+#: The registry as the workers hold it: every station (``$1`` NULL) or the one MN ``$1``.
 LOAD_STATIONS_SQL: Final = """
 SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
        sm4_key_created_at, CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
-FROM stations
-"""
-LOAD_STATION_SQL: Final = """
-SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
-       sm4_key_created_at, CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
-FROM stations WHERE mn = $1
+FROM stations WHERE $1::text IS NULL OR mn = $1
 """
 LOAD_FACTORS_SQL: Final = "SELECT code, id FROM factors"
 REGISTER_FACTOR_SQL: Final = """

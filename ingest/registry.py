@@ -69,7 +69,7 @@ class StationRegistry:
         return {s.mn for s in self._by_mn.values() if s.modbus_crc}
 
     async def load(self, conn: asyncpg.Connection) -> int:
-        rows = await conn.fetch(queries.LOAD_STATIONS_SQL)
+        rows = await conn.fetch(queries.LOAD_STATIONS_SQL, None)
         self._by_mn = {r["mn"]: self._station(r) for r in rows}
         self._negative.clear()
         return len(self._by_mn)
@@ -123,7 +123,7 @@ class StationRegistry:
 
     async def lookup(self, conn: asyncpg.Connection, mn: str) -> Station | None:
         """Ask the database for one MN (after a miss in memory)."""
-        row = await conn.fetchrow(queries.LOAD_STATION_SQL, mn)
+        row = await conn.fetchrow(queries.LOAD_STATIONS_SQL, mn)
         if row is None:
             if len(self._negative) >= self._negative_max:
                 self._negative.clear()
