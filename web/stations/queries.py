@@ -127,8 +127,8 @@ LEFT JOIN fl ON fl.factor_id = b.factor_id AND fl.ts = b.ts
 ORDER BY f.code COLLATE "C", b.ts
 """
 PACKETS_SQL: Final = """
-SELECT data_time, cn, pno, qn, flag, received_at, worker, raw, COALESCE(backfill, false) AS backfill,
-       count(*) OVER () AS total
+SELECT data_time, cn, pno, qn, flag, received_at, worker, raw,
+       COALESCE(backfill, false) AS backfill, count(*) OVER () AS total
 FROM packet_ledger
 WHERE station_id = $1 AND data_time >= $2 AND data_time < $3
   AND ($4::int IS NULL OR cn = $4)
