@@ -226,6 +226,7 @@ def make_frame(
     head: Mapping[str, str],
     cp: str,
     raw: bytes,
+    notes: tuple[str, ...] = (),
 ) -> Frame:
     """Build a frame without the frozen ``__init__``'s per-field ``object.__setattr__``
     (the decoder's hot path; the result is the same immutable object)."""
@@ -237,7 +238,7 @@ def make_frame(
     s_head(obj, head)
     s_cp(obj, cp)
     s_raw(obj, raw)
-    s_notes(obj, ())
+    s_notes(obj, notes)
     _SET_PARSED(obj, None)
     return obj
 

@@ -406,6 +406,11 @@ class Decoder:
             text = segment.decode()
         except UnicodeDecodeError:
             return None
+        return self._quick(text, buf[start:end])
+
+    def _quick(self, text: str, raw: bytes, notes: tuple[str, ...] = ()) -> Frame | None:
+        """The event of a data segment whose head is in the standard's order (nearly every
+        frame); None for anything else (:meth:`_make` reads it)."""
         m = _STD_HEAD(text)
         if m is None:
             return None
@@ -430,15 +435,8 @@ class Decoder:
         cn = int(cn_text)
         flag = int(flag_text)
         edition = _EDITIONS.get(flag >> 2) or f"v{flag >> 2}"
-        return make_frame(
-            self._classes.get(cn, UnknownFrame),
-            edition,
-            cn,
-            flag,
-            head,
-            text[idx:close],
-            buf[start:end],
-        )
+        cls = self._classes.get(cn, UnknownFrame)
+        return make_frame(cls, edition, cn, flag, head, text[idx:close], raw, notes)
 
     def _frame(
         self,
@@ -557,6 +555,12 @@ class Decoder:
             return
         self.stats.decrypted += 1
         raw = b"##%04d%b%b\r\n" % (len(plain), plain, crc_text)
+        if plain.isascii():
+            event = self._quick(plain.decode("ascii"), raw, notes)
+            if event is not None:
+                self.stats.frames += 1
+                out.append(event)
+                return
         self._emit(out, plain, raw, notes, offset)
 
     def _make(self, text: str, raw: bytes, notes: tuple[str, ...]) -> Event:

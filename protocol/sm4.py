@@ -18,7 +18,6 @@ is kept and fed whole blocks only, so ECB contexts are reused without re-keying.
 from __future__ import annotations
 
 import functools
-import re
 import string
 from typing import Final
 
@@ -45,7 +44,6 @@ BLOCK: Final = 16
 _CP: Final = b"CP=&&"
 _OPEN: Final = b"CP=&&{"
 _HEX_BYTE: Final = tuple(b"0x%02X" % i for i in range(256))
-_WIRE_BYTES: Final = re.compile(rb"(?:0[xX][0-9A-Fa-f]{2},)*0[xX][0-9A-Fa-f]{2}")
 _KEY_TEXT: Final = frozenset(string.printable) - frozenset(" \t\r\n\x0b\x0c")
 
 
@@ -134,13 +132,7 @@ def decrypt_segment(segment: bytes, sm4: Sm4) -> bytes:
     end = segment.find(b"}", start)
     if end < 0:
         raise Sm4FormatError("the encrypted CP has no closing '}'")
-    inner = segment[start:end]
-    if not _WIRE_BYTES.fullmatch(inner):
-        raise Sm4FormatError("the encrypted CP is not a list of 0xHH bytes separated by commas")
-    count = (len(inner) + 1) // 5
-    if count % BLOCK:
-        raise Sm4FormatError(f"{count} encrypted bytes are not a whole number of 16-byte blocks")
-    data = bytes.fromhex(inner.replace(b"0x", b"").replace(b"0X", b"").replace(b",", b" ").decode())
+    data = _wire_bytes(segment[start:end])
     _close_of(segment, end)
     return segment[: at + len(_CP)] + sm4.decrypt(data) + segment[end + 1 :]
 
@@ -154,6 +146,26 @@ def plain_head(frame: bytes) -> dict[str, str]:
     start = 6 if frame.startswith(b"##") else 0
     text = frame[start:at].decode("utf-8", errors="replace")
     return parse_head(text.rstrip(";"))
+
+
+def _wire_bytes(inner: bytes) -> bytes:
+    """``0xE4,0x3E,…`` → the bytes, checked: ``0x`` + two hex digits each, commas between,
+    a whole number of 16-byte blocks."""
+    count = (len(inner) + 1) // 5
+    if (
+        len(inner) != 5 * count - 1
+        or inner[0::5] != b"0" * count
+        or inner[1::5].translate(None, b"xX")
+        or inner[4::5] != b"," * (count - 1)
+    ):
+        raise Sm4FormatError("the encrypted CP is not a list of 0xHH bytes separated by commas")
+    if count % BLOCK:
+        raise Sm4FormatError(f"{count} encrypted bytes are not a whole number of 16-byte blocks")
+    digits = inner.translate(None, b",").replace(b"0X", b"0x").replace(b"0x", b"")
+    try:
+        return bytes.fromhex(digits.decode("ascii"))
+    except ValueError:  # a non-hex digit (the structure is right)
+        raise Sm4FormatError("the encrypted CP holds a byte that is not two hex digits") from None
 
 
 def encrypt_frame(frame: bytes, key: bytes) -> bytes:
