@@ -382,8 +382,9 @@ class Supervisor:
         lines += [
             f"  database        : {where} — {self.engine.describe()}",
             "",
-            f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2017 or HJ/T 212-2005).",
+            f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2025, 2017 or 2005).",
             "Register it:  envgrid station add MN --password PW --name NAME --st 22",
+            "  HJ 212-2025 with SM4: … --edition 2025 --sm4-key KEY",
             "  unknown MNs wait for approval: envgrid station pending | approve MN",
             "Try it:       envgrid simulate --list-stations --stations 100 | envgrid station"
             f" import - && envgrid simulate --port {ing.port} --stations 100",
