@@ -84,7 +84,8 @@ class Downlink:
         return {"qn": frame.effective_qn, "mn": s.mn, "pw": s.pw, "edition": s.edition}
 
     def _respond(self, frame: Frame, fields: Sequence[tuple[str, str | int | float]]) -> None:
-        """A parameter answer with the request's CN and QN (2017: Flag=4; 2005: QN in CP)."""
+        """A parameter answer with the request's CN and QN (2017: Flag=4, 2025: Flag=8 and
+        3020 encrypted with ``--encrypt``; 2005: QN in CP)."""
         qn = frame.effective_qn
         if self.station.edition == "2005":
             items = [("QN", qn), *fields] if qn else list(fields)
@@ -107,6 +108,7 @@ class Downlink:
                 qn=qn,
                 fields=fields,
                 ack=False,
+                sm4_key=self.station.sm4_key_for(frame.cn),  # 3020 encrypted (HJ 212-2025)
             )
         self.station.link.send_now(data)
 
