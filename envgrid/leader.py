@@ -2,7 +2,7 @@
 :class:`~alerts.service.AlertService` on uvloop) and the one scheduler
 (:mod:`envgrid.scheduler`) with every package's jobs — the alert engine's sweeps and
 pushes, the aggregates' refresh, the case deadlines, notices and patrol tasks, the
-session purge.  Spawned by the supervisor as ``envgrid-alerts`` (:func:`run_alerts`),
+session and audit-log purge.  Spawned by the supervisor as ``envgrid-alerts`` (:func:`run_alerts`),
 or, under ``envgrid serve --no-alerts`` with the dashboard on, as ``envgrid-jobs``
 (:func:`run_jobs`: the same scheduler without the engine and its jobs).
 
@@ -68,7 +68,7 @@ async def running_leader(
         channels = Channels(settings.alerts)
         stack.push_async_callback(channels.close)
         jobs += aggregates_jobs.scheduled_jobs(pool, settings)
-        jobs += auth_jobs.scheduled_jobs(pool)
+        jobs += auth_jobs.scheduled_jobs(pool, settings.web.audit_retention_days)
         jobs += casework_jobs.scheduled_jobs(pool, settings, channels)
         scheduler = start_scheduler(jobs, ZoneInfo(settings.core.timezone))
         stack.callback(scheduler.shutdown, wait=False)

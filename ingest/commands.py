@@ -47,6 +47,14 @@ _NOTIFY_CN = frozenset({2012, 2022})
 
 #: HJ 212 "set access password" (NewPW in the CP)
 SET_PASSWORD_CN = 1072
+#: HJ 212-2025 key exchange: ``SKCreateTime=…,NewSK=…`` (a comma between the two fields)
+KEY_EXCHANGE_CN = 1014
+
+
+def must_encrypt(cn: int, station: Station) -> bool:
+    """HJ 212-2025 §6.4.4: data commands (2000–2999), key exchange (1014) and field-device
+    information (3020) go encrypted to a station that has a key."""
+    return bool(station.sm4_keys) and (2000 <= cn <= 2999 or cn in (KEY_EXCHANGE_CN, 3020))
 
 
 @dataclass(slots=True)
@@ -191,14 +199,18 @@ class CommandTracker:
             except SecretBoxError as exc:
                 await self._fail(command_id, str(exc))
                 return
+        edition = conn_.edition or station.edition or "2017"
+        encrypt = edition == "2025" and must_encrypt(cn, station)
         frame = encode_request(
             cn,
             qn=qn,
             st=conn_.st or "91",
             mn=mn,
             pw=station.password,
-            edition=conn_.edition or "2017",
+            edition=edition,
             cp=params,
+            sep="," if cn == KEY_EXCHANGE_CN else ";",
+            sm4_key=station.sm4_keys[0] if encrypt else None,
         )
         if not conn_.send(frame):
             await self._fail(command_id, "station connection closed while sending")

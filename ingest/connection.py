@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from protocol import Decoder
@@ -116,5 +117,9 @@ class StationConnection(asyncio.Protocol):
             self.transport.resume_reading()
 
     @staticmethod
-    def make_decoder(max_length: int, modbus: bool | set[str]) -> Decoder:
-        return Decoder(max_length=max_length, modbus_tolerant=modbus)
+    def make_decoder(
+        max_length: int,
+        modbus: bool | set[str],
+        sm4_keys: Callable[[str], Sequence[bytes]] | None = None,
+    ) -> Decoder:
+        return Decoder(max_length=max_length, modbus_tolerant=modbus, sm4_keys=sm4_keys)

@@ -24,6 +24,7 @@ from protocol import (
     DataUpload,
     Decoder,
     EncodeError,
+    ErrorCode,
     Frame,
     FrameError,
     Heartbeat,
@@ -36,6 +37,7 @@ from protocol import (
     format_qn,
     format_time,
 )
+from protocol.sm4 import plain_head
 
 from .connection import StationConnection
 from .guard import AddressGuard
@@ -86,6 +88,10 @@ class Dispatcher:
         self.rejected: Counter[str] = Counter()
         self.frames_by_cn: Counter[int] = Counter()
         self.decoder_errors: Counter[str] = Counter()
+        #: frames accepted but worth a look: edition_mismatch (another edition than the
+        #: registered one), unencrypted (2025 data in the clear from a station with a key),
+        #: backfill (RF=1), previous_sm4_key (decrypted with the key being rotated out)
+        self.flagged: Counter[str] = Counter()
         self.opened = 0
         self.closed = 0
         self.replaced = 0
@@ -111,7 +117,9 @@ class Dispatcher:
 
     # -- connections --------------------------------------------------------------------
     def new_decoder(self) -> Decoder:
-        return StationConnection.make_decoder(self.settings.max_frame_length, self._modbus)
+        return StationConnection.make_decoder(
+            self.settings.max_frame_length, self._modbus, self.registry.sm4_keys
+        )
 
     def refresh_modbus(self) -> None:
         self._modbus = self.settings.modbus_crc_all or self.registry.modbus_stations()
@@ -243,6 +251,23 @@ class Dispatcher:
         if not station.password and not self.settings.allow_empty_passwords:
             self._reject(conn, frame, "no_password", f"{mn} is registered without a password")
             return
+        if station.edition is not None and frame.edition != station.edition:
+            detail = f"{mn} is registered as HJ 212-{station.edition}, sent {frame.edition}"
+            if station.strict_edition:
+                self._reject(conn, frame, "edition_mismatch", detail)
+                return
+            self.flagged["edition_mismatch"] += 1  # accepted; strict_edition refuses it
+            n = self.flagged["edition_mismatch"]
+            if n <= _LOG_FIRST_ERRORS or n % 1000 == 0:
+                log.warning("%s; accepted (strict_edition is off)", detail)
+        if station.sm4_keys and frame.edition == "2025" and not frame.encrypted and (
+            2000 <= frame.cn <= 2999 or frame.cn in (1014, 3020)
+        ):
+            self.flagged["unencrypted"] += 1  # HJ 212-2025 §6.4.1: encrypted over the Internet
+        if frame.backfill:
+            self.flagged["backfill"] += 1
+        if "sm4_previous_key" in frame.notes:
+            self.flagged["previous_sm4_key"] += 1
         if frame.pw != station.password and frame.pw is not None:
             self._reject(conn, frame, "bad_password", f"wrong PW for {mn}")
             return
@@ -259,6 +284,8 @@ class Dispatcher:
                 self.commands.on_reply(station, frame)
             return
         if isinstance(frame, Heartbeat):
+            if frame.cn == 9015:  # HJ 212-2025: a heartbeat is answered with 9013
+                conn.send(encode_notify_ack(frame))
             return
         if isinstance(frame, Notification):
             conn.send(encode_notify_ack(frame))
@@ -398,12 +425,37 @@ class Dispatcher:
             self._reject(conn, frame, "unknown_mn", f"unknown MN {mn} (policy: reject)")
             conn.close()
             return
-        if self.state is not None and not self.state.pending(mn, frame, conn.peer, conn.ip):
+        if self.state is not None and not self.state.pending(
+            mn,
+            st=frame.st,
+            pw=frame.pw,
+            edition=frame.edition,
+            raw=frame.raw,
+            peer=conn.peer,
+            address=conn.ip,
+        ):
             self._reject(
                 conn, frame, "pending_limit", f"unknown MN {mn}: too many new MNs from {conn.ip}"
             )
             return
         self._reject(conn, frame, "unknown_mn", f"unknown MN {mn}: waiting for approval")
+
+    def _unknown_encrypted(self, conn: StationConnection, error: FrameError, mn: str) -> None:
+        """An unknown MN whose CP comes SM4-encrypted: an HJ 212-2025 logger; it waits for
+        approval with its key (the frame itself cannot be read)."""
+        if self.settings.unknown_mn == "reject" or self.state is None:
+            return
+        head = plain_head(error.raw)
+        self.state.pending(
+            mn,
+            st=head.get("ST"),
+            pw=head.get("PW"),
+            edition="2025",
+            raw=error.raw,
+            peer=conn.peer,
+            address=conn.ip,
+            encrypted=True,
+        )
 
     # -- platform-initiated replies ---------------------------------------------------------
     def _sync_time(self, conn: StationConnection, frame: Frame) -> None:
@@ -440,6 +492,8 @@ class Dispatcher:
 
     def _bad_input(self, conn: StationConnection, error: FrameError) -> None:
         self.decoder_errors[error.code.value] += 1
+        if error.code is ErrorCode.SM4_NO_KEY and error.mn and self.registry.get(error.mn) is None:
+            self._unknown_encrypted(conn, error, error.mn)
         conn.error_streak += 1
         conn.errors_logged += 1
         if conn.errors_logged <= _LOG_FIRST_ERRORS or conn.errors_logged % 1000 == 0:

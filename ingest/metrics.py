@@ -66,6 +66,13 @@ class WorkerMetrics:
         self.errors = PCounter(
             "envgrid_frame_errors", "Rejected input by kind", ["kind"], registry=reg
         )
+        self.flagged = PCounter(
+            "envgrid_frames_flagged",
+            "Frames accepted but flagged: edition_mismatch, unencrypted, backfill,"
+            " previous_sm4_key",
+            ["kind"],
+            registry=reg,
+        )
         self.committed = PCounter("envgrid_committed_frames", "New frames committed", registry=reg)
         self.duplicates = PCounter(
             "envgrid_duplicate_frames", "Retransmissions stored once and acked again", registry=reg
@@ -124,6 +131,8 @@ class WorkerMetrics:
         errors = Counter(d.decoder_errors) + Counter(d.rejected)
         for kind, n in self._deltas("errors", errors).items():
             self.errors.labels(kind).inc(n)
+        for kind, n in self._deltas("flagged", d.flagged).items():
+            self.flagged.labels(kind).inc(n)
         for table, n in self._deltas("rows", s.rows_by_table).items():
             self.rows.labels(table).inc(n)
         self.bytes.inc(self._delta("bytes", d.bytes_in))

@@ -6,10 +6,14 @@ from typing import Final
 
 # -- registry --------------------------------------------------------------------
 LOAD_STATIONS_SQL: Final = """
-SELECT id, mn, password, enabled, modbus_crc FROM stations
+SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
+       CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
+FROM stations
 """
 LOAD_STATION_SQL: Final = """
-SELECT id, mn, password, enabled, modbus_crc FROM stations WHERE mn = $1
+SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
+       CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
+FROM stations WHERE mn = $1
 """
 LOAD_FACTORS_SQL: Final = "SELECT code, id FROM factors"
 REGISTER_FACTOR_SQL: Final = """
@@ -24,12 +28,15 @@ UPSERT_PENDING_SQL: Final = """
 WITH u AS (
     SELECT *, EXISTS (SELECT 1 FROM pending_stations p WHERE p.mn = u.mn) AS known
     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
-                $6::timestamptz[], $6::timestamptz[], $7::bigint[], $8::text[], $9::bigint[])
-         AS u(mn, st, password, edition, peer, first_seen, last_seen, frames, last_raw, conflicts)
+                $6::timestamptz[], $6::timestamptz[], $7::bigint[], $8::text[], $9::bigint[],
+                $11::boolean[])
+         AS u(mn, st, password, edition, peer, first_seen, last_seen, frames, last_raw, conflicts,
+              encrypted)
 )
 INSERT INTO pending_stations (mn, st, password, edition, peer, first_seen, last_seen, frames,
-                              last_raw, pw_conflicts)
-SELECT mn, st, password, edition, peer, first_seen, last_seen, frames, last_raw, conflicts
+                              last_raw, pw_conflicts, encrypted)
+SELECT mn, st, password, edition, peer, first_seen, last_seen, frames, last_raw, conflicts,
+       encrypted
 FROM (
     SELECT * FROM u WHERE known
     UNION ALL
@@ -40,7 +47,8 @@ ON CONFLICT (mn) DO UPDATE SET
     st = EXCLUDED.st, edition = EXCLUDED.edition,
     peer = EXCLUDED.peer, last_seen = EXCLUDED.last_seen,
     frames = pending_stations.frames + EXCLUDED.frames, last_raw = EXCLUDED.last_raw,
-    pw_conflicts = pending_stations.pw_conflicts + EXCLUDED.pw_conflicts
+    pw_conflicts = pending_stations.pw_conflicts + EXCLUDED.pw_conflicts,
+    encrypted = pending_stations.encrypted OR EXCLUDED.encrypted
 """
 
 # -- the batch transaction ----------------------------------------------------------
@@ -49,10 +57,10 @@ DURABLE_COMMIT_SQL: Final = "SET synchronous_commit = on"
 #: returned keys tell the writer which frames' rows to store.
 INSERT_LEDGER_SQL: Final = """
 INSERT INTO packet_ledger (station_id, data_time, cn, pno, digest, qn, flag, received_at,
-                           worker, raw)
+                           worker, raw, backfill)
 SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::smallint[], $4::smallint[],
                      $5::bigint[], $6::text[], $7::smallint[], $8::timestamptz[],
-                     $9::smallint[], $10::text[])
+                     $9::smallint[], $10::text[], $11::boolean[])
 ON CONFLICT DO NOTHING
 RETURNING station_id, data_time, cn, pno, digest
 """

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from store.secretbox import STATION_PASSWORD, SecretBox, SecretBoxError
+from protocol.sm4 import parse_key
+from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
 
 from . import queries
 
@@ -33,6 +34,12 @@ class Station:
     password: str | None
     enabled: bool
     modbus_crc: bool
+    #: the edition it is registered with (None: any); strict → frames of another are refused
+    edition: str | None = None
+    strict_edition: bool = False
+    #: SM4 keys to decrypt its frames with (HJ 212-2025): the current one, then the previous
+    #: one while its grace period lasts; the first one encrypts what is sent to it
+    sm4_keys: tuple[bytes, ...] = ()
 
 
 class StationRegistry:
@@ -65,17 +72,45 @@ class StationRegistry:
         return len(self._by_mn)
 
     def _station(self, row: asyncpg.Record) -> Station:
-        return Station(row["id"], row["mn"], self._open(row), row["enabled"], row["modbus_crc"])
+        return Station(
+            row["id"],
+            row["mn"],
+            self._open(row, row["password"], STATION_PASSWORD),
+            row["enabled"],
+            row["modbus_crc"],
+            row["registered_edition"],
+            row["strict_edition"],
+            self._keys(row),
+        )
 
-    def _open(self, row: asyncpg.Record) -> str | None:
-        stored: str = row["password"]
+    def _open(self, row: asyncpg.Record, stored: str, purpose: str) -> str | None:
         if self._box is None:
             return stored
         try:
-            return self._box.open(stored, STATION_PASSWORD)
+            return self._box.open(stored, purpose)
         except SecretBoxError as exc:
             log.error("station %s: %s; its frames are refused", row["mn"], exc)
             return None
+
+    def _keys(self, row: asyncpg.Record) -> tuple[bytes, ...]:
+        keys = []
+        for column in ("sm4_key", "sm4_prev_key"):
+            stored = row[column]
+            if not stored:
+                continue
+            text = self._open(row, stored, SM4_KEY)
+            try:
+                keys.append(parse_key(text or ""))
+            except ValueError as exc:
+                log.error(
+                    "station %s: %s: %s; its encrypted frames are refused", row["mn"], column, exc
+                )
+        return tuple(keys)
+
+    def sm4_keys(self, mn: str) -> tuple[bytes, ...]:
+        """The decoder's key lookup (``Decoder(sm4_keys=…)``)."""
+        station = self._by_mn.get(mn)
+        return () if station is None else station.sm4_keys
 
     def recently_missed(self, mn: str) -> bool:
         """True when ``mn`` was looked up and not found within the negative TTL."""

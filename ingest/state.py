@@ -19,7 +19,6 @@ from typing import Any
 
 import asyncpg
 
-from protocol import Frame
 from protocol.redact import mask_frame
 from store.secretbox import STATION_PASSWORD, SecretBox
 
@@ -68,6 +67,7 @@ class _Pending:
     frames: int
     last_raw: str
     conflicts: int = 0
+    encrypted: bool = False
 
 
 class StateFlusher:
@@ -132,7 +132,18 @@ class StateFlusher:
         connected_at = previous[2] if previous is not None and previous[0] else None
         self._conn[station_id] = (False, peer, connected_at, datetime.now(UTC))
 
-    def pending(self, mn: str, frame: Frame, peer: str, address: str) -> bool:
+    def pending(
+        self,
+        mn: str,
+        *,
+        st: str | None,
+        pw: str | None,
+        edition: str,
+        raw: bytes,
+        peer: str,
+        address: str,
+        encrypted: bool = False,
+    ) -> bool:
         """Remember a frame of an unknown MN for the pending list; False when the MN is new
         and its client address already brought ``pending_max_per_address`` new MNs this
         hour (or this worker holds ``pending_max_total``): the frame is not recorded."""
@@ -147,22 +158,24 @@ class StateFlusher:
                 or len(self._first_pw) >= self.pending_max_total
             ):
                 return False
-            self._first_pw[mn] = frame.pw
+            self._first_pw[mn] = pw
         mns.add(mn)
-        conflict = int(frame.pw != self._first_pw[mn])
+        conflict = int(pw != self._first_pw[mn])
         now = datetime.now(UTC)
         entry = self._pending.get(mn)
-        raw = mask_frame(frame.raw).decode("utf-8", errors="replace")
+        shown = mask_frame(raw).decode("utf-8", errors="replace")
         if entry is None:
             first = self._first_pw[mn]
-            self._pending[mn] = _Pending(frame.st, first, frame.edition, peer, now, now, 1, raw)
-            self._pending[mn].conflicts = conflict
+            self._pending[mn] = _Pending(
+                st, first, edition, peer, now, now, 1, shown, conflict, encrypted
+            )
         else:
             entry.last_seen = now
             entry.frames += 1
-            entry.last_raw = raw
+            entry.last_raw = shown
             entry.peer = peer
             entry.conflicts += conflict
+            entry.encrypted = entry.encrypted or encrypted
         return True
 
     # -- flushing ---------------------------------------------------------------------
@@ -218,6 +231,7 @@ class StateFlusher:
                         [x.last_raw for x in p],
                         [x.conflicts for x in p],
                         self.pending_max_total,
+                        [x.encrypted for x in p],
                     )
                 if editions:
                     await conn.execute(

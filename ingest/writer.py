@@ -185,7 +185,7 @@ class BatchWriter:
                 result.duplicates += 1
             else:
                 keyed[key] = item
-        cols: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [])
+        cols: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [], [])
         for (sid, ts, cn, pno, digest), item in keyed.items():
             f = item.frame
             cols[0].append(sid)
@@ -198,6 +198,7 @@ class BatchWriter:
             cols[7].append(item.received_at)
             cols[8].append(self.worker)
             cols[9].append(mask_frame(f.raw).decode("utf-8", errors="replace"))
+            cols[10].append(True if f.backfill else None)
         async with conn.transaction():
             returned = await conn.fetch(queries.INSERT_LEDGER_SQL, *cols)
             new = [keyed[(r[0], r[1], r[2], r[3], r[4])] for r in returned]

@@ -71,15 +71,16 @@ def _check(key: str, value: str) -> None:
             raise EncodeError(f"{key}={value!r}: HJ 212 has no escaping for {bad!r}")
 
 
-def format_cp(items: CpItems) -> str:
-    """``{"RtdInterval": 30}`` → ``RtdInterval=30`` (items joined with ``;``)."""
+def format_cp(items: CpItems, sep: str = ";") -> str:
+    """``{"RtdInterval": 30}`` → ``RtdInterval=30`` (items joined with ``sep``: ``;``, or the
+    ``,`` of HJ 212-2025's 1014 ``SKCreateTime=…,NewSK=…``)."""
     pairs = items.items() if isinstance(items, Mapping) else items
     out = []
     for key, value in pairs:
         text = _text(value)
         _check(key, text)
         out.append(f"{key}={text}")
-    return ";".join(out)
+    return sep.join(out)
 
 
 def format_values(values: Mapping[str, Mapping[str, Scalar]]) -> str:
@@ -195,6 +196,7 @@ def encode_request(
     edition: str = "2017",
     cp: CpItems = (),
     flag: int | None = None,
+    sep: str = ";",
     sm4_key: bytes | None = None,
 ) -> bytes:
     """A platform → station request or notification (1000 … 3021).
@@ -205,7 +207,7 @@ def encode_request(
     if flag is None:
         flag = 3 if edition == "2005" else (_reply_flag(edition) | 1)
     head = _head(cn, qn=qn, st=st, pw=pw, mn=mn, flag=flag)
-    frame = encode_frame(segment(head, format_cp(cp)))
+    frame = encode_frame(segment(head, format_cp(cp, sep)))
     return frame if sm4_key is None else encrypt_frame(frame, sm4_key)
 
 

@@ -24,6 +24,8 @@ from typing import Final
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from ._segment import parse_head
+
 __all__ = [
     "KEY_BYTES",
     "Sm4",
@@ -33,6 +35,7 @@ __all__ = [
     "encrypt_segment",
     "is_encrypted",
     "parse_key",
+    "plain_head",
     "sm4_for",
 ]
 
@@ -133,6 +136,17 @@ def decrypt_segment(segment: bytes, sm4: Sm4) -> bytes:
     data = bytes.fromhex(inner.replace(b"0x", b"").replace(b"0X", b"").replace(b",", b" ").decode())
     _close_of(segment, end)
     return segment[: at + len(_CP)] + sm4.decrypt(data) + segment[end + 1 :]
+
+
+def plain_head(frame: bytes) -> dict[str, str]:
+    """The head fields (QN, ST, CN, PW, MN, Flag …) of a frame, encrypted or not: they are
+    never encrypted.  Empty when the frame has no ``CP=&&``."""
+    at = frame.find(_CP)
+    if at < 0:
+        return {}
+    start = 6 if frame.startswith(b"##") else 0
+    text = frame[start:at].decode("utf-8", errors="replace")
+    return parse_head(text.rstrip(";"))
 
 
 def encrypt_frame(frame: bytes, key: bytes) -> bytes:

@@ -1,5 +1,9 @@
 """``envgrid db``: migrate, status, and the embedded cluster (start, stop, psql).
 
+The embedded cluster asks for the superuser's password (``core.data_dir/pg/superuser.password``,
+:mod:`store.pg_auth`): ``start`` prints its DSN with the password masked, ``psql`` hands
+the password to psql in its environment.
+
 ``migrate`` and ``status`` use ``database.dsn`` (or ``--dsn``); without one they use the
 embedded cluster in ``core.data_dir/pg``, starting it for the duration of the command if
 it is not already running.  Exit codes: 0 ok, 1 the database side failed, 2 bad
@@ -27,6 +31,7 @@ from store.engine import Engine, EngineError, detect_engine
 from store.logs import configure_logging
 from store.migrate import MigrationError, migrate, status
 from store.partitions import ensure_ahead
+from store.pg_auth import split_password
 from store.policies import ensure_policies, list_jobs, policies_for
 from store.prepare import seed_factors
 from store.secretbox import box_for, seal_plain_passwords
@@ -196,7 +201,12 @@ def _start(settings: StoreConfig, args: argparse.Namespace) -> int:
         )
     cluster = embedded_from_settings(settings.core, settings.database)
     dsn = cluster.start()
-    print(dsn)
+    print(mask_dsn(dsn))
+    print(
+        f"the password is in {cluster.password_file} (readable by its owner only);"
+        " `envgrid db psql` opens psql with it",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -228,5 +238,11 @@ def _psql(settings: StoreConfig, args: argparse.Namespace) -> int:
         dsn, exe = cluster.dsn, cluster.installation.tool("psql")
     if exe is None:
         raise EmbeddedError("psql not found; install postgresql-client")
+    # The password goes in psql's environment, not on its command line (which `ps` shows
+    # to every local user).
+    dsn, password = split_password(dsn)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = password
     sys.stdout.flush()
-    os.execv(exe, [exe, "-d", dsn, *extra])
+    os.execve(exe, [exe, "-d", dsn, *extra], env)

@@ -10,6 +10,7 @@ PostgreSQL server binaries installed on the machine.  Layout under
     run/             unix socket and its lock file
     log/startup.log  pg_ctl's log of the last start (failures land here)
     log/postgresql-<Day>.log  the server log, rotated daily, kept a week
+    superuser.password  the superuser's password, mode 0600 (:mod:`store.pg_auth`)
     .lock            flock taken while starting or stopping
 
 ``start()`` takes the flock, then:
@@ -20,8 +21,9 @@ PostgreSQL server binaries installed on the machine.  Layout under
 2. when running as root — ``initdb`` and ``postgres`` refuse root — runs every
    server binary as ``database.embedded_os_user`` (``postgres``), owns the data
    directory by it and checks that account can reach the directory;
-3. on first use runs ``initdb -U envgrid --auth=trust -E UTF8 --locale=C.UTF-8``
-   (``C`` if that locale is missing) and appends
+3. on first use writes a random password to ``superuser.password`` (mode 0600) and runs
+   ``initdb -U envgrid --auth=scram-sha-256 --pwfile=superuser.password -E UTF8
+   --locale=C.UTF-8`` (``C`` if that locale is missing), then appends
    ``include_if_exists = 'envgrid.conf'`` to ``postgresql.conf``;
 4. rewrites ``envgrid.conf`` from :func:`default_tuning` plus the caller's
    ``tuning`` (so a config change applies at the next start; ``ALTER SYSTEM``
@@ -34,10 +36,17 @@ PostgreSQL server binaries installed on the machine.  Layout under
    frees the old shared memory named in the file);
 6. checks the port is free (clear error naming ``database.embedded_port``),
    runs ``pg_ctl start -w -t 300`` in a new session (Ctrl-C in the terminal does
-   not reach the postmaster), then creates the ``envgrid`` database if missing.
+   not reach the postmaster);
+7. converts a cluster made by an older envgrid with ``--auth=trust`` (any local user
+   or program was the superuser, and a superuser can run programs as the server's
+   account): sets the password of ``superuser.password`` (made now) on the ``envgrid``
+   role, rewrites the ``trust`` records of ``pg_hba.conf`` to ``scram-sha-256`` and
+   reloads the configuration — the same whether the cluster was running or not;
+8. creates the ``envgrid`` database if missing.
 
-It returns ``postgresql://envgrid@host:port/envgrid``.  Authentication is
-``trust`` on loopback only (settings refuse a non-loopback ``embedded_host``).
+It returns ``postgresql://envgrid:<password>@host:port/envgrid``: show it only through
+:func:`store.config.mask_dsn`.  Every client, over TCP (loopback only: settings refuse a
+non-loopback ``embedded_host``) or the unix socket, must give the password.
 ``stop()`` is ``pg_ctl stop -m fast``; the context managers stop the cluster
 only if they started it.
 
@@ -59,6 +68,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, Literal, Self
 
 from store.engine import EngineChoice
+from store.pg_auth import (
+    PASSWORD_FILE,
+    SCRAM,
+    create_password_file,
+    read_password_file,
+    user_with_password,
+    uses_trust,
+    without_trust,
+)
 from store.pg_installation import (
     BinariesNotFoundError,
     EmbeddedError,
@@ -134,6 +152,8 @@ class EmbeddedPostgres:
         self.socket_dir = self.data_dir / "run"
         self.log_dir = self.data_dir / "log"
         self.startup_log = self.log_dir / "startup.log"
+        self.password_file = self.data_dir / PASSWORD_FILE
+        self.hba_file = self.pgdata / "pg_hba.conf"
         self.host = host
         self.port = port
         self.database = database
@@ -145,6 +165,7 @@ class EmbeddedPostgres:
         self._os_user = os_user
         self._engine = engine
         self._installation: PgInstallation | None = None
+        self._password: str | None = None
         self._started_here = False
 
     # -- paths and identity --------------------------------------------------
@@ -154,8 +175,19 @@ class EmbeddedPostgres:
         return self.dsn_for(self.database)
 
     def dsn_for(self, database: str) -> str:
+        """The superuser's DSN for ``database``, password included (mask it to show it)."""
+        return self._dsn(database, user_with_password(SUPERUSER, self.password))
+
+    def _dsn(self, database: str, userinfo: str) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"postgresql://{SUPERUSER}@{host}:{self.port}/{database}"
+        return f"postgresql://{userinfo}@{host}:{self.port}/{database}"
+
+    @property
+    def password(self) -> str:
+        """The superuser's password, from ``superuser.password`` (refused unless mode 0600)."""
+        if self._password is None:
+            self._password = read_password_file(self.password_file)
+        return self._password
 
     @property
     def installation(self) -> PgInstallation:
@@ -185,6 +217,7 @@ class EmbeddedPostgres:
         timeout: float = 120,
         check: bool = True,
         stdin: str | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         return run_tool(
             args,
@@ -193,7 +226,62 @@ class EmbeddedPostgres:
             timeout=timeout,
             check=check,
             stdin=stdin,
+            extra_env=extra_env,
         )
+
+    # -- the superuser's password ----------------------------------------------
+
+    def _ensure_password_file(self, account: ServerAccount | None) -> None:
+        """Make ``superuser.password`` if there is none (a new cluster, or one made with
+        ``trust``); check the one there (mode 0600)."""
+        if not self.password_file.exists() and not self.password_file.is_symlink():
+            owner = (account.uid, account.gid) if account is not None else None
+            self._password = create_password_file(self.password_file, owner)
+            log.info("wrote a new superuser password to %s (mode 0600)", self.password_file)
+        self._password = read_password_file(self.password_file)
+
+    def _hba_uses_trust(self) -> bool:
+        try:
+            return uses_trust(self.hba_file.read_text())
+        except FileNotFoundError:
+            return False
+
+    def _convert_trust(self, account: ServerAccount | None) -> None:
+        """Step 7 of the module docstring, on the running cluster (still ``trust``)."""
+        log.warning(
+            "the embedded PostgreSQL in %s lets local clients in without a password"
+            " (trust); setting the superuser password from %s and switching pg_hba.conf"
+            " to scram-sha-256",
+            self.pgdata,
+            self.password_file,
+        )
+        # The password is sent as a literal: keep it out of the server log and of
+        # pg_stat_statements (the session settings are the superuser's to change).
+        done = self._psql(
+            "postgres",
+            "SET log_statement = 'none';\n"
+            "SET log_min_duration_statement = -1;\n"
+            "SET log_min_error_statement = 'panic';\n"
+            "SET pg_stat_statements.track_utility = off;\n"
+            f"ALTER ROLE {SUPERUSER} PASSWORD '{self.password}';\n",
+        )
+        if done.returncode != 0:
+            raise EmbeddedError(
+                f"cannot set the superuser password of the embedded PostgreSQL:"
+                f" {done.stderr.strip()}"
+            )
+        tmp = self.hba_file.with_suffix(".conf.tmp")
+        tmp.write_text(without_trust(self.hba_file.read_text()))
+        tmp.chmod(0o600)
+        if account is not None:
+            os.chown(tmp, account.uid, account.gid)
+        tmp.replace(self.hba_file)
+        reloaded = self._psql("postgres", "SELECT pg_reload_conf()")
+        if reloaded.returncode != 0:
+            raise EmbeddedError(
+                f"cannot reload the embedded PostgreSQL's pg_hba.conf: {reloaded.stderr.strip()}"
+            )
+        log.info("pg_hba.conf of %s now asks every client for the password", self.pgdata)
 
     # -- initdb and configuration --------------------------------------------
 
@@ -212,7 +300,8 @@ class EmbeddedPostgres:
             str(self.pgdata),
             "-U",
             SUPERUSER,
-            "--auth=trust",
+            f"--auth={SCRAM}",
+            f"--pwfile={self.password_file}",
             "-E",
             "UTF8",
             "--data-checksums",
@@ -273,6 +362,11 @@ class EmbeddedPostgres:
                 f" postgresql-{major} (or set database.embedded_bindir), or pg_upgrade the cluster"
             )
         preload_libraries(inst, self._engine)  # database.engine = timescaledb needs it here
+        trust = self._hba_uses_trust()
+        if trust or not self.is_initialized():
+            self._ensure_password_file(account)
+        else:
+            self._password = read_password_file(self.password_file)
         if not self.is_initialized():
             self._initdb()
         pid = running_pid(self.pgdata)
@@ -287,6 +381,8 @@ class EmbeddedPostgres:
                 )
                 self.port = int(running_port)
             log.info("embedded PostgreSQL already running (pid %d) in %s", pid, self.pgdata)
+            if trust:
+                self._convert_trust(account)
             self._ensure_database()
             return self.dsn
         clear_stale_locks(self.pgdata, self.socket_dir)
@@ -350,16 +446,27 @@ class EmbeddedPostgres:
             settings.get("shared_buffers"),
             settings.get("shared_preload_libraries"),
         )
+        if trust:
+            self._convert_trust(account)
         self._ensure_database()
         return self.dsn
 
     def _psql(self, database: str, sql: str, **variables: str) -> subprocess.CompletedProcess[str]:
-        """Run ``sql`` (read from stdin, so ``:'name'`` interpolates ``variables``) via psql."""
-        args = [self.installation.tool("psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"]
+        """Run ``sql`` (read from stdin, so ``:'name'`` interpolates ``variables``) via psql,
+        as the superuser with the password in psql's environment."""
+        args = [self.installation.tool("psql"), "-X", "-q", "-A", "-t", "-w"]
+        args += ["-v", "ON_ERROR_STOP=1"]
         for name, value in variables.items():
             args += ["-v", f"{name}={value}"]
-        args += ["-d", self.dsn_for(database)]
-        return self._run(args, as_server=False, timeout=30, check=False, stdin=sql)
+        args += ["-d", self._dsn(database, SUPERUSER)]
+        return self._run(
+            args,
+            as_server=False,
+            timeout=30,
+            check=False,
+            stdin=sql,
+            extra_env={"PGPASSWORD": self.password},
+        )
 
     def _ensure_database(self) -> None:
         deadline = time.monotonic() + 15

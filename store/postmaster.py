@@ -12,7 +12,7 @@ import pwd
 import socket
 import stat
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -103,9 +103,12 @@ def run_tool(
     timeout: float,
     check: bool,
     stdin: str | None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL tool in ``home`` in a new session (Ctrl-C in the terminal does not
-    reach it), as ``account`` when given, in a plain C/UTC environment."""
+    reach it), as ``account`` when given, in a plain C/UTC environment plus ``extra_env``
+    (e.g. ``PGPASSWORD``: the environment is private to the process, the command line is
+    not)."""
     env = {
         "PATH": os.defpath,
         "LC_ALL": "C",
@@ -113,6 +116,7 @@ def run_tool(
         "TZ": "UTC",
         "HOME": str(home),
         "PGCONNECT_TIMEOUT": "5",
+        **(extra_env or {}),
     }
     try:
         done = subprocess.run(

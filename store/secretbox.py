@@ -1,5 +1,5 @@
-"""Secrets at rest: station passwords (and the keys and codes of later editions) are kept in
-the database sealed with AES-256-GCM under a key that lives outside the database, in a file
+"""Secrets at rest: station passwords and SM4 keys, and the dashboard users' TOTP secrets, are
+kept in the database sealed with AES-256-GCM under a key that lives outside the database, in a file
 of the data directory (``core.secret_key_file``, default ``<data_dir>/secret.key``, mode
 0600).  A database dump or a read-only SQL user then sees ``enc:v1:…``, not the password.
 
@@ -13,7 +13,8 @@ value (written before this module, or by a test or a bulk import); :meth:`Secret
 returns it as it is and :func:`seal_plain_passwords` seals such values in place.
 
 Every host that shares the database needs the same key file; losing it loses the stored
-passwords (set them again with ``envgrid station set MN --password …``).
+secrets (set the passwords and keys again with ``envgrid station set MN …``; users enrol
+their authenticator again after ``envgrid user reset-2fa``).
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 __all__ = [
     "PREFIX",
+    "SM4_KEY",
     "STATION_PASSWORD",
+    "TOTP_SECRET",
     "SecretBox",
     "SecretBoxError",
     "box_for",
@@ -45,6 +48,10 @@ PREFIX: Final = "enc:v1:"
 #: Purpose of the station access password (``stations.password``, ``pending_stations.password``,
 #: the ``NewPW`` of a set-password command waiting to be sent).
 STATION_PASSWORD: Final = "station.password"
+#: Purpose of a station's SM4 key (HJ 212-2025; ``stations.sm4_key``, ``sm4_prev_key``).
+SM4_KEY: Final = "station.sm4_key"
+#: Purpose of a dashboard user's TOTP secret (``web_user_totp.secret_sealed``).
+TOTP_SECRET: Final = "web.totp"
 _KEY_BYTES: Final = 32
 _NONCE_BYTES: Final = 12
 
@@ -145,31 +152,44 @@ def box_for(path: Path) -> SecretBox:
     return SecretBox.from_file(path)
 
 
-_PLAIN_PASSWORDS_SQL: Final = {
-    "stations": (
-        "SELECT id, password FROM stations WHERE password <> '' AND password NOT LIKE 'enc:v1:%'"
+#: (select, update, purpose) of every secret column kept sealed: plain values to seal.
+_SEALED_COLUMNS: Final = (
+    (
+        "SELECT id AS k, password AS v FROM stations"
+        " WHERE password <> '' AND password NOT LIKE 'enc:v1:%'",
+        "UPDATE stations SET password = $2 WHERE id = $1 AND password = $3",
+        STATION_PASSWORD,
     ),
-    "pending_stations": (
-        "SELECT mn AS id, password FROM pending_stations"
-        " WHERE password <> '' AND password NOT LIKE 'enc:v1:%'"
+    (
+        "SELECT mn AS k, password AS v FROM pending_stations"
+        " WHERE password <> '' AND password NOT LIKE 'enc:v1:%'",
+        "UPDATE pending_stations SET password = $2 WHERE mn = $1 AND password = $3",
+        STATION_PASSWORD,
     ),
-}
-_SEAL_SQL: Final = {
-    "stations": "UPDATE stations SET password = $2 WHERE id = $1 AND password = $3",
-    "pending_stations": "UPDATE pending_stations SET password = $2 WHERE mn = $1 AND password = $3",
-}
+    (
+        "SELECT id AS k, sm4_key AS v FROM stations"
+        " WHERE sm4_key <> '' AND sm4_key NOT LIKE 'enc:v1:%'",
+        "UPDATE stations SET sm4_key = $2 WHERE id = $1 AND sm4_key = $3",
+        SM4_KEY,
+    ),
+    (
+        "SELECT id AS k, sm4_prev_key AS v FROM stations"
+        " WHERE sm4_prev_key <> '' AND sm4_prev_key NOT LIKE 'enc:v1:%'",
+        "UPDATE stations SET sm4_prev_key = $2 WHERE id = $1 AND sm4_prev_key = $3",
+        SM4_KEY,
+    ),
+)
 
 
 async def seal_plain_passwords(conn: asyncpg.Connection, box: SecretBox) -> int:
-    """Seal the plain passwords left in ``stations`` and ``pending_stations`` (rows written
-    before sealing existed, bulk imports, tests); returns how many were sealed."""
+    """Seal the plain secrets left in the registry (passwords and SM4 keys written before
+    sealing existed, bulk imports, simulated fleets, tests); returns how many were sealed."""
     n = 0
-    for table, select in _PLAIN_PASSWORDS_SQL.items():
+    for select, update, purpose in _SEALED_COLUMNS:
         rows = await conn.fetch(select)
         if rows:
             await conn.executemany(
-                _SEAL_SQL[table],
-                [(r["id"], box.seal(r["password"], STATION_PASSWORD), r["password"]) for r in rows],
+                update, [(r["k"], box.seal(r["v"], purpose), r["v"]) for r in rows]
             )
             n += len(rows)
     return n

@@ -123,8 +123,8 @@ class DatabaseSettings:
         require(
             _is_loopback(self.embedded_host),
             "database.embedded_host must be a loopback address such as 127.0.0.1"
-            f" (got {self.embedded_host!r}): the embedded cluster trusts local connections"
-            " without a password; for remote access run a managed server and set database.dsn",
+            f" (got {self.embedded_host!r}): the embedded cluster serves this machine only;"
+            " for remote access run a managed server and set database.dsn",
         )
         require(
             1 <= self.embedded_port <= 65535,

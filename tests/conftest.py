@@ -59,6 +59,7 @@ from store.db import connect, create_pool
 from store.embedded import EmbeddedPostgres, PortInUseError
 from store.engine import Engine, EngineInfo, detect_engine
 from store.migrate import migrate
+from store.pg_auth import PASSWORD_FILE
 
 T = TypeVar("T")
 
@@ -448,8 +449,8 @@ def _pristine_pgdata() -> Iterator[Path]:
 def make_embedded_pg(request: pytest.FixtureRequest) -> Iterator[Callable[..., EmbeddedPostgres]]:
     """``make_embedded_pg(fresh=False, **kwargs)`` -> a new cluster on a free port, not started.
 
-    By default its PGDATA is a copy of a pristine cluster (``cp -a``, ~50 ms instead of a
-    ~1 s initdb); ``fresh=True`` leaves it empty so ``start()`` runs initdb.  Keyword
+    By default its PGDATA (and password file) is a copy of a pristine cluster (``cp -a``,
+    ~50 ms instead of a ~1 s initdb); ``fresh=True`` leaves it empty so ``start()`` runs initdb.  Keyword
     arguments go to :class:`EmbeddedPostgres` (``tuning`` is merged over the test tuning).
     Every cluster made is stopped and removed after the test.
     """
@@ -460,6 +461,8 @@ def make_embedded_pg(request: pytest.FixtureRequest) -> Iterator[Callable[..., E
         if not fresh:
             pristine: Path = request.getfixturevalue("_pristine_pgdata")
             subprocess.run(["cp", "-a", str(pristine), str(directory / "data")], check=True)
+            password = pristine.parent / PASSWORD_FILE  # the copy's superuser password
+            subprocess.run(["cp", "-a", str(password), str(directory)], check=True)
         options = _test_cluster() | kwargs
         options["tuning"] = {**TEST_TUNING, **kwargs.get("tuning", {})}
         port = options.pop("port", None) or free_port()

@@ -1,14 +1,15 @@
 """The aiohttp application factory.  No module-level app: ``create_app(settings, dsn)``.
 
 Cleanup contexts (one per resource; teardown in reverse order, only if startup ran):
-the asyncpg pool, the shared aiohttp ClientSession (webhooks, tile checks) and the live
-hub (its own LISTEN connection).  The app starts no scheduler: periodic work is offered
-as ``store.jobs.Job`` values (``web.auth.jobs.scheduled_jobs``) to the deployment's one
-scheduler.
+the TOTP secrets' key (read, or made on first start), the asyncpg pool, the shared aiohttp
+ClientSession (webhooks, tile checks) and the live hub (its own LISTEN connection).  The
+app starts no scheduler: periodic work is offered as ``store.jobs.Job`` values
+(``web.auth.jobs.scheduled_jobs``) to the deployment's one scheduler.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import jinja2
 from aiohttp import web
 
 from store.db import create_pool
+from store.secretbox import box_for
 from web.keys import (
     CLIENT_KEY,
     DSN_KEY,
@@ -29,6 +31,7 @@ from web.keys import (
     POOL_KEY,
     REPORT_JOBS_KEY,
     SETTINGS_KEY,
+    TOTP_BOX_KEY,
 )
 from web.live.stream import end_streams, live_context
 from web.map.heat import HeatCache
@@ -63,6 +66,12 @@ class WebConnection(asyncpg.Connection):  # type: ignore[misc]
 
 async def _custom_plans(conn: asyncpg.Connection) -> None:
     await conn.execute(CUSTOM_PLANS_SQL)
+
+
+async def _totp_box_ctx(app: web.Application) -> AsyncIterator[None]:
+    s = app[SETTINGS_KEY]
+    app[TOTP_BOX_KEY] = await asyncio.to_thread(box_for, s.core.secret_key_path)
+    yield
 
 
 async def _pool_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -123,6 +132,7 @@ def create_app(settings: WebConfig, dsn: str, *, background: bool = True) -> web
         ),
     )
     app.on_response_prepare.append(security_headers)
+    app.cleanup_ctx.append(_totp_box_ctx)
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_client_ctx)
     app.cleanup_ctx.append(live_context)

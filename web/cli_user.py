@@ -4,6 +4,7 @@ envgrid user add NAME --role admin [--password PW | prompt] [--scope CODE ...]
 envgrid user list
 envgrid user disable NAME | enable NAME | unlock NAME
 envgrid user reset-password NAME [--password PW | prompt]
+envgrid user reset-2fa NAME
 """
 
 from __future__ import annotations
@@ -51,6 +52,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         ("unlock", "clear a lock-out after failed log-ins"),
     ):
         sub.add_parser(name, help=text).add_argument("username")
+    sub.add_parser(
+        "reset-2fa",
+        help="remove a user's TOTP authenticator (a lost phone; ends their sessions)",
+    ).add_argument("username")
     reset = sub.add_parser("reset-password", help="set a new password (must change at log-in)")
     reset.add_argument("username")
     reset.add_argument("--password", help="new password (default: prompt twice)")
@@ -106,6 +111,13 @@ async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: 
             print(json.dumps(item, ensure_ascii=False, default=str))
         return 0
     user_id = await _user_id(conn, args.username)
+    if args.action == "reset-2fa":
+        from web.security.queries import reset_second_factor
+
+        if await reset_second_factor(conn, user_id) is None:
+            raise UserError(f"{args.username} has no authenticator")
+        print(f"second factor of {args.username} removed; they enrol again at the next log-in")
+        return 0
     if args.action == "reset-password":
         await reset_password(conn, web, user_id, args.username, _password(args.password))
         print(f"password of {args.username} reset; they must change it at the next log-in")

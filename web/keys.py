@@ -12,6 +12,7 @@ from web.map.service import MapState
 from web.settings import WebConfig
 
 if TYPE_CHECKING:
+    from store.secretbox import SecretBox
     from web.live.hub import LiveHub
     from web.map.heat import HeatCache
     from web.openapi import ApiRegistry
@@ -31,6 +32,7 @@ __all__ = [
     "PRINCIPAL",
     "REPORT_JOBS_KEY",
     "SETTINGS_KEY",
+    "TOTP_BOX_KEY",
 ]
 
 SETTINGS_KEY = web.AppKey("settings", WebConfig)
@@ -41,6 +43,8 @@ LIVE_KEY: web.AppKey[LiveHub] = web.AppKey("live")
 API_KEY: web.AppKey[ApiRegistry] = web.AppKey("api")
 MAP_CACHE_KEY = web.AppKey("map_cache", MapState)
 HEAT_CACHE_KEY: web.AppKey[HeatCache] = web.AppKey("heat_cache")
+#: The key of the TOTP secrets at rest (store.secretbox, core.secret_key_file).
+TOTP_BOX_KEY: web.AppKey[SecretBox] = web.AppKey("totp_box")
 #: Report jobs of this process (web.reports).
 REPORT_JOBS_KEY: web.AppKey[ReportJobs] = web.AppKey("report_jobs")
 #: The navigation entries (web.pages.NavItem) of this app, optional modules included.

@@ -39,6 +39,18 @@ _PASSWORD_CHANGE_ALLOWED = frozenset(
         "/api/v1/auth/logout",
     }
 )
+#: Paths a session that must enrol a second factor first (web.require_2fa_for) may use.
+_ENROLMENT_ALLOWED = frozenset(
+    {
+        "/account/2fa",
+        "/logout",
+        "/api/v1/auth/me",
+        "/api/v1/auth/logout",
+        "/api/v1/auth/2fa",
+        "/api/v1/auth/2fa/enrol",
+        "/api/v1/auth/2fa/confirm",
+    }
+)
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -143,6 +155,11 @@ def _authorize(meta: Endpoint | Page, principal: Principal | None, request: web.
         if not _is_api(request):
             raise web.HTTPFound("/account/password")
         raise ApiError(403, "password_change_required", "密码已过期或需要修改，请先修改密码")
+    enrol_first = principal.must_enrol_2fa and not principal.must_change_password
+    if enrol_first and request.path not in _ENROLMENT_ALLOWED:  # the password comes first
+        if not _is_api(request):
+            raise web.HTTPFound("/account/2fa")
+        raise ApiError(403, "totp_enrolment_required", "您的角色要求双因素认证，请先绑定动态验证码")
     if meta.auth != "user" and not principal.can(meta.auth):
         label = PERMISSIONS.get(meta.auth, meta.auth)
         raise ApiError(403, "forbidden", f"没有权限：{label}", permission=meta.auth)
@@ -239,5 +256,5 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if settings.secure_cookie(request.secure):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-    if _is_api(request) or request.path.startswith("/login"):
+    if _is_api(request) or request.path.startswith(("/login", "/account/2fa")):
         headers.setdefault("Cache-Control", "no-store")

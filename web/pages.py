@@ -55,7 +55,9 @@ def page_context(request: web.Request) -> dict[str, Any]:
     user = context.maybe_caller(request)
     if user is None:
         return {"user": None, "nav": [], "csrf_token": ""}
-    nav = [n for n in request.app[NAV_KEY] if user.can(n.permission)]
+    # a session that must enrol a second factor first can open nothing else: no links
+    shown = () if user.must_enrol_2fa else request.app[NAV_KEY]
+    nav = [n for n in shown if user.can(n.permission)]
     return {
         "user": user,
         "role_title": ROLES.get(user.role, user.role),

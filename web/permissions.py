@@ -72,6 +72,9 @@ class Principal:
     via: str = "session"
     csrf_token: str = ""
     must_change_password: bool = False
+    #: A session of a user whose role requires a second factor (web.require_2fa_for) and
+    #: who has not enrolled one: only the enrolment is open to it.
+    must_enrol_2fa: bool = False
     scope_labels: tuple[str, ...] = field(default=())
 
     def can(self, permission: str) -> bool:
@@ -97,4 +100,5 @@ class Principal:
             "scope": None if self.scope is None else list(self.scope),
             "scope_labels": list(self.scope_labels),
             "must_change_password": self.must_change_password,
+            "must_enrol_2fa": self.must_enrol_2fa,
         }

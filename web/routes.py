@@ -39,6 +39,7 @@ from web.openapi import OK, STR, ApiRegistry, Endpoint, Page, Param, build_docum
 from web.rankings import routes as rankings_routes
 from web.reports import routes as reports_routes
 from web.responses import json_response
+from web.security import routes as security_routes
 from web.stations import routes as stations_routes
 from web.users import routes as users_routes
 
@@ -53,6 +54,7 @@ MODULES: Final[tuple[ModuleType, ...]] = (
     rankings_routes,
     reports_routes,
     alerts_routes,
+    security_routes,
 )
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Final, Literal, Protocol
 from urllib.parse import urlsplit
 
 from alerts.settings import AlertsConfig
 from store.validation import require
 from web.casework.kernel.settings import CaseSettings
+from web.permissions import ROLES
 
-__all__ = ["WebConfig", "WebSettings"]
+__all__ = ["AUDIT_RETENTION_MIN_DAYS", "WebConfig", "WebSettings"]
 
 _LOOPBACK = ("127.0.0.1", "::1", "localhost")
+#: The shortest retention of the audit logs; the same number is in migration 0049.
+AUDIT_RETENTION_MIN_DAYS: Final = 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +40,8 @@ class WebSettings:
     #: API tokens expire after this many days unless their creator asks for another
     #: lifetime (``expires_days``, 1..3650); a password change or reset revokes them.
     token_expiry_days: int = 90
-    session_idle_s: int = 2 * 3600
+    #: A session unused for this long ends (等保 2.0 level 3: idle timeout, 30 minutes).
+    session_idle_s: int = 30 * 60
     #: Secure cookie flag: "auto" = Secure when served over https (public_url https, or the
     #: request's scheme); plain http (loopback tests) works; "always" / "never" force it.
     cookie_secure: Literal["auto", "always", "never"] = "auto"
@@ -45,6 +49,10 @@ class WebSettings:
     #: Lock an account after this many failed log-ins in a row, for lockout_s seconds.
     lockout_count: int = 5
     lockout_s: int = 900
+    #: Roles (names of web.permissions.ROLES) whose users must log in with a second factor
+    #: (TOTP): the code is asked after the password, and a user of such a role who has not
+    #: enrolled yet must enrol before anything else.  Users of other roles may enrol too.
+    require_2fa_for: tuple[str, ...] = ()
     #: Log-in attempts per client address (password spraying, argon2 floods): a burst of
     #: login_attempts, then the bucket refills over login_window_s; a success is free.
     login_attempts: int = 20
@@ -57,6 +65,10 @@ class WebSettings:
     password_min_length: int = 8
     password_require_letters_digits: bool = True
     password_expiry_days: int = 0
+    #: Log-in and operation logs (等保 2.0 安全审计) are kept this many days, at least
+    #: :data:`AUDIT_RETENTION_MIN_DAYS` (the database refuses to delete younger rows:
+    #: migration 0049); the hourly ``web-purge`` job removes older rows.
+    audit_retention_days: int = 180
     #: A station is online when its latest data arrived within this many seconds.
     online_window_s: int = 900
     #: Limit for list endpoints (?limit=).
@@ -119,6 +131,12 @@ class WebSettings:
             f"web.cookie_name must be letters, digits and _ (got {self.cookie_name!r})",
         )
         require(self.lockout_count >= 1, f"web.lockout_count must be ≥ 1 ({self.lockout_count})")
+        unknown = [r for r in self.require_2fa_for if r not in ROLES]
+        require(
+            not unknown,
+            f"web.require_2fa_for: unknown role {', '.join(map(repr, unknown))}"
+            f" (roles: {', '.join(ROLES)})",
+        )
         require(self.lockout_s >= 1, f"web.lockout_s must be ≥ 1 (got {self.lockout_s})")
         require(
             self.login_attempts >= 1, f"web.login_attempts must be ≥ 1 (got {self.login_attempts})"
@@ -129,6 +147,12 @@ class WebSettings:
         require(
             6 <= self.password_min_length <= 128,
             f"web.password_min_length must be 6..128 (got {self.password_min_length})",
+        )
+        require(
+            self.audit_retention_days >= AUDIT_RETENTION_MIN_DAYS,
+            f"web.audit_retention_days must be ≥ {AUDIT_RETENTION_MIN_DAYS}: audit records"
+            f" (log-in and operation logs) are kept at least {AUDIT_RETENTION_MIN_DAYS} days"
+            f" (等保 2.0) (got {self.audit_retention_days})",
         )
         require(
             self.password_expiry_days >= 0,

@@ -163,12 +163,19 @@ def test_db_embedded_lifecycle(pg_reachable_tmp: Path, tmp_path: Path) -> None:
         status = envgrid("db", "status", env=env, cwd=tmp_path)
         assert status.returncode == 0, status.stderr
         assert f"(embedded, {pg_reachable_tmp / 'pg'})" in status.stdout
+        assert f"postgresql://envgrid:***@127.0.0.1:{port}/envgrid" in status.stdout
         assert not cluster.is_running()
+        password = cluster.password
+        assert password not in status.stdout + status.stderr
 
         started = envgrid("db", "start", env=env, cwd=tmp_path)
         assert started.returncode == 0, started.stderr
-        assert started.stdout.strip() == f"postgresql://envgrid@127.0.0.1:{port}/envgrid"
+        assert started.stdout.strip() == f"postgresql://envgrid:***@127.0.0.1:{port}/envgrid"
+        assert str(cluster.password_file) in started.stderr
+        assert password not in started.stdout + started.stderr
         assert cluster.is_running()
+        for server_log in (pg_reachable_tmp / "pg" / "log").iterdir():
+            assert password not in server_log.read_text(errors="replace")
 
         migrated = envgrid("db", "migrate", env=env, cwd=tmp_path)
         assert "applied 0001_meta" in migrated.stdout

@@ -56,7 +56,7 @@ async def test_start_stop_restart_keeps_data(make_embedded_pg: MakePg) -> None:
     pg = make_embedded_pg(fresh=True)
     assert not pg.is_initialized() and not pg.is_running()
     dsn = await pg.astart()
-    assert dsn == f"postgresql://envgrid@127.0.0.1:{pg.port}/envgrid"
+    assert dsn == f"postgresql://envgrid:{pg.password}@127.0.0.1:{pg.port}/envgrid"
     assert pg.is_running() and pg.started_here
     conn = await connect(dsn)
     try:

@@ -84,7 +84,7 @@ async def test_bad_password_and_lockout(client: TestClient, seeded: Seed) -> Non
     conn = await connect(seeded.dsn)
     try:
         rows = await conn.fetch(
-            "SELECT success, reason FROM web_login_log WHERE username = 'viewer' ORDER BY id"
+            "SELECT success, reason FROM envgrid_audit.web_login_log WHERE username = 'viewer' ORDER BY id"
         )
     finally:
         await conn.close()
@@ -215,6 +215,24 @@ async def test_logout_ends_session(client: TestClient) -> None:
     assert (await client.get("/api/v1/auth/me")).status == 401
 
 
+async def test_idle_session_ends_after_30_minutes_by_default(
+    client: TestClient, seeded: Seed
+) -> None:
+    """等保 2.0 level 3: a session unused for web.session_idle_s (default 30 min) ends."""
+    await login(client, "viewer")
+    conn = await connect(seeded.dsn)
+    try:
+        idle = "UPDATE web_sessions SET last_seen_at = now() - $1::interval WHERE user_id = $2"
+        await conn.execute(idle, timedelta(minutes=29), seeded.users["viewer"])
+        assert (await client.get("/api/v1/auth/me")).status == 200  # use refreshes it
+        await conn.execute(idle, timedelta(minutes=31), seeded.users["viewer"])
+        assert (await client.get("/api/v1/auth/me")).status == 401
+        resp = await client.get("/map", allow_redirects=False)
+        assert resp.status == 302 and resp.headers["Location"].startswith("/login")
+    finally:
+        await conn.close()
+
+
 async def test_password_change_policy(client: TestClient) -> None:
     csrf = await login(client, "viewer")
     h = {"X-CSRF-Token": csrf}
@@ -321,9 +339,11 @@ async def test_audit_logs_record_the_client_behind_a_trusted_proxy(
     assert resp.status == 400  # refused, and logged
     conn = await connect(seeded.dsn)
     try:
-        login_ip = await conn.fetchval("SELECT ip FROM web_login_log ORDER BY id DESC LIMIT 1")
+        login_ip = await conn.fetchval(
+            "SELECT ip FROM envgrid_audit.web_login_log ORDER BY id DESC LIMIT 1"
+        )
         operation_ip = await conn.fetchval(
-            "SELECT ip FROM web_operation_log WHERE path = '/api/v1/stations'"
+            "SELECT ip FROM envgrid_audit.web_operation_log WHERE path = '/api/v1/stations'"
             " ORDER BY id DESC LIMIT 1"
         )
     finally:

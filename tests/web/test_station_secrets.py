@@ -80,7 +80,7 @@ async def test_no_response_holds_a_station_password(client: TestClient, seeded: 
         params = await conn.fetchval(
             "SELECT params FROM station_commands WHERE id = $1", (await resp.json())["id"]
         )
-        logs = await conn.fetch("SELECT * FROM web_operation_log")
+        logs = await conn.fetch("SELECT * FROM envgrid_audit.web_operation_log")
     finally:
         await conn.close()
     assert stored.startswith("enc:v1:") and params["NewPW"].startswith("enc:v1:")

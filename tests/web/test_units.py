@@ -95,6 +95,7 @@ def test_settings_validation() -> None:
         {"web.password_min_length": 3},
         {"web.cookie_secure": "sometimes"},
         {"web.session_idle_s": 10},
+        {"web.require_2fa_for": ["admn"]},  # a misspelt role would silently require nothing
     ):
         with pytest.raises(ConfigError):
             load_settings(None, {}, bad, discover=False)
@@ -157,27 +158,35 @@ async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixt
 
 
 async def test_session_purge_is_a_job_for_the_one_scheduler() -> None:
-    """The web app starts no scheduler: the hourly purge is offered as a store.jobs.Job."""
-    executed: list[str] = []
+    """The web app starts no scheduler: the hourly purge (sessions, and audit rows past
+    web.audit_retention_days) is offered as a store.jobs.Job."""
+    executed: list[tuple[str, tuple[object, ...]]] = []
 
     class Conn:
-        async def execute(self, sql: str) -> None:
-            executed.append(sql)
+        async def execute(self, sql: str, *args: object) -> None:
+            executed.append((sql, args))
+
+        async def fetchrow(self, sql: str, *args: object) -> dict[str, int]:
+            executed.append((sql, args))
+            return {"login_rows": 0, "operation_rows": 0}
 
     class Pool:
         @contextlib.asynccontextmanager
         async def acquire(self) -> AsyncIterator[Conn]:
             yield Conn()
 
-    [job] = scheduled_jobs(cast(asyncpg.Pool, Pool()))
+    [job] = scheduled_jobs(cast(asyncpg.Pool, Pool()), 365)
     assert (job.name, job.every_s, job.at, job.run_at_start) == (
-        "purge-sessions",
+        "web-purge",
         3600,
         None,
         False,
     )
     await job.run(datetime.now(UTC))
-    assert executed == [auth_queries.PURGE_SESSIONS_SQL]
+    assert executed == [
+        (auth_queries.PURGE_SESSIONS_SQL, ()),
+        (auth_queries.PURGE_AUDIT_SQL, (365,)),
+    ]
 
 
 async def test_live_hub_fans_out_by_scope_without_a_database() -> None:

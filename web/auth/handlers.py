@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from web import context
-from web.keys import LIVE_KEY
+from web.keys import LIVE_KEY, TOTP_BOX_KEY
 from web.pages import render
 from web.params import body_int, body_str, json_body, path_int
 from web.ratelimit import RateLimited, login_attempt, request_address
@@ -19,12 +19,27 @@ from web.responses import ApiError, json_response
 
 from . import queries
 from .passwords import check_policy, hash_password, verify_password
-from .service import TOKEN_PREFIX, digest, login, new_token
+from .service import (
+    CHALLENGE_S,
+    TOKEN_PREFIX,
+    LoginResult,
+    complete_login,
+    digest,
+    login,
+    new_token,
+)
 
 PRE_COOKIE = "envgrid_pre"
+#: The log-in awaiting its TOTP code (web.auth.service): on /login only, never sent cross-site.
+TOTP_COOKIE = "envgrid_2fa"
 _REASONS = {
     "bad_credentials": "用户名或密码错误（连续输错多次后账号会暂时锁定，请稍后再试）",
     "disabled": "账号已停用，请联系管理员",
+    "totp_required": "请输入动态验证码（身份验证器应用中的 6 位数字）",
+    "bad_totp": "动态验证码错误或已使用（连续输错多次后账号会暂时锁定）",
+    "replayed_totp": "动态验证码错误或已使用（连续输错多次后账号会暂时锁定）",
+    "expired": "登录已过期，请重新输入用户名和密码",
+    "totp_unreadable": "无法校验动态验证码，请联系管理员重置您的双因素认证",
 }
 
 
@@ -121,12 +136,80 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         response.set_status(429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
+    next_url = _safe_next(str(form.get("next", "")) or None)
+    if result.reason == "totp_required":
+        return _render_totp(request, next_url, error="", challenge=result.challenge_token)
     if not result.ok:
         return _render_login(request, error=_refusal(result.reason), username=username)
-    response = web.HTTPFound(_safe_next(str(form.get("next", "")) or None))
+    raise _logged_in(request, result, next_url)
+
+
+def _logged_in(request: web.Request, result: LoginResult, next_url: str) -> web.HTTPFound:
+    """The redirect (to raise) that ends a log-in: the session cookie, the others gone."""
+    response = web.HTTPFound(next_url)
     _set_session_cookie(request, response, result.session_token)
     response.del_cookie(PRE_COOKIE, path="/login")
-    raise response
+    response.del_cookie(TOTP_COOKIE, path="/login")
+    return response
+
+
+def _render_totp(
+    request: web.Request, next_url: str, *, error: str, challenge: str = ""
+) -> web.Response:
+    """The second step of the log-in form: the code (``challenge``: a new log-in's cookie)."""
+    response = render(
+        request, "login_totp.html", {"error": error, "next": next_url}, status=401 if error else 200
+    )
+    if challenge:
+        s = context.settings(request).web
+        response.set_cookie(
+            TOTP_COOKIE,
+            challenge,
+            path="/login",
+            httponly=True,
+            samesite="Strict",
+            secure=s.secure_cookie(request.secure),
+            max_age=CHALLENGE_S,
+        )
+    return response
+
+
+async def _do_second_step(request: web.Request, challenge: str, code: str) -> LoginResult:
+    """Check the code; :class:`RateLimited` (429) when the client tries too often."""
+    attempt = login_attempt(request)
+    async with context.pool(request).acquire() as conn:
+        result = await complete_login(
+            conn,
+            context.settings(request).web,
+            challenge,
+            code,
+            box=request.app[TOTP_BOX_KEY],
+            ip=request_address(request),
+            user_agent=request.headers.get("User-Agent"),
+        )
+    if result.ok:
+        attempt.succeeded()
+    return result
+
+
+async def login_totp_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    next_url = _safe_next(str(form.get("next", "")) or None)
+    code = str(form.get("code", ""))[:16]
+    try:
+        result = await _do_second_step(request, request.cookies.get(TOTP_COOKIE, ""), code)
+    except RateLimited as exc:
+        response = _render_totp(request, next_url, error=exc.message)
+        response.set_status(429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if result.ok:
+        raise _logged_in(request, result, next_url)
+    if result.reason in ("bad_totp", "replayed_totp"):
+        return _render_totp(request, next_url, error=_REASONS[result.reason])
+    response = _render_login(request, error=_refusal(result.reason))
+    response.del_cookie(TOTP_COOKIE, path="/login")
+    return response
 
 
 def _end_streams(request: web.Request, token: str) -> None:
@@ -160,8 +243,20 @@ async def api_login(request: web.Request) -> web.Response:
     body = await json_body(request)
     username = body_str(body, "username", required=True, max_len=64)
     password = body_str(body, "password", required=True, max_len=128)
+    code = body_str(body, "totp", max_len=16)
     assert username is not None and password is not None
     result = await _do_login(request, username.strip(), password)
+    if result.reason == "totp_required":
+        if not code:
+            async with context.pool(request).acquire() as conn:
+                await queries.delete_challenge(conn, digest(result.challenge_token))
+            raise ApiError(401, "totp_required", _REASONS["totp_required"])
+        challenge = result.challenge_token
+        result = await _do_second_step(request, challenge, code)
+        if result.reason in ("bad_totp", "replayed_totp"):
+            async with context.pool(request).acquire() as conn:  # one code per request
+                await queries.delete_challenge(conn, digest(challenge))
+            raise ApiError(401, "bad_totp", _REASONS[result.reason])
     if not result.ok:
         reason = "bad_credentials" if result.reason == "locked" else result.reason
         raise ApiError(401, reason, _refusal(result.reason))

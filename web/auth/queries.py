@@ -1,4 +1,5 @@
-"""SQL of the auth module: accounts for log-in, sessions, API tokens, the two logs."""
+"""SQL of the auth module: accounts for log-in, sessions, the TOTP second factor and the
+log-ins awaiting their code, API tokens, the two logs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any, Final
 import asyncpg
 
 USER_FOR_LOGIN_SQL: Final = """
-SELECT id, username, password_hash, enabled, locked_until, failed_logins
+SELECT id, username, password_hash, enabled, locked_until, failed_logins,
+       EXISTS (SELECT 1 FROM web_user_totp t
+               WHERE t.user_id = web_users.id AND t.confirmed_at IS NOT NULL) AS totp
 FROM web_users WHERE lower(username) = lower($1)
 """
 LOGIN_FAILED_SQL: Final = """
@@ -30,7 +33,7 @@ UPDATE web_users SET password_hash = $2, password_changed_at = now(),
 WHERE id = $1
 """
 INSERT_LOGIN_LOG_SQL: Final = """
-INSERT INTO web_login_log (username, user_id, ip, user_agent, success, reason)
+INSERT INTO envgrid_audit.web_login_log (username, user_id, ip, user_agent, success, reason)
 VALUES ($1, $2, $3, $4, $5, $6)
 """
 INSERT_SESSION_SQL: Final = """
@@ -67,6 +70,8 @@ WITH s AS (
 )
 SELECT u.id, u.username, u.display_name, u.role, r.permissions, u.must_change_password,
        u.password_changed_at, who.csrf_token,
+       EXISTS (SELECT 1 FROM web_user_totp t
+               WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL) AS totp,
        (SELECT array_agg(us.area_id ORDER BY us.area_id) FROM web_user_scopes us
          WHERE us.user_id = u.id) AS scope,
        (SELECT array_agg(a.name ORDER BY a.id) FROM web_user_scopes us
@@ -81,8 +86,48 @@ END_USER_ACCESS_SQL: Final = """
 WITH sessions AS (DELETE FROM web_sessions WHERE user_id = $1)
 UPDATE web_api_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL
 """
-PURGE_SESSIONS_SQL: Final = "DELETE FROM web_sessions WHERE expires_at < now()"
+PURGE_SESSIONS_SQL: Final = """
+WITH challenges AS (DELETE FROM web_login_challenges WHERE expires_at < now())
+DELETE FROM web_sessions WHERE expires_at < now()
+"""
 PASSWORD_HASH_SQL: Final = "SELECT password_hash FROM web_users WHERE id = $1"
+
+INSERT_CHALLENGE_SQL: Final = """
+INSERT INTO web_login_challenges (token_hash, user_id, expires_at)
+VALUES ($1, $2, now() + $3::interval)
+"""
+#: The log-in awaiting its code behind a challenge token (unexpired), with the account and
+#: its confirmed authenticator.
+CHALLENGE_SQL: Final = """
+SELECT c.user_id, u.username, u.enabled, u.locked_until, t.secret_sealed
+FROM web_login_challenges c
+JOIN web_users u ON u.id = c.user_id
+JOIN web_user_totp t ON t.user_id = c.user_id AND t.confirmed_at IS NOT NULL
+WHERE c.token_hash = $1 AND c.expires_at > now()
+"""
+DELETE_CHALLENGE_SQL: Final = "DELETE FROM web_login_challenges WHERE token_hash = $1"
+TOTP_STATE_SQL: Final = """
+SELECT secret_sealed, confirmed_at, last_step FROM web_user_totp WHERE user_id = $1
+"""
+#: Start (or restart) an enrolment: a new secret, unconfirmed — not over a confirmed one.
+START_TOTP_SQL: Final = """
+INSERT INTO web_user_totp (user_id, secret_sealed) VALUES ($1, $2)
+ON CONFLICT (user_id) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, created_at = now()
+WHERE web_user_totp.confirmed_at IS NULL
+RETURNING user_id
+"""
+CONFIRM_TOTP_SQL: Final = """
+UPDATE web_user_totp SET confirmed_at = now(), last_step = $2
+WHERE user_id = $1 AND confirmed_at IS NULL AND secret_sealed = $3
+RETURNING user_id
+"""
+#: Take a time step for a log-in: only a step later than the last one taken (one row
+#: update, so two log-ins racing with the same code cannot both win).
+USE_TOTP_STEP_SQL: Final = """
+UPDATE web_user_totp SET last_step = $2
+WHERE user_id = $1 AND confirmed_at IS NOT NULL AND last_step < $2
+RETURNING user_id
+"""
 
 INSERT_TOKEN_SQL: Final = """
 INSERT INTO web_api_tokens (user_id, name, token_hash, prefix, expires_at)
@@ -98,9 +143,14 @@ UPDATE web_api_tokens SET revoked_at = now()
 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL
 RETURNING id
 """
+#: The only way audit rows leave (migration 0049): rows older than $1 days, $1 ≥ 180.
+PURGE_AUDIT_SQL: Final = """
+SELECT login_rows, operation_rows FROM envgrid_audit.purge_older_than($1)
+"""
+#: The audit logs live in the schema envgrid_audit, append-only (migration 0049).
 INSERT_OPERATION_SQL: Final = """
-INSERT INTO web_operation_log (user_id, username, ip, method, path, action, target, status,
-                               detail)
+INSERT INTO envgrid_audit.web_operation_log (user_id, username, ip, method, path, action,
+                                             target, status, detail)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 """
 
@@ -191,6 +241,47 @@ async def end_user_access(conn: asyncpg.Connection, user_id: int) -> None:
 
 async def purge_sessions(conn: asyncpg.Connection) -> None:
     await conn.execute(PURGE_SESSIONS_SQL)
+
+
+async def create_challenge(
+    conn: asyncpg.Connection, token_hash: bytes, user_id: int, lifetime_s: int
+) -> None:
+    await conn.execute(INSERT_CHALLENGE_SQL, token_hash, user_id, timedelta(seconds=lifetime_s))
+
+
+async def challenge(conn: asyncpg.Connection, token_hash: bytes) -> asyncpg.Record | None:
+    return await conn.fetchrow(CHALLENGE_SQL, token_hash)
+
+
+async def delete_challenge(conn: asyncpg.Connection, token_hash: bytes) -> None:
+    await conn.execute(DELETE_CHALLENGE_SQL, token_hash)
+
+
+async def totp_state(conn: asyncpg.Connection, user_id: int) -> asyncpg.Record | None:
+    return await conn.fetchrow(TOTP_STATE_SQL, user_id)
+
+
+async def start_totp(conn: asyncpg.Connection, user_id: int, sealed: str) -> bool:
+    """False when the user already has a confirmed authenticator."""
+    return await conn.fetchval(START_TOTP_SQL, user_id, sealed) is not None
+
+
+async def confirm_totp(conn: asyncpg.Connection, user_id: int, step: int, sealed: str) -> bool:
+    """Confirm the enrolment of the secret ``sealed`` (not one a later enrolment replaced)."""
+    return await conn.fetchval(CONFIRM_TOTP_SQL, user_id, step, sealed) is not None
+
+
+async def use_totp_step(conn: asyncpg.Connection, user_id: int, step: int) -> bool:
+    """False when ``step`` is not later than the last step taken (a replayed code)."""
+    return await conn.fetchval(USE_TOTP_STEP_SQL, user_id, step) is not None
+
+
+async def purge_audit(conn: asyncpg.Connection, keep_days: int) -> tuple[int, int]:
+    """Delete log-in and operation log rows older than ``keep_days`` days (the database
+    refuses fewer than 180): return how many of each went."""
+    row = await conn.fetchrow(PURGE_AUDIT_SQL, keep_days)
+    assert row is not None
+    return int(row["login_rows"]), int(row["operation_rows"])
 
 
 async def create_token(

@@ -1,13 +1,14 @@
-"""Routes of the auth module: log-in, log-out, the caller, passwords, API tokens."""
+"""Routes of the auth module: log-in (password, then the TOTP code), log-out, the caller,
+passwords, the second factor's enrolment, API tokens."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from web.openapi import OBJ, OK, STR, Page, obj, text
+from web.openapi import NTIME, OBJ, OK, STR, Page, obj, text
 from web.openapi import Endpoint as E
 
-from . import handlers
+from . import enrolment, handlers
 
 API: Final[tuple[E, ...]] = (
     E(
@@ -17,7 +18,18 @@ API: Final[tuple[E, ...]] = (
         "public",
         "登录（会话 Cookie）",
         "认证",
-        body=obj({"username": text(64), "password": text(128)}, "username", "password"),
+        body=obj(
+            {
+                "username": text(64),
+                "password": text(128),
+                "totp": {
+                    **text(16),
+                    "description": "动态验证码（已绑定身份验证器者必填，否则 401 totp_required）",
+                },
+            },
+            "username",
+            "password",
+        ),
         response={"type": "object", "properties": {"csrf_token": STR}},
     ),
     E("POST", "/api/v1/auth/logout", handlers.api_logout, "user", "退出登录", "认证", response=OK),
@@ -36,6 +48,44 @@ API: Final[tuple[E, ...]] = (
         ),
         response=OK,
         audit=True,
+    ),
+    E(
+        "GET",
+        "/api/v1/auth/2fa",
+        enrolment.status,
+        "user",
+        "本人双因素认证状态",
+        "认证",
+        response={
+            "type": "object",
+            "properties": {
+                "enabled": {"type": "boolean"},
+                "confirmed_at": NTIME,
+                "required": {"type": "boolean"},
+            },
+        },
+    ),
+    E(
+        "POST",
+        "/api/v1/auth/2fa/enrol",
+        enrolment.enrol,
+        "user",
+        "开始绑定身份验证器（密钥只返回这一次）",
+        "认证",
+        response={
+            "type": "object",
+            "properties": {"secret": STR, "uri": STR, "qr_svg": STR},
+        },
+    ),
+    E(
+        "POST",
+        "/api/v1/auth/2fa/confirm",
+        enrolment.confirm,
+        "user",
+        "以验证码确认绑定",
+        "认证",
+        body=obj({"code": text(16)}, "code"),
+        response=OK,
     ),
     E(
         "GET",
@@ -74,5 +124,7 @@ API: Final[tuple[E, ...]] = (
 PAGES: Final[tuple[Page, ...]] = (
     Page("GET", "/login", handlers.login_page, "public", "login"),
     Page("POST", "/login", handlers.login_submit, "public", "login_submit"),
+    Page("POST", "/login/totp", handlers.login_totp_submit, "public", "login_totp"),
+    Page("GET", "/account/2fa", enrolment.page, "user", "account_2fa"),
     Page("POST", "/logout", handlers.logout_submit, "public", "logout"),
 )

@@ -88,7 +88,7 @@ ROLES_SQL: Final = "SELECT name, title_zh, permissions, builtin FROM web_roles O
 ROLE_EXISTS_SQL: Final = "SELECT EXISTS (SELECT 1 FROM web_roles WHERE name = $1)"
 LOGIN_LOG_SQL: Final = """
 SELECT id, ts, username, user_id, ip, user_agent, success, reason, count(*) OVER () AS total
-FROM web_login_log
+FROM envgrid_audit.web_login_log
 WHERE ts >= $1 AND ts < $2 AND ($3::text IS NULL OR lower(username) = lower($3))
   AND ($4::boolean IS NULL OR success = $4)
 ORDER BY ts DESC, id DESC LIMIT $5 OFFSET $6
@@ -96,7 +96,7 @@ ORDER BY ts DESC, id DESC LIMIT $5 OFFSET $6
 OPERATION_LOG_SQL: Final = """
 SELECT id, ts, user_id, username, ip, method, path, action, target, status, detail,
        count(*) OVER () AS total
-FROM web_operation_log
+FROM envgrid_audit.web_operation_log
 WHERE ts >= $1 AND ts < $2 AND ($3::text IS NULL OR lower(username) = lower($3))
 ORDER BY ts DESC, id DESC LIMIT $4 OFFSET $5
 """

@@ -7,7 +7,11 @@ const HEAD = {
   operations: ["时间", "用户", "来源", "操作", "对象", "结果"],
   logins: ["时间", "用户名", "来源", "结果", "原因", "浏览器"],
 };
-const REASON = { ok: "成功", bad_credentials: "用户名或密码错误", locked: "账号锁定", disabled: "账号停用" };
+const REASON = {
+  ok: "成功", bad_credentials: "用户名或密码错误", locked: "账号锁定", disabled: "账号停用",
+  totp_required: "密码正确，待输入动态码", bad_totp: "动态码错误", replayed_totp: "动态码重复使用",
+  totp_unreadable: "动态码密钥无法解密",
+};
 
 function row(r) {
   if (kind === "operations") {

@@ -1,0 +1,1 @@
+"""The security page for administrators: active sessions, API tokens, second factors."""
