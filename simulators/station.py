@@ -561,6 +561,11 @@ class SimStation:
             self.offset += delta
         self._acc = {}
         self._reschedule()
+        self._last_activity += delta  # the heartbeat keeps its distance to the last frame
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+            self._arm_heartbeat()
 
     def set_rtd_interval(self, seconds: int) -> None:
         self.schedule.rtd_interval = seconds
