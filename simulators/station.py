@@ -91,10 +91,6 @@ def _no_qn() -> str | None:
     return None
 
 
-def _keys(keys: tuple[bytes, ...], mn: str) -> tuple[bytes, ...]:
-    return keys
-
-
 class SimStation:
     """One data logger: schedule, values, faults, commands, and its :class:`Link`."""
 
@@ -114,6 +110,7 @@ class SimStation:
         "_offline",
         "_offline_sim",
         "_offline_until",
+        "_old_sm4",
         "_tasks",
         "_ticks",
         "_waiting",
@@ -154,6 +151,7 @@ class SimStation:
         #: HJ 212-2025: the SM4 key, and whether uploads are encrypted with it
         self.sm4 = parse_key(identity.sm4_key) if identity.sm4_key else None
         self.sm4_encrypt = cfg.encrypt and self.sm4 is not None
+        self._old_sm4: bytes | None = None  # the key before a 1014 key change
         profile = profile_for(identity.st)
         if cfg.factors:
             wanted = frozenset(cfg.factors)
@@ -199,7 +197,7 @@ class SimStation:
             stats=self.stats,
             rng=self.rng,
             loop=env.loop,
-            sm4_keys=None if self.sm4 is None else partial(_keys, (self.sm4,)),
+            sm4_keys=None if self.sm4 is None else self._sm4_keys,
         )
         self._fast = cfg.pace == "fast"
         self._fast_now = 0.0
@@ -543,6 +541,18 @@ class SimStation:
                 out.waiter = loop.create_future()
             self.link.submit(out, front=front)
         return outs
+
+    def _sm4_keys(self, mn: str) -> tuple[bytes, ...]:
+        """The keys commands are decrypted with: the current one, then the one it replaced."""
+        assert self.sm4 is not None
+        return (self.sm4,) if self._old_sm4 is None else (self.sm4, self._old_sm4)
+
+    def set_sm4_key(self, key: bytes) -> None:
+        """1014 (HJ 212-2025 key exchange): ``key`` encrypts from now on; commands sent
+        with the old one still decrypt (frames already queued keep the old key: the
+        platform's grace period for the previous key covers them)."""
+        if key != self.sm4:
+            self._old_sm4, self.sm4 = self.sm4, key
 
     def sm4_key_for(self, cn: int) -> bytes | None:
         """The key to encrypt an upload of ``cn`` with (HJ 212-2025 §6.4.1: data, CN

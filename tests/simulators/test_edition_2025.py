@@ -135,14 +135,17 @@ async def test_a_platform_without_the_key_cannot_read_the_data() -> None:
 async def test_encrypted_commands_are_decrypted_and_answered() -> None:
     keys = keys_of(1, edition="2025")
     [(mn, key)] = keys.items()
-    async with FakePlatform(sm4_keys=registry(keys)) as platform:
+    new_key = bytes.fromhex("00112233445566778899AABBCCDDEEFF")
+    ring = [key]  # the platform's keys for the station: current first
+
+    async with FakePlatform(sm4_keys=lambda m: ring if m == mn else []) as platform:
         stop = asyncio.Event()
         task = asyncio.create_task(
             run_fleet(config(platform, encrypt=True, duration=30.0, drain=1.0), stop=stop)
         )
         n = 0
 
-        async def send(cn: int, cp: dict[str, Any], *, encrypted: bool = True) -> list[Frame]:
+        async def send(cn: int, cp: dict[str, Any], *, sm4_key: bytes | None) -> list[Frame]:
             nonlocal n
             n += 1
             qn = f"20240501090000{n:03d}"
@@ -155,20 +158,34 @@ async def test_encrypted_commands_are_decrypted_and_answered() -> None:
                     if (isinstance(f, Reply) and f.request_qn == qn) or f.effective_qn == qn
                 ]
 
-            platform.command(mn, cn, cp, qn=qn, edition="2025", sm4_key=key if encrypted else None)
+            platform.command(mn, cn, cp, qn=qn, edition="2025", sm4_key=sm4_key)
             await platform.wait_for(lambda: any(f.cn == 9012 for f in answered()), timeout=5)
             return answered()
 
         try:
             await platform.wait_for(lambda: bool(platform.of(2081)))
-            history = await send(2061, {"BeginTime": "20240501060000", "EndTime": "20240501070000"})
-            field = await send(3020, {"PolId": "a34004", "InfoId": "i12001"})
-            plain = await send(1061, {}, encrypted=False)
+            window = {"BeginTime": "20240501060000", "EndTime": "20240501070000"}
+            history = await send(2061, window, sm4_key=key)
+            field = await send(3020, {"PolId": "a34004", "InfoId": "i12001"}, sm4_key=key)
+            plain = await send(1061, {}, sm4_key=None)
+            change = {"SKCreateTime": "20240501090000000", "NewSK": new_key.hex()}
+            exchange = await send(1014, change, sm4_key=key)
+            ring[:] = [new_key, key]  # the platform takes the key the station confirmed
+            mark = len(platform.frames)
+            await platform.wait_for(  # data under the new key (the platform's first)
+                lambda: any(f.cn == 2011 and f.notes == ("sm4",) for f in platform.frames[mark:])
+            )
+            first_new = next(
+                i for i, f in enumerate(platform.frames) if i >= mark and f.notes == ("sm4",)
+            )
+            again = await send(1061, {}, sm4_key=None)
+            old_key_command = await send(3020, {"InfoId": "i12001"}, sm4_key=key)
+            new_key_command = await send(3020, {"InfoId": "i13001"}, sm4_key=new_key)
         finally:
             stop.set()
             result = await task
     assert platform.errors == []
-    replies = [f for f in history + field + plain if isinstance(f, Reply)]
+    replies = [f for f in history + field + plain + exchange if isinstance(f, Reply)]
     assert replies and all(f.flag == 8 for f in replies)  # 2025 replies
     assert [f.cn for f in history if isinstance(f, Reply)] == [9011, 9012]
     data = [f for f in platform.of(2061) if isinstance(f, DataUpload)]
@@ -178,7 +195,17 @@ async def test_encrypted_commands_are_decrypted_and_answered() -> None:
     assert info.encrypted and info.flag == 8 and "i12001-Info" in info.cp
     [rtd] = [f for f in plain if f.cn == 1061]
     assert not rtd.encrypted and rtd.fields["RtdInterval"] == "30"
-    assert result.stations[mn]["commands"] == {"1061": 1, "2061": 1, "3020": 1}
+    # 1014: answered, then the station encrypts with the new key (the platform's first)
+    assert [(f.cn, f.exe_rtn) for f in exchange if isinstance(f, Reply)] == [
+        (9011, None),
+        (9012, 1),
+    ]
+    later = [f for f in platform.frames[first_new:] if f.encrypted]
+    assert later and all(f.notes == ("sm4",) for f in later)  # the old key is not used again
+    assert any(f.cn == 1061 for f in again)
+    for answers in (old_key_command, new_key_command):  # commands under either key are read
+        assert [f.encrypted for f in answers if f.cn == 3020] == [True]
+    assert result.stations[mn]["commands"] == {"1014": 1, "1061": 2, "2061": 1, "3020": 3}
     assert "sm4_key" not in result.stations[mn]  # the summary keeps the key out
 
 
