@@ -2,7 +2,11 @@
 
 envgrid station list
 envgrid station add MN --password PW --name NAME --st 22 --lat 30.2 --lon 120.1 [--area-class 1]
+                   [--edition 2025 [--sm4-key KEY] [--strict-edition]]
 envgrid station set MN [--area-class 1|2] [--name NAME] [--region R] [--enable | --disable]
+                   [--password PW] [--edition E] [--sm4-key KEY]
+                   [--strict-edition | --lenient-edition]
+envgrid station rotate-key MN        (HJ 212-2025: a new SM4 key by CN 1014)
 envgrid station pending | approve MN | reject MN
 envgrid station command MN set-time [--wait 30]
 envgrid station command MN set-rtd-interval RtdInterval=60
@@ -23,14 +27,22 @@ from typing import Any
 import asyncpg
 
 from ingest.settings import IngestConfig
-from store.commands import COMMAND_VERBS, CommandError, queue_command, wait_command
+from protocol.sm4 import parse_key
+from store.commands import (
+    COMMAND_VERBS,
+    CommandError,
+    queue_command,
+    queue_key_exchange,
+    wait_command,
+)
 from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
-from store.secretbox import STATION_PASSWORD, box_for
+from store.secretbox import SM4_KEY, STATION_PASSWORD, box_for
 from store.stations import (
     AREA_CLASSES,
     DEFAULT_AREA_CLASS,
+    EDITIONS,
     NewStation,
     StationError,
     add_station,
@@ -39,6 +51,7 @@ from store.stations import (
     list_pending,
     list_stations,
     reject_pending,
+    set_sm4_key,
     update_station,
 )
 from store.validation import ConfigError
@@ -59,12 +72,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--lon", type=float)
     add.add_argument("--region", default="")
     _area_class_option(add, default=DEFAULT_AREA_CLASS)
+    _edition_options(add)
     change = sub.add_parser("set", help="change a registered station")
     change.add_argument("mn")
     change.add_argument("--password", help="a new access password (PW) for the registry")
     change.add_argument("--name")
     change.add_argument("--region")
     _area_class_option(change, default=None)
+    _edition_options(change)
+    strict = change.add_mutually_exclusive_group()
+    strict.add_argument(
+        "--strict-edition",
+        dest="strict_edition",
+        action="store_const",
+        const=True,
+        help="refuse frames of another edition than the registered one",
+    )
+    strict.add_argument(
+        "--lenient-edition",
+        dest="strict_edition",
+        action="store_const",
+        const=False,
+        help="accept them and count them (envgrid_frames_flagged{kind=edition_mismatch})",
+    )
     state = change.add_mutually_exclusive_group()
     state.add_argument("--enable", dest="enabled", action="store_const", const=True)
     state.add_argument("--disable", dest="enabled", action="store_const", const=False)
@@ -81,6 +111,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     approve.add_argument("--name")
     reject = sub.add_parser("reject", help="reject a pending MN (its frames stay refused)")
     reject.add_argument("mn")
+    rotate = sub.add_parser(
+        "rotate-key",
+        help="HJ 212-2025: send the station a new SM4 key (CN 1014); it is used once the station"
+        " confirms, the old one stays valid for 7 days",
+    )
+    rotate.add_argument("mn")
     cmd = sub.add_parser(
         "command",
         help="send a downlink command",
@@ -99,6 +135,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
         default=0.0,
         help="wait up to this many seconds for the outcome and print it",
     )
+
+
+def _edition_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--edition",
+        choices=EDITIONS,
+        help="the HJ 212 edition the station speaks (2005, 2017, 2025; default: any, as"
+        " detected)",
+    )
+    parser.add_argument(
+        "--sm4-key",
+        metavar="KEY",
+        help="HJ 212-2025 SM4 key: 16 characters as the standard writes it, or 32 hex digits",
+    )
+    if parser.prog.endswith("add"):
+        parser.add_argument(
+            "--strict-edition",
+            action="store_true",
+            help="refuse frames of another edition than --edition (default: accept, count)",
+        )
 
 
 def _area_class_option(parser: argparse.ArgumentParser, *, default: int | None) -> None:
@@ -134,6 +190,17 @@ def _print(obj: Any) -> None:
     print(json.dumps(obj, ensure_ascii=False, default=str))
 
 
+def _seal_key(key: str | None, s: IngestConfig) -> str | None:
+    """An SM4 key as stored: checked (16 characters or 32 hex digits), then sealed."""
+    if key is None:
+        return None
+    try:
+        parse_key(key)
+    except ValueError as exc:
+        raise StationError(f"--sm4-key: {exc}") from None
+    return box_for(s.core.secret_key_path).seal(key, SM4_KEY)
+
+
 def _seal(password: str | None, s: IngestConfig) -> str | None:
     """A password as stored (sealed with the key file, ``store.secretbox``); an empty one is
     refused: a station without a password would be a station anyone can be."""
@@ -161,6 +228,9 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
         lon=args.lon,
         region=args.region,
         area_class=args.area_class,
+        registered_edition=args.edition,
+        strict_edition=args.strict_edition,
+        sm4_key=_seal_key(args.sm4_key, s),
     )
     print(f"station {args.mn} registered (id {station_id})")
     return 0
@@ -175,13 +245,37 @@ async def _set(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
             ("region", args.region),
             ("area_class", args.area_class),
             ("enabled", args.enabled),
+            ("registered_edition", args.edition),
+            ("strict_edition", args.strict_edition),
         )
         if value is not None
     }
-    if not values:
+    key = _seal_key(args.sm4_key, s)
+    if not values and key is None:
         raise StationError("nothing to change (see envgrid station set --help)")
-    station_id = await update_station(conn, args.mn, **values)
+    async with conn.transaction():
+        station_id = await update_station(conn, args.mn, **values) if values else None
+        if key is not None:
+            station_id = await set_sm4_key(conn, args.mn, key)
+            values["sm4_key"] = "(new key; the old one stays valid for the grace period)"
     print(f"station {args.mn} (id {station_id}) changed: {', '.join(sorted(values))}")
+    return 0
+
+
+async def _rotate_key(
+    conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig
+) -> int:
+    command_id = await queue_key_exchange(
+        conn,
+        mn=args.mn,
+        box=box_for(s.core.secret_key_path),
+        created_by="cli",
+        tz=s.core.timezone,
+    )
+    print(
+        f"key exchange queued for {args.mn} (command {command_id}); the new key is used once"
+        " the station confirms it (envgrid station command … or the station page shows it)"
+    )
     return 0
 
 
@@ -205,6 +299,14 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
         password = str(item.get("pw", item.get("password", "")))
         if not password.strip():
             raise StationError(f"{args.file}: item {n} ({item['mn']}) has no 'pw'")
+        edition, key = item.get("edition"), item.get("sm4_key")
+        if edition is not None and str(edition) not in EDITIONS:
+            raise StationError(f"{args.file}: item {n}: edition must be one of {EDITIONS}")
+        if key is not None:
+            try:
+                parse_key(str(key))
+            except ValueError as exc:
+                raise StationError(f"{args.file}: item {n}: sm4_key: {exc}") from None
         stations.append(
             NewStation(
                 str(item["mn"]),
@@ -214,6 +316,8 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
                 item.get("lat"),
                 item.get("lon"),
                 str(item.get("region_name", item.get("region", ""))),
+                None if edition is None else str(edition),
+                None if key is None else box.seal(str(key), SM4_KEY),
             )
         )
     for start in range(0, len(stations), 10_000):
@@ -280,6 +384,7 @@ ACTIONS: dict[
     "approve": _approve,
     "reject": _reject,
     "command": _command,
+    "rotate-key": _rotate_key,
 }
 
 

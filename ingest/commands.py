@@ -21,17 +21,18 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import KW_ONLY, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 
 from protocol import Frame, Reply, encode_request
 from protocol.redact import mask_fields, mask_frame
-from store.commands import CHANNEL
+from protocol.sm4 import must_encrypt
+from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
-from store.secretbox import STATION_PASSWORD, SecretBox, SecretBoxError
-from store.stations import NOTIFY_CHANGED_SQL, STATIONS_CHANNEL
+from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
+from store.stations import NOTIFY_CHANGED_SQL, SM4_KEY_GRACE, STATIONS_CHANNEL, set_sm4_key
 
 from . import queries
 from .connection import StationConnection
@@ -51,10 +52,6 @@ SET_PASSWORD_CN = 1072
 KEY_EXCHANGE_CN = 1014
 
 
-def must_encrypt(cn: int, station: Station) -> bool:
-    """HJ 212-2025 §6.4.4: data commands (2000–2999), key exchange (1014) and field-device
-    information (3020) go encrypted to a station that has a key."""
-    return bool(station.sm4_keys) and (2000 <= cn <= 2999 or cn in (KEY_EXCHANGE_CN, 3020))
 
 
 @dataclass(slots=True)
@@ -76,8 +73,14 @@ class CommandTracker:
     registry_get: Callable[[str], Station | None]
     timeout_s: float
     on_registry_change: Callable[[], None] | None = None
-    #: opens the ``NewPW`` of set-password commands (sealed in ``station_commands.params``)
+    #: opens the ``NewPW`` of set-password and the ``NewSK`` of key-exchange commands
+    #: (sealed in ``station_commands.params``)
     box: SecretBox | None = None
+    #: how long a replaced SM4 key stays valid
+    sm4_grace: timedelta = SM4_KEY_GRACE
+    #: a key older than this is rotated when its station comes online (None: never)
+    sm4_rotate: timedelta | None = None
+    tz: str = "Asia/Shanghai"
     _active: dict[tuple[str, str], _Active] = field(default_factory=dict, init=False)  # (mn, qn)
     _by_station: dict[int, list[_Active]] = field(default_factory=dict, init=False)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
@@ -166,6 +169,31 @@ class CommandTracker:
         if station.mn in self._waiting:
             self._waiting.discard(station.mn)
             self._spawn(self._send_queued(station))
+        created = station.sm4_key_created
+        if (
+            self.sm4_rotate is not None
+            and station.sm4_keys
+            and created is not None
+            and datetime.now(UTC) - created > self.sm4_rotate
+        ):
+            self._spawn(self._exchange_key(station, "sm4-rotation"))
+
+    def key_requested(self, station: Station) -> None:
+        """The station asked for a new SM4 key (1014 with SKCreateTime)."""
+        self._spawn(self._exchange_key(station, "station-request"))
+
+    async def _exchange_key(self, station: Station, why: str) -> None:
+        """Queue a key exchange (1014) unless one is under way; the NOTIFY of the queued
+        command makes this worker send it (the station is online here)."""
+        if self.box is None:
+            return
+        async with self.pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval(queries.OPEN_KEY_EXCHANGE_SQL, station.id):
+                return
+            command_id = await queue_key_exchange(
+                conn, mn=station.mn, box=self.box, created_by=why, tz=self.tz
+            )
+        log.info("SM4 key exchange for %s queued (%s, command %d)", station.mn, why, command_id)
 
     async def _send_queued(self, station: Station) -> None:
         async with self.pool.acquire() as conn:
@@ -193,14 +221,13 @@ class CommandTracker:
         if station.password is None:
             await self._fail(command_id, "the station's stored password does not open on this host")
             return
-        if self.box is not None and "NewPW" in params:
-            try:
-                params = {**params, "NewPW": self.box.open(params["NewPW"], STATION_PASSWORD)}
-            except SecretBoxError as exc:
-                await self._fail(command_id, str(exc))
-                return
+        try:
+            params = self._opened(params)
+        except SecretBoxError as exc:
+            await self._fail(command_id, str(exc))
+            return
         edition = conn_.edition or station.edition or "2017"
-        encrypt = edition == "2025" and must_encrypt(cn, station)
+        encrypt = edition == "2025" and bool(station.sm4_keys) and must_encrypt(cn)
         frame = encode_request(
             cn,
             qn=qn,
@@ -278,8 +305,11 @@ class CommandTracker:
                     await conn.execute(sql, active.id)
                 else:
                     await conn.execute(sql, active.id, code)
-            if active.cn == SET_PASSWORD_CN and sql == queries.FINISH_COMMAND_SQL and code == 1:
-                await self._password_changed(conn, active)
+            if sql == queries.FINISH_COMMAND_SQL and code == 1:
+                if active.cn == SET_PASSWORD_CN:
+                    await self._password_changed(conn, active)
+                elif active.cn == KEY_EXCHANGE_CN:
+                    await self._key_changed(conn, active)
             fields: dict[str, Any] = mask_fields(frame.fields)
             if frame.values:
                 fields["values"] = {k: mask_fields(v) for k, v in frame.values.items()}
@@ -291,6 +321,27 @@ class CommandTracker:
                 fields,
                 mask_frame(frame.raw).decode("utf-8", errors="replace"),
             )
+
+    def _opened(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Command parameters with their sealed secrets (NewPW, NewSK) opened for sending."""
+        if self.box is None:
+            return params
+        out = dict(params)
+        for name, purpose in (("NewPW", STATION_PASSWORD), ("NewSK", SM4_KEY)):
+            if out.get(name):
+                out[name] = self.box.open(out[name], purpose)
+        return out
+
+    async def _key_changed(self, conn: asyncpg.Connection, active: _Active) -> None:
+        """The station confirmed a new SM4 key (1014, ExeRtn 1): it becomes the station's
+        key, the old one stays valid for ``sm4_grace``, and the workers reload."""
+        new = await conn.fetchval(queries.COMMAND_NEW_KEY_SQL, active.id)
+        if not new:
+            return
+        if self.box is not None:
+            new = self.box.seal(self.box.open(new, SM4_KEY), SM4_KEY)
+        await set_sm4_key(conn, active.mn, new, self.sm4_grace)
+        log.info("station %s confirmed its new SM4 key (command %d)", active.mn, active.id)
 
     async def _password_changed(self, conn: asyncpg.Connection, active: _Active) -> None:
         """The station confirmed a set-password command (1072, ExeRtn 1): the registry takes

@@ -39,6 +39,7 @@ from protocol import (
 )
 from protocol.sm4 import plain_head
 
+from .admission import edition_detail, flags, refusal
 from .connection import StationConnection
 from .guard import AddressGuard
 from .registry import Station, StationRegistry
@@ -242,38 +243,15 @@ class Dispatcher:
 
     def _accept(self, conn: StationConnection, frame: Frame, station: Station) -> None:
         mn = station.mn
-        if not station.enabled:
-            self._reject(conn, frame, "disabled_station", f"station {mn} is disabled")
+        refused = refusal(station, frame, allow_empty_passwords=self.settings.allow_empty_passwords)
+        if refused is not None:
+            self._reject(conn, frame, *refused)
             return
-        if station.password is None:
-            self._reject(conn, frame, "password_unreadable", f"stored PW of {mn} does not open")
-            return
-        if not station.password and not self.settings.allow_empty_passwords:
-            self._reject(conn, frame, "no_password", f"{mn} is registered without a password")
-            return
-        if station.edition is not None and frame.edition != station.edition:
-            detail = f"{mn} is registered as HJ 212-{station.edition}, sent {frame.edition}"
-            if station.strict_edition:
-                self._reject(conn, frame, "edition_mismatch", detail)
-                return
-            self.flagged["edition_mismatch"] += 1  # accepted; strict_edition refuses it
-            n = self.flagged["edition_mismatch"]
-            if n <= _LOG_FIRST_ERRORS or n % 1000 == 0:
-                log.warning("%s; accepted (strict_edition is off)", detail)
-        if station.sm4_keys and frame.edition == "2025" and not frame.encrypted and (
-            2000 <= frame.cn <= 2999 or frame.cn in (1014, 3020)
-        ):
-            self.flagged["unencrypted"] += 1  # HJ 212-2025 §6.4.1: encrypted over the Internet
-        if frame.backfill:
-            self.flagged["backfill"] += 1
-        if "sm4_previous_key" in frame.notes:
-            self.flagged["previous_sm4_key"] += 1
-        if frame.pw != station.password and frame.pw is not None:
-            self._reject(conn, frame, "bad_password", f"wrong PW for {mn}")
-            return
-        if frame.pw is None and station.password:
-            self._reject(conn, frame, "bad_password", f"no PW from {mn}")
-            return
+        for kind in flags(station, frame):
+            self.flagged[kind] += 1
+            n = self.flagged[kind]
+            if kind == "edition_mismatch" and (n <= _LOG_FIRST_ERRORS or n % 1000 == 0):
+                log.warning("%s; accepted (strict_edition is off)", edition_detail(station, frame))
         if mn not in conn.mns:
             self._bind(conn, mn, station, frame)
         received = datetime.now(UTC)
@@ -298,6 +276,11 @@ class Dispatcher:
             self._reject(
                 conn, frame, "unexpected_command", f"{mn} sent platform command CN {frame.cn}"
             )
+            return
+        if frame.cn == 1014 and frame.edition == "2025":  # the logger asks for a new SM4 key
+            conn.send(encode_notify_ack(frame))
+            if self.commands is not None:
+                self.commands.key_requested(station)
             return
         self._upload(conn, frame, station, received)
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Final
 
 # -- registry --------------------------------------------------------------------
+#: The registry as the workers hold it: every station (``$1`` NULL) or the one MN ``$1``.
 LOAD_STATIONS_SQL: Final = """
 SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
-       CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
-FROM stations
-"""
-LOAD_STATION_SQL: Final = """
-SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
-       CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
-FROM stations WHERE mn = $1
+       sm4_key_created_at, CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
+FROM stations WHERE $1::text IS NULL OR mn = $1
 """
 LOAD_FACTORS_SQL: Final = "SELECT code, id FROM factors"
 REGISTER_FACTOR_SQL: Final = """
@@ -141,6 +137,12 @@ UNCLAIM_COMMAND_SQL: Final = """
 UPDATE station_commands SET status = 'queued', worker = NULL, sent_at = NULL, error = $2
 WHERE id = $1 AND status = 'sent'
 """
+#: An SM4 key exchange (1014) of the station still under way: no second one is queued.
+OPEN_KEY_EXCHANGE_SQL: Final = """
+SELECT EXISTS (SELECT 1 FROM station_commands
+               WHERE station_id = $1 AND cn = 1014 AND expires_at > now()
+                 AND status IN ('queued', 'sent', 'accepted'))
+"""
 WAITING_STATIONS_SQL: Final = """
 SELECT DISTINCT s.mn FROM station_commands c JOIN stations s ON s.id = c.station_id
 WHERE c.status = 'queued' AND c.expires_at > now()
@@ -151,6 +153,7 @@ WHERE station_id = $1 AND status = 'queued' AND expires_at > now()
 ORDER BY id
 """
 COMMAND_NEW_PASSWORD_SQL: Final = "SELECT params->>'NewPW' FROM station_commands WHERE id = $1"
+COMMAND_NEW_KEY_SQL: Final = "SELECT params->>'NewSK' FROM station_commands WHERE id = $1"
 SET_STATION_PASSWORD_SQL: Final = (
     "UPDATE stations SET password = $2, updated_at = now() WHERE id = $1"
 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 import asyncpg
 
@@ -40,6 +41,8 @@ class Station:
     #: SM4 keys to decrypt its frames with (HJ 212-2025): the current one, then the previous
     #: one while its grace period lasts; the first one encrypts what is sent to it
     sm4_keys: tuple[bytes, ...] = ()
+    #: when the current key was set (rotation is due ``ingest.sm4_rotate_days`` after)
+    sm4_key_created: datetime | None = None
 
 
 class StationRegistry:
@@ -66,7 +69,7 @@ class StationRegistry:
         return {s.mn for s in self._by_mn.values() if s.modbus_crc}
 
     async def load(self, conn: asyncpg.Connection) -> int:
-        rows = await conn.fetch(queries.LOAD_STATIONS_SQL)
+        rows = await conn.fetch(queries.LOAD_STATIONS_SQL, None)
         self._by_mn = {r["mn"]: self._station(r) for r in rows}
         self._negative.clear()
         return len(self._by_mn)
@@ -81,6 +84,7 @@ class StationRegistry:
             row["registered_edition"],
             row["strict_edition"],
             self._keys(row),
+            row["sm4_key_created_at"],
         )
 
     def _open(self, row: asyncpg.Record, stored: str, purpose: str) -> str | None:
@@ -119,7 +123,7 @@ class StationRegistry:
 
     async def lookup(self, conn: asyncpg.Connection, mn: str) -> Station | None:
         """Ask the database for one MN (after a miss in memory)."""
-        row = await conn.fetchrow(queries.LOAD_STATION_SQL, mn)
+        row = await conn.fetchrow(queries.LOAD_STATIONS_SQL, mn)
         if row is None:
             if len(self._negative) >= self._negative_max:
                 self._negative.clear()

@@ -22,7 +22,7 @@ import resource
 import socket
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -175,6 +175,8 @@ class IngestWorker:
             timeout_s=ing.command_timeout_s,
             on_registry_change=self._registry_changed,
             box=self.box,
+            sm4_rotate=timedelta(days=ing.sm4_rotate_days) if ing.sm4_rotate_days else None,
+            tz=self.settings.core.timezone,
         )
         await dispatcher.commands.start(self.dsn)
         self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool)

@@ -46,6 +46,10 @@ class IngestSettings:
     #: worker (further frames: ``pending_limit``).
     pending_max_total: int = 10_000
     pending_max_per_address: int = 20
+    #: HJ 212-2025 SM4 keys older than this are rotated (CN 1014) when their station is
+    #: online (§6.4.3: every 90 days; 0 = never automatically); a replaced key stays valid
+    #: for 7 days (``store.stations.SM4_KEY_GRACE``).
+    sm4_rotate_days: int = 90
     #: Answer a station's 1013 time-calibration request with 1012 set-time.
     time_sync: bool = True
     #: Accept the byte-swapped CRC-16/MODBUS variant from every station (per-station
@@ -112,6 +116,10 @@ class IngestSettings:
             f"ingest.max_frame_length must be 1..9999 (got {self.max_frame_length})",
         )
         require(self.idle_timeout_s > 0, "ingest.idle_timeout_s must be > 0")
+        require(
+            0 <= self.sm4_rotate_days <= 3650,
+            f"ingest.sm4_rotate_days must be 0..3650, 0 = never (got {self.sm4_rotate_days})",
+        )
         require(
             self.pending_max_total >= 1 and self.pending_max_per_address >= 1,
             "ingest.pending_max_total and ingest.pending_max_per_address must be ≥ 1",

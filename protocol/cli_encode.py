@@ -11,6 +11,11 @@ One JSON object per frame (a list, or JSON lines).  Forms:
 * ``{"cn": 2011, "st": "22", "mn": "…", "pw": "…", "qn": "…", "data_time": "…",
   "values": {"a21026": {"Rtd": "8.0", "Flag": "N"}}, "ack": true}`` — an upload.
 
+``"edition": "2025"`` builds HJ 212-2025 frames (Flag 8 replies, 9 requests); with
+``"sm4_key"`` (16 characters or 32 hex digits) their CP is SM4-encrypted, and
+``"backfill": true`` marks an upload RF=1.  A reply to an encrypted frame needs the key
+to read it: ``{"reply": "9014", "to": "…", "sm4_key": "…"}``.
+
 Writes the frames (CRLF-terminated) to stdout, or JSON ``{"frame": …}`` lines
 with ``--json-out``.
 """
@@ -34,6 +39,7 @@ from .encoders import (
     encode_upload,
 )
 from .errors import EncodeError
+from .sm4 import parse_key
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -58,8 +64,9 @@ def _objects(text: str) -> list[Mapping[str, Any]]:
     raise EncodeError("expected a JSON object, a list of objects or JSON lines")
 
 
-def _frame_of(text: str) -> Frame:
-    decoder = Decoder(lenient_terminator=True, max_length=9999)
+def _frame_of(text: str, key: bytes | None = None) -> Frame:
+    keys = [key] if key is not None else []
+    decoder = Decoder(lenient_terminator=True, max_length=9999, sm4_keys=lambda _mn: keys)
     raw = text.encode("utf-8")
     events = decoder.feed(raw if raw.endswith(b"\n") else raw + b"\r\n") + decoder.close()
     for event in events:
@@ -71,8 +78,10 @@ def _frame_of(text: str) -> Frame:
 
 def build(obj: Mapping[str, Any]) -> bytes:
     """One JSON object → one frame."""
+    edition = str(obj.get("edition", "2017"))
+    key = None if obj.get("sm4_key") is None else parse_key(str(obj["sm4_key"]))
     if "reply" in obj:
-        frame = _frame_of(str(obj.get("to", "")))
+        frame = _frame_of(str(obj.get("to", "")), key)
         kind = str(obj["reply"])
         if kind == "9014":
             return encode_data_ack(frame)
@@ -81,8 +90,9 @@ def build(obj: Mapping[str, Any]) -> bytes:
         raise EncodeError(f"reply must be '9014' or '9013', got {kind!r}")
     if "cn" not in obj:
         raise EncodeError("missing 'cn' (or 'reply')")
+    if key is not None and edition != "2025":
+        raise EncodeError("'sm4_key' is for HJ 212-2025 frames ('edition': '2025')")
     cn = int(obj["cn"])
-    edition = str(obj.get("edition", "2017"))
     cp = obj.get("cp") or {}
     if not isinstance(cp, Mapping):
         raise EncodeError("'cp' must be an object of CP keys")
@@ -97,9 +107,9 @@ def build(obj: Mapping[str, Any]) -> bytes:
         or "data_time" in obj
         or (info is not None and info.direction is Direction.UPLINK)
     )
-    for key in ("st", "mn", "pw"):
-        if not obj.get(key):
-            raise EncodeError(f"missing '{key}'")
+    for name in ("st", "mn", "pw"):
+        if not obj.get(name):
+            raise EncodeError(f"missing '{name}'")
     if uplink:
         return encode_upload(
             cn,
@@ -115,6 +125,8 @@ def build(obj: Mapping[str, Any]) -> bytes:
             pnum=obj.get("pnum"),
             pno=obj.get("pno"),
             flag=obj.get("flag"),
+            backfill=bool(obj.get("backfill", False)),
+            sm4_key=key,
         )
     if not qn:
         raise EncodeError("a request needs 'qn' (YYYYMMDDhhmmsszzz)")
@@ -127,6 +139,7 @@ def build(obj: Mapping[str, Any]) -> bytes:
         edition=edition,
         cp=dict(cp),
         flag=obj.get("flag"),
+        sm4_key=key,
     )
 
 

@@ -317,7 +317,7 @@ class Decoder:
                 return after
             seg_start = i + 6
             if is_encrypted(buf[seg_start : crlf - 4]):
-                self._encrypted(out, buf, i, seg_start, crlf - 4, crlf, after, length, base)
+                self._encrypted(out, buf[i:after], length, base + i)
                 return after
             # the CRC field: 4 hex digits before the terminator (3 if written unpadded)
             crc_start = crlf - 4
@@ -454,7 +454,7 @@ class Decoder:
         notes: tuple[str, ...],
     ) -> None:
         if is_encrypted(buf[seg_start:crc_start]):
-            self._encrypted(out, buf, start, seg_start, crc_start, crlf, after, length, base)
+            self._encrypted(out, buf[start:after], length, base + start)
             return
         if length > self.max_length:
             self._oversize(out, buf, start, after, length, base)
@@ -486,49 +486,45 @@ class Decoder:
         if length > STANDARD_MAX_LENGTH:
             self.stats.oversize_accepted += 1
             notes = (*notes, "oversize_accepted")
+        if notes:
+            if "length_in_chars" in notes:
+                self.stats.length_in_chars += 1
+            if "crc_unpadded" in notes:
+                self.stats.crc_unpadded += 1
+        self._emit(out, segment, buf[start:after], notes, base + start)
+
+    def _emit(
+        self, out: list[Event], segment: bytes, raw: bytes, notes: tuple[str, ...], offset: int
+    ) -> None:
+        """The event of a frame whose framing and CRC are good (``raw``: the whole frame)."""
         try:
             text = segment.decode("utf-8")
         except UnicodeDecodeError:
             text = segment.decode("gb18030", errors="replace")
             self.stats.non_utf8 += 1
             notes = (*notes, "not_utf8")
-        if notes:
-            if "length_in_chars" in notes:
-                self.stats.length_in_chars += 1
-            if "crc_unpadded" in notes:
-                self.stats.crc_unpadded += 1
-        event = self._make(text, buf[start:after], notes)
+        event = self._make(text, raw, notes)
         if isinstance(event, FrameError):
-            out.append(FrameError(event.code, event.detail, base + start, event.raw, event.mn))
+            out.append(FrameError(event.code, event.detail, offset, event.raw, event.mn))
             self._count(event.code)
             return
         self.stats.frames += 1
         out.append(event)
 
-    def _encrypted(
-        self,
-        out: list[Event],
-        buf: bytes,
-        start: int,
-        seg_start: int,
-        crc_start: int,
-        crlf: int,
-        after: int,
-        length: int,
-        base: int,
-    ) -> None:
-        """An HJ 212-2025 frame with an SM4-encrypted CP (see the module docstring, 7)."""
-        wire = buf[seg_start:crc_start]
-        crc_text = buf[crc_start:crlf]
+    def _encrypted(self, out: list[Event], frame: bytes, length: int, offset: int) -> None:
+        """An HJ 212-2025 frame with an SM4-encrypted CP (see the module docstring, 7);
+        ``frame`` runs from ``##`` to the CRLF, which ends it."""
+        end = len(frame) - (2 if frame.endswith(b"\r\n") else 1)
+        wire, crc_text = frame[6 : end - 4], frame[end - 4 : end]
         mn = _mn_of(wire)
         keys = self._sm4_keys(mn) if self._sm4_keys is not None and mn else ()
         if not keys:
             detail = f"encrypted CP from MN {mn!r} and no SM4 key for it"
-            self._error(out, ErrorCode.SM4_NO_KEY, detail, base + start, buf[start:after], mn)
+            self._error(out, ErrorCode.SM4_NO_KEY, detail, offset, frame, mn)
             return
         if not _is_hex(crc_text) or len(crc_text) != 4:
             detail = f"CRC field {crc_text!r} is not 4 hex digits"
-            self._error(out, ErrorCode.CRC_MISMATCH, detail, base + start, buf[start:after], mn)
+            self._error(out, ErrorCode.CRC_MISMATCH, detail, offset, frame, mn)
             return
         sent = int(crc_text, 16)
         plain = b""
@@ -537,7 +533,7 @@ class Decoder:
                 plain = decrypt_segment(wire, sm4_for(key))
             except (Sm4FormatError, ValueError) as exc:
                 code = ErrorCode.SM4_BAD_CIPHERTEXT
-                self._error(out, code, str(exc), base + start, buf[start:after], mn)
+                self._error(out, code, str(exc), offset, frame, mn)
                 return
             if crc16(plain) == sent:
                 notes: tuple[str, ...] = ("sm4",) if n == 0 else ("sm4", "sm4_previous_key")
@@ -547,33 +543,21 @@ class Decoder:
                 f"encrypted CP does not decrypt with the SM4 key of {mn} (CRC {crc_text.decode()}"
                 " over the plaintext does not match)"
             )
-            self._error(out, ErrorCode.CRC_MISMATCH, detail, base + start, buf[start:after], mn)
+            self._error(out, ErrorCode.CRC_MISMATCH, detail, offset, frame, mn)
             return
         if length not in (len(plain), len(wire)):
             detail = (
                 f"LLLL says {length}; the plaintext segment has {len(plain)} bytes and the wire"
                 f" segment {len(wire)}"
             )
-            self._error(out, ErrorCode.BAD_LENGTH, detail, base + start, buf[start:after], mn)
+            self._error(out, ErrorCode.BAD_LENGTH, detail, offset, frame, mn)
             return
         if len(plain) > self.max_length:
-            self._oversize(out, buf, start, after, len(plain), base)
+            self._oversize(out, frame, 0, len(frame), len(plain), offset)
             return
-        try:
-            text = plain.decode("utf-8")
-        except UnicodeDecodeError:
-            text = plain.decode("gb18030", errors="replace")
-            self.stats.non_utf8 += 1
-            notes = (*notes, "not_utf8")
-        raw = b"##%04d%b%b\r\n" % (len(plain), plain, crc_text)
-        event = self._make(text, raw, notes)
-        if isinstance(event, FrameError):
-            out.append(FrameError(event.code, event.detail, base + start, event.raw, event.mn))
-            self._count(event.code)
-            return
-        self.stats.frames += 1
         self.stats.decrypted += 1
-        out.append(event)
+        raw = b"##%04d%b%b\r\n" % (len(plain), plain, crc_text)
+        self._emit(out, plain, raw, notes, offset)
 
     def _make(self, text: str, raw: bytes, notes: tuple[str, ...]) -> Event:
         parts = split_segment(text)

@@ -34,6 +34,7 @@ __all__ = [
     "encrypt_frame",
     "encrypt_segment",
     "is_encrypted",
+    "must_encrypt",
     "parse_key",
     "plain_head",
     "sm4_for",
@@ -88,6 +89,12 @@ class Sm4:
 def sm4_for(key: bytes) -> Sm4:
     """The cipher of ``key`` (one per key for the process's life)."""
     return Sm4(key)
+
+
+def must_encrypt(cn: int) -> bool:
+    """HJ 212-2025 §6.4.4: the commands whose CP is encrypted over the Internet — data
+    (2000–2999), key exchange (1014) and field-device information (3020)."""
+    return 2000 <= cn <= 2999 or cn in (1014, 3020)
 
 
 def is_encrypted(segment: bytes) -> bool:

@@ -11,6 +11,8 @@ recorded against the command by that worker.
 from __future__ import annotations
 
 import asyncio
+import secrets
+import string
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ import asyncpg
 
 from protocol import format_qn, format_time
 from protocol.redact import mask_fields, mask_frame_text
-from store.secretbox import STATION_PASSWORD, SecretBox
+from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox
 
 __all__ = [
     "CHANNEL",
@@ -31,7 +33,9 @@ __all__ = [
     "CommandRecord",
     "get_command",
     "masked_reply",
+    "new_sm4_key",
     "queue_command",
+    "queue_key_exchange",
     "wait_command",
 ]
 
@@ -184,6 +188,8 @@ async def queue_command(
     cp = command_params(cn, params or {}, zone)
     if box is not None and cp.get("NewPW"):
         cp["NewPW"] = box.seal(cp["NewPW"], STATION_PASSWORD)
+    if box is not None and cp.get("NewSK"):
+        cp["NewSK"] = box.seal(cp["NewSK"], SM4_KEY)
     qn = format_qn(datetime.now(zone))
     row = await conn.fetchrow(
         INSERT_COMMAND_SQL, mn, cn, cp, qn, created_by, timedelta(seconds=timeout_s)
@@ -192,6 +198,42 @@ async def queue_command(
         raise CommandError(f"no station with MN {mn!r} in the registry")
     await conn.execute(NOTIFY_SQL, CHANNEL, f"{row['id']}:{mn}")
     return int(row["id"])
+
+
+#: HJ 212-2025 §6.4.3: keys must not be fixed or patterned; 16 characters drawn from 62
+#: (about 95 bits), sent as text in ``NewSK``.
+_KEY_ALPHABET: Final = string.ascii_letters + string.digits
+
+
+def new_sm4_key() -> str:
+    """A fresh SM4 key as the standard writes it: 16 random letters and digits."""
+    return "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+
+
+async def queue_key_exchange(
+    conn: asyncpg.Connection,
+    *,
+    mn: str,
+    box: SecretBox,
+    created_by: str,
+    tz: str = "Asia/Shanghai",
+    timeout_s: float = 3600.0,
+) -> int:
+    """Queue CN 1014 (HJ 212-2025: ``SKCreateTime=…,NewSK=…``) giving station ``mn`` a new
+    SM4 key; the registry takes the key when the station confirms (9012 ExeRtn=1), and the
+    old one stays valid for ``store.stations.SM4_KEY_GRACE``."""
+    zone = ZoneInfo(tz)
+    params = {"SKCreateTime": format_qn(datetime.now(zone)), "NewSK": new_sm4_key()}
+    return await queue_command(
+        conn,
+        mn=mn,
+        cn=1014,
+        params=params,
+        created_by=created_by,
+        timeout_s=timeout_s,
+        tz=tz,
+        box=box,
+    )
 
 
 async def get_command(conn: asyncpg.Connection, command_id: int) -> CommandRecord | None:

@@ -255,15 +255,18 @@ class EmbeddedPostgres:
             self.pgdata,
             self.password_file,
         )
-        # The password is sent as a literal: keep it out of the server log and of
-        # pg_stat_statements (the session settings are the superuser's to change).
+        # The password reaches the server as a literal (psql takes it from its environment,
+        # never the command line): keep it out of the server log and of pg_stat_statements
+        # (the session settings are the superuser's to change).
         done = self._psql(
             "postgres",
             "SET log_statement = 'none';\n"
             "SET log_min_duration_statement = -1;\n"
             "SET log_min_error_statement = 'panic';\n"
             "SET pg_stat_statements.track_utility = off;\n"
-            f"ALTER ROLE {SUPERUSER} PASSWORD '{self.password}';\n",
+            "\\getenv pw PGPASSWORD\n"
+            "ALTER ROLE :\"su\" PASSWORD :'pw';\n",
+            su=SUPERUSER,
         )
         if done.returncode != 0:
             raise EmbeddedError(

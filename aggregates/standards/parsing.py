@@ -5,27 +5,22 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Sequence
-from dataclasses import fields
 from decimal import Decimal
-from fractions import Fraction
 from types import MappingProxyType
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
+from aggregates.standards.aqci_parsing import parse_aqci
 from aggregates.standards.reader import (
     Reader,
     StandardFileError,
     collect_sources,
     collect_unverified,
+    header_fields,
     pointer_to,
+    verified_at,
 )
 from aggregates.standards.tables import (
-    AQCI_ROUNDINGS,
     AboveTop,
-    AqciEntry,
-    AqciSource,
-    AqciStatistic,
-    AqciTable,
     AqiTable,
     IaqiColumn,
     Indicator,
@@ -37,18 +32,11 @@ from aggregates.standards.tables import (
     NoData,
     ReportSpec,
     Standard,
-    UnverifiedValue,
-    touches,
 )
 
 __all__ = ["FORMAT_VERSION", "parse_standard"]
 
 FORMAT_VERSION = 1
-
-
-def _header_fields(header: Standard) -> dict[str, Any]:
-    """The common header's fields, to build the table of its kind with."""
-    return {f.name: getattr(header, f.name) for f in fields(Standard)}
 
 
 def _parse_header(ctx: Reader, doc: dict[str, object]) -> Standard:
@@ -82,10 +70,6 @@ def _parse_header(ctx: Reader, doc: dict[str, object]) -> Standard:
 
 _HEADER_REQUIRED = ("format", "kind", "id", "code", "name", "effective_from")
 _HEADER_OPTIONAL = ("effective_to",)
-
-
-def _verified_at(pointer: str, unverified: Sequence[UnverifiedValue]) -> bool:
-    return not any(touches(pointer, u.pointer) for u in unverified)
 
 
 def _parse_above_top(ctx: Reader, pointer: str, value: object, *, nested: bool = False) -> AboveTop:
@@ -271,7 +255,7 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: Standard) -> AqiTabl
                 ),
                 health_effect=ctx.string(pointer_to(p, "health_effect"), lo["health_effect"]),
                 advice=ctx.string(pointer_to(p, "advice"), lo["advice"]),
-                verified=_verified_at(p, unverified),
+                verified=verified_at(p, unverified),
             )
         )
     top = max(iaqi_levels)
@@ -326,7 +310,7 @@ def _parse_aqi(ctx: Reader, doc: dict[str, object], header: Standard) -> AqiTabl
             groups[pol] = ctx.string(gp, text)
 
     return AqiTable(
-        **_header_fields(header),
+        **header_fields(header),
         iaqi_levels=iaqi_levels,
         columns=MappingProxyType(columns),
         reports=MappingProxyType(reports),
@@ -368,10 +352,10 @@ def _parse_limits(ctx: Reader, doc: dict[str, object], header: Standard) -> Limi
                 grade_1=ctx.number(pointer_to(p, "grade_1"), ro["grade_1"]),
                 grade_2=ctx.number(pointer_to(p, "grade_2"), ro["grade_2"]),
                 description=ctx.opt_string(pointer_to(p, "description"), ro.get("description")),
-                verified=_verified_at(p, unverified),
+                verified=verified_at(p, unverified),
             )
         )
-    return LimitsTable(**_header_fields(header), rows=tuple(rows), stage=_parse_stage(ctx, doc))
+    return LimitsTable(**header_fields(header), rows=tuple(rows), stage=_parse_stage(ctx, doc))
 
 
 _STAGE_MAX_LEN = 20
@@ -388,74 +372,6 @@ def _parse_stage(ctx: Reader, doc: dict[str, object]) -> str | None:
     if len(stage) > _STAGE_MAX_LEN:
         raise ctx.err("/stage", f"must be at most {_STAGE_MAX_LEN} characters")
     return stage
-
-
-def _parse_aqci(ctx: Reader, doc: dict[str, object], header: Standard) -> AqciTable:
-    unverified = header.unverified_values
-    items = ctx.lst("/indices", doc["indices"], min_len=1)
-    entries: list[AqciEntry] = []
-    for i, raw in enumerate(items):
-        p = pointer_to("/indices", i)
-        eo = ctx.obj(
-            p,
-            raw,
-            required=("pollutant", "statistic", "of", "s", "unit", "statistic_decimals"),
-            optional=("percentile", "weight"),
-        )
-        pol = ctx.string(pointer_to(p, "pollutant"), eo["pollutant"])
-        if any(e.pollutant == pol for e in entries):
-            raise ctx.err(pointer_to(p, "pollutant"), f"duplicate pollutant {pol!r}")
-        stat = ctx.string(pointer_to(p, "statistic"), eo["statistic"])
-        if stat not in ("mean", "percentile"):
-            raise ctx.err(pointer_to(p, "statistic"), "must be 'mean' or 'percentile'")
-        pct: Fraction | None = None
-        if stat == "percentile":
-            if "percentile" not in eo:
-                raise ctx.err(
-                    pointer_to(p, "percentile"), "required when statistic is 'percentile'"
-                )
-            pct = ctx.number(pointer_to(p, "percentile"), eo["percentile"])
-            if not 0 <= pct <= 100:
-                raise ctx.err(pointer_to(p, "percentile"), "must be between 0 and 100")
-        elif "percentile" in eo:
-            raise ctx.err(
-                pointer_to(p, "percentile"), "only allowed when statistic is 'percentile'"
-            )
-        src = ctx.string(pointer_to(p, "of"), eo["of"])
-        if src not in ("daily_mean", "mda8"):
-            raise ctx.err(pointer_to(p, "of"), "must be 'daily_mean' or 'mda8'")
-        s = ctx.number(pointer_to(p, "s"), eo["s"])
-        if s <= 0:
-            raise ctx.err(pointer_to(p, "s"), "must be positive")
-        weight = (
-            ctx.number(pointer_to(p, "weight"), eo["weight"]) if "weight" in eo else Fraction(1)
-        )
-        if weight <= 0:
-            raise ctx.err(pointer_to(p, "weight"), "must be positive")
-        entries.append(
-            AqciEntry(
-                pollutant=pol,
-                statistic=cast(AqciStatistic, stat),
-                percentile=pct,
-                source=cast(AqciSource, src),
-                s=s,
-                unit=ctx.string(pointer_to(p, "unit"), eo["unit"]),
-                weight=weight,
-                statistic_decimals=ctx.integer(
-                    pointer_to(p, "statistic_decimals"), eo["statistic_decimals"], minimum=0
-                ),
-                verified=_verified_at(p, unverified),
-            )
-        )
-    rounding = ctx.string("/rounding", doc["rounding"])
-    if rounding not in AQCI_ROUNDINGS:
-        raise ctx.err("/rounding", f"must be one of {', '.join(AQCI_ROUNDINGS)}")
-    return AqciTable(
-        **_header_fields(header),
-        entries=tuple(entries),
-        decimals=ctx.integer("/decimals", doc["decimals"], minimum=0),
-        rounding=rounding,
-    )
 
 
 _KIND_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -499,4 +415,4 @@ def parse_standard(text: str, file: str) -> Standard:
         return _parse_aqi(ctx, doc, header)
     if kind == "limits":
         return _parse_limits(ctx, doc, header)
-    return _parse_aqci(ctx, doc, header)
+    return parse_aqci(ctx, doc, header)

@@ -5,14 +5,14 @@ keys and names the file and the JSON pointer (RFC 6901) in every error, and the
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
-from typing import cast
+from typing import Any, cast
 
 from aggregates.standards.numbers import to_fraction
-from aggregates.standards.tables import UnverifiedValue
+from aggregates.standards.tables import Standard, UnverifiedValue, touches
 
 __all__ = [
     "META_KEYS",
@@ -20,7 +20,9 @@ __all__ = [
     "StandardFileError",
     "collect_sources",
     "collect_unverified",
+    "header_fields",
     "pointer_to",
+    "verified_at",
 ]
 
 META_KEYS = frozenset({"verified", "note", "notes", "source"})
@@ -201,6 +203,16 @@ def _objects(node: object, pointer: str = "") -> Iterator[tuple[str, dict[str, o
     elif isinstance(node, list):
         for i, child in enumerate(node):
             yield from _objects(child, pointer_to(pointer, i))
+
+
+def header_fields(header: Standard) -> dict[str, Any]:
+    """The common header's fields, to build the table of its kind with."""
+    return {f.name: getattr(header, f.name) for f in fields(Standard)}
+
+
+def verified_at(pointer: str, unverified: Sequence[UnverifiedValue]) -> bool:
+    """No ``"verified": false`` marker touches the value at ``pointer``."""
+    return not any(touches(pointer, u.pointer) for u in unverified)
 
 
 def collect_unverified(doc: object) -> list[UnverifiedValue]:

@@ -34,16 +34,22 @@ def make_settings(data_dir: Path, dsn: str, **ingest: Any) -> Settings:
 class StationClient:
     """A minimal data logger: sends frames, collects the platform's replies."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        sm4_keys: list[bytes] | None = None,
+    ) -> None:
         self.reader = reader
         self.writer = writer
-        self.decoder = Decoder(role=Role.STATION)
+        self.sm4_keys = sm4_keys or []  # HJ 212-2025: decrypts the platform's commands
+        self.decoder = Decoder(role=Role.STATION, sm4_keys=lambda _mn: self.sm4_keys)
         self.received: list[Frame] = []
 
     @classmethod
-    async def open(cls, port: int) -> StationClient:
+    async def open(cls, port: int, sm4_keys: list[bytes] | None = None) -> StationClient:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer)
+        return cls(reader, writer, sm4_keys)
 
     async def send(self, *frames: bytes) -> None:
         for frame in frames:

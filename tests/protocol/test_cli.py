@@ -120,3 +120,33 @@ def test_help_lists_subcommands() -> None:
     out = envgrid("--help").stdout.decode()
     for name in ("serve", "simulate", "bench", "decode", "encode", "aqi", "db"):
         assert name in out
+
+
+def test_encode_and_decode_hj212_2025() -> None:
+    """`envgrid encode` builds an encrypted 2025 upload (RF=1) and the 2025 answer to it;
+    `envgrid decode --sm4-key` reads it back; a key for a 2017 frame is refused."""
+    key = "0000000000000000"
+    upload = {
+        "cn": 2011,
+        "st": "22",
+        "mn": "MN2025",
+        "pw": "p",
+        "qn": "20261121100000001",
+        "edition": "2025",
+        "data_time": "20261121100000",
+        "values": {"a34004": {"Rtd": "35", "Flag": "N"}, "a21026": {"Rtd": "8", "Flag": "N"}},
+        "sm4_key": key,
+        "backfill": True,
+    }
+    frame = envgrid("encode", "--json", json.dumps(upload))
+    assert frame.returncode == 0, frame.stderr
+    assert b";Flag=9;RF=1;CP=&&{0x" in frame.stdout and b"a34004" not in frame.stdout
+    [obj] = lines(envgrid("decode", "--sm4-key", key, stdin=frame.stdout).stdout)
+    assert obj["encrypted"] and obj["backfill"] and obj["values"]["a34004"]["Rtd"] == "35"
+    [error] = lines(envgrid("decode", stdin=frame.stdout).stdout)
+    assert error["error"] == "sm4_no_key"
+    reply = {"reply": "9014", "to": frame.stdout.decode(), "sm4_key": key, "edition": "2025"}
+    ack = envgrid("encode", "--json", json.dumps(reply)).stdout
+    assert ack.startswith(b"##") and b";ST=91;CN=9014;PW=p;MN=MN2025;Flag=8;CP=&&&&" in ack
+    bad = envgrid("encode", "--json", json.dumps({**upload, "edition": "2017"}))
+    assert bad.returncode == 2 and b"2025" in bad.stderr

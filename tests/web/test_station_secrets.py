@@ -85,3 +85,53 @@ async def test_no_response_holds_a_station_password(client: TestClient, seeded: 
         await conn.close()
     assert stored.startswith("enc:v1:") and params["NewPW"].startswith("enc:v1:")
     assert NEW not in orjson.dumps([dict(r) for r in logs], default=str).decode()
+
+
+async def test_2025_edition_and_sm4_key_in_station_admin(client: TestClient, seeded: Seed) -> None:
+    """站点管理 registers an HJ 212-2025 station with its SM4 key: the key is checked,
+    stored sealed, never shown (only that one is set, and since when), and replacing it
+    keeps the old one for the grace period; a key for a 2017 station is refused."""
+    admin = seeded.auth("admin")
+    key = "K3y-of-16-chars!"
+    resp = await client.post(
+        "/api/v1/stations",
+        json={"mn": "S2025A", "password": "pw-2025", "edition": "2025", "sm4_key": key},
+        headers=admin,
+    )
+    assert resp.status == 201, await resp.text()
+    sid = (await resp.json())["id"]
+    for bad, message in (({"sm4_key": "short"}, "SM4 密钥"), ({"edition": "2018"}, "协议版本")):
+        resp = await client.patch(f"/api/v1/stations/{sid}", json=bad, headers=admin)
+        assert resp.status == 400 and message in (await resp.json())["error"]["message"]
+    shown = await (await client.get(f"/api/v1/stations/{sid}", headers=admin)).text()
+    assert key not in shown
+    got = await (await client.get(f"/api/v1/stations/{sid}", headers=admin)).json()
+    assert got["registered_edition"] == "2025" and got["has_sm4_key"] and got["sm4_key_created_at"]
+    listed = await (await client.get("/api/v1/stations?q=S2025A", headers=admin)).json()
+    assert listed["items"][0]["registered_edition"] == "2025"
+    new = "00112233445566778899AABBCCDDEEFF"
+    resp = await client.patch(
+        f"/api/v1/stations/{sid}", json={"sm4_key": new, "strict_edition": True}, headers=admin
+    )
+    assert resp.status == 200 and new not in await resp.text()
+    conn = await connect(seeded.dsn)
+    try:
+        row = await conn.fetchrow(
+            "SELECT sm4_key, sm4_prev_key, sm4_prev_until > now() AS grace, strict_edition"
+            " FROM stations WHERE id = $1",
+            sid,
+        )
+    finally:
+        await conn.close()
+    assert row["sm4_key"].startswith("enc:v1:") and row["sm4_prev_key"].startswith("enc:v1:")
+    assert row["grace"] and row["strict_edition"]
+    resp = await client.post(
+        "/api/v1/stations",
+        json={"mn": "S2017A", "password": "pw", "edition": "2017", "sm4_key": key},
+        headers=admin,
+    )
+    assert resp.status == 400 and "2025" in (await resp.json())["error"]["message"]
+    resp = await client.patch(
+        f"/api/v1/stations/{sid}", json={"sm4_key": new}, headers=seeded.auth("viewer")
+    )
+    assert resp.status == 403

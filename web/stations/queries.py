@@ -22,7 +22,8 @@ STATION_SQL: Final = """
 SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, g.name AS grid_name,
        s.expected_factors, s.rtd_interval, s.min_interval, s.enabled, s.edition, s.modbus_crc,
        s.address, s.attrs, s.area_class, s.created_at, s.updated_at, s.approved_at,
-       s.password <> '' AS has_password,
+       s.password <> '' AS has_password, s.registered_edition, s.strict_edition,
+       s.sm4_key IS NOT NULL AS has_sm4_key, s.sm4_key_created_at,
        COALESCE(st.connected, false) AS connected, st.peer, st.connected_at,
        st.disconnected_at, st.last_frame_at, st.last_data_at, st.last_data_time,
        COALESCE(st.latest, '{}'::jsonb) AS latest,
@@ -34,8 +35,8 @@ WHERE s.id = $1 AND ($2::int[] IS NULL OR s.id IN (SELECT envgrid_scope_stations
 """
 LIST_SQL: Final = """
 SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.region, s.grid_id, s.enabled, s.edition,
-       s.expected_factors, s.rtd_interval, s.min_interval, s.address, s.area_class,
-       COALESCE(st.connected, false) AS connected, st.last_data_at,
+       s.registered_edition, s.expected_factors, s.rtd_interval, s.min_interval, s.address,
+       s.area_class, COALESCE(st.connected, false) AS connected, st.last_data_at,
        CASE WHEN NOT s.enabled THEN 'disabled'
             WHEN st.last_data_at > now() - $2::interval THEN 'online'
             ELSE 'offline' END AS status,
@@ -126,7 +127,8 @@ LEFT JOIN fl ON fl.factor_id = b.factor_id AND fl.ts = b.ts
 ORDER BY f.code COLLATE "C", b.ts
 """
 PACKETS_SQL: Final = """
-SELECT data_time, cn, pno, qn, flag, received_at, worker, raw, count(*) OVER () AS total
+SELECT data_time, cn, pno, qn, flag, received_at, worker, raw,
+       COALESCE(backfill, false) AS backfill, count(*) OVER () AS total
 FROM packet_ledger
 WHERE station_id = $1 AND data_time >= $2 AND data_time < $3
   AND ($4::int IS NULL OR cn = $4)

@@ -10,8 +10,9 @@ from aiohttp import web
 
 from alerts import api as alerts_api
 from protocol.factors import FACTORS
+from protocol.sm4 import parse_key
 from store import stations as store_stations
-from store.secretbox import STATION_PASSWORD, box_for
+from store.secretbox import SM4_KEY, STATION_PASSWORD, box_for
 from web import context
 from web.keys import MAP_CACHE_KEY
 from web.params import body_bool, body_float, body_int, body_str, json_body
@@ -53,10 +54,29 @@ def _station_values(body: dict[str, Any]) -> dict[str, Any]:
     grid = body_int(body, "grid_id", minimum=1)
     if grid is not None:
         values["grid_id"] = grid
-    for name in ("enabled", "modbus_crc"):
+    for name in ("enabled", "modbus_crc", "strict_edition"):
         flag = body_bool(body, name)
         if flag is not None:
             values[name] = flag
+    edition = body.get("edition")
+    if edition is not None:
+        if edition not in store_stations.EDITIONS:
+            raise ApiError(
+                400, "bad_parameter", "协议版本应为 2005、2017 或 2025", parameter="edition"
+            )
+        values["registered_edition"] = edition
+    key = body_str(body, "sm4_key", max_len=32)
+    if key is not None:
+        try:
+            parse_key(key)
+        except ValueError:
+            raise ApiError(
+                400,
+                "bad_parameter",
+                "SM4 密钥应为 16 个字符（标准写法）或 32 位十六进制数",
+                parameter="sm4_key",
+            ) from None
+        values["sm4_key"] = key
     factors = body.get("expected_factors")
     if factors is not None:
         if not isinstance(factors, list) or not all(
@@ -121,10 +141,13 @@ async def _check_scope_after(
 
 
 def _sealed(request: web.Request, values: dict[str, Any]) -> dict[str, Any]:
-    """``values`` with the station password sealed for storage (``store.secretbox``)."""
+    """``values`` with the station password and SM4 key sealed for storage
+    (``store.secretbox``)."""
+    box = box_for(context.settings(request).core.secret_key_path)
     if values.get("password"):
-        box = box_for(context.settings(request).core.secret_key_path)
         values["password"] = box.seal(values["password"], STATION_PASSWORD)
+    if values.get("sm4_key"):
+        values["sm4_key"] = box.seal(values["sm4_key"], SM4_KEY)
     return values
 
 
@@ -138,8 +161,10 @@ async def create_station(request: web.Request) -> web.Response:
         await _check_grid(conn, values)
         try:
             station_id = await store_stations.add_station(conn, mn.strip(), **values)
-        except store_stations.StationError as exc:
+        except store_stations.DuplicateStation as exc:
             raise ApiError(409, "station_exists", str(exc)) from None
+        except store_stations.StationError as exc:
+            raise ApiError(400, "bad_station", str(exc)) from None
         await _check_scope_after(conn, request, station_id)
         if limits is not None:
             await _replace_limits(conn, request, station_id, limits)
@@ -155,11 +180,15 @@ async def update_station(request: web.Request) -> web.Response:
         station = await scoped_station(conn, request)
         await _check_grid(conn, values)
         limits = values.pop("limits", None)
-        if values:
-            try:
+        key = values.pop("sm4_key", None)
+        try:
+            if values:
                 await store_stations.update_station(conn, station["mn"], **values)
-            except store_stations.StationError as exc:
-                raise ApiError(400, "bad_station", str(exc)) from None
+            if key is not None:
+                await store_stations.set_sm4_key(conn, station["mn"], key)
+                values["sm4_key"] = key
+        except store_stations.StationError as exc:
+            raise ApiError(400, "bad_station", str(exc)) from None
         await _check_scope_after(conn, request, station["id"])
         if limits is not None:
             await _replace_limits(conn, request, station["id"], limits)

@@ -66,6 +66,18 @@ STATION_BODY: Final = {
             "description": "功能区类别：1 一类区，2 二类区",
         },
         "limits": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0}},
+        "edition": {
+            "type": "string",
+            "enum": ["2005", "2017", "2025"],
+            "description": "登记的协议版本（HJ 212）",
+        },
+        "strict_edition": {"type": "boolean", "description": "拒收其他版本的报文"},
+        "sm4_key": {
+            "type": "string",
+            "minLength": 16,
+            "maxLength": 32,
+            "description": "HJ 212-2025 SM4 密钥：16 个字符或 32 位十六进制（只写，不回显）",
+        },
     },
 }
 CREATE_STATION_BODY: Final = {**STATION_BODY, "required": ["mn"]}

@@ -1,10 +1,17 @@
 // Stations admin: pending approvals, the registry form (coordinates picked on a map),
 // the registry list with edit/disable.
-import { api, config, el, fmtTime, toast, STATUS_LABEL } from "./common.js";
+import { api, config, el, fmtTime, toast, EDITION_LABEL, STATUS_LABEL } from "./common.js";
 
 /* global L */
 const $ = (id) => document.getElementById(id);
 const AREA_CLASS_LABEL = { 1: "一类区", 2: "二类区" };
+// the registered edition, and the one seen on the wire when it differs (or none is set)
+function editionText(s) {
+  const reg = s.registered_edition, seen = s.edition;
+  if (reg && seen && seen !== reg) return `${EDITION_LABEL[reg]}（实际 ${EDITION_LABEL[seen] || seen}）`;
+  if (reg) return EDITION_LABEL[reg] || reg;
+  return seen ? `${EDITION_LABEL[seen] || seen}（自动识别）` : "";
+}
 const coordMap = L.map("coord-map").setView(config.center, config.zoom);
 if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 18 }).addTo(coordMap);
 const areaLayer = L.geoJSON(null, { style: { color: "#1565c0", weight: 1, fillOpacity: 0.03 } }).addTo(coordMap);
@@ -47,6 +54,9 @@ function formBody() {
   if ($("s-limits").value !== ($("s-limits").dataset.original || "")) body.limits = limits;
   body.area_class = Number($("s-area-class").value);
   body.enabled = $("s-enabled").checked;
+  if ($("s-edition").value) body.edition = $("s-edition").value;
+  text("s-sm4-key", "sm4_key");
+  body.strict_edition = $("s-strict-edition").checked;
   return body;
 }
 
@@ -74,6 +84,11 @@ async function edit(id) {
   $("s-limits").value = $("s-limits").dataset.original = Object.entries(s.own_limits || {}).map(([k, v]) => `${k}=${v}`).join(",");
   $("s-enabled").checked = s.enabled;
   $("s-area-class").value = String(s.area_class ?? 2);
+  $("s-edition").value = s.registered_edition || "";
+  $("s-strict-edition").checked = Boolean(s.strict_edition);
+  $("s-sm4-key").value = "";
+  $("s-sm4-key").placeholder = s.has_sm4_key
+    ? `已设置（${fmtTime(s.sm4_key_created_at)}）；不修改请留空` : "16 个字符或 32 位十六进制；不修改请留空";
   $("form-title").textContent = `修改站点 ${s.mn}`;
   if (s.lat !== null && s.lon !== null) { setPin(s.lat, s.lon); coordMap.setView([s.lat, s.lon], 13); }
   $("station-form").scrollIntoView({ behavior: "smooth" });
@@ -89,7 +104,7 @@ async function loadRegistry() {
   $("r-total").textContent = `共 ${data.total} 站`;
   $("registry-table").tBodies[0].replaceChildren(...data.items.map((s) => el("tr", {},
     el("td", {}, el("a", { href: `/stations/${s.id}`, text: s.mn })), el("td", { text: s.name }),
-    el("td", { text: s.st || "" }), el("td", { text: s.region || "" }),
+    el("td", { text: s.st || "" }), el("td", { text: editionText(s) }), el("td", { text: s.region || "" }),
     el("td", { text: AREA_CLASS_LABEL[s.area_class] || "" }),
     el("td", {}, el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] })),
     el("td", {}, el("button", { class: "secondary", type: "button", onclick: () => edit(s.id), text: "编辑" }), " ",
@@ -99,9 +114,11 @@ async function loadRegistry() {
 async function loadPending() {
   const rows = await api("/api/v1/pending-stations");
   const body = $("pending-table").tBodies[0];
-  if (!rows.length) { body.replaceChildren(el("tr", {}, el("td", { colspan: 6, class: "muted", text: "没有待审批的站点" }))); return; }
+  if (!rows.length) { body.replaceChildren(el("tr", {}, el("td", { colspan: 7, class: "muted", text: "没有待审批的站点" }))); return; }
   body.replaceChildren(...rows.map((p) => el("tr", {},
-    el("td", { text: p.mn }), el("td", { text: p.st || "" }), el("td", { text: fmtTime(p.first_seen) }),
+    el("td", { text: p.mn }), el("td", { text: p.st || "" }),
+    el("td", { text: (EDITION_LABEL[p.edition] || p.edition || "") + (p.encrypted ? "（加密报文，需登记 SM4 密钥）" : "") }),
+    el("td", { text: fmtTime(p.first_seen) }),
     el("td", { text: fmtTime(p.last_seen) }),
     el("td", {}, String(p.frames), p.pw_conflicts ? el("span", { class: "flag-bad", title: "同一 MN 的帧带来了与首次不同的密码：可能有两台数采仪或有人在猜测",
       text: ` 密码不一致 ${p.pw_conflicts} 次` }) : ""),

@@ -91,6 +91,8 @@ export function fmtNumber(v) {
 }
 
 export const STATUS_LABEL = { online: "在线", offline: "离线", disabled: "停用" };
+// HJ 212 editions (stations.registered_edition / edition).
+export const EDITION_LABEL = { 2005: "HJ/T 212-2005", 2017: "HJ 212-2017", 2025: "HJ 212-2025" };
 export const ST_LABEL = {
   "21": "地表水", "22": "空气质量", "23": "声环境", "24": "地下水", "25": "土壤",
   "31": "废气", "32": "废水", "33": "污水处理厂", "36": "噪声源", "39": "VOCs", "51": "扬尘",

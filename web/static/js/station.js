@@ -1,6 +1,6 @@
 // Station page: real-time values, last hour and last 24 h charts with limits and data
 // flags, equipment status, raw frames (packet ledger), remote commands, live alerts.
-import { api, config, el, escapeHtml, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, STATUS_LABEL, ST_LABEL } from "./common.js";
+import { api, config, el, escapeHtml, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, EDITION_LABEL, STATUS_LABEL, ST_LABEL } from "./common.js";
 import { alertValue } from "./alert_format.js";
 
 /* global echarts */
@@ -16,6 +16,7 @@ function renderHead(s) {
   document.getElementById("st-meta").replaceChildren(
     el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] }), " ",
     `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}${s.grid_name ? " · " + s.grid_name : ""} · 最近上传 ${fmtTime(s.last_data_at)} · `,
+    el("span", { id: "st-edition", text: `${EDITION_LABEL[s.edition || s.registered_edition] || "协议版本未知"}${s.has_sm4_key ? "（SM4 加密）" : ""} · ` }),
     el("span", { id: "st-area-class", title: s.gb3095 ? `按 ${s.gb3095.label} 限值评价` : "", text: `功能区类别：${s.gb3095 ? s.gb3095.area_class_zh : ""}` }));
   const badge = document.getElementById("st-aqi");
   if (s.aqi && s.aqi.aqi === null) {  // NA: a pollutant missing and the rest ≤ 100
@@ -216,7 +217,8 @@ async function loadPackets(more = false) {
   if (!more) packetOffset = 0;
   const data = await api(`/api/v1/stations/${id}/packets`, { query: { limit: 20, offset: packetOffset } });
   const body = document.querySelector("#packets-table tbody");
-  const rows = data.items.map((p) => el("tr", {}, el("td", { text: fmtTime(p.data_time) }), el("td", { text: p.cn }),
+  const rows = data.items.map((p) => el("tr", {}, el("td", { text: fmtTime(p.data_time) }),
+    el("td", {}, String(p.cn), p.backfill ? el("span", { class: "flag-bad", title: "RF=1：数采仪补传的历史数据", text: " 补传" }) : ""),
     el("td", { text: fmtTime(p.received_at) }), el("td", { text: p.raw.trim() })));
   if (more) body.append(...rows); else body.replaceChildren(...rows);
   packetOffset += data.items.length;
