@@ -4,8 +4,9 @@ generator running in a thread, and waits on the server's gauges.
 Stations of a fleet with HJ 212-2025 stations (``edition`` 2025 or a mix) are registered
 with their edition (``stations.registered_edition``) and their SM4 key
 (``stations.sm4_key``, 32 hex digits: the same key the simulator derives from the seed and
-MN; plain here — the server opens plain values as they are and seals them at its next
-start), so the server decrypts what they send.  The ingest workers take the keys when they
+MN; plain here, as ``envgrid station import`` of ``--list-stations`` would store it — the
+server opens plain values as they are and seals them at its next start), so the server
+decrypts what they send.  The ingest workers take the keys when they
 reload the registry (on the NOTIFY at commit); the decoder looks keys up in the loaded
 registry only (an unknown MN's *plain* frame is looked up in the database, an encrypted
 one is refused ``sm4_no_key`` and not acked), so registering a keyed fleet waits
@@ -24,8 +25,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-import asyncpg
-
 from simulators import FleetConfig, StationIdentity, station_identities
 from simulators.editions import editions_of, parse_edition_mix
 from store.db import connect
@@ -42,7 +41,6 @@ __all__ = [
     "latency_delta",
     "quiet",
     "register",
-    "register_editions",
     "register_fleet",
     "simulator_settings",
     "wait_connected",
@@ -114,52 +112,35 @@ def register_fleet(server: ServerUnderTest, config: FleetConfig) -> None:
 #: seconds for the ingest workers to reload the registry after keyed stations were added
 KEY_RELOAD_S = 2.0
 
-_EDITIONS_SQL = """
-UPDATE stations AS s SET registered_edition = x.edition, sm4_key = x.sm4_key
-FROM unnest($1::text[], $2::text[], $3::text[]) AS x(mn, edition, sm4_key)
-WHERE s.mn = x.mn
-"""
-_COLUMNS_SQL = """
-SELECT count(*) FROM information_schema.columns
-WHERE table_name = 'stations' AND column_name IN ('registered_edition', 'sm4_key')
-"""
-
-
 async def _add(server: ServerUnderTest, ids: list[StationIdentity]) -> None:
     conn = await connect(server.database_dsn)
+    #: a plain 2017 fleet is registered as before (no edition: any); one with other
+    #: editions gets each station's edition, and the 2025 stations their SM4 keys
     editions = any(i.edition != "2017" or i.sm4_key for i in ids)
     try:
-        if editions and await conn.fetchval(_COLUMNS_SQL) != 2:
-            raise RuntimeError(
-                "the server's database has no stations.registered_edition / stations.sm4_key"
-                " (migration 0051, HJ 212-2025): it cannot be given 2025 stations and keys"
-            )
         for start in range(0, len(ids), 10_000):
             chunk = ids[start : start + 10_000]
-            async with conn.transaction():  # the registry reloads once, at commit
-                await add_stations(
-                    conn,
-                    [
-                        NewStation(i.mn, i.pw, i.name, i.st, i.lat, i.lon, i.region_name)
-                        for i in chunk
-                    ],
-                )
-                if editions:
-                    await register_editions(conn, chunk)
+            await add_stations(
+                conn,
+                [
+                    NewStation(
+                        i.mn,
+                        i.pw,
+                        i.name,
+                        i.st,
+                        i.lat,
+                        i.lon,
+                        i.region_name,
+                        edition=i.edition if editions else None,
+                        sm4_key=i.sm4_key,
+                    )
+                    for i in chunk
+                ],
+            )
     finally:
         await conn.close()
     if any(i.sm4_key for i in ids):
         await asyncio.sleep(KEY_RELOAD_S)
-
-
-async def register_editions(conn: asyncpg.Connection, ids: list[StationIdentity]) -> None:
-    """Each station's registered edition and SM4 key (None for all but 2025 stations)."""
-    await conn.execute(
-        _EDITIONS_SQL,
-        [i.mn for i in ids],
-        [i.edition for i in ids],
-        [i.sm4_key for i in ids],
-    )
 
 
 class Background(Generic[T]):
