@@ -88,7 +88,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="SECTION.FIELD=VALUE",
-        help="a setting of the server under test, e.g. --set ingest.batch_ms=100 (repeatable)",
+        help="a setting of the server under test, e.g. --set ingest.batch_ms=100 (repeatable);"
+        " simulate.KEY=VALUE tells the simulated stations of the server scenarios instead:"
+        " simulate.edition_mix=2017:0.5,2025:0.5, simulate.edition=2025, simulate.encrypt=true,"
+        " simulate.heartbeat=S (connections, latency)",
     )
     parser.add_argument(
         "--engines",
@@ -132,9 +135,48 @@ def _kwargs(name: str, args: argparse.Namespace, leg: Leg) -> dict[str, Any]:
             out["rate"] = args.rate
         if leg.overrides:
             out["overrides"] = dict(leg.overrides)
+        if getattr(args, "simulate", None) and name in SERVER_SCENARIOS:
+            out["simulate"] = dict(args.simulate)
         if args.minutes and name == "soak":
             out["duration"] = args.minutes * 60
     return out
+
+
+#: ``--set simulate.KEY=VALUE``: for the simulated stations, not the server
+SIMULATE = "simulate."
+
+
+def split_simulate(args: argparse.Namespace, names: list[str]) -> None:
+    """Take the ``simulate.*`` pairs out of ``args.set`` into ``args.simulate`` (checked:
+    :func:`bench.load.simulator_settings`); SystemExit with the reason when they are wrong
+    or no chosen scenario runs simulated stations."""
+    server, sim = [], {}
+    for pair in args.set:
+        key, sep, value = pair.partition("=")
+        if key.strip().startswith(SIMULATE) and sep:
+            sim[key.strip()[len(SIMULATE) :]] = value.strip()
+        else:
+            server.append(pair)
+    args.set = server
+    args.simulate = {}
+    if not sim:
+        return
+    from simulators.blast import BlastConfig
+
+    from .load import simulator_settings
+    from .scenarios import blast_options
+
+    try:
+        args.simulate = simulator_settings(sim)
+        if args.simulate and {"throughput", "burst"} & set(names):
+            BlastConfig(**blast_options(args.simulate))
+    except ValueError as exc:
+        raise SystemExit(f"--set {exc}") from None
+    if args.simulate and not set(SERVER_SCENARIOS) & set(names):
+        raise SystemExit(
+            f"--set simulate.*: only the server scenarios ({', '.join(SERVER_SCENARIOS)})"
+            " run simulated stations"
+        )
 
 
 def _overrides(pairs: list[str]) -> dict[str, str]:
@@ -323,6 +365,7 @@ def run(
         names = [n for n in FAULT_SCENARIOS if n not in ON_DEMAND]
     else:
         names = [args.scenario]
+    split_simulate(args, names)
     engine_legs = _legs(args, environ)
     single = Leg("auto", with_environment(_overrides(args.set), environ))
     chosen = single.overrides.get(ENGINE, "auto")

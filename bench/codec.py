@@ -7,7 +7,12 @@
 * ``decode+values`` — the same plus parsing every factor's fields (what the
   ingest path needs to build rows);
 * ``stream`` — 1,000 frames per ``feed()`` (a busy socket or a replay);
-* ``crc`` — the CRC alone, and the pure-Python table loop for comparison.
+* ``crc`` — the CRC alone, and the pure-Python table loop for comparison;
+* HJ 212-2025 (``… sm4``): the same frame as a 2025 upload with its CP SM4-encrypted
+  (one key per MN, 1,000 stations): ``decode sm4``, ``decode+values sm4`` and
+  ``stream sm4`` decrypt before parsing (the server's extra cost per frame); ``encode``
+  and ``encode+encrypt sm4`` build the upload as a simulated station does, and
+  ``encrypt sm4`` is :func:`protocol.sm4.encrypt_frame` alone (the simulator's extra cost).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from protocol import Decoder, Frame, crc16, encode_upload
 from protocol.crc import crc16_table_loop
+from protocol.sm4 import encrypt_frame
 
 FACTORS = {
     "a21026": "8.0",
@@ -33,7 +39,7 @@ FACTORS = {
 }
 
 
-def sample_frame(i: int = 0) -> bytes:
+def sample_frame(i: int = 0, edition: str = "2017", sm4_key: bytes | None = None) -> bytes:
     values = {code: {"Rtd": value, "Flag": "N"} for code, value in FACTORS.items()}
     return encode_upload(
         2011,
@@ -43,7 +49,14 @@ def sample_frame(i: int = 0) -> bytes:
         qn=f"20240301120000{i % 1000:03d}",
         data_time="20240301120000",
         values=values,
+        edition=edition,
+        sm4_key=sm4_key,
     )
+
+
+def station_key(i: int) -> bytes:
+    """The SM4 key of benchmark station ``i`` (16 bytes, distinct per station)."""
+    return (b"envgrid-key-%05d" % i)[:16]
 
 
 def _rate(fn: Callable[[], int], seconds: float) -> float:
@@ -105,9 +118,12 @@ def measure(seconds: float = 2.0) -> dict[str, Any]:
         "crc_table_loop": _rate(crc_loop, seconds / 2),
     }
     assert decoder.stats.errors == {}, decoder.stats.errors
+    sm4_rates, sm4_bytes = _measure_sm4(seconds)
+    results.update(sm4_rates)
     return {
         "scenario": "codec",
         "frame_bytes": len(frames[0]),
+        "sm4_frame_bytes": sm4_bytes,
         "factors": len(FACTORS),
         "frames_per_s": {k: round(v) for k, v in results.items()},
         "us_per_frame": {k: round(1e6 / v, 2) for k, v in results.items()},
@@ -121,10 +137,70 @@ def measure(seconds: float = 2.0) -> dict[str, Any]:
     }
 
 
+def _measure_sm4(seconds: float) -> tuple[dict[str, float], int]:
+    """HJ 212-2025 with SM4: decrypt + decode rates, and the station's encryption cost."""
+    keys = {f"AQ{i:022d}": station_key(i) for i in range(1000)}
+    plain = [sample_frame(i, "2025") for i in range(1000)]
+    frames = [encrypt_frame(f, station_key(i)) for i, f in enumerate(plain)]
+    decoder = Decoder(sm4_keys=lambda mn: (keys[mn],) if mn in keys else ())
+
+    def decode_only() -> int:
+        feed = decoder.feed
+        for f in frames:
+            feed(f)
+        return len(frames)
+
+    def decode_values() -> int:
+        feed = decoder.feed
+        for f in frames:
+            for event in feed(f):
+                if isinstance(event, Frame):
+                    event.values  # noqa: B018 - parse every factor
+        return len(frames)
+
+    stream = b"".join(frames)
+
+    def decode_stream() -> int:
+        events = decoder.feed(stream)
+        for event in events:
+            if isinstance(event, Frame):
+                event.values  # noqa: B018
+        return len(events)
+
+    def encode_plain() -> int:
+        for i in range(1000):
+            sample_frame(i, "2025")
+        return 1000
+
+    def encode_encrypt() -> int:
+        for i in range(1000):
+            sample_frame(i, "2025", station_key(i))
+        return 1000
+
+    def encrypt_only() -> int:
+        for i, f in enumerate(plain):
+            encrypt_frame(f, station_key(i))
+        return len(plain)
+
+    rates = {
+        "decode sm4": _rate(decode_only, seconds),
+        "decode+values sm4": _rate(decode_values, seconds),
+        "stream sm4": _rate(decode_stream, seconds),
+        "encode": _rate(encode_plain, seconds / 2),
+        "encode+encrypt sm4": _rate(encode_encrypt, seconds / 2),
+        "encrypt sm4": _rate(encrypt_only, seconds / 2),
+    }
+    assert decoder.stats.errors == {}, decoder.stats.errors
+    assert decoder.stats.frames > 0
+    return rates, len(frames[0])
+
+
 def report(result: dict[str, Any]) -> str:
     lines = [f"codec benchmark — {result['frame_bytes']}-byte frame, {result['factors']} factors"]
+    if "sm4_frame_bytes" in result:
+        lines[0] += f" ({result['sm4_frame_bytes']} bytes SM4-encrypted, HJ 212-2025)"
     for key, rate in result["frames_per_s"].items():
-        lines.append(f"  {key:<15} {rate:>10,} frames/s  {result['us_per_frame'][key]:>6} µs/frame")
+        lines.append(f"  {key:<19} {rate:>10,} frames/s  {result['us_per_frame'][key]:>6} µs/frame")
     return "\n".join(lines)
 
 

@@ -18,7 +18,11 @@ over the same seeds and dictionary (no extra package; what the fast test uses).
 * ``opts`` bits: role STATION (else PLATFORM), lenient terminator, MODBUS-tolerant,
   ``max_length`` = ``HARD_CAP`` (else 1024), *repair* (every ``##dddd…CRLF`` region gets
   its LLLL and CRC recomputed, so mutations reach the parser instead of dying at the
-  CRC check), h11-style API (``receive_data``/``next_event``) for the chunked pass;
+  CRC check), h11-style API (``receive_data``/``next_event``) for the chunked pass,
+  SM4 (HJ 212-2025: the decoder gets ``bench.fuzz_target.FUZZ_KEYS`` for every MN — the
+  standard's test key, then a "previous" key; with *repair* a region's LLLL and CRC are
+  those of its plaintext, a plain CP is encrypted and a mutated ciphertext decrypted, so
+  garbage plaintext with a right CRC reaches the parser);
 * ``plan`` chooses how the stream is cut into ``feed()`` calls: a few cut points from a
   PRNG seeded by ``plan``, plus a cut after every LF when bit 7 is set (line-wise TCP
   reads); 255 feeds byte by byte (short streams only).
@@ -41,13 +45,19 @@ over the same seeds and dictionary (no extra package; what the fast test uses).
    the 9014/9013/9011 answer built for a frame does not decode to exactly one Reply echoing
    a well-formed QN/MN; a data upload rebuilt by ``encode_upload`` loses values;
    ``data_time`` disagrees with ``fields['DataTime']``; a head number beyond what the fast
-   path reads (Flag > 255, CN/PNUM/PNO > 9999: they overflow the ledger's smallint).
+   path reads (Flag > 255, CN/PNUM/PNO > 9999: they overflow the ledger's smallint); an
+   encrypted frame encrypted again with the key that opened it does not decode to the
+   same frame.
 
 *Seeds*: every frame of ``tests/data/hj212/samples.json`` and every line of
 ``tests/data/hj212/virt2017.txt`` (copies of ../shared/hj212/), under several option
 bytes, plus deterministic mutations of the sample frames (truncated, garbage around,
 lower-case / unpadded / MODBUS CRC, LF only, wrong LLLL, oversize, glued frames, a
-9999-byte claim, GB 18030 text).
+9999-byte claim, GB 18030 text); HJ 212-2025: the five ``vectors_2025.json`` frames and
+frames built by the encoders (uploads plain and encrypted with either key, RF=1, split,
+2111, 3020, 9015, Flag 8 replies, encrypted 2061 and 1014 requests), with and without the
+keys, and broken ciphertext (cut inside the braces, a flipped nibble, a byte short of a
+block, no closing brace, ``0xZZ``, spaces, empty braces, LLLL = wire length, glued).
 
 Figures: inputs executed, coverage (libFuzzer ``cov`` edges and ``ft`` features, corpus
 size), inputs/s, time, peak RSS, crashes, findings, the largest buffer seen.

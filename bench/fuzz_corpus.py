@@ -6,17 +6,21 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 from typing import Final
 
 from bench.fuzz_target import (
     BYTEWISE_PLAN,
+    FUZZ_KEY,
+    FUZZ_PREVIOUS_KEY,
     H11_API,
     LENIENT,
     LINEWISE,
     MAXLEN,
     MODBUS,
     REPAIR,
+    SM4,
     STATION,
 )
 
@@ -86,6 +90,20 @@ DICTIONARY: Final[tuple[bytes, ...]] = (
     b"\xff\xfe",
     b"\xe4\xb8\xad",  # 中
     b"\xd6\xd0",  # 中 in GB 18030
+    # HJ 212-2025
+    b"CP=&&{",
+    b"0x",
+    b",0x",
+    b"}",
+    b";RF=1",
+    b"Flag=8",
+    b"Flag=10",
+    b"Flag=11",
+    b"9015",
+    b"1014",
+    b"2111",
+    b"NewSK=",
+    b"SKCreateTime=",
 )
 
 
@@ -151,6 +169,79 @@ def _variants(frame: bytes) -> Iterable[tuple[int, int, bytes]]:
     yield 0, 0, b"##%04d" % len(chars.decode("utf-8")) + chars + b"%04X\r\n" % _crc(chars)
 
 
+def vector_frames() -> list[bytes]:
+    """The HJ 212-2025 vectors (``vectors_2025.json``: appendix A.1/A.2, appendix C; key
+    ``0000000000000000`` = :data:`FUZZ_KEY`)."""
+    vectors = json.loads(_data_file("vectors_2025.json").read_text("utf-8"))["vectors"]
+    return [v["frame"].encode("utf-8") for v in vectors]
+
+
+def frames_2025() -> list[tuple[int, bytes]]:
+    """HJ 212-2025 frames built by the encoders: (opts, frame) — uploads plain, encrypted
+    (with the current and the previous key), backfilled, split; heartbeat; replies; an
+    encrypted history request and a 1014 key change (station side)."""
+    from protocol import encode_reply, encode_request, encode_upload
+
+    values = {
+        "a21026": {"Rtd": "8.0", "Flag": "N"},
+        "a21004": {"Rtd": "35.2", "Flag": "N"},
+        "a34004": {"Rtd": "35.0", "Flag": "N"},
+    }
+    mn = "010000A8900016F000169DC0"
+    qn, dt = "20260601085857223", "20260601085800"
+    up = partial(encode_upload, st="22", mn=mn, pw="123456", edition="2025", qn=qn)
+    key, previous = FUZZ_KEY, FUZZ_PREVIOUS_KEY
+    out: list[tuple[int, bytes]] = [
+        (0, up(2011, data_time=dt, values=values)),
+        (SM4, up(2011, data_time=dt, values=values, sm4_key=key)),
+        (SM4, up(2051, data_time=dt, values=values, sm4_key=previous)),
+        (SM4, up(2061, data_time=dt, values=values, backfill=True, sm4_key=key)),
+        (0, up(2061, data_time=dt, values=values, backfill=True)),
+        (SM4, up(2011, data_time=dt, values=values, pnum=2, pno=1, sm4_key=key)),
+        (SM4, up(2111, data_time=dt, values={"a01901": {"Avg": "868"}}, sm4_key=key)),
+        (SM4, up(3020, fields=[("DataTime", dt), ("i12001-Info", 0)], ack=False, sm4_key=key)),
+        (0, up(9015)),
+        (SM4, up(2011, data_time=dt, values={"a21026": {"Rtd": "8"}}, sm4_key=key)),  # tail only
+    ]
+    for cn in (9011, 9012, 9013, 9014):
+        reply = encode_reply(cn, qn=qn, mn=mn, pw="123456", edition="2025", cp=())
+        out.append((STATION, reply))
+    request = partial(
+        encode_request, qn=qn, st="22", mn=mn, pw="123456", edition="2025", sm4_key=key
+    )
+    window = {"BeginTime": "20260601000000", "EndTime": "20260601080000"}
+    out.append((STATION | SM4, request(2061, cp=window)))
+    key_change = [("SKCreateTime", qn), ("NewSK", "1234567890ABCDEF")]
+    out.append((STATION | SM4, request(1014, cp=key_change)))
+    return out
+
+
+def _sm4_variants(frame: bytes) -> Iterable[tuple[int, int, bytes]]:
+    """Broken ciphertext of an encrypted frame: (opts, plan, stream)."""
+    open_at = frame.find(b"CP=&&{")
+    close = frame.find(b"}", open_at)
+    if open_at < 0 or close < 0:
+        return
+    inner = frame[open_at + 6 : close]
+    n = len(frame)
+    yield 0, 0, frame  # no key: sm4_no_key
+    yield SM4, 3, frame[: open_at + 6 + len(inner) // 2]  # cut inside the braces
+    flipped = inner[:2] + (b"1" if inner[2:3] != b"1" else b"2") + inner[3:]
+    yield SM4, 0, frame[: open_at + 6] + flipped + frame[close:]  # one nibble: CRC fails
+    yield SM4 | REPAIR, 0, frame[: open_at + 6] + flipped + frame[close:]  # … CRC repaired
+    yield SM4, 0, frame[: open_at + 6] + inner[5:] + frame[close:]  # a byte short of a block
+    yield SM4, 0, frame[: open_at + 6] + inner + frame[close + 1 :]  # no closing brace
+    yield SM4, 0, frame[: open_at + 6] + inner.replace(b"0x", b"0X", 3) + frame[close:]
+    yield SM4, 0, frame[: open_at + 6] + b"0xZZ" + inner[4:] + frame[close:]
+    yield SM4, 0, frame[: open_at + 6] + inner.replace(b",", b", ", 2) + frame[close:]
+    yield SM4, 0, frame[: open_at + 6] + inner + b"," + inner + frame[close:]  # twice as long
+    yield SM4, 0, frame[: open_at + 6] + b"}" + frame[close + 1 :]  # empty braces
+    wire_len = len(frame) - 12
+    yield SM4, 0, b"##%04d" % wire_len + frame[6:] if wire_len <= 9999 else frame  # LLLL = wire
+    yield SM4 | MAXLEN, 5, frame[:-2] + frame  # two glued
+    yield SM4, LINEWISE | 1, frame[: n // 2] + b"\r\n" + frame[n // 2 :]
+
+
 def seed_corpus() -> list[bytes]:
     """Every sample frame and every line of virt2017.txt, plus mutations (deduplicated)."""
     samples = sample_frames()
@@ -168,4 +259,15 @@ def seed_corpus() -> list[bytes]:
         seeds.append(bytes((LENIENT, 6)) + claim + b"\r" * 10_050)
     for k, line in enumerate(corpus_lines()):
         seeds.append(bytes((0, k % 16)) + line + b"\r\n")
+    # HJ 212-2025: the vectors and encoder-built frames, plain and SM4-encrypted, with the
+    # keys (SM4) and without; broken ciphertext; mutations of the plaintext re-encrypted
+    built = [(SM4, v) for v in vector_frames()] + [(SM4 | STATION, v) for v in vector_frames()]
+    built += frames_2025()
+    for opts, frame in built:
+        for plan in (0, 3, LINEWISE):
+            seeds.append(bytes((opts, plan)) + frame)
+        seeds.append(bytes((opts | REPAIR, 9)) + frame)
+        seeds += [bytes((o | opts, plan)) + stream for o, plan, stream in _variants(frame)]
+        keyless = opts & ~SM4  # each broken variant says itself whether keys are given
+        seeds += [bytes((o | keyless, p)) + stream for o, p, stream in _sm4_variants(frame)]
     return list(dict.fromkeys(seeds))

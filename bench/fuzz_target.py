@@ -32,6 +32,9 @@ MODBUS: Final = 0x04
 MAXLEN: Final = 0x08
 REPAIR: Final = 0x10
 H11_API: Final = 0x20
+#: HJ 212-2025: the decoder has SM4 keys (:data:`FUZZ_KEYS`, for every MN); with REPAIR,
+#: a region's CRC and LLLL are those of its plaintext and a plain CP is encrypted
+SM4: Final = 0x40
 #: plan bit: cut after every LF (line-wise reads)
 LINEWISE: Final = 0x80
 BYTEWISE_PLAN: Final = 255
@@ -42,6 +45,15 @@ _SAMPLES_PER_FINDING: Final = 3
 _QN_RE: Final = re.compile(r"[0-9]{17}")
 _MN_RE: Final = re.compile(r"[0-9A-Za-z]{1,24}")
 _PROJECT_PACKAGES: Final = frozenset({"protocol", "bench"})
+#: the keys an SM4 input's decoder tries: the standard's test key (sixteen 0x30, so the
+#: appendix A vectors decrypt), then a "previous" key (GB/T 32907's test key)
+FUZZ_KEY: Final = b"0000000000000000"
+FUZZ_PREVIOUS_KEY: Final = bytes.fromhex("0123456789abcdeffedcba9876543210")
+FUZZ_KEYS: Final = (FUZZ_KEY, FUZZ_PREVIOUS_KEY)
+
+
+def fuzz_keys(mn: str) -> tuple[bytes, ...]:
+    return FUZZ_KEYS
 
 
 class InvariantViolation(AssertionError):
@@ -114,8 +126,14 @@ def crash_signature(exc: BaseException) -> str:
 # -- input layout ------------------------------------------------------------------------
 
 
-def repair(stream: bytes, crc: Callable[[bytes], int]) -> bytes:
-    """Give every ``##dddd…CRLF`` region the right LLLL and CRC (others left as they are)."""
+def repair(
+    stream: bytes,
+    crc: Callable[[bytes], int],
+    seal: Callable[[bytes], tuple[bytes, bytes]] | None = None,
+) -> bytes:
+    """Give every ``##dddd…CRLF`` region the right LLLL and CRC (others left as they are).
+    ``seal(segment)`` → (plaintext, wire): LLLL and CRC of the plaintext, the wire sent
+    (HJ 212-2025 encryption, :func:`sm4_seal`)."""
     out = bytearray()
     pos = 0
     n = len(stream)
@@ -134,10 +152,26 @@ def repair(stream: bytes, crc: Callable[[bytes], int]) -> bytes:
         if len(segment) > 9999:
             break
         out += stream[pos:start]
-        out += b"##%04d%b%04X\r\n" % (len(segment), segment, crc(segment))
+        plain, wire = (segment, segment) if seal is None else seal(segment)
+        out += b"##%04d%b%04X\r\n" % (len(plain), wire, crc(plain))
         pos = end + 2
     out += stream[pos:]
     return bytes(out)
+
+
+def sm4_seal(segment: bytes) -> tuple[bytes, bytes]:
+    """(plaintext, wire) of a region under :data:`FUZZ_KEY`: an encrypted CP is decrypted
+    (mutated ciphertext → garbage plaintext with a right CRC: it reaches the parser), a
+    plain one encrypted; one that cannot be either stays as it is."""
+    from protocol.sm4 import Sm4FormatError, decrypt_segment, encrypt_segment, sm4_for
+
+    sm4 = sm4_for(FUZZ_KEY)
+    try:
+        if b"CP=&&{" in segment:
+            return decrypt_segment(segment, sm4), segment
+        return segment, encrypt_segment(segment, sm4)
+    except (Sm4FormatError, ValueError):
+        return segment, segment
 
 
 def cuts_for(stream: bytes, plan: int) -> list[int]:
@@ -218,6 +252,7 @@ class FuzzTarget:
             max_length=p.HARD_CAP if opts & MAXLEN else p.STANDARD_MAX_LENGTH,
             lenient_terminator=bool(opts & LENIENT),
             modbus_tolerant=bool(opts & MODBUS),
+            sm4_keys=fuzz_keys if opts & SM4 else None,
         )
         return decoder
 
@@ -263,7 +298,7 @@ class FuzzTarget:
         p = self.p
         opts, plan, stream = data[0], data[1], data[2:]
         if opts & REPAIR:
-            stream = repair(stream, p.crc16)
+            stream = repair(stream, p.crc16, sm4_seal if opts & SM4 else None)
         self.tally.streams_bytes += len(stream)
         whole = self.decode(opts, stream, ())
         chunked = self.decode(opts, stream, cuts_for(stream, plan))
@@ -304,6 +339,8 @@ class FuzzTarget:
         tally = self.tally
         if not frame.notes:
             self.reframe(opts, frame, data)
+        if frame.encrypted:
+            self.re_encrypt(opts, frame, data)
         if (
             (frame.flag is not None and frame.flag > 255)
             or frame.cn > 9999
@@ -346,6 +383,21 @@ class FuzzTarget:
         events = self.decoder(opts & ~LENIENT).feed(again)
         if len(events) != 1 or not _same_frame(events[0], frame):
             self.tally.finding("reframed_decodes_differently", data)
+
+    def re_encrypt(self, opts: int, frame: Frame, data: bytes) -> None:
+        """An encrypted frame encrypted again with the key that opened it (``raw`` is the
+        plaintext frame) decodes to the same frame."""
+        from protocol.sm4 import Sm4FormatError, encrypt_frame
+
+        key = FUZZ_PREVIOUS_KEY if "sm4_previous_key" in frame.notes else FUZZ_KEY
+        try:
+            again = encrypt_frame(frame.raw, key)
+        except Sm4FormatError:
+            self.tally.finding("sm4_plaintext_not_re_encryptable", data)
+            return
+        events = self.decoder(opts & ~LENIENT).feed(again)
+        if len(events) != 1 or not _same_frame(events[0], frame):
+            self.tally.finding("sm4_re_encrypted_decodes_differently", data)
 
     def check_answer(
         self, answer: bytes, cn: int, qn: str | None, frame: Frame, data: bytes

@@ -1,6 +1,17 @@
 """The load on a server under test: simulated stations put in its registry, a load
 generator running in a thread, and waits on the server's gauges.
 
+Stations of a fleet with HJ 212-2025 stations (``edition`` 2025 or a mix) are registered
+with their edition (``stations.registered_edition``) and their SM4 key
+(``stations.sm4_key``, 32 hex digits: the same key the simulator derives from the seed and
+MN; plain here, as ``envgrid station import`` of ``--list-stations`` would store it — the
+server opens plain values as they are and seals them at its next start), so the server
+decrypts what they send.  The ingest workers take the keys when they
+reload the registry (on the NOTIFY at commit); the decoder looks keys up in the loaded
+registry only (an unknown MN's *plain* frame is looked up in the database, an encrypted
+one is refused ``sm4_no_key`` and not acked), so registering a keyed fleet waits
+:data:`KEY_RELOAD_S` before the load starts.
+
 Shared by the server scenarios (:mod:`bench.scenarios`) and the fault scenarios
 (:mod:`bench.faults`, :mod:`bench.attacks`).
 """
@@ -15,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from simulators import FleetConfig, StationIdentity, station_identities
+from simulators.editions import editions_of, parse_edition_mix
 from store.db import connect
 from store.stations import NewStation, add_stations
 
@@ -22,6 +34,7 @@ from .server import ServerUnderTest, histogram_quantiles
 
 __all__ = [
     "AQI_FACTORS",
+    "SIMULATOR_SETTINGS",
     "Background",
     "Progress",
     "gauge",
@@ -29,6 +42,7 @@ __all__ = [
     "quiet",
     "register",
     "register_fleet",
+    "simulator_settings",
     "wait_connected",
     "wait_for",
 ]
@@ -44,6 +58,46 @@ def quiet(_: str) -> None:
     return None
 
 
+#: ``envgrid bench … --set simulate.KEY=VALUE``: what the simulated stations of the server
+#: scenarios may be told (the keyword of FleetConfig / BlastConfig each sets)
+SIMULATOR_SETTINGS = {
+    "edition": "edition: 2017, 2025 (2005 and mix: connections and latency only)",
+    "edition_mix": "edition: a weighted mix, e.g. 2017:0.5,2025:0.5",
+    "encrypt": "encrypt: true/false — 2025 stations SM4-encrypt their data",
+    "heartbeat": "heartbeat: 2025 stations' 9015 after S idle simulated seconds (full simulator)",
+}
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def simulator_settings(pairs: dict[str, str]) -> dict[str, Any]:
+    """``{"edition_mix": "2017:0.5,2025:0.5", "encrypt": "true"}`` (``--set simulate.…``)
+    → ``{"edition": "2017:0.5,2025:0.5", "encrypt": True}``; ValueError saying what is
+    wrong."""
+    out: dict[str, Any] = {}
+    for key, value in pairs.items():
+        where = f"simulate.{key}={value}"
+        if key == "edition_mix":
+            mix = parse_edition_mix(value)
+            out["edition"] = ",".join(f"{e}:{w:g}" for e, w in mix)
+        elif key == "edition":
+            editions_of(value)
+            out["edition"] = value
+        elif key == "encrypt":
+            if value.lower() not in _TRUE | _FALSE:
+                raise ValueError(f"{where}: expected true or false")
+            out["encrypt"] = value.lower() in _TRUE
+        elif key == "heartbeat":
+            try:
+                out["heartbeat"] = float(value)
+            except ValueError:
+                raise ValueError(f"{where}: expected seconds") from None
+        else:
+            known = ", ".join(f"simulate.{k}" for k in SIMULATOR_SETTINGS)
+            raise ValueError(f"{where}: unknown simulator setting (known: {known})")
+    return out
+
+
 async def register(server: ServerUnderTest, stations: int, **fleet: Any) -> None:
     """Put the simulated stations in the server's registry (as an operator would);
     ``fleet``: the keywords of :func:`simulators.station_identities` (``seed``, ``st`` …)."""
@@ -55,17 +109,38 @@ def register_fleet(server: ServerUnderTest, config: FleetConfig) -> None:
     asyncio.run(_add(server, config.identities()))
 
 
+#: seconds for the ingest workers to reload the registry after keyed stations were added
+KEY_RELOAD_S = 2.0
+
 async def _add(server: ServerUnderTest, ids: list[StationIdentity]) -> None:
     conn = await connect(server.database_dsn)
+    #: a plain 2017 fleet is registered as before (no edition: any); one with other
+    #: editions gets each station's edition, and the 2025 stations their SM4 keys
+    editions = any(i.edition != "2017" or i.sm4_key for i in ids)
     try:
         for start in range(0, len(ids), 10_000):
             chunk = ids[start : start + 10_000]
             await add_stations(
                 conn,
-                [NewStation(i.mn, i.pw, i.name, i.st, i.lat, i.lon, i.region_name) for i in chunk],
+                [
+                    NewStation(
+                        i.mn,
+                        i.pw,
+                        i.name,
+                        i.st,
+                        i.lat,
+                        i.lon,
+                        i.region_name,
+                        edition=i.edition if editions else None,
+                        sm4_key=i.sm4_key,
+                    )
+                    for i in chunk
+                ],
             )
     finally:
         await conn.close()
+    if any(i.sm4_key for i in ids):
+        await asyncio.sleep(KEY_RELOAD_S)
 
 
 class Background(Generic[T]):

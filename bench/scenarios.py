@@ -6,6 +6,10 @@ DSN is given), registers the simulated stations, runs the simulators
 the fleet is large), measures, stops everything and returns a JSON-ready dict.
 Counts of *committed* data come from the database (the packet ledger and the
 measurement tables), never from what was sent.
+
+``simulate`` (``--set simulate.edition_mix=2017:0.5,2025:0.5 --set simulate.encrypt=true``,
+:func:`bench.load.simulator_settings`): the stations' editions and SM4 encryption; the
+2025 stations are registered with their edition and key (:mod:`bench.load`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
-from simulators import FleetConfig, FleetResult, run
+from simulators import FleetConfig, FleetResult, run, station_identities
 from simulators.blast import BlastConfig, blast
 from store.db import connect
 
@@ -115,6 +119,27 @@ def _measured(
         yield server, sampler
 
 
+def blast_options(simulate: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The ``simulate`` settings the blast load generator (throughput, burst) takes."""
+    sim = dict(simulate or {})
+    if "heartbeat" in sim:
+        raise ValueError(
+            "simulate.heartbeat: the blast load generator (throughput, burst) sends no heartbeats"
+        )
+    return sim
+
+
+def _editions(edition: str, stations: int, simulate: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What the result says of the fleet's editions (nothing for a plain 2017 fleet)."""
+    if not simulate:
+        return {}
+    ids = station_identities(stations, edition=edition)
+    counts: dict[str, int] = {}
+    for i in ids:
+        counts[i.edition] = counts.get(i.edition, 0) + 1
+    return {"simulate": dict(simulate), "stations_by_edition": dict(sorted(counts.items()))}
+
+
 def _simulator_summary(result: FleetResult) -> dict[str, Any]:
     data = result.to_json()
     totals = data.get("totals", {})
@@ -132,12 +157,14 @@ def connections(
     *,
     hold: float = 30.0,
     progress: load.Progress = load.quiet,
+    simulate: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Ramp to ``stations`` idle connections and hold them: connections held, connect rate,
     server memory per connection, CPU while idle."""
     with _measured(**options) as (server, sampler):
         config = FleetConfig(
+            **(simulate or {}),
             port=server.port,
             stations=stations,
             realtime=False,
@@ -179,6 +206,7 @@ def connections(
         "server_rss_per_connection_bytes": round(per_conn),
         "idle_cpu": cpu,
         "simulator": sim,
+        **_editions(config.edition, stations, simulate),
         "floor": {"connections": 36_000, "rss_per_connection_bytes": 20 * 1024},
         "goal": {"connections": 50_000, "rss_per_connection_bytes": 10 * 1024},
     }
@@ -194,6 +222,7 @@ def throughput(
     alerts: bool = False,
     rate: float | None = None,
     progress: load.Progress = load.quiet,
+    simulate: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Stations sending 6-factor real-time frames as fast as acks allow (the lean blast
@@ -201,7 +230,9 @@ def throughput(
     received → committed, CPU of the server, the database and the load generator.
     ``alerts``: with the alert engine evaluating every committed value in-stream (its
     cost is the difference to a run without).  ``rate``: offer that many frames/s only
-    (below saturation: the cost of something shows in CPU, not in frames/s)."""
+    (below saturation: the cost of something shows in CPU, not in frames/s).
+    ``simulate``: editions and encryption (e.g. half the stations HJ 212-2025, encrypted)."""
+    sim = blast_options(simulate)
     with _measured(alerts=alerts, **options) as (server, sampler):
         config = BlastConfig(
             port=server.port,
@@ -211,8 +242,9 @@ def throughput(
             duration=warmup + duration + 3,
             drain=15.0,
             rate=rate,
+            **sim,
         )
-        asyncio.run(load.register(server, stations))
+        asyncio.run(load.register(server, stations, edition=config.edition))
         progress(f"throughput: {stations} stations, window {window}, {duration:.0f} s measured")
         me = sample([os.getpid()])
         running = load.Background(lambda: blast(config))
@@ -247,6 +279,7 @@ def throughput(
         },
         "rss": sampler.peak_rss(),
         "load_generator": result.to_json(),
+        **_editions(config.edition, stations, simulate),
         "floor": {"frames_per_s": 10_000},
         "goal": {"frames_per_s": 20_000},
     }
@@ -258,10 +291,12 @@ def burst(
     messages: int = 100_000,
     *,
     progress: load.Progress = load.quiet,
+    simulate: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """The reference platform's test: 100,000 messages from 36,000 connected stations —
     the time from the burst until all of them are committed."""
+    sim = blast_options(simulate)
     with _measured(**options) as (server, sampler):
         per = -(-messages // stations)
         ramp = 20.0 + stations / 1000
@@ -275,8 +310,9 @@ def burst(
             duration=None,
             start_at=gate,
             drain=120.0,
+            **sim,
         )
-        asyncio.run(load.register(server, stations))
+        asyncio.run(load.register(server, stations, edition=config.edition))
         progress(f"burst: {messages} messages from {stations} stations, at +{ramp:.0f} s")
         running = load.Background(lambda: blast(config))
         held = 0.0
@@ -309,6 +345,7 @@ def burst(
         "cpu": sampler.cpu_between(t0, t1),
         "rss": sampler.peak_rss(),
         "load_generator": result.to_json(),
+        **_editions(config.edition, stations, simulate),
         "floor": {"seconds": 10.0},
         "goal": {"seconds": 5.0},
     }
@@ -325,12 +362,14 @@ def latency(
     interval: int = 30,
     hold: float = 90.0,
     progress: load.Progress = load.quiet,
+    simulate: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """p50/p99 received → committed at 36,000 stations every 30 s (1,200 frames/s)."""
     with _measured(**options) as (server, sampler):
         ramp = 60.0 + stations / 1000
         config = FleetConfig(
+            **(simulate or {}),
             port=server.port,
             stations=stations,
             factors=load.AQI_FACTORS,
@@ -364,6 +403,7 @@ def latency(
         "latency_s": load.latency_delta(m0, m1),
         "cpu": sampler.cpu_between(t0, t1),
         "simulator": _simulator_summary(result),
+        **_editions(config.edition, stations, simulate),
         "floor": {"p99_s": 1.0},
         "goal": {"p99_s": 0.25},
     }

@@ -147,7 +147,8 @@ class ServerUnderTest:
     def database_dsn(self) -> str:
         if self.dsn:
             return self.dsn
-        return f"postgresql://envgrid@127.0.0.1:{self.pg_port}/envgrid"
+        # the embedded cluster asks for the superuser's password (store.embedded)
+        return self.embedded().dsn
 
     @property
     def pid(self) -> int:

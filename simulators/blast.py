@@ -11,7 +11,10 @@ ack window — the next frames go out as soon as 9014 answers free the window,
 written together.  About 10 µs of CPU per frame.
 
 Frames are HJ 212-2017 real-time uploads (2011) of the chosen factors with
-``Flag=5`` (ack wanted).  DataTimes step by ``interval_s`` from ``base_time``,
+``Flag=5`` (ack wanted); with ``edition`` 2025 (or a mix such as ``2017:0.5,2025:0.5``,
+:mod:`simulators.editions`) the 2025 stations send ``Flag=9`` and, with ``encrypt``,
+their CP SM4-encrypted with the key ``--list-stations`` gives them (CRC and ``LLLL`` of
+the plaintext, HJ 212-2025 appendix A.2).  DataTimes step by ``interval_s`` from ``base_time``,
 so every frame of a station is distinct (nothing is a retransmission).
 
 :func:`run_blast` runs in this process; :func:`blast` splits a large fleet
@@ -36,8 +39,10 @@ from queue import Empty
 from typing import Any
 
 from protocol.crc import crc16
+from protocol.sm4 import Sm4, encrypt_segment, parse_key, sm4_for
 
-from .identities import station_identities
+from .editions import editions_of
+from .identities import StationIdentity, station_identities
 from .profiles import profile_for
 
 __all__ = ["BlastConfig", "BlastResult", "blast", "run_blast"]
@@ -74,6 +79,17 @@ class BlastConfig:
     source_addresses: tuple[str, ...] = ()
     per_process: int = 15_000
     per_address: int = 25_000
+    #: "2017", "2025" or a mix of the two ("2017:0.5,2025:0.5"); 2005 is not blasted
+    edition: str = "2017"
+    #: 2025 stations encrypt their CP (SM4)
+    encrypt: bool = False
+
+    def __post_init__(self) -> None:
+        mix = editions_of(self.edition)  # ValueError with the reason
+        if any(e == "2005" and w > 0 for e, w in mix):
+            raise ValueError("blast sends HJ 212-2017 and HJ 212-2025 frames only, not 2005")
+        if self.encrypt and not any(e == "2025" and w > 0 for e, w in mix):
+            raise ValueError("encrypt needs HJ 212-2025 stations (edition 2025 or a mix with it)")
 
 
 @dataclass(slots=True)
@@ -136,13 +152,21 @@ class _Shared:
 
 
 class _Station(asyncio.Protocol):
-    __slots__ = ("_dt", "_head", "_k", "_values", "inflight", "shared", "transport")
+    __slots__ = ("_dt", "_head", "_k", "_sm4", "_values", "inflight", "shared", "transport")
 
     def __init__(
-        self, shared: _Shared, mn: str, pw: str, st: str, values: list[str], base: float
+        self,
+        shared: _Shared,
+        ident: StationIdentity,
+        st: str,
+        values: list[str],
+        base: float,
+        sm4: Sm4 | None = None,
     ) -> None:
         self.shared = shared
-        self._head = f";ST={st};CN=2011;PW={pw};MN={mn};Flag=5;CP=&&DataTime="
+        flag = 9 if ident.edition == "2025" else 5
+        self._head = f";ST={st};CN=2011;PW={ident.pw};MN={ident.mn};Flag={flag};CP=&&DataTime="
+        self._sm4 = sm4
         self._values = values
         self._dt = base
         self._k = 0
@@ -179,6 +203,7 @@ class _Station(asyncio.Protocol):
         frames = []
         interval = shared.config.interval_s
         values = self._values
+        sm4 = self._sm4
         for _ in range(room):
             k = self._k
             self._k = k + 1
@@ -186,7 +211,9 @@ class _Station(asyncio.Protocol):
             self._dt = t + interval
             dt = time.strftime("%Y%m%d%H%M%S", time.gmtime(t + _SHANGHAI))
             seg = f"QN={dt}{k % 1000:03d}{self._head}{dt};{values[k % len(values)]}&&".encode()
-            frames.append(b"##%04d%b%04X\r\n" % (len(seg), seg, crc16(seg)))
+            crc = crc16(seg)
+            wire = seg if sm4 is None else encrypt_segment(seg, sm4)
+            frames.append(b"##%04d%b%04X\r\n" % (len(seg), wire, crc))
         transport.write(b"".join(frames))
         self.inflight += room
         shared.inflight += room
@@ -248,7 +275,12 @@ async def run_blast(config: BlastConfig) -> BlastResult:
     loop = asyncio.get_running_loop()
     shared = _Shared(config)
     ids = station_identities(
-        config.stations, seed=config.seed, st=(config.st,), pw=config.pw, first=config.first_index
+        config.stations,
+        seed=config.seed,
+        st=(config.st,),
+        pw=config.pw,
+        first=config.first_index,
+        edition=config.edition,
     )
     rng = random.Random(config.seed * 1_000_003 + config.first_index)
     base = config.base_time
@@ -262,9 +294,9 @@ async def run_blast(config: BlastConfig) -> BlastResult:
     tasks = []
 
     async def connect(i: int, ident: Any) -> None:
-        station = _Station(
-            shared, ident.mn, ident.pw, config.st, _values_for(config.st, config.factors, rng), base
-        )
+        sm4 = sm4_for(parse_key(ident.sm4_key)) if config.encrypt and ident.sm4_key else None
+        values = _values_for(config.st, config.factors, rng)
+        station = _Station(shared, ident, config.st, values, base, sm4)
         stations.append(station)
         local = None
         if addresses:

@@ -21,6 +21,7 @@ from typing import Any
 from . import multi
 from .clock import parse_start_time, zone
 from .config import DEFAULT_DURATION, DEFAULT_PORT, ConfigError, FleetConfig
+from .editions import parse_edition_mix
 from .faults import FAULT_GRAMMAR, parse_faults
 from .identities import Area
 from .progress import ProgressPrinter, human_summary, write_json
@@ -46,6 +47,8 @@ examples:
   envgrid simulate --port 2121 --stations 20 --faults offline:0.001:20m,stuck:0.01,badcrc:0.01
   envgrid simulate --port 2121 --replay capture.txt --replay-pace fast
   envgrid simulate --stations 1000 --st 22,31,32 --list-stations > stations.json
+  envgrid simulate --port 2121 --stations 100 --edition 2025 --encrypt --heartbeat 60
+  envgrid simulate --stations 100 --edition-mix 2017:0.5,2025:0.5 --list-stations > mixed.json
 """
 
 
@@ -80,6 +83,15 @@ def _source_addresses(text: str | None) -> tuple[str, ...]:
     return tuple(a.strip() for a in text.split(",") if a.strip())
 
 
+def _edition_mix(text: str) -> str:
+    """``--edition-mix``: checked, written back as ``EDITION:WEIGHT,…``."""
+    try:
+        mix = parse_edition_mix(text)
+    except ValueError as exc:
+        raise ConfigError(f"--edition-mix: {exc}") from None
+    return ",".join(f"{edition}:{weight:g}" for edition, weight in mix)
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = _EPILOG
@@ -91,7 +103,32 @@ def configure(parser: argparse.ArgumentParser) -> None:
     fleet = parser.add_argument_group("stations")
     fleet.add_argument("--stations", type=int, default=10, metavar="N", help="number of stations")
     fleet.add_argument(
-        "--edition", choices=("2017", "2005", "mix"), default="2017", help="protocol edition"
+        "--edition",
+        choices=("2017", "2005", "2025", "mix"),
+        default="2017",
+        help="protocol edition: HJ 212-2017, HJ/T 212-2005, HJ 212-2025 (Flag 8/9, 9015"
+        " heartbeats, RF=1 on re-sent data), or mix (2005 and 2017, half and half)",
+    )
+    fleet.add_argument(
+        "--edition-mix",
+        default=None,
+        metavar="E:W,…",
+        help="editions drawn per station with these weights, e.g. 2017:0.5,2025:0.5"
+        " (seeded: same seed, same stations; overrides --edition)",
+    )
+    fleet.add_argument(
+        "--encrypt",
+        action="store_true",
+        help="2025 stations encrypt the CP of their data uploads (CN 2000-2999) and 3020 with"
+        " their SM4 key (see --list-stations); they always decrypt encrypted commands",
+    )
+    fleet.add_argument(
+        "--heartbeat",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="2025 stations send 9015 when they have sent nothing for S simulated seconds"
+        " (60; 0: never) — so never more often than data when data come more often",
     )
     fleet.add_argument(
         "--st",
@@ -266,7 +303,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "--list-stations",
         action="store_true",
-        help="print the station identities (JSON) and exit, e.g. to register them",
+        help="print the station identities (JSON: mn, pw, name, st, edition, lat, lon …;"
+        " sm4_key for 2025 stations) and exit, e.g. for envgrid station import",
     )
 
     replay = parser.add_argument_group("replay")
@@ -303,7 +341,9 @@ def build_config(args: argparse.Namespace) -> FleetConfig:
         port=args.port,
         stations=args.stations,
         first_index=args.first_index,
-        edition=args.edition,
+        edition=args.edition if args.edition_mix is None else _edition_mix(args.edition_mix),
+        encrypt=args.encrypt,
+        heartbeat=args.heartbeat,
         st=tuple(s.strip() for s in args.st.split(",") if s.strip()),
         pw=args.pw,
         seed=args.seed,

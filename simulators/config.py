@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import ClockAnchor, zone
+from .editions import editions_of
 from .faults import FaultSpec
 from .identities import Area, StationIdentity, station_identities
 from .profiles import profile_for
@@ -58,7 +59,15 @@ class FleetConfig:
     #: source addresses are spread over the whole run); None: this config is the run
     run_start: int | None = None
     total_stations: int | None = None
-    edition: str = "2017"  # "2017", "2005" or "mix"
+    #: "2017", "2005", "2025", "mix" (2005/2017 half and half) or a weighted mix
+    #: "2017:0.5,2025:0.5" (:mod:`simulators.editions`)
+    edition: str = "2017"
+    #: HJ 212-2025 stations encrypt the CP of their data (CN 2000–2999) and 3020 with
+    #: their SM4 key (they decrypt encrypted commands whether or not this is set)
+    encrypt: bool = False
+    #: HJ 212-2025 stations send a 9015 heartbeat when they have sent nothing for this
+    #: many simulated seconds (0: never)
+    heartbeat: float = 60.0
     st: tuple[str, ...] = ("22",)
     #: send only these factors (2017 codes; empty: every factor of the station type) —
     #: e.g. the six AQI pollutants for a "6-factor" benchmark
@@ -133,9 +142,17 @@ class FleetConfig:
         _require(1 <= self.port <= 65535, f"--port must be 1..65535 (got {self.port})")
         _require(self.stations >= 0, f"--stations must be ≥ 0 (got {self.stations})")
         _require(self.first_index >= 0, f"first_index must be ≥ 0 (got {self.first_index})")
+        try:
+            mix = editions_of(self.edition)
+        except ValueError as exc:
+            raise ConfigError(f"--edition/--edition-mix: {exc}") from None
         _require(
-            self.edition in ("2017", "2005", "mix"),
-            f"--edition must be 2017, 2005 or mix (got {self.edition!r})",
+            not self.encrypt or any(e == "2025" and w > 0 for e, w in mix),
+            "--encrypt needs HJ 212-2025 stations: --edition 2025 or an --edition-mix with 2025",
+        )
+        _require(
+            self.heartbeat >= 0 and math.isfinite(self.heartbeat),
+            f"--heartbeat must be ≥ 0 simulated seconds (0: none; got {self.heartbeat})",
         )
         _require(bool(self.st), "--st needs at least one station type, e.g. --st 22,31,32")
         for code in self.st:

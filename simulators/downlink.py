@@ -7,7 +7,8 @@ request's CN, then 9012 ``ExeRtn``; 2012/2022 are notifications answered with 90
 History data are computed from the value model for the requested periods (complete
 periods only, at most ``history_limit``), sent one at a time, each asking for its 9014
 as in [S17] C.48 (``--no-history-ack``: C.47), then 9012 (``ExeRtn=100`` when there
-is no data).
+is no data).  HJ 212-2025 stations mark history data ``RF=1`` and take a new SM4 key from
+1014 (``SKCreateTime=…,NewSK=…``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from protocol import (
     parse_time,
 )
 from protocol.commands import COMMANDS, Flow
+from protocol.sm4 import parse_key
 
 from .noise import seed_of
 from .periods import PeriodAccumulator
@@ -84,7 +86,8 @@ class Downlink:
         return {"qn": frame.effective_qn, "mn": s.mn, "pw": s.pw, "edition": s.edition}
 
     def _respond(self, frame: Frame, fields: Sequence[tuple[str, str | int | float]]) -> None:
-        """A parameter answer with the request's CN and QN (2017: Flag=4; 2005: QN in CP)."""
+        """A parameter answer with the request's CN and QN (2017: Flag=4, 2025: Flag=8 and
+        3020 encrypted with ``--encrypt``; 2005: QN in CP)."""
         qn = frame.effective_qn
         if self.station.edition == "2005":
             items = [("QN", qn), *fields] if qn else list(fields)
@@ -107,6 +110,7 @@ class Downlink:
                 qn=qn,
                 fields=fields,
                 ack=False,
+                sm4_key=self.station.sm4_key_for(frame.cn),  # 3020 encrypted (HJ 212-2025)
             )
         self.station.link.send_now(data)
 
@@ -202,6 +206,20 @@ class Downlink:
         self._answer(frame, 1)
         self._result(frame, 1)
         self.station.pw = new  # answers went out with the old password
+
+    def _cmd_key_exchange(self, frame: Frame) -> None:
+        """1014 (HJ 212-2025): ``SKCreateTime=…,NewSK=…`` — 9011, 9012, then the new SM4
+        key is the station's (ExeRtn 3 when NewSK is not a key, or the station has none)."""
+        try:
+            key = parse_key(frame.fields.get("NewSK", ""))
+        except ValueError:
+            key = None
+        if key is None or self.station.sm4 is None:
+            self._simple(frame, lambda: 3)
+            return
+        self._answer(frame, 1)
+        self._result(frame, 1)
+        self.station.set_sm4_key(key)  # the answers went out before the switch
 
     def _switch(self, frame: Frame, upload: Literal["realtime", "status"], on: bool) -> None:
         """2011/2021 start an upload (9011, then 9012); 2012/2022 stop it (9013)."""
@@ -320,6 +338,7 @@ _HANDLERS: dict[int, Callable[[Downlink, Frame], None]] = {
     1062: Downlink._cmd_set_rtd,
     1063: Downlink._cmd_get_min,
     1064: Downlink._cmd_set_min,
+    1014: Downlink._cmd_key_exchange,
     1072: Downlink._cmd_set_password,
     2011: lambda downlink, frame: downlink._switch(frame, "realtime", on=True),
     2012: lambda downlink, frame: downlink._switch(frame, "realtime", on=False),

@@ -9,6 +9,10 @@ multi-process run agrees on them.
   (``88`` + 6 hex of the seed + the ST + 14 hex of the index); 2005 stations use
   14 characters (a 7-character organisation code ``S`` + 6 digits of the seed,
   then a 7-digit serial), as [S05] §6.3.2 describes.
+* Edition and SM4 key: :mod:`simulators.editions` (``edition`` may be a weighted mix,
+  ``2017:0.5,2025:0.5``); 2025 stations use 24 hex characters like 2017 ones (the
+  2025 数采仪入网编码 is 24 characters of ``0-9A-F``) and carry an SM4 key (32 hex
+  digits, deterministic from the seed and the MN).
 * Coordinates: ``regions`` districts with centres spread over the area; each
   station lies near its district's centre (Gaussian, clipped to the area).
   ``urban`` (1 at the city centre, 0 at the edge) raises traffic pollutants and
@@ -22,7 +26,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .noise import CounterRandom, seed_of, unit_at
+from .editions import edition_at, sm4_key_of
+from .noise import CounterRandom, seed_of
 from .profiles import profile_for
 
 __all__ = ["Area", "StationIdentity", "station_identities", "station_identity"]
@@ -95,11 +100,16 @@ class StationIdentity:
     lon: float
     #: 1 at the area's centre, 0 at its edge
     urban: float
+    #: HJ 212-2025 stations: the SM4 key as 32 hex digits (None for other editions)
+    sm4_key: str | None = None
 
     def to_json(self) -> dict[str, object]:
-        """Every field but ``urban`` (which only the value model reads)."""
+        """Every field but ``urban`` (which only the value model reads); ``sm4_key`` only
+        for stations that have one — what ``envgrid station import`` reads."""
         out: dict[str, object] = asdict(self)
         del out["urban"]
+        if self.sm4_key is None:
+            del out["sm4_key"]
         return out
 
 
@@ -137,14 +147,6 @@ def _mn(seed: int, index: int, st: str, edition: str) -> str:
     if edition == "2005":
         return f"S{seed % 1_000_000:06d}{index % 10_000_000:07d}"
     return f"88{seed & 0xFFFFFF:06X}{st[:2]:0>2}{index:014X}"
-
-
-def _edition(choice: str, seed: int, index: int) -> str:
-    if choice in ("2017", "2005"):
-        return choice
-    if choice == "mix":
-        return "2005" if unit_at(seed_of(seed, "edition"), index) < 0.5 else "2017"
-    raise ValueError(f"edition must be 2017, 2005 or mix (got {choice!r})")
 
 
 def _offset_km(area: Area, rng: CounterRandom, spread: float) -> tuple[float, float]:
@@ -187,7 +189,7 @@ def station_identity(
     area = area or Area()
     code = st[index % len(st)]
     profile_for(code)  # validates the station type early
-    ed = _edition(edition, seed, index)
+    ed = edition_at(edition, seed, index)
     rng = CounterRandom(seed_of(seed, "station", index))
     region = int(rng.random() * area.regions)
     cn, ce = _region_centre(area, seed, region)
@@ -209,9 +211,10 @@ def station_identity(
     half_ns, half_ew = area.half_extent_km
     urban = max(0.0, 1.0 - math.hypot(north / half_ns, east / half_ew))
     region_code = f"R{region + 1:02d}"
+    mn = _mn(seed, index, code, ed)
     return StationIdentity(
         index=index,
-        mn=_mn(seed, index, code, ed),
+        mn=mn,
         pw=pw,
         st=code,
         edition=ed,
@@ -221,6 +224,7 @@ def station_identity(
         lat=round(lat, 6),
         lon=round(lon, 6),
         urban=round(urban, 4),
+        sm4_key=sm4_key_of(seed, mn).hex().upper() if ed == "2025" else None,
     )
 
 
@@ -229,7 +233,8 @@ def station_identities(n: int, *, first: int = 0, **fleet: Any) -> list[StationI
     :func:`station_identity` (``seed``, ``edition``, ``st``, ``area``, ``pw``).
 
     ``st`` is cycled over the indices (index 0 gets ``st[0]``, index 1 ``st[1]`` …);
-    ``edition`` is "2017", "2005" or "mix" (each station draws one, seeded).
+    ``edition`` is "2017", "2005", "2025", "mix" or a weighted mix "2017:0.5,2025:0.5"
+    (each station draws one, seeded; :mod:`simulators.editions`).
     """
     if n < 0:
         raise ValueError(f"station count must be ≥ 0 (got {n})")

@@ -23,8 +23,14 @@ the link while it is the current connection (one at a time).
   a duplicate; anything else is unmatched.
 * **Disconnect.** Everything in flight goes back to the front of the outbox,
   in order, and is resent (counted as retransmissions) after the reconnect.
+* **Backfill** (HJ 212-2025): an upload that goes out after a reconnect — queued
+  while the link was down, or in flight or queued when it dropped — is past data
+  re-sent; :meth:`Outgoing.mark_backfill` rewrites it with ``RF=1`` (2025 uploads
+  only: the station gives them a ``rebuild``).
 * **Commands and other frames** from the platform are decoded with
-  :class:`protocol.Decoder` (``Role.STATION``) and handed to the owner.
+  :class:`protocol.Decoder` (``Role.STATION``, with the station's SM4 keys so
+  encrypted commands are read) and handed to the owner; a 9013 answers a 9015
+  heartbeat (:meth:`send_heartbeat`).
   Replies (9011/9012/9013, parameter answers) are written at once with
   :meth:`send_now`; they are not acked.
 * **Slow sender.** :meth:`pump` can *dribble* a frame one byte per timer tick;
@@ -36,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict, deque
+from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, InitVar, dataclass, field
 from functools import partial
 from typing import Protocol as TypingProtocol
@@ -78,6 +85,8 @@ class Link:
     stats: StationStats
     rng: CounterRandom
     loop: InitVar[asyncio.AbstractEventLoop]
+    #: HJ 212-2025: MN → SM4 keys to decrypt encrypted commands with
+    sm4_keys: Callable[[str], Sequence[bytes]] | None = None
     _loop: asyncio.AbstractEventLoop = field(init=False)
     ack_timeout: float = field(init=False)
     retries: int = field(init=False)
@@ -99,8 +108,12 @@ class Link:
 
     def __post_init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._decoder = self._new_decoder()
         self.ack_timeout = self.settings.ack_timeout
         self.retries = self.settings.retries
+
+    def _new_decoder(self) -> Decoder:
+        return Decoder(role=Role.STATION, sm4_keys=self.sm4_keys)
 
     # -- state ---------------------------------------------------------------------------
     @property
@@ -218,7 +231,7 @@ class Link:
         # uvloop's TCPTransport is not an asyncio.Transport subclass, but quacks like one
         self.transport = cast(asyncio.Transport, transport)
         self._closing = False
-        self._decoder = Decoder(role=Role.STATION)
+        self._decoder = self._new_decoder()
         self._writable = True
         self._closed = self._loop.create_future()
         self.stats.connections += 1
@@ -243,6 +256,9 @@ class Link:
                 out.timer = None
             self._outbox.appendleft(out)
         self._inflight.clear()
+        if not self.stopping:  # what goes out after the reconnect is backfill (2025)
+            for out in self._outbox:
+                self._backfill(out)
         self.owner.on_disconnected()
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
@@ -264,6 +280,9 @@ class Link:
             elif isinstance(event, Reply):
                 if event.cn == 9014:
                     self._on_ack(event)
+                elif event.cn == 9013:  # the answer to a 9015 heartbeat
+                    self.stats.heartbeat_answers += 1
+                    self.counters.heartbeat_answers += 1
             elif isinstance(event, Command | UnknownFrame):
                 # unknown CNs too: a logger answers them (QnRtn 8, "CN error")
                 self.counters.commands += 1
@@ -306,8 +325,26 @@ class Link:
         self.counters.replies_sent += 1
         return True
 
+    def send_heartbeat(self, data: bytes) -> bool:
+        """Write a 9015 heartbeat (HJ 212-2025) at once, not held for an ack; False if
+        offline."""
+        if not self._write(data):
+            return False
+        self.stats.heartbeats += 1
+        self.counters.heartbeats += 1
+        return True
+
+    def _backfill(self, out: Outgoing) -> None:
+        if out.mark_backfill():
+            self.stats.backfilled += 1
+            self.counters.backfilled += 1
+
     def submit(self, out: Outgoing, *, front: bool = False) -> None:
-        """Queue an upload (``front``: before everything queued, e.g. 2081 after boot)."""
+        """Queue an upload (``front``: before everything queued, e.g. 2081 after boot);
+        one queued while the link is down (after a first connection) is backfill when it
+        goes out (2025)."""
+        if not self.connected and not self.stopping and self.stats.connections:
+            self._backfill(out)
         if front:
             self._outbox.appendleft(out)
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 __all__ = ["Outgoing"]
 
@@ -20,6 +21,7 @@ class Outgoing:
         "history",
         "key",
         "prelude",
+        "rebuild",
         "retries",
         "sends",
         "sent_at",
@@ -50,11 +52,24 @@ class Outgoing:
         self.slow: float | None = None
         #: (fault kind, simulated seconds) to act on after the first transmission
         self.after: tuple[str, float] | None = None
+        #: HJ 212-2025: builds this frame marked RF=1 (backfill), for when it goes out
+        #: after a reconnect (see :meth:`mark_backfill`)
+        self.rebuild: Callable[[], bytes] | None = None
         self.sends = 0
         self.retries = 0
         self.sent_at = 0.0
         self.timer: asyncio.TimerHandle | None = None
         self.waiter: asyncio.Future[bool] | None = None
+
+    def mark_backfill(self) -> bool:
+        """Re-sent past data from now on: ``RF=1`` (once; False if not a 2025 upload or
+        marked already)."""
+        rebuild = self.rebuild
+        if rebuild is None:
+            return False
+        self.rebuild = None
+        self.data = rebuild()
+        return True
 
     def settle(self, ok: bool) -> None:
         waiter = self.waiter

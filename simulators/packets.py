@@ -5,6 +5,11 @@
   ``split`` fault asks for it — the factors are spread over ``PNUM`` packets
   numbered ``PNO`` 1…PNUM, each repeating ``DataTime`` and carrying its own QN
   and the D bit ([S17] C.49/C.50; each part is acked on its own).
+* HJ 212-2025: :func:`build_upload` writes ``RF=1`` for re-sent past data
+  (``backfill``) and leaves room for it (5 bytes) when it splits a 2025 upload, so
+  :func:`with_backfill` — the same frame marked ``RF=1`` when a frame queued during an
+  outage goes out after the reconnect — never pushes a part over 1024 bytes; both keep
+  the CRC and ``LLLL`` of the plaintext and encrypt afterwards when given a key.
 * :func:`corrupt_crc`, :func:`truncate` and :func:`oversize` make the broken
   copies of the fault injector; a decoder rejects the first two
   (``crc_mismatch``, ``truncated``) and, with the standard 1024 cap, the third
@@ -22,6 +27,7 @@ from functools import partial
 
 from protocol import encode_frame, encode_upload
 from protocol.crc import crc16
+from protocol.sm4 import encrypt_frame
 
 __all__ = [
     "MAX_SEGMENT",
@@ -31,10 +37,12 @@ __all__ = [
     "oversize",
     "segment_length",
     "truncate",
+    "with_backfill",
 ]
 
 #: [S17] table 2: a data segment holds at most 1024 characters.
 MAX_SEGMENT = 1024
+_RF = ";RF=1"
 
 Values = Mapping[str, Mapping[str, str]]
 FieldItems = Sequence[tuple[str, str | int | float]]
@@ -69,12 +77,17 @@ def build_upload(
     ack: bool = True,
     split: int | None = None,
     max_segment: int = MAX_SEGMENT,
+    backfill: bool = False,
 ) -> list[Part]:
     """One upload as one frame, or as PNUM/PNO parts (``split`` forces that many
     parts; otherwise parts are made only when the frame would exceed ``max_segment``).
-    ``qn()`` is called once per frame built."""
+    ``qn()`` is called once per frame built.  ``backfill``: ``RF=1`` (HJ 212-2025)."""
 
-    upload = partial(encode_upload, cn, st=st, mn=mn, pw=pw, edition=edition, ack=ack)
+    upload = partial(
+        encode_upload, cn, st=st, mn=mn, pw=pw, edition=edition, ack=ack, backfill=backfill
+    )
+    if edition == "2025" and not backfill:
+        max_segment -= len(_RF)  # room for RF=1 should the frame be re-sent after an outage
 
     def encode(
         items: Sequence[tuple[str, Mapping[str, str]]],
@@ -126,6 +139,17 @@ def _greedy_groups(
     if current:
         groups.append(current)
     return groups
+
+
+def with_backfill(plain: bytes, sm4_key: bytes | None = None) -> bytes:
+    """A plaintext 2025 frame marked ``RF=1`` (before ``CP=&&``, HJ 212-2025 table 3),
+    new CRC and ``LLLL``; encrypted with ``sm4_key`` when given."""
+    segment = plain[6:-6]
+    if b";RF=1;" not in segment:
+        at = segment.index(b";CP=&&")
+        segment = segment[:at] + _RF.encode() + segment[at:]
+    frame = b"##%04d%b%04X\r\n" % (len(segment), segment, crc16(segment))
+    return frame if sm4_key is None else encrypt_frame(frame, sm4_key)
 
 
 def corrupt_crc(frame: bytes) -> bytes:

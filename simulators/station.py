@@ -26,6 +26,13 @@ task a station owns, plus one task per history request being answered).
 * **After every connect** the logger sends 2081 with its boot time first
   ([S17] C.24); after a power-off (``offline`` fault) it has rebooted: new boot
   time, open periods lost, schedule restarted from the clock.
+* **HJ 212-2025** stations (``edition`` 2025) send Flag 8/9 (10/11 split), a
+  9015 heartbeat when they have sent nothing for ``heartbeat`` simulated seconds
+  (clock pace only: in fast pace data never pause), ``RF=1`` on history answers
+  and on uploads that go out after a reconnect (:mod:`simulators.link`), and with
+  ``encrypt`` the CP of data uploads (CN 2000–2999) and 3020 SM4-encrypted with the
+  station's key (:mod:`simulators.editions`); encrypted commands are decrypted with
+  that key either way.
 * **Downlink** commands are answered by the station's
   :class:`~simulators.downlink.Downlink` ([S17] App. C / [S05] App. C); those that
   change the clock or the intervals call :meth:`SimStation.set_clock`,
@@ -39,12 +46,15 @@ import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from protocol import (
     Frame,
+    encode_upload,
     format_time,
 )
+from protocol.sm4 import encrypt_frame, parse_key
 
 from . import equipment
 from .downlink import Downlink
@@ -54,7 +64,7 @@ from .identities import StationIdentity
 from .link import Link
 from .noise import CounterRandom, seed_of
 from .outgoing import Outgoing
-from .packets import build_upload
+from .packets import build_upload, with_backfill
 from .periods import Derivations, PeriodAccumulator
 from .profiles import profile_for, wire_codes
 from .schedule import (
@@ -93,11 +103,14 @@ class SimStation:
         "_fast_now",
         "_granted",
         "_handle",
+        "_heartbeat",
+        "_last_activity",
         "_last_qn",
         "_made",
         "_offline",
         "_offline_sim",
         "_offline_until",
+        "_old_sm4",
         "_tasks",
         "_ticks",
         "_waiting",
@@ -120,6 +133,8 @@ class SimStation:
         "realtime",
         "rng",
         "schedule",
+        "sm4",
+        "sm4_encrypt",
         "st",
         "stats",
         "status",
@@ -133,6 +148,10 @@ class SimStation:
         self.pw = identity.pw
         self.st = identity.st
         self.edition = identity.edition
+        #: HJ 212-2025: the SM4 key, and whether uploads are encrypted with it
+        self.sm4 = parse_key(identity.sm4_key) if identity.sm4_key else None
+        self.sm4_encrypt = cfg.encrypt and self.sm4 is not None
+        self._old_sm4: bytes | None = None  # the key before a 1014 key change
         profile = profile_for(identity.st)
         if cfg.factors:
             wanted = frozenset(cfg.factors)
@@ -178,6 +197,7 @@ class SimStation:
             stats=self.stats,
             rng=self.rng,
             loop=env.loop,
+            sm4_keys=None if self.sm4 is None else self._sm4_keys,
         )
         self._fast = cfg.pace == "fast"
         self._fast_now = 0.0
@@ -193,6 +213,8 @@ class SimStation:
         self._waiting = False
         self._granted = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._heartbeat: asyncio.TimerHandle | None = None
+        self._last_activity = 0.0
         self.boot = 0.0
         self.generating = False
         self.downlink = Downlink(self)
@@ -225,6 +247,8 @@ class SimStation:
             if self._fast:
                 self._fast_now += self.offset
         self._restart()
+        self._last_activity = self.now()
+        self._arm_heartbeat()
         return self.env.loop.create_task(self.link.run())
 
     def _restart(self) -> None:
@@ -240,6 +264,9 @@ class SimStation:
         if self._handle is not None:
             self._handle.cancel()
             self._handle = None
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
 
     @property
     def tasks(self) -> set[asyncio.Task[None]]:
@@ -328,6 +355,7 @@ class SimStation:
         return 0.0
 
     def on_sent(self, out: Outgoing) -> None:
+        self._last_activity = self.now()
         after = out.after
         if after is None:
             return
@@ -367,6 +395,30 @@ class SimStation:
 
     def real_s(self) -> float:
         return round(self.env.real_elapsed(), 3)
+
+    # -- heartbeat (HJ 212-2025) ---------------------------------------------------------
+    def _arm_heartbeat(self) -> None:
+        """The next 9015 check: ``heartbeat`` simulated seconds after the last frame sent."""
+        every = self.env.config.heartbeat
+        if self.edition != "2025" or every <= 0 or self._fast or not self.generating:
+            return
+        due = self._last_activity + every
+        delay = self.env.clock.real_span(max(0.0, due - self.now()))
+        self._heartbeat = self.env.loop.call_later(delay, self._on_heartbeat)
+
+    def _on_heartbeat(self) -> None:
+        self._heartbeat = None
+        if not self.generating:
+            return
+        now = self.now()
+        if now - self._last_activity >= self.env.config.heartbeat - 1e-6:
+            qn = self._next_qn()
+            frame = encode_upload(
+                9015, st=self.st, mn=self.mn, pw=self.pw, edition="2025", qn=qn, ack=True
+            )
+            self.link.send_heartbeat(frame)  # offline: it tries again a heartbeat later
+            self._last_activity = now
+        self._arm_heartbeat()
 
     # -- one instant ---------------------------------------------------------------------
     def _period_length(self, kind: Events) -> int:
@@ -455,6 +507,7 @@ class SimStation:
             return []
         ack = cfg.history_ack if history else cfg.ack
         wire = None if history else self.faults.wire()
+        is_2025 = self.edition == "2025"
         parts = build_upload(
             cn,
             st=self.st,
@@ -467,11 +520,18 @@ class SimStation:
             fields=fields,
             ack=ack,
             split=wire.split if wire is not None else None,
+            backfill=history and is_2025,
         )
-        outs = [
-            Outgoing(p.data, cn, p.qn, ack=ack, codes=p.codes if values else (), history=history)
-            for p in parts
-        ]
+        key = self.sm4_key_for(cn)
+        outs = []
+        for p in parts:
+            data = p.data if key is None else encrypt_frame(p.data, key)
+            out = Outgoing(
+                data, cn, p.qn, ack=ack, codes=p.codes if values else (), history=history
+            )
+            if is_2025 and not history and cn != 2081:  # RF=1 should it go out after an outage
+                out.rebuild = partial(with_backfill, p.data, key)
+            outs.append(out)
         self._made += len(outs)
         if wire is not None:
             self.faults.apply_wire(wire, outs, cn, self.fmt(data_time), self.real_s())
@@ -481,6 +541,25 @@ class SimStation:
                 out.waiter = loop.create_future()
             self.link.submit(out, front=front)
         return outs
+
+    def _sm4_keys(self, mn: str) -> tuple[bytes, ...]:
+        """The keys commands are decrypted with: the current one, then the one it replaced."""
+        assert self.sm4 is not None
+        return (self.sm4,) if self._old_sm4 is None else (self.sm4, self._old_sm4)
+
+    def set_sm4_key(self, key: bytes) -> None:
+        """1014 (HJ 212-2025 key exchange): ``key`` encrypts from now on; commands sent
+        with the old one still decrypt (frames already queued keep the old key: the
+        platform's grace period for the previous key covers them)."""
+        if key != self.sm4:
+            self._old_sm4, self.sm4 = self.sm4, key
+
+    def sm4_key_for(self, cn: int) -> bytes | None:
+        """The key to encrypt an upload of ``cn`` with (HJ 212-2025 §6.4.1: data, CN
+        2000–2999, and 3020), None when it goes plain."""
+        if self.sm4_encrypt and (2000 <= cn <= 2999 or cn == 3020):
+            return self.sm4
+        return None
 
     # -- settings the platform may change (simulators.downlink) ------------------------
     def set_clock(self, station_ts: float) -> None:
@@ -492,6 +571,11 @@ class SimStation:
             self.offset += delta
         self._acc = {}
         self._reschedule()
+        self._last_activity += delta  # the heartbeat keeps its distance to the last frame
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+            self._arm_heartbeat()
 
     def set_rtd_interval(self, seconds: int) -> None:
         self.schedule.rtd_interval = seconds
@@ -512,6 +596,7 @@ class SimStation:
     # -- summary -----------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:
         out = self.identity.to_json()
+        out.pop("sm4_key", None)  # a secret: --list-stations gives it, the summary does not
         out.update(self.stats.to_json(self.code_map))
         out["unacked_at_end"] = len(self.link.unacked())
         out["unsent_at_end"] = len(self.link.unsent())

@@ -13,6 +13,8 @@ Vocabulary of the summary (also in :mod:`simulators.progress`):
 * **values** — per station, factor (2017 code) and CN: how many values were
   sent and acked (one per factor per frame: what the database should hold).
 * **bad sent** — corrupted copies from the fault injector (never data).
+* HJ 212-2025: **heartbeats** — 9015 sent, **heartbeat answers** — 9013 received;
+  **backfilled** — queued or unacked uploads re-sent after a reconnect, marked ``RF=1``.
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ class FleetCounters:
 
     __slots__ = (
         "acked",
+        "backfilled",
         "bad_sent",
         "bytes_received",
         "bytes_sent",
@@ -99,6 +102,8 @@ class FleetCounters:
         "decode_errors",
         "dropped",
         "failed",
+        "heartbeat_answers",
+        "heartbeats",
         "history_sent",
         "late_acks",
         "latency",
@@ -129,6 +134,9 @@ class FleetCounters:
         self.connect_failures = 0
         self.bytes_sent = 0
         self.bytes_received = 0
+        self.heartbeats = 0
+        self.heartbeat_answers = 0
+        self.backfilled = 0
         self.latency = LatencyHistogram()
 
     def up(self) -> None:
@@ -168,6 +176,7 @@ class StationStats:
     """What one station did (one per station, cheap: a few small dicts)."""
 
     __slots__ = (
+        "backfilled",
         "bad_sent",
         "by_cn",
         "commands",
@@ -175,6 +184,8 @@ class StationStats:
         "connections",
         "decode_errors",
         "duplicate_acks",
+        "heartbeat_answers",
+        "heartbeats",
         "history",
         "late_acks",
         "lost",
@@ -198,6 +209,9 @@ class StationStats:
         self.unmatched_acks = 0
         self.duplicate_acks = 0
         self.late_acks = 0
+        self.heartbeats = 0
+        self.heartbeat_answers = 0
+        self.backfilled = 0
 
     def cn(self, cn: int, history: bool = False) -> list[int]:
         table = self.history if history else self.by_cn
@@ -233,6 +247,9 @@ class StationStats:
         }
         if self.history:
             out["history"] = _cn_json(self.history.items())
+        for name in ("heartbeats", "heartbeat_answers", "backfilled"):  # 2025 stations
+            if getattr(self, name):
+                out[name] = getattr(self, name)
         if self.commands:
             out["commands"] = {f"{cn:04d}": n for cn, n in sorted(self.commands.items())}
         errors: dict[str, Any] = {

@@ -112,3 +112,34 @@ def test_atheris_engine_runs_when_installed() -> None:
     assert result["inputs"] >= 6_000
     assert not result["fatal"], result["fatal"]
     assert result["coverage"]["edges"] > 300
+
+
+def test_2025_seeds_reach_decryption_and_each_refusal() -> None:
+    """The HJ 212-2025 seeds: valid encrypted frames decrypt (with the current and the
+    previous key), broken ciphertext and keyless decoders give their own errors, and the
+    target finds nothing wrong with any of them."""
+    tally = fuzz_target.Tally()
+    target = fuzz_target.FuzzTarget(tally, catch=False)
+    seeds = [s for s in fuzz_corpus.seed_corpus() if s[0] & fuzz_target.SM4 or b"CP=&&{" in s]
+    notes: set[tuple[str, ...]] = set()
+    errors: set[str] = set()
+    for seed in seeds:
+        target(seed)
+        opts, stream = seed[0], seed[2:]
+        if opts & fuzz_target.REPAIR:
+            seal = fuzz_target.sm4_seal if opts & fuzz_target.SM4 else None
+            stream = fuzz_target.repair(stream, crc16, seal)
+        for event in target.decoder(opts).feed(stream):
+            if isinstance(event, Frame):
+                notes.add(event.notes)
+            else:
+                errors.add(event.code.value)
+    assert {("sm4",), ("sm4", "sm4_previous_key")} <= notes
+    assert {"sm4_no_key", "sm4_bad_ciphertext", "crc_mismatch"} <= errors
+    result = tally.to_json()
+    assert not result["crashes"] and not result["findings"], result
+    repaired = fuzz_target.repair(
+        b"##0000" + fuzz_corpus.vector_frames()[1][6:], crc16, fuzz_target.sm4_seal
+    )
+    decoded = Decoder(sm4_keys=fuzz_target.fuzz_keys).feed(repaired)
+    assert isinstance(decoded[0], Frame) and decoded[0].encrypted  # LLLL of the plaintext

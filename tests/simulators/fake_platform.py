@@ -3,13 +3,14 @@
 An asyncio server that decodes what stations send with :class:`protocol.Decoder`,
 answers 9014 (:func:`protocol.encode_data_ack`) to every upload that asks for one
 — unless ``drop(frame, attempt)`` says to drop that transmission — and can send
-downlink commands to a station by MN.
+downlink commands to a station by MN.  HJ 212-2025: ``sm4_keys`` (MN → keys) lets it
+read encrypted uploads, a 9015 heartbeat gets its 9013, and commands can be encrypted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from protocol import (
@@ -17,9 +18,11 @@ from protocol import (
     Decoder,
     Frame,
     FrameError,
+    Heartbeat,
     InfoUpload,
     StatusUpload,
     encode_data_ack,
+    encode_notify_ack,
     encode_request,
 )
 
@@ -52,6 +55,7 @@ class Session(asyncio.Protocol):
         self.transport = None
 
     def data_received(self, data: bytes) -> None:
+        self.platform.raw.append(data)
         for event in self.decoder.feed(data):
             self.platform.on_event(self, event)
 
@@ -66,8 +70,16 @@ class Session(asyncio.Protocol):
 
 
 class FakePlatform:
-    def __init__(self, *, drop: DropPolicy = never, max_length: int = 1024) -> None:
+    def __init__(
+        self,
+        *,
+        drop: DropPolicy = never,
+        max_length: int = 1024,
+        sm4_keys: Callable[[str], Sequence[bytes]] | None = None,
+    ) -> None:
         self.drop = drop
+        self.sm4_keys = sm4_keys
+        self.raw: list[bytes] = []  # every chunk received, as on the wire
         self.max_length = max_length
         self.frames: list[Frame] = []
         self.times: list[float] = []  # loop time of each frame's arrival
@@ -85,7 +97,9 @@ class FakePlatform:
     async def start(self, host: str = "127.0.0.1") -> int:
         loop = asyncio.get_running_loop()
         self.server = await loop.create_server(
-            lambda: Session(self, decoder=Decoder(max_length=self.max_length)),
+            lambda: Session(
+                self, decoder=Decoder(max_length=self.max_length, sm4_keys=self.sm4_keys)
+            ),
             host,
             0,
             backlog=4096,
@@ -124,6 +138,8 @@ class FakePlatform:
                 if not self.drop(event, attempt):
                     session.write(encode_data_ack(event))
                     self.acks_sent += 1
+            elif isinstance(event, Heartbeat) and event.cn == 9015:
+                session.write(encode_notify_ack(event))  # 9015 is answered by 9013
         self._changed.set()
 
     def uploads(self, cn: int | None = None, mn: str | None = None) -> list[Frame]:
@@ -161,6 +177,11 @@ class FakePlatform:
         st: str = "22",
         pw: str = "123456",
         edition: str = "2017",
+        sm4_key: bytes | None = None,
     ) -> None:
         session = self.sessions[mn]
-        session.write(encode_request(cn, qn=qn, st=st, mn=mn, pw=pw, edition=edition, cp=cp or {}))
+        session.write(
+            encode_request(
+                cn, qn=qn, st=st, mn=mn, pw=pw, edition=edition, cp=cp or {}, sm4_key=sm4_key
+            )
+        )

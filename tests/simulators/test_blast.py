@@ -8,7 +8,13 @@ import itertools
 import random
 import re
 
+import pytest
+
+from protocol.sm4 import parse_key
+from simulators import station_identities
 from simulators.blast import BlastConfig, _values_for, run_blast
+
+from .fake_platform import FakePlatform
 
 FACTORS = ("a21026", "a21004", "a21005", "a05024", "a34002", "a34004")
 
@@ -49,3 +55,41 @@ async def test_rate_paces_the_fleet() -> None:
     assert result.connected == 20 and not result.errors
     assert 450 <= result.sent <= 700, result.sent  # 300 frames/s for 2 s
     assert result.acked == result.sent
+
+
+async def test_mixed_editions_with_encryption_decode_with_the_listed_keys() -> None:
+    mix = "2017:0.5,2025:0.5"
+    ids = station_identities(10, edition=mix)
+    keys = {i.mn: parse_key(i.sm4_key) for i in ids if i.sm4_key}
+    assert 0 < len(keys) < 10
+    async with FakePlatform(sm4_keys=lambda mn: [keys[mn]] if mn in keys else []) as platform:
+        result = await run_blast(
+            BlastConfig(
+                port=platform.port,
+                stations=10,
+                window=4,
+                duration=None,
+                max_frames=200,
+                drain=2.0,
+                edition=mix,
+                encrypt=True,
+            )
+        )
+    assert not result.errors and result.sent == result.acked == 200
+    assert platform.errors == []  # CRC over the plaintext checks out after decryption
+    frames = platform.uploads(2011)
+    assert len(frames) == 200
+    for f in frames:
+        assert (f.edition, f.flag, f.encrypted) == (
+            ("2025", 9, True) if f.mn in keys else ("2017", 5, False)
+        )
+        assert set(f.values) == set(FACTORS)
+
+
+def test_blast_refuses_what_it_cannot_send() -> None:
+    with pytest.raises(ValueError, match="not 2005"):
+        BlastConfig(edition="2005:1,2017:1")
+    with pytest.raises(ValueError, match="encrypt needs"):
+        BlastConfig(encrypt=True)
+    with pytest.raises(ValueError, match="unknown edition"):
+        BlastConfig(edition="2017:1,2030:1")
