@@ -82,6 +82,15 @@ ON CONFLICT (station_id, factor_id, ts) DO UPDATE SET
     zs = EXCLUDED.zs, flag = EXCLUDED.flag
 """
 NOTIFY_READINGS_SQL: Final = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload"
+#: HJ 212-2025 2013/2052/2062/2111 rows (migration 0054); the latest upload wins.
+UPSERT_RECORDS_SQL: Final = """
+INSERT INTO records_2025 (station_id, cn, code, ts, value, fields, received_at, backfill)
+SELECT * FROM unnest($1::integer[], $2::smallint[], $3::text[], $4::timestamptz[],
+                     $5::float8[], $6::jsonb[], $7::timestamptz[], $8::boolean[])
+ON CONFLICT (station_id, cn, code, ts) DO UPDATE SET
+    value = EXCLUDED.value, fields = EXCLUDED.fields, received_at = EXCLUDED.received_at,
+    backfill = EXCLUDED.backfill
+"""
 INSERT_INFO_SQL: Final = """
 INSERT INTO info_uploads (station_id, cn, data_time, received_at, fields, items)
 SELECT * FROM unnest($1::integer[], $2::smallint[], $3::timestamptz[], $4::timestamptz[],
