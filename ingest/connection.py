@@ -34,6 +34,7 @@ class StationConnection(asyncio.Protocol):
         "frames",
         "ip",
         "last_rx",
+        "logger_ids",
         "mns",
         "partial_since",
         "paused",
@@ -50,6 +51,8 @@ class StationConnection(asyncio.Protocol):
         self.ip = ""
         self.partial_since: float | None = None
         self.mns: set[str] = set()
+        #: HJ 212-2025 logger ids announced here (CN 1001) by a logger without an MN
+        self.logger_ids: set[str] = set()
         self.edition: str | None = None
         self.st: str | None = None
         self.connected_at = 0.0

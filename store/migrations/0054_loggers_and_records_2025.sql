@@ -4,7 +4,8 @@
 -- CN 1001 (i23005-Info logger id, i23006-Info CPU ID, i23007/i23008-Info MACs, header MN
 -- empty).  It waits here, keyed by its logger id, until an operator assigns it an MN
 -- (the station is registered under that MN and CN 1002 is queued for the logger).
--- identity_conflicts counts 1001 frames that named the same logger id with another CPU ID
+-- password is the first PW the logger sent (sealed like stations.password), the default of
+-- the assignment.  identity_conflicts counts 1001 frames that named the same logger id with another CPU ID
 -- or MAC than the first one seen (a cloned or spoofed logger id).
 CREATE TABLE pending_loggers (
     logger_id          text PRIMARY KEY,
@@ -12,6 +13,7 @@ CREATE TABLE pending_loggers (
     mac1               text NOT NULL,
     mac2               text,
     st                 text,
+    password           text,
     peer               text,
     first_seen         timestamptz NOT NULL DEFAULT now(),
     last_seen          timestamptz NOT NULL DEFAULT now(),
