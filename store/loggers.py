@@ -23,6 +23,7 @@ from .commands import queue_command
 from .stations import StationError, add_station
 
 __all__ = [
+    "LOGGER_ID",
     "MN_2025",
     "Assignment",
     "assign_logger",
@@ -30,6 +31,8 @@ __all__ = [
     "reject_logger",
 ]
 
+#: a logger id as :mod:`protocol.identity` accepts it (i23005-Info)
+LOGGER_ID: Final = re.compile(r"[0-9A-Za-z_-]{1,32}")
 #: HJ 212-2025 table 3: the MN (数采仪入网编码) is 24 characters of 0-9 A-F.
 MN_2025: Final = re.compile(r"[0-9A-F]{24}")
 
