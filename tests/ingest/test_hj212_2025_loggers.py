@@ -18,7 +18,8 @@ import pytest
 from envgrid.settings import Settings
 from ingest import cli_station
 from protocol import encode_execution_result, encode_request_answer, encode_upload
-from store.commands import wait_command
+from protocol.sm4 import parse_key
+from store.commands import CommandError, wait_command
 from store.db import connect
 from store.stations import StationError
 
@@ -207,4 +208,69 @@ async def test_policy_reject_refuses_loggers(
     await client.send(identity())
     assert await client.closed_by_peer()
     assert worker.dispatcher.rejected["unknown_logger"] == 1
+    await client.close()
+
+
+async def test_2025_records_stored_and_instrument_commands(
+    register: Callable[..., Any],
+    start_worker: Callable[..., Any],
+    db_conn: asyncpg.Connection,
+    db_dsn: str,
+    settings: Settings,
+) -> None:
+    """2013 / 2052 / 2062 / 2111 uploads (encrypted) land in records_2025; the 2025
+    instrument commands reach the station with their validated parameters."""
+    key = "0000000000000000"
+    await register()
+    await _cli(
+        db_dsn, settings, "add", MN, "--password", PW, "--st", "31",
+        "--edition", "2025", "--sm4-key", key,
+    )  # fmt: skip
+    worker = await start_worker()
+    client = await StationClient.open(worker.bound_port, [parse_key(key)])
+    uploads = [
+        (2013, {"a21026": {"SampleTime": "20261121095500", "CompleteTime": "20261121100000",
+                           "SampleType": "1", "Avg": "12.5", "Flag": "N"}}),
+        (2052, {"LA": {"Data": "55.2"}}),
+        (2062, {"w01018": {"SampleRd": "49.8", "StandardValue": "50", "ResultType": "1"}}),
+        (2111, {"a01901": {"Avg": "868"}}),
+    ]  # fmt: skip
+    frames = [
+        encode_upload(
+            cn, st="31", mn=MN, pw=PW, edition="2025", qn=f"2026112110000{i:04d}",
+            data_time="20261121100000", values=values, sm4_key=parse_key(key),
+        )
+        for i, (cn, values) in enumerate(uploads)
+    ]  # fmt: skip
+    await client.send(*frames, frames[3])  # the 2111 retransmitted: stored once
+    acks = await client.expect(5)
+    assert [a.cn for a in acks] == [9014] * 5
+    rows = await db_conn.fetch("SELECT cn, code, value, fields FROM records_2025 ORDER BY cn, code")
+    assert [(r["cn"], r["code"], r["value"]) for r in rows] == [
+        (2013, "a21026", 12.5), (2052, "LA", 55.2), (2062, "w01018", 49.8),
+        (2111, "a01901", 868.0),
+    ]  # fmt: skip
+    assert rows[0]["fields"]["CompleteTime"] == "20261121100000"
+    assert rows[2]["fields"] == {"StandardValue": "50", "ResultType": "1"}
+    assert await db_conn.fetchval("SELECT count(*) FROM info_uploads") == 0
+    # zero/span calibration with CalibrationType, sample retention, standard-sample check
+    for verb, params in (
+        ("calibrate", ["PolId=w01018", "CalibrationType=1"]),
+        ("retain-sample", ["PolId=w01018"]),
+        ("check-standard", ["PolId=w01018"]),
+    ):
+        await _cli(db_dsn, settings, "command", MN, verb, *params)
+    sent = (await client.expect(8))[5:]
+    assert [(f.cn, dict(f.fields)) for f in sent] == [
+        (3011, {"PolId": "w01018", "CalibrationType": "1"}),
+        (3022, {"PolId": "w01018"}),
+        (3024, {"PolId": "w01018"}),
+    ]
+    for verb, params in (
+        ("calibrate", ["PolId=w01018", "CalibrationType=2"]),
+        ("check-standard", []),
+        ("retain-sample", ["PolId=w01018<x>"]),
+    ):
+        with pytest.raises(CommandError):
+            await _cli(db_dsn, settings, "command", MN, verb, *params)
     await client.close()
