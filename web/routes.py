@@ -56,6 +56,7 @@ MODULES: Final[tuple[ModuleType, ...]] = (
     reports_routes,
     alerts_routes,
     security_routes,
+    hj2025_routes,
 )
 
 
@@ -90,7 +91,6 @@ API: Final[tuple[Endpoint, ...]] = (
     *auth_routes.API,
     *map_routes.API,
     *stations_routes.API,
-    *hj2025_routes.API,
     *users_routes.API,
     *LIVE_API,
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import aiohttp_jinja2
 from aiohttp.test_utils import TestClient
 
 from store.db import connect
@@ -148,3 +149,22 @@ async def test_loggers_listed_assigned_and_refused(client: TestClient, seeded: S
         "/api/v1/pending-loggers/bad%20id%3Cx%3E/reject", headers=seeded.auth("admin")
     )
     assert resp.status == 404
+
+
+async def test_logger_page_station_part_and_navigation(client: TestClient, seeded: Seed) -> None:
+    resp = await client.get("/admin/loggers", headers=seeded.auth("admin"))
+    assert resp.status == 200
+    html = await resp.text()
+    assert "数采仪 MN 分配" in html and "js/admin_loggers.js" in html
+    assert 'href="/admin/loggers"' in html  # in the navigation of those who may assign
+    resp = await client.get("/admin/loggers", headers=seeded.auth("viewer"))
+    assert resp.status == 403
+    resp = await client.get("/map", headers=seeded.auth("viewer"))
+    assert 'href="/admin/loggers"' not in await resp.text()
+    for script in ("admin_loggers.js", "station_2025.js"):
+        resp = await client.get(f"/static/js/{script}")
+        assert resp.status == 200 and "import" in await resp.text()
+    # the station page's 2025 part: a template of its own, loading its own module
+    env = aiohttp_jinja2.get_env(client.app)
+    part = env.get_template("_station_2025.html").render(url=lambda *_a, **kw: kw["filename"])
+    assert 'id="records-2025-panel"' in part and "js/station_2025.js" in part

@@ -1,11 +1,13 @@
-"""Routes of the HJ 212-2025 views: the station's 2025 records, loggers waiting for an MN."""
+"""Routes of the HJ 212-2025 views: the station's 2025 records, loggers waiting for an MN
+(API, the page /admin/loggers and its navigation entry)."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from web.openapi import INT, OBJ, PAGING, STR, WINDOW, Param, page_of
+from web.openapi import INT, OBJ, PAGING, STR, WINDOW, Page, Param, page_of
 from web.openapi import Endpoint as E
+from web.pages import NavItem, shell
 
 from . import handlers
 
@@ -91,4 +93,17 @@ API: Final = (
         "站点",
         response=OBJ,
     ),
+)
+
+PAGES: Final[tuple[Page, ...]] = (
+    Page(
+        "GET",
+        "/admin/loggers",
+        shell("admin_loggers.html", "数采仪 MN 分配"),
+        "stations:write",
+        "admin_loggers",
+    ),
+)
+NAV: Final[tuple[NavItem, ...]] = (
+    NavItem("/admin/loggers", "数采仪分配", "stations:write", "station", 81),
 )
