@@ -168,3 +168,26 @@ async def test_logger_page_station_part_and_navigation(client: TestClient, seede
     env = aiohttp_jinja2.get_env(client.app)
     part = env.get_template("_station_2025.html").render(url=lambda *_a, **kw: kw["filename"])
     assert 'id="records-2025-panel"' in part and "js/station_2025.js" in part
+
+
+async def test_station_page_names_follow_the_edition(client: TestClient, seeded: Seed) -> None:
+    """One code, one series; the name as the station's edition writes it."""
+    sid = seeded.stations["good"]
+    conn = await connect(seeded.dsn)
+    try:
+        await conn.execute(
+            "UPDATE stations SET expected_factors = expected_factors || '{a01012,a34013}'"
+            " WHERE id = $1",
+            sid,
+        )
+        names = {}
+        for edition in ("2017", "2025"):
+            await conn.execute("UPDATE stations SET edition = $2 WHERE id = $1", sid, edition)
+            resp = await client.get(f"/api/v1/stations/{sid}", headers=seeded.auth("viewer"))
+            latest = (await resp.json())["latest"]
+            names[edition] = {f["code"]: f["name"] for f in latest}
+    finally:
+        await conn.close()
+    assert (names["2017"]["a01012"], names["2025"]["a01012"]) == ("烟气温度", "废气温度")
+    assert (names["2017"]["a34013"], names["2025"]["a34013"]) == ("烟尘", "颗粒物（烟尘）")
+    assert names["2017"]["a34004"] == names["2025"]["a34004"]  # not renamed
