@@ -253,7 +253,13 @@ class CommandTracker:
         station = self.registry_get(mn)
         password = station.password if station is not None else None
         if cn == ASSIGN_CN and conn_ is None:  # a logger without an MN yet (HJ 212-2025)
-            conn_ = self.loggers.get(str(params.get("i23005-Info")))
+            logger_id = str(params.get("i23005-Info"))
+            conn_ = self.loggers.get(logger_id)
+            if conn_ is not None and not await self._same_logger(logger_id, conn_):
+                await self._fail(
+                    command_id, f"logger {logger_id} announced another identity than assigned"
+                )
+                return
             if station is None and conn_ is not None:  # the registry has not reloaded yet
                 password = self._password(row["password"])
         elif station is None:
@@ -364,6 +370,25 @@ class CommandTracker:
                 fields,
                 mask_frame(frame.raw).decode("utf-8", errors="replace"),
             )
+
+    async def _same_logger(self, logger_id: str, conn: StationConnection) -> bool:
+        """Did ``conn`` announce ``logger_id`` with the identity (CPU ID, MACs) stored when
+        the operator assigned it?  Only then does it get the MN and its password."""
+        announced = conn.logger_ids.get(logger_id)
+        async with self.pool.acquire() as db:
+            row = await db.fetchrow(queries.LOGGER_IDENTITY_SQL, logger_id)
+        same = (
+            announced is not None
+            and row is not None
+            and (announced.cpu_id, announced.mac1, announced.mac2) == tuple(row)
+        )
+        if not same:
+            log.warning(
+                "not sending logger %s its MN over %s: its identity differs from the one assigned",
+                logger_id,
+                conn.peer,
+            )
+        return same
 
     def _password(self, sealed: str | None) -> str | None:
         if sealed is None or self.box is None:

@@ -508,10 +508,22 @@ class Dispatcher:
             return
         conn.send(encode_notify_ack(frame))
         old = self.loggers.get(logger_id)
-        if old is not None and old is not conn:
-            old.logger_ids.discard(logger_id)
+        if old is not None and old is not conn and old.transport is not None:
+            if old.logger_ids.get(logger_id) != identity:
+                # another CPU ID / MAC under a logger id announced by a live connection: a
+                # clone or a guesser; the MN assignment stays with the first (counted)
+                self.rejected["logger_identity_conflict"] += 1
+                log.warning(
+                    "logger %s announced from %s with another identity than from %s;"
+                    " the MN assignment stays with the first",
+                    logger_id,
+                    conn.peer,
+                    old.peer,
+                )
+                return
+            old.logger_ids.pop(logger_id, None)
         self.loggers[logger_id] = conn
-        conn.logger_ids.add(logger_id)
+        conn.logger_ids[logger_id] = identity
         conn.edition = frame.edition
         conn.st = frame.st
         if self.commands is not None:

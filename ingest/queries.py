@@ -182,6 +182,11 @@ SELECT id FROM station_commands
 WHERE cn = 1002 AND status = 'queued' AND expires_at > now() AND params->>'i23005-Info' = $1
 ORDER BY id
 """
+#: The identity an operator saw when assigning the logger's MN (CN 1002 goes only to a
+#: connection that announced the same)
+LOGGER_IDENTITY_SQL: Final = """
+SELECT cpu_id, mac1, mac2 FROM pending_loggers WHERE logger_id = $1
+"""
 QUEUED_COMMAND_SQL: Final = """
 SELECT cn, params FROM station_commands WHERE id = $1 AND status = 'queued'
 """

@@ -274,3 +274,35 @@ async def test_2025_records_stored_and_instrument_commands(
         with pytest.raises(CommandError):
             await _cli(db_dsn, settings, "command", MN, verb, *params)
     await client.close()
+
+
+async def test_mn_goes_only_to_the_logger_with_the_assigned_identity(
+    register: Callable[..., Any],
+    start_worker: Callable[..., Any],
+    db_conn: asyncpg.Connection,
+    db_dsn: str,
+    settings: Settings,
+) -> None:
+    """Someone who knows a logger id (it may be printed on the device) announces it with
+    another CPU ID / MAC: the MN and its password are not sent to them."""
+    await register()
+    worker = await start_worker()
+    logger = await StationClient.open(worker.bound_port)
+    await logger.send(identity())
+    await logger.expect(1)
+    await _logger_row(db_conn)
+    thief = await StationClient.open(worker.bound_port)
+    await thief.send(identity(cpu="FFFFFFFFFFFF", mac1="FFFFFFFFFFFF", pw="guess"))
+    await thief.expect(1)  # 9013 like anyone; the conflict is counted
+    assert worker.dispatcher.rejected["logger_identity_conflict"] == 1
+    await _cli(db_dsn, settings, "assign", LOGGER, "--mn", MN)
+    [_, assign] = await logger.expect(2)
+    assert (assign.cn, assign.mn, assign.pw) == (1002, MN, PW)
+    assert [f.cn for f in await thief.quiet(1.0)] == [9013]
+    # the first logger gone, the other one is not given the MN either (the stored
+    # identity decides, whichever worker holds the connection)
+    await logger.close()
+    await db_conn.execute("UPDATE station_commands SET status = 'queued'")
+    await thief.send(identity(cpu="FFFFFFFFFFFF", mac1="FFFFFFFFFFFF", qn="20261121100000005"))
+    assert [f.cn for f in await thief.quiet(1.0)] == [9013, 9013]
+    await thief.close()
