@@ -8,6 +8,9 @@ envgrid station set MN [--area-class 1|2] [--name NAME] [--region R] [--enable |
                    [--strict-edition | --lenient-edition]
 envgrid station rotate-key MN        (HJ 212-2025: a new SM4 key by CN 1014)
 envgrid station pending | approve MN | reject MN
+envgrid station loggers [--all]      (HJ 212-2025 loggers without an MN, CN 1001)
+envgrid station assign LOGGER_ID --mn MN [--password PW] [--name N] [--st ST] [--sm4-key KEY]
+envgrid station reject-logger LOGGER_ID
 envgrid station command MN set-time [--wait 30]
 envgrid station command MN set-rtd-interval RtdInterval=60
 envgrid station command MN history-hour BeginTime=20240301000000 EndTime=20240301120000
@@ -38,6 +41,7 @@ from store.commands import (
 from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
+from store.loggers import assign_logger, list_loggers, reject_logger
 from store.secretbox import SM4_KEY, STATION_PASSWORD, box_for
 from store.stations import (
     AREA_CLASSES,
@@ -109,6 +113,26 @@ def configure(parser: argparse.ArgumentParser) -> None:
     approve.add_argument("mn")
     approve.add_argument("--password", help="password to register (default: the one it sent)")
     approve.add_argument("--name")
+    loggers = sub.add_parser(
+        "loggers", help="HJ 212-2025 loggers without an MN waiting for one (CN 1001)"
+    )
+    loggers.add_argument("--all", action="store_true", help="also assigned and rejected ones")
+    assign = sub.add_parser(
+        "assign",
+        help="HJ 212-2025: register a logger that announced itself (CN 1001) under an MN and"
+        " send it that MN (CN 1002)",
+    )
+    assign.add_argument("logger_id", help="the logger id it sent (i23005-Info)")
+    assign.add_argument("--mn", required=True, help="the MN to assign: 24 characters 0-9 A-F")
+    assign.add_argument("--password", help="password to register (default: the one it sent)")
+    assign.add_argument("--name")
+    assign.add_argument("--st", help="system code (default: the one it sent)")
+    assign.add_argument("--sm4-key", help="SM4 key: 16 characters or 32 hex digits")
+    assign.add_argument(
+        "--timeout", type=float, default=7 * 86400.0, help="the 1002 expires after (s)"
+    )
+    reject_logger_ = sub.add_parser("reject-logger", help="reject a logger waiting for an MN")
+    reject_logger_.add_argument("logger_id")
     reject = sub.add_parser("reject", help="reject a pending MN (its frames stay refused)")
     reject.add_argument("mn")
     rotate = sub.add_parser(
@@ -347,6 +371,38 @@ async def _reject(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
     return 0
 
 
+async def _loggers(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
+    for row in await list_loggers(conn, include_decided=args.all):
+        _print(row)
+    return 0
+
+
+async def _assign(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
+    done = await assign_logger(
+        conn,
+        args.logger_id,
+        mn=args.mn,
+        password=_seal(args.password, s),
+        name=args.name,
+        st=args.st,
+        sm4_key=_seal_key(args.sm4_key, s),
+        created_by="cli",
+        timeout_s=args.timeout,
+        tz=s.core.timezone,
+    )
+    print(
+        f"logger {done.logger_id} registered as station {done.mn} (id {done.station_id});"
+        f" CN 1002 queued (command {done.command_id})"
+    )
+    return 0
+
+
+async def _no_logger(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
+    await reject_logger(conn, args.logger_id, by="cli")
+    print(f"logger {args.logger_id} rejected")
+    return 0
+
+
 async def _command(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     if args.verb == "raw":
         if args.cn is None:
@@ -383,6 +439,9 @@ ACTIONS: dict[
     "pending": _pending,
     "approve": _approve,
     "reject": _reject,
+    "loggers": _loggers,
+    "assign": _assign,
+    "reject-logger": _no_logger,
     "command": _command,
     "rotate-key": _rotate_key,
 }

@@ -11,6 +11,11 @@ Replies are matched by the command's QN: 9011 ``QnRtn`` (accepted/rejected),
 (2012/2022); frames with the command's CN that the station sends meanwhile
 (the history data of a 2061 request, the answer of a 1011 get-time …) are
 recorded as replies too — and stored as data as usual.
+
+HJ 212-2025 MN assignment: a logger without an MN has no session under the MN an
+operator assigns it, so CN 1002 (``i23005-Info`` = its logger id) goes to the connection
+that announced that logger id with CN 1001 (``loggers``, kept by the dispatcher) — when
+the command is queued, or when the logger announces itself again.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any
 import asyncpg
 
 from protocol import Frame, Reply, encode_request
+from protocol.identity import ASSIGN_CN
 from protocol.redact import mask_fields, mask_frame
 from protocol.sm4 import must_encrypt
 from store.commands import CHANNEL, queue_key_exchange
@@ -81,6 +87,8 @@ class CommandTracker:
     #: a key older than this is rotated when its station comes online (None: never)
     sm4_rotate: timedelta | None = None
     tz: str = "Asia/Shanghai"
+    #: logger id → connection of HJ 212-2025 loggers without an MN (the dispatcher's)
+    loggers: dict[str, StationConnection] = field(default_factory=dict)
     _active: dict[tuple[str, str], _Active] = field(default_factory=dict, init=False)  # (mn, qn)
     _by_station: dict[int, list[_Active]] = field(default_factory=dict, init=False)
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set, init=False)
@@ -158,10 +166,14 @@ class CommandTracker:
     # -- sending --------------------------------------------------------------------------
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         command_id, _, mn = payload.partition(":")
-        if mn in self.sessions and command_id.isascii() and command_id.isdigit():
+        if not (command_id.isascii() and command_id.isdigit()):
+            return
+        if mn in self.sessions:
             self._spawn(self._claim_and_send(int(command_id)))
         else:
             self._waiting.add(mn)  # sent when the station connects (to whichever worker)
+            if self.loggers:  # perhaps a CN 1002 for a logger connected here
+                self._spawn(self._send_to_logger(int(command_id)))
 
     def station_online(self, station: Station) -> None:
         """A station bound to a connection: send what is queued for it (only stations known
@@ -177,6 +189,27 @@ class CommandTracker:
             and datetime.now(UTC) - created > self.sm4_rotate
         ):
             self._spawn(self._exchange_key(station, "sm4-rotation"))
+
+    def logger_online(self, logger_id: str) -> None:
+        """A logger without an MN announced itself (CN 1001): send the CN 1002 queued for
+        it, if an operator assigned its MN already."""
+        self._spawn(self._send_assignments(logger_id))
+
+    async def _send_assignments(self, logger_id: str) -> None:
+        async with self.pool.acquire() as conn:
+            ids = [r[0] for r in await conn.fetch(queries.QUEUED_ASSIGNMENTS_SQL, logger_id)]
+        for command_id in ids:
+            await self._claim_and_send(command_id)
+
+    async def _send_to_logger(self, command_id: int) -> None:
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(queries.QUEUED_COMMAND_SQL, command_id)
+        if (
+            row is not None
+            and row["cn"] == ASSIGN_CN
+            and row["params"].get("i23005-Info") in self.loggers
+        ):
+            await self._claim_and_send(command_id)
 
     def key_requested(self, station: Station) -> None:
         """The station asked for a new SM4 key (1014 with SKCreateTime)."""
@@ -215,10 +248,23 @@ class CommandTracker:
         )
         conn_ = self.sessions.get(mn)
         station = self.registry_get(mn)
-        if conn_ is None or station is None:
+        password = station.password if station is not None else None
+        if cn == ASSIGN_CN and conn_ is None:  # a logger without an MN yet (HJ 212-2025)
+            logger_id = str(params.get("i23005-Info"))
+            conn_ = self.loggers.get(logger_id)
+            if conn_ is not None and not await self._same_logger(logger_id, conn_):
+                await self._fail(
+                    command_id, f"logger {logger_id} announced another identity than assigned"
+                )
+                return
+            if station is None and conn_ is not None:  # the registry has not reloaded yet
+                password = self._password(row["password"])
+        elif station is None:
+            conn_ = None
+        if conn_ is None:
             await self._fail(command_id, "station disconnected before the command was sent")
             return
-        if station.password is None:
+        if password is None:
             await self._fail(command_id, "the station's stored password does not open on this host")
             return
         try:
@@ -226,18 +272,19 @@ class CommandTracker:
         except SecretBoxError as exc:
             await self._fail(command_id, str(exc))
             return
-        edition = conn_.edition or station.edition or "2017"
-        encrypt = edition == "2025" and bool(station.sm4_keys) and must_encrypt(cn)
+        edition = conn_.edition or (station.edition if station else None) or "2017"
+        keyed = station is not None and bool(station.sm4_keys)
+        encrypt = edition == "2025" and keyed and must_encrypt(cn)
         frame = encode_request(
             cn,
             qn=qn,
             st=conn_.st or "91",
             mn=mn,
-            pw=station.password,
+            pw=password,
             edition=edition,
             cp=params,
             sep="," if cn == KEY_EXCHANGE_CN else ";",
-            sm4_key=station.sm4_keys[0] if encrypt else None,
+            sm4_key=station.sm4_keys[0] if encrypt and station is not None else None,
         )
         if not conn_.send(frame):
             await self._fail(command_id, "station connection closed while sending")
@@ -321,6 +368,33 @@ class CommandTracker:
                 fields,
                 mask_frame(frame.raw).decode("utf-8", errors="replace"),
             )
+
+    async def _same_logger(self, logger_id: str, conn: StationConnection) -> bool:
+        """Did ``conn`` announce ``logger_id`` with the identity (CPU ID, MACs) stored when
+        the operator assigned it?  Only then does it get the MN and its password."""
+        announced = conn.logger_ids.get(logger_id)
+        async with self.pool.acquire() as db:
+            row = await db.fetchrow(queries.LOGGER_IDENTITY_SQL, logger_id)
+        same = (
+            announced is not None
+            and row is not None
+            and (announced.cpu_id, announced.mac1, announced.mac2) == tuple(row)
+        )
+        if not same:
+            log.warning(
+                "not sending logger %s its MN over %s: its identity differs from the one assigned",
+                logger_id,
+                conn.peer,
+            )
+        return same
+
+    def _password(self, sealed: str | None) -> str | None:
+        if sealed is None or self.box is None:
+            return sealed
+        try:
+            return self.box.open(sealed, STATION_PASSWORD)
+        except SecretBoxError:
+            return None
 
     def _opened(self, params: dict[str, Any]) -> dict[str, Any]:
         """Command parameters with their sealed secrets (NewPW, NewSK) opened for sending."""

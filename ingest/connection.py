@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, cast
 
 from protocol import Decoder
+from protocol.identity import LoggerIdentity
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
@@ -34,6 +35,7 @@ class StationConnection(asyncio.Protocol):
         "frames",
         "ip",
         "last_rx",
+        "logger_ids",
         "mns",
         "partial_since",
         "paused",
@@ -50,6 +52,9 @@ class StationConnection(asyncio.Protocol):
         self.ip = ""
         self.partial_since: float | None = None
         self.mns: set[str] = set()
+        #: HJ 212-2025 logger ids announced here (CN 1001) by a logger without an MN, with
+        #: the identity (CPU ID, MACs) announced with each
+        self.logger_ids: dict[str, LoggerIdentity] = {}
         self.edition: str | None = None
         self.st: str | None = None
         self.connected_at = 0.0

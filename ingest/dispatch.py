@@ -37,6 +37,7 @@ from protocol import (
     format_qn,
     format_time,
 )
+from protocol.identity import IDENTITY_CN, IdentityError, logger_identity
 from protocol.sm4 import plain_head
 
 from .admission import edition_detail, flags, refusal
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 
 _LOG_FIRST_ERRORS = 5
 _MAX_ERROR_STREAK = 200
+#: logger ids one connection may announce (CN 1001): a logger has one
+_MAX_LOGGERS_PER_CONNECTION = 4
 
 
 class Dispatcher:
@@ -83,6 +86,9 @@ class Dispatcher:
         self.parse_time = TimeParser(tz)
         self.connections: set[StationConnection] = set()
         self.sessions: dict[str, StationConnection] = {}
+        #: HJ 212-2025 loggers without an MN: logger id (CN 1001 i23005-Info) → the
+        #: connection that announced it (where CN 1002 assigning the MN goes)
+        self.loggers: dict[str, StationConnection] = {}
         self.reassembler = Reassembler(
             timeout=settings.split_timeout_s, max_open=settings.split_max_open
         )
@@ -160,6 +166,9 @@ class Dispatcher:
         self.closed += 1
         if self.on_connections is not None:
             self.on_connections(len(self.connections))
+        for logger_id in conn.logger_ids:
+            if self.loggers.get(logger_id) is conn:
+                del self.loggers[logger_id]
         for mn in conn.mns:
             if self.sessions.get(mn) is conn:
                 del self.sessions[mn]
@@ -232,6 +241,9 @@ class Dispatcher:
         conn.frames += 1
         self.frames_by_cn[event.cn] += 1
         mn = event.mn
+        if event.cn == IDENTITY_CN and not mn and event.edition == "2025":
+            self._identity(conn, event)
+            return
         if mn is None:
             self._reject(conn, event, "no_mn", "frame without MN")
             return
@@ -439,6 +451,61 @@ class Dispatcher:
             address=conn.ip,
             encrypted=True,
         )
+
+    def _identity(self, conn: StationConnection, frame: Frame) -> None:
+        """HJ 212-2025 CN 1001 from a logger without an MN: its identity waits for an
+        operator on the pending list (``pending_loggers``), it gets 9013, and this
+        connection is remembered for the CN 1002 that assigns its MN."""
+        if self.settings.unknown_mn == "reject":
+            self._reject(conn, frame, "unknown_logger", "logger without MN (policy: reject)")
+            conn.close()
+            return
+        try:
+            identity = logger_identity(frame.values)
+        except IdentityError as exc:
+            self._reject(conn, frame, "bad_identity", f"CN 1001: {exc}")
+            return
+        logger_id = identity.logger_id
+        if logger_id not in conn.logger_ids and (
+            len(conn.logger_ids) >= _MAX_LOGGERS_PER_CONNECTION
+        ):
+            self._reject(
+                conn, frame, "logger_limit", f"logger {logger_id}: too many loggers on one link"
+            )
+            return
+        if self.state is not None and not self.state.logger(
+            identity,
+            st=frame.st,
+            pw=frame.pw,
+            raw=frame.raw,
+            peer=conn.peer,
+            address=conn.ip,
+        ):
+            detail = f"logger {logger_id}: too many new loggers from {conn.ip}"
+            self._reject(conn, frame, "logger_limit", detail)
+            return
+        conn.send(encode_notify_ack(frame))
+        old = self.loggers.get(logger_id)
+        if old is not None and old is not conn and old.transport is not None:
+            if old.logger_ids.get(logger_id) != identity:
+                # another CPU ID / MAC under a logger id announced by a live connection: a
+                # clone or a guesser; the MN assignment stays with the first (counted)
+                self.rejected["logger_identity_conflict"] += 1
+                log.warning(
+                    "logger %s announced from %s with another identity than from %s;"
+                    " the MN assignment stays with the first",
+                    logger_id,
+                    conn.peer,
+                    old.peer,
+                )
+                return
+            old.logger_ids.pop(logger_id, None)
+        self.loggers[logger_id] = conn
+        conn.logger_ids[logger_id] = identity
+        conn.edition = frame.edition
+        conn.st = frame.st
+        if self.commands is not None:
+            self.commands.logger_online(logger_id)
 
     # -- platform-initiated replies ---------------------------------------------------------
     def _sync_time(self, conn: StationConnection, frame: Frame) -> None:

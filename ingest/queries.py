@@ -47,6 +47,36 @@ ON CONFLICT (mn) DO UPDATE SET
     encrypted = pending_stations.encrypted OR EXCLUDED.encrypted
 """
 
+#: HJ 212-2025 loggers without an MN (CN 1001): the first identity and password are kept
+#: (another CPU ID / MAC under the same logger id counts as a conflict); new logger ids
+#: are added only while fewer than ``$12`` rows wait.
+UPSERT_LOGGERS_SQL: Final = """
+WITH u AS (
+    SELECT *, EXISTS (SELECT 1 FROM pending_loggers p WHERE p.logger_id = u.logger_id) AS known
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::timestamptz[], $8::timestamptz[], $9::bigint[], $10::text[],
+                $11::bigint[])
+         AS u(logger_id, cpu_id, mac1, mac2, st, password, peer, first_seen, last_seen, frames,
+              last_raw, conflicts)
+)
+INSERT INTO pending_loggers AS p (logger_id, cpu_id, mac1, mac2, st, password, peer,
+                                  first_seen, last_seen, frames, last_raw, identity_conflicts)
+SELECT logger_id, cpu_id, mac1, mac2, st, password, peer, first_seen, last_seen, frames,
+       last_raw, conflicts
+FROM (
+    SELECT * FROM u WHERE known
+    UNION ALL
+    (SELECT * FROM u WHERE NOT known
+     LIMIT greatest(0, $12 - (SELECT count(*) FROM pending_loggers WHERE decision = 'pending')))
+) AS rows
+ON CONFLICT (logger_id) DO UPDATE SET
+    st = EXCLUDED.st, peer = EXCLUDED.peer, last_seen = EXCLUDED.last_seen,
+    frames = p.frames + EXCLUDED.frames, last_raw = EXCLUDED.last_raw,
+    identity_conflicts = p.identity_conflicts + EXCLUDED.identity_conflicts
+        + (p.cpu_id IS DISTINCT FROM EXCLUDED.cpu_id OR p.mac1 IS DISTINCT FROM EXCLUDED.mac1
+           OR p.mac2 IS DISTINCT FROM EXCLUDED.mac2)::int
+"""
+
 # -- the batch transaction ----------------------------------------------------------
 DURABLE_COMMIT_SQL: Final = "SET synchronous_commit = on"
 #: New frames only: a retransmission hits the unique index and is skipped; the
@@ -78,6 +108,15 @@ ON CONFLICT (station_id, factor_id, ts) DO UPDATE SET
     zs = EXCLUDED.zs, flag = EXCLUDED.flag
 """
 NOTIFY_READINGS_SQL: Final = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload"
+#: HJ 212-2025 2013/2052/2062/2111 rows (migration 0054); the latest upload wins.
+UPSERT_RECORDS_SQL: Final = """
+INSERT INTO records_2025 (station_id, cn, code, ts, value, fields, received_at, backfill)
+SELECT * FROM unnest($1::integer[], $2::smallint[], $3::text[], $4::timestamptz[],
+                     $5::float8[], $6::jsonb[], $7::timestamptz[], $8::boolean[])
+ON CONFLICT (station_id, cn, code, ts) DO UPDATE SET
+    value = EXCLUDED.value, fields = EXCLUDED.fields, received_at = EXCLUDED.received_at,
+    backfill = EXCLUDED.backfill
+"""
 INSERT_INFO_SQL: Final = """
 INSERT INTO info_uploads (station_id, cn, data_time, received_at, fields, items)
 SELECT * FROM unnest($1::integer[], $2::smallint[], $3::timestamptz[], $4::timestamptz[],
@@ -131,7 +170,21 @@ CLAIM_COMMAND_SQL: Final = """
 UPDATE station_commands c SET status = 'sent', worker = $2, sent_at = now()
 FROM stations s
 WHERE c.id = $1 AND c.status = 'queued' AND c.expires_at > now() AND s.id = c.station_id
-RETURNING c.id, c.station_id, c.cn, c.params, c.qn, s.mn
+RETURNING c.id, c.station_id, c.cn, c.params, c.qn, s.mn, s.password
+"""
+#: CN 1002 commands waiting for a logger without an MN (by its logger id)
+QUEUED_ASSIGNMENTS_SQL: Final = """
+SELECT id FROM station_commands
+WHERE cn = 1002 AND status = 'queued' AND expires_at > now() AND params->>'i23005-Info' = $1
+ORDER BY id
+"""
+#: The identity an operator saw when assigning the logger's MN (CN 1002 goes only to a
+#: connection that announced the same)
+LOGGER_IDENTITY_SQL: Final = """
+SELECT cpu_id, mac1, mac2 FROM pending_loggers WHERE logger_id = $1
+"""
+QUEUED_COMMAND_SQL: Final = """
+SELECT cn, params FROM station_commands WHERE id = $1 AND status = 'queued'
 """
 UNCLAIM_COMMAND_SQL: Final = """
 UPDATE station_commands SET status = 'queued', worker = NULL, sent_at = NULL, error = $2

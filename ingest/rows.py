@@ -20,11 +20,13 @@ from protocol import Frame, parse_time
 
 __all__ = [
     "KIND_TABLES",
+    "RECORD_CNS",
     "MeasurementRow",
     "TimeParser",
     "cp_digest",
     "latest_values",
     "measurement_rows",
+    "record_rows",
     "status_rows",
 ]
 
@@ -133,6 +135,42 @@ def status_rows(
         (station_id, ts, frame.cn, device, field, value, received_at)
         for device, fields in frame.values.items()
         for field, value in fields.items()
+    ]
+
+
+#: HJ 212-2025 uploads stored in ``records_2025`` (migration 0054): CN → the field holding
+#: the row's number; the factor's other fields are kept as sent.
+RECORD_CNS: Final[Mapping[int, str]] = {
+    2013: "Avg",  # raw periodic data: -SampleTime, -CompleteTime, -SampleType, -Avg, -Flag
+    2052: "Data",  # single noise measurement
+    2062: "SampleRd",  # standard-sample check: -SampleRd, -StandardValue, -ResultType
+    2111: "Avg",  # furnace temperature 5-min mean (a01901-Avg), DataTime = window start
+}
+RECORD_COLUMNS: Final = (
+    "station_id", "cn", "code", "ts", "value", "fields", "received_at", "backfill",
+)  # fmt: skip
+
+
+def record_rows(
+    frame: Frame, station_id: int, ts: datetime, received_at: datetime
+) -> list[tuple[Any, ...]]:
+    """A 2013 / 2052 / 2062 / 2111 upload → ``records_2025`` rows, one per factor: the
+    number of :data:`RECORD_CNS` (None when it is missing or not a number) and the other
+    fields as sent."""
+    value_field = RECORD_CNS[frame.cn]
+    backfill = True if frame.backfill else None
+    return [
+        (
+            station_id,
+            frame.cn,
+            code,
+            ts,
+            _number(fields.get(value_field)),
+            {k: v for k, v in fields.items() if k != value_field},
+            received_at,
+            backfill,
+        )
+        for code, fields in frame.values.items()
     ]
 
 

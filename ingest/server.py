@@ -171,6 +171,7 @@ class IngestWorker:
             self._pool,
             worker=self.index,
             sessions=dispatcher.sessions,
+            loggers=dispatcher.loggers,
             registry_get=self.registry.get,
             timeout_s=ing.command_timeout_s,
             on_registry_change=self._registry_changed,

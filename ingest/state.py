@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from protocol.identity import LoggerIdentity
 from protocol.redact import mask_frame
 from store.secretbox import STATION_PASSWORD, SecretBox
 
@@ -70,6 +71,18 @@ class _Pending:
     encrypted: bool = False
 
 
+@dataclass(slots=True)
+class _Logger:
+    identity: LoggerIdentity
+    st: str | None
+    password: str | None
+    peer: str
+    last_seen: datetime
+    frames: int
+    last_raw: str
+    conflicts: int = 0
+
+
 class StateFlusher:
     def __init__(
         self,
@@ -95,6 +108,11 @@ class StateFlusher:
         self._data: dict[int, _Data] = {}
         self._conn: dict[int, tuple[bool, str | None, datetime | None, datetime | None]] = {}
         self._pending: dict[str, _Pending] = {}
+        #: HJ 212-2025 loggers without an MN (CN 1001), by logger id; the first identity
+        #: each presented this hour, and the logger ids of each client address
+        self._loggers: dict[str, _Logger] = {}
+        self._first_identity: dict[str, LoggerIdentity] = {}
+        self._address_loggers: dict[str, set[str]] = {}
         self._editions: dict[int, str] = {}
         self.flushes = 0
         self.failures = 0
@@ -178,6 +196,52 @@ class StateFlusher:
             entry.encrypted = entry.encrypted or encrypted
         return True
 
+    def logger(
+        self,
+        identity: LoggerIdentity,
+        *,
+        st: str | None,
+        pw: str | None,
+        raw: bytes,
+        peer: str,
+        address: str,
+    ) -> bool:
+        """Remember a CN 1001 identity for ``pending_loggers``; False (not recorded) when
+        the logger id is new and its client address already announced
+        ``pending_max_per_address`` new loggers this hour, or this worker holds
+        ``pending_max_total``.  Another CPU ID / MAC under a known logger id is counted
+        as a conflict; the first identity is kept."""
+        if time.monotonic() - self._window_start > _PENDING_WINDOW_S:
+            self._first_pw.clear()
+            self._address_mns.clear()
+            self._first_identity.clear()
+            self._address_loggers.clear()
+            self._window_start = time.monotonic()
+        logger_id = identity.logger_id
+        ids = self._address_loggers.setdefault(address, set())
+        first = self._first_identity.get(logger_id)
+        if first is None:
+            if (
+                len(ids) >= self.pending_max_per_address
+                or len(self._first_identity) >= self.pending_max_total
+            ):
+                return False
+            first = self._first_identity[logger_id] = identity
+        ids.add(logger_id)
+        conflict = int(identity != first)
+        now = datetime.now(UTC)
+        shown = mask_frame(raw).decode("utf-8", errors="replace")
+        entry = self._loggers.get(logger_id)
+        if entry is None:
+            self._loggers[logger_id] = _Logger(first, st, pw, peer, now, 1, shown, conflict)
+        else:
+            entry.last_seen = now
+            entry.frames += 1
+            entry.last_raw = shown
+            entry.peer = peer
+            entry.conflicts += conflict
+        return True
+
     # -- flushing ---------------------------------------------------------------------
     async def run(self) -> None:
         while True:
@@ -189,7 +253,8 @@ class StateFlusher:
         data, self._data = self._data, {}
         pending, self._pending = self._pending, {}
         editions, self._editions = self._editions, {}
-        if not (conn_events or data or pending or editions):
+        loggers, self._loggers = self._loggers, {}
+        if not (conn_events or data or pending or editions or loggers):
             return
         for entry in data.values():
             entry.resolve()
@@ -237,11 +302,30 @@ class StateFlusher:
                     await conn.execute(
                         queries.UPDATE_EDITIONS_SQL, list(editions), list(editions.values())
                     )
+                if loggers:
+                    g = list(loggers.values())
+                    await conn.execute(
+                        queries.UPSERT_LOGGERS_SQL,
+                        list(loggers),
+                        [x.identity.cpu_id for x in g],
+                        [x.identity.mac1 for x in g],
+                        [x.identity.mac2 for x in g],
+                        [x.st for x in g],
+                        [self._sealed(x.password) for x in g],
+                        [x.peer for x in g],
+                        [x.last_seen for x in g],
+                        [x.frames for x in g],
+                        [x.last_raw for x in g],
+                        [x.conflicts for x in g],
+                        self.pending_max_total,
+                    )
             self.flushes += 1
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             self.failures += 1
             log.warning("could not write station state (%s); keeping it for the next try", exc)
             self._merge_back(conn_events, data, pending, editions)
+            for logger_id, waiting in loggers.items():
+                self._loggers.setdefault(logger_id, waiting)
 
     def _merge_back(
         self,

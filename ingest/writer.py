@@ -48,10 +48,12 @@ from . import queries
 from .rows import (
     KIND_TABLES,
     MEASUREMENT_COLUMNS,
+    RECORD_CNS,
     STATUS_COLUMNS,
     MeasurementRow,
     cp_digest,
     measurement_rows,
+    record_rows,
     status_rows,
 )
 
@@ -212,6 +214,7 @@ class BatchWriter:
     ) -> None:
         per_table: dict[str, list[MeasurementRow]] = {}
         status: list[tuple[Any, ...]] = []
+        records: list[tuple[Any, ...]] = []
         info: tuple[list[Any], ...] = ([], [], [], [], [], [])
         ids = self.factor_ids.__getitem__
         for item in new:
@@ -224,6 +227,8 @@ class BatchWriter:
                 result.bad_values += measurement_rows(f, item.station_id, item.ts, ids, rows)
             elif f.cn in (2021, 2041):
                 status += status_rows(f, item.station_id, item.ts, item.received_at)
+            elif f.cn in RECORD_CNS:
+                records += record_rows(f, item.station_id, item.ts, item.received_at)
             else:
                 info[0].append(item.station_id)
                 info[1].append(f.cn)
@@ -255,6 +260,13 @@ class BatchWriter:
                 "equipment_status", records=status, columns=STATUS_COLUMNS
             )
             result.by_table["equipment_status"] = len(status)
+        if records:
+            # a corrected re-upload of a (station, CN, factor, time) replaces the row
+            unique = list({(r[0], r[1], r[2], r[3]): r for r in records}.values())
+            await conn.execute(
+                queries.UPSERT_RECORDS_SQL, *(list(c) for c in zip(*unique, strict=True))
+            )
+            result.by_table["records_2025"] = len(unique)
         if info[0]:
             await conn.execute(queries.INSERT_INFO_SQL, *info)
             result.by_table["info_uploads"] = len(info[0])

@@ -12,6 +12,9 @@ Sources (HJ 212-2017 App. B, "常用监测因子和设备信息编码表（可�
 * B.8-B.10 field-machine information codes (``i1xxxx`` instrument, ``i2xxxx`` data logger,
   ``i3xxxx`` auxiliary equipment; the values of ``xxxxxx-Info``) → :data:`INFO_FACTORS`,
   :data:`INFO_CODES`, :data:`INFO_VALUES`;
+* HJ 212-2025 App. B.2 renames the flue-gas parameters (烟气… → 废气…) without changing
+  their codes → :data:`NAMES_2025`; :func:`factor_names` gives the name a station's
+  edition uses, so a series keeps one code whichever edition sent it;
 * the "原编码" column of B.1/B.2 and HJ/T 212-2005 App. B → :data:`LEGACY_TO_2017`,
   :data:`LEGACY_2005_CODES`.
 
@@ -76,6 +79,7 @@ __all__ = [
     "INFO_VALUES",
     "LEGACY_2005_CODES",
     "LEGACY_TO_2017",
+    "NAMES_2025",
     "PROCESS_CODE_CLASHES",
     "PROCESS_TYPES_GAS",
     "PROCESS_TYPES_WATER",
@@ -84,6 +88,7 @@ __all__ = [
     "LegacyCode",
     "factor",
     "factor_key",
+    "factor_names",
     "legacy_to_2017",
     "resolve_factor",
 ]
@@ -337,3 +342,23 @@ def resolve_factor(code: str, st: str | None = None) -> Factor | None:
         return found
     new = legacy_to_2017(code, st)
     return None if new is None else FACTORS.get(new)
+
+
+NAMES_2025: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {code: (zh, en) for code, (zh, en) in _TABLES["names_2025"].items()}
+)
+"""HJ 212-2025 display name of a code renamed in App. B.2 → (name_zh, name_en)."""
+
+
+def factor_names(code: str, edition: str | None = None) -> tuple[str, str] | None:
+    """(name_zh, name_en) of ``code`` as the edition names it: the 2025 name for
+    ``edition == "2025"`` where App. B.2 renamed the code, else the 2017 one; None for an
+    unknown code."""
+    if edition == "2025":
+        renamed = NAMES_2025.get(code)
+        if renamed is not None:
+            return renamed
+    found = factor(code)
+    if found is None:
+        return NAMES_2025.get(code)
+    return found.name_zh, found.name_en

@@ -11,6 +11,7 @@ recorded against the command by that worker.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import string
 import time
@@ -60,11 +61,24 @@ COMMAND_VERBS: Final[Mapping[str, tuple[int, tuple[str, ...], str]]] = {
     "history-runtime": (2041, ("BeginTime", "EndTime"), "request equipment run time"),
     "history-minute": (2051, ("BeginTime", "EndTime"), "request minute data for a period"),
     "history-hour": (2061, ("BeginTime", "EndTime"), "request hourly data for a period"),
-    "calibrate": (3011, ("PolId",), "zero/span calibration of an instrument"),
+    "calibrate": (
+        3011,
+        ("PolId", "CalibrationType"),
+        "zero/span calibration of an instrument (HJ 212-2025 CalibrationType: 0 zero, 1 span)",
+    ),
     "sample-now": (3012, ("PolId",), "take a sample now"),
     "clean": (3013, ("PolId",), "start cleaning / back-flush"),
     "get-info": (3020, ("PolId", "InfoId"), "read field information (logs, status, parameters)"),
+    "retain-sample": (3022, ("PolId",), "HJ 212-2025: send an immediate sample-retention task"),
+    "check-standard": (3024, ("PolId",), "HJ 212-2025: start a standard-sample check"),
 }
+
+#: Instrument commands: their ``PolId`` must be a factor code; calibration, sample
+#: retention and the standard-sample check name their instrument (HJ 212-2025 App. C).
+_POLID_CHECKED: Final = frozenset({3011, 3012, 3013, 3022, 3024})
+_POLID_REQUIRED: Final = frozenset({3011, 3022, 3024})
+#: A factor code as HJ 212 writes it (``w01018``, ``a21026``, ``LA``, ``e10101``).
+_POLID: Final = re.compile(r"[A-Za-z][A-Za-z0-9]{1,9}")
 
 INSERT_COMMAND_SQL: Final = """
 INSERT INTO station_commands (station_id, cn, params, qn, created_by, expires_at)
@@ -166,6 +180,13 @@ def command_params(cn: int, params: Mapping[str, Any], tz: ZoneInfo) -> dict[str
         )
     ):
         raise CommandError("MinInterval must be one of 1,2,3,4,5,6,10,12,15,20,30 minutes")
+    pol = out.get("PolId")
+    if cn in _POLID_REQUIRED and not pol:
+        raise CommandError(f"CN {cn} acts on one instrument: give its factor code (PolId)")
+    if pol is not None and cn in _POLID_CHECKED and _POLID.fullmatch(pol) is None:
+        raise CommandError(f"PolId {pol!r} is not a factor code (e.g. w01018, a21026)")
+    if cn == 3011 and out.get("CalibrationType", "0") not in ("0", "1"):
+        raise CommandError("CalibrationType must be 0 (zero) or 1 (span) (HJ 212-2025)")
     if cn in (2031, 2041, 2051, 2061) and not {"BeginTime", "EndTime"} <= out.keys():
         raise CommandError("a history request needs BeginTime and EndTime (YYYYMMDDhhmmss)")
     return out

@@ -7,7 +7,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ingest.rows import TimeParser, cp_digest, latest_values, measurement_rows, status_rows
+from ingest.rows import (
+    TimeParser,
+    cp_digest,
+    latest_values,
+    measurement_rows,
+    record_rows,
+    status_rows,
+)
 from protocol import Decoder, Frame, encode_frame, encode_upload
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -172,3 +179,70 @@ def test_digest_ignores_qn_but_not_values() -> None:
         )
     )
     assert cp_digest(a) == cp_digest(b) != cp_digest(c)
+
+
+RECEIVED = datetime(2026, 11, 21, 12, 3, tzinfo=TZ)
+RECORD_CASES = [
+    (
+        "2111 furnace temperature 5-min mean",
+        2111,
+        {"a01901": {"Avg": "868"}},
+        [(7, 2111, "a01901", TS, 868.0, {}, RECEIVED, None)],
+    ),
+    (
+        "2013 raw periodic data",
+        2013,
+        {
+            "a21026": {
+                "SampleTime": "20261121115500",
+                "CompleteTime": "20261121120000",
+                "SampleType": "1",
+                "Avg": "12.5",
+                "Flag": "N",
+            }
+        },
+        [
+            (
+                7,
+                2013,
+                "a21026",
+                TS,
+                12.5,
+                {
+                    "SampleTime": "20261121115500",
+                    "CompleteTime": "20261121120000",
+                    "SampleType": "1",
+                    "Flag": "N",
+                },
+                RECEIVED,
+                None,
+            )
+        ],
+    ),
+    (
+        "2062 standard-sample check",
+        2062,
+        {"w01018": {"SampleRd": "49.8", "StandardValue": "50", "ResultType": "1"}},
+        [(7, 2062, "w01018", TS, 49.8, {"StandardValue": "50", "ResultType": "1"}, RECEIVED, None)],
+    ),
+    (
+        "2052 single noise measurement, a value that is no number",
+        2052,
+        {"LA": {"Data": "55.2"}, "Leq": {"Data": "n/a"}},
+        [
+            (7, 2052, "LA", TS, 55.2, {}, RECEIVED, None),
+            (7, 2052, "Leq", TS, None, {}, RECEIVED, None),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "cn", "values", "expected"), RECORD_CASES, ids=[c[0] for c in RECORD_CASES]
+)
+def test_record_rows(name: str, cn: int, values: dict[str, dict[str, str]], expected: list) -> None:
+    raw = encode_upload(
+        cn, st="22", mn="M", pw="1", qn="1", edition="2025", data_time="20261121120000",
+        values=values,
+    )  # fmt: skip
+    assert record_rows(frame(raw), 7, TS, RECEIVED) == expected

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any, Final
 
 from aggregates.analysis import AQI_FACTORS
-from protocol.factors import FACTORS
+from protocol.factors import FACTORS, NAMES_2025
 from protocol.flags import EXCLUDED_FROM_MEANS, describe, is_valid
 from web.standards import limit_info
 
@@ -54,6 +54,14 @@ def gb3095_limit(
     return limit_info(pollutant, averaging, today, grade=area_class)
 
 
+def _name(code: str, edition: str | None, known: Any, row: Mapping[str, Any]) -> str:
+    """The factor's name as the station's edition names it (HJ 212-2025 renamed the
+    flue-gas parameters, ``protocol.factors.NAMES_2025``; the code and series stay one)."""
+    if edition == "2025" and code in NAMES_2025:
+        return NAMES_2025[code][0]
+    return (known.name_zh if known else row.get("name_zh")) or code
+
+
 def factor_info(
     codes: Iterable[str],
     station: Mapping[str, Any],
@@ -67,6 +75,7 @@ def factor_info(
     for values marked unverified).  The page overlays the complete effective limits
     (``GET /stations/{id}/limits``)."""
     st = station.get("st")
+    edition = station.get("edition")
     area_class = int(station.get("area_class") or 2)
     own = station_limits or {}
     out = []
@@ -83,7 +92,7 @@ def factor_info(
         out.append(
             {
                 "code": code,
-                "name": (known.name_zh if known else row.get("name_zh")) or code,
+                "name": _name(code, edition, known, row),
                 "unit": unit or row.get("unit") or (known.unit if known else ""),
                 "limit": limit,
                 "limit_source": source,
