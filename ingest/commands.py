@@ -34,7 +34,7 @@ import asyncpg
 from protocol import Frame, Reply, encode_request
 from protocol.identity import ASSIGN_CN
 from protocol.redact import mask_fields, mask_frame
-from protocol.sm4 import must_encrypt
+from protocol.sm4 import must_encrypt, parse_key
 from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
@@ -99,6 +99,9 @@ class CommandTracker:
     _listener: asyncpg.Connection | None = field(default=None, init=False)
     _dsn: str = field(default="", init=False)
     _waiting: set[str] = field(default_factory=set, init=False)
+    #: MN → the SM4 key a key exchange (1014) in flight is giving it: the station may use
+    #: it before its confirmation reaches the registry (:meth:`sm4_key_in_flight`)
+    _new_keys: dict[str, bytes] = field(default_factory=dict, init=False)
     sent: int = field(default=0, init=False)
     replies: int = field(default=0, init=False)
 
@@ -289,6 +292,8 @@ class CommandTracker:
         if not conn_.send(frame):
             await self._fail(command_id, "station connection closed while sending")
             return
+        if cn == KEY_EXCHANGE_CN and params.get("NewSK"):
+            self._new_keys[mn] = parse_key(str(params["NewSK"]))
         active = _Active(command_id, station_id, mn, cn, qn, time.monotonic())
         self._active[(mn, qn)] = active
         self._by_station.setdefault(station_id, []).append(active)
@@ -316,7 +321,7 @@ class CommandTracker:
         elif reply.cn == 9012:
             rtn = reply.exe_rtn if reply.exe_rtn is not None else 100
             self._enqueue(active, reply, queries.FINISH_COMMAND_SQL, rtn)
-            self._finish(active)
+            self._finish(active, succeeded=rtn == 1)
         elif reply.cn == 9013 and active.cn in _NOTIFY_CN:
             self._enqueue(active, reply, queries.COMPLETE_NOTIFY_COMMAND_SQL, None)
             self._finish(active)
@@ -429,8 +434,18 @@ class CommandTracker:
         await conn.execute(NOTIFY_CHANGED_SQL, STATIONS_CHANNEL, active.mn)
         log.info("station %s confirmed its new password (command %d)", active.mn, active.id)
 
-    def _finish(self, active: _Active) -> None:
+    def sm4_key_in_flight(self, mn: str) -> bytes | None:
+        """The key a key exchange in flight is giving ``mn`` (decoders try it last)."""
+        return self._new_keys.get(mn)
+
+    def forget_key_in_flight(self, mn: str) -> None:
+        """The registry holds the new key now (or the exchange failed)."""
+        self._new_keys.pop(mn, None)
+
+    def _finish(self, active: _Active, *, succeeded: bool = False) -> None:
         self._active.pop((active.mn, active.qn), None)
+        if active.cn == KEY_EXCHANGE_CN and not succeeded:
+            self.forget_key_in_flight(active.mn)
         listed = self._by_station.get(active.station_id)
         if listed is not None:
             listed[:] = [a for a in listed if a is not active]

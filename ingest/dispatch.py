@@ -37,12 +37,12 @@ from protocol import (
     format_qn,
     format_time,
 )
-from protocol.identity import IDENTITY_CN, IdentityError, logger_identity
-from protocol.sm4 import plain_head
+from protocol.identity import IDENTITY_CN
 
 from .admission import edition_detail, flags, refusal
 from .connection import StationConnection
 from .guard import AddressGuard
+from .newcomers import Newcomers
 from .registry import Station, StationRegistry
 from .rows import TimeParser, in_window
 from .settings import IngestSettings
@@ -59,11 +59,9 @@ log = logging.getLogger(__name__)
 
 _LOG_FIRST_ERRORS = 5
 _MAX_ERROR_STREAK = 200
-#: logger ids one connection may announce (CN 1001): a logger has one
-_MAX_LOGGERS_PER_CONNECTION = 4
 
 
-class Dispatcher:
+class Dispatcher(Newcomers):
     """The worker's per-event logic (connections only feed it)."""
 
     def __init__(
@@ -125,8 +123,20 @@ class Dispatcher:
     # -- connections --------------------------------------------------------------------
     def new_decoder(self) -> Decoder:
         return StationConnection.make_decoder(
-            self.settings.max_frame_length, self._modbus, self.registry.sm4_keys
+            self.settings.max_frame_length, self._modbus, self._sm4_keys
         )
+
+    def _sm4_keys(self, mn: str) -> tuple[bytes, ...]:
+        """The keys to decrypt ``mn``'s frames: the registry's (current, previous), then one
+        a key exchange in flight is giving it (the logger may switch before the registry
+        has its confirmation)."""
+        keys = self.registry.sm4_keys(mn)
+        if self.commands is None or (new := self.commands.sm4_key_in_flight(mn)) is None:
+            return keys
+        if new in keys:  # the registry has taken it
+            self.commands.forget_key_in_flight(mn)
+            return keys
+        return (*keys, new)
 
     def refresh_modbus(self) -> None:
         self._modbus = self.settings.modbus_crc_all or self.registry.modbus_stations()
@@ -434,78 +444,6 @@ class Dispatcher:
             )
             return
         self._reject(conn, frame, "unknown_mn", f"unknown MN {mn}: waiting for approval")
-
-    def _unknown_encrypted(self, conn: StationConnection, error: FrameError, mn: str) -> None:
-        """An unknown MN whose CP comes SM4-encrypted: an HJ 212-2025 logger; it waits for
-        approval with its key (the frame itself cannot be read)."""
-        if self.settings.unknown_mn == "reject" or self.state is None:
-            return
-        head = plain_head(error.raw)
-        self.state.pending(
-            mn,
-            st=head.get("ST"),
-            pw=head.get("PW"),
-            edition="2025",
-            raw=error.raw,
-            peer=conn.peer,
-            address=conn.ip,
-            encrypted=True,
-        )
-
-    def _identity(self, conn: StationConnection, frame: Frame) -> None:
-        """HJ 212-2025 CN 1001 from a logger without an MN: its identity waits for an
-        operator on the pending list (``pending_loggers``), it gets 9013, and this
-        connection is remembered for the CN 1002 that assigns its MN."""
-        if self.settings.unknown_mn == "reject":
-            self._reject(conn, frame, "unknown_logger", "logger without MN (policy: reject)")
-            conn.close()
-            return
-        try:
-            identity = logger_identity(frame.values)
-        except IdentityError as exc:
-            self._reject(conn, frame, "bad_identity", f"CN 1001: {exc}")
-            return
-        logger_id = identity.logger_id
-        if logger_id not in conn.logger_ids and (
-            len(conn.logger_ids) >= _MAX_LOGGERS_PER_CONNECTION
-        ):
-            self._reject(
-                conn, frame, "logger_limit", f"logger {logger_id}: too many loggers on one link"
-            )
-            return
-        if self.state is not None and not self.state.logger(
-            identity,
-            st=frame.st,
-            pw=frame.pw,
-            raw=frame.raw,
-            peer=conn.peer,
-            address=conn.ip,
-        ):
-            detail = f"logger {logger_id}: too many new loggers from {conn.ip}"
-            self._reject(conn, frame, "logger_limit", detail)
-            return
-        conn.send(encode_notify_ack(frame))
-        old = self.loggers.get(logger_id)
-        if old is not None and old is not conn and old.transport is not None:
-            if old.logger_ids.get(logger_id) != identity:
-                # another CPU ID / MAC under a logger id announced by a live connection: a
-                # clone or a guesser; the MN assignment stays with the first (counted)
-                self.rejected["logger_identity_conflict"] += 1
-                log.warning(
-                    "logger %s announced from %s with another identity than from %s;"
-                    " the MN assignment stays with the first",
-                    logger_id,
-                    conn.peer,
-                    old.peer,
-                )
-                return
-            old.logger_ids.pop(logger_id, None)
-        self.loggers[logger_id] = conn
-        conn.logger_ids[logger_id] = identity
-        conn.edition = frame.edition
-        conn.st = frame.st
-        if self.commands is not None:
-            self.commands.logger_online(logger_id)
 
     # -- platform-initiated replies ---------------------------------------------------------
     def _sync_time(self, conn: StationConnection, frame: Frame) -> None:

@@ -317,6 +317,8 @@ class Decoder:
                 return after
             seg_start = i + 6
             if is_encrypted(buf[seg_start : crlf - 4]):
+                if early:  # a plain frame whose CP starts with '{' may still be arriving
+                    return None
                 self._encrypted(out, buf[i:after], length, base + i)
                 return after
             # the CRC field: 4 hex digits before the terminator (3 if written unpadded)

@@ -45,15 +45,14 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, InitVar, dataclass, field
 from functools import partial
-from typing import Protocol as TypingProtocol
 from typing import cast
 
-from protocol import Command, Decoder, Frame, FrameError, Reply, Role, UnknownFrame
+from protocol import Command, Decoder, FrameError, Reply, Role, UnknownFrame
 
 from .config import LinkSettings
 from .connection import Connection, Drip, connect_from, reset
 from .noise import CounterRandom
-from .outgoing import Outgoing
+from .outgoing import LinkOwner, Outgoing
 from .stats import ACKED, DROPPED, FAILED, RETRANS, SENT, FleetCounters, StationStats
 
 __all__ = ["Link", "LinkOwner"]
@@ -61,17 +60,6 @@ __all__ = ["Link", "LinkOwner"]
 log = logging.getLogger("envgrid.simulators.link")
 
 _RECENT = 128  # acked / failed QNs remembered for duplicate / late acks
-
-
-class LinkOwner(TypingProtocol):
-    """What a link tells its station (or replay stream)."""
-
-    def on_connected(self) -> None: ...
-    def on_disconnected(self) -> None: ...
-    def on_command(self, frame: Frame) -> None: ...
-    def on_sent(self, out: Outgoing) -> None: ...
-    def on_room(self) -> None: ...
-    def reconnect_delay(self) -> float: ...
 
 
 @dataclass(slots=True, eq=False, repr=False)

@@ -1,11 +1,26 @@
-"""One upload frame on its way through a :class:`~simulators.link.Link`."""
+"""One upload frame on its way through a :class:`~simulators.link.Link`, and what a link
+tells its owner (:class:`LinkOwner`)."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Protocol
 
-__all__ = ["Outgoing"]
+from protocol import Frame
+
+__all__ = ["LinkOwner", "Outgoing"]
+
+
+class LinkOwner(Protocol):
+    """What a link tells its station (or replay stream)."""
+
+    def on_connected(self) -> None: ...
+    def on_disconnected(self) -> None: ...
+    def on_command(self, frame: Frame) -> None: ...
+    def on_sent(self, out: Outgoing) -> None: ...
+    def on_room(self) -> None: ...
+    def reconnect_delay(self) -> float: ...
 
 
 class Outgoing:

@@ -209,6 +209,11 @@ async def test_commands_go_encrypted_and_keys_rotate(
     stored = await db_conn.fetchval("SELECT params->>'NewSK' FROM station_commands WHERE cn = 1014")
     assert new_key not in stored
     client.sm4_keys = [parse_key(new_key), KEY]
+    # the logger switches at once: its next frame, under the new key, is read before the
+    # registry has the confirmation (the key in flight is tried last)
+    await client.send(upload(4, key=parse_key(new_key)))
+    ack = (await client.expect(4))[3]
+    assert (ack.cn, ack.qn) == (9014, "20261121100000004")
     await client.send(
         encode_request_answer(qn=exchange.qn, mn=MN, pw=PW, edition="2025"),
         encode_execution_result(qn=exchange.qn, mn=MN, pw=PW, edition="2025"),

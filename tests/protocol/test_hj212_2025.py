@@ -209,3 +209,18 @@ def test_segment_helpers() -> None:
     seg = b"QN=1;ST=22;CN=2011;PW=1;MN=M;Flag=9;CP=&&DataTime=20260101000000;tail&&"
     wire = encrypt_segment(seg, sm4)
     assert wire.endswith(b"}1000000;tail&&") and decrypt_segment(wire, sm4) == seg
+
+
+def test_a_plain_cp_starting_with_a_brace_decodes_however_it_is_split() -> None:
+    """Fuzz finding: with lenient line ends, a plain frame whose CP starts with '{' and
+    holds an LF was refused when a read ended at the LF (taken for an encrypted frame)."""
+    frame = encode_frame(
+        "QN=20260601085857223;ST=22;CN=3020;PW=123456;MN=010000A8900016F000169DC0;Flag=8;"
+        "CP=&&{0xDE34.5,w21001-Rtd=8.2\n390,w01001-Flag=N&&"
+    )
+    cut = frame.index(b"\n") + 1
+    whole = Decoder(lenient_terminator=True, sm4_keys=lambda _mn: [KEY])
+    split = Decoder(lenient_terminator=True, sm4_keys=lambda _mn: [KEY])
+    a = whole.feed(frame) + whole.close()
+    b = split.feed(frame[:cut]) + split.feed(frame[cut:]) + split.close()
+    assert [type(e).__name__ for e in a] == [type(e).__name__ for e in b] == ["InfoUpload"]
