@@ -35,7 +35,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "standards": "list and show the AQI/limits/composite-index tables in force",
     "report": "write a station/region/grid report (XLSX/PDF/DOCX/CSV/PNG)",
     "db": "database: migrate, status, start the embedded cluster",
-    "config": "show the effective configuration",
+    "config": "show the effective configuration, print an example, check a file",
     "user": "manage dashboard users",
     "alerts": "alert rules, silences, notification tests",
     "grid": "import/export grid areas (GeoJSON), grid people",
