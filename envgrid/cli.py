@@ -39,6 +39,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "user": "manage dashboard users",
     "alerts": "alert rules, silences, notification tests",
     "grid": "import/export grid areas (GeoJSON), grid people",
+    "install-systemd": "write the systemd unit and its environment file",
 }
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
@@ -110,6 +111,10 @@ def command_module(name: str) -> ModuleType:
             from web.casework.grid import cli as cli_grid
 
             return cli_grid
+        case "install-systemd":
+            from envgrid import systemd
+
+            return systemd
     raise KeyError(name)
 
 

@@ -58,7 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.config_command == "example":
-        sys.stdout.write(example_toml(SECTIONS, Settings))
+        sys.stdout.write(example_toml(SECTIONS, Settings, _toml_value))
         return 0
     if args.config_command == "check":
         problems = check_file(args.file, SECTIONS)

@@ -15,7 +15,7 @@ import dataclasses
 import inspect
 import textwrap
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from store.config import ENV_ALIASES, ENV_PREFIX, settings_as_dict
@@ -55,7 +55,7 @@ def _choices(annotation: Any) -> tuple[Any, ...]:
 
 
 def _section_lines(
-    name: str, cls: type[Any], defaults: Mapping[str, Any], render: Any
+    name: str, cls: type[Any], defaults: Mapping[str, Any], render: Callable[[Any], str]
 ) -> Iterator[str]:
     doc = inspect.cleandoc(cls.__doc__ or "").split("\n\n")[0]
     yield ""
@@ -79,11 +79,11 @@ def _section_lines(
             yield f"{fld.name} = {render(value)}"
 
 
-def example_toml(sections: Sequence[tuple[str, type[Any]]], root: type[Any]) -> str:
+def example_toml(
+    sections: Sequence[tuple[str, type[Any]]], root: type[Any], render: Callable[[Any], str]
+) -> str:
     """The commented example configuration of ``root`` (its ``sections``), every setting
-    at its default."""
-    from envgrid.config import _toml_value
-
+    at its default; ``render`` writes one value as TOML."""
     defaults = settings_as_dict(root(), redact=False)
     aliases = ", ".join(f"{var} ({key})" for var, key in ENV_ALIASES.items())
     head = [
@@ -97,8 +97,6 @@ def example_toml(sections: Sequence[tuple[str, type[Any]]], root: type[Any]) -> 
         "# `envgrid --config FILE config show --sources`.",
     ]
     body = [
-        line
-        for name, cls in sections
-        for line in _section_lines(name, cls, defaults[name], _toml_value)
+        line for name, cls in sections for line in _section_lines(name, cls, defaults[name], render)
     ]
     return "\n".join(head + body) + "\n"
