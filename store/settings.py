@@ -95,8 +95,8 @@ class DatabaseSettings:
     embedded_os_user: str = "postgres"
     #: Extra ``postgresql.conf`` settings for the embedded cluster; they win over the defaults.
     embedded_tuning: dict[str, str] = field(default_factory=dict)
-    #: Connections each process keeps open (pool_min) and may open (pool_max); the server
-    #: must allow the sum over all processes (``max_connections``).
+    #: Pool bounds: pool_max caps each ingest worker's pool (2 to 6 connections) and the
+    #: alert engine's (4 to 8); the dashboard's is web.pool_max.  pool_min is only checked.
     pool_min: int = 2
     pool_max: int = 10
     #: Per-statement limit for application connections; 0 disables it.  Migrations ignore it.
