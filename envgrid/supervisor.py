@@ -306,6 +306,7 @@ class Supervisor:
                 log.error("%s did not stop in %.0f s; killing it", proc.name, self.stop_timeout)
                 proc.kill()
             proc.join(5)
+            log.info("stopped %s (pid %s, exit code %s)", proc.name, proc.pid, proc.exitcode)
 
     async def _wait_listening(self, limit_s: float = 60.0) -> None:
         """Return once the HJ 212 port accepts connections (a worker is up)."""

@@ -72,6 +72,7 @@ def test_serve_logs_start_migrations_configuration_changes_and_stop(
         "applied migration 0001",
         "envgrid running: HJ 212 on 0.0.0.0:",
         "envgrid stopping on SIGTERM",
+        "stopped envgrid-ingest-0 (pid ",
         "envgrid stopped (in ",
     ):
         assert expected in first, (expected, first[-3000:])
