@@ -35,10 +35,11 @@ COMMANDS: Final[Mapping[str, str]] = {
     "standards": "list and show the AQI/limits/composite-index tables in force",
     "report": "write a station/region/grid report (XLSX/PDF/DOCX/CSV/PNG)",
     "db": "database: migrate, status, start the embedded cluster",
-    "config": "show the effective configuration",
+    "config": "show the effective configuration, print an example, check a file",
     "user": "manage dashboard users",
     "alerts": "alert rules, silences, notification tests",
     "grid": "import/export grid areas (GeoJSON), grid people",
+    "install-systemd": "write the systemd unit and its environment file",
 }
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
@@ -110,6 +111,10 @@ def command_module(name: str) -> ModuleType:
             from web.casework.grid import cli as cli_grid
 
             return cli_grid
+        case "install-systemd":
+            from envgrid import systemd
+
+            return systemd
     raise KeyError(name)
 
 

@@ -1,4 +1,5 @@
-"""``envgrid config show``: the effective configuration, secrets masked."""
+"""``envgrid config``: ``show`` the effective configuration (secrets masked), print a
+commented ``example`` of every setting, ``check`` a file with line-accurate errors."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from envgrid.settings import Settings, load_settings_with_sources
+from envgrid.config_check import check_file
+from envgrid.config_example import example_toml
+from envgrid.settings import SECTIONS, Settings, load_settings_with_sources
 from store.config import LoadedSettings, parse_assignments, settings_as_dict
 from store.validation import ConfigError
 
@@ -40,9 +43,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
         dest="assignments",
         help="override a setting, as the command-line layer (repeatable)",
     )
+    sub.add_parser(
+        "example",
+        help="print a complete, commented envgrid.toml (every setting at its default)",
+        description="Print every section and setting with its default and meaning, as TOML.",
+    )
+    check = sub.add_parser(
+        "check",
+        help="validate a configuration file; errors name their line (exit 0 valid, 2 not)",
+        description="Validate FILE alone (not the environment); each error gives FILE:LINE.",
+    )
+    check.add_argument("file", metavar="FILE", type=Path)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.config_command == "example":
+        sys.stdout.write(example_toml(SECTIONS, Settings, _toml_value))
+        return 0
+    if args.config_command == "check":
+        problems = check_file(args.file, SECTIONS)
+        for problem in problems:
+            print(problem.render(args.file), file=sys.stderr)
+        if problems:
+            return 2
+        print(f"{args.file}: OK")
+        return 0
     config = Path(args.config) if args.config else None
     try:
         overrides = parse_assignments(args.assignments)

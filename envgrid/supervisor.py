@@ -40,6 +40,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from envgrid.lifecycle import record_settings
 from envgrid.settings import Settings
 from ingest.server import run_worker
 from store.config import mask_dsn
@@ -123,7 +124,14 @@ class Supervisor:
         self._stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self._stop.set)
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        log.info(
+            "envgrid starting (pid %d; %d ingest workers%s)",
+            os.getpid(),
+            self.settings.ingest.worker_count,
+            "".join(f", {s.name}" for s in self.services),
+        )
+        record_settings(self.settings, self.settings.core.data_dir)
         try:
             await self._start_database()
             self._check_port()
@@ -131,6 +139,12 @@ class Supervisor:
             self._spawn_all(multiproc)
             metrics_runner = await self._start_metrics()
             await self._wait_listening()
+            log.info(
+                "envgrid running: HJ 212 on %s:%d, database %s",
+                self.settings.ingest.host,
+                self.settings.ingest.port,
+                self.engine.describe() if self.engine else "?",
+            )
             self._banner()
             if self.on_ready is not None:
                 self.on_ready(self)
@@ -147,8 +161,16 @@ class Supervisor:
             print(f"envgrid serve: {exc}", file=sys.stderr)
             return 1
         finally:
+            stopping = time.monotonic()
             await self._stop_children()
             await self._stop_database()
+            log.info("envgrid stopped (in %.1f s)", time.monotonic() - stopping)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        assert self._stop is not None
+        if not self._stop.is_set():
+            log.info("envgrid stopping on %s", sig.name)
+        self._stop.set()
 
     # -- database ------------------------------------------------------------------------
     async def _start_database(self) -> None:
@@ -284,6 +306,7 @@ class Supervisor:
                 log.error("%s did not stop in %.0f s; killing it", proc.name, self.stop_timeout)
                 proc.kill()
             proc.join(5)
+            log.info("stopped %s (pid %s, exit code %s)", proc.name, proc.pid, proc.exitcode)
 
     async def _wait_listening(self, limit_s: float = 60.0) -> None:
         """Return once the HJ 212 port accepts connections (a worker is up)."""

@@ -35,6 +35,8 @@ class CoreSettings:
     data_dir: Path = Path("var")
     #: Day boundaries, reports and the dashboard use this zone; storage is timestamptz.
     timezone: str = "Asia/Shanghai"
+    #: Log threshold (DEBUG, INFO, WARNING, ERROR, CRITICAL) and format: ``text`` for a
+    #: terminal, ``json`` (one object a line) for journald or a log shipper.
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     #: Key that seals station passwords at rest (AES-256-GCM, ``store.secretbox``); unset →
@@ -83,6 +85,7 @@ class DatabaseSettings:
     #: it); "postgres" never uses TimescaleDB.  A database keeps the engine it was set up
     #: with (``envgrid db status``).
     engine: EngineChoice = "auto"
+    #: Loopback address and port of the embedded cluster (used only when dsn is unset).
     embedded_host: str = "127.0.0.1"
     embedded_port: int = 55432
     #: Directory with ``initdb``/``postgres``/``pg_ctl``; unset → ``pg_config --bindir``, then
@@ -92,10 +95,13 @@ class DatabaseSettings:
     embedded_os_user: str = "postgres"
     #: Extra ``postgresql.conf`` settings for the embedded cluster; they win over the defaults.
     embedded_tuning: dict[str, str] = field(default_factory=dict)
+    #: Pool bounds: pool_max caps each ingest worker's pool (2 to 6 connections) and the
+    #: alert engine's (4 to 8); the dashboard's is web.pool_max.  pool_min is only checked.
     pool_min: int = 2
     pool_max: int = 10
     #: Per-statement limit for application connections; 0 disables it.  Migrations ignore it.
     statement_timeout_ms: int = 60_000
+    #: How long to wait for a connection, and the name the server shows in pg_stat_activity.
     connect_timeout_s: float = 10.0
     application_name: str = "envgrid"
     #: Apply pending migrations when a server process starts.
