@@ -268,8 +268,8 @@ INFO_DESCRIPTION: Final = """HJ 212 环境监测平台 JSON API。
 2. 登录拿到会话与 CSRF 令牌：
 
    ```
-   curl -c jar.txt -H 'Content-Type: application/json' \
-        -d '{"username": "NAME", "password": "PASSWORD"}' \
+   curl -c jar.txt -H 'Content-Type: application/json' \\
+        -d '{"username": "NAME", "password": "PASSWORD"}' \\
         https://HOST/api/v1/auth/login
    # → {"ok": true, "csrf_token": "…"}
    ```
@@ -278,8 +278,8 @@ INFO_DESCRIPTION: Final = """HJ 212 环境监测平台 JSON API。
 3. 用会话创建令牌（`POST /api/v1/auth/tokens`，`expires_days` 默认 90）：
 
    ```
-   curl -b jar.txt -H 'X-CSRF-Token: …' -H 'Content-Type: application/json' \
-        -d '{"name": "grafana", "expires_days": 365}' \
+   curl -b jar.txt -H 'X-CSRF-Token: …' -H 'Content-Type: application/json' \\
+        -d '{"name": "grafana", "expires_days": 365}' \\
         https://HOST/api/v1/auth/tokens
    # → {"id": 7, "prefix": "eg_AbCdEf", "token": "eg_…", …}
    ```
