@@ -189,3 +189,17 @@ async def test_probes_and_docs_do_not_leak_versions(client: TestClient, path: st
     server = resp.headers.get("Server", "")
     assert "Python" not in server and "aiohttp" not in server, server
     assert "aiohttp" not in (await resp.text()).lower()
+
+
+async def test_auth_none_is_refused_outside_the_probes(
+    web_settings: Settings, db_dsn: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deny by default: a route declared without authentication that is not a probe
+    stops the app from being built."""
+    from web import routes
+    from web.health import healthz
+    from web.openapi import Page
+
+    monkeypatch.setattr(routes, "PAGES", (*routes.PAGES, Page("GET", "/x", healthz, "none")))
+    with pytest.raises(ValueError, match="PROBES only"):
+        create_app(web_settings, db_dsn, background=False)
