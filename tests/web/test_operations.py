@@ -203,3 +203,13 @@ async def test_auth_none_is_refused_outside_the_probes(
     monkeypatch.setattr(routes, "PAGES", (*routes.PAGES, Page("GET", "/x", healthz, "none")))
     with pytest.raises(ValueError, match="PROBES only"):
         create_app(web_settings, db_dsn, background=False)
+
+
+async def test_metrics_count_open_live_streams(client: TestClient, seeded: Seed) -> None:
+    metrics = client.app[METRICS_KEY]
+    stream = await client.get("/api/v1/live", headers=seeded.auth("admin"))
+    assert stream.status == 200
+    assert b"event: hello" in await stream.content.readuntil(b"\n\n")
+    metrics.sample(client.app)
+    assert _value(_families(metrics), "envgrid_web_sse_clients", "envgrid_web_sse_clients") == 1
+    stream.close()
