@@ -26,7 +26,9 @@ from web.keys import (
     CLIENT_KEY,
     DSN_KEY,
     HEAT_CACHE_KEY,
+    INGEST_LISTENER_KEY,
     MAP_CACHE_KEY,
+    METRICS_KEY,
     PLUGIN_CONTEXTS_KEY,
     POOL_KEY,
     REPORT_JOBS_KEY,
@@ -36,6 +38,7 @@ from web.keys import (
 from web.live.stream import end_streams, live_context
 from web.map.heat import HeatCache
 from web.map.service import MapState
+from web.metrics import WebMetrics, metrics_context, metrics_middleware
 from web.middleware import auth_middleware, error_middleware, security_headers
 from web.ratelimit import RateLimit, setup_login_rate_limit
 from web.reports.service import ReportJobs
@@ -101,17 +104,29 @@ async def _end_jobs(app: web.Application) -> None:
     await app[REPORT_JOBS_KEY].close()
 
 
-def create_app(settings: WebConfig, dsn: str, *, background: bool = True) -> web.Application:
+def create_app(
+    settings: WebConfig,
+    dsn: str,
+    *,
+    background: bool = True,
+    ingest_listener: tuple[str, int] | None = None,
+    metrics: WebMetrics | None = None,
+) -> web.Application:
     """The web app on ``dsn``.  ``background``: also start the optional modules'
     background work (their ``CONTEXTS``: listeners, jobs) — a real server process does,
     tests of the HTTP surface do not.  Scheduled jobs of the web core are not started
     here: :func:`web.auth.jobs.scheduled_jobs` offers them to the deployment's one
-    scheduler."""
+    scheduler.  ``ingest_listener``: the HJ 212 (host, port) ``/readyz`` checks (under
+    ``envgrid serve``); ``metrics``: where the app counts (``web.metrics``; a new
+    registry by default)."""
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware], client_max_size=1024 * 1024
+        middlewares=[metrics_middleware, error_middleware, auth_middleware],
+        client_max_size=1024 * 1024,
     )
     app[SETTINGS_KEY] = settings
     app[DSN_KEY] = dsn
+    app[METRICS_KEY] = metrics if metrics is not None else WebMetrics()
+    app[INGEST_LISTENER_KEY] = ingest_listener
     app[MAP_CACHE_KEY] = MapState()
     app[HEAT_CACHE_KEY] = HeatCache()
     app[REPORT_JOBS_KEY] = ReportJobs(float(settings.web.report_ttl_s))
@@ -136,6 +151,7 @@ def create_app(settings: WebConfig, dsn: str, *, background: bool = True) -> web
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_client_ctx)
     app.cleanup_ctx.append(live_context)
+    app.cleanup_ctx.append(metrics_context)
     if background:
         for context in app[PLUGIN_CONTEXTS_KEY]:
             app.cleanup_ctx.append(context)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from store.secretbox import SecretBox
     from web.live.hub import LiveHub
     from web.map.heat import HeatCache
+    from web.metrics import WebMetrics
     from web.openapi import ApiRegistry
     from web.permissions import Principal
     from web.reports.service import ReportJobs
@@ -25,8 +26,10 @@ __all__ = [
     "CLIENT_KEY",
     "DSN_KEY",
     "HEAT_CACHE_KEY",
+    "INGEST_LISTENER_KEY",
     "LIVE_KEY",
     "MAP_CACHE_KEY",
+    "METRICS_KEY",
     "NAV_KEY",
     "POOL_KEY",
     "PRINCIPAL",
@@ -47,6 +50,10 @@ HEAT_CACHE_KEY: web.AppKey[HeatCache] = web.AppKey("heat_cache")
 TOTP_BOX_KEY: web.AppKey[SecretBox] = web.AppKey("totp_box")
 #: Report jobs of this process (web.reports).
 REPORT_JOBS_KEY: web.AppKey[ReportJobs] = web.AppKey("report_jobs")
+#: Prometheus metrics of this app (web.metrics).
+METRICS_KEY: web.AppKey[WebMetrics] = web.AppKey("metrics")
+#: (host, port) of the HJ 212 listener /readyz checks; None: no ingest here (tests, tools).
+INGEST_LISTENER_KEY: web.AppKey[tuple[str, int] | None] = web.AppKey("ingest_listener")
 #: The navigation entries (web.pages.NavItem) of this app, optional modules included.
 NAV_KEY: web.AppKey[tuple[Any, ...]] = web.AppKey("nav")
 #: cleanup contexts the optional modules (grid, patrol, cases …) contribute

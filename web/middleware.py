@@ -169,7 +169,7 @@ def _authorize(meta: Endpoint | Page, principal: Principal | None, request: web.
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = request.match_info.route
     meta = request.app[API_KEY].meta_of(route)
-    if meta is None:  # static files, 404s, 405s
+    if meta is None or meta.auth == "none":  # static files, 404s, 405s, health probes
         return await handler(request)
     principal = await _principal(request)
     request[PRINCIPAL] = principal
@@ -254,6 +254,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers["Server"] = "envgrid"  # not aiohttp's "Python/3.x aiohttp/3.x"
     if settings.secure_cookie(request.secure):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     if _is_api(request) or request.path.startswith(("/login", "/account/2fa")):

@@ -146,6 +146,9 @@ class Endpoint:
     audit: bool = False
     #: Operation-log action name (default: the summary).
     action: str = ""
+    #: Longer text of the operation in the document (Markdown: what it is for, an example
+    #: call) — shown by ``/api/docs``.
+    description: str = ""
 
     @property
     def operation_id(self) -> str:
@@ -168,7 +171,7 @@ class Page:
     method: str
     path: str
     handler: Handler
-    #: "public", "user" or a permission
+    #: "public", "user" or a permission; "none": a health probe (no credentials read)
     auth: str
     name: str = ""
 
@@ -238,6 +241,8 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
         "responses": responses,
         "x-permission": ep.auth,
     }
+    if ep.description:
+        op["description"] = ep.description
     if ep.auth == "public":
         op["security"] = []
     if ep.body is not None:
@@ -249,6 +254,46 @@ def _operation(ep: Endpoint) -> dict[str, Any]:
     return op
 
 
+#: The document's introduction (Markdown): how to authenticate, get a token, call the API.
+INFO_DESCRIPTION: Final = """HJ 212 环境监测平台 JSON API。
+
+认证：浏览器用会话 Cookie（修改类请求需带 `X-CSRF-Token` 头），程序用 API 令牌
+（`Authorization: Bearer eg_…`）。每个接口的所需权限见 `x-permission`；数据只限调用者
+的数据范围。错误统一为 `{"error": {"code": "…", "message": "…"}}`；列表分页参数
+`limit`/`offset`，时间为带时区的 ISO 8601。
+
+## 获取 API 令牌
+
+1. 用户由管理员创建（`envgrid user add NAME --role viewer`，或“用户”页面）。
+2. 登录拿到会话与 CSRF 令牌：
+
+   ```
+   curl -c jar.txt -H 'Content-Type: application/json' \\
+        -d '{"username": "NAME", "password": "PASSWORD"}' \\
+        https://HOST/api/v1/auth/login
+   # → {"ok": true, "csrf_token": "…"}
+   ```
+
+   （开启了双因素认证的账号在 JSON 中再加 `"totp": "123456"`。）
+3. 用会话创建令牌（`POST /api/v1/auth/tokens`，`expires_days` 默认 90）：
+
+   ```
+   curl -b jar.txt -H 'X-CSRF-Token: …' -H 'Content-Type: application/json' \\
+        -d '{"name": "grafana", "expires_days": 365}' \\
+        https://HOST/api/v1/auth/tokens
+   # → {"id": 7, "prefix": "eg_AbCdEf", "token": "eg_…", …}
+   ```
+
+   令牌只显示这一次，请妥善保存；`GET /api/v1/auth/tokens` 列出、
+   `DELETE /api/v1/auth/tokens/{id}` 吊销。修改或重置密码会吊销该用户的全部令牌。
+4. 调用：`curl -H 'Authorization: Bearer eg_…' https://HOST/api/v1/stations`
+
+常用接口：站点与数据（`/api/v1/stations`、`/api/v1/stations/{id}/series`）、
+AQI 地图（`/api/v1/map/stations`）、告警（`/api/v1/alerts`）、案件（`/api/v1/cases`）、
+实时推送（SSE，`/api/v1/live`）。
+"""
+
+
 def build_document(endpoints: Iterable[Endpoint], *, version: str = "1") -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:
@@ -258,9 +303,7 @@ def build_document(endpoints: Iterable[Endpoint], *, version: str = "1") -> dict
         "info": {
             "title": "envgrid API",
             "version": version,
-            "description": "HJ 212 环境监测平台 JSON API。会话 Cookie（浏览器，需 X-CSRF-Token）"
-            "或 API 令牌（Authorization: Bearer eg_…）；错误统一为 "
-            '{"error": {"code", "message"}}；列表分页参数 limit/offset。',
+            "description": INFO_DESCRIPTION,
         },
         "servers": [{"url": "/"}],
         "components": {

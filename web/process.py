@@ -5,16 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 from aiohttp import web
 
 from store.engine import Engine
 from store.service import run_until_signalled
+from web.health import listener_address
 from web.settings import WebConfig
 
-__all__ = ["describe_endpoint", "run_web", "serve"]
+__all__ = ["ServerConfig", "describe_endpoint", "run_web", "serve"]
 
 log = logging.getLogger("envgrid.web")
+
+
+class _Listener(Protocol):
+    @property
+    def host(self) -> str: ...
+
+    @property
+    def port(self) -> int: ...
+
+
+class ServerConfig(WebConfig, Protocol):
+    """The web settings plus where the ingest workers listen (``/readyz`` checks it)."""
+
+    @property
+    def ingest(self) -> _Listener: ...
 
 
 def describe_endpoint(settings: WebConfig) -> str:
@@ -24,11 +41,12 @@ def describe_endpoint(settings: WebConfig) -> str:
     )
 
 
-async def serve(settings: WebConfig, dsn: str, stop: asyncio.Event) -> None:
+async def serve(settings: ServerConfig, dsn: str, stop: asyncio.Event) -> None:
     """Run the app until ``stop`` is set; then close listeners and end streams."""
     from web.app import create_app
 
-    app = create_app(settings, dsn)
+    listener = listener_address(settings.ingest.host, settings.ingest.port)
+    app = create_app(settings, dsn, ingest_listener=listener)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_address=True)
@@ -46,6 +64,6 @@ async def serve(settings: WebConfig, dsn: str, stop: asyncio.Event) -> None:
         await runner.cleanup()
 
 
-def run_web(settings: WebConfig, dsn: str, engine: Engine, index: int) -> None:
+def run_web(settings: ServerConfig, dsn: str, engine: Engine, index: int) -> None:
     """Process entry point (blocking); SIGTERM/SIGINT stop it gracefully."""
     run_until_signalled(settings, lambda stop: serve(settings, dsn, stop), quiet=("apscheduler",))

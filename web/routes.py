@@ -3,8 +3,9 @@ assembled from the modules' route tables (``web/<module>/routes.py``).
 
 API endpoints are :class:`~web.openapi.Endpoint` declarations — the router and the
 OpenAPI document are both built from them.  ``auth``: "public", "user" (any logged-in
-user) or a permission of ``web.permissions.PERMISSIONS``.  Each module's routes module
-declares ``API: tuple[Endpoint, ...]`` and optionally ``PAGES: tuple[Page, ...]`` and
+user) or a permission of ``web.permissions.PERMISSIONS``; "none" only for the health
+probes (:data:`PROBES`: no credentials read at all, see ``web.health``).  Each module's
+routes module declares ``API: tuple[Endpoint, ...]`` and optionally ``PAGES: tuple[Page, ...]`` and
 ``ERRORS`` (its domain exceptions → answers, see ``web.errors``).
 
 The modules with pages of their own in the navigation (:data:`MODULES`: the grid,
@@ -25,7 +26,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from web import pages
+from web import api_docs, pages
 from web.alerts_web import routes as alerts_routes
 from web.auth import routes as auth_routes
 from web.casework.cases import routes as cases_routes
@@ -33,6 +34,7 @@ from web.casework.grid import routes as grid_routes
 from web.casework.patrol import routes as patrol_routes
 from web.errors import CORE_ERRORS, ErrorTable
 from web.hj2025 import routes as hj2025_routes
+from web.health import healthz, readyz
 from web.keys import API_KEY, NAV_KEY, PLUGIN_CONTEXTS_KEY
 from web.live.stream import stream as live_stream
 from web.map import routes as map_routes
@@ -44,7 +46,7 @@ from web.security import routes as security_routes
 from web.stations import routes as stations_routes
 from web.users import routes as users_routes
 
-__all__ = ["API", "MODULES", "PAGES", "setup_routes"]
+__all__ = ["API", "MODULES", "PAGES", "PROBES", "setup_routes"]
 
 STATIC_DIR: Final = Path(__file__).parent / "static"
 #: The route modules of the modules with their own navigation entries.
@@ -96,8 +98,15 @@ API: Final[tuple[Endpoint, ...]] = (
 )
 
 P = Page
+#: Liveness and readiness (web.health): outside the API, no credentials read.
+PROBES: Final[tuple[Page, ...]] = (
+    P("GET", "/healthz", healthz, "none", "healthz"),
+    P("GET", "/readyz", readyz, "none", "readyz"),
+)
 PAGES: Final[tuple[Page, ...]] = (
+    *PROBES,
     *auth_routes.PAGES,
+    P("GET", "/api/docs", api_docs.page, "public", "api_docs"),
     P("GET", "/", pages.index, "user", "index"),
     P("GET", "/map", pages.map_page, "map:read", "map"),
     P("GET", "/stations/{id}", pages.station_page, "stations:read", "station"),
@@ -140,6 +149,8 @@ def setup_routes(app: web.Application) -> None:
     app[PLUGIN_CONTEXTS_KEY] = tuple(contexts)
     metas: list[Endpoint | Page] = [*page_list, *api]
     for meta in metas:
+        if meta.auth == "none" and meta not in PROBES:  # deny by default: probes only
+            raise ValueError(f"{meta.method} {meta.path}: auth 'none' is for PROBES only")
         route = app.router.add_route(meta.method, meta.path, meta.handler)
         registry.register(route, meta, tables.get(id(meta)))
     app.router.add_static("/static/", STATIC_DIR, name="static", append_version=True)

@@ -148,6 +148,11 @@ API: Final = (
             _OFFSET,
         ),
         response=page_of(_ALERT),
+        description=(
+            "数据范围内的告警，可按状态、规则、级别、站点、区县、网格与时段筛选。\n\n"
+            "示例（未关闭的告警）：\n\n"
+            "```\ncurl -H 'Authorization: Bearer eg_…' \\\n     'https://HOST/api/v1/alerts?state=open&limit=20'\n```"
+        ),
     ),
     E(
         "GET",
@@ -168,6 +173,12 @@ API: Final = (
         "告警",
         body=_COMMENT,
         response=_ALERT,
+        description=(
+            "确认一条告警（可附说明），写入操作日志。\n\n示例：\n\n"
+            "```\ncurl -H 'Authorization: Bearer eg_…' -H 'Content-Type: application/json' \\\n"
+            "     -d '{\"comment\": \"已通知运维人员\"}' \\\n"
+            "     https://HOST/api/v1/alerts/42/ack\n```"
+        ),
     ),
     E(
         "POST",

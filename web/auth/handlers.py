@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from web import context
-from web.keys import LIVE_KEY, TOTP_BOX_KEY
+from web.keys import LIVE_KEY, METRICS_KEY, TOTP_BOX_KEY
 from web.pages import render
 from web.params import body_int, body_str, json_body, path_int
-from web.ratelimit import RateLimited, login_attempt, request_address
+from web.ratelimit import LoginAttempt, RateLimited, login_attempt, request_address
 from web.responses import ApiError, json_response
 
 from . import queries
@@ -71,7 +71,7 @@ def _refusal(reason: str) -> str:
 
 async def _do_login(request: web.Request, username: str, password: str) -> Any:
     """Check the password; :class:`RateLimited` (429) when the client tries too often."""
-    attempt = login_attempt(request)  # before argon2: a refused attempt costs nothing
+    attempt = _attempt(request)  # before argon2: a refused attempt costs nothing
     s = context.settings(request).web
     async with context.pool(request).acquire() as conn:
         result = await login(
@@ -84,7 +84,18 @@ async def _do_login(request: web.Request, username: str, password: str) -> Any:
         )
     if result.ok:
         attempt.succeeded()
+    elif result.reason != "totp_required":
+        request.app[METRICS_KEY].login_refused(result.reason)
     return result
+
+
+def _attempt(request: web.Request) -> LoginAttempt:
+    """:func:`login_attempt`, a refusal counted in the metrics (``rate_limited``)."""
+    try:
+        return login_attempt(request)
+    except RateLimited:
+        request.app[METRICS_KEY].login_refused("rate_limited")
+        raise
 
 
 async def login_page(request: web.Request) -> web.StreamResponse:
@@ -176,7 +187,7 @@ def _render_totp(
 
 async def _do_second_step(request: web.Request, challenge: str, code: str) -> LoginResult:
     """Check the code; :class:`RateLimited` (429) when the client tries too often."""
-    attempt = login_attempt(request)
+    attempt = _attempt(request)
     async with context.pool(request).acquire() as conn:
         result = await complete_login(
             conn,
@@ -189,6 +200,8 @@ async def _do_second_step(request: web.Request, challenge: str, code: str) -> Lo
         )
     if result.ok:
         attempt.succeeded()
+    else:
+        request.app[METRICS_KEY].login_refused(result.reason)
     return result
 
 

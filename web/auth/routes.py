@@ -118,6 +118,13 @@ API: Final[tuple[E, ...]] = (
         },
         response={"type": "object", "properties": {"token": STR}},
         status=201,
+        description=(
+            "为本人创建 API 令牌（`eg_` 开头，只在此响应中出现一次）；之后以 "
+            "`Authorization: Bearer eg_…` 调用，权限与数据范围同本人。\n\n示例（会话登录后）：\n\n"
+            "```\ncurl -b jar.txt -H 'X-CSRF-Token: …' -H 'Content-Type: application/json' \\\n"
+            "     -d '{\"name\": \"grafana\", \"expires_days\": 365}' \\\n"
+            "     https://HOST/api/v1/auth/tokens\n```"
+        ),
     ),
     E("DELETE", "/api/v1/auth/tokens/{id}", handlers.revoke_token, "user", "吊销 API 令牌", "认证"),
 )

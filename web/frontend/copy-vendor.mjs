@@ -15,6 +15,9 @@ const files = [
   ["leaflet/LICENSE", "leaflet/LICENSE"],
   ["echarts/dist/echarts.min.js", "echarts/echarts.min.js"],
   ["echarts/LICENSE", "echarts/LICENSE"],
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
+  ["swagger-ui-dist/LICENSE", "swagger-ui/LICENSE"],
 ];
 
 if (!existsSync(modules)) {
@@ -29,7 +32,7 @@ for (const [from, to] of files) {
   mkdirSync(dirname(dst), { recursive: true });
   cpSync(src, dst, { recursive: true });
 }
-for (const name of ["leaflet", "echarts"]) {
+for (const name of ["leaflet", "echarts", "swagger-ui-dist"]) {
   versions[name] = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version;
 }
 writeFileSync(join(vendor, "versions.json"), JSON.stringify(versions, null, 2) + "\n");

@@ -18,6 +18,11 @@ API: Final[tuple[E, ...]] = (
         "地图站点（状态与当前 AQI，列式）",
         "地图",
         params=(ST, REGION, AREA, STATUS),
+        description=(
+            "地图上的站点与当前空气质量：列式结果，`columns` 给出 `rows` 每列的含义（含 AQI、"
+            "等级与首要污染物），`legend` 为 AQI 等级图例。\n\n示例：\n\n"
+            "```\ncurl -H 'Authorization: Bearer eg_…' \\\n     'https://HOST/api/v1/map/stations?st=22'\n```"
+        ),
         response={
             "type": "object",
             "required": ["columns", "rows", "cell_columns", "cells", "cell", "legend"],

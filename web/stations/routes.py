@@ -97,6 +97,12 @@ API: Final[tuple[E, ...]] = (
         "站点",
         params=(Q, ST, REGION, AREA, STATUS, *PAGING),
         response=page_of(STATION_ITEM),
+        description=(
+            "调用者数据范围内的站点（含在线状态与最新数据时间），可按 MN/名称、类型、区县、"
+            "网格与状态筛选。\n\n示例：\n\n"
+            "```\ncurl -H 'Authorization: Bearer eg_…' \\\n"
+            "     'https://HOST/api/v1/stations?st=22&status=online&limit=50'\n```"
+        ),
     ),
     E(
         "POST",
@@ -139,6 +145,14 @@ API: Final[tuple[E, ...]] = (
             Param("bucket", {"type": "integer", "minimum": 0, "maximum": 86400}),
             Param("factor", {"type": "string", "maxLength": 200}, description="因子编码，逗号分隔"),
             *WINDOW,
+        ),
+        description=(
+            "一个站点的监测数据曲线：`view=hour` 近 1 小时实时数据，`view=day` 近 24 小时；"
+            "或用 `kind`（rtd/minute/hour/day）与 `from`/`to` 取任意时段，`factor` 限定因子。"
+            "\n\n示例（PM2.5 与 PM10 的小时值）：\n\n"
+            "```\ncurl -H 'Authorization: Bearer eg_…' \\\n"
+            "     'https://HOST/api/v1/stations/12/series?kind=hour&factor=a34004,a34002"
+            "&from=2026-12-01T00:00:00%2B08:00&to=2026-12-02T00:00:00%2B08:00'\n```"
         ),
     ),
     E(

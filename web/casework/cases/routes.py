@@ -111,6 +111,10 @@ API: Final[tuple[Endpoint, ...]] = (
     E(
         "GET", "/api/v1/cases", h.list_cases, "cases:read", "案件列表（按时限排序，数据范围内）",
         "案件", params=(*_BOARD_PARAMS, *_PAGING), response=page_of(CASE_ITEM),
+        description=(
+            "数据范围内的案件，按处置时限排序。\n\n示例：\n\n"
+            "```\ncurl -H 'Authorization: Bearer eg_…' \\\n     'https://HOST/api/v1/cases?limit=20'\n```"
+        ),
     ),
     E(
         "GET", "/api/v1/cases/board", h.case_board_columns, "cases:read",
@@ -148,6 +152,13 @@ API: Final[tuple[Endpoint, ...]] = (
         }, "title", "category"),
         status=201,
         response=obj({"id": _INT, "code": _STR, "state": _STR}),
+        description=(
+            "人工上报一个案件；`category` 取自 `GET /api/v1/cases/categories`。\n\n示例：\n\n"
+            "```\ncurl -H 'Authorization: Bearer eg_…' -H 'Content-Type: application/json' \\\n"
+            "     -d '{\"title\": \"河道排污\", \"category\": \"…\", "
+            "\"lat\": 30.27, \"lon\": 120.15}' \\\n"
+            "     https://HOST/api/v1/cases\n```"
+        ),
     ),
     E(
         "GET", "/api/v1/cases/{id}", h.get_case, "cases:read",
