@@ -33,8 +33,8 @@ from web.casework.cases import routes as cases_routes
 from web.casework.grid import routes as grid_routes
 from web.casework.patrol import routes as patrol_routes
 from web.errors import CORE_ERRORS, ErrorTable
-from web.hj2025 import routes as hj2025_routes
 from web.health import healthz, readyz
+from web.hj2025 import routes as hj2025_routes
 from web.keys import API_KEY, NAV_KEY, PLUGIN_CONTEXTS_KEY
 from web.live.stream import stream as live_stream
 from web.map import routes as map_routes
