@@ -34,7 +34,8 @@ __all__ = [
 
 @unique
 class SystemType(StrEnum):
-    """ST codes of HJ 212-2017 table 5 (a superset of the 2005 list)."""
+    """ST codes of HJ 212-2017 table 5 (a superset of the 2005 list) and the two HJ 212-2025
+    adds (44, 45)."""
 
     SURFACE_WATER = "21"
     AMBIENT_AIR = "22"
@@ -53,6 +54,8 @@ class SystemType(StrEnum):
     RADIOACTIVE_SOURCE = "38"
     CONSTRUCTION_DUST_SOURCE = "39"
     ELECTROMAGNETIC_SOURCE = "41"
+    ELECTRICITY_USE = "44"
+    PRODUCTION_CONDITIONS = "45"
     FLUE_GAS_PROCESS = "51"
     WASTEWATER_PROCESS = "52"
     SYSTEM_INTERACTION = "91"

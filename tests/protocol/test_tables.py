@@ -230,16 +230,18 @@ def test_unknown_command_and_ranges() -> None:
 @pytest.mark.parametrize(
     ("st", "name_zh", "category", "editions"),
     [
-        ("21", "地表水质量监测", "quality", {"2005", "2017"}),
-        ("22", "空气质量监测", "quality", {"2005", "2017"}),
-        ("27", "挥发性有机物监测", "quality", {"2017"}),
-        ("31", "大气环境污染源", "source", {"2005", "2017"}),
-        ("32", "地表水体环境污染源", "source", {"2005", "2017"}),
-        ("39", "工地扬尘污染源", "source", {"2017"}),
-        ("41", "电磁环境污染源", "source", {"2005", "2017"}),
-        ("51", "烟气排放过程监控", "process", {"2017"}),
-        ("52", "污水排放过程监控", "process", {"2017"}),
-        ("91", "系统交互", "interaction", {"2005", "2017"}),
+        ("21", "地表水质量监测", "quality", {"2005", "2017", "2025"}),
+        ("22", "空气质量监测", "quality", {"2005", "2017", "2025"}),
+        ("27", "挥发性有机物监测", "quality", {"2017", "2025"}),
+        ("31", "大气环境污染源", "source", {"2005", "2017", "2025"}),
+        ("32", "地表水体环境污染源", "source", {"2005", "2017", "2025"}),
+        ("39", "工地扬尘污染源", "source", {"2017", "2025"}),
+        ("41", "电磁环境污染源", "source", {"2005", "2017", "2025"}),
+        ("51", "烟气排放过程监控", "process", {"2017", "2025"}),
+        ("52", "污水排放过程监控", "process", {"2017", "2025"}),
+        ("91", "系统交互", "interaction", {"2005", "2017", "2025"}),
+        ("44", "用电监控", "source", {"2025"}),
+        ("45", "关键生产工况监控", "source", {"2025"}),
     ],
 )
 def test_systems(st: str, name_zh: str, category: str, editions: set[str]) -> None:
@@ -253,16 +255,19 @@ def test_systems(st: str, name_zh: str, category: str, editions: set[str]) -> No
 
 def test_system_table_is_complete_and_consistent() -> None:
     assert {m.value for m in SystemType} == set(SYSTEMS)
-    assert len(SYSTEMS) == 20
+    assert len(SYSTEMS) == 22
     assert {c for c, i in SYSTEMS.items() if "2005" not in i.editions} == {
         "24",
         "25",
         "26",
         "27",
         "39",
+        "44",
+        "45",
         "51",
         "52",
     }
+    assert {c for c, i in SYSTEMS.items() if "2025" not in i.editions} == set()
     for code, info in SYSTEMS.items():
         assert info.code == code
         assert info.name_zh

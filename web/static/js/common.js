@@ -93,9 +93,13 @@ export function fmtNumber(v) {
 export const STATUS_LABEL = { online: "在线", offline: "离线", disabled: "停用" };
 // HJ 212 editions (stations.registered_edition / edition).
 export const EDITION_LABEL = { 2005: "HJ/T 212-2005", 2017: "HJ 212-2017", 2025: "HJ 212-2025" };
+// System codes (ST) as protocol/systems.json names them, shortened for tables.
 export const ST_LABEL = {
-  "21": "地表水", "22": "空气质量", "23": "声环境", "24": "地下水", "25": "土壤",
-  "31": "废气", "32": "废水", "33": "污水处理厂", "36": "噪声源", "39": "VOCs", "51": "扬尘",
+  "21": "地表水", "22": "空气质量", "23": "声环境", "24": "地下水", "25": "土壤", "26": "海水",
+  "27": "挥发性有机物", "31": "废气污染源", "32": "废水污染源", "33": "地下水污染源",
+  "34": "海洋污染源", "35": "土壤污染源", "36": "噪声污染源", "37": "振动污染源",
+  "38": "放射性污染源", "39": "工地扬尘", "41": "电磁污染源", "44": "用电监控",
+  "45": "关键生产工况", "51": "烟气排放过程", "52": "污水排放过程",
 };
 
 // Text colour readable on an AQI colour (dark levels get white text).
