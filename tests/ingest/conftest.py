@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 
 from envgrid.settings import Settings, load_settings
+from ingest import cli_station
 from ingest.server import IngestWorker
 from protocol import Decoder, Frame, Role
 from store.db import connect
@@ -97,6 +99,29 @@ class StationClient:
         self.writer.close()
         with contextlib.suppress(OSError):
             await self.writer.wait_closed()
+
+
+def station_parser() -> argparse.ArgumentParser:
+    """The parser of ``envgrid station`` (its actions run in-process by :func:`station_cli`)."""
+    parser = argparse.ArgumentParser(prog="envgrid station")
+    cli_station.configure(parser)
+    return parser
+
+
+async def station_cli(dsn: str, settings: Settings, *argv: str) -> None:
+    """Run ``envgrid station ARGV…`` against ``dsn`` in this process; it must succeed."""
+    conn = await connect(dsn)
+    try:
+        args = station_parser().parse_args(argv)
+        assert await cli_station.ACTIONS[args.action](conn, args, settings) == 0
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def settings(pg_reachable_tmp: Path, db_dsn: str) -> Settings:
+    """Settings of a worker on the test database, data in a fresh directory."""
+    return make_settings(pg_reachable_tmp / "var", db_dsn)
 
 
 @pytest.fixture

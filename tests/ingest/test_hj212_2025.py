@@ -5,24 +5,20 @@ parts, encrypted commands, key rotation (CN 1014) and unknown encrypted loggers.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
 from envgrid.settings import Settings
-from ingest import cli_station
 from protocol import encode_execution_result, encode_request_answer, encode_upload
 from protocol.sm4 import parse_key
 from store.commands import queue_command, wait_command
-from store.db import connect
 from store.secretbox import SM4_KEY, box_for
 
-from .conftest import StationClient, make_settings
+from .conftest import StationClient, station_cli
 
 MN = "0100002025A8900016F0001A"
 PW = "2025-pw"
@@ -52,30 +48,10 @@ def upload(
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="envgrid station")
-    cli_station.configure(parser)
-    return parser
-
-
-async def _cli(dsn: str, settings: Settings, *argv: str) -> None:
-    conn = await connect(dsn)
-    try:
-        args = _parser().parse_args(argv)
-        assert await cli_station.ACTIONS[args.action](conn, args, settings) == 0
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def settings(pg_reachable_tmp: Path, db_dsn: str) -> Settings:
-    return make_settings(pg_reachable_tmp / "var", db_dsn)
-
-
 @pytest.fixture
 async def station(register: Callable[..., Any], db_dsn: str, settings: Settings) -> None:
     await register()  # factors
-    await _cli(
+    await station_cli(
         db_dsn, settings, "add", MN, "--password", PW, "--st", "22",
         "--edition", "2025", "--sm4-key", KEY_TEXT,
     )  # fmt: skip
@@ -140,7 +116,7 @@ async def test_backfill_split_parts_and_editions(
     assert (await client.expect(4))[3].flag == 4
     assert worker.dispatcher.flagged["edition_mismatch"] == 1
     # … or refused when the station is strict
-    await _cli(db_dsn, settings, "set", MN, "--strict-edition")
+    await station_cli(db_dsn, settings, "set", MN, "--strict-edition")
     for _ in range(50):
         await client.send(upload(5, key=None, edition="2017"))
         await asyncio.sleep(0.1)
@@ -201,7 +177,7 @@ async def test_commands_go_encrypted_and_keys_rotate(
     )
     assert (await wait_command(db_conn, command_id, 10)).status == "succeeded"
     # rotation: the new key travels encrypted with the old one, and is used once confirmed
-    await _cli(db_dsn, settings, "rotate-key", MN)
+    await station_cli(db_dsn, settings, "rotate-key", MN)
     exchange = (await client.expect(3))[2]
     assert exchange.cn == 1014 and exchange.encrypted
     new_key = exchange.fields["NewSK"]

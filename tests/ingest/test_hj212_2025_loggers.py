@@ -6,24 +6,20 @@ identities and floods are refused and counted; 2013/2052/2062/2111 land in recor
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 
 from envgrid.settings import Settings
-from ingest import cli_station
 from protocol import encode_execution_result, encode_request_answer, encode_upload
 from protocol.sm4 import parse_key
 from store.commands import CommandError, wait_command
-from store.db import connect
 from store.stations import StationError
 
-from .conftest import StationClient, make_settings
+from .conftest import StationClient, station_cli
 
 LOGGER = "6970000000001ABCDEFG1234"
 MN = "0100002025A8900016F0002B"
@@ -54,26 +50,6 @@ def identity(
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="envgrid station")
-    cli_station.configure(parser)
-    return parser
-
-
-async def _cli(dsn: str, settings: Settings, *argv: str) -> None:
-    conn = await connect(dsn)
-    try:
-        args = _parser().parse_args(argv)
-        assert await cli_station.ACTIONS[args.action](conn, args, settings) == 0
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def settings(pg_reachable_tmp: Path, db_dsn: str) -> Settings:
-    return make_settings(pg_reachable_tmp / "var", db_dsn)
-
-
 async def _logger_row(conn: asyncpg.Connection, logger_id: str = LOGGER) -> asyncpg.Record:
     for _ in range(50):
         row = await conn.fetchrow("SELECT * FROM pending_loggers WHERE logger_id = $1", logger_id)
@@ -102,12 +78,12 @@ async def test_logger_announces_itself_and_gets_its_mn(
         "A800200A8C6D", "E86A643C7BBC", "A763742C1AE1", "22", "pending",
     )  # fmt: skip
     assert PW not in row["password"] and "PW=******" in row["last_raw"]  # sealed, masked
-    await _cli(db_dsn, settings, "loggers")
+    await station_cli(db_dsn, settings, "loggers")
     assert LOGGER in capsys.readouterr().out
     # a bad MN is refused before anything is registered
     with pytest.raises(StationError, match="24 characters"):
-        await _cli(db_dsn, settings, "assign", LOGGER, "--mn", "station-1")
-    await _cli(db_dsn, settings, "assign", LOGGER, "--mn", MN, "--name", "焚烧炉 1")
+        await station_cli(db_dsn, settings, "assign", LOGGER, "--mn", "station-1")
+    await station_cli(db_dsn, settings, "assign", LOGGER, "--mn", MN, "--name", "焚烧炉 1")
     # CN 1002 on the connection that sent the 1001: head MN assigned, CP names the logger
     [_, assign] = await client.expect(2)
     assert (assign.cn, assign.mn, assign.pw, assign.flag) == (1002, MN, PW, 9)
@@ -152,7 +128,7 @@ async def test_assignment_waits_for_the_logger_to_come_back(
     await _logger_row(db_conn)
     await client.close()
     await asyncio.sleep(0.2)
-    await _cli(db_dsn, settings, "assign", LOGGER, "--mn", MN, "--password", "new-pw")
+    await station_cli(db_dsn, settings, "assign", LOGGER, "--mn", MN, "--password", "new-pw")
     assert await db_conn.fetchval("SELECT status FROM station_commands") == "queued"
     # it reconnects (still without an MN) and announces itself again: 9013, then the 1002
     client = await StationClient.open(worker.bound_port)
@@ -222,7 +198,7 @@ async def test_2025_records_stored_and_instrument_commands(
     instrument commands reach the station with their validated parameters."""
     key = "0000000000000000"
     await register()
-    await _cli(
+    await station_cli(
         db_dsn, settings, "add", MN, "--password", PW, "--st", "31",
         "--edition", "2025", "--sm4-key", key,
     )  # fmt: skip
@@ -259,7 +235,7 @@ async def test_2025_records_stored_and_instrument_commands(
         ("retain-sample", ["PolId=w01018"]),
         ("check-standard", ["PolId=w01018"]),
     ):
-        await _cli(db_dsn, settings, "command", MN, verb, *params)
+        await station_cli(db_dsn, settings, "command", MN, verb, *params)
     sent = (await client.expect(8))[5:]
     assert [(f.cn, dict(f.fields)) for f in sent] == [
         (3011, {"PolId": "w01018", "CalibrationType": "1"}),
@@ -272,7 +248,7 @@ async def test_2025_records_stored_and_instrument_commands(
         ("retain-sample", ["PolId=w01018<x>"]),
     ):
         with pytest.raises(CommandError):
-            await _cli(db_dsn, settings, "command", MN, verb, *params)
+            await station_cli(db_dsn, settings, "command", MN, verb, *params)
     await client.close()
 
 
@@ -295,7 +271,7 @@ async def test_mn_goes_only_to_the_logger_with_the_assigned_identity(
     await thief.send(identity(cpu="FFFFFFFFFFFF", mac1="FFFFFFFFFFFF", pw="guess"))
     await thief.expect(1)  # 9013 like anyone; the conflict is counted
     assert worker.dispatcher.rejected["logger_identity_conflict"] == 1
-    await _cli(db_dsn, settings, "assign", LOGGER, "--mn", MN)
+    await station_cli(db_dsn, settings, "assign", LOGGER, "--mn", MN)
     [_, assign] = await logger.expect(2)
     assert (assign.cn, assign.mn, assign.pw) == (1002, MN, PW)
     assert [f.cn for f in await thief.quiet(1.0)] == [9013]

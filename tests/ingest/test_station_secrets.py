@@ -9,7 +9,6 @@ refused; a pending MN keeps the first password it presented.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import stat
@@ -28,17 +27,11 @@ from store.db import connect
 from store.secretbox import STATION_PASSWORD, SecretBox, SecretBoxError, box_for
 from store.stations import NewStation, StationError
 
-from .conftest import StationClient, make_settings
+from .conftest import StationClient, make_settings, station_parser
 from .test_server import rtd
 
 SECRET = "S3cr3t-PW"
 AIR = NewStation("AQ0000000000000000000077", SECRET, "air", "22", 30.27, 120.15, "西湖区")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="envgrid station")
-    cli_station.configure(parser)
-    return parser
 
 
 def _box(worker: Any) -> SecretBox:
@@ -49,7 +42,7 @@ async def _register_sealed(db_dsn: str, settings: Settings, *stations: NewStatio
     conn = await connect(db_dsn)
     try:
         for s in stations:
-            args = _parser().parse_args(
+            args = station_parser().parse_args(
                 ["add", s.mn, "--password", s.password, "--st", s.st or "22"]
             )
             await cli_station.ACTIONS["add"](conn, args, settings)
@@ -203,7 +196,7 @@ async def test_registration_refuses_empty_passwords(
     db_dsn: str, pg_reachable_tmp: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = make_settings(pg_reachable_tmp / "var", db_dsn)
-    parser = _parser()
+    parser = station_parser()
     with pytest.raises(SystemExit):
         parser.parse_args(["add", "NOPW1"])  # --password is required
     capsys.readouterr()
