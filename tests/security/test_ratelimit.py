@@ -212,6 +212,7 @@ def test_missing_setup_fails_loudly() -> None:
 
 # -- the hook in the app ------------------------------------------------------------------
 
+
 async def test_login_is_rate_limited_per_client(
     aiohttp_client: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
 ) -> None:

@@ -24,7 +24,6 @@ this one is the fast, session-based walk over the router (pages included).
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +53,6 @@ UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 LAST = frozenset({("POST", "/logout"), ("POST", "/api/v1/auth/logout")})
 #: An id no object has (unsafe calls must change nothing).
 NOBODY = 999_999
-BUDGET_S = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +150,6 @@ async def call(
 async def test_every_role_against_every_route(
     aiohttp_client: Callable[..., Any], server: TestServer, seeded: Seed
 ) -> None:
-    started = time.perf_counter()
     inside, _ = await seed_scoped_objects(seeded)
     inside["area"] = seeded.areas["R01"]
     markers = (
@@ -192,8 +189,6 @@ async def test_every_role_against_every_route(
                     failures.append(f"{where}: outside the scope: {found}")
     assert forbidden > 100, forbidden
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(failures[:60])
-    elapsed = time.perf_counter() - started
-    assert elapsed < BUDGET_S, f"{elapsed:.0f} s"
 
 
 async def test_the_scope_checks_are_not_vacuous(

@@ -22,7 +22,6 @@ import asyncio
 import contextlib
 import io
 import re
-import time
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -62,9 +61,10 @@ OBJECT_OF = (
     ("/api/v1/cases/{id}", "case"),
 )
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-FUZZ_EXAMPLES = 4
-FUZZ_NEGATIVE = 2
-FUZZ_BUDGET_S = 120
+#: Examples per operation a role may call (valid, then invalid data): the permission
+#: matrix above already calls every operation once per user; this adds variety.
+FUZZ_EXAMPLES = 2
+FUZZ_NEGATIVE = 1
 
 
 @dataclass
@@ -315,15 +315,11 @@ async def test_schemathesis_as_every_role(world: World) -> None:
         session.close()
         return calls[0]
 
-    started = time.perf_counter()
     for role in world.roles:
         counts[role] = await asyncio.to_thread(fuzz_role, role)
-    elapsed = time.perf_counter() - started
     operations = sum(len(ops) for ops in world.doc["paths"].values()) - len(SKIP)
     assert all(n >= operations for n in counts.values()), counts
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(sorted(set(failures))[:80])
-    print(f"schemathesis: {elapsed:.0f} s, calls per role {counts}")
-    assert elapsed < FUZZ_BUDGET_S, f"{elapsed:.0f} s for {counts}"
 
 
 async def test_scoped_lists_hold_only_the_scope(world: World) -> None:
