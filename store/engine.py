@@ -77,9 +77,14 @@ class EngineInfo:
         return f"{text}; {self.note}" if self.note else text
 
 
+#: NULL when the role may not read the setting (neither a superuser nor a member of
+#: pg_read_all_settings, as an application role on a managed server usually is).
 PRELOADED_SQL: Final = """
-SELECT 'timescaledb' = ANY(string_to_array(
-    replace(current_setting('shared_preload_libraries'), ' ', ''), ','))
+SELECT CASE WHEN (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+                 OR pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')
+       THEN 'timescaledb' = ANY(string_to_array(
+                replace(current_setting('shared_preload_libraries'), ' ', ''), ','))
+       END
 """
 NOT_PRELOADED: Final = (
     "timescaledb is not in the server's shared_preload_libraries; add it there and restart"
@@ -87,9 +92,11 @@ NOT_PRELOADED: Final = (
 )
 
 
-async def timescaledb_preloaded(conn: asyncpg.Connection) -> bool:
-    """Whether the server preloads TimescaleDB, which ``CREATE EXTENSION`` needs."""
-    return bool(await conn.fetchval(PRELOADED_SQL))
+async def timescaledb_preloaded(conn: asyncpg.Connection) -> bool | None:
+    """Whether the server preloads TimescaleDB, which ``CREATE EXTENSION`` needs; None
+    when this role may not read ``shared_preload_libraries`` (then only trying tells)."""
+    value = await conn.fetchval(PRELOADED_SQL)
+    return None if value is None else bool(value)
 
 
 async def recorded_engine(conn: asyncpg.Connection) -> Engine | None:
@@ -153,7 +160,7 @@ async def detect_engine(
 
     note = ""
     if installed is None and available is not None and try_create:
-        if not await timescaledb_preloaded(conn):
+        if await timescaledb_preloaded(conn) is False:
             note = f"TimescaleDB {available} is installed but cannot be enabled: {NOT_PRELOADED}"
             if choice == "timescaledb" or recorded is Engine.TIMESCALEDB:
                 raise EngineError(f"database.engine is 'timescaledb' but {note}")

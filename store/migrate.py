@@ -68,6 +68,7 @@ _FILE_RE: Final = re.compile(
 _LOOKS_LIKE_MIGRATION: Final = re.compile(r"^\d+.*\.sql$")
 
 CREATE_TIMESCALEDB_SQL: Final = "CREATE EXTENSION IF NOT EXISTS timescaledb"
+INSTALLED_TIMESCALEDB_SQL: Final = "SELECT true FROM pg_extension WHERE extname = 'timescaledb'"
 CREATE_TABLE_SQL: Final = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version      integer PRIMARY KEY,
@@ -219,7 +220,9 @@ def _report_drift(rows: Iterable[asyncpg.Record], known: Mapping[int, Migration]
 
 async def ensure_timescaledb(conn: asyncpg.Connection) -> None:
     """``CREATE EXTENSION IF NOT EXISTS timescaledb``, with an error that says what to do."""
-    if not await timescaledb_preloaded(conn):
+    if await conn.fetchval(INSTALLED_TIMESCALEDB_SQL):
+        return
+    if await timescaledb_preloaded(conn) is False:
         raise MigrationError(f"the TimescaleDB engine needs the extension, but {NOT_PRELOADED}")
     try:
         await conn.execute(CREATE_TIMESCALEDB_SQL)

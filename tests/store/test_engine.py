@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -16,6 +18,7 @@ from store.engine import (
     EngineInfo,
     detect_engine,
     recorded_engine,
+    timescaledb_preloaded,
 )
 from store.migrate import migrate
 
@@ -213,3 +216,43 @@ async def test_timescaledb_fixture(timescaledb: EngineInfo, db_conn: asyncpg.Con
     assert timescaledb.timescaledb_version == await db_conn.fetchval(
         "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
     )
+
+
+async def test_an_application_role_migrates_what_the_dba_set_up(
+    empty_db_dsn: str, engine_info: EngineInfo
+) -> None:
+    """A separate server's application role (no superuser, no pg_read_all_settings; only
+    CREATEROLE for the first migration, as docs/operations.md says) sets up a database the
+    DBA created — with the extension already created for TimescaleDB.  Reading
+    ``shared_preload_libraries`` is refused to such a role: the check answers "cannot tell"
+    instead of failing the start."""
+    role = f"app_{uuid.uuid4().hex[:10]}"
+    admin = await connect(empty_db_dsn)
+    database = str(await admin.fetchval("SELECT current_database()"))
+    superuser = str(await admin.fetchval("SELECT current_user"))
+    try:
+        await admin.execute(f"CREATE ROLE {role} LOGIN PASSWORD 'app-pass-1' CREATEROLE")
+        await admin.execute(f"ALTER DATABASE {database} OWNER TO {role}")
+        await admin.execute(f"ALTER SCHEMA public OWNER TO {role}")
+        if engine_info.engine is Engine.TIMESCALEDB:
+            await admin.execute("CREATE EXTENSION timescaledb")
+        parts = urlsplit(empty_db_dsn)
+        netloc = f"{role}:app-pass-1@{parts.netloc.rpartition('@')[2]}"
+        app = await connect(urlunsplit(parts._replace(netloc=netloc)))
+        try:
+            assert await timescaledb_preloaded(app) is None
+            choice: EngineChoice = (
+                "timescaledb" if engine_info.engine is Engine.TIMESCALEDB else "postgres"
+            )
+            info = await detect_engine(app, choice=choice)
+            assert info.engine is engine_info.engine
+            assert await migrate(app, info.engine)
+            assert await app.fetchval("SELECT count(*) FROM stations") == 0
+        finally:
+            await app.close()
+    finally:
+        await admin.execute(f"ALTER DATABASE {database} OWNER TO {superuser}")
+        await admin.execute(f"REASSIGN OWNED BY {role} TO {superuser}")
+        await admin.execute(f"DROP OWNED BY {role}")
+        await admin.execute(f"DROP ROLE {role}")
+        await admin.close()
