@@ -194,7 +194,7 @@ def as_tuple(state: Any) -> tuple[Any, ...]:
     return tuple(out)
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     rules=st.fixed_dictionaries({k: key_rules() for k in [(1, 1), (1, 2), (2, 1)]}),
     script=st.lists(steps, min_size=1, max_size=80),
