@@ -25,6 +25,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Final
 
 import asyncpg
 
@@ -35,11 +36,17 @@ from .daily_facts import DayFacts, RankRow, load_day_facts
 from .daily_render import Digest, render_daily
 from .outbox import idempotency_key, queue_message
 
-__all__ = ["Scope", "channels_of", "digest_for", "push_daily", "scopes"]
+__all__ = ["USER_NAMES_SQL", "Scope", "channels_of", "digest_for", "push_daily", "scopes"]
 
 log = logging.getLogger(__name__)
 
 Person = tuple[str, int]  # ("user", user id) or ("receiver", receiver id)
+
+#: the names the digests of users are addressed to
+USER_NAMES_SQL: Final = """
+SELECT id, COALESCE(NULLIF(display_name, ''), username) AS name FROM web_users
+WHERE id = ANY($1::integer[])
+"""
 
 
 @dataclass(slots=True)
@@ -168,12 +175,16 @@ async def push_daily(
         log.warning("daily push: no ranking stored for %s (aggregates)", day.isoformat())
     mark = unverified_mark(config.registry.aqci(day))
     notes = [f"注：{mark['code']} {mark['mark']}：{mark['reason']}。"] if mark else []
+    people = scopes(config)
+    users = [ident for kind, ident in people if kind == "user"]
+    names = {r["id"]: r["name"] for r in await conn.fetch(USER_NAMES_SQL, users)}
     queued = 0
-    for person, scope in sorted(scopes(config).items()):
+    for person, scope in sorted(people.items()):
         targets = channels_of(config, person)
         if not targets:
             continue
-        name = targets[0].name if person[0] == "receiver" else _user_name(targets)
+        name = names.get(person[1], "") if person[0] == "user" else ""
+        name = name or targets[0].name
         digest = digest_for(config, facts, scope, name, notes)
         for receiver in targets:
             message = render_daily(
@@ -189,8 +200,3 @@ async def push_daily(
                 queued += 1
     log.info("daily push for %s: %d messages queued", day.isoformat(), queued)
     return queued
-
-
-def _user_name(receivers: list[Receiver]) -> str:
-    """The name a user's digest is addressed to: the shortest of their receivers' names."""
-    return min((r.name for r in receivers), key=lambda n: (len(n), n))

@@ -205,9 +205,12 @@ class AlertSettings:
     sms_aliyun_access_key_id: str = ""
     sms_aliyun_access_key_secret: str = ""
     sms_aliyun_sign_name: str = ""
-    #: Message kind (alert, reminder, ranking, test) → template code (SMS_123456789).
+    #: Message kind (alert, reminder, ranking = the daily push, test) → template code,
+    #: e.g. ``{ alert = "SMS_123456789", ranking = "SMS_223456789" }``.
     sms_aliyun_templates: dict[str, str] = field(default_factory=dict)
-    #: Message kind → the template's variables, comma-separated (default: all of the kind).
+    #: Message kind → the template's variables, comma-separated, e.g. ``{ ranking =
+    #: "date,rank,exceed,overdue,offline" }`` (that is the default for ranking; alert,
+    #: reminder and test default to "summary"; README "SMS" lists every variable).
     sms_aliyun_params: dict[str, str] = field(default_factory=dict)
     #: 腾讯云短信 (sms 2021-01-11 SendSms, signature TC3-HMAC-SHA256).
     sms_tencent_endpoint: str = "https://sms.tencentcloudapi.com"
@@ -216,13 +219,15 @@ class AlertSettings:
     sms_tencent_secret_key: str = ""
     sms_tencent_sdk_app_id: str = ""
     sms_tencent_sign_name: str = ""
-    #: Message kind → template id (numeric string).
+    #: Message kind → template id (a number, as a string): ``{ ranking = "1234567" }``.
     sms_tencent_templates: dict[str, str] = field(default_factory=dict)
-    #: Message kind → the variables {1}, {2}, … in order, comma-separated.
+    #: Message kind → the variables {1}, {2}, … in order, comma-separated (defaults as
+    #: for sms_aliyun_params).
     sms_tencent_params: dict[str, str] = field(default_factory=dict)
 
     # -- scheduled jobs (core.timezone wall clock) ---------------------------------------
-    #: Push the daily ranking (at aggregates.daily_ranking_time) to responsible people.
+    #: Push the daily report (at aggregates.daily_ranking_time: AQCI ranking, the day's
+    #: exceedances, overdue cases, offline stations) to responsible people.
     daily_push: bool = True
     housekeeping_time: str = "03:40"
     #: Resolved alerts, their history and the delivery log are kept this long.

@@ -59,7 +59,7 @@ __all__ = [
 #: receiver kinds that send SMS
 SMS_KINDS: Final = ("aliyun_sms", "tencent_sms")
 _NUMBER: Final = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$|^\+(\d{6,15})$")
-_SPLIT: Final = re.compile(r"[,;\s]+")
+_SPLIT: Final = re.compile(r"[,;，；\n]+")
 _ALIYUN_RETRY_PREFIXES: Final = ("isp.", "Throttling", "ServiceUnavailable", "InternalError")
 _ALIYUN_LATER: Final = frozenset({"isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL"})
 _TENCENT_RETRY_PREFIXES: Final = ("InternalError", "RequestLimitExceeded")
@@ -69,10 +69,13 @@ _TENCENT_LATER: Final = frozenset(
 
 
 def phone_numbers(address: str) -> list[str]:
-    """The receiver's numbers in E.164 (``+8613800138000``); ValueError names a bad one."""
+    """The receiver's numbers (separated by commas, semicolons or lines; spaces and dashes
+    inside a number ignored) in E.164 (``+8613800138000``); ValueError names a bad one."""
     out = []
-    for item in (a for a in _SPLIT.split(address.strip()) if a):
-        m = _NUMBER.match(item.replace("-", ""))
+    for item in (re.sub(r"[\s-]", "", a) for a in _SPLIT.split(address)):
+        if not item:
+            continue
+        m = _NUMBER.match(item)
         if m is None:
             raise ValueError(f"not a mobile number: {mask_number(item)}")
         out.append(f"+86{m.group(1)}" if m.group(1) else f"+{m.group(2)}")
