@@ -222,3 +222,19 @@ async def test_hourly_cap_drops_and_rolls_into_the_next_sms(
     finally:
         await pool.close()
         await conn.close()
+
+
+def test_sms_credentials_are_masked_in_the_settings_listing() -> None:
+    """``envgrid config show`` (store.config.settings_as_dict) never prints the SMS keys."""
+    from envgrid.settings import load_settings
+    from store.config import settings_as_dict
+
+    env = {
+        "ENVGRID_ALERTS__SMS_ALIYUN_ACCESS_KEY_ID": "LTAIvisible",
+        "ENVGRID_ALERTS__SMS_ALIYUN_ACCESS_KEY_SECRET": "aliyun-hidden-1",
+        "ENVGRID_ALERTS__SMS_TENCENT_SECRET_ID": "AKIDhidden",
+        "ENVGRID_ALERTS__SMS_TENCENT_SECRET_KEY": "tencent-hidden-2",
+    }
+    shown = repr(settings_as_dict(load_settings(None, env, {}, discover=False)))
+    assert "aliyun-hidden-1" not in shown and "tencent-hidden-2" not in shown
+    assert "LTAIvisible" in shown  # the key id names the account, it is not a secret
