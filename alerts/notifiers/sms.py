@@ -113,6 +113,31 @@ def _setting(receiver: Receiver, key: str, table: Mapping[str, str], kind: str =
     return str(own or "")
 
 
+def _content(
+    receiver: Receiver,
+    message: Message,
+    max_chars: int,
+    provider: str,
+    params: Mapping[str, str],
+    templates: Mapping[str, str],
+    sign_name: str,
+) -> tuple[list[tuple[str, str]], str, str, list[str]]:
+    """(variables, template, sign name, numbers) of one SMS; raises NotifyError."""
+    kind, values = sms_values(receiver, message, params, max_chars)
+    template = _setting(receiver, "templates", templates, kind)
+    setting = f"alerts.sms_{provider}"
+    _require(
+        template, f"the {provider} SMS template for {kind} messages ({setting}_templates.{kind})"
+    )
+    sign = _setting(receiver, "sign_name", {}) or sign_name
+    _require(sign, f"the {provider} SMS sign name ({setting}_sign_name)")
+    try:
+        numbers = phone_numbers(receiver.address)
+    except ValueError as exc:
+        raise NotifyError(f"receiver {receiver.name!r}: {exc}", retry=False) from exc
+    return values, template, sign, numbers
+
+
 async def _call(
     channels: Channels, url: URL, body: bytes, headers: Mapping[str, str], what: str
 ) -> tuple[int, Any]:
@@ -153,18 +178,10 @@ class AliyunSmsNotifier:
         s = self.s
         key_id = _require(s.sms_aliyun_access_key_id, "alerts.sms_aliyun_access_key_id")
         secret = _require(s.sms_aliyun_access_key_secret, "alerts.sms_aliyun_access_key_secret")
-        kind, values = sms_values(receiver, message, s.sms_aliyun_params, s.sms_param_max_chars)
-        template = _setting(receiver, "templates", s.sms_aliyun_templates, kind)
-        _require(
-            template,
-            f"the Aliyun SMS template for {kind} messages (alerts.sms_aliyun_templates.{kind})",
-        )
-        sign = _setting(receiver, "sign_name", {}) or s.sms_aliyun_sign_name
-        _require(sign, "the Aliyun SMS sign name (alerts.sms_aliyun_sign_name)")
-        try:
-            numbers = phone_numbers(receiver.address)
-        except ValueError as exc:
-            raise NotifyError(f"receiver {receiver.name!r}: {exc}", retry=False) from exc
+        values, template, sign, numbers = _content(
+            receiver, message, s.sms_param_max_chars, "aliyun", s.sms_aliyun_params,
+            s.sms_aliyun_templates, s.sms_aliyun_sign_name,
+        )  # fmt: skip
         query = {
             "PhoneNumbers": ",".join(n.removeprefix("+86") for n in numbers),
             "SignName": sign,
@@ -220,18 +237,10 @@ class TencentSmsNotifier:
         secret_id = _require(s.sms_tencent_secret_id, "alerts.sms_tencent_secret_id")
         secret_key = _require(s.sms_tencent_secret_key, "alerts.sms_tencent_secret_key")
         app = _require(s.sms_tencent_sdk_app_id, "alerts.sms_tencent_sdk_app_id")
-        kind, values = sms_values(receiver, message, s.sms_tencent_params, s.sms_param_max_chars)
-        template = _setting(receiver, "templates", s.sms_tencent_templates, kind)
-        _require(
-            template,
-            f"the Tencent SMS template for {kind} messages (alerts.sms_tencent_templates.{kind})",
-        )
-        sign = _setting(receiver, "sign_name", {}) or s.sms_tencent_sign_name
-        _require(sign, "the Tencent SMS sign name (alerts.sms_tencent_sign_name)")
-        try:
-            numbers = phone_numbers(receiver.address)
-        except ValueError as exc:
-            raise NotifyError(f"receiver {receiver.name!r}: {exc}", retry=False) from exc
+        values, template, sign, numbers = _content(
+            receiver, message, s.sms_param_max_chars, "tencent", s.sms_tencent_params,
+            s.sms_tencent_templates, s.sms_tencent_sign_name,
+        )  # fmt: skip
         body = orjson.dumps(
             {
                 "PhoneNumberSet": numbers,
