@@ -60,12 +60,33 @@ class Scope:
     everything: bool = False
 
 
+@dataclass(slots=True)
+class _Index:
+    """Stations by region and by area, grids by area: one pass over the stations."""
+
+    by_region: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_area: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+    grids: dict[int, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+    @classmethod
+    def of(cls, config: AlertConfig) -> _Index:
+        index = cls()
+        for s in config.stations.values():
+            index.by_region[s.region].add(s.id)
+            for area in s.areas:
+                index.by_area[area].add(s.id)
+                if s.grid_id is not None:
+                    index.grids[area].add(s.grid_id)
+        return index
+
+
 def _person(receiver: Receiver) -> Person:
     return ("user", receiver.user_id) if receiver.user_id is not None else ("receiver", receiver.id)
 
 
-def scopes(config: AlertConfig) -> dict[Person, Scope]:
+def scopes(config: AlertConfig, index: _Index | None = None) -> dict[Person, Scope]:
     """Receiver (user or lone receiver) → the union of its responsibilities."""
+    index = index or _Index.of(config)
     out: dict[Person, Scope] = defaultdict(Scope)
     for receiver_id, _role, scope, key in config.responsibility_rows:
         receiver = config.receivers.get(receiver_id)
@@ -77,10 +98,10 @@ def scopes(config: AlertConfig) -> dict[Person, Scope]:
             mine.stations.add(int(key))
         elif scope == "region":
             mine.regions.append(key)
-            mine.stations |= {s.id for s in config.stations.values() if s.region == key}
+            mine.stations |= index.by_region.get(key, set())
         elif scope == "area" and key.isascii() and key.isdigit():
             mine.areas.append(int(key))
-            mine.stations |= {s.id for s in config.stations.values() if int(key) in s.areas}
+            mine.stations |= index.by_area.get(int(key), set())
         elif scope == "all":
             mine.everything = True
             mine.stations |= set(config.stations)
@@ -102,7 +123,9 @@ def channels_of(config: AlertConfig, person: Person) -> list[Receiver]:
     )
 
 
-def _ranking_lines(config: AlertConfig, facts: DayFacts, scope: Scope) -> list[RankRow]:
+def _ranking_lines(
+    config: AlertConfig, facts: DayFacts, scope: Scope, index: _Index
+) -> list[RankRow]:
     rows = facts.ranking
 
     def best_first(items: list[RankRow]) -> list[RankRow]:
@@ -122,12 +145,11 @@ def _ranking_lines(config: AlertConfig, facts: DayFacts, scope: Scope) -> list[R
     for region in scope.regions:
         if ("region", region) in rows:
             out.append(rows[("region", region)])
-        out += stations({s.id for s in config.stations.values() if s.region == region})
+        out += stations(index.by_region.get(region, set()))
     for area in scope.areas:
-        grids = {s.grid_id for s in config.stations.values() if area in s.areas and s.grid_id}
-        keys = [config.area_codes.get(g, str(g)) for g in grids]
+        keys = [config.area_codes.get(g, str(g)) for g in index.grids.get(area, ())]
         out += best_first([rows[("grid", k)] for k in keys if ("grid", k) in rows])
-        out += stations({s.id for s in config.stations.values() if area in s.areas})
+        out += stations(index.by_area.get(area, set()))
     out += [r for k in scope.station_keys if (r := station(k)) is not None]
     seen: set[tuple[str, str]] = set()
     unique = []
@@ -139,7 +161,12 @@ def _ranking_lines(config: AlertConfig, facts: DayFacts, scope: Scope) -> list[R
 
 
 def digest_for(
-    config: AlertConfig, facts: DayFacts, scope: Scope, receiver: str, notes: list[str]
+    config: AlertConfig,
+    facts: DayFacts,
+    scope: Scope,
+    receiver: str,
+    notes: list[str],
+    index: _Index | None = None,
 ) -> Digest:
     """The receiver's cut of the day's facts."""
     areas = set(scope.areas)
@@ -154,7 +181,7 @@ def digest_for(
         facts.day,
         facts.now,
         receiver,
-        _ranking_lines(config, facts, scope),
+        _ranking_lines(config, facts, scope, index or _Index.of(config)),
         [e for e in facts.exceedances if e.station_id in scope.stations],
         overdue,
         [o for o in facts.offline if o.station_id in scope.stations],
@@ -175,7 +202,8 @@ async def push_daily(
         log.warning("daily push: no ranking stored for %s (aggregates)", day.isoformat())
     mark = unverified_mark(config.registry.aqci(day))
     notes = [f"注：{mark['code']} {mark['mark']}：{mark['reason']}。"] if mark else []
-    people = scopes(config)
+    index = _Index.of(config)
+    people = scopes(config, index)
     users = [ident for kind, ident in people if kind == "user"]
     names = {r["id"]: r["name"] for r in await conn.fetch(USER_NAMES_SQL, users)}
     queued = 0
@@ -185,14 +213,14 @@ async def push_daily(
             continue
         name = names.get(person[1], "") if person[0] == "user" else ""
         name = name or targets[0].name
-        digest = digest_for(config, facts, scope, name, notes)
+        digest = digest_for(config, facts, scope, name, notes, index)
+        message = render_daily(
+            digest,
+            config,
+            max_items=config.alerts.message_max_items,
+            dashboard_url=config.alerts.dashboard_url,
+        )
         for receiver in targets:
-            message = render_daily(
-                digest,
-                config,
-                max_items=config.alerts.message_max_items,
-                dashboard_url=config.alerts.dashboard_url,
-            )
             key = idempotency_key("ranking", day.isoformat(), receiver.id)
             if await queue_message(
                 conn, key=key, receiver=receiver, kind="ranking", message=message

@@ -205,7 +205,8 @@ class AlertSettings:
     sms_aliyun_access_key_id: str = ""
     sms_aliyun_access_key_secret: str = ""
     sms_aliyun_sign_name: str = ""
-    #: Message kind (alert, reminder, ranking = the daily push, test) → template code,
+    #: Message kind (alert, reminder, ranking = the daily push, test, notice = case and
+    #: patrol notices) → template code,
     #: e.g. ``{ alert = "SMS_123456789", ranking = "SMS_223456789" }``.
     sms_aliyun_templates: dict[str, str] = field(default_factory=dict)
     #: Message kind → the template's variables, comma-separated, e.g. ``{ ranking =

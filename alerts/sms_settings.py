@@ -35,6 +35,8 @@ SMS_PARAMS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
             "summary", "date", "rank", "aqci", "exceed", "overdue", "offline", *_COMMON
         ),
         "test": ("summary", "time", *_COMMON),
+        # anything else sent through a receiver: case and patrol notices (web.casework)
+        "notice": ("summary", "title", *_COMMON),
     }
 )  # fmt: skip
 SMS_KINDS: Final = tuple(SMS_PARAMS)
@@ -45,6 +47,7 @@ DEFAULT_PARAMS: Final[Mapping[str, tuple[str, ...]]] = MappingProxyType(
         "reminder": ("summary",),
         "ranking": ("date", "rank", "exceed", "overdue", "offline"),
         "test": ("summary",),
+        "notice": ("summary",),
     }
 )
 

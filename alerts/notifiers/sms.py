@@ -37,7 +37,7 @@ import orjson
 from yarl import URL
 
 from alerts.config import Receiver
-from alerts.sms_settings import param_names
+from alerts.sms_settings import SMS_PARAMS, param_names
 from alerts.templates import Message
 
 from .base import NotifyError
@@ -94,11 +94,15 @@ def sms_values(
     receiver: Receiver, message: Message, configured: Mapping[str, str], max_chars: int
 ) -> tuple[str, list[tuple[str, str]]]:
     """(message kind, [(variable, value)] in template order); values are cut to
-    ``max_chars`` characters.  A message without an SMS form sends its subject."""
+    ``max_chars`` characters.  A message without an SMS form (case and patrol notices) is
+    a ``notice`` whose summary is its subject."""
     form = message.sms or {}
-    kind = str(form.get("kind") or message.payload.get("kind") or "alert")
+    kind = str(form.get("kind") or message.payload.get("kind") or "notice")
+    if kind not in SMS_PARAMS:  # a case or patrol notice (web.casework), no SMS form
+        kind = "notice"
     values = dict(form.get("params") or {})
     values.setdefault("summary", message.subject)
+    values.setdefault("title", str(message.payload.get("title") or ""))
     values.setdefault("skipped", "0")
     own = receiver.settings.get("params")
     names = param_names({**configured, **(own if isinstance(own, Mapping) else {})}, kind)

@@ -238,3 +238,16 @@ def test_sms_credentials_are_masked_in_the_settings_listing() -> None:
     shown = repr(settings_as_dict(load_settings(None, env, {}, discover=False)))
     assert "aliyun-hidden-1" not in shown and "tencent-hidden-2" not in shown
     assert "LTAIvisible" in shown  # the key id names the account, it is not a secret
+
+
+async def test_a_case_notice_goes_as_a_notice_template(sms_cloud: SmsCloud, tmp_path: Path) -> None:
+    """Messages without an SMS form (web.casework notices) use the ``notice`` template."""
+    settings = alert_settings(
+        DSN,
+        tmp_path,
+        **(sms_settings(sms_cloud) | {"sms_aliyun_templates": {"notice": "SMS_400"}}),
+    )
+    notice = Message("【督办】案件 AJ1 处置超期", "t", "", "", {"kind": "case_supervise"})
+    async with Channels(settings.alerts) as channels:
+        await channels.send(receiver("aliyun_sms"), notice, "x")
+    assert sms_cloud.sent[-1][3:] == ("SMS_400", {"summary": "【督办】案件 AJ1 处置超期"})
