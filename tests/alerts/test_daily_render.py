@@ -119,5 +119,5 @@ def test_render_with_nothing_to_report_and_with_long_lists() -> None:
     assert "…另有 2 项" in m.text and "细颗粒物" in m.markdown and "未核实" in m.html
     assert "AJ1 核查：时限 12-06 06:00，已超期 2 小时" in m.text
     assert "龙井站（西湖区）：自 12-05 22:10 起无数据" in m.text
-    assert m.payload["exceedances"][0]["ratio"] == round(61 / 60, 3)  # type: ignore[index]
+    assert m.payload["exceedances"][0]["ratio"] == round(61 / 60, 3)
     assert m.sms["params"]["exceed"] == "5" and m.sms["kind"] == "ranking"

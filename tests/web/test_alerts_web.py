@@ -433,7 +433,7 @@ async def test_routes_receivers_and_users(client: TestClient, seeded: Seed) -> N
     user = await _get(client, f"/api/v1/users/{seeded.users['officer']}", "admin", seeded)
     assert user["receivers"] == []
     # SMS receivers: mobile numbers, and the choice of the daily push (admins only)
-    sms = {"name": "值班短信", "kind": "tencent_sms", "address": "13800138000"}
+    sms: dict[str, object] = {"name": "值班短信", "kind": "tencent_sms", "address": "13800138000"}
     sms["settings"] = {"daily_push": False, "max_per_hour": 3}
     await _send(client, "POST", "/api/v1/alert-receivers", "officer", seeded, sms, 403)
     bad = {**sms, "name": "坏号码", "address": "12345"}
