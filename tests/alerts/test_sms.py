@@ -3,6 +3,7 @@ signatures; provider errors with their codes; the per-receiver hourly cap and ro
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -251,3 +252,39 @@ async def test_a_case_notice_goes_as_a_notice_template(sms_cloud: SmsCloud, tmp_
     async with Channels(settings.alerts) as channels:
         await channels.send(receiver("aliyun_sms"), notice, "x")
     assert sms_cloud.sent[-1][3:] == ("SMS_400", {"summary": "【督办】案件 AJ1 处置超期"})
+
+
+async def test_cli_adds_an_sms_receiver_and_test_notify_sends_the_test_template(
+    db_dsn: str,
+    sms_cloud: SmsCloud,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import json
+
+    from envgrid.cli import main
+
+    for key, value in sms_settings(sms_cloud).items():
+        text = json.dumps(value) if isinstance(value, dict) else str(value)
+        monkeypatch.setenv(f"ENVGRID_ALERTS__{key.upper()}", text)
+    monkeypatch.setenv("ENVGRID_ALERTS__WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+
+    async def run(*argv: str) -> tuple[int, str, str]:
+        # its own thread and event loop: the fake cloud serves on this test's loop
+        code = await asyncio.to_thread(main, ["alerts", "--dsn", db_dsn, *argv])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, _, err = await run("receiver", "add", "坏", "--kind", "aliyun_sms", "--address", "123")
+    assert code == 2 and "mobile numbers" in err
+    code, out, _ = await run(
+        "receiver", "add", "值班短信", "--kind", "aliyun_sms", "--address", "13800138000"
+    )
+    assert code == 0 and "值班短信" in out
+    code, out, err = await run("test-notify", "值班短信")
+    assert code == 0 and "sent to 值班短信" in out, err
+    ((_, numbers, _, template, params),) = sms_cloud.sent
+    assert (numbers, template) == (["13800138000"], "SMS_300")
+    assert params == {"summary": "测试消息（值班短信）"}
+    code, out, _ = await run("receiver", "list")
+    assert ALIYUN_SECRET not in out and "aliyun_sms" in out
