@@ -27,14 +27,16 @@ log = logging.getLogger(__name__)
 
 #: (SMS sent in the last hour, SMS dropped since the last one sent) of receiver $1.
 SMS_USAGE_SQL: Final = """
-WITH mine AS (
-    SELECT status, sent_at FROM alert_notifications
-    WHERE receiver_id = $1 AND channel = ANY($2::text[]) AND status IN ('sent', 'dropped')
-)
-SELECT count(*) FILTER (WHERE status = 'sent' AND sent_at > now() - interval '1 hour'),
-       count(*) FILTER (WHERE status = 'dropped' AND sent_at > COALESCE(
-           (SELECT max(sent_at) FROM mine WHERE status = 'sent'), '-infinity'))
-FROM mine
+SELECT
+    (SELECT count(*) FROM alert_notifications
+     WHERE receiver_id = $1 AND channel = ANY($2::text[]) AND status = 'sent'
+       AND sent_at > now() - interval '1 hour'),
+    (SELECT count(*) FROM alert_notifications
+     WHERE receiver_id = $1 AND channel = ANY($2::text[]) AND status = 'dropped'
+       AND sent_at > COALESCE(
+           (SELECT max(sent_at) FROM alert_notifications
+            WHERE receiver_id = $1 AND channel = ANY($2::text[]) AND status = 'sent'),
+           '-infinity'))
 """
 DROP_SQL: Final = """
 UPDATE alert_notifications SET status = 'dropped', sent_at = now(), last_error = $2
