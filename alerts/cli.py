@@ -8,6 +8,7 @@ envgrid alerts silence add --station 12 --for 2h --user 张三 --comment "更换
 envgrid alerts silence list [--all] | silence expire 7
 envgrid alerts receiver add 运维组 --kind email --address ops@example.cn
 envgrid alerts receiver add 监管群 --kind dingtalk --address URL --secret SEC…
+envgrid alerts receiver add 值班短信 --kind tencent_sms --address 13800138000,13900139000
 envgrid alerts receiver list | receiver delete 3
 envgrid alerts responsible 运维组 --role maintainer --region 西湖区
 envgrid alerts limit set a34004 --upper 75 --station 12 | limit list | limits STATION
@@ -38,7 +39,7 @@ from store.validation import ConfigError
 from . import api
 from .config import Receiver
 from .model import RULE_ZH, SEVERITY_ZH, STATE_ZH
-from .notifiers import Channels
+from .notifiers import NOTIFIERS, Channels
 from .outbox import idempotency_key, send_now
 from .routing import RoutingError
 from .rules import RuleError
@@ -112,12 +113,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     p = ssub.add_parser("expire", help="end a silence now")
     p.add_argument("id", type=int)
 
-    receiver = sub.add_parser("receiver", help="contact points (email, webhook, WeCom, DingTalk)")
+    receiver = sub.add_parser(
+        "receiver", help="contact points (email, webhook, WeCom, DingTalk, Aliyun/Tencent SMS)"
+    )
     rsub = receiver.add_subparsers(dest="receiver_action", required=True, metavar="ACTION")
     p = rsub.add_parser("add", help="add a receiver")
     p.add_argument("name")
-    p.add_argument("--kind", required=True, choices=("email", "webhook", "wecom", "dingtalk"))
-    p.add_argument("--address", required=True, help="email address(es) or URL")
+    p.add_argument("--kind", required=True, choices=tuple(NOTIFIERS))
+    p.add_argument("--address", required=True, help="email address(es), URL or mobile numbers")
     p.add_argument("--secret", help="DingTalk signing secret / webhook HMAC key")
     p.add_argument("--settings", type=json.loads, default=None, help="JSON object")
     rsub.add_parser("list", help="receivers")
@@ -154,7 +157,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
     sub.add_parser("routes", help="routing rules")
     p = sub.add_parser("notifications", help="the delivery log")
-    p.add_argument("--status", choices=("queued", "sending", "sent", "failed"))
+    p.add_argument("--status", choices=("queued", "sending", "sent", "failed", "dropped"))
     p.add_argument("--limit", type=int, default=50)
     p = sub.add_parser("test-notify", help="send a test message to a receiver now")
     p.add_argument("receiver", help="receiver id or name")

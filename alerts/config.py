@@ -137,6 +137,8 @@ class Receiver:
     secret: str | None
     settings: Mapping[str, Any]
     enabled: bool
+    #: the dashboard user the contact point belongs to (their channels: alerts.daily_push)
+    user_id: int | None = None
 
 
 @dataclass(slots=True)

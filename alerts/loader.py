@@ -181,6 +181,7 @@ async def load_config(
             r["secret"],
             r["settings"] or {},
             r["enabled"],
+            r["user_id"],
         )
         for r in await conn.fetch(queries.LOAD_RECEIVERS_SQL)
     }

@@ -8,7 +8,9 @@ a second insert of the same message a no-op.
 ``next_attempt_at``), sent through the receiver's channel (:mod:`alerts.notifiers`) and
 marked ``sent``, or retried with exponential back-off up to ``alerts.send_attempts``,
 or marked ``failed`` for permanent errors.  One receiver's messages go out in order, at
-most ``alerts.max_messages_per_receiver`` per ``alerts.rate_window_s`` (the rest wait).
+most ``alerts.max_messages_per_receiver`` per ``alerts.rate_window_s`` (the rest wait);
+an SMS receiver also has an hourly cap, above which messages are ``dropped`` and rolled
+into its next SMS (:mod:`alerts.sms_quota`).
 A crash between a successful send and its ``sent`` mark re-sends once the lease expires:
 delivery is at least once, never silently lost (ALERTS_AND_DASHBOARDS.md §1.2 "Dedup").
 """
@@ -27,8 +29,9 @@ import asyncpg
 
 from . import queries
 from .config import AlertConfig, Receiver
-from .notifiers import Channels, NotifyError
+from .notifiers import SMS_KINDS, Channels, NotifyError
 from .settings import AlertSettings
+from .sms_quota import cap_of, drop_sms, rolled_up, sms_usage
 from .templates import Message
 
 __all__ = [
@@ -131,6 +134,8 @@ class Sender:
         self._recent: dict[int, deque[float]] = defaultdict(deque)
         self.sent = 0
         self.failed = 0
+        #: SMS dropped by a receiver's hourly cap (alerts.sms_quota)
+        self.dropped = 0
 
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set (woken by :attr:`wake`, else every second)."""
@@ -188,8 +193,16 @@ class Sender:
                 await self.pool.execute(queries.MARK_RETRY_SQL, row["id"], why, 0.0, "failed")
                 self.failed += 1
                 continue
-            await self.pool.execute(queries.MARK_SENDING_SQL, row["id"], self._lease(config))
             message = Message.from_json(row["message"])
+            if receiver.kind in SMS_KINDS:
+                cap = cap_of(receiver, s)
+                sent_hour, dropped = await sms_usage(self.pool, receiver.id)
+                if cap and sent_hour >= cap:
+                    await drop_sms(self.pool, row["id"], receiver, cap)
+                    self.dropped += 1
+                    continue
+                message = rolled_up(message, dropped)
+            await self.pool.execute(queries.MARK_SENDING_SQL, row["id"], self._lease(config))
             what = f"notification {row['id']} to {receiver.name}"
             try:
                 await deliver(self.channels, receiver, message, f"envgrid-{row['id']}", what)

@@ -32,7 +32,7 @@ SELECT id, name, position, matchers, receiver_ids, to_roles, group_by, group_wai
 FROM alert_routes ORDER BY position, id
 """
 LOAD_RECEIVERS_SQL: Final = """
-SELECT id, name, kind, address, secret, settings, enabled FROM alert_receivers
+SELECT id, name, kind, address, secret, settings, enabled, user_id FROM alert_receivers
 """
 LOAD_RESPONSIBILITIES_SQL: Final = """
 SELECT receiver_id, role, scope, scope_key FROM alert_responsibilities
@@ -238,13 +238,6 @@ UPDATE alert_notifications SET next_attempt_at = now() + make_interval(secs => $
 WHERE id = $1
 """
 
-# -- the daily ranking push ------------------------------------------------------------------
-RANKINGS_TABLE_EXISTS_SQL: Final = "SELECT to_regclass('daily_rankings') IS NOT NULL"
-LOAD_RANKINGS_SQL: Final = """
-SELECT scope, scope_key, scope_name, rank, aqi, level, primary_pollutants, aqci, valid, standard
-FROM daily_rankings WHERE day = $1 ORDER BY scope, rank NULLS LAST, scope_key
-"""
-
 # -- housekeeping ----------------------------------------------------------------------------
 PURGE_ALERTS_SQL: Final = """
 DELETE FROM alerts WHERE state = 'resolved' AND resolved_at < now() - make_interval(days => $1)
@@ -359,7 +352,7 @@ SELECT id, name, kind, address, secret IS NOT NULL AS has_secret, settings, enab
 FROM alert_receivers ORDER BY name
 """
 GET_RECEIVER_SQL: Final = """
-SELECT id, name, kind, address, secret, settings, enabled FROM alert_receivers
+SELECT id, name, kind, address, secret, settings, enabled, user_id FROM alert_receivers
 WHERE id = $1 OR name = $2
 """
 DELETE_RECEIVER_SQL: Final = "DELETE FROM alert_receivers WHERE id = $1 RETURNING id"

@@ -9,11 +9,13 @@ the scheduled jobs.  Times are seconds unless the name says otherwise.
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from aggregates.settings import AggregatesConfig
 from store.validation import require
+
+from .sms_settings import check_sms_settings
 
 __all__ = ["AlertSettings", "AlertsConfig"]
 
@@ -64,12 +66,14 @@ _NON_NEGATIVE: Final = (
     "group_wait_s",
     "group_interval_s",
     "repeat_interval_s",
+    "sms_max_per_hour",
 )
 _AT_LEAST_ONE: Final = (
     "pending_count",
     "clear_count",
     "flatline_min_count",
     "jump_clear_count",
+    "sms_param_max_chars",
     "inhibit_min_stations",
     "max_messages_per_receiver",
     "send_attempts",
@@ -187,8 +191,44 @@ class AlertSettings:
     #: followed.
     webhook_allowed_networks: tuple[str, ...] = ()
 
+    # -- SMS (alerts.notifiers.sms; checked by alerts.sms_settings) -----------------------
+    #: Most SMS one receiver gets per hour (a receiver's ``max_per_hour`` setting may lower
+    #: or raise it; 0 = no cap).  Excess messages are dropped, counted and logged, and the
+    #: receiver's next SMS says how many were dropped.
+    sms_max_per_hour: int = 10
+    #: Longest value of one template variable (阿里云: 35 characters for notices).
+    sms_param_max_chars: int = 35
+    #: 阿里云短信 (dysmsapi 2017-05-25 SendSms, V3 signature ACS3-HMAC-SHA256).  The secret
+    #: is a setting (file or ENVGRID_ALERTS__SMS_ALIYUN_ACCESS_KEY_SECRET), never stored
+    #: in the database or shown.
+    sms_aliyun_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    sms_aliyun_access_key_id: str = ""
+    sms_aliyun_access_key_secret: str = ""
+    sms_aliyun_sign_name: str = ""
+    #: Message kind (alert, reminder, ranking = the daily push, test, notice = case and
+    #: patrol notices) → template code,
+    #: e.g. ``{ alert = "SMS_123456789", ranking = "SMS_223456789" }``.
+    sms_aliyun_templates: dict[str, str] = field(default_factory=dict)
+    #: Message kind → the template's variables, comma-separated, e.g. ``{ ranking =
+    #: "date,rank,exceed,overdue,offline" }`` (that is the default for ranking; alert,
+    #: reminder and test default to "summary"; README "SMS" lists every variable).
+    sms_aliyun_params: dict[str, str] = field(default_factory=dict)
+    #: 腾讯云短信 (sms 2021-01-11 SendSms, signature TC3-HMAC-SHA256).
+    sms_tencent_endpoint: str = "https://sms.tencentcloudapi.com"
+    sms_tencent_region: str = "ap-guangzhou"
+    sms_tencent_secret_id: str = ""
+    sms_tencent_secret_key: str = ""
+    sms_tencent_sdk_app_id: str = ""
+    sms_tencent_sign_name: str = ""
+    #: Message kind → template id (a number, as a string): ``{ ranking = "1234567" }``.
+    sms_tencent_templates: dict[str, str] = field(default_factory=dict)
+    #: Message kind → the variables {1}, {2}, … in order, comma-separated (defaults as
+    #: for sms_aliyun_params).
+    sms_tencent_params: dict[str, str] = field(default_factory=dict)
+
     # -- scheduled jobs (core.timezone wall clock) ---------------------------------------
-    #: Push the daily ranking (at aggregates.daily_ranking_time) to responsible people.
+    #: Push the daily report (at aggregates.daily_ranking_time: AQCI ranking, the day's
+    #: exceedances, overdue cases, offline stations) to responsible people.
     daily_push: bool = True
     housekeeping_time: str = "03:40"
     #: Resolved alerts, their history and the delivery log are kept this long.
@@ -242,6 +282,7 @@ class AlertSettings:
             "@" in self.smtp_from,
             f"alerts.smtp_from must be an email address (got {self.smtp_from!r})",
         )
+        check_sms_settings(self)
         require(
             _hhmm(self.housekeeping_time),
             f"alerts.housekeeping_time must be HH:MM (got {self.housekeeping_time!r})",

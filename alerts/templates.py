@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -17,15 +17,13 @@ from .model import REASON_ZH, RULE_ZH, SEVERITY_ZH, STATE_ZH, AlertView, jsonabl
 __all__ = [
     "PREFIX",
     "Message",
-    "RankingLine",
     "describe",
     "render_alerts",
-    "render_ranking",
     "render_test",
+    "sms_summary",
 ]
 
 PREFIX: Final = "环境监测"
-_LEVEL_ZH: Final = {1: "优", 2: "良", 3: "轻度污染", 4: "中度污染", 5: "重度污染", 6: "严重污染"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +33,13 @@ class Message:
     html: str
     markdown: str
     payload: Mapping[str, Any] = field(default_factory=dict)
+    #: the SMS form: {"kind": message kind, "params": {template variable: value}}
+    #: (alerts.sms_settings.SMS_PARAMS)
+    sms: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        return out | {"payload": dict(self.payload)}
+        return out | {"payload": dict(self.payload), "sms": dict(self.sms)}
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Any]) -> Message:
@@ -48,6 +49,7 @@ class Message:
             str(obj.get("html", "")),
             str(obj.get("markdown", "")),
             dict(obj.get("payload") or {}),
+            dict(obj.get("sms") or {}),
         )
 
 
@@ -215,13 +217,24 @@ def render_alerts(
         "resolved": sorted(a.id for a in resolved),
         "alerts": [_alert_json(a, tz) for a in everything[: max_items * 3]],
     }
+    count = len(firing) if kind == "reminder" else len(new) or len(resolved)
+    sms = {
+        "kind": kind,
+        "params": {"summary": sms_summary(subject), "count": str(count), "title": title},
+    }
     return Message(
         subject,
         "\n".join(text_lines).strip() + "\n",
         "\n".join(html_parts),
         "\n\n".join(md_lines),
         payload,
+        sms,
     )
+
+
+def sms_summary(subject: str) -> str:
+    """A subject without its 【…】 head: the gist an SMS template carries."""
+    return subject.split("】", 1)[-1].strip() if subject.startswith("【") else subject
 
 
 def _alert_json(a: AlertView, tz: ZoneInfo) -> dict[str, Any]:
@@ -252,86 +265,6 @@ def _alert_json(a: AlertView, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True, slots=True)
-class RankingLine:
-    scope: str
-    name: str
-    rank: int | None
-    aqi: int | None
-    level: int | None
-    primary: Sequence[str]
-    valid: bool
-    #: code of the HJ 633 table of the day's AQI ("HJ 633—2026")
-    standard: str = ""
-
-
-def render_ranking(
-    day: date,
-    receiver: str,
-    lines: Sequence[RankingLine],
-    total: Mapping[str, int],
-    *,
-    notes: Sequence[str] = (),
-) -> Message:
-    """The daily ranking push (08:30) for one receiver: the ranks of what they are
-    responsible for, the standard of the AQI (from the lines: the table each used) and
-    ``notes`` (the "未核实" marks of the ranking rules in force) at the end."""
-    scope_zh = {"station": "站点", "region": "区县", "grid": "网格"}
-    subject = f"【{PREFIX}日报】{day.month}月{day.day}日空气质量排名"
-    standards = "、".join(dict.fromkeys(ln.standard for ln in lines if ln.standard))
-    basis = f"AQI 按 {standards} 日报计算" if standards else ""
-    text = [subject, *([basis] if basis else []), ""]
-    md = [f"### {subject}", *([basis] if basis else [])]
-    rows = []
-    for ln in lines:
-        of = total.get(ln.scope)
-        rank = f"第 {ln.rank} 名" + (f"（共 {of}）" if of else "") if ln.rank else "未排名"
-        if not ln.valid or ln.aqi is None:
-            quality = "数据不足，未评价"
-        else:
-            level = _LEVEL_ZH.get(ln.level or 0, "—")
-            primary = "、".join(ln.primary) if ln.primary else "—"
-            quality = f"AQI {ln.aqi}（{level}），首要污染物 {primary}"
-        line = f"{scope_zh.get(ln.scope, ln.scope)} {ln.name}：{rank}，{quality}"
-        text.append(f"- {line}")
-        md.append(f"> {line}")
-        rows.append(f"<li>{html.escape(line)}</li>")
-    if notes:
-        text += ["", *notes]
-        md += [f"*{n}*" for n in notes]
-    extra = "".join(f"<p>{html.escape(p)}</p>" for p in ([basis] if basis else []))
-    tail = "".join(f"<p><small>{html.escape(n)}</small></p>" for n in notes)
-    body_html = (
-        f'<div style="font-family:sans-serif;font-size:14px"><h3>{html.escape(subject)}</h3>'
-        f"{extra}<ul>{''.join(rows)}</ul>{tail}</div>"
-    )
-    payload = {
-        "version": "1",
-        "source": "envgrid",
-        "kind": "ranking",
-        "receiver": receiver,
-        "day": day.isoformat(),
-        "title": subject,
-        "standard": standards,
-        "notes": list(notes),
-        "text": "\n".join(text),
-        "lines": [
-            {
-                "scope": ln.scope,
-                "name": ln.name,
-                "rank": ln.rank,
-                "aqi": ln.aqi,
-                "level": ln.level,
-                "primary_pollutants": list(ln.primary),
-                "valid": ln.valid,
-                "standard": ln.standard,
-            }
-            for ln in lines
-        ],
-    }
-    return Message(subject, "\n".join(text) + "\n", body_html, "\n\n".join(md), payload)
-
-
 def render_test(receiver: str, when: datetime, tz: ZoneInfo) -> Message:
     subject = f"【{PREFIX}告警】测试消息"
     body = (
@@ -346,10 +279,13 @@ def render_test(receiver: str, when: datetime, tz: ZoneInfo) -> Message:
         "title": subject,
         "text": body,
     }
+    stamp = when.astimezone(tz).strftime("%m-%d %H:%M")
+    sms = {"kind": "test", "params": {"summary": f"测试消息（{receiver}）", "time": stamp}}
     return Message(
         subject,
         body + "\n",
         f"<p>{html.escape(body)}</p>",
         f"### {subject}\n\n{body}",
         payload,
+        sms,
     )

@@ -34,7 +34,7 @@ async def list_notifications(
     """The delivery log, newest first (without message bodies; see get_notification)."""
     limit, offset = page_bounds(limit, offset)
     if status is not None:
-        choices([status], ("queued", "sending", "sent", "failed"), "status")
+        choices([status], ("queued", "sending", "sent", "failed", "dropped"), "status")
     if kind is not None:
         choices([kind], ("alert", "reminder", "ranking", "test"), "kind")
     rows = await db.fetch(

@@ -8,7 +8,8 @@ from typing import Any, Final
 from urllib.parse import urlsplit
 
 from .. import queries
-from ..notifiers import NOTIFIERS
+from ..notifiers import NOTIFIERS, SMS_KINDS
+from ..notifiers.sms import phone_numbers
 from ..routing import ROLES, SCOPES
 from .common import AlertApiError, Db, Record, choices, delete_row, record, write_row
 
@@ -42,12 +43,22 @@ def _check_receiver(kind: str, address: str, settings: Mapping[str, Any] | None)
                 "email receiver needs email addresses separated by commas"
                 f" (bad: {bad or address!r})"
             )
+    elif kind in SMS_KINDS:
+        try:
+            phone_numbers(address)
+        except ValueError as exc:
+            raise AlertApiError(
+                f"{kind} receiver needs mobile numbers separated by commas"
+                f" (13800138000 or +8613800138000): {exc}"
+            ) from exc
     else:
         url = urlsplit(address)
         if url.scheme not in ("http", "https") or not url.netloc:
             raise AlertApiError(f"{kind} receiver needs an http(s) URL (got {address!r})")
     if settings is not None and not isinstance(settings, Mapping):
         raise AlertApiError("receiver settings must be an object")
+    if settings is not None and not isinstance(settings.get("daily_push", True), bool):
+        raise AlertApiError("receiver setting daily_push must be true or false")
 
 
 async def create_receiver(
@@ -61,7 +72,9 @@ async def create_receiver(
     enabled: bool = True,
 ) -> int:
     """A contact point: ``email`` (addresses), ``webhook``/``wecom``/``dingtalk`` (URL;
-    secret = DingTalk signing secret or the webhook HMAC key)."""
+    secret = DingTalk signing secret or the webhook HMAC key), ``aliyun_sms`` /
+    ``tencent_sms`` (mobile numbers; the cloud credentials are settings, not stored here).
+    ``settings.daily_push`` (default true): whether the 08:30 push goes this way."""
     if not name.strip():
         raise AlertApiError("receiver name must not be empty")
     _check_receiver(kind, address, settings)

@@ -14,6 +14,7 @@ from alerts.templates import Message
 
 from .base import Notifier, NotifyError
 from .email import EmailNotifier
+from .sms import AliyunSmsNotifier, TencentSmsNotifier
 from .targets import GuardedResolver, TargetPolicy
 from .webhook import DingTalkNotifier, WebhookNotifier, WeComNotifier
 
@@ -69,4 +70,6 @@ NOTIFIERS: Final[dict[str, Callable[[Channels], Notifier]]] = {
     "webhook": WebhookNotifier,
     "wecom": WeComNotifier,
     "dingtalk": DingTalkNotifier,
+    "aliyun_sms": AliyunSmsNotifier,
+    "tencent_sms": TencentSmsNotifier,
 }

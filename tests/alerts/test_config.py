@@ -13,7 +13,7 @@ from alerts.limits import aqi_threshold, builtin_limits
 from alerts.model import AlertView
 from alerts.params import coerce_params
 from alerts.rules import RuleError
-from alerts.templates import RankingLine, describe, render_alerts, render_ranking
+from alerts.templates import describe, render_alerts
 from envgrid.settings import load_settings
 
 SETTINGS = load_settings(None, {}, {}, discover=False)
@@ -302,13 +302,3 @@ def test_aqi_level_alert_message_names_the_standard(day: date, code: str) -> Non
     m = render_alerts("alert", [alert], [], [], group_labels={}, receiver="值班", tz=SH)
     for part in (m.text, m.html, m.markdown):
         assert code in part
-
-
-def test_ranking_push_names_the_standard_and_the_unverified_rules() -> None:
-    lines = [RankingLine("station", "西湖站", 1, 45, 1, (), True, "HJ 633—2026")]
-    note = "注：HJ 663—2026 综合指数 未核实：HJ 663—2026 原文未获取，权重与规则取自二手资料。"
-    m = render_ranking(ON, "站长", lines, {"station": 3}, notes=[note])
-    assert "AQI 按 HJ 633—2026 日报计算" in m.text and note in m.text
-    assert "HJ 633—2026" in m.html and "未核实" in m.markdown
-    assert m.payload["standard"] == "HJ 633—2026" and m.payload["notes"] == [note]
-    assert m.payload["lines"][0]["standard"] == "HJ 633—2026"  # type: ignore[index]

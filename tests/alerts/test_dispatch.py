@@ -247,8 +247,8 @@ async def _pumped_hooks(svc: AlertService, hooks: Hooks, n: int) -> bool:
 async def test_daily_ranking_push(
     db_dsn: str, webhooks: Hooks, pg_reachable_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The 08:30 job calls aggregates.jobs.run_daily_ranking, then pushes yesterday's rows to
-    each station's responsible people — once per day and receiver."""
+    """The 08:30 job calls aggregates.jobs.run_daily_ranking, then pushes yesterday's rows,
+    ranked by AQCI, to each station's responsible people — once per day and receiver."""
     ids = await register(db_dsn, station(1, "西湖区"), station(2, "西湖区"), station(3, "滨江区"))
     s1 = ids[station(1, "").mn]
     settings = alert_settings(db_dsn, pg_reachable_tmp, catchup_s=0)
@@ -259,17 +259,18 @@ async def test_daily_ranking_push(
         """Stands in for aggregates.jobs.run_daily_ranking: writes the day's rows."""
         calls.append(day)
         rows = [
-            ("station", station(1, "").mn, "站点1", 2, 80, 2, ["PM2.5"], True),
-            ("station", station(2, "").mn, "站点2", 1, 45, 1, [], True),
-            ("station", station(3, "").mn, "站点3", None, None, None, [], False),
-            ("region", "西湖区", "西湖区", 1, 70, 2, ["PM2.5"], True),
-            ("region", "滨江区", "滨江区", 2, 90, 2, ["O3"], True),
+            ("station", station(1, "").mn, "站点1", 2, 80, 2, ["PM2.5"], 3.5, True),
+            ("station", station(2, "").mn, "站点2", 1, 45, 1, [], 2.1, True),
+            ("station", station(3, "").mn, "站点3", None, None, None, [], None, False),
+            ("region", "西湖区", "西湖区", 1, 70, 2, ["PM2.5"], 3.0, True),
+            ("region", "滨江区", "滨江区", 2, 90, 2, ["O3"], 4.0, True),
         ]
         async with pool.acquire() as conn:  # type: ignore[attr-defined]
             await conn.execute("DELETE FROM daily_rankings WHERE day = $1", yesterday)
             await conn.executemany(
                 "INSERT INTO daily_rankings (day, scope, scope_key, scope_name, rank, aqi,"
-                " level, primary_pollutants, valid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                " level, primary_pollutants, aqci, valid)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 [(yesterday, *r) for r in rows],
             )
         return len(rows)
@@ -299,17 +300,19 @@ async def test_daily_ranking_push(
         (body_a,) = webhooks.bodies("/a")
         (body_b,) = webhooks.bodies("/b")
         assert body_a["kind"] == "ranking" and body_a["day"] == day.isoformat()
-        assert [(ln["name"], ln["rank"]) for ln in body_a["lines"]] == [("站点1", 2)]
-        assert [(ln["scope"], ln["name"], ln["rank"]) for ln in body_b["lines"]] == [
+        assert [(ln["name"], ln["rank"]) for ln in body_a["ranking"]] == [("站点1", 2)]
+        assert [(ln["scope"], ln["name"], ln["rank"]) for ln in body_b["ranking"]] == [
             ("region", "西湖区", 1),
             ("station", "站点2", 1),
             ("station", "站点1", 2),
         ]
         assert "第 2 名（共 3）" in body_a["text"] and "AQI 80（良）" in body_a["text"]
-        # rows stored without a standard name the table in force that day; the ranking
-        # rules' "未核实" mark (HJ 663—2026) goes with the push while they are unverified
+        # ranked by AQCI (the stored ranks are by AQI); rows stored without a standard name
+        # the table in force that day; the ranking rules' "未核实" mark (HJ 663—2026) goes
+        # with the push while they are unverified
+        assert "综合指数 3.50" in body_a["text"]
         code = default_registry().aqi_table(day).code
-        assert body_a["standard"] == code and f"AQI 按 {code} 日报计算" in body_a["text"]
+        assert body_a["ranking"][0]["standard"] == code and f"AQI 按 {code} 日报" in body_a["text"]
         aqci = default_registry().aqci(day)
         assert ("未核实" in body_a["text"]) == bool(aqci.unverified())
     finally:

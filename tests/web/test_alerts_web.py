@@ -432,6 +432,20 @@ async def test_routes_receivers_and_users(client: TestClient, seeded: Seed) -> N
     )
     user = await _get(client, f"/api/v1/users/{seeded.users['officer']}", "admin", seeded)
     assert user["receivers"] == []
+    # SMS receivers: mobile numbers, and the choice of the daily push (admins only)
+    sms: dict[str, object] = {"name": "值班短信", "kind": "tencent_sms", "address": "13800138000"}
+    sms["settings"] = {"daily_push": False, "max_per_hour": 3}
+    await _send(client, "POST", "/api/v1/alert-receivers", "officer", seeded, sms, 403)
+    bad = {**sms, "name": "坏号码", "address": "12345"}
+    await _send(client, "POST", "/api/v1/alert-receivers", "admin", seeded, bad, 400)
+    sms_id = (await _send(client, "POST", "/api/v1/alert-receivers", "admin", seeded, sms, 201))[
+        "id"
+    ]
+    listed = await _get(client, "/api/v1/alert-receivers", "admin", seeded)
+    got = next(r for r in listed if r["id"] == sms_id)
+    assert got["kind"] == "tencent_sms" and got["settings"]["daily_push"] is False
+    assert "secret" not in got and not got["has_secret"]
+    await _send(client, "DELETE", f"/api/v1/alert-receivers/{sms_id}", "admin", seeded)
     # routes
     route = {
         "name": "东城超标",

@@ -23,7 +23,7 @@ from . import queries
 from .common import alert_view, list_param, not_found
 
 _OPEN: Final = ["pending", "firing", "acknowledged"]
-_NOTIFICATION_STATUS: Final = ("queued", "sending", "sent", "failed")
+_NOTIFICATION_STATUS: Final = ("queued", "sending", "sent", "failed", "dropped")
 _NOTIFICATION_KIND: Final = ("alert", "reminder", "ranking", "test")
 
 

@@ -102,7 +102,10 @@ _RECEIVER = {
     "required": ["name", "kind", "address"],
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 100},
-        "kind": {"type": "string", "enum": ["email", "webhook", "wecom", "dingtalk"]},
+        "kind": {
+            "type": "string",
+            "enum": ["email", "webhook", "wecom", "dingtalk", "aliyun_sms", "tencent_sms"],
+        },
         "address": {"type": "string", "minLength": 1, "maxLength": 1000},
         "secret": {"type": "string", "maxLength": 500},
         "settings": {"type": "object"},
@@ -176,7 +179,7 @@ API: Final = (
         description=(
             "确认一条告警（可附说明），写入操作日志。\n\n示例：\n\n"
             "```\ncurl -H 'Authorization: Bearer eg_…' -H 'Content-Type: application/json' \\\n"
-            "     -d '{\"comment\": \"已通知运维人员\"}' \\\n"
+            '     -d \'{"comment": "已通知运维人员"}\' \\\n'
             "     https://HOST/api/v1/alerts/42/ack\n```"
         ),
     ),
@@ -237,7 +240,10 @@ API: Final = (
         "通知记录",
         "告警通知",
         params=(
-            Param("status", {"type": "string", "enum": ["queued", "sending", "sent", "failed"]}),
+            Param(
+                "status",
+                {"type": "string", "enum": ["queued", "sending", "sent", "failed", "dropped"]},
+            ),
             Param("kind", {"type": "string", "enum": ["alert", "reminder", "ranking", "test"]}),
             Param("alert", {"type": "integer", "minimum": 1, "maximum": 2**62}),
             Param("receiver", {"type": "integer", "minimum": 1, "maximum": 2147483647}),

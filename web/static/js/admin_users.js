@@ -5,7 +5,7 @@ const $ = (id) => document.getElementById(id);
 let roles = [];
 let areaNames = new Map();
 let canReceivers = false;
-const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉" };
+const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉", aliyun_sms: "阿里云短信", tencent_sms: "腾讯云短信" };
 
 function resetForm() {
   $("user-form").reset(); $("u-id").value = ""; $("u-username").disabled = false;

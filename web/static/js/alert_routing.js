@@ -3,7 +3,7 @@ import { editForm } from "./alert_forms.js";
 import { api, config, el, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
-const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉" };
+const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉", aliyun_sms: "阿里云短信", tencent_sms: "腾讯云短信" };
 const ROLE_ZH = { maintainer: "运维人员", officer: "监管人员" };
 const SCOPE_ZH = { station: "站点", region: "区县", area: "区域", all: "全部" };
 let receivers = [];
@@ -34,12 +34,16 @@ async function loadReceivers() {
 function editReceiver(r) {
   $("rc-id").value = r.id; $("rc-name").value = r.name; $("rc-kind").value = r.kind; $("rc-address").value = r.address;
   $("rc-secret").value = ""; $("rc-user").value = r.user_id ?? ""; $("rc-enabled").checked = r.enabled;
+  $("rc-daily").checked = (r.settings || {}).daily_push !== false;
   $("rc-form-title").textContent = `修改接收人 ${r.name}`;
 }
 
 editForm("rc", { url: "/api/v1/alert-receivers", newTitle: "新建接收人", saved: () => loadReceivers(), body: () => {
   const body = { name: $("rc-name").value.trim(), kind: $("rc-kind").value, address: $("rc-address").value.trim(),
     enabled: $("rc-enabled").checked, user_id: $("rc-user").value ? Number($("rc-user").value) : null };
+  // keep the receiver's other settings (at_mobiles, templates …); the form sets the push choice
+  const editing = receivers.find((r) => String(r.id) === $("rc-id").value);
+  body.settings = { ...((editing && editing.settings) || {}), daily_push: $("rc-daily").checked };
   if ($("rc-secret").value) body.secret = $("rc-secret").value;
   return body;
 } });
