@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from .means import AVERAGING_ZH
 from .model import REASON_ZH, RULE_ZH, SEVERITY_ZH, STATE_ZH, AlertView, jsonable
 
 __all__ = [
@@ -79,6 +80,25 @@ def _who(a: AlertView) -> str:
     return f"{name}（{a.region}）" if a.region and name else str(name or a.region)
 
 
+def _mean_text(labels: Mapping[str, Any], a: AlertView, unit: str) -> str:
+    """An exceedance on means: the worst period — its mean, limit, standard and ratio —
+    then the other periods over their limits."""
+    averaging = str(labels["averaging"])
+    bound = "下限" if a.reason == "below" else "限值"
+    source = labels.get("source") or ""
+    text = (
+        f"{AVERAGING_ZH[averaging]}浓度 {_num(labels.get('mean', a.value))} {unit}，"
+        f"{bound} {_num(a.threshold)} {unit}{f'（{source}）' if source else ''}，"
+        f"为{bound}的 {_num(labels.get('ratio'))} 倍"
+    )
+    others = [
+        f"{AVERAGING_ZH.get(k, k)} {_num(v.get('mean'))} {unit}（{_num(v.get('ratio'))} 倍）"
+        for k, v in dict(labels.get("exceeded") or {}).items()
+        if k != averaging and isinstance(v, Mapping)
+    ]
+    return text + (f"；另有{'、'.join(others)}超标" if others else "")
+
+
 def describe(a: AlertView, tz: ZoneInfo) -> str:
     """One line saying what the alert is about."""
     labels = a.labels
@@ -86,7 +106,9 @@ def describe(a: AlertView, tz: ZoneInfo) -> str:
     factor = labels.get("factor_name") or labels.get("factor_code") or ""
     unit = labels.get("unit") or ""
     who = _who(a)
-    if a.rule in ("exceedance", "aqi_level"):
+    if a.rule == "exceedance" and labels.get("averaging") in AVERAGING_ZH:
+        text = f"{who} {factor}{rule}：{_mean_text(labels, a, unit)}"
+    elif a.rule in ("exceedance", "aqi_level"):
         bound = "下限" if a.reason == "below" else "上限"
         source = labels.get("source") or ""
         text = (
