@@ -21,7 +21,7 @@ migration 0011; :mod:`aggregates.validity` for the rest):
 The alert of a (station, factor) fires when any of its limits is exceeded and resolves
 when none is; it names the worst (highest ratio) — its limit, standard, mean and ratio —
 and lists every exceeded period (:func:`exceeded_labels`).  Its severity is graded by that
-ratio and by how long the episode lasts (:mod:`alerts.severity`), never lowered while it
+ratio and by how long it has stood since it first did (:mod:`alerts.severity`), never lowered while it
 is open.  :func:`evaluate_hour` takes the hour and its surrounding values and returns the
 changes; the state records the last hour judged, so an hour is never judged twice.
 """
@@ -206,7 +206,7 @@ def evaluate_hour(rule: MeanRule, hour: HourInput, state: MeanState) -> tuple[Ch
         )
     worst = max(state.exceeded.values(), key=lambda e: e.ratio)
     if not state.firing:
-        state.since = min(e.start for e in state.exceeded.values())
+        state.since = end  # the duration bands count from when the exceedance stood
     severity = grade(rule.severity, rule.bands, ratio=worst.ratio, duration_s=end - state.since)
     threshold = worst.limit.upper if worst.reason == "above" else worst.limit.lower
     kind = _KIND[worst.limit.averaging]
@@ -241,6 +241,7 @@ def exceeded_labels(state: MeanState) -> dict[str, Any]:
         "averaging": worst.limit.averaging,
         "mean": round(worst.mean, 6),
         "ratio": round(worst.ratio, 3),
+        "since": state.since,
         "exceeded": {
             averaging: {
                 "mean": round(e.mean, 6),
@@ -258,7 +259,12 @@ def restore_state(
     rule: MeanRule, labels: Mapping[str, Any], first_seen: float, severity: str
 ) -> MeanState:
     """The state of an open exceedance alert after a restart (from its labels)."""
-    state = MeanState(firing=True, since=first_seen, severity=severity)
+    since = labels.get("since")
+    state = MeanState(
+        firing=True,
+        since=float(since) if isinstance(since, int | float) else first_seen,
+        severity=severity,
+    )
     by_period = {limit.averaging: limit for limit in rule.limits}
     for averaging, item in dict(labels.get("exceeded") or {}).items():
         limit = by_period.get(averaging)
