@@ -12,17 +12,21 @@ minute data of that hour, valid with ≥ 45 minutes sampled (the ``hourly_values
 migration 0011; :mod:`aggregates.validity` for the rest):
 
 * ``1h``: the hour's value, when valid;
-* ``8h``: the mean of the 8 hours ending with it, with ≥ 6 valid
-  (:func:`aggregates.validity.moving_8h`);
+* ``8h``: the mean of the valid hours among the 8 ending with it, with ≥ 6 valid
+  (:data:`aggregates.validity.MIN_HOURS_PER_8H`, as :func:`~aggregates.validity.moving_8h`);
 * ``24h``: once the local day's last hour is judged, the station's own daily (2031) value,
-  else the mean of the day's valid hours with ≥ 20 (:func:`aggregates.validity.daily_mean`);
-  a daily judgement stands until the next day's.
+  else the mean of the day's valid hours with ≥ 20
+  (:func:`aggregates.validity.daily_mean_valid`); a daily judgement stands until the next
+  day's.
+
+(The means are floats — an alert compares a mean with a limit; the reports keep the exact
+arithmetic of :mod:`aggregates.validity`.)
 
 The alert of a (station, factor) fires when any of its limits is exceeded and resolves
 when none is; it names the worst (highest ratio) — its limit, standard, mean and ratio —
 and lists every exceeded period (:func:`exceeded_labels`).  Its severity is graded by that
-ratio and by how long it has stood since it first did (:mod:`alerts.severity`), never lowered while it
-is open.  :func:`evaluate_hour` takes the hour and its surrounding values and returns the
+ratio and by how long the exceedance has stood (:mod:`alerts.severity`), never lowered
+while it is open.  :func:`evaluate_hour` takes the hour and its surrounding values and returns the
 changes; the state records the last hour judged, so an hour is never judged twice.
 """
 
@@ -33,7 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from aggregates.validity import MIN_HOURS_PER_8H, MIN_HOURS_PER_DAY, daily_mean, moving_8h
+from aggregates.validity import MIN_HOURS_PER_8H, MIN_HOURS_PER_DAY, daily_mean_valid
 
 from .rules_base import EXCEEDANCE, NONE, Change, Severity, check, check_severity
 from .severity import SeverityBands, exceedance_ratio, grade
@@ -96,9 +100,12 @@ class MeanRule:
     min_hours_8h: int = MIN_HOURS_PER_8H
     min_hours_day: int = MIN_HOURS_PER_DAY
     bands: SeverityBands = field(init=False, default=SeverityBands())
+    #: the averaging periods of its limits
+    periods: frozenset[str] = field(init=False, default=frozenset())
 
     def __post_init__(self) -> None:
         check(bool(self.limits), "a mean rule needs at least one limit")
+        object.__setattr__(self, "periods", frozenset(x.averaging for x in self.limits))
         check_severity(self.severity)
         check(1 <= self.min_hours_8h <= 8, "min_hours_8h must be 1..8")
         check(1 <= self.min_hours_day <= 24, "min_hours_day must be 1..24")
@@ -106,10 +113,6 @@ class MeanRule:
             self.major_ratio, self.critical_ratio, self.major_after_s, self.critical_after_s
         )
         object.__setattr__(self, "bands", bands)
-
-    @property
-    def periods(self) -> frozenset[str]:
-        return frozenset(limit.averaging for limit in self.limits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,16 +168,18 @@ def _means(rule: MeanRule, hour: HourInput) -> dict[str, tuple[float, float] | N
         value = hour.last8[-1] if hour.last8 else None
         out["1h"] = None if value is None else (value, hour.start)
     if "8h" in periods:
-        window: list[float | None] = [None] * 8
-        window.extend(hour.last8[-8:])
-        m8 = moving_8h(window[-8:], min_valid=rule.min_hours_8h)[-1]
-        out["8h"] = None if m8 is None else (float(m8), hour.start - 7 * 3600.0)
+        window = [v for v in hour.last8[-8:] if v is not None]
+        if len(window) >= rule.min_hours_8h:  # GB 3095 Table 4: ≥ 6 of the 8 hours
+            out["8h"] = (math.fsum(window) / len(window), hour.start - 7 * 3600.0)
+        else:
+            out["8h"] = None
     if "24h" in periods and hour.day is not None:
         if hour.day_reported is not None:
             out["24h"] = (hour.day_reported, hour.day_start)
         else:
-            m24 = daily_mean(hour.day, min_valid=rule.min_hours_day)
-            out["24h"] = None if m24 is None else (float(m24), hour.day_start)
+            valid = [v for v in hour.day if v is not None]
+            ok = daily_mean_valid(len(valid), minimum=rule.min_hours_day)  # ≥ 20 hours
+            out["24h"] = (math.fsum(valid) / len(valid), hour.day_start) if ok else None
     return out
 
 
