@@ -168,13 +168,14 @@ class StreamEvaluator:
     def feed_rows(
         self,
         kind: str,
-        stations: Sequence[int],
-        factors: Sequence[int],
-        ts: Sequence[float],
-        values: Sequence[float],
+        stations: Sequence[int] | np.ndarray,
+        factors: Sequence[int] | np.ndarray,
+        ts: Sequence[float] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
         flags: Sequence[str | None],
     ) -> int:
-        """Evaluate stored values of one kind (the catch-up after a restart)."""
+        """Evaluate stored values of one kind (the catch-up after a restart; arrays or
+        sequences)."""
         table: dict[str | None, int] = {}
         codes = [table.setdefault(f or None, len(table)) for f in flags]
         return self._evaluate(

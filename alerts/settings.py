@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 from aggregates.settings import AggregatesConfig
 from store.validation import require
@@ -119,7 +119,7 @@ class AlertSettings:
     #: Basis of every exceedance rule without its own: "" = the period of its limit;
     #: "rtd" judges every single value (the behaviour before issue 21 — instantaneous
     #: limits everywhere); "1h"/"8h"/"24h" one period.  Rule rows override it.
-    exceedance_basis: str = ""
+    exceedance_basis: Literal["", "rtd", "1h", "8h", "24h"] = ""
     #: Severity by exceedance ratio (mean ÷ limit): below exceedance_major_ratio 一般,
     #: from it 较重, from exceedance_critical_ratio 严重 (0 = that step off) …
     exceedance_major_ratio: float = 1.5

@@ -51,7 +51,7 @@ SCENARIOS: dict[str, str] = {
     "hostile": "slowloris, floods, garbage, stolen MNs: legitimate stations' latency",
     "aggregates": "ranking, daily AQI, monthly XLSX report; refresh job after an hour, a backfill",
     "alerts": "offline sweep over 36,000 stations, in-stream cost",
-    "exceedance": "1,000 ambient stations × 2 days: alerts and cases per real-time value vs means",
+    "exceedance": "1,000 ambient stations × 1 day: alerts and cases per real-time value vs means",
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
     "disk": "disk per station-day and station-year on each engine (on demand)",

@@ -11,7 +11,8 @@ import asyncpg
 
 from alerts.loader import load_config
 from alerts.means_job import DONE_KEY, MeanJudge
-from alerts.writer import AlertWriter
+from alerts.rules import Change
+from alerts.writer import AlertWriter, Transition
 from store.db import connect, create_pool
 from store.stations import NewStation, update_station
 
@@ -127,3 +128,33 @@ async def test_open_alert_state_survives_a_restart(db_dsn: str, pg_reachable_tmp
         if pool is not None:
             await pool.close()
         await conn.close()
+
+
+async def test_a_worse_grade_escalates_the_open_alert(db_dsn: str) -> None:
+    """A touch with a worse severity raises the open alert's and records ``escalated``; a
+    milder one (a maintenance touch, a falling ratio) never lowers it."""
+    ids = await register(db_dsn, NOISY)
+    sid = ids[NOISY.mn]
+    pool = await create_pool(db_dsn, min_size=1, max_size=2)
+    try:
+        writer = AlertWriter()
+        await writer.load(pool)
+        key = ("offline", f"station:{sid}", 0)
+
+        def change(action: str, severity: str, ts: float) -> Transition:
+            return Transition(key, Change(action, "offline", ts, None, severity), sid)  # type: ignore[arg-type]
+
+        async with pool.acquire() as conn:
+            await writer.apply(conn, [change("firing", "warning", 1000.0)])
+            await writer.apply(conn, [change("touch", "major", 2000.0)])
+            await writer.apply(conn, [change("touch", "warning", 3000.0)])
+            row = await conn.fetchrow("SELECT id, severity FROM alerts WHERE rule = 'offline'")
+            kinds = await conn.fetch(
+                "SELECT kind, data->>'severity' AS sev FROM alert_events WHERE alert_id = $1"
+                " ORDER BY id",
+                row["id"],
+            )
+        assert row["severity"] == "major"
+        assert [(k["kind"], k["sev"]) for k in kinds] == [("firing", None), ("escalated", "major")]
+    finally:
+        await pool.close()
