@@ -20,6 +20,7 @@ __all__ = [
     "Message",
     "RankingLine",
     "describe",
+    "mean_exceedance_text",
     "render_alerts",
     "render_ranking",
     "render_test",
@@ -80,15 +81,17 @@ def _who(a: AlertView) -> str:
     return f"{name}（{a.region}）" if a.region and name else str(name or a.region)
 
 
-def _mean_text(labels: Mapping[str, Any], a: AlertView, unit: str) -> str:
-    """An exceedance on means: the worst period — its mean, limit, standard and ratio —
-    then the other periods over their limits."""
-    averaging = str(labels["averaging"])
-    bound = "下限" if a.reason == "below" else "限值"
+def mean_exceedance_text(
+    labels: Mapping[str, Any], value: float | None, threshold: float | None, reason: str, unit: str
+) -> str:
+    """An exceedance on means (alerts.means labels): the worst period — its mean, limit,
+    standard and ratio — then the other periods over their limits."""
+    averaging = str(labels.get("averaging", ""))
+    bound = "下限" if reason == "below" else "限值"
     source = labels.get("source") or ""
     text = (
-        f"{AVERAGING_ZH[averaging]}浓度 {_num(labels.get('mean', a.value))} {unit}，"
-        f"{bound} {_num(a.threshold)} {unit}{f'（{source}）' if source else ''}，"
+        f"{AVERAGING_ZH.get(averaging, averaging)}浓度 {_num(labels.get('mean', value))} {unit}，"
+        f"{bound} {_num(threshold)} {unit}{f'（{source}）' if source else ''}，"
         f"为{bound}的 {_num(labels.get('ratio'))} 倍"
     )
     others = [
@@ -96,7 +99,7 @@ def _mean_text(labels: Mapping[str, Any], a: AlertView, unit: str) -> str:
         for k, v in dict(labels.get("exceeded") or {}).items()
         if k != averaging and isinstance(v, Mapping)
     ]
-    return text + (f"；另有{'、'.join(others)}超标" if others else "")
+    return " ".join((text + (f"；另有{'、'.join(others)}超标" if others else "")).split())
 
 
 def describe(a: AlertView, tz: ZoneInfo) -> str:
@@ -107,7 +110,8 @@ def describe(a: AlertView, tz: ZoneInfo) -> str:
     unit = labels.get("unit") or ""
     who = _who(a)
     if a.rule == "exceedance" and labels.get("averaging") in AVERAGING_ZH:
-        text = f"{who} {factor}{rule}：{_mean_text(labels, a, unit)}"
+        summary = mean_exceedance_text(labels, a.value, a.threshold, a.reason, unit)
+        text = f"{who} {factor}{rule}：{summary}"
     elif a.rule in ("exceedance", "aqi_level"):
         bound = "下限" if a.reason == "below" else "上限"
         source = labels.get("source") or ""

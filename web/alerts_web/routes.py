@@ -176,7 +176,7 @@ API: Final = (
         description=(
             "确认一条告警（可附说明），写入操作日志。\n\n示例：\n\n"
             "```\ncurl -H 'Authorization: Bearer eg_…' -H 'Content-Type: application/json' \\\n"
-            "     -d '{\"comment\": \"已通知运维人员\"}' \\\n"
+            '     -d \'{"comment": "已通知运维人员"}\' \\\n'
             "     https://HOST/api/v1/alerts/42/ack\n```"
         ),
     ),
