@@ -35,7 +35,7 @@ from .config import AlertConfig
 from .labels import factor_labels
 from .means import HourInput, MeanRule, MeanState, evaluate_hour, exceeded_labels, restore_state
 from .rules import EXCEEDANCE
-from .writer import AlertKey, AlertWriter, Transition
+from .writer import AlertKey, AlertWriter, OpenAlert, Transition
 
 __all__ = ["MAX_HOURS", "HourRows", "MeanJudge", "MeansResult", "hours_to_judge"]
 
@@ -114,10 +114,19 @@ class MeanJudge:
         hours: Sequence[float],
         values: HourRows,
         daily: Mapping[tuple[int, int, float], float],
+        open_alerts: Mapping[AlertKey, OpenAlert] | None = None,
     ) -> tuple[list[Transition], MeansResult]:
         """Judge ``hours`` (starts, in order) for every slot with data or a standing
-        exceedance; ``daily``: (station, factor, local day start) → reported daily value."""
+        exceedance; ``daily``: (station, factor, local day start) → reported daily value.
+        ``open_alerts`` (the writer's): an open exceedance alert of a slot without a state
+        — its rule became a mean rule on a configuration reload — is adopted, so that it
+        clears when the means are within the limits."""
         result = MeansResult(hours=len(hours))
+        for (rule, scope, factor_id), alert in (open_alerts or {}).items():
+            if rule == EXCEEDANCE and scope.startswith("station:"):
+                key = (int(scope[8:]), factor_id)
+                if key not in self.states and self._rule(config, *key) is not None:
+                    self.states[key] = MeanState(firing=True, severity=alert.severity)
         tz = ZoneInfo(config.settings.core.timezone)
         ends_day = {h: _day_start(h, tz) for h in hours if _day_start(h + HOUR, tz) == h + HOUR}
         out: list[Transition] = []
@@ -186,7 +195,10 @@ class MeanJudge:
         if not hours:
             return MeansResult()
         tz = ZoneInfo(config.settings.core.timezone)
-        start = min(hours[0] - 7 * HOUR, _day_start(hours[0], tz))
+        start = hours[0] - 7 * HOUR  # the 8-h windows …
+        for h in hours:  # … and the whole of a day that ends among them
+            if _day_start(h + HOUR, tz) == h + HOUR:
+                start = min(start, _day_start(h, tz))
         end = hours[-1] + HOUR
         rows = await pool.fetch(queries.HOURLY_MEANS_SQL, _dt(start), _dt(end))
         values: dict[tuple[int, int], dict[float, float]] = {}
@@ -197,8 +209,9 @@ class MeanJudge:
             for s, f, ts, v in await pool.fetch(
                 queries.DAILY_REPORTED_SQL, _dt(_day_start(hours[0], tz)), _dt(end)
             )
+            if ts >= start
         }
-        transitions, result = self.plan(config, hours, values, daily)
+        transitions, result = self.plan(config, hours, values, daily, writer.open)
         result.skipped_hours = skipped
         async with pool.acquire() as conn, conn.transaction():
             if transitions:

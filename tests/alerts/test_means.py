@@ -34,6 +34,7 @@ from alerts.rules import (
 )
 from alerts.severity import SeverityBands, exceedance_ratio, grade
 from alerts.templates import describe
+from alerts.writer import OpenAlert
 from envgrid.settings import load_settings
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -294,3 +295,13 @@ def test_judge_plans_transitions_from_hourly_rows() -> None:
     # the next hour: the daily exceedance stands (a touch) until the next day is judged
     (touch,), _ = judge.plan(c, [DAY0 + 24 * H], {}, {})
     assert (touch.key[2], touch.change.action) == (6, "touch")
+
+
+def test_an_open_single_value_alert_is_adopted_and_cleared_by_the_means() -> None:
+    """After an upgrade or a reload that makes the rule a mean rule, an exceedance alert
+    opened on single values clears once the hourly mean is within the limit."""
+    judge = MeanJudge()
+    open_alerts = {("exceedance", "station:1", 7): OpenAlert(5, "firing", None, "major")}
+    hour = DAY0 + 10 * H
+    (cleared,), _ = judge.plan(_config(), [hour], {(1, 7): {hour: 120.0}}, {}, open_alerts)
+    assert (cleared.key, cleared.change.action) == (("exceedance", "station:1", 7), "resolved")
