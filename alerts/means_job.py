@@ -122,8 +122,8 @@ class MeanJudge:
         — its rule became a mean rule on a configuration reload — is adopted, so that it
         clears when the means are within the limits."""
         result = MeansResult(hours=len(hours))
-        for (rule, scope, factor_id), alert in (open_alerts or {}).items():
-            if rule == EXCEEDANCE and scope.startswith("station:"):
+        for (name, scope, factor_id), alert in (open_alerts or {}).items():
+            if name == EXCEEDANCE and scope.startswith("station:"):
                 key = (int(scope[8:]), factor_id)
                 if key not in self.states and self._rule(config, *key) is not None:
                     self.states[key] = MeanState(firing=True, severity=alert.severity)
