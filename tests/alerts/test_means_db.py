@@ -12,6 +12,7 @@ import asyncpg
 from alerts.loader import load_config
 from alerts.means_job import DONE_KEY, MeanJudge
 from alerts.rules import Change
+from alerts.service import AlertService
 from alerts.writer import AlertWriter, Transition
 from store.db import connect, create_pool
 from store.stations import NewStation, update_station
@@ -124,6 +125,10 @@ async def test_open_alert_state_survives_a_restart(db_dsn: str, pg_reachable_tmp
         assert restarted.restore(await writer.load(pool), config) == 1
         state = restarted.states[(ids[NOISY.mn], o3)]
         assert state.firing and set(state.exceeded) == {"1h"} and state.severity == "critical"
+        # the engine does the same at start, and its job finds nothing new to judge
+        async with AlertService(settings, db_dsn) as svc:
+            assert svc.means.states[(sid, o3)].firing
+            assert (await svc.judge_means()).hours == 0
     finally:
         if pool is not None:
             await pool.close()
