@@ -200,7 +200,6 @@ def evaluate_hour(rule: MeanRule, hour: HourInput, state: MeanState) -> tuple[Ch
             state.exceeded.pop(limit.averaging, None)
         else:
             state.exceeded[limit.averaging] = verdict
-    end = hour.start + 3600.0
     if not state.exceeded:
         if not state.firing:
             return NONE
@@ -210,9 +209,13 @@ def evaluate_hour(rule: MeanRule, hour: HourInput, state: MeanState) -> tuple[Ch
             Change("resolved", EXCEEDANCE, hour.start, value, rule.severity, None, "", (), "h"),
         )
     worst = max(state.exceeded.values(), key=lambda e: e.ratio)
+    # duration: from the end of the first exceeding period to the end of the latest one —
+    # a daily exceedance standing through the next day does not grow older by the hour,
+    # a second exceeding day does
+    latest = max(e.start + PERIODS[e.limit.averaging] for e in state.exceeded.values())
     if not state.firing:
-        state.since = end  # the duration bands count from when the exceedance stood
-    severity = grade(rule.severity, rule.bands, ratio=worst.ratio, duration_s=end - state.since)
+        state.since = latest
+    severity = grade(rule.severity, rule.bands, ratio=worst.ratio, duration_s=latest - state.since)
     threshold = worst.limit.upper if worst.reason == "above" else worst.limit.lower
     kind = _KIND[worst.limit.averaging]
     if state.firing:

@@ -161,6 +161,14 @@ def test_duration_escalates_and_an_hour_is_judged_once() -> None:
     assert evaluate_hour(O3, hour, state) == ()
 
 
+def test_a_standing_daily_exceedance_ages_by_days_not_hours() -> None:
+    daily = MeanRule((MeanLimit("24h", 60.0),), "warning", 1.5, 3.0, 6 * H, 72 * H)
+    changes = _run(daily, [66.0] * 48)  # two days at 1.1× the daily limit
+    assert changes[0][:3] == (23, "firing", "warning")
+    assert {c[2] for c in changes[1:24]} == {"warning"}  # day 2's hours: still 一般
+    assert changes[24][:3] == (47, "touch", "major")  # the second exceeding day: 较重
+
+
 def test_labels_name_limit_standard_mean_and_ratio() -> None:
     state = MeanState()
     evaluate_hour(O3, HourInput(DAY0 + 7 * H, [170.0] * 7 + [330.0]), state)
