@@ -3,7 +3,10 @@ device-declared maintenance — evaluated as data arrives, notified without stor
 
 Modules
 -------
-* :mod:`.rules` — pure rule evaluation over small state objects (mypy --strict);
+* :mod:`.rules` — pure rule evaluation over small state objects (mypy --strict), with
+  :mod:`.rules_base`, :mod:`.rules_exceedance` (single values, ``basis = "rtd"``) and
+  :mod:`.rules_offline`; :mod:`.means` — exceedance on the 1-h, O3 8-h and 24-h means its
+  limits are defined for; :mod:`.severity` — 一般/较重/严重 by ratio and duration;
 * :mod:`.limits` — built-in limits (GB 3095 by date, emission standards by station type,
   hourly-AQI level thresholds from HJ 633);
 * :mod:`.config` — the configuration snapshot and its resolution per station and factor;
@@ -11,6 +14,7 @@ Modules
 * :mod:`.engine` — the in-stream evaluator (readings → transitions), in batches over
   :mod:`.states` — the rule states as numpy columns with the rules' fast paths, slots
   found through :mod:`.keyindex`;
+* :mod:`.means_job` — the hourly judge of exceedances on means (``hourly_values``);
 * :mod:`.sweeper` — the offline sweep (one query over ``station_state``) and the grouped
   offline alerts that inhibit per-station notices;
 * :mod:`.writer` — transitions → ``alerts``/``alert_events`` in batched transactions;
@@ -38,8 +42,9 @@ the change, so it is delivered only once the change is committed and a listener 
 the alert sees at least that state.  One notification per alert per batch (the alert's
 state at the end of the batch: a pending alert cancelled within one batch is announced
 once, as ``resolved``).  The same payload is also sent when other fields of an alert
-change without a state change (assignee, inhibition, a comment); listeners re-read the
-row (``alerts.api.get_alert``).  The web dashboard (live updates) and the case module
+change without a state change (assignee, inhibition, a comment, a severity escalated by
+ratio or duration — event ``escalated``); listeners re-read the row
+(``alerts.api.get_alert``).  The web dashboard (live updates) and the case module
 (alerts become cases) listen here.
 
 ``NOTIFY envgrid_alert_config``, payload: the table that changed (``alert_limits``,

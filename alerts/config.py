@@ -33,7 +33,9 @@ from zoneinfo import ZoneInfo
 from aggregates.standards import StandardRegistry, default_registry, load_standards
 from alerts.settings import AlertsConfig
 
-from .limits import AIR_POLLUTANTS, LimitSpec, aqi_threshold, builtin_limits
+from .exceedance_config import exceedance_rule
+from .limits import AIR_POLLUTANTS, LimitSpec, ambient_mean_limits, aqi_threshold, builtin_limits
+from .means import MeanRule
 from .routing import (
     ResponsibilityIndex,
     Route,
@@ -145,7 +147,9 @@ class Receiver:
 class KeyRules:
     """The in-stream rules of one (station, factor); None = not applied."""
 
+    #: exceedance on single values (basis "rtd") — or on means (alerts.means)
     exceedance: ThresholdRule | None = None
+    mean: MeanRule | None = None
     aqi: ThresholdRule | None = None
     flatline: FlatlineRule | None = None
     jump: JumpRule | None = None
@@ -155,6 +159,7 @@ class KeyRules:
     def empty(self) -> bool:
         return (
             self.exceedance is None
+            and self.mean is None
             and self.aqi is None
             and self.flatline is None
             and self.jump is None
@@ -217,6 +222,10 @@ class AlertConfig:
             grade: builtin_limits(self.on, self.registry, grade) for grade in (1, 2)
         }
         self.builtin = self.builtin_by_grade[2]
+        #: GB 3095 short-term limits by grade (ambient air, judged on means)
+        self.ambient_by_grade: dict[int, dict[str, tuple[LimitSpec, ...]]] = {
+            grade: ambient_mean_limits(self.on, self.registry, grade) for grade in (1, 2)
+        }
         self._warned: set[str] = set()
         #: stations with rows of their own; the others share rule objects per
         #: (station type, region, factor) — 36,000 stations × 6 factors, a few hundred rules
@@ -318,23 +327,26 @@ class AlertConfig:
             upper, lower = limit.upper, limit.lower
             m = self.merged(EXCEEDANCE, station, code)
             if m.enabled is not False:
-                severity = _severity(getattr(limit, "severity", None) or m.severity, "major")
-                exc_base: dict[str, Any] = {
-                    "pending_count": s.pending_count,
-                    "pending_s": s.pending_s,
-                    "clear_count": s.clear_count,
-                    "hysteresis_ratio": s.hysteresis_ratio,
-                }
+                severity = _severity(getattr(limit, "severity", None) or m.severity, "warning")
+                builtin = limit if isinstance(limit, LimitSpec) else None
+                ambient: tuple[LimitSpec, ...] = ()
+                if builtin is not None and station.st == "22":
+                    grade = 1 if station.area_class == 1 else 2
+                    ambient = self.ambient_by_grade[grade].get(code, ())
                 source = limit.source or "用户设定"
 
-                def exceedance(params: Mapping[str, Any]) -> ThresholdRule:
-                    return ThresholdRule(
-                        upper, lower, severity=severity, source=source, **{**exc_base, **params}
+                def exceedance(params: Mapping[str, Any]) -> ThresholdRule | MeanRule:
+                    return exceedance_rule(
+                        s, upper, lower, source, severity, params, builtin=builtin, ambient=ambient
                     )
 
-                out.exceedance = self._build(
+                rule = self._build(
                     f"exceedance {where}", lambda: exceedance(m.params), lambda: exceedance({})
                 )
+                if isinstance(rule, MeanRule):
+                    out.mean = rule
+                else:
+                    out.exceedance = rule
 
         aqi = self.limit(AQI_LEVEL, station, code)
         if isinstance(aqi, LimitRow) and aqi.aqi_level:
@@ -370,6 +382,8 @@ class AlertConfig:
                 "min_count": max(2, s.flatline_min_count),
                 "tolerance": s.flatline_tolerance,
                 "min_value": s.flatline_min_value_ratio * abs(reference) if reference else 0.0,
+                "major_after_s": s.flatline_major_after_s,
+                "critical_after_s": s.flatline_critical_after_s,
             }
             sev = _severity(m.severity, "warning")
             out.flatline = self._build(
@@ -427,10 +441,12 @@ class AlertConfig:
             m = self.merged(OFFLINE, station, "")
             if m.enabled is not False:
                 s = self.alerts
-                sev = _severity(m.severity, "major")
+                sev = _severity(m.severity, "warning")
                 off_base: dict[str, Any] = {
                     "after_s": float(s.offline_after_s),
                     "disconnect_grace_s": float(s.offline_disconnect_grace_s),
+                    "major_after_s": s.offline_major_after_s,
+                    "critical_after_s": s.offline_critical_after_s,
                 }
                 rule = self._build(
                     f"offline station {station.id}",

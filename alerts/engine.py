@@ -30,7 +30,6 @@ values not newer than the last one they saw, so overlaps are harmless).
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final
 
@@ -40,17 +39,14 @@ from store.feed import FeedFormatError, decode_arrays
 
 from .config import AlertConfig, FactorInfo, StationInfo
 from .keyindex import KeyIndex
+from .labels import factor_labels
 from .rules import (
     AQI_LEVEL,
     EXCEEDANCE,
     FIRING,
-    FLATLINE,
-    JUMP,
-    MAINTENANCE,
     NORMAL,
     PENDING,
     Change,
-    FlatlineState,
     JumpState,
     MaintenanceState,
     ThresholdRule,
@@ -58,6 +54,7 @@ from .rules import (
     declares_maintenance,
     evaluate_threshold,
 )
+from .state_codec import SAVE_RUN, State, dump_state, load_state, worth_saving
 from .states import KIND_CODES, KIND_NAMES, ROW_RULES, StateTable
 from .writer import AlertKey, Transition
 
@@ -67,10 +64,6 @@ log = logging.getLogger(__name__)
 
 #: Readings of unknown stations kept until the next configuration reload.
 MAX_UNKNOWN: Final = 50_000
-#: Flatline/maintenance runs at least this long are saved (shorter ones are rebuilt).
-_SAVE_RUN: Final = 5
-
-State = ThresholdState | FlatlineState | JumpState | MaintenanceState
 
 
 class Slot:
@@ -110,75 +103,6 @@ class Slot:
             rules.maintenance,
             rules.aqi.kinds if rules.aqi is not None else "",
         )
-
-
-# ------------------------------------------------------------------------------------------
-# state (de)serialisation: compact JSON lists
-
-
-def _num(x: float) -> float | None:
-    return x if math.isfinite(x) else None
-
-
-def _float(x: Any, default: float) -> float:
-    return default if x is None else float(x)
-
-
-def dump_state(state: State) -> list[Any]:
-    base = [state.kind, _num(state.last_ts), state.phase]
-    if isinstance(state, ThresholdState):
-        return [*base, state.run, state.since, [list(s) for s in state.samples]]
-    if isinstance(state, FlatlineState):
-        return [*base, _num(state.ref), state.run, state.since]
-    if isinstance(state, JumpState):
-        return [
-            *base,
-            _num(state.prev),
-            state.prev_ts,
-            state.mean,
-            state.var,
-            state.n,
-            _num(state.win_ref),
-            state.win_ts,
-            state.quiet,
-        ]
-    return [*base, state.run, state.since, state.flags]
-
-
-def load_state(rule: str, data: list[Any]) -> State:
-    kind, last_ts, phase = str(data[0]), _float(data[1], -math.inf), int(data[2])
-    rest = data[3:]
-    if rule in (EXCEEDANCE, AQI_LEVEL):
-        samples = tuple((float(t), float(v), f) for t, v, f in rest[2])
-        return ThresholdState(kind, last_ts, phase, int(rest[0]), float(rest[1]), samples)
-    if rule == FLATLINE:
-        ref = _float(rest[0], math.nan)
-        return FlatlineState(kind, last_ts, phase, ref, int(rest[1]), float(rest[2]))
-    if rule == JUMP:
-        return JumpState(
-            kind,
-            last_ts,
-            phase,
-            _float(rest[0], math.nan),
-            float(rest[1]),
-            float(rest[2]),
-            float(rest[3]),
-            int(rest[4]),
-            _float(rest[5], math.nan),
-            float(rest[6]),
-            int(rest[7]),
-        )
-    if rule == MAINTENANCE:
-        return MaintenanceState(kind, last_ts, phase, int(rest[0]), float(rest[1]), str(rest[2]))
-    raise ValueError(f"no saved state format for rule {rule!r}")
-
-
-def _worth_saving(rule: str, state: State) -> bool:
-    if state.phase != NORMAL:
-        return True
-    if isinstance(state, FlatlineState | MaintenanceState):
-        return state.run >= _SAVE_RUN
-    return False
 
 
 class StreamEvaluator:
@@ -244,13 +168,14 @@ class StreamEvaluator:
     def feed_rows(
         self,
         kind: str,
-        stations: Sequence[int],
-        factors: Sequence[int],
-        ts: Sequence[float],
-        values: Sequence[float],
+        stations: Sequence[int] | np.ndarray,
+        factors: Sequence[int] | np.ndarray,
+        ts: Sequence[float] | np.ndarray,
+        values: Sequence[float] | np.ndarray,
         flags: Sequence[str | None],
     ) -> int:
-        """Evaluate stored values of one kind (the catch-up after a restart)."""
+        """Evaluate stored values of one kind (the catch-up after a restart; arrays or
+        sequences)."""
         table: dict[str | None, int] = {}
         codes = [table.setdefault(f or None, len(table)) for f in flags]
         return self._evaluate(
@@ -392,15 +317,7 @@ class StreamEvaluator:
             self.changes += 1
             labels: dict[str, Any] = {}
             if change.action in ("pending", "firing"):
-                factor = slot.factor
-                labels = {
-                    "station_name": station.name,
-                    "mn": station.mn,
-                    "st": station.st,
-                    "factor_code": factor.code,
-                    "factor_name": factor.name_zh,
-                    "unit": self.config.unit_for(station, factor),
-                }
+                labels = factor_labels(self.config, station, slot.factor)
                 rule = slot.aqi_rule if change.rule == AQI_LEVEL else slot.exc_rule
                 if change.rule in (EXCEEDANCE, AQI_LEVEL) and rule is not None:
                     labels["source"] = rule.source
@@ -463,13 +380,13 @@ class StreamEvaluator:
         out = []
         table = self.table
         for rule in ROW_RULES:
-            for index in table.worth_saving(rule, _SAVE_RUN).tolist():
+            for index in table.worth_saving(rule, SAVE_RUN).tolist():
                 slot = self.by_index[index]
                 out.append(
                     (slot.station.id, slot.factor.id, rule, dump_state(table.get(rule, index)))
                 )
         for slot in self.by_index:
-            if slot.aqi is not None and _worth_saving(AQI_LEVEL, slot.aqi):
+            if slot.aqi is not None and worth_saving(AQI_LEVEL, slot.aqi):
                 out.append((slot.station.id, slot.factor.id, AQI_LEVEL, dump_state(slot.aqi)))
         return out
 

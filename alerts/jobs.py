@@ -6,6 +6,8 @@ into the running :class:`~alerts.service.AlertService`:
 
 * ``offline-sweep`` — :meth:`~AlertService.sweep`, every ``alerts.sweep_interval_s``,
   first at start;
+* ``exceedance-means`` — :meth:`~AlertService.judge_means`, every
+  ``alerts.means_interval_s``, first at start (exceedance on hourly/8-h/daily means);
 * ``dispatch`` — :meth:`~AlertService.dispatch`, every ``alerts.dispatch_interval_s``,
   first at start;
 * ``save-state`` — :meth:`~AlertService.save_state`, every ``alerts.state_save_s``;
@@ -54,6 +56,7 @@ def scheduled_jobs(service: AlertService) -> list[Job]:
 
     jobs = [
         job("offline-sweep", service.sweep, every_s=s.sweep_interval_s, run_at_start=True),
+        job("exceedance-means", service.judge_means, every_s=s.means_interval_s, run_at_start=True),
         job("dispatch", service.dispatch, every_s=s.dispatch_interval_s, run_at_start=True),
         job("save-state", service.save_state, every_s=s.state_save_s),
         job("reload-config", service.reload_config, every_s=s.config_reload_s),

@@ -39,10 +39,12 @@ RULE_ZH: Final[Mapping[str, str]] = {
     "offline": "断线",
     "offline_mass": "大面积断线",
 }
+#: Severities as officers grade them (issue 21: an exceedance below 1.5× its limit is 一般,
+#: 1.5–3× 较重, from 3× 严重 — alerts.severity); the codes are those of the schema.
 SEVERITY_ZH: Final[Mapping[str, str]] = {
-    "critical": "紧急",
-    "major": "严重",
-    "warning": "警告",
+    "critical": "严重",
+    "major": "较重",
+    "warning": "一般",
     "info": "提示",
 }
 STATE_ZH: Final[Mapping[str, str]] = {

@@ -10,13 +10,25 @@ from typing import Any, Final
 from . import rules
 from .rules import SEVERITIES, RuleError
 
-__all__ = ["LEVELS", "RULE_PARAMS", "coerce_params"]
+__all__ = ["BASES", "LEVELS", "RULE_PARAMS", "coerce_params"]
 
 LEVELS: Final = ("default", "st", "region", "station")
+#: exceedance bases: single values, or the mean periods of alerts.means
+BASES: Final = ("rtd", "1h", "8h", "24h")
 
 #: Parameters accepted in ``alert_rule_config.params``, per rule, with their types.
 RULE_PARAMS: Final[Mapping[str, Mapping[str, type]]] = {
     rules.EXCEEDANCE: {
+        # "rtd": judge single values (instantaneous limits of a source), else the mean
+        # period (1h, 8h, 24h; default: the period of the limit) — alerts.means
+        "basis": str,
+        "major_ratio": float,
+        "critical_ratio": float,
+        "major_after_s": float,
+        "critical_after_s": float,
+        "min_hours_8h": int,
+        "min_hours_day": int,
+        # basis "rtd" only:
         "pending_count": int,
         "pending_s": float,
         "clear_count": int,
@@ -38,6 +50,8 @@ RULE_PARAMS: Final[Mapping[str, Mapping[str, type]]] = {
         "min_value": float,
         "kinds": str,
         "factors": str,
+        "major_after_s": float,
+        "critical_after_s": float,
     },
     rules.JUMP: {
         "rel": float,
@@ -51,7 +65,12 @@ RULE_PARAMS: Final[Mapping[str, Mapping[str, type]]] = {
         "factors": str,
     },
     rules.MAINTENANCE: {"duration_s": float, "count": int, "fault_severity": str, "kinds": str},
-    rules.OFFLINE: {"after_s": float, "disconnect_grace_s": float},
+    rules.OFFLINE: {
+        "after_s": float,
+        "disconnect_grace_s": float,
+        "major_after_s": float,
+        "critical_after_s": float,
+    },
 }
 
 
@@ -78,6 +97,8 @@ def coerce_params(rule: str, params: Mapping[str, Any]) -> dict[str, Any]:
             raise RuleError(f"{rule}.{name} must be a finite number (got {raw!r})")
         if name == "factors" and value not in ("limited", "all"):
             raise RuleError(f"{rule}.factors must be 'limited' or 'all' (got {raw!r})")
+        if name == "basis" and value not in BASES:
+            raise RuleError(f"{rule}.basis must be one of {', '.join(BASES)} (got {raw!r})")
         if name == "fault_severity" and value not in SEVERITIES:
             raise RuleError(f"{rule}.fault_severity must be one of {', '.join(SEVERITIES)}")
         out[name] = value

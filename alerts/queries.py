@@ -50,7 +50,7 @@ FROM alert_maintenance_windows WHERE ends_at IS NULL OR ends_at > now()
 
 # -- the engine: open alerts, transitions, rule state ----------------------------------------
 LOAD_OPEN_ALERTS_SQL: Final = """
-SELECT id, rule, scope_key, station_id, factor_id, state, inhibited_by,
+SELECT id, rule, scope_key, station_id, factor_id, state, inhibited_by, severity,
        extract(epoch FROM first_seen) AS first_seen, labels
 FROM alerts WHERE state <> 'resolved'
 """
@@ -127,6 +127,18 @@ GET_META_SQL: Final = "SELECT value FROM alert_engine_meta WHERE key = $1"
 SET_META_SQL: Final = """
 INSERT INTO alert_engine_meta (key, value, updated_at) VALUES ($1, $2, now())
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()
+"""
+#: Exceedance on means (alerts.means_job): the valid official hourly values of [$1, $2)
+#: (station 2061 preferred, else computed with ≥ 45 minutes sampled) …
+HOURLY_MEANS_SQL: Final = """
+SELECT station_id, factor_id, extract(epoch FROM ts)::float8, value
+FROM hourly_values WHERE ts >= $1 AND ts < $2 AND valid
+"""
+#: … and the stations' own valid daily values (2031) of the days starting in [$1, $2).
+DAILY_REPORTED_SQL: Final = """
+SELECT station_id, factor_id, extract(epoch FROM ts)::float8, value
+FROM measurements_day
+WHERE ts >= $1 AND ts < $2 AND value IS NOT NULL AND envgrid_flag_valid(flag)
 """
 DB_NOW_SQL: Final = "SELECT extract(epoch FROM now())::float8"
 DB_NOW_TS_SQL: Final = "SELECT now()"

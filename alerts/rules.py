@@ -41,21 +41,62 @@ Common input rules (ISSUE "Rules"):
   information about the process.  They are counted by :class:`MaintenanceRule`, which
   raises its own "station in maintenance/fault" alert when they last.
 
-Offline (断线) is evaluated by sweeps, not per value: :func:`evaluate_offline` compares
-one station's facts (from ``station_state``) with the wall-clock time, and
-:func:`mass_offline` decides the grouped "many stations offline together" alerts used for
-inhibition (ALERTS_AND_DASHBOARDS.md §1.2 "Inhibition", §1.6 "Storms").
+Offline (断线) is evaluated by sweeps, not per value (:mod:`alerts.rules_offline`).
+Exceedance of limits defined for 1-h, 8-h or 24-h means is judged on those means
+(:mod:`alerts.means`); single values only for rules with ``basis = "rtd"``
+(:mod:`alerts.rules_exceedance`).  Severities step up by ratio and duration
+(:mod:`alerts.severity`).
+
+Modules: :mod:`alerts.rules_base` (names, :class:`Change`, the data-kind stream),
+:mod:`alerts.rules_exceedance`, this one (flatline, jump, maintenance, the generic entry
+point) and :mod:`alerts.rules_offline`; everything is re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
-from typing import Final, Literal, TypeAlias
+from typing import Final, TypeAlias
 
-from protocol.flags import MAINTENANCE_FLAGS
 from store.feed import Reading
+
+from .rules_base import (
+    AQI_LEVEL,
+    EXCEEDANCE,
+    FIRING,
+    FLATLINE,
+    IN_STREAM_RULES,
+    JUMP,
+    MAINTENANCE,
+    MAINTENANCE_SET,
+    NONE,
+    NORMAL,
+    OFFLINE,
+    OFFLINE_MASS,
+    PENDING,
+    RULES,
+    SEVERITIES,
+    SEVERITY_RANK,
+    Change,
+    RuleError,
+    Sample,
+    Severity,
+    Streamed,
+    admit,
+    check,
+    check_kinds,
+    check_severity,
+    declares_maintenance,
+)
+from .rules_exceedance import ThresholdRule, ThresholdState, evaluate_threshold
+from .rules_offline import (
+    OfflineRule,
+    OfflineState,
+    StationFacts,
+    evaluate_offline,
+    mass_offline,
+)
+from .severity import SeverityBands, grade
 
 __all__ = [
     "AQI_LEVEL",
@@ -71,6 +112,7 @@ __all__ = [
     "PENDING",
     "RULES",
     "SEVERITIES",
+    "SEVERITY_RANK",
     "Change",
     "FlatlineRule",
     "FlatlineState",
@@ -97,269 +139,7 @@ __all__ = [
     "new_state",
 ]
 
-# -- names ---------------------------------------------------------------------------------
-
-EXCEEDANCE: Final = "exceedance"  # 超标
-AQI_LEVEL: Final = "aqi_level"  # 小时 AQI 等级
-FLATLINE: Final = "flatline"  # 恒值
-JUMP: Final = "jump"  # 突变
-MAINTENANCE: Final = "maintenance"  # 维护/故障 (device-declared)
-OFFLINE: Final = "offline"  # 断线
-OFFLINE_MASS: Final = "offline_mass"  # 大面积断线 (grouped, inhibits per-station notices)
-IN_STREAM_RULES: Final = (EXCEEDANCE, AQI_LEVEL, FLATLINE, JUMP, MAINTENANCE)
-RULES: Final = (*IN_STREAM_RULES, OFFLINE, OFFLINE_MASS)
-
-Severity: TypeAlias = Literal["critical", "major", "warning", "info"]
-SEVERITIES: Final[tuple[Severity, ...]] = ("critical", "major", "warning", "info")
-
-Action: TypeAlias = Literal["pending", "firing", "touch", "cancelled", "resolved"]
-
-#: (data time, value, flag) of a value that contributed to a change.
-Sample: TypeAlias = tuple[float, float, "str | None"]
-
-NORMAL: Final = 0
-PENDING: Final = 1
-FIRING: Final = 2
-
-#: Finer data kinds rank lower (real-time < minute < hour < day).
-_KIND_RANK: Final[Mapping[str, int]] = {"r": 0, "m": 1, "h": 2, "d": 3}
-#: Device-declared maintenance/fault flags, either case (protocol.flags.is_maintenance as a
-#: set, so the hot path is one membership test; None is not in it).
-_MAINTENANCE: Final[frozenset[str | None]] = frozenset(
-    {*MAINTENANCE_FLAGS, *(f.lower() for f in MAINTENANCE_FLAGS)}
-)
-#: Triggering values kept per alert.
-MAX_SAMPLES: Final = 10
 _EWMA_MIN_VALUES: Final = 10
-
-
-def declares_maintenance(flag: str | None) -> bool:
-    """Is ``flag`` a device-declared maintenance/fault flag (either case)?"""
-    return flag in _MAINTENANCE
-
-
-class RuleError(ValueError):
-    """A rule configuration that cannot work; the message names the parameter."""
-
-
-def _check(condition: bool, message: str) -> None:
-    if not condition:
-        raise RuleError(message)
-
-
-def _check_kinds(kinds: str) -> None:
-    _check(
-        bool(kinds) and all(k in _KIND_RANK for k in kinds),
-        f"kinds must be letters of 'rmhd' (r real-time, m minute, h hour, d day), got {kinds!r}",
-    )
-
-
-def _check_severity(severity: str, name: str = "severity") -> None:
-    _check(severity in SEVERITIES, f"{name} must be one of {', '.join(SEVERITIES)}")
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """What happened to the alert of one key (the caller adds station and factor)."""
-
-    action: Action
-    rule: str
-    #: Data time (POSIX s) of the value that caused it; for offline, the last data.
-    ts: float
-    value: float | None
-    severity: Severity
-    threshold: float | None = None
-    #: above/below (exceedance), flat, rel/abs/sigma/window (jump), the flags seen
-    #: (maintenance), no_data/disconnected/recovered (offline).
-    reason: str = ""
-    #: The values that triggered it (firing) — at most MAX_SAMPLES.
-    values: tuple[Sample, ...] = ()
-    kind: str = ""
-
-
-_NONE: Final[tuple[Change, ...]] = ()
-
-
-def _admit(kinds: str, ts: float, kind: str, state: _Streamed) -> bool:
-    """Whether a value of ``kind`` at ``ts`` enters the stream (its kind followed, newer
-    than the last one); records its time."""
-    if (kind != state.kind and not _take(kinds, kind, state)) or ts <= state.last_ts:
-        return False
-    state.last_ts = ts
-    return True
-
-
-def _take(kinds: str, kind: str, state: _Streamed) -> bool:
-    """Follow the finest kind of ``kinds`` the station sends (see module docstring)."""
-    current = state.kind
-    if kind == current:
-        return True
-    if kind not in kinds:
-        return False
-    if not current or _KIND_RANK[kind] < _KIND_RANK[current]:
-        state.kind = kind
-        state.last_ts = -math.inf
-        return True
-    return False
-
-
-@dataclass(slots=True)
-class _Streamed:
-    kind: str = ""
-    last_ts: float = -math.inf
-    phase: int = NORMAL
-
-
-# ------------------------------------------------------------------------------------------
-# exceedance (超标) and hourly-AQI level: a limit with a pending period and hysteresis
-
-
-@dataclass(frozen=True, slots=True)
-class ThresholdRule:
-    """A factor above ``upper`` (or below ``lower``) — ISSUE "Exceedance (超标)".
-
-    Pending period (ALERTS_AND_DASHBOARDS.md §1.1 ``for:``, §1.4 "repeating"/"duration"):
-    fire on the ``pending_count``-th consecutive breaching value, or once the breach has
-    lasted ``pending_s`` seconds of data time, whichever comes first (``pending_count`` 0:
-    time only; 1: fire at once).  Hysteresis (§1.1 ``keep_firing_for``, §1.4 separate clear
-    condition): resolve only after ``clear_count`` consecutive values below
-    ``upper − hysteresis_ratio·|upper|`` (above ``lower + hysteresis_ratio·|lower|``);
-    values in between keep it firing and restart the count.
-    """
-
-    upper: float | None
-    lower: float | None = None
-    pending_count: int = 2
-    pending_s: float = 0.0
-    clear_count: int = 2
-    hysteresis_ratio: float = 0.05
-    severity: Severity = "major"
-    kinds: str = "rm"
-    name: str = EXCEEDANCE
-    #: Where the limit comes from ("GB 3095-2012 二级 1小时平均", "用户设定" …).
-    source: str = ""
-    clear_upper: float = field(init=False, default=math.inf)
-    clear_lower: float = field(init=False, default=-math.inf)
-
-    def __post_init__(self) -> None:
-        _check(
-            self.upper is not None or self.lower is not None,
-            "an exceedance limit needs an upper or a lower value",
-        )
-        if self.upper is not None and self.lower is not None:
-            _check(self.lower < self.upper, "lower limit must be below the upper limit")
-        for bound in (self.upper, self.lower):
-            _check(bound is None or math.isfinite(bound), "limits must be finite numbers")
-        _check(self.pending_count >= 0, "pending_count must be ≥ 0")
-        _check(self.pending_s >= 0, "pending_s must be ≥ 0")
-        _check(
-            self.pending_count >= 1 or self.pending_s > 0,
-            "pending_count 0 needs pending_s > 0 (a time-only pending period)",
-        )
-        _check(self.clear_count >= 1, "clear_count must be ≥ 1")
-        _check(0 <= self.hysteresis_ratio < 1, "hysteresis_ratio must be in [0, 1)")
-        _check_severity(self.severity)
-        _check_kinds(self.kinds)
-        ratio = self.hysteresis_ratio
-        if self.upper is not None:
-            object.__setattr__(self, "clear_upper", self.upper - ratio * abs(self.upper))
-        if self.lower is not None:
-            object.__setattr__(self, "clear_lower", self.lower + ratio * abs(self.lower))
-
-
-@dataclass(slots=True)
-class ThresholdState(_Streamed):
-    #: consecutive breaching values (pending) or consecutive clear values (firing)
-    run: int = 0
-    #: data time of the first breaching value of the current episode
-    since: float = 0.0
-    samples: tuple[Sample, ...] = ()
-
-
-def evaluate_threshold(
-    rule: ThresholdRule,
-    ts: float,
-    value: float,
-    flag: str | None,
-    kind: str,
-    state: ThresholdState,
-) -> tuple[Change, ...]:
-    """One value through an exceedance rule (see :class:`ThresholdRule`)."""
-    if not _admit(rule.kinds, ts, kind, state) or flag in _MAINTENANCE:
-        return _NONE  # device-declared maintenance: no data alerts (ISSUE "Rules")
-    upper, lower = rule.upper, rule.lower
-    if upper is not None and value > upper:
-        reason, threshold = "above", upper
-    elif lower is not None and value < lower:
-        reason, threshold = "below", lower
-    else:
-        reason, threshold = "", 0.0
-    phase = state.phase
-    sample = (ts, value, flag)
-    if phase == NORMAL:
-        if not reason:
-            return _NONE
-        state.run = 1
-        state.since = ts
-        state.samples = (sample,)
-        if rule.pending_count == 1:
-            state.phase = FIRING
-            state.run = 0
-            return (_threshold_change("firing", rule, state, value, threshold, reason, kind),)
-        state.phase = PENDING
-        return (_threshold_change("pending", rule, state, value, threshold, reason, kind),)
-    if phase == PENDING:
-        if reason:
-            state.run += 1
-            state.samples = (*state.samples[-(MAX_SAMPLES - 1) :], sample)
-            if (rule.pending_count and state.run >= rule.pending_count) or (
-                rule.pending_s > 0 and ts - state.since >= rule.pending_s
-            ):
-                state.phase = FIRING
-                state.run = 0
-                return (_threshold_change("firing", rule, state, value, threshold, reason, kind),)
-            return (Change("touch", rule.name, ts, value, rule.severity, threshold, reason),)
-        state.phase = NORMAL
-        state.run = 0
-        state.samples = ()
-        return (Change("cancelled", rule.name, ts, value, rule.severity, None, "", (), kind),)
-    # FIRING: hysteresis before resolving
-    if reason:
-        state.run = 0
-        return (Change("touch", rule.name, ts, value, rule.severity, threshold, reason),)
-    if value <= rule.clear_upper and value >= rule.clear_lower:
-        state.run += 1
-        if state.run >= rule.clear_count:
-            state.phase = NORMAL
-            state.run = 0
-            state.samples = ()
-            return (Change("resolved", rule.name, ts, value, rule.severity, None, "", (), kind),)
-        return _NONE
-    state.run = 0  # inside the hysteresis band: still firing, the clear count restarts
-    return _NONE
-
-
-def _threshold_change(
-    action: Action,
-    rule: ThresholdRule,
-    state: ThresholdState,
-    value: float,
-    threshold: float,
-    reason: str,
-    kind: str,
-) -> Change:
-    return Change(
-        action,
-        rule.name,
-        state.last_ts,
-        value,
-        rule.severity,
-        threshold,
-        reason,
-        state.samples,
-        kind,
-    )
-
 
 # ------------------------------------------------------------------------------------------
 # flatline (恒值)
@@ -385,19 +165,25 @@ class FlatlineRule:
     min_value: float = 0.0
     severity: Severity = "warning"
     kinds: str = "rm"
+    #: flat this long (data time) = at least 较重 / 严重 (alerts.severity; 0 = off)
+    major_after_s: float = 0.0
+    critical_after_s: float = 0.0
+    bands: SeverityBands = field(init=False, default=SeverityBands())
 
     def __post_init__(self) -> None:
-        _check(self.count >= 0 and self.duration_s >= 0, "count and duration_s must be ≥ 0")
-        _check(self.count > 0 or self.duration_s > 0, "flatline needs count or duration_s > 0")
-        _check(self.min_count >= 2, "min_count must be ≥ 2")
-        _check(self.tolerance >= 0 and math.isfinite(self.tolerance), "tolerance must be ≥ 0")
-        _check(self.min_value >= 0 and math.isfinite(self.min_value), "min_value must be ≥ 0")
-        _check_severity(self.severity)
-        _check_kinds(self.kinds)
+        check(self.count >= 0 and self.duration_s >= 0, "count and duration_s must be ≥ 0")
+        check(self.count > 0 or self.duration_s > 0, "flatline needs count or duration_s > 0")
+        check(self.min_count >= 2, "min_count must be ≥ 2")
+        check(self.tolerance >= 0 and math.isfinite(self.tolerance), "tolerance must be ≥ 0")
+        check(self.min_value >= 0 and math.isfinite(self.min_value), "min_value must be ≥ 0")
+        check_severity(self.severity)
+        check_kinds(self.kinds)
+        bands = SeverityBands(0.0, 0.0, self.major_after_s, self.critical_after_s)
+        object.__setattr__(self, "bands", bands)
 
 
 @dataclass(slots=True)
-class FlatlineState(_Streamed):
+class FlatlineState(Streamed):
     ref: float = math.nan
     run: int = 0
     since: float = 0.0
@@ -412,8 +198,8 @@ def evaluate_flatline(
     state: FlatlineState,
 ) -> tuple[Change, ...]:
     """One value through a flatline rule (see :class:`FlatlineRule`)."""
-    if not _admit(rule.kinds, ts, kind, state) or flag in _MAINTENANCE:
-        return _NONE
+    if not admit(rule.kinds, ts, kind, state) or flag in MAINTENANCE_SET:
+        return NONE
     if state.run and abs(value - state.ref) <= rule.tolerance:
         state.run += 1
     else:
@@ -424,9 +210,10 @@ def evaluate_flatline(
         if firing:
             state.phase = NORMAL
             return (Change("resolved", FLATLINE, ts, value, rule.severity, None, "", (), kind),)
-        return _NONE
+        return NONE
     if state.phase == FIRING:
-        return (Change("touch", FLATLINE, ts, value, rule.severity, rule.tolerance, "flat"),)
+        severity = grade(rule.severity, rule.bands, duration_s=ts - state.since)
+        return (Change("touch", FLATLINE, ts, value, severity, rule.tolerance, "flat"),)
     run = state.run
     if (
         run >= rule.min_count
@@ -438,12 +225,11 @@ def evaluate_flatline(
     ):
         state.phase = FIRING
         samples = ((state.since, state.ref, None), (ts, value, flag))
+        severity = grade(rule.severity, rule.bands, duration_s=ts - state.since)
         return (
-            Change(
-                "firing", FLATLINE, ts, value, rule.severity, rule.tolerance, "flat", samples, kind
-            ),
+            Change("firing", FLATLINE, ts, value, severity, rule.tolerance, "flat", samples, kind),
         )
-    return _NONE
+    return NONE
 
 
 # ------------------------------------------------------------------------------------------
@@ -482,19 +268,19 @@ class JumpRule:
     def __post_init__(self) -> None:
         for name in ("rel", "min_delta", "abs", "sigma", "window_s"):
             value = getattr(self, name)
-            _check(value >= 0 and math.isfinite(value), f"{name} must be ≥ 0 (0 = off)")
-        _check(
+            check(value >= 0 and math.isfinite(value), f"{name} must be ≥ 0 (0 = off)")
+        check(
             self.rel > 0 or self.abs > 0 or self.sigma > 0,
             "a jump rule needs rel, abs or sigma > 0",
         )
-        _check(self.sigma_span >= 2, "sigma_span must be ≥ 2")
-        _check(self.clear_count >= 1, "clear_count must be ≥ 1")
-        _check_severity(self.severity)
-        _check_kinds(self.kinds)
+        check(self.sigma_span >= 2, "sigma_span must be ≥ 2")
+        check(self.clear_count >= 1, "clear_count must be ≥ 1")
+        check_severity(self.severity)
+        check_kinds(self.kinds)
 
 
 @dataclass(slots=True)
-class JumpState(_Streamed):
+class JumpState(Streamed):
     prev: float = math.nan
     prev_ts: float = 0.0
     mean: float = 0.0
@@ -523,14 +309,14 @@ def evaluate_jump(
     state: JumpState,
 ) -> tuple[Change, ...]:
     """One value through a jump rule (see :class:`JumpRule`)."""
-    if not _admit(rule.kinds, ts, kind, state) or flag in _MAINTENANCE:
-        return _NONE
+    if not admit(rule.kinds, ts, kind, state) or flag in MAINTENANCE_SET:
+        return NONE
     prev = state.prev
     if math.isnan(prev):  # first value of the stream
         state.prev, state.prev_ts = value, ts
         state.mean, state.var, state.n = value, 0.0, 1
         state.win_ref, state.win_ts = value, ts
-        return _NONE
+        return NONE
     reason = _step(rule, prev, value)
     if not reason and rule.sigma and state.n >= _EWMA_MIN_VALUES:
         sd = math.sqrt(state.var)
@@ -563,7 +349,7 @@ def evaluate_jump(
             state.phase = NORMAL
             state.quiet = 0
             return (Change("resolved", JUMP, ts, value, rule.severity, None, "", (), kind),)
-    return _NONE
+    return NONE
 
 
 # ------------------------------------------------------------------------------------------
@@ -585,15 +371,15 @@ class MaintenanceRule:
     kinds: str = "rmh"
 
     def __post_init__(self) -> None:
-        _check(self.duration_s >= 0 and self.count >= 0, "duration_s and count must be ≥ 0")
-        _check(self.duration_s > 0 or self.count > 0, "maintenance needs duration_s or count")
-        _check_severity(self.severity)
-        _check_severity(self.fault_severity, "fault_severity")
-        _check_kinds(self.kinds)
+        check(self.duration_s >= 0 and self.count >= 0, "duration_s and count must be ≥ 0")
+        check(self.duration_s > 0 or self.count > 0, "maintenance needs duration_s or count")
+        check_severity(self.severity)
+        check_severity(self.fault_severity, "fault_severity")
+        check_kinds(self.kinds)
 
 
 @dataclass(slots=True)
-class MaintenanceState(_Streamed):
+class MaintenanceState(Streamed):
     run: int = 0
     since: float = 0.0
     #: distinct flags of the current run, upper-case, in order of appearance
@@ -612,9 +398,9 @@ def evaluate_maintenance(
     state: MaintenanceState,
 ) -> tuple[Change, ...]:
     """One value through the maintenance rule (see :class:`MaintenanceRule`)."""
-    if not _admit(rule.kinds, ts, kind, state):
-        return _NONE
-    if flag is not None and flag in _MAINTENANCE:
+    if not admit(rule.kinds, ts, kind, state):
+        return NONE
+    if flag is not None and flag in MAINTENANCE_SET:
         if state.run == 0:
             state.since = ts
             state.flags = ""
@@ -636,12 +422,12 @@ def evaluate_maintenance(
                     "firing", MAINTENANCE, ts, value, severity, None, state.flags, samples, kind
                 ),
             )
-        return _NONE
+        return NONE
     state.run = 0
     if state.phase == FIRING:
         state.phase = NORMAL
         return (Change("resolved", MAINTENANCE, ts, value, rule.severity, None, "", (), kind),)
-    return _NONE
+    return NONE
 
 
 # ------------------------------------------------------------------------------------------
@@ -682,112 +468,3 @@ def evaluate(
     if isinstance(rule, MaintenanceRule) and isinstance(state, MaintenanceState):
         return evaluate_maintenance(rule, *args, state), state
     raise TypeError(f"{type(state).__name__} is not the state of {type(rule).__name__}")
-
-
-# ------------------------------------------------------------------------------------------
-# offline (断线): evaluated by the sweeper over station_state
-
-
-@dataclass(frozen=True, slots=True)
-class OfflineRule:
-    """No data for ``after_s`` seconds = offline — ISSUE "Disconnect / offline (断线)".
-
-    Also offline earlier when the station's TCP connection dropped and stayed down for
-    ``disconnect_grace_s`` with no data since (0 = off); the grace is raised to twice the
-    station's report interval so that short-connection loggers (connect, send, close) are
-    not flagged between uploads, and the early path only applies while it is shorter than
-    ``after_s``.  Resolves when data newer than the last data before the outage arrives
-    (a reconnect without data is not a recovery).  Reminders while offline are the
-    routes' repeat interval (default ``alerts.offline_remind_s``).
-    """
-
-    after_s: float = 900.0
-    disconnect_grace_s: float = 300.0
-    severity: Severity = "major"
-
-    def __post_init__(self) -> None:
-        _check(self.after_s > 0, "after_s must be > 0")
-        _check(self.disconnect_grace_s >= 0, "disconnect_grace_s must be ≥ 0 (0 = off)")
-        _check_severity(self.severity)
-
-
-@dataclass(frozen=True, slots=True)
-class StationFacts:
-    """What ``station_state`` says of one station (times are POSIX seconds)."""
-
-    connected: bool
-    #: reception time of the latest data frame (None: never sent data — not monitored)
-    last_data: float | None
-    disconnected_at: float | None = None
-    #: the station's report interval in seconds, 0 if unknown
-    expected_interval: float = 0.0
-
-
-@dataclass(slots=True)
-class OfflineState:
-    phase: int = NORMAL
-    #: last data time before the outage (the alert resolves when newer data arrives)
-    since: float = 0.0
-
-
-def evaluate_offline(
-    rule: OfflineRule, facts: StationFacts, state: OfflineState, now: float
-) -> tuple[tuple[Change, ...], OfflineState]:
-    """One station's facts at wall-clock ``now`` (see :class:`OfflineRule`)."""
-    last = facts.last_data
-    if last is None:
-        return _NONE, state
-    if state.phase == FIRING:
-        if last > state.since:
-            state.phase = NORMAL
-            return (
-                Change("resolved", OFFLINE, last, None, rule.severity, None, "recovered"),
-            ), state
-        return _NONE, state
-    reason = ""
-    if now - last >= rule.after_s:
-        reason = "no_data"
-    elif (
-        rule.disconnect_grace_s
-        and not facts.connected
-        and facts.disconnected_at is not None
-        and facts.disconnected_at >= last
-    ):
-        grace = max(rule.disconnect_grace_s, 2.0 * facts.expected_interval)
-        if grace < rule.after_s and now - facts.disconnected_at >= grace:
-            reason = "disconnected"
-    if not reason:
-        return _NONE, state
-    state.phase = FIRING
-    state.since = last
-    threshold = rule.after_s if reason == "no_data" else rule.disconnect_grace_s
-    return (Change("firing", OFFLINE, last, None, rule.severity, threshold, reason),), state
-
-
-def mass_offline(
-    offline: Mapping[str, int],
-    totals: Mapping[str, int],
-    open_scopes: Set[str],
-    *,
-    min_stations: int,
-    ratio: float,
-) -> tuple[set[str], set[str]]:
-    """Which "many stations offline together" scopes open and which close.
-
-    A scope (``region:西湖区``, ``worker:3``, ``all``) opens when at least ``min_stations``
-    of its stations and at least ``ratio`` of them are offline; an open scope closes when
-    it falls below half of both (hysteresis, so a region at the threshold does not flap).
-    Returns ``(to_open, to_close)``.
-    """
-    to_open: set[str] = set()
-    for scope, count in offline.items():
-        total = max(totals.get(scope, count), count, 1)
-        if scope not in open_scopes and count >= min_stations and count >= ratio * total:
-            to_open.add(scope)
-    to_close: set[str] = set()
-    for scope in open_scopes:
-        count = offline.get(scope, 0)
-        total = max(totals.get(scope, count), count, 1)
-        if count < max(1, min_stations // 2) or count < ratio / 2 * total:
-            to_close.add(scope)
-    return to_open, to_close

@@ -9,6 +9,7 @@ Start (:meth:`AlertService.start`):
 2. the open alerts (:class:`~alerts.writer.AlertWriter`), the saved rule states
    (``alert_rule_state``), reconciled with each other; the offline states from the open
    offline alerts; the dispatcher's marks and groups;
+   the states of the exceedances on means (:mod:`alerts.means_job`) from their open alerts;
 3. a dedicated LISTEN connection on ``envgrid_readings``, ``envgrid_alerts`` and
    ``envgrid_alert_config``.  Readings that arrive while we catch up are buffered;
 4. the catch-up: the data of the last ``alerts.catchup_s`` before the state was saved
@@ -52,6 +53,7 @@ from .config import AlertConfig, FactorInfo
 from .dispatcher import Dispatcher
 from .engine import StreamEvaluator
 from .loader import load_config, load_stations
+from .means_job import MeanJudge, MeansResult
 from .model import ALERTS_CHANNEL, CONFIG_CHANNEL, columns
 from .notifiers import Channels
 from .outbox import Sender
@@ -110,6 +112,7 @@ class AlertService:
         self.config: AlertConfig | None = None
         self.writer = AlertWriter()
         self.sweeper = OfflineSweeper()
+        self.means = MeanJudge()
         self.evaluator: StreamEvaluator | None = None
         self.dispatcher: Dispatcher | None = None
         self.sender: Sender | None = None
@@ -176,6 +179,7 @@ class AlertService:
         restored = self.evaluator.restore(saved, open_map)
         self._saved_keys = {(s, f, r) for s, f, r, _ in saved}
         self.sweeper.restore(open_rows)
+        self.means.restore(open_rows, self.config)
         self.dispatcher = Dispatcher(self.cfg, on_queued=self._wake_sender)
         await self.dispatcher.load(pool)
         self.sender = Sender(pool, self.channels, self.cfg)
@@ -272,6 +276,7 @@ class AlertService:
                 self.sweeper.states.pop(int(key[1][8:]), None)
             elif self.evaluator is not None:
                 self.evaluator.reset(key)
+                self.means.reset(key)
 
     def _on_config(self, conn: object, pid: int, channel: str, payload: str) -> None:
         self._reload_wanted = True
@@ -410,6 +415,11 @@ class AlertService:
         assert self.pool is not None
         async with self.pool.acquire() as conn:
             return await self.sweeper.sweep(conn, self.writer, self.cfg())
+
+    async def judge_means(self) -> MeansResult:
+        """Exceedance on means for the hours closed since the last run (alerts.means_job)."""
+        assert self.pool is not None
+        return await self.means.run(self.pool, self.writer, self.cfg())
 
     async def dispatch(self) -> int:
         assert self.pool is not None and self.dispatcher is not None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Final, Literal, Protocol
 
 from aggregates.settings import AggregatesConfig
 from store.validation import require
@@ -38,6 +38,7 @@ _POSITIVE: Final = (
     "offline_after_s",
     "offline_remind_s",
     "sweep_interval_s",
+    "means_interval_s",
     "flush_ms",
     "state_save_s",
     "config_reload_s",
@@ -50,6 +51,13 @@ _POSITIVE: Final = (
 )
 _NON_NEGATIVE: Final = (
     "offline_disconnect_grace_s",
+    "offline_major_after_s",
+    "offline_critical_after_s",
+    "exceedance_major_after_s",
+    "exceedance_critical_after_s",
+    "flatline_major_after_s",
+    "flatline_critical_after_s",
+    "means_delay_s",
     "pending_s",
     "hysteresis_ratio",
     "flatline_count",
@@ -94,6 +102,10 @@ class AlertSettings:
     #: is offline before offline_after_s; raised to 2 × the station's report interval
     #: when that is longer (short-connection loggers).  0 = only the no-data rule.
     offline_disconnect_grace_s: int = 300
+    #: An offline alert (一般) is 较重 after this long without data, 严重 after
+    #: offline_critical_after_s (0 = off).
+    offline_major_after_s: float = 14_400.0
+    offline_critical_after_s: float = 86_400.0
     #: How often the offline sweeper runs.
     sweep_interval_s: float = 10.0
     #: Inhibition: this many stations of one region / ingest worker offline at once, and at
@@ -102,7 +114,25 @@ class AlertSettings:
     inhibit_ratio: float = 0.3
 
     # -- exceedance (超标) --------------------------------------------------------------
-    #: Pending period: fire on the Nth consecutive value above the limit …
+    #: Limits are judged on the mean of the period they are defined for (GB 3095: 1-hour
+    #: means, the O3 8-hour moving mean, daily means; HJ 663 validity), read from the
+    #: hourly series every means_interval_s, an hour once means_delay_s have passed since
+    #: it ended (late data).  Rules with basis = "rtd" judge single values instead.
+    means_interval_s: float = 300.0
+    means_delay_s: float = 600.0
+    #: Basis of every exceedance rule without its own: "" = the period of its limit;
+    #: "rtd" judges every single value (the behaviour before issue 21 — instantaneous
+    #: limits everywhere); "1h"/"8h"/"24h" one period.  Rule rows override it.
+    exceedance_basis: Literal["", "rtd", "1h", "8h", "24h"] = ""
+    #: Severity by exceedance ratio (mean ÷ limit): below exceedance_major_ratio 一般,
+    #: from it 较重, from exceedance_critical_ratio 严重 (0 = that step off) …
+    exceedance_major_ratio: float = 1.5
+    exceedance_critical_ratio: float = 3.0
+    #: … and by duration: an exceedance standing this long is at least 较重 / 严重.
+    exceedance_major_after_s: float = 21_600.0
+    exceedance_critical_after_s: float = 259_200.0
+    #: basis = "rtd" rules — pending period: fire on the Nth consecutive value above the
+    #: limit …
     pending_count: int = 2
     #: … or once the limit has been exceeded for this long (data time; 0 = off).
     pending_s: float = 0.0
@@ -124,6 +154,9 @@ class AlertSettings:
     #: Constant readings at or below this share of the factor's limit are the analyser's
     #: floor (clean air, integer resolution), not a stuck sensor (0 = flag them too).
     flatline_min_value_ratio: float = 0.02
+    #: A flatline (一般) lasting this long is 较重 / 严重 (0 = off).
+    flatline_major_after_s: float = 21_600.0
+    flatline_critical_after_s: float = 86_400.0
 
     # -- jump (突变) --------------------------------------------------------------------
     #: Relative change between consecutive values: |Δ| > jump_rel × the smaller of the two.
@@ -252,6 +285,28 @@ class AlertSettings:
             self.hysteresis_ratio < 1,
             f"alerts.hysteresis_ratio must be below 1 (got {self.hysteresis_ratio})",
         )
+        require(
+            self.exceedance_basis in ("", "rtd", "1h", "8h", "24h"),
+            "alerts.exceedance_basis must be '', rtd, 1h, 8h or 24h"
+            f" (got {self.exceedance_basis!r})",
+        )
+        for name in ("exceedance_major_ratio", "exceedance_critical_ratio"):
+            value = getattr(self, name)
+            require(
+                value == 0 or 1 <= value < float("inf"),
+                f"alerts.{name} must be a multiple of the limit ≥ 1, or 0 = off (got {value})",
+            )
+        for low_name, high_name in (
+            ("exceedance_major_ratio", "exceedance_critical_ratio"),
+            ("exceedance_major_after_s", "exceedance_critical_after_s"),
+            ("offline_major_after_s", "offline_critical_after_s"),
+            ("flatline_major_after_s", "flatline_critical_after_s"),
+        ):
+            a, b = getattr(self, low_name), getattr(self, high_name)
+            require(
+                not (a and b and b < a),
+                f"alerts.{high_name} ({b}) must not be below alerts.{low_name} ({a})",
+            )
         require(
             0 <= self.aqi_level <= 6,
             f"alerts.aqi_level must be an HJ 633 level 1..6, or 0 = off (got {self.aqi_level})",

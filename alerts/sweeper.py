@@ -113,7 +113,9 @@ class OfflineSweeper:
             labels = r["labels"] or {}
             since = labels.get("last_data")
             self.states[int(r["scope_key"][8:])] = OfflineState(
-                FIRING, float(since) if since is not None else float(r["first_seen"])
+                FIRING,
+                float(since) if since is not None else float(r["first_seen"]),
+                str(r["severity"] or ""),
             )
 
     def evaluate(
@@ -159,7 +161,7 @@ class OfflineSweeper:
             if worker is not None:
                 totals[f"worker:{worker}"] += 1
             if state is None:
-                scratch.phase, scratch.since = NORMAL, 0.0
+                scratch.phase, scratch.since, scratch.severity = NORMAL, 0.0, ""
                 target = scratch
             else:
                 target = state
@@ -182,7 +184,7 @@ class OfflineSweeper:
                         "last_data": last,
                         "connected": connected,
                     }
-                else:
+                elif change.action == "resolved":
                     result.resolved += 1
                 transitions.append(
                     Transition(
@@ -196,7 +198,7 @@ class OfflineSweeper:
                 )
             if target.phase == FIRING:
                 if state is None:
-                    states[sid] = OfflineState(FIRING, target.since)
+                    states[sid] = OfflineState(FIRING, target.since, target.severity)
                 firing.append((sid, region, connected, worker))
                 offline_count["all"] += 1
                 members["all"].append(sid)

@@ -12,12 +12,14 @@ from datetime import datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from .means import AVERAGING_ZH
 from .model import REASON_ZH, RULE_ZH, SEVERITY_ZH, STATE_ZH, AlertView, jsonable
 
 __all__ = [
     "PREFIX",
     "Message",
     "describe",
+    "mean_exceedance_text",
     "render_alerts",
     "render_test",
     "sms_summary",
@@ -81,6 +83,27 @@ def _who(a: AlertView) -> str:
     return f"{name}（{a.region}）" if a.region and name else str(name or a.region)
 
 
+def mean_exceedance_text(
+    labels: Mapping[str, Any], value: float | None, threshold: float | None, reason: str, unit: str
+) -> str:
+    """An exceedance on means (alerts.means labels): the worst period — its mean, limit,
+    standard and ratio — then the other periods over their limits."""
+    averaging = str(labels.get("averaging", ""))
+    bound = "下限" if reason == "below" else "限值"
+    source = labels.get("source") or ""
+    text = (
+        f"{AVERAGING_ZH.get(averaging, averaging)}浓度 {_num(labels.get('mean', value))} {unit}，"
+        f"{bound} {_num(threshold)} {unit}{f'（{source}）' if source else ''}，"
+        f"为{bound}的 {_num(labels.get('ratio'))} 倍"
+    )
+    others = [
+        f"{AVERAGING_ZH.get(k, k)} {_num(v.get('mean'))} {unit}（{_num(v.get('ratio'))} 倍）"
+        for k, v in dict(labels.get("exceeded") or {}).items()
+        if k != averaging and isinstance(v, Mapping)
+    ]
+    return " ".join((text + (f"；另有{'、'.join(others)}超标" if others else "")).split())
+
+
 def describe(a: AlertView, tz: ZoneInfo) -> str:
     """One line saying what the alert is about."""
     labels = a.labels
@@ -88,7 +111,10 @@ def describe(a: AlertView, tz: ZoneInfo) -> str:
     factor = labels.get("factor_name") or labels.get("factor_code") or ""
     unit = labels.get("unit") or ""
     who = _who(a)
-    if a.rule in ("exceedance", "aqi_level"):
+    if a.rule == "exceedance" and labels.get("averaging") in AVERAGING_ZH:
+        summary = mean_exceedance_text(labels, a.value, a.threshold, a.reason, unit)
+        text = f"{who} {factor}{rule}：{summary}"
+    elif a.rule in ("exceedance", "aqi_level"):
         bound = "下限" if a.reason == "below" else "上限"
         source = labels.get("source") or ""
         text = (

@@ -38,7 +38,7 @@ import orjson
 
 from . import queries
 from .model import ALERTS_CHANNEL
-from .rules import Change
+from .rules import SEVERITY_RANK, Change
 
 __all__ = ["AlertKey", "AlertWriter", "OpenAlert", "Transition", "WriteOutcome"]
 
@@ -68,6 +68,8 @@ class OpenAlert:
     id: int
     state: str
     inhibited_by: int | None = None
+    #: its severity (a touch with a worse one escalates it); "" = unknown
+    severity: str = ""
 
 
 @dataclass(slots=True)
@@ -102,6 +104,11 @@ class WriteOutcome:
     events: int = 0
     #: keys whose alert a user resolved meanwhile (the caller resets their rule state)
     gone: list[AlertKey] = field(default_factory=list)
+
+
+def _worse(candidate: str, current: str) -> bool:
+    """Whether ``candidate`` is a worse severity than ``current`` (known)."""
+    return bool(current) and SEVERITY_RANK.get(candidate, 0) > SEVERITY_RANK.get(current, 0)
 
 
 def _ts(epoch: float | None) -> datetime | None:
@@ -163,7 +170,7 @@ class AlertWriter:
         self.by_id.clear()
         for r in rows:
             key = (r["rule"], r["scope_key"], r["factor_id"])
-            self.open[key] = OpenAlert(r["id"], r["state"], r["inhibited_by"])
+            self.open[key] = OpenAlert(r["id"], r["state"], r["inhibited_by"], r["severity"])
             self.by_id[r["id"]] = key
         return list(rows)
 
@@ -199,7 +206,7 @@ class AlertWriter:
         ops: dict[int, _Op] = {}
         events: list[_Event] = []
         view: dict[AlertKey, OpenAlert] = {
-            k: OpenAlert(v.id, v.state, v.inhibited_by) for k, v in self.open.items()
+            k: OpenAlert(v.id, v.state, v.inhibited_by, v.severity) for k, v in self.open.items()
         }
         placeholder = 0
         for tr in transitions:
@@ -240,7 +247,7 @@ class AlertWriter:
                     transition=True,
                 )
                 ops[placeholder] = op
-                view[tr.key] = OpenAlert(placeholder, state)
+                view[tr.key] = OpenAlert(placeholder, state, None, ch.severity)
                 events.append((placeholder, action, None, state, data))
                 continue
             found = ops.get(current.id)
@@ -256,6 +263,21 @@ class AlertWriter:
                     op.trigger_values = _samples(ch)
                     op.transition = True
                     events.append((current.id, "firing", "pending", "firing", data))
+                    current.severity = ch.severity
+                elif _worse(ch.severity, current.severity) and current.state != "pending":
+                    # graded by ratio or duration (alerts.severity): escalate, never lower
+                    events.append(
+                        (
+                            current.id,
+                            "escalated",
+                            current.state,
+                            current.state,
+                            {**data, "from": current.severity, "severity": ch.severity},
+                        )
+                    )
+                    current.severity = op.severity = ch.severity
+                    if not op.new:
+                        op.transition = True
                 op.count += 1
                 op.last_seen = max(op.last_seen, ch.ts)
                 if ch.value is not None:

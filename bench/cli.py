@@ -51,6 +51,7 @@ SCENARIOS: dict[str, str] = {
     "hostile": "slowloris, floods, garbage, stolen MNs: legitimate stations' latency",
     "aggregates": "ranking, daily AQI, monthly XLSX report; refresh job after an hour, a backfill",
     "alerts": "offline sweep over 36,000 stations, in-stream cost",
+    "exceedance": "1,000 ambient stations × 1 day: alerts and cases per real-time value vs means",
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
     "disk": "disk per station-day and station-year on each engine (on demand)",
@@ -230,6 +231,10 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
         from bench import alerts
 
         return partial(alerts.main, settings_for=settings_for)
+    if name == "exceedance":
+        from bench import exceedance
+
+        return partial(exceedance.main, settings_for=settings_for)
     if name == "web":
         from bench import web
 
@@ -252,7 +257,7 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
 def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
     """The options of a subsystem benchmark's own command (aggregates: engine, sizes;
     disk, which measures every engine available itself: --stations)."""
-    if name == "disk":
+    if name in ("disk", "exceedance"):
         return ["--stations", str(args.stations)] if args.stations else []
     if name != "aggregates":
         return []

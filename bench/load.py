@@ -112,6 +112,7 @@ def register_fleet(server: ServerUnderTest, config: FleetConfig) -> None:
 #: seconds for the ingest workers to reload the registry after keyed stations were added
 KEY_RELOAD_S = 2.0
 
+
 async def _add(server: ServerUnderTest, ids: list[StationIdentity]) -> None:
     conn = await connect(server.database_dsn)
     #: a plain 2017 fleet is registered as before (no edition: any); one with other

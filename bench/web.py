@@ -293,4 +293,3 @@ def main(argv: list[str], settings_for: SettingsLoader[WebConfig]) -> int:
     if args.json:
         args.json.write_text(text + "\n", encoding="utf-8")
     return 0 if result["pass"] else 1
-

@@ -256,6 +256,11 @@ class ValueModel:
         self._bases = tuple(bases)
         self._factor_seeds = tuple(seeds)
 
+    @property
+    def bases(self) -> tuple[float, ...]:
+        """Each factor's level with this station's offset (what the shapes scale)."""
+        return self._bases
+
     def context(self, ts: float) -> TickContext:
         local = datetime.fromtimestamp(ts, self._tz)
         weather = self.weather

@@ -10,6 +10,7 @@ from alerts.settings import AlertsConfig
 from .. import queries
 from ..limits import LimitSpec
 from ..loader import load_config
+from ..means import MeanRule
 from ..model import jsonable
 from ..params import LEVELS, RULE_PARAMS, coerce_params
 from ..rules import SEVERITIES, RuleError
@@ -127,6 +128,27 @@ async def delete_rule_config(db: Db, config_id: int) -> None:
     )
 
 
+def _mean_entry(rule: MeanRule) -> Record:
+    """An exceedance rule on means as the limits page shows it: the reference limit's
+    bounds and source first (as for a single-value rule), then every limit."""
+    first = rule.limits[0]
+    return {
+        "basis": first.averaging,
+        "upper": first.upper,
+        "lower": first.lower,
+        "source": first.source,
+        "severity": rule.severity,
+        "limits": [
+            {"averaging": x.averaging, "upper": x.upper, "lower": x.lower, "source": x.source}
+            for x in rule.limits
+        ],
+        "major_ratio": rule.major_ratio,
+        "critical_ratio": rule.critical_ratio,
+        "major_after_s": rule.major_after_s,
+        "critical_after_s": rule.critical_after_s,
+    }
+
+
 async def effective_rules(db: Db, settings: AlertsConfig, station: int | str) -> list[Record]:
     """What the engine applies to one station (id or MN): per factor the exceedance limit
     (with its source), the hourly-AQI threshold and the flatline/jump/maintenance
@@ -146,6 +168,8 @@ async def effective_rules(db: Db, settings: AlertsConfig, station: int | str) ->
             "factor_name": factor.name_zh,
             "unit": factor.unit,
         }
+        if rules.mean is not None:
+            entry["exceedance"] = _mean_entry(rules.mean)
         for name, rule in (
             ("exceedance", rules.exceedance),
             ("aqi_level", rules.aqi),
@@ -155,12 +179,17 @@ async def effective_rules(db: Db, settings: AlertsConfig, station: int | str) ->
         ):
             if rule is not None:
                 entry[name] = {
-                    k: jsonable(getattr(rule, k)) for k in rule.__slots__ if not k.startswith("_")
+                    k: jsonable(getattr(rule, k))
+                    for k in rule.__slots__
+                    if not k.startswith("_") and k != "bands"
                 }
         out.append(entry)
     offline = config.offline_rule(info)
     if offline is not None:
         out.append(
-            {"factor_code": "", "offline": {k: getattr(offline, k) for k in offline.__slots__}}
+            {
+                "factor_code": "",
+                "offline": {k: getattr(offline, k) for k in offline.__slots__ if k != "bands"},
+            }
         )
     return out

@@ -31,9 +31,14 @@ LOOPBACK_ALLOWED: Final = {"alerts.webhook_allowed_networks": ["127.0.0.0/8"]}
 
 
 def alert_settings(dsn: str, data_dir: Path, **alerts: Any) -> Settings:
+    """Settings for an engine test.  Most engine tests drive single real-time values, so
+    exceedance is judged on them (``alerts.exceedance_basis = "rtd"``, the instantaneous
+    limits of alerts.rules_exceedance) unless a test passes ``exceedance_basis=""`` — the
+    default, means (alerts.means)."""
     overrides: dict[str, Any] = {
         "database.dsn": dsn,
         "core.data_dir": str(data_dir),
+        "alerts.exceedance_basis": "rtd",
         **LOOPBACK_ALLOWED,
     }
     overrides.update({f"alerts.{k}": v for k, v in alerts.items()})

@@ -51,11 +51,11 @@ def test_config_uses_the_station_class() -> None:
         factors={1: pm25},
         on=date(2031, 1, 1),
     )
-    one, two = cfg.rules_for(class1, pm25).exceedance, cfg.rules_for(class2, pm25).exceedance
+    one, two = cfg.rules_for(class1, pm25).mean, cfg.rules_for(class2, pm25).mean
     assert one is not None and two is not None
-    assert (one.upper, two.upper) == (25.0, 50.0)
-    assert one.source.startswith("GB 3095—2026 最终限值 一级")
-    assert two.source.startswith("GB 3095—2026 最终限值 二级")
+    assert (one.limits[0].upper, two.limits[0].upper) == (25.0, 50.0)
+    assert one.limits[0].source == "GB 3095—2026 最终限值 一级 24小时平均"
+    assert two.limits[0].source == "GB 3095—2026 最终限值 二级 24小时平均"
 
 
 AIR1 = NewStation("AC0000000000000000000001", "123456", "保护区站", "22", 30.27, 120.15, "西湖区")

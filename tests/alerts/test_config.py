@@ -95,20 +95,27 @@ def test_limit_levels_most_specific_wins() -> None:
             limit("region", "滨江区", "a34004", None, enabled=False),
         ]
     )
-    r1 = c.rules_for(S1, PM25).exceedance
-    assert r1 is not None and r1.upper == 65.0
-    assert c.rules_for(S2, PM25).exceedance is None  # exempted by its region
-    water = c.rules_for(WATER, PM25).exceedance
-    assert water is not None and water.upper == 90.0  # default row beats nothing
-    assert config().rules_for(S1, PM25).exceedance.upper == 60.0  # type: ignore[union-attr]
+    r1 = c.rules_for(S1, PM25).mean
+    assert r1 is not None and [(x.averaging, x.upper) for x in r1.limits] == [("1h", 65.0)]
+    assert c.rules_for(S1, PM25).exceedance is None  # single values only with basis rtd
+    assert c.rules_for(S2, PM25).mean is None  # exempted by its region
+    water = c.rules_for(WATER, PM25).mean
+    assert water is not None and water.limits[0].upper == 90.0  # default row beats nothing
+    builtin = config().rules_for(S1, PM25).mean
+    assert builtin is not None and [(x.averaging, x.upper) for x in builtin.limits] == [
+        ("24h", 60.0)
+    ]
 
 
 def test_water_limits_and_lower_bounds() -> None:
     c = config()
-    cod = c.rules_for(WATER, COD).exceedance
-    ph = c.rules_for(WATER, PH).exceedance
-    assert cod is not None and (cod.upper, cod.source) == (50.0, "GB 18918-2002 一级A")
-    assert ph is not None and (ph.lower, ph.upper) == (6.0, 9.0)
+    cod = c.rules_for(WATER, COD).mean
+    ph = c.rules_for(WATER, PH).mean
+    assert cod is not None
+    assert [(x.averaging, x.upper, x.source) for x in cod.limits] == [
+        ("24h", 50.0, "GB 18918-2002 一级A")
+    ]
+    assert ph is not None and (ph.limits[0].lower, ph.limits[0].upper) == (6.0, 9.0)
     assert c.unit_for(S1, PM25) == "µg/m³" and c.unit_for(S1, TEMP) == "°C"
 
 
@@ -136,7 +143,9 @@ def test_rule_parameters_merge_and_disable() -> None:
     c = config(
         [],
         [
-            ConfigRow("exceedance", "default", "", "", None, None, {"pending_count": 3}),
+            ConfigRow(
+                "exceedance", "default", "", "", None, None, {"pending_count": 3, "basis": "rtd"}
+            ),
             ConfigRow(
                 "exceedance", "region", "西湖区", "a34004", None, "critical", {"clear_count": 4}
             ),
@@ -146,7 +155,7 @@ def test_rule_parameters_merge_and_disable() -> None:
     r = c.rules_for(S1, PM25).exceedance
     assert r is not None and (r.pending_count, r.clear_count, r.severity) == (3, 4, "critical")
     r2 = c.rules_for(S2, PM25).exceedance
-    assert r2 is not None and (r2.pending_count, r2.clear_count, r2.severity) == (3, 2, "major")
+    assert r2 is not None and (r2.pending_count, r2.clear_count, r2.severity) == (3, 2, "warning")
     assert c.rules_for(S1, PM25).flatline is None and c.rules_for(S2, PM25).flatline is not None
     assert c.rules_for(OFF, PM25).empty and c.offline_rule(OFF) is None
 

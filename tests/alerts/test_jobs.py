@@ -28,6 +28,7 @@ def test_alert_jobs_names_and_triggers(tmp_path: Path) -> None:
             name: _nothing
             for name in (
                 "sweep",
+                "judge_means",
                 "dispatch",
                 "save_state",
                 "reload_config",
@@ -39,6 +40,7 @@ def test_alert_jobs_names_and_triggers(tmp_path: Path) -> None:
     jobs = {job.name: job for job in alerts_jobs.scheduled_jobs(service)}
     assert list(jobs) == [
         "offline-sweep",
+        "exceedance-means",
         "dispatch",
         "save-state",
         "reload-config",
@@ -47,6 +49,8 @@ def test_alert_jobs_names_and_triggers(tmp_path: Path) -> None:
     ]
     assert jobs["offline-sweep"].every_s == 7.0 and jobs["offline-sweep"].run_at_start
     assert jobs["dispatch"].run_at_start and not jobs["save-state"].run_at_start
+    means = jobs["exceedance-means"]
+    assert means.every_s == settings.alerts.means_interval_s and means.run_at_start
     assert jobs["daily-ranking"].at == settings.aggregates.daily_ranking_time
     assert jobs["housekeeping"].at == settings.alerts.housekeeping_time
     assert {j.misfire_grace_s for j in jobs.values()} == {300.0}

@@ -76,7 +76,7 @@ async def test_alert_list_filters_and_scope(client: TestClient, seeded: Seed) ->
     first = page["items"][0]
     assert first["station_name"] == "东城一站" and first["factor_code"] == "a34004"
     assert first["rule_zh"] == "超标" and first["state_zh"] == "告警中"
-    assert first["factor_name"] and first["severity_zh"] == "严重"
+    assert first["factor_name"] and first["severity_zh"] == "较重"
     open_ = await _get(client, "/api/v1/alerts?state=open", "admin", seeded)
     assert {a["id"] for a in open_["items"]} == set(ids.values()) - {ids["resolved"]}
     firing = await _get(client, "/api/v1/alerts?state=firing&rule=exceedance", "admin", seeded)

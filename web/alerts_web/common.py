@@ -16,6 +16,7 @@ from alerts import RULE_ZH, SEVERITY_ZH, STATE_ZH
 from alerts import api as alerts_api
 from alerts.model import REASON_ZH
 from alerts.routing import MATCHER_LABELS
+from alerts.templates import mean_exceedance_text
 from web import context
 from web.params import body_str, opt_time
 from web.responses import ApiError, json_response
@@ -98,6 +99,13 @@ def alert_view(row: Mapping[str, Any]) -> dict[str, Any]:
     out["reason_zh"] = REASON_ZH.get(row["reason"], row["reason"])
     if row.get("station_st") == "22" and row.get("factor_code") in AIR_UNITS:
         out["factor_unit"] = AIR_UNITS[row["factor_code"]]  # the platform's ambient-air units
+    labels = row.get("labels")
+    if row["rule"] == "exceedance" and isinstance(labels, Mapping) and labels.get("averaging"):
+        # judged on a mean: the period, mean, limit, standard and ratio (alerts.means)
+        unit = out.get("factor_unit") or labels.get("unit") or ""
+        out["basis_zh"] = mean_exceedance_text(
+            labels, row.get("value"), row.get("threshold"), row.get("reason") or "", unit
+        )
     return out
 
 

@@ -25,6 +25,7 @@ function render(detail) {
     ...fact("级别", a.severity_zh),
     ...fact("位置", a.station_id ? el("a", { href: `/stations/${a.station_id}`, text: alertPlace(a) }) : alertPlace(a)),
     ...fact("数值", alertValue(a)),
+    ...(a.basis_zh ? fact("超标依据", a.basis_zh) : []),
     ...fact("原因", a.reason_zh || a.reason),
     ...fact("首次发生", fmtTime(a.first_seen)),
     ...fact("最近", fmtTime(a.last_seen)),
