@@ -38,6 +38,7 @@ RULE_ZH: Final[Mapping[str, str]] = {
     "maintenance": "设备维护/故障",
     "offline": "断线",
     "offline_mass": "大面积断线",
+    "backup_failed": "备份失败",
 }
 SEVERITY_ZH: Final[Mapping[str, str]] = {
     "critical": "紧急",

@@ -1,0 +1,150 @@
+"""One consistent view of the database for a backup: pg_dump's snapshot, the manifest's
+row counts and checksums, and the same sums on a restored database.
+
+Theory of operation
+-------------------
+:class:`SnapshotSession` opens a ``REPEATABLE READ READ ONLY`` transaction and exports
+its snapshot (``pg_export_snapshot()``); ``pg_dump --snapshot=<id>`` then dumps exactly
+what that transaction sees, and :meth:`SnapshotSession.table_sums` counts and checksums
+the same rows — while ingest goes on writing.  The transaction stays open (no statement
+or idle timeouts) until the dump is complete.  The session runs on a private event loop,
+so the synchronous backup can hold it across a blocking ``pg_dump`` in a worker thread.
+
+:func:`table_sums` covers every table of schema ``public`` (a partitioned table or a
+hypertable counts with all its partitions or chunks) and the ``agg_*`` views (the hourly
+and daily aggregates; continuous aggregates on TimescaleDB).  A table's checksum is the
+sum, over its rows, of the first 64 bits of ``md5(row::text)`` — independent of row
+order and physical layout, so a restored copy gives the same number.  The text form of
+a row depends on session settings, which are fixed here (UTC, ISO dates, shortest exact
+floats, hex bytea).  Without checksums the counts are the planner's estimates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from typing import Any, Final, TypeVar
+
+import asyncpg
+
+from store.backup.manifest import TableSum
+from store.db import connect
+from store.engine import recorded_engine
+
+__all__ = ["SnapshotSession", "database_facts", "table_sums"]
+
+T = TypeVar("T")
+
+#: Settings that fix the text form of rows (checksums) and keep the snapshot alive.
+SESSION_SQL: Final = """
+SET TimeZone = 'UTC';
+SET DateStyle = 'ISO, YMD';
+SET IntervalStyle = 'postgres';
+SET extra_float_digits = 1;
+SET bytea_output = 'hex';
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+"""
+
+RELATIONS_SQL: Final = r"""
+SELECT c.oid::regclass::text AS name,
+       CASE WHEN c.relkind = 'p' THEN
+            (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0)::bigint
+               FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid
+              WHERE t.isleaf)
+            ELSE greatest(c.reltuples, 0)::bigint END AS estimate
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = 'public'
+   AND ((c.relkind IN ('r', 'p') AND NOT c.relispartition)
+        OR (c.relkind IN ('v', 'm') AND c.relname LIKE 'agg\_%'))
+ ORDER BY 1
+"""
+
+#: count and order-independent checksum of one relation (its name is server-made).
+SUM_SQL: Final = (
+    "SELECT count(*) AS n,"
+    " coalesce(sum(('x' || left(md5(r::text), 16))::bit(64)::bigint::numeric), 0)::text AS s"
+    " FROM {relation} r"
+)
+
+
+async def table_sums(conn: asyncpg.Connection, *, checksums: bool) -> list[TableSum]:
+    """Row counts and checksums (see the module docstring) of every covered relation."""
+    await conn.execute(SESSION_SQL)
+    out: list[TableSum] = []
+    for row in await conn.fetch(RELATIONS_SQL):
+        name = str(row["name"])
+        if not checksums:
+            out.append(TableSum(name, int(row["estimate"])))
+            continue
+        got = await conn.fetchrow(SUM_SQL.format(relation=name))
+        assert got is not None
+        out.append(TableSum(name, int(got["n"]), str(got["s"])))
+    return out
+
+
+async def database_facts(conn: asyncpg.Connection) -> dict[str, Any]:
+    """Engine, versions and schema version of the database (for the manifest)."""
+    engine = await recorded_engine(conn)
+    schema = 0
+    if engine is not None:
+        schema = int(await conn.fetchval("SELECT max(version) FROM schema_migrations") or 0)
+    return {
+        "engine": engine.value if engine is not None else "",
+        "server_version": str(await conn.fetchval("SHOW server_version")).split()[0],
+        "server_version_num": int(await conn.fetchval("SHOW server_version_num")),
+        "timescaledb_version": await conn.fetchval(
+            "SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'"
+        ),
+        "database": str(await conn.fetchval("SELECT current_database()")),
+        "schema_version": schema,
+    }
+
+
+class SnapshotSession:
+    """An exported snapshot held open on a private event loop (see the module docstring).
+    Use from synchronous code (a worker thread), as a context manager."""
+
+    def __init__(self, dsn: str, *, connect_timeout_s: float = 10.0) -> None:
+        self._dsn = dsn
+        self._timeout = connect_timeout_s
+        self._loop = asyncio.new_event_loop()
+        self._conn: asyncpg.Connection | None = None
+        self.snapshot_id = ""
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return self._loop.run_until_complete(coro)
+
+    def __enter__(self) -> SnapshotSession:
+        try:
+            self._conn = self._run(
+                connect(
+                    self._dsn,
+                    application_name="envgrid backup",
+                    statement_timeout_ms=0,
+                    connect_timeout_s=self._timeout,
+                )
+            )
+            self._run(self._conn.execute(SESSION_SQL))
+            self._run(self._conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"))
+            self.snapshot_id = str(self._run(self._conn.fetchval("SELECT pg_export_snapshot()")))
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            if self._conn is not None:
+                self._run(self._conn.close(timeout=10))
+        finally:
+            self._loop.close()
+
+    def table_sums(self, *, checksums: bool) -> list[TableSum]:
+        assert self._conn is not None
+        return self._run(table_sums(self._conn, checksums=checksums))
+
+    def facts(self) -> dict[str, Any]:
+        assert self._conn is not None
+        return self._run(database_facts(self._conn))
