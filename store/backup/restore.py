@@ -45,7 +45,7 @@ from store.backup.pgtools import client_installation, restore_dump
 from store.backup.progress import QUIET, Steps
 from store.backup.snapshot import table_sums
 from store.backup.target import RestoreTarget, database_is_empty, recreate_database
-from store.db import connect
+from store.db import connect, quote_ident
 from store.embedded import EmbeddedPostgres
 
 __all__ = ["RestoreResult", "restore_backup"]
@@ -117,9 +117,11 @@ async def _prepare_timescaledb(conn: asyncpg.Connection, version: str) -> None:
         raise BackupError(
             f"the backup was taken with TimescaleDB {version or '(unknown)'}; this server"
             f" offers {', '.join(names) or 'no TimescaleDB'}. Install TimescaleDB {version}"
-            " for the restore (then ALTER EXTENSION timescaledb UPDATE to move on)"
+            " for the restore, then update the extension (see docs/operations.md)"
         )
-    await conn.execute(f"CREATE EXTENSION IF NOT EXISTS timescaledb VERSION '{version}'")
+    await conn.execute(
+        f"CREATE EXTENSION IF NOT EXISTS timescaledb VERSION {quote_ident(version)}"
+    )
     await conn.execute("SELECT timescaledb_pre_restore()")
 
 

@@ -28,7 +28,7 @@ from typing import Any, Final, TypeVar
 import asyncpg
 
 from store.backup.manifest import TableSum
-from store.db import connect
+from store.db import connect, quote_ident
 from store.engine import recorded_engine
 
 __all__ = ["SnapshotSession", "database_facts", "table_sums"]
@@ -48,7 +48,7 @@ SET idle_in_transaction_session_timeout = 0;
 """
 
 RELATIONS_SQL: Final = r"""
-SELECT c.oid::regclass::text AS name,
+SELECT c.relname::text AS name,
        CASE WHEN c.relkind = 'p' THEN
             (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0)::bigint
                FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid
@@ -61,12 +61,15 @@ SELECT c.oid::regclass::text AS name,
  ORDER BY 1
 """
 
-#: count and order-independent checksum of one relation (its name is server-made).
-SUM_SQL: Final = (
-    "SELECT count(*) AS n,"
-    " coalesce(sum(('x' || left(md5(r::text), 16))::bit(64)::bigint::numeric), 0)::text AS s"
-    " FROM {relation} r"
-)
+
+
+def _sum_sql(relation: str) -> str:
+    """Count and order-independent checksum of ``public.<relation>``."""
+    return (
+        "SELECT count(*) AS n,"
+        " coalesce(sum(('x' || left(md5(r::text), 16))::bit(64)::bigint::numeric), 0)::text"
+        f" AS s FROM public.{quote_ident(relation)} r"
+    )
 
 
 async def table_sums(conn: asyncpg.Connection, *, checksums: bool) -> list[TableSum]:
@@ -78,7 +81,7 @@ async def table_sums(conn: asyncpg.Connection, *, checksums: bool) -> list[Table
         if not checksums:
             out.append(TableSum(name, int(row["estimate"])))
             continue
-        got = await conn.fetchrow(SUM_SQL.format(relation=name))
+        got = await conn.fetchrow(_sum_sql(name))
         assert got is not None
         out.append(TableSum(name, int(got["n"]), str(got["s"])))
     return out

@@ -21,7 +21,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import asyncpg
 
 from store.backup.manifest import BackupError
-from store.db import connect
+from store.db import connect, quote_ident
 from store.embedded import EmbeddedPostgres, embedded_from_settings
 from store.engine import EngineChoice
 from store.settings import CoreSettings, DatabaseSettings
@@ -109,10 +109,6 @@ async def database_is_empty(conn: asyncpg.Connection) -> bool:
     return int(await conn.fetchval(EMPTY_SQL)) == 0
 
 
-def _quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 async def recreate_database(dsn: str, *, connect_timeout_s: float) -> None:
     """DROP and CREATE the database of ``dsn``, connected to ``postgres`` on its server."""
     parts = urlsplit(dsn)
@@ -124,8 +120,8 @@ async def recreate_database(dsn: str, *, connect_timeout_s: float) -> None:
         admin, application_name="envgrid restore", connect_timeout_s=connect_timeout_s
     )
     try:
-        await conn.execute(f"DROP DATABASE IF EXISTS {_quote_ident(name)} WITH (FORCE)")
-        await conn.execute(f"CREATE DATABASE {_quote_ident(name)}")
+        await conn.execute(f"DROP DATABASE IF EXISTS {quote_ident(name)} WITH (FORCE)")
+        await conn.execute(f"CREATE DATABASE {quote_ident(name)}")
     except asyncpg.PostgresError as exc:
         raise BackupError(
             f"--force could not recreate database {name!r} ({exc}); the role needs CREATEDB,"
