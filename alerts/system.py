@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
-import orjson
 
 from .model import ALERTS_CHANNEL
 
@@ -30,7 +29,7 @@ BACKUP_FAILED: Final = "backup_failed"
 RAISE_SQL: Final = """
 INSERT INTO alerts AS a (rule, scope_key, state, severity, first_seen, last_seen, fired_at,
                          reason, labels)
-VALUES ($1, $2, 'firing', $3, $4, $4, $4, $5, $6::jsonb)
+VALUES ($1, $2, 'firing', $3, $4, $4, $4, $5, $6)
 ON CONFLICT (rule, scope_key, factor_id) WHERE state <> 'resolved'
 DO UPDATE SET last_seen = EXCLUDED.last_seen, count = a.count + 1, reason = EXCLUDED.reason,
               labels = EXCLUDED.labels, updated_at = now()
@@ -62,7 +61,8 @@ async def raise_system_alert(
     severity: str = "critical",
     labels: Mapping[str, Any] | None = None,
 ) -> int:
-    """Open (or repeat) the alert ``rule`` for ``system:<what>``; return its id."""
+    """Open (or repeat) the alert ``rule`` for ``system:<what>``; return its id.  ``pool``
+    has the project's codecs (``store.db.create_pool``: jsonb as Python objects)."""
     async with pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             RAISE_SQL,
@@ -71,7 +71,7 @@ async def raise_system_alert(
             severity,
             now,
             reason,
-            orjson.dumps(dict(labels or {})).decode(),
+            dict(labels or {}),
         )
         assert row is not None
         alert_id = int(row["id"])
