@@ -119,9 +119,7 @@ async def _prepare_timescaledb(conn: asyncpg.Connection, version: str) -> None:
             f" offers {', '.join(names) or 'no TimescaleDB'}. Install TimescaleDB {version}"
             " for the restore, then update the extension (see docs/operations.md)"
         )
-    await conn.execute(
-        f"CREATE EXTENSION IF NOT EXISTS timescaledb VERSION {quote_ident(version)}"
-    )
+    await conn.execute(f"CREATE EXTENSION IF NOT EXISTS timescaledb VERSION {quote_ident(version)}")
     await conn.execute("SELECT timescaledb_pre_restore()")
 
 
