@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,6 +20,7 @@ from store.backup.manifest import (
     compare_tables,
 )
 from store.backup.settings import BackupSettings
+from store.backup.snapshot import table_sums
 from store.validation import ConfigError
 
 
@@ -190,3 +192,26 @@ def test_archive_streams_members_of_unknown_size(tmp_path: Path) -> None:
         with pytest.raises(BackupInputError, match=r"database\.dump is damaged"):
             reader.extract(member, tmp_path / "x" / "database.dump")
     assert list((tmp_path / "x").iterdir()) == []
+
+
+async def test_table_sums_ignore_row_order_and_fall_back_to_text(db_conn: Any) -> None:
+    for name, order in (("t_sum_a", "ASC"), ("t_sum_b", "DESC")):
+        await db_conn.execute(
+            f"CREATE TABLE {name} (id int, at timestamptz, v double precision, doc json, p point)"
+        )
+        await db_conn.execute(
+            f"INSERT INTO {name} SELECT i, '2026-12-06'::timestamptz + i * interval '1 s',"
+            f" i / 3.0, json_build_object('i', i), point(i, i) FROM generate_series(1, 500) i"
+            f" ORDER BY i {order}"
+        )
+    await db_conn.execute("CREATE TABLE t_sum_c (id int, v double precision)")
+    await db_conn.execute("INSERT INTO t_sum_c SELECT i, i / 3.0 FROM generate_series(1, 500) i")
+    sums = {t.name: t for t in await table_sums(db_conn, checksums=True)}
+    a, b, c = sums["t_sum_a"], sums["t_sum_b"], sums["t_sum_c"]
+    assert a.rows == b.rows == c.rows == 500
+    assert a.checksum == b.checksum != c.checksum  # json/point: summed by the rows' text
+    await db_conn.execute("UPDATE t_sum_b SET v = v + 1e-9 WHERE id = 250")
+    after = {t.name: t for t in await table_sums(db_conn, checksums=True)}
+    assert after["t_sum_b"].checksum != a.checksum
+    estimates = {t.name: t for t in await table_sums(db_conn, checksums=False)}
+    assert estimates["t_sum_a"].checksum is None
