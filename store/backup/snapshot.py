@@ -10,9 +10,11 @@ the same rows — while ingest goes on writing.  The transaction stays open (no 
 or idle timeouts) until the dump is complete.  The session runs on a private event loop,
 so the synchronous backup can hold it across a blocking ``pg_dump`` in a worker thread.
 
-:func:`table_sums` covers every table of schema ``public`` (a partitioned table or a
-hypertable counts with all its partitions or chunks) and the ``agg_*`` views (the hourly
-and daily aggregates; continuous aggregates on TimescaleDB).  A table's checksum is the
+:func:`table_sums` covers what is stored: every table of schema ``public`` (a
+partitioned table or a hypertable counts with all its partitions or chunks, compressed
+or not; the rollup tables of plain PostgreSQL among them) and, on TimescaleDB, the
+materialised hypertable of each continuous aggregate (named ``<view> (materialized)``).
+Views are left out: they are computed from those.  A table's checksum is the
 sum, over its rows, of ``hash_record_extended(row, 0)`` — the 64-bit hash of each column
 by its type's own hash function (the ones hash partitioning relies on, stable across
 PostgreSQL versions), independent of row order and physical layout, so a restored copy
@@ -52,59 +54,75 @@ SET lock_timeout = 0;
 SET idle_in_transaction_session_timeout = 0;
 """
 
-RELATIONS_SQL: Final = r"""
-SELECT c.relname::text AS name,
-       CASE WHEN c.relkind = 'p' THEN
-            (SELECT coalesce(sum(greatest(p.reltuples, 0)), 0)::bigint
-               FROM pg_partition_tree(c.oid) t JOIN pg_class p ON p.oid = t.relid
-              WHERE t.isleaf)
-            ELSE greatest(c.reltuples, 0)::bigint END AS estimate
+#: The stored relations of schema public: tables, partitioned tables, hypertables; the
+#: estimate is a relation's rows plus its children's (partitions, chunks).
+RELATIONS_SQL: Final = """
+SELECT 'public' AS schema, c.relname::text AS relation, c.relname::text AS name,
+       greatest(c.reltuples, 0)::bigint + coalesce((
+           SELECT sum(greatest(k.reltuples, 0))::bigint FROM pg_inherits i
+             JOIN pg_class k ON k.oid = i.inhrelid WHERE i.inhparent = c.oid), 0) AS estimate
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = 'public'
-   AND ((c.relkind IN ('r', 'p') AND NOT c.relispartition)
-        OR (c.relkind IN ('v', 'm') AND c.relname LIKE 'agg\_%'))
- ORDER BY 1
+ WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm') AND NOT c.relispartition
+ ORDER BY 3
+"""
+#: TimescaleDB: the continuous aggregates' materialised hypertables, named by their view.
+CAGGS_SQL: Final = """
+SELECT ca.materialization_hypertable_schema::text AS schema,
+       ca.materialization_hypertable_name::text AS relation,
+       ca.view_name::text || ' (materialized)' AS name,
+       greatest(c.reltuples, 0)::bigint + coalesce((
+           SELECT sum(greatest(k.reltuples, 0))::bigint FROM pg_inherits i
+             JOIN pg_class k ON k.oid = i.inhrelid WHERE i.inhparent = c.oid), 0) AS estimate
+  FROM timescaledb_information.continuous_aggregates ca
+  JOIN pg_namespace n ON n.nspname = ca.materialization_hypertable_schema
+  JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = ca.materialization_hypertable_name
+ WHERE ca.view_schema = 'public'
+ ORDER BY 3
 """
 
 
-def _sum_sql(relation: str, *, by_text: bool = False) -> str:
-    """Count and order-independent checksum of ``public.<relation>`` (a name read from
-    pg_class, quoted: identifiers cannot be parameters)."""
+def _sum_sql(schema: str, relation: str, *, by_text: bool = False) -> str:
+    """Count and order-independent checksum of ``schema.relation`` (names read from the
+    catalog, quoted: identifiers cannot be parameters)."""
     row_hash = "hashtextextended(r::text, 0)" if by_text else "hash_record_extended(r, 0)"
     return (
         f"SELECT count(*) AS n, coalesce(sum({row_hash}::numeric), 0)::text AS s"  # noqa: S608
-        f" FROM public.{quote_ident(relation)} r"
+        f" FROM {quote_ident(schema)}.{quote_ident(relation)} r"
     )
 
 
-async def _sum(conn: asyncpg.Connection, relation: str) -> TableSum:
+async def _sum(conn: asyncpg.Connection, schema: str, relation: str, name: str) -> TableSum:
     """One relation's sum by the types' own hash functions; by the rows' text where a
     column's type has none (``json``, geometric types)."""
     await conn.execute("SAVEPOINT envgrid_sum")
     try:
-        got = await conn.fetchrow(_sum_sql(relation))
+        got = await conn.fetchrow(_sum_sql(schema, relation))
     except asyncpg.UndefinedFunctionError:
         await conn.execute("ROLLBACK TO SAVEPOINT envgrid_sum")
-        got = await conn.fetchrow(_sum_sql(relation, by_text=True))
+        got = await conn.fetchrow(_sum_sql(schema, relation, by_text=True))
     await conn.execute("RELEASE SAVEPOINT envgrid_sum")
     assert got is not None
-    return TableSum(relation, int(got["n"]), str(got["s"]))
+    return TableSum(name, int(got["n"]), str(got["s"]))
 
 
 async def table_sums(conn: asyncpg.Connection, *, checksums: bool) -> list[TableSum]:
-    """Row counts and checksums (see the module docstring) of every covered relation,
+    """Row counts and checksums (see the module docstring) of every stored relation,
     inside the caller's transaction (one is opened when there is none)."""
     await conn.execute(SESSION_SQL)
     async with contextlib.AsyncExitStack() as stack:
         if not conn.is_in_transaction():
             await stack.enter_async_context(conn.transaction(isolation="repeatable_read"))
+        rows = list(await conn.fetch(RELATIONS_SQL))
+        if await conn.fetchval(
+            "SELECT to_regclass('timescaledb_information.continuous_aggregates')"
+        ):
+            rows += await conn.fetch(CAGGS_SQL)
         out: list[TableSum] = []
-        for row in await conn.fetch(RELATIONS_SQL):
-            name = str(row["name"])
+        for row in rows:
             if checksums:
-                out.append(await _sum(conn, name))
+                out.append(await _sum(conn, row["schema"], row["relation"], row["name"]))
             else:
-                out.append(TableSum(name, int(row["estimate"])))
+                out.append(TableSum(row["name"], int(row["estimate"])))
         return out
 
 
