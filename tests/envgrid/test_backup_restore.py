@@ -230,3 +230,27 @@ def _config(tmp: Path, data: Path) -> Path:
         f"embedded_port = {free_port()}\n"
     )
     return path
+
+
+def test_restore_into_an_external_database_empty_or_forced(
+    db_dsn: str, empty_db_dsn: str, pg_reachable_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--config", str(_config(pg_reachable_tmp, pg_reachable_tmp / "data"))]
+    out = pg_reachable_tmp / "b.tar"
+    assert cli.main([*base, "backup", "create", "--dsn", db_dsn, "--output", str(out)]) == 0
+
+    def restore(data_dir: str, *extra: str) -> int:
+        argv = ["backup", "restore", str(out), "--dsn", empty_db_dsn, "--data-dir", data_dir]
+        return cli.main([*base, *argv, *extra])
+
+    assert restore(str(pg_reachable_tmp / "one")) == 0
+    printed = capsys.readouterr().out
+    assert "matches the backup" in printed
+    assert (
+        empty_db_dsn.split("@", maxsplit=1)[0].rsplit(":", maxsplit=1)[-1] not in printed
+    )  # no password
+    # the database now holds the restored data: refused without --force, …
+    assert restore(str(pg_reachable_tmp / "two")) == 2
+    assert "target database is not empty" in capsys.readouterr().err
+    # … dropped and restored again with it
+    assert restore(str(pg_reachable_tmp / "two"), "--force") == 0
