@@ -84,9 +84,15 @@ SELECT ca.materialization_hypertable_schema::text AS schema,
 def _sum_sql(schema: str, relation: str, *, by_text: bool = False) -> str:
     """Count and order-independent checksum of ``schema.relation`` (names read from the
     catalog, quoted: identifiers cannot be parameters)."""
-    row_hash = "hashtextextended(r::text, 0)" if by_text else "hash_record_extended(r, 0)"
+    if by_text:
+        return (
+            "SELECT count(*) AS n,"  # noqa: S608
+            " coalesce(sum(hashtextextended(r::text, 0)::numeric), 0)::text AS s"
+            f" FROM {quote_ident(schema)}.{quote_ident(relation)} r"
+        )
     return (
-        f"SELECT count(*) AS n, coalesce(sum({row_hash}::numeric), 0)::text AS s"  # noqa: S608
+        "SELECT count(*) AS n,"  # noqa: S608
+        " coalesce(sum(hash_record_extended(r, 0)::numeric), 0)::text AS s"
         f" FROM {quote_ident(schema)}.{quote_ident(relation)} r"
     )
 
