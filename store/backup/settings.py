@@ -6,7 +6,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.validation import require
+from store.validation import is_hhmm, require
 
 __all__ = ["BackupSettings"]
 
@@ -38,15 +38,8 @@ class BackupSettings:
 
     def __post_init__(self) -> None:
         if self.schedule:
-            hh, sep, mm = self.schedule.partition(":")
             require(
-                bool(sep)
-                and hh.isascii()
-                and hh.isdigit()
-                and mm.isascii()
-                and mm.isdigit()
-                and int(hh) < 24
-                and int(mm) < 60,
+                is_hhmm(self.schedule),
                 f'backup.schedule must be HH:MM such as "02:30", or "" (got {self.schedule!r})',
             )
         require(self.keep >= 1, f"backup.keep must be ≥ 1 (got {self.keep})")
