@@ -166,7 +166,7 @@ def _describe(m: Manifest) -> None:
             print(f"  {table.name:<24} {table.rows:>14,} {exact}")
     files = sum(1 for x in m.members if x.name.startswith("uploads/"))
     print(
-        f"  {len(m.tables)} tables and views, {files} uploads,"
+        f"  {len(m.tables)} tables, {files} uploads,"
         f" secret key {'included' if m.secret_key else 'not present'}"
     )
 
