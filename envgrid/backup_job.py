@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import subprocess
 from collections.abc import Sequence
 from datetime import datetime
@@ -26,8 +27,9 @@ from envgrid.settings import Settings
 from store.backup.catalog import prune_backups
 from store.backup.create import BackupResult, BackupSources, backup_name, create_backup
 from store.backup.manifest import BackupError
-from store.config import LoadedSettings, settings_as_dict
+from store.config import LoadedSettings, find_config_file, settings_as_dict
 from store.jobs import Job
+from store.validation import ConfigError
 from web.casework.kernel.config import CaseConfig
 
 __all__ = ["backup_sources", "run_scheduled_backup", "scheduled_jobs"]
@@ -79,10 +81,22 @@ def _copy_offsite(settings: Settings, path: Path) -> None:
         raise BackupError(f"backup.copy_command exited with {done.returncode}: {tail}")
 
 
+def _config_file() -> list[Path]:
+    """The configuration file of this deployment as the leader can know it:
+    ``$ENVGRID_CONFIG`` (the systemd unit's way) or ``./envgrid.toml``; a file given with
+    ``envgrid serve --config`` is not passed down to the leader, and is not included."""
+    try:
+        found = find_config_file(None, os.environ, Path.cwd())
+    except ConfigError:
+        return []
+    return [found] if found is not None else []
+
+
 def run_scheduled_backup(settings: Settings, dsn: str, now: datetime) -> BackupResult:
     """One scheduled backup, blocking: create, keep the newest N, copy off-site."""
     directory = settings.backup.directory(settings.core.data_dir)
-    result = create_backup(backup_sources(settings, dsn), directory / backup_name(now))
+    sources = backup_sources(settings, dsn, _config_file())
+    result = create_backup(sources, directory / backup_name(now))
     for old in prune_backups(directory, settings.backup.keep):
         log.info("backup: deleted %s (backup.keep = %d)", old, settings.backup.keep)
     _copy_offsite(settings, result.path)

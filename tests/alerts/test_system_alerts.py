@@ -20,6 +20,7 @@ from alerts.service import AlertService
 from alerts.system import BACKUP_FAILED, raise_system_alert, resolve_system_alert
 from envgrid.backup_job import scheduled_jobs
 from envgrid.settings import Settings
+from store.backup.archive import ArchiveReader
 from store.backup.settings import BackupSettings
 from store.db import connect, create_pool
 from tests.conftest import free_port
@@ -75,8 +76,11 @@ async def test_raise_repeat_and_resolve_a_system_alert(db_dsn: str, db_pool: asy
 
 
 async def test_a_failed_scheduled_backup_is_notified_and_the_next_good_one_resolves_it(
-    db_dsn: str, webhooks: Hooks, pg_reachable_tmp: Path
+    db_dsn: str, webhooks: Hooks, pg_reachable_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    config = pg_reachable_tmp / "envgrid.toml"
+    config.write_text("[backup]\nkeep = 1\n")
+    monkeypatch.setenv("ENVGRID_CONFIG", str(config))  # how the systemd unit names it
     settings = alert_settings(db_dsn, pg_reachable_tmp, group_wait_s=0.1, group_interval_s=0.1)
     conn = await connect(db_dsn)
     pool = await create_pool(db_dsn, min_size=1, max_size=2)
@@ -109,6 +113,9 @@ async def test_a_failed_scheduled_backup_is_notified_and_the_next_good_one_resol
             assert "MiB" in await good.run(T0 + timedelta(days=1))
             kept = sorted(p.name for p in backups.iterdir())
             assert kept == ["envgrid-20261207T183000Z.tar"]
+            with ArchiveReader(backups / kept[0]) as reader:
+                names = {m.name for m in reader.manifest().members}
+            assert {"config/envgrid.toml", "config/effective.toml"} <= names
             assert sorted(p.name for p in offsite.iterdir()) == [
                 "envgrid-20261206T183000Z.tar",
                 "envgrid-20261207T183000Z.tar",
