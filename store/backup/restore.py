@@ -123,6 +123,16 @@ async def _prepare_timescaledb(conn: asyncpg.Connection, version: str) -> None:
     await conn.execute("SELECT timescaledb_pre_restore()")
 
 
+async def _database_in_use(dsn: str, connect_timeout_s: float) -> bool:
+    conn = await connect(
+        dsn, application_name="envgrid restore", connect_timeout_s=connect_timeout_s
+    )
+    try:
+        return not await database_is_empty(conn)
+    finally:
+        await conn.close()
+
+
 async def _verify(dsn: str, manifest: Manifest) -> list[str]:
     conn = await connect(dsn, application_name="envgrid restore", statement_timeout_ms=0)
     try:
@@ -163,11 +173,15 @@ def restore_backup(
         key_member = manifest.member(SECRET_KEY_NAME)
         key = reader.read_member(key_member) if key_member is not None else None
         in_the_way = target.occupants(key)
+        if not (target.embedded or force) and asyncio.run(
+            _database_in_use(str(target.database.dsn), target.database.connect_timeout_s)
+        ):
+            in_the_way.append("the target database is not empty (schema public has relations)")
         if in_the_way and not force:
             raise BackupInputError(
-                "refusing to restore into a data directory that is in use: "
+                "refusing to restore over what is in use: "
                 + "; ".join(in_the_way)
-                + " — restore into an empty core.data_dir, or use --force to replace it"
+                + " — restore into an empty core.data_dir (and database), or use --force to replace it"
             )
         if force:
             target.clear(manifest.engine)
