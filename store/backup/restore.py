@@ -181,7 +181,8 @@ def restore_backup(
             raise BackupInputError(
                 "refusing to restore over what is in use: "
                 + "; ".join(in_the_way)
-                + " — restore into an empty core.data_dir (and database), or use --force to replace it"
+                + " — restore into an empty core.data_dir (and database),"
+                " or use --force to replace it"
             )
         if force:
             target.clear(manifest.engine)
