@@ -254,3 +254,43 @@ def test_restore_into_an_external_database_empty_or_forced(
     assert "target database is not empty" in capsys.readouterr().err
     # … dropped and restored again with it
     assert restore(str(pg_reachable_tmp / "two"), "--force") == 0
+
+
+@pytest.mark.timescaledb
+async def test_compressed_chunks_restore_compressed_and_identical(
+    db_dsn: str, empty_db_dsn: str, pg_reachable_tmp: Path
+) -> None:
+    conn = await connect(db_dsn)
+    try:
+        await conn.execute(
+            "INSERT INTO measurements_rtd (station_id, factor_id, ts, value, flag)"
+            " SELECT i % 50, 1, '2026-11-01'::timestamptz + i * interval '30 s', i / 7.0, 'N'"
+            " FROM generate_series(1, 20000) i"
+        )
+        compressed = await conn.fetchval(
+            "SELECT count(compress_chunk(c)) FROM show_chunks('measurements_rtd') c"
+        )
+        assert compressed >= 1
+    finally:
+        await conn.close()
+    source = make_settings(pg_reachable_tmp / "source", db_dsn)
+    backup = await asyncio.to_thread(
+        create_backup, backup_sources(source, db_dsn), pg_reachable_tmp / "c.tar"
+    )
+    assert backup.manifest.rows("measurements_rtd") == 20000
+    target_settings = make_settings(pg_reachable_tmp / "target", empty_db_dsn)
+    target = RestoreTarget(
+        target_settings.core,
+        target_settings.database,
+        CaseConfig.from_settings(target_settings).uploads_dir,
+    )
+    await asyncio.to_thread(restore_backup, backup.path, target)  # checks every sum
+    conn = await connect(empty_db_dsn)
+    try:
+        still = await conn.fetchval(
+            "SELECT count(*) FROM timescaledb_information.chunks"
+            " WHERE hypertable_name = 'measurements_rtd' AND is_compressed"
+        )
+    finally:
+        await conn.close()
+    assert still == compressed
