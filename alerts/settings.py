@@ -13,22 +13,9 @@ from dataclasses import dataclass
 from typing import Final, Protocol
 
 from aggregates.settings import AggregatesConfig
-from store.validation import require
+from store.validation import is_hhmm, require
 
 __all__ = ["AlertSettings", "AlertsConfig"]
-
-
-def _hhmm(value: str) -> bool:
-    hh, sep, mm = value.partition(":")
-    return (
-        bool(sep)
-        and hh.isascii()
-        and hh.isdigit()
-        and mm.isascii()
-        and mm.isdigit()
-        and int(hh) < 24
-        and int(mm) < 60
-    )
 
 
 #: Settings checked by AlertSettings: > 0, ≥ 0 (0 = off), ≥ 1.
@@ -243,7 +230,7 @@ class AlertSettings:
             f"alerts.smtp_from must be an email address (got {self.smtp_from!r})",
         )
         require(
-            _hhmm(self.housekeeping_time),
+            is_hhmm(self.housekeeping_time),
             f"alerts.housekeeping_time must be HH:MM (got {self.housekeeping_time!r})",
         )
 
