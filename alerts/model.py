@@ -38,6 +38,7 @@ RULE_ZH: Final[Mapping[str, str]] = {
     "maintenance": "设备维护/故障",
     "offline": "断线",
     "offline_mass": "大面积断线",
+    "backup_failed": "备份失败",
 }
 #: Severities as officers grade them (issue 21: an exceedance below 1.5× its limit is 一般,
 #: 1.5–3× 较重, from 3× 严重 — alerts.severity); the codes are those of the schema.

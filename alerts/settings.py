@@ -13,24 +13,11 @@ from dataclasses import dataclass, field
 from typing import Final, Literal, Protocol
 
 from aggregates.settings import AggregatesConfig
-from store.validation import require
+from store.validation import is_hhmm, require
 
 from .sms_settings import check_sms_settings
 
 __all__ = ["AlertSettings", "AlertsConfig"]
-
-
-def _hhmm(value: str) -> bool:
-    hh, sep, mm = value.partition(":")
-    return (
-        bool(sep)
-        and hh.isascii()
-        and hh.isdigit()
-        and mm.isascii()
-        and mm.isdigit()
-        and int(hh) < 24
-        and int(mm) < 60
-    )
 
 
 #: Settings checked by AlertSettings: > 0, ≥ 0 (0 = off), ≥ 1.
@@ -339,7 +326,7 @@ class AlertSettings:
         )
         check_sms_settings(self)
         require(
-            _hhmm(self.housekeeping_time),
+            is_hhmm(self.housekeeping_time),
             f"alerts.housekeeping_time must be HH:MM (got {self.housekeeping_time!r})",
         )
 

@@ -136,6 +136,8 @@ def describe(a: AlertView, tz: ZoneInfo) -> str:
             f"{labels.get('scope_name', a.scope_key)}：{labels.get('offline', _num(a.value))}"
             f" 个站点同时断线（共 {labels.get('total', '—')} 个），各站点断线通知合并为本条"
         )
+    elif a.scope == "system":  # alerts.system: the platform itself (备份失败 …)
+        text = f"系统 {rule}：{a.reason}" if a.reason else f"系统 {rule}"
     else:
         text = f"{who} {rule}"
     return " ".join(text.split())

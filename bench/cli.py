@@ -55,12 +55,13 @@ SCENARIOS: dict[str, str] = {
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
     "disk": "disk per station-day and station-year on each engine (on demand)",
+    "backup": "backup and restore of a station-day, scaled to 36,000 stations (on demand)",
     "fuzz": "1,000,000 mutated inputs through the decoder (on demand)",
 }
 SERVER_SCENARIOS = ("connections", "throughput", "burst", "latency")
 FAULT_SCENARIOS = ("outage", "kill-worker", "restart", "disk-full", "soak", "hostile")
 #: not part of "all": long or disruptive — run them by name
-ON_DEMAND = ("soak", "fuzz", "disk")
+ON_DEMAND = ("soak", "fuzz", "disk", "backup")
 #: the scenarios ``--engines`` runs once per engine (the others choose no engine)
 ENGINE_SCENARIOS = (*SERVER_SCENARIOS, *FAULT_SCENARIOS, "aggregates")
 #: what the bench reads of the environment: the engine and the server binaries
@@ -247,6 +248,10 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
         from bench import disk
 
         return partial(disk.main, settings_for=settings_for)
+    if name == "backup":
+        from bench import backup
+
+        return backup.main
     if name == "fuzz":
         from bench import fuzz
 
@@ -257,7 +262,7 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
 def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
     """The options of a subsystem benchmark's own command (aggregates: engine, sizes;
     disk, which measures every engine available itself: --stations)."""
-    if name in ("disk", "exceedance"):
+    if name in ("disk", "exceedance", "backup"):
         return ["--stations", str(args.stations)] if args.stations else []
     if name != "aggregates":
         return []

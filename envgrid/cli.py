@@ -40,6 +40,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "alerts": "alert rules, silences, notification tests",
     "grid": "import/export grid areas (GeoJSON), grid people",
     "install-systemd": "write the systemd unit and its environment file",
+    "backup": "back up or restore the database, uploads, configuration and key",
 }
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
@@ -115,6 +116,10 @@ def command_module(name: str) -> ModuleType:
             from envgrid import systemd
 
             return systemd
+        case "backup":
+            from envgrid import backup_cli
+
+            return backup_cli
     raise KeyError(name)
 
 

@@ -2,9 +2,10 @@
 :class:`~alerts.service.AlertService` on uvloop) and the one scheduler
 (:mod:`envgrid.scheduler`) with every package's jobs — the alert engine's sweeps and
 pushes, the aggregates' refresh, the case deadlines, notices and patrol tasks, the
-session and audit-log purge.  Spawned by the supervisor as ``envgrid-alerts`` (:func:`run_alerts`),
-or, under ``envgrid serve --no-alerts`` with the dashboard on, as ``envgrid-jobs``
-(:func:`run_jobs`: the same scheduler without the engine and its jobs).
+session and audit-log purge, the scheduled backup (:mod:`envgrid.backup_job`).  Spawned
+by the supervisor as ``envgrid-alerts`` (:func:`run_alerts`), or, under ``envgrid serve
+--no-alerts`` with the dashboard on, as ``envgrid-jobs`` (:func:`run_jobs`: the same
+scheduler without the engine and its jobs).
 
 Until SIGTERM/SIGINT; then a graceful stop: scheduler off, the last transitions written,
 the rule state saved, queued messages sent.  While the database is away the start is
@@ -23,6 +24,7 @@ from aggregates import jobs as aggregates_jobs
 from alerts import jobs as alerts_jobs
 from alerts.notifiers import Channels
 from alerts.service import AlertService
+from envgrid import backup_job
 from envgrid.scheduler import start_scheduler
 from envgrid.settings import Settings
 from store.db import CONNECTION_ERRORS, create_pool
@@ -70,6 +72,7 @@ async def running_leader(
         jobs += aggregates_jobs.scheduled_jobs(pool, settings)
         jobs += auth_jobs.scheduled_jobs(pool, settings.web.audit_retention_days)
         jobs += casework_jobs.scheduled_jobs(pool, settings, channels)
+        jobs += backup_job.scheduled_jobs(settings, dsn, pool)
         scheduler = start_scheduler(jobs, ZoneInfo(settings.core.timezone))
         stack.callback(scheduler.shutdown, wait=False)
         yield service

@@ -18,6 +18,7 @@ from typing import Any, Final
 from aggregates.settings import AggregatesSettings
 from alerts.settings import AlertSettings
 from ingest.settings import IngestSettings
+from store.backup.settings import BackupSettings
 from store.config import LoadedSettings, load_with_sources, sections_of
 from store.settings import CoreSettings, DatabaseSettings
 from web.casework.kernel.settings import CaseSettings
@@ -37,6 +38,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     web: WebSettings = field(default_factory=WebSettings)
     cases: CaseSettings = field(default_factory=CaseSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
 
 #: (name, section class) for every section, in declaration order.

@@ -7,7 +7,7 @@ importing the loader, which composes those very sections.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "require"]
+__all__ = ["ConfigError", "is_hhmm", "require"]
 
 
 class ConfigError(ValueError):
@@ -22,3 +22,17 @@ def require(condition: bool, message: str) -> None:
     """
     if not condition:
         raise ConfigError(message)
+
+
+def is_hhmm(value: str) -> bool:
+    """``value`` is a wall-clock time ``HH:MM`` (00:00 … 23:59, ASCII digits)."""
+    hh, sep, mm = value.partition(":")
+    return (
+        bool(sep)
+        and hh.isascii()
+        and hh.isdigit()
+        and mm.isascii()
+        and mm.isdigit()
+        and int(hh) < 24
+        and int(mm) < 60
+    )

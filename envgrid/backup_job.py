@@ -1,0 +1,125 @@
+"""Backups wired together: what goes in (:func:`backup_sources`: the database, the
+uploads of the case module, the configuration, the secret key), and the scheduled
+backup (``[backup] schedule``) on the one scheduler of the leader.
+
+A scheduled run writes ``backup.dir/envgrid-<UTC time>.tar``, deletes the backups
+beyond the newest ``backup.keep``, runs ``backup.copy_command`` (off-site copy), and
+resolves an open 备份失败 alert.  Any failure — the database, pg_dump, the disk, the
+copy — raises the alert ``backup_failed`` (:mod:`alerts.system`) with the reason, and the
+run fails (the scheduler logs it); the next successful run resolves the alert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import asyncpg
+
+from alerts.system import BACKUP_FAILED, raise_system_alert, resolve_system_alert
+from envgrid.config import render_toml
+from envgrid.settings import Settings
+from store.backup.catalog import prune_backups
+from store.backup.create import BackupResult, BackupSources, backup_name, create_backup
+from store.backup.manifest import BackupError
+from store.config import LoadedSettings, find_config_file, settings_as_dict
+from store.jobs import Job
+from store.validation import ConfigError
+from web.casework.kernel.config import CaseConfig
+
+__all__ = ["backup_sources", "run_scheduled_backup", "scheduled_jobs"]
+
+log = logging.getLogger("envgrid.backup")
+
+#: A backup missed by up to an hour (the leader was restarting) still runs.
+MISFIRE_GRACE_S = 3600.0
+_REASON_MAX = 500
+
+
+def backup_sources(
+    settings: Settings, dsn: str, config_files: Sequence[Path] = ()
+) -> BackupSources:
+    """What a backup of this deployment holds."""
+    loaded = LoadedSettings(settings, config_files[0] if config_files else None, {})
+    return BackupSources(
+        dsn=dsn,
+        uploads_dir=CaseConfig.from_settings(settings).uploads_dir,
+        secret_key_file=settings.core.secret_key_path,
+        config_files=tuple(config_files),
+        effective_config=render_toml(loaded, settings_as_dict(settings, redact=True)),
+        checksums=settings.backup.checksums,
+        bindir=settings.database.embedded_bindir,
+        connect_timeout_s=settings.database.connect_timeout_s,
+    )
+
+
+def _copy_offsite(settings: Settings, path: Path) -> None:
+    argv = settings.backup.copy_argv(path)
+    if not argv:
+        return
+    try:
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=settings.backup.copy_timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise BackupError(
+            f"backup.copy_command did not finish within {settings.backup.copy_timeout_s:g} s"
+        ) from None
+    except OSError as exc:
+        raise BackupError(f"backup.copy_command cannot run: {exc}") from None
+    if done.returncode != 0:
+        tail = (done.stderr or done.stdout).strip()[-300:]
+        raise BackupError(f"backup.copy_command exited with {done.returncode}: {tail}")
+
+
+def _config_file() -> list[Path]:
+    """The configuration file of this deployment as the leader can know it:
+    ``$ENVGRID_CONFIG`` (the systemd unit's way) or ``./envgrid.toml``; a file given with
+    ``envgrid serve --config`` is not passed down to the leader, and is not included."""
+    try:
+        found = find_config_file(None, os.environ, Path.cwd())
+    except ConfigError:
+        return []
+    return [found] if found is not None else []
+
+
+def run_scheduled_backup(settings: Settings, dsn: str, now: datetime) -> BackupResult:
+    """One scheduled backup, blocking: create, keep the newest N, copy off-site."""
+    directory = settings.backup.directory(settings.core.data_dir)
+    sources = backup_sources(settings, dsn, _config_file())
+    result = create_backup(sources, directory / backup_name(now))
+    for old in prune_backups(directory, settings.backup.keep):
+        log.info("backup: deleted %s (backup.keep = %d)", old, settings.backup.keep)
+    _copy_offsite(settings, result.path)
+    return result
+
+
+def scheduled_jobs(settings: Settings, dsn: str, pool: asyncpg.Pool) -> list[Job]:
+    """The ``backup`` job when ``backup.schedule`` is set."""
+    if not settings.backup.schedule:
+        return []
+
+    async def run(now: datetime) -> str:
+        try:
+            result = await asyncio.to_thread(run_scheduled_backup, settings, dsn, now)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:_REASON_MAX]
+            log.error("backup failed: %s", reason)
+            await raise_system_alert(pool, BACKUP_FAILED, "backup", reason=reason, now=now)
+            raise
+        await resolve_system_alert(pool, BACKUP_FAILED, "backup", now=now)
+        m = result.manifest
+        return f"{result.path} ({m.size / 2**20:.1f} MiB) in {result.seconds:.1f} s"
+
+    return [Job("backup", run, at=settings.backup.schedule, misfire_grace_s=MISFIRE_GRACE_S)]
