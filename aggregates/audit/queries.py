@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Final
 
 STATION_BY_MN_SQL: Final = "SELECT id, mn, name, expected_factors FROM stations WHERE mn = $1"
+STATION_ID_SQL: Final = "SELECT id FROM stations WHERE mn = $1"
 ALL_STATIONS_SQL: Final = "SELECT id FROM stations ORDER BY id"
 IN_SCOPE_SQL: Final = "SELECT $1::integer IN (SELECT envgrid_scope_stations($2::integer[]))"
 FACTORS_BY_CODE_SQL: Final = "SELECT code, id FROM factors WHERE code = ANY($1::text[])"
