@@ -95,7 +95,9 @@ async def apply(
         for h in sorted(hours, key=lambda r: (factors[r["factor_id"]], r["ts"])):
             if ((h["factor_id"], h["ts"]) in marked) != (action == "restore"):
                 continue
-            before, after = (h["raw_valid"], False) if action == "invalidate" else (False, h["raw_valid"])
+            before, after = (
+                (h["raw_valid"], False) if action == "invalidate" else (False, h["raw_valid"])
+            )
             changes.append(
                 {
                     "factor": factors[h["factor_id"]],
@@ -151,7 +153,7 @@ async def restore(conn: asyncpg.Connection, req: AuditRequest, actor: Actor, **k
 
 
 async def log_entries(
-    conn: asyncpg.Connection,
+    conn: asyncpg.Connection | asyncpg.Pool,
     *,
     station_ids: Sequence[int] | None = None,
     start: datetime | None = None,
@@ -172,7 +174,9 @@ async def log_entries(
     return [LogEntry.from_record(r) for r in rows]
 
 
-async def changes_since(conn: asyncpg.Connection, after_id: int, limit: int = 1000) -> list[LogEntry]:
+async def changes_since(
+    conn: asyncpg.Connection, after_id: int, limit: int = 1000
+) -> list[LogEntry]:
     """Audit actions with an id above ``after_id``, oldest first — the feed for modules
     that pass corrections on (forwarding to upstream platforms keeps its own cursor)."""
     rows = await conn.fetch(queries.CHANGES_SINCE_SQL, after_id, limit)

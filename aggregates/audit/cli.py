@@ -125,7 +125,9 @@ def _span(args: argparse.Namespace, tz: ZoneInfo) -> tuple[datetime, datetime]:
     return hour_range(parse_instant(args.start, tz), parse_instant(args.end, tz, end=True))
 
 
-def _optional_span(args: argparse.Namespace, tz: ZoneInfo) -> tuple[datetime | None, datetime | None]:
+def _optional_span(
+    args: argparse.Namespace, tz: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
     start = parse_instant(args.start, tz) if args.start else None
     end = parse_instant(args.end, tz, end=True) + timedelta(hours=1) if args.end else None
     return start, end
@@ -216,7 +218,12 @@ async def _proposals(conn: asyncpg.Connection, args: argparse.Namespace, tz: Zon
         )
         for r in rows:
             if args.json:
-                print(json.dumps({k: str(v) if isinstance(v, datetime) else v for k, v in r.items()}, ensure_ascii=False))
+                print(
+                    json.dumps(
+                        {k: str(v) if isinstance(v, datetime) else v for k, v in r.items()},
+                        ensure_ascii=False,
+                    )
+                )
             else:
                 print(
                     f"{r['id']}  {r['mn']}  {r['name_zh'] or r['code']}  {_local(r['hour'], tz)}"
@@ -225,7 +232,9 @@ async def _proposals(conn: asyncpg.Connection, args: argparse.Namespace, tz: Zon
         return 0
     ids = list(args.ids)
     if args.all:
-        ids += [r["id"] for r in await proposals.open_proposals(conn, station_id=sid, limit=100_000)]
+        ids += [
+            r["id"] for r in await proposals.open_proposals(conn, station_id=sid, limit=100_000)
+        ]
     elif sid is not None:
         raise AuditError("--station 只能与 --all 一起使用")
     if not ids:
@@ -239,7 +248,9 @@ async def _proposals(conn: asyncpg.Connection, args: argparse.Namespace, tz: Zon
     return 0
 
 
-async def _with_conn(settings: AggregatesConfig, job: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+async def _with_conn(
+    settings: AggregatesConfig, job: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
     async with database_dsn(settings.core, settings.database) as dsn:
         conn = await connect(dsn, application_name=f"{settings.database.application_name} audit")
         try:

@@ -109,14 +109,41 @@ def find(hours: Iterable[HourValue], ranges: Mapping[str, Range]) -> list[Findin
     for h in hours:
         r = ranges.get(h.code)
         if r is not None and h.value < 0:
-            out.append(Finding(h.station_id, h.factor_id, h.hour, "negative", h.value, f"数值 {_num(h.value)} 为负"))
+            out.append(
+                Finding(
+                    h.station_id,
+                    h.factor_id,
+                    h.hour,
+                    "negative",
+                    h.value,
+                    f"数值 {_num(h.value)} 为负",
+                )
+            )
         elif r is not None and h.value > r.high:
             out.append(
-                Finding(h.station_id, h.factor_id, h.hour, "range", h.value, f"数值 {_num(h.value)} 超出量程 {_num(r.low)}–{_num(r.high)}")
+                Finding(
+                    h.station_id,
+                    h.factor_id,
+                    h.hour,
+                    "range",
+                    h.value,
+                    f"数值 {_num(h.value)} 超出量程 {_num(r.low)}–{_num(r.high)}",
+                )
             )
         if h.n_flag_c or h.n_flag_m:
-            parts = [f"校准(C) {h.n_flag_c} 条"] * bool(h.n_flag_c) + [f"维护(M) {h.n_flag_m} 条"] * bool(h.n_flag_m)
-            out.append(Finding(h.station_id, h.factor_id, h.hour, "calibration", h.value, "该小时含" + "、".join(parts)))
+            parts = [f"校准(C) {h.n_flag_c} 条"] * bool(h.n_flag_c) + [
+                f"维护(M) {h.n_flag_m} 条"
+            ] * bool(h.n_flag_m)
+            out.append(
+                Finding(
+                    h.station_id,
+                    h.factor_id,
+                    h.hour,
+                    "calibration",
+                    h.value,
+                    "该小时含" + "、".join(parts),
+                )
+            )
         if h.code in (PM25, PM10):
             pm[(h.station_id, h.hour)][h.code] = h
     for pair in pm.values():
@@ -124,7 +151,9 @@ def find(hours: Iterable[HourValue], ranges: Mapping[str, Range]) -> list[Findin
         if fine is not None and coarse is not None and fine.value > coarse.value:
             detail = f"PM2.5 {_num(fine.value)} > PM10 {_num(coarse.value)}"
             for h in (fine, coarse):
-                out.append(Finding(h.station_id, h.factor_id, h.hour, "pm25_gt_pm10", h.value, detail))
+                out.append(
+                    Finding(h.station_id, h.factor_id, h.hour, "pm25_gt_pm10", h.value, detail)
+                )
     return out
 
 
@@ -145,7 +174,15 @@ async def scan(
         rows = await conn.fetch(queries.SCAN_HOURS_SQL, batch, start, end)
         found = find(
             (
-                HourValue(r["station_id"], r["factor_id"], r["code"], r["ts"], r["value"], r["n_flag_c"], r["n_flag_m"])
+                HourValue(
+                    r["station_id"],
+                    r["factor_id"],
+                    r["code"],
+                    r["ts"],
+                    r["value"],
+                    r["n_flag_c"],
+                    r["n_flag_m"],
+                )
                 for r in rows
             ),
             ranges,
@@ -179,7 +216,11 @@ async def open_proposals(
 
 
 async def confirm(
-    conn: asyncpg.Connection, ids: Sequence[int], actor: Actor, *, scope: Sequence[int] | None = None
+    conn: asyncpg.Connection,
+    ids: Sequence[int],
+    actor: Actor,
+    *,
+    scope: Sequence[int] | None = None,
 ) -> tuple[int, list[int]]:
     """Confirm the open proposals ``ids`` (within ``scope``): each becomes an invalidation
     of its hour (one log row per station, factor and rule and run of consecutive hours).
@@ -194,7 +235,8 @@ async def confirm(
             last = runs[-1][-1] if runs else None
             if (
                 last is not None
-                and (last["station_id"], last["code"], last["rule"]) == (r["station_id"], r["code"], r["rule"])
+                and (last["station_id"], last["code"], last["rule"])
+                == (r["station_id"], r["code"], r["rule"])
                 and r["hour"] - last["hour"] == timedelta(hours=1)
             ):
                 runs[-1].append(r)
@@ -230,7 +272,11 @@ async def confirm(
 
 
 async def dismiss(
-    conn: asyncpg.Connection, ids: Sequence[int], actor: Actor, *, scope: Sequence[int] | None = None
+    conn: asyncpg.Connection,
+    ids: Sequence[int],
+    actor: Actor,
+    *,
+    scope: Sequence[int] | None = None,
 ) -> int:
     """Dismiss the open proposals ``ids`` (within ``scope``); returns how many."""
     async with conn.transaction():

@@ -22,6 +22,10 @@ from aggregates.audit import (
     log_entries,
     restore,
 )
+from aggregates.audit.report_table import AUDIT_TABLE_NAME
+from aggregates.periods import period_of
+from aggregates.report_model import ReportSpec
+from aggregates.reports import build_report
 from aggregates.selection import Selection
 
 from .dbdata import add_stations, copy_rows, hourly_day, local, prepare, settings_for, upsert_hour
@@ -138,11 +142,14 @@ async def test_an_audited_hour_changes_the_daily_value_and_the_aqi(
         assert [(e.id, e.action) for e in feed] == [(entry.id, "invalidate"), (back.id, "restore")]
         assert await changes_since(conn, back.id) == []
         # the raw value was never touched
-        assert await conn.fetchval(
-            "SELECT value FROM measurements_hour WHERE factor_id = $1 AND ts = $2",
-            ids[PM25],
-            local(DAY, 8),
-        ) == 515.0
+        assert (
+            await conn.fetchval(
+                "SELECT value FROM measurements_hour WHERE factor_id = $1 AND ts = $2",
+                ids[PM25],
+                local(DAY, 8),
+            )
+            == 515.0
+        )
 
 
 async def test_the_log_is_append_only(db_pool: asyncpg.Pool) -> None:
@@ -177,7 +184,9 @@ async def test_whole_day_all_factors_and_refusals(db_pool: asyncpg.Pool) -> None
         with pytest.raises(StationNotFound):
             await invalidate(conn, AuditRequest("NOPE", day.start, day.end, (), "x"), OFFICER)
         with pytest.raises(AuditError, match="未知的因子编码"):
-            await invalidate(conn, AuditRequest("ST1", day.start, day.end, ("zz999",), "x"), OFFICER)
+            await invalidate(
+                conn, AuditRequest("ST1", day.start, day.end, ("zz999",), "x"), OFFICER
+            )
         # a scoped caller outside the station's area sees no such station
         await conn.execute("INSERT INTO areas (id, level, code, name) VALUES (9, 3, 'R9', '九区')")
         with pytest.raises(StationNotFound):
@@ -194,7 +203,9 @@ async def test_a_reported_daily_value_gives_way_to_the_audited_hours(
     ids = await _network(db_pool)
     async with db_pool.acquire() as conn:
         await copy_rows(
-            conn, "measurements_day", [(1, ids[PM25], local(DAY), 60.0, None, None, None, None, "N")]
+            conn,
+            "measurements_day",
+            [(1, ids[PM25], local(DAY), 60.0, None, None, None, None, "N")],
         )
         async with conn.transaction():
             await jobs.refresh_days(conn, settings_for(db_dsn), [(1, DAY)])
@@ -203,3 +214,22 @@ async def test_a_reported_daily_value_gives_way_to_the_audited_hours(
         async with conn.transaction():
             await jobs.refresh_days(conn, settings_for(db_dsn), [(1, DAY)])
         assert await _daily_pm25(conn, ids[PM25]) == (pytest.approx(35.0), 23)
+
+
+async def test_reports_carry_the_audit_log_when_asked(db_pool: asyncpg.Pool, db_dsn: str) -> None:
+    await _network(db_pool)
+    settings = settings_for(db_dsn)
+    async with db_pool.acquire() as conn:
+        await invalidate(conn, _hour(8), OFFICER)
+        async with conn.transaction():
+            await jobs.refresh_days(conn, settings, [(1, DAY)])
+        per = period_of("day", DAY)
+        plain = await build_report(conn, settings, ReportSpec("station", "ST1", per))
+        asked = await build_report(
+            conn, settings, ReportSpec("station", "ST1", per, audit_log=True)
+        )
+    assert AUDIT_TABLE_NAME not in [t.name for t in plain.tables]
+    table = asked.tables[-1]
+    assert table.name == AUDIT_TABLE_NAME
+    assert [row[2:6] for row in table.rows] == [["wang（平台）", "标记无效", "ST1", PM25]]
+    assert table.rows[0][6:] == ["2024-03-05 08:00", "2024-03-05 09:00", 1, "仪器故障", "复核"]
