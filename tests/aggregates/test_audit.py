@@ -233,3 +233,35 @@ async def test_reports_carry_the_audit_log_when_asked(db_pool: asyncpg.Pool, db_
     assert table.name == AUDIT_TABLE_NAME
     assert [row[2:6] for row in table.rows] == [["wang（平台）", "标记无效", "ST1", PM25]]
     assert table.rows[0][6:] == ["2024-03-05 08:00", "2024-03-05 09:00", 1, "仪器故障", "复核"]
+
+
+async def test_computed_hours_are_audited_on_either_engine(
+    db_pool: asyncpg.Pool, db_dsn: str
+) -> None:
+    """Hours computed from real-time data (plain PostgreSQL: trigger-kept rollups;
+    TimescaleDB: continuous aggregates) are audited in the view the refresh reads."""
+    settings = settings_for(db_dsn)
+    async with db_pool.acquire() as conn:
+        fid = (await prepare(conn))[PM25]
+        await add_stations(conn, [(1, "东区")], rtd_interval=60)
+        rows = [
+            (1, fid, local(DAY, h, m), 515.0 if h == 8 else 35.0, None, None, None, None, "N")
+            for h in range(24)
+            for m in range(60)
+        ]
+        await copy_rows(conn, "measurements_rtd", rows)
+    await jobs.run_refresh(db_pool, settings, now=LATER)
+    async with db_pool.acquire() as conn:
+        await conn.execute("DELETE FROM agg_dirty_days")
+        async with conn.transaction():
+            await jobs.refresh_days(conn, settings, [(1, DAY)])
+        assert await _daily_pm25(conn, fid) == (pytest.approx(55.0), 24)
+        entry = await invalidate(conn, _hour(8), OFFICER)
+        assert entry.changes[0]["value"] == pytest.approx(515.0)
+    await jobs.run_refresh(db_pool, settings, now=LATER)
+    async with db_pool.acquire() as conn:
+        assert await _daily_pm25(conn, fid) == (pytest.approx(35.0), 23)
+        source = await conn.fetchval(
+            "SELECT basis FROM hourly_values WHERE audited AND station_id = 1"
+        )
+        assert source == "rtd"

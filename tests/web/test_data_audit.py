@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from aiohttp.test_utils import TestClient
 
 from aggregates.audit.proposals import scan
+from store.db import connect
 
 from .conftest import Seed
 
@@ -98,23 +98,25 @@ async def test_forbidden_paths(client: TestClient, seeded: Seed, analytics: date
     assert resp.status == 200
     log = await client.get("/api/v1/audit/log", headers=seeded.auth("officer"))
     assert (await log.json())["items"] == []
-    async with asyncpg.create_pool(seeded.dsn, min_size=1, max_size=1) as pool:
-        async with pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE measurements_hour SET value = -5 WHERE station_id = $1 AND ts = $2",
-                west,
-                datetime.fromisoformat(_at(analytics, 3)).astimezone(UTC),
-            )
-            assert await scan(
-                conn,
-                datetime.fromisoformat(_at(analytics, 0)),
-                datetime.fromisoformat(_at(analytics + timedelta(days=1), 0)),
-                [west],
-            )
-            ids = [
-                r["id"]
-                for r in await conn.fetch("SELECT id FROM audit_proposals WHERE rule = 'negative'")
-            ]
+    conn = await connect(seeded.dsn)
+    try:
+        await conn.execute(
+            "UPDATE measurements_hour SET value = -5 WHERE station_id = $1 AND ts = $2",
+            west,
+            datetime.fromisoformat(_at(analytics, 3)).astimezone(UTC),
+        )
+        assert await scan(
+            conn,
+            datetime.fromisoformat(_at(analytics, 0)),
+            datetime.fromisoformat(_at(analytics + timedelta(days=1), 0)),
+            [west],
+        )
+        ids = [
+            r["id"]
+            for r in await conn.fetch("SELECT id FROM audit_proposals WHERE rule = 'negative'")
+        ]
+    finally:
+        await conn.close()
     listed = await client.get("/api/v1/audit/proposals", headers=seeded.auth("officer"))
     assert (await listed.json())["items"] == []
     resp = await client.post(

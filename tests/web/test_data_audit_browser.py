@@ -87,7 +87,9 @@ async def test_select_on_the_chart_then_invalidate_and_confirm_proposals(
     conn = await connect(seeded.dsn)
     try:
         lo_day = datetime.combine(analytics, time(0), tzinfo=TZ).astimezone(UTC)
-        await scan(conn, lo_day, lo_day.replace(hour=lo_day.hour + 2), [seeded.stations["moderate"]])
+        await scan(
+            conn, lo_day, lo_day.replace(hour=lo_day.hour + 2), [seeded.stations["moderate"]]
+        )
     finally:
         await conn.close()
     await page.goto(f"{base}/audit")

@@ -9,9 +9,9 @@ from typing import Any
 
 from aiohttp import web
 
-from aggregates.audit.model import Action
 from aggregates.audit import Actor, AuditRequest, apply, hour_range, log_entries
 from aggregates.audit import proposals as pre_audit
+from aggregates.audit.model import Action
 from web import context
 from web.params import (
     body_str,

@@ -36,6 +36,7 @@ function render(series) {
   chart = chart || echarts.init($("audit-chart"), null, { useUTC: true });
   chart.setOption({
     useUTC: true,
+    animation: false,
     tooltip: { trigger: "axis" },
     legend: { data: ["原始值", "审核后", "已标记无效"] },
     toolbox: config.canAudit ? { feature: { brush: { type: ["lineX", "clear"], title: { lineX: "选择时间范围", clear: "清除选择" } } } } : {},
