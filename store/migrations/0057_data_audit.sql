@@ -13,7 +13,7 @@
 -- * audit_proposals: the automatic pre-audit findings (negative value, beyond the
 --   instrument range, calibration/maintenance samples in a valid hour, PM2.5 > PM10),
 --   proposed only; an officer confirms them (→ invalidation) or dismisses them.
--- * hourly_values (0011) now reads hourly_values_raw (the former definition) and applies
+-- * hourly_values (0011) is renamed hourly_values_raw; the new hourly_values reads it and applies
 --   the marks: valid = raw_valid AND NOT audited; the value is kept, so the station page
 --   can show raw and audited side by side.  Everything downstream (daily_values,
 --   monthly/yearly values, AQI, rankings, reports, API, exports) reads hourly_values.
@@ -48,55 +48,13 @@ CREATE TABLE audit_proposals (
 CREATE INDEX audit_proposals_open_idx ON audit_proposals (station_id, hour)
     WHERE status = 'open';
 
--- the official hourly series before the audit (0011's definition, unchanged)
-CREATE VIEW hourly_values_raw AS
-    SELECT r.station_id, r.factor_id, r.ts,
-           r.value, r.vmin, r.vmax,
-           (r.value IS NOT NULL AND envgrid_flag_valid(r.flag)) AS valid,
-           'reported'::text AS source, 'hour'::text AS basis, r.flag,
-           NULL::bigint AS n_samples, NULL::integer AS coverage_min,
-           (envgrid_flag_class(r.flag) = 'M')::integer AS n_flag_m,
-           (envgrid_flag_class(r.flag) = 'C')::integer AS n_flag_c,
-           (envgrid_flag_class(r.flag) = 'D')::integer AS n_flag_d,
-           (envgrid_flag_class(r.flag) = 'F')::integer AS n_flag_f,
-           (envgrid_flag_class(r.flag) = 'T')::integer AS n_flag_t,
-           (envgrid_flag_class(r.flag) = 'B')::integer AS n_flag_b,
-           (envgrid_flag_class(r.flag) = 'other')::integer AS n_flag_other
-      FROM measurements_hour r
-    UNION ALL
-    SELECT m.station_id, m.factor_id, m.bucket,
-           m.sum_valid / nullif(m.n_valid, 0), m.min_valid, m.max_valid,
-           envgrid_coverage(m.valid_minutes, s.min_interval) >= 45,
-           'computed', 'minute', NULL::text,
-           m.n_total, envgrid_coverage(m.valid_minutes, s.min_interval),
-           m.n_flag_m::integer, m.n_flag_c::integer, m.n_flag_d::integer, m.n_flag_f::integer,
-           m.n_flag_t::integer, m.n_flag_b::integer, m.n_flag_other::integer
-      FROM agg_hourly_minute m
-      LEFT JOIN stations s ON s.id = m.station_id
-     WHERE NOT EXISTS (SELECT 1 FROM measurements_hour r
-                        WHERE r.station_id = m.station_id AND r.factor_id = m.factor_id
-                          AND r.ts = m.bucket)
-    UNION ALL
-    SELECT t.station_id, t.factor_id, t.bucket,
-           t.sum_valid / nullif(t.n_valid, 0), t.min_valid, t.max_valid,
-           envgrid_coverage(t.valid_minutes, ceil(s.rtd_interval / 60.0)::integer) >= 45,
-           'computed', 'rtd', NULL::text,
-           t.n_total, envgrid_coverage(t.valid_minutes, ceil(s.rtd_interval / 60.0)::integer),
-           t.n_flag_m::integer, t.n_flag_c::integer, t.n_flag_d::integer, t.n_flag_f::integer,
-           t.n_flag_t::integer, t.n_flag_b::integer, t.n_flag_other::integer
-      FROM agg_hourly_rtd t
-      LEFT JOIN stations s ON s.id = t.station_id
-     WHERE NOT EXISTS (SELECT 1 FROM measurements_hour r
-                        WHERE r.station_id = t.station_id AND r.factor_id = t.factor_id
-                          AND r.ts = t.bucket)
-       AND NOT EXISTS (SELECT 1 FROM agg_hourly_minute m
-                        WHERE m.station_id = t.station_id AND m.factor_id = t.factor_id
-                          AND m.bucket = t.bucket);
+-- the official hourly series before the audit: 0011's view, kept as it is under a new name
+ALTER VIEW hourly_values RENAME TO hourly_values_raw;
 COMMENT ON VIEW hourly_values_raw IS
     'official hourly values before the data audit (hourly_values applies audit_marks)';
 
 -- same columns as before, in the same order, plus audited / raw_valid / audit_reason
-CREATE OR REPLACE VIEW hourly_values AS
+CREATE VIEW hourly_values AS
     SELECT h.station_id, h.factor_id, h.ts, h.value, h.vmin, h.vmax,
            h.valid AND am.station_id IS NULL AS valid,
            h.source, h.basis, h.flag, h.n_samples, h.coverage_min,

@@ -5,7 +5,6 @@ in bulk.  Screenshots: test-artifacts/web/audit-*.png."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,29 +13,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from aggregates.audit.proposals import scan
-from envgrid.settings import Settings
 from store.db import connect
-from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors
-from web.app import create_app
+from tests.browser import ARTIFACTS_ROOT, collect_errors
 
 from .conftest import PASSWORD, Seed
+from .test_browser import browser, server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 ARTIFACTS = ARTIFACTS_ROOT / "web"
 TZ = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium(ARTIFACTS) as b:
-        yield b
-
-
-@pytest.fixture
-async def server(
-    aiohttp_server: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
-) -> TestServer:
-    return await aiohttp_server(create_app(web_settings, db_dsn, background=False))
 
 
 def _ms(day: date, hour: int) -> int:
@@ -44,7 +29,10 @@ def _ms(day: date, hour: int) -> int:
 
 
 async def test_select_on_the_chart_then_invalidate_and_confirm_proposals(
-    browser: Any, server: TestServer, seeded: Seed, analytics: date
+    browser: Any,  # noqa: F811
+    server: TestServer,  # noqa: F811
+    seeded: Seed,
+    analytics: date,
 ) -> None:
     base = str(server.make_url("")).rstrip("/")
     page = await (await browser.new_context(locale="zh-CN")).new_page()
