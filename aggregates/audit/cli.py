@@ -147,6 +147,22 @@ def _entry_line(e: LogEntry, tz: ZoneInfo) -> str:
     )
 
 
+#: Hours of an entry listed under it by ``envgrid audit log`` (the rest are counted).
+SHOWN_CHANGES = 5
+VALIDITY = {True: "有效", False: "无效", None: "无数据"}
+
+
+def _change_lines(e: LogEntry, tz: ZoneInfo) -> list[str]:
+    out = [
+        f"    {c['factor']} {_local(datetime.fromisoformat(c['hour']), tz)}  值 {c['value']}："
+        f"{VALIDITY.get(c['before'], '?')} → {VALIDITY.get(c['after'], '?')}"
+        for c in e.changes[:SHOWN_CHANGES]
+    ]
+    if len(e.changes) > SHOWN_CHANGES:
+        out.append(f"    …… 另 {len(e.changes) - SHOWN_CHANGES} 个小时（--json 或 --csv 查看全部）")
+    return out
+
+
 def _csv_row(e: LogEntry, tz: ZoneInfo) -> list[object]:
     return [
         e.id, _local(e.ts, tz), e.actor, e.actor_kind, e.action, e.mn, ",".join(e.factor_codes),
@@ -198,7 +214,10 @@ async def _log(conn: asyncpg.Connection, args: argparse.Namespace, tz: ZoneInfo)
         write_log_csv(Path(args.csv), entries, tz)
         print(f"{len(entries)} 条审核记录已写入 {args.csv}")
     for e in entries if not args.csv else ():
-        print(json.dumps(e.to_json(), ensure_ascii=False) if args.json else _entry_line(e, tz))
+        if args.json:
+            print(json.dumps(e.to_json(), ensure_ascii=False))
+        else:
+            print("\n".join([_entry_line(e, tz), *_change_lines(e, tz)]))
     return 0
 
 

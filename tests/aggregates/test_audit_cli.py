@@ -11,7 +11,13 @@ from pathlib import Path
 import asyncpg
 
 from aggregates.audit import Actor, log_entries
-from aggregates.audit.proposals import confirm, dismiss, open_proposals, scan
+from aggregates.audit.proposals import (
+    confirm,
+    dismiss,
+    open_proposals,
+    scan,
+    scheduled_jobs,
+)
 
 from .conftest import run_cli
 from .dbdata import add_stations, copy_rows, hourly_day, local, prepare, upsert_hour
@@ -42,6 +48,7 @@ async def test_cli_invalidate_log_and_errors(
     assert log.returncode == 0, log.stderr
     assert "标记无效" in log.stdout and "原因：仪器故障（已报修）" in log.stdout
     assert "2024-03-05 08:00–2024-03-05 09:00" in log.stdout
+    assert f"{PM25} 2024-03-05 08:00  值 515.0：有效 → 无效" in log.stdout  # before/after
 
     csv_path = tmp_path / "audit.csv"
     exported = run_cli("audit", "", *dsn, "log", "--csv", str(csv_path))
@@ -82,6 +89,9 @@ async def test_pre_audit_proposes_and_an_officer_confirms_in_bulk(db_pool: async
         )
         new = await scan(conn, local(DAY), local(DAY + timedelta(days=1)))
         assert await scan(conn, local(DAY), local(DAY + timedelta(days=1))) == 0  # stored once
+        # the scheduled job scans the two days before its run: the same findings, stored once
+        [job] = scheduled_jobs(db_pool)
+        assert await job.run(local(DAY + timedelta(days=1), 12)) == 0
         found = await open_proposals(conn)
         got = sorted((r["code"], r["hour"], r["rule"]) for r in found)
         assert new == len(found) == 6
