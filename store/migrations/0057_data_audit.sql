@@ -83,6 +83,11 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'envgrid_audit') THEN
         RAISE EXCEPTION 'migration 0057 needs the role envgrid_audit of migration 0049';
     END IF;
+    IF NOT (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = me)
+       AND NOT pg_has_role(me, 'envgrid_audit', 'MEMBER') THEN
+        RAISE EXCEPTION 'migration 0057 (append-only data audit log) must hand a table to the role envgrid_audit, and % may not grant roles', me
+            USING HINT = format('run `envgrid db migrate` once as a superuser, or after ALTER ROLE %I CREATEROLE (it may be taken away afterwards)', me);
+    END IF;
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = me)
        AND NOT pg_has_role(me, 'envgrid_audit', 'MEMBER') THEN
         -- to hand the table over; taken back at the end of this migration

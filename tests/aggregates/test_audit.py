@@ -27,6 +27,8 @@ from aggregates.periods import period_of
 from aggregates.report_model import ReportSpec
 from aggregates.reports import build_report
 from aggregates.selection import Selection
+from store.db import connect
+from tests.web.test_audit_log import AppRole, app_role  # noqa: F401 - fixture
 
 from .dbdata import add_stations, copy_rows, hourly_day, local, prepare, settings_for, upsert_hour
 
@@ -265,3 +267,29 @@ async def test_computed_hours_are_audited_on_either_engine(
             "SELECT basis FROM hourly_values WHERE audited AND station_id = 1"
         )
         assert source == "rtd"
+
+
+async def test_an_ordinary_app_role_writes_the_log_but_cannot_change_it(
+    app_role: AppRole,  # noqa: F811
+) -> None:
+    """Migrated by a CREATEROLE role that loses it afterwards (as in production): the
+    application inserts log rows through the audit actions and nothing else."""
+    conn = await connect(app_role.dsn)
+    try:
+        ids = await prepare(conn)
+        await add_stations(conn, [(1, "东区")])
+        await upsert_hour(conn, hourly_day(1, ids[PM25], DAY, [35.0] * 24))
+        entry = await invalidate(conn, _hour(8), OFFICER)
+        assert entry.id >= 1
+        for sql in (
+            "UPDATE envgrid_audit.data_audit_log SET reason = 'x'",
+            "DELETE FROM envgrid_audit.data_audit_log",
+            "TRUNCATE envgrid_audit.data_audit_log",
+            "ALTER TABLE envgrid_audit.data_audit_log DISABLE TRIGGER append_only",
+            "DROP TABLE envgrid_audit.data_audit_log",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(sql)
+        assert [e.id for e in await changes_since(conn, 0)] == [entry.id]
+    finally:
+        await conn.close()
