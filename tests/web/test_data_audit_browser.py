@@ -68,7 +68,8 @@ async def test_select_on_the_chart_then_invalidate_and_confirm_proposals(
     await page.wait_for_selector("#audit-log-table tbody tr")
     row = page.locator("#audit-log-table tbody tr").first
     assert "officer（平台）" in await row.inner_text()
-    assert "标记无效" in await row.inner_text() and "仪器故障" in await row.inner_text()
+    text = await row.inner_text()
+    assert "标记无效" in text and "仪器故障" in text and "PM2.5" in text and "a34004" not in text
     await page.screenshot(path=str(ARTIFACTS / "audit-station.png"), full_page=True)
 
     # pre-audit: PM2.5 75 > PM10 70 at the moderate station (district R01, in scope)
@@ -86,7 +87,7 @@ async def test_select_on_the_chart_then_invalidate_and_confirm_proposals(
     await page.check("#p-all")
     assert await page.inner_text("#p-count") == "已选 4 条"
     await page.click("#p-confirm")
-    await page.wait_for_selector("#proposals-table tbody tr", state="detached")
+    await page.wait_for_selector("#proposals-table tbody td:has-text('没有待确认的预审核')")
     await page.wait_for_selector("#audit-log-table tbody tr:nth-child(3)")
     # one log row per factor and run of hours: the station's own + 2 from the proposals
     assert await page.locator("#audit-log-table tbody tr").count() == 3

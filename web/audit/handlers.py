@@ -12,6 +12,7 @@ from aiohttp import web
 from aggregates.audit import Actor, AuditRequest, apply, hour_range, log_entries
 from aggregates.audit import proposals as pre_audit
 from aggregates.audit.model import Action
+from protocol.factors import FACTORS
 from web import context
 from web.params import (
     body_str,
@@ -72,6 +73,13 @@ def _ids(body: dict[str, Any]) -> list[int]:
     return raw
 
 
+def _named(entry: dict[str, Any]) -> dict[str, Any]:
+    """A log entry with the factors' Chinese names beside their codes (the dashboard shows
+    names)."""
+    names = [FACTORS[c].name_zh if c in FACTORS else c for c in entry["factors"]]
+    return {**entry, "factor_names": names}
+
+
 async def station_hours(request: web.Request) -> web.Response:
     """Official hours of a station with their audit state: raw and audited side by side."""
     start, end = time_window(request.query, timedelta(days=1), MAX_HOURS_WINDOW)
@@ -104,7 +112,7 @@ async def station_action(request: web.Request) -> web.Response:
         verb: Action = "invalidate" if action == "invalidate" else "restore"
         entry = await apply(conn, verb, req, _actor(request), scope=_scope(request))
     context.audit(request, station=station["mn"], action=action, log_id=entry.id)
-    return json_response(entry.to_json())
+    return json_response(_named(entry.to_json()))
 
 
 async def audit_log(request: web.Request) -> web.Response:
@@ -120,7 +128,7 @@ async def audit_log(request: web.Request) -> web.Response:
             scope=_scope(request),
             limit=limit,
         )
-    return json_response({"items": [e.to_json() for e in entries]})
+    return json_response({"items": [_named(e.to_json()) for e in entries]})
 
 
 async def list_proposals(request: web.Request) -> web.Response:

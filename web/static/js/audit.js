@@ -1,7 +1,7 @@
 // 数据审核 page: the pre-audit proposals (select, then 确认无效 or 忽略 in bulk) and the
 // append-only audit log of the stations in the caller's scope.
 import { api, el, fmtNumber, toast } from "./common.js";
-import { localText, logRow } from "./audit_common.js";
+import { emptyRow, localText, logRow } from "./audit_common.js";
 
 const $ = (sel) => document.getElementById(sel);
 
@@ -21,6 +21,8 @@ async function loadProposals() {
   const status = $("p-status").value;
   const data = await api("/api/v1/audit/proposals", { query: { status } });
   $("p-all").checked = false;
+  const none = { open: "没有待确认的预审核", confirmed: "没有已确认的预审核", dismissed: "没有已忽略的预审核" }[status];
+  if (!data.items.length) { $("proposals-table").querySelector("tbody").replaceChildren(emptyRow(8, none)); updateCount(); return; }
   $("proposals-table").querySelector("tbody").replaceChildren(...data.items.map((p) => el("tr", { dataset: { id: p.id } },
     el("td", {}, status === "open" ? el("input", { type: "checkbox", value: String(p.id), "aria-label": `选择 ${p.id}` }) : ""),
     el("td", {}, el("a", { href: `/stations/${p.station_id}`, text: `${p.station_name || p.mn}（${p.mn}）` })),
@@ -35,7 +37,8 @@ async function loadProposals() {
 
 async function loadLog() {
   const data = await api("/api/v1/audit/log", { query: { limit: 200 } });
-  $("audit-log-table").querySelector("tbody").replaceChildren(...data.items.map((e) => logRow(e, { station: true })));
+  const rows = data.items.map((e) => logRow(e, { station: true }));
+  $("audit-log-table").querySelector("tbody").replaceChildren(...(rows.length ? rows : [emptyRow(9, "暂无审核记录")]));
 }
 
 async function decide(step) {

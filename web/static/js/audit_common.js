@@ -23,6 +23,11 @@ export function wallToIso(value) {
   return `${value}:00${offsetText(guess - zoneOffsetMs(guess))}`;
 }
 
+// One empty-table row saying so (``columns`` wide).
+export function emptyRow(columns, text) {
+  return el("tr", {}, el("td", { colspan: String(columns), class: "muted", text }));
+}
+
 export function logRow(e, { station = false } = {}) {
   const kind = e.actor_kind === "cli" ? "命令行" : "平台";
   return el("tr", { dataset: { id: e.id } },
@@ -30,7 +35,7 @@ export function logRow(e, { station = false } = {}) {
     el("td", { text: `${e.actor}（${kind}）` }),
     el("td", { text: ACTION_LABEL[e.action] || e.action }),
     ...(station ? [el("td", { text: e.mn })] : []),
-    el("td", { text: e.factors.join(", ") }),
+    el("td", { text: (e.factor_names || e.factors).join("、") }),
     el("td", { text: `${localText(e.from)} – ${localText(e.to)}` }),
     el("td", { text: String(e.n_changed) }),
     el("td", { text: e.reason }),
