@@ -69,7 +69,7 @@ async def running_leader(
         channels = Channels(settings.alerts)
         stack.push_async_callback(channels.close)
         jobs += aggregates_jobs.scheduled_jobs(pool, settings)
-        jobs += audit_proposals.scheduled_jobs(pool)
+        jobs += audit_proposals.scheduled_jobs(pool, settings.aggregates.unit_factors)
         jobs += auth_jobs.scheduled_jobs(pool, settings.web.audit_retention_days)
         jobs += casework_jobs.scheduled_jobs(pool, settings, channels)
         scheduler = start_scheduler(jobs, ZoneInfo(settings.core.timezone))

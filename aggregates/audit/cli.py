@@ -221,14 +221,22 @@ async def _log(conn: asyncpg.Connection, args: argparse.Namespace, tz: ZoneInfo)
     return 0
 
 
-async def _proposals(conn: asyncpg.Connection, args: argparse.Namespace, tz: ZoneInfo) -> int:
+async def _proposals(
+    conn: asyncpg.Connection, args: argparse.Namespace, settings: AggregatesConfig, tz: ZoneInfo
+) -> int:
     step = args.proposals_command
     sid = await _station_id(conn, args.station)
     if step == "scan":
         now = datetime.now(tz)
         start, end = _optional_span(args, tz)
         start = start or now - timedelta(days=proposals.SCAN_DAYS)
-        n = await proposals.scan(conn, start, end or now, None if sid is None else [sid])
+        n = await proposals.scan(
+            conn,
+            start,
+            end or now,
+            None if sid is None else [sid],
+            unit_factors=settings.aggregates.unit_factors,
+        )
         print(f"预审核：新发现 {n} 条待确认的问题数据")
         return 0
     if step == "list":
@@ -292,7 +300,7 @@ def run(args: argparse.Namespace, load: SettingsLoader[AggregatesConfig]) -> int
             return await _action(conn, args, settings, tz)
         if args.audit_command == "log":
             return await _log(conn, args, tz)
-        return await _proposals(conn, args, tz)
+        return await _proposals(conn, args, settings, tz)
 
     try:
         return asyncio.run(_with_conn(settings, job))

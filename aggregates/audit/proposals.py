@@ -102,13 +102,20 @@ def _num(v: float) -> str:
     return f"{v:g}"
 
 
-def find(hours: Iterable[HourValue], ranges: Mapping[str, Range]) -> list[Finding]:
-    """The findings of the rules (module docstring) over valid official hours."""
+def find(
+    hours: Iterable[HourValue],
+    ranges: Mapping[str, Range],
+    unit_factors: Mapping[str, float] | None = None,
+) -> list[Finding]:
+    """The findings of the rules (module docstring) over valid official hours; values are
+    compared in the ranges' units (stored value × ``aggregates.unit_factors``)."""
     out: list[Finding] = []
     pm: dict[tuple[int, datetime], dict[str, HourValue]] = defaultdict(dict)
+    scale = unit_factors or {}
     for h in hours:
         r = ranges.get(h.code)
-        if r is not None and h.value < 0:
+        v = h.value * scale.get(h.code, 1.0)
+        if r is not None and v < 0:
             out.append(
                 Finding(
                     h.station_id,
@@ -119,7 +126,7 @@ def find(hours: Iterable[HourValue], ranges: Mapping[str, Range]) -> list[Findin
                     f"数值 {_num(h.value)} 为负",
                 )
             )
-        elif r is not None and h.value > r.high:
+        elif r is not None and v > r.high:
             out.append(
                 Finding(
                     h.station_id,
@@ -148,7 +155,9 @@ def find(hours: Iterable[HourValue], ranges: Mapping[str, Range]) -> list[Findin
             pm[(h.station_id, h.hour)][h.code] = h
     for pair in pm.values():
         fine, coarse = pair.get(PM25), pair.get(PM10)
-        if fine is not None and coarse is not None and fine.value > coarse.value:
+        if fine is None or coarse is None:
+            continue
+        if fine.value * scale.get(PM25, 1.0) > coarse.value * scale.get(PM10, 1.0):
             detail = f"PM2.5 {_num(fine.value)} > PM10 {_num(coarse.value)}"
             for h in (fine, coarse):
                 out.append(
@@ -162,6 +171,8 @@ async def scan(
     start: datetime,
     end: datetime,
     station_ids: Sequence[int] | None = None,
+    *,
+    unit_factors: Mapping[str, float] | None = None,
 ) -> int:
     """Store the findings of [``start``, ``end``) (all stations when ``station_ids`` is
     None); returns how many were new."""
@@ -186,6 +197,7 @@ async def scan(
                 for r in rows
             ),
             ranges,
+            unit_factors,
         )
         if found:
             status = await conn.execute(
@@ -293,11 +305,14 @@ async def dismiss(
     return len(rows)
 
 
-def scheduled_jobs(pool: asyncpg.Pool) -> list[Job]:
-    """``audit-prescan``: the rules over the last :data:`SCAN_DAYS` days, every 15 min."""
+def scheduled_jobs(
+    pool: asyncpg.Pool, unit_factors: Mapping[str, float] | None = None
+) -> list[Job]:
+    """``audit-prescan``: the rules over the last :data:`SCAN_DAYS` days, every 15 min
+    (``unit_factors``: ``aggregates.unit_factors``)."""
 
     async def prescan(now: datetime) -> int:
         async with pool.acquire() as conn:
-            return await scan(conn, now - timedelta(days=SCAN_DAYS), now)
+            return await scan(conn, now - timedelta(days=SCAN_DAYS), now, unit_factors=unit_factors)
 
     return [Job("audit-prescan", prescan, every_s=SCAN_EVERY_S, misfire_grace_s=300.0)]

@@ -56,6 +56,12 @@ async def test_cli_invalidate_log_and_errors(
     lines = csv_path.read_text(encoding="utf-8-sig").splitlines()
     assert lines[0].startswith("id,time,actor") and len(lines) == 2
 
+    scanned = run_cli(
+        "audit", "", *dsn, "proposals", "scan", "--from", "2024-03-05", "--to", "2024-03-05"
+    )
+    assert scanned.returncode == 0, scanned.stderr
+    assert "预审核：新发现 0 条" in scanned.stdout  # hour 8 is already invalid
+
     for args, message in (
         (("invalidate", "ST1", "--factor", PM25, "--from", "x", "--to", "y", "--reason", "r"),
          "时间格式不正确"),
@@ -63,6 +69,7 @@ async def test_cli_invalidate_log_and_errors(
           "2024-03-05T08:00", "--reason", "r"), "已全部标记为无效"),
         (("restore", "NOPE", "--all-factors", "--day", "2024-03-05"), "站点不存在"),
         (("invalidate", "ST1", "--all-factors", "--day", "2024-03-05"), "原因"),
+        (("proposals", "confirm"), "请给出预审核编号或 --all"),
     ):  # fmt: skip
         bad = run_cli("audit", "", *dsn, *args)
         assert bad.returncode == 2, (args, bad.stdout, bad.stderr)

@@ -97,6 +97,17 @@ def test_pre_audit_rules(hours: list[HourValue], expected: list[tuple[str, str, 
     assert got == expected
 
 
+@pytest.mark.parametrize(
+    ("value", "rules"),
+    [(0.9, []), (1.2, ["range"]), (-0.001, ["negative"])],
+)
+def test_stored_units_are_scaled_to_the_ranges(value: float, rules: list[str]) -> None:
+    """A platform storing mg/m³ (aggregates.unit_factors a34004 = 1000): 1.2 mg/m³ is
+    1200 µg/m³, beyond the 0–1000 µg/m³ range."""
+    got = find([_h("a34004", value)], RANGES, {"a34004": 1000.0})
+    assert [f.rule for f in got] == rules
+
+
 def test_the_shipped_ranges_cover_the_six_aqi_pollutants() -> None:
     ranges = instrument_ranges()
     assert set(ranges) == {"a34004", "a34002", "a21026", "a21004", "a05024", "a21005"}
