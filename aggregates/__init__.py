@@ -10,7 +10,9 @@ Storage (migrations 0010/0011, same relation names on both engines)::
     measurements_hour (2061) ─┐
     agg_hourly_* ─────────────┴──▶ hourly_values (view)       official hourly series:
                                                               reported preferred, computed
-                                                              hours fill gaps (source column)
+                                                              hours fill gaps (source column);
+    audit_marks ──────────────────▶ (applied in the view)     officers' invalidations
+                                                              (:mod:`aggregates.audit`)
     hourly_values + measurements_day (2031)
                                ──▶ daily_values (table)       HJ 663 daily means, O3 MDA8,
                                ──▶ monthly_values (table)     validity, flag counts

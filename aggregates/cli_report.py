@@ -71,6 +71,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--refresh", action="store_true", help="recompute the period's official values first"
     )
+    parser.add_argument(
+        "--audit-log", action="store_true", help="append the data-audit log of the period"
+    )
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
@@ -131,8 +134,8 @@ def _spec(args: argparse.Namespace, settings: AggregatesConfig) -> ReportSpec:
         scope, key = "grid", args.grid
     factors = tuple(c.strip() for c in args.factors.split(",") if c.strip()) if args.factors else ()
     if factors:
-        return ReportSpec(scope, key, per, factors)  # type: ignore[arg-type]
-    return ReportSpec(scope, key, per)  # type: ignore[arg-type]
+        return ReportSpec(scope, key, per, factors, audit_log=args.audit_log)  # type: ignore[arg-type]
+    return ReportSpec(scope, key, per, audit_log=args.audit_log)  # type: ignore[arg-type]
 
 
 def _output(args: argparse.Namespace, settings: AggregatesConfig, spec: ReportSpec) -> Path:

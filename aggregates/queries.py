@@ -73,7 +73,8 @@ RAW_KEPT_FROM_SQL: Final = (
 #: MDA8 (O3); ``$6`` valid hours for a daily mean (20); ``$7`` valid hours in an 8h window
 #: (6); ``$8`` valid windows for MDA8 (14); ``$9`` local start hour of the first MDA8
 #: window's last hour (7: the window ending 08:00).  The station-reported 2031 value wins
-#: when its flag is valid or the computed day is not valid.
+#: when its flag is valid or the computed day is not valid, unless the data audit
+#: invalidated an hour of that day and factor (then the audited hours make the day).
 REFRESH_DAILY_SQL: Final = """
 WITH h AS (
     SELECT hv.station_id, hv.factor_id, hv.ts, hv.value, hv.valid, hv.source,
@@ -112,8 +113,13 @@ WITH h AS (
 ), r AS (
     SELECT station_id, factor_id, (ts AT TIME ZONE $4)::date AS day, value,
            value IS NOT NULL AND envgrid_flag_valid(flag) AS valid
-    FROM measurements_day
+    FROM measurements_day md
     WHERE station_id = ANY($1::integer[]) AND ts >= $2 AND ts < $3
+      -- a day with audited hours is computed from the audited hours (aggregates.audit)
+      AND NOT EXISTS (SELECT 1 FROM audit_marks am
+                       WHERE am.station_id = md.station_id AND am.factor_id = md.factor_id
+                         AND am.hour >= $2 AND am.hour < $3
+                         AND (am.hour AT TIME ZONE $4)::date = (md.ts AT TIME ZONE $4)::date)
 ), j AS (
     SELECT coalesce(d.station_id, r.station_id) AS station_id,
            coalesce(d.factor_id, r.factor_id) AS factor_id,

@@ -24,13 +24,16 @@ Progress = Callable[[float, str], None]
 @dataclass(frozen=True, slots=True)
 class ReportSpec:
     """What to report: ``scope`` and ``key`` (station MN, region name, grid area code),
-    the period, and the factor codes (default: the six AQI pollutants)."""
+    the period, the factor codes (default: the six AQI pollutants), and whether the
+    data-audit log goes with it."""
 
     scope: Scope
     key: str
     period: Period
     factors: tuple[str, ...] = tuple(AQI_FACTORS.values())
     title: str | None = None
+    #: Append the data-audit log of the stations and period (aggregates.audit.report_table).
+    audit_log: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from aggregates import queries
 from aggregates.analysis import AQI_FACTORS, pollutant_of_code
 from aggregates.aqi import hourly_aqi
 from aggregates.aqi_series import station_daily_aqi
+from aggregates.audit.report_table import audit_table
 from aggregates.official import daily, hourly
 from aggregates.period_reports import area_period_report, station_period_report
 from aggregates.periods import day_bounds
@@ -148,6 +149,10 @@ async def build_report(
     else:
         await area_period_report(job, stations, name)
     name_standards(report, registry_for(settings))
+    if spec.audit_log:
+        tz = ZoneInfo(settings.core.timezone)
+        lo, hi = day_bounds(per.start, tz)[0], day_bounds(per.end, tz)[0]
+        report.tables.append(await audit_table(db, [s.id for s in stations], lo, hi, tz))
     step(1.0, "done")
     return report
 

@@ -34,6 +34,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "aqci": "compute the composite index (综合指数) from JSON",
     "standards": "list and show the AQI/limits/composite-index tables in force",
     "report": "write a station/region/grid report (XLSX/PDF/DOCX/CSV/PNG)",
+    "audit": "data audit: invalidate/restore official values, log, pre-audit proposals",
     "db": "database: migrate, status, start the embedded cluster",
     "config": "show the effective configuration, print an example, check a file",
     "user": "manage dashboard users",
@@ -45,7 +46,7 @@ COMMANDS: Final[Mapping[str, str]] = {
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
 WITH_SETTINGS: Final = frozenset(
-    {"serve", "station", "bench", "report", "db", "user", "alerts", "grid"}
+    {"serve", "station", "bench", "report", "audit", "db", "user", "alerts", "grid"}
 )
 
 
@@ -92,6 +93,10 @@ def command_module(name: str) -> ModuleType:
             from aggregates import cli_report
 
             return cli_report
+        case "audit":
+            from aggregates.audit import cli as cli_audit
+
+            return cli_audit
         case "db":
             from store import cli_db
 

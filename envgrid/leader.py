@@ -21,6 +21,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from zoneinfo import ZoneInfo
 
 from aggregates import jobs as aggregates_jobs
+from aggregates.audit import proposals as audit_proposals
 from alerts import jobs as alerts_jobs
 from alerts.notifiers import Channels
 from alerts.service import AlertService
@@ -70,6 +71,7 @@ async def running_leader(
         channels = Channels(settings.alerts)
         stack.push_async_callback(channels.close)
         jobs += aggregates_jobs.scheduled_jobs(pool, settings)
+        jobs += audit_proposals.scheduled_jobs(pool, settings.aggregates.unit_factors)
         jobs += auth_jobs.scheduled_jobs(pool, settings.web.audit_retention_days)
         jobs += casework_jobs.scheduled_jobs(pool, settings, channels)
         jobs += backup_job.scheduled_jobs(settings, dsn, pool)

@@ -123,6 +123,7 @@ def _station_config(request: web.Request) -> dict[str, Any]:
         "canAlerts": user.can("alerts:read"),
         "canAck": user.can("alerts:ack"),
         "canLimits": user.can("alerts:limits"),
+        "canAudit": user.can("data:audit"),
     }
 
 

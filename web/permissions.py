@@ -33,6 +33,7 @@ PERMISSIONS: Final[Mapping[str, str]] = MappingProxyType(
         "rankings:read": "查看排名",
         "reports:read": "查看报表",
         "reports:export": "导出报表",
+        "data:audit": "数据审核（标记无效、恢复、确认预审核）",
         "grid:read": "查看网格",
         "grid:write": "管理网格",
         "cases:read": "查看案件",

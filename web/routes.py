@@ -28,6 +28,7 @@ from aiohttp import web
 
 from web import api_docs, pages
 from web.alerts_web import routes as alerts_routes
+from web.audit import routes as audit_routes
 from web.auth import routes as auth_routes
 from web.casework.cases import routes as cases_routes
 from web.casework.grid import routes as grid_routes
@@ -56,6 +57,7 @@ MODULES: Final[tuple[ModuleType, ...]] = (
     cases_routes,
     rankings_routes,
     reports_routes,
+    audit_routes,
     alerts_routes,
     security_routes,
     hj2025_routes,

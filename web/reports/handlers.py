@@ -17,7 +17,7 @@ from aggregates.selection import Scope
 from web import context, pages
 from web.exports import export_bytes
 from web.keys import REPORT_JOBS_KEY
-from web.params import body_str, json_body, opt_choice
+from web.params import body_bool, body_str, json_body, opt_choice
 from web.responses import ApiError, file_response, json_response
 
 from . import queries
@@ -96,9 +96,10 @@ async def start_report(request: web.Request) -> web.Response:
     if outside:
         raise ApiError(403, "out_of_scope", "该区域/网格包含您数据范围以外的站点")
     report_scope = cast(Scope, scope)
-    spec = ReportSpec(report_scope, key, per)
+    with_audit = bool(body_bool(body, "audit_log"))
+    spec = ReportSpec(report_scope, key, per, audit_log=with_audit)
     if factors is not None:
-        spec = ReportSpec(report_scope, key, per, tuple(factors))
+        spec = ReportSpec(report_scope, key, per, tuple(factors), audit_log=with_audit)
     summary = {
         "scope": scope,
         "key": key,

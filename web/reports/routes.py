@@ -58,6 +58,7 @@ API: Final = (
                     "items": {"type": "string", "maxLength": 12},
                     "maxItems": 20,
                 },
+                "audit_log": {"type": "boolean", "description": "附数据审核记录"},
             },
         },
         status=202,

@@ -101,6 +101,7 @@ $("rp-form").addEventListener("submit", async (ev) => {
   const body = { scope: $("rp-scope").value, key: key(), period: $("rp-period").value, day: $("rp-day").value };
   if (body.period === "custom") body.end = $("rp-end").value;
   if (factors.length) body.factors = factors;
+  if ($("rp-audit-log").checked) body.audit_log = true;
   $("rp-run").disabled = true;
   $("rp-progress").hidden = false;
   $("rp-progress").value = 0;
