@@ -82,6 +82,12 @@ class CaseRow:
     ended_at: datetime | None
     assess_at: datetime | None
     version: int
+    #: 1 一般, 2 较重, 3 严重 (alert cases: the highest severity of their alerts).
+    priority: int
+    #: When every alert of the case had cleared (已恢复); None while one is active.
+    recovered_at: datetime | None
+    #: 'recovered' (恢复结案) / 'auto_recovered' (自动恢复) / None.
+    close_kind: str | None
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> CaseRow:
@@ -127,6 +133,7 @@ async def save_case(conn: asyncpg.Connection, c: CaseRow, now: datetime) -> None
         c.ended_at,
         c.assess_at,
         now,
+        c.close_kind,
     )
 
 
@@ -194,9 +201,11 @@ async def get_case(
     out = dict(r)
     state = State(r["state"])
     out["state_label"] = state.label
+    recovered = r["source"] == "alert" and r["recovered_at"] is not None
     out["actions"] = [
         {"action": a.value, "label": a.label}
         for a in allowed_actions(state, actor.role, Switches.of(config.cases))
+        if a is not Action.CLOSE_RECOVERED or recovered  # 恢复结案: only once recovered
     ]
     return out
 
@@ -209,9 +218,11 @@ async def case_trail(conn: asyncpg.Connection, case_id: int) -> list[dict[str, A
         try:
             row["action_label"] = Action(r["action"]).label
         except ValueError:
-            row["action_label"] = {"report": "上报", "reassign_grid": "调整网格"}.get(
-                r["action"], r["action"]
-            )
+            row["action_label"] = {
+                "report": "上报",
+                "reassign_grid": "调整网格",
+                "recovered": "告警已恢复",
+            }.get(r["action"], r["action"])
         row["to_state_label"] = State(r["to_state"]).label
         out.append(row)
     return out
