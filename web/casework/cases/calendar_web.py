@@ -23,6 +23,7 @@ from web.responses import json_response
 __all__ = [
     "calendar_fill_context",
     "calendar_page",
+    "calendar_warning",
     "get_calendar",
     "put_calendar_day",
     "update_calendar",
@@ -37,6 +38,13 @@ def _abilities(caller: Caller) -> dict[str, bool]:
 
 async def calendar_page(request: web.Request) -> web.Response:
     return await caller_page(request, "cases/calendar.html", "工作日历", _abilities)
+
+
+async def calendar_warning(request: web.Request) -> str | None:
+    """The "next year is not covered" warning for the case pages, or None."""
+    async with context.pool(request).acquire() as conn:
+        cover = await cal.coverage(conn, context.today(request))
+    return cover.warning
 
 
 async def _view(request: web.Request, year: int) -> dict[str, object]:

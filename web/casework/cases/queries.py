@@ -224,17 +224,19 @@ SELECT CASE $5::text WHEN 'unit' THEN c.unit_id WHEN 'grid' THEN c.grid_id
                      WHEN 'person' THEN c.handler_person_id WHEN 'area' THEN up.anc_id END AS key,
        CASE $5::text WHEN 'unit' THEN u.name WHEN 'grid' THEN g.name WHEN 'area' THEN g.name
                      WHEN 'person' THEN p.name ELSE '合计' END AS name,
-       count(*) AS due,
-       count(*) FILTER (WHERE c.state = 'hung') AS hung,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND NOT c.handle_overdue)
-           AS on_time,
-       count(*) FILTER (WHERE c.handle_overdue
-                           OR (c.state NOT IN ('closed', 'archived', 'hung')
-                               AND c.handle_deadline < $3)) AS overdue,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework
-FROM cases c
+       count(*) FILTER (WHERE c.counted) AS due,
+       count(*) FILTER (WHERE c.counted AND c.state = 'hung') AS hung,
+       count(*) FILTER (WHERE c.counted AND c.state IN ('closed', 'archived')) AS closed,
+       count(*) FILTER (WHERE c.counted AND c.state IN ('closed', 'archived')
+                          AND NOT c.handle_overdue) AS on_time,
+       count(*) FILTER (WHERE c.counted
+                          AND (c.handle_overdue
+                               OR (c.state NOT IN ('closed', 'archived', 'hung')
+                                   AND c.handle_deadline < $3))) AS overdue,
+       count(*) FILTER (WHERE c.counted AND c.state IN ('closed', 'archived')
+                          AND c.rework_count > 0) AS rework,
+       count(*) FILTER (WHERE NOT c.counted) AS auto_recovered
+FROM (SELECT cases.*, close_kind IS DISTINCT FROM 'auto_recovered' AS counted FROM cases) c
 LEFT JOIN up ON up.area_id = c.grid_id AND up.anc_level = $6::int
 LEFT JOIN grid_units u ON $5::text = 'unit' AND u.id = c.unit_id
 LEFT JOIN areas g ON g.id = CASE $5::text WHEN 'grid' THEN c.grid_id WHEN 'area' THEN up.anc_id END

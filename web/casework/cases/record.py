@@ -8,11 +8,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 
 from web.casework.cases import queries as q
+from web.casework.cases.incident import PRIORITY_LABELS, priority_of
 from web.casework.cases.workflow import Action, State, Switches, allowed_actions
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import WorkflowError
@@ -224,5 +225,29 @@ async def case_trail(conn: asyncpg.Connection, case_id: int) -> list[dict[str, A
                 "recovered": "告警已恢复",
             }.get(r["action"], r["action"])
         row["to_state_label"] = State(r["to_state"]).label
+        out.append(row)
+    return out
+
+
+#: The fields of a linked alert shown on the case page (read by name from its JSON row).
+_ALERT_FIELDS: Final = (
+    "id", "rule", "severity", "state", "first_seen", "last_seen", "fired_at", "resolved_at",
+    "value", "threshold", "count", "reason",
+)  # fmt: skip
+
+
+async def case_alerts(conn: asyncpg.Connection, case_id: int) -> list[dict[str, Any]]:
+    """The alerts of an alert case, in the order they joined, each with its priority
+    (一般/较重/严重) and its own timeline (alert_events)."""
+    out = []
+    for r in await q.case_alerts(conn, case_id):
+        alert = r["alert"]
+        row = {k: alert.get(k) for k in _ALERT_FIELDS}
+        priority = priority_of(alert.get("severity"))
+        row.update(
+            factor_code=r["factor_code"], factor_name=r["factor_name"],
+            priority=priority, priority_label=PRIORITY_LABELS[priority],
+            events=list(r["events"]),
+        )  # fmt: skip
         out.append(row)
     return out

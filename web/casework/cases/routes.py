@@ -97,6 +97,7 @@ ASSESS_ROW: Final = obj(
         "on_time": _INT,
         "overdue": _INT,
         "rework": _INT,
+        "auto_recovered": _INT,
         "on_time_rate": {"type": ["number", "null"]},
         "closure_rate": {"type": ["number", "null"]},
         "rework_rate": {"type": ["number", "null"]},
