@@ -4,7 +4,7 @@ shows the year and lets the administrator override a day (browser: headless Chro
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,15 +13,14 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from envgrid.settings import Settings
-from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors
+from tests.browser import ARTIFACTS_ROOT, collect_errors
 from tests.web.casework.alerts_fixture import (
     ensure_alerts_table,
     factor_id,
     insert_alert,
     set_alert_state,
 )
-from tests.web.casework.web_fixture import WebSeed, call
-from tests.webapp import PASSWORD
+from tests.web.casework.web_fixture import WebSeed, browser_login, call
 from web.app import create_app
 from web.casework.cases.bridge import on_alert_event
 from web.casework.kernel import calendar_days as cal
@@ -103,27 +102,12 @@ async def test_case_page_data(client: TestClient, web_seed: WebSeed, config: Cas
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium(ARTIFACTS) as b:
-        yield b
-
-
-@pytest.fixture
 async def server(
     aiohttp_server: Callable[..., Any], case_web_settings: Settings, db_dsn: str,
     web_seed: WebSeed,
 ) -> TestServer:  # fmt: skip
     srv: TestServer = await aiohttp_server(create_app(case_web_settings, db_dsn, background=False))
     return srv
-
-
-async def _login(page: Any, base: str, user: str, then: str) -> None:
-    await page.goto(f"{base}/login?next={then}")
-    await page.fill("#username", user)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(f"{base}{then}")
-    await page.wait_for_selector("body[data-ready='1']", state="attached")
 
 
 @pytest.mark.browser
@@ -142,7 +126,7 @@ async def test_incident_case_and_calendar_pages(
     collect_errors(page, errors)
 
     # the case page: two alerts with their timelines, 已恢复, 恢复结案 with a reason
-    await _login(page, base, "officer", f"/cases/{case_id}")
+    await browser_login(page, base, "officer", f"/cases/{case_id}")
     await page.wait_for_selector("#case-alerts li[data-alert]")
     assert await page.locator("#case-alerts > li").count() == 2
     assert await page.locator("#case-alerts .alert-timeline li").count() == 3
@@ -172,7 +156,7 @@ async def test_incident_case_and_calendar_pages(
     admin_ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     admin = await admin_ctx.new_page()
     collect_errors(admin, errors)
-    await _login(admin, base, "admin", "/work-calendar")
+    await browser_login(admin, base, "admin", "/work-calendar")
     year = date.today().year
     warned = not await admin.locator("#cal-warning").is_hidden()
     assert warned == (year + 1 not in library_years())

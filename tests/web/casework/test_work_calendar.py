@@ -4,7 +4,6 @@ Festival, the ``envgrid calendar`` command and the page's API (calendar:admin)."
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 
 import asyncpg
@@ -13,9 +12,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from envgrid.cli import main
-from store.db import connect
 from tests.web.casework.conftest import TZ, World
-from tests.web.casework.web_fixture import WebSeed, call
+from tests.web.casework.web_fixture import WebSeed, call, fetch_rows
 from web.casework.cases.calendar_web import calendar_fill_context
 from web.casework.cases.intake import NewCase, create_case
 from web.casework.kernel import calendar_days as cal
@@ -141,17 +139,6 @@ async def test_case_before_spring_festival_2027(
     assert got == datetime.combine(after, datetime.min.time(), TZ).replace(hour=9)
 
 
-def _fetch(dsn: str, sql: str) -> list[tuple[object, ...]]:
-    async def go() -> list[tuple[object, ...]]:
-        conn = await connect(dsn)
-        try:
-            return [tuple(r) for r in await conn.fetch(sql)]
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
-
-
 def test_calendar_cli(db_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calendar", "--dsn", db_dsn, "update"]) == 0
     assert f"{len(LIB)} days added" in capsys.readouterr().out
@@ -161,7 +148,7 @@ def test_calendar_cli(db_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert "人工设置" in capsys.readouterr().out
     assert main(["calendar", "--dsn", db_dsn, "update"]) == 0
     assert "0 days added, 0 changed, 0 removed, 0 kept as set by hand" in capsys.readouterr().out
-    assert _fetch(db_dsn, "SELECT kind, source FROM work_calendar_days"
+    assert fetch_rows(db_dsn, "SELECT kind, source FROM work_calendar_days"
                   " WHERE day = '2026-10-08'") == [("holiday", "override")]  # fmt: skip
     assert main(["calendar", "--dsn", db_dsn, "show", "2026"]) == 0
     out = capsys.readouterr()
@@ -202,3 +189,13 @@ async def test_filled_at_start_when_empty(db_pool: asyncpg.Pool) -> None:
     async for _ in calendar_fill_context(app):
         break
     assert await db_pool.fetchval("SELECT count(*) FROM work_calendar_days") == len(LIB)
+
+
+def test_db_migrate_fills_the_calendar(
+    empty_db_dsn: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["db", "migrate", "--dsn", empty_db_dsn]) == 0
+    assert "work calendar filled from chinesecalendar" in capsys.readouterr().out
+    assert fetch_rows(empty_db_dsn, "SELECT count(*) FROM work_calendar_days") == [(len(LIB),)]
+    assert main(["db", "migrate", "--dsn", empty_db_dsn]) == 0  # not again
+    assert "work calendar filled" not in capsys.readouterr().out
