@@ -86,6 +86,9 @@ async def test_case_page_data(client: TestClient, web_seed: WebSeed, config: Cas
     detail = await call(client, "GET", f"/api/v1/cases/{case_id}", web_seed, "officer")
     assert detail["recovered_at"] is not None
     assert "close_recovered" in [a["action"] for a in detail["actions"]]
+    board = await call(client, "GET", "/api/v1/cases?source=alert", web_seed, "officer")
+    [item] = board["items"]
+    assert (item["priority"], item["urgent"]) == (3, True) and item["recovered_at"]
     # the unit may not close it; the officer does, in one step with a reason
     unit = await call(client, "GET", f"/api/v1/cases/{case_id}", web_seed, "handler")
     assert "close_recovered" not in [a["action"] for a in unit["actions"]]

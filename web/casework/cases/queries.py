@@ -126,7 +126,7 @@ CASE_BOARD_SQL: Final = """
 SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.state,
        c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
        c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
-       c.reported_at, c.updated_at
+       c.reported_at, c.updated_at, c.priority, c.recovered_at
 FROM (
     SELECT * FROM envgrid_case_board($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) c
     ORDER BY c.deadline ASC NULLS LAST, c.id
@@ -148,7 +148,7 @@ WITH hits AS MATERIALIZED (
 SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.state,
        c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
        c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
-       c.reported_at, c.updated_at, count(*) OVER () AS total
+       c.reported_at, c.updated_at, c.priority, c.recovered_at, count(*) OVER () AS total
 FROM hits c
 LEFT JOIN areas g ON g.id = c.grid_id
 LEFT JOIN grid_units u ON u.id = c.unit_id

@@ -58,6 +58,17 @@ CASE_ITEM: Final = obj(
         "overdue": {"type": "boolean"},
         "rework_count": _INT,
         "reported_at": {"type": "string", "format": "date-time"},
+        "priority": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 3,
+            "description": "1 一般 / 2 较重 / 3 严重（告警案件：其告警的最高级别）",
+        },
+        "recovered_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "告警案件的告警全部恢复的时间（已恢复）",
+        },
     },
     "id",
     "code",
