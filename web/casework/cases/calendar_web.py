@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 
+import asyncpg
 from aiohttp import web
 
 from web import context, params
@@ -101,8 +102,12 @@ async def update_calendar(request: web.Request) -> web.Response:
 
 async def calendar_fill_context(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: fill the work calendar from the library at start when empty."""
-    async with app[POOL_KEY].acquire() as conn:
-        done = await cal.fill_if_empty(conn, datetime.now().astimezone())
-    if done is not None:
-        log.info("work calendar filled from %s: %d days", LIBRARY, done.inserted)
+    try:
+        async with app[POOL_KEY].acquire() as conn:
+            done = await cal.fill_if_empty(conn, datetime.now().astimezone())
+    except asyncpg.PostgresError as exc:  # e.g. a read-only standby: serve without it
+        log.warning("work calendar not filled at start: %s", exc)
+    else:
+        if done is not None:
+            log.info("work calendar filled from %s: %d days", LIBRARY, done.inserted)
     yield
