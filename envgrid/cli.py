@@ -40,13 +40,14 @@ COMMANDS: Final[Mapping[str, str]] = {
     "user": "manage dashboard users",
     "alerts": "alert rules, silences, notification tests",
     "grid": "import/export grid areas (GeoJSON), grid people",
+    "calendar": "working-time calendar: holidays, 调休 workdays, overrides",
     "install-systemd": "write the systemd unit and its environment file",
     "backup": "back up or restore the database, uploads, configuration and key",
 }
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
 WITH_SETTINGS: Final = frozenset(
-    {"serve", "station", "bench", "report", "audit", "db", "user", "alerts", "grid"}
+    {"serve", "station", "bench", "report", "audit", "db", "user", "alerts", "grid", "calendar"}
 )
 
 
@@ -117,6 +118,10 @@ def command_module(name: str) -> ModuleType:
             from web.casework.grid import cli as cli_grid
 
             return cli_grid
+        case "calendar":
+            from web.casework.kernel import calendar_cli
+
+            return calendar_cli
         case "install-systemd":
             from envgrid import systemd
 
@@ -184,13 +189,28 @@ def _loader(args: argparse.Namespace) -> Any:
     return load
 
 
+def _migrated_fully(args: argparse.Namespace) -> bool:
+    """``envgrid db migrate`` to the latest version (the work calendar is filled after)."""
+    return (
+        args.command == "db"
+        and getattr(args, "db_command", None) == "migrate"
+        and getattr(args, "target", None) is None
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     try:
         if args.command in WITH_SETTINGS:
-            return int(args._run(args, _loader(args)) or 0)
+            status = int(args._run(args, _loader(args)) or 0)
+            if status == 0 and _migrated_fully(args):
+                # the composition root wires the casework calendar after store's migrate
+                from web.casework.kernel.calendar_cli import fill_after_migrate
+
+                status = fill_after_migrate(_loader(args), getattr(args, "dsn", None))
+            return status
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130

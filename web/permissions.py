@@ -41,6 +41,7 @@ PERMISSIONS: Final[Mapping[str, str]] = MappingProxyType(
         "patrol:read": "查看巡查",
         "patrol:write": "巡查上报",
         "users:admin": "用户与角色管理",
+        "calendar:admin": "维护工作日历（节假日与调休）",
         "logs:read": "查看操作日志与登录日志",
     }
 )

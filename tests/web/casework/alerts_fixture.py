@@ -20,7 +20,8 @@ CREATE TABLE IF NOT EXISTS alerts (
     first_seen  timestamptz NOT NULL,
     last_seen   timestamptz NOT NULL,
     value       double precision,
-    threshold   double precision
+    threshold   double precision,
+    resolved_at timestamptz
 )
 """
 
@@ -51,6 +52,7 @@ async def insert_alert(
     state: str = "firing",
     value: float | None = None,
     threshold: float | None = None,
+    severity: str = "major",
     notify: bool = False,
 ) -> int:
     """Insert (and optionally announce, like the alert engine) one alert."""
@@ -59,7 +61,7 @@ async def insert_alert(
             await conn.fetchval(
                 "INSERT INTO alerts (rule, scope_key, station_id, factor_id, state, severity,"
                 " first_seen, last_seen, value, threshold)"
-                " VALUES ($1, $2, $3, $4, $5, 'major', $6, $6, $7, $8) RETURNING id",
+                " VALUES ($1, $2, $3, $4, $5, $9, $6, $6, $7, $8) RETURNING id",
                 rule,
                 f"station:{station_id}",
                 station_id,
@@ -68,6 +70,7 @@ async def insert_alert(
                 first_seen,
                 value,
                 threshold,
+                severity,
             )
         )
         if notify:
@@ -76,9 +79,21 @@ async def insert_alert(
 
 
 async def set_alert_state(
-    conn: asyncpg.Connection, alert_id: int, state: str, *, notify: bool = False
+    conn: asyncpg.Connection,
+    alert_id: int,
+    state: str,
+    *,
+    notify: bool = False,
+    at: datetime | None = None,
 ) -> None:
+    """Change an alert's state (``at``: its resolved_at when resolved)."""
     async with conn.transaction():
-        await conn.execute("UPDATE alerts SET state = $2 WHERE id = $1", alert_id, state)
+        await conn.execute(
+            "UPDATE alerts SET state = $2,"
+            " resolved_at = CASE WHEN $2 = 'resolved' THEN $3::timestamptz END WHERE id = $1",
+            alert_id,
+            state,
+            at,
+        )
         if notify:
             await conn.execute("SELECT pg_notify('envgrid_alerts', $1)", f"{alert_id}:{state}")

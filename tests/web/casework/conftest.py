@@ -17,6 +17,7 @@ Station ST1 at (120.05, 30.05) lies in G1.  ``now`` is Monday 2024-03-04 09:00 +
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -136,6 +137,15 @@ async def build_world(conn: asyncpg.Connection) -> World:
         areas["G1"],
     )
     return World(areas, units, people, station)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    """Headless Chromium (skips without it); screenshots in ``test-artifacts/cases/``."""
+    from tests.browser import ARTIFACTS_ROOT, chromium
+
+    async with chromium(ARTIFACTS_ROOT / "cases") as b:
+        yield b
 
 
 @pytest.fixture

@@ -35,6 +35,9 @@ KNOWN: list[tuple[str, str, CaseFacts]] = [
     ("cancelled", "A", CaseFacts("cancelled", None, d(3, 8))),
     ("B closed on time", "B", CaseFacts("archived", d(3, 3), d(3, 4))),
     ("B overdue (swept)", "B", CaseFacts("dispatched", d(3, 25), d(3, 25), handle_overdue=True)),
+    # alert cases whose alerts cleared: 自动恢复 apart, 恢复结案 like any closed case
+    ("自动恢复", "A", CaseFacts("archived", d(3, 6), d(3, 8), close_kind="auto_recovered")),
+    ("B 恢复结案", "B", CaseFacts("archived", d(3, 7), d(3, 9), close_kind="recovered")),
 ]
 
 
@@ -46,22 +49,26 @@ def by_unit(as_of: datetime) -> dict[object, Indicators]:
 
 def test_known_set_per_unit() -> None:
     result = by_unit(END)
-    assert result["A"] == Indicators(due=5, hung=1, closed=3, on_time=2, overdue=2, rework=1)
-    assert result["B"] == Indicators(due=2, hung=0, closed=1, on_time=1, overdue=1, rework=0)
+    assert result["A"] == Indicators(
+        due=5, hung=1, closed=3, on_time=2, overdue=2, rework=1, auto_recovered=1
+    )
+    assert result["B"] == Indicators(due=3, hung=0, closed=2, on_time=2, overdue=1, rework=0)
     a = result["A"]
     assert a.base == 4
     assert a.on_time_rate == 0.5  # 按期结案数 / (应结案数 − 缓办数) = 2 / (5 − 1)
     assert a.closure_rate == 0.75
     assert a.rework_rate == pytest.approx(1 / 3)
     total = result["A"] + result["B"]
-    assert total == Indicators(due=7, hung=1, closed=4, on_time=3, overdue=3, rework=1)
-    assert total.on_time_rate == 0.5
+    assert total == Indicators(
+        due=8, hung=1, closed=5, on_time=4, overdue=3, rework=1, auto_recovered=1
+    )
+    assert total.on_time_rate == 4 / 7
 
 
 def test_as_of_excludes_deadlines_not_reached() -> None:
     result = by_unit(d(3, 18))
     assert result["A"].due == 4  # the case due 3/20 is not due yet
-    assert "B" in result and result["B"].due == 1  # 3/25 not yet
+    assert "B" in result and result["B"].due == 2  # 3/25 not yet
 
 
 def test_empty_denominators() -> None:
@@ -94,8 +101,8 @@ async def test_sql_matches_the_reference(db_conn: asyncpg.Connection, world: Wor
         await db_conn.execute(
             "INSERT INTO cases (code, title, category, source, state, reported_at, unit_id,"
             " grid_id, handle_deadline, handle_overdue, rework_count, dispatched_at,"
-            " closed_at, assess_at) VALUES ($1, $2, 'other', 'manual', $3, $4, $5, $6, $7,"
-            " $8, $9, $4, $10, $11)",
+            " closed_at, assess_at, close_kind) VALUES ($1, $2, 'other', 'manual', $3, $4, $5,"
+            " $6, $7, $8, $9, $4, $10, $11, $12)",
             f"T{i}",
             label,
             f.state,
@@ -107,6 +114,7 @@ async def test_sql_matches_the_reference(db_conn: asyncpg.Connection, world: Wor
             f.rework_count,
             f.assess_at if closed else None,
             f.assess_at,
+            f.close_kind,
         )
     expected = by_unit(END)
     rows = await assessment(db_conn, "unit", START, END, as_of=END, min_cases=1)
@@ -118,8 +126,8 @@ async def test_sql_matches_the_reference(db_conn: asyncpg.Connection, world: Wor
     grid_rows = await assessment(db_conn, "grid", START, END, as_of=END)
     assert {r.name for r in grid_rows} == {"网格一", "网格三"}
     districts = await assessment(db_conn, "area", START, END, as_of=END, level=2)
-    assert {r.name: r.indicators.due for r in districts} == {"区一": 5, "区二": 2}
+    assert {r.name: r.indicators.due for r in districts} == {"区一": 5, "区二": 3}
     scoped = await assessment(db_conn, "all", START, END, as_of=END, scope=[world.areas["D2"]])
     assert scoped[0].indicators == expected["B"]
     earlier = await assessment(db_conn, "all", START, END, as_of=d(3, 18))
-    assert earlier[0].indicators.due == 5
+    assert earlier[0].indicators.due == 6

@@ -7,7 +7,7 @@ public complaint form.  Screenshots go to ``test-artifacts/cases/``.
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -15,10 +15,9 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from envgrid.settings import Settings
-from tests.browser import ARTIFACTS_ROOT, PHONE, chromium, collect_errors
+from tests.browser import ARTIFACTS_ROOT, PHONE, collect_errors
 from tests.web.casework.conftest import JPEG
-from tests.web.casework.web_fixture import WebSeed
-from tests.webapp import PASSWORD
+from tests.web.casework.web_fixture import WebSeed, browser_login
 from web.app import create_app
 from web.casework.cases import intake
 from web.casework.cases import service as cs
@@ -47,12 +46,6 @@ def photo(color: tuple[int, int, int]) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=80)
     return out.getvalue()
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium(ARTIFACTS) as b:
-        yield b
 
 
 @pytest.fixture
@@ -145,15 +138,6 @@ async def _index(conn: Any) -> Any:
     return await load_grid_index(conn)
 
 
-async def _login(page: Any, base: str, user: str, then: str) -> None:
-    await page.goto(f"{base}/login?next={then}")
-    await page.fill("#username", user)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(f"{base}{then}")
-    await page.wait_for_selector("body[data-ready='1']", state="attached")
-
-
 async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) -> None:
     base = str(server.make_url("/")).rstrip("/")
     errors: list[str] = []
@@ -162,7 +146,7 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     desk = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
     page = await desk.new_page()
     collect_errors(page, errors)
-    await _login(page, base, "officer", "/cases")
+    await browser_login(page, base, "officer", "/cases")
     columns = await page.eval_on_selector_all(
         ".board-col",
         "cols => cols.map(c => [c.dataset.column, c.querySelectorAll('.case-card').length])",
@@ -218,7 +202,7 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     )
     mobile = await phone.new_page()
     collect_errors(mobile, errors)
-    await _login(mobile, base, "member", "/patrol/tasks")
+    await browser_login(mobile, base, "member", "/patrol/tasks")
     assert await mobile.get_attribute("body", "data-tasks") == "1"
     assert await mobile.evaluate("document.documentElement.scrollWidth") <= 375
     await mobile.screenshot(path=str(ARTIFACTS / "06-phone-my-tasks.png"), full_page=True)

@@ -11,6 +11,7 @@ import pytest
 from envgrid.cli import main
 from store.db import connect
 from tests.web.casework.conftest import build_world, square
+from tests.web.casework.web_fixture import fetch_rows
 
 
 def _world(dsn: str) -> None:
@@ -26,17 +27,6 @@ def _world(dsn: str) -> None:
             await conn.close()
 
     asyncio.run(go())
-
-
-def _fetch(dsn: str, sql: str) -> list[tuple[object, ...]]:
-    async def go() -> list[tuple[object, ...]]:
-        conn = await connect(dsn)
-        try:
-            return [tuple(r) for r in await conn.fetch(sql)]
-        finally:
-            await conn.close()
-
-    return asyncio.run(go())
 
 
 def test_grid_cli(db_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,7 +53,7 @@ def test_grid_cli(db_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str
     out.write_text(json.dumps(document, ensure_ascii=False), encoding="utf-8")
     assert main(["grid", "--dsn", db_dsn, "import", str(out), "--dry-run"]) == 0
     assert "11 areas valid" in capsys.readouterr().out
-    assert _fetch(db_dsn, "SELECT count(*) FROM areas") == [(10,)]
+    assert fetch_rows(db_dsn, "SELECT count(*) FROM areas") == [(10,)]
     assert main(["grid", "--dsn", db_dsn, "import", str(out)]) == 0
     assert "1 areas created, 10 updated" in capsys.readouterr().out
 
@@ -71,7 +61,7 @@ def test_grid_cli(db_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert main(["grid", "--dsn", db_dsn, "assign-stations"]) == 1
     text = capsys.readouterr().out
     assert "stations: 1 assigned, 0 unchanged, 1 outside every grid" in text
-    assert _fetch(db_dsn, "SELECT a.code FROM stations s JOIN areas a ON a.id = s.grid_id"
+    assert fetch_rows(db_dsn, "SELECT a.code FROM stations s JOIN areas a ON a.id = s.grid_id"
                   " WHERE s.mn = 'X1'") == [("G2",)]  # fmt: skip
 
     assert main(["grid", "--dsn", db_dsn, "people", "--role", "grid_member"]) == 0

@@ -163,7 +163,7 @@ async def _story(
             await until(lambda: _bodies(webhooks, "/unit"), what="the dispatch notice")
             [notice] = webhooks.bodies("/unit")
             assert notice["kind"] == "case_dispatch" and notice["case_id"] == case["id"]
-            # the data recovered: the alert resolves, the case gets a note and stays open
+            # the data recovered: the alert resolves, the case records 已恢复 and stays open
             await until(lambda: _note(client, seed, case["id"]), what="the recovery note")
         finally:
             await station.close()
@@ -189,9 +189,10 @@ async def _story(
     assert detail["state"] == "archived" and not detail["handle_overdue"]
     steps = [e["action"] for e in detail["trail"] if e["action"] != "note"]
     assert steps == [
-        "report", "accept", "file", "dispatch", "take", "feedback", "send_check", "check_pass",
-        "close", "archive",
+        "report", "accept", "file", "dispatch", "recovered", "take", "feedback", "send_check",
+        "check_pass", "close", "archive",
     ]  # fmt: skip
+    assert detail["recovered_at"] is not None and detail["close_kind"] is None
     feedback = next(e for e in detail["trail"] if e["action"] == "feedback")
     assert feedback["attachments"][0]["mime"] == "image/jpeg"
 

@@ -38,6 +38,8 @@ def test_partial_stage_minutes_are_merged() -> None:
         ({"user_daily_photos": 0}, "user_daily_photos"),
         ({"case_max_photo_bytes": 10}, "case_max_photo_bytes"),
         ({"user_daily_photo_bytes": 10}, "user_daily_photo_bytes"),
+        ({"incident_window_minutes": -1}, "incident_window_minutes"),
+        ({"auto_close_recovered_minutes": 20000}, "auto_close_recovered_minutes"),
     ],
 )
 def test_invalid(kwargs: dict[str, object], match: str) -> None:

@@ -189,3 +189,34 @@ def test_allowed_actions_for_buttons() -> None:
     assert allowed_actions("dispatched", "unit") == [Action.TAKE, Action.RETURN, Action.NOTE]
     assert Action.DISPATCH in allowed_actions("filed", "officer")
     assert allowed_actions("archived", "admin") == []
+
+
+# -- 恢复结案 (one-step close of a recovered alert case) -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("state", "role", "expected"),
+    [
+        ("dispatched", "officer", "closed"),
+        ("handling", "officer", "closed"),
+        ("filed", "system", "closed"),
+        ("hung", "admin", "closed"),
+        ("feedback", "officer", "closed"),
+        ("closing", "officer", "closed"),
+        ("dispatched", "unit", "role"),
+        ("checking", "grid_member", "role"),
+        ("handling", "viewer", "role"),
+        ("closed", "officer", "state"),
+        ("archived", "officer", "state"),
+        ("cancelled", "system", "state"),
+    ],
+)
+def test_close_recovered(state: str, role: str, expected: str) -> None:
+    if expected == "closed":
+        t = apply(state, "close_recovered", role)
+        assert t.to_state is State.CLOSED and t.clock.kind is Clock.STOP
+        assert Action.CLOSE_RECOVERED.label == "恢复结案"
+        return
+    with pytest.raises(WorkflowError) as info:
+        apply(state, "close_recovered", role)
+    assert info.value.code == expected

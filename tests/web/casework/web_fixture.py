@@ -98,4 +98,32 @@ async def upload(client: TestClient, seed: WebSeed, user: str, *photos: bytes) -
     return [item["token"] for item in body["items"]]
 
 
+async def browser_login(page: Any, base: str, user: str, then: str) -> None:
+    """Log ``user`` in through the login page and wait until ``then`` is ready."""
+    from tests.webapp import PASSWORD
+
+    await page.goto(f"{base}/login?next={then}")
+    await page.fill("#username", user)
+    await page.fill("#password", PASSWORD)
+    await page.click("#login-submit")
+    await page.wait_for_url(f"{base}{then}")
+    await page.wait_for_selector("body[data-ready='1']", state="attached")
+
+
+def fetch_rows(dsn: str, sql: str) -> list[tuple[object, ...]]:
+    """The rows of ``sql`` as tuples, on a connection of its own (for CLI tests)."""
+    import asyncio
+
+    from store.db import connect
+
+    async def go() -> list[tuple[object, ...]]:
+        conn = await connect(dsn)
+        try:
+            return [tuple(r) for r in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(go())
+
+
 AppFactory = Callable[..., Any]

@@ -23,8 +23,9 @@ from aggregates.exports import export
 from aggregates.periods import Period
 from aggregates.report_model import Column, Report, ReportSpec, Table
 from web.casework.cases.assessment import AssessmentRow, Group, assessment
+from web.casework.cases.incident import PRIORITY_LABELS
 from web.casework.cases.intake import CaseRef, NewCase, create_case
-from web.casework.cases.record import case_trail, get_case
+from web.casework.cases.record import case_alerts, case_trail, get_case
 from web.casework.grid.service import load_grid_index
 from web.casework.kernel import queries as kq
 from web.casework.kernel import tree
@@ -77,6 +78,8 @@ async def case_detail(
     for entry in trail:
         entry["attachments"] = _attachment_links(entry.get("attachments") or [])
     case["trail"] = trail
+    case["alerts"] = await case_alerts(conn, case_id) if case["source"] == "alert" else []
+    case["priority_label"] = PRIORITY_LABELS.get(case["priority"], "")
     case["notices"] = [dict(r) for r in await kq.list_notices(conn, case_id, None, 50)]
     return case
 
@@ -184,6 +187,7 @@ def _row_json(r: AssessmentRow) -> dict[str, Any]:
         "on_time": i.on_time,
         "overdue": i.overdue,
         "rework": i.rework,
+        "auto_recovered": i.auto_recovered,
         "on_time_rate": _rate(i.on_time_rate),
         "closure_rate": _rate(i.closure_rate),
         "rework_rate": _rate(i.rework_rate),
@@ -245,6 +249,7 @@ _COLUMNS: Final = (
     ("on_time", "按期结案数", 10),
     ("overdue", "超期数", 8),
     ("rework", "返工数", 8),
+    ("auto_recovered", "自动恢复数", 10),
     ("on_time_rate", "按期结案率(%)", 12),
     ("closure_rate", "结案率(%)", 10),
     ("rework_rate", "返工率(%)", 10),
@@ -283,7 +288,8 @@ def assessment_report(view: dict[str, Any], scope_label: str, now: datetime) -> 
     th = view["thresholds"]
     notes = [
         "按期结案率 = 按期结案数 /（应结案数 − 缓办数）；结案率 = 结案数 /（应结案数 − 缓办数）；"
-        "返工率 = 返工数 / 结案数（CJ/T 292、GB/T 30428.4）。",
+        "返工率 = 返工数 / 结案数（CJ/T 292、GB/T 30428.4）。"
+        "自动恢复数：告警短时内全部恢复、无人处理而自动结案的监测告警案件，不计入应结案数。",
         f"应结案：已派遣且考核时点（结案时间与处置时限中较早者）落在考核期内的案件；"
         f"统计截至 {datetime.fromisoformat(period['as_of']):%Y-%m-%d %H:%M}。",
         f"红黄牌：应结案数 − 缓办数 ≥ {th['min_cases']} 时，按期结案率低于 "

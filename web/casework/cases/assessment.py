@@ -23,6 +23,10 @@ For a period ``[start, end)`` evaluated at ``as_of`` (normally ``min(now, end)``
 * **超期数** (overdue) — due cases that overran the disposal deadline: ``handle_overdue``,
   or still open (not hung) with the deadline before ``as_of``;
 * **返工数** (rework) — closed cases that failed a check (核查不通过) at least once.
+* **自动恢复数** (auto_recovered) — alert cases closed by themselves as 自动恢复 (their
+  alerts cleared within ``cases.auto_close_recovered_minutes`` and nobody acted): counted
+  here only, *not* in 应结案 and the rates — nobody had to handle them.  A recovered case
+  an officer closed (恢复结案) counts like any closed case.
 
 Rates (None when the denominator is 0):
 按期结案率 = 按期结案数 / (应结案数 − 缓办数); 结案率 = 结案数 / (应结案数 − 缓办数);
@@ -73,6 +77,7 @@ class CaseFacts:
     unit_id: int | None = None
     grid_id: int | None = None
     person_id: int | None = None
+    close_kind: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +88,7 @@ class Indicators:
     on_time: int = 0  # 按期结案数
     overdue: int = 0  # 超期数
     rework: int = 0  # 返工数
+    auto_recovered: int = 0  # 自动恢复数 (not in due)
 
     @property
     def base(self) -> int:
@@ -112,10 +118,13 @@ class Indicators:
             self.on_time + other.on_time,
             self.overdue + other.overdue,
             self.rework + other.rework,
+            self.auto_recovered + other.auto_recovered,
         )
 
 
 def _one(c: CaseFacts, as_of: datetime) -> Indicators:
+    if c.close_kind == "auto_recovered":
+        return Indicators(auto_recovered=1)
     closed = c.state in _CLOSED
     hung = c.state == "hung"
     overdue = c.handle_overdue or (
@@ -193,8 +202,11 @@ async def assessment(
     rows = await q.assessment_rows(conn, start, end, as_of, scope_arg, group, level)
     out = []
     for r in rows:
-        ind = Indicators(r["due"], r["hung"], r["closed"], r["on_time"], r["overdue"], r["rework"])
-        if group == "all" and ind.due == 0:
+        ind = Indicators(
+            r["due"], r["hung"], r["closed"], r["on_time"], r["overdue"], r["rework"],
+            r["auto_recovered"],
+        )  # fmt: skip
+        if group == "all" and ind.due == 0 and ind.auto_recovered == 0:
             continue
         name = r["name"] or ("未派遣单位" if group == "unit" else "未指定")
         flag = card(ind, yellow_below=yellow_below, red_below=red_below, min_cases=min_cases)

@@ -11,28 +11,41 @@ Per alert kind and rule, ``case_alert_rules`` says whether a firing alert opens 
 category and, for offline alerts, after how many hours offline (``rule = '*'`` is the
 default of a kind; an exact rule wins):
 
-* **firing** — if configured, open a case (source ``alert``) in the station's grid; it is
-  accepted and filed by the system and, with ``auto_dispatch`` on, dispatched to the
-  grid's responsible unit for the category.  One open case per (station, rule): when one
-  is open the alert attaches to it (a trail note) instead.  An offline alert younger than
-  ``offline_hours`` waits; :func:`alert_case_sweep` (scheduler job) picks it up later,
-  and also replays any firing alert whose notification was missed (listener down).
-* **resolved** — a note on the alert's case; the case stays open (people close it).
+* **firing** — if configured, the alert joins its station's *incident* case of its kind
+  (exceedance — ``aqi_level`` included —, offline, flatline, jump), or opens one (source
+  ``alert``, accepted and filed by the system and, with ``auto_dispatch`` on, dispatched
+  to the grid's responsible unit).  An alert joins the open case of (station, kind) while
+  one of the case's alerts is still active, or until ``cases.incident_window_minutes``
+  (default 120) after they all cleared; so several factors over their limits at one
+  station, and any re-trigger while the incident lasts, make one case.  Joining raises
+  the case's priority to the alert's, names the factor in the title and leaves a note.
+  An offline alert younger than ``offline_hours`` waits; :func:`alert_case_sweep`
+  (scheduler job) picks it up later, and also replays any firing or resolved alert whose
+  notification was missed (listener down).
+* **resolved** — a note on the alert's case; when it was the case's last active alert
+  the case records 已恢复 (``recovered_at``, a ``recovered`` trail entry).  An officer then
+  closes it in one step (恢复结案, with a reason); with
+  ``cases.auto_close_recovered_minutes`` set, a case that recovered within that many
+  minutes of being opened and that no person acted on closes by itself as 自动恢复
+  (``close_kind``; counted apart in the assessment).
 * pending / acknowledged — nothing.
+
+Priority (:mod:`web.casework.cases.incident`): the alert's ``severity`` — critical/严重
+→ 严重 (3), major/较重 → 较重 (2), warning/info/一般 → 一般 (1); the case keeps the highest
+of its alerts and is urgent (紧急) only at 严重 unless ``case_alert_rules.urgent`` is set.
 
 Each (alert, state) is handled at most once (``case_alert_links`` primary key), so
 duplicate notifications and the sweep never double anything; a concurrent second opener
-hits the partial unique index ``cases_open_alert_idx`` and attaches instead.
+hits the partial unique index ``cases_open_alert_idx`` (one *unrecovered* open case per
+station and kind, migration 0060) and joins instead.
 
 The alert row is read as JSON (``to_jsonb``), by column name, so the bridge keeps working
 while the alerts schema grows.  It uses (store/migrations/0020_alerts.sql): ``rule``
 (exceedance, aqi_level, offline, flatline, jump; maintenance and offline_mass never open
 cases), ``station_id``, ``factor_id`` (0 = none), ``grid_id``, ``severity``, ``value``,
-``threshold``, ``first_seen``.  The (station, rule) key of "one open case" is the alert
-rule plus the factor code when there is one (``exceedance:a34004``): a repeat of the same
-alert — or a new alert for the same station, rule and factor while the case is open —
-attaches; a different pollutant is a different problem and opens its own case.
-``case_alert_rules.rule`` may name that key, the bare rule, or '*'.
+``threshold``, ``first_seen``, ``resolved_at``.  ``case_alert_rules`` is looked up by the
+rule plus the factor code (``exceedance:a34004``), the bare rule, or '*'; the case's
+``alert_rule`` is the kind.
 """
 
 from __future__ import annotations
@@ -49,8 +62,18 @@ import asyncpg
 from aiohttp import web
 
 from web.casework.cases import queries as q
+from web.casework.cases.incident import (
+    KIND_LABELS,
+    PRIORITY_LABELS,
+    auto_closes,
+    incident_title,
+    joins,
+    priority_of,
+)
 from web.casework.cases.intake import NewCase, create_case
-from web.casework.cases.service import add_note
+from web.casework.cases.record import append_event
+from web.casework.cases.service import add_note, transition
+from web.casework.cases.workflow import Action, State
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import WorkflowError
 from web.casework.kernel.people import Actor
@@ -81,7 +104,7 @@ _KINDS: Final = {
     "flatline": "flatline",
     "jump": "jump",
 }
-_KIND_LABELS: Final = {"exceedance": "超标", "offline": "离线", "flatline": "恒值", "jump": "突变"}
+_SYSTEM: Final = Actor.system("告警转案件")
 _STATES: Final = ("pending", "firing", "acknowledged", "resolved")
 
 
@@ -156,9 +179,6 @@ async def set_alert_rule(
         raise WorkflowError(f"未知的案件类别 {category!r}", "input") from None
 
 
-_SEVERITY_ZH: Final = {"critical": "紧急", "major": "严重", "warning": "警告", "info": "提示"}
-
-
 def _describe(
     alert: Mapping[str, Any], kind: str, station: Mapping[str, Any], factor: str, tz: tzinfo
 ) -> str:
@@ -169,11 +189,11 @@ def _describe(
         if isinstance(alert.get(key), int | float):
             parts.append(f"{label}：{alert[key]:g}")
     if alert.get("severity"):
-        parts.append(f"级别：{_SEVERITY_ZH.get(alert['severity'], alert['severity'])}")
+        parts.append(f"级别：{PRIORITY_LABELS[priority_of(alert['severity'])]}")
     first = _time(alert.get("first_seen") or alert.get("started_at"))
     if first is not None:
         parts.append(f"首次发生：{first.astimezone(tz):%Y-%m-%d %H:%M}")
-    parts.append(f"告警编号：{alert.get('id')}（{_KIND_LABELS.get(kind, kind)}）")
+    parts.append(f"告警编号：{alert.get('id')}（{KIND_LABELS.get(kind, kind)}）")
     return "；".join(parts)
 
 
@@ -189,24 +209,24 @@ async def _firing(
     cfg = await q.alert_rule_config(conn, kind, rule, str(alert.get("rule") or kind))
     if cfg is None or not cfg["open_case"]:
         return BridgeOutcome("skipped", reason="该告警规则未配置转案件")
-    if kind == "offline" and cfg["offline_hours"]:
-        since = _time(alert.get("first_seen") or alert.get("started_at")) or now
-        if now - since < timedelta(hours=float(cfg["offline_hours"])):
-            return BridgeOutcome("waiting", reason=f"离线未满 {cfg['offline_hours']} 小时")
+    seen = _time(alert.get("first_seen") or alert.get("started_at")) or now
+    offline_hours = float(cfg["offline_hours"] or 0) if kind == "offline" else 0.0
+    if offline_hours and now - seen < timedelta(hours=offline_hours):
+        return BridgeOutcome("waiting", reason=f"离线未满 {cfg['offline_hours']} 小时")
     station_id = alert.get("station_id")
     station = await q.station(conn, station_id) if station_id is not None else None
     if station is None:
         return BridgeOutcome("skipped", reason="告警没有对应的站点")
-    system = Actor.system("告警转案件")
-    existing = await q.open_alert_case(conn, station["id"], rule)
+    priority = priority_of(alert.get("severity"))
+    urgent = bool(cfg["urgent"]) if cfg["urgent"] is not None else priority >= 3
+    name = station["name"] or station["mn"]
+    window = timedelta(minutes=config.cases.incident_window_minutes)
+    existing = await q.incident_case(conn, station["id"], kind)
+    if existing is not None and not joins(existing["recovered_at"], seen, window):
+        existing = None  # that incident is over: this is a new one
     if existing is None:
-        name = station["name"] or station["mn"]
-        if kind == "offline":
-            title = f"{name} 站点离线"
-        else:
-            title = f"{name} {factor_name} {_KIND_LABELS[kind]}".replace("  ", " ")
         new = NewCase(
-            title=title[:200],
+            title=incident_title(name, kind, [factor_name]),
             category=cfg["category"],
             source="alert",
             description=_describe(alert, kind, station, factor_name, config.tz),
@@ -215,22 +235,55 @@ async def _firing(
             address=station["address"] or "",
             grid_id=station["grid_id"] or alert.get("grid_id"),
             station_id=station["id"],
-            alert_rule=rule,
-            urgent=cfg["urgent"],
+            alert_rule=kind,
+            urgent=urgent,
         )
         try:
             async with conn.transaction():  # savepoint: a racing opener only undoes this
-                ref = await create_case(conn, new, system, config, now=now)
+                ref = await create_case(conn, new, _SYSTEM, config, now=now)
+                await q.set_priority(conn, ref.id, priority)
             return BridgeOutcome("opened", ref.id)
         except asyncpg.UniqueViolationError:
-            existing = await q.open_alert_case(conn, station["id"], rule)
+            existing = await q.incident_case(conn, station["id"], kind)
             if existing is None:
                 raise
+    case_id = int(existing["id"])
+    factors = [r["name_zh"] or r["code"] for r in await q.case_alert_factors(conn, case_id)]
+    title = incident_title(name, kind, [*factors, factor_name])
+    await q.join_incident(conn, case_id, priority, urgent, title)
+    what = f"{factor_name}{KIND_LABELS[kind]}" if factor_name else KIND_LABELS[kind]
+    again = "；告警重新出现，案件恢复为告警中" if existing["recovered_at"] is not None else ""
     await add_note(
-        conn, int(existing), system, config, now=now,
-        comment=f"告警再次触发（告警编号 {alert_id}），已并入本案件",
+        conn, case_id, _SYSTEM, config, now=now,
+        comment=f"{what}告警（编号 {alert_id}，级别 {PRIORITY_LABELS[priority]}）并入本案件{again}",
     )  # fmt: skip
-    return BridgeOutcome("attached", int(existing))
+    return BridgeOutcome("attached", case_id)
+
+
+async def _recovered(
+    conn: asyncpg.Connection, case_id: int, at: datetime, config: CaseConfig, now: datetime
+) -> BridgeOutcome:
+    """Every alert of the case cleared: 已恢复 with the time, and 自动恢复 when set."""
+    row = await q.set_recovered(conn, case_id, at)
+    if row is None:  # closed meanwhile, or already recovered
+        return BridgeOutcome("noted", case_id)
+    state = State(row["state"])
+    local = at.astimezone(config.tz)
+    await append_event(
+        conn, case_id, now, "recovered", state, state, _SYSTEM,
+        f"本案件的告警已全部恢复（{local:%Y-%m-%d %H:%M}），可“恢复结案”一步结案",
+        None, {"recovered_at": at.isoformat()},
+    )  # fmt: skip
+    limit = timedelta(minutes=config.cases.auto_close_recovered_minutes)
+    touched = bool(await q.case_touched(conn, case_id))
+    if not auto_closes(row["reported_at"], at, limit, touched):
+        return BridgeOutcome("recovered", case_id)
+    minutes = config.cases.auto_close_recovered_minutes
+    await transition(
+        conn, case_id, Action.CLOSE_RECOVERED, Actor.system("自动恢复"), config, now=now,
+        comment=f"自动恢复：告警在立案后 {minutes} 分钟内全部恢复，且无人处理",
+    )  # fmt: skip
+    return BridgeOutcome("auto_closed", case_id)
 
 
 async def _resolved(
@@ -245,14 +298,19 @@ async def _resolved(
         )
     if case_id is None:
         return BridgeOutcome("skipped", reason="该告警没有关联案件")
+    _, factor_name = await _factor(conn, alert)
+    label = f"{factor_name}，" if factor_name else ""
     try:
         await add_note(
-            conn, int(case_id), Actor.system("告警转案件"), config, now=now,
-            comment=f"告警已恢复（告警编号 {alert_id}）；案件仍需按流程核查结案",
+            conn, int(case_id), _SYSTEM, config, now=now,
+            comment=f"告警已恢复（{label}告警编号 {alert_id}）",
         )  # fmt: skip
     except WorkflowError as exc:  # e.g. the case was archived meanwhile
         return BridgeOutcome("skipped", int(case_id), str(exc))
-    return BridgeOutcome("noted", int(case_id))
+    if await q.active_case_alerts(conn, case_id, alert_id):
+        return BridgeOutcome("noted", int(case_id))
+    at = min(_time(alert.get("resolved_at")) or now, now)
+    return await _recovered(conn, int(case_id), at, config, now)
 
 
 async def on_alert_event(
@@ -296,10 +354,13 @@ async def alert_case_sweep(
         if await q.alerts_table_missing(conn):
             return 0
         alerts = [r[0] for r in await q.firing_alerts(conn)]
+        resolved = [int(r[0]) for r in await q.unhandled_resolved(conn)]
     count = 0
     for alert in alerts:
         result = await on_alert_event(pool, int(alert["id"]), "firing", config, now=now)
         count += result.outcome in ("opened", "attached")
+    for alert_id in resolved:
+        await on_alert_event(pool, alert_id, "resolved", config, now=now)
     return count
 
 

@@ -6,6 +6,7 @@ from typing import Final
 
 from aiohttp import web
 
+from web.casework.cases.calendar_web import calendar_warning
 from web.casework.cases.complaints import PUBLIC_CATEGORIES
 from web.casework.kernel.access import (
     Caller,
@@ -26,7 +27,14 @@ def _abilities(caller: Caller) -> dict[str, bool]:
     }
 
 
-board_page: Final = caller_shell("cases/board.html", "案件看板", _abilities)
+async def board_page(request: web.Request) -> web.Response:
+    """The board, with the work calendar's warning when next year is not covered."""
+    warning = await calendar_warning(request)
+    return await caller_page(
+        request, "cases/board.html", "案件看板", _abilities, calendarWarning=warning
+    )
+
+
 mine_page: Final = caller_shell("cases/mine.html", "我的案件", _abilities)
 new_page: Final = caller_shell("cases/new.html", "上报案件", _abilities)
 

@@ -44,7 +44,8 @@ SELECT id, code, title, category, urgent, source, state, grid_id, station_id, al
        paused_remaining, handle_deadline, handle_overdue, supervised, supervised_at,
        reminded_seq, escalated_seq, overdue_seq, rework_count, return_count,
        extension_minutes, reported_at, accepted_at, filed_at, dispatched_at, feedback_at,
-       hung_at, closed_at, archived_at, ended_at, assess_at, version
+       hung_at, closed_at, archived_at, ended_at, assess_at, version, priority,
+       recovered_at, close_kind
 FROM cases WHERE id = $1 FOR UPDATE
 """
 lock_case: Final = Row(LOCK_CASE_SQL)
@@ -57,7 +58,7 @@ UPDATE cases SET
     escalated_seq = $15, overdue_seq = $16, rework_count = $17, return_count = $18,
     extension_minutes = $19, accepted_at = $20, filed_at = $21, dispatched_at = $22,
     feedback_at = $23, hung_at = $24, closed_at = $25, archived_at = $26, ended_at = $27,
-    assess_at = $28, version = version + 1, updated_at = $29
+    assess_at = $28, version = version + 1, updated_at = $29, close_kind = $30
 WHERE id = $1
 RETURNING version
 """
@@ -91,7 +92,7 @@ SELECT c.id, c.code, c.title, c.description, c.category, cc.name AS category_nam
        c.handle_deadline, c.handle_overdue, c.supervised, c.supervised_at, c.rework_count,
        c.return_count, c.extension_minutes, c.reported_at, c.accepted_at, c.filed_at,
        c.dispatched_at, c.feedback_at, c.hung_at, c.closed_at, c.archived_at, c.ended_at,
-       c.version, c.updated_at
+       c.version, c.updated_at, c.priority, c.recovered_at, c.close_kind
 FROM cases c
 LEFT JOIN case_categories cc ON cc.code = c.category
 LEFT JOIN areas g ON g.id = c.grid_id
@@ -125,7 +126,7 @@ CASE_BOARD_SQL: Final = """
 SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.state,
        c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
        c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
-       c.reported_at, c.updated_at
+       c.reported_at, c.updated_at, c.priority, c.recovered_at
 FROM (
     SELECT * FROM envgrid_case_board($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) c
     ORDER BY c.deadline ASC NULLS LAST, c.id
@@ -147,7 +148,7 @@ WITH hits AS MATERIALIZED (
 SELECT c.id, c.code, c.title, c.category, cc.name AS category_name, c.source, c.state,
        c.urgent, c.grid_id, g.name AS grid_name, c.unit_id, u.name AS unit_name, c.stage,
        c.deadline, c.handle_deadline, c.supervised, c.handle_overdue, c.rework_count,
-       c.reported_at, c.updated_at, count(*) OVER () AS total
+       c.reported_at, c.updated_at, c.priority, c.recovered_at, count(*) OVER () AS total
 FROM hits c
 LEFT JOIN areas g ON g.id = c.grid_id
 LEFT JOIN grid_units u ON u.id = c.unit_id
@@ -223,17 +224,19 @@ SELECT CASE $5::text WHEN 'unit' THEN c.unit_id WHEN 'grid' THEN c.grid_id
                      WHEN 'person' THEN c.handler_person_id WHEN 'area' THEN up.anc_id END AS key,
        CASE $5::text WHEN 'unit' THEN u.name WHEN 'grid' THEN g.name WHEN 'area' THEN g.name
                      WHEN 'person' THEN p.name ELSE '合计' END AS name,
-       count(*) AS due,
-       count(*) FILTER (WHERE c.state = 'hung') AS hung,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived')) AS closed,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND NOT c.handle_overdue)
-           AS on_time,
-       count(*) FILTER (WHERE c.handle_overdue
-                           OR (c.state NOT IN ('closed', 'archived', 'hung')
-                               AND c.handle_deadline < $3)) AS overdue,
-       count(*) FILTER (WHERE c.state IN ('closed', 'archived') AND c.rework_count > 0)
-           AS rework
-FROM cases c
+       count(*) FILTER (WHERE c.counted) AS due,
+       count(*) FILTER (WHERE c.counted AND c.state = 'hung') AS hung,
+       count(*) FILTER (WHERE c.counted AND c.state IN ('closed', 'archived')) AS closed,
+       count(*) FILTER (WHERE c.counted AND c.state IN ('closed', 'archived')
+                          AND NOT c.handle_overdue) AS on_time,
+       count(*) FILTER (WHERE c.counted
+                          AND (c.handle_overdue
+                               OR (c.state NOT IN ('closed', 'archived', 'hung')
+                                   AND c.handle_deadline < $3))) AS overdue,
+       count(*) FILTER (WHERE c.counted AND c.state IN ('closed', 'archived')
+                          AND c.rework_count > 0) AS rework,
+       count(*) FILTER (WHERE NOT c.counted) AS auto_recovered
+FROM (SELECT cases.*, close_kind IS DISTINCT FROM 'auto_recovered' AS counted FROM cases) c
 LEFT JOIN up ON up.area_id = c.grid_id AND up.anc_level = $6::int
 LEFT JOIN grid_units u ON $5::text = 'unit' AND u.id = c.unit_id
 LEFT JOIN areas g ON g.id = CASE $5::text WHEN 'grid' THEN c.grid_id WHEN 'area' THEN up.anc_id END
@@ -329,8 +332,89 @@ alert_case: Final = Value(ALERT_CASE_SQL)
 
 OPEN_ALERT_CASE_SQL: Final = """
 SELECT id FROM cases WHERE source = 'alert' AND is_open AND station_id = $1 AND alert_rule = $2
+ORDER BY recovered_at IS NULL DESC, id DESC LIMIT 1
 """
 open_alert_case: Final = Value(OPEN_ALERT_CASE_SQL)
+
+#: The open alert case of (station $1, kind $2) — the unrecovered one first, else the
+#: latest recovered one — locked, with what the incident rule needs.
+INCIDENT_CASE_SQL: Final = """
+SELECT id, title, priority, urgent, recovered_at, reported_at FROM cases
+WHERE source = 'alert' AND is_open AND station_id = $1 AND alert_rule = $2
+ORDER BY recovered_at IS NULL DESC, recovered_at DESC, id DESC LIMIT 1
+FOR UPDATE
+"""
+incident_case: Final = Row(INCIDENT_CASE_SQL)
+
+#: An alert joined the case: the priority rises to the alert's, urgent when asked ($3),
+#: the incident is active again and the title names the factors ($4).
+JOIN_INCIDENT_SQL: Final = """
+UPDATE cases SET priority = greatest(priority, $2), urgent = urgent OR $3,
+                 recovered_at = NULL, title = coalesce($4, title)
+WHERE id = $1
+"""
+join_incident: Final = Command(JOIN_INCIDENT_SQL)
+
+SET_PRIORITY_SQL: Final = "UPDATE cases SET priority = $2 WHERE id = $1"
+set_priority: Final = Command(SET_PRIORITY_SQL)
+
+#: The factor names of the alerts linked to case $1, in the order they joined.
+CASE_ALERT_FACTORS_SQL: Final = """
+SELECT f.name_zh, f.code FROM case_alert_links l
+JOIN alerts a ON a.id = l.alert_id
+JOIN factors f ON f.id = a.factor_id
+WHERE l.case_id = $1 AND l.state = 'firing' AND l.outcome IN ('opened', 'attached')
+ORDER BY l.at, l.alert_id
+"""
+case_alert_factors: Final = Rows(CASE_ALERT_FACTORS_SQL)
+
+#: Alerts of case $1 other than $2 that are still active (not resolved).
+ACTIVE_CASE_ALERTS_SQL: Final = """
+SELECT count(*) FROM case_alert_links l JOIN alerts a ON a.id = l.alert_id
+WHERE l.case_id = $1 AND l.state = 'firing' AND l.outcome IN ('opened', 'attached')
+  AND a.id <> $2 AND a.state <> 'resolved'
+"""
+active_case_alerts: Final = Value(ACTIVE_CASE_ALERTS_SQL)
+
+#: 已恢复: the time every alert of open case $1 had cleared (first time only).
+SET_RECOVERED_SQL: Final = """
+UPDATE cases SET recovered_at = $2 WHERE id = $1 AND is_open AND recovered_at IS NULL
+RETURNING reported_at, state
+"""
+set_recovered: Final = Row(SET_RECOVERED_SQL)
+
+#: Did a person (not the system) act on case $1?
+CASE_TOUCHED_SQL: Final = """
+SELECT EXISTS (SELECT 1 FROM case_events WHERE case_id = $1 AND role <> 'system')
+"""
+case_touched: Final = Value(CASE_TOUCHED_SQL)
+
+#: Resolved alerts whose case never heard of it (notification missed).
+UNHANDLED_RESOLVED_SQL: Final = """
+SELECT l.alert_id FROM case_alert_links l JOIN alerts a ON a.id = l.alert_id
+WHERE l.state = 'firing' AND l.case_id IS NOT NULL AND a.state = 'resolved'
+  AND NOT EXISTS (SELECT 1 FROM case_alert_links r
+                  WHERE r.alert_id = l.alert_id AND r.state = 'resolved')
+"""
+unhandled_resolved: Final = Rows(UNHANDLED_RESOLVED_SQL)
+
+#: The alerts of case $1 for its page: the alert row (JSON, by column name), its factor
+#: and its own timeline (alert_events).
+CASE_ALERTS_SQL: Final = """
+SELECT to_jsonb(a) AS alert, f.code AS factor_code, f.name_zh AS factor_name, l.outcome,
+       coalesce((SELECT jsonb_agg(jsonb_build_object('at', e.at, 'kind', e.kind,
+                                                     'from_state', e.from_state,
+                                                     'to_state', e.to_state,
+                                                     'actor', e.actor, 'comment', e.comment)
+                                  ORDER BY e.at, e.id)
+                 FROM alert_events e WHERE e.alert_id = a.id), '[]') AS events
+FROM case_alert_links l
+JOIN alerts a ON a.id = l.alert_id
+LEFT JOIN factors f ON f.id = a.factor_id
+WHERE l.case_id = $1 AND l.state = 'firing' AND l.outcome IN ('opened', 'attached')
+ORDER BY l.at, l.alert_id
+"""
+case_alerts: Final = Rows(CASE_ALERTS_SQL)
 
 STATION_SQL: Final = """
 SELECT s.id, s.mn, s.name, s.st, s.lat, s.lon, s.grid_id, s.address

@@ -8,11 +8,12 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 
 from web.casework.cases import queries as q
+from web.casework.cases.incident import PRIORITY_LABELS, priority_of
 from web.casework.cases.workflow import Action, State, Switches, allowed_actions
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import WorkflowError
@@ -82,6 +83,12 @@ class CaseRow:
     ended_at: datetime | None
     assess_at: datetime | None
     version: int
+    #: 1 一般, 2 较重, 3 严重 (alert cases: the highest severity of their alerts).
+    priority: int
+    #: When every alert of the case had cleared (已恢复); None while one is active.
+    recovered_at: datetime | None
+    #: 'recovered' (恢复结案) / 'auto_recovered' (自动恢复) / None.
+    close_kind: str | None
 
     @classmethod
     def from_record(cls, r: asyncpg.Record) -> CaseRow:
@@ -127,6 +134,7 @@ async def save_case(conn: asyncpg.Connection, c: CaseRow, now: datetime) -> None
         c.ended_at,
         c.assess_at,
         now,
+        c.close_kind,
     )
 
 
@@ -194,9 +202,11 @@ async def get_case(
     out = dict(r)
     state = State(r["state"])
     out["state_label"] = state.label
+    recovered = r["source"] == "alert" and r["recovered_at"] is not None
     out["actions"] = [
         {"action": a.value, "label": a.label}
         for a in allowed_actions(state, actor.role, Switches.of(config.cases))
+        if a is not Action.CLOSE_RECOVERED or recovered  # 恢复结案: only once recovered
     ]
     return out
 
@@ -209,9 +219,35 @@ async def case_trail(conn: asyncpg.Connection, case_id: int) -> list[dict[str, A
         try:
             row["action_label"] = Action(r["action"]).label
         except ValueError:
-            row["action_label"] = {"report": "上报", "reassign_grid": "调整网格"}.get(
-                r["action"], r["action"]
-            )
+            row["action_label"] = {
+                "report": "上报",
+                "reassign_grid": "调整网格",
+                "recovered": "告警已恢复",
+            }.get(r["action"], r["action"])
         row["to_state_label"] = State(r["to_state"]).label
+        out.append(row)
+    return out
+
+
+#: The fields of a linked alert shown on the case page (read by name from its JSON row).
+_ALERT_FIELDS: Final = (
+    "id", "rule", "severity", "state", "first_seen", "last_seen", "fired_at", "resolved_at",
+    "value", "threshold", "count", "reason",
+)  # fmt: skip
+
+
+async def case_alerts(conn: asyncpg.Connection, case_id: int) -> list[dict[str, Any]]:
+    """The alerts of an alert case, in the order they joined, each with its priority
+    (一般/较重/严重) and its own timeline (alert_events)."""
+    out = []
+    for r in await q.case_alerts(conn, case_id):
+        alert = r["alert"]
+        row = {k: alert.get(k) for k in _ALERT_FIELDS}
+        priority = priority_of(alert.get("severity"))
+        row.update(
+            factor_code=r["factor_code"], factor_name=r["factor_name"],
+            priority=priority, priority_label=PRIORITY_LABELS[priority],
+            events=list(r["events"]),
+        )  # fmt: skip
         out.append(row)
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from web.casework.cases import calendar_web as cw
 from web.casework.cases import handlers as h
 from web.casework.cases import pages
 from web.casework.cases.bridge import alert_listener_context
@@ -57,6 +58,17 @@ CASE_ITEM: Final = obj(
         "overdue": {"type": "boolean"},
         "rework_count": _INT,
         "reported_at": {"type": "string", "format": "date-time"},
+        "priority": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 3,
+            "description": "1 一般 / 2 较重 / 3 严重（告警案件：其告警的最高级别）",
+        },
+        "recovered_at": {
+            "type": ["string", "null"],
+            "format": "date-time",
+            "description": "告警案件的告警全部恢复的时间（已恢复）",
+        },
     },
     "id",
     "code",
@@ -96,6 +108,7 @@ ASSESS_ROW: Final = obj(
         "on_time": _INT,
         "overdue": _INT,
         "rework": _INT,
+        "auto_recovered": _INT,
         "on_time_rate": {"type": ["number", "null"]},
         "closure_rate": {"type": ["number", "null"]},
         "rework_rate": {"type": ["number", "null"]},
@@ -234,6 +247,24 @@ API: Final[tuple[Endpoint, ...]] = (
         response=obj({"code": _STR, "grid_name": _STR}),
     ),
     E(
+        "GET", "/api/v1/work-calendar", cw.get_calendar, "cases:read",
+        "工作日历：某年的法定节假日与调休上班日、覆盖年份、下一年未覆盖的提醒", "工作日历",
+        params=(Param("year", {"type": "integer", "minimum": 2000, "maximum": 2100}),),
+    ),
+    E(
+        "PUT", "/api/v1/work-calendar/day", cw.put_calendar_day, "calendar:admin",
+        "设置某一天为工作日或休息日（人工设置，更新节假日库时保留；auto 恢复法定安排）",
+        "工作日历",
+        body=obj({"day": {"type": "string", "format": "date"},
+                  "kind": {"type": "string", "enum": ["workday", "holiday", "auto"]},
+                  "name": text(40)}, "day", "kind"),
+        audit=True,
+    ),
+    E(
+        "POST", "/api/v1/work-calendar/update", cw.update_calendar, "calendar:admin",
+        "从节假日库（chinesecalendar）更新工作日历（保留人工设置）", "工作日历", audit=True,
+    ),
+    E(
         "GET", "/api/v1/public/complaint-categories", h.complaint_categories, "public",
         "投诉类别", "投诉", response={"type": "array", "items": {"type": "object"}},
     ),
@@ -247,11 +278,13 @@ PAGES: Final[tuple[Page, ...]] = (
     P("GET", r"/cases/{id:\d+}", pages.detail_page, "cases:read", "case_detail"),
     P("GET", "/assessment", pages.assessment_page, "cases:read", "assessment"),
     P("GET", "/complaint", pages.complaint_page, "public", "complaint"),
+    P("GET", "/work-calendar", cw.calendar_page, "cases:read", "work_calendar"),
 )
 
 NAV: Final[tuple[NavItem, ...]] = (
     NavItem("/cases", "案件", "cases:read", "case"),
     NavItem("/assessment", "考核", "cases:read", "chart"),
+    NavItem("/work-calendar", "工作日历", "cases:read", "calendar"),
 )
 
-CONTEXTS: Final[tuple[Any, ...]] = (alert_listener_context,)
+CONTEXTS: Final[tuple[Any, ...]] = (cw.calendar_fill_context, alert_listener_context)

@@ -85,6 +85,7 @@ _NEEDS_REASON: Final = frozenset(
         Action.DENY_EXTENSION,
         Action.DENY_HANG,
         Action.NOTE,
+        Action.CLOSE_RECOVERED,
     }
 )
 _MAX_EXTENSION_MINUTES: Final = 450 * 60  # 60 working days
@@ -213,6 +214,13 @@ async def run_action(
     elif t.action is Action.SUPERVISE:
         c.supervised = True
         c.supervised_at = now
+    elif t.action is Action.CLOSE_RECOVERED:  # 恢复结案 / 自动恢复
+        if c.source != "alert" or c.recovered_at is None:
+            raise WorkflowError(
+                f"案件 {c.code} 的告警尚未全部恢复，不能一步结案；请按流程处置后结案", "state"
+            )
+        c.close_kind = "auto_recovered" if actor.role is Role.SYSTEM else "recovered"
+        event_data["recovered_at"] = c.recovered_at.isoformat()
 
     # -- the clock -------------------------------------------------------------------------
     kind = t.clock.kind

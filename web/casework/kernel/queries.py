@@ -180,6 +180,72 @@ SELECT day, kind FROM work_calendar_days WHERE day BETWEEN $1 AND $2
 """
 calendar_days: Final = Rows(CALENDAR_DAYS_SQL)
 
+#: The library's days ($1 dates, $2 kinds, $3 names; $4 the years it knows, $5 now):
+#: library rows are written or corrected, overrides (set by hand) are left alone, and a
+#: library row of a known year that the library no longer lists goes.
+UPDATE_CALENDAR_SQL: Final = """
+WITH lib AS (
+    SELECT * FROM unnest($1::date[], $2::text[], $3::text[]) AS l (day, kind, name)
+), gone AS (
+    DELETE FROM work_calendar_days w
+    WHERE w.source = 'library' AND extract(year FROM w.day)::int = ANY ($4::int[])
+      AND NOT EXISTS (SELECT 1 FROM lib WHERE lib.day = w.day)
+    RETURNING 1
+), put AS (
+    INSERT INTO work_calendar_days AS w (day, kind, name, source, updated_at, updated_by)
+    SELECT day, kind, name, 'library', $5, 'chinesecalendar' FROM lib
+    ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
+                                    updated_at = EXCLUDED.updated_at,
+                                    updated_by = EXCLUDED.updated_by
+        WHERE w.source = 'library' AND (w.kind, w.name) <> (EXCLUDED.kind, EXCLUDED.name)
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT (SELECT count(*) FROM put WHERE inserted) AS inserted,
+       (SELECT count(*) FROM put WHERE NOT inserted) AS updated,
+       (SELECT count(*) FROM gone) AS removed,
+       (SELECT count(*) FROM work_calendar_days w JOIN lib USING (day)
+        WHERE w.source = 'override') AS overridden
+"""
+update_calendar: Final = Row(UPDATE_CALENDAR_SQL)
+
+SET_CALENDAR_DAY_SQL: Final = """
+INSERT INTO work_calendar_days AS w (day, kind, name, source, updated_at, updated_by)
+VALUES ($1, $2, $3, 'override', $4, $5)
+ON CONFLICT (day) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name,
+    source = 'override', updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by
+"""
+set_calendar_day: Final = Command(SET_CALENDAR_DAY_SQL)
+
+CLEAR_CALENDAR_OVERRIDE_SQL: Final = """
+DELETE FROM work_calendar_days WHERE day = $1 AND source = 'override' RETURNING kind
+"""
+clear_calendar_override: Final = Value(CLEAR_CALENDAR_OVERRIDE_SQL)
+
+CALENDAR_YEAR_SQL: Final = """
+SELECT day, kind, name, source, updated_at, updated_by FROM work_calendar_days
+WHERE day >= make_date($1, 1, 1) AND day < make_date($1 + 1, 1, 1) ORDER BY day
+"""
+calendar_year: Final = Rows(CALENDAR_YEAR_SQL)
+
+#: Years with at least one holiday (a year without one is not covered), and the count of
+#: rows: the calendar page's year list and the "fill when empty" check.
+CALENDAR_YEARS_SQL: Final = """
+SELECT extract(year FROM day)::int AS year,
+       count(*) FILTER (WHERE kind = 'holiday') AS holidays,
+       count(*) FILTER (WHERE kind = 'workday') AS workdays,
+       count(*) FILTER (WHERE source = 'override') AS overrides
+FROM work_calendar_days GROUP BY 1 ORDER BY 1
+"""
+calendar_years: Final = Rows(CALENDAR_YEARS_SQL)
+
+#: Lock the calendar against a concurrent filler, then: has the library filled it yet?
+LOCK_CALENDAR_SQL: Final = "LOCK TABLE work_calendar_days IN SHARE ROW EXCLUSIVE MODE"
+lock_calendar: Final = Command(LOCK_CALENDAR_SQL)
+CALENDAR_FILLED_SQL: Final = (
+    "SELECT EXISTS (SELECT 1 FROM work_calendar_days WHERE source = 'library')"
+)
+calendar_filled: Final = Value(CALENDAR_FILLED_SQL)
+
 INSERT_ATTACHMENTS_SQL: Final = """
 INSERT INTO attachments (owner, owner_id, path, mime, size, sha256, original_name, uploaded_by)
 SELECT $1, $2, p.path, p.mime, p.size, p.sha256, p.original_name, $3

@@ -69,6 +69,14 @@ class CaseSettings:
     card_red_below: float = 0.80
     #: Units with fewer 应结案 − 缓办 cases than this in a period get no card.
     card_min_cases: int = 5
+    # -- alert cases (web/casework/cases/bridge.py) -------------------------------------
+    #: One case per station incident: an alert of a station joins the open case of its kind
+    #: (exceedance, offline …) while one of the case's alerts is active, or until this many
+    #: minutes after they all cleared; later alerts open a new case.
+    incident_window_minutes: int = 120
+    #: 自动恢复: a case whose alerts all cleared within this many minutes of its opening
+    #: and that no person acted on closes by itself (0 = off: an officer closes it).
+    auto_close_recovered_minutes: int = 0
     # -- patrol -----------------------------------------------------------------------
     #: A check-in farther than this from the station / area is flagged (metres).
     checkin_max_distance_m: float = 200.0
@@ -154,6 +162,12 @@ class CaseSettings:
             f" yellow={self.card_yellow_below})",
         )
         require(self.card_min_cases >= 0, "cases.card_min_cases must be ≥ 0")
+        for name in ("incident_window_minutes", "auto_close_recovered_minutes"):
+            value = getattr(self, name)
+            require(
+                isinstance(value, int) and 0 <= value <= 10080,
+                f"cases.{name} must be 0..10080 minutes (got {value!r})",
+            )
         require(
             self.checkin_max_distance_m > 0,
             f"cases.checkin_max_distance_m must be > 0 (got {self.checkin_max_distance_m})",

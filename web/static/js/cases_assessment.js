@@ -37,16 +37,18 @@ async function load() {
   document.getElementById("a-total").replaceChildren(...(t ? [
     ["应结案", t.due], ["结案", t.closed], ["按期结案", t.on_time], ["超期", t.overdue],
     ["按期结案率", pct(t.on_time_rate)], ["结案率", pct(t.closure_rate)], ["返工率", pct(t.rework_rate)],
+    ["自动恢复", t.auto_recovered],
   ] : [["应结案", 0]]).map(([k, v]) => el("div", { class: "counter" }, el("b", { text: String(v) }), k)));
   document.querySelector("#a-table tbody").replaceChildren(...data.rows.map((r) => el("tr", { class: r.card ? `card-${r.card}` : "" },
     el("td", { text: r.name }), el("td", { text: r.due }), el("td", { text: r.hung }), el("td", { text: r.closed }),
     el("td", { text: r.on_time }), el("td", { text: r.overdue }), el("td", { text: r.rework }),
-    el("td", { text: pct(r.on_time_rate) }), el("td", { text: pct(r.closure_rate) }), el("td", { text: pct(r.rework_rate) }),
+    el("td", { text: r.auto_recovered }), el("td", { text: pct(r.on_time_rate) }), el("td", { text: pct(r.closure_rate) }), el("td", { text: pct(r.rework_rate) }),
     el("td", {}, r.card ? badge(...CARD[r.card]) : ""))));
   const th = data.thresholds;
   document.getElementById("a-note").textContent =
     `${data.scope_label} · ${data.period.label}。按期结案率 = 按期结案数 /（应结案数 − 缓办数）；` +
-    `应结案 − 缓办 ≥ ${th.min_cases} 件时，按期结案率低于 ${th.red_below * 100}% 为红牌、低于 ${th.yellow_below * 100}% 为黄牌。`;
+    `应结案 − 缓办 ≥ ${th.min_cases} 件时，按期结案率低于 ${th.red_below * 100}% 为红牌、低于 ${th.yellow_below * 100}% 为黄牌。` +
+    "自动恢复：告警短时内全部恢复、无人处理而自动结案的监测告警案件，单独统计，不计入应结案。";
   if (chart) {
     const rows = data.rows.filter((r) => r.on_time_rate !== null);
     chart.setOption({

@@ -7,6 +7,11 @@ const actor = config.actor || {};
 if (actor.canWrite && ["admin", "officer", "grid_member"].includes(actor.role)) {
   document.getElementById("new-case").hidden = false;
 }
+if (config.calendarWarning) {
+  const warn = document.getElementById("calendar-warning");
+  warn.replaceChildren(config.calendarWarning, " ", el("a", { href: "/work-calendar", text: "查看工作日历" }));
+  warn.hidden = false;
+}
 const f = { category: "", source: "", q: "", overdue: "", supervised: "" };
 let view = "board";
 let closedOffset = 0;

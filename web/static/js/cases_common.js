@@ -41,6 +41,8 @@ export function caseCard(c, now = Date.now()) {
   el("div", { class: "tags" },
     badge(c.state_label, "state"),
     c.urgent ? badge("紧急", "urgent") : null,
+    c.source === "alert" && c.priority > 1 && !c.urgent ? badge(c.priority === 3 ? "严重" : "较重", "yellow") : null,
+    c.source === "alert" && c.recovered_at ? badge("已恢复", "recovered") : null,
     c.supervised ? badge("督办", "supervised") : null,
     c.rework_count ? badge(`返工${c.rework_count}`, "yellow") : null,
     el("span", { class: `deadline ${dl.cls}`, text: c.stage ? `${STAGE_LABEL[c.stage] || c.stage}：${dl.text}` : dl.text })));

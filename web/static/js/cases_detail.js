@@ -8,11 +8,37 @@ let current = null;
 let chosen = null;
 let map = null;
 // Actions that need a reason, photos, a unit or minutes (as the services check them).
-const NEEDS_REASON = new Set(["reject", "cancel", "return", "request_hang", "check_fail", "verify_false", "deny_extension", "deny_hang", "note"]);
+const NEEDS_REASON = new Set(["reject", "cancel", "return", "request_hang", "check_fail", "verify_false", "deny_extension", "deny_hang", "note", "close_recovered"]);
 const PHOTOS = new Set(["feedback", "check_pass", "check_fail", "note", "verify_ok", "verify_false"]);
 const SECONDARY = new Set(["note", "supervise"]);
 const DANGER = new Set(["cancel", "reject", "return", "check_fail", "verify_false", "deny_extension", "deny_hang", "request_hang"]);
 const NOTICE_KIND = { dispatch: "派遣", reminder: "提醒", due: "到期", escalation: "督办", task_overdue: "巡查超期", hazard_due: "隐患超期" };
+const ALERT_STATE = { pending: "待确认", firing: "告警中", acknowledged: "已确认", resolved: "已恢复" };
+const ALERT_EVENT = { pending: "待确认", firing: "触发", resolved: "恢复", cancelled: "取消", acknowledged: "确认", assigned: "指派", comment: "备注", inhibited: "抑制", uninhibited: "解除抑制", escalated: "升级" };
+const ALERT_RULE = { exceedance: "超标", aqi_level: "AQI 等级超限", offline: "断线", flatline: "恒值", jump: "突变" };
+const PRIORITY_CLASS = { 1: "", 2: "yellow", 3: "urgent" };
+const CLOSE_KIND = { recovered: "恢复结案", auto_recovered: "自动恢复" };
+const num = (v) => (v === null || v === undefined ? "—" : String(Math.round(v * 1000) / 1000));
+
+function renderAlerts(c) {
+  const panel = document.getElementById("alerts-panel");
+  const alerts = c.alerts || [];
+  panel.hidden = alerts.length === 0;
+  if (!alerts.length) return;
+  const active = alerts.filter((a) => a.state !== "resolved").length;
+  document.getElementById("alerts-summary").textContent = c.recovered_at
+    ? `共 ${alerts.length} 条告警，已全部恢复（${fmtTime(c.recovered_at)}）`
+    : `共 ${alerts.length} 条告警，${active} 条仍在告警中`;
+  document.getElementById("case-alerts").replaceChildren(...alerts.map((a) => el("li", { dataset: { alert: a.id, state: a.state } },
+    el("div", { class: "what" },
+      el("a", { href: `/alerts/${a.id}`, text: `${a.factor_name || a.factor_code || ""}${ALERT_RULE[a.rule] || a.rule}` }),
+      " ", badge(a.priority_label, PRIORITY_CLASS[a.priority] || ""), " ", badge(ALERT_STATE[a.state] || a.state, "state")),
+    el("div", { class: "muted", text: `监测值 ${num(a.value)} · 限值 ${num(a.threshold)} · 首次 ${fmtTime(a.first_seen)}${a.resolved_at ? ` · 恢复 ${fmtTime(a.resolved_at)}` : ""}` }),
+    el("ol", { class: "alert-timeline" }, ...(a.events || []).map((e) => el("li", {},
+      el("span", { class: "when", text: fmtTime(e.at) }), " ", ALERT_EVENT[e.kind] || e.kind,
+      e.comment ? `：${e.comment}` : ""))))));
+}
+
 const NOTICE_STATUS = { queued: "待发送", sending: "发送中", sent: "已发送", failed: "失败", skipped: "未发送" };
 
 function render(c) {
@@ -22,6 +48,9 @@ function render(c) {
   const dl = deadlineText(c.deadline);
   document.getElementById("case-tags").replaceChildren(...[
     badge(c.state_label, "state"), c.urgent ? badge("紧急", "urgent") : null,
+    c.source === "alert" && c.priority_label ? badge(`优先级 ${c.priority_label}`, PRIORITY_CLASS[c.priority] || "") : null,
+    c.recovered_at && !c.closed_at ? badge("已恢复", "recovered") : null,
+    c.close_kind ? badge(CLOSE_KIND[c.close_kind] || c.close_kind, "recovered") : null,
     c.supervised ? badge("督办", "supervised") : null,
     c.handle_overdue ? badge("处置超期", "overdue") : null,
     c.rework_count ? badge(`返工 ${c.rework_count} 次`, "yellow") : null].filter(Boolean));
@@ -34,8 +63,10 @@ function render(c) {
     c.station_id ? ["站点", el("a", { href: `/stations/${c.station_id}`, text: c.station_name || String(c.station_id) })] : null,
     ["地址", c.address], ["描述", c.description],
     c.reporter_name || c.reporter_phone ? ["上报人", `${c.reporter_name || ""} ${c.reporter_phone || ""}`] : null,
-    ["上报时间", fmtTime(c.reported_at)], c.closed_at ? ["结案时间", fmtTime(c.closed_at)] : null,
+    ["上报时间", fmtTime(c.reported_at)], c.recovered_at ? ["恢复时间", fmtTime(c.recovered_at)] : null,
+    c.closed_at ? ["结案时间", fmtTime(c.closed_at)] : null,
   ]));
+  renderAlerts(c);
   if (c.lat !== null && c.lat !== undefined && !map) {
     const box = document.getElementById("case-map");
     box.hidden = false;
