@@ -39,12 +39,13 @@ COMMANDS: Final[Mapping[str, str]] = {
     "user": "manage dashboard users",
     "alerts": "alert rules, silences, notification tests",
     "grid": "import/export grid areas (GeoJSON), grid people",
+    "forward": "forwarding to upstream platforms: add, list, status, remove targets",
     "install-systemd": "write the systemd unit and its environment file",
 }
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
 WITH_SETTINGS: Final = frozenset(
-    {"serve", "station", "bench", "report", "db", "user", "alerts", "grid"}
+    {"serve", "station", "bench", "report", "db", "user", "alerts", "grid", "forward"}
 )
 
 
@@ -111,6 +112,10 @@ def command_module(name: str) -> ModuleType:
             from web.casework.grid import cli as cli_grid
 
             return cli_grid
+        case "forward":
+            from forward import cli as cli_forward
+
+            return cli_forward
         case "install-systemd":
             from envgrid import systemd
 

@@ -90,6 +90,17 @@ SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::smallint[], $4::small
 ON CONFLICT DO NOTHING
 RETURNING station_id, data_time, cn, pno, digest
 """
+#: The new frames of a batch into the backlog of every forwarding target that selects them
+#: (forward/: its station and CN; ``WITH ORDINALITY`` keeps the order they were received in).
+ENQUEUE_FORWARD_SQL: Final = """
+INSERT INTO forward_outbox (target_id, station_id, data_time, cn, pno, digest)
+SELECT t.id, n.s, n.d, n.c, n.p, n.g
+FROM unnest($1::integer[], $2::timestamptz[], $3::smallint[], $4::smallint[], $5::bigint[])
+     WITH ORDINALITY AS n(s, d, c, p, g, i)
+JOIN forward_targets t ON t.enabled AND n.c = ANY (t.cns)
+                       AND (t.station_ids = '{}' OR n.s = ANY (t.station_ids))
+ORDER BY n.i, t.id
+"""
 #: Station-reported hourly/daily values: a corrected upload replaces the earlier one.
 UPSERT_HOUR_SQL: Final = """
 INSERT INTO measurements_hour (station_id, factor_id, ts, value, vmin, vmax, cou, zs, flag)

@@ -9,7 +9,8 @@ For a batch of frames (each already validated: known station, plausible time):
 2. create any missing time partitions (plain PostgreSQL; autocommit, *before*
    the transaction — see :mod:`store.partitions`);
 3. in one transaction: insert the ledger rows with ``ON CONFLICT DO NOTHING
-   RETURNING`` the keys of the frames that are new; binary-COPY the measurement
+   RETURNING`` the keys of the frames that are new; put those keys in the backlog
+   of the forwarding targets that select them (``forward_outbox``); binary-COPY the measurement
    rows of those frames only (real-time and minute data), upsert hourly/daily
    data, COPY equipment status, insert info uploads; COMMIT.
 
@@ -203,8 +204,13 @@ class BatchWriter:
             cols[10].append(True if f.backfill else None)
         async with conn.transaction():
             returned = await conn.fetch(queries.INSERT_LEDGER_SQL, *cols)
-            new = [keyed[(r[0], r[1], r[2], r[3], r[4])] for r in returned]
+            new_keys = {(r[0], r[1], r[2], r[3], r[4]) for r in returned}
+            new = [item for key, item in keyed.items() if key in new_keys]
             result.new_frames = len(new)
+            if new_keys:
+                # the backlog of the forwarding targets, in the order of reception
+                keys = [key for key in keyed if key in new_keys]
+                await conn.execute(queries.ENQUEUE_FORWARD_SQL, *map(list, zip(*keys, strict=True)))
             result.duplicates += len(keyed) - len(new)
             await self._store_rows(conn, new, result)
         return result

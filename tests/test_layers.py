@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "store": 1,
     "ingest": 2,
     "aggregates": 2,
+    "forward": 2,
     "alerts": 3,
     "web": 4,
     "simulators": 5,
