@@ -38,6 +38,7 @@ RULE_ZH: Final[Mapping[str, str]] = {
     "maintenance": "设备维护/故障",
     "offline": "断线",
     "offline_mass": "大面积断线",
+    "forward_backlog": "转发积压",
 }
 SEVERITY_ZH: Final[Mapping[str, str]] = {
     "critical": "紧急",

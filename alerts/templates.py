@@ -108,6 +108,11 @@ def describe(a: AlertView, tz: ZoneInfo) -> str:
             f"{labels.get('scope_name', a.scope_key)}：{labels.get('offline', _num(a.value))}"
             f" 个站点同时断线（共 {labels.get('total', '—')} 个），各站点断线通知合并为本条"
         )
+    elif a.rule == "forward_backlog":
+        text = (
+            f"转发目标 {labels.get('target', a.scope_key)}：{labels.get('backlog', '—')} 条数据"
+            f"等待上级平台确认，最早的已等待 {_num(a.value)} 分钟（阈值 {_num(a.threshold)} 分钟）"
+        )
     else:
         text = f"{who} {rule}"
     return " ".join(text.split())

@@ -57,3 +57,8 @@ CREATE TABLE forward_status (
     last_error   text NOT NULL DEFAULT '',
     updated_at   timestamptz NOT NULL DEFAULT now()
 );
+
+-- The alert "forwarding backlog older than N minutes" (alerts/forward_backlog.py) goes to
+-- the maintainers responsible for everything (scope 'all').
+INSERT INTO alert_routes (name, position, matchers, to_roles, continue_matching) VALUES
+    ('运维人员：转发积压', 40, '{"rule": ["forward_backlog"]}', '{maintainer}', true);
