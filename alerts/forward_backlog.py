@@ -18,7 +18,7 @@ import asyncpg
 from forward.queries import BACKLOG_SQL
 
 from . import queries
-from .rules import Change
+from .rules import Action, Change
 from .writer import AlertKey, AlertWriter, Transition
 
 __all__ = ["FORWARD_BACKLOG", "evaluate", "sweep"]
@@ -43,7 +43,7 @@ def evaluate(
         minutes = None if age is None else round(age / 60.0, 1)
         labels = {"target": r["name"], "backlog": r["backlog"]}
         if age is not None and age > limit_s:
-            action = "touch" if key in open_now else "firing"
+            action: Action = "touch" if key in open_now else "firing"
             change = Change(
                 action,
                 FORWARD_BACKLOG,
