@@ -3,7 +3,7 @@
 Scenarios against a real server (``envgrid serve`` with its own embedded PostgreSQL
 unless ``--dsn``; simulated stations on loopback): ``connections``, ``throughput``,
 ``burst``, ``latency``.  Without I/O: ``codec``.  Subsystems: ``aggregates``,
-``alerts``, ``web``, ``cases`` (each builds its own data).  ``all`` runs them in turn.
+``alerts``, ``web``, ``cases``, ``forward`` (each builds its own data).  ``all`` runs them in turn.
 Every result carries the machine (cores, memory) and the versions; each scenario carries
 the engine of the live database it measured (``engine``, read from that database).
 
@@ -53,6 +53,7 @@ SCENARIOS: dict[str, str] = {
     "alerts": "offline sweep over 36,000 stations, in-stream cost",
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
+    "forward": "forwarding backlog drain to an upstream platform, live frames alongside",
     "disk": "disk per station-day and station-year on each engine (on demand)",
     "fuzz": "1,000,000 mutated inputs through the decoder (on demand)",
 }
@@ -246,13 +247,17 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
         from bench import fuzz
 
         return fuzz.main
+    if name == "forward":
+        from bench import forward
+
+        return forward.main
     raise ValueError(f"unknown scenario {name!r}")
 
 
 def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
     """The options of a subsystem benchmark's own command (aggregates: engine, sizes;
     disk, which measures every engine available itself: --stations)."""
-    if name == "disk":
+    if name in ("disk", "forward"):
         return ["--stations", str(args.stations)] if args.stations else []
     if name != "aggregates":
         return []

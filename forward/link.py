@@ -6,10 +6,11 @@ The backlog of a target is its rows in ``forward_outbox`` (ordered by ``seq``, t
 the frames were stored in); a row is deleted when the upstream acks its frame with 9014,
 never before, so a crash or an upstream outage loses nothing.
 
-On every (re)connect the link takes the highest ``seq`` there is as ``head`` and reads the
-backlog in two lanes, both in ``seq`` order:
+On every (re)connect the link takes as ``head`` the highest ``seq`` stored more than
+``live_window_s`` ago and reads the backlog in two lanes, both in ``seq`` order:
 
-* live: frames after ``head`` (stored while connected) — loaded first every round;
+* live: frames after ``head`` (stored recently or while connected) — loaded first every
+  round;
 * backlog: frames up to ``head`` (waiting since before the connection) — fill the rest
   of the window, so a long outage drains at full speed while new data keeps flowing.
 
@@ -20,8 +21,9 @@ the 9014 echoes (MN, QN) and the acked rows are deleted in batches.  A frame wit
 ack after ``ack_timeout_s`` is sent again with the same QN; when no ack at all arrives for
 ``dead_after_s`` while frames are waiting, the connection is treated as dead.  A dropped
 connection puts the window back (its rows are still in the outbox) and reconnects with
-exponential backoff.  Duplicates at the upstream therefore happen only where an ack was
-lost (or arrived after the timeout).
+exponential backoff; a graceful stop waits up to ``stop_grace_s`` for the window's acks.
+Duplicates at the upstream therefore happen only where an ack was lost (or arrived after
+the timeout, or after a crash).
 
 Sequence order is not commit order: two ingest workers may commit ``seq`` 101 before 100.
 The cursors only move forward, so every second a sweep reads rows at or below the cursors
@@ -68,6 +70,10 @@ class LinkTuning:
     poll_s: float = 0.1
     sweep_s: float = 1.0
     connect_timeout_s: float = 10.0
+    #: frames stored this recently when the link connects are live, older ones backlog
+    live_window_s: float = 30.0
+    #: on stop, wait this long for the acks of the frames in flight
+    stop_grace_s: float = 2.0
     backoff_s: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 
 
@@ -200,8 +206,7 @@ class TargetLink:
     ) -> None:
         tu = self.tuning
         head: int = await self.pool.fetchval(
-            "SELECT coalesce(max(seq), 0) FROM forward_outbox WHERE target_id = $1",
-            self.target.id,
+            queries.BACKLOG_HEAD_SQL, self.target.id, tu.live_window_s
         )
         live, backlog = head, 0
         backlog_done = head == 0
@@ -235,6 +240,12 @@ class TargetLink:
                 self._ack_event.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._ack_event.wait(), tu.poll_s)
+        # a graceful stop: the acks of what is in flight, so a restart resends nothing
+        deadline = time.monotonic() + tu.stop_grace_s
+        while self._flights and not lost.is_set() and time.monotonic() < deadline:
+            self._ack_event.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ack_event.wait(), 0.05)
 
     async def _load(self, after: int, upto: int, limit: int) -> list[asyncpg.Record]:
         return list(

@@ -49,6 +49,11 @@ FROM forward_targets t WHERE t.enabled ORDER BY t.id
 """
 
 # -- the backlog --------------------------------------------------------------------
+#: The last frame of the backlog lane: stored more than ``$2`` seconds ago.
+BACKLOG_HEAD_SQL: Final = """
+SELECT coalesce(max(seq), 0) FROM forward_outbox
+WHERE target_id = $1 AND enqueued_at < now() - make_interval(secs => $2)
+"""
 #: The next frames of a target in ``($2, $4]`` (seq order), with what re-encoding needs.
 #: A frame whose ledger row is gone (retention) comes back with a NULL raw.
 NEXT_FRAMES_SQL: Final = """

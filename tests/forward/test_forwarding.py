@@ -109,8 +109,11 @@ async def test_outage_and_restart_lose_nothing(
         expected = [(_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(25)]
         assert got[remote] == expected, remote  # each once, in order
     assert len(upstream.frames) == 75  # no ack was lost: no duplicate
-    [status] = await target_status(db_conn)
-    assert status["backlog"] == 0 and status["acked"] >= 75 and status["sent"] >= 75
+    async with asyncio.timeout(5):  # the forwarder writes its counters every 0.1 s
+        while (status := (await target_status(db_conn))[0])["acked"] < 75:
+            await asyncio.sleep(0.05)
+    assert status["backlog"] == 0 and status["sent"] >= 75 and status["connected"]
+    assert status["last_ack_at"] is not None and status["oldest_unsent"] is None
 
 
 async def test_lost_acks_resets_and_encryption(
@@ -163,5 +166,7 @@ async def test_lost_acks_resets_and_encryption(
         assert {f.data_time for f in up.frames} >= {
             (_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(100, 130)
         }
-    [status] = await target_status(db_conn)
-    assert status["resent"] >= 3 and status["errors"] >= 1 and status["backlog"] == 0
+    async with asyncio.timeout(5):  # counters are written every 0.1 s
+        while (status := (await target_status(db_conn))[0])["resent"] < 3 or not status["errors"]:
+            await asyncio.sleep(0.05)
+    assert status["backlog"] == 0 and status["last_error"]
