@@ -41,6 +41,7 @@ PERMISSIONS: Final[Mapping[str, str]] = MappingProxyType(
         "patrol:write": "巡查上报",
         "users:admin": "用户与角色管理",
         "logs:read": "查看操作日志与登录日志",
+        "forward:admin": "上级平台转发配置",
     }
 )
 
