@@ -27,7 +27,7 @@ def _cns(body: dict[str, object]) -> tuple[int, ...]:
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):
         raise ApiError(400, "bad_parameter", "cns 应为 CN 数字列表", parameter="cns")
-    return tuple(dict.fromkeys(int(v) for v in value))  # type: ignore[call-overload]
+    return tuple(dict.fromkeys(int(v) for v in value))
 
 
 async def add(request: web.Request) -> web.Response:
