@@ -27,7 +27,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-forward",
         action="store_true",
-        help="do not forward to upstream platforms (run it on one host only)",
+        help="do not forward to upstream platforms (it runs beside the alert engine)",
     )
 
 
@@ -47,11 +47,12 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def services(args: argparse.Namespace) -> list[Service]:
-    """The child processes besides the ingest workers: the web dashboard, the alert
-    engine with the one scheduler, and the forwarder to upstream platforms (forward/).
-    With ``--no-alerts`` the dashboard's scheduled work (session purge, case deadlines and
-    notices, patrol tasks …) still runs, in a process of its own; with neither, only the
-    ingest workers run.  ``--no-forward``: forwarding runs on another host."""
+    """The child processes besides the ingest workers: the web dashboard, and the alert
+    engine with the one scheduler and, beside it on the same (leader) host, the forwarder
+    to upstream platforms (forward/).  With ``--no-alerts`` the dashboard's scheduled work
+    (session purge, case deadlines and notices, patrol tasks …) still runs, in a process
+    of its own, and nothing is forwarded; with neither, only the ingest workers run.
+    ``--no-forward``: the alert engine without the forwarder."""
     out = []
     if not args.no_web:
         out.append(Service("web", web_process.run_web, describe=web_process.describe_endpoint))
@@ -59,7 +60,7 @@ def services(args: argparse.Namespace) -> list[Service]:
         out.append(Service("alerts", leader.run_alerts, describe=leader.describe_endpoint))
     elif not args.no_web:
         out.append(Service("jobs", leader.run_jobs))
-    if not getattr(args, "no_forward", False):
+    if not args.no_alerts and not getattr(args, "no_forward", False):
         out.append(
             Service(
                 "forward", forward_process.run_forward, describe=forward_process.describe_endpoint
