@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from forward.metrics import ForwardMetrics
 from forward.repo import add_target, target_status
 from forward.targets import TargetSpec
 from protocol import Frame, encode_upload
@@ -137,7 +138,8 @@ async def test_lost_acks_resets_and_encryption(
         )
         await add_target(db_conn, spec, box, created_by="test")
         worker = await start_worker()
-        await forwarder()
+        metrics = ForwardMetrics()
+        await forwarder(metrics=metrics)
         # three acks are lost: exactly those three frames come twice
         frames = [upload(STATIONS[0].mn, i) for i in range(8)]
         late = upload(STATIONS[0].mn, 0, age=timedelta(hours=3))
@@ -170,3 +172,10 @@ async def test_lost_acks_resets_and_encryption(
         while (status := (await target_status(db_conn))[0])["resent"] < 3 or not status["errors"]:
             await asyncio.sleep(0.05)
     assert status["backlog"] == 0 and status["last_error"]
+    sample = metrics.registry.get_sample_value
+    assert sample("envgrid_forward_resent_total", {"target": "nation"}) >= 3
+    assert sample("envgrid_forward_acked_total", {"target": "nation"}) >= 39
+    assert sample("envgrid_forward_errors_total", {"target": "nation"}) >= 1
+    async with asyncio.timeout(5):  # the gauges follow every 0.1 s
+        while sample("envgrid_forward_backlog", {"target": "nation"}) != 0:
+            await asyncio.sleep(0.05)
