@@ -42,28 +42,15 @@ def evaluate(
         age = r["oldest_s"] if r["backlog"] else None
         minutes = None if age is None else round(age / 60.0, 1)
         labels = {"target": r["name"], "backlog": r["backlog"]}
+        threshold = float(r["backlog_alert_minutes"])
+        action: Action | None = None
         if age is not None and age > limit_s:
-            action: Action = "touch" if key in open_now else "firing"
-            change = Change(
-                action,
-                FORWARD_BACKLOG,
-                now,
-                minutes,
-                "major",
-                float(r["backlog_alert_minutes"]),
-                "backlog",
-            )
-            out.append(Transition(key, change, labels=labels))
+            action = "touch" if key in open_now else "firing"
         elif key in open_now and (age is None or age < limit_s / 2):
-            change = Change(
-                "resolved",
-                FORWARD_BACKLOG,
-                now,
-                minutes,
-                "major",
-                float(r["backlog_alert_minutes"]),
-                "drained",
-            )
+            action = "resolved"
+        if action is not None:
+            reason = "drained" if action == "resolved" else "backlog"
+            change = Change(action, FORWARD_BACKLOG, now, minutes, "major", threshold, reason)
             out.append(Transition(key, change, labels=labels))
     for key in open_now - seen:
         change = Change("resolved", FORWARD_BACKLOG, now, None, "major", None, "removed")

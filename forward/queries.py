@@ -54,32 +54,30 @@ BACKLOG_HEAD_SQL: Final = """
 SELECT coalesce(max(seq), 0) FROM forward_outbox
 WHERE target_id = $1 AND enqueued_at < now() - make_interval(secs => $2)
 """
-#: The next frames of a target in ``($2, $4]`` (seq order), with what re-encoding needs.
-#: A frame whose ledger row is gone (retention) comes back with a NULL raw.
-NEXT_FRAMES_SQL: Final = """
+#: Backlog rows with what re-encoding needs; a frame whose ledger row is gone (retention)
+#: comes back with a NULL raw.
+_FRAMES_SQL: Final = """
 SELECT o.seq, o.cn, o.data_time, s.mn, l.raw, coalesce(l.backfill, false) AS backfill
 FROM forward_outbox o
 JOIN stations s ON s.id = o.station_id
 LEFT JOIN packet_ledger l ON l.station_id = o.station_id AND l.data_time = o.data_time
                          AND l.cn = o.cn AND l.pno = o.pno AND l.digest = o.digest
-WHERE o.target_id = $1 AND o.seq > $2 AND o.seq <= $4
-ORDER BY o.seq
-LIMIT $3
 """
+#: The next frames of a target in ``($2, $4]`` (seq order), at most ``$3``.
+NEXT_FRAMES_SQL: Final = (
+    _FRAMES_SQL + "WHERE o.target_id = $1 AND o.seq > $2 AND o.seq <= $4 ORDER BY o.seq LIMIT $3"
+)
 #: Frames behind the cursors (live ``$2`` above head ``$6``, backlog ``$5``) that are
 #: neither in flight nor acked (``$3``): stored by a transaction that committed after a
 #: later one (sequence order is not commit order).
-STRAGGLERS_SQL: Final = """
-SELECT o.seq, o.cn, o.data_time, s.mn, l.raw, coalesce(l.backfill, false) AS backfill
-FROM forward_outbox o
-JOIN stations s ON s.id = o.station_id
-LEFT JOIN packet_ledger l ON l.station_id = o.station_id AND l.data_time = o.data_time
-                         AND l.cn = o.cn AND l.pno = o.pno AND l.digest = o.digest
-WHERE o.target_id = $1 AND o.seq <= $2 AND NOT (o.seq = ANY ($3::bigint[]))
+STRAGGLERS_SQL: Final = (
+    _FRAMES_SQL
+    + """WHERE o.target_id = $1 AND o.seq <= $2 AND NOT (o.seq = ANY ($3::bigint[]))
   AND (o.seq <= $5 OR o.seq > $6)
 ORDER BY o.seq
 LIMIT $4
 """
+)
 DELETE_ACKED_SQL: Final = """
 DELETE FROM forward_outbox WHERE target_id = $1 AND seq = ANY ($2::bigint[])
 """
