@@ -29,8 +29,8 @@ Sequence order is not commit order: two ingest workers may commit ``seq`` 101 be
 The cursors only move forward, so every second a sweep reads rows at or below the cursors
 that are neither in flight nor acked (stragglers) and sends them.
 
-A row whose ledger frame is gone (ledger retention ran first) cannot be sent: it is
-counted as ``expired`` and deleted, with a warning.
+A row whose ledger frame is gone (ledger retention ran first) or whose station was
+deleted cannot be sent: it is counted as ``expired`` and deleted, with a warning.
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ class TargetLink:
             seq = r["seq"]
             if seq in held:
                 continue
-            if r["raw"] is None:
+            if r["raw"] is None or r["mn"] is None:
                 expired.append(seq)
                 continue
             mn = t.remote_mn(r["mn"])
@@ -306,8 +306,8 @@ class TargetLink:
             out.append(frame)
         if expired:
             log.warning(
-                "forward %s: %d frames are no longer in the packet ledger (retention) or"
-                " unreadable; dropped from the backlog",
+                "forward %s: %d frames are no longer in the packet ledger (retention), belong"
+                " to a deleted station or are unreadable; dropped from the backlog",
                 t.name,
                 len(expired),
             )

@@ -55,11 +55,11 @@ SELECT coalesce(max(seq), 0) FROM forward_outbox
 WHERE target_id = $1 AND enqueued_at < now() - make_interval(secs => $2)
 """
 #: Backlog rows with what re-encoding needs; a frame whose ledger row is gone (retention)
-#: comes back with a NULL raw.
+#: or whose station was deleted comes back with a NULL raw or MN.
 _FRAMES_SQL: Final = """
 SELECT o.seq, o.cn, o.data_time, s.mn, l.raw, coalesce(l.backfill, false) AS backfill
 FROM forward_outbox o
-JOIN stations s ON s.id = o.station_id
+LEFT JOIN stations s ON s.id = o.station_id
 LEFT JOIN packet_ledger l ON l.station_id = o.station_id AND l.data_time = o.data_time
                          AND l.cn = o.cn AND l.pno = o.pno AND l.digest = o.digest
 """

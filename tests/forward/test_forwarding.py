@@ -179,3 +179,26 @@ async def test_lost_acks_resets_and_encryption(
     async with asyncio.timeout(5):  # the gauges follow every 0.1 s
         while sample("envgrid_forward_backlog", {"target": "nation"}) != 0:
             await asyncio.sleep(0.05)
+
+
+async def test_a_frame_gone_from_the_ledger_is_dropped_and_counted(
+    db_conn: asyncpg.Connection,
+    box: SecretBox,
+    register: Callable[..., Any],
+    upstream: UpstreamServer,
+    forwarder: Callable[..., Any],
+) -> None:
+    await register(STATIONS[0])
+    spec = TargetSpec("prov", "127.0.0.1", upstream.port)
+    target = await add_target(db_conn, spec, box, created_by="test")
+    await db_conn.execute(
+        "INSERT INTO forward_outbox (target_id, station_id, data_time, cn, pno, digest)"
+        " SELECT $1, id, now(), 2051, 0, 42 FROM stations",  # no such ledger row
+        target,
+    )
+    await forwarder()
+    await drained(db_conn)
+    async with asyncio.timeout(5):
+        while (status := (await target_status(db_conn))[0])["expired"] < 1:
+            await asyncio.sleep(0.05)
+    assert status["expired"] == 1 and upstream.frames == []
