@@ -10,7 +10,7 @@ window, acks, resends — its docstring is the theory of operation), :mod:`.serv
 target's link in one process), :mod:`.metrics`, :mod:`.process` (the ``envgrid-forward``
 process), :mod:`.cli` (``envgrid forward``).
 
-The backlog (``forward_outbox``) is filled by the ingest writer in the transaction that
-stores each frame (``ingest.queries.ENQUEUE_FORWARD_SQL``), so live data, history
-replies, backfill (RF=1) and spool replays all enter it the same way.
+The backlog (``forward_outbox``) is filled by the ingest writer with the statement that
+stores each frame in the packet ledger (``ingest.queries.INSERT_LEDGER_SQL``), so live
+data, history replies, backfill (RF=1) and spool replays all enter it the same way.
 """

@@ -9,10 +9,11 @@ For a batch of frames (each already validated: known station, plausible time):
 2. create any missing time partitions (plain PostgreSQL; autocommit, *before*
    the transaction — see :mod:`store.partitions`);
 3. in one transaction: insert the ledger rows with ``ON CONFLICT DO NOTHING
-   RETURNING`` the keys of the frames that are new; put those keys in the backlog
-   of the forwarding targets that select them (``forward_outbox``); binary-COPY the measurement
-   rows of those frames only (real-time and minute data), upsert hourly/daily
-   data, COPY equipment status, insert info uploads; COMMIT.
+   RETURNING`` the keys of the frames that are new (the same statement puts them in
+   the backlog of the forwarding targets that select them, ``forward_outbox``);
+   binary-COPY the measurement rows of those frames only (real-time and minute
+   data), upsert hourly/daily data, COPY equipment status, insert info uploads;
+   COMMIT.
 
 Retransmissions (already in the ledger, or twice in this batch) store nothing
 and are reported as duplicates — the pipeline acks them all the same.  The
@@ -204,13 +205,8 @@ class BatchWriter:
             cols[10].append(True if f.backfill else None)
         async with conn.transaction():
             returned = await conn.fetch(queries.INSERT_LEDGER_SQL, *cols)
-            new_keys = {(r[0], r[1], r[2], r[3], r[4]) for r in returned}
-            new = [item for key, item in keyed.items() if key in new_keys]
+            new = [keyed[(r[0], r[1], r[2], r[3], r[4])] for r in returned]
             result.new_frames = len(new)
-            if new_keys:
-                # the backlog of the forwarding targets, in the order of reception
-                keys = [key for key in keyed if key in new_keys]
-                await conn.execute(queries.ENQUEUE_FORWARD_SQL, *map(list, zip(*keys, strict=True)))
             result.duplicates += len(keyed) - len(new)
             await self._store_rows(conn, new, result)
         return result
