@@ -7,13 +7,14 @@ they are stored and opened only by :func:`load_targets`; nothing returned by
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime
 from typing import Any, Final
 
 import asyncpg
 
 from protocol.sm4 import parse_key
-from store.secretbox import SecretBox
+from store.secretbox import SecretBox, SecretBoxError
 
 from . import queries
 from .targets import ForwardError, Target, TargetSpec
@@ -27,6 +28,8 @@ __all__ = [
     "remove_target",
     "target_status",
 ]
+
+log = logging.getLogger(__name__)
 
 #: Sealing purposes of a target's secrets (bound as associated data).
 FORWARD_PASSWORD: Final = "forward.password"
@@ -106,15 +109,21 @@ async def load_targets(conn: asyncpg.Connection | asyncpg.Pool, box: SecretBox) 
     for r in await conn.fetch(queries.LOAD_TARGETS_SQL):
         key = r["sm4_key"]
         mn_map = r["mn_map"]
+        try:
+            password = box.open(r["password"], FORWARD_PASSWORD)
+            sm4_key = None if key is None else parse_key(box.open(key, FORWARD_SM4_KEY))
+        except (SecretBoxError, ValueError) as exc:
+            log.error("forward %s: not started: %s (add the target again)", r["name"], exc)
+            continue
         out.append(
             Target(
                 id=r["id"],
                 name=r["name"],
                 host=r["host"],
                 port=r["port"],
-                password=box.open(r["password"], FORWARD_PASSWORD),
+                password=password,
                 edition=r["edition"],
-                sm4_key=None if key is None else parse_key(box.open(key, FORWARD_SM4_KEY)),
+                sm4_key=sm4_key,
                 mn_map=json.loads(mn_map) if isinstance(mn_map, str) else dict(mn_map),
             )
         )

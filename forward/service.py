@@ -1,10 +1,12 @@
 """The forwarder: one :class:`~forward.link.TargetLink` task per enabled target, in one
 process (``envgrid-forward`` under ``envgrid serve``; one per deployment).
 
-Every ``reload_s`` it reads the targets again — a target added, removed or changed (its
-``updated_at``) starts, stops or restarts its link — and every ``status_s`` it writes each
-link's counters to ``forward_status`` (what ``envgrid forward status`` and the admin page
-show, from any process) and refreshes the Prometheus metrics.  The counters continue
+Every ``reload_s``, and at once on ``NOTIFY envgrid_forward_targets`` (sent by
+:mod:`forward.repo` when a target is added or removed), it reads the targets again — a
+target added, removed or changed (its ``updated_at``) starts, stops or restarts its
+link — and every ``status_s`` it writes each link's counters to ``forward_status`` (what
+``envgrid forward status`` and the admin page show, from any process) and refreshes the
+Prometheus metrics.  The counters continue
 from what ``forward_status`` holds, so they survive restarts.
 """
 
@@ -13,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import asyncpg
 
-from store.db import CONNECTION_ERRORS, create_pool
+from store.db import CONNECTION_ERRORS, connect, create_pool
 from store.secretbox import SecretBox
 
 from . import queries
@@ -62,25 +65,34 @@ class ForwardService:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.reload_s)
                 continue
+            changed = asyncio.Event()
+            listener: asyncpg.Connection | None = None
             try:
-                await self._serve(stop)
+                listener = await connect(self.dsn, application_name="envgrid-forward-listen")
+                await listener.add_listener(queries.TARGETS_CHANNEL, _setter(changed))
+                await self._serve(stop, changed)
             except CONNECTION_ERRORS as exc:
                 log.warning("forwarder: database connection lost (%s); restarting", exc)
             finally:
                 await self._stop_all()
+                if listener is not None:
+                    listener.terminate()
                 await self._pool.close()
                 self._pool = None
 
-    async def _serve(self, stop: asyncio.Event) -> None:
+    async def _serve(self, stop: asyncio.Event, changed: asyncio.Event) -> None:
+        """Reload the targets every ``reload_s`` and at once when one is added or removed
+        (``NOTIFY envgrid_forward_targets``); save the status every ``status_s``."""
         loop = asyncio.get_running_loop()
         next_reload = 0.0
         while not stop.is_set():
-            if loop.time() >= next_reload:
+            if changed.is_set() or loop.time() >= next_reload:
+                changed.clear()
                 await self.reload()
                 next_reload = loop.time() + self.reload_s
             await self.save_status()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.status_s)
+                await asyncio.wait_for(_first(stop, changed), self.status_s)
 
     async def reload(self) -> None:
         assert self._pool is not None
@@ -174,3 +186,22 @@ class ForwardService:
             self.metrics.set_backlog(
                 [(r["name"], r["backlog"], r["oldest_s"] or 0.0) for r in backlog], connected
             )
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Until one of ``events`` is set."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+def _setter(event: asyncio.Event) -> Callable[..., None]:
+    """A LISTEN callback that sets ``event``."""
+
+    def notified(*_args: object) -> None:
+        event.set()
+
+    return notified

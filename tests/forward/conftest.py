@@ -51,9 +51,8 @@ async def forwarder(db_dsn: str, box: SecretBox) -> AsyncIterator[Callable[..., 
     running: list[tuple[asyncio.Event, asyncio.Task[None]]] = []
 
     async def start(**kw: Any) -> tuple[ForwardService, asyncio.Event, asyncio.Task[None]]:
-        service = ForwardService(
-            db_dsn, box, kw.pop("tuning", FAST), reload_s=0.1, status_s=0.1, **kw
-        )
+        kw = {"reload_s": 0.1, "status_s": 0.1, **kw}
+        service = ForwardService(db_dsn, box, kw.pop("tuning", FAST), **kw)
         stop = asyncio.Event()
         task = asyncio.create_task(service.run(stop))
         running.append((stop, task))

@@ -202,3 +202,28 @@ async def test_a_frame_gone_from_the_ledger_is_dropped_and_counted(
         while (status := (await target_status(db_conn))[0])["expired"] < 1:
             await asyncio.sleep(0.05)
     assert status["expired"] == 1 and upstream.frames == []
+
+
+async def test_a_new_target_starts_at_once_and_a_broken_one_alone_is_skipped(
+    db_conn: asyncpg.Connection,
+    box: SecretBox,
+    register: Callable[..., Any],
+    start_worker: Callable[..., Any],
+    upstream: UpstreamServer,
+    forwarder: Callable[..., Any],
+) -> None:
+    await register(STATIONS[0])
+    worker = await start_worker()
+    await forwarder(reload_s=600)  # only the NOTIFY of `forward add` can start it in time
+    await db_conn.execute(  # sealed with another key file: cannot be opened
+        "INSERT INTO forward_targets (name, host, port, password)"
+        " VALUES ('broken', '127.0.0.1', $1, 'enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')",
+        upstream.port,
+    )
+    await add_target(db_conn, TargetSpec("prov", "127.0.0.1", upstream.port), box, created_by="t")
+    await send(worker.bound_port, {STATIONS[0].mn: [upload(STATIONS[0].mn, 1)]})
+    await upstream.wait_for(1, within=5)
+    await asyncio.sleep(0.3)
+    assert len(upstream.frames) == 1  # from "prov" only
+    rows = {r["name"]: r for r in await target_status(db_conn)}
+    assert rows["broken"]["backlog"] == 1 and not rows["broken"]["connected"]
