@@ -62,7 +62,7 @@ FAULT_SCENARIOS = ("outage", "kill-worker", "restart", "disk-full", "soak", "hos
 #: not part of "all": long or disruptive — run them by name
 ON_DEMAND = ("soak", "fuzz", "disk")
 #: the scenarios ``--engines`` runs once per engine (the others choose no engine)
-ENGINE_SCENARIOS = (*SERVER_SCENARIOS, *FAULT_SCENARIOS, "aggregates")
+ENGINE_SCENARIOS = (*SERVER_SCENARIOS, *FAULT_SCENARIOS, "aggregates", "forward")
 #: what the bench reads of the environment: the engine and the server binaries
 ENVIRONMENT = {"ENVGRID_DATABASE__ENGINE": ENGINE, "ENVGRID_DATABASE__EMBEDDED_BINDIR": BINDIR}
 
@@ -257,9 +257,9 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
 def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
     """The options of a subsystem benchmark's own command (aggregates: engine, sizes;
     disk, which measures every engine available itself: --stations)."""
-    if name in ("disk", "forward"):
+    if name == "disk":
         return ["--stations", str(args.stations)] if args.stations else []
-    if name != "aggregates":
+    if name not in ("aggregates", "forward"):
         return []
     argv = []
     if ENGINE in leg.overrides:
@@ -268,7 +268,7 @@ def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
         argv += ["--bindir", str(leg.bindir)]
     if args.stations:
         argv += ["--stations", str(args.stations)]
-    if args.parts:
+    if args.parts and name == "aggregates":
         argv += ["--parts", args.parts]
     return argv
 

@@ -28,6 +28,7 @@ import json
 import statistics
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, Final
 
 from bench.db import private_database
@@ -39,7 +40,7 @@ from ingest.writer import BatchWriter, Inbound
 from protocol import Decoder, Frame, encode_upload
 from simulators.upstream import UpstreamServer
 from store.db import connect
-from store.engine import detect_engine
+from store.engine import ENGINE_CHOICES, EngineChoice, detect_engine
 from store.partitions import PartitionCache
 from store.secretbox import SecretBox
 
@@ -82,9 +83,17 @@ def _inbound(frames: list[Frame], ids: dict[str, int]) -> list[Inbound]:
 
 
 async def measure(
-    dsn: str | None, *, stations: int = 500, frames: int = 50_000, live_rate: float = 100.0
+    dsn: str | None,
+    *,
+    stations: int = 500,
+    frames: int = 50_000,
+    live_rate: float = 100.0,
+    engine: EngineChoice = "auto",
+    bindir: Path | None = None,
 ) -> dict[str, Any]:
-    async with private_database(dsn, label="forward", tuning=TUNING) as db:
+    async with private_database(
+        dsn, label="forward", tuning=TUNING, engine=engine, bindir=bindir
+    ) as db:
         conn = await connect(db)
         info = await detect_engine(conn)
         mns = [f"FWDBENCH{i:06d}" for i in range(stations)]
@@ -221,10 +230,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--stations", type=int, default=500)
     parser.add_argument("--frames", type=int, default=50_000, help="backlog frames")
     parser.add_argument("--live-rate", type=float, default=100.0, help="live frames/s")
+    parser.add_argument("--engine", choices=ENGINE_CHOICES, default="auto")
+    parser.add_argument("--bindir", type=Path, help="server binaries of the embedded cluster")
     parser.add_argument("--json", metavar="OUT", help="also write the result as JSON")
     args = parser.parse_args(argv)
     result = asyncio.run(
-        measure(args.dsn, stations=args.stations, frames=args.frames, live_rate=args.live_rate)
+        measure(
+            args.dsn,
+            stations=args.stations,
+            frames=args.frames,
+            live_rate=args.live_rate,
+            engine=args.engine,
+            bindir=args.bindir,
+        )
     )
     print(report(result))
     if args.json:
