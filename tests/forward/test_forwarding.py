@@ -28,13 +28,14 @@ CST = ZoneInfo("Asia/Shanghai")
 _T0 = datetime.now(CST).replace(second=0, microsecond=0) - timedelta(minutes=5)
 
 
-def upload(mn: str, n: int, *, age: timedelta = timedelta(0)) -> bytes:
+def upload(mn: str, n: int, *, age: timedelta = timedelta(0), **kw: Any) -> bytes:
     t = _T0 - age + timedelta(seconds=n)
     return encode_upload(
         2051,
         st="22",
         mn=mn,
         pw="123456",
+        **kw,
         qn=t.strftime("%Y%m%d%H%M%S") + "000",
         data_time=t.strftime("%Y%m%d%H%M%S"),
         values={"a34004": {"Avg": 30.0 + n, "Flag": "N"}},
@@ -143,20 +144,26 @@ async def test_lost_acks_resets_and_encryption(
         # three acks are lost: exactly those three frames come twice
         frames = [upload(STATIONS[0].mn, i) for i in range(8)]
         late = upload(STATIONS[0].mn, 0, age=timedelta(hours=3))
+        # re-sent by the station (HJ 212-2025 RF=1): late although its DataTime is recent
+        backfill = upload(STATIONS[0].mn, 50, edition="2025", backfill=True)
         await send(
             worker.bound_port,
-            {STATIONS[0].mn: [*frames, late], STATIONS[1].mn: [upload(STATIONS[1].mn, 0)]},
+            {
+                STATIONS[0].mn: [*frames, late, backfill],
+                STATIONS[1].mn: [upload(STATIONS[1].mn, 0)],
+            },
         )
         await drained(db_conn)
         assert up.acks_dropped == 3 and not up.errors
         times = [f.data_time for f in up.frames]
-        assert len(times) == 9 + 3 and len(set(times)) == 9  # station 1 is not selected
+        assert len(times) == 10 + 3 and len(set(times)) == 10  # station 1 is not selected
         assert all(
             f.mn == STATIONS[0].mn and f.flag is not None and f.flag >> 2 == 2 for f in up.frames
         )
         rf = {f.data_time: f.head.get("RF") for f in up.frames}
         assert rf[(_T0 - timedelta(hours=3)).strftime("%Y%m%d%H%M%S")] == "1"
         assert rf[(_T0 + timedelta(seconds=1)).strftime("%Y%m%d%H%M%S")] is None
+        assert rf[(_T0 + timedelta(seconds=50)).strftime("%Y%m%d%H%M%S")] == "1"
 
         # the upstream resets the connection in the middle of a burst
         up.frames.clear()
@@ -174,7 +181,7 @@ async def test_lost_acks_resets_and_encryption(
     assert status["backlog"] == 0 and status["last_error"]
     sample = metrics.registry.get_sample_value
     assert sample("envgrid_forward_resent_total", {"target": "nation"}) >= 3
-    assert sample("envgrid_forward_acked_total", {"target": "nation"}) >= 39
+    assert sample("envgrid_forward_acked_total", {"target": "nation"}) >= 40
     assert sample("envgrid_forward_errors_total", {"target": "nation"}) >= 1
     async with asyncio.timeout(5):  # the gauges follow every 0.1 s
         while sample("envgrid_forward_backlog", {"target": "nation"}) != 0:
