@@ -17,7 +17,8 @@ On every (re)connect the link takes as ``head`` the highest ``seq`` stored more 
 Per station the order is kept inside each lane; a backlog frame is late, and carries
 ``RF=1`` to an HJ 212-2025 upstream (:mod:`forward.reencode`).  At most ``window`` frames
 are in flight, each under its own QN (a per-MN millisecond clock, so (MN, QN) is unique);
-the 9014 echoes (MN, QN) and the acked rows are deleted in batches.  A frame without an
+the 9014 echoes (MN, QN) — or the QN alone, for an upstream that answers with another
+MN — and the acked rows are deleted in batches.  A frame without an
 ack after ``ack_timeout_s`` is sent again with the same QN; when no ack at all arrives for
 ``dead_after_s`` while frames are waiting, the connection is treated as dead.  A dropped
 connection puts the window back (its rows are still in the outbox) and reconnects with
@@ -136,6 +137,8 @@ class TargetLink:
         self._on_change = on_change or (lambda kind, n: None)
         self._qn = _Qn()
         self._flights: dict[tuple[str, str], _Flight] = {}
+        #: QN → the MN it was last sent under (an upstream answering with another MN)
+        self._qn_mn: dict[str, str] = {}
         self._acked: list[int] = []
         self._ack_event = asyncio.Event()
         self._last_ack = 0.0
@@ -178,6 +181,7 @@ class TargetLink:
                 with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
                     await self._flush_acks()
                 self._flights.clear()
+                self._qn_mn.clear()
             if not stop.is_set() and await _wait(stop, self.tuning.backoff_s[0]):
                 return
 
@@ -302,6 +306,7 @@ class TargetLink:
                 expired.append(seq)
                 continue
             self._flights[(mn, qn)] = _Flight(seq, frame, now)
+            self._qn_mn[qn] = mn
             held.add(seq)
             out.append(frame)
         if expired:
@@ -353,7 +358,11 @@ class TargetLink:
             self._ack_event.set()
 
     def _ack(self, mn: str, qn: str) -> None:
+        sent_as = self._qn_mn.pop(qn, None)
         flight = self._flights.pop((mn, qn), None)
+        if flight is None and sent_as is not None:
+            # the upstream answered with another MN (or none): the QN alone tells
+            flight = self._flights.pop((sent_as, qn), None)
         if flight is None:
             return  # a late ack of a frame acked already, or not ours
         self._acked.append(flight.seq)

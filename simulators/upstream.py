@@ -4,9 +4,10 @@ on loopback for the forwarding tests and ``envgrid bench forward``.
 It decodes what it receives (HJ 212-2017 and 2025, SM4 with the key it is given), keeps
 every data frame in :attr:`UpstreamServer.frames` and answers 9014 — unless told to
 misbehave: delay each ack (``ack_delay_s``), drop acks (``drop_acks``: how many of the
-next acks to swallow, or a predicate on the frame), or reset a connection after a number
-of frames (``reset_after``).  :meth:`UpstreamServer.down` closes the listener and every
-connection (an outage); :meth:`UpstreamServer.up` listens again on the same port.
+next acks to swallow, or a predicate on the frame), answer under another MN
+(``answer_mn``), or reset a connection after a number of frames (``reset_after``).
+:meth:`UpstreamServer.down` closes the listener and every connection (an outage);
+:meth:`UpstreamServer.up` listens again on the same port.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from protocol import Decoder, Frame, FrameError, Role, encode_data_ack
+from protocol import Decoder, Frame, FrameError, Role, encode_data_ack, encode_reply
 
 __all__ = ["UpstreamServer"]
 
@@ -32,6 +33,8 @@ class UpstreamServer:
     drop_acks: int | Callable[[Frame], bool] = 0
     #: reset (RST) a connection after this many frames, once (then None)
     reset_after: int | None = None
+    #: answer with this MN instead of the frame's (a platform that writes its own)
+    answer_mn: str | None = None
     frames: list[Frame] = field(default_factory=list)
     errors: list[FrameError] = field(default_factory=list)
     connections: int = 0
@@ -83,6 +86,13 @@ class UpstreamServer:
             return True
         return False
 
+    def _answer(self, frame: Frame) -> bytes:
+        if self.answer_mn is None:
+            return encode_data_ack(frame)
+        return encode_reply(
+            9014, qn=frame.qn, mn=self.answer_mn, pw=frame.pw, edition=frame.edition, cp=()
+        )
+
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         self._writers.add(writer)
@@ -106,7 +116,7 @@ class UpstreamServer:
                         if self._drop(event):
                             self.acks_dropped += 1
                         else:
-                            acks.append(encode_data_ack(event))
+                            acks.append(self._answer(event))
                 if acks:
                     if self.ack_delay_s:
                         await asyncio.sleep(self.ack_delay_s)

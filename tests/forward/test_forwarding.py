@@ -234,3 +234,21 @@ async def test_a_new_target_starts_at_once_and_a_broken_one_alone_is_skipped(
     assert len(upstream.frames) == 1  # from "prov" only
     rows = {r["name"]: r for r in await target_status(db_conn)}
     assert rows["broken"]["backlog"] == 1 and not rows["broken"]["connected"]
+
+
+async def test_an_upstream_answering_with_its_own_mn_is_understood_by_the_qn(
+    db_conn: asyncpg.Connection,
+    box: SecretBox,
+    register: Callable[..., Any],
+    start_worker: Callable[..., Any],
+    upstream: UpstreamServer,
+    forwarder: Callable[..., Any],
+) -> None:
+    await register(STATIONS[0])
+    upstream.answer_mn = "PLATFORM-OWN-MN"
+    await add_target(db_conn, TargetSpec("prov", "127.0.0.1", upstream.port), box, created_by="t")
+    worker = await start_worker()
+    await forwarder()
+    await send(worker.bound_port, {STATIONS[0].mn: [upload(STATIONS[0].mn, i) for i in range(5)]})
+    await drained(db_conn)
+    assert len(upstream.frames) == 5  # acked at once: nothing resent
