@@ -2,7 +2,7 @@
 
     envgrid forward add NAME --host H --port P [--password PW] [--edition 2017|2025]
                        [--sm4-key KEY] [--mn-map FILE.csv] [--cn 2011,2051,2061,2031]
-                       [--stations MN,...] [--alert-after MINUTES]
+                       [--stations MN,...] [--alert-after MINUTES] [--since ISO]
     envgrid forward list
     envgrid forward status [--json]
     envgrid forward remove NAME
@@ -19,6 +19,7 @@ import getpass
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,15 @@ from store.settings import StoreConfig
 from store.validation import ConfigError
 
 from .repo import add_target, list_targets, remove_target, target_status
-from .targets import DEFAULT_CNS, ForwardError, TargetSpec, parse_cns, parse_mn_map, parse_mns
+from .targets import (
+    DEFAULT_CNS,
+    ForwardError,
+    TargetSpec,
+    parse_cns,
+    parse_mn_map,
+    parse_mns,
+    parse_since,
+)
 
 __all__ = ["configure", "run"]
 
@@ -54,6 +63,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add.add_argument("--stations", default="", help="MNs to forward (default: every station)")
     add.add_argument(
         "--alert-after", type=int, default=30, help="alert when a frame waits this many minutes"
+    )
+    add.add_argument(
+        "--since",
+        help="also forward the frames already stored with DataTime from this ISO time on"
+        " (default: only what is stored from now on)",
     )
     sub.add_parser("list", help="the targets (never their password or key)")
     status = sub.add_parser("status", help="per target: connection, backlog, last ack, errors")
@@ -84,6 +98,10 @@ def _spec(args: argparse.Namespace) -> TargetSpec:
     )
 
 
+def _since(text: str | None, s: StoreConfig) -> datetime | None:
+    return None if text is None else parse_since(text, s.core.timezone)
+
+
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -104,7 +122,8 @@ def _status_line(row: dict[str, Any]) -> str:
 async def _action(conn: asyncpg.Connection, args: argparse.Namespace, s: StoreConfig) -> int:
     if args.action == "add":
         spec = _spec(args)
-        await add_target(conn, spec, box_for(s.core.secret_key_path), created_by=_actor())
+        box = box_for(s.core.secret_key_path)
+        await add_target(conn, spec, box, created_by=_actor(), since=_since(args.since, s))
         print(f"forward target {spec.name} added ({spec.host}:{spec.port}, HJ 212-{spec.edition})")
     elif args.action == "remove":
         if not await remove_target(conn, args.name):

@@ -15,6 +15,17 @@ RETURNING id
 STATION_IDS_SQL: Final = """
 SELECT m.mn, s.id FROM unnest($1::text[]) AS m(mn) LEFT JOIN stations s ON s.mn = m.mn
 """
+#: ``--since``: the frames already stored (DataTime ≥ ``$2``) of a new target's selection
+#: into its backlog, in the order they were received.
+ENQUEUE_STORED_SQL: Final = """
+INSERT INTO forward_outbox (target_id, station_id, data_time, cn, pno, digest)
+SELECT t.id, l.station_id, l.data_time, l.cn, l.pno, l.digest
+FROM forward_targets t
+JOIN packet_ledger l ON l.cn = ANY (t.cns)
+                    AND (t.station_ids = '{}' OR l.station_id = ANY (t.station_ids))
+WHERE t.id = $1 AND l.data_time >= $2
+ORDER BY l.received_at, l.data_time
+"""
 DELETE_TARGET_SQL: Final = "DELETE FROM forward_targets WHERE name = $1 RETURNING id"
 #: What list/status/page show: never the password or the key, only whether they are set.
 LIST_TARGETS_SQL: Final = """

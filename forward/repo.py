@@ -41,9 +41,16 @@ async def _notify(conn: asyncpg.Connection, name: str) -> None:
 
 
 async def add_target(
-    conn: asyncpg.Connection, spec: TargetSpec, box: SecretBox, *, created_by: str
+    conn: asyncpg.Connection,
+    spec: TargetSpec,
+    box: SecretBox,
+    *,
+    created_by: str,
+    since: datetime | None = None,
 ) -> int:
-    """Store ``spec``; raises :class:`ForwardError` for an unknown MN or a taken name."""
+    """Store ``spec``; raises :class:`ForwardError` for an unknown MN or a taken name.
+    Frames stored from now on enter its backlog; with ``since``, also those already
+    stored whose DataTime is at or after it."""
     station_ids: list[int] = []
     if spec.stations:
         rows = await conn.fetch(queries.STATION_IDS_SQL, list(spec.stations))
@@ -68,6 +75,8 @@ async def add_target(
                 spec.backlog_alert_minutes,
                 created_by,
             )
+            if since is not None:
+                await conn.execute(queries.ENQUEUE_STORED_SQL, target_id, since)
             await _notify(conn, spec.name)
     except asyncpg.UniqueViolationError:
         raise ForwardError(f"a target named {spec.name} exists (转发目标已存在)") from None

@@ -12,7 +12,9 @@ import io
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from protocol.sm4 import parse_key
 
@@ -27,6 +29,7 @@ __all__ = [
     "parse_cns",
     "parse_mn_map",
     "parse_mns",
+    "parse_since",
 ]
 
 #: The data uploads forwarded when ``--cn`` is not given: real-time, minute, hour, day.
@@ -183,3 +186,15 @@ def format_mn_map(mn_map: Mapping[str, str]) -> str:
     """The CSV text of ``mn_map`` (``parse_mn_map`` reads it back)."""
     lines = ["local,remote", *(f"{k},{v}" for k, v in sorted(mn_map.items()))]
     return "\n".join(lines) + "\n"
+
+
+def parse_since(text: str, timezone: str) -> datetime:
+    """``--since``: an ISO date or time, in ``timezone`` when it names none."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ForwardError(
+            f"--since {text!r} is not an ISO date or time, e.g. 2026-12-01T00:00"
+            " (起始时间须为 ISO 格式，例如 2026-12-01T00:00)"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(timezone))

@@ -48,6 +48,8 @@ def test_add_list_status_remove(
             "2061,2031",
             "--alert-after",
             "15",
+            "--since",
+            "2026-01-01",
         )
         == 0
     )
@@ -75,6 +77,7 @@ def test_add_list_status_remove(
         (["--port", "9", "--cn", "9014"], "cannot be forwarded"),
         (["--port", "9", "--stations", "NOSUCHMN"], "unknown station MN: NOSUCHMN"),
         (["--port", "9", "--mn-map", "/nonexistent.csv"], "--mn-map"),
+        (["--port", "9", "--since", "yesterday"], "--since 'yesterday' is not an ISO"),
     ],
 )
 def test_bad_input_exits_2(

@@ -252,3 +252,27 @@ async def test_an_upstream_answering_with_its_own_mn_is_understood_by_the_qn(
     await send(worker.bound_port, {STATIONS[0].mn: [upload(STATIONS[0].mn, i) for i in range(5)]})
     await drained(db_conn)
     assert len(upstream.frames) == 5  # acked at once: nothing resent
+
+
+async def test_since_forwards_what_was_stored_before_the_target(
+    db_conn: asyncpg.Connection,
+    box: SecretBox,
+    register: Callable[..., Any],
+    start_worker: Callable[..., Any],
+    upstream: UpstreamServer,
+    forwarder: Callable[..., Any],
+) -> None:
+    await register(STATIONS[0])
+    worker = await start_worker()
+    old = [upload(STATIONS[0].mn, i, age=timedelta(days=2)) for i in range(3)]
+    recent = [upload(STATIONS[0].mn, i) for i in range(4)]
+    await send(worker.bound_port, {STATIONS[0].mn: [*old, *recent]})
+    spec = TargetSpec("prov", "127.0.0.1", upstream.port)
+    since = _T0 - timedelta(hours=1)
+    await add_target(db_conn, spec, box, created_by="t", since=since)
+    await forwarder()
+    await upstream.wait_for(4)
+    await drained(db_conn)
+    assert sorted(f.data_time for f in upstream.frames) == [
+        (_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(4)
+    ]

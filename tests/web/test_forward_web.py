@@ -23,6 +23,7 @@ async def test_targets_api_and_page(client: TestClient, seeded: Seed) -> None:
         "cns": [2061, 2031],
         "mn_map": "local,remote\nA1,B1\n",
         "alert_after": 45,
+        "since": "2026-01-01T00:00",
     }
     for role in ("officer", "maintainer", "viewer"):
         assert (await client.get(API, headers=seeded.auth(role))).status == 403
@@ -44,6 +45,7 @@ async def test_targets_api_and_page(client: TestClient, seeded: Seed) -> None:
         ({**body, "name": "z", "mn_map": "a,b\n"}, "首行须为 local,remote"),
         ({**body, "name": "w", "stations": "NOPE01"}, "站点不存在"),
         ({**body, "name": "v", "cns": [9014]}, "不支持转发该 CN"),
+        ({**body, "name": "u", "since": "昨天"}, "起始时间须为 ISO 格式"),
         (body, "转发目标已存在"),
     ):
         resp = await client.post(API, json=bad, headers=admin)

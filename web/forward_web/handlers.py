@@ -5,7 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from forward.repo import add_target, remove_target, target_status
-from forward.targets import DEFAULT_CNS, ForwardError, TargetSpec, parse_mn_map, parse_mns
+from forward.targets import (
+    DEFAULT_CNS,
+    ForwardError,
+    TargetSpec,
+    parse_mn_map,
+    parse_mns,
+    parse_since,
+)
 from store.secretbox import box_for
 from web import context
 from web.params import body_int, body_str, json_body
@@ -46,10 +53,13 @@ async def add(request: web.Request) -> web.Response:
             mn_map=parse_mn_map(body_str(body, "mn_map", max_len=2_000_000) or "local,remote\n"),
             backlog_alert_minutes=body_int(body, "alert_after", minimum=1, maximum=100_000) or 30,
         )
-        box = box_for(context.settings(request).core.secret_key_path)
+        settings = context.settings(request)
+        since_text = body_str(body, "since", max_len=40)
+        since = None if not since_text else parse_since(since_text, settings.core.timezone)
+        box = box_for(settings.core.secret_key_path)
         async with context.pool(request).acquire() as conn:
             target_id = await add_target(
-                conn, spec, box, created_by=context.caller(request).username
+                conn, spec, box, created_by=context.caller(request).username, since=since
             )
     except ForwardError as exc:
         raise ApiError(400, "bad_target", str(exc)) from None

@@ -24,6 +24,7 @@ TARGET_BODY: Final = {
         "stations": STR,
         "mn_map": STR,
         "alert_after": {"type": "integer", "minimum": 1},
+        "since": {"type": "string", "maxLength": 40},
     },
 }
 

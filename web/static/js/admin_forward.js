@@ -35,7 +35,7 @@ $("forward-form").addEventListener("submit", async (ev) => {
     edition: $("f-edition").value, alert_after: Number($("f-alert").value) || 30,
     cns: $("f-cns").value.split(",").map((s) => s.trim()).filter(Boolean).map(Number),
   };
-  for (const [key, id] of [["password", "f-password"], ["sm4_key", "f-key"], ["stations", "f-stations"], ["mn_map", "f-map"]]) {
+  for (const [key, id] of [["password", "f-password"], ["sm4_key", "f-key"], ["stations", "f-stations"], ["mn_map", "f-map"], ["since", "f-since"]]) {
     const v = $(id).value.trim();
     if (v) body[key] = v;
   }
