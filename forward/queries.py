@@ -48,8 +48,11 @@ SELECT t.id, t.name, t.host, t.port, t.enabled, t.backlog_alert_minutes,
        b.backlog, b.oldest_unsent
 FROM forward_targets t
 LEFT JOIN forward_status st ON st.target_id = t.id
-CROSS JOIN LATERAL (SELECT count(*) AS backlog, min(enqueued_at) AS oldest_unsent
-                    FROM forward_outbox o WHERE o.target_id = t.id) b
+CROSS JOIN LATERAL (
+    SELECT (SELECT count(*) FROM forward_outbox o WHERE o.target_id = t.id) AS backlog,
+           (SELECT o.enqueued_at FROM forward_outbox o WHERE o.target_id = t.id
+            ORDER BY o.seq LIMIT 1) AS oldest_unsent
+) b
 ORDER BY t.name
 """
 #: The enabled targets with their sealed secrets (the forwarder opens them).
@@ -107,12 +110,16 @@ LOAD_STATUS_SQL: Final = """
 SELECT sent, acked, resent, errors, expired FROM forward_status WHERE target_id = $1
 """
 #: Per target: frames waiting and the age of the oldest (the backlog alert and metrics).
+#: The oldest is the first by ``seq`` (the order of storing): an index lookup, not a scan.
 BACKLOG_SQL: Final = """
-SELECT t.id, t.name, t.backlog_alert_minutes, count(o.seq) AS backlog,
-       extract(epoch FROM now() - min(o.enqueued_at))::float8 AS oldest_s
-FROM forward_targets t LEFT JOIN forward_outbox o ON o.target_id = t.id
+SELECT t.id, t.name, t.backlog_alert_minutes,
+       (SELECT count(*) FROM forward_outbox o WHERE o.target_id = t.id) AS backlog,
+       extract(epoch FROM now() - (SELECT o.enqueued_at FROM forward_outbox o
+                                   WHERE o.target_id = t.id ORDER BY o.seq LIMIT 1))::float8
+           AS oldest_s
+FROM forward_targets t
 WHERE t.enabled
-GROUP BY t.id ORDER BY t.id
+ORDER BY t.id
 """
 TARGETS_CHANNEL: Final = "envgrid_forward_targets"
 NOTIFY_TARGETS_SQL: Final = "SELECT pg_notify($1, $2)"

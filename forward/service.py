@@ -5,8 +5,8 @@ Every ``reload_s``, and at once on ``NOTIFY envgrid_forward_targets`` (sent by
 :mod:`forward.repo` when a target is added or removed), it reads the targets again — a
 target added, removed or changed (its ``updated_at``) starts, stops or restarts its
 link — and every ``status_s`` it writes each link's counters to ``forward_status`` (what
-``envgrid forward status`` and the admin page show, from any process) and refreshes the
-Prometheus metrics.  The counters continue
+``envgrid forward status`` and the admin page show, from any process); the backlog
+gauges of the Prometheus metrics follow every ``reload_s``.  The counters continue
 from what ``forward_status`` holds, so they survive restarts.
 """
 
@@ -89,6 +89,7 @@ class ForwardService:
             if changed.is_set() or loop.time() >= next_reload:
                 changed.clear()
                 await self.reload()
+                await self.update_metrics()
                 next_reload = loop.time() + self.reload_s
             await self.save_status()
             with contextlib.suppress(TimeoutError):
@@ -180,6 +181,11 @@ class ForwardService:
                 continue
             with contextlib.suppress(asyncpg.ForeignKeyViolationError):
                 await self._save(running)  # a removed target: stopped at the next reload
+
+    async def update_metrics(self) -> None:
+        """The backlog gauges (a count over the outbox: every ``reload_s``, not every
+        second)."""
+        assert self._pool is not None
         if self.metrics is not None:
             backlog = await self._pool.fetch(queries.BACKLOG_SQL)
             connected = {r.target.name: r.link.counters.connected for r in self._links.values()}
