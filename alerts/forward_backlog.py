@@ -11,14 +11,14 @@ writes through the engine's :class:`~alerts.writer.AlertWriter`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import asyncpg
 
 from forward.queries import BACKLOG_SQL
 
 from . import queries
-from .rules import Action, Change
+from .rules import Change
 from .writer import AlertKey, AlertWriter, Transition
 
 __all__ = ["FORWARD_BACKLOG", "evaluate", "sweep"]
@@ -43,7 +43,7 @@ def evaluate(
         minutes = None if age is None else round(age / 60.0, 1)
         labels = {"target": r["name"], "backlog": r["backlog"]}
         threshold = float(r["backlog_alert_minutes"])
-        action: Action | None = None
+        action: Literal["touch", "firing", "resolved"] | None = None
         if age is not None and age > limit_s:
             action = "touch" if key in open_now else "firing"
         elif key in open_now and (age is None or age < limit_s / 2):
