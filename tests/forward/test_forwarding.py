@@ -68,6 +68,16 @@ async def drained(conn: asyncpg.Connection, within: float = 10.0) -> None:
             await asyncio.sleep(0.05)
 
 
+async def status_when(
+    conn: asyncpg.Connection, ready: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    """The first target's status once ``ready`` (the forwarder writes it every 0.1 s)."""
+    async with asyncio.timeout(5):
+        while not ready(status := (await target_status(conn))[0]):
+            await asyncio.sleep(0.05)
+    return status
+
+
 async def test_outage_and_restart_lose_nothing(
     db_conn: asyncpg.Connection,
     box: SecretBox,
@@ -111,9 +121,7 @@ async def test_outage_and_restart_lose_nothing(
         expected = [(_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(25)]
         assert got[remote] == expected, remote  # each once, in order
     assert len(upstream.frames) == 75  # no ack was lost: no duplicate
-    async with asyncio.timeout(5):  # the forwarder writes its counters every 0.1 s
-        while (status := (await target_status(db_conn))[0])["acked"] < 75:
-            await asyncio.sleep(0.05)
+    status = await status_when(db_conn, lambda s: s["acked"] >= 75)
     assert status["backlog"] == 0 and status["sent"] >= 75 and status["connected"]
     assert status["last_ack_at"] is not None and status["oldest_unsent"] is None
 
@@ -175,9 +183,7 @@ async def test_lost_acks_resets_and_encryption(
         assert {f.data_time for f in up.frames} >= {
             (_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(100, 130)
         }
-    async with asyncio.timeout(5):  # counters are written every 0.1 s
-        while (status := (await target_status(db_conn))[0])["resent"] < 3 or not status["errors"]:
-            await asyncio.sleep(0.05)
+    status = await status_when(db_conn, lambda s: s["resent"] >= 3 and s["errors"] > 0)
     assert status["backlog"] == 0 and status["last_error"]
     sample = metrics.registry.get_sample_value
     assert sample("envgrid_forward_resent_total", {"target": "nation"}) >= 3
@@ -205,9 +211,7 @@ async def test_a_frame_gone_from_the_ledger_is_dropped_and_counted(
     )
     await forwarder()
     await drained(db_conn)
-    async with asyncio.timeout(5):
-        while (status := (await target_status(db_conn))[0])["expired"] < 1:
-            await asyncio.sleep(0.05)
+    status = await status_when(db_conn, lambda s: s["expired"] >= 1)
     assert status["expired"] == 1 and upstream.frames == []
 
 
