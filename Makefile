@@ -62,7 +62,7 @@ lint: setup-python
 	$(BIN)/ruff format --check protocol
 
 typecheck: setup-python
-	$(BIN)/mypy envgrid protocol store ingest aggregates alerts web bench simulators
+	$(BIN)/mypy envgrid protocol store ingest forward aggregates alerts web bench simulators
 
 pytest: setup setup-test-system
 	$(BIN)/pytest

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from store.jobs import Job, JobRun
 
+from .forward_backlog import sweep as sweep_forward_backlog
+
 if TYPE_CHECKING:
     from .service import AlertService
 
@@ -65,4 +67,11 @@ def scheduled_jobs(service: AlertService) -> list[Job]:
         ranking_at = service.settings.aggregates.daily_ranking_time
         jobs.append(job("daily-ranking", service.daily_ranking, at=ranking_at))
     jobs.append(job("housekeeping", service.housekeeping, at=s.housekeeping_time))
+
+    async def forward_backlog() -> None:
+        assert service.pool is not None
+        async with service.pool.acquire() as conn:
+            await sweep_forward_backlog(conn, service.writer)
+
+    jobs.append(job("forward-backlog", forward_backlog, every_s=s.sweep_interval_s))
     return jobs

@@ -34,6 +34,7 @@ RULE_ZH: Final[Mapping[str, str]] = {
     "exceedance": "超标",
     "aqi_level": "AQI 等级超限",
     "flatline": "恒值",
+    "forward_backlog": "转发积压",
     "jump": "突变",
     "maintenance": "设备维护/故障",
     "offline": "断线",

@@ -126,6 +126,11 @@ def describe(a: AlertView, tz: ZoneInfo) -> str:
         text = f"{who} {factor}{rule}：自 {since} 起数值保持 {_num(a.value)} {unit} 不变"
     elif a.rule == "jump":
         text = f"{who} {factor}{rule}：{_num(a.threshold)} → {_num(a.value)} {unit}"
+    elif a.rule == "forward_backlog":
+        text = (
+            f"转发目标 {labels.get('target', a.scope_key)}：{labels.get('backlog', '—')} 条数据"
+            f"等待上级平台确认，最早的已等待 {_num(a.value)} 分钟（阈值 {_num(a.threshold)} 分钟）"
+        )
     elif a.rule == "maintenance":
         text = f"{who} {factor}{rule}（数据标记 {a.reason or '—'}）"
     elif a.rule == "offline":

@@ -3,7 +3,7 @@
 Scenarios against a real server (``envgrid serve`` with its own embedded PostgreSQL
 unless ``--dsn``; simulated stations on loopback): ``connections``, ``throughput``,
 ``burst``, ``latency``.  Without I/O: ``codec``.  Subsystems: ``aggregates``,
-``alerts``, ``web``, ``cases`` (each builds its own data).  ``all`` runs them in turn.
+``alerts``, ``web``, ``cases``, ``forward`` (each builds its own data).  ``all`` runs them in turn.
 Every result carries the machine (cores, memory) and the versions; each scenario carries
 the engine of the live database it measured (``engine``, read from that database).
 
@@ -54,6 +54,7 @@ SCENARIOS: dict[str, str] = {
     "exceedance": "1,000 ambient stations × 1 day: alerts and cases per real-time value vs means",
     "web": "map endpoint (36,000 stations), 24 h chart",
     "cases": "case board over 100,000 cases, monthly assessment",
+    "forward": "forwarding backlog drain to an upstream platform, live frames alongside",
     "disk": "disk per station-day and station-year on each engine (on demand)",
     "backup": "backup and restore of a station-day, scaled to 36,000 stations (on demand)",
     "fuzz": "1,000,000 mutated inputs through the decoder (on demand)",
@@ -63,7 +64,7 @@ FAULT_SCENARIOS = ("outage", "kill-worker", "restart", "disk-full", "soak", "hos
 #: not part of "all": long or disruptive — run them by name
 ON_DEMAND = ("soak", "fuzz", "disk", "backup")
 #: the scenarios ``--engines`` runs once per engine (the others choose no engine)
-ENGINE_SCENARIOS = (*SERVER_SCENARIOS, *FAULT_SCENARIOS, "aggregates")
+ENGINE_SCENARIOS = (*SERVER_SCENARIOS, *FAULT_SCENARIOS, "aggregates", "forward")
 #: what the bench reads of the environment: the engine and the server binaries
 ENVIRONMENT = {"ENVGRID_DATABASE__ENGINE": ENGINE, "ENVGRID_DATABASE__EMBEDDED_BINDIR": BINDIR}
 
@@ -256,6 +257,10 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
         from bench import fuzz
 
         return fuzz.main
+    if name == "forward":
+        from bench import forward
+
+        return forward.main
     raise ValueError(f"unknown scenario {name!r}")
 
 
@@ -264,7 +269,7 @@ def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
     disk, which measures every engine available itself: --stations)."""
     if name in ("disk", "exceedance", "backup"):
         return ["--stations", str(args.stations)] if args.stations else []
-    if name != "aggregates":
+    if name not in ("aggregates", "forward"):
         return []
     argv = []
     if ENGINE in leg.overrides:
@@ -273,7 +278,7 @@ def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
         argv += ["--bindir", str(leg.bindir)]
     if args.stations:
         argv += ["--stations", str(args.stations)]
-    if args.parts:
+    if args.parts and name == "aggregates":
         argv += ["--parts", args.parts]
     return argv
 

@@ -41,13 +41,26 @@ COMMANDS: Final[Mapping[str, str]] = {
     "alerts": "alert rules, silences, notification tests",
     "grid": "import/export grid areas (GeoJSON), grid people",
     "calendar": "working-time calendar: holidays, 调休 workdays, overrides",
+    "forward": "forwarding to upstream platforms: add, list, status, remove targets",
     "install-systemd": "write the systemd unit and its environment file",
     "backup": "back up or restore the database, uploads, configuration and key",
 }
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
 WITH_SETTINGS: Final = frozenset(
-    {"serve", "station", "bench", "report", "audit", "db", "user", "alerts", "grid", "calendar"}
+    {
+        "serve",
+        "station",
+        "bench",
+        "report",
+        "audit",
+        "db",
+        "user",
+        "alerts",
+        "grid",
+        "calendar",
+        "forward",
+    }
 )
 
 
@@ -122,6 +135,10 @@ def command_module(name: str) -> ModuleType:
             from web.casework.kernel import calendar_cli
 
             return calendar_cli
+        case "forward":
+            from forward import cli as cli_forward
+
+            return cli_forward
         case "install-systemd":
             from envgrid import systemd
 

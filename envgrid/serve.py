@@ -10,6 +10,7 @@ from typing import Any
 from envgrid import leader
 from envgrid.settings import Settings
 from envgrid.supervisor import Service, Supervisor
+from forward import process as forward_process
 from store.logs import configure_logging
 from store.validation import ConfigError
 from web import process as web_process
@@ -23,6 +24,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", help="state directory (core.data_dir)")
     parser.add_argument("--no-web", action="store_true", help="do not start the web dashboard")
     parser.add_argument("--no-alerts", action="store_true", help="do not start the alert engine")
+    parser.add_argument(
+        "--no-forward",
+        action="store_true",
+        help="do not forward to upstream platforms (it runs beside the alert engine)",
+    )
 
 
 def overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -42,9 +48,11 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 def services(args: argparse.Namespace) -> list[Service]:
     """The child processes besides the ingest workers: the web dashboard, and the alert
-    engine with the one scheduler.  With ``--no-alerts`` the dashboard's scheduled work
+    engine with the one scheduler and, beside it on the same (leader) host, the forwarder
+    to upstream platforms (forward/).  With ``--no-alerts`` the dashboard's scheduled work
     (session purge, case deadlines and notices, patrol tasks …) still runs, in a process
-    of its own; with neither, only the ingest workers run."""
+    of its own, and nothing is forwarded; with neither, only the ingest workers run.
+    ``--no-forward``: the alert engine without the forwarder."""
     out = []
     if not args.no_web:
         out.append(Service("web", web_process.run_web, describe=web_process.describe_endpoint))
@@ -52,6 +60,12 @@ def services(args: argparse.Namespace) -> list[Service]:
         out.append(Service("alerts", leader.run_alerts, describe=leader.describe_endpoint))
     elif not args.no_web:
         out.append(Service("jobs", leader.run_jobs))
+    if not args.no_alerts and not getattr(args, "no_forward", False):
+        out.append(
+            Service(
+                "forward", forward_process.run_forward, describe=forward_process.describe_endpoint
+            )
+        )
     return out
 
 

@@ -80,15 +80,27 @@ ON CONFLICT (logger_id) DO UPDATE SET
 # -- the batch transaction ----------------------------------------------------------
 DURABLE_COMMIT_SQL: Final = "SET synchronous_commit = on"
 #: New frames only: a retransmission hits the unique index and is skipped; the
-#: returned keys tell the writer which frames' rows to store.
+#: returned keys tell the writer which frames' rows to store.  The new frames also enter
+#: the backlog of every forwarding target that selects them (forward/: its stations and
+#: CNs), in the order they were received.
 INSERT_LEDGER_SQL: Final = """
-INSERT INTO packet_ledger (station_id, data_time, cn, pno, digest, qn, flag, received_at,
-                           worker, raw, backfill)
-SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::smallint[], $4::smallint[],
-                     $5::bigint[], $6::text[], $7::smallint[], $8::timestamptz[],
-                     $9::smallint[], $10::text[], $11::boolean[])
-ON CONFLICT DO NOTHING
-RETURNING station_id, data_time, cn, pno, digest
+WITH new AS (
+    INSERT INTO packet_ledger (station_id, data_time, cn, pno, digest, qn, flag, received_at,
+                               worker, raw, backfill)
+    SELECT * FROM unnest($1::integer[], $2::timestamptz[], $3::smallint[], $4::smallint[],
+                         $5::bigint[], $6::text[], $7::smallint[], $8::timestamptz[],
+                         $9::smallint[], $10::text[], $11::boolean[])
+    ON CONFLICT DO NOTHING
+    RETURNING station_id, data_time, cn, pno, digest, received_at
+), forwarded AS (
+    INSERT INTO forward_outbox (target_id, station_id, data_time, cn, pno, digest)
+    SELECT t.id, n.station_id, n.data_time, n.cn, n.pno, n.digest
+    FROM new n
+    JOIN forward_targets t ON t.enabled AND n.cn = ANY (t.cns)
+                           AND (t.station_ids = '{}' OR n.station_id = ANY (t.station_ids))
+    ORDER BY n.received_at, n.data_time, t.id
+)
+SELECT station_id, data_time, cn, pno, digest FROM new
 """
 #: Station-reported hourly/daily values: a corrected upload replaces the earlier one.
 UPSERT_HOUR_SQL: Final = """

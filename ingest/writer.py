@@ -9,9 +9,11 @@ For a batch of frames (each already validated: known station, plausible time):
 2. create any missing time partitions (plain PostgreSQL; autocommit, *before*
    the transaction — see :mod:`store.partitions`);
 3. in one transaction: insert the ledger rows with ``ON CONFLICT DO NOTHING
-   RETURNING`` the keys of the frames that are new; binary-COPY the measurement
-   rows of those frames only (real-time and minute data), upsert hourly/daily
-   data, COPY equipment status, insert info uploads; COMMIT.
+   RETURNING`` the keys of the frames that are new (the same statement puts them in
+   the backlog of the forwarding targets that select them, ``forward_outbox``);
+   binary-COPY the measurement rows of those frames only (real-time and minute
+   data), upsert hourly/daily data, COPY equipment status, insert info uploads;
+   COMMIT.
 
 Retransmissions (already in the ledger, or twice in this batch) store nothing
 and are reported as duplicates — the pipeline acks them all the same.  The

@@ -9,6 +9,7 @@ except those under ``if TYPE_CHECKING:`` (type-only imports create no run-time e
 from __future__ import annotations
 
 import ast
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,7 @@ LAYERS: dict[str, int] = {
     "store": 1,
     "ingest": 2,
     "aggregates": 2,
+    "forward": 2,
     "alerts": 3,
     "web": 4,
     "simulators": 5,
@@ -245,3 +247,18 @@ def test_module_sizes() -> None:
 )
 def test_the_rule_itself(source: str, target: str, allowed: bool) -> None:
     assert _allowed(source, target) is allowed
+
+
+def test_every_package_is_installed_and_type_checked() -> None:
+    """A new top-level package is in the wheel (pyproject's packages.find) and in
+    ``make typecheck`` — an editable install hides a package missing from the first."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    installed = {
+        p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    }
+    makefile = (ROOT / "Makefile").read_text()
+    [mypy_line] = [line for line in makefile.splitlines() if "$(BIN)/mypy " in line]
+    checked = set(mypy_line.split("$(BIN)/mypy ", 1)[1].split())
+    packages = {name for name in LAYERS if (ROOT / name / "__init__.py").exists()}
+    assert packages <= installed, packages - installed
+    assert packages <= checked, packages - checked

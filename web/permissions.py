@@ -43,6 +43,7 @@ PERMISSIONS: Final[Mapping[str, str]] = MappingProxyType(
         "users:admin": "用户与角色管理",
         "calendar:admin": "维护工作日历（节假日与调休）",
         "logs:read": "查看操作日志与登录日志",
+        "forward:admin": "上级平台转发配置",
     }
 )
 

@@ -34,6 +34,7 @@ from web.casework.cases import routes as cases_routes
 from web.casework.grid import routes as grid_routes
 from web.casework.patrol import routes as patrol_routes
 from web.errors import CORE_ERRORS, ErrorTable
+from web.forward_web import routes as forward_routes
 from web.health import healthz, readyz
 from web.hj2025 import routes as hj2025_routes
 from web.keys import API_KEY, NAV_KEY, PLUGIN_CONTEXTS_KEY
@@ -61,6 +62,7 @@ MODULES: Final[tuple[ModuleType, ...]] = (
     alerts_routes,
     security_routes,
     hj2025_routes,
+    forward_routes,
 )
 
 

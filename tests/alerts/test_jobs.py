@@ -46,6 +46,7 @@ def test_alert_jobs_names_and_triggers(tmp_path: Path) -> None:
         "reload-config",
         "daily-ranking",
         "housekeeping",
+        "forward-backlog",
     ]
     assert jobs["offline-sweep"].every_s == 7.0 and jobs["offline-sweep"].run_at_start
     assert jobs["dispatch"].run_at_start and not jobs["save-state"].run_at_start
