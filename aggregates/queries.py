@@ -46,6 +46,11 @@ ON CONFLICT DO NOTHING
 
 # -- refresh of the official values ---------------------------------------------------------
 TAKE_DIRTY_SQL: Final = "DELETE FROM agg_dirty_days RETURNING station_id, day"
+#: The marks waiting for the refresh (aggregates.metrics): (station, day), (station, hour).
+COUNT_DIRTY_SQL: Final = """
+SELECT (SELECT count(*) FROM agg_dirty_days) AS days,
+       (SELECT count(*) FROM agg_dirty_hours) AS hours
+"""
 RESTORE_DIRTY_SQL: Final = """
 INSERT INTO agg_dirty_days (station_id, day)
 SELECT * FROM unnest($1::integer[], $2::date[])

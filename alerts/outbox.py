@@ -29,6 +29,7 @@ import asyncpg
 
 from . import queries
 from .config import AlertConfig, Receiver
+from .metrics import AlertMetrics
 from .notifiers import SMS_KINDS, Channels, NotifyError
 from .settings import AlertSettings
 from .sms_quota import cap_of, drop_sms, rolled_up, sms_usage
@@ -125,8 +126,10 @@ class Sender:
         get_config: Callable[[], AlertConfig],
         *,
         clock: Callable[[], float] = time.monotonic,
+        metrics: AlertMetrics | None = None,
     ) -> None:
         self.pool = pool
+        self.metrics = metrics
         self.channels = channels
         self.get_config = get_config
         self.clock = clock
@@ -191,7 +194,7 @@ class Sender:
             if receiver is None or not receiver.enabled:
                 why = "receiver deleted" if receiver is None else "receiver disabled"
                 await self.pool.execute(queries.MARK_RETRY_SQL, row["id"], why, 0.0, "failed")
-                self.failed += 1
+                self._count(row["channel"], ok=False)
                 continue
             message = Message.from_json(row["message"])
             if receiver.kind in SMS_KINDS:
@@ -218,13 +221,21 @@ class Sender:
                 )
                 log_attempt(log, what, exc, attempts, final)
                 if final:
-                    self.failed += 1
+                    self._count(row["channel"], ok=False)
                 continue
             recent.append(self.clock())
             await self.pool.execute(queries.MARK_SENT_SQL, row["id"])
             sent += 1
-            self.sent += 1
+            self._count(row["channel"], ok=True)
         return sent
+
+    def _count(self, channel: str, *, ok: bool) -> None:
+        if ok:
+            self.sent += 1
+        else:
+            self.failed += 1
+        if self.metrics is not None:
+            self.metrics.notified(channel, ok)
 
 
 async def send_now(
