@@ -52,13 +52,14 @@ log = logging.getLogger("envgrid.watchdog")
 NOT_ACCEPTING: Final = "envgrid_workers_not_accepting"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Notifier:
     """Sends sd_notify datagrams to ``address`` (None: not under systemd, a no-op);
     ``watchdog_s``: the watchdog period systemd expects pings within (None: off)."""
 
     address: str | None = None
     watchdog_s: float | None = None
+    _failing: bool = field(default=False, init=False, repr=False)
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str], pid: int | None = None) -> Notifier:
@@ -85,12 +86,15 @@ class Notifier:
         if self.address is None:
             return False
         target = "\0" + self.address[1:] if self.address.startswith("@") else self.address
-        try:
+        try:  # never blocks the event loop: a receiver that does not read loses it
             with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-                sock.sendto("\n".join(lines).encode("utf-8"), target)
+                sock.sendto("\n".join(lines).encode("utf-8"), socket.MSG_DONTWAIT, target)
         except OSError as exc:
-            log.warning("sd_notify to %s failed: %s", self.address, exc)
+            if not self._failing:  # once until a datagram goes through again
+                log.warning("sd_notify to %s failed: %s", self.address, exc)
+            self._failing = True
             return False
+        self._failing = False
         return True
 
     def ready(self, status: str) -> bool:
