@@ -5,6 +5,8 @@ what waits for it and how far behind it is.
   corrections whose official values wait for the next refresh (``agg_dirty_days``);
 * ``envgrid_aggregates_dirty_hours`` — (station, hour) pairs of the continuous aggregates
   waiting on TimescaleDB (``agg_dirty_hours``; always 0 on plain PostgreSQL);
+  both counted up to :data:`COUNT_LIMIT` (a change of ``core.timezone`` marks every day
+  of every station; counting millions of rows every few seconds is not worth it);
 * ``envgrid_aggregates_refresh_lag_seconds`` — seconds since the start of the last
   completed refresh (counted from the process's start until its first one): how stale the
   official daily and monthly values may be.  Normally below
@@ -21,13 +23,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Final
 
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from aggregates import queries
 
-__all__ = ["AggregatesMetrics"]
+__all__ = ["COUNT_LIMIT", "AggregatesMetrics"]
+
+#: The dirty marks are counted up to this many.
+COUNT_LIMIT: Final = 100_000
 
 
 class AggregatesMetrics:
@@ -74,7 +80,7 @@ class AggregatesMetrics:
         self.lag.set(max(0.0, self.clock() - self.last_refresh))
 
     async def sample_db(self, db: asyncpg.Pool | asyncpg.Connection) -> None:
-        row = await db.fetchrow(queries.COUNT_DIRTY_SQL)
+        row = await db.fetchrow(queries.COUNT_DIRTY_SQL, COUNT_LIMIT)
         assert row is not None
         self.dirty_days.set(row["days"])
         self.dirty_hours.set(row["hours"])

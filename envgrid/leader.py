@@ -120,6 +120,8 @@ async def _sampled(
         yield
     for metrics, _ in pools:
         metrics.clear()
+    if service is not None:
+        service.metrics.clear()
 
 
 async def serve(settings: Settings, dsn: str, stop: asyncio.Event, *, alerts: bool) -> None:
