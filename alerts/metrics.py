@@ -1,5 +1,5 @@
 """Prometheus metrics of the alert engine: evaluation lag, open alerts by rule and state,
-notifications sent and failed by channel, and its queues.
+notifications sent, failed and dropped by channel, and its queues.
 
 The engine's hot path (the LISTEN callback, the flush) only keeps plain values; the
 process that runs the engine (``envgrid.leader``) calls :meth:`AlertMetrics.sample` once
@@ -78,14 +78,22 @@ class AlertMetrics:
             ["channel"],
             registry=reg,
         )
+        self.dropped = Counter(
+            "envgrid_alerts_notifications_dropped",
+            "SMS over a receiver's hourly cap, not sent (rolled into its next SMS), by channel",
+            ["channel"],
+            registry=reg,
+        )
+        self._outcomes = {"sent": self.sent, "failed": self.failed, "dropped": self.dropped}
         for channel in NOTIFIERS:
-            self.sent.labels(channel)
-            self.failed.labels(channel)
+            for counter in self._outcomes.values():
+                counter.labels(channel)
         self.lag.set(0)
 
-    def notified(self, channel: str, ok: bool) -> None:
-        """A delivery through ``channel`` ended: sent, or failed for good."""
-        (self.sent if ok else self.failed).labels(channel).inc()
+    def notified(self, channel: str, outcome: str) -> None:
+        """A delivery through ``channel`` ended: ``sent``, ``failed`` (for good) or
+        ``dropped`` (an SMS over its receiver's cap)."""
+        self._outcomes[outcome].labels(channel).inc()
 
     def evaluated(self, delay_s: float) -> None:
         self.delay.observe(max(0.0, delay_s))
