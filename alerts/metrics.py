@@ -53,7 +53,7 @@ class AlertMetrics:
         )
         self.delay = Histogram(
             "envgrid_alerts_evaluation_delay_seconds",
-            "Reading notification received → evaluated, per evaluated batch (its oldest)",
+            "Reading notification received → its batch evaluated (the oldest of the batch)",
             buckets=_DELAY_BUCKETS,
             registry=reg,
         )

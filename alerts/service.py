@@ -267,14 +267,12 @@ class AlertService:
         if self._catching_up or not self._incoming or self.evaluator is None:
             return 0
         payloads, self._incoming = self._incoming, []
-        n = self.evaluator.feed_payloads(payloads)
         self.metrics.evaluated(time.time() - self._incoming_since)
-        return n
+        return self.evaluator.feed_payloads(payloads)
 
     def backlog(self) -> tuple[int, float]:
         """Reading notifications waiting for evaluation, and the oldest one's age (s)."""
-        waiting = len(self._incoming)
-        return waiting, time.time() - self._incoming_since if waiting else 0.0
+        return len(self._incoming), time.time() - self._incoming_since if self._incoming else 0
 
     def _on_alert(self, conn: object, pid: int, channel: str, payload: str) -> None:
         alert_id, _, state = payload.partition(":")
