@@ -4,7 +4,7 @@ sampling that sets gauges.
 Under ``envgrid serve`` every child runs prometheus_client in multiprocess mode
 (``PROMETHEUS_MULTIPROC_DIR``, set by the supervisor) and the supervisor serves the sum
 at its ``/metrics``.  A pool's gauges carry the ``role`` of its owner (``ingest``, ``web``,
-``alerts``, ``scheduler``); the ingest workers' pools add up under ``role="ingest"``.
+``alerts``, ``scheduler``, ``forward``); the ingest workers' pools add up under ``role="ingest"``.
 Gauges are ``livesum``: a dead process's values drop out of the sum.
 
 :func:`sampling` runs one ``sample()`` call every ``every_s`` seconds while a block runs
@@ -28,7 +28,7 @@ __all__ = ["POOL_ROLES", "PoolMetrics", "sampling"]
 log = logging.getLogger("store.metrics")
 
 #: The owners of pools, one label value each (documented in docs/operations.md).
-POOL_ROLES: Final = ("ingest", "web", "alerts", "scheduler")
+POOL_ROLES: Final = ("ingest", "web", "alerts", "scheduler", "forward")
 
 
 class PoolMetrics:

@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from aggregates.metrics import AggregatesMetrics
 from alerts.metrics import AlertMetrics
 from envgrid.scheduler import SchedulerMetrics
+from forward.metrics import ForwardMetrics
 from ingest.metrics import WorkerMetrics
 from store.metrics import PoolMetrics
 from web.metrics import WebMetrics
@@ -34,6 +35,7 @@ def families() -> dict[str, str]:
         AlertMetrics,
         AggregatesMetrics,
         SchedulerMetrics,
+        ForwardMetrics,
         lambda reg: PoolMetrics("alerts", reg),
     ):
         registry = CollectorRegistry()
