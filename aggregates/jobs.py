@@ -48,6 +48,7 @@ from aggregates import queries
 from aggregates.analysis import AQI_FACTORS, competition_ranks
 from aggregates.aqi_series import AreaAqi, daily_aqi_series
 from aggregates.continuous import refresh_continuous
+from aggregates.metrics import AggregatesMetrics
 from aggregates.periods import day_bounds
 from aggregates.selection import Scope, factor_ids, select_stations
 from aggregates.settings import AggregatesConfig
@@ -258,12 +259,18 @@ async def run_refresh(
     return written
 
 
-def scheduled_jobs(pool: asyncpg.Pool, settings: AggregatesConfig) -> list[Job]:
+def scheduled_jobs(
+    pool: asyncpg.Pool, settings: AggregatesConfig, metrics: AggregatesMetrics | None = None
+) -> list[Job]:
     """The analytics' periodic work: ``aggregates-refresh`` (:func:`run_refresh`) every
-    ``aggregates.refresh_interval_min``.  The run returns nothing (the refresh logs)."""
+    ``aggregates.refresh_interval_min``, counted in ``metrics`` when given.  The run
+    returns nothing (the refresh logs)."""
 
     async def refresh(now: datetime) -> None:
-        await run_refresh(pool, settings)
+        started = metrics.clock() if metrics is not None else 0.0
+        written = await run_refresh(pool, settings)
+        if metrics is not None:
+            metrics.refreshed(started, written)
 
     every_s = settings.aggregates.refresh_interval_min * 60.0
     return [Job("aggregates-refresh", refresh, every_s=every_s, misfire_grace_s=300.0)]

@@ -46,6 +46,12 @@ ON CONFLICT DO NOTHING
 
 # -- refresh of the official values ---------------------------------------------------------
 TAKE_DIRTY_SQL: Final = "DELETE FROM agg_dirty_days RETURNING station_id, day"
+#: The marks waiting for the refresh (aggregates.metrics): (station, day), (station, hour),
+#: each counted up to $1 (a change of core.timezone marks every day: millions of rows).
+COUNT_DIRTY_SQL: Final = """
+SELECT (SELECT count(*) FROM (SELECT 1 FROM agg_dirty_days LIMIT $1) d) AS days,
+       (SELECT count(*) FROM (SELECT 1 FROM agg_dirty_hours LIMIT $1) h) AS hours
+"""
 RESTORE_DIRTY_SQL: Final = """
 INSERT INTO agg_dirty_days (station_id, day)
 SELECT * FROM unnest($1::integer[], $2::date[])

@@ -29,6 +29,7 @@ import asyncpg
 
 from . import queries
 from .config import AlertConfig, Receiver
+from .metrics import AlertMetrics
 from .notifiers import SMS_KINDS, Channels, NotifyError
 from .settings import AlertSettings
 from .sms_quota import cap_of, drop_sms, rolled_up, sms_usage
@@ -125,8 +126,10 @@ class Sender:
         get_config: Callable[[], AlertConfig],
         *,
         clock: Callable[[], float] = time.monotonic,
+        metrics: AlertMetrics | None = None,
     ) -> None:
         self.pool = pool
+        self.metrics = metrics
         self.channels = channels
         self.get_config = get_config
         self.clock = clock
@@ -191,7 +194,7 @@ class Sender:
             if receiver is None or not receiver.enabled:
                 why = "receiver deleted" if receiver is None else "receiver disabled"
                 await self.pool.execute(queries.MARK_RETRY_SQL, row["id"], why, 0.0, "failed")
-                self.failed += 1
+                self._count(row["channel"], "failed")
                 continue
             message = Message.from_json(row["message"])
             if receiver.kind in SMS_KINDS:
@@ -199,7 +202,7 @@ class Sender:
                 sent_hour, dropped = await sms_usage(self.pool, receiver.id)
                 if cap and sent_hour >= cap:
                     await drop_sms(self.pool, row["id"], receiver, cap)
-                    self.dropped += 1
+                    self._count(row["channel"], "dropped")
                     continue
                 message = rolled_up(message, dropped)
             await self.pool.execute(queries.MARK_SENDING_SQL, row["id"], self._lease(config))
@@ -218,13 +221,24 @@ class Sender:
                 )
                 log_attempt(log, what, exc, attempts, final)
                 if final:
-                    self.failed += 1
+                    self._count(row["channel"], "failed")
                 continue
             recent.append(self.clock())
             await self.pool.execute(queries.MARK_SENT_SQL, row["id"])
             sent += 1
-            self.sent += 1
+            self._count(row["channel"], "sent")
         return sent
+
+    def _count(self, channel: str, outcome: str) -> None:
+        """A row's delivery ended with ``outcome``: sent, failed or dropped."""
+        if outcome == "sent":
+            self.sent += 1
+        elif outcome == "failed":
+            self.failed += 1
+        else:
+            self.dropped += 1
+        if self.metrics is not None:
+            self.metrics.notified(channel, outcome)
 
 
 async def send_now(

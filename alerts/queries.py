@@ -475,3 +475,10 @@ ORDER BY rule, level, scope_key, factor_code
 """
 DELETE_RULE_CONFIG_SQL: Final = "DELETE FROM alert_rule_config WHERE id = $1 RETURNING id"
 STATION_ID_SQL: Final = "SELECT id FROM stations WHERE id::text = $1 OR mn = $1"
+
+# -- metrics (alerts.metrics) ---------------------------------------------------------------
+#: Messages waiting in the delivery log by channel (the partial index on the due rows).
+PENDING_NOTIFICATIONS_SQL: Final = """
+SELECT channel, count(*) AS n FROM alert_notifications
+WHERE status IN ('queued', 'sending') GROUP BY channel
+"""

@@ -54,6 +54,7 @@ from .dispatcher import Dispatcher
 from .engine import StreamEvaluator
 from .loader import load_config, load_stations
 from .means_job import MeanJudge, MeansResult
+from .metrics import AlertMetrics
 from .model import ALERTS_CHANNEL, CONFIG_CHANNEL, columns
 from .notifiers import Channels
 from .outbox import Sender
@@ -105,8 +106,11 @@ async def _close_or_terminate(
 class AlertService:
     """See the module docstring.  ``async with AlertService(settings, dsn) as svc``."""
 
-    def __init__(self, settings: AlertsConfig, dsn: str) -> None:
+    def __init__(
+        self, settings: AlertsConfig, dsn: str, metrics: AlertMetrics | None = None
+    ) -> None:
         self.settings = settings
+        self.metrics = metrics if metrics is not None else AlertMetrics()
         self.dsn = dsn
         self.pool: asyncpg.Pool | None = None
         self.config: AlertConfig | None = None
@@ -119,6 +123,7 @@ class AlertService:
         self.channels = Channels(settings.alerts)
         self._listener: asyncpg.Connection | None = None
         self._incoming: list[str] = []
+        self._incoming_since = 0.0  # when the oldest of _incoming arrived (time.time())
         self._catching_up = False
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -182,7 +187,7 @@ class AlertService:
         self.means.restore(open_rows, self.config)
         self.dispatcher = Dispatcher(self.cfg, on_queued=self._wake_sender)
         await self.dispatcher.load(pool)
-        self.sender = Sender(pool, self.channels, self.cfg)
+        self.sender = Sender(pool, self.channels, self.cfg, metrics=self.metrics)
         log.info(
             "alert engine: %d stations, %d open alerts, %d rule states restored",
             len(self.config.stations),
@@ -252,6 +257,8 @@ class AlertService:
 
     def _on_reading(self, conn: object, pid: int, channel: str, payload: str) -> None:
         self._last_reading = time.time()
+        if not self._incoming:
+            self._incoming_since = self._last_reading
         self._incoming.append(payload)  # evaluated in one batch by the next flush
 
     def evaluate_incoming(self) -> int:
@@ -260,7 +267,12 @@ class AlertService:
         if self._catching_up or not self._incoming or self.evaluator is None:
             return 0
         payloads, self._incoming = self._incoming, []
+        self.metrics.evaluated(time.time() - self._incoming_since)
         return self.evaluator.feed_payloads(payloads)
+
+    def backlog(self) -> tuple[int, float]:
+        """Reading notifications waiting for evaluation, and the oldest one's age (s)."""
+        return len(self._incoming), time.time() - self._incoming_since if self._incoming else 0
 
     def _on_alert(self, conn: object, pid: int, channel: str, payload: str) -> None:
         alert_id, _, state = payload.partition(":")

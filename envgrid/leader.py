@@ -7,6 +7,11 @@ by the supervisor as ``envgrid-alerts`` (:func:`run_alerts`), or, under ``envgri
 --no-alerts`` with the dashboard on, as ``envgrid-jobs`` (:func:`run_jobs`: the same
 scheduler without the engine and its jobs).
 
+Its metrics (Prometheus, summed by the supervisor's ``/metrics``): the alert engine's
+(:mod:`alerts.metrics`), the scheduler's (:mod:`envgrid.scheduler`), the analytics'
+refresh (:mod:`aggregates.metrics`) and both pools (``role="alerts"``, ``"scheduler"``),
+sampled every second, the database counts every :data:`DB_SAMPLE_S` seconds.
+
 Until SIGTERM/SIGINT; then a graceful stop: scheduler off, the last transitions written,
 the rule state saved, queued messages sent.  While the database is away the start is
 retried every few seconds.
@@ -18,19 +23,24 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Final
 from zoneinfo import ZoneInfo
+
+import asyncpg
 
 from aggregates import jobs as aggregates_jobs
 from aggregates.audit import proposals as audit_proposals
+from aggregates.metrics import AggregatesMetrics
 from alerts import jobs as alerts_jobs
 from alerts.notifiers import Channels
 from alerts.service import AlertService
 from envgrid import backup_job
-from envgrid.scheduler import start_scheduler
+from envgrid.scheduler import SchedulerMetrics, start_scheduler
 from envgrid.settings import Settings
 from store.db import CONNECTION_ERRORS, create_pool
 from store.engine import Engine
 from store.jobs import Job
+from store.metrics import PoolMetrics, sampling
 from store.service import run_until_signalled
 from web.auth import jobs as auth_jobs
 from web.casework import jobs as casework_jobs
@@ -40,6 +50,9 @@ __all__ = ["describe_endpoint", "run_alerts", "run_jobs", "running_leader"]
 log = logging.getLogger("envgrid.leader")
 
 _START_RETRY_S = 5.0
+#: The gauges kept in memory are sampled every SAMPLE_S, the database counts every DB_SAMPLE_S.
+SAMPLE_S: Final = 1.0
+DB_SAMPLE_S: Final = 10.0
 
 
 def describe_endpoint(settings: Settings) -> str:
@@ -66,18 +79,49 @@ async def running_leader(
             await service.start()
             stack.push_async_callback(service.stop)
             jobs += alerts_jobs.scheduled_jobs(service)
-        pool = await create_pool(dsn, min_size=1, max_size=2)
+        pool = await create_pool(dsn, min_size=1, max_size=2, application_name="envgrid-scheduler")
         stack.push_async_callback(pool.close)
         channels = Channels(settings.alerts)
         stack.push_async_callback(channels.close)
-        jobs += aggregates_jobs.scheduled_jobs(pool, settings)
+        refresh = AggregatesMetrics()
+        jobs += aggregates_jobs.scheduled_jobs(pool, settings, refresh)
         jobs += audit_proposals.scheduled_jobs(pool, settings.aggregates.unit_factors)
         jobs += auth_jobs.scheduled_jobs(pool, settings.web.audit_retention_days)
         jobs += casework_jobs.scheduled_jobs(pool, settings, channels)
         jobs += backup_job.scheduled_jobs(settings, dsn, pool)
-        scheduler = start_scheduler(jobs, ZoneInfo(settings.core.timezone))
+        scheduler = start_scheduler(jobs, ZoneInfo(settings.core.timezone), SchedulerMetrics())
         stack.callback(scheduler.shutdown, wait=False)
+        await stack.enter_async_context(_sampled(service, pool, refresh))
         yield service
+
+
+@asynccontextmanager
+async def _sampled(
+    service: AlertService | None, pool: asyncpg.Pool, refresh: AggregatesMetrics
+) -> AsyncIterator[None]:
+    """Sample this process's gauges while the block runs (see the module docstring)."""
+    pools = [(PoolMetrics("scheduler"), pool)]
+    if service is not None:
+        pools.append((PoolMetrics("alerts"), service.pool))
+
+    def memory() -> None:
+        refresh.sample()
+        for metrics, owned in pools:
+            metrics.sample(owned)
+        if service is not None:
+            service.metrics.sample(service)
+
+    async def database() -> None:
+        await refresh.sample_db(pool)
+        if service is not None:
+            await service.metrics.sample_db(pool)
+
+    async with sampling(memory, SAMPLE_S, "leader"), sampling(database, DB_SAMPLE_S, "leader-db"):
+        yield
+    for metrics, _ in pools:
+        metrics.clear()
+    if service is not None:
+        service.metrics.clear()
 
 
 async def serve(settings: Settings, dsn: str, stop: asyncio.Event, *, alerts: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from envgrid import leader
 from envgrid.settings import Settings
 from envgrid.supervisor import Service, Supervisor
+from envgrid.watchdog import Notifier
 from forward import process as forward_process
 from store.logs import configure_logging
 from store.validation import ConfigError
@@ -76,4 +78,5 @@ def run(args: argparse.Namespace, load: Callable[[Mapping[str, Any]], Settings])
         print(f"envgrid serve: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.core.log_level, settings.core.log_format)
-    return Supervisor(settings, services(args)).run()
+    notifier = Notifier.from_environ(os.environ)  # systemd's, not envgrid settings
+    return Supervisor(settings, services(args), notifier=notifier).run()

@@ -14,7 +14,9 @@ The supervisor owns everything that exists once per installation:
    started with *spawn*, restarted with backoff when they die;
 3. the Prometheus endpoint (``/metrics``: prometheus_client in multiprocess
    mode, summing what every child writes) and the periodic housekeeping
-   (partitions ahead, retention).
+   (partitions ahead, retention);
+4. under systemd, readiness and the watchdog (:mod:`envgrid.watchdog`): ``READY=1``
+   after the banner, ``WATCHDOG=1`` while the checks of ``/readyz`` pass, ``STOPPING=1``.
 
 Stopping (SIGTERM/SIGINT): children get SIGTERM and stop gracefully (a worker
 stops accepting, flushes, acks and closes), stragglers are killed after
@@ -42,10 +44,12 @@ from typing import Any, TextIO
 
 from envgrid.lifecycle import record_settings
 from envgrid.settings import Settings
+from envgrid.watchdog import Notifier, Watchdog
 from ingest.server import run_worker
 from store.config import mask_dsn
 from store.embedded import EmbeddedPostgres, embedded_from_settings
 from store.engine import Engine, EngineInfo
+from web.health import listener_address, listener_error
 
 __all__ = ["Service", "Supervisor"]
 
@@ -107,6 +111,8 @@ class Supervisor:
     dsn: str = ""
     engine: EngineInfo | None = None
     retention: dict[str, int] = field(default_factory=dict)
+    notifier: Notifier = field(default_factory=Notifier)
+    _ready: bool = False
     _embedded: EmbeddedPostgres | None = None
     _children: list[_Child] = field(default_factory=list)
     _stop: asyncio.Event | None = None
@@ -132,6 +138,7 @@ class Supervisor:
             "".join(f", {s.name}" for s in self.services),
         )
         record_settings(self.settings, self.settings.core.data_dir)
+        watchdog = self._start_watchdog()
         try:
             await self._start_database()
             self._check_port()
@@ -146,6 +153,8 @@ class Supervisor:
                 self.engine.describe() if self.engine else "?",
             )
             self._banner()
+            self._ready = True
+            self.notifier.ready(f"running: HJ 212 on port {self.settings.ingest.port}")
             if self.on_ready is not None:
                 self.on_ready(self)
             housekeeping = loop.create_task(self._housekeeping())
@@ -162,6 +171,11 @@ class Supervisor:
             return 1
         finally:
             stopping = time.monotonic()
+            self.notifier.stopping()
+            if watchdog is not None:
+                watchdog.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watchdog
             await self._stop_children()
             await self._stop_database()
             log.info("envgrid stopped (in %.1f s)", time.monotonic() - stopping)
@@ -171,6 +185,20 @@ class Supervisor:
         if not self._stop.is_set():
             log.info("envgrid stopping on %s", sig.name)
         self._stop.set()
+
+    def _start_watchdog(self) -> asyncio.Task[None] | None:
+        if self.notifier.watchdog_s is None:
+            return None
+        ing = self.settings.ingest
+        watchdog = Watchdog(
+            self.notifier,
+            lambda: self.dsn,
+            listener_address(ing.host, ing.port),
+            embedded=not self.settings.database.dsn,
+            metrics_dir=str(self._metrics_path()),
+        )
+        log.info("systemd watchdog: a check every %.1f s", self.notifier.watchdog_s / 2)
+        return asyncio.get_running_loop().create_task(watchdog.run(lambda: self._ready))
 
     # -- database ------------------------------------------------------------------------
     async def _start_database(self) -> None:
@@ -229,8 +257,11 @@ class Supervisor:
         finally:
             sock.close()
 
+    def _metrics_path(self) -> Path:
+        return self.settings.core.data_dir / "run" / "metrics"
+
     def _metrics_dir(self) -> str:
-        path = self.settings.core.data_dir / "run" / "metrics"
+        path = self._metrics_path()
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True, exist_ok=True)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(path)
@@ -238,8 +269,7 @@ class Supervisor:
 
     def _spawn_all(self, multiproc: str) -> None:
         workers = [
-            Service(f"ingest-{i}", run_worker, i)
-            for i in range(self.settings.ingest.worker_count)
+            Service(f"ingest-{i}", run_worker, i) for i in range(self.settings.ingest.worker_count)
         ]
         self._children = [_Child(s) for s in (*workers, *self.services)]
         for child in self._children:
@@ -311,19 +341,12 @@ class Supervisor:
     async def _wait_listening(self, limit_s: float = 60.0) -> None:
         """Return once the HJ 212 port accepts connections (a worker is up)."""
         ing = self.settings.ingest
-        host = "127.0.0.1" if ing.host in ("0.0.0.0", "") else ing.host
-        host = "::1" if host == "::" else host
+        address = listener_address(ing.host, ing.port)
         deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
-            try:
-                _, writer = await asyncio.open_connection(host, ing.port)
-            except OSError:
-                await asyncio.sleep(0.1)
-                continue
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
-            return
+            if await listener_error(address) is None:
+                return
+            await asyncio.sleep(0.1)
         raise StartupError(
             f"no ingest worker listened on port {ing.port} within {limit_s:.0f} s;"
             " see the log above"

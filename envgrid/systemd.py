@@ -6,8 +6,10 @@ that remain.  ``deploy/systemd/`` holds the same two files rendered with the def
 (a test keeps them equal), for operators who install by hand.
 
 Why the unit looks as it does: ``envgrid serve`` stays in the foreground, does not fork
-and sends no readiness notification, so ``Type=exec`` (systemd reports a failure to
-execute the binary, then considers the service started).  The supervisor stops its
+and tells systemd when it is ready (``READY=1`` once the HJ 212 port accepts, after
+migrations), so ``Type=notify``; while running it pings the watchdog only while the
+checks of ``/readyz`` pass (:mod:`envgrid.watchdog`), so ``WatchdogSec=`` restarts a
+hung service.  The supervisor stops its
 children itself on SIGTERM (a worker stops accepting, flushes, acks and closes; the
 embedded cluster stops last), hence ``KillMode=mixed``: SIGTERM to the supervisor only,
 SIGKILL to what is left after ``TimeoutStopSec``, longer than the supervisor's own 30 s.
@@ -21,12 +23,14 @@ import sys
 from pathlib import Path
 from typing import Final
 
-__all__ = ["configure", "env_text", "nofile_for", "run", "unit_text"]
+__all__ = ["WATCHDOG_SEC", "configure", "env_text", "nofile_for", "run", "unit_text"]
 
 DEFAULT_EXEC: Final = "/opt/envgrid/venv/bin/envgrid"
 DEFAULT_USER: Final = "envgrid"
 DEFAULT_DATA_DIR: Final = Path("/var/lib/envgrid")
 DEFAULT_NOFILE: Final = 65536
+#: The watchdog period: the supervisor checks and pings every half of it.
+WATCHDOG_SEC: Final = 30
 #: Descriptors a worker needs besides its stations (pool, spool, logs, metrics), kept
 #: free by ``ingest.max_connections_per_worker = 0`` ("the limit minus 500"), rounded up.
 RESERVED_FILES: Final = 1024
@@ -67,9 +71,13 @@ After=network-online.target postgresql.service
 Wants=network-online.target
 
 [Service]
-# `envgrid serve` runs in the foreground, does not fork and sends no sd_notify:
-# Type=exec.  It applies pending migrations before it listens (database.migrate_on_start).
-Type=exec
+# `envgrid serve` runs in the foreground, does not fork, applies pending migrations
+# (database.migrate_on_start), and sends READY=1 once the HJ 212 port accepts.
+Type=notify
+# It sends WATCHDOG=1 every {WATCHDOG_SEC // 2} s while the HJ 212 port accepts (or its workers
+# are full) and the database answers; with an external database that is away it keeps
+# pinging (the workers spool meanwhile).  No ping for {WATCHDOG_SEC} s: systemd restarts it.
+WatchdogSec={WATCHDOG_SEC}s
 User={user}
 Group={user}
 EnvironmentFile=/etc/envgrid/envgrid.env

@@ -1,12 +1,15 @@
 """Prometheus metrics of the forwarder, per target.  Under ``envgrid serve`` the process
 writes them in prometheus_client's multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set by
-the supervisor) and the supervisor's ``/metrics`` serves them with the others."""
+the supervisor) and the supervisor's ``/metrics`` serves them with the others; its
+database pool's gauges are ``store.metrics``' (``role="forward"``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from store.metrics import PoolMetrics
 
 __all__ = ["ForwardMetrics"]
 
@@ -39,6 +42,7 @@ class ForwardMetrics:
             registry=reg,
             multiprocess_mode="livemax",
         )
+        self.pool = PoolMetrics("forward", reg)
         self.connected = Gauge(
             "envgrid_forward_connected",
             "1 while the target's connection is up",

@@ -187,6 +187,7 @@ class ForwardService:
         second)."""
         assert self._pool is not None
         if self.metrics is not None:
+            self.metrics.pool.sample(self._pool)
             backlog = await self._pool.fetch(queries.BACKLOG_SQL)
             connected = {r.target.name: r.link.counters.connected for r in self._links.values()}
             self.metrics.set_backlog(

@@ -3,7 +3,8 @@
 The hot path only bumps plain integer attributes (dispatcher, pipeline,
 decoder counters).  Once a second :meth:`WorkerMetrics.update` turns their
 growth into Prometheus counter increments, sets the gauges and feeds the
-latency samples into a histogram.  Under ``envgrid serve`` the workers run
+latency samples into a histogram, and samples the worker's database pool
+(``store.metrics``, ``role="ingest"``).  Under ``envgrid serve`` the workers run
 prometheus_client in multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set by
 the supervisor) and the supervisor serves the sum at ``/metrics``.
 """
@@ -18,8 +19,11 @@ from collections.abc import Mapping
 from dataclasses import InitVar, dataclass
 from typing import TYPE_CHECKING, Literal
 
+import asyncpg
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PCounter
+
+from store.metrics import PoolMetrics
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
@@ -40,10 +44,12 @@ class WorkerMetrics:
     dispatcher: Dispatcher
     pipeline: Pipeline
     spool: Spool
+    pool: asyncpg.Pool | None = None
     registry: InitVar[CollectorRegistry | None] = None
 
     def __post_init__(self, registry: CollectorRegistry | None) -> None:
         reg = registry if registry is not None else CollectorRegistry()
+
         def gauge(name: str, text: str, mode: Literal["livesum", "min"] = "livesum") -> Gauge:
             # summed (or the minimum) over the workers by the supervisor's /metrics
             return Gauge(name, text, registry=reg, multiprocess_mode=mode)
@@ -56,6 +62,7 @@ class WorkerMetrics:
             "envgrid_workers_not_accepting",
             "Workers at ingest.max_connections_per_worker (their listener closed)",
         )
+        self.pool_metrics = PoolMetrics("ingest", reg)
         self.db_up = gauge("envgrid_database_up", "1 when the writer reaches the database", "min")
         self.frames = PCounter(
             "envgrid_frames", "Frames accepted by the decoder, by CN", ["cn"], registry=reg
@@ -125,6 +132,7 @@ class WorkerMetrics:
         self.spool_bytes.set(self.spool.size)
         self.db_up.set(1 if p.database_ok else 0)
         self.listener_paused.set(1 if d.listener_paused else 0)
+        self.pool_metrics.sample(self.pool)
         for cn, n in self._deltas("cn", {str(k): v for k, v in d.frames_by_cn.items()}).items():
             self.frames.labels(cn).inc(n)
             self._window_frames += n

@@ -180,7 +180,7 @@ class IngestWorker:
             tz=self.settings.core.timezone,
         )
         await dispatcher.commands.start(self.dsn)
-        self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool)
+        self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool, self._pool)
         loop = asyncio.get_running_loop()
         self._writer_task = loop.create_task(self.pipeline.run(), name="writer")
         self._writer_task.add_done_callback(self._writer_done)

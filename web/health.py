@@ -26,7 +26,7 @@ from aiohttp import web
 from web.keys import INGEST_LISTENER_KEY, POOL_KEY
 from web.responses import json_response
 
-__all__ = ["healthz", "listener_address", "readyz"]
+__all__ = ["CHECK_TIMEOUT_S", "healthz", "listener_address", "listener_error", "readyz"]
 
 log = logging.getLogger("envgrid.web")
 
@@ -58,17 +58,25 @@ async def _database(request: web.Request) -> bool:
         return False
 
 
-async def _ingest(address: tuple[str, int]) -> bool:
+async def listener_error(address: tuple[str, int]) -> str | None:
+    """Why the listener at ``address`` does not accept a TCP connection within
+    :data:`CHECK_TIMEOUT_S`, or None when it does (also the supervisor's watchdog)."""
     try:
         async with asyncio.timeout(CHECK_TIMEOUT_S):
             _, writer = await asyncio.open_connection(*address)
     except (OSError, TimeoutError) as exc:
-        log.warning("readiness: the HJ 212 listener does not accept (%s)", exc)
-        return False
+        return str(exc) or type(exc).__name__
     writer.close()
     with contextlib.suppress(OSError):
         await writer.wait_closed()
-    return True
+    return None
+
+
+async def _ingest(address: tuple[str, int]) -> bool:
+    error = await listener_error(address)
+    if error is not None:
+        log.warning("readiness: the HJ 212 listener does not accept (%s)", error)
+    return error is None
 
 
 async def readyz(request: web.Request) -> web.Response:

@@ -1,5 +1,6 @@
 """Prometheus metrics of the web process: requests by route and status, their latency,
-open live streams (SSE), refused log-ins and the database pool.
+open live streams (SSE), refused log-ins and the database pool (``store.metrics``,
+``role="web"``).
 
 Like the ingest workers' (``ingest.metrics``): under ``envgrid serve`` the process runs
 prometheus_client in multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set by the
@@ -11,8 +12,6 @@ the gauges (streams, pool) are sampled once a second by :func:`metrics_context`.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Final
@@ -20,6 +19,7 @@ from typing import Final
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from store.metrics import PoolMetrics, sampling
 from web.keys import LIVE_KEY, METRICS_KEY, POOL_KEY
 
 __all__ = ["WebMetrics", "metrics_context", "metrics_middleware", "route_label"]
@@ -61,21 +61,12 @@ class WebMetrics:
         )
         # summed over the web processes by the supervisor's /metrics
         self.sse_clients = Gauge(
-            "envgrid_web_sse_clients", "Open live streams (SSE)", registry=reg,
+            "envgrid_web_sse_clients",
+            "Open live streams (SSE)",
+            registry=reg,
             multiprocess_mode="livesum",
         )
-        self.pool_size = Gauge(
-            "envgrid_web_db_pool_connections", "Open connections of the web database pool",
-            registry=reg, multiprocess_mode="livesum",
-        )
-        self.pool_idle = Gauge(
-            "envgrid_web_db_pool_idle", "Idle connections of the web database pool",
-            registry=reg, multiprocess_mode="livesum",
-        )
-        self.pool_max = Gauge(
-            "envgrid_web_db_pool_max", "Maximum size of the web database pool (web.pool_max)",
-            registry=reg, multiprocess_mode="livesum",
-        )
+        self.pool = PoolMetrics("web", reg)
 
     def login_refused(self, reason: str) -> None:
         self.login_failures.labels(reason).inc()
@@ -84,11 +75,7 @@ class WebMetrics:
         """Set the gauges from the app's live hub and pool (when they are up)."""
         hub = app.get(LIVE_KEY)
         self.sse_clients.set(len(hub.subscribers) if hub is not None else 0)
-        pool = app.get(POOL_KEY)
-        if pool is not None:
-            self.pool_size.set(pool.get_size())
-            self.pool_idle.set(pool.get_idle_size())
-            self.pool_max.set(pool.get_max_size())
+        self.pool.sample(app.get(POOL_KEY))
 
 
 def route_label(request: web.Request) -> str:
@@ -122,18 +109,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
 async def metrics_context(app: web.Application) -> AsyncIterator[None]:
     """Sample the gauges once a second while the app runs (after the pool and the hub)."""
     metrics = app[METRICS_KEY]
-
-    async def sample() -> None:
-        while True:
-            metrics.sample(app)
-            await asyncio.sleep(_SAMPLE_S)
-
-    task = asyncio.get_running_loop().create_task(sample())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with sampling(lambda: metrics.sample(app), _SAMPLE_S, "web"):
+        yield
     metrics.sse_clients.set(0)
-    metrics.pool_size.set(0)
-    metrics.pool_idle.set(0)
-    metrics.pool_max.set(0)
+    metrics.pool.clear()

@@ -13,10 +13,12 @@ from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 
 from alerts import api
 from alerts.config import Receiver
 from alerts.loader import load_config
+from alerts.metrics import AlertMetrics
 from alerts.notifiers import Channels, NotifyError
 from alerts.notifiers.webhook import dingtalk_sign, truncate_utf8
 from alerts.outbox import Sender, idempotency_key, queue_message, send_now
@@ -26,6 +28,7 @@ from store.db import connect
 from .conftest import Hooks, SmtpServer, alert_settings, wait_for
 
 SH = ZoneInfo("Asia/Shanghai")
+QUEUED = "envgrid_alerts_notifications_queued"
 MESSAGE = Message(
     "【环境监测告警】断线 · 西湖区：1 条新告警",
     "断线 正文\n",
@@ -203,8 +206,12 @@ async def test_sender_retries_then_delivers_and_logs(
         from store.db import create_pool
 
         pool = await create_pool(db_dsn, min_size=1, max_size=2)
+        registry = CollectorRegistry()
+        metrics = AlertMetrics(registry)
+        await metrics.sample_db(pool)
+        assert registry.get_sample_value(QUEUED, {"channel": "webhook"}) == 2
         async with Channels(settings.alerts) as channels:
-            sender = Sender(pool, channels, lambda: config)
+            sender = Sender(pool, channels, lambda: config, metrics=metrics)
 
             async def settled() -> bool:
                 await sender.send_due()
@@ -214,7 +221,12 @@ async def test_sender_retries_then_delivers_and_logs(
                 return n == 2
 
             await wait_for(settled, timeout=10)
+        await metrics.sample_db(pool)
         await pool.close()
+        assert registry.get_sample_value(QUEUED, {"channel": "webhook"}) == 0
+        for outcome in ("sent", "failed"):  # the retries are not counted, the outcome is
+            name = f"envgrid_alerts_notifications_{outcome}_total"
+            assert registry.get_sample_value(name, {"channel": "webhook"}) == 1
         log = (await api.list_notifications(conn)).items
         by_name = {r["receiver_name"]: r for r in log}
         assert (by_name["hook"]["status"], by_name["hook"]["attempts"]) == ("sent", 3)

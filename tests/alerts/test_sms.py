@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from alerts import api
 from alerts.config import Receiver
 from alerts.loader import load_config
+from alerts.metrics import AlertMetrics
 from alerts.notifiers import Channels, NotifyError
 from alerts.notifiers.sms import mask_number, phone_numbers
 from alerts.outbox import Sender, idempotency_key, queue_message
@@ -198,12 +200,16 @@ async def test_hourly_cap_drops_and_rolls_into_the_next_sms(
                 conn, key=idempotency_key("t", i), receiver=rx, kind="alert", message=MESSAGE
             )
         async with Channels(settings.alerts) as channels:
-            sender = Sender(pool, channels, lambda: config)
+            registry = CollectorRegistry()
+            sender = Sender(pool, channels, lambda: config, metrics=AlertMetrics(registry))
             with caplog.at_level(logging.WARNING):
                 await sender.send_due()
             statuses = await conn.fetch("SELECT status FROM alert_notifications ORDER BY id")
             assert [r[0] for r in statuses] == ["sent", "sent", "dropped", "dropped"]
             assert sender.dropped == 2 and "SMS cap of 2 an hour" in caplog.text
+            for outcome, n in (("sent", 2), ("dropped", 2), ("failed", 0)):
+                name = f"envgrid_alerts_notifications_{outcome}_total"
+                assert registry.get_sample_value(name, {"channel": "tencent_sms"}) == n
             reason = await conn.fetchval(
                 "SELECT last_error FROM alert_notifications WHERE status = 'dropped' LIMIT 1"
             )

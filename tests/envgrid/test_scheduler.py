@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from envgrid.scheduler import start_scheduler
+from envgrid.scheduler import OUTCOMES, SchedulerMetrics, start_scheduler
 from store.jobs import Job
 
 
@@ -30,6 +32,7 @@ async def test_runs_jobs_at_start_and_logs_results_and_failures(
         raise ConnectionRefusedError("connection refused")
 
     caplog.set_level(logging.INFO, logger="envgrid.scheduler")
+    registry = CollectorRegistry()
     scheduler = start_scheduler(
         [
             Job("count", counting, every_s=3600, run_at_start=True),
@@ -38,10 +41,12 @@ async def test_runs_jobs_at_start_and_logs_results_and_failures(
             Job("nightly", counting, at="03:15"),
         ],
         UTC,
+        SchedulerMetrics(registry),
     )
     try:
         await asyncio.wait_for(done.wait(), 5)
         await asyncio.sleep(0.05)
+        before = time.time()
         ids = {job.id for job in scheduler.get_jobs()}
         assert ids == {"count", "fail", "offline", "nightly"}
         nightly = scheduler.get_job("nightly")
@@ -57,6 +62,28 @@ async def test_runs_jobs_at_start_and_logs_results_and_failures(
     away = next(r for r in caplog.records if r.getMessage().startswith("job offline"))
     assert away.levelno == logging.WARNING and away.exc_info is None
     assert "database unavailable" in away.getMessage()
+
+    def sample(family: str, **labels: str) -> float | None:
+        return registry.get_sample_value(f"envgrid_scheduler_job_{family}", labels)
+
+    runs = {
+        (job, outcome): sample("runs_total", name=job, outcome=outcome)
+        for job in ("count", "fail", "offline", "nightly")
+        for outcome in OUTCOMES
+    }
+    assert {k: v for k, v in runs.items() if v} == {
+        ("count", "ok"): 1,
+        ("fail", "failed"): 1,
+        ("offline", "db_unavailable"): 1,
+    }
+    assert set(runs.values()) == {0, 1}  # every job and outcome announced, at 0
+    assert sample("seconds_count", name="fail") == 1
+    success = sample("last_success_timestamp_seconds", name="count")
+    assert success is not None and success <= before
+    assert sample("last_success_timestamp_seconds", name="fail") is None
+    assert sample("interval_seconds", name="count") == 3600
+    assert sample("interval_seconds", name="nightly") == 86400
+    assert sample("running", name="count") == 0
 
 
 async def test_two_jobs_of_one_name_are_refused() -> None:

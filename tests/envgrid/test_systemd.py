@@ -72,7 +72,8 @@ def test_the_unit_runs_serve_as_its_user_hardened() -> None:
     keys = unit_keys((DEPLOY / "envgrid.service").read_text())
     service = keys["Service"]
     expected = {
-        "Type": ["exec"],
+        "Type": ["notify"],
+        "WatchdogSec": ["30s"],
         "User": ["envgrid"],
         "Group": ["envgrid"],
         "ExecStart": ["/opt/envgrid/venv/bin/envgrid serve"],

@@ -192,6 +192,7 @@ async def test_lost_acks_resets_and_encryption(
     async with asyncio.timeout(5):  # the gauges follow every 0.1 s
         while sample("envgrid_forward_backlog", {"target": "nation"}) != 0:
             await asyncio.sleep(0.05)
+    assert sample("envgrid_db_pool_max", {"role": "forward"}) == 4  # its pool, sampled too
 
 
 async def test_a_frame_gone_from_the_ledger_is_dropped_and_counted(

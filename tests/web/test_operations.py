@@ -123,12 +123,14 @@ async def test_metrics_count_requests_failures_and_the_pool(
     assert _value(families, failures, failures + "_total", reason="bad_credentials") == 1
     assert _value(families, "envgrid_web_sse_clients", "envgrid_web_sse_clients") == 0
     pool = client.app[POOL_KEY]
-    size = _value(families, "envgrid_web_db_pool_connections", "envgrid_web_db_pool_connections")
+    size = _value(families, "envgrid_db_pool_connections", "envgrid_db_pool_connections", role="web")
     assert size == pool.get_size() >= 1
-    assert _value(families, "envgrid_web_db_pool_max", "envgrid_web_db_pool_max") == (
+    assert _value(families, "envgrid_db_pool_max", "envgrid_db_pool_max", role="web") == (
         pool.get_max_size()
     )
-    assert "envgrid_web_db_pool_idle" in families
+    idle = _value(families, "envgrid_db_pool_idle", "envgrid_db_pool_idle", role="web")
+    in_use = _value(families, "envgrid_db_pool_in_use", "envgrid_db_pool_in_use", role="web")
+    assert idle + in_use == size
 
 
 async def test_metrics_count_rate_limited_log_ins(
