@@ -109,6 +109,9 @@ async def test_station_exceeds_to_closed_case_counted_on_time(
             "alerts.dispatch_interval_s": 0.1,
             "alerts.catchup_s": 0,
             "alerts.offline_after_s": 3600,
+            # the story is the case path: judge each real-time value (the means are
+            # tested in tests/alerts/test_means*.py)
+            "alerts.exceedance_basis": "rtd",
             "cases.notice_interval_s": 0.3,
             "cases.sweep_interval_s": 1.0,
         },
