@@ -42,7 +42,8 @@ from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
 from store.loggers import assign_logger, list_loggers, reject_logger
-from store.secretbox import SM4_KEY, STATION_PASSWORD, box_for
+from store.progress import Progress, add_quiet_option
+from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, box_for
 from store.stations import (
     AREA_CLASSES,
     DEFAULT_AREA_CLASS,
@@ -59,6 +60,10 @@ from store.stations import (
     update_station,
 )
 from store.validation import ConfigError
+
+
+#: stations registered per statement by ``import``
+IMPORT_CHUNK = 10_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +113,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " lon, region_name — e.g. the output of 'envgrid simulate --list-stations'",
     )
     imp.add_argument("file", help="JSON file, or - for standard input")
+    add_quiet_option(imp)
     sub.add_parser("pending", help="unknown MNs waiting for approval")
     approve = sub.add_parser("approve", help="register a pending MN")
     approve.add_argument("mn")
@@ -315,22 +321,38 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
         )
     except json.JSONDecodeError as exc:
         raise StationError(f"{args.file}: not JSON ({exc})") from None
+    if not isinstance(items, list):
+        raise StationError(f"{args.file}: expected a JSON list or JSON lines of stations")
+    with Progress(quiet=args.quiet) as progress:
+        stations = _new_stations(items, args.file, box_for(s.core.secret_key_path), progress)
+        task = progress.task(f"registering {len(stations)} stations", total=len(stations))
+        for start in range(0, len(stations), IMPORT_CHUNK):
+            task.advance(await add_stations(conn, stations[start : start + IMPORT_CHUNK]))
+    print(f"{len(stations)} stations registered (existing MNs updated)")
+    return 0
+
+
+def _new_stations(
+    items: list[Any], file: str, box: SecretBox, progress: Progress
+) -> list[NewStation]:
+    """The stations of an import file, checked and their secrets sealed (StationError)."""
     stations = []
-    box = box_for(s.core.secret_key_path)
+    task = progress.task(f"checking {Path(file).name}", total=len(items))
     for n, item in enumerate(items, 1):
+        task.advance()
         if not isinstance(item, dict) or not item.get("mn"):
-            raise StationError(f"{args.file}: item {n} has no 'mn'")
+            raise StationError(f"{file}: item {n} has no 'mn'")
         password = str(item.get("pw", item.get("password", "")))
         if not password.strip():
-            raise StationError(f"{args.file}: item {n} ({item['mn']}) has no 'pw'")
+            raise StationError(f"{file}: item {n} ({item['mn']}) has no 'pw'")
         edition, key = item.get("edition"), item.get("sm4_key")
         if edition is not None and str(edition) not in EDITIONS:
-            raise StationError(f"{args.file}: item {n}: edition must be one of {EDITIONS}")
+            raise StationError(f"{file}: item {n}: edition must be one of {EDITIONS}")
         if key is not None:
             try:
                 parse_key(str(key))
             except ValueError as exc:
-                raise StationError(f"{args.file}: item {n}: sm4_key: {exc}") from None
+                raise StationError(f"{file}: item {n}: sm4_key: {exc}") from None
         stations.append(
             NewStation(
                 str(item["mn"]),
@@ -344,10 +366,7 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
                 None if key is None else box.seal(str(key), SM4_KEY),
             )
         )
-    for start in range(0, len(stations), 10_000):
-        await add_stations(conn, stations[start : start + 10_000])
-    print(f"{len(stations)} stations registered (existing MNs updated)")
-    return 0
+    return stations
 
 
 async def _pending(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:

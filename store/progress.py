@@ -29,6 +29,7 @@ from types import TracebackType
 from typing import TypeVar
 
 from rich.console import Console
+from rich.table import Column
 from rich.progress import (
     BarColumn,
     Progress as RichProgress,
@@ -43,6 +44,8 @@ from rich.progress import (
 __all__ = ["Progress", "ProgressTask", "add_quiet_option", "progress_console", "track"]
 
 T = TypeVar("T")
+#: the widest a task's description is drawn (the bar and times keep their room)
+DESCRIPTION_WIDTH = 48
 
 
 def progress_console(console: Console | None = None) -> Console:
@@ -102,7 +105,12 @@ class Progress:
         if self.enabled:
             self._rich = RichProgress(
                 SpinnerColumn(),
-                TextColumn("[progress.description]{task.description}"),
+                TextColumn(
+                    "{task.description}",
+                    style="progress.description",
+                    markup=False,
+                    table_column=Column(max_width=DESCRIPTION_WIDTH, no_wrap=True),
+                ),
                 BarColumn(),
                 TaskProgressColumn(),
                 TimeElapsedColumn(),

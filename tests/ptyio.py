@@ -3,6 +3,7 @@ sees: progress displays draw only there."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import threading
@@ -10,7 +11,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PtyRun", "run_on_pty"]
+__all__ = ["PtyRun", "TerminalBuffer", "run_on_pty"]
+
+
+class TerminalBuffer(io.StringIO):
+    """A text buffer that says it is a terminal: put it in ``sys.stderr`` (in the test's
+    body — output capturing resets it after set-up) to see an in-process command's display."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True, slots=True)
