@@ -61,7 +61,6 @@ from store.stations import (
 )
 from store.validation import ConfigError
 
-
 #: stations registered per statement by ``import``
 IMPORT_CHUNK = 10_000
 
@@ -171,8 +170,7 @@ def _edition_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--edition",
         choices=EDITIONS,
-        help="the HJ 212 edition the station speaks (2005, 2017, 2025; default: any, as"
-        " detected)",
+        help="the HJ 212 edition the station speaks (2005, 2017, 2025; default: any, as detected)",
     )
     parser.add_argument(
         "--sm4-key",
@@ -292,9 +290,7 @@ async def _set(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
     return 0
 
 
-async def _rotate_key(
-    conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig
-) -> int:
+async def _rotate_key(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     command_id = await queue_key_exchange(
         conn,
         mn=args.mn,

@@ -28,11 +28,10 @@ from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import TypeVar
 
+from rich import progress as rich_progress
 from rich.console import Console
-from rich.table import Column
 from rich.progress import (
     BarColumn,
-    Progress as RichProgress,
     SpinnerColumn,
     TaskID,
     TaskProgressColumn,
@@ -40,6 +39,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 __all__ = ["Progress", "ProgressTask", "add_quiet_option", "progress_console", "track"]
 
@@ -55,9 +55,7 @@ def progress_console(console: Console | None = None) -> Console:
 
 def add_quiet_option(parser: argparse.ArgumentParser) -> None:
     """``-q/--quiet``: no progress display (it is off anyway when stderr is no terminal)."""
-    parser.add_argument(
-        "--quiet", "-q", action="store_true", help="no progress display on stderr"
-    )
+    parser.add_argument("--quiet", "-q", action="store_true", help="no progress display on stderr")
 
 
 class ProgressTask:
@@ -65,7 +63,7 @@ class ProgressTask:
 
     __slots__ = ("_id", "_progress")
 
-    def __init__(self, progress: RichProgress | None, task_id: TaskID | None) -> None:
+    def __init__(self, progress: rich_progress.Progress | None, task_id: TaskID | None) -> None:
         self._progress = progress
         self._id = task_id
 
@@ -101,9 +99,9 @@ class Progress:
     ) -> None:
         self.console = progress_console(console)
         self.enabled = not quiet and self.console.is_interactive
-        self._rich: RichProgress | None = None
+        self._rich: rich_progress.Progress | None = None
         if self.enabled:
-            self._rich = RichProgress(
+            self._rich = rich_progress.Progress(
                 SpinnerColumn(),
                 TextColumn(
                     "{task.description}",

@@ -23,7 +23,6 @@ from aggregates.exports import ExportError, export, find_cjk_font
 from aggregates.periods import period_of
 from aggregates.report_model import Report, ReportSpec
 from aggregates.reports import build_report
-
 from tests.ptyio import run_on_pty
 
 from .dbdata import START, build_network, settings_for
