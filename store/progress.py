@@ -15,9 +15,11 @@
 The display is drawn only when its console is an interactive terminal (by default stderr
 is a tty; ``Console(force_terminal=True)`` in tests) and ``quiet`` is false; otherwise
 every call is a no-op, so piped output, files and logs stay clean.  Standard output is
-never redirected: what a command prints there (a path, JSON lines) stays machine-readable.
+left alone unless it is a terminal too (then its lines are printed above the display):
+what a command prints to a pipe (a path, JSON lines) stays machine-readable.
 ``task(..., total=None)`` is a spinner with the elapsed time; ``total=1.0`` with
-``update(completed=fraction)`` suits callbacks that report a fraction.
+``update(completed=fraction)`` suits callbacks that report a fraction; ``update(status=…)``
+shows a line of figures (rates, counts) after the times.
 """
 
 from __future__ import annotations
@@ -46,6 +48,18 @@ __all__ = ["Progress", "ProgressTask", "add_quiet_option", "progress_console", "
 T = TypeVar("T")
 #: the widest a task's description is drawn (the bar and times keep their room)
 DESCRIPTION_WIDTH = 48
+BAR_WIDTH = 24
+#: the columns before the status: spinner, description, bar, percentage, two times, gaps
+FIXED_WIDTH = 2 + DESCRIPTION_WIDTH + 1 + BAR_WIDTH + 1 + 4 + 1 + 7 + 1 + 7 + 1
+STATUS_MIN_WIDTH = 20
+
+
+def _is_terminal(stream: object) -> bool:
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # closed
+        return False
 
 
 def progress_console(console: Console | None = None) -> Console:
@@ -77,10 +91,13 @@ class ProgressTask:
         completed: float | None = None,
         total: float | None = None,
         description: str | None = None,
+        status: str | None = None,
     ) -> None:
+        """``status``: a line of figures drawn after the times (rates, counts)."""
         if self._progress is not None and self._id is not None:
+            fields = {} if status is None else {"status": status}
             self._progress.update(
-                self._id, completed=completed, total=total, description=description
+                self._id, completed=completed, total=total, description=description, **fields
             )
 
     def finish(self, description: str | None = None) -> None:
@@ -109,13 +126,22 @@ class Progress:
                     markup=False,
                     table_column=Column(max_width=DESCRIPTION_WIDTH, no_wrap=True),
                 ),
-                BarColumn(),
+                BarColumn(bar_width=BAR_WIDTH),
                 TaskProgressColumn(),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),
+                TextColumn(
+                    "{task.fields[status]}",
+                    markup=False,
+                    table_column=Column(
+                        no_wrap=True,
+                        overflow="ellipsis",
+                        max_width=max(STATUS_MIN_WIDTH, self.console.width - FIXED_WIDTH),
+                    ),
+                ),
                 console=self.console,
                 transient=transient,
-                redirect_stdout=False,
+                redirect_stdout=_is_terminal(sys.stdout),
                 redirect_stderr=True,
             )
 
@@ -136,7 +162,8 @@ class Progress:
     def task(self, description: str, total: float | None = None) -> ProgressTask:
         if self._rich is None:
             return ProgressTask(None, None)
-        return ProgressTask(self._rich, self._rich.add_task(description, total=total))
+        task_id = self._rich.add_task(description, total=total, status="")
+        return ProgressTask(self._rich, task_id)
 
     def note(self, message: str) -> None:
         """A line printed above the display (nothing when the display is off)."""
