@@ -3,8 +3,8 @@
 The progress line (stderr, once a second when stderr is a terminal or
 ``--progress`` is given) shows connections up, frames sent and acked per
 second, retransmissions, failures and errors.  On a terminal it is drawn by
-:mod:`store.progress` (rich); otherwise it prints one line per update.  The JSON schema is documented
-in :mod:`simulators.result`.
+:mod:`store.progress` (rich); otherwise it prints one line per update.  The JSON
+schema is documented in :mod:`simulators.result`.
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ import argparse
 import sys
 from collections.abc import Iterable, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rich import progress as rich_progress
 from rich.console import Console
@@ -95,7 +95,7 @@ class ProgressTask:
     ) -> None:
         """``status``: a line of figures drawn after the times (rates, counts)."""
         if self._progress is not None and self._id is not None:
-            fields = {} if status is None else {"status": status}
+            fields: dict[str, Any] = {} if status is None else {"status": status}
             self._progress.update(
                 self._id, completed=completed, total=total, description=description, **fields
             )
