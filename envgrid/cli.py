@@ -13,12 +13,15 @@ chosen, so ``envgrid --help`` and the light commands start fast.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
+
+from store.logcontext import log_fields
 
 __all__ = ["COMMANDS", "build_parser", "command_module", "main"]
 
@@ -162,6 +165,7 @@ def _loader(args: argparse.Namespace) -> Any:
     ``envgrid bench`` gets defaults and overrides only: what it runs in-process must not
     depend on a local envgrid.toml or ENVGRID_* variables."""
     from envgrid.settings import load_settings
+    from store.logs import configure_cli_logging
 
     config = Path(args.config) if args.config else None
     bench = args.command == "bench"
@@ -169,9 +173,19 @@ def _loader(args: argparse.Namespace) -> Any:
     def load(overrides: Mapping[str, Any] | None = None) -> Any:
         if bench:
             return load_settings(None, {}, overrides or {}, discover=False)
-        return load_settings(config, os.environ, overrides or {})
+        settings = load_settings(config, os.environ, overrides or {})
+        configure_cli_logging(settings.core.log_level, settings.core.log_format)
+        return settings
 
     return load
+
+
+def cli_user() -> str:
+    """Who runs a command, as its log lines name them: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -179,9 +193,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     try:
-        if args.command in WITH_SETTINGS:
-            return int(args._run(args, _loader(args)) or 0)
-        return int(args._run(args) or 0)
+        with log_fields(user=cli_user()):
+            if args.command in WITH_SETTINGS:
+                return int(args._run(args, _loader(args)) or 0)
+            return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

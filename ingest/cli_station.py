@@ -41,6 +41,7 @@ from store.commands import (
 from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
+from store.logcontext import log_change
 from store.loggers import assign_logger, list_loggers, reject_logger
 from store.progress import Progress, add_quiet_option
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, box_for
@@ -260,6 +261,7 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
         strict_edition=args.strict_edition,
         sm4_key=_seal_key(args.sm4_key, s),
     )
+    log_change("station", "added", mn=args.mn, station_id=station_id)
     print(f"station {args.mn} registered (id {station_id})")
     return 0
 
@@ -286,6 +288,7 @@ async def _set(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
         if key is not None:
             station_id = await set_sm4_key(conn, args.mn, key)
             values["sm4_key"] = "(new key; the old one stays valid for the grace period)"
+    log_change("station", "changed", mn=args.mn, changed=sorted(values))
     print(f"station {args.mn} (id {station_id}) changed: {', '.join(sorted(values))}")
     return 0
 
@@ -298,6 +301,7 @@ async def _rotate_key(conn: asyncpg.Connection, args: argparse.Namespace, s: Ing
         created_by="cli",
         tz=s.core.timezone,
     )
+    log_change("station", "key exchange queued", mn=args.mn, command_id=command_id)
     print(
         f"key exchange queued for {args.mn} (command {command_id}); the new key is used once"
         " the station confirms it (envgrid station command … or the station page shows it)"
@@ -324,6 +328,7 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
         task = progress.task(f"registering {len(stations)} stations", total=len(stations))
         for start in range(0, len(stations), IMPORT_CHUNK):
             task.advance(await add_stations(conn, stations[start : start + IMPORT_CHUNK]))
+    log_change("station", "imported", count=len(stations), file=args.file)
     print(f"{len(stations)} stations registered (existing MNs updated)")
     return 0
 
@@ -376,12 +381,14 @@ async def _approve(conn: asyncpg.Connection, args: argparse.Namespace, s: Ingest
     station_id = await approve_pending(
         conn, args.mn, password=_seal(args.password, s), name=args.name
     )
+    log_change("station", "approved", mn=args.mn, station_id=station_id)
     print(f"station {args.mn} approved (id {station_id}); its data is stored from now on")
     return 0
 
 
 async def _reject(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     await reject_pending(conn, args.mn, by="cli")
+    log_change("station", "rejected", mn=args.mn)
     print(f"{args.mn} rejected")
     return 0
 
@@ -405,6 +412,7 @@ async def _assign(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
         timeout_s=args.timeout,
         tz=s.core.timezone,
     )
+    log_change("station", "assigned", mn=done.mn, logger_id=done.logger_id)
     print(
         f"logger {done.logger_id} registered as station {done.mn} (id {done.station_id});"
         f" CN 1002 queued (command {done.command_id})"
@@ -414,6 +422,7 @@ async def _assign(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
 
 async def _no_logger(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     await reject_logger(conn, args.logger_id, by="cli")
+    log_change("logger", "rejected", logger_id=args.logger_id)
     print(f"logger {args.logger_id} rejected")
     return 0
 

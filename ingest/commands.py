@@ -37,6 +37,7 @@ from protocol.redact import mask_fields, mask_frame
 from protocol.sm4 import must_encrypt, parse_key
 from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
+from store.logcontext import station_fields
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
 from store.stations import NOTIFY_CHANGED_SQL, SM4_KEY_GRACE, STATIONS_CHANNEL, set_sm4_key
 
@@ -56,8 +57,6 @@ _NOTIFY_CN = frozenset({2012, 2022})
 SET_PASSWORD_CN = 1072
 #: HJ 212-2025 key exchange: ``SKCreateTime=…,NewSK=…`` (a comma between the two fields)
 KEY_EXCHANGE_CN = 1014
-
-
 
 
 @dataclass(slots=True)
@@ -229,7 +228,13 @@ class CommandTracker:
             command_id = await queue_key_exchange(
                 conn, mn=station.mn, box=self.box, created_by=why, tz=self.tz
             )
-        log.info("SM4 key exchange for %s queued (%s, command %d)", station.mn, why, command_id)
+        log.info(
+            "SM4 key exchange for %s queued (%s, command %d)",
+            station.mn,
+            why,
+            command_id,
+            extra=station_fields(station.mn),
+        )
 
     async def _send_queued(self, station: Station) -> None:
         async with self.pool.acquire() as conn:
@@ -298,7 +303,7 @@ class CommandTracker:
         self._active[(mn, qn)] = active
         self._by_station.setdefault(station_id, []).append(active)
         self.sent += 1
-        log.info("sent command %d (CN %d) to %s", command_id, cn, mn)
+        log.info("sent command %d (CN %d) to %s", command_id, cn, mn, extra=station_fields(mn))
 
     async def _fail(self, command_id: int, reason: str) -> None:
         async with self.pool.acquire() as conn:
@@ -346,7 +351,12 @@ class CommandTracker:
             try:
                 await self._record(active, frame, sql, code, received)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.error("cannot record the reply to command %d: %s", active.id, exc)
+                log.error(
+                    "cannot record the reply to command %d: %s",
+                    active.id,
+                    exc,
+                    extra=station_fields(active.mn),
+                )
 
     async def _record(
         self, active: _Active, frame: Frame, sql: str | None, code: int | None, received: datetime
@@ -420,7 +430,12 @@ class CommandTracker:
         if self.box is not None:
             new = self.box.seal(self.box.open(new, SM4_KEY), SM4_KEY)
         await set_sm4_key(conn, active.mn, new, self.sm4_grace)
-        log.info("station %s confirmed its new SM4 key (command %d)", active.mn, active.id)
+        log.info(
+            "station %s confirmed its new SM4 key (command %d)",
+            active.mn,
+            active.id,
+            extra=station_fields(active.mn),
+        )
 
     async def _password_changed(self, conn: asyncpg.Connection, active: _Active) -> None:
         """The station confirmed a set-password command (1072, ExeRtn 1): the registry takes
@@ -432,7 +447,12 @@ class CommandTracker:
             new = self.box.seal(self.box.open(new, STATION_PASSWORD), STATION_PASSWORD)
         await conn.execute(queries.SET_STATION_PASSWORD_SQL, active.station_id, new)
         await conn.execute(NOTIFY_CHANGED_SQL, STATIONS_CHANNEL, active.mn)
-        log.info("station %s confirmed its new password (command %d)", active.mn, active.id)
+        log.info(
+            "station %s confirmed its new password (command %d)",
+            active.mn,
+            active.id,
+            extra=station_fields(active.mn),
+        )
 
     def sm4_key_in_flight(self, mn: str) -> bytes | None:
         """The key a key exchange in flight is giving ``mn`` (decoders try it last)."""

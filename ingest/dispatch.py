@@ -38,6 +38,7 @@ from protocol import (
     format_time,
 )
 from protocol.identity import IDENTITY_CN
+from store.logcontext import station_fields
 
 from .admission import edition_detail, flags, refusal
 from .connection import StationConnection
@@ -155,6 +156,7 @@ class Dispatcher(Newcomers):
                     " / max_connects_per_ip_per_s)",
                     conn.peer,
                     refused,
+                    extra=station_fields(peer=conn.peer),
                 )
             conn.ip = ""  # nothing to release
             conn.close()
@@ -219,7 +221,11 @@ class Dispatcher(Newcomers):
                 continue
             self.rejected[reason] += 1
             log.info(
-                "closing connection %s (MN %s): %s", conn.peer, ",".join(conn.mns) or "-", reason
+                "closing connection %s (MN %s): %s",
+                conn.peer,
+                ",".join(conn.mns) or "-",
+                reason,
+                extra=station_fields(conn.mns, conn.peer),
             )
             conn.close()
             closed += 1
@@ -235,6 +241,7 @@ class Dispatcher(Newcomers):
                 group.key[1],
                 group.key[2],
                 list(group.missing),
+                extra=station_fields(str(group.key[0])),
             )
 
     async def close_all(self) -> None:
@@ -273,7 +280,11 @@ class Dispatcher(Newcomers):
             self.flagged[kind] += 1
             n = self.flagged[kind]
             if kind == "edition_mismatch" and (n <= _LOG_FIRST_ERRORS or n % 1000 == 0):
-                log.warning("%s; accepted (strict_edition is off)", edition_detail(station, frame))
+                log.warning(
+                    "%s; accepted (strict_edition is off)",
+                    edition_detail(station, frame),
+                    extra=station_fields(station.mn, conn.peer),
+                )
         if mn not in conn.mns:
             self._bind(conn, mn, station, frame)
         received = datetime.now(UTC)
@@ -369,7 +380,13 @@ class Dispatcher(Newcomers):
                 ack = encode_data_ack(frame)
             except EncodeError as exc:  # a head no answer can echo (e.g. '=' inside a PW)
                 self.rejected["unackable"] += 1
-                log.warning("cannot answer %s (QN %s): %s", item.mn, frame.qn, exc)
+                log.warning(
+                    "cannot answer %s (QN %s): %s",
+                    item.mn,
+                    frame.qn,
+                    exc,
+                    extra=station_fields(item.mn),
+                )
                 continue
             pending = out.get(conn)
             if pending is None:
@@ -390,6 +407,7 @@ class Dispatcher(Newcomers):
                 mn,
                 conn.peer,
                 old.peer,
+                extra=station_fields(mn, conn.peer),
             )
             old.mns.discard(mn)
             old.close()
@@ -476,6 +494,7 @@ class Dispatcher(Newcomers):
                 detail,
                 frame.cn,
                 frame.qn,
+                extra=station_fields(frame.mn or conn.mns, conn.peer),
             )
 
     def _bad_input(self, conn: StationConnection, error: FrameError) -> None:
@@ -492,8 +511,14 @@ class Dispatcher(Newcomers):
                 error.code.value,
                 error.detail,
                 error.offset,
+                extra=station_fields(error.mn or conn.mns, conn.peer),
             )
         if conn.error_streak >= _MAX_ERROR_STREAK:
-            log.warning("closing %s: %d protocol errors in a row", conn.peer, conn.error_streak)
+            log.warning(
+                "closing %s: %d protocol errors in a row",
+                conn.peer,
+                conn.error_streak,
+                extra=station_fields(conn.mns, conn.peer),
+            )
             self.rejected["error_streak_closed"] += 1
             conn.close()
