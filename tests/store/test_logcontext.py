@@ -8,7 +8,6 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 import pytest
 
 from store.logcontext import (
@@ -21,24 +20,14 @@ from store.logcontext import (
     sane_request_id,
     station_fields,
 )
-from store.logs import configure_cli_logging, configure_logging
+from store.logs import configure_cli_logging
+from tests.logcapture import json_lines, logging_into
 
 
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
-    """The root logger writing JSON lines into a buffer (restored afterwards)."""
-    root = logging.getLogger()
-    handlers, level, changes = list(root.handlers), root.level, CHANGES_LOG.level
-    out = io.StringIO()
-    configure_logging("INFO", "json", stream=out)
-    yield out
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    CHANGES_LOG.setLevel(changes)
-
-
-def lines(out: io.StringIO) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in out.getvalue().splitlines()]
+    with logging_into() as out:
+        yield out
 
 
 def test_bound_fields_reach_every_line_and_tasks(json_log: io.StringIO) -> None:
@@ -56,7 +45,7 @@ def test_bound_fields_reach_every_line_and_tasks(json_log: io.StringIO) -> None:
         log.info("after")
 
     asyncio.run(request())
-    got = lines(json_log)
+    got = json_lines(json_log)
     assert [e["msg"] for e in got] == ["handling", "in a task", "explicit wins", "after"]
     assert got[0]["request_id"] == "r-1" and "user" not in got[0]
     assert got[1]["request_id"] == "r-1" and got[1]["user"] == "alice"
@@ -69,7 +58,7 @@ def test_bound_fields_reach_every_line_and_tasks(json_log: io.StringIO) -> None:
 def test_reserved_names_are_not_overwritten(json_log: io.StringIO) -> None:
     with log_fields(name="x", msg="y", mn="M1"):
         logging.getLogger("envgrid.test").info("ok")
-    (entry,) = lines(json_log)
+    (entry,) = json_lines(json_log)
     assert entry["logger"] == "envgrid.test" and entry["msg"] == "ok" and entry["mn"] == "M1"
 
 
@@ -77,7 +66,7 @@ def test_secret_fields_are_masked_in_json(json_log: io.StringIO) -> None:
     log = logging.getLogger("envgrid.test")
     log.info("x", extra={"password": "hunter2", "api_token": "eg_abc", "sm4_key": "K" * 16})
     log.info("y", extra={"password": "", "mn": "M1"})
-    first, second = lines(json_log)
+    first, second = json_lines(json_log)
     text = json_log.getvalue()
     assert "hunter2" not in text and "eg_abc" not in text and "K" * 16 not in text
     assert first["password"] == first["api_token"] == first["sm4_key"] == "***"
@@ -89,7 +78,7 @@ def test_change_and_operation_lines(json_log: io.StringIO) -> None:
         log_change("station", "added", mn="M1", password="secret-pw", changed=["name"])
         log_operation_line("修改/停用站点", "PATCH", "/api/v1/stations/7", 200, {"mn": "M1"})
     log_change("user", "disabled", by="admin", username="bob")
-    change, operation, other = lines(json_log)
+    change, operation, other = json_lines(json_log)
     assert "secret-pw" not in json_log.getvalue()
     assert change["logger"] == "envgrid.changes" and change["event"] == "config_change"
     assert (change["change"], change["action"], change["by"]) == ("station", "added", "cli:root")
@@ -153,7 +142,7 @@ def test_cli_logging_is_quiet_but_logs_changes() -> None:
         root.handlers[:] = handlers
         root.setLevel(level)
         CHANGES_LOG.setLevel(changes)
-    assert [e["msg"] for e in lines(out)] == [
+    assert [e["msg"] for e in json_lines(out)] == [
         "shown",
         "configuration change: station removed (mn=M2) by cli:x",
     ]

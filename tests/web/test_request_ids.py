@@ -10,14 +10,12 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from envgrid.settings import Settings
-from store.logcontext import CHANGES_LOG
-from store.logs import configure_logging
+from tests.logcapture import json_lines, logging_into
 from web.app import create_app
 
 from .conftest import Seed
@@ -27,18 +25,8 @@ log = logging.getLogger("envgrid.test.request")
 
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    handlers, level, changes = list(root.handlers), root.level, CHANGES_LOG.level
-    out = io.StringIO()
-    configure_logging("INFO", "json", stream=out)
-    yield out
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    CHANGES_LOG.setLevel(changes)
-
-
-def _lines(out: io.StringIO) -> list[dict[str, Any]]:
-    return [orjson.loads(line) for line in out.getvalue().splitlines()]
+    with logging_into() as out:
+        yield out
 
 
 async def _logs_and_spawns(request: web.Request) -> web.Response:
@@ -71,7 +59,7 @@ async def test_a_sane_id_is_kept_and_carried_by_every_line(
 ) -> None:
     resp = await app_client.get("/test/request-id", headers={"X-Request-Id": "edge-42.a"})
     assert resp.status == 200 and resp.headers["X-Request-Id"] == "edge-42.a"
-    mine = [e for e in _lines(json_log) if e["logger"] == log.name]
+    mine = [e for e in json_lines(json_log) if e["logger"] == log.name]
     assert [e["msg"] for e in mine] == ["in the handler", "in the work it started"]
     assert all(e["request_id"] == "edge-42.a" for e in mine)
 
@@ -84,7 +72,7 @@ async def test_an_insane_or_missing_id_is_replaced(
     resp = await app_client.get("/test/request-id", headers=headers)
     rid = resp.headers["X-Request-Id"]
     assert rid != sent and len(rid) == 32 and int(rid, 16) >= 0
-    mine = [e for e in _lines(json_log) if e["logger"] == log.name]
+    mine = [e for e in json_lines(json_log) if e["logger"] == log.name]
     assert {e["request_id"] for e in mine} == {rid}
     again = await app_client.get("/test/request-id")
     assert again.headers["X-Request-Id"] != rid  # one per request
@@ -113,7 +101,7 @@ async def test_a_dashboard_change_is_one_operation_line(
     )
     assert resp.status == 200, await resp.text()
     assert "NewStationPw9" not in json_log.getvalue()
-    (line,) = [e for e in _lines(json_log) if e.get("event") == "operation"]
+    (line,) = [e for e in json_lines(json_log) if e.get("event") == "operation"]
     assert line["logger"] == "envgrid.changes" and line["level"] == "INFO"
     assert line["request_id"] == "change-1" and line["user"] == "admin"
     assert line["method"] == "PATCH" and line["status"] == 200
@@ -123,4 +111,6 @@ async def test_a_dashboard_change_is_one_operation_line(
         f"/api/v1/stations/{sid}", json={"name": "x"}, headers=seeded.auth("viewer")
     )
     assert resp.status == 403
-    assert not [e for e in _lines(json_log) if e.get("event") == "operation" and e["status"] == 403]
+    assert not [
+        e for e in json_lines(json_log) if e.get("event") == "operation" and e["status"] == 403
+    ]
