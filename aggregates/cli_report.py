@@ -130,9 +130,7 @@ async def _write(
         task.update(completed=fraction, description=message)
 
     async with database_dsn(settings.core, settings.database) as dsn:
-        conn = await connect(
-            dsn, application_name=f"{settings.database.application_name} report"
-        )
+        conn = await connect(dsn, application_name=f"{settings.database.application_name} report")
         try:
             if args.refresh:
                 sel = (
