@@ -37,7 +37,7 @@ from protocol.redact import mask_fields, mask_frame
 from protocol.sm4 import must_encrypt, parse_key
 from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
-from store.logcontext import station_fields
+from store.logcontext import log_fields, station_fields
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
 from store.stations import NOTIFY_CHANGED_SQL, SM4_KEY_GRACE, STATIONS_CHANNEL, set_sm4_key
 
@@ -67,6 +67,12 @@ class _Active:
     cn: int
     qn: str
     sent: float
+    request_id: str | None = None
+
+    def log_extra(self) -> dict[str, str]:
+        """The fields of a log line about it: the station and the request that queued it."""
+        rid = {"request_id": self.request_id} if self.request_id else {}
+        return {**station_fields(self.mn), **rid}
 
 
 @dataclass(eq=False, repr=False)
@@ -247,6 +253,11 @@ class CommandTracker:
             row = await conn.fetchrow(queries.CLAIM_COMMAND_SQL, command_id, self.worker)
         if row is None:
             return  # another worker took it, or it expired
+        rid = row["request_id"]
+        with log_fields(**({"request_id": rid} if rid else {})):
+            await self._send_claimed(command_id, row)
+
+    async def _send_claimed(self, command_id: int, row: asyncpg.Record) -> None:
         station_id, cn, params, qn, mn = (
             row["station_id"],
             row["cn"],
@@ -299,7 +310,7 @@ class CommandTracker:
             return
         if cn == KEY_EXCHANGE_CN and params.get("NewSK"):
             self._new_keys[mn] = parse_key(str(params["NewSK"]))
-        active = _Active(command_id, station_id, mn, cn, qn, time.monotonic())
+        active = _Active(command_id, station_id, mn, cn, qn, time.monotonic(), row["request_id"])
         self._active[(mn, qn)] = active
         self._by_station.setdefault(station_id, []).append(active)
         self.sent += 1
@@ -355,7 +366,7 @@ class CommandTracker:
                     "cannot record the reply to command %d: %s",
                     active.id,
                     exc,
-                    extra=station_fields(active.mn),
+                    extra=active.log_extra(),
                 )
 
     async def _record(
@@ -434,7 +445,7 @@ class CommandTracker:
             "station %s confirmed its new SM4 key (command %d)",
             active.mn,
             active.id,
-            extra=station_fields(active.mn),
+            extra=active.log_extra(),
         )
 
     async def _password_changed(self, conn: asyncpg.Connection, active: _Active) -> None:
@@ -451,7 +462,7 @@ class CommandTracker:
             "station %s confirmed its new password (command %d)",
             active.mn,
             active.id,
-            extra=station_fields(active.mn),
+            extra=active.log_extra(),
         )
 
     def sm4_key_in_flight(self, mn: str) -> bytes | None:

@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from envgrid.settings import Settings
+from store.db import connect
 from tests.logcapture import json_lines, logging_into
 from web.app import create_app
 
@@ -114,3 +115,26 @@ async def test_a_dashboard_change_is_one_operation_line(
     assert not [
         e for e in json_lines(json_log) if e.get("event") == "operation" and e["status"] == 403
     ]
+
+
+async def test_a_command_sent_from_the_dashboard_keeps_the_request_id(
+    app_client: TestClient, seeded: Seed
+) -> None:
+    """The ingest worker that sends it later (another process) logs the same id: the
+    command carries it (tests/ingest/test_server.py follows it to the log line)."""
+    sid = seeded.stations["good"]
+    resp = await app_client.post(
+        f"/api/v1/stations/{sid}/commands",
+        json={"verb": "set-rtd-interval", "params": {"RtdInterval": 60}},
+        headers={**seeded.auth("admin"), "X-Request-Id": "cmd-5"},
+    )
+    assert resp.status == 201, await resp.text()
+    command_id = (await resp.json())["id"]
+    conn = await connect(seeded.dsn)
+    try:
+        stored = await conn.fetchval(
+            "SELECT request_id FROM station_commands WHERE id = $1", command_id
+        )
+    finally:
+        await conn.close()
+    assert stored == "cmd-5"
