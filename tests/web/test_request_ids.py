@@ -59,6 +59,7 @@ async def test_a_sane_id_is_kept_and_carried_by_every_line(
     app_client: TestClient, json_log: io.StringIO
 ) -> None:
     resp = await app_client.get("/test/request-id", headers={"X-Request-Id": "edge-42.a"})
+    assert await resp.text() == "ok"
     assert resp.status == 200 and resp.headers["X-Request-Id"] == "edge-42.a"
     mine = [e for e in json_lines(json_log) if e["logger"] == log.name]
     assert [e["msg"] for e in mine] == ["in the handler", "in the work it started"]
@@ -71,11 +72,13 @@ async def test_an_insane_or_missing_id_is_replaced(
 ) -> None:
     headers = {} if sent is None else {"X-Request-Id": sent}
     resp = await app_client.get("/test/request-id", headers=headers)
+    assert await resp.text() == "ok"
     rid = resp.headers["X-Request-Id"]
     assert rid != sent and len(rid) == 32 and int(rid, 16) >= 0
     mine = [e for e in json_lines(json_log) if e["logger"] == log.name]
     assert {e["request_id"] for e in mine} == {rid}
     again = await app_client.get("/test/request-id")
+    assert await again.text() == "ok"
     assert again.headers["X-Request-Id"] != rid  # one per request
 
 
@@ -87,6 +90,7 @@ async def test_errors_static_files_and_probes_get_an_id(app_client: TestClient) 
         ("/login", 200),
     ):
         resp = await app_client.get(path, headers={"X-Request-Id": f"id-{status}"})
+        await resp.read()
         assert resp.status == status, path
         assert resp.headers["X-Request-Id"] == f"id-{status}", path
 
@@ -111,6 +115,7 @@ async def test_a_dashboard_change_is_one_operation_line(
     resp = await app_client.patch(
         f"/api/v1/stations/{sid}", json={"name": "x"}, headers=seeded.auth("viewer")
     )
+    await resp.read()
     assert resp.status == 403
     assert not [
         e for e in json_lines(json_log) if e.get("event") == "operation" and e["status"] == 403
