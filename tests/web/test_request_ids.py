@@ -15,9 +15,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from envgrid.settings import Settings
-from store.db import connect
 from tests.logcapture import json_lines, logging_into
 from web.app import create_app
+from web.keys import POOL_KEY
 
 from .conftest import Seed
 
@@ -135,11 +135,6 @@ async def test_a_command_sent_from_the_dashboard_keeps_the_request_id(
     )
     assert resp.status == 201, await resp.text()
     command_id = (await resp.json())["id"]
-    conn = await connect(seeded.dsn)
-    try:
-        stored = await conn.fetchval(
-            "SELECT request_id FROM station_commands WHERE id = $1", command_id
-        )
-    finally:
-        await conn.close()
-    assert stored == "cmd-5"
+    async with app_client.app[POOL_KEY].acquire() as conn:
+        sql = "SELECT request_id FROM station_commands WHERE id = $1"
+        assert await conn.fetchval(sql, command_id) == "cmd-5"
