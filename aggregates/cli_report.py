@@ -12,7 +12,7 @@ Examples::
 ``--start``/``--end`` (inclusive).  The file goes to ``--output`` or, by default, to
 ``aggregates.reports_dir`` (``core.data_dir/reports``).  ``--refresh`` recomputes the official
 daily values of the period first (otherwise the scheduled refresh job's values are used).
-Progress goes to stderr when the report takes more than a moment; the path of the file
+Progress is drawn on stderr when it is a terminal (not with ``--quiet``); the path of the file
 written is printed on stdout.  Exit status: 0 written, 1 database error, 2 bad arguments.
 """
 
@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TextIO
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -39,9 +37,10 @@ from aggregates.settings import AggregatesConfig
 from store.config import SettingsLoader, mask_dsn
 from store.db import connect
 from store.embedded import EmbeddedError, database_dsn
+from store.progress import Progress, ProgressTask, add_quiet_option
 from store.validation import ConfigError
 
-__all__ = ["ProgressBar", "configure", "run"]
+__all__ = ["configure", "run"]
 
 EXIT_DB = 1
 EXIT_USAGE = 2
@@ -74,34 +73,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--audit-log", action="store_true", help="append the data-audit log of the period"
     )
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
-
-
-class ProgressBar:
-    """A progress bar on stderr, shown only once the job has run for ``delay`` seconds."""
-
-    def __init__(self, stream: TextIO, *, delay: float = 0.5, enabled: bool = True) -> None:
-        self.stream = stream
-        self.delay = delay
-        self.enabled = enabled
-        self.started = time.monotonic()
-        self.shown = False
-
-    def __call__(self, fraction: float, message: str) -> None:
-        if not self.enabled or time.monotonic() - self.started < self.delay:
-            return
-        width = 30
-        filled = int(width * max(0.0, min(1.0, fraction)))
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {fraction:4.0%} {message[:40]:<40}"
-        )
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.shown:
-            self.stream.write("\n")
-            self.stream.flush()
+    add_quiet_option(parser)
 
 
 def _day(text: str | None, what: str) -> date | None:
@@ -149,53 +121,58 @@ def _output(args: argparse.Namespace, settings: AggregatesConfig, spec: ReportSp
 
 
 async def _main(args: argparse.Namespace, settings: AggregatesConfig, spec: ReportSpec) -> Path:
-    bar = ProgressBar(sys.stderr, enabled=not args.quiet)
-    try:
-        async with database_dsn(settings.core, settings.database) as dsn:
-            conn = await connect(
-                dsn, application_name=f"{settings.database.application_name} report"
-            )
-            try:
-                if args.refresh:
-                    sel = (
-                        Selection(mns=(spec.key,))
-                        if spec.scope == "station"
-                        else Selection(region=spec.key)
-                        if spec.scope == "region"
-                        else Selection(grid=spec.key)
-                    )
-                    stations = await select_stations(conn, sel)
-                    pairs = [(s.id, d) for s in stations for d in spec.period.iter_days()]
-                    async with conn.transaction():
-                        await refresh_days(
-                            conn,
-                            settings,
-                            pairs,
-                            progress=lambda f, m: bar(0.5 * f, f"refresh: {m}"),
-                        )
-                    offset = 0.5
-                else:
-                    offset = 0.0
-                report = await build_report(
-                    conn,
-                    settings,
-                    spec,
-                    progress=lambda f, m: bar(offset + (0.9 - offset) * f, m),
+    with Progress(quiet=args.quiet) as progress:
+        task = progress.task(f"report {spec.scope} {spec.key}", total=1.0)
+        return await _write(args, settings, spec, task)
+
+
+async def _write(
+    args: argparse.Namespace, settings: AggregatesConfig, spec: ReportSpec, task: ProgressTask
+) -> Path:
+    def bar(fraction: float, message: str) -> None:
+        task.update(completed=fraction, description=message)
+
+    async with database_dsn(settings.core, settings.database) as dsn:
+        conn = await connect(dsn, application_name=f"{settings.database.application_name} report")
+        try:
+            if args.refresh:
+                sel = (
+                    Selection(mns=(spec.key,))
+                    if spec.scope == "station"
+                    else Selection(region=spec.key)
+                    if spec.scope == "region"
+                    else Selection(grid=spec.key)
                 )
-            finally:
-                await conn.close()
-        bar(0.95, "writing")
-        path = export(
-            report,
-            args.format,
-            _output(args, settings, spec),
-            chart=args.chart,
-            font=settings.aggregates.cjk_font,
-        )
-        bar(1.0, "done")
-        return path
-    finally:
-        bar.close()
+                stations = await select_stations(conn, sel)
+                pairs = [(s.id, d) for s in stations for d in spec.period.iter_days()]
+                async with conn.transaction():
+                    await refresh_days(
+                        conn,
+                        settings,
+                        pairs,
+                        progress=lambda f, m: bar(0.5 * f, f"refresh: {m}"),
+                    )
+                offset = 0.5
+            else:
+                offset = 0.0
+            report = await build_report(
+                conn,
+                settings,
+                spec,
+                progress=lambda f, m: bar(offset + (0.9 - offset) * f, m),
+            )
+        finally:
+            await conn.close()
+    bar(0.95, "writing")
+    path = export(
+        report,
+        args.format,
+        _output(args, settings, spec),
+        chart=args.chart,
+        font=settings.aggregates.cjk_font,
+    )
+    bar(1.0, "done")
+    return path
 
 
 def run(args: argparse.Namespace, load: SettingsLoader[AggregatesConfig]) -> int:

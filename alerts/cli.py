@@ -34,6 +34,7 @@ from alerts.settings import AlertsConfig
 from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
+from store.logcontext import log_change
 from store.validation import ConfigError
 
 from . import api
@@ -253,6 +254,7 @@ async def _silence(conn: asyncpg.Connection, args: argparse.Namespace, s: Alerts
         sid = await api.create_silence(
             conn, matchers=_matchers(args), ends_at=end, created_by=args.user, comment=args.comment
         )
+        log_change("silence", "added", silence_id=sid, ends_at=end.isoformat())
         _out(
             args, {"id": sid, "ends_at": end.isoformat()}, f"silence {sid} until {end.isoformat()}"
         )
@@ -267,6 +269,7 @@ async def _silence(conn: asyncpg.Connection, args: argparse.Namespace, s: Alerts
         )
     else:
         await api.expire_silence(conn, args.id, user="cli")
+        log_change("silence", "expired", silence_id=args.id)
         _out(args, {"id": args.id, "expired": True}, f"silence {args.id} ended")
     return 0
 
@@ -277,6 +280,7 @@ async def _receiver(conn: asyncpg.Connection, args: argparse.Namespace, s: Alert
         rid = await api.create_receiver(
             conn, **_options(args, "name", "kind", "address", "secret", "settings")
         )
+        log_change("receiver", "added", receiver_id=rid, name=args.name, kind=args.kind)
         _out(args, {"id": rid}, f"receiver {args.name} added (id {rid})")
     elif action == "list":
         _out_rows(
@@ -289,6 +293,7 @@ async def _receiver(conn: asyncpg.Connection, args: argparse.Namespace, s: Alert
         )
     else:
         await api.delete_receiver(conn, args.id)
+        log_change("receiver", "deleted", receiver_id=args.id)
         _out(args, {"id": args.id, "deleted": True}, f"receiver {args.id} deleted")
     return 0
 
@@ -312,6 +317,9 @@ async def _responsible(conn: asyncpg.Connection, args: argparse.Namespace, s: Al
         scope, key = "region", args.region
     rid = await api.add_responsibility(
         conn, receiver_id=row["id"], role=args.role, scope=scope, scope_key=key
+    )
+    log_change(
+        "responsibility", "added", receiver=row["name"], role=args.role, scope=scope, key=key
     )
     _out(args, {"id": rid}, f"{row['name']} is {args.role} for {scope} {key}".rstrip())
     return 0
@@ -346,6 +354,7 @@ async def _limit(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsCo
         enabled=not args.disable,
         **_options(args, "upper", "lower", "aqi_level", "severity", "source", "user"),
     )
+    log_change("limit", "set", limit_id=lid, factor=args.factor, level=level, key=key)
     _out(args, {"id": lid}, f"limit {lid} set ({args.factor} at {level} {key})".rstrip())
     return 0
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from store.config import SettingsLoader
+from store.progress import Progress, add_quiet_option
 from web.settings import WebConfig
 
 from .engines import BINDIR, ENGINE, Leg, legs, parse_engines, unavailable
@@ -78,6 +79,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="what to measure (default: all)",
     )
     parser.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    add_quiet_option(parser)
     parser.add_argument(
         "--report", metavar="DIR", help="write a Markdown report with plots (PNG) into DIR"
     )
@@ -122,12 +124,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _kwargs(name: str, args: argparse.Namespace, leg: Leg) -> dict[str, Any]:
+#: what a scenario says as it goes (``outage: stopping PostgreSQL for 60 s``)
+Say = Callable[[str], None]
+
+
+def _silent(message: str) -> None:
+    """The default :data:`Say`: nothing."""
+
+
+def _kwargs(name: str, args: argparse.Namespace, leg: Leg, say: Say) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if name in SERVER_SCENARIOS or name in FAULT_SCENARIOS:
         out["workers"] = args.workers
         out["dsn"] = args.dsn
-        out["progress"] = lambda msg: print(msg, file=sys.stderr, flush=True)
+        out["progress"] = say
         if args.stations:
             out["stations"] = args.stations
         if args.duration and name == "throughput":
@@ -284,7 +294,11 @@ def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
 
 
 def _measure(
-    name: str, args: argparse.Namespace, settings_for: SettingsLoader[WebConfig], leg: Leg
+    name: str,
+    args: argparse.Namespace,
+    settings_for: SettingsLoader[WebConfig],
+    leg: Leg,
+    say: Say,
 ) -> Any:
     if name == "codec":
         from bench import codec
@@ -293,7 +307,7 @@ def _measure(
     if name in SERVER_SCENARIOS:
         from bench import scenarios
 
-        return scenarios.SCENARIOS[name](**_kwargs(name, args, leg))
+        return scenarios.SCENARIOS[name](**_kwargs(name, args, leg, say))
     if name in FAULT_SCENARIOS:
         from bench import attacks, faults
 
@@ -305,7 +319,7 @@ def _measure(
             "soak": faults.soak,
             "hostile": attacks.hostile,
         }[name]
-        return fault(**_kwargs(name, args, leg))
+        return fault(**_kwargs(name, args, leg, say))
     return _via_main(_main_of(name, settings_for), args, _subsystem_argv(name, args, leg))
 
 
@@ -314,9 +328,10 @@ def run_scenario(
     args: argparse.Namespace,
     settings_for: SettingsLoader[WebConfig],
     leg: Leg | None = None,
+    say: Say = _silent,
 ) -> dict[str, Any]:
     started = time.time()
-    result = _measure(name, args, settings_for, leg or Leg("auto"))
+    result = _measure(name, args, settings_for, leg or Leg("auto"), say)
     if not isinstance(result, dict):
         result = {"result": result}
     result.setdefault("scenario", name)
@@ -345,6 +360,7 @@ def _run_legs(
     args: argparse.Namespace,
     settings_for: SettingsLoader[WebConfig],
     engine_legs: list[Leg],
+    say: Say = _silent,
 ) -> dict[str, dict[str, Any]]:
     """``name`` once per leg, back to back: ``{"name@engine": result}``; a leg that cannot
     run here is reported as skipped, one that fails with its error."""
@@ -353,12 +369,12 @@ def _run_legs(
         key = f"{name}@{leg.engine}"
         base = {"scenario": name, "engine_choice": leg.engine}
         if leg.skipped:
-            print(f"== {key}: skipped: {leg.skipped}", file=sys.stderr, flush=True)
+            say(f"== {key}: skipped: {leg.skipped}")
             out[key] = {**base, "skipped": leg.skipped}
             continue
-        print(f"== {key}: {SCENARIOS[name]}", file=sys.stderr, flush=True)
+        say(f"== {key}: {SCENARIOS[name]}")
         try:
-            out[key] = {**base, **run_scenario(name, args, settings_for, leg)}
+            out[key] = {**base, **run_scenario(name, args, settings_for, leg, say)}
         except Exception as exc:  # one engine failing must not lose the other's figures
             out[key] = {**base, "error": f"{type(exc).__name__}: {exc}"[-3000:]}
     return out
@@ -397,16 +413,25 @@ def run(
     if engine_legs is not None:
         results["engines"] = [leg.engine for leg in engine_legs]
     failed = False
-    for name in names:
-        if engine_legs is not None and name in ENGINE_SCENARIOS:
-            done = _run_legs(name, args, settings_for, engine_legs)
-        else:
-            print(f"== {name}: {SCENARIOS[name]}", file=sys.stderr, flush=True)
-            done = {name: run_scenario(name, args, settings_for, single)}
-        for key, result in done.items():
-            scenarios[key] = result
-            failed = failed or "error" in result
-            print(json.dumps(result, ensure_ascii=False, default=str), flush=True)
+    with Progress(quiet=args.quiet) as display:
+        task = display.task("bench", total=len(names))
+
+        def say(message: str) -> None:
+            display.note(message)
+            task.update(status=message.strip())
+
+        for name in names:
+            task.update(description=f"bench {name}")
+            if engine_legs is not None and name in ENGINE_SCENARIOS:
+                done = _run_legs(name, args, settings_for, engine_legs, say)
+            else:
+                say(f"== {name}: {SCENARIOS[name]}")
+                done = {name: run_scenario(name, args, settings_for, single, say)}
+            for key, result in done.items():
+                scenarios[key] = result
+                failed = failed or "error" in result
+                print(json.dumps(result, ensure_ascii=False, default=str), flush=True)
+            task.advance()
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, ensure_ascii=False, default=str))
     if args.report:

@@ -13,12 +13,15 @@ chosen, so ``envgrid --help`` and the light commands start fast.
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Final
+
+from store.logcontext import log_fields
 
 __all__ = ["COMMANDS", "build_parser", "command_module", "main"]
 
@@ -194,6 +197,7 @@ def _loader(args: argparse.Namespace) -> Any:
     ``envgrid bench`` gets defaults and overrides only: what it runs in-process must not
     depend on a local envgrid.toml or ENVGRID_* variables."""
     from envgrid.settings import load_settings
+    from store.logs import configure_cli_logging
 
     config = Path(args.config) if args.config else None
     bench = args.command == "bench"
@@ -201,7 +205,9 @@ def _loader(args: argparse.Namespace) -> Any:
     def load(overrides: Mapping[str, Any] | None = None) -> Any:
         if bench:
             return load_settings(None, {}, overrides or {}, discover=False)
-        return load_settings(config, os.environ, overrides or {})
+        settings = load_settings(config, os.environ, overrides or {})
+        configure_cli_logging(settings.core.log_level, settings.core.log_format)
+        return settings
 
     return load
 
@@ -215,20 +221,29 @@ def _migrated_fully(args: argparse.Namespace) -> bool:
     )
 
 
+def cli_user() -> str:
+    """Who runs a command, as its log lines name them: ``cli:<login name>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):
+        return "cli"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(args_list)
     args = parser.parse_args(args_list)
     try:
-        if args.command in WITH_SETTINGS:
-            status = int(args._run(args, _loader(args)) or 0)
-            if status == 0 and _migrated_fully(args):
-                # the composition root wires the casework calendar after store's migrate
-                from web.casework.kernel.calendar_cli import fill_after_migrate
+        with log_fields(user=cli_user()):
+            if args.command in WITH_SETTINGS:
+                status = int(args._run(args, _loader(args)) or 0)
+                if status == 0 and _migrated_fully(args):
+                    # the composition root wires the casework calendar after store's migrate
+                    from web.casework.kernel.calendar_cli import fill_after_migrate
 
-                status = fill_after_migrate(_loader(args), getattr(args, "dsn", None))
-            return status
-        return int(args._run(args) or 0)
+                    status = fill_after_migrate(_loader(args), getattr(args, "dsn", None))
+                return status
+            return int(args._run(args) or 0)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from store.config import settings_as_dict
+from store.logcontext import CHANGE_EVENT
 
 __all__ = ["SETTINGS_RECORD", "changes", "record_settings"]
 
@@ -64,7 +65,20 @@ def record_settings(settings: Any, data_dir: Path) -> list[tuple[str, Any, Any]]
     else:
         found = changes(previous, current)
         for key, old, new in found:
-            log.info("configuration changed: %s %s -> %s", key, _show(old), _show(new))
+            log.info(
+                "configuration changed: %s %s -> %s",
+                key,
+                _show(old),
+                _show(new),
+                extra={
+                    "event": CHANGE_EVENT,
+                    "change": "setting",
+                    "action": "changed since the last start",
+                    "key": key,
+                    "before": old,
+                    "after": new,
+                },
+            )
         if not found:
             log.info("configuration unchanged since the last start")
     try:

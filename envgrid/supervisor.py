@@ -136,6 +136,7 @@ class Supervisor:
             os.getpid(),
             self.settings.ingest.worker_count,
             "".join(f", {s.name}" for s in self.services),
+            extra={"event": "start", "service": "supervisor"},
         )
         record_settings(self.settings, self.settings.core.data_dir)
         watchdog = self._start_watchdog()
@@ -178,7 +179,11 @@ class Supervisor:
                     await watchdog
             await self._stop_children()
             await self._stop_database()
-            log.info("envgrid stopped (in %.1f s)", time.monotonic() - stopping)
+            log.info(
+                "envgrid stopped (in %.1f s)",
+                time.monotonic() - stopping,
+                extra={"event": "stop", "service": "supervisor"},
+            )
 
     def _on_signal(self, sig: signal.Signals) -> None:
         assert self._stop is not None
@@ -294,7 +299,12 @@ class Supervisor:
         process.start()
         child.process = process
         child.started = time.monotonic()
-        log.info("started %s (pid %s)", child.service.name, process.pid)
+        log.info(
+            "started %s (pid %s)",
+            child.service.name,
+            process.pid,
+            extra={"event": "start", "service": child.service.name, "child_pid": process.pid},
+        )
 
     async def _monitor(self, multiproc: str) -> None:
         assert self._stop is not None
@@ -316,6 +326,7 @@ class Supervisor:
                         child.service.name,
                         proc.pid,
                         code,
+                        extra={"event": "exit", "service": child.service.name, "code": code},
                     )
                     child.process = None
                     delay = _RESTART_BACKOFF[min(child.restarts, len(_RESTART_BACKOFF) - 1)]
@@ -336,7 +347,13 @@ class Supervisor:
                 log.error("%s did not stop in %.0f s; killing it", proc.name, self.stop_timeout)
                 proc.kill()
             proc.join(5)
-            log.info("stopped %s (pid %s, exit code %s)", proc.name, proc.pid, proc.exitcode)
+            log.info(
+                "stopped %s (pid %s, exit code %s)",
+                proc.name,
+                proc.pid,
+                proc.exitcode,
+                extra={"event": "stop", "service": proc.name, "child_pid": proc.pid},
+            )
 
     async def _wait_listening(self, limit_s: float = 60.0) -> None:
         """Return once the HJ 212 port accepts connections (a worker is up)."""

@@ -41,8 +41,10 @@ from store.commands import (
 from store.config import SettingsLoader
 from store.db import connect
 from store.embedded import database_dsn
+from store.logcontext import log_change
 from store.loggers import assign_logger, list_loggers, reject_logger
-from store.secretbox import SM4_KEY, STATION_PASSWORD, box_for
+from store.progress import Progress, add_quiet_option
+from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, box_for
 from store.stations import (
     AREA_CLASSES,
     DEFAULT_AREA_CLASS,
@@ -59,6 +61,9 @@ from store.stations import (
     update_station,
 )
 from store.validation import ConfigError
+
+#: stations registered per statement by ``import``
+IMPORT_CHUNK = 10_000
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -108,6 +113,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         " lon, region_name — e.g. the output of 'envgrid simulate --list-stations'",
     )
     imp.add_argument("file", help="JSON file, or - for standard input")
+    add_quiet_option(imp)
     sub.add_parser("pending", help="unknown MNs waiting for approval")
     approve = sub.add_parser("approve", help="register a pending MN")
     approve.add_argument("mn")
@@ -165,8 +171,7 @@ def _edition_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--edition",
         choices=EDITIONS,
-        help="the HJ 212 edition the station speaks (2005, 2017, 2025; default: any, as"
-        " detected)",
+        help="the HJ 212 edition the station speaks (2005, 2017, 2025; default: any, as detected)",
     )
     parser.add_argument(
         "--sm4-key",
@@ -256,6 +261,7 @@ async def _add(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
         strict_edition=args.strict_edition,
         sm4_key=_seal_key(args.sm4_key, s),
     )
+    log_change("station", "added", mn=args.mn, station_id=station_id)
     print(f"station {args.mn} registered (id {station_id})")
     return 0
 
@@ -282,13 +288,12 @@ async def _set(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConf
         if key is not None:
             station_id = await set_sm4_key(conn, args.mn, key)
             values["sm4_key"] = "(new key; the old one stays valid for the grace period)"
+    log_change("station", "changed", mn=args.mn, changed=sorted(values))
     print(f"station {args.mn} (id {station_id}) changed: {', '.join(sorted(values))}")
     return 0
 
 
-async def _rotate_key(
-    conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig
-) -> int:
+async def _rotate_key(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     command_id = await queue_key_exchange(
         conn,
         mn=args.mn,
@@ -296,6 +301,7 @@ async def _rotate_key(
         created_by="cli",
         tz=s.core.timezone,
     )
+    log_change("station", "key exchange queued", mn=args.mn, command_id=command_id)
     print(
         f"key exchange queued for {args.mn} (command {command_id}); the new key is used once"
         " the station confirms it (envgrid station command … or the station page shows it)"
@@ -315,22 +321,39 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
         )
     except json.JSONDecodeError as exc:
         raise StationError(f"{args.file}: not JSON ({exc})") from None
+    if not isinstance(items, list):
+        raise StationError(f"{args.file}: expected a JSON list or JSON lines of stations")
+    with Progress(quiet=args.quiet) as progress:
+        stations = _new_stations(items, args.file, box_for(s.core.secret_key_path), progress)
+        task = progress.task(f"registering {len(stations)} stations", total=len(stations))
+        for start in range(0, len(stations), IMPORT_CHUNK):
+            task.advance(await add_stations(conn, stations[start : start + IMPORT_CHUNK]))
+    log_change("station", "imported", count=len(stations), file=args.file)
+    print(f"{len(stations)} stations registered (existing MNs updated)")
+    return 0
+
+
+def _new_stations(
+    items: list[Any], file: str, box: SecretBox, progress: Progress
+) -> list[NewStation]:
+    """The stations of an import file, checked and their secrets sealed (StationError)."""
     stations = []
-    box = box_for(s.core.secret_key_path)
+    task = progress.task(f"checking {Path(file).name}", total=len(items))
     for n, item in enumerate(items, 1):
+        task.advance()
         if not isinstance(item, dict) or not item.get("mn"):
-            raise StationError(f"{args.file}: item {n} has no 'mn'")
+            raise StationError(f"{file}: item {n} has no 'mn'")
         password = str(item.get("pw", item.get("password", "")))
         if not password.strip():
-            raise StationError(f"{args.file}: item {n} ({item['mn']}) has no 'pw'")
+            raise StationError(f"{file}: item {n} ({item['mn']}) has no 'pw'")
         edition, key = item.get("edition"), item.get("sm4_key")
         if edition is not None and str(edition) not in EDITIONS:
-            raise StationError(f"{args.file}: item {n}: edition must be one of {EDITIONS}")
+            raise StationError(f"{file}: item {n}: edition must be one of {EDITIONS}")
         if key is not None:
             try:
                 parse_key(str(key))
             except ValueError as exc:
-                raise StationError(f"{args.file}: item {n}: sm4_key: {exc}") from None
+                raise StationError(f"{file}: item {n}: sm4_key: {exc}") from None
         stations.append(
             NewStation(
                 str(item["mn"]),
@@ -344,10 +367,7 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
                 None if key is None else box.seal(str(key), SM4_KEY),
             )
         )
-    for start in range(0, len(stations), 10_000):
-        await add_stations(conn, stations[start : start + 10_000])
-    print(f"{len(stations)} stations registered (existing MNs updated)")
-    return 0
+    return stations
 
 
 async def _pending(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
@@ -361,12 +381,14 @@ async def _approve(conn: asyncpg.Connection, args: argparse.Namespace, s: Ingest
     station_id = await approve_pending(
         conn, args.mn, password=_seal(args.password, s), name=args.name
     )
+    log_change("station", "approved", mn=args.mn, station_id=station_id)
     print(f"station {args.mn} approved (id {station_id}); its data is stored from now on")
     return 0
 
 
 async def _reject(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     await reject_pending(conn, args.mn, by="cli")
+    log_change("station", "rejected", mn=args.mn)
     print(f"{args.mn} rejected")
     return 0
 
@@ -390,6 +412,7 @@ async def _assign(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
         timeout_s=args.timeout,
         tz=s.core.timezone,
     )
+    log_change("station", "assigned", mn=done.mn, logger_id=done.logger_id)
     print(
         f"logger {done.logger_id} registered as station {done.mn} (id {done.station_id});"
         f" CN 1002 queued (command {done.command_id})"
@@ -399,6 +422,7 @@ async def _assign(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestC
 
 async def _no_logger(conn: asyncpg.Connection, args: argparse.Namespace, s: IngestConfig) -> int:
     await reject_logger(conn, args.logger_id, by="cli")
+    log_change("logger", "rejected", logger_id=args.logger_id)
     print(f"logger {args.logger_id} rejected")
     return 0
 

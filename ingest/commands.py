@@ -37,6 +37,7 @@ from protocol.redact import mask_fields, mask_frame
 from protocol.sm4 import must_encrypt, parse_key
 from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
+from store.logcontext import log_fields, station_fields
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
 from store.stations import NOTIFY_CHANGED_SQL, SM4_KEY_GRACE, STATIONS_CHANNEL, set_sm4_key
 
@@ -58,8 +59,6 @@ SET_PASSWORD_CN = 1072
 KEY_EXCHANGE_CN = 1014
 
 
-
-
 @dataclass(slots=True)
 class _Active:
     id: int
@@ -68,6 +67,12 @@ class _Active:
     cn: int
     qn: str
     sent: float
+    request_id: str | None = None
+
+    def log_extra(self) -> dict[str, str]:
+        """The fields of a log line about it: the station and the request that queued it."""
+        rid = {"request_id": self.request_id} if self.request_id else {}
+        return {**station_fields(self.mn), **rid}
 
 
 @dataclass(eq=False, repr=False)
@@ -229,7 +234,13 @@ class CommandTracker:
             command_id = await queue_key_exchange(
                 conn, mn=station.mn, box=self.box, created_by=why, tz=self.tz
             )
-        log.info("SM4 key exchange for %s queued (%s, command %d)", station.mn, why, command_id)
+        log.info(
+            "SM4 key exchange for %s queued (%s, command %d)",
+            station.mn,
+            why,
+            command_id,
+            extra=station_fields(station.mn),
+        )
 
     async def _send_queued(self, station: Station) -> None:
         async with self.pool.acquire() as conn:
@@ -242,6 +253,11 @@ class CommandTracker:
             row = await conn.fetchrow(queries.CLAIM_COMMAND_SQL, command_id, self.worker)
         if row is None:
             return  # another worker took it, or it expired
+        rid = row["request_id"]
+        with log_fields(**({"request_id": rid} if rid else {})):
+            await self._send_claimed(command_id, row)
+
+    async def _send_claimed(self, command_id: int, row: asyncpg.Record) -> None:
         station_id, cn, params, qn, mn = (
             row["station_id"],
             row["cn"],
@@ -294,11 +310,11 @@ class CommandTracker:
             return
         if cn == KEY_EXCHANGE_CN and params.get("NewSK"):
             self._new_keys[mn] = parse_key(str(params["NewSK"]))
-        active = _Active(command_id, station_id, mn, cn, qn, time.monotonic())
+        active = _Active(command_id, station_id, mn, cn, qn, time.monotonic(), row["request_id"])
         self._active[(mn, qn)] = active
         self._by_station.setdefault(station_id, []).append(active)
         self.sent += 1
-        log.info("sent command %d (CN %d) to %s", command_id, cn, mn)
+        log.info("sent command %d (CN %d) to %s", command_id, cn, mn, extra=station_fields(mn))
 
     async def _fail(self, command_id: int, reason: str) -> None:
         async with self.pool.acquire() as conn:
@@ -346,7 +362,12 @@ class CommandTracker:
             try:
                 await self._record(active, frame, sql, code, received)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.error("cannot record the reply to command %d: %s", active.id, exc)
+                log.error(
+                    "cannot record the reply to command %d: %s",
+                    active.id,
+                    exc,
+                    extra=active.log_extra(),
+                )
 
     async def _record(
         self, active: _Active, frame: Frame, sql: str | None, code: int | None, received: datetime
@@ -420,7 +441,12 @@ class CommandTracker:
         if self.box is not None:
             new = self.box.seal(self.box.open(new, SM4_KEY), SM4_KEY)
         await set_sm4_key(conn, active.mn, new, self.sm4_grace)
-        log.info("station %s confirmed its new SM4 key (command %d)", active.mn, active.id)
+        log.info(
+            "station %s confirmed its new SM4 key (command %d)",
+            active.mn,
+            active.id,
+            extra=active.log_extra(),
+        )
 
     async def _password_changed(self, conn: asyncpg.Connection, active: _Active) -> None:
         """The station confirmed a set-password command (1072, ExeRtn 1): the registry takes
@@ -432,7 +458,12 @@ class CommandTracker:
             new = self.box.seal(self.box.open(new, STATION_PASSWORD), STATION_PASSWORD)
         await conn.execute(queries.SET_STATION_PASSWORD_SQL, active.station_id, new)
         await conn.execute(NOTIFY_CHANGED_SQL, STATIONS_CHANNEL, active.mn)
-        log.info("station %s confirmed its new password (command %d)", active.mn, active.id)
+        log.info(
+            "station %s confirmed its new password (command %d)",
+            active.mn,
+            active.id,
+            extra=active.log_extra(),
+        )
 
     def sm4_key_in_flight(self, mn: str) -> bytes | None:
         """The key a key exchange in flight is giving ``mn`` (decoders try it last)."""

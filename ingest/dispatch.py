@@ -24,7 +24,6 @@ from protocol import (
     DataUpload,
     Decoder,
     EncodeError,
-    ErrorCode,
     Frame,
     FrameError,
     Heartbeat,
@@ -38,12 +37,14 @@ from protocol import (
     format_time,
 )
 from protocol.identity import IDENTITY_CN
+from store.logcontext import station_fields
 
 from .admission import edition_detail, flags, refusal
 from .connection import StationConnection
 from .guard import AddressGuard
 from .newcomers import Newcomers
 from .registry import Station, StationRegistry
+from .rejections import LOG_FIRST_ERRORS, Rejections
 from .rows import TimeParser, in_window
 from .settings import IngestSettings
 from .writer import Inbound
@@ -57,11 +58,8 @@ __all__ = ["Dispatcher"]
 
 log = logging.getLogger(__name__)
 
-_LOG_FIRST_ERRORS = 5
-_MAX_ERROR_STREAK = 200
 
-
-class Dispatcher(Newcomers):
+class Dispatcher(Newcomers, Rejections):
     """The worker's per-event logic (connections only feed it)."""
 
     def __init__(
@@ -149,12 +147,13 @@ class Dispatcher(Newcomers):
         if refused is not None:
             self.rejected[refused] += 1
             self._refusals += 1
-            if self._refusals <= _LOG_FIRST_ERRORS or self._refusals % 1000 == 0:
+            if self._refusals <= LOG_FIRST_ERRORS or self._refusals % 1000 == 0:
                 log.warning(
                     "refusing a connection from %s (%s; ingest.max_connections_per_ip"
                     " / max_connects_per_ip_per_s)",
                     conn.peer,
                     refused,
+                    extra=station_fields(peer=conn.peer),
                 )
             conn.ip = ""  # nothing to release
             conn.close()
@@ -219,7 +218,11 @@ class Dispatcher(Newcomers):
                 continue
             self.rejected[reason] += 1
             log.info(
-                "closing connection %s (MN %s): %s", conn.peer, ",".join(conn.mns) or "-", reason
+                "closing connection %s (MN %s): %s",
+                conn.peer,
+                ",".join(conn.mns) or "-",
+                reason,
+                extra=station_fields(conn.mns, conn.peer),
             )
             conn.close()
             closed += 1
@@ -235,6 +238,7 @@ class Dispatcher(Newcomers):
                 group.key[1],
                 group.key[2],
                 list(group.missing),
+                extra=station_fields(str(group.key[0])),
             )
 
     async def close_all(self) -> None:
@@ -272,8 +276,12 @@ class Dispatcher(Newcomers):
         for kind in flags(station, frame):
             self.flagged[kind] += 1
             n = self.flagged[kind]
-            if kind == "edition_mismatch" and (n <= _LOG_FIRST_ERRORS or n % 1000 == 0):
-                log.warning("%s; accepted (strict_edition is off)", edition_detail(station, frame))
+            if kind == "edition_mismatch" and (n <= LOG_FIRST_ERRORS or n % 1000 == 0):
+                log.warning(
+                    "%s; accepted (strict_edition is off)",
+                    edition_detail(station, frame),
+                    extra=station_fields(station.mn, conn.peer),
+                )
         if mn not in conn.mns:
             self._bind(conn, mn, station, frame)
         received = datetime.now(UTC)
@@ -369,7 +377,13 @@ class Dispatcher(Newcomers):
                 ack = encode_data_ack(frame)
             except EncodeError as exc:  # a head no answer can echo (e.g. '=' inside a PW)
                 self.rejected["unackable"] += 1
-                log.warning("cannot answer %s (QN %s): %s", item.mn, frame.qn, exc)
+                log.warning(
+                    "cannot answer %s (QN %s): %s",
+                    item.mn,
+                    frame.qn,
+                    exc,
+                    extra=station_fields(item.mn),
+                )
                 continue
             pending = out.get(conn)
             if pending is None:
@@ -390,6 +404,7 @@ class Dispatcher(Newcomers):
                 mn,
                 conn.peer,
                 old.peer,
+                extra=station_fields(mn, conn.peer),
             )
             old.mns.discard(mn)
             old.close()
@@ -463,37 +478,3 @@ class Dispatcher(Newcomers):
                 cp=cp,
             )
         )
-
-    # -- rejections ------------------------------------------------------------------------
-    def _reject(self, conn: StationConnection, frame: Frame, reason: str, detail: str) -> None:
-        self.rejected[reason] += 1
-        conn.errors_logged += 1
-        if conn.errors_logged <= _LOG_FIRST_ERRORS or conn.errors_logged % 1000 == 0:
-            log.warning(
-                "rejected frame from %s (%s): %s [CN %s QN %s]",
-                conn.peer,
-                reason,
-                detail,
-                frame.cn,
-                frame.qn,
-            )
-
-    def _bad_input(self, conn: StationConnection, error: FrameError) -> None:
-        self.decoder_errors[error.code.value] += 1
-        if error.code is ErrorCode.SM4_NO_KEY and error.mn and self.registry.get(error.mn) is None:
-            self._unknown_encrypted(conn, error, error.mn)
-        conn.error_streak += 1
-        conn.errors_logged += 1
-        if conn.errors_logged <= _LOG_FIRST_ERRORS or conn.errors_logged % 1000 == 0:
-            log.warning(
-                "bad input from %s (MN %s): %s — %s at offset %d",
-                conn.peer,
-                error.mn or ",".join(conn.mns) or "-",
-                error.code.value,
-                error.detail,
-                error.offset,
-            )
-        if conn.error_streak >= _MAX_ERROR_STREAK:
-            log.warning("closing %s: %d protocol errors in a row", conn.peer, conn.error_streak)
-            self.rejected["error_streak_closed"] += 1
-            conn.close()

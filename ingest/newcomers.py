@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from protocol import Frame, FrameError, encode_notify_ack
 from protocol.identity import IdentityError, logger_identity
 from protocol.sm4 import plain_head
+from store.logcontext import station_fields
 
 from .commands import CommandTracker
 from .connection import StationConnection
@@ -117,6 +118,7 @@ class Newcomers:
                     logger_id,
                     conn.peer,
                     old.peer,
+                    extra={**station_fields(peer=conn.peer), "logger_id": logger_id},
                 )
                 return
             old.logger_ids.pop(logger_id, None)

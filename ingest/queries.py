@@ -182,7 +182,7 @@ CLAIM_COMMAND_SQL: Final = """
 UPDATE station_commands c SET status = 'sent', worker = $2, sent_at = now()
 FROM stations s
 WHERE c.id = $1 AND c.status = 'queued' AND c.expires_at > now() AND s.id = c.station_id
-RETURNING c.id, c.station_id, c.cn, c.params, c.qn, s.mn, s.password
+RETURNING c.id, c.station_id, c.cn, c.params, c.qn, s.mn, s.password, c.request_id
 """
 #: CN 1002 commands waiting for a logger without an MN (by its logger id)
 QUEUED_ASSIGNMENTS_SQL: Final = """

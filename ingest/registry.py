@@ -17,6 +17,7 @@ from datetime import datetime
 import asyncpg
 
 from protocol.sm4 import parse_key
+from store.logcontext import station_fields
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox, SecretBoxError
 
 from . import queries
@@ -93,7 +94,12 @@ class StationRegistry:
         try:
             return self._box.open(stored, purpose)
         except SecretBoxError as exc:
-            log.error("station %s: %s; its frames are refused", row["mn"], exc)
+            log.error(
+                "station %s: %s; its frames are refused",
+                row["mn"],
+                exc,
+                extra=station_fields(row["mn"]),
+            )
             return None
 
     def _keys(self, row: asyncpg.Record) -> tuple[bytes, ...]:
@@ -107,7 +113,11 @@ class StationRegistry:
                 keys.append(parse_key(text or ""))
             except ValueError as exc:
                 log.error(
-                    "station %s: %s: %s; its encrypted frames are refused", row["mn"], column, exc
+                    "station %s: %s: %s; its encrypted frames are refused",
+                    row["mn"],
+                    column,
+                    exc,
+                    extra=station_fields(row["mn"]),
                 )
         return tuple(keys)
 

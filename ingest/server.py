@@ -33,6 +33,7 @@ from protocol import Decoder, Frame
 from protocol.redact import mask_frame
 from store.db import create_pool
 from store.engine import Engine
+from store.logcontext import station_fields
 from store.partitions import PartitionCache
 from store.secretbox import box_for
 from store.service import raise_nofile_limit, run_until_signalled
@@ -256,7 +257,7 @@ class IngestWorker:
                 async with self._pool.acquire() as conn:
                     station = await self.registry.lookup(conn, mn)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("cannot look up MN %s (%s)", mn, exc)
+                log.warning("cannot look up MN %s (%s)", mn, exc, extra=station_fields(mn))
                 return None
             if station is not None and station.modbus_crc and self.dispatcher is not None:
                 self.dispatcher.refresh_modbus()

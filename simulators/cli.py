@@ -16,7 +16,10 @@ import logging
 import signal
 import sys
 import time
+from pathlib import Path
 from typing import Any
+
+from store.progress import Progress
 
 from . import multi
 from .clock import parse_start_time, zone
@@ -431,6 +434,13 @@ def _replay_blocking(config: ReplayConfig, printer: ProgressPrinter | None) -> F
         return runner.run(main())
 
 
+def _label(args: argparse.Namespace) -> str:
+    """What the progress display calls the run."""
+    if args.replay:
+        return f"replay {Path(args.replay).name}"
+    return f"simulate {args.stations} stations"
+
+
 def run(args: argparse.Namespace) -> int:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
@@ -441,16 +451,23 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write("\n")
             return 0
         show = sys.stderr.isatty() if args.progress is None else args.progress
-        printer = ProgressPrinter(sys.stderr) if show and not args.quiet else None
-        if args.replay:
-            result = _replay_blocking(build_replay_config(args), printer)
-        else:
-            result = multi.run(build_config(args), printer, handle_signals=True)
+        with Progress(quiet=args.quiet or not show) as display:
+            printer = (
+                ProgressPrinter(
+                    sys.stderr, display=display, label=_label(args), duration=args.duration
+                )
+                if show and not args.quiet
+                else None
+            )
+            if args.replay:
+                result = _replay_blocking(build_replay_config(args), printer)
+            else:
+                result = multi.run(build_config(args), printer, handle_signals=True)
+            if printer is not None:
+                printer.finish()
     except ConfigError as exc:
         sys.stderr.write(f"envgrid simulate: error: {exc}\n")
         return 2
-    if printer is not None:
-        printer.finish()
     if not args.quiet:
         sys.stderr.write(human_summary(result) + "\n")
     if args.json:

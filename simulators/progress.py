@@ -2,9 +2,9 @@
 
 The progress line (stderr, once a second when stderr is a terminal or
 ``--progress`` is given) shows connections up, frames sent and acked per
-second, retransmissions, failures and errors.  On a terminal it rewrites one
-line; otherwise it prints one line per update.  The JSON schema is documented
-in :mod:`simulators.result`.
+second, retransmissions, failures and errors.  On a terminal it is drawn by
+:mod:`store.progress` (rich); otherwise it prints one line per update.  The JSON
+schema is documented in :mod:`simulators.result`.
 """
 
 from __future__ import annotations
@@ -15,56 +15,75 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from store.progress import Progress
+
 from .result import FleetResult
 
-__all__ = ["ProgressPrinter", "human_summary", "write_json"]
+__all__ = ["ProgressPrinter", "human_summary", "progress_line", "write_json"]
 
 
 class ProgressPrinter:
-    """Turns cumulative snapshots into a rate line, at most once per ``interval``."""
+    """Turns cumulative snapshots into a rate line, at most once per ``interval``.
 
-    def __init__(self, stream: TextIO | None = None, *, interval: float = 1.0) -> None:
+    With a ``display`` that is drawn (stderr a terminal: :class:`store.progress.Progress`)
+    the line is the status of one task whose bar is the elapsed share of ``duration``
+    (a spinner without one); otherwise (``--progress`` on a pipe or file) one line per
+    update goes to ``stream``, to be read as a log."""
+
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        *,
+        interval: float = 1.0,
+        display: Progress | None = None,
+        label: str = "simulate",
+        duration: float | None = None,
+    ) -> None:
         self.stream = stream or sys.stderr
         self.interval = interval
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self._task = (
+            display.task(label, duration) if display is not None and display.enabled else None
+        )
         self._last: dict[str, Any] | None = None
         self._last_at = 0.0
-        self._printed = False
 
     def __call__(self, snapshot: dict[str, Any]) -> None:
         now = time.monotonic()
         if self._last is not None and now - self._last_at < self.interval * 0.9:
             return
-        prev = self._last or {}
-        dt = snapshot.get("t", 0.0) - prev.get("t", 0.0)
-        dt = dt if dt > 0 else self.interval
-
-        def rate(key: str) -> float:
-            return float(snapshot.get(key, 0) - prev.get(key, 0)) / dt
-
-        line = (
-            f"[{snapshot.get('t', 0.0):7.1f}s]"
-            f" up {snapshot.get('up', 0)}/{snapshot.get('stations', 0)}"
-            f"  sent {rate('sent'):8.1f}/s ({snapshot.get('sent', 0)})"
-            f"  acked {rate('acked'):8.1f}/s ({snapshot.get('acked', 0)})"
-            f"  retx {snapshot.get('retransmissions', 0)}"
-            f"  failed {snapshot.get('failed', 0)}"
-            f"  bad {snapshot.get('bad_sent', 0)}"
-            f"  errors {snapshot.get('errors', 0)}"
-        )
-        if self.tty:
-            self.stream.write("\r" + line + "\x1b[K")
+        line = progress_line(snapshot, self._last or {}, self.interval)
+        if self._task is not None:
+            self._task.update(completed=snapshot.get("t", 0.0), status=line)
         else:
             self.stream.write(line + "\n")
-        self.stream.flush()
-        self._printed = True
+            self.stream.flush()
         self._last = snapshot
         self._last_at = now
 
     def finish(self) -> None:
-        if self.tty and self._printed:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._task is not None:
+            self._task.finish()
+
+
+def progress_line(snapshot: dict[str, Any], prev: dict[str, Any], interval: float) -> str:
+    """Connections up, frames sent and acked per second since ``prev``, retransmissions,
+    failures and errors."""
+    dt = snapshot.get("t", 0.0) - prev.get("t", 0.0)
+    dt = dt if dt > 0 else interval
+
+    def rate(key: str) -> float:
+        return float(snapshot.get(key, 0) - prev.get(key, 0)) / dt
+
+    return (
+        f"[{snapshot.get('t', 0.0):7.1f}s]"
+        f" up {snapshot.get('up', 0)}/{snapshot.get('stations', 0)}"
+        f"  sent {rate('sent'):8.1f}/s ({snapshot.get('sent', 0)})"
+        f"  acked {rate('acked'):8.1f}/s ({snapshot.get('acked', 0)})"
+        f"  retx {snapshot.get('retransmissions', 0)}"
+        f"  failed {snapshot.get('failed', 0)}"
+        f"  bad {snapshot.get('bad_sent', 0)}"
+        f"  errors {snapshot.get('errors', 0)}"
+    )
 
 
 def human_summary(result: FleetResult) -> str:

@@ -25,6 +25,7 @@ import asyncpg
 
 from protocol import format_qn, format_time
 from protocol.redact import mask_fields, mask_frame_text
+from store.logcontext import current_log_fields
 from store.secretbox import SM4_KEY, STATION_PASSWORD, SecretBox
 
 __all__ = [
@@ -81,8 +82,8 @@ _POLID_REQUIRED: Final = frozenset({3011, 3022, 3024})
 _POLID: Final = re.compile(r"[A-Za-z][A-Za-z0-9]{1,9}")
 
 INSERT_COMMAND_SQL: Final = """
-INSERT INTO station_commands (station_id, cn, params, qn, created_by, expires_at)
-SELECT id, $2, $3, $4, $5, now() + $6::interval FROM stations WHERE mn = $1
+INSERT INTO station_commands (station_id, cn, params, qn, created_by, expires_at, request_id)
+SELECT id, $2, $3, $4, $5, now() + $6::interval, $7 FROM stations WHERE mn = $1
 RETURNING id, station_id
 """
 NOTIFY_SQL: Final = "SELECT pg_notify($1, $2)"
@@ -204,7 +205,9 @@ async def queue_command(
     box: SecretBox | None = None,
 ) -> int:
     """Queue a command for station ``mn`` and wake the workers; returns its id.  A new
-    password (``NewPW``) is kept sealed with ``box`` until the worker sends it."""
+    password (``NewPW``) is kept sealed with ``box`` until the worker sends it.  The
+    request id bound to the log context (a dashboard request's) goes with the command, so
+    the worker that sends it logs it too."""
     zone = ZoneInfo(tz)
     cp = command_params(cn, params or {}, zone)
     if box is not None and cp.get("NewPW"):
@@ -213,7 +216,14 @@ async def queue_command(
         cp["NewSK"] = box.seal(cp["NewSK"], SM4_KEY)
     qn = format_qn(datetime.now(zone))
     row = await conn.fetchrow(
-        INSERT_COMMAND_SQL, mn, cn, cp, qn, created_by, timedelta(seconds=timeout_s)
+        INSERT_COMMAND_SQL,
+        mn,
+        cn,
+        cp,
+        qn,
+        created_by,
+        timedelta(seconds=timeout_s),
+        current_log_fields().get("request_id"),
     )
     if row is None:
         raise CommandError(f"no station with MN {mn!r} in the registry")

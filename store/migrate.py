@@ -315,7 +315,19 @@ async def _apply_one(
             checksum,
             elapsed_ms,
         )
-    log.info("applied migration %s (%s) in %d ms", migration.label, engine, elapsed_ms)
+    log.info(
+        "applied migration %s (%s) in %d ms",
+        migration.label,
+        engine,
+        elapsed_ms,
+        extra={
+            "event": "migration",
+            "migration": migration.label,
+            "version": migration.version,
+            "engine": str(engine),
+            "elapsed_ms": elapsed_ms,
+        },
+    )
     return AppliedMigration(migration.version, migration.name, engine, checksum, elapsed_ms)
 
 

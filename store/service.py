@@ -1,14 +1,17 @@
 """The common body of the processes ``envgrid serve`` spawns (ingest workers, web, alerts).
 
-:func:`run_until_signalled` configures logging from the settings, runs the process's
-``main(stop)`` on uvloop and sets ``stop`` on SIGTERM or SIGINT, so that ``main`` ends
-gracefully when the supervisor (or a terminal) asks.
+:func:`run_until_signalled` configures logging from the settings, logs the process's
+start, runs its ``main(stop)`` on uvloop and sets ``stop`` on SIGTERM or SIGINT, so that
+``main`` ends gracefully when the supervisor (or a terminal) asks, and logs its stop
+(``event`` start/stop, ``service`` the process name: ``envgrid-web``, ``envgrid-ingest-0``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import resource
 import signal
 from collections.abc import Awaitable, Callable, Iterable
@@ -17,6 +20,8 @@ from store.logs import configure_logging
 from store.settings import StoreConfig
 
 __all__ = ["raise_nofile_limit", "run_until_signalled"]
+
+log = logging.getLogger("envgrid.process")
 
 
 def raise_nofile_limit() -> int:
@@ -58,4 +63,9 @@ def run_until_signalled(
             loop.add_signal_handler(sig, stop.set)
         await main(stop)
 
-    runner(until_signalled())
+    name = multiprocessing.current_process().name
+    log.info("%s starting (pid %d)", name, os.getpid(), extra={"event": "start", "service": name})
+    try:
+        runner(until_signalled())
+    finally:
+        log.info("%s stopped (pid %d)", name, os.getpid(), extra={"event": "stop", "service": name})

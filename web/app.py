@@ -42,6 +42,7 @@ from web.metrics import WebMetrics, metrics_context, metrics_middleware
 from web.middleware import auth_middleware, error_middleware, security_headers
 from web.ratelimit import RateLimit, setup_login_rate_limit
 from web.reports.service import ReportJobs
+from web.request_id import request_id_middleware, send_request_id
 from web.routes import setup_routes
 from web.settings import WebConfig
 
@@ -120,7 +121,7 @@ def create_app(
     ``envgrid serve``); ``metrics``: where the app counts (``web.metrics``; a new
     registry by default)."""
     app = web.Application(
-        middlewares=[metrics_middleware, error_middleware, auth_middleware],
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware, auth_middleware],
         client_max_size=1024 * 1024,
     )
     app[SETTINGS_KEY] = settings
@@ -147,6 +148,7 @@ def create_app(
         ),
     )
     app.on_response_prepare.append(security_headers)
+    app.on_response_prepare.append(send_request_id)
     app.cleanup_ctx.append(_totp_box_ctx)
     app.cleanup_ctx.append(_pool_ctx)
     app.cleanup_ctx.append(_client_ctx)

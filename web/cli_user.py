@@ -18,6 +18,7 @@ import sys
 import asyncpg
 
 from store.config import SettingsLoader
+from store.logcontext import log_change
 from store.validation import ConfigError
 from web.cli_connection import cli_connection
 from web.permissions import ROLES
@@ -102,6 +103,7 @@ async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: 
             scope=scope,
             must_change_password=args.must_change_password,
         )
+        log_change("user", "added", username=args.username, role=args.role, scope=scope)
         print(f"user {args.username} created (id {user_id}, role {args.role})")
         print(f"log in at {web.base_url}login")
         return 0
@@ -116,10 +118,12 @@ async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: 
 
         if await reset_second_factor(conn, user_id) is None:
             raise UserError(f"{args.username} has no authenticator")
+        log_change("user", "second factor reset", username=args.username)
         print(f"second factor of {args.username} removed; they enrol again at the next log-in")
         return 0
     if args.action == "reset-password":
         await reset_password(conn, web, user_id, args.username, _password(args.password))
+        log_change("user", "password reset", username=args.username)
         print(f"password of {args.username} reset; they must change it at the next log-in")
         return 0
     await queries.update_user(
@@ -137,6 +141,7 @@ async def _action(conn: asyncpg.Connection, args: argparse.Namespace, settings: 
 
         await end_user_access(conn, user_id)
     done = {"disable": "disabled", "enable": "enabled", "unlock": "unlocked"}[args.action]
+    log_change("user", done, username=args.username)
     print(f"user {args.username}: {done}")
     return 0
 

@@ -2,7 +2,8 @@
 ``web.errors``), authentication + permission + CSRF + operation log, and the security
 headers (a response-prepare signal, so static files and streams get them too).
 
-Order (outermost first): :func:`error_middleware` → :func:`auth_middleware` → handler.
+Order (outermost first): ``web.request_id`` → ``web.metrics`` → :func:`error_middleware` →
+:func:`auth_middleware` → handler.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
+from store.logcontext import bind_log_fields, log_operation_line
 from web.auth import queries as auth_queries
 from web.auth.service import session_principal, token_principal
 from web.keys import API_KEY, AUDIT, POOL_KEY, PRINCIPAL, SETTINGS_KEY
@@ -173,6 +175,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     principal = await _principal(request)
     request[PRINCIPAL] = principal
+    if principal is not None:
+        bind_log_fields(user=principal.username)
     _authorize(meta, principal, request)
     if principal is not None and meta.auth != "public":
         _check_csrf(request, principal)
@@ -200,6 +204,8 @@ async def _log_operation(
     request: web.Request, meta: Endpoint, principal: Principal, status: int
 ) -> None:
     target = ",".join(f"{k}={v}" for k, v in request.match_info.items())
+    detail = request.get(AUDIT, {})
+    log_operation_line(meta.action or meta.summary, request.method, request.path, status, detail)
     try:
         async with request.app[POOL_KEY].acquire() as conn:
             await auth_queries.log_operation(
@@ -212,7 +218,7 @@ async def _log_operation(
                 action=meta.action or meta.summary,
                 target=target,
                 status=status,
-                detail=request.get(AUDIT, {}),
+                detail=detail,
             )
     except Exception:  # the log must not turn a done change into an error
         log.exception("could not write the operation log for %s %s", request.method, request.path)

@@ -1,13 +1,11 @@
-"""The [aggregates] settings added for the analytics, and the report progress bar."""
+"""The [aggregates] settings added for the analytics."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
 
-from aggregates.cli_report import ProgressBar
 from envgrid.settings import load_settings
 from store.validation import ConfigError
 
@@ -35,19 +33,3 @@ def test_defaults_and_overrides() -> None:
 def test_invalid_values_are_named(key: str, value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings(None, {}, {f"aggregates.{key}": value}, discover=False)
-
-
-def test_progress_bar_waits_then_draws() -> None:
-    out = io.StringIO()
-    bar = ProgressBar(out, delay=0.0)
-    bar(0.5, "daily values")
-    bar(1.0, "done")
-    bar.close()
-    text = out.getvalue()
-    assert "[###############...............]  50% daily values" in text
-    assert text.endswith("\n")
-    quiet = io.StringIO()
-    slow = ProgressBar(quiet, delay=3600)
-    slow(0.5, "x")
-    slow.close()
-    assert quiet.getvalue() == ""

@@ -23,6 +23,7 @@ from aggregates.exports import ExportError, export, find_cjk_font
 from aggregates.periods import period_of
 from aggregates.report_model import Report, ReportSpec
 from aggregates.reports import build_report
+from tests.ptyio import run_on_pty
 
 from .dbdata import START, build_network, settings_for
 
@@ -210,6 +211,13 @@ async def test_report_command(network: asyncpg.Pool, db_dsn: str, tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(out)
     assert out.stat().st_size > 0
+    assert done.stderr == ""  # stderr piped: no progress display
+    argv = [sys.executable, "-m", "envgrid", "report", "--dsn", db_dsn, "--station", "ST1"]
+    argv += ["--period", "day", "--date", "2024-03-05", "-f", "csv", "-o", str(tmp_path / "t.csv")]
+    shown = run_on_pty(argv, env=env, cwd=tmp_path)
+    assert shown.returncode == 0, shown.terminal
+    assert shown.stdout.strip() == str(tmp_path / "t.csv")
+    assert "done" in shown.terminal and "100%" in shown.terminal  # the rich display, at its end
     png = run(
         "--station",
         "ST1",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 
 import pytest
 
@@ -24,7 +25,9 @@ def test_receivers_responsibilities_limits_silences_and_test_notify(
     smtp_server: SmtpServer,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="envgrid.changes")
     monkeypatch.setenv("ENVGRID_ALERTS__SMTP_HOST", smtp_server.host)
     monkeypatch.setenv("ENVGRID_ALERTS__SMTP_PORT", str(smtp_server.port))
     ids = asyncio.run(
@@ -73,6 +76,16 @@ def test_receivers_responsibilities_limits_silences_and_test_notify(
     assert code == 0
     code, out, _ = run(capsys, db_dsn, "silence", "list")
     assert out == ""
+    # each change made a log line (the refused receiver none), naming who made it
+    changes = [r for r in caplog.records if r.name == "envgrid.changes"]
+    assert [(r.change, r.action) for r in changes] == [  # type: ignore[attr-defined]
+        ("receiver", "added"),
+        ("responsibility", "added"),
+        ("limit", "set"),
+        ("silence", "added"),
+        ("silence", "expired"),
+    ]
+    assert all(r.by.startswith("cli") for r in changes)  # type: ignore[attr-defined]
 
     code, out, _ = run(capsys, db_dsn, "test-notify", "运维组")
     assert code == 0 and "sent to 运维组" in out

@@ -9,6 +9,7 @@ cluster of its own: the database tests use the suite's per-test databases.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from envgrid.settings import load_settings
 from store.engine import Engine, EngineInfo
 from store.pg_installation import PgInstallation
 from tests.conftest import TEST_DATABASE, PgServer
+from tests.ptyio import TerminalBuffer
 
 NOT_INSTALLED = "TimescaleDB is not installed"
 
@@ -200,3 +202,28 @@ async def test_refresh_cost_on_the_suites_engine(
         assert marked["hours"] == 0 and marked["days"] >= 2 * 2
         assert "continuous_idle_s" not in out
     assert out["hour_daily_rows"] > 0 and out["backfill_daily_rows"] > 0
+
+
+def test_progress_on_a_terminal_and_silence_on_a_pipe(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _no_timescaledb(monkeypatch)
+    for name in ("TTY_COMPATIBLE", "TTY_INTERACTIVE", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "160")
+    args = _args("throughput", "--engines", "timescaledb")
+    assert cli.run(args, _settings_for, environ={}) == 0
+    piped = capsys.readouterr()
+    assert piped.err == ""  # stderr is no terminal: no display, no notes
+    assert json.loads(piped.out)["skipped"]  # the result line on stdout as before
+    terminal = TerminalBuffer()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert cli.run(args, _settings_for, environ={}) == 0
+    text = terminal.getvalue()
+    assert "== throughput@timescaledb: skipped:" in text  # a note above the display
+    assert "bench throughput" in text and "100%" in text
+    assert json.loads(capsys.readouterr().out)["skipped"]  # stdout is still a pipe: untouched
+    quiet = TerminalBuffer()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    assert cli.run(_args("throughput", "--engines", "timescaledb", "-q"), _settings_for, {}) == 0
+    assert quiet.getvalue() == ""

@@ -4,6 +4,8 @@ from the command line, on a real database."""
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from ingest import cli_station
 from store.db import connect
 from store.stations import StationError, add_station, update_station
+from tests.ptyio import TerminalBuffer
 
 from .conftest import make_settings
 
@@ -79,5 +82,43 @@ async def test_store_refuses_a_bad_class(db_dsn: str) -> None:
         await add_station(conn, "OK1")
         with pytest.raises(StationError, match="area_class must be 1 or 2"):
             await update_station(conn, "OK1", area_class=True)
+    finally:
+        await conn.close()
+
+
+async def test_import_shows_progress_on_a_terminal_only(
+    db_dsn: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(tmp_path, db_dsn)
+    fleet = tmp_path / "fleet.json"
+    fleet.write_text(
+        "\n".join(json.dumps({"mn": f"IMP{n}", "pw": f"pw{n}", "st": "22"}) for n in range(3))
+    )
+    for name in ("TTY_COMPATIBLE", "TTY_INTERACTIVE", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    conn = await connect(db_dsn)
+    try:
+        args = _parse("import", str(fleet))
+        assert await cli_station.ACTIONS["import"](conn, args, settings) == 0
+        piped = capsys.readouterr()
+        assert piped.out == "3 stations registered (existing MNs updated)\n"
+        assert piped.err == ""  # stderr is no terminal: no display
+        terminal = TerminalBuffer()
+        monkeypatch.setattr(sys, "stderr", terminal)
+        assert await cli_station.ACTIONS["import"](conn, args, settings) == 0
+        assert "registering 3 stations" in terminal.getvalue()
+        assert "100%" in terminal.getvalue()
+        quiet = TerminalBuffer()
+        monkeypatch.setattr(sys, "stderr", quiet)
+        args = _parse("import", str(fleet), "--quiet")
+        assert await cli_station.ACTIONS["import"](conn, args, settings) == 0
+        assert quiet.getvalue() == ""
+        fleet.write_text('{"mn": "IMP9"}')
+        with pytest.raises(StationError, match=r"item 1 \(IMP9\) has no 'pw'"):
+            await cli_station.ACTIONS["import"](conn, _parse("import", str(fleet)), settings)
+        fleet.write_text('{"not": "a list"}')
+        with pytest.raises(StationError, match="has no 'mn'"):
+            await cli_station.ACTIONS["import"](conn, _parse("import", str(fleet)), settings)
+        assert await conn.fetchval("SELECT count(*) FROM stations WHERE mn LIKE 'IMP%'") == 3
     finally:
         await conn.close()

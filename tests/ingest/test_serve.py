@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import re
 import signal
@@ -11,6 +13,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,6 +45,11 @@ async def send_and_ack(port: int, frame: bytes) -> Frame:
         await writer.wait_closed()
 
 
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """The JSON log lines in a process's output (banner lines are text)."""
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
 def worker_pids(supervisor_pid: int) -> set[int]:
     out = subprocess.run(["pgrep", "-P", str(supervisor_pid), "-f", "spawn_main"],
                          capture_output=True, text=True, check=False).stdout
@@ -53,7 +61,7 @@ async def test_serve_embedded_database_workers_and_restart(pg_reachable_tmp: Pat
     env = {**os.environ, "ENVGRID_DATA_DIR": str(pg_reachable_tmp / "var"),
            "ENVGRID_INGEST__PORT": str(port), "ENVGRID_INGEST__METRICS_PORT": str(metrics),
            "ENVGRID_DATABASE__EMBEDDED_PORT": str(pg_port), "ENVGRID_INGEST__WORKERS": "2",
-           "ENVGRID_INGEST__BATCH_MS": "50"}
+           "ENVGRID_INGEST__BATCH_MS": "50", "ENVGRID_CORE__LOG_FORMAT": "json"}
     env.pop("ENVGRID_DSN", None)
     server = subprocess.Popen([sys.executable, "-m", "envgrid", "serve", "--no-web",
                                "--no-alerts"], env=env, stdout=subprocess.PIPE,
@@ -80,6 +88,15 @@ async def test_serve_embedded_database_workers_and_restart(pg_reachable_tmp: Pat
                               values={"a21026": {"Rtd": "8.0", "Flag": "N"}})
         ack = await send_and_ack(port, frame)
         assert ack.cn == 9014 and ack.qn == "20261121100000001"
+        # the CLI logs its change (JSON, as configured), the password never
+        (change,) = json_lines(added.stderr)
+        assert change["event"] == "config_change" and change["mn"] == "SERVE00000000000000001"
+        assert change["by"].startswith("cli") and "123456" not in added.stderr
+        wrong = encode_upload(2011, st="22", mn="SERVE00000000000000001", pw="654321",
+                              qn="20261121100000009", data_time="20261121100000",
+                              values={"a21026": {"Rtd": "8.0", "Flag": "N"}})
+        with contextlib.suppress(TimeoutError, ConnectionError):
+            await send_and_ack(port, wrong)  # refused: a line about the station, with its MN
 
         # a worker killed with SIGKILL is restarted by the supervisor
         before = worker_pids(server.pid)
@@ -112,6 +129,14 @@ async def test_serve_embedded_database_workers_and_restart(pg_reachable_tmp: Pat
             out, _ = server.communicate()
     assert server.returncode == 0, out[-3000:]
     assert "embedded PostgreSQL stopped" in out
+    logged = json_lines("".join(banner) + out)
+    events = {(e.get("event"), e.get("service")) for e in logged}
+    for service in ("supervisor", "envgrid-ingest-0", "envgrid-ingest-1"):
+        assert ("start", service) in events and ("stop", service) in events, service
+    assert any(e.get("event") == "migration" and e["version"] == 1 for e in logged)
+    about = [e for e in logged if e.get("mn") == "SERVE00000000000000001"]
+    assert about and all(e["proc"].startswith("envgrid-ingest-") for e in about), about
+    assert "654321" not in out and "123456" not in out  # passwords never logged
 
 
 def test_station_import_from_the_simulator(pg_reachable_tmp: Path, db_dsn: str) -> None:

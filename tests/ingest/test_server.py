@@ -10,7 +10,9 @@ import asyncpg
 
 from protocol import encode_execution_result, encode_frame, encode_request_answer, encode_upload
 from store.commands import queue_command, wait_command
+from store.logcontext import log_fields
 from store.stations import NewStation
+from tests.logcapture import json_lines, logging_into
 
 from .conftest import StationClient
 
@@ -349,11 +351,24 @@ async def test_downlink_command_sent_answered_and_recorded(
 
 
 async def test_command_waits_for_a_station_to_connect(
+    start_worker: Callable[..., Any],
+    register: Callable[..., Any],
+    db_conn: asyncpg.Connection,
+) -> None:
+    with logging_into() as out:
+        await _command_waits(start_worker, register, db_conn)
+    # the worker that sent it (a task of its own, later) logs the request that queued it
+    [sent] = [e for e in json_lines(out) if e["msg"].startswith("sent command")]
+    assert (sent["request_id"], sent["mn"]) == ("web-77", WATER.mn)
+
+
+async def _command_waits(
     start_worker: Callable[..., Any], register: Callable[..., Any], db_conn: asyncpg.Connection
 ) -> None:
     await register(WATER)
     worker = await start_worker()
-    command_id = await queue_command(db_conn, mn=WATER.mn, cn=1062, params={"RtdInterval": 60})
+    with log_fields(request_id="web-77"):  # queued by a dashboard request
+        command_id = await queue_command(db_conn, mn=WATER.mn, cn=1062, params={"RtdInterval": 60})
     client = await StationClient.open(worker.bound_port)
     await client.send(
         encode_upload(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from envgrid.cli import build_parser, main
 from simulators.cli import build_config
 from simulators.faults import FaultKind
+from tests.ptyio import TerminalBuffer
 
 from .fake_platform import FakePlatform
 
@@ -156,3 +158,20 @@ async def test_a_run_writes_the_summary(tmp_path: Path, capsys: pytest.CaptureFi
     # the progress line (how many are up at its tick depends on the machine's load)
     assert re.search(r"\] up [0-3]/3 ", err), err
     assert "frames: sent" in err  # the human summary
+
+
+async def test_a_terminal_gets_the_rich_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("TTY_COMPATIBLE", "TTY_INTERACTIVE", "FORCE_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+    terminal = TerminalBuffer()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    async with FakePlatform() as platform:
+        argv = ["simulate", "--port", str(platform.port), "--stations", "2", "--duration", "1"]
+        argv += ["--time-scale", "60", "--drain", "1", "--no-uvloop"]
+        code = await asyncio.to_thread(main, argv)
+    assert code == 0
+    text = terminal.getvalue()
+    assert "simulate 2 stations" in text and "100%" in text  # the task, finished
+    assert re.search(r"\] up [0-2]/2 ", text), text  # its status: the rate line
+    assert "frames: sent" in text  # the human summary, after the display

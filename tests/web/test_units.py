@@ -122,8 +122,12 @@ def test_no_string_built_sql_in_web() -> None:
             assert marker not in text, f"{path}: {marker}"
 
 
-async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_cli_user_add_list_disable(
+    db_dsn: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     import asyncio
+
+    caplog.set_level("INFO", logger="envgrid.changes")
 
     from envgrid.settings import load_settings
     from web import cli_user
@@ -155,6 +159,13 @@ async def test_cli_user_add_list_disable(db_dsn: str, capsys: pytest.CaptureFixt
     assert await asyncio.to_thread(run, "list") == 0
     out = capsys.readouterr().out
     assert '"username": "boss"' in out and '"enabled": false' in out
+    # a log line for each change made (the refused ones none); the password never
+    changes = [r.getMessage() for r in caplog.records if r.name == "envgrid.changes"]
+    assert changes == [
+        "configuration change: user added (username=boss role=admin)",
+        "configuration change: user disabled (username=boss)",
+    ]
+    assert "Admin1234" not in caplog.text
 
 
 async def test_session_purge_is_a_job_for_the_one_scheduler() -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 from envgrid.cli import main
 from store.db import connect
+from tests.ptyio import TerminalBuffer
 from tests.web.casework.conftest import build_world, square
 from tests.web.casework.web_fixture import fetch_rows
 
@@ -55,7 +57,16 @@ def test_grid_cli(db_dsn: str, tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "11 areas valid" in capsys.readouterr().out
     assert fetch_rows(db_dsn, "SELECT count(*) FROM areas") == [(10,)]
     assert main(["grid", "--dsn", db_dsn, "import", str(out)]) == 0
-    assert "1 areas created, 10 updated" in capsys.readouterr().out
+    piped = capsys.readouterr()
+    assert "1 areas created, 10 updated" in piped.out
+    # stderr is no terminal: the warning, and no progress display
+    assert piped.err.splitlines() == ["警告：区域 G4（网格四）有 100.0% 的面积超出上级 M1 的边界"]
+    terminal = TerminalBuffer()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(sys, "stderr", terminal)
+        assert main(["grid", "--dsn", db_dsn, "import", str(out)]) == 0
+    assert "importing grid.geojson" in terminal.getvalue() and "100%" in terminal.getvalue()
+    assert "0 areas created, 11 updated" in capsys.readouterr().out
 
     # stations: X1 lies in G2, X2 in no grid (exit status 1 says so)
     assert main(["grid", "--dsn", db_dsn, "assign-stations"]) == 1

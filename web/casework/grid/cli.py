@@ -1,6 +1,6 @@
 """``envgrid grid``: the grid hierarchy and its people from the command line.
 
-envgrid grid import FILE.geojson [--dry-run]   areas by code (city … grid), all or nothing
+envgrid grid import FILE.geojson [--dry-run] [--quiet]  areas by code, all or nothing
 envgrid grid export [--out FILE] [--area CODE]  the hierarchy (or a subtree) as GeoJSON
 envgrid grid people [--role ROLE] [--json]      grid people with unit, login, receiver, duties
 envgrid grid assign-stations [--reassign]       stations and patrol points → their grid
@@ -20,6 +20,7 @@ from typing import Any, Literal
 import asyncpg
 
 from store.config import SettingsLoader
+from store.progress import Progress, add_quiet_option
 from store.validation import ConfigError
 from web.casework.grid import geojson
 from web.casework.grid import queries as q
@@ -47,6 +48,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "file", type=Path, help="GeoJSON file (properties: code, name, level, parent_code)"
     )
     imp.add_argument("--dry-run", action="store_true", help="validate only, write nothing")
+    add_quiet_option(imp)
     exp = sub.add_parser("export", help="export the areas as GeoJSON")
     exp.add_argument("--out", type=Path, help="output file (default: standard output)")
     exp.add_argument("--area", metavar="CODE", help="only this area and its subtree")
@@ -83,7 +85,13 @@ async def _import(conn: asyncpg.Connection, args: argparse.Namespace, config: Ca
             raise errors.GeoJSONImportError(plan.errors)
         print(f"{args.file}: {len(plan.features)} areas valid (dry run, nothing written)")
         return 0
-    report = await geojson.import_areas(conn, document, names)
+    with Progress(quiet=args.quiet) as progress:
+        task = progress.task(f"importing {args.file.name}")
+
+        def advance(done: int, total: int) -> None:
+            task.update(completed=done, total=total)
+
+        report = await geojson.import_areas(conn, document, names, progress=advance)
     for warning in report.warnings:
         print(f"警告：{warning}", file=sys.stderr)
     print(f"{args.file}: {report.created} areas created, {report.updated} updated")

@@ -19,7 +19,7 @@ nothing).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -198,8 +198,10 @@ async def import_areas(
     conn: asyncpg.Connection,
     document: Mapping[str, Any],
     level_names: Sequence[str] = ("市", "区县", "街道(乡镇)", "社区(村)", "网格"),
+    progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Validate and upsert a FeatureCollection; raises :class:`GeoJSONImportError`."""
+    """Validate and upsert a FeatureCollection; raises :class:`GeoJSONImportError`.
+    ``progress(done, total)`` is called as the areas are written."""
     raw = document.get("features") if isinstance(document, Mapping) else None
     codes = sorted(
         {
@@ -241,6 +243,8 @@ async def import_areas(
                 created += 1
             else:
                 updated += 1
+            if progress is not None:
+                progress(created + updated, len(plan.features))
     return ImportReport(created, updated, plan.warnings)
 
 
