@@ -98,7 +98,9 @@ SELECT id, state, fired_at, last_seen, count, reason FROM alerts
 """
 
 
-async def open_system_alert(conn: asyncpg.Connection, rule: str, what: str) -> dict[str, Any] | None:
+async def open_system_alert(
+    conn: asyncpg.Connection, rule: str, what: str
+) -> dict[str, Any] | None:
     """The open alert ``rule`` for ``system:<what>`` (firing or acknowledged), if any."""
     row = await conn.fetchrow(OPEN_SQL, rule, f"system:{what}")
     return None if row is None else dict(row)

@@ -2,14 +2,14 @@
 uploads of the case module, the configuration, the secret key), and the scheduled
 backup (``[backup] schedule``) on the one scheduler of the leader.
 
-A scheduled run writes ``backup.dir/envgrid-<UTC time>.tar``, deletes the backups
-beyond the newest ``backup.keep``, runs ``backup.copy_command`` (off-site copy), and
-resolves an open 备份失败 alert.  A backup asked for on the dashboard (系统备份,
-立即备份: a ``requested`` row of ``backup_runs``) is run the same way by the job
-``backup-requests``; both record their progress and result there and take the backup
-lock first, so two never run at once (:mod:`store.backup.runs`).  Any failure — the database, pg_dump, the disk, the
-copy — raises the alert ``backup_failed`` (:mod:`alerts.system`) with the reason, and the
-run fails (the scheduler logs it); the next successful run resolves the alert.
+A scheduled run writes ``backup.dir/envgrid-<UTC time>.tar``, deletes the backups beyond
+the newest ``backup.keep``, runs ``backup.copy_command`` (off-site copy), and resolves
+an open 备份失败 alert. A backup asked for on the dashboard (系统备份, 立即备份: a ``requested`` row
+of ``backup_runs``) is run the same way by the job ``backup-requests``; both record
+their progress and result there and take the backup lock first, so two never run at once
+(:mod:`store.backup.runs`). Any failure — the database, pg_dump, the disk, the copy —
+raises the alert ``backup_failed`` (:mod:`alerts.system`) with the reason, and the run
+fails (the scheduler logs it); the next successful run resolves the alert.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import os
 import subprocess
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Final
 from pathlib import Path
+from typing import Final
 
 import asyncpg
 
@@ -131,9 +131,7 @@ async def _run_recorded(
 ) -> BackupResult:
     """Run the backup in a thread, recording its progress every second and its end."""
     steps = ProgressSteps()
-    work = asyncio.ensure_future(
-        asyncio.to_thread(run_scheduled_backup, settings, dsn, now, steps)
-    )
+    work = asyncio.ensure_future(asyncio.to_thread(run_scheduled_backup, settings, dsn, now, steps))
     try:
         while not (await asyncio.wait({work}, timeout=PROGRESS_EVERY_S))[0]:
             await record_progress(locked, run_id, steps)

@@ -148,9 +148,7 @@ def setup_routes(app: web.Application) -> None:
         page_list += getattr(module, "PAGES", ())
         nav += getattr(module, "NAV", ())
         contexts += getattr(module, "CONTEXTS", ())
-        _tables(
-            tables, [*module.API, *getattr(module, "PAGES", ())], getattr(module, "ERRORS", {})
-        )
+        _tables(tables, [*module.API, *getattr(module, "PAGES", ())], getattr(module, "ERRORS", {}))
     app[NAV_KEY] = tuple(sorted(nav, key=lambda item: getattr(item, "order", 60)))
     app[PLUGIN_CONTEXTS_KEY] = tuple(contexts)
     metas: list[Endpoint | Page] = [*page_list, *api]

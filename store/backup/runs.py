@@ -41,35 +41,28 @@ __all__ = [
     "start_scheduled_run",
 ]
 
-#: pg_advisory_lock(int4, int4) keys of "a backup is running" ("env", issue 20).
+#: pg_advisory_lock(int4, int4) keys of "a backup is running" ("env", issue 20); the
+#: same numbers are in migration 0066 (``envgrid_backup_lock_held()``).
 LOCK_KEYS: Final = (0x656E76, 20)
 
-_HELD: Final = f"""EXISTS (
-    SELECT 1 FROM pg_locks
-     WHERE locktype = 'advisory' AND granted AND objsubid = 2
-       AND classid = {LOCK_KEYS[0]} AND objid = {LOCK_KEYS[1]}
-       AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))"""
-_COLUMNS: Final = f"""id, trigger, requested_by,
-       CASE WHEN state = 'running' AND NOT {_HELD} THEN 'interrupted' ELSE state END AS state,
-       requested_at, started_at, finished_at, host, step, step_done, step_total, file, size,
-       seconds, error"""
-
-REQUEST_SQL: Final = f"""
+# The runs are read through the view ``backup_runs_shown`` (0066): a 'running' run nobody
+# holds the lock for shows as 'interrupted'.
+REQUEST_SQL: Final = """
 INSERT INTO backup_runs (trigger, requested_by, state)
 SELECT 'manual', $1, 'requested'
  WHERE NOT EXISTS (SELECT 1 FROM backup_runs
-                    WHERE state = 'requested' OR (state = 'running' AND {_HELD}))
-RETURNING {_COLUMNS}
+                    WHERE state = 'requested'
+                       OR (state = 'running' AND envgrid_backup_lock_held()))
+RETURNING id, trigger, requested_by, state, requested_at, started_at, finished_at, host,
+          step, step_done, step_total, file, size, seconds, error
 """
-PENDING_SQL: Final = f"""
-SELECT {_COLUMNS} FROM backup_runs
- WHERE state = 'requested' OR (state = 'running' AND {_HELD})
+PENDING_SQL: Final = """
+SELECT * FROM backup_runs_shown WHERE state IN ('requested', 'running')
  ORDER BY id DESC LIMIT 1
 """
-RECENT_SQL: Final = f"SELECT {_COLUMNS} FROM backup_runs ORDER BY id DESC LIMIT $1"
-LAST_SCHEDULED_SQL: Final = f"""
-SELECT {_COLUMNS} FROM backup_runs
- WHERE trigger = 'scheduled' AND (state <> 'running' OR NOT {_HELD})
+RECENT_SQL: Final = "SELECT * FROM backup_runs_shown ORDER BY id DESC LIMIT $1"
+LAST_SCHEDULED_SQL: Final = """
+SELECT * FROM backup_runs_shown WHERE trigger = 'scheduled' AND state <> 'running'
  ORDER BY id DESC LIMIT 1
 """
 CLOSE_STALE_SQL: Final = """

@@ -27,3 +27,24 @@ CREATE UNIQUE INDEX IF NOT EXISTS backup_runs_one_requested ON backup_runs ((tru
 CREATE UNIQUE INDEX IF NOT EXISTS backup_runs_one_running ON backup_runs ((true))
     WHERE state = 'running';
 CREATE INDEX IF NOT EXISTS backup_runs_requested_at_idx ON backup_runs (requested_at DESC);
+
+-- Whether a backup holds the lock (store.backup.runs.LOCK_KEYS = (0x656E76, 20): the
+-- two-key form shows in pg_locks as classid/objid with objsubid 2).
+CREATE OR REPLACE FUNCTION envgrid_backup_lock_held() RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM pg_locks
+         WHERE locktype = 'advisory' AND granted AND objsubid = 2
+           AND classid = 6647414 AND objid = 20
+           AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))
+$$;
+
+-- The runs as the dashboard shows them: a 'running' row nobody holds the lock for is
+-- 'interrupted'.
+CREATE OR REPLACE VIEW backup_runs_shown AS
+SELECT id, trigger, requested_by,
+       CASE WHEN state = 'running' AND NOT envgrid_backup_lock_held() THEN 'interrupted'
+            ELSE state END AS state,
+       requested_at, started_at, finished_at, host, step, step_done, step_total, file, size,
+       seconds, error
+  FROM backup_runs;

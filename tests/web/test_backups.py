@@ -17,9 +17,12 @@ from aiohttp.test_utils import TestClient
 from envgrid.backup_job import request_jobs, scheduled_jobs
 from envgrid.settings import Settings
 from store.backup.runs import backup_lock
+from store.backup.settings import BackupSettings
 from store.db import connect, create_pool
 from tests.webapp import add_login, app_settings
 from web.app import create_app
+from web.backups.handlers import redact
+from web.permissions import ROLES
 
 from .conftest import Seed, login
 
@@ -74,22 +77,34 @@ async def _status(client: TestClient) -> dict[str, Any]:
 async def test_other_roles_and_scoped_admins_are_refused(
     new_client: Callable[..., Any], seeded: Seed
 ) -> None:
-    for user in ("officer", "maintainer", "viewer"):
+    """Every built-in role but admin (tests/security/test_role_matrix.py walks the same
+    routes with scoped users of every role), by session and by API token."""
+    conn = await connect(seeded.dsn)
+    try:
+        tokens = {
+            role: (await add_login(conn, f"bk_{role}", role))[1]
+            for role in ROLES
+            if role != "admin"
+        }
+    finally:
+        await conn.close()
+    assert len(tokens) == len(ROLES) - 1
+    for role, token in tokens.items():
         client = await new_client()
-        csrf = await login(client, user)
+        csrf = await login(client, f"bk_{role}")
         for method, path in PATHS:
             resp = await client.request(
                 method, path, json={}, headers={"X-CSRF-Token": csrf}, allow_redirects=False
             )
-            assert resp.status == 403, (user, method, path)
+            assert resp.status == 403, (role, method, path)
             if path.startswith("/api/"):
                 error = (await resp.json())["error"]
-                assert error["permission"] == "system:backup", (user, path)
+                assert error["permission"] == "system:backup", (role, path)
             else:
                 assert "没有权限" in await resp.text()
-        # API tokens of those roles too
-        resp = await client.get("/api/v1/backups", headers=seeded.auth(user))
-        assert resp.status == 403
+            bearer = {"Authorization": f"Bearer {token}"}
+            resp = await client.request(method, path, json={}, headers=bearer)
+            assert resp.status == 403, (role, method, path, "token")
     # an administrator limited to one district may look but not back up everything
     conn = await connect(seeded.dsn)
     try:
@@ -214,3 +229,29 @@ async def test_interrupted_and_failed_runs_are_shown_and_alerted(
     assert stale["state"] == "failed" and "中断" in stale["error"]
     assert status["alert"] is not None and "copy_command" in status["alert"]["reason"]
     assert SECRET not in text and "***" in failed["error"]
+
+
+@pytest.mark.parametrize(
+    ("command", "text", "expected"),
+    [
+        ("", "OSError: refused", "OSError: refused"),
+        (
+            "",
+            "cannot reach postgresql://envgrid:pw@db/envgrid",
+            "cannot reach postgresql://envgrid:***@db/envgrid",
+        ),
+        (
+            "rclone copy {file} remote:bucket --s3-secret=Abc123456",
+            "exited with 1: bad key Abc123456",
+            "exited with 1: bad key ***",
+        ),
+        (
+            "sh -c 'echo token=s3cr3tXYZ >&2; exit 3'",
+            "exited with 3: token=s3cr3tXYZ",
+            "exited with 3: token=***",
+        ),
+        ("cp {file} /x", "exited with 1: cp: no space", "exited with 1: cp: no space"),
+    ],
+)
+def test_errors_shown_on_the_page_are_redacted(command: str, text: str, expected: str) -> None:
+    assert redact(text, BackupSettings(copy_command=command)) == expected

@@ -62,7 +62,10 @@ OVERVIEW: Final[dict[str, Any]] = {
                 "timezone": STR,
                 "keep": INT,
                 "dir": STR,
-                "copy_command": {"type": "boolean", "description": "是否配置了异地复制命令（不含命令内容）"},
+                "copy_command": {
+                    "type": "boolean",
+                    "description": "是否配置了异地复制命令（不含命令内容）",
+                },
                 "copy_timeout_s": {"type": "number"},
                 "checksums": {"type": "boolean"},
             },
