@@ -19,11 +19,11 @@ from aiohttp.test_utils import TestServer
 from envgrid.backup_job import request_jobs
 from envgrid.settings import Settings
 from store.db import create_pool
-from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors
+from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors, log_in
 from tests.webapp import app_settings
 from web.app import create_app
 
-from .conftest import PASSWORD, Seed
+from .conftest import Seed
 
 pytestmark = pytest.mark.browser
 
@@ -59,14 +59,6 @@ async def server(
     return await aiohttp_server(create_app(settings, db_dsn, background=False))
 
 
-async def _login(page: Any, base: str, username: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(lambda url: "/login" not in url)
-
-
 async def test_backup_page_backup_now_and_refusals(
     browser: Any, server: TestServer, settings: Settings, db_dsn: str, seeded: Seed
 ) -> None:
@@ -75,7 +67,7 @@ async def test_backup_page_backup_now_and_refusals(
     page = await context.new_page()
     errors: list[str] = []
     collect_errors(page, errors)
-    await _login(page, base, "admin")
+    await log_in(page, base, "admin")
     assert await page.locator(".mainnav a", has_text="备份").count() == 1
     await page.goto(f"{base}/admin/backups")
     await page.wait_for_selector("body[data-ready='1']", state="attached")
@@ -129,7 +121,7 @@ async def test_backup_page_backup_now_and_refusals(
     # anyone else: the 403 page, and no 备份 in the navigation
     other = await browser.new_context(locale="zh-CN")
     viewer = await other.new_page()
-    await _login(viewer, base, "viewer")
+    await log_in(viewer, base, "viewer")
     assert await viewer.locator(".mainnav a", has_text="备份").count() == 0
     resp = await viewer.goto(f"{base}/admin/backups")
     assert resp.status == 403 and "没有权限" in await viewer.content()
