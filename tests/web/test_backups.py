@@ -6,6 +6,7 @@ other role refused."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
+from envgrid import backup_job
 from envgrid.backup_job import request_jobs, scheduled_jobs
 from envgrid.settings import Settings
 from store.backup.runs import backup_lock
@@ -255,3 +257,35 @@ async def test_interrupted_and_failed_runs_are_shown_and_alerted(
 )
 def test_errors_shown_on_the_page_are_redacted(command: str, text: str, expected: str) -> None:
     assert redact(text, BackupSettings(copy_command=command)) == expected
+
+
+async def test_the_page_sees_the_progress_of_a_running_backup(
+    new_client: Callable[..., Any],
+    settings: Settings,
+    db_dsn: str,
+    seeded: Seed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """While the leader runs the request, the status shows it running with its step (the
+    progress is recorded every PROGRESS_EVERY_S; shortened here, the database is small)."""
+    monkeypatch.setattr(backup_job, "PROGRESS_EVERY_S", 0.02)
+    admin = await new_client()
+    csrf = await login(admin, "admin")
+    resp = await admin.post("/api/v1/backups", json={}, headers={"X-CSRF-Token": csrf})
+    assert resp.status == 202
+    pool = await create_pool(db_dsn, min_size=1, max_size=2)
+    seen: list[tuple[str, str]] = []
+    try:
+        (job,) = request_jobs(settings, db_dsn, pool)
+        run = asyncio.ensure_future(job.run(NOW))
+        while not run.done():
+            current = (await _status(admin))["current"]
+            if current is not None:
+                seen.append((current["state"], current["step"]))
+            await asyncio.sleep(0.01)
+        assert "MiB" in (run.result() or "")
+    finally:
+        await pool.close()
+    steps = {step for state, step in seen if state == "running" and step}
+    assert steps & {"table counts and checksums", "database (pg_dump)", "uploads"}, seen
+    assert (await _status(admin))["current"] is None
