@@ -21,7 +21,7 @@ import asyncpg
 
 from .model import ALERTS_CHANNEL
 
-__all__ = ["BACKUP_FAILED", "raise_system_alert", "resolve_system_alert"]
+__all__ = ["BACKUP_FAILED", "open_system_alert", "raise_system_alert", "resolve_system_alert"]
 
 #: 备份失败: the scheduled backup (or its off-site copy) failed.
 BACKUP_FAILED: Final = "backup_failed"
@@ -89,3 +89,18 @@ async def resolve_system_alert(pool: asyncpg.Pool, rule: str, what: str, *, now:
             await conn.execute(EVENT_SQL, row["id"], now, "resolved", row["was"], "resolved", "")
             await conn.execute("SELECT pg_notify($1, $2)", ALERTS_CHANNEL, f"{row['id']}:resolved")
     return len(rows)
+
+
+OPEN_SQL: Final = """
+SELECT id, state, fired_at, last_seen, count, reason FROM alerts
+ WHERE rule = $1 AND scope_key = $2 AND state <> 'resolved'
+ ORDER BY id DESC LIMIT 1
+"""
+
+
+async def open_system_alert(
+    conn: asyncpg.Connection, rule: str, what: str
+) -> dict[str, Any] | None:
+    """The open alert ``rule`` for ``system:<what>`` (firing or acknowledged), if any."""
+    row = await conn.fetchrow(OPEN_SQL, rule, f"system:{what}")
+    return None if row is None else dict(row)

@@ -1,9 +1,9 @@
 """``envgrid backup``: ``create`` a backup while envgrid serves, ``restore`` one into an
 empty data directory, ``list`` the backups in ``backup.dir``.
 
-Exit codes: 0 done; 1 the database or a tool failed (the message says which); 2 bad
-input — a configuration error, a file that is not a backup or is damaged, a target
-that is in use (``--force`` replaces it), an output that exists.
+Exit codes: 0 done; 1 the database or a tool failed (the message says which), or another
+backup is running; 2 bad input — a configuration error, a file that is not a backup or
+is damaged, a target that is in use (``--force`` replaces it), an output that exists.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from store.backup.create import backup_name, create_backup
 from store.backup.manifest import BackupError, BackupInputError, Manifest
 from store.backup.progress import terminal_steps
 from store.backup.restore import restore_backup
+from store.backup.runs import BackupBusy, backup_lock
 from store.backup.target import RestoreTarget
 from store.config import mask_dsn
 from store.embedded import EmbeddedError, database_dsn
@@ -113,6 +114,13 @@ def run(args: argparse.Namespace) -> int:
     except BackupInputError as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return 2
+    except BackupBusy:
+        print(
+            f"{command}: another backup is running (scheduled, or 立即备份 on the dashboard);"
+            " try again when it has finished",
+            file=sys.stderr,
+        )
+        return 1
     except (BackupError, EmbeddedError) as exc:
         print(f"{command}: {exc}", file=sys.stderr)
         return 1
@@ -133,9 +141,13 @@ def _create(settings: Settings, config_file: Path | None, args: argparse.Namespa
     steps = terminal_steps(quiet=args.quiet)
 
     # The embedded cluster, if it is not running, is started for the backup and left
-    # running only if it was running before (database_dsn), so hold it open throughout.
+    # running only if it was running before (database_dsn), so hold it open throughout;
+    # the backup lock too (store.backup.runs): no second backup runs meanwhile.
     async def main() -> int:
-        async with database_dsn(settings.core, settings.database) as dsn:
+        async with (
+            database_dsn(settings.core, settings.database) as dsn,
+            backup_lock(dsn, connect_timeout_s=settings.database.connect_timeout_s),
+        ):
             sources = backup_sources(settings, dsn, [config_file] if config_file else [])
             if args.no_checksums:
                 sources = dataclasses.replace(sources, checksums=False)

@@ -2,10 +2,10 @@
 :class:`~alerts.service.AlertService` on uvloop) and the one scheduler
 (:mod:`envgrid.scheduler`) with every package's jobs — the alert engine's sweeps and
 pushes, the aggregates' refresh, the case deadlines, notices and patrol tasks, the
-session and audit-log purge, the scheduled backup (:mod:`envgrid.backup_job`).  Spawned
-by the supervisor as ``envgrid-alerts`` (:func:`run_alerts`), or, under ``envgrid serve
---no-alerts`` with the dashboard on, as ``envgrid-jobs`` (:func:`run_jobs`: the same
-scheduler without the engine and its jobs).
+session and audit-log purge, the scheduled and the requested backups
+(:mod:`envgrid.backup_job`). Spawned by the supervisor as ``envgrid-alerts``
+(:func:`run_alerts`), or, under ``envgrid serve --no-alerts`` with the dashboard on, as
+``envgrid-jobs`` (:func:`run_jobs`: the same scheduler without the engine and its jobs).
 
 Its metrics (Prometheus, summed by the supervisor's ``/metrics``): the alert engine's
 (:mod:`alerts.metrics`), the scheduler's (:mod:`envgrid.scheduler`), the analytics'
@@ -89,6 +89,7 @@ async def running_leader(
         jobs += auth_jobs.scheduled_jobs(pool, settings.web.audit_retention_days)
         jobs += casework_jobs.scheduled_jobs(pool, settings, channels)
         jobs += backup_job.scheduled_jobs(settings, dsn, pool)
+        jobs += backup_job.request_jobs(settings, dsn, pool)
         scheduler = start_scheduler(jobs, ZoneInfo(settings.core.timezone), SchedulerMetrics())
         stack.callback(scheduler.shutdown, wait=False)
         await stack.enter_async_context(_sampled(service, pool, refresh))

@@ -17,6 +17,8 @@ from typing import Any, Final
 
 import pytest
 
+from tests.webapp import PASSWORD
+
 CHROMIUM: Final = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS: Final = [
     "--headless",
@@ -71,3 +73,12 @@ def collect_errors(page: Any, errors: list[str]) -> None:
     """Append the page's uncaught exceptions and console errors to ``errors``."""
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+
+
+async def log_in(page: Any, base: str, username: str, password: str = PASSWORD) -> None:
+    """Log in through the log-in page and wait until it has moved on."""
+    await page.goto(f"{base}/login")
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#login-submit")
+    await page.wait_for_url(lambda url: "/login" not in url)

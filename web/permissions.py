@@ -44,6 +44,7 @@ PERMISSIONS: Final[Mapping[str, str]] = MappingProxyType(
         "calendar:admin": "维护工作日历（节假日与调休）",
         "logs:read": "查看操作日志与登录日志",
         "forward:admin": "上级平台转发配置",
+        "system:backup": "系统备份（查看备份、立即备份）",
     }
 )
 

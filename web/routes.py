@@ -30,6 +30,7 @@ from web import api_docs, pages
 from web.alerts_web import routes as alerts_routes
 from web.audit import routes as audit_routes
 from web.auth import routes as auth_routes
+from web.backups import routes as backups_routes
 from web.casework.cases import routes as cases_routes
 from web.casework.grid import routes as grid_routes
 from web.casework.patrol import routes as patrol_routes
@@ -63,6 +64,7 @@ MODULES: Final[tuple[ModuleType, ...]] = (
     security_routes,
     hj2025_routes,
     forward_routes,
+    backups_routes,
 )
 
 
@@ -146,9 +148,7 @@ def setup_routes(app: web.Application) -> None:
         page_list += getattr(module, "PAGES", ())
         nav += getattr(module, "NAV", ())
         contexts += getattr(module, "CONTEXTS", ())
-        _tables(
-            tables, [*module.API, *getattr(module, "PAGES", ())], getattr(module, "ERRORS", {})
-        )
+        _tables(tables, [*module.API, *getattr(module, "PAGES", ())], getattr(module, "ERRORS", {}))
     app[NAV_KEY] = tuple(sorted(nav, key=lambda item: getattr(item, "order", 60)))
     app[PLUGIN_CONTEXTS_KEY] = tuple(contexts)
     metas: list[Endpoint | Page] = [*page_list, *api]

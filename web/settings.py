@@ -7,6 +7,7 @@ from typing import Final, Literal, Protocol
 from urllib.parse import urlsplit
 
 from alerts.settings import AlertsConfig
+from store.backup.settings import BackupSettings
 from store.validation import require
 from web.casework.kernel.settings import CaseSettings
 from web.permissions import ROLES
@@ -208,3 +209,6 @@ class WebConfig(AlertsConfig, Protocol):
 
     @property
     def cases(self) -> CaseSettings: ...
+
+    @property
+    def backup(self) -> BackupSettings: ...

@@ -28,6 +28,7 @@ from store.backup.archive import ArchiveReader
 from store.backup.create import backup_name, create_backup
 from store.backup.manifest import BackupInputError
 from store.backup.restore import restore_backup
+from store.backup.runs import backup_lock
 from store.backup.snapshot import table_sums
 from store.backup.target import RestoreTarget
 from store.db import connect
@@ -221,6 +222,21 @@ def test_backup_cli_create_list_and_refused_inputs(
     assert code == 2
     assert "damaged" in capsys.readouterr().err
     assert not (empty / "pg").exists()  # refused before any cluster was made
+
+
+async def test_backup_cli_refuses_while_another_backup_runs(
+    db_dsn: str, pg_reachable_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The backup lock (store.backup.runs) held elsewhere — the scheduler's run, or one
+    asked for on the dashboard: ``envgrid backup create`` exits 1 and writes nothing."""
+    data = pg_reachable_tmp / "data"
+    out = pg_reachable_tmp / "second.tar"
+    argv = ["--config", str(_config(pg_reachable_tmp, data)), "backup", "create"]
+    argv += ["--dsn", db_dsn, "--output", str(out), "--quiet"]
+    async with backup_lock(db_dsn):
+        assert await asyncio.to_thread(cli.main, argv) == 1
+    assert "another backup is running" in capsys.readouterr().err
+    assert not out.exists() and not list(pg_reachable_tmp.glob(".second.tar*"))
 
 
 def _config(tmp: Path, data: Path) -> Path:

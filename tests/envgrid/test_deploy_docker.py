@@ -134,24 +134,37 @@ def test_compose_volumes_hold_data_database_and_backups() -> None:
     document = compose("compose.yaml")
     services = document["services"]
     assert set(document["volumes"]) == {"db-data", "envgrid-data", "backups"}
-    data_dir = str(settings_from(services["envgrid"]["environment"]).core.data_dir)
-    assert services["envgrid"]["volumes"] == [f"envgrid-data:{data_dir}"]
+    app_settings = settings_from(services["envgrid"]["environment"])
+    data_dir = str(app_settings.core.data_dir)
+    assert str(app_settings.backup.dir) == "/backups"
+    assert services["envgrid"]["volumes"] == [f"envgrid-data:{data_dir}", "backups:/backups"]
     assert services["db"]["volumes"] == ["db-data:/var/lib/postgresql/data"]
+    # the backup profile: `envgrid backup create` of the same image, database and data
+    # directory (read only) into the same backups volume the dashboard lists
     backup = services["backup"]
     assert backup["profiles"] == ["backup"]
-    assert "backups:/backups" in backup["volumes"]
-    assert "envgrid-data:/envgrid-data:ro" in backup["volumes"]
-    script = backup["entrypoint"][-1]
-    assert "pg_dump --format=custom" in script and "/envgrid-data/secret.key" in script
+    assert backup["image"] == services["envgrid"]["image"]
+    assert backup["command"] == ["backup", "create"] and "entrypoint" not in backup
+    assert backup["volumes"] == [f"envgrid-data:{data_dir}:ro", "backups:/backups"]
+    assert backup["depends_on"] == {"db": {"condition": "service_healthy"}}
+    backup_settings = settings_from(backup["environment"])
+    assert backup_settings.database.dsn == app_settings.database.dsn
+    assert backup_settings.backup.dir == app_settings.backup.dir
+    assert backup_settings.core.data_dir == app_settings.core.data_dir
+    # the image has pg_dump of the database's major version, and the volume's mount point
+    # belongs to the envgrid user (a new named volume takes its owner from the image)
+    run = " ".join(arg for op, arg in dockerfile() if op == "RUN")
+    assert "postgresql-client-15" in run
+    assert "install -d -o envgrid -g envgrid -m 0700 /backups" in run
 
 
 def test_compose_postgres_overrides_the_database_only() -> None:
     override = compose("compose.postgres.yaml")["services"]
     assert override["db"] == {"image": "postgres:15"}
-    assert override["backup"] == {"image": "postgres:15"}
-    base = compose("compose.yaml")["services"]["envgrid"]["environment"]
-    merged = {**base, **override["envgrid"]["environment"]}
-    assert settings_from(merged).database.engine == "postgres"
+    base = compose("compose.yaml")["services"]
+    for name in ("envgrid", "backup"):
+        merged = {**base[name]["environment"], **override[name]["environment"]}
+        assert settings_from(merged).database.engine == "postgres", name
 
 
 def _compose_command() -> list[str] | None:

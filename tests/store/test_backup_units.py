@@ -19,6 +19,7 @@ from store.backup.manifest import (
     TableSum,
     compare_tables,
 )
+from store.backup.runs import ProgressSteps
 from store.backup.settings import BackupSettings
 from store.backup.snapshot import table_sums
 from store.validation import ConfigError
@@ -215,3 +216,15 @@ async def test_table_sums_ignore_row_order_and_fall_back_to_text(db_conn: Any) -
     assert after["t_sum_b"].checksum != a.checksum
     estimates = {t.name: t for t in await table_sums(db_conn, checksums=False)}
     assert estimates["t_sum_a"].checksum is None
+
+
+def test_progress_steps_remember_the_current_step() -> None:
+    steps = ProgressSteps()
+    assert steps.snapshot() == ("", 0, None)
+    with steps.step("database (pg_dump)"):
+        steps.advance(10)
+        steps.advance(5)
+        assert steps.snapshot() == ("database (pg_dump)", 15, None)
+    with steps.step("uploads", 100):
+        steps.advance(40)
+        assert steps.snapshot() == ("uploads", 40, 100)

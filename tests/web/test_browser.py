@@ -33,6 +33,7 @@ from store.db import connect
 from store.stations import NewStation
 from tests.alerts.conftest import alert_settings
 from tests.browser import ARTIFACTS_ROOT, PHONE, chromium, collect_errors
+from tests.browser import log_in as _login
 from tests.ingest.conftest import register, start_worker  # noqa: F401 - fixtures
 from web.app import create_app
 
@@ -231,14 +232,6 @@ async def test_login_map_station_maintenance(
     # the wrong password above answered 401 (the log-in page with its message)
     unexpected = [e for e in errors if "EventSource" not in e and "status of 401" not in e]
     assert not unexpected, errors
-
-
-async def _login(page: Any, base: str, username: str) -> None:
-    await page.goto(f"{base}/login")
-    await page.fill("#username", username)
-    await page.fill("#password", PASSWORD)
-    await page.click("#login-submit")
-    await page.wait_for_url(lambda url: "/login" not in url)
 
 
 async def _ready(page: Any, url: str, errors: list[str] | None = None) -> None:
