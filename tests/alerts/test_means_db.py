@@ -163,3 +163,31 @@ async def test_a_worse_grade_escalates_the_open_alert(db_dsn: str) -> None:
         assert [(k["kind"], k["sev"]) for k in kinds] == [("firing", None), ("escalated", "major")]
     finally:
         await pool.close()
+
+
+async def test_a_key_that_clears_and_fires_again_in_one_batch(db_dsn: str) -> None:
+    """A batch that resolves a key's alert and opens its next one keeps both: the update
+    leaves the open-alert index before the insert (it used to collide and lose the new
+    alert — ``envgrid bench exceedance`` lost a fifth of the real-time alerts so)."""
+    ids = await register(db_dsn, CALM)
+    sid = ids[CALM.mn]
+    pool = await create_pool(db_dsn, min_size=1, max_size=2)
+    try:
+        writer = AlertWriter()
+        await writer.load(pool)
+        key = ("offline", f"station:{sid}", 0)
+
+        def change(action: str, ts: float) -> Transition:
+            return Transition(key, Change(action, "offline", ts, None, "warning"), sid)  # type: ignore[arg-type]
+
+        async with pool.acquire() as conn:
+            await writer.apply(conn, [change("firing", 1000.0)])
+            await writer.apply(conn, [change("resolved", 2000.0), change("firing", 2100.0)])
+            rows = await conn.fetch(
+                "SELECT state FROM alerts WHERE rule = 'offline' AND station_id = $1 ORDER BY id",
+                sid,
+            )
+        assert [r["state"] for r in rows] == ["resolved", "firing"]
+        assert writer.open[key].state == "firing"
+    finally:
+        await pool.close()
