@@ -14,7 +14,7 @@ import pytest
 
 from alerts.rules import Change
 from alerts.writer import AlertWriter, Transition
-from tests.web.casework.alerts_fixture import ensure_alerts_table, factor_id, insert_alert
+from tests.web.casework.alerts_fixture import factor_id, insert_alert
 from tests.web.casework.conftest import NOW, World
 from web.casework.cases import record
 from web.casework.cases.bridge import (
@@ -24,12 +24,6 @@ from web.casework.cases.bridge import (
     set_alert_rule,
 )
 from web.casework.kernel.config import CaseConfig
-
-
-@pytest.fixture
-async def alerts(db_conn: asyncpg.Connection, world: World) -> World:
-    await ensure_alerts_table(db_conn)
-    return world
 
 
 async def _until(check: Callable[[], Awaitable[bool]]) -> None:
