@@ -42,9 +42,9 @@ of its alerts and is urgent (紧急) only at 严重 unless ``case_alert_rules.ur
 
 Each (alert, state) opens or joins at most once (``case_alert_links`` primary key) and an
 escalation only ever raises the priority, so duplicate notifications and the sweep never
-double anything; a concurrent second opener
-hits the partial unique index ``cases_open_alert_idx`` (one *unrecovered* open case per
-station and kind, migration 0060) and joins instead.
+double anything; a concurrent second opener hits the partial unique index
+``cases_open_alert_idx`` (one *unrecovered* open case per station and kind, migration
+0060) and joins instead.
 
 The alert row is read as JSON (``to_jsonb``), by column name, so the bridge keeps working
 while the alerts schema grows.  It uses (store/migrations/0020_alerts.sql): ``rule``
