@@ -262,11 +262,10 @@ def _main_of(name: str, settings_for: SettingsLoader[WebConfig]) -> Callable[[li
 def _subsystem_argv(name: str, args: argparse.Namespace, leg: Leg) -> list[str]:
     """The options of a subsystem benchmark's own command (aggregates: engine, sizes;
     disk, which measures every engine available itself: --stations)."""
+    if name == "exceedance" and args.dsn:  # the real case bridge's scratch databases
+        return [*(["--stations", str(args.stations)] if args.stations else []), "--dsn", args.dsn]
     if name in ("disk", "exceedance", "backup"):
-        argv = ["--stations", str(args.stations)] if args.stations else []
-        if name == "exceedance" and args.dsn:  # the real case bridge's scratch databases
-            argv += ["--dsn", args.dsn]
-        return argv
+        return ["--stations", str(args.stations)] if args.stations else []
     if name != "aggregates":
         return []
     argv = []
