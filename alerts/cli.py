@@ -213,7 +213,7 @@ async def _list(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsCon
 async def _show(conn: asyncpg.Connection, args: argparse.Namespace, s: AlertsConfig) -> int:
     detail = await api.get_alert(conn, args.id)
     if detail is None:
-        raise api.NotFound(f"alert {args.id} does not exist")
+        raise api.NotFound(f"alert {args.id} does not exist", f"告警 {args.id} 不存在")
     print(
         json.dumps(
             detail.to_json(), ensure_ascii=False, default=str, indent=None if args.json else 2
@@ -301,7 +301,10 @@ async def _receiver(conn: asyncpg.Connection, args: argparse.Namespace, s: Alert
 async def _receiver_id(conn: asyncpg.Connection, ident: str) -> dict[str, Any]:
     row = await api.get_receiver(conn, ident)
     if row is None:
-        raise api.NotFound(f"receiver {ident!r} does not exist (envgrid alerts receiver list)")
+        raise api.NotFound(
+            f"receiver {ident!r} does not exist (envgrid alerts receiver list)",
+            f"接收人 {ident!r} 不存在（envgrid alerts receiver list）",
+        )
     return row
 
 

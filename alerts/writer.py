@@ -377,6 +377,27 @@ class AlertWriter:
             for op in new_ops:
                 op.id = remap[op.id]
                 op.inhibited_by = real(op.inhibited_by)
+            # the updates first: an alert of a key that resolves in this batch leaves the
+            # open-alert index before the key's next alert of the same batch is inserted
+            old_ops = [op for op in ops.values() if not op.new]
+            updated: dict[int, str] = {}
+            if old_ops:
+                rows = await conn.fetch(
+                    queries.UPDATE_ALERTS_SQL,
+                    [op.id for op in old_ops],
+                    [op.state for op in old_ops],
+                    [op.severity for op in old_ops],
+                    [_ts(op.last_seen) if op.last_seen else None for op in old_ops],
+                    [_ts(op.fired_at) for op in old_ops],
+                    [_ts(op.resolved_at) for op in old_ops],
+                    [op.count for op in old_ops],
+                    [op.value for op in old_ops],
+                    [op.threshold for op in old_ops],
+                    [op.reason for op in old_ops],
+                    [_json_or_none(op.trigger_values) for op in old_ops],
+                    [_json_or_none(op.labels) for op in old_ops],
+                )
+                updated = {r[0]: r[1] for r in rows}
             inserted: set[int] = set()
             if new_ops:
                 rows = await conn.fetch(
@@ -418,25 +439,6 @@ class AlertWriter:
                         len(lost),
                         lost[:5],
                     )
-            old_ops = [op for op in ops.values() if not op.new]
-            updated: dict[int, str] = {}
-            if old_ops:
-                rows = await conn.fetch(
-                    queries.UPDATE_ALERTS_SQL,
-                    [op.id for op in old_ops],
-                    [op.state for op in old_ops],
-                    [op.severity for op in old_ops],
-                    [_ts(op.last_seen) if op.last_seen else None for op in old_ops],
-                    [_ts(op.fired_at) for op in old_ops],
-                    [_ts(op.resolved_at) for op in old_ops],
-                    [op.count for op in old_ops],
-                    [op.value for op in old_ops],
-                    [op.threshold for op in old_ops],
-                    [op.reason for op in old_ops],
-                    [_json_or_none(op.trigger_values) for op in old_ops],
-                    [_json_or_none(op.labels) for op in old_ops],
-                )
-                updated = {r[0]: r[1] for r in rows}
             inhibited_rows: dict[int, str] = {}
             if inhibition:
                 rows = await conn.fetch(

@@ -4,8 +4,10 @@ Every function takes an asyncpg pool or connection (``db``) first.  Changes to a
 are announced on ``envgrid_alerts`` (``"<id>:<state>"``) and changes to the
 configuration on ``envgrid_alert_config`` (payload: the table), inside the same
 transaction as the change.  Invalid input raises :class:`AlertApiError` (a
-``ValueError``) with a message meant for the user; a missing object raises
-:class:`NotFound`.  Configuration objects come back as JSON-ready dicts; alerts as
+``ValueError``) with a message meant for the user, in English (``str(exc)``, the CLI)
+and in Chinese (``exc.zh``, the dashboard); a missing object raises :class:`NotFound`,
+a refusal because of what is stored (a name taken, an alert already handled)
+:class:`Conflict`.  Configuration objects come back as JSON-ready dicts; alerts as
 :class:`~alerts.model.AlertView` (``.to_json()``).
 
 One module per resource: :mod:`.alerts` (the alerts and what users do to them),
@@ -26,7 +28,7 @@ from .alerts import (
     list_alerts,
     resolve_alert,
 )
-from .common import AlertApiError, NotFound
+from .common import AlertApiError, Conflict, NotFound
 from .notifications import Page, get_notification, list_notifications
 from .receivers import (
     add_responsibility,
@@ -63,6 +65,7 @@ __all__ = [
     "AlertApiError",
     "AlertDetail",
     "AlertPage",
+    "Conflict",
     "NotFound",
     "Page",
     "acknowledge_alert",

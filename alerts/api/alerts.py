@@ -9,9 +9,20 @@ from datetime import datetime
 from typing import Any
 
 from .. import queries
-from ..model import ALERTS_CHANNEL, STATES, AlertView
+from ..model import ALERTS_CHANNEL, STATE_ZH, STATES, AlertView
 from ..rules import RULES, SEVERITIES
-from .common import AlertApiError, Db, NotFound, Record, choices, page_bounds, record, transaction
+from .common import (
+    AlertApiError,
+    Conflict,
+    Db,
+    NotFound,
+    Record,
+    absent,
+    choices,
+    page_bounds,
+    record,
+    transaction,
+)
 
 __all__ = [
     "AlertDetail",
@@ -106,17 +117,23 @@ async def _alert_change(
     user: str,
     comment: str,
     data: Mapping[str, Any] | None = None,
-    refuse: str = "",
+    refuse: tuple[str, str] = ("", ""),
 ) -> AlertView:
     if not user:
-        raise AlertApiError("user must name who does this (for the alert's history)")
+        raise AlertApiError(
+            "user must name who does this (for the alert's history)", "须注明操作人（记入告警记录）"
+        )
     async with transaction(db) as conn:
         before = await conn.fetchval(queries.ALERT_STATE_SQL, alert_id)
         if before is None:
-            raise NotFound(f"alert {alert_id} does not exist")
+            raise NotFound(*absent(("alert", "告警"), alert_id))
         after = await conn.fetchval(sql, alert_id, arg) if sql else before
         if after is None:
-            raise AlertApiError(refuse.format(id=alert_id, state=before))
+            state = STATE_ZH.get(before, before)
+            raise Conflict(
+                refuse[0].format(id=alert_id, state=before),
+                refuse[1].format(id=alert_id, state=state),
+            )
         await conn.execute(
             queries.INSERT_EVENT_SQL,
             alert_id,
@@ -142,7 +159,10 @@ async def acknowledge_alert(db: Db, alert_id: int, *, user: str, comment: str = 
         kind="acknowledged",
         user=user,
         comment=comment,
-        refuse="alert {id} is {state}; only firing alerts can be acknowledged",
+        refuse=(
+            "alert {id} is {state}; only firing alerts can be acknowledged",
+            "只有“告警中”的告警可以确认（告警 {id} 当前：{state}）",
+        ),
     )
 
 
@@ -157,7 +177,7 @@ async def resolve_alert(db: Db, alert_id: int, *, user: str, comment: str = "") 
         kind="resolved",
         user=user,
         comment=comment,
-        refuse="alert {id} is already resolved",
+        refuse=("alert {id} is already resolved", "告警 {id} 已恢复"),
     )
 
 
@@ -179,5 +199,5 @@ async def assign_alert(
 
 async def comment_alert(db: Db, alert_id: int, *, user: str, comment: str) -> AlertView:
     if not comment.strip():
-        raise AlertApiError("comment must not be empty")
+        raise AlertApiError("comment must not be empty", "备注不能为空")
     return await _alert_change(db, alert_id, "", None, kind="comment", user=user, comment=comment)

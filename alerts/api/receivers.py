@@ -11,7 +11,7 @@ from .. import queries
 from ..notifiers import NOTIFIERS, SMS_KINDS
 from ..notifiers.sms import phone_numbers
 from ..routing import ROLES, SCOPES
-from .common import AlertApiError, Db, Record, choices, delete_row, record, write_row
+from .common import AlertApiError, Db, Record, absent, choices, delete_row, record, write_row
 
 __all__ = [
     "add_responsibility",
@@ -28,20 +28,36 @@ __all__ = [
 _EMAIL: Final = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
-def _taken(name: str) -> str:
-    return f"a receiver named {name!r} exists already"
+_RECEIVER: Final = ("receiver", "接收人")
+
+
+def _taken(name: str) -> tuple[str, str]:
+    return f"a receiver named {name!r} exists already", f"已有名为“{name}”的接收人"
+
+
+def _phone_zh(exc: ValueError) -> str:
+    """:func:`phone_numbers`'s refusal in Chinese (the number stays masked)."""
+    text = str(exc)
+    if text.startswith("not a mobile number: "):
+        return f"不是手机号：{text.removeprefix('not a mobile number: ')}"
+    return "未填写手机号"
 
 
 def _check_receiver(kind: str, address: str, settings: Mapping[str, Any] | None) -> None:
     if kind not in NOTIFIERS:
-        raise AlertApiError(f"unknown receiver kind {kind!r}; kinds: {', '.join(NOTIFIERS)}")
+        raise AlertApiError(
+            f"unknown receiver kind {kind!r}; kinds: {', '.join(NOTIFIERS)}",
+            f"未知的接收方式 {kind!r}；可选：{'、'.join(NOTIFIERS)}",
+        )
     if kind == "email":
         parts = [a for a in re.split(r"[,;\s]+", address.strip()) if a]
         bad = [a for a in parts if not _EMAIL.match(a)]
         if not parts or bad:
             raise AlertApiError(
                 "email receiver needs email addresses separated by commas"
-                f" (bad: {bad or address!r})"
+                f" (bad: {bad or address!r})",
+                "邮件接收人须填写以逗号分隔的邮箱地址"
+                f"（有误：{'、'.join(bad) or address or '空'}）",
             )
     elif kind in SMS_KINDS:
         try:
@@ -49,16 +65,23 @@ def _check_receiver(kind: str, address: str, settings: Mapping[str, Any] | None)
         except ValueError as exc:
             raise AlertApiError(
                 f"{kind} receiver needs mobile numbers separated by commas"
-                f" (13800138000 or +8613800138000): {exc}"
+                f" (13800138000 or +8613800138000): {exc}",
+                "短信接收人须填写以逗号分隔的手机号（13800138000 或 +8613800138000）："
+                + _phone_zh(exc),
             ) from exc
     else:
         url = urlsplit(address)
         if url.scheme not in ("http", "https") or not url.netloc:
-            raise AlertApiError(f"{kind} receiver needs an http(s) URL (got {address!r})")
+            raise AlertApiError(
+                f"{kind} receiver needs an http(s) URL (got {address!r})",
+                f"{kind} 接收人须填写 http(s) 网址（收到 {address!r}）",
+            )
     if settings is not None and not isinstance(settings, Mapping):
-        raise AlertApiError("receiver settings must be an object")
+        raise AlertApiError("receiver settings must be an object", "接收人设置须为对象")
     if settings is not None and not isinstance(settings.get("daily_push", True), bool):
-        raise AlertApiError("receiver setting daily_push must be true or false")
+        raise AlertApiError(
+            "receiver setting daily_push must be true or false", "“每日推送”须为是或否"
+        )
 
 
 async def create_receiver(
@@ -76,7 +99,7 @@ async def create_receiver(
     ``tencent_sms`` (mobile numbers; the cloud credentials are settings, not stored here).
     ``settings.daily_push`` (default true): whether the 08:30 push goes this way."""
     if not name.strip():
-        raise AlertApiError("receiver name must not be empty")
+        raise AlertApiError("receiver name must not be empty", "接收人名称不能为空")
     _check_receiver(kind, address, settings)
     args = (name.strip(), kind, address.strip(), secret or None, dict(settings or {}), enabled)
     rid = await write_row(
@@ -114,7 +137,7 @@ async def update_receiver(
         ),
         "alert_receivers",
         duplicate=_taken(name),
-        missing=f"receiver {receiver_id} does not exist",
+        missing=absent(_RECEIVER, receiver_id),
     )
 
 
@@ -132,7 +155,7 @@ async def get_receiver(db: Db, ident: int | str) -> Record | None:
 
 
 async def delete_receiver(db: Db, receiver_id: int) -> None:
-    await delete_row(db, queries.DELETE_RECEIVER_SQL, receiver_id, "alert_receivers", "receiver")
+    await delete_row(db, queries.DELETE_RECEIVER_SQL, receiver_id, "alert_receivers", _RECEIVER)
 
 
 async def add_responsibility(
@@ -144,15 +167,21 @@ async def add_responsibility(
     choices([scope], SCOPES, "scope")
     key = "" if scope == "all" else str(scope_key).strip()
     if scope != "all" and not key:
-        raise AlertApiError(f"scope {scope!r} needs a scope_key (station id, region or area id)")
+        raise AlertApiError(
+            f"scope {scope!r} needs a scope_key (station id, region or area id)",
+            f"范围 {scope} 须指定对象（站点编号、区域名称或网格编号）",
+        )
     if scope in ("station", "area") and not (key.isascii() and key.isdigit()):
-        raise AlertApiError(f"scope {scope!r} needs a numeric id (got {key!r})")
+        raise AlertApiError(
+            f"scope {scope!r} needs a numeric id (got {key!r})",
+            f"范围 {scope} 须为数字编号（收到 {key!r}）",
+        )
     rid = await write_row(
         db,
         queries.INSERT_RESPONSIBILITY_SQL,
         (receiver_id, role, scope, key),
         "alert_responsibilities",
-        dangling=f"receiver {receiver_id} does not exist",
+        dangling=absent(_RECEIVER, receiver_id),
     )
     return int(rid)
 
@@ -167,5 +196,5 @@ async def remove_responsibility(db: Db, responsibility_id: int) -> None:
         queries.DELETE_RESPONSIBILITY_SQL,
         responsibility_id,
         "alert_responsibilities",
-        "responsibility",
+        ("responsibility", "负责关系"),
     )

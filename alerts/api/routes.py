@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypedDict, Unpack
+from typing import Any, Final, TypedDict, Unpack
 
 from .. import queries
 from ..routing import Route, RoutingError, parse_matchers
@@ -29,6 +29,9 @@ class RouteFields(TypedDict, total=False):
     enabled: bool
 
 
+_ROUTE: Final = ("route", "通知路由")
+
+
 def _route_args(
     name: str,
     position: int = 100,
@@ -45,7 +48,7 @@ def _route_args(
     enabled: bool = True,
 ) -> tuple[Any, ...]:
     if not name.strip():
-        raise AlertApiError("route name must not be empty")
+        raise AlertApiError("route name must not be empty", "通知路由名称不能为空")
     try:
         parsed = parse_matchers(matchers or {})
         Route(
@@ -65,9 +68,12 @@ def _route_args(
             enabled,
         ).validate()
     except RoutingError as exc:
-        raise AlertApiError(str(exc)) from None
+        raise AlertApiError(str(exc), f"通知路由设置无效：{exc}") from None
     if not receiver_ids and not to_roles:
-        raise AlertApiError("a route needs receivers or roles (maintainer/officer) to send to")
+        raise AlertApiError(
+            "a route needs receivers or roles (maintainer/officer) to send to",
+            "通知路由须指定接收人或角色（运维人员/监管人员）",
+        )
     return (
         name.strip(),
         position,
@@ -88,14 +94,14 @@ def _route_args(
 async def create_route(db: Db, *, name: str, **fields: Unpack[RouteFields]) -> int:
     """A routing rule (see :mod:`alerts.routing`); timers None = the alerts.* settings."""
     args = _route_args(name, **fields)
-    taken = f"a route named {name!r} exists already"
+    taken = f"a route named {name!r} exists already", f"已有名为“{name}”的通知路由"
     return int(await write_row(db, queries.INSERT_ROUTE_SQL, args, "alert_routes", duplicate=taken))
 
 
 async def update_route(db: Db, route_id: int, *, name: str, **fields: Unpack[RouteFields]) -> None:
     """Replace a route's fields."""
     args = _route_args(name, **fields)
-    await update_row(db, queries.UPDATE_ROUTE_SQL, route_id, args, "alert_routes", "route")
+    await update_row(db, queries.UPDATE_ROUTE_SQL, route_id, args, "alert_routes", _ROUTE)
 
 
 async def list_routes(db: Db) -> list[Record]:
@@ -103,4 +109,4 @@ async def list_routes(db: Db) -> list[Record]:
 
 
 async def delete_route(db: Db, route_id: int) -> None:
-    await delete_row(db, queries.DELETE_ROUTE_SQL, route_id, "alert_routes", "route")
+    await delete_row(db, queries.DELETE_ROUTE_SQL, route_id, "alert_routes", _ROUTE)

@@ -14,7 +14,17 @@ from ..means import MeanRule
 from ..model import jsonable
 from ..params import LEVELS, RULE_PARAMS, coerce_params
 from ..rules import SEVERITIES, RuleError
-from .common import AlertApiError, Db, NotFound, Record, choices, delete_row, record, write_row
+from .common import (
+    AlertApiError,
+    Db,
+    NotFound,
+    Record,
+    absent,
+    choices,
+    delete_row,
+    record,
+    write_row,
+)
 
 __all__ = [
     "delete_limit",
@@ -31,7 +41,10 @@ def _level(level: str, scope_key: str | int) -> str:
     choices([level], LEVELS, "level")
     key = "" if level == "default" else str(scope_key).strip()
     if level != "default" and not key:
-        raise AlertApiError(f"level {level!r} needs a scope_key (ST code, region or station id)")
+        raise AlertApiError(
+            f"level {level!r} needs a scope_key (ST code, region or station id)",
+            f"层级 {level} 须指定对象（系统编码 ST、区域名称或站点编号）",
+        )
     return key
 
 
@@ -57,20 +70,26 @@ async def set_limit(
     if severity is not None:
         choices([severity], SEVERITIES, "severity")
     if not factor_code:
-        raise AlertApiError("factor_code must name a factor (e.g. a34004 for PM2.5)")
+        raise AlertApiError(
+            "factor_code must name a factor (e.g. a34004 for PM2.5)",
+            "须指定监测因子（如 PM2.5 的编码 a34004）",
+        )
     if enabled:
         if rule == "aqi_level":
             if aqi_level is None or not 2 <= aqi_level <= 6:
-                raise AlertApiError("an aqi_level limit needs aqi_level 2..6 (HJ 633 levels)")
+                raise AlertApiError(
+                    "an aqi_level limit needs aqi_level 2..6 (HJ 633 levels)",
+                    "空气质量级别限值须为 2–6 级（HJ 633）",
+                )
         else:
             try:
                 LimitSpec(upper, lower)
                 if upper is None and lower is None:
-                    raise AlertApiError("a limit needs upper and/or lower")
+                    raise AlertApiError("a limit needs upper and/or lower", "限值须填写上限或下限")
                 if upper is not None and lower is not None and lower >= upper:
-                    raise AlertApiError("lower must be below upper")
+                    raise AlertApiError("lower must be below upper", "下限须小于上限")
             except TypeError as exc:
-                raise AlertApiError(str(exc)) from None
+                raise AlertApiError(str(exc), "上限和下限须为数字") from None
     args = (rule, level, key, factor_code, upper, lower, aqi_level, severity, enabled, source, user)
     return int(await write_row(db, queries.UPSERT_LIMIT_SQL, args, "alert_limits"))
 
@@ -89,7 +108,7 @@ async def list_limits(
 
 
 async def delete_limit(db: Db, limit_id: int) -> None:
-    await delete_row(db, queries.DELETE_LIMIT_SQL, limit_id, "alert_limits", "limit")
+    await delete_row(db, queries.DELETE_LIMIT_SQL, limit_id, "alert_limits", ("limit", "限值"))
 
 
 async def set_rule_config(
@@ -113,7 +132,7 @@ async def set_rule_config(
     try:
         checked = coerce_params(rule, params or {})
     except RuleError as exc:
-        raise AlertApiError(str(exc)) from None
+        raise AlertApiError(str(exc), f"规则参数无效：{exc}") from None
     args = (rule, level, key, factor_code, enabled, severity, checked, user)
     return int(await write_row(db, queries.UPSERT_RULE_CONFIG_SQL, args, "alert_rule_config"))
 
@@ -124,7 +143,11 @@ async def list_rule_configs(db: Db, *, rule: str | None = None) -> list[Record]:
 
 async def delete_rule_config(db: Db, config_id: int) -> None:
     await delete_row(
-        db, queries.DELETE_RULE_CONFIG_SQL, config_id, "alert_rule_config", "rule config"
+        db,
+        queries.DELETE_RULE_CONFIG_SQL,
+        config_id,
+        "alert_rule_config",
+        ("rule config", "规则配置"),
     )
 
 
@@ -155,7 +178,7 @@ async def effective_rules(db: Db, settings: AlertsConfig, station: int | str) ->
     parameters — built-in defaults and every override resolved."""
     sid = await db.fetchval(queries.STATION_ID_SQL, str(station))
     if sid is None:
-        raise NotFound(f"station {station!r} does not exist")
+        raise NotFound(*absent(("station", "站点"), repr(station)))
     config = await load_config(db, settings)
     info = config.stations[sid]
     out: list[Record] = []

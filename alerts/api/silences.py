@@ -5,7 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, TypedDict, Unpack
+from typing import Any, Final, TypedDict, Unpack
 
 from .. import queries
 from ..routing import MATCHER_LABELS, RoutingError, parse_matchers, parse_time_ranges
@@ -34,16 +34,26 @@ __all__ = [
 ]
 
 
+_WINDOW: Final = ("maintenance window", "维护时段")
+_ENDS: Final = ("ends_at must be after starts_at", "结束时间须晚于开始时间")
+
+
 def _matchers(matchers: Mapping[str, Any] | None) -> dict[str, list[str]]:
     try:
         return {k: sorted(v) for k, v in parse_matchers(matchers or {}).items()}
     except RoutingError as exc:
-        raise AlertApiError(str(exc)) from None
+        raise AlertApiError(str(exc), f"匹配条件无效：{exc}") from None
+
+
+_WHEN_ZH: Final = {"starts_at": "开始时间", "ends_at": "结束时间"}
 
 
 def _aware(value: datetime | None, what: str) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        raise AlertApiError(f"{what} must carry a time zone (e.g. +08:00)")
+        raise AlertApiError(
+            f"{what} must carry a time zone (e.g. +08:00)",
+            f"{_WHEN_ZH.get(what, what)}须带时区（如 +08:00）",
+        )
     return value
 
 
@@ -62,10 +72,11 @@ async def create_silence(
     if not parsed:
         raise AlertApiError(
             "a silence needs at least one matcher (station, region, rule …);"
-            f" labels: {', '.join(MATCHER_LABELS)}"
+            f" labels: {', '.join(MATCHER_LABELS)}",
+            "静默须至少有一个匹配条件（站点、区域、规则等）",
         )
     if not created_by:
-        raise AlertApiError("created_by must name who creates the silence")
+        raise AlertApiError("created_by must name who creates the silence", "须注明静默的创建人")
     start = _aware(starts_at, "starts_at")
     end = _aware(ends_at, "ends_at")
     async with transaction(db) as conn:
@@ -73,7 +84,7 @@ async def create_silence(
             start = await conn.fetchval(queries.DB_NOW_TS_SQL)
         assert end is not None and start is not None
         if end <= start:
-            raise AlertApiError("ends_at must be after starts_at")
+            raise AlertApiError(*_ENDS)
         sid = await conn.fetchval(
             queries.INSERT_SILENCE_SQL, parsed, start, end, created_by, comment
         )
@@ -87,14 +98,19 @@ async def list_silences(db: Db, *, active_only: bool = False) -> list[Record]:
 
 async def expire_silence(db: Db, silence_id: int, *, user: str = "") -> None:
     """End a silence now (kept in the list for the record)."""
-    missing = f"silence {silence_id} does not exist or has ended"
+    missing = (
+        f"silence {silence_id} does not exist or has ended",
+        f"静默 {silence_id} 不存在或已结束",
+    )
     await write_row(
         db, queries.EXPIRE_SILENCE_SQL, (silence_id, user), "alert_silences", missing=missing
     )
 
 
 async def delete_silence(db: Db, silence_id: int) -> None:
-    await delete_row(db, queries.DELETE_SILENCE_SQL, silence_id, "alert_silences", "silence")
+    await delete_row(
+        db, queries.DELETE_SILENCE_SQL, silence_id, "alert_silences", ("silence", "静默")
+    )
 
 
 class WindowFields(TypedDict, total=False):
@@ -124,24 +140,32 @@ def _window_args(
     comment: str = "",
 ) -> tuple[Any, ...]:
     if not name.strip():
-        raise AlertApiError("window name must not be empty")
+        raise AlertApiError("window name must not be empty", "维护时段名称不能为空")
     start, end = _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at")
     if not recurring and (start is None or end is None):
-        raise AlertApiError("a one-off window needs starts_at and ends_at")
+        raise AlertApiError(
+            "a one-off window needs starts_at and ends_at", "一次性维护时段须填写开始和结束时间"
+        )
     if start is not None and end is not None and end <= start:
-        raise AlertApiError("ends_at must be after starts_at")
+        raise AlertApiError(*_ENDS)
     days = sorted({int(d) for d in weekdays})
     if any(not 1 <= d <= 7 for d in days):
-        raise AlertApiError(f"weekdays are ISO numbers 1 (Monday) .. 7 (Sunday), got {days}")
+        raise AlertApiError(
+            f"weekdays are ISO numbers 1 (Monday) .. 7 (Sunday), got {days}",
+            f"星期须为 1（周一）到 7（周日）（收到 {days}）",
+        )
     try:
         ranges = parse_time_ranges([list(r) for r in time_ranges])
     except RoutingError as exc:
-        raise AlertApiError(str(exc)) from None
+        raise AlertApiError(str(exc), f"时间段无效：{exc}") from None
     if timezone:
         try:
             zoneinfo.ZoneInfo(timezone)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise AlertApiError(f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)") from None
+            raise AlertApiError(
+                f"unknown time zone {timezone!r} (e.g. Asia/Shanghai)",
+                f"未知的时区 {timezone!r}（如 Asia/Shanghai）",
+            ) from None
     return (
         name.strip(),
         _matchers(matchers),
@@ -167,7 +191,7 @@ async def create_window(
         queries.INSERT_WINDOW_SQL,
         (*args[:9], created_by, args[9]),
         "alert_maintenance_windows",
-        duplicate=f"a window named {name!r} exists already",
+        duplicate=(f"a window named {name!r} exists already", f"已有名为“{name}”的维护时段"),
     )
     return int(wid)
 
@@ -177,7 +201,7 @@ async def update_window(
 ) -> None:
     args = _window_args(name, **fields)
     table = "alert_maintenance_windows"
-    await update_row(db, queries.UPDATE_WINDOW_SQL, window_id, args, table, "maintenance window")
+    await update_row(db, queries.UPDATE_WINDOW_SQL, window_id, args, table, _WINDOW)
 
 
 async def list_windows(db: Db) -> list[Record]:
@@ -185,6 +209,4 @@ async def list_windows(db: Db) -> list[Record]:
 
 
 async def delete_window(db: Db, window_id: int) -> None:
-    await delete_row(
-        db, queries.DELETE_WINDOW_SQL, window_id, "alert_maintenance_windows", "window"
-    )
+    await delete_row(db, queries.DELETE_WINDOW_SQL, window_id, "alert_maintenance_windows", _WINDOW)

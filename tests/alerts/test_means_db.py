@@ -5,6 +5,8 @@ judged-hours mark and the restore after a restart."""
 from __future__ import annotations
 
 import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -135,31 +137,57 @@ async def test_open_alert_state_survives_a_restart(db_dsn: str, pg_reachable_tmp
         await conn.close()
 
 
-async def test_a_worse_grade_escalates_the_open_alert(db_dsn: str) -> None:
-    """A touch with a worse severity raises the open alert's and records ``escalated``; a
-    milder one (a maintenance touch, a falling ratio) never lowers it."""
-    ids = await register(db_dsn, NOISY)
-    sid = ids[NOISY.mn]
+def _offline(sid: int, action: str, ts: float, severity: str = "warning") -> Transition:
+    """An offline transition of station ``sid`` as the engine hands it to the writer."""
+    change = Change(action, "offline", ts, None, severity)  # type: ignore[arg-type]
+    return Transition(("offline", f"station:{sid}", 0), change, sid)
+
+
+@asynccontextmanager
+async def _writer(
+    db_dsn: str, station: NewStation
+) -> AsyncIterator[tuple[int, AlertWriter, asyncpg.Connection]]:
+    """(the station's id, a loaded alert writer, a connection) on a fresh database."""
+    ids = await register(db_dsn, station)
     pool = await create_pool(db_dsn, min_size=1, max_size=2)
     try:
         writer = AlertWriter()
         await writer.load(pool)
-        key = ("offline", f"station:{sid}", 0)
-
-        def change(action: str, severity: str, ts: float) -> Transition:
-            return Transition(key, Change(action, "offline", ts, None, severity), sid)  # type: ignore[arg-type]
-
         async with pool.acquire() as conn:
-            await writer.apply(conn, [change("firing", "warning", 1000.0)])
-            await writer.apply(conn, [change("touch", "major", 2000.0)])
-            await writer.apply(conn, [change("touch", "warning", 3000.0)])
-            row = await conn.fetchrow("SELECT id, severity FROM alerts WHERE rule = 'offline'")
-            kinds = await conn.fetch(
-                "SELECT kind, data->>'severity' AS sev FROM alert_events WHERE alert_id = $1"
-                " ORDER BY id",
-                row["id"],
-            )
-        assert row["severity"] == "major"
-        assert [(k["kind"], k["sev"]) for k in kinds] == [("firing", None), ("escalated", "major")]
+            yield ids[station.mn], writer, conn
     finally:
         await pool.close()
+
+
+async def test_a_worse_grade_escalates_the_open_alert(db_dsn: str) -> None:
+    """A touch with a worse severity raises the open alert's and records ``escalated``; a
+    milder one (a maintenance touch, a falling ratio) never lowers it."""
+    async with _writer(db_dsn, NOISY) as (sid, writer, conn):
+        await writer.apply(conn, [_offline(sid, "firing", 1000.0)])
+        await writer.apply(conn, [_offline(sid, "touch", 2000.0, "major")])
+        await writer.apply(conn, [_offline(sid, "touch", 3000.0)])
+        row = await conn.fetchrow("SELECT id, severity FROM alerts WHERE rule = 'offline'")
+        kinds = await conn.fetch(
+            "SELECT kind, data->>'severity' AS sev FROM alert_events WHERE alert_id = $1"
+            " ORDER BY id",
+            row["id"],
+        )
+    assert row["severity"] == "major"
+    assert [(k["kind"], k["sev"]) for k in kinds] == [("firing", None), ("escalated", "major")]
+
+
+async def test_a_key_that_clears_and_fires_again_in_one_batch(db_dsn: str) -> None:
+    """A batch that resolves a key's alert and opens its next one keeps both: the update
+    leaves the open-alert index before the insert (it used to collide and lose the new
+    alert — ``envgrid bench exceedance`` lost a fifth of the real-time alerts so)."""
+    async with _writer(db_dsn, CALM) as (sid, writer, conn):
+        await writer.apply(conn, [_offline(sid, "firing", 1000.0)])
+        await writer.apply(
+            conn, [_offline(sid, "resolved", 2000.0), _offline(sid, "firing", 2100.0)]
+        )
+        rows = await conn.fetch(
+            "SELECT state FROM alerts WHERE rule = 'offline' AND station_id = $1 ORDER BY id",
+            sid,
+        )
+    assert [r["state"] for r in rows] == ["resolved", "firing"]
+    assert writer.open[("offline", f"station:{sid}", 0)].state == "firing"

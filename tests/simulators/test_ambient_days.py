@@ -50,11 +50,11 @@ def test_the_bench_compares_before_and_after() -> None:
     def settings_for(overrides: dict[str, Any]) -> Any:
         return load_settings(None, {}, overrides, discover=False)
 
-    result = exceedance.run(settings_for, 20, 1.0, date(2026, 11, 16), 2.0, 1)
+    result = exceedance.run(settings_for, 20, 1.0, date(2026, 11, 16), 2.0, 1, cases=False)
     before, after = result["before"], result["after"]
     assert result["station_days"] == 20
     assert before["alerts"] > after["alerts"] > 0  # real-time noise vs means
-    assert set(before["severity"]) == {"major"}  # one severity before
+    assert set(before["severity"]) == {"critical"}  # one severity before: 严重
     assert set(after["severity"]) <= {"warning", "major", "critical"}
     assert after["cases"]["per_station_incident"] <= after["cases"]["per_station_rule_factor"]
     assert "| before |" in exceedance.report(result)

@@ -5,7 +5,6 @@ parameters."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
@@ -66,20 +65,13 @@ async def delete(
 
 
 def translate(exc: alerts_api.AlertApiError) -> ApiError:
-    """The alert API's message (English, for the CLI) in Chinese for the pages."""
-    text = str(exc)
+    """The alert API's refusal with its Chinese message (``exc.zh``) for the pages: 404 for
+    a missing object, 409 for a conflict with what is stored, else 400."""
     if isinstance(exc, alerts_api.NotFound):
-        return ApiError(404, "not_found", "对象不存在")
-    m = re.search(r"is (\w+); only firing alerts can be acknowledged", text)
-    if m:
-        state = STATE_ZH.get(m.group(1), m.group(1))
-        return ApiError(409, "conflict", f"只有“告警中”的告警可以确认（当前：{state}）")
-    if "already resolved" in text:
-        return ApiError(409, "conflict", "告警已恢复")
-    m = re.search(r"named '(.*)' exists already", text)
-    if m:
-        return ApiError(409, "conflict", f"名称已存在：{m.group(1)}")
-    return ApiError(400, "bad_parameter", f"参数无效：{text}")
+        return ApiError(404, "not_found", exc.zh)
+    if isinstance(exc, alerts_api.Conflict):
+        return ApiError(409, "conflict", exc.zh)
+    return ApiError(400, "bad_parameter", exc.zh)
 
 
 def list_param(raw: str | None, allowed: tuple[str, ...] | list[str], name: str) -> list[str]:

@@ -238,7 +238,7 @@ async def set_station_limit(request: web.Request) -> web.Response:
                 user=user.username,
             )
         except alerts_api.AlertApiError as exc:
-            raise ApiError(400, "bad_limit", str(exc)) from None
+            raise ApiError(400, "bad_limit", exc.zh) from None
     context.audit(request, station_id=station["id"], factor=code, upper=upper, lower=lower)
     return json_response({"id": limit_id, "station_id": station["id"], "factor_code": code})
 

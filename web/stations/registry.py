@@ -124,7 +124,7 @@ async def _replace_limits(
                 user=user.username,
             )
         except alerts_api.AlertApiError as exc:
-            raise ApiError(400, "bad_limit", str(exc), parameter="limits") from None
+            raise ApiError(400, "bad_limit", exc.zh, parameter="limits") from None
 
 
 async def _check_grid(conn: asyncpg.Connection, values: dict[str, Any]) -> None:

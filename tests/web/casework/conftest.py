@@ -29,6 +29,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from envgrid.settings import Settings
+from tests.web.casework.alerts_fixture import ensure_alerts_table
 from tests.web.casework.web_fixture import WebSeed, case_settings, seed_logins
 from web.app import create_app
 from web.casework.grid import service as grid
@@ -151,6 +152,13 @@ async def browser() -> AsyncIterator[Any]:
 @pytest.fixture
 async def world(db_conn: asyncpg.Connection) -> World:
     return await build_world(db_conn)
+
+
+@pytest.fixture
+async def alerts(db_conn: asyncpg.Connection, world: World) -> World:
+    """The world with an ``alerts`` table (the bridge tests)."""
+    await ensure_alerts_table(db_conn)
+    return world
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import asyncpg
 import pytest
 
 from tests.web.casework.alerts_fixture import (
-    ensure_alerts_table,
     factor_id,
     insert_alert,
     set_alert_state,
@@ -29,12 +28,6 @@ from web.casework.cases.bridge import (
 from web.casework.cases.service import transition
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import WorkflowError
-
-
-@pytest.fixture
-async def alerts(db_conn: asyncpg.Connection, world: World) -> World:
-    await ensure_alerts_table(db_conn)
-    return world
 
 
 def test_parse_payload() -> None:

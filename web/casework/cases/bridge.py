@@ -28,16 +28,23 @@ default of a kind; an exact rule wins):
   ``cases.auto_close_recovered_minutes`` set, a case that recovered within that many
   minutes of being opened and that no person acted on closes by itself as 自动恢复
   (``close_kind``; counted apart in the assessment).
-* pending / acknowledged — nothing.
+* **escalated** — the alert engine raises an open alert's severity (by ratio or duration,
+  :mod:`alerts.severity`), records an ``escalated`` event and notifies
+  ``"<id>:firing"`` (or ``:acknowledged``) again with the state unchanged.  For an alert
+  already linked to an open case the bridge re-reads the severity: when it asks for a
+  higher priority than the case has, the case's priority rises to it (紧急 at 严重, by the
+  rules below) with a note.  The sweep catches escalations whose notification was missed.
+* pending, and acknowledged alerts not linked to a case — nothing.
 
 Priority (:mod:`web.casework.cases.incident`): the alert's ``severity`` — critical/严重
 → 严重 (3), major/较重 → 较重 (2), warning/info/一般 → 一般 (1); the case keeps the highest
 of its alerts and is urgent (紧急) only at 严重 unless ``case_alert_rules.urgent`` is set.
 
-Each (alert, state) is handled at most once (``case_alert_links`` primary key), so
-duplicate notifications and the sweep never double anything; a concurrent second opener
-hits the partial unique index ``cases_open_alert_idx`` (one *unrecovered* open case per
-station and kind, migration 0060) and joins instead.
+Each (alert, state) opens or joins at most once (``case_alert_links`` primary key) and an
+escalation only ever raises the priority, so duplicate notifications and the sweep never
+double anything; a concurrent second opener hits the partial unique index
+``cases_open_alert_idx`` (one *unrecovered* open case per station and kind, migration
+0060) and joins instead.
 
 The alert row is read as JSON (``to_jsonb``), by column name, so the bridge keeps working
 while the alerts schema grows.  It uses (store/migrations/0020_alerts.sql): ``rule``
@@ -197,6 +204,23 @@ def _describe(
     return "；".join(parts)
 
 
+async def _rule_config(
+    conn: asyncpg.Connection, alert: Mapping[str, Any], kind: str
+) -> tuple[str, asyncpg.Record | None]:
+    """(the factor's Chinese name, the ``case_alert_rules`` row) of an alert."""
+    factor_code, factor_name = await _factor(conn, alert)
+    rule = alert_rule_key(alert, factor_code)
+    cfg = await q.alert_rule_config(conn, kind, rule, str(alert.get("rule") or kind))
+    return factor_name, cfg
+
+
+def _urgent(cfg: asyncpg.Record | None, priority: int) -> bool:
+    """紧急: as ``case_alert_rules.urgent`` says, else at 严重."""
+    if cfg is not None and cfg["urgent"] is not None:
+        return bool(cfg["urgent"])
+    return priority >= 3
+
+
 async def _firing(
     conn: asyncpg.Connection, alert: Mapping[str, Any], config: CaseConfig, now: datetime
 ) -> BridgeOutcome:
@@ -204,9 +228,7 @@ async def _firing(
     kind = alert_kind(alert)
     if kind is None:
         return BridgeOutcome("skipped", reason=f"告警规则 {alert.get('rule')!r} 不转案件")
-    factor_code, factor_name = await _factor(conn, alert)
-    rule = alert_rule_key(alert, factor_code)
-    cfg = await q.alert_rule_config(conn, kind, rule, str(alert.get("rule") or kind))
+    factor_name, cfg = await _rule_config(conn, alert, kind)
     if cfg is None or not cfg["open_case"]:
         return BridgeOutcome("skipped", reason="该告警规则未配置转案件")
     seen = _time(alert.get("first_seen") or alert.get("started_at")) or now
@@ -218,7 +240,7 @@ async def _firing(
     if station is None:
         return BridgeOutcome("skipped", reason="告警没有对应的站点")
     priority = priority_of(alert.get("severity"))
-    urgent = bool(cfg["urgent"]) if cfg["urgent"] is not None else priority >= 3
+    urgent = _urgent(cfg, priority)
     name = station["name"] or station["mn"]
     window = timedelta(minutes=config.cases.incident_window_minutes)
     existing = await q.incident_case(conn, station["id"], kind)
@@ -258,6 +280,30 @@ async def _firing(
         comment=f"{what}告警（编号 {alert_id}，级别 {PRIORITY_LABELS[priority]}）并入本案件{again}",
     )  # fmt: skip
     return BridgeOutcome("attached", case_id)
+
+
+async def _escalated(
+    conn: asyncpg.Connection, alert_id: int, case_id: int, config: CaseConfig, now: datetime
+) -> BridgeOutcome:
+    """An alert linked to open case ``case_id`` notified again: its severity may have
+    risen (``escalated``); the case's priority follows it up, never down."""
+    alert = await q.alert_row(conn, alert_id)
+    kind = alert_kind(alert) if alert is not None else None
+    if alert is None or kind is None or alert.get("state") not in ("firing", "acknowledged"):
+        return BridgeOutcome("duplicate", case_id)
+    priority = priority_of(alert.get("severity"))
+    factor_name, cfg = await _rule_config(conn, alert, kind)
+    raised = await q.escalate_case(conn, case_id, priority, _urgent(cfg, priority))
+    if raised is None:  # closed, or already that high: a plain duplicate notification
+        return BridgeOutcome("duplicate", case_id)
+    what = f"{factor_name}{KIND_LABELS[kind]}" if factor_name else KIND_LABELS[kind]
+    label = PRIORITY_LABELS[priority]
+    urgent = "，紧急" if raised["urgent"] else ""
+    await add_note(
+        conn, case_id, _SYSTEM, config, now=now,
+        comment=f"{what}告警（编号 {alert_id}）级别升为{label}，案件优先级升为{label}{urgent}",
+    )  # fmt: skip
+    return BridgeOutcome("escalated", case_id)
 
 
 async def _recovered(
@@ -313,6 +359,23 @@ async def _resolved(
     return await _recovered(conn, int(case_id), at, config, now)
 
 
+async def _first(
+    conn: asyncpg.Connection, alert_id: int, state: str, config: CaseConfig, now: datetime
+) -> BridgeOutcome:
+    """The first firing or resolved notification of an alert, recorded as handled."""
+    alert = await q.alert_row(conn, alert_id)
+    if alert is None:
+        log.warning("alert %s (%s) not found; nothing to do", alert_id, state)
+        return BridgeOutcome("missing")
+    if state == "firing":
+        result = await _firing(conn, alert, config, now)
+    else:
+        result = await _resolved(conn, alert, config, now)
+    if result.outcome != "waiting":
+        await q.insert_link(conn, alert_id, state, result.case_id, result.outcome, now)
+    return result
+
+
 async def on_alert_event(
     pool: asyncpg.Pool,
     alert_id: int,
@@ -321,24 +384,24 @@ async def on_alert_event(
     *,
     now: datetime | None = None,
 ) -> BridgeOutcome:
-    """Apply the alert → case configuration to one alert state change (idempotent)."""
-    if state not in ("firing", "resolved"):
+    """Apply the alert → case configuration to one alert state change, or to an escalation
+    of a linked alert (a repeated firing/acknowledged notification); idempotent."""
+    if state not in ("firing", "acknowledged", "resolved"):
         return BridgeOutcome("ignored")
     now = now or datetime.now().astimezone()
     async with pool.acquire() as conn, conn.transaction():
-        done = await q.link_done(conn, alert_id, state)
+        done = await q.link_done(conn, alert_id, "resolved" if state == "resolved" else "firing")
         if done is not None:
-            return BridgeOutcome("duplicate", done["case_id"], done["outcome"])
-        alert = await q.alert_row(conn, alert_id)
-        if alert is None:
-            log.warning("alert %s (%s) not found; nothing to do", alert_id, state)
-            return BridgeOutcome("missing")
-        if state == "firing":
-            result = await _firing(conn, alert, settings, now)
+            duplicate = BridgeOutcome("duplicate", done["case_id"], done["outcome"])
+            if state == "resolved" or done["outcome"] not in ("opened", "attached"):
+                return duplicate
+            result = await _escalated(conn, alert_id, int(done["case_id"]), settings, now)
+            if result.outcome == "duplicate":
+                return duplicate
+        elif state == "acknowledged":  # only a linked alert's escalation matters
+            return BridgeOutcome("ignored")
         else:
-            result = await _resolved(conn, alert, settings, now)
-        if result.outcome != "waiting":
-            await q.insert_link(conn, alert_id, state, result.case_id, result.outcome, now)
+            result = await _first(conn, alert_id, state, settings, now)
     log.info("alert %s %s → %s %s", alert_id, state, result.outcome, result.case_id or "")
     return result
 
@@ -355,7 +418,14 @@ async def alert_case_sweep(
             return 0
         alerts = [r[0] for r in await q.firing_alerts(conn)]
         resolved = [int(r[0]) for r in await q.unhandled_resolved(conn)]
+        escalated = [
+            int(r["id"])
+            for r in await q.linked_active_alerts(conn)
+            if priority_of(r["severity"]) > r["priority"]
+        ]
     count = 0
+    for alert_id in escalated:  # escalations whose notification was missed
+        await on_alert_event(pool, alert_id, "firing", config, now=now)
     for alert in alerts:
         result = await on_alert_event(pool, int(alert["id"]), "firing", config, now=now)
         count += result.outcome in ("opened", "attached")

@@ -356,6 +356,26 @@ WHERE id = $1
 join_incident: Final = Command(JOIN_INCIDENT_SQL)
 
 SET_PRIORITY_SQL: Final = "UPDATE cases SET priority = $2 WHERE id = $1"
+
+#: An alert of open case $1 escalated: the priority rises to $2 (never falls), urgent when
+#: asked ($3); no row when the case is closed or already that high.
+ESCALATE_CASE_SQL: Final = """
+UPDATE cases SET priority = $2, urgent = urgent OR $3
+WHERE id = $1 AND is_open AND priority < $2
+RETURNING urgent
+"""
+escalate_case: Final = Row(ESCALATE_CASE_SQL)
+
+#: Active alerts linked to open cases, with the case's priority: the sweep compares the
+#: alert's severity (escalated meanwhile?) with it.
+LINKED_ACTIVE_ALERTS_SQL: Final = """
+SELECT a.id, a.severity, c.priority FROM case_alert_links l
+JOIN alerts a ON a.id = l.alert_id
+JOIN cases c ON c.id = l.case_id
+WHERE l.state = 'firing' AND l.outcome IN ('opened', 'attached')
+  AND a.state IN ('firing', 'acknowledged') AND c.is_open
+"""
+linked_active_alerts: Final = Rows(LINKED_ACTIVE_ALERTS_SQL)
 set_priority: Final = Command(SET_PRIORITY_SQL)
 
 #: The factor names of the alerts linked to case $1, in the order they joined.
