@@ -43,11 +43,24 @@ COMMANDS: Final[Mapping[str, str]] = {
     "calendar": "working-time calendar: holidays, 调休 workdays, overrides",
     "install-systemd": "write the systemd unit and its environment file",
     "backup": "back up or restore the database, uploads, configuration and key",
+    "demo": "load or clear the sample city (demo data, never on production)",
 }
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
 WITH_SETTINGS: Final = frozenset(
-    {"serve", "station", "bench", "report", "audit", "db", "user", "alerts", "grid", "calendar"}
+    {
+        "serve",
+        "station",
+        "bench",
+        "report",
+        "audit",
+        "db",
+        "user",
+        "alerts",
+        "grid",
+        "calendar",
+        "demo",
+    }
 )
 
 
@@ -130,6 +143,10 @@ def command_module(name: str) -> ModuleType:
             from envgrid import backup_cli
 
             return backup_cli
+        case "demo":
+            from envgrid.demo import cli as demo
+
+            return demo
     raise KeyError(name)
 
 
