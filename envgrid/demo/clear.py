@@ -120,8 +120,9 @@ async def clear_demo(conn: asyncpg.Connection, engine: Engine, uploads_dir: Path
             await conn.execute("DELETE FROM demo_objects")
     except asyncpg.ForeignKeyViolationError as exc:
         raise ClearError(
-            f"nothing removed: {exc.table_name or 'a table'} still refers to demo data"
-            f" ({exc.constraint_name}); remove or reassign those rows first"
+            f"nothing removed: rows that are not demo data still need demo rows"
+            f" ({exc.table_name or 'a table'}, {exc.constraint_name}) — e.g. a real case"
+            " handled by a demo user / 非演示数据仍引用演示数据，未删除任何数据"
         ) from None
     report.removed = {kind: len(v) for kind, v in ids.items() if v}
     unused = [p for p in set(paths) if not await conn.fetchval(REFERENCED_SQL, p)]

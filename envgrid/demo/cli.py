@@ -13,11 +13,10 @@ from typing import Any
 
 from envgrid.settings import Settings
 from store.config import SettingsLoader
-from store.embedded import database_dsn
-from store.prepare import prepare_database
 from store.validation import ConfigError
 from web.casework.kernel.config import CaseConfig
 from web.casework.kernel.errors import GridError, WorkflowError
+from web.cli_connection import cli_database
 from web.users.service import UserError
 
 from .clear import ClearError, clear_demo
@@ -59,14 +58,7 @@ def print_load(report: LoadReport, base_url: str) -> None:
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
-    async with database_dsn(settings.core, settings.database) as dsn:
-        if settings.database.migrate_on_start:
-            await prepare_database(
-                dsn,
-                engine=settings.database.engine,
-                compress_after_days=settings.database.compress_after_days,
-                rollup_refresh_days=settings.database.rollup_refresh_days,
-            )
+    async with cli_database(settings) as dsn:
         if args.action == "load":
             report = await load_demo(dsn, settings, force=args.force)
             print_load(report, settings.web.base_url)

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from envgrid.cli import main
-from envgrid.demo.clear import clear_demo
+from envgrid.demo.clear import ClearError, clear_demo
 from envgrid.demo.geometry import city_outline, split
 from envgrid.demo.load import DemoError, load_demo
 from envgrid.settings import Settings
@@ -24,8 +24,9 @@ from store.prepare import seed_factors
 from store.stations import add_station
 from tests.webapp import add_login
 from web.casework.cases import intake
+from web.casework.cases.service import add_note
 from web.casework.kernel.config import CaseConfig
-from web.casework.kernel.people import Actor
+from web.casework.kernel.people import Actor, actor_for_person
 
 #: the states the default workflow switches let the demo reach (核实/回访/立案 pass by)
 EXPECTED_STATES = {
@@ -176,3 +177,23 @@ def test_cli_refuses_next_to_real_stations(
     assert "real station" in err and "--force" in err
     assert main(["demo", "--dsn", db_dsn, "clear"]) == 0
     assert "no demo data" in capsys.readouterr().out
+
+
+async def test_clear_refuses_when_real_rows_need_demo_rows(
+    db_conn: asyncpg.Connection, db_settings: Settings, db_dsn: str, engine_info: EngineInfo
+) -> None:
+    """A real case whose (append-only) trail names the demo officer keeps the demo in use:
+    clear removes nothing and says why."""
+    cfg = CaseConfig.from_settings(db_settings)
+    report = await load_demo(db_dsn, db_settings)
+    now = datetime.now(UTC)
+    ref = await intake.create_case(
+        db_conn, intake.NewCase("真实案件", "other", "manual"), Actor.system(), cfg, now=now
+    )
+    officer = await actor_for_person(db_conn, report.city.people["officer"])
+    await add_note(db_conn, ref.id, officer, cfg, now=now, comment="演示人员的备注")
+    marks = await db_conn.fetchval("SELECT count(*) FROM demo_objects")
+    with pytest.raises(ClearError, match="nothing removed"):
+        await clear_demo(db_conn, engine_info.engine, cfg.uploads_dir)
+    assert await db_conn.fetchval("SELECT count(*) FROM demo_objects") == marks
+    assert await db_conn.fetchval("SELECT count(*) FROM stations") == len(report.city.stations)

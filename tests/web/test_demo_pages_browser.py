@@ -19,6 +19,7 @@ from envgrid.demo.load import LoadReport, load_demo
 from envgrid.settings import Settings
 from store.db import connect
 from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors
+from tests.web.casework.web_fixture import browser_login
 from tests.webapp import app_settings
 from web import routes
 from web.app import create_app
@@ -101,14 +102,6 @@ def _may(permissions: frozenset[str], auth: str) -> bool:
     return auth in ("public", "user") or "*" in permissions or auth in permissions
 
 
-async def _login(page: Any, base: str, username: str, password: str) -> None:
-    await page.goto(f"{base}/login?next=/account/password")
-    await page.fill("#username", username)
-    await page.fill("#password", password)
-    await page.click("#login-submit")
-    await page.wait_for_url(f"{base}/account/password")
-
-
 async def _visit(page: Any, url: str, path: str) -> str | None:
     """Open the page and wait until its script says it is ready (the network settles, for
     the few pages without a ready mark); returns the error it shows (a red toast), if any."""
@@ -131,7 +124,7 @@ async def _walk_role(
     collect_errors(page, errors)
     found: dict[str, list[str]] = {}
     try:
-        await _login(page, base, username, password)
+        await browser_login(page, base, username, "/account/2fa", password)
         for path, url in targets:
             errors.clear()
             shown = await _visit(page, base + url, path)
