@@ -47,6 +47,7 @@ COMMANDS: Final[Mapping[str, str]] = {
     "forward": "forwarding to upstream platforms: add, list, status, remove targets",
     "install-systemd": "write the systemd unit and its environment file",
     "backup": "back up or restore the database, uploads, configuration and key",
+    "demo": "load or clear the sample city (demo data, never on production)",
 }
 
 #: The subcommands whose ``run`` takes the settings loader as a second argument.
@@ -63,6 +64,7 @@ WITH_SETTINGS: Final = frozenset(
         "grid",
         "calendar",
         "forward",
+        "demo",
     }
 )
 
@@ -150,6 +152,10 @@ def command_module(name: str) -> ModuleType:
             from envgrid import backup_cli
 
             return backup_cli
+        case "demo":
+            from envgrid.demo import cli as demo
+
+            return demo
     raise KeyError(name)
 
 

@@ -13,13 +13,12 @@ from store.db import connect
 from store.embedded import database_dsn
 from web.settings import WebConfig
 
-__all__ = ["cli_connection"]
+__all__ = ["cli_connection", "cli_database"]
 
 
 @contextlib.asynccontextmanager
-async def cli_connection(
-    settings: WebConfig, application_name: str
-) -> AsyncIterator[asyncpg.Connection]:
+async def cli_database(settings: WebConfig) -> AsyncIterator[str]:
+    """The DSN of the configured (or embedded, started now) database, prepared."""
     from store.prepare import prepare_database
 
     async with database_dsn(settings.core, settings.database) as dsn:
@@ -30,6 +29,14 @@ async def cli_connection(
                 compress_after_days=settings.database.compress_after_days,
                 rollup_refresh_days=settings.database.rollup_refresh_days,
             )
+        yield dsn
+
+
+@contextlib.asynccontextmanager
+async def cli_connection(
+    settings: WebConfig, application_name: str
+) -> AsyncIterator[asyncpg.Connection]:
+    async with cli_database(settings) as dsn:
         conn = await connect(dsn, application_name=application_name)
         try:
             yield conn

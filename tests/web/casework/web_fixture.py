@@ -98,13 +98,16 @@ async def upload(client: TestClient, seed: WebSeed, user: str, *photos: bytes) -
     return [item["token"] for item in body["items"]]
 
 
-async def browser_login(page: Any, base: str, user: str, then: str) -> None:
-    """Log ``user`` in through the login page and wait until ``then`` is ready."""
+async def browser_login(
+    page: Any, base: str, user: str, then: str, password: str | None = None
+) -> None:
+    """Log ``user`` in (password :data:`tests.webapp.PASSWORD` unless given) through the
+    login page and wait until ``then`` is ready."""
     from tests.webapp import PASSWORD
 
     await page.goto(f"{base}/login?next={then}")
     await page.fill("#username", user)
-    await page.fill("#password", PASSWORD)
+    await page.fill("#password", password or PASSWORD)
     await page.click("#login-submit")
     await page.wait_for_url(f"{base}{then}")
     await page.wait_for_selector("body[data-ready='1']", state="attached")

@@ -146,15 +146,22 @@ async def _assignee(
 
 
 async def generate_patrol_tasks(
-    pool: asyncpg.Pool, now: datetime, config: CaseConfig | None = None
+    pool: asyncpg.Pool,
+    now: datetime,
+    config: CaseConfig | None = None,
+    *,
+    plan_ids: Sequence[int] | None = None,
 ) -> int:
-    """Scheduler job: the tasks of the current period of every active plan (idempotent)."""
+    """Scheduler job: the tasks of the current period of every active plan (idempotent);
+    ``plan_ids``: of these plans only."""
     config = config or CaseConfig()
     tz = config.tz
     today = now.astimezone(tz).date()
     created = 0
     async with pool.acquire() as conn:
         for plan in await q.active_plans(conn, today):
+            if plan_ids is not None and plan["id"] not in plan_ids:
+                continue
             period = period_at(
                 plan["cycle"], today, start_date=plan["start_date"], end_date=plan["end_date"],
                 every_days=plan["every_days"],
