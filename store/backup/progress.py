@@ -1,24 +1,16 @@
-"""Progress of a long backup or restore step: a bar with bytes, speed and time when
-stdout is a terminal (``rich.progress``), nothing otherwise (cron, systemd, the
-scheduler, pipes)."""
+"""Progress of a long backup or restore step, drawn by the display every CLI uses
+(:mod:`store.progress`: on stderr when it is a terminal, nothing otherwise — cron,
+systemd, the scheduler, pipes), with the bytes done in its status."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Final, Protocol, TextIO
+from typing import Final, Protocol
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
+from rich.filesize import decimal
+
+from store.progress import Progress, ProgressTask
 
 __all__ = ["QUIET", "Quiet", "Steps", "terminal_steps"]
 
@@ -46,38 +38,32 @@ class Quiet:
 QUIET: Final = Quiet()
 
 
-class _RichSteps:
-    def __init__(self, stream: TextIO) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description:<28}"),
-            BarColumn(),
-            DownloadColumn(binary_units=True),
-            TransferSpeedColumn(),
-            TimeElapsedColumn(),
-            console=Console(file=stream),
-            transient=False,
-        )
-        self._task: TaskID | None = None
+class _DisplaySteps:
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._task: ProgressTask | None = None
+        self._done = 0
+        self._total: int | None = None
 
     @contextmanager
     def step(self, label: str, total: int | None = None) -> Iterator[None]:
         with self._progress:
-            self._task = self._progress.add_task(label, total=total)
+            self._task, self._done, self._total = self._progress.task(label, total), 0, total
             try:
                 yield
             finally:
                 task, self._task = self._task, None
-                if total is None and task is not None:  # unknown size: show it complete
-                    self._progress.update(task, total=self._progress.tasks[-1].completed)
+                task.finish()
 
     def advance(self, amount: int) -> None:
         if self._task is not None:
-            self._progress.advance(self._task, amount)
+            self._done += amount
+            self._task.advance(amount)
+            whole = f" / {decimal(self._total)}" if self._total is not None else ""
+            self._task.update(status=f"{decimal(self._done)}{whole}")
 
 
-def terminal_steps(stream: TextIO | None = None, *, quiet: bool = False) -> Steps:
-    """A progress display on ``stream`` (stdout) when it is a terminal, else :class:`Quiet`."""
-    out = stream or sys.stdout
-    if quiet or not out.isatty():
-        return Quiet()
-    return _RichSteps(out)
+def terminal_steps(*, quiet: bool = False) -> Steps:
+    """Steps on the CLIs' progress display, or :class:`Quiet` when it would draw nothing."""
+    progress = Progress(quiet=quiet)
+    return _DisplaySteps(progress) if progress.enabled else QUIET

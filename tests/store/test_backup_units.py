@@ -4,6 +4,8 @@ and the archive format (streamed members with their header written afterwards)."
 from __future__ import annotations
 
 import hashlib
+import io
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -228,3 +230,21 @@ def test_progress_steps_remember_the_current_step() -> None:
     with steps.step("uploads", 100):
         steps.advance(40)
         assert steps.snapshot() == ("uploads", 40, 100)
+
+
+def test_terminal_steps_draw_bytes_on_the_clis_display(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Backup and restore draw on the one progress display of the CLIs (store.progress):
+    on a terminal a step shows its bytes; piped or --quiet, nothing at all."""
+    from store.backup.progress import QUIET, terminal_steps
+    from tests.ptyio import TerminalBuffer
+
+    screen = TerminalBuffer()
+    monkeypatch.setattr(sys, "stderr", screen)
+    steps = terminal_steps()
+    assert steps is not QUIET
+    with steps.step("dumping the database", total=3_000_000):
+        steps.advance(1_500_000)
+    assert "dumping the database" in screen.getvalue() and "1.5 MB / 3.0 MB" in screen.getvalue()
+    assert terminal_steps(quiet=True) is QUIET
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a pipe
+    assert terminal_steps() is QUIET
