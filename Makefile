@@ -14,9 +14,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 VENDOR_STAMP := web/static/vendor/.installed
 # Debian packages: a CJK font for Chinese PDF/PNG exports (serve and test); pdftoppm for
-# the export tests and chromium for the browser tests (test only).
+# the export tests, chromium for the browser tests and docker-compose (1.29: `config`
+# needs no Docker daemon) to validate deploy/compose*.yaml (test only).
 APT_SERVE := fonts-noto-cjk fonts-wqy-zenhei
-APT_TEST := poppler-utils chromium
+APT_TEST := poppler-utils chromium docker-compose
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # apt-get install of whatever in $(1) is missing (dpkg -s tells), quietly
 define apt_install
