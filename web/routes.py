@@ -115,6 +115,7 @@ PAGES: Final[tuple[Page, ...]] = (
     P("GET", "/admin/users", pages.admin_users_page, "users:admin", "admin_users"),
     P("GET", "/admin/logs", pages.admin_logs_page, "logs:read", "admin_logs"),
     P("GET", "/account/password", pages.password_page, "user", "password"),
+    *map_routes.PAGES,
 )
 
 
@@ -142,9 +143,7 @@ def setup_routes(app: web.Application) -> None:
         page_list += getattr(module, "PAGES", ())
         nav += getattr(module, "NAV", ())
         contexts += getattr(module, "CONTEXTS", ())
-        _tables(
-            tables, [*module.API, *getattr(module, "PAGES", ())], getattr(module, "ERRORS", {})
-        )
+        _tables(tables, [*module.API, *getattr(module, "PAGES", ())], getattr(module, "ERRORS", {}))
     app[NAV_KEY] = tuple(sorted(nav, key=lambda item: getattr(item, "order", 60)))
     app[PLUGIN_CONTEXTS_KEY] = tuple(contexts)
     metas: list[Endpoint | Page] = [*page_list, *api]
