@@ -14,7 +14,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from envgrid.settings import load_settings
-from store.config import ConfigError, settings_as_dict
+from store.config import settings_as_dict
+from store.validation import ConfigError
 from tests.web.conftest import make_web_settings
 from web.app import create_app
 from web.map import basemap
@@ -22,6 +23,7 @@ from web.map.tiles import tile_file
 from web.middleware import csp_for
 from web.responses import ApiError
 
+Client = TestClient[Any, Any]
 TOKEN = "0123456789abcdef0123456789abcdef"
 PNG = b"\x89PNG\r\n\x1a\n" + b"tile-bytes"
 
@@ -151,7 +153,7 @@ def test_csp_admits_the_tile_hosts() -> None:
 @pytest.fixture
 async def tiles_client(
     aiohttp_client: Callable[..., Any], db_dsn: str, pg_reachable_tmp: Path
-) -> TestClient:
+) -> Client:
     tiles = pg_reachable_tmp / "tiles"
     tiles.mkdir()
     make_mbtiles(tiles / "city.mbtiles", {(0, 0, 0): PNG, (3, 6, 2): PNG + b"-3-6-2"})
@@ -161,10 +163,11 @@ async def tiles_client(
     settings = make_web_settings(
         db_dsn, pg_reachable_tmp, basemap="mbtiles", mbtiles_dir=str(tiles)
     )
-    return await aiohttp_client(create_app(settings, db_dsn, background=False))
+    client: Client = await aiohttp_client(create_app(settings, db_dsn, background=False))
+    return client
 
 
-async def test_mbtiles_route(tiles_client: TestClient) -> None:
+async def test_mbtiles_route(tiles_client: Client) -> None:
     c = tiles_client
     resp = await c.get("/tiles/city/3/6/2")  # no log-in: the public complaint form has a map
     assert resp.status == 200 and resp.content_type == "image/png"
@@ -196,7 +199,7 @@ def test_tile_file_stays_in_the_directory(tmp_path: Path, name: str) -> None:
     assert err.value.status in (400, 404)
 
 
-async def test_boundaries_route(tiles_client: TestClient) -> None:
+async def test_boundaries_route(tiles_client: Client) -> None:
     if not basemap.DEFAULT_BOUNDARIES.is_file():
         pytest.skip(
             "front-end libraries missing: cd web/frontend && npm ci && node copy-vendor.mjs"

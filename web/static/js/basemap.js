@@ -6,7 +6,6 @@
 // Coordinates are WGS-84/CGCS2000 everywhere but on a GCJ-02 map: draw with `ll()` /
 // `geo()` (WGS-84 → the map's system) and read a click with `wgs()` (back to WGS-84).
 import gcoord from "../vendor/gcoord/gcoord.esm-browser.prod.js";
-import "../vendor/chinatmsproviders/leaflet.ChineseTmsProviders.js";
 import { config, toast } from "./common.js";
 
 /* global L */
@@ -34,11 +33,16 @@ export function wgs(latlng) {
   return { lat: round6(y), lon: round6(x) };
 }
 
-function tileLayer(spec) {
-  const options = { maxZoom: spec.maxZoom || 18, className: "basemap-tile" };
+// leaflet.chinatmsproviders extends the global L: loaded only by a page with a map
+// (helpers that import this module also serve pages without Leaflet)
+let providers = null;
+async function tileLayer(spec, index) {
+  const options = { maxZoom: spec.maxZoom || 18, className: "basemap-tile", zIndex: index + 1 };
   if (spec.subdomains) options.subdomains = spec.subdomains;
-  // providers of leaflet.chinatmsproviders by name ("GaoDe.Normal.Map"), else a URL template
-  return spec.provider ? L.tileLayer.chinaProvider(spec.provider, options) : L.tileLayer(spec.url, options);
+  if (!spec.provider) return L.tileLayer(spec.url, options);
+  providers ||= import("../vendor/chinatmsproviders/leaflet.ChineseTmsProviders.js");
+  await providers;
+  return L.tileLayer.chinaProvider(spec.provider, options); // e.g. "GaoDe.Normal.Map"
 }
 
 let warned = false;
@@ -93,12 +97,12 @@ export function createMap(container, options = {}) {
   box.dataset.basemap = BASE.source || BASE.kind;
   box.dataset.basemapCrs = BASE.crs;
   if (BASE.kind === "tiles") {
-    for (const spec of BASE.layers) {
-      const layer = tileLayer(spec);
+    Promise.all(BASE.layers.map(async (spec, i) => {
+      const layer = await tileLayer(spec, i);
       watchTiles(layer);
       layer.addTo(map);
-    }
-    box.dataset.basemapReady = "1";
+    })).then(() => { box.dataset.basemapReady = "1"; })
+      .catch((e) => toast(`底图无法加载：${e.message}`, true));
   } else {
     box.classList.add("basemap-offline");
     boundaryLayer(map);
