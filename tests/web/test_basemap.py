@@ -157,6 +157,8 @@ async def tiles_client(
     tiles = pg_reachable_tmp / "tiles"
     tiles.mkdir()
     make_mbtiles(tiles / "city.mbtiles", {(0, 0, 0): PNG, (3, 6, 2): PNG + b"-3-6-2"})
+    make_mbtiles(tiles / "roads.mbtiles", {(0, 0, 0): b"\x1a\x02pbf"}, fmt="pbf")
+    (tiles / "broken.mbtiles").write_bytes(b"not a database" * 100)
     (pg_reachable_tmp / "outside.mbtiles").write_bytes(
         (tiles / "city.mbtiles").read_bytes()
     )  # a readable file beside the directory: must not be reachable
@@ -181,6 +183,10 @@ async def test_mbtiles_route(tiles_client: Client) -> None:
     assert missing.status == 404 and not await missing.read()
     assert (await c.get("/tiles/city/3/8/0")).status == 400  # x beyond 2**3 - 1
     assert (await c.get("/tiles/nope/0/0/0")).status == 404
+    vector = await c.get("/tiles/roads/0/0/0")
+    assert vector.status == 415 and "矢量瓦片" in await vector.text()
+    broken = await c.get("/tiles/broken/0/0/0")
+    assert broken.status == 500 and "离线瓦片文件无法读取" in await broken.text()
     # names that would leave the directory (an encoded "/" is not even routed here)
     for name in (".hidden", "city%00", "..outside"):
         refused = await c.get(f"/tiles/{name}/0/0/0", allow_redirects=False)

@@ -26,7 +26,7 @@ from web import context
 from web.map.basemap import DEFAULT_BOUNDARIES, MBTILES_NAME
 from web.responses import ApiError
 
-__all__ = ["boundaries", "read_tile", "tile", "tile_file"]
+__all__ = ["VectorTilesError", "boundaries", "read_tile", "tile", "tile_file"]
 
 log = logging.getLogger(__name__)
 
@@ -42,22 +42,29 @@ BOUNDARY_MAX_AGE: Final = 3600
 MAX_ZOOM: Final = 24
 
 
+class VectorTilesError(ValueError):
+    """The MBTiles file holds vector tiles (pbf): Leaflet cannot draw them as a base map."""
+
+
 def read_tile(path: Path, z: int, x: int, y: int) -> tuple[bytes, str] | None:
-    """The tile (data, content type) at XYZ ``z/x/y`` of the MBTiles file, or None."""
+    """The tile (data, content type) at XYZ ``z/x/y`` of the MBTiles file, or None;
+    :class:`VectorTilesError` for a file of vector tiles."""
     db = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
     try:
+        fmt = db.execute("SELECT value FROM metadata WHERE name = 'format'").fetchone()
+        declared = str(fmt[0]).lower() if fmt else ""
+        if declared == "pbf":
+            raise VectorTilesError(f"{path.name}: vector tiles (format pbf)")
         row = db.execute(
             "SELECT tile_data FROM tiles WHERE zoom_level = ? AND tile_column = ? AND tile_row = ?",
             (z, x, (1 << z) - 1 - y),
         ).fetchone()
-        if row is None:
-            return None
-        fmt = db.execute("SELECT value FROM metadata WHERE name = 'format'").fetchone()
     finally:
         db.close()
+    if row is None:
+        return None
     data = bytes(row[0])
-    kind = _TYPES.get(str(fmt[0]).lower()) if fmt else None
-    return data, kind or _sniff(data)
+    return data, _TYPES.get(declared) or _sniff(data)
 
 
 def _sniff(data: bytes) -> str:
@@ -98,6 +105,11 @@ async def tile(request: web.Request) -> web.StreamResponse:
         return web.Response(status=304, headers=headers)
     try:
         found = await asyncio.to_thread(read_tile, path, z, x, y)
+    except VectorTilesError as exc:
+        log.warning("MBTiles file %s: %s", path, exc)
+        raise ApiError(
+            415, "vector_tiles", "该 MBTiles 为矢量瓦片（pbf），底图需要栅格瓦片（png/jpg/webp）"
+        ) from exc
     except sqlite3.Error as exc:
         log.warning("MBTiles file %s cannot be read: %s", path, exc)
         raise ApiError(500, "mbtiles_unreadable", "离线瓦片文件无法读取（见服务器日志）") from exc
