@@ -221,3 +221,32 @@ async def test_offline_boundaries_without_a_tile_source(
     await page.screenshot(path=str(ARTIFACTS / "offline-complaint.png"))
     await context.close()
     assert not errors, errors
+
+
+async def test_mbtiles_served_by_envgrid(
+    browser: Any, aiohttp_server: Callable[..., Any], db_dsn: str, pg_reachable_tmp: Path
+) -> None:
+    from tests.web.test_basemap import make_mbtiles
+
+    tiles = pg_reachable_tmp / "tiles"
+    tiles.mkdir()
+    # zoom 10 (web.map_zoom) around the default centre (30.27, 120.15): tile x 853, y 421
+    around = {(10, x, y): PNG for x in range(848, 859) for y in range(416, 427)}
+    make_mbtiles(tiles / "city.mbtiles", around)
+    server = await _app(
+        aiohttp_server, db_dsn, pg_reachable_tmp,
+        **{"web.mbtiles_dir": str(tiles), "web.tile_attribution": "本地瓦片"},
+    )  # fmt: skip
+    base = str(server.make_url("/")).rstrip("/")
+    context = await browser.new_context(viewport={"width": 1000, "height": 700}, locale="zh-CN")
+    page = await context.new_page()
+    errors: list[str] = []
+    collect_errors(page, errors)
+    await page.goto(f"{base}/complaint")
+    await page.wait_for_selector(
+        "#c-map[data-basemap='mbtiles'] img.leaflet-tile-loaded[src*='/tiles/city/10/']",
+        state="attached",
+    )
+    assert "本地瓦片" in await page.inner_text("#c-map .leaflet-control-attribution")
+    await context.close()
+    assert not errors, errors
