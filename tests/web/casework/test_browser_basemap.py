@@ -2,7 +2,8 @@
 the configured base map — here the operator's tile server, a local aiohttp server on
 loopback serving PNG tiles — and asks it for tiles; a GCJ-02 preset (高德, its tiles
 answered by the test) shifts WGS-84 points as gcoord documents and converts a click back
-to WGS-84 before it is saved; without any tile source the offline boundary layer is drawn.
+to WGS-84 before it is saved; without any tile source the offline boundary layer is drawn,
+and an MBTiles file is served by envgrid itself.
 """
 
 from __future__ import annotations
@@ -205,44 +206,34 @@ async def test_gcj02_preset_shifts_points_and_clicks(
     assert not errors, errors
 
 
-async def test_offline_boundaries_without_a_tile_source(
+async def test_offline_boundaries_and_mbtiles_without_a_tile_server(
     browser: Any, aiohttp_server: Callable[..., Any], db_dsn: str, pg_reachable_tmp: Path
 ) -> None:
-    server = await _app(aiohttp_server, db_dsn, pg_reachable_tmp)
-    base = str(server.make_url("/")).rstrip("/")
+    """The public complaint form (no log-in): nothing configured draws the province
+    boundaries; an MBTiles file of web.mbtiles_dir is served by envgrid itself."""
+    from tests.web.test_basemap import make_mbtiles
+
     context = await browser.new_context(viewport={"width": 1000, "height": 700}, locale="zh-CN")
     page = await context.new_page()
     errors: list[str] = []
     collect_errors(page, errors)
-    await page.goto(f"{base}/complaint")  # public: no log-in
+    offline = await _app(aiohttp_server, db_dsn, pg_reachable_tmp)
+    await page.goto(str(offline.make_url("/complaint")))
     await page.wait_for_selector("#c-map[data-basemap='offline'][data-basemap-ready='1']")
     assert await page.locator("#c-map .leaflet-basemap-pane path").count() >= 34  # provinces
     assert await page.locator("#c-map .leaflet-tile-pane img").count() == 0
     await page.screenshot(path=str(ARTIFACTS / "offline-complaint.png"))
-    await context.close()
-    assert not errors, errors
-
-
-async def test_mbtiles_served_by_envgrid(
-    browser: Any, aiohttp_server: Callable[..., Any], db_dsn: str, pg_reachable_tmp: Path
-) -> None:
-    from tests.web.test_basemap import make_mbtiles
 
     tiles = pg_reachable_tmp / "tiles"
     tiles.mkdir()
     # zoom 10 (web.map_zoom) around the default centre (30.27, 120.15): tile x 853, y 421
     around = {(10, x, y): PNG for x in range(848, 859) for y in range(416, 427)}
     make_mbtiles(tiles / "city.mbtiles", around)
-    server = await _app(
+    served = await _app(
         aiohttp_server, db_dsn, pg_reachable_tmp,
         **{"web.mbtiles_dir": str(tiles), "web.tile_attribution": "本地瓦片"},
     )  # fmt: skip
-    base = str(server.make_url("/")).rstrip("/")
-    context = await browser.new_context(viewport={"width": 1000, "height": 700}, locale="zh-CN")
-    page = await context.new_page()
-    errors: list[str] = []
-    collect_errors(page, errors)
-    await page.goto(f"{base}/complaint")
+    await page.goto(str(served.make_url("/complaint")))
     await page.wait_for_selector(
         "#c-map[data-basemap='mbtiles'] img.leaflet-tile-loaded[src*='/tiles/city/10/']",
         state="attached",
