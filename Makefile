@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup-frontend: $(VENDOR_STAMP)
 
-$(VENDOR_STAMP): web/frontend/package.json web/frontend/package-lock.json web/frontend/copy-vendor.mjs
+$(VENDOR_STAMP): web/frontend/package.json web/frontend/package-lock.json web/frontend/copy-vendor.mjs web/frontend/china-provinces.mjs
 	cd web/frontend && npm ci --no-audit --no-fund --loglevel=error && node copy-vendor.mjs
 	@touch $(VENDOR_STAMP)
 

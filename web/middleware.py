@@ -19,6 +19,7 @@ from store.logcontext import bind_log_fields, log_operation_line
 from web.auth import queries as auth_queries
 from web.auth.service import session_principal, token_principal
 from web.keys import API_KEY, AUDIT, POOL_KEY, PRINCIPAL, SETTINGS_KEY
+from web.map import basemap
 from web.openapi import Endpoint, Page
 from web.permissions import PERMISSIONS, Principal
 from web.ratelimit import request_address
@@ -224,13 +225,9 @@ async def _log_operation(
         log.exception("could not write the operation log for %s %s", request.method, request.path)
 
 
-def csp_for(tile_url: str, extra: tuple[str, ...]) -> str:
-    img = ["'self'", "data:", "blob:"]
+def csp_for(tile_sources: tuple[str, ...], extra: tuple[str, ...]) -> str:
+    img = ["'self'", "data:", "blob:", *tile_sources]
     connect = ["'self'"]
-    if tile_url:
-        parts = urlsplit(tile_url.replace("{s}", "a"))
-        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
-        img.append(f"{parts.scheme}://{host}")
     img += extra
     connect += extra
     return "; ".join(
@@ -253,7 +250,8 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     settings = request.app[SETTINGS_KEY].web
     headers = response.headers
     headers.setdefault(
-        "Content-Security-Policy", csp_for(settings.tile_url, settings.csp_extra_sources)
+        "Content-Security-Policy",
+        csp_for(basemap.csp_sources(settings), settings.csp_extra_sources),
     )
     headers.setdefault("X-Frame-Options", "DENY")
     headers.setdefault("X-Content-Type-Options", "nosniff")

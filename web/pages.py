@@ -17,6 +17,7 @@ from aiohttp import web
 
 from web import context
 from web.keys import NAV_KEY
+from web.map import basemap
 from web.params import path_int
 from web.permissions import ROLES
 from web.responses import dumps
@@ -70,8 +71,7 @@ def page_context(request: web.Request) -> dict[str, Any]:
 def _config(request: web.Request, **extra: Any) -> str:
     s = context.settings(request)
     base = {
-        "tileUrl": s.web.tile_url,
-        "tileAttribution": s.web.tile_attribution,
+        "basemap": basemap.page_config(s.web),
         "center": [s.web.map_center_lat, s.web.map_center_lon],
         "zoom": s.web.map_zoom,
         "onlineWindowS": s.web.online_window_s,

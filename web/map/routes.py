@@ -1,13 +1,20 @@
-"""Routes of the map module: stations on the map, the heat map, areas and regions."""
+"""Routes of the map module: stations on the map, the heat map, areas and regions; the
+base-map files envgrid serves itself (public: the complaint form has a map too)."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from web.openapi import AREA, INT, NTIME, OBJ, REGION, ST, STATUS, STR, TIME, Param
+from web.openapi import AREA, INT, NTIME, OBJ, REGION, ST, STATUS, STR, TIME, Page, Param
 from web.openapi import Endpoint as E
 
-from . import handlers
+from . import handlers, tiles
+from .basemap import BOUNDARIES_PATH
+
+PAGES: Final[tuple[Page, ...]] = (
+    Page("GET", r"/tiles/{name}/{z:\d{1,2}}/{x:\d{1,8}}/{y:\d{1,8}}", tiles.tile, "public", "tile"),
+    Page("GET", BOUNDARIES_PATH, tiles.boundaries, "public", "boundaries"),
+)
 
 API: Final[tuple[E, ...]] = (
     E(

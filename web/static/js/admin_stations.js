@@ -1,6 +1,7 @@
 // Stations admin: pending approvals, the registry form (coordinates picked on a map),
 // the registry list with edit/disable.
 import { api, config, el, fmtTime, toast, EDITION_LABEL, STATUS_LABEL } from "./common.js";
+import { createMap, geo, ll, wgs } from "./basemap.js";
 
 /* global L */
 const $ = (id) => document.getElementById(id);
@@ -12,17 +13,18 @@ function editionText(s) {
   if (reg) return EDITION_LABEL[reg] || reg;
   return seen ? `${EDITION_LABEL[seen] || seen}（自动识别）` : "";
 }
-const coordMap = L.map("coord-map").setView(config.center, config.zoom);
-if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 18 }).addTo(coordMap);
+const coordMap = createMap("coord-map").setView(ll(...config.center), config.zoom);
 const areaLayer = L.geoJSON(null, { style: { color: "#1565c0", weight: 1, fillOpacity: 0.03 } }).addTo(coordMap);
 let pin = null;
+// the pin at a WGS-84 point; a click is converted back to WGS-84 before it is saved
 function setPin(lat, lon) {
-  if (pin) pin.setLatLng([lat, lon]); else pin = L.circleMarker([lat, lon], { radius: 8, color: "#c62828" }).addTo(coordMap);
+  if (pin) pin.setLatLng(ll(lat, lon)); else pin = L.circleMarker(ll(lat, lon), { radius: 8, color: "#c62828" }).addTo(coordMap);
 }
 coordMap.on("click", (ev) => {
-  $("s-lat").value = ev.latlng.lat.toFixed(6);
-  $("s-lon").value = ev.latlng.lng.toFixed(6);
-  setPin(ev.latlng.lat, ev.latlng.lng);
+  const p = wgs(ev.latlng);
+  $("s-lat").value = p.lat.toFixed(6);
+  $("s-lon").value = p.lon.toFixed(6);
+  setPin(p.lat, p.lon);
 });
 
 function resetForm() {
@@ -90,7 +92,7 @@ async function edit(id) {
   $("s-sm4-key").placeholder = s.has_sm4_key
     ? `已设置（${fmtTime(s.sm4_key_created_at)}）；不修改请留空` : "16 个字符或 32 位十六进制；不修改请留空";
   $("form-title").textContent = `修改站点 ${s.mn}`;
-  if (s.lat !== null && s.lon !== null) { setPin(s.lat, s.lon); coordMap.setView([s.lat, s.lon], 13); }
+  if (s.lat !== null && s.lon !== null) { setPin(s.lat, s.lon); coordMap.setView(ll(s.lat, s.lon), 13); }
   $("station-form").scrollIntoView({ behavior: "smooth" });
 }
 
@@ -134,7 +136,7 @@ async function loadPending() {
 async function loadAreas() {
   const areas = await api("/api/v1/areas", { query: { boundary: "true" } });
   for (const a of areas) {
-    if (a.boundary) areaLayer.addData({ type: "Feature", geometry: a.boundary, properties: {} });
+    if (a.boundary) areaLayer.addData(geo({ type: "Feature", geometry: a.boundary, properties: {} }));
     if (a.level >= 4) $("s-grid").append(el("option", { value: a.id, text: a.name }));
   }
 }

@@ -1,5 +1,6 @@
 // Shared helpers of the grid, patrol and case pages.
 import { ApiError, config, el, fmtTime, textTip } from "./common.js";
+import { createMap, ll } from "./basemap.js";
 
 export const SOURCE_LABEL = { alert: "监测告警", hazard: "巡查隐患", complaint: "群众投诉", manual: "人工录入" };
 export const STAGE_LABEL = {
@@ -74,17 +75,17 @@ export async function uploadPhotos(input) {
 }
 
 /* global L */
+// A small map (base map of basemap.js) with WGS-84 points; a picker converts clicks with wgs().
 export function miniMap(container, points, { zoom = 15 } = {}) {
   if (typeof L === "undefined") return null;
-  const map = L.map(container, { attributionControl: !!config.tileUrl, zoomControl: true });
-  if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 18, attribution: config.tileAttribution || "" }).addTo(map);
+  const map = createMap(container, { zoomControl: true });
   const valid = points.filter((p) => p.lat !== null && p.lat !== undefined && p.lon !== null && p.lon !== undefined);
   for (const p of valid) {
-    L.circleMarker([p.lat, p.lon], { radius: p.radius || 8, color: p.color || "#0b6e4f", fillColor: p.fill || p.color || "#0b6e4f", fillOpacity: 0.8, weight: 2 })
+    L.circleMarker(ll(p.lat, p.lon), { radius: p.radius || 8, color: p.color || "#0b6e4f", fillColor: p.fill || p.color || "#0b6e4f", fillOpacity: 0.8, weight: 2 })
       .addTo(map).bindTooltip(textTip(p.label || ""));
   }
-  if (valid.length) map.setView([valid[0].lat, valid[0].lon], zoom);
-  else map.setView(config.center || [30.27, 120.15], config.zoom || 10);
+  if (valid.length) map.setView(ll(valid[0].lat, valid[0].lon), zoom);
+  else map.setView(ll(...(config.center || [30.27, 120.15])), config.zoom || 10);
   return map;
 }
 

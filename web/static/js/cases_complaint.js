@@ -1,6 +1,7 @@
 // 群众投诉 (public, no log-in): description, category, position on the map, photos.
 import { config, el } from "./common.js";
 import { miniMap, ready } from "./cases_common.js";
+import { ll, wgs } from "./basemap.js";
 
 /* global L */
 const NAMES = { "complaint.air": "大气污染", "complaint.water": "水污染", "complaint.noise": "噪声扰民", "complaint.waste": "固体废物", other: "其他" };
@@ -11,12 +12,13 @@ let pos = null;
 const map = miniMap(document.getElementById("c-map"), [], { zoom: 12 });
 function place(lat, lon) {
   pos = { lat: lat.toFixed(6), lon: lon.toFixed(6) };
-  if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(map);
+  if (marker) marker.setLatLng(ll(lat, lon)); else marker = L.marker(ll(lat, lon)).addTo(map);
   document.getElementById("c-pos").textContent = `已选位置：${pos.lat}, ${pos.lon}`;
 }
-if (map) map.on("click", (e) => place(e.latlng.lat, e.latlng.lng));
+// a click on the map: back to WGS-84 (a GCJ-02 base map is shifted) before it is saved
+if (map) map.on("click", (e) => { const p = wgs(e.latlng); place(p.lat, p.lon); });
 document.getElementById("c-locate").addEventListener("click", () => {
-  navigator.geolocation.getCurrentPosition((p) => { place(p.coords.latitude, p.coords.longitude); map.setView([p.coords.latitude, p.coords.longitude], 16); },
+  navigator.geolocation.getCurrentPosition((p) => { place(p.coords.latitude, p.coords.longitude); map.setView(ll(p.coords.latitude, p.coords.longitude), 16); },
     (e) => { document.getElementById("c-error").textContent = `无法获取位置：${e.message}`; }, { enableHighAccuracy: true, timeout: 15000 });
 });
 document.getElementById("c-form").addEventListener("submit", async (ev) => {

@@ -1,6 +1,7 @@
 // 网格详情: breadcrumb, counters, people by duty, responsible units, stations, patrol points.
 import { api, config, el, toast, fmtTime, textTip } from "./common.js";
 import { DUTY_LABEL, ready } from "./cases_common.js";
+import { createMap, geo, ll } from "./basemap.js";
 
 /* global L */
 const id = config.areaId;
@@ -27,15 +28,14 @@ async function load() {
   document.querySelector("#points tbody").replaceChildren(...a.points.map((p) => row(p.code, p.name, p.kind)));
   document.getElementById("children").replaceChildren(...(a.children.length ? a.children.map((ch) =>
     el("li", {}, el("a", { href: `/grid/${ch.id}`, text: `${ch.name}（${ch.code}）` }))) : [el("li", { class: "muted", text: "无" })]));
-  const map = L.map("area-map", { attributionControl: !!config.tileUrl });
-  const shape = a.boundary ? L.geoJSON(a.boundary, { style: { color: "#1565c0", weight: 2, fillOpacity: 0.05 } }) : null;
+  const map = createMap("area-map");
+  const shape = a.boundary ? L.geoJSON(geo(a.boundary), { style: { color: "#1565c0", weight: 2, fillOpacity: 0.05 } }) : null;
   // The view first: on a map without one, Leaflet queues the layers and then draws the
   // boundary before the renderer the markers created has its bounds ("reading 'min'").
   if (shape && shape.getBounds().isValid()) map.fitBounds(shape.getBounds(), { padding: [10, 10] });
-  else map.setView(a.centroid_lat !== null ? [a.centroid_lat, a.centroid_lon] : (config.center || [30.27, 120.15]), 13);
-  if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 18 }).addTo(map);
+  else map.setView(ll(...(a.centroid_lat !== null ? [a.centroid_lat, a.centroid_lon] : (config.center || [30.27, 120.15]))), 13);
   if (shape) shape.addTo(map);
-  for (const s of a.stations) if (s.lat !== null) L.circleMarker([s.lat, s.lon], { radius: 6, color: "#0d47a1", fillOpacity: 0.85 }).bindTooltip(textTip(s.name)).addTo(map);
-  for (const p of a.points) L.circleMarker([p.lat, p.lon], { radius: 5, color: "#6a1b9a", fillOpacity: 0.85 }).bindTooltip(textTip(p.name)).addTo(map);
+  for (const s of a.stations) if (s.lat !== null) L.circleMarker(ll(s.lat, s.lon), { radius: 6, color: "#0d47a1", fillOpacity: 0.85 }).bindTooltip(textTip(s.name)).addTo(map);
+  for (const p of a.points) L.circleMarker(ll(p.lat, p.lon), { radius: 5, color: "#6a1b9a", fillOpacity: 0.85 }).bindTooltip(textTip(p.name)).addTo(map);
 }
 load().then(ready).catch((e) => { document.getElementById("area-title").textContent = e.message; toast(e.message, true); ready(); });

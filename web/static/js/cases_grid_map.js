@@ -1,10 +1,10 @@
 // 网格地图: grid boundaries, stations, patrol points and open cases of the caller's scope.
 import { api, config, el, toast, textTip } from "./common.js";
+import { createMap, geo, ll } from "./basemap.js";
 import { ready } from "./cases_common.js";
 
 /* global L */
-const map = L.map("grid-map", { attributionControl: !!config.tileUrl }).setView(config.center || [30.27, 120.15], config.zoom || 10);
-if (config.tileUrl) L.tileLayer(config.tileUrl, { maxZoom: 18, attribution: config.tileAttribution || "" }).addTo(map);
+const map = createMap("grid-map").setView(ll(...(config.center || [30.27, 120.15])), config.zoom || 10);
 map.createPane("marks").style.zIndex = 450;
 const layers = {
   areas: L.geoJSON(null, {
@@ -34,10 +34,10 @@ async function load() {
   const area = document.getElementById("g-area").value;
   const data = await api("/api/v1/grid/map", { query: { area } });
   for (const l of Object.values(layers)) l.clearLayers();
-  layers.areas.addData(data.areas);
+  layers.areas.addData(geo(data.areas));
   const stations = rows(data.stations), points = rows(data.points), cases = rows(data.cases);
   for (const s of stations) {
-    L.circleMarker([s.lat, s.lon], { pane: "marks", radius: 6, color: "#0d47a1", fillColor: "#1565c0", fillOpacity: s.enabled ? 0.85 : 0.3, weight: 1, className: `grid-station sid-${s.id}` })
+    L.circleMarker(ll(s.lat, s.lon), { pane: "marks", radius: 6, color: "#0d47a1", fillColor: "#1565c0", fillOpacity: s.enabled ? 0.85 : 0.3, weight: 1, className: `grid-station sid-${s.id}` })
       .bindTooltip(textTip(s.name)).bindPopup(el("div", { class: "popup" }, el("h3", { text: s.name }), el("a", { href: `/stations/${s.id}`, text: "站点详情 →" })))
       .addTo(layers.stations);
   }
@@ -47,7 +47,7 @@ async function load() {
       .bindTooltip(textTip(`${p.name}（${p.kind || "巡查点"}）`)).addTo(layers.points);
   }
   for (const c of cases) {
-    L.circleMarker([c.lat, c.lon], { pane: "marks", radius: c.urgent ? 9 : 7, color: c.overdue ? "#000" : "#b71c1c", fillColor: "#e53935", fillOpacity: 0.9, weight: c.overdue ? 2 : 1, className: `grid-case cid-${c.id}` })
+    L.circleMarker(ll(c.lat, c.lon), { pane: "marks", radius: c.urgent ? 9 : 7, color: c.overdue ? "#000" : "#b71c1c", fillColor: "#e53935", fillOpacity: 0.9, weight: c.overdue ? 2 : 1, className: `grid-case cid-${c.id}` })
       .bindTooltip(textTip(`${c.code} ${c.title}`))
       .bindPopup(el("div", { class: "popup" }, el("h3", { text: c.title }), el("div", { class: "muted", text: c.code }),
         el("a", { href: `/cases/${c.id}`, text: "案件详情 →" })))

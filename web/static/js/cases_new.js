@@ -1,6 +1,7 @@
 // 上报案件 (人工录入): title, category, position on the map (or the device's), photos.
 import { api, config, el, toast } from "./common.js";
 import { miniMap, ready, uploadPhotos } from "./cases_common.js";
+import { ll, wgs } from "./basemap.js";
 
 /* global L */
 let marker = null;
@@ -8,12 +9,13 @@ let pos = null;
 const map = miniMap(document.getElementById("n-map"), [], { zoom: 12 });
 function place(lat, lon) {
   pos = { lat: Number(lat.toFixed(6)), lon: Number(lon.toFixed(6)) };
-  if (marker) marker.setLatLng([lat, lon]); else marker = L.marker([lat, lon]).addTo(map);
+  if (marker) marker.setLatLng(ll(lat, lon)); else marker = L.marker(ll(lat, lon)).addTo(map);
   document.getElementById("n-pos").textContent = `位置：${pos.lat}, ${pos.lon}`;
 }
-if (map) map.on("click", (e) => place(e.latlng.lat, e.latlng.lng));
+// a click on the map: back to WGS-84 (a GCJ-02 base map is shifted) before it is saved
+if (map) map.on("click", (e) => { const p = wgs(e.latlng); place(p.lat, p.lon); });
 document.getElementById("n-locate").addEventListener("click", () => {
-  navigator.geolocation.getCurrentPosition((p) => { place(p.coords.latitude, p.coords.longitude); map.setView([p.coords.latitude, p.coords.longitude], 16); },
+  navigator.geolocation.getCurrentPosition((p) => { place(p.coords.latitude, p.coords.longitude); map.setView(ll(p.coords.latitude, p.coords.longitude), 16); },
     (e) => toast(`无法获取位置：${e.message}`, true), { enableHighAccuracy: true, timeout: 15000 });
 });
 

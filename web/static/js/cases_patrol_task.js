@@ -2,6 +2,7 @@
 // attach photos; failed items become hazards.
 import { api, config, el, toast, fmtTime } from "./common.js";
 import { badge, facts, miniMap, photoStrip, ready, uploadPhotos } from "./cases_common.js";
+import { ll } from "./basemap.js";
 
 const id = config.taskId;
 let task = null;
@@ -59,7 +60,7 @@ document.getElementById("checkin-btn").addEventListener("click", () => {
         lat: p.coords.latitude, lon: p.coords.longitude, accuracy_m: p.coords.accuracy ?? null } });
       state.textContent = r.distance_m === null ? "已签到" : `已签到，距目标 ${Math.round(r.distance_m)} 米${r.out_of_range ? "（超出范围，已标记）" : ""}`;
       toast("签到成功");
-      if (map) L.circleMarker([p.coords.latitude, p.coords.longitude], { radius: 7, color: "#1e88e5" }).addTo(map).bindTooltip("我的位置");
+      if (map) L.circleMarker(ll(p.coords.latitude, p.coords.longitude), { radius: 7, color: "#1e88e5" }).addTo(map).bindTooltip("我的位置");
       await load();
     } catch (e) { state.textContent = e.message; toast(e.message, true); }
   }, (e) => { state.textContent = `无法获取位置：${e.message}（请允许定位权限）`; }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 0 });

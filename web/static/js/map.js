@@ -1,14 +1,12 @@
 // The GIS map: stations coloured by current AQI (HJ 633 colours; grey = no data; dashed
 // dark ring = offline), region/grid boundaries as vector layers, the IDW heat-map layer,
-// optional base tiles.
+// the base map (basemap.js).
+import { createMap, geo, ll } from "./basemap.js";
 import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, STATUS_LABEL, ST_LABEL, textTip, toast } from "./common.js";
 
 /* global L */
-const map = L.map("map", { zoomControl: true, attributionControl: !!config.tileUrl })
-  .setView(config.center || [30.27, 120.15], config.zoom || 10);
-if (config.tileUrl) {
-  L.tileLayer(config.tileUrl, { maxZoom: 18, attribution: config.tileAttribution || "" }).addTo(map);
-}
+const map = createMap("map", { zoomControl: true })
+  .setView(ll(...(config.center || [30.27, 120.15])), config.zoom || 10);
 map.createPane("stations").style.zIndex = 450; // above the area polygons (overlayPane 400)
 const areaLayer = L.geoJSON(null, {
   style: (f) => ({
@@ -111,14 +109,14 @@ async function loadStations() {
     const tip = `${s.name}${s.aqi !== null ? " · AQI " + s.aqi : ""}`;
     const existing = markers.get(s.id);
     if (existing) {
-      existing.setLatLng([s.lat, s.lon]);
+      existing.setLatLng(ll(s.lat, s.lon));
       existing.setStyle(markerStyle(s));
       const path = existing.getElement && existing.getElement();
       if (path) path.setAttribute("class", markerStyle(s).className + " leaflet-interactive");
       existing.setTooltipContent(textTip(tip));
       continue;
     }
-    const m = L.circleMarker([s.lat, s.lon], markerStyle(s));
+    const m = L.circleMarker(ll(s.lat, s.lon), markerStyle(s));
     m.bindTooltip(textTip(tip));
     m.on("click", async () => {
       m.bindPopup("加载中…", { maxWidth: 300 }).openPopup();
@@ -136,7 +134,7 @@ async function loadStations() {
   legend(data);
   if (!fitted && stations.length) {
     fitted = true;
-    map.fitBounds(L.latLngBounds(stations.map((s) => [s.lat, s.lon])), { padding: [20, 20], maxZoom: 14 });
+    map.fitBounds(L.latLngBounds(stations.map((s) => ll(s.lat, s.lon))), { padding: [20, 20], maxZoom: 14 });
   }
   const st = document.getElementById("f-st");
   if (st.options.length === 1) {
@@ -163,7 +161,7 @@ async function loadHeat() {
     if (heatLayer) map.removeLayer(heatLayer);
     const values = data.features.map((f) => f.properties.value);
     const min = Math.min(...values), max = Math.max(...values);
-    heatLayer = L.geoJSON(data, {
+    heatLayer = L.geoJSON(geo(data), {
       pane: "heat",
       renderer: L.canvas({ pane: "heat" }),
       interactive: false,
@@ -192,7 +190,7 @@ async function loadAreas() {
   areaLayer.clearLayers();
   const areaSel = document.getElementById("f-area");
   for (const a of areas) {
-    if (a.boundary) areaLayer.addData({ type: "Feature", geometry: a.boundary, properties: { name: a.name, level: a.level } });
+    if (a.boundary) areaLayer.addData(geo({ type: "Feature", geometry: a.boundary, properties: { name: a.name, level: a.level } }));
     areaSel.append(el("option", { value: a.id, text: `${"　".repeat(Math.max(0, a.level - 1))}${a.name}` }));
   }
   const regionSel = document.getElementById("f-region");
