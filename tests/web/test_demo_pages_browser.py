@@ -40,6 +40,8 @@ ID_SOURCES = {
 #: Pages outside the comparison (probes, the log-in form itself, the public complaint form
 #: a logged-in user never lands on).
 SKIPPED = {"/healthz", "/readyz", "/login"}
+#: Data a map page fetches, not pages (base-map tiles and boundaries).
+SKIPPED_PREFIXES = ("/tiles/", "/basemap/")
 #: Pages whose script sets no ``body[data-ready]`` (static forms, the API docs).
 NO_READY_MARK = {"/api/docs", "/account/password", "/audit"}
 
@@ -49,7 +51,11 @@ def dashboard_pages() -> list[tuple[str, str]]:
     pages = list(routes.PAGES)
     for module in routes.MODULES:
         pages += getattr(module, "PAGES", ())
-    return [(p.path, p.auth) for p in pages if p.method == "GET" and p.path not in SKIPPED]
+    return [
+        (p.path, p.auth)
+        for p in pages
+        if p.method == "GET" and p.path not in SKIPPED and not p.path.startswith(SKIPPED_PREFIXES)
+    ]
 
 
 @pytest.fixture
