@@ -41,6 +41,7 @@ from store.backup.runs import (
     record_progress,
     start_scheduled_run,
 )
+from store.backup.settings import redact
 from store.config import LoadedSettings, find_config_file, settings_as_dict
 from store.jobs import Job
 from store.validation import ConfigError
@@ -139,7 +140,7 @@ async def _run_recorded(
     except asyncio.CancelledError:
         raise  # the row stays 'running' without the lock: shown and closed as interrupted
     except Exception as exc:
-        await finish_run(locked, run_id, error=_reason(exc))
+        await finish_run(locked, run_id, error=_reason(exc, settings))
         raise
     await finish_run(
         locked,
@@ -151,12 +152,18 @@ async def _run_recorded(
     return result
 
 
-def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:_REASON_MAX]
+def _reason(exc: BaseException, settings: Settings) -> str:
+    """What failed, for the run, the alert and the log: secrets of the copy command
+    (echoed in its error output) and URL passwords masked."""
+    text = redact(f"{type(exc).__name__}: {exc}", settings.backup) or ""
+    return text[:_REASON_MAX]
 
 
 async def _alerting(
-    pool: asyncpg.Pool, now: datetime, run: Callable[[], Awaitable[BackupResult | None]]
+    pool: asyncpg.Pool,
+    settings: Settings,
+    now: datetime,
+    run: Callable[[], Awaitable[BackupResult | None]],
 ) -> str | None:
     """``run``, raising 备份失败 when it fails and resolving it when a backup is made."""
     try:
@@ -164,7 +171,7 @@ async def _alerting(
     except (asyncio.CancelledError, BackupBusy):
         raise
     except Exception as exc:
-        reason = _reason(exc)
+        reason = _reason(exc, settings)
         log.error("backup failed: %s", reason)
         await raise_system_alert(pool, BACKUP_FAILED, "backup", reason=reason, now=now)
         raise
@@ -188,7 +195,7 @@ def scheduled_jobs(settings: Settings, dsn: str, pool: asyncpg.Pool) -> list[Job
 
     async def run(now: datetime) -> str | None:
         try:
-            return await _alerting(pool, now, lambda: scheduled(now))
+            return await _alerting(pool, settings, now, lambda: scheduled(now))
         except BackupBusy:
             log.warning("backup: skipped at %s, another backup is running", now)
             return "skipped: another backup is running"
@@ -213,7 +220,7 @@ def request_jobs(settings: Settings, dsn: str, pool: asyncpg.Pool) -> list[Job]:
         if await pool.fetchval(WAITING_SQL) is not True:
             return None
         try:
-            return await _alerting(pool, now, requested)
+            return await _alerting(pool, settings, now, requested)
         except BackupBusy:
             return None  # the running backup ends first; the request waits for the next poll
 

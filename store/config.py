@@ -67,6 +67,9 @@ ENV_ALIASES: Final[Mapping[str, str]] = types.MappingProxyType(
     {"ENVGRID_DSN": "database.dsn", "ENVGRID_DATA_DIR": "core.data_dir"}
 )
 _SECRET_WORDS: Final = ("password", "secret", "token")
+#: Settings whose text carries credentials without saying so in its name: the off-site
+#: copy command (``rclone … --s3-secret=…``, ``curl -u user:token …``).
+_SECRET_NAMES: Final = frozenset({"copy_command"})
 _MASK: Final = "***"
 
 T = TypeVar("T")
@@ -434,7 +437,7 @@ def parse_assignments(items: Sequence[str]) -> dict[str, str]:
 
 def is_secret_key(name: str) -> bool:
     lowered = name.lower()
-    return any(word in lowered for word in _SECRET_WORDS)
+    return lowered in _SECRET_NAMES or any(word in lowered for word in _SECRET_WORDS)
 
 
 def mask_dsn(dsn: str) -> str:

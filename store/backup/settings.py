@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from store.validation import is_hhmm, require
 
-__all__ = ["BackupSettings"]
+__all__ = ["BackupSettings", "redact"]
+
+_URL_PASSWORD: Final = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
+_PIECES: Final = re.compile(r"[\s=:,;'\"&|<>()]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +72,18 @@ class BackupSettings:
         if any("{file}" in w for w in words):
             return [w.replace("{file}", str(file)) for w in words]
         return [*words, str(file)]
+
+
+def redact(text: str | None, backup: BackupSettings) -> str | None:
+    """``text`` without URL passwords and without any piece (6+ characters) of the copy
+    command but the program — a token or password in it stays out of the run's error, the
+    备份失败 alert (its reason goes to every receiver of the route and the alert pages) and
+    the log, even when the command echoes it in its error output."""
+    if not text:
+        return text
+    out = _URL_PASSWORD.sub(r"\1***@", text)
+    pieces = _PIECES.split(backup.copy_command)[1:] if backup.copy_command else []
+    for piece in sorted(set(pieces), key=len, reverse=True):
+        if len(piece) >= 6 and "{file}" not in piece:
+            out = out.replace(piece, "***")
+    return out

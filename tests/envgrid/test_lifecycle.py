@@ -139,3 +139,20 @@ def test_the_record_keeps_no_secret_and_a_broken_record_counts_as_none(
         )
     ]
     assert "other" not in caplog.text
+
+
+def test_the_copy_command_is_not_logged_or_recorded(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """backup.copy_command carries the off-site credentials (``--s3-secret=…``): masked in
+    the record and in the "configuration changed" line, like a password."""
+    secret = "CopyS3cret-991"
+    plain = load_settings(None, {}, discover=False)
+    record_settings(plain, tmp_path)
+    command = f"rclone copy {{file}} remote:bucket --s3-secret-access-key={secret}"
+    with_copy = load_settings(None, {"ENVGRID_BACKUP__COPY_COMMAND": command}, discover=False)
+    with caplog.at_level(logging.INFO, logger="envgrid.lifecycle"):
+        found = record_settings(with_copy, tmp_path)
+    assert found == [("backup.copy_command", "", "***")]
+    assert secret not in caplog.text
+    assert secret not in (tmp_path / SETTINGS_RECORD).read_text(encoding="utf-8")

@@ -19,11 +19,10 @@ from envgrid import backup_job
 from envgrid.backup_job import request_jobs, scheduled_jobs
 from envgrid.settings import Settings
 from store.backup.runs import backup_lock
-from store.backup.settings import BackupSettings
+from store.backup.settings import BackupSettings, redact
 from store.db import connect, create_pool
 from tests.webapp import add_login, app_settings
 from web.app import create_app
-from web.backups.handlers import redact
 from web.permissions import ROLES
 
 from .conftest import Seed, login
@@ -231,6 +230,19 @@ async def test_interrupted_and_failed_runs_are_shown_and_alerted(
     assert stale["state"] == "failed" and "中断" in stale["error"]
     assert status["alert"] is not None and "copy_command" in status["alert"]["reason"]
     assert SECRET not in text and "***" in failed["error"]
+    # masked at the source: the alert's reason reaches every receiver of its route and the
+    # alert pages (alerts:read), the run's error any reader of backup_runs
+    conn = await connect(db_dsn)
+    try:
+        stored = await conn.fetch(
+            "SELECT a.reason AS text FROM alerts a WHERE a.rule = 'backup_failed'"
+            " UNION ALL SELECT e.comment FROM alert_events e JOIN alerts a ON a.id = e.alert_id"
+            " WHERE a.rule = 'backup_failed'"
+            " UNION ALL SELECT error FROM backup_runs WHERE error IS NOT NULL"
+        )
+    finally:
+        await conn.close()
+    assert stored and all(SECRET not in (r["text"] or "") for r in stored), stored
 
 
 @pytest.mark.parametrize(

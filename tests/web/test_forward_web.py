@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
+from store.db import connect
 from tests.web.conftest import Seed
+from tests.webapp import add_login
 
 API = "/api/v1/forward/targets"
 SECRET_PW = "Upstream-PW-77"
@@ -63,3 +65,27 @@ async def test_targets_api_and_page(client: TestClient, seeded: Seed) -> None:
     assert (await client.delete(f"{API}/province", headers=seeded.auth("officer"))).status == 403
     assert (await client.delete(f"{API}/province", headers=admin)).status == 200
     assert (await client.delete(f"{API}/province", headers=admin)).status == 404
+
+
+async def test_an_admin_limited_to_one_district_cannot_forward(
+    client: TestClient, seeded: Seed
+) -> None:
+    """A target without a station list forwards every district's data upstream, and the
+    status names its stations: an administrator scoped to R01 is refused (403
+    out_of_scope) — listing, adding and removing; nothing is stored."""
+    conn = await connect(seeded.dsn)
+    try:
+        _, token = await add_login(conn, "fw_admin_r01", "admin", [seeded.areas["R01"]])
+    finally:
+        await conn.close()
+    scoped = {"Authorization": f"Bearer {token}"}
+    body = {"name": "leak", "host": "127.0.0.1", "port": 9212, "password": SECRET_PW}
+    for method, path, payload in (
+        ("GET", API, None),
+        ("POST", API, body),
+        ("DELETE", f"{API}/leak", None),
+    ):
+        resp = await client.request(method, path, json=payload, headers=scoped)
+        assert resp.status == 403, (method, path, await resp.text())
+        assert (await resp.json())["error"]["code"] == "out_of_scope"
+    assert await (await client.get(API, headers=seeded.auth("admin"))).json() == []

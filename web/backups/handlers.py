@@ -8,7 +8,6 @@ passed through :func:`redact` (passwords of URLs, the copy command's arguments).
 from __future__ import annotations
 
 import asyncio
-import re
 import shlex
 from pathlib import Path
 from typing import Any, Final
@@ -18,7 +17,7 @@ from aiohttp import web
 from alerts.system import BACKUP_FAILED, open_system_alert
 from store.backup import runs
 from store.backup.catalog import BackupEntry, list_backups
-from store.backup.settings import BackupSettings
+from store.backup.settings import BackupSettings, redact
 from web import context
 from web.pages import shell
 from web.responses import ApiError, json_response
@@ -27,22 +26,6 @@ page = shell("admin_backups.html", "系统备份")
 
 #: Tables whose row counts the list shows (``envgrid backup list`` prints the same).
 SHOWN_TABLES: Final = ("measurements_", "agg_hourly", "packet_ledger")
-_URL_PASSWORD: Final = re.compile(r"(://[^:/@\s]*:)[^@\s]+@")
-_PIECES: Final = re.compile(r"[\s=:,;'\"&|<>()]+")
-
-
-def redact(text: str | None, backup: BackupSettings) -> str | None:
-    """``text`` without URL passwords and without any piece (6+ characters) of the copy
-    command but the program — a token or password in it stays off the page, even when the
-    command echoes it in its error output."""
-    if not text:
-        return text
-    out = _URL_PASSWORD.sub(r"\1***@", text)
-    pieces = _PIECES.split(backup.copy_command)[1:] if backup.copy_command else []
-    for piece in sorted(set(pieces), key=len, reverse=True):
-        if len(piece) >= 6 and "{file}" not in piece:
-            out = out.replace(piece, "***")
-    return out
 
 
 def _directory(request: web.Request) -> Path:

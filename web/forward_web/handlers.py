@@ -21,7 +21,23 @@ from web.responses import ApiError, json_response
 __all__ = ["add", "remove", "status"]
 
 
+def _unscoped(request: web.Request) -> str:
+    """The caller's name; 403 for a caller limited to some districts: a target forwards
+    (and its status names) stations of every district, and a new one without a station
+    list forwards them all."""
+    caller = context.caller(request)
+    if caller.scope is not None:
+        raise ApiError(
+            403,
+            "out_of_scope",
+            "您的数据范围受限，不能查看或配置上级平台转发：转发目标可包含全部站点的数据，"
+            "只有不限数据范围的管理员可以配置",
+        )
+    return caller.username
+
+
 async def status(request: web.Request) -> web.Response:
+    _unscoped(request)
     async with context.pool(request).acquire() as conn:
         return json_response(await target_status(conn))
 
@@ -38,6 +54,7 @@ def _cns(body: dict[str, object]) -> tuple[int, ...]:
 
 
 async def add(request: web.Request) -> web.Response:
+    username = _unscoped(request)
     body = await json_body(request)
     name = body_str(body, "name", required=True, max_len=64) or ""
     try:
@@ -58,9 +75,7 @@ async def add(request: web.Request) -> web.Response:
         since = None if not since_text else parse_since(since_text, settings.core.timezone)
         box = box_for(settings.core.secret_key_path)
         async with context.pool(request).acquire() as conn:
-            target_id = await add_target(
-                conn, spec, box, created_by=context.caller(request).username, since=since
-            )
+            target_id = await add_target(conn, spec, box, created_by=username, since=since)
     except ForwardError as exc:
         raise ApiError(400, "bad_target", str(exc)) from None
     context.audit(request, target=name, host=spec.host, port=spec.port)
@@ -68,6 +83,7 @@ async def add(request: web.Request) -> web.Response:
 
 
 async def remove(request: web.Request) -> web.Response:
+    _unscoped(request)
     name = request.match_info["name"]
     async with context.pool(request).acquire() as conn:
         if not await remove_target(conn, name):

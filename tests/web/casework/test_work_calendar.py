@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from envgrid.cli import main
 from tests.web.casework.conftest import TZ, World
 from tests.web.casework.web_fixture import WebSeed, call, fetch_rows
+from tests.webapp import add_login
 from web.casework.cases.calendar_web import calendar_fill_context
 from web.casework.cases.intake import NewCase, create_case
 from web.casework.kernel import calendar_days as cal
@@ -199,3 +200,31 @@ def test_db_migrate_fills_the_calendar(
     assert fetch_rows(empty_db_dsn, "SELECT count(*) FROM work_calendar_days") == [(len(LIB),)]
     assert main(["db", "migrate", "--dsn", empty_db_dsn]) == 0  # not again
     assert "work calendar filled" not in capsys.readouterr().out
+
+
+async def test_an_admin_limited_to_one_district_cannot_change_the_calendar(
+    client: TestClient, web_seed: WebSeed, db_dsn: str
+) -> None:
+    """One calendar for every district: an administrator scoped to D2 reads it but may
+    neither set a day nor update it from the library (403 out_of_scope)."""
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        _, token = await add_login(conn, "cal_admin_d2", "admin", [web_seed.world.areas["D2"]])
+    finally:
+        await conn.close()
+    scoped = {"Authorization": f"Bearer {token}"}
+    body = {"day": "2026-10-09", "kind": "holiday", "name": "调整"}
+    for method, path, payload in (
+        ("PUT", "/api/v1/work-calendar/day", body),
+        ("POST", "/api/v1/work-calendar/update", {}),
+    ):
+        resp = await client.request(method, path, json=payload, headers=scoped)
+        assert resp.status == 403, (path, await resp.text())
+        assert (await resp.json())["error"]["code"] == "out_of_scope"
+    resp = await client.get("/api/v1/work-calendar?year=2026", headers=scoped)
+    assert resp.status == 200
+    conn = await asyncpg.connect(db_dsn)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM work_calendar_days") == 0
+    finally:
+        await conn.close()

@@ -2,7 +2,9 @@
 coverage warning, editing a day (``calendar:admin``), and filling it at start.
 
 Reading needs ``cases:read`` (case deadlines follow it); changing a day needs
-``calendar:admin`` (held by the system administrator role only, ``*``).
+``calendar:admin`` (held by the system administrator role only, ``*``) and no data
+scope: the calendar is one for every district (an administrator limited to some
+districts would move the deadlines of all the others).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from web.casework.kernel import calendar_days as cal
 from web.casework.kernel.access import Caller, caller_page, case_config
 from web.casework.kernel.holidays import LIBRARY
 from web.keys import POOL_KEY
-from web.responses import json_response
+from web.responses import ApiError, json_response
 
 __all__ = [
     "calendar_fill_context",
@@ -34,7 +36,21 @@ log = logging.getLogger(__name__)
 
 
 def _abilities(caller: Caller) -> dict[str, bool]:
-    return {"canEdit": caller.principal.can("calendar:admin")}
+    p = caller.principal
+    return {"canEdit": p.can("calendar:admin") and p.scope is None}
+
+
+def _editor(request: web.Request) -> str:
+    """The caller's name; 403 for a caller limited to some districts (module docstring)."""
+    caller = context.caller(request)
+    if caller.scope is not None:
+        raise ApiError(
+            403,
+            "out_of_scope",
+            "您的数据范围受限，不能修改工作日历：工作日历适用于全部区域的案件时限，"
+            "只有不限数据范围的管理员可以修改",
+        )
+    return caller.username
 
 
 async def calendar_page(request: web.Request) -> web.Response:
@@ -75,12 +91,12 @@ async def get_calendar(request: web.Request) -> web.Response:
 
 
 async def put_calendar_day(request: web.Request) -> web.Response:
+    by = _editor(request)
     body = await params.json_body(request)
     raw = params.body_str(body, "day", required=True, max_len=10) or ""
     kind = params.body_str(body, "kind", required=True, max_len=10) or ""
     name = params.body_str(body, "name", max_len=40) or ""
     day = cal.parse_day(raw)
-    by = context.caller(request).username
     now = datetime.now(case_config(request).tz)
     async with context.pool(request).acquire() as conn:
         message = await cal.set_day(conn, day, kind, by=by, now=now, name=name)
@@ -89,6 +105,7 @@ async def put_calendar_day(request: web.Request) -> web.Response:
 
 
 async def update_calendar(request: web.Request) -> web.Response:
+    _editor(request)
     now = datetime.now(case_config(request).tz)
     async with context.pool(request).acquire() as conn:
         done = await cal.update_calendar(conn, now)
