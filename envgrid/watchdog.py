@@ -11,8 +11,10 @@ Theory of operation
 The supervisor sends ``READY=1`` once the HJ 212 port accepts connections and the start
 banner is out, ``STOPPING=1`` when it begins to stop, and ``STATUS=`` lines on the way.
 With ``WatchdogSec=`` (systemd passes ``$WATCHDOG_USEC``) :class:`Watchdog` runs every
-half of that period.  While starting (migrations may take minutes: the unit's
-``TimeoutStartSec=`` bounds that) it pings unconditionally; once ready it runs the
+half of that period.  While starting (migrations may take minutes) it pings
+unconditionally, each ping extending the start timeout (``EXTEND_TIMEOUT_USEC``) by three
+of its periods, so ``TimeoutStartSec=`` stops only a start whose event loop hangs; once
+ready it runs the
 checks of ``/readyz`` and sends ``WATCHDOG=1`` only while they pass
 (:func:`healthy`):
 
@@ -109,6 +111,12 @@ class Notifier:
     def ping(self) -> bool:
         return self.notify("WATCHDOG=1")
 
+    def extend_start(self, seconds: float) -> bool:
+        """A ping that also moves the start timeout ``seconds`` ahead (systemd ≥ 236):
+        a start that keeps its event loop turning — a long migration — is not killed at
+        ``TimeoutStartSec=``; a hung one stops extending it."""
+        return self.notify("WATCHDOG=1", f"EXTEND_TIMEOUT_USEC={int(seconds * 1_000_000)}")
+
 
 @dataclass(frozen=True, slots=True)
 class Checks:
@@ -150,7 +158,9 @@ class Watchdog:
         interval = self.notifier.watchdog_s / 2
         try:
             while True:
-                if not ready() or await self.round():
+                if not ready():  # starting: alive, and the start may take longer
+                    self.notifier.extend_start(3 * interval)
+                elif await self.round():
                     self.notifier.ping()
                 await asyncio.sleep(interval)
         finally:

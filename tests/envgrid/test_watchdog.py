@@ -162,8 +162,12 @@ async def test_rounds_against_a_real_database_and_listener(
     ready = [False]
     task = asyncio.get_running_loop().create_task(watchdog.run(lambda: ready[0]))
     try:
-        # starting (the port may not be up yet): pings without checks
-        assert await asyncio.to_thread(notify_socket.receive) == ["WATCHDOG=1"]
+        # starting (the port may not be up yet): pings without checks, each one moving
+        # the start timeout three periods (0.05 s) ahead
+        assert await asyncio.to_thread(notify_socket.receive) == [
+            "WATCHDOG=1",
+            "EXTEND_TIMEOUT_USEC=150000",
+        ]
         ready[0] = True
         await asyncio.sleep(0.1)
         notify_socket.pending()  # what was sent before it noticed
