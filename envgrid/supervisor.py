@@ -128,22 +128,25 @@ class Supervisor:
         log.info(
             "envgrid starting (pid %d; %d ingest workers%s)",
             os.getpid(),
-            self.settings.ingest.worker_count,
+            self.settings.ingest.worker_count if self._ingest else 0,
             "".join(f", {s.name}" for s in self.services),
         )
         record_settings(self.settings, self.settings.core.data_dir)
         try:
             await self._start_database()
-            self._check_port()
+            if self._ingest:
+                self._check_port()
             multiproc = self._metrics_dir()
             self._spawn_all(multiproc)
             metrics_runner = await self._start_metrics()
-            await self._wait_listening()
+            if self._ingest:
+                await self._wait_listening()
             log.info(
-                "envgrid running: HJ 212 on %s:%d, database %s",
+                "envgrid running: HJ 212 on %s:%d, database %s; roles %s",
                 self.settings.ingest.host,
                 self.settings.ingest.port,
                 self.engine.describe() if self.engine else "?",
+                ",".join(self.settings.cluster.roles),
             )
             self._banner()
             if self.on_ready is not None:
@@ -165,6 +168,11 @@ class Supervisor:
             await self._stop_children()
             await self._stop_database()
             log.info("envgrid stopped (in %.1f s)", time.monotonic() - stopping)
+
+    @property
+    def _ingest(self) -> bool:
+        """This host runs the HJ 212 workers (the ``ingest`` role)."""
+        return "ingest" in self.settings.cluster.roles
 
     def _on_signal(self, sig: signal.Signals) -> None:
         assert self._stop is not None
@@ -239,7 +247,7 @@ class Supervisor:
     def _spawn_all(self, multiproc: str) -> None:
         workers = [
             Service(f"ingest-{i}", run_worker, i)
-            for i in range(self.settings.ingest.worker_count)
+            for i in range(self.settings.ingest.worker_count if self._ingest else 0)
         ]
         self._children = [_Child(s) for s in (*workers, *self.services)]
         for child in self._children:
@@ -389,12 +397,12 @@ class Supervisor:
             if self._embedded is not None
             else mask_dsn(self.dsn)
         )
-        lines = [
-            "",
-            "envgrid is running",
-            f"  HJ 212 stations : tcp://{ing.host}:{ing.port}"
-            f"  ({ing.worker_count} worker processes sharing the port)",
-        ]
+        lines = ["", "envgrid is running"]
+        if self._ingest:
+            lines.append(
+                f"  HJ 212 stations : tcp://{ing.host}:{ing.port}"
+                f"  ({ing.worker_count} worker processes sharing the port)"
+            )
         for service in self.services:
             if service.describe is not None:
                 lines.append(f"  {service.name:<15} : {service.describe(self.settings)}")
@@ -404,6 +412,7 @@ class Supervisor:
             )
         lines += [
             f"  database        : {where} — {self.engine.describe()}",
+            f"  roles           : {', '.join(self.settings.cluster.roles)}",
             "",
             f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2025, 2017 or 2005).",
             "Register it:  envgrid station add MN --password PW --name NAME --st 22",
