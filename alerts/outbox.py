@@ -13,6 +13,8 @@ an SMS receiver also has an hourly cap, above which messages are ``dropped`` and
 into its next SMS (:mod:`alerts.sms_quota`).
 A crash between a successful send and its ``sent`` mark re-sends once the lease expires:
 delivery is at least once, never silently lost (ALERTS_AND_DASHBOARDS.md §1.2 "Dedup").
+The claim is conditional (the row must still be due), so two senders — two leaders
+overlapping in a failover (:mod:`store.cluster`) — never both send one row.
 """
 
 from __future__ import annotations
@@ -202,7 +204,9 @@ class Sender:
                     self.dropped += 1
                     continue
                 message = rolled_up(message, dropped)
-            await self.pool.execute(queries.MARK_SENDING_SQL, row["id"], self._lease(config))
+            lease = self._lease(config)
+            if await self.pool.fetchval(queries.MARK_SENDING_SQL, row["id"], lease) is None:
+                continue  # another sender (a leader overlapping in a failover) claimed it
             what = f"notification {row['id']} to {receiver.name}"
             try:
                 await deliver(self.channels, receiver, message, f"envgrid-{row['id']}", what)
