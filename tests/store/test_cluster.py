@@ -110,3 +110,33 @@ async def test_campaign_returns_false_on_stop_and_retries_an_unreachable_databas
     asyncio.get_running_loop().call_later(0.4, stop.set)
     assert not await asyncio.wait_for(election.campaign(stop), 5)
     assert "election: database unreachable" in caplog.text
+
+
+async def test_two_hosts_create_the_same_partitions_at_once(db_dsn: str) -> None:
+    """Hosts starting together (store.prepare) or writers at midnight race to create one
+    partition; both succeed and it exists once."""
+    from datetime import UTC, datetime, timedelta
+
+    from store.db import connect
+    from store.engine import Engine
+    from store.partitions import PARTITIONED, PartitionCache
+
+    start = datetime(2031, 3, 1, tzinfo=UTC)
+    needed = [(t, start + timedelta(days=d)) for t in PARTITIONED for d in range(40)]
+    conns = [await connect(db_dsn) for _ in range(3)]
+    try:
+        if not await conns[0].fetchval(
+            "SELECT relkind = 'p' FROM pg_class WHERE oid = 'measurements_rtd'::regclass"
+        ):
+            pytest.skip("TimescaleDB: no native partitions")
+        created = await asyncio.gather(
+            *(PartitionCache(Engine.POSTGRESQL).ensure(c, needed) for c in conns)
+        )
+        assert all(n > 0 for n in created)
+        n = await conns[0].fetchval(
+            "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname LIKE 'measurements_rtd_p2031%'"
+        )
+        assert n == 40
+    finally:
+        for c in conns:
+            await c.close()
