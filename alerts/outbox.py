@@ -139,6 +139,20 @@ class Sender:
         #: SMS dropped by a receiver's hourly cap (alerts.sms_quota)
         self.dropped = 0
 
+    async def reclaim(self) -> int:
+        """At the start of the one engine: what a previous engine claimed and did not
+        mark (killed mid-send, e.g. a leader failover) is sent again now, under the same
+        ``envgrid-<id>`` the receiver may have seen once.  Returns how many."""
+        ids = [r["id"] for r in await self.pool.fetch(queries.RECLAIM_SQL)]
+        if ids:
+            log.warning(
+                "re-sending %d notifications a previous engine claimed but did not mark sent"
+                " (delivery unknown; same notification ids): %s",
+                len(ids),
+                ", ".join(map(str, ids)),
+            )
+        return len(ids)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set (woken by :attr:`wake`, else every second)."""
         while not stop.is_set():

@@ -414,15 +414,17 @@ class Supervisor:
             f"  database        : {where} — {self.engine.describe()}",
             f"  roles           : {', '.join(self.settings.cluster.roles)}",
             "",
-            f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2025, 2017 or 2005).",
-            "Register it:  envgrid station add MN --password PW --name NAME --st 22",
-            "  HJ 212-2025 with SM4: … --edition 2025 --sm4-key KEY",
-            "  unknown MNs wait for approval: envgrid station pending | approve MN",
-            "Try it:       envgrid simulate --list-stations --stations 100 | envgrid station"
-            f" import - && envgrid simulate --port {ing.port} --stations 100",
-            "Stop with Ctrl-C.",
-            "",
         ]
+        if self._ingest:
+            lines += [
+                f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2025, 2017 or 2005).",
+                "Register it:  envgrid station add MN --password PW --name NAME --st 22",
+                "  HJ 212-2025 with SM4: … --edition 2025 --sm4-key KEY",
+                "  unknown MNs wait for approval: envgrid station pending | approve MN",
+                "Try it:       envgrid simulate --list-stations --stations 100 | envgrid station"
+                f" import - && envgrid simulate --port {ing.port} --stations 100",
+            ]
+        lines += ["Stop with Ctrl-C.", ""]
         print("\n".join(lines), file=self.out, flush=True)
 
 
