@@ -107,7 +107,9 @@ async def serve(settings: Settings, dsn: str, stop: asyncio.Event, *, alerts: bo
                 log.info("leadership released: %s stops", election.identity)
                 return
             log.warning("leadership lost: %s (%s); standing by", election.identity, reason)
-            await _pause(stop, _START_RETRY_S if reason.startswith("start failed") else 0.0)
+            # a standby (polling every leader_retry_s) gets the first chance to take over
+            retry = settings.cluster.leader_retry_s * 2
+            await _pause(stop, _START_RETRY_S if reason.startswith("start failed") else retry)
     finally:
         gauge.set(0)
         await election.release()

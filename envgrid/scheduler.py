@@ -6,7 +6,8 @@ engine's sweeps, the aggregates' refresh, the case deadlines, the session purge 
 the process that runs scheduled jobs (see :mod:`envgrid.leader`).  Every job runs with
 ``max_instances=1, coalesce=True``: a run still busy is not started again, missed runs
 collapse into one.  A failing run is logged and the next run tries again — a database
-outage as a one-line warning, any other error with its traceback; a run that returns
+outage as a one-line warning, any other error with its traceback (a run cancelled
+because the scheduled work stops is one INFO line); a run that returns
 something truthy (a count, a short text) is logged at INFO.
 """
 
@@ -35,7 +36,10 @@ def _guarded(job: Job, tz: tzinfo) -> Callable[[], Awaitable[None]]:
         try:
             result = await job.run(datetime.now(tz))
         except asyncio.CancelledError:
-            raise
+            # the scheduler and its pools stop under the run (a stop, a lost leadership):
+            # not a failure of the job — the next leader runs it again
+            log.info("job %s: cancelled, the scheduled work is stopping", job.name)
+            return
         except CONNECTION_ERRORS as exc:
             log.warning("job %s: database unavailable (%s); the next run retries", job.name, exc)
             return
@@ -60,9 +64,7 @@ def _trigger(job: Job, tz: tzinfo) -> Any:
 def start_scheduler(jobs: Iterable[Job], tz: tzinfo) -> AsyncIOScheduler:
     """Start one scheduler running ``jobs`` (names must be unique); call in the event loop.
     Stop it with ``scheduler.shutdown(wait=False)``."""
-    scheduler = AsyncIOScheduler(
-        timezone=tz, job_defaults={"max_instances": 1, "coalesce": True}
-    )
+    scheduler = AsyncIOScheduler(timezone=tz, job_defaults={"max_instances": 1, "coalesce": True})
     now = datetime.now(tz)
     names: set[str] = set()
     for job in jobs:
