@@ -52,6 +52,9 @@ ROLES: Final = ("ingest", "web", "alerts")
 #: The advisory-lock key of the leadership ("envgrid" + "L"; the migrations use "envgrid").
 LEADER_LOCK_KEY: Final = int.from_bytes(b"envgridL", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
+#: What a query on the lock connection raises when that connection fails (asyncpg raises
+#: InternalClientError when the server ends the session during a query).
+_LOCK_ERRORS: Final = (*CONNECTION_ERRORS, asyncpg.PostgresError, asyncpg.InternalClientError)
 _TRY_LOCK_SQL: Final = "SELECT pg_try_advisory_lock($1)"
 _HOLDS_LOCK_SQL: Final = """
 SELECT count(*) > 0 FROM pg_locks
@@ -148,7 +151,7 @@ class LeaderElection:
                         return True
                     await self.release()
                     continue
-            except CONNECTION_ERRORS as exc:
+            except _LOCK_ERRORS as exc:
                 log.warning("%s election: database unreachable (%s); retrying", self.what, exc)
                 await self._drop()
             if not self._waiting_logged:
@@ -170,15 +173,15 @@ class LeaderElection:
                         return "the lock is no longer held"
             except TimeoutError:
                 return f"no answer from the database within {s.leader_heartbeat_s:g} s"
-            except (*CONNECTION_ERRORS, asyncpg.PostgresError) as exc:
-                return f"the lock connection failed ({exc})"
+            except _LOCK_ERRORS as exc:
+                return f"the lock connection failed ({type(exc).__name__}: {exc})"
 
     async def release(self) -> None:
         """Give the leadership up (unlock and close the lock connection)."""
         conn, self._conn = self._conn, None
         if conn is None:
             return
-        with contextlib.suppress(*CONNECTION_ERRORS, asyncpg.PostgresError):
+        with contextlib.suppress(*_LOCK_ERRORS):
             async with asyncio.timeout(self.settings.leader_heartbeat_s):
                 await conn.close()
         if not conn.is_closed():
