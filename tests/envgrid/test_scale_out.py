@@ -54,6 +54,7 @@ FAST: dict[str, Any] = {
     "alerts.group_interval_s": 0.2,
     "alerts.catchup_s": 0,
     "alerts.inhibit_min_stations": 1000,
+    "alerts.max_messages_per_receiver": 1000,
     "alerts.webhook_allowed_networks": "127.0.0.0/8",
     "core.log_level": "INFO",
 }
