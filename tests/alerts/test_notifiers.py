@@ -281,9 +281,10 @@ async def test_two_senders_never_send_one_row_twice(
             await pool.close()
         idents = [headers["X-Envgrid-Notification"] for _, headers, _ in webhooks.requests]
         assert sum(counts) == 6 and len(idents) == 6 and len(set(idents)) == 6
-        assert await conn.fetchval(
+        sent_once = await conn.fetchval(
             "SELECT count(*) FROM alert_notifications WHERE status = 'sent' AND attempts = 1"
-        ) == 6
+        )
+        assert sent_once == 6
     finally:
         await conn.close()
 
