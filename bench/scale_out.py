@@ -46,7 +46,7 @@ from .db import free_port, private_database
 from .faults import account, fleet_config
 from .server import ServerUnderTest
 
-__all__ = ["scale_out"]
+__all__ = ["OFFLINE_SQL", "WebhookCounter", "counting_receiver", "scale_out"]
 
 #: short election intervals: a standby polls every second, the leader checks every second
 _FAST: Final[dict[str, Any]] = {
@@ -63,7 +63,8 @@ _FAST: Final[dict[str, Any]] = {
 }
 #: simulated seconds per real second: a station sends every 10 s of real time
 _TIME_SCALE: Final = 3.0
-_OFFLINE_SQL: Final = """
+#: Stations ($1: MNs) silent for two minutes, as the ingest workers would record it.
+OFFLINE_SQL: Final = """
 INSERT INTO station_state (station_id, connected, worker, last_data_at, last_frame_at,
                            disconnected_at)
 SELECT id, false, 1, now() - interval '120 s', now() - interval '120 s',
@@ -76,11 +77,13 @@ _IN_FLIGHT_SQL: Final = "SELECT id FROM alert_notifications WHERE status = 'send
 _OUTBOX_SQL: Final = "SELECT id, status FROM alert_notifications"
 
 
-class _Receiver:
-    """A local webhook receiver: the X-Envgrid-Notification of every delivery."""
+class WebhookCounter:
+    """A local webhook receiver: the X-Envgrid-Notification of every delivery (also the
+    receiver of tests/envgrid/test_scale_out.py)."""
 
     def __init__(self) -> None:
         self.idents: list[str] = []
+        self.url = ""
 
     async def receive(self, request: web.Request) -> web.Response:
         await request.read()
@@ -89,16 +92,17 @@ class _Receiver:
 
 
 @contextlib.asynccontextmanager
-async def _receiving() -> AsyncIterator[tuple[_Receiver, str]]:
-    receiver = _Receiver()
+async def counting_receiver() -> AsyncIterator[tuple[WebhookCounter, str]]:
+    receiver = WebhookCounter()
     app = web.Application()
     app.router.add_post("/hook", receiver.receive)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
+    receiver.url = f"http://127.0.0.1:{port}/hook"
     try:
-        yield receiver, f"http://127.0.0.1:{port}/hook"
+        yield receiver, receiver.url
     finally:
         await runner.cleanup()
 
@@ -120,7 +124,7 @@ async def _go_offline(dsn: str, mns: list[str], every_s: float) -> None:
     conn = await connect(dsn)
     try:
         for mn in mns:
-            await conn.execute(_OFFLINE_SQL, [mn])
+            await conn.execute(OFFLINE_SQL, [mn])
             await asyncio.sleep(every_s)
     finally:
         await conn.close()
@@ -151,7 +155,7 @@ async def _run(
     tmp = Path(tempfile.mkdtemp(prefix="envgrid-bench-scale-out-"))
     async with (
         private_database(dsn, label="scaleout", tuning={}, engine=engine) as db,
-        _receiving() as (receiver, url),
+        counting_receiver() as (receiver, url),
         _removed(tmp),
     ):
         key = tmp / "secret.key"

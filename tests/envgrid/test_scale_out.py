@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from alerts import api
+from bench.scale_out import OFFLINE_SQL, WebhookCounter, counting_receiver
 from bench.server import ServerUnderTest
 from protocol import encode_upload
 from store.commands import queue_command
@@ -63,42 +63,12 @@ SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)
  WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()
    AND a.application_name LIKE 'envgrid-leader %'
 """
-OFFLINE_SQL = """
-INSERT INTO station_state (station_id, connected, worker, last_data_at, last_frame_at,
-                           disconnected_at)
-VALUES ($1, false, 1, now() - interval '120 s', now() - interval '120 s', now() - interval '120 s')
-ON CONFLICT (station_id) DO UPDATE SET connected = false, last_data_at = EXCLUDED.last_data_at,
-    disconnected_at = EXCLUDED.disconnected_at
-"""
-
-
-class Receiver:
-    """A local webhook receiver counting deliveries by X-Envgrid-Notification."""
-
-    def __init__(self) -> None:
-        self.idents: list[str] = []
-        self.url = ""
-
-    async def receive(self, request: web.Request) -> web.Response:
-        await request.read()
-        self.idents.append(request.headers.get("X-Envgrid-Notification", ""))
-        return web.json_response({"ok": True})
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    receiver = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", receiver.receive)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    receiver.url = f"http://127.0.0.1:{port}/hook"
-    try:
-        yield receiver
-    finally:
-        await runner.cleanup()
+async def receiver() -> AsyncIterator[WebhookCounter]:
+    async with counting_receiver() as (counter, _url):
+        yield counter
 
 
 def _instance(dsn: str, tmp: Path, node: str, roles: str, **extra: Any) -> ServerUnderTest:
@@ -160,9 +130,9 @@ def _readyz(port: int) -> tuple[int, Any]:
 
 
 async def test_failover_no_duplicate_notification_and_downlink_across_hosts(
-    db_dsn: str, pg_reachable_tmp: Path, receiver: Receiver
+    db_dsn: str, pg_reachable_tmp: Path, receiver: WebhookCounter
 ) -> None:
-    ids = await register(db_dsn, *STATIONS)
+    await register(db_dsn, *STATIONS)
     conn = await connect(db_dsn)
     web_port = free_port()
     hosts = {
@@ -198,7 +168,7 @@ async def test_failover_no_duplicate_notification_and_downlink_across_hosts(
         # offline alerts under way; the leader dies in the middle
         # (stations 0 and 1 talked to the ingest hosts above: the others go offline)
         for st in STATIONS[2:11]:
-            await conn.execute(OFFLINE_SQL, ids[st.mn])
+            await conn.execute(OFFLINE_SQL, [st.mn])
         await wait_for(lambda: _some(receiver.idents), timeout=20)
         gained = _count(hosts[standby], "leadership gained")
         killed = time.monotonic()
@@ -209,7 +179,7 @@ async def test_failover_no_duplicate_notification_and_downlink_across_hosts(
             for r in await conn.fetch("SELECT id FROM alert_notifications WHERE status = 'sending'")
         }
         for st in STATIONS[11:]:
-            await conn.execute(OFFLINE_SQL, ids[st.mn])
+            await conn.execute(OFFLINE_SQL, [st.mn])
         await wait_for(lambda: _leads(conn, standby), timeout=30, interval=0.1)
         await wait_for(lambda: _logged(hosts[standby], "leadership gained", gained), timeout=30)
         takeover_s = time.monotonic() - killed
