@@ -63,7 +63,11 @@ def test_serve_probes_and_web_metrics(pg_reachable_tmp: Path) -> None:
         assert status == 200 and json.loads(body) == {"status": "ok"}
         status, body = _get(f"{web}/readyz")
         assert status == 200, body
-        assert json.loads(body) == {"status": "ok", "checks": {"database": "ok", "ingest": "ok"}}
+        assert json.loads(body) == {
+            "status": "ok",
+            "checks": {"database": "ok", "ingest": "ok"},
+            "roles": ["ingest", "web"],  # --no-alerts drops the alerts role
+        }
         refused = json.dumps({"username": "nobody", "password": "wrong-password"}).encode()
         assert _get(f"{web}/api/v1/auth/login", refused)[0] == 401
         assert _get(f"{web}/api/v1/stations")[0] == 401
