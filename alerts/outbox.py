@@ -13,6 +13,8 @@ an SMS receiver also has an hourly cap, above which messages are ``dropped`` and
 into its next SMS (:mod:`alerts.sms_quota`).
 A crash between a successful send and its ``sent`` mark re-sends once the lease expires:
 delivery is at least once, never silently lost (ALERTS_AND_DASHBOARDS.md §1.2 "Dedup").
+The claim is conditional (the row must still be due), so two senders — two leaders
+overlapping in a failover (:mod:`store.cluster`) — never both send one row.
 """
 
 from __future__ import annotations
@@ -140,6 +142,20 @@ class Sender:
         #: SMS dropped by a receiver's hourly cap (alerts.sms_quota)
         self.dropped = 0
 
+    async def reclaim(self) -> int:
+        """At the start of the one engine: what a previous engine claimed and did not
+        mark (killed mid-send, e.g. a leader failover) is sent again now, under the same
+        ``envgrid-<id>`` the receiver may have seen once.  Returns how many."""
+        ids = [r["id"] for r in await self.pool.fetch(queries.RECLAIM_SQL)]
+        if ids:
+            log.warning(
+                "re-sending %d notifications a previous engine claimed but did not mark sent"
+                " (delivery unknown; same notification ids): %s",
+                len(ids),
+                ", ".join(map(str, ids)),
+            )
+        return len(ids)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set (woken by :attr:`wake`, else every second)."""
         while not stop.is_set():
@@ -205,7 +221,9 @@ class Sender:
                     self._count(row["channel"], "dropped")
                     continue
                 message = rolled_up(message, dropped)
-            await self.pool.execute(queries.MARK_SENDING_SQL, row["id"], self._lease(config))
+            lease = self._lease(config)
+            if await self.pool.fetchval(queries.MARK_SENDING_SQL, row["id"], lease) is None:
+                continue  # another sender (a leader overlapping in a failover) claimed it
             what = f"notification {row['id']} to {receiver.name}"
             try:
                 await deliver(self.channels, receiver, message, f"envgrid-{row['id']}", what)

@@ -232,10 +232,21 @@ WHERE status IN ('queued', 'sending') AND next_attempt_at <= now()
 ORDER BY next_attempt_at, id
 LIMIT $1
 """
+#: The claim: only a row still due (queued, or sending with its lease run out) — of two
+#: senders that read it (two leaders overlapping in a failover), one gets it (RETURNING).
 MARK_SENDING_SQL: Final = """
 UPDATE alert_notifications SET status = 'sending', attempts = attempts + 1,
     next_attempt_at = now() + make_interval(secs => $2)
-WHERE id = $1
+WHERE id = $1 AND status IN ('queued', 'sending') AND next_attempt_at <= now()
+RETURNING id
+"""
+#: At an engine's start: rows a previous engine claimed and never marked (it died between
+#: claim and mark; only one engine runs at a time — store.cluster) are due again now,
+#: not when their lease runs out.  Not ``test`` rows: the CLI sends those itself.
+RECLAIM_SQL: Final = """
+UPDATE alert_notifications SET next_attempt_at = now()
+WHERE status = 'sending' AND kind <> 'test' AND next_attempt_at > now()
+RETURNING id
 """
 MARK_SENT_SQL: Final = """
 UPDATE alert_notifications SET status = 'sent', sent_at = now(), last_error = NULL WHERE id = $1

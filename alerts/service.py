@@ -188,6 +188,7 @@ class AlertService:
         self.dispatcher = Dispatcher(self.cfg, on_queued=self._wake_sender)
         await self.dispatcher.load(pool)
         self.sender = Sender(pool, self.channels, self.cfg, metrics=self.metrics)
+        await self.sender.reclaim()
         log.info(
             "alert engine: %d stations, %d open alerts, %d rule states restored",
             len(self.config.stations),

@@ -50,6 +50,7 @@ SCENARIOS: dict[str, str] = {
     "disk-full": "the spool's file system full: acks stop, resume when space returns",
     "soak": "5 minutes at 36,000 stations: RSS, open files, latency",
     "hostile": "slowloris, floods, garbage, stolen MNs: legitimate stations' latency",
+    "scale-out": "2 ingest hosts + 1 alerts host on one database, the leader SIGKILLed: failover",
     "aggregates": "ranking, daily AQI, monthly XLSX report; refresh job after an hour, a backfill",
     "alerts": "offline sweep over 36,000 stations, in-stream cost",
     "exceedance": "1,000 ambient stations × 1 day: alerts and cases (real bridge), rtd vs means",
@@ -61,7 +62,15 @@ SCENARIOS: dict[str, str] = {
     "fuzz": "1,000,000 mutated inputs through the decoder (on demand)",
 }
 SERVER_SCENARIOS = ("connections", "throughput", "burst", "latency")
-FAULT_SCENARIOS = ("outage", "kill-worker", "restart", "disk-full", "soak", "hostile")
+FAULT_SCENARIOS = (
+    "outage",
+    "kill-worker",
+    "restart",
+    "disk-full",
+    "soak",
+    "hostile",
+    "scale-out",
+)
 #: not part of "all": long or disruptive — run them by name
 ON_DEMAND = ("soak", "fuzz", "disk", "backup", "exceedance")
 #: the scenarios ``--engines`` runs once per engine (the others choose no engine)
@@ -311,7 +320,7 @@ def _measure(
 
         return scenarios.SCENARIOS[name](**_kwargs(name, args, leg, say))
     if name in FAULT_SCENARIOS:
-        from bench import attacks, faults
+        from bench import attacks, faults, scale_out
 
         fault: Callable[..., dict[str, Any]] = {
             "outage": faults.outage,
@@ -320,6 +329,7 @@ def _measure(
             "disk-full": faults.disk_full,
             "soak": faults.soak,
             "hostile": attacks.hostile,
+            "scale-out": scale_out.scale_out,
         }[name]
         return fault(**_kwargs(name, args, leg, say))
     return _via_main(_main_of(name, settings_for), args, _subsystem_argv(name, args, leg))

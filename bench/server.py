@@ -15,6 +15,7 @@ chosen on a machine where it is staged in a copy of the server) reach the server
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
@@ -73,6 +74,8 @@ class ServerUnderTest:
     dsn: str | None = None
     web: bool = False
     alerts: bool = False
+    #: ``envgrid serve --role`` (e.g. "ingest,alerts"); when set, ``web``/``alerts`` are unused
+    roles: str | None = None
     data_dir: Path | None = None
     port: int = 0
     metrics_port: int = 0
@@ -111,9 +114,11 @@ class ServerUnderTest:
             section, _, name = key.partition(".")
             env[f"ENVGRID_{section.upper()}__{name.upper()}"] = str(value)
         args = [sys.executable, "-m", "envgrid", "serve"]
-        if not self.web:
+        if self.roles is not None:
+            args += ["--role", self.roles]
+        if self.roles is None and not self.web:
             args.append("--no-web")
-        if not self.alerts:
+        if self.roles is None and not self.alerts:
             args.append("--no-alerts")
         self.process = subprocess.Popen(
             args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -191,6 +196,17 @@ class ServerUnderTest:
         """The server's embedded cluster (to stop and start it under load)."""
         assert self.data_dir is not None and not self.dsn
         return EmbeddedPostgres(self.data_dir / "pg", "127.0.0.1", self.pg_port)
+
+    def kill_all(self) -> list[int]:
+        """SIGKILL the supervisor and every child at once (a host that dies); returns the
+        pids (an embedded cluster, if any, is left alone)."""
+        pids = self.server_pids()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if self.process is not None:
+            self.process.wait(10)
+        return pids
 
     def kill_worker(self, index: int = 0) -> int:
         """SIGKILL one ingest worker; returns its pid."""

@@ -12,14 +12,21 @@ Its metrics (Prometheus, summed by the supervisor's ``/metrics``): the alert eng
 refresh (:mod:`aggregates.metrics`) and both pools (``role="alerts"``, ``"scheduler"``),
 sampled every second, the database counts every :data:`DB_SAMPLE_S` seconds.
 
+Only the elected leader runs them (:class:`store.cluster.LeaderElection`: a PostgreSQL
+advisory lock on a dedicated connection); every other candidate — on this host or
+another sharing the database — stands by and takes over when the leader dies or loses
+its database connection.  Leadership changes are logged ("leadership gained" / "lost" /
+"released") and exported as the ``envgrid_leader`` gauge (1 while leading).
+
 Until SIGTERM/SIGINT; then a graceful stop: scheduler off, the last transitions written,
-the rule state saved, queued messages sent.  While the database is away the start is
-retried every few seconds.
+the rule state saved, queued messages sent, the leadership released.  While the
+database is away the start is retried every few seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -27,6 +34,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 import asyncpg
+from prometheus_client import CollectorRegistry, Gauge
 
 from aggregates import jobs as aggregates_jobs
 from aggregates.audit import proposals as audit_proposals
@@ -37,6 +45,7 @@ from alerts.service import AlertService
 from envgrid import backup_job
 from envgrid.scheduler import SchedulerMetrics, start_scheduler
 from envgrid.settings import Settings
+from store.cluster import LeaderElection
 from store.db import CONNECTION_ERRORS, create_pool
 from store.engine import Engine
 from store.jobs import Job
@@ -126,20 +135,70 @@ async def _sampled(
 
 
 async def serve(settings: Settings, dsn: str, stop: asyncio.Event, *, alerts: bool) -> None:
-    """Run until ``stop`` is set; retry the start while the database is away."""
-    while not stop.is_set():
-        try:
-            async with running_leader(settings, dsn, alerts=alerts):
-                await stop.wait()
-        except CONNECTION_ERRORS as exc:
+    """Run until ``stop`` is set: stand by until elected (:mod:`store.cluster`), lead until
+    the leadership is lost, stand by again.  A start that fails because the database is
+    away gives the leadership up and is retried."""
+    what = "alert engine and scheduler" if alerts else "scheduler"
+    election = LeaderElection(dsn, settings.cluster, what=what)
+    gauge = _leader_gauge()
+    gauge.set(0)
+    try:
+        while await election.campaign(stop):
+            gauge.set(1)
+            log.info("leadership gained: %s runs the %s", election.identity, what)
+            reason = await _lead(settings, dsn, stop, election, alerts=alerts)
+            gauge.set(0)
+            await election.release()
             if stop.is_set():
+                log.info("leadership released: %s stops", election.identity)
                 return
-            log.warning("scheduled work cannot start (%s); retrying in %.0f s", exc, _START_RETRY_S)
+            log.warning("leadership lost: %s (%s); standing by", election.identity, reason)
+            # a standby (polling every leader_retry_s) gets the first chance to take over
+            retry = settings.cluster.leader_retry_s * 2
+            await _pause(stop, _START_RETRY_S if reason.startswith("start failed") else retry)
+    finally:
+        gauge.set(0)
+        await election.release()
+
+
+async def _lead(
+    settings: Settings, dsn: str, stop: asyncio.Event, election: LeaderElection, *, alerts: bool
+) -> str:
+    """Run the scheduled work until ``stop`` (returns "") or the leadership is lost (the
+    reason)."""
+    try:
+        async with running_leader(settings, dsn, alerts=alerts):
+            watch = asyncio.ensure_future(election.watch())
+            stopping = asyncio.ensure_future(stop.wait())
             try:
-                await asyncio.wait_for(stop.wait(), _START_RETRY_S)
-            except TimeoutError:
-                continue
-        return
+                await asyncio.wait({watch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (watch, stopping):
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
+            return "" if stopping.done() and not stopping.cancelled() else watch.result()
+    except CONNECTION_ERRORS as exc:
+        if stop.is_set():
+            return ""
+        log.warning("scheduled work cannot start (%s); retrying in %.0f s", exc, _START_RETRY_S)
+        return f"start failed: {exc}"
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def _leader_gauge() -> Gauge:
+    """``envgrid_leader``: 1 while this process leads (one series per process under the
+    supervisor's multiprocess ``/metrics``)."""
+    return Gauge(
+        "envgrid_leader",
+        "1 while this process is the elected leader (alert engine and scheduled jobs)",
+        registry=CollectorRegistry(),
+        multiprocess_mode="liveall",
+    )
 
 
 def run_alerts(settings: Settings, dsn: str, engine: Engine, index: int) -> None:

@@ -6,7 +6,8 @@ engine's sweeps, the aggregates' refresh, the case deadlines, the session purge 
 the process that runs scheduled jobs (see :mod:`envgrid.leader`).  Every job runs with
 ``max_instances=1, coalesce=True``: a run still busy is not started again, missed runs
 collapse into one.  A failing run is logged and the next run tries again — a database
-outage as a one-line warning, any other error with its traceback; a run that returns
+outage as a one-line warning, any other error with its traceback (a run cancelled
+because the scheduled work stops is one INFO line); a run that returns
 something truthy (a count, a short text) is logged at INFO.
 
 Every run is measured (:class:`SchedulerMetrics`, Prometheus, summed by the supervisor's
@@ -109,9 +110,12 @@ def _guarded(job: Job, tz: tzinfo, metrics: SchedulerMetrics) -> Callable[[], Aw
         try:
             result = await job.run(datetime.now(tz))
             outcome = "ok"
-        except asyncio.CancelledError:  # the scheduler stops: not a run that ended
+        except asyncio.CancelledError:
+            # the scheduler and its pools stop under the run (a stop, a lost leadership):
+            # not a failure of the job — the next leader runs it again
             outcome = None
-            raise
+            log.info("job %s: cancelled, the scheduled work is stopping", job.name)
+            return
         except CONNECTION_ERRORS as exc:
             outcome = "db_unavailable"
             log.warning("job %s: database unavailable (%s); the next run retries", job.name, exc)

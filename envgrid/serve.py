@@ -1,4 +1,5 @@
-"""``envgrid serve``: run the server (ingest workers, web dashboard, alert engine)."""
+"""``envgrid serve``: run the server (ingest workers, web dashboard, alert engine) — all
+of it, or the roles given (``--role ingest|web|alerts``, :mod:`store.cluster`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from envgrid import leader
@@ -13,6 +15,7 @@ from envgrid.settings import Settings
 from envgrid.supervisor import Service, Supervisor
 from envgrid.watchdog import Notifier
 from forward import process as forward_process
+from store.cluster import parse_roles
 from store.logs import configure_logging
 from store.validation import ConfigError
 from web import process as web_process
@@ -24,12 +27,28 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, help="HJ 212 port (ingest.port)")
     parser.add_argument("--workers", type=int, help="ingest worker processes (0 = one per core)")
     parser.add_argument("--data-dir", help="state directory (core.data_dir)")
-    parser.add_argument("--no-web", action="store_true", help="do not start the web dashboard")
-    parser.add_argument("--no-alerts", action="store_true", help="do not start the alert engine")
+    parser.add_argument(
+        "--role",
+        action="append",
+        metavar="ROLES",
+        help="what this host runs, comma-separated or repeated: ingest (HJ 212 workers), web"
+        " (dashboard), alerts (candidate leader: alert engine and scheduled jobs, one per"
+        " database); default all (cluster.roles)",
+    )
+    parser.add_argument(
+        "--no-web", action="store_true", help="do not start the web dashboard (drops the web role)"
+    )
+    parser.add_argument(
+        "--no-alerts",
+        action="store_true",
+        help="do not start the alert engine (drops the alerts role; with the dashboard on,"
+        " its scheduled jobs still run here)",
+    )
     parser.add_argument(
         "--no-forward",
         action="store_true",
-        help="do not forward to upstream platforms (it runs beside the alert engine)",
+        help="do not forward to upstream platforms (the forwarder runs on hosts with the"
+        " alerts role, one elected per database)",
     )
 
 
@@ -48,21 +67,38 @@ def overrides(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
-def services(args: argparse.Namespace) -> list[Service]:
-    """The child processes besides the ingest workers: the web dashboard, and the alert
-    engine with the one scheduler and, beside it on the same (leader) host, the forwarder
-    to upstream platforms (forward/).  With ``--no-alerts`` the dashboard's scheduled work
-    (session purge, case deadlines and notices, patrol tasks …) still runs, in a process
-    of its own, and nothing is forwarded; with neither, only the ingest workers run.
-    ``--no-forward``: the alert engine without the forwarder."""
+def roles(args: argparse.Namespace, configured: tuple[str, ...]) -> tuple[str, ...]:
+    """The roles of this host: ``--role`` (else ``cluster.roles``) less what ``--no-web``
+    / ``--no-alerts`` drop.  ConfigError when nothing is left or a role is unknown."""
+    try:
+        chosen = parse_roles(",".join(args.role)) if args.role else configured
+    except ValueError as exc:
+        raise ConfigError(f"--role: {exc}") from None
+    dropped = {"web"} if args.no_web else set()
+    dropped |= {"alerts"} if args.no_alerts else set()
+    left = tuple(r for r in chosen if r not in dropped)
+    if not left:
+        raise ConfigError("nothing to run: --no-web/--no-alerts removed every role of --role")
+    return left
+
+
+def services(args: argparse.Namespace, host_roles: tuple[str, ...]) -> list[Service]:
+    """The child processes besides the ingest workers: the web dashboard, and the
+    candidate for leadership (the alert engine with the one scheduler, run while elected).
+    With ``--no-alerts`` (the old flag) and the dashboard on, the dashboard's scheduled
+    work (session purge, case deadlines and notices, patrol tasks …) still runs, in an
+    elected process of its own; ``--role ingest,web`` runs no scheduler (the leader on
+    another host does).  Hosts with the alerts role also run a candidate forwarder to
+    upstream platforms (forward/: elected on a lock of its own, so one per database);
+    ``--no-forward`` leaves it out."""
     out = []
-    if not args.no_web:
+    if "web" in host_roles:
         out.append(Service("web", web_process.run_web, describe=web_process.describe_endpoint))
-    if not args.no_alerts:
+    if "alerts" in host_roles:
         out.append(Service("alerts", leader.run_alerts, describe=leader.describe_endpoint))
-    elif not args.no_web:
+    elif args.no_alerts and "web" in host_roles:
         out.append(Service("jobs", leader.run_jobs))
-    if not args.no_alerts and not getattr(args, "no_forward", False):
+    if "alerts" in host_roles and not getattr(args, "no_forward", False):
         out.append(
             Service(
                 "forward", forward_process.run_forward, describe=forward_process.describe_endpoint
@@ -74,9 +110,11 @@ def services(args: argparse.Namespace) -> list[Service]:
 def run(args: argparse.Namespace, load: Callable[[Mapping[str, Any]], Settings]) -> int:
     try:
         settings = load(overrides(args))
+        host_roles = roles(args, settings.cluster.roles)
     except ConfigError as exc:
         print(f"envgrid serve: {exc}", file=sys.stderr)
         return 2
+    settings = replace(settings, cluster=replace(settings.cluster, roles=host_roles))
     configure_logging(settings.core.log_level, settings.core.log_format)
     notifier = Notifier.from_environ(os.environ)  # systemd's, not envgrid settings
-    return Supervisor(settings, services(args), notifier=notifier).run()
+    return Supervisor(settings, services(args, host_roles), notifier=notifier).run()

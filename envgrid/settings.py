@@ -19,6 +19,7 @@ from aggregates.settings import AggregatesSettings
 from alerts.settings import AlertSettings
 from ingest.settings import IngestSettings
 from store.backup.settings import BackupSettings
+from store.cluster import ClusterSettings
 from store.config import LoadedSettings, load_with_sources, sections_of
 from store.settings import CoreSettings, DatabaseSettings
 from web.casework.kernel.settings import CaseSettings
@@ -39,6 +40,7 @@ class Settings:
     web: WebSettings = field(default_factory=WebSettings)
     cases: CaseSettings = field(default_factory=CaseSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
 
 #: (name, section class) for every section, in declaration order.

@@ -134,7 +134,7 @@ class Supervisor:
         log.info(
             "envgrid starting (pid %d; %d ingest workers%s)",
             os.getpid(),
-            self.settings.ingest.worker_count,
+            self.settings.ingest.worker_count if self._ingest else 0,
             "".join(f", {s.name}" for s in self.services),
             extra={"event": "start", "service": "supervisor"},
         )
@@ -142,16 +142,19 @@ class Supervisor:
         watchdog = self._start_watchdog()
         try:
             await self._start_database()
-            self._check_port()
+            if self._ingest:
+                self._check_port()
             multiproc = self._metrics_dir()
             self._spawn_all(multiproc)
             metrics_runner = await self._start_metrics()
-            await self._wait_listening()
+            if self._ingest:
+                await self._wait_listening()
             log.info(
-                "envgrid running: HJ 212 on %s:%d, database %s",
+                "envgrid running: HJ 212 on %s:%d, database %s; roles %s",
                 self.settings.ingest.host,
                 self.settings.ingest.port,
                 self.engine.describe() if self.engine else "?",
+                ",".join(self.settings.cluster.roles),
             )
             self._banner()
             self._ready = True
@@ -184,6 +187,11 @@ class Supervisor:
                 time.monotonic() - stopping,
                 extra={"event": "stop", "service": "supervisor"},
             )
+
+    @property
+    def _ingest(self) -> bool:
+        """This host runs the HJ 212 workers (the ``ingest`` role)."""
+        return "ingest" in self.settings.cluster.roles
 
     def _on_signal(self, sig: signal.Signals) -> None:
         assert self._stop is not None
@@ -274,7 +282,8 @@ class Supervisor:
 
     def _spawn_all(self, multiproc: str) -> None:
         workers = [
-            Service(f"ingest-{i}", run_worker, i) for i in range(self.settings.ingest.worker_count)
+            Service(f"ingest-{i}", run_worker, i)
+            for i in range(self.settings.ingest.worker_count if self._ingest else 0)
         ]
         self._children = [_Child(s) for s in (*workers, *self.services)]
         for child in self._children:
@@ -429,12 +438,12 @@ class Supervisor:
             if self._embedded is not None
             else mask_dsn(self.dsn)
         )
-        lines = [
-            "",
-            "envgrid is running",
-            f"  HJ 212 stations : tcp://{ing.host}:{ing.port}"
-            f"  ({ing.worker_count} worker processes sharing the port)",
-        ]
+        lines = ["", "envgrid is running"]
+        if self._ingest:
+            lines.append(
+                f"  HJ 212 stations : tcp://{ing.host}:{ing.port}"
+                f"  ({ing.worker_count} worker processes sharing the port)"
+            )
         for service in self.services:
             if service.describe is not None:
                 lines.append(f"  {service.name:<15} : {service.describe(self.settings)}")
@@ -444,16 +453,19 @@ class Supervisor:
             )
         lines += [
             f"  database        : {where} — {self.engine.describe()}",
-            "",
-            f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2025, 2017 or 2005).",
-            "Register it:  envgrid station add MN --password PW --name NAME --st 22",
-            "  HJ 212-2025 with SM4: … --edition 2025 --sm4-key KEY",
-            "  unknown MNs wait for approval: envgrid station pending | approve MN",
-            "Try it:       envgrid simulate --list-stations --stations 100 | envgrid station"
-            f" import - && envgrid simulate --port {ing.port} --stations 100",
-            "Stop with Ctrl-C.",
+            f"  roles           : {', '.join(self.settings.cluster.roles)}",
             "",
         ]
+        if self._ingest:
+            lines += [
+                f"Point a data logger at {host}:{ing.port} over TCP (HJ 212-2025, 2017 or 2005).",
+                "Register it:  envgrid station add MN --password PW --name NAME --st 22",
+                "  HJ 212-2025 with SM4: … --edition 2025 --sm4-key KEY",
+                "  unknown MNs wait for approval: envgrid station pending | approve MN",
+                "Try it:       envgrid simulate --list-stations --stations 100 | envgrid station"
+                f" import - && envgrid simulate --port {ing.port} --stations 100",
+            ]
+        lines += ["Stop with Ctrl-C.", ""]
         print("\n".join(lines), file=self.out, flush=True)
 
 

@@ -96,7 +96,12 @@ class PartitionCache:
         created = 0
         for table, lo in sorted(self.missing(needed)):
             _, hi = partition_bounds(table, lo)
-            await conn.execute(ENSURE_PARTITION_SQL, table, lo, hi)
+            try:
+                await conn.execute(ENSURE_PARTITION_SQL, table, lo, hi)
+            except asyncpg.DuplicateTableError:
+                # another host created it at the same moment: the function's re-check
+                # after its lock may read a stale catalog cache; the partition is there
+                log.debug("partition of %s at %s created concurrently", table, lo)
             self._known.add((table, lo))
             created += 1
         return created

@@ -7,7 +7,9 @@ systemd watchdog.
   sibling of the workers, so it asks the port the way a station would, as the supervisor
   does before its banner).  200 when every check passes, else 503; the body names each
   check ``ok`` or ``failed`` — the cause goes to the log only (no versions, paths or
-  addresses in the answer).
+  addresses in the answer).  Under ``envgrid serve`` the body also lists the host's
+  ``roles`` (``ingest``, ``web``, ``alerts``; without ``ingest`` there is no listener to
+  check).
 
 Both are routes of the route table with ``auth = "none"`` (``web.routes.PROBES``): the
 auth middleware lets them through without looking at cookies or tokens, and they are
@@ -23,7 +25,7 @@ from typing import Final
 
 from aiohttp import web
 
-from web.keys import INGEST_LISTENER_KEY, POOL_KEY
+from web.keys import INGEST_LISTENER_KEY, POOL_KEY, ROLES_KEY
 from web.responses import json_response
 
 __all__ = ["CHECK_TIMEOUT_S", "healthz", "listener_address", "listener_error", "readyz"]
@@ -85,8 +87,11 @@ async def readyz(request: web.Request) -> web.Response:
     if listener is not None:
         checks["ingest"] = await _ingest(listener)
     ready = all(checks.values())
-    body = {
+    body: dict[str, object] = {
         "status": "ok" if ready else "unavailable",
         "checks": {name: "ok" if passed else "failed" for name, passed in checks.items()},
     }
+    roles = request.app.get(ROLES_KEY)
+    if roles is not None:
+        body["roles"] = list(roles)
     return json_response(body, status=200 if ready else 503)

@@ -34,6 +34,7 @@ __all__ = [
     "POOL_KEY",
     "PRINCIPAL",
     "REPORT_JOBS_KEY",
+    "ROLES_KEY",
     "SETTINGS_KEY",
     "TOTP_BOX_KEY",
 ]
@@ -54,6 +55,9 @@ REPORT_JOBS_KEY: web.AppKey[ReportJobs] = web.AppKey("report_jobs")
 METRICS_KEY: web.AppKey[WebMetrics] = web.AppKey("metrics")
 #: (host, port) of the HJ 212 listener /readyz checks; None: no ingest here (tests, tools).
 INGEST_LISTENER_KEY: web.AppKey[tuple[str, int] | None] = web.AppKey("ingest_listener")
+#: The roles of this host (store.cluster: ingest, web, alerts) /readyz reports; set by
+#: ``envgrid serve`` only.
+ROLES_KEY: web.AppKey[tuple[str, ...]] = web.AppKey("roles")
 #: The navigation entries (web.pages.NavItem) of this app, optional modules included.
 NAV_KEY: web.AppKey[tuple[Any, ...]] = web.AppKey("nav")
 #: cleanup contexts the optional modules (grid, patrol, cases …) contribute

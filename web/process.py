@@ -12,6 +12,7 @@ from aiohttp import web
 from store.engine import Engine
 from store.service import run_until_signalled
 from web.health import listener_address
+from web.keys import ROLES_KEY
 from web.settings import WebConfig
 
 __all__ = ["ServerConfig", "describe_endpoint", "run_web", "serve"]
@@ -27,11 +28,20 @@ class _Listener(Protocol):
     def port(self) -> int: ...
 
 
+class _Roles(Protocol):
+    @property
+    def roles(self) -> tuple[str, ...]: ...
+
+
 class ServerConfig(WebConfig, Protocol):
-    """The web settings plus where the ingest workers listen (``/readyz`` checks it)."""
+    """The web settings plus where the ingest workers listen (``/readyz`` checks it when
+    this host runs them) and the host's roles (``cluster.roles``)."""
 
     @property
     def ingest(self) -> _Listener: ...
+
+    @property
+    def cluster(self) -> _Roles: ...
 
 
 def describe_endpoint(settings: WebConfig) -> str:
@@ -45,8 +55,12 @@ async def serve(settings: ServerConfig, dsn: str, stop: asyncio.Event) -> None:
     """Run the app until ``stop`` is set; then close listeners and end streams."""
     from web.app import create_app
 
-    listener = listener_address(settings.ingest.host, settings.ingest.port)
+    roles = settings.cluster.roles
+    listener = (
+        listener_address(settings.ingest.host, settings.ingest.port) if "ingest" in roles else None
+    )
     app = create_app(settings, dsn, ingest_listener=listener)
+    app[ROLES_KEY] = tuple(roles)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
     await runner.setup()
     site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_address=True)

@@ -3,6 +3,7 @@ sender's retries, back-off, rate limit and delivery log."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -265,6 +266,37 @@ async def test_sender_rate_limit_defers(
         assert [r["status"] for r in rows] == ["sent", "sent", "queued"]
         assert rows[2]["later"]
         assert len(webhooks.bodies("/w")) == 2
+    finally:
+        await conn.close()
+
+
+async def test_two_senders_never_send_one_row_twice(
+    db_dsn: str, webhooks: Hooks, pg_reachable_tmp: Path
+) -> None:
+    """Two leaders overlapping in a failover (store.cluster) read the same due rows; the
+    conditional claim gives each row to one of them."""
+    settings = alert_settings(db_dsn, pg_reachable_tmp)
+    conn = await connect(db_dsn)
+    try:
+        await api.create_receiver(conn, name="hook", kind="webhook", address=webhooks.url + "/h")
+        config = await load_config(conn, settings)
+        rx = next(iter(config.receivers.values()))
+        for i in range(6):
+            await queue_message(conn, key=f"k{i}", receiver=rx, kind="test", message=MESSAGE)
+        from store.db import create_pool
+
+        pools = [await create_pool(db_dsn, min_size=1, max_size=2) for _ in range(2)]
+        async with Channels(settings.alerts) as channels:
+            senders = [Sender(pool, channels, lambda: config) for pool in pools]
+            counts = await asyncio.gather(*(s.send_due() for s in senders))
+        for pool in pools:
+            await pool.close()
+        idents = [headers["X-Envgrid-Notification"] for _, headers, _ in webhooks.requests]
+        assert sum(counts) == 6 and len(idents) == 6 and len(set(idents)) == 6
+        sent_once = await conn.fetchval(
+            "SELECT count(*) FROM alert_notifications WHERE status = 'sent' AND attempts = 1"
+        )
+        assert sent_once == 6
     finally:
         await conn.close()
 

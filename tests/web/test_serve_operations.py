@@ -131,7 +131,11 @@ def test_serve_probes_metrics_of_every_process_and_the_watchdog(pg_reachable_tmp
         assert status == 200 and json.loads(body) == {"status": "ok"}
         status, body = _get(f"{web}/readyz")
         assert status == 200, body
-        assert json.loads(body) == {"status": "ok", "checks": {"database": "ok", "ingest": "ok"}}
+        assert json.loads(body) == {
+            "status": "ok",
+            "checks": {"database": "ok", "ingest": "ok"},
+            "roles": ["ingest", "web"],  # --no-alerts drops the alerts role
+        }
         refused = json.dumps({"username": "nobody", "password": "wrong-password"}).encode()
         assert _get(f"{web}/api/v1/auth/login", refused)[0] == 401
         assert _get(f"{web}/api/v1/stations")[0] == 401
