@@ -24,16 +24,23 @@ def _args(*argv: str) -> argparse.Namespace:
 @pytest.mark.parametrize(
     ("argv", "configured", "roles", "children"),
     [
-        ((), ROLES, ROLES, ["web", "alerts"]),
+        ((), ROLES, ROLES, ["web", "alerts", "forward"]),
         (("--role", "ingest"), ROLES, ("ingest",), []),
-        (("--role", "alerts,ingest"), ROLES, ("ingest", "alerts"), ["alerts"]),
-        (("--role", "web", "--role", "alerts"), ROLES, ("web", "alerts"), ["web", "alerts"]),
+        (("--role", "alerts,ingest"), ROLES, ("ingest", "alerts"), ["alerts", "forward"]),
+        (
+            ("--role", "web", "--role", "alerts"),
+            ROLES,
+            ("web", "alerts"),
+            ["web", "alerts", "forward"],
+        ),
         (("--role", "web"), ROLES, ("web",), ["web"]),  # no scheduler: the leader has it
         ((), ("ingest", "web"), ("ingest", "web"), ["web"]),  # cluster.roles
         # the old flags drop roles; --no-alerts keeps the dashboard's jobs (elected)
         (("--no-web", "--no-alerts"), ROLES, ("ingest",), []),
         (("--no-alerts",), ROLES, ("ingest", "web"), ["web", "jobs"]),
-        (("--no-web",), ROLES, ("ingest", "alerts"), ["alerts"]),
+        (("--no-web",), ROLES, ("ingest", "alerts"), ["alerts", "forward"]),
+        # the forwarder runs (elected) beside every alerts candidate, unless --no-forward
+        (("--no-forward",), ROLES, ROLES, ["web", "alerts"]),
         (("--role", "web,alerts", "--no-alerts"), ROLES, ("web",), ["web", "jobs"]),
     ],
 )

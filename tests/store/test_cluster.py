@@ -8,7 +8,13 @@ import asyncio
 import asyncpg
 import pytest
 
-from store.cluster import LEADER_LOCK_KEY, ClusterSettings, LeaderElection, parse_roles
+from store.cluster import (
+    FORWARDER_LOCK_KEY,
+    LEADER_LOCK_KEY,
+    ClusterSettings,
+    LeaderElection,
+    parse_roles,
+)
 from store.validation import ConfigError
 
 
@@ -140,3 +146,24 @@ async def test_two_hosts_create_the_same_partitions_at_once(db_dsn: str) -> None
     finally:
         for c in conns:
             await c.close()
+
+
+async def test_the_forwarder_is_elected_on_a_lock_of_its_own(db_dsn: str) -> None:
+    """One forwarder per database, whoever leads the alert engine: the forwarder's lock
+    is another key, so one process may hold both and two forwarders never run."""
+    leader = LeaderElection(db_dsn, FAST)
+    forwarder = LeaderElection(db_dsn, FAST, what="forwarder", lock_key=FORWARDER_LOCK_KEY)
+    rival = LeaderElection(db_dsn, FAST, what="forwarder", lock_key=FORWARDER_LOCK_KEY)
+    stop = asyncio.Event()
+    try:
+        assert await asyncio.wait_for(leader.campaign(stop), 5)
+        assert await asyncio.wait_for(forwarder.campaign(stop), 5)  # not blocked by it
+        standby = asyncio.ensure_future(rival.campaign(stop))
+        await asyncio.sleep(0.4)
+        assert not standby.done()  # one forwarder at a time
+        await forwarder.release()
+        assert await asyncio.wait_for(standby, 5)
+    finally:
+        stop.set()
+        for election in (leader, forwarder, rival):
+            await election.release()
