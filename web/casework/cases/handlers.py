@@ -28,6 +28,7 @@ from web.casework.cases.complaints import (
 )
 from web.casework.cases.intake import SOURCES, NewCase
 from web.casework.cases.service import reassign_grid, transition
+from web.casework.cases.timeleft import annotate_deadlines, time_left
 from web.casework.cases.workflow import Action, State, Switches
 from web.casework.grid.service import GridIndexCache
 from web.casework.kernel import queries as kq
@@ -44,6 +45,7 @@ from web.casework.kernel.access import (
 )
 from web.casework.kernel.people import Role
 from web.casework.kernel.uploads import resolve_upload, save_photos
+from web.casework.kernel.worktime import load_calendar
 from web.ratelimit import request_address, request_client
 from web.responses import ApiError, json_response
 
@@ -104,9 +106,12 @@ def _unit_filter(role: Role, unit_id: int | None) -> dict[str, Any]:
 
 
 async def list_cases(request: web.Request) -> web.Response:
+    at = now()
     async with acting(request) as (conn, caller):
         f = _filter(request, caller.actor.scope, **_unit_filter(caller.role, caller.actor.unit_id))
-        page = await case_board(conn, f, now=now())
+        page = await case_board(conn, f, now=at)
+        cal = await load_calendar(conn, case_config(request), at)
+    annotate_deadlines(page.rows, cal, at)
     return json_response(
         {"items": page.rows, "total": page.total, "limit": f.limit, "offset": f.offset}
     )
@@ -119,6 +124,9 @@ async def case_board_columns(request: web.Request) -> web.Response:
         f = _filter(request, caller.actor.scope, **_unit_filter(caller.role, caller.actor.unit_id))
         counts = await board.board_counts(conn, f, now=at)
         columns = await board.board_columns(conn, f, now=at, per_column=per_column, counts=counts)
+        cal = await load_calendar(conn, case_config(request), at)
+    for column in columns:
+        annotate_deadlines(column["items"], cal, at)
     return json_response({"columns": columns, "counts": counts, "now": at})
 
 
@@ -137,8 +145,10 @@ async def my_cases(request: web.Request) -> web.Response:
                 open=True,
                 **_unit_filter(caller.role, caller.actor.unit_id),
             )
-            found = await case_board(conn, f, now=now())
+            at = now()
+            found = await case_board(conn, f, now=at)
             items, total = found.rows, found.total
+            annotate_deadlines(items, await load_calendar(conn, config, at), at)
     return json_response(
         {
             "items": items,
@@ -158,10 +168,13 @@ async def list_categories(request: web.Request) -> web.Response:
 
 
 async def get_case(request: web.Request) -> web.Response:
+    config = case_config(request)
+    at = now()
     async with acting(request) as (conn, caller):
-        case = await actions.case_detail(
-            conn, params.path_int(request), caller, case_config(request)
-        )
+        case = await actions.case_detail(conn, params.path_int(request), caller, config)
+        cal = await load_calendar(conn, config, at)
+    case["deadline_left"] = time_left(cal, case.get("deadline"), at)
+    case["handle_deadline_left"] = time_left(cal, case.get("handle_deadline"), at)
     case["actor"] = caller.to_json()
     return json_response(case)
 

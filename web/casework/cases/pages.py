@@ -36,6 +36,7 @@ async def board_page(request: web.Request) -> web.Response:
 
 
 mine_page: Final = caller_shell("cases/mine.html", "我的案件", _abilities)
+done_page: Final = caller_shell("cases/done.html", "已办案件", _abilities)
 new_page: Final = caller_shell("cases/new.html", "上报案件", _abilities)
 
 
@@ -63,11 +64,17 @@ async def complaint_page(request: web.Request) -> web.Response:
     )
 
 
+async def complaint_status_page(request: web.Request) -> web.Response:
+    return render_page(request, "cases/complaint_status.html", "投诉进度查询")
+
+
 __all__ = [
     "assessment_page",
     "board_page",
     "complaint_page",
+    "complaint_status_page",
     "detail_page",
+    "done_page",
     "mine_page",
     "new_page",
 ]

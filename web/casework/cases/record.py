@@ -21,6 +21,7 @@ from web.casework.kernel.people import Actor, Role
 
 __all__ = [
     "CaseRow",
+    "action_label",
     "append_event",
     "assess_instant",
     "case_trail",
@@ -211,19 +212,24 @@ async def get_case(
     return out
 
 
+def action_label(action: str) -> str:
+    """A trail entry's action in words (workflow actions and the service's own entries)."""
+    try:
+        return Action(action).label
+    except ValueError:
+        return {
+            "report": "上报",
+            "reassign_grid": "调整网格",
+            "recovered": "告警已恢复",
+        }.get(action, action)
+
+
 async def case_trail(conn: asyncpg.Connection, case_id: int) -> list[dict[str, Any]]:
     """The append-only trail with attachments, oldest first (labels resolved)."""
     out = []
     for r in await q.case_trail(conn, case_id):
         row = dict(r)
-        try:
-            row["action_label"] = Action(r["action"]).label
-        except ValueError:
-            row["action_label"] = {
-                "report": "上报",
-                "reassign_grid": "调整网格",
-                "recovered": "告警已恢复",
-            }.get(r["action"], r["action"])
+        row["action_label"] = action_label(r["action"])
         row["to_state_label"] = State(r["to_state"]).label
         out.append(row)
     return out

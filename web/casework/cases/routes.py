@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from web.casework.cases import calendar_web as cw
 from web.casework.cases import handlers as h
+from web.casework.cases import history_handlers as hh
 from web.casework.cases import pages
 from web.casework.cases.bridge import alert_listener_context
 from web.casework.cases.intake import SOURCES
@@ -147,6 +148,24 @@ API: Final[tuple[Endpoint, ...]] = (
         response=page_of(CASE_ITEM),
     ),
     E(
+        "GET", "/api/v1/cases/done", hh.my_done_cases, "cases:read",
+        "已办案件（我办理过的：我做过操作或备注的案件，按我最近一次操作倒序）", "案件",
+        params=(
+            Param("from", {"type": "string", "format": "date"}, description="操作日期起（含）"),
+            Param("to", {"type": "string", "format": "date"}, description="操作日期止（含）"),
+            Param("action", {"type": "string", "enum": [a.value for a in Action]},
+                  description="我做过的操作"),
+            Param("state", {"type": "string", "enum": [s.value for s in State]},
+                  description="案件当前状态"),
+            Param("open", {"type": "boolean"}, description="true 未结案 / false 已结束"),
+            Param("category", text(40), description="案件类别编码"),
+            Param("source", {"type": "string", "enum": list(SOURCES)}, description="来源"),
+            Param("q", text(100), description="编号或标题关键字"),
+            *_PAGING,
+        ),
+        response=page_of(CASE_ITEM),
+    ),
+    E(
         "GET", "/api/v1/cases/categories", h.list_categories, "cases:read", "案件类别", "案件",
         response={"type": "array", "items": {"type": "object"}},
     ),
@@ -247,6 +266,17 @@ API: Final[tuple[Endpoint, ...]] = (
         response=obj({"code": _STR, "grid_name": _STR}),
     ),
     E(
+        "POST", "/api/v1/public/complaints/status", hh.complaint_status, "public",
+        "投诉进度查询（无需登录）：受理编号 + 提交时留的联系电话（完整号码或后 4 位）；"
+        "只返回办理阶段、日期和答复；编号或电话不符时与编号不存在的回答相同；按来源地址限流",
+        "投诉",
+        body=obj({"code": text(40, 1), "phone": text(20, 1)}, "code", "phone"),
+        response=obj({
+            "code": _STR, "status": _STR, "finished": {"type": "boolean"},
+            "steps": {"type": "array"}, "replies": {"type": "array"},
+        }, "code", "status"),
+    ),
+    E(
         "GET", "/api/v1/work-calendar", cw.get_calendar, "cases:read",
         "工作日历：某年的法定节假日与调休上班日、覆盖年份、下一年未覆盖的提醒", "工作日历",
         params=(Param("year", {"type": "integer", "minimum": 2000, "maximum": 2100}),),
@@ -274,10 +304,12 @@ P = Page
 PAGES: Final[tuple[Page, ...]] = (
     P("GET", "/cases", pages.board_page, "cases:read", "cases_board"),
     P("GET", "/cases/mine", pages.mine_page, "cases:read", "cases_mine"),
+    P("GET", "/cases/done", pages.done_page, "cases:read", "cases_done"),
     P("GET", "/cases/new", pages.new_page, "cases:write", "cases_new"),
     P("GET", r"/cases/{id:\d+}", pages.detail_page, "cases:read", "case_detail"),
     P("GET", "/assessment", pages.assessment_page, "cases:read", "assessment"),
     P("GET", "/complaint", pages.complaint_page, "public", "complaint"),
+    P("GET", "/complaint/status", pages.complaint_status_page, "public", "complaint_status"),
     P("GET", "/work-calendar", cw.calendar_page, "cases:read", "work_calendar"),
 )
 

@@ -89,6 +89,8 @@ class CaseSettings:
     #: At most this many complaints per client address per window.
     complaint_rate_limit: int = 5
     complaint_rate_window_s: int = 3600
+    #: At most this many status look-ups (受理编号 + 电话) per client address per window.
+    complaint_lookup_limit: int = 10
     complaint_max_photos: int = 6
     #: Largest accepted photo (bytes), complaints and attachments alike.
     upload_max_bytes: int = 10 * 1024 * 1024
@@ -179,6 +181,7 @@ class CaseSettings:
         )
         require(self.complaint_rate_limit >= 1, "cases.complaint_rate_limit must be ≥ 1")
         require(self.complaint_rate_window_s >= 1, "cases.complaint_rate_window_s must be ≥ 1")
+        require(self.complaint_lookup_limit >= 1, "cases.complaint_lookup_limit must be ≥ 1")
         require(0 <= self.complaint_max_photos <= 20, "cases.complaint_max_photos must be 0..20")
         require(
             1024 <= self.upload_max_bytes <= 100 * 1024 * 1024,

@@ -24,12 +24,19 @@ export function deadlineText(deadline, now = Date.now()) {
   return { text: `剩余 ${span}`, cls: ms < 2 * 3600000 ? "soon" : "" };
 }
 
+// A case deadline as working time left (the server's deadline_left: "剩余 1.5 个工作日" /
+// "已超期 3 个工作小时"); wall-clock text only when the server sent none.
+export function workLeft(left, deadline, now = Date.now()) {
+  if (!left) return deadlineText(deadline, now);
+  return { text: left.text, cls: left.overdue ? "overdue" : left.minutes < 120 ? "soon" : "" };
+}
+
 export function badge(text, cls = "") {
   return el("span", { class: `badge ${cls}`.trim(), text });
 }
 
 export function caseCard(c, now = Date.now()) {
-  const dl = deadlineText(c.deadline, now);
+  const dl = workLeft(c.deadline_left, c.deadline, now);
   return el("a", {
     class: `case-card${c.urgent ? " urgent" : ""}${c.overdue ? " is-overdue" : ""}`,
     href: `/cases/${c.id}`, dataset: { id: String(c.id), state: c.state },

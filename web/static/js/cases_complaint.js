@@ -43,7 +43,8 @@ document.getElementById("c-form").addEventListener("submit", async (ev) => {
     const receipt = document.getElementById("c-receipt");
     receipt.hidden = false;
     receipt.replaceChildren(el("p", {}, data.message), el("p", {}, "案件编号：", el("b", { text: data.code })),
-      el("p", { class: "muted", text: `已转交 ${data.grid_name} 处理。` }));
+      el("p", { class: "muted", text: `已转交 ${data.grid_name} 处理。` }),
+      el("p", {}, "请保存受理编号，凭编号和联系电话可", el("a", { href: "/complaint/status", text: "查询办理进度" }), "。"));
   } catch (e) {
     error.textContent = e.message;
   } finally { button.disabled = false; }

@@ -1,6 +1,6 @@
 // 案件详情: facts, the trail with photos, and the actions the caller may take now.
 import { api, config, el, toast, fmtTime } from "./common.js";
-import { badge, deadlineText, facts, miniMap, photoStrip, ready, uploadPhotos, SOURCE_LABEL, STAGE_LABEL } from "./cases_common.js";
+import { badge, facts, miniMap, photoStrip, ready, uploadPhotos, SOURCE_LABEL, STAGE_LABEL, workLeft } from "./cases_common.js";
 
 const id = config.caseId;
 const actor = config.actor || {};
@@ -45,7 +45,8 @@ function render(c) {
   current = c;
   document.getElementById("case-title").textContent = `${c.code} ${c.title}`;
   document.title = `${c.code} · 案件详情`;
-  const dl = deadlineText(c.deadline);
+  const dl = workLeft(c.deadline_left, c.deadline);
+  const hl = workLeft(c.handle_deadline_left, c.handle_deadline);
   document.getElementById("case-tags").replaceChildren(...[
     badge(c.state_label, "state"), c.urgent ? badge("紧急", "urgent") : null,
     c.source === "alert" && c.priority_label ? badge(`优先级 ${c.priority_label}`, PRIORITY_CLASS[c.priority] || "") : null,
@@ -59,7 +60,7 @@ function render(c) {
     ["网格", c.grid_id ? el("a", { href: `/grid/${c.grid_id}`, text: c.grid_name }) : "—"],
     ["责任单位", c.unit_name], ["处置人", c.handler_name],
     ["当前环节", c.stage ? `${STAGE_LABEL[c.stage] || c.stage}（${fmtTime(c.deadline)}，${dl.text}）` : "—"],
-    ["处置时限", fmtTime(c.handle_deadline)],
+    ["处置时限", c.handle_deadline ? `${fmtTime(c.handle_deadline)}（${hl.text}）` : "—"],
     c.station_id ? ["站点", el("a", { href: `/stations/${c.station_id}`, text: c.station_name || String(c.station_id) })] : null,
     ["地址", c.address], ["描述", c.description],
     c.reporter_name || c.reporter_phone ? ["上报人", `${c.reporter_name || ""} ${c.reporter_phone || ""}`] : null,
