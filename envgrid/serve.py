@@ -111,6 +111,8 @@ def run(args: argparse.Namespace, load: Callable[[Mapping[str, Any]], Settings])
     try:
         settings = load(overrides(args))
         host_roles = roles(args, settings.cluster.roles)
+        if "web" in host_roles:  # a bad certificate: exit 2 here, not in the web process
+            web_process.tls_context(settings.web)
     except ConfigError as exc:
         print(f"envgrid serve: {exc}", file=sys.stderr)
         return 2

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from typing import Protocol
 
 from aiohttp import web
 
 from store.engine import Engine
 from store.service import run_until_signalled
+from store.validation import ConfigError
 from web.health import listener_address
 from web.keys import ROLES_KEY
-from web.settings import WebConfig
+from web.settings import WebConfig, WebSettings
 
-__all__ = ["ServerConfig", "describe_endpoint", "run_web", "serve"]
+__all__ = ["ServerConfig", "describe_endpoint", "run_web", "serve", "tls_context"]
 
 log = logging.getLogger("envgrid.web")
 
@@ -51,6 +53,28 @@ def describe_endpoint(settings: WebConfig) -> str:
     )
 
 
+def tls_context(settings: WebSettings) -> ssl.SSLContext | None:
+    """The server TLS context of ``web.tls_cert`` / ``web.tls_key`` (None: plain http);
+    :class:`ConfigError` when the files do not load (the message names the file, never
+    shows its content)."""
+    if not settings.tls:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        reason = (
+            getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
+        )
+        raise ConfigError(
+            f"web.tls_cert / web.tls_key: cannot load {settings.tls_cert!r} with"
+            f" {settings.tls_key!r} ({reason}); both must be PEM files and the key must"
+            " belong to the certificate"
+        ) from None
+    return context
+
+
 async def serve(settings: ServerConfig, dsn: str, stop: asyncio.Event) -> None:
     """Run the app until ``stop`` is set; then close listeners and end streams."""
     from web.app import create_app
@@ -63,7 +87,13 @@ async def serve(settings: ServerConfig, dsn: str, stop: asyncio.Event) -> None:
     app[ROLES_KEY] = tuple(roles)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=10.0)
     await runner.setup()
-    site = web.TCPSite(runner, settings.web.host, settings.web.port, reuse_address=True)
+    site = web.TCPSite(
+        runner,
+        settings.web.host,
+        settings.web.port,
+        reuse_address=True,
+        ssl_context=tls_context(settings.web),
+    )
     await site.start()
     if settings.web.plain_http_exposed:
         log.warning(

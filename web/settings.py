@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal, Protocol
 from urllib.parse import urlsplit
 
@@ -69,6 +70,10 @@ class WebSettings:
     #: request's scheme); plain http (loopback tests) works; "always" / "never" force it.
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     cookie_name: str = "envgrid_session"
+    #: envgrid's own TLS (https without a reverse proxy): PEM certificate chain and private
+    #: key files, both or neither; with them the dashboard is served over https only.
+    tls_cert: str = ""
+    tls_key: str = ""
     #: Lock an account after this many failed log-ins in a row, for lockout_s seconds.
     lockout_count: int = 5
     lockout_s: int = 900
@@ -192,6 +197,12 @@ class WebSettings:
         )
         require(self.report_ttl_s >= 60, f"web.report_ttl_s must be ≥ 60 ({self.report_ttl_s})")
         require(self.pool_max >= 1, f"web.pool_max must be ≥ 1 (got {self.pool_max})")
+        require(
+            bool(self.tls_cert) == bool(self.tls_key),
+            "web.tls_cert and web.tls_key go together: give both PEM files, or neither",
+        )
+        for name, path in (("tls_cert", self.tls_cert), ("tls_key", self.tls_key)):
+            require(not path or Path(path).is_file(), f"web.{name}: no such file {path!r}")
         for src in self.csp_extra_sources:
             require(
                 " " not in src and ";" not in src,
@@ -204,7 +215,12 @@ class WebSettings:
             return self.public_url.rstrip("/") + "/"
         host = f"[{self.host}]" if ":" in self.host else self.host
         shown = "127.0.0.1" if self.host in ("0.0.0.0", "::") else host
-        return f"http://{shown}:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://{shown}:{self.port}/"
+
+    @property
+    def tls(self) -> bool:
+        """envgrid serves https itself (web.tls_cert / web.tls_key)."""
+        return bool(self.tls_cert)
 
     def secure_cookie(self, request_is_https: bool) -> bool:
         """The Secure flag: "auto" sets it when the public URL is https or the request came
@@ -220,6 +236,7 @@ class WebSettings:
     def plain_http_exposed(self) -> bool:
         """Listening beyond loopback without an https public URL (start-up warns)."""
         https = bool(self.public_url) and urlsplit(self.public_url).scheme == "https"
+        https = https or self.tls
         return self.host not in _LOOPBACK and not https and self.cookie_secure != "always"
 
 

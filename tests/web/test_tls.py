@@ -1,0 +1,130 @@
+"""envgrid's own TLS (``web.tls_cert`` / ``web.tls_key``): the web process serves https with
+a certificate made here (self-signed, ``cryptography``), refuses plain http on that port,
+and a missing, mismatched or encrypted key is a clear ConfigError (never a prompt)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address
+from pathlib import Path
+
+import aiohttp
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from envgrid.settings import load_settings
+from store.validation import ConfigError
+from tests.webapp import app_settings
+from web.process import serve, tls_context
+from web.settings import WebSettings
+
+
+def _key() -> ec.EllipticCurvePrivateKey:
+    return ec.generate_private_key(ec.SECP256R1())
+
+
+def _pem_key(key: ec.EllipticCurvePrivateKey, password: bytes | None = None) -> bytes:
+    crypt: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(password)
+        if password
+        else serialization.NoEncryption()
+    )
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, crypt)
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 / localhost and its key, as PEM files."""
+    key = _key()
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "envgrid test")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(IPv4Address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(_pem_key(key))
+    return cert_path, key_path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_dashboard_over_https(db_dsn: str, tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    port = _free_port()
+    settings = app_settings(
+        db_dsn,
+        tmp_path,
+        {"web.port": port, "web.tls_cert": str(cert), "web.tls_key": str(key)},
+    )
+    assert settings.web.base_url == f"https://127.0.0.1:{port}/"
+    assert not WebSettings(host="0.0.0.0", tls_cert=str(cert), tls_key=str(key)).plain_http_exposed
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(settings, db_dsn, stop))
+    trust = ssl.create_default_context(cafile=str(cert))
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(200):
+                with contextlib.suppress(aiohttp.ClientConnectorError):
+                    async with http.get(f"https://127.0.0.1:{port}/healthz", ssl=trust) as r:
+                        assert r.status == 200
+                        break
+                await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the https dashboard did not answer")
+            # the log-in page, by host name (the certificate names localhost too)
+            async with http.get(f"https://localhost:{port}/login", ssl=trust) as r:
+                assert r.status == 200
+            # plain http on the TLS port gets no page
+            with pytest.raises(aiohttp.ClientError):
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                    await r.read()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+def test_bad_tls_files_are_config_errors(tmp_path: Path) -> None:
+    cert, key = self_signed(tmp_path)
+    other = tmp_path / "other.pem"
+    other.write_bytes(_pem_key(_key()))
+    locked = tmp_path / "locked.pem"
+    locked.write_bytes(_pem_key(_key(), b"secret"))
+    assert tls_context(WebSettings()) is None
+    assert isinstance(
+        tls_context(WebSettings(tls_cert=str(cert), tls_key=str(key))), ssl.SSLContext
+    )
+    for bad_key in (other, locked, cert):
+        with pytest.raises(ConfigError, match=r"web\.tls_cert / web\.tls_key") as err:
+            tls_context(WebSettings(tls_cert=str(cert), tls_key=str(bad_key)))
+        assert "PRIVATE KEY" not in str(err.value)
+    for values, message in (
+        ({"web.tls_cert": str(cert)}, "go together"),
+        ({"web.tls_cert": str(tmp_path / "none.pem"), "web.tls_key": str(key)}, "no such file"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            load_settings(None, {}, values, discover=False)
