@@ -1,5 +1,6 @@
 // 案件详情: facts, the trail with photos, and the actions the caller may take now.
 import { api, config, el, toast, fmtTime } from "./common.js";
+import { mapLinks } from "./maplinks.js";
 import { badge, facts, miniMap, photoStrip, ready, uploadPhotos, SOURCE_LABEL, STAGE_LABEL, workLeft } from "./cases_common.js";
 
 const id = config.caseId;
@@ -62,7 +63,10 @@ function render(c) {
     ["当前环节", c.stage ? `${STAGE_LABEL[c.stage] || c.stage}（${fmtTime(c.deadline)}，${dl.text}）` : "—"],
     ["处置时限", c.handle_deadline ? `${fmtTime(c.handle_deadline)}（${hl.text}）` : "—"],
     c.station_id ? ["站点", el("a", { href: `/stations/${c.station_id}`, text: c.station_name || String(c.station_id) })] : null,
-    ["地址", c.address], ["描述", c.description],
+    ["地址", c.address],
+    c.lat !== null && c.lat !== undefined ? ["导航", el("span", { class: "nav-links" }, mapLinks(c.lat, c.lon, c.address || c.title)
+      .map((l) => el("a", { class: "nav-link", href: l.href, dataset: { app: l.app }, target: "_blank", rel: "noopener", text: l.label })))] : null,
+    ["描述", c.description],
     c.reporter_name || c.reporter_phone ? ["上报人", `${c.reporter_name || ""} ${c.reporter_phone || ""}`] : null,
     ["上报时间", fmtTime(c.reported_at)], c.recovered_at ? ["恢复时间", fmtTime(c.recovered_at)] : null,
     c.closed_at ? ["结案时间", fmtTime(c.closed_at)] : null,
