@@ -174,7 +174,20 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     await page.wait_for_selector("#trail li[data-action='dispatch']")
     assert "已派遣" in await page.inner_text("#case-tags")
     assert "生态环境分局" in await page.inner_text("#case-facts")
+    # deadlines in working time; 导航 links for the phone's map apps (高德 in GCJ-02)
+    assert "个工作" in await page.inner_text("#case-facts")
+    amap = await page.get_attribute("#case-facts a.nav-link[data-app='amap']", "href")
+    assert amap and amap.startswith("https://uri.amap.com/marker?position=")
     await page.screenshot(path=str(ARTIFACTS / "02-case-detail.png"), full_page=True)
+    # 已办: the cases the officer acted on, the one just filed first
+    await page.goto(f"{base}/cases/done")
+    await page.wait_for_selector("body[data-ready='1']", state="attached")
+    assert int(await page.get_attribute("body", "data-cases") or 0) >= 5
+    first = await page.inner_text("#done-list .case-card >> nth=0")
+    assert "河道漂浮垃圾" in first and "我最近的操作：立案" in first
+    await page.fill("#f-q", "没有这个案件")
+    await page.click("#done-filter button[type='submit']")
+    await page.wait_for_selector("#done-list .empty:has-text('当前筛选条件下没有')")
 
     # a case with the unit's photo, in check
     await page.goto(f"{base}/cases")
@@ -275,10 +288,25 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
         "#c-photo",
         files=[{"name": "垃圾.jpg", "mimeType": "image/jpeg", "buffer": photo((150, 110, 60))}],
     )
+    await form.fill("#c-phone", "13812345678")
     await form.screenshot(path=str(ARTIFACTS / "12-phone-complaint-form.png"), full_page=True)
     await form.click("#c-submit")
     await form.wait_for_selector("#c-receipt:not([hidden])")
     assert "AJ" in await form.inner_text("#c-receipt")
     await form.screenshot(path=str(ARTIFACTS / "12-phone-complaint-done.png"), full_page=True)
+    # the complainant looks the status up with the receipt number and the phone's last 4
+    code = (await form.inner_text("#c-receipt b")).strip()
+    await form.click("#c-receipt a[href='/complaint/status']")
+    await form.wait_for_selector("body[data-ready='1'] #s-form", state="attached")
+    await form.fill("#s-code", code)
+    await form.fill("#s-phone", "5679")
+    await form.click("#s-submit")
+    await form.wait_for_selector("#s-error:has-text('未找到')")
+    collect_errors(form, errors)  # from here on (the 404 above is logged by Chromium)
+    await form.fill("#s-phone", "5678")
+    await form.click("#s-submit")
+    await form.wait_for_selector("#s-status:has-text('等待受理')")
+    assert await form.evaluate("document.documentElement.scrollWidth") <= 375
+    await form.screenshot(path=str(ARTIFACTS / "14-phone-complaint-status.png"), full_page=True)
     await public.close()
     assert not errors, errors
