@@ -221,6 +221,8 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     await mobile.screenshot(path=str(ARTIFACTS / "06-phone-my-tasks.png"), full_page=True)
     await mobile.click(".task-card")
     await mobile.wait_for_selector("body[data-ready='1']", state="attached")
+    nav = await mobile.get_attribute("#t-facts a.nav-link[data-app='geo']", "href")
+    assert nav and nav.startswith("geo:30.05,120.05?q=")  # WGS-84 as stored, for geo:
     await mobile.click("#checkin-btn")
     await mobile.wait_for_selector("#checkins .notice[data-checkin]")
     text = await mobile.inner_text("#checkins")

@@ -1,6 +1,7 @@
 // Shared helpers of the grid, patrol and case pages.
 import { ApiError, config, el, fmtTime, textTip } from "./common.js";
 import { createMap, ll } from "./basemap.js";
+import { mapLinks } from "./maplinks.js";
 
 export const SOURCE_LABEL = { alert: "监测告警", hazard: "巡查隐患", complaint: "群众投诉", manual: "人工录入" };
 export const STAGE_LABEL = {
@@ -29,6 +30,12 @@ export function deadlineText(deadline, now = Date.now()) {
 export function workLeft(left, deadline, now = Date.now()) {
   if (!left) return deadlineText(deadline, now);
   return { text: left.text, cls: left.overdue ? "overdue" : left.minutes < 120 ? "soon" : "" };
+}
+
+// "地图应用 · 高德地图 · 百度地图": open a WGS-84 point in the phone's map app (maplinks.js).
+export function navLinks(lat, lon, name) {
+  return el("span", { class: "nav-links" }, mapLinks(lat, lon, name).flatMap((l, i) => [i ? " · " : null,
+    el("a", { class: "nav-link", href: l.href, dataset: { app: l.app }, target: "_blank", rel: "noopener", text: l.label })]));
 }
 
 export function badge(text, cls = "") {

@@ -1,7 +1,6 @@
 // 案件详情: facts, the trail with photos, and the actions the caller may take now.
 import { api, config, el, toast, fmtTime } from "./common.js";
-import { mapLinks } from "./maplinks.js";
-import { badge, facts, miniMap, photoStrip, ready, uploadPhotos, SOURCE_LABEL, STAGE_LABEL, workLeft } from "./cases_common.js";
+import { badge, facts, miniMap, photoStrip, ready, uploadPhotos, SOURCE_LABEL, STAGE_LABEL, navLinks, workLeft } from "./cases_common.js";
 
 const id = config.caseId;
 const actor = config.actor || {};
@@ -64,8 +63,7 @@ function render(c) {
     ["处置时限", c.handle_deadline ? `${fmtTime(c.handle_deadline)}（${hl.text}）` : "—"],
     c.station_id ? ["站点", el("a", { href: `/stations/${c.station_id}`, text: c.station_name || String(c.station_id) })] : null,
     ["地址", c.address],
-    c.lat !== null && c.lat !== undefined ? ["导航", el("span", { class: "nav-links" }, mapLinks(c.lat, c.lon, c.address || c.title)
-      .map((l) => el("a", { class: "nav-link", href: l.href, dataset: { app: l.app }, target: "_blank", rel: "noopener", text: l.label })))] : null,
+    c.lat !== null && c.lat !== undefined ? ["导航", navLinks(c.lat, c.lon, c.address || c.title)] : null,
     ["描述", c.description],
     c.reporter_name || c.reporter_phone ? ["上报人", `${c.reporter_name || ""} ${c.reporter_phone || ""}`] : null,
     ["上报时间", fmtTime(c.reported_at)], c.recovered_at ? ["恢复时间", fmtTime(c.recovered_at)] : null,

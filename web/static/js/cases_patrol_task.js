@@ -1,7 +1,7 @@
 // One patrol task on a phone: check in with the device position, fill the checklist,
 // attach photos; failed items become hazards.
 import { api, config, el, toast, fmtTime } from "./common.js";
-import { badge, facts, miniMap, photoStrip, ready, uploadPhotos } from "./cases_common.js";
+import { badge, facts, miniMap, navLinks, photoStrip, ready, uploadPhotos } from "./cases_common.js";
 import { ll } from "./basemap.js";
 
 const id = config.taskId;
@@ -39,6 +39,7 @@ function render(t) {
   document.getElementById("t-tags").replaceChildren(badge(t.state_label, t.state === "done" ? "done" : t.state === "overdue" ? "overdue" : "state"));
   document.getElementById("t-facts").replaceChildren(facts([
     ["计划", t.plan], ["网格", t.grid_name], ["编号", t.target_code], ["时限", fmtTime(t.due_at)],
+    t.target_lat !== null && t.target_lat !== undefined ? ["导航", navLinks(t.target_lat, t.target_lon, t.target_name)] : null,
     ["执行人", t.assignee_name || "网格内人员"], t.done_at ? ["完成", `${fmtTime(t.done_at)}${t.on_time ? "（按时）" : "（超期）"}`] : null,
   ]));
   if (!map) map = miniMap(document.getElementById("t-map"), [{ lat: t.target_lat, lon: t.target_lon, label: t.target_name }], { zoom: 16 });
