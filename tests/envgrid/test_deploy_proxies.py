@@ -3,18 +3,14 @@ installed), the upload limit admits what envgrid admits, and the SSE route is un
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.certs import self_signed
 from tests.conftest import REPO_ROOT
 from web.casework.kernel.settings import CaseSettings
 
@@ -23,32 +19,6 @@ CADDY = REPO_ROOT / "deploy" / "caddy" / "Caddyfile"
 MIB = 1024 * 1024
 #: What one complaint may carry with the default settings (the largest upload).
 LARGEST_UPLOAD = CaseSettings().complaint_max_photos * CaseSettings().upload_max_bytes
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "envgrid.example.org")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
 
 
 def nginx_location(text: str, path: str) -> str:

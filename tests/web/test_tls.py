@@ -8,63 +8,17 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from datetime import UTC, datetime, timedelta
-from ipaddress import IPv4Address
 from pathlib import Path
 
 import aiohttp
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from envgrid.settings import load_settings
 from store.validation import ConfigError
+from tests.certs import new_key, pem_key, self_signed
 from tests.webapp import app_settings
 from web.process import serve, tls_context
 from web.settings import WebSettings
-
-
-def _key() -> ec.EllipticCurvePrivateKey:
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-def _pem_key(key: ec.EllipticCurvePrivateKey, password: bytes | None = None) -> bytes:
-    crypt: serialization.KeySerializationEncryption = (
-        serialization.BestAvailableEncryption(password)
-        if password
-        else serialization.NoEncryption()
-    )
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, crypt)
-
-
-def self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 / localhost and its key, as PEM files."""
-    key = _key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "envgrid test")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(IPv4Address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(_pem_key(key))
-    return cert_path, key_path
 
 
 def _free_port() -> int:
@@ -74,7 +28,7 @@ def _free_port() -> int:
 
 
 async def test_dashboard_over_https(db_dsn: str, tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, "envgrid test", ("localhost", "127.0.0.1"))
     port = _free_port()
     settings = app_settings(
         db_dsn,
@@ -109,11 +63,11 @@ async def test_dashboard_over_https(db_dsn: str, tmp_path: Path) -> None:
 
 
 def test_bad_tls_files_are_config_errors(tmp_path: Path) -> None:
-    cert, key = self_signed(tmp_path)
+    cert, key = self_signed(tmp_path, "envgrid test", ("localhost", "127.0.0.1"))
     other = tmp_path / "other.pem"
-    other.write_bytes(_pem_key(_key()))
+    other.write_bytes(pem_key(new_key()))
     locked = tmp_path / "locked.pem"
-    locked.write_bytes(_pem_key(_key(), b"secret"))
+    locked.write_bytes(pem_key(new_key(), b"secret"))
     assert tls_context(WebSettings()) is None
     assert isinstance(
         tls_context(WebSettings(tls_cert=str(cert), tls_key=str(key))), ssl.SSLContext
