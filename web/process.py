@@ -53,6 +53,14 @@ def describe_endpoint(settings: WebConfig) -> str:
     )
 
 
+class _Passphrase(Exception):
+    """web.tls_key is encrypted."""
+
+
+def _no_passphrase() -> bytes:
+    raise _Passphrase
+
+
 def tls_context(settings: WebSettings) -> ssl.SSLContext | None:
     """The server TLS context of ``web.tls_cert`` / ``web.tls_key`` (None: plain http);
     :class:`ConfigError` when the files do not load (the message names the file, never
@@ -62,11 +70,15 @@ def tls_context(settings: WebSettings) -> ssl.SSLContext | None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
-        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+        # an encrypted key would make OpenSSL ask on the terminal: refuse it instead
+        context.load_cert_chain(settings.tls_cert, settings.tls_key, password=_no_passphrase)
+    except _Passphrase:
+        raise ConfigError(
+            f"web.tls_key: {settings.tls_key!r} is protected by a passphrase; envgrid needs"
+            " it unencrypted (openssl pkey -in KEY -out KEY.plain), readable only by envgrid"
+        ) from None
     except (OSError, ssl.SSLError) as exc:
-        reason = (
-            getattr(exc, "reason", None) or getattr(exc, "strerror", None) or type(exc).__name__
-        )
+        reason = getattr(exc, "reason", None) or getattr(exc, "strerror", None) or str(exc)
         raise ConfigError(
             f"web.tls_cert / web.tls_key: cannot load {settings.tls_cert!r} with"
             f" {settings.tls_key!r} ({reason}); both must be PEM files and the key must"
