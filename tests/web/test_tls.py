@@ -4,6 +4,7 @@ and a missing, mismatched or encrypted key is a clear ConfigError (never a promp
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import socket
@@ -13,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from envgrid import serve as serve_cli
 from envgrid.settings import load_settings
 from store.validation import ConfigError
 from tests.certs import new_key, pem_key, self_signed
@@ -86,3 +88,16 @@ def test_bad_tls_files_are_config_errors(tmp_path: Path) -> None:
     ):
         with pytest.raises(ConfigError, match=message):
             load_settings(None, {}, values, discover=False)
+
+
+def test_serve_exits_2_on_a_bad_certificate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cert, _ = self_signed(tmp_path)
+    parser = argparse.ArgumentParser()
+    serve_cli.configure(parser)
+    values = {"core.data_dir": str(tmp_path), "web.tls_cert": str(cert), "web.tls_key": str(cert)}
+    code = serve_cli.run(
+        parser.parse_args([]), lambda o: load_settings(None, {}, {**o, **values}, discover=False)
+    )
+    assert code == 2 and "web.tls_cert / web.tls_key" in capsys.readouterr().err
