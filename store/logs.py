@@ -48,6 +48,23 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is logged (as the standard
+    library's ``logging.lastResort`` does): a command run in-process by a test, or whose
+    stderr was redirected after logging was set up, never writes to a closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        del value
+
+
 def configure_logging(level: str, fmt: str, *, stream: TextIO | None = None) -> None:
     """Send log records at ``level`` and above to ``stream`` (stderr) as ``fmt`` text|json.
 
@@ -55,7 +72,9 @@ def configure_logging(level: str, fmt: str, *, stream: TextIO | None = None) -> 
     """
     if fmt not in ("text", "json"):
         raise ValueError(f"log format must be 'text' or 'json' (got {fmt!r})")
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
     handler.addFilter(ContextFieldsFilter())
