@@ -13,6 +13,9 @@ const files = [
   ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
   ["leaflet/dist/images", "leaflet/images"],
   ["leaflet/LICENSE", "leaflet/LICENSE"],
+  ["@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js", "leaflet-geoman/leaflet-geoman.min.js"],
+  ["@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css", "leaflet-geoman/leaflet-geoman.css"],
+  ["@geoman-io/leaflet-geoman-free/LICENSE", "leaflet-geoman/LICENSE"],
   ["echarts/dist/echarts.min.js", "echarts/echarts.min.js"],
   ["echarts/LICENSE", "echarts/LICENSE"],
   ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
@@ -32,7 +35,7 @@ for (const [from, to] of files) {
   mkdirSync(dirname(dst), { recursive: true });
   cpSync(src, dst, { recursive: true });
 }
-for (const name of ["leaflet", "echarts", "swagger-ui-dist"]) {
+for (const name of ["leaflet", "@geoman-io/leaflet-geoman-free", "echarts", "swagger-ui-dist"]) {
   versions[name] = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version;
 }
 writeFileSync(join(vendor, "versions.json"), JSON.stringify(versions, null, 2) + "\n");

@@ -1,0 +1,99 @@
+"""The area editor in real Chromium: an officer draws a community on the map (clicks on
+the map through Leaflet-Geoman), saves it, reloads the page and finds it — in the tree,
+on the map and stored with the clicked corners; a drawing that overlaps a sibling shows
+the server's Chinese refusal under the form.  Screenshots in ``test-artifacts/cases/``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from envgrid.settings import Settings
+from tests.browser import ARTIFACTS_ROOT, collect_errors
+from tests.web.casework.web_fixture import WebSeed, browser_login
+from web.app import create_app
+from web.keys import POOL_KEY
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = ARTIFACTS_ROOT / "cases"
+#: The free right half of S1 (街道一): (lat, lon) corners, counter-clockwise.
+CORNERS = [(30.05, 120.12), (30.05, 120.18), (30.15, 120.18), (30.15, 120.12)]
+#: Inside G1 (网格一): a new grid there overlaps it.
+OVERLAP = [(30.03, 120.03), (30.03, 120.07), (30.07, 120.07), (30.07, 120.03)]
+TO_PIXELS = """pts => pts.map(([lat, lon]) => {
+  const p = window.gridEditMap.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; })"""
+
+
+@pytest.fixture
+async def server(
+    aiohttp_server: Callable[..., Any],
+    case_web_settings: Settings,
+    db_dsn: str,
+    web_seed: WebSeed,
+) -> TestServer:
+    srv: TestServer = await aiohttp_server(create_app(case_web_settings, db_dsn, background=False))
+    return srv
+
+
+async def draw(page: Any, corners: list[tuple[float, float]]) -> None:
+    """Click the corners on the map, then the first one again to close the polygon."""
+    box = await page.locator("#ge-map").bounding_box()
+    await page.click("#ge-draw")
+    pixels = await page.evaluate(TO_PIXELS, [list(c) for c in corners])
+    for x, y in [*pixels, pixels[0]]:
+        await page.mouse.click(box["x"] + x, box["y"] + y)
+        await page.wait_for_timeout(120)  # no double-click between two corners
+    await page.wait_for_selector("#ge-shape:has-text('已修改')")
+
+
+async def test_draw_save_reload(browser: Any, server: TestServer, web_seed: WebSeed) -> None:
+    base = str(server.make_url("/")).rstrip("/")
+    a = web_seed.world.areas
+    errors: list[str] = []
+    ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = await ctx.new_page()
+    collect_errors(page, errors)
+    await browser_login(page, base, "officer", "/grid/edit")
+    assert await page.locator("#ge-tree li").count() == 10
+
+    await page.select_option("#ge-level", "4")
+    await page.select_option("#ge-parent", str(a["S1"]))
+    await page.fill("#ge-code", "M3")
+    await page.fill("#ge-name", "社区三")
+    await draw(page, CORNERS)
+    await page.screenshot(path=str(ARTIFACTS / "grid-edit-drawn.png"))
+    await page.click("#ge-save")
+    await page.wait_for_selector("#ge-tree li[data-code='M3']")
+
+    await page.reload()
+    await page.wait_for_selector("body[data-ready='1']", state="attached")
+    assert "社区三" in await page.inner_text("#ge-tree li[data-code='M3']")
+    assert await page.locator("path.area-M3").count() == 1
+    async with server.app[POOL_KEY].acquire() as conn:
+        row = await conn.fetchrow("SELECT parent_id, level, boundary FROM areas WHERE code = 'M3'")
+    assert (row["parent_id"], row["level"]) == (a["S1"], 4)
+    ring = row["boundary"]["coordinates"][0]
+    assert len(ring) == 5 and ring[0] == ring[-1]
+    for (lon, lat), (want_lat, want_lon) in zip(ring, CORNERS, strict=False):
+        assert lon == pytest.approx(want_lon, abs=0.002) and lat == pytest.approx(
+            want_lat, abs=0.002
+        )
+
+    # a grid drawn inside G1 is refused with the reason
+    await page.click("#ge-new")
+    await page.select_option("#ge-level", "5")
+    await page.select_option("#ge-parent", str(a["M1"]))
+    await page.fill("#ge-code", "G9")
+    await page.fill("#ge-name", "网格九")
+    await draw(page, OVERLAP)
+    await page.click("#ge-save")
+    await page.wait_for_selector("#ge-errors:not([hidden])")
+    assert "与同级区域 网格一（G1）重叠" in await page.inner_text("#ge-errors")
+    await page.screenshot(path=str(ARTIFACTS / "grid-edit-refused.png"))
+    # the refused save is the only console error (the browser logs the 400)
+    assert [e for e in errors if "status of 400" not in e] == []
+    await ctx.close()
