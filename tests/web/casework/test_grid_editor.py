@@ -131,8 +131,9 @@ async def test_roles_without_grid_write_are_refused(
     )  # fmt: skip
     await call(client, "PATCH", f"/api/v1/grid/areas/{a['G1']}", s, user, status=403,
                json={"name": "改名"})  # fmt: skip
-    resp = await client.get("/grid/edit", headers=s.auth(user))
-    assert resp.status == 403
+    for page in ("/grid/edit", "/grid/people"):
+        resp = await client.get(page, headers=s.auth(user))
+        assert resp.status == 403, page
     names = [x["name"] for x in await call(client, "GET", "/api/v1/grid/areas", s, "admin")]
     assert "改名" not in names and "x" not in names
 

@@ -97,3 +97,54 @@ async def test_draw_save_reload(browser: Any, server: TestServer, web_seed: WebS
     # the refused save is the only console error (the browser logs the 400)
     assert [e for e in errors if "status of 400" not in e] == []
     await ctx.close()
+
+
+async def test_people_units_points_forms(
+    browser: Any, server: TestServer, web_seed: WebSeed
+) -> None:
+    base = str(server.make_url("/")).rstrip("/")
+    a = web_seed.world.areas
+    errors: list[str] = []
+    ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = await ctx.new_page()
+    collect_errors(page, errors)
+    await browser_login(page, base, "officer", "/grid/people")
+    await page.fill("#gp-u-code", "U_CITY")
+    await page.fill("#gp-u-name", "城管局")
+    await page.click("#gp-u-save")
+    await page.wait_for_selector("#gp-units tr[data-code='U_CITY']")
+    await page.fill("#gp-p-name", "网格员丙")
+    await page.fill("#gp-p-phone", "13900000003")
+    await page.select_option("#gp-p-unit", label="城管局")
+    await page.click("#gp-p-save")
+    await page.wait_for_selector("#gp-people tr[data-name='网格员丙']")
+    await page.select_option("#gp-d-person", label="网格员丙（网格员）")
+    await page.select_option("#gp-d-area", str(a["G2"]))
+    await page.select_option("#gp-d-duty", "head")
+    await page.click("#gp-d-save")
+    await page.wait_for_selector("#gp-people tr[data-name='网格员丙'] .chip")
+    await page.select_option("#gp-au-area", str(a["G2"]))
+    await page.select_option("#gp-au-unit", label="城管局")
+    await page.click("#gp-au-save")
+    await page.fill("#gp-pt-code", "P9")
+    await page.fill("#gp-pt-name", "二号排口")
+    await page.fill("#gp-pt-lat", "30.15")
+    await page.fill("#gp-pt-lon", "120.05")
+    await page.click("#gp-pt-save")
+    await page.wait_for_selector("#gp-points tr[data-code='P9']")
+
+    await page.reload()
+    await page.wait_for_selector("body[data-ready='1']", state="attached")
+    assert "网格二·网格长" in await page.inner_text("#gp-people tr[data-name='网格员丙']")
+    assert "城管局" in await page.inner_text("#gp-people tr[data-name='网格员丙']")
+    assert "网格二" in await page.inner_text("#gp-points tr[data-code='P9']")
+    await page.screenshot(path=str(ARTIFACTS / "grid-people.png"), full_page=True)
+    async with server.app[POOL_KEY].acquire() as conn:
+        unit = await conn.fetchval(
+            "SELECT u.code FROM area_units au JOIN grid_units u ON u.id = au.unit_id"
+            " WHERE au.area_id = $1",
+            a["G2"],
+        )
+    assert unit == "U_CITY"
+    assert errors == []
+    await ctx.close()

@@ -23,7 +23,11 @@ HOLED = Polygon(box(5, 0, 10, 5).exterior.coords, [box(6, 1, 7, 2).exterior.coor
         (box(4.999, 0, 10, 5), (), []),  # a sliver under the tolerance
         (box(4, 0, 10, 5), (), ["与同级区域 网格一（G1）重叠（重叠部分占 20.0%）"]),
         (box(5, 0, 12, 5), (), ["有 28.6% 的面积超出上级 社区一（M1）的边界"]),
-        (HOLED, (), ["边界含有 1 个空洞（内环）；区域边界须为不带洞的多边形，挖去的部分请另建区域"]),
+        (
+            HOLED,
+            (),
+            ["边界含有 1 个空洞（内环）；区域边界须为不带洞的多边形，挖去的部分请另建区域"],
+        ),
         (box(5, 5, 7, 10), (CHILD,), ["下级区域 小区（X1）有 50.0% 的面积落在新边界之外"]),
         (
             box(-1, 0, 10, 5),
@@ -34,9 +38,20 @@ HOLED = Polygon(box(5, 0, 10, 5).exterior.coords, [box(6, 1, 7, 2).exterior.coor
             ],
         ),
     ],
-    ids=["shared-border", "holds-child", "sliver", "overlap", "outside", "hole", "child-out", "both"],
+    ids=[
+        "shared-border",
+        "holds-child",
+        "sliver",
+        "overlap",
+        "outside",
+        "hole",
+        "child-out",
+        "both",
+    ],
 )
-def test_boundary_problems(geom: Polygon, children: tuple[Neighbour, ...], expected: list[str]) -> None:
+def test_boundary_problems(
+    geom: Polygon, children: tuple[Neighbour, ...], expected: list[str]
+) -> None:
     assert boundary_problems(geom, parent=PARENT, siblings=[SIBLING], children=children) == expected
 
 

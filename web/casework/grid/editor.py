@@ -15,7 +15,7 @@ from web.casework.kernel.access import acting, case_config
 from web.pages import shell
 from web.responses import ApiError, json_response
 
-__all__ = ["create_area", "edit_page", "patch_area"]
+__all__ = ["create_area", "edit_page", "patch_area", "people_page"]
 
 
 def _boundary(body: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -72,3 +72,4 @@ def _edit_config(request: web.Request) -> dict[str, Any]:
 
 
 edit_page: Final = shell("grid/edit.html", "网格设置", _edit_config)
+people_page: Final = shell("grid/people.html", "人员与单位", _edit_config)

@@ -204,6 +204,7 @@ PAGES: Final[tuple[Page, ...]] = (
     Page("GET", "/grid", h.map_page, "grid:read", "grid_map"),
     Page("GET", r"/grid/{id:\d+}", h.detail_page, "grid:read", "grid_detail"),
     Page("GET", "/grid/edit", editor.edit_page, "grid:write", "grid_edit"),
+    Page("GET", "/grid/people", editor.people_page, "grid:write", "grid_people"),
 )
 
 NAV: Final[tuple[NavItem, ...]] = (
