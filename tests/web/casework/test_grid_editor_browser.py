@@ -39,6 +39,17 @@ async def server(
     return srv
 
 
+async def officer_page(
+    browser: Any, server: TestServer, path: str, errors: list[str]
+) -> tuple[Any, Any]:
+    """A desktop context and page, the officer logged in on ``path`` (errors collected)."""
+    ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = await ctx.new_page()
+    collect_errors(page, errors)
+    await browser_login(page, str(server.make_url("/")).rstrip("/"), "officer", path)
+    return ctx, page
+
+
 async def draw(page: Any, corners: list[tuple[float, float]]) -> None:
     """Click the corners on the map, then the first one again to close the polygon."""
     box = await page.locator("#ge-map").bounding_box()
@@ -51,13 +62,9 @@ async def draw(page: Any, corners: list[tuple[float, float]]) -> None:
 
 
 async def test_draw_save_reload(browser: Any, server: TestServer, web_seed: WebSeed) -> None:
-    base = str(server.make_url("/")).rstrip("/")
     a = web_seed.world.areas
     errors: list[str] = []
-    ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    page = await ctx.new_page()
-    collect_errors(page, errors)
-    await browser_login(page, base, "officer", "/grid/edit")
+    ctx, page = await officer_page(browser, server, "/grid/edit", errors)
     assert await page.locator("#ge-tree li").count() == 10
 
     await page.select_option("#ge-level", "4")
@@ -102,13 +109,9 @@ async def test_draw_save_reload(browser: Any, server: TestServer, web_seed: WebS
 async def test_people_units_points_forms(
     browser: Any, server: TestServer, web_seed: WebSeed
 ) -> None:
-    base = str(server.make_url("/")).rstrip("/")
     a = web_seed.world.areas
     errors: list[str] = []
-    ctx = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    page = await ctx.new_page()
-    collect_errors(page, errors)
-    await browser_login(page, base, "officer", "/grid/people")
+    ctx, page = await officer_page(browser, server, "/grid/people", errors)
     await page.fill("#gp-u-code", "U_CITY")
     await page.fill("#gp-u-name", "城管局")
     await page.click("#gp-u-save")
