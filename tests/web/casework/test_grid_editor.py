@@ -131,6 +131,8 @@ async def test_roles_without_grid_write_are_refused(
     )  # fmt: skip
     await call(client, "PATCH", f"/api/v1/grid/areas/{a['G1']}", s, user, status=403,
                json={"name": "改名"})  # fmt: skip
+    await call(client, "PUT", "/api/v1/patrol/check-items", s, user, status=403,
+               json={"st": "22", "code": "x", "label": "x"})  # fmt: skip
     for page in ("/grid/edit", "/grid/people"):
         resp = await client.get(page, headers=s.auth(user))
         assert resp.status == 403, page
@@ -152,3 +154,23 @@ async def test_scoped_officer_edits_only_in_scope(client: TestClient, web_seed: 
                json={"parent_id": a["M1"]})  # fmt: skip
     await call(client, "PATCH", f"/api/v1/grid/areas/{a['G3']}", s, "d2",
                json={"name": "网格三（改）"})  # fmt: skip
+
+
+async def test_check_items(client: TestClient, web_seed: WebSeed) -> None:
+    s = web_seed
+    put = "/api/v1/patrol/check-items"
+    await call(client, "PUT", put, s, "officer",
+               json={"st": "39", "code": "fence", "label": "围挡完整", "position": 5})  # fmt: skip
+    await call(client, "PUT", put, s, "officer",
+               json={"st": "39", "code": "fence", "label": "围挡完整、裸土覆盖"})  # fmt: skip
+    items = await call(client, "GET", "/api/v1/patrol/check-items?st=39", s, "member")
+    assert [(i["code"], i["label"]) for i in items if i["st"] == "39"] == [
+        ("fence", "围挡完整、裸土覆盖")
+    ]
+    await call(client, "PUT", put, s, "officer",
+               json={"st": "39", "code": "fence", "label": "围挡", "active": False})  # fmt: skip
+    items = await call(client, "GET", "/api/v1/patrol/check-items?st=39", s, "member")
+    assert [i for i in items if i["st"] == "39"] == []
+    body = await call(client, "PUT", put, s, "officer", status=400,
+                      json={"st": "abc", "code": "x", "label": "x"})  # fmt: skip
+    assert "两位系统编码" in message(body)

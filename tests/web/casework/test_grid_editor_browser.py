@@ -136,8 +136,15 @@ async def test_people_units_points_forms(
     await page.click("#gp-pt-save")
     await page.wait_for_selector("#gp-points tr[data-code='P9']")
 
+    await page.select_option("#gp-i-st", "39")
+    await page.fill("#gp-i-code", "fence")
+    await page.fill("#gp-i-label", "围挡完整、裸土覆盖")
+    await page.click("#gp-i-save")
+    await page.wait_for_selector("#gp-items tr[data-key='39/fence']")
+
     await page.reload()
     await page.wait_for_selector("body[data-ready='1']", state="attached")
+    assert "工地扬尘" in await page.inner_text("#gp-items tr[data-key='39/fence']")
     assert "网格二·网格长" in await page.inner_text("#gp-people tr[data-name='网格员丙']")
     assert "城管局" in await page.inner_text("#gp-people tr[data-name='网格员丙']")
     assert "网格二" in await page.inner_text("#gp-points tr[data-code='P9']")

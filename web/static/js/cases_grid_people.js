@@ -1,13 +1,14 @@
 // 人员与单位: grid people and their duties, responsible units (and which area they answer
 // for), patrol points — the forms over the grid API (POST/PATCH people, duties, units,
 // points); what the server refuses is shown as its Chinese message.
-import { api, config, el, toast } from "./common.js";
+import { api, config, el, toast, ST_LABEL } from "./common.js";
 import { ready, DUTY_LABEL, ROLE_LABEL } from "./cases_common.js";
 
 const $ = (id) => document.getElementById(id);
 const KIND_LABEL = { department: "专业部门", street: "街道", company: "企业", other: "其他" };
 const LEVELS = config.levelNames || ["市", "区县", "街道(乡镇)", "社区(村)", "网格"];
-const state = { people: [], units: [], areas: [], points: [] };
+const state = { people: [], units: [], areas: [], points: [], items: [] };
+const stLabel = (st) => (st === "*" ? "全部类型" : ST_LABEL[st] || `系统编码 ${st}`);
 
 function options(select, items, value, label, blank) {
   select.replaceChildren(...(blank ? [el("option", { value: "", text: blank })] : []),
@@ -38,6 +39,11 @@ function render() {
   $("gp-points").tBodies[0].replaceChildren(...state.points.map((p) => row(
     [p.code, p.name, p.kind || "—", p.lat.toFixed(6), p.lon.toFixed(6), p.grid_name || "（不在任何网格内）"], { code: p.code })));
   $("gp-points-empty").hidden = state.points.length > 0;
+  $("gp-items").tBodies[0].replaceChildren(...state.items.map((i) => row([
+    stLabel(i.st), i.code, i.label, String(i.position),
+    el("button", { type: "button", class: "btn", text: "停用",
+      onclick: () => act(() => api("/api/v1/patrol/check-items", { method: "PUT", body: { ...i, active: false } }), "已停用检查项") }),
+  ], { key: `${i.st}/${i.code}` })));
   const areaLabel = (a) => `${"　".repeat(a.level - 1)}${a.name}（${LEVELS[a.level - 1]}）`;
   options($("gp-p-unit"), state.units, (u) => u.id, (u) => u.name, "（无）");
   options($("gp-d-person"), state.people.filter((p) => p.active), (p) => p.id, (p) => `${p.name}（${ROLE_LABEL[p.role] || p.role}）`);
@@ -47,11 +53,12 @@ function render() {
 }
 
 async function load() {
-  const [people, units, areas, points] = await Promise.all([
+  const [people, units, areas, points, items] = await Promise.all([
     api("/api/v1/grid/people", { query: { limit: 500 } }), api("/api/v1/grid/units"),
     api("/api/v1/grid/areas"), api("/api/v1/grid/points", { query: { limit: 1000 } }),
+    api("/api/v1/patrol/check-items"),
   ]);
-  Object.assign(state, { people: people.items, units, areas, points });
+  Object.assign(state, { people: people.items, units, areas, points, items });
   render();
 }
 
@@ -87,4 +94,9 @@ submit("gp-point-form", () => api("/api/v1/grid/points", { method: "POST", body:
   code: value("gp-pt-code"), name: value("gp-pt-name"), kind: value("gp-pt-kind"),
   lat: Number(value("gp-pt-lat")), lon: Number(value("gp-pt-lon")),
 } }), "已新增巡查点");
+options($("gp-i-st"), ["*", ...Object.keys(ST_LABEL)], (st) => st, stLabel);
+submit("gp-item-form", () => api("/api/v1/patrol/check-items", { method: "PUT", body: {
+  st: $("gp-i-st").value, code: value("gp-i-code"), label: value("gp-i-label"),
+  position: Number(value("gp-i-position") || 0),
+} }), "已保存检查项");
 load().then(ready).catch((e) => { toast(e.message, true); ready(); });
