@@ -90,6 +90,18 @@ async def test_draw_save_reload(browser: Any, server: TestServer, web_seed: WebS
             want_lat, abs=0.002
         )
 
+    # export the tree, import it again: every area updated, nothing new
+    async with page.expect_download() as info:
+        await page.click("#ge-export")
+    exported = await (await info.value).path()
+    await page.set_input_files("#ge-file", exported)
+    await page.wait_for_selector("#ge-report:not([hidden])")
+    assert "新增 0 个，更新 11 个区域" in await page.inner_text("#ge-report")
+    await page.set_input_files(
+        "#ge-file", files=[{"name": "坏.geojson", "mimeType": "application/json", "buffer": b"{x"}]
+    )
+    await page.wait_for_selector("#toast:has-text('不是有效的 JSON')")
+
     # a grid drawn inside G1 is refused with the reason
     await page.click("#ge-new")
     await page.select_option("#ge-level", "5")

@@ -64,11 +64,7 @@ async def patch_area(request: web.Request) -> web.Response:
 
 
 def _edit_config(request: web.Request) -> dict[str, Any]:
-    caller = context.caller(request)
-    return {
-        "levelNames": list(case_config(request).cases.level_names),
-        "scoped": caller.scope is not None,
-    }
+    return {"levelNames": list(case_config(request).cases.level_names)}
 
 
 edit_page: Final = shell("grid/edit.html", "网格设置", _edit_config)
