@@ -79,7 +79,7 @@ function renderMap() {
       },
     }).addTo(areaLayers);
   }
-  if (!fitted && areaLayers.getBounds().isValid()) { map.fitBounds(areaLayers.getBounds(), { padding: [10, 10] }); fitted = true; }
+  if (!fitted && areaLayers.getBounds().isValid()) { map.fitBounds(areaLayers.getBounds(), { padding: [10, 10], animate: false }); fitted = true; }
 }
 
 function stopEditing() {
@@ -101,7 +101,7 @@ function select(id) {
   fillParents(Number($("ge-level").value), a?.parent_id ?? state.areas.find((x) => x.level === Number($("ge-level").value) - 1)?.id);
   $("ge-draw").textContent = a ? "重画边界" : "在地图上绘制边界";
   showErrors("");
-  if (a?.layer) { a.layer.pm.enable({ allowSelfIntersection: true }); map.fitBounds(a.layer.getBounds(), { padding: [20, 20] }); }
+  if (a?.layer) { a.layer.pm.enable({ allowSelfIntersection: true }); map.fitBounds(a.layer.getBounds(), { padding: [20, 20], animate: false }); }
   renderTree();
 }
 
