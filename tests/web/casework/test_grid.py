@@ -108,7 +108,7 @@ def test_plan_import_errors_and_warnings() -> None:
     assert "编码 B 在文件中重复" in text
     assert "其上级 A 须为第 3 级" in text
     assert "上级 ZZ 既不在文件中也不在系统中" in text
-    assert "Self-intersection" in text
+    assert "边线自相交（经度 0.5，纬度 0.5 附近）" in text
     assert "level 须为 1–5" in text
     assert "超出经纬度范围" in text
     warnings = "\n".join(plan.warnings)

@@ -11,6 +11,7 @@ is deterministic.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -28,6 +29,7 @@ __all__ = [
     "distance_to_geometry_m",
     "haversine_m",
     "parse_polygon",
+    "validity_reason",
 ]
 
 EARTH_RADIUS_M: Final = 6_371_008.8
@@ -62,10 +64,34 @@ def parse_polygon(geometry: Mapping[str, Any] | None, what: str = "边界") -> B
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
         raise GeoError(f"{what}坐标超出经纬度范围（GeoJSON 顺序为 [经度, 纬度]，WGS 84）")
     if not geom.is_valid:
-        raise GeoError(f"{what}不是有效的多边形：{explain_validity(geom)}")
+        raise GeoError(f"{what}不是有效的多边形：{validity_reason(explain_validity(geom))}")
     if not isinstance(geom, Polygon | MultiPolygon):  # pragma: no cover - shape() above
         raise GeoError(f"{what}须为多边形")
     return geom
+
+
+#: GEOS validity reasons → Chinese (the reason text starts with one of these).
+_REASONS: Final = (
+    ("Ring Self-intersection", "边线自相交"),
+    ("Self-intersection", "边线自相交"),
+    ("Interior is disconnected", "内环把多边形分成了不相连的几块"),
+    ("Hole lies outside shell", "内环（空洞）位于外边界之外"),
+    ("Nested holes", "内环（空洞）相互嵌套"),
+    ("Nested shells", "多边形相互嵌套"),
+    ("Too few points", "顶点太少（至少 3 个不同的点）"),
+    ("Invalid Coordinate", "坐标无效"),
+    ("Ring is not closed", "外环未闭合（首尾坐标须相同）"),
+)
+_AT: Final = re.compile(r"\[\s*(-?[\d.eE+-]+)\s+(-?[\d.eE+-]+)\s*\]")
+
+
+def validity_reason(reason: str) -> str:
+    """shapely's ``explain_validity`` text → a Chinese reason with where it happens, e.g.
+    ``"Self-intersection[120.1 30.1]"`` → ``"边线自相交（经度 120.1，纬度 30.1 附近）"``."""
+    label = next((zh for en, zh in _REASONS if reason.startswith(en)), "几何无效")
+    at = _AT.search(reason)
+    where = f"（经度 {float(at[1]):.6g}，纬度 {float(at[2]):.6g} 附近）" if at else ""
+    return label + where
 
 
 def distance_to_geometry_m(geom: BaseGeometry, lat: float, lon: float) -> float:

@@ -49,6 +49,26 @@ async def upsert_area(conn: asyncpg.Connection, *args: Any) -> asyncpg.Record:
     return result
 
 
+#: $1 parent (NULL: top level), $2 the area itself (NULL: a new one): its siblings and
+#: children that have a boundary (the area editor's checks).
+NEIGHBOUR_AREAS_SQL: Final = """
+SELECT 'sibling' AS kind, code, name, boundary FROM areas
+WHERE parent_id IS NOT DISTINCT FROM $1::int AND id IS DISTINCT FROM $2::int
+  AND boundary IS NOT NULL
+UNION ALL
+SELECT 'child', code, name, boundary FROM areas
+WHERE $2::int IS NOT NULL AND parent_id = $2::int AND boundary IS NOT NULL
+ORDER BY 1, 2
+"""
+neighbour_areas: Final = Rows(NEIGHBOUR_AREAS_SQL)
+
+UPDATE_AREA_SQL: Final = """
+UPDATE areas SET name = $2, parent_id = $3, boundary = $4, centroid_lat = $5,
+                 centroid_lon = $6, updated_at = now()
+WHERE id = $1
+"""
+update_area: Final = Command(UPDATE_AREA_SQL)
+
 EXPORT_AREAS_SQL: Final = """
 SELECT a.id, a.code, a.name, a.level, p.code AS parent_code, a.boundary,
        a.centroid_lat, a.centroid_lon, a.attrs

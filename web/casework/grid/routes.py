@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from web.casework.grid import editor
 from web.casework.grid import handlers as h
 from web.casework.kernel.access import ERRORS as CASEWORK_ERRORS
 from web.openapi import Endpoint, Page, Param, obj, page_of, text
@@ -34,6 +35,21 @@ PERSON_BODY: Final = obj(
     }
 )
 
+_GEOMETRY: Final = {
+    "type": ["object", "null"],
+    "description": "GeoJSON Polygon/MultiPolygon（WGS 84，[经度, 纬度]）；不得自相交、不得有空洞，"
+    "须在上级边界内且不与同级区域重叠",
+}
+AREA_BODY: Final = obj(
+    {
+        "code": text(40, 1),
+        "name": text(100, 1),
+        "level": {"type": "integer", "minimum": 1, "maximum": 5},
+        "parent_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2147483647},
+        "boundary": _GEOMETRY,
+    }
+)
+
 E = Endpoint
 #: The casework refusals → HTTP answers (see web.errors).
 ERRORS: Final = CASEWORK_ERRORS
@@ -48,6 +64,22 @@ API: Final[tuple[Endpoint, ...]] = (
             Param("boundary", {"type": "boolean"}, description="包含 GeoJSON 边界"),
         ),
         response=_LIST,
+    ),
+    E(
+        "POST", "/api/v1/grid/areas", editor.create_area, "grid:write",
+        "新增区域（可带绘制的边界；检查自相交、空洞、超出上级、与同级重叠）", "网格",
+        body={**AREA_BODY, "required": ["code", "name", "level"]},
+        status=201, response=obj({"id": _INT}), audit=True,
+    ),
+    E(
+        "PATCH", "/api/v1/grid/areas/{id}", editor.patch_area, "grid:write",
+        "修改区域：名称、边界（重画）、上级（移动到同层级的另一上级下）", "网格",
+        body=obj({
+            "name": text(100, 1),
+            "parent_id": {"type": "integer", "minimum": 1, "maximum": 2147483647},
+            "boundary": _GEOMETRY,
+        }),
+        response=_OK, audit=True,
     ),
     E(
         "GET", "/api/v1/grid/areas/{id}", h.area_detail, "grid:read",
@@ -171,6 +203,11 @@ API: Final[tuple[Endpoint, ...]] = (
 PAGES: Final[tuple[Page, ...]] = (
     Page("GET", "/grid", h.map_page, "grid:read", "grid_map"),
     Page("GET", r"/grid/{id:\d+}", h.detail_page, "grid:read", "grid_detail"),
+    Page("GET", "/grid/edit", editor.edit_page, "grid:write", "grid_edit"),
+    Page("GET", "/grid/people", editor.people_page, "grid:write", "grid_people"),
 )
 
-NAV: Final[tuple[NavItem, ...]] = (NavItem("/grid", "网格", "grid:read", "grid"),)
+NAV: Final[tuple[NavItem, ...]] = (
+    NavItem("/grid", "网格", "grid:read", "grid"),
+    NavItem("/grid/edit", "网格设置", "grid:write", "grid", 83),
+)

@@ -204,6 +204,24 @@ async def check_items(request: web.Request) -> web.Response:
     return await rows_response(request, q.check_item_list, st)
 
 
+async def put_check_item(request: web.Request) -> web.Response:
+    body = await params.json_body(request)
+    st = params.body_str(body, "st", required=True, max_len=4) or ""
+    if st != "*" and not (len(st) == 2 and st.isdigit()):
+        raise ApiError(
+            400, "bad_parameter", "参数 st 无效：应为两位系统编码（如 22）或 *（全部类型）",
+            parameter="st",
+        )  # fmt: skip
+    code = params.body_str(body, "code", required=True, max_len=40) or ""
+    label = params.body_str(body, "label", required=True, max_len=100) or ""
+    position = params.body_int(body, "position", minimum=0, maximum=10_000) or 0
+    active = params.body_bool(body, "active")
+    async with acting(request) as (conn, _caller):
+        await q.upsert_check_item(conn, st, code, label, position, active is not False)
+    context.audit(request, st=st, code=code)
+    return json_response({"ok": True})
+
+
 # -- tasks ---------------------------------------------------------------------------------
 
 

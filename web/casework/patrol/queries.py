@@ -285,6 +285,14 @@ ORDER BY st, position, code
 """
 check_item_list: Final = Rows(CHECK_ITEM_LIST_SQL)
 
+#: Add or change a check item by (st, code): $3 label, $4 position, $5 active.
+UPSERT_CHECK_ITEM_SQL: Final = """
+INSERT INTO patrol_check_items (st, code, label, position, active) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (st, code) DO UPDATE
+SET label = EXCLUDED.label, position = EXCLUDED.position, active = EXCLUDED.active
+"""
+upsert_check_item: Final = Command(UPSERT_CHECK_ITEM_SQL)
+
 
 async def target_position(
     conn: asyncpg.Connection, target: str, target_id: int

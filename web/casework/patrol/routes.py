@@ -77,6 +77,18 @@ API: Final[tuple[Endpoint, ...]] = (
         response=_LIST,
     ),
     E(
+        "PUT", "/api/v1/patrol/check-items", h.put_check_item, "grid:write",
+        "新增或修改检查项（按系统编码与检查项编码；active=false 停用）", "巡查",
+        body=obj({
+            "st": text(4, 1),
+            "code": text(40, 1),
+            "label": text(100, 1),
+            "position": {"type": "integer", "minimum": 0, "maximum": 10000},
+            "active": {"type": "boolean"},
+        }, "st", "code", "label"),
+        response=_OK, audit=True,
+    ),
+    E(
         "GET", "/api/v1/patrol/tasks", h.list_tasks, "patrol:read",
         "巡查任务（mine=true：我的任务）", "巡查",
         params=(

@@ -26,6 +26,12 @@ export function geo(doc) {
   return gcoord.transform(structuredClone(doc), gcoord.WGS84, gcoord.GCJ02);
 }
 
+/** A copy of a GeoJSON object drawn on the map, in WGS-84 (the reverse of `geo()`). */
+export function wgsGeo(doc) {
+  if (!GCJ || !doc) return doc;
+  return gcoord.transform(structuredClone(doc), gcoord.GCJ02, gcoord.WGS84);
+}
+
 /** The WGS-84 {lat, lon} (6 decimals) of a point of the map (a click, a marker). */
 export function wgs(latlng) {
   if (!GCJ) return { lat: round6(latlng.lat), lon: round6(latlng.lng) };
