@@ -232,9 +232,16 @@ async function loadCommands() {
   const body = document.querySelector("#commands-table tbody");
   body.replaceChildren(...data.items.map((c) => el("tr", {},
     el("td", { text: fmtTime(c.created_at) }),
-    el("td", { text: `${c.cn} ${Object.entries(c.params || {}).map(([k, v]) => `${k}=${v}`).join(" ")}` }),
+    el("td", { title: `CN ${c.cn}` }, c.cn_name, " ", fieldsCode(c.params)),
     el("td", { text: STATUS_ZH[c.status] || c.status }),
-    el("td", { text: (c.replies || []).map((r) => `${r.cn} ${JSON.stringify(r.fields)}`).join("；") || "—" }))));
+    el("td", {}, ...(c.replies || []).flatMap((r, i) => [i ? "；" : "", el("span", { title: `CN ${r.cn}`, text: r.cn_name }),
+      r.result ? `：${r.result} ` : " ", fieldsCode(r.fields, ["QnRtn", "ExeRtn"])]), c.replies && c.replies.length ? null : "—"))));
+}
+
+/** Protocol fields as sent (``key=value``), marked as code: what a maintainer compares with the logger. */
+function fieldsCode(fields, told = []) {
+  const parts = Object.entries(fields || {}).filter(([k]) => !told.includes(k)).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? el("code", { translate: "no", text: parts.join(" ") }) : null;
 }
 
 async function setupCommands() {
