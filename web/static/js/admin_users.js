@@ -1,11 +1,12 @@
 // Users and roles (admins): create/edit users, role, data scope, disable, unlock, reset.
 import { api, el, fmtTime, toast } from "./common.js";
+import { CHANNEL_ZH } from "./alert_format.js";
 
 const $ = (id) => document.getElementById(id);
 let roles = [];
 let areaNames = new Map();
 let canReceivers = false;
-const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉", aliyun_sms: "阿里云短信", tencent_sms: "腾讯云短信" };
+const KIND_ZH = CHANNEL_ZH;
 
 function resetForm() {
   $("user-form").reset(); $("u-id").value = ""; $("u-username").disabled = false;

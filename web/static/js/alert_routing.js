@@ -1,10 +1,10 @@
 // Routes (which alerts go to whom) and receivers (contact points, linked to users) — admins.
 import { editForm } from "./alert_forms.js";
-import { matcherText } from "./alert_format.js";
+import { CHANNEL_ZH, matcherText } from "./alert_format.js";
 import { api, config, el, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
-const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉", aliyun_sms: "阿里云短信", tencent_sms: "腾讯云短信" };
+const KIND_ZH = CHANNEL_ZH;
 const ROLE_ZH = { maintainer: "运维人员", officer: "监管人员" };
 const SCOPE_ZH = { station: "站点", region: "区县", area: "区域", all: "全部" };
 let receivers = [];
