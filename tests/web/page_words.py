@@ -3,7 +3,9 @@
 allow-list of terms an officer reads as they are (PM2.5, AQI, MN, CSV, HJ 212, GB 3095 …).
 
 Titles and tooltips are not visible text, so a code in ``title=""`` passes; the walker in
-tests/web/test_demo_pages_browser.py feeds :func:`leaks` the page's ``innerText``.
+tests/web/test_demo_pages_browser.py feeds :func:`leaks` the text of the rendered elements
+outside ``code``/``pre``/``kbd``/``samp`` and ``translate="no"`` (commands, file names,
+protocol fields and raw frames are marked so; they are meant as written).
 """
 
 from __future__ import annotations
