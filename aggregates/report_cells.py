@@ -52,7 +52,7 @@ def factor_columns(
     for code in codes:
         pol = pollutant_of_code(code)
         name = POLLUTANT_NAMES.get(pol, pol) if pol else info.get(code, {}).get("name_zh") or code
-        unit = ("mg/m³" if pol == "CO" else "μg/m³") if pol else info.get(code, {}).get("unit", "")
+        unit = ("mg/m³" if pol == "CO" else "µg/m³") if pol else info.get(code, {}).get("unit", "")
         decimals = (1 if pol == "CO" else 0) if pol else 2
         cols.append(Column(code, f"{name}{suffix}", unit, decimals, 9))
     return cols

@@ -22,8 +22,10 @@ Units: ``unit_zh`` / ``cou_unit_zh`` keep the standard's wording verbatim ("缺�
 （浓度）/（排放量）"); ``unit`` / ``cou_unit`` are the usual symbols (:data:`UNIT_SYMBOLS`).
 They are the standard's *defaults*; real devices differ, so treat units as per-platform
 configuration.  Notably B.2 literally gives 纳克/立方米 (ng/m³) for PM10, PM2.5, TSP, NH3 and
-some metals, and the 2005 App. B gives mg/l for every water factor (2017: µg/L or ng/L for
-Hg, Cd, Cr(VI), As, Pb, Be, Se, Tl, alkyl-Hg, ...) and MPa for flue-gas pressures (2017: kPa).
+some metals (the particulates are shown in µg/m³ and PM2.5 as 细颗粒物 rather than B.2's
+细微颗粒物: :data:`CORRECTIONS`, the "corrections" of factors.json), and the 2005 App. B
+gives mg/l for every water factor (2017: µg/L or ng/L for Hg, Cd, Cr(VI), As, Pb, Be, Se,
+Tl, alkyl-Hg, ...) and MPa for flue-gas pressures (2017: kPa).
 
 Things in the text that are wrong or ambiguous, and what this module does:
 
@@ -69,6 +71,7 @@ from ._tables import load_table
 from .systems import medium as _st_medium
 
 __all__ = [
+    "CORRECTIONS",
     "FACILITY_STATES",
     "FACTORS",
     "GROUPS",
@@ -222,9 +225,28 @@ def _plain(code: str, zh: str, en: str, unit_zh: str, dtype: str, group: str) ->
     return Factor(code, zh, en, _sym(unit_zh), "", group, (), dtype, unit_zh)
 
 
+CORRECTIONS: Final[Mapping[str, tuple[str, str]]] = MappingProxyType(
+    {
+        code: (fix["printed"][0], _sym(fix["printed"][1]))
+        for code, fix in _TABLES["corrections"].items()
+    }
+)
+"""Code → (name_zh, unit symbol) as B.2 prints them, for the factors shown otherwise (the
+"corrections" of factors.json: 细颗粒物 PM2.5, particulates in µg/m³)."""
+
+
+def _corrected(code: str, zh: str, unit_zh: str) -> tuple[str, str]:
+    fix = _TABLES["corrections"].get(code)
+    return (fix["name_zh"], fix["unit_zh"]) if fix else (zh, unit_zh)
+
+
 def _build_factors() -> Mapping[str, Factor]:
     out: dict[str, Factor] = {}
-    for code, zh, en, unit_zh, cou_zh, dtype, _old, group in (*_rows("B1"), *_rows("B2")):
+    for code, printed_zh, en, printed_unit, cou_zh, dtype, _old, group in (
+        *_rows("B1"),
+        *_rows("B2"),
+    ):
+        zh, unit_zh = _corrected(code, printed_zh, printed_unit)
         out[code] = Factor(
             code,
             zh,

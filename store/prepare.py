@@ -14,7 +14,7 @@ from typing import Final
 
 import asyncpg
 
-from protocol.factors import FACTORS
+from protocol.factors import CORRECTIONS, FACTORS
 from store.db import connect
 from store.engine import Engine, EngineChoice, EngineError, EngineInfo, detect_engine
 from store.migrate import migrate
@@ -33,10 +33,25 @@ ON CONFLICT (code) DO NOTHING
 """
 
 
+#: Factor rows still holding what HJ 212-2017 B.2 prints (细微颗粒物, ng/m³ particulates)
+#: take the corrected name and unit; a name or unit the operator changed stays.
+CORRECT_FACTORS_SQL: Final = """
+UPDATE factors f SET name_zh = c.name_zh, unit = c.unit
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+     AS c(code, name_zh, unit, printed_name, printed_unit)
+WHERE f.code = c.code AND f.name_zh = c.printed_name AND f.unit = c.printed_unit
+"""
+
+
 async def seed_factors(conn: asyncpg.Connection) -> None:
     """Every factor code of the HJ 212 tables, with names and default units."""
     rows = [(f.code, f.name_zh, f.name_en, f.unit, f.group) for f in FACTORS.values()]
     await conn.execute(SEED_FACTORS_SQL, *(list(column) for column in zip(*rows, strict=True)))
+    fixes = [
+        (code, FACTORS[code].name_zh, FACTORS[code].unit, name, unit)
+        for code, (name, unit) in CORRECTIONS.items()
+    ]
+    await conn.execute(CORRECT_FACTORS_SQL, *(list(column) for column in zip(*fixes, strict=True)))
 
 
 #: Raw tables the continuous aggregates are computed from.

@@ -81,7 +81,7 @@ async def test_station_detail_and_scope_denial(client: TestClient, seeded: Seed)
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     limit = float(default_registry().limits(today).limit("PM2.5", "24h"))  # GB 3095 in force
     assert pm["value"] == 160.0 and pm["unit"] == "µg/m³" and pm["limit"] == limit
-    assert pm["over_limit"] is True and pm["flag_label"].startswith("N")
+    assert pm["over_limit"] is True and pm["flag_label"] == "在线监控（监测）仪器仪表工作正常"
     assert s["aqi"]["aqi"] == 210 and s["aqi"]["category"] == "重度污染"
     flagged = await _json(client, f"/api/v1/stations/{seeded.stations['flagged']}", "admin", seeded)
     pm = next(f for f in flagged["latest"] if f["code"] == "a34004")

@@ -86,7 +86,10 @@ async def test_assign_logger_and_station_records(
         await page.goto(f"{base}/stations/{sid}")
         await page.wait_for_selector("#records-2025-panel:not([hidden])")
         await page.click("#records-2025-tabs button[data-cn='2111']")
-        await page.wait_for_selector("#records-2025-table td:has-text('炉膛温度（a01901）')")
+        # the factor by name, its code only in the tooltip
+        await page.wait_for_selector(
+            "#records-2025-table td span[title='编码 a01901']:text-is('炉膛温度')"
+        )
         await page.click("#records-2025-tabs button[data-cn='2062']")
         failed = page.locator("#records-2025-table td:has-text('结果 不合格')")
         await failed.wait_for()

@@ -1,6 +1,8 @@
 """Every dashboard page, for every role, with the demo city loaded (``envgrid demo load``):
 headless Chromium (tests/browser.py) opens each page the role may see and fails on any
-console error or uncaught exception.  One browser, one log-in per role; pages with an id
+console error or uncaught exception, on a raw HJ 212 factor code or an English word in the
+visible text (tests/web/page_words.py; titles may hold codes) and on any station or log-in
+password anywhere in the page.  One browser, one log-in per role; pages with an id
 get a demo row of their kind (a grid, station, case, task, hazard, alert).
 """
 
@@ -10,7 +12,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -18,8 +20,10 @@ from aiohttp.test_utils import TestServer
 from envgrid.demo.load import LoadReport, load_demo
 from envgrid.settings import Settings
 from store.db import connect
+from store.secretbox import STATION_PASSWORD, box_for
 from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors
 from tests.web.casework.web_fixture import browser_login
+from tests.web.page_words import leaks
 from tests.webapp import app_settings
 from web import routes
 from web.app import create_app
@@ -108,6 +112,50 @@ def _may(permissions: frozenset[str], auth: str) -> bool:
     return auth in ("public", "user") or "*" in permissions or auth in permissions
 
 
+#: The page's visible text: text nodes of rendered elements, without titles, form values and
+#: what is marked as technical or data (``code``/``pre``/``kbd``/``samp``, ``translate="no"``).
+VISIBLE_TEXT: Final = """() => {
+  const skip = "code, pre, kbd, samp, script, style, template, [translate='no']";
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+    const p = n.parentElement;
+    if (p && !p.closest(skip) && p.checkVisibility()) out.push(n.nodeValue);
+  }
+  return out.join(" ");
+}"""
+#: Pages exempt from the English-word check (factor codes still fail): the API reference
+#: for developers, whose field names and examples are English by nature.
+ENGLISH_PAGES: Final = {"/api/docs"}
+
+
+#: Everything a page holds: its markup (attributes, hidden parts) and the live form values.
+PAGE_TEXT: Final = """() => [document.documentElement.outerHTML,
+  ...[...document.querySelectorAll("input, textarea, select")].map((e) => e.value)].join("\\n")"""
+
+
+async def _station_passwords(dsn: str, settings: Settings) -> list[str]:
+    """The demo stations' access passwords, unsealed (what no page may show)."""
+    box = box_for(settings.core.secret_key_path)
+    conn = await connect(dsn)
+    try:
+        rows = await conn.fetch("SELECT password FROM stations WHERE password IS NOT NULL")
+    finally:
+        await conn.close()
+    return [box.open(r["password"], STATION_PASSWORD) for r in rows]
+
+
+async def _shown_secrets(page: Any, secrets: list[str]) -> list[str]:
+    text = await page.evaluate(PAGE_TEXT)
+    return [f"显示了密码 {s[:2]}…" for s in secrets if s in text]
+
+
+async def _visible_leaks(page: Any, path: str) -> list[str]:
+    """Raw factor codes and English words in the page's visible text (titles excluded)."""
+    found = leaks(await page.evaluate(VISIBLE_TEXT))
+    return [w for w in found if path not in ENGLISH_PAGES or w.startswith("代码")]
+
+
 async def _visit(page: Any, url: str, path: str) -> str | None:
     """Open the page and wait until its script says it is ready (the network settles, for
     the few pages without a ready mark); returns the error it shows (a red toast), if any."""
@@ -121,9 +169,15 @@ async def _visit(page: Any, url: str, path: str) -> str | None:
 
 
 async def _walk_role(
-    browser: Any, base: str, username: str, password: str, targets: list[tuple[str, str]]
+    browser: Any,
+    base: str,
+    username: str,
+    password: str,
+    targets: list[tuple[str, str]],
+    secrets: list[str],
 ) -> dict[str, list[str]]:
-    """One log-in, then every page of the role; the errors found, by page."""
+    """One log-in, then every page of the role; the errors found, by page: console errors,
+    an error toast, raw factor codes or English words, a password (``secrets``) anywhere."""
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
     page = await context.new_page()
     errors: list[str] = []
@@ -134,15 +188,16 @@ async def _walk_role(
         for path, url in targets:
             errors.clear()
             shown = await _visit(page, base + url, path)
-            if errors or shown:
-                found[url] = [*errors, *([f"页面提示错误：{shown}"] if shown else [])]
+            words = await _visible_leaks(page, path) + await _shown_secrets(page, secrets)
+            if errors or shown or words:
+                found[url] = [*errors, *([f"页面提示错误：{shown}"] if shown else []), *words]
     finally:
         await context.close()
     return found
 
 
 async def test_every_page_every_role_without_console_errors(
-    browser: Any, server: TestServer, demo: LoadReport, db_dsn: str
+    browser: Any, server: TestServer, demo: LoadReport, db_dsn: str, demo_settings: Settings
 ) -> None:
     base = str(server.make_url("/")).rstrip("/")
     urls, perms = await _urls(db_dsn)
@@ -152,12 +207,15 @@ async def test_every_page_every_role_without_console_errors(
         for username, (role, password) in demo.city.logins.items()
     }
     assert sum(len(t) for _, t in plan.values()) > 150
+    secrets = await _station_passwords(db_dsn, demo_settings)
+    secrets += [password for _role, password in demo.city.logins.values()]
+    assert len(secrets) > 10
     gate = asyncio.Semaphore(2)
 
     async def walk(username: str) -> dict[str, list[str]]:
         password, targets = plan[username]
         async with gate:
-            return await _walk_role(browser, base, username, password, targets)
+            return await _walk_role(browser, base, username, password, targets, secrets)
 
     results = await asyncio.gather(*(walk(u) for u in plan))
     found = {

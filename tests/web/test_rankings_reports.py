@@ -122,7 +122,7 @@ async def test_periods_factor_and_bad_requests(
         client, f"/api/v1/rankings?by=a34004&period=custom&from={first}&to={day}", "viewer", seeded
     )
     assert _ranks(pm25)[:2] == [(1, "东城一站", 35), (1, "东城离线站", 35)]
-    assert pm25["unit"] == "μg/m³" and pm25["by_label"]
+    assert pm25["unit"] == "µg/m³" and pm25["by_label"]
     aqci = await _get(client, f"/api/v1/rankings?by=aqci&period=7d&day={day}", "viewer", seeded)
     assert aqci["rows"][0]["value"] is not None and aqci["rows"][0]["detail"]["max_index"]
     for bad in (

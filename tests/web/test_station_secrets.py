@@ -63,6 +63,10 @@ async def test_no_response_holds_a_station_password(client: TestClient, seeded: 
         assert SECRET not in text and NEW not in text and "'pw'" not in text, path
         bodies.append(text)
     assert "PW=******;" in bodies[0] and "NewPW" in bodies[1] and "******" in bodies[2]
+    listed = orjson.loads(bodies[1])["items"][0]  # the command and its reply in words
+    assert listed["cn_name"] == "设置现场机访问密码"
+    assert listed["replies"][0]["cn_name"] == "请求应答"
+    assert listed["replies"][0]["result"] == "准备执行请求"
     # a password set through the API is stored sealed and never echoed or logged
     resp = await client.patch(
         f"/api/v1/stations/{sid}", json={"password": NEW}, headers=seeded.auth("admin")

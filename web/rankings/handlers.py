@@ -47,7 +47,7 @@ async def _spec(request: web.Request) -> RankingSpec:
             raise ApiError(400, "bad_parameter", f"未知因子 {by}", parameter="by")
         label, unit = factor["name_zh"] or by, factor["unit"] or ""
         if by in ("a21026", "a21004", "a05024", "a34002", "a34004"):
-            unit = "μg/m³"
+            unit = "µg/m³"
         elif by == "a21005":
             unit = "mg/m³"
     return RankingSpec(by, scope, period, start, end, columns, label, unit)

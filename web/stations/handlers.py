@@ -39,6 +39,7 @@ from web.responses import ApiError, json_response
 from web.standards import limits_heading, unverified_notes
 
 from . import queries
+from .command_words import command_view
 from .service import EXCLUDED_FLAGS, factor_info, gb3095_limit, latest_view, series_payload
 
 STATUSES = ("online", "offline", "disabled")
@@ -315,7 +316,7 @@ async def station_commands(request: web.Request) -> web.Response:
     page = paging(request.query, context.settings(request).web.page_size_max, default=20)
     async with _station_conn(request) as (conn, station):
         items, total = await queries.commands(conn, station["id"], page.limit, page.offset)
-    return json_response(page.wrap(items, total))
+    return json_response(page.wrap([command_view(c) for c in items], total))
 
 
 def command_verbs() -> list[dict[str, Any]]:

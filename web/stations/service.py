@@ -40,7 +40,7 @@ def flag_label(flag: str | None, edition: str | None) -> str:
     if not flag:
         return "正常"
     info = describe(flag, edition or "2017")
-    return f"{flag} {info.name_zh}" if info else flag
+    return info.name_zh if info else f"未定义的数据标记（{flag}）"
 
 
 def gb3095_limit(

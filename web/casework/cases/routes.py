@@ -292,7 +292,7 @@ API: Final[tuple[Endpoint, ...]] = (
     ),
     E(
         "POST", "/api/v1/work-calendar/update", cw.update_calendar, "calendar:admin",
-        "从节假日库（chinesecalendar）更新工作日历（保留人工设置）", "工作日历", audit=True,
+        "从节假日库更新工作日历（保留人工设置）", "工作日历", audit=True,
     ),
     E(
         "GET", "/api/v1/public/complaint-categories", h.complaint_categories, "public",

@@ -66,7 +66,8 @@ class Coverage:
         return (
             f"工作日历尚未包含 {self.next_year} 年的法定节假日和调休安排："
             "案件时限将按普通周末计算。"
-            "请升级 chinesecalendar 后执行 envgrid calendar update，或在工作日历页面逐日设置。"
+            "请在服务器上升级节假日库 `chinesecalendar` 后执行 `envgrid calendar update`，"
+            "或在工作日历页面逐日设置。"
         )
 
 

@@ -1,7 +1,7 @@
 // 系统备份 (admins): the backup settings in force, the backups in backup.dir, the runs and
 // their progress (polled while one waits or runs), the open 备份失败 alert, 立即备份.
 // No backup file is served and no copy command is shown (the API gives neither).
-import { api, el, fmtTime, toast } from "./common.js";
+import { api, el, fmtTime, toast, withCode } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 2000;
@@ -30,13 +30,13 @@ const baseName = (path) => (path ? path.split("/").pop() : "—");
 
 function showSettings(s) {
   const rows = [
-    ["定时备份", s.schedule ? `每天 ${s.schedule}（${s.timezone}）` : "未配置（backup.schedule 为空），只能手动或用命令行备份"],
+    ["定时备份", s.schedule ? `每天 ${s.schedule}（${s.timezone}）` : withCode("未配置（`backup.schedule` 为空），只能手动或用命令行备份")],
     ["保留数量", `最新 ${s.keep} 个`],
     ["备份目录", s.dir],
     ["异地复制", s.copy_command ? `已配置（命令内容不在网页显示；超时 ${s.copy_timeout_s} 秒）` : "未配置"],
     ["校验和", s.checksums ? "逐表精确行数与校验和" : "只记录估计行数"],
   ];
-  $("backup-settings").tBodies[0].replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", { text: v }))));
+  $("backup-settings").tBodies[0].replaceChildren(...rows.map(([k, v]) => el("tr", {}, el("th", { text: k }), el("td", {}, v))));
 }
 
 function showFiles(data) {
@@ -77,7 +77,7 @@ function showStatus(st) {
     bar.hidden = true;
   } else if (cur.state === "requested") {
     const waited = Math.round((Date.now() - new Date(cur.requested_at)) / 1000);
-    $("backup-current").textContent = `${cur.requested_by || ""} 于 ${fmtTime(cur.requested_at)} 请求的备份正在等待调度进程执行（已等待 ${waited} 秒；调度进程每 5 秒检查一次，长时间等待请确认 envgrid serve 的定时任务进程在运行）。`;
+    $("backup-current").replaceChildren(...withCode(`${cur.requested_by || ""} 于 ${fmtTime(cur.requested_at)} 请求的备份正在等待调度进程执行（已等待 ${waited} 秒；调度进程每 5 秒检查一次，长时间等待请确认 \`envgrid serve\` 的定时任务进程在运行）。`));
     bar.hidden = true;
   } else {
     const step = STEP_LABEL[cur.step] || cur.step || "准备";

@@ -1,6 +1,6 @@
 // HJ 212-2025 loggers without an MN (CN 1001): list them with their hardware identity,
 // assign an MN (registers the station and queues CN 1002 for the logger) or reject one.
-import { api, el, fmtTime, toast } from "./common.js";
+import { api, el, fmtTime, stName, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -27,7 +27,7 @@ async function load() {
   $("loggers-table").tBodies[0].replaceChildren(...rows.map((g) => el("tr", {},
     el("td", { class: "mono", text: g.logger_id }), el("td", { class: "mono", text: g.cpu_id }),
     el("td", { class: "mono", text: [g.mac1, g.mac2].filter(Boolean).join(" / ") }),
-    el("td", { text: g.st || "—" }), el("td", { text: g.peer || "—" }),
+    el("td", { title: g.st ? `ST ${g.st}` : undefined, text: stName(g.st) }), el("td", { text: g.peer || "—" }),
     el("td", { text: fmtTime(g.last_seen) }), el("td", { text: String(g.frames) }),
     el("td", { class: g.identity_conflicts ? "bad" : "", text: String(g.identity_conflicts) }),
     el("td", {},

@@ -17,7 +17,7 @@ async function loadSessions() {
   $("sessions-note").textContent = `未过期且 ${Math.round(data.idle_s / 60)} 分钟内有活动的会话。结束会话后，该浏览器需要重新登录。`;
   $("sessions-table").tBodies[0].replaceChildren(...data.items.map((s) => el("tr", {},
     el("td", { text: who(s) }), el("td", { text: fmtTime(s.created_at) }), el("td", { text: fmtTime(s.last_seen_at) }),
-    el("td", { text: s.ip || "—" }), el("td", { class: "ua", text: (s.user_agent || "").slice(0, 80), title: s.user_agent || "" }),
+    el("td", { text: s.ip || "—" }), el("td", { class: "ua", translate: "no", text: (s.user_agent || "").slice(0, 80), title: s.user_agent || "" }),
     el("td", {}, s.current ? el("span", { class: "muted", text: "当前会话" })
       : action("结束", `结束 ${s.username} 的这个会话？`, `/api/v1/security/sessions/${s.id}/end`, "会话已结束")))));
 }
@@ -33,8 +33,8 @@ async function loadTokens() {
 async function loadSecondFactors() {
   const data = await api("/api/v1/security/2fa");
   $("tf-note").textContent = data.required_roles.length
-    ? `要求双因素认证的角色：${data.required_roles.join("、")}（web.require_2fa_for）。重置后该用户的会话结束，下次登录时重新绑定。`
-    : "当前没有角色被要求双因素认证（web.require_2fa_for）；用户可自愿绑定。重置后该用户的会话结束。";
+    ? `要求双因素认证的角色：${data.required_roles.join("、")}（设置项 web.require_2fa_for）。重置后该用户的会话结束，下次登录时重新绑定。`
+    : "当前没有角色被要求双因素认证（设置项 web.require_2fa_for）；用户可自愿绑定。重置后该用户的会话结束。";
   $("tf-table").tBodies[0].replaceChildren(...data.items.map((u) => el("tr", {},
     el("td", { text: who(u) }), el("td", { text: u.role }),
     el("td", { text: u.confirmed_at ? `已绑定（${fmtTime(u.confirmed_at)}）` : "未绑定（角色要求）" }),

@@ -1,6 +1,6 @@
 // Stations admin: pending approvals, the registry form (coordinates picked on a map),
 // the registry list with edit/disable.
-import { api, config, el, fmtTime, toast, EDITION_LABEL, STATUS_LABEL } from "./common.js";
+import { api, config, el, fmtTime, toast, EDITION_LABEL, STATUS_LABEL, stName } from "./common.js";
 import { createMap, geo, ll, wgs } from "./basemap.js";
 
 /* global L */
@@ -106,7 +106,7 @@ async function loadRegistry() {
   $("r-total").textContent = `共 ${data.total} 站`;
   $("registry-table").tBodies[0].replaceChildren(...data.items.map((s) => el("tr", {},
     el("td", {}, el("a", { href: `/stations/${s.id}`, text: s.mn })), el("td", { text: s.name }),
-    el("td", { text: s.st || "" }), el("td", { text: editionText(s) }), el("td", { text: s.region || "" }),
+    el("td", { title: s.st ? `ST ${s.st}` : undefined, text: stName(s.st) }), el("td", { text: editionText(s) }), el("td", { text: s.region || "" }),
     el("td", { text: AREA_CLASS_LABEL[s.area_class] || "" }),
     el("td", {}, el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] })),
     el("td", {}, el("button", { class: "secondary", type: "button", onclick: () => edit(s.id), text: "编辑" }), " ",
@@ -118,7 +118,7 @@ async function loadPending() {
   const body = $("pending-table").tBodies[0];
   if (!rows.length) { body.replaceChildren(el("tr", {}, el("td", { colspan: 7, class: "muted", text: "没有待审批的站点" }))); return; }
   body.replaceChildren(...rows.map((p) => el("tr", {},
-    el("td", { text: p.mn }), el("td", { text: p.st || "" }),
+    el("td", { text: p.mn }), el("td", { title: p.st ? `ST ${p.st}` : undefined, text: stName(p.st) }),
     el("td", { text: (EDITION_LABEL[p.edition] || p.edition || "") + (p.encrypted ? "（加密报文，需登记 SM4 密钥）" : "") }),
     el("td", { text: fmtTime(p.first_seen) }),
     el("td", { text: fmtTime(p.last_seen) }),

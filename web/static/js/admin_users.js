@@ -1,11 +1,12 @@
 // Users and roles (admins): create/edit users, role, data scope, disable, unlock, reset.
 import { api, el, fmtTime, toast } from "./common.js";
+import { CHANNEL_ZH } from "./alert_format.js";
 
 const $ = (id) => document.getElementById(id);
 let roles = [];
 let areaNames = new Map();
 let canReceivers = false;
-const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉", aliyun_sms: "阿里云短信", tencent_sms: "腾讯云短信" };
+const KIND_ZH = CHANNEL_ZH;
 
 function resetForm() {
   $("user-form").reset(); $("u-id").value = ""; $("u-username").disabled = false;
@@ -51,7 +52,7 @@ async function loadUsers() {
   $("users-table").tBodies[0].replaceChildren(...data.items.map((u) => {
     const locked = u.locked_until && new Date(u.locked_until) > new Date();
     return el("tr", {},
-      el("td", { text: u.username }), el("td", { text: u.display_name }), el("td", { text: u.role_title }),
+      el("td", { translate: "no", text: u.username }), el("td", { text: u.display_name }), el("td", { text: u.role_title }),
       el("td", { text: u.scope.length ? u.scope.map((a) => areaNames.get(a) || a).join("、") : "全部" }),
       el("td", { class: "receivers", text: (u.receivers || []).map((r) => `${r.name}（${KIND_ZH[r.kind] || r.kind}）`).join("、") || "—" }),
       el("td", { text: !u.enabled ? "停用" : locked ? "已锁定" : "正常" }),
@@ -73,9 +74,9 @@ async function init() {
   for (const r of receivers || []) {
     $("u-receivers").append(el("option", { value: r.id, text: `${r.name}（${KIND_ZH[r.kind] || r.kind}：${r.address}）${r.username ? " · 现属 " + r.username : ""}` }));
   }
-  for (const a of areas) $("u-scope").append(el("option", { value: a.id, text: `${"　".repeat(a.level - 1)}${a.name}（${a.code}）` }));
+  for (const a of areas) $("u-scope").append(el("option", { value: a.id, title: `编码 ${a.code}`, text: `${"　".repeat(a.level - 1)}${a.name}` }));
   $("roles-table").tBodies[0].replaceChildren(...roles.map((role) => el("tr", {},
-    el("td", { text: `${role.title_zh}（${role.name}）` }),
+    el("td", { title: role.name, text: role.title_zh }),
     el("td", { text: role.permissions.includes("*") ? "全部权限" : role.permissions.map((p) => r.permissions[p] || p).join("、") }))));
   await loadUsers();
   document.body.dataset.ready = "1";

@@ -1,6 +1,6 @@
 // One alert: facts, acknowledge/resolve/assign/comment, history and notifications.
 import { api, config, el, fmtTime, toast } from "./common.js";
-import { alertPlace, alertValue } from "./alert_format.js";
+import { actorName, alertPlace, alertValue, CHANNEL_ZH } from "./alert_format.js";
 
 const $ = (id) => document.getElementById(id);
 const id = config.alertId;
@@ -30,16 +30,16 @@ function render(detail) {
     ...fact("首次发生", fmtTime(a.first_seen)),
     ...fact("最近", fmtTime(a.last_seen)),
     ...fact("触发次数", String(a.count)),
-    ...fact("确认", a.acknowledged_at ? `${a.acknowledged_by} · ${fmtTime(a.acknowledged_at)}` : null),
-    ...fact("恢复/解除", a.resolved_at ? `${a.resolved_by} · ${fmtTime(a.resolved_at)}` : null),
+    ...fact("确认", a.acknowledged_at ? `${actorName(a.acknowledged_by)} · ${fmtTime(a.acknowledged_at)}` : null),
+    ...fact("恢复/解除", a.resolved_at ? `${actorName(a.resolved_by)} · ${fmtTime(a.resolved_at)}` : null),
     ...fact("处理人", a.assignee),
   );
   $("a-events").tBodies[0].replaceChildren(...detail.events.map((e) => el("tr", {},
     el("td", { text: fmtTime(e.at) }), el("td", { text: EVENT_ZH[e.kind] || e.kind }),
     el("td", { text: e.to_state ? (config.states[e.to_state] || e.to_state) : "—" }),
-    el("td", { text: e.actor }), el("td", { text: e.comment || (e.data && e.data.assignee ? `→ ${e.data.assignee}` : "") }))));
+    el("td", { text: actorName(e.actor) }), el("td", { text: e.comment || (e.data && e.data.assignee ? `→ ${e.data.assignee}` : "") }))));
   $("a-notes").tBodies[0].replaceChildren(...(detail.notifications.length ? detail.notifications.map((n) => el("tr", {},
-    el("td", { text: fmtTime(n.created_at) }), el("td", { text: n.receiver_name }), el("td", { text: n.channel }),
+    el("td", { text: fmtTime(n.created_at) }), el("td", { text: n.receiver_name }), el("td", { text: CHANNEL_ZH[n.channel] || n.channel }),
     el("td", { text: n.subject }), el("td", { text: STATUS_ZH[n.status] || n.status }))) :
     [el("tr", {}, el("td", { colspan: 5, class: "muted", text: "没有通知" }))]));
   $("a-ack").disabled = a.state !== "firing";

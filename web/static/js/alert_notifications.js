@@ -1,10 +1,10 @@
 // The notification log (what was sent to whom, delivery status) and one message.
 import { api, el, fmtTime, toast } from "./common.js";
+import { CHANNEL_ZH } from "./alert_format.js";
 
 const $ = (id) => document.getElementById(id);
 const STATUS_ZH = { queued: "排队", sending: "发送中", sent: "已发送", failed: "失败", dropped: "超限额未发" };
 const KIND_ZH = { alert: "告警", reminder: "提醒", ranking: "排名推送", test: "测试" };
-const CHANNEL_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉", aliyun_sms: "阿里云短信", tencent_sms: "腾讯云短信" };
 let offset = 0;
 
 async function show(id) {

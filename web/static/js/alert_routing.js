@@ -1,9 +1,10 @@
 // Routes (which alerts go to whom) and receivers (contact points, linked to users) — admins.
 import { editForm } from "./alert_forms.js";
+import { CHANNEL_ZH, matcherText } from "./alert_format.js";
 import { api, config, el, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
-const KIND_ZH = { email: "邮件", webhook: "Webhook", wecom: "企业微信", dingtalk: "钉钉", aliyun_sms: "阿里云短信", tencent_sms: "腾讯云短信" };
+const KIND_ZH = CHANNEL_ZH;
 const ROLE_ZH = { maintainer: "运维人员", officer: "监管人员" };
 const SCOPE_ZH = { station: "站点", region: "区县", area: "区域", all: "全部" };
 let receivers = [];
@@ -62,7 +63,7 @@ async function loadRoutes() {
   const names = new Map(receivers.map((r) => [r.id, r.name]));
   $("rt-table").tBodies[0].replaceChildren(...routes.map((r) => el("tr", { dataset: { id: r.id } },
     el("td", { text: r.position }), el("td", { text: r.name }),
-    el("td", { text: Object.entries(r.matchers).map(([k, v]) => `${k}=${v.map((x) => config.rules[x] || config.severities[x] || x).join("/")}`).join("；") || "全部告警" }),
+    el("td", { text: matcherText(r.matchers, "全部告警") }),
     el("td", { text: [...r.to_roles.map((x) => ROLE_ZH[x]), ...r.receiver_ids.map((x) => names.get(x) || `#${x}`)].join("、") }),
     el("td", { text: `${r.enabled ? "启用" : "停用"}${r.continue_matching ? " · 继续匹配" : ""}` }),
     el("td", {}, el("button", { class: "secondary small", type: "button", text: "编辑", onclick: () => editRoute(r) }),

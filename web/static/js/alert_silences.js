@@ -1,10 +1,10 @@
 // Silences (mute notifications for a while) and maintenance windows (one-off or weekly).
 import { editForm, showError } from "./alert_forms.js";
+import { matcherText } from "./alert_format.js";
 import { api, config, el, fmtTime, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const DAYS = ["一", "二", "三", "四", "五", "六", "日"];
-const LABEL_ZH = { station: "站点", region: "区县", grid: "网格", rule: "规则", severity: "级别", st: "类型", factor: "因子", worker: "接入进程", scope: "范围" };
 
 function ids(text) { return text.split(/[\s,，]+/).filter(Boolean); }
 
@@ -17,7 +17,7 @@ function matchersOf(station, region, rule) {
 }
 
 function showMatchers(m) {
-  return Object.entries(m || {}).map(([k, v]) => `${LABEL_ZH[k] || k}=${v.map((x) => (k === "rule" ? config.rules[x] || x : x)).join("/")}`).join("；") || "全部";
+  return matcherText(m, "全部");
 }
 
 function localInput(iso) {

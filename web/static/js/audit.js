@@ -1,6 +1,6 @@
 // 数据审核 page: the pre-audit proposals (select, then 确认无效 or 忽略 in bulk) and the
 // append-only audit log of the stations in the caller's scope.
-import { api, el, fmtNumber, toast } from "./common.js";
+import { api, el, factorLabel, fmtNumber, toast } from "./common.js";
 import { emptyRow, localText, logRow } from "./audit_common.js";
 
 const $ = (sel) => document.getElementById(sel);
@@ -26,7 +26,7 @@ async function loadProposals() {
   $("proposals-table").querySelector("tbody").replaceChildren(...data.items.map((p) => el("tr", { dataset: { id: p.id } },
     el("td", {}, status === "open" ? el("input", { type: "checkbox", value: String(p.id), "aria-label": `选择 ${p.id}` }) : ""),
     el("td", {}, el("a", { href: `/stations/${p.station_id}`, text: `${p.station_name || p.mn}（${p.mn}）` })),
-    el("td", { text: p.name_zh || p.code }),
+    el("td", {}, factorLabel(p.name_zh, p.code)),
     el("td", { text: localText(p.hour) }),
     el("td", { text: `${fmtNumber(p.value)} ${p.unit || ""}` }),
     el("td", { text: p.rule_name }),

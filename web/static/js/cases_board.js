@@ -1,6 +1,6 @@
 // 案件看板: the open cases by phase (columns sorted by the running deadline), counters,
 // filters; the "已结束" view lists closed and ended cases.
-import { api, config, el, toast, fmtTime } from "./common.js";
+import { api, config, el, toast, fmtTime, withCode } from "./common.js";
 import { caseCard, badge, ready } from "./cases_common.js";
 
 const actor = config.actor || {};
@@ -9,7 +9,7 @@ if (actor.canWrite && ["admin", "officer", "grid_member"].includes(actor.role)) 
 }
 if (config.calendarWarning) {
   const warn = document.getElementById("calendar-warning");
-  warn.replaceChildren(config.calendarWarning, " ", el("a", { href: "/work-calendar", text: "查看工作日历" }));
+  warn.replaceChildren(...withCode(config.calendarWarning), " ", el("a", { href: "/work-calendar", text: "查看工作日历" }));
   warn.hidden = false;
 }
 const f = { category: "", source: "", q: "", overdue: "", supervised: "" };

@@ -1,5 +1,5 @@
 // 工作日历: a year of holidays / 调休 workdays, the coverage warning, editing a day.
-import { api, config, el, toast } from "./common.js";
+import { api, config, el, toast, withCode } from "./common.js";
 import { ready } from "./cases_common.js";
 
 const actor = config.actor || {};
@@ -48,12 +48,12 @@ function render(data) {
   document.getElementById("cal-rule").textContent = `工作时段 ${data.work_hours.join("、")}`;
   const warn = document.getElementById("cal-warning");
   warn.hidden = !data.warning;
-  warn.textContent = data.warning || "";
+  warn.replaceChildren(...withCode(data.warning));
   const byDay = new Map(data.days.map((d) => [d.day, d]));
   document.getElementById("cal-months").replaceChildren(...Array.from({ length: 12 }, (_, i) => month(year, i + 1, byDay)));
   document.querySelector("#cal-years tbody").replaceChildren(...data.years.map((y) => el("tr", {},
     el("td", { text: y.year }), el("td", { text: y.holidays }), el("td", { text: y.workdays }), el("td", { text: y.overrides }))));
-  document.getElementById("cal-library").textContent = `节假日数据来源：${data.library}（国务院办公厅每年发布的放假安排）`;
+  document.getElementById("cal-library").replaceChildren("节假日数据来源：", el("code", { translate: "no", text: data.library }), "（国务院办公厅每年发布的放假安排）");
   ready();
 }
 

@@ -1,5 +1,5 @@
 // 网格详情: breadcrumb, counters, people by duty, responsible units, stations, patrol points.
-import { api, config, el, toast, fmtTime, textTip } from "./common.js";
+import { api, config, el, toast, fmtTime, stName, textTip } from "./common.js";
 import { DUTY_LABEL, ready } from "./cases_common.js";
 import { createMap, geo, ll } from "./basemap.js";
 
@@ -24,7 +24,7 @@ async function load() {
   document.querySelector("#units tbody").replaceChildren(...a.units.map((u) =>
     row(u.category === "*" ? "全部类别" : (u.category_name || u.category), `${u.unit_name}${u.unit_phone ? " " + u.unit_phone : ""}`, u.depth ? `${u.area_name}（上级）` : "本区域")));
   document.querySelector("#stations tbody").replaceChildren(...a.stations.map((s) =>
-    row(el("a", { href: `/stations/${s.id}`, text: s.name }), s.mn, s.st, fmtTime(s.last_data_at))));
+    row(el("a", { href: `/stations/${s.id}`, text: s.name }), s.mn, stName(s.st), fmtTime(s.last_data_at))));
   document.querySelector("#points tbody").replaceChildren(...a.points.map((p) => row(p.code, p.name, p.kind)));
   document.getElementById("children").replaceChildren(...(a.children.length ? a.children.map((ch) =>
     el("li", {}, el("a", { href: `/grid/${ch.id}`, text: `${ch.name}（${ch.code}）` }))) : [el("li", { class: "muted", text: "无" })]));

@@ -56,6 +56,17 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** A factor as an officer reads it: its Chinese name, the HJ 212 code only in the tooltip. */
+export function factorLabel(name, code) {
+  return el("span", { class: "factor", title: code ? `编码 ${code}` : undefined, text: name || "未登记的因子" });
+}
+
+/** Nodes of a server message whose `backquoted` parts are commands or package names:
+ *  those become <code translate="no">, the rest stays text. */
+export function withCode(text) {
+  return String(text ?? "").split("`").map((part, i) => (i % 2 ? el("code", { translate: "no", text: part }) : part));
+}
+
 export function toast(message, bad = false) {
   const box = document.getElementById("toast");
   if (!box) return;
@@ -101,6 +112,11 @@ export const ST_LABEL = {
   "38": "放射性污染源", "39": "工地扬尘", "41": "电磁污染源", "44": "用电监控",
   "45": "关键生产工况", "51": "烟气排放过程", "52": "污水排放过程",
 };
+
+/** A station type (ST) by name; an ST the table does not know by its number. */
+export function stName(st) {
+  return st ? ST_LABEL[st] || `系统编码 ${st}` : "—";
+}
 
 // Text colour readable on an AQI colour (dark levels get white text).
 export function darkBackground(hex) {

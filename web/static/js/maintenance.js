@@ -1,5 +1,5 @@
 // Maintenance view (phone first): online/offline, last upload, offline duration, navigation.
-import { api, config, el, fmtTime, fmtDuration, toast, ST_LABEL } from "./common.js";
+import { api, config, el, fmtTime, fmtDuration, toast, stName } from "./common.js";
 
 const q = document.getElementById("m-q");
 const status = document.getElementById("m-status");
@@ -11,7 +11,7 @@ async function load() {
   list.replaceChildren(...data.items.map((s) => el("li", { class: "card " + (s.online ? "online" : "offline"), dataset: { id: s.id } },
     el("div", { class: "row" }, el("a", { class: "name", href: `/stations/${s.id}`, text: s.name }),
       el("span", { class: `status ${s.online ? "online" : "offline"}`, text: s.online ? "在线" : "离线" })),
-    el("div", { class: "sub", text: `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}` }),
+    el("div", { class: "sub", text: `${s.mn} · ${stName(s.st)} · ${s.region || ""}` }),
     el("div", { class: "sub", text: `最近上传：${fmtTime(s.last_data_at)}` }),
     s.online ? null : el("div", { class: "sub offline-for", text: `离线时长：${fmtDuration(s.silent_s)}` }),
     s.address ? el("div", { class: "sub", text: s.address }) : null,

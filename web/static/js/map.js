@@ -2,7 +2,7 @@
 // dark ring = offline), region/grid boundaries as vector layers, the IDW heat-map layer,
 // the base map (basemap.js).
 import { createMap, geo, ll } from "./basemap.js";
-import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, STATUS_LABEL, ST_LABEL, textTip, toast } from "./common.js";
+import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, STATUS_LABEL, stName, textTip, toast } from "./common.js";
 
 /* global L */
 const map = createMap("map", { zoomControl: true })
@@ -69,8 +69,8 @@ function legend(data) {
     }),
     (() => { const dot = el("i"); dot.style.background = data.no_data.color; return el("div", {}, dot, data.no_data.label); })(),
     el("div", {}, el("i", { class: "offline" }), "离线"),
-    star ? el("div", { class: "unverified", title: data.unverified.map((u) => u.message).join("\n"),
-      text: "* 含未核实的 2026 标准数值" }) : null,
+    ...(star ? [el("div", { class: "unverified", title: data.unverified.map((u) => u.message).join("\n"),
+      text: "* 含未核实的 2026 标准数值" })] : []),
   );
 }
 
@@ -80,11 +80,11 @@ async function popupContent(id) {
     el("tr", {},
       el("td", { text: f.name }),
       el("td", { class: f.over_limit ? "over" : "", text: `${fmtNumber(f.value)} ${f.unit || ""}` }),
-      el("td", {}, f.flag && f.flag !== "N" ? el("span", { class: "flag-bad", title: f.flag_label, text: f.flag }) : "N")));
+      el("td", {}, f.flag && f.flag !== "N" ? el("span", { class: "flag-bad", title: `数据标记 ${f.flag}`, text: f.flag_label }) : "正常")));
   const aqi = s.aqi;
   return el("div", { class: "popup" },
     el("h3", {}, s.name, " ", el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] })),
-    el("div", { class: "muted", text: `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}` }),
+    el("div", { class: "muted", text: `${s.mn} · ${stName(s.st)} · ${s.region || ""}` }),
     aqi && aqi.aqi === null ? el("div", {}, "AQI ", aqiChip(null, aqi.color, "NA"), " NA",  // HJ 633—2026 §5.3.1
       el("span", { class: "muted", text: `（缺 ${aqi.missing.join("、")}，其余指标 AQI ≤ 100，按 ${aqi.standard} 不发布）` }))
     : aqi ? el("div", {}, "AQI ", aqiChip(aqi.aqi, aqi.color, aqi.category), " ", aqi.category || "",
@@ -139,7 +139,7 @@ async function loadStations() {
   const st = document.getElementById("f-st");
   if (st.options.length === 1) {
     for (const code of [...new Set(stations.map((s) => s.st).filter(Boolean))].sort()) {
-      st.append(el("option", { value: code, text: `${ST_LABEL[code] || "类型"} (${code})` }));
+      st.append(el("option", { value: code, title: `ST ${code}`, text: stName(code) }));
     }
   }
   document.body.dataset.stations = String(stations.length);

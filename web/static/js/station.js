@@ -1,6 +1,6 @@
 // Station page: real-time values, last hour and last 24 h charts with limits and data
 // flags, equipment status, raw frames (packet ledger), remote commands, live alerts.
-import { api, config, el, escapeHtml, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, EDITION_LABEL, STATUS_LABEL, ST_LABEL } from "./common.js";
+import { api, config, el, escapeHtml, factorLabel, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, EDITION_LABEL, STATUS_LABEL, stName } from "./common.js";
 import { alertValue } from "./alert_format.js";
 
 /* global echarts */
@@ -15,7 +15,7 @@ function renderHead(s) {
   document.getElementById("st-name").textContent = s.name;
   document.getElementById("st-meta").replaceChildren(
     el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] }), " ",
-    `${s.mn} · ${ST_LABEL[s.st] || s.st || ""} · ${s.region || ""}${s.grid_name ? " · " + s.grid_name : ""} · 最近上传 ${fmtTime(s.last_data_at)} · `,
+    `${s.mn} · ${stName(s.st)} · ${s.region || ""}${s.grid_name ? " · " + s.grid_name : ""} · 最近上传 ${fmtTime(s.last_data_at)} · `,
     el("span", { id: "st-edition", text: `${EDITION_LABEL[s.edition || s.registered_edition] || "协议版本未知"}${s.has_sm4_key ? "（SM4 加密）" : ""} · ` }),
     el("span", { id: "st-area-class", title: s.gb3095 ? `按 ${s.gb3095.label} 限值评价` : "", text: `功能区类别：${s.gb3095 ? s.gb3095.area_class_zh : ""}` }));
   const badge = document.getElementById("st-aqi");
@@ -66,7 +66,7 @@ async function loadLimits() {
   if (station) renderLatest();
   const RULES = (f) => ["flatline", "jump", "aqi_level", "maintenance"].filter((k) => f[k]).map((k) => ({ flatline: "恒值", jump: "突变", aqi_level: "AQI 等级", maintenance: "维护/故障" })[k]).join("、");
   document.querySelector("#limits-table tbody").replaceChildren(...data.factors.map((f) => el("tr", { dataset: { code: f.factor_code } },
-    el("td", { text: `${f.factor_name}（${f.factor_code}）` }),
+    el("td", {}, factorLabel(f.factor_name, f.factor_code)),
     el("td", { text: f.exceedance && f.exceedance.upper !== null ? fmtNumber(f.exceedance.upper) : "—" }),
     el("td", { text: f.exceedance && f.exceedance.lower !== null && f.exceedance.lower !== undefined ? fmtNumber(f.exceedance.lower) : "—" }),
     el("td", { text: f.exceedance ? f.exceedance.source || "—" : "—" }),
@@ -118,10 +118,10 @@ async function loadAlerts() {
 function renderLatest() {
   const body = document.querySelector("#latest-table tbody");
   body.replaceChildren(...station.latest.map((f) => el("tr", { dataset: { code: f.code } },
-    el("td", { text: `${f.name}（${f.code}）` }),
+    el("td", {}, factorLabel(f.name, f.code)),
     el("td", { class: f.over_limit ? "over value" : "value", text: fmtNumber(f.value) }),
     el("td", { text: f.unit || "" }),
-    el("td", { class: "flag" }, f.flag ? el("span", { class: f.valid ? "" : "flag-bad", title: f.flag_label, text: f.flag_label }) : "—"),
+    el("td", { class: "flag" }, f.flag ? el("span", { class: f.valid ? "" : "flag-bad", title: `数据标记 ${f.flag}`, text: f.flag_label }) : "—"),
     el("td", { title: f.limit_source || "", text: limitText(f) }))));
   document.getElementById("latest-time").textContent = `数据时间：${fmtTime(station.last_data_time)}`;
   const note = document.getElementById("limits-note");
@@ -183,7 +183,7 @@ async function loadCharts(which) {
   document.body.dataset.charts = String(codes.length);
   if (!codes.length) { box.append(el("p", { class: "muted", text: "该时段没有数据" })); return; }
   for (const code of codes) {
-    const f = known.get(code) || { code, name: code, unit: "", limit: null };
+    const f = known.get(code) || { code, name: "未登记的因子", unit: "", limit: null };
     const node = el("div", { class: "chart", dataset: { code } });
     box.append(node);
     const chart = echarts.init(node, null, { renderer: "canvas" });
@@ -219,7 +219,7 @@ async function loadPackets(more = false) {
   const body = document.querySelector("#packets-table tbody");
   const rows = data.items.map((p) => el("tr", {}, el("td", { text: fmtTime(p.data_time) }),
     el("td", {}, String(p.cn), p.backfill ? el("span", { class: "flag-bad", title: "RF=1：数采仪补传的历史数据", text: " 补传" }) : ""),
-    el("td", { text: fmtTime(p.received_at) }), el("td", { text: p.raw.trim() })));
+    el("td", { text: fmtTime(p.received_at) }), el("td", {}, el("code", { translate: "no", text: p.raw.trim() }))));
   if (more) body.append(...rows); else body.replaceChildren(...rows);
   packetOffset += data.items.length;
   document.getElementById("packets-more").hidden = packetOffset >= data.total;
@@ -232,9 +232,16 @@ async function loadCommands() {
   const body = document.querySelector("#commands-table tbody");
   body.replaceChildren(...data.items.map((c) => el("tr", {},
     el("td", { text: fmtTime(c.created_at) }),
-    el("td", { text: `${c.cn} ${Object.entries(c.params || {}).map(([k, v]) => `${k}=${v}`).join(" ")}` }),
+    el("td", { title: `CN ${c.cn}` }, c.cn_name, " ", fieldsCode(c.params)),
     el("td", { text: STATUS_ZH[c.status] || c.status }),
-    el("td", { text: (c.replies || []).map((r) => `${r.cn} ${JSON.stringify(r.fields)}`).join("；") || "—" }))));
+    el("td", {}, ...(c.replies || []).flatMap((r, i) => [i ? "；" : "", el("span", { title: `CN ${r.cn}`, text: r.cn_name }),
+      r.result ? `：${r.result} ` : " ", fieldsCode(r.fields, ["QnRtn", "ExeRtn"])]), c.replies && c.replies.length ? null : "—"))));
+}
+
+/** Protocol fields as sent (``key=value``), marked as code: what a maintainer compares with the logger. */
+function fieldsCode(fields, told = []) {
+  const parts = Object.entries(fields || {}).filter(([k]) => !told.includes(k)).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? el("code", { translate: "no", text: parts.join(" ") }) : null;
 }
 
 async function setupCommands() {
@@ -273,17 +280,21 @@ async function setupCommands() {
 function onReadings(msg) {
   if (!station) return; // the page is still loading: the detail will be current
   let changed = false;
+  let flagChanged = false;
   for (const [sid, code, kind, , value, flag] of msg.items) {
     if (sid !== id || kind !== "r") continue;
     const f = station.latest.find((x) => x.code === code);
     if (f) {
-      f.value = value; f.flag = flag || "N"; f.flag_label = f.flag; f.valid = !"MCDFTBP02".includes(f.flag);
+      // a new flag's name comes with the station's detail (the flag tables live on the server)
+      if ((flag || "N") !== f.flag) flagChanged = true;
+      f.value = value;
       f.over_limit = (f.limit !== null && f.limit !== undefined && value > f.limit) || (f.lower !== null && f.lower !== undefined && value < f.lower);
       changed = true;
     }
     station.last_data_time = new Date(msg.t * 1000).toISOString();
   }
-  if (changed && view === "rt") renderLatest();
+  if (flagChanged) loadStation().catch((e) => toast(e.message, true));
+  else if (changed && view === "rt") renderLatest();
 }
 
 let alertTimer = null;

@@ -3,7 +3,7 @@
 // single noise measurements, from /api/v1/stations/{id}/records.  Factor names follow the
 // station's edition (2025: 废气温度 …; 2017: 烟气温度 …): the codes, and so the series, are
 // the same.  The panel stays hidden while the station has no such record.
-import { api, config, el, fmtTime, fmtNumber, toast } from "./common.js";
+import { api, config, el, factorLabel, fmtTime, fmtNumber, toast } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const CNS = [2111, 2062, 2013, 2052];
@@ -33,7 +33,7 @@ async function show(cn) {
   const page = await api(`/api/v1/stations/${config.stationId}/records`, { query: { cn, limit: 200 } });
   $("records-2025-table").tBodies[0].replaceChildren(...page.items.map((r) => el("tr", {},
     el("td", { text: fmtTime(r.ts) }),
-    el("td", { text: r.name_zh ? `${r.name_zh}（${r.code}）` : r.code }),
+    el("td", {}, factorLabel(r.name_zh, r.code)),
     el("td", { text: r.value === null ? "—" : fmtNumber(r.value) }),
     el("td", {}, details(cn, r.fields)),
     el("td", { text: fmtTime(r.received_at) + (r.backfill ? " · 补传" : "") }))));
