@@ -55,8 +55,8 @@ function renderTree() {
   const items = [];
   const walk = (a, depth) => {
     items.push(el("li", { dataset: { code: a.code, id: a.id }, style: `padding-left:${depth * 1.1}rem` },
-      el("button", { type: "button", class: a.id === state.selected?.id ? "selected" : "", onclick: () => select(a.id),
-        text: `${LEVELS[a.level - 1]} · ${label(a)}${a.boundary ? "" : "（无边界）"}` })));
+      el("button", { type: "button", class: a.id === state.selected?.id ? "selected" : "", onclick: () => select(a.id) },
+        `${LEVELS[a.level - 1]} · ${a.name}（`, el("code", { text: a.code }), `）${a.boundary ? "" : "（无边界）"}`)));
     for (const c of byParent.get(a.id) || []) walk(c, depth + 1);
   };
   for (const r of roots) walk(r, 0);

@@ -15,6 +15,9 @@ function options(select, items, value, label, blank) {
     ...items.map((x) => el("option", { value: value(x), text: label(x) })));
 }
 
+// codes are data the bureau chose (unit, point and check-item codes), shown as such
+const code = (text) => el("code", { text });
+
 function row(cells, data) {
   return el("tr", { dataset: data }, cells.map((c) => el("td", {}, c)));
 }
@@ -34,13 +37,13 @@ function render() {
   ], { id: p.id, name: p.name })));
   $("gp-people-empty").hidden = state.people.length > 0;
   $("gp-units").tBodies[0].replaceChildren(...state.units.map((u) => row(
-    [u.code, u.name, KIND_LABEL[u.kind] || u.kind, u.phone || "—", String(u.people)], { code: u.code })));
+    [code(u.code), u.name, KIND_LABEL[u.kind] || u.kind, u.phone || "—", String(u.people)], { code: u.code })));
   $("gp-units-empty").hidden = state.units.length > 0;
   $("gp-points").tBodies[0].replaceChildren(...state.points.map((p) => row(
-    [p.code, p.name, p.kind || "—", p.lat.toFixed(6), p.lon.toFixed(6), p.grid_name || "（不在任何网格内）"], { code: p.code })));
+    [code(p.code), p.name, p.kind || "—", p.lat.toFixed(6), p.lon.toFixed(6), p.grid_name || "（不在任何网格内）"], { code: p.code })));
   $("gp-points-empty").hidden = state.points.length > 0;
   $("gp-items").tBodies[0].replaceChildren(...state.items.map((i) => row([
-    stLabel(i.st), i.code, i.label, String(i.position),
+    stLabel(i.st), code(i.code), i.label, String(i.position),
     el("button", { type: "button", class: "btn", text: "停用",
       onclick: () => act(() => api("/api/v1/patrol/check-items", { method: "PUT", body: { ...i, active: false } }), "已停用检查项") }),
   ], { key: `${i.st}/${i.code}` })));
