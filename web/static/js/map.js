@@ -71,7 +71,7 @@ function legend(data) {
     (() => { const dot = el("i"); dot.style.background = data.no_data.color; return el("div", {}, dot, data.no_data.label); })(),
     el("div", {}, el("i", { class: "offline" }), "离线"),
     star ? el("div", { class: "unverified", title: data.unverified.map((u) => u.message).join("\n"),
-      text: "* 含未核实的 2026 标准数值" }) : null,
+      text: "* 含未核实的 2026 标准数值" }) : "",
   );
 }
 

@@ -2,7 +2,7 @@
 // a time picker (hour / day), step buttons and a play-through of the last 24 hours.  Every
 // frame is one request (cached by the server); a late answer of an older frame is dropped.
 // Fewer than three stations with values: no paint, the server's reason instead.
-import { api, config, el, fmtTime, addDays, toast } from "./common.js";
+import { api, el, fmtTime, addDays, toast } from "./common.js";
 
 /* global L */
 const HOUR_MS = 3600e3;
@@ -31,6 +31,7 @@ export function heatLayerControl(map) {
   let seq = 0;
   let timer = null;
   let playing = false;
+  let paused = false; // paused mid-way by the play button: play goes on from there
   const box = $("heat-state");
   const on = () => $("l-heat").checked;
   const mode = () => $("h-mode").value;
@@ -95,6 +96,7 @@ export function heatLayerControl(map) {
     if (timer) clearTimeout(timer);
     timer = null;
     playing = false;
+    paused = false;
     $("h-play").textContent = "▶ 播放近 24 小时";
     $("h-play").setAttribute("aria-pressed", "false");
     document.body.dataset.playing = "0";
@@ -108,10 +110,11 @@ export function heatLayerControl(map) {
   }
 
   function play() {
-    if (playing) { stop(); return; }
+    if (playing) { stop(); paused = frame < hours.length - 1; return; }
     $("h-mode").value = "hour";
     syncMode();
-    if (frame >= hours.length - 1) frame = 0; // from the start, or on from a pause
+    if (!paused) frame = 0; // from the oldest hour, or on from a pause
+    paused = false;
     fillHours();
     $("h-play").textContent = "❚❚ 暂停";
     $("h-play").setAttribute("aria-pressed", "true");
@@ -153,8 +156,9 @@ export function heatLayerControl(map) {
     box.textContent = "";
   }
 
-  $("h-day").max = addDays(config.today, 0);
-  $("h-day").value = addDays(config.today, -1);
+  const today = fmtTime(Date.now() / 1000).slice(0, 10); // in the platform's time zone
+  $("h-day").max = today;
+  $("h-day").value = addDays(today, -1);
   $("l-heat").addEventListener("change", toggle);
   $("h-what").addEventListener("change", () => { if (on() && !playing) load(); });
   $("h-mode").addEventListener("change", () => { stop(); syncMode(); load(); });
