@@ -21,9 +21,9 @@ the deployment's time zone) plus whole multiples of ``every_s`` — a 30-minute 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-import math
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 

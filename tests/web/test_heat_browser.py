@@ -115,9 +115,7 @@ async def test_empty_states_say_why(browser: Any, server: TestServer, seeded: Se
     await _ready(page, f"{base}/map", errors)
     await page.check("#l-heat")
     await _heat_at(page)
-    assert (
-        await page.inner_text("#heat-state") == "热力图至少需要 3 个有坐标的站点，当前只有 1 个"
-    )
+    assert await page.inner_text("#heat-state") == "热力图至少需要 3 个有坐标的站点，当前只有 1 个"
     # filters that leave nothing
     await page.select_option("#f-status", "disabled")
     await page.wait_for_function("() => document.body.dataset.stations === '0'")

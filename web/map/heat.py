@@ -117,7 +117,9 @@ async def heat_layer(
     return heatmap.surface(settings, points, what, at, bbox, cell)
 
 
-def empty_layer(what: str, at: date | datetime, with_values: int, n_stations: int) -> dict[str, Any]:
+def empty_layer(
+    what: str, at: date | datetime, with_values: int, n_stations: int
+) -> dict[str, Any]:
     """A layer without cells whose ``properties.empty`` says why (too few stations)."""
     when = "该小时" if isinstance(at, datetime) else "该日"
     if n_stations < MIN_STATIONS:

@@ -1,6 +1,7 @@
 // Station page: real-time values, last hour and last 24 h charts with limits and data
 // flags, equipment status, raw frames (packet ledger), remote commands, live alerts.
 import { api, config, el, escapeHtml, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, EDITION_LABEL, STATUS_LABEL, ST_LABEL } from "./common.js";
+import { emptyRow } from "./common.js";
 import { alertValue } from "./alert_format.js";
 
 /* global echarts */
@@ -123,6 +124,7 @@ function renderLatest() {
     el("td", { text: f.unit || "" }),
     el("td", { class: "flag" }, f.flag ? el("span", { class: f.valid ? "" : "flag-bad", title: f.flag_label, text: f.flag_label }) : "—"),
     el("td", { title: f.limit_source || "", text: limitText(f) }))));
+  if (!station.latest.length) body.replaceChildren(emptyRow(5, "这个站点还没有上报实时数据", "数采仪连接平台并上报后显示在这里"));
   document.getElementById("latest-time").textContent = `数据时间：${fmtTime(station.last_data_time)}`;
   const note = document.getElementById("limits-note");
   const unverified = station.unverified || [];
@@ -221,6 +223,7 @@ async function loadPackets(more = false) {
     el("td", {}, String(p.cn), p.backfill ? el("span", { class: "flag-bad", title: "RF=1：数采仪补传的历史数据", text: " 补传" }) : ""),
     el("td", { text: fmtTime(p.received_at) }), el("td", { text: p.raw.trim() })));
   if (more) body.append(...rows); else body.replaceChildren(...rows);
+  if (!more && !rows.length) body.replaceChildren(emptyRow(4, "还没有收到这个站点的数据包"));
   packetOffset += data.items.length;
   document.getElementById("packets-more").hidden = packetOffset >= data.total;
 }
@@ -235,6 +238,7 @@ async function loadCommands() {
     el("td", { text: `${c.cn} ${Object.entries(c.params || {}).map(([k, v]) => `${k}=${v}`).join(" ")}` }),
     el("td", { text: STATUS_ZH[c.status] || c.status }),
     el("td", { text: (c.replies || []).map((r) => `${r.cn} ${JSON.stringify(r.fields)}`).join("；") || "—" }))));
+  if (!data.items.length) body.replaceChildren(emptyRow(4, "还没有向这个站点下发过命令"));
 }
 
 async function setupCommands() {
