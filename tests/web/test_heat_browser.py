@@ -104,6 +104,15 @@ async def test_heat_map_time_picker_and_play(
     await page.dispatch_event("#h-day", "change")
     at = await _heat_at(page, at)
     assert at == "2001-01-01" and "该日只有 0 个站点" in await page.inner_text("#heat-state")
+    # the popup of a station: now / 1 h / 24 h / daily mean per factor, by name
+    await page.click(f"path.sid-{seeded.stations['good']}", force=True)
+    await page.wait_for_selector(".leaflet-popup .popup-values")
+    heads = await page.locator(".popup-values th").all_inner_texts()
+    assert heads == ["因子", "当前", "1 小时", "24 小时", "日均"]
+    pm = page.locator(".popup-values tr[data-code='a34004'] td")
+    cells = await pm.all_inner_texts()
+    assert cells[1:4] == ["20", "30", "25"]
+    await page.screenshot(path=str(ARTIFACTS / "map-popup-values.png"))
     assert not errors, errors
 
 
