@@ -3,19 +3,17 @@ real headless Chromium against the real server (screenshots in test-artifacts/we
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 
-from envgrid.settings import Settings
 from store.engine import EngineInfo
-from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors, log_in
-from web.app import create_app
+from tests.browser import ARTIFACTS_ROOT, collect_errors, log_in
 
 from .conftest import Seed
+from .test_browser import _ready, browser, server  # noqa: F401 - fixtures
 from .test_map_heat_time import _hours
 
 pytestmark = pytest.mark.browser
@@ -23,32 +21,11 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = ARTIFACTS_ROOT / "web"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium(ARTIFACTS) as b:
-        yield b
-
-
-@pytest.fixture
-async def server(
-    aiohttp_server: Callable[..., Any], web_settings: Settings, db_dsn: str, seeded: Seed
-) -> TestServer:
-    return await aiohttp_server(create_app(web_settings, db_dsn, background=False))
-
-
-async def _page(browser: Any, server: TestServer, user: str, errors: list[str]) -> Any:
-    page = await (await browser.new_context(locale="zh-CN")).new_page()
+async def _page(b: Any, srv: TestServer, user: str, errors: list[str]) -> Any:
+    page = await (await b.new_context(locale="zh-CN")).new_page()
     collect_errors(page, errors)
-    await log_in(page, str(server.make_url("")).rstrip("/"), user)
+    await log_in(page, str(srv.make_url("")).rstrip("/"), user)
     return page
-
-
-async def _ready(page: Any, url: str, errors: list[str]) -> None:
-    await page.goto(url)
-    try:
-        await page.wait_for_selector("body[data-ready='1']", state="attached", timeout=15000)
-    except Exception:
-        raise AssertionError(f"{url} not ready: {errors}") from None
 
 
 async def _heat_at(page: Any, previous: str | None = None) -> str:
@@ -62,7 +39,10 @@ async def _heat_at(page: Any, previous: str | None = None) -> str:
 
 
 async def test_heat_map_time_picker_and_play(
-    browser: Any, server: TestServer, seeded: Seed, engine_info: EngineInfo
+    browser: Any,  # noqa: F811
+    server: TestServer,  # noqa: F811
+    seeded: Seed,
+    engine_info: EngineInfo,
 ) -> None:
     last = await _hours(seeded, engine_info)
     errors: list[str] = []
@@ -116,7 +96,11 @@ async def test_heat_map_time_picker_and_play(
     assert not errors, errors
 
 
-async def test_empty_states_say_why(browser: Any, server: TestServer, seeded: Seed) -> None:
+async def test_empty_states_say_why(
+    browser: Any,  # noqa: F811
+    server: TestServer,  # noqa: F811
+    seeded: Seed,
+) -> None:
     errors: list[str] = []
     base = str(server.make_url("")).rstrip("/")
     page = await _page(browser, server, "maintainer", errors)
