@@ -91,7 +91,7 @@ async def test_heat_map_time_picker_and_play(
     assert heads == ["因子", "当前", "1 小时", "24 小时", "日均"]
     pm = page.locator(".popup-values tr[data-code='a34004'] td")
     cells = await pm.all_inner_texts()
-    assert cells[1:4] == ["20", "30", "25"]
+    assert [float(c) for c in cells[1:4]] == [20.0, 30.0, 25.0]
     await page.screenshot(path=str(ARTIFACTS / "map-popup-values.png"))
     assert not errors, errors
 
