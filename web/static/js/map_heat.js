@@ -2,6 +2,7 @@
 // a time picker (hour / day), step buttons and a play-through of the last 24 hours.  Every
 // frame is one request (cached by the server); a late answer of an older frame is dropped.
 // Fewer than three stations with values: no paint, the server's reason instead.
+import { geo } from "./basemap.js";
 import { api, el, fmtTime, addDays, toast } from "./common.js";
 
 /* global L */
