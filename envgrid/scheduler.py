@@ -31,7 +31,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from store.db import CONNECTION_ERRORS
-from store.jobs import Job
+from store.jobs import Job, anchor
 
 __all__ = ["OUTCOMES", "SchedulerMetrics", "start_scheduler"]
 
@@ -134,7 +134,8 @@ def _guarded(job: Job, tz: tzinfo, metrics: SchedulerMetrics) -> Callable[[], Aw
 
 def _trigger(job: Job, tz: tzinfo) -> Any:
     if job.every_s is not None:
-        return IntervalTrigger(seconds=job.every_s, timezone=tz)
+        # on the lattice of store.jobs.anchor, so other processes know the next run
+        return IntervalTrigger(seconds=job.every_s, start_date=anchor(tz), timezone=tz)
     assert job.at is not None  # Job checks that exactly one is given
     hh, _, mm = job.at.partition(":")
     return CronTrigger(hour=int(hh), minute=int(mm), timezone=tz)

@@ -12,16 +12,22 @@ in the deployment's time zone).  ``run`` receives the scheduled time (aware) and
 something truthy to have it logged (a count, a short text) or a falsy value to stay quiet.
 Every job runs with ``max_instances=1, coalesce=True``: a run that is still busy is not
 started again, missed runs collapse into one.
+
+A periodic job runs on a fixed lattice: at :data:`ANCHOR` (local midnight of 2000-01-01 in
+the deployment's time zone) plus whole multiples of ``every_s`` — a 30-minute job at :00 and
+:30 — so any process can tell when it runs next (:func:`next_run`; the rankings page says
+"下次 10:30" with it) without asking the process that owns the scheduler.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-__all__ = ["Job", "JobRun"]
+__all__ = ["Job", "JobRun", "anchor", "next_run"]
 
 #: A job's coroutine function: called with the time of the run (aware).
 JobRun = Callable[[datetime], Awaitable[Any]]
@@ -47,3 +53,18 @@ class Job:
             hh, sep, mm = self.at.partition(":")
             if not (sep and hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60):
                 raise ValueError(f"job {self.name}: at must be HH:MM (got {self.at!r})")
+
+
+def anchor(tz: tzinfo) -> datetime:
+    """The start of every periodic job's lattice: local midnight of 2000-01-01 in ``tz``."""
+    return datetime(2000, 1, 1, tzinfo=tz)
+
+
+def next_run(every_s: float, now: datetime) -> datetime:
+    """When a job of period ``every_s`` runs next after ``now`` (aware; the result is in
+    ``now``'s zone): the first lattice point (:func:`anchor` + k × ``every_s``) after it."""
+    if now.tzinfo is None:
+        raise ValueError("next_run needs an aware time")
+    start = anchor(now.tzinfo)
+    k = math.floor((now - start).total_seconds() / every_s) + 1
+    return start + timedelta(seconds=k * every_s)

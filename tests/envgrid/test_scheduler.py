@@ -6,12 +6,13 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from prometheus_client import CollectorRegistry
 
 from envgrid.scheduler import OUTCOMES, SchedulerMetrics, start_scheduler
-from store.jobs import Job
+from store.jobs import Job, next_run
 
 
 async def test_runs_jobs_at_start_and_logs_results_and_failures(
@@ -110,3 +111,32 @@ def test_a_job_says_when_it_runs(kwargs: dict[str, object], message: str) -> Non
 
     with pytest.raises(ValueError, match=message):
         Job("j", noop, **kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("every_s", "now", "expected"),
+    [
+        (1800, "2026-12-06 10:05:00", "2026-12-06 10:30:00"),
+        (1800, "2026-12-06 10:30:00", "2026-12-06 11:00:00"),  # at a run: the next one
+        (1800, "2026-12-06 23:59:59", "2026-12-07 00:00:00"),
+        (3600, "2026-12-06 00:00:01", "2026-12-06 01:00:00"),
+        (600, "2026-12-06 10:05:00", "2026-12-06 10:10:00"),
+    ],
+)
+def test_next_run_is_on_the_lattice(every_s: float, now: str, expected: str) -> None:
+    tz = ZoneInfo("Asia/Shanghai")
+    at = datetime.fromisoformat(now).replace(tzinfo=tz)
+    assert next_run(every_s, at) == datetime.fromisoformat(expected).replace(tzinfo=tz)
+
+
+async def test_a_periodic_job_runs_when_next_run_says() -> None:
+    async def noop(now: datetime) -> None:
+        return None
+
+    tz = ZoneInfo("Asia/Shanghai")
+    scheduler = start_scheduler([Job("refresh", noop, every_s=1800)], tz)
+    try:
+        job = scheduler.get_job("refresh")
+        assert job.next_run_time == next_run(1800, datetime.now(tz))
+    finally:
+        scheduler.shutdown(wait=False)

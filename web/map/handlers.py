@@ -14,7 +14,7 @@ from web.responses import ApiError, json_response
 
 from . import queries
 from .document import STATUSES, map_payload
-from .heat import HeatError, grid_for, heat_layer
+from .heat import MIN_STATIONS, HeatError, empty_layer, grid_for, heat_layer
 from .service import last_complete_hour
 
 
@@ -90,12 +90,18 @@ async def heatmap(request: web.Request) -> web.Response:
     if found is not None:
         return json_response(found)
     pool = context.pool(request)
-    async with pool.acquire() as conn:
-        ext = await queries.extent(conn, scope)
-        ids = None if scope is None else await queries.scope_station_ids(conn, scope)
-    if not ext["n"] or (ids is not None and not ids):
-        empty = {"type": "FeatureCollection", "features": [], "properties": {"stations": 0}}
-        return json_response(empty)
+    scope_key = ("extent", key[0])
+    where = cache.get(scope_key)  # the scope's extent, shared by the frames of a play-through
+    if where is None:
+        async with pool.acquire() as conn:
+            row = await queries.extent(conn, scope)
+            ids = None if scope is None else await queries.scope_station_ids(conn, scope)
+        where = {"ext": dict(row), "ids": ids}
+        cache.put(scope_key, where)
+    ext, ids = where["ext"], where["ids"]
+    n = 0 if ids is not None and not ids else int(ext["n"] or 0)
+    if n < MIN_STATIONS:
+        return json_response(empty_layer(what, at, n, n))
     try:
         bbox, size = grid_for(
             (ext["min_lon"], ext["min_lat"], ext["max_lon"], ext["max_lat"]), cell
@@ -106,7 +112,7 @@ async def heatmap(request: web.Request) -> web.Response:
             what=what,
             at=at,
             selection=None if ids is None else Selection(station_ids=tuple(ids)),
-            n_stations=int(ext["n"]),
+            n_stations=n,
             bbox=bbox,
             cell=size,
         )

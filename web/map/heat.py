@@ -7,6 +7,11 @@ surface is at most :data:`MAX_CELLS` cells and, above :data:`MAX_POINTS` station
 stations' values are first averaged on a fine lattice (a quarter cell) and the IDW runs
 on those means with ``aggregates.spatial.idw_geojson`` — the same arithmetic as
 ``idw_grid``.  Results are kept :data:`CACHE_S` seconds per (scope, what, when, cell).
+
+Fewer than :data:`MIN_STATIONS` stations with a value cannot make a surface worth showing
+(one station paints the whole map its colour): the layer then has no cells and says why
+in ``properties.empty`` (Chinese).  A frame of the page's play-through is one request:
+one read of the stations' values of that hour or day, then the pure interpolation.
 """
 
 from __future__ import annotations
@@ -24,8 +29,9 @@ from aggregates import heatmap
 from aggregates.selection import Selection
 from web.settings import WebConfig
 
-__all__ = ["CACHE_S", "MAX_CELLS", "MAX_POINTS", "HeatCache", "heat_layer"]
+__all__ = ["CACHE_S", "MAX_CELLS", "MAX_POINTS", "MIN_STATIONS", "HeatCache", "heat_layer"]
 
+MIN_STATIONS: Final = 3
 MAX_CELLS: Final = 4000
 MAX_POINTS: Final = 3000
 CACHE_S: Final = 60.0
@@ -101,8 +107,36 @@ async def heat_layer(
     bbox: tuple[float, float, float, float],
     cell: float,
 ) -> dict[str, Any]:
-    """The heat-map GeoJSON (``aggregates.heatmap.idw_grid`` up to MAX_POINTS stations)."""
-    if n_stations <= MAX_POINTS:
-        return await heatmap.idw_grid(db, settings, what, bbox, cell, at, selection=selection)
+    """The heat-map GeoJSON (the surface of ``aggregates.heatmap``; binned above MAX_POINTS
+    stations), or no cells and ``properties.empty`` with fewer than MIN_STATIONS values."""
     points = await heatmap.station_points(db, settings, what, at, selection)
-    return heatmap.surface(settings, _binned(points, cell), what, at, bbox, cell)
+    if len(points) < MIN_STATIONS:
+        return empty_layer(what, at, len(points), n_stations)
+    if n_stations > MAX_POINTS:
+        points = _binned(points, cell)
+    return heatmap.surface(settings, points, what, at, bbox, cell)
+
+
+def empty_layer(
+    what: str, at: date | datetime, with_values: int, n_stations: int
+) -> dict[str, Any]:
+    """A layer without cells whose ``properties.empty`` says why (too few stations)."""
+    when = "该小时" if isinstance(at, datetime) else "该日"
+    if n_stations < MIN_STATIONS:
+        why = f"热力图至少需要 {MIN_STATIONS} 个有坐标的站点，当前只有 {n_stations} 个"
+    else:
+        why = (
+            f"{when}只有 {with_values} 个站点有有效数值，热力图至少需要 {MIN_STATIONS} 个"
+            "：请换一个时间或指标"
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": [],
+        "properties": {
+            "what": what,
+            "at": at.isoformat(),
+            "hourly": isinstance(at, datetime),
+            "stations": with_values,
+            "empty": why,
+        },
+    }

@@ -77,6 +77,21 @@ FROM hourly_values h JOIN factors f ON f.id = h.factor_id
 WHERE h.station_id = $1 AND h.ts = $2 AND h.valid AND h.value IS NOT NULL
   AND f.code = ANY($3::text[])
 """
+#: One station's valid hourly values around the hour $2 (the last complete one): that
+#: hour's value, the mean of the 24 hours ending with it and the mean of its local day
+#: so far (the day starts at $3), with the hours counted — the map popup's columns.
+STATION_VALUES_SQL: Final = """
+SELECT f.code,
+       avg(h.value) FILTER (WHERE h.ts = $2) AS h1,
+       avg(h.value) AS h24,
+       count(*) AS n24,
+       avg(h.value) FILTER (WHERE h.ts >= $3) AS day_mean,
+       count(*) FILTER (WHERE h.ts >= $3) AS n_day
+FROM hourly_values h JOIN factors f ON f.id = h.factor_id
+WHERE h.station_id = $1 AND h.ts > $2 - interval '24 hours' AND h.ts <= $2
+  AND h.valid AND h.value IS NOT NULL
+GROUP BY f.code
+"""
 AREAS_SQL: Final = """
 SELECT a.id, a.parent_id, a.level, a.code, a.name, a.centroid_lat, a.centroid_lon,
        CASE WHEN $2 THEN a.boundary END AS boundary
@@ -241,3 +256,11 @@ async def extent(conn: asyncpg.Connection, scope: list[int] | None) -> asyncpg.R
     row = await conn.fetchrow(EXTENT_SQL, scope)
     assert row is not None
     return row
+
+
+async def station_values(
+    conn: asyncpg.Connection, station_id: int, hour: datetime, day_start: datetime
+) -> dict[str, dict[str, Any]]:
+    """Per factor code: ``h1``, ``h24``, ``n24``, ``day_mean``, ``n_day`` (STATION_VALUES_SQL)."""
+    rows = await conn.fetch(STATION_VALUES_SQL, station_id, hour, day_start)
+    return {r["code"]: {k: r[k] for k in ("h1", "h24", "n24", "day_mean", "n_day")} for r in rows}

@@ -8,7 +8,7 @@ from typing import Final
 from web.openapi import AREA, INT, NTIME, OBJ, REGION, ST, STATUS, STR, TIME, Page, Param
 from web.openapi import Endpoint as E
 
-from . import handlers, tiles
+from . import handlers, popup, tiles
 from .basemap import BOUNDARIES_PATH
 
 PAGES: Final[tuple[Page, ...]] = (
@@ -72,6 +72,30 @@ API: Final[tuple[E, ...]] = (
             "type": "object",
             "required": ["type", "features"],
             "properties": {"type": STR, "features": {"type": "array"}, "properties": OBJ},
+        },
+    ),
+    E(
+        "GET",
+        "/api/v1/map/stations/{id}/values",
+        popup.station_values,
+        "map:read",
+        "地图弹窗：站点各因子的当前值、1 小时值、24 小时均值与日均值",
+        "地图",
+        description=(
+            "`now` 为最新实时值；`h1` 为上一完整小时（`hour`）的小时值；`h24` 为截至该小时的"
+            " 24 个有效小时的均值（`n24` 小时）；`day_mean` 为该小时所在本地日的有效小时均值"
+            "（`n_day` 小时）。因子给出中文名称与单位。"
+        ),
+        response={
+            "type": "object",
+            "required": ["id", "hour", "factors"],
+            "properties": {
+                "id": INT,
+                "hour": TIME,
+                "day": {"type": "string", "format": "date"},
+                "last_data_time": NTIME,
+                "factors": {"type": "array", "items": OBJ},
+            },
         },
     ),
     E(

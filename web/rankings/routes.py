@@ -60,6 +60,16 @@ API: Final = (
                 "columns": {"type": "array"},
                 "rows": {"type": "array", "items": _ROW},
                 "unverified": {"type": "array"},
+                "scope_empty": {"type": "boolean", "description": "数据范围内没有站点"},
+                "refresh": {
+                    "type": "object",
+                    "description": "日均值（排名的数据）的更新周期与下次更新时间（本地时间）",
+                    "properties": {
+                        "every_min": {"type": "integer"},
+                        "next": {"type": "string", "format": "date-time"},
+                        "next_label": {"type": "string"},
+                    },
+                },
             },
         },
     ),

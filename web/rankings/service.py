@@ -34,6 +34,7 @@ from aggregates.report_model import Chart, Column, Report, ReportSpec, Table
 from aggregates.selection import Scope, Selection, registry_for
 from aggregates.standards import Standard, StandardRegistry
 from aggregates.standards_used import codes, rule_sentence, rule_spans, unverified_mark
+from store.jobs import next_run
 from web.settings import WebConfig
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "ranking_report",
     "ranking_standards",
     "ranking_view",
+    "refresh_info",
     "resolve_period",
 ]
 
@@ -212,8 +214,19 @@ async def ranking_view(
         "columns": [{"key": k, "label": label} for k, label, _, _ in spec.columns],
         "rows": items,
         "total": len(items),
+        "scope_empty": empty,
+        "refresh": refresh_info(settings, datetime.now(UTC)),
         **standards,
     }
+
+
+def refresh_info(settings: WebConfig, now: datetime) -> dict[str, Any]:
+    """When the daily values behind the rankings are recomputed (the ``aggregates-refresh``
+    job, every ``aggregates.refresh_interval_min`` on the lattice of ``store.jobs``): the
+    interval and the next run in local time, for the page's empty-state message."""
+    every = settings.aggregates.refresh_interval_min
+    nxt = next_run(every * 60.0, now.astimezone(ZoneInfo(settings.core.timezone)))
+    return {"every_min": every, "next": nxt.isoformat(), "next_label": nxt.strftime("%H:%M")}
 
 
 def ranking_standards(spec: RankingSpec, registry: StandardRegistry) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 // Operation log and login log (admins): who did what, when, from where.
-import { api, el, fmtTime, toast } from "./common.js";
+import { api, el, fmtTime, toast, emptyRow, FILTERED_EMPTY } from "./common.js";
 
 let kind = "operations";
 let offset = 0;
@@ -28,7 +28,9 @@ async function load(more = false) {
   const table = document.getElementById("log-table");
   table.tHead.replaceChildren(el("tr", {}, HEAD[kind].map((h) => el("th", { text: h }))));
   const rows = data.items.map(row);
-  if (more) table.tBodies[0].append(...rows); else table.tBodies[0].replaceChildren(...rows);
+  if (more) table.tBodies[0].append(...rows);
+  else if (!rows.length && document.getElementById("g-user").value) table.tBodies[0].replaceChildren(emptyRow(6, FILTERED_EMPTY, "请检查用户名"));
+  else table.tBodies[0].replaceChildren(...(rows.length ? rows : [emptyRow(6, "还没有记录")]));
   offset += data.items.length;
   document.getElementById("log-more").hidden = offset >= data.total;
   document.body.dataset.ready = "1";

@@ -1,5 +1,5 @@
 // The notification log (what was sent to whom, delivery status) and one message.
-import { api, el, fmtTime, toast } from "./common.js";
+import { api, el, fmtTime, toast, emptyRow, FILTERED_EMPTY } from "./common.js";
 import { CHANNEL_ZH } from "./alert_format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -27,7 +27,9 @@ async function load(more = false) {
     el("td", { class: n.status === "failed" ? "over" : "", title: n.last_error || "", text: STATUS_ZH[n.status] || n.status })));
   const body = $("no-table").tBodies[0];
   if (more) body.append(...rows);
-  else body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7, class: "muted", text: "没有通知记录" }))]));
+  else body.replaceChildren(...(rows.length ? rows : [$("no-status").value || $("no-kind").value
+    ? emptyRow(7, FILTERED_EMPTY, "请放宽状态或类型筛选")
+    : emptyRow(7, "还没有发出过通知", "告警按“路由与接收人”的设置通知接收人后，记录显示在这里")]));
   offset += data.items.length;
   $("no-more").hidden = offset >= data.total;
   $("no-total").textContent = `共 ${data.total} 条`;

@@ -1,5 +1,5 @@
 // Alerts: open and recent alerts with filters, live updates, acknowledge/resolve inline.
-import { api, config, el, fmtTime, liveStream, toast } from "./common.js";
+import { api, config, el, fmtTime, liveStream, toast, emptyRow, FILTERED_EMPTY } from "./common.js";
 import { alertPlace, alertValue } from "./alert_format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -45,7 +45,13 @@ async function load(more = false) {
   const body = $("al-table").tBodies[0];
   const rows = data.items.map(row);
   if (more) body.append(...rows);
-  else body.replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 7, class: "muted", text: "没有告警" }))]));
+  else {
+    const q = query();
+    const filtered = [q.station, q.rule, q.severity, q.region, q.from].some(Boolean);
+    body.replaceChildren(...(rows.length ? rows : [filtered
+      ? emptyRow(7, FILTERED_EMPTY, "请放宽站点、规则、级别、区县或日期筛选")
+      : emptyRow(7, "没有这一状态的告警", "告警由监测数据按规则自动产生，可切换上方的状态查看")]));
+  }
   offset += data.items.length;
   $("al-more").hidden = offset >= data.total;
   $("al-total").textContent = `共 ${data.total} 条`;

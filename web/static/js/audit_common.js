@@ -23,10 +23,8 @@ export function wallToIso(value) {
   return `${value}:00${offsetText(guess - zoneOffsetMs(guess))}`;
 }
 
-// One empty-table row saying so (``columns`` wide).
-export function emptyRow(columns, text) {
-  return el("tr", {}, el("td", { colspan: String(columns), class: "muted", text }));
-}
+// One empty-table row saying so (``columns`` wide): the dashboard's one helper.
+export { emptyRow } from "./common.js";
 
 export function logRow(e, { station = false } = {}) {
   const kind = e.actor_kind === "cli" ? "命令行" : "平台";

@@ -186,3 +186,16 @@ export async function download(path, query) {
   setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
   return name;
 }
+
+// Empty states: say why there is nothing and what to do (issue 22 §5).
+export const FILTERED_EMPTY = "当前筛选条件下没有数据";
+// One table row spanning `colspan` columns with the reason (and a hint) for an empty table.
+export function emptyRow(colspan, why, hint = "") {
+  return el("tr", { class: "empty-state" },
+    el("td", { colspan, class: "muted empty-state", text: hint ? `${why}。${hint}` : why }));
+}
+// An ECharts option for a chart with nothing to draw: the reason in the middle.
+export function emptyChartOption(why) {
+  return { title: { text: why, left: "center", top: "middle", textStyle: { fontSize: 13, color: "#757575", fontWeight: "normal" } },
+    xAxis: { show: false }, yAxis: { show: false }, series: [] };
+}

@@ -1,5 +1,5 @@
 // Maintenance view (phone first): online/offline, last upload, offline duration, navigation.
-import { api, config, el, fmtTime, fmtDuration, toast, stName } from "./common.js";
+import { api, config, el, fmtTime, fmtDuration, toast, stName, FILTERED_EMPTY } from "./common.js";
 
 const q = document.getElementById("m-q");
 const status = document.getElementById("m-status");
@@ -16,6 +16,10 @@ async function load() {
     s.online ? null : el("div", { class: "sub offline-for", text: `离线时长：${fmtDuration(s.silent_s)}` }),
     s.address ? el("div", { class: "sub", text: s.address }) : null,
     s.nav_url ? el("a", { class: "btn nav-link", href: s.nav_url, text: "导航到站点" }) : null)));
+  if (!data.items.length) {
+    list.replaceChildren(el("li", { class: "card empty-state", text: q.value || status.value
+      ? `${FILTERED_EMPTY}：请检查搜索词或状态筛选` : "您的数据范围内还没有站点：请联系管理员分配区域或网格" }));
+  }
   const off = data.items.filter((s) => !s.online).length;
   document.getElementById("m-counts").textContent = `共 ${data.total} 站，本页离线 ${off} 站`;
   document.body.dataset.ready = "1";

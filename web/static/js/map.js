@@ -2,7 +2,9 @@
 // dark ring = offline), region/grid boundaries as vector layers, the IDW heat-map layer,
 // the base map (basemap.js).
 import { createMap, geo, ll } from "./basemap.js";
-import { api, config, el, fmtTime, fmtNumber, aqiChip, liveStream, STATUS_LABEL, stName, textTip, toast } from "./common.js";
+import { api, config, el, fmtTime, liveStream, stName, textTip, toast, FILTERED_EMPTY } from "./common.js";
+import { heatLayerControl } from "./map_heat.js";
+import { popupContent } from "./map_popup.js";
 
 /* global L */
 const map = createMap("map", { zoomControl: true })
@@ -19,7 +21,6 @@ const areaLayer = L.geoJSON(null, {
 }).addTo(map);
 const stationLayer = L.layerGroup().addTo(map);
 map.createPane("heat").style.zIndex = 350; // under the boundaries and the stations
-let heatLayer = null;
 const markers = new Map();
 let renderer = null;
 let fitted = false;
@@ -74,28 +75,6 @@ function legend(data) {
   );
 }
 
-async function popupContent(id) {
-  const s = await api(`/api/v1/stations/${id}`);
-  const rows = s.latest.filter((f) => f.value !== null && f.value !== undefined).map((f) =>
-    el("tr", {},
-      el("td", { text: f.name }),
-      el("td", { class: f.over_limit ? "over" : "", text: `${fmtNumber(f.value)} ${f.unit || ""}` }),
-      el("td", {}, f.flag && f.flag !== "N" ? el("span", { class: "flag-bad", title: `数据标记 ${f.flag}`, text: f.flag_label }) : "正常")));
-  const aqi = s.aqi;
-  return el("div", { class: "popup" },
-    el("h3", {}, s.name, " ", el("span", { class: `status ${s.status}`, text: STATUS_LABEL[s.status] })),
-    el("div", { class: "muted", text: `${s.mn} · ${stName(s.st)} · ${s.region || ""}` }),
-    aqi && aqi.aqi === null ? el("div", {}, "AQI ", aqiChip(null, aqi.color, "NA"), " NA",  // HJ 633—2026 §5.3.1
-      el("span", { class: "muted", text: `（缺 ${aqi.missing.join("、")}，其余指标 AQI ≤ 100，按 ${aqi.standard} 不发布）` }))
-    : aqi ? el("div", {}, "AQI ", aqiChip(aqi.aqi, aqi.color, aqi.category), " ", aqi.category || "",
-      aqi.primary.length ? ` · 首要污染物 ${aqi.primary.join("、")}` : "",
-      el("span", { class: "muted", text: aqi.basis === "hour" ? ` · ${fmtTime(s.aqi_hour).slice(11, 13)}时小时值` : " · 最新实时值" }))
-      : el("div", { class: "muted", text: "AQI：无数据" }),
-    el("table", {}, rows),
-    el("div", { class: "muted", text: `数据时间 ${fmtTime(s.last_data_time)}` }),
-    el("a", { href: `/stations/${s.id}`, text: "查看站点 →" }));
-}
-
 async function loadStations() {
   const data = await api("/api/v1/map/stations", { query: filters });
   const stations = stationsOf(data);
@@ -129,8 +108,13 @@ async function loadStations() {
     if (!seen.has(id)) { stationLayer.removeLayer(m); markers.delete(id); }
   }
   const n = data.counts;
-  document.getElementById("map-counts").textContent =
-    `显示 ${stations.length} 站 · 在线 ${n.online} · 离线 ${n.offline} · 停用 ${n.disabled}`;
+  const filtered = Object.values(filters).some(Boolean);
+  const counts = document.getElementById("map-counts");
+  counts.textContent = stations.length
+    ? `显示 ${stations.length} 站 · 在线 ${n.online} · 离线 ${n.offline} · 停用 ${n.disabled}`
+    : filtered ? `${FILTERED_EMPTY}：请放宽类型、区县、网格或状态筛选`
+      : "还没有带坐标的站点：在“站点管理”中填写经纬度后显示在地图上";
+  counts.classList.toggle("empty-state", !stations.length);
   legend(data);
   if (!fitted && stations.length) {
     fitted = true;
@@ -145,44 +129,7 @@ async function loadStations() {
   document.body.dataset.stations = String(stations.length);
 }
 
-// Heat map (IDW of the hourly AQI of the last complete hour, or of one factor).
-function heatColor(value, min, max) {
-  const t = max > min ? Math.min(1, Math.max(0, (value - min) / (max - min))) : 0.5;
-  const hue = 120 - 120 * t; // green → red
-  return `hsl(${hue}, 85%, 50%)`;
-}
-
-async function loadHeat() {
-  const what = document.getElementById("h-what").value;
-  const box = document.getElementById("heat-state");
-  box.textContent = "计算中…";
-  try {
-    const data = await api("/api/v1/map/heatmap", { query: { what } });
-    if (heatLayer) map.removeLayer(heatLayer);
-    const values = data.features.map((f) => f.properties.value);
-    const min = Math.min(...values), max = Math.max(...values);
-    heatLayer = L.geoJSON(geo(data), {
-      pane: "heat",
-      renderer: L.canvas({ pane: "heat" }),
-      interactive: false,
-      style: (f) => ({ stroke: false, fillOpacity: 0.45, fillColor: f.properties.color || heatColor(f.properties.value, min, max) }),
-    }).addTo(map);
-    const p = data.properties || {};
-    box.textContent = data.features.length
-      ? `${p.stations} 站插值${p.at ? " · " + fmtTime(p.at).slice(0, 13) + (p.hourly ? "时" : "") : ""}${p.standard ? ` · AQI（${p.standard}）` : ""}`
-      : "无数据";
-    document.body.dataset.heat = String(data.features.length);
-  } catch (e) { box.textContent = ""; toast(e.message, true); document.body.dataset.heat = "error"; }
-}
-
-function toggleHeat() {
-  const on = document.getElementById("l-heat").checked;
-  document.getElementById("h-what").disabled = !on;
-  if (on) loadHeat();
-  else if (heatLayer) { map.removeLayer(heatLayer); heatLayer = null; document.getElementById("heat-state").textContent = ""; }
-}
-document.getElementById("l-heat").addEventListener("change", toggleHeat);
-document.getElementById("h-what").addEventListener("change", () => { if (document.getElementById("l-heat").checked) loadHeat(); });
+heatLayerControl(map);
 
 async function loadAreas() {
   const [areas, regions] = await Promise.all([

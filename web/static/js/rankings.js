@@ -1,6 +1,6 @@
 // Rankings: AQI / composite index / one factor of stations, regions or grids, for a day,
 // the last 7 days (daily values), the last 3 months (monthly) or a custom range; export.
-import { api, config, el, fmtNumber, aqiChip, toast, addDays, download } from "./common.js";
+import { api, config, el, fmtNumber, aqiChip, toast, addDays, download, emptyRow, emptyChartOption } from "./common.js";
 
 /* global echarts */
 const $ = (id) => document.getElementById(id);
@@ -15,8 +15,17 @@ function query() {
   return q;
 }
 
+// Why the ranking has no values, and when it will (the daily values' refresh job).
+export function emptyReason(view) {
+  const r = view.refresh || {};
+  const when = r.every_min ? `排名每 ${r.every_min} 分钟更新，下次 ${r.next_label}` : "";
+  if (view.scope_empty) return ["您的数据范围内没有站点", "请联系管理员为您分配区域或网格"];
+  if (!view.rows.length) return [`没有可排名的${SCOPE_ZH[view.scope]}`, "站点接入并上报数据后会出现在这里"];
+  return [`${view.label}还没有有效的${view.by_label}数值`, when || "请换一个时段"];
+}
+
 function valueCell(view, row, value) {
-  if (value === null || value === undefined) return el("td", { class: "muted", text: "—" });
+  if (value === null || value === undefined) return el("td", { class: "muted", title: "无有效数值", text: "—" });
   if (view.by === "aqi") {
     const color = row.detail.color || "#999999";
     return el("td", {}, aqiChip(value, color, row.detail.category));
@@ -40,19 +49,24 @@ function render(view) {
     view.by === "aqi" ? el("th", { text: "首要污染物" }) : null,
     ...view.columns.map((c) => el("th", { text: c.label }))));
   const body = $("rk-table").tBodies[0];
+  const ranked = view.rows.filter((r) => r.value !== null).slice(0, 30);
+  const [why, hint] = emptyReason(view);
   if (!view.rows.length) {
-    body.replaceChildren(el("tr", {}, el("td", { colspan: 4 + view.columns.length, class: "muted", text: "没有数据" })));
+    body.replaceChildren(emptyRow(4 + view.columns.length, why, hint));
   } else {
     body.replaceChildren(...view.rows.map((r) => el("tr", { dataset: { key: r.key, rank: r.rank ?? "" } },
-      el("td", { class: "rank", text: r.rank ?? "—" }),
+      el("td", { class: "rank", title: r.rank === null ? "无有效数值，不参与排名" : "", text: r.rank ?? "—" }),
       el("td", { class: "name", text: r.name }),
       valueCell(view, r, r.value),
       view.by === "aqi" ? el("td", { text: (r.detail.primary || []).join("、") || "—" }) : null,
       ...r.series.map((v) => valueCell(view, r, v)))));
   }
-  const ranked = view.rows.filter((r) => r.value !== null).slice(0, 30);
+  const emptyNotice = $("rk-empty");
+  emptyNotice.hidden = !!ranked.length;
+  emptyNotice.textContent = ranked.length ? "" : hint ? `${why}。${hint}` : why;
   if (!chart) chart = echarts.init($("rk-chart"), null, { renderer: "canvas" });
-  chart.setOption({
+  if (!ranked.length) chart.setOption(emptyChartOption(why), true);
+  else chart.setOption({
     animation: false,
     title: { text: `${view.by_label}${star}（前 ${ranked.length} 名）`, left: 8, top: 4, textStyle: { fontSize: 13 } },
     grid: { left: 90, right: 20, top: 34, bottom: 20 },

@@ -1,6 +1,7 @@
 // Reports: choose scope, period and factors; the report is built as a background job
 // (progress by polling); preview tables and charts; export XLSX/PDF/DOCX/PNG/CSV.
 import { api, config, el, toast, download, addDays } from "./common.js";
+import { emptyRow, emptyChartOption } from "./common.js";
 
 /* global echarts */
 const $ = (id) => document.getElementById(id);
@@ -38,8 +39,8 @@ $("rp-station").addEventListener("input", () => {
 function renderTable(t) {
   const head = el("tr", {}, ...t.columns.map((c) => el("th", { text: c.unit ? `${c.title}（${c.unit}）` : c.title })));
   const rows = [...t.text.map((r) => [r, false]), ...t.summary_text.map((r) => [r, true])];
-  const body = rows.map(([r, bold]) => el("tr", { class: bold ? "summary" : "" },
-    ...r.map((v) => el("td", { text: v }))));
+  const body = rows.length ? rows.map(([r, bold]) => el("tr", { class: bold ? "summary" : "" },
+    ...r.map((v) => el("td", { text: v })))) : [emptyRow(t.columns.length, "该时段没有数据", "请换一个时段或站点")];
   return el("div", { class: "report-table" }, el("h3", { text: t.name }),
     el("div", { class: "table-wrap" }, el("table", { class: "data" }, el("thead", {}, head), el("tbody", {}, body))));
 }
@@ -67,7 +68,9 @@ function renderCharts(list) {
         series: names.map((n) => ({ name: n, type: c.kind, connectNulls: false,
           data: c.series[n].map((v, i) => (c.colors && c.kind === "bar" ? { value: v, itemStyle: { color: c.colors[i] } } : v)) })),
       };
-    chart.setOption({ animation: false, title: { text: c.title, left: 8, top: 4, textStyle: { fontSize: 13 } }, tooltip: { trigger: c.kind === "pie" ? "item" : "axis" }, ...option });
+    const blank = names.every((n) => c.series[n].every((v) => v === null || v === undefined));
+    if (blank) chart.setOption(emptyChartOption(`${c.title}：该时段没有数据`));
+    else chart.setOption({ animation: false, title: { text: c.title, left: 8, top: 4, textStyle: { fontSize: 13 } }, tooltip: { trigger: c.kind === "pie" ? "item" : "axis" }, ...option });
     charts.push(chart);
   }
 }

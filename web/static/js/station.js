@@ -1,6 +1,6 @@
 // Station page: real-time values, last hour and last 24 h charts with limits and data
 // flags, equipment status, raw frames (packet ledger), remote commands, live alerts.
-import { api, config, el, escapeHtml, factorLabel, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, EDITION_LABEL, STATUS_LABEL, stName } from "./common.js";
+import { api, config, el, escapeHtml, factorLabel, fmtTime, fmtNumber, aqiChip, liveStream, toast, zoneOffsetMs, EDITION_LABEL, STATUS_LABEL, stName, emptyRow } from "./common.js";
 import { alertValue } from "./alert_format.js";
 
 /* global echarts */
@@ -123,6 +123,7 @@ function renderLatest() {
     el("td", { text: f.unit || "" }),
     el("td", { class: "flag" }, f.flag ? el("span", { class: f.valid ? "" : "flag-bad", title: `数据标记 ${f.flag}`, text: f.flag_label }) : "—"),
     el("td", { title: f.limit_source || "", text: limitText(f) }))));
+  if (!station.latest.length) body.replaceChildren(emptyRow(5, "这个站点还没有上报实时数据", "数采仪连接平台并上报后显示在这里"));
   document.getElementById("latest-time").textContent = `数据时间：${fmtTime(station.last_data_time)}`;
   const note = document.getElementById("limits-note");
   const unverified = station.unverified || [];
@@ -221,6 +222,7 @@ async function loadPackets(more = false) {
     el("td", {}, String(p.cn), p.backfill ? el("span", { class: "flag-bad", title: "RF=1：数采仪补传的历史数据", text: " 补传" }) : ""),
     el("td", { text: fmtTime(p.received_at) }), el("td", {}, el("code", { translate: "no", text: p.raw.trim() }))));
   if (more) body.append(...rows); else body.replaceChildren(...rows);
+  if (!more && !rows.length) body.replaceChildren(emptyRow(4, "还没有收到这个站点的数据包"));
   packetOffset += data.items.length;
   document.getElementById("packets-more").hidden = packetOffset >= data.total;
 }
@@ -236,6 +238,7 @@ async function loadCommands() {
     el("td", { text: STATUS_ZH[c.status] || c.status }),
     el("td", {}, ...(c.replies || []).flatMap((r, i) => [i ? "；" : "", el("span", { title: `CN ${r.cn}`, text: r.cn_name }),
       r.result ? `：${r.result} ` : " ", fieldsCode(r.fields, ["QnRtn", "ExeRtn"])]), c.replies && c.replies.length ? null : "—"))));
+  if (!data.items.length) body.replaceChildren(emptyRow(4, "还没有向这个站点下发过命令"));
 }
 
 /** Protocol fields as sent (``key=value``), marked as code: what a maintainer compares with the logger. */
