@@ -52,6 +52,7 @@ PHONE: Final[dict[str, Any]] = {
 SHOTS: Final = [
     ("map", "demo_officer", "/map", False),
     ("map-phone", "demo_officer", "/map", True),
+    ("heatmap", "demo_officer", "/map", False),
     ("station", "demo_officer", "/stations/{/stations/}", False),
     ("station-phone", "demo_officer", "/stations/{/stations/}", True),
     ("rankings", "demo_officer", "/rankings", False),
@@ -72,6 +73,8 @@ SHOTS: Final = [
     ("backups", "demo_admin", "/admin/backups", False),
     ("forward", "demo_admin", "/admin/forward", False),
 ]
+#: What to click before the shot, by file name (the heat map is a layer of the map page).
+CLICKS: Final = {"heatmap": "#l-heat"}
 #: Pages whose script sets no ``body[data-ready]`` (tests/web/test_demo_pages_browser.py).
 NO_READY_MARK: Final = {"/audit"}
 #: Time for map tiles, boundaries and charts to paint after the page says it is ready.
@@ -116,11 +119,14 @@ async def _ids(dsn: str) -> dict[str, int]:
 
 
 async def _shoot(page: Any, url: str, path: str, target: Path) -> None:
+    """Open ``url``, wait until it is ready, click what :data:`CLICKS` says, save the PNG."""
     await page.goto(url, wait_until="load")
     if path in NO_READY_MARK:
         await page.wait_for_load_state("networkidle")
     else:
         await page.wait_for_selector("body[data-ready='1']", state="attached")
+    if target.stem in CLICKS:
+        await page.click(CLICKS[target.stem])
     await page.wait_for_timeout(SETTLE_MS)
     target.write_bytes(small_png(await page.screenshot()))
 
