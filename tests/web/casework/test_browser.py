@@ -265,7 +265,9 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     await mobile.screenshot(path=str(ARTIFACTS / "10-phone-hazard.png"), full_page=True)
     # the only task is done: "mine" says why it is empty and what to do
     await mobile.goto(f"{base}/patrol/tasks")
-    await mobile.wait_for_selector("#task-list .empty-state:has-text('没有分配给您的未完成巡查任务')")
+    await mobile.wait_for_selector(
+        "#task-list .empty-state:has-text('没有分配给您的未完成巡查任务')"
+    )
     await mobile.goto(f"{base}/cases/mine")
     await mobile.wait_for_selector("body[data-ready='1']", state="attached")
     assert await mobile.get_attribute("body", "data-cases") == "1"  # the case in check

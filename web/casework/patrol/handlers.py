@@ -11,6 +11,7 @@ import asyncpg
 from aiohttp import web
 
 from web import context, params
+from web.casework.cases.timeleft import annotate_deadlines
 from web.casework.kernel.access import (
     Caller,
     acting,
@@ -23,7 +24,6 @@ from web.casework.kernel.access import (
     rows_response,
     take_uploads,
 )
-from web.casework.cases.timeleft import annotate_deadlines
 from web.casework.kernel.uploads import StoredFile
 from web.casework.kernel.worktime import load_calendar
 from web.casework.patrol import hazards as hz
@@ -231,7 +231,10 @@ HAZARD_DUE: Final = ("rectify_deadline", frozenset({"passed"}))
 
 
 async def _time_left(
-    request: web.Request, conn: asyncpg.Connection, rows: list[dict[str, Any]], due: tuple[str, frozenset[str]]
+    request: web.Request,
+    conn: asyncpg.Connection,
+    rows: list[dict[str, Any]],
+    due: tuple[str, frozenset[str]],
 ) -> None:
     """``deadline_left`` (working time, as on cases) on each open task / hazard row."""
     at = now()
