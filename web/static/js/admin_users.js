@@ -61,7 +61,7 @@ async function loadUsers() {
         locked ? el("button", { class: "secondary", type: "button", text: "解锁", onclick: async () => {
           await api(`/api/v1/users/${u.id}`, { method: "PATCH", body: { unlock: true } }); loadUsers(); } }) : null));
   }));
-  if (!data.items.length) $("users-table").tBodies[0].replaceChildren(emptyRow(9, "您的范围内还没有用户", "请用下方表单新建用户"));
+  if (!data.items.length) $("users-table").tBodies[0].replaceChildren(emptyRow(9, "您的范围内还没有用户", "请用上方表单新建用户"));
 }
 
 async function init() {
