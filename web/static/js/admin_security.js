@@ -29,7 +29,7 @@ async function loadTokens() {
     el("td", { text: t.name }), el("td", { text: who(t) }), el("td", { text: fmtTime(t.created_at) }),
     el("td", { text: t.last_used_at ? fmtTime(t.last_used_at) : "未使用" }), el("td", { text: t.expires_at ? fmtTime(t.expires_at) : "永不" }),
     el("td", {}, action("吊销", `吊销 ${t.username} 的令牌“${t.name}”？使用它的程序将无法再访问。`, `/api/v1/security/tokens/${t.id}/revoke`, "令牌已吊销")))));
-  if (!data.items.length) $("tokens-table").tBodies[0].replaceChildren(emptyRow(7, "没有有效的 API 令牌", "用户可通过接口 POST /api/v1/auth/tokens 创建令牌供程序访问（见接口文档）"));
+  if (!data.items.length) $("tokens-table").tBodies[0].replaceChildren(emptyRow(7, "没有有效的 API 令牌", "用户可按接口文档中的说明创建令牌，供程序访问"));
 }
 
 async function loadSecondFactors() {
