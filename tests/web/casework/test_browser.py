@@ -159,6 +159,8 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
         "close": 0,
         "hung": 0,
     }
+    # an empty column says why (issue 22 §5)
+    assert "没有这一阶段的案件" in await page.inner_text(".board-col[data-column='close']")
     assert await page.get_attribute("body", "data-cases") == "5"
     await page.screenshot(path=str(ARTIFACTS / "01-case-board.png"), full_page=True)
 
@@ -201,6 +203,11 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     assert await page.locator("path.grid-case").count() == 5
     assert await page.locator("path.grid-station").count() == 1
     await page.screenshot(path=str(ARTIFACTS / "04-grid-map.png"))
+    # the hazard ledger before any patrol: the filter vs. nothing registered yet
+    await page.goto(f"{base}/patrol/hazards")
+    await page.wait_for_selector("#hazards td.empty-state:has-text('当前筛选条件下没有数据')")
+    await page.select_option("#h-state", "")
+    await page.wait_for_selector("#hazards td.empty-state:has-text('还没有登记隐患')")
     await page.goto(f"{base}/assessment")
     await page.wait_for_selector("body[data-ready='1']", state="attached")
     assert await page.locator("#exports a[data-format='xlsx']").count() == 1
@@ -217,6 +224,7 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     collect_errors(mobile, errors)
     await browser_login(mobile, base, "member", "/patrol/tasks")
     assert await mobile.get_attribute("body", "data-tasks") == "1"
+    assert "个工作" in await mobile.inner_text(".task-card .deadline")  # working time left
     assert await mobile.evaluate("document.documentElement.scrollWidth") <= 375
     await mobile.screenshot(path=str(ARTIFACTS / "06-phone-my-tasks.png"), full_page=True)
     await mobile.click(".task-card")
@@ -255,6 +263,11 @@ async def test_case_board_and_patrol_check_in(browser: Any, server: TestServer) 
     assert await mobile.locator("#review-form").is_hidden()  # not one's own rectification
     await mobile.evaluate("window.scrollTo(0, 0)")
     await mobile.screenshot(path=str(ARTIFACTS / "10-phone-hazard.png"), full_page=True)
+    # the only task is done: "mine" says why it is empty and what to do
+    await mobile.goto(f"{base}/patrol/tasks")
+    await mobile.wait_for_selector(
+        "#task-list .empty-state:has-text('没有分配给您的未完成巡查任务')"
+    )
     await mobile.goto(f"{base}/cases/mine")
     await mobile.wait_for_selector("body[data-ready='1']", state="attached")
     assert await mobile.get_attribute("body", "data-cases") == "1"  # the case in check

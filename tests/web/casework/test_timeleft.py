@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from web.casework.cases.status_lookup import check_input, phone_matches, public_phase
-from web.casework.cases.timeleft import time_left, work_span
+from web.casework.cases.timeleft import annotate_deadlines, time_left, work_span
 from web.casework.kernel.calendar import WorkCalendar
 from web.casework.kernel.errors import WorkflowError
 
@@ -88,3 +89,17 @@ def test_input_is_normalised_and_phases_are_words() -> None:
     assert public_phase("reported") == "已收到，等待受理"
     assert public_phase("handling") == "处理中"
     assert public_phase("archived") == "已办结"
+
+
+def test_annotate_patrol_rows_by_field_skipping_closed_states() -> None:
+    """Patrol tasks (``due_at``) and hazards (``rectify_deadline``): the same working time
+    left as cases; a finished row (``closed`` state) or one without a deadline gets None."""
+    rows: list[dict[str, Any]] = [
+        {"state": "pending", "due_at": at(7, 12)},
+        {"state": "overdue", "due_at": at(4, 15)},
+        {"state": "done", "due_at": at(7, 12)},
+        {"state": "pending", "due_at": None},
+    ]
+    annotate_deadlines(rows, CAL, at(7, 9), "due_at", frozenset({"done"}))
+    texts = [r["deadline_left"] and r["deadline_left"]["text"] for r in rows]
+    assert texts == ["剩余 3 个工作小时", "已超期 3 个工作小时", None, None]

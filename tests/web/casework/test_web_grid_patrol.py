@@ -181,6 +181,9 @@ async def test_patrol_plan_tasks_check_in_and_hazard_rounds(
     assert mine["linked"] and len(mine["items"]) == 1
     task = mine["items"][0]
     assert task["target_name"] == "一号站" and task["state"] == "pending"
+    # the deadline as working time left, as on cases
+    left = task["deadline_left"]
+    assert left["minutes"] >= 0 and left["text"].startswith("剩余") and "个工作" in left["text"]
     none = await call(client, "GET", "/api/v1/patrol/tasks?mine=true", s, "admin")
     assert none["items"] == [] and not none["linked"]
     assert (await call(client, "GET", "/api/v1/patrol/tasks", s, "d2"))["items"] == []
@@ -189,6 +192,7 @@ async def test_patrol_plan_tasks_check_in_and_hazard_rounds(
     tid = task["id"]
     detail = await call(client, "GET", f"/api/v1/patrol/tasks/{tid}", s, "member")
     assert detail["can_work"] and len(detail["check_items"]) == 7
+    assert detail["deadline_left"] == left
     # the checklist needs a check-in first; the head of G1 is not the assignee
     results = [{"code": i["code"], "ok": True} for i in detail["check_items"]]
     await call(client, "POST", f"/api/v1/patrol/tasks/{tid}/checklist", s, "member", status=409,
@@ -214,6 +218,7 @@ async def test_patrol_plan_tasks_check_in_and_hazard_rounds(
     assert done["on_time"] and len(done["hazards"]) == 1
     detail = await call(client, "GET", f"/api/v1/patrol/tasks/{tid}", s, "member")
     assert detail["state"] == "done" and not detail["can_work"]
+    assert detail["deadline_left"] is None  # a finished task's deadline no longer runs
     assert [c["out_of_range"] for c in detail["checkins"]] == [True, False]
     assert len(detail["checkins"][1]["attachments"]) == 1 and len(detail["attachments"]) == 1
 
@@ -222,6 +227,8 @@ async def test_patrol_plan_tasks_check_in_and_hazard_rounds(
     assert hazard["state"] == "rectifying" and hazard["actions"] == ["rectify", "escalate"]
     listed = await call(client, "GET", "/api/v1/patrol/hazards?state=rectifying", s, "officer")
     assert [h["id"] for h in listed["items"]] == [hid]
+    assert "个工作" in listed["items"][0]["deadline_left"]["text"]
+    assert hazard["deadline_left"]["text"].startswith("剩余")
     await call(client, "POST", f"/api/v1/patrol/hazards/{hid}/rectify", s, "member",
                json={"note": "已联系运维更换滤膜", "photos": await upload(client, s, "member", JPEG)})  # fmt: skip
     # the rectifier may not review their own work; the head fails it → round 2

@@ -50,8 +50,16 @@ def time_left(cal: WorkCalendar, deadline: datetime | None, now: datetime) -> di
 
 
 def annotate_deadlines(
-    rows: Iterable[MutableMapping[str, Any]], cal: WorkCalendar, now: datetime
+    rows: Iterable[MutableMapping[str, Any]],
+    cal: WorkCalendar,
+    now: datetime,
+    field: str = "deadline",
+    closed: frozenset[str] = frozenset(),
 ) -> None:
-    """Add ``deadline_left`` (:func:`time_left`) to each case row with a ``deadline``."""
+    """Add ``deadline_left`` (:func:`time_left` of ``row[field]``) to each row.
+
+    Rows whose ``state`` is in ``closed`` (a finished patrol task, a passed hazard) get
+    None: their deadline no longer runs."""
     for row in rows:
-        row["deadline_left"] = time_left(cal, row.get("deadline"), now)
+        due = None if row.get("state") in closed else row.get(field)
+        row["deadline_left"] = time_left(cal, due, now)

@@ -11,6 +11,7 @@ import asyncpg
 from aiohttp import web
 
 from web import context, params
+from web.casework.cases.timeleft import annotate_deadlines
 from web.casework.kernel.access import (
     Caller,
     acting,
@@ -24,6 +25,7 @@ from web.casework.kernel.access import (
     take_uploads,
 )
 from web.casework.kernel.uploads import StoredFile
+from web.casework.kernel.worktime import load_calendar
 from web.casework.patrol import hazards as hz
 from web.casework.patrol import queries as q
 from web.casework.patrol import service as ps
@@ -224,6 +226,21 @@ async def put_check_item(request: web.Request) -> web.Response:
 
 # -- tasks ---------------------------------------------------------------------------------
 
+TASK_DUE: Final = ("due_at", frozenset({"done"}))
+HAZARD_DUE: Final = ("rectify_deadline", frozenset({"passed"}))
+
+
+async def _time_left(
+    request: web.Request,
+    conn: asyncpg.Connection,
+    rows: list[dict[str, Any]],
+    due: tuple[str, frozenset[str]],
+) -> None:
+    """``deadline_left`` (working time, as on cases) on each open task / hazard row."""
+    at = now()
+    cal = await load_calendar(conn, case_config(request), at)
+    annotate_deadlines(rows, cal, at, due[0], due[1])
+
 
 async def list_tasks(request: web.Request) -> web.Response:
     qy = request.query
@@ -249,12 +266,14 @@ async def list_tasks(request: web.Request) -> web.Response:
                 page.offset,
             )
         ]
+        await _time_left(request, conn, rows, TASK_DUE)
     return json_response({**_labelled(page, rows, views.TASK_LABELS), "linked": person is not None})
 
 
 async def get_task(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         task = await views.task_detail(conn, params.path_int(request), caller)
+        await _time_left(request, conn, [task], TASK_DUE)
     return json_response(task)
 
 
@@ -326,13 +345,15 @@ async def list_hazards(request: web.Request) -> web.Response:
     grid = params.opt_int(qy, "grid", minimum=1)
     async with acting(request) as (conn, caller):
         found = await q.hazards(conn, caller.scope, states, grid, page.limit, page.offset)
-    rows = [dict(r) for r in found]
+        rows = [dict(r) for r in found]
+        await _time_left(request, conn, rows, HAZARD_DUE)
     return json_response(_labelled(page, rows, views.HAZARD_LABELS))
 
 
 async def get_hazard(request: web.Request) -> web.Response:
     async with acting(request) as (conn, caller):
         hazard = await views.hazard_detail(conn, params.path_int(request), caller)
+        await _time_left(request, conn, [hazard], HAZARD_DUE)
     return json_response(hazard)
 
 

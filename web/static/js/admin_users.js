@@ -1,5 +1,5 @@
 // Users and roles (admins): create/edit users, role, data scope, disable, unlock, reset.
-import { api, el, fmtTime, toast } from "./common.js";
+import { api, el, fmtTime, toast, emptyRow } from "./common.js";
 import { CHANNEL_ZH } from "./alert_format.js";
 
 const $ = (id) => document.getElementById(id);
@@ -61,6 +61,7 @@ async function loadUsers() {
         locked ? el("button", { class: "secondary", type: "button", text: "解锁", onclick: async () => {
           await api(`/api/v1/users/${u.id}`, { method: "PATCH", body: { unlock: true } }); loadUsers(); } }) : null));
   }));
+  if (!data.items.length) $("users-table").tBodies[0].replaceChildren(emptyRow(9, "您的范围内还没有用户", "请用上方表单新建用户"));
 }
 
 async function init() {
@@ -78,6 +79,7 @@ async function init() {
   $("roles-table").tBodies[0].replaceChildren(...roles.map((role) => el("tr", {},
     el("td", { title: role.name, text: role.title_zh }),
     el("td", { text: role.permissions.includes("*") ? "全部权限" : role.permissions.map((p) => r.permissions[p] || p).join("、") }))));
+  if (!roles.length) $("roles-table").tBodies[0].replaceChildren(emptyRow(3, "没有可显示的角色", "请检查 web.roles 配置"));
   await loadUsers();
   document.body.dataset.ready = "1";
 }

@@ -1,7 +1,7 @@
 // Routes (which alerts go to whom) and receivers (contact points, linked to users) — admins.
 import { editForm } from "./alert_forms.js";
 import { CHANNEL_ZH, matcherText } from "./alert_format.js";
-import { api, config, el, toast } from "./common.js";
+import { api, config, el, toast, emptyRow } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const KIND_ZH = CHANNEL_ZH;
@@ -28,6 +28,7 @@ async function loadReceivers() {
         if (!confirm(`删除接收人 ${r.name}？`)) return;
         await api(`/api/v1/alert-receivers/${r.id}`, { method: "DELETE" }).catch((e) => toast(e.message, true)); loadReceivers();
       } })))));
+  if (!receivers.length) $("rc-table").tBodies[0].replaceChildren(emptyRow(7, "还没有接收人", "请用上方表单添加接收人（短信、邮件、钉钉或企业微信）"));
   $("rs-receiver").replaceChildren(...receivers.map((r) => el("option", { value: r.id, text: r.name })));
   $("rt-receivers").replaceChildren(...receivers.map((r) => el("option", { value: r.id, text: r.name })));
 }
@@ -71,6 +72,7 @@ async function loadRoutes() {
         if (!confirm(`删除路由 ${r.name}？`)) return;
         await api(`/api/v1/alert-routes/${r.id}`, { method: "DELETE" }).catch((e) => toast(e.message, true)); loadRoutes();
       } })))));
+  if (!routes.length) $("rt-table").tBodies[0].replaceChildren(emptyRow(6, "还没有路由规则，告警不会通知任何人", "请用上方表单添加规则，把告警发给接收人"));
 }
 
 function editRoute(r) {

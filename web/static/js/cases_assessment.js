@@ -1,5 +1,5 @@
 // 案件考核: indicators per unit / grid / person / area for a month, chart, exports.
-import { api, config, el, toast } from "./common.js";
+import { api, config, el, toast, emptyRow } from "./common.js";
 import { badge, pct, ready } from "./cases_common.js";
 
 /* global echarts */
@@ -44,6 +44,7 @@ async function load() {
     el("td", { text: r.on_time }), el("td", { text: r.overdue }), el("td", { text: r.rework }),
     el("td", { text: r.auto_recovered }), el("td", { text: pct(r.on_time_rate) }), el("td", { text: pct(r.closure_rate) }), el("td", { text: pct(r.rework_rate) }),
     el("td", {}, r.card ? badge(...CARD[r.card]) : ""))));
+  if (!data.rows.length) document.querySelector("#a-table tbody").replaceChildren(emptyRow(13, `${data.period.label}没有应结案的案件`, "请换一个考核周期或分组"));
   const th = data.thresholds;
   document.getElementById("a-note").textContent =
     `${data.scope_label} · ${data.period.label}。按期结案率 = 按期结案数 /（应结案数 − 缓办数）；` +

@@ -1,6 +1,6 @@
 // 案件看板: the open cases by phase (columns sorted by the running deadline), counters,
 // filters; the "已结束" view lists closed and ended cases.
-import { api, config, el, toast, fmtTime, withCode } from "./common.js";
+import { api, config, el, toast, fmtTime, withCode, emptyRow, FILTERED_EMPTY } from "./common.js";
 import { caseCard, badge, ready } from "./cases_common.js";
 
 const actor = config.actor || {};
@@ -34,7 +34,7 @@ async function loadBoard() {
   document.getElementById("board").replaceChildren(...data.columns.map((col) =>
     el("section", { class: "board-col", dataset: { column: col.key }, "aria-label": col.label },
       el("h2", {}, col.label, el("span", { class: "count", text: String(col.total) })),
-      col.items.length ? col.items.map((item) => caseCard(item, now)) : el("p", { class: "muted", text: "无" }),
+      col.items.length ? col.items.map((item) => caseCard(item, now)) : el("p", { class: "muted empty-state", text: Object.values(f).some(Boolean) ? FILTERED_EMPTY : "没有这一阶段的案件" }),
       col.total > col.items.length
         ? el("a", { class: "more", href: `/cases/mine`, text: `还有 ${col.total - col.items.length} 件…` }) : null)));
   document.body.dataset.cases = String(c.open);
@@ -49,6 +49,7 @@ async function loadClosed(append = false) {
     el("td", {}, badge(c.state_label, "state")), el("td", { text: c.grid_name || "—" }),
     el("td", { text: c.unit_name || "—" }), el("td", { text: fmtTime(c.reported_at) })));
   if (append) body.append(...rows); else body.replaceChildren(...rows);
+  if (!append && !rows.length) body.replaceChildren(Object.values(f).some(Boolean) ? emptyRow(7, FILTERED_EMPTY, "请放宽类别、来源、关键词或状态筛选") : emptyRow(7, "还没有已结案的案件", "案件核查通过结案后显示在这里"));
   closedOffset += data.items.length;
   document.getElementById("closed-more").hidden = closedOffset >= data.total;
 }

@@ -1,5 +1,5 @@
 // 案件详情: facts, the trail with photos, and the actions the caller may take now.
-import { api, config, el, toast, fmtTime } from "./common.js";
+import { api, config, el, toast, fmtTime, emptyRow } from "./common.js";
 import { badge, facts, miniMap, photoStrip, ready, uploadPhotos, SOURCE_LABEL, STAGE_LABEL, navLinks, workLeft } from "./cases_common.js";
 
 const id = config.caseId;
@@ -92,6 +92,7 @@ function render(c) {
     el("td", { text: NOTICE_KIND[n.kind] || n.kind }), el("td", { text: n.recipient_name || "—" }),
     el("td", { title: n.last_error || "", text: NOTICE_STATUS[n.status] || n.status }),
     el("td", { text: fmtTime(n.sent_at || n.due_at) }))));
+  if (!(c.notices || []).length) document.querySelector("#notices tbody").replaceChildren(emptyRow(5, "这个案件还没有催办或超期通知", "临近或超过时限时系统自动通知经办人"));
 }
 
 async function openForm(a) {

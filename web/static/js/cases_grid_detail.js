@@ -1,5 +1,5 @@
 // 网格详情: breadcrumb, counters, people by duty, responsible units, stations, patrol points.
-import { api, config, el, toast, fmtTime, stName, textTip } from "./common.js";
+import { api, config, el, toast, fmtTime, stName, textTip, emptyRow } from "./common.js";
 import { DUTY_LABEL, ready } from "./cases_common.js";
 import { createMap, geo, ll } from "./basemap.js";
 
@@ -23,9 +23,12 @@ async function load() {
     el("li", {}, el("b", { text: `${DUTY_LABEL[duty] || duty}：` }), list.map((p) => `${p.name}${p.phone ? " " + p.phone : ""}`).join("、"))) : [el("li", { class: "muted", text: "未配置人员（按上级区域）" })]));
   document.querySelector("#units tbody").replaceChildren(...a.units.map((u) =>
     row(u.category === "*" ? "全部类别" : (u.category_name || u.category), `${u.unit_name}${u.unit_phone ? " " + u.unit_phone : ""}`, u.depth ? `${u.area_name}（上级）` : "本区域")));
+  if (!a.units.length) document.querySelector("#units tbody").replaceChildren(emptyRow(4, "本区域及上级区域都没有配置责任单位", "请在“网格编辑”中为区域指定责任单位，案件才能派遣"));
   document.querySelector("#stations tbody").replaceChildren(...a.stations.map((s) =>
     row(el("a", { href: `/stations/${s.id}`, text: s.name }), s.mn, stName(s.st), fmtTime(s.last_data_at))));
+  if (!a.stations.length) document.querySelector("#stations tbody").replaceChildren(emptyRow(5, "本区域内没有监测站点", "站点按坐标落入网格，可在站点管理中补充坐标"));
   document.querySelector("#points tbody").replaceChildren(...a.points.map((p) => row(p.code, p.name, p.kind)));
+  if (!a.points.length) document.querySelector("#points tbody").replaceChildren(emptyRow(4, "本区域还没有巡查点", "请在“网格编辑”中添加巡查点"));
   document.getElementById("children").replaceChildren(...(a.children.length ? a.children.map((ch) =>
     el("li", {}, el("a", { href: `/grid/${ch.id}`, text: `${ch.name}（${ch.code}）` }))) : [el("li", { class: "muted", text: "无" })]));
   const map = createMap("area-map");

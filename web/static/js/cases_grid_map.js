@@ -55,6 +55,10 @@ async function load() {
   }
   document.getElementById("g-counts").textContent =
     `网格 ${data.areas.features.filter((f) => f.properties.level === 5).length} · 站点 ${stations.length} · 巡查点 ${points.length} · 未结案件 ${cases.length}`;
+  if (!data.areas.features.length) {
+    document.getElementById("g-counts").textContent += area
+      ? "。所选区域下没有网格，请选择“全部区域”或其他区域" : "。还没有划分网格，请在“网格编辑”中导入或绘制网格边界";
+  }
   const bounds = layers.areas.getBounds();
   if (bounds.isValid() && (!fitted || area)) { map.fitBounds(bounds, { padding: [10, 10] }); fitted = true; }
   document.body.dataset.cases = String(cases.length);

@@ -1,16 +1,24 @@
 // 隐患台账 and one hazard: rectify → review rounds, escalation to a case.
-import { api, config, el, toast, fmtTime } from "./common.js";
-import { badge, facts, photoStrip, ready, uploadPhotos } from "./cases_common.js";
+import { api, config, el, toast, fmtTime, emptyRow, FILTERED_EMPTY } from "./common.js";
+import { badge, workLeft, facts, photoStrip, ready, uploadPhotos } from "./cases_common.js";
 
 const CLS = { rectifying: "yellow", reviewing: "state", passed: "done" };
+
+function deadlineCell(h) {
+  if (!h.deadline_left) return el("td", { text: fmtTime(h.rectify_deadline) });
+  const dl = workLeft(h.deadline_left, h.rectify_deadline);
+  return el("td", {}, fmtTime(h.rectify_deadline), " ", el("span", { class: `deadline ${dl.cls}`, text: `（${dl.text}）` }));
+}
 
 async function list() {
   const state = document.getElementById("h-state").value;
   const data = await api("/api/v1/patrol/hazards", { query: { state } });
-  document.querySelector("#hazards tbody").replaceChildren(...data.items.map((h) => el("tr", {},
+  const none = state ? emptyRow(7, FILTERED_EMPTY, "可在状态中选“全部”查看所有隐患")
+    : emptyRow(7, "还没有登记隐患", "巡查检查项不合格时自动登记为隐患");
+  document.querySelector("#hazards tbody").replaceChildren(...(data.items.length ? [] : [none]), ...data.items.map((h) => el("tr", {},
     el("td", {}, el("a", { href: `/patrol/hazards/${h.id}`, text: h.title })), el("td", { text: h.target_name || "—" }),
     el("td", { text: h.grid_name || "—" }), el("td", {}, badge(h.state_label, CLS[h.state])), el("td", { text: `第 ${h.round} 轮` }),
-    el("td", { text: fmtTime(h.rectify_deadline) }),
+    deadlineCell(h),
     el("td", {}, h.case_id ? el("a", { href: `/cases/${h.case_id}`, text: "查看" }) : "—"))));
 }
 
@@ -20,7 +28,7 @@ async function detail(id) {
   document.getElementById("h-tags").replaceChildren(badge(h.state_label, CLS[h.state]), badge(`第 ${h.round} 轮`));
   document.getElementById("h-facts").replaceChildren(facts([
     ["对象", h.target_name], ["网格", h.grid_name], ["问题", h.description], ["发现人", h.reporter_name],
-    ["整改人", h.rectifier_name], ["整改期限", fmtTime(h.rectify_deadline)], ["发现时间", fmtTime(h.created_at)],
+    ["整改人", h.rectifier_name], ["整改期限", h.deadline_left ? `${fmtTime(h.rectify_deadline)}（${h.deadline_left.text}）` : fmtTime(h.rectify_deadline)], ["发现时间", fmtTime(h.created_at)],
     h.task_id ? ["巡查任务", el("a", { href: `/patrol/tasks/${h.task_id}`, text: `#${h.task_id}` })] : null,
     h.case_id ? ["案件", el("a", { href: `/cases/${h.case_id}`, text: h.case_code })] : null,
   ]));

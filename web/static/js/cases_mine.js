@@ -1,5 +1,5 @@
 // 我的案件: the open cases the caller's role can act on (unit: its own), by deadline.
-import { api, config, toast } from "./common.js";
+import { api, config, el, toast } from "./common.js";
 import { caseCard, ready, ROLE_LABEL } from "./cases_common.js";
 
 const actor = config.actor || {};
@@ -14,7 +14,7 @@ async function load(append = false) {
   const now = Date.now();
   const cards = data.items.map((c) => caseCard(c, now));
   if (append) list.append(...cards);
-  else list.replaceChildren(...(cards.length ? cards : [document.createTextNode("暂无待处理的案件。")]));
+  else list.replaceChildren(...(cards.length ? cards : [el("p", { class: "muted empty-state", text: "当前没有需要您处理的案件。新案件受理、派遣到您或您的单位后显示在这里；办理过的案件见“已办”" })]));
   offset += data.items.length;
   document.getElementById("mine-more").hidden = offset >= data.total;
   document.body.dataset.cases = String(data.total);

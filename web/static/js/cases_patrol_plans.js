@@ -1,5 +1,5 @@
 // 巡查计划: the plans of the caller's scope; officers and admins create and pause them.
-import { api, config, el, toast } from "./common.js";
+import { api, config, el, toast, emptyRow } from "./common.js";
 import { badge, DUTY_LABEL, ready } from "./cases_common.js";
 
 const actor = config.actor || {};
@@ -18,6 +18,7 @@ async function load() {
       onclick: async () => {
         try { await api(`/api/v1/patrol/plans/${p.id}`, { method: "PATCH", body: { active: !p.active } }); await load(); } catch (e) { toast(e.message, true); }
       } }) : null))));
+  if (!plans.length) document.querySelector("#plans tbody").replaceChildren(emptyRow(8, "您的范围内还没有巡查计划", actor.planner ? "请用上方表单新建计划，系统按周期生成巡查任务" : "请联系执法人员或管理员新建计划"));
 }
 
 async function setupForm() {

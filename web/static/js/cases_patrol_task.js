@@ -38,7 +38,7 @@ function render(t) {
   document.getElementById("t-title").textContent = t.target_name || "巡查任务";
   document.getElementById("t-tags").replaceChildren(badge(t.state_label, t.state === "done" ? "done" : t.state === "overdue" ? "overdue" : "state"));
   document.getElementById("t-facts").replaceChildren(facts([
-    ["计划", t.plan], ["网格", t.grid_name], ["编号", t.target_code], ["时限", fmtTime(t.due_at)],
+    ["计划", t.plan], ["网格", t.grid_name], ["编号", t.target_code], ["时限", t.deadline_left ? `${fmtTime(t.due_at)}（${t.deadline_left.text}）` : fmtTime(t.due_at)],
     t.target_lat !== null && t.target_lat !== undefined ? ["导航", navLinks(t.target_lat, t.target_lon, t.target_name)] : null,
     ["执行人", t.assignee_name || "网格内人员"], t.done_at ? ["完成", `${fmtTime(t.done_at)}${t.on_time ? "（按时）" : "（超期）"}`] : null,
   ]));

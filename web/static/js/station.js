@@ -111,7 +111,7 @@ async function loadAlerts() {
     el("td", {}, el("span", { class: `badge state-${a.state}`, text: ALERT_STATE[a.state] || a.state })),
     el("td", {}, config.canAck && a.state === "firing" ? el("button", { class: "secondary small", type: "button", text: "确认", onclick: async () => {
       try { await api(`/api/v1/alerts/${a.id}/ack`, { method: "POST", body: {} }); toast("已确认"); loadAlerts(); } catch (e) { toast(e.message, true); }
-    } }) : null))) : [el("tr", {}, el("td", { colspan: 6, class: "muted", text: "没有告警" }))]));
+    } }) : null))) : [emptyRow(7, "这个站点还没有告警", "监测数据超标、离线等按告警规则自动产生告警")]));
   document.body.dataset.alerts = String(data.total);
 }
 

@@ -3,7 +3,7 @@
 // single noise measurements, from /api/v1/stations/{id}/records.  Factor names follow the
 // station's edition (2025: 废气温度 …; 2017: 烟气温度 …): the codes, and so the series, are
 // the same.  The panel stays hidden while the station has no such record.
-import { api, config, el, factorLabel, fmtTime, fmtNumber, toast } from "./common.js";
+import { api, config, el, factorLabel, fmtTime, fmtNumber, toast, emptyRow } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 const CNS = [2111, 2062, 2013, 2052];
@@ -37,6 +37,7 @@ async function show(cn) {
     el("td", { text: r.value === null ? "—" : fmtNumber(r.value) }),
     el("td", {}, details(cn, r.fields)),
     el("td", { text: fmtTime(r.received_at) + (r.backfill ? " · 补传" : "") }))));
+  if (!page.items.length) $("records-2025-table").tBodies[0].replaceChildren(emptyRow(6, "近24小时没有收到这类记录", "数采仪按 HJ 212-2025 上报后显示在这里，可切换上方的记录类型"));
   $("records-2025-note").textContent = page.total > page.items.length
     ? `近24小时共 ${page.total} 条，显示最新 ${page.items.length} 条` : `近24小时共 ${page.total} 条`;
   return page;
