@@ -44,9 +44,20 @@ async def test_runs_jobs_at_start_and_logs_results_and_failures(
         UTC,
         SchedulerMetrics(registry),
     )
+
+    def finished(job: str, outcome: str) -> bool:
+        value = registry.get_sample_value(
+            "envgrid_scheduler_job_runs_total", {"name": job, "outcome": outcome}
+        )
+        return bool(value)
+
     try:
         await asyncio.wait_for(done.wait(), 5)
-        await asyncio.sleep(0.05)
+        async with asyncio.timeout(10):  # the three start runs, however busy the machine
+            while not all(
+                finished(*run) for run in (("fail", "failed"), ("offline", "db_unavailable"))
+            ):
+                await asyncio.sleep(0.02)
         before = time.time()
         ids = {job.id for job in scheduler.get_jobs()}
         assert ids == {"count", "fail", "offline", "nightly"}
