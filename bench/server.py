@@ -76,6 +76,8 @@ class ServerUnderTest:
     alerts: bool = False
     #: ``envgrid serve --role`` (e.g. "ingest,alerts"); when set, ``web``/``alerts`` are unused
     roles: str | None = None
+    #: False: ``--no-forward`` (no forwarder to upstream platforms beside the alerts role)
+    forward: bool = True
     data_dir: Path | None = None
     port: int = 0
     metrics_port: int = 0
@@ -88,6 +90,7 @@ class ServerUnderTest:
     #: the engine of its database, read from it once started (bench.engines)
     engine: str = ""
     _tmp: Path | None = None
+    _pump_thread: threading.Thread | None = None
 
     def start(self, timeout: float = 120.0) -> None:
         if self.data_dir is None:
@@ -120,6 +123,8 @@ class ServerUnderTest:
             args.append("--no-web")
         if self.roles is None and not self.alerts:
             args.append("--no-alerts")
+        if not self.forward:
+            args.append("--no-forward")
         self.process = subprocess.Popen(
             args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -138,15 +143,22 @@ class ServerUnderTest:
             self.stop()
             raise RuntimeError(f"envgrid serve did not start:\n{self.banner[-3000:]}")
         # keep draining the log so the server never blocks on a full pipe
-        threading.Thread(target=self._pump, daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, daemon=True)
+        self._pump_thread.start()
         self.engine = asyncio.run(describe_engine(self.database_dsn))
 
     def _pump(self) -> None:
         assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            self.log_tail.append(line)
-            if len(self.log_tail) > 400:
-                del self.log_tail[:200]
+        with self.process.stdout:  # closed at EOF: every process of the host has ended
+            for line in self.process.stdout:
+                self.log_tail.append(line)
+                if len(self.log_tail) > 400:
+                    del self.log_tail[:200]
+
+    def _drained(self) -> None:
+        """Wait (briefly) until the log pump has read to the end and closed the pipe."""
+        if self._pump_thread is not None:
+            self._pump_thread.join(5)
 
     @property
     def database_dsn(self) -> str:
@@ -206,6 +218,7 @@ class ServerUnderTest:
                 os.kill(pid, signal.SIGKILL)
         if self.process is not None:
             self.process.wait(10)
+        self._drained()
         return pids
 
     def kill_worker(self, index: int = 0) -> int:
@@ -225,6 +238,7 @@ class ServerUnderTest:
                 code = self.process.wait(10)
         elif self.process is not None:
             code = self.process.returncode
+        self._drained()
         if remove and self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

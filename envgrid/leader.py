@@ -140,7 +140,7 @@ async def serve(settings: Settings, dsn: str, stop: asyncio.Event, *, alerts: bo
     away gives the leadership up and is retried."""
     what = "alert engine and scheduler" if alerts else "scheduler"
     election = LeaderElection(dsn, settings.cluster, what=what)
-    gauge = _leader_gauge()
+    gauge = leader_gauge()
     gauge.set(0)
     try:
         while await election.campaign(stop):
@@ -190,13 +190,13 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
 
 
-def _leader_gauge() -> Gauge:
+def leader_gauge(registry: CollectorRegistry | None = None) -> Gauge:
     """``envgrid_leader``: 1 while this process leads (one series per process under the
     supervisor's multiprocess ``/metrics``)."""
     return Gauge(
         "envgrid_leader",
         "1 while this process is the elected leader (alert engine and scheduled jobs)",
-        registry=CollectorRegistry(),
+        registry=registry if registry is not None else CollectorRegistry(),
         multiprocess_mode="liveall",
     )
 

@@ -66,6 +66,13 @@ FORWARDER_LOCK_KEY: Final = int.from_bytes(b"envgridF", "big") & 0x7FFF_FFFF_FFF
 #: InternalClientError when the server ends the session during a query).
 _LOCK_ERRORS: Final = (*CONNECTION_ERRORS, asyncpg.PostgresError, asyncpg.InternalClientError)
 _TRY_LOCK_SQL: Final = "SELECT pg_try_advisory_lock($1)"
+#: Short TCP keepalives on the lock connection: the server ends a cut-off leader's
+#: session (and so frees its lock) within about a heartbeat.
+_KEEPALIVE_SQL: Final = """
+SELECT set_config('tcp_keepalives_idle', $1, false),
+       set_config('tcp_keepalives_interval', $1, false),
+       set_config('tcp_keepalives_count', '3', false)
+"""
 _HOLDS_LOCK_SQL: Final = """
 SELECT count(*) > 0 FROM pg_locks
  WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted
@@ -219,13 +226,10 @@ class LeaderElection:
 
     async def _connect(self) -> asyncpg.Connection:
         self._lost = asyncio.Event()
-        conn = await connect(self.dsn, application_name=f"envgrid-leader {self.settings.node}"[:63])
-        keepalive = self.settings.keepalive_s
+        role = "leader" if self.lock_key == LEADER_LOCK_KEY else "forwarder"
+        conn = await connect(self.dsn, application_name=f"envgrid-{role} {self.settings.node}"[:63])
         try:
-            await conn.execute(
-                f"SET tcp_keepalives_idle = {keepalive};"
-                f" SET tcp_keepalives_interval = {keepalive}; SET tcp_keepalives_count = 3"
-            )
+            await conn.execute(_KEEPALIVE_SQL, str(self.settings.keepalive_s))
         except BaseException:
             conn.terminate()
             raise

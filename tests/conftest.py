@@ -58,6 +58,7 @@ from envgrid.settings import Settings, load_settings
 from store.db import connect, create_pool
 from store.embedded import EmbeddedPostgres, PortInUseError
 from store.engine import Engine, EngineInfo, detect_engine
+from store.logcontext import CHANGES_LOG
 from store.migrate import migrate
 from store.pg_auth import PASSWORD_FILE
 
@@ -350,6 +351,20 @@ def timescaledb(engine_info: EngineInfo) -> EngineInfo:
     if engine_info.engine is not Engine.TIMESCALEDB:
         pytest.skip(TIMESCALEDB_SKIP_REASON)
     return engine_info
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A command run in-process sets up logging for the whole process (as it would for its
+    own): undo it after the test, so the next test's commands start from the same state."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    changes = CHANGES_LOG.level
+    yield
+    for handler in [h for h in root.handlers if h not in handlers and h.get_name() == "envgrid"]:
+        root.removeHandler(handler)
+    root.setLevel(level)
+    CHANGES_LOG.setLevel(changes)
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from aggregates.metrics import AggregatesMetrics
 from alerts.metrics import AlertMetrics
+from envgrid.leader import leader_gauge
 from envgrid.scheduler import SchedulerMetrics
 from forward.metrics import ForwardMetrics
 from ingest.metrics import WorkerMetrics
@@ -37,6 +38,7 @@ def families() -> dict[str, str]:
         SchedulerMetrics,
         ForwardMetrics,
         lambda reg: PoolMetrics("alerts", reg),
+        leader_gauge,
     ):
         registry = CollectorRegistry()
         define(registry)

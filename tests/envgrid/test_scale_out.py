@@ -28,6 +28,7 @@ from alerts import api
 from bench.scale_out import OFFLINE_SQL, WebhookCounter, counting_receiver
 from bench.server import ServerUnderTest
 from protocol import encode_upload
+from store.cluster import LEADER_LOCK_KEY
 from store.commands import queue_command
 from store.db import connect
 from store.secretbox import SecretBox
@@ -61,6 +62,7 @@ FAST: dict[str, Any] = {
 LEADER_SQL = """
 SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid)
  WHERE l.locktype = 'advisory' AND l.granted AND a.datname = current_database()
+   AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
    AND a.application_name LIKE 'envgrid-leader %'
 """
 
@@ -76,11 +78,14 @@ def _instance(dsn: str, tmp: Path, node: str, roles: str, **extra: Any) -> Serve
     key = tmp / "secret.key"
     SecretBox.from_file(key)  # created once, before the hosts start
     settings = {**FAST, "cluster.node_name": node, "core.secret_key_file": key, **extra}
-    return ServerUnderTest(settings=settings, dsn=dsn, roles=roles, data_dir=tmp / node)
+    # the forwarder's own election is tested in tests/store/test_cluster.py
+    return ServerUnderTest(
+        settings=settings, dsn=dsn, roles=roles, data_dir=tmp / node, forward=False
+    )
 
 
 async def _leader(conn: asyncpg.Connection) -> str | None:
-    names = [r[0] for r in await conn.fetch(LEADER_SQL)]
+    names = [r[0] for r in await conn.fetch(LEADER_SQL, LEADER_LOCK_KEY)]
     assert len(names) <= 1, names  # never two
     return names[0].removeprefix("envgrid-leader ") if names else None
 

@@ -91,11 +91,19 @@ def _feed_ingest(port: int, env: dict[str, str]) -> None:
     """A frame of each kind the ingest counts: accepted (and flagged: the station is
     registered as HJ 212-2005 and sends 2017), and rejected."""
     mn = "SERVE00000000000000002"
-    added = envgrid("station", "add", mn, "--password", "123456", "--st", "22",
-                    "--edition", "2005", env=env)
+    added = envgrid(
+        "station", "add", mn, "--password", "123456", "--st", "22", "--edition", "2005", env=env
+    )
     assert added.returncode == 0, added.stderr
-    frame = encode_upload(2011, st="22", mn=mn, pw="123456", qn="20261121100000001",
-                          data_time="20261121100000", values={"a21026": {"Rtd": "8.0", "Flag": "N"}})
+    frame = encode_upload(
+        2011,
+        st="22",
+        mn=mn,
+        pw="123456",
+        qn="20261121100000001",
+        data_time="20261121100000",
+        values={"a21026": {"Rtd": "8.0", "Flag": "N"}},
+    )
     assert asyncio.run(send_and_ack(port, frame)).cn == 9014
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(b"##0010not-hj-212\r\n")
@@ -104,17 +112,27 @@ def _feed_ingest(port: int, env: dict[str, str]) -> None:
 def test_serve_probes_metrics_of_every_process_and_the_watchdog(pg_reachable_tmp: Path) -> None:
     port, metrics, web_port, pg_port = free_port(), free_port(), free_port(), free_port()
     systemd = Systemd()
-    env = {**os.environ, "ENVGRID_DATA_DIR": str(pg_reachable_tmp / "var"),
-           "ENVGRID_INGEST__PORT": str(port), "ENVGRID_INGEST__METRICS_PORT": str(metrics),
-           "ENVGRID_WEB__PORT": str(web_port), "ENVGRID_DATABASE__EMBEDDED_PORT": str(pg_port),
-           "ENVGRID_INGEST__WORKERS": "1", "NOTIFY_SOCKET": systemd.address,
-           "WATCHDOG_USEC": "1000000"}
+    env = {
+        **os.environ,
+        "ENVGRID_DATA_DIR": str(pg_reachable_tmp / "var"),
+        "ENVGRID_INGEST__PORT": str(port),
+        "ENVGRID_INGEST__METRICS_PORT": str(metrics),
+        "ENVGRID_WEB__PORT": str(web_port),
+        "ENVGRID_DATABASE__EMBEDDED_PORT": str(pg_port),
+        "ENVGRID_INGEST__WORKERS": "1",
+        "NOTIFY_SOCKET": systemd.address,
+        "WATCHDOG_USEC": "1000000",
+    }
     env.pop("ENVGRID_DSN", None)
     env.pop("WATCHDOG_PID", None)
     log = pg_reachable_tmp / "serve.log"  # a file: a pipe nobody reads would fill up
     with log.open("w") as output:
-        server = subprocess.Popen([sys.executable, "-m", "envgrid", "serve"],
-                                  env=env, stdout=output, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "envgrid", "serve"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     web = f"http://127.0.0.1:{web_port}"
     try:
         systemd.wait_for("READY=1", 120)
@@ -134,7 +152,7 @@ def test_serve_probes_metrics_of_every_process_and_the_watchdog(pg_reachable_tmp
         assert json.loads(body) == {
             "status": "ok",
             "checks": {"database": "ok", "ingest": "ok"},
-            "roles": ["ingest", "web"],  # --no-alerts drops the alerts role
+            "roles": ["ingest", "web", "alerts"],
         }
         refused = json.dumps({"username": "nobody", "password": "wrong-password"}).encode()
         assert _get(f"{web}/api/v1/auth/login", refused)[0] == 401
@@ -149,8 +167,11 @@ def test_serve_probes_metrics_of_every_process_and_the_watchdog(pg_reachable_tmp
         expected = {f for f in exported_families() if not f.startswith("envgrid_forward_")}
         while time.monotonic() < deadline:
             families = _families(metrics)
-            roles = {s.labels["role"] for s in families.get("envgrid_db_pool_connections", [])
-                     if s.value > 0}
+            roles = {
+                s.labels["role"]
+                for s in families.get("envgrid_db_pool_connections", [])
+                if s.value > 0
+            }
             if expected <= set(families) and roles == set(POOL_ROLES):
                 break
             time.sleep(0.5)
@@ -164,19 +185,29 @@ def test_serve_probes_metrics_of_every_process_and_the_watchdog(pg_reachable_tmp
         assert requests[("/readyz", "GET", "200")] >= 1
         assert requests[("/api/v1/auth/login", "POST", "401")] == 1
         assert requests[("/api/v1/stations", "GET", "401")] == 1
-        assert any(s.name == "envgrid_web_request_seconds_bucket" and s.labels["route"] == "/healthz"
-                   for s in families["envgrid_web_request_seconds"])
-        failures = [s for s in families["envgrid_web_login_failures"]
-                    if s.name == "envgrid_web_login_failures_total"]
+        assert any(
+            s.name == "envgrid_web_request_seconds_bucket" and s.labels["route"] == "/healthz"
+            for s in families["envgrid_web_request_seconds"]
+        )
+        failures = [
+            s
+            for s in families["envgrid_web_login_failures"]
+            if s.name == "envgrid_web_login_failures_total"
+        ]
         assert [(s.labels["reason"], s.value) for s in failures] == [("bad_credentials", 1.0)]
         assert families["envgrid_web_sse_clients"][0].value == 0
         flagged = {s.labels["kind"]: s.value for s in families["envgrid_frames_flagged"]}
         assert flagged["edition_mismatch"] >= 1
-        runs = {(s.labels["name"], s.labels["outcome"]): s.value
-                for s in families["envgrid_scheduler_job_runs"] if s.name.endswith("_total")}
+        runs = {
+            (s.labels["name"], s.labels["outcome"]): s.value
+            for s in families["envgrid_scheduler_job_runs"]
+            if s.name.endswith("_total")
+        }
         assert runs[("offline-sweep", "ok")] >= 1  # runs at start
-        success = {s.labels["name"] for s in
-                   families["envgrid_scheduler_job_last_success_timestamp_seconds"]}
+        success = {
+            s.labels["name"]
+            for s in families["envgrid_scheduler_job_last_success_timestamp_seconds"]
+        }
         assert "offline-sweep" in success
         lag = families["envgrid_alerts_evaluation_lag_seconds"][0].value
         assert 0 <= lag < 60
