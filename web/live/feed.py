@@ -89,13 +89,15 @@ class LiveFeed:
         while not self._closed:
             try:
                 conn = await connect(self.dsn, application_name="envgrid-web-live")
+                # held at once, so a stop (or an error) while it is set up still closes it:
+                # an unclosed connection left to the garbage collector otherwise
+                self._conn = conn
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, ev=lost: ev.set())
                 self._codes = {r["id"]: r["code"] for r in await conn.fetch(FACTOR_CODES_SQL)}
                 await conn.add_listener(READINGS_CHANNEL, self._on_readings)
                 await conn.add_listener(ALERTS_CHANNEL, self._on_alert)
                 await conn.add_listener(REGISTRY_CHANNEL, self._on_registry)
-                self._conn = conn
                 self.connected.set()
                 if not first:
                     self._registry_changed("reconnect")
