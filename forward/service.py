@@ -141,8 +141,11 @@ class ForwardService:
         running.stop.set()
         try:
             await asyncio.wait_for(running.task, 10)
-        except TimeoutError:
-            pass
+        except TimeoutError:  # wait_for has cancelled it; its unacked frames stay queued
+            log.warning(
+                "forward %s: the link did not stop within 10 s and was cancelled",
+                running.target.name,
+            )
         except Exception:  # a link that died is replaced at the next reload
             log.exception("forward %s: link failed", running.target.name)
         running.link.counters.connected = False

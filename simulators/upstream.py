@@ -40,6 +40,8 @@ class UpstreamServer:
     connections: int = 0
     acks_sent: int = 0
     acks_dropped: int = 0
+    #: connections the forwarder reset or dropped while this server read from them
+    peer_resets: int = 0
     _server: asyncio.Server | None = field(default=None, init=False)
     _writers: set[asyncio.StreamWriter] = field(default_factory=set, init=False)
     _arrived: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -123,8 +125,8 @@ class UpstreamServer:
                     writer.write(b"".join(acks))
                     self.acks_sent += len(acks)
                     await writer.drain()
-        except (ConnectionError, OSError):
-            pass
+        except (ConnectionError, OSError):  # the forwarder reset or dropped the link
+            self.peer_resets += 1
         finally:
             self._writers.discard(writer)
             with contextlib.suppress(OSError):

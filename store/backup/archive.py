@@ -23,6 +23,7 @@ import hashlib
 import os
 import tarfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from typing import IO, Final
@@ -229,5 +230,5 @@ class ArchiveReader:
     def verify(self, manifest: Manifest, advance: Advance = _no_progress) -> None:
         """Read every member and check it against the manifest."""
         for member in manifest.members:
-            for _chunk in self.chunks(member, advance):
-                pass
+            # read to the end: chunks() raises BackupInputError there on a damaged member
+            deque(self.chunks(member, advance), maxlen=0)
