@@ -10,7 +10,7 @@ Passwords are hashed once per session (argon2 is deliberately slow).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,13 +18,14 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from envgrid.settings import Settings
 from store.db import connect
 from store.engine import EngineInfo
 from store.partitions import ensure_ahead
 from store.prepare import seed_factors
+from tests.browser import ARTIFACTS_ROOT, chromium
 from tests.webapp import PASSWORD, add_login, app_settings
 from web.app import create_app
 
@@ -93,6 +94,7 @@ INSERT INTO station_state (station_id, connected, last_frame_at, last_data_at, l
                            latest)
 VALUES ($1, $2, $3, $3, $3, $4)
 """
+
 
 async def seed_database(dsn: str, engine: EngineInfo) -> Seed:
     seed = Seed(dsn)
@@ -346,3 +348,19 @@ async def insert_rtd(
         )
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def web_browser() -> AsyncIterator[Any]:
+    """Headless Chromium for a browser test of the dashboard (screenshots under web/)."""
+    async with chromium(ARTIFACTS_ROOT / "web") as b:
+        yield b
+
+
+@pytest.fixture
+async def web_server(
+    aiohttp_server: Callable[..., Any], db_dsn: str, pg_reachable_tmp: Path, seeded: Seed
+) -> TestServer:
+    """The dashboard on the seeded database, without background work."""
+    settings = make_web_settings(db_dsn, pg_reachable_tmp)
+    return await aiohttp_server(create_app(settings, db_dsn, background=False))

@@ -5,17 +5,14 @@ an empty backlog, and removes it.  Screenshots go to ``test-artifacts/web/``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 
-from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors
-from web.app import create_app
+from tests.browser import ARTIFACTS_ROOT, collect_errors
 
-from .conftest import PASSWORD, Seed, make_web_settings
+from .conftest import PASSWORD, Seed
 
 pytestmark = pytest.mark.browser
 
@@ -23,23 +20,11 @@ ARTIFACTS = ARTIFACTS_ROOT / "web"
 SECRET = "Upstream-Secret-9"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium(ARTIFACTS) as b:
-        yield b
-
-
-@pytest.fixture
-async def server(
-    aiohttp_server: Callable[..., Any], db_dsn: str, pg_reachable_tmp: Path, seeded: Seed
-) -> TestServer:
-    settings = make_web_settings(db_dsn, pg_reachable_tmp)
-    return await aiohttp_server(create_app(settings, db_dsn, background=False))
-
-
-async def test_add_and_remove_target(browser: Any, server: TestServer, seeded: Seed) -> None:
-    base = str(server.make_url("/")).rstrip("/")
-    context = await browser.new_context(locale="zh-CN")
+async def test_add_and_remove_target(
+    web_browser: Any, web_server: TestServer, seeded: Seed
+) -> None:
+    base = str(web_server.make_url("/")).rstrip("/")
+    context = await web_browser.new_context(locale="zh-CN")
     page = await context.new_page()
     errors: list[str] = []
     collect_errors(page, errors)

@@ -5,18 +5,15 @@ shows the furnace temperature and a failed standard-sample check under the 2025 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
 
 from store.db import connect
-from tests.browser import ARTIFACTS_ROOT, chromium, collect_errors
-from web.app import create_app
+from tests.browser import ARTIFACTS_ROOT, collect_errors
 
-from .conftest import PASSWORD, Seed, make_web_settings
+from .conftest import PASSWORD, Seed
 
 pytestmark = pytest.mark.browser
 
@@ -25,22 +22,8 @@ LOGGER = "6970000000001ABCDEFG1234"
 MN = "0100002025A8900016F0004D"
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
-    async with chromium(ARTIFACTS) as b:
-        yield b
-
-
-@pytest.fixture
-async def server(
-    aiohttp_server: Callable[..., Any], db_dsn: str, pg_reachable_tmp: Path, seeded: Seed
-) -> TestServer:
-    settings = make_web_settings(db_dsn, pg_reachable_tmp)
-    return await aiohttp_server(create_app(settings, db_dsn, background=False))
-
-
 async def test_assign_logger_and_station_records(
-    browser: Any, server: TestServer, seeded: Seed
+    web_browser: Any, web_server: TestServer, seeded: Seed
 ) -> None:
     conn = await connect(seeded.dsn)
     try:
@@ -58,8 +41,8 @@ async def test_assign_logger_and_station_records(
             '  \'{"StandardValue": "50", "ResultType": "0"}\', now())',
             sid,
         )
-        base = str(server.make_url("/")).rstrip("/")
-        context = await browser.new_context(locale="zh-CN")
+        base = str(web_server.make_url("/")).rstrip("/")
+        context = await web_browser.new_context(locale="zh-CN")
         page = await context.new_page()
         errors: list[str] = []
         collect_errors(page, errors)
