@@ -74,6 +74,8 @@ const LABEL_ZOOM = 9;
 const PROVINCE = { color: "#78909c", weight: 1.2, opacity: 0.9, fill: true, fillColor: "#eceff1", fillOpacity: 0.5 };
 const COUNTY = { color: "#78909c", weight: 0.6, opacity: 0.9, fill: false, dashArray: "3 3", className: "basemap-county" };
 const isCounty = (f) => (f.properties && f.properties.level) === "county";
+// not part of what a user draws: leaflet-geoman neither edits nor snaps to them
+const BACKGROUND = { pane: "basemap", interactive: false, pmIgnore: true, snapIgnore: true };
 
 const fetched = new Map(); // URL → its JSON, shared by the maps of the page
 function getJSON(url, what) {
@@ -95,7 +97,7 @@ function countyLayer(map, features, url) {
   const loaded = new Set();
   let drawn = 0;
   function add(list) {
-    const layer = L.geoJSON({ type: "FeatureCollection", features: list }, { pane: "basemap", interactive: false, style: () => COUNTY });
+    const layer = L.geoJSON({ type: "FeatureCollection", features: list }, { ...BACKGROUND, style: () => COUNTY });
     lines.addLayer(layer);
     layer.eachLayer((shape) => {
       const p = shape.feature.properties || {};
@@ -104,7 +106,7 @@ function countyLayer(map, features, url) {
       const name = document.createElement("span");
       name.textContent = p.name;
       labels.addLayer(L.marker(at, {
-        pane: "basemapLabels", interactive: false, keyboard: false,
+        ...BACKGROUND, pane: "basemapLabels", keyboard: false,
         icon: L.divIcon({ className: "basemap-county-label", html: name, iconSize: null }),
       }));
     });
@@ -144,7 +146,7 @@ async function boundaryLayer(map) {
   map.getPane("basemapLabels").style.pointerEvents = "none";
   try {
     const doc = await getJSON(BASE.boundaries, "边界文件");
-    L.geoJSON(doc, { pane: "basemap", interactive: false, filter: (f) => !isCounty(f), style: () => PROVINCE }).addTo(map);
+    L.geoJSON(doc, { ...BACKGROUND, filter: (f) => !isCounty(f), style: () => PROVINCE }).addTo(map);
     countyLayer(map, doc.features.filter(isCounty), BASE.counties);
     map.getContainer().dataset.basemapReady = "1";
   } catch (e) {
