@@ -15,6 +15,7 @@ from web.responses import ApiError, json_response
 from . import queries
 from .document import STATUSES, map_payload
 from .heat import MIN_STATIONS, HeatError, empty_layer, grid_for, heat_layer
+from .heat_clip import clip_layer, outline_of
 from .service import last_complete_hour
 
 
@@ -66,7 +67,7 @@ async def list_regions(request: web.Request) -> web.Response:
 
 async def heatmap(request: web.Request) -> web.Response:
     """IDW surface of the hourly (default: the last complete hour) or daily AQI or of one
-    factor over the stations of the caller's scope."""
+    factor over the stations of the caller's scope, cut to the outline of its areas."""
     q = request.query
     what = opt_str(q, "what", max_len=12) or "aqi"
     if what != "aqi" and not what.isalnum():
@@ -96,7 +97,8 @@ async def heatmap(request: web.Request) -> web.Response:
         async with pool.acquire() as conn:
             row = await queries.extent(conn, scope)
             ids = None if scope is None else await queries.scope_station_ids(conn, scope)
-        where = {"ext": dict(row), "ids": ids}
+            areas = await queries.areas(conn, scope, boundary=True, level=None)
+        where = {"ext": dict(row), "ids": ids, "outline": outline_of(areas)}
         cache.put(scope_key, where)
     ext, ids = where["ext"], where["ids"]
     n = 0 if ids is not None and not ids else int(ext["n"] or 0)
@@ -118,5 +120,6 @@ async def heatmap(request: web.Request) -> web.Response:
         )
     except (HeatError, QueryError, ValueError) as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from None
+    layer = clip_layer(layer, where["outline"])  # not beyond the areas the caller sees
     cache.put(key, layer)
     return json_response(layer)
