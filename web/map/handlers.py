@@ -67,7 +67,8 @@ async def list_regions(request: web.Request) -> web.Response:
 
 async def heatmap(request: web.Request) -> web.Response:
     """IDW surface of the hourly (default: the last complete hour) or daily AQI or of one
-    factor over the stations of the caller's scope, cut to the outline of its areas."""
+    factor over the stations of the caller's scope: over the outline of the caller's areas
+    and cut to it (web/map/heat_clip.py), or without area boundaries over the stations."""
     q = request.query
     what = opt_str(q, "what", max_len=12) or "aqi"
     if what != "aqi" and not what.isalnum():
@@ -105,9 +106,9 @@ async def heatmap(request: web.Request) -> web.Response:
     if n < MIN_STATIONS:
         return json_response(empty_layer(what, at, n, n))
     try:
-        bbox, size = grid_for(
-            (ext["min_lon"], ext["min_lat"], ext["max_lon"], ext["max_lat"]), cell
-        )
+        outline = where["outline"]  # the surface covers the caller's areas, cut to them
+        extent = (ext["min_lon"], ext["min_lat"], ext["max_lon"], ext["max_lat"])
+        bbox, size = grid_for(outline.bounds if outline is not None else extent, cell)
         layer = await heat_layer(
             pool,
             context.settings(request),
@@ -120,6 +121,6 @@ async def heatmap(request: web.Request) -> web.Response:
         )
     except (HeatError, QueryError, ValueError) as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from None
-    layer = clip_layer(layer, where["outline"])  # not beyond the areas the caller sees
+    layer = clip_layer(layer, where["outline"])
     cache.put(key, layer)
     return json_response(layer)

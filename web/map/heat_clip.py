@@ -1,6 +1,6 @@
-"""The heat map cut to the areas the caller sees: the surface is a lattice over the
-stations' extent, so without this it paints beyond the city's edge (and a district
-user's surface beyond the district).
+"""The heat map over the areas the caller sees and cut to them: the surface is a lattice
+over the outline's box (web/map/handlers.py), so without the cut it paints a rectangle
+beyond the city's edge (and a district user's beyond the district).
 
 The outline is the union of the boundaries of the caller's top areas (the lowest level
 among the areas of the data scope that have a boundary: the city for an unscoped user,
