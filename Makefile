@@ -48,7 +48,7 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup-frontend: $(VENDOR_STAMP)
 
-$(VENDOR_STAMP): web/frontend/package.json web/frontend/package-lock.json web/frontend/copy-vendor.mjs web/frontend/china-provinces.mjs
+$(VENDOR_STAMP): web/frontend/package.json web/frontend/package-lock.json $(wildcard web/frontend/*.mjs) web/frontend/county-adcodes.json
 	cd web/frontend && npm ci --no-audit --no-fund --loglevel=error && node copy-vendor.mjs
 	@touch $(VENDOR_STAMP)
 

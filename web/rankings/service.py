@@ -41,6 +41,7 @@ __all__ = [
     "PERIODS",
     "SCOPES",
     "RankingSpec",
+    "primary_note",
     "ranking_report",
     "ranking_standards",
     "ranking_view",
@@ -123,6 +124,18 @@ def _value(v: int | Decimal | float | None) -> int | float | None:
     return int(v) if isinstance(v, int) else float(v)
 
 
+def primary_note(detail: dict[str, Any], valid: bool) -> str:
+    """首要污染物 as the page and the exports show it: the day's, or over several days the
+    one that was primary on most days, with their count (aggregates.rankings.period_primary);
+    none when no day's AQI was above 50 (HJ 633 names none then); empty without a value."""
+    if not valid:
+        return ""
+    names = "、".join(detail.get("primary") or [])
+    if "primary_days" in detail:
+        return f"{names}（{detail['primary_days']} 天）" if names else "无（各日 AQI ≤ 50）"
+    return names or "无（AQI ≤ 50）"
+
+
 def _level_color(settings: WebConfig, on: date, aqi: float | None) -> str | None:
     if aqi is None:
         return None
@@ -187,8 +200,10 @@ async def ranking_view(
     for r in rows:
         value = _value(r.value) if r.valid else None
         detail = dict(r.detail)
-        if spec.by == "aqi" and "color" not in detail:
-            detail["color"] = _level_color(settings, last, value)
+        if spec.by == "aqi":
+            detail["primary_note"] = primary_note(detail, r.valid)
+            if "color" not in detail:
+                detail["color"] = _level_color(settings, last, value)
         items.append(
             {
                 "rank": r.rank,
@@ -287,7 +302,7 @@ def ranking_report(view: dict[str, Any], settings: WebConfig, title: str) -> Rep
     table = Table("排名", columns)
     for row in view["rows"]:
         detail = row["detail"]
-        note = "、".join(detail.get("primary") or []) if view["by"] == "aqi" else ""
+        note = detail.get("primary_note", "") if view["by"] == "aqi" else ""
         if not row["valid"]:
             note = "无有效数据"
         table.rows.append(

@@ -9,7 +9,7 @@ import gcoord from "../vendor/gcoord/gcoord.esm-browser.prod.js";
 import { config, toast } from "./common.js";
 
 /* global L */
-const BASE = config.basemap || { kind: "offline", crs: "wgs84", layers: [], attribution: "", boundaries: "/basemap/boundaries.geojson" };
+const BASE = config.basemap || { kind: "offline", crs: "wgs84", layers: [], attribution: "", boundaries: "/basemap/boundaries.geojson", counties: "" };
 const GCJ = BASE.crs === "gcj02";
 const round6 = (v) => Math.round(v * 1e6) / 1e6;
 
@@ -64,27 +64,90 @@ function watchTiles(layer) {
   });
 }
 
-const boundaryCache = new Map();
-async function boundaryLayer(map) {
-  map.createPane("basemap").style.zIndex = 250; // under the overlays (400), over tiles (200)
-  map.getPane("basemap").style.pointerEvents = "none";
-  const url = BASE.boundaries;
-  if (!boundaryCache.has(url)) {
-    boundaryCache.set(url, fetch(url, { credentials: "same-origin" }).then((res) => {
-      if (!res.ok) throw new Error(`边界文件无法读取（${res.status}）`);
+// The offline layer: provinces always; counties from zoom COUNTY_ZOOM on, their names
+// from LABEL_ZOOM on.  The default counties (`BASE.counties`: web/frontend/china-counties.mjs)
+// are one file per province, fetched when the view first reaches that province's box
+// (index.json); an operator's web.boundary_geojson has both levels in one file
+// (`properties.level = "county"`) and replaces the default counties too.
+const COUNTY_ZOOM = 7;
+const LABEL_ZOOM = 9;
+const PROVINCE = { color: "#78909c", weight: 1.2, opacity: 0.9, fill: true, fillColor: "#eceff1", fillOpacity: 0.5 };
+const COUNTY = { color: "#78909c", weight: 0.6, opacity: 0.9, fill: false, dashArray: "3 3", className: "basemap-county" };
+const isCounty = (f) => (f.properties && f.properties.level) === "county";
+// not part of what a user draws: leaflet-geoman neither edits nor snaps to them
+const BACKGROUND = { pane: "basemap", interactive: false, pmIgnore: true, snapIgnore: true };
+
+const fetched = new Map(); // URL → its JSON, shared by the maps of the page
+function getJSON(url, what) {
+  if (!fetched.has(url)) {
+    fetched.set(url, fetch(url, { credentials: "same-origin" }).then((res) => {
+      if (!res.ok) throw new Error(`${what}无法读取（${res.status}）`);
       return res.json();
     }));
   }
+  return fetched.get(url);
+}
+
+/** County lines (and names) on `map` from `features` and, with `url`, the per-province
+ * files under it as the view reaches them. */
+function countyLayer(map, features, url) {
+  const lines = L.layerGroup();
+  const labels = L.layerGroup();
+  const box = map.getContainer();
+  const loaded = new Set();
+  let drawn = 0;
+  function add(list) {
+    const layer = L.geoJSON({ type: "FeatureCollection", features: list }, { ...BACKGROUND, style: () => COUNTY });
+    lines.addLayer(layer);
+    layer.eachLayer((shape) => {
+      const p = shape.feature.properties || {};
+      if (!p.name) return;
+      const at = Array.isArray(p.cp) ? ll(p.cp[1], p.cp[0]) : shape.getBounds().getCenter();
+      const name = document.createElement("span");
+      name.textContent = p.name;
+      labels.addLayer(L.marker(at, {
+        ...BACKGROUND, pane: "basemapLabels", keyboard: false,
+        icon: L.divIcon({ className: "basemap-county-label", html: name, iconSize: null }),
+      }));
+    });
+    drawn += list.length;
+    box.dataset.basemapCounties = String(drawn);
+  }
+  const show = (layer, on) => (on ? map.addLayer(layer) : map.removeLayer(layer));
+  async function update() {
+    const zoom = map.getZoom();
+    show(lines, zoom >= COUNTY_ZOOM);
+    show(labels, zoom >= LABEL_ZOOM);
+    if (!url || zoom < COUNTY_ZOOM) return;
+    try {
+      const index = await getJSON(`${url}index.json`, "县级边界索引");
+      const view = map.getBounds();
+      await Promise.all(Object.entries(index).map(async ([code, { bbox }]) => {
+        if (loaded.has(code) || !view.intersects(L.latLngBounds(ll(bbox[1], bbox[0]), ll(bbox[3], bbox[2])))) return;
+        loaded.add(code);
+        add((await getJSON(`${url}${code}.geojson`, "县级边界文件")).features);
+      }));
+    } catch (e) {
+      url = null; // one message, not one per move
+      toast(`离线底图：${e.message}`, true);
+    }
+  }
+  if (features.length) add(features);
+  map.whenReady(() => {
+    map.on("moveend", update);
+    update();
+  });
+}
+
+async function boundaryLayer(map) {
+  map.createPane("basemap").style.zIndex = 250; // under the overlays (400), over tiles (200)
+  map.getPane("basemap").style.pointerEvents = "none";
+  map.createPane("basemapLabels").style.zIndex = 260;
+  map.getPane("basemapLabels").style.pointerEvents = "none";
   try {
-    const doc = await boundaryCache.get(url);
-    L.geoJSON(doc, {
-      pane: "basemap",
-      interactive: false,
-      style: (f) => {
-        const county = (f.properties && f.properties.level) === "county";
-        return { color: "#78909c", weight: county ? 0.6 : 1.2, opacity: 0.9, fill: true, fillColor: "#eceff1", fillOpacity: county ? 0 : 0.5, dashArray: county ? "3 3" : null };
-      },
-    }).addTo(map);
+    const doc = await getJSON(BASE.boundaries, "边界文件");
+    L.geoJSON(doc, { ...BACKGROUND, filter: (f) => !isCounty(f), style: () => PROVINCE }).addTo(map);
+    countyLayer(map, doc.features.filter(isCounty), BASE.counties);
     map.getContainer().dataset.basemapReady = "1";
   } catch (e) {
     toast(`离线底图：${e.message}`, true);

@@ -58,7 +58,7 @@ function render(view) {
       el("td", { class: "rank", title: r.rank === null ? "无有效数值，不参与排名" : "", text: r.rank ?? "—" }),
       el("td", { class: "name", text: r.name }),
       valueCell(view, r, r.value),
-      view.by === "aqi" ? el("td", { text: (r.detail.primary || []).join("、") || "—" }) : null,
+      view.by === "aqi" ? el("td", { text: r.detail.primary_note || "—" }) : null,
       ...r.series.map((v) => valueCell(view, r, v)))));
   }
   const emptyNotice = $("rk-empty");
