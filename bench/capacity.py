@@ -183,11 +183,12 @@ def check_limits(plan: HoldPlan, limits: SystemLimits, connect_rate: float) -> l
             f" {plan.addresses} loopback addresses of 254 needed now)",
         )
     )
-    # one second of connects, spread over the workers, waits in their queues
-    queued = math.ceil(connect_rate / plan.workers)
-    for name, value in (
-        ("net.core.somaxconn", limits.somaxconn),
-        ("net.ipv4.tcp_max_syn_backlog", limits.syn_backlog),
+    # a worker's accept queue takes the connects of a second its loop may be busy; its
+    # SYN queue those of a round trip (µs on loopback: 100 ms is generous)
+    per_worker_s = connect_rate / plan.workers
+    for name, value, queued in (
+        ("net.core.somaxconn", limits.somaxconn, math.ceil(per_worker_s)),
+        ("net.ipv4.tcp_max_syn_backlog", limits.syn_backlog, math.ceil(per_worker_s / 10)),
     ):
         if value is not None:
             checks.append(

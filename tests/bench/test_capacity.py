@@ -121,7 +121,7 @@ def test_a_limit_the_run_cannot_pass_refuses_it_with_the_fix(
 
 
 def test_a_short_accept_queue_is_only_a_warning() -> None:
-    limits = SystemLimits(open_files=20_000, somaxconn=128, syn_backlog=128)
+    limits = SystemLimits(open_files=20_000, somaxconn=128, syn_backlog=32)
     checks = check_limits(hold_plan(100_000, limits), limits, 3000.0)
     assert _failed(checks) == {
         "net.core.somaxconn": "warning",
