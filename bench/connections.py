@@ -210,6 +210,7 @@ def measure(
         "station_sessions_reached": sessions >= n,
         "all_connected_after_s": round(up_at, 1) if up_at is not None else None,
         "connect_rate_per_s": round(n / up_at) if up_at else None,
+        "connect_rate_offered_per_s": CONNECT_RATE,
         "server_memory": {
             "processes": held.processes,
             "before": {"rss": before.rss, "pss": before.pss, "uss": before.uss},
@@ -265,6 +266,7 @@ def connection_lines(r: Mapping[str, Any]) -> list[str]:
     kernel = r.get("kernel_memory") or {}
     cpu = r.get("idle_cpu") or {}
     plan = r.get("plan") or {}
+    sim = (r.get("simulator") or {}).get("connections") or {}
     n = r.get("stations", 0)
     server_side = (kernel.get("buffers_server_side") or {}).get("per_socket")
     client_side = (kernel.get("buffers_simulator_side") or {}).get("per_socket")
@@ -279,7 +281,12 @@ def connection_lines(r: Mapping[str, Any]) -> list[str]:
             f" {plan.get('addresses')} source addresses",
         ),
         ("all connected after", _or_not(r.get("all_connected_after_s"), " s")),
-        ("connect rate", _or_not(r.get("connect_rate_per_s"), " /s")),
+        (
+            "connect rate (from the simulators' start)",
+            _or_not(r.get("connect_rate_per_s"), " /s")
+            + f" (offered {_or_not(r.get('connect_rate_offered_per_s'), ' /s')};"
+            f" simulators all connected after {_or_not(sim.get('all_connected_after_s'), ' s')})",
+        ),
         (
             "server memory per connection (all processes)",
             f"PSS {_kib(per.get('pss'))} · USS {_kib(per.get('uss'))} · RSS {_kib(per.get('rss'))}",
