@@ -33,6 +33,7 @@ from simulators import FleetConfig, FleetResult, run
 
 from . import load
 from .capacity import HoldPlan, LimitCheck, check_limits, hold_plan, read_limits, refuse
+from .proc import postgres_pids, sample
 from .server import ServerUnderTest
 from .sockmem import ProcMemory, process_memory, side_buffers, slab_bytes, sockstat
 
@@ -118,6 +119,24 @@ def _ramp(
         time.sleep(max(0.0, 1.0 - (time.monotonic() - start - t)))
 
 
+def _cpu_by_pid(server: ServerUnderTest) -> dict[str, dict[int, float]]:
+    """CPU seconds of each server and PostgreSQL process (its embedded cluster's only)."""
+    embedded = server.data_dir is not None and not server.dsn
+    data = server.data_dir / "pg" / "data" if embedded and server.data_dir else None
+    return {
+        "server": {p: sample([p]).cpu_s for p in server.server_pids()},
+        "postgres": {p: sample([p]).cpu_s for p in postgres_pids(data)},
+    }
+
+
+def _cores(before: Mapping[int, float], after: Mapping[int, float], span: float) -> float:
+    """Cores used between two per-process samples: a process that is new counts whole, one
+    that ended meanwhile is left out (a sum over whatever processes exist at each sample
+    goes negative when a database backend exits during an idle hold)."""
+    used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return round(max(0.0, used) / max(span, 1e-9), 3)
+
+
 def _kernel(stat: Mapping[str, int], slab: Mapping[str, int]) -> dict[str, Any]:
     return {
         "tcp_sockets_in_use": stat.get("inuse", 0),
@@ -170,7 +189,9 @@ def measure(
     try:
         up_at, series = _ramp(server, n, ramp_limit, progress)
         t0 = sampler.take()[0]
+        cpu0 = _cpu_by_pid(server)
         time.sleep(hold)
+        cpu1 = _cpu_by_pid(server)
         t1 = sampler.take()[0]
         metrics = server.metrics()
         held = process_memory(server.server_pids())
@@ -224,7 +245,10 @@ def measure(
         },
         "server_pss_per_connection_bytes": _per(grown.pss, n),
         "kernel_memory": kernel,
-        "idle_cpu": sampler.cpu_between(t0, t1),
+        "idle_cpu": {
+            **sampler.cpu_between(t0, t1),
+            **{f"{k}_cores": _cores(cpu0[k], cpu1[k], t1 - t0) for k in ("server", "postgres")},
+        },
         "hold_s": hold,
     }
     if sessions < n:

@@ -18,7 +18,7 @@ from bench.capacity import (
     read_limits,
     refuse,
 )
-from bench.connections import connection_lines
+from bench.connections import _cores, connection_lines
 from bench.sockmem import (
     ProcMemory,
     parse_skmem,
@@ -214,3 +214,11 @@ def test_the_report_table_says_what_limited_the_run() -> None:
     assert "| stations held (sessions gauge) | 99,000 of 100,000 |" in lines
     assert any("PSS 3.00 KiB" in line for line in lines)
     assert lines[-2].startswith("| limited by | 99000 of 100000")
+
+
+def test_idle_cpu_from_per_process_samples() -> None:
+    # pid 2 started during the hold (counts whole), pid 3 ended (left out, not negative)
+    before = {1: 10.0, 3: 50.0}
+    after = {1: 10.3, 2: 0.3}
+    assert _cores(before, after, 30.0) == 0.02
+    assert _cores({1: 5.0, 3: 50.0}, {1: 5.0}, 30.0) == 0.0
