@@ -33,6 +33,7 @@ from store.config import SettingsLoader
 from store.progress import Progress, add_quiet_option
 from web.settings import WebConfig
 
+from .capacity import LimitError
 from .engines import BINDIR, ENGINE, Leg, legs, parse_engines, unavailable
 from .proc import machine_info
 
@@ -438,7 +439,11 @@ def run(
                 done = _run_legs(name, args, settings_for, engine_legs, say)
             else:
                 say(f"== {name}: {SCENARIOS[name]}")
-                done = {name: run_scenario(name, args, settings_for, single, say)}
+                try:
+                    done = {name: run_scenario(name, args, settings_for, single, say)}
+                except LimitError as exc:  # a kernel limit: nothing was started
+                    print(f"bench {name}: {exc}", file=sys.stderr)
+                    return 2
             for key, result in done.items():
                 scenarios[key] = result
                 failed = failed or "error" in result

@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .connections import connection_lines, plot_ramp
+
 __all__ = ["write_report"]
 
 
@@ -129,6 +131,9 @@ def _plots(results: dict[str, Any], out: Path) -> list[str]:
         fig.savefig(out / "soak-latency.png", dpi=110)
         plt.close(fig)
         images.append("soak-latency.png")
+    for name, r in scenarios.items():
+        if r.get("scenario") == "connections" and (image := plot_ramp(name, r, out, plt)):
+            images.append(image)
     return images
 
 
@@ -158,6 +163,8 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
         engine = r.get("engine") or (r.get("skipped") and "skipped") or ""
         lines.append(f"### {name} — {engine}" if engine else f"### {name}")
         lines.append("")
+        if r.get("scenario") == "connections" and "server_memory" in r:
+            lines += connection_lines(r)
         lines.append("```json")
         lines.append(json.dumps(r, indent=1, ensure_ascii=False, default=str)[:4000])
         lines.append("```")

@@ -20,13 +20,13 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import replace
 from typing import Any
 
 from simulators import FleetConfig, FleetResult, run, station_identities
 from simulators.blast import BlastConfig, blast
 from store.db import connect
 
+from . import connections as holding
 from . import load
 from .proc import ProcSample, machine_busy, sample
 from .server import ServerUnderTest, server_settings
@@ -158,57 +158,30 @@ def connections(
     hold: float = 30.0,
     progress: load.Progress = load.quiet,
     simulate: Mapping[str, Any] | None = None,
+    workers: int = 0,
     **options: Any,
 ) -> dict[str, Any]:
     """Ramp to ``stations`` idle connections and hold them: connections held, connect rate,
-    server memory per connection, CPU while idle."""
-    with _measured(**options) as (server, sampler):
-        config = FleetConfig(
-            **(simulate or {}),
-            port=server.port,
-            stations=stations,
-            realtime=False,
-            status_every=0,
-            duration=None,
-            max_frames=None,
-            drain=2.0,
-            connect_rate=3000.0,
-            station_detail=False,
+    server and kernel memory per connection, CPU while idle (:mod:`bench.connections`;
+    ``workers`` 0: as many as the open-files limit asks for)."""
+    plan, limits = holding.prepare(stations, workers=workers, overrides=options.get("overrides"))
+    with _measured(workers=plan.workers, **options) as (server, sampler):
+        figures, result, config = holding.measure(
+            server, sampler, plan, hold=hold, simulate=simulate, progress=progress
         )
-        load.register_fleet(server, config)
-        time.sleep(2.0)
-        _, base_server, _ = sampler.take()
-        ramp = 60.0 + stations / 1000
-        config = replace(config, duration=ramp + hold)
-        progress(f"connections: ramping to {stations} stations, holding {hold:.0f} s")
-        running = load.Background(lambda: run(config))
-        # wait until every worker session is up, then hold
-        up_at = load.wait_connected(server, stations, timeout=ramp, progress=progress)
-        t0, held_server, _ = sampler.take()
-        time.sleep(hold)
-        t1, _, _ = sampler.take()
-        metrics = server.metrics()
-        result = running.result()
-    held = load.gauge(metrics, "envgrid_station_sessions")
-    per_conn = (held_server.rss_bytes - base_server.rss_bytes) / max(stations, 1)
-    cpu = sampler.cpu_between(t0, t1)
-    sim = _simulator_summary(result)
+    ramp = figures.pop("ramp")
     return {
         "scenario": "connections",
         "engine": server.engine,
         "stations": stations,
-        "workers": options.get("workers") or None,
-        "connections_held": int(held),
-        "all_connected_after_s": round(up_at, 1) if up_at is not None else None,
-        "connect_rate_per_s": round(stations / up_at, 0) if up_at else None,
-        "server_rss_before_bytes": base_server.rss_bytes,
-        "server_rss_held_bytes": held_server.rss_bytes,
-        "server_rss_per_connection_bytes": round(per_conn),
-        "idle_cpu": cpu,
-        "simulator": sim,
+        "workers": plan.workers,
+        "limits": {c.name: c.to_json() for c in limits},
+        **figures,
+        "simulator": _simulator_summary(result),
         **_editions(config.edition, stations, simulate),
         "floor": {"connections": 36_000, "rss_per_connection_bytes": 20 * 1024},
-        "goal": {"connections": 50_000, "rss_per_connection_bytes": 10 * 1024},
+        "goal": {"connections": 100_000, "pss_per_connection_bytes": 10 * 1024},
+        "ramp": ramp,  # last: the long series
     }
 
 

@@ -51,7 +51,9 @@ class StationConnection(asyncio.Protocol):
         self.peer = ""
         self.ip = ""
         self.partial_since: float | None = None
-        self.mns: set[str] = set()
+        #: the MNs bound here (a tuple: a set is 216 bytes even empty, and a logger binds
+        #: one MN, rarely more — memory per idle connection counts at 100,000 of them)
+        self.mns: tuple[str, ...] = ()
         #: HJ 212-2025 logger ids announced here (CN 1001) by a logger without an MN, with
         #: the identity (CPU ID, MACs) announced with each
         self.logger_ids: dict[str, LoggerIdentity] = {}
@@ -106,6 +108,13 @@ class StationConnection(asyncio.Protocol):
             return False
         transport.write(data)
         return True
+
+    def bind(self, mn: str) -> None:
+        if mn not in self.mns:
+            self.mns = (*self.mns, mn)
+
+    def unbind(self, mn: str) -> None:
+        self.mns = tuple(m for m in self.mns if m != mn)
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():

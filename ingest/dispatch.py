@@ -117,11 +117,13 @@ class Dispatcher(Newcomers, Rejections):
         #: listener back-pressure); ``listener_paused`` is the worker's answer.
         self.on_connections: Callable[[int], None] | None = None
         self.listener_paused = False
+        #: one bound method for every decoder (each ``self._sm4_keys`` is a new 64-byte object)
+        self._keys_of: Callable[[str], tuple[bytes, ...]] = self._sm4_keys
 
     # -- connections --------------------------------------------------------------------
     def new_decoder(self) -> Decoder:
         return StationConnection.make_decoder(
-            self.settings.max_frame_length, self._modbus, self._sm4_keys
+            self.settings.max_frame_length, self._modbus, self._keys_of
         )
 
     def _sm4_keys(self, mn: str) -> tuple[bytes, ...]:
@@ -406,10 +408,10 @@ class Dispatcher(Newcomers, Rejections):
                 old.peer,
                 extra=station_fields(mn, conn.peer),
             )
-            old.mns.discard(mn)
+            old.unbind(mn)
             old.close()
         self.sessions[mn] = conn
-        conn.mns.add(mn)
+        conn.bind(mn)
         conn.edition = frame.edition
         conn.st = frame.st
         if self.state is not None:

@@ -11,6 +11,17 @@ SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition
        sm4_key_created_at, CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
 FROM stations WHERE $1::text IS NULL OR mn = $1
 """
+#: What the registry was loaded from, in one row: the number of stations and the sum of a
+#: hash of each one's registry columns (those of LOAD_STATIONS_SQL).  The periodic refresh
+#: reloads only when it changed: a full load of 100,000 stations stalls a worker's loop
+#: for seconds, every worker at once, every minute.
+REGISTRY_FINGERPRINT_SQL: Final = """
+SELECT count(*) AS n, coalesce(sum(hashtextextended(s::text, 0)), 0) AS h
+FROM (SELECT id, mn, password, enabled, modbus_crc, registered_edition, strict_edition, sm4_key,
+             sm4_key_created_at,
+             CASE WHEN sm4_prev_until > now() THEN sm4_prev_key END AS sm4_prev_key
+      FROM stations) AS s
+"""
 LOAD_FACTORS_SQL: Final = "SELECT code, id FROM factors"
 REGISTER_FACTOR_SQL: Final = """
 INSERT INTO factors (code, name_zh, name_en, unit, grp) VALUES ($1, $2, $3, $4, $5)

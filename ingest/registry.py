@@ -59,6 +59,7 @@ class StationRegistry:
         self._negative: dict[str, float] = {}
         self._negative_ttl = negative_ttl
         self._negative_max = negative_max
+        self._fingerprint: tuple[int, int] | None = None
 
     def __len__(self) -> int:
         return len(self._by_mn)
@@ -70,10 +71,25 @@ class StationRegistry:
         return {s.mn for s in self._by_mn.values() if s.modbus_crc}
 
     async def load(self, conn: asyncpg.Connection) -> int:
+        # the fingerprint first: a change between the two makes the next refresh reload
+        self._fingerprint = await self._fingerprint_of(conn)
         rows = await conn.fetch(queries.LOAD_STATIONS_SQL, None)
         self._by_mn = {r["mn"]: self._station(r) for r in rows}
         self._negative.clear()
         return len(self._by_mn)
+
+    async def refresh(self, conn: asyncpg.Connection) -> bool:
+        """Load again if the stations changed since the last load (True if it did)."""
+        if self._fingerprint is not None and await self._fingerprint_of(conn) == self._fingerprint:
+            return False
+        await self.load(conn)
+        return True
+
+    @staticmethod
+    async def _fingerprint_of(conn: asyncpg.Connection) -> tuple[int, int]:
+        row = await conn.fetchrow(queries.REGISTRY_FINGERPRINT_SQL)
+        assert row is not None
+        return int(row["n"]), int(row["h"])
 
     def _station(self, row: asyncpg.Record) -> Station:
         return Station(

@@ -307,7 +307,7 @@ class IngestWorker:
             if tick % stats_every == 0:
                 self.metrics.log_line()
             if tick % 120 == 0:
-                await self._refresh_registry()
+                await self._refresh_registry(only_if_changed=True)
 
     def _registry_changed(self) -> None:
         """NOTIFY envgrid_stations: reload soon (changes come in bursts: debounce)."""
@@ -322,11 +322,16 @@ class IngestWorker:
 
         self._reload_task = asyncio.get_running_loop().create_task(reload())
 
-    async def _refresh_registry(self) -> None:
+    async def _refresh_registry(self, *, only_if_changed: bool = False) -> None:
+        """Reload the registry (a NOTIFY said it changed); the periodic check
+        (``only_if_changed``) reloads only when the stations' fingerprint moved."""
         assert self._pool is not None and self.dispatcher is not None
         try:
             async with self._pool.acquire() as conn:
-                await self.registry.load(conn)
+                if only_if_changed:
+                    await self.registry.refresh(conn)
+                else:
+                    await self.registry.load(conn)
                 await conn.execute(queries.EXPIRE_COMMANDS_SQL)
             self.dispatcher.refresh_modbus()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:

@@ -184,12 +184,16 @@ class Decoder:
         self._pending = b""
         self._offset = 0  # stream offset of _pending[0]
         self._skipping = False  # inside the rest of a rejected frame: no garbage reports
-        self._events: deque[Event] = deque()
+        #: made by the first ``receive_data``: an empty deque is 760 bytes, and a server
+        #: that calls ``feed`` holds one decoder per idle connection
+        self._events: deque[Event] | None = None
         self.stats = DecoderStats()
 
     # -- h11-style interface -------------------------------------------------
     def receive_data(self, data: bytes) -> None:
         """Add bytes; ``b""`` means the peer closed the stream."""
+        if self._events is None:
+            self._events = deque()
         self._events.extend(self.feed(data) if data else self.close())
 
     def next_event(self) -> Event | NeedData:

@@ -21,7 +21,10 @@ and split ``--max-frames``, ``--rate`` and ``--connect-rate`` in proportion to
 their stations.
 
 Ctrl-C (SIGINT) or SIGTERM makes every process stop generating, drain and
-report; a second Ctrl-C in a single-process run aborts at once.
+report; a second Ctrl-C in a single-process run aborts at once.  A caller running
+the fleet in a thread (the bench) ends it the same way with ``stop``, a
+:class:`threading.Event`: the parent sends its children SIGTERM, a single process
+stops its own loop.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import multiprocessing
 import os
 import queue
 import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -149,11 +153,15 @@ def loop_factory(use_uvloop: bool = True) -> Callable[[], asyncio.AbstractEventL
 
 
 async def _main(
-    config: FleetConfig, on_progress: ProgressCallback | None, handle_signals: bool
+    config: FleetConfig,
+    on_progress: ProgressCallback | None,
+    handle_signals: bool,
+    external: threading.Event | None = None,
 ) -> FleetResult:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     installed: list[signal.Signals] = []
+    watcher = None if external is None else loop.create_task(_relay(external, stop))
 
     def first_signal(signum: signal.Signals) -> None:
         log.info("signal %d: stopping, draining outstanding acks", signum)
@@ -170,9 +178,19 @@ async def _main(
     try:
         return await run_fleet(config, on_progress=on_progress, stop=stop, freeze_gc=True)
     finally:
+        if watcher is not None:
+            watcher.cancel()
         for sig in installed:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.remove_signal_handler(sig)
+
+
+async def _relay(external: threading.Event, stop: asyncio.Event) -> None:
+    """Set ``stop`` once another thread sets ``external`` (polled: an Event of another
+    thread cannot wake this loop)."""
+    while not external.is_set():  # noqa: ASYNC110 - a threading.Event: nothing to await
+        await asyncio.sleep(0.1)
+    stop.set()
 
 
 def run_blocking(
@@ -180,11 +198,12 @@ def run_blocking(
     on_progress: ProgressCallback | None = None,
     *,
     handle_signals: bool = False,
+    stop: threading.Event | None = None,
 ) -> FleetResult:
     """Run one fleet in this process on a fresh event loop (uvloop when available)."""
     raise_open_files_limit()
     with asyncio.Runner(loop_factory=loop_factory(config.uvloop)) as runner:
-        return runner.run(_main(config, on_progress, handle_signals))
+        return runner.run(_main(config, on_progress, handle_signals, stop))
 
 
 def _child(config: FleetConfig, channel: Any, index: int) -> None:
@@ -220,16 +239,18 @@ def run(
     on_progress: ProgressCallback | None = None,
     *,
     handle_signals: bool = False,
+    stop: threading.Event | None = None,
 ) -> FleetResult:
     """Run a fleet over as many processes as :func:`plan` says (blocking).
 
     One process runs here, in this process; more are spawned.  ``on_progress``
-    gets summed counter snapshots about once a second.
+    gets summed counter snapshots about once a second.  ``stop``: set from another
+    thread, the fleet stops generating, drains and reports (as on SIGTERM).
     """
     children = plan(config)
     whole = config.replace(source_addresses=children[0].source_addresses)
     if len(children) == 1:
-        result = run_blocking(children[0], on_progress, handle_signals=handle_signals)
+        result = run_blocking(children[0], on_progress, handle_signals=handle_signals, stop=stop)
         return merge_results([result], config=whole.to_json())
     ctx = multiprocessing.get_context("spawn")
     channel = ctx.Queue()
@@ -245,8 +266,13 @@ def run(
     bound = (config.duration or 0.0) + config.drain + _GRACE
     deadline = time.monotonic() + (bound if config.duration is not None else math.inf)
     interrupted = False
+    stopping = False
     try:
         while len(results) + len(errors) < len(procs):
+            if stop is not None and stop.is_set() and not stopping:
+                stopping = True
+                _signal_all(procs, signal.SIGTERM)
+                deadline = min(deadline, time.monotonic() + config.drain + _GRACE)
             try:
                 kind, index, payload = channel.get(timeout=0.2)
             except queue.Empty:
@@ -268,10 +294,7 @@ def run(
                 on_progress(_sum_snapshots(latest))
     except KeyboardInterrupt:
         interrupted = True
-        for proc in procs:
-            if proc.is_alive() and proc.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(proc.pid, signal.SIGINT)
+        _signal_all(procs, signal.SIGINT)
         end = time.monotonic() + config.drain + 15.0
         while len(results) + len(errors) < len(procs) and time.monotonic() < end:
             with contextlib.suppress(queue.Empty):
@@ -295,6 +318,13 @@ def run(
     if interrupted:
         merged.errors.append("interrupted")
     return merged
+
+
+def _signal_all(procs: list[Any], signum: signal.Signals) -> None:
+    for proc in procs:
+        if proc.is_alive() and proc.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signum)
 
 
 def _accept(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import Counter
 
 import pytest
@@ -65,3 +66,28 @@ async def test_two_thousand_stations_over_two_processes_and_two_addresses() -> N
     frames = result.frames
     assert frames["sent"] >= 2000 and frames["sent"] == frames["acked"] == platform.acks_sent
     assert result.duration_s < 3.0 + 3.0 + 1.0
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+async def test_a_stop_event_ends_the_run_before_its_duration(processes: int) -> None:
+    """The bench holds connections and then ends the fleet from its own thread."""
+    async with FakePlatform() as platform:
+        config = FleetConfig(
+            port=platform.port,
+            stations=4,
+            processes=processes,
+            realtime=False,
+            status_every=0,
+            duration=120.0,
+            drain=1.0,
+            station_detail=False,
+        )
+        stop = threading.Event()
+        running = asyncio.ensure_future(asyncio.to_thread(run, config, stop=stop))
+        await platform.wait_for(lambda: platform.connections == 4, timeout=30)
+        stop.set()
+        result = await asyncio.wait_for(running, 30)
+    assert result.errors == []
+    assert result.processes == processes
+    assert result.totals["connections"]["opened"] == 4
+    assert result.duration_s < 60
