@@ -9,6 +9,7 @@
 CREATE OR REPLACE FUNCTION envgrid_flag_class(flag text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE flag
+        WHEN 'N' THEN NULL  -- the normal flag, nearly every value: one comparison
         WHEN 'M' THEN 'M' WHEN 'm' THEN 'M'
         WHEN 'C' THEN 'C' WHEN 'c' THEN 'C'
         WHEN 'D' THEN 'D' WHEN 'd' THEN 'D'
