@@ -52,8 +52,8 @@ def _engine_rows(scenarios: dict[str, Any]) -> list[str]:
     """The engines side by side: one row per scenario result that carries an engine."""
     rows = [
         "| scenario | engine | frames/s committed | values/s | envgrid cores | PostgreSQL cores"
-        " | p50 | p99 |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        " | envgrid µs/frame | PostgreSQL µs/frame | p50 | p99 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     refresh = [
         "| engine | stations | hour: load | hour: refresh | idle refresh | backfill rows"
@@ -65,14 +65,17 @@ def _engine_rows(scenarios: dict[str, Any]) -> list[str]:
         if r.get("skipped") or r.get("error"):
             why = r.get("skipped") or r.get("error")
             what = "skipped" if r.get("skipped") else "failed"
-            rows.append(f"| {name} | {r.get('engine_choice', '')}: {what} — {why} |||||||")
+            rows.append(f"| {name} | {r.get('engine_choice', '')}: {what} — {why} |||||||||")
             continue
         if "frames_committed_per_s" in r:
             cpu, latency = r.get("cpu") or {}, r.get("latency_s") or {}
             rows.append(
                 f"| {name} | {label} | {_cell(r['frames_committed_per_s'])} |"
                 f" {_cell(r.get('values_committed_per_s'))} | {_cell(cpu.get('server_cores'))} |"
-                f" {_cell(cpu.get('postgres_cores'))} | {_cell(latency.get('p50'), ' s')} |"
+                f" {_cell(cpu.get('postgres_cores'))} |"
+                f" {_cell(r.get('server_cpu_us_per_frame'))} |"
+                f" {_cell(r.get('postgres_cpu_us_per_frame'))} |"
+                f" {_cell(latency.get('p50'), ' s')} |"
                 f" {_cell(latency.get('p99'), ' s')} |"
             )
         cost = r.get("refresh")

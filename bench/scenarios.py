@@ -31,7 +31,7 @@ from . import load
 from .proc import ProcSample, machine_busy, sample
 from .server import ServerUnderTest, server_settings
 
-__all__ = ["SCENARIOS", "burst", "connections", "latency", "throughput"]
+__all__ = ["SCENARIOS", "burst", "connections", "cpu_per_frame", "latency", "throughput"]
 
 
 def _counts(server: ServerUnderTest) -> tuple[int, int]:
@@ -239,6 +239,8 @@ def throughput(
         committed = _count_cn(server, 2011)  # after the drain: every frame ever stored
     span = t1 - t0
     del me
+    cpu = sampler.cpu_between(t0, t1)
+    frames = f1 - f0
     return {
         "scenario": "throughput",
         "engine": server.engine,
@@ -248,11 +250,14 @@ def throughput(
         "window": window,
         "factors_per_frame": len(load.AQI_FACTORS),
         "measured_s": round(span, 1),
-        "frames_committed_per_s": round((f1 - f0) / span),
+        "frames_committed_per_s": round(frames / span),
         "values_committed_per_s": round((r1 - r0) / span),
+        # process CPU counters over the measured window ÷ the frames committed in it
+        "server_cpu_us_per_frame": cpu_per_frame(cpu["server_cores"], span, frames),
+        "postgres_cpu_us_per_frame": cpu_per_frame(cpu["postgres_cores"], span, frames),
         "latency_s": load.latency_delta(m0, m1),
         "cpu": {
-            **sampler.cpu_between(t0, t1),
+            **cpu,
             "load_generator_cores": round((g1.cpu_s - g0.cpu_s) / span, 3),
         },
         "rss": sampler.peak_rss(),
@@ -316,6 +321,7 @@ def burst(
             time.sleep(0.1)
         t1 = sampler.take()[0]
         result = running.result()
+    cpu = sampler.cpu_between(t0, t1)
     return {
         "scenario": "burst",
         "engine": server.engine,
@@ -324,13 +330,22 @@ def burst(
         "messages": messages,
         "committed": last,
         "committed_within_s": round(done_at - t0, 2) if done_at else None,
-        "cpu": sampler.cpu_between(t0, t1),
+        "server_cpu_us_per_frame": cpu_per_frame(cpu["server_cores"], t1 - t0, max(last, 0)),
+        "postgres_cpu_us_per_frame": cpu_per_frame(cpu["postgres_cores"], t1 - t0, max(last, 0)),
+        "cpu": cpu,
         "rss": sampler.peak_rss(),
         "load_generator": result.to_json(),
         **_editions(config.edition, stations, simulate),
         "floor": {"seconds": 10.0},
         "goal": {"seconds": 5.0},
     }
+
+
+def cpu_per_frame(cores: float, seconds: float, frames: int) -> float | None:
+    """µs of CPU per frame: ``cores`` busy for ``seconds`` over ``frames`` (None: no frame)."""
+    if frames <= 0:
+        return None
+    return round(cores * seconds / frames * 1e6, 1)
 
 
 def _count_cn(server: ServerUnderTest, cn: int) -> int:

@@ -23,7 +23,7 @@ import asyncpg
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PCounter
 
-from store.metrics import PoolMetrics
+from store.metrics import PoolMetrics, observe_many
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
@@ -154,8 +154,7 @@ class WorkerMetrics:
             self.batch.observe(s.last_batch_frames)
             self.write_seconds.observe(s.last_write_s)
         samples, s.latencies = s.latencies, []
-        for value in samples:
-            self.latency.observe(value)
+        observe_many(self.latency, samples)
         self._window += samples
 
     def log_line(self) -> None:

@@ -47,6 +47,7 @@ from store.feed import KIND_CODES, READINGS_CHANNEL, encode_readings
 from store.partitions import PartitionCache
 
 from . import queries
+from .pgtime import install_time_codec
 from .rows import (
     KIND_TABLES,
     MEASUREMENT_COLUMNS,
@@ -111,6 +112,7 @@ class BatchWriter:
                 conn = await connect(self.dsn, application_name=f"envgrid-ingest-{self.worker}")
                 # acks promise durability: never let a server default weaken COMMIT
                 await conn.execute(queries.DURABLE_COMMIT_SQL)
+                await install_time_codec(conn)
                 self._conn = conn
             except CONNECTION_ERRORS as exc:
                 raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc

@@ -92,11 +92,12 @@ def parse_cp(body: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
         return values, fields
     if "//" in body:
         pairs = _protected_pairs(body)
-    elif "," in body:
-        pairs = [p for item in body.split(";") for p in item.split(",")]
+    elif "," in body:  # ";" and "," separate alike outside //…// text
+        pairs = body.replace(",", ";").split(";")
     else:
         pairs = body.split(";")
     strip = " " in body
+    entry_of = values.get
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if strip:
@@ -106,7 +107,7 @@ def parse_cp(body: str) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
             continue
         code, dash, field = key.partition("-")
         if dash:
-            entry = values.get(code)
+            entry = entry_of(code)
             if entry is None:
                 values[code] = {field: value}
             else:

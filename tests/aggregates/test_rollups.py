@@ -243,3 +243,43 @@ async def test_sql_flag_rules_match_protocol_flags(db_conn: asyncpg.Connection) 
             assert cls is None, flag
         else:
             assert cls == (flag.upper() if flag.upper() in "MCDFTB" else "other"), flag
+
+
+#: flags around the classes: both cases, neighbours, several characters, spaces, and the
+#: non-ASCII letters whose upper case is ASCII (ı → I, ſ → S) or several letters (ß → SS)
+_FLAG_PROBES = [
+    *"MCDFTBPmcdftbp02NnAaQq1",
+    "",
+    " M",
+    "M ",
+    "MM",
+    "mC",
+    "other",
+    "ı",
+    "ſ",
+    "ß",
+    "ｍ",
+    "Ｍ",
+    "м",
+]
+
+
+async def test_flag_class_is_the_upper_case_rule_of_migration_0010(
+    db_conn: asyncpg.Connection,
+) -> None:
+    """Migration 0072 classifies by comparison; the classes are those of upper() (0010)."""
+    rows = await db_conn.fetch(
+        """
+        SELECT f, envgrid_flag_class(f) AS now,
+               CASE WHEN f IS NULL OR upper(f) NOT IN ('M', 'C', 'D', 'F', 'T', 'B', 'P', '0', '2')
+                        THEN NULL
+                    WHEN upper(f) IN ('M', 'C', 'D', 'F', 'T', 'B') THEN upper(f)
+                    ELSE 'other' END AS before
+        FROM unnest($1::text[]) AS f
+        """,
+        [*_FLAG_PROBES, None],
+    )
+    assert len(rows) == len(_FLAG_PROBES) + 1
+    body = await db_conn.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'envgrid_flag_class'")
+    assert "upper" not in body  # 0072 is what is compared
+    assert [(r["f"], r["now"]) for r in rows] == [(r["f"], r["before"]) for r in rows]

@@ -20,6 +20,7 @@ from bench.aggregates import run_refresh_cost
 from bench.engines import BINDIR, ENGINE, Leg, describe_engine, legs, parse_engines
 from bench.proc import machine_info
 from bench.report import write_report
+from bench.scenarios import cpu_per_frame
 from bench.server import inherited_environment
 from envgrid.settings import load_settings
 from store.engine import Engine, EngineInfo
@@ -162,6 +163,8 @@ def test_report_shows_the_engines_side_by_side(tmp_path: Path) -> None:
                 "values_committed_per_s": 74070,
                 "latency_s": {"p50": 0.5, "p99": 1.5},
                 "cpu": {"server_cores": 1.0, "postgres_cores": 0.8},
+                "server_cpu_us_per_frame": 81.0,
+                "postgres_cpu_us_per_frame": 64.8,
             },
             "throughput@timescaledb": {
                 "scenario": "throughput",
@@ -172,6 +175,8 @@ def test_report_shows_the_engines_side_by_side(tmp_path: Path) -> None:
     }
     text = write_report(results, tmp_path).read_text()
     assert f"| throughput@postgres | {plain} | 12,345 |" in text
+    assert "| envgrid µs/frame | PostgreSQL µs/frame |" in text
+    assert "| 1 | 0.8 | 81 | 64.8 | 0.5 s | 1.5 s |" in text
     assert "| throughput@timescaledb | timescaledb: skipped — TimescaleDB is not" in text
     assert f"### throughput@postgres — {plain}" in text
 
@@ -227,3 +232,16 @@ def test_progress_on_a_terminal_and_silence_on_a_pipe(
     monkeypatch.setattr(sys, "stderr", quiet)
     assert cli.run(_args("throughput", "--engines", "timescaledb", "-q"), _settings_for, {}) == 0
     assert quiet.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("cores", "seconds", "frames", "us"),
+    [
+        (0.5, 60.0, 600_000, 50.0),  # half a core for a minute, 10,000 frames/s
+        (1.03, 61.3, 1_060_000, 59.6),
+        (0.0, 60.0, 100, 0.0),
+        (0.5, 60.0, 0, None),  # nothing committed: no figure rather than a division by zero
+    ],
+)
+def test_cpu_per_frame(cores: float, seconds: float, frames: int, us: float | None) -> None:
+    assert cpu_per_frame(cores, seconds, frames) == us

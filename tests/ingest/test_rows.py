@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -85,6 +85,24 @@ CASES = [
         3,
     ),
     (
+        "infinities and overflow are not numbers; spaces around one are tolerated",
+        encode_frame(
+            "ST=22;CN=2011;PW=1;MN=M;CP=&&DataTime=20261121120000;a21026-Rtd=inf;"
+            "a34004-Rtd=-Infinity;w01018-Rtd=1e400;LA-Rtd=1e3,LA-ZsRtd=x&&"
+        ),
+        [(7, 5, TS, 1000.0, None, None, None, None, None)],
+        3,
+    ),
+    (
+        "minute data: a bad Min/Max/Cou is left empty, the row stays",
+        encode_frame(
+            "ST=32;CN=2051;PW=1;MN=M;CP=&&DataTime=20261121120000;"
+            "w01018-Avg=4,w01018-Min=nan,w01018-Max=,w01018-Cou=-inf,w01018-ZsAvg=5&&"
+        ),
+        [(7, 3, TS, 4.0, None, None, None, 5.0, None)],
+        0,
+    ),
+    (
         "2005 legacy codes map to 2017 ids",
         encode_frame(
             "ST=32;CN=2011;PW=1;MN=M;CP=&&DataTime=20261121120000;B01-Rtd=100;"
@@ -139,6 +157,9 @@ def test_status_rows_and_latest() -> None:
 def test_time_parser_zones_and_caches() -> None:
     parse = TimeParser(TZ, limit=2)
     assert parse("20261121120000") == TS
+    # the same instant, held in UTC (no zone lookups downstream)
+    assert parse("20261121120000") == datetime(2026, 11, 21, 4, tzinfo=UTC)
+    assert parse("20261121120000").tzinfo is UTC  # type: ignore[union-attr]
     assert parse("20261121120000123") == TS.replace(microsecond=123000)
     assert parse("2026112112") is None and parse(None) is None
     assert parse("20261121120000") == TS  # after the cache was cleared

@@ -7,10 +7,10 @@ import logging
 
 import asyncpg
 import pytest
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Histogram
 
 from store.db import create_pool
-from store.metrics import PoolMetrics, sampling
+from store.metrics import PoolMetrics, observe_many, sampling
 
 
 async def test_pool_gauges_follow_a_real_pool(db_dsn: str) -> None:
@@ -59,3 +59,28 @@ async def test_sampling_runs_at_once_and_survives_a_failing_sample(
     assert len(calls) == done  # stopped with the block
     warnings = [r.getMessage() for r in caplog.records]
     assert warnings == ["test: sampling failed (RuntimeError: no database)"]  # once in a row
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        [0.004],
+        [0.0, 0.005, 0.0051, 0.25, 0.2500001, 3.0, 1e9, -1.0],  # on, just above the bounds
+        [0.1] * 1000,
+    ],
+)
+def test_observe_many_counts_as_observe_does(values: list[float]) -> None:
+    one, bulk = CollectorRegistry(), CollectorRegistry()
+    buckets = (0.005, 0.05, 0.25, 1.0, 2.5)
+    a = Histogram("h", "one by one", buckets=buckets, registry=one)
+    b = Histogram("h", "all at once", buckets=buckets, registry=bulk)
+    for v in values:
+        a.observe(v)
+    observe_many(b, values)
+    for le in ("0.005", "0.05", "0.25", "1.0", "2.5", "+Inf"):
+        assert bulk.get_sample_value("h_bucket", {"le": le}) == one.get_sample_value(
+            "h_bucket", {"le": le}
+        )
+    assert bulk.get_sample_value("h_sum") == pytest.approx(one.get_sample_value("h_sum"))
+    assert bulk.get_sample_value("h_count") == one.get_sample_value("h_count")
