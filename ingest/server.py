@@ -42,6 +42,7 @@ from . import queries
 from .commands import CommandTracker
 from .connection import StationConnection
 from .dispatch import Dispatcher
+from .loopwatch import GcWatch, LoopLag
 from .metrics import WorkerMetrics
 from .pipeline import Pipeline
 from .registry import Station, StationRegistry
@@ -113,6 +114,8 @@ class IngestWorker:
         self._relisten: asyncio.Task[None] | None = None
         self.capacity, self.capacity_low = connection_capacity(settings.ingest)
         self.bound_port = 0
+        self._loop_lag: LoopLag | None = None
+        self._gc_watch = GcWatch()
 
     async def start(self) -> None:
         ing = self.settings.ingest
@@ -153,6 +156,7 @@ class IngestWorker:
             self.spool,
             batch_rows=ing.batch_rows,
             batch_ms=ing.batch_ms,
+            batching=ing.batching,
             queue_high=ing.queue_high,
             queue_low=ing.queue_low,
             ack=dispatcher.ack,
@@ -181,8 +185,19 @@ class IngestWorker:
             tz=self.settings.core.timezone,
         )
         await dispatcher.commands.start(self.dsn)
-        self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool, self._pool)
         loop = asyncio.get_running_loop()
+        self._loop_lag = LoopLag(loop)
+        self._loop_lag.start()
+        self._gc_watch.install()
+        self.metrics = WorkerMetrics(
+            self.index,
+            dispatcher,
+            self.pipeline,
+            self.spool,
+            self._pool,
+            loop_lag=self._loop_lag,
+            gc_watch=self._gc_watch,
+        )
         self._writer_task = loop.create_task(self.pipeline.run(), name="writer")
         self._writer_task.add_done_callback(self._writer_done)
         self._tasks = _Tasks(
@@ -370,6 +385,9 @@ class IngestWorker:
                 await asyncio.wait_for(self._server.wait_closed(), 5)
         if self._pool is not None:
             await self._pool.close()
+        if self._loop_lag is not None:
+            self._loop_lag.stop()
+        self._gc_watch.uninstall()
         log.info("worker %d stopped", self.index)
 
     def _writer_done(self, task: asyncio.Task[None]) -> None:

@@ -55,9 +55,14 @@ class IngestSettings:
     #: Accept the byte-swapped CRC-16/MODBUS variant from every station (per-station
     #: switch: stations.modbus_crc).
     modbus_crc_all: bool = False
-    #: A batch is written when it holds this many measurement rows …
+    #: When the writer takes a batch (:mod:`ingest.batching`): ``group`` — as soon as it
+    #: is idle (group commit: what arrives during a write goes in the next batch, so
+    #: batches grow with the load); ``timed`` — when ``batch_rows`` rows are queued or the
+    #: oldest frame has waited ``batch_ms``.
+    batching: Literal["group", "timed"] = "group"
+    #: A batch holds at most this many measurement rows (its first frame aside) …
     batch_rows: int = 5000
-    #: … or when its oldest frame has waited this long.
+    #: … and, ``batching = "timed"``, is written when its oldest frame has waited this long.
     batch_ms: int = 200
     #: Frames waiting for the writer above which every connection stops reading …
     queue_high: int = 20_000

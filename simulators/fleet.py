@@ -39,6 +39,7 @@ from .env import FrameBudget, RateLimiter, StationEnv
 from .link import Link
 from .result import FleetResult, build_result, iso
 from .station import SimStation
+from .timeline import LoopLagProbe
 
 __all__ = [
     "ProgressCallback",
@@ -156,6 +157,8 @@ async def run_fleet(
     if freeze_gc:
         gc.collect()
         gc.freeze()
+    lag = LoopLagProbe(loop)  # the simulator's own loop lag, next to its ack latency
+    lag.start()
     env.started = loop.time()  # the run's real time starts now that the stations exist
     started_at = time.time()
     sim_start = clock.now()
@@ -213,12 +216,13 @@ async def run_fleet(
         await asyncio.gather(*helpers, return_exceptions=True)
         if limiter is not None:
             limiter.close()
+        lag.stop()
         if freeze_gc:
             gc.unfreeze()
     if on_progress is not None:
         on_progress(_snapshot(env, n))
     duration = env.real_elapsed()
-    return _result(config, env, stations, started_at, sim_start, duration, all_connected)
+    return _result(config, env, stations, started_at, sim_start, duration, all_connected, lag)
 
 
 async def drain_links(links: list[Link], seconds: float) -> None:
@@ -239,6 +243,7 @@ def _result(
     sim_start: float,
     duration: float,
     all_connected: list[float],
+    lag: LoopLagProbe,
 ) -> FleetResult:
     return build_result(
         mode="fleet",
@@ -254,4 +259,5 @@ def _result(
         all_connected=all_connected[0] if all_connected else None,
         station_detail=config.station_detail,
         source_addresses=sorted({a for s in stations if (a := s.link.settings.local_addr)}),
+        loop_lag=lag.lag,
     )
