@@ -2,30 +2,30 @@
 
 Theory of operation
 -------------------
-Two policies, ``ingest.batching``:
+*Group commit*: the writer writes one batch at a time.  Once it is idle it takes
+what is queued as soon as the oldest queued frame has waited ``batch_ms`` (or
+``batch_rows`` rows are queued, or the pipeline is closing); frames that arrive
+while a batch is being written wait for the next one.  So batches grow with the
+load by themselves: at a few frames per second each goes nearly alone, at
+saturation the queue fills during every COPY and batches reach ``batch_rows``.
 
-* ``group`` (the default, *group commit*): the writer takes what is queued as
-  soon as it is idle.  Frames that arrive while a batch is being written wait for
-  the next one, so batches grow with the load by themselves: at a few frames per
-  second each is written at once; at saturation the queue fills during every COPY
-  and batches reach ``batch_rows`` as before.  A frame waits at most one write in
-  progress plus its own.
-* ``timed``: a batch waits until it holds ``batch_rows`` rows or its oldest frame
-  has waited ``batch_ms`` (the policy before issue 23: a fixed delay of up to
-  ``batch_ms`` at low load, in exchange for fewer, larger transactions).
+``batch_ms`` is a small *linger* (as PostgreSQL's ``commit_delay``): a few
+milliseconds of company for a frame, so that at moderate load each transaction
+carries several frames instead of one (its fixed cost — BEGIN, the ledger insert,
+the COPYs, COMMIT — is most of the writer's CPU with batches of one to three
+frames: the py-spy profile of issue 23).  0 writes at once.  Before issue 23 the
+default was 200 ms: every frame at moderate load waited ~200 ms for company.
 
-Either way a batch never holds more than ``batch_rows`` rows unless its first
-frame alone is heavier, and a closing pipeline writes at once.
+A batch never holds more than ``batch_rows`` rows unless its first frame alone is
+heavier.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from typing import Literal, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-__all__ = ["Batching", "Weighted", "batch_wait", "take_batch"]
-
-Batching = Literal["group", "timed"]
+__all__ = ["Weighted", "batch_wait", "take_batch"]
 
 
 class Weighted(Protocol):
@@ -37,7 +37,6 @@ T = TypeVar("T", bound=Weighted)
 
 
 def batch_wait(
-    policy: Batching,
     *,
     queued_rows: int,
     oldest_age_s: float,
@@ -46,7 +45,7 @@ def batch_wait(
     closing: bool = False,
 ) -> float:
     """Seconds the idle writer waits before it takes a batch (0: take it now)."""
-    if policy == "group" or closing or queued_rows >= batch_rows:
+    if closing or queued_rows >= batch_rows:
         return 0.0
     return max(0.0, batch_s - oldest_age_s)
 

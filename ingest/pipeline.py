@@ -3,10 +3,9 @@
 Theory of operation
 -------------------
 Connections call :meth:`Pipeline.submit` (synchronous, never blocks).  The
-writer task takes a batch as the ``ingest.batching`` policy says
-(:mod:`ingest.batching`: by default as soon as it is idle — group commit — or,
-``timed``, when ``batch_rows`` rows are waiting or the oldest frame has waited
-``batch_ms``), and hands it to :class:`~ingest.writer.BatchWriter`.
+writer task, whenever it is idle, takes what is queued once the oldest frame has
+waited ``batch_ms`` or ``batch_rows`` rows are waiting (group commit:
+:mod:`ingest.batching`), and hands it to :class:`~ingest.writer.BatchWriter`.
 
 *Ack policy* (decided here and only here): a frame that asks for a 9014 is
 acked after its batch is durable — committed, or written and fsynced to the
@@ -42,7 +41,7 @@ import asyncpg
 
 from protocol.redact import mask_frame
 
-from .batching import Batching, batch_wait, take_batch
+from .batching import batch_wait, take_batch
 from .spool import Spool, SpoolRecord
 from .writer import BatchWriter, DatabaseUnavailable, Inbound, WriteResult
 
@@ -88,13 +87,11 @@ class Pipeline:
         pause: Callable[[], None],
         resume: Callable[[], None],
         rebuild: Callable[[SpoolRecord], Inbound | None],
-        batching: Batching = "group",
     ) -> None:
         self.writer = writer
         self.spool = spool
         self.batch_rows = batch_rows
         self.batch_s = batch_ms / 1000
-        self.batching: Batching = batching
         self.queue_high = queue_high
         self.queue_low = queue_low
         self._ack = ack
@@ -157,7 +154,6 @@ class Pipeline:
                     await self._try_reconnect()
                 continue
             wait = batch_wait(
-                self.batching,
                 queued_rows=self._weight,
                 oldest_age_s=time.monotonic() - self._queue[0].mono,
                 batch_rows=self.batch_rows,

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ingest.loopwatch import QuietGc
 
 from .clock import ClockAnchor, VirtualClock, zone
 from .config import ConfigError, FleetConfig
@@ -142,8 +143,10 @@ async def run_fleet(
     """Run ``config.stations`` stations on the running loop until a bound is reached.
 
     ``freeze_gc`` (for a process of its own): move the stations, once built, out of the
-    cyclic garbage collector's way (``gc.freeze``) — with tens of thousands of
-    long-lived objects every full collection would otherwise stall the loop."""
+    cyclic garbage collector's way (``gc.freeze``) and collect young objects less often
+    (:class:`ingest.loopwatch.QuietGc`) — with tens of thousands of long-lived objects
+    every full collection would otherwise stall the loop (and add to the ack latency
+    this process measures)."""
     loop = asyncio.get_running_loop()
     check_capacity(config, raise_open_files_limit())
     tz = zone(config.timezone)
@@ -154,9 +157,9 @@ async def run_fleet(
     limiter = RateLimiter(config.rate, loop) if config.pace == "fast" and config.rate else None
     env = StationEnv(config, loop=loop, clock=clock, budget=budget, limiter=limiter)
     stations = [SimStation(identity, env) for identity in config.identities()]
+    quiet = QuietGc()
     if freeze_gc:
-        gc.collect()
-        gc.freeze()
+        quiet.apply()
     lag = LoopLagProbe(loop)  # the simulator's own loop lag, next to its ack latency
     lag.start()
     env.started = loop.time()  # the run's real time starts now that the stations exist
@@ -218,7 +221,7 @@ async def run_fleet(
             limiter.close()
         lag.stop()
         if freeze_gc:
-            gc.unfreeze()
+            quiet.restore()
     if on_progress is not None:
         on_progress(_snapshot(env, n))
     duration = env.real_elapsed()

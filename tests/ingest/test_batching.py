@@ -1,4 +1,4 @@
-"""The writer's batching policy (ingest.batching): when a batch is taken, what it holds."""
+"""The writer's group commit (ingest.batching): when a batch is taken, what it holds."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ingest.batching import Batching, batch_wait, take_batch
+from ingest.batching import batch_wait, take_batch
 
 
 @dataclass
@@ -17,26 +17,29 @@ class Item:
 
 
 @pytest.mark.parametrize(
-    ("policy", "rows", "age", "closing", "expected"),
+    ("rows", "age", "batch_ms", "closing", "expected"),
     [
-        # group commit: an idle writer takes what is there at once, whatever the load
-        ("group", 6, 0.0, False, 0.0),
-        ("group", 1, 0.001, False, 0.0),
-        ("group", 60_000, 0.0, False, 0.0),
-        # timed: waits for rows or for the oldest frame's age
-        ("timed", 6, 0.0, False, 0.2),
-        ("timed", 6, 0.15, False, pytest.approx(0.05)),
-        ("timed", 6, 0.2, False, 0.0),
-        ("timed", 6, 3.0, False, 0.0),
-        ("timed", 5000, 0.0, False, 0.0),  # a full batch goes at once
-        ("timed", 6, 0.0, True, 0.0),  # closing: write everything now
+        # batch_ms 0: an idle writer takes what is there at once, whatever the load
+        (6, 0.0, 0, False, 0.0),
+        (60_000, 0.0, 0, False, 0.0),
+        # a linger: the oldest frame waits that long for company …
+        (6, 0.0, 20, False, 0.02),
+        (6, 0.015, 20, False, pytest.approx(0.005)),
+        (6, 0.02, 20, False, 0.0),
+        # … and no longer: frames that queued during a long write go at once
+        (6, 3.0, 20, False, 0.0),
+        (6, 0.15, 200, False, pytest.approx(0.05)),
+        (5000, 0.0, 200, False, 0.0),  # a full batch goes at once
+        (6, 0.0, 200, True, 0.0),  # closing: write everything now
     ],
 )
-def test_batch_wait(
-    policy: Batching, rows: int, age: float, closing: bool, expected: float
-) -> None:
+def test_batch_wait(rows: int, age: float, batch_ms: int, closing: bool, expected: float) -> None:
     wait = batch_wait(
-        policy, queued_rows=rows, oldest_age_s=age, batch_rows=5000, batch_s=0.2, closing=closing
+        queued_rows=rows,
+        oldest_age_s=age,
+        batch_rows=5000,
+        batch_s=batch_ms / 1000,
+        closing=closing,
     )
     assert wait == expected
 

@@ -19,7 +19,7 @@ async def test_simulated_fleet_arrives_exactly_once(
     start_worker: Callable[..., Any], register: Callable[..., Any], db_conn: asyncpg.Connection
 ) -> None:
     # acks are slower than the stations' patience: retransmissions are certain
-    worker = await start_worker(batching="timed", batch_ms=400)
+    worker = await start_worker(batch_ms=400)
     # simulated time starts 10 minutes before an hour so the hourly data (2061) is certain
     start = (time.time() // 3600 + 1) * 3600 - 600
     config = FleetConfig(

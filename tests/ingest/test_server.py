@@ -411,7 +411,7 @@ async def test_graceful_stop_flushes_and_acks_everything(
     start_worker: Callable[..., Any], register: Callable[..., Any], db_conn: asyncpg.Connection
 ) -> None:
     await register(AIR)
-    worker = await start_worker(batching="timed", batch_ms=5000, batch_rows=100_000)
+    worker = await start_worker(batch_ms=5000, batch_rows=100_000)
     client = await StationClient.open(worker.bound_port)
     frames = [rtd(AIR.mn, i) for i in range(50)]
     await client.send(*frames)
