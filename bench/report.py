@@ -98,6 +98,51 @@ def _engine_rows(scenarios: dict[str, Any]) -> list[str]:
     return out
 
 
+def _latency_rows(scenarios: dict[str, Any]) -> list[str]:
+    """Station side and server side of the latency scenario, one row each."""
+    ack = (scenarios.get("latency") or {}).get("ack_latency")
+    if not ack:
+        return []
+    station, server = ack["station"], ack["server"]
+    rows = [
+        f"Window {ack['window_s']} s. Station side: last byte of the frame handed to the kernel"
+        " → its 9014 read; server side: frame read → batch committed (the ack is written in"
+        " the same callback).",
+        "",
+        "| side | frames | p50 | p90 | p99 | p99.9 | max |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    s = station["ack_latency"]
+    rows.append(
+        f"| station | {_cell(s['count'])} | {_cell(s['p50_ms'], ' ms')} |"
+        f" {_cell(s['p90_ms'], ' ms')} | {_cell(s['p99_ms'], ' ms')} |"
+        f" {_cell(s['p99_9_ms'], ' ms')} | {_cell(s['max_ms'], ' ms')} |"
+    )
+    c = server.get("received_to_committed") or {}
+    rows.append(
+        f"| server | {_cell(c.get('count'))} | {_cell(c.get('p50_ms'), ' ms')} |"
+        f" {_cell(c.get('p90_ms'), ' ms')} | {_cell(c.get('p99_ms'), ' ms')} |"
+        f" {_cell(c.get('p99.9_ms'), ' ms')} | ≤ {_cell(c.get('max_bucket_ms'), ' ms')} |"
+    )
+    for i, lag in enumerate(station["simulator_loop_lag"]):
+        rows.append(
+            f"| simulator {i} loop lag | {_cell(lag['count'])} | {_cell(lag['p50_ms'], ' ms')} |"
+            f" {_cell(lag['p90_ms'], ' ms')} | {_cell(lag['p99_ms'], ' ms')} |"
+            f" {_cell(lag['p99_9_ms'], ' ms')} | {_cell(lag['max_ms'], ' ms')} |"
+        )
+    for worker, lag in server.get("loop_lag_by_worker", {}).items():
+        rows.append(
+            f"| worker {worker} loop lag | {_cell(lag['count'])} |"
+            f" {_cell(lag['p50_ms'], ' ms')} | {_cell(lag['p90_ms'], ' ms')} |"
+            f" {_cell(lag['p99_ms'], ' ms')} | {_cell(lag['p99.9_ms'], ' ms')} |"
+            f" ≤ {_cell(lag['max_bucket_ms'], ' ms')} |"
+        )
+    gc = server.get("gc_pauses_by_generation") or {}
+    if gc:
+        rows += ["", "GC pauses: " + "; ".join(f"generation {g}: {_fmt(v)}" for g, v in gc.items())]
+    return [*rows, ""]
+
+
 def _plots(results: dict[str, Any], out: Path) -> list[str]:
     import matplotlib
 
@@ -137,7 +182,59 @@ def _plots(results: dict[str, Any], out: Path) -> list[str]:
     for name, r in scenarios.items():
         if r.get("scenario") == "connections" and (image := plot_ramp(name, r, out, plt)):
             images.append(image)
+    latency = scenarios.get("latency")
+    if latency and latency.get("ack_latency"):
+        images.append(_latency_plot(plt, latency["ack_latency"], out))
     return images
+
+
+def _latency_plot(plt: Any, ack: dict[str, Any], out: Path) -> str:
+    """Histogram of the station-side ack latency (log buckets) with the server's
+    received → committed beside it, both over the scenario's window."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    station = ack["station"]
+    edges = [edge for edge, _ in station["ack_latency_histogram"]]
+    counts = [n for _, n in station["ack_latency_histogram"]]
+    if edges:  # buckets ×1.15 wide: a bar from the lower to the upper edge
+        ax.bar(
+            [e / 1.15 for e in edges],
+            counts,
+            width=[e - e / 1.15 for e in edges],
+            align="edge",
+            alpha=0.7,
+            label="station: last byte sent → 9014 read",
+        )
+    server = ack["server"].get("received_to_committed_histogram") or []
+    lower, below, xs, ys = 0.0, 0.0, [], []
+    for edge, cumulative in server:  # cumulative Prometheus buckets → per bucket
+        xs.append(max(lower, 0.5))
+        ys.append(cumulative - below)
+        lower, below = edge, cumulative
+    if xs:
+        widths = [edge - x for (edge, _), x in zip(server, xs, strict=True)]
+        ax.bar(
+            xs,
+            ys,
+            width=widths,
+            align="edge",
+            fill=False,
+            edgecolor="black",
+            linewidth=0.8,
+            label="server: received → committed",
+        )
+    ax.set_xscale("log")
+    ax.set_xlabel("ms")
+    ax.set_ylabel("frames")
+    lat = station["ack_latency"]
+    ax.set_title(
+        f"Ack latency, {lat['count']:,} frames: p50 {lat['p50_ms']:.0f} ms, "
+        f"p99 {lat['p99_ms']:.0f} ms, max {lat['max_ms']:.0f} ms"
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "latency-histogram.png", dpi=110)
+    plt.close(fig)
+    return "latency-histogram.png"
 
 
 def write_report(results: dict[str, Any], out: Path) -> Path:
@@ -161,6 +258,9 @@ def write_report(results: dict[str, Any], out: Path) -> Path:
     faults = _fault_rows(results["scenarios"])
     if faults:
         lines += ["## Faults: nothing lost, nothing duplicated", "", *faults, ""]
+    latency = _latency_rows(scenarios)
+    if latency:
+        lines += ["## Ack latency", "", *latency]
     lines += ["## Figures", ""]
     for name, r in scenarios.items():
         engine = r.get("engine") or (r.get("skipped") and "skipped") or ""

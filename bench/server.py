@@ -42,6 +42,7 @@ from .proc import ProcSample, postgres_pids, process_name, sample, tree_pids
 __all__ = [
     "PASSED_THROUGH",
     "ServerUnderTest",
+    "bucket_quantiles",
     "free_port",
     "histogram_quantiles",
     "inherited_environment",
@@ -266,14 +267,23 @@ def histogram_quantiles(
     text: str, name: str, quantiles: tuple[float, ...] = (0.5, 0.99)
 ) -> dict[str, float | None]:
     """Quantiles of a Prometheus histogram (linear within a bucket, as histogram_quantile)."""
-    buckets = sorted(
+    buckets = [
         (float("inf") if le == "+Inf" else float(le), float(count))
         for metric, le, count in _BUCKET.findall(text)
         if metric == name
-    )
+    ]
+    return bucket_quantiles(buckets, quantiles)
+
+
+def bucket_quantiles(
+    buckets: list[tuple[float, float]], quantiles: tuple[float, ...] = (0.5, 0.99)
+) -> dict[str, float | None]:
+    """Quantiles of cumulative ``(le, count)`` buckets (linear within a bucket, as
+    Prometheus' histogram_quantile); keys ``p50``, ``p99``, ``p99.9``."""
+    buckets = sorted(buckets)
     out: dict[str, float | None] = {}
     if not buckets or buckets[-1][1] == 0:
-        return {f"p{int(q * 100)}": None for q in quantiles}
+        return {_quantile_key(q): None for q in quantiles}
     total = buckets[-1][1]
     for q in quantiles:
         rank = q * total
@@ -289,5 +299,10 @@ def histogram_quantiles(
                     value = lower_bound + (bound - lower_bound) * frac
                 break
             lower_bound, lower_count = bound, count
-        out[f"p{int(q * 100)}"] = value
+        out[_quantile_key(q)] = value
     return out
+
+
+def _quantile_key(q: float) -> str:
+    """0.5 → ``p50``, 0.999 → ``p99.9``."""
+    return f"p{round(q * 100, 3):g}"

@@ -4,7 +4,8 @@ The hot path only bumps plain integer attributes (dispatcher, pipeline,
 decoder counters).  Once a second :meth:`WorkerMetrics.update` turns their
 growth into Prometheus counter increments, sets the gauges and feeds the
 latency samples into a histogram, and samples the worker's database pool
-(``store.metrics``, ``role="ingest"``).  Under ``envgrid serve`` the workers run
+(``store.metrics``, ``role="ingest"``), its event-loop lag and the garbage
+collector's pauses (:mod:`ingest.loopwatch`).  Under ``envgrid serve`` the workers run
 prometheus_client in multiprocess mode (``PROMETHEUS_MULTIPROC_DIR``, set by
 the supervisor) and the supervisor serves the sum at ``/metrics``.
 """
@@ -27,6 +28,7 @@ from store.metrics import PoolMetrics, observe_many
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
+    from .loopwatch import GcWatch, LoopLag
     from .pipeline import Pipeline
     from .spool import Spool
 
@@ -34,7 +36,12 @@ __all__ = ["WorkerMetrics"]
 
 log = logging.getLogger("ingest.stats")
 
-_LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 30.0)
+_LATENCY_BUCKETS = (
+    *(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.175, 0.2, 0.25, 0.3, 0.4, 0.5),
+    *(0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0),
+)
+#: loop lag and GC pauses: from a millisecond (a 10 ms timer is ~1 ms late on an idle loop)
+_STALL_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 _BATCH_BUCKETS = (1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000)
 
 
@@ -46,6 +53,8 @@ class WorkerMetrics:
     spool: Spool
     pool: asyncpg.Pool | None = None
     registry: InitVar[CollectorRegistry | None] = None
+    loop_lag: LoopLag | None = None
+    gc_watch: GcWatch | None = None
 
     def __post_init__(self, registry: CollectorRegistry | None) -> None:
         reg = registry if registry is not None else CollectorRegistry()
@@ -104,6 +113,20 @@ class WorkerMetrics:
         self.write_seconds = Histogram(
             "envgrid_write_seconds", "Duration of a batch write", registry=reg
         )
+        self.stalls = Histogram(
+            "envgrid_loop_lag_seconds",
+            "How late a worker's 10 ms timer ran (its event loop busy elsewhere)",
+            ["worker"],
+            buckets=_STALL_BUCKETS,
+            registry=reg,
+        )
+        self.gc_pauses = Histogram(
+            "envgrid_gc_pause_seconds",
+            "Garbage-collector pauses (generation 1-2, and generation 0 from 1 ms)",
+            ["generation"],
+            buckets=_STALL_BUCKETS,
+            registry=reg,
+        )
         self._last: dict[str, int] = {}
         self._last_counters: dict[str, Counter[str]] = {}
         self._window: list[float] = []
@@ -149,13 +172,26 @@ class WorkerMetrics:
         self.spooled.inc(self._delta("spooled", s.spooled_frames))
         self.replayed.inc(self._delta("replayed", s.replayed_frames))
         self.acks.inc(self._delta("acks", d.acks_sent))
-        batches = self._delta("batches", s.batches)
-        if batches:
-            self.batch.observe(s.last_batch_frames)
-            self.write_seconds.observe(s.last_write_s)
+        writes, s.writes = s.writes, []
+        for frames, seconds in writes:  # every batch written
+            self.batch.observe(frames)
+            self.write_seconds.observe(seconds)
         samples, s.latencies = s.latencies, []
         observe_many(self.latency, samples)
         self._window += samples
+        self._observe_stalls()
+
+    def _observe_stalls(self) -> None:
+        lag, gcw = self.loop_lag, self.gc_watch
+        if lag is not None:
+            lags, lag.samples = lag.samples, []
+            mine = self.stalls.labels(str(self.worker))
+            for value in lags:
+                mine.observe(value)
+        if gcw is not None:
+            pauses, gcw.pauses = gcw.pauses, []
+            for generation, seconds in pauses:
+                self.gc_pauses.labels(str(generation)).observe(seconds)
 
     def log_line(self) -> None:
         """The periodic summary: rates over the window since the last line."""

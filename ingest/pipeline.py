@@ -3,8 +3,9 @@
 Theory of operation
 -------------------
 Connections call :meth:`Pipeline.submit` (synchronous, never blocks).  The
-writer task takes a batch when ``batch_rows`` rows are waiting or the oldest
-frame has waited ``batch_ms``, and hands it to :class:`~ingest.writer.BatchWriter`.
+writer task, whenever it is idle, takes what is queued once the oldest frame has
+waited ``batch_ms`` or ``batch_rows`` rows are waiting (group commit:
+:mod:`ingest.batching`), and hands it to :class:`~ingest.writer.BatchWriter`.
 
 *Ack policy* (decided here and only here): a frame that asks for a 9014 is
 acked after its batch is durable — committed, or written and fsynced to the
@@ -40,6 +41,7 @@ import asyncpg
 
 from protocol.redact import mask_frame
 
+from .batching import batch_wait, take_batch
 from .spool import Spool, SpoolRecord
 from .writer import BatchWriter, DatabaseUnavailable, Inbound, WriteResult
 
@@ -66,6 +68,8 @@ class PipelineStats:
     last_batch_frames: int = 0
     last_write_s: float = 0.0
     latencies: list[float] = field(default_factory=list)  # received → durable, seconds
+    #: (frames, seconds) of each batch written since the metrics last took them
+    writes: list[tuple[int, float]] = field(default_factory=list)
     rows_by_table: dict[str, int] = field(default_factory=dict)
 
 
@@ -149,8 +153,14 @@ class Pipeline:
                 except TimeoutError:
                     await self._try_reconnect()
                 continue
-            wait = self.batch_s - (loop.time() - self._queue[0].mono)
-            if wait > 0 and self._weight < self.batch_rows and not self._closing:
+            wait = batch_wait(
+                queued_rows=self._weight,
+                oldest_age_s=time.monotonic() - self._queue[0].mono,
+                batch_rows=self.batch_rows,
+                batch_s=self.batch_s,
+                closing=self._closing,
+            )
+            if wait > 0:
                 self._full.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full.wait(), wait)
@@ -171,13 +181,7 @@ class Pipeline:
                 self._resume()
 
     def _take(self) -> list[Inbound]:
-        batch: list[Inbound] = []
-        weight = 0
-        queue = self._queue
-        while queue and weight < self.batch_rows:
-            item = queue.popleft()
-            weight += item.weight
-            batch.append(item)
+        batch, weight = take_batch(self._queue, self.batch_rows)
         self._weight -= weight
         return batch
 
@@ -199,7 +203,12 @@ class Pipeline:
             except DatabaseUnavailable as exc:
                 self._database_lost(str(exc))
             else:
-                self.stats.last_write_s = time.perf_counter() - started
+                seconds = time.perf_counter() - started
+                self.stats.last_write_s = seconds
+                writes = self.stats.writes
+                writes.append((len(batch), seconds))
+                if len(writes) > 10_000:  # nobody reads them (no metrics): keep the last
+                    del writes[:5_000]
                 self._committed(batch, result)
                 return
         await self._spool(batch)

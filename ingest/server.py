@@ -43,6 +43,7 @@ from .collector import settle_collector
 from .commands import CommandTracker
 from .connection import StationConnection
 from .dispatch import Dispatcher
+from .loopwatch import GcWatch, LoopLag, QuietGc
 from .metrics import WorkerMetrics
 from .pipeline import Pipeline
 from .registry import Station, StationRegistry
@@ -114,6 +115,9 @@ class IngestWorker:
         self._relisten: asyncio.Task[None] | None = None
         self.capacity, self.capacity_low = connection_capacity(settings.ingest)
         self.bound_port = 0
+        self._loop_lag: LoopLag | None = None
+        self._gc_watch = GcWatch()
+        self._quiet_gc = QuietGc()
 
     async def start(self) -> None:
         ing = self.settings.ingest
@@ -182,8 +186,19 @@ class IngestWorker:
             tz=self.settings.core.timezone,
         )
         await dispatcher.commands.start(self.dsn)
-        self.metrics = WorkerMetrics(self.index, dispatcher, self.pipeline, self.spool, self._pool)
         loop = asyncio.get_running_loop()
+        self._loop_lag = LoopLag(loop)
+        self._loop_lag.start()
+        self._gc_watch.install()
+        self.metrics = WorkerMetrics(
+            self.index,
+            dispatcher,
+            self.pipeline,
+            self.spool,
+            self._pool,
+            loop_lag=self._loop_lag,
+            gc_watch=self._gc_watch,
+        )
         self._writer_task = loop.create_task(self.pipeline.run(), name="writer")
         self._writer_task.add_done_callback(self._writer_done)
         self._tasks = _Tasks(
@@ -194,6 +209,9 @@ class IngestWorker:
         )
         await self._listen(self.port)
         dispatcher.on_connections = self._connections_changed
+        # what start-up built (registry, tables, modules) lives as long as the process:
+        # out of the collector's way, and young objects collected less often
+        self._quiet_gc.apply()
         log.info(
             "worker %d listening on %s:%d (%d stations in the registry)",
             self.index,
@@ -371,6 +389,10 @@ class IngestWorker:
                 await asyncio.wait_for(self._server.wait_closed(), 5)
         if self._pool is not None:
             await self._pool.close()
+        if self._loop_lag is not None:
+            self._loop_lag.stop()
+        self._gc_watch.uninstall()
+        self._quiet_gc.restore()
         log.info("worker %d stopped", self.index)
 
     def _writer_done(self, task: asyncio.Task[None]) -> None:

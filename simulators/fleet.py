@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import resource
 import time
@@ -33,12 +32,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ingest.loopwatch import QuietGc
+
 from .clock import ClockAnchor, VirtualClock, zone
 from .config import ConfigError, FleetConfig
 from .env import FrameBudget, RateLimiter, StationEnv
 from .link import Link
 from .result import FleetResult, build_result, iso
 from .station import SimStation
+from .timeline import LoopLagProbe
 
 __all__ = [
     "ProgressCallback",
@@ -141,8 +143,10 @@ async def run_fleet(
     """Run ``config.stations`` stations on the running loop until a bound is reached.
 
     ``freeze_gc`` (for a process of its own): move the stations, once built, out of the
-    cyclic garbage collector's way (``gc.freeze``) — with tens of thousands of
-    long-lived objects every full collection would otherwise stall the loop."""
+    cyclic garbage collector's way (``gc.freeze``) and collect young objects less often
+    (:class:`ingest.loopwatch.QuietGc`) — with tens of thousands of long-lived objects
+    every full collection would otherwise stall the loop (and add to the ack latency
+    this process measures)."""
     loop = asyncio.get_running_loop()
     check_capacity(config, raise_open_files_limit())
     tz = zone(config.timezone)
@@ -153,9 +157,11 @@ async def run_fleet(
     limiter = RateLimiter(config.rate, loop) if config.pace == "fast" and config.rate else None
     env = StationEnv(config, loop=loop, clock=clock, budget=budget, limiter=limiter)
     stations = [SimStation(identity, env) for identity in config.identities()]
+    quiet = QuietGc()
     if freeze_gc:
-        gc.collect()
-        gc.freeze()
+        quiet.apply()
+    lag = LoopLagProbe(loop)  # the simulator's own loop lag, next to its ack latency
+    lag.start()
     env.started = loop.time()  # the run's real time starts now that the stations exist
     started_at = time.time()
     sim_start = clock.now()
@@ -213,12 +219,13 @@ async def run_fleet(
         await asyncio.gather(*helpers, return_exceptions=True)
         if limiter is not None:
             limiter.close()
+        lag.stop()
         if freeze_gc:
-            gc.unfreeze()
+            quiet.restore()
     if on_progress is not None:
         on_progress(_snapshot(env, n))
     duration = env.real_elapsed()
-    return _result(config, env, stations, started_at, sim_start, duration, all_connected)
+    return _result(config, env, stations, started_at, sim_start, duration, all_connected, lag)
 
 
 async def drain_links(links: list[Link], seconds: float) -> None:
@@ -239,6 +246,7 @@ def _result(
     sim_start: float,
     duration: float,
     all_connected: list[float],
+    lag: LoopLagProbe,
 ) -> FleetResult:
     return build_result(
         mode="fleet",
@@ -254,4 +262,5 @@ def _result(
         all_connected=all_connected[0] if all_connected else None,
         station_detail=config.station_detail,
         source_addresses=sorted({a for s in stations if (a := s.link.settings.local_addr)}),
+        loop_lag=lag.lag,
     )

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import KW_ONLY, InitVar, dataclass, field
@@ -259,6 +260,7 @@ class Link:
         self.pump()
 
     def data_received(self, data: bytes) -> None:
+        received = time.monotonic()
         self.counters.bytes_received += len(data)
         for event in self._decoder.feed(data):
             if isinstance(event, FrameError):
@@ -267,7 +269,7 @@ class Link:
                 self.counters.decode_errors += 1
             elif isinstance(event, Reply):
                 if event.cn == 9014:
-                    self._on_ack(event)
+                    self._on_ack(event, received)
                 elif event.cn == 9013:  # the answer to a 9015 heartbeat
                     self.stats.heartbeat_answers += 1
                     self.counters.heartbeat_answers += 1
@@ -396,7 +398,13 @@ class Link:
                 self.counters.history_sent += 1
             else:
                 self.counters.sent += 1
-            out.sent_at = self._loop.time()
+            # the frame's last byte is with the kernel once write() has returned with an
+            # empty transport buffer (uvloop and asyncio try to send at once); otherwise
+            # its latency also counts time in the buffer (counted: write_buffered)
+            out.sent_at = time.monotonic()
+            transport = self.transport
+            if transport is not None and transport.get_write_buffer_size():
+                self.counters.write_buffered += 1
         else:
             self.stats.cn(out.cn, out.history)[RETRANS] += 1
             if not out.history:
@@ -431,7 +439,7 @@ class Link:
         out.settle(False)
         self.pump()
 
-    def _on_ack(self, reply: Reply) -> None:
+    def _on_ack(self, reply: Reply, received: float) -> None:
         key = reply.request_qn
         out = self._inflight.pop(key, None) if key is not None else None
         if out is None:
@@ -443,7 +451,7 @@ class Link:
                     self.counters.failed -= 1
                 self.stats.late_acks += 1
                 self.counters.late_acks += 1
-                self._count_ack(late)
+                self._count_ack(late, received)
             elif key is not None and key in self._acked:
                 self.stats.duplicate_acks += 1
             else:
@@ -453,16 +461,19 @@ class Link:
         if out.timer is not None:
             out.timer.cancel()
             out.timer = None
-        self._count_ack(out)
+        self._count_ack(out, received)
         self.pump()
 
-    def _count_ack(self, out: Outgoing) -> None:
+    def _count_ack(self, out: Outgoing, received: float) -> None:
         self.stats.cn(out.cn, out.history)[ACKED] += 1
         if not out.history:  # history answers are counted apart (history_by_cn)
             if out.codes:
                 self.stats.value_row(out.cn, out.codes)[1] += 1
-            self.counters.acked += 1
-            self.counters.latency.add(self._loop.time() - out.sent_at)
+            counters = self.counters
+            counters.acked += 1
+            seconds = received - out.sent_at
+            counters.latency.add(seconds)
+            counters.latency_by_time.add(out.sent_at, seconds)
         if out.key is not None:
             self._acked[out.key] = None
             if len(self._acked) > _RECENT:

@@ -15,7 +15,8 @@ Summary JSON (``--json``), schema ``envgrid.simulate/1``::
                         "all_connected_after_s" (null if never)},
         "frames": {"sent", "acked", "retransmissions", "failed", "dropped",
                    "unacked_at_end", "unsent_at_end", "bad_sent", "replies_sent",
-                   "history_sent", "heartbeats_sent", "heartbeats_answered" (9015 → 9013,
+                   "history_sent", "write_buffered" (first sends not wholly handed to the
+                   kernel by write()), "heartbeats_sent", "heartbeats_answered" (9015 → 9013,
                    HJ 212-2025), "backfilled" (re-sent after a reconnect with RF=1)},
         "by_cn": {"2011": {"sent", "acked", "retransmissions", "failed", "dropped"}, …},
         "history_by_cn": {…same, history answers…},
@@ -23,7 +24,10 @@ Summary JSON (``--json``), schema ``envgrid.simulate/1``::
         "errors": {"decode": {"crc_mismatch": n, …}, "unmatched_acks", "duplicate_acks",
                    "late_acks", "connect_failures"},
         "bytes": {"sent", "received"},
-        "ack_latency": {"count", "mean_ms", "p50_ms", "p95_ms", "p99_ms", "max_ms"},
+        "ack_latency": {"count", "mean_ms", "p50_ms", "p90_ms", "p95_ms", "p99_ms",
+                        "p99_9_ms", "max_ms"} (last byte handed to the kernel → 9014 read),
+        "loop_lag": [{…the same keys…} per process] (lateness of a 10 ms timer: the
+                     simulator's own event-loop lag),
         "rates": {"frames_sent_per_s", "frames_acked_per_s", "connections_per_s"}
       },
       "stations": {MN: {"index", "mn", "pw", "st", "edition", "name", "region",
@@ -50,7 +54,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from .faults import FaultLog
-from .stats import CN_FIELDS, FleetCounters, LatencyHistogram
+from .stats import CN_FIELDS, FleetCounters, LatencyHistogram, TimedHistograms
 
 __all__ = ["SCHEMA", "FleetResult", "build_result", "iso", "merge_results", "totals_from_stations"]
 
@@ -72,6 +76,10 @@ class FleetResult:
     stations: dict[str, dict[str, Any]]
     faults: dict[str, Any]
     latency: LatencyHistogram = field(default_factory=LatencyHistogram)
+    #: ack latency filed by send time, and each process's loop lag filed by time
+    #: (a benchmark takes the window it measured: :meth:`TimedHistograms.window`)
+    latency_by_time: TimedHistograms = field(default_factory=TimedHistograms)
+    loop_lag: list[TimedHistograms] = field(default_factory=list)
     processes: int = 1
     source_addresses: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -84,6 +92,7 @@ class FleetResult:
     def to_json(self) -> dict[str, Any]:
         totals = dict(self.totals)
         totals["ack_latency"] = self.latency.to_json()
+        totals["loop_lag"] = [lag.window().to_json() for lag in self.loop_lag]
         totals["rates"] = _rates(totals, self.duration_s)
         out: dict[str, Any] = {
             "schema": SCHEMA,
@@ -176,6 +185,7 @@ def merge_results(results: list[FleetResult], *, config: dict[str, Any]) -> Flee
         return only
     totals: dict[str, Any] = {}
     latency = LatencyHistogram()
+    by_time = TimedHistograms()
     stations: dict[str, dict[str, Any]] = {}
     events: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
@@ -186,6 +196,7 @@ def merge_results(results: list[FleetResult], *, config: dict[str, Any]) -> Flee
         spans.append(r.totals["connections"].get("all_connected_after_s"))
         totals = _sum_tree(totals, r.totals) if totals else r.totals
         latency.merge(r.latency)
+        by_time.merge(r.latency_by_time)
         stations.update(r.stations)
         events.extend(r.faults.get("events", []))
         for kind, n in r.faults.get("counts", {}).items():
@@ -209,6 +220,8 @@ def merge_results(results: list[FleetResult], *, config: dict[str, Any]) -> Flee
         stations=stations,
         faults={"counts": counts, "events": events, "truncated": truncated},
         latency=latency,
+        latency_by_time=by_time,
+        loop_lag=[lag for r in results for lag in r.loop_lag],
         processes=sum(r.processes for r in results),
         source_addresses=sorted({a for r in results for a in r.source_addresses}),
         errors=errors,
@@ -235,6 +248,7 @@ def build_result(
     all_connected: float | None,
     station_detail: bool = True,
     source_addresses: list[str] | None = None,
+    loop_lag: TimedHistograms | None = None,
 ) -> FleetResult:
     """The result of one process from its counters and station summaries."""
     derived = totals_from_stations(summaries.values())
@@ -260,6 +274,7 @@ def build_result(
             "bad_sent": c.bad_sent,
             "replies_sent": c.replies_sent,
             "history_sent": c.history_sent,
+            "write_buffered": c.write_buffered,
             "heartbeats_sent": c.heartbeats,
             "heartbeats_answered": c.heartbeat_answers,
             "backfilled": c.backfilled,
@@ -286,6 +301,8 @@ def build_result(
             "truncated": fault_log.truncated,
         },
         latency=counters.latency,
+        latency_by_time=counters.latency_by_time,
+        loop_lag=[] if loop_lag is None else [loop_lag],
         processes=1,
         source_addresses=source_addresses or [],
     )

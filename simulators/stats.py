@@ -23,11 +23,20 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["CN_FIELDS", "FleetCounters", "LatencyHistogram", "StationStats"]
+__all__ = [
+    "CN_FIELDS",
+    "SLICE_S",
+    "FleetCounters",
+    "LatencyHistogram",
+    "StationStats",
+    "TimedHistograms",
+]
 
 #: the per-CN counters, in the order of the lists in :attr:`StationStats.by_cn`
 CN_FIELDS = ("sent", "acked", "retransmissions", "failed", "dropped")
 SENT, ACKED, RETRANS, FAILED, DROPPED = range(5)
+#: width of one slice of :class:`TimedHistograms` (seconds)
+SLICE_S = 5.0
 
 
 class LatencyHistogram:
@@ -73,16 +82,64 @@ class LatencyHistogram:
                 return min(self.max, self._BASE * self._GROWTH**i)
         return self.max
 
+    def upper_bound(self, i: int) -> float:
+        """The upper edge of bucket ``i`` (seconds)."""
+        return float(self._BASE * self._GROWTH**i)
+
     def to_json(self) -> dict[str, float]:
         ms = 1000.0
         return {
             "count": self.count,
             "mean_ms": round(self.total / self.count * ms, 3) if self.count else 0.0,
             "p50_ms": round(self.quantile(0.5) * ms, 3),
+            "p90_ms": round(self.quantile(0.9) * ms, 3),
             "p95_ms": round(self.quantile(0.95) * ms, 3),
             "p99_ms": round(self.quantile(0.99) * ms, 3),
+            "p99_9_ms": round(self.quantile(0.999) * ms, 3),
             "max_ms": round(self.max * ms, 3),
         }
+
+    def buckets_json(self) -> list[list[float]]:
+        """The non-empty buckets as ``[upper edge ms, count]`` (log-spaced, ×1.15 each)."""
+        return [
+            [round(self.upper_bound(i) * 1000.0, 4), n] for i, n in enumerate(self.buckets) if n
+        ]
+
+
+class TimedHistograms:
+    """Log-bucket histograms, one per :data:`SLICE_S` slice of the monotonic clock."""
+
+    __slots__ = ("slices",)
+
+    def __init__(self) -> None:
+        self.slices: dict[int, LatencyHistogram] = {}
+
+    def add(self, at: float, seconds: float) -> None:
+        """A sample of ``seconds`` that started at ``at`` (``time.monotonic()``)."""
+        key = int(at // SLICE_S)
+        histogram = self.slices.get(key)
+        if histogram is None:
+            histogram = self.slices[key] = LatencyHistogram()
+        histogram.add(seconds)
+
+    def merge(self, other: TimedHistograms) -> None:
+        for key, histogram in other.slices.items():
+            mine = self.slices.get(key)
+            if mine is None:
+                mine = self.slices[key] = LatencyHistogram()
+            mine.merge(histogram)
+
+    def window(self, start: float | None = None, end: float | None = None) -> LatencyHistogram:
+        """The samples of the slices wholly inside [``start``, ``end``] (monotonic
+        seconds; ``None``: unbounded)."""
+        out = LatencyHistogram()
+        for key, histogram in self.slices.items():
+            if start is not None and key * SLICE_S < start:
+                continue
+            if end is not None and (key + 1) * SLICE_S > end:
+                continue
+            out.merge(histogram)
+        return out
 
 
 class FleetCounters:
@@ -107,11 +164,13 @@ class FleetCounters:
         "history_sent",
         "late_acks",
         "latency",
+        "latency_by_time",
         "peak_up",
         "replies_sent",
         "retransmissions",
         "sent",
         "unmatched_acks",
+        "write_buffered",
     )
 
     def __init__(self) -> None:
@@ -137,7 +196,13 @@ class FleetCounters:
         self.heartbeats = 0
         self.heartbeat_answers = 0
         self.backfilled = 0
+        #: ack latency: last byte of the frame handed to the kernel → its 9014 read
         self.latency = LatencyHistogram()
+        #: the same, filed by the time the frame was sent (a benchmark picks its window)
+        self.latency_by_time = TimedHistograms()
+        #: first transmissions whose bytes did not all reach the kernel in ``write()``
+        #: (their latency then also counts time in the transport's buffer)
+        self.write_buffered = 0
 
     def up(self) -> None:
         self.connections_up += 1

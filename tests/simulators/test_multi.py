@@ -66,6 +66,12 @@ async def test_two_thousand_stations_over_two_processes_and_two_addresses() -> N
     frames = result.frames
     assert frames["sent"] >= 2000 and frames["sent"] == frames["acked"] == platform.acks_sent
     assert result.duration_s < 3.0 + 3.0 + 1.0
+    # every ack is also filed by when its frame was sent (the bench takes a window of
+    # them), and each process reports its own loop lag
+    assert result.latency_by_time.window().count == result.latency.count == frames["acked"]
+    assert len(result.loop_lag) == 2 and all(lag.window().count > 0 for lag in result.loop_lag)
+    totals = result.to_json()["totals"]
+    assert len(totals["loop_lag"]) == 2 and totals["ack_latency"]["p99_9_ms"] > 0
 
 
 @pytest.mark.parametrize("processes", [1, 2])
