@@ -39,7 +39,6 @@ from store.secretbox import box_for
 from store.service import raise_nofile_limit, run_until_signalled
 
 from . import queries
-from .collector import settle_collector
 from .commands import CommandTracker
 from .connection import StationConnection
 from .dispatch import Dispatcher
@@ -408,14 +407,10 @@ class IngestWorker:
         if self._stop_request is not None:
             self._stop_request.set()
 
-    async def serve(self, stop: asyncio.Event, *, settle_gc: bool = False) -> None:
-        """Start, run until ``stop``, stop.  ``settle_gc`` (a worker process of its own):
-        once started, the cyclic garbage collector leaves the hot path
-        (:mod:`ingest.collector`)."""
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Start, run until ``stop``, stop."""
         self._stop_request = stop
         await self.start()
-        if settle_gc:
-            settle_collector()
         try:
             await stop.wait()
         finally:
@@ -435,6 +430,6 @@ def run_worker(settings: IngestConfig, dsn: str, engine: Engine, index: int) -> 
 
     async def main(stop: asyncio.Event) -> None:
         # made on the running loop, after the open-files limit is raised
-        await IngestWorker(settings, dsn, engine, index=index).serve(stop, settle_gc=True)
+        await IngestWorker(settings, dsn, engine, index=index).serve(stop)
 
     run_until_signalled(settings, main, raise_nofile=True)
