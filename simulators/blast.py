@@ -285,7 +285,13 @@ async def run_blast(config: BlastConfig) -> BlastResult:
     rng = random.Random(config.seed * 1_000_003 + config.first_index)
     base = config.base_time
     if base is None:
-        span = (config.max_frames or 10_000_000) * config.interval_s
+        # a station's frames step by interval_s: it needs history for (twice) ITS share of
+        # the frames (a 100,000-frame burst from 36,000 stations is 3 a station: 180 s back,
+        # live data — not 35 days back, which every rollup would treat as late data)
+        if config.max_frames is None:  # unbounded (throughput): as far back as allowed
+            span = 300 * 86_400
+        else:
+            span = 2 * -(-config.max_frames // max(config.stations, 1)) * config.interval_s
         base = time.time() - min(span, 300 * 86_400)
     base = float(int(base) // config.interval_s * config.interval_s)
     stations: list[_Station] = []
