@@ -9,7 +9,8 @@ notifies at commit), ``envgrid_alerts`` (the alert engine: payload
 changed).  Readings are buffered and flushed every ``web.live_interval_s`` as one
 publication (factor ids become codes); an alert transition is published with the
 alert's scope and rule, read from ``alerts``.  ``envgrid_registry`` calls the
-``on_registry`` callbacks (the map's station cache), as does every reconnect.  If the
+``on_registry`` callbacks (the map's station cache), as does every (re)connect — a
+change made before the LISTEN took effect would otherwise go unheard.  If the
 connection drops, the feed reconnects with backoff and the hub sends ``resync`` so
 pages reload their data.
 """
@@ -99,8 +100,10 @@ class LiveFeed:
                 await conn.add_listener(ALERTS_CHANNEL, self._on_alert)
                 await conn.add_listener(REGISTRY_CHANNEL, self._on_registry)
                 self.connected.set()
+                # a change made before the LISTEN took effect was not heard: whatever was
+                # built from the registry until now is rebuilt (at start-up too)
+                self._registry_changed("connect" if first else "reconnect")
                 if not first:
-                    self._registry_changed("reconnect")
                     self.hub.resync()
                 first, delay = False, 1.0
                 await lost.wait()
