@@ -88,7 +88,7 @@ def test_resolve(
     assert layer.get("url", layer.get("provider")) == first
     assert basemap.csp_sources(s) == csp
     assert config["boundaries"] == "/basemap/boundaries.geojson"
-    assert config["counties"] == "/static/vendor/boundaries/counties/"
+    assert config["counties"] == "/basemap/counties/"
 
 
 def test_the_operator_boundaries_replace_the_default_counties(tmp_path: Path) -> None:
@@ -230,15 +230,27 @@ async def test_boundaries_route(tiles_client: Client) -> None:
     assert again.status == 304
 
 
-async def test_county_files_are_public_static_files(tiles_client: Client) -> None:
+async def test_county_files_are_public_and_served_from_memory(tiles_client: Client) -> None:
     if not (basemap.DEFAULT_COUNTIES / "index.json").is_file():
         pytest.skip("front-end files missing: cd web/frontend && npm ci && node copy-vendor.mjs")
     resp = await tiles_client.get(f"{basemap.COUNTIES_PATH}33.geojson")  # no log-in
     assert resp.status == 200 and resp.headers.get("Content-Encoding") == "gzip"
     doc = json.loads(await resp.read())
     assert "西湖区" in {f["properties"]["name"] for f in doc["features"]}
+    again = await tiles_client.get(
+        f"{basemap.COUNTIES_PATH}33.geojson", headers={"If-None-Match": resp.headers["ETag"]}
+    )
+    assert again.status == 304
+    plain = await tiles_client.get(
+        f"{basemap.COUNTIES_PATH}33.geojson", headers={"Accept-Encoding": "identity"}
+    )
+    assert plain.status == 200 and "Content-Encoding" not in plain.headers
+    assert json.loads(await plain.read()) == doc
     index = await tiles_client.get(f"{basemap.COUNTIES_PATH}index.json")
     assert index.status == 200 and "33" in await index.json()
+    for name in ("99.geojson", "../index.json", "33.geojson.gz", "LICENSE", "3.geojson"):
+        refused = await tiles_client.get(f"{basemap.COUNTIES_PATH}{name}")
+        assert refused.status == 404, name
 
 
 async def test_boundaries_route_refuses_a_file_that_is_not_a_feature_collection(

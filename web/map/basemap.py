@@ -59,8 +59,9 @@ BOUNDARIES_PATH: Final = "/basemap/boundaries.geojson"
 #: The default counties (web/frontend/china-counties.mjs, vendored): ``NN.geojson`` per
 #: province (first two digits of the adcode) and ``index.json`` (each file's box).
 DEFAULT_COUNTIES: Final = DEFAULT_BOUNDARIES.parent / "counties"
-#: Where the browser fetches them (the static files; web.boundary_geojson replaces them).
-COUNTIES_PATH: Final = "/static/vendor/boundaries/counties/"
+#: Where the browser fetches them (:func:`web.map.tiles.counties`; web.boundary_geojson
+#: replaces them).
+COUNTIES_PATH: Final = "/basemap/counties/"
 
 
 class BasemapSettings(Protocol):

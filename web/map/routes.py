@@ -9,11 +9,18 @@ from web.openapi import AREA, INT, NTIME, OBJ, REGION, ST, STATUS, STR, TIME, Pa
 from web.openapi import Endpoint as E
 
 from . import handlers, popup, tiles
-from .basemap import BOUNDARIES_PATH
+from .basemap import BOUNDARIES_PATH, COUNTIES_PATH
 
 PAGES: Final[tuple[Page, ...]] = (
     Page("GET", r"/tiles/{name}/{z:\d{1,2}}/{x:\d{1,8}}/{y:\d{1,8}}", tiles.tile, "public", "tile"),
     Page("GET", BOUNDARIES_PATH, tiles.boundaries, "public", "boundaries"),
+    Page(
+        "GET",
+        COUNTIES_PATH + r"{name:(?:index\.json|[0-9]{2}\.geojson)}",
+        tiles.counties,
+        "public",
+        "counties",
+    ),
 )
 
 API: Final[tuple[E, ...]] = (

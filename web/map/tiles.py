@@ -1,13 +1,17 @@
 """Base-map files envgrid serves itself: MBTiles tiles (``/tiles/NAME/{z}/{x}/{y}``) from
-``web.mbtiles_dir`` and the boundary GeoJSON of the offline base map.
+``web.mbtiles_dir`` and the boundary GeoJSON of the offline base map (provinces, and
+the default counties one province a file: ``/basemap/counties/NN.geojson``).
 
 MBTiles (https://github.com/mapbox/mbtiles-spec, 1.3) is one SQLite file: ``tiles``
 (zoom_level, tile_column, tile_row, tile_data) with TMS rows (y counted from the south,
 so ``row = 2**z - 1 - y``) and ``metadata`` (name, value; ``format`` png/jpg/webp/pbf).
 It is read with the stdlib's sqlite3, read-only, in a worker thread.  Names are checked
 against :data:`web.map.basemap.MBTILES_NAME` and the file must lie in the directory:
-no path leaves it.  Tiles are public (the public complaint form has a map too) and
-cached by browsers: ``Cache-Control``, an ``ETag`` from the file's mtime, 304 answers.
+no path leaves it.  Boundary files are answered from memory (read once per version in a
+worker thread, gzip-compressed when the browser takes it): no open file is left behind
+when a browser leaves the page mid-download.  Tiles are public (the public complaint form
+has a map too) and cached by browsers: ``Cache-Control``, an ``ETag`` from the file's
+mtime, 304 answers.
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ from typing import Final
 from aiohttp import web
 
 from web import context
-from web.map.basemap import DEFAULT_BOUNDARIES, MBTILES_NAME
+from web.map.basemap import DEFAULT_BOUNDARIES, DEFAULT_COUNTIES, MBTILES_NAME
 from web.responses import ApiError
 
-__all__ = ["VectorTilesError", "boundaries", "read_tile", "tile", "tile_file"]
+__all__ = ["VectorTilesError", "boundaries", "counties", "read_tile", "tile", "tile_file"]
 
 log = logging.getLogger(__name__)
 
@@ -151,3 +155,37 @@ async def boundaries(request: web.Request) -> web.StreamResponse:
     if request.headers.get("If-None-Match") == etag:
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/geo+json", headers=headers)
+
+
+@lru_cache(maxsize=80)
+def _county_file(path: Path, mtime_ns: int, size: int) -> bytes:
+    """A default county file's bytes (cached per version: 2 × 35 files, 10 MB at most)."""
+    return path.read_bytes()
+
+
+async def counties(request: web.Request) -> web.StreamResponse:
+    """A file of the default county boundaries (``index.json`` or ``NN.geojson``, the name
+    checked by the route), the gzip variant when the browser accepts it."""
+    name = request.match_info["name"]
+    content_type = "application/json" if name == "index.json" else "application/geo+json"
+    path = DEFAULT_COUNTIES / name
+    gzip = path.with_name(f"{name}.gz")
+    use_gzip = "gzip" in request.headers.get("Accept-Encoding", "").lower() and gzip.is_file()
+    try:
+        stat = (gzip if use_gzip else path).stat()
+        body = await asyncio.to_thread(
+            _county_file, gzip if use_gzip else path, stat.st_mtime_ns, stat.st_size
+        )
+    except FileNotFoundError as exc:
+        raise ApiError(404, "not_found", "县级边界文件不存在") from exc
+    etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}{"-gz" if use_gzip else ""}"'
+    headers = {
+        "Cache-Control": f"public, max-age={BOUNDARY_MAX_AGE}",
+        "ETag": etag,
+        "Vary": "Accept-Encoding",
+    }
+    if use_gzip:
+        headers["Content-Encoding"] = "gzip"
+    if request.headers.get("If-None-Match") == etag:
+        return web.Response(status=304, headers=headers)
+    return web.Response(body=body, content_type=content_type, headers=headers)
