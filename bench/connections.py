@@ -33,7 +33,7 @@ from simulators import FleetConfig, FleetResult, run
 
 from . import load
 from .capacity import HoldPlan, LimitCheck, check_limits, hold_plan, read_limits, refuse
-from .proc import postgres_pids, sample
+from .proc import cores_between, cpu_by_pid
 from .server import ServerUnderTest
 from .sockmem import ProcMemory, process_memory, side_buffers, slab_bytes, sockstat
 
@@ -121,20 +121,10 @@ def _ramp(
 
 def _cpu_by_pid(server: ServerUnderTest) -> dict[str, dict[int, float]]:
     """CPU seconds of each server and PostgreSQL process (its embedded cluster's only)."""
-    embedded = server.data_dir is not None and not server.dsn
-    data = server.data_dir / "pg" / "data" if embedded and server.data_dir else None
     return {
-        "server": {p: sample([p]).cpu_s for p in server.server_pids()},
-        "postgres": {p: sample([p]).cpu_s for p in postgres_pids(data)},
+        "server": cpu_by_pid(server.server_pids()),
+        "postgres": cpu_by_pid(server.postgres_pids()),
     }
-
-
-def _cores(before: Mapping[int, float], after: Mapping[int, float], span: float) -> float:
-    """Cores used between two per-process samples: a process that is new counts whole, one
-    that ended meanwhile is left out (a sum over whatever processes exist at each sample
-    goes negative when a database backend exits during an idle hold)."""
-    used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
-    return round(max(0.0, used) / max(span, 1e-9), 3)
 
 
 def _kernel(stat: Mapping[str, int], slab: Mapping[str, int]) -> dict[str, Any]:
@@ -247,7 +237,10 @@ def measure(
         "kernel_memory": kernel,
         "idle_cpu": {
             **sampler.cpu_between(t0, t1),
-            **{f"{k}_cores": _cores(cpu0[k], cpu1[k], t1 - t0) for k in ("server", "postgres")},
+            **{
+                f"{k}_cores": cores_between(cpu0[k], cpu1[k], t1 - t0)
+                for k in ("server", "postgres")
+            },
         },
         "hold_s": hold,
     }

@@ -13,13 +13,22 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ProcSample", "children", "machine_busy", "machine_info", "sample", "tree_pids"]
+__all__ = [
+    "ProcSample",
+    "children",
+    "cores_between",
+    "cpu_by_pid",
+    "machine_busy",
+    "machine_info",
+    "sample",
+    "tree_pids",
+]
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -89,6 +98,24 @@ def sample(pids: Iterable[int]) -> ProcSample:
         rss += stat[1]
         n += 1
     return ProcSample(cpu, rss, n)
+
+
+def cpu_by_pid(pids: Iterable[int]) -> dict[int, float]:
+    """CPU seconds (user + system) of each of ``pids`` that is still alive."""
+    out: dict[int, float] = {}
+    for pid in pids:
+        stat = _stat(pid)
+        if stat is not None:
+            out[pid] = stat[0]
+    return out
+
+
+def cores_between(before: Mapping[int, float], after: Mapping[int, float], span: float) -> float:
+    """Cores used between two per-process samples (:func:`cpu_by_pid`): a process that is
+    new counts whole, one that ended meanwhile is left out — a sum over whatever processes
+    exist at each sample under-counts (or goes negative) when a database backend exits."""
+    used = sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+    return round(max(0.0, used) / max(span, 1e-9), 3)
 
 
 def postgres_pids(data_dir: Path | None = None) -> list[int]:

@@ -28,7 +28,7 @@ from store.db import connect
 
 from . import acklatency, load
 from . import connections as holding
-from .proc import ProcSample, machine_busy, sample
+from .proc import ProcSample, cores_between, cpu_by_pid, machine_busy, sample
 from .server import ServerUnderTest, server_settings
 
 __all__ = ["SCENARIOS", "burst", "connections", "cpu_per_frame", "latency", "throughput"]
@@ -53,6 +53,8 @@ class _Sampler:
     def __init__(self, server: ServerUnderTest) -> None:
         self.server = server
         self.samples: list[tuple[float, ProcSample, ProcSample]] = []
+        #: CPU seconds per process (server, PostgreSQL) at each of ``samples``
+        self.by_pid: list[tuple[dict[int, float], dict[int, float]]] = []
         self.machine: list[tuple[float, float]] = []
         self.alerts: list[tuple[float, float]] = []  # the alert engine's CPU seconds
         self._stop = threading.Event()
@@ -72,24 +74,27 @@ class _Sampler:
             self._stop.wait(1.0)
 
     def take(self) -> tuple[float, ProcSample, ProcSample]:
-        item = (time.monotonic(), self.server.server_sample(), self.server.postgres_sample())
+        server, pg = self.server.server_pids(), self.server.postgres_pids()
+        item = (time.monotonic(), sample(server), sample(pg))
         self.samples.append(item)
+        self.by_pid.append((cpu_by_pid(server), cpu_by_pid(pg)))
         self.machine.append((item[0], machine_busy()[0]))
         self.alerts.append((item[0], self.server.alerts_sample().cpu_s))
         return item
 
     def cpu_between(self, t0: float, t1: float) -> dict[str, float]:
-        inside = [s for s in self.samples if t0 <= s[0] <= t1]
+        inside = [i for i, s in enumerate(self.samples) if t0 <= s[0] <= t1]
         if len(inside) < 2:
             return {"server_cores": 0.0, "postgres_cores": 0.0}
-        (a, sa, pa), (b, sb, pb) = inside[0], inside[-1]
-        span = max(b - a, 1e-9)
+        first, last = inside[0], inside[-1]
+        span = max(self.samples[last][0] - self.samples[first][0], 1e-9)
+        (sa, pa), (sb, pb) = self.by_pid[first], self.by_pid[last]
         busy = [m for m in self.machine if t0 <= m[0] <= t1]
         machine = (busy[-1][1] - busy[0][1]) / span if len(busy) >= 2 else 0.0
         engine = [m for m in self.alerts if t0 <= m[0] <= t1]
         return {
-            "server_cores": round((sb.cpu_s - sa.cpu_s) / span, 3),
-            "postgres_cores": round((pb.cpu_s - pa.cpu_s) / span, 3),
+            "server_cores": cores_between(sa, sb, span),
+            "postgres_cores": cores_between(pa, pb, span),
             "machine_busy_cores": round(machine, 3),
             "alert_engine_cores": round((engine[-1][1] - engine[0][1]) / span, 3),
         }

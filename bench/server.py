@@ -189,8 +189,12 @@ class ServerUnderTest:
         return sample(p for p in self.server_pids() if process_name(p) == "envgrid-alerts")
 
     def postgres_sample(self) -> ProcSample:
+        return sample(self.postgres_pids())
+
+    def postgres_pids(self) -> list[int]:
+        """The database's processes (its embedded cluster's only, when it has one)."""
         data = self.data_dir / "pg" / "data" if self.data_dir is not None and not self.dsn else None
-        return sample(postgres_pids(data))
+        return postgres_pids(data)
 
     def metrics(self) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"

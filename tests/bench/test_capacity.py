@@ -18,7 +18,8 @@ from bench.capacity import (
     read_limits,
     refuse,
 )
-from bench.connections import _cores, connection_lines
+from bench.connections import connection_lines
+from bench.proc import cores_between
 from bench.sockmem import (
     ProcMemory,
     parse_skmem,
@@ -220,5 +221,5 @@ def test_idle_cpu_from_per_process_samples() -> None:
     # pid 2 started during the hold (counts whole), pid 3 ended (left out, not negative)
     before = {1: 10.0, 3: 50.0}
     after = {1: 10.3, 2: 0.3}
-    assert _cores(before, after, 30.0) == 0.02
-    assert _cores({1: 5.0, 3: 50.0}, {1: 5.0}, 30.0) == 0.0
+    assert cores_between(before, after, 30.0) == 0.02
+    assert cores_between({1: 5.0, 3: 50.0}, {1: 5.0}, 30.0) == 0.0
