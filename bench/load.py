@@ -152,6 +152,9 @@ class Background(Generic[T]):
         self._thread = threading.Thread(target=lambda: self._box.append(work()), daemon=True)
         self._thread.start()
 
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
     def result(self) -> T:
         """Wait until it is done; what it returned."""
         self._thread.join()
