@@ -191,22 +191,17 @@ class BatchWriter:
                 result.duplicates += 1
             else:
                 keyed[key] = item
-        cols: tuple[list[Any], ...] = ([], [], [], [], [], [], [], [], [], [], [])
-        for (sid, ts, cn, pno, digest), item in keyed.items():
-            f = item.frame
-            cols[0].append(sid)
-            cols[1].append(ts)
-            cols[2].append(cn)
-            cols[3].append(pno)
-            cols[4].append(digest)
-            cols[5].append(f.qn)
-            cols[6].append(f.flag)
-            cols[7].append(item.received_at)
-            cols[8].append(self.worker)
-            cols[9].append(mask_frame(f.raw).decode("utf-8", errors="replace"))
-            cols[10].append(True if f.backfill else None)
+        worker = self.worker
+        ledger = [  # ledger_row records, in queries.LEDGER_COLUMNS order
+            (
+                sid, ts, cn, pno, digest, item.frame.qn, item.frame.flag, item.received_at,
+                worker, mask_frame(item.frame.raw).decode("utf-8", errors="replace"),
+                True if item.frame.backfill else None,
+            )
+            for (sid, ts, cn, pno, digest), item in keyed.items()
+        ]  # fmt: skip
         async with conn.transaction():
-            returned = await conn.fetch(queries.INSERT_LEDGER_SQL, *cols)
+            returned = await conn.fetch(queries.INSERT_LEDGER_SQL, ledger)
             new = [keyed[(r[0], r[1], r[2], r[3], r[4])] for r in returned]
             result.new_frames = len(new)
             result.duplicates += len(keyed) - len(new)
