@@ -283,3 +283,37 @@ async def test_flag_class_is_the_upper_case_rule_of_migration_0010(
     body = await db_conn.fetchval("SELECT prosrc FROM pg_proc WHERE proname = 'envgrid_flag_class'")
     assert "upper" not in body  # 0072 is what is compared
     assert [(r["f"], r["now"]) for r in rows] == [(r["f"], r["before"]) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("timezone", "row_utc", "days"),
+    [
+        # a whole-hour zone: the local day of the row, however late in the hour
+        ("Asia/Shanghai", datetime(2024, 3, 1, 15, 59, tzinfo=UTC), [date(2024, 3, 1)]),
+        ("Asia/Shanghai", datetime(2024, 3, 1, 16, 0, tzinfo=UTC), [date(2024, 3, 2)]),
+        # UTC+5:30: the hour 18:00–19:00 UTC crosses local midnight; both days are marked
+        (
+            "Asia/Kolkata",
+            datetime(2024, 3, 1, 18, 10, tzinfo=UTC),
+            [date(2024, 3, 1), date(2024, 3, 2)],
+        ),
+        (
+            "Asia/Kolkata",
+            datetime(2024, 3, 1, 18, 45, tzinfo=UTC),
+            [date(2024, 3, 1), date(2024, 3, 2)],
+        ),
+        ("Asia/Kolkata", datetime(2024, 3, 1, 17, 45, tzinfo=UTC), [date(2024, 3, 1)]),
+    ],
+)
+async def test_late_rows_mark_the_local_days_of_their_hour(
+    db_conn: asyncpg.Connection, timezone: str, row_utc: datetime, days: list[date]
+) -> None:
+    """Migration 0073 marks late data's days from the grouped hours: always the day of
+    each row, and in zones with a part-hour offset the other day an hour reaches into."""
+    await db_conn.execute("UPDATE agg_config SET timezone = $1", timezone)
+    for kind in ("rtd", "minute"):
+        await db_conn.execute("DELETE FROM agg_dirty_days")
+        row = (1, 1, row_utc, 1.0, None, None, None, None, "N")
+        await copy_rows(db_conn, f"measurements_{kind}", [row])
+        marked = await db_conn.fetch("SELECT station_id, day FROM agg_dirty_days ORDER BY day")
+        assert [(r["station_id"], r["day"]) for r in marked] == [(1, d) for d in days], kind
