@@ -4,6 +4,7 @@ on TimescaleDB the rollups outlive the raw data they were computed from."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -129,3 +130,32 @@ async def test_rollups_outlive_the_raw_data(
         # the refresh did not recompute that day from the one raw row left: history kept
         assert await _values(conn, fid, old) == before
         assert await conn.fetchval("SELECT count(*) FROM agg_dirty_hours") == 0
+
+
+@pytest.mark.timescaledb
+async def test_late_rows_mark_each_station_hour(db_conn: asyncpg.Connection) -> None:
+    """Migration 0074 skips the INSERT for a row whose (station, hour) the previous late row
+    marked; every pair is still marked, also after a savepoint that rolled a mark back."""
+    hour = datetime(2024, 3, 1, 6, tzinfo=UTC)
+    rows = [
+        (sid, fid, hour + timedelta(minutes=m), 1.0, None, None, None, None, "N")
+        for m in (0, 59, 60, 61, 125)
+        for sid in (1, 2)
+        for fid in (1, 2, 3)
+    ]
+    await copy_rows(db_conn, "measurements_rtd", rows)
+    marked = await db_conn.fetch("SELECT station_id, hour FROM agg_dirty_hours ORDER BY 2, 1")
+    hours = [hour, hour + timedelta(hours=1), hour + timedelta(hours=2)]
+    assert [(r["station_id"], r["hour"]) for r in marked] == [(s, h) for h in hours for s in (1, 2)]
+    await db_conn.execute("DELETE FROM agg_dirty_hours")
+    late = [(3, 1, hour, 2.0, None, None, None, None, "N")]
+    async with db_conn.transaction():
+        with contextlib.suppress(asyncpg.RaiseError):
+            async with db_conn.transaction():  # a savepoint
+                await copy_rows(db_conn, "measurements_rtd", late)
+                await db_conn.execute("DO $$ BEGIN RAISE 'roll back the savepoint'; END $$")
+        assert await db_conn.fetchval("SELECT count(*) FROM agg_dirty_hours") == 0
+        await copy_rows(db_conn, "measurements_rtd", late)
+        await copy_rows(db_conn, "measurements_minute", late)
+    marked = await db_conn.fetch("SELECT station_id, hour FROM agg_dirty_hours")
+    assert [(r["station_id"], r["hour"]) for r in marked] == [(3, hour)]
