@@ -2,7 +2,7 @@
 -- The row triggers of 0045 call envgrid_mark_dirty_hour for every row older than an hour,
 -- and every call ran an INSERT … ON CONFLICT DO NOTHING: in `envgrid bench throughput`
 -- (history from 300 days back, every row late) that was 43 % of PostgreSQL's CPU (perf;
--- 3.9 million INSERTs in 40 s).  A frame's values (one station, one time) arrive as
+-- 3.9 million INSERTs in one 40-s run).  A frame's values (one station, one time) arrive as
 -- consecutive rows, so the function now remembers the last (station, hour) it marked in a
 -- transaction-local setting and skips the INSERT when the row's pair is the same.  The
 -- setting is undone with the transaction or savepoint that rolls the mark back, so a pair is
