@@ -4,10 +4,14 @@ permission and data-scope denials (scope enforced in SQL)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
+from envgrid.settings import Settings
 from store.db import connect
 
 from .conftest import Seed, insert_alert, insert_rtd, map_stations
@@ -458,6 +462,43 @@ async def test_live_stream_scoped_readings_and_alerts(client: TestClient, seeded
         f"/api/v1/live?station={seeded.stations['unhealthy']}", headers=seeded.auth("officer")
     )
     assert resp.status == 404
+
+
+async def test_live_stream_hears_a_reading_sent_right_after_hello(
+    aiohttp_client: Callable[..., Any],
+    web_settings: Settings,
+    db_dsn: str,
+    seeded: Seed,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A stream's "hello" came before the feed's LISTEN when the database was slow to
+    answer (seen in a loaded test run): a reading NOTIFYed at once was lost.  The app's
+    start now waits for the LISTEN; here its connection takes a second to open."""
+    import web.live.feed as feed_module
+    from store.feed import READINGS_CHANNEL, readings_payloads
+    from web.app import create_app
+
+    real_connect = feed_module.connect
+
+    async def slow_connect(*args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(1.0)
+        return await real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(feed_module, "connect", slow_connect)
+    client = await aiohttp_client(create_app(web_settings, db_dsn, background=False))
+    admin = await client.get("/api/v1/live", headers=seeded.auth("admin"))
+    await _read_events(admin, "hello")
+    conn = await connect(seeded.dsn)
+    try:
+        fid = await conn.fetchval("SELECT id FROM factors WHERE code = 'a34004'")
+        own = seeded.stations["good"]
+        (payload,) = readings_payloads("r", [(own, fid, 1700000000, 12.5, "N")])
+        await conn.execute("SELECT pg_notify($1, $2)", READINGS_CHANNEL, payload)
+        got = await _read_events(admin, "readings")
+        assert [i[0] for i in got["items"]] == [own]
+    finally:
+        await conn.close()
+        admin.close()
 
 
 async def test_live_stream_ends_at_log_out(client: TestClient, seeded: Seed) -> None:

@@ -103,8 +103,9 @@ class LiveFeed:
                 # a change made before the LISTEN took effect was not heard: whatever was
                 # built from the registry until now is rebuilt (at start-up too)
                 self._registry_changed("connect" if first else "reconnect")
-                if not first:
-                    self.hub.resync()
+                # every stream open until now may have missed something: after a reconnect,
+                # or at start-up when the app gave up waiting for this connection (none then)
+                self.hub.resync()
                 first, delay = False, 1.0
                 await lost.wait()
             except asyncio.CancelledError:

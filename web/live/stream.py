@@ -9,6 +9,7 @@ or expired token, disabled account)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from typing import Final
 
@@ -29,6 +30,10 @@ __all__ = ["end_streams", "live_context", "stream"]
 SCOPE_STATIONS_SQL: Final = "SELECT envgrid_scope_stations($1::int[]) AS id"
 SCOPE_AREAS_SQL: Final = "SELECT id, code, name FROM envgrid_scope_areas($1::int[])"
 _HEARTBEAT_S: Final = 15.0
+#: How long the web app's start waits for the live feed's LISTEN connection.
+_LISTEN_WAIT_S: Final = 10.0
+
+log = logging.getLogger("envgrid.web.live")
 
 
 async def live_context(app: web.Application) -> AsyncIterator[None]:
@@ -39,6 +44,14 @@ async def live_context(app: web.Application) -> AsyncIterator[None]:
     feed.on_registry.append(app[MAP_CACHE_KEY].invalidate)
     app[LIVE_KEY] = hub
     await feed.start()
+    # no stream may say "hello" before the LISTEN is in place: a reading NOTIFYed in between
+    # would never reach it (after a reconnect the hub tells every stream to resync instead)
+    try:
+        await asyncio.wait_for(feed.connected.wait(), _LISTEN_WAIT_S)
+    except TimeoutError:
+        log.warning(
+            "live updates: no LISTEN connection after %.0f s; starting without it", _LISTEN_WAIT_S
+        )
     yield
     hub.close()
     await feed.close()
