@@ -18,6 +18,8 @@ VENDOR_STAMP := web/static/vendor/.installed
 # needs no Docker daemon) to validate deploy/compose*.yaml (test only).
 APT_SERVE := fonts-noto-cjk fonts-wqy-zenhei
 APT_TEST := poppler-utils chromium docker-compose
+# test processes (pytest-xdist; each has its own throwaway PostgreSQL): make test TEST_WORKERS=4
+TEST_WORKERS ?= 2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # apt-get install of whatever in $(1) is missing (dpkg -s tells), quietly
 define apt_install
@@ -66,7 +68,7 @@ typecheck: setup-python
 	$(BIN)/mypy envgrid protocol store ingest forward aggregates alerts web bench simulators
 
 pytest: setup setup-test-system
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: setup
 	$(BIN)/envgrid bench all
