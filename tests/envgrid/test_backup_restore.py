@@ -101,6 +101,17 @@ async def _counts(dsn: str) -> dict[str, Any]:
         await conn.close()
 
 
+async def _until_rows(dsn: str, table: str, timeout: float = 30.0) -> None:
+    """Wait until ``table`` holds a committed row (the first batch of the load)."""
+    conn = await connect(dsn)
+    try:
+        async with asyncio.timeout(timeout):
+            while not await conn.fetchval(f"SELECT EXISTS (SELECT FROM {table})"):
+                await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
+
+
 async def test_a_backup_taken_during_ingest_restores_to_an_identical_working_instance(
     db_dsn: str, engine_info: EngineInfo, pg_reachable_tmp: Path
 ) -> None:
@@ -125,7 +136,7 @@ async def test_a_backup_taken_during_ingest_restores_to_an_identical_working_ins
         load = [
             asyncio.create_task(_send(worker.bound_port, s, range(0, 120), start)) for s in STATIONS
         ]
-        await asyncio.sleep(0.2)
+        await _until_rows(db_dsn, "measurements_rtd")  # not a fixed sleep: a loaded box is slow
         if engine_info.engine is Engine.TIMESCALEDB:  # what envgrid's refresh job does
             conn = await connect(db_dsn)
             try:
