@@ -31,22 +31,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import numpy as np
 
 from protocol import Frame
 from protocol.factors import factor as factor_info
 from protocol.redact import mask_frame
 from store.db import CONNECTION_ERRORS, connect
 from store.engine import Engine
-from store.feed import KIND_CODES, READINGS_CHANNEL, encode_readings
+from store.feed import KIND_CODES, READINGS_CHANNEL, encode_columns, encode_readings
 from store.partitions import PartitionCache
 
 from . import queries
+from .copyrows import COPY_HEADER, COPY_TABLES, COPY_TRAILER, Encoded, encode, encode_python
 from .pgtime import install_time_codec
 from .rows import (
     KIND_TABLES,
@@ -135,10 +137,11 @@ class BatchWriter:
         assert self._conn is not None
         conn = self._conn
         try:
-            await self._register_factors(conn, batch)
+            encoded = self._encode(batch)
+            await self._register_factors(conn, batch, encoded)
             needed = self._partitions_needed(batch)
             await self.partitions.ensure(conn, needed)
-            return await self._transaction(conn, batch)
+            return await self._transaction(conn, batch, encoded)
         except CONNECTION_ERRORS as exc:
             await self.close()
             raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
@@ -149,11 +152,26 @@ class BatchWriter:
             raise
 
     # -- steps -------------------------------------------------------------------
-    async def _register_factors(self, conn: asyncpg.Connection, batch: Sequence[Inbound]) -> None:
+    def _encode(self, batch: Sequence[Inbound]) -> dict[Inbound, Encoded]:
+        """The COPY rows of the real-time and minute uploads the compiled encoder takes
+        (:mod:`ingest.copyrows`); the others are parsed in Python later."""
+        out: dict[Inbound, Encoded] = {}
+        ids = self.factor_ids
+        for item in batch:
+            kind = KIND_TABLES.get(item.frame.cn)
+            if kind is not None and kind[0] in COPY_TABLES:
+                done = encode(item.frame, item.station_id, item.ts, ids)
+                if done is not None:
+                    out[item] = done
+        return out
+
+    async def _register_factors(
+        self, conn: asyncpg.Connection, batch: Sequence[Inbound], encoded: dict[Inbound, Encoded]
+    ) -> None:
         ids = self.factor_ids
         unknown: set[str] = set()
         for item in batch:
-            if item.frame.cn in KIND_TABLES:
+            if item.frame.cn in KIND_TABLES and item not in encoded:
                 for code in item.frame.values:
                     if code not in ids:
                         unknown.add(code)
@@ -181,7 +199,9 @@ class BatchWriter:
                 needed.add(("equipment_status", item.ts))
         return needed
 
-    async def _transaction(self, conn: asyncpg.Connection, batch: Sequence[Inbound]) -> WriteResult:
+    async def _transaction(
+        self, conn: asyncpg.Connection, batch: Sequence[Inbound], encoded: dict[Inbound, Encoded]
+    ) -> WriteResult:
         result = WriteResult()
         # the ledger decides which frames are new; duplicates inside the batch first
         keyed: dict[tuple[int, datetime, int, int, int], Inbound] = {}
@@ -205,12 +225,17 @@ class BatchWriter:
             new = [keyed[(r[0], r[1], r[2], r[3], r[4])] for r in returned]
             result.new_frames = len(new)
             result.duplicates += len(keyed) - len(new)
-            await self._store_rows(conn, new, result)
+            await self._store_rows(conn, new, result, encoded)
         return result
 
     async def _store_rows(
-        self, conn: asyncpg.Connection, new: Sequence[Inbound], result: WriteResult
+        self,
+        conn: asyncpg.Connection,
+        new: Sequence[Inbound],
+        result: WriteResult,
+        encoded: dict[Inbound, Encoded],
     ) -> None:
+        copied: dict[str, list[tuple[Inbound, Encoded]]] = {}
         per_table: dict[str, list[MeasurementRow]] = {}
         status: list[tuple[Any, ...]] = []
         records: list[tuple[Any, ...]] = []
@@ -219,7 +244,12 @@ class BatchWriter:
         for item in new:
             f = item.frame
             kind = KIND_TABLES.get(f.cn)
-            if kind is not None:
+            if kind is not None and kind[0] in COPY_TABLES:
+                done = encoded.get(item)
+                if done is None:
+                    done = encode_python(f, item.station_id, item.ts, self.factor_ids)
+                copied.setdefault(kind[0], []).append((item, done))
+            elif kind is not None:
                 rows = per_table.get(kind[0])
                 if rows is None:
                     rows = per_table[kind[0]] = []
@@ -235,20 +265,17 @@ class BatchWriter:
                 info[3].append(item.received_at)
                 info[4].append(dict(f.fields))
                 info[5].append({k: dict(v) for k, v in f.values.items()})
+        for table, frames in copied.items():
+            await self._copy(conn, table, frames, result)
         for table, rows in per_table.items():
             if not rows:
                 continue
-            if table in ("measurements_hour", "measurements_day"):
-                # station-reported period values: latest upload of a (station, factor, ts) wins
-                unique = list({(r[0], r[1], r[2]): r for r in rows}.values())
-                sql = (
-                    queries.UPSERT_HOUR_SQL
-                    if table == "measurements_hour"
-                    else (queries.UPSERT_DAY_SQL)
-                )
-                await conn.execute(sql, *(list(c) for c in zip(*unique, strict=True)))
-            else:
-                await conn.copy_records_to_table(table, records=rows, columns=MEASUREMENT_COLUMNS)
+            # station-reported period values: latest upload of a (station, factor, ts) wins
+            unique = list({(r[0], r[1], r[2]): r for r in rows}.values())
+            sql = (
+                queries.UPSERT_HOUR_SQL if table == "measurements_hour" else queries.UPSERT_DAY_SQL
+            )
+            await conn.execute(sql, *(list(c) for c in zip(*unique, strict=True)))
             if self.publish:
                 payloads = list(encode_readings(KIND_CODES[table], rows))
                 await conn.execute(queries.NOTIFY_READINGS_SQL, READINGS_CHANNEL, payloads)
@@ -269,6 +296,48 @@ class BatchWriter:
         if info[0]:
             await conn.execute(queries.INSERT_INFO_SQL, *info)
             result.by_table["info_uploads"] = len(info[0])
+
+
+    async def _copy(
+        self,
+        conn: asyncpg.Connection,
+        table: str,
+        done: Sequence[tuple[Inbound, Encoded]],
+        result: WriteResult,
+    ) -> None:
+        """Binary COPY of real-time or minute rows, then their readings notification."""
+        rows = 0
+        for _, (_, _, _, _, n, bad) in done:
+            rows += n
+            result.bad_values += bad
+        if not rows:
+            return
+        data = b"".join([COPY_HEADER, *(e[0] for _, e in done), COPY_TRAILER])
+        # a memoryview: asyncpg would take bytes for a file name (os.fspath accepts them)
+        await conn.copy_to_table(
+            table, source=memoryview(data), columns=MEASUREMENT_COLUMNS, format="binary"
+        )
+        if self.publish:
+            payloads = list(_readings(KIND_CODES[table], done))
+            await conn.execute(queries.NOTIFY_READINGS_SQL, READINGS_CHANNEL, payloads)
+        result.rows += rows
+        result.by_table[table] = result.by_table.get(table, 0) + rows
+
+
+def _readings(kind: str, done: Sequence[tuple[Inbound, Encoded]]) -> Iterator[str]:
+    """The readings feed's payloads of COPY-encoded frames (as :func:`encode_readings`
+    gives for the same rows)."""
+    counts = np.fromiter((e[4] for _, e in done), np.int64, len(done))
+    stations = np.fromiter((item.station_id for item, _ in done), "<i4", len(done))
+    epochs = np.fromiter((item.ts.timestamp() for item, _ in done), "<f8", len(done))
+    return encode_columns(
+        kind,
+        np.repeat(stations, counts),
+        np.frombuffer(b"".join([e[1] for _, e in done]), "<i2"),
+        np.repeat(epochs, counts),
+        np.frombuffer(b"".join([e[2] for _, e in done]), "<f8"),
+        [flag for _, e in done for flag in e[3]],
+    )
 
 
 def _key(item: Inbound) -> tuple[int, datetime, int, int, int]:

@@ -1,0 +1,331 @@
+/*
+ * ingest._copyrows — the CP body of a real-time or minute upload straight to
+ * PostgreSQL binary COPY rows, without a Python object per value (issue 23).
+ *
+ * encode(cp, value_field, zs_field, period, station_id, ts_us, factor_ids, known)
+ *     -> (copy, factors, values, flags, rows, bad) | None
+ *
+ * It computes exactly what ingest.copyrows.encode_python computes (ingest.rows.
+ * measurement_rows over protocol's parse_cp, then the binary COPY layout), for the
+ * bodies it accepts: ASCII, no byte below '!' (no whitespace to strip), no "//" text,
+ * no '_' in a value that is read as a number, at most MAX_PAIRS items, every factor
+ * code a 2017 code (``known``: nothing to map from 2005) that has an id in
+ * ``factor_ids``, ids within smallint.  Anything else returns None and the caller
+ * takes the Python path, which handles every body.  The equivalence is tested item
+ * by item against the Python path (tests/ingest/test_copyrows.py).
+ *
+ * copy:    the binary COPY tuples (no file header or trailer), in
+ *          ingest.rows.MEASUREMENT_COLUMNS order;
+ * factors: the rows' factor ids, int16 little-endian (the readings feed's column);
+ * values:  the rows' values, float64 little-endian;
+ * flags:   a tuple of the rows' Flag texts (None when absent);
+ * rows, bad: rows written and values that were not numbers (left out).
+ *
+ * Numbers are read by PyOS_string_to_double, the function float() itself uses, so a
+ * value reads the same here as in Python ("8.0", "1e3", "inf", "nan" ...).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_PAIRS 256
+#define MAX_NUMBER 64
+#define NFIELDS 9
+
+typedef struct {
+    const char *code;
+    Py_ssize_t code_len;
+    const char *field; /* NULL when the key has no '-' */
+    Py_ssize_t field_len;
+    const char *value;
+    Py_ssize_t value_len;
+} Pair;
+
+static inline void put_u16(char **p, uint16_t v) {
+    (*p)[0] = (char)(v >> 8);
+    (*p)[1] = (char)v;
+    *p += 2;
+}
+
+static inline void put_u32(char **p, uint32_t v) {
+    (*p)[0] = (char)(v >> 24);
+    (*p)[1] = (char)(v >> 16);
+    (*p)[2] = (char)(v >> 8);
+    (*p)[3] = (char)v;
+    *p += 4;
+}
+
+static inline void put_u64(char **p, uint64_t v) {
+    put_u32(p, (uint32_t)(v >> 32));
+    put_u32(p, (uint32_t)v);
+}
+
+static inline void put_f8(char **p, double d) {
+    uint64_t bits;
+    memcpy(&bits, &d, 8);
+    put_u32(p, 8);
+    put_u64(p, bits);
+}
+
+static inline void put_null(char **p) { put_u32(p, 0xFFFFFFFFu); }
+
+/* float(text) as Python reads it.  1: a number in *out; 0: not a number (ValueError);
+ * -1: outside what this module decides (an '_' or a long text): take the Python path. */
+static int read_number(const char *text, Py_ssize_t len, double *out) {
+    char buf[MAX_NUMBER + 1];
+    char *end = NULL;
+    if (len == 0)
+        return 0;
+    if (len > MAX_NUMBER || memchr(text, '_', (size_t)len) != NULL)
+        return -1;
+    memcpy(buf, text, (size_t)len);
+    buf[len] = '\0';
+    double v = PyOS_string_to_double(buf, &end, NULL);
+    if (v == -1.0 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (end != buf + len)
+        return 0;
+    *out = v;
+    return 1;
+}
+
+/* _number(text) of ingest.rows: None (0) for absent, "", not a number or not finite. */
+static int optional_number(const Pair *p, double *out) {
+    if (p == NULL)
+        return 0;
+    int r = read_number(p->value, p->value_len, out);
+    if (r <= 0)
+        return r;
+    return (*out - *out == 0.0) ? 1 : 0;
+}
+
+static inline int same(const char *a, Py_ssize_t alen, const char *b, Py_ssize_t blen) {
+    return alen == blen && memcmp(a, b, (size_t)alen) == 0;
+}
+
+/* The last pair of `code` whose field is `field` (what the dict of parse_cp holds). */
+static const Pair *lookup(const Pair *pairs, int n, const Pair *code, const char *field,
+                          Py_ssize_t field_len) {
+    const Pair *found = NULL;
+    for (int i = 0; i < n; i++) {
+        const Pair *p = &pairs[i];
+        if (p->field != NULL && same(p->code, p->code_len, code->code, code->code_len) &&
+            same(p->field, p->field_len, field, field_len))
+            found = p;
+    }
+    return found;
+}
+
+static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *cp, *value_field_obj, *zs_field_obj, *factor_ids, *known;
+    int period;
+    long station_id;
+    long long ts_us;
+    if (!PyArg_ParseTuple(args, "UUUplLO!O", &cp, &value_field_obj, &zs_field_obj, &period,
+                          &station_id, &ts_us, &PyDict_Type, &factor_ids, &known))
+        return NULL;
+    if (!PyAnySet_Check(known)) {
+        PyErr_SetString(PyExc_TypeError, "known must be a set or frozenset");
+        return NULL;
+    }
+    if (station_id < INT32_MIN || station_id > INT32_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "station_id does not fit in an integer column");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(cp) || !PyUnicode_IS_ASCII(value_field_obj) ||
+        !PyUnicode_IS_ASCII(zs_field_obj))
+        Py_RETURN_NONE;
+    const char *body = (const char *)PyUnicode_DATA(cp);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(cp);
+    const char *value_field = (const char *)PyUnicode_DATA(value_field_obj);
+    Py_ssize_t value_field_len = PyUnicode_GET_LENGTH(value_field_obj);
+    const char *zs_field = (const char *)PyUnicode_DATA(zs_field_obj);
+    Py_ssize_t zs_field_len = PyUnicode_GET_LENGTH(zs_field_obj);
+
+    /* split into items as parse_cp does (';' and ',' alike, first '=', first '-') */
+    Pair pairs[MAX_PAIRS];
+    int npairs = 0;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        char c = i < n ? body[i] : ';';
+        if (i < n) {
+            if ((unsigned char)c < 0x21 || (unsigned char)c > 0x7E)
+                Py_RETURN_NONE; /* whitespace to strip, control bytes: the Python path */
+            if (c == '/' && i + 1 < n && body[i + 1] == '/')
+                Py_RETURN_NONE; /* //text// may hold separators */
+        }
+        if (c != ';' && c != ',')
+            continue;
+        const char *item = body + start;
+        Py_ssize_t len = i - start;
+        start = i + 1;
+        const char *eq = memchr(item, '=', (size_t)len);
+        Py_ssize_t key_len = eq ? eq - item : len;
+        if (key_len == 0)
+            continue; /* an empty item, or "=value" */
+        const char *dash = memchr(item, '-', (size_t)key_len);
+        if (dash == NULL)
+            continue; /* DataTime, QnRtn ...: not a factor field */
+        if (npairs == MAX_PAIRS)
+            Py_RETURN_NONE;
+        Pair *p = &pairs[npairs++];
+        p->code = item;
+        p->code_len = dash - item;
+        p->field = dash + 1;
+        p->field_len = key_len - p->code_len - 1;
+        p->value = eq ? eq + 1 : item + len;
+        p->value_len = eq ? len - key_len - 1 : 0;
+    }
+
+    /* the distinct codes in order of first appearance; each known, with an id */
+    int firsts[MAX_PAIRS];
+    long ids[MAX_PAIRS];
+    int ncodes = 0;
+    for (int i = 0; i < npairs; i++) {
+        int seen = 0;
+        for (int k = 0; k < ncodes && !seen; k++) {
+            const Pair *q = &pairs[firsts[k]];
+            seen = same(q->code, q->code_len, pairs[i].code, pairs[i].code_len);
+        }
+        if (seen)
+            continue;
+        PyObject *code = PyUnicode_FromStringAndSize(pairs[i].code, pairs[i].code_len);
+        if (code == NULL)
+            return NULL;
+        int is_known = PySet_Contains(known, code);
+        PyObject *id = is_known == 1 ? PyDict_GetItemWithError(factor_ids, code) : NULL;
+        Py_DECREF(code);
+        if (is_known < 0 || (id == NULL && PyErr_Occurred()))
+            return NULL;
+        if (id == NULL || !PyLong_CheckExact(id))
+            Py_RETURN_NONE; /* to map from 2005, or to register first: the Python path */
+        long value = PyLong_AsLong(id);
+        if (value == -1 && PyErr_Occurred())
+            return NULL;
+        if (value < INT16_MIN || value > INT16_MAX) {
+            PyErr_Format(PyExc_OverflowError, "factor id %ld does not fit in smallint", value);
+            return NULL;
+        }
+        firsts[ncodes] = i;
+        ids[ncodes] = value;
+        ncodes++;
+    }
+
+    /* each row: count, 9 lengths, 4 + 2 + 8 + 5 x 8 bytes, then the flag's text */
+    Py_ssize_t cap = (Py_ssize_t)ncodes * (2 + 4 * NFIELDS + 4 + 2 + 8 + 5 * 8) + n;
+    PyObject *copy = PyBytes_FromStringAndSize(NULL, cap);
+    PyObject *factors = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)ncodes * 2);
+    PyObject *values = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)ncodes * 8);
+    PyObject *flags = PyTuple_New(ncodes);
+    if (copy == NULL || factors == NULL || values == NULL || flags == NULL)
+        goto error;
+    char *out = PyBytes_AS_STRING(copy);
+    char *fout = PyBytes_AS_STRING(factors);
+    char *vout = PyBytes_AS_STRING(values);
+    int rows = 0, bad = 0;
+    for (int k = 0; k < ncodes; k++) {
+        const Pair *code = &pairs[firsts[k]];
+        const Pair *text = lookup(pairs, npairs, code, value_field, value_field_len);
+        if (text == NULL) {
+            text = lookup(pairs, npairs, code, "Data", 4);
+            if (text == NULL)
+                continue;
+        }
+        double value;
+        int r = read_number(text->value, text->value_len, &value);
+        if (r < 0)
+            goto fallback;
+        if (r == 0 || value - value != 0.0) {
+            bad++;
+            continue;
+        }
+        double num[4];                /* vmin, vmax, cou, zs */
+        int has[4] = {0, 0, 0, 0};
+        const Pair *zs = lookup(pairs, npairs, code, zs_field, zs_field_len);
+        if (period) {
+            static const char *names[3] = {"Min", "Max", "Cou"};
+            for (int j = 0; j < 3; j++) {
+                has[j] = optional_number(lookup(pairs, npairs, code, names[j], 3), &num[j]);
+                if (has[j] < 0)
+                    goto fallback;
+            }
+        }
+        has[3] = optional_number(zs, &num[3]);
+        if (has[3] < 0)
+            goto fallback;
+        const Pair *flag = lookup(pairs, npairs, code, "Flag", 4);
+
+        put_u16(&out, NFIELDS);
+        put_u32(&out, 4);
+        put_u32(&out, (uint32_t)station_id);
+        put_u32(&out, 2);
+        put_u16(&out, (uint16_t)ids[k]);
+        put_u32(&out, 8);
+        put_u64(&out, (uint64_t)ts_us);
+        put_f8(&out, value);
+        for (int j = 0; j < 4; j++) {
+            if (has[j])
+                put_f8(&out, num[j]);
+            else
+                put_null(&out);
+        }
+        PyObject *flag_text;
+        if (flag != NULL) {
+            put_u32(&out, (uint32_t)flag->value_len);
+            memcpy(out, flag->value, (size_t)flag->value_len);
+            out += flag->value_len;
+            flag_text = PyUnicode_FromStringAndSize(flag->value, flag->value_len);
+            if (flag_text == NULL)
+                goto error;
+        } else {
+            put_null(&out);
+            flag_text = Py_NewRef(Py_None);
+        }
+        PyTuple_SET_ITEM(flags, rows, flag_text);
+        int16_t id16 = (int16_t)ids[k];
+        memcpy(fout + 2 * rows, &id16, 2); /* little-endian host (x86-64, aarch64) */
+        memcpy(vout + 8 * rows, &value, 8);
+        rows++;
+    }
+    if (_PyBytes_Resize(&copy, out - PyBytes_AS_STRING(copy)) < 0 ||
+        _PyBytes_Resize(&factors, (Py_ssize_t)rows * 2) < 0 ||
+        _PyBytes_Resize(&values, (Py_ssize_t)rows * 8) < 0 || _PyTuple_Resize(&flags, rows) < 0)
+        goto error;
+    return Py_BuildValue("(NNNNii)", copy, factors, values, flags, rows, bad);
+
+fallback:
+    Py_DECREF(copy);
+    Py_DECREF(factors);
+    Py_DECREF(values);
+    Py_DECREF(flags);
+    Py_RETURN_NONE;
+error:
+    Py_XDECREF(copy);
+    Py_XDECREF(factors);
+    Py_XDECREF(values);
+    Py_XDECREF(flags);
+    return NULL;
+}
+
+static PyMethodDef methods[] = {
+    {"encode", encode, METH_VARARGS,
+     "encode(cp, value_field, zs_field, period, station_id, ts_us, factor_ids, known) -> "
+     "(copy, factors, values, flags, rows, bad) | None"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "ingest._copyrows",
+    "Real-time and minute uploads straight to binary COPY rows (see ingest.copyrows).", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__copyrows(void) {
+#if PY_BIG_ENDIAN
+#error "ingest._copyrows writes the feed's columns in host order: little-endian only"
+#endif
+    return PyModule_Create(&module);
+}

@@ -1,0 +1,135 @@
+"""Real-time and minute uploads → PostgreSQL binary COPY rows (issue 23).
+
+Theory of operation
+-------------------
+The batch writer used to parse each frame's CP into dicts (:func:`protocol.parse_cp`),
+build a tuple a value (:func:`ingest.rows.measurement_rows`) and let asyncpg encode the
+tuples for ``COPY``: a Python object per field of every value, about a third of an
+ingest worker's CPU at 10,000 frames/s.  Here a frame of kind 2011 or 2051 becomes, in
+one call, what the writer sends and publishes:
+
+``(copy, factors, values, flags, rows, bad)``
+    ``copy`` — the rows as binary COPY tuples (:data:`MEASUREMENT_COLUMNS`, no file
+    header); ``factors`` / ``values`` — their factor ids (int16) and values (float64),
+    little-endian, the readings feed's columns (:mod:`store.feed`); ``flags`` — their
+    Flag texts; ``rows`` and ``bad`` (values that were not numbers, left out).
+
+:func:`encode` uses the compiled ``ingest._copyrows`` for the bodies it accepts (plain
+ASCII, every code a 2017 code with an id) and :func:`encode_python` for every other
+body; both give the same bytes (tests/ingest/test_copyrows.py checks them against each
+other).  Without the compiled module (a checkout not installed with ``make setup``,
+or ``ENVGRID_NO_EXTENSIONS=1``, as aiohttp's ``AIOHTTP_NO_EXTENSIONS``) everything
+takes the Python path.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Final
+
+from protocol import Frame
+from protocol.compiled import compiled
+from protocol.factors import FACTORS
+
+from .pgtime import PG_EPOCH
+from .rows import KIND_TABLES, MeasurementRow, measurement_rows
+
+__all__ = [
+    "COMPILED",
+    "COPY_HEADER",
+    "COPY_TABLES",
+    "COPY_TRAILER",
+    "Encoded",
+    "encode",
+    "encode_python",
+    "encode_rows",
+    "pg_microseconds",
+]
+
+Encoded = tuple[bytes, bytes, bytes, tuple[str | None, ...], int, int]
+
+#: the kinds whose rows go by COPY (hourly and daily values are upserted)
+COPY_TABLES: Final = frozenset({"measurements_rtd", "measurements_minute"})
+#: binary COPY file header (signature, flags, header extension length) and trailer
+COPY_HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+COPY_TRAILER: Final = b"\xff\xff"
+
+_KNOWN: Final = frozenset(FACTORS)
+_START: Final = struct.Struct(">hiiihiqid")  # 9 fields; station_id, factor_id, ts, value
+_F8: Final = struct.Struct(">id")
+_NULL: Final = b"\xff\xff\xff\xff"
+_LENGTH: Final = struct.Struct(">i")
+_MICROSECOND: Final = timedelta(microseconds=1)
+
+
+_compiled: Final[Callable[..., Encoded | None] | None] = compiled("ingest._copyrows", "encode")
+#: is the compiled encoder in use?
+COMPILED: Final = _compiled is not None
+
+
+def pg_microseconds(ts: datetime) -> int:
+    """An aware datetime → microseconds since 2000-01-01 UTC (binary ``timestamptz``)."""
+    return (ts - PG_EPOCH) // _MICROSECOND
+
+
+def _optional(value: float | None) -> bytes:
+    return _NULL if value is None else _F8.pack(8, value)
+
+
+def encode_rows(rows: Sequence[MeasurementRow], bad: int = 0) -> Encoded:
+    """Measurement rows (:data:`ingest.rows.MeasurementRow`) → :data:`Encoded`."""
+    parts: list[bytes] = []
+    factors: list[int] = []
+    values: list[float] = []
+    flags: list[str | None] = []
+    for station_id, factor_id, ts, value, vmin, vmax, cou, zs, flag in rows:
+        parts.append(_START.pack(9, 4, station_id, 2, factor_id, 8, pg_microseconds(ts), 8, value))
+        parts += (_optional(vmin), _optional(vmax), _optional(cou), _optional(zs))
+        if flag is None:
+            parts.append(_NULL)
+        else:
+            text = flag.encode("utf-8")
+            parts += (_LENGTH.pack(len(text)), text)
+        factors.append(factor_id)
+        values.append(value)
+        flags.append(flag)
+    n = len(factors)
+    return (
+        b"".join(parts),
+        struct.pack(f"<{n}h", *factors),
+        struct.pack(f"<{n}d", *values),
+        tuple(flags),
+        n,
+        bad,
+    )
+
+
+def encode_python(
+    frame: Frame, station_id: int, ts: datetime, factor_ids: Mapping[str, int]
+) -> Encoded:
+    """Any upload of kind 2011 / 2051 → :data:`Encoded` (every code must have an id)."""
+    rows: list[MeasurementRow] = []
+    bad = measurement_rows(frame, station_id, ts, factor_ids.__getitem__, rows)
+    return encode_rows(rows, bad)
+
+
+def encode(
+    frame: Frame, station_id: int, ts: datetime, factor_ids: Mapping[str, int]
+) -> Encoded | None:
+    """The compiled path for ``frame`` if it takes it, else None (nothing parsed: the
+    caller registers unknown codes and calls :func:`encode_python`)."""
+    if _compiled is None:
+        return None
+    _, value_field, zs_field = KIND_TABLES[frame.cn]
+    return _compiled(
+        frame.cp,
+        value_field,
+        zs_field,
+        frame.cn != 2011,
+        station_id,
+        pg_microseconds(ts),
+        factor_ids,
+        _KNOWN,
+    )
