@@ -9,7 +9,7 @@ import pytest
 
 from protocol.compiled import compiled
 
-MODULES = [("ingest._copyrows", "encode")]
+MODULES = [("ingest._copyrows", "encode"), ("protocol._crc16", "crc16")]
 
 
 @pytest.mark.parametrize(("module", "name"), MODULES)

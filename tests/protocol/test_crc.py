@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from protocol import crc16, crc16_batch, crc16_modbus, crc16_reference, format_crc
-from protocol.crc import crc16_table_loop
+from protocol.crc import crc16_fold, crc16_table_loop
 
 from .vectors import SAMPLES, corpus_lines
 
@@ -26,12 +26,21 @@ def test_every_sample_and_corpus_crc() -> None:
     segments = [f[6:-6] for f in frames]
     sent = [int(f[-6:-2], 16) for f in frames]
     assert [crc16(s) for s in segments] == sent
+    assert [crc16_fold(s) for s in segments] == sent
     assert crc16_batch(segments) == sent
 
 
 @given(st.binary(min_size=0, max_size=2500))
 def test_fast_equals_reference(data: bytes) -> None:
-    assert crc16(data) == crc16_reference(data) == crc16_table_loop(data)
+    assert crc16(data) == crc16_reference(data) == crc16_table_loop(data) == crc16_fold(data)
+
+
+def test_crc16_is_the_compiled_loop_when_built() -> None:
+    import protocol.crc
+
+    built = protocol.crc.compiled("protocol._crc16", "crc16")
+    assert crc16 is (built or crc16_fold)
+    assert crc16(bytearray(APP_A)) == crc16(memoryview(APP_A)) == 0x1C80
 
 
 @given(st.lists(st.binary(min_size=1, max_size=1200), min_size=1, max_size=30))
