@@ -3,7 +3,8 @@
 #   make test    the same set-up, then ruff, mypy and the whole test suite
 #
 # The set-up is idempotent and does only what is missing: the Python virtualenv
-# (.venv, exact versions from constraints.txt), the front-end libraries (npm ci
+# (.venv, exact versions from constraints.txt, and the C speed-ups setup.py builds with
+# the machine's gcc), the front-end libraries (npm ci
 # into web/frontend/node_modules, copied to web/static/vendor/), and the Debian
 # packages the exports and the browser tests need (a CJK font, poppler-utils,
 # chromium).  PostgreSQL server binaries are expected on the machine.
@@ -43,7 +44,11 @@ setup: setup-python setup-frontend setup-system
 
 setup-python: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# setup.py compiles the C speed-ups (ingest/_copyrows.c, protocol/_crc16.c) in place
+$(STAMP): pyproject.toml constraints.txt setup.py $(wildcard ingest/*.c protocol/*.c)
+	@$(PYTHON) -c "import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+	  || { echo "Python.h is missing: installing python3-dev"; $(SUDO) apt-get update -qq && \
+	       DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends python3-dev; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
@@ -75,4 +80,4 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis web/static/vendor \
-	       web/frontend/node_modules
+	       web/frontend/node_modules build ingest/*.so protocol/*.so
