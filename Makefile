@@ -44,7 +44,7 @@ setup: setup-python setup-frontend setup-system
 
 setup-python: $(STAMP)
 
-# setup.py compiles the C speed-ups (ingest/_copyrows.c, protocol/_crc16.c) in place
+# setup.py compiles the C speed-ups (ingest/_copyrows.c, protocol/_fastpath.c) in place
 $(STAMP): pyproject.toml constraints.txt setup.py $(wildcard ingest/*.c protocol/*.c)
 	@$(PYTHON) -c "import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
 	  || { echo "Python.h is missing: installing python3-dev"; $(SUDO) apt-get update -qq && \

@@ -25,7 +25,7 @@ byte lane) and mapping its eight lanes through ``M^(r+1)`` gives ``h_{n-1}``
 exactly.  Folding is a handful of big-integer shifts and XORs done in C, so a
 300-byte frame costs about 1 µs instead of about 9 µs for the table loop.
 
-:func:`crc16` is the table loop compiled (``protocol._crc16``) when it is built: the
+:func:`crc16` is the table loop compiled (``protocol._fastpath``) when it is built: the
 fold's four 64 K-entry tables go cold in a busy ingest worker (4-5 µs a frame there,
 issue 23); :func:`crc16_fold` is the pure-Python form (``ENVGRID_NO_EXTENSIONS``).
 
@@ -157,7 +157,7 @@ def crc16_fold(data: bytes) -> int:
 
 
 #: HJ 212 CRC of ``data`` (the data segment), as an int 0..0xFFFF
-crc16: Callable[[bytes], int] = compiled("protocol._crc16", "crc16") or crc16_fold
+crc16: Callable[[bytes], int] = compiled("protocol._fastpath", "crc16") or crc16_fold
 
 
 def crc16_modbus(data: bytes) -> int:

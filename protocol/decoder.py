@@ -40,6 +40,7 @@ from collections import deque
 from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any, Final
 
 from ._events import (
     NEED_DATA,
@@ -59,6 +60,7 @@ from ._events import (
 )
 from ._segment import get_int, parse_head, split_segment
 from .commands import COMMANDS, Direction
+from .compiled import compiled
 from .crc import crc16, crc16_modbus
 from .errors import ErrorCode
 from .sm4 import Sm4FormatError, decrypt_segment, is_encrypted, sm4_for
@@ -95,6 +97,10 @@ _STD_HEAD = re.compile(
     r"QN=([0-9]{17});ST=([0-9A-Za-z]{2});CN=([0-9]{4});PW=([^;,= ]*);MN=([^;,= ]*);"
     r"Flag=([0-9]{1,3});(?:PNUM=([0-9]{1,4});PNO=([0-9]{1,4});)?CP=&&"
 ).match
+
+
+#: protocol._fastpath.quick: what _fast reads, in C (None: not built, or switched off)
+_QUICK: Final[Callable[[bytes, int, int], Any] | None] = compiled("protocol._fastpath", "quick")
 
 
 def _classify(cn: int, role: Role) -> type[Frame]:
@@ -403,6 +409,15 @@ class Decoder:
     def _fast(self, buf: bytes, start: int, crc_at: int, end: int) -> Frame | None:
         """The common case — a clean frame — with no detours.  None sends the frame
         through :meth:`_frame`, which handles and reports everything else."""
+        if _QUICK is not None:  # the same in C (protocol/_fastpath.c) for ASCII segments
+            parts = _QUICK(buf, start, crc_at)
+            if parts is None:
+                return None
+            if parts is not NotImplemented:
+                head, cn, flag, cp = parts
+                edition = _EDITIONS.get(flag >> 2) or f"v{flag >> 2}"
+                cls = self._classes.get(cn, UnknownFrame)
+                return make_frame(cls, edition, cn, flag, head, cp, buf[start:end])
         segment = buf[start + 6 : crc_at]
         sent = buf[crc_at : crc_at + 4]
         expected = b"%04X" % crc16(segment)

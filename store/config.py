@@ -61,6 +61,9 @@ __all__ = [
 
 ENV_PREFIX: Final = "ENVGRID_"
 ENV_CONFIG: Final = "ENVGRID_CONFIG"
+#: not a setting: the process runs the pure-Python forms of the C speed-ups
+#: (protocol/compiled.py), read before any settings exist
+ENV_NO_EXTENSIONS: Final = "ENVGRID_NO_EXTENSIONS"
 DEFAULT_CONFIG_NAME: Final = "envgrid.toml"
 #: Short environment names for the settings everyone sets: alias -> dotted key.
 ENV_ALIASES: Final[Mapping[str, str]] = types.MappingProxyType(
@@ -374,7 +377,7 @@ def load_with_sources(
         per_section[section]["file"] = {k: (v, file_where) for k, v in table.items()}
 
     for var, raw in environ.items():
-        if not var.startswith(ENV_PREFIX) or var == ENV_CONFIG:
+        if not var.startswith(ENV_PREFIX) or var in (ENV_CONFIG, ENV_NO_EXTENSIONS):
             continue
         if var in ENV_ALIASES:
             section, fld = ENV_ALIASES[var].split(".")
@@ -387,7 +390,8 @@ def load_with_sources(
             continue
         head, sep, tail = var[len(ENV_PREFIX) :].partition("__")
         if not sep:
-            known = [*ENV_ALIASES, ENV_CONFIG, *(f"{ENV_PREFIX}{n.upper()}__…" for n in names)]
+            known = [*ENV_ALIASES, ENV_CONFIG, ENV_NO_EXTENSIONS]
+            known += (f"{ENV_PREFIX}{n.upper()}__…" for n in names)
             raise ConfigError(
                 f"unknown environment variable {var}{suggest(var, known)}"
                 f" (use {ENV_PREFIX}<SECTION>__<KEY>, e.g. {ENV_PREFIX}DATABASE__POOL_MAX)"

@@ -9,7 +9,7 @@ import pytest
 
 from protocol.compiled import compiled
 
-MODULES = [("ingest._copyrows", "encode"), ("protocol._crc16", "crc16")]
+MODULES = [("ingest._copyrows", "encode"), ("protocol._fastpath", "crc16"), ("protocol._fastpath", "quick")]
 
 
 @pytest.mark.parametrize(("module", "name"), MODULES)

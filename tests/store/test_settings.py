@@ -258,6 +258,13 @@ def test_defaults() -> None:
 # --------------------------------------------------------------------------
 
 
+def test_the_no_extensions_switch_is_not_a_setting() -> None:
+    env = {"ENVGRID_NO_EXTENSIONS": "1", "ENVGRID_DSN": "postgresql://u@db/x"}
+    assert load_settings(None, env, discover=False).database.dsn == "postgresql://u@db/x"
+    with pytest.raises(ConfigError, match="did you mean 'ENVGRID_NO_EXTENSIONS'"):
+        load_settings(None, {"ENVGRID_NO_EXTENSION": "1"}, discover=False)
+
+
 def test_config_file_discovery(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     local = _write(tmp_path, "[core]\ntimezone = 'UTC'\n")
     other = _write(tmp_path, "[core]\ntimezone = 'Asia/Tokyo'\n", "other.toml")

@@ -1,0 +1,225 @@
+/*
+ * protocol._fastpath — the decoder's common case in C (issue 23).
+ *
+ * crc16(data) -> int
+ *     The HJ 212 CRC (protocol/crc.py holds the theory and the Python forms;
+ *     crc16_reference, the standard's bit loop, is the tests' oracle).
+ * quick(buf, start, crc_at) -> (head, cn, flag, cp) | None | NotImplemented
+ *     What protocol.decoder.Decoder._fast reads from the frame buf[start:crc_at + 6]
+ *     whose CRLF sits where its LLLL says: None when the CRC does not match, or the
+ *     head is not in the standard's order (the careful path reads it); NotImplemented
+ *     when the data segment is not ASCII (the Python form decides).  The head must
+ *     match decoder._STD_HEAD exactly; tests/protocol/test_fastpath.py holds the two
+ *     forms to the same events.
+ *
+ * The CRC is the table loop  reg = 0xFFFF; for each byte b: reg = T[(reg >> 8) ^ b]
+ * with T the reflected CRC-16/ARC table (polynomial 0xA001).  In a busy ingest worker
+ * the Python fold's four 64 K-entry tables fall out of the cache (about 4-5 µs a frame,
+ * issue 23); this loop's 512-byte table stays in it.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+static uint16_t table[256];
+
+static PyObject *crc16(PyObject *Py_UNUSED(self), PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *p = view.buf;
+    unsigned int reg = 0xFFFF;
+    for (Py_ssize_t i = 0; i < view.len; i++)
+        reg = table[(reg >> 8) ^ p[i]];
+    PyBuffer_Release(&view);
+    return PyLong_FromUnsignedLong(reg);
+}
+
+static PyObject *k_qn, *k_st, *k_cn, *k_pw, *k_mn, *k_flag, *k_pnum, *k_pno;
+
+static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/* length of the run of digits at s[i:n] */
+static Py_ssize_t digit_run(const char *s, Py_ssize_t i, Py_ssize_t n) {
+    Py_ssize_t j = i;
+    while (j < n && is_digit(s[j]))
+        j++;
+    return j - i;
+}
+
+static inline int literal(const char *s, Py_ssize_t i, Py_ssize_t n, const char *lit,
+                          Py_ssize_t len) {
+    return i + len <= n && memcmp(s + i, lit, (size_t)len) == 0;
+}
+
+/* "[^;,= ]*;" at s[i:n]: the value's end (the ';'), or -1 */
+static Py_ssize_t plain_value(const char *s, Py_ssize_t i, Py_ssize_t n) {
+    for (Py_ssize_t j = i; j < n; j++) {
+        char c = s[j];
+        if (c == ';')
+            return j;
+        if (c == ',' || c == '=' || c == ' ')
+            return -1;
+    }
+    return -1;
+}
+
+static int set_text(PyObject *head, PyObject *key, const char *s, Py_ssize_t a, Py_ssize_t b) {
+    PyObject *v = PyUnicode_DecodeASCII(s + a, b - a, NULL);
+    if (v == NULL)
+        return -1;
+    int r = PyDict_SetItem(head, key, v);
+    Py_DECREF(v);
+    return r;
+}
+
+static PyObject *quick(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t start, crc_at;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &start, &crc_at))
+        return NULL;
+    PyObject *result = NULL;
+    if (start < 0 || crc_at < start + 6 || crc_at + 4 > view.len) {
+        PyErr_SetString(PyExc_ValueError, "quick: start and crc_at outside the buffer");
+        goto done;
+    }
+    const char *seg = (const char *)view.buf + start + 6;
+    Py_ssize_t n = crc_at - start - 6;
+    const unsigned char *u = (const unsigned char *)seg;
+    unsigned int reg = 0xFFFF;
+    int ascii = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        reg = table[(reg >> 8) ^ u[i]];
+        ascii &= u[i] < 0x80;
+    }
+    /* the sent CRC: four hex digits, either case (sent.upper() == b"%04X" % crc) */
+    const char *sent = (const char *)view.buf + crc_at;
+    for (int k = 0; k < 4; k++) {
+        char c = sent[k];
+        if (c >= 'a' && c <= 'z')
+            c = (char)(c - 32);
+        if (c != "0123456789ABCDEF"[(reg >> (12 - 4 * k)) & 0xF]) {
+            result = Py_NewRef(Py_None);
+            goto done;
+        }
+    }
+    if (!ascii) {
+        result = Py_NewRef(Py_NotImplemented);
+        goto done;
+    }
+    /* decoder._STD_HEAD: QN=17 digits;ST=2 alnum;CN=4 digits;PW=..;MN=..;Flag=1-3 digits;
+       [PNUM=1-4 digits;PNO=1-4 digits;]CP=&& */
+    Py_ssize_t i = 0, pw, mn, flag_end, pnum = -1, pnum_end = -1, pno = -1, pno_end = -1;
+    if (!literal(seg, 0, n, "QN=", 3) || digit_run(seg, 3, n) < 17 || !literal(seg, 20, n, ";ST=", 4))
+        goto no;
+    i = 24;
+    for (int k = 0; k < 2; k++, i++) {
+        char c = i < n ? seg[i] : 0;
+        if (!(is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')))
+            goto no;
+    }
+    if (!literal(seg, i, n, ";CN=", 4) || digit_run(seg, i + 4, n) < 4 ||
+        !literal(seg, i + 8, n, ";PW=", 4))
+        goto no;
+    i += 12; /* the PW value */
+    pw = i;
+    i = plain_value(seg, i, n);
+    if (i < 0 || !literal(seg, i, n, ";MN=", 4))
+        goto no;
+    Py_ssize_t pw_end = i;
+    mn = i + 4;
+    i = plain_value(seg, mn, n);
+    if (i < 0 || !literal(seg, i, n, ";Flag=", 6))
+        goto no;
+    Py_ssize_t mn_end = i;
+    Py_ssize_t flag = i + 6;
+    Py_ssize_t run = digit_run(seg, flag, n);
+    if (run < 1 || run > 3 || !literal(seg, flag + run, n, ";", 1))
+        goto no;
+    flag_end = flag + run;
+    i = flag_end + 1;
+    if (!literal(seg, i, n, "CP=&&", 5)) {
+        if (!literal(seg, i, n, "PNUM=", 5))
+            goto no;
+        pnum = i + 5;
+        run = digit_run(seg, pnum, n);
+        if (run < 1 || run > 4 || !literal(seg, pnum + run, n, ";PNO=", 5))
+            goto no;
+        pnum_end = pnum + run;
+        pno = pnum_end + 5;
+        run = digit_run(seg, pno, n);
+        if (run < 1 || run > 4 || !literal(seg, pno + run, n, ";CP=&&", 6))
+            goto no;
+        pno_end = pno + run;
+        i = pno_end + 1;
+    }
+    Py_ssize_t idx = i + 5;
+    Py_ssize_t close = -1;
+    for (Py_ssize_t j = n - 2; j >= 0; j--) {
+        if (seg[j] == '&' && seg[j + 1] == '&') {
+            close = j;
+            break;
+        }
+    }
+    if (close < idx)
+        goto no;
+    int cn = 0, flag_value = 0;
+    for (Py_ssize_t j = pw - 8; j < pw - 4; j++)
+        cn = cn * 10 + (seg[j] - '0');
+    for (Py_ssize_t j = flag; j < flag_end; j++)
+        flag_value = flag_value * 10 + (seg[j] - '0');
+    PyObject *head = PyDict_New();
+    if (head == NULL)
+        goto done;
+    if (set_text(head, k_qn, seg, 3, 20) < 0 || set_text(head, k_st, seg, 24, 26) < 0 ||
+        set_text(head, k_cn, seg, pw - 8, pw - 4) < 0 || set_text(head, k_pw, seg, pw, pw_end) < 0 ||
+        set_text(head, k_mn, seg, mn, mn_end) < 0 || set_text(head, k_flag, seg, flag, flag_end) < 0 ||
+        (pnum >= 0 && (set_text(head, k_pnum, seg, pnum, pnum_end) < 0 ||
+                       set_text(head, k_pno, seg, pno, pno_end) < 0))) {
+        Py_DECREF(head);
+        goto done;
+    }
+    PyObject *cp = PyUnicode_DecodeASCII(seg + idx, close - idx, NULL);
+    if (cp == NULL) {
+        Py_DECREF(head);
+        goto done;
+    }
+    result = Py_BuildValue("(NiiN)", head, cn, flag_value, cp);
+    goto done;
+no:
+    result = Py_NewRef(Py_None);
+done:
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"crc16", crc16, METH_O, "crc16(data) -> int: the HJ 212 CRC of a bytes-like object"},
+    {"quick", quick, METH_VARARGS,
+     "quick(buf, start, crc_at) -> (head, cn, flag, cp) | None | NotImplemented"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "protocol._fastpath",
+    "The decoder's common case in C (see protocol.crc and protocol.decoder).", -1,
+    methods, NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__fastpath(void) {
+    for (unsigned int i = 0; i < 256; i++) {
+        unsigned int reg = i;
+        for (int k = 0; k < 8; k++)
+            reg = (reg & 1) ? (reg >> 1) ^ 0xA001 : reg >> 1;
+        table[i] = (uint16_t)reg;
+    }
+    const char *names[8] = {"QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO"};
+    PyObject **keys[8] = {&k_qn, &k_st, &k_cn, &k_pw, &k_mn, &k_flag, &k_pnum, &k_pno};
+    for (int k = 0; k < 8; k++) {
+        *keys[k] = PyUnicode_InternFromString(names[k]);
+        if (*keys[k] == NULL)
+            return NULL;
+    }
+    return PyModule_Create(&module);
+}

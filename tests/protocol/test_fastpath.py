@@ -1,0 +1,147 @@
+"""protocol._fastpath.quick (C) against the Python form of Decoder._fast: the same
+events for every frame, whichever of the two reads it."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import protocol.decoder
+from protocol import Decoder, crc16
+
+from .vectors import SAMPLES, corpus_lines
+
+pytestmark = pytest.mark.skipif(
+    protocol.decoder._QUICK is None,
+    reason="protocol._fastpath is not in use (ENVGRID_NO_EXTENSIONS, or not built: make setup)",
+)
+
+
+def both(stream: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[list[object], list[object]]:
+    fast = Decoder(max_length=9999).feed(stream)
+    with monkeypatch.context() as m:
+        m.setattr(protocol.decoder, "_QUICK", None)
+        slow = Decoder(max_length=9999).feed(stream)
+    return fast, slow
+
+
+def wrap(segment: bytes, crc: str = "%04X") -> bytes:
+    return b"##%04d" % len(segment) + segment + (crc % crc16(segment)).encode() + b"\r\n"
+
+
+def test_samples_and_corpus(monkeypatch: pytest.MonkeyPatch) -> None:
+    frames = [s["frame"].encode() for s in SAMPLES] + [line + b"\r\n" for line in corpus_lines()]
+    for frame in frames:
+        fast, slow = both(frame, monkeypatch)
+        assert fast == slow, frame
+
+
+HEAD = (
+    "QN=20261207143000123;ST=22;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;"
+    "CP=&&DataTime=20261207143000;a21026-Rtd=8.0,a21026-Flag=N&&"
+)
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        HEAD,
+        HEAD.replace("Flag=5;", "Flag=5;PNUM=2;PNO=1;"),
+        HEAD.replace("Flag=5;", "Flag=13;PNUM=12345;PNO=1;"),
+        HEAD.replace("Flag=5;", "Flag=1234;"),
+        HEAD.replace("QN=20261207143000123", "QN=2026120714300012"),
+        HEAD.replace("ST=22", "ST=2"),
+        HEAD.replace("PW=123456", "PW=12 3456"),
+        HEAD.replace("PW=123456", "PW="),
+        HEAD.replace("PW=123456", "PW=a&b\r"),
+        HEAD.replace("MN=", "MN=x,"),
+        HEAD.replace("&&DataTime", "&DataTime"),
+        HEAD.replace("N&&", "N&"),
+        HEAD + "&&",
+        HEAD.replace("ST=22;CN=2011", "CN=2011;ST=22"),
+        HEAD.replace("a21026-Flag=N", "a21026-Flag=Ñ"),
+        HEAD.replace("Flag=5;", "Flag=5;PNUM=2;"),
+        "QN=;CP=&&&&",
+        "",
+    ],
+)
+@pytest.mark.parametrize("crc", ["%04X", "%04x", "%04d"])
+def test_heads_the_fast_path_takes_or_leaves(
+    segment: str, crc: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, slow = both(wrap(segment.encode(), crc), monkeypatch)
+    assert fast == slow
+
+
+_PIECE = st.sampled_from(
+    [
+        "QN=", "20261207143000123", ";", "ST=", "22", "CN=", "2011", "9014", "PW=", "123456",
+        "MN=", "ABC", "Flag=", "5", "4", "9", "12", "PNUM=", "PNO=", "1", "CP=&&", "&&", "&",
+        ",", "=", " ", "DataTime=20261207143000", "a21026-Rtd=8", "é", "0", "Z",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    pieces=st.lists(_PIECE, max_size=30),
+    crc=st.sampled_from(["%04X", "%04x", "%04o"]),
+    prefix=st.booleans(),
+)
+def test_any_segment_reads_the_same(pieces: list[str], crc: str, prefix: bool) -> None:
+    body = "".join(pieces)
+    if prefix:  # mostly a standard head, then anything
+        body = HEAD[: len(body) % len(HEAD)] + body
+    frame = wrap(body.encode(), crc)
+    fast = Decoder(max_length=9999).feed(frame)
+    saved = protocol.decoder._QUICK
+    protocol.decoder._QUICK = None
+    try:
+        slow = Decoder(max_length=9999).feed(frame)
+    finally:
+        protocol.decoder._QUICK = saved
+    assert fast == slow
+
+
+def _digits(lo: int, hi: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet="0123456789", min_size=lo, max_size=hi)
+
+
+def _mostly(valid: str, other: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """``valid`` five times in six, else something from ``other``."""
+    return st.tuples(st.integers(0, 5), other).map(lambda t: t[1] if t[0] == 0 else valid)
+
+
+_VALUE = st.text(alphabet="aZ09;,= &-é\r", max_size=5)
+_HEADS = st.tuples(
+    _mostly("20261207143000123", _digits(16, 18)),
+    _mostly("22", st.text(alphabet="09aZ-é", min_size=1, max_size=3)),
+    _mostly("2011", _digits(3, 5)),
+    _mostly("123456", _VALUE),
+    _mostly("A1B2", _VALUE),
+    _mostly("5", _digits(0, 4)),
+    st.one_of(st.none(), st.tuples(_mostly("2", _digits(0, 5)), _mostly("1", _digits(0, 5)))),
+    st.lists(_PIECE, max_size=8),
+    st.sampled_from(["&&", "&", "", "&&&"]),
+)
+
+
+@settings(max_examples=800, deadline=None)
+@given(head=_HEADS, crc=st.sampled_from(["%04X", "%04x"]))
+def test_any_head_reads_the_same(
+    head: tuple[str, str, str, str, str, str, tuple[str, str] | None, list[str], str], crc: str
+) -> None:
+    qn, st_, cn, pw, mn, flag, split, cp, end = head
+    text = f"QN={qn};ST={st_};CN={cn};PW={pw};MN={mn};Flag={flag};"
+    if split is not None:
+        text += f"PNUM={split[0]};PNO={split[1]};"
+    frame = wrap(f"{text}CP=&&{''.join(cp)}{end}".encode(), crc)
+    fast = Decoder(max_length=9999).feed(frame)
+    saved = protocol.decoder._QUICK
+    protocol.decoder._QUICK = None
+    try:
+        slow = Decoder(max_length=9999).feed(frame)
+    finally:
+        protocol.decoder._QUICK = saved
+    assert fast == slow
