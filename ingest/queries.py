@@ -96,17 +96,24 @@ LEDGER_COLUMNS: Final = (
 )  # fmt: skip
 DURABLE_COMMIT_SQL: Final = "SET synchronous_commit = on"
 #: New frames only: a retransmission hits the unique index and is skipped; the
-#: returned keys tell the writer which frames' rows to store.  The new frames also enter
-#: the backlog of every forwarding target that selects them (forward/: its stations and
-#: CNs), in the order they were received.  ``$1`` is one array of ``ledger_row`` records
-#: (the column template of migration 0002, in :data:`LEDGER_COLUMNS` order): asyncpg
+#: returned ordinals (1-based positions in ``$1``) tell the writer which frames' rows to
+#: store — a bigint array is decoded far cheaper than a record a frame with its
+#: ``timestamptz`` (issue 23).  The new frames also enter the backlog of every forwarding
+#: target that selects them (forward/: its stations and CNs), in the order they were
+#: received.  ``$1`` is one array of ``ledger_row`` records (the column template of
+#: migration 0002, in :data:`LEDGER_COLUMNS` order, no two with the same key): asyncpg
 #: encodes a tuple a frame far cheaper than eleven parallel arrays, whose every element
 #: it checks against three ABCs (issue 23).
 INSERT_LEDGER_SQL: Final = """
-WITH new AS (
+WITH input AS MATERIALIZED (
+    SELECT * FROM unnest($1::ledger_row[]) WITH ORDINALITY
+        AS u(station_id, data_time, cn, pno, digest, qn, flag, received_at, worker, raw,
+             backfill, i)
+), new AS (
     INSERT INTO packet_ledger (station_id, data_time, cn, pno, digest, qn, flag, received_at,
                                worker, raw, backfill)
-    SELECT * FROM unnest($1::ledger_row[])
+    SELECT station_id, data_time, cn, pno, digest, qn, flag, received_at, worker, raw, backfill
+    FROM input
     ON CONFLICT DO NOTHING
     RETURNING station_id, data_time, cn, pno, digest, received_at
 ), forwarded AS (
@@ -117,7 +124,8 @@ WITH new AS (
                            AND (t.station_ids = '{}' OR n.station_id = ANY (t.station_ids))
     ORDER BY n.received_at, n.data_time, t.id
 )
-SELECT station_id, data_time, cn, pno, digest FROM new
+SELECT coalesce(array_agg(input.i ORDER BY input.i), '{}')
+FROM new JOIN input USING (station_id, data_time, cn, pno, digest)
 """
 #: Station-reported hourly/daily values: a corrected upload replaces the earlier one.
 UPSERT_HOUR_SQL: Final = """

@@ -221,8 +221,9 @@ class BatchWriter:
             for (sid, ts, cn, pno, digest), item in keyed.items()
         ]  # fmt: skip
         async with conn.transaction():
-            returned = await conn.fetch(queries.INSERT_LEDGER_SQL, ledger)
-            new = [keyed[(r[0], r[1], r[2], r[3], r[4])] for r in returned]
+            ordinals = await conn.fetchval(queries.INSERT_LEDGER_SQL, ledger)
+            unique = list(keyed.values())
+            new = [unique[i - 1] for i in ordinals]
             result.new_frames = len(new)
             result.duplicates += len(keyed) - len(new)
             await self._store_rows(conn, new, result, encoded)
