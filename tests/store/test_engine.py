@@ -256,3 +256,12 @@ async def test_an_application_role_migrates_what_the_dba_set_up(
         await admin.execute(f"DROP OWNED BY {role}")
         await admin.execute(f"DROP ROLE {role}")
         await admin.close()
+
+
+async def test_the_ledger_has_only_its_dedup_index(db_conn: asyncpg.Connection) -> None:
+    """Every frame pays for each index of packet_ledger on insert; readers need only the
+    dedup key (migration 0075 drops TimescaleDB's default data_time index)."""
+    names = await db_conn.fetch(
+        "SELECT indexname FROM pg_indexes WHERE tablename = 'packet_ledger' ORDER BY 1"
+    )
+    assert [r[0] for r in names] == ["packet_ledger_dedup_idx"]
