@@ -70,6 +70,50 @@ static inline void put_f8(char **p, double d) {
 
 static inline void put_null(char **p) { put_u32(p, 0xFFFFFFFFu); }
 
+/* The fields a row reads, by slot; a code's slot holds its last pair of that field (what
+ * the dict of parse_cp holds: a later item overwrites an earlier one). */
+enum { F_VALUE, F_DATA, F_ZS, F_MIN, F_MAX, F_COU, F_FLAG, NSLOTS };
+
+typedef struct {
+    int first; /* its first pair: codes are rows in order of first appearance */
+    long id;
+    int slot[NSLOTS]; /* pair index, or -1 */
+} Code;
+
+/* decimal powers exactly representable as doubles */
+static const double POW10[16] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+
+/* "[+-]digits[.digits]" with at most 15 digits: m / 10^k with both exact doubles, so the
+ * quotient is correctly rounded, as float() is.  0: not of that form. */
+static int plain_decimal(const char *s, Py_ssize_t len, double *out) {
+    Py_ssize_t i = 0;
+    int negative = 0;
+    if (i < len && (s[i] == '+' || s[i] == '-'))
+        negative = s[i++] == '-';
+    int64_t m = 0;
+    int digits = 0, frac = -1;
+    for (; i < len; i++) {
+        char c = s[i];
+        if (c >= '0' && c <= '9') {
+            if (++digits > 15)
+                return 0;
+            m = m * 10 + (c - '0');
+            if (frac >= 0)
+                frac++;
+        } else if (c == '.' && frac < 0) {
+            frac = 0;
+        } else {
+            return 0;
+        }
+    }
+    if (digits == 0)
+        return 0;
+    double v = (double)m / POW10[frac > 0 ? frac : 0];
+    *out = negative ? -v : v;
+    return 1;
+}
+
 /* float(text) as Python reads it.  1: a number in *out; 0: not a number (ValueError);
  * -1: outside what this module decides (an '_' or a long text): take the Python path. */
 static int read_number(const char *text, Py_ssize_t len, double *out) {
@@ -77,6 +121,8 @@ static int read_number(const char *text, Py_ssize_t len, double *out) {
     char *end = NULL;
     if (len == 0)
         return 0;
+    if (plain_decimal(text, len, out))
+        return 1;
     if (len > MAX_NUMBER || memchr(text, '_', (size_t)len) != NULL)
         return -1;
     memcpy(buf, text, (size_t)len);
@@ -93,9 +139,10 @@ static int read_number(const char *text, Py_ssize_t len, double *out) {
 }
 
 /* _number(text) of ingest.rows: None (0) for absent, "", not a number or not finite. */
-static int optional_number(const Pair *p, double *out) {
-    if (p == NULL)
+static int optional_number(const Pair *pairs, int index, double *out) {
+    if (index < 0)
         return 0;
+    const Pair *p = &pairs[index];
     int r = read_number(p->value, p->value_len, out);
     if (r <= 0)
         return r;
@@ -106,17 +153,28 @@ static inline int same(const char *a, Py_ssize_t alen, const char *b, Py_ssize_t
     return alen == blen && memcmp(a, b, (size_t)alen) == 0;
 }
 
-/* The last pair of `code` whose field is `field` (what the dict of parse_cp holds). */
-static const Pair *lookup(const Pair *pairs, int n, const Pair *code, const char *field,
-                          Py_ssize_t field_len) {
-    const Pair *found = NULL;
-    for (int i = 0; i < n; i++) {
-        const Pair *p = &pairs[i];
-        if (p->field != NULL && same(p->code, p->code_len, code->code, code->code_len) &&
-            same(p->field, p->field_len, field, field_len))
-            found = p;
+/* Factor codes as str objects, made once: a str keeps its hash, so the set and dict
+ * lookups of a code cost no allocation and no hashing after its first frame.  Open
+ * addressing over the code's bytes; a full table makes new strs (hostile code spam
+ * cannot grow it). */
+#define CODE_CACHE 1024
+static PyObject *code_cache[CODE_CACHE];
+
+static PyObject *code_str(const char *s, Py_ssize_t len) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (Py_ssize_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    for (int probe = 0; probe < 8; probe++) {
+        PyObject **entry = &code_cache[(h + (uint32_t)probe) % CODE_CACHE];
+        if (*entry == NULL) {
+            *entry = PyUnicode_FromStringAndSize(s, len);
+            Py_XINCREF(*entry); /* one reference for the table, one for the caller */
+            return *entry;
+        }
+        if (PyUnicode_GET_LENGTH(*entry) == len && memcmp(PyUnicode_DATA(*entry), s, (size_t)len) == 0)
+            return Py_NewRef(*entry);
     }
-    return found;
+    return PyUnicode_FromStringAndSize(s, len);
 }
 
 static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
@@ -180,38 +238,48 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
         p->value_len = eq ? len - key_len - 1 : 0;
     }
 
-    /* the distinct codes in order of first appearance; each known, with an id */
-    int firsts[MAX_PAIRS];
-    long ids[MAX_PAIRS];
+    /* the distinct codes in order of first appearance, each known and with an id, and
+       the pairs of the fields a row reads */
+    const char *names[NSLOTS] = {value_field, "Data", zs_field, "Min", "Max", "Cou", "Flag"};
+    Py_ssize_t lengths[NSLOTS] = {value_field_len, 4, zs_field_len, 3, 3, 3, 4};
+    Code codes[MAX_PAIRS];
     int ncodes = 0;
     for (int i = 0; i < npairs; i++) {
-        int seen = 0;
-        for (int k = 0; k < ncodes && !seen; k++) {
-            const Pair *q = &pairs[firsts[k]];
-            seen = same(q->code, q->code_len, pairs[i].code, pairs[i].code_len);
+        const Pair *p = &pairs[i];
+        int k = 0;
+        while (k < ncodes && !same(pairs[codes[k].first].code, pairs[codes[k].first].code_len,
+                                   p->code, p->code_len))
+            k++;
+        if (k == ncodes) {
+            PyObject *code = code_str(p->code, p->code_len);
+            if (code == NULL)
+                return NULL;
+            int is_known = PySet_Contains(known, code);
+            PyObject *id = is_known == 1 ? PyDict_GetItemWithError(factor_ids, code) : NULL;
+            Py_DECREF(code);
+            if (is_known < 0 || (id == NULL && PyErr_Occurred()))
+                return NULL;
+            if (id == NULL || !PyLong_CheckExact(id))
+                Py_RETURN_NONE; /* to map from 2005, or to register first: the Python path */
+            long value = PyLong_AsLong(id);
+            if (value == -1 && PyErr_Occurred())
+                return NULL;
+            if (value < INT16_MIN || value > INT16_MAX) {
+                PyErr_Format(PyExc_OverflowError, "factor id %ld does not fit in smallint", value);
+                return NULL;
+            }
+            codes[k].first = i;
+            codes[k].id = value;
+            for (int j = 0; j < NSLOTS; j++)
+                codes[k].slot[j] = -1;
+            ncodes++;
         }
-        if (seen)
-            continue;
-        PyObject *code = PyUnicode_FromStringAndSize(pairs[i].code, pairs[i].code_len);
-        if (code == NULL)
-            return NULL;
-        int is_known = PySet_Contains(known, code);
-        PyObject *id = is_known == 1 ? PyDict_GetItemWithError(factor_ids, code) : NULL;
-        Py_DECREF(code);
-        if (is_known < 0 || (id == NULL && PyErr_Occurred()))
-            return NULL;
-        if (id == NULL || !PyLong_CheckExact(id))
-            Py_RETURN_NONE; /* to map from 2005, or to register first: the Python path */
-        long value = PyLong_AsLong(id);
-        if (value == -1 && PyErr_Occurred())
-            return NULL;
-        if (value < INT16_MIN || value > INT16_MAX) {
-            PyErr_Format(PyExc_OverflowError, "factor id %ld does not fit in smallint", value);
-            return NULL;
+        for (int j = 0; j < NSLOTS; j++) {
+            if (same(p->field, p->field_len, names[j], lengths[j])) {
+                codes[k].slot[j] = i;
+                break;
+            }
         }
-        firsts[ncodes] = i;
-        ids[ncodes] = value;
-        ncodes++;
     }
 
     /* each row: count, 9 lengths, 4 + 2 + 8 + 5 x 8 bytes, then the flag's text */
@@ -227,15 +295,12 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
     char *vout = PyBytes_AS_STRING(values);
     int rows = 0, bad = 0;
     for (int k = 0; k < ncodes; k++) {
-        const Pair *code = &pairs[firsts[k]];
-        const Pair *text = lookup(pairs, npairs, code, value_field, value_field_len);
-        if (text == NULL) {
-            text = lookup(pairs, npairs, code, "Data", 4);
-            if (text == NULL)
-                continue;
-        }
+        const int *slot = codes[k].slot;
+        int text = slot[F_VALUE] >= 0 ? slot[F_VALUE] : slot[F_DATA];
+        if (text < 0)
+            continue;
         double value;
-        int r = read_number(text->value, text->value_len, &value);
+        int r = read_number(pairs[text].value, pairs[text].value_len, &value);
         if (r < 0)
             goto fallback;
         if (r == 0 || value - value != 0.0) {
@@ -244,25 +309,23 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         double num[4];                /* vmin, vmax, cou, zs */
         int has[4] = {0, 0, 0, 0};
-        const Pair *zs = lookup(pairs, npairs, code, zs_field, zs_field_len);
         if (period) {
-            static const char *names[3] = {"Min", "Max", "Cou"};
             for (int j = 0; j < 3; j++) {
-                has[j] = optional_number(lookup(pairs, npairs, code, names[j], 3), &num[j]);
+                has[j] = optional_number(pairs, slot[F_MIN + j], &num[j]);
                 if (has[j] < 0)
                     goto fallback;
             }
         }
-        has[3] = optional_number(zs, &num[3]);
+        has[3] = optional_number(pairs, slot[F_ZS], &num[3]);
         if (has[3] < 0)
             goto fallback;
-        const Pair *flag = lookup(pairs, npairs, code, "Flag", 4);
+        const Pair *flag = slot[F_FLAG] >= 0 ? &pairs[slot[F_FLAG]] : NULL;
 
         put_u16(&out, NFIELDS);
         put_u32(&out, 4);
         put_u32(&out, (uint32_t)station_id);
         put_u32(&out, 2);
-        put_u16(&out, (uint16_t)ids[k]);
+        put_u16(&out, (uint16_t)codes[k].id);
         put_u32(&out, 8);
         put_u64(&out, (uint64_t)ts_us);
         put_f8(&out, value);
@@ -285,7 +348,7 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
             flag_text = Py_NewRef(Py_None);
         }
         PyTuple_SET_ITEM(flags, rows, flag_text);
-        int16_t id16 = (int16_t)ids[k];
+        int16_t id16 = (int16_t)codes[k].id;
         memcpy(fout + 2 * rows, &id16, 2); /* little-endian host (x86-64, aarch64) */
         memcpy(vout + 8 * rows, &value, 8);
         rows++;

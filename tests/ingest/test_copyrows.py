@@ -61,6 +61,9 @@ ORDINARY = [
     "DataTime=20261207143000;a21026-Data=4.5;a21004-ZsRtd=3",
     "DataTime=20261207143000;a21026-Rtd=8=9;a21004-Rtd;=5;;a34004-Rtd=+.5E-2,a34004-Flag=N=x",
     "DataTime=20261207143000;a21026-Rtd=8;a21026-ZsRtd=x;a21004-Rtd=9;a21004-ZsRtd=inf",
+    "a21026-Rtd=-0.0;a21004-Rtd=+5.;a34004-Rtd=.5;a01001-Rtd=123456789012345;w01018-Rtd=-.",
+    "a21026-Rtd=0000000000000001.5;a21004-Rtd=1234567890123456;a34004-Rtd=0.1234567890123456",
+    "a21026-Rtd=1.;a21004-Rtd=..5;a34004-Rtd=1.2.3;a01001-Rtd=+-1;w01018-Rtd=0.30000000000000004",
     "",
     "DataTime=20261207143000",
 ]
@@ -134,6 +137,7 @@ _FIELDS = st.sampled_from(["Rtd", "ZsRtd", "Flag", "Avg", "ZsAvg", "Min", "Max",
 _VALUES = st.one_of(
     st.sampled_from(["", "8.0", "-1", "1e3", "inf", "nan", "N", "1_0", "x", "+.5", "1e999"]),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.from_regex(r"[+-]?[0-9]{0,17}(\.[0-9]{0,17})?", fullmatch=True),
     st.text(alphabet="0123456789.eE+-=NaInf_/ ", max_size=8),
 )
 _ITEM = st.one_of(
