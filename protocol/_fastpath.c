@@ -11,6 +11,8 @@
  *     when the data segment is not ASCII (the Python form decides).  The head must
  *     match decoder._STD_HEAD exactly; tests/protocol/test_fastpath.py holds the two
  *     forms to the same events.
+ * data_ack(qn, pw, mn) -> bytes | None
+ *     The 9014 answer protocol.encoders.encode_data_ack formats for a clean 2017 head.
  *
  * The CRC is the table loop  reg = 0xFFFF; for each byte b: reg = T[(reg >> 8) ^ b]
  * with T the reflected CRC-16/ARC table (polynomial 0xA001).  In a busy ingest worker
@@ -194,10 +196,59 @@ done:
     return result;
 }
 
+/* data_ack(qn, pw, mn) -> bytes | None: the 2017 data answer (9014) encoders.
+ * encode_data_ack formats for the usual head, or None when a field is not plain ASCII
+ * without ; , = & CR LF (the Python form decides). */
+static PyObject *data_ack(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *fields[3];
+    if (!PyArg_ParseTuple(args, "UUU", &fields[0], &fields[1], &fields[2]))
+        return NULL;
+    static const char *before[3] = {"QN=", ";ST=91;CN=9014;PW=", ";MN="};
+    char seg[1100];
+    Py_ssize_t n = 0;
+    for (int k = 0; k < 3; k++) {
+        if (!PyUnicode_IS_ASCII(fields[k]))
+            Py_RETURN_NONE;
+        const char *text = (const char *)PyUnicode_DATA(fields[k]);
+        Py_ssize_t len = PyUnicode_GET_LENGTH(fields[k]);
+        if (len == 0 || len > 300)
+            Py_RETURN_NONE;
+        for (Py_ssize_t i = 0; i < len; i++) {
+            char c = text[i];
+            if (c == ';' || c == ',' || c == '=' || c == '&' || c == '\r' || c == '\n')
+                Py_RETURN_NONE;
+        }
+        size_t blen = strlen(before[k]);
+        memcpy(seg + n, before[k], blen);
+        n += (Py_ssize_t)blen;
+        memcpy(seg + n, text, (size_t)len);
+        n += len;
+    }
+    memcpy(seg + n, ";Flag=4;CP=&&&&", 15);
+    n += 15;
+    unsigned int reg = 0xFFFF;
+    for (Py_ssize_t i = 0; i < n; i++)
+        reg = table[(reg >> 8) ^ (unsigned char)seg[i]];
+    PyObject *out = PyBytes_FromStringAndSize(NULL, n + 12);
+    if (out == NULL)
+        return NULL;
+    char *p = PyBytes_AS_STRING(out);
+    char head[8];
+    snprintf(head, sizeof head, "##%04d", (int)n); /* n < 1000: three fields of <= 300 */
+    memcpy(p, head, 6);
+    memcpy(p + 6, seg, (size_t)n);
+    for (int k = 0; k < 4; k++)
+        p[6 + n + k] = "0123456789ABCDEF"[(reg >> (12 - 4 * k)) & 0xF];
+    p[n + 10] = '\r';
+    p[n + 11] = '\n';
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"crc16", crc16, METH_O, "crc16(data) -> int: the HJ 212 CRC of a bytes-like object"},
     {"quick", quick, METH_VARARGS,
      "quick(buf, start, crc_at) -> (head, cn, flag, cp) | None | NotImplemented"},
+    {"data_ack", data_ack, METH_VARARGS, "data_ack(qn, pw, mn) -> bytes | None: a 2017 9014"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -145,3 +145,30 @@ def test_any_head_reads_the_same(
     finally:
         protocol.decoder._QUICK = saved
     assert fast == slow
+
+
+_FIELD = st.text(alphabet="0123456789AZaz-_ ;,=&\r\né#", min_size=0, max_size=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(qn=_FIELD, pw=_FIELD, mn=_FIELD)
+def test_the_data_ack_is_the_python_one(qn: str, pw: str, mn: str) -> None:
+    import protocol.encoders as enc
+
+    assert enc._DATA_ACK is not None
+    ack = enc._DATA_ACK(qn, pw, mn)
+    plain = all(f and f.isascii() and enc._SAFE_HEAD(f) for f in (qn, pw, mn))
+    if ack is None:
+        assert not plain
+    else:
+        assert ack == enc.encode_frame(f"QN={qn};ST=91;CN=9014;PW={pw};MN={mn};Flag=4;CP=&&&&")
+
+
+def test_a_data_ack_round_trips() -> None:
+    import protocol.encoders as enc
+
+    frame = Decoder().feed(wrap(HEAD.encode()))[0]
+    ack = enc.encode_data_ack(frame)  # type: ignore[arg-type]
+    reply = Decoder().feed(ack)[0]
+    assert (reply.cn, reply.qn, reply.mn, reply.pw) == (9014, frame.qn, frame.mn, frame.pw)  # type: ignore[union-attr]
+    assert enc._DATA_ACK is not None and enc._DATA_ACK("Q" * 301, "p", "m") is None
