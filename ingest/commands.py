@@ -33,7 +33,7 @@ import asyncpg
 
 from protocol import Frame, Reply, encode_request
 from protocol.identity import ASSIGN_CN
-from protocol.redact import mask_fields, mask_frame
+from protocol.redact import mask_fields, masked_text
 from protocol.sm4 import must_encrypt, parse_key
 from store.commands import CHANNEL, queue_key_exchange
 from store.db import connect
@@ -392,7 +392,7 @@ class CommandTracker:
                 received,
                 frame.cn,
                 fields,
-                mask_frame(frame.raw).decode("utf-8", errors="replace"),
+                masked_text(frame.raw),
             )
 
     async def _same_logger(self, logger_id: str, conn: StationConnection) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from protocol.identity import LoggerIdentity
-from protocol.redact import mask_frame
+from protocol.redact import masked_text
 from store.secretbox import STATION_PASSWORD, SecretBox
 
 from . import queries
@@ -181,7 +181,7 @@ class StateFlusher:
         conflict = int(pw != self._first_pw[mn])
         now = datetime.now(UTC)
         entry = self._pending.get(mn)
-        shown = mask_frame(raw).decode("utf-8", errors="replace")
+        shown = masked_text(raw)
         if entry is None:
             first = self._first_pw[mn]
             self._pending[mn] = _Pending(
@@ -230,7 +230,7 @@ class StateFlusher:
         ids.add(logger_id)
         conflict = int(identity != first)
         now = datetime.now(UTC)
-        shown = mask_frame(raw).decode("utf-8", errors="replace")
+        shown = masked_text(raw)
         entry = self._loggers.get(logger_id)
         if entry is None:
             self._loggers[logger_id] = _Logger(first, st, pw, peer, now, 1, shown, conflict)

@@ -41,7 +41,7 @@ import numpy as np
 
 from protocol import Frame
 from protocol.factors import factor as factor_info
-from protocol.redact import mask_frame
+from protocol.redact import masked_text
 from store.db import CONNECTION_ERRORS, connect
 from store.engine import Engine
 from store.feed import KIND_CODES, READINGS_CHANNEL, encode_columns, encode_readings
@@ -215,7 +215,7 @@ class BatchWriter:
         ledger = [  # ledger_row records, in queries.LEDGER_COLUMNS order
             (
                 sid, ts, cn, pno, digest, item.frame.qn, item.frame.flag, item.received_at,
-                worker, mask_frame(item.frame.raw).decode("utf-8", errors="replace"),
+                worker, masked_text(item.frame.raw),
                 True if item.frame.backfill else None,
             )
             for (sid, ts, cn, pno, digest), item in keyed.items()

@@ -11,6 +11,8 @@
  *     when the data segment is not ASCII (the Python form decides).  The head must
  *     match decoder._STD_HEAD exactly; tests/protocol/test_fastpath.py holds the two
  *     forms to the same events.
+ * masked_text(raw) -> str
+ *     protocol.redact.mask_frame(raw).decode("utf-8", "replace"): what the ledger stores.
  * data_ack(qn, pw, mn) -> bytes | None
  *     The 9014 answer protocol.encoders.encode_data_ack formats for a clean 2017 head.
  *
@@ -19,6 +21,7 @@
  * the Python fold's four 64 K-entry tables fall out of the cache (about 4-5 µs a frame,
  * issue 23); this loop's 512-byte table stays in it.
  */
+#define _GNU_SOURCE /* memmem */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
@@ -244,11 +247,90 @@ static PyObject *data_ack(PyObject *Py_UNUSED(self), PyObject *args) {
     return out;
 }
 
+/* _starts_field of protocol.redact: the name at `at` follows ; , & or the ##dddd header */
+static int starts_field(const char *raw, Py_ssize_t at) {
+    if (at <= 0)
+        return 0;
+    char c = raw[at - 1];
+    return c == ';' || c == ',' || c == '&' || (at >= 6 && raw[at - 6] == '#' && raw[at - 5] == '#');
+}
+
+static inline int secret_char(char c) {
+    return c != ';' && c != ',' && c != '&' && c != '\r' && c != '\n';
+}
+
+/* One pass of protocol.redact._mask: every "<name>=" + one or more value bytes (the
+ * regex <name>=[^;,&\r\n]+, left to right, without overlap) whose name starts a field
+ * gets the value "******".  Writes into out (room for n + 6 per match); returns its
+ * length. */
+static Py_ssize_t mask_pass(const char *raw, Py_ssize_t n, const char *name, Py_ssize_t nlen,
+                            char *out) {
+    Py_ssize_t o = 0, pos = 0, i = 0;
+    while (i + nlen < n) {
+        const char *hit = memmem(raw + i, (size_t)(n - i), name, (size_t)nlen);
+        if (hit == NULL)
+            break;
+        i = hit - raw;
+        if (i + nlen >= n)
+            break;
+        if (!secret_char(raw[i + nlen])) {
+            i++;
+            continue;
+        }
+        Py_ssize_t end = i + nlen;
+        while (end < n && secret_char(raw[end]))
+            end++;
+        Py_ssize_t at = i >= 3 && memcmp(raw + i - 3, "New", 3) == 0 ? i - 3 : i;
+        if (starts_field(raw, at)) {
+            memcpy(out + o, raw + pos, (size_t)(i + nlen - pos));
+            o += i + nlen - pos;
+            memcpy(out + o, "******", 6);
+            o += 6;
+            pos = end;
+        }
+        i = end;
+    }
+    memcpy(out + o, raw + pos, (size_t)(n - pos));
+    return o + n - pos;
+}
+
+/* masked_text(raw) -> str: protocol.redact.mask_frame(raw).decode("utf-8", "replace") */
+static PyObject *masked_text(PyObject *Py_UNUSED(self), PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const char *raw = view.buf;
+    Py_ssize_t n = view.len;
+    /* a match is at least 4 bytes ("PW=" + 1) and grows by at most 5: the first pass
+       writes less than 3n + 16 bytes, the second (7-byte matches) less than twice that */
+    size_t size1 = 3 * (size_t)n + 16, size2 = 2 * size1 + 16;
+    char stack[16384];
+    char *one = size1 + size2 <= sizeof stack ? stack : PyMem_Malloc(size1 + size2);
+    if (one == NULL) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    char *two = one + size1;
+    Py_ssize_t len = mask_pass(raw, n, "PW=", 3, one);
+    const char *text = one;
+    if (memmem(one, (size_t)len, "NewSK=", 6) != NULL) {
+        len = mask_pass(one, len, "NewSK=", 6, two);
+        text = two;
+    }
+    PyObject *out = PyUnicode_DecodeUTF8(text, len, "replace");
+    if (one != stack)
+        PyMem_Free(one);
+    PyBuffer_Release(&view);
+    return out;
+}
+
 static PyMethodDef methods[] = {
     {"crc16", crc16, METH_O, "crc16(data) -> int: the HJ 212 CRC of a bytes-like object"},
     {"quick", quick, METH_VARARGS,
      "quick(buf, start, crc_at) -> (head, cn, flag, cp) | None | NotImplemented"},
     {"data_ack", data_ack, METH_VARARGS, "data_ack(qn, pw, mn) -> bytes | None: a 2017 9014"},
+    {"masked_text", masked_text, METH_O,
+     "masked_text(raw) -> str: protocol.redact.mask_frame(raw) decoded (invalid UTF-8 replaced)"},
     {NULL, NULL, 0, NULL},
 };
 

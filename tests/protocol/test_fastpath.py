@@ -172,3 +172,29 @@ def test_a_data_ack_round_trips() -> None:
     reply = Decoder().feed(ack)[0]
     assert (reply.cn, reply.qn, reply.mn, reply.pw) == (9014, frame.qn, frame.mn, frame.pw)  # type: ignore[union-attr]
     assert enc._DATA_ACK is not None and enc._DATA_ACK("Q" * 301, "p", "m") is None
+
+
+_RAW = st.lists(
+    st.sampled_from(
+        [b"PW=", b"NewPW=", b"NewSK=", b"New", b"PW", b"=", b";", b",", b"&", b"&&", b"##0123",
+         b"\r\n", b"\n", b"123456", b"x", b"\xc3\xa9", b"\xff", b"\xe4\xb8", b"QN=1;"]
+    ),
+    max_size=25,
+).map(b"".join)  # fmt: skip
+
+
+@settings(max_examples=1500, deadline=None)
+@given(raw=_RAW)
+def test_the_masked_ledger_text_is_the_python_one(raw: bytes) -> None:
+    from protocol import redact
+
+    assert redact.masked_text(raw) == redact._masked_text(raw)
+
+
+def test_masked_text_masks_the_head_and_the_cp_secrets() -> None:
+    from protocol import redact
+
+    raw = b"##0050QN=1;PW=secret;MN=X;CP=&&NewPW=abc;NewSK=0123&&ABCD\r\n"
+    assert redact.masked_text(raw) == redact._masked_text(raw)
+    assert "secret" not in redact.masked_text(raw) and "abc" not in redact.masked_text(raw)
+    assert "0123" not in redact.masked_text(raw)
