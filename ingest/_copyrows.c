@@ -21,6 +21,10 @@
  * flags:   a tuple of the rows' Flag texts (None when absent);
  * rows, bad: rows written and values that were not numbers (left out).
  *
+ * latest(cp, known) -> [(code, value, flag), ...] | None
+ *     ingest.rows.latest_values of a real-time body the same way (for the station's
+ *     latest values; tested against it in the same file).
+ *
  * Numbers are read by PyOS_string_to_double, the function float() itself uses, so a
  * value reads the same here as in Python ("8.0", "1e3", "inf", "nan" ...).
  */
@@ -75,7 +79,8 @@ static inline void put_null(char **p) { put_u32(p, 0xFFFFFFFFu); }
 enum { F_VALUE, F_DATA, F_ZS, F_MIN, F_MAX, F_COU, F_FLAG, NSLOTS };
 
 typedef struct {
-    int first; /* its first pair: codes are rows in order of first appearance */
+    PyObject *code; /* the code as a str */
+    int first;      /* its first pair: codes are rows in order of first appearance */
     long id;
     int slot[NSLOTS]; /* pair index, or -1 */
 } Code;
@@ -177,6 +182,113 @@ static PyObject *code_str(const char *s, Py_ssize_t len) {
     return PyUnicode_FromStringAndSize(s, len);
 }
 
+/* Split a CP body into factor items as parse_cp does (';' and ',' alike, first '=',
+ * first '-') and group them by code, in order of first appearance, each code known (a
+ * 2017 code) and, when factor_ids is given, with a smallint id.  1: done; 0: a body for
+ * the Python path; -1: an exception is set.  Each codes[k].code is a new reference. */
+static int parse_body(const char *body, Py_ssize_t n, const char *value_field,
+                      Py_ssize_t value_field_len, const char *zs_field, Py_ssize_t zs_field_len,
+                      PyObject *known, PyObject *factor_ids, Pair *pairs, Code *codes,
+                      int *ncodes_out) {
+    int npairs = 0;
+    Py_ssize_t start = 0;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        char c = i < n ? body[i] : ';';
+        if (i < n) {
+            if ((unsigned char)c < 0x21 || (unsigned char)c > 0x7E)
+                return 0; /* whitespace to strip, control bytes: the Python path */
+            if (c == '/' && i + 1 < n && body[i + 1] == '/')
+                return 0; /* //text// may hold separators */
+        }
+        if (c != ';' && c != ',')
+            continue;
+        const char *item = body + start;
+        Py_ssize_t len = i - start;
+        start = i + 1;
+        const char *eq = memchr(item, '=', (size_t)len);
+        Py_ssize_t key_len = eq ? eq - item : len;
+        if (key_len == 0)
+            continue; /* an empty item, or "=value" */
+        const char *dash = memchr(item, '-', (size_t)key_len);
+        if (dash == NULL)
+            continue; /* DataTime, QnRtn ...: not a factor field */
+        if (npairs == MAX_PAIRS)
+            return 0;
+        Pair *p = &pairs[npairs++];
+        p->code = item;
+        p->code_len = dash - item;
+        p->field = dash + 1;
+        p->field_len = key_len - p->code_len - 1;
+        p->value = eq ? eq + 1 : item + len;
+        p->value_len = eq ? len - key_len - 1 : 0;
+    }
+
+    const char *names[NSLOTS] = {value_field, "Data", zs_field, "Min", "Max", "Cou", "Flag"};
+    Py_ssize_t lengths[NSLOTS] = {value_field_len, 4, zs_field_len, 3, 3, 3, 4};
+    int ncodes = 0, status = 1;
+    for (int i = 0; i < npairs && status == 1; i++) {
+        const Pair *p = &pairs[i];
+        int k = 0;
+        while (k < ncodes && !same(pairs[codes[k].first].code, pairs[codes[k].first].code_len,
+                                   p->code, p->code_len))
+            k++;
+        if (k == ncodes) {
+            PyObject *code = code_str(p->code, p->code_len);
+            if (code == NULL) {
+                status = -1;
+                break;
+            }
+            int is_known = PySet_Contains(known, code);
+            long value = 0;
+            if (is_known == 1 && factor_ids != NULL) {
+                PyObject *id = PyDict_GetItemWithError(factor_ids, code);
+                if (id == NULL || !PyLong_CheckExact(id)) {
+                    status = PyErr_Occurred() ? -1 : 0; /* to register first: Python */
+                } else {
+                    value = PyLong_AsLong(id);
+                    if (value == -1 && PyErr_Occurred()) {
+                        status = -1;
+                    } else if (value < INT16_MIN || value > INT16_MAX) {
+                        PyErr_Format(PyExc_OverflowError,
+                                     "factor id %ld does not fit in smallint", value);
+                        status = -1;
+                    }
+                }
+            } else if (is_known != 1) {
+                status = is_known; /* 0: a code to map from 2005, the Python path */
+            }
+            if (status != 1) {
+                Py_DECREF(code);
+                break;
+            }
+            codes[k].code = code;
+            codes[k].first = i;
+            codes[k].id = value;
+            for (int j = 0; j < NSLOTS; j++)
+                codes[k].slot[j] = -1;
+            ncodes++;
+        }
+        for (int j = 0; j < NSLOTS; j++) {
+            if (same(p->field, p->field_len, names[j], lengths[j])) {
+                codes[k].slot[j] = i;
+                break;
+            }
+        }
+    }
+    if (status != 1) {
+        for (int k = 0; k < ncodes; k++)
+            Py_DECREF(codes[k].code);
+        ncodes = 0;
+    }
+    *ncodes_out = ncodes;
+    return status;
+}
+
+static void release_codes(Code *codes, int ncodes) {
+    for (int k = 0; k < ncodes; k++)
+        Py_DECREF(codes[k].code);
+}
+
 static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
     PyObject *cp, *value_field_obj, *zs_field_obj, *factor_ids, *known;
     int period;
@@ -203,84 +315,15 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
     const char *zs_field = (const char *)PyUnicode_DATA(zs_field_obj);
     Py_ssize_t zs_field_len = PyUnicode_GET_LENGTH(zs_field_obj);
 
-    /* split into items as parse_cp does (';' and ',' alike, first '=', first '-') */
     Pair pairs[MAX_PAIRS];
-    int npairs = 0;
-    Py_ssize_t start = 0;
-    for (Py_ssize_t i = 0; i <= n; i++) {
-        char c = i < n ? body[i] : ';';
-        if (i < n) {
-            if ((unsigned char)c < 0x21 || (unsigned char)c > 0x7E)
-                Py_RETURN_NONE; /* whitespace to strip, control bytes: the Python path */
-            if (c == '/' && i + 1 < n && body[i + 1] == '/')
-                Py_RETURN_NONE; /* //text// may hold separators */
-        }
-        if (c != ';' && c != ',')
-            continue;
-        const char *item = body + start;
-        Py_ssize_t len = i - start;
-        start = i + 1;
-        const char *eq = memchr(item, '=', (size_t)len);
-        Py_ssize_t key_len = eq ? eq - item : len;
-        if (key_len == 0)
-            continue; /* an empty item, or "=value" */
-        const char *dash = memchr(item, '-', (size_t)key_len);
-        if (dash == NULL)
-            continue; /* DataTime, QnRtn ...: not a factor field */
-        if (npairs == MAX_PAIRS)
-            Py_RETURN_NONE;
-        Pair *p = &pairs[npairs++];
-        p->code = item;
-        p->code_len = dash - item;
-        p->field = dash + 1;
-        p->field_len = key_len - p->code_len - 1;
-        p->value = eq ? eq + 1 : item + len;
-        p->value_len = eq ? len - key_len - 1 : 0;
-    }
-
-    /* the distinct codes in order of first appearance, each known and with an id, and
-       the pairs of the fields a row reads */
-    const char *names[NSLOTS] = {value_field, "Data", zs_field, "Min", "Max", "Cou", "Flag"};
-    Py_ssize_t lengths[NSLOTS] = {value_field_len, 4, zs_field_len, 3, 3, 3, 4};
     Code codes[MAX_PAIRS];
     int ncodes = 0;
-    for (int i = 0; i < npairs; i++) {
-        const Pair *p = &pairs[i];
-        int k = 0;
-        while (k < ncodes && !same(pairs[codes[k].first].code, pairs[codes[k].first].code_len,
-                                   p->code, p->code_len))
-            k++;
-        if (k == ncodes) {
-            PyObject *code = code_str(p->code, p->code_len);
-            if (code == NULL)
-                return NULL;
-            int is_known = PySet_Contains(known, code);
-            PyObject *id = is_known == 1 ? PyDict_GetItemWithError(factor_ids, code) : NULL;
-            Py_DECREF(code);
-            if (is_known < 0 || (id == NULL && PyErr_Occurred()))
-                return NULL;
-            if (id == NULL || !PyLong_CheckExact(id))
-                Py_RETURN_NONE; /* to map from 2005, or to register first: the Python path */
-            long value = PyLong_AsLong(id);
-            if (value == -1 && PyErr_Occurred())
-                return NULL;
-            if (value < INT16_MIN || value > INT16_MAX) {
-                PyErr_Format(PyExc_OverflowError, "factor id %ld does not fit in smallint", value);
-                return NULL;
-            }
-            codes[k].first = i;
-            codes[k].id = value;
-            for (int j = 0; j < NSLOTS; j++)
-                codes[k].slot[j] = -1;
-            ncodes++;
-        }
-        for (int j = 0; j < NSLOTS; j++) {
-            if (same(p->field, p->field_len, names[j], lengths[j])) {
-                codes[k].slot[j] = i;
-                break;
-            }
-        }
-    }
+    int parsed = parse_body(body, n, value_field, value_field_len, zs_field, zs_field_len, known,
+                            factor_ids, pairs, codes, &ncodes);
+    if (parsed < 0)
+        return NULL;
+    if (parsed == 0)
+        Py_RETURN_NONE;
 
     /* each row: count, 9 lengths, 4 + 2 + 8 + 5 x 8 bytes, then the flag's text */
     Py_ssize_t cap = (Py_ssize_t)ncodes * (2 + 4 * NFIELDS + 4 + 2 + 8 + 5 * 8) + n;
@@ -357,15 +400,18 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
         _PyBytes_Resize(&factors, (Py_ssize_t)rows * 2) < 0 ||
         _PyBytes_Resize(&values, (Py_ssize_t)rows * 8) < 0 || _PyTuple_Resize(&flags, rows) < 0)
         goto error;
+    release_codes(codes, ncodes);
     return Py_BuildValue("(NNNNii)", copy, factors, values, flags, rows, bad);
 
 fallback:
+    release_codes(codes, ncodes);
     Py_DECREF(copy);
     Py_DECREF(factors);
     Py_DECREF(values);
     Py_DECREF(flags);
     Py_RETURN_NONE;
 error:
+    release_codes(codes, ncodes);
     Py_XDECREF(copy);
     Py_XDECREF(factors);
     Py_XDECREF(values);
@@ -373,10 +419,66 @@ error:
     return NULL;
 }
 
+/* latest(cp, known) -> [(code, value, flag), ...] | None: ingest.rows.latest_values of a
+ * real-time body (the Rtd of each code that has a number, its Flag or "N"), for the
+ * bodies encode accepts (no ids needed). */
+static PyObject *latest(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *cp, *known;
+    if (!PyArg_ParseTuple(args, "UO", &cp, &known))
+        return NULL;
+    if (!PyAnySet_Check(known)) {
+        PyErr_SetString(PyExc_TypeError, "known must be a set or frozenset");
+        return NULL;
+    }
+    if (!PyUnicode_IS_ASCII(cp))
+        Py_RETURN_NONE;
+    Pair pairs[MAX_PAIRS];
+    Code codes[MAX_PAIRS];
+    int ncodes = 0;
+    int parsed = parse_body((const char *)PyUnicode_DATA(cp), PyUnicode_GET_LENGTH(cp), "Rtd", 3,
+                            "ZsRtd", 5, known, NULL, pairs, codes, &ncodes);
+    if (parsed < 0)
+        return NULL;
+    if (parsed == 0)
+        Py_RETURN_NONE;
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        goto error;
+    for (int k = 0; k < ncodes; k++) {
+        double value;
+        int r = optional_number(pairs, codes[k].slot[F_VALUE], &value);
+        if (r < 0) {
+            Py_DECREF(out);
+            release_codes(codes, ncodes);
+            Py_RETURN_NONE;
+        }
+        if (r == 0)
+            continue;
+        int f = codes[k].slot[F_FLAG];
+        PyObject *flag = f >= 0 && pairs[f].value_len > 0
+                             ? PyUnicode_FromStringAndSize(pairs[f].value, pairs[f].value_len)
+                             : PyUnicode_FromStringAndSize("N", 1);
+        PyObject *item = flag == NULL ? NULL : Py_BuildValue("(OdN)", codes[k].code, value, flag);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(out);
+            goto error;
+        }
+        Py_DECREF(item);
+    }
+    release_codes(codes, ncodes);
+    return out;
+error:
+    release_codes(codes, ncodes);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"encode", encode, METH_VARARGS,
      "encode(cp, value_field, zs_field, period, station_id, ts_us, factor_ids, known) -> "
      "(copy, factors, values, flags, rows, bad) | None"},
+    {"latest", latest, METH_VARARGS,
+     "latest(cp, known) -> [(code, value, flag), ...] | None (ingest.rows.latest_values)"},
     {NULL, NULL, 0, NULL},
 };
 

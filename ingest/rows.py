@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
 from protocol import Frame, parse_time
+from protocol.compiled import compiled
+from protocol.factors import FACTORS
 
 __all__ = [
     "KIND_TABLES",
@@ -186,9 +188,20 @@ def record_rows(
     ]
 
 
+#: ingest._copyrows.latest: the same read of a plain body in C (None: not in use)
+_LATEST: Final[Callable[[str, frozenset[str]], list[tuple[str, float, str]] | None] | None] = (
+    compiled("ingest._copyrows", "latest")
+)
+_KNOWN: Final = frozenset(FACTORS)
+
+
 def latest_values(frame: Frame) -> dict[str, dict[str, Any]]:
     """The latest real-time values of a 2011 frame for ``station_state.latest``:
-    ``{"a21026": {"v": 8.0, "f": "N"}}``."""
+    ``{"a21026": {"v": 8.0, "f": "N"}}``.  Every real-time frame of a station that sends
+    less often than the state is flushed (every 2 s) comes here, so plain bodies are
+    read in C (the Python parse costs about 20 µs)."""
+    if _LATEST is not None and (found := _LATEST(frame.cp, _KNOWN)) is not None:
+        return {code: {"v": value, "f": flag} for code, value, flag in found}
     out: dict[str, dict[str, Any]] = {}
     for code, fields in frame.values.items():
         value = _number(fields.get("Rtd"))

@@ -176,3 +176,30 @@ def test_the_readings_feed_gets_the_payloads_the_rows_gave() -> None:
         done.append((item, encode(f, station, ts, ids) or encode_python(f, station, ts, ids)))
         measurement_rows(f, station, ts, ids.__getitem__, rows)
     assert list(_readings("r", done)) == list(encode_readings("r", rows))
+
+
+@settings(max_examples=400, deadline=None)
+@given(items=st.lists(_ITEM, max_size=12), seps=st.lists(st.sampled_from(";,"), min_size=12))
+def test_latest_values_read_the_same_in_c(items: list[str], seps: list[str]) -> None:
+    from ingest import rows
+
+    cp = "".join(item + sep for item, sep in zip(items, seps, strict=False)).rstrip(";,")
+    fast = rows.latest_values(frame(cp))
+    saved = rows._LATEST
+    rows._LATEST = None
+    try:
+        slow = rows.latest_values(frame(cp))
+    finally:
+        rows._LATEST = saved
+    assert fast == slow
+    assert list(fast) == list(slow)
+
+
+def test_latest_values_of_an_ordinary_body_come_from_c() -> None:
+    from ingest import rows
+
+    assert rows._LATEST is not None
+    found = rows._LATEST(ORDINARY[0], rows._KNOWN)
+    assert found == [("a21026", 8.0, "N"), ("a21004", 35.5, "N")]
+    assert rows._LATEST("a21026-Rtd=1;a21026-Flag=", rows._KNOWN) == [("a21026", 1.0, "N")]
+    assert rows._LATEST("B02-Rtd=1", rows._KNOWN) is None  # a 2005 code: Python maps it
