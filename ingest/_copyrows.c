@@ -2,8 +2,8 @@
  * ingest._copyrows — the CP body of a real-time or minute upload straight to
  * PostgreSQL binary COPY rows, without a Python object per value (issue 23).
  *
- * encode(cp, value_field, zs_field, period, station_id, ts_us, factor_ids, known)
- *     -> (copy, factors, values, flags, rows, bad) | None
+ * encode(cp, value_field, zs_field, period, station_id, ts_us, epoch, factor_ids, known)
+ *     -> (copy, feed, flags, rows, bad) | None
  *
  * It computes exactly what ingest.copyrows.encode_python computes (ingest.rows.
  * measurement_rows over protocol's parse_cp, then the binary COPY layout), for the
@@ -16,8 +16,8 @@
  *
  * copy:    the binary COPY tuples (no file header or trailer), in
  *          ingest.rows.MEASUREMENT_COLUMNS order;
- * factors: the rows' factor ids, int16 little-endian (the readings feed's column);
- * values:  the rows' values, float64 little-endian;
+ * feed:    the rows for the readings feed (store.feed), 22 bytes each, little-endian:
+ *          station id i4, factor id i2, data time f8 (``epoch``, POSIX s), value f8;
  * flags:   a tuple of the rows' Flag texts (None when absent);
  * rows, bad: rows written and values that were not numbers (left out).
  *
@@ -36,6 +36,7 @@
 #define MAX_PAIRS 256
 #define MAX_NUMBER 64
 #define NFIELDS 9
+#define FEED_ROW 22 /* i4 station, i2 factor, f8 time, f8 value */
 
 typedef struct {
     const char *code;
@@ -294,8 +295,9 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
     int period;
     long station_id;
     long long ts_us;
-    if (!PyArg_ParseTuple(args, "UUUplLO!O", &cp, &value_field_obj, &zs_field_obj, &period,
-                          &station_id, &ts_us, &PyDict_Type, &factor_ids, &known))
+    double epoch;
+    if (!PyArg_ParseTuple(args, "UUUplLdO!O", &cp, &value_field_obj, &zs_field_obj, &period,
+                          &station_id, &ts_us, &epoch, &PyDict_Type, &factor_ids, &known))
         return NULL;
     if (!PyAnySet_Check(known)) {
         PyErr_SetString(PyExc_TypeError, "known must be a set or frozenset");
@@ -328,14 +330,13 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
     /* each row: count, 9 lengths, 4 + 2 + 8 + 5 x 8 bytes, then the flag's text */
     Py_ssize_t cap = (Py_ssize_t)ncodes * (2 + 4 * NFIELDS + 4 + 2 + 8 + 5 * 8) + n;
     PyObject *copy = PyBytes_FromStringAndSize(NULL, cap);
-    PyObject *factors = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)ncodes * 2);
-    PyObject *values = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)ncodes * 8);
+    PyObject *feed = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)ncodes * FEED_ROW);
     PyObject *flags = PyTuple_New(ncodes);
-    if (copy == NULL || factors == NULL || values == NULL || flags == NULL)
+    if (copy == NULL || feed == NULL || flags == NULL)
         goto error;
     char *out = PyBytes_AS_STRING(copy);
-    char *fout = PyBytes_AS_STRING(factors);
-    char *vout = PyBytes_AS_STRING(values);
+    char *fout = PyBytes_AS_STRING(feed);
+    int32_t station32 = (int32_t)station_id;
     int rows = 0, bad = 0;
     for (int k = 0; k < ncodes; k++) {
         const int *slot = codes[k].slot;
@@ -392,29 +393,29 @@ static PyObject *encode(PyObject *Py_UNUSED(self), PyObject *args) {
         }
         PyTuple_SET_ITEM(flags, rows, flag_text);
         int16_t id16 = (int16_t)codes[k].id;
-        memcpy(fout + 2 * rows, &id16, 2); /* little-endian host (x86-64, aarch64) */
-        memcpy(vout + 8 * rows, &value, 8);
+        char *row = fout + (Py_ssize_t)FEED_ROW * rows; /* little-endian host */
+        memcpy(row, &station32, 4);
+        memcpy(row + 4, &id16, 2);
+        memcpy(row + 6, &epoch, 8);
+        memcpy(row + 14, &value, 8);
         rows++;
     }
     if (_PyBytes_Resize(&copy, out - PyBytes_AS_STRING(copy)) < 0 ||
-        _PyBytes_Resize(&factors, (Py_ssize_t)rows * 2) < 0 ||
-        _PyBytes_Resize(&values, (Py_ssize_t)rows * 8) < 0 || _PyTuple_Resize(&flags, rows) < 0)
+        _PyBytes_Resize(&feed, (Py_ssize_t)rows * FEED_ROW) < 0 || _PyTuple_Resize(&flags, rows) < 0)
         goto error;
     release_codes(codes, ncodes);
-    return Py_BuildValue("(NNNNii)", copy, factors, values, flags, rows, bad);
+    return Py_BuildValue("(NNNii)", copy, feed, flags, rows, bad);
 
 fallback:
     release_codes(codes, ncodes);
     Py_DECREF(copy);
-    Py_DECREF(factors);
-    Py_DECREF(values);
+    Py_DECREF(feed);
     Py_DECREF(flags);
     Py_RETURN_NONE;
 error:
     release_codes(codes, ncodes);
     Py_XDECREF(copy);
-    Py_XDECREF(factors);
-    Py_XDECREF(values);
+    Py_XDECREF(feed);
     Py_XDECREF(flags);
     return NULL;
 }
@@ -475,8 +476,8 @@ error:
 
 static PyMethodDef methods[] = {
     {"encode", encode, METH_VARARGS,
-     "encode(cp, value_field, zs_field, period, station_id, ts_us, factor_ids, known) -> "
-     "(copy, factors, values, flags, rows, bad) | None"},
+     "encode(cp, value_field, zs_field, period, station_id, ts_us, epoch, factor_ids, known)"
+     " -> (copy, feed, flags, rows, bad) | None"},
     {"latest", latest, METH_VARARGS,
      "latest(cp, known) -> [(code, value, flag), ...] | None (ingest.rows.latest_values)"},
     {NULL, NULL, 0, NULL},

@@ -8,11 +8,12 @@ tuples for ``COPY``: a Python object per field of every value, about a third of 
 ingest worker's CPU at 10,000 frames/s.  Here a frame of kind 2011 or 2051 becomes, in
 one call, what the writer sends and publishes:
 
-``(copy, factors, values, flags, rows, bad)``
+``(copy, feed, flags, rows, bad)``
     ``copy`` — the rows as binary COPY tuples (:data:`MEASUREMENT_COLUMNS`, no file
-    header); ``factors`` / ``values`` — their factor ids (int16) and values (float64),
-    little-endian, the readings feed's columns (:mod:`store.feed`); ``flags`` — their
-    Flag texts; ``rows`` and ``bad`` (values that were not numbers, left out).
+    header); ``feed`` — the rows for the readings feed (:mod:`store.feed`), 22 bytes
+    each (:data:`FEED_ROW`: station id, factor id, data time in POSIX seconds, value,
+    little-endian); ``flags`` — their Flag texts; ``rows`` and ``bad`` (values that
+    were not numbers, left out).
 
 :func:`encode` uses the compiled ``ingest._copyrows`` for the bodies it accepts (plain
 ASCII, every code a 2017 code with an id) and :func:`encode_python` for every other
@@ -41,6 +42,7 @@ __all__ = [
     "COPY_HEADER",
     "COPY_TABLES",
     "COPY_TRAILER",
+    "FEED_ROW",
     "Encoded",
     "encode",
     "encode_python",
@@ -48,7 +50,7 @@ __all__ = [
     "pg_microseconds",
 ]
 
-Encoded = tuple[bytes, bytes, bytes, tuple[str | None, ...], int, int]
+Encoded = tuple[bytes, bytes, tuple[str | None, ...], int, int]
 
 #: the kinds whose rows go by COPY (hourly and daily values are upserted)
 COPY_TABLES: Final = frozenset({"measurements_rtd", "measurements_minute"})
@@ -61,6 +63,8 @@ _START: Final = struct.Struct(">hiiihiqid")  # 9 fields; station_id, factor_id, 
 _F8: Final = struct.Struct(">id")
 _NULL: Final = b"\xff\xff\xff\xff"
 _LENGTH: Final = struct.Struct(">i")
+#: one row of :data:`Encoded`'s ``feed``
+FEED_ROW: Final = struct.Struct("<ihdd")
 _MICROSECOND: Final = timedelta(microseconds=1)
 
 
@@ -81,8 +85,7 @@ def _optional(value: float | None) -> bytes:
 def encode_rows(rows: Sequence[MeasurementRow], bad: int = 0) -> Encoded:
     """Measurement rows (:data:`ingest.rows.MeasurementRow`) → :data:`Encoded`."""
     parts: list[bytes] = []
-    factors: list[int] = []
-    values: list[float] = []
+    feed: list[bytes] = []
     flags: list[str | None] = []
     for station_id, factor_id, ts, value, vmin, vmax, cou, zs, flag in rows:
         parts.append(_START.pack(9, 4, station_id, 2, factor_id, 8, pg_microseconds(ts), 8, value))
@@ -92,18 +95,9 @@ def encode_rows(rows: Sequence[MeasurementRow], bad: int = 0) -> Encoded:
         else:
             text = flag.encode("utf-8")
             parts += (_LENGTH.pack(len(text)), text)
-        factors.append(factor_id)
-        values.append(value)
+        feed.append(FEED_ROW.pack(station_id, factor_id, ts.timestamp(), value))
         flags.append(flag)
-    n = len(factors)
-    return (
-        b"".join(parts),
-        struct.pack(f"<{n}h", *factors),
-        struct.pack(f"<{n}d", *values),
-        tuple(flags),
-        n,
-        bad,
-    )
+    return b"".join(parts), b"".join(feed), tuple(flags), len(flags), bad
 
 
 def encode_python(
@@ -130,6 +124,7 @@ def encode(
         frame.cn != 2011,
         station_id,
         pg_microseconds(ts),
+        ts.timestamp(),
         factor_ids,
         _KNOWN,
     )

@@ -34,7 +34,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import numpy as np
@@ -308,7 +308,7 @@ class BatchWriter:
     ) -> None:
         """Binary COPY of real-time or minute rows, then their readings notification."""
         rows = 0
-        for _, (_, _, _, _, n, bad) in done:
+        for _, (_, _, _, n, bad) in done:
             rows += n
             result.bad_values += bad
         if not rows:
@@ -325,20 +325,17 @@ class BatchWriter:
         result.by_table[table] = result.by_table.get(table, 0) + rows
 
 
+_FEED: Final = np.dtype([("station", "<i4"), ("factor", "<i2"), ("ts", "<f8"), ("value", "<f8")])
+
+
 def _readings(kind: str, done: Sequence[tuple[Inbound, Encoded]]) -> Iterator[str]:
     """The readings feed's payloads of COPY-encoded frames (as :func:`encode_readings`
     gives for the same rows)."""
-    counts = np.fromiter((e[4] for _, e in done), np.int64, len(done))
-    stations = np.fromiter((item.station_id for item, _ in done), "<i4", len(done))
-    epochs = np.fromiter((item.ts.timestamp() for item, _ in done), "<f8", len(done))
-    return encode_columns(
-        kind,
-        np.repeat(stations, counts),
-        np.frombuffer(b"".join([e[1] for _, e in done]), "<i2"),
-        np.repeat(epochs, counts),
-        np.frombuffer(b"".join([e[2] for _, e in done]), "<f8"),
-        [flag for _, e in done for flag in e[3]],
-    )
+    feed = np.frombuffer(b"".join([e[1] for _, e in done]), _FEED)
+    flags: list[str | None] = []
+    for _, e in done:
+        flags += e[2]
+    return encode_columns(kind, feed["station"], feed["factor"], feed["ts"], feed["value"], flags)
 
 
 def _key(item: Inbound) -> tuple[int, datetime, int, int, int]:
