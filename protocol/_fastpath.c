@@ -11,6 +11,8 @@
  *     when the data segment is not ASCII (the Python form decides).  The head must
  *     match decoder._STD_HEAD exactly; tests/protocol/test_fastpath.py holds the two
  *     forms to the same events.
+ * feed_clean(data) -> [(head, cn, flag, cp, start, end), ...] | None
+ *     Decoder.feed on an empty decoder for data that is whole clean frames only.
  * masked_text(raw) -> str
  *     protocol.redact.mask_frame(raw).decode("utf-8", "replace"): what the ledger stores.
  * data_ack(qn, pw, mn) -> bytes | None
@@ -79,17 +81,11 @@ static int set_text(PyObject *head, PyObject *key, const char *s, Py_ssize_t a, 
     return r;
 }
 
-static PyObject *quick(PyObject *Py_UNUSED(self), PyObject *args) {
-    Py_buffer view;
-    Py_ssize_t start, crc_at;
-    if (!PyArg_ParseTuple(args, "y*nn", &view, &start, &crc_at))
-        return NULL;
+/* quick on buf[start:crc_at + 4] (bounds checked by the caller): a new reference to the
+ * (head, cn, flag, cp) tuple, None or NotImplemented; NULL with an exception set. */
+static PyObject *quick_at(const char *buf, Py_ssize_t start, Py_ssize_t crc_at) {
     PyObject *result = NULL;
-    if (start < 0 || crc_at < start + 6 || crc_at + 4 > view.len) {
-        PyErr_SetString(PyExc_ValueError, "quick: start and crc_at outside the buffer");
-        goto done;
-    }
-    const char *seg = (const char *)view.buf + start + 6;
+    const char *seg = buf + start + 6;
     Py_ssize_t n = crc_at - start - 6;
     const unsigned char *u = (const unsigned char *)seg;
     unsigned int reg = 0xFFFF;
@@ -99,7 +95,7 @@ static PyObject *quick(PyObject *Py_UNUSED(self), PyObject *args) {
         ascii &= u[i] < 0x80;
     }
     /* the sent CRC: four hex digits, either case (sent.upper() == b"%04X" % crc) */
-    const char *sent = (const char *)view.buf + crc_at;
+    const char *sent = buf + crc_at;
     for (int k = 0; k < 4; k++) {
         char c = sent[k];
         if (c >= 'a' && c <= 'z')
@@ -195,8 +191,76 @@ static PyObject *quick(PyObject *Py_UNUSED(self), PyObject *args) {
 no:
     result = Py_NewRef(Py_None);
 done:
+    return result;
+}
+
+static PyObject *quick(PyObject *Py_UNUSED(self), PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t start, crc_at;
+    if (!PyArg_ParseTuple(args, "y*nn", &view, &start, &crc_at))
+        return NULL;
+    PyObject *result = NULL;
+    if (start < 0 || crc_at < start + 6 || crc_at + 4 > view.len)
+        PyErr_SetString(PyExc_ValueError, "quick: start and crc_at outside the buffer");
+    else
+        result = quick_at(view.buf, start, crc_at);
     PyBuffer_Release(&view);
     return result;
+}
+
+/* feed_clean(data) -> [(head, cn, flag, cp, start, end), ...] | None
+ * Decoder.feed on an empty decoder whose data is nothing but whole frames that its fast
+ * path reads (each "##" LLLL with LLLL <= 1024, the CRLF where LLLL says, quick accepts
+ * it); None for anything else, and the Python form reads the data from the start. */
+static PyObject *feed_clean(PyObject *Py_UNUSED(self), PyObject *arg) {
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "feed_clean: bytes expected");
+        return NULL;
+    }
+    const char *buf = PyBytes_AS_STRING(arg);
+    Py_ssize_t n = PyBytes_GET_SIZE(arg), pos = 0;
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    while (pos < n) {
+        if (n - pos < 12 || buf[pos] != '#' || buf[pos + 1] != '#')
+            goto python;
+        Py_ssize_t length = 0;
+        for (int k = 2; k < 6; k++) {
+            char c = buf[pos + k];
+            if (c < '0' || c > '9')
+                goto python;
+            length = length * 10 + (c - '0');
+        }
+        Py_ssize_t crc_at = pos + 6 + length, end = crc_at + 6;
+        if (length > 1024 || end > n || buf[crc_at + 4] != '\r' || buf[crc_at + 5] != '\n')
+            goto python;
+        PyObject *parts = quick_at(buf, pos, crc_at);
+        if (parts == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        if (!PyTuple_Check(parts)) {
+            Py_DECREF(parts);
+            goto python;
+        }
+        PyObject *item = Py_BuildValue("(OOOOnn)", PyTuple_GET_ITEM(parts, 0),
+                                       PyTuple_GET_ITEM(parts, 1), PyTuple_GET_ITEM(parts, 2),
+                                       PyTuple_GET_ITEM(parts, 3), pos, end);
+        Py_DECREF(parts);
+        if (item == NULL || PyList_Append(out, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(item);
+        pos = end;
+    }
+    if (PyList_GET_SIZE(out) > 0)
+        return out;
+python:
+    Py_DECREF(out);
+    Py_RETURN_NONE;
 }
 
 /* data_ack(qn, pw, mn) -> bytes | None: the 2017 data answer (9014) encoders.
@@ -328,6 +392,8 @@ static PyMethodDef methods[] = {
     {"crc16", crc16, METH_O, "crc16(data) -> int: the HJ 212 CRC of a bytes-like object"},
     {"quick", quick, METH_VARARGS,
      "quick(buf, start, crc_at) -> (head, cn, flag, cp) | None | NotImplemented"},
+    {"feed_clean", feed_clean, METH_O,
+     "feed_clean(data) -> [(head, cn, flag, cp, start, end), ...] | None"},
     {"data_ack", data_ack, METH_VARARGS, "data_ack(qn, pw, mn) -> bytes | None: a 2017 9014"},
     {"masked_text", masked_text, METH_O,
      "masked_text(raw) -> str: protocol.redact.mask_frame(raw) decoded (invalid UTF-8 replaced)"},

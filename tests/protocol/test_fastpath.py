@@ -22,8 +22,27 @@ def both(stream: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[list[object], 
     fast = Decoder(max_length=9999).feed(stream)
     with monkeypatch.context() as m:
         m.setattr(protocol.decoder, "_QUICK", None)
+        m.setattr(protocol.decoder, "_FEED_CLEAN", None)
         slow = Decoder(max_length=9999).feed(stream)
     return fast, slow
+
+
+def python_feed(chunks: list[bytes], **options: object) -> list[object]:
+    """The events of the chunks, fed one by one to a decoder without the C forms."""
+    saved = protocol.decoder._QUICK, protocol.decoder._FEED_CLEAN
+    protocol.decoder._QUICK = protocol.decoder._FEED_CLEAN = None
+    try:
+        decoder = Decoder(**options)  # type: ignore[arg-type]
+        events = [e for chunk in chunks for e in decoder.feed(chunk)] + decoder.close()
+        return [*events, decoder.stats, decoder.buffered]
+    finally:
+        protocol.decoder._QUICK, protocol.decoder._FEED_CLEAN = saved
+
+
+def c_feed(chunks: list[bytes], **options: object) -> list[object]:
+    decoder = Decoder(**options)  # type: ignore[arg-type]
+    events = [e for chunk in chunks for e in decoder.feed(chunk)] + decoder.close()
+    return [*events, decoder.stats, decoder.buffered]
 
 
 def wrap(segment: bytes, crc: str = "%04X") -> bytes:
@@ -94,14 +113,7 @@ def test_any_segment_reads_the_same(pieces: list[str], crc: str, prefix: bool) -
     if prefix:  # mostly a standard head, then anything
         body = HEAD[: len(body) % len(HEAD)] + body
     frame = wrap(body.encode(), crc)
-    fast = Decoder(max_length=9999).feed(frame)
-    saved = protocol.decoder._QUICK
-    protocol.decoder._QUICK = None
-    try:
-        slow = Decoder(max_length=9999).feed(frame)
-    finally:
-        protocol.decoder._QUICK = saved
-    assert fast == slow
+    assert python_feed([frame], max_length=9999) == c_feed([frame], max_length=9999)
 
 
 def _digits(lo: int, hi: int) -> st.SearchStrategy[str]:
@@ -137,14 +149,7 @@ def test_any_head_reads_the_same(
     if split is not None:
         text += f"PNUM={split[0]};PNO={split[1]};"
     frame = wrap(f"{text}CP=&&{''.join(cp)}{end}".encode(), crc)
-    fast = Decoder(max_length=9999).feed(frame)
-    saved = protocol.decoder._QUICK
-    protocol.decoder._QUICK = None
-    try:
-        slow = Decoder(max_length=9999).feed(frame)
-    finally:
-        protocol.decoder._QUICK = saved
-    assert fast == slow
+    assert python_feed([frame], max_length=9999) == c_feed([frame], max_length=9999)
 
 
 _FIELD = st.text(alphabet="0123456789AZaz-_ ;,=&\r\né#", min_size=0, max_size=12)
@@ -198,3 +203,26 @@ def test_masked_text_masks_the_head_and_the_cp_secrets() -> None:
     assert redact.masked_text(raw) == redact._masked_text(raw)
     assert "secret" not in redact.masked_text(raw) and "abc" not in redact.masked_text(raw)
     assert "0123" not in redact.masked_text(raw)
+
+
+_STREAM_PIECE = st.one_of(
+    st.sampled_from([HEAD, HEAD.replace("Flag=5;", "Flag=4;PNUM=2;PNO=1;"), "QN=1;CP=&&&&"]).map(
+        lambda seg: wrap(seg.encode())
+    ),
+    st.sampled_from([b"garbage", b"\r\n", b"##", b"#", b"##12", b"##0010abc", b" "]),
+    st.just(wrap(HEAD.encode(), "%04x")),
+    st.just(wrap(HEAD.encode())[:-1] + b"X"),  # no CRLF where LLLL says
+    st.just(wrap(HEAD.encode())[:40]),  # a partial frame
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pieces=st.lists(_STREAM_PIECE, max_size=8), cuts=st.lists(st.integers(0, 400), max_size=4))
+def test_any_stream_however_split_gives_the_same_events(
+    pieces: list[bytes], cuts: list[int]
+) -> None:
+    stream = b"".join(pieces)
+    bounds = sorted({min(c, len(stream)) for c in cuts})
+    chunks = [stream[a:b] for a, b in zip([0, *bounds], [*bounds, len(stream)], strict=True)]
+    chunks = [c for c in chunks if c]
+    assert c_feed(chunks) == python_feed(chunks)
