@@ -34,6 +34,7 @@ from protocol import Frame
 from protocol.compiled import compiled
 from protocol.factors import FACTORS
 
+from .compiled import copyrows as copyrows_module
 from .pgtime import PG_EPOCH
 from .rows import KIND_TABLES, MeasurementRow, measurement_rows
 
@@ -68,7 +69,7 @@ FEED_ROW: Final = struct.Struct("<ihdd")
 _MICROSECOND: Final = timedelta(microseconds=1)
 
 
-_compiled: Final[Callable[..., Encoded | None] | None] = compiled("ingest._copyrows", "encode")
+_compiled: Final[Callable[..., Encoded | None] | None] = compiled(copyrows_module, "encode")
 #: is the compiled encoder in use?
 COMPILED: Final = _compiled is not None
 

@@ -20,6 +20,8 @@ from protocol import Frame, parse_time
 from protocol.compiled import compiled
 from protocol.factors import FACTORS
 
+from .compiled import copyrows as copyrows_module
+
 __all__ = [
     "KIND_TABLES",
     "RECORD_CNS",
@@ -190,7 +192,7 @@ def record_rows(
 
 #: ingest._copyrows.latest: the same read of a plain body in C (None: not in use)
 _LATEST: Final[Callable[[str, frozenset[str]], list[tuple[str, float, str]] | None] | None] = (
-    compiled("ingest._copyrows", "latest")
+    compiled(copyrows_module, "latest")
 )
 _KNOWN: Final = frozenset(FACTORS)
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Final
 
-from .compiled import compiled
+from .compiled import compiled, fastpath
 
 if TYPE_CHECKING:
     import numpy as np
@@ -157,7 +157,7 @@ def crc16_fold(data: bytes) -> int:
 
 
 #: HJ 212 CRC of ``data`` (the data segment), as an int 0..0xFFFF
-crc16: Callable[[bytes], int] = compiled("protocol._fastpath", "crc16") or crc16_fold
+crc16: Callable[[bytes], int] = compiled(fastpath, "crc16") or crc16_fold
 
 
 def crc16_modbus(data: bytes) -> int:

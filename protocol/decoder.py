@@ -60,7 +60,7 @@ from ._events import (
 )
 from ._segment import get_int, parse_head, split_segment
 from .commands import COMMANDS, Direction
-from .compiled import compiled
+from .compiled import compiled, fastpath
 from .crc import crc16, crc16_modbus
 from .errors import ErrorCode
 from .sm4 import Sm4FormatError, decrypt_segment, is_encrypted, sm4_for
@@ -100,9 +100,9 @@ _STD_HEAD = re.compile(
 
 
 #: protocol._fastpath.quick: what _fast reads, in C (None: not built, or switched off)
-_QUICK: Final[Callable[[bytes, int, int], Any] | None] = compiled("protocol._fastpath", "quick")
+_QUICK: Final[Callable[[bytes, int, int], Any] | None] = compiled(fastpath, "quick")
 #: protocol._fastpath.feed_clean: feed of whole clean frames, in C
-_FEED_CLEAN: Final[Callable[[bytes], Any] | None] = compiled("protocol._fastpath", "feed_clean")
+_FEED_CLEAN: Final[Callable[[bytes], Any] | None] = compiled(fastpath, "feed_clean")
 
 
 def _classify(cn: int, role: Role) -> type[Frame]:

@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 
 from ._events import Frame
-from .compiled import compiled
+from .compiled import compiled, fastpath
 from .crc import crc16
 from .errors import EncodeError
 from .sm4 import encrypt_frame
@@ -49,9 +49,7 @@ CpItems = Mapping[str, Scalar] | Sequence[tuple[str, Scalar]]
 _FORBIDDEN = (";", ",", "=", "&&", "\r", "\n")
 _SAFE_HEAD = re.compile(r"[^;,=&\r\n]*").fullmatch
 #: protocol._fastpath.data_ack: the 2017 9014 of a clean head, in C (None: not in use)
-_DATA_ACK: Callable[[str, str, str], bytes | None] | None = compiled(
-    "protocol._fastpath", "data_ack"
-)
+_DATA_ACK: Callable[[str, str, str], bytes | None] | None = compiled(fastpath, "data_ack")
 
 
 def encode_frame(data_segment: str) -> bytes:

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from .compiled import compiled
+from .compiled import compiled, fastpath
 
 __all__ = ["MASK", "SECRET_FIELDS", "mask_fields", "mask_frame", "mask_frame_text", "masked_text"]
 
@@ -63,7 +63,7 @@ def _masked_text(raw: bytes) -> str:
 
 #: ``mask_frame(raw)`` decoded as UTF-8, invalid bytes replaced: the ledger's ``raw`` text
 #: (in C when protocol._fastpath is built: a regex pass and a join cost 1.9 µs a frame)
-masked_text: Callable[[bytes], str] = compiled("protocol._fastpath", "masked_text") or _masked_text
+masked_text: Callable[[bytes], str] = compiled(fastpath, "masked_text") or _masked_text
 
 
 def mask_frame_text(raw: str) -> str:

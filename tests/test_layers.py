@@ -63,6 +63,9 @@ def _modules() -> dict[str, Path]:
 
 
 MODULES = _modules()
+#: C extension modules (setup.py builds them from ``<package>/_<name>.c``): they import
+#: nothing of the project, so an import of one is a leaf, not an edge to its package
+EXTENSIONS = {_module_name(c) for package in LAYERS for c in (ROOT / package).glob("_*.c")}
 
 
 def _resolve(name: str) -> str | None:
@@ -107,6 +110,8 @@ def _edges(module: str, path: Path) -> Iterator[Edge]:
                 origin = node.module or ""
             for alias in node.names:
                 full = f"{origin}.{alias.name}"
+                if full in EXTENSIONS or origin in EXTENSIONS:
+                    continue
                 target = _resolve(full) if full in MODULES else _resolve(origin)
                 if target is not None:
                     yield Edge(module, target, node.lineno)
@@ -194,6 +199,10 @@ def test_no_import_circles() -> None:
 
 
 _STRING_LOADERS = {"import_module", "__import__", "find_spec", "spec_from_file_location"}
+
+
+def test_the_c_extensions_are_known() -> None:
+    assert {"ingest._copyrows", "protocol._fastpath"} <= EXTENSIONS
 
 
 def test_no_module_is_loaded_by_string() -> None:
