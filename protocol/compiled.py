@@ -9,27 +9,34 @@ built.  Every compiled function has a Python form that the tests hold it to.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Final
 
-__all__ = ["ENABLED", "compiled", "fastpath"]
+__all__ = ["ENABLED", "compiled", "fastpath", "load"]
 
 #: False when ``ENVGRID_NO_EXTENSIONS`` is set
 ENABLED: Final = not os.environ.get("ENVGRID_NO_EXTENSIONS")
 
 
-def _load() -> ModuleType | None:
+def load(importer: Callable[[], ModuleType]) -> ModuleType | None:
+    """The module ``importer`` imports, or None when it is not built or switched off."""
     if not ENABLED:
         return None
     try:
-        from . import _fastpath  # type: ignore[attr-defined]
+        return importer()
     except ImportError:  # pragma: no cover - a checkout without the build
         return None
+
+
+def _fastpath() -> ModuleType:
+    from . import _fastpath  # type: ignore[attr-defined]
+
     return _fastpath  # type: ignore[no-any-return]
 
 
 #: protocol._fastpath, or None (not built, or switched off)
-fastpath: Final = _load()
+fastpath: Final = load(_fastpath)
 
 
 def compiled(module: ModuleType | None, name: str) -> Any | None:
