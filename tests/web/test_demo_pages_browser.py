@@ -46,8 +46,6 @@ ID_SOURCES = {
 SKIPPED = {"/healthz", "/readyz", "/login"}
 #: Data a map page fetches, not pages (base-map tiles and boundaries).
 SKIPPED_PREFIXES = ("/tiles/", "/basemap/")
-#: Pages whose script sets no ``body[data-ready]`` (static forms, the API docs).
-NO_READY_MARK = {"/api/docs", "/account/password", "/audit"}
 
 
 def dashboard_pages() -> list[tuple[str, str]]:
@@ -156,14 +154,12 @@ async def _visible_leaks(page: Any, path: str) -> list[str]:
     return [w for w in found if path not in ENGLISH_PAGES or w.startswith("代码")]
 
 
-async def _visit(page: Any, url: str, path: str) -> str | None:
-    """Open the page and wait until its script says it is ready (the network settles, for
-    the few pages without a ready mark); returns the error it shows (a red toast), if any."""
+async def _visit(page: Any, url: str) -> str | None:
+    """Open the page and wait until its script says it is ready (``body[data-ready]``: every
+    page sets it, so no wait depends on the network going quiet); returns the error it shows
+    (a red toast), if any."""
     await page.goto(url, wait_until="load")
-    if path in NO_READY_MARK:
-        await page.wait_for_load_state("networkidle")
-    else:
-        await page.wait_for_selector("body[data-ready='1']", state="attached")
+    await page.wait_for_selector("body[data-ready='1']", state="attached")
     shown = await page.query_selector("#toast.bad:not([hidden])")
     return await shown.inner_text() if shown is not None else None
 
@@ -187,7 +183,7 @@ async def _walk_role(
         await browser_login(page, base, username, "/account/2fa", password)
         for path, url in targets:
             errors.clear()
-            shown = await _visit(page, base + url, path)
+            shown = await _visit(page, base + url)
             words = await _visible_leaks(page, path) + await _shown_secrets(page, secrets)
             if errors or shown or words:
                 found[url] = [*errors, *([f"页面提示错误：{shown}"] if shown else []), *words]

@@ -75,8 +75,6 @@ SHOTS: Final = [
 ]
 #: What to click before the shot, by file name (the heat map is a layer of the map page).
 CLICKS: Final = {"heatmap": "#l-heat"}
-#: Pages whose script sets no ``body[data-ready]`` (tests/web/test_demo_pages_browser.py).
-NO_READY_MARK: Final = {"/audit"}
 #: Time for map tiles, boundaries and charts to paint after the page says it is ready.
 SETTLE_MS: Final = 800
 
@@ -118,13 +116,10 @@ async def _ids(dsn: str) -> dict[str, int]:
         await conn.close()
 
 
-async def _shoot(page: Any, url: str, path: str, target: Path) -> None:
+async def _shoot(page: Any, url: str, target: Path) -> None:
     """Open ``url``, wait until it is ready, click what :data:`CLICKS` says, save the PNG."""
     await page.goto(url, wait_until="load")
-    if path in NO_READY_MARK:
-        await page.wait_for_load_state("networkidle")
-    else:
-        await page.wait_for_selector("body[data-ready='1']", state="attached")
+    await page.wait_for_selector("body[data-ready='1']", state="attached")
     if target.stem in CLICKS:
         await page.click(CLICKS[target.stem])
     await page.wait_for_timeout(SETTLE_MS)
@@ -154,7 +149,7 @@ async def test_screenshots_of_main_pages(
             for prefix, value in ids.items():
                 url = url.replace("{" + prefix + "}", str(value))
             target = OUT / f"{name}.png"
-            await _shoot(contexts[key][1], base + url, path, target)
+            await _shoot(contexts[key][1], base + url, target)
             assert target.stat().st_size <= 200_000, f"{target.name} is too large"
     finally:
         for ctx, _page in contexts.values():

@@ -20,5 +20,9 @@
       }
       return req;
     },
+    // the page walk (and anyone scripting the page) waits for this mark
+    onComplete: function () {
+      document.body.dataset.ready = "1";
+    },
   });
 })();

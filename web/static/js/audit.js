@@ -61,4 +61,6 @@ $("p-all").addEventListener("change", () => {
 $("proposals-table").addEventListener("change", updateCount);
 $("p-confirm").addEventListener("click", () => decide("confirm"));
 $("p-dismiss").addEventListener("click", () => decide("dismiss"));
-Promise.all([loadProposals(), loadLog()]).catch((e) => toast(e.message, true));
+Promise.all([loadProposals(), loadLog()])
+  .catch((e) => toast(e.message, true))
+  .finally(() => { document.body.dataset.ready = "1"; });

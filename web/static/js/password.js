@@ -15,3 +15,4 @@ document.getElementById("pw-form").addEventListener("submit", async (ev) => {
     setTimeout(() => { location.href = "/"; }, 800);
   } catch (e) { err.textContent = e.message; err.hidden = false; }
 });
+document.body.dataset.ready = "1";
