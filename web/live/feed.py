@@ -13,6 +13,11 @@ alert's scope and rule, read from ``alerts``.  ``envgrid_registry`` calls the
 change made before the LISTEN took effect would otherwise go unheard.  If the
 connection drops, the feed reconnects with backoff and the hub sends ``resync`` so
 pages reload their data.
+
+The three tasks (LISTEN set-up, flush, alert lookups) take turns on the one connection
+(``_lock``): asyncpg runs one operation at a time, and a second one started meanwhile fails.
+A failed lookup publishes the alert without its scope (only unscoped streams get it); a
+notification that names no alert is logged and skipped; neither ends the alert task.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ class LiveFeed:
     _conn: asyncpg.Connection | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _alerts: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _closed: bool = False
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -71,10 +77,12 @@ class LiveFeed:
         self._closed = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await self._drop_conn()
+        try:
+            for task in self._tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        finally:
+            await self._drop_conn()
 
     async def _drop_conn(self) -> None:
         conn, self._conn = self._conn, None
@@ -95,10 +103,12 @@ class LiveFeed:
                 self._conn = conn
                 lost = asyncio.Event()
                 conn.add_termination_listener(lambda _conn, ev=lost: ev.set())
-                self._codes = {r["id"]: r["code"] for r in await conn.fetch(FACTOR_CODES_SQL)}
-                await conn.add_listener(READINGS_CHANNEL, self._on_readings)
-                await conn.add_listener(ALERTS_CHANNEL, self._on_alert)
-                await conn.add_listener(REGISTRY_CHANNEL, self._on_registry)
+                async with self._lock:
+                    rows = await conn.fetch(FACTOR_CODES_SQL)
+                    self._codes = {r["id"]: r["code"] for r in rows}
+                    await conn.add_listener(READINGS_CHANNEL, self._on_readings)
+                    await conn.add_listener(ALERTS_CHANNEL, self._on_alert)
+                    await conn.add_listener(REGISTRY_CHANNEL, self._on_registry)
                 self.connected.set()
                 # a change made before the LISTEN took effect was not heard: whatever was
                 # built from the registry until now is rebuilt (at start-up too)
@@ -147,10 +157,14 @@ class LiveFeed:
 
     async def flush(self) -> None:
         batch, self._buffer = self._buffer, []
-        if any(fid not in self._codes for _, fid, *_ in batch) and self._conn is not None:
-            with contextlib.suppress(Exception):
-                rows = await self._conn.fetch(FACTOR_CODES_SQL)
-                self._codes = {r["id"]: r["code"] for r in rows}
+        if any(fid not in self._codes for _, fid, *_ in batch):
+            try:
+                async with self._lock:
+                    if self._conn is not None:
+                        rows = await self._conn.fetch(FACTOR_CODES_SQL)
+                        self._codes = {r["id"]: r["code"] for r in rows}
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+                log.warning("live updates: factor codes not re-read (%s)", exc)
         self.hub.publish_readings(
             [
                 (sid, self._codes.get(fid, str(fid)), kind, ts, value, flag)
@@ -162,12 +176,25 @@ class LiveFeed:
         while True:
             payload = await self._alerts.get()
             alert_id, _, state = payload.partition(":")
-            self.hub.publish_alert(alert_id, state, await self._alert_scope(alert_id))
+            if not _is_alert_id(alert_id):
+                log.warning("live updates: alert notification skipped: %r", payload[:80])
+                continue
+            try:
+                self.hub.publish_alert(alert_id, state, await self._alert_scope(alert_id))
+            except Exception:  # one bad notification must not end live alerts
+                log.exception("live updates: alert notification %r not published", payload[:80])
 
     async def _alert_scope(self, alert_id: str) -> asyncpg.Record | None:
-        if self._conn is None or not (alert_id.isascii() and alert_id.isdigit()):
-            return None
         try:
-            return await self._conn.fetchrow(ALERT_SCOPE_SQL, int(alert_id))
-        except (asyncpg.PostgresError, OSError):
+            async with self._lock:
+                if self._conn is None:
+                    return None
+                return await self._conn.fetchrow(ALERT_SCOPE_SQL, int(alert_id))
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+            log.warning("live updates: scope of alert %s not read (%s)", alert_id, exc)
             return None
+
+
+def _is_alert_id(text: str) -> bool:
+    """An ``alerts.id``: a bigint's digits."""
+    return text.isascii() and text.isdigit() and int(text) < 2**63
