@@ -195,6 +195,9 @@ class LeaderElection:
             try:
                 async with asyncio.timeout(s.leader_heartbeat_s):
                     if not await self._still_held():
+                        if self._lost.is_set() or self._conn is None or self._conn.is_closed():
+                            # ended between the wait and the check: say so, not "not held"
+                            return "the lock connection was closed"
                         return "the lock is no longer held"
             except TimeoutError:
                 return f"no answer from the database within {s.leader_heartbeat_s:g} s"
