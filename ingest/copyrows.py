@@ -111,21 +111,20 @@ def encode_python(
 
 
 def encode(
-    frame: Frame, station_id: int, ts: datetime, factor_ids: Mapping[str, int]
+    frame: Frame,
+    station_id: int,
+    ts: datetime,
+    factor_ids: Mapping[str, int],
+    at: tuple[int, float] | None = None,
 ) -> Encoded | None:
     """The compiled path for ``frame`` if it takes it, else None (nothing parsed: the
-    caller registers unknown codes and calls :func:`encode_python`)."""
+    caller registers unknown codes and calls :func:`encode_python`).  ``at``:
+    ``(pg_microseconds(ts), ts.timestamp())`` when the caller has them."""
     if _compiled is None:
         return None
     _, value_field, zs_field = KIND_TABLES[frame.cn]
+    us, seconds = (pg_microseconds(ts), ts.timestamp()) if at is None else at
     return _compiled(
-        frame.cp,
-        value_field,
-        zs_field,
-        frame.cn != 2011,
-        station_id,
-        pg_microseconds(ts),
-        ts.timestamp(),
-        factor_ids,
-        _KNOWN,
-    )
+        frame.cp, value_field, zs_field, frame.cn != 2011, station_id, us, seconds,
+        factor_ids, _KNOWN,
+    )  # fmt: skip

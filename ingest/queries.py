@@ -1,7 +1,10 @@
-"""Every SQL statement of the ingest workers (parameters only, never string-built)."""
+"""Every SQL statement of the ingest workers: parameters only, never string-built — but
+for :func:`commit_with_notices`, whose literals are checked to hold nothing to quote."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
 from typing import Final
 
 # -- registry --------------------------------------------------------------------
@@ -89,9 +92,10 @@ ON CONFLICT (logger_id) DO UPDATE SET
 """
 
 # -- the batch transaction ----------------------------------------------------------
-#: ``ledger_row``'s columns, the fields of each record of INSERT_LEDGER_SQL's ``$1``
+#: ``ledger_input``'s fields (migration 0076), in order: the records of INSERT_LEDGER_SQL's
+#: ``$1``; ``ledger_row``'s columns (migration 0002) with both times in µs since 2000
 LEDGER_COLUMNS: Final = (
-    "station_id", "data_time", "cn", "pno", "digest", "qn", "flag", "received_at",
+    "station_id", "data_us", "cn", "pno", "digest", "qn", "flag", "received_us",
     "worker", "raw", "backfill",
 )  # fmt: skip
 DURABLE_COMMIT_SQL: Final = "SET synchronous_commit = on"
@@ -100,14 +104,22 @@ DURABLE_COMMIT_SQL: Final = "SET synchronous_commit = on"
 #: store — a bigint array is decoded far cheaper than a record a frame with its
 #: ``timestamptz`` (issue 23).  The new frames also enter the backlog of every forwarding
 #: target that selects them (forward/: its stations and CNs), in the order they were
-#: received.  ``$1`` is one array of ``ledger_row`` records (the column template of
-#: migration 0002, in :data:`LEDGER_COLUMNS` order, no two with the same key): asyncpg
-#: encodes a tuple a frame far cheaper than eleven parallel arrays, whose every element
-#: it checks against three ABCs (issue 23).
+#: received.  ``$1`` is one array of ``ledger_input`` records (:data:`LEDGER_COLUMNS`, no
+#: two with the same key): asyncpg encodes a tuple a frame far cheaper than eleven
+#: parallel arrays, whose every element it checks against three ABCs, and a bigint far
+#: cheaper than a ``timestamptz`` (issue 23).  ``2000-01-01 + n µs`` is exact: the
+#: interval holds ``n`` as it is (below 2^53 µs, 285 years either side).
 INSERT_LEDGER_SQL: Final = """
 WITH input AS MATERIALIZED (
-    SELECT * FROM unnest($1::ledger_row[]) WITH ORDINALITY
-        AS u(station_id, data_time, cn, pno, digest, qn, flag, received_at, worker, raw,
+    SELECT station_id,
+           timestamptz '2000-01-01 00:00:00+00' + data_us * interval '1 microsecond'
+               AS data_time,
+           cn, pno, digest, qn, flag,
+           timestamptz '2000-01-01 00:00:00+00' + received_us * interval '1 microsecond'
+               AS received_at,
+           worker, raw, backfill, i
+    FROM unnest($1::ledger_input[]) WITH ORDINALITY
+        AS u(station_id, data_us, cn, pno, digest, qn, flag, received_us, worker, raw,
              backfill, i)
 ), new AS (
     INSERT INTO packet_ledger (station_id, data_time, cn, pno, digest, qn, flag, received_at,
@@ -144,7 +156,26 @@ ON CONFLICT (station_id, factor_id, ts) DO UPDATE SET
     value = EXCLUDED.value, vmin = EXCLUDED.vmin, vmax = EXCLUDED.vmax, cou = EXCLUDED.cou,
     zs = EXCLUDED.zs, flag = EXCLUDED.flag
 """
-NOTIFY_READINGS_SQL: Final = "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload"
+#: A readings-feed payload (store.feed: kind letter, "|", base64): nothing to quote.
+_FEED_PAYLOAD: Final = re.compile(r"[rmhd]\|[A-Za-z0-9+/=]*")
+
+
+def commit_with_notices(channel: str, payloads: Sequence[str]) -> str:
+    """One simple query that sends ``payloads`` on ``channel`` and commits: the batch's
+    readings feed without a round trip of its own.  The payloads are literals (a simple
+    query takes no parameters), so each is checked to hold nothing to quote."""
+    if not payloads:
+        return "COMMIT"
+    if not (channel.isascii() and channel.isidentifier()):
+        raise ValueError(f"not a channel name: {channel[:40]!r}")
+    for payload in payloads:
+        if not _FEED_PAYLOAD.fullmatch(payload):
+            raise ValueError(f"not a feed payload: {payload[:40]!r}")
+    items = "','".join(payloads)
+    # checked above: an identifier and base64 payloads, no quote among them
+    return f"SELECT pg_notify('{channel}', p) FROM unnest(ARRAY['{items}']) AS p; COMMIT"  # noqa: S608
+
+
 #: HJ 212-2025 2013/2052/2062/2111 rows (migration 0054); the latest upload wins.
 UPSERT_RECORDS_SQL: Final = """
 INSERT INTO records_2025 (station_id, cn, code, ts, value, fields, received_at, backfill)

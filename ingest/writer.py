@@ -48,7 +48,15 @@ from store.feed import KIND_CODES, READINGS_CHANNEL, encode_columns, encode_read
 from store.partitions import PartitionCache
 
 from . import queries
-from .copyrows import COPY_HEADER, COPY_TABLES, COPY_TRAILER, Encoded, encode, encode_python
+from .copyrows import (
+    COPY_HEADER,
+    COPY_TABLES,
+    COPY_TRAILER,
+    Encoded,
+    encode,
+    encode_python,
+    pg_microseconds,
+)
 from .pgtime import install_time_codec
 from .rows import (
     KIND_TABLES,
@@ -137,11 +145,12 @@ class BatchWriter:
         assert self._conn is not None
         conn = self._conn
         try:
-            encoded = self._encode(batch)
+            times: _Times = {}
+            encoded = self._encode(batch, times)
             await self._register_factors(conn, batch, encoded)
             needed = self._partitions_needed(batch)
             await self.partitions.ensure(conn, needed)
-            return await self._transaction(conn, batch, encoded)
+            return await self._transaction(conn, batch, encoded, times)
         except CONNECTION_ERRORS as exc:
             await self.close()
             raise DatabaseUnavailable(str(exc) or type(exc).__name__) from exc
@@ -152,15 +161,20 @@ class BatchWriter:
             raise
 
     # -- steps -------------------------------------------------------------------
-    def _encode(self, batch: Sequence[Inbound]) -> dict[Inbound, Encoded]:
+    def _encode(self, batch: Sequence[Inbound], times: _Times) -> dict[Inbound, Encoded]:
         """The COPY rows of the real-time and minute uploads the compiled encoder takes
-        (:mod:`ingest.copyrows`); the others are parsed in Python later."""
+        (:mod:`ingest.copyrows`); the others are parsed in Python later.  ``times`` gets
+        each DataTime's binary form (most frames of a batch share a handful)."""
         out: dict[Inbound, Encoded] = {}
         ids = self.factor_ids
         for item in batch:
             kind = KIND_TABLES.get(item.frame.cn)
             if kind is not None and kind[0] in COPY_TABLES:
-                done = encode(item.frame, item.station_id, item.ts, ids)
+                ts = item.ts
+                at = times.get(ts)
+                if at is None:
+                    at = times[ts] = (pg_microseconds(ts), ts.timestamp())
+                done = encode(item.frame, item.station_id, ts, ids, at)
                 if done is not None:
                     out[item] = done
         return out
@@ -200,7 +214,11 @@ class BatchWriter:
         return needed
 
     async def _transaction(
-        self, conn: asyncpg.Connection, batch: Sequence[Inbound], encoded: dict[Inbound, Encoded]
+        self,
+        conn: asyncpg.Connection,
+        batch: Sequence[Inbound],
+        encoded: dict[Inbound, Encoded],
+        times: _Times,
     ) -> WriteResult:
         result = WriteResult()
         # the ledger decides which frames are new; duplicates inside the batch first
@@ -212,21 +230,29 @@ class BatchWriter:
             else:
                 keyed[key] = item
         worker = self.worker
-        ledger = [  # ledger_row records, in queries.LEDGER_COLUMNS order
+        ledger = [  # ledger_input records, in queries.LEDGER_COLUMNS order
             (
-                sid, ts, cn, pno, digest, item.frame.qn, item.frame.flag, item.received_at,
+                sid, times[ts][0] if ts in times else pg_microseconds(ts), cn, pno, digest,
+                item.frame.qn, item.frame.flag, pg_microseconds(item.received_at),
                 worker, masked_text(item.frame.raw),
                 True if item.frame.backfill else None,
             )
             for (sid, ts, cn, pno, digest), item in keyed.items()
         ]  # fmt: skip
-        async with conn.transaction():
+        notices: list[str] = []
+        await conn.execute("BEGIN")
+        try:
             ordinals = await conn.fetchval(queries.INSERT_LEDGER_SQL, ledger)
             unique = list(keyed.values())
             new = [unique[i - 1] for i in ordinals]
             result.new_frames = len(new)
             result.duplicates += len(keyed) - len(new)
-            await self._store_rows(conn, new, result, encoded)
+            await self._store_rows(conn, new, result, encoded, notices)
+            # the readings feed rides on the COMMIT: one round trip less a batch (issue 23)
+            await conn.execute(queries.commit_with_notices(READINGS_CHANNEL, notices))
+        except BaseException:
+            await _rollback(conn)
+            raise
         return result
 
     async def _store_rows(
@@ -235,7 +261,9 @@ class BatchWriter:
         new: Sequence[Inbound],
         result: WriteResult,
         encoded: dict[Inbound, Encoded],
+        notices: list[str],
     ) -> None:
+        """Every new frame's rows; the readings feed's payloads go to ``notices``."""
         copied: dict[str, list[tuple[Inbound, Encoded]]] = {}
         per_table: dict[str, list[MeasurementRow]] = {}
         status: list[tuple[Any, ...]] = []
@@ -267,7 +295,7 @@ class BatchWriter:
                 info[4].append(dict(f.fields))
                 info[5].append({k: dict(v) for k, v in f.values.items()})
         for table, frames in copied.items():
-            await self._copy(conn, table, frames, result)
+            await self._copy(conn, table, frames, result, notices)
         for table, rows in per_table.items():
             if not rows:
                 continue
@@ -278,8 +306,7 @@ class BatchWriter:
             )
             await conn.execute(sql, *(list(c) for c in zip(*unique, strict=True)))
             if self.publish:
-                payloads = list(encode_readings(KIND_CODES[table], rows))
-                await conn.execute(queries.NOTIFY_READINGS_SQL, READINGS_CHANNEL, payloads)
+                notices += encode_readings(KIND_CODES[table], rows)
             result.rows += len(rows)
             result.by_table[table] = result.by_table.get(table, 0) + len(rows)
         if status:
@@ -298,15 +325,15 @@ class BatchWriter:
             await conn.execute(queries.INSERT_INFO_SQL, *info)
             result.by_table["info_uploads"] = len(info[0])
 
-
     async def _copy(
         self,
         conn: asyncpg.Connection,
         table: str,
         done: Sequence[tuple[Inbound, Encoded]],
         result: WriteResult,
+        notices: list[str],
     ) -> None:
-        """Binary COPY of real-time or minute rows, then their readings notification."""
+        """Binary COPY of real-time or minute rows; their readings payloads to ``notices``."""
         rows = 0
         for _, (_, _, _, n, bad) in done:
             rows += n
@@ -319,11 +346,27 @@ class BatchWriter:
             table, source=memoryview(data), columns=MEASUREMENT_COLUMNS, format="binary"
         )
         if self.publish:
-            payloads = list(_readings(KIND_CODES[table], done))
-            await conn.execute(queries.NOTIFY_READINGS_SQL, READINGS_CHANNEL, payloads)
+            notices += _readings(KIND_CODES[table], done)
         result.rows += rows
         result.by_table[table] = result.by_table.get(table, 0) + rows
 
+
+async def _rollback(conn: asyncpg.Connection) -> None:
+    """End a failed batch's transaction; a connection that cannot is closed (the next
+    batch reconnects) — never left in an aborted transaction."""
+    if conn.is_closed():
+        return
+    try:
+        await asyncio.wait_for(conn.execute("ROLLBACK"), 10)
+    except Exception:  # the batch's own error is the one to report
+        conn.terminate()
+    except BaseException:  # cancelled meanwhile
+        conn.terminate()
+        raise
+
+
+#: DataTime → (µs since 2000-01-01 UTC, POSIX seconds), for one batch
+_Times = dict[datetime, tuple[int, float]]
 
 _FEED: Final = np.dtype([("station", "<i4"), ("factor", "<i2"), ("ts", "<f8"), ("value", "<f8")])
 
