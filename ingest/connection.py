@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 class StationConnection(asyncio.Protocol):
     __slots__ = (
+        "admitted",
         "connected_at",
         "decoder",
         "dispatcher",
@@ -65,6 +66,9 @@ class StationConnection(asyncio.Protocol):
         self.error_streak = 0
         self.errors_logged = 0
         self.paused = False
+        #: (station, PW, edition) of the last frame let in here without a refusal or a
+        #: flag (the dispatcher's fast lane for the next ones alike); None after a change
+        self.admitted: tuple[object, str | None, str] | None = None
 
     # -- asyncio callbacks ------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -115,6 +119,7 @@ class StationConnection(asyncio.Protocol):
 
     def unbind(self, mn: str) -> None:
         self.mns = tuple(m for m in self.mns if m != mn)
+        self.admitted = None
 
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():

@@ -224,7 +224,8 @@ class BatchWriter:
         # the ledger decides which frames are new; duplicates inside the batch first
         keyed: dict[tuple[int, datetime, int, int, int], Inbound] = {}
         for item in batch:
-            key = _key(item)
+            f = item.frame  # the ledger's key: station, DataTime, CN, PNO, CP digest
+            key = (item.station_id, item.ts, f.cn, f.pno or 0, cp_digest(f))
             if key in keyed:
                 result.duplicates += 1
             else:
@@ -379,8 +380,3 @@ def _readings(kind: str, done: Sequence[tuple[Inbound, Encoded]]) -> Iterator[st
     for _, e in done:
         flags += e[2]
     return encode_columns(kind, feed["station"], feed["factor"], feed["ts"], feed["value"], flags)
-
-
-def _key(item: Inbound) -> tuple[int, datetime, int, int, int]:
-    f = item.frame
-    return (item.station_id, item.ts, f.cn, f.pno or 0, cp_digest(f))
