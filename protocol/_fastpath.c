@@ -11,8 +11,13 @@
  *     when the data segment is not ASCII (the Python form decides).  The head must
  *     match decoder._STD_HEAD exactly; tests/protocol/test_fastpath.py holds the two
  *     forms to the same events.
- * feed_clean(data) -> [(head, cn, flag, cp, start, end), ...] | None
- *     Decoder.feed on an empty decoder for data that is whole clean frames only.
+ * frame_layout(frame_class, names)
+ *     Where the slots of protocol.Frame are (names: its fields in make_frame's order), for
+ *     feed_clean to build frames as make_frame does, without the descriptor calls.
+ * feed_clean(data, classes, unknown, editions) -> [Frame, ...] | None
+ *     Decoder.feed on an empty decoder for data that is whole clean frames only: the
+ *     frames themselves (class by CN from ``classes``, else ``unknown``; edition by
+ *     version from ``editions``).
  * masked_text(raw) -> str
  *     protocol.redact.mask_frame(raw).decode("utf-8", "replace"): what the ledger stores.
  * data_ack(qn, pw, mn) -> bytes | None
@@ -26,6 +31,7 @@
 #define _GNU_SOURCE /* memmem */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -43,6 +49,7 @@ static PyObject *crc16(PyObject *Py_UNUSED(self), PyObject *arg) {
     return PyLong_FromUnsignedLong(reg);
 }
 
+static PyObject *empty_tuple;
 static PyObject *k_qn, *k_st, *k_cn, *k_pw, *k_mn, *k_flag, *k_pnum, *k_pno;
 
 static inline int is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -208,17 +215,61 @@ static PyObject *quick(PyObject *Py_UNUSED(self), PyObject *args) {
     return result;
 }
 
-/* feed_clean(data) -> [(head, cn, flag, cp, start, end), ...] | None
- * Decoder.feed on an empty decoder whose data is nothing but whole frames that its fast
- * path reads (each "##" LLLL with LLLL <= 1024, the CRLF where LLLL says, quick accepts
- * it); None for anything else, and the Python form reads the data from the start. */
-static PyObject *feed_clean(PyObject *Py_UNUSED(self), PyObject *arg) {
-    if (!PyBytes_Check(arg)) {
-        PyErr_SetString(PyExc_TypeError, "feed_clean: bytes expected");
+/* The slots of protocol.Frame (frame_layout): edition, cn, flag, head, cp, raw, notes,
+ * _parsed; a frame class qualifies when it is Frame or a subclass without slots of its own. */
+#define FRAME_SLOTS 8
+static PyTypeObject *frame_base;
+static Py_ssize_t frame_offsets[FRAME_SLOTS];
+
+static PyObject *frame_layout(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *cls, *names;
+    if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &cls, &PyTuple_Type, &names))
+        return NULL;
+    if (PyTuple_GET_SIZE(names) != FRAME_SLOTS) {
+        PyErr_SetString(PyExc_ValueError, "frame_layout: 8 field names expected");
         return NULL;
     }
-    const char *buf = PyBytes_AS_STRING(arg);
-    Py_ssize_t n = PyBytes_GET_SIZE(arg), pos = 0;
+    Py_ssize_t offsets[FRAME_SLOTS];
+    for (int k = 0; k < FRAME_SLOTS; k++) {
+        PyObject *descr = PyDict_GetItemWithError(((PyTypeObject *)cls)->tp_dict,
+                                                  PyTuple_GET_ITEM(names, k));
+        if (descr == NULL || !Py_IS_TYPE(descr, &PyMemberDescr_Type) ||
+            ((PyMemberDescrObject *)descr)->d_member->type != T_OBJECT_EX) {
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "frame_layout: not a slot of the class");
+            return NULL;
+        }
+        offsets[k] = ((PyMemberDescrObject *)descr)->d_member->offset;
+    }
+    memcpy(frame_offsets, offsets, sizeof offsets);
+    Py_XSETREF(frame_base, (PyTypeObject *)Py_NewRef(cls));
+    Py_RETURN_NONE;
+}
+
+/* A frame of class cls with these 8 slot values (make_frame in C); NULL with an error. */
+static PyObject *new_frame(PyTypeObject *cls, PyObject *values[FRAME_SLOTS]) {
+    PyObject *obj = cls->tp_alloc(cls, 0);
+    if (obj == NULL)
+        return NULL;
+    for (int k = 0; k < FRAME_SLOTS; k++)
+        *(PyObject **)((char *)obj + frame_offsets[k]) = Py_NewRef(values[k]);
+    return obj;
+}
+
+/* feed_clean(data, classes, unknown, editions) -> [Frame, ...] | None
+ * Decoder.feed on an empty decoder whose data is nothing but whole frames that its fast
+ * path reads (each "##" LLLL with LLLL <= 1024, the CRLF where LLLL says, quick accepts
+ * it, a Flag whose version ``editions`` names, a class frame_layout covers); None for
+ * anything else, and the Python form reads the data from the start. */
+static PyObject *feed_clean(PyObject *Py_UNUSED(self), PyObject *args) {
+    PyObject *data, *classes, *unknown, *editions;
+    if (!PyArg_ParseTuple(args, "O!O!OO!", &PyBytes_Type, &data, &PyDict_Type, &classes,
+                          &unknown, &PyDict_Type, &editions))
+        return NULL;
+    if (frame_base == NULL)
+        Py_RETURN_NONE;
+    const char *buf = PyBytes_AS_STRING(data);
+    Py_ssize_t n = PyBytes_GET_SIZE(data), pos = 0;
     PyObject *out = PyList_New(0);
     if (out == NULL)
         return NULL;
@@ -236,24 +287,47 @@ static PyObject *feed_clean(PyObject *Py_UNUSED(self), PyObject *arg) {
         if (length > 1024 || end > n || buf[crc_at + 4] != '\r' || buf[crc_at + 5] != '\n')
             goto python;
         PyObject *parts = quick_at(buf, pos, crc_at);
-        if (parts == NULL) {
-            Py_DECREF(out);
-            return NULL;
-        }
-        if (!PyTuple_Check(parts)) {
+        if (parts == NULL)
+            goto error;
+        if (!PyTuple_Check(parts) || !PyLong_CheckExact(PyTuple_GET_ITEM(parts, 2))) {
             Py_DECREF(parts);
             goto python;
         }
-        PyObject *item = Py_BuildValue("(OOOOnn)", PyTuple_GET_ITEM(parts, 0),
-                                       PyTuple_GET_ITEM(parts, 1), PyTuple_GET_ITEM(parts, 2),
-                                       PyTuple_GET_ITEM(parts, 3), pos, end);
-        Py_DECREF(parts);
-        if (item == NULL || PyList_Append(out, item) < 0) {
-            Py_XDECREF(item);
-            Py_DECREF(out);
-            return NULL;
+        PyObject *cn = PyTuple_GET_ITEM(parts, 1), *flag = PyTuple_GET_ITEM(parts, 2);
+        long version = PyLong_AsLong(flag) >> 2;
+        PyObject *key = PyLong_FromLong(version);
+        PyObject *edition = key == NULL ? NULL : PyDict_GetItemWithError(editions, key);
+        Py_XDECREF(key);
+        PyObject *cls = edition == NULL ? NULL : PyDict_GetItemWithError(classes, cn);
+        if (edition != NULL && cls == NULL && !PyErr_Occurred())
+            cls = unknown;
+        if (PyErr_Occurred()) {
+            Py_DECREF(parts);
+            goto error;
         }
-        Py_DECREF(item);
+        if (edition == NULL || !PyType_Check(cls) ||
+            !PyType_IsSubtype((PyTypeObject *)cls, frame_base) ||
+            ((PyTypeObject *)cls)->tp_basicsize != frame_base->tp_basicsize) {
+            Py_DECREF(parts);
+            goto python;
+        }
+        /* data[pos:end]: the data itself when it is this one frame, as Python slices */
+        PyObject *raw = (pos == 0 && end == n) ? Py_NewRef(data)
+                                               : PyBytes_FromStringAndSize(buf + pos, end - pos);
+        if (raw == NULL) {
+            Py_DECREF(parts);
+            goto error;
+        }
+        PyObject *values[FRAME_SLOTS] = {edition, cn, flag, PyTuple_GET_ITEM(parts, 0),
+                                         PyTuple_GET_ITEM(parts, 3), raw, empty_tuple, Py_None};
+        PyObject *frame = new_frame((PyTypeObject *)cls, values);
+        Py_DECREF(raw);
+        Py_DECREF(parts);
+        if (frame == NULL || PyList_Append(out, frame) < 0) {
+            Py_XDECREF(frame);
+            goto error;
+        }
+        Py_DECREF(frame);
         pos = end;
     }
     if (PyList_GET_SIZE(out) > 0)
@@ -261,6 +335,9 @@ static PyObject *feed_clean(PyObject *Py_UNUSED(self), PyObject *arg) {
 python:
     Py_DECREF(out);
     Py_RETURN_NONE;
+error:
+    Py_DECREF(out);
+    return NULL;
 }
 
 /* data_ack(qn, pw, mn) -> bytes | None: the 2017 data answer (9014) encoders.
@@ -392,8 +469,10 @@ static PyMethodDef methods[] = {
     {"crc16", crc16, METH_O, "crc16(data) -> int: the HJ 212 CRC of a bytes-like object"},
     {"quick", quick, METH_VARARGS,
      "quick(buf, start, crc_at) -> (head, cn, flag, cp) | None | NotImplemented"},
-    {"feed_clean", feed_clean, METH_O,
-     "feed_clean(data) -> [(head, cn, flag, cp, start, end), ...] | None"},
+    {"frame_layout", frame_layout, METH_VARARGS,
+     "frame_layout(frame_class, names): where feed_clean puts a frame's fields"},
+    {"feed_clean", feed_clean, METH_VARARGS,
+     "feed_clean(data, classes, unknown, editions) -> [Frame, ...] | None"},
     {"data_ack", data_ack, METH_VARARGS, "data_ack(qn, pw, mn) -> bytes | None: a 2017 9014"},
     {"masked_text", masked_text, METH_O,
      "masked_text(raw) -> str: protocol.redact.mask_frame(raw) decoded (invalid UTF-8 replaced)"},
@@ -413,6 +492,9 @@ PyMODINIT_FUNC PyInit__fastpath(void) {
             reg = (reg & 1) ? (reg >> 1) ^ 0xA001 : reg >> 1;
         table[i] = (uint16_t)reg;
     }
+    empty_tuple = PyTuple_New(0);
+    if (empty_tuple == NULL)
+        return NULL;
     const char *names[8] = {"QN", "ST", "CN", "PW", "MN", "Flag", "PNUM", "PNO"};
     PyObject **keys[8] = {&k_qn, &k_st, &k_cn, &k_pw, &k_mn, &k_flag, &k_pnum, &k_pno};
     for (int k = 0; k < 8; k++) {

@@ -101,8 +101,13 @@ _STD_HEAD = re.compile(
 
 #: protocol._fastpath.quick: what _fast reads, in C (None: not built, or switched off)
 _QUICK: Final[Callable[[bytes, int, int], Any] | None] = compiled(fastpath, "quick")
-#: protocol._fastpath.feed_clean: feed of whole clean frames, in C
-_FEED_CLEAN: Final[Callable[[bytes], Any] | None] = compiled(fastpath, "feed_clean")
+#: protocol._fastpath.feed_clean: feed of whole clean frames, in C, the frames built there
+#: as make_frame builds them (frame_layout tells it where Frame's slots are)
+_FEED_CLEAN: Final[Callable[[bytes, Any, Any, Any], list[Event] | None] | None] = compiled(
+    fastpath, "feed_clean"
+)
+if fastpath is not None:
+    fastpath.frame_layout(Frame, ("edition", "cn", "flag", "head", "cp", "raw", "notes", "_parsed"))
 
 
 def _classify(cn: int, role: Role) -> type[Frame]:
@@ -220,9 +225,14 @@ class Decoder:
         """Consume ``data``; return every event it completes, in stream order."""
         if _FEED_CLEAN is not None and not self._pending and type(data) is bytes:
             # whole clean frames and nothing else (nearly every read): read in C
-            parts = _FEED_CLEAN(data)
-            if parts is not None:
-                return self._clean(data, parts)
+            frames = _FEED_CLEAN(data, self._classes, UnknownFrame, _EDITIONS)
+            if frames is not None:
+                stats = self.stats
+                stats.bytes += len(data)
+                stats.frames += len(frames)
+                self._offset += len(data)
+                self._skipping = False
+                return frames
         self.stats.bytes += len(data)
         if self._pending:
             buf = self._pending + data
@@ -278,24 +288,6 @@ class Decoder:
             pos = nxt
         self._pending = buf[pos:] if pos < n else b""
         self._offset = base + pos
-        return out
-
-    def _clean(
-        self, data: bytes, parts: list[tuple[dict[str, str], int, int, str, int, int]]
-    ) -> list[Event]:
-        """The events of ``data``, whole frames the fast path reads (what :meth:`feed` would
-        make of them, from protocol._fastpath.feed_clean's parts)."""
-        stats = self.stats
-        stats.bytes += len(data)
-        stats.frames += len(parts)
-        self._offset += len(data)
-        self._skipping = False
-        classes = self._classes
-        out: list[Event] = []
-        for head, cn, flag, cp, start, end in parts:
-            edition = _EDITIONS.get(flag >> 2) or f"v{flag >> 2}"
-            cls = classes.get(cn, UnknownFrame)
-            out.append(make_frame(cls, edition, cn, flag, head, cp, data[start:end]))
         return out
 
     def close(self) -> list[Event]:

@@ -15,6 +15,7 @@ FUNCTIONS = [
     (ingest.compiled.copyrows, "latest"),
     (protocol.compiled.fastpath, "crc16"),
     (protocol.compiled.fastpath, "quick"),
+    (protocol.compiled.fastpath, "frame_layout"),
     (protocol.compiled.fastpath, "feed_clean"),
     (protocol.compiled.fastpath, "data_ack"),
     (protocol.compiled.fastpath, "masked_text"),
