@@ -92,6 +92,9 @@ class Frame:
     raw: bytes
     notes: tuple[str, ...] = ()
     _parsed: _Parsed | None = field(default=None, repr=False, compare=False)
+    #: ``data_time`` when the decoder's C path read it from a plain ``DataTime=<digits>``
+    #: opening the CP (what the property's own first branch returns); None: ask it
+    _data_time: str | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- head fields (kept as sent in ``head``) ----------------------------
     @property
@@ -167,6 +170,9 @@ class Frame:
     @property
     def data_time(self) -> str | None:
         """``DataTime`` as sent (14 or 17 digits); also accepts the ``DataT=`` typo."""
+        known = self._data_time
+        if known is not None:
+            return known
         cp = self.cp
         if cp.startswith("DataTime="):
             end = cp.find(";", 9)
@@ -220,6 +226,7 @@ _SETTERS = tuple(
     Frame.__dict__[name].__set__ for name in ("edition", "cn", "flag", "head", "cp", "raw", "notes")
 )
 _SET_PARSED = Frame.__dict__["_parsed"].__set__
+_SET_DATA_TIME = Frame.__dict__["_data_time"].__set__
 
 
 def make_frame(
@@ -244,6 +251,7 @@ def make_frame(
     s_raw(obj, raw)
     s_notes(obj, notes)
     _SET_PARSED(obj, None)
+    _SET_DATA_TIME(obj, None)
     return obj
 
 

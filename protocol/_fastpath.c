@@ -216,8 +216,9 @@ static PyObject *quick(PyObject *Py_UNUSED(self), PyObject *args) {
 }
 
 /* The slots of protocol.Frame (frame_layout): edition, cn, flag, head, cp, raw, notes,
- * _parsed; a frame class qualifies when it is Frame or a subclass without slots of its own. */
-#define FRAME_SLOTS 8
+ * _parsed, _data_time; a frame class qualifies when it is Frame or a subclass without
+ * slots of its own. */
+#define FRAME_SLOTS 9
 static PyTypeObject *frame_base;
 static Py_ssize_t frame_offsets[FRAME_SLOTS];
 
@@ -226,7 +227,7 @@ static PyObject *frame_layout(PyObject *Py_UNUSED(self), PyObject *args) {
     if (!PyArg_ParseTuple(args, "O!O!", &PyType_Type, &cls, &PyTuple_Type, &names))
         return NULL;
     if (PyTuple_GET_SIZE(names) != FRAME_SLOTS) {
-        PyErr_SetString(PyExc_ValueError, "frame_layout: 8 field names expected");
+        PyErr_SetString(PyExc_ValueError, "frame_layout: 9 field names expected");
         return NULL;
     }
     Py_ssize_t offsets[FRAME_SLOTS];
@@ -246,7 +247,27 @@ static PyObject *frame_layout(PyObject *Py_UNUSED(self), PyObject *args) {
     Py_RETURN_NONE;
 }
 
-/* A frame of class cls with these 8 slot values (make_frame in C); NULL with an error. */
+/* The DataTime of an ASCII CP as Frame.data_time's first branch reads it: the digits of a
+ * "DataTime=" opening the CP, up to ';' or the end, when no other "DataTime=" follows;
+ * else None (a new reference either way; NULL with an error). */
+static PyObject *opening_data_time(PyObject *cp) {
+    if (!PyUnicode_IS_ASCII(cp))
+        Py_RETURN_NONE;
+    const char *s = (const char *)PyUnicode_DATA(cp);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(cp), end = 9;
+    if (n <= 9 || memcmp(s, "DataTime=", 9) != 0)
+        Py_RETURN_NONE;
+    while (end < n && s[end] != ';') {
+        if (!is_digit(s[end]))
+            Py_RETURN_NONE;
+        end++;
+    }
+    if (end == 9 || memmem(s + 9, (size_t)(n - 9), "DataTime=", 9) != NULL)
+        Py_RETURN_NONE;
+    return PyUnicode_Substring(cp, 9, end);
+}
+
+/* A frame of class cls with these slot values (make_frame in C); NULL with an error. */
 static PyObject *new_frame(PyTypeObject *cls, PyObject *values[FRAME_SLOTS]) {
     PyObject *obj = cls->tp_alloc(cls, 0);
     if (obj == NULL)
@@ -318,9 +339,17 @@ static PyObject *feed_clean(PyObject *Py_UNUSED(self), PyObject *args) {
             Py_DECREF(parts);
             goto error;
         }
+        PyObject *data_time = opening_data_time(PyTuple_GET_ITEM(parts, 3));
+        if (data_time == NULL) {
+            Py_DECREF(raw);
+            Py_DECREF(parts);
+            goto error;
+        }
         PyObject *values[FRAME_SLOTS] = {edition, cn, flag, PyTuple_GET_ITEM(parts, 0),
-                                         PyTuple_GET_ITEM(parts, 3), raw, empty_tuple, Py_None};
+                                         PyTuple_GET_ITEM(parts, 3), raw, empty_tuple, Py_None,
+                                         data_time};
         PyObject *frame = new_frame((PyTypeObject *)cls, values);
+        Py_DECREF(data_time);
         Py_DECREF(raw);
         Py_DECREF(parts);
         if (frame == NULL || PyList_Append(out, frame) < 0) {

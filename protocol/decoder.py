@@ -107,7 +107,10 @@ _FEED_CLEAN: Final[Callable[[bytes, Any, Any, Any], list[Event] | None] | None] 
     fastpath, "feed_clean"
 )
 if fastpath is not None:
-    fastpath.frame_layout(Frame, ("edition", "cn", "flag", "head", "cp", "raw", "notes", "_parsed"))
+    fastpath.frame_layout(
+        Frame,
+        ("edition", "cn", "flag", "head", "cp", "raw", "notes", "_parsed", "_data_time"),
+    )
 
 
 def _classify(cn: int, role: Role) -> type[Frame]:

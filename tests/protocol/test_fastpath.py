@@ -226,3 +226,26 @@ def test_any_stream_however_split_gives_the_same_events(
     chunks = [stream[a:b] for a, b in zip([0, *bounds], [*bounds, len(stream)], strict=True)]
     chunks = [c for c in chunks if c]
     assert c_feed(chunks) == python_feed(chunks)
+
+
+_CP_PIECE = st.sampled_from(
+    ["DataTime=", "20261207143000", "2026120714300012", "DataT=", ";", "a21026-Rtd=8", "x", "é", ""]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pieces=st.lists(_CP_PIECE, max_size=6))
+def test_the_data_time_read_in_c_is_the_property_s(pieces: list[str]) -> None:
+    """feed_clean reads a plain opening DataTime into the frame (``_data_time``): the
+    property must answer as it does without it, whatever the CP holds."""
+    cp = "".join(pieces)
+    frame = wrap((HEAD.split("CP=&&", maxsplit=1)[0] + "CP=&&" + cp + "&&").encode())
+    fast, slow = c_feed([frame])[:-2], python_feed([frame])[:-2]
+    assert [getattr(e, "data_time", None) for e in fast] == [
+        getattr(e, "data_time", None) for e in slow
+    ]
+
+
+def test_a_plain_data_time_is_read_in_c() -> None:
+    (frame,) = Decoder().feed(wrap(HEAD.encode()))
+    assert frame._data_time == frame.data_time == "20261207143000"  # type: ignore[union-attr]
