@@ -203,14 +203,13 @@ class BatchWriter:
 
     def _partitions_needed(self, batch: Sequence[Inbound]) -> set[tuple[str, datetime]]:
         needed: set[tuple[str, datetime]] = set()
-        for item in batch:
-            needed.add(("packet_ledger", item.ts))
-            cn = item.frame.cn
+        for cn, ts in {(item.frame.cn, item.ts) for item in batch}:  # a handful a batch
+            needed.add(("packet_ledger", ts))
             kind = KIND_TABLES.get(cn)
             if kind is not None:
-                needed.add((kind[0], item.ts))
+                needed.add((kind[0], ts))
             elif cn in (2021, 2041):
-                needed.add(("equipment_status", item.ts))
+                needed.add(("equipment_status", ts))
         return needed
 
     async def _transaction(
@@ -225,7 +224,13 @@ class BatchWriter:
         keyed: dict[tuple[int, datetime, int, int, int], Inbound] = {}
         for item in batch:
             f = item.frame  # the ledger's key: station, DataTime, CN, PNO, CP digest
-            key = (item.station_id, item.ts, f.cn, f.pno or 0, cp_digest(f))
+            key = (
+                item.station_id,
+                item.ts,
+                f.cn,
+                f.pno or 0 if "PNO" in f.head else 0,
+                cp_digest(f),
+            )
             if key in keyed:
                 result.duplicates += 1
             else:
@@ -234,11 +239,12 @@ class BatchWriter:
         ledger = [  # ledger_input records, in queries.LEDGER_COLUMNS order
             (
                 sid, times[ts][0] if ts in times else pg_microseconds(ts), cn, pno, digest,
-                item.frame.qn, item.frame.flag, pg_microseconds(item.received_at),
-                worker, masked_text(item.frame.raw),
-                True if item.frame.backfill else None,
+                f.head.get("QN"), f.flag, pg_microseconds(item.received_at),  # f.qn
+                worker, masked_text(f.raw),
+                True if f.head.get("RF") == "1" else None,  # f.backfill
             )
             for (sid, ts, cn, pno, digest), item in keyed.items()
+            for f in [item.frame]
         ]  # fmt: skip
         notices: list[str] = []
         await conn.execute("BEGIN")
