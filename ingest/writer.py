@@ -34,6 +34,8 @@ import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
+from itertools import chain
+from operator import itemgetter
 from typing import Any, Final
 
 import asyncpg
@@ -375,14 +377,15 @@ async def _rollback(conn: asyncpg.Connection) -> None:
 #: DataTime → (µs since 2000-01-01 UTC, POSIX seconds), for one batch
 _Times = dict[datetime, tuple[int, float]]
 
+_FEED_ROWS: Final = itemgetter(1)
+_FLAGS: Final = itemgetter(2)
 _FEED: Final = np.dtype([("station", "<i4"), ("factor", "<i2"), ("ts", "<f8"), ("value", "<f8")])
 
 
 def _readings(kind: str, done: Sequence[tuple[Inbound, Encoded]]) -> Iterator[str]:
     """The readings feed's payloads of COPY-encoded frames (as :func:`encode_readings`
     gives for the same rows)."""
-    feed = np.frombuffer(b"".join([e[1] for _, e in done]), _FEED)
-    flags: list[str | None] = []
-    for _, e in done:
-        flags += e[2]
+    encoded = [e for _, e in done]
+    feed = np.frombuffer(b"".join(map(_FEED_ROWS, encoded)), _FEED)
+    flags = list(chain.from_iterable(map(_FLAGS, encoded)))
     return encode_columns(kind, feed["station"], feed["factor"], feed["ts"], feed["value"], flags)

@@ -18,8 +18,8 @@ from store.feed import READINGS_CHANNEL, decode_columns, readings_payloads
         "r|abc'; DROP TABLE stations; --",
         "r|AAAA\\",
         "x|AAAA",
-        "r|AA AA",
-        "r|AAAA\n",
+        "r|AAAé",
+        "rAAAA",
         "",
     ],
 )
