@@ -257,8 +257,9 @@ class BatchWriter:
             result.new_frames = len(new)
             result.duplicates += len(keyed) - len(new)
             await self._store_rows(conn, new, result, encoded, notices)
-            # the readings feed rides on the COMMIT: one round trip less a batch (issue 23)
-            await conn.execute(queries.commit_with_notices(READINGS_CHANNEL, notices))
+            if notices:  # the readings feed, delivered at COMMIT
+                await conn.execute(queries.NOTIFY_READINGS_SQL, READINGS_CHANNEL, notices)
+            await conn.execute("COMMIT")
         except BaseException:
             await _rollback(conn)
             raise

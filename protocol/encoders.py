@@ -146,8 +146,8 @@ def encode_data_ack(frame: Frame) -> bytes:
         if frame.pno is not None and frame.pnum is not None:
             body += f";PNO={frame.pno};PNUM={frame.pnum};"
         return encode_frame(segment([("ST", "91"), ("CN", "9014")], body))
-    head = frame.head  # frame.qn, .pw, .mn without three property calls (every ack)
-    qn, pw, mn = head.get("QN"), head.get("PW"), head.get("MN")
+    sent = frame.head  # frame.qn, .pw, .mn without three property calls (every ack)
+    qn, pw, mn = sent.get("QN"), sent.get("PW"), sent.get("MN")
     if frame.edition == "2017" and qn and pw and mn:
         # the hot path of every server: the usual clean head, formatted directly (in C
         # when protocol._fastpath is built: None leaves anything unusual to Python)
