@@ -118,7 +118,8 @@ class Columns:
 
 def _flag_table(flags: Sequence[str | None]) -> tuple[int, bytes, bytes] | None:
     """(distinct flags, table bytes, code per value) — None if more than 255 flags."""
-    table = [f for f in dict.fromkeys(flags) if f]
+    distinct = dict.fromkeys(flags)
+    table = [f for f in distinct if f]
     if len(table) > 255:
         return None
     code: dict[str | None, int] = {None: 0, "": 0}
@@ -128,6 +129,8 @@ def _flag_table(flags: Sequence[str | None]) -> tuple[int, bytes, bytes] | None:
         data = flag[:MAX_FLAG].encode("utf-8", "backslashreplace")
         parts.append(_LENGTH.pack(len(data)))
         parts.append(data)
+    if len(distinct) == 1:  # one flag for every value (nearly always "N"): its code n times
+        return len(table), b"".join(parts), bytes([1 if table else 0]) * len(flags)
     return len(table), b"".join(parts), bytes(map(code.__getitem__, flags))
 
 
