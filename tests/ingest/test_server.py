@@ -346,6 +346,10 @@ async def test_downlink_command_sent_answered_and_recorded(
     assert record.status == "succeeded", record
     assert record.qn_rtn == 1 and record.exe_rtn == 1
     assert [r["cn"] for r in record.replies] == [9011, 2061, 9012]
+    # the command's record can be written before the 2061 upload's batch commits: its ack
+    # (9014) says it is stored
+    [*_, ack] = await client.expect(3)
+    assert ack.cn == 9014 and ack.qn == "20261121100000777"
     assert await db_conn.fetchval("SELECT count(*) FROM measurements_hour") == 1
     await client.close()
 
