@@ -44,9 +44,10 @@ PostgreSQL server binaries installed on the machine.  Layout under
    reloads the configuration — the same whether the cluster was running or not;
 8. creates the ``envgrid`` database if missing.
 
-It returns ``postgresql://envgrid:<password>@host:port/envgrid``: show it only through
-:func:`store.config.mask_dsn`.  Every client, over TCP (loopback only: settings refuse a
-non-loopback ``embedded_host``) or the unix socket, must give the password.
+It returns ``postgresql://envgrid:<password>@/envgrid?host=<data_dir>/run&port=<port>``
+(the unix socket; ``@host:port`` over TCP when the cluster has no socket): show it only
+through :func:`store.config.mask_dsn`.  Every client, over TCP (loopback only: settings
+refuse a non-loopback ``embedded_host``) or the unix socket, must give the password.
 ``stop()`` is ``pg_ctl stop -m fast``; the context managers stop the cluster
 only if they started it.
 
@@ -61,6 +62,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import stat
 import subprocess
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -179,8 +181,25 @@ class EmbeddedPostgres:
         return self._dsn(database, user_with_password(SUPERUSER, self.password))
 
     def _dsn(self, database: str, userinfo: str) -> str:
+        socket = self.socket_path
+        if socket is not None:
+            # the unix socket when the cluster has one: no TCP/IP stack on each round
+            # trip (issue 23: -4 % ingest CPU a frame, -3.5 % PostgreSQL's, side by side)
+            return f"postgresql://{userinfo}@/{database}?host={socket.parent}&port={self.port}"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"postgresql://{userinfo}@{host}:{self.port}/{database}"
+
+    @property
+    def socket_path(self) -> Path | None:
+        """The running cluster's unix socket, or None (not running, the path is too long
+        for a socket, or a cluster started without one)."""
+        path = self.socket_dir / f".s.PGSQL.{self.port}"
+        if len(str(path)) > _UNIX_PATH_MAX:
+            return None
+        try:
+            return path if stat.S_ISSOCK(path.stat().st_mode) else None
+        except OSError:
+            return None
 
     @property
     def password(self) -> str:

@@ -163,14 +163,17 @@ def test_db_embedded_lifecycle(pg_reachable_tmp: Path, tmp_path: Path) -> None:
         status = envgrid("db", "status", env=env, cwd=tmp_path)
         assert status.returncode == 0, status.stderr
         assert f"(embedded, {pg_reachable_tmp / 'pg'})" in status.stdout
-        assert f"postgresql://envgrid:***@127.0.0.1:{port}/envgrid" in status.stdout
+        socket_dir = cluster.socket_dir
+        assert f"postgresql://envgrid:***@/envgrid?host={socket_dir}&port={port}" in status.stdout
         assert not cluster.is_running()
         password = cluster.password
         assert password not in status.stdout + status.stderr
 
         started = envgrid("db", "start", env=env, cwd=tmp_path)
         assert started.returncode == 0, started.stderr
-        assert started.stdout.strip() == f"postgresql://envgrid:***@127.0.0.1:{port}/envgrid"
+        assert started.stdout.strip() == (
+            f"postgresql://envgrid:***@/envgrid?host={socket_dir}&port={port}"
+        )
         assert str(cluster.password_file) in started.stderr
         assert password not in started.stdout + started.stderr
         assert cluster.is_running()

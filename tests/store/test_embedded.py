@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -56,10 +57,16 @@ async def test_start_stop_restart_keeps_data(make_embedded_pg: MakePg) -> None:
     pg = make_embedded_pg(fresh=True)
     assert not pg.is_initialized() and not pg.is_running()
     dsn = await pg.astart()
-    assert dsn == f"postgresql://envgrid:{pg.password}@127.0.0.1:{pg.port}/envgrid"
+    # the unix socket (no TCP/IP stack a round trip); TCP on the loopback still answers
+    assert dsn == f"postgresql://envgrid:{pg.password}@/envgrid?host={pg.socket_dir}&port={pg.port}"
+    assert pg.socket_path == pg.socket_dir / f".s.PGSQL.{pg.port}"
     assert pg.is_running() and pg.started_here
+    tcp = await connect(f"postgresql://envgrid:{pg.password}@127.0.0.1:{pg.port}/envgrid")
+    assert await tcp.fetchval("SELECT inet_client_addr() IS NOT NULL")
+    await tcp.close()
     conn = await connect(dsn)
     try:
+        assert await conn.fetchval("SELECT inet_client_addr() IS NULL")  # the socket
         await conn.execute("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('across restart')")
         assert await conn.fetchval("SHOW shared_buffers") == "128MB"  # test tuning wins
         assert await conn.fetchval("SHOW timezone") == "UTC"
@@ -260,7 +267,7 @@ def test_session_cluster(pg_server: PgServer) -> None:
     if pg_server.embedded is None:
         pytest.skip("TEST_DSN is set: the session uses an external server")
     assert pg_server.embedded.is_running()
-    assert pg_server.admin_dsn.endswith("/postgres")
+    assert urlsplit(pg_server.admin_dsn).path == "/postgres"
 
 
 def test_engine_timescaledb_on_binaries_without_it_fails_before_initdb(

@@ -24,6 +24,11 @@ def _no_password_dsn(pg: EmbeddedPostgres, database: str = "envgrid") -> str:
     return f"postgresql://{SUPERUSER}@{pg.host}:{pg.port}/{database}"
 
 
+def _socket_dsn(pg: EmbeddedPostgres, database: str = "envgrid") -> str:
+    """What ``pg.dsn`` is without its password: the cluster's unix socket."""
+    return f"postgresql://{SUPERUSER}@/{database}?host={pg.socket_dir}&port={pg.port}"
+
+
 async def _connect_without_password(
     pg: EmbeddedPostgres, database: str = "envgrid"
 ) -> asyncpg.Connection:
@@ -50,9 +55,13 @@ def _psql(pg: EmbeddedPostgres, password: str | None) -> subprocess.CompletedPro
 
 
 async def _assert_password_required(pg: EmbeddedPostgres) -> None:
-    """Over TCP: refused without the password (asyncpg and psql), let in with it."""
+    """Over TCP and the unix socket: refused without the password (asyncpg and psql),
+    let in with it."""
     with pytest.raises(asyncpg.InvalidPasswordError):
         await _connect_without_password(pg)
+    if pg.socket_path is not None:  # None: a running cluster an old envgrid started
+        with pytest.raises(asyncpg.InvalidPasswordError):
+            await asyncpg.connect(_socket_dsn(pg), passfile="/nonexistent", timeout=10)
     with pytest.raises(asyncpg.InvalidPasswordError):
         await asyncpg.connect(
             _no_password_dsn(pg), password="wrong", passfile="/nonexistent", timeout=10
@@ -87,7 +96,7 @@ async def test_new_cluster_asks_for_the_password(
     if account is not None:  # root: the server account owns it (initdb reads it)
         assert pg.password_file.stat().st_uid == account.uid
     assert len(pg.password) >= 40
-    assert split_password(dsn) == (_no_password_dsn(pg), pg.password)
+    assert split_password(dsn) == (_socket_dsn(pg), pg.password)
     assert not uses_trust(pg.hba_file.read_text())
     assert pg.password not in caplog.text
     for server_log in pg.log_dir.iterdir():

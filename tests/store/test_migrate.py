@@ -234,7 +234,9 @@ async def test_timescaledb_migrations_need_the_preloaded_extension(
     await cluster.astart()
     conn = await connect(cluster.dsn)
     try:
-        with pytest.raises(MigrationError, match="timescaledb is not in the server's shared_preload_libraries"):
+        with pytest.raises(
+            MigrationError, match="timescaledb is not in the server's shared_preload_libraries"
+        ):
             await migrate(conn, Engine.TIMESCALEDB)
         assert await conn.fetchval("SELECT to_regclass('stations')") is None
     finally:
