@@ -106,6 +106,10 @@ DURABLE_COMMIT_SQL: Final = "SET synchronous_commit = on"
 #: parallel arrays, whose every element it checks against three ABCs, and a bigint far
 #: cheaper than a ``timestamptz`` (issue 23).  ``2000-01-01 + n µs`` is exact: the
 #: interval holds ``n`` as it is (below 2^53 µs, 285 years either side).
+#: ``$3``: the readings feed's payloads of the batch's real-time and minute rows, sent on
+#: channel ``$2`` by this statement when all ``$4`` frames of ``$1`` are new (nearly
+#: always: a round trip less a batch); else the writer sends those of the new frames
+#: after the COPY (:data:`NOTIFY_READINGS_SQL`).
 INSERT_LEDGER_SQL: Final = """
 WITH input AS MATERIALIZED (
     SELECT station_id,
@@ -132,8 +136,12 @@ WITH input AS MATERIALIZED (
     JOIN forward_targets t ON t.enabled AND n.cn = ANY (t.cns)
                            AND (t.station_ids = '{}' OR n.station_id = ANY (t.station_ids))
     ORDER BY n.received_at, n.data_time, t.id
+), told AS (  -- the readings feed ($3 on channel $2), when all $4 frames are new
+    SELECT count(pg_notify($2, payload)) AS n
+    FROM unnest($3::text[]) AS payload
+    WHERE (SELECT count(*) FROM new) = $4
 )
-SELECT coalesce(array_agg(input.i ORDER BY input.i), '{}')
+SELECT coalesce(array_agg(input.i ORDER BY input.i), '{}'), (SELECT n FROM told)
 FROM new JOIN input USING (station_id, data_time, cn, pno, digest)
 """
 #: Station-reported hourly/daily values: a corrected upload replaces the earlier one.

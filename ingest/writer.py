@@ -248,15 +248,28 @@ class BatchWriter:
             for (sid, ts, cn, pno, digest), item in keyed.items()
             for f in [item.frame]
         ]  # fmt: skip
+        unique = list(keyed.values())
+        copied = self._copy_rows(unique, encoded)
+        # the readings of the COPY rows ride on the ledger statement (sent if every frame
+        # is new); the others' (hourly and daily values) are sent before the COMMIT
+        early: list[str] = []
+        if self.publish:
+            for table, done in copied.items():
+                early += _readings(KIND_CODES[table], done)
         notices: list[str] = []
         await conn.execute("BEGIN")
         try:
-            ordinals = await conn.fetchval(queries.INSERT_LEDGER_SQL, ledger)
-            unique = list(keyed.values())
+            ordinals = await conn.fetchval(
+                queries.INSERT_LEDGER_SQL, ledger, READINGS_CHANNEL, early, len(unique)
+            )
             new = [unique[i - 1] for i in ordinals]
             result.new_frames = len(new)
             result.duplicates += len(keyed) - len(new)
-            await self._store_rows(conn, new, result, encoded, notices)
+            told = len(new) == len(unique)
+            if not told:  # retransmissions among them: the rows and readings of the new
+                kept = set(new)
+                copied = {t: [d for d in done if d[0] in kept] for t, done in copied.items()}
+            await self._store_rows(conn, new, result, copied, None if told else notices)
             if notices:  # the readings feed, delivered at COMMIT
                 await conn.execute(queries.NOTIFY_READINGS_SQL, READINGS_CHANNEL, notices)
             await conn.execute("COMMIT")
@@ -265,16 +278,31 @@ class BatchWriter:
             raise
         return result
 
+    def _copy_rows(
+        self, frames: Sequence[Inbound], encoded: dict[Inbound, Encoded]
+    ) -> dict[str, list[tuple[Inbound, Encoded]]]:
+        """The binary COPY rows of the real-time and minute uploads among ``frames``, by
+        table (the compiled encoder's, else :func:`encode_python`'s)."""
+        copied: dict[str, list[tuple[Inbound, Encoded]]] = {}
+        for item in frames:
+            kind = KIND_TABLES.get(item.frame.cn)
+            if kind is not None and kind[0] in COPY_TABLES:
+                done = encoded.get(item)
+                if done is None:
+                    done = encode_python(item.frame, item.station_id, item.ts, self.factor_ids)
+                copied.setdefault(kind[0], []).append((item, done))
+        return copied
+
     async def _store_rows(
         self,
         conn: asyncpg.Connection,
         new: Sequence[Inbound],
         result: WriteResult,
-        encoded: dict[Inbound, Encoded],
-        notices: list[str],
+        copied: dict[str, list[tuple[Inbound, Encoded]]],
+        notices: list[str] | None,
     ) -> None:
-        """Every new frame's rows; the readings feed's payloads go to ``notices``."""
-        copied: dict[str, list[tuple[Inbound, Encoded]]] = {}
+        """Every new frame's rows (``copied``: those of the COPY tables, already encoded);
+        the readings feed's payloads go to ``notices`` (None: the COPY rows' were sent)."""
         per_table: dict[str, list[MeasurementRow]] = {}
         status: list[tuple[Any, ...]] = []
         records: list[tuple[Any, ...]] = []
@@ -284,11 +312,8 @@ class BatchWriter:
             f = item.frame
             kind = KIND_TABLES.get(f.cn)
             if kind is not None and kind[0] in COPY_TABLES:
-                done = encoded.get(item)
-                if done is None:
-                    done = encode_python(f, item.station_id, item.ts, self.factor_ids)
-                copied.setdefault(kind[0], []).append((item, done))
-            elif kind is not None:
+                continue  # in copied
+            if kind is not None:
                 rows = per_table.get(kind[0])
                 if rows is None:
                     rows = per_table[kind[0]] = []
@@ -316,7 +341,11 @@ class BatchWriter:
             )
             await conn.execute(sql, *(list(c) for c in zip(*unique, strict=True)))
             if self.publish:
-                notices += encode_readings(KIND_CODES[table], rows)
+                hourly = list(encode_readings(KIND_CODES[table], rows))
+                if notices is None:  # the COPY rows' went with the ledger statement
+                    await conn.execute(queries.NOTIFY_READINGS_SQL, READINGS_CHANNEL, hourly)
+                else:
+                    notices += hourly
             result.rows += len(rows)
             result.by_table[table] = result.by_table.get(table, 0) + len(rows)
         if status:
@@ -341,9 +370,10 @@ class BatchWriter:
         table: str,
         done: Sequence[tuple[Inbound, Encoded]],
         result: WriteResult,
-        notices: list[str],
+        notices: list[str] | None,
     ) -> None:
-        """Binary COPY of real-time or minute rows; their readings payloads to ``notices``."""
+        """Binary COPY of real-time or minute rows; their readings payloads to ``notices``
+        (None: sent already)."""
         rows = 0
         for _, (_, _, _, n, bad) in done:
             rows += n
@@ -355,7 +385,7 @@ class BatchWriter:
         await conn.copy_to_table(
             table, source=memoryview(data), columns=MEASUREMENT_COLUMNS, format="binary"
         )
-        if self.publish:
+        if self.publish and notices is not None:
             notices += _readings(KIND_CODES[table], done)
         result.rows += rows
         result.by_table[table] = result.by_table.get(table, 0) + rows

@@ -184,6 +184,16 @@ def _dsn_with_database(dsn: str, database: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, parts.fragment))
 
 
+def dsn_with_database(dsn: str, database: str) -> str:
+    """``dsn`` naming ``database`` instead (whether it reaches a socket or a host)."""
+    return _dsn_with_database(dsn, database)
+
+
+def dsn_database(dsn: str) -> str:
+    """The database a DSN names (``/name``; a socket DSN's query follows it)."""
+    return urlsplit(dsn).path.lstrip("/")
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 

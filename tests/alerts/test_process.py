@@ -17,7 +17,7 @@ from store.db import connect
 from store.engine import EngineInfo
 from store.feed import READINGS_CHANNEL, readings_payloads
 from store.stations import NewStation
-from tests.conftest import PgAdmin
+from tests.conftest import PgAdmin, dsn_database
 
 from .conftest import alert_settings, factor_id, register, store_rtd, wait_for
 
@@ -70,7 +70,7 @@ async def test_database_drops_connections_nothing_is_lost(
     ids = await register(db_dsn, AIR)
     sid = ids[AIR.mn]
     settings = alert_settings(db_dsn, pg_reachable_tmp, flush_ms=20, catchup_s=0, pending_count=2)
-    database = db_dsn.rsplit("/", 1)[1]
+    database = dsn_database(db_dsn)
     async with AlertService(settings, db_dsn) as svc:
         conn = await connect(db_dsn)
         try:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from envgrid.watchdog import Checks, Notifier, Watchdog, describe, healthy
+from tests.conftest import dsn_with_database
 
 
 class NotifySocket:
@@ -145,7 +146,7 @@ async def test_rounds_against_a_real_database_and_listener(
         assert await watchdog.round() is True
         assert notify_socket.pending() == []  # the status is sent when it changes
 
-        dsn[0] = db_dsn.rsplit("/", 1)[0] + "/no_such_database"
+        dsn[0] = dsn_with_database(db_dsn, "no_such_database")
         await watchdog.close()  # the next round connects again, to the wrong database
         assert await watchdog.round() is False
         assert notify_socket.pending() == [["STATUS=degraded: database failing"]]

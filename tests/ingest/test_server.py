@@ -468,3 +468,42 @@ async def test_committed_values_are_announced_on_the_readings_feed(
     assert len(readings) == 6 and {r.kind for r in readings} == {"r"}
     assert sorted(r.value for r in readings) == [0.5, 1.5, 2.5, 35.0, 35.0, 35.0]
     await client.close()
+
+
+async def test_readings_of_retransmissions_are_not_announced_again(
+    start_worker: Callable[..., Any], register: Callable[..., Any], db_conn: asyncpg.Connection
+) -> None:
+    """A batch of new frames announces its real-time readings with its ledger statement; a
+    batch holding frames stored before (retransmissions after a lost ack) announces those
+    of its new frames only, and its hourly values as well."""
+    from store.feed import READINGS_CHANNEL, decode_readings
+
+    await register(AIR)
+    got: list[str] = []
+    await db_conn.add_listener(READINGS_CHANNEL, lambda *args: got.append(args[3]))
+    worker = await start_worker()
+    client = await StationClient.open(worker.bound_port)
+    await client.send(*[rtd(AIR.mn, i) for i in range(3)])
+    await client.expect(3)
+    await asyncio.sleep(0.3)
+    first = [r for payload in got for r in decode_readings(payload)]
+    assert sorted(r.value for r in first) == [0.5, 1.5, 2.5, 35.0, 35.0, 35.0]
+
+    got.clear()
+    hourly = encode_upload(
+        2061,
+        st="22",
+        mn=AIR.mn,
+        pw="123456",
+        qn="20261121100000900",
+        data_time="20261121080000",
+        values={"a34004": {"Avg": "41", "Flag": "N"}},
+    )
+    await client.send(rtd(AIR.mn, 0), rtd(AIR.mn, 1), rtd(AIR.mn, 7), hourly)  # one batch
+    await client.expect(4)
+    await asyncio.sleep(0.3)
+    second = [r for payload in got for r in decode_readings(payload)]
+    assert sorted((r.kind, r.value) for r in second) == [("h", 41.0), ("r", 7.5), ("r", 35.0)]
+    assert await db_conn.fetchval("SELECT count(*) FROM packet_ledger") == 5
+    assert worker.pipeline.stats.duplicates == 2
+    await client.close()

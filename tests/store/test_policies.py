@@ -12,7 +12,7 @@ from store.engine import Engine, EngineError, EngineInfo
 from store.partitions import PartitionCache, apply_retention
 from store.policies import list_jobs
 from store.prepare import check_retention, prepare_database
-from tests.conftest import PgAdmin, TemplateDatabase
+from tests.conftest import PgAdmin, TemplateDatabase, dsn_database
 
 NOW = datetime.now(UTC)
 RETENTION = {"measurements_rtd": 30, "measurements_minute": 90, "measurements_hour": 3650}
@@ -152,4 +152,4 @@ async def test_test_clusters_run_no_timescaledb_scheduler(
     )
     assert sessions == 0
     dsn = pg_admin.create_database(template=envgrid_template.name)
-    pg_admin.drop_database(dsn.rsplit("/", 1)[1])
+    pg_admin.drop_database(dsn_database(dsn))
