@@ -131,7 +131,7 @@ async def app_role(pg_server: PgServer, pg_admin: PgAdmin) -> AsyncIterator[AppR
         await admin.close()
     parts = urlsplit(split_password(database)[0])
     host = parts.netloc.rpartition("@")[2]
-    dsn = urlunsplit((parts.scheme, f"{name}:{password}@{host}", parts.path, "", ""))
+    dsn = urlunsplit((parts.scheme, f"{name}:{password}@{host}", parts.path, parts.query, ""))
     conn = await connect(dsn)
     try:
         info = await detect_engine(conn, choice=TEST_DATABASE.engine)

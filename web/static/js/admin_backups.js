@@ -40,7 +40,8 @@ function showSettings(s) {
 }
 
 function showFiles(data) {
-  $("backup-dir").textContent = `${data.settings.dir} 中的备份（新的在前）：`;
+  // a path is shown as written (code), as the page's other file names
+  $("backup-dir").replaceChildren(el("code", { text: data.settings.dir }), " 中的备份（新的在前）：");
   const body = $("backup-table").tBodies[0];
   if (!data.items.length) {
     body.replaceChildren(el("tr", {}, el("td", { colspan: 10, class: "muted", text: "目录中还没有备份" })));
