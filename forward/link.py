@@ -281,12 +281,17 @@ class TargetLink:
         held = {f.seq for f in self._flights.values()}
         out: list[bytes] = []
         expired: list[int] = []
+        first_gone = ""
         for r in rows:
             seq = r["seq"]
             if seq in held:
                 continue
             if r["raw"] is None or r["mn"] is None:
                 expired.append(seq)
+                if not first_gone:  # what the warning shows of the first one
+                    first_gone = f"seq {seq}, CN {r['cn']}, DataTime {r['data_time']}" + (
+                        ", station deleted" if r["mn"] is None else ", no ledger row"
+                    )
                 continue
             mn = t.remote_mn(r["mn"])
             qn = self._qn.next(mn, now_ms)
@@ -312,9 +317,10 @@ class TargetLink:
         if expired:
             log.warning(
                 "forward %s: %d frames are no longer in the packet ledger (retention), belong"
-                " to a deleted station or are unreadable; dropped from the backlog",
+                " to a deleted station or are unreadable; dropped from the backlog (first: %s)",
                 t.name,
                 len(expired),
+                first_gone or "unreadable",
             )
             self.counters.expired += len(expired)
             self._on_change("expired", len(expired))
