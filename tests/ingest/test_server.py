@@ -38,6 +38,13 @@ def rtd(
     )
 
 
+def upload(
+    cn: int, mn: str, qn: str, data_time: str, values: dict[str, dict[str, str]], st: str = "32"
+) -> bytes:
+    """A 2017 upload of ``cn`` with the test stations' password."""
+    return encode_upload(cn, st=st, mn=mn, pw="123456", qn=qn, data_time=data_time, values=values)
+
+
 async def counts(conn: asyncpg.Connection) -> dict[str, int]:
     out = {}
     for table in (
@@ -86,34 +93,26 @@ async def test_uploads_stored_exactly_once_and_acked(
         )
         for p in (1, 2)
     ]
-    minute = encode_upload(
+    minute = upload(
         2051,
-        st="32",
-        mn=WATER.mn,
-        pw="123456",
-        qn="20261121100000001",
-        data_time="20261121095000",
-        values={
-            "w01018": {"Avg": "40.1", "Min": "40.0", "Max": "40.2", "Cou": "10.5", "Flag": "N"}
-        },
+        WATER.mn,
+        "20261121100000001",
+        "20261121095000",
+        {"w01018": {"Avg": "40.1", "Min": "40.0", "Max": "40.2", "Cou": "10.5", "Flag": "N"}},
     )
-    daily = encode_upload(
+    daily = upload(
         2031,
-        st="32",
-        mn=WATER.mn,
-        pw="123456",
-        qn="20261121100000002",
-        data_time="20261120000000",
-        values={"w01018": {"Avg": "40.1", "Min": "1", "Max": "90"}},
+        WATER.mn,
+        "20261121100000002",
+        "20261120000000",
+        {"w01018": {"Avg": "40.1", "Min": "1", "Max": "90"}},
     )
-    status = encode_upload(
+    status = upload(
         2021,
-        st="32",
-        mn=WATER.mn,
-        pw="123456",
-        qn="20261121100000003",
-        data_time="20261121100000",
-        values={"SB1": {"RS": "1"}, "SB2": {"RS": "0"}},
+        WATER.mn,
+        "20261121100000003",
+        "20261121100000",
+        {"SB1": {"RS": "1"}, "SB2": {"RS": "0"}},
     )
     await water.send(*parts, parts[1], minute, daily, status)
     # 2005: legacy codes, no QN/Flag → no ack expected; one with Flag=1 → ack
@@ -490,14 +489,13 @@ async def test_readings_of_retransmissions_are_not_announced_again(
     assert sorted(r.value for r in first) == [0.5, 1.5, 2.5, 35.0, 35.0, 35.0]
 
     got.clear()
-    hourly = encode_upload(
+    hourly = upload(
         2061,
+        AIR.mn,
+        "20261121100000900",
+        "20261121080000",
+        {"a34004": {"Avg": "41", "Flag": "N"}},
         st="22",
-        mn=AIR.mn,
-        pw="123456",
-        qn="20261121100000900",
-        data_time="20261121080000",
-        values={"a34004": {"Avg": "41", "Flag": "N"}},
     )
     await client.send(rtd(AIR.mn, 0), rtd(AIR.mn, 1), rtd(AIR.mn, 7), hourly)  # one batch
     await client.expect(4)
