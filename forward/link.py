@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import asyncpg
 
@@ -252,23 +253,27 @@ class TargetLink:
                 await asyncio.wait_for(self._ack_event.wait(), 0.05)
 
     async def _load(self, after: int, upto: int, limit: int) -> list[asyncpg.Record]:
-        return list(
-            await self.pool.fetch(queries.NEXT_FRAMES_SQL, self.target.id, after, limit, upto)
-        )
+        return await self._frames(queries.NEXT_FRAMES_SQL, self.target.id, after, limit, upto)
 
     async def _stragglers(self, backlog: int, head: int, live: int) -> list[asyncpg.Record]:
         held = [f.seq for f in self._flights.values()] + self._acked
-        return list(
-            await self.pool.fetch(
-                queries.STRAGGLERS_SQL,
-                self.target.id,
-                live,
-                held,
-                self.tuning.batch,
-                backlog,
-                head,
-            )
+        return await self._frames(
+            queries.STRAGGLERS_SQL, self.target.id, live, held, self.tuning.batch, backlog, head
         )
+
+    async def _frames(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        """Backlog rows; those without a ledger row are read again before :meth:`_send`
+        drops them: the ledger row may sit in a chunk or partition that the first read's
+        plan could not know (:data:`queries.FRAMES_BY_SEQ_SQL`)."""
+        rows: list[asyncpg.Record] = await self.pool.fetch(sql, *args)
+        unseen = [r["seq"] for r in rows if r["raw"] is None]
+        if unseen:
+            again = {
+                r["seq"]: r
+                for r in await self.pool.fetch(queries.FRAMES_BY_SEQ_SQL, self.target.id, unseen)
+            }
+            rows = [again.get(r["seq"], r) for r in rows]
+        return rows
 
     def _send(
         self, writer: asyncio.StreamWriter, rows: Sequence[asyncpg.Record], now: float

@@ -77,6 +77,14 @@ LEFT JOIN stations s ON s.id = o.station_id
 LEFT JOIN packet_ledger l ON l.station_id = o.station_id AND l.data_time = o.data_time
                          AND l.cn = o.cn AND l.pno = o.pno AND l.digest = o.digest
 """
+#: The backlog rows ``$2`` of target ``$1`` read again by a statement of their own: a read
+#: planned before a transaction that stored a frame committed, and run after it, sees the
+#: frame's outbox row but not its ledger row when that row is the first of a new chunk
+#: (TimescaleDB creates it with the row) or of a partition made for late data: planning
+#: found the hypertable's or parent's children then.  A statement planned now finds them.
+FRAMES_BY_SEQ_SQL: Final = (
+    _FRAMES_SQL + "WHERE o.target_id = $1 AND o.seq = ANY ($2::bigint[]) ORDER BY o.seq"
+)
 #: The next frames of a target in ``($2, $4]`` (seq order), at most ``$3``.
 NEXT_FRAMES_SQL: Final = (
     _FRAMES_SQL + "WHERE o.target_id = $1 AND o.seq > $2 AND o.seq <= $4 ORDER BY o.seq LIMIT $3"

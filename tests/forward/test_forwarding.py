@@ -281,3 +281,32 @@ async def test_since_forwards_what_was_stored_before_the_target(
     assert sorted(f.data_time for f in upstream.frames) == [
         (_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(4)
     ]
+
+
+async def test_frames_in_a_chunk_created_while_the_forwarder_reads_are_all_forwarded(
+    db_conn: asyncpg.Connection,
+    box: SecretBox,
+    register: Callable[..., Any],
+    start_worker: Callable[..., Any],
+    upstream: UpstreamServer,
+    forwarder: Callable[..., Any],
+) -> None:
+    """Each frame's DataTime lies in a 4-hour range of its own: on TimescaleDB its ledger
+    row creates a chunk.  A read planned before that frame's transaction committed but run
+    after it sees the outbox row without the ledger row; the forwarder reads such a frame
+    again rather than dropping it from the backlog (issue: two TimescaleDB-only failures)."""
+    await register(STATIONS[0])
+    mn = STATIONS[0].mn
+    await add_target(db_conn, TargetSpec("prov", "127.0.0.1", upstream.port), box, created_by="t")
+    worker = await start_worker(batch_ms=1)
+    await forwarder()
+    n = 80
+    client = await StationClient.open(worker.bound_port)
+    for i in range(n):  # one transaction, and one new chunk, a frame
+        await client.send(upload(mn, 0, age=timedelta(hours=4 * i)))
+        await client.expect(i + 1)
+    await client.close()
+    await drained(db_conn, within=20)
+    status = await status_when(db_conn, lambda s: s["acked"] + s["expired"] >= n)
+    assert status["expired"] == 0
+    assert len({f.data_time for f in upstream.frames}) == n
