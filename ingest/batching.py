@@ -15,9 +15,10 @@ carries several frames instead of one (its fixed cost — BEGIN, the ledger inse
 the COPYs, COMMIT — is most of the writer's CPU with batches of one to three
 frames: the py-spy profile of issue 23).  0 writes at once.  Before issue 23 the
 default was 200 ms: every frame at moderate load waited ~200 ms for company; then 20 ms;
-40 ms since: at 10,000 frames/s half the transactions (each a handful of round trips,
-and on each a wake-up of this process and of its PostgreSQL backend) and each station's
-acks of a batch in one write, for ~15 ms more on a median ack.
+40 ms in the eleventh session of issue 23: at 10,000 frames/s half the transactions (each
+a handful of round trips, and on each a wake-up of this process and of its PostgreSQL
+backend) and each station's acks of a batch in one write, for ~15 ms more on a median
+ack; 80 ms since the twelfth (half again: 8–9 % less CPU a frame, ~25 ms more).
 
 A batch never holds more than ``batch_rows`` rows unless its first frame alone is
 heavier.

@@ -62,10 +62,13 @@ class IngestSettings:
     #: 40 ms (20 before the eleventh session of issue 23): half the transactions at
     #: 10,000 frames/s, and each station's acks of a batch in one write — server CPU a
     #: frame −13 %, PostgreSQL's −10 %, side by side; an ack comes ~15 ms later (p50).
+    #: 80 ms since the twelfth: half the transactions again — server CPU a frame −8 to −9 %,
+    #: PostgreSQL's −4 to −7 % (three pairs on both engines), the station's ack p50 62 ms,
+    #: p99 125 ms at 36,000 stations every 30 s (issue 23's targets: 250 ms, 1 s).
     #: 12,000 rows (2,000 frames of 6 values; 5,000 before): at saturation fewer, larger
     #: transactions — the 100k-message burst ~8 % sooner (issue 23, eleventh session).
     batch_rows: int = 12_000
-    batch_ms: int = 40
+    batch_ms: int = 80
     #: Frames waiting for the writer above which every connection stops reading …
     queue_high: int = 20_000
     #: … and below which reading resumes.

@@ -79,7 +79,7 @@ def test_serve_logs_start_migrations_configuration_changes_and_stop(
     assert first.index("envgrid stopping on SIGTERM") < first.index("envgrid stopped (in ")
 
     second = serve_once({**env, "ENVGRID_INGEST__BATCH_MS": "60"})
-    assert "configuration changed: ingest.batch_ms 40 -> 60" in second, second[-3000:]
+    assert "configuration changed: ingest.batch_ms 80 -> 60" in second, second[-3000:]
     assert "applied migration" not in second
     assert second.count("configuration changed:") == 1
 
