@@ -4,9 +4,11 @@ a simulated upstream platform on loopback, and a forwarder with short timeouts."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 
 from forward.link import LinkTuning
@@ -62,3 +64,28 @@ async def forwarder(db_dsn: str, box: SecretBox) -> AsyncIterator[Callable[..., 
     for stop, task in running:
         stop.set()
         await asyncio.wait_for(task, 15)
+
+
+@dataclass(frozen=True)
+class ForwardKit:
+    """What a forwarding test drives: the database, the key file's box, station
+    registration, ingest workers, the upstream on loopback and forwarders."""
+
+    db_conn: asyncpg.Connection
+    box: SecretBox
+    register: Callable[..., Any]
+    start_worker: Callable[..., Any]
+    upstream: UpstreamServer
+    forwarder: Callable[..., Any]
+
+
+@pytest.fixture
+def kit(
+    db_conn: asyncpg.Connection,
+    box: SecretBox,
+    register: Callable[..., Any],  # noqa: F811 - the fixture, imported above
+    start_worker: Callable[..., Any],  # noqa: F811 - the fixture, imported above
+    upstream: UpstreamServer,
+    forwarder: Callable[..., Any],
+) -> ForwardKit:
+    return ForwardKit(db_conn, box, register, start_worker, upstream, forwarder)

@@ -19,8 +19,8 @@ from forward.targets import TargetSpec
 from protocol import Frame, encode_upload
 from protocol.sm4 import parse_key
 from simulators.upstream import UpstreamServer
-from store.secretbox import SecretBox
 from store.stations import NewStation
+from tests.forward.conftest import ForwardKit
 from tests.ingest.conftest import StationClient
 
 STATIONS = [NewStation(f"FWD{i:021d}", "123456", f"s{i}", "22") for i in range(3)]
@@ -78,62 +78,49 @@ async def status_when(
     return status
 
 
-async def test_outage_and_restart_lose_nothing(
-    db_conn: asyncpg.Connection,
-    box: SecretBox,
-    register: Callable[..., Any],
-    start_worker: Callable[..., Any],
-    upstream: UpstreamServer,
-    forwarder: Callable[..., Any],
-) -> None:
-    await register(*STATIONS)
+async def test_outage_and_restart_lose_nothing(kit: ForwardKit) -> None:
+    await kit.register(*STATIONS)
     mapped = {STATIONS[0].mn: "PROV0000000000000000001"}
-    spec = TargetSpec("prov", "127.0.0.1", upstream.port, password="up-pw", mn_map=mapped)
-    await add_target(db_conn, spec, box, created_by="test")
-    worker = await start_worker()
-    _, stop, task = await forwarder()
+    spec = TargetSpec("prov", "127.0.0.1", kit.upstream.port, password="up-pw", mn_map=mapped)
+    await add_target(kit.db_conn, spec, kit.box, created_by="test")
+    worker = await kit.start_worker()
+    _, stop, task = await kit.forwarder()
     first = {s.mn: [upload(s.mn, i) for i in range(10)] for s in STATIONS}
     await send(worker.bound_port, first)
-    await upstream.wait_for(30)
-    await drained(db_conn)
-    f = upstream.frames[0]
+    await kit.upstream.wait_for(30)
+    await drained(kit.db_conn)
+    f = kit.upstream.frames[0]
     assert f.pw == "up-pw" and f.flag == 5 and f.qn and len(f.qn) == 17
-    assert {f.mn for f in upstream.frames} == {
+    assert {f.mn for f in kit.upstream.frames} == {
         "PROV0000000000000000001",
         *[s.mn for s in STATIONS[1:]],
     }
 
     # the upstream goes away; frames keep arriving and wait in the backlog
-    await upstream.down()
+    await kit.upstream.down()
     second = {s.mn: [upload(s.mn, i) for i in range(10, 25)] for s in STATIONS}
     await send(worker.bound_port, second)
-    assert await backlog(db_conn) == 45
+    assert await backlog(kit.db_conn) == 45
     # envgrid's forwarder restarts meanwhile; then the upstream returns
     stop.set()
     await asyncio.wait_for(task, 10)
-    await forwarder()
-    await upstream.up()
-    await upstream.wait_for(75)
-    await drained(db_conn)
-    got = by_station(upstream.frames)
+    await kit.forwarder()
+    await kit.upstream.up()
+    await kit.upstream.wait_for(75)
+    await drained(kit.db_conn)
+    got = by_station(kit.upstream.frames)
     for s in STATIONS:
         remote = mapped.get(s.mn, s.mn)
         expected = [(_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(25)]
         assert got[remote] == expected, remote  # each once, in order
-    assert len(upstream.frames) == 75  # no ack was lost: no duplicate
-    status = await status_when(db_conn, lambda s: s["acked"] >= 75)
+    assert len(kit.upstream.frames) == 75  # no ack was lost: no duplicate
+    status = await status_when(kit.db_conn, lambda s: s["acked"] >= 75)
     assert status["backlog"] == 0 and status["sent"] >= 75 and status["connected"]
     assert status["last_ack_at"] is not None and status["oldest_unsent"] is None
 
 
-async def test_lost_acks_resets_and_encryption(
-    db_conn: asyncpg.Connection,
-    box: SecretBox,
-    register: Callable[..., Any],
-    start_worker: Callable[..., Any],
-    forwarder: Callable[..., Any],
-) -> None:
-    await register(*STATIONS[:2])
+async def test_lost_acks_resets_and_encryption(kit: ForwardKit) -> None:
+    await kit.register(*STATIONS[:2])
     key = "0123456789abcdef"
     async with UpstreamServer(sm4_key=parse_key(key), drop_acks=3, ack_delay_s=0.01) as up:
         spec = TargetSpec(
@@ -145,10 +132,10 @@ async def test_lost_acks_resets_and_encryption(
             sm4_key=key,
             stations=(STATIONS[0].mn,),
         )
-        await add_target(db_conn, spec, box, created_by="test")
-        worker = await start_worker()
+        await add_target(kit.db_conn, spec, kit.box, created_by="test")
+        worker = await kit.start_worker()
         metrics = ForwardMetrics()
-        await forwarder(metrics=metrics)
+        await kit.forwarder(metrics=metrics)
         # three acks are lost: exactly those three frames come twice
         frames = [upload(STATIONS[0].mn, i) for i in range(8)]
         late = upload(STATIONS[0].mn, 0, age=timedelta(hours=3))
@@ -161,7 +148,7 @@ async def test_lost_acks_resets_and_encryption(
                 STATIONS[1].mn: [upload(STATIONS[1].mn, 0)],
             },
         )
-        await drained(db_conn)
+        await drained(kit.db_conn)
         assert up.acks_dropped == 3 and not up.errors
         times = [f.data_time for f in up.frames]
         assert len(times) == 10 + 3 and len(set(times)) == 10  # station 1 is not selected
@@ -178,12 +165,12 @@ async def test_lost_acks_resets_and_encryption(
         up.reset_after = 5
         more = [upload(STATIONS[0].mn, i) for i in range(100, 130)]
         await send(worker.bound_port, {STATIONS[0].mn: more})
-        await drained(db_conn)
+        await drained(kit.db_conn)
         assert up.connections >= 2
         assert {f.data_time for f in up.frames} >= {
             (_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(100, 130)
         }
-    status = await status_when(db_conn, lambda s: s["resent"] >= 3 and s["errors"] > 0)
+    status = await status_when(kit.db_conn, lambda s: s["resent"] >= 3 and s["errors"] > 0)
     assert status["backlog"] == 0 and status["last_error"]
     sample = metrics.registry.get_sample_value
     assert sample("envgrid_forward_resent_total", {"target": "nation"}) >= 3
@@ -195,118 +182,96 @@ async def test_lost_acks_resets_and_encryption(
     assert sample("envgrid_db_pool_max", {"role": "forward"}) == 4  # its pool, sampled too
 
 
-async def test_a_frame_gone_from_the_ledger_is_dropped_and_counted(
-    db_conn: asyncpg.Connection,
-    box: SecretBox,
-    register: Callable[..., Any],
-    upstream: UpstreamServer,
-    forwarder: Callable[..., Any],
-) -> None:
-    await register(STATIONS[0])
-    spec = TargetSpec("prov", "127.0.0.1", upstream.port)
-    target = await add_target(db_conn, spec, box, created_by="test")
-    await db_conn.execute(
+async def test_a_frame_gone_from_the_ledger_is_dropped_and_counted(kit: ForwardKit) -> None:
+    await kit.register(STATIONS[0])
+    spec = TargetSpec("prov", "127.0.0.1", kit.upstream.port)
+    target = await add_target(kit.db_conn, spec, kit.box, created_by="test")
+    await kit.db_conn.execute(
         "INSERT INTO forward_outbox (target_id, station_id, data_time, cn, pno, digest)"
         " SELECT $1, id, now(), 2051, 0, 42 FROM stations",  # no such ledger row
         target,
     )
-    await forwarder()
-    await drained(db_conn)
-    status = await status_when(db_conn, lambda s: s["expired"] >= 1)
-    assert status["expired"] == 1 and upstream.frames == []
+    await kit.forwarder()
+    await drained(kit.db_conn)
+    status = await status_when(kit.db_conn, lambda s: s["expired"] >= 1)
+    assert status["expired"] == 1 and kit.upstream.frames == []
 
 
 async def test_a_new_target_starts_at_once_and_a_broken_one_alone_is_skipped(
-    db_conn: asyncpg.Connection,
-    box: SecretBox,
-    register: Callable[..., Any],
-    start_worker: Callable[..., Any],
-    upstream: UpstreamServer,
-    forwarder: Callable[..., Any],
+    kit: ForwardKit,
 ) -> None:
-    await register(STATIONS[0])
-    worker = await start_worker()
-    await forwarder(reload_s=600)  # only the NOTIFY of `forward add` can start it in time
-    await db_conn.execute(  # sealed with another key file: cannot be opened
+    await kit.register(STATIONS[0])
+    worker = await kit.start_worker()
+    await kit.forwarder(reload_s=600)  # only the NOTIFY of `forward add` can start it in time
+    await kit.db_conn.execute(  # sealed with another key file: cannot be opened
         "INSERT INTO forward_targets (name, host, port, password)"
         " VALUES ('broken', '127.0.0.1', $1, 'enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA')",
-        upstream.port,
+        kit.upstream.port,
     )
-    await add_target(db_conn, TargetSpec("prov", "127.0.0.1", upstream.port), box, created_by="t")
+    await add_target(
+        kit.db_conn, TargetSpec("prov", "127.0.0.1", kit.upstream.port), kit.box, created_by="t"
+    )
     await send(worker.bound_port, {STATIONS[0].mn: [upload(STATIONS[0].mn, 1)]})
-    await upstream.wait_for(1, within=5)
+    await kit.upstream.wait_for(1, within=5)
     await asyncio.sleep(0.3)
-    assert len(upstream.frames) == 1  # from "prov" only
-    rows = {r["name"]: r for r in await target_status(db_conn)}
+    assert len(kit.upstream.frames) == 1  # from "prov" only
+    rows = {r["name"]: r for r in await target_status(kit.db_conn)}
     assert rows["broken"]["backlog"] == 1 and not rows["broken"]["connected"]
 
 
 async def test_an_upstream_answering_with_its_own_mn_is_understood_by_the_qn(
-    db_conn: asyncpg.Connection,
-    box: SecretBox,
-    register: Callable[..., Any],
-    start_worker: Callable[..., Any],
-    upstream: UpstreamServer,
-    forwarder: Callable[..., Any],
+    kit: ForwardKit,
 ) -> None:
-    await register(STATIONS[0])
-    upstream.answer_mn = "PLATFORM-OWN-MN"
-    await add_target(db_conn, TargetSpec("prov", "127.0.0.1", upstream.port), box, created_by="t")
-    worker = await start_worker()
-    await forwarder()
+    await kit.register(STATIONS[0])
+    kit.upstream.answer_mn = "PLATFORM-OWN-MN"
+    await add_target(
+        kit.db_conn, TargetSpec("prov", "127.0.0.1", kit.upstream.port), kit.box, created_by="t"
+    )
+    worker = await kit.start_worker()
+    await kit.forwarder()
     await send(worker.bound_port, {STATIONS[0].mn: [upload(STATIONS[0].mn, i) for i in range(5)]})
-    await drained(db_conn)
-    assert len(upstream.frames) == 5  # acked at once: nothing resent
+    await drained(kit.db_conn)
+    assert len(kit.upstream.frames) == 5  # acked at once: nothing resent
 
 
-async def test_since_forwards_what_was_stored_before_the_target(
-    db_conn: asyncpg.Connection,
-    box: SecretBox,
-    register: Callable[..., Any],
-    start_worker: Callable[..., Any],
-    upstream: UpstreamServer,
-    forwarder: Callable[..., Any],
-) -> None:
-    await register(STATIONS[0])
-    worker = await start_worker()
+async def test_since_forwards_what_was_stored_before_the_target(kit: ForwardKit) -> None:
+    await kit.register(STATIONS[0])
+    worker = await kit.start_worker()
     old = [upload(STATIONS[0].mn, i, age=timedelta(days=2)) for i in range(3)]
     recent = [upload(STATIONS[0].mn, i) for i in range(4)]
     await send(worker.bound_port, {STATIONS[0].mn: [*old, *recent]})
-    spec = TargetSpec("prov", "127.0.0.1", upstream.port)
+    spec = TargetSpec("prov", "127.0.0.1", kit.upstream.port)
     since = _T0 - timedelta(hours=1)
-    await add_target(db_conn, spec, box, created_by="t", since=since)
-    await forwarder()
-    await upstream.wait_for(4)
-    await drained(db_conn)
-    assert sorted(f.data_time for f in upstream.frames) == [
+    await add_target(kit.db_conn, spec, kit.box, created_by="t", since=since)
+    await kit.forwarder()
+    await kit.upstream.wait_for(4)
+    await drained(kit.db_conn)
+    assert sorted(f.data_time for f in kit.upstream.frames) == [
         (_T0 + timedelta(seconds=i)).strftime("%Y%m%d%H%M%S") for i in range(4)
     ]
 
 
 async def test_frames_in_a_chunk_created_while_the_forwarder_reads_are_all_forwarded(
-    db_conn: asyncpg.Connection,
-    box: SecretBox,
-    register: Callable[..., Any],
-    start_worker: Callable[..., Any],
-    upstream: UpstreamServer,
-    forwarder: Callable[..., Any],
+    kit: ForwardKit,
 ) -> None:
     """Each frame's DataTime lies in a 4-hour range of its own: on TimescaleDB its ledger
     row creates a chunk.  A read planned before that frame's transaction committed but run
     after it sees the outbox row without the ledger row; the forwarder reads such a frame
     again rather than dropping it from the backlog (issue: two TimescaleDB-only failures)."""
-    await register(STATIONS[0])
+    await kit.register(STATIONS[0])
     mn = STATIONS[0].mn
-    await add_target(db_conn, TargetSpec("prov", "127.0.0.1", upstream.port), box, created_by="t")
-    worker = await start_worker(batch_ms=1)
-    await forwarder()
+    await add_target(
+        kit.db_conn, TargetSpec("prov", "127.0.0.1", kit.upstream.port), kit.box, created_by="t"
+    )
+    worker = await kit.start_worker(batch_ms=1)
+    await kit.forwarder()
     n = 80
     client = await StationClient.open(worker.bound_port)
     for i in range(n):  # one transaction, and one new chunk, a frame
         await client.send(upload(mn, 0, age=timedelta(hours=4 * i)))
         await client.expect(i + 1)
     await client.close()
-    await drained(db_conn, within=20)
-    status = await status_when(db_conn, lambda s: s["acked"] + s["expired"] >= n)
+    await drained(kit.db_conn, within=20)
+    status = await status_when(kit.db_conn, lambda s: s["acked"] + s["expired"] >= n)
     assert status["expired"] == 0
-    assert len({f.data_time for f in upstream.frames}) == n
+    assert len({f.data_time for f in kit.upstream.frames}) == n
