@@ -32,7 +32,7 @@ function showSettings(s) {
   const rows = [
     ["定时备份", s.schedule ? `每天 ${s.schedule}（${s.timezone}）` : withCode("未配置（`backup.schedule` 为空），只能手动或用命令行备份")],
     ["保留数量", `最新 ${s.keep} 个`],
-    ["备份目录", s.dir],
+    ["备份目录", el("code", { text: s.dir })],
     ["异地复制", s.copy_command ? `已配置（命令内容不在网页显示；超时 ${s.copy_timeout_s} 秒）` : "未配置"],
     ["校验和", s.checksums ? "逐表精确行数与校验和" : "只记录估计行数"],
   ];
