@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-``station_state`` (kept by the ingest workers, flushed every ~2 s) says when each
-station last delivered data and whether its TCP connection is up.  Every
+``station_state`` (kept by the ingest workers, flushed every ~2 s, at most ~10 s apart
+while a writer is saturated) says when each station last delivered data and whether its
+TCP connection is up.  Every
 ``alerts.sweep_interval_s`` the sweeper reads it for all stations in one query (with the
 database's ``now()``, so the clocks of the processes do not matter) and runs
 :func:`alerts.rules.evaluate_offline` per station: offline after ``offline_after_s``

@@ -101,6 +101,19 @@ class WorkerMetrics:
             "envgrid_replayed_frames", "Frames replayed from the spool", registry=reg
         )
         self.acks = PCounter("envgrid_acks", "9014 data answers sent", registry=reg)
+        self.state_flushes = PCounter(
+            "envgrid_state_flushes", "Station-state flushes written", registry=reg
+        )
+        self.state_flush_failures = PCounter(
+            "envgrid_state_flush_failures",
+            "Station-state flushes that failed (kept for the next one)",
+            registry=reg,
+        )
+        self.state_deferred = PCounter(
+            "envgrid_state_flush_deferred_seconds",
+            "Seconds due station-state flushes waited for a busy writer",
+            registry=reg,
+        )
         self.latency = Histogram(
             "envgrid_commit_latency_seconds",
             "Frame received → durable (committed or spooled)",
@@ -132,6 +145,7 @@ class WorkerMetrics:
         self._window: list[float] = []
         self._window_start = time.monotonic()
         self._window_frames = 0
+        self._state_deferred_s = 0.0
 
     def _delta(self, name: str, value: int) -> int:
         previous = self._last.get(name, 0)
@@ -172,6 +186,13 @@ class WorkerMetrics:
         self.spooled.inc(self._delta("spooled", s.spooled_frames))
         self.replayed.inc(self._delta("replayed", s.replayed_frames))
         self.acks.inc(self._delta("acks", d.acks_sent))
+        state = d.state
+        if state is not None:
+            self.state_flushes.inc(self._delta("state_flushes", state.flushes))
+            self.state_flush_failures.inc(self._delta("state_failures", state.failures))
+            waited = state.deferred_s
+            self.state_deferred.inc(max(0.0, waited - self._state_deferred_s))
+            self._state_deferred_s = waited
         writes, s.writes = s.writes, []
         for frames, seconds in writes:  # every batch written
             self.batch.observe(frames)

@@ -107,6 +107,7 @@ class Pipeline:
         self._db_ok = True
         self._retry_at = 0.0
         self._backoff = 0.5
+        self._writing = False
         self.stats = PipelineStats()
 
     # -- producer side ---------------------------------------------------------------
@@ -126,6 +127,12 @@ class Pipeline:
     @property
     def depth(self) -> int:
         return len(self._queue)
+
+    @property
+    def busy(self) -> bool:
+        """A batch is being written, or a full one waits: the writer has a backlog.
+        Work that can wait (the station-state flush) yields to it."""
+        return self._writing or self._weight >= self.batch_rows
 
     @property
     def paused(self) -> bool:
@@ -165,6 +172,7 @@ class Pipeline:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._full.wait(), wait)
             batch = self._take()
+            self._writing = True
             try:
                 await self._write(batch)
             except Exception:  # a bug must not stop every station of this worker
@@ -175,6 +183,8 @@ class Pipeline:
                     len(batch),
                 )
                 await asyncio.sleep(1.0)
+            finally:
+                self._writing = False
             if self._paused and len(self._queue) <= self.queue_low:
                 self._paused = False
                 log.info("writer caught up (%d frames queued): resuming reads", len(self._queue))

@@ -152,7 +152,7 @@ class IngestWorker:
                 self.index,
                 self.spool.size,
             )
-        self.pipeline = Pipeline(
+        self.pipeline = pipeline = Pipeline(
             writer,
             self.spool,
             batch_rows=ing.batch_rows,
@@ -168,6 +168,7 @@ class IngestWorker:
         dispatcher.state = StateFlusher(
             self._pool,
             worker=self.index,
+            busy=lambda: pipeline.busy,
             box=self.box,
             pending_max_total=ing.pending_max_total,
             pending_max_per_address=ing.pending_max_per_address,
