@@ -331,10 +331,19 @@ async def run_blast(config: BlastConfig) -> BlastResult:
         await asyncio.sleep(max(0.0, config.start_at - time.time()))
         started = time.monotonic()
     last = time.monotonic()
+    result = shared.result
     while shared.sending:
         now = time.monotonic()
         if config.duration is not None and now - started >= config.duration:
             shared.sending = False
+            break
+        if result.lost_connections >= result.connected:  # nobody left to send to
+            shared.sending = False
+            result.errors.append(
+                f"all {result.connected} connections lost while sending"
+                if result.connected
+                else "no connection to send on"
+            )
             break
         shared.refill(now - last)
         last = now
@@ -402,7 +411,10 @@ def blast(config: BlastConfig) -> BlastResult:
             rate=None if config.rate is None else config.rate * size / config.stations,
             source_addresses=addresses,
         )
-        proc = ctx.Process(target=_child, args=(child, queue), name=f"envgrid-blast-{n}")
+        # daemonic: a parent that dies (a failed benchmark) does not wait for its blasters
+        proc = ctx.Process(
+            target=_child, args=(child, queue), name=f"envgrid-blast-{n}", daemon=True
+        )
         proc.start()
         procs.append(proc)
     total = BlastResult()

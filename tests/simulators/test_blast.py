@@ -86,6 +86,34 @@ async def test_mixed_editions_with_encryption_decode_with_the_listed_keys() -> N
         assert set(f.values) == set(FACTORS)
 
 
+class _Dying(asyncio.Protocol):
+    """Acks the first frame of a connection, then closes it: a server that goes away."""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport: asyncio.Transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.transport.write(b"##0000QN=1;CN=9014;&&0000\r\n")
+        self.transport.close()
+
+
+async def test_a_blast_without_a_deadline_ends_when_every_connection_is_lost() -> None:
+    server = await asyncio.get_running_loop().create_server(_Dying, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with asyncio.timeout(20):
+            result = await run_blast(
+                BlastConfig(
+                    port=port, stations=5, window=1, duration=None, max_frames=10_000, drain=1.0
+                )
+            )
+    finally:
+        server.close()
+    assert result.connected == 5 and result.lost_connections == 5
+    assert result.errors == ["all 5 connections lost while sending"]
+    assert result.sent < 10_000
+
+
 def test_blast_refuses_what_it_cannot_send() -> None:
     with pytest.raises(ValueError, match="not 2005"):
         BlastConfig(edition="2005:1,2017:1")
